@@ -1,0 +1,57 @@
+/* capsa: one binary, three isolation levels. This file only dispatches. */
+#include "cli/commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef CAPSA_VERSION
+#define CAPSA_VERSION "0.1.0"
+#endif
+
+static const char usage[] =
+	"Usage: capsa COMMAND [OPTIONS]\n"
+	"\n"
+	"capsa runs other people's code in isolation, at three levels:\n"
+	"\n"
+	"System VMs (KVM):\n"
+	"  vm run        boot a Linux kernel or test guest in a KVM virtual machine\n"
+	"\n"
+	"Containers (OCI runtime, command line compatible with crun and runc):\n"
+	"  spec, create, start, run, exec, state, kill, delete, list, ps,\n"
+	"  pause, resume, update, features, events\n"
+	"  global options: --root DIR --log FILE --log-format text|json --debug\n"
+	"                  --systemd-cgroup (before the command)\n"
+	"\n"
+	"Process VMs (WebAssembly):\n"
+	"  wasm run | validate | inspect\n"
+	"\n"
+	"Other:\n"
+	"  help, --help  this text;  --version  the version\n"
+	"\n"
+	"Every command takes --help. Exit status: 0 success, 1 failure, 2 bad\n"
+	"input or usage; `capsa vm run` and `capsa run` pass on their guest's status.\n";
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-v") || !strcmp(cmd, "version")) {
+		printf("capsa version %s\n", CAPSA_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "vm"))
+		return cli_vm_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "wasm"))
+		return cli_wasm_main(argc - 1, argv + 1);
+	if (cmd[0] == '-' || cli_oci_is_command(cmd))
+		return cli_oci_main(argc, argv);
+	fprintf(stderr, "capsa: unknown command '%s' (see capsa --help)\n", cmd);
+	return 2;
+}
