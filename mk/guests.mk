@@ -52,3 +52,28 @@ build/guests/testguest.bzImage: build/guests/setup.bin build/guests/testguest-no
 
 TEST_DEPS      += $(GUEST_ARTIFACTS)
 TEST_DEPS_FAST += $(GUEST_ARTIFACTS)
+
+# Demo VM init (pid 1), freestanding, no SSE; 32-bit uses int $0x80, 64-bit syscall.
+GUEST_INIT_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -static -nostdlib -ffreestanding \
+                     -fno-pic -no-pie -fno-stack-protector -fno-asynchronous-unwind-tables \
+                     -fcf-protection=none -mno-sse -mno-mmx -mno-avx -Wl,--build-id=none
+build/guest/init-32: guest/init/init.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) -m32 $(GUEST_INIT_CFLAGS) -o $@ $<
+build/guest/init-64: guest/init/init.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) -m64 $(GUEST_INIT_CFLAGS) -o $@ $<
+
+# Uncompressed newc initramfs builder (host tool) and the demo initramfs images.
+build/tools/mkcpio: guest/initramfs/mkcpio.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_REL) -o $@ $<
+build/guest/initramfs-%.cpio: guest/initramfs/initramfs.spec build/guest/init-% build/tools/mkcpio
+	sed 's|@INIT@|build/guest/init-$*|' $< | build/tools/mkcpio -o $@
+
+GUEST_DEMO_ARTIFACTS := build/guest/initramfs-32.cpio build/guest/initramfs-64.cpio
+.PHONY: guest-initramfs
+guest-initramfs: $(GUEST_DEMO_ARTIFACTS)
+
+TEST_DEPS      += build/tools/mkcpio $(GUEST_DEMO_ARTIFACTS)
+TEST_DEPS_FAST += build/tools/mkcpio $(GUEST_DEMO_ARTIFACTS)

@@ -70,7 +70,7 @@ static void put64(unsigned char *p, size_t off, uint64_t v)
 
 /* Flattens the PT_LOAD segments; sets *len (file bytes) and *memsz (incl. bss). */
 static unsigned char *flatten(const unsigned char *elf, size_t elen, size_t *len, uint64_t *memsz,
-			      const char **why)
+                              const char **why)
 {
 	Elf64_Ehdr eh;
 	if (elen < sizeof(eh)) {
@@ -97,9 +97,9 @@ static unsigned char *flatten(const unsigned char *elf, size_t elen, size_t *len
 		memcpy(&ph, elf + eh.e_phoff + i * sizeof(ph), sizeof(ph));
 		if (ph.p_type != PT_LOAD)
 			continue;
-		if (ph.p_paddr < LOAD_ADDR || ph.p_filesz > ph.p_memsz ||
-		    ph.p_memsz > MAX_IMAGE || ph.p_paddr - LOAD_ADDR > MAX_IMAGE ||
-		    ph.p_offset > elen || ph.p_filesz > elen - ph.p_offset) {
+		if (ph.p_paddr < LOAD_ADDR || ph.p_filesz > ph.p_memsz || ph.p_memsz > MAX_IMAGE ||
+		    ph.p_paddr - LOAD_ADDR > MAX_IMAGE || ph.p_offset > elen ||
+		    ph.p_filesz > elen - ph.p_offset) {
 			*why = "PT_LOAD segment out of range";
 			return NULL;
 		}
@@ -132,19 +132,19 @@ static void fill_header(unsigned char *s, unsigned setup_sects, size_t image_len
 {
 	s[0x1f1] = (unsigned char)setup_sects;
 	put32(s, 0x1f4, (uint32_t)((image_len + 15) / 16)); /* syssize */
-	put16(s, 0x1fa, 0xffff);                             /* vid_mode: normal */
-	put16(s, 0x1fe, 0xaa55);                             /* boot_flag */
+	put16(s, 0x1fa, 0xffff);                            /* vid_mode: normal */
+	put16(s, 0x1fe, 0xaa55);                            /* boot_flag */
 	memcpy(s + 0x202, "HdrS", 4);
-	put16(s, 0x206, 0x020f);       /* boot protocol 2.15 */
-	s[0x211] = 0x01;               /* loadflags: LOADED_HIGH */
-	put32(s, 0x214, LOAD_ADDR);    /* code32_start */
-	put32(s, 0x22c, 0x7fffffff);   /* initrd_addr_max */
-	put32(s, 0x230, 0x200000);     /* kernel_alignment */
-	s[0x234] = 0;                  /* relocatable_kernel: no */
-	s[0x235] = 21;                 /* min_alignment: 2 MiB */
-	put16(s, 0x236, 0x0001);       /* xloadflags: XLF_KERNEL_64 */
-	put32(s, 0x238, 2047);         /* cmdline_size */
-	put64(s, 0x258, LOAD_ADDR);    /* pref_address */
+	put16(s, 0x206, 0x020f);                                /* boot protocol 2.15 */
+	s[0x211] = 0x01;                                        /* loadflags: LOADED_HIGH */
+	put32(s, 0x214, LOAD_ADDR);                             /* code32_start */
+	put32(s, 0x22c, 0x7fffffff);                            /* initrd_addr_max */
+	put32(s, 0x230, 0x200000);                              /* kernel_alignment */
+	s[0x234] = 0;                                           /* relocatable_kernel: no */
+	s[0x235] = 21;                                          /* min_alignment: 2 MiB */
+	put16(s, 0x236, 0x0001);                                /* xloadflags: XLF_KERNEL_64 */
+	put32(s, 0x238, 2047);                                  /* cmdline_size */
+	put64(s, 0x258, LOAD_ADDR);                             /* pref_address */
 	put32(s, 0x260, (uint32_t)((memsz + 4095) & ~4095ull)); /* init_size */
 }
 
@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 		return fail(strerror(errno), argv[1]);
 	if (slen < 0x26c || slen > SETUP_MAX || setup[0x200] != 0xeb)
 		return fail("setup code must start with the header and a short jmp at 0x200",
-			    argv[1]);
+		            argv[1]);
 	unsigned char *elf = slurp(argv[2], &elen);
 	if (!elf)
 		return fail(strerror(errno), argv[2]);
