@@ -11,10 +11,11 @@ GUEST_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -ffreestanding -fno-pic 
 GUEST_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --build-id=none \
                  --no-warn-rwx-segments
 
-GUEST_C_SRCS := $(sort $(filter-out tests/guests/mkbzimage.c,$(wildcard tests/guests/*.c)))
+GUEST_HOST_SRCS := tests/guests/mkbzimage.c tests/guests/workload_native.c
+GUEST_C_SRCS := $(sort $(filter-out $(GUEST_HOST_SRCS),$(wildcard tests/guests/*.c)))
 GUEST_OBJS   := $(GUEST_C_SRCS:tests/guests/%.c=build/guests/obj/%.o) build/guests/obj/entry.o
 GUEST_ARTIFACTS := build/guests/testguest.elf build/guests/testguest-nopvh.elf \
-                   build/guests/testguest.bzImage
+                   build/guests/testguest.bzImage build/guests/workload-native
 
 .PHONY: guests
 guests: $(GUEST_ARTIFACTS)
@@ -38,6 +39,12 @@ build/guests/testguest.elf: $(GUEST_OBJS) build/guests/obj/pvhnote.o build/guest
 		build/guests/obj/pvhnote.o
 build/guests/testguest-nopvh.elf: $(GUEST_OBJS) build/guests/guest-nopvh.ld
 	$(GUEST_LD) $(GUEST_LDFLAGS) -T build/guests/guest-nopvh.ld -o $@ $(GUEST_OBJS)
+
+# Host twin of test=cpl3: the same workload.h loop with the guest's code-generation flags.
+build/guests/workload-native: tests/guests/workload_native.c tests/guests/workload.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -ffreestanding -mno-sse -mno-mmx -mno-avx -mno-red-zone \
+		-fno-pic -no-pie -Itests/guests -o $@ $<
 
 # Host tool: wraps the no-PVH image (linked at 1 MiB) into a Linux bzImage.
 build/tools/mkbzimage: tests/guests/mkbzimage.c
