@@ -61,7 +61,10 @@ setup16:
 	jz	2f
 	cmpw	$E820_MAX, %bp
 	jb	1b
-2:	movw	%bp, %ax
+2:	testw	%bp, %bp
+	jnz	4f
+	call	e820_fwcfg			/* no BIOS E820 (QEMU microvm): ask fw_cfg */
+4:	movw	%bp, %ax
 	movb	%al, %es:(BOOT_PARAMS + 0x1e8)
 
 	/* Page tables: the first GiB, identity-mapped with 2 MiB pages. */
@@ -95,6 +98,82 @@ setup16:
 	orl	$0x80000001, %eax		/* PG | PE: straight to long mode */
 	movl	%eax, %cr0
 	ljmpl	*far64
+
+/*
+ * Fallback memory map from QEMU's fw_cfg file "etc/e820" (I/O ports 0x510/0x511), whose
+ * entries have the boot_params E820 layout. Sets %bp to the number of entries copied.
+ */
+#define FW_CFG_SEL     0x510
+#define FW_CFG_DATA    0x511
+#define FW_CFG_FILEDIR 0x19
+fwcfg_be32:					/* next 4 data bytes, big-endian, into %eax */
+	movw	$FW_CFG_DATA, %dx
+	xorl	%eax, %eax
+	movw	$4, %cx
+5:	shll	$8, %eax
+	inb	%dx, %al
+	loop	5b
+	ret
+
+e820_fwcfg:
+	xorw	%bp, %bp
+	movw	$FW_CFG_SEL, %dx
+	movw	$FW_CFG_FILEDIR, %ax
+	outw	%ax, %dx
+	call	fwcfg_be32
+	cmpl	$256, %eax			/* no fw_cfg reads 0xffffffff: give up */
+	ja	9f
+	movl	%eax, %edi			/* files left */
+6:	testl	%edi, %edi
+	jz	9f
+	decl	%edi
+	call	fwcfg_be32
+	movl	%eax, %esi			/* file size */
+	call	fwcfg_be32
+	shrl	$16, %eax			/* selector (big-endian u16), then 2 reserved */
+	movw	%ax, %bx
+	/* Compare the 56-byte name with "etc/e820" (NUL-padded). */
+	pushl	%esi
+	xorl	%esi, %esi			/* %si: index, %ah: mismatch flag */
+	xorb	%ah, %ah
+	movw	$FW_CFG_DATA, %dx
+7:	inb	%dx, %al
+	cmpw	$9, %si
+	jae	8f
+	cmpb	fwcfg_e820_name(%si), %al
+	je	8f
+	movb	$1, %ah
+8:	incw	%si
+	cmpw	$56, %si
+	jb	7b
+	popl	%esi
+	testb	%ah, %ah
+	jnz	6b
+	/* Found: select it and copy whole entries into the zero page. */
+	movw	$FW_CFG_SEL, %dx
+	movw	%bx, %ax
+	outw	%ax, %dx
+	movl	%esi, %eax
+	xorl	%edx, %edx
+	movl	$20, %ecx
+	divl	%ecx
+	cmpl	$E820_MAX, %eax
+	jbe	10f
+	movl	$E820_MAX, %eax
+10:	movw	%ax, %bp
+	imulw	$20, %ax, %cx
+	movw	$(BOOT_PARAMS + 0x2d0), %di
+	movw	$FW_CFG_DATA, %dx
+11:	jcxz	9f
+	inb	%dx, %al
+	movb	%al, %es:(%di)
+	incw	%di
+	decw	%cx
+	jmp	11b
+9:	ret
+
+fwcfg_e820_name:
+	.asciz	"etc/e820"
 
 	.code64
 long64:
