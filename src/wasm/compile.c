@@ -1,0 +1,1323 @@
+/* Validation and compilation of function bodies into the internal form.
+ *
+ * One pass over the bytecode validates it (operand and control stacks as in
+ * the specification's algorithm) and emits threaded code. Every value has a
+ * frame slot known at compile time: locals first, then the operand stack.
+ * Instructions name their operand and result slots, so there is no runtime
+ * stack pointer; local.get emits nothing (consumers read the local's slot
+ * directly until the local changes or control flow joins), and a result
+ * destined for a local is written there directly. Branches are resolved to
+ * relative code offsets, with the moves of branch values pre-computed. */
+#include "wasm/internal.h"
+#include "wasm/ops.h"
+#include "wasm/reader.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LOCAL_CELLS 50000u
+#define MAX_FRAME_CELLS 200000u
+
+enum { K_BLOCK, K_LOOP, K_IF, K_ELSE, K_FUNC };
+
+struct vent {
+	uint8_t type;
+	uint32_t slot, canon;
+};
+
+struct fix {
+	uint32_t op, cell;
+};
+
+struct ctl {
+	uint8_t kind, single;
+	const uint8_t *pt, *rt;
+	uint32_t np, nr;
+	uint32_t height, base;
+	int unreachable; /* rest of the block is unreachable (stack polymorphic) */
+	int dead;        /* whole block entered from unreachable code: emit nothing */
+	uint32_t start;  /* loop: code index of the loop head */
+	uint32_t else_op, else_cell;
+	struct fix *fixes;
+	uint32_t nfix, capfix;
+};
+
+struct cc {
+	struct capsa_wasm_module *m;
+	struct rd r;
+	struct err *e;
+	const void *const *labels;
+	uint8_t *ltypes;
+	uint32_t *lslot;
+	uint32_t nlocals, nlocal_cells;
+	struct vent *vs;
+	uint32_t nvs, capvs;
+	struct ctl *cs;
+	uint32_t ncs, capcs;
+	cell *code;
+	uint32_t *offs;
+	uint32_t ncode, capcode;
+	struct reloc *relocs;
+	uint32_t nrelocs, caprelocs;
+	uint32_t max_cells;
+	uint32_t cur_off;
+	int64_t last_dst;
+	int oom;
+};
+
+#define FAIL(...) err_set(c->e, ERR_INPUT, __VA_ARGS__)
+#define TOP       (&c->cs[c->ncs - 1])
+#define DEAD      (TOP->unreachable || TOP->dead)
+
+static int need(struct cc *c, void **arr, uint32_t *cap, uint32_t want, size_t size)
+{
+	if (want <= *cap)
+		return 0;
+	uint32_t ncap = *cap ? *cap * 2 : 64;
+	while (ncap < want)
+		ncap *= 2;
+	void *p = realloc(*arr, (size_t)ncap * size);
+	if (!p) {
+		c->oom = 1;
+		return err_set(c->e, ERR_SYSTEM, "out of memory");
+	}
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* ---- code emission (no-ops in unreachable code) ---- */
+
+static uint32_t emit_cell(struct cc *c, cell v)
+{
+	uint32_t cap = c->capcode;
+	if (c->ncode + 1 > cap) {
+		if (need(c, (void **)&c->code, &c->capcode, c->ncode + 1, sizeof(cell)))
+			return 0;
+		uint32_t *o = realloc(c->offs, (size_t)c->capcode * sizeof(uint32_t));
+		if (!o) {
+			c->oom = 1;
+			return 0;
+		}
+		c->offs = o;
+	}
+	c->offs[c->ncode] = c->cur_off;
+	c->code[c->ncode] = v;
+	return c->ncode++;
+}
+
+static uint32_t emit_op(struct cc *c, enum wasm_op op)
+{
+	c->last_dst = -1;
+	if (DEAD)
+		return UINT32_MAX;
+	return emit_cell(c, (cell){.h = c->labels[op]});
+}
+
+static uint32_t emit_u(struct cc *c, uint64_t v)
+{
+	if (DEAD)
+		return UINT32_MAX;
+	return emit_cell(c, (cell){.u = v});
+}
+
+static void emit_reloc(struct cc *c, uint8_t kind, uint32_t index)
+{
+	if (DEAD)
+		return;
+	uint32_t at = emit_cell(c, (cell){.u = index});
+	if (need(c, (void **)&c->relocs, &c->caprelocs, c->nrelocs + 1, sizeof(struct reloc)))
+		return;
+	c->relocs[c->nrelocs++] = (struct reloc){at, kind, index};
+}
+
+static void emit_copy(struct cc *c, uint8_t type, uint32_t dst, uint32_t src)
+{
+	if (dst == src)
+		return;
+	emit_op(c, type == CAPSA_WASM_V128 ? OP_copy128 : OP_copy);
+	emit_u(c, dst);
+	emit_u(c, src);
+}
+
+/* ---- operand stack ---- */
+
+static uint32_t next_canon(struct cc *c)
+{
+	if (!c->nvs)
+		return c->nlocal_cells;
+	struct vent *t = &c->vs[c->nvs - 1];
+	return t->canon + (uint32_t)wtype_cells(t->type);
+}
+
+static struct vent *push(struct cc *c, uint8_t type)
+{
+	if (need(c, (void **)&c->vs, &c->capvs, c->nvs + 1, sizeof(struct vent)))
+		return NULL;
+	uint32_t canon = next_canon(c);
+	struct vent *v = &c->vs[c->nvs++];
+	v->type = type;
+	v->canon = v->slot = canon;
+	uint32_t end = canon + (uint32_t)wtype_cells(type);
+	if (end > c->max_cells)
+		c->max_cells = end;
+	return v;
+}
+
+static int pop(struct cc *c, uint8_t want, struct vent *out)
+{
+	struct ctl *f = TOP;
+	if (c->nvs == f->height) {
+		if (!f->unreachable)
+			return FAIL("type mismatch: operand stack underflow at byte 0x%x",
+			            c->cur_off);
+		out->type = WASM_TYPE_UNKNOWN;
+		out->slot = out->canon = next_canon(c);
+		return 0;
+	}
+	*out = c->vs[--c->nvs];
+	if (want != WASM_TYPE_UNKNOWN && out->type != WASM_TYPE_UNKNOWN && out->type != want)
+		return FAIL("type mismatch at byte 0x%x", c->cur_off);
+	return 0;
+}
+
+static void materialize(struct cc *c, uint32_t from)
+{
+	for (uint32_t i = from; i < c->nvs; i++) {
+		struct vent *v = &c->vs[i];
+		if (v->slot != v->canon) {
+			emit_copy(c, v->type, v->canon, v->slot);
+			v->slot = v->canon;
+		}
+	}
+}
+
+static void materialize_local(struct cc *c, uint32_t slot)
+{
+	for (uint32_t i = 0; i < c->nvs; i++) {
+		struct vent *v = &c->vs[i];
+		if (v->slot == slot) {
+			emit_copy(c, v->type, v->canon, v->slot);
+			v->slot = v->canon;
+		}
+	}
+}
+
+/* ---- control frames ---- */
+
+static uint8_t ctl_res(const struct ctl *f, uint32_t i)
+{
+	return f->rt ? f->rt[i] : f->single;
+}
+static uint32_t label_n(const struct ctl *f)
+{
+	return f->kind == K_LOOP ? f->np : f->nr;
+}
+static uint8_t label_t(const struct ctl *f, uint32_t i)
+{
+	return f->kind == K_LOOP ? f->pt[i] : ctl_res(f, i);
+}
+
+static struct ctl *push_ctl(struct cc *c, uint8_t kind)
+{
+	if (need(c, (void **)&c->cs, &c->capcs, c->ncs + 1, sizeof(struct ctl)))
+		return NULL;
+	struct ctl *f = &c->cs[c->ncs++];
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	f->height = c->nvs;
+	f->base = next_canon(c);
+	f->else_op = UINT32_MAX;
+	return f;
+}
+
+static void add_fix(struct cc *c, struct ctl *f, uint32_t op, uint32_t cellidx)
+{
+	if (DEAD || op == UINT32_MAX)
+		return;
+	if (need(c, (void **)&f->fixes, &f->capfix, f->nfix + 1, sizeof(struct fix)))
+		return;
+	f->fixes[f->nfix++] = (struct fix){op, cellidx};
+}
+
+static void set_unreachable(struct cc *c)
+{
+	struct ctl *f = TOP;
+	c->nvs = f->height;
+	f->unreachable = 1;
+}
+
+/* Read a block type into f's parameter and result types. */
+static int read_blocktype(struct cc *c, struct ctl *f)
+{
+	uint8_t b;
+	if (!rd_left(&c->r))
+		return rd_fail(&c->r, "unexpected end");
+	b = *c->r.p;
+	if (b == 0x40) {
+		c->r.p++;
+		return 0;
+	}
+	if (b == CAPSA_WASM_I32 || b == CAPSA_WASM_I64 || b == CAPSA_WASM_F32 ||
+	    b == CAPSA_WASM_F64 || b == CAPSA_WASM_V128 || wtype_is_ref(b)) {
+		c->r.p++;
+		f->nr = 1;
+		f->single = b;
+		return 0;
+	}
+	int64_t idx;
+	if (rd_s33(&c->r, &idx))
+		return -1;
+	if (idx < 0)
+		return rd_fail(&c->r, "malformed block type");
+	if ((uint64_t)idx >= c->m->ntypes)
+		return FAIL("unknown type %lld", (long long)idx);
+	const struct wtype *t = &c->m->types[idx];
+	f->pt = t->types;
+	f->np = t->nparams;
+	f->rt = t->types + t->nparams;
+	f->nr = t->nresults;
+	return 0;
+}
+
+/* Check that the top n values have the label's types (without popping). */
+static int check_label(struct cc *c, const struct ctl *l)
+{
+	uint32_t n = label_n(l);
+	struct ctl *f = TOP;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t want = label_t(l, n - 1 - i);
+		if (c->nvs - f->height <= i) {
+			if (!f->unreachable)
+				return FAIL("type mismatch: branch needs %u values at byte 0x%x", n,
+				            c->cur_off);
+			continue;
+		}
+		uint8_t have = c->vs[c->nvs - 1 - i].type;
+		if (have != WASM_TYPE_UNKNOWN && have != want)
+			return FAIL("type mismatch in branch at byte 0x%x", c->cur_off);
+	}
+	return 0;
+}
+
+/* Does branching to l need moves (values not already where l wants them)? */
+static int branch_moves(struct cc *c, const struct ctl *l)
+{
+	uint32_t n = label_n(l);
+	if (l->kind == K_FUNC)
+		return 1;
+	if (!n)
+		return 0;
+	return c->vs[c->nvs - n].canon != l->base;
+}
+
+static void emit_moves(struct cc *c, const struct ctl *l)
+{
+	uint32_t n = label_n(l), dst = l->kind == K_FUNC ? 0 : l->base;
+	for (uint32_t i = 0; i < n; i++) {
+		struct vent *v = &c->vs[c->nvs - n + i];
+		emit_copy(c, v->type, dst, v->slot);
+		dst += (uint32_t)wtype_cells(v->type);
+	}
+}
+
+/* Unconditional jump to l, values already checked and materialized. */
+static void emit_jump(struct cc *c, struct ctl *l)
+{
+	emit_moves(c, l);
+	if (l->kind == K_FUNC) {
+		emit_op(c, OP_ret);
+		return;
+	}
+	uint32_t op = emit_op(c, OP_br);
+	uint32_t at = emit_u(c, 0);
+	if (DEAD)
+		return;
+	if (l->kind == K_LOOP)
+		c->code[at].i = (int64_t)l->start - (int64_t)op;
+	else
+		add_fix(c, l, op, at);
+}
+
+static int get_label(struct cc *c, struct ctl **out)
+{
+	uint32_t depth;
+	if (rd_u32(&c->r, &depth))
+		return -1;
+	if (depth >= c->ncs)
+		return FAIL("unknown label %u at byte 0x%x", depth, c->cur_off);
+	*out = &c->cs[c->ncs - 1 - depth];
+	return 0;
+}
+
+static void resolve_fixes(struct cc *c, struct ctl *f, uint32_t target)
+{
+	for (uint32_t i = 0; i < f->nfix; i++)
+		c->code[f->fixes[i].cell].i = (int64_t)target - (int64_t)f->fixes[i].op;
+	f->nfix = 0;
+}
+
+/* Pop the frame's results exactly; used at else and end. */
+static int check_frame_results(struct cc *c, struct ctl *f)
+{
+	struct vent v;
+	for (uint32_t i = f->nr; i-- > 0;)
+		if (pop(c, ctl_res(f, i), &v))
+			return -1;
+	if (c->nvs != f->height)
+		return FAIL("type mismatch: values remaining on stack at end of block (byte 0x%x)",
+		            c->cur_off);
+	return 0;
+}
+
+static int push_results(struct cc *c, struct ctl *f)
+{
+	for (uint32_t i = 0; i < f->nr; i++)
+		if (!push(c, ctl_res(f, i)))
+			return -1;
+	return 0;
+}
+
+static int op_block(struct cc *c, uint8_t kind)
+{
+	struct ctl tmp;
+	struct vent v, cond = {0};
+	memset(&tmp, 0, sizeof(tmp));
+	if (read_blocktype(c, &tmp))
+		return -1;
+	if (kind == K_IF && pop(c, CAPSA_WASM_I32, &cond))
+		return -1;
+	materialize(c, 0);
+	uint32_t else_op = UINT32_MAX, else_cell = 0;
+	if (kind == K_IF) {
+		else_op = emit_op(c, OP_br_unless);
+		emit_u(c, cond.slot);
+		else_cell = emit_u(c, 0);
+	}
+	for (uint32_t i = tmp.np; i-- > 0;)
+		if (pop(c, tmp.pt[i], &v))
+			return -1;
+	int was_dead = DEAD;
+	struct ctl *f = push_ctl(c, kind);
+	if (!f)
+		return -1;
+	f->single = tmp.single;
+	f->pt = tmp.pt;
+	f->np = tmp.np;
+	f->rt = tmp.rt;
+	f->nr = tmp.nr;
+	f->dead = was_dead; /* validated, but nothing emitted */
+	f->else_op = was_dead ? UINT32_MAX : else_op;
+	f->else_cell = else_cell;
+	for (uint32_t i = 0; i < f->np; i++)
+		if (!push(c, f->pt[i]))
+			return -1;
+	if (kind == K_LOOP) {
+		f->start = c->ncode;
+		emit_op(c, OP_loop);
+	}
+	return 0;
+}
+
+static int op_else(struct cc *c)
+{
+	struct ctl *f = TOP;
+	if (f->kind != K_IF)
+		return FAIL("else without if at byte 0x%x", c->cur_off);
+	materialize(c, 0);
+	if (check_frame_results(c, f))
+		return -1;
+	if (!DEAD) {
+		uint32_t op = emit_op(c, OP_br);
+		uint32_t at = emit_u(c, 0);
+		add_fix(c, f, op, at);
+	}
+	f->kind = K_ELSE;
+	f->unreachable = 0;
+	if (f->else_op != UINT32_MAX)
+		c->code[f->else_cell].i = (int64_t)c->ncode - (int64_t)f->else_op;
+	f->else_op = UINT32_MAX;
+	c->nvs = f->height;
+	for (uint32_t i = 0; i < f->np; i++)
+		if (!push(c, f->pt[i]))
+			return -1;
+	c->last_dst = -1;
+	return 0;
+}
+
+static int emit_return(struct cc *c);
+
+static int op_end(struct cc *c)
+{
+	struct ctl *f = TOP;
+	materialize(c, 0);
+	if (check_frame_results(c, f))
+		return -1;
+	if (f->kind == K_IF) {
+		/* Without else the parameters pass through unchanged. */
+		if (f->np != f->nr)
+			return FAIL("type mismatch: if without else must keep its type");
+		for (uint32_t i = 0; i < f->np; i++)
+			if (f->pt[i] != ctl_res(f, i))
+				return FAIL("type mismatch: if without else must keep its type");
+	}
+	if (f->kind == K_FUNC) {
+		/* Results are in canonical slots; move them to the frame base. */
+		c->nvs = f->height;
+		push_results(c, f);
+		f->unreachable = 0;
+		resolve_fixes(c, f, c->ncode);
+		emit_return(c);
+		free(f->fixes);
+		f->fixes = NULL;
+		c->ncs--;
+		return 0;
+	}
+	if (!f->dead) {
+		if (f->else_op != UINT32_MAX)
+			c->code[f->else_cell].i = (int64_t)c->ncode - (int64_t)f->else_op;
+		resolve_fixes(c, f, c->ncode);
+	}
+	free(f->fixes);
+	c->ncs--;
+	c->nvs = f->height;
+	c->last_dst = -1;
+	return push_results(c, f);
+}
+
+static int emit_return(struct cc *c)
+{
+	struct ctl *fn = &c->cs[0];
+	if (check_label(c, fn))
+		return -1;
+	materialize(c, 0);
+	if (!DEAD && fn->nr && c->nvs >= fn->nr)
+		emit_moves(c, fn);
+	emit_op(c, OP_ret);
+	return 0;
+}
+
+static int op_br(struct cc *c, int cond)
+{
+	struct ctl *l = NULL;
+	struct vent cv = {0};
+	if (get_label(c, &l))
+		return -1;
+	if (cond && pop(c, CAPSA_WASM_I32, &cv))
+		return -1;
+	if (check_label(c, l))
+		return -1;
+	materialize(c, 0);
+	if (!cond) {
+		if (!DEAD && c->nvs - TOP->height >= label_n(l))
+			emit_jump(c, l);
+		set_unreachable(c);
+		return 0;
+	}
+	if (DEAD)
+		goto retype;
+	if (!branch_moves(c, l)) {
+		uint32_t op = emit_op(c, OP_br_if);
+		emit_u(c, cv.slot);
+		uint32_t at = emit_u(c, 0);
+		if (l->kind == K_LOOP)
+			c->code[at].i = (int64_t)l->start - (int64_t)op;
+		else
+			add_fix(c, l, op, at);
+	} else {
+		uint32_t op = emit_op(c, OP_br_unless);
+		emit_u(c, cv.slot);
+		uint32_t at = emit_u(c, 0);
+		emit_jump(c, l);
+		c->code[at].i = (int64_t)c->ncode - (int64_t)op;
+	}
+retype:
+	/* The values take the label's types (in unreachable code, missing ones
+	 * appear). Everything is materialized, so slots are canonical. */
+	for (uint32_t i = label_n(l); i-- > 0;) {
+		struct vent v;
+		if (pop(c, label_t(l, i), &v))
+			return -1;
+	}
+	for (uint32_t i = 0; i < label_n(l); i++)
+		if (!push(c, label_t(l, i)))
+			return -1;
+	c->last_dst = -1;
+	return 0;
+}
+
+static int op_br_table(struct cc *c)
+{
+	uint32_t n;
+	struct vent iv;
+	if (rd_u32(&c->r, &n))
+		return -1;
+	if (n > rd_left(&c->r))
+		return rd_fail(&c->r, "unexpected end");
+	uint32_t *depths = malloc(((size_t)n + 1) * sizeof(uint32_t));
+	if (!depths)
+		return err_set(c->e, ERR_SYSTEM, "out of memory");
+	int rc = -1;
+	for (uint32_t i = 0; i <= n; i++) {
+		if (rd_u32(&c->r, &depths[i]))
+			goto out;
+		if (depths[i] >= c->ncs) {
+			FAIL("unknown label %u at byte 0x%x", depths[i], c->cur_off);
+			goto out;
+		}
+	}
+	if (pop(c, CAPSA_WASM_I32, &iv))
+		goto out;
+	uint32_t arity = label_n(&c->cs[c->ncs - 1 - depths[n]]);
+	for (uint32_t i = 0; i <= n; i++) {
+		struct ctl *l = &c->cs[c->ncs - 1 - depths[i]];
+		if (label_n(l) != arity) {
+			FAIL("type mismatch: br_table labels differ in arity");
+			goto out;
+		}
+		if (check_label(c, l))
+			goto out;
+	}
+	materialize(c, 0);
+	if (!DEAD && c->nvs - TOP->height >= arity) {
+		uint32_t op = emit_op(c, OP_br_table);
+		emit_u(c, iv.slot);
+		emit_u(c, n);
+		uint32_t first = c->ncode;
+		for (uint32_t i = 0; i <= n; i++)
+			emit_u(c, 0);
+		for (uint32_t i = 0; i <= n; i++) {
+			struct ctl *l = &c->cs[c->ncs - 1 - depths[i]];
+			uint32_t at = first + i;
+			if (c->oom)
+				goto out;
+			if (!branch_moves(c, l)) {
+				if (l->kind == K_LOOP)
+					c->code[at].i = (int64_t)l->start - (int64_t)op;
+				else
+					add_fix(c, l, op, at);
+			} else {
+				c->code[at].i = (int64_t)c->ncode - (int64_t)op;
+				emit_jump(c, l);
+			}
+		}
+	}
+	set_unreachable(c);
+	rc = 0;
+out:
+	free(depths);
+	return rc;
+}
+
+static int op_call(struct cc *c, const struct wtype *t, int indirect, uint32_t idx, uint32_t table)
+{
+	struct vent v, iv = {0};
+	if (indirect && pop(c, CAPSA_WASM_I32, &iv))
+		return -1;
+	materialize(c, 0);
+	for (uint32_t i = t->nparams; i-- > 0;)
+		if (pop(c, t->types[i], &v))
+			return -1;
+	uint32_t base = next_canon(c);
+	if (indirect) {
+		emit_op(c, OP_call_indirect);
+		emit_reloc(c, RELOC_TYPE, idx);
+		emit_reloc(c, RELOC_TABLE, table);
+		emit_u(c, iv.slot);
+		emit_u(c, base);
+	} else {
+		emit_op(c, OP_call);
+		emit_reloc(c, RELOC_FUNC, idx);
+		emit_u(c, base);
+	}
+	for (uint32_t i = 0; i < t->nresults; i++)
+		if (!push(c, t->types[t->nparams + i]))
+			return -1;
+	if (base + t->pcells > c->max_cells)
+		c->max_cells = base + t->pcells;
+	c->last_dst = -1;
+	return 0;
+}
+
+static int read_memarg(struct cc *c, uint32_t natural, uint32_t *offset)
+{
+	uint32_t align;
+	if (rd_u32(&c->r, &align) || rd_u32(&c->r, offset))
+		return -1;
+	if (!c->m->nmems)
+		return FAIL("unknown memory 0 at byte 0x%x", c->cur_off);
+	if (align >= 32 || (1u << align) > natural)
+		return FAIL("alignment must not be larger than natural at byte 0x%x", c->cur_off);
+	return 0;
+}
+
+/* Emit a value-producing op whose first operand is the result slot. */
+static void emit_result_op(struct cc *c, enum wasm_op op, uint8_t type)
+{
+	uint32_t dst = next_canon(c);
+	emit_op(c, op);
+	uint32_t at = emit_u(c, dst);
+	push(c, type);
+	if (!DEAD)
+		c->last_dst = at;
+}
+
+static int op_local_set(struct cc *c, uint32_t x, int tee)
+{
+	struct vent v;
+	if (x >= c->nlocals)
+		return FAIL("unknown local %u at byte 0x%x", x, c->cur_off);
+	uint8_t t = c->ltypes[x];
+	uint32_t slot = c->lslot[x];
+	int64_t ld = c->last_dst;
+	if (pop(c, t, &v))
+		return -1;
+	int aliased = 0;
+	for (uint32_t i = 0; i < c->nvs; i++)
+		if (c->vs[i].slot == slot)
+			aliased = 1;
+	if (!DEAD && ld >= 0 && !aliased && v.slot == v.canon && c->code[ld].u == v.canon &&
+	    v.type != WASM_TYPE_UNKNOWN) {
+		c->code[ld].u = slot; /* write the result straight into the local */
+	} else {
+		materialize_local(c, slot);
+		emit_copy(c, t, slot, v.slot);
+	}
+	c->last_dst = -1;
+	if (tee) {
+		struct vent *n = push(c, t);
+		if (!n)
+			return -1;
+		n->slot = slot;
+	}
+	return 0;
+}
+
+struct numinfo {
+	uint16_t opcode;
+	uint8_t bin, ta, tr;
+	uint16_t op;
+};
+
+#define T_i32                       CAPSA_WASM_I32
+#define T_i64                       CAPSA_WASM_I64
+#define T_f32                       CAPSA_WASM_F32
+#define T_f64                       CAPSA_WASM_F64
+#define NI_BIN(n, opc, ta, tr, ...) {opc, 1, T_##ta, T_##tr, OP_##n},
+#define NI_UN(n, opc, ta, tr, ...)  {opc, 0, T_##ta, T_##tr, OP_##n},
+static const struct numinfo numinfo[] = {WASM_NUMERIC_OPS(NI_BIN, NI_UN, NI_BIN, NI_UN)};
+
+#define MI_LOAD(n, opc, t, bytes, ...)  {opc, 0, bytes, T_##t, OP_##n},
+#define MI_STORE(n, opc, t, bytes, ...) {opc, 1, bytes, T_##t, OP_##n},
+static const struct numinfo meminfo[] = {WASM_MEMORY_OPS(MI_LOAD, MI_STORE)};
+_Static_assert(sizeof(numinfo) / sizeof(numinfo[0]) == 0xc5 - 0x45 + 8, "numeric table");
+_Static_assert(sizeof(meminfo) / sizeof(meminfo[0]) == 0x3f - 0x28, "memory table");
+
+static int op_numeric(struct cc *c, const struct numinfo *ni)
+{
+	struct vent a, b;
+	if (ni->bin) {
+		if (pop(c, ni->ta, &b) || pop(c, ni->ta, &a))
+			return -1;
+		uint32_t dst = next_canon(c);
+		emit_op(c, ni->op);
+		uint32_t at = emit_u(c, dst);
+		emit_u(c, a.slot);
+		emit_u(c, b.slot);
+		push(c, ni->tr);
+		if (!DEAD)
+			c->last_dst = at;
+		return 0;
+	}
+	if (pop(c, ni->ta, &a))
+		return -1;
+	uint32_t dst = next_canon(c);
+	emit_op(c, ni->op);
+	uint32_t at = emit_u(c, dst);
+	emit_u(c, a.slot);
+	push(c, ni->tr);
+	if (!DEAD)
+		c->last_dst = at;
+	return 0;
+}
+
+static int op_memory(struct cc *c, const struct numinfo *mi)
+{
+	struct vent a, v;
+	uint32_t offset;
+	if (read_memarg(c, mi->ta, &offset))
+		return -1;
+	if (!mi->bin) {
+		if (pop(c, CAPSA_WASM_I32, &a))
+			return -1;
+		uint32_t dst = next_canon(c);
+		emit_op(c, mi->op);
+		uint32_t at = emit_u(c, dst);
+		emit_u(c, a.slot);
+		emit_u(c, offset);
+		push(c, mi->tr);
+		if (!DEAD)
+			c->last_dst = at;
+		return 0;
+	}
+	if (pop(c, mi->tr, &v) || pop(c, CAPSA_WASM_I32, &a))
+		return -1;
+	emit_op(c, mi->op);
+	emit_u(c, a.slot);
+	emit_u(c, v.slot);
+	emit_u(c, offset);
+	return 0;
+}
+
+static int zero_byte(struct cc *c)
+{
+	uint8_t b;
+	if (rd_u8(&c->r, &b))
+		return -1;
+	if (b != 0)
+		return rd_fail(&c->r, "zero byte expected");
+	return 0;
+}
+
+static int check_table(struct cc *c, uint32_t t)
+{
+	if (t >= c->m->ntables)
+		return FAIL("unknown table %u at byte 0x%x", t, c->cur_off);
+	return 0;
+}
+
+static int op_prefix_fc(struct cc *c)
+{
+	uint32_t sub, x, y;
+	struct vent a, b, d;
+	struct capsa_wasm_module *m = c->m;
+	if (rd_u32(&c->r, &sub))
+		return -1;
+	if (sub <= 7) {
+		for (size_t i = 0; i < sizeof(numinfo) / sizeof(numinfo[0]); i++)
+			if (numinfo[i].opcode == (0xfc00 | sub))
+				return op_numeric(c, &numinfo[i]);
+	}
+	switch (sub) {
+	case 8: /* memory.init */
+		if (rd_u32(&c->r, &x) || zero_byte(c))
+			return -1;
+		if (!m->nmems)
+			return FAIL("unknown memory 0");
+		if (!m->has_datacount)
+			return FAIL("data count section required");
+		if (x >= m->datacount)
+			return FAIL("unknown data segment %u", x);
+		if (pop(c, CAPSA_WASM_I32, &d) || pop(c, CAPSA_WASM_I32, &b) ||
+		    pop(c, CAPSA_WASM_I32, &a))
+			return -1;
+		emit_op(c, OP_memory_init);
+		emit_reloc(c, RELOC_DATA, x);
+		emit_u(c, a.slot);
+		emit_u(c, b.slot);
+		emit_u(c, d.slot);
+		return 0;
+	case 9:
+		if (rd_u32(&c->r, &x))
+			return -1;
+		if (!m->has_datacount)
+			return FAIL("data count section required");
+		if (x >= m->datacount)
+			return FAIL("unknown data segment %u", x);
+		emit_op(c, OP_data_drop);
+		emit_reloc(c, RELOC_DATA, x);
+		return 0;
+	case 10:
+	case 11:
+		if (zero_byte(c) || (sub == 10 && zero_byte(c)))
+			return -1;
+		if (!m->nmems)
+			return FAIL("unknown memory 0");
+		if (pop(c, CAPSA_WASM_I32, &d) || pop(c, CAPSA_WASM_I32, &b) ||
+		    pop(c, CAPSA_WASM_I32, &a))
+			return -1;
+		emit_op(c, sub == 10 ? OP_memory_copy : OP_memory_fill);
+		emit_u(c, a.slot);
+		emit_u(c, b.slot);
+		emit_u(c, d.slot);
+		return 0;
+	case 12: /* table.init elem table */
+		if (rd_u32(&c->r, &x) || rd_u32(&c->r, &y))
+			return -1;
+		if (check_table(c, y))
+			return -1;
+		if (x >= m->nelems)
+			return FAIL("unknown elem segment %u", x);
+		if (m->elems[x].type != m->tables[y].elem)
+			return FAIL("type mismatch in table.init");
+		if (pop(c, CAPSA_WASM_I32, &d) || pop(c, CAPSA_WASM_I32, &b) ||
+		    pop(c, CAPSA_WASM_I32, &a))
+			return -1;
+		emit_op(c, OP_table_init);
+		emit_reloc(c, RELOC_TABLE, y);
+		emit_reloc(c, RELOC_ELEM, x);
+		emit_u(c, a.slot);
+		emit_u(c, b.slot);
+		emit_u(c, d.slot);
+		return 0;
+	case 13:
+		if (rd_u32(&c->r, &x))
+			return -1;
+		if (x >= m->nelems)
+			return FAIL("unknown elem segment %u", x);
+		emit_op(c, OP_elem_drop);
+		emit_reloc(c, RELOC_ELEM, x);
+		return 0;
+	case 14: /* table.copy dst src */
+		if (rd_u32(&c->r, &x) || rd_u32(&c->r, &y))
+			return -1;
+		if (check_table(c, x) || check_table(c, y))
+			return -1;
+		if (m->tables[x].elem != m->tables[y].elem)
+			return FAIL("type mismatch in table.copy");
+		if (pop(c, CAPSA_WASM_I32, &d) || pop(c, CAPSA_WASM_I32, &b) ||
+		    pop(c, CAPSA_WASM_I32, &a))
+			return -1;
+		emit_op(c, OP_table_copy);
+		emit_reloc(c, RELOC_TABLE, x);
+		emit_reloc(c, RELOC_TABLE, y);
+		emit_u(c, a.slot);
+		emit_u(c, b.slot);
+		emit_u(c, d.slot);
+		return 0;
+	case 15: /* table.grow: init n -> old */
+		if (rd_u32(&c->r, &x) || check_table(c, x))
+			return -1;
+		if (pop(c, CAPSA_WASM_I32, &b) || pop(c, m->tables[x].elem, &a))
+			return -1;
+		emit_result_op(c, OP_table_grow, CAPSA_WASM_I32);
+		c->last_dst = -1;
+		emit_reloc(c, RELOC_TABLE, x);
+		emit_u(c, a.slot);
+		emit_u(c, b.slot);
+		return 0;
+	case 16:
+		if (rd_u32(&c->r, &x) || check_table(c, x))
+			return -1;
+		emit_result_op(c, OP_table_size, CAPSA_WASM_I32);
+		c->last_dst = -1;
+		emit_reloc(c, RELOC_TABLE, x);
+		return 0;
+	case 17: /* table.fill i val n */
+		if (rd_u32(&c->r, &x) || check_table(c, x))
+			return -1;
+		if (pop(c, CAPSA_WASM_I32, &d) || pop(c, m->tables[x].elem, &b) ||
+		    pop(c, CAPSA_WASM_I32, &a))
+			return -1;
+		emit_op(c, OP_table_fill);
+		emit_reloc(c, RELOC_TABLE, x);
+		emit_u(c, a.slot);
+		emit_u(c, b.slot);
+		emit_u(c, d.slot);
+		return 0;
+	}
+	return rd_fail(&c->r, "illegal opcode");
+}
+
+static int op_select(struct cc *c, int typed)
+{
+	struct vent a, b, cond;
+	uint8_t t = WASM_TYPE_UNKNOWN;
+	if (typed) {
+		uint32_t n;
+		if (rd_u32(&c->r, &n))
+			return -1;
+		if (n != 1)
+			return FAIL("invalid result arity for select");
+		if (rd_u8(&c->r, &t))
+			return -1;
+		if (!(t == CAPSA_WASM_I32 || t == CAPSA_WASM_I64 || t == CAPSA_WASM_F32 ||
+		      t == CAPSA_WASM_F64 || t == CAPSA_WASM_V128 || wtype_is_ref(t)))
+			return rd_fail(&c->r, "malformed value type");
+	}
+	if (pop(c, CAPSA_WASM_I32, &cond) || pop(c, t, &b) || pop(c, t, &a))
+		return -1;
+	if (!typed) {
+		if (wtype_is_ref(a.type) || wtype_is_ref(b.type))
+			return FAIL("type mismatch: select needs numeric operands");
+		if (a.type != WASM_TYPE_UNKNOWN && b.type != WASM_TYPE_UNKNOWN && a.type != b.type)
+			return FAIL("type mismatch in select");
+		t = a.type != WASM_TYPE_UNKNOWN ? a.type : b.type;
+	}
+	uint32_t dst = next_canon(c);
+	emit_op(c, t == CAPSA_WASM_V128 ? OP_select128 : OP_select);
+	uint32_t at = emit_u(c, dst);
+	emit_u(c, a.slot);
+	emit_u(c, b.slot);
+	emit_u(c, cond.slot);
+	push(c, t);
+	if (!DEAD)
+		c->last_dst = at;
+	return 0;
+}
+
+static int compile_body(struct cc *c)
+{
+	struct capsa_wasm_module *m = c->m;
+	struct vent a, b;
+	while (c->ncs) {
+		uint8_t op;
+		uint32_t x;
+		if (c->oom)
+			return -1;
+		c->cur_off = rd_off(&c->r);
+		if (rd_u8(&c->r, &op))
+			return -1;
+		if (op >= 0x45 && op <= 0xc4) {
+			if (op_numeric(c, &numinfo[op - 0x45]))
+				return -1;
+			continue;
+		}
+		if (op >= 0x28 && op <= 0x3e) {
+			if (op_memory(c, &meminfo[op - 0x28]))
+				return -1;
+			continue;
+		}
+		switch (op) {
+		case 0x00:
+			emit_op(c, OP_unreachable);
+			set_unreachable(c);
+			break;
+		case 0x01:
+			break;
+		case 0x02:
+		case 0x03:
+		case 0x04:
+			if (op_block(c, op == 0x02 ? K_BLOCK : op == 0x03 ? K_LOOP : K_IF))
+				return -1;
+			break;
+		case 0x05:
+			if (op_else(c))
+				return -1;
+			break;
+		case 0x0b:
+			if (op_end(c))
+				return -1;
+			break;
+		case 0x0c:
+		case 0x0d:
+			if (op_br(c, op == 0x0d))
+				return -1;
+			break;
+		case 0x0e:
+			if (op_br_table(c))
+				return -1;
+			break;
+		case 0x0f:
+			if (emit_return(c))
+				return -1;
+			set_unreachable(c);
+			break;
+		case 0x10: {
+			if (rd_u32(&c->r, &x))
+				return -1;
+			if (x >= m->nfuncs)
+				return FAIL("unknown function %u at byte 0x%x", x, c->cur_off);
+			const struct wtype *t = &m->types[m->func_type[x]];
+			if (op_call(c, t, 0, x, 0))
+				return -1;
+			break;
+		}
+		case 0x11: {
+			uint32_t tab;
+			if (rd_u32(&c->r, &x) || rd_u32(&c->r, &tab))
+				return -1;
+			if (x >= m->ntypes)
+				return FAIL("unknown type %u at byte 0x%x", x, c->cur_off);
+			if (check_table(c, tab))
+				return -1;
+			if (m->tables[tab].elem != CAPSA_WASM_FUNCREF)
+				return FAIL("type mismatch: call_indirect needs a funcref table");
+			if (op_call(c, &m->types[x], 1, x, tab))
+				return -1;
+			break;
+		}
+		case 0x1a:
+			if (pop(c, WASM_TYPE_UNKNOWN, &a))
+				return -1;
+			break;
+		case 0x1b:
+		case 0x1c:
+			if (op_select(c, op == 0x1c))
+				return -1;
+			break;
+		case 0x20: {
+			if (rd_u32(&c->r, &x))
+				return -1;
+			if (x >= c->nlocals)
+				return FAIL("unknown local %u at byte 0x%x", x, c->cur_off);
+			struct vent *v = push(c, c->ltypes[x]);
+			if (!v)
+				return -1;
+			v->slot = c->lslot[x];
+			c->last_dst = -1;
+			break;
+		}
+		case 0x21:
+		case 0x22:
+			if (rd_u32(&c->r, &x) || op_local_set(c, x, op == 0x22))
+				return -1;
+			break;
+		case 0x23:
+			if (rd_u32(&c->r, &x))
+				return -1;
+			if (x >= m->nglobals)
+				return FAIL("unknown global %u at byte 0x%x", x, c->cur_off);
+			emit_result_op(c,
+			               m->globals[x].type == CAPSA_WASM_V128 ? OP_global_get128
+			                                                     : OP_global_get,
+			               m->globals[x].type);
+			c->last_dst = -1;
+			emit_reloc(c, RELOC_GLOBAL, x);
+			break;
+		case 0x24:
+			if (rd_u32(&c->r, &x))
+				return -1;
+			if (x >= m->nglobals)
+				return FAIL("unknown global %u at byte 0x%x", x, c->cur_off);
+			if (!m->globals[x].mut)
+				return FAIL("global is immutable at byte 0x%x", c->cur_off);
+			if (pop(c, m->globals[x].type, &a))
+				return -1;
+			emit_op(c, m->globals[x].type == CAPSA_WASM_V128 ? OP_global_set128
+			                                                 : OP_global_set);
+			emit_reloc(c, RELOC_GLOBAL, x);
+			emit_u(c, a.slot);
+			break;
+		case 0x25:
+			if (rd_u32(&c->r, &x) || check_table(c, x) || pop(c, CAPSA_WASM_I32, &a))
+				return -1;
+			emit_result_op(c, OP_table_get, m->tables[x].elem);
+			c->last_dst = -1;
+			emit_reloc(c, RELOC_TABLE, x);
+			emit_u(c, a.slot);
+			break;
+		case 0x26:
+			if (rd_u32(&c->r, &x) || check_table(c, x) ||
+			    pop(c, m->tables[x].elem, &b) || pop(c, CAPSA_WASM_I32, &a))
+				return -1;
+			emit_op(c, OP_table_set);
+			emit_reloc(c, RELOC_TABLE, x);
+			emit_u(c, a.slot);
+			emit_u(c, b.slot);
+			break;
+		case 0x3f:
+		case 0x40:
+			if (zero_byte(c))
+				return -1;
+			if (!m->nmems)
+				return FAIL("unknown memory 0 at byte 0x%x", c->cur_off);
+			if (op == 0x3f) {
+				emit_result_op(c, OP_memory_size, CAPSA_WASM_I32);
+			} else {
+				if (pop(c, CAPSA_WASM_I32, &a))
+					return -1;
+				emit_result_op(c, OP_memory_grow, CAPSA_WASM_I32);
+				emit_u(c, a.slot);
+			}
+			c->last_dst = -1;
+			break;
+		case 0x41:
+		case 0x42:
+		case 0x43:
+		case 0x44: {
+			uint64_t v = 0;
+			uint8_t t;
+			if (op == 0x41) {
+				int32_t i;
+				if (rd_s32(&c->r, &i))
+					return -1;
+				v = (uint32_t)i;
+				t = CAPSA_WASM_I32;
+			} else if (op == 0x42) {
+				int64_t i;
+				if (rd_s64(&c->r, &i))
+					return -1;
+				v = (uint64_t)i;
+				t = CAPSA_WASM_I64;
+			} else if (op == 0x43) {
+				uint32_t f;
+				if (rd_f32(&c->r, &f))
+					return -1;
+				v = f;
+				t = CAPSA_WASM_F32;
+			} else {
+				if (rd_f64(&c->r, &v))
+					return -1;
+				t = CAPSA_WASM_F64;
+			}
+			emit_result_op(c, OP_const64, t);
+			int64_t ld = c->last_dst;
+			emit_u(c, v);
+			c->last_dst = ld;
+			break;
+		}
+		case 0xd0: {
+			uint8_t t;
+			if (rd_u8(&c->r, &t))
+				return -1;
+			if (!wtype_is_ref(t))
+				return rd_fail(&c->r, "malformed reference type");
+			emit_result_op(c, OP_const64, t);
+			int64_t ld = c->last_dst;
+			emit_u(c, 0);
+			c->last_dst = ld;
+			break;
+		}
+		case 0xd1:
+			if (pop(c, WASM_TYPE_UNKNOWN, &a))
+				return -1;
+			if (a.type != WASM_TYPE_UNKNOWN && !wtype_is_ref(a.type))
+				return FAIL("type mismatch: ref.is_null needs a reference");
+			emit_result_op(c, OP_ref_is_null, CAPSA_WASM_I32);
+			{
+				int64_t ld = c->last_dst;
+				emit_u(c, a.slot);
+				c->last_dst = ld;
+			}
+			break;
+		case 0xd2:
+			if (rd_u32(&c->r, &x))
+				return -1;
+			if (x >= m->nfuncs)
+				return FAIL("unknown function %u at byte 0x%x", x, c->cur_off);
+			if (!m->declared_funcs[x])
+				return FAIL("undeclared function reference %u at byte 0x%x", x,
+				            c->cur_off);
+			emit_result_op(c, OP_ref_func, CAPSA_WASM_FUNCREF);
+			c->last_dst = -1;
+			emit_reloc(c, RELOC_FUNC, x);
+			break;
+		case 0xfc:
+			if (op_prefix_fc(c))
+				return -1;
+			break;
+		case 0xfd:
+			return FAIL("SIMD instructions are not supported yet (byte 0x%x)",
+			            c->cur_off);
+		default:
+			return rd_fail(&c->r, "illegal opcode");
+		}
+	}
+	return 0;
+}
+
+static const void *const *labels_cache(void)
+{
+	return wasm_interp_labels();
+}
+
+int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *e)
+{
+	struct wcode *wc = &m->code[defidx];
+	uint32_t funcidx = m->nimp_funcs + defidx;
+	const struct wtype *ft = &m->types[m->func_type[funcidx]];
+	struct cc cc = {0}, *c = &cc;
+	int rc = -1;
+	c->m = m;
+	c->e = e;
+	c->labels = labels_cache();
+	c->r = (struct rd){m->bytes + wc->body_off, m->bytes + wc->body_off + wc->body_len,
+	                   m->bytes, e};
+	c->last_dst = -1;
+
+	/* Locals: parameters, then the declared groups. */
+	uint32_t ngroups;
+	uint64_t total = ft->nparams;
+	if (rd_u32(&c->r, &ngroups))
+		goto out;
+	const uint8_t *groups = c->r.p;
+	for (uint32_t i = 0; i < ngroups; i++) {
+		uint32_t n;
+		uint8_t t;
+		if (rd_u32(&c->r, &n) || rd_u8(&c->r, &t))
+			goto out;
+		total += n;
+		if (total > UINT32_MAX) {
+			rd_fail(&c->r, "too many locals");
+			goto out;
+		}
+	}
+	if (total > MAX_LOCAL_CELLS) {
+		err_set(e, ERR_INPUT, "function %u: too many locals (%llu)", funcidx,
+		        (unsigned long long)total);
+		goto out;
+	}
+	c->nlocals = (uint32_t)total;
+	c->ltypes = malloc(total + 1);
+	c->lslot = malloc((total + 1) * sizeof(uint32_t));
+	if (!c->ltypes || !c->lslot) {
+		err_set(e, ERR_SYSTEM, "out of memory");
+		goto out;
+	}
+	uint32_t k = 0, slot = 0;
+	for (; k < ft->nparams; k++)
+		c->ltypes[k] = ft->types[k];
+	c->r.p = groups;
+	for (uint32_t i = 0; i < ngroups; i++) {
+		uint32_t n;
+		uint8_t t;
+		rd_u32(&c->r, &n);
+		rd_u8(&c->r, &t);
+		if (!(t == CAPSA_WASM_I32 || t == CAPSA_WASM_I64 || t == CAPSA_WASM_F32 ||
+		      t == CAPSA_WASM_F64 || t == CAPSA_WASM_V128 || wtype_is_ref(t))) {
+			rd_fail(&c->r, "malformed value type");
+			goto out;
+		}
+		for (uint32_t j = 0; j < n; j++)
+			c->ltypes[k++] = t;
+	}
+	for (uint32_t i = 0; i < c->nlocals; i++) {
+		c->lslot[i] = slot;
+		slot += (uint32_t)wtype_cells(c->ltypes[i]);
+	}
+	c->nlocal_cells = slot;
+	c->max_cells = slot;
+
+	struct ctl *f = push_ctl(c, K_FUNC);
+	if (!f)
+		goto out;
+	f->rt = ft->types + ft->nparams;
+	f->nr = ft->nresults;
+	if (compile_body(c))
+		goto out;
+	if (rd_left(&c->r)) {
+		rd_fail(&c->r, "section size mismatch: code after function end");
+		goto out;
+	}
+	if (c->oom)
+		goto out;
+	if (c->max_cells > MAX_FRAME_CELLS) {
+		err_set(e, ERR_INPUT, "function %u: operand stack too deep", funcidx);
+		goto out;
+	}
+	wc->code = c->code;
+	wc->offs = c->offs;
+	wc->ncode = c->ncode;
+	wc->relocs = c->relocs;
+	wc->nrelocs = c->nrelocs;
+	wc->nlocal_cells = c->nlocal_cells;
+	wc->frame_cells = c->max_cells + 2;
+	c->code = NULL;
+	c->offs = NULL;
+	c->relocs = NULL;
+	rc = 0;
+out:
+	if (rc && e->msg[0] && funcidx < m->nfuncs)
+		err_prefix(e, "function %u", funcidx);
+	for (uint32_t i = 0; i < c->ncs; i++)
+		free(c->cs[i].fixes);
+	free(c->cs);
+	free(c->vs);
+	free(c->code);
+	free(c->offs);
+	free(c->relocs);
+	free(c->ltypes);
+	free(c->lslot);
+	return rc;
+}

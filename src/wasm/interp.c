@@ -1,0 +1,688 @@
+/* The interpreter: threaded dispatch (computed goto) over the internal form
+ * produced by compile.c. Operands are frame slots named by the instruction;
+ * calls push a small frame record and continue in the same loop, so deep
+ * wasm recursion never recurses on the host stack. */
+#include "wasm/internal.h"
+#include "wasm/ops.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef union capsa_wasm_val slot_t;
+
+static inline float f32_from(uint32_t b)
+{
+	float f;
+	memcpy(&f, &b, 4);
+	return f;
+}
+static inline uint32_t f32_bits(float f)
+{
+	uint32_t b;
+	memcpy(&b, &f, 4);
+	return b;
+}
+static inline double f64_from(uint64_t b)
+{
+	double f;
+	memcpy(&f, &b, 8);
+	return f;
+}
+static inline uint64_t f64_bits(double f)
+{
+	uint64_t b;
+	memcpy(&b, &f, 8);
+	return b;
+}
+static inline float f32_abs(float a)
+{
+	return f32_from(f32_bits(a) & 0x7fffffffu);
+}
+static inline float f32_neg(float a)
+{
+	return f32_from(f32_bits(a) ^ 0x80000000u);
+}
+static inline float f32_copysign(float a, float b)
+{
+	return f32_from((f32_bits(a) & 0x7fffffffu) | (f32_bits(b) & 0x80000000u));
+}
+static inline double f64_abs(double a)
+{
+	return f64_from(f64_bits(a) & 0x7fffffffffffffffull);
+}
+static inline double f64_neg(double a)
+{
+	return f64_from(f64_bits(a) ^ 0x8000000000000000ull);
+}
+static inline double f64_copysign(double a, double b)
+{
+	return f64_from((f64_bits(a) & 0x7fffffffffffffffull) |
+	                (f64_bits(b) & 0x8000000000000000ull));
+}
+static inline float f32_min(float a, float b)
+{
+	if (a != a || b != b)
+		return a + b;
+	if (a == 0 && b == 0)
+		return signbit(a) ? a : b;
+	return a < b ? a : b;
+}
+static inline float f32_max(float a, float b)
+{
+	if (a != a || b != b)
+		return a + b;
+	if (a == 0 && b == 0)
+		return signbit(a) ? b : a;
+	return a > b ? a : b;
+}
+static inline double f64_min(double a, double b)
+{
+	if (a != a || b != b)
+		return a + b;
+	if (a == 0 && b == 0)
+		return signbit(a) ? a : b;
+	return a < b ? a : b;
+}
+static inline double f64_max(double a, double b)
+{
+	if (a != a || b != b)
+		return a + b;
+	if (a == 0 && b == 0)
+		return signbit(a) ? b : a;
+	return a > b ? a : b;
+}
+static inline float f32_ceil(float a)
+{
+	return a != a ? a + a : ceilf(a);
+}
+static inline float f32_floor(float a)
+{
+	return a != a ? a + a : floorf(a);
+}
+static inline float f32_trunc(float a)
+{
+	return a != a ? a + a : truncf(a);
+}
+static inline float f32_nearest(float a)
+{
+	return a != a ? a + a : nearbyintf(a);
+}
+static inline double f64_ceil(double a)
+{
+	return a != a ? a + a : ceil(a);
+}
+static inline double f64_floor(double a)
+{
+	return a != a ? a + a : floor(a);
+}
+static inline double f64_trunc(double a)
+{
+	return a != a ? a + a : trunc(a);
+}
+static inline double f64_nearest(double a)
+{
+	return a != a ? a + a : nearbyint(a);
+}
+static inline uint32_t sat_i32_s(double a)
+{
+	if (a != a)
+		return 0;
+	if (a <= -2147483648.0)
+		return 0x80000000u;
+	if (a >= 2147483647.0)
+		return 0x7fffffffu;
+	return (uint32_t)(int32_t)a;
+}
+static inline uint32_t sat_i32_u(double a)
+{
+	if (a != a || a <= 0)
+		return 0;
+	if (a >= 4294967295.0)
+		return 0xffffffffu;
+	return (uint32_t)a;
+}
+static inline uint64_t sat_i64_s(double a)
+{
+	if (a != a)
+		return 0;
+	if (a <= -9223372036854775808.0)
+		return 0x8000000000000000ull;
+	if (a >= 9223372036854775808.0)
+		return 0x7fffffffffffffffull;
+	return (uint64_t)(int64_t)a;
+}
+static inline uint64_t sat_i64_u(double a)
+{
+	if (a != a || a <= 0)
+		return 0;
+	if (a >= 18446744073709551616.0)
+		return ~0ull;
+	return (uint64_t)a;
+}
+
+int wtype_equal(const struct wtype *a, const struct wtype *b)
+{
+	return a == b || (a->nparams == b->nparams && a->nresults == b->nresults &&
+	                  !memcmp(a->types, b->types, a->nparams + a->nresults));
+}
+
+const char *capsa_wasm_trap_name(enum capsa_wasm_trap t)
+{
+	static const char *const names[] = {
+	    [CAPSA_WASM_OK] = "no trap",
+	    [CAPSA_WASM_TRAP_UNREACHABLE] = "unreachable executed",
+	    [CAPSA_WASM_TRAP_MEMORY_OOB] = "out of bounds memory access",
+	    [CAPSA_WASM_TRAP_TABLE_OOB] = "out of bounds table access",
+	    [CAPSA_WASM_TRAP_INT_DIV_ZERO] = "integer divide by zero",
+	    [CAPSA_WASM_TRAP_INT_OVERFLOW] = "integer overflow",
+	    [CAPSA_WASM_TRAP_BAD_CONVERSION] = "invalid conversion to integer",
+	    [CAPSA_WASM_TRAP_UNDEFINED_ELEMENT] = "undefined element",
+	    [CAPSA_WASM_TRAP_UNINITIALIZED_ELEMENT] = "uninitialized element",
+	    [CAPSA_WASM_TRAP_INDIRECT_TYPE] = "indirect call type mismatch",
+	    [CAPSA_WASM_TRAP_STACK_EXHAUSTED] = "call stack exhausted",
+	    [CAPSA_WASM_TRAP_OUT_OF_FUEL] = "out of fuel",
+	    [CAPSA_WASM_TRAP_HOST] = "host function failed",
+	    [CAPSA_WASM_TRAP_EXIT] = "exit",
+	};
+	if ((unsigned)t >= CAPSA_WASM_TRAP_COUNT_)
+		return "unknown trap";
+	return names[t];
+}
+
+#define U(n)          (pc[n].u)
+#define GET_i32(n)    ((uint32_t)fp[U(n)].i32)
+#define GET_i64(n)    (fp[U(n)].bits)
+#define GET_f32(n)    (fp[U(n)].f32)
+#define GET_f64(n)    (fp[U(n)].f64)
+#define SET_i32(n, v) (fp[U(n)].i32 = (int32_t)(uint32_t)(v))
+#define SET_i64(n, v) (fp[U(n)].bits = (uint64_t)(v))
+#define SET_f32(n, v) (fp[U(n)].f32 = (float)(v))
+#define SET_f64(n, v) (fp[U(n)].f64 = (double)(v))
+#define RAW_i32       i32
+#define RAW_f32       i32
+#define RAW_i64       bits
+#define RAW_f64       bits
+typedef uint32_t ctype_i32;
+typedef uint64_t ctype_i64;
+typedef float ctype_f32;
+typedef double ctype_f64;
+
+#define NEXT goto * pc->h
+#define TRAP(code)                                                                                 \
+	do {                                                                                       \
+		trap = (code);                                                                     \
+		goto trapped;                                                                      \
+	} while (0)
+
+static void fill_info(struct capsa_wasm_trap_info *info, enum capsa_wasm_trap trap,
+                      const struct capsa_wasm_func *cur, const cell *pc)
+{
+	if (!info)
+		return;
+	info->trap = trap;
+	info->func_index = -1;
+	info->func_name = NULL;
+	info->offset = 0;
+	snprintf(info->message, sizeof(info->message), "%s", capsa_wasm_trap_name(trap));
+	if (!cur || !cur->inst)
+		return;
+	const struct capsa_wasm_module *m = cur->inst->mod;
+	info->func_index = cur->index;
+	if (m->func_names && m->func_names[cur->index])
+		info->func_name = m->func_names[cur->index];
+	for (uint32_t i = 0; !info->func_name && i < m->nexports; i++)
+		if (m->exports[i].kind == CAPSA_WASM_EXTERN_FUNC &&
+		    m->exports[i].index == cur->index)
+			info->func_name = m->exports[i].name;
+	if (pc >= cur->code && pc < cur->code + cur->wc->ncode)
+		info->offset = cur->wc->offs[pc - cur->code];
+}
+
+static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_func *f,
+                                uint64_t *cells, struct capsa_wasm_trap_info *info,
+                                const void *const **labels_out)
+{
+#define LBL_X(n)      [OP_##n] = &&L_##n,
+#define LBL_N(n, ...) [OP_##n] = &&L_##n,
+	static const void *const labels[OP_COUNT_] = {WASM_CONTROL_OPS(LBL_X) WASM_NUMERIC_OPS(
+	    LBL_N, LBL_N, LBL_N, LBL_N) WASM_MEMORY_OPS(LBL_N, LBL_N)};
+	if (labels_out) {
+		*labels_out = labels;
+		return CAPSA_WASM_OK;
+	}
+
+	enum capsa_wasm_trap trap = CAPSA_WASM_OK;
+	slot_t *const stack = (slot_t *)s->stack;
+	slot_t *const stack_end = stack + s->lim.stack_cells;
+	slot_t *const entry_top = s->sp_top ? (slot_t *)s->sp_top : stack;
+	const uint32_t entry_depth = s->depth, max_depth = s->lim.call_depth;
+	struct wframe *const frames = s->frames;
+	uint32_t depth = entry_depth;
+	slot_t *fp = entry_top, *nfp;
+	cell *pc = NULL, *retpc;
+	struct capsa_wasm_func *cur = NULL, *callee;
+	struct capsa_wasm_memory *mem = NULL;
+	uint32_t ncells = f->type->pcells > f->type->rcells ? f->type->pcells : f->type->rcells;
+
+	if (fp + ncells > stack_end) {
+		fill_info(info, CAPSA_WASM_TRAP_STACK_EXHAUSTED, NULL, NULL);
+		return CAPSA_WASM_TRAP_STACK_EXHAUSTED;
+	}
+	memcpy(fp, cells, (size_t)f->type->pcells * sizeof(slot_t));
+	callee = f;
+	nfp = fp;
+	retpc = NULL;
+	if (f->host) {
+		struct capsa_wasm_caller caller = {s, NULL, 0};
+		s->sp_top = (uint64_t *)(fp + ncells);
+		trap = f->host(&caller, f->env, fp);
+		s->sp_top = (uint64_t *)entry_top;
+		if (trap) {
+			fill_info(info, trap, NULL, NULL);
+			if (info)
+				info->exit_code = caller.exit_code;
+			return trap;
+		}
+		memcpy(cells, fp, (size_t)f->type->rcells * sizeof(slot_t));
+		return CAPSA_WASM_OK;
+	}
+
+do_call:
+	if (depth >= max_depth)
+		TRAP(CAPSA_WASM_TRAP_STACK_EXHAUSTED);
+	frames[depth++] = (struct wframe){retpc, (uint64_t *)fp, cur};
+	fp = nfp;
+	cur = callee;
+	pc = cur->code;
+	if (fp + cur->wc->frame_cells > stack_end)
+		TRAP(CAPSA_WASM_TRAP_STACK_EXHAUSTED);
+	memset(fp + cur->type->pcells, 0,
+	       (size_t)(cur->wc->nlocal_cells - cur->type->pcells) * sizeof(slot_t));
+	mem = cur->inst->mem0;
+	if (__builtin_expect(--s->fuel < 0, 0))
+		TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL);
+	NEXT;
+
+call_any:
+	if (callee->host) {
+		struct capsa_wasm_caller caller = {s, cur->inst, 0};
+		s->sp_top = (uint64_t *)(fp + cur->wc->frame_cells);
+		s->depth = depth;
+		trap = callee->host(&caller, callee->env, nfp);
+		s->sp_top = (uint64_t *)entry_top;
+		if (trap) {
+			if (info)
+				info->exit_code = caller.exit_code;
+			goto trapped;
+		}
+		pc = retpc;
+		NEXT;
+	}
+	goto do_call;
+
+L_unreachable:
+	TRAP(CAPSA_WASM_TRAP_UNREACHABLE);
+L_nop:
+	pc += 1;
+	NEXT;
+L_br:
+	pc += pc[1].i;
+	NEXT;
+L_br_if:
+	if (GET_i32(1))
+		pc += pc[2].i;
+	else
+		pc += 3;
+	NEXT;
+L_br_unless:
+	if (!GET_i32(1))
+		pc += pc[2].i;
+	else
+		pc += 3;
+	NEXT;
+L_br_table : {
+	uint64_t i = GET_i32(1);
+	if (i > pc[2].u)
+		i = pc[2].u;
+	pc += pc[3 + i].i;
+	NEXT;
+}
+L_loop:
+	if (__builtin_expect(--s->fuel < 0, 0))
+		TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL);
+	pc += 1;
+	NEXT;
+L_ret : {
+	struct wframe *fr = &frames[--depth];
+	if (!fr->pc) {
+		memcpy(cells, fp, (size_t)f->type->rcells * sizeof(slot_t));
+		s->depth = entry_depth;
+		return CAPSA_WASM_OK;
+	}
+	pc = fr->pc;
+	fp = (slot_t *)fr->fp;
+	cur = fr->func;
+	mem = cur->inst->mem0;
+	NEXT;
+}
+L_call:
+	callee = pc[1].p;
+	nfp = fp + U(2);
+	retpc = pc + 3;
+	goto call_any;
+L_call_indirect : {
+	const struct wtype *type = pc[1].p;
+	const struct capsa_wasm_table *tab = pc[2].p;
+	uint32_t i = GET_i32(3);
+	if (i >= tab->size)
+		TRAP(CAPSA_WASM_TRAP_UNDEFINED_ELEMENT);
+	callee = (struct capsa_wasm_func *)(uintptr_t)tab->elems[i];
+	if (!callee)
+		TRAP(CAPSA_WASM_TRAP_UNINITIALIZED_ELEMENT);
+	if (!wtype_equal(callee->type, type))
+		TRAP(CAPSA_WASM_TRAP_INDIRECT_TYPE);
+	nfp = fp + U(4);
+	retpc = pc + 5;
+	goto call_any;
+}
+L_copy:
+	fp[U(1)] = fp[U(2)];
+	pc += 3;
+	NEXT;
+L_copy128:
+	fp[U(1)] = fp[U(2)];
+	fp[U(1) + 1] = fp[U(2) + 1];
+	pc += 3;
+	NEXT;
+L_const64:
+	fp[U(1)].bits = pc[2].u;
+	pc += 3;
+	NEXT;
+L_const128:
+	fp[U(1)].bits = pc[2].u;
+	fp[U(1) + 1].bits = pc[3].u;
+	pc += 4;
+	NEXT;
+L_select:
+	fp[U(1)] = GET_i32(4) ? fp[U(2)] : fp[U(3)];
+	pc += 5;
+	NEXT;
+L_select128 : {
+	uint64_t k = GET_i32(4) ? U(2) : U(3);
+	fp[U(1)] = fp[k];
+	fp[U(1) + 1] = fp[k + 1];
+	pc += 5;
+	NEXT;
+}
+L_global_get:
+	fp[U(1)].bits = ((struct capsa_wasm_global *)pc[2].p)->val[0];
+	pc += 3;
+	NEXT;
+L_global_set:
+	((struct capsa_wasm_global *)pc[1].p)->val[0] = fp[U(2)].bits;
+	pc += 3;
+	NEXT;
+L_global_get128:
+	fp[U(1)].bits = ((struct capsa_wasm_global *)pc[2].p)->val[0];
+	fp[U(1) + 1].bits = ((struct capsa_wasm_global *)pc[2].p)->val[1];
+	pc += 3;
+	NEXT;
+L_global_set128:
+	((struct capsa_wasm_global *)pc[1].p)->val[0] = fp[U(2)].bits;
+	((struct capsa_wasm_global *)pc[1].p)->val[1] = fp[U(2) + 1].bits;
+	pc += 3;
+	NEXT;
+L_memory_size:
+	SET_i32(1, mem->size / WASM_PAGE);
+	pc += 2;
+	NEXT;
+L_memory_grow:
+	SET_i32(1, (uint32_t)wasm_memory_grow(mem, GET_i32(2)));
+	pc += 3;
+	NEXT;
+L_memory_fill : {
+	uint64_t d = GET_i32(1), n = GET_i32(3);
+	if (d + n > mem->size)
+		TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);
+	memset(mem->base + d, (int)(GET_i32(2) & 0xff), n);
+	pc += 4;
+	NEXT;
+}
+L_memory_copy : {
+	uint64_t d = GET_i32(1), sr = GET_i32(2), n = GET_i32(3);
+	if (d + n > mem->size || sr + n > mem->size)
+		TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);
+	memmove(mem->base + d, mem->base + sr, n);
+	pc += 4;
+	NEXT;
+}
+L_memory_init : {
+	const struct wdata_inst *seg = pc[1].p;
+	uint64_t d = GET_i32(2), sr = GET_i32(3), n = GET_i32(4);
+	if (d + n > mem->size || sr + n > seg->len)
+		TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);
+	if (n)
+		memcpy(mem->base + d, seg->bytes + sr, n);
+	pc += 5;
+	NEXT;
+}
+L_data_drop:
+	((struct wdata_inst *)pc[1].p)->len = 0;
+	pc += 2;
+	NEXT;
+L_table_get : {
+	const struct capsa_wasm_table *t = pc[2].p;
+	uint32_t i = GET_i32(3);
+	if (i >= t->size)
+		TRAP(CAPSA_WASM_TRAP_TABLE_OOB);
+	fp[U(1)].bits = t->elems[i];
+	pc += 4;
+	NEXT;
+}
+L_table_set : {
+	struct capsa_wasm_table *t = pc[1].p;
+	uint32_t i = GET_i32(2);
+	if (i >= t->size)
+		TRAP(CAPSA_WASM_TRAP_TABLE_OOB);
+	t->elems[i] = fp[U(3)].bits;
+	pc += 4;
+	NEXT;
+}
+L_table_size:
+	SET_i32(1, ((struct capsa_wasm_table *)pc[2].p)->size);
+	pc += 3;
+	NEXT;
+L_table_grow:
+	SET_i32(1, (uint32_t)wasm_table_grow(pc[2].p, GET_i32(4), fp[U(3)].bits));
+	pc += 5;
+	NEXT;
+L_table_fill : {
+	struct capsa_wasm_table *t = pc[1].p;
+	uint64_t i = GET_i32(2), n = GET_i32(4);
+	uint64_t v = fp[U(3)].bits;
+	if (i + n > t->size)
+		TRAP(CAPSA_WASM_TRAP_TABLE_OOB);
+	for (uint64_t k = 0; k < n; k++)
+		t->elems[i + k] = v;
+	pc += 5;
+	NEXT;
+}
+L_table_copy : {
+	struct capsa_wasm_table *dt = pc[1].p, *st = pc[2].p;
+	uint64_t d = GET_i32(3), sr = GET_i32(4), n = GET_i32(5);
+	if (d + n > dt->size || sr + n > st->size)
+		TRAP(CAPSA_WASM_TRAP_TABLE_OOB);
+	if (n)
+		memmove(dt->elems + d, st->elems + sr, n * sizeof(uint64_t));
+	pc += 6;
+	NEXT;
+}
+L_table_init : {
+	struct capsa_wasm_table *t = pc[1].p;
+	const struct welem_inst *el = pc[2].p;
+	uint64_t d = GET_i32(3), sr = GET_i32(4), n = GET_i32(5);
+	if (d + n > t->size || sr + n > el->n)
+		TRAP(CAPSA_WASM_TRAP_TABLE_OOB);
+	if (n)
+		memcpy(t->elems + d, el->refs + sr, n * sizeof(uint64_t));
+	pc += 6;
+	NEXT;
+}
+L_elem_drop:
+	((struct welem_inst *)pc[1].p)->n = 0;
+	pc += 2;
+	NEXT;
+L_ref_is_null:
+	SET_i32(1, fp[U(2)].bits == 0);
+	pc += 3;
+	NEXT;
+L_ref_func:
+	fp[U(1)].bits = (uint64_t)(uintptr_t)pc[2].p;
+	pc += 3;
+	NEXT;
+L_i32_add_imm:
+	SET_i32(1, GET_i32(2) + (uint32_t)pc[3].u);
+	pc += 4;
+	NEXT;
+L_br_if_i32_eqz:
+	if (!GET_i32(1))
+		pc += pc[2].i;
+	else
+		pc += 3;
+	NEXT;
+L_br_if_i32_lt_s:
+	if ((int32_t)GET_i32(1) < (int32_t)GET_i32(2))
+		pc += pc[3].i;
+	else
+		pc += 4;
+	NEXT;
+L_br_if_i32_lt_u:
+	if (GET_i32(1) < GET_i32(2))
+		pc += pc[3].i;
+	else
+		pc += 4;
+	NEXT;
+L_br_if_i32_ne:
+	if (GET_i32(1) != GET_i32(2))
+		pc += pc[3].i;
+	else
+		pc += 4;
+	NEXT;
+
+#define H_BIN(n, opc, ta, tr, expr)                                                                \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		ctype_##ta a = GET_##ta(2), b = GET_##ta(3);                                       \
+		SET_##tr(1, (expr));                                                               \
+		pc += 4;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_UN(n, opc, ta, tr, expr)                                                                 \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		ctype_##ta a = GET_##ta(2);                                                        \
+		SET_##tr(1, (expr));                                                               \
+		pc += 3;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_NONE(...)
+	WASM_NUMERIC_OPS(H_BIN, H_UN, H_NONE, H_NONE)
+
+#define DIVOP(n, t, st, minv, expr_s)                                                              \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		ctype_##t a = GET_##t(2), b = GET_##t(3);                                          \
+		if (b == 0)                                                                        \
+			TRAP(CAPSA_WASM_TRAP_INT_DIV_ZERO);                                        \
+		expr_s;                                                                            \
+		pc += 4;                                                                           \
+		NEXT;                                                                              \
+	}
+	DIVOP(i32_div_s, i32, int32_t, INT32_MIN, {
+		if ((int32_t)a == INT32_MIN && (int32_t)b == -1)
+			TRAP(CAPSA_WASM_TRAP_INT_OVERFLOW);
+		SET_i32(1, (uint32_t)((int32_t)a / (int32_t)b));
+	})
+	DIVOP(i32_div_u, i32, uint32_t, 0, SET_i32(1, a / b))
+	DIVOP(i32_rem_s, i32, int32_t, INT32_MIN,
+	      SET_i32(1, (int32_t)b == -1 ? 0u : (uint32_t)((int32_t)a % (int32_t)b)))
+	DIVOP(i32_rem_u, i32, uint32_t, 0, SET_i32(1, a % b))
+	DIVOP(i64_div_s, i64, int64_t, INT64_MIN, {
+		if ((int64_t)a == INT64_MIN && (int64_t)b == -1)
+			TRAP(CAPSA_WASM_TRAP_INT_OVERFLOW);
+		SET_i64(1, (uint64_t)((int64_t)a / (int64_t)b));
+	})
+	DIVOP(i64_div_u, i64, uint64_t, 0, SET_i64(1, a / b))
+	DIVOP(i64_rem_s, i64, int64_t, INT64_MIN,
+	      SET_i64(1, (int64_t)b == -1 ? 0u : (uint64_t)((int64_t)a % (int64_t)b)))
+	DIVOP(i64_rem_u, i64, uint64_t, 0, SET_i64(1, a % b))
+
+#define TRUNC(n, ta, tr, lo_ok, hi_ok, conv)                                                       \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		ctype_##ta a = GET_##ta(2);                                                        \
+		if (a != a)                                                                        \
+			TRAP(CAPSA_WASM_TRAP_BAD_CONVERSION);                                      \
+		if (!((lo_ok) && (hi_ok)))                                                         \
+			TRAP(CAPSA_WASM_TRAP_INT_OVERFLOW);                                        \
+		SET_##tr(1, conv);                                                                 \
+		pc += 3;                                                                           \
+		NEXT;                                                                              \
+	}
+	TRUNC(i32_trunc_f32_s, f32, i32, a >= -2147483648.0f, a < 2147483648.0f,
+	      (uint32_t)(int32_t)a)
+	TRUNC(i32_trunc_f32_u, f32, i32, a > -1.0f, a < 4294967296.0f, (uint32_t)a)
+	TRUNC(i32_trunc_f64_s, f64, i32, a > -2147483649.0, a < 2147483648.0, (uint32_t)(int32_t)a)
+	TRUNC(i32_trunc_f64_u, f64, i32, a > -1.0, a < 4294967296.0, (uint32_t)a)
+	TRUNC(i64_trunc_f32_s, f32, i64, a >= -9223372036854775808.0f, a < 9223372036854775808.0f,
+	      (uint64_t)(int64_t)a)
+	TRUNC(i64_trunc_f32_u, f32, i64, a > -1.0f, a < 18446744073709551616.0f, (uint64_t)a)
+	TRUNC(i64_trunc_f64_s, f64, i64, a >= -9223372036854775808.0, a < 9223372036854775808.0,
+	      (uint64_t)(int64_t)a)
+	TRUNC(i64_trunc_f64_u, f64, i64, a > -1.0, a < 18446744073709551616.0, (uint64_t)a)
+
+#define H_LOAD(n, opc, t, bytes, ctype, rtype)                                                     \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		uint64_t ea = (uint64_t)GET_i32(2) + pc[3].u;                                      \
+		ctype v;                                                                           \
+		if (__builtin_expect(ea + (bytes) > mem->size, 0))                                 \
+			TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);                                          \
+		memcpy(&v, mem->base + ea, bytes);                                                 \
+		fp[U(1)].RAW_##t = (rtype)v;                                                       \
+		pc += 4;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_STORE(n, opc, t, bytes, ctype)                                                           \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		uint64_t ea = (uint64_t)GET_i32(1) + pc[3].u;                                      \
+		ctype v = (ctype)fp[U(2)].RAW_##t;                                                 \
+		if (__builtin_expect(ea + (bytes) > mem->size, 0))                                 \
+			TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);                                          \
+		memcpy(mem->base + ea, &v, bytes);                                                 \
+		pc += 4;                                                                           \
+		NEXT;                                                                              \
+	}
+	WASM_MEMORY_OPS(H_LOAD, H_STORE)
+
+trapped:
+	fill_info(info, trap, cur, pc);
+	s->depth = entry_depth;
+	s->sp_top = (uint64_t *)entry_top;
+	return trap;
+}
+
+const void *const *wasm_interp_labels(void)
+{
+	const void *const *labels = NULL;
+	run(NULL, NULL, NULL, NULL, &labels);
+	return labels;
+}
+
+enum capsa_wasm_trap wasm_interp_call(struct capsa_wasm_store *s, struct capsa_wasm_func *f,
+                                      uint64_t *cells, struct capsa_wasm_trap_info *info)
+{
+	return run(s, f, cells, info, NULL);
+}

@@ -1,0 +1,42 @@
+/* Bounds-checked reader for the WebAssembly binary format (LEB128, floats,
+ * names). Every function returns 0 or -1 with an ERR_INPUT error naming the
+ * byte offset. */
+#ifndef CAPSA_WASM_READER_H
+#define CAPSA_WASM_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "lib/err.h"
+
+struct rd {
+	const uint8_t *p, *end, *base;
+	struct err *e;
+};
+
+int rd_fail(struct rd *r, const char *what);
+int rd_u8(struct rd *r, uint8_t *out);
+int rd_u32(struct rd *r, uint32_t *out);
+int rd_s32(struct rd *r, int32_t *out);
+int rd_s33(struct rd *r, int64_t *out);
+int rd_s64(struct rd *r, int64_t *out);
+int rd_bytes(struct rd *r, size_t n, const uint8_t **out);
+int rd_f32(struct rd *r, uint32_t *out);
+int rd_f64(struct rd *r, uint64_t *out);
+/* A length-prefixed UTF-8 name, copied into a new NUL-terminated string. */
+int rd_name(struct rd *r, char **out);
+/* Same, also giving the length (names may contain NUL bytes). */
+int rd_name_len(struct rd *r, char **out, uint32_t *len);
+int utf8_valid(const uint8_t *s, size_t n);
+
+static inline size_t rd_left(const struct rd *r)
+{
+	return (size_t)(r->end - r->p);
+}
+static inline uint32_t rd_off(const struct rd *r)
+{
+	return (uint32_t)(r->p - r->base);
+}
+
+#endif
