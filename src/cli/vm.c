@@ -1,11 +1,33 @@
+/* capsa vm: command group for system VMs. */
 #include "cli/commands.h"
+#include "cli/vm_cmds.h"
 
 #include <stdio.h>
+#include <string.h>
+
+static const char vm_usage[] =
+	"Usage: capsa vm COMMAND [OPTIONS]\n"
+	"\n"
+	"System virtual machines on KVM.\n"
+	"\n"
+	"Commands:\n"
+	"  run     boot a kernel (Linux vmlinux/bzImage, or a PVH test guest) and\n"
+	"          run it until it resets, powers off or exits\n"
+	"\n"
+	"Run 'capsa vm COMMAND --help' for a command's options.\n";
 
 int cli_vm_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "capsa vm: not yet\n");
+	if (argc < 2) {
+		fputs(vm_usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(vm_usage, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cli_vm_run(argc - 1, argv + 1);
+	fprintf(stderr, "capsa vm: unknown command '%s' (see capsa vm --help)\n", argv[1]);
 	return 2;
 }

@@ -1,0 +1,2 @@
+# capsa vm: the CLI's --json-events output uses json-c.
+LDLIBS += -ljson-c

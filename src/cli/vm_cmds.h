@@ -1,0 +1,11 @@
+#ifndef CAPSA_CLI_VM_CMDS_H
+#define CAPSA_CLI_VM_CMDS_H
+
+/* argv[0] = "run" */
+int cli_vm_run(int argc, char **argv);
+
+/* Terminal handling for an interactive console (vm_tty.c). */
+int tty_raw_begin(int fd);
+void tty_raw_end(void);
+
+#endif

@@ -1,0 +1,299 @@
+/* capsa vm run: options, host workarounds, console, events, exit status. */
+#include "cli/vm_cmds.h"
+
+#include "lib/size.h"
+#include "vm/kvm.h"
+#include "vm/vm.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Kernel command line additions for paravirtual (kvm_pvm) hosts; see docs/vm.md. */
+#define PVM_CMDLINE                                                                                \
+	"noxsave clearcpuid=smap,smep,popcnt rcupdate.rcu_expedited=1 vdso32=0"
+#define PVM_CPU_FEATURES                                                                           \
+	"-cx16,+xsaveerptr,-topoext,-kvm_pv_tlb_flush,-kvm_pv_unhalt,-kvm_pv_send_ipi,"            \
+	"-kvm_poll_control,-kvm_pv_sched_yield,-kvm_async_pf_int,-kvm_msi_ext_dest_id"
+
+static const char run_usage[] =
+	"Usage: capsa vm run --kernel PATH [OPTIONS]\n"
+	"\n"
+	"Boot a kernel in a new KVM virtual machine and run it until the guest\n"
+	"resets, powers off, or writes its exit status to the debug-exit port.\n"
+	"\n"
+	"Options:\n"
+	"  --kernel PATH        kernel to boot: an ELF vmlinux (entered through its PVH\n"
+	"                       note, or its 64-bit entry without one) or a bzImage\n"
+	"  --initrd PATH        initial ramdisk (uncompressed cpio recommended)\n"
+	"  --cmdline STR        kernel command line (default: \"console=ttyS0 reboot=k\n"
+	"                       panic=-1\")\n"
+	"  --cpus N             number of vCPUs (default 1)\n"
+	"  --memory SIZE        guest RAM, e.g. 256M, 2G (default 256M); RAM beyond\n"
+	"                       3 GiB is placed above 4 GiB\n"
+	"  --console KIND       stdio (default), none, or file:PATH for the serial port\n"
+	"                       COM1; on a terminal, Ctrl-A x quits\n"
+	"  --cpu-features LIST  edit CPUID bits: comma-separated +NAME / -NAME,\n"
+	"                       e.g. -cx16,-avx (see FEATURES below)\n"
+	"  --json-events        write machine-readable events, one JSON object per line,\n"
+	"                       on stderr instead of plain messages\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"Exit status: 0 when the guest resets or powers off (or on Ctrl-A x); V when\n"
+	"the guest writes byte V to I/O port 0x501 (debug exit); 1 when the guest\n"
+	"crashes (triple fault, KVM internal error: registers and the code at RIP are\n"
+	"printed) or the host fails; 2 for bad input; 128+N when stopped by signal N.\n"
+	"\n"
+	"Devices: 16550A UART at 0x3f8 (IRQ 4), i8042 (reset), CMOS/RTC, PCI config\n"
+	"ports with no devices; SMP is described by an MP table (no ACPI).\n"
+	"\n"
+	"On paravirtual KVM hosts (kvm_pvm) capsa applies CPUID " PVM_CPU_FEATURES "\n"
+	"and appends \"" PVM_CMDLINE "\"\n"
+	"to the command line, and says so on stderr.\n";
+
+static struct vm *running_vm;
+
+static void on_signal(int sig)
+{
+	if (running_vm)
+		vm_request_end(running_vm, VM_END_SIGNAL, sig);
+}
+
+struct run_opts {
+	struct vm_config cfg;
+	struct cpuid_edits edits;
+	const char *console;
+	int json;
+	char *cmdline;
+};
+
+static void emit(int json, json_object *ev, const char *plain)
+{
+	if (json) {
+		fprintf(stderr, "%s\n", json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+	} else if (plain) {
+		fprintf(stderr, "%s\n", plain);
+	}
+	fflush(stderr);
+	json_object_put(ev);
+}
+
+static json_object *event(const char *name)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "event", json_object_new_string(name));
+	return o;
+}
+
+static int fail(int json, const struct err *e)
+{
+	json_object *ev = event("error");
+	json_object_object_add(ev, "message", json_object_new_string(e->msg));
+	char line[ERR_MSG_MAX + 32];
+	snprintf(line, sizeof(line), "capsa vm run: %s", e->msg);
+	emit(json, ev, line);
+	return err_exit_status(e);
+}
+
+static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
+{
+	enum { O_KERNEL = 1, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_FEAT, O_JSON };
+	static const struct option lo[] = {
+		{"kernel", required_argument, 0, O_KERNEL},
+		{"initrd", required_argument, 0, O_INITRD},
+		{"cmdline", required_argument, 0, O_CMDLINE},
+		{"cpus", required_argument, 0, O_CPUS},
+		{"memory", required_argument, 0, O_MEMORY},
+		{"console", required_argument, 0, O_CONSOLE},
+		{"cpu-features", required_argument, 0, O_FEAT},
+		{"json-events", no_argument, 0, O_JSON},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *cmdline = "console=ttyS0 reboot=k panic=-1";
+	uint64_t v;
+	int c;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		switch (c) {
+		case O_KERNEL:
+			o->cfg.kernel = optarg;
+			break;
+		case O_INITRD:
+			o->cfg.initrd = optarg;
+			break;
+		case O_CMDLINE:
+			cmdline = optarg;
+			break;
+		case O_CPUS:
+			if (parse_uint(optarg, "--cpus", 1, 254, &v, e))
+				return -1;
+			o->cfg.cpus = (unsigned)v;
+			break;
+		case O_MEMORY:
+			if (parse_size(optarg, "--memory", &o->cfg.memory, e))
+				return -1;
+			break;
+		case O_CONSOLE:
+			o->console = optarg;
+			break;
+		case O_FEAT:
+			if (cpuid_parse_features(optarg, &o->edits, e))
+				return -1;
+			break;
+		case O_JSON:
+			o->json = 1;
+			break;
+		case 'h':
+			fputs(run_usage, stdout);
+			fprintf(stdout, "\nFEATURES: %s\n", cpuid_feature_list());
+			exit(0);
+		case ':':
+			return err_set(e, ERR_INPUT, "option %s needs a value", argv[optind - 1]);
+		default:
+			return err_set(e, ERR_INPUT, "unknown option '%s' (see capsa vm run --help)",
+				       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return err_set(e, ERR_INPUT, "unexpected argument '%s'", argv[optind]);
+	if (!o->cfg.kernel)
+		return err_set(e, ERR_INPUT, "--kernel PATH is required (see capsa vm run --help)");
+	o->cmdline = strdup(cmdline);
+	return o->cmdline ? 0 : err_sys(e, "strdup");
+}
+
+static int setup_console(struct run_opts *o, struct err *e)
+{
+	const char *c = o->console ? o->console : "stdio";
+	o->cfg.console_in = o->cfg.console_out = -1;
+	if (!strcmp(c, "stdio")) {
+		o->cfg.console_out = STDOUT_FILENO;
+		o->cfg.console_in = STDIN_FILENO;
+		o->cfg.console_escape = isatty(STDIN_FILENO);
+	} else if (!strncmp(c, "file:", 5) && c[5]) {
+		int fd = open(c + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			err_sys(e, "--console %s: cannot open", c);
+			e->kind = ERR_INPUT;
+			return -1;
+		}
+		o->cfg.console_out = fd;
+	} else if (strcmp(c, "none")) {
+		return err_set(e, ERR_INPUT, "--console '%s': use stdio, none or file:PATH", c);
+	}
+	return 0;
+}
+
+/* Host workarounds for paravirtual KVM: CPUID edits first (the user's own
+ * edits, applied later, win) and command line additions. */
+static int apply_pvm(struct run_opts *o, struct err *e)
+{
+	if (!kvm_host_is_pvm())
+		return 0;
+	struct cpuid_edits mine = {.n = 0};
+	if (cpuid_parse_features(PVM_CPU_FEATURES, &mine, e))
+		return -1;
+	for (size_t i = 0; i < o->edits.n && mine.n < CPUID_MAX_EDITS; i++)
+		mine.e[mine.n++] = o->edits.e[i];
+	o->edits = mine;
+	size_t len = strlen(o->cmdline) + strlen(PVM_CMDLINE) + 2;
+	char *cl = malloc(len);
+	if (!cl)
+		return err_sys(e, "malloc");
+	snprintf(cl, len, "%s%s%s", o->cmdline, *o->cmdline ? " " : "", PVM_CMDLINE);
+	free(o->cmdline);
+	o->cmdline = cl;
+	json_object *ev = event("host-workarounds");
+	json_object_object_add(ev, "host", json_object_new_string("kvm_pvm"));
+	json_object_object_add(ev, "cpu_features", json_object_new_string(PVM_CPU_FEATURES));
+	json_object_object_add(ev, "cmdline_added", json_object_new_string(PVM_CMDLINE));
+	emit(o->json, ev,
+	     "capsa: paravirtual KVM host (kvm_pvm): using CPUID " PVM_CPU_FEATURES
+	     " and adding \"" PVM_CMDLINE "\" to the kernel command line");
+	return 0;
+}
+
+int cli_vm_run(int argc, char **argv)
+{
+	struct run_opts o;
+	memset(&o, 0, sizeof(o));
+	o.cfg.cpus = 1;
+	o.cfg.memory = 256ULL << 20;
+	struct err e = {0};
+	int json = 0;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--json-events"))
+			json = 1;
+	if (parse(argc, argv, &o, &e) || apply_pvm(&o, &e) || setup_console(&o, &e)) {
+		free(o.cmdline);
+		return fail(json, &e);
+	}
+	o.cfg.cmdline = o.cmdline;
+	o.cfg.cpu_edits = &o.edits;
+
+	struct vm *vm;
+	if (vm_create(&vm, &o.cfg, &e)) {
+		free(o.cmdline);
+		return fail(json, &e);
+	}
+	const struct boot_entry *b = vm_boot(vm);
+	json_object *ev = event("created");
+	json_object_object_add(ev, "kernel", json_object_new_string(o.cfg.kernel));
+	json_object_object_add(ev, "format", json_object_new_string(b->format));
+	json_object_object_add(ev, "entry", json_object_new_string(b->mode == BOOT_PVH ? "pvh" : "linux64"));
+	json_object_object_add(ev, "rip", json_object_new_int64((int64_t)b->rip));
+	json_object_object_add(ev, "cpus", json_object_new_int((int)o.cfg.cpus));
+	json_object_object_add(ev, "memory_mib", json_object_new_int64((int64_t)(o.cfg.memory >> 20)));
+	json_object_object_add(ev, "cmdline", json_object_new_string(o.cmdline));
+	if (b->initrd_size) {
+		json_object_object_add(ev, "initrd_addr", json_object_new_int64((int64_t)b->initrd_addr));
+		json_object_object_add(ev, "initrd_size", json_object_new_int64((int64_t)b->initrd_size));
+	}
+	emit(json, ev, NULL);
+
+	running_vm = vm;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (o.cfg.console_escape)
+		tty_raw_begin(STDIN_FILENO);
+
+	struct vm_result res;
+	int rc = vm_run(vm, &res, &e);
+	tty_raw_end();
+	running_vm = NULL;
+	vm_destroy(vm);
+	free(o.cmdline);
+	if (o.cfg.console_out > STDERR_FILENO)
+		close(o.cfg.console_out);
+	if (rc)
+		return fail(json, &e);
+
+	ev = event("exit");
+	json_object_object_add(ev, "reason", json_object_new_string(vm_end_name(res.reason)));
+	json_object_object_add(ev, "status", json_object_new_int(res.status));
+	json_object_object_add(ev, "seconds", json_object_new_double(res.seconds));
+	if (res.report[0])
+		json_object_object_add(ev, "report", json_object_new_string(res.report));
+	char plain[4200];
+	plain[0] = '\0';
+	if (res.reason == VM_END_CRASH || res.reason == VM_END_ERROR)
+		snprintf(plain, sizeof(plain), "capsa vm run: guest %s\n%s",
+			 res.reason == VM_END_CRASH ? "crashed" : "stopped by a host error",
+			 res.report);
+	if (plain[0] && plain[strlen(plain) - 1] == '\n')
+		plain[strlen(plain) - 1] = '\0';
+	emit(json, ev, plain[0] ? plain : NULL);
+	return res.status;
+}

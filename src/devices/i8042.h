@@ -1,0 +1,31 @@
+/* i8042 keyboard controller, just enough for Linux to probe it and for the
+ * guest's keyboard-controller reset (`reboot=k`) to end the VM. No keyboard
+ * or mouse is attached. Ports 0x60 (data) and 0x64 (status/command). */
+#ifndef CAPSA_DEVICES_I8042_H
+#define CAPSA_DEVICES_I8042_H
+
+#include "devices/device.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+#define I8042_DATA_PORT 0x60
+#define I8042_CMD_PORT  0x64
+
+struct i8042 {
+	pthread_mutex_t lock;
+	struct vm_control ctl;
+	uint8_t ctr;     /* controller configuration byte */
+	uint8_t out[4];  /* bytes waiting in the output buffer */
+	unsigned nout;
+	uint8_t pending; /* command waiting for its data byte, 0 if none */
+};
+
+/* Register as one range at 0x60 of length 5: offset 0 is the data port,
+ * offset 4 the status/command port (0x61, the speaker port, is KVM's). */
+extern const struct io_ops i8042_ops;
+
+void i8042_init(struct i8042 *k, const struct vm_control *ctl);
+void i8042_destroy(struct i8042 *k);
+
+#endif

@@ -1,0 +1,310 @@
+#include "vm/vm_internal.h"
+
+#include "vm/x86/e820.h"
+#include "vm/x86/layout.h"
+#include "vm/x86/mptable.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+static void irq_set_level(void *ctx, unsigned irq, int level)
+{
+	struct vm *vm = ctx;
+	struct kvm_irq_level l = {.irq = irq, .level = (uint32_t)level};
+	/* Failure here would mean the irqchip vanished; nothing a device can do. */
+	(void)ioctl(vm->fd, KVM_IRQ_LINE, &l);
+}
+
+static void ctl_request_end(void *ctx, enum vm_end_reason why, int status)
+{
+	vm_request_end(ctx, why, status);
+}
+
+void vm_request_end(struct vm *vm, enum vm_end_reason why, int status)
+{
+	vm_end_with_report(vm, why, status, NULL);
+}
+
+void vm_end_with_report(struct vm *vm, enum vm_end_reason why, int status, const char *report)
+{
+	int expected = VM_END_NONE;
+	if (!atomic_compare_exchange_strong(&vm->end_reason, &expected, (int)why))
+		return;
+	if (report) {
+		size_t n = strnlen(report, sizeof(vm->report) - 1);
+		memcpy(vm->report, report, n);
+		vm->report[n] = '\0';
+	}
+	atomic_store(&vm->end_status, status);
+	uint64_t one = 1;
+	ssize_t w = write(vm->done_fd, &one, sizeof(one));
+	(void)w; /* an eventfd write of 1 cannot fail short of overflow */
+}
+
+int vm_end_status(enum vm_end_reason why, int status)
+{
+	switch (why) {
+	case VM_END_RESET:
+	case VM_END_POWEROFF:
+	case VM_END_USER:
+		return 0;
+	case VM_END_DEBUG_EXIT:
+		return status & 0xff;
+	case VM_END_SIGNAL:
+		return 128 + status;
+	default:
+		return 1;
+	}
+}
+
+const char *vm_end_name(enum vm_end_reason why)
+{
+	static const char *const names[] = {"none",  "reset", "poweroff", "debug-exit",
+					    "crash", "user",  "signal",   "error"};
+	return (unsigned)why < sizeof(names) / sizeof(names[0]) ? names[why] : "unknown";
+}
+
+static int check_config(const struct vm_config *c, struct err *e)
+{
+	if (!c->kernel || !*c->kernel)
+		return err_set(e, ERR_INPUT, "--kernel is required");
+	if (c->cpus < 1 || c->cpus > MPTABLE_MAX_CPUS)
+		return err_set(e, ERR_INPUT, "--cpus %u: must be between 1 and %d", c->cpus,
+			       MPTABLE_MAX_CPUS);
+	if (c->memory < VM_MIN_MEMORY || c->memory > VM_MAX_MEMORY)
+		return err_set(e, ERR_INPUT, "--memory %llu bytes: must be between %llu MiB and %llu GiB",
+			       (unsigned long long)c->memory, VM_MIN_MEMORY >> 20,
+			       VM_MAX_MEMORY >> 30);
+	if (c->memory & 0xfff)
+		return err_set(e, ERR_INPUT, "--memory %llu bytes: not a multiple of 4 KiB",
+			       (unsigned long long)c->memory);
+	return 0;
+}
+
+static int setup_memory(struct vm *vm, struct err *e)
+{
+	vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->ram == MAP_FAILED) {
+		vm->ram = NULL;
+		return err_sys(e, "reserving %llu MiB of guest memory",
+			       (unsigned long long)(vm->ram_size >> 20));
+	}
+	uint64_t low = e820_lowmem_end(vm->ram_size), high = e820_highmem_size(vm->ram_size);
+	vm->mem.r[0] = (struct guest_mem_region){0, low, vm->ram};
+	vm->mem.n = 1;
+	if (high)
+		vm->mem.r[vm->mem.n++] = (struct guest_mem_region){LAYOUT_4G, high, vm->ram + low};
+	vm->mem.total = vm->ram_size;
+	for (unsigned i = 0; i < vm->mem.n; i++) {
+		struct kvm_userspace_memory_region r = {
+			.slot = i,
+			.guest_phys_addr = vm->mem.r[i].gpa,
+			.memory_size = vm->mem.r[i].size,
+			.userspace_addr = (uint64_t)(uintptr_t)vm->mem.r[i].host,
+		};
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r))
+			return err_sys(e, "KVM_SET_USER_MEMORY_REGION slot %u", i);
+	}
+	return 0;
+}
+
+static int setup_machine(struct vm *vm, struct err *e)
+{
+	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_TSS))
+		return err_sys(e, "KVM_SET_TSS_ADDR");
+	uint64_t ident = LAYOUT_IDENT_MAP;
+	if (ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &ident))
+		return err_sys(e, "KVM_SET_IDENTITY_MAP_ADDR");
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0))
+		return err_sys(e, "KVM_CREATE_IRQCHIP");
+	struct kvm_pit_config pit = {.flags = 0};
+	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit))
+		return err_sys(e, "KVM_CREATE_PIT2");
+	return 0;
+}
+
+static int setup_devices(struct vm *vm, const struct vm_config *cfg, struct err *e)
+{
+	vm->ctl = (struct vm_control){ctl_request_end, vm};
+	struct irq_line com1 = {irq_set_level, vm, SERIAL_COM1_IRQ};
+	serial_init(&vm->serial, &com1, cfg->console_out);
+	i8042_init(&vm->i8042, &vm->ctl);
+	cmos_init(&vm->cmos, vm->ram_size);
+	pthread_mutex_init(&vm->misc_lock, NULL);
+	iobus_init(&vm->pio);
+	iobus_init(&vm->mmio);
+	if (iobus_register(&vm->pio, SERIAL_COM1_BASE, SERIAL_NPORTS, &serial_ops, &vm->serial,
+			   &vm->serial.lock, e) ||
+	    iobus_register(&vm->pio, I8042_DATA_PORT, 5, &i8042_ops, &vm->i8042, &vm->i8042.lock,
+			   e) ||
+	    iobus_register(&vm->pio, CMOS_PORT, 2, &cmos_ops, &vm->cmos, &vm->cmos.lock, e) ||
+	    iobus_register(&vm->pio, PCI_CONFIG_PORT, 8, &pci_nodev_ops, &vm->pci, &vm->misc_lock,
+			   e) ||
+	    iobus_register(&vm->pio, POST_PORT, 1, &post_ops, NULL, NULL, e) ||
+	    iobus_register(&vm->pio, DEBUG_EXIT_PORT, 1, &debug_exit_ops, &vm->ctl, NULL, e))
+		return -1;
+	return 0;
+}
+
+static int setup_cpus(struct vm *vm, const struct vm_config *cfg, struct err *e)
+{
+	vm->cpuid = kvm_host_supported_cpuid(&vm->kvm, &vm->ncpuid, e);
+	if (!vm->cpuid)
+		return -1;
+	if (cfg->cpu_edits)
+		vm->edits = *cfg->cpu_edits;
+	vm->tmpl = (struct x86_cpu_template){vm->cpuid, vm->ncpuid, &vm->edits, vm->ncpus};
+	uint32_t sig, feat;
+	x86_cpu_signature(&vm->tmpl, &sig, &feat);
+	uint8_t *mp = gm_ptr(&vm->mem, LAYOUT_MPTABLE, 0x10000);
+	if (!mp || !mptable_build(mp, 0x10000, LAYOUT_MPTABLE, vm->ncpus, sig, feat))
+		return err_set(e, ERR_INTERNAL, "MP table does not fit");
+	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return err_sys(e, "allocating vCPUs");
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vm->vcpus[i].fd = -1;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if (vcpu_create(vm, &vm->vcpus[i], i, e))
+			return -1;
+	return 0;
+}
+
+int vm_create(struct vm **out, const struct vm_config *cfg, struct err *e)
+{
+	*out = NULL;
+	if (check_config(cfg, e))
+		return -1;
+	struct vm *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return err_sys(e, "allocating VM");
+	vm->fd = vm->done_fd = vm->console.stop_fd = -1;
+	vm->kvm.fd = -1;
+	vm->ram_size = cfg->memory;
+	vm->ncpus = cfg->cpus;
+	pthread_mutex_init(&vm->report_lock, NULL);
+	vm->console.in_fd = cfg->console_in;
+	vm->console.escape = cfg->console_escape;
+
+	if (kvm_host_open(&vm->kvm, cfg->kvm_path ? cfg->kvm_path : "/dev/kvm", e))
+		goto fail;
+	if ((int)cfg->cpus > vm->kvm.max_vcpus) {
+		err_set(e, ERR_INPUT, "--cpus %u: this host's KVM allows at most %d", cfg->cpus,
+			vm->kvm.max_vcpus);
+		goto fail;
+	}
+	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0) {
+		err_sys(e, "KVM_CREATE_VM");
+		goto fail;
+	}
+	vm->done_fd = eventfd(0, EFD_CLOEXEC);
+	if (vm->done_fd < 0) {
+		err_sys(e, "eventfd");
+		goto fail;
+	}
+	struct boot_config bc = {cfg->kernel, cfg->initrd, cfg->cmdline, cfg->memory};
+	if (setup_machine(vm, e) || setup_memory(vm, e) || x86_boot_load(&vm->mem, &bc, &vm->boot, e) ||
+	    x86_boot_tables(&vm->mem, &vm->boot, e) || setup_devices(vm, cfg, e) ||
+	    setup_cpus(vm, cfg, e))
+		goto fail;
+	*out = vm;
+	return 0;
+fail:
+	vm_destroy(vm);
+	return -1;
+}
+
+const struct boot_entry *vm_boot(const struct vm *vm)
+{
+	return &vm->boot;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int vm_run(struct vm *vm, struct vm_result *res, struct err *e)
+{
+	memset(res, 0, sizeof(*res));
+	double t0 = now();
+	if (vcpu_signal_setup(e))
+		return -1;
+	/* vCPU threads inherit a mask with the kick signal blocked; KVM_RUN
+	 * unblocks it only while in the guest (KVM_SET_SIGNAL_MASK). */
+	sigset_t kick, old;
+	sigemptyset(&kick);
+	sigaddset(&kick, vcpu_kick_signal());
+	pthread_sigmask(SIG_BLOCK, &kick, &old);
+	int rc = 0;
+	for (unsigned i = 0; i < vm->ncpus && rc == 0; i++)
+		rc = vcpu_start(&vm->vcpus[i], e);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		rc = console_start(vm, e);
+	if (rc)
+		vm_end_with_report(vm, VM_END_ERROR, 1, e->msg);
+
+	for (;;) {
+		struct pollfd p = {vm->done_fd, POLLIN, 0};
+		int n = poll(&p, 1, -1);
+		if (n > 0)
+			break;
+		if (n < 0 && errno != EINTR) {
+			vm_end_with_report(vm, VM_END_ERROR, 1, "poll on the VM's end event failed");
+			break;
+		}
+	}
+	atomic_store(&vm->stopping, 1);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_kick_and_join(&vm->vcpus[i]);
+	console_stop(vm);
+
+	res->reason = (enum vm_end_reason)atomic_load(&vm->end_reason);
+	res->status = vm_end_status(res->reason, atomic_load(&vm->end_status));
+	memcpy(res->report, vm->report, sizeof(res->report));
+	res->seconds = now() - t0;
+	if (rc)
+		return -1;
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->vcpus) {
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			vcpu_destroy(&vm->vcpus[i], vm->kvm.vcpu_mmap_size);
+		free(vm->vcpus);
+	}
+	if (vm->fd >= 0)
+		close(vm->fd);
+	if (vm->done_fd >= 0)
+		close(vm->done_fd);
+	if (vm->ram)
+		munmap(vm->ram, vm->ram_size);
+	if (vm->ctl.request_end) {
+		serial_destroy(&vm->serial);
+		i8042_destroy(&vm->i8042);
+		cmos_destroy(&vm->cmos);
+		pthread_mutex_destroy(&vm->misc_lock);
+	}
+	pthread_mutex_destroy(&vm->report_lock);
+	free(vm->cpuid);
+	kvm_host_close(&vm->kvm);
+	free(vm);
+}

@@ -1,0 +1,52 @@
+/* A KVM virtual machine as a value: several may live in one process. */
+#ifndef CAPSA_VM_VM_H
+#define CAPSA_VM_VM_H
+
+#include "devices/device.h"
+#include "lib/err.h"
+#include "vm/x86/boot.h"
+#include "vm/x86/cpuid.h"
+
+#include <stdint.h>
+
+#define VM_MIN_MEMORY (16ULL << 20)
+#define VM_MAX_MEMORY (1ULL << 40)
+
+struct vm_config {
+	const char *kernel;  /* required */
+	const char *initrd;  /* optional */
+	const char *cmdline; /* optional */
+	unsigned cpus;       /* 1.. */
+	uint64_t memory;     /* bytes, VM_MIN_MEMORY..VM_MAX_MEMORY, multiple of 4 KiB */
+	int console_out;     /* fd for serial output, -1 to discard */
+	int console_in;      /* fd for serial input, -1 for none */
+	int console_escape;  /* Ctrl-A x on console_in ends the VM */
+	const struct cpuid_edits *cpu_edits; /* may be NULL */
+	const char *kvm_path;                /* NULL: /dev/kvm */
+};
+
+struct vm_result {
+	enum vm_end_reason reason;
+	int status;        /* exit status for the CLI */
+	double seconds;    /* wall time of vm_run */
+	char report[4096]; /* crash report or host error, "" if none */
+};
+
+struct vm;
+
+int vm_create(struct vm **out, const struct vm_config *cfg, struct err *e);
+/* How the kernel was loaded. */
+const struct boot_entry *vm_boot(const struct vm *vm);
+/* Run until the guest ends (reset, power off, debug exit, crash) or
+ * vm_request_end() is called. Returns 0 with *res filled, -1 on a host error. */
+int vm_run(struct vm *vm, struct vm_result *res, struct err *e);
+/* Ask the VM to end; async-signal-safe, callable from any thread. The first
+ * request wins. */
+void vm_request_end(struct vm *vm, enum vm_end_reason why, int status);
+void vm_destroy(struct vm *vm);
+
+/* Exit status convention of `capsa vm run` for an end reason. */
+int vm_end_status(enum vm_end_reason why, int status);
+const char *vm_end_name(enum vm_end_reason why);
+
+#endif
