@@ -18,6 +18,8 @@
 #define CR4_PAE  0x00000020
 #define MSR_EFER 0xc0000080
 #define EFER_LME 0x00000100
+#define SEL_TSS  0x30
+#define TSS_LIMIT (104 + 8192 + 1 - 1)
 
 	.section .text.entry, "ax"
 	.code32
@@ -128,9 +130,37 @@ ap_entry64:
 	hlt
 	jmp	3b
 
-	/* enter_user(fn, arg, stack_top): iretq to CPL3 with IOPL=3, never returns. */
+	/* enter_user(fn, arg, stack_top): iretq to CPL3 with IOPL=3, never returns.
+	 * Some hosts (paravirtual KVM) keep the guest's RFLAGS.IOPL at 0 in user
+	 * mode, so ring-3 port I/O also needs a TSS whose I/O permission bitmap
+	 * allows every port; it is loaded once, on the first call. */
 	.globl enter_user
 enter_user:
+	str	%ax
+	cmpw	$SEL_TSS, %ax
+	je	1f
+	leaq	tss(%rip), %rax
+	movq	%rax, %rcx		/* descriptor low quad: limit, base 15:0 */
+	andq	$0xffff, %rcx
+	shlq	$16, %rcx
+	orq	$TSS_LIMIT, %rcx
+	movq	%rax, %r8		/* base 23:16 */
+	shrq	$16, %r8
+	andq	$0xff, %r8
+	shlq	$32, %r8
+	orq	%r8, %rcx
+	movq	%rax, %r8		/* base 31:24 */
+	shrq	$24, %r8
+	shlq	$56, %r8
+	orq	%r8, %rcx
+	movabsq	$(0x89 << 40), %r8	/* present, DPL 0, available 64-bit TSS */
+	orq	%r8, %rcx
+	movq	%rcx, gdt + SEL_TSS(%rip)
+	shrq	$32, %rax
+	movq	%rax, gdt + SEL_TSS + 8(%rip)
+	movw	$SEL_TSS, %ax
+	ltr	%ax
+1:
 	andq	$-16, %rdx
 	subq	$8, %rdx		/* as if fn had been called */
 	pushq	$(SEL_UDATA | 3)
@@ -172,11 +202,22 @@ gdt:
 	.quad	0x00cf9b000000ffff	/* 0x18 kernel code, 32-bit */
 	.quad	0x00cff3000000ffff	/* 0x20 user data, DPL 3 */
 	.quad	0x00affb000000ffff	/* 0x28 user code, 64-bit, DPL 3 */
+	.quad	0, 0			/* 0x30 TSS, filled in by enter_user */
 gdt_end:
 	.balign 8
 gdt_desc:
 	.word	gdt_end - gdt - 1
 	.quad	gdt
+
+	/* 64-bit TSS: no stacks needed (nothing returns to CPL0); the I/O
+	 * permission bitmap that follows allows all 65536 ports. */
+	.balign 16
+tss:
+	.fill	102, 1, 0
+	.word	104			/* I/O map base */
+	.fill	8192, 1, 0		/* one bit per port, 0 = allowed */
+	.byte	0xff			/* terminator required after the bitmap */
+tss_end:
 
 	.globl ap_next_slot
 	.balign 4
