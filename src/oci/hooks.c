@@ -1,0 +1,89 @@
+#include "oci/hooks.h"
+#include "oci/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *oci_hook_kind_name(int kind)
+{
+	static const char *const n[OCI_HOOK_KINDS] = {"prestart",        "createRuntime",
+	                                              "createContainer", "startContainer",
+	                                              "poststart",       "poststop"};
+	return kind >= 0 && kind < OCI_HOOK_KINDS ? n[kind] : "?";
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int run_one(const struct oci_hook *h, const char *name, const char *state, struct err *e)
+{
+	int in[2];
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return err_sys(e, "%s: pipe", name);
+	char *noargs[2] = {(char *)h->path, NULL};
+	char *noenv[1] = {NULL};
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(in[0]);
+		close(in[1]);
+		return err_sys(e, "%s: fork", name);
+	}
+	if (pid == 0) {
+		dup2(in[0], 0);
+		setpgid(0, 0);
+		execve(h->path, h->args && h->args[0] ? h->args : noargs, h->env ? h->env : noenv);
+		dprintf(2, "capsa: %s: executing %s: %s\n", name, h->path, strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	signal(SIGPIPE, SIG_IGN);
+	/* A hook may not read its stdin: ignore EPIPE. */
+	util_write_all(in[1], state, strlen(state));
+	close(in[1]);
+	double deadline = h->timeout ? mono() + h->timeout : 0;
+	int status;
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return err_sys(e, "%s: waiting for %s", name, h->path);
+		if (deadline && mono() > deadline) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return err_set(e, ERR_SYSTEM, "%s: %s timed out after %d s", name, h->path,
+			               h->timeout);
+		}
+		nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
+	}
+	if (WIFSIGNALED(status))
+		return err_set(e, ERR_SYSTEM, "%s: %s killed by signal %d", name, h->path,
+		               WTERMSIG(status));
+	if (WEXITSTATUS(status) != 0)
+		return err_set(e, ERR_SYSTEM, "%s: %s exited with status %d", name, h->path,
+		               WEXITSTATUS(status));
+	return 0;
+}
+
+int oci_hooks_run(const struct oci_config *c, int kind, const char *state_json, struct err *e)
+{
+	for (size_t i = 0; i < c->n_hooks[kind]; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "hooks.%s[%zu]", oci_hook_kind_name(kind), i);
+		if (run_one(&c->hooks[kind][i], name, state_json, e) < 0)
+			return -1;
+	}
+	return 0;
+}

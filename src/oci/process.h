@@ -1,0 +1,19 @@
+/* Turning the calling process into the container process: rlimits, user,
+ * groups, capabilities, no_new_privs, seccomp, then execve. */
+#ifndef CAPSA_OCI_PROCESS_H
+#define CAPSA_OCI_PROCESS_H
+
+#include "lib/err.h"
+#include "oci/config.h"
+
+/* Find args[0] using PATH from env (inside the current root). */
+int oci_find_exec(const struct oci_process *p, char *out, size_t len, struct err *e);
+/* Set rlimits and oomScoreAdj (call before entering the container's /proc). */
+int oci_process_limits(const struct oci_process *p, struct err *e);
+/* Drop privileges, load seccomp and exec. Returns only on failure.
+ * seccomp_listener: connected socket for SCMP_ACT_NOTIFY (or -1); state_json
+ * is sent with the notify fd. preserve_fds: fds 3..3+n-1 stay open. */
+int oci_process_exec(const struct oci_config *c, const struct oci_process *p, int in_userns,
+                     int preserve_fds, int seccomp_listener, const char *state_json, struct err *e);
+
+#endif
