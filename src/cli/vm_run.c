@@ -75,7 +75,7 @@ struct run_opts {
 static void emit(int json, json_object *ev, const char *plain)
 {
 	if (json) {
-		fprintf(stderr, "%s\n", json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+		fprintf(stderr, "%s\n", json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else if (plain) {
 		fprintf(stderr, "%s\n", plain);
 	}

@@ -204,7 +204,8 @@ static void *vcpu_thread(void *arg)
 			host_error(v, "KVM_RUN", errno);
 			break;
 		}
-		if (handle_exit(v))
+		/* Stop at once when this exit (or another thread) ended the VM. */
+		if (handle_exit(v) || atomic_load(&vm->end_reason) != VM_END_NONE)
 			break;
 	}
 	return NULL;

@@ -66,6 +66,7 @@ static void buf_read(struct buf *b, int fd, int *open)
 	if (b->cap - b->len < 4097) {
 		b->cap = b->cap ? b->cap * 2 : 8192;
 		b->p = realloc(b->p, b->cap);
+		b->p[b->len] = '\0';
 	}
 	ssize_t n = read(fd, b->p + b->len, b->cap - b->len - 1);
 	if (n <= 0) {

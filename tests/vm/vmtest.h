@@ -1,0 +1,70 @@
+/* Helpers for the VM integration tests: run `capsa vm run` on a test guest. */
+#ifndef CAPSA_TESTS_VMTEST_H
+#define CAPSA_TESTS_VMTEST_H
+
+#include "common/testutil.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define VMTEST_MAX_ARGS 32
+
+static inline const char *guest_path(const char *name)
+{
+	static char buf[8][4096];
+	static int slot;
+	char *b = buf[slot++ % 8];
+	snprintf(b, sizeof(buf[0]), "%s/build/guests/%s", test_root(), name);
+	return b;
+}
+
+static inline int have_kvm(void)
+{
+	return access("/dev/kvm", R_OK | W_OK) == 0;
+}
+
+#define REQUIRE_KVM()                                                                              \
+	do {                                                                                       \
+		if (!have_kvm())                                                                   \
+			skip_because("host has no usable /dev/kvm");                               \
+	} while (0)
+
+/* run `capsa vm run ARGS...` (NULL-terminated), timeout in seconds */
+static inline void vm_run_args(struct run_result *r, double timeout, const char *first, ...)
+{
+	char *argv[VMTEST_MAX_ARGS];
+	int n = 0;
+	argv[n++] = (char *)test_capsa_bin();
+	argv[n++] = "vm";
+	argv[n++] = "run";
+	va_list ap;
+	va_start(ap, first);
+	for (const char *a = first; a && n < VMTEST_MAX_ARGS - 1; a = va_arg(ap, const char *))
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n] = NULL;
+	run_cmd(r, argv, timeout);
+}
+
+/* Value after "key: " on its own line in text, copied into out. */
+static inline int line_value(const char *text, const char *key, char *out, size_t cap)
+{
+	size_t kl = strlen(key);
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, key, kl) && p[kl] == ':' && p[kl + 1] == ' ') {
+			const char *v = p + kl + 2;
+			size_t l = strcspn(v, "\n");
+			if (l >= cap)
+				l = cap - 1;
+			memcpy(out, v, l);
+			out[l] = '\0';
+			return 0;
+		}
+	}
+	return -1;
+}
+
+#endif
