@@ -1,12 +1,574 @@
-/* Placeholder until the WebAssembly runtime lands. */
+/* `capsa wasm run|validate|inspect`: the command line of the WebAssembly
+ * runtime, built on the embedding API in include/capsa/wasm.h. */
+#include "capsa/wasm.h"
+#include "capsa/wasm_wasi.h"
 #include "cli/commands.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_TRAP    134
+#define EXIT_TIMEOUT 124
+
+extern char **environ;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: capsa wasm run [--dir HOST[::GUEST]]... [--env K=V]... [--fuel N]\n"
+	        "                      [--timeout DUR] [--max-memory SIZE] MODULE.wasm [ARGS...]\n"
+	        "       capsa wasm validate [--json] MODULE.wasm\n"
+	        "       capsa wasm inspect [--json] MODULE.wasm\n"
+	        "Runs, validates or describes a WebAssembly module (see docs/wasm.md).\n");
+}
+
+static uint8_t *slurp(const char *path, size_t *len, struct err *e)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		err_sys(e, "opening %s", path);
+		e->kind = ERR_INPUT;
+		return NULL;
+	}
+	size_t cap = 1 << 16, n = 0;
+	uint8_t *buf = malloc(cap);
+	while (buf) {
+		size_t r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (r == 0)
+			break;
+		if (n == cap) {
+			if (cap >= (1u << 30)) {
+				free(buf);
+				buf = NULL;
+				fclose(f);
+				err_set(e, ERR_INPUT, "%s: module larger than 1 GiB", path);
+				return NULL;
+			}
+			uint8_t *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	int bad = ferror(f);
+	fclose(f);
+	if (!buf || bad) {
+		free(buf);
+		err_set(e, ERR_SYSTEM, "reading %s failed", path);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+static struct capsa_wasm_module *load(const char *path, struct err *e)
+{
+	size_t len;
+	uint8_t *bytes = slurp(path, &len, e);
+	if (!bytes)
+		return NULL;
+	struct capsa_wasm_module *m = capsa_wasm_module_load(bytes, len, e);
+	free(bytes);
+	if (!m)
+		err_prefix(e, "%s", path);
+	return m;
+}
+
+static int fail(const struct err *e)
+{
+	fprintf(stderr, "capsa: %s\n", e->msg);
+	return err_exit_status(e);
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	uint64_t mul = 1;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		mul = 1ull << 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1ull << 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1ull << 30;
+		end++;
+		break;
+	}
+	if (*end == 'i')
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || (v && v > UINT64_MAX / mul))
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static int parse_duration(const char *s, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || v < 0)
+		return -1;
+	if (!strcmp(end, "ms"))
+		v /= 1000;
+	else if (!strcmp(end, "m"))
+		v *= 60;
+	else if (!strcmp(end, "h"))
+		v *= 3600;
+	else if (*end && strcmp(end, "s"))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+struct watchdog {
+	struct capsa_wasm_store *store;
+	double secs;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done, fired;
+};
+
+static void *watchdog_main(void *arg)
+{
+	struct watchdog *w = arg;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)w->secs;
+	until.tv_nsec += (long)((w->secs - (double)(time_t)w->secs) * 1e9);
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (!w->done)
+		if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
+			break;
+	if (!w->done) {
+		w->fired = 1;
+		capsa_wasm_store_interrupt(w->store);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"dir", required_argument, NULL, 'd'},
+	    {"env", required_argument, NULL, 'e'},
+	    {"fuel", required_argument, NULL, 'f'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"max-memory", required_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct capsa_wasi_preopen *pre = calloc((size_t)argc + 1, sizeof(*pre));
+	char **envs = calloc((size_t)argc + 1, sizeof(char *));
+	char **dirs = calloc((size_t)argc + 1, sizeof(char *));
+	int npre = 0, nenv = 0, rc = 2, c;
+	int64_t fuel = -1;
+	double timeout = 0;
+	const char *timeout_arg = "";
+	uint64_t max_mem = 0;
+	struct err e = {0};
+	struct capsa_wasm_module *m = NULL;
+	struct capsa_wasm_store *s = NULL;
+	struct capsa_wasi *wasi = NULL;
+	if (!pre || !envs || !dirs) {
+		fprintf(stderr, "capsa: out of memory\n");
+		rc = 1;
+		goto out;
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': {
+			char *d = strdup(optarg), *sep = strstr(d, "::");
+			dirs[npre] = d;
+			if (sep) {
+				*sep = '\0';
+				pre[npre].guest = sep + 2;
+			} else {
+				pre[npre].guest = d;
+			}
+			pre[npre].host = d;
+			if (!*pre[npre].host || !*pre[npre].guest) {
+				fprintf(stderr, "capsa: --dir %s: expected HOST[::GUEST]\n",
+				        optarg);
+				npre++;
+				goto out;
+			}
+			npre++;
+			break;
+		}
+		case 'e':
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				fprintf(stderr, "capsa: --env %s: expected KEY=VALUE\n", optarg);
+				goto out;
+			}
+			envs[nenv++] = optarg;
+			break;
+		case 'f': {
+			char *end;
+			errno = 0;
+			long long v = strtoll(optarg, &end, 10);
+			if (errno || *end || v < 0) {
+				fprintf(stderr,
+				        "capsa: --fuel %s: expected a non-negative number\n",
+				        optarg);
+				goto out;
+			}
+			fuel = v;
+			break;
+		}
+		case 't':
+			timeout_arg = optarg;
+			if (parse_duration(optarg, &timeout) || timeout <= 0) {
+				fprintf(stderr,
+				        "capsa: --timeout %s: expected a duration like 10s\n",
+				        optarg);
+				goto out;
+			}
+			break;
+		case 'm':
+			if (parse_size(optarg, &max_mem) || max_mem < 65536) {
+				fprintf(stderr,
+				        "capsa: --max-memory %s: expected a size of at least 64K\n",
+				        optarg);
+				goto out;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto out;
+		default:
+			usage(stderr);
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		goto out;
+	}
+	m = load(argv[optind], &e);
+	if (!m) {
+		rc = fail(&e);
+		goto out;
+	}
+	struct capsa_wasm_limits lim = {.max_memory = max_mem};
+	s = capsa_wasm_store_new(&lim, &e);
+	if (!s) {
+		rc = fail(&e);
+		goto out;
+	}
+	struct capsa_wasi_config cfg = {
+	    .argc = argc - optind,
+	    .argv = argv + optind,
+	    .envc = nenv,
+	    .envp = envs,
+	    .npreopens = npre,
+	    .preopens = pre,
+	    .stdin_fd = 0,
+	    .stdout_fd = 1,
+	    .stderr_fd = 2,
+	};
+	wasi = capsa_wasi_new(s, &cfg, &e);
+	if (!wasi) {
+		rc = fail(&e);
+		goto out;
+	}
+	struct capsa_wasm_trap_info info = {0};
+	struct capsa_wasm_instance *in =
+	    capsa_wasm_instantiate(s, m, capsa_wasi_resolve, wasi, &info, &e);
+	if (!in) {
+		rc = info.trap ? EXIT_TRAP : fail(&e);
+		if (info.trap)
+			fprintf(stderr, "capsa: %s: %s\n", argv[optind], e.msg);
+		goto out;
+	}
+	struct capsa_wasm_extern start;
+	if (capsa_wasm_instance_export(in, "_start", &start) ||
+	    start.kind != CAPSA_WASM_EXTERN_FUNC) {
+		fprintf(stderr, "capsa: %s: no exported _start function (not a WASI command)\n",
+		        argv[optind]);
+		goto out;
+	}
+	struct capsa_wasm_functype ft;
+	capsa_wasm_func_type(start.u.func, &ft);
+	if (ft.nparams || ft.nresults) {
+		fprintf(stderr, "capsa: %s: _start must take and return nothing\n", argv[optind]);
+		goto out;
+	}
+	capsa_wasm_store_set_fuel(s, fuel);
+	struct watchdog wd = {.store = s, .secs = timeout};
+	pthread_t th;
+	int have_wd = 0;
+	if (timeout > 0) {
+		pthread_mutex_init(&wd.lock, NULL);
+		pthread_cond_init(&wd.cond, NULL);
+		have_wd = !pthread_create(&th, NULL, watchdog_main, &wd);
+	}
+	union capsa_wasm_val cells[1];
+	enum capsa_wasm_trap t = capsa_wasm_call(s, start.u.func, cells, &info);
+	if (have_wd) {
+		pthread_mutex_lock(&wd.lock);
+		wd.done = 1;
+		pthread_cond_signal(&wd.cond);
+		pthread_mutex_unlock(&wd.lock);
+		pthread_join(th, NULL);
+	}
+	fflush(stdout);
+	if (t == CAPSA_WASM_OK) {
+		rc = 0;
+	} else if (t == CAPSA_WASM_TRAP_EXIT) {
+		rc = info.exit_code & 0xff;
+	} else if (t == CAPSA_WASM_TRAP_OUT_OF_FUEL && wd.fired) {
+		fprintf(stderr, "capsa: %s: timed out (--timeout %s)\n", argv[optind], timeout_arg);
+		rc = EXIT_TIMEOUT;
+	} else {
+		fprintf(stderr, "capsa: %s: wasm trap: %s in function %lld%s%s%s at offset 0x%x\n",
+		        argv[optind], info.message, (long long)info.func_index,
+		        info.func_name ? " (" : "", info.func_name ? info.func_name : "",
+		        info.func_name ? ")" : "", info.offset);
+		rc = EXIT_TRAP;
+	}
+out:
+	capsa_wasi_free(wasi);
+	capsa_wasm_store_free(s);
+	capsa_wasm_module_free(m);
+	if (dirs)
+		for (int i = 0; i < npre; i++)
+			free(dirs[i]);
+	free(dirs);
+	free(pre);
+	free(envs);
+	return rc;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static const char *kind_name(enum capsa_wasm_extern_kind k)
+{
+	static const char *const n[] = {"func", "table", "memory", "global"};
+	return (unsigned)k < 4 ? n[k] : "?";
+}
+
+static const char *type_name(uint8_t t)
+{
+	switch (t) {
+	case CAPSA_WASM_I32:
+		return "i32";
+	case CAPSA_WASM_I64:
+		return "i64";
+	case CAPSA_WASM_F32:
+		return "f32";
+	case CAPSA_WASM_F64:
+		return "f64";
+	case CAPSA_WASM_V128:
+		return "v128";
+	case CAPSA_WASM_FUNCREF:
+		return "funcref";
+	case CAPSA_WASM_EXTERNREF:
+		return "externref";
+	}
+	return "?";
+}
+
+static const char *section_name(uint8_t id)
+{
+	static const char *const n[] = {"custom", "type",   "import",   "function", "table",
+	                                "memory", "global", "export",   "start",    "element",
+	                                "code",   "data",   "datacount"};
+	return id < 13 ? n[id] : "?";
+}
+
+static void print_sig(const struct capsa_wasm_functype *t)
+{
+	printf("(");
+	for (uint32_t i = 0; i < t->nparams; i++)
+		printf("%s%s", i ? " " : "", type_name(t->params[i]));
+	printf(") -> (");
+	for (uint32_t i = 0; i < t->nresults; i++)
+		printf("%s%s", i ? " " : "", type_name(t->results[i]));
+	printf(")");
+}
+
+static int parse_json_opt(int argc, char **argv, int *json, const char *cmd)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j') {
+			*json = 1;
+		} else if (c == 'h') {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "capsa: wasm %s needs exactly one MODULE.wasm\n", cmd);
+		return 2;
+	}
+	return -1;
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+	int json = 0, rc = parse_json_opt(argc, argv, &json, "validate");
+	struct err e = {0};
+	if (rc >= 0)
+		return rc;
+	struct capsa_wasm_module *m = load(argv[optind], &e);
+	if (json) {
+		printf("{\"module\":");
+		json_str(argv[optind]);
+		printf(",\"valid\":%s", m ? "true" : "false");
+		if (!m) {
+			printf(",\"error\":");
+			json_str(e.msg);
+		}
+		printf("}\n");
+	} else if (m) {
+		printf("%s: valid\n", argv[optind]);
+	}
+	if (!m)
+		return json ? err_exit_status(&e) : fail(&e);
+	capsa_wasm_module_free(m);
+	return 0;
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+	int json = 0, rc = parse_json_opt(argc, argv, &json, "inspect");
+	struct err e = {0};
+	if (rc >= 0)
+		return rc;
+	struct capsa_wasm_module *m = load(argv[optind], &e);
+	if (!m)
+		return fail(&e);
+	uint32_t ns = capsa_wasm_module_section_count(m), ni = capsa_wasm_module_import_count(m),
+	         nx = capsa_wasm_module_export_count(m);
+	struct capsa_wasm_section_desc sd;
+	struct capsa_wasm_import_desc id;
+	struct capsa_wasm_export_desc xd;
+	struct capsa_wasm_functype ft;
+	if (json) {
+		printf("{\"module\":");
+		json_str(argv[optind]);
+		printf(",\"functions\":%u,\"sections\":[", capsa_wasm_module_func_count(m));
+		for (uint32_t i = 0; i < ns; i++) {
+			capsa_wasm_module_section(m, i, &sd);
+			printf("%s{\"id\":%u,\"name\":", i ? "," : "", sd.id);
+			json_str(sd.name ? sd.name : section_name(sd.id));
+			printf(",\"offset\":%u,\"size\":%u}", sd.offset, sd.size);
+		}
+		printf("],\"imports\":[");
+		for (uint32_t i = 0; i < ni; i++) {
+			capsa_wasm_module_import(m, i, &id);
+			printf("%s{\"module\":", i ? "," : "");
+			json_str(id.module);
+			printf(",\"name\":");
+			json_str(id.name);
+			printf(",\"kind\":\"%s\"}", kind_name(id.kind));
+		}
+		printf("],\"exports\":[");
+		for (uint32_t i = 0; i < nx; i++) {
+			capsa_wasm_module_export(m, i, &xd);
+			printf("%s{\"name\":", i ? "," : "");
+			json_str(xd.name);
+			printf(",\"kind\":\"%s\",\"index\":%u}", kind_name(xd.kind), xd.index);
+		}
+		printf("]}\n");
+	} else {
+		printf("module %s: %u functions\nsections:\n", argv[optind],
+		       capsa_wasm_module_func_count(m));
+		for (uint32_t i = 0; i < ns; i++) {
+			capsa_wasm_module_section(m, i, &sd);
+			printf("  %-10s offset 0x%08x size %u%s%s\n", section_name(sd.id),
+			       sd.offset, sd.size, sd.name ? " name " : "", sd.name ? sd.name : "");
+		}
+		printf("imports:\n");
+		for (uint32_t i = 0; i < ni; i++) {
+			capsa_wasm_module_import(m, i, &id);
+			printf("  %-6s %s.%s", kind_name(id.kind), id.module, id.name);
+			if (id.kind == CAPSA_WASM_EXTERN_FUNC) {
+				printf(" ");
+				print_sig(&id.type);
+			}
+			printf("\n");
+		}
+		printf("exports:\n");
+		for (uint32_t i = 0; i < nx; i++) {
+			capsa_wasm_module_export(m, i, &xd);
+			printf("  %-6s %s", kind_name(xd.kind), xd.name);
+			if (xd.kind == CAPSA_WASM_EXTERN_FUNC &&
+			    !capsa_wasm_module_functype(m, xd.index, &ft)) {
+				printf(" ");
+				print_sig(&ft);
+			}
+			printf("\n");
+		}
+	}
+	capsa_wasm_module_free(m);
+	return 0;
+}
 
 int cli_wasm_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "capsa: the WebAssembly runtime is not part of this build yet\n");
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "validate"))
+		return cmd_validate(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "inspect"))
+		return cmd_inspect(argc - 1, argv + 1);
+	fprintf(stderr, "capsa: wasm: unknown command '%s' (try: capsa wasm --help)\n", argv[1]);
 	return 2;
 }

@@ -1,0 +1,247 @@
+/* Real programs: C sources in tests/wasm/progs are compiled at test time to
+ * wasm32-wasi (clang + wasi-libc) and natively; `capsa wasm run` must give
+ * byte-identical output and the same exit status. Also checks the preopen
+ * sandbox, traps, --fuel and --timeout, validate and inspect. */
+#include "common/testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *tmp;
+
+static int have(const char *path)
+{
+	return access(path, X_OK) == 0;
+}
+
+static int compile(const char *prog, int wasm)
+{
+	char src[4096], out[4096];
+	snprintf(src, sizeof(src), "%s/tests/wasm/progs/%s.c", test_root(), prog);
+	snprintf(out, sizeof(out), "%s/%s.%s", tmp, prog, wasm ? "wasm" : "native");
+	char *wargv[] = {"/usr/bin/clang",
+	                 "--target=wasm32-wasi",
+	                 "--sysroot=/usr",
+	                 "-O2",
+	                 src,
+	                 "-o",
+	                 out,
+	                 "-lm",
+	                 NULL};
+	char *nargv[] = {"/usr/bin/clang", "-O2", src, "-o", out, "-lm", NULL};
+	struct run_result r;
+	run_cmd(&r, wasm ? wargv : nargv, 120);
+	if (r.status)
+		printf("# compiling %s: %s\n", prog, r.err);
+	int st = r.status;
+	run_result_free(&r);
+	return st;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	tmp = test_tmpdir();
+	return tmp ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	if (system(cmd))
+		return -1;
+	free(tmp);
+	return 0;
+}
+
+static void need_toolchain(void)
+{
+	if (!have("/usr/bin/clang") || access("/usr/lib/wasm32-wasi/libc.a", R_OK) ||
+	    !have("/usr/bin/wasm-ld"))
+		skip_because("clang, wasm-ld or wasi-libc missing on this host");
+}
+
+/* Fresh directory with an input file, used as the program's cwd/preopen. */
+static void make_box(const char *name, char *box, size_t len)
+{
+	snprintf(box, len, "%s/%s", tmp, name);
+	assert_int_equal(mkdir(box, 0755), 0);
+	char f[4200];
+	snprintf(f, sizeof(f), "%s/input.txt", box);
+	const char *text = "first line\nsecond line\nthird\n";
+	assert_int_equal(write_file(f, text, strlen(text)), 0);
+}
+
+static void compare(const char *prog, const char *args)
+{
+	char box_n[4200], box_w[4200], cmd[16384];
+	need_toolchain();
+	assert_int_equal(compile(prog, 1), 0);
+	assert_int_equal(compile(prog, 0), 0);
+	static int runs;
+	char bn[64], bw[64];
+	runs++;
+	snprintf(bn, sizeof(bn), "%s-native-%d", prog, runs);
+	snprintf(bw, sizeof(bw), "%s-wasm-%d", prog, runs);
+	make_box(bn, box_n, sizeof(box_n));
+	make_box(bw, box_w, sizeof(box_w));
+	struct run_result rn, rw;
+	snprintf(cmd, sizeof(cmd), "cd '%s' && CAPSA_TEST_VAR=value exec '%s/%s.native' %s", box_n,
+	         tmp, prog, args);
+	char *nargv[] = {"/bin/sh", "-c", cmd, NULL};
+	run_cmd(&rn, nargv, 60);
+	snprintf(cmd, sizeof(cmd),
+	         "exec '%s' wasm run --dir '%s::.' --env CAPSA_TEST_VAR=value '%s/%s.wasm' %s",
+	         test_capsa_bin(), box_w, tmp, prog, args);
+	char *wargv[] = {"/bin/sh", "-c", cmd, NULL};
+	run_cmd(&rw, wargv, 120);
+	if (strcmp(rn.out, rw.out) || rn.status != rw.status)
+		printf("# native (%d):\n%s\n# wasm (%d):\n%s\n# wasm stderr: %s\n", rn.status,
+		       rn.out, rw.status, rw.out, rw.err);
+	assert_string_equal(rn.out, rw.out);
+	assert_int_equal(rn.status, rw.status);
+	assert_true(strlen(rw.out) > 0);
+	run_result_free(&rn);
+	run_result_free(&rw);
+}
+
+static void test_args_env_exit(void **state)
+{
+	(void)state;
+	compare("hello", "3 'two words' x");
+	compare("hello", "0");
+}
+
+static void test_file_io(void **state)
+{
+	(void)state;
+	compare("files", "");
+}
+
+static void test_compute(void **state)
+{
+	(void)state;
+	compare("compute", "48");
+}
+
+static void test_sandbox(void **state)
+{
+	(void)state;
+	char box[4200], path[4300], cmd[16384];
+	need_toolchain();
+	assert_int_equal(compile("sandbox", 1), 0);
+	make_box("sandbox-box", box, sizeof(box));
+	snprintf(path, sizeof(path), "%s/inside.txt", box);
+	assert_int_equal(write_file(path, "in\n", 3), 0);
+	snprintf(path, sizeof(path), "%s/secret.txt", tmp);
+	assert_int_equal(write_file(path, "secret\n", 7), 0);
+	snprintf(path, sizeof(path), "%s/sub", box);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/escape", box);
+	assert_int_equal(symlink("..", path), 0);
+	snprintf(path, sizeof(path), "%s/abs_link", box);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	snprintf(cmd, sizeof(cmd), "exec '%s' wasm run --dir '%s::.' '%s/sandbox.wasm'",
+	         test_capsa_bin(), box, tmp);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	struct run_result r;
+	run_cmd(&r, argv, 60);
+	printf("# %s", r.out);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "inside.txt: OPENED"));
+	assert_null(strstr(r.out, "secret.txt: OPENED"));
+	const char *refused[] = {"../secret.txt: refused",     "sub/../../secret.txt: refused",
+	                         "escape/secret.txt: refused", "/etc/passwd: refused",
+	                         "abs_link: refused",          "stat ..: refused",
+	                         "mkdir ../x: refused",        "unlink via link: refused"};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		assert_non_null(strstr(r.out, refused[i]));
+	snprintf(path, sizeof(path), "%s/secret.txt", tmp);
+	assert_int_equal(access(path, F_OK), 0);
+	run_result_free(&r);
+}
+
+static void run_trap(const char *opts, const char *what, int want_status, const char *want_err)
+{
+	char cmd[16384];
+	snprintf(cmd, sizeof(cmd), "exec '%s' wasm run %s '%s/traps.wasm' %s", test_capsa_bin(),
+	         opts, tmp, what);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	struct run_result r;
+	run_cmd(&r, argv, 60);
+	if (r.status != want_status || !strstr(r.err, want_err))
+		printf("# %s: status %d, stderr %s\n", what, r.status, r.err);
+	assert_int_equal(r.status, want_status);
+	assert_non_null(strstr(r.err, want_err));
+	run_result_free(&r);
+}
+
+static void test_traps_fuel_timeout(void **state)
+{
+	(void)state;
+	need_toolchain();
+	assert_int_equal(compile("traps", 1), 0);
+	run_trap("", "div", 134, "integer divide by zero");
+	run_trap("", "oob", 134, "out of bounds memory access");
+	run_trap("", "abort", 134, "unreachable");
+	run_trap("", "recurse", 134, "in function");
+	run_trap("--fuel 100000", "loop", 134, "out of fuel");
+	run_trap("--timeout 300ms", "loop", 124, "timed out");
+	run_trap("--fuel 100000", "none", 0, "");
+}
+
+static void test_validate_inspect(void **state)
+{
+	(void)state;
+	char cmd[16384], bad[4200];
+	need_toolchain();
+	assert_int_equal(compile("hello", 1), 0);
+	struct run_result r;
+	snprintf(cmd, sizeof(cmd), "exec '%s' wasm validate '%s/hello.wasm'", test_capsa_bin(),
+	         tmp);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	run_cmd(&r, argv, 60);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "valid"));
+	run_result_free(&r);
+
+	snprintf(cmd, sizeof(cmd), "exec '%s' wasm inspect --json '%s/hello.wasm'",
+	         test_capsa_bin(), tmp);
+	run_cmd(&r, argv, 60);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"name\":\"fd_write\""));
+	assert_non_null(strstr(r.out, "\"name\":\"_start\""));
+	run_result_free(&r);
+
+	snprintf(bad, sizeof(bad), "%s/bad.wasm", tmp);
+	assert_int_equal(write_file(bad, "\0asm\1\0\0\0\1\5\1\x60\0\1\x55", 15), 0);
+	snprintf(cmd, sizeof(cmd), "exec '%s' wasm validate '%s'", test_capsa_bin(), bad);
+	run_cmd(&r, argv, 60);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "bad.wasm"));
+	run_result_free(&r);
+
+	snprintf(cmd, sizeof(cmd), "exec '%s' wasm run --fuel -3 '%s'", test_capsa_bin(), bad);
+	run_cmd(&r, argv, 60);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "--fuel"));
+	run_result_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_args_env_exit),
+	    cmocka_unit_test(test_file_io),
+	    cmocka_unit_test(test_compute),
+	    cmocka_unit_test(test_sandbox),
+	    cmocka_unit_test(test_traps_fuel_timeout),
+	    cmocka_unit_test(test_validate_inspect),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
