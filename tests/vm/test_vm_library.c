@@ -1,0 +1,264 @@
+/* The VM is a value: two VMs run at once in one process through the library
+ * API, each with its own devices and console. Also the device models on
+ * their own (serial, i8042, CMOS) through their bus interface. */
+#include "vm/vmtest.h"
+
+#include "devices/cmos.h"
+#include "devices/i8042.h"
+#include "devices/serial.h"
+#include "vm/vm.h"
+
+#include <pthread.h>
+
+struct job {
+	struct vm *vm;
+	struct vm_result res;
+	int rc;
+};
+
+static void *run_job(void *arg)
+{
+	struct job *j = arg;
+	struct err e = {0};
+	j->rc = vm_run(j->vm, &j->res, &e);
+	return NULL;
+}
+
+static struct vm *make_vm(const char *cmdline, unsigned cpus, int out_fd)
+{
+	struct vm_config cfg = {
+		.kernel = guest_path("testguest.elf"),
+		.cmdline = cmdline,
+		.cpus = cpus,
+		.memory = 64ULL << 20,
+		.console_out = out_fd,
+		.console_in = -1,
+	};
+	struct vm *vm = NULL;
+	struct err e = {0};
+	if (vm_create(&vm, &cfg, &e))
+		printf("# note: vm_create: %s\n", e.msg);
+	return vm;
+}
+
+static void two_vms_in_one_process(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char *dir = test_tmpdir();
+	char pa[4200], pb[4200];
+	snprintf(pa, sizeof(pa), "%s/a.log", dir);
+	snprintf(pb, sizeof(pb), "%s/b.log", dir);
+	int fa = open(pa, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int fb = open(pb, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fa >= 0 && fb >= 0);
+	for (int round = 0; round < 3; round++) {
+		struct job a = {.vm = make_vm("test=smp", 2, fa)};
+		struct job b = {.vm = make_vm("test=exit code=7", 1, fb)};
+		assert_non_null(a.vm);
+		assert_non_null(b.vm);
+		pthread_t ta, tb;
+		assert_int_equal(pthread_create(&ta, NULL, run_job, &a), 0);
+		assert_int_equal(pthread_create(&tb, NULL, run_job, &b), 0);
+		pthread_join(ta, NULL);
+		pthread_join(tb, NULL);
+		assert_int_equal(a.rc, 0);
+		assert_int_equal(b.rc, 0);
+		assert_int_equal(a.res.reason, VM_END_DEBUG_EXIT);
+		assert_int_equal(a.res.status, 0);
+		assert_int_equal(b.res.reason, VM_END_DEBUG_EXIT);
+		assert_int_equal(b.res.status, 7);
+		vm_destroy(a.vm);
+		vm_destroy(b.vm);
+	}
+	close(fa);
+	close(fb);
+	char *la = read_file(pa, NULL), *lb = read_file(pb, NULL);
+	assert_non_null(strstr(la, "smp: 2/2 cpus up"));
+	assert_null(strstr(la, "exit 7"));
+	assert_non_null(strstr(lb, "capsa test guest: exit 7"));
+	assert_null(strstr(lb, "smp:"));
+	free(la);
+	free(lb);
+	unlink(pa);
+	unlink(pb);
+	rmdir(dir);
+	free(dir);
+}
+
+static void end_request_from_outside(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	struct job j = {.vm = make_vm("test=hlt", 2, -1)};
+	assert_non_null(j.vm);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, run_job, &j), 0);
+	usleep(100000);
+	vm_request_end(j.vm, VM_END_SIGNAL, 15);
+	vm_request_end(j.vm, VM_END_RESET, 0); /* the first request wins */
+	pthread_join(t, NULL);
+	assert_int_equal(j.rc, 0);
+	assert_int_equal(j.res.reason, VM_END_SIGNAL);
+	assert_int_equal(j.res.status, 128 + 15);
+	vm_destroy(j.vm);
+}
+
+/* ---- device models ---- */
+
+struct irq_log {
+	int level, changes;
+};
+
+static void log_irq(void *ctx, unsigned irq, int level)
+{
+	struct irq_log *l = ctx;
+	assert_int_equal(irq, 4);
+	l->level = level;
+	l->changes++;
+}
+
+static uint8_t rd(const struct io_ops *ops, void *dev, uint64_t off)
+{
+	uint8_t v[4] = {0};
+	ops->read(dev, off, v, 1);
+	return v[0];
+}
+
+static void wr(const struct io_ops *ops, void *dev, uint64_t off, uint8_t v)
+{
+	ops->write(dev, off, &v, 1);
+}
+
+static void serial_uart(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct irq_log log = {0};
+	struct irq_line line = {log_irq, &log, 4};
+	struct serial s;
+	serial_init(&s, &line, p[1]);
+	/* transmit */
+	wr(&serial_ops, &s, 0, 'h');
+	wr(&serial_ops, &s, 0, 'i');
+	char out[2];
+	assert_int_equal(read(p[0], out, 2), 2);
+	assert_memory_equal(out, "hi", 2);
+	assert_int_equal(rd(&serial_ops, &s, 5) & 0x60, 0x60); /* THRE|TEMT */
+	/* scratch register */
+	wr(&serial_ops, &s, 7, 0x5a);
+	assert_int_equal(rd(&serial_ops, &s, 7), 0x5a);
+	/* FIFO enabled: IIR reports it */
+	wr(&serial_ops, &s, 2, 0x01);
+	assert_int_equal(rd(&serial_ops, &s, 2) & 0xc0, 0xc0);
+	/* THR-empty interrupt: raised on enable, acknowledged by reading IIR */
+	wr(&serial_ops, &s, 1, 0x02);
+	assert_int_equal(log.level, 1);
+	assert_int_equal(rd(&serial_ops, &s, 2) & 0x0f, 0x02);
+	assert_int_equal(log.level, 0);
+	/* receive: data-ready interrupt and bytes in order, FIFO bounded */
+	wr(&serial_ops, &s, 1, 0x01);
+	uint8_t many[100];
+	memset(many, 'x', sizeof(many));
+	many[0] = 'a';
+	assert_int_equal(serial_receive(&s, many, sizeof(many)), SERIAL_FIFO);
+	assert_int_equal(log.level, 1);
+	assert_int_equal(rd(&serial_ops, &s, 2) & 0x0f, 0x04);
+	assert_int_equal(rd(&serial_ops, &s, 5) & 1, 1);
+	assert_int_equal(rd(&serial_ops, &s, 0), 'a');
+	for (int i = 1; i < SERIAL_FIFO; i++)
+		assert_int_equal(rd(&serial_ops, &s, 0), 'x');
+	assert_int_equal(rd(&serial_ops, &s, 5) & 1, 0);
+	assert_int_equal(log.level, 0);
+	/* divisor latch */
+	wr(&serial_ops, &s, 3, 0x80);
+	wr(&serial_ops, &s, 0, 0x01);
+	wr(&serial_ops, &s, 1, 0x00);
+	assert_int_equal(rd(&serial_ops, &s, 0), 0x01);
+	wr(&serial_ops, &s, 3, 0x03);
+	/* loopback: MSR mirrors MCR, THR comes back as RBR */
+	wr(&serial_ops, &s, 4, 0x1a);
+	assert_int_equal(rd(&serial_ops, &s, 6) & 0xf0, 0x90);
+	wr(&serial_ops, &s, 0, 'L');
+	assert_int_equal(rd(&serial_ops, &s, 0), 'L');
+	serial_destroy(&s);
+	close(p[0]);
+	close(p[1]);
+}
+
+struct end_log {
+	enum vm_end_reason why;
+	int n;
+};
+
+static void log_end(void *ctx, enum vm_end_reason why, int status)
+{
+	struct end_log *l = ctx;
+	(void)status;
+	l->why = why;
+	l->n++;
+}
+
+static void i8042_controller(void **state)
+{
+	(void)state;
+	struct end_log log = {0};
+	struct vm_control ctl = {log_end, &log};
+	struct i8042 k;
+	i8042_init(&k, &ctl);
+	wr(&i8042_ops, &k, 4, 0xaa); /* self test */
+	assert_int_equal(rd(&i8042_ops, &k, 4) & 1, 1);
+	assert_int_equal(rd(&i8042_ops, &k, 0), 0x55);
+	assert_int_equal(rd(&i8042_ops, &k, 4) & 1, 0);
+	wr(&i8042_ops, &k, 4, 0x60); /* write CTR */
+	wr(&i8042_ops, &k, 0, 0x47);
+	wr(&i8042_ops, &k, 4, 0x20); /* read CTR */
+	assert_int_equal(rd(&i8042_ops, &k, 0), 0x47);
+	assert_int_equal(log.n, 0);
+	wr(&i8042_ops, &k, 4, 0xfe); /* pulse reset */
+	assert_int_equal(log.n, 1);
+	assert_int_equal(log.why, VM_END_RESET);
+	assert_int_equal(rd(&i8042_ops, &k, 2), 0xff); /* not ours */
+	i8042_destroy(&k);
+}
+
+static time_t fixed_time(void)
+{
+	return 1700000000; /* 2023-11-14 22:13:20 UTC */
+}
+
+static void cmos_rtc(void **state)
+{
+	(void)state;
+	struct cmos c;
+	cmos_init(&c, 256ULL << 20);
+	c.now = fixed_time;
+	const uint8_t regs[][2] = {{0x00, 0x20}, {0x02, 0x13}, {0x04, 0x22}, {0x07, 0x14},
+				   {0x08, 0x11}, {0x09, 0x23}, {0x32, 0x20}, {0x0a, 0x26},
+				   {0x0b, 0x02}, {0x0d, 0x80}};
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		wr(&cmos_ops, &c, 0, regs[i][0] | 0x80); /* NMI mask bit is ignored */
+		assert_int_equal(rd(&cmos_ops, &c, 1), regs[i][1]);
+	}
+	wr(&cmos_ops, &c, 0, 0x40); /* NVRAM keeps what is written */
+	wr(&cmos_ops, &c, 1, 0x99);
+	wr(&cmos_ops, &c, 0, 0x40);
+	assert_int_equal(rd(&cmos_ops, &c, 1), 0x99);
+	wr(&cmos_ops, &c, 0, 0x00); /* the clock ignores writes */
+	wr(&cmos_ops, &c, 1, 0x59);
+	assert_int_equal(rd(&cmos_ops, &c, 1), 0x20);
+	cmos_destroy(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(two_vms_in_one_process),
+		cmocka_unit_test(end_request_from_outside),
+		cmocka_unit_test(serial_uart),
+		cmocka_unit_test(i8042_controller),
+		cmocka_unit_test(cmos_rtc),
+	};
+	return cmocka_run_group_tests_name("vm library", tests, NULL, NULL);
+}
