@@ -22,7 +22,9 @@ enum { K_BLOCK, K_LOOP, K_IF, K_ELSE, K_FUNC };
 
 struct vent {
 	uint8_t type;
+	uint8_t is_const; /* not yet in any slot: a constant operand */
 	uint32_t slot, canon;
+	uint64_t cval;
 };
 
 struct fix {
@@ -62,7 +64,17 @@ struct cc {
 	uint32_t max_cells;
 	uint32_t cur_off;
 	int64_t last_dst;
+	int64_t last_cmp; /* code index of a just-emitted i32 compare, or -1 */
+	int cmp_kind;     /* its WASM_BRANCH_CMPS index; -2 for i32.eqz */
+	int cmp_imm;      /* its second operand is an immediate */
 	int oom;
+};
+
+/* A branch condition: a slot, or a compare folded into the branch. */
+struct condv {
+	int kind; /* -1: plain slot a; -2: eqz of a; else compare kind */
+	int imm;
+	uint64_t a, b;
 };
 
 #define FAIL(...) err_set(c->e, ERR_INPUT, __VA_ARGS__)
@@ -109,6 +121,7 @@ static uint32_t emit_cell(struct cc *c, cell v)
 static uint32_t emit_op(struct cc *c, enum wasm_op op)
 {
 	c->last_dst = -1;
+	c->last_cmp = -1;
 	if (DEAD)
 		return UINT32_MAX;
 	return emit_cell(c, (cell){.h = c->labels[op]});
@@ -157,6 +170,8 @@ static struct vent *push(struct cc *c, uint8_t type)
 	uint32_t canon = next_canon(c);
 	struct vent *v = &c->vs[c->nvs++];
 	v->type = type;
+	v->is_const = 0;
+	v->cval = 0;
 	v->canon = v->slot = canon;
 	uint32_t end = canon + (uint32_t)wtype_cells(type);
 	if (end > c->max_cells)
@@ -164,7 +179,14 @@ static struct vent *push(struct cc *c, uint8_t type)
 	return v;
 }
 
-static int pop(struct cc *c, uint8_t want, struct vent *out)
+static void emit_const(struct cc *c, uint32_t dst, uint64_t v)
+{
+	emit_op(c, OP_const64);
+	emit_u(c, dst);
+	emit_u(c, v);
+}
+
+static int pop_raw(struct cc *c, uint8_t want, struct vent *out)
 {
 	struct ctl *f = TOP;
 	if (c->nvs == f->height) {
@@ -181,14 +203,30 @@ static int pop(struct cc *c, uint8_t want, struct vent *out)
 	return 0;
 }
 
+/* Pop a value that must be in a slot (constants get materialized). */
+static int pop(struct cc *c, uint8_t want, struct vent *out)
+{
+	if (pop_raw(c, want, out))
+		return -1;
+	if (out->is_const) {
+		emit_const(c, out->canon, out->cval);
+		out->is_const = 0;
+		out->slot = out->canon;
+	}
+	return 0;
+}
+
 static void materialize(struct cc *c, uint32_t from)
 {
 	for (uint32_t i = from; i < c->nvs; i++) {
 		struct vent *v = &c->vs[i];
-		if (v->slot != v->canon) {
+		if (v->is_const) {
+			emit_const(c, v->canon, v->cval);
+			v->is_const = 0;
+		} else if (v->slot != v->canon) {
 			emit_copy(c, v->type, v->canon, v->slot);
-			v->slot = v->canon;
 		}
+		v->slot = v->canon;
 	}
 }
 
@@ -196,7 +234,7 @@ static void materialize_local(struct cc *c, uint32_t slot)
 {
 	for (uint32_t i = 0; i < c->nvs; i++) {
 		struct vent *v = &c->vs[i];
-		if (v->slot == slot) {
+		if (v->slot == slot && !v->is_const) {
 			emit_copy(c, v->type, v->canon, v->slot);
 			v->slot = v->canon;
 		}
@@ -378,22 +416,69 @@ static int push_results(struct cc *c, struct ctl *f)
 	return 0;
 }
 
+/* Pop an i32 condition; a compare emitted just before is taken back and
+ * folded into the branch that will use it. */
+static int take_cond(struct cc *c, struct condv *cd)
+{
+	int64_t lc = c->last_cmp;
+	int kind = c->cmp_kind;
+	struct vent v;
+	if (pop(c, CAPSA_WASM_I32, &v))
+		return -1;
+	cd->kind = -1;
+	cd->imm = 0;
+	cd->a = v.slot;
+	cd->b = 0;
+	uint32_t len = kind == -2 ? 3 : 4;
+	if (DEAD || lc < 0 || v.slot != v.canon || (uint64_t)lc + len != c->ncode ||
+	    c->code[lc + 1].u != v.canon)
+		return 0;
+	cd->kind = kind;
+	cd->a = c->code[lc + 2].u;
+	if (kind >= 0) {
+		cd->b = c->code[lc + 3].u;
+		cd->imm = c->cmp_imm;
+	}
+	c->ncode = (uint32_t)lc;
+	c->last_cmp = -1;
+	c->last_dst = -1;
+	return 0;
+}
+
+/* Emit a branch taken when the condition is true (or false); returns the
+ * cell holding the relative target, and the op index in *opi. */
+static uint32_t emit_branch_on(struct cc *c, const struct condv *cd, int when_true, uint32_t *opi)
+{
+	static const uint8_t inverse[] = {1, 0, 8, 9, 6, 7, 4, 5, 2, 3};
+	uint32_t op;
+	if (cd->kind < 0) {
+		int t = cd->kind == -2 ? !when_true : when_true;
+		op = emit_op(c, t ? OP_br_if : OP_br_unless);
+		emit_u(c, cd->a);
+	} else {
+		int k = when_true ? cd->kind : inverse[cd->kind];
+		op = emit_op(c, (enum wasm_op)(OP_br_eq + 2 * k + cd->imm));
+		emit_u(c, cd->a);
+		emit_u(c, cd->b);
+	}
+	*opi = op;
+	return emit_u(c, 0);
+}
+
 static int op_block(struct cc *c, uint8_t kind)
 {
 	struct ctl tmp;
-	struct vent v, cond = {0};
+	struct vent v;
+	struct condv cd;
 	memset(&tmp, 0, sizeof(tmp));
 	if (read_blocktype(c, &tmp))
 		return -1;
-	if (kind == K_IF && pop(c, CAPSA_WASM_I32, &cond))
+	if (kind == K_IF && take_cond(c, &cd))
 		return -1;
 	materialize(c, 0);
 	uint32_t else_op = UINT32_MAX, else_cell = 0;
-	if (kind == K_IF) {
-		else_op = emit_op(c, OP_br_unless);
-		emit_u(c, cond.slot);
-		else_cell = emit_u(c, 0);
-	}
+	if (kind == K_IF)
+		else_cell = emit_branch_on(c, &cd, 0, &else_op);
 	for (uint32_t i = tmp.np; i-- > 0;)
 		if (pop(c, tmp.pt[i], &v))
 			return -1;
@@ -500,10 +585,10 @@ static int emit_return(struct cc *c)
 static int op_br(struct cc *c, int cond)
 {
 	struct ctl *l = NULL;
-	struct vent cv = {0};
+	struct condv cd = {0};
 	if (get_label(c, &l))
 		return -1;
-	if (cond && pop(c, CAPSA_WASM_I32, &cv))
+	if (cond && take_cond(c, &cd))
 		return -1;
 	if (check_label(c, l))
 		return -1;
@@ -517,17 +602,15 @@ static int op_br(struct cc *c, int cond)
 	if (DEAD)
 		goto retype;
 	if (!branch_moves(c, l)) {
-		uint32_t op = emit_op(c, OP_br_if);
-		emit_u(c, cv.slot);
-		uint32_t at = emit_u(c, 0);
+		uint32_t op;
+		uint32_t at = emit_branch_on(c, &cd, 1, &op);
 		if (l->kind == K_LOOP)
 			c->code[at].i = (int64_t)l->start - (int64_t)op;
 		else
 			add_fix(c, l, op, at);
 	} else {
-		uint32_t op = emit_op(c, OP_br_unless);
-		emit_u(c, cv.slot);
-		uint32_t at = emit_u(c, 0);
+		uint32_t op;
+		uint32_t at = emit_branch_on(c, &cd, 0, &op);
 		emit_jump(c, l);
 		c->code[at].i = (int64_t)c->ncode - (int64_t)op;
 	}
@@ -670,8 +753,13 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 	uint8_t t = c->ltypes[x];
 	uint32_t slot = c->lslot[x];
 	int64_t ld = c->last_dst;
-	if (pop(c, t, &v))
+	if (pop_raw(c, t, &v))
 		return -1;
+	if (v.is_const) {
+		materialize_local(c, slot);
+		emit_const(c, slot, v.cval);
+		goto done;
+	}
 	int aliased = 0;
 	for (uint32_t i = 0; i < c->nvs; i++)
 		if (c->vs[i].slot == slot)
@@ -683,6 +771,7 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 		materialize_local(c, slot);
 		emit_copy(c, t, slot, v.slot);
 	}
+done:
 	c->last_dst = -1;
 	if (tee) {
 		struct vent *n = push(c, t);
@@ -696,48 +785,90 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 struct numinfo {
 	uint16_t opcode;
 	uint8_t bin, ta, tr;
-	uint16_t op;
+	uint16_t op, op_imm;
 };
 
 #define T_i32                       CAPSA_WASM_I32
 #define T_i64                       CAPSA_WASM_I64
 #define T_f32                       CAPSA_WASM_F32
 #define T_f64                       CAPSA_WASM_F64
-#define NI_BIN(n, opc, ta, tr, ...) {opc, 1, T_##ta, T_##tr, OP_##n},
-#define NI_UN(n, opc, ta, tr, ...)  {opc, 0, T_##ta, T_##tr, OP_##n},
+#define NI_BIN(n, opc, ta, tr, ...) {opc, 1, T_##ta, T_##tr, OP_##n, OP_##n##_imm},
+#define NI_UN(n, opc, ta, tr, ...)  {opc, 0, T_##ta, T_##tr, OP_##n, 0},
 static const struct numinfo numinfo[] = {WASM_NUMERIC_OPS(NI_BIN, NI_UN, NI_BIN, NI_UN)};
 
-#define MI_LOAD(n, opc, t, bytes, ...)  {opc, 0, bytes, T_##t, OP_##n},
-#define MI_STORE(n, opc, t, bytes, ...) {opc, 1, bytes, T_##t, OP_##n},
+#define MI_LOAD(n, opc, t, bytes, ...)  {opc, 0, bytes, T_##t, OP_##n, 0},
+#define MI_STORE(n, opc, t, bytes, ...) {opc, 1, bytes, T_##t, OP_##n, 0},
 static const struct numinfo meminfo[] = {WASM_MEMORY_OPS(MI_LOAD, MI_STORE)};
 _Static_assert(sizeof(numinfo) / sizeof(numinfo[0]) == 0xc5 - 0x45 + 8, "numeric table");
 _Static_assert(sizeof(meminfo) / sizeof(meminfo[0]) == 0x3f - 0x28, "memory table");
+
+static int cmp_kind(uint16_t op)
+{
+	switch (op) {
+	case OP_i32_eq:
+		return 0;
+	case OP_i32_ne:
+		return 1;
+	case OP_i32_lt_s:
+		return 2;
+	case OP_i32_lt_u:
+		return 3;
+	case OP_i32_gt_s:
+		return 4;
+	case OP_i32_gt_u:
+		return 5;
+	case OP_i32_le_s:
+		return 6;
+	case OP_i32_le_u:
+		return 7;
+	case OP_i32_ge_s:
+		return 8;
+	case OP_i32_ge_u:
+		return 9;
+	case OP_i32_eqz:
+		return -2;
+	}
+	return -1;
+}
 
 static int op_numeric(struct cc *c, const struct numinfo *ni)
 {
 	struct vent a, b;
 	if (ni->bin) {
-		if (pop(c, ni->ta, &b) || pop(c, ni->ta, &a))
+		if (pop_raw(c, ni->ta, &b) || pop(c, ni->ta, &a))
 			return -1;
 		uint32_t dst = next_canon(c);
-		emit_op(c, ni->op);
+		uint32_t op =
+		    emit_op(c, b.is_const ? (enum wasm_op)ni->op_imm : (enum wasm_op)ni->op);
 		uint32_t at = emit_u(c, dst);
 		emit_u(c, a.slot);
-		emit_u(c, b.slot);
+		emit_u(c, b.is_const ? b.cval : b.slot);
 		push(c, ni->tr);
-		if (!DEAD)
+		if (!DEAD) {
 			c->last_dst = at;
+			int k = cmp_kind(ni->op);
+			if (k >= 0) {
+				c->last_cmp = op;
+				c->cmp_kind = k;
+				c->cmp_imm = b.is_const;
+			}
+		}
 		return 0;
 	}
 	if (pop(c, ni->ta, &a))
 		return -1;
 	uint32_t dst = next_canon(c);
-	emit_op(c, ni->op);
+	uint32_t op = emit_op(c, ni->op);
 	uint32_t at = emit_u(c, dst);
 	emit_u(c, a.slot);
 	push(c, ni->tr);
-	if (!DEAD)
+	if (!DEAD) {
 		c->last_dst = at;
+		if (ni->op == OP_i32_eqz) {
+			c->last_cmp = op;
+			c->cmp_kind = -2;
+		}
+	}
 	return 0;
 }
 
@@ -1038,7 +1169,7 @@ static int compile_body(struct cc *c)
 			break;
 		}
 		case 0x1a:
-			if (pop(c, WASM_TYPE_UNKNOWN, &a))
+			if (pop_raw(c, WASM_TYPE_UNKNOWN, &a))
 				return -1;
 			break;
 		case 0x1b:
@@ -1151,10 +1282,12 @@ static int compile_body(struct cc *c)
 					return -1;
 				t = CAPSA_WASM_F64;
 			}
-			emit_result_op(c, OP_const64, t);
-			int64_t ld = c->last_dst;
-			emit_u(c, v);
-			c->last_dst = ld;
+			struct vent *cv = push(c, t);
+			if (!cv)
+				return -1;
+			cv->is_const = 1;
+			cv->cval = v;
+			c->last_dst = -1;
 			break;
 		}
 		case 0xd0: {
@@ -1163,10 +1296,12 @@ static int compile_body(struct cc *c)
 				return -1;
 			if (!wtype_is_ref(t))
 				return rd_fail(&c->r, "malformed reference type");
-			emit_result_op(c, OP_const64, t);
-			int64_t ld = c->last_dst;
-			emit_u(c, 0);
-			c->last_dst = ld;
+			struct vent *cv = push(c, t);
+			if (!cv)
+				return -1;
+			cv->is_const = 1;
+			cv->cval = 0;
+			c->last_dst = -1;
 			break;
 		}
 		case 0xd1:
@@ -1225,6 +1360,7 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	c->r = (struct rd){m->bytes + wc->body_off, m->bytes + wc->body_off + wc->body_len,
 	                   m->bytes, e};
 	c->last_dst = -1;
+	c->last_cmp = -1;
 
 	/* Locals: parameters, then the declared groups. */
 	uint32_t ngroups;

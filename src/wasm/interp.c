@@ -199,6 +199,10 @@ const char *capsa_wasm_trap_name(enum capsa_wasm_trap t)
 #define SET_i64(n, v) (fp[U(n)].bits = (uint64_t)(v))
 #define SET_f32(n, v) (fp[U(n)].f32 = (float)(v))
 #define SET_f64(n, v) (fp[U(n)].f64 = (double)(v))
+#define IMM_i32(n)    ((uint32_t)pc[n].u)
+#define IMM_i64(n)    (pc[n].u)
+#define IMM_f32(n)    f32_from((uint32_t)pc[n].u)
+#define IMM_f64(n)    f64_from(pc[n].u)
 #define RAW_i32       i32
 #define RAW_f32       i32
 #define RAW_i64       bits
@@ -243,10 +247,12 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
                                 uint64_t *cells, struct capsa_wasm_trap_info *info,
                                 const void *const **labels_out)
 {
-#define LBL_X(n)      [OP_##n] = &&L_##n,
-#define LBL_N(n, ...) [OP_##n] = &&L_##n,
+#define LBL_X(n)       [OP_##n] = &&L_##n,
+#define LBL_N(n, ...)  [OP_##n] = &&L_##n,
+#define LBL_B(n, ...)  [OP_##n] = &&L_##n, [OP_##n##_imm] = &&L_##n##_imm,
+#define LBL_BR(n, ...) [OP_br_##n] = &&L_br_##n, [OP_br_##n##_imm] = &&L_br_##n##_imm,
 	static const void *const labels[OP_COUNT_] = {WASM_CONTROL_OPS(LBL_X) WASM_NUMERIC_OPS(
-	    LBL_N, LBL_N, LBL_N, LBL_N) WASM_MEMORY_OPS(LBL_N, LBL_N)};
+	    LBL_B, LBL_N, LBL_B, LBL_N) WASM_MEMORY_OPS(LBL_N, LBL_N) WASM_BRANCH_CMPS(LBL_BR)};
 	if (labels_out) {
 		*labels_out = labels;
 		return CAPSA_WASM_OK;
@@ -263,6 +269,16 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 	cell *pc = NULL, *retpc;
 	struct capsa_wasm_func *cur = NULL, *callee;
 	struct capsa_wasm_memory *mem = NULL;
+	uint8_t *mbase = NULL;
+	uint64_t msize = 0;
+#define LOAD_MEM()                                                                                 \
+	do {                                                                                       \
+		mem = cur->inst->mem0;                                                             \
+		if (mem) {                                                                         \
+			mbase = mem->base;                                                         \
+			msize = mem->size;                                                         \
+		}                                                                                  \
+	} while (0)
 	uint32_t ncells = f->type->pcells > f->type->rcells ? f->type->pcells : f->type->rcells;
 
 	if (fp + ncells > stack_end) {
@@ -299,7 +315,7 @@ do_call:
 		TRAP(CAPSA_WASM_TRAP_STACK_EXHAUSTED);
 	memset(fp + cur->type->pcells, 0,
 	       (size_t)(cur->wc->nlocal_cells - cur->type->pcells) * sizeof(slot_t));
-	mem = cur->inst->mem0;
+	LOAD_MEM();
 	if (__builtin_expect(--s->fuel < 0, 0))
 		TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL);
 	NEXT;
@@ -317,6 +333,7 @@ call_any:
 			goto trapped;
 		}
 		pc = retpc;
+		LOAD_MEM();
 		NEXT;
 	}
 	goto do_call;
@@ -363,7 +380,7 @@ L_ret : {
 	pc = fr->pc;
 	fp = (slot_t *)fr->fp;
 	cur = fr->func;
-	mem = cur->inst->mem0;
+	LOAD_MEM();
 	NEXT;
 }
 L_call:
@@ -434,11 +451,12 @@ L_global_set128:
 	pc += 3;
 	NEXT;
 L_memory_size:
-	SET_i32(1, mem->size / WASM_PAGE);
+	SET_i32(1, msize / WASM_PAGE);
 	pc += 2;
 	NEXT;
 L_memory_grow:
 	SET_i32(1, (uint32_t)wasm_memory_grow(mem, GET_i32(2)));
+	LOAD_MEM();
 	pc += 3;
 	NEXT;
 L_memory_fill : {
@@ -541,35 +559,6 @@ L_ref_func:
 	fp[U(1)].bits = (uint64_t)(uintptr_t)pc[2].p;
 	pc += 3;
 	NEXT;
-L_i32_add_imm:
-	SET_i32(1, GET_i32(2) + (uint32_t)pc[3].u);
-	pc += 4;
-	NEXT;
-L_br_if_i32_eqz:
-	if (!GET_i32(1))
-		pc += pc[2].i;
-	else
-		pc += 3;
-	NEXT;
-L_br_if_i32_lt_s:
-	if ((int32_t)GET_i32(1) < (int32_t)GET_i32(2))
-		pc += pc[3].i;
-	else
-		pc += 4;
-	NEXT;
-L_br_if_i32_lt_u:
-	if (GET_i32(1) < GET_i32(2))
-		pc += pc[3].i;
-	else
-		pc += 4;
-	NEXT;
-L_br_if_i32_ne:
-	if (GET_i32(1) != GET_i32(2))
-		pc += pc[3].i;
-	else
-		pc += 4;
-	NEXT;
-
 #define H_BIN(n, opc, ta, tr, expr)                                                                \
 	L_##n:                                                                                     \
 	{                                                                                          \
@@ -577,7 +566,28 @@ L_br_if_i32_ne:
 		SET_##tr(1, (expr));                                                               \
 		pc += 4;                                                                           \
 		NEXT;                                                                              \
+	}                                                                                          \
+	L_##n##_imm:                                                                               \
+	{                                                                                          \
+		ctype_##ta a = GET_##ta(2), b = IMM_##ta(3);                                       \
+		SET_##tr(1, (expr));                                                               \
+		pc += 4;                                                                           \
+		NEXT;                                                                              \
 	}
+#define H_BR(n, cond, inv)                                                                         \
+	L_br_##n:                                                                                  \
+	{                                                                                          \
+		uint32_t a = GET_i32(1), b = GET_i32(2);                                           \
+		pc += (cond) ? pc[3].i : 4;                                                        \
+		NEXT;                                                                              \
+	}                                                                                          \
+	L_br_##n##_imm:                                                                            \
+	{                                                                                          \
+		uint32_t a = GET_i32(1), b = (uint32_t)pc[2].u;                                    \
+		pc += (cond) ? pc[3].i : 4;                                                        \
+		NEXT;                                                                              \
+	}
+	WASM_BRANCH_CMPS(H_BR)
 #define H_UN(n, opc, ta, tr, expr)                                                                 \
 	L_##n:                                                                                     \
 	{                                                                                          \
@@ -593,6 +603,15 @@ L_br_if_i32_ne:
 	L_##n:                                                                                     \
 	{                                                                                          \
 		ctype_##t a = GET_##t(2), b = GET_##t(3);                                          \
+		if (b == 0)                                                                        \
+			TRAP(CAPSA_WASM_TRAP_INT_DIV_ZERO);                                        \
+		expr_s;                                                                            \
+		pc += 4;                                                                           \
+		NEXT;                                                                              \
+	}                                                                                          \
+	L_##n##_imm:                                                                               \
+	{                                                                                          \
+		ctype_##t a = GET_##t(2), b = IMM_##t(3);                                          \
 		if (b == 0)                                                                        \
 			TRAP(CAPSA_WASM_TRAP_INT_DIV_ZERO);                                        \
 		expr_s;                                                                            \
@@ -647,9 +666,9 @@ L_br_if_i32_ne:
 	{                                                                                          \
 		uint64_t ea = (uint64_t)GET_i32(2) + pc[3].u;                                      \
 		ctype v;                                                                           \
-		if (__builtin_expect(ea + (bytes) > mem->size, 0))                                 \
+		if (__builtin_expect(ea + (bytes) > msize, 0))                                     \
 			TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);                                          \
-		memcpy(&v, mem->base + ea, bytes);                                                 \
+		memcpy(&v, mbase + ea, bytes);                                                     \
 		fp[U(1)].RAW_##t = (rtype)v;                                                       \
 		pc += 4;                                                                           \
 		NEXT;                                                                              \
@@ -659,9 +678,9 @@ L_br_if_i32_ne:
 	{                                                                                          \
 		uint64_t ea = (uint64_t)GET_i32(1) + pc[3].u;                                      \
 		ctype v = (ctype)fp[U(2)].RAW_##t;                                                 \
-		if (__builtin_expect(ea + (bytes) > mem->size, 0))                                 \
+		if (__builtin_expect(ea + (bytes) > msize, 0))                                     \
 			TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);                                          \
-		memcpy(mem->base + ea, &v, bytes);                                                 \
+		memcpy(mbase + ea, &v, bytes);                                                     \
 		pc += 4;                                                                           \
 		NEXT;                                                                              \
 	}

@@ -208,19 +208,30 @@
 	X(table_init)                                                                              \
 	X(elem_drop)                                                                               \
 	X(ref_is_null)                                                                             \
-	X(ref_func)                                                                                \
-	X(i32_add_imm)                                                                             \
-	X(br_if_i32_eqz)                                                                           \
-	X(br_if_i32_lt_s)                                                                          \
-	X(br_if_i32_lt_u)                                                                          \
-	X(br_if_i32_ne)
+	X(ref_func)
+
+/* Fused i32 compare-and-branch: name, C condition on a, b (uint32_t),
+ * name of the inverse comparison. */
+#define WASM_BRANCH_CMPS(X)                                                                        \
+	X(eq, a == b, ne)                                                                          \
+	X(ne, a != b, eq)                                                                          \
+	X(lt_s, (int32_t)a < (int32_t)b, ge_s)                                                     \
+	X(lt_u, a < b, ge_u)                                                                       \
+	X(gt_s, (int32_t)a > (int32_t)b, le_s)                                                     \
+	X(gt_u, a > b, le_u)                                                                       \
+	X(le_s, (int32_t)a <= (int32_t)b, gt_s)                                                    \
+	X(le_u, a <= b, gt_u)                                                                      \
+	X(ge_s, (int32_t)a >= (int32_t)b, lt_s)                                                    \
+	X(ge_u, a >= b, lt_u)
 
 #define OPENUM_X(n)        OP_##n,
-#define OPENUM_BIN(n, ...) OP_##n,
+#define OPENUM_BIN(n, ...) OP_##n, OP_##n##_imm,
+#define OPENUM_UN(n, ...)  OP_##n,
 #define OPENUM_LS(n, ...)  OP_##n,
+#define OPENUM_BR(n, ...)  OP_br_##n, OP_br_##n##_imm,
 enum wasm_op {
-	WASM_CONTROL_OPS(OPENUM_X) WASM_NUMERIC_OPS(OPENUM_BIN, OPENUM_BIN, OPENUM_BIN, OPENUM_BIN)
-	    WASM_MEMORY_OPS(OPENUM_LS, OPENUM_LS) OP_COUNT_
+	WASM_CONTROL_OPS(OPENUM_X) WASM_NUMERIC_OPS(OPENUM_BIN, OPENUM_UN, OPENUM_BIN, OPENUM_UN)
+	    WASM_MEMORY_OPS(OPENUM_LS, OPENUM_LS) WASM_BRANCH_CMPS(OPENUM_BR) OP_COUNT_
 };
 
 #endif
