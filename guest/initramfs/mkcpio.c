@@ -143,7 +143,7 @@ static const char *arc_name(const struct line *l, const char *path)
 static void add_file(struct out *o, const struct line *l, const char *name, const char *src,
                      uint32_t perm)
 {
-	int fd = open(src, O_RDONLY | O_CLOEXEC);
+	int fd = open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st))
 		bad(l, "cannot read \"%s\": %s", src, strerror(errno));

@@ -228,6 +228,7 @@ static void test_bad_specs(void **state)
 	    {"dir / 0755\n", "spec:1: bad path \"/\""},
 	    {"file /init /nonexistent/capsa-src 0755\n", "cannot read \"/nonexistent/capsa-src\""},
 	    {"file /init /tmp 0755\n", "\"/tmp\" is not a regular file"},
+	    {"file /init /dev/null 0755\n", "\"/dev/null\" is not a regular file"},
 	    {"nod /dev/x 0600 x 1 2\n", "device type must be c or b"},
 	    {"nod /dev/x 0600 c 99999999999 2\n", "bad major \"99999999999\""},
 	    {"nod /dev/x 0600 c 1 -2\n", "bad minor \"-2\""},
@@ -251,6 +252,17 @@ static void test_bad_specs(void **state)
 		/* No partial archive is left behind. */
 		assert_int_not_equal(access(out, F_OK), 0);
 	}
+	/* A FIFO as file source is refused at once, not waited on. */
+	char fifo[4200], spec[8500];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(spec, sizeof(spec), "file /init %s 0755\n", fifo);
+	struct run_result r;
+	run_mkcpio(&r, dir, spec, out);
+	assert_false(r.timed_out);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "is not a regular file"));
+	run_result_free(&r);
 	rmtree(dir);
 	free(dir);
 }
