@@ -1,3 +1,28 @@
-# WebAssembly runtime: spec-test runner needs json-c; tools come from wabt,
-# clang/lld/wasi-libc (see scripts/deps/wasm.txt).
+# WebAssembly runtime (src/wasm, src/cli/wasm.c, tests/wasm, fuzz/wasm,
+# bench/wasm). The spec-test runner parses wast2json output with json-c;
+# the toolchain for test programs comes from scripts/deps/wasm.txt.
 TEST_LDLIBS += -ljson-c
+
+WASM_LIB_SRCS := $(sort $(wildcard src/wasm/*.c)) src/lib/err.c
+WASM_FUZZ_FLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -Iinclude -g -O1 \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+# Seconds `make fuzz-wasm` runs the fuzzer for (CI uses the default).
+WASM_FUZZ_SECS ?= 60
+
+.PHONY: fuzz-wasm bench-wasm
+build/fuzz/wasm_fuzz: fuzz/wasm/fuzz_module.c $(WASM_LIB_SRCS) $(wildcard src/wasm/*.h) include/capsa/wasm.h
+	@mkdir -p $(dir $@)
+	clang $(WASM_FUZZ_FLAGS) -o $@ fuzz/wasm/fuzz_module.c $(WASM_LIB_SRCS) -lm
+
+# Short fixed-budget run: seeds are the spec suite's binary modules,
+# converted at run time into build/fuzz/wasm-seeds (never the repository).
+fuzz-wasm: build/fuzz/wasm_fuzz
+	@fuzz/wasm/run.sh $(WASM_FUZZ_SECS)
+
+bench-wasm: build/capsa
+	@bench/wasm/run.sh
+
+# tests/wasm/test_slow_fuzz runs the fuzzer; build it with the full suite.
+ifneq ($(shell command -v clang 2>/dev/null),)
+TEST_DEPS += build/fuzz/wasm_fuzz
+endif

@@ -181,11 +181,15 @@ int wasm_read_const(struct capsa_wasm_module *m, void *rdv, uint8_t want, int gl
 
 static int sec_type(struct capsa_wasm_module *m, struct rd *r)
 {
-	if (rd_count(r, &m->ntypes))
+	uint32_t count;
+	if (rd_count(r, &count))
 		return -1;
+	m->ntypes = count;
 	m->types = xcalloc(r, m->ntypes, sizeof(*m->types));
-	if (!m->types)
+	if (!m->types) {
+		m->ntypes = 0;
 		return -1;
+	}
 	for (uint32_t i = 0; i < m->ntypes; i++) {
 		struct wtype *t = &m->types[i];
 		uint8_t form;
@@ -235,11 +239,15 @@ static int grow(struct rd *r, void **arr, uint32_t n, size_t size)
 
 static int sec_import(struct capsa_wasm_module *m, struct rd *r)
 {
-	if (rd_count(r, &m->nimports))
+	uint32_t count;
+	if (rd_count(r, &count))
 		return -1;
+	m->nimports = count;
 	m->imports = xcalloc(r, m->nimports, sizeof(*m->imports));
-	if (!m->imports)
+	if (!m->imports) {
+		m->nimports = 0;
 		return -1;
+	}
 	for (uint32_t i = 0; i < m->nimports; i++) {
 		struct wimport *im = &m->imports[i];
 		if (rd_name(r, &im->module) || rd_name(r, &im->name) || rd_u8(r, &im->kind))
@@ -352,11 +360,15 @@ static int sec_global(struct capsa_wasm_module *m, struct rd *r)
 
 static int sec_export(struct capsa_wasm_module *m, struct rd *r)
 {
-	if (rd_count(r, &m->nexports))
+	uint32_t count;
+	if (rd_count(r, &count))
 		return -1;
+	m->nexports = count;
 	m->exports = xcalloc(r, m->nexports, sizeof(*m->exports));
-	if (!m->exports)
+	if (!m->exports) {
+		m->nexports = 0;
 		return -1;
+	}
 	for (uint32_t i = 0; i < m->nexports; i++) {
 		struct wexport *x = &m->exports[i];
 		if (rd_name_len(r, &x->name, &x->name_len) || rd_u8(r, &x->kind) ||
@@ -419,11 +431,15 @@ static int rd_elem_offset(struct capsa_wasm_module *m, struct rd *r, struct wele
 
 static int sec_elem(struct capsa_wasm_module *m, struct rd *r)
 {
-	if (rd_count(r, &m->nelems))
+	uint32_t count;
+	if (rd_count(r, &count))
 		return -1;
+	m->nelems = count;
 	m->elems = xcalloc(r, m->nelems, sizeof(*m->elems));
-	if (!m->elems)
+	if (!m->elems) {
+		m->nelems = 0;
 		return -1;
+	}
 	for (uint32_t i = 0; i < m->nelems; i++) {
 		struct welem *el = &m->elems[i];
 		uint32_t flags;
@@ -505,13 +521,17 @@ static int sec_code(struct capsa_wasm_module *m, struct rd *r)
 
 static int sec_data(struct capsa_wasm_module *m, struct rd *r)
 {
-	if (rd_count(r, &m->ndatas))
+	uint32_t count;
+	if (rd_count(r, &count))
 		return -1;
+	m->ndatas = count;
 	if (m->has_datacount && m->datacount != m->ndatas)
 		return FAIL("data count and data section have inconsistent lengths");
 	m->datas = xcalloc(r, m->ndatas, sizeof(*m->datas));
-	if (!m->datas)
+	if (!m->datas) {
+		m->ndatas = 0;
 		return -1;
+	}
 	for (uint32_t i = 0; i < m->ndatas; i++) {
 		struct wdata *d = &m->datas[i];
 		uint32_t flags;

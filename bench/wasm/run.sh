@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# wasm benchmark: compute kernels (bench/wasm/kernels.c) compiled with the
+# same clang -O2 natively and to wasm32-wasi, run natively, by capsa's
+# interpreter (build/capsa wasm run), by node (V8) and by wabt's wasm-interp
+# (which cannot run WASI, so it runs a variant exporting `run`).
+# Prints a markdown table of medians (seconds, wall clock) and ratios to native.
+#   bench/wasm/run.sh [RUNS]        default 5 runs per engine and kernel
+#   WASM_BENCH_FACTOR=F             scale the work (default 4)
+#   WASM_BENCH_KERNELS="mix fib"    subset of kernels
+#   WASM_BENCH_NO_WABT=1            leave out wasm-interp (slow)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+runs=${1:-5}
+factor=${WASM_BENCH_FACTOR:-4}
+kernels=${WASM_BENCH_KERNELS:-matmul crc32 sieve fib sort mix}
+out=$root/build/bench-wasm
+capsa=$root/build/capsa
+src=$root/bench/wasm/kernels.c
+mkdir -p "$out"
+[ -x "$capsa" ] || make -C "$root" build/capsa >/dev/null
+wasi_cc=(clang --target=wasm32-wasi --sysroot=/usr -O2)
+clang -O2 "$src" -o "$out/kernels.native"
+"${wasi_cc[@]}" "$src" -o "$out/kernels.wasm"
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# time_cmd EXPECTED CMD...: wall seconds of one run; checks the output.
+time_cmd() {
+	local want=$1
+	shift
+	local t0 t1 outp
+	t0=$(date +%s.%N)
+	outp=$("$@" 2>&1)
+	t1=$(date +%s.%N)
+	if ! grep -q -- "$want" <<<"$outp"; then
+		echo "bench: unexpected output from $*: $outp" >&2
+		exit 1
+	fi
+	awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f\n", b - a}'
+}
+med() {
+	local want=$1
+	shift
+	for ((i = 0; i < runs; i++)); do time_cmd "$want" "$@"; done | median
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
+
+echo "Command: bench/wasm/run.sh $runs (WASM_BENCH_FACTOR=$factor), $(date -u +%Y-%m-%d)"
+echo
+echo "| kernel | native s | capsa s | node s | wasm-interp s | capsa/native | node/native | wasm-interp/native |"
+echo "|---|---|---|---|---|---|---|---|"
+for k in $kernels; do
+	expect=$("$out/kernels.native" "$k" "$factor")
+	n=$(med "$expect" "$out/kernels.native" "$k" "$factor")
+	c=$(med "$expect" "$capsa" wasm run "$out/kernels.wasm" "$k" "$factor")
+	v=$(med "$expect" node --no-warnings "$root/bench/wasm/node_wasi.mjs" "$out/kernels.wasm" "$k" "$factor")
+	if [ -z "${WASM_BENCH_NO_WABT:-}" ]; then
+		"${wasi_cc[@]}" -DBARE_KERNEL="$k" -DBARE_FACTOR="$factor" -nostartfiles \
+			-Wl,--no-entry "$src" -o "$out/bare_$k.wasm"
+		w=$(med "run() => i32:" wasm-interp "$out/bare_$k.wasm" --run-all-exports)
+		wr=$(ratio "$w" "$n")
+	else
+		w=-
+		wr=-
+	fi
+	echo "| $k | $n | $c | $v | $w | $(ratio "$c" "$n") | $(ratio "$v" "$n") | $wr |"
+done
