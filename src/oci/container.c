@@ -278,6 +278,7 @@ static int do_create(const struct oci_create_opts *o, int keep_child, struct oci
 	}
 	if (pid == 0) {
 		close(sv[0]);
+		close(st->lock_fd); /* the init must not hold the container lock */
 		oci_init_main(&a);
 	}
 	close(sv[1]);

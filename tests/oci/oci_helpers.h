@@ -1,0 +1,258 @@
+/* Helpers for the OCI runtime tests: a busybox-static bundle in a temporary
+ * directory and a wrapper around the capsa binary. Header-only so that each
+ * test program stays one file. */
+#ifndef CAPSA_TESTS_OCI_HELPERS_H
+#define CAPSA_TESTS_OCI_HELPERS_H
+
+#include "common/testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BUSYBOX "/bin/busybox"
+
+struct bundle {
+	char dir[256];
+	char root[300]; /* --root state directory */
+	char id[64];
+};
+
+/* Extra JSON pieces spliced into config.json (each may be NULL). */
+struct bundle_opts {
+	const char *args;       /* JSON array, default ["true"] */
+	const char *process;    /* extra members of "process" (leading comma) */
+	const char *lnx;        /* extra members of "linux" (leading comma) */
+	const char *top;        /* extra top-level members (leading comma) */
+	const char *namespaces; /* replaces the namespace list */
+	const char *mounts;     /* extra mounts (leading comma) */
+	const char *caps;       /* JSON array for all capability sets */
+	int readonly;
+};
+
+static inline int have_busybox(void)
+{
+	return access(BUSYBOX, X_OK) == 0;
+}
+
+static inline void write_text(const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+}
+
+/* Build rootfs/ with busybox and its applet links. */
+static inline int bundle_rootfs(struct bundle *b)
+{
+	char p[512], cmd[1024];
+	const char *dirs[] = {"rootfs",     "rootfs/bin", "rootfs/proc", "rootfs/dev",
+	                      "rootfs/sys", "rootfs/tmp", "rootfs/etc",  "rootfs/root"};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", b->dir, dirs[i]);
+		mkdir(p, 0755);
+	}
+	snprintf(cmd, sizeof(cmd),
+	         "cp %s %s/rootfs/bin/busybox && cd %s/rootfs/bin && "
+	         "for a in $(./busybox --list); do [ -e $a ] || ln -s busybox $a; done",
+	         BUSYBOX, b->dir, b->dir);
+	if (system(cmd) != 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/rootfs/etc/passwd", b->dir);
+	write_text(p, "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n");
+	snprintf(p, sizeof(p), "%s/rootfs/etc/group", b->dir);
+	write_text(p, "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n");
+	return 0;
+}
+
+static const char default_caps[] =
+    "[\"CAP_CHOWN\",\"CAP_DAC_OVERRIDE\",\"CAP_FOWNER\",\"CAP_FSETID\",\"CAP_KILL\","
+    "\"CAP_SETGID\",\"CAP_SETUID\",\"CAP_SETPCAP\",\"CAP_NET_BIND_SERVICE\",\"CAP_NET_RAW\","
+    "\"CAP_SYS_CHROOT\",\"CAP_MKNOD\",\"CAP_AUDIT_WRITE\",\"CAP_SETFCAP\"]";
+
+static inline void bundle_config(struct bundle *b, const struct bundle_opts *o)
+{
+	char p[512];
+	const char *caps = o && o->caps ? o->caps : default_caps;
+	snprintf(p, sizeof(p), "%s/config.json", b->dir);
+	write_text(
+	    p,
+	    "{\"ociVersion\":\"1.2.0\","
+	    "\"process\":{\"terminal\":false,\"user\":{\"uid\":0,\"gid\":0},"
+	    "\"args\":%s,\"env\":[\"PATH=/bin\",\"HOME=/root\"],\"cwd\":\"/\","
+	    "\"capabilities\":{\"bounding\":%s,\"effective\":%s,\"permitted\":%s},"
+	    "\"noNewPrivileges\":true%s},"
+	    "\"root\":{\"path\":\"rootfs\",\"readonly\":%s},"
+	    "\"hostname\":\"capsatest\","
+	    "\"mounts\":["
+	    "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+	    "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
+	    "\"options\":[\"nosuid\",\"strictatime\",\"mode=755\",\"size=65536k\"]},"
+	    "{\"destination\":\"/dev/pts\",\"type\":\"devpts\",\"source\":\"devpts\","
+	    "\"options\":[\"nosuid\",\"noexec\",\"newinstance\",\"ptmxmode=0666\",\"mode=0620\"]},"
+	    "{\"destination\":\"/dev/shm\",\"type\":\"tmpfs\",\"source\":\"shm\","
+	    "\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"mode=1777\",\"size=65536k\"]},"
+	    "{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\","
+	    "\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"ro\"]},"
+	    "{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}%s],"
+	    "\"linux\":{\"namespaces\":%s,"
+	    "\"maskedPaths\":[\"/proc/kcore\",\"/proc/keys\",\"/sys/firmware\"],"
+	    "\"readonlyPaths\":[\"/proc/sys\",\"/proc/bus\"]%s}%s}",
+	    o && o->args ? o->args : "[\"true\"]", caps, caps, caps,
+	    o && o->process ? o->process : "", o && o->readonly ? "true" : "false",
+	    o && o->mounts ? o->mounts : "",
+	    o && o->namespaces ? o->namespaces
+	                       : "[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"ipc\"},"
+	                         "{\"type\":\"uts\"},{\"type\":\"network\"}]",
+	    o && o->lnx ? o->lnx : "", o && o->top ? o->top : "");
+}
+
+static int bundle_seq;
+
+/* A new bundle with a rootfs; returns 0 or -1. */
+static inline int bundle_new(struct bundle *b, const struct bundle_opts *o)
+{
+	char *t = test_tmpdir();
+	if (!t)
+		return -1;
+	snprintf(b->dir, sizeof(b->dir), "%s", t);
+	free(t);
+	snprintf(b->root, sizeof(b->root), "%s/state", b->dir);
+	snprintf(b->id, sizeof(b->id), "t%d-%d", (int)getpid(), ++bundle_seq);
+	if (bundle_rootfs(b) < 0)
+		return -1;
+	bundle_config(b, o);
+	return 0;
+}
+
+static inline void bundle_free(struct bundle *b)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", b->dir);
+}
+
+/* Run argv with stdout/stderr going to files (a container init may keep
+ * them open long after capsa exits, so pipes would not do). */
+static inline void run_files(struct run_result *r, const char *dir, char *const argv[],
+                             double timeout)
+{
+	char out[512], err[512];
+	static int seq;
+	memset(r, 0, sizeof(*r));
+	snprintf(out, sizeof(out), "%s/.out.%d", dir, ++seq);
+	snprintf(err, sizeof(err), "%s/.err.%d", dir, seq);
+	double t0 = now_secs();
+	pid_t pid = fork();
+	if (pid == 0) {
+		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int n = open("/dev/null", O_RDONLY);
+		if (o < 0 || e < 0 || n < 0 || chdir(dir) < 0)
+			_exit(126);
+		dup2(n, 0);
+		dup2(o, 1);
+		dup2(e, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st = 0;
+	for (;;) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			break;
+		if (now_secs() - t0 > timeout) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			r->timed_out = 1;
+			break;
+		}
+		usleep(2000);
+	}
+	r->secs = now_secs() - t0;
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	r->out = read_file(out, NULL);
+	r->err = read_file(err, NULL);
+	if (!r->out)
+		r->out = strdup("");
+	if (!r->err)
+		r->err = strdup("");
+	unlink(out);
+	unlink(err);
+}
+
+/* Run capsa --root B->root ARGS... (NULL-terminated) in the bundle dir. */
+static inline void capsa(struct run_result *r, struct bundle *b, double timeout, ...)
+{
+	char *argv[64];
+	int n = 0;
+	va_list ap;
+	argv[n++] = (char *)test_capsa_bin();
+	argv[n++] = "--root";
+	argv[n++] = b->root;
+	va_start(ap, timeout);
+	for (char *a; n < 62 && (a = va_arg(ap, char *));)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	run_files(r, b->dir, argv, timeout);
+}
+
+/* Does a cgroup directory for the container exist in any hierarchy? */
+static inline int cgroup_leftover(const char *id)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+	         "ls -d /sys/fs/cgroup/*/capsa/%s /sys/fs/cgroup/capsa/%s "
+	         ">/dev/null 2>&1",
+	         id, id);
+	return system(cmd) == 0;
+}
+
+static inline int state_leftover(struct bundle *b)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", b->root, b->id);
+	return access(p, F_OK) == 0;
+}
+
+static inline int is_root(void)
+{
+	return geteuid() == 0;
+}
+
+/* Reap container inits that get reparented to us. */
+static inline void become_subreaper(void)
+{
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+static inline void reap_all(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+#define REQUIRE_ROOT_AND_BUSYBOX()                                                                 \
+	do {                                                                                       \
+		if (!is_root())                                                                    \
+			skip_because("needs root for namespaces and cgroups");                     \
+		if (!have_busybox())                                                               \
+			skip_because("busybox-static is not installed (%s)", BUSYBOX);             \
+	} while (0)
+
+#endif
