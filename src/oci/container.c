@@ -157,6 +157,7 @@ static int do_create(const struct oci_create_opts *o, int keep_child, struct oci
 	struct oci_init_args a;
 	(void)keep_child;
 	memset(&a, 0, sizeof(a));
+	a.fifo = -1;
 	cg->path[0] = '\0';
 	if (util_valid_id(o->id, e) < 0)
 		return -1;
@@ -209,6 +210,33 @@ static int do_create(const struct oci_create_opts *o, int keep_child, struct oci
 		err_sys(e, "creating %s", fifo);
 		goto fail;
 	}
+	/* Read-write: never blocks, and the init keeps it without needing access
+	 * to the state directory (it may be root of a user namespace only). */
+	a.fifo = open(fifo, O_RDWR | O_CLOEXEC);
+	if (a.fifo < 0) {
+		err_sys(e, "opening %s", fifo);
+		goto fail;
+	}
+	a.idmap_fds = calloc(c->n_mounts + 1, sizeof(int));
+	if (!a.idmap_fds) {
+		err_set(e, ERR_SYSTEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < c->n_mounts; i++)
+		a.idmap_fds[i] = -1;
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		const struct oci_mount *m = &c->mounts[i];
+		if (!m->idmap)
+			continue;
+		a.idmap_fds[i] = oci_idmap_userns_fd(m->n_uid_map ? m->uid_map : c->uid_map,
+		                                     m->n_uid_map ? m->n_uid_map : c->n_uid_map,
+		                                     m->n_gid_map ? m->gid_map : c->gid_map,
+		                                     m->n_gid_map ? m->n_gid_map : c->n_gid_map, e);
+		if (a.idmap_fds[i] < 0) {
+			err_prefix(e, "mounts[%zu] (idmap)", i);
+			goto fail;
+		}
+	}
 	if (o->console_socket && c->process.terminal &&
 	    (console = oci_unix_connect(o->console_socket, e)) < 0) {
 		err_prefix(e, "--console-socket");
@@ -258,7 +286,6 @@ static int do_create(const struct oci_create_opts *o, int keep_child, struct oci
 	a.cfg = c;
 	a.cg = cg;
 	a.bundle = bundle;
-	a.fifo = fifo;
 	a.sock = sv[1];
 	a.console = console;
 	a.seccomp_listener = listener;
@@ -344,6 +371,12 @@ fail:
 out:
 	for (int i = 0; i < a.n_join; i++)
 		close(a.join_fds[i]);
+	for (size_t i = 0; a.idmap_fds && i < c->n_mounts; i++)
+		if (a.idmap_fds[i] >= 0)
+			close(a.idmap_fds[i]);
+	free(a.idmap_fds);
+	if (a.fifo >= 0)
+		close(a.fifo);
 	if (pidns_fd >= 0)
 		close(pidns_fd);
 	if (sv[0] >= 0)

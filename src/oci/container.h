@@ -52,7 +52,9 @@ int oci_exec(const struct oci_exec_opts *o, struct err *e);
 struct oci_init_args {
 	struct oci_config *cfg;
 	const struct oci_cgroup *cg;
-	const char *bundle, *fifo;
+	const char *bundle;
+	int fifo;       /* exec.fifo, opened read-write by the runtime */
+	int *idmap_fds; /* per mount: user namespace fd for idmapped mounts, or -1 */
 	int sock, console, seccomp_listener;
 	int no_pivot, preserve_fds, new_userns, userns;
 	int join_fds[8], join_types[8], n_join; /* namespaces joined by path */

@@ -87,13 +87,12 @@ void oci_init_main(struct oci_init_args *a)
 	}
 	if (oci_process_limits(&c->process, &e) < 0)
 		oci_child_fail(a->sock, &e);
-	fifo = open(a->fifo, O_RDWR | O_CLOEXEC);
-	if (fifo < 0) {
-		err_sys(&e, "opening %s", a->fifo);
-		oci_child_fail(a->sock, &e);
-	}
-	struct oci_rootfs_ctx ctx = {
-	    .cfg = c, .bundle = a->bundle, .cg = a->cg, .userns = a->userns};
+	fifo = a->fifo;
+	struct oci_rootfs_ctx ctx = {.cfg = c,
+	                             .bundle = a->bundle,
+	                             .cg = a->cg,
+	                             .userns = a->userns,
+	                             .idmap_fds = a->idmap_fds};
 	const struct oci_namespace *mnt = oci_config_ns(c, CLONE_NEWNS);
 	if (!mnt) {
 		err_set(&e, ERR_INPUT, "linux.namespaces: a mount namespace is required");

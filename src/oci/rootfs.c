@@ -119,28 +119,24 @@ static int bind_mount(const struct oci_rootfs_ctx *ctx, const struct oci_mount *
 		                 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
 		if (tree < 0)
 			return err_sys(e, "mounts[%zu]: open_tree %s", idx, src);
-		const struct oci_config *c = ctx->cfg;
-		int ufd = oci_idmap_userns_fd(m->n_uid_map ? m->uid_map : c->uid_map,
-		                              m->n_uid_map ? m->n_uid_map : c->n_uid_map,
-		                              m->n_gid_map ? m->gid_map : c->gid_map,
-		                              m->n_gid_map ? m->n_gid_map : c->n_gid_map, e);
+		int ufd = ctx->idmap_fds ? ctx->idmap_fds[idx] : -1;
 		if (ufd < 0) {
 			close(tree);
-			return err_prefix(e, "mounts[%zu] (idmap)", idx);
+			return err_set(e, ERR_INTERNAL, "mounts[%zu]: no user namespace for idmap",
+			               idx);
 		}
 		struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ufd};
 		if (m->flags & MS_RDONLY)
 			attr.attr_set |= MOUNT_ATTR_RDONLY;
 		int r = (int)syscall(SYS_mount_setattr, tree, "",
 		                     AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0), &attr, sizeof(attr));
-		close(ufd);
 		if (r < 0) {
 			err_sys(e, "mounts[%zu]: idmapping %s", idx, src);
 			close(tree);
 			return -1;
 		}
 		r = (int)syscall(SYS_move_mount, tree, "", AT_FDCWD, target,
-		                 MOVE_MOUNT_F_EMPTY_PATH);
+		                 MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS);
 		close(tree);
 		if (r < 0)
 			return err_sys(e, "mounts[%zu]: moving the idmapped mount of %s", idx, src);

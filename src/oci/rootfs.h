@@ -12,6 +12,7 @@ struct oci_rootfs_ctx {
 	const char *bundle;
 	const struct oci_cgroup *cg; /* for "cgroup" mounts; may be NULL */
 	int userns;                  /* running in a new user namespace */
+	const int *idmap_fds;        /* per mount, from oci_idmap_userns_fd(), or -1 */
 };
 
 /* Before pivot_root: propagation, rootfs bind, all mounts, device nodes. */

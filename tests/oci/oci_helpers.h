@@ -131,6 +131,7 @@ static inline int bundle_new(struct bundle *b, const struct bundle_opts *o)
 		return -1;
 	snprintf(b->dir, sizeof(b->dir), "%s", t);
 	free(t);
+	chmod(b->dir, 0755); /* reachable from a user namespace too */
 	snprintf(b->root, sizeof(b->root), "%s/state", b->dir);
 	snprintf(b->id, sizeof(b->id), "t%d-%d", (int)getpid(), ++bundle_seq);
 	if (bundle_rootfs(b) < 0)
