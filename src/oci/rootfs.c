@@ -506,12 +506,6 @@ static int readonly_path(const char *p, int userns, struct err *e)
 int oci_rootfs_finish(const struct oci_rootfs_ctx *ctx, struct err *e)
 {
 	const struct oci_config *c = ctx->cfg;
-	for (size_t i = 0; i < c->n_masked; i++)
-		if (mask_path(c->masked_paths[i], e) < 0)
-			return -1;
-	for (size_t i = 0; i < c->n_readonly; i++)
-		if (readonly_path(c->readonly_paths[i], ctx->userns, e) < 0)
-			return -1;
 	for (size_t i = 0; i < c->n_sysctls; i++) {
 		char p[512];
 		snprintf(p, sizeof(p), "/proc/sys/%s", c->sysctls[i].key);
@@ -521,6 +515,12 @@ int oci_rootfs_finish(const struct oci_rootfs_ctx *ctx, struct err *e)
 		if (util_write_str(p, c->sysctls[i].value, e) < 0)
 			return err_prefix(e, "linux.sysctl.%s", c->sysctls[i].key);
 	}
+	for (size_t i = 0; i < c->n_masked; i++)
+		if (mask_path(c->masked_paths[i], e) < 0)
+			return -1;
+	for (size_t i = 0; i < c->n_readonly; i++)
+		if (readonly_path(c->readonly_paths[i], ctx->userns, e) < 0)
+			return -1;
 	if (c->root_readonly) {
 		unsigned long fl = MS_RDONLY | (ctx->userns ? locked_flags("/") : 0);
 		if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | fl, NULL) < 0)

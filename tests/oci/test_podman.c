@@ -1,0 +1,132 @@
+/* A real client: podman drives capsa (run, exec, stop, rm) with an image
+ * imported from a busybox rootfs tarball. */
+#include "oci_helpers.h"
+
+#define IMAGE "localhost/capsa-test-busybox:latest"
+/* The test host's root lacks CAP_SYS_RESOURCE, so podman's default
+ * rlimits (above the current hard limits) could not be set by any runtime. */
+#define ULIMITS "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"
+
+static char podman_bin[256];
+static struct bundle img;
+
+static void podman(struct run_result *r, double timeout, ...)
+{
+	char *argv[64];
+	int n = 0;
+	va_list ap;
+	argv[n++] = podman_bin;
+	argv[n++] = "--runtime";
+	argv[n++] = (char *)test_capsa_bin();
+	va_start(ap, timeout);
+	for (char *a; n < 62 && (a = va_arg(ap, char *));)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	run_files(r, img.dir, argv, timeout);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	const char *cands[] = {"/usr/bin/podman", "/usr/local/bin/podman"};
+	for (size_t i = 0; i < 2; i++)
+		if (access(cands[i], X_OK) == 0)
+			snprintf(podman_bin, sizeof(podman_bin), "%s", cands[i]);
+	if (!podman_bin[0] || !is_root() || !have_busybox())
+		return 0;
+	if (bundle_new(&img, NULL) < 0)
+		return -1;
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+	         "tar -C %s/rootfs -cf %s/rootfs.tar . && %s import -q %s/rootfs.tar %s "
+	         ">/dev/null",
+	         img.dir, img.dir, podman_bin, img.dir, IMAGE);
+	if (system(cmd) != 0)
+		podman_bin[0] = '\0'; /* reported as a skip below */
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (podman_bin[0]) {
+		char cmd[512];
+		snprintf(cmd, sizeof(cmd), "%s rmi -f %s >/dev/null 2>&1", podman_bin, IMAGE);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", IMAGE);
+	}
+	if (img.dir[0])
+		bundle_free(&img);
+	return 0;
+}
+
+#define REQUIRE_PODMAN()                                                                           \
+	do {                                                                                       \
+		REQUIRE_ROOT_AND_BUSYBOX();                                                        \
+		if (!podman_bin[0])                                                                \
+			skip_because("podman is not installed or cannot import images");           \
+	} while (0)
+
+static void expect_ok(struct run_result *r, const char *what)
+{
+	if (r->status != 0 || r->timed_out)
+		fail_msg("%s: status %d%s\nstdout: %s\nstderr: %s", what, r->status,
+		         r->timed_out ? " (timed out)" : "", r->out, r->err);
+}
+
+static void test_podman_run_rm(void **state)
+{
+	(void)state;
+	REQUIRE_PODMAN();
+	struct run_result r;
+	podman(&r, 120, "run", "--rm", "--network", "none", ULIMITS, IMAGE, "sh", "-c",
+	       "echo hello from podman; grep -c '^Seccomp:.*2' /proc/self/status; exit 3", NULL);
+	assert_int_equal(r.status, 3);
+	assert_non_null(strstr(r.out, "hello from podman\n1\n")); /* seccomp filter on */
+	test_measured("podman run --rm with capsa took %.0f ms", r.secs * 1000);
+	run_result_free(&r);
+}
+
+static void test_podman_exec_stop_rm(void **state)
+{
+	(void)state;
+	REQUIRE_PODMAN();
+	struct run_result r;
+	char name[64];
+	snprintf(name, sizeof(name), "capsa-podman-%d", (int)getpid());
+	podman(&r, 120, "run", "-d", "--name", name, "--network", "none", "--memory", "64m",
+	       ULIMITS, IMAGE, "sleep", "1000", NULL);
+	expect_ok(&r, "podman run -d");
+	run_result_free(&r);
+	podman(&r, 60, "exec", name, "sh", "-c",
+	       "echo exec-ok; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; ps", NULL);
+	expect_ok(&r, "podman exec");
+	assert_non_null(strstr(r.out, "exec-ok\n67108864\n"));
+	assert_non_null(strstr(r.out, "sleep 1000"));
+	run_result_free(&r);
+	podman(&r, 60, "inspect", "--format", "{{.State.Status}}", name, NULL);
+	assert_non_null(strstr(r.out, "running"));
+	run_result_free(&r);
+	podman(&r, 60, "stop", "-t", "1", name, NULL);
+	expect_ok(&r, "podman stop");
+	run_result_free(&r);
+	podman(&r, 60, "inspect", "--format", "{{.State.Status}}", name, NULL);
+	assert_non_null(strstr(r.out, "exited"));
+	run_result_free(&r);
+	podman(&r, 60, "rm", name, NULL);
+	expect_ok(&r, "podman rm");
+	run_result_free(&r);
+	podman(&r, 60, "inspect", name, NULL);
+	assert_int_not_equal(r.status, 0);
+	run_result_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_podman_run_rm),
+	    cmocka_unit_test(test_podman_exec_stop_rm),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
