@@ -5,6 +5,7 @@
 #define STATUS_OBF  0x01
 #define STATUS_SYS  0x04
 #define STATUS_CMD  0x08
+#define STATUS_UNLOCKED 0x10 /* keyboard not inhibited by the keylock */
 
 #define CMD_READ_CTR   0x20
 #define CMD_WRITE_CTR  0x60
@@ -114,7 +115,7 @@ static void i8042_read(void *dev, uint64_t off, uint8_t *data, unsigned size)
 	else if (off != 4)
 		memset(data, 0xff, size); /* 0x61-0x63 are not ours */
 	else
-		data[0] = (uint8_t)(STATUS_SYS | (k->nout ? STATUS_OBF : 0) |
+		data[0] = (uint8_t)(STATUS_SYS | STATUS_UNLOCKED | (k->nout ? STATUS_OBF : 0) |
 				    (k->pending ? STATUS_CMD : 0));
 }
 
