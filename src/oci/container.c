@@ -147,15 +147,14 @@ static int setup_cgroup(const struct oci_create_opts *o, const struct oci_config
 	return 0;
 }
 
-static int do_create(const struct oci_create_opts *o, int keep_child, struct oci_state *st,
-                     struct oci_cgroup *cg, pid_t *pid_out, struct err *e)
+static int do_create(const struct oci_create_opts *o, struct oci_config **cfg_out,
+                     struct oci_state *st, struct oci_cgroup *cg, pid_t *pid_out, struct err *e)
 {
 	char bundle[PATH_MAX], fifo[OCI_PATH_MAX + 16], msg[8192];
 	pid_t pid = -1;
 	int sv[2] = {-1, -1}, console = -1, listener = -1, ret = -1, pidns_fd = -1;
 	struct oci_config *c = NULL;
 	struct oci_init_args a;
-	(void)keep_child;
 	memset(&a, 0, sizeof(a));
 	a.fifo = -1;
 	cg->path[0] = '\0';
@@ -314,7 +313,7 @@ static int do_create(const struct oci_create_opts *o, int keep_child, struct oci
 	    oci_write_idmaps(pid, c->uid_map, c->n_uid_map, c->gid_map, c->n_gid_map, e) < 0)
 		goto fail;
 	if (cg->path[0]) {
-		if (oci_cgroup_create(cg, pid, e) < 0)
+		if (oci_cgroup_create(cg, 0, e) < 0)
 			goto fail;
 		if (c->resources.present && oci_cgroup_apply(cg, &c->resources, e) < 0)
 			goto fail;
@@ -325,6 +324,11 @@ static int do_create(const struct oci_create_opts *o, int keep_child, struct oci
 		err_sys(e, "starting the container init");
 		goto fail;
 	}
+	/* Moving a process between cgroups can wait for an RCU grace period
+	 * (milliseconds): the init builds its root file system meanwhile and
+	 * enters its cgroup namespace only after OCI_MSG_HOOKS_DONE. */
+	if (cg->path[0] && oci_cgroup_join(cg, pid, e) < 0)
+		goto fail;
 	for (;;) {
 		int t = oci_msg_recv(sv[0], msg, sizeof(msg));
 		if (t == OCI_MSG_READY)
@@ -334,7 +338,12 @@ static int do_create(const struct oci_create_opts *o, int keep_child, struct oci
 			goto fail;
 		}
 		if (t == OCI_MSG_HOOKS) {
-			char *state = state_for_hooks(st, "creating");
+			int any = c->n_hooks[OCI_HOOK_PRESTART] ||
+			          c->n_hooks[OCI_HOOK_CREATE_RUNTIME] ||
+			          c->n_hooks[OCI_HOOK_CREATE_CONTAINER] ||
+			          c->n_hooks[OCI_HOOK_START_CONTAINER] ||
+			          (c->seccomp && c->seccomp->listener_path);
+			char *state = any ? state_for_hooks(st, "creating") : strdup("{}");
 			int r = state ? 0 : err_set(e, ERR_SYSTEM, "out of memory");
 			if (r == 0)
 				r = oci_hooks_run(c, OCI_HOOK_PRESTART, state, e);
@@ -388,7 +397,10 @@ out:
 	if (listener >= 0)
 		close(listener);
 out_cfg:
-	oci_config_free(c);
+	if (ret == 0 && cfg_out)
+		*cfg_out = c;
+	else
+		oci_config_free(c);
 	return ret;
 }
 
@@ -398,12 +410,13 @@ int oci_create(const struct oci_create_opts *o, pid_t *pid, struct err *e)
 	struct oci_cgroup cg;
 	memset(&st, 0, sizeof(st));
 	st.lock_fd = -1;
-	int r = do_create(o, 0, &st, &cg, pid, e);
+	int r = do_create(o, NULL, &st, &cg, pid, e);
 	oci_state_close(&st);
 	return r;
 }
 
-static int start_locked(struct oci_state *st, struct err *warn, struct err *e)
+static int start_locked(struct oci_state *st, const struct oci_config *cfg, struct err *warn,
+                        struct err *e)
 {
 	char fifo[OCI_PATH_MAX + 16];
 	const char *status = oci_state_status(st, 0);
@@ -423,14 +436,15 @@ static int start_locked(struct oci_state *st, struct err *warn, struct err *e)
 	st->started = 1;
 	if (oci_state_save(st, e) < 0)
 		return -1;
-	struct oci_config *c = oci_config_load(st->bundle, warn);
-	if (c) {
+	struct oci_config *c = cfg ? NULL : oci_config_load(st->bundle, warn);
+	const struct oci_config *use = cfg ? cfg : c;
+	if (use && use->n_hooks[OCI_HOOK_POSTSTART]) {
 		char *state = oci_state_json(st, "running", 0);
-		if (state && oci_hooks_run(c, OCI_HOOK_POSTSTART, state, warn) < 0)
+		if (state && oci_hooks_run(use, OCI_HOOK_POSTSTART, state, warn) < 0)
 			err_prefix(warn, "warning");
 		free(state);
-		oci_config_free(c);
 	}
+	oci_config_free(c);
 	return 0;
 }
 
@@ -439,7 +453,7 @@ int oci_start(const char *root, const char *id, struct err *warn, struct err *e)
 	struct oci_state st;
 	if (oci_state_open(root, id, &st, e) < 0)
 		return -1;
-	int r = start_locked(&st, warn, e);
+	int r = start_locked(&st, NULL, warn, e);
 	oci_state_close(&st);
 	return r;
 }
@@ -480,7 +494,8 @@ static void wait_dead(const struct oci_state *st, double secs)
 	}
 }
 
-static int delete_locked(struct oci_state *st, int force, struct err *warn, struct err *e)
+static int delete_locked(struct oci_state *st, const struct oci_config *cfg, int force,
+                         struct err *warn, struct err *e)
 {
 	const char *status = oci_state_status(st, 0);
 	struct oci_cgroup cg;
@@ -503,14 +518,15 @@ static int delete_locked(struct oci_state *st, int force, struct err *warn, stru
 	if (cg.path[0] && oci_cgroup_destroy(&cg, 1, e) < 0)
 		return -1;
 	if (st->started || !strcmp(status, "stopped")) {
-		struct oci_config *c = oci_config_load(st->bundle, warn);
-		if (c) {
+		struct oci_config *c = cfg ? NULL : oci_config_load(st->bundle, warn);
+		const struct oci_config *use = cfg ? cfg : c;
+		if (use && use->n_hooks[OCI_HOOK_POSTSTOP]) {
 			char *state = oci_state_json(st, "stopped", 0);
-			if (state && oci_hooks_run(c, OCI_HOOK_POSTSTOP, state, warn) < 0)
+			if (state && oci_hooks_run(use, OCI_HOOK_POSTSTOP, state, warn) < 0)
 				err_prefix(warn, "warning");
 			free(state);
-			oci_config_free(c);
 		}
+		oci_config_free(c);
 	}
 	return oci_state_remove(st, e);
 }
@@ -520,7 +536,7 @@ int oci_delete(const char *root, const char *id, int force, struct err *warn, st
 	struct oci_state st;
 	if (oci_state_open(root, id, &st, e) < 0)
 		return -1;
-	int r = delete_locked(&st, force, warn, e);
+	int r = delete_locked(&st, NULL, force, warn, e);
 	oci_state_close(&st);
 	return r;
 }
@@ -536,25 +552,26 @@ int oci_run(const struct oci_create_opts *o, int detach, struct err *e)
 {
 	struct oci_state st;
 	struct oci_cgroup cg;
+	struct oci_config *c = NULL;
 	pid_t pid;
 	memset(&st, 0, sizeof(st));
 	st.lock_fd = -1;
-	if (do_create(o, 1, &st, &cg, &pid, e) < 0) {
+	if (do_create(o, &c, &st, &cg, &pid, e) < 0) {
 		oci_state_close(&st);
 		return -1;
 	}
-	struct err warn = {0};
-	if (start_locked(&st, &warn, e) < 0) {
-		struct err ig = {0};
-		delete_locked(&st, 1, &ig, &ig);
+	struct err warn = {0}, ig = {0};
+	if (start_locked(&st, c, &warn, e) < 0) {
+		delete_locked(&st, c, 1, &ig, &ig);
 		oci_state_close(&st);
+		oci_config_free(c);
 		return -1;
-	}
-	if (detach) {
-		oci_state_close(&st);
-		return 0;
 	}
 	oci_state_close(&st);
+	if (detach) {
+		oci_config_free(c);
+		return 0;
+	}
 	fwd_pid = pid;
 	struct sigaction sa = {.sa_handler = forward};
 	sigemptyset(&sa.sa_mask);
@@ -566,10 +583,10 @@ int oci_run(const struct oci_create_opts *o, int detach, struct err *e)
 		;
 	fwd_pid = 0;
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	struct err ig = {0};
 	if (oci_state_open(o->root, o->id, &st, &ig) == 0) {
-		delete_locked(&st, 1, &ig, &ig);
+		delete_locked(&st, c, 1, &ig, &ig);
 		oci_state_close(&st);
 	}
+	oci_config_free(c);
 	return code;
 }

@@ -64,10 +64,6 @@ void oci_init_main(struct oci_init_args *a)
 		if (a->join_types[i] == CLONE_NEWUSER && setresgid(0, 0, 0) == 0)
 			setresuid(0, 0, 0);
 	}
-	if (a->unshare_late & CLONE_NEWCGROUP && unshare(CLONE_NEWCGROUP) < 0) {
-		err_sys(&e, "linux.namespaces: creating the cgroup namespace");
-		oci_child_fail(a->sock, &e);
-	}
 	if (a->unshare_late & CLONE_NEWTIME) {
 		if (unshare(CLONE_NEWTIME) < 0) {
 			err_sys(&e, "linux.namespaces: creating the time namespace");
@@ -103,6 +99,11 @@ void oci_init_main(struct oci_init_args *a)
 		oci_child_fail(a->sock, &e);
 	oci_msg_send(a->sock, OCI_MSG_HOOKS, NULL);
 	expect(a->sock, OCI_MSG_HOOKS_DONE, state, sizeof(state));
+	/* The runtime has moved us into our cgroup by now. */
+	if (a->unshare_late & CLONE_NEWCGROUP && unshare(CLONE_NEWCGROUP) < 0) {
+		err_sys(&e, "linux.namespaces: creating the cgroup namespace");
+		oci_child_fail(a->sock, &e);
+	}
 	if (oci_hooks_run(c, OCI_HOOK_CREATE_CONTAINER, state, &e) < 0)
 		oci_child_fail(a->sock, &e);
 	if (setup_fs) {

@@ -117,7 +117,8 @@ int util_write_atomic(const char *path, const char *data, size_t len, struct err
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return err_sys(e, "creating %s", tmp);
-	if (util_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	/* rename() makes it atomic; state lives on tmpfs, so no fsync */
+	if (util_write_all(fd, data, len) < 0) {
 		err_sys(e, "writing %s", tmp);
 		close(fd);
 		unlink(tmp);
