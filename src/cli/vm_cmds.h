@@ -8,4 +8,8 @@ int cli_vm_run(int argc, char **argv);
 int tty_raw_begin(int fd);
 void tty_raw_end(void);
 
+/* Exit with `status`; KVM frees the VM in a helper task afterwards, unless
+ * CAPSA_SYNC_TEARDOWN is set (vm_exit.c). Closes stdio first. */
+void exit_leaving_teardown(int status) __attribute__((noreturn));
+
 #endif

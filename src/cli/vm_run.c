@@ -274,12 +274,13 @@ int cli_vm_run(int argc, char **argv)
 	int rc = vm_run(vm, &res, &e);
 	tty_raw_end();
 	running_vm = NULL;
-	vm_destroy(vm);
 	free(o.cmdline);
 	if (o.cfg.console_out > STDERR_FILENO)
 		close(o.cfg.console_out);
-	if (rc)
+	if (rc) {
+		vm_destroy(vm);
 		return fail(json, &e);
+	}
 
 	ev = event("exit");
 	json_object_object_add(ev, "reason", json_object_new_string(vm_end_name(res.reason)));
@@ -296,5 +297,6 @@ int cli_vm_run(int argc, char **argv)
 	if (plain[0] && plain[strlen(plain) - 1] == '\n')
 		plain[strlen(plain) - 1] = '\0';
 	emit(json, ev, plain[0] ? plain : NULL);
-	return res.status;
+	/* The VM's memory and KVM objects go with the process; see vm_exit.c. */
+	exit_leaving_teardown(res.status);
 }

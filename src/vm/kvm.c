@@ -73,7 +73,7 @@ void kvm_host_close(struct kvm_host *k)
 
 struct cpuid_entry *kvm_host_supported_cpuid(const struct kvm_host *k, size_t *n, struct err *e)
 {
-	for (unsigned nent = 64; nent <= 4096; nent *= 2) {
+	for (unsigned nent = 256; nent <= 4096; nent *= 2) {
 		struct kvm_cpuid2 *c =
 			calloc(1, sizeof(*c) + nent * sizeof(struct kvm_cpuid_entry2));
 		if (!c) {

@@ -90,7 +90,38 @@ static int check_config(const struct vm_config *c, struct err *e)
 	return 0;
 }
 
-static int setup_memory(struct vm *vm, struct err *e)
+/* KVM_SET_USER_MEMORY_REGION waits for an SRCU grace period (milliseconds
+ * on some hosts); it runs on its own thread while the rest of the machine
+ * is set up, and vm_create joins it before returning. */
+struct memslot_job {
+	struct vm *vm;
+	pthread_t thread;
+	int started; /* the thread exists and must be joined */
+	int rc;      /* written by the thread only */
+	struct err err;
+};
+
+static void *memslot_thread(void *arg)
+{
+	struct memslot_job *j = arg;
+	struct vm *vm = j->vm;
+	j->rc = 0;
+	for (unsigned i = 0; i < vm->mem.n; i++) {
+		struct kvm_userspace_memory_region r = {
+			.slot = i,
+			.guest_phys_addr = vm->mem.r[i].gpa,
+			.memory_size = vm->mem.r[i].size,
+			.userspace_addr = (uint64_t)(uintptr_t)vm->mem.r[i].host,
+		};
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r)) {
+			j->rc = err_sys(&j->err, "KVM_SET_USER_MEMORY_REGION slot %u", i);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static int setup_memory(struct vm *vm, struct memslot_job *job, struct err *e)
 {
 	vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -105,15 +136,29 @@ static int setup_memory(struct vm *vm, struct err *e)
 	if (high)
 		vm->mem.r[vm->mem.n++] = (struct guest_mem_region){LAYOUT_4G, high, vm->ram + low};
 	vm->mem.total = vm->ram_size;
-	for (unsigned i = 0; i < vm->mem.n; i++) {
-		struct kvm_userspace_memory_region r = {
-			.slot = i,
-			.guest_phys_addr = vm->mem.r[i].gpa,
-			.memory_size = vm->mem.r[i].size,
-			.userspace_addr = (uint64_t)(uintptr_t)vm->mem.r[i].host,
-		};
-		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r))
-			return err_sys(e, "KVM_SET_USER_MEMORY_REGION slot %u", i);
+	job->vm = vm;
+	if (pthread_create(&job->thread, NULL, memslot_thread, job) == 0) {
+		job->started = 1;
+		return 0;
+	}
+	memslot_thread(job); /* no thread: do it here */
+	if (job->rc) {
+		*e = job->err;
+		return -1;
+	}
+	return 0;
+}
+
+/* Wait for the memory-slot thread; 0 or -1 with its error in *e. */
+static int join_memory(struct memslot_job *job, struct err *e)
+{
+	if (!job->started)
+		return 0;
+	pthread_join(job->thread, NULL);
+	job->started = 0;
+	if (job->rc) {
+		*e = job->err;
+		return -1;
 	}
 	return 0;
 }
@@ -214,9 +259,18 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct err *e)
 		goto fail;
 	}
 	struct boot_config bc = {cfg->kernel, cfg->initrd, cfg->cmdline, cfg->memory};
-	if (setup_machine(vm, e) || setup_memory(vm, e) || x86_boot_load(&vm->mem, &bc, &vm->boot, e) ||
-	    x86_boot_tables(&vm->mem, &vm->boot, e) || setup_devices(vm, cfg, e) ||
-	    setup_cpus(vm, cfg, e))
+	struct memslot_job mj = {0};
+	if (setup_memory(vm, &mj, e))
+		goto fail;
+	int rc = setup_machine(vm, e) || x86_boot_load(&vm->mem, &bc, &vm->boot, e) ||
+		 x86_boot_tables(&vm->mem, &vm->boot, e) || setup_devices(vm, cfg, e) ||
+		 setup_cpus(vm, cfg, e);
+	struct err join_err = {0};
+	if (join_memory(&mj, &join_err) && !rc) {
+		*e = join_err;
+		rc = -1;
+	}
+	if (rc)
 		goto fail;
 	*out = vm;
 	return 0;
