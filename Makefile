@@ -61,6 +61,9 @@ build/capsa: $(REL_CLI_OBJS) build/libcapsa.a
 build/asan/capsa: $(SAN_CLI_OBJS) build/asan/libcapsa.a
 	$(CC) $(CFLAGS_SAN) -o $@ $(SAN_CLI_OBJS) build/asan/libcapsa.a $(LDLIBS)
 
+# Shared test helpers include "common/testutil.h" relative to tests/.
+build/asan/obj/tests/common/%.o: CFLAGS_SAN += -Itests
+
 build/asan/tests/%: tests/%.c $(SAN_TEST_COMMON) build/asan/libcapsa.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_SAN) -Itests -o $@ $< $(SAN_TEST_COMMON) build/asan/libcapsa.a $(LDLIBS) $(TEST_LDLIBS)

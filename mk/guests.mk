@@ -84,7 +84,3 @@ guest-initramfs: $(GUEST_DEMO_ARTIFACTS)
 
 TEST_DEPS      += build/tools/mkcpio $(GUEST_DEMO_ARTIFACTS)
 TEST_DEPS_FAST += build/tools/mkcpio $(GUEST_DEMO_ARTIFACTS)
-
-# tests/common/testutil.c includes "common/testutil.h", which needs -Itests; the generic
-# object rule in the Makefile does not pass it. (Harmless if the Makefile adds it too.)
-build/asan/obj/tests/common/%.o: CFLAGS_SAN += -Itests
