@@ -37,7 +37,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	long long ns = (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+	long long ns =
+	    (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
 	printf("%lld %d %ld\n", ns, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
 	       ru.ru_maxrss);
 	return 0;

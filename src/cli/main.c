@@ -9,27 +9,27 @@
 #endif
 
 static const char usage[] =
-	"Usage: capsa COMMAND [OPTIONS]\n"
-	"\n"
-	"capsa runs other people's code in isolation, at three levels:\n"
-	"\n"
-	"System VMs (KVM):\n"
-	"  vm run        boot a Linux kernel or test guest in a KVM virtual machine\n"
-	"\n"
-	"Containers (OCI runtime, command line compatible with crun and runc):\n"
-	"  spec, create, start, run, exec, state, kill, delete, list, ps,\n"
-	"  pause, resume, update, features, events\n"
-	"  global options: --root DIR --log FILE --log-format text|json --debug\n"
-	"                  --systemd-cgroup (before the command)\n"
-	"\n"
-	"Process VMs (WebAssembly):\n"
-	"  wasm run | validate | inspect\n"
-	"\n"
-	"Other:\n"
-	"  help, --help  this text;  --version  the version\n"
-	"\n"
-	"Every command takes --help. Exit status: 0 success, 1 failure, 2 bad\n"
-	"input or usage; `capsa vm run` and `capsa run` pass on their guest's status.\n";
+    "Usage: capsa COMMAND [OPTIONS]\n"
+    "\n"
+    "capsa runs other people's code in isolation, at three levels:\n"
+    "\n"
+    "System VMs (KVM):\n"
+    "  vm run        boot a Linux kernel or test guest in a KVM virtual machine\n"
+    "\n"
+    "Containers (OCI runtime, command line compatible with crun and runc):\n"
+    "  spec, create, start, run, exec, state, kill, delete, list, ps,\n"
+    "  pause, resume, update, features, events\n"
+    "  global options: --root DIR --log FILE --log-format text|json --debug\n"
+    "                  --systemd-cgroup (before the command)\n"
+    "\n"
+    "Process VMs (WebAssembly):\n"
+    "  wasm run | validate | inspect\n"
+    "\n"
+    "Other:\n"
+    "  help, --help  this text;  --version  the version\n"
+    "\n"
+    "Every command takes --help. Exit status: 0 success, 1 failure, 2 bad\n"
+    "input or usage; `capsa vm run` and `capsa run` pass on their guest's status.\n";
 
 int main(int argc, char **argv)
 {

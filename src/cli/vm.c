@@ -6,15 +6,15 @@
 #include <string.h>
 
 static const char vm_usage[] =
-	"Usage: capsa vm COMMAND [OPTIONS]\n"
-	"\n"
-	"System virtual machines on KVM.\n"
-	"\n"
-	"Commands:\n"
-	"  run     boot a kernel (Linux vmlinux/bzImage, or a PVH test guest) and\n"
-	"          run it until it resets, powers off or exits\n"
-	"\n"
-	"Run 'capsa vm COMMAND --help' for a command's options.\n";
+    "Usage: capsa vm COMMAND [OPTIONS]\n"
+    "\n"
+    "System virtual machines on KVM.\n"
+    "\n"
+    "Commands:\n"
+    "  run     boot a kernel (Linux vmlinux/bzImage, or a PVH test guest) and\n"
+    "          run it until it resets, powers off or exits\n"
+    "\n"
+    "Run 'capsa vm COMMAND --help' for a command's options.\n";
 
 int cli_vm_main(int argc, char **argv)
 {

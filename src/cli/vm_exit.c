@@ -39,7 +39,7 @@ void exit_leaving_teardown(int status)
 		close(fd);
 	pid_t self = getpid();
 	if (clone(reaper, stack + sizeof(stack), CLONE_VM | CLONE_FILES | CLONE_FS,
-		  (void *)(intptr_t)self) < 0)
+	          (void *)(intptr_t)self) < 0)
 		exit(status);
 	_exit(status);
 }

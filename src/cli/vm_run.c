@@ -16,46 +16,46 @@
 
 /* Kernel command line additions for paravirtual (kvm_pvm) hosts; see docs/vm.md. */
 #define PVM_CMDLINE                                                                                \
-	"noxsave clearcpuid=smap,smep,popcnt rcupdate.rcu_expedited=1 "                      \
+	"noxsave clearcpuid=smap,smep,popcnt rcupdate.rcu_expedited=1 "                            \
 	"rcupdate.rcu_cpu_stall_suppress=1 vdso32=0"
 #define PVM_CPU_FEATURES                                                                           \
 	"-cx16,+xsaveerptr,-topoext,-kvm_pv_tlb_flush,-kvm_pv_unhalt,-kvm_pv_send_ipi,"            \
 	"-kvm_poll_control,-kvm_pv_sched_yield,-kvm_async_pf_int,-kvm_msi_ext_dest_id"
 
 static const char run_usage[] =
-	"Usage: capsa vm run --kernel PATH [OPTIONS]\n"
-	"\n"
-	"Boot a kernel in a new KVM virtual machine and run it until the guest\n"
-	"resets, powers off, or writes its exit status to the debug-exit port.\n"
-	"\n"
-	"Options:\n"
-	"  --kernel PATH        kernel to boot: an ELF vmlinux (entered through its PVH\n"
-	"                       note, or its 64-bit entry without one) or a bzImage\n"
-	"  --initrd PATH        initial ramdisk (uncompressed cpio recommended)\n"
-	"  --cmdline STR        kernel command line (default: \"console=ttyS0 reboot=k\n"
-	"                       panic=-1\")\n"
-	"  --cpus N             number of vCPUs (default 1)\n"
-	"  --memory SIZE        guest RAM, e.g. 256M, 2G (default 256M); RAM beyond\n"
-	"                       3 GiB is placed above 4 GiB\n"
-	"  --console KIND       stdio (default), none, or file:PATH for the serial port\n"
-	"                       COM1; on a terminal, Ctrl-A x quits\n"
-	"  --cpu-features LIST  edit CPUID bits: comma-separated +NAME / -NAME,\n"
-	"                       e.g. -cx16,-avx (see FEATURES below)\n"
-	"  --json-events        write machine-readable events, one JSON object per line,\n"
-	"                       on stderr instead of plain messages\n"
-	"  -h, --help           this text\n"
-	"\n"
-	"Exit status: 0 when the guest resets or powers off (or on Ctrl-A x); V when\n"
-	"the guest writes byte V to I/O port 0x501 (debug exit); 1 when the guest\n"
-	"crashes (triple fault, KVM internal error: registers and the code at RIP are\n"
-	"printed) or the host fails; 2 for bad input; 128+N when stopped by signal N.\n"
-	"\n"
-	"Devices: 16550A UART at 0x3f8 (IRQ 4), i8042 (reset), CMOS/RTC, PCI config\n"
-	"ports with no devices; SMP is described by an MP table (no ACPI).\n"
-	"\n"
-	"On paravirtual KVM hosts (kvm_pvm) capsa applies CPUID " PVM_CPU_FEATURES "\n"
-	"and appends \"" PVM_CMDLINE "\"\n"
-	"to the command line, and says so on stderr.\n";
+    "Usage: capsa vm run --kernel PATH [OPTIONS]\n"
+    "\n"
+    "Boot a kernel in a new KVM virtual machine and run it until the guest\n"
+    "resets, powers off, or writes its exit status to the debug-exit port.\n"
+    "\n"
+    "Options:\n"
+    "  --kernel PATH        kernel to boot: an ELF vmlinux (entered through its PVH\n"
+    "                       note, or its 64-bit entry without one) or a bzImage\n"
+    "  --initrd PATH        initial ramdisk (uncompressed cpio recommended)\n"
+    "  --cmdline STR        kernel command line (default: \"console=ttyS0 reboot=k\n"
+    "                       panic=-1\")\n"
+    "  --cpus N             number of vCPUs (default 1)\n"
+    "  --memory SIZE        guest RAM, e.g. 256M, 2G (default 256M); RAM beyond\n"
+    "                       3 GiB is placed above 4 GiB\n"
+    "  --console KIND       stdio (default), none, or file:PATH for the serial port\n"
+    "                       COM1; on a terminal, Ctrl-A x quits\n"
+    "  --cpu-features LIST  edit CPUID bits: comma-separated +NAME / -NAME,\n"
+    "                       e.g. -cx16,-avx (see FEATURES below)\n"
+    "  --json-events        write machine-readable events, one JSON object per line,\n"
+    "                       on stderr instead of plain messages\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "Exit status: 0 when the guest resets or powers off (or on Ctrl-A x); V when\n"
+    "the guest writes byte V to I/O port 0x501 (debug exit); 1 when the guest\n"
+    "crashes (triple fault, KVM internal error: registers and the code at RIP are\n"
+    "printed) or the host fails; 2 for bad input; 128+N when stopped by signal N.\n"
+    "\n"
+    "Devices: 16550A UART at 0x3f8 (IRQ 4), i8042 (reset), CMOS/RTC, PCI config\n"
+    "ports with no devices; SMP is described by an MP table (no ACPI).\n"
+    "\n"
+    "On paravirtual KVM hosts (kvm_pvm) capsa applies CPUID " PVM_CPU_FEATURES "\n"
+    "and appends \"" PVM_CMDLINE "\"\n"
+    "to the command line, and says so on stderr.\n";
 
 static struct vm *running_vm;
 
@@ -76,7 +76,9 @@ struct run_opts {
 static void emit(int json, json_object *ev, const char *plain)
 {
 	if (json) {
-		fprintf(stderr, "%s\n", json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		fprintf(stderr, "%s\n",
+		        json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
+		                                               JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else if (plain) {
 		fprintf(stderr, "%s\n", plain);
 	}
@@ -105,16 +107,16 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 {
 	enum { O_KERNEL = 1, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_FEAT, O_JSON };
 	static const struct option lo[] = {
-		{"kernel", required_argument, 0, O_KERNEL},
-		{"initrd", required_argument, 0, O_INITRD},
-		{"cmdline", required_argument, 0, O_CMDLINE},
-		{"cpus", required_argument, 0, O_CPUS},
-		{"memory", required_argument, 0, O_MEMORY},
-		{"console", required_argument, 0, O_CONSOLE},
-		{"cpu-features", required_argument, 0, O_FEAT},
-		{"json-events", no_argument, 0, O_JSON},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"kernel", required_argument, 0, O_KERNEL},
+	    {"initrd", required_argument, 0, O_INITRD},
+	    {"cmdline", required_argument, 0, O_CMDLINE},
+	    {"cpus", required_argument, 0, O_CPUS},
+	    {"memory", required_argument, 0, O_MEMORY},
+	    {"console", required_argument, 0, O_CONSOLE},
+	    {"cpu-features", required_argument, 0, O_FEAT},
+	    {"json-events", no_argument, 0, O_JSON},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	const char *cmdline = "console=ttyS0 reboot=k panic=-1";
 	uint64_t v;
@@ -158,8 +160,9 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 		case ':':
 			return err_set(e, ERR_INPUT, "option %s needs a value", argv[optind - 1]);
 		default:
-			return err_set(e, ERR_INPUT, "unknown option '%s' (see capsa vm run --help)",
-				       argv[optind - 1]);
+			return err_set(e, ERR_INPUT,
+			               "unknown option '%s' (see capsa vm run --help)",
+			               argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -248,14 +251,18 @@ int cli_vm_run(int argc, char **argv)
 	json_object *ev = event("created");
 	json_object_object_add(ev, "kernel", json_object_new_string(o.cfg.kernel));
 	json_object_object_add(ev, "format", json_object_new_string(b->format));
-	json_object_object_add(ev, "entry", json_object_new_string(b->mode == BOOT_PVH ? "pvh" : "linux64"));
+	json_object_object_add(ev, "entry",
+	                       json_object_new_string(b->mode == BOOT_PVH ? "pvh" : "linux64"));
 	json_object_object_add(ev, "rip", json_object_new_int64((int64_t)b->rip));
 	json_object_object_add(ev, "cpus", json_object_new_int((int)o.cfg.cpus));
-	json_object_object_add(ev, "memory_mib", json_object_new_int64((int64_t)(o.cfg.memory >> 20)));
+	json_object_object_add(ev, "memory_mib",
+	                       json_object_new_int64((int64_t)(o.cfg.memory >> 20)));
 	json_object_object_add(ev, "cmdline", json_object_new_string(o.cmdline));
 	if (b->initrd_size) {
-		json_object_object_add(ev, "initrd_addr", json_object_new_int64((int64_t)b->initrd_addr));
-		json_object_object_add(ev, "initrd_size", json_object_new_int64((int64_t)b->initrd_size));
+		json_object_object_add(ev, "initrd_addr",
+		                       json_object_new_int64((int64_t)b->initrd_addr));
+		json_object_object_add(ev, "initrd_size",
+		                       json_object_new_int64((int64_t)b->initrd_size));
 	}
 	emit(json, ev, NULL);
 
@@ -292,8 +299,8 @@ int cli_vm_run(int argc, char **argv)
 	plain[0] = '\0';
 	if (res.reason == VM_END_CRASH || res.reason == VM_END_ERROR)
 		snprintf(plain, sizeof(plain), "capsa vm run: guest %s\n%s",
-			 res.reason == VM_END_CRASH ? "crashed" : "stopped by a host error",
-			 res.report);
+		         res.reason == VM_END_CRASH ? "crashed" : "stopped by a host error",
+		         res.report);
 	if (plain[0] && plain[strlen(plain) - 1] == '\n')
 		plain[strlen(plain) - 1] = '\0';
 	emit(json, ev, plain[0] ? plain : NULL);

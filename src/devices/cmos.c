@@ -2,18 +2,18 @@
 
 #include <string.h>
 
-#define RTC_SECONDS  0x00
-#define RTC_MINUTES  0x02
-#define RTC_HOURS    0x04
-#define RTC_WEEKDAY  0x06
-#define RTC_DAY      0x07
-#define RTC_MONTH    0x08
-#define RTC_YEAR     0x09
-#define RTC_REG_A    0x0a
-#define RTC_REG_B    0x0b
-#define RTC_REG_C    0x0c
-#define RTC_REG_D    0x0d
-#define RTC_CENTURY  0x32
+#define RTC_SECONDS 0x00
+#define RTC_MINUTES 0x02
+#define RTC_HOURS   0x04
+#define RTC_WEEKDAY 0x06
+#define RTC_DAY     0x07
+#define RTC_MONTH   0x08
+#define RTC_YEAR    0x09
+#define RTC_REG_A   0x0a
+#define RTC_REG_B   0x0b
+#define RTC_REG_C   0x0c
+#define RTC_REG_D   0x0d
+#define RTC_CENTURY 0x32
 
 static uint8_t bcd(int v)
 {

@@ -28,13 +28,13 @@ static inline void irq_line_set(const struct irq_line *l, int level)
 /* Why a VM ended, when a device ends it. */
 enum vm_end_reason {
 	VM_END_NONE = 0,
-	VM_END_RESET,     /* guest reset (i8042 pulse, KVM reset event): status 0 */
-	VM_END_POWEROFF,  /* guest powered off: status 0 */
-	VM_END_DEBUG_EXIT,/* guest wrote its exit status to the debug-exit port */
-	VM_END_CRASH,     /* triple fault, KVM internal error, failed entry */
-	VM_END_USER,      /* Ctrl-A x on the console */
-	VM_END_SIGNAL,    /* the host asked capsa to stop */
-	VM_END_ERROR,     /* capsa failed (host error) */
+	VM_END_RESET,      /* guest reset (i8042 pulse, KVM reset event): status 0 */
+	VM_END_POWEROFF,   /* guest powered off: status 0 */
+	VM_END_DEBUG_EXIT, /* guest wrote its exit status to the debug-exit port */
+	VM_END_CRASH,      /* triple fault, KVM internal error, failed entry */
+	VM_END_USER,       /* Ctrl-A x on the console */
+	VM_END_SIGNAL,     /* the host asked capsa to stop */
+	VM_END_ERROR,      /* capsa failed (host error) */
 };
 
 struct vm_control {

@@ -2,26 +2,26 @@
 
 #include <string.h>
 
-#define STATUS_OBF  0x01
-#define STATUS_SYS  0x04
-#define STATUS_CMD  0x08
+#define STATUS_OBF      0x01
+#define STATUS_SYS      0x04
+#define STATUS_CMD      0x08
 #define STATUS_UNLOCKED 0x10 /* keyboard not inhibited by the keylock */
 
-#define CMD_READ_CTR   0x20
-#define CMD_WRITE_CTR  0x60
-#define CMD_AUX_DIS    0xa7
-#define CMD_AUX_EN     0xa8
-#define CMD_AUX_TEST   0xa9
-#define CMD_SELF_TEST  0xaa
-#define CMD_KBD_TEST   0xab
-#define CMD_KBD_DIS    0xad
-#define CMD_KBD_EN     0xae
-#define CMD_READ_OUT   0xd0
-#define CMD_WRITE_OUT  0xd1
+#define CMD_READ_CTR      0x20
+#define CMD_WRITE_CTR     0x60
+#define CMD_AUX_DIS       0xa7
+#define CMD_AUX_EN        0xa8
+#define CMD_AUX_TEST      0xa9
+#define CMD_SELF_TEST     0xaa
+#define CMD_KBD_TEST      0xab
+#define CMD_KBD_DIS       0xad
+#define CMD_KBD_EN        0xae
+#define CMD_READ_OUT      0xd0
+#define CMD_WRITE_OUT     0xd1
 #define CMD_WRITE_KBD_OUT 0xd2
 #define CMD_WRITE_AUX_OUT 0xd3
-#define CMD_WRITE_AUX  0xd4
-#define CMD_PULSE_RESET 0xfe
+#define CMD_WRITE_AUX     0xd4
+#define CMD_PULSE_RESET   0xfe
 
 static void push(struct i8042 *k, uint8_t v)
 {
@@ -116,7 +116,7 @@ static void i8042_read(void *dev, uint64_t off, uint8_t *data, unsigned size)
 		memset(data, 0xff, size); /* 0x61-0x63 are not ours */
 	else
 		data[0] = (uint8_t)(STATUS_SYS | STATUS_UNLOCKED | (k->nout ? STATUS_OBF : 0) |
-				    (k->pending ? STATUS_CMD : 0));
+		                    (k->pending ? STATUS_CMD : 0));
 }
 
 static void i8042_write(void *dev, uint64_t off, const uint8_t *data, unsigned size)

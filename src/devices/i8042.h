@@ -15,8 +15,8 @@
 struct i8042 {
 	pthread_mutex_t lock;
 	struct vm_control ctl;
-	uint8_t ctr;     /* controller configuration byte */
-	uint8_t out[4];  /* bytes waiting in the output buffer */
+	uint8_t ctr;    /* controller configuration byte */
+	uint8_t out[4]; /* bytes waiting in the output buffer */
 	unsigned nout;
 	uint8_t pending; /* command waiting for its data byte, 0 if none */
 };

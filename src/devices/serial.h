@@ -18,10 +18,10 @@ struct serial {
 	struct irq_line irq;
 	int out_fd; /* transmitted bytes go here; -1 discards them */
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
-	int thri;   /* transmitter-empty interrupt pending */
+	int thri; /* transmitter-empty interrupt pending */
 	uint8_t rx[SERIAL_FIFO];
 	unsigned rx_head, rx_count;
-	int level;  /* last level put on the IRQ line */
+	int level; /* last level put on the IRQ line */
 	uint64_t tx_bytes;
 };
 

@@ -25,11 +25,12 @@ struct err {
 
 /* Set an error; returns -1 so callers can `return err_set(...)`. */
 int err_set(struct err *e, enum err_kind kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Set an ERR_SYSTEM error from the current errno, appending strerror. */
 int err_sys(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Set an ERR_SYSTEM error from an explicit errno value (for APIs returning -errno). */
-int err_errno(struct err *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int err_errno(struct err *e, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Put context in front of an existing message: "ctx: old message". Returns -1. */
 int err_prefix(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void err_clear(struct err *e);

@@ -27,7 +27,7 @@ int parse_size(const char *s, const char *what, uint64_t *out, struct err *e)
 	uint64_t v;
 	if (!s || digits(s, &p, &v))
 		return err_set(e, ERR_INPUT, "%s '%s': not a size (examples: 512M, 2G, 1048576)",
-			       what, s ? s : "");
+		               what, s ? s : "");
 	unsigned shift = 0;
 	switch (toupper((unsigned char)*p)) {
 	case 'K':
@@ -60,7 +60,7 @@ int parse_size(const char *s, const char *what, uint64_t *out, struct err *e)
 }
 
 int parse_uint(const char *s, const char *what, uint64_t min, uint64_t max, uint64_t *out,
-	       struct err *e)
+               struct err *e)
 {
 	const char *p;
 	uint64_t v;
@@ -68,7 +68,7 @@ int parse_uint(const char *s, const char *what, uint64_t min, uint64_t max, uint
 		return err_set(e, ERR_INPUT, "%s '%s': not a whole number", what, s ? s : "");
 	if (v < min || v > max)
 		return err_set(e, ERR_INPUT, "%s %s: must be between %llu and %llu", what, s,
-			       (unsigned long long)min, (unsigned long long)max);
+		               (unsigned long long)min, (unsigned long long)max);
 	*out = v;
 	return 0;
 }

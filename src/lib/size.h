@@ -11,6 +11,6 @@
 int parse_size(const char *s, const char *what, uint64_t *out, struct err *e);
 /* Parse a decimal unsigned integer in [min, max]. */
 int parse_uint(const char *s, const char *what, uint64_t min, uint64_t max, uint64_t *out,
-	       struct err *e);
+               struct err *e);
 
 #endif

@@ -19,7 +19,7 @@ static void *console_thread(void *arg)
 	int in_open = 1, esc = 0;
 	for (;;) {
 		struct pollfd p[2] = {{c->stop_fd, POLLIN, 0},
-				      {in_open && have == sent ? c->in_fd : -1, POLLIN, 0}};
+		                      {in_open && have == sent ? c->in_fd : -1, POLLIN, 0}};
 		int n = poll(p, 2, have > sent ? 5 : -1);
 		if (n < 0 && errno != EINTR)
 			break;

@@ -27,7 +27,7 @@ void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 
 /* Walk [gpa, gpa+len) region by region, calling fn on each host chunk. */
 static int walk(const struct guest_mem *gm, uint64_t gpa, uint64_t len,
-		void (*fn)(uint8_t *host, uint64_t n, void *arg, uint64_t done), void *arg)
+                void (*fn)(uint8_t *host, uint64_t n, void *arg, uint64_t done), void *arg)
 {
 	if (gpa + len < gpa)
 		return -1;

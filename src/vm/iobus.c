@@ -8,11 +8,11 @@ void iobus_init(struct iobus *b)
 }
 
 int iobus_register(struct iobus *b, uint64_t base, uint64_t len, const struct io_ops *ops,
-		   void *dev, pthread_mutex_t *lock, struct err *e)
+                   void *dev, pthread_mutex_t *lock, struct err *e)
 {
 	if (len == 0 || base + len < base)
 		return err_set(e, ERR_INTERNAL, "bus: bad range %#llx+%#llx",
-			       (unsigned long long)base, (unsigned long long)len);
+		               (unsigned long long)base, (unsigned long long)len);
 	if (b->n == IOBUS_MAX)
 		return err_set(e, ERR_INTERNAL, "bus: too many devices");
 	unsigned at = 0;
@@ -21,7 +21,7 @@ int iobus_register(struct iobus *b, uint64_t base, uint64_t len, const struct io
 	if ((at > 0 && b->r[at - 1].base + b->r[at - 1].len > base) ||
 	    (at < b->n && base + len > b->r[at].base))
 		return err_set(e, ERR_INTERNAL, "bus: range %#llx+%#llx overlaps another device",
-			       (unsigned long long)base, (unsigned long long)len);
+		               (unsigned long long)base, (unsigned long long)len);
 	memmove(&b->r[at + 1], &b->r[at], (b->n - at) * sizeof(b->r[0]));
 	b->r[at] = (struct iobus_range){base, len, ops, dev, lock};
 	b->n++;

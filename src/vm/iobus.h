@@ -27,7 +27,7 @@ struct iobus {
 void iobus_init(struct iobus *b);
 /* Fails on overlap or a full table. */
 int iobus_register(struct iobus *b, uint64_t base, uint64_t len, const struct io_ops *ops,
-		   void *dev, pthread_mutex_t *lock, struct err *e);
+                   void *dev, pthread_mutex_t *lock, struct err *e);
 /* Returns 1 if a device claimed the access, 0 if not (reads then get 0xff). */
 int iobus_read(struct iobus *b, uint64_t addr, uint8_t *data, unsigned size);
 int iobus_write(struct iobus *b, uint64_t addr, const uint8_t *data, unsigned size);

@@ -13,12 +13,12 @@ static const struct {
 	int cap;
 	const char *name;
 } required[] = {
-	{KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
-	{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
-	{KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
-	{KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
-	{KVM_CAP_PIT2, "KVM_CAP_PIT2"},
-	{KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},
+    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+    {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+    {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
+    {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},
 };
 
 int kvm_host_open(struct kvm_host *k, const char *path, struct err *e)
@@ -27,22 +27,23 @@ int kvm_host_open(struct kvm_host *k, const char *path, struct err *e)
 	if (k->fd < 0) {
 		int saved = errno;
 		if (saved == ENOENT)
-			return err_set(e, ERR_SYSTEM,
-				       "cannot open %s: no such device (KVM is not available on "
-				       "this host: enable virtualization or load kvm_intel/kvm_amd)",
-				       path);
+			return err_set(
+			    e, ERR_SYSTEM,
+			    "cannot open %s: no such device (KVM is not available on "
+			    "this host: enable virtualization or load kvm_intel/kvm_amd)",
+			    path);
 		return err_errno(e, saved, "cannot open %s", path);
 	}
 	int ver = ioctl(k->fd, KVM_GET_API_VERSION, 0);
 	if (ver != KVM_API_VERSION) {
 		err_set(e, ERR_SYSTEM, "%s: KVM API version %d, capsa needs %d", path, ver,
-			KVM_API_VERSION);
+		        KVM_API_VERSION);
 		goto fail;
 	}
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		if (ioctl(k->fd, KVM_CHECK_EXTENSION, required[i].cap) <= 0) {
 			err_set(e, ERR_SYSTEM, "%s: required extension %s is missing", path,
-				required[i].name);
+			        required[i].name);
 			goto fail;
 		}
 	}
@@ -75,7 +76,7 @@ struct cpuid_entry *kvm_host_supported_cpuid(const struct kvm_host *k, size_t *n
 {
 	for (unsigned nent = 256; nent <= 4096; nent *= 2) {
 		struct kvm_cpuid2 *c =
-			calloc(1, sizeof(*c) + nent * sizeof(struct kvm_cpuid_entry2));
+		    calloc(1, sizeof(*c) + nent * sizeof(struct kvm_cpuid_entry2));
 		if (!c) {
 			err_sys(e, "allocating CPUID table");
 			return NULL;
@@ -90,8 +91,9 @@ struct cpuid_entry *kvm_host_supported_cpuid(const struct kvm_host *k, size_t *n
 			}
 			for (unsigned i = 0; i < c->nent; i++) {
 				const struct kvm_cpuid_entry2 *s = &c->entries[i];
-				out[i] = (struct cpuid_entry){s->function, s->index, s->flags,
-							      s->eax, s->ebx, s->ecx, s->edx, {0}};
+				out[i] =
+				    (struct cpuid_entry){s->function, s->index, s->flags, s->eax,
+				                         s->ebx,      s->ecx,   s->edx,   {0}};
 			}
 			*n = c->nent;
 			free(c);

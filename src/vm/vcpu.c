@@ -46,7 +46,7 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned index, struct err *e)
 	if (v->fd < 0)
 		return err_sys(e, "KVM_CREATE_VCPU %u", index);
 	void *run = mmap(NULL, (size_t)vm->kvm.vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 v->fd, 0);
+	                 v->fd, 0);
 	if (run == MAP_FAILED)
 		return err_sys(e, "vCPU %u: mapping kvm_run", index);
 	v->run = run;
@@ -144,16 +144,16 @@ static int handle_exit(struct vcpu *v)
 		}
 	case KVM_EXIT_INTERNAL_ERROR: {
 		int n = snprintf(what, sizeof(what), "KVM internal error, suberror %u",
-				 r->internal.suberror);
+		                 r->internal.suberror);
 		if (r->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
 			snprintf(what + n, sizeof(what) - (size_t)n,
-				 " (instruction emulation failed)");
+			         " (instruction emulation failed)");
 		crash(v, what);
 		return -1;
 	}
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(what, sizeof(what), "VM entry failed, hardware reason %#llx",
-			 (unsigned long long)r->fail_entry.hardware_entry_failure_reason);
+		         (unsigned long long)r->fail_entry.hardware_entry_failure_reason);
 		crash(v, what);
 		return -1;
 	default:

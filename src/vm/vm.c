@@ -69,7 +69,7 @@ int vm_end_status(enum vm_end_reason why, int status)
 const char *vm_end_name(enum vm_end_reason why)
 {
 	static const char *const names[] = {"none",  "reset", "poweroff", "debug-exit",
-					    "crash", "user",  "signal",   "error"};
+	                                    "crash", "user",  "signal",   "error"};
 	return (unsigned)why < sizeof(names) / sizeof(names[0]) ? names[why] : "unknown";
 }
 
@@ -79,14 +79,14 @@ static int check_config(const struct vm_config *c, struct err *e)
 		return err_set(e, ERR_INPUT, "--kernel is required");
 	if (c->cpus < 1 || c->cpus > MPTABLE_MAX_CPUS)
 		return err_set(e, ERR_INPUT, "--cpus %u: must be between 1 and %d", c->cpus,
-			       MPTABLE_MAX_CPUS);
+		               MPTABLE_MAX_CPUS);
 	if (c->memory < VM_MIN_MEMORY || c->memory > VM_MAX_MEMORY)
-		return err_set(e, ERR_INPUT, "--memory %llu bytes: must be between %llu MiB and %llu GiB",
-			       (unsigned long long)c->memory, VM_MIN_MEMORY >> 20,
-			       VM_MAX_MEMORY >> 30);
+		return err_set(
+		    e, ERR_INPUT, "--memory %llu bytes: must be between %llu MiB and %llu GiB",
+		    (unsigned long long)c->memory, VM_MIN_MEMORY >> 20, VM_MAX_MEMORY >> 30);
 	if (c->memory & 0xfff)
 		return err_set(e, ERR_INPUT, "--memory %llu bytes: not a multiple of 4 KiB",
-			       (unsigned long long)c->memory);
+		               (unsigned long long)c->memory);
 	return 0;
 }
 
@@ -108,10 +108,10 @@ static void *memslot_thread(void *arg)
 	j->rc = 0;
 	for (unsigned i = 0; i < vm->mem.n; i++) {
 		struct kvm_userspace_memory_region r = {
-			.slot = i,
-			.guest_phys_addr = vm->mem.r[i].gpa,
-			.memory_size = vm->mem.r[i].size,
-			.userspace_addr = (uint64_t)(uintptr_t)vm->mem.r[i].host,
+		    .slot = i,
+		    .guest_phys_addr = vm->mem.r[i].gpa,
+		    .memory_size = vm->mem.r[i].size,
+		    .userspace_addr = (uint64_t)(uintptr_t)vm->mem.r[i].host,
 		};
 		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r)) {
 			j->rc = err_sys(&j->err, "KVM_SET_USER_MEMORY_REGION slot %u", i);
@@ -124,11 +124,11 @@ static void *memslot_thread(void *arg)
 static int setup_memory(struct vm *vm, struct memslot_job *job, struct err *e)
 {
 	vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->ram == MAP_FAILED) {
 		vm->ram = NULL;
 		return err_sys(e, "reserving %llu MiB of guest memory",
-			       (unsigned long long)(vm->ram_size >> 20));
+		               (unsigned long long)(vm->ram_size >> 20));
 	}
 	uint64_t low = e820_lowmem_end(vm->ram_size), high = e820_highmem_size(vm->ram_size);
 	vm->mem.r[0] = (struct guest_mem_region){0, low, vm->ram};
@@ -189,12 +189,12 @@ static int setup_devices(struct vm *vm, const struct vm_config *cfg, struct err 
 	iobus_init(&vm->pio);
 	iobus_init(&vm->mmio);
 	if (iobus_register(&vm->pio, SERIAL_COM1_BASE, SERIAL_NPORTS, &serial_ops, &vm->serial,
-			   &vm->serial.lock, e) ||
+	                   &vm->serial.lock, e) ||
 	    iobus_register(&vm->pio, I8042_DATA_PORT, 5, &i8042_ops, &vm->i8042, &vm->i8042.lock,
-			   e) ||
+	                   e) ||
 	    iobus_register(&vm->pio, CMOS_PORT, 2, &cmos_ops, &vm->cmos, &vm->cmos.lock, e) ||
 	    iobus_register(&vm->pio, PCI_CONFIG_PORT, 8, &pci_nodev_ops, &vm->pci, &vm->misc_lock,
-			   e) ||
+	                   e) ||
 	    iobus_register(&vm->pio, POST_PORT, 1, &post_ops, NULL, NULL, e) ||
 	    iobus_register(&vm->pio, DEBUG_EXIT_PORT, 1, &debug_exit_ops, &vm->ctl, NULL, e))
 		return -1;
@@ -245,7 +245,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct err *e)
 		goto fail;
 	if ((int)cfg->cpus > vm->kvm.max_vcpus) {
 		err_set(e, ERR_INPUT, "--cpus %u: this host's KVM allows at most %d", cfg->cpus,
-			vm->kvm.max_vcpus);
+		        vm->kvm.max_vcpus);
 		goto fail;
 	}
 	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
@@ -263,8 +263,9 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct err *e)
 	if (setup_memory(vm, &mj, e))
 		goto fail;
 	int rc = setup_machine(vm, e) || x86_boot_load(&vm->mem, &bc, &vm->boot, e) ||
-		 x86_boot_tables(&vm->mem, &vm->boot, e) || setup_devices(vm, cfg, e) ||
-		 setup_cpus(vm, cfg, e);
+	         x86_boot_tables(&vm->mem, &vm->boot, e) || setup_devices(vm, cfg, e) ||
+	    vm_virtio_attach(vm, &cfg->virtio, e) ||
+	         setup_cpus(vm, cfg, e);
 	struct err join_err = {0};
 	if (join_memory(&mj, &join_err) && !rc) {
 		*e = join_err;
@@ -318,7 +319,8 @@ int vm_run(struct vm *vm, struct vm_result *res, struct err *e)
 		if (n > 0)
 			break;
 		if (n < 0 && errno != EINTR) {
-			vm_end_with_report(vm, VM_END_ERROR, 1, "poll on the VM's end event failed");
+			vm_end_with_report(vm, VM_END_ERROR, 1,
+			                   "poll on the VM's end event failed");
 			break;
 		}
 	}
@@ -340,6 +342,7 @@ void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
+	vm_virtio_detach(vm); /* its I/O threads use guest memory */
 	if (vm->vcpus) {
 		for (unsigned i = 0; i < vm->ncpus; i++)
 			vcpu_destroy(&vm->vcpus[i], vm->kvm.vcpu_mmap_size);

@@ -6,6 +6,7 @@
 #include "lib/err.h"
 #include "vm/x86/boot.h"
 #include "vm/x86/cpuid.h"
+#include "vm/vm_virtio.h"
 
 #include <stdint.h>
 
@@ -23,6 +24,7 @@ struct vm_config {
 	int console_escape;  /* Ctrl-A x on console_in ends the VM */
 	const struct cpuid_edits *cpu_edits; /* may be NULL */
 	const char *kvm_path;                /* NULL: /dev/kvm */
+	struct vm_virtio_config virtio;      /* virtio-mmio devices (vm_virtio.h) */
 };
 
 struct vm_result {

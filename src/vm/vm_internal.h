@@ -58,6 +58,7 @@ struct vm {
 	struct pci_nodev pci;
 	pthread_mutex_t misc_lock;
 	struct console console;
+	struct vm_virtio *virtio; /* vm_virtio.c */
 
 	int done_fd; /* eventfd: written once when the VM should end */
 	atomic_int end_reason;

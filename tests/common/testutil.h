@@ -30,10 +30,10 @@ const char *test_capsa_bin(void);
 char *test_tmpdir(void);
 
 struct run_result {
-	int status;   /* exit status, or 128+signal */
-	char *out;    /* captured stdout (NUL-terminated, malloc'd) */
-	char *err;    /* captured stderr */
-	double secs;  /* wall time */
+	int status;  /* exit status, or 128+signal */
+	char *out;   /* captured stdout (NUL-terminated, malloc'd) */
+	char *err;   /* captured stderr */
+	double secs; /* wall time */
 	int timed_out;
 };
 

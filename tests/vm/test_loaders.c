@@ -36,7 +36,7 @@ static uint8_t *make_bzimage(size_t *len, unsigned setup_sects, size_t pm_size)
 	b[BP_LOADFLAGS] = LOADFLAG_LOADED_HIGH;
 	b[BP_XLOADFLAGS] = XLF_KERNEL_64;
 	uint32_t syssize = (uint32_t)((pm_size + 15) / 16), initrd_max = 0x37ffffff,
-		 cmdline_size = 2048, init_size = (uint32_t)pm_size * 4;
+	         cmdline_size = 2048, init_size = (uint32_t)pm_size * 4;
 	memcpy(b + BP_SYSSIZE, &syssize, 4);
 	memcpy(b + BP_INITRD_MAX, &initrd_max, 4);
 	memcpy(b + BP_CMDLINE_SIZE, &cmdline_size, 4);
@@ -372,10 +372,10 @@ static void cpuid_features(void **state)
 	assert_non_null(strstr(e.msg, "nosuchthing"));
 	assert_int_equal(cpuid_parse_features("cx16", &ed, &e), -1);
 	struct cpuid_entry ent[4] = {
-		{.function = 1, .ecx = (1U << 13) | (1U << 28), .ebx = 0xffffffff},
-		{.function = 0x80000008, .ebx = 0},
-		{.function = 0xb, .index = 1},
-		{.function = 4, .eax = 0xffffffff},
+	    {.function = 1, .ecx = (1U << 13) | (1U << 28), .ebx = 0xffffffff},
+	    {.function = 0x80000008, .ebx = 0},
+	    {.function = 0xb, .index = 1},
+	    {.function = 4, .eax = 0xffffffff},
 	};
 	cpuid_customize(ent, 4, 3, 4, &ed);
 	assert_int_equal(ent[0].ecx & (1U << 13), 0);
@@ -416,18 +416,12 @@ static void sizes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(bz_valid),
-		cmocka_unit_test(bz_zero_setup_sects_means_four),
-		cmocka_unit_test(bz_rejects),
-		cmocka_unit_test(elf_valid),
-		cmocka_unit_test(elf_rejects),
-		cmocka_unit_test(e820_small_and_large),
-		cmocka_unit_test(initrd_placement),
-		cmocka_unit_test(pagetables_identity_and_walk),
-		cmocka_unit_test(guest_mem_bounds),
-		cmocka_unit_test(mptable_layout),
-		cmocka_unit_test(cpuid_features),
-		cmocka_unit_test(sizes),
+	    cmocka_unit_test(bz_valid),         cmocka_unit_test(bz_zero_setup_sects_means_four),
+	    cmocka_unit_test(bz_rejects),       cmocka_unit_test(elf_valid),
+	    cmocka_unit_test(elf_rejects),      cmocka_unit_test(e820_small_and_large),
+	    cmocka_unit_test(initrd_placement), cmocka_unit_test(pagetables_identity_and_walk),
+	    cmocka_unit_test(guest_mem_bounds), cmocka_unit_test(mptable_layout),
+	    cmocka_unit_test(cpuid_features),   cmocka_unit_test(sizes),
 	};
 	return cmocka_run_group_tests_name("vm loaders", tests, NULL, NULL);
 }

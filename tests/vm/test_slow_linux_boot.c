@@ -17,13 +17,14 @@ static void linux_boots_to_userspace(void **state)
 	free(dir);
 	int pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
 	snprintf(initrd, sizeof(initrd), "%s/build/guest/initramfs-%s.cpio", test_root(),
-		 pvm ? "32" : "64");
+	         pvm ? "32" : "64");
 	struct run_result r;
 	vm_run_args(&r, 400, "--kernel", kernel, "--initrd", initrd, "--cpus", "2", "--memory",
-		    "256M", "--cmdline", "console=ttyS0 reboot=k panic=-1", NULL);
+	            "256M", "--cmdline", "console=ttyS0 reboot=k panic=-1", NULL);
 	if (r.status != 0 || !strstr(r.out, "capsa demo: Linux is up on 2 vCPUs"))
-		printf("# note: status %d timed_out %d\n# stderr: %s\n# console tail: %s\n", r.status,
-		       r.timed_out, r.err, r.out + (strlen(r.out) > 3000 ? strlen(r.out) - 3000 : 0));
+		printf("# note: status %d timed_out %d\n# stderr: %s\n# console tail: %s\n",
+		       r.status, r.timed_out, r.err,
+		       r.out + (strlen(r.out) > 3000 ? strlen(r.out) - 3000 : 0));
 	assert_false(r.timed_out);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "smp: Brought up 1 node, 2 CPUs"));
@@ -31,7 +32,7 @@ static void linux_boots_to_userspace(void **state)
 	assert_non_null(strstr(r.out, "capsa demo: Linux is up on 2 vCPUs"));
 	assert_non_null(strstr(r.out, "reboot: Restarting system"));
 	test_measured("Linux boot to init marker and reset on 2 vCPUs: %.1f s wall (%s host)",
-		      r.secs, pvm ? "paravirtual KVM" : "hardware KVM");
+	              r.secs, pvm ? "paravirtual KVM" : "hardware KVM");
 	assert_true(r.secs < 150);
 	run_result_free(&r);
 }
@@ -39,7 +40,7 @@ static void linux_boots_to_userspace(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(linux_boots_to_userspace),
+	    cmocka_unit_test(linux_boots_to_userspace),
 	};
 	return cmocka_run_group_tests_name("linux boot (slow)", tests, NULL, NULL);
 }

@@ -169,8 +169,8 @@ static void bad_kernel_files(void **state)
 	char *longcl = malloc(5000);
 	memset(longcl, 'a', 4999);
 	longcl[4999] = '\0';
-	EXPECT("bytes, the kernel accepts at most", "--kernel", guest_path("testguest.bzImage"), "--cmdline",
-	       longcl);
+	EXPECT("bytes, the kernel accepts at most", "--kernel", guest_path("testguest.bzImage"),
+	       "--cmdline", longcl);
 	free(longcl);
 }
 
@@ -181,8 +181,8 @@ static void help_documents_every_option(void **state)
 	struct run_result r;
 	run_cmd(&r, argv, 10);
 	assert_int_equal(r.status, 0);
-	const char *opts[] = {"--kernel", "--initrd", "--cmdline", "--cpus", "--memory",
-			      "--console", "--cpu-features", "--json-events", "0x501", "cx16"};
+	const char *opts[] = {"--kernel",  "--initrd",       "--cmdline",     "--cpus", "--memory",
+	                      "--console", "--cpu-features", "--json-events", "0x501",  "cx16"};
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		assert_non_null(strstr(r.out, opts[i]));
 	run_result_free(&r);
@@ -201,10 +201,10 @@ static void help_documents_every_option(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(usage_errors),
-		cmocka_unit_test(bad_sizes_and_counts),
-		cmocka_unit_test(bad_kernel_files),
-		cmocka_unit_test(help_documents_every_option),
+	    cmocka_unit_test(usage_errors),
+	    cmocka_unit_test(bad_sizes_and_counts),
+	    cmocka_unit_test(bad_kernel_files),
+	    cmocka_unit_test(help_documents_every_option),
 	};
 	return cmocka_run_group_tests_name("vm bad input", tests, setup, teardown);
 }

@@ -12,7 +12,7 @@ static void hello_pvh(void **state)
 	REQUIRE_KVM();
 	struct run_result r;
 	vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline", "test=hello",
-		    "--memory", "64M", NULL);
+	            "--memory", "64M", NULL);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "capsa test guest: hello\n"));
 	test_measured("hello guest exec->exit %.3f s", r.secs);
@@ -28,8 +28,7 @@ static void debug_exit_codes(void **state)
 		char cl[64];
 		snprintf(cl, sizeof(cl), "test=exit code=%d", codes[i]);
 		struct run_result r;
-		vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline", cl,
-			    NULL);
+		vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline", cl, NULL);
 		assert_int_equal(r.status, codes[i]);
 		char want[64];
 		snprintf(want, sizeof(want), "capsa test guest: exit %d\n", codes[i]);
@@ -44,7 +43,7 @@ static void triple_fault_report(void **state)
 	REQUIRE_KVM();
 	struct run_result r;
 	vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline", "test=triple",
-		    NULL);
+	            NULL);
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.out, "triple: forcing a triple fault"));
 	assert_non_null(strstr(r.err, "triple fault"));
@@ -62,22 +61,22 @@ static void ports_and_mmio(void **state)
 	REQUIRE_KVM();
 	struct run_result r;
 	vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline", "test=ports",
-		    NULL);
+	            NULL);
 	assert_int_equal(r.status, 0);
 	char v[128];
 	static const char *const expect[][2] = {
-		{"port 0x300 inb", "0xff"},
-		{"port 0x300 inw", "0xffff"},
-		{"port 0x300 inl", "0xffffffff"},
-		{"pci 00:00.0 id", "0xffffffff"},
-		{"pci 00:1f.0 id", "0xffffffff"},
-		{"rtc status a", "0x26"},
-		{"rtc status b", "0x02"},
-		{"rtc status d", "0x80"},
-		{"rtc time valid", "yes (bcd)"},
-		{"uart scratch", "0x5a 0xa5"},
-		{"mmio 0xd0000000 read", "0xffffffff"},
-		{"mmio 0xd0000000 after write", "0xffffffff"},
+	    {"port 0x300 inb", "0xff"},
+	    {"port 0x300 inw", "0xffff"},
+	    {"port 0x300 inl", "0xffffffff"},
+	    {"pci 00:00.0 id", "0xffffffff"},
+	    {"pci 00:1f.0 id", "0xffffffff"},
+	    {"rtc status a", "0x26"},
+	    {"rtc status b", "0x02"},
+	    {"rtc status d", "0x80"},
+	    {"rtc time valid", "yes (bcd)"},
+	    {"uart scratch", "0x5a 0xa5"},
+	    {"mmio 0xd0000000 read", "0xffffffff"},
+	    {"mmio 0xd0000000 after write", "0xffffffff"},
 	};
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
 		assert_int_equal(line_value(r.out, expect[i][0], v, sizeof(v)), 0);
@@ -126,7 +125,7 @@ static void bootinfo_check(const char *image, const char *entry, const char *mem
 	char memarg[32];
 	snprintf(memarg, sizeof(memarg), "%sM", memory);
 	vm_run_args(&r, 60, "--kernel", guest_path(image), "--cmdline", "test=bootinfo marker=xyz",
-		    "--initrd", initrd, "--memory", memarg, NULL);
+	            "--initrd", initrd, "--memory", memarg, NULL);
 	assert_int_equal(r.status, 0);
 	char v[512];
 	assert_int_equal(line_value(r.out, "entry", v, sizeof(v)), 0);
@@ -142,7 +141,7 @@ static void bootinfo_check(const char *image, const char *entry, const char *mem
 	assert_non_null(strstr(r.out, "e820: 0x0000000000000000-0x000000000009fbff 1\n"));
 	if (mem > 0xc0000000ULL) {
 		snprintf(want, sizeof(want), "e820: 0x0000000100000000-0x%016llx 1\n",
-			 0x100000000ULL + (mem - 0xc0000000ULL) - 1);
+		         0x100000000ULL + (mem - 0xc0000000ULL) - 1);
 		assert_non_null(strstr(r.out, want));
 	}
 	assert_int_equal(line_value(r.out, "initrd", v, sizeof(v)), 0);
@@ -230,7 +229,7 @@ static void cpl3_native_speed(void **state)
 			best_native = c;
 		struct run_result r;
 		vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline",
-			    "test=cpl3 iters=200000000", NULL);
+		            "test=cpl3 iters=200000000", NULL);
 		assert_int_equal(r.status, 0);
 		assert_non_null(strstr(r.out, "cpl3: cpl=3"));
 		c = cycles_of(r.out, rg, sizeof(rg));
@@ -242,7 +241,7 @@ static void cpl3_native_speed(void **state)
 	assert_string_equal(rn, rg); /* same computation */
 	double ratio = (double)best_guest / (double)best_native;
 	test_measured("cpl3 loop: guest %llu cycles, native %llu cycles, ratio %.2f", best_guest,
-		      best_native, ratio);
+	              best_native, ratio);
 	/* Emulated code would be ~1000x slower; allow for a noisy shared host. */
 	assert_true(ratio < 2.0);
 }
@@ -255,8 +254,8 @@ static void smp_counts(void **state)
 		char cpus[16], want[64];
 		snprintf(cpus, sizeof(cpus), "%d", n);
 		struct run_result r;
-		vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline", "test=smp",
-			    "--cpus", cpus, NULL);
+		vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline",
+		            "test=smp", "--cpus", cpus, NULL);
 		assert_int_equal(r.status, 0);
 		snprintf(want, sizeof(want), "smp: %d/%d cpus up\n", n, n);
 		assert_non_null(strstr(r.out, want));
@@ -341,7 +340,7 @@ static void console_file_and_json_events(void **state)
 	snprintf(con, sizeof(con), "file:%s", path);
 	struct run_result r;
 	vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline",
-		    "test=exit code=3", "--console", con, "--json-events", NULL);
+	            "test=exit code=3", "--console", con, "--json-events", NULL);
 	assert_int_equal(r.status, 3);
 	assert_string_equal(r.out, ""); /* guest output went to the file */
 	char *log = read_file(path, NULL);
@@ -351,7 +350,8 @@ static void console_file_and_json_events(void **state)
 	/* every stderr line is one JSON object; the last is the exit event */
 	assert_non_null(strstr(r.err, "{\"event\":\"created\""));
 	assert_non_null(strstr(r.err, "\"format\":\"elf+pvh\""));
-	assert_non_null(strstr(r.err, "{\"event\":\"exit\",\"reason\":\"debug-exit\",\"status\":3"));
+	assert_non_null(
+	    strstr(r.err, "{\"event\":\"exit\",\"reason\":\"debug-exit\",\"status\":3"));
 	for (char *p = r.err; *p; p = strchr(p, '\n') + 1) {
 		assert_int_equal(*p, '{');
 		if (!strchr(p, '\n'))
@@ -369,7 +369,7 @@ static void console_none(void **state)
 	REQUIRE_KVM();
 	struct run_result r;
 	vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline", "test=hello",
-		    "--console", "none", NULL);
+	            "--console", "none", NULL);
 	assert_int_equal(r.status, 0);
 	assert_null(strstr(r.out, "hello"));
 	run_result_free(&r);
@@ -378,19 +378,13 @@ static void console_none(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(hello_pvh),
-		cmocka_unit_test(debug_exit_codes),
-		cmocka_unit_test(triple_fault_report),
-		cmocka_unit_test(ports_and_mmio),
-		cmocka_unit_test(bootinfo_pvh),
-		cmocka_unit_test(bootinfo_elf_64bit_entry),
-		cmocka_unit_test(bootinfo_bzimage),
-		cmocka_unit_test(bootinfo_memory_above_4g),
-		cmocka_unit_test(cpl3_native_speed),
-		cmocka_unit_test(smp_counts),
-		cmocka_unit_test(stop_never_hangs),
-		cmocka_unit_test(console_file_and_json_events),
-		cmocka_unit_test(console_none),
+	    cmocka_unit_test(hello_pvh),           cmocka_unit_test(debug_exit_codes),
+	    cmocka_unit_test(triple_fault_report), cmocka_unit_test(ports_and_mmio),
+	    cmocka_unit_test(bootinfo_pvh),        cmocka_unit_test(bootinfo_elf_64bit_entry),
+	    cmocka_unit_test(bootinfo_bzimage),    cmocka_unit_test(bootinfo_memory_above_4g),
+	    cmocka_unit_test(cpl3_native_speed),   cmocka_unit_test(smp_counts),
+	    cmocka_unit_test(stop_never_hangs),    cmocka_unit_test(console_file_and_json_events),
+	    cmocka_unit_test(console_none),
 	};
 	return cmocka_run_group_tests_name("vm guests", tests, NULL, NULL);
 }

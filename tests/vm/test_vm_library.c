@@ -27,12 +27,12 @@ static void *run_job(void *arg)
 static struct vm *make_vm(const char *cmdline, unsigned cpus, int out_fd)
 {
 	struct vm_config cfg = {
-		.kernel = guest_path("testguest.elf"),
-		.cmdline = cmdline,
-		.cpus = cpus,
-		.memory = 64ULL << 20,
-		.console_out = out_fd,
-		.console_in = -1,
+	    .kernel = guest_path("testguest.elf"),
+	    .cmdline = cmdline,
+	    .cpus = cpus,
+	    .memory = 64ULL << 20,
+	    .console_out = out_fd,
+	    .console_in = -1,
 	};
 	struct vm *vm = NULL;
 	struct err e = {0};
@@ -235,8 +235,8 @@ static void cmos_rtc(void **state)
 	cmos_init(&c, 256ULL << 20);
 	c.now = fixed_time;
 	const uint8_t regs[][2] = {{0x00, 0x20}, {0x02, 0x13}, {0x04, 0x22}, {0x07, 0x14},
-				   {0x08, 0x11}, {0x09, 0x23}, {0x32, 0x20}, {0x0a, 0x26},
-				   {0x0b, 0x02}, {0x0d, 0x80}};
+	                           {0x08, 0x11}, {0x09, 0x23}, {0x32, 0x20}, {0x0a, 0x26},
+	                           {0x0b, 0x02}, {0x0d, 0x80}};
 	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
 		wr(&cmos_ops, &c, 0, regs[i][0] | 0x80); /* NMI mask bit is ignored */
 		assert_int_equal(rd(&cmos_ops, &c, 1), regs[i][1]);
@@ -254,11 +254,11 @@ static void cmos_rtc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(two_vms_in_one_process),
-		cmocka_unit_test(end_request_from_outside),
-		cmocka_unit_test(serial_uart),
-		cmocka_unit_test(i8042_controller),
-		cmocka_unit_test(cmos_rtc),
+	    cmocka_unit_test(two_vms_in_one_process),
+	    cmocka_unit_test(end_request_from_outside),
+	    cmocka_unit_test(serial_uart),
+	    cmocka_unit_test(i8042_controller),
+	    cmocka_unit_test(cmos_rtc),
 	};
 	return cmocka_run_group_tests_name("vm library", tests, NULL, NULL);
 }

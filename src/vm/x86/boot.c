@@ -74,8 +74,7 @@ static void unmap_file(struct mapped_file *f)
 	f->p = NULL;
 }
 
-uint64_t boot_initrd_place(uint64_t size, uint64_t kernel_end, uint64_t lowmem_end,
-			   uint64_t limit)
+uint64_t boot_initrd_place(uint64_t size, uint64_t kernel_end, uint64_t lowmem_end, uint64_t limit)
 {
 	uint64_t top = lowmem_end;
 	if (limit && limit + 1 < top)
@@ -90,22 +89,23 @@ uint64_t boot_initrd_place(uint64_t size, uint64_t kernel_end, uint64_t lowmem_e
 }
 
 static int ram_check(const struct guest_mem *gm, uint64_t lowmem_end, uint64_t start, uint64_t size,
-		     const char *name, struct err *e)
+                     const char *name, struct err *e)
 {
 	if (start < LAYOUT_HIGH_START)
 		return err_set(e, ERR_INPUT, "%s: loads at %#llx, below 1 MiB", name,
-			       (unsigned long long)start);
+		               (unsigned long long)start);
 	if (start + size < start || start + size > lowmem_end || !gm_contains(gm, start, size))
 		return err_set(e, ERR_INPUT,
-			       "%s: kernel needs memory up to %#llx but the VM has %llu MiB below "
-			       "%#llx (use a larger --memory)",
-			       name, (unsigned long long)(start + size),
-			       (unsigned long long)(lowmem_end >> 20), (unsigned long long)lowmem_end);
+		               "%s: kernel needs memory up to %#llx but the VM has %llu MiB below "
+		               "%#llx (use a larger --memory)",
+		               name, (unsigned long long)(start + size),
+		               (unsigned long long)(lowmem_end >> 20),
+		               (unsigned long long)lowmem_end);
 	return 0;
 }
 
 static int load_elf(const struct guest_mem *gm, const struct mapped_file *f, const char *name,
-		    uint64_t lowmem_end, struct boot_entry *out, struct err *e)
+                    uint64_t lowmem_end, struct boot_entry *out, struct err *e)
 {
 	struct elf_kernel k;
 	if (elf_parse(f->p, f->len, name, &k, e))
@@ -117,7 +117,7 @@ static int load_elf(const struct guest_mem *gm, const struct mapped_file *f, con
 		if (gm_write(gm, s->paddr, f->p + s->offset, s->filesz) ||
 		    gm_fill(gm, s->paddr + s->filesz, 0, s->memsz - s->filesz))
 			return err_set(e, ERR_INPUT, "%s: segment at %#llx outside guest memory",
-				       name, (unsigned long long)s->paddr);
+			               name, (unsigned long long)s->paddr);
 	}
 	out->kernel_start = k.lowest;
 	out->kernel_end = k.highest;
@@ -132,13 +132,13 @@ static int load_elf(const struct guest_mem *gm, const struct mapped_file *f, con
 	}
 	if (out->rip < k.lowest || out->rip >= k.highest)
 		return err_set(e, ERR_INPUT, "%s: entry point %#llx is outside the loaded image",
-			       name, (unsigned long long)out->rip);
+		               name, (unsigned long long)out->rip);
 	return 0;
 }
 
 static int load_bzimage(const struct guest_mem *gm, const struct mapped_file *f, const char *name,
-			uint64_t lowmem_end, struct bzimage *bz, struct boot_entry *out,
-			struct err *e)
+                        uint64_t lowmem_end, struct bzimage *bz, struct boot_entry *out,
+                        struct err *e)
 {
 	if (bzimage_parse(f->p, f->len, name, bz, e))
 		return -1;
@@ -155,7 +155,7 @@ static int load_bzimage(const struct guest_mem *gm, const struct mapped_file *f,
 }
 
 static int load_initrd(const struct guest_mem *gm, const char *path, uint64_t kernel_end,
-		       uint64_t lowmem_end, uint64_t limit, struct boot_entry *out, struct err *e)
+                       uint64_t lowmem_end, uint64_t limit, struct boot_entry *out, struct err *e)
 {
 	struct mapped_file f;
 	if (map_file(path, "initrd", &f, e))
@@ -163,10 +163,12 @@ static int load_initrd(const struct guest_mem *gm, const char *path, uint64_t ke
 	uint64_t addr = boot_initrd_place(f.len, kernel_end, lowmem_end, limit);
 	if (!addr) {
 		unmap_file(&f);
-		return err_set(e, ERR_INPUT,
-			       "initrd %s: %zu bytes do not fit between the kernel and %#llx "
-			       "(use a larger --memory)",
-			       path, f.len, (unsigned long long)(limit && limit < lowmem_end ? limit : lowmem_end));
+		return err_set(
+		    e, ERR_INPUT,
+		    "initrd %s: %zu bytes do not fit between the kernel and %#llx "
+		    "(use a larger --memory)",
+		    path, f.len,
+		    (unsigned long long)(limit && limit < lowmem_end ? limit : lowmem_end));
 	}
 	int rc = gm_write(gm, addr, f.p, f.len);
 	unmap_file(&f);
@@ -178,7 +180,7 @@ static int load_initrd(const struct guest_mem *gm, const char *path, uint64_t ke
 }
 
 static int write_start_info(const struct guest_mem *gm, const struct e820_map *map,
-			    const struct boot_entry *be, struct err *e)
+                            const struct boot_entry *be, struct err *e)
 {
 	struct hvm_start_info si = {0};
 	uint64_t at = LAYOUT_START_INFO;
@@ -212,8 +214,8 @@ static void put32(uint8_t *bp, size_t off, uint32_t v)
 }
 
 static int write_boot_params(const struct guest_mem *gm, const struct e820_map *map,
-			     const struct mapped_file *f, const struct bzimage *bz,
-			     const struct boot_entry *be, struct err *e)
+                             const struct mapped_file *f, const struct bzimage *bz,
+                             const struct boot_entry *be, struct err *e)
 {
 	uint8_t *bp = gm_ptr(gm, LAYOUT_BOOT_PARAMS, BP_SIZE);
 	if (!bp)
@@ -252,8 +254,8 @@ static int write_boot_params(const struct guest_mem *gm, const struct e820_map *
 	return 0;
 }
 
-int x86_boot_load(const struct guest_mem *gm, const struct boot_config *cfg,
-		  struct boot_entry *out, struct err *e)
+int x86_boot_load(const struct guest_mem *gm, const struct boot_config *cfg, struct boot_entry *out,
+                  struct err *e)
 {
 	memset(out, 0, sizeof(*out));
 	uint64_t lowmem_end = e820_lowmem_end(cfg->ram_size);
@@ -268,8 +270,9 @@ int x86_boot_load(const struct guest_mem *gm, const struct boot_config *cfg,
 		is_bz = 1;
 		rc = load_bzimage(gm, &f, cfg->kernel, lowmem_end, &bz, out, e);
 	} else {
-		rc = err_set(e, ERR_INPUT, "kernel %s: not a kernel image (neither ELF nor bzImage)",
-			     cfg->kernel);
+		rc =
+		    err_set(e, ERR_INPUT, "kernel %s: not a kernel image (neither ELF nor bzImage)",
+		            cfg->kernel);
 	}
 	if (rc)
 		goto out;
@@ -280,7 +283,7 @@ int x86_boot_load(const struct guest_mem *gm, const struct boot_config *cfg,
 		cmax = LAYOUT_CMDLINE_MAX;
 	if (strlen(cmdline) + 1 > cmax) {
 		rc = err_set(e, ERR_INPUT, "--cmdline: %zu bytes, the kernel accepts at most %zu",
-			     strlen(cmdline), cmax - 1);
+		             strlen(cmdline), cmax - 1);
 		goto out;
 	}
 	if (gm_write(gm, LAYOUT_CMDLINE, cmdline, strlen(cmdline) + 1)) {

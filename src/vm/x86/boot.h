@@ -30,12 +30,11 @@ struct boot_entry {
 	uint64_t initrd_addr, initrd_size;
 };
 
-int x86_boot_load(const struct guest_mem *gm, const struct boot_config *cfg,
-		  struct boot_entry *out, struct err *e);
+int x86_boot_load(const struct guest_mem *gm, const struct boot_config *cfg, struct boot_entry *out,
+                  struct err *e);
 
 /* Where an initrd of `size` bytes goes: as high as possible below
  * min(limit, lowmem_end), page aligned, above `kernel_end`. 0 if it does not fit. */
-uint64_t boot_initrd_place(uint64_t size, uint64_t kernel_end, uint64_t lowmem_end,
-			   uint64_t limit);
+uint64_t boot_initrd_place(uint64_t size, uint64_t kernel_end, uint64_t lowmem_end, uint64_t limit);
 
 #endif

@@ -24,7 +24,7 @@ int bzimage_is_bzimage(const uint8_t *buf, size_t len)
 }
 
 int bzimage_parse(const uint8_t *buf, size_t len, const char *name, struct bzimage *bz,
-		  struct err *e)
+                  struct err *e)
 {
 	memset(bz, 0, sizeof(*bz));
 	if (len < BP_INIT_SIZE + 4)
@@ -34,12 +34,12 @@ int bzimage_parse(const uint8_t *buf, size_t len, const char *name, struct bzima
 	bz->version = rd16(buf, BP_VERSION);
 	if (bz->version < 0x020c)
 		return err_set(e, ERR_INPUT,
-			       "%s: boot protocol %u.%02u is too old (2.12 or newer needed for the "
-			       "64-bit entry)",
-			       name, bz->version >> 8, bz->version & 0xff);
+		               "%s: boot protocol %u.%02u is too old (2.12 or newer needed for the "
+		               "64-bit entry)",
+		               name, bz->version >> 8, bz->version & 0xff);
 	if (!(buf[BP_XLOADFLAGS] & XLF_KERNEL_64))
 		return err_set(e, ERR_INPUT, "%s: kernel has no 64-bit entry point (xloadflags)",
-			       name);
+		               name);
 	if (!(buf[BP_LOADFLAGS] & LOADFLAG_LOADED_HIGH))
 		return err_set(e, ERR_INPUT, "%s: not a bzImage (zImage loaded low)", name);
 	unsigned sects = buf[BP_SETUP_SECTS] ? buf[BP_SETUP_SECTS] : 4;
@@ -48,16 +48,18 @@ int bzimage_parse(const uint8_t *buf, size_t len, const char *name, struct bzima
 	if (bz->hdr_end > bz->setup_size || bz->hdr_end < BP_INIT_SIZE + 4)
 		bz->hdr_end = BP_INIT_SIZE + 4;
 	if (bz->setup_size >= len)
-		return err_set(e, ERR_INPUT, "%s: truncated: no protected-mode kernel after %u "
-					     "setup bytes",
-			       name, bz->setup_size);
+		return err_set(e, ERR_INPUT,
+		               "%s: truncated: no protected-mode kernel after %u "
+		               "setup bytes",
+		               name, bz->setup_size);
 	bz->pm_offset = bz->setup_size;
 	bz->pm_size = len - bz->setup_size;
 	uint64_t syssize = (uint64_t)rd32(buf, BP_SYSSIZE) * 16;
 	if (syssize > bz->pm_size)
-		return err_set(e, ERR_INPUT,
-			       "%s: truncated: header announces %llu bytes of kernel, file has %llu",
-			       name, (unsigned long long)syssize, (unsigned long long)bz->pm_size);
+		return err_set(
+		    e, ERR_INPUT,
+		    "%s: truncated: header announces %llu bytes of kernel, file has %llu", name,
+		    (unsigned long long)syssize, (unsigned long long)bz->pm_size);
 	bz->initrd_addr_max = rd32(buf, BP_INITRD_MAX);
 	bz->cmdline_size = rd32(buf, BP_CMDLINE_SIZE);
 	if (bz->cmdline_size == 0)
@@ -75,6 +77,6 @@ int bzimage_parse(const uint8_t *buf, size_t len, const char *name, struct bzima
 		bz->load_addr = pref;
 	if (bz->load_addr < LAYOUT_HIGH_START)
 		return err_set(e, ERR_INPUT, "%s: kernel wants to load at %#llx, below 1 MiB", name,
-			       (unsigned long long)bz->load_addr);
+		               (unsigned long long)bz->load_addr);
 	return 0;
 }

@@ -10,56 +10,102 @@ struct feature {
 };
 
 static const struct feature features[] = {
-	/* leaf 1 EDX */
-	{"fpu", 1, 0, CPUID_EDX, 0}, {"vme", 1, 0, CPUID_EDX, 1}, {"de", 1, 0, CPUID_EDX, 2},
-	{"pse", 1, 0, CPUID_EDX, 3}, {"tsc", 1, 0, CPUID_EDX, 4}, {"msr", 1, 0, CPUID_EDX, 5},
-	{"pae", 1, 0, CPUID_EDX, 6}, {"mce", 1, 0, CPUID_EDX, 7}, {"cx8", 1, 0, CPUID_EDX, 8},
-	{"apic", 1, 0, CPUID_EDX, 9}, {"sep", 1, 0, CPUID_EDX, 11}, {"mtrr", 1, 0, CPUID_EDX, 12},
-	{"pge", 1, 0, CPUID_EDX, 13}, {"mca", 1, 0, CPUID_EDX, 14}, {"cmov", 1, 0, CPUID_EDX, 15},
-	{"pat", 1, 0, CPUID_EDX, 16}, {"pse36", 1, 0, CPUID_EDX, 17},
-	{"clflush", 1, 0, CPUID_EDX, 19}, {"mmx", 1, 0, CPUID_EDX, 23},
-	{"fxsr", 1, 0, CPUID_EDX, 24}, {"sse", 1, 0, CPUID_EDX, 25}, {"sse2", 1, 0, CPUID_EDX, 26},
-	{"ht", 1, 0, CPUID_EDX, 28},
-	/* leaf 1 ECX */
-	{"sse3", 1, 0, CPUID_ECX, 0}, {"pclmulqdq", 1, 0, CPUID_ECX, 1},
-	{"monitor", 1, 0, CPUID_ECX, 3}, {"vmx", 1, 0, CPUID_ECX, 5},
-	{"ssse3", 1, 0, CPUID_ECX, 9}, {"fma", 1, 0, CPUID_ECX, 12}, {"cx16", 1, 0, CPUID_ECX, 13},
-	{"pdcm", 1, 0, CPUID_ECX, 15}, {"pcid", 1, 0, CPUID_ECX, 17},
-	{"sse4_1", 1, 0, CPUID_ECX, 19}, {"sse4_2", 1, 0, CPUID_ECX, 20},
-	{"x2apic", 1, 0, CPUID_ECX, 21}, {"movbe", 1, 0, CPUID_ECX, 22},
-	{"popcnt", 1, 0, CPUID_ECX, 23}, {"tsc_deadline_timer", 1, 0, CPUID_ECX, 24},
-	{"aes", 1, 0, CPUID_ECX, 25}, {"xsave", 1, 0, CPUID_ECX, 26}, {"avx", 1, 0, CPUID_ECX, 28},
-	{"f16c", 1, 0, CPUID_ECX, 29}, {"rdrand", 1, 0, CPUID_ECX, 30},
-	{"hypervisor", 1, 0, CPUID_ECX, 31},
-	/* leaf 7.0 */
-	{"fsgsbase", 7, 0, CPUID_EBX, 0}, {"bmi1", 7, 0, CPUID_EBX, 3}, {"hle", 7, 0, CPUID_EBX, 4},
-	{"avx2", 7, 0, CPUID_EBX, 5}, {"smep", 7, 0, CPUID_EBX, 7}, {"bmi2", 7, 0, CPUID_EBX, 8},
-	{"erms", 7, 0, CPUID_EBX, 9}, {"invpcid", 7, 0, CPUID_EBX, 10},
-	{"rtm", 7, 0, CPUID_EBX, 11}, {"avx512f", 7, 0, CPUID_EBX, 16},
-	{"rdseed", 7, 0, CPUID_EBX, 18}, {"adx", 7, 0, CPUID_EBX, 19},
-	{"smap", 7, 0, CPUID_EBX, 20}, {"clflushopt", 7, 0, CPUID_EBX, 23},
-	{"clwb", 7, 0, CPUID_EBX, 24}, {"sha_ni", 7, 0, CPUID_EBX, 29},
-	{"umip", 7, 0, CPUID_ECX, 2}, {"pku", 7, 0, CPUID_ECX, 3}, {"vaes", 7, 0, CPUID_ECX, 9},
-	{"la57", 7, 0, CPUID_ECX, 16}, {"rdpid", 7, 0, CPUID_ECX, 22},
-	{"md_clear", 7, 0, CPUID_EDX, 10}, {"arch_capabilities", 7, 0, CPUID_EDX, 29},
-	/* leaf 0xd.1 */
-	{"xsaveopt", 0xd, 1, CPUID_EAX, 0}, {"xsavec", 0xd, 1, CPUID_EAX, 1},
-	{"xgetbv1", 0xd, 1, CPUID_EAX, 2}, {"xsaves", 0xd, 1, CPUID_EAX, 3},
-	/* extended leaves */
-	{"lahf_lm", 0x80000001, 0, CPUID_ECX, 0}, {"svm", 0x80000001, 0, CPUID_ECX, 2},
-	{"abm", 0x80000001, 0, CPUID_ECX, 5}, {"sse4a", 0x80000001, 0, CPUID_ECX, 6},
-	{"3dnowprefetch", 0x80000001, 0, CPUID_ECX, 8}, {"topoext", 0x80000001, 0, CPUID_ECX, 22},
-	{"syscall", 0x80000001, 0, CPUID_EDX, 11}, {"nx", 0x80000001, 0, CPUID_EDX, 20},
-	{"pdpe1gb", 0x80000001, 0, CPUID_EDX, 26}, {"rdtscp", 0x80000001, 0, CPUID_EDX, 27},
-	{"lm", 0x80000001, 0, CPUID_EDX, 29}, {"xsaveerptr", 0x80000008, 0, CPUID_EBX, 2},
-	/* KVM paravirtual features (leaf 0x40000001 EAX) */
-	{"kvm_pv_tlb_flush", 0x40000001, 0, CPUID_EAX, 9},
-	{"kvm_pv_unhalt", 0x40000001, 0, CPUID_EAX, 7},
-	{"kvm_pv_send_ipi", 0x40000001, 0, CPUID_EAX, 11},
-	{"kvm_poll_control", 0x40000001, 0, CPUID_EAX, 12},
-	{"kvm_pv_sched_yield", 0x40000001, 0, CPUID_EAX, 13},
-	{"kvm_async_pf_int", 0x40000001, 0, CPUID_EAX, 14},
-	{"kvm_msi_ext_dest_id", 0x40000001, 0, CPUID_EAX, 15},
+    /* leaf 1 EDX */
+    {"fpu", 1, 0, CPUID_EDX, 0},
+    {"vme", 1, 0, CPUID_EDX, 1},
+    {"de", 1, 0, CPUID_EDX, 2},
+    {"pse", 1, 0, CPUID_EDX, 3},
+    {"tsc", 1, 0, CPUID_EDX, 4},
+    {"msr", 1, 0, CPUID_EDX, 5},
+    {"pae", 1, 0, CPUID_EDX, 6},
+    {"mce", 1, 0, CPUID_EDX, 7},
+    {"cx8", 1, 0, CPUID_EDX, 8},
+    {"apic", 1, 0, CPUID_EDX, 9},
+    {"sep", 1, 0, CPUID_EDX, 11},
+    {"mtrr", 1, 0, CPUID_EDX, 12},
+    {"pge", 1, 0, CPUID_EDX, 13},
+    {"mca", 1, 0, CPUID_EDX, 14},
+    {"cmov", 1, 0, CPUID_EDX, 15},
+    {"pat", 1, 0, CPUID_EDX, 16},
+    {"pse36", 1, 0, CPUID_EDX, 17},
+    {"clflush", 1, 0, CPUID_EDX, 19},
+    {"mmx", 1, 0, CPUID_EDX, 23},
+    {"fxsr", 1, 0, CPUID_EDX, 24},
+    {"sse", 1, 0, CPUID_EDX, 25},
+    {"sse2", 1, 0, CPUID_EDX, 26},
+    {"ht", 1, 0, CPUID_EDX, 28},
+    /* leaf 1 ECX */
+    {"sse3", 1, 0, CPUID_ECX, 0},
+    {"pclmulqdq", 1, 0, CPUID_ECX, 1},
+    {"monitor", 1, 0, CPUID_ECX, 3},
+    {"vmx", 1, 0, CPUID_ECX, 5},
+    {"ssse3", 1, 0, CPUID_ECX, 9},
+    {"fma", 1, 0, CPUID_ECX, 12},
+    {"cx16", 1, 0, CPUID_ECX, 13},
+    {"pdcm", 1, 0, CPUID_ECX, 15},
+    {"pcid", 1, 0, CPUID_ECX, 17},
+    {"sse4_1", 1, 0, CPUID_ECX, 19},
+    {"sse4_2", 1, 0, CPUID_ECX, 20},
+    {"x2apic", 1, 0, CPUID_ECX, 21},
+    {"movbe", 1, 0, CPUID_ECX, 22},
+    {"popcnt", 1, 0, CPUID_ECX, 23},
+    {"tsc_deadline_timer", 1, 0, CPUID_ECX, 24},
+    {"aes", 1, 0, CPUID_ECX, 25},
+    {"xsave", 1, 0, CPUID_ECX, 26},
+    {"avx", 1, 0, CPUID_ECX, 28},
+    {"f16c", 1, 0, CPUID_ECX, 29},
+    {"rdrand", 1, 0, CPUID_ECX, 30},
+    {"hypervisor", 1, 0, CPUID_ECX, 31},
+    /* leaf 7.0 */
+    {"fsgsbase", 7, 0, CPUID_EBX, 0},
+    {"bmi1", 7, 0, CPUID_EBX, 3},
+    {"hle", 7, 0, CPUID_EBX, 4},
+    {"avx2", 7, 0, CPUID_EBX, 5},
+    {"smep", 7, 0, CPUID_EBX, 7},
+    {"bmi2", 7, 0, CPUID_EBX, 8},
+    {"erms", 7, 0, CPUID_EBX, 9},
+    {"invpcid", 7, 0, CPUID_EBX, 10},
+    {"rtm", 7, 0, CPUID_EBX, 11},
+    {"avx512f", 7, 0, CPUID_EBX, 16},
+    {"rdseed", 7, 0, CPUID_EBX, 18},
+    {"adx", 7, 0, CPUID_EBX, 19},
+    {"smap", 7, 0, CPUID_EBX, 20},
+    {"clflushopt", 7, 0, CPUID_EBX, 23},
+    {"clwb", 7, 0, CPUID_EBX, 24},
+    {"sha_ni", 7, 0, CPUID_EBX, 29},
+    {"umip", 7, 0, CPUID_ECX, 2},
+    {"pku", 7, 0, CPUID_ECX, 3},
+    {"vaes", 7, 0, CPUID_ECX, 9},
+    {"la57", 7, 0, CPUID_ECX, 16},
+    {"rdpid", 7, 0, CPUID_ECX, 22},
+    {"md_clear", 7, 0, CPUID_EDX, 10},
+    {"arch_capabilities", 7, 0, CPUID_EDX, 29},
+    /* leaf 0xd.1 */
+    {"xsaveopt", 0xd, 1, CPUID_EAX, 0},
+    {"xsavec", 0xd, 1, CPUID_EAX, 1},
+    {"xgetbv1", 0xd, 1, CPUID_EAX, 2},
+    {"xsaves", 0xd, 1, CPUID_EAX, 3},
+    /* extended leaves */
+    {"lahf_lm", 0x80000001, 0, CPUID_ECX, 0},
+    {"svm", 0x80000001, 0, CPUID_ECX, 2},
+    {"abm", 0x80000001, 0, CPUID_ECX, 5},
+    {"sse4a", 0x80000001, 0, CPUID_ECX, 6},
+    {"3dnowprefetch", 0x80000001, 0, CPUID_ECX, 8},
+    {"topoext", 0x80000001, 0, CPUID_ECX, 22},
+    {"syscall", 0x80000001, 0, CPUID_EDX, 11},
+    {"nx", 0x80000001, 0, CPUID_EDX, 20},
+    {"pdpe1gb", 0x80000001, 0, CPUID_EDX, 26},
+    {"rdtscp", 0x80000001, 0, CPUID_EDX, 27},
+    {"lm", 0x80000001, 0, CPUID_EDX, 29},
+    {"xsaveerptr", 0x80000008, 0, CPUID_EBX, 2},
+    /* KVM paravirtual features (leaf 0x40000001 EAX) */
+    {"kvm_pv_tlb_flush", 0x40000001, 0, CPUID_EAX, 9},
+    {"kvm_pv_unhalt", 0x40000001, 0, CPUID_EAX, 7},
+    {"kvm_pv_send_ipi", 0x40000001, 0, CPUID_EAX, 11},
+    {"kvm_poll_control", 0x40000001, 0, CPUID_EAX, 12},
+    {"kvm_pv_sched_yield", 0x40000001, 0, CPUID_EAX, 13},
+    {"kvm_async_pf_int", 0x40000001, 0, CPUID_EAX, 14},
+    {"kvm_msi_ext_dest_id", 0x40000001, 0, CPUID_EAX, 15},
 };
 
 #define NFEATURES (sizeof(features) / sizeof(features[0]))
@@ -92,22 +138,24 @@ int cpuid_parse_features(const char *list, struct cpuid_edits *out, struct err *
 		char sign = p[0];
 		if ((sign != '-' && sign != '+') || len < 2 || len > 40)
 			return err_set(e, ERR_INPUT,
-				       "--cpu-features: '%.*s' must be +NAME or -NAME", (int)len, p);
+			               "--cpu-features: '%.*s' must be +NAME or -NAME", (int)len,
+			               p);
 		const struct feature *f = NULL;
 		for (size_t i = 0; i < NFEATURES; i++)
 			if (strlen(features[i].name) == len - 1 &&
 			    !strncmp(features[i].name, p + 1, len - 1))
 				f = &features[i];
 		if (!f)
-			return err_set(e, ERR_INPUT,
-				       "--cpu-features: unknown feature '%.*s' (known: see capsa vm "
-				       "run --help)",
-				       (int)(len - 1), p + 1);
+			return err_set(
+			    e, ERR_INPUT,
+			    "--cpu-features: unknown feature '%.*s' (known: see capsa vm "
+			    "run --help)",
+			    (int)(len - 1), p + 1);
 		if (out->n == CPUID_MAX_EDITS)
 			return err_set(e, ERR_INPUT, "--cpu-features: more than %d edits",
-				       CPUID_MAX_EDITS);
-		out->e[out->n++] = (struct cpuid_edit){f->leaf, f->subleaf, f->reg, f->bit,
-						       sign == '+'};
+			               CPUID_MAX_EDITS);
+		out->e[out->n++] =
+		    (struct cpuid_edit){f->leaf, f->subleaf, f->reg, f->bit, sign == '+'};
 		p = end ? end + 1 : p + len;
 	}
 	return 0;
@@ -136,7 +184,7 @@ static unsigned order(unsigned n) /* ceil(log2(n)) */
 }
 
 void cpuid_customize(struct cpuid_entry *ent, size_t n, unsigned apic_id, unsigned ncpus,
-		     const struct cpuid_edits *edits)
+                     const struct cpuid_edits *edits)
 {
 	unsigned core_bits = order(ncpus);
 	for (size_t i = 0; i < n; i++) {
@@ -144,7 +192,7 @@ void cpuid_customize(struct cpuid_entry *ent, size_t n, unsigned apic_id, unsign
 		switch (c->function) {
 		case 1:
 			c->ebx = (c->ebx & 0x0000ffffU) | (apic_id << 24) |
-				 ((ncpus > 255 ? 255 : ncpus) << 16);
+			         ((ncpus > 255 ? 255 : ncpus) << 16);
 			c->ecx |= 1U << 31; /* hypervisor */
 			if (ncpus > 1)
 				c->edx |= 1U << 28; /* HTT: the logical count is valid */

@@ -41,6 +41,6 @@ struct cpuid_entry {
 /* Rewrite topology for the vCPU with `apic_id` in a VM of `ncpus` (one
  * socket, one thread per core) and apply `edits`. `ent` has `n` entries. */
 void cpuid_customize(struct cpuid_entry *ent, size_t n, unsigned apic_id, unsigned ncpus,
-		     const struct cpuid_edits *edits);
+                     const struct cpuid_edits *edits);
 
 #endif

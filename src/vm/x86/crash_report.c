@@ -22,12 +22,12 @@ static void app(char *buf, size_t cap, const char *fmt, ...)
 static void segline(char *buf, size_t cap, const char *name, const struct kvm_segment *s)
 {
 	app(buf, cap, "  %s=%04x base=%016llx limit=%08x type=%x dpl=%u %s%s\n", name, s->selector,
-	    (unsigned long long)s->base, s->limit, s->type, s->dpl, s->l ? "64-bit" : (s->db ? "32-bit" : "16-bit"),
-	    s->present ? "" : " not-present");
+	    (unsigned long long)s->base, s->limit, s->type, s->dpl,
+	    s->l ? "64-bit" : (s->db ? "32-bit" : "16-bit"), s->present ? "" : " not-present");
 }
 
 void x86_crash_report(int fd, unsigned index, const struct guest_mem *gm, const char *what,
-		      char *buf, size_t cap)
+                      char *buf, size_t cap)
 {
 	buf[0] = '\0';
 	app(buf, cap, "vCPU %u stopped: %s\n", index, what);

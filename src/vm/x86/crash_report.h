@@ -12,6 +12,6 @@ struct kvm_run;
 /* Appends to buf (NUL-terminated, at most cap bytes). `what` names the
  * exit ("triple fault", "KVM internal error ..."). */
 void x86_crash_report(int vcpu_fd, unsigned index, const struct guest_mem *gm, const char *what,
-		      char *buf, size_t cap);
+                      char *buf, size_t cap);
 
 #endif

@@ -26,6 +26,6 @@ struct elf_kernel {
 int elf_is_elf(const uint8_t *buf, size_t len);
 /* Parse and validate; `name` is used in messages. */
 int elf_parse(const uint8_t *buf, size_t len, const char *name, struct elf_kernel *k,
-	      struct err *e);
+              struct err *e);
 
 #endif

@@ -76,14 +76,14 @@ static uint8_t checksum(const uint8_t *p, size_t n)
 	return (uint8_t)-s;
 }
 
-size_t mptable_build(uint8_t *buf, size_t cap, uint64_t gpa, unsigned ncpus,
-		     uint32_t cpu_signature, uint32_t cpu_features)
+size_t mptable_build(uint8_t *buf, size_t cap, uint64_t gpa, unsigned ncpus, uint32_t cpu_signature,
+                     uint32_t cpu_features)
 {
 	if (ncpus == 0 || ncpus > MPTABLE_MAX_CPUS)
 		return 0;
 	size_t need = sizeof(struct mp_float) + sizeof(struct mp_config) +
-		      ncpus * sizeof(struct mp_cpu) + sizeof(struct mp_bus) +
-		      sizeof(struct mp_ioapic) + (ISA_IRQS + 2) * sizeof(struct mp_irq);
+	              ncpus * sizeof(struct mp_cpu) + sizeof(struct mp_bus) +
+	              sizeof(struct mp_ioapic) + (ISA_IRQS + 2) * sizeof(struct mp_irq);
 	if (cap < need || gpa + need > 0xffffffffULL)
 		return 0;
 	memset(buf, 0, need);

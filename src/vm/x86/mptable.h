@@ -13,7 +13,7 @@
  * (`cap` bytes), which the guest sees at physical address `gpa`.
  * cpu_signature/cpu_features are CPUID.1 EAX/EDX. Returns bytes used or
  * 0 if `cap` is too small or ncpus is out of range. */
-size_t mptable_build(uint8_t *buf, size_t cap, uint64_t gpa, unsigned ncpus,
-		     uint32_t cpu_signature, uint32_t cpu_features);
+size_t mptable_build(uint8_t *buf, size_t cap, uint64_t gpa, unsigned ncpus, uint32_t cpu_signature,
+                     uint32_t cpu_features);
 
 #endif

@@ -4,9 +4,9 @@
 #define PTE_RW 0x2ULL
 #define PTE_PS 0x80ULL
 
-#define CR0_PG  (1ULL << 31)
-#define CR4_PSE (1ULL << 4)
-#define CR4_PAE (1ULL << 5)
+#define CR0_PG   (1ULL << 31)
+#define CR4_PSE  (1ULL << 4)
+#define CR4_PAE  (1ULL << 5)
 #define EFER_LMA (1ULL << 10)
 
 #define ADDR_MASK 0x000ffffffffff000ULL
@@ -73,7 +73,7 @@ static int walk_pae(const struct guest_mem *gm, uint64_t cr3, uint64_t va, uint6
 }
 
 static int walk_32(const struct guest_mem *gm, const struct paging_mode *m, uint64_t va,
-		   uint64_t *gpa)
+                   uint64_t *gpa)
 {
 	uint32_t e;
 	if (gm_read(gm, (m->cr3 & 0xfffff000ULL) + ((va >> 22) & 1023) * 4, &e, 4) || !(e & PTE_P))
@@ -89,7 +89,7 @@ static int walk_32(const struct guest_mem *gm, const struct paging_mode *m, uint
 }
 
 int pagetables_translate(const struct guest_mem *gm, const struct paging_mode *m, uint64_t va,
-			 uint64_t *gpa)
+                         uint64_t *gpa)
 {
 	if (!(m->cr0 & CR0_PG)) {
 		*gpa = va & 0xffffffffULL;

@@ -20,6 +20,6 @@ struct paging_mode {
  * the tables are outside guest RAM. Handles no paging, 32-bit, PAE and
  * 4-level paging with large pages. */
 int pagetables_translate(const struct guest_mem *gm, const struct paging_mode *m, uint64_t va,
-			 uint64_t *gpa);
+                         uint64_t *gpa);
 
 #endif

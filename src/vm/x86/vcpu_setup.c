@@ -9,30 +9,30 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#define MSR_IA32_TSC            0x10
-#define MSR_IA32_SYSENTER_CS    0x174
-#define MSR_IA32_SYSENTER_ESP   0x175
-#define MSR_IA32_SYSENTER_EIP   0x176
-#define MSR_IA32_MISC_ENABLE    0x1a0
-#define MSR_MTRR_DEF_TYPE       0x2ff
-#define MSR_STAR                0xc0000081
-#define MSR_LSTAR               0xc0000082
-#define MSR_CSTAR               0xc0000083
-#define MSR_SYSCALL_MASK        0xc0000084
-#define MSR_KERNEL_GS_BASE      0xc0000102
+#define MSR_IA32_TSC          0x10
+#define MSR_IA32_SYSENTER_CS  0x174
+#define MSR_IA32_SYSENTER_ESP 0x175
+#define MSR_IA32_SYSENTER_EIP 0x176
+#define MSR_IA32_MISC_ENABLE  0x1a0
+#define MSR_MTRR_DEF_TYPE     0x2ff
+#define MSR_STAR              0xc0000081
+#define MSR_LSTAR             0xc0000082
+#define MSR_CSTAR             0xc0000083
+#define MSR_SYSCALL_MASK      0xc0000084
+#define MSR_KERNEL_GS_BASE    0xc0000102
 
-#define APIC_LVT0 0x350
-#define APIC_LVT1 0x360
+#define APIC_LVT0        0x350
+#define APIC_LVT1        0x360
 #define APIC_MODE_NMI    0x4
 #define APIC_MODE_EXTINT 0x7
 
-#define CR0_PE 0x1ULL
-#define CR0_MP 0x2ULL
-#define CR0_ET 0x10ULL
-#define CR0_NE 0x20ULL
-#define CR0_WP 0x10000ULL
-#define CR0_PG 0x80000000ULL
-#define CR4_PAE 0x20ULL
+#define CR0_PE   0x1ULL
+#define CR0_MP   0x2ULL
+#define CR0_ET   0x10ULL
+#define CR0_NE   0x20ULL
+#define CR0_WP   0x10000ULL
+#define CR0_PG   0x80000000ULL
+#define CR4_PAE  0x20ULL
 #define EFER_LME 0x100ULL
 #define EFER_LMA 0x400ULL
 
@@ -64,10 +64,16 @@ void x86_cpu_signature(const struct x86_cpu_template *t, uint32_t *eax, uint32_t
 static int set_msrs(int fd, struct err *e)
 {
 	static const uint32_t idx[] = {
-		MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-		MSR_STAR,	     MSR_LSTAR,		     MSR_CSTAR,
-		MSR_SYSCALL_MASK,     MSR_KERNEL_GS_BASE,    MSR_IA32_MISC_ENABLE,
-		MSR_MTRR_DEF_TYPE,
+	    MSR_IA32_SYSENTER_CS,
+	    MSR_IA32_SYSENTER_ESP,
+	    MSR_IA32_SYSENTER_EIP,
+	    MSR_STAR,
+	    MSR_LSTAR,
+	    MSR_CSTAR,
+	    MSR_SYSCALL_MASK,
+	    MSR_KERNEL_GS_BASE,
+	    MSR_IA32_MISC_ENABLE,
+	    MSR_MTRR_DEF_TYPE,
 	};
 	enum { N = sizeof(idx) / sizeof(idx[0]) };
 	struct {
@@ -128,8 +134,7 @@ int x86_vcpu_init(int fd, unsigned index, const struct x86_cpu_template *t, stru
 
 int x86_boot_tables(const struct guest_mem *gm, const struct boot_entry *be, struct err *e)
 {
-	uint64_t gdt[5] = {0, 0, be->mode == BOOT_PVH ? GDT_CODE32 : GDT_CODE64, GDT_DATA,
-			   GDT_TSS};
+	uint64_t gdt[5] = {0, 0, be->mode == BOOT_PVH ? GDT_CODE32 : GDT_CODE64, GDT_DATA, GDT_TSS};
 	if (gm_write(gm, LAYOUT_GDT, gdt, sizeof(gdt)))
 		return err_set(e, ERR_INTERNAL, "boot GDT outside guest memory");
 	if (be->mode == BOOT_LINUX64 &&
