@@ -1,0 +1,338 @@
+/* Integration tests as root: joining namespaces by path, time namespaces,
+ * --no-pivot, exec --process, the v1 devices controller, overlay mounts,
+ * seccomp user notification and rootless containers. */
+#include "oci/terminal.h"
+#include "oci_helpers.h"
+
+#include <poll.h>
+#include <seccomp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+static void expect_ok(struct run_result *r, const char *what)
+{
+	if (r->status != 0 || r->timed_out)
+		fail_msg("%s: status %d%s\nstdout: %s\nstderr: %s", what, r->status,
+		         r->timed_out ? " (timed out)" : "", r->out, r->err);
+}
+
+static void wait_stopped(struct bundle *b)
+{
+	struct run_result r;
+	for (int i = 0; i < 500; i++) {
+		reap_all();
+		capsa(&r, b, 10, "state", b->id, NULL);
+		int stopped = strstr(r.out, "\"status\": \"stopped\"") != NULL;
+		run_result_free(&r);
+		if (stopped)
+			return;
+		usleep(10000);
+	}
+	fail_msg("container %s did not stop", b->id);
+}
+
+static void test_join_namespace_by_path(void **state)
+{
+	(void)state;
+	REQUIRE_ROOT_AND_BUSYBOX();
+	become_subreaper();
+	struct bundle a, b;
+	struct bundle_opts oa = {.args = "[\"sleep\",\"60\"]"};
+	assert_int_equal(bundle_new(&a, &oa), 0);
+	char pidfile[512];
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", a.dir);
+	struct run_result r;
+	capsa(&r, &a, 30, "run", "--detach", "--pid-file", pidfile, a.id, NULL);
+	expect_ok(&r, "run first");
+	run_result_free(&r);
+	char *pid = read_file(pidfile, NULL);
+	assert_non_null(pid);
+	char ns[1024];
+	snprintf(ns, sizeof(ns),
+	         "[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"ipc\",\"path\":"
+	         "\"/proc/%d/ns/ipc\"},{\"type\":\"uts\",\"path\":\"/proc/%d/ns/uts\"},"
+	         "{\"type\":\"network\",\"path\":\"/proc/%d/ns/net\"}]",
+	         atoi(pid), atoi(pid), atoi(pid));
+	/* the second container shares uts, ipc and net with the first */
+	struct bundle_opts ob = {.args = "[\"sh\",\"-c\",\"readlink /proc/self/ns/net; "
+	                                 "hostname\"]",
+	                         .namespaces = ns};
+	assert_int_equal(bundle_new(&b, &ob), 0);
+	/* the hostname of a joined uts namespace is not set again */
+	snprintf(ns, sizeof(ns), "%s/config.json", b.dir);
+	char *cfg = read_file(ns, NULL);
+	char *h = strstr(cfg, "\"hostname\":\"capsatest\",");
+	assert_non_null(h);
+	memmove(h, h + strlen("\"hostname\":\"capsatest\","), strlen(h + 23) + 1);
+	write_text(ns, "%s", cfg);
+	free(cfg);
+	capsa(&r, &b, 30, "run", b.id, NULL);
+	expect_ok(&r, "run joining");
+	char self_net[64], want[128];
+	snprintf(self_net, sizeof(self_net), "/proc/%d/ns/net", atoi(pid));
+	ssize_t n = readlink(self_net, want, sizeof(want) - 1);
+	assert_true(n > 0);
+	want[n] = '\0';
+	if (!strstr(r.out, want) || !strstr(r.out, "capsatest"))
+		fail_msg("not in the first container's namespaces (%s): %s", want, r.out);
+	run_result_free(&r);
+	/* a namespace path that does not exist is a clean error */
+	struct bundle_opts bad = {.namespaces =
+	                              "[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":"
+	                              "\"uts\"},{\"type\":\"network\",\"path\":"
+	                              "\"/no/such/ns\"}]"};
+	bundle_config(&b, &bad);
+	capsa(&r, &b, 30, "run", b.id, NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "/no/such/ns"));
+	run_result_free(&r);
+	capsa(&r, &a, 20, "delete", "--force", a.id, NULL);
+	expect_ok(&r, "delete");
+	run_result_free(&r);
+	free(pid);
+	bundle_free(&a);
+	bundle_free(&b);
+}
+
+static void test_time_namespace_and_no_pivot(void **state)
+{
+	(void)state;
+	REQUIRE_ROOT_AND_BUSYBOX();
+	if (access("/proc/self/ns/time", F_OK) != 0)
+		skip_because("the kernel has no time namespaces");
+	struct bundle b;
+	struct bundle_opts o = {
+	    .args = "[\"sh\",\"-c\",\"cut -d. -f1 /proc/uptime\"]",
+	    .namespaces = "[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"time\"}]",
+	    .top = ",\"hostname\":\"\"",
+	    .lnx = ",\"timeOffsets\":{\"boottime\":{\"secs\":864000},\"monotonic\":{\"secs\":"
+	           "864000}}",
+	};
+	assert_int_equal(bundle_new(&b, &o), 0);
+	struct run_result r;
+	capsa(&r, &b, 30, "run", "--no-pivot", b.id, NULL);
+	expect_ok(&r, "time namespace");
+	char *up = read_file("/proc/uptime", NULL);
+	long host = atol(up), inside = atol(r.out);
+	free(up);
+	if (inside < host + 864000 - 5 || inside > host + 864000 + 60)
+		fail_msg("uptime %ld inside vs %ld outside", inside, host);
+	run_result_free(&r);
+	bundle_free(&b);
+}
+
+static void test_exec_process_file_and_devices(void **state)
+{
+	(void)state;
+	REQUIRE_ROOT_AND_BUSYBOX();
+	become_subreaper();
+	struct bundle b;
+	struct bundle_opts o = {
+	    .args = "[\"sleep\",\"60\"]",
+	    .lnx = ",\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},{\"allow\":"
+	           "true,\"type\":\"c\",\"major\":1,\"minor\":5,\"access\":\"r\"}]},"
+	           "\"devices\":[{\"type\":\"c\",\"path\":\"/dev/kmsg\",\"major\":1,\"minor\":11,"
+	           "\"fileMode\":384}]",
+	};
+	assert_int_equal(bundle_new(&b, &o), 0);
+	struct run_result r;
+	capsa(&r, &b, 30, "run", "-d", b.id, NULL);
+	expect_ok(&r, "run -d");
+	run_result_free(&r);
+	char proc[512];
+	snprintf(proc, sizeof(proc), "%s/process.json", b.dir);
+	write_text(proc, "{\"user\":{\"uid\":123,\"gid\":456},\"cwd\":\"/tmp\",\"env\":["
+	                 "\"PATH=/bin\",\"WHO=exec\"],\"args\":[\"sh\",\"-c\",\"echo $WHO $(id -u) "
+	                 "$(pwd); head -c 4 /dev/zero | wc -c; ls -l /dev/kmsg\"]}");
+	capsa(&r, &b, 30, "exec", "--process", proc, b.id, NULL);
+	expect_ok(&r, "exec --process");
+	if (!strstr(r.out, "exec 123 /tmp\n4\n") || !strstr(r.out, "crw-------"))
+		fail_msg("unexpected exec output: %s / %s", r.out, r.err);
+	run_result_free(&r);
+	/* root may open the node, but the devices cgroup only allows /dev/zero */
+	capsa(&r, &b, 30, "exec", b.id, "sh", "-c",
+	      "cat /dev/kmsg 2>&1 | head -1; "
+	      "head -c 2 /dev/zero | wc -c",
+	      NULL);
+	if (!strstr(r.out, "/dev/kmsg': Operation not permitted") || !strstr(r.out, "\n2\n"))
+		fail_msg("devices cgroup not enforced: %s / %s", r.out, r.err);
+	run_result_free(&r);
+	/* --process and a command at once is a usage error */
+	capsa(&r, &b, 10, "exec", "--process", proc, b.id, "true", NULL);
+	assert_int_equal(r.status, 2);
+	run_result_free(&r);
+	capsa(&r, &b, 20, "delete", "--force", b.id, NULL);
+	expect_ok(&r, "delete");
+	run_result_free(&r);
+	bundle_free(&b);
+}
+
+static void test_overlay_mount(void **state)
+{
+	(void)state;
+	REQUIRE_ROOT_AND_BUSYBOX();
+	struct bundle b;
+	assert_int_equal(bundle_new(&b, NULL), 0);
+	char mounts[2048], p[600];
+	const char *d[] = {"lower", "upper", "work"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", b.dir, d[i]);
+		assert_int_equal(mkdir(p, 0755), 0);
+	}
+	snprintf(p, sizeof(p), "%s/lower/from-lower", b.dir);
+	write_text(p, "low\n");
+	snprintf(
+	    mounts, sizeof(mounts),
+	    ",{\"destination\":\"/ov\",\"type\":\"overlay\",\"source\":\"overlay\",\"options\":["
+	    "\"lowerdir=%s/lower\",\"upperdir=%s/upper\",\"workdir=%s/work\"]}",
+	    b.dir, b.dir, b.dir);
+	struct bundle_opts o = {.args = "[\"sh\",\"-c\",\"cat /ov/from-lower && echo new > "
+	                                "/ov/written\"]",
+	                        .mounts = mounts};
+	bundle_config(&b, &o);
+	struct run_result r;
+	capsa(&r, &b, 30, "run", b.id, NULL);
+	if (r.status != 0 && strstr(r.err, "overlay") && strstr(r.err, "No such device"))
+		skip_because("the kernel has no overlay file system");
+	expect_ok(&r, "overlay");
+	assert_non_null(strstr(r.out, "low"));
+	run_result_free(&r);
+	snprintf(p, sizeof(p), "%s/upper/written", b.dir);
+	char *w = read_file(p, NULL);
+	assert_non_null(w);
+	assert_string_equal(w, "new\n");
+	free(w);
+	bundle_free(&b);
+}
+
+static void test_seccomp_notify(void **state)
+{
+	(void)state;
+	REQUIRE_ROOT_AND_BUSYBOX();
+	become_subreaper();
+	struct bundle b;
+	assert_int_equal(bundle_new(&b, NULL), 0);
+	char sock[512], lnx[1024], mounts[600];
+	snprintf(sock, sizeof(sock), "%s/notify.sock", b.dir);
+	snprintf(
+	    lnx, sizeof(lnx),
+	    ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"%s\","
+	    "\"listenerMetadata\":\"meta-42\",\"syscalls\":[{\"names\":[\"mkdir\",\"mkdirat\"],"
+	    "\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+	    sock);
+	snprintf(mounts, sizeof(mounts),
+	         ",{\"destination\":\"/hostdir\",\"source\":\"%s\",\"options\":[\"bind\"]}", b.dir);
+	struct bundle_opts o = {.args = "[\"sh\",\"-c\",\"mkdir /tmp/x; echo mkdir=$? > "
+	                                "/hostdir/out; ls /tmp | wc -l >> /hostdir/out\"]",
+	                        .lnx = lnx,
+	                        .mounts = mounts};
+	bundle_config(&b, &o);
+	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(ls, 1), 0);
+	struct run_result r;
+	capsa(&r, &b, 30, "create", b.id, NULL);
+	expect_ok(&r, "create");
+	run_result_free(&r);
+	capsa(&r, &b, 30, "start", b.id, NULL);
+	expect_ok(&r, "start");
+	run_result_free(&r);
+	int cs = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(cs >= 0);
+	char msg[8192] = "";
+	int nfd = oci_recv_fd(cs, msg, sizeof(msg) - 1);
+	assert_true(nfd >= 0);
+	assert_non_null(strstr(msg, "\"seccompFd\""));
+	assert_non_null(strstr(msg, "meta-42"));
+	assert_non_null(strstr(msg, b.id));
+	/* pretend the mkdir worked without doing it */
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+	assert_int_equal(seccomp_notify_alloc(&req, &resp), 0);
+	struct pollfd pf = {nfd, POLLIN, 0};
+	assert_int_equal(poll(&pf, 1, 10000), 1);
+	assert_int_equal(seccomp_notify_receive(nfd, req), 0);
+	resp->id = req->id;
+	resp->val = 0;
+	resp->error = 0;
+	resp->flags = 0;
+	assert_int_equal(seccomp_notify_respond(nfd, resp), 0);
+	seccomp_notify_free(req, resp);
+	wait_stopped(&b);
+	char p[600];
+	snprintf(p, sizeof(p), "%s/out", b.dir);
+	char *out = read_file(p, NULL);
+	assert_non_null(out);
+	if (!strstr(out, "mkdir=0\n0\n"))
+		fail_msg("notification not handled as answered: %s", out);
+	free(out);
+	close(nfd);
+	close(cs);
+	close(ls);
+	capsa(&r, &b, 20, "delete", b.id, NULL);
+	expect_ok(&r, "delete");
+	run_result_free(&r);
+	bundle_free(&b);
+}
+
+static void test_rootless(void **state)
+{
+	(void)state;
+	REQUIRE_ROOT_AND_BUSYBOX();
+	if (access("/usr/bin/setpriv", X_OK) != 0)
+		skip_because("setpriv (util-linux) is missing");
+	struct bundle b;
+	struct bundle_opts o = {
+	    .args = "[\"sh\",\"-c\",\"id -u; cat /proc/self/uid_map; hostname\"]",
+	    .namespaces = "[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"ipc\"},"
+	                  "{\"type\":\"uts\"},{\"type\":\"network\"},{\"type\":\"user\"}]",
+	    .lnx = ",\"uidMappings\":[{\"containerID\":0,\"hostID\":65534,\"size\":1}],"
+	           "\"gidMappings\":[{\"containerID\":0,\"hostID\":65534,\"size\":1}]",
+	};
+	assert_int_equal(bundle_new(&b, &o), 0);
+	assert_int_equal(mkdir(b.root, 0700), 0);
+	assert_int_equal(chown(b.root, 65534, 65534), 0);
+	char *argv[] = {"/usr/bin/setpriv",
+	                "--reuid=65534",
+	                "--regid=65534",
+	                "--clear-groups",
+	                (char *)test_capsa_bin(),
+	                "--root",
+	                b.root,
+	                "run",
+	                b.id,
+	                NULL};
+	struct run_result r;
+	run_files(&r, b.dir, argv, 30);
+	if (r.status != 0 && strstr(r.err, "uid_map") && strstr(r.err, "ermission"))
+		skip_because("unprivileged user namespaces are disabled here");
+	expect_ok(&r, "rootless run");
+	if (!strstr(r.out, "0\n         0      65534          1\ncapsatest\n"))
+		fail_msg("rootless container view: %s", r.out);
+	run_result_free(&r);
+	/* limits need a delegated cgroup */
+	o.lnx = ",\"uidMappings\":[{\"containerID\":0,\"hostID\":65534,\"size\":1}],"
+	        "\"gidMappings\":[{\"containerID\":0,\"hostID\":65534,\"size\":1}],"
+	        "\"resources\":{\"pids\":{\"limit\":5}}";
+	bundle_config(&b, &o);
+	run_files(&r, b.dir, argv, 30);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "not delegated"));
+	run_result_free(&r);
+	bundle_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_join_namespace_by_path),
+	    cmocka_unit_test(test_time_namespace_and_no_pivot),
+	    cmocka_unit_test(test_exec_process_file_and_devices),
+	    cmocka_unit_test(test_overlay_mount),
+	    cmocka_unit_test(test_seccomp_notify),
+	    cmocka_unit_test(test_rootless),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
