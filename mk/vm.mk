@@ -14,3 +14,15 @@ TEST_DEPS += guest-kernel guest-initramfs
 demo: deps
 	@$(MAKE) --no-print-directory build/capsa guest-kernel guest-initramfs
 	@scripts/demo.sh
+
+# libFuzzer target for the kernel-image loaders (fuzz/vm); tests/vm/test_slow_fuzz_loaders
+# runs it for a fixed budget.
+VM_FUZZ_SRCS := src/vm/x86/boot.c src/vm/x86/elf.c src/vm/x86/bzimage.c src/vm/x86/e820.c \
+	src/vm/guest_mem.c src/lib/err.c
+build/fuzz/vm_kernel_image_fuzz: fuzz/vm/fuzz_kernel_image.c $(VM_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $^
+ifneq ($(shell command -v clang 2>/dev/null),)
+TEST_DEPS += build/fuzz/vm_kernel_image_fuzz
+endif
