@@ -8,78 +8,10 @@
  * directly until the local changes or control flow joins), and a result
  * destined for a local is written there directly. Branches are resolved to
  * relative code offsets, with the moves of branch values pre-computed. */
-#include "wasm/internal.h"
-#include "wasm/ops.h"
-#include "wasm/reader.h"
+#include "wasm/compile.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_LOCAL_CELLS 50000u
-#define MAX_FRAME_CELLS 200000u
-
-enum { K_BLOCK, K_LOOP, K_IF, K_ELSE, K_FUNC };
-
-struct vent {
-	uint8_t type;
-	uint8_t is_const; /* not yet in any slot: a constant operand */
-	uint32_t slot, canon;
-	uint64_t cval;
-};
-
-struct fix {
-	uint32_t op, cell;
-};
-
-struct ctl {
-	uint8_t kind, single;
-	const uint8_t *pt, *rt;
-	uint32_t np, nr;
-	uint32_t height, base;
-	int unreachable; /* rest of the block is unreachable (stack polymorphic) */
-	int dead;        /* whole block entered from unreachable code: emit nothing */
-	uint32_t start;  /* loop: code index of the loop head */
-	uint32_t else_op, else_cell;
-	struct fix *fixes;
-	uint32_t nfix, capfix;
-};
-
-struct cc {
-	struct capsa_wasm_module *m;
-	struct rd r;
-	struct err *e;
-	const void *const *labels;
-	uint8_t *ltypes;
-	uint32_t *lslot;
-	uint32_t nlocals, nlocal_cells;
-	struct vent *vs;
-	uint32_t nvs, capvs;
-	struct ctl *cs;
-	uint32_t ncs, capcs;
-	cell *code;
-	uint32_t *offs;
-	uint32_t ncode, capcode;
-	struct reloc *relocs;
-	uint32_t nrelocs, caprelocs;
-	uint32_t max_cells;
-	uint32_t cur_off;
-	int64_t last_dst;
-	int64_t last_cmp; /* code index of a just-emitted i32 compare, or -1 */
-	int cmp_kind;     /* its WASM_BRANCH_CMPS index; -2 for i32.eqz */
-	int cmp_imm;      /* its second operand is an immediate */
-	int oom;
-};
-
-/* A branch condition: a slot, or a compare folded into the branch. */
-struct condv {
-	int kind; /* -1: plain slot a; -2: eqz of a; else compare kind */
-	int imm;
-	uint64_t a, b;
-};
-
-#define FAIL(...) err_set(c->e, ERR_INPUT, __VA_ARGS__)
-#define TOP       (&c->cs[c->ncs - 1])
-#define DEAD      (TOP->unreachable || TOP->dead)
 
 static int need(struct cc *c, void **arr, uint32_t *cap, uint32_t want, size_t size)
 {
@@ -118,7 +50,7 @@ static uint32_t emit_cell(struct cc *c, cell v)
 	return c->ncode++;
 }
 
-static uint32_t emit_op(struct cc *c, enum wasm_op op)
+uint32_t wc_emit_op(struct cc *c, enum wasm_op op)
 {
 	c->last_dst = -1;
 	c->last_cmp = -1;
@@ -127,14 +59,14 @@ static uint32_t emit_op(struct cc *c, enum wasm_op op)
 	return emit_cell(c, (cell){.h = c->labels[op]});
 }
 
-static uint32_t emit_u(struct cc *c, uint64_t v)
+uint32_t wc_emit_u(struct cc *c, uint64_t v)
 {
 	if (DEAD)
 		return UINT32_MAX;
 	return emit_cell(c, (cell){.u = v});
 }
 
-static void emit_reloc(struct cc *c, uint8_t kind, uint32_t index)
+void wc_emit_reloc(struct cc *c, uint8_t kind, uint32_t index)
 {
 	if (DEAD)
 		return;
@@ -148,14 +80,14 @@ static void emit_copy(struct cc *c, uint8_t type, uint32_t dst, uint32_t src)
 {
 	if (dst == src)
 		return;
-	emit_op(c, type == CAPSA_WASM_V128 ? OP_copy128 : OP_copy);
-	emit_u(c, dst);
-	emit_u(c, src);
+	wc_emit_op(c, type == CAPSA_WASM_V128 ? OP_copy128 : OP_copy);
+	wc_emit_u(c, dst);
+	wc_emit_u(c, src);
 }
 
 /* ---- operand stack ---- */
 
-static uint32_t next_canon(struct cc *c)
+uint32_t wc_next_canon(struct cc *c)
 {
 	if (!c->nvs)
 		return c->nlocal_cells;
@@ -163,11 +95,11 @@ static uint32_t next_canon(struct cc *c)
 	return t->canon + (uint32_t)wtype_cells(t->type);
 }
 
-static struct vent *push(struct cc *c, uint8_t type)
+struct vent *wc_push(struct cc *c, uint8_t type)
 {
 	if (need(c, (void **)&c->vs, &c->capvs, c->nvs + 1, sizeof(struct vent)))
 		return NULL;
-	uint32_t canon = next_canon(c);
+	uint32_t canon = wc_next_canon(c);
 	struct vent *v = &c->vs[c->nvs++];
 	v->type = type;
 	v->is_const = 0;
@@ -179,14 +111,14 @@ static struct vent *push(struct cc *c, uint8_t type)
 	return v;
 }
 
-static void emit_const(struct cc *c, uint32_t dst, uint64_t v)
+void wc_emit_const(struct cc *c, uint32_t dst, uint64_t v)
 {
-	emit_op(c, OP_const64);
-	emit_u(c, dst);
-	emit_u(c, v);
+	wc_emit_op(c, OP_const64);
+	wc_emit_u(c, dst);
+	wc_emit_u(c, v);
 }
 
-static int pop_raw(struct cc *c, uint8_t want, struct vent *out)
+int wc_pop_raw(struct cc *c, uint8_t want, struct vent *out)
 {
 	struct ctl *f = TOP;
 	if (c->nvs == f->height) {
@@ -194,7 +126,7 @@ static int pop_raw(struct cc *c, uint8_t want, struct vent *out)
 			return FAIL("type mismatch: operand stack underflow at byte 0x%x",
 			            c->cur_off);
 		out->type = WASM_TYPE_UNKNOWN;
-		out->slot = out->canon = next_canon(c);
+		out->slot = out->canon = wc_next_canon(c);
 		return 0;
 	}
 	*out = c->vs[--c->nvs];
@@ -204,12 +136,12 @@ static int pop_raw(struct cc *c, uint8_t want, struct vent *out)
 }
 
 /* Pop a value that must be in a slot (constants get materialized). */
-static int pop(struct cc *c, uint8_t want, struct vent *out)
+int wc_pop(struct cc *c, uint8_t want, struct vent *out)
 {
-	if (pop_raw(c, want, out))
+	if (wc_pop_raw(c, want, out))
 		return -1;
 	if (out->is_const) {
-		emit_const(c, out->canon, out->cval);
+		wc_emit_const(c, out->canon, out->cval);
 		out->is_const = 0;
 		out->slot = out->canon;
 	}
@@ -221,7 +153,7 @@ static void materialize(struct cc *c, uint32_t from)
 	for (uint32_t i = from; i < c->nvs; i++) {
 		struct vent *v = &c->vs[i];
 		if (v->is_const) {
-			emit_const(c, v->canon, v->cval);
+			wc_emit_const(c, v->canon, v->cval);
 			v->is_const = 0;
 		} else if (v->slot != v->canon) {
 			emit_copy(c, v->type, v->canon, v->slot);
@@ -264,7 +196,7 @@ static struct ctl *push_ctl(struct cc *c, uint8_t kind)
 	memset(f, 0, sizeof(*f));
 	f->kind = kind;
 	f->height = c->nvs;
-	f->base = next_canon(c);
+	f->base = wc_next_canon(c);
 	f->else_op = UINT32_MAX;
 	return f;
 }
@@ -364,11 +296,11 @@ static void emit_jump(struct cc *c, struct ctl *l)
 {
 	emit_moves(c, l);
 	if (l->kind == K_FUNC) {
-		emit_op(c, OP_ret);
+		wc_emit_op(c, OP_ret);
 		return;
 	}
-	uint32_t op = emit_op(c, OP_br);
-	uint32_t at = emit_u(c, 0);
+	uint32_t op = wc_emit_op(c, OP_br);
+	uint32_t at = wc_emit_u(c, 0);
 	if (DEAD)
 		return;
 	if (l->kind == K_LOOP)
@@ -400,7 +332,7 @@ static int check_frame_results(struct cc *c, struct ctl *f)
 {
 	struct vent v;
 	for (uint32_t i = f->nr; i-- > 0;)
-		if (pop(c, ctl_res(f, i), &v))
+		if (wc_pop(c, ctl_res(f, i), &v))
 			return -1;
 	if (c->nvs != f->height)
 		return FAIL("type mismatch: values remaining on stack at end of block (byte 0x%x)",
@@ -411,7 +343,7 @@ static int check_frame_results(struct cc *c, struct ctl *f)
 static int push_results(struct cc *c, struct ctl *f)
 {
 	for (uint32_t i = 0; i < f->nr; i++)
-		if (!push(c, ctl_res(f, i)))
+		if (!wc_push(c, ctl_res(f, i)))
 			return -1;
 	return 0;
 }
@@ -423,7 +355,7 @@ static int take_cond(struct cc *c, struct condv *cd)
 	int64_t lc = c->last_cmp;
 	int kind = c->cmp_kind;
 	struct vent v;
-	if (pop(c, CAPSA_WASM_I32, &v))
+	if (wc_pop(c, CAPSA_WASM_I32, &v))
 		return -1;
 	cd->kind = -1;
 	cd->imm = 0;
@@ -453,16 +385,16 @@ static uint32_t emit_branch_on(struct cc *c, const struct condv *cd, int when_tr
 	uint32_t op;
 	if (cd->kind < 0) {
 		int t = cd->kind == -2 ? !when_true : when_true;
-		op = emit_op(c, t ? OP_br_if : OP_br_unless);
-		emit_u(c, cd->a);
+		op = wc_emit_op(c, t ? OP_br_if : OP_br_unless);
+		wc_emit_u(c, cd->a);
 	} else {
 		int k = when_true ? cd->kind : inverse[cd->kind];
-		op = emit_op(c, (enum wasm_op)(OP_br_eq + 2 * k + cd->imm));
-		emit_u(c, cd->a);
-		emit_u(c, cd->b);
+		op = wc_emit_op(c, (enum wasm_op)(OP_br_eq + 2 * k + cd->imm));
+		wc_emit_u(c, cd->a);
+		wc_emit_u(c, cd->b);
 	}
 	*opi = op;
-	return emit_u(c, 0);
+	return wc_emit_u(c, 0);
 }
 
 static int op_block(struct cc *c, uint8_t kind)
@@ -480,7 +412,7 @@ static int op_block(struct cc *c, uint8_t kind)
 	if (kind == K_IF)
 		else_cell = emit_branch_on(c, &cd, 0, &else_op);
 	for (uint32_t i = tmp.np; i-- > 0;)
-		if (pop(c, tmp.pt[i], &v))
+		if (wc_pop(c, tmp.pt[i], &v))
 			return -1;
 	int was_dead = DEAD;
 	struct ctl *f = push_ctl(c, kind);
@@ -495,11 +427,11 @@ static int op_block(struct cc *c, uint8_t kind)
 	f->else_op = was_dead ? UINT32_MAX : else_op;
 	f->else_cell = else_cell;
 	for (uint32_t i = 0; i < f->np; i++)
-		if (!push(c, f->pt[i]))
+		if (!wc_push(c, f->pt[i]))
 			return -1;
 	if (kind == K_LOOP) {
 		f->start = c->ncode;
-		emit_op(c, OP_loop);
+		wc_emit_op(c, OP_loop);
 	}
 	return 0;
 }
@@ -513,8 +445,8 @@ static int op_else(struct cc *c)
 	if (check_frame_results(c, f))
 		return -1;
 	if (!DEAD) {
-		uint32_t op = emit_op(c, OP_br);
-		uint32_t at = emit_u(c, 0);
+		uint32_t op = wc_emit_op(c, OP_br);
+		uint32_t at = wc_emit_u(c, 0);
 		add_fix(c, f, op, at);
 	}
 	f->kind = K_ELSE;
@@ -524,7 +456,7 @@ static int op_else(struct cc *c)
 	f->else_op = UINT32_MAX;
 	c->nvs = f->height;
 	for (uint32_t i = 0; i < f->np; i++)
-		if (!push(c, f->pt[i]))
+		if (!wc_push(c, f->pt[i]))
 			return -1;
 	c->last_dst = -1;
 	return 0;
@@ -578,7 +510,7 @@ static int emit_return(struct cc *c)
 	materialize(c, 0);
 	if (!DEAD && fn->nr && c->nvs >= fn->nr)
 		emit_moves(c, fn);
-	emit_op(c, OP_ret);
+	wc_emit_op(c, OP_ret);
 	return 0;
 }
 
@@ -619,11 +551,11 @@ retype:
 	 * appear). Everything is materialized, so slots are canonical. */
 	for (uint32_t i = label_n(l); i-- > 0;) {
 		struct vent v;
-		if (pop(c, label_t(l, i), &v))
+		if (wc_pop(c, label_t(l, i), &v))
 			return -1;
 	}
 	for (uint32_t i = 0; i < label_n(l); i++)
-		if (!push(c, label_t(l, i)))
+		if (!wc_push(c, label_t(l, i)))
 			return -1;
 	c->last_dst = -1;
 	return 0;
@@ -649,7 +581,7 @@ static int op_br_table(struct cc *c)
 			goto out;
 		}
 	}
-	if (pop(c, CAPSA_WASM_I32, &iv))
+	if (wc_pop(c, CAPSA_WASM_I32, &iv))
 		goto out;
 	uint32_t arity = label_n(&c->cs[c->ncs - 1 - depths[n]]);
 	for (uint32_t i = 0; i <= n; i++) {
@@ -663,12 +595,12 @@ static int op_br_table(struct cc *c)
 	}
 	materialize(c, 0);
 	if (!DEAD && c->nvs - TOP->height >= arity) {
-		uint32_t op = emit_op(c, OP_br_table);
-		emit_u(c, iv.slot);
-		emit_u(c, n);
+		uint32_t op = wc_emit_op(c, OP_br_table);
+		wc_emit_u(c, iv.slot);
+		wc_emit_u(c, n);
 		uint32_t first = c->ncode;
 		for (uint32_t i = 0; i <= n; i++)
-			emit_u(c, 0);
+			wc_emit_u(c, 0);
 		for (uint32_t i = 0; i <= n; i++) {
 			struct ctl *l = &c->cs[c->ncs - 1 - depths[i]];
 			uint32_t at = first + i;
@@ -695,26 +627,26 @@ out:
 static int op_call(struct cc *c, const struct wtype *t, int indirect, uint32_t idx, uint32_t table)
 {
 	struct vent v, iv = {0};
-	if (indirect && pop(c, CAPSA_WASM_I32, &iv))
+	if (indirect && wc_pop(c, CAPSA_WASM_I32, &iv))
 		return -1;
 	materialize(c, 0);
 	for (uint32_t i = t->nparams; i-- > 0;)
-		if (pop(c, t->types[i], &v))
+		if (wc_pop(c, t->types[i], &v))
 			return -1;
-	uint32_t base = next_canon(c);
+	uint32_t base = wc_next_canon(c);
 	if (indirect) {
-		emit_op(c, OP_call_indirect);
-		emit_reloc(c, RELOC_TYPE, idx);
-		emit_reloc(c, RELOC_TABLE, table);
-		emit_u(c, iv.slot);
-		emit_u(c, base);
+		wc_emit_op(c, OP_call_indirect);
+		wc_emit_reloc(c, RELOC_TYPE, idx);
+		wc_emit_reloc(c, RELOC_TABLE, table);
+		wc_emit_u(c, iv.slot);
+		wc_emit_u(c, base);
 	} else {
-		emit_op(c, OP_call);
-		emit_reloc(c, RELOC_FUNC, idx);
-		emit_u(c, base);
+		wc_emit_op(c, OP_call);
+		wc_emit_reloc(c, RELOC_FUNC, idx);
+		wc_emit_u(c, base);
 	}
 	for (uint32_t i = 0; i < t->nresults; i++)
-		if (!push(c, t->types[t->nparams + i]))
+		if (!wc_push(c, t->types[t->nparams + i]))
 			return -1;
 	if (base + t->pcells > c->max_cells)
 		c->max_cells = base + t->pcells;
@@ -722,7 +654,7 @@ static int op_call(struct cc *c, const struct wtype *t, int indirect, uint32_t i
 	return 0;
 }
 
-static int read_memarg(struct cc *c, uint32_t natural, uint32_t *offset)
+int wc_read_memarg(struct cc *c, uint32_t natural, uint32_t *offset)
 {
 	uint32_t align;
 	if (rd_u32(&c->r, &align) || rd_u32(&c->r, offset))
@@ -735,12 +667,12 @@ static int read_memarg(struct cc *c, uint32_t natural, uint32_t *offset)
 }
 
 /* Emit a value-producing op whose first operand is the result slot. */
-static void emit_result_op(struct cc *c, enum wasm_op op, uint8_t type)
+void wc_emit_result_op(struct cc *c, enum wasm_op op, uint8_t type)
 {
-	uint32_t dst = next_canon(c);
-	emit_op(c, op);
-	uint32_t at = emit_u(c, dst);
-	push(c, type);
+	uint32_t dst = wc_next_canon(c);
+	wc_emit_op(c, op);
+	uint32_t at = wc_emit_u(c, dst);
+	wc_push(c, type);
 	if (!DEAD)
 		c->last_dst = at;
 }
@@ -753,11 +685,11 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 	uint8_t t = c->ltypes[x];
 	uint32_t slot = c->lslot[x];
 	int64_t ld = c->last_dst;
-	if (pop_raw(c, t, &v))
+	if (wc_pop_raw(c, t, &v))
 		return -1;
 	if (v.is_const) {
 		materialize_local(c, slot);
-		emit_const(c, slot, v.cval);
+		wc_emit_const(c, slot, v.cval);
 		goto done;
 	}
 	int aliased = 0;
@@ -774,19 +706,13 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 done:
 	c->last_dst = -1;
 	if (tee) {
-		struct vent *n = push(c, t);
+		struct vent *n = wc_push(c, t);
 		if (!n)
 			return -1;
 		n->slot = slot;
 	}
 	return 0;
 }
-
-struct numinfo {
-	uint16_t opcode;
-	uint8_t bin, ta, tr;
-	uint16_t op, op_imm;
-};
 
 #define T_i32                       CAPSA_WASM_I32
 #define T_i64                       CAPSA_WASM_I64
@@ -802,6 +728,10 @@ static const struct numinfo meminfo[] = {WASM_MEMORY_OPS(MI_LOAD, MI_STORE)};
 _Static_assert(sizeof(numinfo) / sizeof(numinfo[0]) == 0xc5 - 0x45 + 8, "numeric table");
 _Static_assert(sizeof(meminfo) / sizeof(meminfo[0]) == 0x3f - 0x28, "memory table");
 
+const struct numinfo *wc_numinfo_fc(uint32_t sub)
+{
+	return &numinfo[0xc5 - 0x45 + sub];
+}
 static int cmp_kind(uint16_t op)
 {
 	switch (op) {
@@ -831,19 +761,19 @@ static int cmp_kind(uint16_t op)
 	return -1;
 }
 
-static int op_numeric(struct cc *c, const struct numinfo *ni)
+int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 {
 	struct vent a, b;
 	if (ni->bin) {
-		if (pop_raw(c, ni->ta, &b) || pop(c, ni->ta, &a))
+		if (wc_pop_raw(c, ni->ta, &b) || wc_pop(c, ni->ta, &a))
 			return -1;
-		uint32_t dst = next_canon(c);
+		uint32_t dst = wc_next_canon(c);
 		uint32_t op =
-		    emit_op(c, b.is_const ? (enum wasm_op)ni->op_imm : (enum wasm_op)ni->op);
-		uint32_t at = emit_u(c, dst);
-		emit_u(c, a.slot);
-		emit_u(c, b.is_const ? b.cval : b.slot);
-		push(c, ni->tr);
+		    wc_emit_op(c, b.is_const ? (enum wasm_op)ni->op_imm : (enum wasm_op)ni->op);
+		uint32_t at = wc_emit_u(c, dst);
+		wc_emit_u(c, a.slot);
+		wc_emit_u(c, b.is_const ? b.cval : b.slot);
+		wc_push(c, ni->tr);
 		if (!DEAD) {
 			c->last_dst = at;
 			int k = cmp_kind(ni->op);
@@ -855,13 +785,13 @@ static int op_numeric(struct cc *c, const struct numinfo *ni)
 		}
 		return 0;
 	}
-	if (pop(c, ni->ta, &a))
+	if (wc_pop(c, ni->ta, &a))
 		return -1;
-	uint32_t dst = next_canon(c);
-	uint32_t op = emit_op(c, ni->op);
-	uint32_t at = emit_u(c, dst);
-	emit_u(c, a.slot);
-	push(c, ni->tr);
+	uint32_t dst = wc_next_canon(c);
+	uint32_t op = wc_emit_op(c, ni->op);
+	uint32_t at = wc_emit_u(c, dst);
+	wc_emit_u(c, a.slot);
+	wc_push(c, ni->tr);
 	if (!DEAD) {
 		c->last_dst = at;
 		if (ni->op == OP_i32_eqz) {
@@ -876,31 +806,31 @@ static int op_memory(struct cc *c, const struct numinfo *mi)
 {
 	struct vent a, v;
 	uint32_t offset;
-	if (read_memarg(c, mi->ta, &offset))
+	if (wc_read_memarg(c, mi->ta, &offset))
 		return -1;
 	if (!mi->bin) {
-		if (pop(c, CAPSA_WASM_I32, &a))
+		if (wc_pop(c, CAPSA_WASM_I32, &a))
 			return -1;
-		uint32_t dst = next_canon(c);
-		emit_op(c, mi->op);
-		uint32_t at = emit_u(c, dst);
-		emit_u(c, a.slot);
-		emit_u(c, offset);
-		push(c, mi->tr);
+		uint32_t dst = wc_next_canon(c);
+		wc_emit_op(c, mi->op);
+		uint32_t at = wc_emit_u(c, dst);
+		wc_emit_u(c, a.slot);
+		wc_emit_u(c, offset);
+		wc_push(c, mi->tr);
 		if (!DEAD)
 			c->last_dst = at;
 		return 0;
 	}
-	if (pop(c, mi->tr, &v) || pop(c, CAPSA_WASM_I32, &a))
+	if (wc_pop(c, mi->tr, &v) || wc_pop(c, CAPSA_WASM_I32, &a))
 		return -1;
-	emit_op(c, mi->op);
-	emit_u(c, a.slot);
-	emit_u(c, v.slot);
-	emit_u(c, offset);
+	wc_emit_op(c, mi->op);
+	wc_emit_u(c, a.slot);
+	wc_emit_u(c, v.slot);
+	wc_emit_u(c, offset);
 	return 0;
 }
 
-static int zero_byte(struct cc *c)
+int wc_zero_byte(struct cc *c)
 {
 	uint8_t b;
 	if (rd_u8(&c->r, &b))
@@ -910,144 +840,11 @@ static int zero_byte(struct cc *c)
 	return 0;
 }
 
-static int check_table(struct cc *c, uint32_t t)
+int wc_check_table(struct cc *c, uint32_t t)
 {
 	if (t >= c->m->ntables)
 		return FAIL("unknown table %u at byte 0x%x", t, c->cur_off);
 	return 0;
-}
-
-static int op_prefix_fc(struct cc *c)
-{
-	uint32_t sub, x, y;
-	struct vent a, b, d;
-	struct capsa_wasm_module *m = c->m;
-	if (rd_u32(&c->r, &sub))
-		return -1;
-	if (sub <= 7) {
-		for (size_t i = 0; i < sizeof(numinfo) / sizeof(numinfo[0]); i++)
-			if (numinfo[i].opcode == (0xfc00 | sub))
-				return op_numeric(c, &numinfo[i]);
-	}
-	switch (sub) {
-	case 8: /* memory.init */
-		if (rd_u32(&c->r, &x) || zero_byte(c))
-			return -1;
-		if (!m->nmems)
-			return FAIL("unknown memory 0");
-		if (!m->has_datacount)
-			return FAIL("data count section required");
-		if (x >= m->datacount)
-			return FAIL("unknown data segment %u", x);
-		if (pop(c, CAPSA_WASM_I32, &d) || pop(c, CAPSA_WASM_I32, &b) ||
-		    pop(c, CAPSA_WASM_I32, &a))
-			return -1;
-		emit_op(c, OP_memory_init);
-		emit_reloc(c, RELOC_DATA, x);
-		emit_u(c, a.slot);
-		emit_u(c, b.slot);
-		emit_u(c, d.slot);
-		return 0;
-	case 9:
-		if (rd_u32(&c->r, &x))
-			return -1;
-		if (!m->has_datacount)
-			return FAIL("data count section required");
-		if (x >= m->datacount)
-			return FAIL("unknown data segment %u", x);
-		emit_op(c, OP_data_drop);
-		emit_reloc(c, RELOC_DATA, x);
-		return 0;
-	case 10:
-	case 11:
-		if (zero_byte(c) || (sub == 10 && zero_byte(c)))
-			return -1;
-		if (!m->nmems)
-			return FAIL("unknown memory 0");
-		if (pop(c, CAPSA_WASM_I32, &d) || pop(c, CAPSA_WASM_I32, &b) ||
-		    pop(c, CAPSA_WASM_I32, &a))
-			return -1;
-		emit_op(c, sub == 10 ? OP_memory_copy : OP_memory_fill);
-		emit_u(c, a.slot);
-		emit_u(c, b.slot);
-		emit_u(c, d.slot);
-		return 0;
-	case 12: /* table.init elem table */
-		if (rd_u32(&c->r, &x) || rd_u32(&c->r, &y))
-			return -1;
-		if (check_table(c, y))
-			return -1;
-		if (x >= m->nelems)
-			return FAIL("unknown elem segment %u", x);
-		if (m->elems[x].type != m->tables[y].elem)
-			return FAIL("type mismatch in table.init");
-		if (pop(c, CAPSA_WASM_I32, &d) || pop(c, CAPSA_WASM_I32, &b) ||
-		    pop(c, CAPSA_WASM_I32, &a))
-			return -1;
-		emit_op(c, OP_table_init);
-		emit_reloc(c, RELOC_TABLE, y);
-		emit_reloc(c, RELOC_ELEM, x);
-		emit_u(c, a.slot);
-		emit_u(c, b.slot);
-		emit_u(c, d.slot);
-		return 0;
-	case 13:
-		if (rd_u32(&c->r, &x))
-			return -1;
-		if (x >= m->nelems)
-			return FAIL("unknown elem segment %u", x);
-		emit_op(c, OP_elem_drop);
-		emit_reloc(c, RELOC_ELEM, x);
-		return 0;
-	case 14: /* table.copy dst src */
-		if (rd_u32(&c->r, &x) || rd_u32(&c->r, &y))
-			return -1;
-		if (check_table(c, x) || check_table(c, y))
-			return -1;
-		if (m->tables[x].elem != m->tables[y].elem)
-			return FAIL("type mismatch in table.copy");
-		if (pop(c, CAPSA_WASM_I32, &d) || pop(c, CAPSA_WASM_I32, &b) ||
-		    pop(c, CAPSA_WASM_I32, &a))
-			return -1;
-		emit_op(c, OP_table_copy);
-		emit_reloc(c, RELOC_TABLE, x);
-		emit_reloc(c, RELOC_TABLE, y);
-		emit_u(c, a.slot);
-		emit_u(c, b.slot);
-		emit_u(c, d.slot);
-		return 0;
-	case 15: /* table.grow: init n -> old */
-		if (rd_u32(&c->r, &x) || check_table(c, x))
-			return -1;
-		if (pop(c, CAPSA_WASM_I32, &b) || pop(c, m->tables[x].elem, &a))
-			return -1;
-		emit_result_op(c, OP_table_grow, CAPSA_WASM_I32);
-		c->last_dst = -1;
-		emit_reloc(c, RELOC_TABLE, x);
-		emit_u(c, a.slot);
-		emit_u(c, b.slot);
-		return 0;
-	case 16:
-		if (rd_u32(&c->r, &x) || check_table(c, x))
-			return -1;
-		emit_result_op(c, OP_table_size, CAPSA_WASM_I32);
-		c->last_dst = -1;
-		emit_reloc(c, RELOC_TABLE, x);
-		return 0;
-	case 17: /* table.fill i val n */
-		if (rd_u32(&c->r, &x) || check_table(c, x))
-			return -1;
-		if (pop(c, CAPSA_WASM_I32, &d) || pop(c, m->tables[x].elem, &b) ||
-		    pop(c, CAPSA_WASM_I32, &a))
-			return -1;
-		emit_op(c, OP_table_fill);
-		emit_reloc(c, RELOC_TABLE, x);
-		emit_u(c, a.slot);
-		emit_u(c, b.slot);
-		emit_u(c, d.slot);
-		return 0;
-	}
-	return rd_fail(&c->r, "illegal opcode");
 }
 
 static int op_select(struct cc *c, int typed)
@@ -1066,7 +863,7 @@ static int op_select(struct cc *c, int typed)
 		      t == CAPSA_WASM_F64 || t == CAPSA_WASM_V128 || wtype_is_ref(t)))
 			return rd_fail(&c->r, "malformed value type");
 	}
-	if (pop(c, CAPSA_WASM_I32, &cond) || pop(c, t, &b) || pop(c, t, &a))
+	if (wc_pop(c, CAPSA_WASM_I32, &cond) || wc_pop(c, t, &b) || wc_pop(c, t, &a))
 		return -1;
 	if (!typed) {
 		if (wtype_is_ref(a.type) || wtype_is_ref(b.type))
@@ -1075,13 +872,13 @@ static int op_select(struct cc *c, int typed)
 			return FAIL("type mismatch in select");
 		t = a.type != WASM_TYPE_UNKNOWN ? a.type : b.type;
 	}
-	uint32_t dst = next_canon(c);
-	emit_op(c, t == CAPSA_WASM_V128 ? OP_select128 : OP_select);
-	uint32_t at = emit_u(c, dst);
-	emit_u(c, a.slot);
-	emit_u(c, b.slot);
-	emit_u(c, cond.slot);
-	push(c, t);
+	uint32_t dst = wc_next_canon(c);
+	wc_emit_op(c, t == CAPSA_WASM_V128 ? OP_select128 : OP_select);
+	uint32_t at = wc_emit_u(c, dst);
+	wc_emit_u(c, a.slot);
+	wc_emit_u(c, b.slot);
+	wc_emit_u(c, cond.slot);
+	wc_push(c, t);
 	if (!DEAD)
 		c->last_dst = at;
 	return 0;
@@ -1100,7 +897,7 @@ static int compile_body(struct cc *c)
 		if (rd_u8(&c->r, &op))
 			return -1;
 		if (op >= 0x45 && op <= 0xc4) {
-			if (op_numeric(c, &numinfo[op - 0x45]))
+			if (wc_op_numeric(c, &numinfo[op - 0x45]))
 				return -1;
 			continue;
 		}
@@ -1111,7 +908,7 @@ static int compile_body(struct cc *c)
 		}
 		switch (op) {
 		case 0x00:
-			emit_op(c, OP_unreachable);
+			wc_emit_op(c, OP_unreachable);
 			set_unreachable(c);
 			break;
 		case 0x01:
@@ -1160,7 +957,7 @@ static int compile_body(struct cc *c)
 				return -1;
 			if (x >= m->ntypes)
 				return FAIL("unknown type %u at byte 0x%x", x, c->cur_off);
-			if (check_table(c, tab))
+			if (wc_check_table(c, tab))
 				return -1;
 			if (m->tables[tab].elem != CAPSA_WASM_FUNCREF)
 				return FAIL("type mismatch: call_indirect needs a funcref table");
@@ -1169,7 +966,7 @@ static int compile_body(struct cc *c)
 			break;
 		}
 		case 0x1a:
-			if (pop_raw(c, WASM_TYPE_UNKNOWN, &a))
+			if (wc_pop_raw(c, WASM_TYPE_UNKNOWN, &a))
 				return -1;
 			break;
 		case 0x1b:
@@ -1182,7 +979,7 @@ static int compile_body(struct cc *c)
 				return -1;
 			if (x >= c->nlocals)
 				return FAIL("unknown local %u at byte 0x%x", x, c->cur_off);
-			struct vent *v = push(c, c->ltypes[x]);
+			struct vent *v = wc_push(c, c->ltypes[x]);
 			if (!v)
 				return -1;
 			v->slot = c->lslot[x];
@@ -1199,12 +996,12 @@ static int compile_body(struct cc *c)
 				return -1;
 			if (x >= m->nglobals)
 				return FAIL("unknown global %u at byte 0x%x", x, c->cur_off);
-			emit_result_op(c,
-			               m->globals[x].type == CAPSA_WASM_V128 ? OP_global_get128
-			                                                     : OP_global_get,
-			               m->globals[x].type);
+			wc_emit_result_op(c,
+			                  m->globals[x].type == CAPSA_WASM_V128 ? OP_global_get128
+			                                                        : OP_global_get,
+			                  m->globals[x].type);
 			c->last_dst = -1;
-			emit_reloc(c, RELOC_GLOBAL, x);
+			wc_emit_reloc(c, RELOC_GLOBAL, x);
 			break;
 		case 0x24:
 			if (rd_u32(&c->r, &x))
@@ -1213,43 +1010,44 @@ static int compile_body(struct cc *c)
 				return FAIL("unknown global %u at byte 0x%x", x, c->cur_off);
 			if (!m->globals[x].mut)
 				return FAIL("global is immutable at byte 0x%x", c->cur_off);
-			if (pop(c, m->globals[x].type, &a))
+			if (wc_pop(c, m->globals[x].type, &a))
 				return -1;
-			emit_op(c, m->globals[x].type == CAPSA_WASM_V128 ? OP_global_set128
-			                                                 : OP_global_set);
-			emit_reloc(c, RELOC_GLOBAL, x);
-			emit_u(c, a.slot);
+			wc_emit_op(c, m->globals[x].type == CAPSA_WASM_V128 ? OP_global_set128
+			                                                    : OP_global_set);
+			wc_emit_reloc(c, RELOC_GLOBAL, x);
+			wc_emit_u(c, a.slot);
 			break;
 		case 0x25:
-			if (rd_u32(&c->r, &x) || check_table(c, x) || pop(c, CAPSA_WASM_I32, &a))
+			if (rd_u32(&c->r, &x) || wc_check_table(c, x) ||
+			    wc_pop(c, CAPSA_WASM_I32, &a))
 				return -1;
-			emit_result_op(c, OP_table_get, m->tables[x].elem);
+			wc_emit_result_op(c, OP_table_get, m->tables[x].elem);
 			c->last_dst = -1;
-			emit_reloc(c, RELOC_TABLE, x);
-			emit_u(c, a.slot);
+			wc_emit_reloc(c, RELOC_TABLE, x);
+			wc_emit_u(c, a.slot);
 			break;
 		case 0x26:
-			if (rd_u32(&c->r, &x) || check_table(c, x) ||
-			    pop(c, m->tables[x].elem, &b) || pop(c, CAPSA_WASM_I32, &a))
+			if (rd_u32(&c->r, &x) || wc_check_table(c, x) ||
+			    wc_pop(c, m->tables[x].elem, &b) || wc_pop(c, CAPSA_WASM_I32, &a))
 				return -1;
-			emit_op(c, OP_table_set);
-			emit_reloc(c, RELOC_TABLE, x);
-			emit_u(c, a.slot);
-			emit_u(c, b.slot);
+			wc_emit_op(c, OP_table_set);
+			wc_emit_reloc(c, RELOC_TABLE, x);
+			wc_emit_u(c, a.slot);
+			wc_emit_u(c, b.slot);
 			break;
 		case 0x3f:
 		case 0x40:
-			if (zero_byte(c))
+			if (wc_zero_byte(c))
 				return -1;
 			if (!m->nmems)
 				return FAIL("unknown memory 0 at byte 0x%x", c->cur_off);
 			if (op == 0x3f) {
-				emit_result_op(c, OP_memory_size, CAPSA_WASM_I32);
+				wc_emit_result_op(c, OP_memory_size, CAPSA_WASM_I32);
 			} else {
-				if (pop(c, CAPSA_WASM_I32, &a))
+				if (wc_pop(c, CAPSA_WASM_I32, &a))
 					return -1;
-				emit_result_op(c, OP_memory_grow, CAPSA_WASM_I32);
-				emit_u(c, a.slot);
+				wc_emit_result_op(c, OP_memory_grow, CAPSA_WASM_I32);
+				wc_emit_u(c, a.slot);
 			}
 			c->last_dst = -1;
 			break;
@@ -1282,7 +1080,7 @@ static int compile_body(struct cc *c)
 					return -1;
 				t = CAPSA_WASM_F64;
 			}
-			struct vent *cv = push(c, t);
+			struct vent *cv = wc_push(c, t);
 			if (!cv)
 				return -1;
 			cv->is_const = 1;
@@ -1296,7 +1094,7 @@ static int compile_body(struct cc *c)
 				return -1;
 			if (!wtype_is_ref(t))
 				return rd_fail(&c->r, "malformed reference type");
-			struct vent *cv = push(c, t);
+			struct vent *cv = wc_push(c, t);
 			if (!cv)
 				return -1;
 			cv->is_const = 1;
@@ -1305,14 +1103,14 @@ static int compile_body(struct cc *c)
 			break;
 		}
 		case 0xd1:
-			if (pop(c, WASM_TYPE_UNKNOWN, &a))
+			if (wc_pop(c, WASM_TYPE_UNKNOWN, &a))
 				return -1;
 			if (a.type != WASM_TYPE_UNKNOWN && !wtype_is_ref(a.type))
 				return FAIL("type mismatch: ref.is_null needs a reference");
-			emit_result_op(c, OP_ref_is_null, CAPSA_WASM_I32);
+			wc_emit_result_op(c, OP_ref_is_null, CAPSA_WASM_I32);
 			{
 				int64_t ld = c->last_dst;
-				emit_u(c, a.slot);
+				wc_emit_u(c, a.slot);
 				c->last_dst = ld;
 			}
 			break;
@@ -1324,17 +1122,18 @@ static int compile_body(struct cc *c)
 			if (!m->declared_funcs[x])
 				return FAIL("undeclared function reference %u at byte 0x%x", x,
 				            c->cur_off);
-			emit_result_op(c, OP_ref_func, CAPSA_WASM_FUNCREF);
+			wc_emit_result_op(c, OP_ref_func, CAPSA_WASM_FUNCREF);
 			c->last_dst = -1;
-			emit_reloc(c, RELOC_FUNC, x);
+			wc_emit_reloc(c, RELOC_FUNC, x);
 			break;
 		case 0xfc:
-			if (op_prefix_fc(c))
+			if (wc_op_prefix_fc(c))
 				return -1;
 			break;
 		case 0xfd:
-			return FAIL("SIMD instructions are not supported yet (byte 0x%x)",
-			            c->cur_off);
+			if (wc_op_simd(c))
+				return -1;
+			break;
 		default:
 			return rd_fail(&c->r, "illegal opcode");
 		}

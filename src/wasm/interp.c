@@ -11,6 +11,19 @@
 
 typedef union capsa_wasm_val slot_t;
 
+typedef union {
+	int8_t i8[16];
+	uint8_t u8[16];
+	int16_t i16[8];
+	uint16_t u16[8];
+	int32_t i32[4];
+	uint32_t u32[4];
+	int64_t i64[2];
+	uint64_t u64[2];
+	float f32[4];
+	double f64[2];
+} v128_t;
+
 static inline float f32_from(uint32_t b)
 {
 	float f;
@@ -251,8 +264,10 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 #define LBL_N(n, ...)  [OP_##n] = &&L_##n,
 #define LBL_B(n, ...)  [OP_##n] = &&L_##n, [OP_##n##_imm] = &&L_##n##_imm,
 #define LBL_BR(n, ...) [OP_br_##n] = &&L_br_##n, [OP_br_##n##_imm] = &&L_br_##n##_imm,
-	static const void *const labels[OP_COUNT_] = {WASM_CONTROL_OPS(LBL_X) WASM_NUMERIC_OPS(
-	    LBL_B, LBL_N, LBL_B, LBL_N) WASM_MEMORY_OPS(LBL_N, LBL_N) WASM_BRANCH_CMPS(LBL_BR)};
+#define LBL_S(n, ...)  [OP_##n] = &&L_##n,
+	static const void *const labels[OP_COUNT_] = {
+	    WASM_CONTROL_OPS(LBL_X) WASM_NUMERIC_OPS(LBL_B, LBL_N, LBL_B, LBL_N)
+	        WASM_MEMORY_OPS(LBL_N, LBL_N) WASM_BRANCH_CMPS(LBL_BR) WASM_SIMD_OPS(LBL_S)};
 	if (labels_out) {
 		*labels_out = labels;
 		return CAPSA_WASM_OK;
@@ -685,6 +700,185 @@ L_ref_func:
 		NEXT;                                                                              \
 	}
 	WASM_MEMORY_OPS(H_LOAD, H_STORE)
+
+#define LDV(v, n)                          memcpy(&(v), &fp[U(n)], 16)
+#define STV(n, v)                          memcpy(&fp[U(n)], &(v), 16)
+#define EACH(n)                            for (int i = 0; i < (n); i++)
+#define H_SIMD(n, sub, shape, param, body) H_##shape(n, param, body)
+#define H_SH_BIN(n, param, body)                                                                   \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		v128_t a, b, r;                                                                    \
+		memset(&r, 0, 16);                                                                 \
+		LDV(a, 2);                                                                         \
+		LDV(b, 3);                                                                         \
+		body;                                                                              \
+		STV(1, r);                                                                         \
+		pc += 4;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_SH_UN(n, param, body)                                                                    \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		v128_t a, r;                                                                       \
+		memset(&r, 0, 16);                                                                 \
+		LDV(a, 2);                                                                         \
+		body;                                                                              \
+		STV(1, r);                                                                         \
+		pc += 3;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_SH_TERN(n, param, body)                                                                  \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		v128_t a, b, c, r;                                                                 \
+		LDV(a, 2);                                                                         \
+		LDV(b, 3);                                                                         \
+		LDV(c, 4);                                                                         \
+		body;                                                                              \
+		STV(1, r);                                                                         \
+		pc += 5;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_SH_TEST(n, param, body)                                                                  \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		v128_t a;                                                                          \
+		slot_t res;                                                                        \
+		res.bits = 0;                                                                      \
+		LDV(a, 2);                                                                         \
+		body;                                                                              \
+		fp[U(1)] = res;                                                                    \
+		pc += 3;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_SH_SHIFT(n, param, body)                                                                 \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		v128_t a, r;                                                                       \
+		slot_t s = fp[U(3)];                                                               \
+		LDV(a, 2);                                                                         \
+		body;                                                                              \
+		STV(1, r);                                                                         \
+		pc += 4;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_SPLAT(n, param, body)                                                                    \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		v128_t r;                                                                          \
+		slot_t s = fp[U(2)];                                                               \
+		body;                                                                              \
+		STV(1, r);                                                                         \
+		pc += 3;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_SH_SPLAT_I32 H_SPLAT
+#define H_SH_SPLAT_I64 H_SPLAT
+#define H_SH_SPLAT_F32 H_SPLAT
+#define H_SH_SPLAT_F64 H_SPLAT
+#define H_EXTRACT(n, param, body)                                                                  \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		v128_t a;                                                                          \
+		slot_t res;                                                                        \
+		int L = (int)pc[3].u;                                                              \
+		res.bits = 0;                                                                      \
+		LDV(a, 2);                                                                         \
+		body;                                                                              \
+		fp[U(1)] = res;                                                                    \
+		pc += 4;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_SH_EXTRACT_I32 H_EXTRACT
+#define H_SH_EXTRACT_I64 H_EXTRACT
+#define H_SH_EXTRACT_F32 H_EXTRACT
+#define H_SH_EXTRACT_F64 H_EXTRACT
+#define H_REPLACE(n, param, body)                                                                  \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		v128_t r;                                                                          \
+		slot_t s = fp[U(3)];                                                               \
+		int L = (int)pc[4].u;                                                              \
+		LDV(r, 2);                                                                         \
+		body;                                                                              \
+		STV(1, r);                                                                         \
+		pc += 5;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_SH_REPLACE_I32 H_REPLACE
+#define H_SH_REPLACE_I64 H_REPLACE
+#define H_SH_REPLACE_F32 H_REPLACE
+#define H_SH_REPLACE_F64 H_REPLACE
+#define H_SH_LOAD(n, param, body)                                                                  \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		uint64_t ea = (uint64_t)GET_i32(2) + pc[3].u;                                      \
+		v128_t r;                                                                          \
+		if (ea + (param) > msize)                                                          \
+			TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);                                          \
+		const uint8_t *mp = mbase + ea;                                                    \
+		memset(&r, 0, 16);                                                                 \
+		body;                                                                              \
+		STV(1, r);                                                                         \
+		pc += 4;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_SH_STORE(n, param, body)                                                                 \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		uint64_t ea = (uint64_t)GET_i32(1) + pc[3].u;                                      \
+		v128_t a;                                                                          \
+		LDV(a, 2);                                                                         \
+		if (ea + (param) > msize)                                                          \
+			TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);                                          \
+		uint8_t *mp = mbase + ea;                                                          \
+		body;                                                                              \
+		pc += 4;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_SH_LOAD_LANE(n, param, body)                                                             \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		uint64_t ea = (uint64_t)GET_i32(2) + pc[4].u;                                      \
+		v128_t r;                                                                          \
+		int L = (int)pc[5].u;                                                              \
+		LDV(r, 3);                                                                         \
+		if (ea + (param) > msize)                                                          \
+			TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);                                          \
+		const uint8_t *mp = mbase + ea;                                                    \
+		body;                                                                              \
+		STV(1, r);                                                                         \
+		pc += 6;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_SH_STORE_LANE(n, param, body)                                                            \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		uint64_t ea = (uint64_t)GET_i32(1) + pc[3].u;                                      \
+		v128_t a;                                                                          \
+		int L = (int)pc[4].u;                                                              \
+		LDV(a, 2);                                                                         \
+		if (ea + (param) > msize)                                                          \
+			TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);                                          \
+		uint8_t *mp = mbase + ea;                                                          \
+		body;                                                                              \
+		pc += 5;                                                                           \
+		NEXT;                                                                              \
+	}
+	WASM_SIMD_OPS(H_SIMD)
+L_i8x16_shuffle : {
+	v128_t a, b, r;
+	uint8_t lanes[16];
+	LDV(a, 2);
+	LDV(b, 3);
+	memcpy(lanes, &pc[4].u, 8);
+	memcpy(lanes + 8, &pc[5].u, 8);
+	EACH(16) r.u8[i] = lanes[i] < 16 ? a.u8[lanes[i]] : b.u8[lanes[i] - 16];
+	STV(1, r);
+	pc += 6;
+	NEXT;
+}
 
 trapped:
 	fill_info(info, trap, cur, pc);

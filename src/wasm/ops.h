@@ -7,6 +7,8 @@
 #ifndef CAPSA_WASM_OPS_H
 #define CAPSA_WASM_OPS_H
 
+#include "wasm/simd.h"
+
 #define WASM_NUMERIC_OPS(BIN, UN, BIN_T, UN_T)                                                     \
 	UN(i32_eqz, 0x45, i32, i32, a == 0)                                                        \
 	BIN(i32_eq, 0x46, i32, i32, a == b)                                                        \
@@ -208,7 +210,8 @@
 	X(table_init)                                                                              \
 	X(elem_drop)                                                                               \
 	X(ref_is_null)                                                                             \
-	X(ref_func)
+	X(ref_func)                                                                                \
+	X(i8x16_shuffle)
 
 /* Fused i32 compare-and-branch: name, C condition on a, b (uint32_t),
  * name of the inverse comparison. */
@@ -224,14 +227,16 @@
 	X(ge_s, (int32_t)a >= (int32_t)b, lt_s)                                                    \
 	X(ge_u, a >= b, lt_u)
 
-#define OPENUM_X(n)        OP_##n,
-#define OPENUM_BIN(n, ...) OP_##n, OP_##n##_imm,
-#define OPENUM_UN(n, ...)  OP_##n,
-#define OPENUM_LS(n, ...)  OP_##n,
-#define OPENUM_BR(n, ...)  OP_br_##n, OP_br_##n##_imm,
+#define OPENUM_X(n)         OP_##n,
+#define OPENUM_BIN(n, ...)  OP_##n, OP_##n##_imm,
+#define OPENUM_UN(n, ...)   OP_##n,
+#define OPENUM_LS(n, ...)   OP_##n,
+#define OPENUM_BR(n, ...)   OP_br_##n, OP_br_##n##_imm,
+#define OPENUM_SIMD(n, ...) OP_##n,
 enum wasm_op {
 	WASM_CONTROL_OPS(OPENUM_X) WASM_NUMERIC_OPS(OPENUM_BIN, OPENUM_UN, OPENUM_BIN, OPENUM_UN)
-	    WASM_MEMORY_OPS(OPENUM_LS, OPENUM_LS) WASM_BRANCH_CMPS(OPENUM_BR) OP_COUNT_
+	    WASM_MEMORY_OPS(OPENUM_LS, OPENUM_LS) WASM_BRANCH_CMPS(OPENUM_BR)
+	        WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
 };
 
 #endif

@@ -1,0 +1,101 @@
+/* Internals shared by the function compiler (compile.c) and its
+ * extensions for prefixed instructions (compile_ext.c). */
+#ifndef CAPSA_WASM_COMPILE_H
+#define CAPSA_WASM_COMPILE_H
+
+#include "wasm/internal.h"
+#include "wasm/ops.h"
+#include "wasm/reader.h"
+
+#define MAX_LOCAL_CELLS 50000u
+#define MAX_FRAME_CELLS 200000u
+
+enum { K_BLOCK, K_LOOP, K_IF, K_ELSE, K_FUNC };
+
+struct vent {
+	uint8_t type;
+	uint8_t is_const; /* not yet in any slot: a constant operand */
+	uint32_t slot, canon;
+	uint64_t cval;
+};
+
+struct fix {
+	uint32_t op, cell;
+};
+
+struct ctl {
+	uint8_t kind, single;
+	const uint8_t *pt, *rt;
+	uint32_t np, nr;
+	uint32_t height, base;
+	int unreachable; /* rest of the block is unreachable (stack polymorphic) */
+	int dead;        /* whole block entered from unreachable code: emit nothing */
+	uint32_t start;  /* loop: code index of the loop head */
+	uint32_t else_op, else_cell;
+	struct fix *fixes;
+	uint32_t nfix, capfix;
+};
+
+struct cc {
+	struct capsa_wasm_module *m;
+	struct rd r;
+	struct err *e;
+	const void *const *labels;
+	uint8_t *ltypes;
+	uint32_t *lslot;
+	uint32_t nlocals, nlocal_cells;
+	struct vent *vs;
+	uint32_t nvs, capvs;
+	struct ctl *cs;
+	uint32_t ncs, capcs;
+	cell *code;
+	uint32_t *offs;
+	uint32_t ncode, capcode;
+	struct reloc *relocs;
+	uint32_t nrelocs, caprelocs;
+	uint32_t max_cells;
+	uint32_t cur_off;
+	int64_t last_dst;
+	int64_t last_cmp; /* code index of a just-emitted i32 compare, or -1 */
+	int cmp_kind;     /* its WASM_BRANCH_CMPS index; -2 for i32.eqz */
+	int cmp_imm;      /* its second operand is an immediate */
+	int oom;
+};
+
+/* A branch condition: a slot, or a compare folded into the branch. */
+struct condv {
+	int kind; /* -1: plain slot a; -2: eqz of a; else compare kind */
+	int imm;
+	uint64_t a, b;
+};
+
+#define FAIL(...) err_set(c->e, ERR_INPUT, __VA_ARGS__)
+#define TOP       (&c->cs[c->ncs - 1])
+#define DEAD      (TOP->unreachable || TOP->dead)
+
+struct numinfo {
+	uint16_t opcode;
+	uint8_t bin, ta, tr;
+	uint16_t op, op_imm;
+};
+
+uint32_t wc_next_canon(struct cc *c);
+uint32_t wc_emit_op(struct cc *c, enum wasm_op op);
+uint32_t wc_emit_u(struct cc *c, uint64_t v);
+void wc_emit_reloc(struct cc *c, uint8_t kind, uint32_t index);
+void wc_emit_const(struct cc *c, uint32_t dst, uint64_t v);
+struct vent *wc_push(struct cc *c, uint8_t type);
+int wc_pop_raw(struct cc *c, uint8_t want, struct vent *out);
+int wc_pop(struct cc *c, uint8_t want, struct vent *out);
+int wc_read_memarg(struct cc *c, uint32_t natural, uint32_t *offset);
+int wc_zero_byte(struct cc *c);
+int wc_check_table(struct cc *c, uint32_t t);
+void wc_emit_result_op(struct cc *c, enum wasm_op op, uint8_t type);
+int wc_op_numeric(struct cc *c, const struct numinfo *ni);
+const struct numinfo *wc_numinfo_fc(uint32_t sub);
+/* The 0xfc (bulk memory, tables, saturating conversions) and 0xfd (SIMD)
+ * prefixed instructions. */
+int wc_op_prefix_fc(struct cc *c);
+int wc_op_simd(struct cc *c);
+
+#endif
