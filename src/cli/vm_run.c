@@ -41,6 +41,9 @@ static const char run_usage[] =
     "                       COM1; on a terminal, Ctrl-A x quits\n"
     "  --cpu-features LIST  edit CPUID bits: comma-separated +NAME / -NAME,\n"
     "                       e.g. -cx16,-avx (see FEATURES below)\n"
+    "  --disk SPEC          virtio-blk disk: path=FILE[,format=raw|qcow2][,readonly]\n"
+    "                       [,cache=none|writeback][,id=ID]; repeatable (docs/virtio.md)\n"
+    "  --rng                virtio-rng device fed by the host's getrandom()\n"
     "  --json-events        write machine-readable events, one JSON object per line,\n"
     "                       on stderr instead of plain messages\n"
     "  -h, --help           this text\n"
@@ -105,7 +108,7 @@ static int fail(int json, const struct err *e)
 
 static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 {
-	enum { O_KERNEL = 1, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_FEAT, O_JSON };
+	enum { O_KERNEL = 1, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_FEAT, O_JSON, O_DISK, O_RNG };
 	static const struct option lo[] = {
 	    {"kernel", required_argument, 0, O_KERNEL},
 	    {"initrd", required_argument, 0, O_INITRD},
@@ -115,6 +118,8 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 	    {"console", required_argument, 0, O_CONSOLE},
 	    {"cpu-features", required_argument, 0, O_FEAT},
 	    {"json-events", no_argument, 0, O_JSON},
+	    {"disk", required_argument, 0, O_DISK},
+	    {"rng", no_argument, 0, O_RNG},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -153,6 +158,13 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 		case O_JSON:
 			o->json = 1;
 			break;
+		case O_DISK:
+			if (vm_virtio_add_disk(&o->cfg.virtio, optarg, e))
+				return -1;
+			break;
+		case O_RNG:
+			o->cfg.virtio.rng = 1;
+			break;
 		case 'h':
 			fputs(run_usage, stdout);
 			fprintf(stdout, "\nFEATURES: %s\n", cpuid_feature_list());
@@ -169,7 +181,8 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 		return err_set(e, ERR_INPUT, "unexpected argument '%s'", argv[optind]);
 	if (!o->cfg.kernel)
 		return err_set(e, ERR_INPUT, "--kernel PATH is required (see capsa vm run --help)");
-	o->cmdline = strdup(cmdline);
+	/* virtio-mmio devices are announced on the command line */
+	o->cmdline = vm_virtio_cmdline(&o->cfg.virtio, cmdline);
 	return o->cmdline ? 0 : err_sys(e, "strdup");
 }
 

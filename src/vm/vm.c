@@ -264,8 +264,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct err *e)
 		goto fail;
 	int rc = setup_machine(vm, e) || x86_boot_load(&vm->mem, &bc, &vm->boot, e) ||
 	         x86_boot_tables(&vm->mem, &vm->boot, e) || setup_devices(vm, cfg, e) ||
-	    vm_virtio_attach(vm, &cfg->virtio, e) ||
-	         setup_cpus(vm, cfg, e);
+	         vm_virtio_attach(vm, &cfg->virtio, e) || setup_cpus(vm, cfg, e);
 	struct err join_err = {0};
 	if (join_memory(&mj, &join_err) && !rc) {
 		*e = join_err;

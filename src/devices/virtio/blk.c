@@ -1,0 +1,213 @@
+#include "devices/virtio/blk.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define F_SEG_MAX      2
+#define F_RO           5
+#define F_BLK_SIZE     6
+#define F_FLUSH        9
+#define F_DISCARD      13
+#define F_WRITE_ZEROES 14
+
+#define T_IN           0
+#define T_OUT          1
+#define T_FLUSH        4
+#define T_GET_ID       8
+#define T_DISCARD      11
+#define T_WRITE_ZEROES 13
+
+#define S_OK     0
+#define S_IOERR  1
+#define S_UNSUPP 2
+
+#define SECTOR       512ULL
+#define QUEUE_MAX    256
+#define MAX_DZ_SEGS  64
+#define MAX_DZ_SECTS 0x3fffffu
+
+struct req_hdr {
+	uint32_t type, reserved;
+	uint64_t sector;
+};
+
+struct dz_seg {
+	uint64_t sector;
+	uint32_t num_sectors, flags;
+};
+
+/* Is [sector, sector + bytes/512) inside the disk, bytes a sector multiple? */
+static int in_range(const struct virtio_blk *b, uint64_t sector, uint64_t bytes)
+{
+	if (bytes % SECTOR)
+		return 0;
+	uint64_t off;
+	if (__builtin_mul_overflow(sector, SECTOR, &off))
+		return 0;
+	return off <= b->disk->size && bytes <= b->disk->size - off;
+}
+
+/* Slice [skip, skip+len) of iov[0..n) into out; returns the count. */
+static int slice(const struct iovec *iov, unsigned n, size_t skip, size_t len, struct iovec *out)
+{
+	int k = 0;
+	for (unsigned i = 0; i < n && len; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		size_t m = iov[i].iov_len - skip;
+		if (m > len)
+			m = len;
+		out[k++] = (struct iovec){(uint8_t *)iov[i].iov_base + skip, m};
+		len -= m;
+		skip = 0;
+	}
+	return k;
+}
+
+static uint8_t discard_or_zero(struct virtio_blk *b, struct vq_chain *c, uint32_t type)
+{
+	uint32_t payload = c->out_len - sizeof(struct req_hdr);
+	if (payload == 0 || payload % sizeof(struct dz_seg) ||
+	    payload / sizeof(struct dz_seg) > MAX_DZ_SEGS)
+		return S_UNSUPP;
+	if (b->disk->readonly)
+		return S_IOERR;
+	for (uint32_t i = 0; i < payload / sizeof(struct dz_seg); i++) {
+		struct dz_seg s;
+		vq_copy_from(c, sizeof(struct req_hdr) + i * sizeof(s), &s, sizeof(s));
+		uint64_t bytes = (uint64_t)s.num_sectors * SECTOR;
+		if (s.num_sectors > MAX_DZ_SECTS || !in_range(b, s.sector, bytes))
+			return S_IOERR;
+		if (type == T_DISCARD ? (s.flags != 0) : (s.flags & ~1u))
+			return S_UNSUPP;
+		int rc = type == T_DISCARD
+		             ? b->disk->ops->discard(b->disk, s.sector * SECTOR, bytes)
+		             : b->disk->ops->write_zeroes(b->disk, s.sector * SECTOR, bytes);
+		if (rc)
+			return S_IOERR;
+	}
+	if (type == T_DISCARD)
+		b->stats.discards++;
+	else
+		b->stats.zeroes++;
+	return S_OK;
+}
+
+static int handle(void *dev, struct vq_chain *c)
+{
+	struct virtio_blk *b = dev;
+	struct req_hdr h;
+	if (c->out_len < sizeof(h) || c->in_len < 1)
+		return -1; /* no header or nowhere to put the status: the driver is broken */
+	vq_copy_from(c, 0, &h, sizeof(h));
+	uint8_t st = S_OK;
+	uint32_t written = 0;
+	struct iovec iov[VQ_MAX_SIZE];
+	int n;
+	switch (h.type) {
+	case T_IN: {
+		uint32_t len = c->in_len - 1;
+		n = slice(c->iov + c->nout, c->nin, 0, len, iov);
+		if (!in_range(b, h.sector, len) ||
+		    b->disk->ops->preadv(b->disk, iov, n, h.sector * SECTOR)) {
+			st = S_IOERR;
+			break;
+		}
+		written = len;
+		b->stats.reads++;
+		b->stats.bytes_read += len;
+		break;
+	}
+	case T_OUT: {
+		uint32_t len = c->out_len - (uint32_t)sizeof(h);
+		n = slice(c->iov, c->nout, sizeof(h), len, iov);
+		if (b->disk->readonly || !in_range(b, h.sector, len) ||
+		    b->disk->ops->pwritev(b->disk, iov, n, h.sector * SECTOR)) {
+			st = S_IOERR;
+			break;
+		}
+		b->stats.writes++;
+		b->stats.bytes_written += len;
+		break;
+	}
+	case T_FLUSH:
+		if (b->disk->ops->flush(b->disk))
+			st = S_IOERR;
+		b->stats.flushes++;
+		break;
+	case T_GET_ID: {
+		uint32_t len = c->in_len - 1;
+		if (len > VIRTIO_BLK_ID_BYTES)
+			len = VIRTIO_BLK_ID_BYTES;
+		written = (uint32_t)vq_copy_to(c, 0, b->id, len);
+		break;
+	}
+	case T_DISCARD:
+	case T_WRITE_ZEROES:
+		st = discard_or_zero(b, c, h.type);
+		break;
+	default:
+		st = S_UNSUPP;
+		break;
+	}
+	if (st == S_IOERR)
+		b->stats.errors++;
+	vq_copy_to(c, c->in_len - 1, &st, 1);
+	return (int)(written + 1);
+}
+
+static void process(void *dev, struct virtio_mmio *t, unsigned q)
+{
+	virtio_queue_run(t, q, handle, dev);
+}
+
+static void config_read(void *dev, uint32_t off, uint8_t *data, unsigned size)
+{
+	struct virtio_blk *b = dev;
+	uint8_t cfg[60];
+	memset(cfg, 0, sizeof(cfg));
+	uint64_t cap = b->disk->size / SECTOR;
+	uint32_t seg_max = QUEUE_MAX - 2, blk_size = 512, max_dz = MAX_DZ_SECTS, dz_segs = 1;
+	uint32_t align = 1;
+	memcpy(cfg + 0, &cap, 8);
+	memcpy(cfg + 12, &seg_max, 4);
+	memcpy(cfg + 20, &blk_size, 4);
+	memcpy(cfg + 36, &max_dz, 4);  /* max_discard_sectors */
+	memcpy(cfg + 40, &dz_segs, 4); /* max_discard_seg */
+	memcpy(cfg + 44, &align, 4);   /* discard_sector_alignment */
+	memcpy(cfg + 48, &max_dz, 4);  /* max_write_zeroes_sectors */
+	memcpy(cfg + 52, &dz_segs, 4); /* max_write_zeroes_seg */
+	cfg[56] = 1;                   /* write_zeroes_may_unmap */
+	if (off < sizeof(cfg) && size <= sizeof(cfg) - off)
+		memcpy(data, cfg + off, size);
+}
+
+static void reset(void *dev)
+{
+	(void)dev; /* requests complete synchronously: nothing in flight */
+}
+
+void virtio_blk_init(struct virtio_blk *b, struct disk *disk, const char *id)
+{
+	memset(b, 0, sizeof(*b));
+	b->disk = disk;
+	if (id) /* not NUL-terminated when it fills all 20 bytes, as the spec allows */
+		memcpy(b->id, id, strnlen(id, sizeof(b->id)));
+	uint64_t f = (1ULL << F_SEG_MAX) | (1ULL << F_BLK_SIZE) | (1ULL << F_FLUSH);
+	if (disk->readonly)
+		f |= 1ULL << F_RO;
+	else
+		f |= (1ULL << F_DISCARD) | (1ULL << F_WRITE_ZEROES);
+	b->ops = (struct virtio_device_ops){
+	    .name = "blk",
+	    .device_id = VIRTIO_ID_BLOCK,
+	    .nqueues = 1,
+	    .queue_max = QUEUE_MAX,
+	    .features = f,
+	    .config_read = config_read,
+	    .process = process,
+	    .reset = reset,
+	};
+}

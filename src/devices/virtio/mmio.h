@@ -1,0 +1,99 @@
+/* virtio-mmio transport (virtio 1.x, register layout version 2), separate from
+ * the device models: a model describes itself with struct virtio_device_ops and
+ * processes its queues on the transport's I/O thread, never on a vCPU thread.
+ *
+ * Kicks arrive on one eventfd per queue (the VMM may bind it to the QueueNotify
+ * register with KVM ioeventfd; otherwise the register write signals it), and
+ * interrupts leave through struct virtio_irq (the VMM binds it to an irqfd). */
+#ifndef CAPSA_DEVICES_VIRTIO_MMIO_H
+#define CAPSA_DEVICES_VIRTIO_MMIO_H
+
+#include "devices/device.h"
+#include "devices/virtio/queue.h"
+#include "devices/virtio/virtio.h"
+#include "lib/err.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define VIRTIO_MMIO_SIZE   0x1000
+#define VIRTIO_MMIO_NOTIFY 0x050 /* QueueNotify register offset */
+#define VIRTIO_MAX_QUEUES  8
+#define VIRTIO_MMIO_VENDOR 0x41535043 /* "CPSA" */
+
+struct virtio_mmio;
+
+struct virtio_device_ops {
+	const char *name;
+	uint32_t device_id;
+	unsigned nqueues;
+	uint16_t queue_max;
+	uint64_t features; /* device-specific bits; the transport adds its own */
+	/* Device configuration space (offset from 0x100). Reads must fill data. */
+	void (*config_read)(void *dev, uint32_t off, uint8_t *data, unsigned size);
+	void (*config_write)(void *dev, uint32_t off, const uint8_t *data, unsigned size);
+	/* Queue q was kicked: consume it (runs on the I/O thread). */
+	void (*process)(void *dev, struct virtio_mmio *t, unsigned q);
+	/* The driver reset the device: forget in-flight state. */
+	void (*reset)(void *dev);
+};
+
+/* How the transport raises its interrupt (edge: one pulse per event). */
+struct virtio_irq {
+	void (*raise)(void *ctx);
+	void *ctx;
+};
+
+/* Everything a snapshot needs from the transport; device models add their own. */
+struct virtio_mmio_state {
+	uint32_t status, isr, queue_sel, dev_feat_sel, drv_feat_sel, broken;
+	uint64_t driver_features;
+	struct vq_state q[VIRTIO_MAX_QUEUES];
+};
+
+struct virtio_mmio {
+	pthread_mutex_t lock;  /* register accesses (held by the bus) */
+	pthread_mutex_t qlock; /* queue processing vs. reset and queue setup */
+	const struct virtio_device_ops *ops;
+	void *dev;
+	struct virtio_irq irq;
+	const struct guest_mem *mem;
+
+	uint32_t status, queue_sel, dev_feat_sel, drv_feat_sel;
+	uint64_t driver_features;
+	atomic_uint isr;
+	atomic_int broken; /* the guest broke the rules: NEEDS_RESET until reset */
+	char why[160];
+
+	struct vq q[VIRTIO_MAX_QUEUES];
+	int kick_fd[VIRTIO_MAX_QUEUES];
+	int stop_fd;
+	pthread_t thread;
+	int started;
+	struct vq_chain chain; /* scratch for the I/O thread */
+	uint64_t kicks, interrupts;
+};
+
+extern const struct io_ops virtio_mmio_ops;
+
+int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops, void *dev,
+                     const struct guest_mem *mem, struct err *e);
+void virtio_mmio_set_irq(struct virtio_mmio *t, struct virtio_irq irq);
+/* Start/stop the I/O thread. */
+int virtio_mmio_start(struct virtio_mmio *t, struct err *e);
+void virtio_mmio_stop(struct virtio_mmio *t);
+void virtio_mmio_destroy(struct virtio_mmio *t);
+
+/* For device models, on the I/O thread. A handler returns the bytes it wrote
+ * into the chain, or -1 if the request itself breaks the device's rules. */
+typedef int (*virtio_handler)(void *dev, struct vq_chain *c);
+/* Pop, handle and push every available chain of queue q, then interrupt the
+ * driver if it asked for it. */
+void virtio_queue_run(struct virtio_mmio *t, unsigned q, virtio_handler fn, void *dev);
+/* Mark the device NEEDS_RESET (bad guest) and tell the driver. */
+void virtio_mmio_fail(struct virtio_mmio *t, const char *why);
+
+void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *st);
+int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *st, struct err *e);
+
+#endif

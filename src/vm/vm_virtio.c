@@ -1,0 +1,224 @@
+/* Glue between the virtio device models and KVM. */
+#include "vm/vm_virtio.h"
+
+#include "devices/virtio/blk.h"
+#include "devices/virtio/rng.h"
+#include "vm/vm_internal.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+static const unsigned irqs[VM_VIRTIO_MAX] = {5, 6, 7, 9, 10, 11, 13, 14, 15};
+
+struct vdev {
+	struct virtio_mmio t;
+	struct vm *vm;
+	unsigned irq;
+	int irqfd;
+	struct disk *disk;
+	struct virtio_blk blk;
+	struct virtio_rng rng;
+};
+
+struct vm_virtio {
+	struct vdev *d[VM_VIRTIO_MAX];
+	unsigned n;
+};
+
+unsigned vm_virtio_count(const struct vm_virtio_config *c)
+{
+	return c->ndisks + (c->rng ? 1 : 0);
+}
+
+uint64_t vm_virtio_base(unsigned index)
+{
+	return VM_VIRTIO_MMIO_BASE + (uint64_t)index * VIRTIO_MMIO_SIZE;
+}
+
+unsigned vm_virtio_irq(unsigned index)
+{
+	return index < VM_VIRTIO_MAX ? irqs[index] : 0;
+}
+
+char *vm_virtio_cmdline(const struct vm_virtio_config *c, const char *cmdline)
+{
+	unsigned n = vm_virtio_count(c);
+	size_t cap = strlen(cmdline) + 1 + (size_t)n * 48;
+	char *s = malloc(cap);
+	if (!s)
+		return NULL;
+	size_t len = (size_t)snprintf(s, cap, "%s", cmdline);
+	for (unsigned i = 0; i < n && i < VM_VIRTIO_MAX; i++)
+		len += (size_t)snprintf(s + len, cap - len, "%svirtio_mmio.device=4K@0x%llx:%u",
+		                        len ? " " : "", (unsigned long long)vm_virtio_base(i),
+		                        vm_virtio_irq(i));
+	return s;
+}
+
+static int disk_key(struct vm_virtio_disk *d, const char *k, size_t kl, const char *v, size_t vl,
+                    struct err *e)
+{
+#define KEY(s) (kl == sizeof(s) - 1 && !memcmp(k, s, kl))
+#define VAL(s) (v && vl == sizeof(s) - 1 && !memcmp(v, s, vl))
+	if (KEY("path") && v && vl > 0 && vl < sizeof(d->path)) {
+		memcpy(d->path, v, vl);
+		d->path[vl] = '\0';
+	} else if (KEY("format") && (VAL("raw") || VAL("qcow2"))) {
+		d->format = VAL("raw") ? DISK_FMT_RAW : DISK_FMT_QCOW2;
+	} else if (KEY("readonly") && (!v || VAL("on") || VAL("true"))) {
+		d->readonly = 1;
+	} else if (KEY("cache") && (VAL("none") || VAL("writeback"))) {
+		d->cache = VAL("none") ? DISK_CACHE_NONE : DISK_CACHE_WRITEBACK;
+	} else if (KEY("id") && v && vl > 0 && vl <= 20) {
+		memcpy(d->id, v, vl);
+		d->id[vl] = '\0';
+	} else {
+		return err_set(e, ERR_INPUT, "--disk: bad option '%.*s'",
+		               (int)(kl + (v ? vl + 1 : 0)), k);
+	}
+	return 0;
+#undef KEY
+#undef VAL
+}
+
+int vm_virtio_add_disk(struct vm_virtio_config *c, const char *spec, struct err *e)
+{
+	if (vm_virtio_count(c) >= VM_VIRTIO_MAX)
+		return err_set(e, ERR_INPUT, "--disk %s: too many virtio devices (at most %d)",
+		               spec, VM_VIRTIO_MAX);
+	struct vm_virtio_disk *d = &c->disks[c->ndisks];
+	memset(d, 0, sizeof(*d));
+	const char *p = spec;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		const char *eq = memchr(p, '=', n);
+		const char *v = eq ? eq + 1 : NULL;
+		size_t kl = eq ? (size_t)(eq - p) : n;
+		if (p == spec && !eq && strncmp(p, "readonly", n)) {
+			if (disk_key(d, "path", 4, p, n, e)) /* bare FILE */
+				return -1;
+		} else if (disk_key(d, p, kl, v, v ? n - kl - 1 : 0, e)) {
+			return -1;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (!d->path[0])
+		return err_set(e, ERR_INPUT, "--disk %s: path=FILE is required", spec);
+	c->ndisks++;
+	return 0;
+}
+
+/* Interrupts: an irqfd pulse when KVM has irqfd, else KVM_IRQ_LINE up and down. */
+static void raise_irqfd(void *ctx)
+{
+	struct vdev *d = ctx;
+	uint64_t one = 1;
+	ssize_t w = write(d->irqfd, &one, sizeof(one));
+	(void)w;
+}
+
+static void raise_line(void *ctx)
+{
+	struct vdev *d = ctx;
+	struct kvm_irq_level l = {.irq = d->irq, .level = 1};
+	(void)ioctl(d->vm->fd, KVM_IRQ_LINE, &l);
+	l.level = 0;
+	(void)ioctl(d->vm->fd, KVM_IRQ_LINE, &l);
+}
+
+static int wire(struct vm *vm, struct vdev *d, uint64_t base, struct err *e)
+{
+	d->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->irqfd < 0)
+		return err_sys(e, "virtio: eventfd");
+	struct kvm_irqfd irqfd = {.fd = (uint32_t)d->irqfd, .gsi = d->irq};
+	if (ioctl(vm->fd, KVM_IRQFD, &irqfd) == 0) {
+		virtio_mmio_set_irq(&d->t, (struct virtio_irq){raise_irqfd, d});
+	} else {
+		close(d->irqfd);
+		d->irqfd = -1;
+		virtio_mmio_set_irq(&d->t, (struct virtio_irq){raise_line, d});
+	}
+	for (unsigned q = 0; q < d->t.ops->nqueues; q++) {
+		struct kvm_ioeventfd io = {
+		    .datamatch = q,
+		    .addr = base + VIRTIO_MMIO_NOTIFY,
+		    .len = 4,
+		    .fd = d->t.kick_fd[q],
+		    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+		};
+		/* without ioeventfd the register write signals the same eventfd */
+		(void)ioctl(vm->fd, KVM_IOEVENTFD, &io);
+	}
+	if (iobus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, &d->t, &d->t.lock,
+	                   e))
+		return -1;
+	return virtio_mmio_start(&d->t, e);
+}
+
+static void vdev_free(struct vdev *d)
+{
+	virtio_mmio_destroy(&d->t);
+	if (d->irqfd >= 0)
+		close(d->irqfd);
+	disk_close(d->disk);
+	free(d);
+}
+
+int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err *e)
+{
+	unsigned n = vm_virtio_count(c);
+	if (n == 0)
+		return 0;
+	if (n > VM_VIRTIO_MAX)
+		return err_set(e, ERR_INPUT, "too many virtio devices (%u, at most %d)", n,
+		               VM_VIRTIO_MAX);
+	struct vm_virtio *v = calloc(1, sizeof(*v));
+	if (!v)
+		return err_sys(e, "allocating virtio devices");
+	vm->virtio = v;
+	for (unsigned i = 0; i < n; i++) {
+		struct vdev *d = calloc(1, sizeof(*d));
+		if (!d)
+			return err_sys(e, "allocating a virtio device");
+		d->vm = vm;
+		d->irq = vm_virtio_irq(i);
+		d->irqfd = -1;
+		int rc;
+		if (i < c->ndisks) {
+			const struct vm_virtio_disk *cd = &c->disks[i];
+			struct disk_options o = {cd->path, cd->format, cd->readonly, cd->cache};
+			if (disk_open(&d->disk, &o, e)) {
+				free(d);
+				return err_prefix(e, "--disk %s", cd->path);
+			}
+			virtio_blk_init(&d->blk, d->disk, cd->id[0] ? cd->id : NULL);
+			rc = virtio_mmio_init(&d->t, &d->blk.ops, &d->blk, &vm->mem, e);
+		} else {
+			rc = virtio_mmio_init(&d->t, &virtio_rng_ops, &d->rng, &vm->mem, e);
+		}
+		v->d[v->n++] = d;
+		if (rc || wire(vm, d, vm_virtio_base(i), e))
+			return -1;
+	}
+	return 0;
+}
+
+void vm_virtio_detach(struct vm *vm)
+{
+	struct vm_virtio *v = vm->virtio;
+	if (!v)
+		return;
+	for (unsigned i = 0; i < v->n; i++)
+		vdev_free(v->d[i]);
+	free(v);
+	vm->virtio = NULL;
+}

@@ -1,0 +1,49 @@
+/* Virtio devices of a VM: configuration (part of struct vm_config), the
+ * kernel command line that announces them, and their attachment to KVM
+ * (ioeventfd kicks, irqfd interrupts, one I/O thread per device). */
+#ifndef CAPSA_VM_VM_VIRTIO_H
+#define CAPSA_VM_VM_VIRTIO_H
+
+#include "disk/disk.h"
+#include "lib/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VM_VIRTIO_MAX       9 /* one I/O APIC pin each */
+#define VM_VIRTIO_MMIO_BASE 0xd0000000ULL
+
+struct vm_virtio_disk {
+	char path[4096];
+	enum disk_format format;
+	int readonly;
+	enum disk_cache cache;
+	char id[21]; /* virtio-blk serial (GET_ID), "" for none */
+};
+
+struct vm_virtio_config {
+	struct vm_virtio_disk disks[VM_VIRTIO_MAX];
+	unsigned ndisks;
+	int rng;
+};
+
+/* Parse "path=F[,format=raw|qcow2][,readonly][,cache=none|writeback][,id=ID]"
+ * (a bare F is taken as path=F) and add the disk. */
+int vm_virtio_add_disk(struct vm_virtio_config *c, const char *spec, struct err *e);
+
+/* Devices in attachment order: disks, then rng. */
+unsigned vm_virtio_count(const struct vm_virtio_config *c);
+uint64_t vm_virtio_base(unsigned index);
+unsigned vm_virtio_irq(unsigned index);
+/* Append " virtio_mmio.device=4K@0x...:IRQ" for each device to cmdline;
+ * returns a malloc'd string or NULL (errno set). */
+char *vm_virtio_cmdline(const struct vm_virtio_config *c, const char *cmdline);
+
+struct vm;
+struct vm_virtio;
+/* Called by vm_create once guest memory and the buses exist. */
+int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err *e);
+/* Stops the I/O threads and closes the disks; before guest memory goes away. */
+void vm_virtio_detach(struct vm *vm);
+
+#endif
