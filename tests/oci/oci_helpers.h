@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -230,6 +231,13 @@ static inline int state_leftover(struct bundle *b)
 	char p[512];
 	snprintf(p, sizeof(p), "%s/%s", b->root, b->id);
 	return access(p, F_OK) == 0;
+}
+
+/* Is /sys/fs/cgroup a cgroup2 (unified only) mount? */
+static inline int cgroup_v2_host(void)
+{
+	struct statfs sf;
+	return statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == 0x63677270; /* CGROUP2 */
 }
 
 static inline int is_root(void)

@@ -46,12 +46,16 @@ static void test_fork_bomb_stops_at_pids_max(void **state)
 	(void)state;
 	REQUIRE_ROOT_AND_BUSYBOX();
 	struct bundle b;
+	char args[512];
+	const char *pids = cgroup_v2_host() ? "/sys/fs/cgroup" : "/sys/fs/cgroup/pids";
+	/* the inner shell forks until it fails; builtins read the counters */
+	snprintf(args, sizeof(args),
+	         "[\"sh\",\"-c\",\"sh -c 'for i in $(seq 40); do sleep 5 & done' 2>/dev/null; "
+	         "echo inner=$?; read c < %s/pids.current; read m < %s/pids.max; echo current=$c "
+	         "max=$m; kill -9 -1; true\"]",
+	         pids, pids);
 	struct bundle_opts o = {
-	    /* the inner shell forks until it fails; builtins read the counters */
-	    .args = "[\"sh\",\"-c\",\"sh -c 'for i in $(seq 40); do sleep 5 & done' "
-	            "2>/dev/null; echo inner=$?; read c < /sys/fs/cgroup/pids/pids.current; "
-	            "read m < /sys/fs/cgroup/pids/pids.max; echo current=$c max=$m; kill -9 -1; "
-	            "true\"]",
+	    .args = args,
 	    .mounts = ",{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":"
 	              "\"cgroup\",\"options\":[\"ro\"]}",
 	    .lnx = ",\"resources\":{\"pids\":{\"limit\":10}}",
@@ -74,12 +78,19 @@ static void test_cpu_and_cgroup_view(void **state)
 	(void)state;
 	REQUIRE_ROOT_AND_BUSYBOX();
 	struct bundle b;
+	int v2 = cgroup_v2_host();
+	const char *v2args =
+	    "[\"sh\",\"-c\",\"cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight "
+	    "/sys/fs/cgroup/cpuset.cpus /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.low; "
+	    "echo 1 > /sys/fs/cgroup/pids.max 2>/dev/null || echo cgroupfs=ro\"]";
 	struct bundle_opts o = {
-	    .args = "[\"sh\",\"-c\",\"cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
-	            "/sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.shares "
-	            "/sys/fs/cgroup/cpuset/cpuset.cpus /sys/fs/cgroup/memory/memory.limit_in_bytes "
-	            "/sys/fs/cgroup/memory/memory.soft_limit_in_bytes; "
-	            "echo 1 > /sys/fs/cgroup/pids/pids.max 2>/dev/null || echo cgroupfs=ro\"]",
+	    .args = v2 ? v2args
+	               : "[\"sh\",\"-c\",\"cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
+	                 "/sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.shares "
+	                 "/sys/fs/cgroup/cpuset/cpuset.cpus "
+	                 "/sys/fs/cgroup/memory/memory.limit_in_bytes "
+	                 "/sys/fs/cgroup/memory/memory.soft_limit_in_bytes; "
+	                 "echo 1 > /sys/fs/cgroup/pids/pids.max 2>/dev/null || echo cgroupfs=ro\"]",
 	    .mounts = ",{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":"
 	              "\"cgroup\",\"options\":[\"ro\"]}",
 	    .lnx = ",\"resources\":{\"cpu\":{\"quota\":25000,\"period\":50000,\"shares\":256,"
@@ -92,7 +103,9 @@ static void test_cpu_and_cgroup_view(void **state)
 	capsa(&r, &b, 60, "run", b.id, NULL);
 	expect_ok(&r, "cgroup view");
 	/* memory limits are rounded to pages by the kernel */
-	if (!strstr(r.out, "25000\n50000\n256\n0\n99999744\n49999872\ncgroupfs=ro\n"))
+	/* shares 256 are weight 10 on v2 */
+	if (!strstr(r.out, v2 ? "25000 50000\n10\n0\n99999744\n49999872\ncgroupfs=ro\n"
+	                      : "25000\n50000\n256\n0\n99999744\n49999872\ncgroupfs=ro\n"))
 		fail_msg("unexpected cgroup values:\n%s\n%s", r.out, r.err);
 	run_result_free(&r);
 	bundle_free(&b);

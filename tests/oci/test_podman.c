@@ -100,7 +100,10 @@ static void test_podman_exec_stop_rm(void **state)
 	expect_ok(&r, "podman run -d");
 	run_result_free(&r);
 	podman(&r, 60, "exec", name, "sh", "-c",
-	       "echo exec-ok; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; ps", NULL);
+	       cgroup_v2_host()
+	           ? "echo exec-ok; cat /sys/fs/cgroup/memory.max; ps"
+	           : "echo exec-ok; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; ps",
+	       NULL);
 	expect_ok(&r, "podman exec");
 	assert_non_null(strstr(r.out, "exec-ok\n67108864\n"));
 	assert_non_null(strstr(r.out, "sleep 1000"));
