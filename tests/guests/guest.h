@@ -61,6 +61,7 @@ extern volatile uint32_t ap_next_slot;
 void test_bootinfo(const struct bootinfo *bi) __attribute__((noreturn));
 void test_ports(void) __attribute__((noreturn));
 void test_cpl3(uint64_t iters) __attribute__((noreturn));
+void test_cpuid(void) __attribute__((noreturn));
 void test_smp(const struct bootinfo *bi, int halt) __attribute__((noreturn));
 void ap_main(void);
 /* virtio.c: returns only if `test` is not one of its tests */

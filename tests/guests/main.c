@@ -87,6 +87,8 @@ void guest_main(uint32_t kind, uint64_t info)
 		test_smp(&boot, 0);
 	if (streq(test, "hlt"))
 		test_smp(&boot, 1);
+	if (streq(test, "cpuid"))
+		test_cpuid();
 	test_virtio(boot.cmdline, test);
 	gprintf("capsa test guest: unknown test \"%s\"\n", test);
 	guest_exit(2);

@@ -377,7 +377,7 @@ static void cpuid_features(void **state)
 	    {.function = 0xb, .index = 1},
 	    {.function = 4, .eax = 0xffffffff},
 	};
-	cpuid_customize(ent, 4, 3, 4, &ed);
+	assert_int_equal(cpuid_customize(ent, 4, 4, 3, 4, &ed), 4);
 	assert_int_equal(ent[0].ecx & (1U << 13), 0);
 	assert_int_equal(ent[0].ecx & (1U << 28), 0);
 	assert_true(ent[0].ecx & (1U << 31));
@@ -387,6 +387,20 @@ static void cpuid_features(void **state)
 	assert_int_equal(ent[2].edx, 3);
 	assert_int_equal(ent[2].ebx, 4);
 	assert_int_equal(ent[3].eax >> 26, 3);
+
+	/* leaf 0xB with only sub-leaf 0: the core level and the end marker are added */
+	struct cpuid_entry t[4] = {{.function = 0xb, .index = 0, .flags = 1}};
+	assert_int_equal(cpuid_customize(t, 1, 4, 2, 3, NULL), 3);
+	assert_int_equal(t[0].ebx, 1); /* one thread per core */
+	assert_int_equal(t[1].index, 1);
+	assert_int_equal(t[1].ebx, 3);          /* three cores */
+	assert_int_equal(t[1].eax, 2);          /* APIC ID bits for the cores */
+	assert_int_equal(t[1].ecx, 0x201);      /* core level, sub-leaf 1 */
+	assert_int_equal(t[1].edx, 2);          /* x2APIC ID */
+	assert_int_equal(t[2].ecx & 0xff00, 0); /* invalid level ends the list */
+	/* no room: nothing is added, nothing overflows */
+	struct cpuid_entry u[1] = {{.function = 0xb, .index = 0}};
+	assert_int_equal(cpuid_customize(u, 1, 1, 0, 1, NULL), 1);
 }
 
 /* ---- sizes ---- */

@@ -246,6 +246,46 @@ static void cpl3_native_speed(void **state)
 	assert_true(ratio < 2.0);
 }
 
+/* Registers of "cpuid LEAF.SUB:" as printed by test=cpuid; 0 on success. */
+static int cpuid_line(const char *out, const char *leaf, unsigned r[4])
+{
+	char key[64];
+	snprintf(key, sizeof(key), "cpuid %s: ", leaf);
+	const char *p = strstr(out, key);
+	if (!p)
+		return -1;
+	return sscanf(p + strlen(key), "eax=%x ebx=%x ecx=%x edx=%x", &r[0], &r[1], &r[2], &r[3]) ==
+	               4
+	           ? 0
+	           : -1;
+}
+
+/* CPUID as the guest sees it: topology for --cpus, and --cpu-features edits
+ * (cx16 is a bit every KVM host lets the VMM mask). */
+static void cpuid_topology_and_edits(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *feats[] = {"-cx16", "+cx16"};
+	for (int i = 0; i < 2; i++) {
+		struct run_result r;
+		vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline",
+		            "test=cpuid", "--cpus", "4", "--cpu-features", feats[i], NULL);
+		assert_int_equal(r.status, 0);
+		unsigned l1[4], b1[4];
+		assert_int_equal(cpuid_line(r.out, "0x1.0", l1), 0);
+		assert_int_equal((l1[1] >> 16) & 0xff, 4);   /* logical processors */
+		assert_int_equal(l1[1] >> 24, 0);            /* the BSP's APIC ID */
+		assert_true(l1[2] & (1U << 31));             /* hypervisor present */
+		assert_int_equal(!!(l1[2] & (1U << 13)), i); /* cx16 as edited */
+		if (cpuid_line(r.out, "0xb.1", b1) == 0) {
+			assert_int_equal(b1[1] & 0xffff, 4); /* cores at the core level */
+			assert_int_equal(b1[0] & 0x1f, 2);   /* APIC ID bits */
+		}
+		run_result_free(&r);
+	}
+}
+
 static void smp_counts(void **state)
 {
 	(void)state;
@@ -378,12 +418,19 @@ static void console_none(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(hello_pvh),           cmocka_unit_test(debug_exit_codes),
-	    cmocka_unit_test(triple_fault_report), cmocka_unit_test(ports_and_mmio),
-	    cmocka_unit_test(bootinfo_pvh),        cmocka_unit_test(bootinfo_elf_64bit_entry),
-	    cmocka_unit_test(bootinfo_bzimage),    cmocka_unit_test(bootinfo_memory_above_4g),
-	    cmocka_unit_test(cpl3_native_speed),   cmocka_unit_test(smp_counts),
-	    cmocka_unit_test(stop_never_hangs),    cmocka_unit_test(console_file_and_json_events),
+	    cmocka_unit_test(hello_pvh),
+	    cmocka_unit_test(debug_exit_codes),
+	    cmocka_unit_test(triple_fault_report),
+	    cmocka_unit_test(ports_and_mmio),
+	    cmocka_unit_test(bootinfo_pvh),
+	    cmocka_unit_test(bootinfo_elf_64bit_entry),
+	    cmocka_unit_test(bootinfo_bzimage),
+	    cmocka_unit_test(bootinfo_memory_above_4g),
+	    cmocka_unit_test(cpl3_native_speed),
+	    cmocka_unit_test(smp_counts),
+	    cmocka_unit_test(cpuid_topology_and_edits),
+	    cmocka_unit_test(stop_never_hangs),
+	    cmocka_unit_test(console_file_and_json_events),
 	    cmocka_unit_test(console_none),
 	};
 	return cmocka_run_group_tests_name("vm guests", tests, NULL, NULL);

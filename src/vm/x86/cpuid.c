@@ -183,10 +183,34 @@ static unsigned order(unsigned n) /* ceil(log2(n)) */
 	return s;
 }
 
-void cpuid_customize(struct cpuid_entry *ent, size_t n, unsigned apic_id, unsigned ncpus,
-                     const struct cpuid_edits *edits)
+static int has_entry(const struct cpuid_entry *ent, size_t n, uint32_t fn, uint32_t idx)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ent[i].function == fn && ent[i].index == idx)
+			return 1;
+	return 0;
+}
+
+/* KVM may report leaf 0xB with sub-leaf 0 only; the x2APIC topology needs
+ * the core level (1) and the terminating invalid level (2) as well. */
+static size_t add_topology_subleaves(struct cpuid_entry *ent, size_t n, size_t cap)
+{
+	if (!has_entry(ent, n, 0xb, 0))
+		return n;
+	for (uint32_t idx = 1; idx <= 2; idx++) {
+		if (has_entry(ent, n, 0xb, idx) || n == cap)
+			continue;
+		ent[n] = (struct cpuid_entry){.function = 0xb, .index = idx, .flags = 1};
+		n++; /* flags: KVM_CPUID_FLAG_SIGNIFCANT_INDEX */
+	}
+	return n;
+}
+
+size_t cpuid_customize(struct cpuid_entry *ent, size_t n, size_t cap, unsigned apic_id,
+                       unsigned ncpus, const struct cpuid_edits *edits)
 {
 	unsigned core_bits = order(ncpus);
+	n = add_topology_subleaves(ent, n, cap);
 	for (size_t i = 0; i < n; i++) {
 		struct cpuid_entry *c = &ent[i];
 		switch (c->function) {
@@ -240,4 +264,5 @@ void cpuid_customize(struct cpuid_entry *ent, size_t n, unsigned apic_id, unsign
 				*r &= ~(1U << ed->bit);
 		}
 	}
+	return n;
 }

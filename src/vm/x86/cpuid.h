@@ -38,9 +38,14 @@ struct cpuid_entry {
 	uint32_t padding[3];
 };
 
+/* Extra room cpuid_customize may need beyond KVM's entries. */
+#define CPUID_EXTRA_ENTRIES 4
+
 /* Rewrite topology for the vCPU with `apic_id` in a VM of `ncpus` (one
- * socket, one thread per core) and apply `edits`. `ent` has `n` entries. */
-void cpuid_customize(struct cpuid_entry *ent, size_t n, unsigned apic_id, unsigned ncpus,
-                     const struct cpuid_edits *edits);
+ * socket, one thread per core) and apply `edits`. `ent` has `n` entries and
+ * room for `cap`; topology sub-leaves KVM left out (0xB.1, 0xB.2) are added
+ * when there is room. Returns the new number of entries. */
+size_t cpuid_customize(struct cpuid_entry *ent, size_t n, size_t cap, unsigned apic_id,
+                       unsigned ncpus, const struct cpuid_edits *edits);
 
 #endif

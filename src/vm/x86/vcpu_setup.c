@@ -43,9 +43,10 @@
 
 static void fill_cpuid(struct kvm_cpuid2 *c, const struct x86_cpu_template *t, unsigned apic_id)
 {
-	c->nent = (uint32_t)t->ncpuid;
 	memcpy(c->entries, t->cpuid, t->ncpuid * sizeof(struct kvm_cpuid_entry2));
-	cpuid_customize((struct cpuid_entry *)c->entries, t->ncpuid, apic_id, t->ncpus, t->edits);
+	c->nent =
+	    (uint32_t)cpuid_customize((struct cpuid_entry *)c->entries, t->ncpuid,
+	                              t->ncpuid + CPUID_EXTRA_ENTRIES, apic_id, t->ncpus, t->edits);
 }
 
 void x86_cpu_signature(const struct x86_cpu_template *t, uint32_t *eax, uint32_t *edx)
@@ -54,7 +55,7 @@ void x86_cpu_signature(const struct x86_cpu_template *t, uint32_t *eax, uint32_t
 	for (size_t i = 0; i < t->ncpuid; i++) {
 		if (t->cpuid[i].function == 1) {
 			struct cpuid_entry c = t->cpuid[i];
-			cpuid_customize(&c, 1, 0, t->ncpus, t->edits);
+			cpuid_customize(&c, 1, 1, 0, t->ncpus, t->edits);
 			*eax = c.eax;
 			*edx = c.edx;
 		}
@@ -99,7 +100,8 @@ static int set_msrs(int fd, struct err *e)
 
 int x86_vcpu_init(int fd, unsigned index, const struct x86_cpu_template *t, struct err *e)
 {
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + t->ncpuid * sizeof(struct kvm_cpuid_entry2));
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (t->ncpuid + CPUID_EXTRA_ENTRIES) *
+	                                                  sizeof(struct kvm_cpuid_entry2));
 	if (!c)
 		return err_sys(e, "allocating CPUID");
 	fill_cpuid(c, t, index);
