@@ -429,15 +429,16 @@ static int op_block(struct cc *c, uint8_t kind)
 	for (uint32_t i = 0; i < f->np; i++)
 		if (!wc_push(c, f->pt[i]))
 			return -1;
-	if (kind == K_LOOP) {
-		f->start = c->ncode;
-		wc_emit_op(c, OP_loop);
-	}
+	if (kind == K_LOOP)
+		f->start = c->ncode; /* backward branches here count fuel */
+	c->last_cmp = -1;
+	c->last_dst = -1;
 	return 0;
 }
 
 static int op_else(struct cc *c)
 {
+	c->last_cmp = -1; /* a label may follow: no folding across it */
 	struct ctl *f = TOP;
 	if (f->kind != K_IF)
 		return FAIL("else without if at byte 0x%x", c->cur_off);
@@ -466,6 +467,7 @@ static int emit_return(struct cc *c);
 
 static int op_end(struct cc *c)
 {
+	c->last_cmp = -1; /* a label may follow: no folding across it */
 	struct ctl *f = TOP;
 	materialize(c, 0);
 	if (check_frame_results(c, f))

@@ -226,6 +226,15 @@ typedef float ctype_f32;
 typedef double ctype_f64;
 
 #define NEXT goto * pc->h
+/* Taken branch; a backward one is a loop iteration and costs one fuel unit. */
+#define JUMP(off)                                                                                  \
+	do {                                                                                       \
+		int64_t off_ = (off);                                                              \
+		if (off_ < 0 && __builtin_expect(--s->fuel < 0, 0))                                \
+			TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL);                                         \
+		pc += off_;                                                                        \
+		NEXT;                                                                              \
+	} while (0)
 #define TRAP(code)                                                                                 \
 	do {                                                                                       \
 		trap = (code);                                                                     \
@@ -359,26 +368,22 @@ L_nop:
 	pc += 1;
 	NEXT;
 L_br:
-	pc += pc[1].i;
-	NEXT;
+	JUMP(pc[1].i);
 L_br_if:
 	if (GET_i32(1))
-		pc += pc[2].i;
-	else
-		pc += 3;
+		JUMP(pc[2].i);
+	pc += 3;
 	NEXT;
 L_br_unless:
 	if (!GET_i32(1))
-		pc += pc[2].i;
-	else
-		pc += 3;
+		JUMP(pc[2].i);
+	pc += 3;
 	NEXT;
 L_br_table : {
 	uint64_t i = GET_i32(1);
 	if (i > pc[2].u)
 		i = pc[2].u;
-	pc += pc[3 + i].i;
-	NEXT;
+	JUMP(pc[3 + i].i);
 }
 L_loop:
 	if (__builtin_expect(--s->fuel < 0, 0))
@@ -593,13 +598,17 @@ L_ref_func:
 	L_br_##n:                                                                                  \
 	{                                                                                          \
 		uint32_t a = GET_i32(1), b = GET_i32(2);                                           \
-		pc += (cond) ? pc[3].i : 4;                                                        \
+		if (cond)                                                                          \
+			JUMP(pc[3].i);                                                             \
+		pc += 4;                                                                           \
 		NEXT;                                                                              \
 	}                                                                                          \
 	L_br_##n##_imm:                                                                            \
 	{                                                                                          \
 		uint32_t a = GET_i32(1), b = (uint32_t)pc[2].u;                                    \
-		pc += (cond) ? pc[3].i : 4;                                                        \
+		if (cond)                                                                          \
+			JUMP(pc[3].i);                                                             \
+		pc += 4;                                                                           \
 		NEXT;                                                                              \
 	}
 	WASM_BRANCH_CMPS(H_BR)
