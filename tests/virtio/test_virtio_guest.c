@@ -1,0 +1,162 @@
+/* virtio-blk and virtio-rng driven by the CPL3 test guest under capsa vm run:
+ * data read from a host file, data written to it, flush, get-id, errors for
+ * bad requests, NEEDS_RESET for a hostile chain and recovery after reset. */
+#include "vm/vmtest.h"
+
+#define DISK_SIZE (4u << 20)
+
+static uint8_t pattern(size_t o)
+{
+	uint32_t x = (uint32_t)o * 2654435761u;
+	return (uint8_t)(x >> 13 ^ x >> 24);
+}
+
+static void rmdir_all(char *dir)
+{
+	char *argv[] = {"/bin/rm", "-rf", dir, NULL};
+	struct run_result r;
+	run_cmd(&r, argv, 30);
+	run_result_free(&r);
+	free(dir);
+}
+
+static char *make_disk(char *dir)
+{
+	static char path[4200];
+	snprintf(path, sizeof(path), "%s/disk.raw", dir);
+	uint8_t *d = malloc(DISK_SIZE);
+	for (size_t i = 0; i < DISK_SIZE; i++)
+		d[i] = pattern(i);
+	assert_int_equal(write_file(path, d, DISK_SIZE), 0);
+	free(d);
+	return path;
+}
+
+static void blk_guest(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char *dir = test_tmpdir();
+	char *disk = make_disk(dir);
+	char spec[4400];
+	snprintf(spec, sizeof(spec), "path=%s,id=capsa-disk-7", disk);
+	struct run_result r;
+	vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline", "test=virtio-blk",
+	            "--disk", spec, "--console", "stdio", NULL);
+	printf("%s", r.out);
+	assert_int_equal(r.status, 0);
+	char v[256], want[256];
+	assert_int_equal(line_value(r.out, "blk", v, sizeof(v)), 0);
+	assert_string_equal(v, "capacity=8192");
+	/* sectors 8..15 as the host wrote them */
+	uint32_t sum = 0;
+	for (size_t i = 8 * 512; i < 16 * 512; i++)
+		sum += pattern(i);
+	snprintf(want, sizeof(want), "blk: read status=0 sum=0x%x\n", sum);
+	assert_non_null(strstr(r.out, want));
+	assert_non_null(strstr(r.out, "blk: id status=0 id=capsa-disk-7\n"));
+	assert_non_null(strstr(r.out, "blk: beyond end status=1\n"));
+	assert_non_null(strstr(r.out, "blk: unknown type status=2\n"));
+	assert_non_null(strstr(r.out, "blk: indirect status=0 len=4097 same=1\n"));
+	assert_non_null(strstr(r.out, "blk: hostile chain status=0x4f\n"));
+	assert_non_null(strstr(r.out, "blk: failures=0\n"));
+	/* the guest's write reached the file, and nothing else changed */
+	size_t len;
+	uint8_t *d = (uint8_t *)read_file(disk, &len);
+	assert_int_equal(len, DISK_SIZE);
+	size_t bad = 0;
+	for (size_t i = 0; i < DISK_SIZE; i++) {
+		uint8_t exp = (i >= 16 * 512 && i < 24 * 512) ? (uint8_t)((i - 16 * 512) * 7 + 3)
+		                                              : pattern(i);
+		bad += d[i] != exp;
+	}
+	assert_int_equal(bad, 0);
+	free(d);
+	run_result_free(&r);
+	rmdir_all(dir);
+}
+
+static void blk_readonly(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char *dir = test_tmpdir();
+	char *disk = make_disk(dir);
+	char spec[4400];
+	snprintf(spec, sizeof(spec), "path=%s,readonly", disk);
+	struct run_result r;
+	vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline", "test=virtio-blk",
+	            "--disk", spec, NULL);
+	/* the write fails with IOERR, so the guest reports failures */
+	assert_non_null(strstr(r.out, "blk: write status=1\n"));
+	assert_int_equal(r.status, 1);
+	size_t len;
+	uint8_t *d = (uint8_t *)read_file(disk, &len);
+	size_t bad = 0;
+	for (size_t i = 0; i < len; i++)
+		bad += d[i] != pattern(i);
+	assert_int_equal(bad, 0);
+	free(d);
+	run_result_free(&r);
+	rmdir_all(dir);
+}
+
+static void rng_guest(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	struct run_result r;
+	vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline", "test=virtio-rng",
+	            "--rng", NULL);
+	assert_non_null(strstr(r.out, "rng: got=64,64 nonzero=1 differ=1\n"));
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+}
+
+static void disk_option_errors(void **state)
+{
+	(void)state;
+	static const char *const bad[][2] = {
+	    {"path=/nonexistent/disk.img", "/nonexistent/disk.img"},
+	    {"format=vmdk,path=x", "format=vmdk"},
+	    {"cache=maybe,path=x", "cache=maybe"},
+	    {"id=123456789012345678901,path=x", "id="},
+	    {"readonly", "path=FILE is required"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct run_result r;
+		vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--disk", bad[i][0],
+		            NULL);
+		assert_int_equal(r.status, 2);
+		assert_non_null(strstr(r.err, bad[i][1]));
+		run_result_free(&r);
+	}
+}
+
+static void qcow2_content_needs_format(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/fake.img", dir);
+	char data[4096] = "QFI\xfb";
+	assert_int_equal(write_file(path, data, sizeof(data)), 0);
+	struct run_result r;
+	vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--disk", path, NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "looks like qcow2"));
+	run_result_free(&r);
+	rmdir_all(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(blk_guest),
+	    cmocka_unit_test(blk_readonly),
+	    cmocka_unit_test(rng_guest),
+	    cmocka_unit_test(disk_option_errors),
+	    cmocka_unit_test(qcow2_content_needs_format),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
