@@ -170,11 +170,9 @@ int oci_process_exec(const struct oci_config *c, const struct oci_process *p, in
 	}
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return err_sys(e, "PR_SET_KEEPCAPS");
-	gid_t groups[65536];
-	size_t ng = p->n_groups < 65536 ? p->n_groups : 65536;
-	for (size_t i = 0; i < ng; i++)
-		groups[i] = p->groups[i];
-	if (setgroups(ng, groups) < 0 && !(in_userns && errno == EPERM && ng == 0))
+	_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
+	size_t ng = p->n_groups; /* at most 65536, checked by the parser */
+	if (setgroups(ng, (const gid_t *)p->groups) < 0 && !(in_userns && errno == EPERM && ng == 0))
 		return err_sys(e, "process.user.additionalGids");
 	if (setresgid(p->gid, p->gid, p->gid) < 0)
 		return err_sys(e, "process.user.gid: %u", p->gid);
