@@ -296,6 +296,10 @@ static int do_create(const struct oci_create_opts *o, struct oci_config **cfg_ou
 		if (!c->namespaces[i].path && (c->namespaces[i].type == CLONE_NEWCGROUP ||
 		                               c->namespaces[i].type == CLONE_NEWTIME))
 			a.unshare_late |= c->namespaces[i].type;
+	a.need_sync = c->n_hooks[OCI_HOOK_PRESTART] || c->n_hooks[OCI_HOOK_CREATE_RUNTIME] ||
+	              c->n_hooks[OCI_HOOK_CREATE_CONTAINER] ||
+	              c->n_hooks[OCI_HOOK_START_CONTAINER] || (a.unshare_late & CLONE_NEWCGROUP) ||
+	              (c->seccomp && c->seccomp->listener_path);
 	fflush(NULL);
 	pid = (pid_t)syscall(SYS_clone, ns_clone_flags(c) | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (pid < 0) {

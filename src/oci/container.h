@@ -59,6 +59,7 @@ struct oci_init_args {
 	int no_pivot, preserve_fds, new_userns, userns;
 	int join_fds[8], join_types[8], n_join; /* namespaces joined by path */
 	int unshare_late;                       /* cgroup/time namespaces */
+	int need_sync;                          /* exchange OCI_MSG_HOOKS / OCI_MSG_HOOKS_DONE */
 };
 void oci_init_main(struct oci_init_args *a) __attribute__((noreturn));
 

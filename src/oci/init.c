@@ -97,8 +97,13 @@ void oci_init_main(struct oci_init_args *a)
 	int setup_fs = mnt->path == NULL; /* a joined one is used as it is */
 	if (setup_fs && oci_rootfs_setup(&ctx, &e) < 0)
 		oci_child_fail(a->sock, &e);
-	oci_msg_send(a->sock, OCI_MSG_HOOKS, NULL);
-	expect(a->sock, OCI_MSG_HOOKS_DONE, state, sizeof(state));
+	/* Hooks, a cgroup namespace and a seccomp listener need the runtime's
+	 * go-ahead (and the state); otherwise the fifo wait orders things. */
+	strcpy(state, "{}");
+	if (a->need_sync) {
+		oci_msg_send(a->sock, OCI_MSG_HOOKS, NULL);
+		expect(a->sock, OCI_MSG_HOOKS_DONE, state, sizeof(state));
+	}
 	/* The runtime has moved us into our cgroup by now. */
 	if (a->unshare_late & CLONE_NEWCGROUP && unshare(CLONE_NEWCGROUP) < 0) {
 		err_sys(&e, "linux.namespaces: creating the cgroup namespace");

@@ -172,7 +172,8 @@ int oci_process_exec(const struct oci_config *c, const struct oci_process *p, in
 		return err_sys(e, "PR_SET_KEEPCAPS");
 	_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
 	size_t ng = p->n_groups; /* at most 65536, checked by the parser */
-	if (setgroups(ng, (const gid_t *)p->groups) < 0 && !(in_userns && errno == EPERM && ng == 0))
+	if (setgroups(ng, (const gid_t *)p->groups) < 0 &&
+	    !(in_userns && errno == EPERM && ng == 0))
 		return err_sys(e, "process.user.additionalGids");
 	if (setresgid(p->gid, p->gid, p->gid) < 0)
 		return err_sys(e, "process.user.gid: %u", p->gid);
