@@ -407,13 +407,54 @@ static void test_state_store(void **state)
 	free(root);
 }
 
+/* Mutated configs (bytes flipped, truncated, spliced) must be parsed or
+ * rejected, never crash: ASan and UBSan watch. */
+static void test_mutated_configs_never_crash(void **state)
+{
+	(void)state;
+	size_t len = strlen(valid);
+	char *buf = malloc(len + 1);
+	unsigned seed = 12345;
+	int accepted = 0, rejected = 0;
+	const char junk[] = "{}[]\",:0123456789-eE.tfn\\ \x01\xff";
+	for (int i = 0; i < 3000; i++) {
+		memcpy(buf, valid, len + 1);
+		int edits = 1 + (int)((seed = seed * 1103515245 + 12345) >> 16) % 4;
+		for (int k = 0; k < edits; k++) {
+			seed = seed * 1103515245 + 12345;
+			size_t pos = (seed >> 8) % len;
+			buf[pos] = junk[(seed >> 20) % (sizeof(junk) - 1)];
+		}
+		if (i % 7 == 0)
+			buf[(seed >> 4) % len] = '\0'; /* truncated */
+		struct err e = {0};
+		struct oci_config *c = oci_config_parse(buf, "/b", &e);
+		if (c) {
+			accepted++;
+			oci_config_free(c);
+		} else {
+			assert_true(e.msg[0] != '\0');
+			rejected++;
+		}
+	}
+	free(buf);
+	test_measured("3000 mutated configs: %d accepted, %d rejected with a message", accepted,
+	              rejected);
+	assert_true(rejected > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_valid_config),           cmocka_unit_test(test_invalid_configs),
-	    cmocka_unit_test(test_unknown_fields_ignored), cmocka_unit_test(test_process_override),
-	    cmocka_unit_test(test_seccomp_enforced),       cmocka_unit_test(test_cgroup_paths),
-	    cmocka_unit_test(test_cgroup_layouts),         cmocka_unit_test(test_state_store),
+	    cmocka_unit_test(test_valid_config),
+	    cmocka_unit_test(test_invalid_configs),
+	    cmocka_unit_test(test_unknown_fields_ignored),
+	    cmocka_unit_test(test_process_override),
+	    cmocka_unit_test(test_seccomp_enforced),
+	    cmocka_unit_test(test_cgroup_paths),
+	    cmocka_unit_test(test_cgroup_layouts),
+	    cmocka_unit_test(test_state_store),
+	    cmocka_unit_test(test_mutated_configs_never_crash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
