@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#define DISK_IOV_MAX 1024 /* most iovec entries one request may have */
+
 enum disk_format { DISK_FMT_AUTO = 0, DISK_FMT_RAW, DISK_FMT_QCOW2 };
 enum disk_cache { DISK_CACHE_WRITEBACK = 0, DISK_CACHE_NONE };
 
