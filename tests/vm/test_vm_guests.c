@@ -4,6 +4,9 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <poll.h>
+#include <pty.h>
+#include <termios.h>
 #include <time.h>
 
 static void hello_pvh(void **state)
@@ -403,6 +406,59 @@ static void console_file_and_json_events(void **state)
 	free(dir);
 }
 
+/* On a terminal the console is raw, Ctrl-A x ends the VM (status 0) and the
+ * terminal's mode is restored afterwards. */
+static void terminal_ctrl_a_x(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	int master;
+	struct termios before;
+	pid_t pid = forkpty(&master, NULL, NULL, NULL);
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl(test_capsa_bin(), "capsa", "vm", "run", "--kernel",
+		      guest_path("testguest.elf"), "--cmdline", "test=hlt", "--cpus", "2",
+		      (char *)NULL);
+		_exit(127);
+	}
+	char buf[16384];
+	size_t got = 0;
+	double t0 = now_secs();
+	int raw_seen = 0;
+	while (got < sizeof(buf) - 1 && now_secs() - t0 < 30) {
+		struct pollfd p = {master, POLLIN, 0};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t k = read(master, buf + got, sizeof(buf) - 1 - got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+		buf[got] = '\0';
+		if (strstr(buf, "halting forever"))
+			break;
+	}
+	assert_non_null(strstr(buf, "halting forever"));
+	/* the slave side is in raw mode while the VM runs */
+	assert_int_equal(tcgetattr(master, &before), 0);
+	raw_seen = !(before.c_lflag & ICANON) && !(before.c_lflag & ECHO);
+	assert_true(raw_seen);
+	assert_int_equal(write(master, "\001x", 2), 2);
+	int st = 0;
+	pid_t w = 0;
+	double t1 = now_secs();
+	while ((w = waitpid(pid, &st, WNOHANG)) == 0 && now_secs() - t1 < 10)
+		usleep(2000);
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	assert_int_equal(w, pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	close(master);
+}
+
 static void console_none(void **state)
 {
 	(void)state;
@@ -432,6 +488,7 @@ int main(void)
 	    cmocka_unit_test(stop_never_hangs),
 	    cmocka_unit_test(console_file_and_json_events),
 	    cmocka_unit_test(console_none),
+	    cmocka_unit_test(terminal_ctrl_a_x),
 	};
 	return cmocka_run_group_tests_name("vm guests", tests, NULL, NULL);
 }
