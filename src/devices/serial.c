@@ -1,6 +1,7 @@
 #include "devices/serial.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -67,10 +68,20 @@ static void transmit(struct serial *s, uint8_t c)
 	}
 	if (s->out_fd < 0)
 		return;
+	/* Wait for room in slices, so that a console nobody reads (a full pipe, a
+	 * stopped terminal) holds this vCPU only until the VM ends. */
 	for (;;) {
+		if (__atomic_load_n(&s->discard, __ATOMIC_ACQUIRE))
+			return;
+		struct pollfd p = {s->out_fd, POLLOUT, 0};
+		int r = poll(&p, 1, 100);
+		if (r == 0 || (r < 0 && errno == EINTR))
+			continue;
+		if (r < 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)))
+			return; /* a dead console must not stop the guest */
 		ssize_t n = write(s->out_fd, &c, 1);
 		if (n == 1 || (n < 0 && errno != EINTR && errno != EAGAIN))
-			return; /* a dead console must not stop the guest */
+			return;
 	}
 }
 
@@ -193,6 +204,11 @@ void serial_init(struct serial *s, const struct irq_line *irq, int out_fd)
 void serial_destroy(struct serial *s)
 {
 	pthread_mutex_destroy(&s->lock);
+}
+
+void serial_discard_output(struct serial *s)
+{
+	__atomic_store_n(&s->discard, 1, __ATOMIC_RELEASE);
 }
 
 size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len)

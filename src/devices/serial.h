@@ -21,7 +21,8 @@ struct serial {
 	int thri; /* transmitter-empty interrupt pending */
 	uint8_t rx[SERIAL_FIFO];
 	unsigned rx_head, rx_count;
-	int level; /* last level put on the IRQ line */
+	int level;   /* last level put on the IRQ line */
+	int discard; /* set once the VM ends: output is dropped, never waited for */
 	uint64_t tx_bytes;
 };
 
@@ -29,6 +30,9 @@ extern const struct io_ops serial_ops;
 
 void serial_init(struct serial *s, const struct irq_line *irq, int out_fd);
 void serial_destroy(struct serial *s);
+/* From now on drop output instead of waiting for a full console (called
+ * when the VM ends, so that a stuck reader cannot hold a vCPU). */
+void serial_discard_output(struct serial *s);
 /* Queue received bytes (console input); returns how many fit in the FIFO. */
 size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len);
 

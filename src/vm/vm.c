@@ -324,6 +324,7 @@ int vm_run(struct vm *vm, struct vm_result *res, struct err *e)
 		}
 	}
 	atomic_store(&vm->stopping, 1);
+	serial_discard_output(&vm->serial);
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_kick_and_join(&vm->vcpus[i]);
 	console_stop(vm);

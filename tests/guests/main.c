@@ -89,6 +89,12 @@ void guest_main(uint32_t kind, uint64_t info)
 		test_smp(&boot, 1);
 	if (streq(test, "cpuid"))
 		test_cpuid();
+	if (streq(test, "spam")) {
+		uint64_t n = cmdline_num(boot.cmdline, "lines", 1000);
+		for (uint64_t i = 0; i < n; i++)
+			gprintf("spam: line %lu of %lu, filling the console\n", i, n);
+		guest_exit(0);
+	}
 	test_virtio(boot.cmdline, test);
 	gprintf("capsa test guest: unknown test \"%s\"\n", test);
 	guest_exit(2);

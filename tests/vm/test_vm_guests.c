@@ -459,6 +459,49 @@ static void terminal_ctrl_a_x(void **state)
 	close(master);
 }
 
+/* A console nobody reads (a full pipe) blocks the guest's output, but never
+ * the stop: SIGTERM still ends capsa promptly. */
+static void stop_with_stuck_console(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	fcntl(out[1], F_SETPIPE_SZ, 4096);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 2);
+		execl(test_capsa_bin(), "capsa", "vm", "run", "--kernel",
+		      guest_path("testguest.elf"), "--cmdline", "test=spam lines=100000",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	usleep(1500000); /* the pipe fills within milliseconds; the guest is stuck now */
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* still running */
+	double t0 = now_secs();
+	kill(pid, SIGTERM);
+	pid_t w = 0;
+	while ((w = waitpid(pid, &st, WNOHANG)) == 0 && now_secs() - t0 < 10)
+		usleep(2000);
+	double took = now_secs() - t0;
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	close(out[0]);
+	assert_int_equal(w, pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 128 + SIGTERM);
+	test_measured("stop with a stuck console took %.3f s", took);
+	assert_true(took < 2.0);
+}
+
 static void console_none(void **state)
 {
 	(void)state;
@@ -489,6 +532,7 @@ int main(void)
 	    cmocka_unit_test(console_file_and_json_events),
 	    cmocka_unit_test(console_none),
 	    cmocka_unit_test(terminal_ctrl_a_x),
+	    cmocka_unit_test(stop_with_stuck_console),
 	};
 	return cmocka_run_group_tests_name("vm guests", tests, NULL, NULL);
 }
