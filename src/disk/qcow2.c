@@ -80,6 +80,11 @@ int qcow2_read_header(int fd, struct qcow2_hdr *h, struct err *e)
 {
 	uint8_t b[4096];
 	memset(h, 0, sizeof(*h));
+	struct stat st;
+	if (fstat(fd, &st))
+		return err_sys(e, "stat");
+	if (st.st_size < 72)
+		return err_set(e, ERR_INPUT, "file too short for a qcow2 header");
 	if (pread_full(fd, b, sizeof(b), 0))
 		return err_sys(e, "reading the qcow2 header");
 	if (be32(b) != QCOW2_MAGIC)
@@ -220,6 +225,14 @@ static int lookup(struct qcow2 *q, uint64_t g, uint64_t *entry)
 	if (rc)
 		return rc;
 	*entry = be64(&t[l2i]);
+	/* every entry is checked before anything uses it */
+	if (*entry & QE_COMPRESSED)
+		return 0; /* checked when decompressed */
+	uint64_t host = *entry & L2E_OFFSET;
+	if ((*entry & 0x3f000000000001feULL) ||
+	    (host && ((host & (q->cs - 1)) || host + q->cs > q->file_size)) ||
+	    ((*entry & L2E_ZERO) && q->h.version < 3))
+		return bad();
 	return 0;
 }
 
@@ -321,8 +334,6 @@ static int read_piece(struct qcow2 *q, uint64_t g, const struct iovec *iov, int 
 	}
 	uint64_t host = entry & L2E_OFFSET;
 	if (entry & L2E_ZERO) {
-		if (q->h.version < 3)
-			return bad();
 		iov_zero(iov, n);
 		return 0;
 	}
@@ -343,8 +354,6 @@ static int read_piece(struct qcow2 *q, uint64_t g, const struct iovec *iov, int 
 		iov_zero(part, k);
 		return 0;
 	}
-	if ((entry & ~(L2E_OFFSET | QE_COPIED)) || host + q->cs > q->file_size)
-		return bad();
 	uint64_t off = host + in;
 	while (n > 0) {
 		ssize_t k = preadv(q->fd, iov, n > IOV_MAX ? IOV_MAX : n, (off_t)off);
@@ -454,8 +463,6 @@ static int write_piece(struct qcow2 *q, uint64_t g, const struct iovec *iov, int
 	uint64_t in = g & (q->cs - 1), host = entry & L2E_OFFSET;
 	int compressed = !!(entry & QE_COMPRESSED);
 	if (!compressed && (entry & QE_COPIED) && host && !(entry & L2E_ZERO)) {
-		if (host + q->cs > q->file_size)
-			return bad();
 		/* allocated and ours alone: write in place */
 		gather(iov, n, q->cbuf);
 		return pwrite_full(q->fd, q->cbuf, len, host + in);
@@ -466,7 +473,7 @@ static int write_piece(struct qcow2 *q, uint64_t g, const struct iovec *iov, int
 	    q->d.size - g0 < q->cs ? q->d.size - g0 : q->cs; /* last cluster may be short */
 	if (len < cl) {
 		struct iovec whole = {q->cbuf, cl};
-		if (entry & L2E_ZERO)
+		if (!compressed && (entry & L2E_ZERO))
 			memset(q->cbuf, 0, q->cs);
 		else if ((rc = read_piece(q, g0, &whole, 1, cl)))
 			return rc;
@@ -599,7 +606,8 @@ static int open_backing(struct qcow2 *q, const char *path, int depth, struct err
 	}
 	int rc = is_q ? disk_open_qcow2(&q->backing, b, 1, DISK_CACHE_WRITEBACK, depth + 1, e)
 	              : disk_open_raw(&q->backing, b, 1, DISK_CACHE_WRITEBACK, e);
-	return rc ? err_prefix(e, "backing file %s", q->h.backing) : 0;
+	/* only the top image names each level, so a long chain's message stays short */
+	return rc && depth == 0 ? err_prefix(e, "backing file %s", q->h.backing) : rc;
 }
 
 int disk_open_qcow2(struct disk **out, const char *path, int readonly, enum disk_cache cache,
@@ -671,7 +679,8 @@ int disk_open_qcow2(struct disk **out, const char *path, int readonly, enum disk
 sys:
 	err_sys(e, "reading %s", path);
 fail:
-	err_prefix(e, "%s", path);
+	if (depth == 0)
+		err_prefix(e, "%s", path);
 	q->d.readonly = 1; /* close without touching the file */
 	q_close(&q->d);
 	return -1;

@@ -163,8 +163,11 @@ static int reserve(struct qcow2 *q, uint64_t n)
 	while (got < n) {
 		uint64_t idx = q->next_free;
 		uint64_t rti = idx >> q->rb_bits;
-		if (rti >= q->rt_entries)
+		if (rti >= q->rt_entries) {
+			if (got)
+				break;  /* what fits; the next batch will fail */
 			return -ENOSPC; /* growing the refcount table is not supported */
+		}
 		if (!q->rt[rti]) {
 			if ((rc = rb_flush(q)))
 				return rc;
@@ -204,7 +207,7 @@ uint64_t qcow2_alloc(struct qcow2 *q, int *rc)
 		if (q->pre_next < q->pre_end)
 			return q->pre_next++ * q->cs;
 		uint64_t n = BATCH_BYTES / q->cs;
-		if ((*rc = reserve(q, n < 16 ? 16 : n)))
+		if ((*rc = reserve(q, n > 1024 ? 1024 : n < 16 ? 16 : n)))
 			return 0;
 	}
 }
