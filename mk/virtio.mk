@@ -1,3 +1,17 @@
 # virtio devices and disk images (src/devices/virtio, src/disk): qcow2
 # compressed clusters are deflate (zlib) or zstd.
 LDLIBS += -lz -lzstd
+
+# init for the slow virtio test (root file system on a virtio-blk disk):
+# freestanding, no SSE; 32-bit (int $0x80) for paravirtual KVM hosts, 64-bit otherwise.
+VIRTIO_INIT_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -static -nostdlib -ffreestanding \
+                      -fno-pic -no-pie -fno-stack-protector -fno-asynchronous-unwind-tables \
+                      -fcf-protection=none -mno-sse -mno-mmx -mno-avx -Wl,--build-id=none
+build/virtio/rootinit-32: tests/virtio/guest/rootinit.c
+	@mkdir -p $(dir $@)
+	$(CC) -m32 $(VIRTIO_INIT_CFLAGS) -o $@ $<
+build/virtio/rootinit-64: tests/virtio/guest/rootinit.c
+	@mkdir -p $(dir $@)
+	$(CC) -m64 $(VIRTIO_INIT_CFLAGS) -o $@ $<
+
+TEST_DEPS += build/virtio/rootinit-32 build/virtio/rootinit-64

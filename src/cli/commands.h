@@ -7,6 +7,7 @@
 int cli_vm_main(int argc, char **argv);
 int cli_wasm_main(int argc, char **argv);
 int cli_disk_main(int argc, char **argv);
+int cli_image_main(int argc, char **argv);
 /* OCI runtime (crun/runc compatible): argv[0] is the program name and the
  * global options (--root, --log, ...) come before the command. */
 int cli_oci_main(int argc, char **argv);

@@ -16,6 +16,7 @@ static const char usage[] =
     "System VMs (KVM):\n"
     "  vm run        boot a Linux kernel or test guest in a KVM virtual machine\n"
     "  disk create | info   qcow2 disk images (copy-on-write overlays)\n"
+    "  image create  ext4 root filesystem image from a directory or tar\n"
     "\n"
     "Containers (OCI runtime, command line compatible with crun and runc):\n"
     "  spec, create, start, run, exec, state, kill, delete, list, ps,\n"
@@ -49,6 +50,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "vm"))
 		return cli_vm_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "image"))
+		return cli_image_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "disk"))
 		return cli_disk_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "wasm"))
