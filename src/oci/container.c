@@ -147,7 +147,7 @@ static int setup_cgroup(const struct oci_create_opts *o, const struct oci_config
 	return 0;
 }
 
-static int do_create(const struct oci_create_opts *o, struct oci_config **cfg_out,
+static int do_create(const struct oci_create_opts *o, int run_now, struct oci_config **cfg_out,
                      struct oci_state *st, struct oci_cgroup *cg, pid_t *pid_out, struct err *e)
 {
 	char bundle[PATH_MAX], fifo[OCI_PATH_MAX + 16], msg[8192];
@@ -278,6 +278,14 @@ static int do_create(const struct oci_create_opts *o, struct oci_config **cfg_ou
 		err_sys(e, "linux.namespaces: joining pid namespace");
 		goto fail;
 	}
+	/* The cgroup exists (with its limits) before the init does; the init
+	 * is moved into it while it builds its root file system. */
+	if (cg->path[0]) {
+		if (oci_cgroup_create(cg, 0, e) < 0)
+			goto fail;
+		if (c->resources.present && oci_cgroup_apply(cg, &c->resources, e) < 0)
+			goto fail;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		err_sys(e, "socketpair");
 		goto fail;
@@ -316,16 +324,15 @@ static int do_create(const struct oci_create_opts *o, struct oci_config **cfg_ou
 	if (a.new_userns &&
 	    oci_write_idmaps(pid, c->uid_map, c->n_uid_map, c->gid_map, c->n_gid_map, e) < 0)
 		goto fail;
-	if (cg->path[0]) {
-		if (oci_cgroup_create(cg, 0, e) < 0)
-			goto fail;
-		if (c->resources.present && oci_cgroup_apply(cg, &c->resources, e) < 0)
-			goto fail;
-	}
 	st->pid = pid;
 	st->start_time = util_proc_start_time(pid, NULL);
-	if (oci_msg_send(sv[0], OCI_MSG_GO, NULL) < 0) {
+	if (a.new_userns && oci_msg_send(sv[0], OCI_MSG_GO, NULL) < 0) {
 		err_sys(e, "starting the container init");
+		goto fail;
+	}
+	/* run: the start signal is queued now, the init goes straight on. */
+	if (run_now && write(a.fifo, "1", 1) != 1) {
+		err_sys(e, "signalling the container init");
 		goto fail;
 	}
 	/* Moving a process between cgroups can wait for an RCU grace period
@@ -333,6 +340,8 @@ static int do_create(const struct oci_create_opts *o, struct oci_config **cfg_ou
 	 * enters its cgroup namespace only after OCI_MSG_HOOKS_DONE. */
 	if (cg->path[0] && oci_cgroup_join(cg, pid, e) < 0)
 		goto fail;
+	/* If the init has failed already, its message is read below. */
+	oci_msg_send(sv[0], OCI_MSG_JOINED, NULL);
 	for (;;) {
 		int t = oci_msg_recv(sv[0], msg, sizeof(msg));
 		if (t == OCI_MSG_READY)
@@ -414,10 +423,13 @@ int oci_create(const struct oci_create_opts *o, pid_t *pid, struct err *e)
 	struct oci_cgroup cg;
 	memset(&st, 0, sizeof(st));
 	st.lock_fd = -1;
-	int r = do_create(o, NULL, &st, &cg, pid, e);
+	int r = do_create(o, 0, NULL, &st, &cg, pid, e);
 	oci_state_close(&st);
 	return r;
 }
+
+static int mark_started(struct oci_state *st, const struct oci_config *cfg, struct err *warn,
+                        struct err *e);
 
 static int start_locked(struct oci_state *st, const struct oci_config *cfg, struct err *warn,
                         struct err *e)
@@ -436,6 +448,15 @@ static int start_locked(struct oci_state *st, const struct oci_config *cfg, stru
 	close(fd);
 	if (w != 1)
 		return err_errno(e, saved, "container '%s': signalling its init", st->id);
+	return mark_started(st, cfg, warn, e);
+}
+
+/* The init has its start signal: record it and run the poststart hooks. */
+static int mark_started(struct oci_state *st, const struct oci_config *cfg, struct err *warn,
+                        struct err *e)
+{
+	char fifo[OCI_PATH_MAX + 16];
+	oci_state_path(st, "exec.fifo", fifo, sizeof(fifo));
 	unlink(fifo);
 	st->started = 1;
 	if (oci_state_save(st, e) < 0)
@@ -560,12 +581,12 @@ int oci_run(const struct oci_create_opts *o, int detach, struct err *e)
 	pid_t pid;
 	memset(&st, 0, sizeof(st));
 	st.lock_fd = -1;
-	if (do_create(o, &c, &st, &cg, &pid, e) < 0) {
+	if (do_create(o, 1, &c, &st, &cg, &pid, e) < 0) {
 		oci_state_close(&st);
 		return -1;
 	}
 	struct err warn = {0}, ig = {0};
-	if (start_locked(&st, c, &warn, e) < 0) {
+	if (mark_started(&st, c, &warn, e) < 0) {
 		delete_locked(&st, c, 1, &ig, &ig);
 		oci_state_close(&st);
 		oci_config_free(c);

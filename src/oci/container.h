@@ -71,6 +71,7 @@ enum {
 	OCI_MSG_READY = 'R',
 	OCI_MSG_ERROR = 'E',
 	OCI_MSG_PID = 'P',
+	OCI_MSG_JOINED = 'J', /* the init is in its cgroup */
 };
 int oci_msg_send(int sock, char type, const char *text);
 /* Receive a message; returns its type, 0 on EOF, -1 on error. text gets the payload. */

@@ -48,7 +48,8 @@ void oci_init_main(struct oci_init_args *a)
 	char state[8192];
 	int fifo = -1;
 
-	expect(a->sock, OCI_MSG_GO, NULL, 0);
+	if (a->new_userns)
+		expect(a->sock, OCI_MSG_GO, NULL, 0); /* our id maps are written */
 	if (a->new_userns) {
 		/* become root of the new user namespace when 0 is mapped */
 		if (setresgid(0, 0, 0) == 0)
@@ -97,6 +98,8 @@ void oci_init_main(struct oci_init_args *a)
 	int setup_fs = mnt->path == NULL; /* a joined one is used as it is */
 	if (setup_fs && oci_rootfs_setup(&ctx, &e) < 0)
 		oci_child_fail(a->sock, &e);
+	/* Nothing of the container may run outside its cgroup. */
+	expect(a->sock, OCI_MSG_JOINED, NULL, 0);
 	/* Hooks, a cgroup namespace and a seccomp listener need the runtime's
 	 * go-ahead (and the state); otherwise the fifo wait orders things. */
 	strcpy(state, "{}");
