@@ -88,7 +88,9 @@ static int create_or_run(const struct oci_globals *g, int argc, char **argv, int
 	o.id = argv[optind];
 	struct err e = {0};
 	if (run) {
-		int status = oci_run(&o, detach, &e);
+		struct err w = {0};
+		int status = oci_run(&o, detach, &w, &e);
+		oci_cli_warn(g, &w);
 		return status < 0 ? oci_cli_fail(g, &e) : status;
 	}
 	pid_t pid;

@@ -573,7 +573,7 @@ static void forward(int sig)
 		kill(fwd_pid, sig);
 }
 
-int oci_run(const struct oci_create_opts *o, int detach, struct err *e)
+int oci_run(const struct oci_create_opts *o, int detach, struct err *warn, struct err *e)
 {
 	struct oci_state st;
 	struct oci_cgroup cg;
@@ -585,8 +585,8 @@ int oci_run(const struct oci_create_opts *o, int detach, struct err *e)
 		oci_state_close(&st);
 		return -1;
 	}
-	struct err warn = {0}, ig = {0};
-	if (mark_started(&st, c, &warn, e) < 0) {
+	struct err ig = {0};
+	if (mark_started(&st, c, warn, e) < 0) {
 		delete_locked(&st, c, 1, &ig, &ig);
 		oci_state_close(&st);
 		oci_config_free(c);

@@ -28,7 +28,7 @@ int oci_kill(const char *root, const char *id, int sig, int all, struct err *e);
 int oci_delete(const char *root, const char *id, int force, struct err *warn, struct err *e);
 /* create + start + wait + delete; returns the container's exit status
  * (128+signal when killed) or -1. detach: return after start. */
-int oci_run(const struct oci_create_opts *o, int detach, struct err *e);
+int oci_run(const struct oci_create_opts *o, int detach, struct err *warn, struct err *e);
 
 /* The cgroup recorded for a container (cg->path[0] == 0 when none). */
 int oci_state_cgroup(const struct oci_state *st, struct oci_cgroup *cg, struct err *e);
