@@ -390,6 +390,30 @@ static void test_usage_errors(void **state)
 			fail_msg("%s: status %d, stderr %s", cmds[i][0], r.status, r.err);
 		run_result_free(&r);
 	}
+	/* --log: errors also go to the log file, as JSON lines */
+	char log[] = "/tmp/capsa-test-log-XXXXXX";
+	int lfd = mkstemp(log);
+	assert_true(lfd >= 0);
+	close(lfd);
+	char *largv[] = {(char *)test_capsa_bin(),
+	                 "--root",
+	                 "/tmp/capsa-test-none",
+	                 "--log",
+	                 log,
+	                 "--log-format",
+	                 "json",
+	                 "state",
+	                 "nosuch",
+	                 NULL};
+	run_files(&r, "/tmp", largv, 10);
+	assert_int_equal(r.status, 2);
+	run_result_free(&r);
+	char *logged = read_file(log, NULL);
+	unlink(log);
+	assert_non_null(logged);
+	assert_non_null(strstr(logged, "{\"level\":\"error\",\"msg\":\"container 'nosuch' does not "
+	                               "exist\",\"time\":\""));
+	free(logged);
 	const char *all[] = {"create", "start",  "run",    "exec", "state",
 	                     "kill",   "delete", "list",   "ps",   "pause",
 	                     "resume", "update", "events", "spec", "features"};

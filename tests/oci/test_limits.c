@@ -111,6 +111,60 @@ static void test_cpu_and_cgroup_view(void **state)
 	bundle_free(&b);
 }
 
+/* A whole-disk block device of this machine ("MAJ:MIN"), or 0. */
+static int find_disk(char *out, size_t len)
+{
+	const char *names[] = {"vda", "sda", "nvme0n1", "xvda", "vdb", "sdb", "hda"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char p[128];
+		snprintf(p, sizeof(p), "/sys/block/%s/dev", names[i]);
+		char *d = read_file(p, NULL);
+		if (!d)
+			continue;
+		d[strcspn(d, "\n")] = '\0';
+		snprintf(out, len, "%s", d);
+		free(d);
+		return 1;
+	}
+	return 0;
+}
+
+static void test_blkio_throttle(void **state)
+{
+	(void)state;
+	REQUIRE_ROOT_AND_BUSYBOX();
+	char disk[32], lnx[256], args[256];
+	if (!find_disk(disk, sizeof(disk)))
+		skip_because("no whole-disk block device found in /sys/block");
+	unsigned maj = 0, min = 0;
+	assert_int_equal(sscanf(disk, "%u:%u", &maj, &min), 2);
+	snprintf(lnx, sizeof(lnx),
+	         ",\"resources\":{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":%u,"
+	         "\"minor\":%u,\"rate\":1048576}]}}",
+	         maj, min);
+	int v2 = cgroup_v2_host();
+	snprintf(args, sizeof(args), "[\"cat\",\"%s\"]",
+	         v2 ? "/sys/fs/cgroup/io.max"
+	            : "/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device");
+	struct bundle b;
+	struct bundle_opts o = {
+	    .args = args,
+	    .lnx = lnx,
+	    .mounts = ",{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":"
+	              "\"cgroup\",\"options\":[\"ro\"]}",
+	};
+	assert_int_equal(bundle_new(&b, &o), 0);
+	struct run_result r;
+	capsa(&r, &b, 30, "run", b.id, NULL);
+	expect_ok(&r, "blkio throttle");
+	char want[64];
+	snprintf(want, sizeof(want), v2 ? "%s rbps=1048576" : "%s 1048576", disk);
+	if (!strstr(r.out, want))
+		fail_msg("throttle not applied: '%s' (wanted '%s')", r.out, want);
+	run_result_free(&r);
+	bundle_free(&b);
+}
+
 static void test_seccomp_denies(void **state)
 {
 	(void)state;
@@ -330,6 +384,7 @@ int main(void)
 	    cmocka_unit_test(test_memory_hog_is_oom_killed),
 	    cmocka_unit_test(test_fork_bomb_stops_at_pids_max),
 	    cmocka_unit_test(test_cpu_and_cgroup_view),
+	    cmocka_unit_test(test_blkio_throttle),
 	    cmocka_unit_test(test_seccomp_denies),
 	    cmocka_unit_test(test_hooks_order_and_state),
 	    cmocka_unit_test(test_console_socket),
