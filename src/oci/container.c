@@ -177,7 +177,7 @@ static int do_create(const struct oci_create_opts *o, int run_now, struct oci_co
 		        errno ? strerror(errno) : "not a directory");
 		goto out_cfg;
 	}
-	if (c->process.terminal && !o->console_socket) {
+	if (c->process.terminal && !o->console_socket && o->console_fd <= 0) {
 		err_set(e, ERR_INPUT, "process.terminal is true: --console-socket is required");
 		goto out_cfg;
 	}
@@ -236,7 +236,11 @@ static int do_create(const struct oci_create_opts *o, int run_now, struct oci_co
 			goto fail;
 		}
 	}
-	if (o->console_socket && c->process.terminal &&
+	if (c->process.terminal && o->console_fd > 0 && (console = dup(o->console_fd)) < 0) {
+		err_sys(e, "dup");
+		goto fail;
+	}
+	if (console < 0 && o->console_socket && c->process.terminal &&
 	    (console = oci_unix_connect(o->console_socket, e)) < 0) {
 		err_prefix(e, "--console-socket");
 		goto fail;
@@ -578,18 +582,47 @@ int oci_run(const struct oci_create_opts *o, int detach, struct err *warn, struc
 	struct oci_state st;
 	struct oci_cgroup cg;
 	struct oci_config *c = NULL;
+	struct oci_create_opts ro = *o;
+	int sp[2] = {-1, -1}, master = -1;
 	pid_t pid;
 	memset(&st, 0, sizeof(st));
 	st.lock_fd = -1;
-	if (do_create(o, 1, &c, &st, &cg, &pid, e) < 0) {
+	/* A terminal without --console-socket in the foreground: capsa keeps
+	 * the pty master itself and relays between it and its own stdio. */
+	if (!detach && !o->console_socket) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+			return err_sys(e, "socketpair");
+		ro.console_fd = sp[1];
+	}
+	if (do_create(&ro, 1, &c, &st, &cg, &pid, e) < 0) {
 		oci_state_close(&st);
-		return -1;
+		goto fail_sock;
+	}
+	if (sp[0] >= 0) {
+		close(sp[1]);
+		sp[1] = -1;
+		if (c->process.terminal) {
+			char name[128];
+			master = oci_recv_fd(sp[0], name, sizeof(name) - 1);
+			if (master < 0) {
+				err_sys(e, "receiving the container's terminal");
+				struct err ig = {0};
+				delete_locked(&st, c, 1, &ig, &ig);
+				oci_state_close(&st);
+				oci_config_free(c);
+				goto fail_sock;
+			}
+		}
+		close(sp[0]);
+		sp[0] = -1;
 	}
 	struct err ig = {0};
 	if (mark_started(&st, c, warn, e) < 0) {
 		delete_locked(&st, c, 1, &ig, &ig);
 		oci_state_close(&st);
 		oci_config_free(c);
+		if (master >= 0)
+			close(master);
 		return -1;
 	}
 	oci_state_close(&st);
@@ -600,12 +633,17 @@ int oci_run(const struct oci_create_opts *o, int detach, struct err *warn, struc
 	fwd_pid = pid;
 	struct sigaction sa = {.sa_handler = forward};
 	sigemptyset(&sa.sa_mask);
-	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
 	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	if (master >= 0) {
+		oci_terminal_relay(master, pid, &status);
+		close(master);
+	} else {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
 	fwd_pid = 0;
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (oci_state_open(o->root, o->id, &st, &ig) == 0) {
@@ -614,4 +652,10 @@ int oci_run(const struct oci_create_opts *o, int detach, struct err *warn, struc
 	}
 	oci_config_free(c);
 	return code;
+fail_sock:
+	if (sp[0] >= 0)
+		close(sp[0]);
+	if (sp[1] >= 0)
+		close(sp[1]);
+	return -1;
 }

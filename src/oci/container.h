@@ -16,6 +16,7 @@ struct oci_create_opts {
 	int no_pivot;
 	int systemd_cgroup;
 	int preserve_fds;
+	int console_fd; /* internal (run): connected socket used instead of console_socket */
 };
 
 /* Create the container; it waits in "created" for start. *pid = its init. */

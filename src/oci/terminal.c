@@ -8,6 +8,9 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -109,4 +112,73 @@ int oci_terminal_setup(int console_sock, struct err *e)
 	if (slave > 2)
 		close(slave);
 	return 0;
+}
+
+static volatile sig_atomic_t winch;
+static void on_winch(int sig)
+{
+	(void)sig;
+	winch = 1;
+}
+
+static void copy_size(int master)
+{
+	struct winsize ws;
+	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+		ioctl(master, TIOCSWINSZ, &ws);
+}
+
+void oci_terminal_relay(int master, pid_t pid, int *status)
+{
+	struct termios saved, raw;
+	int is_tty = tcgetattr(0, &saved) == 0;
+	if (is_tty) {
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(0, TCSANOW, &raw);
+		copy_size(master);
+	}
+	struct sigaction sa = {.sa_handler = on_winch};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGWINCH, &sa, NULL);
+	int in_open = 1, done = 0;
+	char buf[4096];
+	*status = 0;
+	while (!done) {
+		if (winch) {
+			winch = 0;
+			copy_size(master);
+		}
+		struct pollfd p[2] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}};
+		int n = poll(p, 2, 100);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t r = read(master, buf, sizeof(buf));
+			if (r > 0)
+				(void)!write(1, buf, (size_t)r);
+		}
+		if (n > 0 && (p[1].revents & (POLLIN | POLLHUP))) {
+			ssize_t r = read(0, buf, sizeof(buf));
+			if (r > 0)
+				(void)!write(master, buf, (size_t)r);
+			else
+				in_open = 0;
+		}
+		if (waitpid(pid, status, WNOHANG) == pid) {
+			/* drain what the process wrote last */
+			for (;;) {
+				struct pollfd d = {master, POLLIN, 0};
+				if (poll(&d, 1, 0) <= 0 || !(d.revents & POLLIN))
+					break;
+				ssize_t r = read(master, buf, sizeof(buf));
+				if (r <= 0)
+					break;
+				(void)!write(1, buf, (size_t)r);
+			}
+			done = 1;
+		}
+	}
+	if (is_tty)
+		tcsetattr(0, TCSANOW, &saved);
 }

@@ -5,6 +5,7 @@
 #include "lib/err.h"
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Connect to a unix socket path (console socket, seccomp listener). */
 int oci_unix_connect(const char *path, struct err *e);
@@ -15,5 +16,9 @@ int oci_recv_fd(int sock, void *data, size_t len);
 /* Open a pty in the current mount namespace, send the master over
  * console_sock, make the slave the controlling terminal and stdio. */
 int oci_terminal_setup(int console_sock, struct err *e);
+/* Relay between our stdin/stdout and a pty master until child pid exits
+ * (its wait status goes to *status). Our terminal, if any, is put in raw
+ * mode meanwhile and its size follows SIGWINCH. */
+void oci_terminal_relay(int master, pid_t pid, int *status);
 
 #endif

@@ -320,6 +320,13 @@ static void test_console_socket(void **state)
 	capsa(&r, &b, 20, "delete", "--force", b.id, NULL);
 	expect_ok(&r, "delete");
 	run_result_free(&r);
+	/* run in the foreground without a console socket relays the pty itself */
+	capsa(&r, &b, 30, "run", b.id, NULL);
+	expect_ok(&r, "run with a terminal");
+	if (!strstr(r.out, "/dev/pts/0") || !strstr(r.out, "stdin-is-tty") ||
+	    !strstr(r.out, "done"))
+		fail_msg("run did not relay the terminal: '%s' '%s'", r.out, r.err);
+	run_result_free(&r);
 	bundle_free(&b);
 }
 
