@@ -3,6 +3,7 @@
 
 #include "devices/virtio/blk.h"
 #include "devices/virtio/rng.h"
+#include "lib/size.h"
 #include "vm/vm_internal.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@ struct vdev {
 	struct disk *disk;
 	struct virtio_blk blk;
 	struct virtio_rng rng;
+	struct rate_limiter rl;
 };
 
 struct vm_virtio {
@@ -75,6 +77,17 @@ static int disk_key(struct vm_virtio_disk *d, const char *k, size_t kl, const ch
 		d->readonly = 1;
 	} else if (KEY("cache") && (VAL("none") || VAL("writeback"))) {
 		d->cache = VAL("none") ? DISK_CACHE_NONE : DISK_CACHE_WRITEBACK;
+	} else if ((KEY("bps") || KEY("bps_burst") || KEY("iops") || KEY("iops_burst")) && v &&
+	           vl > 0 && vl < 32) {
+		char num[32];
+		memcpy(num, v, vl);
+		num[vl] = '\0';
+		uint64_t *dst = KEY("bps")         ? &d->bps
+		                : KEY("bps_burst") ? &d->bps_burst
+		                : KEY("iops")      ? &d->iops
+		                                   : &d->iops_burst;
+		if (parse_size(num, "--disk rate limit", dst, e))
+			return -1;
 	} else if (KEY("id") && v && vl > 0 && vl <= 20) {
 		memcpy(d->id, v, vl);
 		d->id[vl] = '\0';
@@ -202,6 +215,11 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err
 			}
 			virtio_blk_init(&d->blk, d->disk, cd->id[0] ? cd->id : NULL);
 			rc = virtio_mmio_init(&d->t, &d->blk.ops, &d->blk, &vm->mem, e);
+			uint64_t now = rl_now_ns();
+			tb_init(&d->rl.bytes, cd->bps, cd->bps_burst, now);
+			tb_init(&d->rl.ops, cd->iops, cd->iops_burst, now);
+			if (rl_enabled(&d->rl))
+				d->t.rl = &d->rl;
 		} else {
 			rc = virtio_mmio_init(&d->t, &virtio_rng_ops, &d->rng, &vm->mem, e);
 		}

@@ -19,6 +19,8 @@ struct vm_virtio_disk {
 	int readonly;
 	enum disk_cache cache;
 	char id[21]; /* virtio-blk serial (GET_ID), "" for none */
+	/* token-bucket limits, 0 = none; bursts default to one second's worth */
+	uint64_t bps, bps_burst, iops, iops_burst;
 };
 
 struct vm_virtio_config {
@@ -27,8 +29,9 @@ struct vm_virtio_config {
 	int rng;
 };
 
-/* Parse "path=F[,format=raw|qcow2][,readonly][,cache=none|writeback][,id=ID]"
- * (a bare F is taken as path=F) and add the disk. */
+/* Parse "path=F[,format=raw|qcow2][,readonly][,cache=none|writeback][,id=ID]
+ * [,bps=N][,bps_burst=N][,iops=N][,iops_burst=N]" (a bare F is taken as path=F)
+ * and add the disk. */
 int vm_virtio_add_disk(struct vm_virtio_config *c, const char *spec, struct err *e);
 
 /* Devices in attachment order: disks, then rng. */

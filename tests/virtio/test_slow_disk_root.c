@@ -56,9 +56,10 @@ static void linux_root_on_virtio_blk(void **state)
 
 	char spec[4400];
 	snprintf(spec, sizeof(spec), "path=%s,format=qcow2,id=root", ov);
-	vm_run_args(&r, 400, "--kernel", kernel, "--memory", "256M", "--disk", spec, "--cmdline",
-		    "console=ttyS0 reboot=k panic=-1 root=/dev/vda rw rootfstype=ext4 init=/init",
-		    NULL);
+	vm_run_args(&r, 400, "--kernel", kernel, "--cpus", "2", "--memory", "256M", "--disk", spec,
+	            "--cmdline",
+	            "console=ttyS0 reboot=k panic=-1 root=/dev/vda rw rootfstype=ext4 init=/init",
+	            NULL);
 	if (r.status != 0 || !strstr(r.out, "capsa-virtio: wrote /written.txt"))
 		printf("# note: status %d timed_out %d\n# stderr: %s\n# console tail: %s\n",
 		       r.status, r.timed_out, r.err,

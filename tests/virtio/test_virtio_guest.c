@@ -101,6 +101,46 @@ static void blk_readonly(void **state)
 	rmdir_all(dir);
 }
 
+static void blk_rate_limit(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char *dir = test_tmpdir();
+	char *disk = make_disk(dir);
+	char spec[4400];
+	/* 300 reads at 200/s with a burst of 10: at least (300 - 10) / 200 = 1.45 s */
+	snprintf(spec, sizeof(spec), "path=%s,iops=200,iops_burst=10", disk);
+	struct run_result r;
+	vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline",
+	            "test=virtio-blk-bench ops=300 mib=1", "--disk", spec, NULL);
+	assert_int_equal(r.status, 0);
+	double limited = r.secs;
+	run_result_free(&r);
+	snprintf(spec, sizeof(spec), "path=%s", disk);
+	vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline",
+	            "test=virtio-blk-bench ops=300 mib=1", "--disk", spec, NULL);
+	assert_int_equal(r.status, 0);
+	test_measured("300 random reads: %.2f s at iops=200 (burst 10), %.2f s unlimited", limited,
+	              r.secs);
+	assert_true(limited >= 1.4);
+	assert_true(r.secs < limited - 1.0);
+	run_result_free(&r);
+	/* 6 MiB of sequential reads at 2 MiB/s with a 1 MiB burst: at least 2.5 s */
+	snprintf(spec, sizeof(spec), "path=%s,bps=2M,bps_burst=1M", disk);
+	vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline",
+	            "test=virtio-blk-bench ops=1 mib=6", "--disk", spec, NULL);
+	assert_int_equal(r.status, 0);
+	test_measured("6 MiB sequential read at bps=2M: %.2f s", r.secs);
+	assert_true(r.secs >= 2.4);
+	run_result_free(&r);
+	/* bad limit values are bad input */
+	snprintf(spec, sizeof(spec), "path=%s,iops=lots", disk);
+	vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--disk", spec, NULL);
+	assert_int_equal(r.status, 2);
+	run_result_free(&r);
+	rmdir_all(dir);
+}
+
 static void rng_guest(void **state)
 {
 	(void)state;
@@ -152,11 +192,9 @@ static void qcow2_content_needs_format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(blk_guest),
-	    cmocka_unit_test(blk_readonly),
-	    cmocka_unit_test(rng_guest),
-	    cmocka_unit_test(disk_option_errors),
-	    cmocka_unit_test(qcow2_content_needs_format),
+	    cmocka_unit_test(blk_guest),          cmocka_unit_test(blk_readonly),
+	    cmocka_unit_test(blk_rate_limit),     cmocka_unit_test(rng_guest),
+	    cmocka_unit_test(disk_option_errors), cmocka_unit_test(qcow2_content_needs_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,7 @@ static void do_reset(struct virtio_mmio *t)
 	atomic_store(&t->isr, 0);
 	atomic_store(&t->broken, 0);
 	t->why[0] = '\0';
+	memset(t->retry_at, 0, sizeof(t->retry_at));
 	pthread_mutex_unlock(&t->qlock);
 }
 
@@ -323,6 +324,16 @@ void virtio_queue_run(struct virtio_mmio *t, unsigned qi, virtio_handler fn, voi
 	for (;;) {
 		int r;
 		while ((r = vq_pop(q, c)) > 0) {
+			uint64_t wait;
+			if (t->rl && rl_enabled(t->rl) &&
+			    !rl_admit(t->rl, (uint64_t)c->out_len + c->in_len, rl_now_ns(),
+			              &wait)) {
+				/* over the limit: leave it queued and look again later */
+				vq_unpop(q);
+				t->retry_at[qi] = rl_now_ns() + wait;
+				t->throttled++;
+				goto done;
+			}
 			int w = fn(dev, c);
 			if (w < 0) {
 				virtio_mmio_fail(t, "malformed request");
@@ -341,6 +352,7 @@ void virtio_queue_run(struct virtio_mmio *t, unsigned qi, virtio_handler fn, voi
 		if (!vq_enable_kick(q))
 			break;
 	}
+done:
 	if (pushed && vq_should_notify(q))
 		raise_irq(t, VIRTIO_INT_USED);
 }
@@ -354,18 +366,30 @@ static void *io_thread(void *arg)
 		p[i] = (struct pollfd){t->kick_fd[i], POLLIN, 0};
 	p[n] = (struct pollfd){t->stop_fd, POLLIN, 0};
 	for (;;) {
-		int r = poll(p, n + 1, -1);
+		/* throttled queues are looked at again when their tokens are there */
+		uint64_t now = rl_now_ns(), next = 0;
+		for (unsigned i = 0; i < n; i++)
+			if (t->retry_at[i] && (!next || t->retry_at[i] < next))
+				next = t->retry_at[i];
+		int timeout = !next ? -1 : next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+		int r = poll(p, n + 1, timeout);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 || p[n].revents)
 			return NULL;
+		now = rl_now_ns();
 		for (unsigned i = 0; i < n; i++) {
-			if (!p[i].revents)
+			int due = t->retry_at[i] && t->retry_at[i] <= now;
+			if (!p[i].revents && !due)
 				continue;
+			if (due)
+				t->retry_at[i] = 0;
 			uint64_t v;
-			ssize_t rd = read(t->kick_fd[i], &v, sizeof(v));
-			(void)rd;
-			t->kicks++;
+			if (p[i].revents) {
+				ssize_t rd = read(t->kick_fd[i], &v, sizeof(v));
+				(void)rd;
+				t->kicks++;
+			}
 			pthread_mutex_lock(&t->qlock);
 			if ((t->status & VIRTIO_STATUS_DRIVER_OK) && !atomic_load(&t->broken) &&
 			    t->q[i].s.ready)

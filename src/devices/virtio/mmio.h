@@ -10,6 +10,7 @@
 
 #include "devices/device.h"
 #include "devices/virtio/queue.h"
+#include "devices/virtio/ratelimit.h"
 #include "devices/virtio/virtio.h"
 #include "lib/err.h"
 
@@ -70,7 +71,10 @@ struct virtio_mmio {
 	int stop_fd;
 	pthread_t thread;
 	int started;
-	struct vq_chain chain; /* scratch for the I/O thread */
+	struct vq_chain chain;                /* scratch for the I/O thread */
+	struct rate_limiter *rl;              /* optional, set before start */
+	uint64_t retry_at[VIRTIO_MAX_QUEUES]; /* throttled queue: when to look again */
+	uint64_t throttled;
 	uint64_t kicks, interrupts;
 };
 

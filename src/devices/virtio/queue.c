@@ -141,6 +141,11 @@ int vq_pop(struct vq *q, struct vq_chain *c)
 	return 1;
 }
 
+void vq_unpop(struct vq *q)
+{
+	q->s.last_avail--;
+}
+
 void vq_push(struct vq *q, uint16_t head, uint32_t written)
 {
 	if (!q->s.ready)

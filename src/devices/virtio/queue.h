@@ -62,6 +62,8 @@ void vq_reset(struct vq *q);
 /* Take the next available chain: 1 with *c filled, 0 if none, -1 if the guest
  * broke the rules (q->last_error says how; nothing was consumed). */
 int vq_pop(struct vq *q, struct vq_chain *c);
+/* Put the chain just popped back (it will be popped again). */
+void vq_unpop(struct vq *q);
 /* Return a chain to the driver with `written` bytes written into it. */
 void vq_push(struct vq *q, uint16_t head, uint32_t written);
 /* After pushes: does the driver want an interrupt (EVENT_IDX aware)? */
