@@ -324,6 +324,64 @@ static void test_rootless(void **state)
 	bundle_free(&b);
 }
 
+/* Another runtime with its own state, the same bundle and container id:
+ * neither sees or disturbs the other. */
+static void test_coexists_with_runc(void **state)
+{
+	(void)state;
+	REQUIRE_ROOT_AND_BUSYBOX();
+	const char *runc = access("/usr/sbin/runc", X_OK) == 0  ? "/usr/sbin/runc"
+	                   : access("/usr/bin/runc", X_OK) == 0 ? "/usr/bin/runc"
+	                                                        : NULL;
+	if (!runc)
+		skip_because("runc is not installed");
+	become_subreaper();
+	struct bundle b;
+	struct bundle_opts o = {.args = "[\"sleep\",\"60\"]"};
+	assert_int_equal(bundle_new(&b, &o), 0);
+	char runc_root[600];
+	snprintf(runc_root, sizeof(runc_root), "%s/runc-state", b.dir);
+	struct run_result r;
+	char *rc_run[] = {(char *)runc, "--root", runc_root, "run", "-d",
+	                  "--bundle",   b.dir,    b.id,      NULL};
+	run_files(&r, b.dir, rc_run, 60);
+	int runc_ok = r.status == 0;
+	if (!runc_ok && strstr(r.err, "cgroup"))
+		fprintf(stderr, "runc: %s", r.err);
+	run_result_free(&r);
+	if (!runc_ok)
+		skip_because("runc cannot run containers on this host");
+	/* a different cgroup path, so the two do not share one */
+	capsa(&r, &b, 30, "run", "-d", b.id, NULL);
+	run_result_free(&r);
+	capsa(&r, &b, 10, "list", "--format", "json", NULL);
+	int n = 0;
+	for (char *p = r.out; (p = strstr(p, "\"id\":")); p++)
+		n++;
+	assert_int_equal(n, 1);
+	run_result_free(&r);
+	char *rc_list[] = {(char *)runc, "--root", runc_root, "list", "-q", NULL};
+	run_files(&r, b.dir, rc_list, 30);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, b.id));
+	run_result_free(&r);
+	capsa(&r, &b, 20, "delete", "--force", b.id, NULL);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	/* runc's container is untouched */
+	char *rc_state[] = {(char *)runc, "--root", runc_root, "state", b.id, NULL};
+	run_files(&r, b.dir, rc_state, 30);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"running\""));
+	run_result_free(&r);
+	char *rc_del[] = {(char *)runc, "--root", runc_root, "delete", "--force", b.id, NULL};
+	run_files(&r, b.dir, rc_del, 30);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	reap_all();
+	bundle_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +391,7 @@ int main(void)
 	    cmocka_unit_test(test_overlay_mount),
 	    cmocka_unit_test(test_seccomp_notify),
 	    cmocka_unit_test(test_rootless),
+	    cmocka_unit_test(test_coexists_with_runc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
