@@ -45,6 +45,8 @@ static const char run_usage[] =
     "                       [,cache=none|writeback][,id=ID][,bps=N][,iops=N]\n"
     "                       [,bps_burst=N][,iops_burst=N]; repeatable (docs/virtio.md)\n"
     "  --rng                virtio-rng device fed by the host's getrandom()\n"
+    "  --balloon SIZE       virtio-balloon asking the guest to give back SIZE of RAM\n"
+    "                       (0 for none yet); returned pages are freed on the host\n"
     "  --json-events        write machine-readable events, one JSON object per line,\n"
     "                       on stderr instead of plain messages\n"
     "  -h, --help           this text\n"
@@ -109,7 +111,7 @@ static int fail(int json, const struct err *e)
 
 static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 {
-	enum { O_KERNEL = 1, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_FEAT, O_JSON, O_DISK, O_RNG };
+	enum { O_KERNEL = 1, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_FEAT, O_JSON, O_DISK, O_RNG, O_BALLOON };
 	static const struct option lo[] = {
 	    {"kernel", required_argument, 0, O_KERNEL},
 	    {"initrd", required_argument, 0, O_INITRD},
@@ -121,6 +123,7 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 	    {"json-events", no_argument, 0, O_JSON},
 	    {"disk", required_argument, 0, O_DISK},
 	    {"rng", no_argument, 0, O_RNG},
+	    {"balloon", required_argument, 0, O_BALLOON},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -165,6 +168,11 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 			break;
 		case O_RNG:
 			o->cfg.virtio.rng = 1;
+			break;
+		case O_BALLOON:
+			if (parse_size(optarg, "--balloon", &o->cfg.virtio.balloon_target, e))
+				return -1;
+			o->cfg.virtio.balloon = 1;
 			break;
 		case 'h':
 			fputs(run_usage, stdout);

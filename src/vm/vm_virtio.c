@@ -1,6 +1,7 @@
 /* Glue between the virtio device models and KVM. */
 #include "vm/vm_virtio.h"
 
+#include "devices/virtio/balloon.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/rng.h"
 #include "lib/size.h"
@@ -25,6 +26,7 @@ struct vdev {
 	struct disk *disk;
 	struct virtio_blk blk;
 	struct virtio_rng rng;
+	struct virtio_balloon balloon;
 	struct rate_limiter rl;
 };
 
@@ -35,7 +37,7 @@ struct vm_virtio {
 
 unsigned vm_virtio_count(const struct vm_virtio_config *c)
 {
-	return c->ndisks + (c->rng ? 1 : 0);
+	return c->ndisks + (c->rng ? 1 : 0) + (c->balloon ? 1 : 0);
 }
 
 uint64_t vm_virtio_base(unsigned index)
@@ -220,8 +222,11 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err
 			tb_init(&d->rl.ops, cd->iops, cd->iops_burst, now);
 			if (rl_enabled(&d->rl))
 				d->t.rl = &d->rl;
-		} else {
+		} else if (c->rng && i == c->ndisks) {
 			rc = virtio_mmio_init(&d->t, &virtio_rng_ops, &d->rng, &vm->mem, e);
+		} else {
+			virtio_balloon_init(&d->balloon, &vm->mem, c->balloon_target);
+			rc = virtio_mmio_init(&d->t, &virtio_balloon_ops, &d->balloon, &vm->mem, e);
 		}
 		v->d[v->n++] = d;
 		if (rc || wire(vm, d, vm_virtio_base(i), e))

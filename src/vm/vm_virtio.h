@@ -27,6 +27,8 @@ struct vm_virtio_config {
 	struct vm_virtio_disk disks[VM_VIRTIO_MAX];
 	unsigned ndisks;
 	int rng;
+	int balloon;             /* add a virtio-balloon */
+	uint64_t balloon_target; /* bytes the host asks the guest to give back */
 };
 
 /* Parse "path=F[,format=raw|qcow2][,readonly][,cache=none|writeback][,id=ID]
@@ -34,7 +36,7 @@ struct vm_virtio_config {
  * and add the disk. */
 int vm_virtio_add_disk(struct vm_virtio_config *c, const char *spec, struct err *e);
 
-/* Devices in attachment order: disks, then rng. */
+/* Devices in attachment order: disks, then rng, then balloon. */
 unsigned vm_virtio_count(const struct vm_virtio_config *c);
 uint64_t vm_virtio_base(unsigned index);
 unsigned vm_virtio_irq(unsigned index);

@@ -387,6 +387,42 @@ static void writer_main(uint64_t unused)
 	guest_exit(0);
 }
 
+/* Balloon: give back up to 256 pages of `data` (filled with 0xa5 first); after
+ * the host has freed them they read as zeros. */
+static uint32_t pfns[256];
+
+static void balloon_main(uint64_t unused)
+{
+	(void)unused;
+	if (!find(5) || dev_init(0))
+		guest_exit(1);
+	uint32_t target = rd(R_CONFIG);
+	uint32_t n = target < 256 ? target : 256;
+	memset(data, 0xa5, 256 * 4096);
+	for (uint32_t i = 0; i < n; i++)
+		pfns[i] = (uint32_t)(((uintptr_t)data >> 12) + i);
+	if (n) {
+		desc[0] = (struct vdesc){(uintptr_t)pfns, 4 * n, 0, 0};
+		publish(0);
+		kick();
+		if (wait_used(0) < 0)
+			guest_exit(1);
+	}
+	wr(R_CONFIG + 4, n);
+	uint32_t zeroed = 0, kept = 0;
+	for (uint32_t i = 0; i < 256; i++) {
+		int z = 1, a = 1;
+		for (uint32_t k = 0; k < 4096; k++) {
+			z &= data[4096 * i + k] == 0;
+			a &= data[4096 * i + k] == 0xa5;
+		}
+		zeroed += i < n && z;
+		kept += i >= n && a;
+	}
+	gprintf("balloon: target=%u inflated=%u zeroed=%u untouched=%u\n", target, n, zeroed, kept);
+	guest_exit(zeroed == n && kept == 256 - n ? 0 : 1);
+}
+
 void test_virtio(const char *cl, const char *test)
 {
 	cmdline = cl;
@@ -396,6 +432,8 @@ void test_virtio(const char *cl, const char *test)
 		run_user(bench_main, 0);
 	if (!memcmp(test, "virtio-blk", 11))
 		run_user(blk_main, 0);
+	if (!memcmp(test, "virtio-balloon", 15))
+		run_user(balloon_main, 0);
 	if (!memcmp(test, "virtio-rng", 11))
 		run_user(rng_main, 0);
 }

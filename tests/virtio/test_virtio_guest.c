@@ -153,6 +153,29 @@ static void rng_guest(void **state)
 	run_result_free(&r);
 }
 
+static void balloon_guest(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	struct run_result r;
+	/* 400 KiB = 100 pages: the guest inflates them and finds them zeroed
+	 * (freed on the host), while its other pages keep their contents */
+	vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline",
+	            "test=virtio-balloon", "--balloon", "400K", "--rng", NULL);
+	assert_non_null(
+	    strstr(r.out, "balloon: target=100 inflated=100 zeroed=100 untouched=156\n"));
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline",
+	            "test=virtio-balloon", "--balloon", "0", NULL);
+	assert_non_null(strstr(r.out, "balloon: target=0 inflated=0 zeroed=0 untouched=256\n"));
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--balloon", "lots", NULL);
+	assert_int_equal(r.status, 2);
+	run_result_free(&r);
+}
+
 static void disk_option_errors(void **state)
 {
 	(void)state;
@@ -192,9 +215,13 @@ static void qcow2_content_needs_format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(blk_guest),          cmocka_unit_test(blk_readonly),
-	    cmocka_unit_test(blk_rate_limit),     cmocka_unit_test(rng_guest),
-	    cmocka_unit_test(disk_option_errors), cmocka_unit_test(qcow2_content_needs_format),
+	    cmocka_unit_test(blk_guest),
+	    cmocka_unit_test(blk_readonly),
+	    cmocka_unit_test(blk_rate_limit),
+	    cmocka_unit_test(rng_guest),
+	    cmocka_unit_test(balloon_guest),
+	    cmocka_unit_test(disk_option_errors),
+	    cmocka_unit_test(qcow2_content_needs_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

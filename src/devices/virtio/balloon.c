@@ -1,0 +1,126 @@
+#include "devices/virtio/balloon.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+#define F_STATS_VQ       1
+#define F_DEFLATE_ON_OOM 2
+#define Q_INFLATE        0
+#define Q_DEFLATE        1
+#define Q_STATS          2
+#define PAGE             4096ULL
+
+static int inflate(void *dev, struct vq_chain *c)
+{
+	struct virtio_balloon *b = dev;
+	if (c->out_len % 4)
+		return -1;
+	for (uint32_t off = 0; off < c->out_len; off += 4) {
+		uint32_t pfn;
+		vq_copy_from(c, off, &pfn, 4);
+		uint8_t *p = gm_ptr(b->mem, (uint64_t)pfn * PAGE, PAGE);
+		if (!p) {
+			b->bad_pfns++; /* not RAM: ignored, as a real balloon would */
+			continue;
+		}
+		madvise(p, PAGE, MADV_DONTNEED);
+		b->inflated++;
+	}
+	return 0;
+}
+
+static int deflate(void *dev, struct vq_chain *c)
+{
+	struct virtio_balloon *b = dev;
+	if (c->out_len % 4)
+		return -1;
+	b->deflated += c->out_len / 4; /* the pages come back when touched */
+	return 0;
+}
+
+static void process(void *dev, struct virtio_mmio *t, unsigned q)
+{
+	struct virtio_balloon *b = dev;
+	if (q == Q_INFLATE) {
+		virtio_queue_run(t, q, inflate, dev);
+		return;
+	}
+	if (q == Q_DEFLATE) {
+		virtio_queue_run(t, q, deflate, dev);
+		return;
+	}
+	/* stats: read the buffer, keep it until the host wants fresh numbers */
+	struct vq_chain *c = &t->chain;
+	int r;
+	while ((r = vq_pop(&t->q[Q_STATS], c)) > 0) {
+		if (b->stats_head >= 0) /* a second buffer: return the old one */
+			vq_push(&t->q[Q_STATS], (uint16_t)b->stats_head, 0);
+		for (uint32_t off = 0; off + 10 <= c->out_len; off += 10) {
+			uint8_t s[10];
+			vq_copy_from(c, off, s, 10);
+			uint16_t tag;
+			uint64_t val;
+			memcpy(&tag, s, 2);
+			memcpy(&val, s + 2, 8);
+			if (tag < BALLOON_NSTATS) {
+				b->stats[tag] = val;
+				b->stats_seen |= 1u << tag;
+			}
+		}
+		b->stats_head = c->head;
+	}
+	if (r < 0)
+		virtio_mmio_fail(t, vq_error_name(t->q[Q_STATS].last_error));
+}
+
+void virtio_balloon_request_stats(struct virtio_balloon *b, struct virtio_mmio *t)
+{
+	if (b->stats_head < 0)
+		return;
+	vq_push(&t->q[Q_STATS], (uint16_t)b->stats_head, 0);
+	b->stats_head = -1;
+}
+
+static void config_read(void *dev, uint32_t off, uint8_t *data, unsigned size)
+{
+	struct virtio_balloon *b = dev;
+	uint32_t cfg[2] = {b->target_pages, b->actual_pages};
+	if (off < sizeof(cfg) && size <= sizeof(cfg) - off)
+		memcpy(data, (uint8_t *)cfg + off, size);
+}
+
+static void config_write(void *dev, uint32_t off, const uint8_t *data, unsigned size)
+{
+	struct virtio_balloon *b = dev;
+	if (off == 4 && size == 4)
+		memcpy(&b->actual_pages, data, 4);
+}
+
+static void reset(void *dev)
+{
+	struct virtio_balloon *b = dev;
+	b->stats_head = -1;
+	b->actual_pages = 0;
+}
+
+const struct virtio_device_ops virtio_balloon_ops = {
+    .name = "balloon",
+    .device_id = VIRTIO_ID_BALLOON,
+    .nqueues = 3,
+    .queue_max = 256,
+    .features = (1ULL << F_STATS_VQ) | (1ULL << F_DEFLATE_ON_OOM),
+    .config_read = config_read,
+    .config_write = config_write,
+    .process = process,
+    .reset = reset,
+};
+
+void virtio_balloon_init(struct virtio_balloon *b, const struct guest_mem *mem,
+                         uint64_t target_bytes)
+{
+	memset(b, 0, sizeof(*b));
+	b->mem = mem;
+	b->stats_head = -1;
+	uint64_t pages = target_bytes / PAGE;
+	b->target_pages = pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages;
+}
