@@ -353,6 +353,22 @@ static void test_user_namespace(void **state)
 		if (!strstr(r.out, want[i]))
 			fail_msg("missing '%s' in:\n%s\n%s", want[i], r.out, r.err);
 	run_result_free(&r);
+	/* exec enters the user namespace too */
+	become_subreaper();
+	struct bundle_opts o2 = o;
+	o2.args = "[\"sleep\",\"60\"]";
+	bundle_config(&b, &o2);
+	capsa(&r, &b, 30, "run", "-d", b.id, NULL);
+	expect_ok(&r, "run -d in a user namespace");
+	run_result_free(&r);
+	capsa(&r, &b, 30, "exec", b.id, "sh", "-c", "id -u; cat /proc/self/uid_map", NULL);
+	expect_ok(&r, "exec in a user namespace");
+	if (!strstr(r.out, "0\n         0     100000      65536"))
+		fail_msg("exec not in the user namespace: %s", r.out);
+	run_result_free(&r);
+	capsa(&r, &b, 20, "delete", "--force", b.id, NULL);
+	expect_ok(&r, "delete");
+	run_result_free(&r);
 	bundle_free(&b);
 }
 
