@@ -192,8 +192,11 @@ static void test_overlay_mount(void **state)
 	bundle_config(&b, &o);
 	struct run_result r;
 	capsa(&r, &b, 30, "run", b.id, NULL);
-	if (r.status != 0 && strstr(r.err, "overlay") && strstr(r.err, "No such device"))
+	if (r.status != 0 && strstr(r.err, "overlay") && strstr(r.err, "No such device")) {
+		run_result_free(&r);
+		bundle_free(&b);
 		skip_because("the kernel has no overlay file system");
+	}
 	expect_ok(&r, "overlay");
 	assert_non_null(strstr(r.out, "low"));
 	run_result_free(&r);
@@ -307,8 +310,13 @@ static void test_rootless(void **state)
 	struct run_result r;
 	run_files(&r, b.dir, argv, 30);
 	if (r.status != 0 && strstr(r.err, "ermi") &&
-	    (strstr(r.err, "uid_map") || strstr(r.err, "(clone)")))
-		skip_because("unprivileged user namespaces are disabled here: %s", r.err);
+	    (strstr(r.err, "uid_map") || strstr(r.err, "(clone)"))) {
+		char why[256];
+		snprintf(why, sizeof(why), "%s", r.err);
+		run_result_free(&r);
+		bundle_free(&b);
+		skip_because("unprivileged user namespaces are disabled here: %s", why);
+	}
 	expect_ok(&r, "rootless run");
 	if (!strstr(r.out, "0\n         0      65534          1\ncapsatest\n"))
 		fail_msg("rootless container view: %s", r.out);
@@ -350,8 +358,10 @@ static void test_coexists_with_runc(void **state)
 	if (!runc_ok && strstr(r.err, "cgroup"))
 		fprintf(stderr, "runc: %s", r.err);
 	run_result_free(&r);
-	if (!runc_ok)
+	if (!runc_ok) {
+		bundle_free(&b);
 		skip_because("runc cannot run containers on this host");
+	}
 	/* a different cgroup path, so the two do not share one */
 	capsa(&r, &b, 30, "run", "-d", b.id, NULL);
 	run_result_free(&r);
