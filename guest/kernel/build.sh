@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Build capsa's minimal guest kernel from Debian's linux-source-6.1.
+# Build capsa's minimal guest kernel from Debian's linux-source-6.1 (installed
+# through scripts/install-deps.sh when missing).
 #
 #   guest/kernel/build.sh [OUTDIR]
 #
 # Prints the directory holding vmlinux, bzImage and config on its last line.
 # Results are cached under $CAPSA_CACHE (default /var/cache/capsa) by a hash
-# of the kernel source version, the config fragment, the patches and this
-# script, so an unchanged tree is never rebuilt.
+# of the kernel source version, the config fragment, the patches and the
+# recipe version below, so an unchanged tree is never rebuilt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${CAPSA_CACHE:-/var/cache/capsa}
@@ -15,14 +16,33 @@ jobs=${JOBS:-$(nproc)}
 
 log() { printf 'guest-kernel: %s\n' "$*" >&2; }
 
+if [ ! -r "$tarball" ] || ! command -v bc >/dev/null || ! command -v flex >/dev/null; then
+	log "installing the kernel source and build tools (scripts/install-deps.sh)"
+	"$here/../../scripts/install-deps.sh"
+fi
 if [ ! -r "$tarball" ]; then
-	log "missing $tarball (apt-get install linux-source-6.1)"
+	log "missing $tarball after installing linux-source-6.1"
 	exit 1
 fi
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || stat -c %s "$tarball")
-hash=$( { echo "$srcver"; cat "$here/microvm.config" "$here/build.sh" "$here"/patches/*.patch; } |
+# Bump when a change to this script changes what it builds.
+recipe=1
+hash=$( { echo "$srcver recipe $recipe"; cat "$here/microvm.config" "$here"/patches/*.patch; } |
 	sha256sum | cut -c1-16)
 out=${1:-$cache/kernel/$hash}
+if [ -s "$out/vmlinux" ] && [ -s "$out/bzImage" ]; then
+	log "cached kernel $hash"
+	echo "$out"
+	exit 0
+fi
+
+# One build at a time per cache: a second caller waits, then finds the result.
+mkdir -p "$cache"
+exec 9>"$cache/kernel-build.lock"
+if ! flock -n 9; then
+	log "another kernel build is running; waiting for it"
+	flock 9
+fi
 if [ -s "$out/vmlinux" ] && [ -s "$out/bzImage" ]; then
 	log "cached kernel $hash"
 	echo "$out"
