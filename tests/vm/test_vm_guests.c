@@ -323,18 +323,7 @@ static void stop_never_hangs(void **state)
 	for (int i = 0; i < runs; i++) {
 		int out[2];
 		assert_int_equal(pipe(out), 0);
-		pid_t pid = fork();
-		if (pid == 0) {
-			dup2(out[1], 1);
-			close(out[0]);
-			int null = open("/dev/null", O_RDWR);
-			dup2(null, 0);
-			dup2(null, 2);
-			execl(test_capsa_bin(), "capsa", "vm", "run", "--kernel",
-			      guest_path("testguest.elf"), "--cmdline", "test=hlt", "--cpus",
-			      i % 2 ? "2" : "4", (char *)NULL);
-			_exit(127);
-		}
+		pid_t pid = spawn_guest(out[1], "test=hlt", i % 2 ? "2" : "4");
 		close(out[1]);
 		char buf[8192];
 		size_t got = 0;
@@ -351,17 +340,10 @@ static void stop_never_hangs(void **state)
 		assert_non_null(strstr(buf, "halting forever"));
 		/* vary the moment of the stop a little */
 		usleep((useconds_t)(i * 1500));
-		double t1 = now_secs();
 		kill(pid, SIGTERM);
 		int st = 0;
-		pid_t w = 0;
-		while ((w = waitpid(pid, &st, WNOHANG)) == 0 && now_secs() - t1 < 10)
-			usleep(1000);
-		double took = now_secs() - t1;
-		if (w == 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-		}
+		double took;
+		pid_t w = wait_with_deadline(pid, 10, &st, &took);
 		close(out[0]);
 		assert_int_equal(w, pid); /* it stopped by itself */
 		assert_true(WIFEXITED(st));
@@ -445,14 +427,8 @@ static void terminal_ctrl_a_x(void **state)
 	assert_true(raw_seen);
 	assert_int_equal(write(master, "\001x", 2), 2);
 	int st = 0;
-	pid_t w = 0;
-	double t1 = now_secs();
-	while ((w = waitpid(pid, &st, WNOHANG)) == 0 && now_secs() - t1 < 10)
-		usleep(2000);
-	if (w == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-	}
+	double took;
+	pid_t w = wait_with_deadline(pid, 10, &st, &took);
 	assert_int_equal(w, pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
@@ -468,32 +444,14 @@ static void stop_with_stuck_console(void **state)
 	int out[2];
 	assert_int_equal(pipe(out), 0);
 	fcntl(out[1], F_SETPIPE_SZ, 4096);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(out[1], 1);
-		close(out[0]);
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(null, 2);
-		execl(test_capsa_bin(), "capsa", "vm", "run", "--kernel",
-		      guest_path("testguest.elf"), "--cmdline", "test=spam lines=100000",
-		      (char *)NULL);
-		_exit(127);
-	}
+	pid_t pid = spawn_guest(out[1], "test=spam lines=100000", "1");
 	close(out[1]);
 	usleep(1500000); /* the pipe fills within milliseconds; the guest is stuck now */
 	int st = 0;
 	assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* still running */
-	double t0 = now_secs();
 	kill(pid, SIGTERM);
-	pid_t w = 0;
-	while ((w = waitpid(pid, &st, WNOHANG)) == 0 && now_secs() - t0 < 10)
-		usleep(2000);
-	double took = now_secs() - t0;
-	if (w == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-	}
+	double took;
+	pid_t w = wait_with_deadline(pid, 10, &st, &took);
 	close(out[0]);
 	assert_int_equal(w, pid);
 	assert_true(WIFEXITED(st));

@@ -5,6 +5,8 @@
 #include "common/testutil.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,40 @@ static inline int line_value(const char *text, const char *key, char *out, size_
 		}
 	}
 	return -1;
+}
+
+/* Start `capsa vm run` on the test guest with `cmdline` and `cpus` vCPUs,
+ * stdout into `out_fd`, stdin and stderr on /dev/null. Returns the pid. */
+static inline pid_t spawn_guest(int out_fd, const char *cmdline, const char *cpus)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(out_fd, 1);
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 2);
+		execl(test_capsa_bin(), "capsa", "vm", "run", "--kernel",
+		      guest_path("testguest.elf"), "--cmdline", cmdline, "--cpus", cpus,
+		      (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Wait up to `timeout` s for `pid`; on timeout kill it and return 0. Puts the
+ * wait status in *st and the time waited in *took. Returns the pid reaped. */
+static inline pid_t wait_with_deadline(pid_t pid, double timeout, int *st, double *took)
+{
+	double t0 = now_secs();
+	pid_t w = 0;
+	while ((w = waitpid(pid, st, WNOHANG)) == 0 && now_secs() - t0 < timeout)
+		usleep(1000);
+	*took = now_secs() - t0;
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, st, 0);
+	}
+	return w;
 }
 
 #endif
