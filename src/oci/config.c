@@ -417,12 +417,8 @@ static int parse_process(struct oci_config *c, struct json_object *o, struct err
 	if (p->selinux_label && p->selinux_label[0])
 		return err_set(e, ERR_INPUT,
 		               "config.json: process.selinuxLabel: SELinux is not supported");
-	if ((v = cfg_get(o, "ioPriority")))
-		return err_set(e, ERR_INPUT, "config.json: process.ioPriority: not supported");
-	if ((v = cfg_get(o, "scheduler")))
-		return err_set(e, ERR_INPUT, "config.json: process.scheduler: not supported");
-	if ((v = cfg_get(o, "execCPUAffinity")))
-		return err_set(e, ERR_INPUT, "config.json: process.execCPUAffinity: not supported");
+	if (cfg_parse_process_sched(c, o, p, e) < 0)
+		return -1;
 	return 0;
 }
 

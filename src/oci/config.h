@@ -65,6 +65,12 @@ struct oci_process {
 	int has_oom_score_adj;
 	int oom_score_adj;
 	const char *apparmor, *selinux_label;
+	int has_ioprio, ioprio_class, ioprio_level;
+	struct {
+		int present, policy, nice, priority;
+		uint64_t flags, runtime, deadline, period;
+	} sched;
+	const char *cpu_affinity; /* execCPUAffinity.final (or .initial), a cpu list */
 };
 
 struct oci_namespace {
@@ -202,6 +208,8 @@ struct oci_config {
 	const char *mount_label;
 	struct oci_time_offset *time_offsets;
 	size_t n_time_offsets;
+	int has_personality;
+	unsigned long personality;
 	const char **annotation_keys, **annotation_values;
 	size_t n_annotations;
 };
@@ -239,5 +247,11 @@ int cfg_idmaps(struct oci_config *c, struct json_object *o, const char *field,
                struct oci_idmap **out, size_t *n, struct err *e);
 int cfg_parse_linux(struct oci_config *c, struct json_object *linux_obj, struct err *e);
 int cfg_parse_seccomp(struct oci_config *c, struct json_object *o, struct err *e);
+/* process.ioPriority, process.scheduler, process.execCPUAffinity */
+int cfg_parse_process_sched(struct oci_config *c, struct json_object *o, struct oci_process *p,
+                            struct err *e);
+int cfg_parse_personality(struct oci_config *c, struct json_object *o, struct err *e);
+/* Parse a cpu list ("0-3,6") into a cpu_set_t (void * to keep sched.h out). */
+int oci_parse_cpu_list(const char *s, void *set);
 
 #endif

@@ -596,8 +596,9 @@ int cfg_parse_linux(struct oci_config *c, struct json_object *l, struct err *e)
 		}
 		c->n_time_offsets = i;
 	}
-	static const char *const unsupported[] = {"intelRdt", "personality", "memoryPolicy",
-	                                          "netDevices"};
+	if ((v = cfg_get(l, "personality")) && cfg_parse_personality(c, v, e) < 0)
+		return -1;
+	static const char *const unsupported[] = {"intelRdt", "memoryPolicy", "netDevices"};
 	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
 		if (cfg_get(l, unsupported[i]))
 			return err_set(e, ERR_INPUT, "config.json: linux.%s: not supported",

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <sched.h>
+#include <sys/personality.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +143,47 @@ static int send_notify_fd(int sock, int fd, const char *state_json, const char *
 	return r < 0 ? err_sys(e, "linux.seccomp.listenerPath: sending the notify fd") : 0;
 }
 
+/* sched_setattr(2) argument, first version of the kernel ABI (48 bytes). */
+struct sched_attr_v0 {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
+/* Personality, I/O priority, scheduler and CPU affinity (while we still
+ * have CAP_SYS_NICE). */
+static int apply_sched(const struct oci_config *c, const struct oci_process *p, struct err *e)
+{
+	if (c && c->has_personality && personality(c->personality) < 0)
+		return err_sys(e, "linux.personality");
+	if (p->has_ioprio && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0,
+	                             (p->ioprio_class << 13) | p->ioprio_level) < 0)
+		return err_sys(e, "process.ioPriority");
+	if (p->sched.present) {
+		struct sched_attr_v0 attr;
+		memset(&attr, 0, sizeof(attr));
+		attr.size = sizeof(attr);
+		attr.sched_policy = (uint32_t)p->sched.policy;
+		attr.sched_flags = p->sched.flags;
+		attr.sched_nice = p->sched.nice;
+		attr.sched_priority = (uint32_t)p->sched.priority;
+		attr.sched_runtime = p->sched.runtime;
+		attr.sched_deadline = p->sched.deadline;
+		attr.sched_period = p->sched.period;
+		if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0)
+			return err_sys(e, "process.scheduler");
+	}
+	if (p->cpu_affinity) {
+		cpu_set_t set;
+		if (oci_parse_cpu_list(p->cpu_affinity, &set) < 0 ||
+		    sched_setaffinity(0, sizeof(set), &set) < 0)
+			return err_sys(e, "process.execCPUAffinity: %s", p->cpu_affinity);
+	}
+	return 0;
+}
+
 int oci_process_exec(const struct oci_config *c, const struct oci_process *p, int in_userns,
                      int preserve_fds, int seccomp_listener, const char *state_json, struct err *e)
 {
@@ -155,6 +198,8 @@ int oci_process_exec(const struct oci_config *c, const struct oci_process *p, in
 			return err_prefix(e, "process.apparmorProfile");
 		err_clear(e);
 	}
+	if (apply_sched(c, p, e) < 0)
+		return -1;
 	if (p->has_umask)
 		umask(p->umask);
 	else

@@ -199,6 +199,17 @@ static const struct bad_case bad_cases[] = {
     {DOC(",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}}"),
      "listenerPath: required"},
     {DOC(",\"linux\":{\"intelRdt\":{}}"), "linux.intelRdt: not supported"},
+    {DOC(",\"linux\":{\"personality\":{\"domain\":\"PDP11\"}}"), "linux.personality.domain"},
+    {"{\"ociVersion\":\"1.0.0\"," ROOT ",\"process\":{\"user\":{\"uid\":0,\"gid\":0},"
+     "\"args\":[\"a\"],\"cwd\":\"/\",\"scheduler\":{\"policy\":\"SCHED_ISO\"}}}",
+     "process.scheduler.policy"},
+    {"{\"ociVersion\":\"1.0.0\"," ROOT ",\"process\":{\"user\":{\"uid\":0,\"gid\":0},"
+     "\"args\":[\"a\"],\"cwd\":\"/\",\"ioPriority\":{\"class\":\"IOPRIO_CLASS_BE\","
+     "\"priority\":9}}}",
+     "process.ioPriority.priority"},
+    {"{\"ociVersion\":\"1.0.0\"," ROOT ",\"process\":{\"user\":{\"uid\":0,\"gid\":0},"
+     "\"args\":[\"a\"],\"cwd\":\"/\",\"execCPUAffinity\":{\"initial\":\"3-1\"}}}",
+     "process.execCPUAffinity.initial"},
     {DOC(",\"linux\":{\"timeOffsets\":{\"monotonic\":{\"secs\":1}}}"), "without a time namespace"},
     {DOC(",\"linux\":{\"cgroupsPath\":\"/a/../../b\"}"), "linux.cgroupsPath"},
     {DOC(",\"linux\":{\"sysctl\":{\"../../x\":\"1\"}}"), "linux.sysctl: bad key"},

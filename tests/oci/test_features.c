@@ -333,6 +333,32 @@ static void test_rootless(void **state)
 	bundle_free(&b);
 }
 
+static void test_personality_and_scheduling(void **state)
+{
+	(void)state;
+	REQUIRE_ROOT_AND_BUSYBOX();
+	struct bundle b;
+	struct bundle_opts o = {
+	    .args = "[\"sh\",\"-c\",\"uname -m; ionice -p $$; cut -d' ' -f19,41 /proc/self/stat; "
+	            "taskset -p $$\"]",
+	    .process = ",\"ioPriority\":{\"class\":\"IOPRIO_CLASS_BE\",\"priority\":6},"
+	               "\"scheduler\":{\"policy\":\"SCHED_BATCH\",\"nice\":7},"
+	               "\"execCPUAffinity\":{\"initial\":\"0\",\"final\":\"0\"}",
+	    .lnx = ",\"personality\":{\"domain\":\"LINUX32\"}",
+	};
+	assert_int_equal(bundle_new(&b, &o), 0);
+	struct run_result r;
+	capsa(&r, &b, 30, "run", b.id, NULL);
+	expect_ok(&r, "personality and scheduling");
+	/* nice 7 and policy 3 (SCHED_BATCH) from /proc/self/stat */
+	const char *want[] = {"i686\n", "best-effort: prio 6", "\n7 3\n", "affinity mask: 1"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(r.out, want[i]))
+			fail_msg("missing '%s' in:\n%s\n%s", want[i], r.out, r.err);
+	run_result_free(&r);
+	bundle_free(&b);
+}
+
 /* Another runtime with its own state, the same bundle and container id:
  * neither sees or disturbs the other. */
 static void test_coexists_with_runc(void **state)
@@ -403,6 +429,7 @@ int main(void)
 	    cmocka_unit_test(test_seccomp_notify),
 	    cmocka_unit_test(test_rootless),
 	    cmocka_unit_test(test_coexists_with_runc),
+	    cmocka_unit_test(test_personality_and_scheduling),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
