@@ -111,7 +111,8 @@ static int fail(int json, const struct err *e)
 
 static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 {
-	enum { O_KERNEL = 1, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_FEAT, O_JSON, O_DISK, O_RNG, O_BALLOON };
+	enum { O_KERNEL = 1, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_FEAT, O_JSON,
+	       O_DISK, O_RNG, O_BALLOON };
 	static const struct option lo[] = {
 	    {"kernel", required_argument, 0, O_KERNEL},
 	    {"initrd", required_argument, 0, O_INITRD},
