@@ -90,6 +90,12 @@ static int disk_key(struct vm_virtio_disk *d, const char *k, size_t kl, const ch
 		                                   : &d->iops_burst;
 		if (parse_size(num, "--disk rate limit", dst, e))
 			return -1;
+	} else if (KEY("poll_us") && v && vl > 0 && vl < 8) {
+		char num[8];
+		memcpy(num, v, vl);
+		num[vl] = '\0';
+		if (parse_uint(num, "--disk poll_us", 0, 1000000, &d->poll_us, e))
+			return -1;
 	} else if (KEY("id") && v && vl > 0 && vl <= 20) {
 		memcpy(d->id, v, vl);
 		d->id[vl] = '\0';
@@ -109,6 +115,7 @@ int vm_virtio_add_disk(struct vm_virtio_config *c, const char *spec, struct err 
 		               spec, VM_VIRTIO_MAX);
 	struct vm_virtio_disk *d = &c->disks[c->ndisks];
 	memset(d, 0, sizeof(*d));
+	d->poll_us = VM_VIRTIO_POLL_US;
 	const char *p = spec;
 	while (*p) {
 		size_t n = strcspn(p, ",");
@@ -222,6 +229,7 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err
 			tb_init(&d->rl.ops, cd->iops, cd->iops_burst, now);
 			if (rl_enabled(&d->rl))
 				d->t.rl = &d->rl;
+			d->t.poll_ns = cd->poll_us * 1000;
 		} else if (c->rng && i == c->ndisks) {
 			rc = virtio_mmio_init(&d->t, &virtio_rng_ops, &d->rng, &vm->mem, e);
 		} else {

@@ -12,6 +12,7 @@
 
 #define VM_VIRTIO_MAX       9 /* one I/O APIC pin each */
 #define VM_VIRTIO_MMIO_BASE 0xd0000000ULL
+#define VM_VIRTIO_POLL_US   32 /* default queue polling after work, per disk */
 
 struct vm_virtio_disk {
 	char path[4096];
@@ -21,6 +22,7 @@ struct vm_virtio_disk {
 	char id[21]; /* virtio-blk serial (GET_ID), "" for none */
 	/* token-bucket limits, 0 = none; bursts default to one second's worth */
 	uint64_t bps, bps_burst, iops, iops_burst;
+	uint64_t poll_us; /* I/O thread polls the queue this long after work (0: never) */
 };
 
 struct vm_virtio_config {

@@ -75,6 +75,8 @@ struct virtio_mmio {
 	struct rate_limiter *rl;              /* optional, set before start */
 	uint64_t retry_at[VIRTIO_MAX_QUEUES]; /* throttled queue: when to look again */
 	uint64_t throttled;
+	uint64_t poll_ns; /* after work, watch the ring this long before sleeping */
+	uint64_t polled;  /* requests found by polling instead of a kick */
 	uint64_t kicks, interrupts;
 };
 

@@ -141,6 +141,11 @@ int vq_pop(struct vq *q, struct vq_chain *c)
 	return 1;
 }
 
+int vq_has_avail(const struct vq *q)
+{
+	return q->s.ready && ld16(q->avail_h + 2) != q->s.last_avail;
+}
+
 void vq_unpop(struct vq *q)
 {
 	q->s.last_avail--;

@@ -62,6 +62,8 @@ void vq_reset(struct vq *q);
 /* Take the next available chain: 1 with *c filled, 0 if none, -1 if the guest
  * broke the rules (q->last_error says how; nothing was consumed). */
 int vq_pop(struct vq *q, struct vq_chain *c);
+/* Has the driver made buffers available that we have not taken? */
+int vq_has_avail(const struct vq *q);
 /* Put the chain just popped back (it will be popped again). */
 void vq_unpop(struct vq *q);
 /* Return a chain to the driver with `written` bytes written into it. */
