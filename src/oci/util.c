@@ -152,18 +152,21 @@ int util_mkdir_p(const char *path, mode_t mode, struct err *e)
 	size_t n = strlen(path);
 	if (n == 0 || n >= sizeof(buf))
 		return err_set(e, ERR_INPUT, "bad directory path '%s'", path);
+	/* The common case first: only the last component is missing (this
+	 * also keeps away from locks on busy parents such as cgroup roots). */
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return err_sys(e, "creating directory %s", path);
 	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1;; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-			*p = '\0';
-			if (mkdir(buf, mode) < 0 && errno != EEXIST)
-				return err_sys(e, "creating directory %s", buf);
-			*p = c;
-			if (c == '\0')
-				break;
-		}
-	}
+	char *slash = strrchr(buf, '/');
+	if (!slash || slash == buf)
+		return err_sys(e, "creating directory %s", path);
+	*slash = '\0';
+	if (util_mkdir_p(buf, mode, e) < 0)
+		return -1;
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return err_sys(e, "creating directory %s", path);
 	return 0;
 }
 
