@@ -8,6 +8,7 @@
 #   WASM_BENCH_FACTOR=F             scale the work (default 4)
 #   WASM_BENCH_KERNELS="mix fib"    subset of kernels
 #   WASM_BENCH_NO_WABT=1            leave out wasm-interp (slow)
+#   WASM_BENCH_WABT_RUNS=N          runs for wasm-interp (default 3)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-5}
@@ -42,9 +43,14 @@ med() {
 	shift
 	for ((i = 0; i < runs; i++)); do time_cmd "$want" "$@"; done | median
 }
+med_n() {
+	local n=$1 want=$2
+	shift 2
+	for ((i = 0; i < n; i++)); do time_cmd "$want" "$@"; done | median
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
 
-echo "Command: bench/wasm/run.sh $runs (WASM_BENCH_FACTOR=$factor), $(date -u +%Y-%m-%d)"
+echo "Command: bench/wasm/run.sh $runs (WASM_BENCH_FACTOR=$factor, wasm-interp runs ${WASM_BENCH_WABT_RUNS:-3}), $(date -u +%Y-%m-%d)"
 echo
 echo "| kernel | native s | capsa s | node s | wasm-interp s | capsa/native | node/native | wasm-interp/native |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -56,7 +62,7 @@ for k in $kernels; do
 	if [ -z "${WASM_BENCH_NO_WABT:-}" ]; then
 		"${wasi_cc[@]}" -DBARE_KERNEL="$k" -DBARE_FACTOR="$factor" -nostartfiles \
 			-Wl,--no-entry "$src" -o "$out/bare_$k.wasm"
-		w=$(med "run() => i32:" wasm-interp "$out/bare_$k.wasm" --run-all-exports)
+		w=$(med_n "${WASM_BENCH_WABT_RUNS:-3}" "run() => i32:" wasm-interp "$out/bare_$k.wasm" --run-all-exports)
 		wr=$(ratio "$w" "$n")
 	else
 		w=-

@@ -125,6 +125,7 @@ int wc_pop_raw(struct cc *c, uint8_t want, struct vent *out)
 		if (!f->unreachable)
 			return FAIL("type mismatch: operand stack underflow at byte 0x%x",
 			            c->cur_off);
+		memset(out, 0, sizeof(*out));
 		out->type = WASM_TYPE_UNKNOWN;
 		out->slot = out->canon = wc_next_canon(c);
 		return 0;

@@ -230,7 +230,7 @@ typedef double ctype_f64;
 #define JUMP(off)                                                                                  \
 	do {                                                                                       \
 		int64_t off_ = (off);                                                              \
-		if (off_ < 0 && __builtin_expect(--s->fuel < 0, 0))                                \
+		if (off_ <= 0 && __builtin_expect(--s->fuel < 0, 0))                               \
 			TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL);                                         \
 		pc += off_;                                                                        \
 		NEXT;                                                                              \

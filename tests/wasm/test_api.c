@@ -1,0 +1,198 @@
+/* The embedding API on its own: load, instantiate with a host function,
+ * call exports, trap details, fuel, memory access from a host function,
+ * rejection of invalid modules. Modules are written in the text format and
+ * assembled with wabt's wat2wasm at test time. */
+#include "common/testutil.h"
+
+#include "capsa/wasm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *wat = "(module\n"
+                         "  (import \"env\" \"add1\" (func $add1 (param i32) (result i32)))\n"
+                         "  (import \"env\" \"peek\" (func $peek (param i32) (result i32)))\n"
+                         "  (memory (export \"mem\") 1 2)\n"
+                         "  (data (i32.const 16) \"capsa\")\n"
+                         "  (global $g (export \"counter\") (mut i64) (i64.const 40))\n"
+                         "  (func (export \"f\") (param i32) (result i32)\n"
+                         "    local.get 0 call $add1 i32.const 2 i32.mul)\n"
+                         "  (func (export \"pair\") (param i64 f64) (result f64 i64)\n"
+                         "    local.get 1 f64.const 0.5 f64.add local.get 0 i64.const 2 i64.add\n"
+                         "    global.get $g i64.add)\n"
+                         "  (func (export \"spin\") (loop br 0))\n"
+                         "  (func $rec (export \"rec\") (param i32) (result i32)\n"
+                         "    local.get 0 i32.const 1 i32.add call $rec)\n"
+                         "  (func (export \"div\") (param i32) (result i32)\n"
+                         "    i32.const 10 local.get 0 i32.div_s)\n"
+                         "  (func (export \"peek16\") (result i32) i32.const 16 call $peek))\n";
+
+static struct capsa_wasm_module *assemble(const char *text, struct err *e)
+{
+	char *dir = test_tmpdir();
+	char src[4200], bin[4200];
+	snprintf(src, sizeof(src), "%s/m.wat", dir);
+	snprintf(bin, sizeof(bin), "%s/m.wasm", dir);
+	assert_int_equal(write_file(src, text, strlen(text)), 0);
+	char *argv[] = {"/usr/bin/wat2wasm", src, "-o", bin, NULL};
+	struct run_result r;
+	run_cmd(&r, argv, 60);
+	if (r.status)
+		printf("# wat2wasm: %s\n", r.err);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	size_t len;
+	char *bytes = read_file(bin, &len);
+	assert_non_null(bytes);
+	struct capsa_wasm_module *m = capsa_wasm_module_load((const uint8_t *)bytes, len, e);
+	free(bytes);
+	unlink(src);
+	unlink(bin);
+	rmdir(dir);
+	free(dir);
+	return m;
+}
+
+static enum capsa_wasm_trap add1(struct capsa_wasm_caller *c, void *env,
+                                 union capsa_wasm_val *cells)
+{
+	(void)c;
+	(*(int *)env)++;
+	cells[0].i32 = cells[0].i32 + 1;
+	return CAPSA_WASM_OK;
+}
+
+static enum capsa_wasm_trap peek(struct capsa_wasm_caller *c, void *env,
+                                 union capsa_wasm_val *cells)
+{
+	(void)env;
+	uint64_t size;
+	struct capsa_wasm_memory *m = capsa_wasm_caller_memory(c);
+	uint8_t *base = m ? capsa_wasm_memory_data(m, &size) : NULL;
+	if (!base || (uint64_t)(uint32_t)cells[0].i32 + 5 > size)
+		return CAPSA_WASM_TRAP_HOST;
+	cells[0].i32 = !memcmp(base + (uint32_t)cells[0].i32, "capsa", 5);
+	return CAPSA_WASM_OK;
+}
+
+struct env {
+	struct capsa_wasm_func *add1, *peek;
+};
+
+static int resolve(void *envp, const char *module, const char *name,
+                   enum capsa_wasm_extern_kind kind, struct capsa_wasm_extern *out)
+{
+	struct env *env = envp;
+	if (strcmp(module, "env") || kind != CAPSA_WASM_EXTERN_FUNC)
+		return -1;
+	out->kind = kind;
+	if (!strcmp(name, "add1"))
+		out->u.func = env->add1;
+	else if (!strcmp(name, "peek"))
+		out->u.func = env->peek;
+	else
+		return -1;
+	return 0;
+}
+
+static struct capsa_wasm_func *export(struct capsa_wasm_instance *in, const char *name)
+{
+	struct capsa_wasm_extern x;
+	assert_int_equal(capsa_wasm_instance_export(in, name, &x), 0);
+	assert_int_equal(x.kind, CAPSA_WASM_EXTERN_FUNC);
+	return x.u.func;
+}
+
+static void test_embedding(void **state)
+{
+	(void)state;
+	if (access("/usr/bin/wat2wasm", X_OK))
+		skip_because("wat2wasm (package wabt) is not installed");
+	struct err e = {0};
+	struct capsa_wasm_module *m = assemble(wat, &e);
+	assert_non_null(m);
+	struct capsa_wasm_limits lim = {.call_depth = 1000};
+	struct capsa_wasm_store *s = capsa_wasm_store_new(&lim, &e);
+	assert_non_null(s);
+	int calls = 0;
+	static const uint8_t i32[] = {CAPSA_WASM_I32};
+	struct capsa_wasm_functype t = {1, 1, i32, i32};
+	struct env env = {capsa_wasm_func_new(s, &t, add1, &calls, &e),
+	                  capsa_wasm_func_new(s, &t, peek, NULL, &e)};
+	struct capsa_wasm_trap_info info;
+	struct capsa_wasm_instance *in = capsa_wasm_instantiate(s, m, resolve, &env, &info, &e);
+	assert_non_null(in);
+
+	union capsa_wasm_val cells[4] = {{.i32 = 20}};
+	assert_int_equal(capsa_wasm_call(s, export(in, "f"), cells, &info), CAPSA_WASM_OK);
+	assert_int_equal(cells[0].i32, 42);
+	assert_int_equal(calls, 1);
+
+	cells[0].i64 = 5;
+	cells[1].f64 = 1.25;
+	assert_int_equal(capsa_wasm_call(s, export(in, "pair"), cells, &info), CAPSA_WASM_OK);
+	assert_true(cells[0].f64 == 1.75);
+	assert_int_equal(cells[1].i64, 47);
+
+	cells[0].i32 = 0;
+	assert_int_equal(capsa_wasm_call(s, export(in, "div"), cells, &info),
+	                 CAPSA_WASM_TRAP_INT_DIV_ZERO);
+	assert_string_equal(info.func_name, "div");
+	assert_true(info.offset > 0);
+
+	assert_int_equal(capsa_wasm_call(s, export(in, "rec"), cells, &info),
+	                 CAPSA_WASM_TRAP_STACK_EXHAUSTED);
+
+	capsa_wasm_store_set_fuel(s, 1000);
+	assert_int_equal(capsa_wasm_call(s, export(in, "spin"), cells, &info),
+	                 CAPSA_WASM_TRAP_OUT_OF_FUEL);
+	assert_int_equal(capsa_wasm_store_fuel(s), 0);
+	capsa_wasm_store_set_fuel(s, -1);
+
+	assert_int_equal(capsa_wasm_call(s, export(in, "peek16"), cells, &info), CAPSA_WASM_OK);
+	assert_int_equal(cells[0].i32, 1);
+
+	struct capsa_wasm_extern g;
+	assert_int_equal(capsa_wasm_instance_export(in, "counter", &g), 0);
+	assert_int_equal(g.kind, CAPSA_WASM_EXTERN_GLOBAL);
+	assert_int_equal(capsa_wasm_global_get(g.u.global).i64, 40);
+
+	capsa_wasm_store_free(s);
+	capsa_wasm_module_free(m);
+}
+
+static void test_rejects_bad_modules(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	static const uint8_t bad_magic[] = {0, 'a', 's', 'n', 1, 0, 0, 0};
+	assert_null(capsa_wasm_module_load(bad_magic, sizeof(bad_magic), &e));
+	assert_int_equal(e.kind, ERR_INPUT);
+	assert_non_null(strstr(e.msg, "magic"));
+	/* A function whose body returns an i64 where an i32 is declared. */
+	static const uint8_t mistyped[] = {0, 'a', 's',  'm', 1, 0,    0,    0, 1,
+	                                   5, 1,   0x60, 0,   1, 0x7f, 3,    2, 1,
+	                                   0, 10,  6,    1,   4, 0,    0x42, 0, 0x0b};
+	err_clear(&e);
+	assert_null(capsa_wasm_module_load(mistyped, sizeof(mistyped), &e));
+	assert_non_null(strstr(e.msg, "type mismatch"));
+	/* Truncations are rejected without crashing, except at the two
+	 * section boundaries that leave a complete module (header; header
+	 * and type section). */
+	for (size_t n = 0; n < sizeof(mistyped); n++) {
+		struct capsa_wasm_module *m = capsa_wasm_module_load(mistyped, n, &e);
+		assert_true(m == NULL || n == 8 || n == 15);
+		capsa_wasm_module_free(m);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_embedding),
+	    cmocka_unit_test(test_rejects_bad_modules),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
