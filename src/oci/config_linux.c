@@ -603,6 +603,34 @@ int cfg_parse_linux(struct oci_config *c, struct json_object *l, struct err *e)
 		if (cfg_get(l, unsupported[i]))
 			return err_set(e, ERR_INPUT, "config.json: linux.%s: not supported",
 			               unsupported[i]);
+	/* Cross-field checks. Only namespaced sysctls, in a namespace of the
+	 * container's own: anything else would change the host. */
+	for (size_t i = 0; i < c->n_sysctls; i++) {
+		static const char *const ipc_keys[] = {
+		    "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+		    "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+		const char *k = c->sysctls[i].key;
+		int need = 0;
+		for (size_t j = 0; j < sizeof(ipc_keys) / sizeof(ipc_keys[0]); j++)
+			if (!strcmp(k, ipc_keys[j]))
+				need = CLONE_NEWIPC;
+		if (!strncmp(k, "fs.mqueue.", 10))
+			need = CLONE_NEWIPC;
+		else if (!strncmp(k, "net.", 4))
+			need = CLONE_NEWNET;
+		else if (!strcmp(k, "kernel.hostname") || !strcmp(k, "kernel.domainname"))
+			need = CLONE_NEWUTS;
+		if (!need)
+			return err_set(
+			    e, ERR_INPUT,
+			    "config.json: linux.sysctl.%s: not namespaced, it would change "
+			    "the host",
+			    k);
+		if (!oci_config_ns(c, need))
+			return err_set(e, ERR_INPUT,
+			               "config.json: linux.sysctl.%s: needs a %s namespace", k,
+			               oci_ns_name(need));
+	}
 	/* Cross-field checks. */
 	const struct oci_namespace *user = oci_config_ns(c, CLONE_NEWUSER);
 	if ((c->n_uid_map || c->n_gid_map) && !user)

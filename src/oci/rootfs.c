@@ -318,7 +318,16 @@ static int make_device(const struct oci_rootfs_ctx *ctx, int rootfd, const char 
 {
 	char target[64];
 	if (ctx->userns) {
-		/* mknod is not allowed: bind the host's node onto an empty file */
+		/* mknod is not allowed: bind the host's node onto an empty file,
+		 * but only if the host path is that very device */
+		struct stat hs;
+		if (stat(path, &hs) < 0 || !(S_ISCHR(hs.st_mode) || S_ISBLK(hs.st_mode)) ||
+		    (type == 'b') != !!S_ISBLK(hs.st_mode) || major(hs.st_rdev) != maj ||
+		    minor(hs.st_rdev) != min)
+			return err_set(e, ERR_INPUT,
+			               "device %s: the host has no %c %u:%u device at this path to "
+			               "bind in a user namespace",
+			               path, type, maj, min);
 		int fd = oci_open_in_root(rootfd, path, 1, 1, e);
 		if (fd < 0)
 			return -1;

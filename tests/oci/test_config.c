@@ -199,6 +199,11 @@ static const struct bad_case bad_cases[] = {
     {DOC(",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}}"),
      "listenerPath: required"},
     {DOC(",\"linux\":{\"intelRdt\":{}}"), "linux.intelRdt: not supported"},
+    {DOC(",\"linux\":{\"sysctl\":{\"kernel.panic\":\"1\"}}"),
+     "linux.sysctl.kernel.panic: not namespaced"},
+    {DOC(",\"linux\":{\"namespaces\":[{\"type\":\"ipc\"}],\"sysctl\":{\"net.ipv4.ip_forward\":"
+         "\"1\"}}"),
+     "needs a network namespace"},
     {DOC(",\"linux\":{\"personality\":{\"domain\":\"PDP11\"}}"), "linux.personality.domain"},
     {"{\"ociVersion\":\"1.0.0\"," ROOT ",\"process\":{\"user\":{\"uid\":0,\"gid\":0},"
      "\"args\":[\"a\"],\"cwd\":\"/\",\"scheduler\":{\"policy\":\"SCHED_ISO\"}}}",

@@ -297,8 +297,8 @@ static void test_faults_leave_nothing(void **state)
 	     "hugepageLimits[0].pageSize",
 	     2},
 	    {"bad sysctl",
-	     {.lnx = ",\"sysctl\":{\"no.such.knob\":\"1\"}"},
-	     "linux.sysctl.no.such.knob",
+	     {.lnx = ",\"sysctl\":{\"net.no.such.knob\":\"1\"}"},
+	     "linux.sysctl.net.no.such.knob",
 	     1},
 	};
 	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
