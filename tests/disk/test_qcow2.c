@@ -487,6 +487,50 @@ static void dirty_and_loops(void **state)
 	rmtree(dir);
 }
 
+/* Random damage to the metadata of a valid image: opening, reading and writing
+ * may fail, but never crash or touch memory they should not (ASan). */
+static void random_damage(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	size_t len;
+	uint8_t *g = good_image(dir, &len);
+	uint8_t *b = malloc(len);
+	char *p = tpath(dir, "damaged.qcow2");
+	uint64_t s = 42;
+	int opened = 0, failed_io = 0;
+	uint8_t *buf = malloc(1 << 20);
+	for (int round = 0; round < 300; round++) {
+		memcpy(b, g, len);
+		/* header, refcount table/block and L1/L2 live in the first clusters */
+		for (int k = 0; k < 1 + (int)(rnd(&s) % 8); k++) {
+			uint64_t r = rnd(&s);
+			size_t where = r % 4 == 0 ? r % 128 : (size_t)((r >> 8) % len);
+			b[where] = (uint8_t)(r >> 56);
+		}
+		assert_int_equal(write_file(p, b, len), 0);
+		struct disk_options o = {p, DISK_FMT_QCOW2, (int)(round & 1), DISK_CACHE_WRITEBACK};
+		struct disk *d = NULL;
+		struct err e = {0};
+		if (disk_open(&d, &o, &e)) {
+			assert_true(e.msg[0] != '\0');
+			continue;
+		}
+		opened++;
+		size_t n = d->size < (1u << 20) ? d->size : (1u << 20);
+		if (dread(d, 0, buf, n))
+			failed_io++;
+		if (!(round & 1) && dwrite(d, 0, buf, n < 8192 ? n : 8192))
+			failed_io++;
+		disk_close(d);
+	}
+	test_measured("damaged images: %d of 300 opened, %d failed I/O cleanly", opened, failed_io);
+	free(buf);
+	free(b);
+	free(g);
+	rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +538,7 @@ int main(void)
 	    cmocka_unit_test(qemu_io_interop),   cmocka_unit_test(small_clusters),
 	    cmocka_unit_test(create_and_info),   cmocka_unit_test(crafted_headers),
 	    cmocka_unit_test(corrupt_l2),        cmocka_unit_test(dirty_and_loops),
+	    cmocka_unit_test(random_damage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -296,6 +296,59 @@ static void wraparound(void **state)
 	fake_free(&f);
 }
 
+/* Random descriptor tables, rings and indirect tables: every pop either
+ * yields a chain whose buffers all lie in guest RAM, in order, or fails. */
+static void random_garbage(void **state)
+{
+	(void)state;
+	struct fake f;
+	fake_init(&f, 16);
+	uint64_t s = 0x9e3779b97f4a7c15ULL;
+	int chains = 0, errors = 0;
+	for (int round = 0; round < 20000; round++) {
+		/* rewrite descriptors with a mix of plausible and absurd values */
+		for (unsigned i = 0; i < 16; i++) {
+			s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+			uint64_t r = s;
+			uint64_t addr = (r & 3) == 0   ? r
+			                : (r & 3) == 1 ? HUGE_GPA + (r >> 40)
+			                               : (r >> 44) % MEM_SIZE;
+			uint32_t len = (r >> 8) & 1 ? (uint32_t)(r >> 16) : (uint32_t)(r >> 52);
+			uint16_t flags = (uint16_t)((r >> 24) & 7);
+			uint16_t next = (uint16_t)((r >> 32) % 20);
+			set_desc(&f, DESC_GPA, i, addr, len, flags, next);
+			set_desc(&f, ITAB_GPA, i, (r >> 40) % MEM_SIZE, (uint32_t)(r >> 50),
+			         (uint16_t)((r >> 28) & 3), (uint16_t)((r >> 36) % 18));
+		}
+		uint16_t head = (uint16_t)((s >> 48) % 18);
+		offer(&f, head);
+		int r = pop(&f);
+		if (r == 1) {
+			chains++;
+			assert_true(chain.nout + chain.nin >= 1 && chain.nout + chain.nin <= 16);
+			for (unsigned i = 0; i < chain.nout + chain.nin; i++) {
+				uint8_t *p = chain.iov[i].iov_base;
+				int in_ram =
+				    p >= f.ram && p + chain.iov[i].iov_len <= f.ram + MEM_SIZE;
+				int in_huge =
+				    p >= (uint8_t *)f.huge &&
+				    p + chain.iov[i].iov_len <= (uint8_t *)f.huge + HUGE_SIZE;
+				assert_true(in_ram || in_huge);
+				assert_true(chain.iov[i].iov_len > 0);
+			}
+			vq_push(&f.q, chain.head, 0);
+		} else {
+			assert_int_equal(r, -1);
+			errors++;
+			/* withdraw the bad entry so the next round starts clean */
+			memcpy(f.ram + AVAIL_GPA + 2, &f.q.s.last_avail, 2);
+		}
+	}
+	test_measured("random rings: %d chains accepted, %d rejected", chains, errors);
+	assert_true(chains > 0 && errors > 0);
+	fake_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,7 +358,7 @@ int main(void)
 	    cmocka_unit_test(wrong_direction), cmocka_unit_test(too_long_indirect),
 	    cmocka_unit_test(indirect_rules),  cmocka_unit_test(length_overflow),
 	    cmocka_unit_test(bad_rings),       cmocka_unit_test(event_idx),
-	    cmocka_unit_test(wraparound),
+	    cmocka_unit_test(wraparound),      cmocka_unit_test(random_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
