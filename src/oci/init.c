@@ -98,8 +98,11 @@ void oci_init_main(struct oci_init_args *a)
 	int setup_fs = mnt->path == NULL; /* a joined one is used as it is */
 	if (setup_fs && oci_rootfs_setup(&ctx, &e) < 0)
 		oci_child_fail(a->sock, &e);
-	/* Nothing of the container may run outside its cgroup. */
-	expect(a->sock, OCI_MSG_JOINED, NULL, 0);
+	/* Nothing of the container may run outside its cgroup: hooks and a
+	 * cgroup namespace wait for it here, otherwise just before READY (the
+	 * move can take milliseconds; pivot_root and the rest overlap it). */
+	if (a->need_sync)
+		expect(a->sock, OCI_MSG_JOINED, NULL, 0);
 	/* Hooks, a cgroup namespace and a seccomp listener need the runtime's
 	 * go-ahead (and the state); otherwise the fifo wait orders things. */
 	strcpy(state, "{}");
@@ -126,6 +129,8 @@ void oci_init_main(struct oci_init_args *a)
 	char exe[4096];
 	if (oci_find_exec(&c->process, exe, sizeof(exe), &e) < 0)
 		oci_child_fail(a->sock, &e);
+	if (!a->need_sync)
+		expect(a->sock, OCI_MSG_JOINED, NULL, 0);
 	if (oci_msg_send(a->sock, OCI_MSG_READY, NULL) < 0)
 		_exit(1);
 	/* Wait for start: it writes one byte into the fifo. */
