@@ -20,28 +20,56 @@ static uint8_t bcd(int v)
 	return (uint8_t)(((v / 10) << 4) | (v % 10));
 }
 
+struct civil {
+	int year, month, day, hour, min, sec, wday; /* month 1-12, wday 0 = Sunday */
+};
+
+/* UTC calendar fields by arithmetic (days-from-civil inverted): no libc time
+ * zone code, which would open files from a sandboxed vCPU thread. */
+static struct civil civil_from_time(int64_t t)
+{
+	struct civil c;
+	int64_t days = t / 86400, rem = t % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	c.hour = (int)(rem / 3600);
+	c.min = (int)(rem % 3600 / 60);
+	c.sec = (int)(rem % 60);
+	c.wday = (int)((days % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
+	days += 719468;
+	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+	int64_t doe = days - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	c.day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	c.month = (int)(mp < 10 ? mp + 3 : mp - 9);
+	c.year = (int)(yoe + era * 400 + (c.month <= 2));
+	return c;
+}
+
 static uint8_t clock_reg(struct cmos *c, uint8_t reg)
 {
-	time_t t = c->now ? c->now() : time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
+	struct civil t = civil_from_time((int64_t)(c->now ? c->now() : time(NULL)));
 	switch (reg) {
 	case RTC_SECONDS:
-		return bcd(tm.tm_sec);
+		return bcd(t.sec);
 	case RTC_MINUTES:
-		return bcd(tm.tm_min);
+		return bcd(t.min);
 	case RTC_HOURS:
-		return bcd(tm.tm_hour);
+		return bcd(t.hour);
 	case RTC_WEEKDAY:
-		return bcd(tm.tm_wday + 1);
+		return bcd(t.wday + 1);
 	case RTC_DAY:
-		return bcd(tm.tm_mday);
+		return bcd(t.day);
 	case RTC_MONTH:
-		return bcd(tm.tm_mon + 1);
+		return bcd(t.month);
 	case RTC_YEAR:
-		return bcd(tm.tm_year % 100);
+		return bcd(t.year % 100);
 	default:
-		return bcd((tm.tm_year + 1900) / 100);
+		return bcd(t.year / 100);
 	}
 }
 

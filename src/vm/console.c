@@ -3,6 +3,8 @@
  * Ctrl-A sends one Ctrl-A. */
 #include "vm/vm_internal.h"
 
+#include "vm/sandbox.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -17,6 +19,11 @@ static void *console_thread(void *arg)
 	uint8_t buf[256];
 	size_t have = 0, sent = 0;
 	int in_open = 1, esc = 0;
+	struct err e = {0};
+	if (sandbox_enter_thread(&e)) {
+		vm_end_with_report(vm, VM_END_ERROR, 1, e.msg);
+		return NULL;
+	}
 	for (;;) {
 		struct pollfd p[2] = {{c->stop_fd, POLLIN, 0},
 		                      {in_open && have == sent ? c->in_fd : -1, POLLIN, 0}};

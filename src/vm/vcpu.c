@@ -5,6 +5,7 @@
  * supports it. The thread checks vm->stopping after every return. */
 #include "vm/vm_internal.h"
 
+#include "vm/sandbox.h"
 #include "vm/x86/crash_report.h"
 
 #include <errno.h>
@@ -192,6 +193,11 @@ static void *vcpu_thread(void *arg)
 	memcpy(km.set, &cur, 8);
 	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &km)) {
 		host_error(v, "KVM_SET_SIGNAL_MASK", errno);
+		return NULL;
+	}
+	struct err e = {0};
+	if (sandbox_enter_thread(&e)) {
+		vm_end_with_report(vm, VM_END_ERROR, 1, e.msg);
 		return NULL;
 	}
 	while (!atomic_load(&vm->stopping)) {

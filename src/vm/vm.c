@@ -1,5 +1,7 @@
 #include "vm/vm_internal.h"
 
+#include "vm/sandbox.h"
+
 #include "vm/x86/e820.h"
 #include "vm/x86/layout.h"
 #include "vm/x86/mptable.h"
@@ -295,7 +297,7 @@ int vm_run(struct vm *vm, struct vm_result *res, struct err *e)
 {
 	memset(res, 0, sizeof(*res));
 	double t0 = now();
-	if (vcpu_signal_setup(e))
+	if (vcpu_signal_setup(e) || sandbox_init(e))
 		return -1;
 	/* vCPU threads inherit a mask with the kick signal blocked; KVM_RUN
 	 * unblocks it only while in the guest (KVM_SET_SIGNAL_MASK). */

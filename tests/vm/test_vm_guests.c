@@ -460,6 +460,50 @@ static void stop_with_stuck_console(void **state)
 	assert_true(took < 2.0);
 }
 
+/* The vCPU threads run under a seccomp filter (mode 2), the main thread,
+ * which still has set-up and teardown work, does not. */
+static void vcpu_threads_confined(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	pid_t pid = spawn_guest(out[1], "test=hlt", "2");
+	close(out[1]);
+	char buf[8192];
+	size_t got = 0;
+	double t0 = now_secs();
+	while (got < sizeof(buf) - 1 && now_secs() - t0 < 30) {
+		ssize_t k = read(out[0], buf + got, sizeof(buf) - 1 - got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+		buf[got] = '\0';
+		if (strstr(buf, "halting forever"))
+			break;
+	}
+	int filtered = 0, names = 0;
+	char path[256];
+	for (int tid = pid; tid < pid + 64; tid++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+		char *st = read_file(path, NULL);
+		if (!st)
+			continue;
+		int vcpu = strstr(st, "Name:\tvcpu") != NULL;
+		names += vcpu;
+		if (vcpu && strstr(st, "Seccomp:\t2"))
+			filtered++;
+		free(st);
+	}
+	kill(pid, SIGTERM);
+	int st = 0;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 10, &st, &took), pid);
+	close(out[0]);
+	assert_int_equal(names, 2);
+	assert_int_equal(filtered, 2);
+}
+
 static void console_none(void **state)
 {
 	(void)state;
@@ -491,6 +535,7 @@ int main(void)
 	    cmocka_unit_test(console_none),
 	    cmocka_unit_test(terminal_ctrl_a_x),
 	    cmocka_unit_test(stop_with_stuck_console),
+	    cmocka_unit_test(vcpu_threads_confined),
 	};
 	return cmocka_run_group_tests_name("vm guests", tests, NULL, NULL);
 }

@@ -223,6 +223,12 @@ static void i8042_controller(void **state)
 	i8042_destroy(&k);
 }
 
+static time_t sample_time;
+static time_t sample_now(void)
+{
+	return sample_time;
+}
+
 static time_t fixed_time(void)
 {
 	return 1700000000; /* 2023-11-14 22:13:20 UTC */
@@ -234,9 +240,9 @@ static void cmos_rtc(void **state)
 	struct cmos c;
 	cmos_init(&c, 256ULL << 20);
 	c.now = fixed_time;
-	const uint8_t regs[][2] = {{0x00, 0x20}, {0x02, 0x13}, {0x04, 0x22}, {0x07, 0x14},
-	                           {0x08, 0x11}, {0x09, 0x23}, {0x32, 0x20}, {0x0a, 0x26},
-	                           {0x0b, 0x02}, {0x0d, 0x80}};
+	const uint8_t regs[][2] = {{0x00, 0x20}, {0x02, 0x13}, {0x04, 0x22}, {0x06, 0x03},
+	                           {0x07, 0x14}, {0x08, 0x11}, {0x09, 0x23}, {0x32, 0x20},
+	                           {0x0a, 0x26}, {0x0b, 0x02}, {0x0d, 0x80}};
 	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
 		wr(&cmos_ops, &c, 0, regs[i][0] | 0x80); /* NMI mask bit is ignored */
 		assert_int_equal(rd(&cmos_ops, &c, 1), regs[i][1]);
@@ -248,6 +254,24 @@ static void cmos_rtc(void **state)
 	wr(&cmos_ops, &c, 0, 0x00); /* the clock ignores writes */
 	wr(&cmos_ops, &c, 1, 0x59);
 	assert_int_equal(rd(&cmos_ops, &c, 1), 0x20);
+	/* the clock matches the C library's UTC calendar across leap years and centuries */
+	static const time_t samples[] = {0,          951782400,  951868799,  946684799,
+	                                 1709164800, 4107542399, 1234567890, 2147483647};
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		sample_time = samples[i];
+		c.now = sample_now;
+		struct tm tm;
+		gmtime_r(&samples[i], &tm);
+		const int want[][2] = {{0x00, tm.tm_sec},        {0x02, tm.tm_min},
+		                       {0x04, tm.tm_hour},       {0x06, tm.tm_wday + 1},
+		                       {0x07, tm.tm_mday},       {0x08, tm.tm_mon + 1},
+		                       {0x09, tm.tm_year % 100}, {0x32, (tm.tm_year + 1900) / 100}};
+		for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+			wr(&cmos_ops, &c, 0, (uint8_t)want[k][0]);
+			uint8_t v = rd(&cmos_ops, &c, 1);
+			assert_int_equal((v >> 4) * 10 + (v & 15), want[k][1]);
+		}
+	}
 	cmos_destroy(&c);
 }
 
