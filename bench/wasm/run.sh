@@ -3,16 +3,20 @@
 # same clang -O2 natively and to wasm32-wasi, run natively, by capsa's
 # interpreter (build/capsa wasm run), by node (V8) and by wabt's wasm-interp
 # (which cannot run WASI, so it runs a variant exporting `run`).
-# Prints a markdown table of medians (seconds, wall clock) and ratios to native.
+# Prints a markdown table of medians (CPU seconds, user + system) and ratios
+# to native.
 #   bench/wasm/run.sh [RUNS]        default 5 runs per engine and kernel
-#   WASM_BENCH_FACTOR=F             scale the work (default 4)
+#   WASM_BENCH_FACTOR=F             scale the work (default 10)
+#   WASM_BENCH_WABT_FACTOR=F        smaller scale for wasm-interp (default 4); its
+#                                   ratio is to the native time scaled to that work
 #   WASM_BENCH_KERNELS="mix fib"    subset of kernels
 #   WASM_BENCH_NO_WABT=1            leave out wasm-interp (slow)
 #   WASM_BENCH_WABT_RUNS=N          runs for wasm-interp (default 3)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-5}
-factor=${WASM_BENCH_FACTOR:-4}
+factor=${WASM_BENCH_FACTOR:-10}
+wfactor=${WASM_BENCH_WABT_FACTOR:-4}
 kernels=${WASM_BENCH_KERNELS:-matmul crc32 sieve fib sort mix}
 out=$root/build/bench-wasm
 capsa=$root/build/capsa
@@ -24,19 +28,22 @@ clang -O2 "$src" -o "$out/kernels.native"
 "${wasi_cc[@]}" "$src" -o "$out/kernels.wasm"
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-# time_cmd EXPECTED CMD...: wall seconds of one run; checks the output.
+# time_cmd EXPECTED CMD...: CPU seconds (user + system) of one run, which
+# the other builds sharing the machine disturb far less than wall time;
+# checks the output.
 time_cmd() {
 	local want=$1
 	shift
-	local t0 t1 outp
-	t0=$(date +%s.%N)
-	outp=$("$@" 2>&1)
-	t1=$(date +%s.%N)
+	local tf outp
+	tf=$(mktemp)
+	outp=$(/usr/bin/time -f "%U %S" -o "$tf" "$@" 2>&1)
 	if ! grep -q -- "$want" <<<"$outp"; then
 		echo "bench: unexpected output from $*: $outp" >&2
+		rm -f "$tf"
 		exit 1
 	fi
-	awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f\n", b - a}'
+	awk '{printf "%.3f\n", $1 + $2}' "$tf"
+	rm -f "$tf"
 }
 med() {
 	local want=$1
@@ -50,9 +57,9 @@ med_n() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
 
-echo "Command: bench/wasm/run.sh $runs (WASM_BENCH_FACTOR=$factor, wasm-interp runs ${WASM_BENCH_WABT_RUNS:-3}), $(date -u +%Y-%m-%d)"
+echo "Command: bench/wasm/run.sh $runs (WASM_BENCH_FACTOR=$factor; wasm-interp: factor $wfactor, ${WASM_BENCH_WABT_RUNS:-3} runs), $(date -u +%Y-%m-%d)"
 echo
-echo "| kernel | native s | capsa s | node s | wasm-interp s | capsa/native | node/native | wasm-interp/native |"
+echo "| kernel | native s | capsa s | node s | wasm-interp s (factor $wfactor) | capsa/native | node/native | wasm-interp/native |"
 echo "|---|---|---|---|---|---|---|---|"
 for k in $kernels; do
 	expect=$("$out/kernels.native" "$k" "$factor")
@@ -60,10 +67,12 @@ for k in $kernels; do
 	c=$(med "$expect" "$capsa" wasm run "$out/kernels.wasm" "$k" "$factor")
 	v=$(med "$expect" node --no-warnings "$root/bench/wasm/node_wasi.mjs" "$out/kernels.wasm" "$k" "$factor")
 	if [ -z "${WASM_BENCH_NO_WABT:-}" ]; then
-		"${wasi_cc[@]}" -DBARE_KERNEL="$k" -DBARE_FACTOR="$factor" -nostartfiles \
+		"${wasi_cc[@]}" -DBARE_KERNEL="$k" -DBARE_FACTOR="$wfactor" -nostartfiles \
 			-Wl,--no-entry "$src" -o "$out/bare_$k.wasm"
 		w=$(med_n "${WASM_BENCH_WABT_RUNS:-3}" "run() => i32:" wasm-interp "$out/bare_$k.wasm" --run-all-exports)
-		wr=$(ratio "$w" "$n")
+		# native time at wasm-interp's scale: the kernels' work is linear in it
+		nw=$(awk -v n="$n" -v a="$wfactor" -v b="$factor" 'BEGIN {print n * a / b}')
+		wr=$(ratio "$w" "$nw")
 	else
 		w=-
 		wr=-

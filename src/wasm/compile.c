@@ -54,6 +54,7 @@ uint32_t wc_emit_op(struct cc *c, enum wasm_op op)
 {
 	c->last_dst = -1;
 	c->last_cmp = -1;
+	c->last_addimm = -1;
 	if (DEAD)
 		return UINT32_MAX;
 	return emit_cell(c, (cell){.h = c->labels[op]});
@@ -779,6 +780,8 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 		wc_push(c, ni->tr);
 		if (!DEAD) {
 			c->last_dst = at;
+			if (ni->op == OP_i32_add && b.is_const)
+				c->last_addimm = op;
 			int k = cmp_kind(ni->op);
 			if (k >= 0) {
 				c->last_cmp = op;
@@ -812,9 +815,25 @@ static int op_memory(struct cc *c, const struct numinfo *mi)
 	if (wc_read_memarg(c, mi->ta, &offset))
 		return -1;
 	if (!mi->bin) {
+		int64_t la = c->last_addimm;
 		if (wc_pop(c, CAPSA_WASM_I32, &a))
 			return -1;
 		uint32_t dst = wc_next_canon(c);
+		if (!DEAD && la >= 0 && a.slot == a.canon && (uint64_t)la + 4 == c->ncode &&
+		    c->code[la + 1].u == a.canon) {
+			/* Fold the address computation x + K into the load. */
+			uint64_t x = c->code[la + 2].u, k = c->code[la + 3].u;
+			c->ncode = (uint32_t)la;
+			wc_emit_op(c, (enum wasm_op)(mi->op + 1));
+			uint32_t at = wc_emit_u(c, dst);
+			wc_emit_u(c, x);
+			wc_emit_u(c, offset);
+			wc_emit_u(c, k);
+			wc_push(c, mi->tr);
+			if (!DEAD)
+				c->last_dst = at;
+			return 0;
+		}
 		wc_emit_op(c, mi->op);
 		uint32_t at = wc_emit_u(c, dst);
 		wc_emit_u(c, a.slot);
@@ -1163,6 +1182,7 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	                   m->bytes, e};
 	c->last_dst = -1;
 	c->last_cmp = -1;
+	c->last_addimm = -1;
 
 	/* Locals: parameters, then the declared groups. */
 	uint32_t ngroups;

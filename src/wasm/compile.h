@@ -56,9 +56,10 @@ struct cc {
 	uint32_t max_cells;
 	uint32_t cur_off;
 	int64_t last_dst;
-	int64_t last_cmp; /* code index of a just-emitted i32 compare, or -1 */
-	int cmp_kind;     /* its WASM_BRANCH_CMPS index; -2 for i32.eqz */
-	int cmp_imm;      /* its second operand is an immediate */
+	int64_t last_cmp;    /* code index of a just-emitted i32 compare, or -1 */
+	int64_t last_addimm; /* code index of a just-emitted i32.add with immediate, or -1 */
+	int cmp_kind;        /* its WASM_BRANCH_CMPS index; -2 for i32.eqz */
+	int cmp_imm;         /* its second operand is an immediate */
 	int oom;
 };
 

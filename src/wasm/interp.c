@@ -274,9 +274,10 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 #define LBL_B(n, ...)  [OP_##n] = &&L_##n, [OP_##n##_imm] = &&L_##n##_imm,
 #define LBL_BR(n, ...) [OP_br_##n] = &&L_br_##n, [OP_br_##n##_imm] = &&L_br_##n##_imm,
 #define LBL_S(n, ...)  [OP_##n] = &&L_##n,
+#define LBL_LD(n, ...) [OP_##n] = &&L_##n, [OP_##n##_ai] = &&L_##n##_ai,
 	static const void *const labels[OP_COUNT_] = {
 	    WASM_CONTROL_OPS(LBL_X) WASM_NUMERIC_OPS(LBL_B, LBL_N, LBL_B, LBL_N)
-	        WASM_MEMORY_OPS(LBL_N, LBL_N) WASM_BRANCH_CMPS(LBL_BR) WASM_SIMD_OPS(LBL_S)};
+	        WASM_MEMORY_OPS(LBL_LD, LBL_N) WASM_BRANCH_CMPS(LBL_BR) WASM_SIMD_OPS(LBL_S)};
 	if (labels_out) {
 		*labels_out = labels;
 		return CAPSA_WASM_OK;
@@ -695,6 +696,17 @@ L_ref_func:
 		memcpy(&v, mbase + ea, bytes);                                                     \
 		fp[U(1)].RAW_##t = (rtype)v;                                                       \
 		pc += 4;                                                                           \
+		NEXT;                                                                              \
+	}                                                                                          \
+	L_##n##_ai:                                                                                \
+	{                                                                                          \
+		uint64_t ea = (uint64_t)(uint32_t)(GET_i32(2) + (uint32_t)pc[4].u) + pc[3].u;      \
+		ctype v;                                                                           \
+		if (__builtin_expect(ea + (bytes) > msize, 0))                                     \
+			TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);                                          \
+		memcpy(&v, mbase + ea, bytes);                                                     \
+		fp[U(1)].RAW_##t = (rtype)v;                                                       \
+		pc += 5;                                                                           \
 		NEXT;                                                                              \
 	}
 #define H_STORE(n, opc, t, bytes, ctype)                                                           \

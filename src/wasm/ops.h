@@ -231,11 +231,12 @@
 #define OPENUM_BIN(n, ...)  OP_##n, OP_##n##_imm,
 #define OPENUM_UN(n, ...)   OP_##n,
 #define OPENUM_LS(n, ...)   OP_##n,
+#define OPENUM_LD(n, ...)   OP_##n, OP_##n##_ai,
 #define OPENUM_BR(n, ...)   OP_br_##n, OP_br_##n##_imm,
 #define OPENUM_SIMD(n, ...) OP_##n,
 enum wasm_op {
 	WASM_CONTROL_OPS(OPENUM_X) WASM_NUMERIC_OPS(OPENUM_BIN, OPENUM_UN, OPENUM_BIN, OPENUM_UN)
-	    WASM_MEMORY_OPS(OPENUM_LS, OPENUM_LS) WASM_BRANCH_CMPS(OPENUM_BR)
+	    WASM_MEMORY_OPS(OPENUM_LD, OPENUM_LS) WASM_BRANCH_CMPS(OPENUM_BR)
 	        WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
 };
 
