@@ -299,6 +299,17 @@ int oci_cgroup_create(struct oci_cgroup *cg, pid_t pid, struct err *e)
 	return pid > 0 ? oci_cgroup_join(cg, pid, e) : 0;
 }
 
+int oci_cgroup_join_self_v1(const struct oci_cgroup *cg, struct err *e)
+{
+	char p[1500];
+	for (int i = 0; i < cg->nh; i++) {
+		snprintf(p, sizeof(p), "%s%s/tasks", cg->h[i].mnt, cg->path);
+		if (util_write_str(p, "0", e) < 0)
+			return err_prefix(e, "joining cgroup");
+	}
+	return 0;
+}
+
 int oci_cgroup_join(const struct oci_cgroup *cg, pid_t pid, struct err *e)
 {
 	char dir[1400];

@@ -40,6 +40,10 @@ int oci_cgroup_ctrl_dir(const struct oci_cgroup *cg, const char *ctrl, char *buf
                         int *is_v2);
 /* Create the cgroup in every hierarchy and move pid into it. */
 int oci_cgroup_create(struct oci_cgroup *cg, pid_t pid, struct err *e);
+/* The calling (single-threaded) process moves itself into the cgroup of
+ * every v1 hierarchy by writing 0 to "tasks": this avoids the global
+ * lock (and its RCU grace period) that moving a whole process takes. */
+int oci_cgroup_join_self_v1(const struct oci_cgroup *cg, struct err *e);
 /* Move pid into the existing cgroup (exec). */
 int oci_cgroup_join(const struct oci_cgroup *cg, pid_t pid, struct err *e);
 /* Apply resource limits. */

@@ -107,6 +107,48 @@ static int ns_clone_flags(const struct oci_config *c)
 	return flags;
 }
 
+/* clone3(2) arguments (the kernel's struct clone_args, version 2). */
+struct clone3_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+	    set_tid_size, cgroup;
+};
+#define CAPSA_CLONE_INTO_CGROUP 0x200000000ULL
+
+/* Start the init in its namespaces. Without a user namespace it is born in
+ * its cgroup v2 (CLONE_INTO_CGROUP) and joins the v1 hierarchies itself, so
+ * nobody pays for moving a whole process between cgroups. */
+static pid_t spawn_init(const struct oci_config *c, const struct oci_cgroup *cg,
+                        struct oci_init_args *a)
+{
+	int flags = ns_clone_flags(c);
+	a->join_self = 0;
+	if (cg->path[0] && !a->userns) {
+		int cgfd = -1;
+		if (cg->unified[0]) {
+			char dir[1400];
+			snprintf(dir, sizeof(dir), "%s%s", cg->unified, cg->path);
+			cgfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		}
+		if (cgfd >= 0 || !cg->unified[0]) {
+			struct clone3_args ca;
+			memset(&ca, 0, sizeof(ca));
+			ca.flags = (uint64_t)flags | (cgfd >= 0 ? CAPSA_CLONE_INTO_CGROUP : 0);
+			ca.exit_signal = SIGCHLD;
+			ca.cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0;
+			a->join_self = 1;
+			pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+			int saved = errno;
+			if (pid != 0 && cgfd >= 0)
+				close(cgfd);
+			if (pid >= 0)
+				return pid;
+			a->join_self = 0; /* an older kernel: the runtime moves the init */
+			errno = saved;
+		}
+	}
+	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
 /* Undo a partly created container. */
 static void abort_create(struct oci_state *st, struct oci_cgroup *cg, pid_t pid)
 {
@@ -313,7 +355,7 @@ static int do_create(const struct oci_create_opts *o, int run_now, struct oci_co
 	              c->n_hooks[OCI_HOOK_START_CONTAINER] || (a.unshare_late & CLONE_NEWCGROUP) ||
 	              (c->seccomp && c->seccomp->listener_path);
 	fflush(NULL);
-	pid = (pid_t)syscall(SYS_clone, ns_clone_flags(c) | SIGCHLD, NULL, NULL, NULL, NULL);
+	pid = spawn_init(c, cg, &a);
 	if (pid < 0) {
 		err_sys(e, "creating the container's namespaces (clone)");
 		goto fail;
@@ -342,7 +384,7 @@ static int do_create(const struct oci_create_opts *o, int run_now, struct oci_co
 	/* Moving a process between cgroups can wait for an RCU grace period
 	 * (milliseconds): the init builds its root file system meanwhile and
 	 * enters its cgroup namespace only after OCI_MSG_HOOKS_DONE. */
-	if (cg->path[0] && oci_cgroup_join(cg, pid, e) < 0)
+	if (cg->path[0] && !a.join_self && oci_cgroup_join(cg, pid, e) < 0)
 		goto fail;
 	/* If the init has failed already, its message is read below. */
 	oci_msg_send(sv[0], OCI_MSG_JOINED, NULL);

@@ -61,6 +61,7 @@ struct oci_init_args {
 	int join_fds[8], join_types[8], n_join; /* namespaces joined by path */
 	int unshare_late;                       /* cgroup/time namespaces */
 	int need_sync;                          /* exchange OCI_MSG_HOOKS / OCI_MSG_HOOKS_DONE */
+	int join_self; /* born in the v2 cgroup; joins the v1 ones itself */
 };
 void oci_init_main(struct oci_init_args *a) __attribute__((noreturn));
 

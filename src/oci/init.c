@@ -50,6 +50,8 @@ void oci_init_main(struct oci_init_args *a)
 
 	if (a->new_userns)
 		expect(a->sock, OCI_MSG_GO, NULL, 0); /* our id maps are written */
+	if (a->join_self && oci_cgroup_join_self_v1(a->cg, &e) < 0)
+		oci_child_fail(a->sock, &e);
 	if (a->new_userns) {
 		/* become root of the new user namespace when 0 is mapped */
 		if (setresgid(0, 0, 0) == 0)

@@ -130,7 +130,8 @@ static void test_exec_process_file_and_devices(void **state)
 	struct bundle_opts o = {
 	    .args = "[\"sleep\",\"60\"]",
 	    .lnx = ",\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},{\"allow\":"
-	           "true,\"type\":\"c\",\"major\":1,\"minor\":5,\"access\":\"r\"}]},"
+	           "true,\"type\":\"c\",\"major\":1,\"minor\":5,\"access\":\"r\"},{\"allow\":true,"
+	           "\"type\":\"c\",\"major\":1,\"minor\":11,\"access\":\"m\"}]},"
 	           "\"devices\":[{\"type\":\"c\",\"path\":\"/dev/kmsg\",\"major\":1,\"minor\":11,"
 	           "\"fileMode\":384}]",
 	};
