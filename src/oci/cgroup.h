@@ -44,6 +44,10 @@ int oci_cgroup_create(struct oci_cgroup *cg, pid_t pid, struct err *e);
  * every v1 hierarchy by writing 0 to "tasks": this avoids the global
  * lock (and its RCU grace period) that moving a whole process takes. */
 int oci_cgroup_join_self_v1(const struct oci_cgroup *cg, struct err *e);
+/* fork()/clone() with namespace flags whose child starts inside the
+ * cgroup v2 directory (clone3 CLONE_INTO_CGROUP) when there is one;
+ * *inside is set when that worked. Returns like fork(). */
+pid_t oci_cgroup_clone(const struct oci_cgroup *cg, int ns_flags, int *inside);
 /* Move pid into the existing cgroup (exec). */
 int oci_cgroup_join(const struct oci_cgroup *cg, pid_t pid, struct err *e);
 /* Apply resource limits. */

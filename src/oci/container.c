@@ -107,46 +107,28 @@ static int ns_clone_flags(const struct oci_config *c)
 	return flags;
 }
 
-/* clone3(2) arguments (the kernel's struct clone_args, version 2). */
-struct clone3_args {
-	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-	    set_tid_size, cgroup;
-};
-#define CAPSA_CLONE_INTO_CGROUP 0x200000000ULL
-
 /* Start the init in its namespaces. Without a user namespace it is born in
- * its cgroup v2 (CLONE_INTO_CGROUP) and joins the v1 hierarchies itself, so
- * nobody pays for moving a whole process between cgroups. */
+ * its cgroup v2 (CLONE_INTO_CGROUP) and joins the v1 hierarchies itself
+ * (oci_cgroup_join_self_v1), so nobody pays for moving a whole process. */
 static pid_t spawn_init(const struct oci_config *c, const struct oci_cgroup *cg,
                         struct oci_init_args *a)
 {
-	int flags = ns_clone_flags(c);
+	int inside = 0, flags = ns_clone_flags(c);
 	a->join_self = 0;
-	if (cg->path[0] && !a->userns) {
-		int cgfd = -1;
-		if (cg->unified[0]) {
-			char dir[1400];
-			snprintf(dir, sizeof(dir), "%s%s", cg->unified, cg->path);
-			cgfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		}
-		if (cgfd >= 0 || !cg->unified[0]) {
-			struct clone3_args ca;
-			memset(&ca, 0, sizeof(ca));
-			ca.flags = (uint64_t)flags | (cgfd >= 0 ? CAPSA_CLONE_INTO_CGROUP : 0);
-			ca.exit_signal = SIGCHLD;
-			ca.cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0;
-			a->join_self = 1;
-			pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
-			int saved = errno;
-			if (pid != 0 && cgfd >= 0)
-				close(cgfd);
-			if (pid >= 0)
-				return pid;
-			a->join_self = 0; /* an older kernel: the runtime moves the init */
-			errno = saved;
-		}
+	if (!cg->path[0] || a->userns)
+		return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	/* decided before the clone so that both sides agree */
+	a->join_self = 1;
+	pid_t pid = oci_cgroup_clone(cg, flags, &inside);
+	if (pid > 0 && cg->unified[0] && !inside) {
+		/* no CLONE_INTO_CGROUP: the init still joins v1 itself, we do v2 */
+		struct err ig = {0};
+		char dir[1400], s[32];
+		snprintf(dir, sizeof(dir), "%s%s/cgroup.procs", cg->unified, cg->path);
+		snprintf(s, sizeof(s), "%d", (int)pid);
+		util_write_str(dir, s, &ig);
 	}
-	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	return pid;
 }
 
 /* Undo a partly created container. */

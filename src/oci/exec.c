@@ -142,7 +142,8 @@ static void child_a(const struct oci_exec_opts *o, struct oci_config *c, const s
 {
 	struct err e = {0};
 	int fds[N_JOIN], userns = 0;
-	if (cg->path[0] && oci_cgroup_join(cg, getpid(), &e) < 0)
+	/* born in the v2 cgroup by oci_cgroup_clone(); v1 by moving ourselves */
+	if (cg->path[0] && oci_cgroup_join_self_v1(cg, &e) < 0)
 		oci_child_fail(sock, &e);
 	if (oci_process_limits(&c->process, &e) < 0)
 		oci_child_fail(sock, &e);
@@ -235,7 +236,15 @@ int oci_exec(const struct oci_exec_opts *o, struct err *e)
 	/* The state lock is not held while the process runs. */
 	oci_state_close(&st);
 	fflush(NULL);
-	a = fork();
+	int inside = 0;
+	a = oci_cgroup_clone(&cg, 0, &inside);
+	if (a > 0 && cg.path[0] && cg.unified[0] && !inside) {
+		char p[1400], s[32];
+		struct err ig = {0};
+		snprintf(p, sizeof(p), "%s%s/cgroup.procs", cg.unified, cg.path);
+		snprintf(s, sizeof(s), "%d", (int)a);
+		util_write_str(p, s, &ig);
+	}
 	if (a < 0) {
 		err_sys(e, "fork");
 		goto out;
