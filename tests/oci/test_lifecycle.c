@@ -175,6 +175,21 @@ static void test_lifecycle(void **state)
 	assert_non_null(strstr(r.out, "\"limit\":67108864"));
 	assert_non_null(strstr(r.out, ",\"limit\":33}"));
 	run_result_free(&r);
+	/* update -r: a linux.resources object from a file */
+	char res[512];
+	snprintf(res, sizeof(res), "%s/resources.json", b.dir);
+	write_text(res, "{\"pids\":{\"limit\":44}}");
+	capsa(&r, &b, 10, "update", "-r", res, b.id, NULL);
+	expect_ok(&r, "update -r");
+	run_result_free(&r);
+	capsa(&r, &b, 10, "events", "--stats", b.id, NULL);
+	assert_non_null(strstr(r.out, ",\"limit\":44}"));
+	run_result_free(&r);
+	write_text(res, "{\"pids\":{\"limit\":\"many\"}}");
+	capsa(&r, &b, 10, "update", "-r", res, b.id, NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "linux.resources.pids.limit"));
+	run_result_free(&r);
 	/* delete refuses a running container */
 	capsa(&r, &b, 10, "delete", b.id, NULL);
 	assert_int_equal(r.status, 2);
