@@ -90,8 +90,20 @@ int image_create_ext4(const char *from, uint64_t size, const char *out, struct e
 	if (!rc) {
 		char kb[32];
 		snprintf(kb, sizeof(kb), "%lluk", (unsigned long long)(size / 1024));
-		char *mkfs[] = {"mkfs.ext4", "-q",        "-F",        "-L", "capsa-root",
-		                "-d",        (char *)src, (char *)out, kb,   NULL};
+		/* inode tables and journal initialized now, so the guest kernel needs no
+		 * ext4lazyinit thread later */
+		char *mkfs[] = {"mkfs.ext4",
+		                "-q",
+		                "-F",
+		                "-L",
+		                "capsa-root",
+		                "-E",
+		                "lazy_itable_init=0,lazy_journal_init=0",
+		                "-d",
+		                (char *)src,
+		                (char *)out,
+		                kb,
+		                NULL};
 		rc = run(mkfs, e);
 	}
 	if (extracted) {
