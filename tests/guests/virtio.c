@@ -164,7 +164,7 @@ static int64_t wait_used(uint32_t *id)
 				*id = used[1 + 2 * slot];
 			return used[2 + 2 * slot];
 		}
-		if ((spins & 0xffff) == 0 && (rd(R_STATUS) & ST_NEED_RST))
+		if (spins && (spins & 0xfffff) == 0 && (rd(R_STATUS) & ST_NEED_RST))
 			return -1;
 		if (spins > 4000000000ull)
 			return -1;
