@@ -73,13 +73,14 @@ deps:
 	@scripts/install-deps.sh
 
 # Full suite: unit, integration and the slow Linux boot tests.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	@$(MAKE) --no-print-directory build/capsa build/asan/capsa $(TEST_BINS) $(TEST_DEPS)
+	@$(MAKE) --no-print-directory -j$(JOBS) build/capsa build/asan/capsa $(TEST_BINS) $(TEST_DEPS)
 	@tests/run.sh
 
 # Edit loop: everything except tests named test_slow_*.
 test-fast:
-	@$(MAKE) --no-print-directory build/capsa build/asan/capsa $(TEST_BINS) $(TEST_DEPS_FAST)
+	@$(MAKE) --no-print-directory -j$(JOBS) build/capsa build/asan/capsa $(TEST_BINS) $(TEST_DEPS_FAST)
 	@CAPSA_TESTS_FAST=1 tests/run.sh
 
 format:
