@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	struct guest_mem gm = {.r = {{0, RAM, ram}}, .n = 1, .total = RAM};
 	/* Use the image as its own initrd too: placement and copying get fuzzed. */
-	struct boot_config cfg = {path, size & 1 ? path : NULL, "console=ttyS0", RAM};
+	/* Reused memory: the loader must zero .bss itself (ram_is_zero 0). */
+	struct boot_config cfg = {path, size & 1 ? path : NULL, "console=ttyS0", RAM, 0};
 	struct boot_entry be;
 	struct err e = {0};
 	if (x86_boot_load(&gm, &cfg, &be, &e) == 0) {

@@ -260,7 +260,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct err *e)
 		err_sys(e, "eventfd");
 		goto fail;
 	}
-	struct boot_config bc = {cfg->kernel, cfg->initrd, cfg->cmdline, cfg->memory};
+	struct boot_config bc = {cfg->kernel, cfg->initrd, cfg->cmdline, cfg->memory, 1};
 	struct memslot_job mj = {0};
 	if (setup_memory(vm, &mj, e))
 		goto fail;

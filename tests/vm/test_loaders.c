@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- bzImage ---- */
 
@@ -215,6 +216,38 @@ static void elf_rejects(void **state)
 	make_elf(&m, 1); /* truncated header */
 	assert_int_equal(elf_parse((uint8_t *)&m, 20, "k", &k, &e), -1);
 	assert_int_equal(e.kind, ERR_INPUT);
+}
+
+/* x86_boot_load zero-fills ELF .bss unless told that guest RAM is fresh. */
+static void elf_bss_fill(void **state)
+{
+	(void)state;
+	struct elf_img m;
+	make_elf(&m, 1);
+	char path[] = "/tmp/capsa-elf-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, &m, sizeof(m)), (ssize_t)sizeof(m));
+	close(fd);
+	size_t sz = 16 << 20;
+	uint8_t *ram = malloc(sz);
+	struct guest_mem gm = {.r = {{0, sz, ram}}, .n = 1, .total = sz};
+	for (int fresh = 0; fresh < 2; fresh++) {
+		memset(ram, 0xaa, sz);
+		struct boot_config cfg = {path, NULL, "x", sz, fresh};
+		struct boot_entry be;
+		struct err e = {0};
+		assert_int_equal(x86_boot_load(&gm, &cfg, &be, &e), 0);
+		assert_int_equal(be.mode, BOOT_PVH);
+		assert_int_equal(be.rip, 0x100020);
+		assert_memory_equal(ram + 0x100000, m.code, sizeof(m.code));
+		/* .bss: from the end of the file data to memsz (0x2000) */
+		assert_int_equal(ram[0x100000 + sizeof(m.code)], fresh ? 0xaa : 0);
+		assert_int_equal(ram[0x101fff], fresh ? 0xaa : 0);
+		assert_int_equal(ram[0x102000], 0xaa); /* beyond the segment: untouched */
+	}
+	free(ram);
+	unlink(path);
 }
 
 /* ---- e820, initrd placement ---- */
@@ -430,12 +463,19 @@ static void sizes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(bz_valid),         cmocka_unit_test(bz_zero_setup_sects_means_four),
-	    cmocka_unit_test(bz_rejects),       cmocka_unit_test(elf_valid),
-	    cmocka_unit_test(elf_rejects),      cmocka_unit_test(e820_small_and_large),
-	    cmocka_unit_test(initrd_placement), cmocka_unit_test(pagetables_identity_and_walk),
-	    cmocka_unit_test(guest_mem_bounds), cmocka_unit_test(mptable_layout),
-	    cmocka_unit_test(cpuid_features),   cmocka_unit_test(sizes),
+	    cmocka_unit_test(bz_valid),
+	    cmocka_unit_test(bz_zero_setup_sects_means_four),
+	    cmocka_unit_test(bz_rejects),
+	    cmocka_unit_test(elf_valid),
+	    cmocka_unit_test(elf_rejects),
+	    cmocka_unit_test(elf_bss_fill),
+	    cmocka_unit_test(e820_small_and_large),
+	    cmocka_unit_test(initrd_placement),
+	    cmocka_unit_test(pagetables_identity_and_walk),
+	    cmocka_unit_test(guest_mem_bounds),
+	    cmocka_unit_test(mptable_layout),
+	    cmocka_unit_test(cpuid_features),
+	    cmocka_unit_test(sizes),
 	};
 	return cmocka_run_group_tests_name("vm loaders", tests, NULL, NULL);
 }

@@ -105,7 +105,7 @@ static int ram_check(const struct guest_mem *gm, uint64_t lowmem_end, uint64_t s
 }
 
 static int load_elf(const struct guest_mem *gm, const struct mapped_file *f, const char *name,
-                    uint64_t lowmem_end, struct boot_entry *out, struct err *e)
+                    uint64_t lowmem_end, int ram_is_zero, struct boot_entry *out, struct err *e)
 {
 	struct elf_kernel k;
 	if (elf_parse(f->p, f->len, name, &k, e))
@@ -115,7 +115,7 @@ static int load_elf(const struct guest_mem *gm, const struct mapped_file *f, con
 	for (unsigned i = 0; i < k.nseg; i++) {
 		const struct elf_segment *s = &k.seg[i];
 		if (gm_write(gm, s->paddr, f->p + s->offset, s->filesz) ||
-		    gm_fill(gm, s->paddr + s->filesz, 0, s->memsz - s->filesz))
+		    (!ram_is_zero && gm_fill(gm, s->paddr + s->filesz, 0, s->memsz - s->filesz)))
 			return err_set(e, ERR_INPUT, "%s: segment at %#llx outside guest memory",
 			               name, (unsigned long long)s->paddr);
 	}
@@ -265,7 +265,7 @@ int x86_boot_load(const struct guest_mem *gm, const struct boot_config *cfg, str
 	struct bzimage bz;
 	int is_bz = 0, rc;
 	if (elf_is_elf(f.p, f.len)) {
-		rc = load_elf(gm, &f, cfg->kernel, lowmem_end, out, e);
+		rc = load_elf(gm, &f, cfg->kernel, lowmem_end, cfg->ram_is_zero, out, e);
 	} else if (bzimage_is_bzimage(f.p, f.len)) {
 		is_bz = 1;
 		rc = load_bzimage(gm, &f, cfg->kernel, lowmem_end, &bz, out, e);

@@ -19,6 +19,9 @@ struct boot_config {
 	const char *initrd; /* path or NULL */
 	const char *cmdline;
 	uint64_t ram_size;
+	/* Guest RAM is still all zeros (a fresh mapping): zero-filling ELF
+	 * .bss would only make the host allocate those pages. */
+	int ram_is_zero;
 };
 
 struct boot_entry {
