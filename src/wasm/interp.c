@@ -226,11 +226,14 @@ typedef float ctype_f32;
 typedef double ctype_f64;
 
 #define NEXT goto * pc->h
-/* Taken branch; a backward one is a loop iteration and costs one fuel unit. */
+/* Taken branch; a backward one is a loop iteration and costs one fuel unit.
+ * The fuel decrement is not atomic, so an interrupt from another thread
+ * (which also zeroes the fuel) could be lost; `interrupted` is volatile and
+ * written only by that thread, so it is read here as well. */
 #define JUMP(off)                                                                                  \
 	do {                                                                                       \
 		int64_t off_ = (off);                                                              \
-		if (off_ <= 0 && __builtin_expect(--s->fuel < 0, 0))                               \
+		if (off_ <= 0 && __builtin_expect(--s->fuel < 0 || s->interrupted, 0))             \
 			TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL);                                         \
 		pc += off_;                                                                        \
 		NEXT;                                                                              \
@@ -341,7 +344,7 @@ do_call:
 	memset(fp + cur->type->pcells, 0,
 	       (size_t)(cur->wc->nlocal_cells - cur->type->pcells) * sizeof(slot_t));
 	LOAD_MEM();
-	if (__builtin_expect(--s->fuel < 0, 0))
+	if (__builtin_expect(--s->fuel < 0 || s->interrupted, 0))
 		TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL);
 	NEXT;
 
@@ -387,7 +390,7 @@ L_br_table : {
 	JUMP(pc[3 + i].i);
 }
 L_loop:
-	if (__builtin_expect(--s->fuel < 0, 0))
+	if (__builtin_expect(--s->fuel < 0 || s->interrupted, 0))
 		TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL);
 	pc += 1;
 	NEXT;
