@@ -5,6 +5,8 @@
  * and a guest flush is an fdatasync of the image. */
 #include "disk/qcow2_int.h"
 
+#include "lib/iov.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -252,25 +254,6 @@ static void iov_from_buf(const struct iovec *iov, int n, const uint8_t *src)
 	}
 }
 
-/* iov[0..n) restricted to bytes [skip, skip+len); returns the count. */
-static int iov_cut(const struct iovec *iov, int n, uint64_t skip, uint64_t len, struct iovec *out)
-{
-	int k = 0;
-	for (int i = 0; i < n && len; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		uint64_t m = iov[i].iov_len - skip;
-		if (m > len)
-			m = len;
-		out[k++] = (struct iovec){(uint8_t *)iov[i].iov_base + skip, m};
-		len -= m;
-		skip = 0;
-	}
-	return k;
-}
-
 static int decompress(struct qcow2 *q, uint64_t entry)
 {
 	if (q->dc_entry == entry)
@@ -347,10 +330,10 @@ static int read_piece(struct qcow2 *q, uint64_t g, const struct iovec *iov, int 
 		if (have >= len)
 			return q->backing->ops->preadv(q->backing, iov, n, g);
 		struct iovec part[DISK_IOV_MAX];
-		int k = iov_cut(iov, n, 0, have, part);
+		int k = iov_slice(iov, n, 0, have, part);
 		if (have && (rc = q->backing->ops->preadv(q->backing, part, k, g)))
 			return rc;
-		k = iov_cut(iov, n, have, len - have, part);
+		k = iov_slice(iov, n, have, len - have, part);
 		iov_zero(part, k);
 		return 0;
 	}
@@ -395,7 +378,7 @@ static int each_piece(struct qcow2 *q, const struct iovec *iov, int n, uint64_t 
 		uint64_t len = q->cs - (g & (q->cs - 1));
 		if (len > total - done)
 			len = total - done;
-		int k = iov_cut(iov, n, done, len, part);
+		int k = iov_slice(iov, n, done, len, part);
 		rc = fn(q, g, part, k, len);
 		done += len;
 	}

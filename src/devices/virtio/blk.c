@@ -1,5 +1,7 @@
 #include "devices/virtio/blk.h"
 
+#include "lib/iov.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -47,25 +49,6 @@ static int in_range(const struct virtio_blk *b, uint64_t sector, uint64_t bytes)
 	return off <= b->disk->size && bytes <= b->disk->size - off;
 }
 
-/* Slice [skip, skip+len) of iov[0..n) into out; returns the count. */
-static int slice(const struct iovec *iov, unsigned n, size_t skip, size_t len, struct iovec *out)
-{
-	int k = 0;
-	for (unsigned i = 0; i < n && len; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		size_t m = iov[i].iov_len - skip;
-		if (m > len)
-			m = len;
-		out[k++] = (struct iovec){(uint8_t *)iov[i].iov_base + skip, m};
-		len -= m;
-		skip = 0;
-	}
-	return k;
-}
-
 static uint8_t discard_or_zero(struct virtio_blk *b, struct vq_chain *c, uint32_t type)
 {
 	uint32_t payload = c->out_len - sizeof(struct req_hdr);
@@ -109,7 +92,7 @@ static int handle(void *dev, struct vq_chain *c)
 	switch (h.type) {
 	case T_IN: {
 		uint32_t len = c->in_len - 1;
-		n = slice(c->iov + c->nout, c->nin, 0, len, iov);
+		n = iov_slice(c->iov + c->nout, c->nin, 0, len, iov);
 		if (!in_range(b, h.sector, len) ||
 		    b->disk->ops->preadv(b->disk, iov, n, h.sector * SECTOR)) {
 			st = S_IOERR;
@@ -122,7 +105,7 @@ static int handle(void *dev, struct vq_chain *c)
 	}
 	case T_OUT: {
 		uint32_t len = c->out_len - (uint32_t)sizeof(h);
-		n = slice(c->iov, c->nout, sizeof(h), len, iov);
+		n = iov_slice(c->iov, c->nout, sizeof(h), len, iov);
 		if (b->disk->readonly || !in_range(b, h.sector, len) ||
 		    b->disk->ops->pwritev(b->disk, iov, n, h.sector * SECTOR)) {
 			st = S_IOERR;
