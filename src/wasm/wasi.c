@@ -96,34 +96,33 @@ static int clock_of(uint32_t id, clockid_t *out)
 	return 0;
 }
 
-static enum capsa_wasm_trap w_clock_res_get(struct capsa_wasm_caller *caller, void *env, ARGS)
+/* clock_res_get and clock_time_get: ask `query` about the clock in a[0] and
+ * store nanoseconds at the guest address in a[out]. */
+static enum capsa_wasm_trap clock_call(struct capsa_wasm_caller *caller, ARGS,
+                                       int (*query)(clockid_t, struct timespec *), int out)
 {
 	MEMORY;
-	(void)env;
 	clockid_t id;
 	struct timespec ts;
 	int err = clock_of((uint32_t)a[0].i32, &id);
 	if (err)
 		return ret(a, err);
-	if (clock_getres(id, &ts))
+	if (query(id, &ts))
 		return ret(a, wasi_errno(errno));
 	uint64_t v = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	return ret(a, wput64(&M, (uint32_t)a[1].i32, v) ? WASI_EFAULT : 0);
+	return ret(a, wput64(&M, (uint32_t)a[out].i32, v) ? WASI_EFAULT : 0);
+}
+
+static enum capsa_wasm_trap w_clock_res_get(struct capsa_wasm_caller *caller, void *env, ARGS)
+{
+	(void)env;
+	return clock_call(caller, a, clock_getres, 1);
 }
 
 static enum capsa_wasm_trap w_clock_time_get(struct capsa_wasm_caller *caller, void *env, ARGS)
 {
-	MEMORY;
-	(void)env;
-	clockid_t id;
-	struct timespec ts;
-	int err = clock_of((uint32_t)a[0].i32, &id);
-	if (err)
-		return ret(a, err);
-	if (clock_gettime(id, &ts))
-		return ret(a, wasi_errno(errno));
-	uint64_t v = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	return ret(a, wput64(&M, (uint32_t)a[2].i32, v) ? WASI_EFAULT : 0);
+	(void)env; /* a[1] is the precision, which the host clocks ignore */
+	return clock_call(caller, a, clock_gettime, 2);
 }
 
 static enum capsa_wasm_trap w_random_get(struct capsa_wasm_caller *caller, void *env, ARGS)
