@@ -14,8 +14,7 @@ static void hello_pvh(void **state)
 	(void)state;
 	REQUIRE_KVM();
 	struct run_result r;
-	vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline", "test=hello",
-	            "--memory", "64M", NULL);
+	run_testguest(&r, 30, "test=hello", "--memory", "64M", NULL);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "capsa test guest: hello\n"));
 	test_measured("hello guest exec->exit %.3f s", r.secs);
@@ -31,7 +30,7 @@ static void debug_exit_codes(void **state)
 		char cl[64];
 		snprintf(cl, sizeof(cl), "test=exit code=%d", codes[i]);
 		struct run_result r;
-		vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline", cl, NULL);
+		run_testguest(&r, 30, cl, NULL);
 		assert_int_equal(r.status, codes[i]);
 		char want[64];
 		snprintf(want, sizeof(want), "capsa test guest: exit %d\n", codes[i]);
@@ -45,8 +44,7 @@ static void triple_fault_report(void **state)
 	(void)state;
 	REQUIRE_KVM();
 	struct run_result r;
-	vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline", "test=triple",
-	            NULL);
+	run_testguest(&r, 30, "test=triple", NULL);
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.out, "triple: forcing a triple fault"));
 	assert_non_null(strstr(r.err, "triple fault"));
@@ -63,8 +61,7 @@ static void ports_and_mmio(void **state)
 	(void)state;
 	REQUIRE_KVM();
 	struct run_result r;
-	vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline", "test=ports",
-	            NULL);
+	run_testguest(&r, 30, "test=ports", NULL);
 	assert_int_equal(r.status, 0);
 	char v[128];
 	static const char *const expect[][2] = {
@@ -231,8 +228,7 @@ static void cpl3_native_speed(void **state)
 		if (c < best_native)
 			best_native = c;
 		struct run_result r;
-		vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline",
-		            "test=cpl3 iters=200000000", NULL);
+		run_testguest(&r, 60, "test=cpl3 iters=200000000", NULL);
 		assert_int_equal(r.status, 0);
 		assert_non_null(strstr(r.out, "cpl3: cpl=3"));
 		c = cycles_of(r.out, rg, sizeof(rg));
@@ -272,8 +268,8 @@ static void cpuid_topology_and_edits(void **state)
 	const char *feats[] = {"-cx16", "+cx16"};
 	for (int i = 0; i < 2; i++) {
 		struct run_result r;
-		vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline",
-		            "test=cpuid", "--cpus", "4", "--cpu-features", feats[i], NULL);
+		run_testguest(&r, 30, "test=cpuid", "--cpus", "4", "--cpu-features", feats[i],
+		              NULL);
 		assert_int_equal(r.status, 0);
 		unsigned l1[4], b1[4];
 		assert_int_equal(cpuid_line(r.out, "0x1.0", l1), 0);
@@ -297,8 +293,7 @@ static void smp_counts(void **state)
 		char cpus[16], want[64];
 		snprintf(cpus, sizeof(cpus), "%d", n);
 		struct run_result r;
-		vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline",
-		            "test=smp", "--cpus", cpus, NULL);
+		run_testguest(&r, 60, "test=smp", "--cpus", cpus, NULL);
 		assert_int_equal(r.status, 0);
 		snprintf(want, sizeof(want), "smp: %d/%d cpus up\n", n, n);
 		assert_non_null(strstr(r.out, want));
@@ -364,8 +359,7 @@ static void console_file_and_json_events(void **state)
 	snprintf(path, sizeof(path), "%s/console.log", dir);
 	snprintf(con, sizeof(con), "file:%s", path);
 	struct run_result r;
-	vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline",
-	            "test=exit code=3", "--console", con, "--json-events", NULL);
+	run_testguest(&r, 30, "test=exit code=3", "--console", con, "--json-events", NULL);
 	assert_int_equal(r.status, 3);
 	assert_string_equal(r.out, ""); /* guest output went to the file */
 	char *log = read_file(path, NULL);
@@ -509,8 +503,7 @@ static void console_none(void **state)
 	(void)state;
 	REQUIRE_KVM();
 	struct run_result r;
-	vm_run_args(&r, 30, "--kernel", guest_path("testguest.elf"), "--cmdline", "test=hello",
-	            "--console", "none", NULL);
+	run_testguest(&r, 30, "test=hello", "--console", "none", NULL);
 	assert_int_equal(r.status, 0);
 	assert_null(strstr(r.out, "hello"));
 	run_result_free(&r);

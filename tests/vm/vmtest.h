@@ -51,6 +51,12 @@ static inline void vm_run_args(struct run_result *r, double timeout, const char 
 	run_cmd(r, argv, timeout);
 }
 
+/* `capsa vm run` on the test guest with `cmdline`; further options follow,
+ * NULL-terminated. */
+#define run_testguest(r, timeout, cmdline, ...)                                                    \
+	vm_run_args(r, timeout, "--kernel", guest_path("testguest.elf"), "--cmdline", cmdline,     \
+	            __VA_ARGS__)
+
 /* Value after "key: " on its own line in text, copied into out. */
 static inline int line_value(const char *text, const char *key, char *out, size_t cap)
 {
