@@ -335,6 +335,10 @@ void virtio_queue_run(struct virtio_mmio *t, unsigned qi, virtio_handler fn, voi
 				goto done;
 			}
 			int w = fn(dev, c);
+			if (w == VIRTIO_HANDLER_AGAIN) {
+				vq_unpop(q);
+				goto done;
+			}
 			if (w < 0) {
 				virtio_mmio_fail(t, "malformed request");
 				return;
@@ -377,11 +381,38 @@ static void poll_queue(struct virtio_mmio *t, unsigned i)
 	}
 }
 
+int virtio_mmio_running(struct virtio_mmio *t)
+{
+	return (t->status & VIRTIO_STATUS_DRIVER_OK) && !atomic_load(&t->broken);
+}
+
+static void serve_queue(struct virtio_mmio *t, unsigned i, int kicked, uint64_t now)
+{
+	int due = t->retry_at[i] && t->retry_at[i] <= now;
+	if (!kicked && !due)
+		return;
+	if (due)
+		t->retry_at[i] = 0;
+	if (kicked) {
+		uint64_t v;
+		ssize_t rd = read(t->kick_fd[i], &v, sizeof(v));
+		(void)rd;
+		t->kicks++;
+	}
+	pthread_mutex_lock(&t->qlock);
+	if (virtio_mmio_running(t) && t->q[i].s.ready) {
+		t->ops->process(t->dev, t, i);
+		poll_queue(t, i);
+	}
+	pthread_mutex_unlock(&t->qlock);
+}
+
 static void *io_thread(void *arg)
 {
 	struct virtio_mmio *t = arg;
 	unsigned n = t->ops->nqueues;
-	struct pollfd p[VIRTIO_MAX_QUEUES + 1];
+	struct pollfd p[VIRTIO_MAX_QUEUES + 1 + VIRTIO_BACKEND_FDS_MAX];
+	struct pollfd *b = p + n + 1; /* the backend's descriptors */
 	for (unsigned i = 0; i < n; i++)
 		p[i] = (struct pollfd){t->kick_fd[i], POLLIN, 0};
 	p[n] = (struct pollfd){t->stop_fd, POLLIN, 0};
@@ -392,30 +423,25 @@ static void *io_thread(void *arg)
 			if (t->retry_at[i] && (!next || t->retry_at[i] < next))
 				next = t->retry_at[i];
 		int timeout = !next ? -1 : next <= now ? 0 : (int)((next - now + 999999) / 1000000);
-		int r = poll(p, n + 1, timeout);
+		unsigned nb = 0;
+		if (t->ops->backend_fds) {
+			pthread_mutex_lock(&t->qlock);
+			nb = t->ops->backend_fds(t->dev, b, VIRTIO_BACKEND_FDS_MAX, &timeout);
+			pthread_mutex_unlock(&t->qlock);
+			if (nb > VIRTIO_BACKEND_FDS_MAX)
+				nb = VIRTIO_BACKEND_FDS_MAX;
+		}
+		int r = poll(p, n + 1 + nb, timeout);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 || p[n].revents)
 			return NULL;
 		now = rl_now_ns();
-		for (unsigned i = 0; i < n; i++) {
-			int due = t->retry_at[i] && t->retry_at[i] <= now;
-			if (!p[i].revents && !due)
-				continue;
-			if (due)
-				t->retry_at[i] = 0;
-			uint64_t v;
-			if (p[i].revents) {
-				ssize_t rd = read(t->kick_fd[i], &v, sizeof(v));
-				(void)rd;
-				t->kicks++;
-			}
+		for (unsigned i = 0; i < n; i++)
+			serve_queue(t, i, p[i].revents != 0, now);
+		if (t->ops->backend_event) {
 			pthread_mutex_lock(&t->qlock);
-			if ((t->status & VIRTIO_STATUS_DRIVER_OK) && !atomic_load(&t->broken) &&
-			    t->q[i].s.ready) {
-				t->ops->process(t->dev, t, i);
-				poll_queue(t, i);
-			}
+			t->ops->backend_event(t->dev, t, b, nb);
 			pthread_mutex_unlock(&t->qlock);
 		}
 	}

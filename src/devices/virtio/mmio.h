@@ -14,6 +14,7 @@
 #include "devices/virtio/virtio.h"
 #include "lib/err.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -37,7 +38,17 @@ struct virtio_device_ops {
 	void (*process)(void *dev, struct virtio_mmio *t, unsigned q);
 	/* The driver reset the device: forget in-flight state. */
 	void (*reset)(void *dev);
+	/* Optional, for devices with a host side (a tap device, sockets): the I/O
+	 * thread also waits on the descriptors backend_fds() puts in p (at most
+	 * max; return how many; it may lower *timeout_ms, -1 meaning none, for
+	 * timers), then calls backend_event() with their revents after every
+	 * wakeup, timeouts included, holding qlock, whatever the device status
+	 * (check virtio_mmio_running() before touching queues). */
+	unsigned (*backend_fds)(void *dev, struct pollfd *p, unsigned max, int *timeout_ms);
+	void (*backend_event)(void *dev, struct virtio_mmio *t, const struct pollfd *p, unsigned n);
 };
+
+#define VIRTIO_BACKEND_FDS_MAX 128
 
 /* How the transport raises its interrupt (edge: one pulse per event). */
 struct virtio_irq {
@@ -91,11 +102,16 @@ void virtio_mmio_stop(struct virtio_mmio *t);
 void virtio_mmio_destroy(struct virtio_mmio *t);
 
 /* For device models, on the I/O thread. A handler returns the bytes it wrote
- * into the chain, or -1 if the request itself breaks the device's rules. */
+ * into the chain, -1 if the request itself breaks the device's rules, or
+ * VIRTIO_HANDLER_AGAIN if it has nothing for the chain yet (a receive queue
+ * with no packet): the chain stays queued and the run stops. */
+#define VIRTIO_HANDLER_AGAIN (-2)
 typedef int (*virtio_handler)(void *dev, struct vq_chain *c);
 /* Pop, handle and push every available chain of queue q, then interrupt the
  * driver if it asked for it. */
 void virtio_queue_run(struct virtio_mmio *t, unsigned q, virtio_handler fn, void *dev);
+/* Is the driver up (DRIVER_OK) and the device not broken? For backend_event. */
+int virtio_mmio_running(struct virtio_mmio *t);
 /* Mark the device NEEDS_RESET (bad guest) and tell the driver. */
 void virtio_mmio_fail(struct virtio_mmio *t, const char *why);
 
