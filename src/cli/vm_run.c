@@ -48,6 +48,12 @@ static const char run_usage[] =
     "  --rng                virtio-rng device fed by the host's getrandom()\n"
     "  --balloon SIZE       virtio-balloon asking the guest to give back SIZE of RAM\n"
     "                       (0 for none yet); returned pages are freed on the host\n"
+    "  --net SPEC           virtio-net: tap=NAME (an existing or new tap interface,\n"
+    "                       with offloads) or user (NAT through libslirp, no root:\n"
+    "                       guest 10.0.2.15, host loopback as 10.0.2.2), then\n"
+    "                       [,hostfwd=tcp:127.0.0.1:HP-:GP]... [,dns=on] (user only)\n"
+    "                       [,mac=02:..][,bps=N][,ops=N][,rx_bps=N][,tx_bps=N]\n"
+    "                       [,rx_ops=N][,tx_ops=N][,*_burst=N]; repeatable\n"
     "  --json-events        write machine-readable events, one JSON object per line,\n"
     "                       on stderr instead of plain messages\n"
     "  -h, --help           this text\n"
@@ -113,7 +119,7 @@ static int fail(int json, const struct err *e)
 static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 {
 	enum { O_KERNEL = 1, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_FEAT, O_JSON,
-	       O_DISK, O_RNG, O_BALLOON };
+	       O_DISK, O_RNG, O_BALLOON, O_NET };
 	static const struct option lo[] = {
 	    {"kernel", required_argument, 0, O_KERNEL},
 	    {"initrd", required_argument, 0, O_INITRD},
@@ -126,6 +132,7 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 	    {"disk", required_argument, 0, O_DISK},
 	    {"rng", no_argument, 0, O_RNG},
 	    {"balloon", required_argument, 0, O_BALLOON},
+	    {"net", required_argument, 0, O_NET},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -175,6 +182,10 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 			if (parse_size(optarg, "--balloon", &o->cfg.virtio.balloon_target, e))
 				return -1;
 			o->cfg.virtio.balloon = 1;
+			break;
+		case O_NET:
+			if (vm_net_add(&o->cfg.virtio.net, optarg, e))
+				return -1;
 			break;
 		case 'h':
 			fputs(run_usage, stdout);

@@ -27,6 +27,7 @@ struct vdev {
 	struct virtio_blk blk;
 	struct virtio_rng rng;
 	struct virtio_balloon balloon;
+	struct virtio_net *net;
 	struct rate_limiter rl;
 };
 
@@ -37,7 +38,7 @@ struct vm_virtio {
 
 unsigned vm_virtio_count(const struct vm_virtio_config *c)
 {
-	return c->ndisks + (c->rng ? 1 : 0) + (c->balloon ? 1 : 0);
+	return c->ndisks + (c->rng ? 1 : 0) + (c->balloon ? 1 : 0) + c->net.n;
 }
 
 uint64_t vm_virtio_base(unsigned index)
@@ -192,6 +193,7 @@ static void vdev_free(struct vdev *d)
 	if (d->irqfd >= 0)
 		close(d->irqfd);
 	disk_close(d->disk);
+	vm_net_free(d->net);
 	free(d);
 }
 
@@ -232,6 +234,13 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err
 			d->t.poll_ns = cd->poll_us * 1000;
 		} else if (c->rng && i == c->ndisks) {
 			rc = virtio_mmio_init(&d->t, &virtio_rng_ops, &d->rng, &vm->mem, e);
+		} else if (i >= c->ndisks + !!c->rng + !!c->balloon) {
+			if (vm_net_create(&d->net, &c->net.d[i - c->ndisks - !!c->rng - !!c->balloon],
+			                  e)) {
+				free(d);
+				return -1;
+			}
+			rc = virtio_mmio_init(&d->t, &d->net->ops, d->net, &vm->mem, e);
 		} else {
 			virtio_balloon_init(&d->balloon, &vm->mem, c->balloon_target);
 			rc = virtio_mmio_init(&d->t, &virtio_balloon_ops, &d->balloon, &vm->mem, e);
