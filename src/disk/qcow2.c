@@ -599,8 +599,15 @@ static void q_close(struct disk *d)
 	free(q);
 }
 
-static const struct disk_ops qcow2_ops = {q_preadv,  q_pwritev,      q_flush,
-                                          q_discard, q_write_zeroes, q_close};
+static const struct disk_ops qcow2_ops = {
+    .preadv = q_preadv,
+    .pwritev = q_pwritev,
+    .flush = q_flush,
+    .discard = q_discard,
+    .write_zeroes = q_write_zeroes,
+    .close = q_close,
+    .fds = NULL, /* sectors map through L1/L2 tables: synchronous only */
+};
 
 static int open_backing(struct qcow2 *q, const char *path, int depth, struct err *e)
 {

@@ -96,6 +96,8 @@ static int disk_key(struct vm_virtio_disk *d, const char *k, size_t kl, const ch
 		num[vl] = '\0';
 		if (parse_uint(num, "--disk poll_us", 0, 1000000, &d->poll_us, e))
 			return -1;
+	} else if (KEY("aio") && (VAL("io_uring") || VAL("sync"))) {
+		d->sync_io = VAL("sync");
 	} else if (KEY("id") && v && vl > 0 && vl <= 20) {
 		memcpy(d->id, v, vl);
 		d->id[vl] = '\0';
@@ -189,6 +191,7 @@ static int wire(struct vm *vm, struct vdev *d, uint64_t base, struct err *e)
 static void vdev_free(struct vdev *d)
 {
 	virtio_mmio_destroy(&d->t);
+	virtio_blk_destroy(&d->blk);
 	if (d->irqfd >= 0)
 		close(d->irqfd);
 	disk_close(d->disk);
@@ -223,6 +226,12 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err
 				return err_prefix(e, "--disk %s", cd->path);
 			}
 			virtio_blk_init(&d->blk, d->disk, cd->id[0] ? cd->id : NULL);
+			const char *why = NULL; /* without io_uring, requests are synchronous */
+			if (!cd->sync_io && virtio_blk_enable_async(&d->blk, &why, e) < 0) {
+				disk_close(d->disk);
+				free(d);
+				return err_prefix(e, "--disk %s", cd->path);
+			}
 			rc = virtio_mmio_init(&d->t, &d->blk.ops, &d->blk, &vm->mem, e);
 			uint64_t now = rl_now_ns();
 			tb_init(&d->rl.bytes, cd->bps, cd->bps_burst, now);

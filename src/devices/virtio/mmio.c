@@ -339,6 +339,8 @@ void virtio_queue_run(struct virtio_mmio *t, unsigned qi, virtio_handler fn, voi
 				vq_unpop(q);
 				goto done;
 			}
+			if (w == VIRTIO_HANDLER_ASYNC)
+				continue;
 			if (w < 0) {
 				virtio_mmio_fail(t, "malformed request");
 				return;
@@ -358,6 +360,17 @@ void virtio_queue_run(struct virtio_mmio *t, unsigned qi, virtio_handler fn, voi
 	}
 done:
 	if (pushed && vq_should_notify(q))
+		raise_irq(t, VIRTIO_INT_USED);
+}
+
+void virtio_queue_complete(struct virtio_mmio *t, unsigned qi, uint16_t head, uint32_t written)
+{
+	vq_push(&t->q[qi], head, written);
+}
+
+void virtio_queue_notify(struct virtio_mmio *t, unsigned qi)
+{
+	if (vq_should_notify(&t->q[qi]))
 		raise_irq(t, VIRTIO_INT_USED);
 }
 
@@ -486,6 +499,8 @@ void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *st)
 {
 	pthread_mutex_lock(&t->lock);
 	pthread_mutex_lock(&t->qlock);
+	if (t->ops->drain)
+		t->ops->drain(t->dev, t);
 	memset(st, 0, sizeof(*st));
 	st->status = t->status;
 	st->isr = atomic_load(&t->isr);

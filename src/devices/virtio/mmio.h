@@ -46,6 +46,9 @@ struct virtio_device_ops {
 	 * (check virtio_mmio_running() before touching queues). */
 	unsigned (*backend_fds)(void *dev, struct pollfd *p, unsigned max, int *timeout_ms);
 	void (*backend_event)(void *dev, struct virtio_mmio *t, const struct pollfd *p, unsigned n);
+	/* Optional: complete every request still in flight (before a snapshot;
+	 * qlock held). */
+	void (*drain)(void *dev, struct virtio_mmio *t);
 };
 
 #define VIRTIO_BACKEND_FDS_MAX 128
@@ -106,10 +109,18 @@ void virtio_mmio_destroy(struct virtio_mmio *t);
  * VIRTIO_HANDLER_AGAIN if it has nothing for the chain yet (a receive queue
  * with no packet): the chain stays queued and the run stops. */
 #define VIRTIO_HANDLER_AGAIN (-2)
+/* ... or VIRTIO_HANDLER_ASYNC: the device keeps the chain (copying what it
+ * needs from it) and completes it later with virtio_queue_complete(). */
+#define VIRTIO_HANDLER_ASYNC (-3)
 typedef int (*virtio_handler)(void *dev, struct vq_chain *c);
 /* Pop, handle and push every available chain of queue q, then interrupt the
  * driver if it asked for it. */
 void virtio_queue_run(struct virtio_mmio *t, unsigned q, virtio_handler fn, void *dev);
+/* Return a chain kept by VIRTIO_HANDLER_ASYNC (on the I/O thread, qlock
+ * held, e.g. from backend_event); virtio_queue_notify() afterwards interrupts
+ * the driver if it asked for it. */
+void virtio_queue_complete(struct virtio_mmio *t, unsigned q, uint16_t head, uint32_t written);
+void virtio_queue_notify(struct virtio_mmio *t, unsigned q);
 /* Is the driver up (DRIVER_OK) and the device not broken? For backend_event. */
 int virtio_mmio_running(struct virtio_mmio *t);
 /* Mark the device NEEDS_RESET (bad guest) and tell the driver. */
