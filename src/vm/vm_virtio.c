@@ -5,6 +5,7 @@
 #include "devices/virtio/blk.h"
 #include "devices/virtio/rng.h"
 #include "lib/size.h"
+#include "vm/sandbox.h"
 #include "vm/vm_internal.h"
 
 #include <errno.h>
@@ -28,6 +29,7 @@ struct vdev {
 	struct virtio_rng rng;
 	struct virtio_balloon balloon;
 	struct rate_limiter rl;
+	unsigned sandbox_extra; /* SANDBOX_* beyond the common set */
 };
 
 struct vm_virtio {
@@ -158,8 +160,18 @@ static void raise_line(void *ctx)
 	(void)ioctl(d->vm->fd, KVM_IRQ_LINE, &l);
 }
 
+/* Every device's I/O thread runs under the VMM's seccomp policy; devices with
+ * sockets on the host side get socket calls too. */
+static int io_thread_sandbox(void *ctx, struct err *e)
+{
+	struct vdev *d = ctx;
+	return sandbox_enter_thread(d->sandbox_extra, e);
+}
+
 static int wire(struct vm *vm, struct vdev *d, uint64_t base, struct err *e)
 {
+	d->t.thread_setup = io_thread_sandbox;
+	d->t.thread_ctx = d;
 	d->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->irqfd < 0)
 		return err_sys(e, "virtio: eventfd");
@@ -206,6 +218,8 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err
 	if (n > VM_VIRTIO_MAX)
 		return err_set(e, ERR_INPUT, "too many virtio devices (%u, at most %d)", n,
 		               VM_VIRTIO_MAX);
+	if (sandbox_init(e)) /* I/O threads are confined from their start */
+		return -1;
 	struct vm_virtio *v = calloc(1, sizeof(*v));
 	if (!v)
 		return err_sys(e, "allocating virtio devices");

@@ -77,7 +77,9 @@ static inline int line_value(const char *text, const char *key, char *out, size_
 
 /* Start `capsa vm run` on the test guest with `cmdline` and `cpus` vCPUs,
  * stdout into `out_fd`, stdin and stderr on /dev/null. Returns the pid. */
-static inline pid_t spawn_guest(int out_fd, const char *cmdline, const char *cpus)
+/* ... with up to three more arguments (NULL ends them early). */
+static inline pid_t spawn_guest_with(int out_fd, const char *cmdline, const char *cpus,
+                                     const char *a1, const char *a2, const char *a3)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -86,11 +88,16 @@ static inline pid_t spawn_guest(int out_fd, const char *cmdline, const char *cpu
 		dup2(null, 0);
 		dup2(null, 2);
 		execl(test_capsa_bin(), "capsa", "vm", "run", "--kernel",
-		      guest_path("testguest.elf"), "--cmdline", cmdline, "--cpus", cpus,
+		      guest_path("testguest.elf"), "--cmdline", cmdline, "--cpus", cpus, a1, a2, a3,
 		      (char *)NULL);
 		_exit(127);
 	}
 	return pid;
+}
+
+static inline pid_t spawn_guest(int out_fd, const char *cmdline, const char *cpus)
+{
+	return spawn_guest_with(out_fd, cmdline, cpus, NULL, NULL, NULL);
 }
 
 /* Wait up to `timeout` s for `pid`; on timeout kill it and return 0. Puts the

@@ -423,6 +423,13 @@ static void serve_queue(struct virtio_mmio *t, unsigned i, int kicked, uint64_t 
 static void *io_thread(void *arg)
 {
 	struct virtio_mmio *t = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "virtio-%s", t->ops->name);
+	pthread_setname_np(pthread_self(), name); /* before any confinement: it writes to /proc */
+	t->setup_rc = t->thread_setup ? t->thread_setup(t->thread_ctx, &t->setup_err) : 0;
+	sem_post(&t->setup_done);
+	if (t->setup_rc)
+		return NULL;
 	unsigned n = t->ops->nqueues;
 	struct pollfd p[VIRTIO_MAX_QUEUES + 1 + VIRTIO_BACKEND_FDS_MAX];
 	struct pollfd *b = p + n + 1; /* the backend's descriptors */
@@ -462,9 +469,21 @@ static void *io_thread(void *arg)
 
 int virtio_mmio_start(struct virtio_mmio *t, struct err *e)
 {
+	if (sem_init(&t->setup_done, 0, 0))
+		return err_sys(e, "virtio %s: sem_init", t->ops->name);
 	int rc = pthread_create(&t->thread, NULL, io_thread, t);
-	if (rc)
+	if (rc) {
+		sem_destroy(&t->setup_done);
 		return err_errno(e, rc, "virtio %s: starting the I/O thread", t->ops->name);
+	}
+	while (sem_wait(&t->setup_done) && errno == EINTR)
+		;
+	sem_destroy(&t->setup_done);
+	if (t->setup_rc) {
+		pthread_join(t->thread, NULL);
+		*e = t->setup_err;
+		return err_prefix(e, "virtio %s: setting up the I/O thread", t->ops->name);
+	}
 	t->started = 1;
 	return 0;
 }

@@ -16,6 +16,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 
 #define VIRTIO_MMIO_SIZE   0x1000
@@ -92,6 +93,13 @@ struct virtio_mmio {
 	uint64_t poll_ns; /* after work, watch the ring this long before sleeping */
 	uint64_t polled;  /* requests found by polling instead of a kick */
 	uint64_t kicks, interrupts;
+	/* Optional, set before start: run first on the I/O thread (e.g. to confine
+	 * it with seccomp); a failure stops the thread and fails the start. */
+	int (*thread_setup)(void *ctx, struct err *e);
+	void *thread_ctx;
+	int setup_rc;
+	struct err setup_err;
+	sem_t setup_done;
 };
 
 extern const struct io_ops virtio_mmio_ops;
