@@ -4,6 +4,7 @@
  * and the virtio-blk model on a temporary raw file. */
 #include "vqtest.h"
 
+#include "devices/virtio/balloon.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/rng.h"
@@ -388,6 +389,48 @@ static void blk_async_drain(void **state)
 	fake_free(&f);
 }
 
+/* Balloon: a target changed while the driver runs shows in the configuration
+ * with a new generation and a configuration interrupt; the device state
+ * survives save and restore, and a held stats buffer outside the restored
+ * queue is refused. */
+static void balloon_target_and_state(void **state)
+{
+	(void)state;
+	struct fake f;
+	fake_init(&f, 8);
+	static struct virtio_balloon b;
+	virtio_balloon_init(&b, &f.gm, 1 << 20);
+	struct err e = {0};
+	assert_int_equal(virtio_mmio_init(&t, &virtio_balloon_ops, &b, &f.gm, &e), 0);
+	virtio_mmio_set_irq(&t, (struct virtio_irq){count_irq, NULL});
+	assert_int_equal(rd(0x100), 256); /* num_pages */
+	assert_int_equal(setup(1ULL << 32, 8), 0xf);
+	uint32_t gen = rd(0xfc);
+	wr(0x64, 3);
+	virtio_balloon_set_target(&b, &t, 8u << 20);
+	assert_int_equal(rd(0x100), 2048);
+	assert_int_not_equal(rd(0xfc), gen);
+	assert_true(rd(0x60) & 2); /* configuration-change interrupt */
+	wr(0x104, 1000);           /* the driver reports what it holds */
+	b.stats[4] = 12345;
+	b.stats_seen = 1u << 4;
+	b.stats_head = 3;
+	struct virtio_balloon_state st;
+	virtio_balloon_save(&b, &st);
+	static struct virtio_balloon b2;
+	virtio_balloon_init(&b2, &f.gm, 0);
+	assert_int_equal(virtio_balloon_restore(&b2, &st, 8, &e), 0);
+	assert_int_equal(b2.target_pages, 2048);
+	assert_int_equal(b2.actual_pages, 1000);
+	assert_int_equal(b2.stats[4], 12345);
+	assert_int_equal(b2.stats_head, 3);
+	st.stats_head = 8;
+	assert_int_equal(virtio_balloon_restore(&b2, &st, 8, &e), -1);
+	assert_non_null(strstr(e.msg, "stats buffer 8"));
+	virtio_mmio_destroy(&t);
+	fake_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +438,7 @@ int main(void)
 	    cmocka_unit_test(bad_queue_setup),
 	    cmocka_unit_test(blk_model),
 	    cmocka_unit_test(blk_async_drain),
+	    cmocka_unit_test(balloon_target_and_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

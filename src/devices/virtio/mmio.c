@@ -59,6 +59,13 @@ void virtio_mmio_fail(struct virtio_mmio *t, const char *why)
 	raise_irq(t, VIRTIO_INT_CONFIG);
 }
 
+void virtio_mmio_config_changed(struct virtio_mmio *t)
+{
+	atomic_fetch_add(&t->config_gen, 1);
+	if (t->status & VIRTIO_STATUS_DRIVER_OK)
+		raise_irq(t, VIRTIO_INT_CONFIG);
+}
+
 /* Caller holds t->lock. */
 static void do_reset(struct virtio_mmio *t)
 {
@@ -160,7 +167,7 @@ static uint32_t reg_read(struct virtio_mmio *t, uint64_t off)
 	case R_SHM_LEN_HI:
 		return 0xffffffff; /* no shared memory regions */
 	case R_CONFIG_GEN:
-		return 0;
+		return atomic_load(&t->config_gen);
 	default:
 		return 0;
 	}

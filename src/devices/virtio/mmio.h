@@ -78,7 +78,8 @@ struct virtio_mmio {
 	uint32_t status, queue_sel, dev_feat_sel, drv_feat_sel;
 	uint64_t driver_features;
 	atomic_uint isr;
-	atomic_int broken; /* the guest broke the rules: NEEDS_RESET until reset */
+	atomic_int broken;      /* the guest broke the rules: NEEDS_RESET until reset */
+	atomic_uint config_gen; /* ConfigGeneration: changes with the device configuration */
 	char why[160];
 
 	struct vq q[VIRTIO_MAX_QUEUES];
@@ -131,6 +132,8 @@ void virtio_queue_complete(struct virtio_mmio *t, unsigned q, uint16_t head, uin
 void virtio_queue_notify(struct virtio_mmio *t, unsigned q);
 /* Is the driver up (DRIVER_OK) and the device not broken? For backend_event. */
 int virtio_mmio_running(struct virtio_mmio *t);
+/* The device's configuration changed (any thread): tell the driver. */
+void virtio_mmio_config_changed(struct virtio_mmio *t);
 /* Mark the device NEEDS_RESET (bad guest) and tell the driver. */
 void virtio_mmio_fail(struct virtio_mmio *t, const char *why);
 
