@@ -254,14 +254,21 @@ static void iov_from_buf(const struct iovec *iov, int n, const uint8_t *src)
 	}
 }
 
+/* Host bytes [*off, *off + *len) holding a compressed cluster's data. */
+static void compressed_range(const struct qcow2 *q, uint64_t entry, uint64_t *off, uint64_t *len)
+{
+	unsigned x = 62 - (q->h.cluster_bits - 8);
+	uint64_t sectors = ((entry & ~QE_COPIED & ~QE_COMPRESSED) >> x) + 1;
+	*off = entry & ((1ULL << x) - 1);
+	*len = sectors * 512 - (*off & 511);
+}
+
 static int decompress(struct qcow2 *q, uint64_t entry)
 {
 	if (q->dc_entry == entry)
 		return 0;
-	unsigned x = 62 - (q->h.cluster_bits - 8);
-	uint64_t off = entry & ((1ULL << x) - 1);
-	uint64_t sectors = ((entry & ~QE_COPIED & ~QE_COMPRESSED) >> x) + 1;
-	uint64_t len = sectors * 512 - (off & 511);
+	uint64_t off, len;
+	compressed_range(q, entry, &off, &len);
 	if (len > 2 * q->cs || off + len > q->file_size + 512)
 		return bad();
 	int rc = pread_full(q->fd, q->zin, len, off);
@@ -393,6 +400,15 @@ static int q_preadv(struct disk *d, const struct iovec *iov, int n, uint64_t off
 
 /* ---- writes ---- */
 
+/* A compressed cluster's entry was replaced: its bytes are freed after the next flush. */
+static int free_compressed(struct qcow2 *q, uint64_t entry)
+{
+	uint64_t off, len;
+	compressed_range(q, entry, &off, &len);
+	q->dc_entry = 0;
+	return qcow2_defer_free(q, off, len);
+}
+
 static int set_l2(struct qcow2 *q, uint64_t g, uint64_t entry)
 {
 	uint64_t l1i = g >> (q->h.cluster_bits + q->l2_bits);
@@ -478,13 +494,8 @@ static int write_piece(struct qcow2 *q, uint64_t g, const struct iovec *iov, int
 		q->file_size = target + q->cs;
 	if ((rc = set_l2(q, g0, target | QE_COPIED)))
 		return rc;
-	if (compressed) {
-		unsigned x = 62 - (q->h.cluster_bits - 8);
-		uint64_t off = entry & ((1ULL << x) - 1);
-		uint64_t sectors = ((entry & ~QE_COPIED & ~QE_COMPRESSED) >> x) + 1;
-		q->dc_entry = 0;
-		return qcow2_defer_free(q, off, sectors * 512 - (off & 511));
-	}
+	if (compressed)
+		return free_compressed(q, entry);
 	if (host && !reuse)
 		return qcow2_defer_free(q, host, q->cs);
 	return 0;
@@ -523,13 +534,8 @@ static int zero_cluster(struct qcow2 *q, uint64_t g)
 		return 0; /* unallocated without a backing file reads as zeros */
 	if ((rc = set_l2(q, g, L2E_ZERO)))
 		return rc;
-	if (compressed) {
-		unsigned x = 62 - (q->h.cluster_bits - 8);
-		uint64_t off = entry & ((1ULL << x) - 1);
-		uint64_t sectors = ((entry & ~QE_COPIED & ~QE_COMPRESSED) >> x) + 1;
-		q->dc_entry = 0;
-		return qcow2_defer_free(q, off, sectors * 512 - (off & 511));
-	}
+	if (compressed)
+		return free_compressed(q, entry);
 	return host ? qcow2_defer_free(q, host, q->cs) : 0;
 }
 

@@ -196,21 +196,57 @@ struct blk_req {
 	uint64_t sector;
 };
 
+/* A 1 MiB raw image in a temporary directory, filled by `fill`, opened with
+ * cache=none. */
+struct raw_fixture {
+	char *dir;
+	char path[4200];
+	uint8_t *img;
+	struct disk *d;
+};
+
+static void raw_fixture_open(struct raw_fixture *r, uint8_t (*fill)(int))
+{
+	r->dir = test_tmpdir();
+	snprintf(r->path, sizeof(r->path), "%s/d.raw", r->dir);
+	r->img = malloc(1 << 20);
+	for (int i = 0; i < (1 << 20); i++)
+		r->img[i] = fill(i);
+	assert_int_equal(write_file(r->path, r->img, 1 << 20), 0);
+	struct disk_options o = {r->path, DISK_FMT_RAW, 0, DISK_CACHE_NONE};
+	struct err e = {0};
+	assert_int_equal(disk_open(&r->d, &o, &e), 0);
+}
+
+static void raw_fixture_close(struct raw_fixture *r)
+{
+	disk_close(r->d);
+	free(r->img);
+	unlink(r->path);
+	rmdir(r->dir);
+	free(r->dir);
+}
+
+static uint8_t fill_model(int i)
+{
+	return (uint8_t)(i * 5 + 1);
+}
+
+static uint8_t fill_async(int i)
+{
+	return (uint8_t)(i * 7 + i / 4096);
+}
+
 static void blk_model(void **state)
 {
 	(void)state;
 	struct fake f;
 	fake_init(&f, 16);
-	char *dir = test_tmpdir(), path[4200];
-	snprintf(path, sizeof(path), "%s/d.raw", dir);
-	uint8_t *img = malloc(1 << 20);
-	for (int i = 0; i < (1 << 20); i++)
-		img[i] = (uint8_t)(i * 5 + 1);
-	assert_int_equal(write_file(path, img, 1 << 20), 0);
-	struct disk *d;
-	struct disk_options o = {path, DISK_FMT_RAW, 0, DISK_CACHE_NONE};
+	struct raw_fixture r;
+	raw_fixture_open(&r, fill_model);
+	struct disk *d = r.d;
+	uint8_t *img = r.img;
 	struct err e = {0};
-	assert_int_equal(disk_open(&d, &o, &e), 0);
 	static struct virtio_blk blk;
 	virtio_blk_init(&blk, d, "serial-123");
 	assert_int_equal(virtio_mmio_init(&t, &blk.ops, &blk, &f.gm, &e), 0);
@@ -280,11 +316,7 @@ static void blk_model(void **state)
 		usleep(1000);
 	assert_true(rd(0x70) & 0x40);
 	virtio_mmio_destroy(&t);
-	disk_close(d);
-	free(img);
-	unlink(path);
-	rmdir(dir);
-	free(dir);
+	raw_fixture_close(&r);
 	fake_free(&f);
 }
 
@@ -297,23 +329,18 @@ static void blk_async_drain(void **state)
 	(void)state;
 	struct fake f;
 	fake_init(&f, 64);
-	char *dir = test_tmpdir(), path[4200];
-	snprintf(path, sizeof(path), "%s/d.raw", dir);
-	uint8_t *img = malloc(1 << 20);
-	for (int i = 0; i < (1 << 20); i++)
-		img[i] = (uint8_t)(i * 7 + i / 4096);
-	assert_int_equal(write_file(path, img, 1 << 20), 0);
-	struct disk *d;
-	struct disk_options o = {path, DISK_FMT_RAW, 0, DISK_CACHE_NONE};
+	struct raw_fixture r;
+	raw_fixture_open(&r, fill_async);
+	struct disk *d = r.d;
+	uint8_t *img = r.img;
 	struct err e = {0};
-	assert_int_equal(disk_open(&d, &o, &e), 0);
 	static struct virtio_blk blk;
 	virtio_blk_init(&blk, d, NULL);
 	const char *why = NULL;
 	int rc = virtio_blk_enable_async(&blk, &why, &e);
 	if (rc == 0) {
-		virtio_blk_destroy(&blk);
-		disk_close(d);
+		raw_fixture_close(&r);
+		fake_free(&f);
 		skip_because(why);
 	}
 	assert_int_equal(rc, 1);
@@ -375,17 +402,13 @@ static void blk_async_drain(void **state)
 	assert_int_equal(blk.stats.flushes, 1);
 	virtio_mmio_destroy(&t);
 	virtio_blk_destroy(&blk);
-	disk_close(d);
 	size_t len;
-	uint8_t *after = (uint8_t *)read_file(path, &len);
+	uint8_t *after = (uint8_t *)read_file(r.path, &len);
 	assert_int_equal(len, 1 << 20);
 	for (int i = 0; i < 4096; i++)
 		assert_int_equal(after[200 * 4096 + i], 0x5a);
 	free(after);
-	free(img);
-	unlink(path);
-	rmdir(dir);
-	free(dir);
+	raw_fixture_close(&r);
 	fake_free(&f);
 }
 
