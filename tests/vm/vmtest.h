@@ -34,21 +34,50 @@ static inline int have_kvm(void)
 			skip_because("host has no usable /dev/kvm");                               \
 	} while (0)
 
-/* run `capsa vm run ARGS...` (NULL-terminated), timeout in seconds */
-static inline void vm_run_args(struct run_result *r, double timeout, const char *first, ...)
+/* run capsa with `pre` (npre words) and then the NULL-terminated list */
+static inline void capsa_vrun(struct run_result *r, double timeout, const char *const *pre,
+                              int npre, const char *first, va_list ap)
 {
 	char *argv[VMTEST_MAX_ARGS];
 	int n = 0;
 	argv[n++] = (char *)test_capsa_bin();
-	argv[n++] = "vm";
-	argv[n++] = "run";
-	va_list ap;
-	va_start(ap, first);
+	for (int i = 0; i < npre; i++)
+		argv[n++] = (char *)pre[i];
 	for (const char *a = first; a && n < VMTEST_MAX_ARGS - 1; a = va_arg(ap, const char *))
 		argv[n++] = (char *)a;
-	va_end(ap);
 	argv[n] = NULL;
 	run_cmd(r, argv, timeout);
+}
+
+/* run `capsa ARGS...` (NULL-terminated), timeout in seconds */
+static inline void capsa_run(struct run_result *r, double timeout, const char *first, ...)
+{
+	va_list ap;
+	va_start(ap, first);
+	capsa_vrun(r, timeout, NULL, 0, first, ap);
+	va_end(ap);
+}
+
+/* run `capsa vm run ARGS...` (NULL-terminated), timeout in seconds */
+static inline void vm_run_args(struct run_result *r, double timeout, const char *first, ...)
+{
+	static const char *const pre[] = {"vm", "run"};
+	va_list ap;
+	va_start(ap, first);
+	capsa_vrun(r, timeout, pre, 2, first, ap);
+	va_end(ap);
+}
+
+/* The guest kernel that `make test` builds (build/guest/kernel-path). */
+static inline void guest_kernel(char *out, size_t cap)
+{
+	char kpath[4096];
+	snprintf(kpath, sizeof(kpath), "%s/build/guest/kernel-path", test_root());
+	char *dir = read_file(kpath, NULL);
+	assert_non_null(dir); /* `make test` builds the guest kernel first */
+	dir[strcspn(dir, "\n")] = '\0';
+	snprintf(out, cap, "%s/vmlinux", dir);
+	free(dir);
 }
 
 /* `capsa vm run` on the test guest with `cmdline`; further options follow,
