@@ -321,18 +321,7 @@ static void stop_never_hangs(void **state)
 		pid_t pid = spawn_guest(out[1], "test=hlt", i % 2 ? "2" : "4");
 		close(out[1]);
 		char buf[8192];
-		size_t got = 0;
-		double t0 = now_secs();
-		while (got < sizeof(buf) - 1 && now_secs() - t0 < 30) {
-			ssize_t k = read(out[0], buf + got, sizeof(buf) - 1 - got);
-			if (k <= 0)
-				break;
-			got += (size_t)k;
-			buf[got] = '\0';
-			if (strstr(buf, "halting forever"))
-				break;
-		}
-		assert_non_null(strstr(buf, "halting forever"));
+		assert_true(read_until(out[0], buf, sizeof(buf), "halting forever", 30));
 		/* vary the moment of the stop a little */
 		usleep((useconds_t)(i * 1500));
 		kill(pid, SIGTERM);
@@ -470,17 +459,7 @@ static void vcpu_threads_confined(void **state)
 	pid_t pid = spawn_guest_with(out[1], "test=hlt", "2", "--rng", "--disk", disk);
 	close(out[1]);
 	char buf[8192];
-	size_t got = 0;
-	double t0 = now_secs();
-	while (got < sizeof(buf) - 1 && now_secs() - t0 < 30) {
-		ssize_t k = read(out[0], buf + got, sizeof(buf) - 1 - got);
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-		buf[got] = '\0';
-		if (strstr(buf, "halting forever"))
-			break;
-	}
+	assert_true(read_until(out[0], buf, sizeof(buf), "halting forever", 30));
 	int filtered = 0, names = 0, io = 0, io_filtered = 0;
 	char path[256];
 	for (int tid = pid; tid < pid + 64; tid++) {

@@ -129,6 +129,25 @@ static inline pid_t spawn_guest(int out_fd, const char *cmdline, const char *cpu
 	return spawn_guest_with(out_fd, cmdline, cpus, NULL, NULL, NULL);
 }
 
+/* Read fd into buf (NUL-terminated) until `marker` shows up, EOF, or
+ * `timeout` seconds; 1 if the marker was seen. */
+static inline int read_until(int fd, char *buf, size_t cap, const char *marker, double timeout)
+{
+	size_t got = 0;
+	double t0 = now_secs();
+	buf[0] = '\0';
+	while (got < cap - 1 && now_secs() - t0 < timeout) {
+		ssize_t k = read(fd, buf + got, cap - 1 - got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+		buf[got] = '\0';
+		if (strstr(buf, marker))
+			return 1;
+	}
+	return strstr(buf, marker) != NULL;
+}
+
 /* Wait up to `timeout` s for `pid`; on timeout kill it and return 0. Puts the
  * wait status in *st and the time waited in *took. Returns the pid reaped. */
 static inline pid_t wait_with_deadline(pid_t pid, double timeout, int *st, double *took)
