@@ -15,3 +15,4 @@ build/virtio/rootinit-64: tests/virtio/guest/rootinit.c
 	$(CC) -m64 $(VIRTIO_INIT_CFLAGS) -o $@ $<
 
 TEST_DEPS += build/virtio/rootinit-32 build/virtio/rootinit-64
+LDLIBS += -luring

@@ -161,8 +161,16 @@ static void raw_close(struct disk *d)
 	free(r);
 }
 
-static const struct disk_ops raw_ops = {raw_preadv,  raw_pwritev,      raw_flush,
-                                        raw_discard, raw_write_zeroes, raw_close};
+static int raw_fds(struct disk *d, int *fd, int *direct_fd)
+{
+	struct raw *r = (struct raw *)d;
+	*fd = r->fd;
+	*direct_fd = r->direct_fd;
+	return 0;
+}
+
+static const struct disk_ops raw_ops = {raw_preadv,       raw_pwritev, raw_flush, raw_discard,
+                                        raw_write_zeroes, raw_close,   raw_fds};
 
 int disk_open_raw(struct disk **out, const char *path, int readonly, enum disk_cache cache,
                   struct err *e)

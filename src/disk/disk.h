@@ -30,6 +30,9 @@ struct disk_ops {
 	int (*discard)(struct disk *d, uint64_t off, uint64_t len);
 	int (*write_zeroes)(struct disk *d, uint64_t off, uint64_t len);
 	void (*close)(struct disk *d);
+	/* Optional: the files holding the sectors one to one (raw images), for
+	 * asynchronous I/O: 0 with *fd (buffered) and *direct_fd (O_DIRECT or -1). */
+	int (*fds)(struct disk *d, int *fd, int *direct_fd);
 };
 
 struct disk {

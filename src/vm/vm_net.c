@@ -2,6 +2,7 @@
 
 #include "lib/size.h"
 #include "net/tap.h"
+#include "vm/sandbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,4 +210,10 @@ void vm_net_free(struct virtio_net *n)
 		return;
 	net_backend_free(n->be);
 	free(n);
+}
+
+unsigned vm_net_sandbox(const struct vm_net_dev *d)
+{
+	/* slirp opens, connects and closes host sockets as the guest asks */
+	return SANDBOX_NET | (d->kind == VM_NET_USER ? SANDBOX_SOCKETS : 0);
 }

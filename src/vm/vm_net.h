@@ -38,5 +38,7 @@ void vm_net_default_mac(unsigned index, uint8_t mac[6]);
 /* A device model with its backend, ready for virtio_mmio_init(&n->ops, n). */
 int vm_net_create(struct virtio_net **out, const struct vm_net_dev *d, struct err *e);
 void vm_net_free(struct virtio_net *n);
+/* SANDBOX_* permissions the device's I/O thread needs (vm/sandbox.h). */
+unsigned vm_net_sandbox(const struct vm_net_dev *d);
 
 #endif
