@@ -66,6 +66,7 @@ void test_smp(const struct bootinfo *bi, int halt) __attribute__((noreturn));
 void ap_main(void);
 /* virtio.c: returns only if `test` is not one of its tests */
 void test_virtio(const char *cmdline, const char *test);
+void test_virtio_net(const char *cmdline, const char *test); /* virtio_net.c */
 /* Run fn(arg) at CPL3 on the user stack; never returns. */
 void run_user(void (*fn)(uint64_t), uint64_t arg) __attribute__((noreturn));
 

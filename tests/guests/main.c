@@ -96,6 +96,7 @@ void guest_main(uint32_t kind, uint64_t info)
 		guest_exit(0);
 	}
 	test_virtio(boot.cmdline, test);
+	test_virtio_net(boot.cmdline, test); /* virtio_net.c */
 	gprintf("capsa test guest: unknown test \"%s\"\n", test);
 	guest_exit(2);
 }
