@@ -5,7 +5,8 @@
  * rounds=N datagrams to port=P and checks that each comes back unchanged
  * (the host runs an echo server). Between rounds it sends hostile frames
  * (too short, an offload that was not negotiated) and checks that the device
- * dropped them without needing a reset. bench=N adds N timed round trips.
+ * dropped them without needing a reset. bench=N adds N timed round trips
+ * of benchlen=B bytes (default 64).
  * Output: "net: ..." lines and "net: failures=N"; exit status 0 or 1. */
 #include "guest.h"
 #include "io.h"
@@ -264,12 +265,16 @@ static void net_main(uint64_t unused)
 	}
 	uint64_t bench = cmdline_num(cmdline, "bench", 0);
 	if (bench) {
+		uint64_t blen = cmdline_num(cmdline, "benchlen", 64);
+		if (blen < 1 || blen > sizeof(msg))
+			blen = 64;
 		uint64_t t0 = rdtsc(), ok = 0;
 		for (uint64_t i = 0; i < bench; i++) {
 			msg[0] = (uint8_t)i;
-			ok += udp_round(50000, port, msg, 64) == 0;
+			ok += udp_round(50000, port, msg, (uint32_t)blen) == 0;
 		}
-		gprintf("net: bench rtt n=%lu ok=%lu cycles=%lu\n", bench, ok, rdtsc() - t0);
+		gprintf("net: bench rtt n=%lu len=%lu ok=%lu cycles=%lu\n", bench, blen, ok,
+		        rdtsc() - t0);
 		fails += ok != bench;
 	}
 	gprintf("net: failures=%d\n", fails);

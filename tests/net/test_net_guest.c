@@ -88,7 +88,7 @@ static void user_mode_udp_echo(void **state)
 	assert_non_null(strstr(r.out, "net: peer mac=52:55:a:0:2:2\n")); /* slirp's gateway */
 	/* every datagram went through the host's echo server */
 	assert_int_equal(e.count, 5 + 100);
-	assert_non_null(strstr(r.out, "net: bench rtt n=100 ok=100"));
+	assert_non_null(strstr(r.out, "net: bench rtt n=100 len=64 ok=100"));
 	test_measured("user-mode UDP: 5 echo rounds + 100 timed round trips, %.2f s wall", r.secs);
 	run_result_free(&r);
 }
