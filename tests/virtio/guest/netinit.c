@@ -2,10 +2,13 @@
  * init (pid 1) for the slow virtio-net test, from an initramfs. Brings eth0 up
  * as 10.0.2.15/24 with ioctls (no DHCP client, no CONFIG_IP_PNP), fetches
  * http://10.0.2.2:PORT/ (user-mode networking: the host's loopback) and prints
- * the answer's lines as "capsa-net: http: LINE"; then, if fwdport=P is set,
- * serves one TCP connection on port P with "hello through hostfwd\n"; then
- * restarts the machine. PORT and P come from the kernel command line
- * (httpport=, fwdport=), which the kernel passes to init as environment.
+ * the answer's lines as "capsa-net: http: LINE" (the first 4 KiB; the rest is
+ * counted and summed); with sinkport=S sinkkib=K it sends K KiB of the pattern
+ * (i * 7) & 0xff to hip:S; then, if fwdport=P is set, serves one TCP
+ * connection on port P with "hello through hostfwd\n"; then restarts the
+ * machine. Parameters come from the kernel command line, which the kernel
+ * passes to init as environment; gip= and hip= (dotted, default 10.0.2.15 and
+ * 10.0.2.2) choose the addresses (a tap network).
  * Freestanding, no SSE; -m32 uses int $0x80 and socketcall (paravirtual KVM
  * hosts), -m64 syscall.
  */
@@ -154,6 +157,25 @@ static long env_num(char **envp, const char *key)
 	return 0;
 }
 
+/* key=A.B.C.D from the environment into ip[4]; default kept if absent */
+static void env_ip(char **envp, const char *key, unsigned char ip[4])
+{
+	for (; *envp; envp++)
+		if (starts(*envp, key)) {
+			const char *p = *envp + len(key);
+			for (int i = 0; i < 4; i++) {
+				int v = 0;
+				while (*p >= '0' && *p <= '9')
+					v = v * 10 + (*p++ - '0');
+				ip[i] = (unsigned char)v;
+				if (*p == '.')
+					p++;
+			}
+		}
+}
+
+static unsigned char gip[4] = {10, 0, 2, 15}, hip[4] = {10, 0, 2, 2};
+
 static struct sockaddr_in addr(int a, int b, int c, int d, int port)
 {
 	struct sockaddr_in s = {
@@ -204,7 +226,7 @@ static void fetch(int port)
 		if (s >= 0)
 			sc(NR_close, s, 0, 0, 0, 0);
 		s = SOCKET(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in a = addr(10, 0, 2, 2, port);
+		struct sockaddr_in a = addr(hip[0], hip[1], hip[2], hip[3], port);
 		rc = CONNECT(s, (long)&a, sizeof(a));
 		if (rc < 0)
 			nap(200);
@@ -213,15 +235,26 @@ static void fetch(int port)
 		out_num("capsa-net: connect failed: ", rc);
 		return;
 	}
-	static const char req[] = "GET / HTTP/1.0\r\nHost: 10.0.2.2\r\n\r\n";
+	static const char req[] = "GET / HTTP/1.0\r\n\r\n";
 	sc(NR_write, s, (long)req, sizeof(req) - 1, 0, 0);
-	long got = 0, k;
+	/* the first 4 KiB are printed; beyond that only counted and summed */
+	static char rest[65536];
+	long got = 0, total = 0, k;
+	unsigned long sum = 0;
 	while (got < (long)sizeof(buf) - 1 &&
 	       (k = sc(NR_read, s, (long)(buf + got), (long)sizeof(buf) - 1 - got, 0, 0)) > 0)
 		got += k;
+	total = got;
+	while ((k = sc(NR_read, s, (long)rest, sizeof(rest), 0, 0)) > 0) {
+		total += k;
+		for (long i = 0; i < k; i++)
+			sum += (unsigned char)rest[i];
+	}
 	buf[got] = 0;
 	sc(NR_close, s, 0, 0, 0, 0);
-	out_num("capsa-net: http bytes: ", got);
+	out_num("capsa-net: http bytes: ", total);
+	if (total > got)
+		out_num("capsa-net: http sum beyond 4 KiB: ", (long)sum);
 	/* one console line per response line */
 	char *line = buf;
 	for (long i = 0; i <= got; i++) {
@@ -238,6 +271,31 @@ static void fetch(int port)
 				break;
 		}
 	}
+}
+
+/* Send kib KiB of the pattern (i * 7) & 0xff to hip:port. */
+static void upload(int port, long kib)
+{
+	static char chunk[65536];
+	for (int i = 0; i < (int)sizeof(chunk); i++)
+		chunk[i] = (char)(i * 7);
+	long s = SOCKET(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = addr(hip[0], hip[1], hip[2], hip[3], port);
+	if (CONNECT(s, (long)&a, sizeof(a)) < 0) {
+		out("capsa-net: upload connect failed\n");
+		return;
+	}
+	long sent = 0;
+	while (sent < kib * 1024) {
+		long n = kib * 1024 - sent < (long)sizeof(chunk) ? kib * 1024 - sent
+		                                                 : (long)sizeof(chunk);
+		long k = sc(NR_write, s, (long)chunk, n, 0, 0);
+		if (k <= 0)
+			break;
+		sent += k;
+	}
+	sc(NR_close, s, 0, 0, 0, 0);
+	out_num("capsa-net: uploaded bytes: ", sent);
 }
 
 static void serve_once(int port)
@@ -267,12 +325,17 @@ void main_init(long *sp)
 	long argc = sp[0];
 	char **envp = (char **)(sp + 1 + argc + 1);
 	out("capsa-net: init running\n");
-	int lo = if_up("lo", 0, 0, 0, 0), eth = if_up("eth0", 10, 0, 2, 15);
+	env_ip(envp, "gip=", gip);
+	env_ip(envp, "hip=", hip);
+	int lo = if_up("lo", 0, 0, 0, 0), eth = if_up("eth0", gip[0], gip[1], gip[2], gip[3]);
 	out_num("capsa-net: lo up: ", lo);
 	out_num("capsa-net: eth0 up: ", eth);
 	long port = env_num(envp, "httpport="), fwd = env_num(envp, "fwdport=");
+	long sink = env_num(envp, "sinkport="), kib = env_num(envp, "sinkkib=");
 	if (port)
 		fetch((int)port);
+	if (sink)
+		upload((int)sink, kib);
 	if (fwd)
 		serve_once((int)fwd);
 	out("capsa-net: done\n");
