@@ -33,7 +33,9 @@ struct vm_virtio_config {
 	int rng;
 	int balloon;             /* add a virtio-balloon */
 	uint64_t balloon_target; /* bytes the host asks the guest to give back */
-	struct vm_net_config net; /* virtio-net devices (vm_net.h) */
+
+	/* virtio-net devices (vm_net.h) */
+	struct vm_net_config net;
 };
 
 /* Parse "path=F[,format=raw|qcow2][,readonly][,cache=none|writeback][,id=ID]
