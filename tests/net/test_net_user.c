@@ -6,6 +6,7 @@
 #include "net/slirp.h"
 #include "nettest.h"
 #include "vm/vm_net.h"
+#include "vm/vm_virtio.h"
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -85,6 +86,32 @@ static void parse_options(void **state)
 			fail_msg("'%s': message '%s' lacks '%s'", bad[i].spec, e.msg, bad[i].msg);
 	}
 	assert_int_equal(c.n, 3);
+}
+
+/* Network devices come after disks, rng and balloon; at most nine in all. */
+static void device_order(void **state)
+{
+	(void)state;
+	struct vm_virtio_config c;
+	memset(&c, 0, sizeof(c));
+	struct err e = {0};
+	c.rng = 1;
+	assert_int_equal(vm_net_add(&c.net, "user", &e), 0);
+	assert_int_equal(vm_net_add(&c.net, "tap=t1", &e), 0);
+	assert_int_equal(vm_virtio_count(&c), 3);
+	char *cl = vm_virtio_cmdline(&c, "console=ttyS0");
+	assert_non_null(cl);
+	assert_non_null(strstr(cl, "virtio_mmio.device=4K@0xd0002000:7"));
+	assert_null(strstr(cl, "0xd0003000"));
+	free(cl);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(vm_net_add(&c.net, "user", &e), 0);
+	assert_int_equal(vm_net_add(&c.net, "user", &e), -1); /* eight network devices at most */
+	assert_non_null(strstr(e.msg, "too many"));
+	/* nine devices in all: the tenth is refused by the VM, not silently dropped */
+	assert_int_equal(vm_virtio_count(&c), 9);
+	c.balloon = 1;
+	assert_int_equal(vm_virtio_count(&c), 10);
 }
 
 static void filter(void **state)
@@ -241,6 +268,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(parse_options),
+	    cmocka_unit_test(device_order),
 	    cmocka_unit_test(filter),
 	    cmocka_unit_test(slirp_backend),
 	};
