@@ -135,6 +135,8 @@ static int net_key(struct vm_net_dev *d, const char *k, const char *v, struct er
 		if (vm_net_parse_mac(v, d->mac, e))
 			return -1;
 		d->mac_set = 1;
+	} else if (!strcmp(k, "poll_us") && v) {
+		return parse_uint(v, "--net poll_us", 0, 1000000, &d->poll_us, e);
 	} else if (!strcmp(k, "hostfwd") && v && d->kind == VM_NET_USER) {
 		return parse_fwd(&d->user, v, e);
 	} else if (!strcmp(k, "dns") && v && d->kind == VM_NET_USER &&
@@ -161,6 +163,7 @@ int vm_net_add(struct vm_net_config *c, const char *spec, struct err *e)
 	snprintf(buf, sizeof(buf), "%s", spec);
 	struct vm_net_dev *d = &c->d[c->n];
 	memset(d, 0, sizeof(*d));
+	d->poll_us = VM_NET_POLL_US;
 	char *save = NULL;
 	char *tok = strtok_r(buf, ",", &save);
 	if (tok && !strcmp(tok, "user")) {
@@ -183,6 +186,7 @@ int vm_net_add(struct vm_net_config *c, const char *spec, struct err *e)
 	}
 	if (!d->mac_set)
 		vm_net_default_mac(c->n, d->mac);
+
 	c->n++;
 	return 0;
 }
@@ -200,6 +204,7 @@ int vm_net_create(struct virtio_net **out, const struct vm_net_dev *d, struct er
 		return err_sys(e, "allocating a network device");
 	}
 	virtio_net_init(n, be, d->mac, &d->lim);
+	n->poll_ns = d->poll_us * 1000;
 	*out = n;
 	return 0;
 }

@@ -7,7 +7,8 @@
 #include "lib/err.h"
 #include "net/slirp.h"
 
-#define VM_NET_MAX 8
+#define VM_NET_MAX     8
+#define VM_NET_POLL_US 50 /* default poll_us */
 
 enum vm_net_kind { VM_NET_TAP, VM_NET_USER };
 
@@ -18,6 +19,7 @@ struct vm_net_dev {
 	uint8_t mac[6];
 	int mac_set;
 	struct virtio_net_limits lim;
+	uint64_t poll_us; /* after sending, poll the backend this long (0: never) */
 };
 
 struct vm_net_config {
@@ -26,7 +28,8 @@ struct vm_net_config {
 };
 
 /* Parse "tap=NAME|user[,hostfwd=tcp:127.0.0.1:HP-:GP]...[,dns=on][,mac=M]
- * [,bps=N][,ops=N][,rx_bps=N][,tx_bps=N][,rx_ops=N][,tx_ops=N][,*_burst=N]"
+ * [,bps=N][,ops=N][,rx_bps=N][,tx_bps=N][,rx_ops=N][,tx_ops=N][,*_burst=N]
+ * [,poll_us=N]"
  * and add the device. */
 int vm_net_add(struct vm_net_config *c, const char *spec, struct err *e);
 /* "aa:bb:cc:dd:ee:ff", unicast only. */

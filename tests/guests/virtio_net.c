@@ -237,6 +237,9 @@ static void net_main(uint64_t unused)
 	uint16_t port = (uint16_t)cmdline_num(cmdline, "port", 7);
 	print_mac("mac", my_mac);
 	gprintf("net: link status=%u\n", (c1 >> 16) & 0xffff);
+	/* a polling driver: no interrupts wanted (VRING_AVAIL_F_NO_INTERRUPT) */
+	dev.q[RXQ].avail[0] = 1;
+	dev.q[TXQ].avail[0] = 1;
 	for (uint16_t i = 0; i < NRX; i++)
 		rx_post(i);
 	vdrv_kick(&dev, RXQ);

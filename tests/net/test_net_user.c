@@ -31,7 +31,7 @@ static void parse_options(void **state)
 	                            "mac=02:aa:bb:cc:dd:ee,rx_bps=1M,tx_ops=100,ops_burst=10",
 	                            &e),
 	                 0);
-	assert_int_equal(vm_net_add(&c, "tap=tap0,bps=10M", &e), 0);
+	assert_int_equal(vm_net_add(&c, "tap=tap0,bps=10M,poll_us=0", &e), 0);
 	assert_int_equal(c.n, 3);
 	assert_int_equal(c.d[0].kind, VM_NET_USER);
 	assert_int_equal(c.d[0].user.dns, 0);
@@ -57,6 +57,8 @@ static void parse_options(void **state)
 	assert_string_equal(c.d[2].ifname, "tap0");
 	assert_int_equal(c.d[2].lim.rx_bps, 10 << 20);
 	assert_int_equal(c.d[2].lim.tx_bps, 10 << 20);
+	assert_int_equal(c.d[0].poll_us, VM_NET_POLL_US);
+	assert_int_equal(c.d[2].poll_us, 0);
 
 	static const struct {
 		const char *spec, *msg;
@@ -77,6 +79,7 @@ static void parse_options(void **state)
 	    {"user,dns=maybe", "dns=maybe"},
 	    {"user,speed=fast", "speed=fast"},
 	    {"user,rx_bps=lots", "lots"},
+	    {"user,poll_us=2000000", "poll_us"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err_clear(&e);

@@ -82,6 +82,7 @@ static int tx_handle(void *dev, struct vq_chain *c)
 	} else {
 		n->stats.tx_packets++;
 		n->stats.tx_bytes += frame;
+		n->poll_until = n->poll_ns ? rl_now_ns() + n->poll_ns : 0;
 	}
 	return 0;
 }
@@ -202,6 +203,12 @@ static unsigned backend_fds(void *dev, struct pollfd *p, unsigned max, int *time
 		if (*timeout_ms < 0 || ms < *timeout_ms)
 			*timeout_ms = ms;
 	}
+	/* an answer to a frame just sent usually comes within microseconds:
+	 * look for it without sleeping for a while (poll_us) */
+	if (n->poll_until && rl_now_ns() < n->poll_until)
+		*timeout_ms = 0;
+	else
+		n->poll_until = 0;
 	return k;
 }
 

@@ -37,6 +37,8 @@ struct virtio_net {
 	uint64_t rx_retry_at;  /* receive throttled until then (CLOCK_MONOTONIC ns) */
 	uint64_t offload_feat; /* driver features the backend's offloads follow */
 	int offload_set;
+	uint64_t poll_ns; /* after sending, look for answers without sleeping this long */
+	uint64_t poll_until;
 	struct virtio_net_stats stats;
 	size_t pend_len; /* a frame read from the backend, not yet delivered */
 	uint8_t pend[NET_RX_BUF];
