@@ -6,7 +6,9 @@
  * (the host runs an echo server). Between rounds it sends hostile frames
  * (too short, an offload that was not negotiated) and checks that the device
  * dropped them without needing a reset. bench=N adds N timed round trips
- * of benchlen=B bytes (default 64).
+ * of benchlen=B bytes (default 64). listen=P then accepts one TCP connection
+ * on port P (a port forward from the host), reads a line and answers
+ * "echo: LINE" (a minimal TCP: no options, no retransmissions).
  * Output: "net: ..." lines and "net: failures=N"; exit status 0 or 1. */
 #include "guest.h"
 #include "io.h"
@@ -212,6 +214,126 @@ static int udp_round(uint16_t sport, uint16_t port, const uint8_t *data, uint32_
 	return -1;
 }
 
+/* ---- a minimal TCP responder (listen=P): one connection, no retransmits ---- */
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+
+struct tcb {
+	uint32_t peer_ip;
+	uint16_t lport, pport;
+	uint32_t snd_nxt, rcv_nxt;
+};
+
+static int send_tcp(struct tcb *t, uint8_t flags, const void *data, uint32_t len)
+{
+	uint8_t *ip = eth(peer_mac, ETH_IP), *th = ip + 20;
+	memset(ip, 0, 40);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(40 + len));
+	ip[8] = 64;
+	ip[9] = 6;
+	put32(ip + 12, my_ip);
+	put32(ip + 16, t->peer_ip);
+	put16(ip + 10, csum(ip, 20, 0));
+	put16(th, t->lport);
+	put16(th + 2, t->pport);
+	put32(th + 4, t->snd_nxt);
+	put32(th + 8, t->rcv_nxt);
+	th[12] = 5 << 4;
+	th[13] = flags;
+	put16(th + 14, 8192);
+	memcpy(th + 20, data, len);
+	uint32_t pseudo = (my_ip >> 16) + (my_ip & 0xffff) + (t->peer_ip >> 16) +
+	                  (t->peer_ip & 0xffff) + 6 + 20 + len;
+	put16(th + 16, csum(th, 20 + len, pseudo));
+	t->snd_nxt += len + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
+	return tx_raw(HDR + 14 + 40 + len, 0);
+}
+
+/* Next TCP segment for port `lport`: its header in *th, payload length in *plen. */
+static int tcp_next(uint16_t lport, const uint8_t **th, uint32_t *plen)
+{
+	while (rx_next()) {
+		maybe_answer_arp();
+		const uint8_t *ip = frame + 14;
+		if (frame_len < 54 || get16(frame + 12) != ETH_IP || ip[9] != 6 ||
+		    get32(ip + 16) != my_ip)
+			continue;
+		uint32_t ihl = (ip[0] & 15u) * 4, tot = get16(ip + 2);
+		const uint8_t *t = ip + ihl;
+		uint32_t doff = (t[12] >> 4) * 4u;
+		if (tot > frame_len - 14 || ihl < 20 || doff < 20 || ihl + doff > tot ||
+		    get16(t + 2) != lport)
+			continue;
+		*th = t;
+		*plen = tot - ihl - doff;
+		return 1;
+	}
+	return 0;
+}
+
+/* Accept one connection on lport, read one line, answer "echo: LINE", close. */
+static int tcp_serve(uint16_t lport)
+{
+	struct tcb t = {0};
+	const uint8_t *th;
+	uint32_t plen;
+	gprintf("net: tcp listening on %u\n", lport);
+	uint64_t end = rdtsc() + 10 * WAIT_CYCLES;
+	int syn = 0;
+	while (!syn && rdtsc() < end)
+		if (tcp_next(lport, &th, &plen) && (th[13] & TH_SYN) && !(th[13] & TH_ACK))
+			syn = 1;
+	if (!syn)
+		return -1;
+	t.peer_ip = get32(frame + 14 + 12); /* the SYN is the last frame received */
+	t.lport = lport;
+	t.pport = get16(th);
+	t.rcv_nxt = get32(th + 4) + 1;
+	t.snd_nxt = 0x1000;
+	if (send_tcp(&t, TH_SYN | TH_ACK, 0, 0))
+		return -2;
+	static uint8_t line[256];
+	uint32_t got = 0;
+	while (got == 0 || line[got - 1] != '\n') {
+		if (!tcp_next(lport, &th, &plen))
+			return -3;
+		const uint8_t *data = th + (th[12] >> 4) * 4u;
+		if (plen && get32(th + 4) == t.rcv_nxt) {
+			uint32_t k =
+			    plen < sizeof(line) - got ? plen : (uint32_t)sizeof(line) - got;
+			memcpy(line + got, data, k);
+			got += k;
+			t.rcv_nxt += plen;
+			if (got == sizeof(line))
+				return -4;
+		}
+	}
+	static uint8_t reply[300];
+	memcpy(reply, "echo: ", 6);
+	memcpy(reply + 6, line, got);
+	if (send_tcp(&t, TH_ACK | TH_PSH | TH_FIN, reply, 6 + got))
+		return -5;
+	/* until the peer has acknowledged everything and closed its side */
+	int acked = 0, fin = 0;
+	while (!(acked && fin)) {
+		if (!tcp_next(lport, &th, &plen))
+			return -6;
+		if ((th[13] & TH_ACK) && get32(th + 8) == t.snd_nxt)
+			acked = 1;
+		if ((th[13] & TH_FIN) && get32(th + 4) + plen == t.rcv_nxt) {
+			t.rcv_nxt++;
+			fin = 1;
+			send_tcp(&t, TH_ACK, 0, 0);
+		}
+	}
+	gprintf("net: tcp served %u bytes\n", got);
+	return 0;
+}
+
 static void print_mac(const char *what, const uint8_t *m)
 {
 	gprintf("net: %s=%x:%x:%x:%x:%x:%x\n", what, m[0], m[1], m[2], m[3], m[4], m[5]);
@@ -279,6 +401,12 @@ static void net_main(uint64_t unused)
 		gprintf("net: bench rtt n=%lu len=%lu ok=%lu cycles=%lu\n", bench, blen, ok,
 		        rdtsc() - t0);
 		fails += ok != bench;
+	}
+	uint64_t lport = cmdline_num(cmdline, "listen", 0);
+	if (lport) {
+		int rc = tcp_serve((uint16_t)lport);
+		gprintf("net: tcp rc=%d\n", rc);
+		fails += rc != 0;
 	}
 	gprintf("net: failures=%d\n", fails);
 	guest_exit(fails ? 1 : 0);

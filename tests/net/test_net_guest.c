@@ -2,7 +2,8 @@
  * virtio-net under capsa: Ethernet/ARP/IPv4/UDP frames it builds itself reach
  * a UDP echo server on the host and come back, through user-mode networking
  * (10.0.2.2 is the host's loopback) and through a tap device the test
- * creates; hostile frames on the way are dropped without a device reset. */
+ * creates; hostile frames on the way are dropped without a device reset; a
+ * hostfwd port on 127.0.0.1 reaches the guest's minimal TCP responder. */
 #include "vm/vmtest.h"
 
 #include <arpa/inet.h>
@@ -112,6 +113,67 @@ static void user_mode_rate_limit(void **state)
 	run_result_free(&r);
 }
 
+/* hostfwd: a TCP connection to 127.0.0.1:HP reaches the guest's port 8080,
+ * where the test guest's minimal TCP answers one line. */
+static void user_mode_hostfwd(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	struct echo e;
+	pthread_t th;
+	echo_start(&e, &th, INADDR_LOOPBACK);
+	/* a free port for the forward */
+	int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in fa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(probe, (struct sockaddr *)&fa, sizeof(fa)), 0);
+	socklen_t fl = sizeof(fa);
+	getsockname(probe, (struct sockaddr *)&fa, &fl);
+	close(probe);
+	char net[96], cmd[128];
+	snprintf(net, sizeof(net), "user,hostfwd=tcp:127.0.0.1:%u-:8080", ntohs(fa.sin_port));
+	snprintf(cmd, sizeof(cmd), "test=virtio-net port=%u rounds=1 listen=8080", e.port);
+	int pipefd[2];
+	assert_int_equal(pipe(pipefd), 0);
+	pid_t pid = spawn_guest_with(pipefd[1], cmd, "1", "--net", net, NULL);
+	close(pipefd[1]);
+	static char out[65536];
+	int listening = read_until(pipefd[0], out, sizeof(out), "net: tcp listening", 20);
+	char line[64], got[128] = "";
+	snprintf(line, sizeof(line), "hello-guest-%d\n", (int)getpid());
+	if (listening) {
+		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct timeval tv = {10, 0};
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (connect(c, (struct sockaddr *)&fa, sizeof(fa)) == 0 &&
+		    write(c, line, strlen(line)) == (ssize_t)strlen(line)) {
+			size_t n = 0;
+			ssize_t k;
+			while (n < sizeof(got) - 1 &&
+			       (k = read(c, got + n, sizeof(got) - 1 - n)) > 0)
+				n += (size_t)k;
+			got[n] = '\0';
+		}
+		close(c);
+	}
+	size_t have = strlen(out);
+	read_until(pipefd[0], out + have, sizeof(out) - have, "capsa test guest: exit", 20);
+	int st;
+	double took;
+	pid_t w = wait_with_deadline(pid, 20, &st, &took);
+	close(pipefd[0]);
+	echo_stop(&e, th);
+	if (!strstr(out, "net: failures=0"))
+		printf("# guest output: %s\n", out);
+	assert_true(listening);
+	char want[96];
+	snprintf(want, sizeof(want), "echo: %s", line);
+	assert_string_equal(got, want);
+	assert_int_equal(w, pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_non_null(strstr(out, "net: tcp rc=0"));
+	assert_non_null(strstr(out, "net: failures=0"));
+}
+
 static int sh(const char *cmd)
 {
 	char *const argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
@@ -166,6 +228,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(user_mode_udp_echo),
 	    cmocka_unit_test(user_mode_rate_limit),
+	    cmocka_unit_test(user_mode_hostfwd),
 	    cmocka_unit_test(tap_udp_echo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
