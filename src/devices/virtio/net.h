@@ -45,7 +45,8 @@ struct virtio_net {
 	uint8_t txbuf[NET_MAX_PACKET];
 };
 
-/* Snapshot state (the frame waiting for the guest, if any, is not kept). */
+/* Snapshot state (the frame waiting for the guest, if any, is not kept).
+ * Save and restore with the transport's qlock held or its I/O thread stopped. */
 struct virtio_net_state {
 	uint8_t mac[6];
 	uint8_t pad[2];
