@@ -52,7 +52,7 @@ static const char run_usage[] =
     "  --net SPEC           virtio-net: tap=NAME (an existing or new tap interface,\n"
     "                       with offloads) or user (NAT through libslirp, no root:\n"
     "                       guest 10.0.2.15, host loopback as 10.0.2.2), then\n"
-    "                       [,hostfwd=tcp:127.0.0.1:HP-:GP]... [,dns=on] (user only)\n"
+    "                       [,hostfwd=tcp:127.0.0.1:HP-:GP]... (user only)\n"
     "                       [,mac=02:..][,bps=N][,ops=N][,rx_bps=N][,tx_bps=N]\n"
     "                       [,rx_ops=N][,tx_ops=N][,*_burst=N][,poll_us=N];\n"
     "                       repeatable (docs/virtio.md)\n"

@@ -29,7 +29,6 @@ struct frame {
 struct slirp_be {
 	struct net_backend b;
 	Slirp *slirp;
-	int dns;
 	struct timer *timers;
 	/* pollfds being filled (fds) or read back (event) */
 	struct pollfd *p;
@@ -99,7 +98,7 @@ static uint32_t be32(const uint8_t *p)
 
 #define ADDR(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 
-int net_slirp_allowed(const uint8_t *f, size_t len, int dns)
+int net_slirp_allowed(const uint8_t *f, size_t len)
 {
 	if (len < 14)
 		return 0;
@@ -113,8 +112,6 @@ int net_slirp_allowed(const uint8_t *f, size_t len, int dns)
 	uint32_t dst = be32(ip + 16);
 	if (dst == ADDR(10, 0, 2, 2))
 		return 1; /* the host's loopback */
-	if (dst == ADDR(10, 0, 2, 3))
-		return dns;
 	if (dst == ADDR(255, 255, 255, 255) || dst == ADDR(10, 0, 2, 255)) {
 		/* only DHCP, which slirp answers itself */
 		if (ip[9] != 17 || ihl < 20 || len < 14 + ihl + 4)
@@ -129,7 +126,7 @@ static int be_send(struct net_backend *b, const struct iovec *iov, int n)
 {
 	struct slirp_be *s = (struct slirp_be *)b;
 	if (n != 1 || iov[0].iov_len > MAX_FRAME ||
-	    !net_slirp_allowed(iov[0].iov_base, iov[0].iov_len, s->dns)) {
+	    !net_slirp_allowed(iov[0].iov_base, iov[0].iov_len)) {
 		b->dropped++;
 		return -1;
 	}
@@ -342,7 +339,6 @@ int net_slirp_open(struct net_backend **out, const struct net_slirp_config *c, s
 	if (!s)
 		return err_sys(e, "allocating user-mode networking");
 	s->b.ops = &slirp_ops;
-	s->dns = c->dns;
 	SlirpConfig cfg = {
 	    .version = 4,
 	    .in_enabled = true,
@@ -351,7 +347,7 @@ int net_slirp_open(struct net_backend **out, const struct net_slirp_config *c, s
 	    .vhost = ip4(ADDR(10, 0, 2, 2)),
 	    .vdhcp_start = ip4(ADDR(10, 0, 2, 15)),
 	    .vnameserver = ip4(ADDR(10, 0, 2, 3)),
-	    .disable_dns = !c->dns,
+	    .disable_dns = true, /* forwarding to the host's resolver could leave the machine */
 	};
 	s->slirp = slirp_new(&cfg, &callbacks, s);
 	if (!s->slirp) {

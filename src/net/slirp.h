@@ -2,7 +2,8 @@
  * is 10.0.2.15 (DHCP offers it), 10.0.2.2 is the gateway and reaches the
  * host's loopback, 10.0.2.3 answers DNS when enabled. Nothing leaves the
  * machine: frames to any other address are dropped before slirp sees them,
- * and port forwards listen on 127.0.0.1 only. */
+ * there is no DNS (forwarding to the host's resolver could leave it), and
+ * port forwards listen on 127.0.0.1 only. */
 #ifndef CAPSA_NET_SLIRP_H
 #define CAPSA_NET_SLIRP_H
 
@@ -17,7 +18,6 @@ struct net_hostfwd {
 };
 
 struct net_slirp_config {
-	int dns; /* serve DNS on 10.0.2.3 through the host's resolver */
 	struct net_hostfwd fwd[NET_SLIRP_MAX_FWD];
 	unsigned nfwd;
 };
@@ -25,6 +25,6 @@ struct net_slirp_config {
 int net_slirp_open(struct net_backend **out, const struct net_slirp_config *c, struct err *e);
 
 /* Would this frame from the guest stay on the machine (exposed for tests)? */
-int net_slirp_allowed(const uint8_t *frame, size_t len, int dns);
+int net_slirp_allowed(const uint8_t *frame, size_t len);
 
 #endif

@@ -139,15 +139,10 @@ static int net_key(struct vm_net_dev *d, const char *k, const char *v, struct er
 		return parse_uint(v, "--net poll_us", 0, 1000000, &d->poll_us, e);
 	} else if (!strcmp(k, "hostfwd") && v && d->kind == VM_NET_USER) {
 		return parse_fwd(&d->user, v, e);
-	} else if (!strcmp(k, "dns") && v && d->kind == VM_NET_USER &&
-	           (!strcmp(v, "on") || !strcmp(v, "off"))) {
-		d->user.dns = !strcmp(v, "on");
 	} else {
-		return err_set(e, ERR_INPUT, "--net: bad option '%s%s%s'%s", k, v ? "=" : "",
-		               v ? v : "",
-		               d->kind == VM_NET_TAP && (!strcmp(k, "hostfwd") || !strcmp(k, "dns"))
-		                   ? " (only for user)"
-		                   : "");
+		return err_set(
+		    e, ERR_INPUT, "--net: bad option '%s%s%s'%s", k, v ? "=" : "", v ? v : "",
+		    d->kind == VM_NET_TAP && !strcmp(k, "hostfwd") ? " (only for user)" : "");
 	}
 	return 0;
 }

@@ -27,7 +27,7 @@ struct vm_net_config {
 	unsigned n;
 };
 
-/* Parse "tap=NAME|user[,hostfwd=tcp:127.0.0.1:HP-:GP]...[,dns=on][,mac=M]
+/* Parse "tap=NAME|user[,hostfwd=tcp:127.0.0.1:HP-:GP]...[,mac=M]
  * [,bps=N][,ops=N][,rx_bps=N][,tx_bps=N][,rx_ops=N][,tx_ops=N][,*_burst=N]
  * [,poll_us=N]"
  * and add the device. */

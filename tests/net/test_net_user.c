@@ -34,7 +34,6 @@ static void parse_options(void **state)
 	assert_int_equal(vm_net_add(&c, "tap=tap0,bps=10M,poll_us=0", &e), 0);
 	assert_int_equal(c.n, 3);
 	assert_int_equal(c.d[0].kind, VM_NET_USER);
-	assert_int_equal(c.d[0].user.dns, 0);
 	/* default MACs: locally administered unicast, one per device */
 	assert_int_equal(c.d[0].mac[0] & 3, 2);
 	assert_int_equal(c.d[2].mac[0] & 3, 2);
@@ -76,7 +75,7 @@ static void parse_options(void **state)
 	    {"user,hostfwd=tcp:127.0.0.1:70000-:80", "70000"},
 	    {"user,hostfwd=sctp::1-:1", "sctp"},
 	    {"tap=t0,hostfwd=tcp::1-:1", "only for user"},
-	    {"user,dns=maybe", "dns=maybe"},
+	    {"user,dns=on", "dns=on"},
 	    {"user,speed=fast", "speed=fast"},
 	    {"user,rx_bps=lots", "lots"},
 	    {"user,poll_us=2000000", "poll_us"},
@@ -124,26 +123,25 @@ static void filter(void **state)
 	uint8_t bc[6];
 	memset(bc, 0xff, 6);
 	size_t n = nt_arp_request(f, guest_mac, IP(10, 0, 2, 15), IP(10, 0, 2, 2));
-	assert_true(net_slirp_allowed(f, n, 0));
+	assert_true(net_slirp_allowed(f, n));
 	n = nt_udp(f, bc, guest_mac, IP(10, 0, 2, 15), IP(10, 0, 2, 2), 1000, 7, "x", 1);
-	assert_true(net_slirp_allowed(f, n, 0));
+	assert_true(net_slirp_allowed(f, n));
 	n = nt_udp(f, bc, guest_mac, IP(10, 0, 2, 15), IP(8, 8, 8, 8), 1000, 53, "x", 1);
-	assert_false(net_slirp_allowed(f, n, 1));
+	assert_false(net_slirp_allowed(f, n));
 	n = nt_udp(f, bc, guest_mac, IP(10, 0, 2, 15), IP(192, 168, 1, 1), 1000, 80, "x", 1);
-	assert_false(net_slirp_allowed(f, n, 0));
+	assert_false(net_slirp_allowed(f, n));
 	n = nt_udp(f, bc, guest_mac, IP(10, 0, 2, 15), IP(10, 0, 2, 3), 1000, 53, "x", 1);
-	assert_false(net_slirp_allowed(f, n, 0));
-	assert_true(net_slirp_allowed(f, n, 1));
+	assert_false(net_slirp_allowed(f, n));
 	n = nt_udp(f, bc, guest_mac, 0, IP(255, 255, 255, 255), 68, 67, "x", 1);
-	assert_true(net_slirp_allowed(f, n, 0));
+	assert_true(net_slirp_allowed(f, n));
 	n = nt_udp(f, bc, guest_mac, 0, IP(255, 255, 255, 255), 68, 53, "x", 1);
-	assert_false(net_slirp_allowed(f, n, 0));
+	assert_false(net_slirp_allowed(f, n));
 	/* truncated, IPv6, nothing */
-	assert_false(net_slirp_allowed(f, 20, 0));
-	assert_false(net_slirp_allowed(f, 0, 0));
+	assert_false(net_slirp_allowed(f, 20));
+	assert_false(net_slirp_allowed(f, 0));
 	f[12] = 0x86;
 	f[13] = 0xdd;
-	assert_false(net_slirp_allowed(f, n, 0));
+	assert_false(net_slirp_allowed(f, n));
 }
 
 /* Run the backend's poll loop until a frame for the guest arrives. */
