@@ -8,7 +8,9 @@
  * dropped them without needing a reset. bench=N adds N timed round trips
  * of benchlen=B bytes (default 64). listen=P then accepts one TCP connection
  * on port P (a port forward from the host), reads a line and answers
- * "echo: LINE" (a minimal TCP: no options, no retransmissions).
+ * "echo: LINE" (a minimal TCP: no options, no retransmissions). probe=P sends
+ * an ICMP echo request to the peer and a TCP SYN to its closed port P, reports
+ * the answers, and checks that a datagram still makes the round trip.
  * Output: "net: ..." lines and "net: failures=N"; exit status 0 or 1. */
 #include "guest.h"
 #include "io.h"
@@ -334,6 +336,45 @@ static int tcp_serve(uint16_t lport)
 	return 0;
 }
 
+/* Traffic that makes slirp use other host calls than the echo does: an ICMP
+ * echo request to the gateway and a TCP connection to a closed port P
+ * (probe=P). Returns a bit mask: 1 echo reply seen, 2 RST seen. */
+static int probe_gateway(uint16_t closed)
+{
+	int seen = 0;
+	uint8_t *ip = eth(peer_mac, ETH_IP), *ic = ip + 20;
+	memset(ip, 0, 20 + 16);
+	ip[0] = 0x45;
+	put16(ip + 2, 20 + 16);
+	ip[8] = 64;
+	ip[9] = 1;
+	put32(ip + 12, my_ip);
+	put32(ip + 16, peer_ip);
+	put16(ip + 10, csum(ip, 20, 0));
+	ic[0] = 8; /* echo request */
+	put16(ic + 4, 0x4341);
+	put16(ic + 6, 1);
+	memcpy(ic + 8, "capsanet", 8);
+	put16(ic + 2, csum(ic, 16, 0));
+	if (tx_raw(HDR + 14 + 20 + 16, 0))
+		return -1;
+	struct tcb t = {peer_ip, 40321, closed, 0x2000, 0};
+	if (send_tcp(&t, TH_SYN, 0, 0))
+		return -1;
+	while (seen != 3 && rx_next()) {
+		maybe_answer_arp();
+		const uint8_t *rip = frame + 14;
+		if (frame_len < 34 || get16(frame + 12) != ETH_IP || get32(rip + 12) != peer_ip)
+			continue;
+		const uint8_t *l4 = rip + (rip[0] & 15u) * 4;
+		if (rip[9] == 1 && l4[0] == 0 && get16(l4 + 4) == 0x4341)
+			seen |= 1;
+		if (rip[9] == 6 && get16(l4 + 2) == 40321 && (l4[13] & 0x04))
+			seen |= 2;
+	}
+	return seen;
+}
+
 static void print_mac(const char *what, const uint8_t *m)
 {
 	gprintf("net: %s=%x:%x:%x:%x:%x:%x\n", what, m[0], m[1], m[2], m[3], m[4], m[5]);
@@ -401,6 +442,17 @@ static void net_main(uint64_t unused)
 		gprintf("net: bench rtt n=%lu len=%lu ok=%lu cycles=%lu\n", bench, blen, ok,
 		        rdtsc() - t0);
 		fails += ok != bench;
+	}
+	uint64_t closed = cmdline_num(cmdline, "probe", 0);
+	if (closed) {
+		int seen = probe_gateway((uint16_t)closed);
+		gprintf("net: probe icmp=%d rst=%d\n", seen > 0 && (seen & 1),
+		        seen > 0 && (seen & 2) != 0);
+		/* and the device (and the VMM) still work */
+		static const uint8_t after[] = "after the probe";
+		int rc = udp_round(40999, port, after, sizeof(after));
+		gprintf("net: udp after probe rc=%d\n", rc);
+		fails += seen < 0 || rc != 0;
 	}
 	uint64_t lport = cmdline_num(cmdline, "listen", 0);
 	if (lport) {

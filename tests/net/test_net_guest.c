@@ -79,16 +79,28 @@ static void user_mode_udp_echo(void **state)
 	struct echo e;
 	pthread_t th;
 	echo_start(&e, &th, INADDR_LOOPBACK);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "test=virtio-net port=%u rounds=5 bench=100", e.port);
+	/* a closed port on the host for the probe (bound, then released) */
+	int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in pa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(probe, (struct sockaddr *)&pa, sizeof(pa)), 0);
+	socklen_t pl = sizeof(pa);
+	getsockname(probe, (struct sockaddr *)&pa, &pl);
+	close(probe);
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "test=virtio-net port=%u rounds=5 bench=100 probe=%u", e.port,
+	         ntohs(pa.sin_port));
 	struct run_result r;
 	run_testguest(&r, 60, cmd, "--net", "user,mac=02:11:22:33:44:55", NULL);
 	echo_stop(&e, th);
 	check_guest(&r, 5);
+	/* ICMP and a refused TCP connection went through slirp (other host calls
+	 * than UDP, under the I/O thread's seccomp policy) and the VM carried on */
+	assert_non_null(strstr(r.out, " rst=1\n"));
+	assert_non_null(strstr(r.out, "net: udp after probe rc=0\n"));
 	assert_non_null(strstr(r.out, "net: mac=2:11:22:33:44:55\n"));
 	assert_non_null(strstr(r.out, "net: peer mac=52:55:a:0:2:2\n")); /* slirp's gateway */
 	/* every datagram went through the host's echo server */
-	assert_int_equal(e.count, 5 + 100);
+	assert_int_equal(e.count, 5 + 100 + 1);
 	assert_non_null(strstr(r.out, "net: bench rtt n=100 len=64 ok=100"));
 	test_measured("user-mode UDP: 5 echo rounds + 100 timed round trips, %.2f s wall", r.secs);
 	run_result_free(&r);
