@@ -1,6 +1,7 @@
 #include "net/slirp.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <slirp/libslirp.h>
@@ -26,8 +27,22 @@ struct frame {
 	uint8_t *data;
 };
 
+/* libslirp is loaded at run time (Debian ships it only as a shared library and
+ * capsa's release binary is static): its entry points, resolved at load. */
+struct slirp_lib {
+	void *handle;
+	Slirp *(*new_)(const SlirpConfig *, const SlirpCb *, void *);
+	void (*cleanup)(Slirp *);
+	void (*pollfds_fill)(Slirp *, uint32_t *, SlirpAddPollCb, void *);
+	void (*pollfds_poll)(Slirp *, int, SlirpGetREventsCb, void *);
+	void (*input)(Slirp *, const uint8_t *, int);
+	void (*handle_timer)(Slirp *, SlirpTimerId, void *);
+	int (*add_hostfwd)(Slirp *, int, struct in_addr, int, struct in_addr, int);
+};
+
 struct slirp_be {
 	struct net_backend b;
+	struct slirp_lib lib;
 	Slirp *slirp;
 	struct timer *timers;
 	/* pollfds being filled (fds) or read back (event) */
@@ -130,7 +145,7 @@ static int be_send(struct net_backend *b, const struct iovec *iov, int n)
 		b->dropped++;
 		return -1;
 	}
-	slirp_input(s->slirp, iov[0].iov_base, (int)iov[0].iov_len);
+	s->lib.input(s->slirp, iov[0].iov_base, (int)iov[0].iov_len);
 	return 0;
 }
 
@@ -181,7 +196,7 @@ static unsigned be_fds(struct net_backend *b, struct pollfd *p, unsigned max, in
 	s->max = max;
 	s->n = 0;
 	uint32_t to = *timeout_ms < 0 ? UINT32_MAX : (uint32_t)*timeout_ms;
-	slirp_pollfds_fill(s->slirp, &to, add_poll, s);
+	s->lib.pollfds_fill(s->slirp, &to, add_poll, s);
 	int64_t now_ms = now_ns() / 1000000;
 	for (struct timer *t = s->timers; t; t = t->next) {
 		if (!t->armed)
@@ -200,7 +215,7 @@ static void be_event(struct net_backend *b, const struct pollfd *p, unsigned n)
 	struct slirp_be *s = (struct slirp_be *)b;
 	s->rp = p;
 	s->rn = n;
-	slirp_pollfds_poll(s->slirp, 0, get_revents, s);
+	s->lib.pollfds_poll(s->slirp, 0, get_revents, s);
 	s->rp = NULL;
 	s->rn = 0;
 	/* fire due timers; a callback may re-arm or free timers, so restart */
@@ -212,8 +227,8 @@ static void be_event(struct net_backend *b, const struct pollfd *p, unsigned n)
 				continue;
 			t->armed = 0;
 			if (t->opaque_id >= 0)
-				slirp_handle_timer(s->slirp, (SlirpTimerId)t->opaque_id,
-				                   t->cb_opaque);
+				s->lib.handle_timer(s->slirp, (SlirpTimerId)t->opaque_id,
+				                    t->cb_opaque);
 			else
 				t->cb(t->cb_opaque);
 			fired = 1;
@@ -309,7 +324,7 @@ static void be_free(struct net_backend *b)
 {
 	struct slirp_be *s = (struct slirp_be *)b;
 	if (s->slirp)
-		slirp_cleanup(s->slirp);
+		s->lib.cleanup(s->slirp);
 	while (s->timers)
 		cb_timer_free(s->timers, s);
 	while (s->count) {
@@ -317,6 +332,8 @@ static void be_free(struct net_backend *b)
 		s->head = (s->head + 1) % RING;
 		s->count--;
 	}
+	if (s->lib.handle)
+		dlclose(s->lib.handle);
 	free(s);
 }
 
@@ -327,6 +344,38 @@ static const struct net_backend_ops slirp_ops = {
     .event = be_event,
     .free = be_free,
 };
+
+static int load_lib(struct slirp_lib *l, struct err *e)
+{
+	/* everything resolved now, before the I/O thread is confined */
+	l->handle = dlopen("libslirp.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (!l->handle)
+		return err_set(e, ERR_SYSTEM,
+		               "user-mode networking needs libslirp.so.0 (Debian: libslirp0): %s",
+		               dlerror());
+	struct {
+		const char *name;
+		void **fn;
+	} syms[] = {
+	    {"slirp_new", (void **)&l->new_},
+	    {"slirp_cleanup", (void **)&l->cleanup},
+	    {"slirp_pollfds_fill", (void **)&l->pollfds_fill},
+	    {"slirp_pollfds_poll", (void **)&l->pollfds_poll},
+	    {"slirp_input", (void **)&l->input},
+	    {"slirp_handle_timer", (void **)&l->handle_timer},
+	    {"slirp_add_hostfwd", (void **)&l->add_hostfwd},
+	};
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		*syms[i].fn = dlsym(l->handle, syms[i].name);
+		if (!*syms[i].fn) {
+			err_set(e, ERR_SYSTEM, "libslirp.so.0 has no %s", syms[i].name);
+			dlclose(l->handle);
+			l->handle = NULL;
+			return -1;
+		}
+	}
+	return 0;
+}
 
 static struct in_addr ip4(uint32_t a)
 {
@@ -339,6 +388,10 @@ int net_slirp_open(struct net_backend **out, const struct net_slirp_config *c, s
 	if (!s)
 		return err_sys(e, "allocating user-mode networking");
 	s->b.ops = &slirp_ops;
+	if (load_lib(&s->lib, e)) {
+		free(s);
+		return -1;
+	}
 	SlirpConfig cfg = {
 	    .version = 4,
 	    .in_enabled = true,
@@ -349,7 +402,7 @@ int net_slirp_open(struct net_backend **out, const struct net_slirp_config *c, s
 	    .vnameserver = ip4(ADDR(10, 0, 2, 3)),
 	    .disable_dns = true, /* forwarding to the host's resolver could leave the machine */
 	};
-	s->slirp = slirp_new(&cfg, &callbacks, s);
+	s->slirp = s->lib.new_(&cfg, &callbacks, s);
 	if (!s->slirp) {
 		free(s);
 		return err_set(e, ERR_SYSTEM, "user-mode networking: libslirp refused its setup");
@@ -357,8 +410,8 @@ int net_slirp_open(struct net_backend **out, const struct net_slirp_config *c, s
 	for (unsigned i = 0; i < c->nfwd; i++) {
 		const struct net_hostfwd *f = &c->fwd[i];
 		errno = 0;
-		if (slirp_add_hostfwd(s->slirp, f->udp, ip4(ADDR(127, 0, 0, 1)), f->host_port,
-		                      ip4(ADDR(10, 0, 2, 15)), f->guest_port) < 0) {
+		if (s->lib.add_hostfwd(s->slirp, f->udp, ip4(ADDR(127, 0, 0, 1)), f->host_port,
+		                       ip4(ADDR(10, 0, 2, 15)), f->guest_port) < 0) {
 			int saved = errno;
 			be_free(&s->b);
 			return err_set(e, ERR_INPUT,
