@@ -55,5 +55,10 @@ int disk_open_raw(struct disk **out, const char *path, int readonly, enum disk_c
 int disk_open_qcow2(struct disk **out, const char *path, int readonly, enum disk_cache cache,
                     int depth, struct err *e);
 int disk_is_qcow2_fd(int fd);
+/* open(2) for image files: never blocks (a FIFO), and refuses anything but a
+ * regular file or block device (errno ENODEV). O_CLOEXEC is added. */
+int disk_open_file(const char *path, int flags);
+/* Describe a failed disk_open_file (errno) as ERR_INPUT: "opening WHAT PATH: ...". */
+int disk_open_error(struct err *e, const char *what, const char *path);
 
 #endif

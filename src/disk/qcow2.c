@@ -633,9 +633,9 @@ static int open_backing(struct qcow2 *q, const char *path, int depth, struct err
 	} else if (!strcmp(fmt, "raw")) {
 		is_q = 0;
 	} else if (!fmt[0]) {
-		int fd = open(b, O_RDONLY | O_CLOEXEC);
+		int fd = disk_open_file(b, O_RDONLY);
 		if (fd < 0)
-			return err_sys(e, "opening backing file %s", b);
+			return disk_open_error(e, "backing file", b);
 		is_q = disk_is_qcow2_fd(fd);
 		close(fd);
 	} else {
@@ -655,12 +655,9 @@ int disk_open_qcow2(struct disk **out, const char *path, int readonly, enum disk
 	if (depth >= QCOW2_MAX_CHAIN)
 		return err_set(e, ERR_INPUT, "%s: backing chain longer than %d", path,
 		               QCOW2_MAX_CHAIN);
-	int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0) {
-		err_sys(e, "opening %s", path);
-		e->kind = ERR_INPUT;
-		return -1;
-	}
+	int fd = disk_open_file(path, readonly ? O_RDONLY : O_RDWR);
+	if (fd < 0)
+		return disk_open_error(e, "image", path);
 	struct qcow2 *q = calloc(1, sizeof(*q));
 	if (!q) {
 		close(fd);

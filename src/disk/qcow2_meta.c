@@ -376,12 +376,9 @@ static int probe_size(const char *backing, const char *out, uint64_t *size, char
 			return err_set(e, ERR_INPUT, "backing path too long");
 		b = full;
 	}
-	int fd = open(b, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err_sys(e, "opening backing file %s", b);
-		e->kind = ERR_INPUT;
-		return -1;
-	}
+	int fd = disk_open_file(b, O_RDONLY);
+	if (fd < 0)
+		return disk_open_error(e, "backing file", b);
 	int q = disk_is_qcow2_fd(fd);
 	close(fd);
 	struct disk *d;
@@ -483,12 +480,9 @@ int qcow2_create(const char *path, const struct qcow2_create_opts *o, struct err
 int qcow2_info(const char *path, struct qcow2_info *in, struct err *e)
 {
 	memset(in, 0, sizeof(*in));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err_sys(e, "opening %s", path);
-		e->kind = ERR_INPUT;
-		return -1;
-	}
+	int fd = disk_open_file(path, O_RDONLY);
+	if (fd < 0)
+		return disk_open_error(e, "image", path);
 	struct qcow2_hdr h;
 	struct stat st;
 	uint64_t *l1 = NULL, *l2 = NULL;

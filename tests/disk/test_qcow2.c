@@ -355,6 +355,30 @@ static void discard_and_zeroes(void **state)
 	rmtree(dir);
 }
 
+/* A backing file that became a FIFO (or names a device) is refused at once:
+ * opening it must not block capsa. */
+static void backing_fifo(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	char *b = tpath(dir, "b.raw"), *ov = tpath(dir, "ov.qcow2");
+	assert_int_equal(write_file(b, "0123456789abcdef", 16), 0);
+	assert_int_equal(truncate(b, 1 << 20), 0);
+	struct qcow2_create_opts co = {0, b, 16};
+	struct err e = {0};
+	assert_int_equal(qcow2_create(ov, &co, &e), 0);
+	assert_int_equal(unlink(b), 0);
+	assert_int_equal(mkfifo(b, 0600), 0);
+	double t0 = now_secs();
+	assert_null(open_q(ov, 1));
+	struct disk *d = NULL;
+	struct disk_options o = {b, DISK_FMT_RAW, 1, DISK_CACHE_WRITEBACK};
+	assert_int_equal(disk_open(&d, &o, &e), -1);
+	assert_non_null(strstr(e.msg, "not a regular file or block device"));
+	assert_true(now_secs() - t0 < 5);
+	rmtree(dir);
+}
+
 static void create_and_info(void **state)
 {
 	(void)state;
@@ -632,6 +656,7 @@ int main(void)
 	    cmocka_unit_test(create_and_info),   cmocka_unit_test(crafted_headers),
 	    cmocka_unit_test(corrupt_l2),        cmocka_unit_test(dirty_and_loops),
 	    cmocka_unit_test(random_damage),     cmocka_unit_test(discard_and_zeroes),
+	    cmocka_unit_test(backing_fifo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
