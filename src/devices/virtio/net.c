@@ -107,6 +107,26 @@ static int fill_pending(struct virtio_net *n)
 	return n->pend_len != 0;
 }
 
+/* A frame from the backend may only use offloads the driver accepted (a tap
+ * may still hold frames made before a reset and a new negotiation). */
+static int rx_hdr_ok(const struct virtio_net *n, const uint8_t *hdr)
+{
+	struct virtio_net_hdr h;
+	memcpy(&h, hdr, sizeof(h));
+	if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !negotiated(n, VIRTIO_NET_F_GUEST_CSUM))
+		return 0;
+	switch (h.gso_type) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		return 1;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		return negotiated(n, VIRTIO_NET_F_GUEST_TSO4);
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		return negotiated(n, VIRTIO_NET_F_GUEST_TSO6);
+	default:
+		return 0;
+	}
+}
+
 static int rx_handle(void *dev, struct vq_chain *c)
 {
 	struct virtio_net *n = dev;
@@ -115,8 +135,8 @@ static int rx_handle(void *dev, struct vq_chain *c)
 	for (;;) {
 		if (!fill_pending(n))
 			return VIRTIO_HANDLER_AGAIN;
-		if (n->pend_len > c->in_len) {
-			n->stats.rx_dropped++; /* does not fit this driver's buffers */
+		if (n->pend_len > c->in_len || !rx_hdr_ok(n, n->pend)) {
+			n->stats.rx_dropped++; /* does not fit this driver's buffers or offloads */
 			n->pend_len = 0;
 			continue;
 		}
