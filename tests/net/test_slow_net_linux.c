@@ -1,8 +1,9 @@
 /* Slow: Linux (the guest kernel, an initramfs whose init is
  * tests/virtio/guest/netinit.c) on user-mode networking. The init brings eth0
  * up as 10.0.2.15, fetches http://10.0.2.2:PORT/ from a server thread on the
- * host's 127.0.0.1:PORT and prints the answer; then it serves one connection
- * that the test makes to a hostfwd port on 127.0.0.1. */
+ * host's 127.0.0.1:PORT (a line naming this run, then 256 KiB the init counts and
+ * sums), sends 128 KiB to a second host port that checks every byte, and then
+ * serves one connection that the test makes to a hostfwd port on 127.0.0.1. */
 #include "vm/vmtest.h"
 
 #include <arpa/inet.h>
@@ -10,10 +11,17 @@
 #include <pthread.h>
 #include <sys/socket.h>
 
+#define BULK     (256 * 1024)
+#define SINK_KIB 128
+
 struct server {
-	int fd;
+	int fd, sink_fd;
 	char body[64];
 	int served;
+	unsigned long expect_sum; /* of the response beyond its first 4095 bytes */
+	long sink_bytes;
+	size_t total; /* response bytes */
+	int sink_ok;
 };
 
 static int listen_loopback(uint16_t *port)
@@ -45,14 +53,51 @@ static void *serve(void *arg)
 		if (strstr(req, "\r\n\r\n"))
 			break;
 	}
-	char resp[256];
-	int n = snprintf(resp, sizeof(resp),
+	static char resp[BULK + 512];
+	int n = snprintf(resp, 512,
 	                 "HTTP/1.0 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
-	                 strlen(sv->body) + 1, sv->body);
-	if (!strncmp(req, "GET / ", 6) && write(c, resp, (size_t)n) == n)
-		sv->served = 1;
+	                 strlen(sv->body) + 1 + BULK, sv->body);
+	for (size_t i = 0; i < BULK; i++) /* printable lines of 64 */
+		resp[n + i] = (i % 64 == 63) ? '\n' : (char)('a' + (i * 7 + i / 64) % 26);
+	size_t total = (size_t)n + BULK;
+	sv->total = total;
+	sv->expect_sum = 0;
+	for (size_t i = 4095; i < total; i++)
+		sv->expect_sum += (unsigned char)resp[i];
+	size_t off = 0;
+	while (!strncmp(req, "GET / ", 6) && off < total) {
+		ssize_t k = write(c, resp + off, total - off);
+		if (k <= 0)
+			break;
+		off += (size_t)k;
+	}
+	sv->served = off == total;
+	close(c);
+	/* the upload: (i * 7) & 0xff for every byte */
+	c = accept(sv->sink_fd, NULL, NULL);
+	if (c < 0)
+		return NULL;
+	sv->sink_ok = 1;
+	static unsigned char buf[65536];
+	ssize_t k;
+	while ((k = read(c, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < k; i++)
+			if (buf[i] != (unsigned char)((sv->sink_bytes + i) * 7))
+				sv->sink_ok = 0;
+		sv->sink_bytes += k;
+	}
 	close(c);
 	return NULL;
+}
+
+/* `text` as a whole line of the console output (which ends lines with \r\n) */
+static int has_line(const char *out, const char *text)
+{
+	size_t n = strlen(text);
+	for (const char *p = strstr(out, text); p; p = strstr(p + 1, text))
+		if (p[n] == '\r' || p[n] == '\n')
+			return 1;
+	return 0;
 }
 
 static void linux_user_networking(void **state)
@@ -66,9 +111,10 @@ static void linux_user_networking(void **state)
 	         pvm ? "32" : "64");
 
 	struct server sv = {0};
-	uint16_t port, fport;
+	uint16_t port, fport, sport;
 	sv.fd = listen_loopback(&port);
-	assert_true(sv.fd >= 0);
+	sv.sink_fd = listen_loopback(&sport);
+	assert_true(sv.fd >= 0 && sv.sink_fd >= 0);
 	snprintf(sv.body, sizeof(sv.body), "capsa-net-body-%d-%ld", (int)getpid(),
 	         (long)time(NULL));
 	int probe = listen_loopback(&fport); /* a free port for the forward */
@@ -80,7 +126,8 @@ static void linux_user_networking(void **state)
 	char net[128], cmdline[256];
 	snprintf(net, sizeof(net), "user,hostfwd=tcp:127.0.0.1:%u-:8080", fport);
 	snprintf(cmdline, sizeof(cmdline),
-	         "console=ttyS0 reboot=k panic=-1 httpport=%u fwdport=8080", port);
+	         "console=ttyS0 reboot=k panic=-1 httpport=%u sinkport=%u sinkkib=%d fwdport=8080",
+	         port, sport, SINK_KIB);
 	int pipefd[2];
 	assert_int_equal(pipe(pipefd), 0);
 	double t0 = now_secs();
@@ -119,8 +166,10 @@ static void linux_user_networking(void **state)
 	close(pipefd[0]);
 	double secs = now_secs() - t0;
 	shutdown(sv.fd, SHUT_RDWR);
-	close(sv.fd);
+	shutdown(sv.sink_fd, SHUT_RDWR);
 	pthread_join(th, NULL);
+	close(sv.fd);
+	close(sv.sink_fd);
 	if (!strstr(out, "capsa-net: done"))
 		printf("# console tail: %s\n", out + (strlen(out) > 3000 ? strlen(out) - 3000 : 0));
 	assert_int_equal(w, pid);
@@ -131,11 +180,20 @@ static void linux_user_networking(void **state)
 	snprintf(want, sizeof(want), "capsa-net: http: %s", sv.body);
 	assert_non_null(strstr(out, want));
 	assert_non_null(strstr(out, "capsa-net: http: HTTP/1.0 200 OK"));
+	char line[96];
+	snprintf(line, sizeof(line), "capsa-net: http bytes: %zu", sv.total);
+	assert_true(has_line(out, line));
+	snprintf(line, sizeof(line), "capsa-net: http sum beyond 4 KiB: %lu", sv.expect_sum);
+	assert_true(has_line(out, line));
+	assert_int_equal(sv.sink_bytes, SINK_KIB * 1024);
+	assert_true(sv.sink_ok);
+	snprintf(line, sizeof(line), "capsa-net: uploaded bytes: %d", SINK_KIB * 1024);
+	assert_true(has_line(out, line));
 	assert_string_equal(fwd, "hello through hostfwd\n");
 	assert_non_null(strstr(out, "capsa-net: served one connection"));
-	test_measured("Linux on user-mode networking: HTTP from the host and a hostfwd "
-	              "connection, %.1f s wall",
-	              secs);
+	test_measured("Linux on user-mode networking: %zu bytes of HTTP from the host, %d KiB "
+	              "uploaded, a hostfwd connection; %.1f s wall",
+	              sv.total, SINK_KIB, secs);
 }
 
 int main(void)
