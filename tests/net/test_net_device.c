@@ -267,6 +267,73 @@ static void receive(void **state)
 	rig_down(&r);
 }
 
+/* MRG_RXBUF: a frame spread over as many receive buffers as it needs. */
+static void post_small(struct rig *r, uint16_t d)
+{
+	set_desc(r, 0, d, 0x10000 + 0x200 * d, 100, VRING_DESC_F_WRITE, 0);
+	offer(r, 0, d);
+}
+
+static void merged_receive(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_up(&r, NULL);
+	assert_int_equal(driver_up(&r, BASE_FEATURES | (1ULL << VIRTIO_NET_F_MRG_RXBUF)), 0xf);
+	for (uint16_t d = 0; d < 3; d++)
+		post_small(&r, d);
+	uint8_t pkt[NET_HDR_LEN + 2000];
+	memset(pkt, 0, NET_HDR_LEN);
+	frame_fill(pkt + NET_HDR_LEN, 2000, 11);
+	assert_int_equal(send(r.host, pkt, NET_HDR_LEN + 250, 0), NET_HDR_LEN + 250);
+	assert_true(wait_used(&r, 0, 3, 2000));
+	assert_int_equal(used_len(&r, 0, 0), 100);
+	assert_int_equal(used_len(&r, 0, 1), 100);
+	assert_int_equal(used_len(&r, 0, 2), 62);
+	uint16_t nb;
+	memcpy(&nb, r.ram + 0x10000 + 10, 2);
+	assert_int_equal(nb, 3);
+	assert_memory_equal(r.ram + 0x10000 + NET_HDR_LEN, pkt + NET_HDR_LEN, 88);
+	assert_memory_equal(r.ram + 0x10200, pkt + 100, 100);
+	assert_memory_equal(r.ram + 0x10400, pkt + 200, 62);
+
+	/* 312 bytes with two buffers there: it waits for more, then takes four */
+	post_small(&r, 3);
+	post_small(&r, 4);
+	assert_int_equal(send(r.host, pkt, NET_HDR_LEN + 300, 0), NET_HDR_LEN + 300);
+	usleep(50000);
+	assert_int_equal(used_idx(&r, 0), 3);
+	post_small(&r, 5);
+	post_small(&r, 6);
+	assert_true(wait_used(&r, 0, 7, 2000));
+	assert_int_equal(used_len(&r, 0, 6), 12);
+	memcpy(&nb, r.ram + 0x10000 + 0x200 * 3 + 10, 2);
+	assert_int_equal(nb, 4);
+	assert_memory_equal(r.ram + 0x10000 + 0x200 * 6, pkt + 300, 12);
+
+	/* more than the whole ring holds (16 x 100 bytes): dropped, not waited for */
+	assert_int_equal(send(r.host, pkt, sizeof(pkt), 0), sizeof(pkt));
+	assert_int_equal(send(r.host, pkt, NET_HDR_LEN + 20, 0), NET_HDR_LEN + 20);
+	for (uint16_t d = 0; d < 16; d++)
+		post_small(&r, d);
+	assert_true(wait_used(&r, 0, 8, 2000));
+	assert_int_equal(used_len(&r, 0, 7), NET_HDR_LEN + 20);
+	assert_int_equal(r.n->stats.rx_dropped, 1);
+	assert_int_equal(r.n->stats.rx_packets, 3);
+
+	/* a readable buffer among the ones a frame would need: NEEDS_RESET */
+	assert_int_equal(send(r.host, pkt, NET_HDR_LEN + 1500, 0), NET_HDR_LEN + 1500);
+	for (int i = 0; i < 2000 && !(rd(&r, 0x70) & 0x40); i++) {
+		if (i == 50) {
+			set_desc(&r, 0, 0, 0x10000, 100, 0, 0); /* not writable */
+			offer(&r, 0, 0);
+		}
+		usleep(1000);
+	}
+	assert_true(rd(&r, 0x70) & 0x40);
+	rig_down(&r);
+}
+
 static void hostile_transmit(void **state)
 {
 	(void)state;
@@ -406,7 +473,7 @@ static void config_and_state(void **state)
 	assert_true(f & (1u << VIRTIO_NET_F_MAC));
 	assert_true(f & (1u << VIRTIO_NET_F_CSUM));
 	assert_true(f & (1u << VIRTIO_NET_F_GUEST_TSO4));
-	assert_false(f & (1u << VIRTIO_NET_F_MRG_RXBUF));
+	assert_true(f & (1u << VIRTIO_NET_F_MRG_RXBUF));
 	uint8_t mac[8];
 	for (unsigned i = 0; i < 8; i++) {
 		pthread_mutex_lock(&r.t.lock);
@@ -465,7 +532,8 @@ static void random_chains(void **state)
 	static uint8_t junk[70000];
 	for (int round = 0; round < 150; round++) {
 		uint64_t f = BASE_FEATURES | (RND() & 1 ? 1ULL << VIRTIO_NET_F_CSUM : 0) |
-		             (RND() & 1 ? 1ULL << VIRTIO_NET_F_HOST_TSO4 : 0);
+		             (RND() & 1 ? 1ULL << VIRTIO_NET_F_HOST_TSO4 : 0) |
+		             (RND() & 1 ? 1ULL << VIRTIO_NET_F_MRG_RXBUF : 0);
 		if (round == 0 || (rd(&r, 0x70) & 0x40)) {
 			resets += round != 0;
 			assert_int_equal(driver_up(&r, f), 0xf);
@@ -519,7 +587,7 @@ int main(void)
 	    cmocka_unit_test(transmit),         cmocka_unit_test(receive),
 	    cmocka_unit_test(hostile_transmit), cmocka_unit_test(hostile_receive),
 	    cmocka_unit_test(rate_limited),     cmocka_unit_test(config_and_state),
-	    cmocka_unit_test(random_chains),
+	    cmocka_unit_test(random_chains),    cmocka_unit_test(merged_receive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,7 +149,7 @@ static int rx_handle(void *dev, struct vq_chain *c)
 				return VIRTIO_HANDLER_AGAIN;
 			}
 		}
-		uint16_t one = 1; /* num_buffers: always one buffer (no MRG_RXBUF) */
+		uint16_t one = 1; /* num_buffers: one buffer without MRG_RXBUF */
 		memcpy(n->pend + 10, &one, 2);
 		vq_copy_to(c, 0, n->pend, n->pend_len);
 		int w = (int)n->pend_len;
@@ -158,6 +158,90 @@ static int rx_handle(void *dev, struct vq_chain *c)
 		n->stats.rx_bytes += frame;
 		return w;
 	}
+}
+
+/* MRG_RXBUF: how many receive chains, starting with the one popped (c), the
+ * pending frame needs. Looks at the following chains and puts them back. 0:
+ * not enough buffers yet (a kick is requested), -1: the frame can never fit,
+ * -2: a malformed chain (the device needs a reset). */
+static int mrg_plan(struct virtio_net *n, const struct vq_chain *c)
+{
+	struct vq *q = &n->t->q[NET_RXQ];
+	for (;;) {
+		uint64_t cap = c->in_len;
+		unsigned nb = 1;
+		int r = 1;
+		while (cap < n->pend_len && nb < q->s.size) {
+			r = vq_pop(q, &n->peek);
+			if (r <= 0)
+				break;
+			if (n->peek.nout || n->peek.in_len < NET_HDR_LEN) {
+				r = -1; /* the same check as for the first chain */
+				vq_unpop(q);
+				break;
+			}
+			cap += n->peek.in_len;
+			nb++;
+		}
+		/* ask for a kick beyond what we have seen before putting it back */
+		int more = cap < n->pend_len && r == 0 && vq_enable_kick(q);
+		for (unsigned i = 1; i < nb; i++)
+			vq_unpop(q);
+		if (r < 0)
+			return -2;
+		if (cap >= n->pend_len)
+			return (int)nb;
+		if (nb >= q->s.size)
+			return -1;
+		if (!more)
+			return 0;
+	}
+}
+
+static int rx_handle_mrg(void *dev, struct vq_chain *c)
+{
+	struct virtio_net *n = dev;
+	if (c->nout || c->in_len < NET_HDR_LEN)
+		return -1; /* every buffer must be writable and hold a header */
+	while (!n->mrg_left) {
+		if (!fill_pending(n))
+			return VIRTIO_HANDLER_AGAIN;
+		int nb = rx_hdr_ok(n, n->pend) ? mrg_plan(n, c) : -1;
+		if (nb == -2)
+			return -1;
+		if (nb < 0) {
+			n->stats.rx_dropped++;
+			n->pend_len = 0;
+			continue;
+		}
+		if (nb == 0)
+			return VIRTIO_HANDLER_AGAIN; /* the driver's kick brings us back */
+		if (rl_enabled(&n->rx_rl)) {
+			uint64_t now = rl_now_ns(), wait;
+			if (!rl_admit(&n->rx_rl, n->pend_len - NET_HDR_LEN, now, &wait)) {
+				n->rx_retry_at = now + wait;
+				n->stats.rx_throttled++;
+				return VIRTIO_HANDLER_AGAIN;
+			}
+		}
+		uint16_t v = (uint16_t)nb;
+		memcpy(n->pend + 10, &v, 2);
+		n->mrg_left = (unsigned)nb;
+		n->mrg_off = 0;
+	}
+	/* the guest may have changed its chains since the plan: copy what fits */
+	size_t k = n->pend_len - n->mrg_off;
+	if (k > c->in_len)
+		k = c->in_len;
+	vq_copy_to(c, 0, n->pend + n->mrg_off, k);
+	n->mrg_off += k;
+	if (--n->mrg_left == 0 || n->mrg_off == n->pend_len) {
+		n->stats.rx_packets++;
+		n->stats.rx_bytes += n->pend_len - NET_HDR_LEN;
+		n->pend_len = 0;
+		n->mrg_left = 0;
+	}
+	return (int)k;
 }
 
 /* Backend offloads follow what the driver accepted (tap: TUNSETOFFLOAD). */
@@ -192,7 +276,8 @@ static void rx_run(struct virtio_net *n)
 			return;
 		n->rx_retry_at = 0;
 	}
-	virtio_queue_run(t, NET_RXQ, rx_handle, n);
+	virtio_queue_run(t, NET_RXQ,
+	                 negotiated(n, VIRTIO_NET_F_MRG_RXBUF) ? rx_handle_mrg : rx_handle, n);
 	/* no buffer from the driver: hold one frame (the kick brings us back) so
 	 * that a readable backend does not wake us again and again */
 	if (virtio_mmio_running(t))
@@ -258,6 +343,7 @@ static void reset(void *dev)
 {
 	struct virtio_net *n = dev;
 	n->pend_len = 0;
+	n->mrg_left = 0;
 	n->rx_retry_at = 0;
 	n->offload_set = 0; /* back to no offloads at the next look */
 }
@@ -281,7 +367,8 @@ void virtio_net_init(struct virtio_net *n, struct net_backend *be, const uint8_t
 	    .device_id = VIRTIO_ID_NET,
 	    .nqueues = 2,
 	    .queue_max = QUEUE_MAX,
-	    .features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) | be->features,
+	    .features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
+	                (1ULL << VIRTIO_NET_F_MRG_RXBUF) | be->features,
 	    .config_read = config_read,
 	    .process = process,
 	    .reset = reset,
@@ -304,6 +391,7 @@ int virtio_net_restore(struct virtio_net *n, const struct virtio_net_state *st, 
 	memcpy(n->mac, st->mac, 6);
 	n->stats = st->stats;
 	n->pend_len = 0;
+	n->mrg_left = 0;
 	n->rx_retry_at = 0;
 	n->offload_set = 0;
 	return 0;

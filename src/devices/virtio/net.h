@@ -40,7 +40,10 @@ struct virtio_net {
 	uint64_t poll_ns; /* after sending, look for answers without sleeping this long */
 	uint64_t poll_until;
 	struct virtio_net_stats stats;
-	size_t pend_len; /* a frame read from the backend, not yet delivered */
+	size_t pend_len;      /* a frame read from the backend, not yet delivered */
+	unsigned mrg_left;    /* MRG_RXBUF: chains still to fill with it */
+	size_t mrg_off;       /* and how much of it is delivered */
+	struct vq_chain peek; /* MRG_RXBUF: the chains after the current one */
 	uint8_t pend[NET_RX_BUF];
 	uint8_t txbuf[NET_MAX_PACKET];
 };
