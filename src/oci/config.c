@@ -1,6 +1,7 @@
 /* config.json: top level, root, process, mounts, hooks. The linux section
  * is in config_linux.c, seccomp in config_seccomp.c. */
 #include "oci/config.h"
+#include "lib/file.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -807,7 +808,7 @@ struct oci_config *oci_config_load(const char *bundle, struct err *e)
 		err_set(e, ERR_INPUT, "bundle path too long");
 		return NULL;
 	}
-	char *text = util_read_file(path, 16u << 20, NULL, e);
+	char *text = file_read(path, 16u << 20, NULL, e);
 	if (!text) {
 		if (e->errnum == ENOENT)
 			e->kind = ERR_INPUT;
