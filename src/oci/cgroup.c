@@ -490,19 +490,27 @@ int oci_cgroup_freeze(const struct oci_cgroup *cg, int freeze, struct err *e)
 	               freeze ? "freeze" : "thaw");
 }
 
+/* The contents of DIR/FILE (at most about max bytes), or NULL when it cannot
+ * be read: the callers report such a value as unknown. */
+static char *read_knob(const char *dir, const char *file, size_t max)
+{
+	char p[1500];
+	struct err e = {0};
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	return file_read(p, max, NULL, &e);
+}
+
 int oci_cgroup_is_frozen(const struct oci_cgroup *cg)
 {
-	char dir[1400], p[1500];
+	char dir[1400];
 	int v2, frozen = 0;
-	struct err e = {0};
 	if (oci_cgroup_ctrl_dir(cg, "freezer", dir, sizeof(dir), &v2) < 0) {
 		if (!cg->unified[0] || cg->layout != OCI_CG_V2)
 			return 0;
 		snprintf(dir, sizeof(dir), "%s%s", cg->unified, cg->path);
 		v2 = 1;
 	}
-	snprintf(p, sizeof(p), "%s/%s", dir, v2 ? "cgroup.events" : "freezer.state");
-	char *t = file_read(p, 4096, NULL, &e);
+	char *t = read_knob(dir, v2 ? "cgroup.events" : "freezer.state", 4096);
 	if (t) {
 		frozen = v2 ? strstr(t, "frozen 1") != NULL : strncmp(t, "FROZEN", 6) == 0;
 		free(t);
@@ -512,10 +520,7 @@ int oci_cgroup_is_frozen(const struct oci_cgroup *cg)
 
 static long long read_ll(const char *dir, const char *file)
 {
-	char p[1500];
-	struct err e = {0};
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
-	char *t = file_read(p, 1 << 16, NULL, &e);
+	char *t = read_knob(dir, file, 1 << 16);
 	if (!t)
 		return -1;
 	long long v = strncmp(t, "max", 3) == 0 ? -1 : strtoll(t, NULL, 10);
@@ -525,10 +530,7 @@ static long long read_ll(const char *dir, const char *file)
 
 static long long read_key(const char *dir, const char *file, const char *key)
 {
-	char p[1500];
-	struct err e = {0};
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
-	char *t = file_read(p, 1 << 16, NULL, &e);
+	char *t = read_knob(dir, file, 1 << 16);
 	if (!t)
 		return -1;
 	long long v = -1;

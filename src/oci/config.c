@@ -80,6 +80,19 @@ int cfg_int64(struct json_object *o, const char *field, int64_t *out, struct err
 	return 0;
 }
 
+int cfg_int64_in(struct json_object *o, const char *field, int64_t lo, int64_t hi, int64_t *out,
+                 struct err *e)
+{
+	int64_t v;
+	if (cfg_int64(o, field, &v, e) < 0)
+		return -1;
+	if (v < lo || v > hi)
+		return err_set(e, ERR_INPUT, "config.json: %s: %lld not in %lld..%lld", field,
+		               (long long)v, (long long)lo, (long long)hi);
+	*out = v;
+	return 0;
+}
+
 int cfg_uint(struct json_object *o, const char *field, uint64_t max, uint64_t *out, struct err *e)
 {
 	if (!json_object_is_type(o, json_type_int))
@@ -400,12 +413,8 @@ static int parse_process(struct oci_config *c, struct json_object *o, struct err
 		return -1;
 	if ((v = cfg_get(o, "oomScoreAdj"))) {
 		int64_t s;
-		if (cfg_int64(v, "process.oomScoreAdj", &s, e) < 0)
+		if (cfg_int64_in(v, "process.oomScoreAdj", -1000, 1000, &s, e) < 0)
 			return -1;
-		if (s < -1000 || s > 1000)
-			return err_set(e, ERR_INPUT,
-			               "config.json: process.oomScoreAdj: %lld not in -1000..1000",
-			               (long long)s);
 		p->has_oom_score_adj = 1;
 		p->oom_score_adj = (int)s;
 	}
