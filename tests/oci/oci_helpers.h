@@ -1,5 +1,7 @@
 /* Helpers for the OCI runtime tests: a busybox-static bundle in a temporary
- * directory and a wrapper around the capsa binary. Header-only so that each
+ * directory, a wrapper around the capsa binary and the checks the tests
+ * share (a step that must succeed or fail with a named error, expected
+ * output lines, waiting for a container to stop). Header-only so that each
  * test program stays one file. */
 #ifndef CAPSA_TESTS_OCI_HELPERS_H
 #define CAPSA_TESTS_OCI_HELPERS_H
