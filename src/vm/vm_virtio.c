@@ -226,6 +226,7 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err
 	if (!v)
 		return err_sys(e, "allocating virtio devices");
 	vm->virtio = v;
+	unsigned first_net = c->ndisks + !!c->rng + !!c->balloon; /* network devices next */
 	for (unsigned i = 0; i < n; i++) {
 		struct vdev *d = calloc(1, sizeof(*d));
 		if (!d)
@@ -257,15 +258,13 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err
 			d->t.poll_ns = cd->poll_us * 1000;
 		} else if (c->rng && i == c->ndisks) {
 			rc = virtio_mmio_init(&d->t, &virtio_rng_ops, &d->rng, &vm->mem, e);
-		} else if (i >= c->ndisks + !!c->rng + !!c->balloon) {
-			if (vm_net_create(&d->net,
-			                  &c->net.d[i - c->ndisks - !!c->rng - !!c->balloon], e)) {
+		} else if (i >= first_net && i < first_net + c->net.n) {
+			if (vm_net_create(&d->net, &c->net.d[i - first_net], e)) {
 				free(d);
 				return -1;
 			}
 			rc = virtio_mmio_init(&d->t, &d->net->ops, d->net, &vm->mem, e);
-			d->sandbox_extra =
-			    vm_net_sandbox(&c->net.d[i - c->ndisks - !!c->rng - !!c->balloon]);
+			d->sandbox_extra = vm_net_sandbox(&c->net.d[i - first_net]);
 		} else {
 			virtio_balloon_init(&d->balloon, &vm->mem, c->balloon_target);
 			rc = virtio_mmio_init(&d->t, &virtio_balloon_ops, &d->balloon, &vm->mem, e);
