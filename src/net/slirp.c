@@ -123,8 +123,12 @@ int net_slirp_allowed(const uint8_t *f, size_t len)
 	if (type != 0x0800 || len < 14 + 20)
 		return 0; /* IPv6 is off; anything else has no business here */
 	const uint8_t *ip = f + 14;
-	unsigned ihl = (ip[0] & 15u) * 4;
+	unsigned ihl = (ip[0] & 15u) * 4, tot = (unsigned)ip[2] << 8 | ip[3];
 	uint32_t dst = be32(ip + 16);
+	if ((ip[0] >> 4) != 4 || ihl < 20 || tot < ihl || tot > len - 14)
+		return 0; /* not a well-formed IPv4 header */
+	if ((ip[6] & 0x3f) || ip[7])
+		return 0; /* fragments: libslirp 4.7's reassembly crashes on hostile ones */
 	if (dst == ADDR(10, 0, 2, 2))
 		return 1; /* the host's loopback */
 	if (dst == ADDR(255, 255, 255, 255) || dst == ADDR(10, 0, 2, 255)) {
