@@ -134,6 +134,18 @@ static void filter(void **state)
 	assert_true(net_slirp_allowed(f, n));
 	n = nt_udp(f, bc, guest_mac, IP(10, 0, 2, 15), IP(10, 0, 2, 2), 1000, 7, "x", 1);
 	assert_true(net_slirp_allowed(f, n));
+	f[14 + 6] = 0x20; /* more fragments */
+	assert_false(net_slirp_allowed(f, n));
+	f[14 + 6] = 0x40; /* don't fragment */
+	assert_true(net_slirp_allowed(f, n));
+	f[14 + 7] = 1; /* offset 8 */
+	assert_false(net_slirp_allowed(f, n));
+	f[14 + 7] = 0;
+	assert_false(net_slirp_allowed(f, n - 1)); /* total length beyond the frame */
+	f[14] = 0x44;                              /* header length 16 */
+	assert_false(net_slirp_allowed(f, n));
+	f[14] = 0x65; /* version 6 */
+	assert_false(net_slirp_allowed(f, n));
 	n = nt_udp(f, bc, guest_mac, IP(10, 0, 2, 15), IP(8, 8, 8, 8), 1000, 53, "x", 1);
 	assert_false(net_slirp_allowed(f, n));
 	n = nt_udp(f, bc, guest_mac, IP(10, 0, 2, 15), IP(192, 168, 1, 1), 1000, 80, "x", 1);
