@@ -25,6 +25,11 @@ static uint64_t rnd(uint64_t *s)
 	return *s;
 }
 
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static const uint8_t guest_mac[6] = {0x02, 0x43, 0x50, 0x53, 0x41, 0x01};
 
 static void parse_options(void **state)
@@ -300,6 +305,15 @@ static void slirp_random_frames(void **state)
 	getsockname(l, (struct sockaddr *)&a, &al);
 	close(l);
 	uint16_t closed = ntohs(a.sin_port);
+	/* and a listening one that never accepts: TCP junk reaches established
+	 * connections in slirp, UDP junk lands here unread */
+	int open_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in oa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(open_fd, (struct sockaddr *)&oa, sizeof(oa)), 0);
+	assert_int_equal(listen(open_fd, 64), 0);
+	al = sizeof(oa);
+	getsockname(open_fd, (struct sockaddr *)&oa, &al);
+	uint16_t open_port = ntohs(oa.sin_port);
 	struct net_slirp_config cfg = {0};
 	struct net_backend *b;
 	struct err e = {0};
@@ -308,7 +322,7 @@ static void slirp_random_frames(void **state)
 	size_t n = nt_arp_request(f, guest_mac, IP(10, 0, 2, 15), IP(10, 0, 2, 2));
 	assert_int_equal(send_frame(b, f, n), 0);
 	uint64_t seed = 0x2545f4914f6cdd1dull ^ (uint64_t)getpid();
-	unsigned sent = 0;
+	unsigned sent = 0, answers = 0;
 	const char *rounds = getenv("CAPSA_NET_FUZZ_ROUNDS");
 	long total = 3000 * (rounds && atol(rounds) > 0 ? atol(rounds) : 1);
 	for (long i = 0; i < total; i++) {
@@ -332,8 +346,11 @@ static void slirp_random_frames(void **state)
 		uint32_t src = htonl(IP(10, 0, 2, 15)), dst = htonl(IP(10, 0, 2, 2));
 		memcpy(ip + 12, &src, 4);
 		memcpy(ip + 16, &dst, 4);
-		nt_put16(ip + 4 * ihl, closed); /* TCP/UDP ports, ICMP type/code (junk) */
-		nt_put16(ip + 4 * ihl + 2, closed);
+		/* TCP/UDP ports (ICMP type/code: junk): ours, a few source ports so
+		 * that segments meet connections slirp has already made */
+		uint16_t dport = rnd(&seed) % 2 ? open_port : closed;
+		nt_put16(ip + 4 * ihl, (uint16_t)(40000 + rnd(&seed) % 4));
+		nt_put16(ip + 4 * ihl + 2, dport);
 		if (rnd(&seed) % 2)
 			nt_put16(ip + 10, 0), nt_put16(ip + 10, nt_csum(ip, 4 * ihl, 0));
 		unsigned kind = (unsigned)(rnd(&seed) % 8);
@@ -354,14 +371,27 @@ static void slirp_random_frames(void **state)
 			if (rnd(&seed) % 2)
 				f[42] = 1; /* BOOTREQUEST */
 		}
+		unsigned tot = (unsigned)ip[2] << 8 | ip[3], hl = 4 * (ip[0] & 15u);
+		if ((ip[9] == 6 || ip[9] == 17) && tot <= len - 14 && tot >= hl + 20 &&
+		    rnd(&seed) % 4) { /* a valid checksum gets it past slirp's first check */
+			uint8_t *l4 = ip + hl;
+			unsigned at = ip[9] == 6 ? 16 : 6;
+			if (ip[9] == 17)
+				nt_put16(l4 + 4, (uint16_t)(tot - hl));
+			nt_put16(l4 + at, 0);
+			uint32_t pseudo = (IP(10, 0, 2, 15) >> 16) + (IP(10, 0, 2, 15) & 0xffff) +
+			                  (be32(ip + 16) >> 16) + (be32(ip + 16) & 0xffff) + ip[9] +
+			                  (tot - hl);
+			nt_put16(l4 + at, nt_csum(l4, tot - hl, pseudo));
+		}
 		size_t cut = rnd(&seed) % 8 ? len : 14 + (size_t)(rnd(&seed) % (len - 14));
 		sent += send_frame(b, f, cut) == 0;
 		if (i % 50 == 0)
 			while (pump(b, got, sizeof(got), 5) > 0)
-				;
+				answers++;
 	}
 	while (pump(b, got, sizeof(got), 20) > 0)
-		;
+		answers++;
 	/* still working: ARP is answered */
 	n = nt_arp_request(f, guest_mac, IP(10, 0, 2, 15), IP(10, 0, 2, 2));
 	assert_int_equal(send_frame(b, f, n), 0);
@@ -371,10 +401,12 @@ static void slirp_random_frames(void **state)
 		arp = r >= 42 && got[12] == 8 && got[13] == 6 && got[21] == 2;
 	}
 	assert_true(arp);
-	test_measured("%ld random frames (IPv4 to the gateway, ARP, DHCP): %u passed the filter",
-	              total, sent);
+	test_measured("%ld random frames (IPv4 to the gateway, ARP, DHCP): %u passed the filter, "
+	              "%u frames came back",
+	              total, sent, answers);
 	assert_true(sent > 1000 * (unsigned)(total / 3000));
 	net_backend_free(b);
+	close(open_fd);
 }
 
 int main(void)
