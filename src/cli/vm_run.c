@@ -48,6 +48,9 @@ static const char run_usage[] =
     "  --rng                virtio-rng device fed by the host's getrandom()\n"
     "  --balloon SIZE       virtio-balloon asking the guest to give back SIZE of RAM\n"
     "                       (0 for none yet); returned pages are freed on the host\n"
+    "  --vsock cid=N,uds=PATH  virtio-vsock, guest CID N (3 or more); host programs\n"
+    "                       connect to PATH and send \"CONNECT <port>\\n\"; guest\n"
+    "                       connections to host port P go to PATH_P (docs/virtio.md)\n"
     "  --json-events        write machine-readable events, one JSON object per line,\n"
     "                       on stderr instead of plain messages\n"
     "  -h, --help           this text\n"
@@ -113,7 +116,7 @@ static int fail(int json, const struct err *e)
 static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 {
 	enum { O_KERNEL = 1, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_FEAT, O_JSON,
-	       O_DISK, O_RNG, O_BALLOON };
+	       O_DISK, O_RNG, O_BALLOON, O_VSOCK };
 	static const struct option lo[] = {
 	    {"kernel", required_argument, 0, O_KERNEL},
 	    {"initrd", required_argument, 0, O_INITRD},
@@ -126,6 +129,7 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 	    {"disk", required_argument, 0, O_DISK},
 	    {"rng", no_argument, 0, O_RNG},
 	    {"balloon", required_argument, 0, O_BALLOON},
+	    {"vsock", required_argument, 0, O_VSOCK},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -175,6 +179,10 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 			if (parse_size(optarg, "--balloon", &o->cfg.virtio.balloon_target, e))
 				return -1;
 			o->cfg.virtio.balloon = 1;
+			break;
+		case O_VSOCK:
+			if (vm_vsock_parse(&o->cfg.virtio.vsock, optarg, e))
+				return -1;
 			break;
 		case 'h':
 			fputs(run_usage, stdout);
@@ -328,6 +336,8 @@ int cli_vm_run(int argc, char **argv)
 	if (plain[0] && plain[strlen(plain) - 1] == '\n')
 		plain[strlen(plain) - 1] = '\0';
 	emit(json, ev, plain[0] ? plain : NULL);
+	if (o.cfg.virtio.vsock.enabled)
+		unlink(o.cfg.virtio.vsock.uds); /* the listening socket goes with us */
 	/* The VM's memory and KVM objects go with the process; see vm_exit.c. */
 	exit_leaving_teardown(res.status);
 }

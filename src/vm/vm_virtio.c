@@ -4,6 +4,7 @@
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/rng.h"
+#include "devices/virtio/vsock.h"
 #include "lib/size.h"
 #include "vm/vm_internal.h"
 
@@ -28,6 +29,7 @@ struct vdev {
 	struct virtio_rng rng;
 	struct virtio_balloon balloon;
 	struct rate_limiter rl;
+	struct virtio_vsock *vsock;
 };
 
 struct vm_virtio {
@@ -37,7 +39,7 @@ struct vm_virtio {
 
 unsigned vm_virtio_count(const struct vm_virtio_config *c)
 {
-	return c->ndisks + (c->rng ? 1 : 0) + (c->balloon ? 1 : 0);
+	return c->ndisks + (c->rng ? 1 : 0) + (c->balloon ? 1 : 0) + (c->vsock.enabled ? 1 : 0);
 }
 
 uint64_t vm_virtio_base(unsigned index)
@@ -192,6 +194,7 @@ static void vdev_free(struct vdev *d)
 	if (d->irqfd >= 0)
 		close(d->irqfd);
 	disk_close(d->disk);
+	virtio_vsock_free(d->vsock);
 	free(d);
 }
 
@@ -232,6 +235,10 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err
 			d->t.poll_ns = cd->poll_us * 1000;
 		} else if (c->rng && i == c->ndisks) {
 			rc = virtio_mmio_init(&d->t, &virtio_rng_ops, &d->rng, &vm->mem, e);
+		} else if (c->vsock.enabled && i == n - 1) {
+			d->vsock = vm_vsock_create(&c->vsock, e);
+			rc = d->vsock ? virtio_mmio_init(&d->t, &virtio_vsock_ops, d->vsock, &vm->mem, e)
+			              : -1;
 		} else {
 			virtio_balloon_init(&d->balloon, &vm->mem, c->balloon_target);
 			rc = virtio_mmio_init(&d->t, &virtio_balloon_ops, &d->balloon, &vm->mem, e);

@@ -6,6 +6,7 @@
 
 #include "disk/disk.h"
 #include "lib/err.h"
+#include "vm/vm_vsock.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@ struct vm_virtio_config {
 	int rng;
 	int balloon;             /* add a virtio-balloon */
 	uint64_t balloon_target; /* bytes the host asks the guest to give back */
+	struct vm_vsock_config vsock; /* last device when enabled */
 };
 
 /* Parse "path=F[,format=raw|qcow2][,readonly][,cache=none|writeback][,id=ID]
@@ -38,7 +40,7 @@ struct vm_virtio_config {
  * and add the disk. */
 int vm_virtio_add_disk(struct vm_virtio_config *c, const char *spec, struct err *e);
 
-/* Devices in attachment order: disks, then rng, then balloon. */
+/* Devices in attachment order: disks, then rng, then balloon, then vsock. */
 unsigned vm_virtio_count(const struct vm_virtio_config *c);
 uint64_t vm_virtio_base(unsigned index);
 unsigned vm_virtio_irq(unsigned index);
