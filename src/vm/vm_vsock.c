@@ -14,7 +14,7 @@ int vm_vsock_parse(struct vm_vsock_config *c, const char *spec, struct err *e)
 	const char *p = spec;
 	while (*p) {
 		size_t n = strcspn(p, ",");
-		char item[VSOCK_UDS_MAX + 16];
+		char item[4200];
 		if (n >= sizeof(item))
 			return err_set(e, ERR_INPUT, "--vsock: option '%.*s...' too long", 32, p);
 		memcpy(item, p, n);
