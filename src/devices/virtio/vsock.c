@@ -258,8 +258,19 @@ static int event_fill(void *dev, struct vq_chain *ch)
 	return 4;
 }
 
+/* A driver reset runs on a vCPU thread, which may not close descriptors
+ * (seccomp): the connections are dropped here, on the I/O thread. */
+static void apply_reset(struct virtio_vsock *v)
+{
+	if (!v->reset_pending)
+		return;
+	v->reset_pending = 0;
+	vsock_drop_all(v);
+}
+
 static void process(void *dev, struct virtio_mmio *t, unsigned q)
 {
+	apply_reset(dev);
 	if (q == Q_TX)
 		virtio_queue_run(t, Q_TX, tx_handle, dev);
 	if (q == Q_EVT)
@@ -271,17 +282,24 @@ static void process(void *dev, struct virtio_mmio *t, unsigned q)
 static unsigned backend_fds(void *dev, struct pollfd *p, unsigned max, int *timeout_ms)
 {
 	struct virtio_vsock *v = dev;
-	if (max < 2)
+	if (max < 3)
 		return 0;
 	p[0] = (struct pollfd){v->listen_fd, POLLIN, 0};
 	p[1] = (struct pollfd){v->ep, POLLIN, 0};
+	p[2] = (struct pollfd){v->wake_fd, POLLIN, 0};
 	vsock_timeouts(v, vsock_now_ns(), timeout_ms);
-	return 2;
+	return 3;
 }
 
 static void backend_event(void *dev, struct virtio_mmio *t, const struct pollfd *p, unsigned n)
 {
 	struct virtio_vsock *v = dev;
+	if (n >= 3 && p[2].revents) {
+		uint64_t x;
+		ssize_t r = read(v->wake_fd, &x, sizeof(x));
+		(void)r;
+	}
+	apply_reset(v);
 	if (n >= 1 && p[0].revents)
 		vsock_accept(v);
 	if (n >= 2 && p[1].revents) {
@@ -313,8 +331,13 @@ static void config_read(void *dev, uint32_t off, uint8_t *data, unsigned size)
 static void reset(void *dev)
 {
 	struct virtio_vsock *v = dev;
-	vsock_drop_all(v);
+	/* no system calls but write(2) here: see apply_reset() */
+	v->reset_pending = 1;
+	v->rst_n = v->rst_head = 0;
 	v->event_pending = 0;
+	uint64_t one = 1;
+	ssize_t w = write(v->wake_fd, &one, sizeof(one));
+	(void)w;
 }
 
 const struct virtio_device_ops virtio_vsock_ops = {

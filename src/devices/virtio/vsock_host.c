@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -448,6 +449,11 @@ struct virtio_vsock *virtio_vsock_new(uint64_t cid, const char *uds, unsigned ma
 	v->next_port = VSOCK_HOST_PORT_MIN;
 	memcpy(v->uds, uds, ul + 1);
 	v->listen_fd = v->ep = -1;
+	v->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->wake_fd < 0) {
+		err_sys(e, "vsock: eventfd");
+		goto fail;
+	}
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	memcpy(a.sun_path, uds, ul + 1);
 	struct stat sb;
@@ -490,6 +496,8 @@ void virtio_vsock_free(struct virtio_vsock *v)
 	}
 	if (v->ep >= 0)
 		close(v->ep);
+	if (v->wake_fd >= 0)
+		close(v->wake_fd);
 	free(v->conns);
 	free(v);
 }
