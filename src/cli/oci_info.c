@@ -1,5 +1,6 @@
 /* state, list, ps, pause/resume, update, events. */
 #include "cli/oci_cli.h"
+#include "lib/file.h"
 #include "oci/cgroup.h"
 #include "oci/config.h"
 #include "oci/container.h"
@@ -199,7 +200,7 @@ int oci_cmd_ps(const struct oci_globals *g, int argc, char **argv)
 			char p[64], cmd[512] = "";
 			snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)pids[k]);
 			size_t len = 0;
-			char *t = util_read_file(p, 1 << 16, &len, &e);
+			char *t = file_read(p, 1 << 16, &len, &e);
 			if (t) {
 				for (size_t j = 0; j + 1 < len; j++)
 					if (!t[j])
@@ -325,7 +326,7 @@ int oci_cmd_update(const struct oci_globals *g, int argc, char **argv)
 	struct err e = {0};
 	char *text = NULL;
 	if (file) {
-		text = util_read_file(!strcmp(file, "-") ? "/dev/stdin" : file, 1 << 20, NULL, &e);
+		text = file_read(!strcmp(file, "-") ? "/dev/stdin" : file, 1 << 20, NULL, &e);
 		if (!text)
 			return oci_cli_fail(g, &e);
 	}

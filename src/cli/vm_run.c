@@ -43,7 +43,8 @@ static const char run_usage[] =
     "                       e.g. -cx16,-avx (see FEATURES below)\n"
     "  --disk SPEC          virtio-blk disk: path=FILE[,format=raw|qcow2][,readonly]\n"
     "                       [,cache=none|writeback][,id=ID][,bps=N][,iops=N]\n"
-    "                       [,bps_burst=N][,iops_burst=N][,poll_us=N]; repeatable\n"
+    "                       [,bps_burst=N][,iops_burst=N][,poll_us=N]\n"
+    "                       [,aio=io_uring|sync]; repeatable\n"
     "                       (docs/virtio.md)\n"
     "  --rng                virtio-rng device fed by the host's getrandom()\n"
     "  --balloon SIZE       virtio-balloon asking the guest to give back SIZE of RAM\n"
@@ -115,8 +116,20 @@ static int fail(int json, const struct err *e)
 
 static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 {
-	enum { O_KERNEL = 1, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_FEAT, O_JSON,
-	       O_DISK, O_RNG, O_BALLOON, O_VSOCK };
+	enum {
+		O_KERNEL = 1,
+		O_INITRD,
+		O_CMDLINE,
+		O_CPUS,
+		O_MEMORY,
+		O_CONSOLE,
+		O_FEAT,
+		O_JSON,
+		O_DISK,
+		O_RNG,
+		O_BALLOON,
+		O_VSOCK
+	};
 	static const struct option lo[] = {
 	    {"kernel", required_argument, 0, O_KERNEL},
 	    {"initrd", required_argument, 0, O_INITRD},

@@ -3,8 +3,10 @@
 #include "capsa/wasm.h"
 #include "capsa/wasm_wasi.h"
 #include "cli/commands.h"
+#include "lib/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,46 +32,19 @@ static void usage(FILE *f)
 
 static uint8_t *slurp(const char *path, size_t *len, struct err *e)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		err_sys(e, "opening %s", path);
 		e->kind = ERR_INPUT;
 		return NULL;
 	}
-	size_t cap = 1 << 16, n = 0;
-	uint8_t *buf = malloc(cap);
-	while (buf) {
-		size_t r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (r == 0)
-			break;
-		if (n == cap) {
-			if (cap >= (1u << 30)) {
-				free(buf);
-				buf = NULL;
-				fclose(f);
-				err_set(e, ERR_INPUT, "%s: module larger than 1 GiB", path);
-				return NULL;
-			}
-			uint8_t *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (!buf || bad) {
-		free(buf);
-		err_set(e, ERR_SYSTEM, "reading %s failed", path);
-		return NULL;
-	}
-	*len = n;
-	return buf;
+	char *buf = file_read_fd(fd, path, (1u << 30) - 1, len, e); /* below 1 GiB */
+	close(fd);
+	if (!buf)
+		err_set(e, e->kind,
+		        e->kind == ERR_INPUT ? "%s: module larger than 1 GiB" : "reading %s failed",
+		        path);
+	return (uint8_t *)buf;
 }
 
 static struct capsa_wasm_module *load(const char *path, struct err *e)

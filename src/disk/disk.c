@@ -21,6 +21,38 @@ uint64_t iov_total(const struct iovec *iov, int n)
 	return t;
 }
 
+int disk_open_file(const char *path, int flags)
+{
+	/* O_NONBLOCK: a FIFO named by a hostile image must not block the open */
+	int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	int err = 0;
+	if (fstat(fd, &st))
+		err = errno;
+	else if (!(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+		err = ENODEV;
+	else if (fcntl(fd, F_SETFL, flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)))
+		err = errno;
+	if (err) {
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+int disk_open_error(struct err *e, const char *what, const char *path)
+{
+	if (errno == ENODEV)
+		return err_set(e, ERR_INPUT, "%s %s: not a regular file or block device", what,
+		               path);
+	err_sys(e, "opening %s %s", what, path);
+	e->kind = ERR_INPUT;
+	return -1;
+}
+
 int disk_is_qcow2_fd(int fd)
 {
 	unsigned char m[4];
@@ -33,12 +65,9 @@ int disk_open(struct disk **out, const struct disk_options *o, struct err *e)
 	if (o->format == DISK_FMT_QCOW2)
 		return disk_open_qcow2(out, o->path, o->readonly, o->cache, 0, e);
 	if (o->format == DISK_FMT_AUTO) {
-		int fd = open(o->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			err_sys(e, "opening disk %s", o->path);
-			e->kind = ERR_INPUT;
-			return -1;
-		}
+		int fd = disk_open_file(o->path, O_RDONLY);
+		if (fd < 0)
+			return disk_open_error(e, "disk", o->path);
 		int q = disk_is_qcow2_fd(fd);
 		close(fd);
 		/* never guess qcow2 from content a guest could have written */
@@ -161,23 +190,28 @@ static void raw_close(struct disk *d)
 	free(r);
 }
 
-static const struct disk_ops raw_ops = {raw_preadv,  raw_pwritev,      raw_flush,
-                                        raw_discard, raw_write_zeroes, raw_close};
+static int raw_fds(struct disk *d, int *fd, int *direct_fd)
+{
+	struct raw *r = (struct raw *)d;
+	*fd = r->fd;
+	*direct_fd = r->direct_fd;
+	return 0;
+}
+
+static const struct disk_ops raw_ops = {raw_preadv,       raw_pwritev, raw_flush, raw_discard,
+                                        raw_write_zeroes, raw_close,   raw_fds};
 
 int disk_open_raw(struct disk **out, const char *path, int readonly, enum disk_cache cache,
                   struct err *e)
 {
 	int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-	int fd = open(path, flags);
-	if (fd < 0) {
-		err_sys(e, "opening disk %s", path);
-		e->kind = ERR_INPUT;
-		return -1;
-	}
+	int fd = disk_open_file(path, flags);
+	if (fd < 0)
+		return disk_open_error(e, "disk", path);
 	struct stat st;
-	if (fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+	if (fstat(fd, &st)) {
 		close(fd);
-		return err_set(e, ERR_INPUT, "disk %s: not a regular file or block device", path);
+		return err_sys(e, "disk %s: fstat", path);
 	}
 	uint64_t size = (uint64_t)st.st_size;
 	if (S_ISBLK(st.st_mode)) {
@@ -190,7 +224,7 @@ int disk_open_raw(struct disk **out, const char *path, int readonly, enum disk_c
 		return err_sys(e, "allocating disk");
 	}
 	r->fd = fd;
-	r->direct_fd = cache == DISK_CACHE_NONE ? open(path, flags | O_DIRECT) : -1;
+	r->direct_fd = cache == DISK_CACHE_NONE ? disk_open_file(path, flags | O_DIRECT) : -1;
 	r->d = (struct disk){&raw_ops, size & ~511ULL, readonly, DISK_FMT_RAW, NULL};
 	*out = &r->d;
 	return 0;

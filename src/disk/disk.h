@@ -30,6 +30,9 @@ struct disk_ops {
 	int (*discard)(struct disk *d, uint64_t off, uint64_t len);
 	int (*write_zeroes)(struct disk *d, uint64_t off, uint64_t len);
 	void (*close)(struct disk *d);
+	/* Optional: the files holding the sectors one to one (raw images), for
+	 * asynchronous I/O: 0 with *fd (buffered) and *direct_fd (O_DIRECT or -1). */
+	int (*fds)(struct disk *d, int *fd, int *direct_fd);
 };
 
 struct disk {
@@ -52,5 +55,10 @@ int disk_open_raw(struct disk **out, const char *path, int readonly, enum disk_c
 int disk_open_qcow2(struct disk **out, const char *path, int readonly, enum disk_cache cache,
                     int depth, struct err *e);
 int disk_is_qcow2_fd(int fd);
+/* open(2) for image files: never blocks (a FIFO), and refuses anything but a
+ * regular file or block device (errno ENODEV). O_CLOEXEC is added. */
+int disk_open_file(const char *path, int flags);
+/* Describe a failed disk_open_file (errno) as ERR_INPUT: "opening WHAT PATH: ...". */
+int disk_open_error(struct err *e, const char *what, const char *path);
 
 #endif

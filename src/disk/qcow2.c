@@ -254,14 +254,21 @@ static void iov_from_buf(const struct iovec *iov, int n, const uint8_t *src)
 	}
 }
 
+/* Host bytes [*off, *off + *len) holding a compressed cluster's data. */
+static void compressed_range(const struct qcow2 *q, uint64_t entry, uint64_t *off, uint64_t *len)
+{
+	unsigned x = 62 - (q->h.cluster_bits - 8);
+	uint64_t sectors = ((entry & ~QE_COPIED & ~QE_COMPRESSED) >> x) + 1;
+	*off = entry & ((1ULL << x) - 1);
+	*len = sectors * 512 - (*off & 511);
+}
+
 static int decompress(struct qcow2 *q, uint64_t entry)
 {
 	if (q->dc_entry == entry)
 		return 0;
-	unsigned x = 62 - (q->h.cluster_bits - 8);
-	uint64_t off = entry & ((1ULL << x) - 1);
-	uint64_t sectors = ((entry & ~QE_COPIED & ~QE_COMPRESSED) >> x) + 1;
-	uint64_t len = sectors * 512 - (off & 511);
+	uint64_t off, len;
+	compressed_range(q, entry, &off, &len);
 	if (len > 2 * q->cs || off + len > q->file_size + 512)
 		return bad();
 	int rc = pread_full(q->fd, q->zin, len, off);
@@ -393,6 +400,15 @@ static int q_preadv(struct disk *d, const struct iovec *iov, int n, uint64_t off
 
 /* ---- writes ---- */
 
+/* A compressed cluster's entry was replaced: its bytes are freed after the next flush. */
+static int free_compressed(struct qcow2 *q, uint64_t entry)
+{
+	uint64_t off, len;
+	compressed_range(q, entry, &off, &len);
+	q->dc_entry = 0;
+	return qcow2_defer_free(q, off, len);
+}
+
 static int set_l2(struct qcow2 *q, uint64_t g, uint64_t entry)
 {
 	uint64_t l1i = g >> (q->h.cluster_bits + q->l2_bits);
@@ -478,13 +494,8 @@ static int write_piece(struct qcow2 *q, uint64_t g, const struct iovec *iov, int
 		q->file_size = target + q->cs;
 	if ((rc = set_l2(q, g0, target | QE_COPIED)))
 		return rc;
-	if (compressed) {
-		unsigned x = 62 - (q->h.cluster_bits - 8);
-		uint64_t off = entry & ((1ULL << x) - 1);
-		uint64_t sectors = ((entry & ~QE_COPIED & ~QE_COMPRESSED) >> x) + 1;
-		q->dc_entry = 0;
-		return qcow2_defer_free(q, off, sectors * 512 - (off & 511));
-	}
+	if (compressed)
+		return free_compressed(q, entry);
 	if (host && !reuse)
 		return qcow2_defer_free(q, host, q->cs);
 	return 0;
@@ -507,32 +518,68 @@ static int q_flush(struct disk *d)
 	return qcow2_apply_frees(q);
 }
 
+/* Make the whole cluster at guest offset g read as zeros without data (a
+ * version-3 zero entry); its host cluster is released after the next flush. */
+static int zero_cluster(struct qcow2 *q, uint64_t g)
+{
+	uint64_t entry;
+	int rc = lookup(q, g, &entry);
+	if (rc)
+		return rc;
+	int compressed = !!(entry & QE_COMPRESSED);
+	uint64_t host = compressed ? 0 : entry & L2E_OFFSET;
+	if (!compressed && (entry & L2E_ZERO) && !host)
+		return 0; /* already */
+	if (!entry && !q->backing)
+		return 0; /* unallocated without a backing file reads as zeros */
+	if ((rc = set_l2(q, g, L2E_ZERO)))
+		return rc;
+	if (compressed)
+		return free_compressed(q, entry);
+	return host ? qcow2_defer_free(q, host, q->cs) : 0;
+}
+
+/* Zero [off, off+len): whole clusters by zero entries (version 3), the
+ * partial ones at the edges by writing zeros when `write_edges` is set. */
+static int zero_range(struct qcow2 *q, uint64_t off, uint64_t len, int write_edges)
+{
+	if (q->d.readonly)
+		return -EROFS;
+	if (len > q->d.size || off > q->d.size - len)
+		return -EINVAL;
+	int rc = 0;
+	while (len && !rc) {
+		uint64_t in = off & (q->cs - 1);
+		uint64_t cl = q->cs - in; /* to the end of this cluster or of the disk */
+		if (cl > q->d.size - off)
+			cl = q->d.size - off;
+		uint64_t k = len < cl ? len : cl;
+		if (in == 0 && k == cl && q->h.version >= 3) {
+			rc = zero_cluster(q, off);
+		} else if (write_edges) {
+			uint8_t *z = calloc(1, k); /* not cbuf: write_piece works in it */
+			if (!z)
+				return -ENOMEM;
+			struct iovec v = {z, k};
+			rc = write_piece(q, off, &v, 1, k);
+			free(z);
+		}
+		off += k;
+		len -= k;
+	}
+	return rc;
+}
+
+/* Discard: whole clusters are released; partial ones are left as they are
+ * (discard is a hint). */
 static int q_discard(struct disk *d, uint64_t off, uint64_t len)
 {
-	(void)off, (void)len;
-	return d->readonly ? -EROFS : 0; /* a hint: space is not reclaimed */
+	return zero_range((struct qcow2 *)d, off, len, 0);
 }
 
 static int q_write_zeroes(struct disk *d, uint64_t off, uint64_t len)
 {
-	struct qcow2 *q = (struct qcow2 *)d;
-	if (d->readonly)
-		return -EROFS;
-	if (len > d->size || off > d->size - len)
-		return -EINVAL;
-	uint8_t *z = calloc(1, q->cs);
-	if (!z)
-		return -ENOMEM;
-	int rc = 0;
-	while (len && !rc) {
-		uint64_t k = len < q->cs ? len : q->cs;
-		struct iovec v = {z, k};
-		rc = q_pwritev(d, &v, 1, off);
-		off += k;
-		len -= k;
-	}
-	free(z);
-	return rc;
+	return zero_range((struct qcow2 *)d, off, len, 1);
 }
 
 static void q_close(struct disk *d)
@@ -558,8 +605,15 @@ static void q_close(struct disk *d)
 	free(q);
 }
 
-static const struct disk_ops qcow2_ops = {q_preadv,  q_pwritev,      q_flush,
-                                          q_discard, q_write_zeroes, q_close};
+static const struct disk_ops qcow2_ops = {
+    .preadv = q_preadv,
+    .pwritev = q_pwritev,
+    .flush = q_flush,
+    .discard = q_discard,
+    .write_zeroes = q_write_zeroes,
+    .close = q_close,
+    .fds = NULL, /* sectors map through L1/L2 tables: synchronous only */
+};
 
 static int open_backing(struct qcow2 *q, const char *path, int depth, struct err *e)
 {
@@ -579,9 +633,9 @@ static int open_backing(struct qcow2 *q, const char *path, int depth, struct err
 	} else if (!strcmp(fmt, "raw")) {
 		is_q = 0;
 	} else if (!fmt[0]) {
-		int fd = open(b, O_RDONLY | O_CLOEXEC);
+		int fd = disk_open_file(b, O_RDONLY);
 		if (fd < 0)
-			return err_sys(e, "opening backing file %s", b);
+			return disk_open_error(e, "backing file", b);
 		is_q = disk_is_qcow2_fd(fd);
 		close(fd);
 	} else {
@@ -601,12 +655,9 @@ int disk_open_qcow2(struct disk **out, const char *path, int readonly, enum disk
 	if (depth >= QCOW2_MAX_CHAIN)
 		return err_set(e, ERR_INPUT, "%s: backing chain longer than %d", path,
 		               QCOW2_MAX_CHAIN);
-	int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0) {
-		err_sys(e, "opening %s", path);
-		e->kind = ERR_INPUT;
-		return -1;
-	}
+	int fd = disk_open_file(path, readonly ? O_RDONLY : O_RDWR);
+	if (fd < 0)
+		return disk_open_error(e, "image", path);
 	struct qcow2 *q = calloc(1, sizeof(*q));
 	if (!q) {
 		close(fd);

@@ -5,7 +5,9 @@
  * cluster whose refcount is 0 on disk. A crash leaks at most the unused part
  * of a batch (qemu-img check reports leaks, not corruption); a clean close
  * gives it back. Refcount decrements wait until the L2 update that made them
- * possible has been flushed. */
+ * possible has been flushed. When the clusters outgrow the refcount table, a
+ * larger table is built past the end of the image and the header switched to
+ * it with one write (grow_table). */
 #include "disk/qcow2_int.h"
 
 #include <errno.h>
@@ -154,6 +156,109 @@ int qcow2_refcounts_load(struct qcow2 *q, struct err *e)
 	return 0;
 }
 
+/* Refcount-table entries whose blocks are missing among indexes [first, last]. */
+static uint64_t missing_blocks(const struct qcow2 *q, uint64_t first, uint64_t last)
+{
+	uint64_t n = 0;
+	for (uint64_t i = first; i <= last; i++)
+		n += i >= q->rt_entries || !q->rt[i];
+	return n;
+}
+
+/* Replace the refcount table with one of at least `need` entries. The new
+ * table goes at the first free cluster, after the refcount blocks that the
+ * new clusters themselves need; everything is written and synced before the
+ * header points at it, so a crash leaves either table in force (the new
+ * clusters are then unreferenced: a leak, not corruption). */
+static int grow_table(struct qcow2 *q, uint64_t need)
+{
+	uint64_t per_cluster = q->cs / 8, old_clusters = q->h.rt_clusters;
+	uint64_t tc = old_clusters * 2;
+	if (tc * per_cluster < need)
+		tc = (need + per_cluster - 1) / per_cluster;
+	if (tc * q->cs > MAX_RT_BYTES)
+		return -ENOSPC;
+	/* layout: [start, start + nb) new refcount blocks, then tc table clusters;
+	 * nb must cover every block-less range that the layout itself spans */
+	uint64_t start = q->next_free, nb = 0;
+	for (;;) {
+		uint64_t end = start + nb + tc;
+		uint64_t want = missing_blocks(q, start >> q->rb_bits, (end - 1) >> q->rb_bits);
+		if (want <= nb)
+			break;
+		nb = want;
+	}
+	uint64_t end = start + nb + tc, entries = tc * per_cluster;
+	if (((end - 1) >> q->rb_bits) >= entries)
+		return -ENOSPC; /* cannot happen with doubling; refuse rather than loop */
+	uint64_t *nt = calloc(entries, 8);
+	uint8_t *blk = calloc(1, q->cs);
+	if (!nt || !blk) {
+		free(nt);
+		free(blk);
+		return -ENOMEM;
+	}
+	memcpy(nt, q->rt, q->rt_entries * 8);
+	int rc = 0;
+	/* refcount blocks: new ones written whole, existing ones edited */
+	uint64_t next_block = start;
+	for (uint64_t i = start >> q->rb_bits; i <= (end - 1) >> q->rb_bits && !rc; i++) {
+		uint64_t lo = i << q->rb_bits, hi = lo + (1ULL << q->rb_bits);
+		if (lo < start)
+			lo = start;
+		if (hi > end)
+			hi = end;
+		if (nt[i]) {
+			for (uint64_t c = lo; c < hi && !rc; c++)
+				rc = set_refcount(q, c, 1);
+			continue;
+		}
+		memset(blk, 0, q->cs);
+		for (uint64_t c = lo; c < hi; c++)
+			rc_set_raw(q, blk, c & ((1ULL << q->rb_bits) - 1), 1);
+		nt[i] = next_block++ * q->cs;
+		rc = pwrite_full(q->fd, blk, q->cs, nt[i]);
+	}
+	if (!rc)
+		rc = rb_flush(q);
+	/* the table, big-endian on disk */
+	uint64_t toff = (start + nb) * q->cs;
+	for (uint64_t i = 0; i < entries && !rc; i++)
+		put_be64(&nt[i], nt[i]);
+	if (!rc)
+		rc = pwrite_full(q->fd, nt, entries * 8, toff);
+	if (!rc && fdatasync(q->fd))
+		rc = -errno;
+	/* switch: rt_offset and rt_clusters are adjacent in the header */
+	uint8_t h[12];
+	put_be64(h, toff);
+	put_be32(h + 8, (uint32_t)tc);
+	if (!rc)
+		rc = pwrite_full(q->fd, h, sizeof(h), 48);
+	if (!rc && fdatasync(q->fd))
+		rc = -errno;
+	free(blk);
+	if (rc) {
+		free(nt);
+		return rc;
+	}
+	for (uint64_t i = 0; i < entries; i++)
+		nt[i] = be64(&nt[i]);
+	uint64_t old_off = q->h.rt_offset;
+	free(q->rt);
+	q->rt = nt;
+	q->rt_entries = entries;
+	q->h.rt_offset = toff;
+	q->h.rt_clusters = (uint32_t)tc;
+	if (end * q->cs > q->file_size)
+		q->file_size = end * q->cs;
+	q->next_free = end;
+	/* the old table is free once the new one is in force */
+	for (uint64_t c = old_off / q->cs; c < old_off / q->cs + old_clusters && !rc; c++)
+		rc = set_refcount(q, c, 0);
+	return rc ? rc : rb_flush(q);
+}
+
 /* Give refcount 1 to the next n free clusters (new refcount blocks are placed
  * among them and cover themselves), then sync. */
 static int reserve(struct qcow2 *q, uint64_t n)
@@ -165,8 +270,11 @@ static int reserve(struct qcow2 *q, uint64_t n)
 		uint64_t rti = idx >> q->rb_bits;
 		if (rti >= q->rt_entries) {
 			if (got)
-				break;  /* what fits; the next batch will fail */
-			return -ENOSPC; /* growing the refcount table is not supported */
+				break; /* hand out what we have; the next batch grows the table */
+			if ((rc = grow_table(q, rti + 1)))
+				return rc;
+			start = q->next_free; /* past the new table and its blocks */
+			continue;
 		}
 		if (!q->rt[rti]) {
 			if ((rc = rb_flush(q)))
@@ -236,6 +344,10 @@ int qcow2_apply_frees(struct qcow2 *q)
 		rc = qcow2_get_refcount(q, q->pending[i], &v);
 		if (!rc && v)
 			rc = set_refcount(q, q->pending[i], v - 1);
+		/* a cluster nobody uses any more gives its space back to the host */
+		if (!rc && v == 1)
+			(void)fallocate(q->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			                (off_t)(q->pending[i] * q->cs), (off_t)q->cs);
 	}
 	q->npending = 0;
 	int r2 = rb_flush(q);
@@ -264,12 +376,9 @@ static int probe_size(const char *backing, const char *out, uint64_t *size, char
 			return err_set(e, ERR_INPUT, "backing path too long");
 		b = full;
 	}
-	int fd = open(b, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err_sys(e, "opening backing file %s", b);
-		e->kind = ERR_INPUT;
-		return -1;
-	}
+	int fd = disk_open_file(b, O_RDONLY);
+	if (fd < 0)
+		return disk_open_error(e, "backing file", b);
 	int q = disk_is_qcow2_fd(fd);
 	close(fd);
 	struct disk *d;
@@ -371,12 +480,9 @@ int qcow2_create(const char *path, const struct qcow2_create_opts *o, struct err
 int qcow2_info(const char *path, struct qcow2_info *in, struct err *e)
 {
 	memset(in, 0, sizeof(*in));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err_sys(e, "opening %s", path);
-		e->kind = ERR_INPUT;
-		return -1;
-	}
+	int fd = disk_open_file(path, O_RDONLY);
+	if (fd < 0)
+		return disk_open_error(e, "image", path);
 	struct qcow2_hdr h;
 	struct stat st;
 	uint64_t *l1 = NULL, *l2 = NULL;

@@ -1,6 +1,7 @@
 /* cgroup discovery, paths, membership, freezing and removal. Limits are in
  * cgroup_limits.c. */
 #include "oci/cgroup.h"
+#include "lib/file.h"
 #include "oci/util.h"
 
 #include <errno.h>
@@ -83,7 +84,7 @@ int oci_cgroup_parse_mountinfo(struct oci_cgroup *cg, const char *text, struct e
 int oci_cgroup_detect(struct oci_cgroup *cg, struct err *e)
 {
 	const char *mi = cg->mountinfo_path ? cg->mountinfo_path : "/proc/self/mountinfo";
-	char *text = util_read_file(mi, 4 << 20, NULL, e);
+	char *text = file_read(mi, 4 << 20, NULL, e);
 	if (!text)
 		return -1;
 	int r = oci_cgroup_parse_mountinfo(cg, text, e);
@@ -94,7 +95,7 @@ int oci_cgroup_detect(struct oci_cgroup *cg, struct err *e)
 	if (cg->unified[0]) {
 		char p[300];
 		snprintf(p, sizeof(p), "%s/cgroup.controllers", cg->unified);
-		char *c = util_read_file(p, 4096, NULL, e);
+		char *c = file_read(p, 4096, NULL, e);
 		if (c) {
 			char *nl = strchr(c, '\n');
 			if (nl)
@@ -221,7 +222,7 @@ static void cpuset_init(const char *dir)
 		char p[1400], pp[1400];
 		struct err e = {0};
 		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-		char *cur = util_read_file(p, 4096, NULL, &e);
+		char *cur = file_read(p, 4096, NULL, &e);
 		if (cur && cur[0] && cur[0] != '\n') {
 			free(cur);
 			continue;
@@ -235,7 +236,7 @@ static void cpuset_init(const char *dir)
 		*slash = '\0';
 		cpuset_init(parent);
 		snprintf(pp, sizeof(pp), "%s/%s", parent, files[i]);
-		char *val = util_read_file(pp, 4096, NULL, &e);
+		char *val = file_read(pp, 4096, NULL, &e);
 		if (val) {
 			util_write_str(p, val, &e);
 			free(val);
@@ -381,7 +382,7 @@ int oci_cgroup_pids(const struct oci_cgroup *cg, pid_t **pids, size_t *n, struct
 	if (procs_dir(cg, dir, sizeof(dir)) < 0)
 		return err_set(e, ERR_SYSTEM, "no cgroup hierarchy to list processes");
 	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
-	char *text = util_read_file(p, 16 << 20, NULL, e);
+	char *text = file_read(p, 16 << 20, NULL, e);
 	if (!text)
 		return -1;
 	size_t cap = 16;
@@ -489,19 +490,27 @@ int oci_cgroup_freeze(const struct oci_cgroup *cg, int freeze, struct err *e)
 	               freeze ? "freeze" : "thaw");
 }
 
+/* The contents of DIR/FILE (at most about max bytes), or NULL when it cannot
+ * be read: the callers report such a value as unknown. */
+static char *read_knob(const char *dir, const char *file, size_t max)
+{
+	char p[1500];
+	struct err e = {0};
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	return file_read(p, max, NULL, &e);
+}
+
 int oci_cgroup_is_frozen(const struct oci_cgroup *cg)
 {
-	char dir[1400], p[1500];
+	char dir[1400];
 	int v2, frozen = 0;
-	struct err e = {0};
 	if (oci_cgroup_ctrl_dir(cg, "freezer", dir, sizeof(dir), &v2) < 0) {
 		if (!cg->unified[0] || cg->layout != OCI_CG_V2)
 			return 0;
 		snprintf(dir, sizeof(dir), "%s%s", cg->unified, cg->path);
 		v2 = 1;
 	}
-	snprintf(p, sizeof(p), "%s/%s", dir, v2 ? "cgroup.events" : "freezer.state");
-	char *t = util_read_file(p, 4096, NULL, &e);
+	char *t = read_knob(dir, v2 ? "cgroup.events" : "freezer.state", 4096);
 	if (t) {
 		frozen = v2 ? strstr(t, "frozen 1") != NULL : strncmp(t, "FROZEN", 6) == 0;
 		free(t);
@@ -511,10 +520,7 @@ int oci_cgroup_is_frozen(const struct oci_cgroup *cg)
 
 static long long read_ll(const char *dir, const char *file)
 {
-	char p[1500];
-	struct err e = {0};
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
-	char *t = util_read_file(p, 1 << 16, NULL, &e);
+	char *t = read_knob(dir, file, 1 << 16);
 	if (!t)
 		return -1;
 	long long v = strncmp(t, "max", 3) == 0 ? -1 : strtoll(t, NULL, 10);
@@ -524,10 +530,7 @@ static long long read_ll(const char *dir, const char *file)
 
 static long long read_key(const char *dir, const char *file, const char *key)
 {
-	char p[1500];
-	struct err e = {0};
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
-	char *t = util_read_file(p, 1 << 16, NULL, &e);
+	char *t = read_knob(dir, file, 1 << 16);
 	if (!t)
 		return -1;
 	long long v = -1;

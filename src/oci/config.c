@@ -1,6 +1,7 @@
 /* config.json: top level, root, process, mounts, hooks. The linux section
  * is in config_linux.c, seccomp in config_seccomp.c. */
 #include "oci/config.h"
+#include "lib/file.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -75,6 +76,19 @@ int cfg_int64(struct json_object *o, const char *field, int64_t *out, struct err
 	int64_t v = json_object_get_int64(o);
 	if (errno == ERANGE || (v == INT64_MAX && json_object_get_uint64(o) > INT64_MAX))
 		return err_set(e, ERR_INPUT, "config.json: %s: out of range", field);
+	*out = v;
+	return 0;
+}
+
+int cfg_int64_in(struct json_object *o, const char *field, int64_t lo, int64_t hi, int64_t *out,
+                 struct err *e)
+{
+	int64_t v;
+	if (cfg_int64(o, field, &v, e) < 0)
+		return -1;
+	if (v < lo || v > hi)
+		return err_set(e, ERR_INPUT, "config.json: %s: %lld not in %lld..%lld", field,
+		               (long long)v, (long long)lo, (long long)hi);
 	*out = v;
 	return 0;
 }
@@ -399,12 +413,8 @@ static int parse_process(struct oci_config *c, struct json_object *o, struct err
 		return -1;
 	if ((v = cfg_get(o, "oomScoreAdj"))) {
 		int64_t s;
-		if (cfg_int64(v, "process.oomScoreAdj", &s, e) < 0)
+		if (cfg_int64_in(v, "process.oomScoreAdj", -1000, 1000, &s, e) < 0)
 			return -1;
-		if (s < -1000 || s > 1000)
-			return err_set(e, ERR_INPUT,
-			               "config.json: process.oomScoreAdj: %lld not in -1000..1000",
-			               (long long)s);
 		p->has_oom_score_adj = 1;
 		p->oom_score_adj = (int)s;
 	}
@@ -807,7 +817,7 @@ struct oci_config *oci_config_load(const char *bundle, struct err *e)
 		err_set(e, ERR_INPUT, "bundle path too long");
 		return NULL;
 	}
-	char *text = util_read_file(path, 16u << 20, NULL, e);
+	char *text = file_read(path, 16u << 20, NULL, e);
 	if (!text) {
 		if (e->errnum == ENOENT)
 			e->kind = ERR_INPUT;

@@ -241,6 +241,9 @@ int cfg_string(struct oci_config *c, struct json_object *o, const char *field, c
 int cfg_strv(struct oci_config *c, struct json_object *o, const char *field, char ***out, size_t *n,
              struct err *e);
 int cfg_int64(struct json_object *o, const char *field, int64_t *out, struct err *e);
+/* cfg_int64() and "FIELD: N not in LO..HI" unless lo <= N <= hi. */
+int cfg_int64_in(struct json_object *o, const char *field, int64_t lo, int64_t hi, int64_t *out,
+                 struct err *e);
 int cfg_uint(struct json_object *o, const char *field, uint64_t max, uint64_t *out, struct err *e);
 int cfg_bool(struct json_object *o, const char *field, int *out, struct err *e);
 int cfg_idmaps(struct oci_config *c, struct json_object *o, const char *field,

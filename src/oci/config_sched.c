@@ -89,12 +89,8 @@ int cfg_parse_process_sched(struct oci_config *c, struct json_object *o, struct 
 			               str);
 		int64_t prio = 0;
 		if ((v = cfg_get(s, "priority")) &&
-		    cfg_int64(v, "process.ioPriority.priority", &prio, e) < 0)
+		    cfg_int64_in(v, "process.ioPriority.priority", 0, 7, &prio, e) < 0)
 			return -1;
-		if (prio < 0 || prio > 7)
-			return err_set(e, ERR_INPUT,
-			               "config.json: process.ioPriority.priority: %lld not in 0..7",
-			               (long long)prio);
 		p->ioprio_level = (int)prio;
 		p->has_ioprio = 1;
 	}
@@ -114,21 +110,14 @@ int cfg_parse_process_sched(struct oci_config *c, struct json_object *o, struct 
 			    e, ERR_INPUT,
 			    "config.json: process.scheduler.policy: '%s' is not supported", str);
 		int64_t n = 0;
-		if ((v = cfg_get(s, "nice")) && cfg_int64(v, "process.scheduler.nice", &n, e) < 0)
+		if ((v = cfg_get(s, "nice")) &&
+		    cfg_int64_in(v, "process.scheduler.nice", -20, 19, &n, e) < 0)
 			return -1;
-		if (n < -20 || n > 19)
-			return err_set(e, ERR_INPUT,
-			               "config.json: process.scheduler.nice: %lld not in -20..19",
-			               (long long)n);
 		p->sched.nice = (int)n;
 		n = 0;
 		if ((v = cfg_get(s, "priority")) &&
-		    cfg_int64(v, "process.scheduler.priority", &n, e) < 0)
+		    cfg_int64_in(v, "process.scheduler.priority", 0, 99, &n, e) < 0)
 			return -1;
-		if (n < 0 || n > 99)
-			return err_set(e, ERR_INPUT,
-			               "config.json: process.scheduler.priority: %lld not in 0..99",
-			               (long long)n);
 		p->sched.priority = (int)n;
 		if (get_u64(s, "runtime", pf, &p->sched.runtime, e) ||
 		    get_u64(s, "deadline", pf, &p->sched.deadline, e) ||

@@ -1,4 +1,5 @@
 /* exec: a new process in a running container's namespaces and cgroup. */
+#include "lib/file.h"
 #include "oci/container.h"
 #include "oci/process.h"
 #include "oci/terminal.h"
@@ -45,7 +46,7 @@ static int same_ns(pid_t pid, const char *name)
 static int exec_process(const struct oci_exec_opts *o, struct oci_config *c, struct err *e)
 {
 	if (o->process_file) {
-		char *text = util_read_file(o->process_file, 4 << 20, NULL, e);
+		char *text = file_read(o->process_file, 4 << 20, NULL, e);
 		if (!text)
 			return err_prefix(e, "--process");
 		int r = oci_config_parse_process(c, text, e);

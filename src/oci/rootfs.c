@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,34 @@ int oci_open_in_root(int rootfd, const char *path, int create, int as_file, stru
 static void fdpath(int fd, char *buf, size_t len)
 {
 	snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+/* mount(2) onto DEST in the root, resolved there by oci_open_in_root() with
+ * CREATE and AS_FILE; a failed mount is the error "FMT...: strerror". */
+static int mount_in_root(int rootfd, const char *dest, int create, int as_file, const char *src,
+                         const char *type, unsigned long flags, const char *data, struct err *e,
+                         const char *fmt, ...) __attribute__((format(printf, 10, 11)));
+static int mount_in_root(int rootfd, const char *dest, int create, int as_file, const char *src,
+                         const char *type, unsigned long flags, const char *data, struct err *e,
+                         const char *fmt, ...)
+{
+	char target[64], what[ERR_MSG_MAX];
+	int fd = oci_open_in_root(rootfd, dest, create, as_file, e);
+	if (fd < 0)
+		return -1;
+	fdpath(fd, target, sizeof(target));
+	int r = mount(src, target, type, flags, data);
+	int saved = errno;
+	close(fd);
+	if (r == 0)
+		return 0;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	err_errno(e, saved, "%s", what);
+	errno = saved;
+	return -1;
 }
 
 /* Flags the kernel locks on a mount seen from a user namespace. */
@@ -172,30 +201,24 @@ static int cgroup_mount(const struct oci_rootfs_ctx *ctx, const struct oci_mount
                         int rootfd, struct err *e)
 {
 	const struct oci_cgroup *cg = ctx->cg;
-	char target[64], src[1400], sub[1400];
+	char src[1400], sub[1400];
 	unsigned long ro = m->flags & MS_RDONLY;
 	if (!cg || !cg->path[0])
 		return err_set(e, ERR_INPUT, "mounts[%zu]: a cgroup mount needs cgroups", idx);
-	int fd = oci_open_in_root(rootfd, m->destination, 1, 0, e);
-	if (fd < 0)
-		return -1;
-	fdpath(fd, target, sizeof(target));
 	if (cg->layout == OCI_CG_V2) {
 		snprintf(src, sizeof(src), "%s%s", cg->unified, cg->path);
-		int r = mount(src, target, NULL, MS_BIND | MS_REC, NULL);
-		close(fd);
-		if (r < 0)
-			return err_sys(e, "mounts[%zu]: mounting cgroup2", idx);
+		if (mount_in_root(rootfd, m->destination, 1, 0, src, NULL, MS_BIND | MS_REC, NULL,
+		                  e, "mounts[%zu]: mounting cgroup2", idx) < 0)
+			return -1;
 		return ro ? remount_at(rootfd, m->destination,
 		                       MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, ctx->userns,
 		                       idx, e)
 		          : 0;
 	}
-	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0) {
-		close(fd);
-		return err_sys(e, "mounts[%zu]: mounting the cgroup tmpfs", idx);
-	}
-	close(fd);
+	if (mount_in_root(rootfd, m->destination, 1, 0, "tmpfs", "tmpfs",
+	                  MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755", e,
+	                  "mounts[%zu]: mounting the cgroup tmpfs", idx) < 0)
+		return -1;
 	for (int i = -1; i < cg->nh; i++) {
 		const char *mnt = i < 0 ? cg->unified : cg->h[i].mnt;
 		if (!mnt[0])
@@ -204,31 +227,19 @@ static int cgroup_mount(const struct oci_rootfs_ctx *ctx, const struct oci_mount
 		base = base ? base + 1 : mnt;
 		snprintf(sub, sizeof(sub), "%s/%s", m->destination, base);
 		snprintf(src, sizeof(src), "%s%s", mnt, cg->path);
-		int sfd = oci_open_in_root(rootfd, sub, 1, 0, e);
-		if (sfd < 0)
+		if (mount_in_root(rootfd, sub, 1, 0, src, NULL, MS_BIND, NULL, e,
+		                  "mounts[%zu]: binding cgroup %s", idx, src) < 0)
 			return -1;
-		fdpath(sfd, target, sizeof(target));
-		int r = mount(src, target, NULL, MS_BIND, NULL);
-		close(sfd);
-		if (r < 0)
-			return err_sys(e, "mounts[%zu]: binding cgroup %s", idx, src);
 		if (ro && remount_at(rootfd, sub, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		                     ctx->userns, idx, e) < 0)
 			return -1;
 		/* co-mounted controllers get symlinks: cpu -> cpu,cpuacct */
 	}
-	if (ro) {
-		fd = oci_open_in_root(rootfd, m->destination, 0, 0, e);
-		if (fd < 0)
-			return -1;
-		fdpath(fd, target, sizeof(target));
-		int r =
-		    mount(NULL, target, NULL,
-		          MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755");
-		close(fd);
-		if (r < 0)
-			return err_sys(e, "mounts[%zu]: making the cgroup tmpfs read-only", idx);
-	}
+	if (ro)
+		return mount_in_root(rootfd, m->destination, 0, 0, NULL, NULL,
+		                     MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		                     "mode=755", e,
+		                     "mounts[%zu]: making the cgroup tmpfs read-only", idx);
 	return 0;
 }
 
@@ -292,16 +303,9 @@ static int do_mount(const struct oci_rootfs_ctx *ctx, const struct oci_mount *m,
 	if (r == 0 && m->bind && !m->idmap && (m->flags & REMOUNT_FLAGS))
 		r = remount_at(rootfd, m->destination, m->flags & REMOUNT_FLAGS, ctx->userns, idx,
 		               e);
-	if (r == 0 && m->propagation) {
-		fd = oci_open_in_root(rootfd, m->destination, 0, 0, e);
-		if (fd < 0)
-			return -1;
-		fdpath(fd, target, sizeof(target));
-		if (mount(NULL, target, NULL, m->propagation, NULL) < 0)
-			r = err_sys(e, "mounts[%zu]: setting propagation of %s", idx,
-			            m->destination);
-		close(fd);
-	}
+	if (r == 0 && m->propagation)
+		r = mount_in_root(rootfd, m->destination, 0, 0, NULL, NULL, m->propagation, NULL, e,
+		                  "mounts[%zu]: setting propagation of %s", idx, m->destination);
 	return r;
 }
 
@@ -316,7 +320,6 @@ static const struct {
 static int make_device(const struct oci_rootfs_ctx *ctx, int rootfd, const char *path, char type,
                        unsigned maj, unsigned min, mode_t mode, uid_t uid, gid_t gid, struct err *e)
 {
-	char target[64];
 	if (ctx->userns) {
 		/* mknod is not allowed: bind the host's node onto an empty file,
 		 * but only if the host path is that very device */
@@ -328,13 +331,8 @@ static int make_device(const struct oci_rootfs_ctx *ctx, int rootfd, const char 
 			               "device %s: the host has no %c %u:%u device at this path to "
 			               "bind in a user namespace",
 			               path, type, maj, min);
-		int fd = oci_open_in_root(rootfd, path, 1, 1, e);
-		if (fd < 0)
-			return -1;
-		fdpath(fd, target, sizeof(target));
-		int r = mount(path, target, NULL, MS_BIND, NULL);
-		close(fd);
-		return r < 0 ? err_sys(e, "binding device %s", path) : 0;
+		return mount_in_root(rootfd, path, 1, 1, path, NULL, MS_BIND, NULL, e,
+		                     "binding device %s", path);
 	}
 	char parent[4096];
 	snprintf(parent, sizeof(parent), "%s", path);

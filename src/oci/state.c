@@ -1,4 +1,5 @@
 #include "oci/state.h"
+#include "lib/file.h"
 #include "oci/util.h"
 
 #include <errno.h>
@@ -93,7 +94,7 @@ int oci_state_open(const char *root, const char *id, struct oci_state *st, struc
 	if (lock_dir(st, e) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/state.json", st->dir);
-	char *text = util_read_file(path, 1 << 20, NULL, e);
+	char *text = file_read(path, 1 << 20, NULL, e);
 	if (!text) {
 		oci_state_close(st);
 		if (e->errnum == ENOENT)

@@ -44,56 +44,6 @@ void arena_free(struct arena *a)
 	}
 }
 
-char *util_read_file(const char *path, size_t max, size_t *len, struct err *e)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err_sys(e, "opening %s", path);
-		return NULL;
-	}
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		if (n + 1 >= cap) {
-			if (cap > max) {
-				free(buf);
-				close(fd);
-				err_set(e, ERR_INPUT, "%s: larger than %zu bytes", path, max);
-				return NULL;
-			}
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err_sys(e, "reading %s", path);
-			free(buf);
-			close(fd);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (!buf) {
-		err_set(e, ERR_SYSTEM, "reading %s: out of memory", path);
-		return NULL;
-	}
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
-}
-
 int util_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

@@ -1,5 +1,5 @@
 /* Small helpers shared by the OCI runtime: an arena for parsed data, file
- * I/O that reports errors as values, and container id validation. */
+ * writes that report errors as values, and container id validation. */
 #ifndef CAPSA_OCI_UTIL_H
 #define CAPSA_OCI_UTIL_H
 
@@ -16,8 +16,6 @@ void *arena_alloc(struct arena *a, size_t size); /* zeroed; NULL only on ENOMEM 
 char *arena_strdup(struct arena *a, const char *s);
 void arena_free(struct arena *a);
 
-/* Read a whole file (at most max bytes), NUL-terminated. NULL + err on failure. */
-char *util_read_file(const char *path, size_t max, size_t *len, struct err *e);
 /* Write data to path through a temporary file and rename (atomic). */
 int util_write_atomic(const char *path, const char *data, size_t len, struct err *e);
 /* Write a string to an existing file (cgroup and /proc knobs). */

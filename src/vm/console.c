@@ -20,7 +20,7 @@ static void *console_thread(void *arg)
 	size_t have = 0, sent = 0;
 	int in_open = 1, esc = 0;
 	struct err e = {0};
-	if (sandbox_enter_thread(&e)) {
+	if (sandbox_enter_thread(0, &e)) {
 		vm_end_with_report(vm, VM_END_ERROR, 1, e.msg);
 		return NULL;
 	}

@@ -58,6 +58,14 @@ static const int allowed[] = {
     SCMP_SYS(getrandom),
 };
 
+static const int socket_calls[] = {
+    SCMP_SYS(socket),     SCMP_SYS(connect),     SCMP_SYS(bind),        SCMP_SYS(listen),
+    SCMP_SYS(accept4),    SCMP_SYS(accept),      SCMP_SYS(sendto),      SCMP_SYS(recvfrom),
+    SCMP_SYS(sendmsg),    SCMP_SYS(recvmsg),     SCMP_SYS(shutdown),    SCMP_SYS(setsockopt),
+    SCMP_SYS(getsockopt), SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(close),
+    SCMP_SYS(fcntl),      SCMP_SYS(epoll_ctl),
+};
+
 static const unsigned long ioctls[] = {
     KVM_RUN,        KVM_IRQ_LINE, KVM_GET_REGS, KVM_GET_SREGS, KVM_TRANSLATE, KVM_IRQ_LINE_STATUS,
     KVM_SIGNAL_MSI, KVM_GET_FPU,  KVM_GET_MSRS, KVM_GET_LAPIC,
@@ -96,7 +104,7 @@ int sandbox_init(struct err *e)
 	return 0;
 }
 
-int sandbox_enter_thread(struct err *e)
+int sandbox_enter_thread(unsigned extra, struct err *e)
 {
 	const char *off = getenv("CAPSA_NO_SECCOMP");
 	if (off && *off && strcmp(off, "0"))
@@ -107,6 +115,10 @@ int sandbox_enter_thread(struct err *e)
 	int rc = 0;
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	for (size_t i = 0; (extra & SANDBOX_SOCKETS) &&
+	                   i < sizeof(socket_calls) / sizeof(socket_calls[0]) && rc == 0;
+	     i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, socket_calls[i], 0);
 	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]) && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 		                      SCMP_A1(SCMP_CMP_EQ, ioctls[i]));

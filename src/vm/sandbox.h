@@ -8,8 +8,12 @@
 
 /* Install the SIGSYS reporter (process-wide, idempotent). */
 int sandbox_init(struct err *e);
-/* Confine the calling thread. CAPSA_NO_SECCOMP=1 in the environment turns
- * this off (for debugging). */
-int sandbox_enter_thread(struct err *e);
+/* Extra permissions a thread may need beyond the common set. */
+#define SANDBOX_SOCKETS 0x1u /* sockets, epoll_ctl, close (network, vsock devices) */
+
+/* Confine the calling thread: the common set (file and ring I/O on existing
+ * descriptors, polling, memory, futexes, a few KVM ioctls) plus `extra`.
+ * CAPSA_NO_SECCOMP=1 in the environment turns this off (for debugging). */
+int sandbox_enter_thread(unsigned extra, struct err *e);
 
 #endif

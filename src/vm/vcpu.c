@@ -196,7 +196,7 @@ static void *vcpu_thread(void *arg)
 		return NULL;
 	}
 	struct err e = {0};
-	if (sandbox_enter_thread(&e)) {
+	if (sandbox_enter_thread(0, &e)) {
 		vm_end_with_report(vm, VM_END_ERROR, 1, e.msg);
 		return NULL;
 	}

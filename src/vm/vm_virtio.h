@@ -24,6 +24,7 @@ struct vm_virtio_disk {
 	/* token-bucket limits, 0 = none; bursts default to one second's worth */
 	uint64_t bps, bps_burst, iops, iops_burst;
 	uint64_t poll_us; /* I/O thread polls the queue this long after work (0: never) */
+	int sync_io;      /* aio=sync: no io_uring, requests served one at a time */
 };
 
 struct vm_virtio_config {
@@ -36,7 +37,8 @@ struct vm_virtio_config {
 };
 
 /* Parse "path=F[,format=raw|qcow2][,readonly][,cache=none|writeback][,id=ID]
- * [,bps=N][,bps_burst=N][,iops=N][,iops_burst=N]" (a bare F is taken as path=F)
+ * [,bps=N][,bps_burst=N][,iops=N][,iops_burst=N][,poll_us=N][,aio=io_uring|sync]"
+ * (a bare F is taken as path=F)
  * and add the disk. */
 int vm_virtio_add_disk(struct vm_virtio_config *c, const char *spec, struct err *e);
 

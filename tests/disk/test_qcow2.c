@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #define SIZE (8u << 20)
 
@@ -246,19 +247,135 @@ static void small_clusters(void **state)
 	assert_memory_equal(c, b, len);
 	free(c);
 	/* a 16 MiB image with 512-byte clusters outgrows its one-cluster refcount
-	 * table: writes then fail with ENOSPC, cleanly, and the image stays consistent */
+	 * table (64 blocks of 256 clusters: 8 MiB) several times: the table grows */
 	char *big = tpath(dir, "big.qcow2");
 	struct qcow2_create_opts cb = {16u << 20, NULL, 9};
 	assert_int_equal(qcow2_create(big, &cb, &e), 0);
 	d = open_q(big, 0);
-	int rc = 0;
-	for (size_t off = 0; off < (16u << 20) && !rc; off += 65536)
-		rc = dwrite(d, off, b + (off % (4u << 20)), 65536);
-	assert_int_equal(rc, -ENOSPC);
+	assert_non_null(d);
+	for (size_t off = 0; off < (16u << 20); off += 65536)
+		assert_int_equal(dwrite(d, off, b + (off % (4u << 20)), 65536), 0);
+	uint8_t *got = malloc(65536);
+	for (size_t off = 0; off < (16u << 20); off += 65536 * 7) {
+		assert_int_equal(dread(d, off, got, 65536), 0);
+		assert_memory_equal(got, b + (off % (4u << 20)), 65536);
+	}
+	free(got);
 	disk_close(d);
-	int st = RUN(QEMU_IMG, "check", big);
-	assert_true(st == 0 || st == 3); /* 3: leaked clusters only, no corruption */
+	/* capsa opens the grown image and rewrites through copy-on-write-free clusters */
+	d = open_q(big, 0);
+	assert_non_null(d);
+	assert_int_equal(dwrite(d, 0, b, 65536), 0);
+	assert_int_equal(d->ops->discard(d, 65536, 65536), 0);
+	assert_int_equal(dwrite(d, 65536, b + 65536, 65536), 0);
+	disk_close(d);
+	assert_int_equal(RUN(QEMU_IMG, "check", big), 0);
+	out = tpath(dir, "big.raw");
+	assert_int_equal(RUN(QEMU_IMG, "convert", "-O", "raw", big, out), 0);
+	c = load(out, &len);
+	assert_int_equal(len, 16u << 20);
+	for (size_t off = 0; off < (16u << 20); off += 4u << 20)
+		assert_memory_equal(c + off, b, 4u << 20);
+	free(c);
+	/* the header names a table of more than its first cluster */
+	uint8_t *hdr = load(big, &len);
+	uint32_t rt_clusters = (uint32_t)hdr[56] << 24 | hdr[57] << 16 | hdr[58] << 8 | hdr[59];
+	printf("# measured: refcount table grew from 1 to %u clusters\n", rt_clusters);
+	assert_true(rt_clusters > 1);
+	free(hdr);
 	free(b);
+	rmtree(dir);
+}
+
+static uint64_t allocated_bytes(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return (uint64_t)st.st_blocks * 512;
+}
+
+/* Discard and write-zeroes release whole clusters (zero entries, holes punched
+ * in the file after the flush) and write zeros at partial edges; over a backing
+ * file the zeroed range no longer shows the backing data. */
+static void discard_and_zeroes(void **state)
+{
+	(void)state;
+	REQUIRE_QEMU_IMG();
+	char *dir = test_tmpdir();
+	char *base = tpath(dir, "base.qcow2"), *ov = tpath(dir, "ov.qcow2");
+	struct qcow2_create_opts co = {SIZE, NULL, 16};
+	struct err e = {0};
+	assert_int_equal(qcow2_create(base, &co, &e), 0);
+	uint8_t *model = malloc(SIZE), *all = malloc(SIZE);
+	for (size_t i = 0; i < SIZE; i++)
+		model[i] = (uint8_t)(pat(i) | 1);
+	struct disk *d = open_q(base, 0);
+	assert_non_null(d);
+	assert_int_equal(dwrite(d, 0, model, SIZE), 0);
+	assert_int_equal(d->ops->flush(d), 0);
+	uint64_t before = allocated_bytes(base);
+	/* 2 MiB of whole clusters discarded, plus ragged edges left alone */
+	assert_int_equal(d->ops->discard(d, (1u << 20) - 512, (2u << 20) + 1024), 0);
+	memset(model + (1u << 20), 0, 2u << 20);
+	/* write-zeroes with partial edges */
+	assert_int_equal(d->ops->write_zeroes(d, (5u << 20) + 4096, 200000), 0);
+	memset(model + (5u << 20) + 4096, 0, 200000);
+	assert_int_equal(d->ops->flush(d), 0);
+	uint64_t after = allocated_bytes(base);
+	printf("# measured: discard/write-zeroes freed %llu KiB of the image file\n",
+	       (unsigned long long)((before - after) >> 10));
+	assert_true(before - after >= (2u << 20));
+	assert_int_equal(dread(d, 0, all, SIZE), 0);
+	assert_memory_equal(all, model, SIZE);
+	disk_close(d);
+	assert_int_equal(RUN(QEMU_IMG, "check", base), 0);
+
+	/* over a backing file: zeros hide the backing data */
+	struct qcow2_create_opts oo = {0, base, 16};
+	assert_int_equal(qcow2_create(ov, &oo, &e), 0);
+	d = open_q(ov, 0);
+	assert_non_null(d);
+	assert_int_equal(d->ops->discard(d, 0, 65536 * 2), 0);
+	memset(model, 0, 65536 * 2);
+	assert_int_equal(d->ops->write_zeroes(d, (4u << 20) - 100 * 512, 300 * 512), 0);
+	memset(model + (4u << 20) - 100 * 512, 0, 300 * 512);
+	assert_int_equal(dread(d, 0, all, SIZE), 0);
+	assert_memory_equal(all, model, SIZE);
+	disk_close(d);
+	assert_int_equal(RUN(QEMU_IMG, "check", ov), 0);
+	char *out = tpath(dir, "ov.raw");
+	assert_int_equal(RUN(QEMU_IMG, "convert", "-O", "raw", ov, out), 0);
+	size_t len;
+	uint8_t *conv = load(out, &len);
+	assert_int_equal(len, SIZE);
+	assert_memory_equal(conv, model, SIZE);
+	free(conv);
+	free(model);
+	free(all);
+	rmtree(dir);
+}
+
+/* A backing file that became a FIFO (or names a device) is refused at once:
+ * opening it must not block capsa. */
+static void backing_fifo(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	char *b = tpath(dir, "b.raw"), *ov = tpath(dir, "ov.qcow2");
+	assert_int_equal(write_file(b, "0123456789abcdef", 16), 0);
+	assert_int_equal(truncate(b, 1 << 20), 0);
+	struct qcow2_create_opts co = {0, b, 16};
+	struct err e = {0};
+	assert_int_equal(qcow2_create(ov, &co, &e), 0);
+	assert_int_equal(unlink(b), 0);
+	assert_int_equal(mkfifo(b, 0600), 0);
+	double t0 = now_secs();
+	assert_null(open_q(ov, 1));
+	struct disk *d = NULL;
+	struct disk_options o = {b, DISK_FMT_RAW, 1, DISK_CACHE_WRITEBACK};
+	assert_int_equal(disk_open(&d, &o, &e), -1);
+	assert_non_null(strstr(e.msg, "not a regular file or block device"));
+	assert_true(now_secs() - t0 < 5);
 	rmtree(dir);
 }
 
@@ -538,7 +655,8 @@ int main(void)
 	    cmocka_unit_test(qemu_io_interop),   cmocka_unit_test(small_clusters),
 	    cmocka_unit_test(create_and_info),   cmocka_unit_test(crafted_headers),
 	    cmocka_unit_test(corrupt_l2),        cmocka_unit_test(dirty_and_loops),
-	    cmocka_unit_test(random_damage),
+	    cmocka_unit_test(random_damage),     cmocka_unit_test(discard_and_zeroes),
+	    cmocka_unit_test(backing_fifo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,51 +1,15 @@
-/* test=virtio-blk, test=virtio-rng, test=virtio-blk-bench: a polling virtio-mmio
- * driver at CPL3 (interrupts stay disabled; the used ring is polled).
- * Devices are found by scanning vbase=ADDR (default 0xd0000000), vstride=N
- * (default 0x1000) and vcount=N (default 9) for the wanted device ID, so the
- * same code runs under QEMU microvm (vbase=0xfeb00000 vstride=0x200 vcount=24). */
+/* test=virtio-blk, virtio-blk-bench, virtio-blk-writer, virtio-rng,
+ * virtio-balloon: device tests at CPL3 on the polling driver in virtio_drv.c
+ * (interrupts stay disabled; the used ring is polled). The same code runs
+ * under QEMU microvm (vbase=0xfeb00000 vstride=0x200 vcount=24). */
 #include "guest.h"
 #include "io.h"
+#include "virtio_drv.h"
 
-#define R_MAGIC       0x000
-#define R_VERSION     0x004
-#define R_DEVICE_ID   0x008
-#define R_DEV_FEAT    0x010
-#define R_DEV_FEATSEL 0x014
-#define R_DRV_FEAT    0x020
-#define R_DRV_FEATSEL 0x024
-#define R_QSEL        0x030
-#define R_QMAX        0x034
-#define R_QNUM        0x038
-#define R_QREADY      0x044
-#define R_NOTIFY      0x050
-#define R_ISR_ACK     0x064
-#define R_STATUS      0x070
-#define R_DESC        0x080
-#define R_AVAIL       0x090
-#define R_USED        0x0a0
-#define R_CONFIG      0x100
+#define QS VDRV_QS
 
-#define ST_ACK      1
-#define ST_DRIVER   2
-#define ST_DRV_OK   4
-#define ST_FEAT_OK  8
-#define ST_NEED_RST 0x40
-
-#define F_NEXT     1
-#define F_WRITE    2
-#define F_INDIRECT 4
-
-#define QS 64
-
-struct vdesc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-};
-
-static struct vdesc desc[QS] __attribute__((aligned(4096)));
-static volatile uint16_t avail[2 + QS + 1] __attribute__((aligned(4096)));
-static volatile uint32_t used[1 + 2 * QS + 1] __attribute__((aligned(4096)));
+static struct vdev dev;
+static struct vdesc *desc; /* queue 0's descriptor table */
 static struct vdesc itable[4] __attribute__((aligned(64)));
 static uint8_t data[1 << 20] __attribute__((aligned(4096)));
 
@@ -56,120 +20,39 @@ struct blk_hdr {
 static struct blk_hdr hdrs[QS / 3];
 static volatile uint8_t stat[QS / 3];
 
-static uint64_t base;
-static uint16_t avail_idx, used_seen;
 static const char *cmdline;
 
-static void barrier(void)
-{
-	__asm__ volatile("mfence" ::: "memory");
-}
 static uint32_t rd(uint32_t off)
 {
-	return mmio_read32(base + off);
+	return vdrv_rd(&dev, off);
 }
 static void wr(uint32_t off, uint32_t v)
 {
-	mmio_write32(base + off, v);
+	vdrv_wr(&dev, off, v);
 }
-
 static int find(uint32_t id)
 {
-	uint64_t b = cmdline_num(cmdline, "vbase", 0xd0000000ull);
-	uint64_t stride = cmdline_num(cmdline, "vstride", 0x1000);
-	uint64_t n = cmdline_num(cmdline, "vcount", 9);
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t a = b + i * stride;
-		if (mmio_read32(a + R_MAGIC) == 0x74726976 && mmio_read32(a + R_DEVICE_ID) == id) {
-			base = a;
-			return 1;
-		}
-	}
-	return 0;
+	return vdrv_find(&dev, cmdline, id);
 }
-
-static void reset_rings(void)
-{
-	memset(desc, 0, sizeof(desc));
-	memset((void *)avail, 0, sizeof(avail));
-	memset((void *)used, 0, sizeof(used));
-	avail_idx = used_seen = 0;
-}
-
 /* Negotiate VERSION_1 plus `want` and set up queue 0; 0 on success. */
 static int dev_init(uint64_t want)
 {
-	reset_rings();
-	wr(R_STATUS, 0);
-	wr(R_STATUS, ST_ACK);
-	wr(R_STATUS, ST_ACK | ST_DRIVER);
-	wr(R_DEV_FEATSEL, 1);
-	uint64_t f = (uint64_t)rd(R_DEV_FEAT) << 32;
-	wr(R_DEV_FEATSEL, 0);
-	f |= rd(R_DEV_FEAT);
-	uint64_t use = f & (want | (1ull << 32));
-	if (!(use & (1ull << 32))) {
-		gprintf("virtio: device features 0x%lx lack VERSION_1\n", f);
-		return -1;
-	}
-	wr(R_DRV_FEATSEL, 0);
-	wr(R_DRV_FEAT, (uint32_t)use);
-	wr(R_DRV_FEATSEL, 1);
-	wr(R_DRV_FEAT, (uint32_t)(use >> 32));
-	wr(R_STATUS, ST_ACK | ST_DRIVER | ST_FEAT_OK);
-	if (!(rd(R_STATUS) & ST_FEAT_OK)) {
-		gputs("virtio: FEATURES_OK refused\n");
-		return -1;
-	}
-	wr(R_QSEL, 0);
-	if (rd(R_QMAX) < QS) {
-		gprintf("virtio: queue max %u < %u\n", rd(R_QMAX), QS);
-		return -1;
-	}
-	wr(R_QNUM, QS);
-	wr(R_DESC, (uint32_t)(uintptr_t)desc);
-	wr(R_DESC + 4, 0);
-	wr(R_AVAIL, (uint32_t)(uintptr_t)avail);
-	wr(R_AVAIL + 4, 0);
-	wr(R_USED, (uint32_t)(uintptr_t)used);
-	wr(R_USED + 4, 0);
-	wr(R_QREADY, 1);
-	wr(R_STATUS, ST_ACK | ST_DRIVER | ST_FEAT_OK | ST_DRV_OK);
-	return (rd(R_STATUS) & ST_NEED_RST) ? -1 : 0;
+	int rc = vdrv_init(&dev, want, 1);
+	desc = dev.q[0].desc;
+	return rc;
 }
-
 static void publish(uint16_t head)
 {
-	avail[2 + avail_idx % QS] = head;
-	barrier();
-	avail[1] = ++avail_idx;
-	barrier();
+	vdrv_publish(&dev, 0, head);
 }
-
 static void kick(void)
 {
-	wr(R_NOTIFY, 0);
+	vdrv_kick(&dev, 0);
 }
-
 /* Wait for one used element; returns its length, or -1 on timeout/NEEDS_RESET. */
 static int64_t wait_used(uint32_t *id)
 {
-	for (uint64_t spins = 0;; spins++) {
-		uint16_t idx = (uint16_t)(((volatile uint16_t *)used)[1]);
-		if (idx != used_seen) {
-			barrier();
-			uint32_t slot = used_seen % QS;
-			used_seen++;
-			if (id)
-				*id = used[1 + 2 * slot];
-			return used[2 + 2 * slot];
-		}
-		if (spins && (spins & 0xfffff) == 0 && (rd(R_STATUS) & ST_NEED_RST))
-			return -1;
-		if (spins > 4000000000ull)
-			return -1;
-		cpu_relax();
-	}
+	return vdrv_wait_used(&dev, 0, id, 0);
 }
 
 /* One blk request with slot s (descriptors 3s..3s+2); not waited for. */
@@ -215,7 +98,8 @@ static void blk_main(uint64_t unused)
 		gputs("blk: no virtio-blk device\n");
 		guest_exit(1);
 	}
-	gprintf("virtio: base=0x%lx version=%u device=%u\n", base, rd(R_VERSION), rd(R_DEVICE_ID));
+	gprintf("virtio: base=0x%lx version=%u device=%u\n", dev.base, rd(R_VERSION),
+	        rd(R_DEVICE_ID));
 	if (dev_init((1ull << 28) | (1ull << 29) | (1ull << 9) | (1ull << 6) | (1ull << 13) |
 	             (1ull << 14)))
 		guest_exit(1);
@@ -365,6 +249,49 @@ static void bench_main(uint64_t unused)
 	guest_exit(0);
 }
 
+/* Queue depth: read the first blocks=N 4 KiB blocks (default: the whole
+ * disk) with depth=D requests in flight, each into its own buffer, and hash
+ * the bytes in disk order; the host hashes the image the same way, so a
+ * completion matched to the wrong request shows. */
+static void depth_main(uint64_t unused)
+{
+	(void)unused;
+	if (!find(2) || dev_init((1ull << 28) | (1ull << 29)))
+		guest_exit(1);
+	uint64_t cap = rd(R_CONFIG) | ((uint64_t)rd(R_CONFIG + 4) << 32);
+	uint64_t depth = cmdline_num(cmdline, "depth", 16);
+	uint64_t blocks = cmdline_num(cmdline, "blocks", cap / 8);
+	if (depth < 1 || depth > QS / 3)
+		depth = QS / 3;
+	if (blocks > cap / 8)
+		blocks = cap / 8;
+	uint32_t hash = 2166136261u;
+	uint64_t maxq = 0;
+	for (uint64_t b = 0; b < blocks; b += depth) {
+		uint64_t n = blocks - b < depth ? blocks - b : depth;
+		for (uint64_t k = 0; k < n; k++) {
+			stat[k] = 0xff;
+			blk_submit((unsigned)k, 0, (b + k) * 8, data + 4096 * k, 4096);
+		}
+		kick();
+		for (uint64_t k = 0; k < n; k++)
+			if (wait_used(0) < 0)
+				guest_exit(1);
+		if (n > maxq)
+			maxq = n;
+		for (uint64_t k = 0; k < n; k++) {
+			if (stat[k] != 0) {
+				gprintf("depth: block %lu status=%u\n", b + k, stat[k]);
+				guest_exit(1);
+			}
+			for (unsigned i = 0; i < 4096; i++)
+				hash = (hash ^ data[4096 * k + i]) * 16777619u;
+		}
+	}
+	gprintf("depth: blocks=%lu depth=%lu hash=0x%x\n", blocks, maxq, hash);
+	guest_exit(0);
+}
+
 /* Crash test: 4 KiB writes to sectors 8i, each filled with the 64-bit value
  * i + 1 and flushed; "writer: flushed i" after each flush. */
 static void writer_main(uint64_t unused)
@@ -428,6 +355,8 @@ void test_virtio(const char *cl, const char *test)
 	cmdline = cl;
 	if (!memcmp(test, "virtio-blk-writer", 18))
 		run_user(writer_main, 0);
+	if (!memcmp(test, "virtio-blk-depth", 17))
+		run_user(depth_main, 0);
 	if (!memcmp(test, "virtio-blk-bench", 17))
 		run_user(bench_main, 0);
 	if (!memcmp(test, "virtio-blk", 11))

@@ -1,5 +1,7 @@
 /* Helpers for the OCI runtime tests: a busybox-static bundle in a temporary
- * directory and a wrapper around the capsa binary. Header-only so that each
+ * directory, a wrapper around the capsa binary and the checks the tests
+ * share (a step that must succeed or fail with a named error, expected
+ * output lines, waiting for a container to stop). Header-only so that each
  * test program stays one file. */
 #ifndef CAPSA_TESTS_OCI_HELPERS_H
 #define CAPSA_TESTS_OCI_HELPERS_H
@@ -15,8 +17,10 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,6 +84,18 @@ static inline int bundle_rootfs(struct bundle *b)
 	return 0;
 }
 
+/* The namespaces of a bundle unless bundle_opts.namespaces says otherwise;
+ * NAMESPACES_AND(T) adds one of type T. */
+#define DEFAULT_NAMESPACES                                                                         \
+	"{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"ipc\"},{\"type\":\"uts\"},"           \
+	"{\"type\":\"network\"}"
+#define NAMESPACES_AND(T) "[" DEFAULT_NAMESPACES ",{\"type\":\"" T "\"}]"
+
+/* bundle_opts.mounts: the container's cgroups at /sys/fs/cgroup, read-only. */
+#define CGROUP_RO_MOUNT                                                                            \
+	",{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\","          \
+	"\"options\":[\"ro\"]}"
+
 static const char default_caps[] =
     "[\"CAP_CHOWN\",\"CAP_DAC_OVERRIDE\",\"CAP_FOWNER\",\"CAP_FSETID\",\"CAP_KILL\","
     "\"CAP_SETGID\",\"CAP_SETUID\",\"CAP_SETPCAP\",\"CAP_NET_BIND_SERVICE\",\"CAP_NET_RAW\","
@@ -116,9 +132,7 @@ static inline void bundle_config(struct bundle *b, const struct bundle_opts *o)
 	    o && o->args ? o->args : "[\"true\"]", caps, caps, caps,
 	    o && o->process ? o->process : "", o && o->readonly ? "true" : "false",
 	    o && o->mounts ? o->mounts : "",
-	    o && o->namespaces ? o->namespaces
-	                       : "[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"ipc\"},"
-	                         "{\"type\":\"uts\"},{\"type\":\"network\"}]",
+	    o && o->namespaces ? o->namespaces : "[" DEFAULT_NAMESPACES "]",
 	    o && o->lnx ? o->lnx : "", o && o->top ? o->top : "");
 }
 
@@ -198,21 +212,123 @@ static inline void run_files(struct run_result *r, const char *dir, char *const 
 	unlink(err);
 }
 
-/* Run capsa --root B->root ARGS... (NULL-terminated) in the bundle dir. */
-static inline void capsa(struct run_result *r, struct bundle *b, double timeout, ...)
+static inline void capsa_v(struct run_result *r, struct bundle *b, double timeout, va_list ap)
 {
 	char *argv[64];
 	int n = 0;
-	va_list ap;
 	argv[n++] = (char *)test_capsa_bin();
 	argv[n++] = "--root";
 	argv[n++] = b->root;
-	va_start(ap, timeout);
 	for (char *a; n < 62 && (a = va_arg(ap, char *));)
 		argv[n++] = a;
-	va_end(ap);
 	argv[n] = NULL;
 	run_files(r, b->dir, argv, timeout);
+}
+
+/* Run capsa --root B->root ARGS... (NULL-terminated) in the bundle dir. */
+static inline void capsa(struct run_result *r, struct bundle *b, double timeout, ...)
+{
+	va_list ap;
+	va_start(ap, timeout);
+	capsa_v(r, b, timeout, ap);
+	va_end(ap);
+}
+
+/* Fail (showing the output) unless R exited with status 0 in time. */
+static inline void expect_ok(const struct run_result *r, const char *what)
+{
+	if (r->status != 0 || r->timed_out)
+		fail_msg("%s: status %d%s\nstdout: %s\nstderr: %s", what, r->status,
+		         r->timed_out ? " (timed out)" : "", r->out, r->err);
+}
+
+/* Fail unless R exited with STATUS and its stderr contains WANT. */
+static inline void expect_error(const struct run_result *r, int status, const char *want)
+{
+	if (r->status != status || !strstr(r->err, want))
+		fail_msg("status %d, stderr '%s' (wanted %d and '%s')", r->status, r->err, status,
+		         want);
+}
+
+/* Fail unless each of the N strings in WANT is in R's stdout. */
+static inline void expect_out_all(const struct run_result *r, const char *const want[], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strstr(r->out, want[i]))
+			fail_msg("missing '%s' in:\n%s\nstderr: %s", want[i], r->out, r->err);
+}
+#define EXPECT_OUT_ALL(r, want) expect_out_all(r, want, sizeof(want) / sizeof(want[0]))
+
+/* capsa ARGS... (NULL-terminated) must succeed; WHAT names the step. */
+static inline void capsa_ok(struct bundle *b, double timeout, const char *what, ...)
+{
+	struct run_result r;
+	va_list ap;
+	va_start(ap, what);
+	capsa_v(&r, b, timeout, ap);
+	va_end(ap);
+	expect_ok(&r, what);
+	run_result_free(&r);
+}
+
+/* capsa ARGS... (NULL-terminated) must exit with STATUS, naming WANT on stderr. */
+static inline void capsa_fails(struct bundle *b, double timeout, int status, const char *want, ...)
+{
+	struct run_result r;
+	va_list ap;
+	va_start(ap, want);
+	capsa_v(&r, b, timeout, ap);
+	va_end(ap);
+	expect_error(&r, status, want);
+	run_result_free(&r);
+}
+
+/* A new bundle from O whose "capsa run" must succeed; R holds its output
+ * (the caller frees R and B). */
+static inline void run_new_bundle(struct bundle *b, const struct bundle_opts *o,
+                                  struct run_result *r, double timeout, const char *what)
+{
+	assert_int_equal(bundle_new(b, o), 0);
+	capsa(r, b, timeout, "run", b->id, NULL);
+	expect_ok(r, what);
+}
+
+/* BUF = the path of NAME in the bundle directory. */
+static inline char *bundle_path(const struct bundle *b, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", b->dir, name);
+	return buf;
+}
+
+/* The contents of the pid file NAME in the bundle (must exist; free it). */
+static inline char *read_pid_file(const struct bundle *b, const char *name)
+{
+	char p[512];
+	char *pid = read_file(bundle_path(b, name, p, sizeof(p)), NULL);
+	assert_non_null(pid);
+	assert_true(atoi(pid) > 1);
+	return pid;
+}
+
+/* bundle_opts.mounts: the bundle directory bound at /hostdir. */
+static inline const char *hostdir_mount(const struct bundle *b, char *buf, size_t len)
+{
+	snprintf(buf, len,
+	         ",{\"destination\":\"/hostdir\",\"source\":\"%s\",\"options\":[\"bind\"]}",
+	         b->dir);
+	return buf;
+}
+
+/* A listening unix socket at PATH (must succeed). */
+static inline int listen_unix(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	return fd;
 }
 
 /* Does a cgroup directory for the container exist in any hierarchy? */
@@ -254,6 +370,22 @@ static inline void reap_all(void)
 {
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
+}
+
+/* Wait (reaping) until the container is stopped; fail after about 5 s. */
+static inline void wait_stopped(struct bundle *b)
+{
+	struct run_result r;
+	for (int i = 0; i < 500; i++) {
+		reap_all();
+		capsa(&r, b, 10, "state", b->id, NULL);
+		int stopped = strstr(r.out, "\"status\": \"stopped\"") != NULL;
+		run_result_free(&r);
+		if (stopped)
+			return;
+		usleep(10000);
+	}
+	fail_msg("container %s did not stop", b->id);
 }
 
 #define REQUIRE_ROOT_AND_BUSYBOX()                                                                 \

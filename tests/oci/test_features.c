@@ -6,30 +6,6 @@
 
 #include <poll.h>
 #include <seccomp.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-
-static void expect_ok(struct run_result *r, const char *what)
-{
-	if (r->status != 0 || r->timed_out)
-		fail_msg("%s: status %d%s\nstdout: %s\nstderr: %s", what, r->status,
-		         r->timed_out ? " (timed out)" : "", r->out, r->err);
-}
-
-static void wait_stopped(struct bundle *b)
-{
-	struct run_result r;
-	for (int i = 0; i < 500; i++) {
-		reap_all();
-		capsa(&r, b, 10, "state", b->id, NULL);
-		int stopped = strstr(r.out, "\"status\": \"stopped\"") != NULL;
-		run_result_free(&r);
-		if (stopped)
-			return;
-		usleep(10000);
-	}
-	fail_msg("container %s did not stop", b->id);
-}
 
 static void test_join_namespace_by_path(void **state)
 {
@@ -40,13 +16,9 @@ static void test_join_namespace_by_path(void **state)
 	struct bundle_opts oa = {.args = "[\"sleep\",\"60\"]"};
 	assert_int_equal(bundle_new(&a, &oa), 0);
 	char pidfile[512];
-	snprintf(pidfile, sizeof(pidfile), "%s/pid", a.dir);
-	struct run_result r;
-	capsa(&r, &a, 30, "run", "--detach", "--pid-file", pidfile, a.id, NULL);
-	expect_ok(&r, "run first");
-	run_result_free(&r);
-	char *pid = read_file(pidfile, NULL);
-	assert_non_null(pid);
+	bundle_path(&a, "pid", pidfile, sizeof(pidfile));
+	capsa_ok(&a, 30, "run first", "run", "--detach", "--pid-file", pidfile, a.id, NULL);
+	char *pid = read_pid_file(&a, "pid");
 	char ns[1024];
 	snprintf(ns, sizeof(ns),
 	         "[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"ipc\",\"path\":"
@@ -59,13 +31,13 @@ static void test_join_namespace_by_path(void **state)
 	                         .namespaces = ns};
 	assert_int_equal(bundle_new(&b, &ob), 0);
 	/* the hostname of a joined uts namespace is not set again */
-	snprintf(ns, sizeof(ns), "%s/config.json", b.dir);
-	char *cfg = read_file(ns, NULL);
+	char *cfg = read_file(bundle_path(&b, "config.json", ns, sizeof(ns)), NULL);
 	char *h = strstr(cfg, "\"hostname\":\"capsatest\",");
 	assert_non_null(h);
 	memmove(h, h + strlen("\"hostname\":\"capsatest\","), strlen(h + 23) + 1);
 	write_text(ns, "%s", cfg);
 	free(cfg);
+	struct run_result r;
 	capsa(&r, &b, 30, "run", b.id, NULL);
 	expect_ok(&r, "run joining");
 	char self_net[64], want[128];
@@ -82,13 +54,8 @@ static void test_join_namespace_by_path(void **state)
 	                              "\"uts\"},{\"type\":\"network\",\"path\":"
 	                              "\"/no/such/ns\"}]"};
 	bundle_config(&b, &bad);
-	capsa(&r, &b, 30, "run", b.id, NULL);
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, "/no/such/ns"));
-	run_result_free(&r);
-	capsa(&r, &a, 20, "delete", "--force", a.id, NULL);
-	expect_ok(&r, "delete");
-	run_result_free(&r);
+	capsa_fails(&b, 30, 2, "/no/such/ns", "run", b.id, NULL);
+	capsa_ok(&a, 20, "delete", "delete", "--force", a.id, NULL);
 	free(pid);
 	bundle_free(&a);
 	bundle_free(&b);
@@ -136,15 +103,13 @@ static void test_exec_process_file_and_devices(void **state)
 	           "\"fileMode\":384}]",
 	};
 	assert_int_equal(bundle_new(&b, &o), 0);
-	struct run_result r;
-	capsa(&r, &b, 30, "run", "-d", b.id, NULL);
-	expect_ok(&r, "run -d");
-	run_result_free(&r);
+	capsa_ok(&b, 30, "run -d", "run", "-d", b.id, NULL);
 	char proc[512];
-	snprintf(proc, sizeof(proc), "%s/process.json", b.dir);
-	write_text(proc, "{\"user\":{\"uid\":123,\"gid\":456},\"cwd\":\"/tmp\",\"env\":["
-	                 "\"PATH=/bin\",\"WHO=exec\"],\"args\":[\"sh\",\"-c\",\"echo $WHO $(id -u) "
-	                 "$(pwd); head -c 4 /dev/zero | wc -c; ls -l /dev/kmsg\"]}");
+	write_text(bundle_path(&b, "process.json", proc, sizeof(proc)),
+	           "{\"user\":{\"uid\":123,\"gid\":456},\"cwd\":\"/tmp\",\"env\":["
+	           "\"PATH=/bin\",\"WHO=exec\"],\"args\":[\"sh\",\"-c\",\"echo $WHO $(id -u) "
+	           "$(pwd); head -c 4 /dev/zero | wc -c; ls -l /dev/kmsg\"]}");
+	struct run_result r;
 	capsa(&r, &b, 30, "exec", "--process", proc, b.id, NULL);
 	expect_ok(&r, "exec --process");
 	if (!strstr(r.out, "exec 123 /tmp\n4\n") || !strstr(r.out, "crw-------"))
@@ -162,9 +127,7 @@ static void test_exec_process_file_and_devices(void **state)
 	capsa(&r, &b, 10, "exec", "--process", proc, b.id, "true", NULL);
 	assert_int_equal(r.status, 2);
 	run_result_free(&r);
-	capsa(&r, &b, 20, "delete", "--force", b.id, NULL);
-	expect_ok(&r, "delete");
-	run_result_free(&r);
+	capsa_ok(&b, 20, "delete", "delete", "--force", b.id, NULL);
 	bundle_free(&b);
 }
 
@@ -180,8 +143,7 @@ static void test_overlay_mount(void **state)
 		snprintf(p, sizeof(p), "%s/%s", b.dir, d[i]);
 		assert_int_equal(mkdir(p, 0755), 0);
 	}
-	snprintf(p, sizeof(p), "%s/lower/from-lower", b.dir);
-	write_text(p, "low\n");
+	write_text(bundle_path(&b, "lower/from-lower", p, sizeof(p)), "low\n");
 	snprintf(
 	    mounts, sizeof(mounts),
 	    ",{\"destination\":\"/ov\",\"type\":\"overlay\",\"source\":\"overlay\",\"options\":["
@@ -201,8 +163,7 @@ static void test_overlay_mount(void **state)
 	expect_ok(&r, "overlay");
 	assert_non_null(strstr(r.out, "low"));
 	run_result_free(&r);
-	snprintf(p, sizeof(p), "%s/upper/written", b.dir);
-	char *w = read_file(p, NULL);
+	char *w = read_file(bundle_path(&b, "upper/written", p, sizeof(p)), NULL);
 	assert_non_null(w);
 	assert_string_equal(w, "new\n");
 	free(w);
@@ -217,32 +178,21 @@ static void test_seccomp_notify(void **state)
 	struct bundle b;
 	assert_int_equal(bundle_new(&b, NULL), 0);
 	char sock[512], lnx[1024], mounts[600];
-	snprintf(sock, sizeof(sock), "%s/notify.sock", b.dir);
+	bundle_path(&b, "notify.sock", sock, sizeof(sock));
 	snprintf(
 	    lnx, sizeof(lnx),
 	    ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"%s\","
 	    "\"listenerMetadata\":\"meta-42\",\"syscalls\":[{\"names\":[\"mkdir\",\"mkdirat\"],"
 	    "\"action\":\"SCMP_ACT_NOTIFY\"}]}",
 	    sock);
-	snprintf(mounts, sizeof(mounts),
-	         ",{\"destination\":\"/hostdir\",\"source\":\"%s\",\"options\":[\"bind\"]}", b.dir);
 	struct bundle_opts o = {.args = "[\"sh\",\"-c\",\"mkdir /tmp/x; echo mkdir=$? > "
 	                                "/hostdir/out; ls /tmp | wc -l >> /hostdir/out\"]",
 	                        .lnx = lnx,
-	                        .mounts = mounts};
+	                        .mounts = hostdir_mount(&b, mounts, sizeof(mounts))};
 	bundle_config(&b, &o);
-	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(ls, 1), 0);
-	struct run_result r;
-	capsa(&r, &b, 30, "create", b.id, NULL);
-	expect_ok(&r, "create");
-	run_result_free(&r);
-	capsa(&r, &b, 30, "start", b.id, NULL);
-	expect_ok(&r, "start");
-	run_result_free(&r);
+	int ls = listen_unix(sock);
+	capsa_ok(&b, 30, "create", "create", b.id, NULL);
+	capsa_ok(&b, 30, "start", "start", b.id, NULL);
 	int cs = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(cs >= 0);
 	char msg[8192] = "";
@@ -266,8 +216,7 @@ static void test_seccomp_notify(void **state)
 	seccomp_notify_free(req, resp);
 	wait_stopped(&b);
 	char p[600];
-	snprintf(p, sizeof(p), "%s/out", b.dir);
-	char *out = read_file(p, NULL);
+	char *out = read_file(bundle_path(&b, "out", p, sizeof(p)), NULL);
 	assert_non_null(out);
 	if (!strstr(out, "mkdir=0\n0\n"))
 		fail_msg("notification not handled as answered: %s", out);
@@ -275,9 +224,7 @@ static void test_seccomp_notify(void **state)
 	close(nfd);
 	close(cs);
 	close(ls);
-	capsa(&r, &b, 20, "delete", b.id, NULL);
-	expect_ok(&r, "delete");
-	run_result_free(&r);
+	capsa_ok(&b, 20, "delete", "delete", b.id, NULL);
 	bundle_free(&b);
 }
 
@@ -290,8 +237,7 @@ static void test_rootless(void **state)
 	struct bundle b;
 	struct bundle_opts o = {
 	    .args = "[\"sh\",\"-c\",\"id -u; cat /proc/self/uid_map; hostname\"]",
-	    .namespaces = "[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"ipc\"},"
-	                  "{\"type\":\"uts\"},{\"type\":\"network\"},{\"type\":\"user\"}]",
+	    .namespaces = NAMESPACES_AND("user"),
 	    .lnx = ",\"uidMappings\":[{\"containerID\":0,\"hostID\":65534,\"size\":1}],"
 	           "\"gidMappings\":[{\"containerID\":0,\"hostID\":65534,\"size\":1}]",
 	};
@@ -347,15 +293,11 @@ static void test_personality_and_scheduling(void **state)
 	               "\"execCPUAffinity\":{\"initial\":\"0\",\"final\":\"0\"}",
 	    .lnx = ",\"personality\":{\"domain\":\"LINUX32\"}",
 	};
-	assert_int_equal(bundle_new(&b, &o), 0);
 	struct run_result r;
-	capsa(&r, &b, 30, "run", b.id, NULL);
-	expect_ok(&r, "personality and scheduling");
+	run_new_bundle(&b, &o, &r, 30, "personality and scheduling");
 	/* nice 7 and policy 3 (SCHED_BATCH) from /proc/self/stat */
 	const char *want[] = {"i686\n", "best-effort: prio 6", "\n7 3\n", "affinity mask: 1"};
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		if (!strstr(r.out, want[i]))
-			fail_msg("missing '%s' in:\n%s\n%s", want[i], r.out, r.err);
+	EXPECT_OUT_ALL(&r, want);
 	run_result_free(&r);
 	bundle_free(&b);
 }
@@ -403,9 +345,7 @@ static void test_coexists_with_runc(void **state)
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, b.id));
 	run_result_free(&r);
-	capsa(&r, &b, 20, "delete", "--force", b.id, NULL);
-	assert_int_equal(r.status, 0);
-	run_result_free(&r);
+	capsa_ok(&b, 20, "delete", "delete", "--force", b.id, NULL);
 	/* runc's container is untouched */
 	char *rc_state[] = {(char *)runc, "--root", runc_root, "state", b.id, NULL};
 	run_files(&r, b.dir, rc_state, 30);

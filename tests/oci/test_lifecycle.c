@@ -3,13 +3,6 @@
  * clean failures without leftovers. */
 #include "oci_helpers.h"
 
-static void expect_ok(struct run_result *r, const char *what)
-{
-	if (r->status != 0 || r->timed_out)
-		fail_msg("%s: status %d%s\nstdout: %s\nstderr: %s", what, r->status,
-		         r->timed_out ? " (timed out)" : "", r->out, r->err);
-}
-
 static void test_run_output_and_status(void **state)
 {
 	(void)state;
@@ -48,10 +41,8 @@ static void test_container_view(void **state)
 	    .caps = "[\"CAP_KILL\",\"CAP_CHOWN\"]",
 	    .readonly = 1,
 	};
-	assert_int_equal(bundle_new(&b, &o), 0);
 	struct run_result r;
-	capsa(&r, &b, 30, "run", b.id, NULL);
-	expect_ok(&r, "run");
+	run_new_bundle(&b, &o, &r, 30, "run");
 	const char *want[] = {
 	    "pid=1\n",
 	    "CapEff:\t0000000000000021\n", /* CAP_CHOWN | CAP_KILL */
@@ -67,9 +58,7 @@ static void test_container_view(void **state)
 	    "123\n",
 	    "0022\n",
 	};
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		if (!strstr(r.out, want[i]))
-			fail_msg("missing '%s' in:\n%s\nstderr: %s", want[i], r.out, r.err);
+	EXPECT_OUT_ALL(&r, want);
 	/* only the loopback device in a new network namespace */
 	assert_non_null(strstr(r.out, "\n1\n"));
 	run_result_free(&r);
@@ -86,11 +75,9 @@ static void test_user_and_groups(void **state)
 	    .process = ",\"user\":{\"uid\":1000,\"gid\":1001,\"additionalGids\":[5,77],"
 	               "\"umask\":63}",
 	};
-	assert_int_equal(bundle_new(&b, &o), 0);
 	/* "user" given twice: the second wins in json-c, like in most parsers */
 	struct run_result r;
-	capsa(&r, &b, 30, "run", b.id, NULL);
-	expect_ok(&r, "run");
+	run_new_bundle(&b, &o, &r, 30, "run");
 	assert_non_null(strstr(r.out, "1000\n1001\n"));
 	assert_non_null(strstr(r.out, "1001 5 77"));
 	/* capabilities are cleared for a non-root user unless configured */
@@ -108,14 +95,10 @@ static void test_lifecycle(void **state)
 	struct bundle_opts o = {.args = "[\"sleep\",\"60\"]"};
 	assert_int_equal(bundle_new(&b, &o), 0);
 	char pidfile[512];
-	snprintf(pidfile, sizeof(pidfile), "%s/pid", b.dir);
+	bundle_path(&b, "pid", pidfile, sizeof(pidfile));
+	capsa_ok(&b, 30, "create", "create", "--bundle", b.dir, "--pid-file", pidfile, b.id, NULL);
+	char *pid = read_pid_file(&b, "pid");
 	struct run_result r;
-	capsa(&r, &b, 30, "create", "--bundle", b.dir, "--pid-file", pidfile, b.id, NULL);
-	expect_ok(&r, "create");
-	run_result_free(&r);
-	char *pid = read_file(pidfile, NULL);
-	assert_non_null(pid);
-	assert_true(atoi(pid) > 1);
 	capsa(&r, &b, 10, "state", b.id, NULL);
 	expect_ok(&r, "state");
 	assert_non_null(strstr(r.out, "\"status\": \"created\""));
@@ -124,15 +107,11 @@ static void test_lifecycle(void **state)
 	assert_non_null(strstr(r.out, want));
 	run_result_free(&r);
 	/* the process has not started yet */
-	capsa(&r, &b, 10, "start", b.id, NULL);
-	expect_ok(&r, "start");
-	run_result_free(&r);
+	capsa_ok(&b, 10, "start", "start", b.id, NULL);
 	capsa(&r, &b, 10, "state", b.id, NULL);
 	assert_non_null(strstr(r.out, "\"status\": \"running\""));
 	run_result_free(&r);
-	capsa(&r, &b, 10, "start", b.id, NULL);
-	assert_int_equal(r.status, 2); /* already running */
-	run_result_free(&r);
+	capsa_fails(&b, 10, 2, "running", "start", b.id, NULL); /* already running */
 	capsa(&r, &b, 10, "list", NULL);
 	assert_non_null(strstr(r.out, b.id));
 	assert_non_null(strstr(r.out, "running"));
@@ -152,24 +131,16 @@ static void test_lifecycle(void **state)
 	assert_non_null(strstr(r.out, "sleep"));
 	assert_non_null(strstr(r.out, "capsatest"));
 	run_result_free(&r);
-	capsa(&r, &b, 10, "exec", b.id, "/no/such/binary", NULL);
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, "/no/such/binary"));
-	run_result_free(&r);
+	capsa_fails(&b, 10, 2, "/no/such/binary", "exec", b.id, "/no/such/binary", NULL);
 	/* pause / resume via the freezer */
-	capsa(&r, &b, 10, "pause", b.id, NULL);
-	expect_ok(&r, "pause");
-	run_result_free(&r);
+	capsa_ok(&b, 10, "pause", "pause", b.id, NULL);
 	capsa(&r, &b, 10, "state", b.id, NULL);
 	assert_non_null(strstr(r.out, "\"status\": \"paused\""));
 	run_result_free(&r);
-	capsa(&r, &b, 10, "resume", b.id, NULL);
-	expect_ok(&r, "resume");
-	run_result_free(&r);
+	capsa_ok(&b, 10, "resume", "resume", b.id, NULL);
 	/* update and events --stats */
-	capsa(&r, &b, 10, "update", "--memory", "67108864", "--pids-limit", "33", b.id, NULL);
-	expect_ok(&r, "update");
-	run_result_free(&r);
+	capsa_ok(&b, 10, "update", "update", "--memory", "67108864", "--pids-limit", "33", b.id,
+	         NULL);
 	capsa(&r, &b, 10, "events", "--stats", b.id, NULL);
 	expect_ok(&r, "events");
 	assert_non_null(strstr(r.out, "\"limit\":67108864"));
@@ -177,48 +148,25 @@ static void test_lifecycle(void **state)
 	run_result_free(&r);
 	/* update -r: a linux.resources object from a file */
 	char res[512];
-	snprintf(res, sizeof(res), "%s/resources.json", b.dir);
+	bundle_path(&b, "resources.json", res, sizeof(res));
 	write_text(res, "{\"pids\":{\"limit\":44}}");
-	capsa(&r, &b, 10, "update", "-r", res, b.id, NULL);
-	expect_ok(&r, "update -r");
-	run_result_free(&r);
+	capsa_ok(&b, 10, "update -r", "update", "-r", res, b.id, NULL);
 	capsa(&r, &b, 10, "events", "--stats", b.id, NULL);
 	assert_non_null(strstr(r.out, ",\"limit\":44}"));
 	run_result_free(&r);
 	write_text(res, "{\"pids\":{\"limit\":\"many\"}}");
-	capsa(&r, &b, 10, "update", "-r", res, b.id, NULL);
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, "linux.resources.pids.limit"));
-	run_result_free(&r);
+	capsa_fails(&b, 10, 2, "linux.resources.pids.limit", "update", "-r", res, b.id, NULL);
 	/* delete refuses a running container */
-	capsa(&r, &b, 10, "delete", b.id, NULL);
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, "running"));
-	run_result_free(&r);
-	capsa(&r, &b, 10, "kill", b.id, "KILL", NULL);
-	expect_ok(&r, "kill");
-	run_result_free(&r);
-	for (int i = 0; i < 200; i++) {
-		reap_all();
-		capsa(&r, &b, 10, "state", b.id, NULL);
-		int stopped = strstr(r.out, "\"status\": \"stopped\"") != NULL;
-		run_result_free(&r);
-		if (stopped)
-			break;
-		usleep(10000);
-	}
+	capsa_fails(&b, 10, 2, "running", "delete", b.id, NULL);
+	capsa_ok(&b, 10, "kill", "kill", b.id, "KILL", NULL);
+	wait_stopped(&b);
 	capsa(&r, &b, 10, "state", b.id, NULL);
 	assert_non_null(strstr(r.out, "\"status\": \"stopped\""));
 	run_result_free(&r);
-	capsa(&r, &b, 10, "delete", b.id, NULL);
-	expect_ok(&r, "delete");
-	run_result_free(&r);
+	capsa_ok(&b, 10, "delete", "delete", b.id, NULL);
 	assert_false(state_leftover(&b));
 	assert_false(cgroup_leftover(b.id));
-	capsa(&r, &b, 10, "state", b.id, NULL);
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, "does not exist"));
-	run_result_free(&r);
+	capsa_fails(&b, 10, 2, "does not exist", "state", b.id, NULL);
 	free(pid);
 	bundle_free(&b);
 }
@@ -231,10 +179,8 @@ static void test_delete_force_and_kill_all(void **state)
 	struct bundle b;
 	struct bundle_opts o = {.args = "[\"sh\",\"-c\",\"sleep 60 & sleep 61 & wait\"]"};
 	assert_int_equal(bundle_new(&b, &o), 0);
+	capsa_ok(&b, 30, "run --detach", "run", "--detach", b.id, NULL);
 	struct run_result r;
-	capsa(&r, &b, 30, "run", "--detach", b.id, NULL);
-	expect_ok(&r, "run --detach");
-	run_result_free(&r);
 	int n = 0;
 	for (int i = 0; i < 100 && n < 3; i++) {
 		capsa(&r, &b, 10, "ps", "--format", "json", b.id, NULL);
@@ -246,19 +192,13 @@ static void test_delete_force_and_kill_all(void **state)
 		usleep(10000);
 	}
 	assert_int_equal(n, 3);
-	capsa(&r, &b, 10, "kill", "--all", b.id, "SIGSTOP", NULL);
-	expect_ok(&r, "kill --all");
-	run_result_free(&r);
-	capsa(&r, &b, 20, "delete", "--force", b.id, NULL);
-	expect_ok(&r, "delete --force");
-	run_result_free(&r);
+	capsa_ok(&b, 10, "kill --all", "kill", "--all", b.id, "SIGSTOP", NULL);
+	capsa_ok(&b, 20, "delete --force", "delete", "--force", b.id, NULL);
 	reap_all();
 	assert_false(state_leftover(&b));
 	assert_false(cgroup_leftover(b.id));
 	/* delete --force of a container that is already gone succeeds */
-	capsa(&r, &b, 10, "delete", "--force", b.id, NULL);
-	assert_int_equal(r.status, 0);
-	run_result_free(&r);
+	capsa_ok(&b, 10, "delete --force again", "delete", "--force", b.id, NULL);
 	bundle_free(&b);
 }
 
@@ -340,19 +280,12 @@ static void test_faults_leave_nothing(void **state)
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s/rootfs", b.dir);
 	assert_int_equal(system(cmd), 0);
-	struct run_result r;
-	capsa(&r, &b, 30, "run", b.id, NULL);
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, "root.path"));
-	run_result_free(&r);
+	capsa_fails(&b, 30, 2, "root.path", "run", b.id, NULL);
 	assert_false(state_leftover(&b));
 	/* malformed config.json */
-	snprintf(cmd, sizeof(cmd), "%s/config.json", b.dir);
-	write_text(cmd, "{\"ociVersion\": \"1.0.0\", \"root\": ");
-	capsa(&r, &b, 30, "run", b.id, NULL);
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, "not valid JSON"));
-	run_result_free(&r);
+	write_text(bundle_path(&b, "config.json", cmd, sizeof(cmd)),
+	           "{\"ociVersion\": \"1.0.0\", \"root\": ");
+	capsa_fails(&b, 30, 2, "not valid JSON", "run", b.id, NULL);
 	bundle_free(&b);
 	test_measured("%zu faulty bundles: one-line errors, no state or cgroup left",
 	              sizeof(faults) / sizeof(faults[0]) + 2);
@@ -366,23 +299,18 @@ static void test_init_dies_before_start(void **state)
 	struct bundle b;
 	assert_int_equal(bundle_new(&b, NULL), 0);
 	char pidfile[512];
-	snprintf(pidfile, sizeof(pidfile), "%s/pid", b.dir);
-	struct run_result r;
-	capsa(&r, &b, 30, "create", "--pid-file", pidfile, b.id, NULL);
-	expect_ok(&r, "create");
-	run_result_free(&r);
-	char *pid = read_file(pidfile, NULL);
-	assert_non_null(pid);
+	bundle_path(&b, "pid", pidfile, sizeof(pidfile));
+	capsa_ok(&b, 30, "create", "create", "--pid-file", pidfile, b.id, NULL);
+	char *pid = read_pid_file(&b, "pid");
 	kill(atoi(pid), SIGKILL);
 	usleep(50000);
 	reap_all();
+	struct run_result r;
 	capsa(&r, &b, 10, "start", b.id, NULL);
 	assert_int_not_equal(r.status, 0);
 	assert_non_null(strstr(r.err, "stopped"));
 	run_result_free(&r);
-	capsa(&r, &b, 10, "delete", b.id, NULL);
-	expect_ok(&r, "delete");
-	run_result_free(&r);
+	capsa_ok(&b, 10, "delete", "delete", b.id, NULL);
 	assert_false(state_leftover(&b));
 	assert_false(cgroup_leftover(b.id));
 	free(pid);
@@ -447,12 +375,9 @@ static void test_spec_and_features(void **state)
 	struct bundle b;
 	assert_int_equal(bundle_new(&b, NULL), 0);
 	char p[512];
-	snprintf(p, sizeof(p), "%s/config.json", b.dir);
-	unlink(p);
+	unlink(bundle_path(&b, "config.json", p, sizeof(p)));
 	struct run_result r;
-	capsa(&r, &b, 10, "spec", NULL);
-	expect_ok(&r, "spec");
-	run_result_free(&r);
+	capsa_ok(&b, 10, "spec", "spec", NULL);
 	capsa(&r, &b, 10, "spec", NULL);
 	assert_int_equal(r.status, 2); /* refuses to overwrite */
 	run_result_free(&r);

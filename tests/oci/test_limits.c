@@ -5,15 +5,6 @@
 #include "oci_helpers.h"
 
 #include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-
-static void expect_ok(struct run_result *r, const char *what)
-{
-	if (r->status != 0 || r->timed_out)
-		fail_msg("%s: status %d%s\nstdout: %s\nstderr: %s", what, r->status,
-		         r->timed_out ? " (timed out)" : "", r->out, r->err);
-}
 
 static void test_memory_hog_is_oom_killed(void **state)
 {
@@ -34,9 +25,7 @@ static void test_memory_hog_is_oom_killed(void **state)
 	/* the same program succeeds with room to spare */
 	o.lnx = ",\"resources\":{\"memory\":{\"limit\":536870912}}";
 	bundle_config(&b, &o);
-	capsa(&r, &b, 60, "run", b.id, NULL);
-	expect_ok(&r, "dd with 512 MiB");
-	run_result_free(&r);
+	capsa_ok(&b, 60, "dd with 512 MiB", "run", b.id, NULL);
 	assert_false(cgroup_leftover(b.id));
 	bundle_free(&b);
 }
@@ -56,14 +45,11 @@ static void test_fork_bomb_stops_at_pids_max(void **state)
 	         pids, pids);
 	struct bundle_opts o = {
 	    .args = args,
-	    .mounts = ",{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":"
-	              "\"cgroup\",\"options\":[\"ro\"]}",
+	    .mounts = CGROUP_RO_MOUNT,
 	    .lnx = ",\"resources\":{\"pids\":{\"limit\":10}}",
 	};
-	assert_int_equal(bundle_new(&b, &o), 0);
 	struct run_result r;
-	capsa(&r, &b, 60, "run", b.id, NULL);
-	expect_ok(&r, "fork bomb");
+	run_new_bundle(&b, &o, &r, 60, "fork bomb");
 	const char *cur = strstr(r.out, "current=");
 	int c = cur ? atoi(cur + 8) : -1;
 	if (!strstr(r.out, "max=10") || c < 5 || c > 10 || strstr(r.out, "inner=0"))
@@ -91,17 +77,13 @@ static void test_cpu_and_cgroup_view(void **state)
 	                 "/sys/fs/cgroup/memory/memory.limit_in_bytes "
 	                 "/sys/fs/cgroup/memory/memory.soft_limit_in_bytes; "
 	                 "echo 1 > /sys/fs/cgroup/pids/pids.max 2>/dev/null || echo cgroupfs=ro\"]",
-	    .mounts = ",{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":"
-	              "\"cgroup\",\"options\":[\"ro\"]}",
+	    .mounts = CGROUP_RO_MOUNT,
 	    .lnx = ",\"resources\":{\"cpu\":{\"quota\":25000,\"period\":50000,\"shares\":256,"
 	           "\"cpus\":\"0\"},\"memory\":{\"limit\":100000000,\"reservation\":50000000}}",
-	    .namespaces = "[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"ipc\"},"
-	                  "{\"type\":\"uts\"},{\"type\":\"network\"},{\"type\":\"cgroup\"}]",
+	    .namespaces = NAMESPACES_AND("cgroup"),
 	};
-	assert_int_equal(bundle_new(&b, &o), 0);
 	struct run_result r;
-	capsa(&r, &b, 60, "run", b.id, NULL);
-	expect_ok(&r, "cgroup view");
+	run_new_bundle(&b, &o, &r, 60, "cgroup view");
 	/* memory limits are rounded to pages by the kernel */
 	/* shares 256 are weight 10 on v2 */
 	if (!strstr(r.out, v2 ? "25000 50000\n10\n0\n99999744\n49999872\ncgroupfs=ro\n"
@@ -150,13 +132,10 @@ static void test_blkio_throttle(void **state)
 	struct bundle_opts o = {
 	    .args = args,
 	    .lnx = lnx,
-	    .mounts = ",{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":"
-	              "\"cgroup\",\"options\":[\"ro\"]}",
+	    .mounts = CGROUP_RO_MOUNT,
 	};
-	assert_int_equal(bundle_new(&b, &o), 0);
 	struct run_result r;
-	capsa(&r, &b, 30, "run", b.id, NULL);
-	expect_ok(&r, "blkio throttle");
+	run_new_bundle(&b, &o, &r, 30, "blkio throttle");
 	char want[64];
 	snprintf(want, sizeof(want), v2 ? "%s rbps=1048576" : "%s 1048576", disk);
 	if (!strstr(r.out, want))
@@ -181,10 +160,8 @@ static void test_seccomp_denies(void **state)
 	           "{\"names\":[\"fchmodat\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":22,"
 	           "\"args\":[{\"index\":2,\"value\":448,\"op\":\"SCMP_CMP_EQ\"}]}]}",
 	};
-	assert_int_equal(bundle_new(&b, &o), 0);
 	struct run_result r;
-	capsa(&r, &b, 30, "run", b.id, NULL);
-	expect_ok(&r, "seccomp");
+	run_new_bundle(&b, &o, &r, 30, "seccomp");
 	if (!strstr(r.out, "Operation not permitted") || !strstr(r.out, "mkdir=1") ||
 	    !strstr(r.out, "Invalid argument") || !strstr(r.out, "chmod=1") ||
 	    !strstr(r.out, "chmod2=0"))
@@ -218,21 +195,15 @@ static void test_hooks_order_and_state(void **state)
 	    "\"poststop\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"echo poststop >> "
 	    "%s/hooks.log\"],\"env\":[\"X=1\"]}]}",
 	    b.dir, b.dir, b.dir, b.dir, b.dir, b.dir);
-	snprintf(mounts, sizeof(mounts),
-	         ",{\"destination\":\"/hostdir\",\"source\":\"%s\",\"options\":[\"bind\"]}", b.dir);
 	struct bundle_opts o = {
 	    .args = "[\"sh\",\"-c\",\"echo process >> /hostdir/hooks.log\"]",
 	    .top = top,
-	    .mounts = mounts,
+	    .mounts = hostdir_mount(&b, mounts, sizeof(mounts)),
 	};
 	bundle_config(&b, &o);
-	struct run_result r;
-	capsa(&r, &b, 30, "run", b.id, NULL);
-	expect_ok(&r, "run with hooks");
-	run_result_free(&r);
+	capsa_ok(&b, 30, "run with hooks", "run", b.id, NULL);
 	char p[512];
-	snprintf(p, sizeof(p), "%s/hooks.log", b.dir);
-	char *log = read_file(p, NULL);
+	char *log = read_file(bundle_path(&b, "hooks.log", p, sizeof(p)), NULL);
 	assert_non_null(log);
 	/* process and poststart may race; the rest is ordered */
 	const char *order[] = {"prestart\n", "createRuntime\n", "createContainer capsatest\n",
@@ -247,8 +218,7 @@ static void test_hooks_order_and_state(void **state)
 	assert_non_null(strstr(log, "poststart\n"));
 	assert_non_null(strstr(log, "process\n"));
 	free(log);
-	snprintf(p, sizeof(p), "%s/state.json", b.dir);
-	char *st = read_file(p, NULL);
+	char *st = read_file(bundle_path(&b, "state.json", p, sizeof(p)), NULL);
 	assert_non_null(st);
 	char want[128];
 	snprintf(want, sizeof(want), "\"id\":\"%s\"", b.id);
@@ -271,30 +241,18 @@ static void test_console_socket(void **state)
 	};
 	assert_int_equal(bundle_new(&b, &o), 0);
 	char sock[512];
-	snprintf(sock, sizeof(sock), "%s/console.sock", b.dir);
-	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(ls, 1), 0);
-	struct run_result r;
+	int ls = listen_unix(bundle_path(&b, "console.sock", sock, sizeof(sock)));
 	/* without a console socket a terminal is refused */
-	capsa(&r, &b, 30, "create", b.id, NULL);
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, "--console-socket"));
-	run_result_free(&r);
-	capsa(&r, &b, 30, "create", "--console-socket", sock, b.id, NULL);
-	expect_ok(&r, "create with console socket");
-	run_result_free(&r);
+	capsa_fails(&b, 30, 2, "--console-socket", "create", b.id, NULL);
+	capsa_ok(&b, 30, "create with console socket", "create", "--console-socket", sock, b.id,
+	         NULL);
 	int cs = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(cs >= 0);
 	char name[128] = "";
 	int master = oci_recv_fd(cs, name, sizeof(name) - 1);
 	assert_true(master >= 0);
 	assert_non_null(strstr(name, "/dev/pts/"));
-	capsa(&r, &b, 30, "start", b.id, NULL);
-	expect_ok(&r, "start");
-	run_result_free(&r);
+	capsa_ok(&b, 30, "start", "start", b.id, NULL);
 	char out[4096];
 	size_t n = 0;
 	for (int i = 0; i < 200 && n < sizeof(out) - 1; i++) {
@@ -317,10 +275,9 @@ static void test_console_socket(void **state)
 	close(ls);
 	usleep(100000);
 	reap_all();
-	capsa(&r, &b, 20, "delete", "--force", b.id, NULL);
-	expect_ok(&r, "delete");
-	run_result_free(&r);
+	capsa_ok(&b, 20, "delete", "delete", "--force", b.id, NULL);
 	/* run in the foreground without a console socket relays the pty itself */
+	struct run_result r;
 	capsa(&r, &b, 30, "run", b.id, NULL);
 	expect_ok(&r, "run with a terminal");
 	if (!strstr(r.out, "/dev/pts/0") || !strstr(r.out, "stdin-is-tty") ||
@@ -338,37 +295,28 @@ static void test_user_namespace(void **state)
 	struct bundle_opts o = {
 	    .args = "[\"sh\",\"-c\",\"cat /proc/self/uid_map /proc/self/gid_map; id -u; "
 	            "stat -c %u /bin/busybox; touch /tmp/f && stat -c %u /tmp/f\"]",
-	    .namespaces = "[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"ipc\"},"
-	                  "{\"type\":\"uts\"},{\"type\":\"network\"},{\"type\":\"user\"}]",
+	    .namespaces = NAMESPACES_AND("user"),
 	    .lnx = ",\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
 	           "\"gidMappings\":[{\"containerID\":0,\"hostID\":200000,\"size\":65536}]",
 	};
-	assert_int_equal(bundle_new(&b, &o), 0);
 	struct run_result r;
-	capsa(&r, &b, 30, "run", b.id, NULL);
-	expect_ok(&r, "userns");
+	run_new_bundle(&b, &o, &r, 30, "userns");
 	const char *want[] = {"0     100000      65536", "0     200000      65536", "\n0\n",
 	                      "65534\n", "\n0\n"};
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		if (!strstr(r.out, want[i]))
-			fail_msg("missing '%s' in:\n%s\n%s", want[i], r.out, r.err);
+	EXPECT_OUT_ALL(&r, want);
 	run_result_free(&r);
 	/* exec enters the user namespace too */
 	become_subreaper();
 	struct bundle_opts o2 = o;
 	o2.args = "[\"sleep\",\"60\"]";
 	bundle_config(&b, &o2);
-	capsa(&r, &b, 30, "run", "-d", b.id, NULL);
-	expect_ok(&r, "run -d in a user namespace");
-	run_result_free(&r);
+	capsa_ok(&b, 30, "run -d in a user namespace", "run", "-d", b.id, NULL);
 	capsa(&r, &b, 30, "exec", b.id, "sh", "-c", "id -u; cat /proc/self/uid_map", NULL);
 	expect_ok(&r, "exec in a user namespace");
 	if (!strstr(r.out, "0\n         0     100000      65536"))
 		fail_msg("exec not in the user namespace: %s", r.out);
 	run_result_free(&r);
-	capsa(&r, &b, 20, "delete", "--force", b.id, NULL);
-	expect_ok(&r, "delete");
-	run_result_free(&r);
+	capsa_ok(&b, 20, "delete", "delete", "--force", b.id, NULL);
 	bundle_free(&b);
 }
 

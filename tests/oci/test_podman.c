@@ -68,13 +68,6 @@ static int teardown(void **state)
 			skip_because("podman is not installed or cannot import images");           \
 	} while (0)
 
-static void expect_ok(struct run_result *r, const char *what)
-{
-	if (r->status != 0 || r->timed_out)
-		fail_msg("%s: status %d%s\nstdout: %s\nstderr: %s", what, r->status,
-		         r->timed_out ? " (timed out)" : "", r->out, r->err);
-}
-
 static void test_podman_run_rm(void **state)
 {
 	(void)state;

@@ -13,20 +13,6 @@
 
 #include "../disk/qtest.h"
 
-static void capsa(struct run_result *r, double t, const char *a0, ...)
-{
-	char *argv[32];
-	int n = 0;
-	argv[n++] = (char *)test_capsa_bin();
-	va_list ap;
-	va_start(ap, a0);
-	for (const char *a = a0; a && n < 31; a = va_arg(ap, const char *))
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	run_cmd(r, argv, t);
-}
-
 static void linux_root_on_virtio_blk(void **state)
 {
 	(void)state;
@@ -34,13 +20,8 @@ static void linux_root_on_virtio_blk(void **state)
 	REQUIRE_QEMU_IMG();
 	if (access("/sbin/mkfs.ext4", X_OK) || access("/sbin/debugfs", X_OK))
 		skip_because("e2fsprogs (mkfs.ext4, debugfs) not installed");
-	char kpath[4096], kernel[4200], init[4200];
-	snprintf(kpath, sizeof(kpath), "%s/build/guest/kernel-path", test_root());
-	char *kdir = read_file(kpath, NULL);
-	assert_non_null(kdir); /* `make test` builds the guest kernel first */
-	kdir[strcspn(kdir, "\n")] = '\0';
-	snprintf(kernel, sizeof(kernel), "%s/vmlinux", kdir);
-	free(kdir);
+	char kernel[4200], init[4200];
+	guest_kernel(kernel, sizeof(kernel));
 	int pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
 	snprintf(init, sizeof(init), "%s/build/virtio/rootinit-%s", test_root(), pvm ? "32" : "64");
 
@@ -51,12 +32,12 @@ static void linux_root_on_virtio_blk(void **state)
 	assert_int_equal(write_file(tpath(dir, "root/hello.txt"), "hello from the host\n", 20), 0);
 	char *base = tpath(dir, "base.ext4"), *copy = tpath(dir, "base.copy");
 	struct run_result r;
-	capsa(&r, 60, "image", "create", "--from", root, "--size", "16M", base, NULL);
+	capsa_run(&r, 60, "image", "create", "--from", root, "--size", "16M", base, NULL);
 	assert_int_equal(r.status, 0);
 	run_result_free(&r);
 	assert_int_equal(RUN("/bin/cp", base, copy), 0);
 	char *ov = tpath(dir, "root.qcow2");
-	capsa(&r, 30, "disk", "create", "--backing", "base.ext4", ov, NULL);
+	capsa_run(&r, 30, "disk", "create", "--backing", "base.ext4", ov, NULL);
 	assert_int_equal(r.status, 0);
 	run_result_free(&r);
 

@@ -4,6 +4,7 @@
  * and the virtio-blk model on a temporary raw file. */
 #include "vqtest.h"
 
+#include "devices/virtio/balloon.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/rng.h"
@@ -195,21 +196,57 @@ struct blk_req {
 	uint64_t sector;
 };
 
+/* A 1 MiB raw image in a temporary directory, filled by `fill`, opened with
+ * cache=none. */
+struct raw_fixture {
+	char *dir;
+	char path[4200];
+	uint8_t *img;
+	struct disk *d;
+};
+
+static void raw_fixture_open(struct raw_fixture *r, uint8_t (*fill)(int))
+{
+	r->dir = test_tmpdir();
+	snprintf(r->path, sizeof(r->path), "%s/d.raw", r->dir);
+	r->img = malloc(1 << 20);
+	for (int i = 0; i < (1 << 20); i++)
+		r->img[i] = fill(i);
+	assert_int_equal(write_file(r->path, r->img, 1 << 20), 0);
+	struct disk_options o = {r->path, DISK_FMT_RAW, 0, DISK_CACHE_NONE};
+	struct err e = {0};
+	assert_int_equal(disk_open(&r->d, &o, &e), 0);
+}
+
+static void raw_fixture_close(struct raw_fixture *r)
+{
+	disk_close(r->d);
+	free(r->img);
+	unlink(r->path);
+	rmdir(r->dir);
+	free(r->dir);
+}
+
+static uint8_t fill_model(int i)
+{
+	return (uint8_t)(i * 5 + 1);
+}
+
+static uint8_t fill_async(int i)
+{
+	return (uint8_t)(i * 7 + i / 4096);
+}
+
 static void blk_model(void **state)
 {
 	(void)state;
 	struct fake f;
 	fake_init(&f, 16);
-	char *dir = test_tmpdir(), path[4200];
-	snprintf(path, sizeof(path), "%s/d.raw", dir);
-	uint8_t *img = malloc(1 << 20);
-	for (int i = 0; i < (1 << 20); i++)
-		img[i] = (uint8_t)(i * 5 + 1);
-	assert_int_equal(write_file(path, img, 1 << 20), 0);
-	struct disk *d;
-	struct disk_options o = {path, DISK_FMT_RAW, 0, DISK_CACHE_NONE};
+	struct raw_fixture r;
+	raw_fixture_open(&r, fill_model);
+	struct disk *d = r.d;
+	uint8_t *img = r.img;
 	struct err e = {0};
-	assert_int_equal(disk_open(&d, &o, &e), 0);
 	static struct virtio_blk blk;
 	virtio_blk_init(&blk, d, "serial-123");
 	assert_int_equal(virtio_mmio_init(&t, &blk.ops, &blk, &f.gm, &e), 0);
@@ -279,11 +316,141 @@ static void blk_model(void **state)
 		usleep(1000);
 	assert_true(rd(0x70) & 0x40);
 	virtio_mmio_destroy(&t);
-	disk_close(d);
-	free(img);
-	unlink(path);
-	rmdir(dir);
-	free(dir);
+	raw_fixture_close(&r);
+	fake_free(&f);
+}
+
+/* virtio-blk on io_uring: a batch of reads completes out of order into the
+ * right buffers; a snapshot of the transport first waits for requests in
+ * flight and returns them, so the saved used index covers every request. The
+ * I/O thread is not started: the test calls the device directly. */
+static void blk_async_drain(void **state)
+{
+	(void)state;
+	struct fake f;
+	fake_init(&f, 64);
+	struct raw_fixture r;
+	raw_fixture_open(&r, fill_async);
+	struct disk *d = r.d;
+	uint8_t *img = r.img;
+	struct err e = {0};
+	static struct virtio_blk blk;
+	virtio_blk_init(&blk, d, NULL);
+	const char *why = NULL;
+	int rc = virtio_blk_enable_async(&blk, &why, &e);
+	if (rc == 0) {
+		raw_fixture_close(&r);
+		fake_free(&f);
+		skip_because(why);
+	}
+	assert_int_equal(rc, 1);
+	assert_int_equal(virtio_mmio_init(&t, &blk.ops, &blk, &f.gm, &e), 0);
+	assert_int_equal(setup((1ULL << 32) | (1ULL << 9), 64), 0xf);
+	/* 19 reads of 4 KiB (blocks in reverse order), one write, then a flush:
+	 * 63 descriptors of the 64 */
+	const unsigned nreq = 19;
+	for (unsigned i = 0; i < nreq + 2; i++) {
+		uint64_t hdr = BUF_GPA + 32 * i, st = BUF_GPA + 0x1000 + i;
+		uint64_t buf = BUF_GPA + 0x2000 + 4096 * (uint64_t)i;
+		uint32_t type = i < nreq ? 0 : i == nreq ? 1 : 4;
+		struct blk_req h = {type, 0, 8 * (uint64_t)(nreq - 1 - i)};
+		if (i == nreq)
+			h.sector = 200 * 8;
+		memcpy(f.ram + hdr, &h, 16);
+		f.ram[st] = 0xff;
+		unsigned dsc = 3 * i;
+		if (type == 4) {
+			set_desc(&f, DESC_GPA, dsc, hdr, 16, VRING_DESC_F_NEXT,
+			         (uint16_t)(dsc + 1));
+			set_desc(&f, DESC_GPA, dsc + 1, st, 1, VRING_DESC_F_WRITE, 0);
+		} else {
+			memset(f.ram + buf, type == 1 ? 0x5a : 0, 4096);
+			set_desc(&f, DESC_GPA, dsc, hdr, 16, VRING_DESC_F_NEXT,
+			         (uint16_t)(dsc + 1));
+			set_desc(&f, DESC_GPA, dsc + 1, buf, 4096,
+			         VRING_DESC_F_NEXT | (type == 0 ? VRING_DESC_F_WRITE : 0),
+			         (uint16_t)(dsc + 2));
+			set_desc(&f, DESC_GPA, dsc + 2, st, 1, VRING_DESC_F_WRITE, 0);
+		}
+		offer(&f, (uint16_t)dsc);
+	}
+	pthread_mutex_lock(&t.qlock);
+	blk.ops.process(&blk, &t, 0);
+	pthread_mutex_unlock(&t.qlock);
+	uint16_t before = used_idx(&f);
+	struct virtio_mmio_state saved;
+	virtio_mmio_save(&t, &saved);
+	test_measured("%u of %u requests still in flight when the snapshot began",
+	              nreq + 2 - before, nreq + 2);
+	assert_int_equal(used_idx(&f), nreq + 2);
+	assert_int_equal(saved.q[0].used_idx, nreq + 2);
+	assert_int_equal(saved.q[0].last_avail, nreq + 2);
+	for (unsigned i = 0; i < nreq + 2; i++)
+		assert_int_equal(f.ram[BUF_GPA + 0x1000 + i], 0);
+	for (unsigned i = 0; i < nreq; i++)
+		assert_memory_equal(f.ram + BUF_GPA + 0x2000 + 4096 * i,
+		                    img + 4096 * (nreq - 1 - i), 4096);
+	/* used lengths: data + status for reads, status only for write and flush */
+	for (unsigned k = 0; k < nreq + 2; k++) {
+		uint32_t id, len;
+		memcpy(&id, f.ram + USED_GPA + 4 + 8 * k, 4);
+		memcpy(&len, f.ram + USED_GPA + 8 + 8 * k, 4);
+		assert_int_equal(len, id / 3 < nreq ? 4097 : 1);
+	}
+	assert_int_equal(blk.stats.reads, nreq);
+	assert_int_equal(blk.stats.writes, 1);
+	assert_int_equal(blk.stats.flushes, 1);
+	virtio_mmio_destroy(&t);
+	virtio_blk_destroy(&blk);
+	size_t len;
+	uint8_t *after = (uint8_t *)read_file(r.path, &len);
+	assert_int_equal(len, 1 << 20);
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(after[200 * 4096 + i], 0x5a);
+	free(after);
+	raw_fixture_close(&r);
+	fake_free(&f);
+}
+
+/* Balloon: a target changed while the driver runs shows in the configuration
+ * with a new generation and a configuration interrupt; the device state
+ * survives save and restore, and a held stats buffer outside the restored
+ * queue is refused. */
+static void balloon_target_and_state(void **state)
+{
+	(void)state;
+	struct fake f;
+	fake_init(&f, 8);
+	static struct virtio_balloon b;
+	virtio_balloon_init(&b, &f.gm, 1 << 20);
+	struct err e = {0};
+	assert_int_equal(virtio_mmio_init(&t, &virtio_balloon_ops, &b, &f.gm, &e), 0);
+	virtio_mmio_set_irq(&t, (struct virtio_irq){count_irq, NULL});
+	assert_int_equal(rd(0x100), 256); /* num_pages */
+	assert_int_equal(setup(1ULL << 32, 8), 0xf);
+	uint32_t gen = rd(0xfc);
+	wr(0x64, 3);
+	virtio_balloon_set_target(&b, &t, 8u << 20);
+	assert_int_equal(rd(0x100), 2048);
+	assert_int_not_equal(rd(0xfc), gen);
+	assert_true(rd(0x60) & 2); /* configuration-change interrupt */
+	wr(0x104, 1000);           /* the driver reports what it holds */
+	b.stats[4] = 12345;
+	b.stats_seen = 1u << 4;
+	b.stats_head = 3;
+	struct virtio_balloon_state st;
+	virtio_balloon_save(&b, &st);
+	static struct virtio_balloon b2;
+	virtio_balloon_init(&b2, &f.gm, 0);
+	assert_int_equal(virtio_balloon_restore(&b2, &st, 8, &e), 0);
+	assert_int_equal(b2.target_pages, 2048);
+	assert_int_equal(b2.actual_pages, 1000);
+	assert_int_equal(b2.stats[4], 12345);
+	assert_int_equal(b2.stats_head, 3);
+	st.stats_head = 8;
+	assert_int_equal(virtio_balloon_restore(&b2, &st, 8, &e), -1);
+	assert_non_null(strstr(e.msg, "stats buffer 8"));
+	virtio_mmio_destroy(&t);
 	fake_free(&f);
 }
 
@@ -293,6 +460,8 @@ int main(void)
 	    cmocka_unit_test(rng_device),
 	    cmocka_unit_test(bad_queue_setup),
 	    cmocka_unit_test(blk_model),
+	    cmocka_unit_test(blk_async_drain),
+	    cmocka_unit_test(balloon_target_and_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

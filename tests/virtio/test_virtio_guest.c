@@ -76,6 +76,40 @@ static void blk_guest(void **state)
 	rmdir_all(dir);
 }
 
+/* Many requests in flight (io_uring by default, then aio=sync and cache=none):
+ * every block lands in the right buffer, checked by a hash of the whole disk. */
+static void blk_queue_depth(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char *dir = test_tmpdir();
+	char *disk = make_disk(dir);
+	uint32_t hash = 2166136261u;
+	for (size_t i = 0; i < DISK_SIZE; i++)
+		hash = (hash ^ pattern(i)) * 16777619u;
+	char want[128];
+	snprintf(want, sizeof(want), "depth: blocks=%u depth=21 hash=0x%x\n", DISK_SIZE / 4096,
+	         hash);
+	const char *opts[] = {"", ",aio=sync", ",cache=none"};
+	for (unsigned i = 0; i < 3; i++) {
+		char spec[4400];
+		snprintf(spec, sizeof(spec), "path=%s%s", disk, opts[i]);
+		struct run_result r;
+		double t0 = now_secs();
+		vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline",
+		            "test=virtio-blk-depth depth=21", "--disk", spec, "--console", "stdio",
+		            NULL);
+		if (r.status != 0 || !strstr(r.out, want))
+			printf("# %s%s\n", r.out, r.err);
+		assert_int_equal(r.status, 0);
+		assert_non_null(strstr(r.out, want));
+		test_measured("depth 21 read of 4 MiB, %s: %.2f s",
+		              opts[i][0] ? opts[i] + 1 : "io_uring", now_secs() - t0);
+		run_result_free(&r);
+	}
+	rmdir_all(dir);
+}
+
 static void blk_readonly(void **state)
 {
 	(void)state;
@@ -183,6 +217,7 @@ static void disk_option_errors(void **state)
 	    {"path=/nonexistent/disk.img", "/nonexistent/disk.img"},
 	    {"format=vmdk,path=x", "format=vmdk"},
 	    {"cache=maybe,path=x", "cache=maybe"},
+	    {"aio=threads,path=x", "aio=threads"},
 	    {"id=123456789012345678901,path=x", "id="},
 	    {"readonly", "path=FILE is required"},
 	};
@@ -215,13 +250,10 @@ static void qcow2_content_needs_format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(blk_guest),
-	    cmocka_unit_test(blk_readonly),
-	    cmocka_unit_test(blk_rate_limit),
-	    cmocka_unit_test(rng_guest),
-	    cmocka_unit_test(balloon_guest),
-	    cmocka_unit_test(disk_option_errors),
-	    cmocka_unit_test(qcow2_content_needs_format),
+	    cmocka_unit_test(blk_guest),          cmocka_unit_test(blk_queue_depth),
+	    cmocka_unit_test(blk_readonly),       cmocka_unit_test(blk_rate_limit),
+	    cmocka_unit_test(rng_guest),          cmocka_unit_test(balloon_guest),
+	    cmocka_unit_test(disk_option_errors), cmocka_unit_test(qcow2_content_needs_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

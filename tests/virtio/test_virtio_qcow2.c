@@ -6,20 +6,6 @@
 
 #include "../disk/qtest.h"
 
-static void run_capsa(struct run_result *r, double timeout, const char *a0, ...)
-{
-	char *argv[32];
-	int n = 0;
-	argv[n++] = (char *)test_capsa_bin();
-	va_list ap;
-	va_start(ap, a0);
-	for (const char *a = a0; a && n < 31; a = va_arg(ap, const char *))
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	run_cmd(r, argv, timeout);
-}
-
 static void guest_on_overlay(void **state)
 {
 	(void)state;
@@ -35,7 +21,7 @@ static void guest_on_overlay(void **state)
 	assert_int_equal(write_file(raw, b, size), 0);
 	assert_int_equal(RUN(QEMU_IMG, "convert", "-f", "raw", "-O", "qcow2", raw, base), 0);
 	struct run_result r;
-	run_capsa(&r, 30, "disk", "create", "--backing", base, ov, NULL);
+	capsa_run(&r, 30, "disk", "create", "--backing", base, ov, NULL);
 	assert_int_equal(r.status, 0);
 	run_result_free(&r);
 	char spec[4400];
@@ -71,7 +57,7 @@ static void sigkill_mid_write(void **state)
 	char *base = tpath(dir, "base.raw"), *ov = tpath(dir, "crash.qcow2");
 	assert_int_equal(RUN(QEMU_IMG, "create", "-q", "-f", "raw", base, "64M"), 0);
 	struct run_result r;
-	run_capsa(&r, 30, "disk", "create", "--backing", base, ov, NULL);
+	capsa_run(&r, 30, "disk", "create", "--backing", base, ov, NULL);
 	assert_int_equal(r.status, 0);
 	run_result_free(&r);
 	char spec[4400];
@@ -121,15 +107,15 @@ static void disk_cli(void **state)
 	char *dir = test_tmpdir();
 	char *img = tpath(dir, "a.qcow2");
 	struct run_result r;
-	run_capsa(&r, 30, "disk", "create", "--size", "256M", img, NULL);
+	capsa_run(&r, 30, "disk", "create", "--size", "256M", img, NULL);
 	assert_int_equal(r.status, 0);
 	run_result_free(&r);
-	run_capsa(&r, 30, "disk", "info", "--json", img, NULL);
+	capsa_run(&r, 30, "disk", "info", "--json", img, NULL);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "\"virtual_size\":268435456"));
 	assert_non_null(strstr(r.out, "\"cluster_size\":65536"));
 	run_result_free(&r);
-	run_capsa(&r, 30, "disk", "info", img, NULL);
+	capsa_run(&r, 30, "disk", "info", img, NULL);
 	assert_non_null(strstr(r.out, "virtual size:       268435456 bytes"));
 	run_result_free(&r);
 	/* bad input: one line, exit 2 */
@@ -140,13 +126,13 @@ static void disk_cli(void **state)
 	    {"disk", "info", "/nonexistent.qcow2", NULL, "/nonexistent.qcow2"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		run_capsa(&r, 30, bad[i][0], bad[i][1], bad[i][2], bad[i][3], NULL);
+		capsa_run(&r, 30, bad[i][0], bad[i][1], bad[i][2], bad[i][3], NULL);
 		assert_int_equal(r.status, 2);
 		assert_non_null(strstr(r.err, bad[i][4]));
 		run_result_free(&r);
 	}
 	/* existing file is not overwritten */
-	run_capsa(&r, 30, "disk", "create", "--size", "1M", img, NULL);
+	capsa_run(&r, 30, "disk", "create", "--size", "1M", img, NULL);
 	assert_int_equal(r.status, 2);
 	run_result_free(&r);
 	/* info on something that is not qcow2 */
@@ -156,11 +142,11 @@ static void disk_cli(void **state)
 	                            "................",
 	                            72),
 	                 0);
-	run_capsa(&r, 30, "disk", "info", junk, NULL);
+	capsa_run(&r, 30, "disk", "info", junk, NULL);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "not a qcow2 image"));
 	run_result_free(&r);
-	run_capsa(&r, 30, "disk", "--help", NULL);
+	capsa_run(&r, 30, "disk", "--help", NULL);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "capsa disk create"));
 	run_result_free(&r);

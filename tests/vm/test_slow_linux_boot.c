@@ -8,13 +8,8 @@ static void linux_boots_to_userspace(void **state)
 {
 	(void)state;
 	REQUIRE_KVM();
-	char kpath[4096], kernel[4200], initrd[4200];
-	snprintf(kpath, sizeof(kpath), "%s/build/guest/kernel-path", test_root());
-	char *dir = read_file(kpath, NULL);
-	assert_non_null(dir); /* `make test` builds the guest kernel first */
-	dir[strcspn(dir, "\n")] = '\0';
-	snprintf(kernel, sizeof(kernel), "%s/vmlinux", dir);
-	free(dir);
+	char kernel[4200], initrd[4200];
+	guest_kernel(kernel, sizeof(kernel));
 	int pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
 	snprintf(initrd, sizeof(initrd), "%s/build/guest/initramfs-%s.cpio", test_root(),
 	         pvm ? "32" : "64");

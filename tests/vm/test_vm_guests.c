@@ -321,18 +321,7 @@ static void stop_never_hangs(void **state)
 		pid_t pid = spawn_guest(out[1], "test=hlt", i % 2 ? "2" : "4");
 		close(out[1]);
 		char buf[8192];
-		size_t got = 0;
-		double t0 = now_secs();
-		while (got < sizeof(buf) - 1 && now_secs() - t0 < 30) {
-			ssize_t k = read(out[0], buf + got, sizeof(buf) - 1 - got);
-			if (k <= 0)
-				break;
-			got += (size_t)k;
-			buf[got] = '\0';
-			if (strstr(buf, "halting forever"))
-				break;
-		}
-		assert_non_null(strstr(buf, "halting forever"));
+		assert_true(read_until(out[0], buf, sizeof(buf), "halting forever", 30));
 		/* vary the moment of the stop a little */
 		usleep((useconds_t)(i * 1500));
 		kill(pid, SIGTERM);
@@ -454,29 +443,24 @@ static void stop_with_stuck_console(void **state)
 	assert_true(took < 2.0);
 }
 
-/* The vCPU threads run under a seccomp filter (mode 2), the main thread,
- * which still has set-up and teardown work, does not. */
+/* The vCPU threads and the virtio devices' I/O threads run under a seccomp
+ * filter (mode 2), the main thread, which still has set-up and teardown work,
+ * does not. */
 static void vcpu_threads_confined(void **state)
 {
 	(void)state;
 	REQUIRE_KVM();
+	char *dir = test_tmpdir(), disk[4200];
+	snprintf(disk, sizeof(disk), "%s/d.raw", dir);
+	assert_int_equal(write_file(disk, "\0\0\0\0", 4), 0);
+	assert_int_equal(truncate(disk, 1 << 20), 0);
 	int out[2];
 	assert_int_equal(pipe(out), 0);
-	pid_t pid = spawn_guest(out[1], "test=hlt", "2");
+	pid_t pid = spawn_guest_with(out[1], "test=hlt", "2", "--rng", "--disk", disk);
 	close(out[1]);
 	char buf[8192];
-	size_t got = 0;
-	double t0 = now_secs();
-	while (got < sizeof(buf) - 1 && now_secs() - t0 < 30) {
-		ssize_t k = read(out[0], buf + got, sizeof(buf) - 1 - got);
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-		buf[got] = '\0';
-		if (strstr(buf, "halting forever"))
-			break;
-	}
-	int filtered = 0, names = 0;
+	assert_true(read_until(out[0], buf, sizeof(buf), "halting forever", 30));
+	int filtered = 0, names = 0, io = 0, io_filtered = 0;
 	char path[256];
 	for (int tid = pid; tid < pid + 64; tid++) {
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
@@ -484,9 +468,13 @@ static void vcpu_threads_confined(void **state)
 		if (!st)
 			continue;
 		int vcpu = strstr(st, "Name:\tvcpu") != NULL;
+		int dev = strstr(st, "Name:\tvirtio-") != NULL;
 		names += vcpu;
+		io += dev;
 		if (vcpu && strstr(st, "Seccomp:\t2"))
 			filtered++;
+		if (dev && strstr(st, "Seccomp:\t2"))
+			io_filtered++;
 		free(st);
 	}
 	kill(pid, SIGTERM);
@@ -496,6 +484,11 @@ static void vcpu_threads_confined(void **state)
 	close(out[0]);
 	assert_int_equal(names, 2);
 	assert_int_equal(filtered, 2);
+	assert_int_equal(io, 2); /* virtio-blk, virtio-rng */
+	assert_int_equal(io_filtered, 2);
+	unlink(disk);
+	rmdir(dir);
+	free(dir);
 }
 
 static void console_none(void **state)

@@ -34,21 +34,50 @@ static inline int have_kvm(void)
 			skip_because("host has no usable /dev/kvm");                               \
 	} while (0)
 
-/* run `capsa vm run ARGS...` (NULL-terminated), timeout in seconds */
-static inline void vm_run_args(struct run_result *r, double timeout, const char *first, ...)
+/* run capsa with `pre` (npre words) and then the NULL-terminated list */
+static inline void capsa_vrun(struct run_result *r, double timeout, const char *const *pre,
+                              int npre, const char *first, va_list ap)
 {
 	char *argv[VMTEST_MAX_ARGS];
 	int n = 0;
 	argv[n++] = (char *)test_capsa_bin();
-	argv[n++] = "vm";
-	argv[n++] = "run";
-	va_list ap;
-	va_start(ap, first);
+	for (int i = 0; i < npre; i++)
+		argv[n++] = (char *)pre[i];
 	for (const char *a = first; a && n < VMTEST_MAX_ARGS - 1; a = va_arg(ap, const char *))
 		argv[n++] = (char *)a;
-	va_end(ap);
 	argv[n] = NULL;
 	run_cmd(r, argv, timeout);
+}
+
+/* run `capsa ARGS...` (NULL-terminated), timeout in seconds */
+static inline void capsa_run(struct run_result *r, double timeout, const char *first, ...)
+{
+	va_list ap;
+	va_start(ap, first);
+	capsa_vrun(r, timeout, NULL, 0, first, ap);
+	va_end(ap);
+}
+
+/* run `capsa vm run ARGS...` (NULL-terminated), timeout in seconds */
+static inline void vm_run_args(struct run_result *r, double timeout, const char *first, ...)
+{
+	static const char *const pre[] = {"vm", "run"};
+	va_list ap;
+	va_start(ap, first);
+	capsa_vrun(r, timeout, pre, 2, first, ap);
+	va_end(ap);
+}
+
+/* The guest kernel that `make test` builds (build/guest/kernel-path). */
+static inline void guest_kernel(char *out, size_t cap)
+{
+	char kpath[4096];
+	snprintf(kpath, sizeof(kpath), "%s/build/guest/kernel-path", test_root());
+	char *dir = read_file(kpath, NULL);
+	assert_non_null(dir); /* `make test` builds the guest kernel first */
+	dir[strcspn(dir, "\n")] = '\0';
+	snprintf(out, cap, "%s/vmlinux", dir);
+	free(dir);
 }
 
 /* `capsa vm run` on the test guest with `cmdline`; further options follow,
@@ -77,7 +106,9 @@ static inline int line_value(const char *text, const char *key, char *out, size_
 
 /* Start `capsa vm run` on the test guest with `cmdline` and `cpus` vCPUs,
  * stdout into `out_fd`, stdin and stderr on /dev/null. Returns the pid. */
-static inline pid_t spawn_guest(int out_fd, const char *cmdline, const char *cpus)
+/* ... with up to three more arguments (NULL ends them early). */
+static inline pid_t spawn_guest_with(int out_fd, const char *cmdline, const char *cpus,
+                                     const char *a1, const char *a2, const char *a3)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -86,11 +117,35 @@ static inline pid_t spawn_guest(int out_fd, const char *cmdline, const char *cpu
 		dup2(null, 0);
 		dup2(null, 2);
 		execl(test_capsa_bin(), "capsa", "vm", "run", "--kernel",
-		      guest_path("testguest.elf"), "--cmdline", cmdline, "--cpus", cpus,
+		      guest_path("testguest.elf"), "--cmdline", cmdline, "--cpus", cpus, a1, a2, a3,
 		      (char *)NULL);
 		_exit(127);
 	}
 	return pid;
+}
+
+static inline pid_t spawn_guest(int out_fd, const char *cmdline, const char *cpus)
+{
+	return spawn_guest_with(out_fd, cmdline, cpus, NULL, NULL, NULL);
+}
+
+/* Read fd into buf (NUL-terminated) until `marker` shows up, EOF, or
+ * `timeout` seconds; 1 if the marker was seen. */
+static inline int read_until(int fd, char *buf, size_t cap, const char *marker, double timeout)
+{
+	size_t got = 0;
+	double t0 = now_secs();
+	buf[0] = '\0';
+	while (got < cap - 1 && now_secs() - t0 < timeout) {
+		ssize_t k = read(fd, buf + got, cap - 1 - got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+		buf[got] = '\0';
+		if (strstr(buf, marker))
+			return 1;
+	}
+	return strstr(buf, marker) != NULL;
 }
 
 /* Wait up to `timeout` s for `pid`; on timeout kill it and return 0. Puts the

@@ -84,7 +84,7 @@ void virtio_balloon_request_stats(struct virtio_balloon *b, struct virtio_mmio *
 static void config_read(void *dev, uint32_t off, uint8_t *data, unsigned size)
 {
 	struct virtio_balloon *b = dev;
-	uint32_t cfg[2] = {b->target_pages, b->actual_pages};
+	uint32_t cfg[2] = {__atomic_load_n(&b->target_pages, __ATOMIC_RELAXED), b->actual_pages};
 	if (off < sizeof(cfg) && size <= sizeof(cfg) - off)
 		memcpy(data, (uint8_t *)cfg + off, size);
 }
@@ -115,12 +115,49 @@ const struct virtio_device_ops virtio_balloon_ops = {
     .reset = reset,
 };
 
+static uint32_t pages_of(uint64_t bytes)
+{
+	uint64_t pages = bytes / PAGE;
+	return pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages;
+}
+
+void virtio_balloon_set_target(struct virtio_balloon *b, struct virtio_mmio *t,
+                               uint64_t target_bytes)
+{
+	__atomic_store_n(&b->target_pages, pages_of(target_bytes), __ATOMIC_RELAXED);
+	virtio_mmio_config_changed(t);
+}
+
+void virtio_balloon_save(const struct virtio_balloon *b, struct virtio_balloon_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->target_pages = b->target_pages;
+	st->actual_pages = b->actual_pages;
+	st->stats_head = b->stats_head;
+	st->stats_seen = b->stats_seen;
+	memcpy(st->stats, b->stats, sizeof(st->stats));
+}
+
+int virtio_balloon_restore(struct virtio_balloon *b, const struct virtio_balloon_state *st,
+                           uint16_t stats_queue_size, struct err *e)
+{
+	if (st->stats_head < -1 || (st->stats_head >= 0 && st->stats_head >= stats_queue_size))
+		return err_set(e, ERR_INPUT,
+		               "virtio balloon: saved stats buffer %d outside its queue",
+		               (int)st->stats_head);
+	b->target_pages = st->target_pages;
+	b->actual_pages = st->actual_pages;
+	b->stats_head = st->stats_head;
+	b->stats_seen = st->stats_seen;
+	memcpy(b->stats, st->stats, sizeof(b->stats));
+	return 0;
+}
+
 void virtio_balloon_init(struct virtio_balloon *b, const struct guest_mem *mem,
                          uint64_t target_bytes)
 {
 	memset(b, 0, sizeof(*b));
 	b->mem = mem;
 	b->stats_head = -1;
-	uint64_t pages = target_bytes / PAGE;
-	b->target_pages = pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages;
+	b->target_pages = pages_of(target_bytes);
 }

@@ -1,6 +1,7 @@
 /* virtio-balloon: pages the guest gives back are returned to the host with
  * MADV_DONTNEED (they read as zeros when touched again); memory statistics
- * from the guest are kept. The host's target is set before boot. */
+ * from the guest are kept. The host's target is set before boot and may be
+ * changed while the VM runs. */
 #ifndef CAPSA_DEVICES_VIRTIO_BALLOON_H
 #define CAPSA_DEVICES_VIRTIO_BALLOON_H
 
@@ -22,6 +23,24 @@ extern const struct virtio_device_ops virtio_balloon_ops;
 
 void virtio_balloon_init(struct virtio_balloon *b, const struct guest_mem *mem,
                          uint64_t target_bytes);
+/* What a snapshot keeps (the transport saves the queues). */
+struct virtio_balloon_state {
+	uint32_t target_pages, actual_pages;
+	int32_t stats_head; /* held stats buffer, -1 if none */
+	uint32_t stats_seen;
+	uint64_t stats[BALLOON_NSTATS];
+};
+
+void virtio_balloon_save(const struct virtio_balloon *b, struct virtio_balloon_state *st);
+/* stats_queue_size: the restored stats queue's size (0 if not set up); a
+ * held buffer must lie inside it. */
+int virtio_balloon_restore(struct virtio_balloon *b, const struct virtio_balloon_state *st,
+                           uint16_t stats_queue_size, struct err *e);
+/* Change the target while the VM runs; the driver is told through a
+ * configuration-change interrupt. */
+void virtio_balloon_set_target(struct virtio_balloon *b, struct virtio_mmio *t,
+                               uint64_t target_bytes);
+
 /* Give the held stats buffer back so the guest refreshes it (I/O thread or
  * with the transport's qlock held). */
 void virtio_balloon_request_stats(struct virtio_balloon *b, struct virtio_mmio *t);

@@ -1,6 +1,9 @@
 #include "devices/virtio/blk.h"
 
+#include "disk/aio.h"
 #include "lib/iov.h"
+
+#include <stdlib.h>
 
 #include <errno.h>
 #include <string.h>
@@ -78,6 +81,47 @@ static uint8_t discard_or_zero(struct virtio_blk *b, struct vq_chain *c, uint32_
 	return S_OK;
 }
 
+/* A request handed to the asynchronous engine: what its completion needs. */
+struct blk_req {
+	uint16_t head;
+	uint32_t type;
+	uint32_t len; /* data bytes */
+	uint64_t off;
+	uint8_t *status; /* the chain's status byte, inside guest RAM (checked by vq_pop) */
+	int n;
+	struct iovec iov[VQ_MAX_SIZE];
+};
+
+struct blk_async {
+	struct disk_aio *aio;
+	struct blk_req req[QUEUE_MAX];
+	uint16_t free[QUEUE_MAX];
+	unsigned nfree;
+};
+
+/* Start a read, write or flush on the engine; 0 if it could not be queued. */
+static int start_async(struct virtio_blk *b, struct vq_chain *c, uint32_t type, uint64_t off,
+                       const struct iovec *iov, int n, uint32_t len)
+{
+	struct blk_async *as = b->async;
+	if (!as->nfree)
+		return 0;
+	uint16_t slot = as->free[as->nfree - 1];
+	struct blk_req *r = &as->req[slot];
+	const struct iovec *last = &c->iov[c->nout + c->nin - 1];
+	*r = (struct blk_req){.head = c->head, .type = type, .len = len, .off = off, .n = n};
+	r->status = (uint8_t *)last->iov_base + last->iov_len - 1;
+	if (n)
+		memcpy(r->iov, iov, sizeof(*iov) * (size_t)n);
+	enum disk_aio_op op = type == T_IN    ? DISK_AIO_READ
+	                      : type == T_OUT ? DISK_AIO_WRITE
+	                                      : DISK_AIO_FLUSH;
+	if (disk_aio_queue(as->aio, op, r->iov, n, off, slot))
+		return 0;
+	as->nfree--;
+	return 1;
+}
+
 static int handle(void *dev, struct vq_chain *c)
 {
 	struct virtio_blk *b = dev;
@@ -93,8 +137,13 @@ static int handle(void *dev, struct vq_chain *c)
 	case T_IN: {
 		uint32_t len = c->in_len - 1;
 		n = iov_slice(c->iov + c->nout, c->nin, 0, len, iov);
-		if (!in_range(b, h.sector, len) ||
-		    b->disk->ops->preadv(b->disk, iov, n, h.sector * SECTOR)) {
+		if (!in_range(b, h.sector, len)) {
+			st = S_IOERR;
+			break;
+		}
+		if (b->async && start_async(b, c, T_IN, h.sector * SECTOR, iov, n, len))
+			return VIRTIO_HANDLER_ASYNC;
+		if (b->disk->ops->preadv(b->disk, iov, n, h.sector * SECTOR)) {
 			st = S_IOERR;
 			break;
 		}
@@ -106,8 +155,13 @@ static int handle(void *dev, struct vq_chain *c)
 	case T_OUT: {
 		uint32_t len = c->out_len - (uint32_t)sizeof(h);
 		n = iov_slice(c->iov, c->nout, sizeof(h), len, iov);
-		if (b->disk->readonly || !in_range(b, h.sector, len) ||
-		    b->disk->ops->pwritev(b->disk, iov, n, h.sector * SECTOR)) {
+		if (b->disk->readonly || !in_range(b, h.sector, len)) {
+			st = S_IOERR;
+			break;
+		}
+		if (b->async && start_async(b, c, T_OUT, h.sector * SECTOR, iov, n, len))
+			return VIRTIO_HANDLER_ASYNC;
+		if (b->disk->ops->pwritev(b->disk, iov, n, h.sector * SECTOR)) {
 			st = S_IOERR;
 			break;
 		}
@@ -116,6 +170,9 @@ static int handle(void *dev, struct vq_chain *c)
 		break;
 	}
 	case T_FLUSH:
+		/* asynchronous: after every write started before it has completed */
+		if (b->async && start_async(b, c, T_FLUSH, 0, NULL, 0, 0))
+			return VIRTIO_HANDLER_ASYNC;
 		if (b->disk->ops->flush(b->disk))
 			st = S_IOERR;
 		b->stats.flushes++;
@@ -141,9 +198,81 @@ static int handle(void *dev, struct vq_chain *c)
 	return (int)(written + 1);
 }
 
+struct completion_ctx {
+	struct virtio_blk *b;
+	struct virtio_mmio *t;
+};
+
+/* A request finished on the engine: set its status and return its chain. A
+ * short transfer, or O_DIRECT refusing the guest's buffers (EINVAL), is done
+ * again through the disk's synchronous path, which handles both. */
+static void complete(void *ctx, uint64_t tag, int res)
+{
+	struct completion_ctx *cc = ctx;
+	struct virtio_blk *b = cc->b;
+	struct blk_async *as = b->async;
+	struct blk_req *r = &as->req[tag];
+	int ok = res >= 0 && (uint32_t)res == r->len;
+	if (!ok && r->type != T_FLUSH && (res >= 0 || res == -EINVAL || res == -EAGAIN))
+		ok = (r->type == T_IN ? b->disk->ops->preadv(b->disk, r->iov, r->n, r->off)
+		                      : b->disk->ops->pwritev(b->disk, r->iov, r->n, r->off)) == 0;
+	uint32_t written = 1;
+	if (r->type == T_IN) {
+		b->stats.reads++;
+		b->stats.bytes_read += ok ? r->len : 0;
+		written += ok ? r->len : 0;
+	} else if (r->type == T_OUT) {
+		b->stats.writes++;
+		b->stats.bytes_written += ok ? r->len : 0;
+	} else {
+		b->stats.flushes++;
+	}
+	if (!ok)
+		b->stats.errors++;
+	*r->status = ok ? S_OK : S_IOERR;
+	if (cc->t)
+		virtio_queue_complete(cc->t, 0, r->head, written);
+	as->free[as->nfree++] = (uint16_t)tag;
+}
+
+static void reap(struct virtio_blk *b, struct virtio_mmio *t, int wait)
+{
+	struct completion_ctx cc = {b, t};
+	if (disk_aio_reap(b->async->aio, wait, complete, &cc) && t)
+		virtio_queue_notify(t, 0);
+}
+
 static void process(void *dev, struct virtio_mmio *t, unsigned q)
 {
+	struct virtio_blk *b = dev;
 	virtio_queue_run(t, q, handle, dev);
+	if (b->async) {
+		if (disk_aio_submit(b->async->aio))
+			reap(b, t, 1); /* cannot start them: let them all finish */
+		reap(b, t, 0);         /* those that completed inline (page cache hits) */
+	}
+}
+
+static unsigned backend_fds(void *dev, struct pollfd *p, unsigned max, int *timeout_ms)
+{
+	struct virtio_blk *b = dev;
+	(void)timeout_ms;
+	if (!max || !disk_aio_inflight(b->async->aio))
+		return 0;
+	p[0] = (struct pollfd){disk_aio_event_fd(b->async->aio), POLLIN, 0};
+	return 1;
+}
+
+static void backend_event(void *dev, struct virtio_mmio *t, const struct pollfd *p, unsigned n)
+{
+	struct virtio_blk *b = dev;
+	if (n && p[0].revents)
+		reap(b, virtio_mmio_running(t) ? t : NULL, 0);
+}
+
+static void drain(void *dev, struct virtio_mmio *t)
+{
+	reap(dev, t, 1);
 }
 
 static void config_read(void *dev, uint32_t off, uint8_t *data, unsigned size)
@@ -169,7 +298,9 @@ static void config_read(void *dev, uint32_t off, uint8_t *data, unsigned size)
 
 static void reset(void *dev)
 {
-	(void)dev; /* requests complete synchronously: nothing in flight */
+	struct virtio_blk *b = dev;
+	if (b->async)
+		reap(b, NULL, 1); /* wait for requests in flight and forget them */
 }
 
 void virtio_blk_init(struct virtio_blk *b, struct disk *disk, const char *id)
@@ -193,4 +324,33 @@ void virtio_blk_init(struct virtio_blk *b, struct disk *disk, const char *id)
 	    .process = process,
 	    .reset = reset,
 	};
+}
+
+int virtio_blk_enable_async(struct virtio_blk *b, const char **why, struct err *e)
+{
+	struct blk_async *as = calloc(1, sizeof(*as));
+	if (!as)
+		return err_sys(e, "allocating virtio-blk requests");
+	int rc = disk_aio_open(&as->aio, b->disk, QUEUE_MAX, why, e);
+	if (rc <= 0) {
+		free(as);
+		return rc;
+	}
+	for (unsigned i = 0; i < QUEUE_MAX; i++)
+		as->free[i] = (uint16_t)(QUEUE_MAX - 1 - i);
+	as->nfree = QUEUE_MAX;
+	b->async = as;
+	b->ops.backend_fds = backend_fds;
+	b->ops.backend_event = backend_event;
+	b->ops.drain = drain;
+	return 1;
+}
+
+void virtio_blk_destroy(struct virtio_blk *b)
+{
+	if (!b->async)
+		return;
+	disk_aio_close(b->async->aio);
+	free(b->async);
+	b->async = NULL;
 }

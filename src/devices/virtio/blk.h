@@ -16,9 +16,16 @@ struct virtio_blk {
 	struct disk *disk;
 	char id[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_stats stats;
+	struct blk_async *async; /* NULL: requests are served synchronously */
 };
 
 /* The disk stays owned by the caller. id may be NULL. */
 void virtio_blk_init(struct virtio_blk *b, struct disk *disk, const char *id);
+/* Serve reads, writes and flushes asynchronously (io_uring) from now on.
+ * 1 if enabled, 0 if this disk or host cannot (*why says which), -1 on error.
+ * Call before the transport starts. */
+int virtio_blk_enable_async(struct virtio_blk *b, const char **why, struct err *e);
+/* After the transport stopped: wait for requests in flight, free the engine. */
+void virtio_blk_destroy(struct virtio_blk *b);
 
 #endif

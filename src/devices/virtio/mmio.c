@@ -59,6 +59,13 @@ void virtio_mmio_fail(struct virtio_mmio *t, const char *why)
 	raise_irq(t, VIRTIO_INT_CONFIG);
 }
 
+void virtio_mmio_config_changed(struct virtio_mmio *t)
+{
+	atomic_fetch_add(&t->config_gen, 1);
+	if (t->status & VIRTIO_STATUS_DRIVER_OK)
+		raise_irq(t, VIRTIO_INT_CONFIG);
+}
+
 /* Caller holds t->lock. */
 static void do_reset(struct virtio_mmio *t)
 {
@@ -160,7 +167,7 @@ static uint32_t reg_read(struct virtio_mmio *t, uint64_t off)
 	case R_SHM_LEN_HI:
 		return 0xffffffff; /* no shared memory regions */
 	case R_CONFIG_GEN:
-		return 0;
+		return atomic_load(&t->config_gen);
 	default:
 		return 0;
 	}
@@ -339,6 +346,8 @@ void virtio_queue_run(struct virtio_mmio *t, unsigned qi, virtio_handler fn, voi
 				vq_unpop(q);
 				goto done;
 			}
+			if (w == VIRTIO_HANDLER_ASYNC)
+				continue;
 			if (w < 0) {
 				virtio_mmio_fail(t, "malformed request");
 				return;
@@ -358,6 +367,17 @@ void virtio_queue_run(struct virtio_mmio *t, unsigned qi, virtio_handler fn, voi
 	}
 done:
 	if (pushed && vq_should_notify(q))
+		raise_irq(t, VIRTIO_INT_USED);
+}
+
+void virtio_queue_complete(struct virtio_mmio *t, unsigned qi, uint16_t head, uint32_t written)
+{
+	vq_push(&t->q[qi], head, written);
+}
+
+void virtio_queue_notify(struct virtio_mmio *t, unsigned qi)
+{
+	if (vq_should_notify(&t->q[qi]))
 		raise_irq(t, VIRTIO_INT_USED);
 }
 
@@ -410,6 +430,13 @@ static void serve_queue(struct virtio_mmio *t, unsigned i, int kicked, uint64_t 
 static void *io_thread(void *arg)
 {
 	struct virtio_mmio *t = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "virtio-%s", t->ops->name);
+	pthread_setname_np(pthread_self(), name); /* before any confinement: it writes to /proc */
+	t->setup_rc = t->thread_setup ? t->thread_setup(t->thread_ctx, &t->setup_err) : 0;
+	sem_post(&t->setup_done);
+	if (t->setup_rc)
+		return NULL;
 	unsigned n = t->ops->nqueues;
 	struct pollfd p[VIRTIO_MAX_QUEUES + 1 + VIRTIO_BACKEND_FDS_MAX];
 	struct pollfd *b = p + n + 1; /* the backend's descriptors */
@@ -449,9 +476,21 @@ static void *io_thread(void *arg)
 
 int virtio_mmio_start(struct virtio_mmio *t, struct err *e)
 {
+	if (sem_init(&t->setup_done, 0, 0))
+		return err_sys(e, "virtio %s: sem_init", t->ops->name);
 	int rc = pthread_create(&t->thread, NULL, io_thread, t);
-	if (rc)
+	if (rc) {
+		sem_destroy(&t->setup_done);
 		return err_errno(e, rc, "virtio %s: starting the I/O thread", t->ops->name);
+	}
+	while (sem_wait(&t->setup_done) && errno == EINTR)
+		;
+	sem_destroy(&t->setup_done);
+	if (t->setup_rc) {
+		pthread_join(t->thread, NULL);
+		*e = t->setup_err;
+		return err_prefix(e, "virtio %s: setting up the I/O thread", t->ops->name);
+	}
 	t->started = 1;
 	return 0;
 }
@@ -486,6 +525,8 @@ void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *st)
 {
 	pthread_mutex_lock(&t->lock);
 	pthread_mutex_lock(&t->qlock);
+	if (t->ops->drain)
+		t->ops->drain(t->dev, t);
 	memset(st, 0, sizeof(*st));
 	st->status = t->status;
 	st->isr = atomic_load(&t->isr);

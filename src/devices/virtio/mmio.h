@@ -16,6 +16,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 
 #define VIRTIO_MMIO_SIZE   0x1000
@@ -46,6 +47,9 @@ struct virtio_device_ops {
 	 * (check virtio_mmio_running() before touching queues). */
 	unsigned (*backend_fds)(void *dev, struct pollfd *p, unsigned max, int *timeout_ms);
 	void (*backend_event)(void *dev, struct virtio_mmio *t, const struct pollfd *p, unsigned n);
+	/* Optional: complete every request still in flight (before a snapshot;
+	 * qlock held). */
+	void (*drain)(void *dev, struct virtio_mmio *t);
 };
 
 #define VIRTIO_BACKEND_FDS_MAX 128
@@ -74,7 +78,8 @@ struct virtio_mmio {
 	uint32_t status, queue_sel, dev_feat_sel, drv_feat_sel;
 	uint64_t driver_features;
 	atomic_uint isr;
-	atomic_int broken; /* the guest broke the rules: NEEDS_RESET until reset */
+	atomic_int broken;      /* the guest broke the rules: NEEDS_RESET until reset */
+	atomic_uint config_gen; /* ConfigGeneration: changes with the device configuration */
 	char why[160];
 
 	struct vq q[VIRTIO_MAX_QUEUES];
@@ -89,6 +94,13 @@ struct virtio_mmio {
 	uint64_t poll_ns; /* after work, watch the ring this long before sleeping */
 	uint64_t polled;  /* requests found by polling instead of a kick */
 	uint64_t kicks, interrupts;
+	/* Optional, set before start: run first on the I/O thread (e.g. to confine
+	 * it with seccomp); a failure stops the thread and fails the start. */
+	int (*thread_setup)(void *ctx, struct err *e);
+	void *thread_ctx;
+	int setup_rc;
+	struct err setup_err;
+	sem_t setup_done;
 };
 
 extern const struct io_ops virtio_mmio_ops;
@@ -106,12 +118,22 @@ void virtio_mmio_destroy(struct virtio_mmio *t);
  * VIRTIO_HANDLER_AGAIN if it has nothing for the chain yet (a receive queue
  * with no packet): the chain stays queued and the run stops. */
 #define VIRTIO_HANDLER_AGAIN (-2)
+/* ... or VIRTIO_HANDLER_ASYNC: the device keeps the chain (copying what it
+ * needs from it) and completes it later with virtio_queue_complete(). */
+#define VIRTIO_HANDLER_ASYNC (-3)
 typedef int (*virtio_handler)(void *dev, struct vq_chain *c);
 /* Pop, handle and push every available chain of queue q, then interrupt the
  * driver if it asked for it. */
 void virtio_queue_run(struct virtio_mmio *t, unsigned q, virtio_handler fn, void *dev);
+/* Return a chain kept by VIRTIO_HANDLER_ASYNC (on the I/O thread, qlock
+ * held, e.g. from backend_event); virtio_queue_notify() afterwards interrupts
+ * the driver if it asked for it. */
+void virtio_queue_complete(struct virtio_mmio *t, unsigned q, uint16_t head, uint32_t written);
+void virtio_queue_notify(struct virtio_mmio *t, unsigned q);
 /* Is the driver up (DRIVER_OK) and the device not broken? For backend_event. */
 int virtio_mmio_running(struct virtio_mmio *t);
+/* The device's configuration changed (any thread): tell the driver. */
+void virtio_mmio_config_changed(struct virtio_mmio *t);
 /* Mark the device NEEDS_RESET (bad guest) and tell the driver. */
 void virtio_mmio_fail(struct virtio_mmio *t, const char *why);
 
