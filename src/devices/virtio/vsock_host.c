@@ -238,7 +238,8 @@ void vsock_host_event(struct virtio_vsock *v, struct vsock_conn *c, uint32_t eve
 	}
 	if (events & EPOLLIN)
 		c->readable = 1;
-	if ((events & EPOLLOUT) && c->len)
+	/* after a hang-up, held data cannot go anywhere: the flush fails and resets */
+	if ((events & (EPOLLOUT | EPOLLHUP)) && c->len)
 		vsock_flush(v, c);
 	if (c->state != C_FREE)
 		vsock_interest(v, c);
