@@ -237,8 +237,12 @@ static int tx_handle(void *dev, struct vq_chain *ch)
 			vsock_conn_rst(v, c);
 		return 0;
 	}
-	if (h.dst_cid != VSOCK_HOST_CID || h.type != VSOCK_TYPE_STREAM) {
-		reply_rst(v, &h); /* only the host, only streams */
+	if (h.type != VSOCK_TYPE_STREAM) {
+		reply_rst(v, &h); /* only streams */
+		return 0;
+	}
+	if (h.dst_cid != VSOCK_HOST_CID) {
+		v->st.dropped++; /* only the host is reachable (as Firecracker: dropped) */
 		return 0;
 	}
 	on_packet(v, &h, ch);
@@ -375,7 +379,7 @@ int virtio_vsock_restore(struct virtio_vsock *v, struct virtio_mmio *t,
 	/* The guest keeps the CID configured here; it re-reads it after the
 	 * reset event. Host connections cannot follow the guest to a new host. */
 	vsock_drop_all(v);
-	v->next_port = st->next_port >= VSOCK_HOST_PORT_MIN && st->next_port != UINT32_MAX
+	v->next_port = st->next_port >= VSOCK_HOST_PORT_MIN && st->next_port < VSOCK_HOST_PORT_END
 	                   ? st->next_port
 	                   : VSOCK_HOST_PORT_MIN;
 	v->event_pending = 1;

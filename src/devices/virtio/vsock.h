@@ -20,7 +20,8 @@
 #define VSOCK_BUF_ALLOC     (256u << 10) /* receive buffer advertised to the guest, per connection */
 #define VSOCK_MAX_PKT       (64u << 10)  /* largest payload put in one receive buffer */
 #define VSOCK_TIMEOUT_MS    2000         /* CONNECT line, guest answer to a REQUEST, final flush */
-#define VSOCK_HOST_PORT_MIN (1u << 30)   /* first port of host-initiated connections */
+#define VSOCK_HOST_PORT_MIN (1u << 30)   /* host ports of host-initiated connections: */
+#define VSOCK_HOST_PORT_END (1u << 31)   /* [MIN, END), round robin */
 #define VSOCK_UDS_MAX       96           /* path length that leaves room for "_<port>" */
 
 struct virtio_vsock;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -142,7 +143,7 @@ static uint32_t alloc_port(struct virtio_vsock *v)
 {
 	for (;;) {
 		uint32_t p = v->next_port++;
-		if (v->next_port < VSOCK_HOST_PORT_MIN || v->next_port == UINT32_MAX)
+		if (v->next_port < VSOCK_HOST_PORT_MIN || v->next_port >= VSOCK_HOST_PORT_END)
 			v->next_port = VSOCK_HOST_PORT_MIN;
 		int used = 0;
 		for (unsigned i = 0; i < v->hiwater && !used; i++)
@@ -170,18 +171,30 @@ void vsock_accept(struct virtio_vsock *v)
 }
 
 /* "CONNECT <port>\n", port a decimal number below 2^32. */
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+/* "CONNECT <port>\n" as Firecracker reads it: the keyword in any case, words
+ * separated by white space, a decimal port below 2^32, anything after the port
+ * word ignored. */
 static int parse_connect(const char *s, uint32_t *port)
 {
-	if (strncmp(s, "CONNECT ", 8))
+	while (is_space(*s))
+		s++;
+	if (strncasecmp(s, "connect", 7) || !is_space(s[7]))
 		return -1;
-	s += 8;
+	s += 7;
+	while (is_space(*s))
+		s++;
 	uint64_t p = 0;
 	int digits = 0;
 	while (*s >= '0' && *s <= '9' && digits < 11) {
 		p = p * 10 + (uint64_t)(*s++ - '0');
 		digits++;
 	}
-	if (!digits || p > UINT32_MAX || strcmp(s, "\n"))
+	if (!digits || p > UINT32_MAX || !is_space(*s))
 		return -1;
 	*port = (uint32_t)p;
 	return 0;
