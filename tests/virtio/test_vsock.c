@@ -4,6 +4,8 @@
  * snapshot restore (TRANSPORT_RESET, host connections dropped). */
 #include "vsockdrv.h"
 
+#include <sys/resource.h>
+
 /* A host program connects and the guest (the test) accepts; returns the
  * host socket, *local is the device's port for it. */
 static int establish(struct drv *d, uint32_t port, uint32_t guest_buf, uint32_t *local)
@@ -401,6 +403,45 @@ static void connection_limit(void **state)
 	drv_free(&d);
 }
 
+static double cpu_secs(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Out of descriptors: the listener is not polled in a loop; once descriptors
+ * are free again the waiting host program is served. */
+static void out_of_descriptors(void **state)
+{
+	(void)state;
+	struct drv d;
+	drv_init(&d, VSOCK_MAX_CONNS);
+	struct rlimit old, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	int fd = host_connect(d.uds); /* the device cannot accept it */
+	int probe = dup(0);
+	assert_true(probe >= 0);
+	low = old;
+	low.rlim_cur = (rlim_t)probe; /* every descriptor from here on is refused */
+	close(probe);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	double c0 = cpu_secs(), t0 = now_secs();
+	usleep(300000);
+	double busy = (cpu_secs() - c0) / (now_secs() - t0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	test_measured("CPU while unable to accept: %.0f%% of one core", busy * 100);
+	assert_true(busy < 0.5);
+	assert_int_equal(write(fd, "CONNECT 1100\n", 13), 13);
+	struct vsock_hdr h;
+	assert_true(rx_pkt(&d, &h, NULL, 0, 2000));
+	assert_int_equal(h.op, OP_REQUEST);
+	assert_int_equal(h.dst_port, 1100);
+	close(fd);
+	drv_free(&d);
+}
+
 static void snapshot_restore(void **state)
 {
 	(void)state;
@@ -479,8 +520,8 @@ int main(void)
 	    cmocka_unit_test(host_initiated),       cmocka_unit_test(host_refused_and_bad_commands),
 	    cmocka_unit_test(guest_initiated),      cmocka_unit_test(hostile_headers),
 	    cmocka_unit_test(credit_host_to_guest), cmocka_unit_test(credit_guest_to_host),
-	    cmocka_unit_test(connection_limit),     cmocka_unit_test(snapshot_restore),
-	    cmocka_unit_test(config_and_cids),
+	    cmocka_unit_test(connection_limit),     cmocka_unit_test(out_of_descriptors),
+	    cmocka_unit_test(snapshot_restore),     cmocka_unit_test(config_and_cids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -288,10 +288,18 @@ static unsigned backend_fds(void *dev, struct pollfd *p, unsigned max, int *time
 	struct virtio_vsock *v = dev;
 	if (max < 3)
 		return 0;
-	p[0] = (struct pollfd){v->listen_fd, POLLIN, 0};
+	uint64_t now = vsock_now_ns();
+	if (v->accept_paused && v->accept_paused <= now)
+		v->accept_paused = 0;
+	if (v->accept_paused) {
+		int ms = (int)((v->accept_paused - now + 999999) / 1000000);
+		if (*timeout_ms < 0 || ms < *timeout_ms)
+			*timeout_ms = ms;
+	}
+	p[0] = (struct pollfd){v->accept_paused ? -1 : v->listen_fd, POLLIN, 0};
 	p[1] = (struct pollfd){v->ep, POLLIN, 0};
 	p[2] = (struct pollfd){v->wake_fd, POLLIN, 0};
-	vsock_timeouts(v, vsock_now_ns(), timeout_ms);
+	vsock_timeouts(v, now, timeout_ms);
 	return 3;
 }
 

@@ -98,6 +98,7 @@ void vsock_conn_free(struct virtio_vsock *v, struct vsock_conn *c)
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	v->nconns--;
+	v->accept_paused = 0;
 	while (v->hiwater && v->conns[v->hiwater - 1].state == C_FREE)
 		v->hiwater--;
 }
@@ -157,8 +158,15 @@ void vsock_accept(struct virtio_vsock *v)
 {
 	for (int k = 0; k < 64; k++) {
 		int fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			/* out of descriptors or memory: the pending connection stays in
+			 * the backlog and would wake us forever; wait for a close, or
+			 * 100 ms */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				v->accept_paused = vsock_now_ns() + 100000000ULL;
 			return;
+		}
 		struct vsock_conn *c = conn_new(v, fd, C_CMD);
 		if (!c) {
 			/* over the limit: the host program sees EOF instead of "OK" */

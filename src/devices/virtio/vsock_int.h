@@ -78,8 +78,9 @@ struct vsock_conn {
 struct virtio_vsock {
 	uint64_t cid;
 	int listen_fd, ep;
-	int wake_fd;       /* eventfd: a driver reset wants the I/O thread */
-	int reset_pending; /* connections to drop on the I/O thread */
+	int wake_fd;            /* eventfd: a driver reset wants the I/O thread */
+	int reset_pending;      /* connections to drop on the I/O thread */
+	uint64_t accept_paused; /* out of descriptors: listener unwatched until then (ns) */
 	char uds[VSOCK_UDS_MAX + 1];
 	unsigned max_conns, nconns, hiwater, rr;
 	uint32_t next_port;
