@@ -4,6 +4,7 @@
  * snapshot restore (TRANSPORT_RESET, host connections dropped). */
 #include "vsockdrv.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 
 /* A host program connects and the guest (the test) accepts; returns the
@@ -403,6 +404,72 @@ static void connection_limit(void **state)
 	drv_free(&d);
 }
 
+/* Random headers (ports from a small set so that they hit live connections,
+ * random ops, flags, credit fields and lengths that may disagree with the
+ * chain): no crash, no NEEDS_RESET, and the device still works afterwards. */
+static void random_headers(void **state)
+{
+	(void)state;
+	struct drv d;
+	drv_init(&d, 16);
+	char path[300];
+	snprintf(path, sizeof(path), "%s_77", d.uds);
+	int lfd = host_listen(path);
+	assert_int_equal(fcntl(lfd, F_SETFL, O_NONBLOCK), 0);
+	uint32_t local;
+	int hosts[2];
+	hosts[0] = establish(&d, 70, 65536, &local);
+	uint32_t ports[] = {70, 71, 77, local, local + 1, 1024, 0, UINT32_MAX};
+	uint64_t seed = 0x2545f4914f6cdd1dULL;
+	static uint8_t payload[4096];
+	struct vsock_hdr h;
+	for (int i = 0; i < 800; i++) {
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		uint64_t r = seed;
+		uint32_t dlen = (uint32_t)(r >> 40) % 200;
+		struct vsock_hdr x = {
+		    (r & 15) ? GUEST : (r >> 8),
+		    (r & 0x70) ? 2 : (r >> 16) & 7,
+		    ports[(r >> 20) % 8],
+		    ports[(r >> 23) % 8],
+		    (r & 0x80) ? dlen : (uint32_t)(r >> 32),
+		    (r & 0x300) ? VSOCK_TYPE_STREAM : (uint16_t)(r >> 26),
+		    (uint16_t)((r >> 29) % 9),
+		    (uint32_t)(r >> 33) & 7,
+		    (r & 0x400) ? 65536 : (uint32_t)(r >> 12),
+		    (uint32_t)(r >> 36),
+		};
+		memset(payload, (int)i, dlen);
+		assert_true(tx_raw(&d, &x, 44, payload, dlen));
+		while (rx_pkt(&d, &h, NULL, 0, 1))
+			;
+		if (i % 100 == 0) { /* accept what the guest side opened, then forget it */
+			int a = accept(lfd, NULL, NULL);
+			if (a >= 0)
+				close(a);
+		}
+	}
+	assert_false(d_rd(&d, 0x70) & 0x40);
+	struct vsock_stats s;
+	virtio_vsock_stats(d.v, &s);
+	test_measured("random headers: %llu dropped, %llu RST sent, %u connections left",
+	              (unsigned long long)s.dropped, (unsigned long long)s.rsts, s.conns);
+	assert_true(s.dropped > 0 && s.rsts > 0);
+	assert_true(s.conns <= 16);
+	/* still a working device */
+	hosts[1] = establish(&d, 90, 65536, &local);
+	assert_int_equal(write(hosts[1], "ok", 2), 2);
+	assert_true(rx_pkt(&d, &h, payload, sizeof(payload), 2000));
+	while (h.op != OP_RW && rx_pkt(&d, &h, payload, sizeof(payload), 2000))
+		;
+	assert_int_equal(h.op, OP_RW);
+	assert_memory_equal(payload, "ok", 2);
+	close(hosts[0]);
+	close(hosts[1]);
+	close(lfd);
+	drv_free(&d);
+}
+
 static double cpu_secs(void)
 {
 	struct rusage ru;
@@ -522,6 +589,7 @@ int main(void)
 	    cmocka_unit_test(credit_host_to_guest), cmocka_unit_test(credit_guest_to_host),
 	    cmocka_unit_test(connection_limit),     cmocka_unit_test(out_of_descriptors),
 	    cmocka_unit_test(snapshot_restore),     cmocka_unit_test(config_and_cids),
+	    cmocka_unit_test(random_headers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
