@@ -46,9 +46,12 @@ int oci_msg_recv(int sock, char *text, size_t len)
 {
 	char buf[8192];
 	ssize_t r;
+	int resets = 0;
+	/* A peer that exited with a message of ours unread makes the next recv
+	 * fail once with ECONNRESET, before the messages it sent us: look again. */
 	do
 		r = recv(sock, buf, sizeof(buf) - 1, 0);
-	while (r < 0 && errno == EINTR);
+	while (r < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)));
 	if (r <= 0)
 		return (int)r;
 	buf[r] = '\0';
