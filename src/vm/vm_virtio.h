@@ -33,7 +33,8 @@ struct vm_virtio_config {
 	int rng;
 	int balloon;             /* add a virtio-balloon */
 	uint64_t balloon_target; /* bytes the host asks the guest to give back */
-	struct vm_vsock_config vsock; /* last device when enabled */
+	/* virtio-vsock, the last device when enabled */
+	struct vm_vsock_config vsock;
 };
 
 /* Parse "path=F[,format=raw|qcow2][,readonly][,cache=none|writeback][,id=ID]
