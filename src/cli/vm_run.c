@@ -56,6 +56,9 @@ static const char run_usage[] =
     "                       [,mac=02:..][,bps=N][,ops=N][,rx_bps=N][,tx_bps=N]\n"
     "                       [,rx_ops=N][,tx_ops=N][,*_burst=N][,poll_us=N];\n"
     "                       repeatable (docs/virtio.md)\n"
+    "  --vsock cid=N,uds=PATH  virtio-vsock, guest CID N (3 or more); host programs\n"
+    "                       connect to PATH and send \"CONNECT <port>\\n\"; guest\n"
+    "                       connections to host port P go to PATH_P (docs/virtio.md)\n"
     "  --json-events        write machine-readable events, one JSON object per line,\n"
     "                       on stderr instead of plain messages\n"
     "  -h, --help           this text\n"
@@ -132,7 +135,8 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 		O_DISK,
 		O_RNG,
 		O_BALLOON,
-		O_NET
+		O_NET,
+		O_VSOCK
 	};
 	static const struct option lo[] = {
 	    {"kernel", required_argument, 0, O_KERNEL},
@@ -147,6 +151,7 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 	    {"rng", no_argument, 0, O_RNG},
 	    {"balloon", required_argument, 0, O_BALLOON},
 	    {"net", required_argument, 0, O_NET},
+	    {"vsock", required_argument, 0, O_VSOCK},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -199,6 +204,10 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 			break;
 		case O_NET:
 			if (vm_net_add(&o->cfg.virtio.net, optarg, e))
+				return -1;
+			break;
+		case O_VSOCK:
+			if (vm_vsock_parse(&o->cfg.virtio.vsock, optarg, e))
 				return -1;
 			break;
 		case 'h':
@@ -353,6 +362,8 @@ int cli_vm_run(int argc, char **argv)
 	if (plain[0] && plain[strlen(plain) - 1] == '\n')
 		plain[strlen(plain) - 1] = '\0';
 	emit(json, ev, plain[0] ? plain : NULL);
+	if (o.cfg.virtio.vsock.enabled)
+		unlink(o.cfg.virtio.vsock.uds); /* the listening socket goes with us */
 	/* The VM's memory and KVM objects go with the process; see vm_exit.c. */
 	exit_leaving_teardown(res.status);
 }

@@ -64,7 +64,7 @@ static const int socket_calls[] = {
     SCMP_SYS(accept4),    SCMP_SYS(accept),      SCMP_SYS(sendto),      SCMP_SYS(recvfrom),
     SCMP_SYS(sendmsg),    SCMP_SYS(recvmsg),     SCMP_SYS(shutdown),    SCMP_SYS(setsockopt),
     SCMP_SYS(getsockopt), SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(close),
-    SCMP_SYS(fcntl),
+    SCMP_SYS(fcntl),      SCMP_SYS(epoll_ctl),
 };
 
 static const unsigned long ioctls[] = {

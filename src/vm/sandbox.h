@@ -9,7 +9,7 @@
 /* Install the SIGSYS reporter (process-wide, idempotent). */
 int sandbox_init(struct err *e);
 /* Extra permissions a thread may need beyond the common set. */
-#define SANDBOX_SOCKETS 0x1u /* socket I/O and set-up, close (network, vsock devices) */
+#define SANDBOX_SOCKETS 0x1u /* socket I/O and set-up, epoll_ctl, close (network, vsock) */
 #define SANDBOX_NET     0x2u /* ioctls of network backends: TUNSETOFFLOAD, FIONREAD */
 
 /* Confine the calling thread: the common set (file and ring I/O on existing

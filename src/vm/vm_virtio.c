@@ -4,6 +4,7 @@
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/rng.h"
+#include "devices/virtio/vsock.h"
 #include "lib/size.h"
 #include "vm/sandbox.h"
 #include "vm/vm_internal.h"
@@ -31,6 +32,7 @@ struct vdev {
 	struct virtio_net *net;
 	struct rate_limiter rl;
 	unsigned sandbox_extra; /* SANDBOX_* beyond the common set */
+	struct virtio_vsock *vsock;
 };
 
 struct vm_virtio {
@@ -40,7 +42,8 @@ struct vm_virtio {
 
 unsigned vm_virtio_count(const struct vm_virtio_config *c)
 {
-	return c->ndisks + (c->rng ? 1 : 0) + (c->balloon ? 1 : 0) + c->net.n;
+	return c->ndisks + (c->rng ? 1 : 0) + (c->balloon ? 1 : 0) + c->net.n +
+	       (c->vsock.enabled ? 1 : 0);
 }
 
 uint64_t vm_virtio_base(unsigned index)
@@ -209,6 +212,7 @@ static void vdev_free(struct vdev *d)
 		close(d->irqfd);
 	disk_close(d->disk);
 	vm_net_free(d->net);
+	virtio_vsock_free(d->vsock);
 	free(d);
 }
 
@@ -265,6 +269,12 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err
 			}
 			rc = virtio_mmio_init(&d->t, &d->net->ops, d->net, &vm->mem, e);
 			d->sandbox_extra = vm_net_sandbox(&c->net.d[i - first_net]);
+		} else if (c->vsock.enabled && i == n - 1) {
+			d->vsock = vm_vsock_create(&c->vsock, e);
+			d->sandbox_extra = SANDBOX_SOCKETS; /* accept, connect, epoll_ctl, close */
+			rc = d->vsock
+			         ? virtio_mmio_init(&d->t, &virtio_vsock_ops, d->vsock, &vm->mem, e)
+			         : -1;
 		} else {
 			virtio_balloon_init(&d->balloon, &vm->mem, c->balloon_target);
 			rc = virtio_mmio_init(&d->t, &virtio_balloon_ops, &d->balloon, &vm->mem, e);

@@ -7,6 +7,7 @@
 #include "disk/disk.h"
 #include "lib/err.h"
 #include "vm/vm_net.h"
+#include "vm/vm_vsock.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,8 @@ struct vm_virtio_config {
 
 	/* virtio-net devices (vm_net.h) */
 	struct vm_net_config net;
+	/* virtio-vsock, the last device when enabled */
+	struct vm_vsock_config vsock;
 };
 
 /* Parse "path=F[,format=raw|qcow2][,readonly][,cache=none|writeback][,id=ID]
@@ -44,7 +47,8 @@ struct vm_virtio_config {
  * and add the disk. */
 int vm_virtio_add_disk(struct vm_virtio_config *c, const char *spec, struct err *e);
 
-/* Devices in attachment order: disks, then rng, then balloon, then network. */
+/* Devices in attachment order: disks, then rng, then balloon, then network,
+ * then vsock. */
 unsigned vm_virtio_count(const struct vm_virtio_config *c);
 uint64_t vm_virtio_base(unsigned index);
 unsigned vm_virtio_irq(unsigned index);

@@ -9,6 +9,10 @@
 
 static struct bootinfo boot;
 
+/* virtio_vsock.c, virtio_console.c: return only if `test` is not one of theirs */
+void test_virtio_vsock(const char *cmdline, const char *test);
+void test_virtio_console(const char *cmdline, const char *test);
+
 static int streq(const char *a, const char *b)
 {
 	while (*a && *a == *b)
@@ -97,6 +101,8 @@ void guest_main(uint32_t kind, uint64_t info)
 	}
 	test_virtio(boot.cmdline, test);
 	test_virtio_net(boot.cmdline, test); /* virtio_net.c */
+	test_virtio_vsock(boot.cmdline, test);
+	test_virtio_console(boot.cmdline, test);
 	gprintf("capsa test guest: unknown test \"%s\"\n", test);
 	guest_exit(2);
 }
