@@ -92,8 +92,7 @@ void vsock_conn_free(struct virtio_vsock *v, struct vsock_conn *c)
 {
 	if (c->state == C_FREE)
 		return;
-	if (c->fd >= 0)
-		close(c->fd); /* also leaves the epoll set */
+	int fd = c->fd;
 	free(c->buf);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
@@ -101,6 +100,9 @@ void vsock_conn_free(struct virtio_vsock *v, struct vsock_conn *c)
 	v->accept_paused = 0;
 	while (v->hiwater && v->conns[v->hiwater - 1].state == C_FREE)
 		v->hiwater--;
+	/* last: once the host program sees the close, the bookkeeping is done */
+	if (fd >= 0)
+		close(fd); /* also leaves the epoll set */
 }
 
 void vsock_drop_all(struct virtio_vsock *v)
