@@ -60,14 +60,18 @@ build/guests/testguest.bzImage: build/guests/setup.bin build/guests/testguest-no
 TEST_DEPS      += $(GUEST_ARTIFACTS)
 TEST_DEPS_FAST += $(GUEST_ARTIFACTS)
 
-# Demo VM init (pid 1), freestanding, no SSE; 32-bit uses int $0x80, 64-bit syscall.
+# Guest inits (pid 1): the demo VM's and the slow tests' (tests/virtio/guest),
+# freestanding, no SSE, on guest/init/freestanding.h; 32-bit uses int $0x80,
+# 64-bit syscall.
 GUEST_INIT_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -static -nostdlib -ffreestanding \
                      -fno-pic -no-pie -fno-stack-protector -fno-asynchronous-unwind-tables \
-                     -fcf-protection=none -mno-sse -mno-mmx -mno-avx -Wl,--build-id=none
-build/guest/init-32: guest/init/init.c
+                     -fcf-protection=none -mno-sse -mno-mmx -mno-avx -Wl,--build-id=none \
+                     -Iguest/init
+GUEST_INIT_HDRS := guest/init/freestanding.h
+build/guest/init-32: guest/init/init.c $(GUEST_INIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) -m32 $(GUEST_INIT_CFLAGS) -o $@ $<
-build/guest/init-64: guest/init/init.c
+build/guest/init-64: guest/init/init.c $(GUEST_INIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) -m64 $(GUEST_INIT_CFLAGS) -o $@ $<
 

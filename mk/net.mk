@@ -6,10 +6,10 @@
 
 # init for the slow virtio-net test (an initramfs with only /init): freestanding,
 # 32-bit (int $0x80) for paravirtual KVM hosts, 64-bit otherwise.
-build/net/netinit-32: tests/virtio/guest/netinit.c
+build/net/netinit-32: tests/virtio/guest/netinit.c $(GUEST_INIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -m32 $(VIRTIO_INIT_CFLAGS) -o $@ $<
-build/net/netinit-64: tests/virtio/guest/netinit.c
+build/net/netinit-64: tests/virtio/guest/netinit.c $(GUEST_INIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -m64 $(VIRTIO_INIT_CFLAGS) -o $@ $<
 build/net/initramfs-%.cpio: guest/initramfs/initramfs.spec build/net/netinit-% build/tools/mkcpio

@@ -4,13 +4,11 @@ LDLIBS += -lz -lzstd
 
 # init for the slow virtio test (root file system on a virtio-blk disk):
 # freestanding, no SSE; 32-bit (int $0x80) for paravirtual KVM hosts, 64-bit otherwise.
-VIRTIO_INIT_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -static -nostdlib -ffreestanding \
-                      -fno-pic -no-pie -fno-stack-protector -fno-asynchronous-unwind-tables \
-                      -fcf-protection=none -mno-sse -mno-mmx -mno-avx -Wl,--build-id=none
-build/virtio/rootinit-32: tests/virtio/guest/rootinit.c
+VIRTIO_INIT_CFLAGS := $(GUEST_INIT_CFLAGS)
+build/virtio/rootinit-32: tests/virtio/guest/rootinit.c $(GUEST_INIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -m32 $(VIRTIO_INIT_CFLAGS) -o $@ $<
-build/virtio/rootinit-64: tests/virtio/guest/rootinit.c
+build/virtio/rootinit-64: tests/virtio/guest/rootinit.c $(GUEST_INIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -m64 $(VIRTIO_INIT_CFLAGS) -o $@ $<
 

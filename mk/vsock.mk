@@ -1,6 +1,6 @@
 # virtio-vsock (src/devices/virtio/vsock*.c): the slow Linux test's init and
 # initramfs (tests/virtio/guest/vsockinit.c, built like the virtio root init).
-build/vsock/vsockinit-%: tests/virtio/guest/vsockinit.c
+build/vsock/vsockinit-%: tests/virtio/guest/vsockinit.c $(GUEST_INIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -m$* $(VIRTIO_INIT_CFLAGS) -o $@ $<
 build/vsock/initramfs-%.cpio: guest/initramfs/initramfs.spec build/vsock/vsockinit-% build/tools/mkcpio

@@ -8,78 +8,7 @@
  *   -m32: system calls with int $0x80 (the only guest user space that works on such hosts)
  *   -m64: system calls with syscall (hosts with VMX/SVM)
  */
-#define O_RDONLY                 0
-#define O_RDWR                   2
-#define LINUX_REBOOT_MAGIC1      0xfee1dead
-#define LINUX_REBOOT_MAGIC2      672274793
-#define LINUX_REBOOT_CMD_RESTART 0x01234567
-
-typedef unsigned long ulong;
-
-#if defined(__i386__)
-#define NR_exit   1
-#define NR_read   3
-#define NR_write  4
-#define NR_open   5
-#define NR_close  6
-#define NR_mount  21
-#define NR_mkdir  39
-#define NR_reboot 88
-
-static long sys5(long nr, long a, long b, long c, long d, long e)
-{
-	long r;
-	__asm__ volatile("int $0x80"
-	                 : "=a"(r)
-	                 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e)
-	                 : "memory");
-	return r;
-}
-
-__asm__(".text\n.globl _start\n_start:\n\txorl %ebp, %ebp\n\tandl $-16, %esp\n"
-        "\tcall init_main\n1:\thlt\n\tjmp 1b\n");
-#elif defined(__x86_64__)
-#define NR_read   0
-#define NR_write  1
-#define NR_open   2
-#define NR_close  3
-#define NR_exit   60
-#define NR_mount  165
-#define NR_mkdir  83
-#define NR_reboot 169
-
-static long sys5(long nr, long a, long b, long c, long d, long e)
-{
-	long r;
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	__asm__ volatile("syscall"
-	                 : "=a"(r)
-	                 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
-	                 : "rcx", "r11", "memory");
-	return r;
-}
-
-__asm__(".text\n.globl _start\n_start:\n\txorl %ebp, %ebp\n\tandq $-16, %rsp\n"
-        "\tcall init_main\n1:\thlt\n\tjmp 1b\n");
-#else
-#error "x86 only"
-#endif
-
-#define sys(nr, a, b, c) sys5(nr, (long)(a), (long)(b), (long)(c), 0, 0)
-
-static ulong slen(const char *s)
-{
-	ulong n = 0;
-	while (s[n])
-		n++;
-	return n;
-}
-
-static void say(int fd, const char *s)
-{
-	sys(NR_write, fd, s, slen(s));
-}
+#include "freestanding.h"
 
 /* Reads a small file into buf (NUL-terminated); returns its length or -1. */
 static long slurp(const char *path, char *buf, long size)
@@ -148,8 +77,9 @@ static char *utoa(ulong v, char *end)
 	return end;
 }
 
-void init_main(void)
+void init_main(long *sp)
 {
+	(void)sp;
 	static char buf[8192];
 	char nbuf[24];
 	long fd = sys(NR_open, "/dev/console", O_RDWR, 0);
@@ -169,7 +99,7 @@ void init_main(void)
 	say(fd, "capsa demo: Linux is up on ");
 	say(fd, cpus ? utoa(cpus, nbuf + sizeof(nbuf)) : "an unknown number of");
 	say(fd, " vCPUs\n");
-	sys5(NR_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, LINUX_REBOOT_CMD_RESTART, 0, 0);
+	restart();
 	say(fd, "capsa demo: reboot failed\n");
 	sys(NR_exit, 1, 0, 0); /* the kernel panics, and panic=-1 restarts */
 }

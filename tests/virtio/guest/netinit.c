@@ -9,79 +9,16 @@
  * machine. Parameters come from the kernel command line, which the kernel
  * passes to init as environment; gip= and hip= (dotted, default 10.0.2.15 and
  * 10.0.2.2) choose the addresses (a tap network).
- * Freestanding, no SSE; -m32 uses int $0x80 and socketcall (paravirtual KVM
- * hosts), -m64 syscall.
+ * Freestanding, no SSE (guest/init/freestanding.h).
  */
-typedef unsigned long ulong;
+#include "freestanding.h"
 
-#if defined(__i386__)
-enum {
-	NR_read = 3,
-	NR_write = 4,
-	NR_close = 6,
-	NR_ioctl = 54,
-	NR_reboot = 88,
-	NR_socketcall = 102,
-	NR_nanosleep = 162
-};
-static long sc(long nr, long a, long b, long c, long d, long e)
-{
-	long r;
-	__asm__ volatile("int $0x80"
-	                 : "=a"(r)
-	                 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e)
-	                 : "memory");
-	return r;
-}
-/* socketcall(2): call number and a pointer to the arguments */
-static long net(int call, long a, long b, long c, long d, long e)
-{
-	long args[6] = {a, b, c, d, e, 0};
-	return sc(NR_socketcall, call, (long)args, 0, 0, 0);
-}
-#define SOCKET(a, b, c)           net(1, a, b, c, 0, 0)
-#define BIND(a, b, c)             net(2, a, b, c, 0, 0)
-#define CONNECT(a, b, c)          net(3, a, b, c, 0, 0)
-#define LISTEN(a, b)              net(4, a, b, 0, 0, 0)
-#define ACCEPT(a)                 net(5, a, 0, 0, 0, 0)
-#define SETSOCKOPT(a, b, c, d, e) net(14, a, b, c, d, e)
-__asm__(".text\n.globl _start\n_start:\n\tmovl %esp, %eax\n\tandl $-16, %esp\n\tsubl $12, %esp\n"
-        "\tpushl %eax\n\tcall main_init\n1:\tjmp 1b\n");
-#else
-enum {
-	NR_read = 0,
-	NR_write = 1,
-	NR_close = 3,
-	NR_ioctl = 16,
-	NR_nanosleep = 35,
-	NR_socket = 41,
-	NR_connect = 42,
-	NR_accept = 43,
-	NR_bind = 49,
-	NR_listen = 50,
-	NR_setsockopt = 54,
-	NR_reboot = 169
-};
-static long sc(long nr, long a, long b, long c, long d, long e)
-{
-	long r;
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	__asm__ volatile("syscall"
-	                 : "=a"(r)
-	                 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
-	                 : "rcx", "r11", "memory");
-	return r;
-}
-#define SOCKET(a, b, c)           sc(NR_socket, a, b, c, 0, 0)
-#define BIND(a, b, c)             sc(NR_bind, a, b, c, 0, 0)
-#define CONNECT(a, b, c)          sc(NR_connect, a, b, c, 0, 0)
-#define LISTEN(a, b)              sc(NR_listen, a, b, 0, 0, 0)
-#define ACCEPT(a)                 sc(NR_accept, a, 0, 0, 0, 0)
-#define SETSOCKOPT(a, b, c, d, e) sc(NR_setsockopt, a, b, c, d, e)
-__asm__(".text\n.globl _start\n_start:\n\tmovq %rsp, %rdi\n\tandq $-16, %rsp\n"
-        "\tcall main_init\n1:\tjmp 1b\n");
-#endif
+#define SOCKET(a, b, c)           sys5(NR_socket, a, b, c, 0, 0)
+#define BIND(a, b, c)             sys5(NR_bind, a, b, c, 0, 0)
+#define CONNECT(a, b, c)          sys5(NR_connect, a, b, c, 0, 0)
+#define LISTEN(a, b)              sys5(NR_listen, a, b, 0, 0, 0)
+#define ACCEPT(a)                 sys5(NR_accept4, a, 0, 0, 0, 0)
+#define SETSOCKOPT(a, b, c, d, e) sys5(NR_setsockopt, a, b, c, d, e)
 
 #define AF_INET        2
 #define SOCK_STREAM    1
@@ -108,32 +45,15 @@ struct ifreq {
 	} u;
 };
 
-static ulong len(const char *s)
-{
-	ulong n = 0;
-	while (s[n])
-		n++;
-	return n;
-}
-
 static void out(const char *s)
 {
-	sc(NR_write, 1, (long)s, (long)len(s), 0, 0);
+	say(1, s);
 }
 
 static void out_num(const char *what, long v)
 {
-	char b[24];
-	int i = 23, neg = v < 0;
-	unsigned long u = neg ? (unsigned long)-v : (unsigned long)v;
-	b[i] = 0;
-	do
-		b[--i] = (char)('0' + u % 10);
-	while ((u /= 10) && i > 1);
-	if (neg)
-		b[--i] = '-';
 	out(what);
-	out(b + i);
+	say_num(1, v);
 	out("\n");
 }
 
@@ -150,7 +70,7 @@ static long env_num(char **envp, const char *key)
 	for (; *envp; envp++)
 		if (starts(*envp, key)) {
 			long v = 0;
-			for (const char *p = *envp + len(key); *p >= '0' && *p <= '9'; p++)
+			for (const char *p = *envp + slen(key); *p >= '0' && *p <= '9'; p++)
 				v = v * 10 + (*p - '0');
 			return v;
 		}
@@ -162,7 +82,7 @@ static void env_ip(char **envp, const char *key, unsigned char ip[4])
 {
 	for (; *envp; envp++)
 		if (starts(*envp, key)) {
-			const char *p = *envp + len(key);
+			const char *p = *envp + slen(key);
 			for (int i = 0; i < 4; i++) {
 				int v = 0;
 				while (*p >= '0' && *p <= '9')
@@ -189,7 +109,7 @@ static struct sockaddr_in addr(int a, int b, int c, int d, int port)
 static void nap(long ms)
 {
 	long ts[2] = {ms / 1000, (ms % 1000) * 1000000};
-	sc(NR_nanosleep, (long)ts, 0, 0, 0, 0);
+	sys5(NR_nanosleep, (long)ts, 0, 0, 0, 0);
 }
 
 static int if_up(const char *name, int a, int b, int c, int d)
@@ -203,17 +123,17 @@ static int if_up(const char *name, int a, int b, int c, int d)
 	long rc = 0;
 	if (a) {
 		r.u.sin = addr(a, b, c, d, 0);
-		rc = sc(NR_ioctl, s, SIOCSIFADDR, (long)&r, 0, 0);
+		rc = sys5(NR_ioctl, s, SIOCSIFADDR, (long)&r, 0, 0);
 		r.u.sin = addr(255, 255, 255, 0, 0);
 		if (!rc)
-			rc = sc(NR_ioctl, s, SIOCSIFNETMASK, (long)&r, 0, 0);
+			rc = sys5(NR_ioctl, s, SIOCSIFNETMASK, (long)&r, 0, 0);
 	}
 	if (!rc)
-		rc = sc(NR_ioctl, s, SIOCGIFFLAGS, (long)&r, 0, 0);
+		rc = sys5(NR_ioctl, s, SIOCGIFFLAGS, (long)&r, 0, 0);
 	r.u.flags |= IFF_UP;
 	if (!rc)
-		rc = sc(NR_ioctl, s, SIOCSIFFLAGS, (long)&r, 0, 0);
-	sc(NR_close, s, 0, 0, 0, 0);
+		rc = sys5(NR_ioctl, s, SIOCSIFFLAGS, (long)&r, 0, 0);
+	sys5(NR_close, s, 0, 0, 0, 0);
 	return (int)rc;
 }
 
@@ -224,7 +144,7 @@ static void fetch(int port)
 	/* the link may need a moment after it comes up: a few tries */
 	for (int i = 0; i < 10 && rc < 0; i++) {
 		if (s >= 0)
-			sc(NR_close, s, 0, 0, 0, 0);
+			sys5(NR_close, s, 0, 0, 0, 0);
 		s = SOCKET(AF_INET, SOCK_STREAM, 0);
 		struct sockaddr_in a = addr(hip[0], hip[1], hip[2], hip[3], port);
 		rc = CONNECT(s, (long)&a, sizeof(a));
@@ -236,22 +156,22 @@ static void fetch(int port)
 		return;
 	}
 	static const char req[] = "GET / HTTP/1.0\r\n\r\n";
-	sc(NR_write, s, (long)req, sizeof(req) - 1, 0, 0);
+	sys5(NR_write, s, (long)req, sizeof(req) - 1, 0, 0);
 	/* the first 4 KiB are printed; beyond that only counted and summed */
 	static char rest[65536];
 	long got = 0, total = 0, k;
 	unsigned long sum = 0;
 	while (got < (long)sizeof(buf) - 1 &&
-	       (k = sc(NR_read, s, (long)(buf + got), (long)sizeof(buf) - 1 - got, 0, 0)) > 0)
+	       (k = sys5(NR_read, s, (long)(buf + got), (long)sizeof(buf) - 1 - got, 0, 0)) > 0)
 		got += k;
 	total = got;
-	while ((k = sc(NR_read, s, (long)rest, sizeof(rest), 0, 0)) > 0) {
+	while ((k = sys5(NR_read, s, (long)rest, sizeof(rest), 0, 0)) > 0) {
 		total += k;
 		for (long i = 0; i < k; i++)
 			sum += (unsigned char)rest[i];
 	}
 	buf[got] = 0;
-	sc(NR_close, s, 0, 0, 0, 0);
+	sys5(NR_close, s, 0, 0, 0, 0);
 	out_num("capsa-net: http bytes: ", total);
 	if (total > got)
 		out_num("capsa-net: http sum beyond 4 KiB: ", (long)sum);
@@ -289,12 +209,12 @@ static void upload(int port, long kib)
 	while (sent < kib * 1024) {
 		long n = kib * 1024 - sent < (long)sizeof(chunk) ? kib * 1024 - sent
 		                                                 : (long)sizeof(chunk);
-		long k = sc(NR_write, s, (long)chunk, n, 0, 0);
+		long k = sys5(NR_write, s, (long)chunk, n, 0, 0);
 		if (k <= 0)
 			break;
 		sent += k;
 	}
-	sc(NR_close, s, 0, 0, 0, 0);
+	sys5(NR_close, s, 0, 0, 0, 0);
 	out_num("capsa-net: uploaded bytes: ", sent);
 }
 
@@ -315,12 +235,12 @@ static void serve_once(int port)
 		return;
 	}
 	static const char msg[] = "hello through hostfwd\n";
-	sc(NR_write, c, (long)msg, sizeof(msg) - 1, 0, 0);
-	sc(NR_close, c, 0, 0, 0, 0);
+	sys5(NR_write, c, (long)msg, sizeof(msg) - 1, 0, 0);
+	sys5(NR_close, c, 0, 0, 0, 0);
 	out("capsa-net: served one connection\n");
 }
 
-void main_init(long *sp)
+void init_main(long *sp)
 {
 	long argc = sp[0];
 	char **envp = (char **)(sp + 1 + argc + 1);
@@ -339,7 +259,7 @@ void main_init(long *sp)
 	if (fwd)
 		serve_once((int)fwd);
 	out("capsa-net: done\n");
-	sc(NR_reboot, (long)0xfee1dead, 672274793, 0x01234567, 0, 0);
+	restart();
 	for (;;)
 		;
 }
