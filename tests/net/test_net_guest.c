@@ -72,6 +72,18 @@ static void check_guest(struct run_result *r, unsigned rounds)
 	assert_non_null(strstr(r->out, "net: hostile frames sent=0 status=0xf\n"));
 }
 
+/* A TCP port on 127.0.0.1 that was free a moment ago (bound, then released). */
+static uint16_t free_loopback_port(void)
+{
+	int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(probe, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t l = sizeof(a);
+	assert_int_equal(getsockname(probe, (struct sockaddr *)&a, &l), 0);
+	close(probe);
+	return ntohs(a.sin_port);
+}
+
 static void user_mode_udp_echo(void **state)
 {
 	(void)state;
@@ -79,16 +91,10 @@ static void user_mode_udp_echo(void **state)
 	struct echo e;
 	pthread_t th;
 	echo_start(&e, &th, INADDR_LOOPBACK);
-	/* a closed port on the host for the probe (bound, then released) */
-	int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in pa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(probe, (struct sockaddr *)&pa, sizeof(pa)), 0);
-	socklen_t pl = sizeof(pa);
-	getsockname(probe, (struct sockaddr *)&pa, &pl);
-	close(probe);
+	/* a closed port on the host for the probe */
 	char cmd[160];
 	snprintf(cmd, sizeof(cmd), "test=virtio-net port=%u rounds=5 bench=100 probe=%u", e.port,
-	         ntohs(pa.sin_port));
+	         free_loopback_port());
 	struct run_result r;
 	run_testguest(&r, 60, cmd, "--net", "user,mac=02:11:22:33:44:55", NULL);
 	echo_stop(&e, th);
@@ -135,14 +141,9 @@ static void user_mode_hostfwd(void **state)
 	pthread_t th;
 	echo_start(&e, &th, INADDR_LOOPBACK);
 	/* a free port for the forward */
-	int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in fa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(probe, (struct sockaddr *)&fa, sizeof(fa)), 0);
-	socklen_t fl = sizeof(fa);
-	getsockname(probe, (struct sockaddr *)&fa, &fl);
-	close(probe);
+	uint16_t fport = free_loopback_port();
 	char net[96], cmd[128];
-	snprintf(net, sizeof(net), "user,hostfwd=tcp:127.0.0.1:%u-:8080", ntohs(fa.sin_port));
+	snprintf(net, sizeof(net), "user,hostfwd=tcp:127.0.0.1:%u-:8080", fport);
 	snprintf(cmd, sizeof(cmd), "test=virtio-net port=%u rounds=1 listen=8080", e.port);
 	int pipefd[2];
 	assert_int_equal(pipe(pipefd), 0);
@@ -154,6 +155,9 @@ static void user_mode_hostfwd(void **state)
 	snprintf(line, sizeof(line), "hello-guest-%d\n", (int)getpid());
 	if (listening) {
 		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in fa = {.sin_family = AF_INET,
+		                         .sin_port = htons(fport),
+		                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 		struct timeval tv = {10, 0};
 		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		if (connect(c, (struct sockaddr *)&fa, sizeof(fa)) == 0 &&
