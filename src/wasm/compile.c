@@ -363,9 +363,10 @@ static int take_cond(struct cc *c, struct condv *cd)
 	cd->imm = 0;
 	cd->a = v.slot;
 	cd->b = 0;
+	cd->add = 0;
 	uint32_t len = kind == -2 ? 3 : 4;
 	if (DEAD || lc < 0 || v.slot != v.canon || (uint64_t)lc + len != c->ncode ||
-	    c->code[lc + 1].u != v.canon)
+	    c->code[lc + 1].u != v.canon || c->label_at > lc)
 		return 0;
 	cd->kind = kind;
 	cd->a = c->code[lc + 2].u;
@@ -376,6 +377,24 @@ static int take_cond(struct cc *c, struct condv *cd)
 	c->ncode = (uint32_t)lc;
 	c->last_cmp = -1;
 	c->last_dst = -1;
+	/* A counter step just before: `x = y + K; if (x cmp L)` becomes one op. */
+	int64_t ad = c->addimm_at;
+	int alias = 0;
+	for (uint32_t i = 0; i < c->nvs; i++)
+		if (!c->vs[i].is_const && c->vs[i].slot == cd->a)
+			alias = 1;
+	if (kind >= 0 && cd->imm && ad >= 0 && ad + 4 == lc && c->label_at <= ad &&
+	    c->code[ad + 1].u == cd->a && !alias) {
+		/* Taken back here; the branch op performs it. Moves emitted in
+		 * between only read slots of values still on the stack (none is
+		 * the sum's) and write their canonical slots (below the sum's
+		 * operands, which were popped). */
+		cd->add = 1;
+		cd->add_s = c->code[ad + 2].u;
+		cd->add_k = c->code[ad + 3].u;
+		c->ncode = (uint32_t)ad;
+		c->addimm_at = -1;
+	}
 	return 0;
 }
 
@@ -389,6 +408,13 @@ static uint32_t emit_branch_on(struct cc *c, const struct condv *cd, int when_tr
 		int t = cd->kind == -2 ? !when_true : when_true;
 		op = wc_emit_op(c, t ? OP_br_if : OP_br_unless);
 		wc_emit_u(c, cd->a);
+	} else if (cd->add) {
+		int k = when_true ? cd->kind : inverse[cd->kind];
+		op = wc_emit_op(c, (enum wasm_op)(OP_addi_br_eq + k));
+		wc_emit_u(c, cd->a);
+		wc_emit_u(c, cd->add_s);
+		wc_emit_u(c, cd->add_k);
+		wc_emit_u(c, cd->b);
 	} else {
 		int k = when_true ? cd->kind : inverse[cd->kind];
 		op = wc_emit_op(c, (enum wasm_op)(OP_br_eq + 2 * k + cd->imm));
@@ -432,7 +458,7 @@ static int op_block(struct cc *c, uint8_t kind)
 		if (!wc_push(c, f->pt[i]))
 			return -1;
 	if (kind == K_LOOP)
-		f->start = c->ncode; /* backward branches here count fuel */
+		f->start = c->label_at = c->ncode; /* backward branches here count fuel */
 	c->last_cmp = -1;
 	c->last_dst = -1;
 	return 0;
@@ -454,6 +480,7 @@ static int op_else(struct cc *c)
 	}
 	f->kind = K_ELSE;
 	f->unreachable = 0;
+	c->label_at = c->ncode;
 	if (f->else_op != UINT32_MAX)
 		c->code[f->else_cell].i = (int64_t)c->ncode - (int64_t)f->else_op;
 	f->else_op = UINT32_MAX;
@@ -487,6 +514,7 @@ static int op_end(struct cc *c)
 		c->nvs = f->height;
 		push_results(c, f);
 		f->unreachable = 0;
+		c->label_at = c->ncode;
 		resolve_fixes(c, f, c->ncode);
 		emit_return(c);
 		free(f->fixes);
@@ -495,6 +523,7 @@ static int op_end(struct cc *c)
 		return 0;
 	}
 	if (!f->dead) {
+		c->label_at = c->ncode;
 		if (f->else_op != UINT32_MAX)
 			c->code[f->else_cell].i = (int64_t)c->ncode - (int64_t)f->else_op;
 		resolve_fixes(c, f, c->ncode);
@@ -549,6 +578,7 @@ static int op_br(struct cc *c, int cond)
 		uint32_t at = emit_branch_on(c, &cd, 0, &op);
 		emit_jump(c, l);
 		c->code[at].i = (int64_t)c->ncode - (int64_t)op;
+		c->label_at = c->ncode;
 	}
 retype:
 	/* The values take the label's types (in unreachable code, missing ones
@@ -617,6 +647,7 @@ static int op_br_table(struct cc *c)
 					add_fix(c, l, op, at);
 			} else {
 				c->code[at].i = (int64_t)c->ncode - (int64_t)op;
+				c->label_at = c->ncode;
 				emit_jump(c, l);
 			}
 		}
@@ -781,7 +812,7 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 		if (!DEAD) {
 			c->last_dst = at;
 			if (ni->op == OP_i32_add && b.is_const)
-				c->last_addimm = op;
+				c->last_addimm = c->addimm_at = op;
 			int k = cmp_kind(ni->op);
 			if (k >= 0) {
 				c->last_cmp = op;
@@ -820,7 +851,7 @@ static int op_memory(struct cc *c, const struct numinfo *mi)
 			return -1;
 		uint32_t dst = wc_next_canon(c);
 		if (!DEAD && la >= 0 && a.slot == a.canon && (uint64_t)la + 4 == c->ncode &&
-		    c->code[la + 1].u == a.canon) {
+		    c->code[la + 1].u == a.canon && c->label_at <= la) {
 			/* Fold the address computation x + K into the load. */
 			uint64_t x = c->code[la + 2].u, k = c->code[la + 3].u;
 			c->ncode = (uint32_t)la;
@@ -1183,6 +1214,7 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	c->last_dst = -1;
 	c->last_cmp = -1;
 	c->last_addimm = -1;
+	c->addimm_at = -1;
 
 	/* Locals: parameters, then the declared groups. */
 	uint32_t ngroups;

@@ -60,6 +60,8 @@ struct cc {
 	int64_t last_addimm; /* code index of a just-emitted i32.add with immediate, or -1 */
 	int cmp_kind;        /* its WASM_BRANCH_CMPS index; -2 for i32.eqz */
 	int cmp_imm;         /* its second operand is an immediate */
+	int64_t addimm_at;   /* code index of the latest i32.add with immediate, or -1 */
+	uint32_t label_at;   /* code index of the latest branch target: no fusion across it */
 	int oom;
 };
 
@@ -68,6 +70,8 @@ struct condv {
 	int kind; /* -1: plain slot a; -2: eqz of a; else compare kind */
 	int imm;
 	uint64_t a, b;
+	int add; /* a = s + k first: an i32.add with immediate folded in */
+	uint64_t add_s, add_k;
 };
 
 #define FAIL(...) err_set(c->e, ERR_INPUT, __VA_ARGS__)

@@ -226,15 +226,34 @@ typedef float ctype_f32;
 typedef double ctype_f64;
 
 #define NEXT goto * pc->h
-/* Taken branch; a backward one is a loop iteration and costs one fuel unit.
- * The fuel decrement is not atomic, so an interrupt from another thread
- * (which also zeroes the fuel) could be lost; `interrupted` is volatile and
- * written only by that thread, so it is read here as well. */
+/* Fuel: backward branches (loop iterations) and function entries cost one
+ * unit each. The interpreter takes fuel from the store in slices of up to
+ * FUEL_SLICE units into a local counter, so the hot path is one decrement
+ * and compare of a register; when a slice runs out, refuel() also looks at
+ * the interrupt flag (set by another thread for --timeout), so an interrupt
+ * is seen within one slice. The store's count is exact whenever control
+ * leaves the interpreter (host calls, return, trap): SYNC_FUEL gives the
+ * unused part of the slice back, which keeps --fuel deterministic. */
+#define FUEL_SLICE 16384
+#define CHARGE()                                                                                   \
+	do {                                                                                       \
+		if (__builtin_expect(--budget < 0, 0) && (budget = refuel(s)) < 0) {               \
+			budget = 0;                                                                \
+			TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL);                                         \
+		}                                                                                  \
+	} while (0)
+#define SYNC_FUEL()                                                                                \
+	do {                                                                                       \
+		if (s->fuel != INT64_MAX)                                                          \
+			s->fuel += budget;                                                         \
+		budget = 0;                                                                        \
+	} while (0)
+/* Taken branch; a backward one is a loop iteration. */
 #define JUMP(off)                                                                                  \
 	do {                                                                                       \
 		int64_t off_ = (off);                                                              \
-		if (off_ <= 0 && __builtin_expect(--s->fuel < 0 || s->interrupted, 0))             \
-			TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL);                                         \
+		if (off_ <= 0)                                                                     \
+			CHARGE();                                                                  \
 		pc += off_;                                                                        \
 		NEXT;                                                                              \
 	} while (0)
@@ -243,6 +262,21 @@ typedef double ctype_f64;
 		trap = (code);                                                                     \
 		goto trapped;                                                                      \
 	} while (0)
+
+/* A slice of fuel for the interpreter's local counter, minus the unit being
+ * charged; -1 when the store is out of fuel or interrupted. */
+static int64_t refuel(struct capsa_wasm_store *s)
+{
+	if (s->interrupted)
+		return -1;
+	int64_t f = s->fuel;
+	if (f <= 0)
+		return -1;
+	int64_t take = f < FUEL_SLICE ? f : FUEL_SLICE;
+	if (f != INT64_MAX)
+		s->fuel = f - take;
+	return take - 1;
+}
 
 static void fill_info(struct capsa_wasm_trap_info *info, enum capsa_wasm_trap trap,
                       const struct capsa_wasm_func *cur, const cell *pc)
@@ -277,10 +311,12 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 #define LBL_B(n, ...)  [OP_##n] = &&L_##n, [OP_##n##_imm] = &&L_##n##_imm,
 #define LBL_BR(n, ...) [OP_br_##n] = &&L_br_##n, [OP_br_##n##_imm] = &&L_br_##n##_imm,
 #define LBL_S(n, ...)  [OP_##n] = &&L_##n,
+#define LBL_AB(n, ...) [OP_addi_br_##n] = &&L_addi_br_##n,
 #define LBL_LD(n, ...) [OP_##n] = &&L_##n, [OP_##n##_ai] = &&L_##n##_ai,
 	static const void *const labels[OP_COUNT_] = {
 	    WASM_CONTROL_OPS(LBL_X) WASM_NUMERIC_OPS(LBL_B, LBL_N, LBL_B, LBL_N)
-	        WASM_MEMORY_OPS(LBL_LD, LBL_N) WASM_BRANCH_CMPS(LBL_BR) WASM_SIMD_OPS(LBL_S)};
+	        WASM_MEMORY_OPS(LBL_LD, LBL_N) WASM_BRANCH_CMPS(LBL_BR) WASM_BRANCH_CMPS(LBL_AB)
+	            WASM_SIMD_OPS(LBL_S)};
 	if (labels_out) {
 		*labels_out = labels;
 		return CAPSA_WASM_OK;
@@ -293,6 +329,7 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 	const uint32_t entry_depth = s->depth, max_depth = s->lim.call_depth;
 	struct wframe *const frames = s->frames;
 	uint32_t depth = entry_depth;
+	int64_t budget = 0;
 	slot_t *fp = entry_top, *nfp;
 	cell *pc = NULL, *retpc;
 	struct capsa_wasm_func *cur = NULL, *callee;
@@ -344,8 +381,7 @@ do_call:
 	memset(fp + cur->type->pcells, 0,
 	       (size_t)(cur->wc->nlocal_cells - cur->type->pcells) * sizeof(slot_t));
 	LOAD_MEM();
-	if (__builtin_expect(--s->fuel < 0 || s->interrupted, 0))
-		TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL);
+	CHARGE();
 	NEXT;
 
 call_any:
@@ -353,6 +389,7 @@ call_any:
 		struct capsa_wasm_caller caller = {s, cur->inst, 0};
 		s->sp_top = (uint64_t *)(fp + cur->wc->frame_cells);
 		s->depth = depth;
+		SYNC_FUEL();
 		trap = callee->host(&caller, callee->env, nfp);
 		s->sp_top = (uint64_t *)entry_top;
 		if (trap) {
@@ -390,8 +427,7 @@ L_br_table : {
 	JUMP(pc[3 + i].i);
 }
 L_loop:
-	if (__builtin_expect(--s->fuel < 0 || s->interrupted, 0))
-		TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL);
+	CHARGE();
 	pc += 1;
 	NEXT;
 L_ret : {
@@ -399,6 +435,7 @@ L_ret : {
 	if (!fr->pc) {
 		memcpy(cells, fp, (size_t)f->type->rcells * sizeof(slot_t));
 		s->depth = entry_depth;
+		SYNC_FUEL();
 		return CAPSA_WASM_OK;
 	}
 	pc = fr->pc;
@@ -616,6 +653,18 @@ L_ref_func:
 		NEXT;                                                                              \
 	}
 	WASM_BRANCH_CMPS(H_BR)
+	/* x = y + K; branch when x cmp L (loop counters). */
+#define H_ADDBR(n, cond, inv)                                                                      \
+	L_addi_br_##n:                                                                             \
+	{                                                                                          \
+		uint32_t a = GET_i32(2) + (uint32_t)pc[3].u, b = (uint32_t)pc[4].u;                \
+		SET_i32(1, a);                                                                     \
+		if (cond)                                                                          \
+			JUMP(pc[5].i);                                                             \
+		pc += 6;                                                                           \
+		NEXT;                                                                              \
+	}
+	WASM_BRANCH_CMPS(H_ADDBR)
 #define H_UN(n, opc, ta, tr, expr)                                                                 \
 	L_##n:                                                                                     \
 	{                                                                                          \
@@ -905,6 +954,7 @@ L_i8x16_shuffle : {
 }
 
 trapped:
+	SYNC_FUEL();
 	fill_info(info, trap, cur, pc);
 	s->depth = entry_depth;
 	s->sp_top = (uint64_t *)entry_top;

@@ -227,17 +227,18 @@
 	X(ge_s, (int32_t)a >= (int32_t)b, lt_s)                                                    \
 	X(ge_u, a >= b, lt_u)
 
-#define OPENUM_X(n)         OP_##n,
-#define OPENUM_BIN(n, ...)  OP_##n, OP_##n##_imm,
-#define OPENUM_UN(n, ...)   OP_##n,
-#define OPENUM_LS(n, ...)   OP_##n,
-#define OPENUM_LD(n, ...)   OP_##n, OP_##n##_ai,
-#define OPENUM_BR(n, ...)   OP_br_##n, OP_br_##n##_imm,
-#define OPENUM_SIMD(n, ...) OP_##n,
+#define OPENUM_X(n)          OP_##n,
+#define OPENUM_BIN(n, ...)   OP_##n, OP_##n##_imm,
+#define OPENUM_UN(n, ...)    OP_##n,
+#define OPENUM_LS(n, ...)    OP_##n,
+#define OPENUM_LD(n, ...)    OP_##n, OP_##n##_ai,
+#define OPENUM_BR(n, ...)    OP_br_##n, OP_br_##n##_imm,
+#define OPENUM_SIMD(n, ...)  OP_##n,
+#define OPENUM_ADDBR(n, ...) OP_addi_br_##n,
 enum wasm_op {
 	WASM_CONTROL_OPS(OPENUM_X) WASM_NUMERIC_OPS(OPENUM_BIN, OPENUM_UN, OPENUM_BIN, OPENUM_UN)
 	    WASM_MEMORY_OPS(OPENUM_LD, OPENUM_LS) WASM_BRANCH_CMPS(OPENUM_BR)
-	        WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
+	        WASM_BRANCH_CMPS(OPENUM_ADDBR) WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
 };
 
 #endif
