@@ -55,9 +55,27 @@ uint32_t wc_emit_op(struct cc *c, enum wasm_op op)
 	c->last_dst = -1;
 	c->last_cmp = -1;
 	c->last_addimm = -1;
+	c->last_load = -1;
 	if (DEAD)
 		return UINT32_MAX;
 	return emit_cell(c, (cell){.h = c->labels[op]});
+}
+
+/* Take back the code from index `to` on (a fusion), with its relocations. */
+void wc_rewind(struct cc *c, uint32_t to)
+{
+	c->ncode = to;
+	while (c->nrelocs && c->relocs[c->nrelocs - 1].cell >= to)
+		c->nrelocs--;
+}
+
+void wc_mark_memop(struct cc *c, uint32_t op_cell, enum wasm_op unchecked)
+{
+	if (DEAD || op_cell == UINT32_MAX)
+		return;
+	if (need(c, (void **)&c->relocs, &c->caprelocs, c->nrelocs + 1, sizeof(struct reloc)))
+		return;
+	c->relocs[c->nrelocs++] = (struct reloc){op_cell, RELOC_MEMOP, unchecked};
 }
 
 uint32_t wc_emit_u(struct cc *c, uint64_t v)
@@ -374,7 +392,7 @@ static int take_cond(struct cc *c, struct condv *cd)
 		cd->b = c->code[lc + 3].u;
 		cd->imm = c->cmp_imm;
 	}
-	c->ncode = (uint32_t)lc;
+	wc_rewind(c, (uint32_t)lc);
 	c->last_cmp = -1;
 	c->last_dst = -1;
 	/* A counter step just before: `x = y + K; if (x cmp L)` becomes one op. */
@@ -392,7 +410,7 @@ static int take_cond(struct cc *c, struct condv *cd)
 		cd->add = 1;
 		cd->add_s = c->code[ad + 2].u;
 		cd->add_k = c->code[ad + 3].u;
-		c->ncode = (uint32_t)ad;
+		wc_rewind(c, (uint32_t)ad);
 		c->addimm_at = -1;
 	}
 	return 0;
@@ -796,13 +814,66 @@ static int cmp_kind(uint16_t op)
 	return -1;
 }
 
+/* Index in WASM_LDBIN_OPS of an i32 operation, or -1. */
+static int ldbin_index(uint16_t op)
+{
+	switch (op) {
+	case OP_i32_add:
+		return 0;
+	case OP_i32_sub:
+		return 1;
+	case OP_i32_mul:
+		return 2;
+	case OP_i32_and:
+		return 3;
+	case OP_i32_or:
+		return 4;
+	case OP_i32_xor:
+		return 5;
+	}
+	return -1;
+}
+
 int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 {
 	struct vent a, b;
 	if (ni->bin) {
+		int64_t ll = c->last_load;
+		int ll_ai = c->last_load_ai;
 		if (wc_pop_raw(c, ni->ta, &b) || wc_pop(c, ni->ta, &a))
 			return -1;
 		uint32_t dst = wc_next_canon(c);
+		int lb = ldbin_index(ni->op);
+		if (lb >= 0 && !DEAD && ll >= 0 && c->label_at <= ll &&
+		    (uint64_t)ll + 4 + (uint64_t)ll_ai == c->ncode) {
+			uint64_t ld = c->code[ll + 1].u, other = UINT64_MAX;
+			if (!b.is_const && b.slot == b.canon && b.slot == ld && a.slot != ld)
+				other = a.slot;
+			else if (lb != 1 && !b.is_const && a.slot == a.canon && a.slot == ld &&
+			         b.slot != ld)
+				other = b.slot; /* commutative: the load is the first operand */
+			if (other != UINT64_MAX) {
+				/* dst = other OP load(...): the load's operands move over. */
+				uint64_t x = c->code[ll + 2].u, off = c->code[ll + 3].u;
+				uint64_t k = ll_ai ? c->code[ll + 4].u : 0;
+				uint32_t where = c->offs[ll];
+				wc_rewind(c, (uint32_t)ll);
+				enum wasm_op fop = (enum wasm_op)(OP_i32_add_ld + 4 * lb + ll_ai);
+				uint32_t op = wc_emit_op(c, fop);
+				wc_mark_memop(c, op, (enum wasm_op)(fop + 2));
+				uint32_t at = wc_emit_u(c, dst);
+				wc_emit_u(c, other);
+				wc_emit_u(c, x);
+				wc_emit_u(c, off);
+				if (ll_ai)
+					wc_emit_u(c, k);
+				if (!c->oom)
+					c->offs[op] = where; /* a trap is the load's */
+				wc_push(c, ni->tr);
+				c->last_dst = at;
+				return 0;
+			}
+		}
 		uint32_t op =
 		    wc_emit_op(c, b.is_const ? (enum wasm_op)ni->op_imm : (enum wasm_op)ni->op);
 		uint32_t at = wc_emit_u(c, dst);
@@ -854,29 +925,42 @@ static int op_memory(struct cc *c, const struct numinfo *mi)
 		    c->code[la + 1].u == a.canon && c->label_at <= la) {
 			/* Fold the address computation x + K into the load. */
 			uint64_t x = c->code[la + 2].u, k = c->code[la + 3].u;
-			c->ncode = (uint32_t)la;
-			wc_emit_op(c, (enum wasm_op)(mi->op + 1));
+			wc_rewind(c, (uint32_t)la);
+			uint32_t op = wc_emit_op(c, (enum wasm_op)(mi->op + 1));
+			wc_mark_memop(c, op, (enum wasm_op)(mi->op + 3));
 			uint32_t at = wc_emit_u(c, dst);
 			wc_emit_u(c, x);
 			wc_emit_u(c, offset);
 			wc_emit_u(c, k);
 			wc_push(c, mi->tr);
-			if (!DEAD)
+			if (!DEAD) {
 				c->last_dst = at;
+				if (mi->op == OP_i32_load) {
+					c->last_load = op;
+					c->last_load_ai = 1;
+				}
+			}
 			return 0;
 		}
-		wc_emit_op(c, mi->op);
+		uint32_t op = wc_emit_op(c, mi->op);
+		wc_mark_memop(c, op, (enum wasm_op)(mi->op + 2));
 		uint32_t at = wc_emit_u(c, dst);
 		wc_emit_u(c, a.slot);
 		wc_emit_u(c, offset);
 		wc_push(c, mi->tr);
-		if (!DEAD)
+		if (!DEAD) {
 			c->last_dst = at;
+			if (mi->op == OP_i32_load) {
+				c->last_load = op;
+				c->last_load_ai = 0;
+			}
+		}
 		return 0;
 	}
 	if (wc_pop(c, mi->tr, &v) || wc_pop(c, CAPSA_WASM_I32, &a))
 		return -1;
-	wc_emit_op(c, mi->op);
+	uint32_t op = wc_emit_op(c, mi->op);
+	wc_mark_memop(c, op, (enum wasm_op)(mi->op + 1));
 	wc_emit_u(c, a.slot);
 	wc_emit_u(c, v.slot);
 	wc_emit_u(c, offset);
@@ -1215,6 +1299,7 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	c->last_cmp = -1;
 	c->last_addimm = -1;
 	c->addimm_at = -1;
+	c->last_load = -1;
 
 	/* Locals: parameters, then the declared groups. */
 	uint32_t ngroups;

@@ -60,6 +60,8 @@ struct cc {
 	int64_t last_addimm; /* code index of a just-emitted i32.add with immediate, or -1 */
 	int cmp_kind;        /* its WASM_BRANCH_CMPS index; -2 for i32.eqz */
 	int cmp_imm;         /* its second operand is an immediate */
+	int64_t last_load;   /* code index of a just-emitted i32.load (either form), or -1 */
+	int last_load_ai;    /* it has the folded x + K */
 	int64_t addimm_at;   /* code index of the latest i32.add with immediate, or -1 */
 	uint32_t label_at;   /* code index of the latest branch target: no fusion across it */
 	int oom;
@@ -87,6 +89,8 @@ struct numinfo {
 uint32_t wc_next_canon(struct cc *c);
 uint32_t wc_emit_op(struct cc *c, enum wasm_op op);
 uint32_t wc_emit_u(struct cc *c, uint64_t v);
+void wc_rewind(struct cc *c, uint32_t to);
+void wc_mark_memop(struct cc *c, uint32_t op_cell, enum wasm_op unchecked);
 void wc_emit_reloc(struct cc *c, uint8_t kind, uint32_t index);
 void wc_emit_const(struct cc *c, uint32_t dst, uint64_t v);
 struct vent *wc_push(struct cc *c, uint8_t type);

@@ -2,6 +2,7 @@
  * produced by compile.c. Operands are frame slots named by the instruction;
  * calls push a small frame record and continue in the same loop, so deep
  * wasm recursion never recurses on the host stack. */
+#include "wasm/guard.h"
 #include "wasm/internal.h"
 #include "wasm/ops.h"
 
@@ -304,7 +305,7 @@ static void fill_info(struct capsa_wasm_trap_info *info, enum capsa_wasm_trap tr
 
 static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_func *f,
                                 uint64_t *cells, struct capsa_wasm_trap_info *info,
-                                const void *const **labels_out)
+                                struct wasm_guard_ctx *g, const void *const **labels_out)
 {
 #define LBL_X(n)       [OP_##n] = &&L_##n,
 #define LBL_N(n, ...)  [OP_##n] = &&L_##n,
@@ -312,11 +313,17 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 #define LBL_BR(n, ...) [OP_br_##n] = &&L_br_##n, [OP_br_##n##_imm] = &&L_br_##n##_imm,
 #define LBL_S(n, ...)  [OP_##n] = &&L_##n,
 #define LBL_AB(n, ...) [OP_addi_br_##n] = &&L_addi_br_##n,
-#define LBL_LD(n, ...) [OP_##n] = &&L_##n, [OP_##n##_ai] = &&L_##n##_ai,
+#define LBL_LD(n, ...)                                                                             \
+	[OP_##n] = &&L_##n, [OP_##n##_ai] = &&L_##n##_ai, [OP_##n##_g] = &&L_##n##_g,              \
+	[OP_##n##_ai_g] = &&L_##n##_ai_g,
+#define LBL_ST(n, ...) [OP_##n] = &&L_##n, [OP_##n##_g] = &&L_##n##_g,
+#define LBL_LB(n, ...)                                                                             \
+	[OP_i32_##n##_ld] = &&L_i32_##n##_ld, [OP_i32_##n##_ldai] = &&L_i32_##n##_ldai,            \
+	[OP_i32_##n##_ld_g] = &&L_i32_##n##_ld_g, [OP_i32_##n##_ldai_g] = &&L_i32_##n##_ldai_g,
 	static const void *const labels[OP_COUNT_] = {
 	    WASM_CONTROL_OPS(LBL_X) WASM_NUMERIC_OPS(LBL_B, LBL_N, LBL_B, LBL_N)
-	        WASM_MEMORY_OPS(LBL_LD, LBL_N) WASM_BRANCH_CMPS(LBL_BR) WASM_BRANCH_CMPS(LBL_AB)
-	            WASM_SIMD_OPS(LBL_S)};
+	        WASM_MEMORY_OPS(LBL_LD, LBL_ST) WASM_BRANCH_CMPS(LBL_BR) WASM_BRANCH_CMPS(LBL_AB)
+	            WASM_LDBIN_OPS(LBL_LB) WASM_SIMD_OPS(LBL_S)};
 	if (labels_out) {
 		*labels_out = labels;
 		return CAPSA_WASM_OK;
@@ -339,6 +346,8 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 #define LOAD_MEM()                                                                                 \
 	do {                                                                                       \
 		mem = cur->inst->mem0;                                                             \
+		g->mem = mem;                                                                      \
+		g->func = cur;                                                                     \
 		if (mem) {                                                                         \
 			mbase = mem->base;                                                         \
 			msize = mem->size;                                                         \
@@ -738,40 +747,76 @@ L_ref_func:
 	      (uint64_t)(int64_t)a)
 	TRUNC(i64_trunc_f64_u, f64, i64, a > -1.0, a < 18446744073709551616.0, (uint64_t)a)
 
-#define H_LOAD(n, opc, t, bytes, ctype, rtype)                                                     \
+/* Loads and stores, checked (CHK) or relying on the guard region (NOCHK).
+ * Effective addresses are u32 + u32 (+ u32 for the folded add), so an
+ * unchecked access stays below 8 GiB + 8 bytes of the base. */
+#define CHK(ea, bytes)                                                                             \
+	if (__builtin_expect((ea) + (bytes) > msize, 0))                                           \
+	TRAP(CAPSA_WASM_TRAP_MEMORY_OOB)
+#define NOCHK(ea, bytes) (void)0
+#define H_LOAD_V(n, t, bytes, ctype, rtype, check)                                                 \
 	L_##n:                                                                                     \
 	{                                                                                          \
 		uint64_t ea = (uint64_t)GET_i32(2) + pc[3].u;                                      \
 		ctype v;                                                                           \
-		if (__builtin_expect(ea + (bytes) > msize, 0))                                     \
-			TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);                                          \
+		check(ea, bytes);                                                                  \
 		memcpy(&v, mbase + ea, bytes);                                                     \
 		fp[U(1)].RAW_##t = (rtype)v;                                                       \
 		pc += 4;                                                                           \
 		NEXT;                                                                              \
-	}                                                                                          \
-	L_##n##_ai:                                                                                \
+	}
+#define H_LOADAI_V(n, t, bytes, ctype, rtype, check)                                               \
+	L_##n:                                                                                     \
 	{                                                                                          \
 		uint64_t ea = (uint64_t)(uint32_t)(GET_i32(2) + (uint32_t)pc[4].u) + pc[3].u;      \
 		ctype v;                                                                           \
-		if (__builtin_expect(ea + (bytes) > msize, 0))                                     \
-			TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);                                          \
+		check(ea, bytes);                                                                  \
 		memcpy(&v, mbase + ea, bytes);                                                     \
 		fp[U(1)].RAW_##t = (rtype)v;                                                       \
 		pc += 5;                                                                           \
 		NEXT;                                                                              \
 	}
-#define H_STORE(n, opc, t, bytes, ctype)                                                           \
+#define H_LOAD(n, opc, t, bytes, ctype, rtype)                                                     \
+	H_LOAD_V(n, t, bytes, ctype, rtype, CHK)                                                   \
+	H_LOAD_V(n##_g, t, bytes, ctype, rtype, NOCHK)                                             \
+	H_LOADAI_V(n##_ai, t, bytes, ctype, rtype, CHK)                                            \
+	H_LOADAI_V(n##_ai_g, t, bytes, ctype, rtype, NOCHK)
+#define H_STORE_V(n, t, bytes, ctype, check)                                                       \
 	L_##n:                                                                                     \
 	{                                                                                          \
 		uint64_t ea = (uint64_t)GET_i32(1) + pc[3].u;                                      \
 		ctype v = (ctype)fp[U(2)].RAW_##t;                                                 \
-		if (__builtin_expect(ea + (bytes) > msize, 0))                                     \
-			TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);                                          \
+		check(ea, bytes);                                                                  \
 		memcpy(mbase + ea, &v, bytes);                                                     \
 		pc += 4;                                                                           \
 		NEXT;                                                                              \
 	}
+#define H_STORE(n, opc, t, bytes, ctype)                                                           \
+	H_STORE_V(n, t, bytes, ctype, CHK) H_STORE_V(n##_g, t, bytes, ctype, NOCHK)
+/* dst = a OP load(x + offset), and the form with the folded x + K. */
+#define H_LDBIN_V(n, expr, sfx, check)                                                             \
+	L_i32_##n##_ld##sfx:                                                                       \
+	{                                                                                          \
+		uint64_t ea = (uint64_t)GET_i32(3) + pc[4].u;                                      \
+		uint32_t a = GET_i32(2), b;                                                        \
+		check(ea, 4);                                                                      \
+		memcpy(&b, mbase + ea, 4);                                                         \
+		SET_i32(1, expr);                                                                  \
+		pc += 5;                                                                           \
+		NEXT;                                                                              \
+	}                                                                                          \
+	L_i32_##n##_ldai##sfx:                                                                     \
+	{                                                                                          \
+		uint64_t ea = (uint64_t)(uint32_t)(GET_i32(3) + (uint32_t)pc[5].u) + pc[4].u;      \
+		uint32_t a = GET_i32(2), b;                                                        \
+		check(ea, 4);                                                                      \
+		memcpy(&b, mbase + ea, 4);                                                         \
+		SET_i32(1, expr);                                                                  \
+		pc += 6;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_LDBIN(n, expr) H_LDBIN_V(n, expr, , CHK) H_LDBIN_V(n, expr, _g, NOCHK)
+	WASM_LDBIN_OPS(H_LDBIN)
 	WASM_MEMORY_OPS(H_LOAD, H_STORE)
 
 #define LDV(v, n)                          memcpy(&(v), &fp[U(n)], 16)
@@ -964,12 +1009,29 @@ trapped:
 const void *const *wasm_interp_labels(void)
 {
 	const void *const *labels = NULL;
-	run(NULL, NULL, NULL, NULL, &labels);
+	run(NULL, NULL, NULL, NULL, NULL, &labels);
 	return labels;
 }
 
+/* The fault handler (guard.c) jumps back here when a guarded memory access
+ * is out of bounds. What run() held in registers is lost: the trap names
+ * the function but not the offset, and the store's fuel stays charged for
+ * the whole slice the interpreter had taken. */
 enum capsa_wasm_trap wasm_interp_call(struct capsa_wasm_store *s, struct capsa_wasm_func *f,
                                       uint64_t *cells, struct capsa_wasm_trap_info *info)
 {
-	return run(s, f, cells, info, NULL);
+	struct wasm_guard_ctx g;
+	const uint32_t depth = s->depth;
+	uint64_t *const top = s->sp_top;
+	wasm_guard_push(&g);
+	if (sigsetjmp(g.jb, 0)) {
+		wasm_guard_pop(&g);
+		s->depth = depth;
+		s->sp_top = top;
+		fill_info(info, CAPSA_WASM_TRAP_MEMORY_OOB, g.func, NULL);
+		return CAPSA_WASM_TRAP_MEMORY_OOB;
+	}
+	enum capsa_wasm_trap trap = run(s, f, cells, info, &g, NULL);
+	wasm_guard_pop(&g);
+	return trap;
 }

@@ -227,18 +227,34 @@
 	X(ge_s, (int32_t)a >= (int32_t)b, lt_s)                                                    \
 	X(ge_u, a >= b, lt_u)
 
-#define OPENUM_X(n)          OP_##n,
-#define OPENUM_BIN(n, ...)   OP_##n, OP_##n##_imm,
-#define OPENUM_UN(n, ...)    OP_##n,
-#define OPENUM_LS(n, ...)    OP_##n,
-#define OPENUM_LD(n, ...)    OP_##n, OP_##n##_ai,
+/* i32 operations that take their second operand straight from memory (an
+ * i32.load just before, folded in): name, C expression of a, b. */
+#define WASM_LDBIN_OPS(X)                                                                          \
+	X(add, a + b)                                                                              \
+	X(sub, a - b)                                                                              \
+	X(mul, a *b)                                                                               \
+	X(and, a &b)                                                                               \
+	X(or, a | b)                                                                               \
+	X(xor, a ^ b)
+
+/* Every load has four forms, every store two: bounds-checked, and
+ * unchecked (_g) for memories whose guard region makes the check free;
+ * instantiation picks the form (RELOC_MEMOP). */
+#define OPENUM_X(n)        OP_##n,
+#define OPENUM_BIN(n, ...) OP_##n, OP_##n##_imm,
+#define OPENUM_UN(n, ...)  OP_##n,
+#define OPENUM_LS(n, ...)  OP_##n, OP_##n##_g,
+#define OPENUM_LD(n, ...)  OP_##n, OP_##n##_ai, OP_##n##_g, OP_##n##_ai_g,
+#define OPENUM_LDBIN(n, ...)                                                                       \
+	OP_i32_##n##_ld, OP_i32_##n##_ldai, OP_i32_##n##_ld_g, OP_i32_##n##_ldai_g,
 #define OPENUM_BR(n, ...)    OP_br_##n, OP_br_##n##_imm,
 #define OPENUM_SIMD(n, ...)  OP_##n,
 #define OPENUM_ADDBR(n, ...) OP_addi_br_##n,
 enum wasm_op {
 	WASM_CONTROL_OPS(OPENUM_X) WASM_NUMERIC_OPS(OPENUM_BIN, OPENUM_UN, OPENUM_BIN, OPENUM_UN)
 	    WASM_MEMORY_OPS(OPENUM_LD, OPENUM_LS) WASM_BRANCH_CMPS(OPENUM_BR)
-	        WASM_BRANCH_CMPS(OPENUM_ADDBR) WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
+	        WASM_BRANCH_CMPS(OPENUM_ADDBR) WASM_LDBIN_OPS(OPENUM_LDBIN)
+	            WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
 };
 
 #endif

@@ -195,6 +195,48 @@ static void test_traps_fuel_timeout(void **state)
 	run_trap("--fuel 100000", "none", 0, "");
 }
 
+/* The release binary (not sanitized) reserves guard regions and lets
+ * out-of-bounds accesses fault; CAPSA_WASM_NO_GUARD=1 makes it check
+ * explicitly, as the sanitized build always does. Both must trap the same. */
+static void test_guard_pages(void **state)
+{
+	(void)state;
+	need_toolchain();
+	char rel[4096], spec[4096], cmd[16384];
+	snprintf(rel, sizeof(rel), "%s/build/capsa", test_root());
+	snprintf(spec, sizeof(spec), "%s/build/wasm/test_spec_guard", test_root());
+	if (!have(rel) || !have(spec)) {
+		skip_because("build/capsa or build/wasm/test_spec_guard not built");
+		return;
+	}
+	assert_int_equal(compile("traps", 1), 0);
+	const char *envs[] = {"", "CAPSA_WASM_NO_GUARD=1 "};
+	for (int i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), "%sexec '%s' wasm run '%s/traps.wasm' oob", envs[i], rel,
+		         tmp);
+		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+		struct run_result r;
+		run_cmd(&r, argv, 60);
+		printf("# %s%s", envs[i], r.err);
+		assert_int_equal(r.status, 134);
+		assert_non_null(strstr(r.err, "out of bounds memory access in function"));
+		/* Only the explicit check knows the instruction's offset. */
+		assert_true((strstr(r.err, "at offset") != NULL) == (i == 1));
+		run_result_free(&r);
+	}
+	/* The whole spec suite on the guarded path. */
+	snprintf(cmd, sizeof(cmd), "CMOCKA_MESSAGE_OUTPUT=TAP exec '%s' 2>&1", spec);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	struct run_result r;
+	run_cmd(&r, argv, 600);
+	if (r.status)
+		printf("# %s\n", r.out);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "ok - wasm_spec"));
+	assert_null(strstr(r.out, "not ok"));
+	run_result_free(&r);
+}
+
 static void test_validate_inspect(void **state)
 {
 	(void)state;
@@ -241,6 +283,7 @@ int main(void)
 	    cmocka_unit_test(test_compute),
 	    cmocka_unit_test(test_sandbox),
 	    cmocka_unit_test(test_traps_fuel_timeout),
+	    cmocka_unit_test(test_guard_pages),
 	    cmocka_unit_test(test_validate_inspect),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
