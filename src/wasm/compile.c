@@ -984,6 +984,73 @@ int wc_check_table(struct cc *c, uint32_t t)
 	return 0;
 }
 
+/* Re-emit a condition take_cond() folded away, into slot dst. */
+static void emit_cond(struct cc *c, const struct condv *cd, uint32_t dst)
+{
+	static const uint16_t cmp_ops[] = {OP_i32_eq,   OP_i32_ne,   OP_i32_lt_s, OP_i32_lt_u,
+	                                   OP_i32_gt_s, OP_i32_gt_u, OP_i32_le_s, OP_i32_le_u,
+	                                   OP_i32_ge_s, OP_i32_ge_u};
+	if (cd->add) {
+		wc_emit_op(c, OP_i32_add_imm);
+		wc_emit_u(c, cd->a);
+		wc_emit_u(c, cd->add_s);
+		wc_emit_u(c, cd->add_k);
+	}
+	if (cd->kind == -2) {
+		wc_emit_op(c, OP_i32_eqz);
+		wc_emit_u(c, dst);
+		wc_emit_u(c, cd->a);
+	} else if (cd->kind >= 0) {
+		wc_emit_op(c, (enum wasm_op)(cmp_ops[cd->kind] + cd->imm));
+		wc_emit_u(c, dst);
+		wc_emit_u(c, cd->a);
+		wc_emit_u(c, cd->b);
+	}
+}
+
+/* select between two constants: `x cmp K ? A : B` is one op when the
+ * condition is an i32 compare with an immediate emitted just before. */
+static int op_select_consts(struct cc *c, uint8_t t, int typed)
+{
+	struct vent a, b;
+	struct condv cd;
+	uint32_t canon = c->vs[c->nvs - 1].canon;
+	if (take_cond(c, &cd) || wc_pop_raw(c, t, &b) || wc_pop_raw(c, t, &a))
+		return -1;
+	if (!typed) {
+		if (wtype_is_ref(a.type) || wtype_is_ref(b.type))
+			return FAIL("type mismatch: select needs numeric operands");
+		if (a.type != WASM_TYPE_UNKNOWN && b.type != WASM_TYPE_UNKNOWN && a.type != b.type)
+			return FAIL("type mismatch in select");
+		t = a.type != WASM_TYPE_UNKNOWN ? a.type : b.type;
+	}
+	uint32_t dst = wc_next_canon(c);
+	uint32_t at;
+	if (cd.kind >= 0 && cd.imm && !cd.add) {
+		wc_emit_op(c, (enum wasm_op)(OP_selk_eq + cd.kind));
+		at = wc_emit_u(c, dst);
+		wc_emit_u(c, a.cval);
+		wc_emit_u(c, b.cval);
+		wc_emit_u(c, cd.a);
+		wc_emit_u(c, cd.b);
+	} else {
+		uint32_t cs = (uint32_t)cd.a;
+		if (cd.kind != -1 || cd.add) {
+			emit_cond(c, &cd, canon);
+			cs = canon;
+		}
+		wc_emit_op(c, OP_selk);
+		at = wc_emit_u(c, dst);
+		wc_emit_u(c, a.cval);
+		wc_emit_u(c, b.cval);
+		wc_emit_u(c, cs);
+	}
+	wc_push(c, t);
+	if (!DEAD)
+		c->last_dst = at;
+	return 0;
+}
+
 static int op_select(struct cc *c, int typed)
 {
 	struct vent a, b, cond;
@@ -1000,6 +1067,9 @@ static int op_select(struct cc *c, int typed)
 		      t == CAPSA_WASM_F64 || t == CAPSA_WASM_V128 || wtype_is_ref(t)))
 			return rd_fail(&c->r, "malformed value type");
 	}
+	if (c->nvs >= TOP->height + 3 && c->vs[c->nvs - 2].is_const && c->vs[c->nvs - 3].is_const &&
+	    t != CAPSA_WASM_V128 && c->vs[c->nvs - 2].type != CAPSA_WASM_V128)
+		return op_select_consts(c, t, typed);
 	if (wc_pop(c, CAPSA_WASM_I32, &cond) || wc_pop(c, t, &b) || wc_pop(c, t, &a))
 		return -1;
 	if (!typed) {

@@ -312,7 +312,7 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 #define LBL_B(n, ...)  [OP_##n] = &&L_##n, [OP_##n##_imm] = &&L_##n##_imm,
 #define LBL_BR(n, ...) [OP_br_##n] = &&L_br_##n, [OP_br_##n##_imm] = &&L_br_##n##_imm,
 #define LBL_S(n, ...)  [OP_##n] = &&L_##n,
-#define LBL_AB(n, ...) [OP_addi_br_##n] = &&L_addi_br_##n,
+#define LBL_AB(n, ...) [OP_addi_br_##n] = &&L_addi_br_##n, [OP_selk_##n] = &&L_selk_##n,
 #define LBL_LD(n, ...)                                                                             \
 	[OP_##n] = &&L_##n, [OP_##n##_ai] = &&L_##n##_ai, [OP_##n##_g] = &&L_##n##_g,              \
 	[OP_##n##_ai_g] = &&L_##n##_ai_g,
@@ -674,6 +674,20 @@ L_ref_func:
 		NEXT;                                                                              \
 	}
 	WASM_BRANCH_CMPS(H_ADDBR)
+	/* dst = (x cmp L) ? A : B with constants A, B. */
+#define H_SELK(n, cond, inv)                                                                       \
+	L_selk_##n:                                                                                \
+	{                                                                                          \
+		uint32_t a = GET_i32(4), b = (uint32_t)pc[5].u;                                    \
+		fp[U(1)].bits = (cond) ? pc[2].u : pc[3].u;                                        \
+		pc += 6;                                                                           \
+		NEXT;                                                                              \
+	}
+	WASM_BRANCH_CMPS(H_SELK)
+L_selk:
+	fp[U(1)].bits = GET_i32(4) ? pc[2].u : pc[3].u;
+	pc += 5;
+	NEXT;
 #define H_UN(n, opc, ta, tr, expr)                                                                 \
 	L_##n:                                                                                     \
 	{                                                                                          \

@@ -211,6 +211,7 @@
 	X(elem_drop)                                                                               \
 	X(ref_is_null)                                                                             \
 	X(ref_func)                                                                                \
+	X(selk)                                                                                    \
 	X(i8x16_shuffle)
 
 /* Fused i32 compare-and-branch: name, C condition on a, b (uint32_t),
@@ -250,11 +251,12 @@
 #define OPENUM_BR(n, ...)    OP_br_##n, OP_br_##n##_imm,
 #define OPENUM_SIMD(n, ...)  OP_##n,
 #define OPENUM_ADDBR(n, ...) OP_addi_br_##n,
+#define OPENUM_SELK(n, ...)  OP_selk_##n,
 enum wasm_op {
 	WASM_CONTROL_OPS(OPENUM_X) WASM_NUMERIC_OPS(OPENUM_BIN, OPENUM_UN, OPENUM_BIN, OPENUM_UN)
 	    WASM_MEMORY_OPS(OPENUM_LD, OPENUM_LS) WASM_BRANCH_CMPS(OPENUM_BR)
-	        WASM_BRANCH_CMPS(OPENUM_ADDBR) WASM_LDBIN_OPS(OPENUM_LDBIN)
-	            WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
+	        WASM_BRANCH_CMPS(OPENUM_ADDBR) WASM_BRANCH_CMPS(OPENUM_SELK)
+	            WASM_LDBIN_OPS(OPENUM_LDBIN) WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
 };
 
 #endif
