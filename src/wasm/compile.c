@@ -56,6 +56,7 @@ uint32_t wc_emit_op(struct cc *c, enum wasm_op op)
 	c->last_cmp = -1;
 	c->last_addimm = -1;
 	c->last_load = -1;
+	c->last_add = -1;
 	if (DEAD)
 		return UINT32_MAX;
 	return emit_cell(c, (cell){.h = c->labels[op]});
@@ -838,11 +839,33 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 {
 	struct vent a, b;
 	if (ni->bin) {
-		int64_t ll = c->last_load;
+		int64_t ll = c->last_load, lad = c->last_add;
 		int ll_ai = c->last_load_ai;
 		if (wc_pop_raw(c, ni->ta, &b) || wc_pop(c, ni->ta, &a))
 			return -1;
 		uint32_t dst = wc_next_canon(c);
+		if (ni->op == OP_i32_add && !b.is_const && !DEAD && lad >= 0 &&
+		    c->label_at <= lad && (uint64_t)lad + 4 == c->ncode) {
+			/* (x + y) + z: a sum just computed (and used only here) plus
+			 * another value is one three-operand add. */
+			uint64_t t = c->code[lad + 1].u, other = UINT64_MAX;
+			if (b.slot == b.canon && b.slot == t && a.slot != t)
+				other = a.slot;
+			else if (a.slot == a.canon && a.slot == t && b.slot != t)
+				other = b.slot;
+			if (other != UINT64_MAX) {
+				uint64_t x = c->code[lad + 2].u, y = c->code[lad + 3].u;
+				wc_rewind(c, (uint32_t)lad);
+				wc_emit_op(c, OP_i32_add3);
+				uint32_t at = wc_emit_u(c, dst);
+				wc_emit_u(c, x);
+				wc_emit_u(c, y);
+				wc_emit_u(c, other);
+				wc_push(c, ni->tr);
+				c->last_dst = at;
+				return 0;
+			}
+		}
 		int lb = ldbin_index(ni->op);
 		if (lb >= 0 && !DEAD && ll >= 0 && c->label_at <= ll &&
 		    (uint64_t)ll + 4 + (uint64_t)ll_ai == c->ncode) {
@@ -882,6 +905,8 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 		wc_push(c, ni->tr);
 		if (!DEAD) {
 			c->last_dst = at;
+			if (ni->op == OP_i32_add && !b.is_const)
+				c->last_add = op;
 			if (ni->op == OP_i32_add && b.is_const)
 				c->last_addimm = c->addimm_at = op;
 			int k = cmp_kind(ni->op);
@@ -1370,6 +1395,7 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	c->last_addimm = -1;
 	c->addimm_at = -1;
 	c->last_load = -1;
+	c->last_add = -1;
 
 	/* Locals: parameters, then the declared groups. */
 	uint32_t ngroups;

@@ -60,6 +60,7 @@ struct cc {
 	int64_t last_addimm; /* code index of a just-emitted i32.add with immediate, or -1 */
 	int cmp_kind;        /* its WASM_BRANCH_CMPS index; -2 for i32.eqz */
 	int cmp_imm;         /* its second operand is an immediate */
+	int64_t last_add;    /* code index of a just-emitted two-slot i32.add, or -1 */
 	int64_t last_load;   /* code index of a just-emitted i32.load (either form), or -1 */
 	int last_load_ai;    /* it has the folded x + K */
 	int64_t addimm_at;   /* code index of the latest i32.add with immediate, or -1 */

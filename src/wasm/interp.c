@@ -684,6 +684,10 @@ L_ref_func:
 		NEXT;                                                                              \
 	}
 	WASM_BRANCH_CMPS(H_SELK)
+L_i32_add3:
+	SET_i32(1, GET_i32(2) + GET_i32(3) + GET_i32(4));
+	pc += 5;
+	NEXT;
 L_selk:
 	fp[U(1)].bits = GET_i32(4) ? pc[2].u : pc[3].u;
 	pc += 5;

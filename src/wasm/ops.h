@@ -212,6 +212,7 @@
 	X(ref_is_null)                                                                             \
 	X(ref_func)                                                                                \
 	X(selk)                                                                                    \
+	X(i32_add3)                                                                                \
 	X(i8x16_shuffle)
 
 /* Fused i32 compare-and-branch: name, C condition on a, b (uint32_t),
