@@ -383,6 +383,7 @@ static int take_cond(struct cc *c, struct condv *cd)
 	cd->a = v.slot;
 	cd->b = 0;
 	cd->add = 0;
+	cd->add2 = 0;
 	uint32_t len = kind == -2 ? 3 : 4;
 	if (DEAD || lc < 0 || v.slot != v.canon || (uint64_t)lc + len != c->ncode ||
 	    c->code[lc + 1].u != v.canon || c->label_at > lc)
@@ -413,6 +414,22 @@ static int take_cond(struct cc *c, struct condv *cd)
 		cd->add_k = c->code[ad + 3].u;
 		wc_rewind(c, (uint32_t)ad);
 		c->addimm_at = -1;
+		/* A second induction variable stepped just before (only between
+		 * locals: moves never write locals). */
+		int64_t p = c->addimm_prev;
+		if (p >= 0 && p + 4 == ad && c->label_at <= p &&
+		    c->code[p + 1].u < c->nlocal_cells && c->code[p + 2].u < c->nlocal_cells &&
+		    c->code[p + 1].u != cd->a && c->code[p + 1].u != cd->add_s) {
+			uint64_t d = c->code[p + 1].u;
+			for (uint32_t i = 0; i < c->nvs; i++)
+				if (!c->vs[i].is_const && c->vs[i].slot == d)
+					return 0;
+			cd->add2 = 1;
+			cd->add2_d = d;
+			cd->add2_s = c->code[p + 2].u;
+			cd->add2_k = c->code[p + 3].u;
+			wc_rewind(c, (uint32_t)p);
+		}
 	}
 	return 0;
 }
@@ -427,6 +444,16 @@ static uint32_t emit_branch_on(struct cc *c, const struct condv *cd, int when_tr
 		int t = cd->kind == -2 ? !when_true : when_true;
 		op = wc_emit_op(c, t ? OP_br_if : OP_br_unless);
 		wc_emit_u(c, cd->a);
+	} else if (cd->add2) {
+		int k = when_true ? cd->kind : inverse[cd->kind];
+		op = wc_emit_op(c, (enum wasm_op)(OP_addi2_br_eq + k));
+		wc_emit_u(c, cd->add2_d);
+		wc_emit_u(c, cd->add2_s);
+		wc_emit_u(c, cd->add2_k);
+		wc_emit_u(c, cd->a);
+		wc_emit_u(c, cd->add_s);
+		wc_emit_u(c, cd->add_k);
+		wc_emit_u(c, cd->b);
 	} else if (cd->add) {
 		int k = when_true ? cd->kind : inverse[cd->kind];
 		op = wc_emit_op(c, (enum wasm_op)(OP_addi_br_eq + k));
@@ -907,8 +934,10 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 			c->last_dst = at;
 			if (ni->op == OP_i32_add && !b.is_const)
 				c->last_add = op;
-			if (ni->op == OP_i32_add && b.is_const)
+			if (ni->op == OP_i32_add && b.is_const) {
+				c->addimm_prev = c->addimm_at;
 				c->last_addimm = c->addimm_at = op;
+			}
 			int k = cmp_kind(ni->op);
 			if (k >= 0) {
 				c->last_cmp = op;
@@ -1015,6 +1044,12 @@ static void emit_cond(struct cc *c, const struct condv *cd, uint32_t dst)
 	static const uint16_t cmp_ops[] = {OP_i32_eq,   OP_i32_ne,   OP_i32_lt_s, OP_i32_lt_u,
 	                                   OP_i32_gt_s, OP_i32_gt_u, OP_i32_le_s, OP_i32_le_u,
 	                                   OP_i32_ge_s, OP_i32_ge_u};
+	if (cd->add2) {
+		wc_emit_op(c, OP_i32_add_imm);
+		wc_emit_u(c, cd->add2_d);
+		wc_emit_u(c, cd->add2_s);
+		wc_emit_u(c, cd->add2_k);
+	}
 	if (cd->add) {
 		wc_emit_op(c, OP_i32_add_imm);
 		wc_emit_u(c, cd->a);
@@ -1051,7 +1086,7 @@ static int op_select_consts(struct cc *c, uint8_t t, int typed)
 	}
 	uint32_t dst = wc_next_canon(c);
 	uint32_t at;
-	if (cd.kind >= 0 && cd.imm && !cd.add) {
+	if (cd.kind >= 0 && cd.imm && !cd.add && !cd.add2) {
 		wc_emit_op(c, (enum wasm_op)(OP_selk_eq + cd.kind));
 		at = wc_emit_u(c, dst);
 		wc_emit_u(c, a.cval);
@@ -1060,7 +1095,7 @@ static int op_select_consts(struct cc *c, uint8_t t, int typed)
 		wc_emit_u(c, cd.b);
 	} else {
 		uint32_t cs = (uint32_t)cd.a;
-		if (cd.kind != -1 || cd.add) {
+		if (cd.kind != -1 || cd.add || cd.add2) {
 			emit_cond(c, &cd, canon);
 			cs = canon;
 		}
@@ -1394,6 +1429,7 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	c->last_cmp = -1;
 	c->last_addimm = -1;
 	c->addimm_at = -1;
+	c->addimm_prev = -1;
 	c->last_load = -1;
 	c->last_add = -1;
 

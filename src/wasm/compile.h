@@ -64,6 +64,7 @@ struct cc {
 	int64_t last_load;   /* code index of a just-emitted i32.load (either form), or -1 */
 	int last_load_ai;    /* it has the folded x + K */
 	int64_t addimm_at;   /* code index of the latest i32.add with immediate, or -1 */
+	int64_t addimm_prev; /* the one before it */
 	uint32_t label_at;   /* code index of the latest branch target: no fusion across it */
 	int oom;
 };
@@ -75,6 +76,8 @@ struct condv {
 	uint64_t a, b;
 	int add; /* a = s + k first: an i32.add with immediate folded in */
 	uint64_t add_s, add_k;
+	int add2; /* and before that d2 = s2 + k2 (locals only) */
+	uint64_t add2_d, add2_s, add2_k;
 };
 
 #define FAIL(...) err_set(c->e, ERR_INPUT, __VA_ARGS__)
