@@ -127,6 +127,9 @@ static void test_compute(void **state)
 {
 	(void)state;
 	compare("compute", "48");
+	/* Shapes the compiler fuses into single operations. */
+	compare("loops", "1000");
+	compare("loops", "37");
 }
 
 static void test_sandbox(void **state)
