@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char *tmp;
@@ -132,6 +133,26 @@ static void test_compute(void **state)
 	compare("loops", "37");
 }
 
+/* Clocks, sleeps (poll_oneoff clock subscriptions, relative and absolute)
+ * and poll on descriptors; the program checks realtime against the host
+ * time passed to it. */
+static void test_clocks_poll(void **state)
+{
+	(void)state;
+	char arg[32];
+	snprintf(arg, sizeof(arg), "%lld", (long long)time(NULL));
+	compare("clocks", arg);
+}
+
+/* fd_allocate, fd_advise, fd_datasync/sync, fd_filestat_set_size/times,
+ * path_filestat_set_times, path_link, path_symlink, path_readlink,
+ * pread/pwrite, fdstat_set_flags, and rights (dropping, refusing). */
+static void test_file_calls_rights(void **state)
+{
+	(void)state;
+	compare("fsops", "");
+}
+
 static void test_sandbox(void **state)
 {
 	(void)state;
@@ -158,10 +179,20 @@ static void test_sandbox(void **state)
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "inside.txt: OPENED"));
 	assert_null(strstr(r.out, "secret.txt: OPENED"));
-	const char *refused[] = {"../secret.txt: refused",     "sub/../../secret.txt: refused",
-	                         "escape/secret.txt: refused", "/etc/passwd: refused",
-	                         "abs_link: refused",          "stat ..: refused",
-	                         "mkdir ../x: refused",        "unlink via link: refused"};
+	const char *refused[] = {"../secret.txt: refused",
+	                         "sub/../../secret.txt: refused",
+	                         "escape/secret.txt: refused",
+	                         "/etc/passwd: refused",
+	                         "abs_link: refused",
+	                         "stat ..: refused",
+	                         "mkdir ../x: refused",
+	                         "unlink via link: refused",
+	                         "link out: refused",
+	                         "link via link: refused",
+	                         "link following abs_link: refused",
+	                         "symlink outside: refused",
+	                         "utimensat ..: refused",
+	                         "utimensat via abs_link: refused"};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
 		assert_non_null(strstr(r.out, refused[i]));
 	snprintf(path, sizeof(path), "%s/secret.txt", tmp);
@@ -285,6 +316,8 @@ int main(void)
 	    cmocka_unit_test(test_file_io),
 	    cmocka_unit_test(test_compute),
 	    cmocka_unit_test(test_sandbox),
+	    cmocka_unit_test(test_clocks_poll),
+	    cmocka_unit_test(test_file_calls_rights),
 	    cmocka_unit_test(test_traps_fuel_timeout),
 	    cmocka_unit_test(test_guard_pages),
 	    cmocka_unit_test(test_validate_inspect),
