@@ -56,6 +56,7 @@ uint32_t wc_emit_op(struct cc *c, enum wasm_op op)
 	c->last_cmp = -1;
 	c->last_addimm = -1;
 	c->last_load = -1;
+	c->prev_load = -1;
 	c->last_add = -1;
 	if (DEAD)
 		return UINT32_MAX;
@@ -866,8 +867,8 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 {
 	struct vent a, b;
 	if (ni->bin) {
-		int64_t ll = c->last_load, lad = c->last_add;
-		int ll_ai = c->last_load_ai;
+		int64_t ll = c->last_load, lad = c->last_add, pl = c->prev_load;
+		int ll_ai = c->last_load_ai, pl_ai = c->prev_load_ai;
 		if (wc_pop_raw(c, ni->ta, &b) || wc_pop(c, ni->ta, &a))
 			return -1;
 		uint32_t dst = wc_next_canon(c);
@@ -897,11 +898,38 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 		if (lb >= 0 && !DEAD && ll >= 0 && c->label_at <= ll &&
 		    (uint64_t)ll + 4 + (uint64_t)ll_ai == c->ncode) {
 			uint64_t ld = c->code[ll + 1].u, other = UINT64_MAX;
-			if (!b.is_const && b.slot == b.canon && b.slot == ld && a.slot != ld)
+			int other_canon = 0;
+			if (!b.is_const && b.slot == b.canon && b.slot == ld && a.slot != ld) {
 				other = a.slot;
-			else if (lb != 1 && !b.is_const && a.slot == a.canon && a.slot == ld &&
-			         b.slot != ld)
+				other_canon = a.slot == a.canon;
+			} else if (lb != 1 && !b.is_const && a.slot == a.canon && a.slot == ld &&
+			           b.slot != ld) {
 				other = b.slot; /* commutative: the load is the first operand */
+				other_canon = b.slot == b.canon;
+			}
+			if (other != UINT64_MAX && (lb == 0 || lb == 2) && other_canon && pl >= 0 &&
+			    c->label_at <= pl && c->code[pl + 1].u == other &&
+			    c->code[ll + 2].u != other) {
+				/* Both operands loaded just before: load(p) OP load(q). */
+				uint64_t x1 = c->code[pl + 2].u, o1 = c->code[pl + 3].u;
+				uint64_t k1 = pl_ai ? c->code[pl + 4].u : 0;
+				uint64_t x2 = c->code[ll + 2].u, o2 = c->code[ll + 3].u;
+				uint64_t k2 = ll_ai ? c->code[ll + 4].u : 0;
+				uint32_t where = c->offs[pl];
+				wc_rewind(c, (uint32_t)pl);
+				enum wasm_op fop = lb == 0 ? OP_i32_add_ldld : OP_i32_mul_ldld;
+				uint32_t op = wc_emit_op(c, fop);
+				wc_mark_memop(c, op, (enum wasm_op)(fop + 1));
+				uint32_t at = wc_emit_u(c, dst);
+				uint64_t ops[6] = {x1, o1, k1, x2, o2, k2};
+				for (int i = 0; i < 6; i++)
+					wc_emit_u(c, ops[i]);
+				if (!c->oom)
+					c->offs[op] = where;
+				wc_push(c, ni->tr);
+				c->last_dst = at;
+				return 0;
+			}
 			if (other != UINT64_MAX) {
 				/* dst = other OP load(...): the load's operands move over. */
 				uint64_t x = c->code[ll + 2].u, off = c->code[ll + 3].u;
@@ -964,6 +992,14 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 	return 0;
 }
 
+static void note_load(struct cc *c, uint32_t op, int ai, int64_t pl, int pl_ai)
+{
+	c->last_load = op;
+	c->last_load_ai = ai;
+	c->prev_load = pl >= 0 && (uint64_t)pl + 4 + (uint64_t)pl_ai == op ? pl : -1;
+	c->prev_load_ai = pl_ai;
+}
+
 static int op_memory(struct cc *c, const struct numinfo *mi)
 {
 	struct vent a, v;
@@ -971,7 +1007,8 @@ static int op_memory(struct cc *c, const struct numinfo *mi)
 	if (wc_read_memarg(c, mi->ta, &offset))
 		return -1;
 	if (!mi->bin) {
-		int64_t la = c->last_addimm;
+		int64_t la = c->last_addimm, pl = c->last_load;
+		int pl_ai = c->last_load_ai;
 		if (wc_pop(c, CAPSA_WASM_I32, &a))
 			return -1;
 		uint32_t dst = wc_next_canon(c);
@@ -989,10 +1026,8 @@ static int op_memory(struct cc *c, const struct numinfo *mi)
 			wc_push(c, mi->tr);
 			if (!DEAD) {
 				c->last_dst = at;
-				if (mi->op == OP_i32_load) {
-					c->last_load = op;
-					c->last_load_ai = 1;
-				}
+				if (mi->op == OP_i32_load)
+					note_load(c, op, 1, pl, pl_ai);
 			}
 			return 0;
 		}
@@ -1004,15 +1039,28 @@ static int op_memory(struct cc *c, const struct numinfo *mi)
 		wc_push(c, mi->tr);
 		if (!DEAD) {
 			c->last_dst = at;
-			if (mi->op == OP_i32_load) {
-				c->last_load = op;
-				c->last_load_ai = 0;
-			}
+			if (mi->op == OP_i32_load)
+				note_load(c, op, 0, pl, pl_ai);
 		}
 		return 0;
 	}
+	int64_t lad = c->last_add;
 	if (wc_pop(c, mi->tr, &v) || wc_pop(c, CAPSA_WASM_I32, &a))
 		return -1;
+	if (mi->op == OP_i32_store && !DEAD && lad >= 0 && c->label_at <= lad &&
+	    (uint64_t)lad + 4 == c->ncode && v.slot == v.canon && c->code[lad + 1].u == v.slot &&
+	    a.slot != v.slot) {
+		/* Store a sum just computed (used only here). */
+		uint64_t x = c->code[lad + 2].u, y = c->code[lad + 3].u;
+		wc_rewind(c, (uint32_t)lad);
+		uint32_t op = wc_emit_op(c, OP_i32_store_add);
+		wc_mark_memop(c, op, OP_i32_store_add_g);
+		wc_emit_u(c, a.slot);
+		wc_emit_u(c, x);
+		wc_emit_u(c, y);
+		wc_emit_u(c, offset);
+		return 0;
+	}
 	uint32_t op = wc_emit_op(c, mi->op);
 	wc_mark_memop(c, op, (enum wasm_op)(mi->op + 1));
 	wc_emit_u(c, a.slot);
@@ -1431,6 +1479,7 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	c->addimm_at = -1;
 	c->addimm_prev = -1;
 	c->last_load = -1;
+	c->prev_load = -1;
 	c->last_add = -1;
 
 	/* Locals: parameters, then the declared groups. */

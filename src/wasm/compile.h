@@ -63,6 +63,8 @@ struct cc {
 	int64_t last_add;    /* code index of a just-emitted two-slot i32.add, or -1 */
 	int64_t last_load;   /* code index of a just-emitted i32.load (either form), or -1 */
 	int last_load_ai;    /* it has the folded x + K */
+	int64_t prev_load;   /* an i32.load just before that one, or -1 */
+	int prev_load_ai;
 	int64_t addimm_at;   /* code index of the latest i32.add with immediate, or -1 */
 	int64_t addimm_prev; /* the one before it */
 	uint32_t label_at;   /* code index of the latest branch target: no fusion across it */

@@ -319,13 +319,14 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 	[OP_##n] = &&L_##n, [OP_##n##_ai] = &&L_##n##_ai, [OP_##n##_g] = &&L_##n##_g,              \
 	[OP_##n##_ai_g] = &&L_##n##_ai_g,
 #define LBL_ST(n, ...) [OP_##n] = &&L_##n, [OP_##n##_g] = &&L_##n##_g,
+#define LBL_FM(n)      [OP_##n] = &&L_##n, [OP_##n##_g] = &&L_##n##_g,
 #define LBL_LB(n, ...)                                                                             \
 	[OP_i32_##n##_ld] = &&L_i32_##n##_ld, [OP_i32_##n##_ldai] = &&L_i32_##n##_ldai,            \
 	[OP_i32_##n##_ld_g] = &&L_i32_##n##_ld_g, [OP_i32_##n##_ldai_g] = &&L_i32_##n##_ldai_g,
 	static const void *const labels[OP_COUNT_] = {
 	    WASM_CONTROL_OPS(LBL_X) WASM_NUMERIC_OPS(LBL_B, LBL_N, LBL_B, LBL_N)
 	        WASM_MEMORY_OPS(LBL_LD, LBL_ST) WASM_BRANCH_CMPS(LBL_BR) WASM_BRANCH_CMPS(LBL_AB)
-	            WASM_LDBIN_OPS(LBL_LB) WASM_SIMD_OPS(LBL_S)};
+	            WASM_LDBIN_OPS(LBL_LB) WASM_FUSED_MEM_OPS(LBL_FM) WASM_SIMD_OPS(LBL_S)};
 	if (labels_out) {
 		*labels_out = labels;
 		return CAPSA_WASM_OK;
@@ -850,6 +851,36 @@ L_selk:
 	}
 #define H_LDBIN(n, expr) H_LDBIN_V(n, expr, , CHK) H_LDBIN_V(n, expr, _g, NOCHK)
 	WASM_LDBIN_OPS(H_LDBIN)
+#define H_LDLD(n, expr, check)                                                                     \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		uint64_t e1 = (uint64_t)(uint32_t)(GET_i32(2) + (uint32_t)pc[4].u) + pc[3].u;      \
+		uint64_t e2 = (uint64_t)(uint32_t)(GET_i32(5) + (uint32_t)pc[7].u) + pc[6].u;      \
+		uint32_t a, b;                                                                     \
+		check(e1, 4);                                                                      \
+		check(e2, 4);                                                                      \
+		memcpy(&a, mbase + e1, 4);                                                         \
+		memcpy(&b, mbase + e2, 4);                                                         \
+		SET_i32(1, expr);                                                                  \
+		pc += 8;                                                                           \
+		NEXT;                                                                              \
+	}
+	H_LDLD(i32_add_ldld, a + b, CHK)
+	H_LDLD(i32_add_ldld_g, a + b, NOCHK)
+	H_LDLD(i32_mul_ldld, a * b, CHK)
+	H_LDLD(i32_mul_ldld_g, a * b, NOCHK)
+#define H_STADD(n, check)                                                                          \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		uint64_t ea = (uint64_t)GET_i32(1) + pc[4].u;                                      \
+		uint32_t v = GET_i32(2) + GET_i32(3);                                              \
+		check(ea, 4);                                                                      \
+		memcpy(mbase + ea, &v, 4);                                                         \
+		pc += 5;                                                                           \
+		NEXT;                                                                              \
+	}
+	H_STADD(i32_store_add, CHK)
+	H_STADD(i32_store_add_g, NOCHK)
 	WASM_MEMORY_OPS(H_LOAD, H_STORE)
 
 #define LDV(v, n)                          memcpy(&(v), &fp[U(n)], 16)

@@ -239,6 +239,10 @@
 	X(or, a | b)                                                                               \
 	X(xor, a ^ b)
 
+/* Fused memory operations, each checked and unchecked (_g):
+ * dst = load(p) OP load(q), and store(p, x + y). */
+#define WASM_FUSED_MEM_OPS(X) X(i32_add_ldld) X(i32_mul_ldld) X(i32_store_add)
+
 /* Every load has four forms, every store two: bounds-checked, and
  * unchecked (_g) for memories whose guard region makes the check free;
  * instantiation picks the form (RELOC_MEMOP). */
@@ -253,13 +257,14 @@
 #define OPENUM_SIMD(n, ...)   OP_##n,
 #define OPENUM_ADDBR(n, ...)  OP_addi_br_##n,
 #define OPENUM_SELK(n, ...)   OP_selk_##n,
+#define OPENUM_FM(n)          OP_##n, OP_##n##_g,
 #define OPENUM_ADDBR2(n, ...) OP_addi2_br_##n,
 enum wasm_op {
 	WASM_CONTROL_OPS(OPENUM_X) WASM_NUMERIC_OPS(OPENUM_BIN, OPENUM_UN, OPENUM_BIN, OPENUM_UN)
 	    WASM_MEMORY_OPS(OPENUM_LD, OPENUM_LS) WASM_BRANCH_CMPS(OPENUM_BR)
 	        WASM_BRANCH_CMPS(OPENUM_ADDBR) WASM_BRANCH_CMPS(OPENUM_SELK)
 	            WASM_BRANCH_CMPS(OPENUM_ADDBR2) WASM_LDBIN_OPS(OPENUM_LDBIN)
-	                WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
+	                WASM_FUSED_MEM_OPS(OPENUM_FM) WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
 };
 
 #endif

@@ -92,6 +92,21 @@ static uint32_t sums(const int32_t *a, int n)
 	return s;
 }
 
+/* Sums of two loads, and sums stored straight away. */
+static uint32_t pairs(int32_t *out, const int32_t *a, const int32_t *b, int n)
+{
+	uint32_t s = 0;
+	int32_t acc = 0;
+	for (int i = 0; i < n; i++) {
+		s = s * 3u + (uint32_t)(a[i] + b[i]);
+		acc ^= i;
+		out[i] = acc + n;
+	}
+	for (int i = 0; i < n; i++)
+		s += (uint32_t)out[i];
+	return s;
+}
+
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 1000;
@@ -108,5 +123,7 @@ int main(int argc, char **argv)
 	printf("combine %u\n", combine((const uint32_t *)data, n, 12345u));
 	printf("selects %u\n", selects(n));
 	printf("sums %u\n", sums(data, n));
+	static int32_t out[4096];
+	printf("pairs %u\n", pairs(out, data, data + 5, n < 4000 ? n : 4000));
 	return 0;
 }
