@@ -253,7 +253,7 @@ typedef double ctype_f64;
 #define JUMP(off)                                                                                  \
 	do {                                                                                       \
 		int64_t off_ = (off);                                                              \
-		if (off_ <= 0)                                                                     \
+		if (__builtin_expect(off_ <= 0, 1))                                                \
 			CHARGE();                                                                  \
 		pc += off_;                                                                        \
 		NEXT;                                                                              \
@@ -671,7 +671,7 @@ L_ref_func:
 	{                                                                                          \
 		uint32_t a = GET_i32(2) + (uint32_t)pc[3].u, b = (uint32_t)pc[4].u;                \
 		SET_i32(1, a);                                                                     \
-		if (cond)                                                                          \
+		if (__builtin_expect(cond, 1))                                                     \
 			JUMP(pc[5].i);                                                             \
 		pc += 6;                                                                           \
 		NEXT;                                                                              \
@@ -684,7 +684,7 @@ L_ref_func:
 		SET_i32(1, GET_i32(2) + (uint32_t)pc[3].u);                                        \
 		uint32_t a = GET_i32(5) + (uint32_t)pc[6].u, b = (uint32_t)pc[7].u;                \
 		SET_i32(4, a);                                                                     \
-		if (cond)                                                                          \
+		if (__builtin_expect(cond, 1))                                                     \
 			JUMP(pc[8].i);                                                             \
 		pc += 9;                                                                           \
 		NEXT;                                                                              \
