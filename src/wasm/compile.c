@@ -56,7 +56,6 @@ uint32_t wc_emit_op(struct cc *c, enum wasm_op op)
 	c->last_cmp = -1;
 	c->last_addimm = -1;
 	c->last_load = -1;
-	c->prev_load = -1;
 	c->last_add = -1;
 	if (DEAD)
 		return UINT32_MAX;
@@ -868,7 +867,7 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 	struct vent a, b;
 	if (ni->bin) {
 		int64_t ll = c->last_load, lad = c->last_add, pl = c->prev_load;
-		int ll_ai = c->last_load_ai, pl_ai = c->prev_load_ai;
+		int ll_ai = c->last_load_ai, pl_ai = c->prev_load_ai, gap = c->prev_gap;
 		if (wc_pop_raw(c, ni->ta, &b) || wc_pop(c, ni->ta, &a))
 			return -1;
 		uint32_t dst = wc_next_canon(c);
@@ -907,8 +906,23 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 				other = b.slot; /* commutative: the load is the first operand */
 				other_canon = b.slot == b.canon;
 			}
+			/* An i32.add between the two loads moves before both, if it
+			 * does not touch the first load's address or result. */
+			uint32_t alu = (uint32_t)(pl + 4 + pl_ai);
+			int gap_ok = 1;
+			cell g[4];
+			uint32_t g_off = 0;
+			if (pl >= 0 && gap) {
+				memcpy(g, &c->code[alu], sizeof(g));
+				g_off = c->offs[alu];
+				uint64_t d = g[1].u;
+				int imm = g[0].h == c->labels[OP_i32_add_imm];
+				gap_ok = d != c->code[pl + 1].u && d != c->code[pl + 2].u &&
+				         g[2].u != c->code[pl + 1].u &&
+				         (imm || g[3].u != c->code[pl + 1].u);
+			}
 			if (other != UINT64_MAX && (lb == 0 || lb == 2) && other_canon && pl >= 0 &&
-			    c->label_at <= pl && c->code[pl + 1].u == other &&
+			    gap_ok && c->label_at <= pl && c->code[pl + 1].u == other &&
 			    c->code[ll + 2].u != other) {
 				/* Both operands loaded just before: load(p) OP load(q). */
 				uint64_t x1 = c->code[pl + 2].u, o1 = c->code[pl + 3].u;
@@ -917,6 +931,13 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 				uint64_t k2 = ll_ai ? c->code[ll + 4].u : 0;
 				uint32_t where = c->offs[pl];
 				wc_rewind(c, (uint32_t)pl);
+				if (gap) {
+					for (int i = 0; i < 4; i++) {
+						uint32_t at = wc_emit_u(c, g[i].u);
+						if (!c->oom && at != UINT32_MAX)
+							c->offs[at] = g_off;
+					}
+				}
 				enum wasm_op fop = lb == 0 ? OP_i32_add_ldld : OP_i32_mul_ldld;
 				uint32_t op = wc_emit_op(c, fop);
 				wc_mark_memop(c, op, (enum wasm_op)(fop + 1));
@@ -992,12 +1013,28 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 	return 0;
 }
 
-static void note_load(struct cc *c, uint32_t op, int ai, int64_t pl, int pl_ai)
+/* Record the i32.load just emitted at op, and the one before (pl), if that
+ * is right before it or separated by one two-slot or immediate i32.add. */
+static void note_load(struct cc *c, uint32_t op, int ai)
 {
-	c->last_load = op;
-	c->last_load_ai = ai;
-	c->prev_load = pl >= 0 && (uint64_t)pl + 4 + (uint64_t)pl_ai == op ? pl : -1;
+	int64_t pl = c->any_load;
+	int pl_ai = c->any_load_ai;
+	c->last_load = c->any_load = op;
+	c->last_load_ai = c->any_load_ai = ai;
+	c->prev_load = -1;
 	c->prev_load_ai = pl_ai;
+	c->prev_gap = 0;
+	/* It may since have been taken back (a fusion): check what is there. */
+	if (pl < 0 || pl >= op || c->code[pl].h != c->labels[pl_ai ? OP_i32_load_ai : OP_i32_load])
+		return;
+	uint64_t end = (uint64_t)pl + 4 + (uint64_t)pl_ai;
+	if (end == op) {
+		c->prev_load = pl;
+	} else if (end + 4 == op && (c->code[end].h == c->labels[OP_i32_add] ||
+	                             c->code[end].h == c->labels[OP_i32_add_imm])) {
+		c->prev_load = pl;
+		c->prev_gap = 4;
+	}
 }
 
 static int op_memory(struct cc *c, const struct numinfo *mi)
@@ -1007,8 +1044,7 @@ static int op_memory(struct cc *c, const struct numinfo *mi)
 	if (wc_read_memarg(c, mi->ta, &offset))
 		return -1;
 	if (!mi->bin) {
-		int64_t la = c->last_addimm, pl = c->last_load;
-		int pl_ai = c->last_load_ai;
+		int64_t la = c->last_addimm;
 		if (wc_pop(c, CAPSA_WASM_I32, &a))
 			return -1;
 		uint32_t dst = wc_next_canon(c);
@@ -1027,7 +1063,7 @@ static int op_memory(struct cc *c, const struct numinfo *mi)
 			if (!DEAD) {
 				c->last_dst = at;
 				if (mi->op == OP_i32_load)
-					note_load(c, op, 1, pl, pl_ai);
+					note_load(c, op, 1);
 			}
 			return 0;
 		}
@@ -1040,7 +1076,7 @@ static int op_memory(struct cc *c, const struct numinfo *mi)
 		if (!DEAD) {
 			c->last_dst = at;
 			if (mi->op == OP_i32_load)
-				note_load(c, op, 0, pl, pl_ai);
+				note_load(c, op, 0);
 		}
 		return 0;
 	}
@@ -1480,6 +1516,8 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	c->addimm_prev = -1;
 	c->last_load = -1;
 	c->prev_load = -1;
+	c->prev_gap = 0;
+	c->any_load = -1;
 	c->last_add = -1;
 
 	/* Locals: parameters, then the declared groups. */

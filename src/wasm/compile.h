@@ -65,6 +65,9 @@ struct cc {
 	int last_load_ai;    /* it has the folded x + K */
 	int64_t prev_load;   /* an i32.load just before that one, or -1 */
 	int prev_load_ai;
+	int prev_gap;     /* cells of one i32.add between the two (0 or 4) */
+	int64_t any_load; /* the latest i32.load emitted (never reset), or -1 */
+	int any_load_ai;
 	int64_t addimm_at;   /* code index of the latest i32.add with immediate, or -1 */
 	int64_t addimm_prev; /* the one before it */
 	uint32_t label_at;   /* code index of the latest branch target: no fusion across it */

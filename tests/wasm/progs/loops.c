@@ -107,6 +107,24 @@ static uint32_t pairs(int32_t *out, const int32_t *a, const int32_t *b, int n)
 	return s;
 }
 
+/* A small integer matrix product (loads interleaved with address sums). */
+static uint32_t matrix(const int32_t *ma, const int32_t *mb, int r)
+{
+	enum { MS = 24 };
+	static int32_t mc[MS * MS];
+	uint32_t s = 0;
+	for (int i = 0; i < MS; i++)
+		for (int j = 0; j < MS; j++) {
+			int32_t acc = 0;
+			for (int k = 0; k < MS; k++)
+				acc += ma[i * MS + k] * mb[k * MS + j];
+			mc[i * MS + j] = acc + r;
+		}
+	for (int i = 0; i < MS * MS; i++)
+		s = s * 7u + (uint32_t)mc[i];
+	return s;
+}
+
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 1000;
@@ -123,6 +141,7 @@ int main(int argc, char **argv)
 	printf("combine %u\n", combine((const uint32_t *)data, n, 12345u));
 	printf("selects %u\n", selects(n));
 	printf("sums %u\n", sums(data, n));
+	printf("matrix %u\n", matrix(data, data + 600, n));
 	static int32_t out[4096];
 	printf("pairs %u\n", pairs(out, data, data + 5, n < 4000 ? n : 4000));
 	return 0;
