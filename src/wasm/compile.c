@@ -881,13 +881,21 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 			else if (a.slot == a.canon && a.slot == t && b.slot != t)
 				other = b.slot;
 			if (other != UINT64_MAX) {
-				uint64_t x = c->code[lad + 2].u, y = c->code[lad + 3].u;
+				uint64_t v[3] = {c->code[lad + 2].u, c->code[lad + 3].u, other};
+				/* A local (likely an accumulator carried around a
+				 * loop) goes last: the handler adds it to the sum of
+				 * the other two, one add after its value arrives. */
+				for (int i = 0; i < 2; i++)
+					if (v[i] < c->nlocal_cells && v[2] >= c->nlocal_cells) {
+						uint64_t t = v[i];
+						v[i] = v[2];
+						v[2] = t;
+					}
 				wc_rewind(c, (uint32_t)lad);
 				wc_emit_op(c, OP_i32_add3);
 				uint32_t at = wc_emit_u(c, dst);
-				wc_emit_u(c, x);
-				wc_emit_u(c, y);
-				wc_emit_u(c, other);
+				for (int i = 0; i < 3; i++)
+					wc_emit_u(c, v[i]);
 				wc_push(c, ni->tr);
 				c->last_dst = at;
 				return 0;
