@@ -110,6 +110,13 @@ int wc_zero_byte(struct cc *c);
 int wc_check_table(struct cc *c, uint32_t t);
 void wc_emit_result_op(struct cc *c, enum wasm_op op, uint8_t type);
 int wc_op_numeric(struct cc *c, const struct numinfo *ni);
+const struct numinfo *wc_numinfo(uint8_t opcode); /* 0x45..0xc4 */
+int wc_op_memory(struct cc *c, uint8_t opcode);   /* 0x28..0x3e */
+int wc_op_select(struct cc *c, int typed);
+/* Pop an i32 condition, taking back a compare (and counter steps) emitted
+ * just before; the caller emits them again as part of its own instruction
+ * (a branch, a select) in every form struct condv describes. */
+int wc_take_cond(struct cc *c, struct condv *cd);
 const struct numinfo *wc_numinfo_fc(uint32_t sub);
 /* The 0xfc (bulk memory, tables, saturating conversions) and 0xfd (SIMD)
  * prefixed instructions. */
