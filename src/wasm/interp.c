@@ -209,16 +209,19 @@ const char *capsa_wasm_trap_name(enum capsa_wasm_trap t)
 #define GET_i64(n)    (fp[U(n)].bits)
 #define GET_f32(n)    (fp[U(n)].f32)
 #define GET_f64(n)    (fp[U(n)].f64)
-#define SET_i32(n, v) (fp[U(n)].i32 = (int32_t)(uint32_t)(v))
+/* 32-bit results are written as whole (zero-extended) slots: a later
+ * 64-bit read of the slot (a copy, a select) is then served by store
+ * forwarding instead of waiting for the store to complete. */
+#define SET_i32(n, v) (fp[U(n)].bits = (uint32_t)(v))
 #define SET_i64(n, v) (fp[U(n)].bits = (uint64_t)(v))
-#define SET_f32(n, v) (fp[U(n)].f32 = (float)(v))
+#define SET_f32(n, v) (fp[U(n)].bits = f32_bits((float)(v)))
 #define SET_f64(n, v) (fp[U(n)].f64 = (double)(v))
 #define IMM_i32(n)    ((uint32_t)pc[n].u)
 #define IMM_i64(n)    (pc[n].u)
 #define IMM_f32(n)    f32_from((uint32_t)pc[n].u)
 #define IMM_f64(n)    f64_from(pc[n].u)
-#define RAW_i32       i32
-#define RAW_f32       i32
+#define RAW_i32       bits
+#define RAW_f32       bits
 #define RAW_i64       bits
 #define RAW_f64       bits
 typedef uint32_t ctype_i32;
