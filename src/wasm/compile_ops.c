@@ -107,6 +107,39 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 						v[i] = v[2];
 						v[2] = t;
 					}
+				/* A product of two loads just before, as one of the
+				 * addends (used only here): multiply-accumulate. */
+				int64_t m = lad - 8;
+				if (m >= 0 && c->label_at <= m &&
+				    c->code[m].h == c->labels[OP_i32_mul_ldld] &&
+				    c->code[m + 1].u >= c->nlocal_cells) {
+					uint64_t prod = c->code[m + 1].u;
+					int k = -1, n = 0;
+					for (int i = 0; i < 3; i++)
+						if (v[i] == prod) {
+							k = i;
+							n++;
+						}
+					if (n == 1) {
+						cell ld[6];
+						memcpy(ld, &c->code[m + 2], sizeof(ld));
+						uint32_t where = c->offs[m];
+						wc_rewind(c, (uint32_t)m);
+						uint32_t op = wc_emit_op(c, OP_i32_mad_ldld);
+						wc_mark_memop(c, op, OP_i32_mad_ldld_g);
+						uint32_t at = wc_emit_u(c, dst);
+						for (int i = 0; i < 6; i++)
+							wc_emit_u(c, ld[i].u);
+						for (int i = 0; i < 3; i++)
+							if (i != k)
+								wc_emit_u(c, v[i]);
+						if (!c->oom)
+							c->offs[op] = where;
+						wc_push(c, ni->tr);
+						c->last_dst = at;
+						return 0;
+					}
+				}
 				wc_rewind(c, (uint32_t)lad);
 				wc_emit_op(c, OP_i32_add3);
 				uint32_t at = wc_emit_u(c, dst);

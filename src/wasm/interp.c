@@ -204,11 +204,11 @@ const char *capsa_wasm_trap_name(enum capsa_wasm_trap t)
 	return names[t];
 }
 
-#define U(n)          (pc[n].u)
-#define GET_i32(n)    ((uint32_t)fp[U(n)].i32)
-#define GET_i64(n)    (fp[U(n)].bits)
-#define GET_f32(n)    (fp[U(n)].f32)
-#define GET_f64(n)    (fp[U(n)].f64)
+#define U(n)       (pc[n].u)
+#define GET_i32(n) ((uint32_t)fp[U(n)].i32)
+#define GET_i64(n) (fp[U(n)].bits)
+#define GET_f32(n) (fp[U(n)].f32)
+#define GET_f64(n) (fp[U(n)].f64)
 /* 32-bit results are written as whole (zero-extended) slots: a later
  * 64-bit read of the slot (a copy, a select) is then served by store
  * forwarding instead of waiting for the store to complete. */
@@ -872,6 +872,22 @@ L_selk:
 	H_LDLD(i32_add_ldld_g, a + b, NOCHK)
 	H_LDLD(i32_mul_ldld, a * b, CHK)
 	H_LDLD(i32_mul_ldld_g, a * b, NOCHK)
+#define H_MAD(n, check)                                                                            \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		uint64_t e1 = (uint64_t)(uint32_t)(GET_i32(2) + (uint32_t)pc[4].u) + pc[3].u;      \
+		uint64_t e2 = (uint64_t)(uint32_t)(GET_i32(5) + (uint32_t)pc[7].u) + pc[6].u;      \
+		uint32_t a, b;                                                                     \
+		check(e1, 4);                                                                      \
+		check(e2, 4);                                                                      \
+		memcpy(&a, mbase + e1, 4);                                                         \
+		memcpy(&b, mbase + e2, 4);                                                         \
+		SET_i32(1, a *b + GET_i32(8) + GET_i32(9));                                        \
+		pc += 10;                                                                          \
+		NEXT;                                                                              \
+	}
+	H_MAD(i32_mad_ldld, CHK)
+	H_MAD(i32_mad_ldld_g, NOCHK)
 #define H_STADD(n, check)                                                                          \
 	L_##n:                                                                                     \
 	{                                                                                          \
