@@ -258,6 +258,25 @@ static void test_guard_pages(void **state)
 		assert_true((strstr(r.err, "at offset") != NULL) == (i == 1));
 		run_result_free(&r);
 	}
+	/* Faults through the embedding API: several threads trapping at once,
+	 * a fault outside wasm still killing the process, an embedder's own
+	 * handler still getting faults outside wasm. */
+	char gc[4096];
+	snprintf(gc, sizeof(gc), "%s/build/wasm/guard_check", test_root());
+	if (have(gc)) {
+		const char *modes[] = {"threads", "crash", "chain"};
+		const char *want[] = {"threads ok\nstatus 0", "status 139", "chain ok\nstatus 0"};
+		for (int i = 0; i < 3; i++) {
+			snprintf(cmd, sizeof(cmd), "'%s' %s 2>/dev/null; echo \"status $?\"", gc,
+			         modes[i]);
+			char *av[] = {"/bin/sh", "-c", cmd, NULL};
+			struct run_result g;
+			run_cmd(&g, av, 120);
+			printf("# guard_check %s: %s", modes[i], g.out);
+			assert_non_null(strstr(g.out, want[i]));
+			run_result_free(&g);
+		}
+	}
 	/* The whole spec suite on the guarded path. */
 	snprintf(cmd, sizeof(cmd), "CMOCKA_MESSAGE_OUTPUT=TAP exec '%s' 2>&1", spec);
 	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
