@@ -188,16 +188,24 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 				uint64_t k2 = ll_ai ? c->code[ll + 4].u : 0;
 				uint32_t where = c->offs[pl];
 				wc_rewind(c, (uint32_t)pl);
-				if (gap) {
+				/* A two-slot add in between becomes the product's
+				 * first step (address arithmetic of a matrix loop). */
+				int padd = gap && lb == 2 && g[0].h == c->labels[OP_i32_add];
+				if (gap && !padd) {
 					for (int i = 0; i < 4; i++) {
 						uint32_t at = wc_emit_u(c, g[i].u);
 						if (!c->oom && at != UINT32_MAX)
 							c->offs[at] = g_off;
 					}
 				}
-				enum wasm_op fop = lb == 0 ? OP_i32_add_ldld : OP_i32_mul_ldld;
+				enum wasm_op fop = padd      ? OP_i32_mul_ldld_padd
+				                   : lb == 0 ? OP_i32_add_ldld
+				                             : OP_i32_mul_ldld;
 				uint32_t op = wc_emit_op(c, fop);
 				wc_mark_memop(c, op, (enum wasm_op)(fop + 1));
+				if (padd)
+					for (int i = 1; i < 4; i++)
+						wc_emit_u(c, g[i].u);
 				uint32_t at = wc_emit_u(c, dst);
 				uint64_t ops[6] = {x1, o1, k1, x2, o2, k2};
 				for (int i = 0; i < 6; i++)

@@ -888,6 +888,23 @@ L_selk:
 	}
 	H_MAD(i32_mad_ldld, CHK)
 	H_MAD(i32_mad_ldld_g, NOCHK)
+#define H_PADD(n, check)                                                                           \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		SET_i32(1, GET_i32(2) + GET_i32(3));                                               \
+		uint64_t e1 = (uint64_t)(uint32_t)(GET_i32(5) + (uint32_t)pc[7].u) + pc[6].u;      \
+		uint64_t e2 = (uint64_t)(uint32_t)(GET_i32(8) + (uint32_t)pc[10].u) + pc[9].u;     \
+		uint32_t a, b;                                                                     \
+		check(e1, 4);                                                                      \
+		check(e2, 4);                                                                      \
+		memcpy(&a, mbase + e1, 4);                                                         \
+		memcpy(&b, mbase + e2, 4);                                                         \
+		SET_i32(4, a *b);                                                                  \
+		pc += 11;                                                                          \
+		NEXT;                                                                              \
+	}
+	H_PADD(i32_mul_ldld_padd, CHK)
+	H_PADD(i32_mul_ldld_padd_g, NOCHK)
 #define H_STADD(n, check)                                                                          \
 	L_##n:                                                                                     \
 	{                                                                                          \

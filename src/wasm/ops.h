@@ -240,8 +240,10 @@
 	X(xor, a ^ b)
 
 /* Fused memory operations, each checked and unchecked (_g):
- * dst = load(p) OP load(q), store(p, x + y), dst = load(p) * load(q) + x + y. */
-#define WASM_FUSED_MEM_OPS(X) X(i32_add_ldld) X(i32_mul_ldld) X(i32_store_add) X(i32_mad_ldld)
+ * dst = load(p) OP load(q), store(p, x + y), dst = load(p) * load(q) + x + y,
+ * and d = a + b; dst = load(p) * load(q). */
+#define WASM_FUSED_MEM_OPS(X)                                                                      \
+	X(i32_add_ldld) X(i32_mul_ldld) X(i32_store_add) X(i32_mad_ldld) X(i32_mul_ldld_padd)
 
 /* Every load has four forms, every store two: bounds-checked, and
  * unchecked (_g) for memories whose guard region makes the check free;
