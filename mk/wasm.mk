@@ -24,6 +24,20 @@ fuzz-wasm: build/fuzz/wasm_fuzz
 bench-wasm: build/capsa
 	@bench/wasm/run.sh
 
+# The spec runner built without sanitizers, so its memories use guard
+# regions (under ASan the interpreter checks bounds explicitly);
+# tests/wasm/test_wasi runs it.
+build/wasm/test_spec_guard: tests/wasm/test_spec.c $(TEST_COMMON) build/libcapsa.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_REL) -Itests -o $@ $< $(TEST_COMMON) build/libcapsa.a $(LDLIBS) $(TEST_LDLIBS)
+# Fault handling of guard regions through the embedding API (threads, a
+# fault outside wasm, an embedder's own handler); also run by test_wasi.
+build/wasm/guard_check: tests/wasm/guard_check.c build/libcapsa.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_REL) -o $@ $< build/libcapsa.a $(LDLIBS)
+TEST_DEPS += build/wasm/test_spec_guard build/wasm/guard_check
+TEST_DEPS_FAST += build/wasm/test_spec_guard build/wasm/guard_check
+
 # tests/wasm/test_slow_fuzz runs the fuzzer; build it with the full suite.
 ifneq ($(shell command -v clang 2>/dev/null),)
 TEST_DEPS += build/fuzz/wasm_fuzz

@@ -45,11 +45,6 @@ time_cmd() {
 	awk '{printf "%.3f\n", $1 + $2}' "$tf"
 	rm -f "$tf"
 }
-med() {
-	local want=$1
-	shift
-	for ((i = 0; i < runs; i++)); do time_cmd "$want" "$@"; done | median
-}
 med_n() {
 	local n=$1 want=$2
 	shift 2
@@ -63,9 +58,18 @@ echo "| kernel | native s | capsa s | node s | wasm-interp s (factor $wfactor) |
 echo "|---|---|---|---|---|---|---|---|"
 for k in $kernels; do
 	expect=$("$out/kernels.native" "$k" "$factor")
-	n=$(med "$expect" "$out/kernels.native" "$k" "$factor")
-	c=$(med "$expect" "$capsa" wasm run "$out/kernels.wasm" "$k" "$factor")
-	v=$(med "$expect" node --no-warnings "$root/bench/wasm/node_wasi.mjs" "$out/kernels.wasm" "$k" "$factor")
+	# Runs alternate between the engines, so that a change in the load
+	# the other builds put on the machine hits all of them alike.
+	ns=() cs=() vs=()
+	for ((i = 0; i < runs; i++)); do
+		ns+=("$(time_cmd "$expect" "$out/kernels.native" "$k" "$factor")")
+		cs+=("$(time_cmd "$expect" "$capsa" wasm run "$out/kernels.wasm" "$k" "$factor")")
+		vs+=("$(time_cmd "$expect" node --no-warnings "$root/bench/wasm/node_wasi.mjs" \
+			"$out/kernels.wasm" "$k" "$factor")")
+	done
+	n=$(printf '%s\n' "${ns[@]}" | median)
+	c=$(printf '%s\n' "${cs[@]}" | median)
+	v=$(printf '%s\n' "${vs[@]}" | median)
 	if [ -z "${WASM_BENCH_NO_WABT:-}" ]; then
 		"${wasi_cc[@]}" -DBARE_KERNEL="$k" -DBARE_FACTOR="$wfactor" -nostartfiles \
 			-Wl,--no-entry "$src" -o "$out/bare_$k.wasm"

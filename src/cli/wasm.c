@@ -326,10 +326,13 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "capsa: %s: timed out (--timeout %s)\n", argv[optind], timeout_arg);
 		rc = EXIT_TIMEOUT;
 	} else {
-		fprintf(stderr, "capsa: %s: wasm trap: %s in function %lld%s%s%s at offset 0x%x\n",
-		        argv[optind], info.message, (long long)info.func_index,
-		        info.func_name ? " (" : "", info.func_name ? info.func_name : "",
-		        info.func_name ? ")" : "", info.offset);
+		/* Offset 0: not known (an access caught by the guard region). */
+		char where[32] = "";
+		if (info.offset)
+			snprintf(where, sizeof(where), " at offset 0x%x", info.offset);
+		fprintf(stderr, "capsa: %s: wasm trap: %s in function %lld%s%s%s%s\n", argv[optind],
+		        info.message, (long long)info.func_index, info.func_name ? " (" : "",
+		        info.func_name ? info.func_name : "", info.func_name ? ")" : "", where);
 		rc = EXIT_TRAP;
 	}
 out:

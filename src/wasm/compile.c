@@ -7,7 +7,9 @@
  * stack pointer; local.get emits nothing (consumers read the local's slot
  * directly until the local changes or control flow joins), and a result
  * destined for a local is written there directly. Branches are resolved to
- * relative code offsets, with the moves of branch values pre-computed. */
+ * relative code offsets, with the moves of branch values pre-computed.
+ * Numeric, memory and select instructions and the superinstructions they
+ * fuse into are in compile_ops.c, prefixed instructions in compile_ext.c. */
 #include "wasm/compile.h"
 
 #include <stdlib.h>
@@ -55,9 +57,28 @@ uint32_t wc_emit_op(struct cc *c, enum wasm_op op)
 	c->last_dst = -1;
 	c->last_cmp = -1;
 	c->last_addimm = -1;
+	c->last_load = -1;
+	c->last_add = -1;
 	if (DEAD)
 		return UINT32_MAX;
 	return emit_cell(c, (cell){.h = c->labels[op]});
+}
+
+/* Take back the code from index `to` on (a fusion), with its relocations. */
+void wc_rewind(struct cc *c, uint32_t to)
+{
+	c->ncode = to;
+	while (c->nrelocs && c->relocs[c->nrelocs - 1].cell >= to)
+		c->nrelocs--;
+}
+
+void wc_mark_memop(struct cc *c, uint32_t op_cell, enum wasm_op unchecked)
+{
+	if (DEAD || op_cell == UINT32_MAX)
+		return;
+	if (need(c, (void **)&c->relocs, &c->caprelocs, c->nrelocs + 1, sizeof(struct reloc)))
+		return;
+	c->relocs[c->nrelocs++] = (struct reloc){op_cell, RELOC_MEMOP, unchecked};
 }
 
 uint32_t wc_emit_u(struct cc *c, uint64_t v)
@@ -352,7 +373,7 @@ static int push_results(struct cc *c, struct ctl *f)
 
 /* Pop an i32 condition; a compare emitted just before is taken back and
  * folded into the branch that will use it. */
-static int take_cond(struct cc *c, struct condv *cd)
+int wc_take_cond(struct cc *c, struct condv *cd)
 {
 	int64_t lc = c->last_cmp;
 	int kind = c->cmp_kind;
@@ -363,9 +384,11 @@ static int take_cond(struct cc *c, struct condv *cd)
 	cd->imm = 0;
 	cd->a = v.slot;
 	cd->b = 0;
+	cd->add = 0;
+	cd->add2 = 0;
 	uint32_t len = kind == -2 ? 3 : 4;
 	if (DEAD || lc < 0 || v.slot != v.canon || (uint64_t)lc + len != c->ncode ||
-	    c->code[lc + 1].u != v.canon)
+	    c->code[lc + 1].u != v.canon || c->label_at > lc)
 		return 0;
 	cd->kind = kind;
 	cd->a = c->code[lc + 2].u;
@@ -373,9 +396,43 @@ static int take_cond(struct cc *c, struct condv *cd)
 		cd->b = c->code[lc + 3].u;
 		cd->imm = c->cmp_imm;
 	}
-	c->ncode = (uint32_t)lc;
+	wc_rewind(c, (uint32_t)lc);
 	c->last_cmp = -1;
 	c->last_dst = -1;
+	/* A counter step just before: `x = y + K; if (x cmp L)` becomes one op. */
+	int64_t ad = c->addimm_at;
+	int alias = 0;
+	for (uint32_t i = 0; i < c->nvs; i++)
+		if (!c->vs[i].is_const && c->vs[i].slot == cd->a)
+			alias = 1;
+	if (kind >= 0 && cd->imm && ad >= 0 && ad + 4 == lc && c->label_at <= ad &&
+	    c->code[ad + 1].u == cd->a && !alias) {
+		/* Taken back here; the branch op performs it. Moves emitted in
+		 * between only read slots of values still on the stack (none is
+		 * the sum's) and write their canonical slots (below the sum's
+		 * operands, which were popped). */
+		cd->add = 1;
+		cd->add_s = c->code[ad + 2].u;
+		cd->add_k = c->code[ad + 3].u;
+		wc_rewind(c, (uint32_t)ad);
+		c->addimm_at = -1;
+		/* A second induction variable stepped just before (only between
+		 * locals: moves never write locals). */
+		int64_t p = c->addimm_prev;
+		if (p >= 0 && p + 4 == ad && c->label_at <= p &&
+		    c->code[p + 1].u < c->nlocal_cells && c->code[p + 2].u < c->nlocal_cells &&
+		    c->code[p + 1].u != cd->a && c->code[p + 1].u != cd->add_s) {
+			uint64_t d = c->code[p + 1].u;
+			for (uint32_t i = 0; i < c->nvs; i++)
+				if (!c->vs[i].is_const && c->vs[i].slot == d)
+					return 0;
+			cd->add2 = 1;
+			cd->add2_d = d;
+			cd->add2_s = c->code[p + 2].u;
+			cd->add2_k = c->code[p + 3].u;
+			wc_rewind(c, (uint32_t)p);
+		}
+	}
 	return 0;
 }
 
@@ -389,6 +446,23 @@ static uint32_t emit_branch_on(struct cc *c, const struct condv *cd, int when_tr
 		int t = cd->kind == -2 ? !when_true : when_true;
 		op = wc_emit_op(c, t ? OP_br_if : OP_br_unless);
 		wc_emit_u(c, cd->a);
+	} else if (cd->add2) {
+		int k = when_true ? cd->kind : inverse[cd->kind];
+		op = wc_emit_op(c, (enum wasm_op)(OP_addi2_br_eq + k));
+		wc_emit_u(c, cd->add2_d);
+		wc_emit_u(c, cd->add2_s);
+		wc_emit_u(c, cd->add2_k);
+		wc_emit_u(c, cd->a);
+		wc_emit_u(c, cd->add_s);
+		wc_emit_u(c, cd->add_k);
+		wc_emit_u(c, cd->b);
+	} else if (cd->add) {
+		int k = when_true ? cd->kind : inverse[cd->kind];
+		op = wc_emit_op(c, (enum wasm_op)(OP_addi_br_eq + k));
+		wc_emit_u(c, cd->a);
+		wc_emit_u(c, cd->add_s);
+		wc_emit_u(c, cd->add_k);
+		wc_emit_u(c, cd->b);
 	} else {
 		int k = when_true ? cd->kind : inverse[cd->kind];
 		op = wc_emit_op(c, (enum wasm_op)(OP_br_eq + 2 * k + cd->imm));
@@ -407,7 +481,7 @@ static int op_block(struct cc *c, uint8_t kind)
 	memset(&tmp, 0, sizeof(tmp));
 	if (read_blocktype(c, &tmp))
 		return -1;
-	if (kind == K_IF && take_cond(c, &cd))
+	if (kind == K_IF && wc_take_cond(c, &cd))
 		return -1;
 	materialize(c, 0);
 	uint32_t else_op = UINT32_MAX, else_cell = 0;
@@ -432,7 +506,7 @@ static int op_block(struct cc *c, uint8_t kind)
 		if (!wc_push(c, f->pt[i]))
 			return -1;
 	if (kind == K_LOOP)
-		f->start = c->ncode; /* backward branches here count fuel */
+		f->start = c->label_at = c->ncode; /* backward branches here count fuel */
 	c->last_cmp = -1;
 	c->last_dst = -1;
 	return 0;
@@ -454,6 +528,7 @@ static int op_else(struct cc *c)
 	}
 	f->kind = K_ELSE;
 	f->unreachable = 0;
+	c->label_at = c->ncode;
 	if (f->else_op != UINT32_MAX)
 		c->code[f->else_cell].i = (int64_t)c->ncode - (int64_t)f->else_op;
 	f->else_op = UINT32_MAX;
@@ -487,6 +562,7 @@ static int op_end(struct cc *c)
 		c->nvs = f->height;
 		push_results(c, f);
 		f->unreachable = 0;
+		c->label_at = c->ncode;
 		resolve_fixes(c, f, c->ncode);
 		emit_return(c);
 		free(f->fixes);
@@ -495,6 +571,7 @@ static int op_end(struct cc *c)
 		return 0;
 	}
 	if (!f->dead) {
+		c->label_at = c->ncode;
 		if (f->else_op != UINT32_MAX)
 			c->code[f->else_cell].i = (int64_t)c->ncode - (int64_t)f->else_op;
 		resolve_fixes(c, f, c->ncode);
@@ -524,7 +601,7 @@ static int op_br(struct cc *c, int cond)
 	struct condv cd = {0};
 	if (get_label(c, &l))
 		return -1;
-	if (cond && take_cond(c, &cd))
+	if (cond && wc_take_cond(c, &cd))
 		return -1;
 	if (check_label(c, l))
 		return -1;
@@ -549,6 +626,7 @@ static int op_br(struct cc *c, int cond)
 		uint32_t at = emit_branch_on(c, &cd, 0, &op);
 		emit_jump(c, l);
 		c->code[at].i = (int64_t)c->ncode - (int64_t)op;
+		c->label_at = c->ncode;
 	}
 retype:
 	/* The values take the label's types (in unreachable code, missing ones
@@ -617,6 +695,7 @@ static int op_br_table(struct cc *c)
 					add_fix(c, l, op, at);
 			} else {
 				c->code[at].i = (int64_t)c->ncode - (int64_t)op;
+				c->label_at = c->ncode;
 				emit_jump(c, l);
 			}
 		}
@@ -718,140 +797,6 @@ done:
 	return 0;
 }
 
-#define T_i32                       CAPSA_WASM_I32
-#define T_i64                       CAPSA_WASM_I64
-#define T_f32                       CAPSA_WASM_F32
-#define T_f64                       CAPSA_WASM_F64
-#define NI_BIN(n, opc, ta, tr, ...) {opc, 1, T_##ta, T_##tr, OP_##n, OP_##n##_imm},
-#define NI_UN(n, opc, ta, tr, ...)  {opc, 0, T_##ta, T_##tr, OP_##n, 0},
-static const struct numinfo numinfo[] = {WASM_NUMERIC_OPS(NI_BIN, NI_UN, NI_BIN, NI_UN)};
-
-#define MI_LOAD(n, opc, t, bytes, ...)  {opc, 0, bytes, T_##t, OP_##n, 0},
-#define MI_STORE(n, opc, t, bytes, ...) {opc, 1, bytes, T_##t, OP_##n, 0},
-static const struct numinfo meminfo[] = {WASM_MEMORY_OPS(MI_LOAD, MI_STORE)};
-_Static_assert(sizeof(numinfo) / sizeof(numinfo[0]) == 0xc5 - 0x45 + 8, "numeric table");
-_Static_assert(sizeof(meminfo) / sizeof(meminfo[0]) == 0x3f - 0x28, "memory table");
-
-const struct numinfo *wc_numinfo_fc(uint32_t sub)
-{
-	return &numinfo[0xc5 - 0x45 + sub];
-}
-static int cmp_kind(uint16_t op)
-{
-	switch (op) {
-	case OP_i32_eq:
-		return 0;
-	case OP_i32_ne:
-		return 1;
-	case OP_i32_lt_s:
-		return 2;
-	case OP_i32_lt_u:
-		return 3;
-	case OP_i32_gt_s:
-		return 4;
-	case OP_i32_gt_u:
-		return 5;
-	case OP_i32_le_s:
-		return 6;
-	case OP_i32_le_u:
-		return 7;
-	case OP_i32_ge_s:
-		return 8;
-	case OP_i32_ge_u:
-		return 9;
-	case OP_i32_eqz:
-		return -2;
-	}
-	return -1;
-}
-
-int wc_op_numeric(struct cc *c, const struct numinfo *ni)
-{
-	struct vent a, b;
-	if (ni->bin) {
-		if (wc_pop_raw(c, ni->ta, &b) || wc_pop(c, ni->ta, &a))
-			return -1;
-		uint32_t dst = wc_next_canon(c);
-		uint32_t op =
-		    wc_emit_op(c, b.is_const ? (enum wasm_op)ni->op_imm : (enum wasm_op)ni->op);
-		uint32_t at = wc_emit_u(c, dst);
-		wc_emit_u(c, a.slot);
-		wc_emit_u(c, b.is_const ? b.cval : b.slot);
-		wc_push(c, ni->tr);
-		if (!DEAD) {
-			c->last_dst = at;
-			if (ni->op == OP_i32_add && b.is_const)
-				c->last_addimm = op;
-			int k = cmp_kind(ni->op);
-			if (k >= 0) {
-				c->last_cmp = op;
-				c->cmp_kind = k;
-				c->cmp_imm = b.is_const;
-			}
-		}
-		return 0;
-	}
-	if (wc_pop(c, ni->ta, &a))
-		return -1;
-	uint32_t dst = wc_next_canon(c);
-	uint32_t op = wc_emit_op(c, ni->op);
-	uint32_t at = wc_emit_u(c, dst);
-	wc_emit_u(c, a.slot);
-	wc_push(c, ni->tr);
-	if (!DEAD) {
-		c->last_dst = at;
-		if (ni->op == OP_i32_eqz) {
-			c->last_cmp = op;
-			c->cmp_kind = -2;
-		}
-	}
-	return 0;
-}
-
-static int op_memory(struct cc *c, const struct numinfo *mi)
-{
-	struct vent a, v;
-	uint32_t offset;
-	if (wc_read_memarg(c, mi->ta, &offset))
-		return -1;
-	if (!mi->bin) {
-		int64_t la = c->last_addimm;
-		if (wc_pop(c, CAPSA_WASM_I32, &a))
-			return -1;
-		uint32_t dst = wc_next_canon(c);
-		if (!DEAD && la >= 0 && a.slot == a.canon && (uint64_t)la + 4 == c->ncode &&
-		    c->code[la + 1].u == a.canon) {
-			/* Fold the address computation x + K into the load. */
-			uint64_t x = c->code[la + 2].u, k = c->code[la + 3].u;
-			c->ncode = (uint32_t)la;
-			wc_emit_op(c, (enum wasm_op)(mi->op + 1));
-			uint32_t at = wc_emit_u(c, dst);
-			wc_emit_u(c, x);
-			wc_emit_u(c, offset);
-			wc_emit_u(c, k);
-			wc_push(c, mi->tr);
-			if (!DEAD)
-				c->last_dst = at;
-			return 0;
-		}
-		wc_emit_op(c, mi->op);
-		uint32_t at = wc_emit_u(c, dst);
-		wc_emit_u(c, a.slot);
-		wc_emit_u(c, offset);
-		wc_push(c, mi->tr);
-		if (!DEAD)
-			c->last_dst = at;
-		return 0;
-	}
-	if (wc_pop(c, mi->tr, &v) || wc_pop(c, CAPSA_WASM_I32, &a))
-		return -1;
-	wc_emit_op(c, mi->op);
-	wc_emit_u(c, a.slot);
-	wc_emit_u(c, v.slot);
-	wc_emit_u(c, offset);
-	return 0;
-}
-
 int wc_zero_byte(struct cc *c)
 {
 	uint8_t b;
@@ -869,43 +814,6 @@ int wc_check_table(struct cc *c, uint32_t t)
 	return 0;
 }
 
-static int op_select(struct cc *c, int typed)
-{
-	struct vent a, b, cond;
-	uint8_t t = WASM_TYPE_UNKNOWN;
-	if (typed) {
-		uint32_t n;
-		if (rd_u32(&c->r, &n))
-			return -1;
-		if (n != 1)
-			return FAIL("invalid result arity for select");
-		if (rd_u8(&c->r, &t))
-			return -1;
-		if (!(t == CAPSA_WASM_I32 || t == CAPSA_WASM_I64 || t == CAPSA_WASM_F32 ||
-		      t == CAPSA_WASM_F64 || t == CAPSA_WASM_V128 || wtype_is_ref(t)))
-			return rd_fail(&c->r, "malformed value type");
-	}
-	if (wc_pop(c, CAPSA_WASM_I32, &cond) || wc_pop(c, t, &b) || wc_pop(c, t, &a))
-		return -1;
-	if (!typed) {
-		if (wtype_is_ref(a.type) || wtype_is_ref(b.type))
-			return FAIL("type mismatch: select needs numeric operands");
-		if (a.type != WASM_TYPE_UNKNOWN && b.type != WASM_TYPE_UNKNOWN && a.type != b.type)
-			return FAIL("type mismatch in select");
-		t = a.type != WASM_TYPE_UNKNOWN ? a.type : b.type;
-	}
-	uint32_t dst = wc_next_canon(c);
-	wc_emit_op(c, t == CAPSA_WASM_V128 ? OP_select128 : OP_select);
-	uint32_t at = wc_emit_u(c, dst);
-	wc_emit_u(c, a.slot);
-	wc_emit_u(c, b.slot);
-	wc_emit_u(c, cond.slot);
-	wc_push(c, t);
-	if (!DEAD)
-		c->last_dst = at;
-	return 0;
-}
-
 static int compile_body(struct cc *c)
 {
 	struct capsa_wasm_module *m = c->m;
@@ -919,12 +827,12 @@ static int compile_body(struct cc *c)
 		if (rd_u8(&c->r, &op))
 			return -1;
 		if (op >= 0x45 && op <= 0xc4) {
-			if (wc_op_numeric(c, &numinfo[op - 0x45]))
+			if (wc_op_numeric(c, wc_numinfo(op)))
 				return -1;
 			continue;
 		}
 		if (op >= 0x28 && op <= 0x3e) {
-			if (op_memory(c, &meminfo[op - 0x28]))
+			if (wc_op_memory(c, op))
 				return -1;
 			continue;
 		}
@@ -993,7 +901,7 @@ static int compile_body(struct cc *c)
 			break;
 		case 0x1b:
 		case 0x1c:
-			if (op_select(c, op == 0x1c))
+			if (wc_op_select(c, op == 0x1c))
 				return -1;
 			break;
 		case 0x20: {
@@ -1183,6 +1091,13 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	c->last_dst = -1;
 	c->last_cmp = -1;
 	c->last_addimm = -1;
+	c->addimm_at = -1;
+	c->addimm_prev = -1;
+	c->last_load = -1;
+	c->prev_load = -1;
+	c->prev_gap = 0;
+	c->any_load = -1;
+	c->last_add = -1;
 
 	/* Locals: parameters, then the declared groups. */
 	uint32_t ngroups;

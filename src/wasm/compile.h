@@ -60,6 +60,17 @@ struct cc {
 	int64_t last_addimm; /* code index of a just-emitted i32.add with immediate, or -1 */
 	int cmp_kind;        /* its WASM_BRANCH_CMPS index; -2 for i32.eqz */
 	int cmp_imm;         /* its second operand is an immediate */
+	int64_t last_add;    /* code index of a just-emitted two-slot i32.add, or -1 */
+	int64_t last_load;   /* code index of a just-emitted i32.load (either form), or -1 */
+	int last_load_ai;    /* it has the folded x + K */
+	int64_t prev_load;   /* an i32.load just before that one, or -1 */
+	int prev_load_ai;
+	int prev_gap;     /* cells of one i32.add between the two (0 or 4) */
+	int64_t any_load; /* the latest i32.load emitted (never reset), or -1 */
+	int any_load_ai;
+	int64_t addimm_at;   /* code index of the latest i32.add with immediate, or -1 */
+	int64_t addimm_prev; /* the one before it */
+	uint32_t label_at;   /* code index of the latest branch target: no fusion across it */
 	int oom;
 };
 
@@ -68,6 +79,10 @@ struct condv {
 	int kind; /* -1: plain slot a; -2: eqz of a; else compare kind */
 	int imm;
 	uint64_t a, b;
+	int add; /* a = s + k first: an i32.add with immediate folded in */
+	uint64_t add_s, add_k;
+	int add2; /* and before that d2 = s2 + k2 (locals only) */
+	uint64_t add2_d, add2_s, add2_k;
 };
 
 #define FAIL(...) err_set(c->e, ERR_INPUT, __VA_ARGS__)
@@ -83,6 +98,8 @@ struct numinfo {
 uint32_t wc_next_canon(struct cc *c);
 uint32_t wc_emit_op(struct cc *c, enum wasm_op op);
 uint32_t wc_emit_u(struct cc *c, uint64_t v);
+void wc_rewind(struct cc *c, uint32_t to);
+void wc_mark_memop(struct cc *c, uint32_t op_cell, enum wasm_op unchecked);
 void wc_emit_reloc(struct cc *c, uint8_t kind, uint32_t index);
 void wc_emit_const(struct cc *c, uint32_t dst, uint64_t v);
 struct vent *wc_push(struct cc *c, uint8_t type);
@@ -93,6 +110,13 @@ int wc_zero_byte(struct cc *c);
 int wc_check_table(struct cc *c, uint32_t t);
 void wc_emit_result_op(struct cc *c, enum wasm_op op, uint8_t type);
 int wc_op_numeric(struct cc *c, const struct numinfo *ni);
+const struct numinfo *wc_numinfo(uint8_t opcode); /* 0x45..0xc4 */
+int wc_op_memory(struct cc *c, uint8_t opcode);   /* 0x28..0x3e */
+int wc_op_select(struct cc *c, int typed);
+/* Pop an i32 condition, taking back a compare (and counter steps) emitted
+ * just before; the caller emits them again as part of its own instruction
+ * (a branch, a select) in every form struct condv describes. */
+int wc_take_cond(struct cc *c, struct condv *cd);
 const struct numinfo *wc_numinfo_fc(uint32_t sub);
 /* The 0xfc (bulk memory, tables, saturating conversions) and 0xfd (SIMD)
  * prefixed instructions. */

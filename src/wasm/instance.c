@@ -520,6 +520,10 @@ static int apply_relocs(struct capsa_wasm_instance *in, struct err *e)
 			case RELOC_TYPE:
 				p = &m->types[r->index];
 				break;
+			case RELOC_MEMOP:
+				if (in->mem0 && in->mem0->guarded)
+					code[r->cell].h = wasm_interp_labels()[r->index];
+				continue;
 			}
 			code[r->cell].p = p;
 		}

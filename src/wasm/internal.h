@@ -88,7 +88,17 @@ struct wdata {
 	uint32_t start, len; /* bytes within the module */
 };
 
-enum reloc_kind { RELOC_FUNC, RELOC_GLOBAL, RELOC_TABLE, RELOC_ELEM, RELOC_DATA, RELOC_TYPE };
+/* RELOC_MEMOP: the cell is a bounds-checked memory access; index is its
+ * unchecked form, used when the instance's memory has a guard region. */
+enum reloc_kind {
+	RELOC_FUNC,
+	RELOC_GLOBAL,
+	RELOC_TABLE,
+	RELOC_ELEM,
+	RELOC_DATA,
+	RELOC_TYPE,
+	RELOC_MEMOP
+};
 
 struct reloc {
 	uint32_t cell;
@@ -176,6 +186,8 @@ struct capsa_wasm_memory {
 	uint64_t max_pages; /* declared maximum, UINT64_MAX when absent */
 	uint64_t reserved;  /* bytes of address space reserved */
 	uint64_t limit;     /* store-wide byte limit */
+	uint64_t cap_pages; /* the most pages it may grow to */
+	int guarded;        /* reserved 8 GiB + guard: accesses need no bounds check */
 };
 
 struct capsa_wasm_global {

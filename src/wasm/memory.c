@@ -1,6 +1,13 @@
-/* Linear memories and tables. A memory reserves the address space of its
- * maximum size once (inaccessible), so growing never moves it; pages become
- * accessible as the memory grows. */
+/* Linear memories and tables. A memory reserves its address space once
+ * (inaccessible), so growing never moves it; pages become accessible as the
+ * memory grows. On 64-bit hosts the reservation is 8 GiB plus a guard: every
+ * effective address of a 32-bit memory (u32 base + u32 offset) lands inside
+ * it, so the interpreter drops its bounds checks and an access beyond the
+ * accessible pages faults, which guard.c turns into a trap. Where that much
+ * address space cannot be had (or under AddressSanitizer, which owns
+ * SIGSEGV) the reservation is just the maximum size and accesses are
+ * checked explicitly. */
+#include "wasm/guard.h"
 #include "wasm/internal.h"
 
 #include <errno.h>
@@ -9,6 +16,18 @@
 #include <sys/mman.h>
 
 #define GUARD_BYTES (64ull << 10)
+#define FULL_BYTES  ((8ull << 30) + GUARD_BYTES)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GUARD_PAGES_OK 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GUARD_PAGES_OK 0
+#endif
+#endif
+#ifndef GUARD_PAGES_OK
+#define GUARD_PAGES_OK (UINTPTR_MAX > 0xffffffffu)
+#endif
 
 int wasm_memory_init(struct capsa_wasm_memory *m, uint64_t min_pages, uint64_t max_pages,
                      uint64_t limit, struct err *e)
@@ -22,9 +41,21 @@ int wasm_memory_init(struct capsa_wasm_memory *m, uint64_t min_pages, uint64_t m
 	if (min_pages > cap)
 		return err_set(e, ERR_INPUT, "memory of %llu pages exceeds the limit of %llu pages",
 		               (unsigned long long)min_pages, (unsigned long long)cap);
-	m->reserved = cap * WASM_PAGE + GUARD_BYTES;
-	void *p =
-	    mmap(NULL, m->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	m->cap_pages = cap;
+	void *p = MAP_FAILED;
+	if (GUARD_PAGES_OK && getenv("CAPSA_WASM_NO_GUARD") == NULL && wasm_guard_init() == 0) {
+		p = mmap(NULL, FULL_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		         -1, 0);
+		if (p != MAP_FAILED) {
+			m->reserved = FULL_BYTES;
+			m->guarded = 1;
+		}
+	}
+	if (p == MAP_FAILED) {
+		m->reserved = cap * WASM_PAGE + GUARD_BYTES;
+		p = mmap(NULL, m->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		         -1, 0);
+	}
 	if (p == MAP_FAILED)
 		return err_sys(e, "reserving %llu bytes for a linear memory",
 		               (unsigned long long)m->reserved);
@@ -43,8 +74,7 @@ int wasm_memory_init(struct capsa_wasm_memory *m, uint64_t min_pages, uint64_t m
 int64_t wasm_memory_grow(struct capsa_wasm_memory *m, uint64_t delta)
 {
 	uint64_t old = m->size / WASM_PAGE, want = old + delta;
-	uint64_t cap = m->max_pages == UINT64_MAX ? WASM_MAX_PAGES : m->max_pages;
-	if (want > cap || want * WASM_PAGE + GUARD_BYTES > m->reserved)
+	if (want > m->cap_pages || want * WASM_PAGE + GUARD_BYTES > m->reserved)
 		return -1;
 	if (delta && mprotect(m->base + m->size, delta * WASM_PAGE, PROT_READ | PROT_WRITE))
 		return -1;

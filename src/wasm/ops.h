@@ -211,6 +211,8 @@
 	X(elem_drop)                                                                               \
 	X(ref_is_null)                                                                             \
 	X(ref_func)                                                                                \
+	X(selk)                                                                                    \
+	X(i32_add3)                                                                                \
 	X(i8x16_shuffle)
 
 /* Fused i32 compare-and-branch: name, C condition on a, b (uint32_t),
@@ -227,17 +229,44 @@
 	X(ge_s, (int32_t)a >= (int32_t)b, lt_s)                                                    \
 	X(ge_u, a >= b, lt_u)
 
-#define OPENUM_X(n)         OP_##n,
-#define OPENUM_BIN(n, ...)  OP_##n, OP_##n##_imm,
-#define OPENUM_UN(n, ...)   OP_##n,
-#define OPENUM_LS(n, ...)   OP_##n,
-#define OPENUM_LD(n, ...)   OP_##n, OP_##n##_ai,
-#define OPENUM_BR(n, ...)   OP_br_##n, OP_br_##n##_imm,
-#define OPENUM_SIMD(n, ...) OP_##n,
+/* i32 operations that take their second operand straight from memory (an
+ * i32.load just before, folded in): name, C expression of a, b. */
+#define WASM_LDBIN_OPS(X)                                                                          \
+	X(add, a + b)                                                                              \
+	X(sub, a - b)                                                                              \
+	X(mul, a *b)                                                                               \
+	X(and, a &b)                                                                               \
+	X(or, a | b)                                                                               \
+	X(xor, a ^ b)
+
+/* Fused memory operations, each checked and unchecked (_g):
+ * dst = load(p) OP load(q), store(p, x + y), dst = load(p) * load(q) + x + y,
+ * and d = a + b; dst = load(p) * load(q). */
+#define WASM_FUSED_MEM_OPS(X)                                                                      \
+	X(i32_add_ldld) X(i32_mul_ldld) X(i32_store_add) X(i32_mad_ldld) X(i32_mul_ldld_padd)
+
+/* Every load has four forms, every store two: bounds-checked, and
+ * unchecked (_g) for memories whose guard region makes the check free;
+ * instantiation picks the form (RELOC_MEMOP). */
+#define OPENUM_X(n)        OP_##n,
+#define OPENUM_BIN(n, ...) OP_##n, OP_##n##_imm,
+#define OPENUM_UN(n, ...)  OP_##n,
+#define OPENUM_LS(n, ...)  OP_##n, OP_##n##_g,
+#define OPENUM_LD(n, ...)  OP_##n, OP_##n##_ai, OP_##n##_g, OP_##n##_ai_g,
+#define OPENUM_LDBIN(n, ...)                                                                       \
+	OP_i32_##n##_ld, OP_i32_##n##_ldai, OP_i32_##n##_ld_g, OP_i32_##n##_ldai_g,
+#define OPENUM_BR(n, ...)     OP_br_##n, OP_br_##n##_imm,
+#define OPENUM_SIMD(n, ...)   OP_##n,
+#define OPENUM_ADDBR(n, ...)  OP_addi_br_##n,
+#define OPENUM_SELK(n, ...)   OP_selk_##n,
+#define OPENUM_FM(n)          OP_##n, OP_##n##_g,
+#define OPENUM_ADDBR2(n, ...) OP_addi2_br_##n,
 enum wasm_op {
 	WASM_CONTROL_OPS(OPENUM_X) WASM_NUMERIC_OPS(OPENUM_BIN, OPENUM_UN, OPENUM_BIN, OPENUM_UN)
 	    WASM_MEMORY_OPS(OPENUM_LD, OPENUM_LS) WASM_BRANCH_CMPS(OPENUM_BR)
-	        WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
+	        WASM_BRANCH_CMPS(OPENUM_ADDBR) WASM_BRANCH_CMPS(OPENUM_SELK)
+	            WASM_BRANCH_CMPS(OPENUM_ADDBR2) WASM_LDBIN_OPS(OPENUM_LDBIN)
+	                WASM_FUSED_MEM_OPS(OPENUM_FM) WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
 };
 
 #endif

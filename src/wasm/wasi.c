@@ -1,5 +1,7 @@
 /* WASI preview1 host functions: arguments, environment, clocks, random,
- * file descriptors, preopened directories, poll_oneoff (clocks), exit.
+ * exit, and the table of all preview1 functions (files and paths in
+ * wasi_fs.c and wasi_meta.c, poll_oneoff in wasi_poll.c). Still ENOSYS:
+ * proc_raise and the sock_* calls (no sockets are ever handed to a guest).
  * Guest pointers are checked against the caller's linear memory; guest
  * paths are resolved with openat2(RESOLVE_BENEATH) under a preopen. */
 #include "capsa/wasm_wasi.h"
@@ -168,68 +170,6 @@ static enum capsa_wasm_trap w_nosys(struct capsa_wasm_caller *caller, void *env,
 	return ret(a, WASI_ENOSYS);
 }
 
-static enum capsa_wasm_trap w_poll_oneoff(struct capsa_wasm_caller *caller, void *env, ARGS)
-{
-	MEMORY;
-	(void)env;
-	uint32_t in = (uint32_t)a[0].i32, out = (uint32_t)a[1].i32, n = (uint32_t)a[2].i32;
-	if (!n)
-		return ret(a, WASI_EINVAL);
-	if (n > 4096 || !wptr(&M, in, n * 48) || !wptr(&M, out, n * 32) ||
-	    !wptr(&M, (uint32_t)a[3].i32, 4))
-		return ret(a, WASI_EFAULT);
-	/* Sleep until the earliest clock; fd subscriptions are reported ready. */
-	int64_t wait = -1;
-	int fds = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		uint8_t *s = wptr(&M, in + i * 48, 48);
-		if (s[8] == 0) {
-			uint32_t id;
-			uint64_t timeout;
-			uint16_t flags;
-			memcpy(&id, s + 16, 4);
-			memcpy(&timeout, s + 24, 8);
-			memcpy(&flags, s + 40, 2);
-			clockid_t cid;
-			if (clock_of(id, &cid))
-				continue;
-			if (flags & 1) {
-				struct timespec now;
-				clock_gettime(cid, &now);
-				uint64_t t =
-				    (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-				timeout = timeout > t ? timeout - t : 0;
-			}
-			if (wait < 0 || (int64_t)timeout < wait)
-				wait = (int64_t)(timeout > INT64_MAX ? INT64_MAX : timeout);
-		} else {
-			fds++;
-		}
-	}
-	if (!fds && wait > 0) {
-		struct timespec ts = {wait / 1000000000, wait % 1000000000};
-		while (nanosleep(&ts, &ts) && errno == EINTR)
-			;
-	}
-	uint32_t nev = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		uint8_t *s = wptr(&M, in + i * 48, 48);
-		uint8_t *ev = wptr(&M, out + nev * 32, 32);
-		if (s[8] == 0 && fds)
-			continue;
-		memset(ev, 0, 32);
-		memcpy(ev, s, 8); /* userdata */
-		ev[10] = s[8];
-		if (s[8] == 1 || s[8] == 2) {
-			uint64_t nbytes = 0;
-			memcpy(ev + 16, &nbytes, 8);
-		}
-		nev++;
-	}
-	wput32(&M, (uint32_t)a[3].i32, nev);
-	return ret(a, 0);
-}
-
 struct wasi_fn {
 	const char *name;
 	const char *params, *results; /* i = i32, I = i64 */
@@ -244,15 +184,15 @@ static const struct wasi_fn wasi_fns[] = {
     {"clock_res_get", "ii", "i", w_clock_res_get},
     {"clock_time_get", "iIi", "i", w_clock_time_get},
     {"fd_advise", "iIIi", "i", wasi_fd_advise},
-    {"fd_allocate", "iII", "i", w_nosys},
+    {"fd_allocate", "iII", "i", wasi_fd_allocate},
     {"fd_close", "i", "i", wasi_fd_close},
-    {"fd_datasync", "i", "i", wasi_fd_sync},
+    {"fd_datasync", "i", "i", wasi_fd_datasync},
     {"fd_fdstat_get", "ii", "i", wasi_fd_fdstat_get},
     {"fd_fdstat_set_flags", "ii", "i", wasi_fd_fdstat_set_flags},
-    {"fd_fdstat_set_rights", "iII", "i", wasi_fd_advise},
+    {"fd_fdstat_set_rights", "iII", "i", wasi_fd_fdstat_set_rights},
     {"fd_filestat_get", "ii", "i", wasi_fd_filestat_get},
     {"fd_filestat_set_size", "iI", "i", wasi_fd_filestat_set_size},
-    {"fd_filestat_set_times", "iIIi", "i", w_nosys},
+    {"fd_filestat_set_times", "iIIi", "i", wasi_fd_filestat_set_times},
     {"fd_pread", "iiiIi", "i", wasi_fd_pread},
     {"fd_prestat_get", "ii", "i", wasi_fd_prestat_get},
     {"fd_prestat_dir_name", "iii", "i", wasi_fd_prestat_dir_name},
@@ -266,15 +206,15 @@ static const struct wasi_fn wasi_fns[] = {
     {"fd_write", "iiii", "i", wasi_fd_write},
     {"path_create_directory", "iii", "i", wasi_path_create_directory},
     {"path_filestat_get", "iiiii", "i", wasi_path_filestat_get},
-    {"path_filestat_set_times", "iiiiIIi", "i", w_nosys},
-    {"path_link", "iiiiiii", "i", w_nosys},
+    {"path_filestat_set_times", "iiiiIIi", "i", wasi_path_filestat_set_times},
+    {"path_link", "iiiiiii", "i", wasi_path_link},
     {"path_open", "iiiiiIIii", "i", wasi_path_open},
     {"path_readlink", "iiiiii", "i", wasi_path_readlink},
     {"path_remove_directory", "iii", "i", wasi_path_remove_directory},
     {"path_rename", "iiiiii", "i", wasi_path_rename},
-    {"path_symlink", "iiiii", "i", w_nosys},
+    {"path_symlink", "iiiii", "i", wasi_path_symlink},
     {"path_unlink_file", "iii", "i", wasi_path_unlink_file},
-    {"poll_oneoff", "iiii", "i", w_poll_oneoff},
+    {"poll_oneoff", "iiii", "i", wasi_poll_oneoff},
     {"proc_exit", "i", "", w_proc_exit},
     {"proc_raise", "i", "i", w_nosys},
     {"sched_yield", "", "i", w_sched_yield},

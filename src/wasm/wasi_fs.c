@@ -23,11 +23,10 @@
 		if (mem_)                                                                          \
 			M.base = capsa_wasm_memory_data(mem_, &M.size);                            \
 	} while (0)
-#define W          ((struct capsa_wasi *)env)
-#define ARG(i)     ((uint32_t)a[i].i32)
-#define RET(err)   return (a[0].i32 = (err), CAPSA_WASM_OK)
-#define MAX_IOVS   1024
-#define PATH_LIMIT 4096
+#define W        ((struct capsa_wasi *)env)
+#define ARG(i)   ((uint32_t)a[i].i32)
+#define RET(err) return (a[0].i32 = (err), CAPSA_WASM_OK)
+#define MAX_IOVS 1024
 
 int wasi_errno(int e)
 {
@@ -101,7 +100,8 @@ int wasi_errno(int e)
 	}
 }
 
-static int add_fd(struct capsa_wasi *w, int host, int is_preopen, const char *guest)
+static int add_fd(struct capsa_wasi *w, int host, int is_preopen, const char *guest, uint64_t base,
+                  uint64_t inherit)
 {
 	uint32_t i;
 	for (i = 0; i < w->nfds; i++)
@@ -119,6 +119,8 @@ static int add_fd(struct capsa_wasi *w, int host, int is_preopen, const char *gu
 	w->fds[i].host = host;
 	w->fds[i].is_preopen = is_preopen;
 	w->fds[i].guest = guest ? strdup(guest) : NULL;
+	w->fds[i].base = base;
+	w->fds[i].inherit = inherit;
 	return (int)i;
 }
 
@@ -126,14 +128,14 @@ int wasi_fds_init(struct capsa_wasi *w, struct err *e)
 {
 	int std[3] = {w->cfg.stdin_fd, w->cfg.stdout_fd, w->cfg.stderr_fd};
 	for (int i = 0; i < 3; i++)
-		if (add_fd(w, std[i], 0, NULL) < 0)
+		if (add_fd(w, std[i], 0, NULL, R_FILE, 0) < 0)
 			return err_set(e, ERR_SYSTEM, "out of memory");
 	for (int i = 0; i < w->cfg.npreopens; i++) {
 		const struct capsa_wasi_preopen *p = &w->cfg.preopens[i];
 		int fd = open(p->host, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return err_sys(e, "opening directory %s", p->host);
-		if (add_fd(w, fd, 1, p->guest) < 0) {
+		if (add_fd(w, fd, 1, p->guest, R_DIR, R_ALL) < 0) {
 			close(fd);
 			return err_set(e, ERR_SYSTEM, "out of memory");
 		}
@@ -158,8 +160,27 @@ static int host_fd(struct capsa_wasi *w, uint32_t fd)
 	return w->fds[fd].host;
 }
 
+int wasi_fd(struct capsa_wasi *w, uint32_t fd, uint64_t need, int *host)
+{
+	if (fd >= w->nfds || w->fds[fd].host < 0)
+		return WASI_EBADF;
+	if ((w->fds[fd].base & need) != need)
+		return WASI_ENOTCAPABLE;
+	*host = w->fds[fd].host;
+	return 0;
+}
+
+/* Start of a function on guest fd ARG(i) needing rights r: sets `fd`. */
+#define FD_RIGHTS(fd, i, r)                                                                        \
+	int fd;                                                                                    \
+	do {                                                                                       \
+		int e_ = wasi_fd(W, ARG(i), (r), &fd);                                             \
+		if (e_)                                                                            \
+			RET(e_);                                                                   \
+	} while (0)
+
 /* Copy a guest path into buf (NUL-terminated); rejects absolute paths and NULs. */
-static int guest_path(struct wmem *M, uint32_t ptr, uint32_t len, char *buf)
+int wasi_guest_path(struct wmem *M, uint32_t ptr, uint32_t len, char *buf)
 {
 	if (len >= PATH_LIMIT)
 		return WASI_ENAMETOOLONG;
@@ -175,7 +196,7 @@ static int guest_path(struct wmem *M, uint32_t ptr, uint32_t len, char *buf)
 	return 0;
 }
 
-static int open_beneath(int dirfd, const char *path, int flags, mode_t mode, int follow)
+int wasi_open_beneath(int dirfd, const char *path, int flags, mode_t mode, int follow)
 {
 	struct open_how how;
 	memset(&how, 0, sizeof(how));
@@ -193,7 +214,7 @@ static int open_beneath(int dirfd, const char *path, int flags, mode_t mode, int
 
 /* Open the parent directory of path beneath dirfd; *name gets the last
  * component (never "." or ".."). Returns the fd or -WASI errno. */
-static int open_parent(int dirfd, char *path, const char **name)
+int wasi_open_parent(int dirfd, char *path, const char **name)
 {
 	size_t len = strlen(path);
 	while (len > 1 && path[len - 1] == '/')
@@ -205,22 +226,14 @@ static int open_parent(int dirfd, char *path, const char **name)
 	int fd;
 	if (slash) {
 		*slash = '\0';
-		fd = open_beneath(dirfd, path, O_PATH | O_DIRECTORY, 0, 1);
+		fd = wasi_open_beneath(dirfd, path, O_PATH | O_DIRECTORY, 0, 1);
 	} else {
-		fd = open_beneath(dirfd, ".", O_PATH | O_DIRECTORY, 0, 1);
+		fd = wasi_open_beneath(dirfd, ".", O_PATH | O_DIRECTORY, 0, 1);
 	}
 	if (fd < 0)
 		return -wasi_errno(errno);
 	*name = base;
 	return fd;
-}
-
-WASI_FN(wasi_fd_advise)
-{
-	(void)caller;
-	if (host_fd(W, ARG(0)) < 0)
-		RET(WASI_EBADF);
-	RET(0);
 }
 
 WASI_FN(wasi_fd_close)
@@ -239,16 +252,7 @@ WASI_FN(wasi_fd_close)
 	RET(0);
 }
 
-WASI_FN(wasi_fd_sync)
-{
-	(void)caller;
-	int fd = host_fd(W, ARG(0));
-	if (fd < 0)
-		RET(WASI_EBADF);
-	RET(fsync(fd) ? wasi_errno(errno) : 0);
-}
-
-static uint8_t filetype(mode_t m)
+uint8_t wasi_filetype(mode_t m)
 {
 	if (S_ISREG(m))
 		return 4;
@@ -265,56 +269,12 @@ static uint8_t filetype(mode_t m)
 	return 0;
 }
 
-WASI_FN(wasi_fd_fdstat_get)
-{
-	MEMORY;
-	int fd = host_fd(W, ARG(0));
-	struct stat st;
-	if (fd < 0)
-		RET(WASI_EBADF);
-	uint8_t *p = wptr(&M, ARG(1), 24);
-	if (!p)
-		RET(WASI_EFAULT);
-	if (fstat(fd, &st))
-		RET(wasi_errno(errno));
-	int fl = fcntl(fd, F_GETFL);
-	uint16_t flags = 0;
-	if (fl >= 0 && (fl & O_APPEND))
-		flags |= 1;
-	if (fl >= 0 && (fl & O_NONBLOCK))
-		flags |= 4;
-	uint64_t rights = ~0ull;
-	memset(p, 0, 24);
-	p[0] = filetype(st.st_mode);
-	memcpy(p + 2, &flags, 2);
-	memcpy(p + 8, &rights, 8);
-	memcpy(p + 16, &rights, 8);
-	RET(0);
-}
-
-WASI_FN(wasi_fd_fdstat_set_flags)
-{
-	(void)caller;
-	int fd = host_fd(W, ARG(0));
-	if (fd < 0)
-		RET(WASI_EBADF);
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0)
-		RET(wasi_errno(errno));
-	fl &= ~(O_APPEND | O_NONBLOCK);
-	if (ARG(1) & 1)
-		fl |= O_APPEND;
-	if (ARG(1) & 4)
-		fl |= O_NONBLOCK;
-	RET(fcntl(fd, F_SETFL, fl) ? wasi_errno(errno) : 0);
-}
-
 static void put_filestat(uint8_t *p, const struct stat *st)
 {
 	uint64_t v[8] = {
 	    st->st_dev,
 	    st->st_ino,
-	    filetype(st->st_mode),
+	    wasi_filetype(st->st_mode),
 	    st->st_nlink,
 	    (uint64_t)st->st_size,
 	    (uint64_t)st->st_atim.tv_sec * 1000000000ull + (uint64_t)st->st_atim.tv_nsec,
@@ -327,10 +287,8 @@ static void put_filestat(uint8_t *p, const struct stat *st)
 WASI_FN(wasi_fd_filestat_get)
 {
 	MEMORY;
-	int fd = host_fd(W, ARG(0));
+	FD_RIGHTS(fd, 0, R_FD_FILESTAT_GET);
 	struct stat st;
-	if (fd < 0)
-		RET(WASI_EBADF);
 	uint8_t *p = wptr(&M, ARG(1), 64);
 	if (!p)
 		RET(WASI_EFAULT);
@@ -338,15 +296,6 @@ WASI_FN(wasi_fd_filestat_get)
 		RET(wasi_errno(errno));
 	put_filestat(p, &st);
 	RET(0);
-}
-
-WASI_FN(wasi_fd_filestat_set_size)
-{
-	(void)caller;
-	int fd = host_fd(W, ARG(0));
-	if (fd < 0)
-		RET(WASI_EBADF);
-	RET(ftruncate(fd, a[1].i64) ? wasi_errno(errno) : 0);
 }
 
 /* Gather guest iovecs into host ones. */
@@ -374,9 +323,7 @@ static enum capsa_wasm_trap rw(struct capsa_wasm_caller *caller, void *env, unio
 {
 	MEMORY;
 	struct iovec iov[MAX_IOVS];
-	int fd = host_fd(W, ARG(0));
-	if (fd < 0)
-		RET(WASI_EBADF);
+	FD_RIGHTS(fd, 0, (write ? R_FD_WRITE : R_FD_READ) | (positional ? R_FD_SEEK : 0));
 	uint32_t n = ARG(2), out = positional ? ARG(4) : ARG(3);
 	int err = iovecs(&M, ARG(1), n, iov);
 	if (err)
@@ -417,9 +364,8 @@ WASI_FN(wasi_fd_pwrite)
 WASI_FN(wasi_fd_seek)
 {
 	MEMORY;
-	int fd = host_fd(W, ARG(0));
-	if (fd < 0)
-		RET(WASI_EBADF);
+	/* Asking for the position only needs the right to tell it. */
+	FD_RIGHTS(fd, 0, a[1].i64 == 0 && ARG(2) == 1 ? R_FD_TELL : R_FD_SEEK);
 	uint32_t whence = ARG(2);
 	if (whence > 2)
 		RET(WASI_EINVAL);
@@ -436,9 +382,7 @@ WASI_FN(wasi_fd_seek)
 WASI_FN(wasi_fd_tell)
 {
 	MEMORY;
-	int fd = host_fd(W, ARG(0));
-	if (fd < 0)
-		RET(WASI_EBADF);
+	FD_RIGHTS(fd, 0, R_FD_TELL);
 	off_t r = lseek(fd, 0, SEEK_CUR);
 	if (r < 0)
 		RET(wasi_errno(errno));
@@ -500,9 +444,7 @@ WASI_FN(wasi_fd_renumber)
 WASI_FN(wasi_fd_readdir)
 {
 	MEMORY;
-	int fd = host_fd(W, ARG(0));
-	if (fd < 0)
-		RET(WASI_EBADF);
+	FD_RIGHTS(fd, 0, R_FD_READDIR);
 	uint32_t buf = ARG(1), len = ARG(2), out = ARG(4);
 	uint64_t cookie = (uint64_t)a[3].i64;
 	if (!wptr(&M, buf, len) || !wptr(&M, out, 4))
@@ -552,16 +494,19 @@ WASI_FN(wasi_path_open)
 	MEMORY;
 	char path[PATH_LIMIT];
 	struct capsa_wasi *w = W;
-	int dirfd = host_fd(w, ARG(0));
-	if (dirfd < 0)
-		RET(WASI_EBADF);
-	int err = guest_path(&M, ARG(2), ARG(3), path);
+	uint32_t oflags = ARG(4), fdflags = ARG(7);
+	uint64_t rights = (uint64_t)a[5].i64, inherit = (uint64_t)a[6].i64;
+	FD_RIGHTS(dirfd, 0,
+	          R_PATH_OPEN | ((oflags & 1) ? R_PATH_CREATE_FILE : 0) |
+	              ((oflags & 8) ? R_PATH_FILESTAT_SET_SIZE : 0));
+	/* A descriptor never gets rights its directory may not hand down. */
+	if ((rights | inherit) & ~w->fds[ARG(0)].inherit)
+		RET(WASI_ENOTCAPABLE);
+	int err = wasi_guest_path(&M, ARG(2), ARG(3), path);
 	if (err)
 		RET(err);
 	if (!wptr(&M, ARG(8), 4))
 		RET(WASI_EFAULT);
-	uint32_t oflags = ARG(4), fdflags = ARG(7);
-	uint64_t rights = (uint64_t)a[5].i64;
 	int rd = (rights & ((1ull << 1) | (1ull << 14))) != 0;
 	int wr = (rights & ((1ull << 6) | (1ull << 0) | (1ull << 8) | (1ull << 22))) != 0;
 	int flags = wr ? (rd ? O_RDWR : O_WRONLY) : O_RDONLY;
@@ -579,14 +524,17 @@ WASI_FN(wasi_path_open)
 		flags |= O_NONBLOCK;
 	if (fdflags & (2 | 8 | 16))
 		flags |= O_SYNC;
-	int fd = open_beneath(dirfd, path, flags, 0666, ARG(1) & 1);
+	int fd = wasi_open_beneath(dirfd, path, flags, 0666, ARG(1) & 1);
 	if (fd < 0 && errno == EISDIR && (flags & O_ACCMODE) != O_RDONLY) {
 		/* wasi-libc asks for write rights on directories it opens for reading. */
-		fd = open_beneath(dirfd, path, (flags & ~O_ACCMODE) | O_RDONLY, 0666, ARG(1) & 1);
+		fd = wasi_open_beneath(dirfd, path, (flags & ~O_ACCMODE) | O_RDONLY, 0666,
+		                       ARG(1) & 1);
 	}
 	if (fd < 0)
 		RET(wasi_errno(errno));
-	int gfd = add_fd(w, fd, 0, NULL);
+	struct stat st;
+	int is_dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+	int gfd = add_fd(w, fd, 0, NULL, rights & (is_dir ? R_DIR : R_FILE), inherit);
 	if (gfd < 0) {
 		close(fd);
 		RET(WASI_EMFILE);
@@ -601,15 +549,20 @@ enum path_op { P_MKDIR, P_UNLINK, P_RMDIR, P_STAT, P_LSTAT, P_READLINK };
 static int path_at(struct capsa_wasi *w, struct wmem *M, uint32_t fd, uint32_t ptr, uint32_t len,
                    enum path_op op, void *arg, size_t arglen, ssize_t *res)
 {
+	static const uint64_t need[] = {
+	    [P_MKDIR] = R_PATH_CREATE_DIRECTORY, [P_UNLINK] = R_PATH_UNLINK_FILE,
+	    [P_RMDIR] = R_PATH_REMOVE_DIRECTORY, [P_STAT] = R_PATH_FILESTAT_GET,
+	    [P_LSTAT] = R_PATH_FILESTAT_GET,     [P_READLINK] = R_PATH_READLINK};
 	char path[PATH_LIMIT];
-	int dirfd = host_fd(w, fd);
-	if (dirfd < 0)
-		return WASI_EBADF;
-	int err = guest_path(M, ptr, len, path);
+	int dirfd;
+	int err = wasi_fd(w, fd, need[op], &dirfd);
+	if (err)
+		return err;
+	err = wasi_guest_path(M, ptr, len, path);
 	if (err)
 		return err;
 	if (op == P_STAT) {
-		int f = open_beneath(dirfd, path, O_PATH, 0, 1);
+		int f = wasi_open_beneath(dirfd, path, O_PATH, 0, 1);
 		if (f < 0)
 			return wasi_errno(errno);
 		int rc = fstat(f, arg);
@@ -618,10 +571,10 @@ static int path_at(struct capsa_wasi *w, struct wmem *M, uint32_t fd, uint32_t p
 		return err;
 	}
 	const char *name;
-	int pfd = open_parent(dirfd, path, &name);
+	int pfd = wasi_open_parent(dirfd, path, &name);
 	if (pfd < 0) {
 		if (op == P_LSTAT && -pfd == WASI_ENOTCAPABLE) {
-			int f = open_beneath(dirfd, path, O_PATH, 0, 1);
+			int f = wasi_open_beneath(dirfd, path, O_PATH, 0, 1);
 			if (f < 0)
 				return wasi_errno(errno);
 			err = fstat(f, arg) ? wasi_errno(errno) : 0;
@@ -708,19 +661,22 @@ WASI_FN(wasi_path_rename)
 	MEMORY;
 	struct capsa_wasi *w = W;
 	char p1[PATH_LIMIT], p2[PATH_LIMIT];
-	int d1 = host_fd(w, ARG(0)), d2 = host_fd(w, ARG(3));
-	if (d1 < 0 || d2 < 0)
-		RET(WASI_EBADF);
-	int err = guest_path(&M, ARG(1), ARG(2), p1);
+	int d1, d2;
+	int err = wasi_fd(w, ARG(0), R_PATH_RENAME_SOURCE, &d1);
 	if (!err)
-		err = guest_path(&M, ARG(4), ARG(5), p2);
+		err = wasi_fd(w, ARG(3), R_PATH_RENAME_TARGET, &d2);
+	if (err)
+		RET(err);
+	err = wasi_guest_path(&M, ARG(1), ARG(2), p1);
+	if (!err)
+		err = wasi_guest_path(&M, ARG(4), ARG(5), p2);
 	if (err)
 		RET(err);
 	const char *n1, *n2;
-	int f1 = open_parent(d1, p1, &n1);
+	int f1 = wasi_open_parent(d1, p1, &n1);
 	if (f1 < 0)
 		RET(-f1);
-	int f2 = open_parent(d2, p2, &n2);
+	int f2 = wasi_open_parent(d2, p2, &n2);
 	if (f2 < 0) {
 		close(f1);
 		RET(-f2);

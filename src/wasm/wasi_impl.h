@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 enum {
 	WASI_E2BIG = 1,
@@ -42,10 +43,59 @@ enum {
 	WASI_ENOTCAPABLE = 76,
 };
 
+/* Rights (preview1): what a descriptor may be used for. base applies to
+ * the descriptor itself, inherit to descriptors opened through it. */
+enum {
+	R_FD_DATASYNC = 1 << 0,
+	R_FD_READ = 1 << 1,
+	R_FD_SEEK = 1 << 2,
+	R_FD_FDSTAT_SET_FLAGS = 1 << 3,
+	R_FD_SYNC = 1 << 4,
+	R_FD_TELL = 1 << 5,
+	R_FD_WRITE = 1 << 6,
+	R_FD_ADVISE = 1 << 7,
+	R_FD_ALLOCATE = 1 << 8,
+	R_PATH_CREATE_DIRECTORY = 1 << 9,
+	R_PATH_CREATE_FILE = 1 << 10,
+	R_PATH_LINK_SOURCE = 1 << 11,
+	R_PATH_LINK_TARGET = 1 << 12,
+	R_PATH_OPEN = 1 << 13,
+	R_FD_READDIR = 1 << 14,
+	R_PATH_READLINK = 1 << 15,
+	R_PATH_RENAME_SOURCE = 1 << 16,
+	R_PATH_RENAME_TARGET = 1 << 17,
+	R_PATH_FILESTAT_GET = 1 << 18,
+	R_PATH_FILESTAT_SET_SIZE = 1 << 19,
+	R_PATH_FILESTAT_SET_TIMES = 1 << 20,
+	R_FD_FILESTAT_GET = 1 << 21,
+	R_FD_FILESTAT_SET_SIZE = 1 << 22,
+	R_FD_FILESTAT_SET_TIMES = 1 << 23,
+	R_PATH_SYMLINK = 1 << 24,
+	R_PATH_REMOVE_DIRECTORY = 1 << 25,
+	R_PATH_UNLINK_FILE = 1 << 26,
+	R_POLL_FD_READWRITE = 1 << 27,
+	R_SOCK_SHUTDOWN = 1 << 28,
+	R_SOCK_ACCEPT = 1 << 29,
+};
+#define R_ALL ((1ull << 30) - 1)
+/* Rights that make sense for a directory, and for anything else. */
+#define R_DIR                                                                                      \
+	(R_FD_FDSTAT_SET_FLAGS | R_FD_SYNC | R_FD_ADVISE | R_PATH_CREATE_DIRECTORY |               \
+	 R_PATH_CREATE_FILE | R_PATH_LINK_SOURCE | R_PATH_LINK_TARGET | R_PATH_OPEN |              \
+	 R_FD_READDIR | R_PATH_READLINK | R_PATH_RENAME_SOURCE | R_PATH_RENAME_TARGET |            \
+	 R_PATH_FILESTAT_GET | R_PATH_FILESTAT_SET_SIZE | R_PATH_FILESTAT_SET_TIMES |              \
+	 R_FD_FILESTAT_GET | R_FD_FILESTAT_SET_TIMES | R_PATH_SYMLINK | R_PATH_REMOVE_DIRECTORY |  \
+	 R_PATH_UNLINK_FILE)
+#define R_FILE                                                                                     \
+	(R_FD_DATASYNC | R_FD_READ | R_FD_SEEK | R_FD_FDSTAT_SET_FLAGS | R_FD_SYNC | R_FD_TELL |   \
+	 R_FD_WRITE | R_FD_ADVISE | R_FD_ALLOCATE | R_FD_FILESTAT_GET | R_FD_FILESTAT_SET_SIZE |   \
+	 R_FD_FILESTAT_SET_TIMES | R_POLL_FD_READWRITE)
+
 struct wfd {
 	int host; /* -1 when the slot is free */
 	int is_preopen;
-	char *guest; /* preopen name */
+	char *guest;            /* preopen name */
+	uint64_t base, inherit; /* rights */
 };
 
 struct capsa_wasi {
@@ -85,6 +135,20 @@ static inline int wput64(struct wmem *m, uint32_t off, uint64_t v)
 }
 
 int wasi_errno(int host_errno);
+/* Host descriptor of guest fd in *host if it is open and has all of the
+ * rights `need`; else WASI_EBADF or WASI_ENOTCAPABLE. */
+int wasi_fd(struct capsa_wasi *w, uint32_t fd, uint64_t need, int *host);
+/* Guest path (ptr, len) into buf (PATH_LIMIT bytes), relative only. */
+#define PATH_LIMIT 4096
+int wasi_guest_path(struct wmem *M, uint32_t ptr, uint32_t len, char *buf);
+/* openat2 beneath dirfd (RESOLVE_BENEATH); follow: the last component may
+ * be a symlink (itself resolved beneath). */
+int wasi_open_beneath(int dirfd, const char *path, int flags, mode_t mode, int follow);
+/* Parent directory of path opened beneath dirfd; *name is the last
+ * component (never "." or ".."). Returns the fd or -WASI errno. */
+int wasi_open_parent(int dirfd, char *path, const char **name);
+/* WASI filetype of a host st_mode. */
+uint8_t wasi_filetype(mode_t m);
 int wasi_fds_init(struct capsa_wasi *w, struct err *e);
 void wasi_fds_free(struct capsa_wasi *w);
 
@@ -92,6 +156,14 @@ void wasi_fds_free(struct capsa_wasi *w);
 	enum capsa_wasm_trap name(struct capsa_wasm_caller *caller, void *env,                     \
 	                          union capsa_wasm_val *a)
 WASI_FN(wasi_fd_advise);
+WASI_FN(wasi_fd_allocate);
+WASI_FN(wasi_fd_datasync);
+WASI_FN(wasi_fd_fdstat_set_rights);
+WASI_FN(wasi_fd_filestat_set_times);
+WASI_FN(wasi_path_filestat_set_times);
+WASI_FN(wasi_path_link);
+WASI_FN(wasi_path_symlink);
+WASI_FN(wasi_poll_oneoff);
 WASI_FN(wasi_fd_close);
 WASI_FN(wasi_fd_sync);
 WASI_FN(wasi_fd_fdstat_get);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char *tmp;
@@ -127,6 +128,29 @@ static void test_compute(void **state)
 {
 	(void)state;
 	compare("compute", "48");
+	/* Shapes the compiler fuses into single operations. */
+	compare("loops", "1000");
+	compare("loops", "37");
+}
+
+/* Clocks, sleeps (poll_oneoff clock subscriptions, relative and absolute)
+ * and poll on descriptors; the program checks realtime against the host
+ * time passed to it. */
+static void test_clocks_poll(void **state)
+{
+	(void)state;
+	char arg[32];
+	snprintf(arg, sizeof(arg), "%lld", (long long)time(NULL));
+	compare("clocks", arg);
+}
+
+/* fd_allocate, fd_advise, fd_datasync/sync, fd_filestat_set_size/times,
+ * path_filestat_set_times, path_link, path_symlink, path_readlink,
+ * pread/pwrite, fdstat_set_flags, and rights (dropping, refusing). */
+static void test_file_calls_rights(void **state)
+{
+	(void)state;
+	compare("fsops", "");
 }
 
 static void test_sandbox(void **state)
@@ -155,10 +179,20 @@ static void test_sandbox(void **state)
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "inside.txt: OPENED"));
 	assert_null(strstr(r.out, "secret.txt: OPENED"));
-	const char *refused[] = {"../secret.txt: refused",     "sub/../../secret.txt: refused",
-	                         "escape/secret.txt: refused", "/etc/passwd: refused",
-	                         "abs_link: refused",          "stat ..: refused",
-	                         "mkdir ../x: refused",        "unlink via link: refused"};
+	const char *refused[] = {"../secret.txt: refused",
+	                         "sub/../../secret.txt: refused",
+	                         "escape/secret.txt: refused",
+	                         "/etc/passwd: refused",
+	                         "abs_link: refused",
+	                         "stat ..: refused",
+	                         "mkdir ../x: refused",
+	                         "unlink via link: refused",
+	                         "link out: refused",
+	                         "link via link: refused",
+	                         "link following abs_link: refused",
+	                         "symlink outside: refused",
+	                         "utimensat ..: refused",
+	                         "utimensat via abs_link: refused"};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
 		assert_non_null(strstr(r.out, refused[i]));
 	snprintf(path, sizeof(path), "%s/secret.txt", tmp);
@@ -193,6 +227,67 @@ static void test_traps_fuel_timeout(void **state)
 	run_trap("--fuel 100000", "loop", 134, "out of fuel");
 	run_trap("--timeout 300ms", "loop", 124, "timed out");
 	run_trap("--fuel 100000", "none", 0, "");
+}
+
+/* The release binary (not sanitized) reserves guard regions and lets
+ * out-of-bounds accesses fault; CAPSA_WASM_NO_GUARD=1 makes it check
+ * explicitly, as the sanitized build always does. Both must trap the same. */
+static void test_guard_pages(void **state)
+{
+	(void)state;
+	need_toolchain();
+	char rel[4096], spec[4096], cmd[16384];
+	snprintf(rel, sizeof(rel), "%s/build/capsa", test_root());
+	snprintf(spec, sizeof(spec), "%s/build/wasm/test_spec_guard", test_root());
+	if (!have(rel) || !have(spec)) {
+		skip_because("build/capsa or build/wasm/test_spec_guard not built");
+		return;
+	}
+	assert_int_equal(compile("traps", 1), 0);
+	const char *envs[] = {"", "CAPSA_WASM_NO_GUARD=1 "};
+	for (int i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), "%sexec '%s' wasm run '%s/traps.wasm' oob", envs[i], rel,
+		         tmp);
+		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+		struct run_result r;
+		run_cmd(&r, argv, 60);
+		printf("# %s%s", envs[i], r.err);
+		assert_int_equal(r.status, 134);
+		assert_non_null(strstr(r.err, "out of bounds memory access in function"));
+		/* Only the explicit check knows the instruction's offset. */
+		assert_true((strstr(r.err, "at offset") != NULL) == (i == 1));
+		run_result_free(&r);
+	}
+	/* Faults through the embedding API: several threads trapping at once,
+	 * a fault outside wasm still killing the process, an embedder's own
+	 * handler still getting faults outside wasm. */
+	char gc[4096];
+	snprintf(gc, sizeof(gc), "%s/build/wasm/guard_check", test_root());
+	if (have(gc)) {
+		const char *modes[] = {"threads", "crash", "chain"};
+		const char *want[] = {"threads ok\nstatus 0", "status 139", "chain ok\nstatus 0"};
+		for (int i = 0; i < 3; i++) {
+			snprintf(cmd, sizeof(cmd), "'%s' %s 2>/dev/null; echo \"status $?\"", gc,
+			         modes[i]);
+			char *av[] = {"/bin/sh", "-c", cmd, NULL};
+			struct run_result g;
+			run_cmd(&g, av, 120);
+			printf("# guard_check %s: %s", modes[i], g.out);
+			assert_non_null(strstr(g.out, want[i]));
+			run_result_free(&g);
+		}
+	}
+	/* The whole spec suite on the guarded path. */
+	snprintf(cmd, sizeof(cmd), "CMOCKA_MESSAGE_OUTPUT=TAP exec '%s' 2>&1", spec);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	struct run_result r;
+	run_cmd(&r, argv, 600);
+	if (r.status)
+		printf("# %s\n", r.out);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "ok - wasm_spec"));
+	assert_null(strstr(r.out, "not ok"));
+	run_result_free(&r);
 }
 
 static void test_validate_inspect(void **state)
@@ -240,7 +335,10 @@ int main(void)
 	    cmocka_unit_test(test_file_io),
 	    cmocka_unit_test(test_compute),
 	    cmocka_unit_test(test_sandbox),
+	    cmocka_unit_test(test_clocks_poll),
+	    cmocka_unit_test(test_file_calls_rights),
 	    cmocka_unit_test(test_traps_fuel_timeout),
+	    cmocka_unit_test(test_guard_pages),
 	    cmocka_unit_test(test_validate_inspect),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,24 @@
+/* Faults in guarded linear memories become wasm traps (guard.c). */
+#ifndef CAPSA_WASM_GUARD_H
+#define CAPSA_WASM_GUARD_H
+
+#include <setjmp.h>
+
+#include "wasm/internal.h"
+
+struct wasm_guard_ctx {
+	sigjmp_buf jb;
+	/* The memory the running function uses and that function, kept up to
+	 * date by the interpreter at calls and returns. */
+	const struct capsa_wasm_memory *volatile mem;
+	struct capsa_wasm_func *volatile func;
+	struct wasm_guard_ctx *prev;
+};
+
+/* Installs the SIGSEGV/SIGBUS handler once per process; 0 on success. */
+int wasm_guard_init(void);
+/* Around each interpreter entry, after sigsetjmp(c->jb, 0). */
+void wasm_guard_push(struct wasm_guard_ctx *c);
+void wasm_guard_pop(struct wasm_guard_ctx *c);
+
+#endif
