@@ -68,6 +68,15 @@ uint32_t wc_emit_op(struct cc *c, enum wasm_op op)
 void wc_rewind(struct cc *c, uint32_t to)
 {
 	c->ncode = to;
+	for (uint32_t i = 0; i < c->ncs; i++) { /* loop register caches refer to code */
+		struct ctl *l = &c->cs[i];
+		if (l->rc_pre != UINT32_MAX && l->rc_pre >= to)
+			l->rc_pre = UINT32_MAX;
+		if (l->rc_cand < UINT32_MAX - 1 && l->rc_cand >= to)
+			l->rc_cand = UINT32_MAX - 1;
+		if (l->rc_mad < UINT32_MAX - 1 && l->rc_mad >= to)
+			l->rc_mad = UINT32_MAX - 1;
+	}
 	while (c->nrelocs && c->relocs[c->nrelocs - 1].cell >= to)
 		c->nrelocs--;
 }
@@ -221,6 +230,9 @@ static struct ctl *push_ctl(struct cc *c, uint8_t kind)
 	f->height = c->nvs;
 	f->base = wc_next_canon(c);
 	f->else_op = UINT32_MAX;
+	f->rc_pre = UINT32_MAX;
+	f->rc_cand = UINT32_MAX;
+	f->rc_mad = UINT32_MAX;
 	return f;
 }
 
@@ -436,6 +448,91 @@ int wc_take_cond(struct cc *c, struct condv *cd)
 	return 0;
 }
 
+/* Register-cached loop counters. A counter branch `x = x + K; if (x cmp L)`
+ * (and its second induction variable `y = y + K2`) at the end of an
+ * innermost loop that makes no call, where it is the only write to x (and
+ * y) in the loop, keeps x and y in two machine registers besides their
+ * slots (written through, so the slots always hold the values): the
+ * loop-carried chain of a counter is then a register add instead of a trip
+ * through memory. The placeholder emitted before the loop head becomes the
+ * op that loads the registers when the loop is entered; nothing else can
+ * write the slots or the registers while the loop runs. */
+static struct ctl *inner_loop(struct cc *c)
+{
+	for (uint32_t i = c->ncs; i-- > 0;)
+		if (c->cs[i].kind == K_LOOP)
+			return &c->cs[i];
+	return NULL;
+}
+
+static void note_rc_cand(struct cc *c, const struct condv *cd, uint32_t op)
+{
+	if (cd->a != cd->add_s || cd->a >= c->nlocal_cells ||
+	    (cd->add2 && (cd->add2_d != cd->add2_s || cd->add2_d >= c->nlocal_cells)))
+		return;
+	struct ctl *l = inner_loop(c);
+	if (l)
+		l->rc_cand = l->rc_cand == UINT32_MAX ? op : UINT32_MAX - 1;
+}
+
+/* A multiply-accumulate `x = load * load + y + x` keeps x in a third
+ * register the same way. */
+static void note_rc_mad(struct cc *c, uint32_t op)
+{
+	struct ctl *l = inner_loop(c);
+	if (l)
+		l->rc_mad = l->rc_mad == UINT32_MAX ? op : UINT32_MAX - 1;
+}
+
+static int rc_written_once(const struct cc *c, uint64_t slot, uint32_t start)
+{
+	return c->lw_last[slot] > start && c->lw_prev[slot] <= start;
+}
+
+static void wc_loop_rc(struct cc *c, const struct ctl *f)
+{
+	if (f->rc_pre == UINT32_MAX || c->last_call > f->start || c->last_loop != f->start + 1)
+		return;
+	uint64_t slots[3];
+	int n = 0;
+	uint32_t op = f->rc_cand;
+	for (int k = 0; op < UINT32_MAX - 1 && k < 10; k++) {
+		int two = c->code[op].h == c->labels[OP_addi2_br_eq + k];
+		if (!two && c->code[op].h != c->labels[OP_addi_br_eq + k])
+			continue;
+		uint64_t x = c->code[op + (two ? 4 : 1)].u, y = two ? c->code[op + 1].u : x;
+		if (rc_written_once(c, x, f->start) && rc_written_once(c, y, f->start)) {
+			slots[0] = x;
+			slots[1] = y;
+			n = 2;
+			c->code[op].h = c->labels[OP_addi_br_rc_eq + 2 * k + two];
+		}
+		break;
+	}
+	op = f->rc_mad;
+	if (op < UINT32_MAX - 1 && c->code[op].h == c->labels[OP_i32_mad_ldld] &&
+	    c->code[op + 1].u == c->code[op + 9].u &&
+	    rc_written_once(c, c->code[op + 1].u, f->start)) {
+		for (uint32_t i = 0; i < c->nrelocs; i++)
+			if (c->relocs[i].cell == op && c->relocs[i].kind == RELOC_MEMOP) {
+				c->relocs[i].index = OP_i32_mad_ldld_rc_g;
+				c->code[op].h = c->labels[OP_i32_mad_ldld_rc];
+				if (!n)
+					slots[n++] = slots[1] = c->code[op + 1].u;
+				slots[2] = c->code[op + 1].u;
+				n = 3;
+				break;
+			}
+	}
+	if (!n)
+		return;
+	if (n == 2)
+		slots[2] = slots[0];
+	c->code[f->rc_pre].h = c->labels[OP_rc_load];
+	for (int i = 0; i < 3; i++)
+		c->code[f->rc_pre + 1 + i].u = slots[i];
+}
+
 /* Emit a branch taken when the condition is true (or false); returns the
  * cell holding the relative target, and the op index in *opi. */
 static uint32_t emit_branch_on(struct cc *c, const struct condv *cd, int when_true, uint32_t *opi)
@@ -470,6 +567,8 @@ static uint32_t emit_branch_on(struct cc *c, const struct condv *cd, int when_tr
 		wc_emit_u(c, cd->b);
 	}
 	*opi = op;
+	if (op != UINT32_MAX && cd->kind >= 0 && (cd->add || cd->add2))
+		note_rc_cand(c, cd, op);
 	return wc_emit_u(c, 0);
 }
 
@@ -505,8 +604,17 @@ static int op_block(struct cc *c, uint8_t kind)
 	for (uint32_t i = 0; i < f->np; i++)
 		if (!wc_push(c, f->pt[i]))
 			return -1;
-	if (kind == K_LOOP)
+	if (kind == K_LOOP) {
+		if (!DEAD) {
+			/* becomes OP_rc_load (wc_loop_rc) or stays a no-op */
+			f->rc_pre = wc_emit_op(c, OP_rc_none);
+			wc_emit_u(c, 0);
+			wc_emit_u(c, 0);
+			wc_emit_u(c, 0);
+		}
 		f->start = c->label_at = c->ncode; /* backward branches here count fuel */
+		c->last_loop = f->start + 1;
+	}
 	c->last_cmp = -1;
 	c->last_dst = -1;
 	return 0;
@@ -549,6 +657,8 @@ static int op_end(struct cc *c)
 	materialize(c, 0);
 	if (check_frame_results(c, f))
 		return -1;
+	if (f->kind == K_LOOP)
+		wc_loop_rc(c, f);
 	if (f->kind == K_IF) {
 		/* Without else the parameters pass through unchanged. */
 		if (f->np != f->nr)
@@ -717,6 +827,7 @@ static int op_call(struct cc *c, const struct wtype *t, int indirect, uint32_t i
 		if (wc_pop(c, t->types[i], &v))
 			return -1;
 	uint32_t base = wc_next_canon(c);
+	c->last_call = c->ncode + 1;
 	if (indirect) {
 		wc_emit_op(c, OP_call_indirect);
 		wc_emit_reloc(c, RELOC_TYPE, idx);
@@ -768,6 +879,8 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 	uint8_t t = c->ltypes[x];
 	uint32_t slot = c->lslot[x];
 	int64_t ld = c->last_dst;
+	c->lw_prev[slot] = c->lw_last[slot];
+	c->lw_last[slot] = c->ncode + 1;
 	if (wc_pop_raw(c, t, &v))
 		return -1;
 	if (v.is_const) {
@@ -782,6 +895,9 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 	if (!DEAD && ld >= 0 && !aliased && v.slot == v.canon && c->code[ld].u == v.canon &&
 	    v.type != WASM_TYPE_UNKNOWN) {
 		c->code[ld].u = slot; /* write the result straight into the local */
+		if (c->mad_at >= 0 && ld == c->mad_at + 1 &&
+		    c->code[c->mad_at].h == c->labels[OP_i32_mad_ldld] && c->code[ld + 8].u == slot)
+			note_rc_mad(c, (uint32_t)c->mad_at);
 	} else {
 		materialize_local(c, slot);
 		emit_copy(c, t, slot, v.slot);
@@ -1094,6 +1210,7 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	c->addimm_at = -1;
 	c->addimm_prev = -1;
 	c->last_load = -1;
+	c->mad_at = -1;
 	c->prev_load = -1;
 	c->prev_gap = 0;
 	c->any_load = -1;
@@ -1151,6 +1268,12 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	}
 	c->nlocal_cells = slot;
 	c->max_cells = slot;
+	c->lw_last = calloc(slot + 1, sizeof(uint32_t));
+	c->lw_prev = calloc(slot + 1, sizeof(uint32_t));
+	if (!c->lw_last || !c->lw_prev) {
+		err_set(e, ERR_SYSTEM, "out of memory");
+		goto out;
+	}
 
 	struct ctl *f = push_ctl(c, K_FUNC);
 	if (!f)
@@ -1192,5 +1315,7 @@ out:
 	free(c->relocs);
 	free(c->ltypes);
 	free(c->lslot);
+	free(c->lw_last);
+	free(c->lw_prev);
 	return rc;
 }

@@ -34,6 +34,10 @@ struct ctl {
 	uint32_t else_op, else_cell;
 	struct fix *fixes;
 	uint32_t nfix, capfix;
+	/* loop: register-cached counters (see wc_loop_rc in compile.c) */
+	uint32_t rc_pre;  /* code index of the placeholder before the head */
+	uint32_t rc_cand; /* the counter branch that may use them, or UINT32_MAX */
+	uint32_t rc_mad;  /* a multiply-accumulate into a local, or UINT32_MAX */
 };
 
 struct cc {
@@ -71,6 +75,10 @@ struct cc {
 	int64_t addimm_at;   /* code index of the latest i32.add with immediate, or -1 */
 	int64_t addimm_prev; /* the one before it */
 	uint32_t label_at;   /* code index of the latest branch target: no fusion across it */
+	uint32_t *lw_last, *lw_prev; /* per local slot: code index + 1 of its last two writes */
+	uint32_t last_call;          /* code index + 1 of the latest call */
+	uint32_t last_loop;          /* code index + 1 of the latest loop head */
+	int64_t mad_at;              /* code index of the latest OP_i32_mad_ldld, or -1 */
 	int oom;
 };
 

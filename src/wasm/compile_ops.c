@@ -127,6 +127,7 @@ int wc_op_numeric(struct cc *c, const struct numinfo *ni)
 						wc_rewind(c, (uint32_t)m);
 						uint32_t op = wc_emit_op(c, OP_i32_mad_ldld);
 						wc_mark_memop(c, op, OP_i32_mad_ldld_g);
+						c->mad_at = op;
 						uint32_t at = wc_emit_u(c, dst);
 						for (int i = 0; i < 6; i++)
 							wc_emit_u(c, ld[i].u);

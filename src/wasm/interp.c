@@ -322,20 +322,34 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 	[OP_##n] = &&L_##n, [OP_##n##_ai] = &&L_##n##_ai, [OP_##n##_g] = &&L_##n##_g,              \
 	[OP_##n##_ai_g] = &&L_##n##_ai_g,
 #define LBL_ST(n, ...) [OP_##n] = &&L_##n, [OP_##n##_g] = &&L_##n##_g,
-#define LBL_FM(n)      [OP_##n] = &&L_##n, [OP_##n##_g] = &&L_##n##_g,
+#define LBL_RC(n, ...)                                                                             \
+	[OP_addi_br_rc_##n] = &&L_addi_br_rc_##n, [OP_addi2_br_rc_##n] = &&L_addi2_br_rc_##n,
+#define LBL_FM(n) [OP_##n] = &&L_##n, [OP_##n##_g] = &&L_##n##_g,
 #define LBL_LB(n, ...)                                                                             \
 	[OP_i32_##n##_ld] = &&L_i32_##n##_ld, [OP_i32_##n##_ldai] = &&L_i32_##n##_ldai,            \
 	[OP_i32_##n##_ld_g] = &&L_i32_##n##_ld_g, [OP_i32_##n##_ldai_g] = &&L_i32_##n##_ldai_g,
 	static const void *const labels[OP_COUNT_] = {
 	    WASM_CONTROL_OPS(LBL_X) WASM_NUMERIC_OPS(LBL_B, LBL_N, LBL_B, LBL_N)
 	        WASM_MEMORY_OPS(LBL_LD, LBL_ST) WASM_BRANCH_CMPS(LBL_BR) WASM_BRANCH_CMPS(LBL_AB)
-	            WASM_LDBIN_OPS(LBL_LB) WASM_FUSED_MEM_OPS(LBL_FM) WASM_SIMD_OPS(LBL_S)};
+	            WASM_LDBIN_OPS(LBL_LB) WASM_FUSED_MEM_OPS(LBL_FM) WASM_SIMD_OPS(LBL_S)
+	                WASM_BRANCH_CMPS(LBL_RC)[OP_rc_load] = &&L_rc_load,
+	    [OP_i32_mad_ldld_rc] = &&L_i32_mad_ldld_rc,
+	    [OP_i32_mad_ldld_rc_g] = &&L_i32_mad_ldld_rc_g, [OP_rc_none] = &&L_rc_none};
 	if (labels_out) {
 		*labels_out = labels;
 		return CAPSA_WASM_OK;
 	}
 
 	enum capsa_wasm_trap trap = CAPSA_WASM_OK;
+	/* Register-cached loop counters (H_RCBR), pinned to callee-saved
+	 * registers so that the dispatch keeps them there. */
+#if defined(__x86_64__) && !defined(__clang__)
+	register uint32_t rc0 __asm__("r13") = 0;
+	register uint32_t rc1 __asm__("r15") = 0;
+	register uint32_t rc2 __asm__("r12") = 0;
+#else
+	uint32_t rc0 = 0, rc1 = 0, rc2 = 0;
+#endif
 	slot_t *const stack = (slot_t *)s->stack;
 	slot_t *const stack_end = stack + s->lim.stack_cells;
 	slot_t *const entry_top = s->sp_top ? (slot_t *)s->sp_top : stack;
@@ -693,6 +707,38 @@ L_ref_func:
 		NEXT;                                                                              \
 	}
 	WASM_BRANCH_CMPS(H_ADDBR2)
+	/* The same two with the counters also in registers (rc0 for x, rc1
+	 * for the second one), loaded by rc_load before the loop head. */
+#define H_RCBR(n, cond, inv)                                                                       \
+	L_addi_br_rc_##n:                                                                          \
+	{                                                                                          \
+		uint32_t a = rc0 += (uint32_t)pc[3].u, b = (uint32_t)pc[4].u;                      \
+		SET_i32(1, a);                                                                     \
+		if (__builtin_expect(cond, 1))                                                     \
+			JUMP(pc[5].i);                                                             \
+		pc += 6;                                                                           \
+		NEXT;                                                                              \
+	}                                                                                          \
+	L_addi2_br_rc_##n:                                                                         \
+	{                                                                                          \
+		SET_i32(1, rc1 += (uint32_t)pc[3].u);                                              \
+		uint32_t a = rc0 += (uint32_t)pc[6].u, b = (uint32_t)pc[7].u;                      \
+		SET_i32(4, a);                                                                     \
+		if (__builtin_expect(cond, 1))                                                     \
+			JUMP(pc[8].i);                                                             \
+		pc += 9;                                                                           \
+		NEXT;                                                                              \
+	}
+	WASM_BRANCH_CMPS(H_RCBR)
+L_rc_load:
+	rc0 = GET_i32(1);
+	rc1 = GET_i32(2);
+	rc2 = GET_i32(3);
+	pc += 4;
+	NEXT;
+L_rc_none:
+	pc += 4;
+	NEXT;
 	/* dst = (x cmp L) ? A : B with constants A, B. */
 #define H_SELK(n, cond, inv)                                                                       \
 	L_selk_##n:                                                                                \
@@ -888,6 +934,23 @@ L_selk:
 	}
 	H_MAD(i32_mad_ldld, CHK)
 	H_MAD(i32_mad_ldld_g, NOCHK)
+	/* The same accumulating into a local cached in rc2 (operands 1 and 9). */
+#define H_MADRC(n, check)                                                                          \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		uint64_t e1 = (uint64_t)(uint32_t)(GET_i32(2) + (uint32_t)pc[4].u) + pc[3].u;      \
+		uint64_t e2 = (uint64_t)(uint32_t)(GET_i32(5) + (uint32_t)pc[7].u) + pc[6].u;      \
+		uint32_t a, b;                                                                     \
+		check(e1, 4);                                                                      \
+		check(e2, 4);                                                                      \
+		memcpy(&a, mbase + e1, 4);                                                         \
+		memcpy(&b, mbase + e2, 4);                                                         \
+		SET_i32(1, rc2 += a * b + GET_i32(8));                                             \
+		pc += 10;                                                                          \
+		NEXT;                                                                              \
+	}
+	H_MADRC(i32_mad_ldld_rc, CHK)
+	H_MADRC(i32_mad_ldld_rc_g, NOCHK)
 #define H_PADD(n, check)                                                                           \
 	L_##n:                                                                                     \
 	{                                                                                          \

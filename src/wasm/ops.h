@@ -261,12 +261,18 @@
 #define OPENUM_SELK(n, ...)   OP_selk_##n,
 #define OPENUM_FM(n)          OP_##n, OP_##n##_g,
 #define OPENUM_ADDBR2(n, ...) OP_addi2_br_##n,
+#define OPENUM_RCBR(n, ...)   OP_addi_br_rc_##n, OP_addi2_br_rc_##n,
 enum wasm_op {
 	WASM_CONTROL_OPS(OPENUM_X) WASM_NUMERIC_OPS(OPENUM_BIN, OPENUM_UN, OPENUM_BIN, OPENUM_UN)
 	    WASM_MEMORY_OPS(OPENUM_LD, OPENUM_LS) WASM_BRANCH_CMPS(OPENUM_BR)
 	        WASM_BRANCH_CMPS(OPENUM_ADDBR) WASM_BRANCH_CMPS(OPENUM_SELK)
 	            WASM_BRANCH_CMPS(OPENUM_ADDBR2) WASM_LDBIN_OPS(OPENUM_LDBIN)
-	                WASM_FUSED_MEM_OPS(OPENUM_FM) WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
+	                WASM_FUSED_MEM_OPS(OPENUM_FM) WASM_SIMD_OPS(OPENUM_SIMD)
+	                    WASM_BRANCH_CMPS(OPENUM_RCBR) OP_rc_load,
+	OP_i32_mad_ldld_rc,
+	OP_i32_mad_ldld_rc_g,
+	OP_rc_none,
+	OP_COUNT_
 };
 
 #endif

@@ -125,6 +125,52 @@ static uint32_t matrix(const int32_t *ma, const int32_t *mb, int r)
 	return s;
 }
 
+/* Counters and accumulators the interpreter may keep in registers, and
+ * shapes that must not: the counter also stepped in the body, a call in the
+ * loop, a second way back (continue), an early exit whose counter is used
+ * afterwards, and an accumulator also read inside the loop. */
+__attribute__((noinline)) static int32_t twice(int32_t v)
+{
+	return v * 2 + 1;
+}
+
+static uint32_t cached(const int32_t *a, const int32_t *b, int n)
+{
+	uint32_t s = 0;
+	int32_t acc = 0, peek = 0;
+	int i;
+	for (i = 0; i < n; i++) {
+		acc += a[i] * b[i] + a[i + 1] * b[i + 1];
+		peek ^= acc;
+	}
+	s = s * 31u + (uint32_t)acc + (uint32_t)peek + (uint32_t)i;
+	for (i = 0; i < n; i++) {
+		if (a[i] > 1900)
+			i += 2;
+		acc += a[i] * b[i];
+	}
+	s = s * 31u + (uint32_t)acc + (uint32_t)i;
+	for (i = 0; i < n; i += 3)
+		acc += twice(a[i]) * b[i];
+	s = s * 31u + (uint32_t)acc + (uint32_t)i;
+	for (i = 0; i < n; i++) {
+		if (b[i] < -1900)
+			continue;
+		acc += a[i] * b[i];
+	}
+	s = s * 31u + (uint32_t)acc + (uint32_t)i;
+	for (i = 0; i < n; i++) {
+		if (a[i] * b[i] == 1234567)
+			break;
+		acc += a[i] * b[i + 2];
+	}
+	s = s * 31u + (uint32_t)acc + (uint32_t)i;
+	for (int j = 0; j < 8; j++)
+		for (i = j; i < n; i += 8)
+			acc += a[i] * b[i - j];
+	return s * 31u + (uint32_t)acc + (uint32_t)i;
+}
+
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 1000;
@@ -142,6 +188,7 @@ int main(int argc, char **argv)
 	printf("selects %u\n", selects(n));
 	printf("sums %u\n", sums(data, n));
 	printf("matrix %u\n", matrix(data, data + 600, n));
+	printf("cached %u\n", cached(data, data + 2000, n < 2000 ? n : 2000));
 	static int32_t out[4096];
 	printf("pairs %u\n", pairs(out, data, data + 5, n < 4000 ? n : 4000));
 	return 0;
