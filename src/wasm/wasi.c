@@ -17,20 +17,6 @@
 #include <unistd.h>
 
 #define ARGS union capsa_wasm_val *a
-#define W    ((struct capsa_wasi *)env)
-#define MEMORY                                                                                     \
-	struct wmem M = wmem_of(caller);                                                           \
-	(void)M
-
-static struct wmem wmem_of(struct capsa_wasm_caller *c)
-{
-	struct wmem m = {NULL, 0};
-	struct capsa_wasm_memory *mem = capsa_wasm_caller_memory(c);
-	if (mem)
-		m.base = capsa_wasm_memory_data(mem, &m.size);
-	return m;
-}
-
 static int ret(ARGS, int err)
 {
 	a[0].i32 = err;

@@ -16,16 +16,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define MEMORY                                                                                     \
-	struct wmem M = {NULL, 0};                                                                 \
-	do {                                                                                       \
-		struct capsa_wasm_memory *mem_ = capsa_wasm_caller_memory(caller);                 \
-		if (mem_)                                                                          \
-			M.base = capsa_wasm_memory_data(mem_, &M.size);                            \
-	} while (0)
-#define W        ((struct capsa_wasi *)env)
-#define ARG(i)   ((uint32_t)a[i].i32)
-#define RET(err) return (a[0].i32 = (err), CAPSA_WASM_OK)
 #define MAX_IOVS 1024
 
 int wasi_errno(int e)
@@ -169,15 +159,6 @@ int wasi_fd(struct capsa_wasi *w, uint32_t fd, uint64_t need, int *host)
 	*host = w->fds[fd].host;
 	return 0;
 }
-
-/* Start of a function on guest fd ARG(i) needing rights r: sets `fd`. */
-#define FD_RIGHTS(fd, i, r)                                                                        \
-	int fd;                                                                                    \
-	do {                                                                                       \
-		int e_ = wasi_fd(W, ARG(i), (r), &fd);                                             \
-		if (e_)                                                                            \
-			RET(e_);                                                                   \
-	} while (0)
 
 /* Copy a guest path into buf (NUL-terminated); rejects absolute paths and NULs. */
 int wasi_guest_path(struct wmem *M, uint32_t ptr, uint32_t len, char *buf)

@@ -1,4 +1,4 @@
-/* Shared internals of the WASI implementation (wasi.c, wasi_fs.c). */
+/* Shared internals of the WASI implementation (wasi.c, wasi_fs.c, wasi_meta.c, wasi_poll.c). */
 #ifndef CAPSA_WASM_WASI_IMPL_H
 #define CAPSA_WASM_WASI_IMPL_H
 
@@ -151,6 +151,31 @@ int wasi_open_parent(int dirfd, char *path, const char **name);
 uint8_t wasi_filetype(mode_t m);
 int wasi_fds_init(struct capsa_wasi *w, struct err *e);
 void wasi_fds_free(struct capsa_wasi *w);
+
+/* For the host functions below (arguments `caller`, `env`, `a`): the guest's
+ * memory as M, the WASI state, argument i as u32, and returning an errno. */
+static inline struct wmem wasi_memory(struct capsa_wasm_caller *c)
+{
+	struct wmem m = {NULL, 0};
+	struct capsa_wasm_memory *mem = capsa_wasm_caller_memory(c);
+	if (mem)
+		m.base = capsa_wasm_memory_data(mem, &m.size);
+	return m;
+}
+#define MEMORY                                                                                     \
+	struct wmem M = wasi_memory(caller);                                                       \
+	(void)M
+#define W        ((struct capsa_wasi *)env)
+#define ARG(i)   ((uint32_t)a[i].i32)
+#define RET(err) return (a[0].i32 = (err), CAPSA_WASM_OK)
+/* Start of a function on guest fd ARG(i) needing rights r: sets `fd`. */
+#define FD_RIGHTS(fd, i, r)                                                                        \
+	int fd;                                                                                    \
+	do {                                                                                       \
+		int e_ = wasi_fd(W, ARG(i), (r), &fd);                                             \
+		if (e_)                                                                            \
+			RET(e_);                                                                   \
+	} while (0)
 
 #define WASI_FN(name)                                                                              \
 	enum capsa_wasm_trap name(struct capsa_wasm_caller *caller, void *env,                     \

@@ -11,24 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MEMORY                                                                                     \
-	struct wmem M = {NULL, 0};                                                                 \
-	do {                                                                                       \
-		struct capsa_wasm_memory *mem_ = capsa_wasm_caller_memory(caller);                 \
-		if (mem_)                                                                          \
-			M.base = capsa_wasm_memory_data(mem_, &M.size);                            \
-	} while (0)
-#define W        ((struct capsa_wasi *)env)
-#define ARG(i)   ((uint32_t)a[i].i32)
-#define RET(err) return (a[0].i32 = (err), CAPSA_WASM_OK)
-#define FD_RIGHTS(fd, i, r)                                                                        \
-	int fd;                                                                                    \
-	do {                                                                                       \
-		int e_ = wasi_fd(W, ARG(i), (r), &fd);                                             \
-		if (e_)                                                                            \
-			RET(e_);                                                                   \
-	} while (0)
-
 WASI_FN(wasi_fd_advise)
 {
 	(void)caller;

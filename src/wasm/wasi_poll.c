@@ -9,8 +9,6 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
-#define ARG(i)    ((uint32_t)a[i].i32)
-#define RET(err)  return (a[0].i32 = (err), CAPSA_WASM_OK)
 #define SUB_SIZE  48
 #define EVT_SIZE  32
 #define MAX_SUBS  4096
