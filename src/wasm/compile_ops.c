@@ -402,6 +402,17 @@ static void emit_cond(struct cc *c, const struct condv *cd, uint32_t dst)
 	}
 }
 
+/* The operand type of an untyped select: both numeric and alike. */
+static int untyped_select_type(struct cc *c, const struct vent *a, const struct vent *b, uint8_t *t)
+{
+	if (wtype_is_ref(a->type) || wtype_is_ref(b->type))
+		return FAIL("type mismatch: select needs numeric operands");
+	if (a->type != WASM_TYPE_UNKNOWN && b->type != WASM_TYPE_UNKNOWN && a->type != b->type)
+		return FAIL("type mismatch in select");
+	*t = a->type != WASM_TYPE_UNKNOWN ? a->type : b->type;
+	return 0;
+}
+
 /* select between two constants: `x cmp K ? A : B` is one op when the
  * condition is an i32 compare with an immediate emitted just before. */
 static int op_select_consts(struct cc *c, uint8_t t, int typed)
@@ -411,13 +422,8 @@ static int op_select_consts(struct cc *c, uint8_t t, int typed)
 	uint32_t canon = c->vs[c->nvs - 1].canon;
 	if (wc_take_cond(c, &cd) || wc_pop_raw(c, t, &b) || wc_pop_raw(c, t, &a))
 		return -1;
-	if (!typed) {
-		if (wtype_is_ref(a.type) || wtype_is_ref(b.type))
-			return FAIL("type mismatch: select needs numeric operands");
-		if (a.type != WASM_TYPE_UNKNOWN && b.type != WASM_TYPE_UNKNOWN && a.type != b.type)
-			return FAIL("type mismatch in select");
-		t = a.type != WASM_TYPE_UNKNOWN ? a.type : b.type;
-	}
+	if (!typed && untyped_select_type(c, &a, &b, &t))
+		return -1;
 	uint32_t dst = wc_next_canon(c);
 	uint32_t at;
 	if (cd.kind >= 0 && cd.imm && !cd.add && !cd.add2) {
@@ -466,13 +472,8 @@ int wc_op_select(struct cc *c, int typed)
 		return op_select_consts(c, t, typed);
 	if (wc_pop(c, CAPSA_WASM_I32, &cond) || wc_pop(c, t, &b) || wc_pop(c, t, &a))
 		return -1;
-	if (!typed) {
-		if (wtype_is_ref(a.type) || wtype_is_ref(b.type))
-			return FAIL("type mismatch: select needs numeric operands");
-		if (a.type != WASM_TYPE_UNKNOWN && b.type != WASM_TYPE_UNKNOWN && a.type != b.type)
-			return FAIL("type mismatch in select");
-		t = a.type != WASM_TYPE_UNKNOWN ? a.type : b.type;
-	}
+	if (!typed && untyped_select_type(c, &a, &b, &t))
+		return -1;
 	uint32_t dst = wc_next_canon(c);
 	wc_emit_op(c, t == CAPSA_WASM_V128 ? OP_select128 : OP_select);
 	uint32_t at = wc_emit_u(c, dst);
