@@ -5,10 +5,31 @@
 
 #include <string.h>
 
+/* The three operands of a bulk memory or table instruction: i32, `mid`
+ * (i32, or the element type of table.fill), i32; slots in operand order. */
+static int pop3(struct cc *c, uint8_t mid, uint32_t slots[3])
+{
+	const uint8_t types[3] = {CAPSA_WASM_I32, mid, CAPSA_WASM_I32};
+	for (int i = 2; i >= 0; i--) {
+		struct vent v;
+		if (wc_pop(c, types[i], &v))
+			return -1;
+		slots[i] = v.slot;
+	}
+	return 0;
+}
+
+static void emit3(struct cc *c, const uint32_t slots[3])
+{
+	for (int i = 0; i < 3; i++)
+		wc_emit_u(c, slots[i]);
+}
+
 int wc_op_prefix_fc(struct cc *c)
 {
 	uint32_t sub, x, y;
-	struct vent a, b, d;
+	uint32_t ops[3];
+	struct vent a, b;
 	struct capsa_wasm_module *m = c->m;
 	if (rd_u32(&c->r, &sub))
 		return -1;
@@ -24,14 +45,11 @@ int wc_op_prefix_fc(struct cc *c)
 			return FAIL("data count section required");
 		if (x >= m->datacount)
 			return FAIL("unknown data segment %u", x);
-		if (wc_pop(c, CAPSA_WASM_I32, &d) || wc_pop(c, CAPSA_WASM_I32, &b) ||
-		    wc_pop(c, CAPSA_WASM_I32, &a))
+		if (pop3(c, CAPSA_WASM_I32, ops))
 			return -1;
 		wc_emit_op(c, OP_memory_init);
 		wc_emit_reloc(c, RELOC_DATA, x);
-		wc_emit_u(c, a.slot);
-		wc_emit_u(c, b.slot);
-		wc_emit_u(c, d.slot);
+		emit3(c, ops);
 		return 0;
 	case 9:
 		if (rd_u32(&c->r, &x))
@@ -49,13 +67,10 @@ int wc_op_prefix_fc(struct cc *c)
 			return -1;
 		if (!m->nmems)
 			return FAIL("unknown memory 0");
-		if (wc_pop(c, CAPSA_WASM_I32, &d) || wc_pop(c, CAPSA_WASM_I32, &b) ||
-		    wc_pop(c, CAPSA_WASM_I32, &a))
+		if (pop3(c, CAPSA_WASM_I32, ops))
 			return -1;
 		wc_emit_op(c, sub == 10 ? OP_memory_copy : OP_memory_fill);
-		wc_emit_u(c, a.slot);
-		wc_emit_u(c, b.slot);
-		wc_emit_u(c, d.slot);
+		emit3(c, ops);
 		return 0;
 	case 12: /* table.init elem table */
 		if (rd_u32(&c->r, &x) || rd_u32(&c->r, &y))
@@ -66,15 +81,12 @@ int wc_op_prefix_fc(struct cc *c)
 			return FAIL("unknown elem segment %u", x);
 		if (m->elems[x].type != m->tables[y].elem)
 			return FAIL("type mismatch in table.init");
-		if (wc_pop(c, CAPSA_WASM_I32, &d) || wc_pop(c, CAPSA_WASM_I32, &b) ||
-		    wc_pop(c, CAPSA_WASM_I32, &a))
+		if (pop3(c, CAPSA_WASM_I32, ops))
 			return -1;
 		wc_emit_op(c, OP_table_init);
 		wc_emit_reloc(c, RELOC_TABLE, y);
 		wc_emit_reloc(c, RELOC_ELEM, x);
-		wc_emit_u(c, a.slot);
-		wc_emit_u(c, b.slot);
-		wc_emit_u(c, d.slot);
+		emit3(c, ops);
 		return 0;
 	case 13:
 		if (rd_u32(&c->r, &x))
@@ -91,15 +103,12 @@ int wc_op_prefix_fc(struct cc *c)
 			return -1;
 		if (m->tables[x].elem != m->tables[y].elem)
 			return FAIL("type mismatch in table.copy");
-		if (wc_pop(c, CAPSA_WASM_I32, &d) || wc_pop(c, CAPSA_WASM_I32, &b) ||
-		    wc_pop(c, CAPSA_WASM_I32, &a))
+		if (pop3(c, CAPSA_WASM_I32, ops))
 			return -1;
 		wc_emit_op(c, OP_table_copy);
 		wc_emit_reloc(c, RELOC_TABLE, x);
 		wc_emit_reloc(c, RELOC_TABLE, y);
-		wc_emit_u(c, a.slot);
-		wc_emit_u(c, b.slot);
-		wc_emit_u(c, d.slot);
+		emit3(c, ops);
 		return 0;
 	case 15: /* table.grow: init n -> old */
 		if (rd_u32(&c->r, &x) || wc_check_table(c, x))
@@ -122,14 +131,11 @@ int wc_op_prefix_fc(struct cc *c)
 	case 17: /* table.fill i val n */
 		if (rd_u32(&c->r, &x) || wc_check_table(c, x))
 			return -1;
-		if (wc_pop(c, CAPSA_WASM_I32, &d) || wc_pop(c, m->tables[x].elem, &b) ||
-		    wc_pop(c, CAPSA_WASM_I32, &a))
+		if (pop3(c, m->tables[x].elem, ops))
 			return -1;
 		wc_emit_op(c, OP_table_fill);
 		wc_emit_reloc(c, RELOC_TABLE, x);
-		wc_emit_u(c, a.slot);
-		wc_emit_u(c, b.slot);
-		wc_emit_u(c, d.slot);
+		emit3(c, ops);
 		return 0;
 	}
 	return rd_fail(&c->r, "illegal opcode");
