@@ -67,6 +67,13 @@ int disk_aio_event_fd(const struct disk_aio *a)
 	return a->efd;
 }
 
+void disk_aio_clear_event(struct disk_aio *a)
+{
+	uint64_t v;
+	ssize_t rd = read(a->efd, &v, sizeof(v));
+	(void)rd;
+}
+
 unsigned disk_aio_inflight(const struct disk_aio *a)
 {
 	return a->inflight;
@@ -122,9 +129,6 @@ unsigned disk_aio_reap(struct disk_aio *a, int wait, void (*fn)(void *ctx, uint6
                        void *ctx)
 {
 	unsigned got = 0;
-	uint64_t v;
-	ssize_t rd = read(a->efd, &v, sizeof(v)); /* re-armed before looking */
-	(void)rd;
 	if (wait)
 		disk_aio_submit(a);
 	for (;;) {

@@ -21,8 +21,11 @@ enum disk_aio_op { DISK_AIO_READ, DISK_AIO_WRITE, DISK_AIO_FLUSH };
 int disk_aio_open(struct disk_aio **out, struct disk *d, unsigned depth, const char **why,
                   struct err *e);
 void disk_aio_close(struct disk_aio *a);
-/* Readable when completions are waiting. */
+/* Readable when completions are waiting (it may also stay readable after
+ * they were reaped); disk_aio_clear_event() resets it: call it before reaping
+ * so that a completion arriving meanwhile makes it readable again. */
 int disk_aio_event_fd(const struct disk_aio *a);
+void disk_aio_clear_event(struct disk_aio *a);
 /* Queue a request (iov must stay valid until it completes); FLUSH starts
  * after every request queued before it has completed. 0 or -errno (-EBUSY
  * when `depth` requests are in flight). Nothing starts before disk_aio_submit. */

@@ -266,8 +266,10 @@ static unsigned backend_fds(void *dev, struct pollfd *p, unsigned max, int *time
 static void backend_event(void *dev, struct virtio_mmio *t, const struct pollfd *p, unsigned n)
 {
 	struct virtio_blk *b = dev;
-	if (n && p[0].revents)
+	if (n && p[0].revents) {
+		disk_aio_clear_event(b->async->aio);
 		reap(b, virtio_mmio_running(t) ? t : NULL, 0);
+	}
 }
 
 static void drain(void *dev, struct virtio_mmio *t)
