@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 
 #define ALT_STACK_BYTES (64u << 10)
 
@@ -46,6 +47,21 @@ static void chain(int sig, siginfo_t *si, void *uc)
 		raise(sig);
 }
 
+static void save_regs(struct wasm_guard_ctx *c, const void *ucv)
+{
+	const ucontext_t *uc = ucv;
+	c->nregs = 0;
+#if defined(__x86_64__)
+	for (unsigned i = 0; i < NGREG && i < WASM_GUARD_NREGS; i++)
+		c->regs[c->nregs++] = (uintptr_t)uc->uc_mcontext.gregs[i];
+#elif defined(__aarch64__)
+	for (unsigned i = 0; i < 31 && i < WASM_GUARD_NREGS; i++)
+		c->regs[c->nregs++] = (uintptr_t)uc->uc_mcontext.regs[i];
+#else
+	(void)uc;
+#endif
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	struct wasm_guard_ctx *c = guard_cur;
@@ -53,8 +69,10 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 		const struct capsa_wasm_memory *m = c->mem;
 		uintptr_t a = (uintptr_t)si->si_addr;
 		if (m && m->guarded && a >= (uintptr_t)m->base &&
-		    a - (uintptr_t)m->base < m->reserved)
+		    a - (uintptr_t)m->base < m->reserved) {
+			save_regs(c, uc);
 			siglongjmp(c->jb, 1);
+		}
 	}
 	chain(sig, si, uc);
 }
@@ -129,6 +147,7 @@ void wasm_guard_push(struct wasm_guard_ctx *c)
 {
 	c->mem = NULL;
 	c->func = NULL;
+	c->nregs = 0;
 	c->prev = guard_cur;
 	if (guard_ok == 0 && !alt_installed)
 		ensure_alt_stack();

@@ -3,8 +3,11 @@
 #define CAPSA_WASM_GUARD_H
 
 #include <setjmp.h>
+#include <stdint.h>
 
 #include "wasm/internal.h"
+
+#define WASM_GUARD_NREGS 32
 
 struct wasm_guard_ctx {
 	sigjmp_buf jb;
@@ -13,6 +16,11 @@ struct wasm_guard_ctx {
 	const struct capsa_wasm_memory *volatile mem;
 	struct capsa_wasm_func *volatile func;
 	struct wasm_guard_ctx *prev;
+	/* The general registers at the fault (none where the architecture is
+	 * not known): the interpreter finds its instruction pointer among
+	 * them to name the trapping instruction. */
+	uintptr_t regs[WASM_GUARD_NREGS];
+	unsigned nregs;
 };
 
 /* Installs the SIGSEGV/SIGBUS handler once per process; 0 on success. */

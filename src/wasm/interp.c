@@ -837,6 +837,12 @@ L_selk:
 	if (__builtin_expect((ea) + (bytes) > msize, 0))                                           \
 	TRAP(CAPSA_WASM_TRAP_MEMORY_OOB)
 #define NOCHK(ea, bytes) (void)0
+/* After an access: nothing for checked ones. An unchecked one must not see
+ * pc move on before it is done, so that the register holding pc names the
+ * faulting instruction when the guard region catches it (guard.c saves the
+ * registers; wasm_interp_call finds pc among them). */
+#define CHK_END   (void)0
+#define NOCHK_END __asm__ volatile("" : "+r"(pc)::"memory")
 #define H_LOAD_V(n, t, bytes, ctype, rtype, check)                                                 \
 	L_##n:                                                                                     \
 	{                                                                                          \
@@ -845,6 +851,7 @@ L_selk:
 		check(ea, bytes);                                                                  \
 		memcpy(&v, mbase + ea, bytes);                                                     \
 		fp[U(1)].RAW_##t = (rtype)v;                                                       \
+		check##_END;                                                                       \
 		pc += 4;                                                                           \
 		NEXT;                                                                              \
 	}
@@ -856,6 +863,7 @@ L_selk:
 		check(ea, bytes);                                                                  \
 		memcpy(&v, mbase + ea, bytes);                                                     \
 		fp[U(1)].RAW_##t = (rtype)v;                                                       \
+		check##_END;                                                                       \
 		pc += 5;                                                                           \
 		NEXT;                                                                              \
 	}
@@ -871,6 +879,7 @@ L_selk:
 		ctype v = (ctype)fp[U(2)].RAW_##t;                                                 \
 		check(ea, bytes);                                                                  \
 		memcpy(mbase + ea, &v, bytes);                                                     \
+		check##_END;                                                                       \
 		pc += 4;                                                                           \
 		NEXT;                                                                              \
 	}
@@ -885,6 +894,7 @@ L_selk:
 		check(ea, 4);                                                                      \
 		memcpy(&b, mbase + ea, 4);                                                         \
 		SET_i32(1, expr);                                                                  \
+		check##_END;                                                                       \
 		pc += 5;                                                                           \
 		NEXT;                                                                              \
 	}                                                                                          \
@@ -895,6 +905,7 @@ L_selk:
 		check(ea, 4);                                                                      \
 		memcpy(&b, mbase + ea, 4);                                                         \
 		SET_i32(1, expr);                                                                  \
+		check##_END;                                                                       \
 		pc += 6;                                                                           \
 		NEXT;                                                                              \
 	}
@@ -911,6 +922,7 @@ L_selk:
 		memcpy(&a, mbase + e1, 4);                                                         \
 		memcpy(&b, mbase + e2, 4);                                                         \
 		SET_i32(1, expr);                                                                  \
+		check##_END;                                                                       \
 		pc += 8;                                                                           \
 		NEXT;                                                                              \
 	}
@@ -929,6 +941,7 @@ L_selk:
 		memcpy(&a, mbase + e1, 4);                                                         \
 		memcpy(&b, mbase + e2, 4);                                                         \
 		SET_i32(1, a *b + GET_i32(8) + GET_i32(9));                                        \
+		check##_END;                                                                       \
 		pc += 10;                                                                          \
 		NEXT;                                                                              \
 	}
@@ -946,6 +959,7 @@ L_selk:
 		memcpy(&a, mbase + e1, 4);                                                         \
 		memcpy(&b, mbase + e2, 4);                                                         \
 		SET_i32(1, rc2 += a * b + GET_i32(8));                                             \
+		check##_END;                                                                       \
 		pc += 10;                                                                          \
 		NEXT;                                                                              \
 	}
@@ -963,6 +977,7 @@ L_selk:
 		memcpy(&a, mbase + e1, 4);                                                         \
 		memcpy(&b, mbase + e2, 4);                                                         \
 		SET_i32(4, a *b);                                                                  \
+		check##_END;                                                                       \
 		pc += 11;                                                                          \
 		NEXT;                                                                              \
 	}
@@ -975,6 +990,7 @@ L_selk:
 		uint32_t v = GET_i32(2) + GET_i32(3);                                              \
 		check(ea, 4);                                                                      \
 		memcpy(mbase + ea, &v, 4);                                                         \
+		check##_END;                                                                       \
 		pc += 5;                                                                           \
 		NEXT;                                                                              \
 	}
@@ -1176,10 +1192,32 @@ const void *const *wasm_interp_labels(void)
 	return labels;
 }
 
+/* The instruction a guarded access faulted in: the register that held run()'s
+ * pc (an unchecked access keeps it on its own first cell, see NOCHK_END) is
+ * the one pointing at the first cell of a memory instruction of the
+ * function that was running. NULL when no register does. */
+static const cell *fault_pc(const struct wasm_guard_ctx *g)
+{
+	const struct capsa_wasm_func *f = g->func;
+	if (!f || !f->wc || !f->code)
+		return NULL;
+	const uintptr_t lo = (uintptr_t)f->code, n = f->wc->ncode;
+	for (unsigned r = 0; r < g->nregs; r++) {
+		uintptr_t v = g->regs[r];
+		if (v < lo || (v - lo) % sizeof(cell) || (v - lo) / sizeof(cell) >= n)
+			continue;
+		uint32_t at = (uint32_t)((v - lo) / sizeof(cell));
+		for (uint32_t i = 0; i < f->wc->nrelocs; i++)
+			if (f->wc->relocs[i].cell == at && f->wc->relocs[i].kind == RELOC_MEMOP)
+				return f->code + at;
+	}
+	return NULL;
+}
+
 /* The fault handler (guard.c) jumps back here when a guarded memory access
- * is out of bounds. What run() held in registers is lost: the trap names
- * the function but not the offset, and the store's fuel stays charged for
- * the whole slice the interpreter had taken. */
+ * is out of bounds. What run() held in registers is lost but for the copy
+ * the handler saved (fault_pc); the store's fuel stays charged for the whole
+ * slice the interpreter had taken. */
 enum capsa_wasm_trap wasm_interp_call(struct capsa_wasm_store *s, struct capsa_wasm_func *f,
                                       uint64_t *cells, struct capsa_wasm_trap_info *info)
 {
@@ -1191,7 +1229,7 @@ enum capsa_wasm_trap wasm_interp_call(struct capsa_wasm_store *s, struct capsa_w
 		wasm_guard_pop(&g);
 		s->depth = depth;
 		s->sp_top = top;
-		fill_info(info, CAPSA_WASM_TRAP_MEMORY_OOB, g.func, NULL);
+		fill_info(info, CAPSA_WASM_TRAP_MEMORY_OOB, g.func, fault_pc(&g));
 		return CAPSA_WASM_TRAP_MEMORY_OOB;
 	}
 	enum capsa_wasm_trap trap = run(s, f, cells, info, &g, NULL);

@@ -8,6 +8,11 @@
  *                        memory must still kill the process with SIGSEGV
  *   guard_check chain    a SIGSEGV handler installed by the embedder before
  *                        any memory existed still gets faults outside wasm
+ *   guard_check offsets MODULE
+ *                        calls every export of MODULE with an address out of
+ *                        bounds and prints "name function offset" for each
+ *                        trap (test_wasi compares this with and without
+ *                        guard regions)
  * Prints "<mode> ok" and exits 0 when the checks hold. */
 #include "capsa/wasm.h"
 
@@ -15,6 +20,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* (module (memory 1) (func (export "load") (param i32) (result i32)
@@ -88,10 +94,47 @@ static void embedder_handler(int sig, siginfo_t *si, void *uc)
 	siglongjmp(embedder_jb, 1);
 }
 
+static int offsets(const char *path)
+{
+	struct err e = {0};
+	FILE *f = fopen(path, "rb");
+	static uint8_t buf[1 << 16];
+	size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+	if (f)
+		fclose(f);
+	struct capsa_wasm_module *m = n ? capsa_wasm_module_load(buf, n, &e) : NULL;
+	struct capsa_wasm_store *s = m ? capsa_wasm_store_new(NULL, &e) : NULL;
+	struct capsa_wasm_instance *in =
+	    s ? capsa_wasm_instantiate(s, m, NULL, NULL, NULL, &e) : NULL;
+	if (!in) {
+		fprintf(stderr, "guard_check: %s: %s\n", path, n ? e.msg : "cannot read");
+		return 1;
+	}
+	for (uint32_t i = 0; i < capsa_wasm_instance_export_count(in); i++) {
+		struct capsa_wasm_extern x;
+		const char *name = capsa_wasm_instance_export_at(in, i, &x);
+		if (x.kind != CAPSA_WASM_EXTERN_FUNC)
+			continue;
+		union capsa_wasm_val v[2] = {{.i32 = 0x7ffffff0}};
+		struct capsa_wasm_trap_info info;
+		enum capsa_wasm_trap t = capsa_wasm_call(s, x.u.func, v, &info);
+		if (t != CAPSA_WASM_TRAP_MEMORY_OOB) {
+			printf("%s: no out-of-bounds trap (%s)\n", name, capsa_wasm_trap_name(t));
+			return 1;
+		}
+		printf("%s %lld %u\n", name, (long long)info.func_index, info.offset);
+	}
+	capsa_wasm_store_free(s);
+	capsa_wasm_module_free(m);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
 	struct err e = {0};
+	if (!strcmp(mode, "offsets") && argc > 2)
+		return offsets(argv[2]);
 	if (!strcmp(mode, "chain")) {
 		struct sigaction sa = {0};
 		sa.sa_sigaction = embedder_handler;
@@ -131,7 +174,7 @@ int main(int argc, char **argv)
 			return 1;
 		capsa_wasm_store_free(b.s);
 	} else {
-		fprintf(stderr, "usage: guard_check threads|crash|chain\n");
+		fprintf(stderr, "usage: guard_check threads|crash|chain|offsets MODULE\n");
 		return 2;
 	}
 	capsa_wasm_module_free(mod);
