@@ -449,7 +449,7 @@ int wc_take_cond(struct cc *c, struct condv *cd)
 }
 
 /* Register-cached loop counters. A counter branch `x = x + K; if (x cmp L)`
- * (and its second induction variable `y = y + K2`) at the end of an
+ * back to the loop head (and its second induction variable `y = y + K2`) in an
  * innermost loop that makes no call, where it is the only write to x (and
  * y) in the loop, keeps x and y in two machine registers besides their
  * slots (written through, so the slots always hold the values): the
@@ -489,6 +489,40 @@ static int rc_written_once(const struct cc *c, uint64_t slot, uint32_t start)
 	return c->lw_last[slot] > start && c->lw_prev[slot] <= start;
 }
 
+/* A loop whose body is exactly mul_ldld_padd, mad_ldld_rc adding the first
+ * one's product, and a two-counter branch back to the head (a dot product
+ * unrolled by two) becomes one instruction per iteration: the first cell
+ * gets the handler that runs all three in place (OP_dot2_br_rc_*). Nothing
+ * else can jump into the body: it holds no other branch, and wasm cannot
+ * enter a loop but at its head. */
+static void fuse_dot2(struct cc *c, const struct ctl *f)
+{
+	const uint32_t p = f->start, m = p + 11, b = m + 10;
+	if (c->ncode < b + 9 || c->code[p].h != c->labels[OP_i32_mul_ldld_padd] ||
+	    c->code[m].h != c->labels[OP_i32_mad_ldld_rc] || c->code[b + 8].i != -(int64_t)(b - p))
+		return;
+	const cell *P = &c->code[p], *M = &c->code[m], *B = &c->code[b];
+	/* rc0 holds B's operand 4, rc1 its operand 1 (wc_loop_rc) */
+	if (P[2].u == B[4].u && P[3].u != B[4].u) { /* x = counter + y: swap */
+		uint64_t t = P[2].u;
+		c->code[p + 2].u = P[3].u;
+		c->code[p + 3].u = t;
+	}
+	if (P[3].u != B[4].u || P[5].u != B[1].u || P[8].u != P[1].u || M[2].u != B[1].u ||
+	    M[5].u != P[1].u || M[8].u != P[4].u || P[1].u == P[2].u)
+		return;
+	for (int k = 0; k < 10; k++) {
+		if (c->code[b].h != c->labels[OP_addi2_br_rc_eq + 2 * k])
+			continue;
+		for (uint32_t i = 0; i < c->nrelocs; i++)
+			if (c->relocs[i].cell == p && c->relocs[i].kind == RELOC_MEMOP) {
+				c->relocs[i].index = OP_dot2_br_rc_eq_g + 2 * k;
+				c->code[p].h = c->labels[OP_dot2_br_rc_eq + 2 * k];
+			}
+		return;
+	}
+}
+
 static void wc_loop_rc(struct cc *c, const struct ctl *f)
 {
 	if (f->rc_pre == UINT32_MAX || c->last_call > f->start || c->last_loop != f->start + 1)
@@ -501,7 +535,9 @@ static void wc_loop_rc(struct cc *c, const struct ctl *f)
 		if (!two && c->code[op].h != c->labels[OP_addi_br_eq + k])
 			continue;
 		uint64_t x = c->code[op + (two ? 4 : 1)].u, y = two ? c->code[op + 1].u : x;
-		if (rc_written_once(c, x, f->start) && rc_written_once(c, y, f->start)) {
+		int64_t back = -(int64_t)(op - f->start); /* a branch to the head */
+		if (rc_written_once(c, x, f->start) && rc_written_once(c, y, f->start) &&
+		    c->code[op + (two ? 8 : 5)].i == back) {
 			slots[0] = x;
 			slots[1] = y;
 			n = 2;
@@ -531,6 +567,7 @@ static void wc_loop_rc(struct cc *c, const struct ctl *f)
 	c->code[f->rc_pre].h = c->labels[OP_rc_load];
 	for (int i = 0; i < 3; i++)
 		c->code[f->rc_pre + 1 + i].u = slots[i];
+	fuse_dot2(c, f);
 }
 
 /* Emit a branch taken when the condition is true (or false); returns the

@@ -325,6 +325,8 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 #define LBL_RC(n, ...)                                                                             \
 	[OP_addi_br_rc_##n] = &&L_addi_br_rc_##n, [OP_addi2_br_rc_##n] = &&L_addi2_br_rc_##n,
 #define LBL_FM(n) [OP_##n] = &&L_##n, [OP_##n##_g] = &&L_##n##_g,
+#define LBL_DOT(n, ...)                                                                            \
+	[OP_dot2_br_rc_##n] = &&L_dot2_br_rc_##n, [OP_dot2_br_rc_##n##_g] = &&L_dot2_br_rc_##n##_g,
 #define LBL_LB(n, ...)                                                                             \
 	[OP_i32_##n##_ld] = &&L_i32_##n##_ld, [OP_i32_##n##_ldai] = &&L_i32_##n##_ldai,            \
 	[OP_i32_##n##_ld_g] = &&L_i32_##n##_ld_g, [OP_i32_##n##_ldai_g] = &&L_i32_##n##_ldai_g,
@@ -334,7 +336,8 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 	            WASM_LDBIN_OPS(LBL_LB) WASM_FUSED_MEM_OPS(LBL_FM) WASM_SIMD_OPS(LBL_S)
 	                WASM_BRANCH_CMPS(LBL_RC)[OP_rc_load] = &&L_rc_load,
 	    [OP_i32_mad_ldld_rc] = &&L_i32_mad_ldld_rc,
-	    [OP_i32_mad_ldld_rc_g] = &&L_i32_mad_ldld_rc_g, [OP_rc_none] = &&L_rc_none};
+	    [OP_i32_mad_ldld_rc_g] = &&L_i32_mad_ldld_rc_g, [OP_rc_none] = &&L_rc_none,
+	    WASM_BRANCH_CMPS(LBL_DOT)};
 	if (labels_out) {
 		*labels_out = labels;
 		return CAPSA_WASM_OK;
@@ -350,6 +353,7 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 #else
 	uint32_t rc0 = 0, rc1 = 0, rc2 = 0;
 #endif
+	cell *loop_head = NULL; /* of the loop whose counters they are */
 	slot_t *const stack = (slot_t *)s->stack;
 	slot_t *const stack_end = stack + s->lim.stack_cells;
 	slot_t *const entry_top = s->sp_top ? (slot_t *)s->sp_top : stack;
@@ -708,14 +712,22 @@ L_ref_func:
 	}
 	WASM_BRANCH_CMPS(H_ADDBR2)
 	/* The same two with the counters also in registers (rc0 for x, rc1
-	 * for the second one), loaded by rc_load before the loop head. */
+	 * for the second one), loaded by rc_load before the loop head, and
+	 * branching back to that head, which rc_load also keeps: the next pc
+	 * then does not wait for a load of the branch offset. */
+#define LOOP_BACK()                                                                                \
+	do {                                                                                       \
+		CHARGE();                                                                          \
+		pc = loop_head;                                                                    \
+		NEXT;                                                                              \
+	} while (0)
 #define H_RCBR(n, cond, inv)                                                                       \
 	L_addi_br_rc_##n:                                                                          \
 	{                                                                                          \
 		uint32_t a = rc0 += (uint32_t)pc[3].u, b = (uint32_t)pc[4].u;                      \
 		SET_i32(1, a);                                                                     \
 		if (__builtin_expect(cond, 1))                                                     \
-			JUMP(pc[5].i);                                                             \
+			LOOP_BACK();                                                               \
 		pc += 6;                                                                           \
 		NEXT;                                                                              \
 	}                                                                                          \
@@ -725,7 +737,7 @@ L_ref_func:
 		uint32_t a = rc0 += (uint32_t)pc[6].u, b = (uint32_t)pc[7].u;                      \
 		SET_i32(4, a);                                                                     \
 		if (__builtin_expect(cond, 1))                                                     \
-			JUMP(pc[8].i);                                                             \
+			LOOP_BACK();                                                               \
 		pc += 9;                                                                           \
 		NEXT;                                                                              \
 	}
@@ -735,6 +747,7 @@ L_rc_load:
 	rc1 = GET_i32(2);
 	rc2 = GET_i32(3);
 	pc += 4;
+	loop_head = pc;
 	NEXT;
 L_rc_none:
 	pc += 4;
@@ -983,6 +996,52 @@ L_selk:
 	}
 	H_PADD(i32_mul_ldld_padd, CHK)
 	H_PADD(i32_mul_ldld_padd_g, NOCHK)
+	/* A whole iteration of a dot product unrolled by two as one instruction
+	 * (compile.c, fuse_dot2): the cells of mul_ldld_padd (P), mad_ldld_rc
+	 * (M) and addi2_br_rc (B) stay in place and this handler runs all three
+	 * without dispatches between them. The compiler has checked that P's
+	 * x = y + z adds the counter in rc0, that both first loads address from
+	 * the pointer in rc1 and both second ones from x, and that M adds P's
+	 * product: those operands come from registers, not slots. pc steps to
+	 * each part, so a trap names the part's instruction. */
+#define H_DOT2_V(n, cond, check, sfx)                                                              \
+	L_dot2_br_rc_##n##sfx:                                                                     \
+	{                                                                                          \
+		const uint32_t x = GET_i32(2) + rc0;                                               \
+		SET_i32(1, x);                                                                     \
+		uint64_t e1 = (uint64_t)(uint32_t)(rc1 + (uint32_t)pc[7].u) + pc[6].u;             \
+		uint64_t e2 = (uint64_t)(uint32_t)(x + (uint32_t)pc[10].u) + pc[9].u;              \
+		uint32_t a, b, c, d;                                                               \
+		check(e1, 4);                                                                      \
+		check(e2, 4);                                                                      \
+		memcpy(&a, mbase + e1, 4);                                                         \
+		memcpy(&b, mbase + e2, 4);                                                         \
+		SET_i32(4, a *b);                                                                  \
+		check##_END;                                                                       \
+		pc += 11;                                                                          \
+		check##_END;                                                                       \
+		e1 = (uint64_t)(uint32_t)(rc1 + (uint32_t)pc[4].u) + pc[3].u;                      \
+		e2 = (uint64_t)(uint32_t)(x + (uint32_t)pc[7].u) + pc[6].u;                        \
+		check(e1, 4);                                                                      \
+		check(e2, 4);                                                                      \
+		memcpy(&c, mbase + e1, 4);                                                         \
+		memcpy(&d, mbase + e2, 4);                                                         \
+		SET_i32(1, rc2 += c * d + a * b);                                                  \
+		check##_END;                                                                       \
+		pc += 10;                                                                          \
+		SET_i32(1, rc1 += (uint32_t)pc[3].u);                                              \
+		a = rc0 += (uint32_t)pc[6].u, b = (uint32_t)pc[7].u;                               \
+		SET_i32(4, a);                                                                     \
+		if (__builtin_expect(cond, 1)) {                                                   \
+			CHARGE();                                                                  \
+			pc -= 21; /* B's target: P */                                              \
+			goto L_dot2_br_rc_##n##sfx;                                                \
+		}                                                                                  \
+		pc += 9;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_DOT2(n, cond, inv) H_DOT2_V(n, cond, CHK, ) H_DOT2_V(n, cond, NOCHK, _g)
+	WASM_BRANCH_CMPS(H_DOT2)
 #define H_STADD(n, check)                                                                          \
 	L_##n:                                                                                     \
 	{                                                                                          \
