@@ -303,6 +303,36 @@ static void note_load(struct cc *c, uint32_t op, int ai)
 	}
 }
 
+/* The stored sum x + y at `add` (a two-slot i32.add) whose addend was made
+ * just before it by a select between constants `k cmp L ? A : B` into a
+ * temporary: one store instruction with the select in it. */
+static int stadd_selk(struct cc *c, int64_t add, uint64_t addr, uint64_t x, uint64_t y,
+                      uint32_t offset)
+{
+	const int64_t s = add - 6;
+	if (s < 0 || s < c->label_at)
+		return 0;
+	int k = 0;
+	while (k < 10 && c->code[s].h != c->labels[OP_selk_eq + k])
+		k++;
+	const uint64_t t = c->code[s + 1].u;
+	if (k == 10 || t < c->nlocal_cells || (t != x && t != y) || x == y)
+		return 0;
+	cell sel[5];
+	memcpy(sel, &c->code[s + 1], sizeof(sel));
+	wc_rewind(c, (uint32_t)s);
+	uint32_t op = wc_emit_op(c, (enum wasm_op)(OP_stadd_selk_eq + 2 * k));
+	wc_mark_memop(c, op, (enum wasm_op)(OP_stadd_selk_eq_g + 2 * k));
+	wc_emit_u(c, addr);
+	wc_emit_u(c, t == x ? y : x);
+	wc_emit_u(c, sel[1].u); /* A */
+	wc_emit_u(c, sel[2].u); /* B */
+	wc_emit_u(c, sel[3].u); /* k */
+	wc_emit_u(c, sel[4].u); /* L */
+	wc_emit_u(c, offset);
+	return 1;
+}
+
 int wc_op_memory(struct cc *c, uint8_t opcode)
 {
 	const struct numinfo *mi = &meminfo[opcode - 0x28];
@@ -355,6 +385,8 @@ int wc_op_memory(struct cc *c, uint8_t opcode)
 	    a.slot != v.slot) {
 		/* Store a sum just computed (used only here). */
 		uint64_t x = c->code[lad + 2].u, y = c->code[lad + 3].u;
+		if (stadd_selk(c, lad, a.slot, x, y, offset))
+			return 0;
 		wc_rewind(c, (uint32_t)lad);
 		uint32_t op = wc_emit_op(c, OP_i32_store_add);
 		wc_mark_memop(c, op, OP_i32_store_add_g);

@@ -325,6 +325,8 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 #define LBL_RC(n, ...)                                                                             \
 	[OP_addi_br_rc_##n] = &&L_addi_br_rc_##n, [OP_addi2_br_rc_##n] = &&L_addi2_br_rc_##n,
 #define LBL_FM(n) [OP_##n] = &&L_##n, [OP_##n##_g] = &&L_##n##_g,
+#define LBL_STSEL(n, ...)                                                                          \
+	[OP_stadd_selk_##n] = &&L_stadd_selk_##n, [OP_stadd_selk_##n##_g] = &&L_stadd_selk_##n##_g,
 #define LBL_DOT(n, ...)                                                                            \
 	[OP_dot2_br_rc_##n] = &&L_dot2_br_rc_##n, [OP_dot2_br_rc_##n##_g] = &&L_dot2_br_rc_##n##_g,
 #define LBL_LB(n, ...)                                                                             \
@@ -337,7 +339,7 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 	                WASM_BRANCH_CMPS(LBL_RC)[OP_rc_load] = &&L_rc_load,
 	    [OP_i32_mad_ldld_rc] = &&L_i32_mad_ldld_rc,
 	    [OP_i32_mad_ldld_rc_g] = &&L_i32_mad_ldld_rc_g, [OP_rc_none] = &&L_rc_none,
-	    WASM_BRANCH_CMPS(LBL_DOT)};
+	    WASM_BRANCH_CMPS(LBL_DOT) WASM_BRANCH_CMPS(LBL_STSEL)};
 	if (labels_out) {
 		*labels_out = labels;
 		return CAPSA_WASM_OK;
@@ -1055,6 +1057,22 @@ L_selk:
 	}
 	H_STADD(i32_store_add, CHK)
 	H_STADD(i32_store_add_g, NOCHK)
+	/* The same where one addend is a select between constants:
+	 * store(x + offset, y + (a cmp b ? A : B)), as in `p->v += c ? A : B`. */
+#define H_STSEL_V(n, cond, check, sfx)                                                             \
+	L_stadd_selk_##n##sfx:                                                                     \
+	{                                                                                          \
+		uint64_t ea = (uint64_t)GET_i32(1) + pc[7].u;                                      \
+		uint32_t a = GET_i32(5), b = (uint32_t)pc[6].u;                                    \
+		uint32_t v = GET_i32(2) + (uint32_t)((cond) ? pc[3].u : pc[4].u);                  \
+		check(ea, 4);                                                                      \
+		memcpy(mbase + ea, &v, 4);                                                         \
+		check##_END;                                                                       \
+		pc += 8;                                                                           \
+		NEXT;                                                                              \
+	}
+#define H_STSEL(n, cond, inv) H_STSEL_V(n, cond, CHK, ) H_STSEL_V(n, cond, NOCHK, _g)
+	WASM_BRANCH_CMPS(H_STSEL)
 	WASM_MEMORY_OPS(H_LOAD, H_STORE)
 
 #define LDV(v, n)                          memcpy(&(v), &fp[U(n)], 16)

@@ -263,6 +263,7 @@
 #define OPENUM_ADDBR2(n, ...) OP_addi2_br_##n,
 #define OPENUM_RCBR(n, ...)   OP_addi_br_rc_##n, OP_addi2_br_rc_##n,
 #define OPENUM_DOT(n, ...)    OP_dot2_br_rc_##n, OP_dot2_br_rc_##n##_g,
+#define OPENUM_STSEL(n, ...)  OP_stadd_selk_##n, OP_stadd_selk_##n##_g,
 enum wasm_op {
 	WASM_CONTROL_OPS(OPENUM_X) WASM_NUMERIC_OPS(OPENUM_BIN, OPENUM_UN, OPENUM_BIN, OPENUM_UN)
 	    WASM_MEMORY_OPS(OPENUM_LD, OPENUM_LS) WASM_BRANCH_CMPS(OPENUM_BR)
@@ -273,7 +274,7 @@ enum wasm_op {
 	OP_i32_mad_ldld_rc,
 	OP_i32_mad_ldld_rc_g,
 	OP_rc_none,
-	WASM_BRANCH_CMPS(OPENUM_DOT) OP_COUNT_
+	WASM_BRANCH_CMPS(OPENUM_DOT) WASM_BRANCH_CMPS(OPENUM_STSEL) OP_COUNT_
 };
 
 #endif

@@ -22,6 +22,9 @@
     local.get 0 i32.const 7 i32.store16)
   (func (export "store_add") (param i32) (local i32 i32)
     local.get 0 local.get 1 local.get 2 i32.add i32.store)
+  (func (export "store_select") (param i32) (local i32)
+    local.get 0 i32.const -3 i32.const 5 local.get 1 i32.const 500 i32.gt_s select
+    local.get 1 i32.add i32.store offset=4)
   (func (export "add_load") (param i32) (result i32) (local i32)
     local.get 1 local.get 0 i32.load i32.add)
   (func (export "xor_load_ai") (param i32) (result i32) (local i32)

@@ -84,6 +84,35 @@ static uint32_t selects(int n)
 	return s;
 }
 
+/* Fields updated in place by a select between constants, on every
+ * comparison (p->v += c ? A : B, each on another element so that the
+ * updates stay apart); returns a checksum of the updated data. */
+struct cell_pair {
+	int32_t v, u;
+};
+#define UPD(k, cond, a, b) c[(i + (k)*97) & 1023].v += (cond) ? (a) : (b)
+static uint32_t updates(struct cell_pair *c, int n)
+{
+	uint32_t s = 0;
+	for (int i = 0; i < n; i++) {
+		int32_t v = data[i & 4095];
+		uint32_t u = (uint32_t)v;
+		UPD(0, v > 100, -3, 5);
+		UPD(1, v < -100, 11, -7);
+		UPD(2, v >= 200, 13, 2);
+		UPD(3, v <= -200, 17, 1);
+		UPD(4, v == 42, 19, 4);
+		UPD(5, v != 43, 23, 6);
+		UPD(6, u > 1000u, 29, 8);
+		UPD(7, u < 3000u, 31, 9);
+		UPD(8, u >= 500u, 37, 10);
+		UPD(9, u <= 700u, 41, 12);
+	}
+	for (int i = 0; i < 1024; i++)
+		s = s * 31u + (uint32_t)c[i].v + (uint32_t)c[i].u * 7u;
+	return s;
+}
+
 static uint32_t sums(const int32_t *a, int n)
 {
 	uint32_t s = 0;
@@ -186,6 +215,8 @@ int main(int argc, char **argv)
 	printf("dot %d %d\n", dot(data, data + 100, 24, 24), dot(data + 7, data + 1000, n / 8, 3));
 	printf("combine %u\n", combine((const uint32_t *)data, n, 12345u));
 	printf("selects %u\n", selects(n));
+	static struct cell_pair cells[1024];
+	printf("updates %u\n", updates(cells, n));
 	printf("sums %u\n", sums(data, n));
 	printf("matrix %u\n", matrix(data, data + 600, n));
 	printf("cached %u\n", cached(data, data + 2000, n < 2000 ? n : 2000));
