@@ -76,6 +76,9 @@ void wc_rewind(struct cc *c, uint32_t to)
 			l->rc_cand = UINT32_MAX - 1;
 		if (l->rc_mad < UINT32_MAX - 1 && l->rc_mad >= to)
 			l->rc_mad = UINT32_MAX - 1;
+		for (uint32_t k = 0; k < l->nchase; k++)
+			if (l->rc_chase[k] >= to)
+				l->rc_chase_slot = UINT32_MAX - 1;
 	}
 	while (c->nrelocs && c->relocs[c->nrelocs - 1].cell >= to)
 		c->nrelocs--;
@@ -233,6 +236,7 @@ static struct ctl *push_ctl(struct cc *c, uint8_t kind)
 	f->rc_pre = UINT32_MAX;
 	f->rc_cand = UINT32_MAX;
 	f->rc_mad = UINT32_MAX;
+	f->rc_chase_slot = UINT32_MAX;
 	return f;
 }
 
@@ -484,6 +488,52 @@ static void note_rc_mad(struct cc *c, uint32_t op)
 		l->rc_mad = l->rc_mad == UINT32_MAX ? op : UINT32_MAX - 1;
 }
 
+/* A pointer chase `x = load(x + offset)` (the plain i32.load at op) keeps x
+ * in rc1 when every write to x in the loop is such a load. */
+static void note_rc_chase(struct cc *c, uint32_t op, uint32_t slot)
+{
+	struct ctl *l = inner_loop(c);
+	if (!l)
+		return;
+	if (l->rc_chase_slot == UINT32_MAX)
+		l->rc_chase_slot = slot;
+	if (l->rc_chase_slot != slot || l->nchase == 4)
+		l->rc_chase_slot = UINT32_MAX - 1;
+	else
+		l->rc_chase[l->nchase++] = op;
+}
+
+/* Counts the writes to a local slot in the innermost loop around them. */
+static void count_write(struct cc *c, uint32_t slot)
+{
+	const struct ctl *l = inner_loop(c);
+	uint32_t id = l ? l->start + 1 : 0;
+	if (c->lw_loop[slot] != id) {
+		c->lw_loop[slot] = id;
+		c->lw_count[slot] = 0;
+	}
+	c->lw_count[slot]++;
+}
+
+/* Makes the chase loads of loop f use rc1; 1 when it did. */
+static int rc_chase(struct cc *c, const struct ctl *f)
+{
+	uint32_t x = f->rc_chase_slot;
+	if (x >= UINT32_MAX - 1 || c->lw_loop[x] != f->start + 1 || c->lw_count[x] != f->nchase)
+		return 0;
+	for (uint32_t k = 0; k < f->nchase; k++)
+		if (c->code[f->rc_chase[k]].h != c->labels[OP_i32_load])
+			return 0;
+	for (uint32_t k = 0; k < f->nchase; k++) {
+		uint32_t op = f->rc_chase[k];
+		c->code[op].h = c->labels[OP_i32_load_chase];
+		for (uint32_t i = 0; i < c->nrelocs; i++)
+			if (c->relocs[i].cell == op && c->relocs[i].kind == RELOC_MEMOP)
+				c->relocs[i].index = OP_i32_load_chase_g;
+	}
+	return 1;
+}
+
 static int rc_written_once(const struct cc *c, uint64_t slot, uint32_t start)
 {
 	return c->lw_last[slot] > start && c->lw_prev[slot] <= start;
@@ -527,8 +577,8 @@ static void wc_loop_rc(struct cc *c, const struct ctl *f)
 {
 	if (f->rc_pre == UINT32_MAX || c->last_call > f->start || c->last_loop != f->start + 1)
 		return;
-	uint64_t slots[3];
-	int n = 0;
+	/* rc0..rc2 and the slot each mirrors; UINT64_MAX: unused */
+	uint64_t slots[3] = {UINT64_MAX, UINT64_MAX, UINT64_MAX};
 	uint32_t op = f->rc_cand;
 	for (int k = 0; op < UINT32_MAX - 1 && k < 10; k++) {
 		int two = c->code[op].h == c->labels[OP_addi2_br_eq + k];
@@ -539,8 +589,8 @@ static void wc_loop_rc(struct cc *c, const struct ctl *f)
 		if (rc_written_once(c, x, f->start) && rc_written_once(c, y, f->start) &&
 		    c->code[op + (two ? 8 : 5)].i == back) {
 			slots[0] = x;
-			slots[1] = y;
-			n = 2;
+			if (two)
+				slots[1] = y;
 			c->code[op].h = c->labels[OP_addi_br_rc_eq + 2 * k + two];
 		}
 		break;
@@ -553,20 +603,21 @@ static void wc_loop_rc(struct cc *c, const struct ctl *f)
 			if (c->relocs[i].cell == op && c->relocs[i].kind == RELOC_MEMOP) {
 				c->relocs[i].index = OP_i32_mad_ldld_rc_g;
 				c->code[op].h = c->labels[OP_i32_mad_ldld_rc];
-				if (!n)
-					slots[n++] = slots[1] = c->code[op + 1].u;
 				slots[2] = c->code[op + 1].u;
-				n = 3;
 				break;
 			}
 	}
-	if (!n)
-		return;
-	if (n == 2)
-		slots[2] = slots[0];
-	c->code[f->rc_pre].h = c->labels[OP_rc_load];
+	if (slots[1] == UINT64_MAX && rc_chase(c, f))
+		slots[1] = f->rc_chase_slot;
+	uint64_t any = UINT64_MAX;
 	for (int i = 0; i < 3; i++)
-		c->code[f->rc_pre + 1 + i].u = slots[i];
+		if (slots[i] != UINT64_MAX)
+			any = slots[i];
+	if (any == UINT64_MAX)
+		return;
+	c->code[f->rc_pre].h = c->labels[OP_rc_load];
+	for (int i = 0; i < 3; i++) /* an unused register loads some used slot */
+		c->code[f->rc_pre + 1 + i].u = slots[i] != UINT64_MAX ? slots[i] : any;
 	fuse_dot2(c, f);
 }
 
@@ -918,6 +969,8 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 	int64_t ld = c->last_dst;
 	c->lw_prev[slot] = c->lw_last[slot];
 	c->lw_last[slot] = c->ncode + 1;
+	count_write(c, slot);
+	int64_t load = c->last_load_ai ? -1 : c->last_load;
 	if (wc_pop_raw(c, t, &v))
 		return -1;
 	if (v.is_const) {
@@ -932,6 +985,8 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 	if (!DEAD && ld >= 0 && !aliased && v.slot == v.canon && c->code[ld].u == v.canon &&
 	    v.type != WASM_TYPE_UNKNOWN) {
 		c->code[ld].u = slot; /* write the result straight into the local */
+		if (load >= 0 && ld == load + 1 && c->code[ld + 1].u == slot)
+			note_rc_chase(c, (uint32_t)load, slot);
 		if (c->mad_at >= 0 && ld == c->mad_at + 1 &&
 		    c->code[c->mad_at].h == c->labels[OP_i32_mad_ldld] && c->code[ld + 8].u == slot)
 			note_rc_mad(c, (uint32_t)c->mad_at);
@@ -1307,7 +1362,9 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	c->max_cells = slot;
 	c->lw_last = calloc(slot + 1, sizeof(uint32_t));
 	c->lw_prev = calloc(slot + 1, sizeof(uint32_t));
-	if (!c->lw_last || !c->lw_prev) {
+	c->lw_loop = calloc(slot + 1, sizeof(uint32_t));
+	c->lw_count = calloc(slot + 1, sizeof(uint32_t));
+	if (!c->lw_last || !c->lw_prev || !c->lw_loop || !c->lw_count) {
 		err_set(e, ERR_SYSTEM, "out of memory");
 		goto out;
 	}
@@ -1354,5 +1411,7 @@ out:
 	free(c->lslot);
 	free(c->lw_last);
 	free(c->lw_prev);
+	free(c->lw_loop);
+	free(c->lw_count);
 	return rc;
 }

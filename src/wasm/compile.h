@@ -38,6 +38,9 @@ struct ctl {
 	uint32_t rc_pre;  /* code index of the placeholder before the head */
 	uint32_t rc_cand; /* the counter branch that may use them, or UINT32_MAX */
 	uint32_t rc_mad;  /* a multiply-accumulate into a local, or UINT32_MAX */
+	/* loads x = load(x + offset) chasing a pointer in one local */
+	uint32_t rc_chase_slot; /* that local; UINT32_MAX: none, - 1: not one */
+	uint32_t rc_chase[4], nchase;
 };
 
 struct cc {
@@ -76,9 +79,11 @@ struct cc {
 	int64_t addimm_prev; /* the one before it */
 	uint32_t label_at;   /* code index of the latest branch target: no fusion across it */
 	uint32_t *lw_last, *lw_prev; /* per local slot: code index + 1 of its last two writes */
-	uint32_t last_call;          /* code index + 1 of the latest call */
-	uint32_t last_loop;          /* code index + 1 of the latest loop head */
-	int64_t mad_at;              /* code index of the latest OP_i32_mad_ldld, or -1 */
+	uint32_t *lw_loop,
+	    *lw_count;      /* per local slot: writes in the loop starting at lw_loop - 1 */
+	uint32_t last_call; /* code index + 1 of the latest call */
+	uint32_t last_loop; /* code index + 1 of the latest loop head */
+	int64_t mad_at;     /* code index of the latest OP_i32_mad_ldld, or -1 */
 	int oom;
 };
 

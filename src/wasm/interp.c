@@ -25,6 +25,13 @@ typedef union {
 	double f64[2];
 } v128_t;
 
+/* c ? a : b without a branch: selects on data are as good as random to the
+ * branch predictor. */
+static inline uint64_t pick(uint32_t c, uint64_t a, uint64_t b)
+{
+	return b ^ ((a ^ b) & -(uint64_t)(c != 0));
+}
+
 static inline float f32_from(uint32_t b)
 {
 	float f;
@@ -338,8 +345,11 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 	            WASM_LDBIN_OPS(LBL_LB) WASM_FUSED_MEM_OPS(LBL_FM) WASM_SIMD_OPS(LBL_S)
 	                WASM_BRANCH_CMPS(LBL_RC)[OP_rc_load] = &&L_rc_load,
 	    [OP_i32_mad_ldld_rc] = &&L_i32_mad_ldld_rc,
-	    [OP_i32_mad_ldld_rc_g] = &&L_i32_mad_ldld_rc_g, [OP_rc_none] = &&L_rc_none,
-	    WASM_BRANCH_CMPS(LBL_DOT) WASM_BRANCH_CMPS(LBL_STSEL)};
+	    [OP_i32_mad_ldld_rc_g] = &&L_i32_mad_ldld_rc_g,
+	    [OP_rc_none] = &&L_rc_none,
+	    WASM_BRANCH_CMPS(LBL_DOT) WASM_BRANCH_CMPS(LBL_STSEL)[OP_i32_load_chase] =
+	        &&L_i32_load_chase,
+	    [OP_i32_load_chase_g] = &&L_i32_load_chase_g};
 	if (labels_out) {
 		*labels_out = labels;
 		return CAPSA_WASM_OK;
@@ -518,7 +528,7 @@ L_const128:
 	pc += 4;
 	NEXT;
 L_select:
-	fp[U(1)] = GET_i32(4) ? fp[U(2)] : fp[U(3)];
+	fp[U(1)] = fp[pick(GET_i32(4), U(2), U(3))];
 	pc += 5;
 	NEXT;
 L_select128 : {
@@ -759,7 +769,7 @@ L_rc_none:
 	L_selk_##n:                                                                                \
 	{                                                                                          \
 		uint32_t a = GET_i32(4), b = (uint32_t)pc[5].u;                                    \
-		fp[U(1)].bits = (cond) ? pc[2].u : pc[3].u;                                        \
+		fp[U(1)].bits = pick(cond, pc[2].u, pc[3].u);                                      \
 		pc += 6;                                                                           \
 		NEXT;                                                                              \
 	}
@@ -769,7 +779,7 @@ L_i32_add3:
 	pc += 5;
 	NEXT;
 L_selk:
-	fp[U(1)].bits = GET_i32(4) ? pc[2].u : pc[3].u;
+	fp[U(1)].bits = pick(GET_i32(4), pc[2].u, pc[3].u);
 	pc += 5;
 	NEXT;
 #define H_UN(n, opc, ta, tr, expr)                                                                 \
@@ -1064,7 +1074,7 @@ L_selk:
 	{                                                                                          \
 		uint64_t ea = (uint64_t)GET_i32(1) + pc[7].u;                                      \
 		uint32_t a = GET_i32(5), b = (uint32_t)pc[6].u;                                    \
-		uint32_t v = GET_i32(2) + (uint32_t)((cond) ? pc[3].u : pc[4].u);                  \
+		uint32_t v = GET_i32(2) + (uint32_t)pick(cond, pc[3].u, pc[4].u);                  \
 		check(ea, 4);                                                                      \
 		memcpy(mbase + ea, &v, 4);                                                         \
 		check##_END;                                                                       \
@@ -1073,6 +1083,22 @@ L_selk:
 	}
 #define H_STSEL(n, cond, inv) H_STSEL_V(n, cond, CHK, ) H_STSEL_V(n, cond, NOCHK, _g)
 	WASM_BRANCH_CMPS(H_STSEL)
+	/* x = i32.load(x + offset) with x cached in rc1 (compile.c, wc_loop_rc):
+	 * the loop-carried chain of a pointer chase stays in a register. */
+#define H_CHASE(n, check)                                                                          \
+	L_##n:                                                                                     \
+	{                                                                                          \
+		uint64_t ea = (uint64_t)rc1 + pc[3].u;                                             \
+		uint32_t v;                                                                        \
+		check(ea, 4);                                                                      \
+		memcpy(&v, mbase + ea, 4);                                                         \
+		SET_i32(1, rc1 = v);                                                               \
+		check##_END;                                                                       \
+		pc += 4;                                                                           \
+		NEXT;                                                                              \
+	}
+	H_CHASE(i32_load_chase, CHK)
+	H_CHASE(i32_load_chase_g, NOCHK)
 	WASM_MEMORY_OPS(H_LOAD, H_STORE)
 
 #define LDV(v, n)                          memcpy(&(v), &fp[U(n)], 16)

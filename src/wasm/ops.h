@@ -274,7 +274,9 @@ enum wasm_op {
 	OP_i32_mad_ldld_rc,
 	OP_i32_mad_ldld_rc_g,
 	OP_rc_none,
-	WASM_BRANCH_CMPS(OPENUM_DOT) WASM_BRANCH_CMPS(OPENUM_STSEL) OP_COUNT_
+	WASM_BRANCH_CMPS(OPENUM_DOT) WASM_BRANCH_CMPS(OPENUM_STSEL) OP_i32_load_chase,
+	OP_i32_load_chase_g,
+	OP_COUNT_
 };
 
 #endif

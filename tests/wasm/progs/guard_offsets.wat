@@ -66,6 +66,14 @@
   ;; the first pair wraps around to address 0, the second faults
   (func (export "dot_second") (param i32) (result i32)
     i32.const -96 call $dot)
+  ;; a pointer chase p = load(p + 4), kept in a register by the loop
+  (func (export "chase") (param $p i32) (result i32) (local $n i32)
+    loop
+      local.get $p i32.load offset=4 local.set $p
+      local.get $n i32.const 1 i32.add local.tee $n i32.const 100 i32.ne
+      br_if 0
+    end
+    local.get $p)
   (func (export "loop") (param i32) (result i32) (local i32 i32)
     ;; sums words from address 0 upwards, a step of 4096 bytes at a time,
     ;; until it runs off the end of the memory (the parameter is unused)

@@ -113,6 +113,29 @@ static uint32_t updates(struct cell_pair *c, int n)
 	return s;
 }
 
+/* A linked list walked round and round, each node's value stepped up or
+ * down: the walk is a pointer chase p = p->next. */
+struct node {
+	struct node *next;
+	int32_t value;
+};
+static uint32_t walk(int n)
+{
+	static struct node nodes[997];
+	for (int i = 0; i < 997; i++) {
+		nodes[i].value = data[i];
+		nodes[i].next = &nodes[(i * 13 + 5) % 997];
+	}
+	struct node *p = &nodes[n % 997];
+	int32_t acc = 0;
+	for (int i = 0; i < 4 * n; i++) {
+		acc += p->value ^ i;
+		p->value += p->value > 0 ? -9 : 4;
+		p = p->next;
+	}
+	return (uint32_t)acc + (uint32_t)(p - nodes);
+}
+
 static uint32_t sums(const int32_t *a, int n)
 {
 	uint32_t s = 0;
@@ -217,6 +240,7 @@ int main(int argc, char **argv)
 	printf("selects %u\n", selects(n));
 	static struct cell_pair cells[1024];
 	printf("updates %u\n", updates(cells, n));
+	printf("walk %u\n", walk(n));
 	printf("sums %u\n", sums(data, n));
 	printf("matrix %u\n", matrix(data, data + 600, n));
 	printf("cached %u\n", cached(data, data + 2000, n < 2000 ? n : 2000));
