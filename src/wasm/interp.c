@@ -373,7 +373,14 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 	struct wframe *const frames = s->frames;
 	uint32_t depth = entry_depth;
 	int64_t budget = 0;
-	slot_t *fp = entry_top, *nfp;
+	/* The frame pointer is used by every handler: pinned too, or the
+	 * register allocator may leave it in memory for the whole function. */
+#if defined(__x86_64__) && !defined(__clang__)
+	register slot_t *fp __asm__("r14") = entry_top;
+#else
+	slot_t *fp = entry_top;
+#endif
+	slot_t *nfp;
 	cell *pc = NULL, *retpc;
 	struct capsa_wasm_func *cur = NULL, *callee;
 	struct capsa_wasm_memory *mem = NULL;
