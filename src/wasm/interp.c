@@ -869,6 +869,14 @@ L_selk:
 	if (__builtin_expect((ea) + (bytes) > msize, 0))                                           \
 	TRAP(CAPSA_WASM_TRAP_MEMORY_OOB)
 #define NOCHK(ea, bytes) (void)0
+/* Two i32 loads at e1 and e2, both checked first. */
+#define LOAD_PAIR(a, b, e1, e2, check)                                                             \
+	do {                                                                                       \
+		check(e1, 4);                                                                      \
+		check(e2, 4);                                                                      \
+		memcpy(&(a), mbase + (e1), 4);                                                     \
+		memcpy(&(b), mbase + (e2), 4);                                                     \
+	} while (0)
 /* After an access: nothing for checked ones. An unchecked one must not see
  * pc move on before it is done, so that the register holding pc names the
  * faulting instruction when the guard region catches it (guard.c saves the
@@ -949,10 +957,7 @@ L_selk:
 		uint64_t e1 = (uint64_t)(uint32_t)(GET_i32(2) + (uint32_t)pc[4].u) + pc[3].u;      \
 		uint64_t e2 = (uint64_t)(uint32_t)(GET_i32(5) + (uint32_t)pc[7].u) + pc[6].u;      \
 		uint32_t a, b;                                                                     \
-		check(e1, 4);                                                                      \
-		check(e2, 4);                                                                      \
-		memcpy(&a, mbase + e1, 4);                                                         \
-		memcpy(&b, mbase + e2, 4);                                                         \
+		LOAD_PAIR(a, b, e1, e2, check);                                                    \
 		SET_i32(1, expr);                                                                  \
 		check##_END;                                                                       \
 		pc += 8;                                                                           \
@@ -968,10 +973,7 @@ L_selk:
 		uint64_t e1 = (uint64_t)(uint32_t)(GET_i32(2) + (uint32_t)pc[4].u) + pc[3].u;      \
 		uint64_t e2 = (uint64_t)(uint32_t)(GET_i32(5) + (uint32_t)pc[7].u) + pc[6].u;      \
 		uint32_t a, b;                                                                     \
-		check(e1, 4);                                                                      \
-		check(e2, 4);                                                                      \
-		memcpy(&a, mbase + e1, 4);                                                         \
-		memcpy(&b, mbase + e2, 4);                                                         \
+		LOAD_PAIR(a, b, e1, e2, check);                                                    \
 		SET_i32(1, a *b + GET_i32(8) + GET_i32(9));                                        \
 		check##_END;                                                                       \
 		pc += 10;                                                                          \
@@ -986,10 +988,7 @@ L_selk:
 		uint64_t e1 = (uint64_t)(uint32_t)(GET_i32(2) + (uint32_t)pc[4].u) + pc[3].u;      \
 		uint64_t e2 = (uint64_t)(uint32_t)(GET_i32(5) + (uint32_t)pc[7].u) + pc[6].u;      \
 		uint32_t a, b;                                                                     \
-		check(e1, 4);                                                                      \
-		check(e2, 4);                                                                      \
-		memcpy(&a, mbase + e1, 4);                                                         \
-		memcpy(&b, mbase + e2, 4);                                                         \
+		LOAD_PAIR(a, b, e1, e2, check);                                                    \
 		SET_i32(1, rc2 += a * b + GET_i32(8));                                             \
 		check##_END;                                                                       \
 		pc += 10;                                                                          \
@@ -1004,10 +1003,7 @@ L_selk:
 		uint64_t e1 = (uint64_t)(uint32_t)(GET_i32(5) + (uint32_t)pc[7].u) + pc[6].u;      \
 		uint64_t e2 = (uint64_t)(uint32_t)(GET_i32(8) + (uint32_t)pc[10].u) + pc[9].u;     \
 		uint32_t a, b;                                                                     \
-		check(e1, 4);                                                                      \
-		check(e2, 4);                                                                      \
-		memcpy(&a, mbase + e1, 4);                                                         \
-		memcpy(&b, mbase + e2, 4);                                                         \
+		LOAD_PAIR(a, b, e1, e2, check);                                                    \
 		SET_i32(4, a *b);                                                                  \
 		check##_END;                                                                       \
 		pc += 11;                                                                          \
@@ -1031,20 +1027,14 @@ L_selk:
 		uint64_t e1 = (uint64_t)(uint32_t)(rc1 + (uint32_t)pc[7].u) + pc[6].u;             \
 		uint64_t e2 = (uint64_t)(uint32_t)(x + (uint32_t)pc[10].u) + pc[9].u;              \
 		uint32_t a, b, c, d;                                                               \
-		check(e1, 4);                                                                      \
-		check(e2, 4);                                                                      \
-		memcpy(&a, mbase + e1, 4);                                                         \
-		memcpy(&b, mbase + e2, 4);                                                         \
+		LOAD_PAIR(a, b, e1, e2, check);                                                    \
 		SET_i32(4, a *b);                                                                  \
 		check##_END;                                                                       \
 		pc += 11;                                                                          \
 		check##_END;                                                                       \
 		e1 = (uint64_t)(uint32_t)(rc1 + (uint32_t)pc[4].u) + pc[3].u;                      \
 		e2 = (uint64_t)(uint32_t)(x + (uint32_t)pc[7].u) + pc[6].u;                        \
-		check(e1, 4);                                                                      \
-		check(e2, 4);                                                                      \
-		memcpy(&c, mbase + e1, 4);                                                         \
-		memcpy(&d, mbase + e2, 4);                                                         \
+		LOAD_PAIR(c, d, e1, e2, check);                                                    \
 		SET_i32(1, rc2 += c * d + a * b);                                                  \
 		check##_END;                                                                       \
 		pc += 10;                                                                          \
