@@ -488,6 +488,20 @@ static void note_rc_mad(struct cc *c, uint32_t op)
 		l->rc_mad = l->rc_mad == UINT32_MAX ? op : UINT32_MAX - 1;
 }
 
+/* Turns the memory instruction at op into another one: `checked`, and
+ * `unchecked` where instantiation drops the bounds check (its RELOC_MEMOP).
+ * 0 when op is no memory instruction. */
+static int retarget_memop(struct cc *c, uint32_t op, enum wasm_op checked, enum wasm_op unchecked)
+{
+	for (uint32_t i = 0; i < c->nrelocs; i++)
+		if (c->relocs[i].cell == op && c->relocs[i].kind == RELOC_MEMOP) {
+			c->relocs[i].index = unchecked;
+			c->code[op].h = c->labels[checked];
+			return 1;
+		}
+	return 0;
+}
+
 /* A pointer chase `x = load(x + offset)` (the plain i32.load at op) keeps x
  * in rc1 when every write to x in the loop is such a load. */
 static void note_rc_chase(struct cc *c, uint32_t op, uint32_t slot)
@@ -524,13 +538,8 @@ static int rc_chase(struct cc *c, const struct ctl *f)
 	for (uint32_t k = 0; k < f->nchase; k++)
 		if (c->code[f->rc_chase[k]].h != c->labels[OP_i32_load])
 			return 0;
-	for (uint32_t k = 0; k < f->nchase; k++) {
-		uint32_t op = f->rc_chase[k];
-		c->code[op].h = c->labels[OP_i32_load_chase];
-		for (uint32_t i = 0; i < c->nrelocs; i++)
-			if (c->relocs[i].cell == op && c->relocs[i].kind == RELOC_MEMOP)
-				c->relocs[i].index = OP_i32_load_chase_g;
-	}
+	for (uint32_t k = 0; k < f->nchase; k++)
+		retarget_memop(c, f->rc_chase[k], OP_i32_load_chase, OP_i32_load_chase_g);
 	return 1;
 }
 
@@ -564,11 +573,8 @@ static void fuse_dot2(struct cc *c, const struct ctl *f)
 	for (int k = 0; k < 10; k++) {
 		if (c->code[b].h != c->labels[OP_addi2_br_rc_eq + 2 * k])
 			continue;
-		for (uint32_t i = 0; i < c->nrelocs; i++)
-			if (c->relocs[i].cell == p && c->relocs[i].kind == RELOC_MEMOP) {
-				c->relocs[i].index = OP_dot2_br_rc_eq_g + 2 * k;
-				c->code[p].h = c->labels[OP_dot2_br_rc_eq + 2 * k];
-			}
+		retarget_memop(c, p, (enum wasm_op)(OP_dot2_br_rc_eq + 2 * k),
+		               (enum wasm_op)(OP_dot2_br_rc_eq_g + 2 * k));
 		return;
 	}
 }
@@ -598,15 +604,9 @@ static void wc_loop_rc(struct cc *c, const struct ctl *f)
 	op = f->rc_mad;
 	if (op < UINT32_MAX - 1 && c->code[op].h == c->labels[OP_i32_mad_ldld] &&
 	    c->code[op + 1].u == c->code[op + 9].u &&
-	    rc_written_once(c, c->code[op + 1].u, f->start)) {
-		for (uint32_t i = 0; i < c->nrelocs; i++)
-			if (c->relocs[i].cell == op && c->relocs[i].kind == RELOC_MEMOP) {
-				c->relocs[i].index = OP_i32_mad_ldld_rc_g;
-				c->code[op].h = c->labels[OP_i32_mad_ldld_rc];
-				slots[2] = c->code[op + 1].u;
-				break;
-			}
-	}
+	    rc_written_once(c, c->code[op + 1].u, f->start) &&
+	    retarget_memop(c, op, OP_i32_mad_ldld_rc, OP_i32_mad_ldld_rc_g))
+		slots[2] = c->code[op + 1].u;
 	if (slots[1] == UINT64_MAX && rc_chase(c, f))
 		slots[1] = f->rc_chase_slot;
 	uint64_t any = UINT64_MAX;

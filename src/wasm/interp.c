@@ -869,6 +869,9 @@ L_selk:
 	if (__builtin_expect((ea) + (bytes) > msize, 0))                                           \
 	TRAP(CAPSA_WASM_TRAP_MEMORY_OOB)
 #define NOCHK(ea, bytes) (void)0
+/* The effective address of a load whose address x + K was folded in:
+ * the i32.add wraps at 32 bits, the offset (operand off) does not. */
+#define EA_AI(x, k, off) ((uint64_t)(uint32_t)((x) + (uint32_t)pc[k].u) + pc[off].u)
 /* Two i32 loads at e1 and e2, both checked first. */
 #define LOAD_PAIR(a, b, e1, e2, check)                                                             \
 	do {                                                                                       \
@@ -898,7 +901,7 @@ L_selk:
 #define H_LOADAI_V(n, t, bytes, ctype, rtype, check)                                               \
 	L_##n:                                                                                     \
 	{                                                                                          \
-		uint64_t ea = (uint64_t)(uint32_t)(GET_i32(2) + (uint32_t)pc[4].u) + pc[3].u;      \
+		uint64_t ea = EA_AI(GET_i32(2), 4, 3);                                             \
 		ctype v;                                                                           \
 		check(ea, bytes);                                                                  \
 		memcpy(&v, mbase + ea, bytes);                                                     \
@@ -940,7 +943,7 @@ L_selk:
 	}                                                                                          \
 	L_i32_##n##_ldai##sfx:                                                                     \
 	{                                                                                          \
-		uint64_t ea = (uint64_t)(uint32_t)(GET_i32(3) + (uint32_t)pc[5].u) + pc[4].u;      \
+		uint64_t ea = EA_AI(GET_i32(3), 5, 4);                                             \
 		uint32_t a = GET_i32(2), b;                                                        \
 		check(ea, 4);                                                                      \
 		memcpy(&b, mbase + ea, 4);                                                         \
@@ -951,57 +954,36 @@ L_selk:
 	}
 #define H_LDBIN(n, expr) H_LDBIN_V(n, expr, , CHK) H_LDBIN_V(n, expr, _g, NOCHK)
 	WASM_LDBIN_OPS(H_LDBIN)
-#define H_LDLD(n, expr, check)                                                                     \
+	/* dst = expr of a = load(x + K + offset) and b = load(y + K' + offset'),
+	 * the instruction being `cells` long. */
+#define H_LDLD(n, expr, cells, check)                                                              \
 	L_##n:                                                                                     \
 	{                                                                                          \
-		uint64_t e1 = (uint64_t)(uint32_t)(GET_i32(2) + (uint32_t)pc[4].u) + pc[3].u;      \
-		uint64_t e2 = (uint64_t)(uint32_t)(GET_i32(5) + (uint32_t)pc[7].u) + pc[6].u;      \
+		uint64_t e1 = EA_AI(GET_i32(2), 4, 3);                                             \
+		uint64_t e2 = EA_AI(GET_i32(5), 7, 6);                                             \
 		uint32_t a, b;                                                                     \
 		LOAD_PAIR(a, b, e1, e2, check);                                                    \
 		SET_i32(1, expr);                                                                  \
 		check##_END;                                                                       \
-		pc += 8;                                                                           \
+		pc += cells;                                                                       \
 		NEXT;                                                                              \
 	}
-	H_LDLD(i32_add_ldld, a + b, CHK)
-	H_LDLD(i32_add_ldld_g, a + b, NOCHK)
-	H_LDLD(i32_mul_ldld, a * b, CHK)
-	H_LDLD(i32_mul_ldld_g, a * b, NOCHK)
-#define H_MAD(n, check)                                                                            \
-	L_##n:                                                                                     \
-	{                                                                                          \
-		uint64_t e1 = (uint64_t)(uint32_t)(GET_i32(2) + (uint32_t)pc[4].u) + pc[3].u;      \
-		uint64_t e2 = (uint64_t)(uint32_t)(GET_i32(5) + (uint32_t)pc[7].u) + pc[6].u;      \
-		uint32_t a, b;                                                                     \
-		LOAD_PAIR(a, b, e1, e2, check);                                                    \
-		SET_i32(1, a *b + GET_i32(8) + GET_i32(9));                                        \
-		check##_END;                                                                       \
-		pc += 10;                                                                          \
-		NEXT;                                                                              \
-	}
-	H_MAD(i32_mad_ldld, CHK)
-	H_MAD(i32_mad_ldld_g, NOCHK)
+	H_LDLD(i32_add_ldld, a + b, 8, CHK)
+	H_LDLD(i32_add_ldld_g, a + b, 8, NOCHK)
+	H_LDLD(i32_mul_ldld, a * b, 8, CHK)
+	H_LDLD(i32_mul_ldld_g, a * b, 8, NOCHK)
+	/* Multiply-accumulate: a * b + operands 8 and 9. */
+	H_LDLD(i32_mad_ldld, a * b + GET_i32(8) + GET_i32(9), 10, CHK)
+	H_LDLD(i32_mad_ldld_g, a * b + GET_i32(8) + GET_i32(9), 10, NOCHK)
 	/* The same accumulating into a local cached in rc2 (operands 1 and 9). */
-#define H_MADRC(n, check)                                                                          \
-	L_##n:                                                                                     \
-	{                                                                                          \
-		uint64_t e1 = (uint64_t)(uint32_t)(GET_i32(2) + (uint32_t)pc[4].u) + pc[3].u;      \
-		uint64_t e2 = (uint64_t)(uint32_t)(GET_i32(5) + (uint32_t)pc[7].u) + pc[6].u;      \
-		uint32_t a, b;                                                                     \
-		LOAD_PAIR(a, b, e1, e2, check);                                                    \
-		SET_i32(1, rc2 += a * b + GET_i32(8));                                             \
-		check##_END;                                                                       \
-		pc += 10;                                                                          \
-		NEXT;                                                                              \
-	}
-	H_MADRC(i32_mad_ldld_rc, CHK)
-	H_MADRC(i32_mad_ldld_rc_g, NOCHK)
+	H_LDLD(i32_mad_ldld_rc, rc2 += a * b + GET_i32(8), 10, CHK)
+	H_LDLD(i32_mad_ldld_rc_g, rc2 += a * b + GET_i32(8), 10, NOCHK)
 #define H_PADD(n, check)                                                                           \
 	L_##n:                                                                                     \
 	{                                                                                          \
 		SET_i32(1, GET_i32(2) + GET_i32(3));                                               \
-		uint64_t e1 = (uint64_t)(uint32_t)(GET_i32(5) + (uint32_t)pc[7].u) + pc[6].u;      \
-		uint64_t e2 = (uint64_t)(uint32_t)(GET_i32(8) + (uint32_t)pc[10].u) + pc[9].u;     \
+		uint64_t e1 = EA_AI(GET_i32(5), 7, 6);                                             \
+		uint64_t e2 = EA_AI(GET_i32(8), 10, 9);                                            \
 		uint32_t a, b;                                                                     \
 		LOAD_PAIR(a, b, e1, e2, check);                                                    \
 		SET_i32(4, a *b);                                                                  \
@@ -1024,16 +1006,16 @@ L_selk:
 	{                                                                                          \
 		const uint32_t x = GET_i32(2) + rc0;                                               \
 		SET_i32(1, x);                                                                     \
-		uint64_t e1 = (uint64_t)(uint32_t)(rc1 + (uint32_t)pc[7].u) + pc[6].u;             \
-		uint64_t e2 = (uint64_t)(uint32_t)(x + (uint32_t)pc[10].u) + pc[9].u;              \
+		uint64_t e1 = EA_AI(rc1, 7, 6);                                                    \
+		uint64_t e2 = EA_AI(x, 10, 9);                                                     \
 		uint32_t a, b, c, d;                                                               \
 		LOAD_PAIR(a, b, e1, e2, check);                                                    \
 		SET_i32(4, a *b);                                                                  \
 		check##_END;                                                                       \
 		pc += 11;                                                                          \
 		check##_END;                                                                       \
-		e1 = (uint64_t)(uint32_t)(rc1 + (uint32_t)pc[4].u) + pc[3].u;                      \
-		e2 = (uint64_t)(uint32_t)(x + (uint32_t)pc[7].u) + pc[6].u;                        \
+		e1 = EA_AI(rc1, 4, 3);                                                             \
+		e2 = EA_AI(x, 7, 6);                                                               \
 		LOAD_PAIR(c, d, e1, e2, check);                                                    \
 		SET_i32(1, rc2 += c * d + a * b);                                                  \
 		check##_END;                                                                       \
