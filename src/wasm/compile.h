@@ -79,8 +79,8 @@ struct cc {
 	int64_t addimm_prev; /* the one before it */
 	uint32_t label_at;   /* code index of the latest branch target: no fusion across it */
 	uint32_t *lw_last, *lw_prev; /* per local slot: code index + 1 of its last two writes */
-	uint32_t *lw_loop,
-	    *lw_count;      /* per local slot: writes in the loop starting at lw_loop - 1 */
+	/* per local slot: lw_count writes in the loop starting at code index lw_loop - 1 */
+	uint32_t *lw_loop, *lw_count;
 	uint32_t last_call; /* code index + 1 of the latest call */
 	uint32_t last_loop; /* code index + 1 of the latest loop head */
 	int64_t mad_at;     /* code index of the latest OP_i32_mad_ldld, or -1 */
