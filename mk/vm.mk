@@ -18,7 +18,7 @@ demo: deps
 # libFuzzer target for the kernel-image loaders (fuzz/vm); tests/vm/test_slow_fuzz_loaders
 # runs it for a fixed budget.
 VM_FUZZ_SRCS := src/vm/x86/boot.c src/vm/x86/elf.c src/vm/x86/bzimage.c src/vm/x86/e820.c \
-	src/vm/guest_mem.c src/lib/err.c
+	src/mem/guest_mem.c src/lib/err.c
 build/fuzz/vm_kernel_image_fuzz: fuzz/vm/fuzz_kernel_image.c $(VM_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -g -O1 \

@@ -2,7 +2,7 @@
  * (x86_boot_load: format detection, ELF/PVH note or bzImage setup header
  * parsing, segment loading, initrd placement, start info / boot_params)
  * into a small guest memory. Any crash or sanitizer report is a finding. */
-#include "vm/guest_mem.h"
+#include "mem/guest_mem.h"
 #include "vm/x86/boot.h"
 
 #include <stdio.h>

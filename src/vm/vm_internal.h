@@ -6,7 +6,7 @@
 #include "devices/i8042.h"
 #include "devices/legacy.h"
 #include "devices/serial.h"
-#include "vm/guest_mem.h"
+#include "mem/guest_mem.h"
 #include "vm/iobus.h"
 #include "vm/kvm.h"
 #include "vm/vm.h"

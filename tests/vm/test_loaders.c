@@ -4,7 +4,7 @@
 #include "common/testutil.h"
 
 #include "lib/size.h"
-#include "vm/guest_mem.h"
+#include "mem/guest_mem.h"
 #include "vm/x86/boot.h"
 #include "vm/x86/bzimage.h"
 #include "vm/x86/cpuid.h"

@@ -6,7 +6,7 @@
 #ifndef CAPSA_DEVICES_VIRTIO_QUEUE_H
 #define CAPSA_DEVICES_VIRTIO_QUEUE_H
 
-#include "vm/guest_mem.h"
+#include "mem/guest_mem.h"
 
 #include <stdint.h>
 #include <sys/uio.h>

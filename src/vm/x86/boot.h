@@ -5,7 +5,7 @@
 #define CAPSA_VM_X86_BOOT_H
 
 #include "lib/err.h"
-#include "vm/guest_mem.h"
+#include "mem/guest_mem.h"
 
 #include <stdint.h>
 

@@ -3,7 +3,7 @@
 #ifndef CAPSA_VM_X86_CRASH_REPORT_H
 #define CAPSA_VM_X86_CRASH_REPORT_H
 
-#include "vm/guest_mem.h"
+#include "mem/guest_mem.h"
 
 #include <stddef.h>
 

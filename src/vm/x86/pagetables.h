@@ -3,7 +3,7 @@
 #ifndef CAPSA_VM_X86_PAGETABLES_H
 #define CAPSA_VM_X86_PAGETABLES_H
 
-#include "vm/guest_mem.h"
+#include "mem/guest_mem.h"
 
 #include <stdint.h>
 

@@ -4,7 +4,7 @@
 #define CAPSA_VM_X86_VCPU_SETUP_H
 
 #include "lib/err.h"
-#include "vm/guest_mem.h"
+#include "mem/guest_mem.h"
 #include "vm/x86/boot.h"
 #include "vm/x86/cpuid.h"
 

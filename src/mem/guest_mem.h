@@ -1,8 +1,8 @@
 /* Guest physical memory. All access to guest RAM goes through these
  * bounds-checked helpers; nothing else turns a guest address into a host
  * pointer. */
-#ifndef CAPSA_VM_GUEST_MEM_H
-#define CAPSA_VM_GUEST_MEM_H
+#ifndef CAPSA_MEM_GUEST_MEM_H
+#define CAPSA_MEM_GUEST_MEM_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "vm/guest_mem.h"
+#include "mem/guest_mem.h"
 
 #include <string.h>
 
