@@ -235,13 +235,15 @@ static int op_cmpxchg8b(struct emu_cpu *c, struct emu_insn *i)
 			g[X86_RDX] = e >> 32;
 		}
 	} else {
-		unsigned __int128 e = g[X86_RAX] | (unsigned __int128)g[X86_RDX] << 64;
-		unsigned __int128 n = g[X86_RBX] | (unsigned __int128)g[X86_RCX] << 64;
-		ok = __atomic_compare_exchange_n((unsigned __int128 *)p, &e, n, 0, __ATOMIC_SEQ_CST,
-		                                 __ATOMIC_SEQ_CST);
+		uint64_t lo = g[X86_RAX], hi = g[X86_RDX];
+		/* the host's own CMPXCHG16B (the operand is 16-byte aligned) */
+		__asm__ volatile("lock cmpxchg16b %1"
+		                 : "=@ccz"(ok), "+m"(*(unsigned __int128 *)p), "+a"(lo), "+d"(hi)
+		                 : "b"(g[X86_RBX]), "c"(g[X86_RCX])
+		                 : "memory");
 		if (!ok) {
-			g[X86_RAX] = (uint64_t)e;
-			g[X86_RDX] = (uint64_t)(e >> 64);
+			g[X86_RAX] = lo;
+			g[X86_RDX] = hi;
 		}
 	}
 	emu_rmw_end(c, p);

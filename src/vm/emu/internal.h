@@ -285,7 +285,7 @@ struct emu_cpu {
 	char shutdown_msg[48];
 
 	/* RMW bounce buffer for accesses that cannot use a host pointer */
-	uint8_t bounce[16];
+	uint8_t bounce[16] __attribute__((aligned(16)));
 	uint64_t bounce_la;
 	unsigned bounce_len;
 	int bounce_locked;
