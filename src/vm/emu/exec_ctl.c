@@ -129,23 +129,18 @@ static int op_leave(struct emu_cpu *c, struct emu_insn *i)
 
 static int op_int(struct emu_cpu *c, struct emu_insn *i) /* CC CD CE F1 */
 {
-	uint64_t next = c->rip + i->end;
 	switch (i->op) {
 	case 0xcc:
-		c->rip = next;
 		emu_raise_trap(c, EMU_BP, 1);
 	case 0xcd:
-		c->rip = next;
 		emu_raise_trap(c, (int)i->imm, 1);
 	case 0xce:
 		if (!emu_cond(c, 0)) {
-			c->rip = next;
+			c->rip += i->end;
 			return 1;
 		}
-		c->rip = next;
 		emu_raise_trap(c, EMU_OF, 1);
 	default:
-		c->rip = next;
 		emu_raise_trap(c, EMU_DB, 0);
 	}
 }
