@@ -3,8 +3,11 @@
 # release tarball unpacked inside some other repository must not pick up that
 # repository's commit); packagers can set it: make CAPSA_COMMIT=....
 ifeq ($(origin CAPSA_COMMIT),undefined)
-CAPSA_COMMIT := $(shell [ -e .git ] && git describe --always --dirty --abbrev=12 2>/dev/null \
-                  | tr -cd 'A-Za-z0-9._+-' | grep . || echo unknown)
+# When git cannot read the checkout (another user's tree, as for `su -c 'make
+# install'`), the commit recorded by the last build is kept rather than
+# relinking the binary as "unknown".
+CAPSA_COMMIT := $(shell { [ -e .git ] && git describe --always --dirty --abbrev=12 2>/dev/null \
+                  | tr -cd 'A-Za-z0-9._+-' | grep .; } || cat build/commit 2>/dev/null || echo unknown)
 endif
 
 # Rules in a fragment must not become the default goal (fragments are read
