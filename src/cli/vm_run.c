@@ -61,7 +61,8 @@ static const char run_usage[] =
     "                       connect to PATH and send \"CONNECT <port>\\n\"; guest\n"
     "                       connections to host port P go to PATH_P (docs/virtio.md)\n"
     "  --accel KIND         kvm, emu (capsa's software CPU) or auto (default:\n"
-    "                       KVM when /dev/kvm can be used, else emu, said on stderr)\n"
+    "                       KVM when /dev/kvm can be used, else emu, said on stderr);\n"
+    "                       the environment variable CAPSA_ACCEL sets the default\n"
     "  --json-events        write machine-readable events, one JSON object per line,\n"
     "                       on stderr instead of plain messages\n"
     "  -h, --help           this text\n"
@@ -161,6 +162,9 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 	    {0, 0, 0, 0},
 	};
 	const char *cmdline = "console=ttyS0 reboot=k panic=-1";
+	const char *env_accel = getenv("CAPSA_ACCEL");
+	if (env_accel && *env_accel && accel_parse(env_accel, &o->cfg.accel, e))
+		return err_prefix(e, "CAPSA_ACCEL");
 	uint64_t v;
 	int c;
 	opterr = 0;

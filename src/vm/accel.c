@@ -31,6 +31,42 @@ int accel_parse(const char *s, enum accel_kind *out, struct err *e)
 	return err_set(e, ERR_INPUT, "--accel '%s': use kvm, emu or auto", s);
 }
 
+void accel_state_copy(struct x86_vcpu_state *dst, const struct x86_vcpu_state *src, unsigned parts)
+{
+	if (parts & ACCEL_STATE_REGS) {
+		memcpy(dst->gpr, src->gpr, sizeof(dst->gpr));
+		dst->rip = src->rip;
+		dst->rflags = src->rflags;
+	}
+	if (parts & ACCEL_STATE_SREGS) {
+		memcpy(dst->seg, src->seg, sizeof(dst->seg));
+		dst->gdt = src->gdt;
+		dst->idt = src->idt;
+		dst->cr0 = src->cr0;
+		dst->cr2 = src->cr2;
+		dst->cr3 = src->cr3;
+		dst->cr4 = src->cr4;
+		dst->cr8 = src->cr8;
+		dst->efer = src->efer;
+		dst->msr.apic_base = src->msr.apic_base;
+	}
+	if (parts & ACCEL_STATE_FPU) {
+		dst->fx = src->fx;
+		dst->xcr0 = src->xcr0;
+	}
+	if (parts & ACCEL_STATE_MSRS) {
+		uint64_t apic_base = dst->msr.apic_base;
+		dst->msr = src->msr;
+		dst->msr.apic_base = apic_base;
+	}
+	if (parts & ACCEL_STATE_LAPIC)
+		memcpy(dst->lapic, src->lapic, sizeof(dst->lapic));
+	if (parts & ACCEL_STATE_EVENTS)
+		dst->ev = src->ev;
+	if (parts & ACCEL_STATE_DEBUG)
+		memcpy(dst->dr, src->dr, sizeof(dst->dr));
+}
+
 int accel_kick_signal(void)
 {
 	return SIGRTMIN + 3;

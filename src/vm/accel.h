@@ -30,7 +30,9 @@ int accel_parse(const char *s, enum accel_kind *out, struct err *e);
 
 struct accel_vm_config {
 	unsigned ncpus;
-	const struct guest_mem *mem;
+	/* Guest RAM; the accelerator may install the write listener
+	 * (guest_mem.on_write) when it is created. */
+	struct guest_mem *mem;
 	/* The machine's buses: port I/O and MMIO exits are dispatched here.
 	 * The accelerator may register its own devices on them (the software
 	 * CPU's interrupt controllers and timer). */
@@ -64,6 +66,9 @@ enum {
 	ACCEL_STATE_DEBUG = 1 << 6,  /* dr */
 	ACCEL_STATE_ALL = (1 << 7) - 1,
 };
+
+/* Copy the `parts` of src over dst. */
+void accel_state_copy(struct x86_vcpu_state *dst, const struct x86_vcpu_state *src, unsigned parts);
 
 struct accel_ops;
 
