@@ -156,7 +156,8 @@ static int events(struct emu_cpu *c)
 		return 1;
 	}
 	if (req & EMU_REQ_INIT) {
-		atomic_fetch_and(&c->req, ~(uint32_t)(EMU_REQ_INIT | EMU_REQ_SIPI));
+		/* A SIPI sent after this INIT may already be pending: keep it. */
+		atomic_fetch_and(&c->req, ~(uint32_t)EMU_REQ_INIT);
 		do_init(c);
 		set_exit(c, EMU_EXIT_WAIT_SIPI);
 		return 1;
