@@ -113,15 +113,19 @@ static struct emu_block *decode_block(struct emu_cpu *c, uint64_t rip, uint64_t 
 
 struct emu_block *emu_block_find(struct emu_cpu *c, uint64_t rip, uint32_t key)
 {
-	unsigned j = (unsigned)((rip ^ (rip >> 12)) & (EMU_JC_SIZE - 1));
-	if (c->jc[j].rip == rip && c->jc[j].key == key && c->jc[j].epoch == c->jc_epoch &&
+	/* Code is fetched at CS.base + RIP: the base is 0 in 64-bit mode and
+	 * in flat protected mode, but not in real mode (an AP's trampoline
+	 * runs at SIPI vector << 12 with IP 0). */
+	uint64_t la = (rip + c->segbase[X86_CS]) & c->la_mask;
+	unsigned j = (unsigned)((la ^ (la >> 12)) & (EMU_JC_SIZE - 1));
+	if (c->jc[j].rip == la && c->jc[j].key == key && c->jc[j].epoch == c->jc_epoch &&
 	    valid(c, c->jc[j].b))
 		return c->jc[j].b;
 	uint64_t pa;
-	const uint8_t *page = emu_fetch_page(c, rip, &pa);
+	const uint8_t *page = emu_fetch_page(c, la, &pa);
 	if (!page)
 		emu_internal(c, "instruction fetch from a page that is not RAM");
-	pa |= rip & 0xfff;
+	pa |= la & 0xfff;
 	unsigned h = hash_pa(pa, key);
 	struct emu_block **pp = &c->hash[h], *b;
 	for (b = *pp; b; pp = &b->hnext, b = *pp)
@@ -131,11 +135,11 @@ struct emu_block *emu_block_find(struct emu_cpu *c, uint64_t rip, uint32_t key)
 		struct emu_block *old = b;
 		if (old) /* unlink the stale block */
 			*pp = old->hnext;
-		b = decode_block(c, rip, pa, page, key); /* may empty the hash when full */
+		b = decode_block(c, la, pa, page, key); /* may empty the hash when full */
 		b->hnext = c->hash[h];
 		c->hash[h] = b;
 	}
-	c->jc[j].rip = rip;
+	c->jc[j].rip = la;
 	c->jc[j].key = key;
 	c->jc[j].epoch = c->jc_epoch;
 	c->jc[j].b = b;
