@@ -254,12 +254,20 @@ static int emu_vcpu_thread_init(struct accel_vcpu *av, struct err *e)
 	return 0;
 }
 
-/* Sleep until woken or kicked. */
+/* Sleep until woken or kicked. `wake` is cleared before each run of the
+ * CPU, not here: an event posted while the CPU ran up to its HLT (or
+ * while it handled an INIT) leaves `wake` set, so no wake-up is lost. */
 static void wait_for_event(struct emu_vcpu *v)
 {
 	pthread_mutex_lock(&v->lock);
 	while (!v->wake && !atomic_load(&v->kicked))
 		pthread_cond_wait(&v->cond, &v->lock);
+	pthread_mutex_unlock(&v->lock);
+}
+
+static void clear_wake(struct emu_vcpu *v)
+{
+	pthread_mutex_lock(&v->lock);
 	v->wake = 0;
 	pthread_mutex_unlock(&v->lock);
 }
@@ -275,6 +283,7 @@ static void emu_vcpu_run(struct accel_vcpu *av, struct accel_exit *x)
 		}
 		struct emu_exit ex;
 		struct err e = {0};
+		clear_wake(v);
 		if (emu_cpu_run(v->cpu, 0, &ex, &e)) {
 			x->kind = ACCEL_EXIT_ERROR;
 			snprintf(x->what, sizeof(x->what), "%.180s", e.msg);

@@ -156,11 +156,11 @@ static int events(struct emu_cpu *c)
 		return 1;
 	}
 	if (req & EMU_REQ_INIT) {
-		/* A SIPI sent after this INIT may already be pending: keep it. */
+		/* A SIPI sent after this INIT may already be pending: it is taken
+		 * below, so the waiting vCPU needs no second wake-up. */
 		atomic_fetch_and(&c->req, ~(uint32_t)EMU_REQ_INIT);
 		do_init(c);
-		set_exit(c, EMU_EXIT_WAIT_SIPI);
-		return 1;
+		req = atomic_load_explicit(&c->req, memory_order_acquire);
 	}
 	if (c->s.ev.run_state == X86_WAIT_FOR_SIPI) {
 		if (!(req & EMU_REQ_SIPI)) {
