@@ -18,12 +18,12 @@ static void on_irq(void *ctx, unsigned irq, int level)
 {
 	struct irqlog *g = ctx;
 	assert_int_equal(irq, 0);
-	if (level && !g->level) {
+	if (level && !__atomic_load_n(&g->level, __ATOMIC_SEQ_CST)) {
 		if (!__atomic_load_n(&g->rises, __ATOMIC_SEQ_CST))
-			g->first_ns = x86_clock_host_ns();
+			__atomic_store_n(&g->first_ns, x86_clock_host_ns(), __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&g->rises, 1, __ATOMIC_SEQ_CST);
 	}
-	g->level = level;
+	__atomic_store_n(&g->level, level, __ATOMIC_SEQ_CST);
 }
 
 struct rig {
@@ -167,8 +167,8 @@ static void test_mode2_channel0_irq(void **state)
 	 * stalled host may see fewer */
 	assert_true(n <= el / 5000000 + 1);
 	assert_true(n >= 1 && n >= el / 5000000 / 2);
-	assert_true(r->log.first_ns - t0 >= 4900000);
-	assert_int_equal(r->log.level, 0); /* pulses */
+	assert_true(__atomic_load_n(&r->log.first_ns, __ATOMIC_SEQ_CST) - t0 >= 4900000);
+	assert_int_equal(__atomic_load_n(&r->log.level, __ATOMIC_SEQ_CST), 0); /* pulses */
 	unsigned c = latch_read(p, 0);
 	assert_true(c >= 1 && c <= latch);
 	/* a new control word stops it */

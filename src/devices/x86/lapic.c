@@ -410,7 +410,7 @@ void apic_bus_set_pic(struct apic_bus *b, int (*extint_ack)(void *ctx), void *ct
 static void deliver_lowest(struct apic_bus *b, const struct apic_msg *m)
 {
 	struct lapic *best = NULL;
-	unsigned best_pri = 0x100, start = b->lowest_rr;
+	unsigned best_pri = 0x100, start = __atomic_load_n(&b->lowest_rr, __ATOMIC_RELAXED);
 	for (unsigned k = 0; k < b->n; k++) {
 		unsigned i = (start + k) % b->n;
 		struct lapic *l = b->cpu[i];
@@ -427,7 +427,7 @@ static void deliver_lowest(struct apic_bus *b, const struct apic_msg *m)
 	}
 	if (!best)
 		return;
-	b->lowest_rr = (best->index + 1) % b->n;
+	__atomic_store_n(&b->lowest_rr, (best->index + 1) % b->n, __ATOMIC_RELAXED);
 	deliver_one(best, m);
 }
 
