@@ -322,10 +322,17 @@ static void test_hostile_ports(void **state)
 	}
 	struct kvm_pit_state2 s;
 	memset(&s, 0xff, sizeof(s));
-	s.channels[0].count_load_time = x86_clock_host_ns();
+	s.channels[0].count_load_time = INT64_MIN;
+	s.channels[1].count_load_time = INT64_MAX;
+	s.channels[2].count_load_time = x86_clock_host_ns() - 5;
+	s.channels[0].mode = 2;
+	s.channels[0].count = 1; /* clamped to the minimum period */
 	pit_set_state(&r->p, &s);
-	for (int i = 0; i < 1000; i++)
+	for (int i = 0; i < 1000; i++) {
 		in8(&r->p, 0x40 + (i % 4));
+		in8(&r->p, 0x61);
+	}
+	out8(&r->p, 0x43, 0x30); /* stop channel 0 */
 	rig_free(r);
 }
 

@@ -280,7 +280,7 @@ static void set_tsc_deadline(struct lapic *l, uint64_t tsc)
 	if (timer_mode(l) != TIMER_DEADLINE)
 		return; /* ignored outside TSC-deadline mode (SDM 10.5.4.1) */
 	l->tsc_deadline = tsc;
-	if (!tsc || !l->clock) {
+	if (!tsc || !l->clock || !l->clock->khz) {
 		timer_stop(l);
 		return;
 	}

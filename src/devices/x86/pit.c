@@ -361,16 +361,26 @@ static void sanitize(struct kvm_pit_channel_state *c)
 	c->gate &= 1;
 }
 
+/* A load time from a snapshot is host-monotonic ns; one that is in the
+ * future or absurdly far past (overflowing the arithmetic) means now. */
+static void sanitize_time(struct kvm_pit_channel_state *c, int64_t now)
+{
+	if (c->count_load_time > now || c->count_load_time < now - (INT64_C(1) << 60))
+		c->count_load_time = now;
+}
+
 void pit_set_state(struct pit *p, const struct kvm_pit_state2 *s)
 {
 	pthread_mutex_lock(&p->lock);
 	p->st = *s;
 	p->st.flags &= KVM_PIT_FLAGS_SPEAKER_DATA_ON | KVM_PIT_FLAGS_HPET_LEGACY;
-	for (unsigned i = 0; i < 3; i++)
+	int64_t now = x86_clock_host_ns();
+	for (unsigned i = 0; i < 3; i++) {
 		sanitize(&p->st.channels[i]);
+		sanitize_time(&p->st.channels[i], now);
+	}
 	p->st.channels[0].gate = p->st.channels[1].gate = 1;
 	const struct kvm_pit_channel_state *c = &p->st.channels[0];
-	int64_t now = x86_clock_host_ns();
 	irq_stop(p);
 	if (periodic(c)) {
 		/* next terminal count on the saved schedule */
