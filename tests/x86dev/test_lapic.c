@@ -540,6 +540,61 @@ static void test_hostile_mmio(void **state)
 	rig_free(r);
 }
 
+static void test_apic_base_disable(void **state)
+{
+	(void)state;
+	struct rig *r = rig_new();
+	struct lapic *l = &r->l[0];
+	enable(l);
+	uint64_t base;
+	lapic_msr(l, MSR_APIC_BASE, &base, 0);
+	uint64_t off = base & ~APIC_BASE_ENABLE;
+	assert_int_equal(lapic_msr(l, MSR_APIC_BASE, &off, 1), 0);
+	/* reserved bits fault, the BSP bit is read-only */
+	uint64_t bad = base | 1;
+	assert_int_equal(lapic_msr(l, MSR_APIC_BASE, &bad, 1), -1);
+	/* hardware-disabled: the page reads as nothing, writes are dropped,
+	 * fixed interrupts are refused, the PIC reaches the CPU directly */
+	assert_int_equal(r32(l, 0x30), 0xffffffffu);
+	w32(l, 0x80, 0x70);
+	fixed_to(r, 0, 0x50, 0);
+	assert_int_equal(lapic_ack(l), -1);
+	w32(l, 0x350, 0x10700);
+	apic_bus_pic_intr(&r->bus, 1);
+	assert_int_equal(lapic_ack(l), 0x30);
+	apic_bus_pic_intr(&r->bus, 0);
+	assert_int_equal(lapic_msr(l, MSR_APIC_BASE, &base, 1), 0);
+	assert_int_equal(r32(l, 0x80), 0);
+	uint64_t now;
+	lapic_msr(l, MSR_APIC_BASE, &now, 0);
+	assert_int_equal(now, base);
+	rig_free(r);
+}
+
+static void test_hostile_state(void **state)
+{
+	(void)state;
+	struct rig *r = rig_new();
+	struct lapic *l = &r->l[3];
+	uint8_t page[LAPIC_PAGE_SIZE];
+	srand(9);
+	for (int i = 0; i < 2000; i++) {
+		for (unsigned k = 0; k < sizeof(page); k++)
+			page[k] = (uint8_t)rand();
+		/* no periodic storms: one-shot or deadline mode */
+		page[0x322] &= 0xfd;
+		lapic_set_state(l, page);
+		for (int k = 0; k < 8 && lapic_ack(l) >= 0; k++)
+			w32(l, 0xb0, 0);
+		r32(l, 0x390);
+		uint64_t v = (uint64_t)rand() << 20;
+		lapic_msr(l, MSR_TSC_DEADLINE, &v, 1);
+		lapic_get_state(l, page);
+	}
+	lapic_reset(l);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -549,6 +604,7 @@ int main(void)
 	    cmocka_unit_test(test_timer_tsc_deadline),  cmocka_unit_test(test_ipi_destinations),
 	    cmocka_unit_test(test_init_sipi_nmi),       cmocka_unit_test(test_extint),
 	    cmocka_unit_test(test_state_roundtrip),     cmocka_unit_test(test_hostile_mmio),
+	    cmocka_unit_test(test_apic_base_disable),   cmocka_unit_test(test_hostile_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
