@@ -300,6 +300,27 @@ static void test_state_roundtrip(void **state)
 	rig_free(r);
 }
 
+/* KVM's PIT starts with every channel unprogrammed (mode 0xff): so does
+ * this one, and such a state, restored, raises no IRQ 0. */
+static void test_unprogrammed_reset(void **state)
+{
+	(void)state;
+	struct rig *r = rig_new();
+	struct kvm_pit_state2 s;
+	pit_get_state(&r->p, &s);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(s.channels[i].mode, 0xff);
+		assert_int_equal(s.channels[i].count, 0x10000);
+		assert_int_equal(s.channels[i].rw_mode, 0);
+		assert_int_equal(s.channels[i].gate, i != 2);
+	}
+	assert_int_equal(s.flags, 0);
+	pit_set_state(&r->p, &s);
+	usleep(70000); /* longer than a full 65536-tick count */
+	assert_int_equal(__atomic_load_n(&r->log.rises, __ATOMIC_SEQ_CST), 0);
+	rig_free(r);
+}
+
 static void test_hostile_ports(void **state)
 {
 	(void)state;
@@ -346,6 +367,7 @@ int main(void)
 	    cmocka_unit_test(test_mode3_square_wave),
 	    cmocka_unit_test(test_readback_and_latch),
 	    cmocka_unit_test(test_state_roundtrip),
+	    cmocka_unit_test(test_unprogrammed_reset),
 	    cmocka_unit_test(test_hostile_ports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
