@@ -170,11 +170,9 @@ static void local_irq(struct lapic *l, uint32_t lvt, struct actions *a)
 		return;
 	case APIC_DM_FIXED:
 		if ((lvt & 0xff) < 16) {
-			if (!(l->esr_pending & ESR_RECV_ILLEGAL)) {
-				l->esr_pending |= ESR_RECV_ILLEGAL;
-				/* the error LVT's own vector may be illegal too:
-				 * do not recurse on it */
-			}
+			/* recorded without an error interrupt: the error LVT's
+			 * own vector may be the illegal one */
+			l->esr_pending |= ESR_RECV_ILLEGAL;
 			return;
 		}
 		set_irr(l, lvt & 0xff, 0, a);
@@ -532,8 +530,7 @@ static void write_svr(struct lapic *l, uint32_t v, struct actions *a)
 	}
 }
 
-static void write_lvt(struct lapic *l, unsigned reg, uint32_t v, uint32_t mask, int64_t now,
-                      struct actions *a)
+static void write_lvt(struct lapic *l, unsigned reg, uint32_t v, uint32_t mask, struct actions *a)
 {
 	v &= mask;
 	if (!(rd(l, REG_SVR) & SVR_ENABLE))
@@ -544,7 +541,6 @@ static void write_lvt(struct lapic *l, unsigned reg, uint32_t v, uint32_t mask, 
 		wr(l, REG_TMICT, 0);
 		l->tsc_deadline = 0;
 	}
-	(void)now;
 	wr(l, reg, v);
 	if (reg == REG_LINT0 && extint_pending(l))
 		a->notify = 1;
@@ -601,19 +597,19 @@ static void write_reg(struct lapic *l, unsigned reg, uint32_t v, int64_t now, st
 		wr(l, REG_ICR2, v & 0xff000000u);
 		break;
 	case REG_LVTT:
-		write_lvt(l, reg, v, 0x700ffu, now, a);
+		write_lvt(l, reg, v, 0x700ffu, a);
 		break;
 	case REG_THERM:
 	case REG_PERF:
 	case REG_CMCI:
-		write_lvt(l, reg, v, 0x107ffu, now, a);
+		write_lvt(l, reg, v, 0x107ffu, a);
 		break;
 	case REG_LINT0:
 	case REG_LINT1:
-		write_lvt(l, reg, v, 0x1a7ffu, now, a);
+		write_lvt(l, reg, v, 0x1a7ffu, a);
 		break;
 	case REG_LVTERR:
-		write_lvt(l, reg, v, 0x100ffu, now, a);
+		write_lvt(l, reg, v, 0x100ffu, a);
 		break;
 	case REG_TMICT:
 		if (timer_mode(l) == TIMER_DEADLINE)
