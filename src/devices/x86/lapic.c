@@ -46,6 +46,10 @@
  * flood the vCPU; KVM clamps the same way. */
 #define MIN_PERIOD_NS 100000
 
+static const unsigned lvt_regs[] = {REG_CMCI,  REG_LVTT,  REG_THERM, REG_PERF,
+                                    REG_LINT0, REG_LINT1, REG_LVTERR};
+#define NLVT (sizeof(lvt_regs) / sizeof(lvt_regs[0]))
+
 /* What a register access decided to do once the LAPIC's lock is dropped. */
 struct actions {
 	int notify, eoi, ipi, init, sipi, nmi;
@@ -295,10 +299,8 @@ static void reset_locked(struct lapic *l)
 	wr(l, REG_VER, APIC_VERSION);
 	wr(l, REG_DFR, 0xffffffffu);
 	wr(l, REG_SVR, 0xff);
-	static const unsigned lvts[] = {REG_CMCI,  REG_LVTT,  REG_THERM, REG_PERF,
-	                                REG_LINT0, REG_LINT1, REG_LVTERR};
-	for (unsigned i = 0; i < sizeof(lvts) / sizeof(lvts[0]); i++)
-		wr(l, lvts[i], LVT_MASKED);
+	for (unsigned i = 0; i < NLVT; i++)
+		wr(l, lvt_regs[i], LVT_MASKED);
 	/* The BSP starts in virtual-wire mode so the PIC reaches it (KVM's
 	 * reset does the same). */
 	if (l->apic_base & APIC_BASE_BSP)
@@ -521,10 +523,8 @@ static void write_svr(struct lapic *l, uint32_t v, struct actions *a)
 	wr(l, REG_SVR, v & 0x3ff);
 	if (!(v & SVR_ENABLE)) {
 		/* software disable masks every LVT entry (SDM 10.4.7.2) */
-		static const unsigned lvts[] = {REG_CMCI,  REG_LVTT,  REG_THERM, REG_PERF,
-		                                REG_LINT0, REG_LINT1, REG_LVTERR};
-		for (unsigned i = 0; i < sizeof(lvts) / sizeof(lvts[0]); i++)
-			wr(l, lvts[i], rd(l, lvts[i]) | LVT_MASKED);
+		for (unsigned i = 0; i < NLVT; i++)
+			wr(l, lvt_regs[i], rd(l, lvt_regs[i]) | LVT_MASKED);
 	} else if (has_interrupt(l)) {
 		a->notify = 1;
 	}
