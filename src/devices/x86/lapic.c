@@ -46,6 +46,10 @@
  * flood the vCPU; KVM clamps the same way. */
 #define MIN_PERIOD_NS 100000
 
+static const unsigned lvt_regs[] = {REG_CMCI,  REG_LVTT,  REG_THERM, REG_PERF,
+                                    REG_LINT0, REG_LINT1, REG_LVTERR};
+#define NLVT (sizeof(lvt_regs) / sizeof(lvt_regs[0]))
+
 /* What a register access decided to do once the LAPIC's lock is dropped. */
 struct actions {
 	int notify, eoi, ipi, init, sipi, nmi;
@@ -170,11 +174,9 @@ static void local_irq(struct lapic *l, uint32_t lvt, struct actions *a)
 		return;
 	case APIC_DM_FIXED:
 		if ((lvt & 0xff) < 16) {
-			if (!(l->esr_pending & ESR_RECV_ILLEGAL)) {
-				l->esr_pending |= ESR_RECV_ILLEGAL;
-				/* the error LVT's own vector may be illegal too:
-				 * do not recurse on it */
-			}
+			/* recorded without an error interrupt: the error LVT's
+			 * own vector may be the illegal one */
+			l->esr_pending |= ESR_RECV_ILLEGAL;
 			return;
 		}
 		set_irr(l, lvt & 0xff, 0, a);
@@ -280,7 +282,7 @@ static void set_tsc_deadline(struct lapic *l, uint64_t tsc)
 	if (timer_mode(l) != TIMER_DEADLINE)
 		return; /* ignored outside TSC-deadline mode (SDM 10.5.4.1) */
 	l->tsc_deadline = tsc;
-	if (!tsc || !l->clock) {
+	if (!tsc || !l->clock || !l->clock->khz) {
 		timer_stop(l);
 		return;
 	}
@@ -297,10 +299,8 @@ static void reset_locked(struct lapic *l)
 	wr(l, REG_VER, APIC_VERSION);
 	wr(l, REG_DFR, 0xffffffffu);
 	wr(l, REG_SVR, 0xff);
-	static const unsigned lvts[] = {REG_CMCI,  REG_LVTT,  REG_THERM, REG_PERF,
-	                                REG_LINT0, REG_LINT1, REG_LVTERR};
-	for (unsigned i = 0; i < sizeof(lvts) / sizeof(lvts[0]); i++)
-		wr(l, lvts[i], LVT_MASKED);
+	for (unsigned i = 0; i < NLVT; i++)
+		wr(l, lvt_regs[i], LVT_MASKED);
 	/* The BSP starts in virtual-wire mode so the PIC reaches it (KVM's
 	 * reset does the same). */
 	if (l->apic_base & APIC_BASE_BSP)
@@ -410,7 +410,7 @@ void apic_bus_set_pic(struct apic_bus *b, int (*extint_ack)(void *ctx), void *ct
 static void deliver_lowest(struct apic_bus *b, const struct apic_msg *m)
 {
 	struct lapic *best = NULL;
-	unsigned best_pri = 0x100, start = b->lowest_rr;
+	unsigned best_pri = 0x100, start = __atomic_load_n(&b->lowest_rr, __ATOMIC_RELAXED);
 	for (unsigned k = 0; k < b->n; k++) {
 		unsigned i = (start + k) % b->n;
 		struct lapic *l = b->cpu[i];
@@ -427,7 +427,7 @@ static void deliver_lowest(struct apic_bus *b, const struct apic_msg *m)
 	}
 	if (!best)
 		return;
-	b->lowest_rr = (best->index + 1) % b->n;
+	__atomic_store_n(&b->lowest_rr, (best->index + 1) % b->n, __ATOMIC_RELAXED);
 	deliver_one(best, m);
 }
 
@@ -523,17 +523,14 @@ static void write_svr(struct lapic *l, uint32_t v, struct actions *a)
 	wr(l, REG_SVR, v & 0x3ff);
 	if (!(v & SVR_ENABLE)) {
 		/* software disable masks every LVT entry (SDM 10.4.7.2) */
-		static const unsigned lvts[] = {REG_CMCI,  REG_LVTT,  REG_THERM, REG_PERF,
-		                                REG_LINT0, REG_LINT1, REG_LVTERR};
-		for (unsigned i = 0; i < sizeof(lvts) / sizeof(lvts[0]); i++)
-			wr(l, lvts[i], rd(l, lvts[i]) | LVT_MASKED);
+		for (unsigned i = 0; i < NLVT; i++)
+			wr(l, lvt_regs[i], rd(l, lvt_regs[i]) | LVT_MASKED);
 	} else if (has_interrupt(l)) {
 		a->notify = 1;
 	}
 }
 
-static void write_lvt(struct lapic *l, unsigned reg, uint32_t v, uint32_t mask, int64_t now,
-                      struct actions *a)
+static void write_lvt(struct lapic *l, unsigned reg, uint32_t v, uint32_t mask, struct actions *a)
 {
 	v &= mask;
 	if (!(rd(l, REG_SVR) & SVR_ENABLE))
@@ -544,7 +541,6 @@ static void write_lvt(struct lapic *l, unsigned reg, uint32_t v, uint32_t mask, 
 		wr(l, REG_TMICT, 0);
 		l->tsc_deadline = 0;
 	}
-	(void)now;
 	wr(l, reg, v);
 	if (reg == REG_LINT0 && extint_pending(l))
 		a->notify = 1;
@@ -601,19 +597,19 @@ static void write_reg(struct lapic *l, unsigned reg, uint32_t v, int64_t now, st
 		wr(l, REG_ICR2, v & 0xff000000u);
 		break;
 	case REG_LVTT:
-		write_lvt(l, reg, v, 0x700ffu, now, a);
+		write_lvt(l, reg, v, 0x700ffu, a);
 		break;
 	case REG_THERM:
 	case REG_PERF:
 	case REG_CMCI:
-		write_lvt(l, reg, v, 0x107ffu, now, a);
+		write_lvt(l, reg, v, 0x107ffu, a);
 		break;
 	case REG_LINT0:
 	case REG_LINT1:
-		write_lvt(l, reg, v, 0x1a7ffu, now, a);
+		write_lvt(l, reg, v, 0x1a7ffu, a);
 		break;
 	case REG_LVTERR:
-		write_lvt(l, reg, v, 0x100ffu, now, a);
+		write_lvt(l, reg, v, 0x100ffu, a);
 		break;
 	case REG_TMICT:
 		if (timer_mode(l) == TIMER_DEADLINE)

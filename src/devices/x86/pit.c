@@ -12,6 +12,8 @@
 #define RW_WORD1 4
 
 #define MIN_PERIOD_NS 100000
+/* A channel nobody programmed yet (KVM's reset value): it raises no IRQ. */
+#define MODE_UNSET 0xff
 /* Port 0x61 bit 4 toggles with the DRAM refresh, every 15.085 us. */
 #define REFRESH_NS 15085
 
@@ -92,8 +94,8 @@ static void irq_reload(struct pit *p)
 {
 	const struct kvm_pit_channel_state *c = &p->st.channels[0];
 	irq_stop(p);
-	if (c->mode == 1 || c->mode == 5)
-		return; /* gate-triggered: channel 0's gate never rises again */
+	if (c->mode != 0 && c->mode != 4 && !periodic(c))
+		return; /* gate-triggered 1 and 5: channel 0's gate never rises again */
 	irq_arm(p, c->count_load_time + period_ns(c));
 }
 
@@ -141,7 +143,8 @@ static void latch_status(struct kvm_pit_channel_state *c, int64_t now)
 {
 	if (c->status_latched)
 		return;
-	c->status = (uint8_t)((get_out(c, now) << 7) | (c->rw_mode << 4) | (c->mode << 1) | c->bcd);
+	c->status =
+	    (uint8_t)((get_out(c, now) << 7) | (c->rw_mode << 4) | ((c->mode & 7) << 1) | c->bcd);
 	c->status_latched = 1;
 }
 
@@ -306,12 +309,12 @@ static void speaker_write(void *dev, uint64_t off, const uint8_t *data, unsigned
 
 const struct io_ops pit_speaker_ops = {speaker_read, speaker_write};
 
+/* KVM's reset state, so that states compare equal across accelerators. */
 static void channel_reset(struct kvm_pit_channel_state *c, int64_t now)
 {
 	memset(c, 0, sizeof(*c));
 	c->count = 0x10000;
-	c->mode = 3; /* BIOS default; the guest reprograms it */
-	c->rw_mode = c->read_state = c->write_state = RW_WORD0;
+	c->mode = MODE_UNSET;
 	c->count_load_time = now;
 }
 
@@ -346,13 +349,15 @@ static void sanitize(struct kvm_pit_channel_state *c)
 {
 	if (c->count == 0 || c->count > 0x10000)
 		c->count = 0x10000;
-	c->mode &= 7;
-	if (c->mode >= 6)
-		c->mode -= 4;
+	if (c->mode != MODE_UNSET) {
+		c->mode &= 7;
+		if (c->mode >= 6)
+			c->mode -= 4;
+	}
 	c->rw_mode &= 3;
-	if (c->read_state < RW_LSB || c->read_state > RW_WORD1)
+	if (c->read_state > RW_WORD1)
 		c->read_state = RW_LSB;
-	if (c->write_state < RW_LSB || c->write_state > RW_WORD1)
+	if (c->write_state > RW_WORD1)
 		c->write_state = RW_LSB;
 	if (c->count_latched > RW_WORD0)
 		c->count_latched = 0;
@@ -361,16 +366,26 @@ static void sanitize(struct kvm_pit_channel_state *c)
 	c->gate &= 1;
 }
 
+/* A load time from a snapshot is host-monotonic ns; one that is in the
+ * future or absurdly far past (overflowing the arithmetic) means now. */
+static void sanitize_time(struct kvm_pit_channel_state *c, int64_t now)
+{
+	if (c->count_load_time > now || c->count_load_time < now - (INT64_C(1) << 60))
+		c->count_load_time = now;
+}
+
 void pit_set_state(struct pit *p, const struct kvm_pit_state2 *s)
 {
 	pthread_mutex_lock(&p->lock);
 	p->st = *s;
 	p->st.flags &= KVM_PIT_FLAGS_SPEAKER_DATA_ON | KVM_PIT_FLAGS_HPET_LEGACY;
-	for (unsigned i = 0; i < 3; i++)
+	int64_t now = x86_clock_host_ns();
+	for (unsigned i = 0; i < 3; i++) {
 		sanitize(&p->st.channels[i]);
+		sanitize_time(&p->st.channels[i], now);
+	}
 	p->st.channels[0].gate = p->st.channels[1].gate = 1;
 	const struct kvm_pit_channel_state *c = &p->st.channels[0];
-	int64_t now = x86_clock_host_ns();
 	irq_stop(p);
 	if (periodic(c)) {
 		/* next terminal count on the saved schedule */
