@@ -1,14 +1,15 @@
 /* The software-CPU accelerator: capsa's x86-64 interpreter (src/vm/emu)
- * with the PC chipset in user space (emu_chips.c). Port I/O and MMIO are
- * served on the vCPU's own thread through the CPU's bus callbacks, the
- * local APIC page at 0xfee00000 by that vCPU's own LAPIC. A halted vCPU
- * sleeps on its condition variable until its LAPIC says an interrupt may
- * be deliverable (notify, INIT, SIPI, NMI) or it is kicked. */
+ * with the PC chipset in user space (devices/x86/irqchip.h: PIC, PIT with
+ * port 0x61, I/O APIC, one local APIC per vCPU, and the timer thread that
+ * fires their timers). Port I/O and MMIO are served on the vCPU's own
+ * thread through the CPU's bus callbacks, the local APIC page at
+ * 0xfee00000 by that vCPU's own LAPIC. A halted vCPU sleeps on its
+ * condition variable until its LAPIC says an interrupt may be deliverable
+ * (notify, INIT, SIPI, NMI) or it is kicked. */
 #include "vm/accel.h"
 
+#include "devices/x86/irqchip.h"
 #include "vm/emu/cpu.h"
-#include "vm/emu_chips.h"
-#include "vm/x86/layout.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,25 +17,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct emu_vcpu;
+/* The guest TSC frequency the software CPU advertises (CPUID 0x15/0x16). */
+#define EMU_TSC_KHZ 2000000ULL
+
+struct emu_vm;
+
+struct emu_vcpu {
+	struct accel_vcpu base;
+	struct emu_vm *vm;
+	struct emu_cpu *cpu; /* NULL until vcpu_create */
+	struct lapic *lapic; /* the irqchip's, for this vCPU */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int wake;          /* guarded by lock: something may have changed */
+	atomic_int kicked; /* vcpu_kick since the last return */
+};
 
 struct emu_vm {
 	struct accel_vm base;
 	struct accel_vm_config cfg;
 	struct emu_mem *mem;
-	struct emu_chips chips;
-};
-
-struct emu_vcpu {
-	struct accel_vcpu base;
-	struct emu_vm *vm;
-	struct emu_cpu *cpu;
-	struct lapic lapic;
-	int lapic_inited;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int wake;          /* guarded by lock: something may have changed */
-	atomic_int kicked; /* vcpu_kick since the last return */
+	struct x86_clock clock;
+	struct x86_irqchip *chip;
+	int chip_running;
+	/* Every vCPU exists as an interrupt target from the start;
+	 * vcpu_create gives each its CPU. */
+	struct emu_vcpu *vcpus;
 };
 
 static void dma_written(void *ctx, uint64_t gpa, uint64_t len)
@@ -42,16 +50,61 @@ static void dma_written(void *ctx, uint64_t gpa, uint64_t len)
 	emu_mem_written(ctx, gpa, len);
 }
 
+/* The timer thread calls into the vCPUs: stop it before any goes.
+ * Idempotent. */
+static void stop_chip(struct emu_vm *vm)
+{
+	if (vm->chip_running)
+		dev_timers_stop(&vm->chip->timers);
+	vm->chip_running = 0;
+}
+
 static void emu_vm_destroy(struct accel_vm *avm)
 {
 	struct emu_vm *vm = (struct emu_vm *)avm;
 	if (!vm)
 		return;
-	emu_chips_destroy(&vm->chips);
+	stop_chip(vm);
+	if (vm->chip)
+		x86_irqchip_destroy(vm->chip);
+	for (unsigned i = 0; vm->vcpus && i < vm->cfg.ncpus; i++) {
+		emu_cpu_destroy(vm->vcpus[i].cpu);
+		pthread_cond_destroy(&vm->vcpus[i].cond);
+		pthread_mutex_destroy(&vm->vcpus[i].lock);
+	}
+	free(vm->vcpus);
 	if (vm->cfg.mem && vm->cfg.mem->on_write == dma_written)
 		vm->cfg.mem->on_write = NULL;
 	emu_mem_destroy(vm->mem);
 	free(vm);
+}
+
+static const struct lapic_cpu_ops lapic_cpu;
+
+/* The chipset on the machine's buses (the chips lock themselves). */
+static int attach_chip(struct emu_vm *vm, struct err *e)
+{
+	void **cpus = calloc(vm->cfg.ncpus, sizeof(*cpus));
+	if (!cpus)
+		return err_sys(e, "allocating vCPUs");
+	for (unsigned i = 0; i < vm->cfg.ncpus; i++)
+		cpus[i] = &vm->vcpus[i];
+	int rc = x86_irqchip_create(&vm->chip, vm->cfg.ncpus, &vm->clock, &lapic_cpu, cpus, e);
+	free(cpus);
+	if (rc)
+		return -1;
+	for (unsigned i = 0; i < vm->cfg.ncpus; i++)
+		vm->vcpus[i].lapic = &vm->chip->lapic[i];
+	struct x86_irqchip_range r[16];
+	size_t n = x86_irqchip_ranges(vm->chip, r, 16);
+	for (size_t i = 0; i < n; i++)
+		if (iobus_register(r[i].mmio ? vm->cfg.mmio : vm->cfg.pio, r[i].base, r[i].len,
+		                   r[i].ops, r[i].dev, NULL, e))
+			return err_prefix(e, "software CPU chipset");
+	if (x86_irqchip_start(vm->chip, e))
+		return -1;
+	vm->chip_running = 1;
+	return 0;
 }
 
 static int emu_vm_create(struct accel_vm **out, const struct accel_vm_config *c, struct err *e)
@@ -63,8 +116,20 @@ static int emu_vm_create(struct accel_vm **out, const struct accel_vm_config *c,
 	vm->base.ops = &accel_emu_ops;
 	vm->base.kind = ACCEL_EMU;
 	vm->cfg = *c;
-	if (emu_mem_create(&vm->mem, c->mem, e) ||
-	    emu_chips_init(&vm->chips, c->ncpus, c->pio, c->mmio, e)) {
+	x86_clock_init(&vm->clock, EMU_TSC_KHZ, 0);
+	vm->vcpus = calloc(c->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		free(vm);
+		return err_sys(e, "allocating vCPUs");
+	}
+	for (unsigned i = 0; i < c->ncpus; i++) {
+		struct emu_vcpu *v = &vm->vcpus[i];
+		v->base = (struct accel_vcpu){&vm->base, i};
+		v->vm = vm;
+		pthread_mutex_init(&v->lock, NULL);
+		pthread_cond_init(&v->cond, NULL);
+	}
+	if (emu_mem_create(&vm->mem, c->mem, e) || attach_chip(vm, e)) {
 		emu_vm_destroy(&vm->base);
 		return -1;
 	}
@@ -112,28 +177,32 @@ static void wake(struct emu_vcpu *v)
 static void on_notify(void *cpu)
 {
 	struct emu_vcpu *v = cpu;
-	emu_cpu_notify(v->cpu);
+	if (v->cpu)
+		emu_cpu_notify(v->cpu);
 	wake(v);
 }
 
 static void on_init(void *cpu)
 {
 	struct emu_vcpu *v = cpu;
-	emu_cpu_init(v->cpu);
+	if (v->cpu)
+		emu_cpu_init(v->cpu);
 	wake(v);
 }
 
 static void on_sipi(void *cpu, uint8_t vector)
 {
 	struct emu_vcpu *v = cpu;
-	emu_cpu_sipi(v->cpu, vector);
+	if (v->cpu)
+		emu_cpu_sipi(v->cpu, vector);
 	wake(v);
 }
 
 static void on_nmi(void *cpu)
 {
 	struct emu_vcpu *v = cpu;
-	emu_cpu_nmi(v->cpu);
+	if (v->cpu)
+		emu_cpu_nmi(v->cpu);
 	wake(v);
 }
 
@@ -152,9 +221,9 @@ static void bus_mmio(void *ctx, uint64_t gpa, uint8_t *data, unsigned len, int i
 	struct emu_vcpu *v = ctx;
 	if (gpa >= LAPIC_BASE && gpa - LAPIC_BASE < LAPIC_SIZE) {
 		if (is_write)
-			lapic_mmio_write(&v->lapic, gpa - LAPIC_BASE, data, len);
+			lapic_mmio_write(v->lapic, gpa - LAPIC_BASE, data, len);
 		else
-			lapic_mmio_read(&v->lapic, gpa - LAPIC_BASE, data, len);
+			lapic_mmio_read(v->lapic, gpa - LAPIC_BASE, data, len);
 	} else if (is_write) {
 		iobus_write(v->vm->cfg.mmio, gpa, data, len);
 		check_ending(v);
@@ -176,28 +245,21 @@ static void bus_pio(void *ctx, uint16_t port, uint8_t *data, unsigned len, int i
 static int bus_msr(void *ctx, uint32_t index, uint64_t *value, int is_write)
 {
 	struct emu_vcpu *v = ctx;
-	return lapic_msr(&v->lapic, index, value, is_write);
+	return lapic_msr(v->lapic, index, value, is_write);
 }
 
 static int bus_intr_ack(void *ctx)
 {
 	struct emu_vcpu *v = ctx;
-	return lapic_ack(&v->lapic);
+	return lapic_ack(v->lapic);
 }
 
+/* The CPU itself goes with the VM (emu_vm_destroy), after the timer thread
+ * and the chips can no longer reach it. */
 static void emu_vcpu_destroy(struct accel_vcpu *av)
 {
-	struct emu_vcpu *v = (struct emu_vcpu *)av;
-	if (!v)
-		return;
-	/* The timer thread may still fire this LAPIC's timer. */
-	emu_chips_stop(&v->vm->chips);
-	if (v->lapic_inited)
-		lapic_destroy(&v->lapic);
-	emu_cpu_destroy(v->cpu);
-	pthread_cond_destroy(&v->cond);
-	pthread_mutex_destroy(&v->lock);
-	free(v);
+	if (av)
+		stop_chip(((struct emu_vcpu *)av)->vm);
 }
 
 /* LINT0 as ExtINT and LINT1 as NMI, as on a PC (the LVTs stay masked
@@ -221,29 +283,23 @@ static int emu_vcpu_create(struct accel_vm *avm, unsigned index, const struct cp
 {
 	struct emu_vm *vm = (struct emu_vm *)avm;
 	*out = NULL;
-	struct emu_vcpu *v = calloc(1, sizeof(*v));
-	if (!v)
-		return err_sys(e, "allocating vCPU %u", index);
-	v->base = (struct accel_vcpu){avm, index};
-	v->vm = vm;
-	pthread_mutex_init(&v->lock, NULL);
-	pthread_cond_init(&v->cond, NULL);
+	if (index >= vm->cfg.ncpus || vm->vcpus[index].cpu)
+		return err_set(e, ERR_INTERNAL, "vCPU %u of %u created twice", index,
+		               vm->cfg.ncpus);
+	struct emu_vcpu *v = &vm->vcpus[index];
 	struct emu_cpu_config cc = {
 	    .index = index,
 	    .mem = vm->mem,
 	    .bus = {v, bus_mmio, bus_pio, bus_msr, bus_intr_ack},
-	    .clock = &vm->chips.clock,
+	    .clock = &vm->clock,
 	    .cpuid = cpuid,
 	    .ncpuid = ncpuid,
 	};
-	if (emu_cpu_create(&v->cpu, &cc, e)) {
-		emu_vcpu_destroy(&v->base);
+	struct emu_cpu *cpu;
+	if (emu_cpu_create(&cpu, &cc, e))
 		return err_prefix(e, "vCPU %u", index);
-	}
-	lapic_init(&v->lapic, &vm->chips.bus, index, &vm->chips.timers, &vm->chips.clock,
-	           &lapic_cpu, v);
-	v->lapic_inited = 1;
-	wire_lints(&v->lapic);
+	v->cpu = cpu;
+	wire_lints(v->lapic);
 	*out = &v->base;
 	return 0;
 }
@@ -329,13 +385,13 @@ static int emu_get_state(struct accel_vcpu *av, struct x86_vcpu_state *s, unsign
 	struct x86_vcpu_state all;
 	emu_cpu_get_state(v->cpu, &all);
 	if (parts & ACCEL_STATE_LAPIC)
-		lapic_get_state(&v->lapic, all.lapic);
+		lapic_get_state(v->lapic, all.lapic);
 	if (parts & ACCEL_STATE_MSRS) {
-		lapic_msr(&v->lapic, MSR_TSC_DEADLINE, &all.msr.tsc_deadline, 0);
-		all.msr.tsc = x86_clock_tsc(&v->vm->chips.clock);
+		lapic_msr(v->lapic, MSR_TSC_DEADLINE, &all.msr.tsc_deadline, 0);
+		all.msr.tsc = x86_clock_tsc(&v->vm->clock);
 	}
 	if (parts & ACCEL_STATE_SREGS)
-		lapic_msr(&v->lapic, MSR_APIC_BASE, &all.msr.apic_base, 0);
+		lapic_msr(v->lapic, MSR_APIC_BASE, &all.msr.apic_base, 0);
 	accel_state_copy(s, &all, parts);
 	return 0;
 }
@@ -352,20 +408,20 @@ static int emu_set_state(struct accel_vcpu *av, const struct x86_vcpu_state *s, 
 	if (parts & ACCEL_STATE_SREGS) {
 		uint64_t base = s->msr.apic_base;
 		if (base)
-			lapic_msr(&v->lapic, MSR_APIC_BASE, &base, 1);
+			lapic_msr(v->lapic, MSR_APIC_BASE, &base, 1);
 	}
 	if (parts & ACCEL_STATE_LAPIC)
-		lapic_set_state(&v->lapic, s->lapic);
+		lapic_set_state(v->lapic, s->lapic);
 	if (parts & ACCEL_STATE_MSRS) {
 		uint64_t d = s->msr.tsc_deadline;
-		lapic_msr(&v->lapic, MSR_TSC_DEADLINE, &d, 1);
+		lapic_msr(v->lapic, MSR_TSC_DEADLINE, &d, 1);
 	}
 	return 0;
 }
 
 static void emu_irq_line(struct accel_vm *avm, unsigned gsi, int level)
 {
-	x86_irq_set_level(&((struct emu_vm *)avm)->chips.router, gsi, level);
+	x86_irq_set_level(&((struct emu_vm *)avm)->chip->router, gsi, level);
 }
 
 static int emu_no_fd(struct accel_vm *avm, unsigned gsi, int fd)

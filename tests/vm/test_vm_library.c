@@ -34,6 +34,9 @@ static struct vm *make_vm(const char *cmdline, unsigned cpus, int out_fd)
 	    .console_out = out_fd,
 	    .console_in = -1,
 	};
+	struct err pe = {0};
+	if (accel_parse(vm_test_accel(), &cfg.accel, &pe))
+		printf("# note: %s\n", pe.msg);
 	struct vm *vm = NULL;
 	struct err e = {0};
 	if (vm_create(&vm, &cfg, &e))
@@ -301,5 +304,5 @@ int main(void)
 	    cmocka_unit_test(i8042_split_ports),
 	    cmocka_unit_test(cmos_rtc),
 	};
-	return cmocka_run_group_tests_name("vm library", tests, NULL, NULL);
+	return RUN_VM_GROUPS("vm library", tests, NULL, NULL);
 }

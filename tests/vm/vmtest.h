@@ -41,6 +41,13 @@ static inline int accel_is_kvm(void)
 	return !strcmp(vm_test_accel(), "kvm") || (!strcmp(vm_test_accel(), "auto") && have_kvm());
 }
 
+/* Does the guest run on paravirtual KVM (32-bit int $0x80 user space only,
+ * docs/vm.md)? Never under the software CPU. */
+static inline int vm_guest_pvm(void)
+{
+	return accel_is_kvm() && access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
 /* Tests that need KVM itself (not just a VM) skip on hosts without it. */
 #define REQUIRE_KVM()                                                                              \
 	do {                                                                                       \
