@@ -403,6 +403,8 @@ static int emu_set_state(struct accel_vcpu *av, const struct x86_vcpu_state *s, 
 	struct x86_vcpu_state all;
 	emu_cpu_get_state(v->cpu, &all);
 	accel_state_copy(&all, s, parts);
+	if (!(parts & ACCEL_STATE_MSRS))
+		all.msr.tsc = EMU_TSC_KEEP; /* no drift from the get/set round trip */
 	if (emu_cpu_set_state(v->cpu, &all, e))
 		return -1;
 	if (parts & ACCEL_STATE_SREGS) {
