@@ -143,6 +143,27 @@ static int send_notify_fd(int sock, int fd, const char *state_json, const char *
 	return r < 0 ? err_sys(e, "linux.seccomp.listenerPath: sending the notify fd") : 0;
 }
 
+/* Load linux.seccomp; a notify fd goes to the listener. */
+static int load_seccomp(const struct oci_config *c, int listener, const char *state_json,
+                        struct err *e)
+{
+	int nfd;
+	if (oci_seccomp_load(c->seccomp, &nfd, e) < 0)
+		return err_prefix(e, "linux.seccomp");
+	if (nfd >= 0) {
+		int r = listener >= 0
+		            ? send_notify_fd(listener, nfd, state_json,
+		                             c->seccomp->listener_metadata, e)
+		            : err_set(e, ERR_INPUT, "linux.seccomp.listenerPath: not connected");
+		close(nfd);
+		if (r < 0)
+			return -1;
+	}
+	if (listener >= 0)
+		close(listener);
+	return 0;
+}
+
 /* sched_setattr(2) argument, first version of the kernel ABI (48 bytes). */
 struct sched_attr_v0 {
 	uint32_t size, sched_policy;
@@ -200,6 +221,12 @@ int oci_process_exec(const struct oci_config *c, const struct oci_process *p, in
 	}
 	if (apply_sched(c, p, e) < 0)
 		return -1;
+	/* Without no_new_privs loading a filter takes CAP_SYS_ADMIN: load it
+	 * while we have it, as runc does (with no_new_privs, as late as can be,
+	 * so that it filters only the user's process). */
+	if (c && c->seccomp && !p->no_new_privileges &&
+	    load_seccomp(c, seccomp_listener, state_json, e) < 0)
+		return -1;
 	if (p->has_umask)
 		umask(p->umask);
 	else
@@ -244,24 +271,9 @@ int oci_process_exec(const struct oci_config *c, const struct oci_process *p, in
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
-	if (c && c->seccomp) {
-		int nfd;
-		if (oci_seccomp_load(c->seccomp, &nfd, e) < 0)
-			return err_prefix(e, "linux.seccomp");
-		if (nfd >= 0) {
-			int r = seccomp_listener >= 0
-			            ? send_notify_fd(seccomp_listener, nfd, state_json,
-			                             c->seccomp->listener_metadata, e)
-			            : err_set(e, ERR_INPUT,
-			                      "linux.seccomp.listenerPath: not "
-			                      "connected");
-			close(nfd);
-			if (r < 0)
-				return -1;
-		}
-		if (seccomp_listener >= 0)
-			close(seccomp_listener);
-	}
+	if (c && c->seccomp && p->no_new_privileges &&
+	    load_seccomp(c, seccomp_listener, state_json, e) < 0)
+		return -1;
 	environ = p->env;
 	execve(exe, p->args, p->env);
 	return err_sys(e, "executing %s", exe);
