@@ -84,6 +84,15 @@ int oci_state_cgroup(const struct oci_state *st, struct oci_cgroup *cg, struct e
 	return 0;
 }
 
+/* Warnings are joined into one message for the user. */
+static void add_warning(struct err *warn, const char *msg)
+{
+	if (warn->kind == ERR_NONE)
+		err_set(warn, ERR_INPUT, "%s", msg);
+	else
+		err_append(warn, "; %s", msg);
+}
+
 static char *state_for_hooks(const struct oci_state *st, const char *status)
 {
 	return oci_state_json(st, status, 0);
@@ -175,7 +184,8 @@ static int setup_cgroup(const struct oci_create_opts *o, const struct oci_config
 }
 
 static int do_create(const struct oci_create_opts *o, int run_now, struct oci_config **cfg_out,
-                     struct oci_state *st, struct oci_cgroup *cg, pid_t *pid_out, struct err *e)
+                     struct oci_state *st, struct oci_cgroup *cg, pid_t *pid_out, struct err *warn,
+                     struct err *e)
 {
 	char bundle[PATH_MAX], fifo[OCI_PATH_MAX + 16], msg[8192];
 	pid_t pid = -1;
@@ -193,6 +203,8 @@ static int do_create(const struct oci_create_opts *o, int run_now, struct oci_co
 	c = oci_config_load(bundle, e);
 	if (!c)
 		return -1;
+	if (c->warning)
+		add_warning(warn, c->warning);
 	if (!c->has_process) {
 		err_set(e, ERR_INPUT,
 		        "config.json: process: missing (needed to create a container)");
@@ -448,13 +460,13 @@ out_cfg:
 	return ret;
 }
 
-int oci_create(const struct oci_create_opts *o, pid_t *pid, struct err *e)
+int oci_create(const struct oci_create_opts *o, pid_t *pid, struct err *warn, struct err *e)
 {
 	struct oci_state st;
 	struct oci_cgroup cg;
 	memset(&st, 0, sizeof(st));
 	st.lock_fd = -1;
-	int r = do_create(o, 0, NULL, &st, &cg, pid, e);
+	int r = do_create(o, 0, NULL, &st, &cg, pid, warn, e);
 	oci_state_close(&st);
 	return r;
 }
@@ -496,8 +508,9 @@ static int mark_started(struct oci_state *st, const struct oci_config *cfg, stru
 	const struct oci_config *use = cfg ? cfg : c;
 	if (use && use->n_hooks[OCI_HOOK_POSTSTART]) {
 		char *state = oci_state_json(st, "running", 0);
-		if (state && oci_hooks_run(use, OCI_HOOK_POSTSTART, state, warn) < 0)
-			err_prefix(warn, "warning");
+		struct err hw = {0};
+		if (state && oci_hooks_run(use, OCI_HOOK_POSTSTART, state, &hw) < 0)
+			add_warning(warn, hw.msg);
 		free(state);
 	}
 	oci_config_free(c);
@@ -578,8 +591,9 @@ static int delete_locked(struct oci_state *st, const struct oci_config *cfg, int
 		const struct oci_config *use = cfg ? cfg : c;
 		if (use && use->n_hooks[OCI_HOOK_POSTSTOP]) {
 			char *state = oci_state_json(st, "stopped", 0);
-			if (state && oci_hooks_run(use, OCI_HOOK_POSTSTOP, state, warn) < 0)
-				err_prefix(warn, "warning");
+			struct err hw = {0};
+			if (state && oci_hooks_run(use, OCI_HOOK_POSTSTOP, state, &hw) < 0)
+				add_warning(warn, hw.msg);
 			free(state);
 		}
 		oci_config_free(c);
@@ -621,7 +635,7 @@ int oci_run(const struct oci_create_opts *o, int detach, struct err *warn, struc
 			return err_sys(e, "socketpair");
 		ro.console_fd = sp[1];
 	}
-	if (do_create(&ro, 1, &c, &st, &cg, &pid, e) < 0) {
+	if (do_create(&ro, 1, &c, &st, &cg, &pid, warn, e) < 0) {
 		oci_state_close(&st);
 		goto fail_sock;
 	}
@@ -674,7 +688,7 @@ int oci_run(const struct oci_create_opts *o, int detach, struct err *warn, struc
 	fwd_pid = 0;
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (oci_state_open(o->root, o->id, &st, &ig) == 0) {
-		delete_locked(&st, c, 1, &ig, &ig);
+		delete_locked(&st, c, 1, warn, &ig);
 		oci_state_close(&st);
 	}
 	oci_config_free(c);

@@ -19,8 +19,9 @@ struct oci_create_opts {
 	int console_fd; /* internal (run): connected socket used instead of console_socket */
 };
 
-/* Create the container; it waits in "created" for start. *pid = its init. */
-int oci_create(const struct oci_create_opts *o, pid_t *pid, struct err *e);
+/* Create the container; it waits in "created" for start. *pid = its init.
+ * Parts of the config that are accepted but ignored go to *warn. */
+int oci_create(const struct oci_create_opts *o, pid_t *pid, struct err *warn, struct err *e);
 /* Let a created container run its process. Poststart hook failures go
  * to *warn (the container keeps running). */
 int oci_start(const char *root, const char *id, struct err *warn, struct err *e);
