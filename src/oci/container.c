@@ -228,6 +228,18 @@ static int do_create(const struct oci_create_opts *o, int run_now, struct oci_co
 		        "creating a new pid namespace is not supported");
 		goto out_cfg;
 	}
+	if (!oci_config_ns(c, CLONE_NEWNS) &&
+	    (c->n_mounts || c->n_masked || c->n_readonly || c->root_readonly || c->n_devices)) {
+		/* they would be made in the runtime's own mount namespace */
+		err_set(e, ERR_INPUT,
+		        "config.json: %s: needs a mount namespace (linux.namespaces has none)",
+		        c->n_mounts     ? "mounts"
+		        : c->n_masked   ? "linux.maskedPaths"
+		        : c->n_readonly ? "linux.readonlyPaths"
+		        : c->n_devices  ? "linux.devices"
+		                        : "root.readonly");
+		goto out_cfg;
+	}
 	if (geteuid() != 0 && !userns) {
 		err_set(e, ERR_INPUT,
 		        "linux.namespaces: running as a non-root user needs a user "

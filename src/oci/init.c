@@ -92,12 +92,10 @@ void oci_init_main(struct oci_init_args *a)
 	                             .cg = a->cg,
 	                             .userns = a->userns,
 	                             .idmap_fds = a->idmap_fds};
-	const struct oci_namespace *mnt = oci_config_ns(c, CLONE_NEWNS);
-	if (!mnt) {
-		err_set(&e, ERR_INPUT, "linux.namespaces: a mount namespace is required");
-		oci_child_fail(a->sock, &e);
-	}
-	int setup_fs = mnt->path == NULL; /* a joined one is used as it is */
+	/* A mount namespace, new or joined by path, gets the container's root
+	 * built in it; without one the runtime's is inherited (runtime-spec) and
+	 * the process is only chrooted (create refuses mounts then). */
+	int setup_fs = oci_config_ns(c, CLONE_NEWNS) != NULL;
 	if (setup_fs && oci_rootfs_setup(&ctx, &e) < 0)
 		oci_child_fail(a->sock, &e);
 	/* Nothing of the container may run outside its cgroup: hooks and a
@@ -122,14 +120,19 @@ void oci_init_main(struct oci_init_args *a)
 	if (setup_fs) {
 		if (oci_rootfs_pivot(&ctx, a->no_pivot, &e) < 0 || oci_rootfs_finish(&ctx, &e) < 0)
 			oci_child_fail(a->sock, &e);
+	} else if (chroot(c->root_path) < 0 || chdir("/") < 0) {
+		err_sys(&e, "root.path: entering %s (chroot)", c->root_path);
+		oci_child_fail(a->sock, &e);
 	}
 	if (c->process.terminal) {
 		if (oci_terminal_setup(a->console, &e) < 0)
 			oci_child_fail(a->sock, &e);
 		close(a->console);
 	}
+	/* Whatever can fail before the process starts fails create. */
 	char exe[4096];
-	if (oci_find_exec(&c->process, exe, sizeof(exe), &e) < 0)
+	if (oci_find_exec(&c->process, exe, sizeof(exe), &e) < 0 ||
+	    oci_process_check(c, &c->process, &e) < 0)
 		oci_child_fail(a->sock, &e);
 	if (!a->need_sync)
 		expect(a->sock, OCI_MSG_JOINED, NULL, 0);

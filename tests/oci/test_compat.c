@@ -203,24 +203,26 @@ static void test_kernel_memory_ignored(void **state)
 }
 
 /* A node listed in linux.devices is created and usable under a deny-all
- * device rule (runc and crun allow what the config lists). */
+ * device rule (runc and crun allow what the config lists): /dev/net/tun,
+ * which is not among the devices every container gets. */
 static void test_listed_devices_under_deny_all(void **state)
 {
 	(void)state;
 	REQUIRE_ROOT_AND_BUSYBOX();
+	if (access("/dev/net/tun", R_OK | W_OK) != 0)
+		skip_because("the host has no /dev/net/tun to open");
 	struct bundle b;
 	struct bundle_opts o = {
-	    .args = "[\"sh\",\"-c\",\"echo x > /dev/mynull && ls -l /dev/mynull && "
-	            "head -c 4 /dev/zero | wc -c\"]",
-	    .lnx = ",\"devices\":[{\"path\":\"/dev/mynull\",\"type\":\"c\",\"major\":1,"
-	           "\"minor\":3,\"fileMode\":438}],"
+	    .args = "[\"sh\",\"-c\",\"ls -l /dev/mytun && exec 3<>/dev/mytun && echo opened\"]",
+	    .lnx = ",\"devices\":[{\"path\":\"/dev/mytun\",\"type\":\"c\",\"major\":10,"
+	           "\"minor\":200,\"fileMode\":438}],"
 	           "\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]}",
 	};
 	struct run_result r;
 	run_new_bundle(&b, &o, &r, 30, "run with a listed device under deny-all");
 	assert_non_null(strstr(r.out, "crw-rw-rw-"));
-	assert_non_null(strstr(r.out, "1,   3"));
-	assert_non_null(strstr(r.out, "4\n"));
+	assert_non_null(strstr(r.out, "10, 200"));
+	assert_non_null(strstr(r.out, "opened\n"));
 	run_result_free(&r);
 	bundle_free(&b);
 }
@@ -271,19 +273,209 @@ static void test_hugetlb_limit(void **state)
 	free(v2);
 	if (!has)
 		skip_because("the kernel has no hugetlb cgroup controller");
+	/* a parent cgroup of its own, so that no earlier run has enabled the
+	 * controller on the way down already */
+	char lnx[256], parent[64], cmd[256];
+	snprintf(parent, sizeof(parent), "capsa-hugetlb-%d", (int)getpid());
+	snprintf(lnx, sizeof(lnx),
+	         ",\"cgroupsPath\":\"/%s/c\",\"resources\":{\"hugepageLimits\":[{\"pageSize\":"
+	         "\"2MB\",\"limit\":4194304}]}",
+	         parent);
 	struct bundle b;
 	struct bundle_opts o = {
 	    .args = "[\"sh\",\"-c\",\"cat $(find /sys/fs/cgroup -name 'hugetlb.2MB.max' -o -name "
 	            "'hugetlb.2MB.limit_in_bytes' | head -n 1)\"]",
 	    .mounts = CGROUP_RO_MOUNT,
-	    .lnx = ",\"resources\":{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":"
-	           "4194304}]}",
+	    .lnx = lnx,
 	};
 	struct run_result r;
-	run_new_bundle(&b, &o, &r, 30, "run with a hugetlb limit");
+	assert_int_equal(bundle_new(&b, &o), 0);
+	capsa(&r, &b, 30, "run", b.id, NULL);
+	snprintf(cmd, sizeof(cmd), "rmdir /sys/fs/cgroup/*/%s /sys/fs/cgroup/%s 2>/dev/null",
+	         parent, parent);
+	if (system(cmd) < 0)
+		fail_msg("rmdir");
+	expect_ok(&r, "run with a hugetlb limit");
 	assert_non_null(strstr(r.out, "4194304"));
 	run_result_free(&r);
 	bundle_free(&b);
+}
+
+/* Lines of the host's mountinfo: a container must not leave mounts behind. */
+static int host_mounts(void)
+{
+	char *t = read_file("/proc/self/mountinfo", NULL);
+	int n = 0;
+	for (char *p = t; p && *p; p++)
+		n += *p == '\n';
+	free(t);
+	return n;
+}
+
+/* linux.rootfsPropagation: each value runs and ends up on the container's
+ * root (shared made pivot_root fail with EINVAL). */
+static void test_rootfs_propagation(void **state)
+{
+	(void)state;
+	REQUIRE_ROOT_AND_BUSYBOX();
+	static const struct {
+		const char *value, *want, *unwanted;
+	} cases[] = {
+	    {"shared", " shared:", NULL},        {"rshared", " shared:", NULL},
+	    {"slave", NULL, " shared:"},         {"private", NULL, " shared:"},
+	    {"unbindable", " unbindable", NULL}, {"runbindable", " unbindable", NULL},
+	};
+	int before = host_mounts();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char lnx[128];
+		snprintf(lnx, sizeof(lnx), ",\"rootfsPropagation\":\"%s\"", cases[i].value);
+		struct bundle b;
+		struct bundle_opts o = {
+		    .args = "[\"sh\",\"-c\",\"grep -E '^[0-9]+ [0-9]+ [^ ]+ [^ ]+ / ' "
+		            "/proc/self/mountinfo\"]",
+		    .lnx = lnx,
+		};
+		struct run_result r;
+		run_new_bundle(&b, &o, &r, 30, cases[i].value);
+		if ((cases[i].want && !strstr(r.out, cases[i].want)) ||
+		    (cases[i].unwanted && strstr(r.out, cases[i].unwanted)))
+			fail_msg("rootfsPropagation %s: the root is '%s'", cases[i].value, r.out);
+		run_result_free(&r);
+		bundle_free(&b);
+	}
+	assert_int_equal(host_mounts(), before);
+}
+
+/* A namespace type left out of linux.namespaces is the runtime's: here the
+ * mount namespace (the process is chrooted), and create refuses mounts that
+ * would land in the host's. */
+static void test_inherited_mount_namespace(void **state)
+{
+	(void)state;
+	REQUIRE_ROOT_AND_BUSYBOX();
+	become_subreaper();
+	struct bundle b;
+	assert_int_equal(bundle_new(&b, NULL), 0);
+	char cfg[512], pidfile[512];
+	bundle_path(&b, "config.json", cfg, sizeof(cfg));
+	bundle_path(&b, "pid", pidfile, sizeof(pidfile));
+	write_text(cfg,
+	           "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},\"process\":{"
+	           "\"user\":{\"uid\":0,\"gid\":0},\"args\":[\"sh\",\"-c\",\"ls /bin/busybox && "
+	           "sleep 30\"],\"env\":[\"PATH=/bin\"],\"cwd\":\"/\"},"
+	           "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"ipc\"}]}}");
+	capsa_ok(&b, 30, "create without a mount namespace", "create", "--pid-file", pidfile, b.id,
+	         NULL);
+	char *pid = read_pid_file(&b, "pid");
+	char mine[64], theirs[64], p[64];
+	snprintf(p, sizeof(p), "/proc/%s/ns/mnt", pid);
+	ssize_t n1 = readlink("/proc/self/ns/mnt", mine, sizeof(mine) - 1);
+	ssize_t n2 = readlink(p, theirs, sizeof(theirs) - 1);
+	assert_true(n1 > 0 && n2 > 0);
+	mine[n1] = theirs[n2] = '\0';
+	assert_string_equal(mine, theirs);
+	capsa_ok(&b, 10, "delete", "delete", "--force", b.id, NULL);
+	free(pid);
+	/* mounts without a mount namespace of its own */
+	write_text(cfg,
+	           "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},\"process\":{"
+	           "\"user\":{\"uid\":0,\"gid\":0},\"args\":[\"true\"],\"cwd\":\"/\"},"
+	           "\"mounts\":[{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"source\":\"t\"}],"
+	           "\"linux\":{\"namespaces\":[{\"type\":\"pid\"}]}}");
+	capsa_fails(&b, 30, 2, "config.json: mounts: needs a mount namespace", "run", b.id, NULL);
+	assert_false(state_leftover(&b));
+	bundle_free(&b);
+}
+
+/* Joining a mount namespace by path still builds the container's root in
+ * it (runc does); the namespace here is held by an unshare'd sleep. */
+static void test_joined_mount_namespace(void **state)
+{
+	(void)state;
+	REQUIRE_ROOT_AND_BUSYBOX();
+	if (access("/usr/bin/unshare", X_OK) != 0)
+		skip_because("util-linux unshare is not installed");
+	pid_t holder = fork();
+	assert_true(holder >= 0);
+	if (holder == 0) {
+		execl("/usr/bin/unshare", "unshare", "--mount", "--propagation", "private", "sleep",
+		      "60", (char *)NULL);
+		_exit(127);
+	}
+	char mine[64], theirs[64], p[64];
+	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)holder);
+	ssize_t n1 = readlink("/proc/self/ns/mnt", mine, sizeof(mine) - 1), n2 = 0;
+	for (int i = 0; i < 500; i++) { /* until unshare has unshared */
+		n2 = readlink(p, theirs, sizeof(theirs) - 1);
+		if (n2 > 0 && (theirs[n2] = '\0', n1 > 0) &&
+		    (mine[n1] = '\0', strcmp(mine, theirs)))
+			break;
+		usleep(10000);
+	}
+	char ns[256];
+	snprintf(ns, sizeof(ns),
+	         "[{\"type\":\"pid\"},{\"type\":\"mount\",\"path\":\"%s\"},{\"type\":\"uts\"}]", p);
+	struct bundle b;
+	struct bundle_opts o = {.args = "[\"sh\",\"-c\",\"echo joined; ls /only-in-rootfs\"]",
+	                        .namespaces = ns};
+	struct run_result r;
+	assert_int_equal(bundle_new(&b, &o), 0);
+	char marker[512];
+	write_text(bundle_path(&b, "rootfs/only-in-rootfs", marker, sizeof(marker)), "x");
+	capsa(&r, &b, 30, "run", b.id, NULL);
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	expect_ok(&r, "run in a joined mount namespace");
+	assert_non_null(strstr(r.out, "joined\n/only-in-rootfs"));
+	run_result_free(&r);
+	bundle_free(&b);
+}
+
+/* What is known before the process starts fails create, with the message,
+ * and leaves nothing behind (it used to surface as exit 127 after start). */
+static void test_create_checks_what_it_can(void **state)
+{
+	(void)state;
+	REQUIRE_ROOT_AND_BUSYBOX();
+	int checked = 0;
+	if (access("/sys/kernel/security/apparmor", F_OK) != 0) {
+		struct bundle b;
+		struct bundle_opts o = {.process = ",\"apparmorProfile\":\"capsa-test\""};
+		assert_int_equal(bundle_new(&b, &o), 0);
+		capsa_fails(&b, 30, 2,
+		            "process.apparmorProfile: 'capsa-test': AppArmor is not enabled",
+		            "create", b.id, NULL);
+		assert_false(state_leftover(&b));
+		bundle_free(&b);
+		checked++;
+	}
+	/* a runtime without CAP_SYS_MODULE cannot give it */
+	if (access("/usr/bin/setpriv", X_OK) == 0) {
+		struct bundle b;
+		struct bundle_opts o = {.caps = "[\"CAP_KILL\",\"CAP_SYS_MODULE\"]"};
+		assert_int_equal(bundle_new(&b, &o), 0);
+		char *argv[] = {"/usr/bin/setpriv",
+		                "--bounding-set",
+		                "-sys_module",
+		                (char *)test_capsa_bin(),
+		                "--root",
+		                b.root,
+		                "create",
+		                b.id,
+		                NULL};
+		struct run_result r;
+		run_files(&r, b.dir, argv, 30);
+		expect_error(&r, 2,
+		             "process.capabilities.effective: CAP_SYS_MODULE: the runtime "
+		             "does not have it");
+		run_result_free(&r);
+		assert_false(state_leftover(&b));
+		assert_false(cgroup_leftover(b.id));
+		bundle_free(&b);
+		checked++;
+	}
+	if (!checked)
+		skip_because("AppArmor is enabled and setpriv is not installed");
 }
 
 /* A plain `make` builds build/capsa, as the README says. */
@@ -313,6 +505,10 @@ int main(void)
 	    cmocka_unit_test(test_listed_devices_under_deny_all),
 	    cmocka_unit_test(test_hooks_after_a_failure),
 	    cmocka_unit_test(test_hugetlb_limit),
+	    cmocka_unit_test(test_rootfs_propagation),
+	    cmocka_unit_test(test_inherited_mount_namespace),
+	    cmocka_unit_test(test_joined_mount_namespace),
+	    cmocka_unit_test(test_create_checks_what_it_can),
 	    cmocka_unit_test(test_make_builds_capsa),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
