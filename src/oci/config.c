@@ -33,6 +33,22 @@ static int oom(struct err *e)
 	return err_set(e, ERR_SYSTEM, "out of memory parsing config.json");
 }
 
+void oci_config_err_context(struct err *e)
+{
+	static const char *const fields[] = {"ociVersion", "root",       "process",
+	                                     "hostname",   "domainname", "mounts",
+	                                     "hooks",      "linux",      "annotations"};
+	if (!strncmp(e->msg, "config.json: ", 13))
+		return;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		size_t n = strlen(fields[i]);
+		if (!strncmp(e->msg, fields[i], n) && strchr(".[: ", e->msg[n])) {
+			err_prefix(e, "config.json");
+			return;
+		}
+	}
+}
+
 void cfg_warn(struct oci_config *c, const char *fmt, ...)
 {
 	char msg[ERR_MSG_MAX], *joined;

@@ -228,6 +228,11 @@ int oci_config_parse_process(struct oci_config *c, const char *text, struct err 
 int oci_config_parse_resources(struct oci_config *c, const char *text, struct oci_resources *r,
                                struct err *e);
 
+/* An error that names a config field ("mounts[2]: ...", "linux.devices...")
+ * gets the "config.json: " the parser's own errors start with, wherever it
+ * was found (runtime or container init). */
+void oci_config_err_context(struct err *e);
+
 /* Namespace lookup: the entry for CLONE_NEW* type, or NULL. */
 const struct oci_namespace *oci_config_ns(const struct oci_config *c, int type);
 /* Name of a CLONE_NEW* flag as used in config.json ("pid", "network", ...). */

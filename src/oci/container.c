@@ -469,6 +469,8 @@ out_cfg:
 		*cfg_out = c;
 	else
 		oci_config_free(c);
+	if (ret < 0)
+		oci_config_err_context(e);
 	return ret;
 }
 

@@ -361,6 +361,11 @@ static int make_device(const struct oci_rootfs_ctx *ctx, int rootfd, const char 
 		r = fchmodat(real, name, mode & 07777, 0);
 	int saved = errno;
 	close(real);
+	if (r < 0 && saved == EPERM)
+		return err_errno(e, saved,
+		                 "linux.resources.devices: creating device %s (the device cgroup "
+		                 "denies it, the container's rules or the runtime's own)",
+		                 path);
 	return r < 0 ? err_errno(e, saved, "creating device %s", path) : 0;
 }
 

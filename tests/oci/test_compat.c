@@ -478,6 +478,46 @@ static void test_create_checks_what_it_can(void **state)
 		skip_because("AppArmor is enabled and setpriv is not installed");
 }
 
+/* Errors naming a config field start with "config.json: " wherever they are
+ * found, and mknod's EPERM names the device rules. */
+static void test_messages_name_the_field(void **state)
+{
+	(void)state;
+	REQUIRE_ROOT_AND_BUSYBOX();
+	struct bundle b;
+	struct bundle_opts o = {
+	    .mounts =
+	        ",{\"destination\":\"/data\",\"source\":\"/no/such/dir\",\"options\":[\"bind\"]}"};
+	assert_int_equal(bundle_new(&b, &o), 0);
+	/* found by the container init */
+	capsa_fails(&b, 30, 2, "capsa: config.json: mounts[6].source: /no/such/dir", "run", b.id,
+	            NULL);
+	/* found by the runtime */
+	o = (struct bundle_opts){.process = ",\"terminal\":true"};
+	bundle_config(&b, &o);
+	capsa_fails(&b, 30, 2, "capsa: config.json: process.terminal", "create", b.id, NULL);
+	assert_false(state_leftover(&b));
+	/* a parent cgroup (v1) that denies every device: mknod of /dev/null */
+	char dir[256], lnx[128], cmd[512];
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup/devices/capsa-deny-%d", (int)getpid());
+	if (mkdir(dir, 0755) == 0) {
+		snprintf(cmd, sizeof(cmd), "%s/devices.deny", dir);
+		write_text(cmd, "a");
+		snprintf(lnx, sizeof(lnx), ",\"cgroupsPath\":\"/capsa-deny-%d/c\"", (int)getpid());
+		o = (struct bundle_opts){.lnx = lnx};
+		bundle_config(&b, &o);
+		struct run_result r;
+		capsa(&r, &b, 30, "run", b.id, NULL);
+		snprintf(cmd, sizeof(cmd), "rmdir /sys/fs/cgroup/*/capsa-deny-%d 2>/dev/null",
+		         (int)getpid());
+		if (system(cmd) < 0)
+			fail_msg("rmdir");
+		expect_error(&r, 1, "linux.resources.devices: creating device /dev/null");
+		run_result_free(&r);
+	}
+	bundle_free(&b);
+}
+
 /* A plain `make` builds build/capsa, as the README says. */
 static void test_make_builds_capsa(void **state)
 {
@@ -509,6 +549,7 @@ int main(void)
 	    cmocka_unit_test(test_inherited_mount_namespace),
 	    cmocka_unit_test(test_joined_mount_namespace),
 	    cmocka_unit_test(test_create_checks_what_it_can),
+	    cmocka_unit_test(test_messages_name_the_field),
 	    cmocka_unit_test(test_make_builds_capsa),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
