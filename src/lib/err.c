@@ -77,6 +77,14 @@ void err_append(struct err *e, const char *fmt, ...)
 	va_end(ap);
 }
 
+void err_join(struct err *e, const char *msg)
+{
+	if (e && e->kind == ERR_NONE)
+		err_set(e, ERR_INPUT, "%s", msg);
+	else
+		err_append(e, "; %s", msg);
+}
+
 void err_clear(struct err *e)
 {
 	if (e) {

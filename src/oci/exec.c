@@ -2,6 +2,7 @@
 #include "lib/file.h"
 #include "oci/container.h"
 #include "oci/process.h"
+#include "oci/sync.h"
 #include "oci/terminal.h"
 #include "oci/util.h"
 
@@ -279,7 +280,7 @@ int oci_exec(const struct oci_exec_opts *o, struct err *e)
 			continue;
 		}
 		if (t == OCI_MSG_ERROR) {
-			err_set(e, msg[0] == '1' ? ERR_INPUT : ERR_SYSTEM, "%s", msg + 1);
+			oci_msg_error(msg, e);
 			goto out;
 		}
 		break; /* EOF: the process was executed */

@@ -1,9 +1,10 @@
 /* The container init before exec: runs in the new namespaces, builds the
  * root file system, waits for start, then becomes the container process. */
-#include "oci/container.h"
+#include "oci/init.h"
 #include "oci/hooks.h"
 #include "oci/process.h"
 #include "oci/rootfs.h"
+#include "oci/sync.h"
 #include "oci/terminal.h"
 #include "oci/util.h"
 
@@ -20,13 +21,6 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
-
-static void expect(int sock, char type, char *buf, size_t len)
-{
-	int t = oci_msg_recv(sock, buf, len);
-	if (t != type)
-		_exit(1); /* the runtime went away */
-}
 
 static int set_time_offsets(const struct oci_config *c, struct err *e)
 {
@@ -49,7 +43,7 @@ void oci_init_main(struct oci_init_args *a)
 	int fifo = -1;
 
 	if (a->new_userns)
-		expect(a->sock, OCI_MSG_GO, NULL, 0); /* our id maps are written */
+		oci_sync_expect(a->sock, OCI_MSG_GO, NULL, 0); /* our id maps are written */
 	if (a->join_self && oci_cgroup_join_self_v1(a->cg, &e) < 0)
 		oci_child_fail(a->sock, &e);
 	if (a->new_userns) {
@@ -102,13 +96,12 @@ void oci_init_main(struct oci_init_args *a)
 	 * cgroup namespace wait for it here, otherwise just before READY (the
 	 * move can take milliseconds; pivot_root and the rest overlap it). */
 	if (a->need_sync)
-		expect(a->sock, OCI_MSG_JOINED, NULL, 0);
+		oci_sync_expect(a->sock, OCI_MSG_JOINED, NULL, 0);
 	/* Hooks, a cgroup namespace and a seccomp listener need the runtime's
 	 * go-ahead (and the state); otherwise the fifo wait orders things. */
 	strcpy(state, "{}");
 	if (a->need_sync) {
-		oci_msg_send(a->sock, OCI_MSG_HOOKS, NULL);
-		expect(a->sock, OCI_MSG_HOOKS_DONE, state, sizeof(state));
+		oci_sync_hooks(a->sock, state, sizeof(state));
 	}
 	/* The runtime has moved us into our cgroup by now. */
 	if (a->unshare_late & CLONE_NEWCGROUP && unshare(CLONE_NEWCGROUP) < 0) {
@@ -135,7 +128,7 @@ void oci_init_main(struct oci_init_args *a)
 	    oci_process_check(c, &c->process, &e) < 0)
 		oci_child_fail(a->sock, &e);
 	if (!a->need_sync)
-		expect(a->sock, OCI_MSG_JOINED, NULL, 0);
+		oci_sync_expect(a->sock, OCI_MSG_JOINED, NULL, 0);
 	if (oci_msg_send(a->sock, OCI_MSG_READY, NULL) < 0)
 		_exit(1);
 	/* Wait for start: it writes one byte into the fifo. */
