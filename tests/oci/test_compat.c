@@ -374,6 +374,15 @@ static void test_inherited_mount_namespace(void **state)
 	assert_true(n1 > 0 && n2 > 0);
 	mine[n1] = theirs[n2] = '\0';
 	assert_string_equal(mine, theirs);
+	/* exec enters the same chroot */
+	capsa_ok(&b, 10, "start", "start", b.id, NULL);
+	struct run_result r;
+	char marker[512];
+	write_text(bundle_path(&b, "rootfs/only-in-rootfs", marker, sizeof(marker)), "x");
+	capsa(&r, &b, 30, "exec", b.id, "ls", "/only-in-rootfs", NULL);
+	expect_ok(&r, "exec without a mount namespace");
+	assert_non_null(strstr(r.out, "/only-in-rootfs"));
+	run_result_free(&r);
 	capsa_ok(&b, 10, "delete", "delete", "--force", b.id, NULL);
 	free(pid);
 	/* mounts without a mount namespace of its own */
