@@ -9,7 +9,7 @@
 #define CTR        "/usr/bin/ctr"
 
 static struct bundle ct; /* ct.dir: the daemon's directory; rootfs/: the root */
-static char sock[320], rootfs[320], skip_reason[160];
+static char sock[320], rootfs[320], skip_reason[160], broken[256];
 static pid_t containerd = -1;
 
 static void ctr_v(struct run_result *r, double timeout, va_list ap)
@@ -74,7 +74,7 @@ static int start_containerd(void)
 		usleep(100000);
 	}
 	char *text = read_file(log, NULL);
-	snprintf(skip_reason, sizeof(skip_reason), "containerd did not start: %.100s",
+	snprintf(broken, sizeof(broken), "containerd did not start: %.200s",
 	         text ? text : "(no log)");
 	free(text);
 	return -1;
@@ -124,6 +124,8 @@ static int teardown(void **state)
 	do {                                                                                       \
 		if (skip_reason[0])                                                                \
 			skip_because("%s", skip_reason);                                           \
+		if (broken[0])                                                                     \
+			fail_msg("%s", broken);                                                    \
 	} while (0)
 
 static void test_ctr_run_status(void **state)

@@ -9,7 +9,7 @@
 #define IMAGE   "capsa-test-busybox"
 
 static struct bundle dk; /* dk.dir: the daemon's directory; rootfs/: the image */
-static char host[320], skip_reason[128];
+static char host[320], skip_reason[128], broken[256];
 static pid_t dockerd = -1;
 
 static void docker(struct run_result *r, double timeout, ...)
@@ -93,8 +93,7 @@ static int start_dockerd(void)
 		usleep(100000);
 	}
 	char *log = read_file(p[5], NULL);
-	snprintf(skip_reason, sizeof(skip_reason), "dockerd did not start: %.80s",
-	         log ? log : "(no log)");
+	snprintf(broken, sizeof(broken), "dockerd did not start: %.200s", log ? log : "(no log)");
 	free(log);
 	return -1;
 }
@@ -117,7 +116,7 @@ static int setup(void **state)
 	snprintf(cmd, sizeof(cmd), "tar -C %s/rootfs -c . | %s -H %s import - %s >/dev/null",
 	         dk.dir, DOCKER, host, IMAGE);
 	if (system(cmd) != 0)
-		snprintf(skip_reason, sizeof(skip_reason), "docker import failed");
+		snprintf(broken, sizeof(broken), "docker import of the busybox root failed");
 	return 0;
 }
 
@@ -153,6 +152,8 @@ static int teardown(void **state)
 	do {                                                                                       \
 		if (skip_reason[0])                                                                \
 			skip_because("%s", skip_reason);                                           \
+		if (broken[0])                                                                     \
+			fail_msg("%s", broken);                                                    \
 	} while (0)
 
 /* The exit status comes back; Docker's config (zero limits, seccomp with
