@@ -214,10 +214,13 @@ static void run_blocks(struct emu_cpu *c, uint64_t limit)
 		int shadow = c->s.ev.interrupt_shadow;
 		c->blk = b;
 		c->icount += b->ninsn;
-		for (struct emu_insn *i = b->insn;; i++) {
+		/* handlers may run their successors themselves (EMU_NEXT): go on
+		 * after the last one that ran, which c->cur names */
+		for (struct emu_insn *i = b->insn;;) {
 			c->cur = i;
 			if (i->fn(c, i))
 				break;
+			i = c->cur + 1;
 		}
 		c->cur = NULL;
 		c->blk = NULL;
