@@ -31,7 +31,7 @@ static void flush_all(struct emu_cpu *c)
 {
 	memset(c->hash, 0, HASH_SIZE * sizeof(*c->hash));
 	c->arena_used = 0;
-	c->jc_epoch++;
+	memset(c->jc, 0, sizeof(c->jc)); /* the blocks it points to are gone */
 }
 
 static unsigned hash_pa(uint64_t pa, uint32_t key)
@@ -133,7 +133,6 @@ struct emu_block *emu_block_find_slow(struct emu_cpu *c, uint64_t rip, uint32_t 
 	}
 	c->jc[j].rip = la;
 	c->jc[j].key = key;
-	c->jc[j].epoch = c->jc_epoch;
 	c->jc[j].b = b;
 	return b;
 }

@@ -25,13 +25,19 @@ static inline int emu_block_valid(const struct emu_cpu *c, const struct emu_bloc
 	       atomic_load_explicit(&m->gen[b->pfn1], memory_order_relaxed) == b->gen1;
 }
 
+/* A jump-cache hit is checked against the instruction TLB instead of a
+ * flush epoch: the entry must still map the block's page executable, so
+ * entries for global (kernel) pages survive CR3 writes. */
 static inline struct emu_block *emu_block_find(struct emu_cpu *c, uint64_t rip, uint32_t key)
 {
 	unsigned j = emu_jc_index(rip);
 	struct emu_block *b = c->jc[j].b;
-	if (EMU_LIKELY(c->jc[j].rip == rip && c->jc[j].key == key &&
-	               c->jc[j].epoch == c->jc_epoch && emu_block_valid(c, b)))
-		return b;
+	if (EMU_LIKELY(c->jc[j].rip == rip && c->jc[j].key == key)) {
+		const struct emu_tlb_entry *e = emu_tlbe(c, rip);
+		if (EMU_LIKELY(e->x == (rip & ~0xfffULL) && e->pa == (b->pa & ~0xfffULL) &&
+		               b->pfn1 == b->pfn0 && emu_block_valid(c, b)))
+			return b;
+	}
 	return emu_block_find_slow(c, rip, key);
 }
 

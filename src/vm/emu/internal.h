@@ -265,14 +265,12 @@ struct emu_cpu {
 	struct emu_block **hash; /* EMU_HASH_SIZE chains */
 	uint8_t *arena;
 	size_t arena_used, arena_cap;
-	/* jump cache: virtual RIP -> block; entries of an older epoch are
-	 * invalid (bumped when the TLB is flushed) */
+	/* jump cache: linear RIP -> block, checked against the TLB on use */
 	struct {
 		uint64_t rip;
-		uint32_t key, epoch;
+		uint32_t key;
 		struct emu_block *b;
 	} jc[EMU_JC_SIZE];
-	uint32_t jc_epoch;
 
 	/* exceptions in flight */
 	jmp_buf jb;
