@@ -31,6 +31,7 @@ static void flush_all(struct emu_cpu *c)
 {
 	memset(c->hash, 0, HASH_SIZE * sizeof(*c->hash));
 	c->arena_used = 0;
+	c->arena_flushes++;
 	memset(c->jc, 0, sizeof(c->jc)); /* the blocks it points to are gone */
 }
 
@@ -64,6 +65,7 @@ static struct emu_block *decode_block(struct emu_cpu *c, uint64_t rip, uint64_t 
 	if (c->arena_used + need > c->arena_cap)
 		flush_all(c);
 	struct emu_block *b = (struct emu_block *)(c->arena + c->arena_used);
+	memset(b, 0, sizeof(*b));
 	b->pa = pa;
 	b->key = key;
 	b->pfn0 = b->pfn1 = pa >> 12;

@@ -187,7 +187,15 @@ struct emu_block {
 	uint32_t ninsn;          /* guest instructions (without the end marker) */
 	uint32_t len;            /* bytes */
 	struct emu_block *hnext; /* hash chain */
-	struct emu_insn insn[];  /* ninsn + 1 (end marker) */
+	/* the last two blocks that followed this one (block chaining; each
+	 * use is checked like a jump-cache hit) */
+	struct {
+		uint64_t la;
+		uint32_t key;
+		struct emu_block *b;
+	} succ[2];
+	uint32_t succ_next;     /* slot to replace */
+	struct emu_insn insn[]; /* ninsn + 1 (end marker) */
 };
 
 /* ---- software TLB ---- */
@@ -209,7 +217,7 @@ struct emu_tlb_entry {
 enum emu_acc { EMU_ACC_R = 0, EMU_ACC_W = 1, EMU_ACC_X = 2 };
 
 /* ---- the CPU ---- */
-#define EMU_JC_SIZE 4096u
+#define EMU_JC_SIZE 16384u
 
 #define EMU_REQ_KICK 0x01u
 #define EMU_REQ_INTR 0x02u
@@ -265,6 +273,7 @@ struct emu_cpu {
 	struct emu_block **hash; /* EMU_HASH_SIZE chains */
 	uint8_t *arena;
 	size_t arena_used, arena_cap;
+	uint32_t arena_flushes; /* blocks decoded before a flush are gone */
 	/* jump cache: linear RIP -> block, checked against the TLB on use */
 	struct {
 		uint64_t rip;
