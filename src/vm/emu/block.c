@@ -5,6 +5,7 @@
 #include "vm/emu/block.h"
 
 #include "vm/emu/decode.h"
+#include "vm/emu/ops.h"
 
 #include <stdlib.h>
 
@@ -50,6 +51,14 @@ static int op_end(struct emu_cpu *c, struct emu_insn *i)
 {
 	c->rip += i->off;
 	return 1;
+}
+
+static int is_jcc(const struct emu_insn *i)
+{
+	if ((i->pfx & EMU_PFX_LOCK) || i->end - i->off > 15)
+		return 0; /* those raise #UD / #GP instead of branching */
+	return (i->map == 0 && i->op >= 0x70 && i->op <= 0x7f) ||
+	       (i->map == 1 && i->op >= 0x80 && i->op <= 0x8f);
 }
 
 static uint32_t mark_code(struct emu_cpu *c, uint64_t pfn)
@@ -98,6 +107,11 @@ static struct emu_block *decode_block(struct emu_cpu *c, uint64_t rip, uint64_t 
 		}
 		i->off = (uint16_t)len;
 		i->end = (uint16_t)(len + (unsigned)il);
+		if (n > 0 && is_jcc(i)) {
+			emu_fn f = emu_fuse_jcc(b->insn[n - 1].fn);
+			if (f)
+				b->insn[n - 1].fn = f;
+		}
 		len += (unsigned)il;
 		n++;
 		if (ends || n >= MAX_INSNS)
