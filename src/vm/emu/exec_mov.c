@@ -386,6 +386,30 @@ static int pop_rm(struct emu_cpu *c, struct emu_insn *i) /* 8F /0 */
 	return 0;
 }
 
+/* PUSHA/POPA (60/61, outside 64-bit mode) */
+static int op_pusha(struct emu_cpu *c, struct emu_insn *i)
+{
+	unsigned sz = i->osz;
+	uint64_t sp = c->s.gpr[X86_RSP];
+	/* check the whole area first so a fault leaves the registers as they were */
+	emu_wr(c, emu_stack_la(c, sp - 8 * sz), sz, emu_getreg(c, X86_RDI, sz));
+	for (unsigned r = X86_RAX; r <= X86_RDI; r++)
+		emu_push(c, sz, r == X86_RSP ? sp : c->s.gpr[r]);
+	return 0;
+}
+static int op_popa(struct emu_cpu *c, struct emu_insn *i)
+{
+	unsigned sz = i->osz;
+	uint64_t v[8];
+	for (unsigned k = 0; k < 8; k++)
+		v[k] = emu_peek(c, sz, (uint64_t)k * sz);
+	for (unsigned k = 0; k < 8; k++)
+		if (7 - k != X86_RSP)
+			emu_setreg(c, 7 - k, sz, v[k]);
+	emu_set_sp(c, c->s.gpr[X86_RSP] + 8 * sz);
+	return 0;
+}
+
 /* ---- flags ---- */
 static int op_lahf(struct emu_cpu *c, struct emu_insn *i)
 {
@@ -560,6 +584,10 @@ emu_fn emu_mov_pick(struct emu_insn *i)
 		if (i->csz == 8 && i->osz == 4)
 			i->osz = 8;
 		return push_rm;
+	case 0x60:
+		return op_pusha;
+	case 0x61:
+		return op_popa;
 	case 0x9e:
 		return op_sahf;
 	case 0x9f:
