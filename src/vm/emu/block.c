@@ -5,6 +5,7 @@
 #include "vm/emu/block.h"
 
 #include "vm/emu/decode.h"
+#include "vm/emu/ops.h"
 
 #include <stdlib.h>
 
@@ -31,7 +32,8 @@ static void flush_all(struct emu_cpu *c)
 {
 	memset(c->hash, 0, HASH_SIZE * sizeof(*c->hash));
 	c->arena_used = 0;
-	c->jc_epoch++;
+	c->arena_flushes++;
+	memset(c->jc, 0, sizeof(c->jc)); /* the blocks it points to are gone */
 }
 
 static unsigned hash_pa(uint64_t pa, uint32_t key)
@@ -41,9 +43,7 @@ static unsigned hash_pa(uint64_t pa, uint32_t key)
 
 static int valid(const struct emu_cpu *c, const struct emu_block *b)
 {
-	const struct emu_mem *m = c->mem;
-	return atomic_load_explicit(&m->gen[b->pfn0], memory_order_relaxed) == b->gen0 &&
-	       atomic_load_explicit(&m->gen[b->pfn1], memory_order_relaxed) == b->gen1;
+	return emu_block_valid(c, b);
 }
 
 /* Block end marker: fall through to the next block. */
@@ -51,6 +51,14 @@ static int op_end(struct emu_cpu *c, struct emu_insn *i)
 {
 	c->rip += i->off;
 	return 1;
+}
+
+static int is_jcc(const struct emu_insn *i)
+{
+	if ((i->pfx & EMU_PFX_LOCK) || i->end - i->off > 15)
+		return 0; /* those raise #UD / #GP instead of branching */
+	return (i->map == 0 && i->op >= 0x70 && i->op <= 0x7f) ||
+	       (i->map == 1 && i->op >= 0x80 && i->op <= 0x8f);
 }
 
 static uint32_t mark_code(struct emu_cpu *c, uint64_t pfn)
@@ -66,6 +74,7 @@ static struct emu_block *decode_block(struct emu_cpu *c, uint64_t rip, uint64_t 
 	if (c->arena_used + need > c->arena_cap)
 		flush_all(c);
 	struct emu_block *b = (struct emu_block *)(c->arena + c->arena_used);
+	memset(b, 0, sizeof(*b));
 	b->pa = pa;
 	b->key = key;
 	b->pfn0 = b->pfn1 = pa >> 12;
@@ -98,6 +107,11 @@ static struct emu_block *decode_block(struct emu_cpu *c, uint64_t rip, uint64_t 
 		}
 		i->off = (uint16_t)len;
 		i->end = (uint16_t)(len + (unsigned)il);
+		if (n > 0 && is_jcc(i)) {
+			emu_fn f = emu_fuse_jcc(b->insn[n - 1].fn);
+			if (f)
+				b->insn[n - 1].fn = f;
+		}
 		len += (unsigned)il;
 		n++;
 		if (ends || n >= MAX_INSNS)
@@ -111,16 +125,10 @@ static struct emu_block *decode_block(struct emu_cpu *c, uint64_t rip, uint64_t 
 	return b;
 }
 
-struct emu_block *emu_block_find(struct emu_cpu *c, uint64_t rip, uint32_t key)
+struct emu_block *emu_block_find_slow(struct emu_cpu *c, uint64_t rip, uint32_t key)
 {
-	/* Code is fetched at CS.base + RIP: the base is 0 in 64-bit mode and
-	 * in flat protected mode, but not in real mode (an AP's trampoline
-	 * runs at SIPI vector << 12 with IP 0). */
-	uint64_t la = (rip + c->segbase[X86_CS]) & c->la_mask;
-	unsigned j = (unsigned)((la ^ (la >> 12)) & (EMU_JC_SIZE - 1));
-	if (c->jc[j].rip == la && c->jc[j].key == key && c->jc[j].epoch == c->jc_epoch &&
-	    valid(c, c->jc[j].b))
-		return c->jc[j].b;
+	uint64_t la = rip; /* linear: the caller added CS.base */
+	unsigned j = emu_jc_index(la);
 	uint64_t pa;
 	const uint8_t *page = emu_fetch_page(c, la, &pa);
 	if (!page)
@@ -141,7 +149,6 @@ struct emu_block *emu_block_find(struct emu_cpu *c, uint64_t rip, uint32_t key)
 	}
 	c->jc[j].rip = la;
 	c->jc[j].key = key;
-	c->jc[j].epoch = c->jc_epoch;
 	c->jc[j].b = b;
 	return b;
 }

@@ -203,6 +203,7 @@ static int events(struct emu_cpu *c)
 
 static void run_blocks(struct emu_cpu *c, uint64_t limit)
 {
+	struct emu_block *prev = NULL;
 	for (;;) {
 		if (EMU_UNLIKELY(atomic_load_explicit(&c->req, memory_order_relaxed) ||
 		                 c->s.ev.run_state != X86_RUNNABLE)) {
@@ -214,14 +215,19 @@ static void run_blocks(struct emu_cpu *c, uint64_t limit)
 			return;
 		}
 		uint32_t key = c->code_sz | (c->cpl == 3 ? 16u : 0u);
-		struct emu_block *b = emu_block_find(c, c->rip, key);
+		struct emu_block *b =
+		    emu_block_next(c, prev, (c->rip + c->segbase[X86_CS]) & c->la_mask, key);
+		prev = b;
 		int shadow = c->s.ev.interrupt_shadow;
 		c->blk = b;
 		c->icount += b->ninsn;
-		for (struct emu_insn *i = b->insn;; i++) {
+		/* handlers may run their successors themselves (EMU_NEXT): go on
+		 * after the last one that ran, which c->cur names */
+		for (struct emu_insn *i = b->insn;;) {
 			c->cur = i;
 			if (i->fn(c, i))
 				break;
+			i = c->cur + 1;
 		}
 		c->cur = NULL;
 		c->blk = NULL;

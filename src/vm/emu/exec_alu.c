@@ -54,7 +54,7 @@
 		CALC_##OP(S);                                                                      \
 		if (WB_##OP)                                                                       \
 			RW##S(i->RMF##S, r);                                                       \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int OP##S##_rrm(struct emu_cpu *c, struct emu_insn *i)                              \
 	{                                                                                          \
@@ -62,7 +62,7 @@
 		CALC_##OP(S);                                                                      \
 		if (WB_##OP)                                                                       \
 			RW##S(i->REGF##S, r);                                                      \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int OP##S##_rmem(struct emu_cpu *c, struct emu_insn *i)                             \
 	{                                                                                          \
@@ -70,7 +70,7 @@
 		CALC_##OP(S);                                                                      \
 		if (WB_##OP)                                                                       \
 			RW##S(i->REGF##S, r);                                                      \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int OP##S##_rmi(struct emu_cpu *c, struct emu_insn *i)                              \
 	{                                                                                          \
@@ -78,7 +78,7 @@
 		CALC_##OP(S);                                                                      \
 		if (WB_##OP)                                                                       \
 			RW##S(i->RMF##S, r);                                                       \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static inline int OP##S##_memop(struct emu_cpu *c, struct emu_insn *i, T##S b)             \
 	{                                                                                          \
@@ -87,7 +87,7 @@
 		if (!WB_##OP) {                                                                    \
 			a = emu_rd##S(c, la);                                                      \
 			CALC_##OP(S);                                                              \
-			return 0;                                                                  \
+			EMU_NEXT(c, i);                                                            \
 		}                                                                                  \
 		int lk = (i->pfx & EMU_PFX_LOCK) != 0;                                             \
 		T##S *p = emu_rmw_begin(c, la, S / 8, lk);                                         \
@@ -103,7 +103,7 @@
 			memcpy(p, &r, sizeof(r));                                                  \
 		}                                                                                  \
 		emu_rmw_end(c, p);                                                                 \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int OP##S##_memr(struct emu_cpu *c, struct emu_insn *i)                             \
 	{                                                                                          \
@@ -137,6 +137,81 @@ enum { F_RMR, F_RRM, F_RMEM, F_RMI, F_MEMR, F_MEMI, F_N };
 static const emu_fn alu_tab[9][4][F_N] = {SIZES(add), SIZES(or),  SIZES(adc),
                                           SIZES(sbb), SIZES(and), SIZES(sub),
                                           SIZES(xor), SIZES(cmp), SIZES(test)};
+
+/* CMP/TEST followed by Jcc, fused at decode time (emu_fuse_jcc): the
+ * compare sets the lazy flags as usual and the branch is taken in the same
+ * handler, without a dispatch for the Jcc (i + 1), which never runs. */
+#define JCC_TAIL                                                                                   \
+	do {                                                                                       \
+		struct emu_insn *j = i + 1;                                                        \
+		if (emu_cond(c, j->op & 15)) {                                                     \
+			uint64_t t = c->rip + j->end + j->imm;                                     \
+			c->rip = j->osz == 2 ? (uint16_t)t : c->code_sz != 8 ? (uint32_t)t : t;    \
+		} else {                                                                           \
+			c->rip += j->end;                                                          \
+		}                                                                                  \
+		return 1;                                                                          \
+	} while (0)
+#define JCC_FORMS(OP, S)                                                                           \
+	static int OP##S##_rmr_jcc(struct emu_cpu *c, struct emu_insn *i)                          \
+	{                                                                                          \
+		T##S a = RR##S(i->RMF##S), b = RR##S(i->REGF##S), r;                               \
+		CALC_##OP(S);                                                                      \
+		JCC_TAIL;                                                                          \
+	}                                                                                          \
+	static int OP##S##_rrm_jcc(struct emu_cpu *c, struct emu_insn *i)                          \
+	{                                                                                          \
+		T##S a = RR##S(i->REGF##S), b = RR##S(i->RMF##S), r;                               \
+		CALC_##OP(S);                                                                      \
+		JCC_TAIL;                                                                          \
+	}                                                                                          \
+	static int OP##S##_rmem_jcc(struct emu_cpu *c, struct emu_insn *i)                         \
+	{                                                                                          \
+		T##S a = RR##S(i->REGF##S), b = emu_rd##S(c, emu_ea(c, i)), r;                     \
+		CALC_##OP(S);                                                                      \
+		JCC_TAIL;                                                                          \
+	}                                                                                          \
+	static int OP##S##_rmi_jcc(struct emu_cpu *c, struct emu_insn *i)                          \
+	{                                                                                          \
+		T##S a = RR##S(i->RMF##S), b = (T##S)i->imm, r;                                    \
+		CALC_##OP(S);                                                                      \
+		JCC_TAIL;                                                                          \
+	}                                                                                          \
+	static int OP##S##_memr_jcc(struct emu_cpu *c, struct emu_insn *i)                         \
+	{                                                                                          \
+		T##S a = emu_rd##S(c, emu_ea(c, i)), b = RR##S(i->REGF##S), r;                     \
+		CALC_##OP(S);                                                                      \
+		JCC_TAIL;                                                                          \
+	}                                                                                          \
+	static int OP##S##_memi_jcc(struct emu_cpu *c, struct emu_insn *i)                         \
+	{                                                                                          \
+		T##S a = emu_rd##S(c, emu_ea(c, i)), b = (T##S)i->imm, r;                          \
+		CALC_##OP(S);                                                                      \
+		JCC_TAIL;                                                                          \
+	}
+#define JCC_OP(OP) JCC_FORMS(OP, 8) JCC_FORMS(OP, 16) JCC_FORMS(OP, 32) JCC_FORMS(OP, 64)
+JCC_OP(cmp)
+JCC_OP(test)
+#define JFORMS(OP, S)                                                                              \
+	{                                                                                          \
+		OP##S##_rmr_jcc, OP##S##_rrm_jcc, OP##S##_rmem_jcc, OP##S##_rmi_jcc,               \
+		    OP##S##_memr_jcc, OP##S##_memi_jcc                                             \
+	}
+#define JSIZES(OP)                                                                                 \
+	{                                                                                          \
+		JFORMS(OP, 8), JFORMS(OP, 16), JFORMS(OP, 32), JFORMS(OP, 64)                      \
+	}
+static const emu_fn jcc_tab[2][4][F_N] = {JSIZES(cmp), JSIZES(test)};
+
+emu_fn emu_fuse_jcc(emu_fn f)
+{
+	for (int op = 0; op < 2; op++)
+		for (int sz = 0; sz < 4; sz++)
+			for (int k = 0; k < F_N; k++)
+				if (alu_tab[7 + op][sz][k] == f)
+					return jcc_tab[op][sz][k];
+	return NULL;
+}
 
 static unsigned size_index(unsigned osz)
 {
@@ -384,6 +459,34 @@ static int op_imul_r(struct emu_cpu *c, struct emu_insn *i)
 	return 0;
 }
 
+/* INC/DEC and two-operand IMUL on registers, by size */
+#define INCDEC_FAST(S)                                                                             \
+	static int inc##S##_r(struct emu_cpu *c, struct emu_insn *i)                               \
+	{                                                                                          \
+		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm], r = (uint##S##_t)(a + 1);            \
+		emu_lf_set(c, EMU_LF_INC, S / 8, r, a, (uint64_t)emu_cf(c));                       \
+		c->s.gpr[i->rm] = r;                                                               \
+		EMU_NEXT(c, i);                                                                    \
+	}                                                                                          \
+	static int dec##S##_r(struct emu_cpu *c, struct emu_insn *i)                               \
+	{                                                                                          \
+		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm], r = (uint##S##_t)(a - 1);            \
+		emu_lf_set(c, EMU_LF_DEC, S / 8, r, a, (uint64_t)emu_cf(c));                       \
+		c->s.gpr[i->rm] = r;                                                               \
+		EMU_NEXT(c, i);                                                                    \
+	}                                                                                          \
+	static int imul##S##_rr(struct emu_cpu *c, struct emu_insn *i)                             \
+	{                                                                                          \
+		int##S##_t r;                                                                      \
+		int of = __builtin_mul_overflow((int##S##_t)c->s.gpr[i->reg],                      \
+		                                (int##S##_t)c->s.gpr[i->rm], &r);                  \
+		c->s.gpr[i->reg] = (uint##S##_t)r;                                                 \
+		emu_lf_set(c, EMU_LF_MUL, S / 8, (uint##S##_t)r, 0, (uint64_t)of);                 \
+		EMU_NEXT(c, i);                                                                    \
+	}
+INCDEC_FAST(32)
+INCDEC_FAST(64)
+
 static emu_fn alu_form(unsigned op, struct emu_insn *i, int form_reg, int form_mem)
 {
 	return alu_tab[op][size_index(i->osz)][i->mem ? form_mem : form_reg];
@@ -393,7 +496,13 @@ emu_fn emu_alu_pick(struct emu_insn *i)
 {
 	unsigned op = i->op;
 	if (i->map == 1) {
-		return op == 0xaf ? op_imul_r : NULL;
+		if (op != 0xaf)
+			return NULL;
+		if (!i->mem && i->osz == 8)
+			return imul64_rr;
+		if (!i->mem && i->osz == 4)
+			return imul32_rr;
+		return op_imul_r;
 	}
 	if (op < 0x40 && (op & 7) < 6) {
 		unsigned k = op >> 3;
@@ -457,11 +566,13 @@ emu_fn emu_alu_pick(struct emu_insn *i)
 		}
 	case 0xfe:
 	case 0xff:
-		if (i->ext == 0)
-			return op_inc;
-		if (i->ext == 1)
-			return op_dec;
-		return NULL;
+		if (i->ext > 1)
+			return NULL;
+		if (!i->mem && i->osz == 8)
+			return i->ext ? dec64_r : inc64_r;
+		if (!i->mem && i->osz == 4)
+			return i->ext ? dec32_r : inc32_r;
+		return i->ext ? op_dec : op_inc;
 	}
 	return NULL;
 }

@@ -187,7 +187,15 @@ struct emu_block {
 	uint32_t ninsn;          /* guest instructions (without the end marker) */
 	uint32_t len;            /* bytes */
 	struct emu_block *hnext; /* hash chain */
-	struct emu_insn insn[];  /* ninsn + 1 (end marker) */
+	/* the last two blocks that followed this one (block chaining; each
+	 * use is checked like a jump-cache hit) */
+	struct {
+		uint64_t la;
+		uint32_t key;
+		struct emu_block *b;
+	} succ[2];
+	uint32_t succ_next;     /* slot to replace */
+	struct emu_insn insn[]; /* ninsn + 1 (end marker) */
 };
 
 /* ---- software TLB ---- */
@@ -209,7 +217,7 @@ struct emu_tlb_entry {
 enum emu_acc { EMU_ACC_R = 0, EMU_ACC_W = 1, EMU_ACC_X = 2 };
 
 /* ---- the CPU ---- */
-#define EMU_JC_SIZE 4096u
+#define EMU_JC_SIZE 16384u
 
 #define EMU_REQ_KICK 0x01u
 #define EMU_REQ_INTR 0x02u
@@ -265,14 +273,13 @@ struct emu_cpu {
 	struct emu_block **hash; /* EMU_HASH_SIZE chains */
 	uint8_t *arena;
 	size_t arena_used, arena_cap;
-	/* jump cache: virtual RIP -> block; entries of an older epoch are
-	 * invalid (bumped when the TLB is flushed) */
+	uint32_t arena_flushes; /* blocks decoded before a flush are gone */
+	/* jump cache: linear RIP -> block, checked against the TLB on use */
 	struct {
 		uint64_t rip;
-		uint32_t key, epoch;
+		uint32_t key;
 		struct emu_block *b;
 	} jc[EMU_JC_SIZE];
-	uint32_t jc_epoch;
 
 	/* exceptions in flight */
 	jmp_buf jb;
@@ -455,6 +462,15 @@ static inline uint64_t emu_ea(struct emu_cpu *c, const struct emu_insn *i)
 	return (a + c->segbase[i->seg]) & c->la_mask;
 }
 
+/* End of a handler that falls through: run the next instruction of the
+ * block directly (a tail call), instead of returning to the dispatch loop. */
+#define EMU_NEXT(c, i)                                                                             \
+	do {                                                                                       \
+		struct emu_insn *next_ = (i) + 1;                                                  \
+		(c)->cur = next_;                                                                  \
+		return next_->fn((c), next_);                                                      \
+	} while (0)
+
 static inline uint64_t emu_next_rip(const struct emu_cpu *c, const struct emu_insn *i)
 {
 	return c->rip + i->end;
@@ -515,43 +531,55 @@ static inline void emu_lf_set(struct emu_cpu *c, uint32_t op, uint32_t sz, uint6
 /* Condition code cc (0..15 as in Jcc) true? */
 static inline int emu_cond(struct emu_cpu *c, unsigned cc)
 {
+	if (c->lf_op == EMU_LF_NONE)
+		return emu_cond_slow(c, cc);
+	unsigned sh = 64 - 8 * c->lf_sz;
+	/* ZF and SF come from the result for every operation */
+	switch (cc) {
+	case 4:
+		return (c->lf_res << sh) == 0;
+	case 5:
+		return (c->lf_res << sh) != 0;
+	case 8:
+		return (int64_t)(c->lf_res << sh) < 0;
+	case 9:
+		return (int64_t)(c->lf_res << sh) >= 0;
+	}
 	if (c->lf_op == EMU_LF_SUB) {
-		unsigned sh = 64 - 8 * c->lf_sz;
-		uint64_t a = c->lf_a << sh >> sh, b = c->lf_b << sh >> sh;
+		uint64_t a = c->lf_a << sh, b = c->lf_b << sh;
 		switch (cc) {
 		case 2:
 			return a < b;
 		case 3:
 			return a >= b;
-		case 4:
-			return a == b;
-		case 5:
-			return a != b;
 		case 6:
 			return a <= b;
 		case 7:
 			return a > b;
 		case 0xc:
-			return (int64_t)(a << sh) < (int64_t)(b << sh);
+			return (int64_t)a < (int64_t)b;
 		case 0xd:
-			return (int64_t)(a << sh) >= (int64_t)(b << sh);
+			return (int64_t)a >= (int64_t)b;
 		case 0xe:
-			return (int64_t)(a << sh) <= (int64_t)(b << sh);
+			return (int64_t)a <= (int64_t)b;
 		case 0xf:
-			return (int64_t)(a << sh) > (int64_t)(b << sh);
+			return (int64_t)a > (int64_t)b;
 		}
 	} else if (c->lf_op == EMU_LF_LOGIC) {
-		unsigned sh = 64 - 8 * c->lf_sz;
 		int64_t r = (int64_t)(c->lf_res << sh);
 		switch (cc) {
-		case 4:
+		case 0:
+		case 2:
+		case 0xc:
+			return r < 0 && cc == 0xc;
+		case 1:
+		case 3:
+		case 0xd:
+			return cc == 0xd ? r >= 0 : 1;
+		case 6:
 			return r == 0;
-		case 5:
+		case 7:
 			return r != 0;
-		case 8:
-			return r < 0;
-		case 9:
-			return r >= 0;
 		case 0xe:
 			return r <= 0;
 		case 0xf:

@@ -13,6 +13,8 @@ emu_fn emu_bits_pick(struct emu_insn *i);
 emu_fn emu_ctl_pick(struct emu_insn *i);
 emu_fn emu_str_pick(struct emu_insn *i);
 emu_fn emu_sys_pick(struct emu_insn *i);
+/* The fused CMP/TEST+Jcc form of a CMP/TEST handler, or NULL. */
+emu_fn emu_fuse_jcc(emu_fn cmp);
 
 static inline uint64_t emu_stack_mask(const struct emu_cpu *c)
 {
@@ -87,6 +89,7 @@ void emu_iret(struct emu_cpu *c, unsigned osz);
 /* LLDT / LTR */
 void emu_load_sys_seg(struct emu_cpu *c, unsigned sreg, uint16_t sel);
 emu_fn emu_lar_lsl_handler(void);
+void emu_verr_verw(struct emu_cpu *c, uint16_t sel, int write);
 /* SYSCALL (0x05), SYSRET (0x07), SYSENTER (0x34), SYSEXIT (0x35) */
 emu_fn emu_syscall_handler(unsigned op);
 /* RFLAGS write by POPF/IRET with the privilege rules. */
