@@ -1,0 +1,227 @@
+/* Random sequences: the initial state (registers, flags, XMM, data
+ * buffer) and a list of items drawn from the template table, with Jcc
+ * items that skip a few of the following items. */
+#include "gen_ops.h"
+
+#include <string.h>
+
+const char *const dt_class_names[DT_C_NCLASS] = {
+    "alu", "flags", "shift", "muldiv", "bit", "xchg", "mov", "string", "stack", "sse-int", "sse-fp",
+};
+
+#define T(fn, a, w)                                                                                \
+	{                                                                                          \
+		dt_gen_##fn, a, w                                                                  \
+	}
+static const struct dt_tmpl int_tmpls[] = {
+    T(alu, 0, 4),       T(alu, 1, 3),       T(alu, 2, 4),       T(alu, 3, 4),
+    T(alu, 4, 3),       T(alu, 5, 4),       T(alu, 6, 3),       T(alu, 7, 3),
+    T(test, 0, 3),      T(unary, 0, 2),     T(unary, 1, 2),     T(unary, 2, 2),
+    T(unary, 3, 2),     T(mov, 0, 4),       T(shift, 0, 3),     T(shift, 1, 3),
+    T(shift, 2, 3),     T(shift, 3, 3),     T(shift, 4, 3),     T(shift, 5, 3),
+    T(shift, 7, 3),     T(shxd, 0, 3),      T(shxd, 1, 3),      T(mul, 0, 3),
+    T(mul, 1, 3),       T(mul, 2, 3),       T(mul, 3, 3),       T(div, 0, 3),
+    T(div, 1, 3),       T(bt, 0, 2),        T(bt, 1, 2),        T(bt, 2, 2),
+    T(bt, 3, 2),        T(bsf, 0, 2),       T(bsf, 1, 2),       T(xchg, 0, 2),
+    T(xchg, 1, 3),      T(xchg, 2, 2),      T(xchg, 3, 1),      T(movx, 0, 2),
+    T(movx, 1, 2),      T(movx, 2, 2),      T(movx, 3, 2),      T(movx, 4, 2),
+    T(conv, 0, 2),      T(conv, 1, 2),      T(lea, 0, 3),       T(setcc, 0, 3),
+    T(setcc, 1, 3),     T(flagop, 0, 1),    T(flagop, 1, 1),    T(flagop, 2, 1),
+    T(flagop, 3, 1),    T(flagop, 4, 1),    T(string, 0xa4, 2), T(string, 0xa6, 2),
+    T(string, 0xaa, 2), T(string, 0xac, 2), T(string, 0xae, 2), T(stack, 0, 2),
+    T(stack, 1, 2),     T(stack, 2, 1),     T(stack, 3, 1),     T(stack, 4, 1),
+};
+#undef T
+#define NINT (sizeof(int_tmpls) / sizeof(int_tmpls[0]))
+/* Weight of all SSE templates together, of Jcc items. */
+#define SSE_WEIGHT 45
+#define JCC_WEIGHT 6
+
+static unsigned int_weight(void)
+{
+	unsigned w = 0;
+	for (unsigned i = 0; i < NINT; i++)
+		w += int_tmpls[i].weight;
+	return w;
+}
+
+static void gen_jcc(struct dt_gen *g);
+
+static void gen_one(struct dt_gen *g)
+{
+	static unsigned total;
+	if (!total)
+		total = int_weight();
+	unsigned k = dt_rn(g, total + SSE_WEIGHT + JCC_WEIGHT);
+	if (k < total) {
+		for (unsigned i = 0; i < NINT; i++) {
+			if (k < int_tmpls[i].weight) {
+				int_tmpls[i].fn(g, &int_tmpls[i]);
+				return;
+			}
+			k -= int_tmpls[i].weight;
+		}
+	}
+	if (k < total + SSE_WEIGHT || g->nojcc) {
+		struct dt_tmpl t = {dt_gen_sse, (int)dt_rn(g, dt_nsse), 1};
+		dt_gen_sse(g, &t);
+		return;
+	}
+	gen_jcc(g);
+}
+
+/* Jcc over the next 1..3 instructions items (rel8 or rel32). Afterwards a
+ * flag is undefined if it is on either path. */
+static void gen_jcc(struct dt_gen *g)
+{
+	struct dt_seq *s = g->s;
+	int cc = (int)dt_rn(g, 16), rel32 = dt_chance(g, 25);
+	dt_need_flags(g, dt_cc_flags(cc));
+	struct dt_enc e = {0};
+	if (rel32) {
+		e.op[0] = 0x0f;
+		e.op[1] = (uint8_t)(0x80 + cc);
+		e.nop = 2;
+		e.imm_size = 4;
+	} else {
+		e.op[0] = (uint8_t)(0x70 + cc);
+		e.nop = 1;
+		e.imm_size = 1;
+	}
+	unsigned at = s->ninsn;
+	if (!dt_emit(g, &e, "jcc", DT_C_FLAGS, 0))
+		return;
+	uint32_t start = s->len;
+	uint16_t before = g->undef;
+	g->nojcc = 1;
+	unsigned n = 1 + dt_rn(g, 3);
+	for (unsigned i = 0; i < n && !g->failed; i++) {
+		uint32_t l0 = s->len;
+		unsigned i0 = s->ninsn;
+		uint16_t u0 = g->undef;
+		gen_one(g);
+		if (!rel32 && s->len - start > 127) { /* does not fit rel8: drop it */
+			s->len = l0;
+			s->ninsn = i0;
+			g->undef = u0;
+			break;
+		}
+	}
+	g->nojcc = 0;
+	uint32_t d = s->len - start;
+	memcpy(s->code + s->insn[at].off + s->insn[at].len - (rel32 ? 4 : 1), &d, rel32 ? 4 : 1);
+	g->undef |= before;
+}
+
+static uint64_t rand_gpr(struct dt_gen *g)
+{
+	switch (dt_rn(g, 8)) {
+	case 0:
+		return dt_rn(g, 64);
+	case 1:
+		return (uint64_t)0 - dt_rn(g, 64);
+	case 2:
+		return 1ULL << dt_rn(g, 64);
+	case 3:
+		return dt_rnd(g) & 0xffffffff;
+	case 4:
+		return (uint64_t)(int64_t)(int32_t)dt_rnd(g);
+	default:
+		return dt_rnd(g);
+	}
+}
+
+/* XMM lanes: raw bits, or floats/doubles of moderate size and sign. */
+static void rand_xmm(struct dt_gen *g, uint8_t x[16])
+{
+	unsigned k = dt_rn(g, 4);
+	for (int i = 0; i < 4; i++) {
+		uint32_t v = (uint32_t)dt_rnd(g);
+		if (k == 1) {
+			float f = (float)((int)dt_rn(g, 2001) - 1000) / (float)(1 + dt_rn(g, 16));
+			memcpy(&v, &f, 4);
+		}
+		memcpy(x + 4 * i, &v, 4);
+	}
+	if (k == 2) {
+		for (int i = 0; i < 2; i++) {
+			double d =
+			    (double)((int)dt_rn(g, 20001) - 10000) / (double)(1 + dt_rn(g, 64));
+			memcpy(x + 8 * i, &d, 8);
+		}
+	}
+}
+
+static void init_state(struct dt_gen *g)
+{
+	struct dt_seq *s = g->s;
+	static const int reserved_pool[] = {3, 5, 8, 9, 10, 11, 12, 13, 14, 15};
+	g->rb = reserved_pool[dt_rn(g, 10)];
+	do
+		g->ri = reserved_pool[dt_rn(g, 10)];
+	while (g->ri == g->rb);
+	g->ri_val = 16 * (1 + dt_rn(g, 63));
+	for (int i = 0; i < 16; i++)
+		s->init.gpr[i] = rand_gpr(g);
+	s->init.gpr[4] = DT_STACK;
+	s->init.gpr[g->rb] = DT_DATA + DT_BASE_OFF;
+	s->init.gpr[g->ri] = g->ri_val;
+	s->init.rflags = 0x2 | (dt_rnd(g) & (DT_ARITH | DT_DF));
+	s->init.mxcsr = 0x1f80;
+	for (int i = 0; i < 16; i++)
+		rand_xmm(g, s->init.xmm[i]);
+	for (uint64_t i = 0; i < DT_DATA_SIZE; i += 8) {
+		uint64_t v = dt_chance(g, 20) ? rand_gpr(g) : dt_rnd(g);
+		memcpy(s->data + i, &v, 8);
+	}
+	for (uint64_t i = 0; i < DT_DATA_SIZE; i += 16)
+		if (dt_chance(g, 15))
+			rand_xmm(g, s->data + i);
+}
+
+void dt_generate(struct dt_seq *s, uint64_t seed, unsigned items)
+{
+	memset(s, 0, sizeof(*s));
+	struct dt_gen g = {.s = s, .rng = seed};
+	s->seed = seed;
+	init_state(&g);
+	if (items < 1)
+		items = 1;
+	if (items > DT_MAX_ITEMS)
+		items = DT_MAX_ITEMS;
+	for (unsigned i = 0; i < items && !g.failed; i++) {
+		uint32_t l0 = s->len;
+		unsigned i0 = s->ninsn;
+		uint16_t u0 = g.undef;
+		gen_one(&g);
+		if (g.failed || s->len == l0) {
+			s->len = l0;
+			s->ninsn = i0;
+			g.undef = u0;
+			break;
+		}
+		s->item_end[s->nitems] = s->len;
+		s->item_undef[s->nitems] = g.undef;
+		s->item_insns[s->nitems] = s->ninsn;
+		s->nitems++;
+	}
+	s->undef_end = g.undef;
+}
+
+void dt_truncate(struct dt_seq *s, unsigned n)
+{
+	if (n == 0 || n >= s->nitems)
+		return;
+	s->len = s->item_end[n - 1];
+	s->ninsn = s->item_insns[n - 1];
+	s->undef_end = s->item_undef[n - 1];
+	s->nitems = n;
+}
+
+const struct dt_insn *dt_insn_at(const struct dt_seq *s, uint64_t off)
+{
+	for (unsigned i = 0; i < s->ninsn; i++)
+		if (off >= s->insn[i].off && off < (uint64_t)s->insn[i].off + s->insn[i].len)
+			return &s->insn[i];
+	return NULL;
+}
