@@ -1,0 +1,129 @@
+/* libFuzzer target: random bytes as guest kernel code. The software CPU
+ * runs them at CPL 0 in long mode (identity-mapped 4 GiB, an IDT whose
+ * handlers count and return, or halt) for an instruction budget. The host
+ * must never crash and every run must end with an exit reason; the guest
+ * may do anything to itself (rewrite its tables, fault, triple-fault). */
+#include "lm.h"
+#include "mem/guest_mem.h"
+#include "vm/emu/cpu.h"
+#include "vm/x86/pagetables.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define RAM    (4ULL << 20)
+#define CODE   0x100000ULL
+#define BUDGET 20000
+
+static const struct dt_lm layout = {
+    .pml4 = 0x1000,
+    .gdt = 0x8000,
+    .idt = 0x9000,
+    .tss = 0xa000,
+    .stubs = 0xb000,
+    .counter = 0xc000,
+    .rsp0 = 0x80000,
+};
+
+static void on_pio(void *ctx, uint16_t port, uint8_t *data, unsigned len, int is_write)
+{
+	(void)ctx;
+	(void)port;
+	if (len < 1 || len > 8)
+		abort();
+	if (!is_write)
+		memset(data, 0xff, len);
+}
+
+static void on_mmio(void *ctx, uint64_t gpa, uint8_t *data, unsigned len, int is_write)
+{
+	(void)ctx;
+	if (len < 1 || len > 8 || gm_contains(ctx, gpa, len))
+		abort(); /* RAM must never be routed to MMIO */
+	if (!is_write)
+		memset(data, 0xff, len);
+}
+
+static int on_msr(void *ctx, uint32_t index, uint64_t *value, int is_write)
+{
+	(void)ctx;
+	(void)index;
+	if (!is_write)
+		*value = 0;
+	return -1;
+}
+
+static int on_intr_ack(void *ctx)
+{
+	(void)ctx;
+	return -1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t *ram;
+	static struct cpuid_entry cpuid[64];
+	static size_t ncpuid;
+	if (!ram) {
+		ram = malloc(RAM);
+		ncpuid = emu_cpuid_model(cpuid, 64, 1000000);
+		if (!ram)
+			abort();
+	}
+	memset(ram, 0, RAM);
+	struct guest_mem gm = {.r = {{0, RAM, ram}}, .n = 1, .total = RAM};
+	/* The first byte picks the handlers, the rest is code. */
+	enum dt_stub kind = size && (data[0] & 1) ? DT_STUB_HLT : DT_STUB_IRET;
+	const uint8_t *code = size ? data + 1 : data;
+	size_t len = size ? size - 1 : 0;
+	if (len > 0x10000)
+		len = 0x10000;
+	memcpy(ram + CODE, code, len);
+	if (pagetables_identity_4g(&gm, layout.pml4, 0x2000, 0x3000) ||
+	    dt_lm_tables(&gm, &layout, kind))
+		abort();
+	struct err e = {0};
+	struct emu_mem *m;
+	struct emu_cpu *c;
+	if (emu_mem_create(&m, &gm, &e))
+		abort();
+	struct x86_clock clock;
+	x86_clock_init(&clock, 1000000, 0);
+	struct emu_cpu_config cfg = {.mem = m,
+	                             .bus = {.ctx = &gm,
+	                                     .mmio = on_mmio,
+	                                     .pio = on_pio,
+	                                     .msr = on_msr,
+	                                     .intr_ack = on_intr_ack},
+	                             .clock = &clock,
+	                             .cpuid = cpuid,
+	                             .ncpuid = ncpuid};
+	if (emu_cpu_create(&c, &cfg, &e))
+		abort();
+	struct x86_vcpu_state *s = calloc(1, sizeof(*s));
+	if (!s)
+		abort();
+	dt_lm_state(s, &layout, 0);
+	s->rip = CODE;
+	for (int i = 0; i < X86_NGPR; i++)
+		if (i != X86_RSP)
+			s->gpr[i] = 0x200000 + 0x1000 * (uint64_t)i;
+	if (emu_cpu_set_state(c, s, &e))
+		abort();
+	/* Two rounds: a halted CPU stays halted (no interrupt comes). */
+	for (int round = 0; round < 2; round++) {
+		struct emu_exit x = {0};
+		if (emu_cpu_run(c, BUDGET, &x, &e))
+			abort(); /* a host failure */
+		if ((unsigned)x.reason > EMU_EXIT_INTERNAL || x.reason == EMU_EXIT_KICK ||
+		    x.reason == EMU_EXIT_WAIT_SIPI)
+			abort();
+		if (x.reason != EMU_EXIT_BUDGET)
+			break;
+	}
+	emu_cpu_get_state(c, s);
+	free(s);
+	emu_cpu_destroy(c);
+	emu_mem_destroy(m);
+	return 0;
+}
