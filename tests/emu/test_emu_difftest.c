@@ -98,7 +98,7 @@ static void generated_sequences_run_natively(void **state)
 	assert_non_null(s);
 	uint64_t cls[DT_C_NCLASS] = {0}, insns = 0, de = 0;
 	for (uint64_t seed = 1; seed <= 3000; seed++) {
-		dt_generate(s, seed, 40);
+		dt_generate(s, seed, 40, 0);
 		assert_true(s->nitems > 0);
 		assert_int_equal(dt_native_run(n, s, r), 0);
 		if (r->end == DT_END_EXCEPT && r->vector == 0) {

@@ -127,7 +127,7 @@ static int run_both(struct dt_native *n, struct dt_emul *em, const struct dt_seq
 	return dt_compare(s, nat, emu, what, len);
 }
 
-int dt_report(struct dt_native *n, struct dt_emul *em, struct dt_seq *s, void *log)
+int dt_report(struct dt_native *n, struct dt_emul *em, const struct dt_seq *s, void *log)
 {
 	FILE *f = log;
 	struct dt_result *nat = malloc(sizeof(*nat)), *emu = malloc(sizeof(*emu));
@@ -144,10 +144,13 @@ int dt_report(struct dt_native *n, struct dt_emul *em, struct dt_seq *s, void *l
 		dt_truncate(t, k);
 		if (!run_both(n, em, t, nat, emu, what, sizeof(what)))
 			continue;
-		const struct dt_insn *in = &t->insn[t->ninsn - 1];
-		if (nat->end == DT_END_EXCEPT && nat->r.rip >= DT_SEQ &&
-		    dt_insn_at(t, nat->r.rip - DT_SEQ))
-			in = dt_insn_at(t, nat->r.rip - DT_SEQ);
+		/* Blame the instruction where either side faulted, else the last one. */
+		const struct dt_insn *in = &t->insn[t->ninsn - 1], *at = NULL;
+		if (emu->end == DT_END_EXCEPT && emu->r.rip >= DT_SEQ)
+			at = dt_insn_at(t, emu->r.rip - DT_SEQ);
+		if (!at && nat->end == DT_END_EXCEPT && nat->r.rip >= DT_SEQ)
+			at = dt_insn_at(t, nat->r.rip - DT_SEQ);
+		in = at ? at : in;
 		cls = in->cls;
 		if (f) {
 			fprintf(f,
@@ -187,13 +190,6 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static uint64_t mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 int dt_loop_run(const struct dt_loop *cfg, struct dt_stats *st, char *why, size_t whylen)
 {
 	memset(st, 0, sizeof(*st));
@@ -219,7 +215,7 @@ int dt_loop_run(const struct dt_loop *cfg, struct dt_stats *st, char *why, size_
 		if ((i & 15) == 0 && cfg->max_secs > 0 && now() - t0 > cfg->max_secs)
 			break;
 		uint64_t seed = cfg->seed + i;
-		dt_generate(s, seed, 1 + (unsigned)(mix(seed) % 40));
+		dt_generate(s, seed, dt_items_for(seed), cfg->gen_opts);
 		char what[512];
 		if (dt_native_run(n, s, nat) || dt_emul_run(em, s, emu)) {
 			snprintf(why, whylen, "runner failed at seed %#" PRIx64, seed);

@@ -104,8 +104,12 @@ struct dt_seq {
 	uint8_t data[DT_DATA_SIZE];
 };
 
+/* Generator options. */
+#define DT_GEN_NO_SSE 1u /* integer instructions only */
 /* Generate sequence `seed` with up to `items` items (1..DT_MAX_ITEMS). */
-void dt_generate(struct dt_seq *s, uint64_t seed, unsigned items);
+void dt_generate(struct dt_seq *s, uint64_t seed, unsigned items, unsigned opts);
+/* The item count the loop uses for a seed. */
+unsigned dt_items_for(uint64_t seed);
 /* Cut to the first n items. */
 void dt_truncate(struct dt_seq *s, unsigned n);
 /* The instruction containing seq offset off, or NULL. */
@@ -143,11 +147,12 @@ struct dt_loop {
 	uint64_t max_seqs;
 	double max_secs;
 	unsigned max_report; /* print at most this many mismatches in full */
+	unsigned gen_opts;   /* DT_GEN_* */
 	void *log;           /* FILE * */
 };
 int dt_loop_run(const struct dt_loop *cfg, struct dt_stats *st, char *why, size_t whylen);
 /* Print the mismatch of sequence s (shrunk) to log; returns the class of
  * the last instruction of the shortest mismatching prefix, or -1. */
-int dt_report(struct dt_native *n, struct dt_emul *em, struct dt_seq *s, void *log);
+int dt_report(struct dt_native *n, struct dt_emul *em, const struct dt_seq *s, void *log);
 
 #endif

@@ -52,7 +52,8 @@ static void gen_one(struct dt_gen *g)
 	static unsigned total;
 	if (!total)
 		total = int_weight();
-	unsigned k = dt_rn(g, total + SSE_WEIGHT + JCC_WEIGHT);
+	unsigned sse = g->nosse ? 0 : SSE_WEIGHT;
+	unsigned k = dt_rn(g, total + sse + JCC_WEIGHT);
 	if (k < total) {
 		for (unsigned i = 0; i < NINT; i++) {
 			if (k < int_tmpls[i].weight) {
@@ -62,7 +63,11 @@ static void gen_one(struct dt_gen *g)
 			k -= int_tmpls[i].weight;
 		}
 	}
-	if (k < total + SSE_WEIGHT || g->nojcc) {
+	if (g->nojcc && g->nosse) {
+		int_tmpls[0].fn(g, &int_tmpls[0]);
+		return;
+	}
+	if (k < total + sse || g->nojcc) {
 		struct dt_tmpl t = {dt_gen_sse, (int)dt_rn(g, dt_nsse), 1};
 		dt_gen_sse(g, &t);
 		return;
@@ -179,10 +184,16 @@ static void init_state(struct dt_gen *g)
 			rand_xmm(g, s->data + i);
 }
 
-void dt_generate(struct dt_seq *s, uint64_t seed, unsigned items)
+unsigned dt_items_for(uint64_t seed)
+{
+	struct dt_gen g = {.rng = seed ^ 0x1735a0b3c9d2e4f1ULL};
+	return 1 + dt_rn(&g, 40);
+}
+
+void dt_generate(struct dt_seq *s, uint64_t seed, unsigned items, unsigned opts)
 {
 	memset(s, 0, sizeof(*s));
-	struct dt_gen g = {.s = s, .rng = seed};
+	struct dt_gen g = {.s = s, .rng = seed, .nosse = !!(opts & DT_GEN_NO_SSE)};
 	s->seed = seed;
 	init_state(&g);
 	if (items < 1)

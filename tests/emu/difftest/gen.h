@@ -47,6 +47,7 @@ struct dt_gen {
 	uint64_t ri_val;
 	int hi; /* this byte instruction uses AH..BH (no REX) */
 	int nojcc;
+	int nosse;
 	int failed; /* out of code space */
 };
 

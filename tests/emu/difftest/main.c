@@ -1,6 +1,7 @@
 /* build/difftest: the differential tester's long run (`make difftest`).
  *   difftest [-n SEQUENCES] [-t SECONDS] [-s SEED] [-r REPORTS]
  *   difftest -x SEED      one sequence: its instructions, both results
+ *   -I                    integer instructions only (no SSE); put it first
  *   difftest -b SEED      one sequence's bytes to stdout (for a disassembler),
  *                         the offsets and names of its instructions to stderr
  * Exit status 1 if any sequence mismatched. */
@@ -13,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int show_one(uint64_t seed)
+static int show_one(uint64_t seed, unsigned opts)
 {
 	char why[256];
 	struct dt_native *n = dt_native_start(why, sizeof(why));
@@ -25,7 +26,7 @@ static int show_one(uint64_t seed)
 		free(s);
 		return 2;
 	}
-	dt_generate(s, seed, 1 + (unsigned)(seed % 40));
+	dt_generate(s, seed, dt_items_for(seed), opts);
 	int cls = dt_report(n, em, s, stdout);
 	printf("%s\n", cls < 0 ? "no mismatch" : "mismatch");
 	dt_emul_destroy(em);
@@ -34,12 +35,12 @@ static int show_one(uint64_t seed)
 	return cls < 0 ? 0 : 1;
 }
 
-static int dump_one(uint64_t seed)
+static int dump_one(uint64_t seed, unsigned opts)
 {
 	struct dt_seq *s = malloc(sizeof(*s));
 	if (!s)
 		return 2;
-	dt_generate(s, seed, 1 + (unsigned)(seed % 40));
+	dt_generate(s, seed, dt_items_for(seed), opts);
 	fwrite(s->code, 1, s->len, stdout);
 	for (unsigned i = 0; i < s->ninsn; i++)
 		fprintf(stderr, "%u %u %s\n", s->insn[i].off, s->insn[i].len, s->insn[i].name);
@@ -53,7 +54,8 @@ int main(int argc, char **argv)
 	cfg.max_seqs = 1000000;
 	cfg.max_secs = 600;
 	int c;
-	while ((c = getopt(argc, argv, "n:t:s:r:x:b:")) != -1) {
+	const char *xseed = NULL;
+	while ((c = getopt(argc, argv, "n:t:s:r:x:b:I")) != -1) {
 		switch (c) {
 		case 'n':
 			cfg.max_seqs = strtoull(optarg, NULL, 0);
@@ -68,15 +70,21 @@ int main(int argc, char **argv)
 			cfg.max_report = (unsigned)strtoul(optarg, NULL, 0);
 			break;
 		case 'x':
-			return show_one(strtoull(optarg, NULL, 0));
+			xseed = optarg;
+			break;
 		case 'b':
-			return dump_one(strtoull(optarg, NULL, 0));
+			return dump_one(strtoull(optarg, NULL, 0), cfg.gen_opts);
+		case 'I':
+			cfg.gen_opts |= DT_GEN_NO_SSE;
+			break;
 		default:
 			fprintf(stderr, "usage: difftest [-n seqs] [-t secs] [-s seed] [-r "
 			                "reports] [-x seed]\n");
 			return 2;
 		}
 	}
+	if (xseed)
+		return show_one(strtoull(xseed, NULL, 0), cfg.gen_opts);
 	printf("difftest: seed %#" PRIx64 ", up to %" PRIu64 " sequences or %.0f s\n", cfg.seed,
 	       cfg.max_seqs, cfg.max_secs);
 	fflush(stdout);
