@@ -6,7 +6,8 @@
 #include <string.h>
 
 const char *const dt_class_names[DT_C_NCLASS] = {
-    "alu", "flags", "shift", "muldiv", "bit", "xchg", "mov", "string", "stack", "sse-int", "sse-fp",
+    "alu", "flags",  "shift", "muldiv",  "bit",    "xchg",
+    "mov", "string", "stack", "sse-int", "sse-fp", "fault",
 };
 
 #define T(fn, a, w)                                                                                \
@@ -30,6 +31,8 @@ static const struct dt_tmpl int_tmpls[] = {
     T(flagop, 3, 1),    T(flagop, 4, 1),    T(string, 0xa4, 2), T(string, 0xa6, 2),
     T(string, 0xaa, 2), T(string, 0xac, 2), T(string, 0xae, 2), T(stack, 0, 2),
     T(stack, 1, 2),     T(stack, 2, 1),     T(stack, 3, 1),     T(stack, 4, 1),
+    T(flagprobe, 0, 8), T(fault, 0, 0),     T(fault, 1, 0),     T(fault, 2, 0),
+    T(fault, 3, 0),
 };
 #undef T
 #define NINT (sizeof(int_tmpls) / sizeof(int_tmpls[0]))
@@ -52,6 +55,11 @@ static void gen_one(struct dt_gen *g)
 	static unsigned total;
 	if (!total)
 		total = int_weight();
+	if (dt_rn(g, 1000) < 3) { /* a fault ends the sequence: rarely */
+		struct dt_tmpl t = {dt_gen_fault, (int)dt_rn(g, 4), 0};
+		dt_gen_fault(g, &t);
+		return;
+	}
 	unsigned sse = g->nosse ? 0 : SSE_WEIGHT;
 	unsigned k = dt_rn(g, total + sse + JCC_WEIGHT);
 	if (k < total) {
@@ -172,7 +180,12 @@ static void init_state(struct dt_gen *g)
 	s->init.gpr[g->rb] = DT_DATA + DT_BASE_OFF;
 	s->init.gpr[g->ri] = g->ri_val;
 	s->init.rflags = 0x2 | (dt_rnd(g) & (DT_ARITH | DT_DF));
+	/* Rounding mode random in a quarter of the sequences; FTZ/DAZ rarely. */
 	s->init.mxcsr = 0x1f80;
+	if (dt_chance(g, 25))
+		s->init.mxcsr |= (uint32_t)dt_rn(g, 4) << 13;
+	if (dt_chance(g, 5))
+		s->init.mxcsr |= 0x8040;
 	for (int i = 0; i < 16; i++)
 		rand_xmm(g, s->init.xmm[i]);
 	for (uint64_t i = 0; i < DT_DATA_SIZE; i += 8) {

@@ -532,6 +532,66 @@ void dt_gen_string(struct dt_gen *g, const struct dt_tmpl *t)
 		dt_flags(g, DT_ARITH, 0);
 }
 
+/* A flags probe: pushfq; and qword [rsp], defined-flags mask; pop reg.
+ * The defined flags of the moment end up in a register that is compared
+ * at the end, so a wrong flag is seen even if later instructions
+ * overwrite it. The mask also drops IF/IOPL, which differ on purpose. */
+void dt_gen_flagprobe(struct dt_gen *g, const struct dt_tmpl *t)
+{
+	(void)t;
+	struct dt_enc e = {.op = {0x9c}, .nop = 1};
+	dt_emit(g, &e, "pushfq", DT_C_FLAGS, 8);
+	e = (struct dt_enc){.w = 1, .op = {0x81}, .nop = 1, .has_modrm = 1, .reg = 4};
+	e.rm = (struct dt_rm){.is_mem = 1, .mk = DT_MK_BASE, .base = 4};
+	e.imm_size = 4;
+	e.imm = (DT_ARITH | DT_DF) & ~(uint64_t)g->undef;
+	dt_emit(g, &e, "and", DT_C_ALU, 8);
+	dt_flags(g, DT_ARITH & ~DT_AF, DT_AF);
+	g->hi = 0;
+	int r = dt_wreg(g, 8);
+	e = (struct dt_enc){.op = {(uint8_t)(0x58 + (r & 7))}, .nop = 1, .rexb = r >= 8};
+	dt_emit(g, &e, "pop", DT_C_STACK, 8);
+}
+
+/* Instructions that fault on purpose, to compare exception delivery
+ * (vector, faulting RIP, registers at the fault). a: 0 ud2, 1 lock on a
+ * register operand (#UD), 2 load from an unmapped page (#PF), 3 load from
+ * a non-canonical address (#GP). */
+void dt_gen_fault(struct dt_gen *g, const struct dt_tmpl *t)
+{
+	static const char *const names[4] = {"ud2", "lock-reg", "load-unmapped", "load-noncanon"};
+	struct dt_enc e = {0};
+	g->hi = 0;
+	switch (t->a) {
+	case 0:
+		e = (struct dt_enc){.op = {0x0f, 0x0b}, .nop = 2};
+		break;
+	case 1:
+		e = (struct dt_enc){.lock = 1, .op = {0x01}, .nop = 1, .has_modrm = 1, .w = 1};
+		e.reg = dt_anyreg(g, 8);
+		e.rm.reg = dt_wreg(g, 8);
+		break;
+	default: {
+		/* mov reg, [disp32] (absolute): the page after the data buffer
+		 * is mapped in neither run; a non-canonical address needs a
+		 * register: mov rax, imm64; mov reg, [rax] */
+		int r = dt_wreg(g, 8);
+		e = (struct dt_enc){.op = {0x8b}, .nop = 1, .has_modrm = 1, .w = 1};
+		e.reg = r;
+		e.rm.is_mem = 1;
+		if (t->a == 2) {
+			e.rm.mk = DT_MK_ABS;
+			e.rm.disp = (int32_t)(DT_DATA + DT_DATA_SIZE + 0x1000 * dt_rn(g, 4));
+		} else {
+			dt_mov_imm(g, 0, 8, 0x8000000000000000ULL | dt_rnd(g));
+			e.rm.mk = DT_MK_BASE;
+			e.rm.base = 0;
+		}
+	}
+	}
+	dt_emit(g, &e, names[t->a], DT_C_FAULT, 8);
+}
+
 /* a: 0 push r, 1 pop r, 2 push imm, 3 push m, 4 pop m */
 void dt_gen_stack(struct dt_gen *g, const struct dt_tmpl *t)
 {

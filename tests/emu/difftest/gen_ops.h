@@ -31,6 +31,8 @@ void dt_gen_lea(struct dt_gen *g, const struct dt_tmpl *t);
 void dt_gen_setcc(struct dt_gen *g, const struct dt_tmpl *t);
 void dt_gen_flagop(struct dt_gen *g, const struct dt_tmpl *t);
 void dt_gen_string(struct dt_gen *g, const struct dt_tmpl *t);
+void dt_gen_flagprobe(struct dt_gen *g, const struct dt_tmpl *t);
+void dt_gen_fault(struct dt_gen *g, const struct dt_tmpl *t);
 void dt_gen_stack(struct dt_gen *g, const struct dt_tmpl *t);
 /* a: index into the SSE table (gen_sse.c) */
 void dt_gen_sse(struct dt_gen *g, const struct dt_tmpl *t);
