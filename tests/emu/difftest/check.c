@@ -217,7 +217,9 @@ int dt_loop_run(const struct dt_loop *cfg, struct dt_stats *st, char *why, size_
 		uint64_t seed = cfg->seed + i;
 		dt_generate(s, seed, dt_items_for(seed), cfg->gen_opts);
 		char what[512];
-		if (dt_native_run(n, s, nat) || dt_emul_run(em, s, emu)) {
+		dt_native_submit(n, s);
+		int erc = dt_emul_run(em, s, emu);
+		if (dt_native_collect(n, nat) || erc) {
 			snprintf(why, whylen, "runner failed at seed %#" PRIx64, seed);
 			rc = -1;
 			goto out;

@@ -121,6 +121,9 @@ const struct dt_insn *dt_insn_at(const struct dt_seq *s, uint64_t off);
 struct dt_native;
 struct dt_native *dt_native_start(char *why, size_t whylen);
 int dt_native_run(struct dt_native *n, const struct dt_seq *s, struct dt_result *out);
+/* The same in two halves, so the emulator can run while the child does. */
+void dt_native_submit(struct dt_native *n, const struct dt_seq *s);
+int dt_native_collect(struct dt_native *n, struct dt_result *out);
 void dt_native_stop(struct dt_native *n);
 
 /* Emulator runner. */

@@ -191,6 +191,7 @@ static void child_main(int fd)
 struct dt_native {
 	pid_t pid;
 	int fd;
+	int sent; /* the request went out */
 	struct dt_native_req req;
 };
 
@@ -264,18 +265,30 @@ static int io(int fd, void *buf, size_t len, int wr)
 	return 0;
 }
 
-int dt_native_run(struct dt_native *n, const struct dt_seq *s, struct dt_result *out)
+void dt_native_submit(struct dt_native *n, const struct dt_seq *s)
 {
-	if (n->pid <= 0) {
-		char why[128];
-		if (spawn(n, why, sizeof(why)))
-			return -1;
-	}
+	char why[128];
+	n->sent = 0;
+	if (n->pid <= 0 && spawn(n, why, sizeof(why)))
+		return;
 	n->req.len = s->len;
 	memcpy(n->req.code, s->code, s->len);
 	n->req.init = s->init;
 	memcpy(n->req.data, s->data, DT_DATA_SIZE);
-	if (io(n->fd, &n->req, sizeof(n->req), 1) == 0 && io(n->fd, out, sizeof(*out), 0) == 0)
+	n->sent = io(n->fd, &n->req, sizeof(n->req), 1) == 0;
+}
+
+int dt_native_run(struct dt_native *n, const struct dt_seq *s, struct dt_result *out)
+{
+	dt_native_submit(n, s);
+	return dt_native_collect(n, out);
+}
+
+int dt_native_collect(struct dt_native *n, struct dt_result *out)
+{
+	if (n->pid <= 0)
+		return -1;
+	if (n->sent && io(n->fd, out, sizeof(*out), 0) == 0)
 		return 0;
 	int status = 0;
 	reap(n, &status);
