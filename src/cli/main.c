@@ -7,6 +7,10 @@
 #ifndef CAPSA_VERSION
 #define CAPSA_VERSION "0.1.0"
 #endif
+/* Set by the build (mk/version.mk) from `git describe`. */
+#ifndef CAPSA_COMMIT
+#define CAPSA_COMMIT "unknown"
+#endif
 
 static const char usage[] =
     "Usage: capsa COMMAND [OPTIONS]\n"
@@ -45,7 +49,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-v") || !strcmp(cmd, "version")) {
-		printf("capsa version %s\n", CAPSA_VERSION);
+		/* runc's layout: engines (dockerd) read "NAME version V" and "commit: C". */
+		printf("capsa version %s\ncommit: %s\n", CAPSA_VERSION, CAPSA_COMMIT);
 		return 0;
 	}
 	if (!strcmp(cmd, "vm"))

@@ -25,8 +25,9 @@
 static const char run_usage[] =
     "Usage: capsa vm run --kernel PATH [OPTIONS]\n"
     "\n"
-    "Boot a kernel in a new KVM virtual machine and run it until the guest\n"
-    "resets, powers off, or writes its exit status to the debug-exit port.\n"
+    "Boot a kernel in a new virtual machine and run it until the guest resets,\n"
+    "powers off, or writes its exit status to the debug-exit port. The VM runs\n"
+    "on KVM where /dev/kvm works and on capsa's software x86-64 CPU elsewhere.\n"
     "\n"
     "Options:\n"
     "  --kernel PATH        kernel to boot: an ELF vmlinux (entered through its PVH\n"
@@ -59,6 +60,9 @@ static const char run_usage[] =
     "  --vsock cid=N,uds=PATH  virtio-vsock, guest CID N (3 or more); host programs\n"
     "                       connect to PATH and send \"CONNECT <port>\\n\"; guest\n"
     "                       connections to host port P go to PATH_P (docs/virtio.md)\n"
+    "  --accel KIND         kvm, emu (capsa's software CPU) or auto (default:\n"
+    "                       KVM when /dev/kvm can be used, else emu, said on stderr);\n"
+    "                       the environment variable CAPSA_ACCEL sets the default\n"
     "  --json-events        write machine-readable events, one JSON object per line,\n"
     "                       on stderr instead of plain messages\n"
     "  -h, --help           this text\n"
@@ -136,7 +140,8 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 		O_RNG,
 		O_BALLOON,
 		O_NET,
-		O_VSOCK
+		O_VSOCK,
+		O_ACCEL
 	};
 	static const struct option lo[] = {
 	    {"kernel", required_argument, 0, O_KERNEL},
@@ -152,10 +157,14 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 	    {"balloon", required_argument, 0, O_BALLOON},
 	    {"net", required_argument, 0, O_NET},
 	    {"vsock", required_argument, 0, O_VSOCK},
+	    {"accel", required_argument, 0, O_ACCEL},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
 	const char *cmdline = "console=ttyS0 reboot=k panic=-1";
+	const char *env_accel = getenv("CAPSA_ACCEL");
+	if (env_accel && *env_accel && accel_parse(env_accel, &o->cfg.accel, e))
+		return err_prefix(e, "CAPSA_ACCEL");
 	uint64_t v;
 	int c;
 	opterr = 0;
@@ -210,6 +219,10 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 			if (vm_vsock_parse(&o->cfg.virtio.vsock, optarg, e))
 				return -1;
 			break;
+		case O_ACCEL:
+			if (accel_parse(optarg, &o->cfg.accel, e))
+				return -1;
+			break;
 		case 'h':
 			fputs(run_usage, stdout);
 			fprintf(stdout, "\nFEATURES: %s\n", cpuid_feature_list());
@@ -253,11 +266,31 @@ static int setup_console(struct run_opts *o, struct err *e)
 	return 0;
 }
 
+/* `auto` is decided here, before the kernel command line is final: the
+ * paravirtual-KVM workarounds apply only when KVM runs the guest. */
+static void resolve_accel(struct run_opts *o)
+{
+	if (o->cfg.accel != ACCEL_AUTO)
+		return;
+	struct err why = {0};
+	if (accel_kvm_probe(o->cfg.kvm_path, &why) == 0) {
+		o->cfg.accel = ACCEL_KVM;
+		return;
+	}
+	o->cfg.accel = ACCEL_EMU;
+	json_object *ev = event("accel");
+	json_object_object_add(ev, "accel", json_object_new_string("emu"));
+	json_object_object_add(ev, "reason", json_object_new_string(why.msg));
+	char line[ERR_MSG_MAX + 80];
+	snprintf(line, sizeof(line), "capsa: using the software CPU (--accel emu): %s", why.msg);
+	emit(o->json, ev, line);
+}
+
 /* Host workarounds for paravirtual KVM: CPUID edits first (the user's own
  * edits, applied later, win) and command line additions. */
 static int apply_pvm(struct run_opts *o, struct err *e)
 {
-	if (!kvm_host_is_pvm())
+	if (o->cfg.accel != ACCEL_KVM || !kvm_host_is_pvm())
 		return 0;
 	struct cpuid_edits mine = {.n = 0};
 	if (cpuid_parse_features(PVM_CPU_FEATURES, &mine, e))
@@ -293,7 +326,12 @@ int cli_vm_run(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--json-events"))
 			json = 1;
-	if (parse(argc, argv, &o, &e) || apply_pvm(&o, &e) || setup_console(&o, &e)) {
+	if (parse(argc, argv, &o, &e)) {
+		free(o.cmdline);
+		return fail(json, &e);
+	}
+	resolve_accel(&o);
+	if (apply_pvm(&o, &e) || setup_console(&o, &e)) {
 		free(o.cmdline);
 		return fail(json, &e);
 	}
@@ -312,6 +350,8 @@ int cli_vm_run(int argc, char **argv)
 	json_object_object_add(ev, "entry",
 	                       json_object_new_string(b->mode == BOOT_PVH ? "pvh" : "linux64"));
 	json_object_object_add(ev, "rip", json_object_new_int64((int64_t)b->rip));
+	json_object_object_add(ev, "accel",
+	                       json_object_new_string(accel_kind_name(vm_accel(vm, NULL))));
 	json_object_object_add(ev, "cpus", json_object_new_int((int)o.cfg.cpus));
 	json_object_object_add(ev, "memory_mib",
 	                       json_object_new_int64((int64_t)(o.cfg.memory >> 20)));

@@ -19,6 +19,11 @@ struct guest_mem {
 	struct guest_mem_region r[GUEST_MEM_MAX_REGIONS];
 	unsigned n;
 	uint64_t total; /* sum of region sizes */
+	/* Told of writes by anything but a vCPU (device DMA, page discards), so
+	 * an accelerator that caches decoded guest code can drop it; NULL if
+	 * nobody listens. Set before devices run, never changed after. */
+	void (*on_write)(void *ctx, uint64_t gpa, uint64_t len);
+	void *on_write_ctx;
 };
 
 /* Host pointer for [gpa, gpa+len) if it lies inside one region, else NULL.
@@ -29,6 +34,13 @@ void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len);
 int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len);
 int gm_fill(const struct guest_mem *gm, uint64_t gpa, int byte, uint64_t len);
+/* A device is about to write (or has written) [gpa, gpa+len) behind the
+ * vCPUs' backs: tell the listener, if any. */
+static inline void gm_note_write(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	if (gm->on_write)
+		gm->on_write(gm->on_write_ctx, gpa, len);
+}
 /* Is [gpa, gpa+len) entirely RAM? */
 int gm_contains(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 

@@ -7,13 +7,11 @@
 #include "vm/x86/mptable.h"
 
 #include <errno.h>
-#include <linux/kvm.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,9 +19,7 @@
 static void irq_set_level(void *ctx, unsigned irq, int level)
 {
 	struct vm *vm = ctx;
-	struct kvm_irq_level l = {.irq = irq, .level = (uint32_t)level};
-	/* Failure here would mean the irqchip vanished; nothing a device can do. */
-	(void)ioctl(vm->fd, KVM_IRQ_LINE, &l);
+	vm->accel->ops->irq_line(vm->accel, irq, level);
 }
 
 static void ctl_request_end(void *ctx, enum vm_end_reason why, int status)
@@ -92,9 +88,9 @@ static int check_config(const struct vm_config *c, struct err *e)
 	return 0;
 }
 
-/* KVM_SET_USER_MEMORY_REGION waits for an SRCU grace period (milliseconds
- * on some hosts); it runs on its own thread while the rest of the machine
- * is set up, and vm_create joins it before returning. */
+/* Making memory visible to the guest can wait for an SRCU grace period
+ * (milliseconds under KVM); it runs on its own thread while the vCPUs are
+ * set up, and vm_create joins it before returning. */
 struct memslot_job {
 	struct vm *vm;
 	pthread_t thread;
@@ -106,24 +102,11 @@ struct memslot_job {
 static void *memslot_thread(void *arg)
 {
 	struct memslot_job *j = arg;
-	struct vm *vm = j->vm;
-	j->rc = 0;
-	for (unsigned i = 0; i < vm->mem.n; i++) {
-		struct kvm_userspace_memory_region r = {
-		    .slot = i,
-		    .guest_phys_addr = vm->mem.r[i].gpa,
-		    .memory_size = vm->mem.r[i].size,
-		    .userspace_addr = (uint64_t)(uintptr_t)vm->mem.r[i].host,
-		};
-		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r)) {
-			j->rc = err_sys(&j->err, "KVM_SET_USER_MEMORY_REGION slot %u", i);
-			break;
-		}
-	}
+	j->rc = j->vm->accel->ops->map_memory(j->vm->accel, &j->err);
 	return NULL;
 }
 
-static int setup_memory(struct vm *vm, struct memslot_job *job, struct err *e)
+static int reserve_memory(struct vm *vm, struct err *e)
 {
 	vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
 	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -138,6 +121,11 @@ static int setup_memory(struct vm *vm, struct memslot_job *job, struct err *e)
 	if (high)
 		vm->mem.r[vm->mem.n++] = (struct guest_mem_region){LAYOUT_4G, high, vm->ram + low};
 	vm->mem.total = vm->ram_size;
+	return 0;
+}
+
+static int map_memory(struct vm *vm, struct memslot_job *job, struct err *e)
+{
 	job->vm = vm;
 	if (pthread_create(&job->thread, NULL, memslot_thread, job) == 0) {
 		job->started = 1;
@@ -162,21 +150,6 @@ static int join_memory(struct memslot_job *job, struct err *e)
 		*e = job->err;
 		return -1;
 	}
-	return 0;
-}
-
-static int setup_machine(struct vm *vm, struct err *e)
-{
-	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_TSS))
-		return err_sys(e, "KVM_SET_TSS_ADDR");
-	uint64_t ident = LAYOUT_IDENT_MAP;
-	if (ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &ident))
-		return err_sys(e, "KVM_SET_IDENTITY_MAP_ADDR");
-	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0))
-		return err_sys(e, "KVM_CREATE_IRQCHIP");
-	struct kvm_pit_config pit = {.flags = 0};
-	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit))
-		return err_sys(e, "KVM_CREATE_PIT2");
 	return 0;
 }
 
@@ -205,7 +178,11 @@ static int setup_devices(struct vm *vm, const struct vm_config *cfg, struct err 
 
 static int setup_cpus(struct vm *vm, const struct vm_config *cfg, struct err *e)
 {
-	vm->cpuid = kvm_host_supported_cpuid(&vm->kvm, &vm->ncpuid, e);
+	unsigned max = vm->accel->ops->max_vcpus(vm->accel);
+	if (vm->ncpus > max)
+		return err_set(e, ERR_INPUT, "--cpus %u: this host's %s allows at most %u",
+		               vm->ncpus, accel_kind_name(vm->accel->kind), max);
+	vm->cpuid = vm->accel->ops->supported_cpuid(vm->accel, &vm->ncpuid, e);
 	if (!vm->cpuid)
 		return -1;
 	if (cfg->cpu_edits)
@@ -220,11 +197,45 @@ static int setup_cpus(struct vm *vm, const struct vm_config *cfg, struct err *e)
 	if (!vm->vcpus)
 		return err_sys(e, "allocating vCPUs");
 	for (unsigned i = 0; i < vm->ncpus; i++)
-		vm->vcpus[i].fd = -1;
-	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (vcpu_create(vm, &vm->vcpus[i], i, e))
 			return -1;
 	return 0;
+}
+
+/* Everything that can fail because of the user's input happens before an
+ * accelerator is opened, so bad options give the same message with or
+ * without KVM. */
+static int setup_machine(struct vm *vm, const struct vm_config *cfg, struct err *e)
+{
+	struct boot_config bc = {cfg->kernel, cfg->initrd, cfg->cmdline, cfg->memory, 1};
+	if (reserve_memory(vm, e) || x86_boot_load(&vm->mem, &bc, &vm->boot, e) ||
+	    x86_boot_tables(&vm->mem, &vm->boot, e) || setup_devices(vm, cfg, e) ||
+	    vm_virtio_attach(vm, &cfg->virtio, e))
+		return -1;
+	return 0;
+}
+
+static int setup_accel(struct vm *vm, const struct vm_config *cfg, struct err *e)
+{
+	struct accel_vm_config ac = {
+	    .ncpus = vm->ncpus,
+	    .mem = &vm->mem,
+	    .pio = &vm->pio,
+	    .mmio = &vm->mmio,
+	    .kvm_path = cfg->kvm_path,
+	};
+	if (accel_vm_create(cfg->accel, &ac, &vm->accel, vm->accel_note, sizeof(vm->accel_note), e))
+		return -1;
+	struct memslot_job mj = {0};
+	if (map_memory(vm, &mj, e))
+		return -1;
+	int rc = vm_virtio_connect(vm, e) || setup_cpus(vm, cfg, e) ? -1 : 0;
+	struct err join_err = {0};
+	if (join_memory(&mj, &join_err) && !rc) {
+		*e = join_err;
+		rc = -1;
+	}
+	return rc;
 }
 
 int vm_create(struct vm **out, const struct vm_config *cfg, struct err *e)
@@ -235,50 +246,31 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct err *e)
 	struct vm *vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return err_sys(e, "allocating VM");
-	vm->fd = vm->done_fd = vm->console.stop_fd = -1;
-	vm->kvm.fd = -1;
+	vm->done_fd = vm->console.stop_fd = -1;
 	vm->ram_size = cfg->memory;
 	vm->ncpus = cfg->cpus;
 	pthread_mutex_init(&vm->report_lock, NULL);
 	vm->console.in_fd = cfg->console_in;
 	vm->console.escape = cfg->console_escape;
-
-	if (kvm_host_open(&vm->kvm, cfg->kvm_path ? cfg->kvm_path : "/dev/kvm", e))
-		goto fail;
-	if ((int)cfg->cpus > vm->kvm.max_vcpus) {
-		err_set(e, ERR_INPUT, "--cpus %u: this host's KVM allows at most %d", cfg->cpus,
-		        vm->kvm.max_vcpus);
-		goto fail;
-	}
-	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
-	if (vm->fd < 0) {
-		err_sys(e, "KVM_CREATE_VM");
-		goto fail;
-	}
 	vm->done_fd = eventfd(0, EFD_CLOEXEC);
 	if (vm->done_fd < 0) {
 		err_sys(e, "eventfd");
 		goto fail;
 	}
-	struct boot_config bc = {cfg->kernel, cfg->initrd, cfg->cmdline, cfg->memory, 1};
-	struct memslot_job mj = {0};
-	if (setup_memory(vm, &mj, e))
-		goto fail;
-	int rc = setup_machine(vm, e) || x86_boot_load(&vm->mem, &bc, &vm->boot, e) ||
-	         x86_boot_tables(&vm->mem, &vm->boot, e) || setup_devices(vm, cfg, e) ||
-	         vm_virtio_attach(vm, &cfg->virtio, e) || setup_cpus(vm, cfg, e);
-	struct err join_err = {0};
-	if (join_memory(&mj, &join_err) && !rc) {
-		*e = join_err;
-		rc = -1;
-	}
-	if (rc)
+	if (setup_machine(vm, cfg, e) || setup_accel(vm, cfg, e))
 		goto fail;
 	*out = vm;
 	return 0;
 fail:
 	vm_destroy(vm);
 	return -1;
+}
+
+enum accel_kind vm_accel(const struct vm *vm, const char **why_not_kvm)
+{
+	if (why_not_kvm)
+		*why_not_kvm = vm->accel_note;
+	return vm->accel->kind;
 }
 
 const struct boot_entry *vm_boot(const struct vm *vm)
@@ -297,13 +289,13 @@ int vm_run(struct vm *vm, struct vm_result *res, struct err *e)
 {
 	memset(res, 0, sizeof(*res));
 	double t0 = now();
-	if (vcpu_signal_setup(e) || sandbox_init(e))
+	if (sandbox_init(e))
 		return -1;
 	/* vCPU threads inherit a mask with the kick signal blocked; KVM_RUN
 	 * unblocks it only while in the guest (KVM_SET_SIGNAL_MASK). */
 	sigset_t kick, old;
 	sigemptyset(&kick);
-	sigaddset(&kick, vcpu_kick_signal());
+	sigaddset(&kick, accel_kick_signal());
 	pthread_sigmask(SIG_BLOCK, &kick, &old);
 	int rc = 0;
 	for (unsigned i = 0; i < vm->ncpus && rc == 0; i++)
@@ -347,11 +339,11 @@ void vm_destroy(struct vm *vm)
 	vm_virtio_detach(vm); /* its I/O threads use guest memory */
 	if (vm->vcpus) {
 		for (unsigned i = 0; i < vm->ncpus; i++)
-			vcpu_destroy(&vm->vcpus[i], vm->kvm.vcpu_mmap_size);
+			vcpu_destroy(&vm->vcpus[i]);
 		free(vm->vcpus);
 	}
-	if (vm->fd >= 0)
-		close(vm->fd);
+	if (vm->accel)
+		vm->accel->ops->vm_destroy(vm->accel);
 	if (vm->done_fd >= 0)
 		close(vm->done_fd);
 	if (vm->ram)
@@ -364,6 +356,5 @@ void vm_destroy(struct vm *vm)
 	}
 	pthread_mutex_destroy(&vm->report_lock);
 	free(vm->cpuid);
-	kvm_host_close(&vm->kvm);
 	free(vm);
 }

@@ -1,9 +1,11 @@
-/* A KVM virtual machine as a value: several may live in one process. */
+/* A virtual machine as a value: several may live in one process, each on
+ * the accelerator its configuration asks for (KVM or the software CPU). */
 #ifndef CAPSA_VM_VM_H
 #define CAPSA_VM_VM_H
 
 #include "devices/device.h"
 #include "lib/err.h"
+#include "vm/accel.h"
 #include "vm/x86/boot.h"
 #include "vm/x86/cpuid.h"
 #include "vm/vm_virtio.h"
@@ -24,6 +26,7 @@ struct vm_config {
 	int console_escape;  /* Ctrl-A x on console_in ends the VM */
 	const struct cpuid_edits *cpu_edits; /* may be NULL */
 	const char *kvm_path;                /* NULL: /dev/kvm */
+	enum accel_kind accel;               /* ACCEL_AUTO: KVM if it opens, else emu */
 	struct vm_virtio_config virtio;      /* virtio-mmio devices (vm_virtio.h) */
 };
 
@@ -37,6 +40,9 @@ struct vm_result {
 struct vm;
 
 int vm_create(struct vm **out, const struct vm_config *cfg, struct err *e);
+/* The accelerator the VM runs on; for a VM that asked for auto and got the
+ * software CPU, *why_not_kvm says why KVM was not used ("" otherwise). */
+enum accel_kind vm_accel(const struct vm *vm, const char **why_not_kvm);
 /* How the kernel was loaded. */
 const struct boot_entry *vm_boot(const struct vm *vm);
 /* Run until the guest ends (reset, power off, debug exit, crash) or

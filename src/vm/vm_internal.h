@@ -1,4 +1,5 @@
-/* The VM object's insides, shared by vm.c, vcpu.c and console.c only. */
+/* The VM object's insides, shared by vm.c, vcpu.c, console.c and the
+ * device glue (vm_virtio.c) only. */
 #ifndef CAPSA_VM_VM_INTERNAL_H
 #define CAPSA_VM_VM_INTERNAL_H
 
@@ -8,20 +9,17 @@
 #include "devices/serial.h"
 #include "mem/guest_mem.h"
 #include "vm/iobus.h"
-#include "vm/kvm.h"
+#include "vm/accel.h"
 #include "vm/vm.h"
 #include "vm/x86/vcpu_setup.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 
-struct kvm_run;
-
 struct vcpu {
 	struct vm *vm;
 	unsigned index;
-	int fd;
-	struct kvm_run *run;
+	struct accel_vcpu *accel;
 	pthread_t thread;
 	int started;
 };
@@ -35,8 +33,8 @@ struct console {
 };
 
 struct vm {
-	struct kvm_host kvm;
-	int fd;
+	struct accel_vm *accel;
+	char accel_note[ERR_MSG_MAX]; /* why auto did not take KVM, or "" */
 	struct guest_mem mem;
 	uint8_t *ram;
 	uint64_t ram_size;
@@ -70,11 +68,9 @@ struct vm {
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned index, struct err *e);
-void vcpu_destroy(struct vcpu *v, int mmap_size);
+void vcpu_destroy(struct vcpu *v);
 int vcpu_start(struct vcpu *v, struct err *e);
 void vcpu_kick_and_join(struct vcpu *v);
-int vcpu_signal_setup(struct err *e);
-int vcpu_kick_signal(void);
 
 /* console.c */
 int console_start(struct vm *vm, struct err *e);

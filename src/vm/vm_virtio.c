@@ -1,4 +1,7 @@
-/* Glue between the virtio device models and KVM. */
+/* Glue between the virtio device models and the accelerator: interrupts
+ * through irqfd where the accelerator has it, else by setting the line;
+ * queue notifications through ioeventfd where it has it, else by the
+ * register write reaching the transport. */
 #include "vm/vm_virtio.h"
 
 #include "devices/virtio/balloon.h"
@@ -10,12 +13,10 @@
 #include "vm/vm_internal.h"
 
 #include <errno.h>
-#include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 static const unsigned irqs[VM_VIRTIO_MAX] = {5, 6, 7, 9, 10, 11, 13, 14, 15};
@@ -158,10 +159,11 @@ static void raise_irqfd(void *ctx)
 static void raise_line(void *ctx)
 {
 	struct vdev *d = ctx;
-	struct kvm_irq_level l = {.irq = d->irq, .level = 1};
-	(void)ioctl(d->vm->fd, KVM_IRQ_LINE, &l);
-	l.level = 0;
-	(void)ioctl(d->vm->fd, KVM_IRQ_LINE, &l);
+	struct accel_vm *a = d->vm->accel;
+	if (!a) /* the guest is not running yet */
+		return;
+	a->ops->irq_line(a, d->irq, 1);
+	a->ops->irq_line(a, d->irq, 0);
 }
 
 /* Every device's I/O thread runs under the VMM's seccomp policy; devices with
@@ -176,32 +178,40 @@ static int wire(struct vm *vm, struct vdev *d, uint64_t base, struct err *e)
 {
 	d->t.thread_setup = io_thread_sandbox;
 	d->t.thread_ctx = d;
-	d->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d->irqfd < 0)
-		return err_sys(e, "virtio: eventfd");
-	struct kvm_irqfd irqfd = {.fd = (uint32_t)d->irqfd, .gsi = d->irq};
-	if (ioctl(vm->fd, KVM_IRQFD, &irqfd) == 0) {
-		virtio_mmio_set_irq(&d->t, (struct virtio_irq){raise_irqfd, d});
-	} else {
-		close(d->irqfd);
-		d->irqfd = -1;
-		virtio_mmio_set_irq(&d->t, (struct virtio_irq){raise_line, d});
-	}
-	for (unsigned q = 0; q < d->t.ops->nqueues; q++) {
-		struct kvm_ioeventfd io = {
-		    .datamatch = q,
-		    .addr = base + VIRTIO_MMIO_NOTIFY,
-		    .len = 4,
-		    .fd = d->t.kick_fd[q],
-		    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
-		};
-		/* without ioeventfd the register write signals the same eventfd */
-		(void)ioctl(vm->fd, KVM_IOEVENTFD, &io);
-	}
+	/* Until vm_virtio_connect, interrupts go through the line. */
+	virtio_mmio_set_irq(&d->t, (struct virtio_irq){raise_line, d});
 	if (iobus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, &d->t, &d->t.lock,
 	                   e))
 		return -1;
 	return virtio_mmio_start(&d->t, e);
+}
+
+/* Faster paths the accelerator may offer; without them the devices work
+ * through irq_line and the bus. */
+static int connect(struct vm *vm, struct vdev *d, uint64_t base, struct err *e)
+{
+	struct accel_vm *a = vm->accel;
+	d->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->irqfd < 0)
+		return err_sys(e, "virtio: eventfd");
+	if (a->ops->irqfd(a, d->irq, d->irqfd) == 0) {
+		virtio_mmio_set_irq(&d->t, (struct virtio_irq){raise_irqfd, d});
+	} else {
+		close(d->irqfd);
+		d->irqfd = -1;
+	}
+	for (unsigned q = 0; q < d->t.ops->nqueues; q++)
+		(void)a->ops->ioeventfd(a, base + VIRTIO_MMIO_NOTIFY, q, d->t.kick_fd[q]);
+	return 0;
+}
+
+int vm_virtio_connect(struct vm *vm, struct err *e)
+{
+	struct vm_virtio *v = vm->virtio;
+	for (unsigned i = 0; v && i < v->n; i++)
+		if (connect(vm, v->d[i], vm_virtio_base(i), e))
+			return -1;
+	return 0;
 }
 
 static void vdev_free(struct vdev *d)

@@ -1,6 +1,6 @@
 /* Virtio devices of a VM: configuration (part of struct vm_config), the
- * kernel command line that announces them, and their attachment to KVM
- * (ioeventfd kicks, irqfd interrupts, one I/O thread per device). */
+ * kernel command line that announces them, and their attachment to the
+ * accelerator (ioeventfd kicks, irqfd interrupts, one I/O thread per device). */
 #ifndef CAPSA_VM_VM_VIRTIO_H
 #define CAPSA_VM_VM_VIRTIO_H
 
@@ -58,8 +58,11 @@ char *vm_virtio_cmdline(const struct vm_virtio_config *c, const char *cmdline);
 
 struct vm;
 struct vm_virtio;
-/* Called by vm_create once guest memory and the buses exist. */
+/* Called by vm_create once guest memory and the buses exist, before an
+ * accelerator is chosen (so bad disk or network options fail first). */
 int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err *e);
+/* Called once the accelerator exists: wires irqfd/ioeventfd where offered. */
+int vm_virtio_connect(struct vm *vm, struct err *e);
 /* Stops the I/O threads and closes the disks; before guest memory goes away. */
 void vm_virtio_detach(struct vm *vm);
 

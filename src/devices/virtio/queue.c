@@ -99,6 +99,8 @@ static int walk(struct vq *q, uint16_t head, struct vq_chain *c)
 		if (!p)
 			return fail(q, VQ_E_RANGE);
 		if (d.flags & VRING_DESC_F_WRITE) {
+			/* the device writes here before the driver sees it again */
+			gm_note_write(q->mem, d.addr, d.len);
 			in += d.len;
 			c->nin++;
 		} else {

@@ -2,11 +2,9 @@
 
 #include "vm/x86/pagetables.h"
 
-#include <linux/kvm.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 static void app(char *buf, size_t cap, const char *fmt, ...)
 {
@@ -19,42 +17,41 @@ static void app(char *buf, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void segline(char *buf, size_t cap, const char *name, const struct kvm_segment *s)
+static void segline(char *buf, size_t cap, const char *name, const struct x86_segment *s)
 {
 	app(buf, cap, "  %s=%04x base=%016llx limit=%08x type=%x dpl=%u %s%s\n", name, s->selector,
 	    (unsigned long long)s->base, s->limit, s->type, s->dpl,
 	    s->l ? "64-bit" : (s->db ? "32-bit" : "16-bit"), s->present ? "" : " not-present");
 }
 
-void x86_crash_report(int fd, unsigned index, const struct guest_mem *gm, const char *what,
-                      char *buf, size_t cap)
+void x86_crash_report(const struct x86_vcpu_state *s, unsigned index, const struct guest_mem *gm,
+                      const char *what, char *buf, size_t cap)
 {
 	buf[0] = '\0';
 	app(buf, cap, "vCPU %u stopped: %s\n", index, what);
-	struct kvm_regs r;
-	struct kvm_sregs s;
-	if (ioctl(fd, KVM_GET_REGS, &r) || ioctl(fd, KVM_GET_SREGS, &s)) {
+	if (!s) {
 		app(buf, cap, "  (registers unavailable)\n");
 		return;
 	}
-	app(buf, cap, "  rip=%016llx rsp=%016llx rflags=%016llx\n", (unsigned long long)r.rip,
-	    (unsigned long long)r.rsp, (unsigned long long)r.rflags);
+	const uint64_t *g = s->gpr;
+	app(buf, cap, "  rip=%016llx rsp=%016llx rflags=%016llx\n", (unsigned long long)s->rip,
+	    (unsigned long long)g[X86_RSP], (unsigned long long)s->rflags);
 	app(buf, cap, "  rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n",
-	    (unsigned long long)r.rax, (unsigned long long)r.rbx, (unsigned long long)r.rcx,
-	    (unsigned long long)r.rdx);
+	    (unsigned long long)g[X86_RAX], (unsigned long long)g[X86_RBX],
+	    (unsigned long long)g[X86_RCX], (unsigned long long)g[X86_RDX]);
 	app(buf, cap, "  rsi=%016llx rdi=%016llx rbp=%016llx r8=%016llx\n",
-	    (unsigned long long)r.rsi, (unsigned long long)r.rdi, (unsigned long long)r.rbp,
-	    (unsigned long long)r.r8);
+	    (unsigned long long)g[X86_RSI], (unsigned long long)g[X86_RDI],
+	    (unsigned long long)g[X86_RBP], (unsigned long long)g[X86_R8]);
 	app(buf, cap, "  cr0=%016llx cr2=%016llx cr3=%016llx cr4=%016llx efer=%llx\n",
-	    (unsigned long long)s.cr0, (unsigned long long)s.cr2, (unsigned long long)s.cr3,
-	    (unsigned long long)s.cr4, (unsigned long long)s.efer);
-	segline(buf, cap, "cs", &s.cs);
-	segline(buf, cap, "ss", &s.ss);
-	app(buf, cap, "  gdt=%016llx/%x idt=%016llx/%x\n", (unsigned long long)s.gdt.base,
-	    s.gdt.limit, (unsigned long long)s.idt.base, s.idt.limit);
+	    (unsigned long long)s->cr0, (unsigned long long)s->cr2, (unsigned long long)s->cr3,
+	    (unsigned long long)s->cr4, (unsigned long long)s->efer);
+	segline(buf, cap, "cs", &s->seg[X86_CS]);
+	segline(buf, cap, "ss", &s->seg[X86_SS]);
+	app(buf, cap, "  gdt=%016llx/%x idt=%016llx/%x\n", (unsigned long long)s->gdt.base,
+	    s->gdt.limit, (unsigned long long)s->idt.base, s->idt.limit);
 
-	struct paging_mode pm = {s.cr0, s.cr3, s.cr4, s.efer};
-	uint64_t lin = (s.efer & 0x400) ? r.rip : s.cs.base + r.rip;
+	struct paging_mode pm = {s->cr0, s->cr3, s->cr4, s->efer};
+	uint64_t lin = (s->efer & 0x400) ? s->rip : s->seg[X86_CS].base + s->rip;
 	uint64_t gpa;
 	uint8_t code[16];
 	if (pagetables_translate(gm, &pm, lin, &gpa)) {

@@ -4,14 +4,14 @@
 #define CAPSA_VM_X86_CRASH_REPORT_H
 
 #include "mem/guest_mem.h"
+#include "vm/x86/state.h"
 
 #include <stddef.h>
 
-struct kvm_run;
-
-/* Appends to buf (NUL-terminated, at most cap bytes). `what` names the
- * exit ("triple fault", "KVM internal error ..."). */
-void x86_crash_report(int vcpu_fd, unsigned index, const struct guest_mem *gm, const char *what,
-                      char *buf, size_t cap);
+/* Writes to buf (NUL-terminated, at most cap bytes). `what` names the
+ * exit ("triple fault", "KVM internal error ..."); `s` is the vCPU's state
+ * (registers and control registers), NULL if it could not be read. */
+void x86_crash_report(const struct x86_vcpu_state *s, unsigned index, const struct guest_mem *gm,
+                      const char *what, char *buf, size_t cap);
 
 #endif

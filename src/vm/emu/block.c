@@ -1,0 +1,143 @@
+/* The decoded-block cache of one vCPU: blocks are keyed by the physical
+ * address of their first byte and the decode mode, found through a jump
+ * cache keyed by virtual RIP, and dropped when a page they were decoded
+ * from changes generation. When the arena is full everything is dropped. */
+#include "vm/emu/block.h"
+
+#include "vm/emu/decode.h"
+
+#include <stdlib.h>
+
+#define HASH_SIZE  16384u
+#define ARENA_SIZE (32u << 20)
+#define MAX_INSNS  128u
+
+int emu_blocks_init(struct emu_cpu *c)
+{
+	c->hash = calloc(HASH_SIZE, sizeof(*c->hash));
+	c->arena = malloc(ARENA_SIZE);
+	c->arena_cap = ARENA_SIZE;
+	c->arena_used = 0;
+	return c->hash && c->arena ? 0 : -1;
+}
+
+void emu_blocks_free(struct emu_cpu *c)
+{
+	free(c->hash);
+	free(c->arena);
+}
+
+static void flush_all(struct emu_cpu *c)
+{
+	memset(c->hash, 0, HASH_SIZE * sizeof(*c->hash));
+	c->arena_used = 0;
+	c->jc_epoch++;
+}
+
+static unsigned hash_pa(uint64_t pa, uint32_t key)
+{
+	return (unsigned)((pa ^ (pa >> 14) ^ key) & (HASH_SIZE - 1));
+}
+
+static int valid(const struct emu_cpu *c, const struct emu_block *b)
+{
+	const struct emu_mem *m = c->mem;
+	return atomic_load_explicit(&m->gen[b->pfn0], memory_order_relaxed) == b->gen0 &&
+	       atomic_load_explicit(&m->gen[b->pfn1], memory_order_relaxed) == b->gen1;
+}
+
+/* Block end marker: fall through to the next block. */
+static int op_end(struct emu_cpu *c, struct emu_insn *i)
+{
+	c->rip += i->off;
+	return 1;
+}
+
+static uint32_t mark_code(struct emu_cpu *c, uint64_t pfn)
+{
+	atomic_store(&c->mem->code[pfn], 1);
+	return atomic_load(&c->mem->gen[pfn]);
+}
+
+static struct emu_block *decode_block(struct emu_cpu *c, uint64_t rip, uint64_t pa,
+                                      const uint8_t *page, uint32_t key)
+{
+	size_t need = sizeof(struct emu_block) + (MAX_INSNS + 1) * sizeof(struct emu_insn);
+	if (c->arena_used + need > c->arena_cap)
+		flush_all(c);
+	struct emu_block *b = (struct emu_block *)(c->arena + c->arena_used);
+	b->pa = pa;
+	b->key = key;
+	b->pfn0 = b->pfn1 = pa >> 12;
+	b->gen0 = b->gen1 = mark_code(c, b->pfn0);
+	unsigned csz = key & 15, len = 0, n = 0;
+	unsigned pofs = (unsigned)(pa & 0xfff);
+	for (;;) {
+		struct emu_insn *i = &b->insn[n];
+		unsigned avail = 0x1000 - (pofs + len);
+		int ends = 0, il;
+		if (avail == 0)
+			break;
+		if (avail >= 15 || n > 0) {
+			il = emu_decode(c, page + pofs + len, avail, csz, i, &ends);
+			if (il < 0)
+				break; /* crosses the page: starts the next block */
+		} else {
+			/* the block's first instruction crosses into the next page */
+			uint8_t buf[16];
+			uint64_t pa2;
+			memcpy(buf, page + pofs + len, avail);
+			const uint8_t *p2 = emu_fetch_page(c, (rip + avail) & c->la_mask, &pa2);
+			if (!p2)
+				emu_internal(c, "instruction fetch from a page that is not RAM");
+			memcpy(buf + avail, p2, 15 - avail);
+			b->pfn1 = pa2 >> 12;
+			b->gen1 = mark_code(c, b->pfn1);
+			il = emu_decode(c, buf, 15, csz, i, &ends);
+			ends = 1;
+		}
+		i->off = (uint16_t)len;
+		i->end = (uint16_t)(len + (unsigned)il);
+		len += (unsigned)il;
+		n++;
+		if (ends || n >= MAX_INSNS)
+			break;
+	}
+	b->ninsn = n;
+	b->len = len;
+	b->insn[n] = (struct emu_insn){.fn = op_end, .off = (uint16_t)len};
+	c->arena_used += sizeof(struct emu_block) + (n + 1) * sizeof(struct emu_insn);
+	c->arena_used = (c->arena_used + 15) & ~(size_t)15;
+	return b;
+}
+
+struct emu_block *emu_block_find(struct emu_cpu *c, uint64_t rip, uint32_t key)
+{
+	unsigned j = (unsigned)((rip ^ (rip >> 12)) & (EMU_JC_SIZE - 1));
+	if (c->jc[j].rip == rip && c->jc[j].key == key && c->jc[j].epoch == c->jc_epoch &&
+	    valid(c, c->jc[j].b))
+		return c->jc[j].b;
+	uint64_t pa;
+	const uint8_t *page = emu_fetch_page(c, rip, &pa);
+	if (!page)
+		emu_internal(c, "instruction fetch from a page that is not RAM");
+	pa |= rip & 0xfff;
+	unsigned h = hash_pa(pa, key);
+	struct emu_block **pp = &c->hash[h], *b;
+	for (b = *pp; b; pp = &b->hnext, b = *pp)
+		if (b->pa == pa && b->key == key)
+			break;
+	if (!b || !valid(c, b)) {
+		struct emu_block *old = b;
+		if (old) /* unlink the stale block */
+			*pp = old->hnext;
+		b = decode_block(c, rip, pa, page, key); /* may empty the hash when full */
+		b->hnext = c->hash[h];
+		c->hash[h] = b;
+	}
+	c->jc[j].rip = rip;
+	c->jc[j].key = key;
+	c->jc[j].epoch = c->jc_epoch;
+	c->jc[j].b = b;
+	return b;
+}

@@ -1,0 +1,580 @@
+/* Internals of the software x86-64 CPU shared by its source files.
+ *
+ * Execution model. Guest code is decoded once into blocks of `struct
+ * emu_insn` (decode.c); a block starts at a guest physical address, ends at
+ * a control transfer, a system instruction or the end of its page, and is
+ * keyed by that address and the mode bits that change decoding (block.c).
+ * The run loop (cpu.c) looks a block up, runs its instructions by calling
+ * each one's handler, and between blocks checks for cross-thread requests
+ * (kick, interrupts, NMI, INIT/SIPI) and the instruction budget.
+ *
+ * While a block runs, `c->rip` holds the address of the block's first
+ * instruction; an instruction's own address is `c->rip + i->off` and the
+ * next one's `c->rip + i->end` (emu_next_rip). A handler that transfers
+ * control writes the new `c->rip` and returns 1 (the block ends); any other
+ * handler returns 0. Exceptions unwind with longjmp (emu_raise): the fault's
+ * RIP is computed from `c->cur`, the instruction being executed.
+ *
+ * Adding an instruction handler (sse.c / x87.c and the exec_*.c files):
+ *
+ *   static int op_foo(struct emu_cpu *c, struct emu_insn *i)
+ *   {
+ *           if (c->s.cr0 & EMU_CR0_TS) emu_raise(c, EMU_NM, EMU_NOERR, 0);  // or emu_fp_check(c)
+ *           uint64_t la = emu_ea(c, i);           // only if i->mem: linear address of r/m
+ *           uint32_t v = emu_rd32(c, la);         // may raise #PF/#GP: never returns then
+ *           emu_wrn(c, la, buf, 16);              // any length; checks the whole range
+ *           c->s.gpr[i->reg] = v;                 // ModRM.reg with REX.R (0..15)
+ *           uint8_t *x = emu_xmm(c, i->reg);      // XMM register bytes (FXSAVE image)
+ *           return 0;                             // fall through to the next instruction
+ *   }
+ *
+ * Operands: i->reg is ModRM.reg (+REX.R), i->rm the register operand when
+ * i->mem is 0 (+REX.B), i->ext the 3-bit ModRM.reg (group opcodes), i->imm
+ * the immediate, i->pfx the EMU_PFX_* prefixes (66/F2/F3 select the SSE
+ * form), i->op the last opcode byte and i->modrm the ModRM byte. Raise
+ * exceptions with emu_raise(c, vector, has_error_code, code) or the
+ * shorthands emu_ud(c), emu_gp0(c); they do not return. Guest memory is
+ * accessed only through the emu_rd / emu_wr helpers (never via pointers
+ * kept across instructions). SSE exceptions: raise EMU_XM if CR4.OSXMMEXCPT
+ * else EMU_UD when an unmasked MXCSR exception occurs. */
+#ifndef CAPSA_VM_EMU_INTERNAL_H
+#define CAPSA_VM_EMU_INTERNAL_H
+
+#include "vm/emu/cpu.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#define EMU_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define EMU_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- exceptions ---- */
+enum {
+	EMU_DE = 0,
+	EMU_DB = 1,
+	EMU_NMI = 2,
+	EMU_BP = 3,
+	EMU_OF = 4,
+	EMU_BR = 5,
+	EMU_UD = 6,
+	EMU_NM = 7,
+	EMU_DF = 8,
+	EMU_TS = 10,
+	EMU_NP = 11,
+	EMU_SS = 12,
+	EMU_GP = 13,
+	EMU_PF = 14,
+	EMU_MF = 16,
+	EMU_AC = 17,
+	EMU_MC = 18,
+	EMU_XM = 19,
+};
+#define EMU_NOERR 0
+#define EMU_ERR   1
+
+/* ---- control register / flag bits ---- */
+#define EMU_CR0_PE         (1ULL << 0)
+#define EMU_CR0_MP         (1ULL << 1)
+#define EMU_CR0_EM         (1ULL << 2)
+#define EMU_CR0_TS         (1ULL << 3)
+#define EMU_CR0_ET         (1ULL << 4)
+#define EMU_CR0_NE         (1ULL << 5)
+#define EMU_CR0_WP         (1ULL << 16)
+#define EMU_CR0_AM         (1ULL << 18)
+#define EMU_CR0_PG         (1ULL << 31)
+#define EMU_CR4_PSE        (1ULL << 4)
+#define EMU_CR4_PAE        (1ULL << 5)
+#define EMU_CR4_PGE        (1ULL << 7)
+#define EMU_CR4_OSFXSR     (1ULL << 9)
+#define EMU_CR4_OSXMMEXCPT (1ULL << 10)
+#define EMU_EFER_SCE       (1ULL << 0)
+#define EMU_EFER_LME       (1ULL << 8)
+#define EMU_EFER_LMA       (1ULL << 10)
+#define EMU_EFER_NXE       (1ULL << 11)
+
+#define EMU_F_CF    0x0001u
+#define EMU_F_PF    0x0004u
+#define EMU_F_AF    0x0010u
+#define EMU_F_ZF    0x0040u
+#define EMU_F_SF    0x0080u
+#define EMU_F_TF    0x0100u
+#define EMU_F_IF    0x0200u
+#define EMU_F_DF    0x0400u
+#define EMU_F_OF    0x0800u
+#define EMU_F_IOPL  0x3000u
+#define EMU_F_NT    0x4000u
+#define EMU_F_RF    0x10000u
+#define EMU_F_VM    0x20000u
+#define EMU_F_AC    0x40000u
+#define EMU_F_VIF   0x80000u
+#define EMU_F_VIP   0x100000u
+#define EMU_F_ID    0x200000u
+#define EMU_F_ARITH (EMU_F_CF | EMU_F_PF | EMU_F_AF | EMU_F_ZF | EMU_F_SF | EMU_F_OF)
+
+/* ---- guest RAM shared by the vCPUs ---- */
+struct emu_mem {
+	struct guest_mem gm;
+	uint64_t npages; /* pages covered by gen/code: up to the end of the highest region */
+	/* Per 4 KiB physical page: a generation that changes whenever the page
+	 * is written while decoded code exists for it, and a flag saying that
+	 * some vCPU decoded code from it since the last such write. */
+	_Atomic uint32_t *gen;
+	_Atomic uint8_t *code;
+	/* Serializes LOCKed accesses that cannot use a host atomic (crossing a
+	 * page, or MMIO). */
+	pthread_mutex_t lock;
+};
+
+/* Host pointer for one guest-physical page of RAM, or NULL. */
+static inline uint8_t *emu_mem_page(const struct emu_mem *m, uint64_t pa)
+{
+	return gm_ptr(&m->gm, pa & ~0xfffULL, 4096);
+}
+/* A vCPU wrote page `pfn` that has code: invalidate its blocks. */
+void emu_mem_code_written(struct emu_mem *m, uint64_t pfn);
+
+/* ---- decoded instructions and blocks ---- */
+struct emu_cpu;
+struct emu_insn;
+typedef int (*emu_fn)(struct emu_cpu *c, struct emu_insn *i);
+
+#define EMU_PFX_66   0x01u
+#define EMU_PFX_F2   0x02u
+#define EMU_PFX_F3   0x04u
+#define EMU_PFX_LOCK 0x08u
+#define EMU_PFX_REX  0x10u /* any REX prefix (byte registers SPL..DIL) */
+#define EMU_PFX_REXW 0x20u
+
+#define EMU_NOREG  0xffu
+#define EMU_RIPREL 16u /* base = RIP (next instruction) */
+
+struct emu_insn {
+	emu_fn fn;
+	uint64_t imm;  /* immediate (sign- or zero-extended as the opcode says) */
+	int32_t disp;  /* memory displacement */
+	uint16_t off;  /* offset of this instruction from the block start */
+	uint16_t end;  /* offset of the next instruction */
+	uint16_t imm2; /* second immediate: ENTER level, far pointer selector */
+	uint8_t op;    /* last opcode byte */
+	uint8_t modrm;
+	uint8_t ext;   /* ModRM.reg (3 bits) */
+	uint8_t reg;   /* ModRM.reg + REX.R (or register in the opcode) */
+	uint8_t rm;    /* ModRM.rm + REX.B when mod == 3 */
+	uint8_t reg8;  /* byte offset of the 8-bit register `reg` in gpr[] */
+	uint8_t rm8;   /* byte offset of the 8-bit register `rm` in gpr[] */
+	uint8_t mem;   /* 1: the r/m operand is in memory */
+	uint8_t base;  /* EMU_NOREG, EMU_RIPREL or a GPR */
+	uint8_t index; /* EMU_NOREG or a GPR */
+	uint8_t scale; /* shift 0..3 */
+	uint8_t seg;   /* effective segment (x86_sreg) */
+	uint8_t osz;   /* operand size in bytes: 1, 2, 4, 8 */
+	uint8_t asz;   /* address size in bytes: 2, 4, 8 */
+	uint8_t pfx;   /* EMU_PFX_* */
+	uint8_t map;   /* 0: one-byte map, 1: 0F, 2: 0F38, 3: 0F3A */
+	uint8_t csz;   /* code size of the block: 2, 4, 8 */
+};
+
+/* Decoding depends on these: code size (16/32/64) and CPL-is-3 bits. */
+struct emu_block {
+	uint64_t pa;  /* physical address of the first byte */
+	uint32_t key; /* mode bits at decode time */
+	uint32_t gen0, gen1;
+	uint64_t pfn0, pfn1;     /* pages the code lies in (pfn1 == pfn0 if one) */
+	uint32_t ninsn;          /* guest instructions (without the end marker) */
+	uint32_t len;            /* bytes */
+	struct emu_block *hnext; /* hash chain */
+	struct emu_insn insn[];  /* ninsn + 1 (end marker) */
+};
+
+/* ---- software TLB ---- */
+#define EMU_TLB_BITS    8
+#define EMU_TLB_SIZE    (1u << EMU_TLB_BITS)
+#define EMU_TLB_INVALID 1ULL /* never equals a page-aligned address */
+
+/* One entry maps a linear page for reads, writes and instruction fetch
+ * separately (a tag is the page address if that access may use `addend`). */
+struct emu_tlb_entry {
+	uint64_t r, w, x;
+	uintptr_t addend;      /* host = linear + addend */
+	_Atomic uint8_t *code; /* the page's "has code" flag (stores check it) */
+	uint64_t pa;           /* physical page */
+	uint8_t global;
+};
+
+/* Access kinds for the slow paths and the page walk. */
+enum emu_acc { EMU_ACC_R = 0, EMU_ACC_W = 1, EMU_ACC_X = 2 };
+
+/* ---- the CPU ---- */
+#define EMU_JC_SIZE 4096u
+
+#define EMU_REQ_KICK 0x01u
+#define EMU_REQ_INTR 0x02u
+#define EMU_REQ_NMI  0x04u
+#define EMU_REQ_INIT 0x08u
+#define EMU_REQ_SIPI 0x10u
+
+/* Lazy flags: the last flag-setting operation. */
+enum emu_lf {
+	EMU_LF_NONE = 0, /* the arithmetic flags are in s.rflags */
+	EMU_LF_ADD,
+	EMU_LF_ADC,
+	EMU_LF_SUB,
+	EMU_LF_SBB,
+	EMU_LF_LOGIC,
+	EMU_LF_INC,
+	EMU_LF_DEC,
+	EMU_LF_SHL, /* lf_a: operand, lf_b: count (1..) */
+	EMU_LF_SHR,
+	EMU_LF_SAR,
+	EMU_LF_MUL, /* lf_b: CF=OF value */
+};
+
+struct emu_cpu {
+	/* rip: the current block's first instruction while a block runs, else
+	 * the next instruction (s.rip is only written by emu_cpu_get_state) */
+	uint64_t rip;
+	struct x86_vcpu_state s; /* rflags' arithmetic bits are stale unless lf_op is NONE */
+
+	/* lazy flags: op, operand size in bytes, result and operands; for
+	 * INC/DEC lf_b is the carry flag before the operation */
+	uint32_t lf_op, lf_sz;
+	uint64_t lf_res, lf_a, lf_b;
+
+	/* current instruction while a block runs */
+	struct emu_insn *cur;
+	struct emu_block *blk;
+
+	/* derived mode */
+	uint8_t cpl;
+	uint8_t code_sz;     /* 2, 4, 8 */
+	uint8_t stack_sz;    /* 2, 4, 8: SS.B / long mode */
+	uint8_t long_mode;   /* EFER.LMA */
+	uint64_t la_mask;    /* 0xffffffff outside 64-bit mode */
+	uint64_t segbase[6]; /* effective bases (0 for CS/DS/ES/SS in 64-bit mode) */
+
+	/* TLBs: [0] supervisor accesses, [1] user accesses; tlb points at the one for the CPL */
+	struct emu_tlb_entry tlbs[2][EMU_TLB_SIZE];
+	struct emu_tlb_entry *tlb;
+	uint8_t tlb_large; /* some entry came from a 2 MiB / 1 GiB page */
+
+	/* block cache */
+	struct emu_block **hash; /* EMU_HASH_SIZE chains */
+	uint8_t *arena;
+	size_t arena_used, arena_cap;
+	/* jump cache: virtual RIP -> block; entries of an older epoch are
+	 * invalid (bumped when the TLB is flushed) */
+	struct {
+		uint64_t rip;
+		uint32_t key, epoch;
+		struct emu_block *b;
+	} jc[EMU_JC_SIZE];
+	uint32_t jc_epoch;
+
+	/* exceptions in flight */
+	jmp_buf jb;
+	int exc_vec; /* being raised */
+	int exc_has_err;
+	uint32_t exc_err;
+	int delivering;     /* vector being delivered, or -1 */
+	int exc_trap;       /* rip already points after the instruction */
+	uint64_t fault_rip; /* INT n: the instruction itself (for a #GP in delivery) */
+	char shutdown_msg[48];
+
+	/* RMW bounce buffer for accesses that cannot use a host pointer */
+	uint8_t bounce[16] __attribute__((aligned(16)));
+	uint64_t bounce_la;
+	unsigned bounce_len;
+	int bounce_locked;
+
+	/* exits and requests */
+	int exit_pending; /* an exit reason is set in exit_reason */
+	enum emu_exit_reason exit_reason;
+	char exit_msg[192];
+	_Atomic uint32_t req; /* EMU_REQ_* from other threads */
+	_Atomic uint8_t sipi_vec;
+	uint64_t icount;
+	uint64_t tsc_offset; /* guest TSC = clock + tsc_offset */
+	uint64_t mtrr[28];   /* read back only: variable, fixed, default type */
+
+	struct emu_mem *mem;
+	struct emu_bus bus;
+	const struct x86_clock *clock;
+	unsigned index;
+	struct cpuid_entry *cpuid;
+	size_t ncpuid;
+};
+
+/* ---- exceptions (except.c) ---- */
+_Noreturn void emu_raise(struct emu_cpu *c, int vec, int has_err, uint32_t err);
+/* Deliver a trap-like event (INT n, INT3, INTO, single step): RIP is
+ * already the next instruction. */
+_Noreturn void emu_raise_trap(struct emu_cpu *c, int vec, int soft);
+/* A state the CPU cannot represent: ends the run with EMU_EXIT_INTERNAL. */
+_Noreturn void emu_internal(struct emu_cpu *c, const char *msg);
+static inline _Noreturn void emu_ud(struct emu_cpu *c)
+{
+	emu_raise(c, EMU_UD, EMU_NOERR, 0);
+}
+static inline _Noreturn void emu_gp0(struct emu_cpu *c)
+{
+	emu_raise(c, EMU_GP, EMU_ERR, 0);
+}
+/* Deliver vector `vec` through the IDT now (used by the run loop).
+ * `soft`: INT n (DPL check); `ext`: external event (EXT bit). */
+void emu_deliver(struct emu_cpu *c, int vec, int has_err, uint32_t err, int soft, int ext);
+/* Handle the exception recorded by emu_raise (run loop, after longjmp). */
+void emu_exception(struct emu_cpu *c);
+
+/* ---- memory (mmu.c) ---- */
+uint64_t emu_ld_slow(struct emu_cpu *c, uint64_t la, unsigned len);
+void emu_st_slow(struct emu_cpu *c, uint64_t la, unsigned len, uint64_t v);
+void emu_rdn(struct emu_cpu *c, uint64_t la, void *dst, unsigned n);
+void emu_wrn(struct emu_cpu *c, uint64_t la, const void *src, unsigned n);
+/* Supervisor (implicit) accesses: descriptor tables, TSS, IDT. */
+void emu_rd_sys(struct emu_cpu *c, uint64_t la, void *dst, unsigned n);
+void emu_wr_sys(struct emu_cpu *c, uint64_t la, const void *src, unsigned n);
+/* Translate for an access by the current CPL (or supervisor); raises #PF.
+ * Returns the physical address. */
+uint64_t emu_translate(struct emu_cpu *c, uint64_t la, enum emu_acc acc, int user);
+/* Host pointer of a writable RAM range in one page for a read-modify-write,
+ * or the bounce buffer (filled) for anything else; emu_rmw_end writes the
+ * bounce buffer back. LOCKed RMWs on the bounce buffer hold mem->lock. */
+void *emu_rmw_begin_slow(struct emu_cpu *c, uint64_t la, unsigned len, int locked);
+void emu_rmw_end_slow(struct emu_cpu *c);
+/* Host pointer of the code page holding `la` (exec permission; raises
+ * #PF) and its physical address. */
+void emu_tlb_flush(struct emu_cpu *c, int keep_global);
+void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la);
+const uint8_t *emu_fetch_page(struct emu_cpu *c, uint64_t la, uint64_t *pa_out);
+/* Host pointer of the byte at `la` for an access of this kind by the
+ * current CPL (valid to the end of its page), or NULL if it is not RAM.
+ * A write pointer invalidates decoded code in the page first. */
+uint8_t *emu_page_ptr(struct emu_cpu *c, uint64_t la, enum emu_acc acc);
+
+static inline struct emu_tlb_entry *emu_tlbe(struct emu_cpu *c, uint64_t la)
+{
+	return &c->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
+}
+
+#define EMU_DEF_RD(bits)                                                                           \
+	static inline uint##bits##_t emu_rd##bits(struct emu_cpu *c, uint64_t la)                  \
+	{                                                                                          \
+		struct emu_tlb_entry *e = emu_tlbe(c, la);                                         \
+		if (EMU_LIKELY(e->r == (la & ~0xfffULL) && (la & 0xfff) <= 0x1000 - (bits) / 8)) { \
+			uint##bits##_t v;                                                          \
+			memcpy(&v, (const void *)(e->addend + la), sizeof(v));                     \
+			return v;                                                                  \
+		}                                                                                  \
+		return (uint##bits##_t)emu_ld_slow(c, la, (bits) / 8);                             \
+	}
+EMU_DEF_RD(8)
+EMU_DEF_RD(16)
+EMU_DEF_RD(32)
+EMU_DEF_RD(64)
+
+#define EMU_DEF_WR(bits)                                                                           \
+	static inline void emu_wr##bits(struct emu_cpu *c, uint64_t la, uint##bits##_t v)          \
+	{                                                                                          \
+		struct emu_tlb_entry *e = emu_tlbe(c, la);                                         \
+		if (EMU_LIKELY(e->w == (la & ~0xfffULL) && (la & 0xfff) <= 0x1000 - (bits) / 8 &&  \
+		               !atomic_load_explicit(e->code, memory_order_relaxed))) {            \
+			memcpy((void *)(e->addend + la), &v, sizeof(v));                           \
+			return;                                                                    \
+		}                                                                                  \
+		emu_st_slow(c, la, (bits) / 8, v);                                                 \
+	}
+EMU_DEF_WR(8)
+EMU_DEF_WR(16)
+EMU_DEF_WR(32)
+EMU_DEF_WR(64)
+
+/* Read of `len` (1,2,4,8) bytes, zero-extended. */
+static inline uint64_t emu_rd(struct emu_cpu *c, uint64_t la, unsigned len)
+{
+	switch (len) {
+	case 1:
+		return emu_rd8(c, la);
+	case 2:
+		return emu_rd16(c, la);
+	case 4:
+		return emu_rd32(c, la);
+	default:
+		return emu_rd64(c, la);
+	}
+}
+static inline void emu_wr(struct emu_cpu *c, uint64_t la, unsigned len, uint64_t v)
+{
+	switch (len) {
+	case 1:
+		emu_wr8(c, la, (uint8_t)v);
+		break;
+	case 2:
+		emu_wr16(c, la, (uint16_t)v);
+		break;
+	case 4:
+		emu_wr32(c, la, (uint32_t)v);
+		break;
+	default:
+		emu_wr64(c, la, v);
+		break;
+	}
+}
+
+static inline void *emu_rmw_begin(struct emu_cpu *c, uint64_t la, unsigned len, int locked)
+{
+	struct emu_tlb_entry *e = emu_tlbe(c, la);
+	if (EMU_LIKELY(e->w == (la & ~0xfffULL) && (la & 0xfff) <= 0x1000 - len &&
+	               !atomic_load_explicit(e->code, memory_order_relaxed)))
+		return (void *)(e->addend + la);
+	return emu_rmw_begin_slow(c, la, len, locked);
+}
+static inline void emu_rmw_end(struct emu_cpu *c, void *p)
+{
+	if (EMU_UNLIKELY(p == (void *)c->bounce))
+		emu_rmw_end_slow(c);
+}
+
+/* Effective (linear) address of the memory operand. */
+static inline uint64_t emu_ea(struct emu_cpu *c, const struct emu_insn *i)
+{
+	uint64_t a = (uint64_t)(int64_t)i->disp;
+	if (i->base < 16)
+		a += c->s.gpr[i->base];
+	else if (i->base == EMU_RIPREL)
+		a += c->rip + i->end;
+	if (i->index != EMU_NOREG)
+		a += c->s.gpr[i->index] << i->scale;
+	if (i->asz == 4)
+		a = (uint32_t)a;
+	else if (i->asz == 2)
+		a = (uint16_t)a;
+	return (a + c->segbase[i->seg]) & c->la_mask;
+}
+
+static inline uint64_t emu_next_rip(const struct emu_cpu *c, const struct emu_insn *i)
+{
+	return c->rip + i->end;
+}
+
+/* ---- registers ---- */
+static inline uint8_t *emu_r8p(struct emu_cpu *c, unsigned off)
+{
+	return (uint8_t *)c->s.gpr + off;
+}
+static inline uint64_t emu_getreg(const struct emu_cpu *c, unsigned r, unsigned sz)
+{
+	uint64_t v = c->s.gpr[r];
+	switch (sz) {
+	case 2:
+		return (uint16_t)v;
+	case 4:
+		return (uint32_t)v;
+	default:
+		return v;
+	}
+}
+/* Write with x86 semantics: 32-bit writes zero the upper half, 16-bit keep it. */
+static inline void emu_setreg(struct emu_cpu *c, unsigned r, unsigned sz, uint64_t v)
+{
+	switch (sz) {
+	case 2:
+		c->s.gpr[r] = (c->s.gpr[r] & ~0xffffULL) | (uint16_t)v;
+		break;
+	case 4:
+		c->s.gpr[r] = (uint32_t)v;
+		break;
+	default:
+		c->s.gpr[r] = v;
+		break;
+	}
+}
+static inline uint8_t *emu_xmm(struct emu_cpu *c, unsigned n)
+{
+	return &c->s.fx.bytes[160 + 16 * n];
+}
+
+/* ---- flags (flags.c) ---- */
+uint64_t emu_flags(struct emu_cpu *c); /* full RFLAGS, materialized */
+void emu_flags_materialize(struct emu_cpu *c);
+int emu_cond_slow(struct emu_cpu *c, unsigned cc);
+int emu_cf(struct emu_cpu *c);                     /* current carry flag */
+void emu_set_flags(struct emu_cpu *c, uint64_t v); /* all of RFLAGS, no checks */
+static inline void emu_lf_set(struct emu_cpu *c, uint32_t op, uint32_t sz, uint64_t res, uint64_t a,
+                              uint64_t b)
+{
+	c->lf_op = op;
+	c->lf_sz = sz;
+	c->lf_res = res;
+	c->lf_a = a;
+	c->lf_b = b;
+}
+/* Condition code cc (0..15 as in Jcc) true? */
+static inline int emu_cond(struct emu_cpu *c, unsigned cc)
+{
+	if (c->lf_op == EMU_LF_SUB) {
+		unsigned sh = 64 - 8 * c->lf_sz;
+		uint64_t a = c->lf_a << sh >> sh, b = c->lf_b << sh >> sh;
+		switch (cc) {
+		case 2:
+			return a < b;
+		case 3:
+			return a >= b;
+		case 4:
+			return a == b;
+		case 5:
+			return a != b;
+		case 6:
+			return a <= b;
+		case 7:
+			return a > b;
+		case 0xc:
+			return (int64_t)(a << sh) < (int64_t)(b << sh);
+		case 0xd:
+			return (int64_t)(a << sh) >= (int64_t)(b << sh);
+		case 0xe:
+			return (int64_t)(a << sh) <= (int64_t)(b << sh);
+		case 0xf:
+			return (int64_t)(a << sh) > (int64_t)(b << sh);
+		}
+	} else if (c->lf_op == EMU_LF_LOGIC) {
+		unsigned sh = 64 - 8 * c->lf_sz;
+		int64_t r = (int64_t)(c->lf_res << sh);
+		switch (cc) {
+		case 4:
+			return r == 0;
+		case 5:
+			return r != 0;
+		case 8:
+			return r < 0;
+		case 9:
+			return r >= 0;
+		case 0xe:
+			return r <= 0;
+		case 0xf:
+			return r > 0;
+		}
+	}
+	return emu_cond_slow(c, cc);
+}
+
+/* ---- system pieces ---- */
+/* Recompute cpl/code_sz/segbase/la_mask/tlb after CS/SS/EFER/CR0 changes. */
+void emu_update_mode(struct emu_cpu *c);
+/* FPU/SSE availability: #NM when CR0.TS (or CR0.EM for x87). */
+static inline void emu_fp_check(struct emu_cpu *c, int x87)
+{
+	if ((c->s.cr0 & EMU_CR0_TS) || (x87 && (c->s.cr0 & EMU_CR0_EM)))
+		emu_raise(c, EMU_NM, EMU_NOERR, 0);
+	if (!x87 && (c->s.cr0 & EMU_CR0_EM))
+		emu_ud(c);
+}
+static inline uint64_t emu_tsc(const struct emu_cpu *c)
+{
+	return x86_clock_tsc(c->clock) + c->tsc_offset;
+}
+
+#endif

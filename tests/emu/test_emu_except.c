@@ -1,0 +1,152 @@
+/* Exceptions and privilege transitions under the software CPU: IRETQ to
+ * CPL3, INT n through a DPL3 gate with the TSS stack, SYSCALL/SYSRET, a
+ * user-mode #PF, port I/O against the TSS I/O bitmap, #DF on an IST stack,
+ * and a triple fault ending the run. */
+#include "emu_harness.h"
+
+SNIP(s_user);
+extern const uint8_t s_user_code[], s_user_after_sys[], s_user_out70[], s_user_k80[], s_user_ksys[],
+    s_user_kgp[], s_user_kpf[];
+__asm__(".pushsection .rodata\n.code64\n"
+        ".globl s_user\ns_user:\n"
+        /* STAR: kernel CS 0x08, user base 0x18; LSTAR = s_user_ksys */
+        "  mov $0xc0000081, %ecx\n  xor %eax, %eax\n  mov $0x00180008, %edx\n  wrmsr\n"
+        "  mov $0xc0000082, %ecx\n  lea s_user_ksys(%rip), %rax\n  mov %rax, %rdx\n"
+        "  shr $32, %rdx\n  wrmsr\n"
+        "  push $0x23\n  push $0xa0000\n  push $0x2\n  push $0x2b\n"
+        "  lea s_user_code(%rip), %rax\n  push %rax\n  iretq\n"
+        ".globl s_user_code\ns_user_code:\n"
+        "  mov %cs, %r8\n"
+        "  int $0x80\n  mov %rax, %r9\n"
+        "  mov $0x55, %eax\n  syscall\n"
+        ".globl s_user_after_sys\ns_user_after_sys:\n"
+        "  mov %rax, %r10\n"
+        "  mov $0x46000, %rdx\n  mov (%rdx), %dl\n"
+        "  out %al, $0x80\n"
+        ".globl s_user_out70\ns_user_out70:\n"
+        "  out %al, $0x70\n"
+        "  ud2\n"
+        ".globl s_user_k80\ns_user_k80:\n"
+        "  mov %rsp, %r13\n  mov 8(%rsp), %r14\n  mov $0x80, %eax\n  iretq\n"
+        ".globl s_user_ksys\ns_user_ksys:\n"
+        "  mov %rcx, %r15\n  mov %r11, %rbx\n  mov $0x66, %eax\n  sysretq\n"
+        ".globl s_user_kpf\ns_user_kpf:\n"
+        "  pop %rdi\n  addq $2, (%rsp)\n  iretq\n"
+        ".globl s_user_kgp\ns_user_kgp:\n"
+        "  pop %r12\n  mov (%rsp), %rsi\n  hlt\n"
+        ".globl s_user_end\ns_user_end:\n.popsection\n");
+
+static void test_user_kernel(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_user, s_user_end);
+	tm_long_mode(&t, TM_CODE);
+	tm_gate(&t, 0x80, SNIP_ADDR(TM_CODE, s_user, s_user_k80), 0, 3, 0xe);
+	tm_gate(&t, 13, SNIP_ADDR(TM_CODE, s_user, s_user_kgp), 0, 0, 0xe);
+	tm_gate(&t, 14, SNIP_ADDR(TM_CODE, s_user, s_user_kpf), 0, 0, 0xe);
+	*tm_pte(&t, 0x46000) &= ~4ULL;                       /* supervisor-only page */
+	t.ram[TM_TSS + 0x68 + 0x70 / 8] |= 1u << (0x70 & 7); /* deny port 0x70 */
+	struct x86_vcpu_state s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_R8], 0x2b);
+	assert_int_equal(s.gpr[X86_R9], 0x80);
+	assert_int_equal(s.gpr[X86_R13], TM_KSTACK - 40);
+	assert_int_equal(s.gpr[X86_R14], 0x2b);
+	assert_int_equal(s.gpr[X86_R10], 0x66);
+	assert_int_equal(s.gpr[X86_R15], SNIP_ADDR(TM_CODE, s_user, s_user_after_sys));
+	assert_int_equal(s.gpr[X86_RBX], 0x2);
+	assert_int_equal(s.gpr[X86_RDI], 5); /* user read of a supervisor page: P|U */
+	assert_int_equal(s.cr2, 0x46000);
+	assert_int_equal(t.nout, 1); /* port 0x80 went out, 0x70 did not */
+	assert_int_equal(t.out_port[0], 0x80);
+	assert_int_equal(s.gpr[X86_R12], 0);
+	assert_int_equal(s.gpr[X86_RSI], SNIP_ADDR(TM_CODE, s_user, s_user_out70));
+	assert_int_equal(s.seg[X86_CS].selector, TM_KCODE);
+	tm_fini(&t);
+}
+
+/* A #GP whose gate is not present becomes #NP, and #GP then #NP is a
+ * double fault, delivered on IST1. */
+SNIP(s_df);
+extern const uint8_t s_df_handler[];
+__asm__(".pushsection .rodata\n.code64\n"
+        ".globl s_df\ns_df:\n"
+        "  mov $0x8000000000000000, %rcx\n  mov (%rcx), %rax\n  hlt\n"
+        ".globl s_df_handler\ns_df_handler:\n"
+        "  mov %rsp, %rax\n  pop %rbx\n  hlt\n"
+        ".globl s_df_end\ns_df_end:\n.popsection\n");
+
+static void test_double_fault_ist(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_df, s_df_end);
+	tm_long_mode(&t, TM_CODE);
+	tm_gate(&t, 8, SNIP_ADDR(TM_CODE, s_df, s_df_handler), 1, 0, 0xe);
+	struct x86_vcpu_state s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_RAX], TM_ISTACK - 48);
+	assert_int_equal(s.gpr[X86_RBX], 0);
+	tm_fini(&t);
+}
+
+SNIP(s_triple);
+__asm__(".pushsection .rodata\n.code64\n"
+        ".globl s_triple\ns_triple:\n"
+        "  ud2\n"
+        ".globl s_triple_end\ns_triple_end:\n.popsection\n");
+
+static void test_triple_fault(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_triple, s_triple_end);
+	tm_long_mode(&t, TM_CODE);
+	struct x86_vcpu_state s = tm_state(&t);
+	s.idt.limit = 0;
+	struct err e;
+	assert_int_equal(emu_cpu_set_state(t.cpu, &s, &e), 0);
+	struct emu_exit x = tm_run(&t, 1000);
+	assert_int_equal(x.reason, EMU_EXIT_SHUTDOWN);
+	assert_non_null(strstr(x.msg, "triple fault"));
+	tm_fini(&t);
+}
+
+/* #DE from a divide by zero and from an overflowing IDIV; error-code-less */
+SNIP(s_de);
+extern const uint8_t s_de_handler[], s_de_div[];
+__asm__(".pushsection .rodata\n.code64\n"
+        ".globl s_de\ns_de:\n"
+        "  xor %ecx, %ecx\n  mov $1, %eax\n"
+        ".globl s_de_div\ns_de_div:\n"
+        "  div %ecx\n  hlt\n"
+        ".globl s_de_handler\ns_de_handler:\n"
+        "  mov (%rsp), %rbx\n  mov %rsp, %rdx\n  hlt\n"
+        ".globl s_de_end\ns_de_end:\n.popsection\n");
+
+static void test_divide_error(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_de, s_de_end);
+	tm_long_mode(&t, TM_CODE);
+	tm_gate(&t, 0, SNIP_ADDR(TM_CODE, s_de, s_de_handler), 0, 0, 0xe);
+	struct x86_vcpu_state s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_RBX], SNIP_ADDR(TM_CODE, s_de, s_de_div));
+	assert_int_equal(s.gpr[X86_RDX], TM_KSTACK - 40);
+	tm_fini(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_user_kernel),
+	    cmocka_unit_test(test_double_fault_ist),
+	    cmocka_unit_test(test_triple_fault),
+	    cmocka_unit_test(test_divide_error),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
