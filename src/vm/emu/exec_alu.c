@@ -301,7 +301,7 @@ static int op_mul(struct emu_cpu *c, struct emu_insn *i) /* F6/F7 /4 /5 */
 			int64_t sa = (int64_t)(a << (64 - n)) >> (64 - n);
 			int64_t sb = (int64_t)(b << (64 - n)) >> (64 - n);
 			p = sa * sb;
-			of = p != ((p << (64 - n)) >> (64 - n));
+			of = p != ((int64_t)((uint64_t)p << (64 - n)) >> (64 - n));
 		} else {
 			p = (int64_t)(a * (b & m));
 			of = ((uint64_t)p >> n) != 0;
