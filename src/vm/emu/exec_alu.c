@@ -376,7 +376,7 @@ static int op_imul_r(struct emu_cpu *c, struct emu_insn *i)
 		int64_t sa = (int64_t)(a << (64 - n)) >> (64 - n);
 		int64_t sb = (int64_t)(b << (64 - n)) >> (64 - n);
 		int64_t p = sa * sb;
-		of = p != ((p << (64 - n)) >> (64 - n));
+		of = p != ((int64_t)((uint64_t)p << (64 - n)) >> (64 - n));
 		lo = (uint64_t)p & mask_sz(sz);
 	}
 	emu_setreg(c, i->reg, sz, lo);
