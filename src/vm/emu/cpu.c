@@ -209,7 +209,8 @@ static void run_blocks(struct emu_cpu *c, uint64_t limit)
 			return;
 		}
 		uint32_t key = c->code_sz | (c->cpl == 3 ? 16u : 0u);
-		struct emu_block *b = emu_block_find(c, c->rip, key);
+		struct emu_block *b =
+		    emu_block_find(c, (c->rip + c->segbase[X86_CS]) & c->la_mask, key);
 		int shadow = c->s.ev.interrupt_shadow;
 		c->blk = b;
 		c->icount += b->ninsn;

@@ -384,6 +384,34 @@ static int op_imul_r(struct emu_cpu *c, struct emu_insn *i)
 	return 0;
 }
 
+/* INC/DEC and two-operand IMUL on registers, by size */
+#define INCDEC_FAST(S)                                                                             \
+	static int inc##S##_r(struct emu_cpu *c, struct emu_insn *i)                               \
+	{                                                                                          \
+		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm], r = (uint##S##_t)(a + 1);            \
+		emu_lf_set(c, EMU_LF_INC, S / 8, r, a, (uint64_t)emu_cf(c));                       \
+		c->s.gpr[i->rm] = r;                                                               \
+		return 0;                                                                          \
+	}                                                                                          \
+	static int dec##S##_r(struct emu_cpu *c, struct emu_insn *i)                               \
+	{                                                                                          \
+		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm], r = (uint##S##_t)(a - 1);            \
+		emu_lf_set(c, EMU_LF_DEC, S / 8, r, a, (uint64_t)emu_cf(c));                       \
+		c->s.gpr[i->rm] = r;                                                               \
+		return 0;                                                                          \
+	}                                                                                          \
+	static int imul##S##_rr(struct emu_cpu *c, struct emu_insn *i)                             \
+	{                                                                                          \
+		int##S##_t r;                                                                      \
+		int of = __builtin_mul_overflow((int##S##_t)c->s.gpr[i->reg],                      \
+		                                (int##S##_t)c->s.gpr[i->rm], &r);                  \
+		c->s.gpr[i->reg] = (uint##S##_t)r;                                                 \
+		emu_lf_set(c, EMU_LF_MUL, S / 8, (uint##S##_t)r, 0, (uint64_t)of);                 \
+		return 0;                                                                          \
+	}
+INCDEC_FAST(32)
+INCDEC_FAST(64)
+
 static emu_fn alu_form(unsigned op, struct emu_insn *i, int form_reg, int form_mem)
 {
 	return alu_tab[op][size_index(i->osz)][i->mem ? form_mem : form_reg];
@@ -393,7 +421,13 @@ emu_fn emu_alu_pick(struct emu_insn *i)
 {
 	unsigned op = i->op;
 	if (i->map == 1) {
-		return op == 0xaf ? op_imul_r : NULL;
+		if (op != 0xaf)
+			return NULL;
+		if (!i->mem && i->osz == 8)
+			return imul64_rr;
+		if (!i->mem && i->osz == 4)
+			return imul32_rr;
+		return op_imul_r;
 	}
 	if (op < 0x40 && (op & 7) < 6) {
 		unsigned k = op >> 3;
@@ -457,11 +491,13 @@ emu_fn emu_alu_pick(struct emu_insn *i)
 		}
 	case 0xfe:
 	case 0xff:
-		if (i->ext == 0)
-			return op_inc;
-		if (i->ext == 1)
-			return op_dec;
-		return NULL;
+		if (i->ext > 1)
+			return NULL;
+		if (!i->mem && i->osz == 8)
+			return i->ext ? dec64_r : inc64_r;
+		if (!i->mem && i->osz == 4)
+			return i->ext ? dec32_r : inc32_r;
+		return i->ext ? op_dec : op_inc;
 	}
 	return NULL;
 }

@@ -294,8 +294,13 @@ static int op_grp6(struct emu_cpu *c, struct emu_insn *i) /* 0F 00 */
 		emu_load_sys_seg(c, i->ext == 2 ? X86_LDTR : X86_TR, sel);
 		break;
 	}
+	case 4:
+	case 5:
+		i->osz = 2;
+		emu_verr_verw(c, (uint16_t)emu_rd_rm(c, i), i->ext == 5);
+		return 0;
 	default:
-		emu_ud(c); /* VERR/VERW are not implemented */
+		emu_ud(c);
 	}
 	c->rip += i->end;
 	return 1;

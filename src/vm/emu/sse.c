@@ -142,6 +142,14 @@ static int op_xor(struct emu_cpu *c, struct emu_insn *i)
 	return 0;
 }
 
+/* MOVNTI m32/m64, r (0F C3): a plain store here */
+static int op_movnti(struct emu_cpu *c, struct emu_insn *i)
+{
+	unsigned n = (i->pfx & EMU_PFX_REXW) ? 8 : 4;
+	emu_wr(c, emu_ea(c, i), n, c->s.gpr[i->reg]);
+	return 0;
+}
+
 /* 0F AE /0-/3 */
 static int op_fxsave(struct emu_cpu *c, struct emu_insn *i)
 {
@@ -227,6 +235,8 @@ emu_fn emu_sse_pick(const struct emu_insn *i)
 		return p == EMU_PFX_66 ? op_movq_store : NULL;
 	case 0x77:
 		return p == 0 ? op_emms : NULL;
+	case 0xc3:
+		return p == 0 && i->mem ? op_movnti : NULL;
 	case 0xae:
 		if (!i->mem || p)
 			return NULL;
