@@ -67,8 +67,8 @@ static struct emu_exit boot_guest(struct gmach *g, const char *cmdline, double *
 	g->gm.n = 1;
 	g->gm.total = GUEST_RAM;
 	struct err e;
-	struct boot_config bc = {.kernel = path, .cmdline = cmdline, .ram_size = GUEST_RAM,
-	                         .ram_is_zero = 1};
+	struct boot_config bc = {
+	    .kernel = path, .cmdline = cmdline, .ram_size = GUEST_RAM, .ram_is_zero = 1};
 	struct boot_entry be;
 	if (x86_boot_load(&g->gm, &bc, &be, &e) < 0 || x86_boot_tables(&g->gm, &be, &e) < 0)
 		fail_msg("loading the test guest: %s", e.msg);
