@@ -135,9 +135,9 @@ static void generated_sequences_run_natively(void **state)
  * test; mismatches elsewhere are reported (counts and details), never
  * hidden. */
 static const int implemented[DT_C_NCLASS] = {
-    [DT_C_ALU] = 1,   [DT_C_FLAGS] = 1,   [DT_C_SHIFT] = 1,  [DT_C_MULDIV] = 1,
-    [DT_C_BIT] = 1,   [DT_C_XCHG] = 1,    [DT_C_MOV] = 1,    [DT_C_STRING] = 1,
-    [DT_C_STACK] = 1, [DT_C_SSE_INT] = 1, [DT_C_SSE_FP] = 1, [DT_C_FAULT] = 1,
+    [DT_C_ALU] = 1,    [DT_C_FLAGS] = 1, [DT_C_SHIFT] = 1,  [DT_C_MULDIV] = 1, [DT_C_BIT] = 1,
+    [DT_C_XCHG] = 1,   [DT_C_MOV] = 1,   [DT_C_STRING] = 1, [DT_C_STACK] = 1,  [DT_C_SSE_INT] = 1,
+    [DT_C_SSE_FP] = 1, [DT_C_FAULT] = 1, [DT_C_CTL] = 1,
 };
 
 /* One budgeted run; the integer-only half keeps the integer classes well

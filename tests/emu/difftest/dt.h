@@ -70,6 +70,7 @@ enum dt_class {
 	DT_C_SSE_INT,
 	DT_C_SSE_FP,
 	DT_C_FAULT, /* instructions that fault on purpose */
+	DT_C_CTL,   /* CALL/RET/JMP, LOOP/JRCXZ */
 	DT_C_NCLASS
 };
 extern const char *const dt_class_names[DT_C_NCLASS];
