@@ -50,6 +50,7 @@ enum dt_end {
 struct dt_result {
 	enum dt_end end;
 	int vector;
+	uint64_t err, cr2; /* page faults: error code and address */
 	struct dt_regs r;
 	uint8_t data[DT_DATA_SIZE];
 	char msg[200];

@@ -197,6 +197,8 @@ int dt_emul_run(struct dt_emul *em, const struct dt_seq *s, struct dt_result *ou
 		out->r.rip = f[0];
 		out->r.rflags = f[2];
 		out->r.gpr[4] = f[3];
+		memcpy(&out->err, em->low + layout.rsp0 - 48, 8);
+		out->cr2 = em->st.cr2;
 	} else {
 		out->end = DT_END_OTHER;
 		snprintf(out->msg, sizeof(out->msg), "exit reason %d at rip %#llx, port %d: %.100s",

@@ -59,7 +59,7 @@ static void gen_one(struct dt_gen *g)
 	if (!total)
 		total = int_weight();
 	if (dt_rn(g, 1000) < 3) { /* a fault ends the sequence: rarely */
-		struct dt_tmpl t = {dt_gen_fault, (int)dt_rn(g, 4), 0};
+		struct dt_tmpl t = {dt_gen_fault, (int)dt_rn(g, 5), 0};
 		dt_gen_fault(g, &t);
 		return;
 	}

@@ -553,16 +553,49 @@ void dt_gen_flagprobe(struct dt_gen *g, const struct dt_tmpl *t)
 	dt_emit(g, &e, "pop", DT_C_STACK, 8);
 }
 
+/* A store that straddles the end of the data buffer (#PF: nothing may be
+ * written), or a REP MOVS/STOS that runs off it (#PF in the middle: RCX,
+ * RSI, RDI show the progress, the bytes before the page are written). */
+static void gen_edge_fault(struct dt_gen *g)
+{
+	uint64_t end = DT_DATA + DT_DATA_SIZE;
+	if (dt_chance(g, 50)) {
+		int size = 2 << dt_rn(g, 3);
+		int r = dt_wreg(g, 8);
+		struct dt_enc e = {.op = {0x89}, .nop = 1, .has_modrm = 1, .reg = r};
+		dt_set_size(&e, size);
+		e.rm = (struct dt_rm){.is_mem = 1, .mk = DT_MK_ABS};
+		e.rm.disp = (int32_t)(end - 1 - dt_rn(g, (unsigned)size - 1));
+		dt_emit(g, &e, "mov-straddle", DT_C_FAULT, size);
+		return;
+	}
+	int size = 1 << dt_rn(g, 4), movs = dt_chance(g, 50);
+	unsigned before = 1 + dt_rn(g, 8);
+	dt_mov_imm(g, 7, 4, end - (uint64_t)size * before + dt_rn(g, (unsigned)size));
+	if (movs)
+		dt_mov_imm(g, 6, 4, DT_DATA + 0x1000 + dt_rn(g, 0x1000));
+	dt_mov_imm(g, 1, 4, before + 1 + dt_rn(g, 8));
+	struct dt_enc e = {.op = {0xfc}, .nop = 1};
+	dt_emit(g, &e, "cld", DT_C_FLAGS, 0);
+	e = (struct dt_enc){.rep = 0xf3, .op = {(uint8_t)((movs ? 0xa4 : 0xaa) + (size != 1))}};
+	e.nop = 1;
+	dt_set_size(&e, size);
+	dt_emit(g, &e, movs ? "rep-movs-off-end" : "rep-stos-off-end", DT_C_FAULT, size);
+}
+
 /* Instructions that fault on purpose, to compare exception delivery
  * (vector, faulting RIP, registers at the fault). a: 0 ud2, 1 lock on a
  * register operand (#UD), 2 load from an unmapped page (#PF), 3 load from
- * a non-canonical address (#GP). */
+ * a non-canonical address (#GP), 4 off the end of the data buffer. */
 void dt_gen_fault(struct dt_gen *g, const struct dt_tmpl *t)
 {
 	static const char *const names[4] = {"ud2", "lock-reg", "load-unmapped", "load-noncanon"};
 	struct dt_enc e = {0};
 	g->hi = 0;
 	switch (t->a) {
+	case 4:
+		gen_edge_fault(g);
+		return;
 	case 0:
 		e = (struct dt_enc){.op = {0x0f, 0x0b}, .nop = 2};
 		break;
