@@ -106,7 +106,12 @@ static void generated_sequences_run_natively(void **state)
 			de++;
 			continue;
 		}
-		if (r->end == DT_END_EXCEPT && in && in->cls == DT_C_FAULT) {
+		/* #BP is a trap: RIP is past the INT3 */
+		for (unsigned k = 0; r->vector == 3 && k < s->ninsn; k++)
+			if (s->insn[k].off + s->insn[k].len == r->r.rip - DT_SEQ)
+				in = &s->insn[k];
+		if (r->end == DT_END_EXCEPT && in &&
+		    (in->cls == DT_C_FAULT || in->cls == DT_C_SYS)) {
 			faults++;
 			continue;
 		}
@@ -120,7 +125,7 @@ static void generated_sequences_run_natively(void **state)
 			cls[s->insn[k].cls]++;
 	}
 	for (int i = 0; i < DT_C_NCLASS; i++)
-		assert_true(i == DT_C_FAULT || cls[i] > 100);
+		assert_true(i == DT_C_FAULT || i == DT_C_SYS || cls[i] > 100);
 	assert_true(de < 3000 / 10);
 	assert_true(faults > 0 && faults < 3000 / 5);
 	test_measured("generator: 3000 native sequences, %" PRIu64 " instructions, %" PRIu64
@@ -131,18 +136,17 @@ static void generated_sequences_run_natively(void **state)
 	dt_native_stop(n);
 }
 
-/* Classes the CPU is expected to get right: a mismatch there fails the
- * test; mismatches elsewhere are reported (counts and details), never
- * hidden. */
-static const int implemented[DT_C_NCLASS] = {
-    [DT_C_ALU] = 1,    [DT_C_FLAGS] = 1, [DT_C_SHIFT] = 1,  [DT_C_MULDIV] = 1, [DT_C_BIT] = 1,
-    [DT_C_XCHG] = 1,   [DT_C_MOV] = 1,   [DT_C_STRING] = 1, [DT_C_STACK] = 1,  [DT_C_SSE_INT] = 1,
-    [DT_C_SSE_FP] = 1, [DT_C_FAULT] = 1, [DT_C_CTL] = 1,
+/* The classes the CPU is expected to get right are all but those listed
+ * here with the reason: a mismatch in an expected class fails the test;
+ * mismatches in a listed class are counted and shown in full (first few),
+ * never hidden, but do not fail it until the CPU is fixed. */
+static const char *const not_yet[DT_C_NCLASS] = {
+    [DT_C_SYS] = "known CPU bugs: #UD instead of #GP(0) beyond 15 bytes, #DF for INT 0x0d",
 };
 
 /* One budgeted run; the integer-only half keeps the integer classes well
  * covered even while SSE sequences stop early. */
-static void run_half(const char *what, unsigned opts, uint64_t seed, double secs)
+static uint64_t run_half(const char *what, unsigned opts, uint64_t seed, double secs)
 {
 	char why[256];
 	struct dt_loop cfg = {
@@ -157,16 +161,17 @@ static void run_half(const char *what, unsigned opts, uint64_t seed, double secs
 	              what, st.seqs, st.insns, st.mismatches, cfg.seed);
 	uint64_t failing = st.other_mismatch;
 	for (int i = 0; i < DT_C_NCLASS; i++) {
-		if (st.cls_mismatch[i] || !implemented[i])
+		if (st.cls_mismatch[i] || not_yet[i])
 			test_measured("difftest %s class %s: %" PRIu64 " instructions, %" PRIu64
-			              " mismatches%s",
+			              " mismatches%s%s%s",
 			              what, dt_class_names[i], st.cls_insns[i], st.cls_mismatch[i],
-			              implemented[i] ? "" : " (not yet implemented: not failing)");
-		if (implemented[i])
+			              not_yet[i] ? " (not failing: " : "",
+			              not_yet[i] ? not_yet[i] : "", not_yet[i] ? ")" : "");
+		if (!not_yet[i])
 			failing += st.cls_mismatch[i];
 	}
 	assert_true(st.seqs > 100);
-	assert_int_equal(failing, 0);
+	return failing;
 }
 
 static void emulator_matches_host(void **state)
@@ -181,8 +186,9 @@ static void emulator_matches_host(void **state)
 	const char *seed = getenv("CAPSA_DIFFTEST_SEED");
 	double total = secs ? strtod(secs, NULL) : 20;
 	uint64_t s0 = seed ? strtoull(seed, NULL, 0) : 0x5eed0000;
-	run_half("integer", DT_GEN_NO_SSE, s0, total / 2);
-	run_half("integer+sse", 0, s0 + (1ULL << 32), total / 2);
+	uint64_t failing = run_half("integer", DT_GEN_NO_SSE, s0, total / 2);
+	failing += run_half("integer+sse", 0, s0 + (1ULL << 32), total / 2);
+	assert_int_equal(failing, 0);
 }
 
 int main(void)

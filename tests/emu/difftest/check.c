@@ -51,6 +51,12 @@ int dt_compare(const struct dt_seq *s, const struct dt_result *nat, const struct
 			         nat->err, nat->cr2, emu->err, emu->cr2);
 			return 1;
 		}
+		if (nat->vector == 13 && nat->err != emu->err) {
+			snprintf(what, len,
+			         "#GP: native error code %#" PRIx64 ", emulator %#" PRIx64,
+			         nat->err, emu->err);
+			return 1;
+		}
 		const struct dt_insn *in = dt_insn_at(s, nat->r.rip - DT_SEQ);
 		undef = in ? in->undef_before : DT_ARITH;
 	}

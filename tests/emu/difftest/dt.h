@@ -72,6 +72,7 @@ enum dt_class {
 	DT_C_SSE_FP,
 	DT_C_FAULT, /* instructions that fault on purpose */
 	DT_C_CTL,   /* CALL/RET/JMP, LOOP/JRCXZ */
+	DT_C_SYS,   /* privileged instructions, INT n, the 15-byte limit: faults */
 	DT_C_NCLASS
 };
 extern const char *const dt_class_names[DT_C_NCLASS];

@@ -7,7 +7,7 @@
 
 const char *const dt_class_names[DT_C_NCLASS] = {
     "alu",    "flags", "shift",   "muldiv", "bit",   "xchg", "mov",
-    "string", "stack", "sse-int", "sse-fp", "fault", "ctl",
+    "string", "stack", "sse-int", "sse-fp", "fault", "ctl",  "sys",
 };
 
 #define T(fn, a, w)                                                                                \
@@ -59,7 +59,7 @@ static void gen_one(struct dt_gen *g)
 	if (!total)
 		total = int_weight();
 	if (dt_rn(g, 1000) < 3) { /* a fault ends the sequence: rarely */
-		struct dt_tmpl t = {dt_gen_fault, (int)dt_rn(g, 5), 0};
+		struct dt_tmpl t = {dt_gen_fault, (int)dt_rn(g, 8), 0};
 		dt_gen_fault(g, &t);
 		return;
 	}

@@ -85,7 +85,10 @@ int dt_lm_tables(const struct guest_mem *gm, const struct dt_lm *l, enum dt_stub
 		stub(code, v, kind, l->counter);
 		uint64_t h = l->stubs + DT_STUB_SIZE * v;
 		uint64_t gate[2];
-		gate[0] = (h & 0xffff) | ((uint64_t)SEL_KCODE << 16) | (0x8eULL << 40) |
+		/* #BP and #OF may be raised from user mode (INT3/INT 3), as
+		 * under Linux; every other gate is DPL 0 (INT n: #GP). */
+		uint64_t type = v == 3 || v == 4 ? 0xeeULL : 0x8eULL;
+		gate[0] = (h & 0xffff) | ((uint64_t)SEL_KCODE << 16) | (type << 40) |
 		          ((h >> 16 & 0xffff) << 48);
 		gate[1] = h >> 32;
 		if (gm_write(gm, h, code, DT_STUB_SIZE) || gm_write(gm, l->idt + 16 * v, gate, 16))
