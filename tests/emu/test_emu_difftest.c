@@ -141,7 +141,9 @@ static void generated_sequences_run_natively(void **state)
  * mismatches in a listed class are counted and shown in full (first few),
  * never hidden, but do not fail it until the CPU is fixed. */
 static const char *const not_yet[DT_C_NCLASS] = {
-    [DT_C_SYS] = "known CPU bugs: #UD instead of #GP(0) beyond 15 bytes, #DF for INT 0x0d",
+    [DT_C_SYS] = "known CPU bugs: #UD instead of #GP(0) when the opcode lies beyond byte 15; "
+                 "#DF (INT 8: triple fault) instead of #GP(n*8+2) for INT n, n = 0, 8, 10..14, "
+                 "through a DPL 0 gate",
 };
 
 /* One budgeted run; the integer-only half keeps the integer classes well
