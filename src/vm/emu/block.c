@@ -111,12 +111,13 @@ static struct emu_block *decode_block(struct emu_cpu *c, uint64_t rip, uint64_t 
 
 struct emu_block *emu_block_find_slow(struct emu_cpu *c, uint64_t rip, uint32_t key)
 {
-	unsigned j = emu_jc_index(rip);
+	uint64_t la = rip; /* linear: the caller added CS.base */
+	unsigned j = emu_jc_index(la);
 	uint64_t pa;
-	const uint8_t *page = emu_fetch_page(c, rip, &pa);
+	const uint8_t *page = emu_fetch_page(c, la, &pa);
 	if (!page)
 		emu_internal(c, "instruction fetch from a page that is not RAM");
-	pa |= rip & 0xfff;
+	pa |= la & 0xfff;
 	unsigned h = hash_pa(pa, key);
 	struct emu_block **pp = &c->hash[h], *b;
 	for (b = *pp; b; pp = &b->hnext, b = *pp)
@@ -126,11 +127,11 @@ struct emu_block *emu_block_find_slow(struct emu_cpu *c, uint64_t rip, uint32_t 
 		struct emu_block *old = b;
 		if (old) /* unlink the stale block */
 			*pp = old->hnext;
-		b = decode_block(c, rip, pa, page, key); /* may empty the hash when full */
+		b = decode_block(c, la, pa, page, key); /* may empty the hash when full */
 		b->hnext = c->hash[h];
 		c->hash[h] = b;
 	}
-	c->jc[j].rip = rip;
+	c->jc[j].rip = la;
 	c->jc[j].key = key;
 	c->jc[j].epoch = c->jc_epoch;
 	c->jc[j].b = b;

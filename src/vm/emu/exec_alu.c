@@ -54,7 +54,7 @@
 		CALC_##OP(S);                                                                      \
 		if (WB_##OP)                                                                       \
 			RW##S(i->RMF##S, r);                                                       \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int OP##S##_rrm(struct emu_cpu *c, struct emu_insn *i)                              \
 	{                                                                                          \
@@ -62,7 +62,7 @@
 		CALC_##OP(S);                                                                      \
 		if (WB_##OP)                                                                       \
 			RW##S(i->REGF##S, r);                                                      \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int OP##S##_rmem(struct emu_cpu *c, struct emu_insn *i)                             \
 	{                                                                                          \
@@ -70,7 +70,7 @@
 		CALC_##OP(S);                                                                      \
 		if (WB_##OP)                                                                       \
 			RW##S(i->REGF##S, r);                                                      \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int OP##S##_rmi(struct emu_cpu *c, struct emu_insn *i)                              \
 	{                                                                                          \
@@ -78,7 +78,7 @@
 		CALC_##OP(S);                                                                      \
 		if (WB_##OP)                                                                       \
 			RW##S(i->RMF##S, r);                                                       \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static inline int OP##S##_memop(struct emu_cpu *c, struct emu_insn *i, T##S b)             \
 	{                                                                                          \
@@ -87,7 +87,7 @@
 		if (!WB_##OP) {                                                                    \
 			a = emu_rd##S(c, la);                                                      \
 			CALC_##OP(S);                                                              \
-			return 0;                                                                  \
+			EMU_NEXT(c, i);                                                            \
 		}                                                                                  \
 		int lk = (i->pfx & EMU_PFX_LOCK) != 0;                                             \
 		T##S *p = emu_rmw_begin(c, la, S / 8, lk);                                         \
@@ -103,7 +103,7 @@
 			memcpy(p, &r, sizeof(r));                                                  \
 		}                                                                                  \
 		emu_rmw_end(c, p);                                                                 \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int OP##S##_memr(struct emu_cpu *c, struct emu_insn *i)                             \
 	{                                                                                          \
@@ -391,14 +391,14 @@ static int op_imul_r(struct emu_cpu *c, struct emu_insn *i)
 		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm], r = (uint##S##_t)(a + 1);            \
 		emu_lf_set(c, EMU_LF_INC, S / 8, r, a, (uint64_t)emu_cf(c));                       \
 		c->s.gpr[i->rm] = r;                                                               \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int dec##S##_r(struct emu_cpu *c, struct emu_insn *i)                               \
 	{                                                                                          \
 		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm], r = (uint##S##_t)(a - 1);            \
 		emu_lf_set(c, EMU_LF_DEC, S / 8, r, a, (uint64_t)emu_cf(c));                       \
 		c->s.gpr[i->rm] = r;                                                               \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int imul##S##_rr(struct emu_cpu *c, struct emu_insn *i)                             \
 	{                                                                                          \
@@ -407,7 +407,7 @@ static int op_imul_r(struct emu_cpu *c, struct emu_insn *i)
 		                                (int##S##_t)c->s.gpr[i->rm], &r);                  \
 		c->s.gpr[i->reg] = (uint##S##_t)r;                                                 \
 		emu_lf_set(c, EMU_LF_MUL, S / 8, (uint##S##_t)r, 0, (uint64_t)of);                 \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}
 INCDEC_FAST(32)
 INCDEC_FAST(64)

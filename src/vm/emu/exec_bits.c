@@ -234,14 +234,14 @@ static int op_bsf(struct emu_cpu *c, struct emu_insn *i) /* 0F BC / BD */
 		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm], r = (uint##S##_t)(a << i->imm);      \
 		emu_lf_set(c, EMU_LF_SHL, S / 8, r, a, i->imm);                                    \
 		c->s.gpr[i->rm] = r;                                                               \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int shr##S##_ri(struct emu_cpu *c, struct emu_insn *i)                              \
 	{                                                                                          \
 		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm], r = (uint##S##_t)(a >> i->imm);      \
 		emu_lf_set(c, EMU_LF_SHR, S / 8, r, a, i->imm);                                    \
 		c->s.gpr[i->rm] = r;                                                               \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int sar##S##_ri(struct emu_cpu *c, struct emu_insn *i)                              \
 	{                                                                                          \
@@ -249,7 +249,7 @@ static int op_bsf(struct emu_cpu *c, struct emu_insn *i) /* 0F BC / BD */
 		uint##S##_t r = (uint##S##_t)((int##S##_t)a >> i->imm);                            \
 		emu_lf_set(c, EMU_LF_SAR, S / 8, r, a, i->imm);                                    \
 		c->s.gpr[i->rm] = r;                                                               \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int rol##S##_ri(struct emu_cpu *c, struct emu_insn *i)                              \
 	{                                                                                          \
@@ -258,7 +258,7 @@ static int op_bsf(struct emu_cpu *c, struct emu_insn *i) /* 0F BC / BD */
 		c->s.gpr[i->rm] = r;                                                               \
 		int cf = r & 1;                                                                    \
 		set_cf_of(c, cf, (int)(r >> (S - 1)) ^ cf);                                        \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int ror##S##_ri(struct emu_cpu *c, struct emu_insn *i)                              \
 	{                                                                                          \
@@ -266,7 +266,7 @@ static int op_bsf(struct emu_cpu *c, struct emu_insn *i) /* 0F BC / BD */
 		uint##S##_t r = (uint##S##_t)((a >> i->imm) | (a << (S - i->imm)));                \
 		c->s.gpr[i->rm] = r;                                                               \
 		set_cf_of(c, (int)(r >> (S - 1)), (int)((r >> (S - 1)) ^ (r >> (S - 2))) & 1);     \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}
 SHIFT_FAST(32)
 SHIFT_FAST(64)

@@ -50,6 +50,12 @@ static int op_io(struct emu_cpu *c, struct emu_insn *i) /* E4-E7 EC-EF */
 		else
 			emu_setreg(c, X86_RAX, sz, v);
 	}
+	/* The device may have ended the machine (debug exit, reset) and kicked
+	 * this vCPU: stop before the next instruction, as a hardware exit would. */
+	if (EMU_UNLIKELY(atomic_load_explicit(&c->req, memory_order_relaxed) & EMU_REQ_KICK)) {
+		c->rip = emu_next_rip(c, i);
+		return 1;
+	}
 	return 0;
 }
 

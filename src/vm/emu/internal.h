@@ -455,6 +455,15 @@ static inline uint64_t emu_ea(struct emu_cpu *c, const struct emu_insn *i)
 	return (a + c->segbase[i->seg]) & c->la_mask;
 }
 
+/* End of a handler that falls through: run the next instruction of the
+ * block directly (a tail call), instead of returning to the dispatch loop. */
+#define EMU_NEXT(c, i)                                                                             \
+	do {                                                                                       \
+		struct emu_insn *next_ = (i) + 1;                                                  \
+		(c)->cur = next_;                                                                  \
+		return next_->fn((c), next_);                                                      \
+	} while (0)
+
 static inline uint64_t emu_next_rip(const struct emu_cpu *c, const struct emu_insn *i)
 {
 	return c->rip + i->end;
