@@ -75,4 +75,66 @@ static inline uint64_t dr_next(uint64_t *s)
 	return x * 0x2545f4914f6cdd1dULL;
 }
 
+static const uint32_t dr_f32_special[] = {
+    0,          0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7fa00000,
+    0xff812345, 0x00000001, 0x807fffff, 0x00800000, 0x7f7fffff, 0x3f800000, 0xbf800000,
+    0x4f000000, 0xcf000000, 0x5f000000, 0xdf000000, 0x3f000000, 0x3fc00000, 0x40200000,
+    0xbfc00000, 0x4effffff, 0x00400000, 0x0000ffff, 0x3effffff,
+};
+static const uint64_t dr_f64_special[] = {
+    0,
+    0x8000000000000000ULL,
+    0x7ff0000000000000ULL,
+    0xfff0000000000000ULL,
+    0x7ff8000000000000ULL,
+    0xfff8000000000000ULL,
+    0x7ff4000000000000ULL,
+    0xfff0000000012345ULL,
+    0x0000000000000001ULL,
+    0x800fffffffffffffULL,
+    0x0010000000000000ULL,
+    0x7fefffffffffffffULL,
+    0x3ff0000000000000ULL,
+    0xbff0000000000000ULL,
+    0x41e0000000000000ULL, /* 2^31 */
+    0xc1e0000000000000ULL,
+    0x43e0000000000000ULL, /* 2^63 */
+    0xc3e0000000000000ULL,
+    0x3fe0000000000000ULL,
+    0x3ff8000000000000ULL,
+    0x4004000000000000ULL,
+    0x47efffffe0000000ULL, /* FLT_MAX */
+    0x47effffff0000000ULL, /* rounds to FLT_MAX or overflows */
+    0x36a0000000000000ULL, /* FLT_MIN / 2^(-126 + ...) tiny */
+    0x380fffffffffffffULL,
+};
+
+/* a float: special values, random bits or a normal value near 1 */
+static inline uint32_t rnd_f32(uint64_t *r)
+{
+	uint64_t x = dr_next(r);
+	switch (x % 4) {
+	case 0:
+		return dr_f32_special[(x >> 8) % (sizeof(dr_f32_special) / 4)];
+	case 1:
+		return (uint32_t)(x >> 32);
+	default: /* a normal value near 1 (integers, halves for rounding) */
+		return (uint32_t)((x >> 63) << 31) | (uint32_t)(118 + (x >> 40) % 40) << 23 |
+		       (uint32_t)((x >> 8) & 0x7fffff & ~((x & 0x10) ? 0x7fff : 0));
+	}
+}
+static inline uint64_t rnd_f64(uint64_t *r)
+{
+	uint64_t x = dr_next(r);
+	switch (x % 4) {
+	case 0:
+		return dr_f64_special[(x >> 8) % (sizeof(dr_f64_special) / 8)];
+	case 1:
+		return dr_next(r);
+	default:
+		return (x >> 63) << 63 | (uint64_t)(1000 + (x >> 40) % 80) << 52 |
+		       (dr_next(r) & 0xfffffffffffffULL & ~((x & 0x10) ? 0xffffffffULL : 0));
+	}
+}
+
 #endif

@@ -7,6 +7,10 @@ void sse_fp_flags(struct emu_cpu *c, uint32_t flags)
 	uint32_t m = sse_mxcsr(c);
 	if (!flags)
 		return;
+	/* an unmasked invalid, denormal or divide-by-zero exception is taken
+	 * before the result is computed: no overflow/underflow/precision */
+	if (flags & ~(m >> 7) & 0x7)
+		flags &= 0x7;
 	sse_set_mxcsr(c, m | flags);
 	if (flags & ~(m >> 7) & 0x3f)
 		emu_raise(c, (c->s.cr4 & EMU_CR4_OSXMMEXCPT) ? EMU_XM : EMU_UD, EMU_NOERR, 0);
