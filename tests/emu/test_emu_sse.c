@@ -467,32 +467,6 @@ static void test_sse_fp_diff(void **st)
 }
 
 /* ---- exceptions ---- */
-#define H_BASE (TM_CODE + 0x800)
-
-/* Runs `c` (ending in HLT) at CPL0 with handlers for #UD, #NM, #GP and #XM
- * that put the vector in R15 and halt; R15 is -1 if none ran. */
-static struct x86_vcpu_state run_exc(struct tmach *t, const struct dcode *c, uint64_t cr4_clear,
-                                     uint64_t cr0_set)
-{
-	static const uint8_t vecs[] = {6, 7, 13, 19};
-	tm_load(t, TM_CODE, c->b, c->b + c->n);
-	tm_long_mode(t, TM_CODE);
-	for (unsigned k = 0; k < sizeof(vecs); k++) {
-		/* mov $vec, %r15; hlt */
-		uint8_t h[8] = {0x49, 0xc7, 0xc7, vecs[k], 0, 0, 0, 0xf4};
-		tm_load(t, H_BASE + 16 * k, h, h + 8);
-		tm_gate(t, vecs[k], H_BASE + 16 * k, 0, 0, 0xe);
-	}
-	struct x86_vcpu_state s = tm_state(t);
-	s.cr4 &= ~cr4_clear;
-	s.cr0 |= cr0_set;
-	s.gpr[X86_R15] = (uint64_t)-1;
-	s.gpr[X86_RDI] = TM_DATA;
-	struct err e;
-	assert_int_equal(emu_cpu_set_state(t->cpu, &s, &e), 0);
-	return tm_run_halt(t);
-}
-
 static uint32_t fx_mxcsr(const struct x86_vcpu_state *s)
 {
 	uint32_t m;

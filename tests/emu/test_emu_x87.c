@@ -357,10 +357,189 @@ static void test_x87_diff(void **st)
 	assert_true(n > 30000);
 }
 
+/* FNSAVE/FRSTOR and FNSTENV/FLDENV (32- and 16-bit forms) with random
+ * stacks: the saved image (control, status, full tag word, the non-empty
+ * registers) and the state after restoring match the host's */
+static void test_x87_save(void **st)
+{
+	(void)st;
+	uint8_t *page = dn_page();
+	if (!page)
+		skip();
+	struct tmach t;
+	tm_init(&t);
+	uint64_t r = 0x5a5e;
+	static uint8_t in[D_SIZE] __attribute__((aligned(64)));
+	static uint8_t nat[D_SIZE] __attribute__((aligned(64)));
+	static uint8_t emu[D_SIZE];
+	static const struct xop none = {"save", 0xd9, 0xd0, 0, 0};
+	unsigned runs = 0;
+	for (unsigned j = 0; j < 3000; j++) {
+		unsigned depth = (unsigned)(dr_next(&r) % 9), o16 = j & 1, env = (j >> 1) & 1;
+		struct dcode c = {.n = 0};
+		DC(&c, 0xdb, 0xe3, 0xd9, 0x6f, D_CW);
+		static const uint8_t ld[3] = {D_A, D_B, D_C};
+		for (unsigned k = 0; k < depth; k++) {
+			uint8_t b[3] = {0xdb, 0x6f, ld[k % 3]};
+			dc_put(&c, b, 3);
+		}
+		if (j & 4)
+			DC(&c, 0xd9, 0xf6); /* fdecstp: TOP moves, tags stay */
+		if (j & 8)
+			DC(&c, 0xdd, 0xc1); /* ffree st(1) */
+		/* fnsave / fnstenv D_MEM(%rdi); fld1; fldpi; frstor / fldenv D_MEM(%rdi) */
+		uint8_t sv[4] = {0x66, env ? 0xd9 : 0xdd, env ? 0x77 : 0x77, 0x80};
+		uint8_t rs[4] = {0x66, env ? 0xd9 : 0xdd, env ? 0x67 : 0x67, 0x80};
+		dc_put(&c, sv + !o16, 4 - !o16);
+		DC(&c, 0xd9, 0xe8, 0xd9, 0xeb);
+		dc_put(&c, rs + !o16, 4 - !o16);
+		DC(&c, 0x0f, 0xae, 0x87, 0x00, 0x01, 0, 0, 0xdb, 0xe3, 0xc3);
+		memset(in, 0, D_SIZE);
+		rnd_f80(&r, in + D_A);
+		rnd_f80(&r, in + D_B);
+		rnd_f80(&r, in + D_C);
+		uint16_t cw = (uint16_t)(rnd_cw(&r) | 0x3f);
+		memcpy(in + D_CW, &cw, 2);
+		memcpy(nat, in, D_SIZE);
+		memcpy(emu, in, D_SIZE);
+		dn_run(page, &c, nat);
+		de_run(&t, &c, emu, D_SIZE);
+		unsigned hdr = o16 ? 6 : 12, regs = o16 ? 14 : 28;
+		uint16_t tw;
+		memcpy(&tw, nat + D_MEM + (o16 ? 4 : 8), 2);
+		assert_memory_equal(nat + D_MEM, emu + D_MEM, hdr);
+		unsigned top = (nat[D_MEM + (o16 ? 3 : 5)] >> 3) & 7;
+		for (unsigned i = 0; i < 8 && !env; i++)
+			if (((tw >> (2 * ((top + i) & 7))) & 3) != 3)
+				assert_memory_equal(nat + D_MEM + regs + 10 * i,
+				                    emu + D_MEM + regs + 10 * i, 10);
+		normalize(nat, &none);
+		normalize(emu, &none);
+		if (memcmp(nat + D_FX, emu + D_FX, 160))
+			print_error("run %u: depth %u, o16 %u, env %u\n", j, depth, o16, env);
+		memset(nat + D_MEM, 0, 0x80);
+		memset(emu + D_MEM, 0, 0x80);
+		assert_memory_equal(nat, emu, D_SIZE);
+		runs++;
+	}
+	print_message("%u runs\n", runs);
+	tm_fini(&t);
+	munmap(page, 4096);
+}
+
+static uint16_t fx_sw(const struct x86_vcpu_state *s)
+{
+	return (uint16_t)(s->fx.bytes[2] | s->fx.bytes[3] << 8);
+}
+
+/* #MF from a pending unmasked exception at the next waiting instruction,
+ * #NM with CR0.TS (and FWAIT only with CR0.MP too), CR0.EM */
+static void test_x87_exceptions(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	uint16_t cw = 0x37b; /* ZE unmasked */
+	memcpy(t.ram + TM_DATA, &cw, 2);
+	struct dcode c = {.n = 0};
+	DC(&c, 0xd9, 0x2f);                   /* fldcw (%rdi) */
+	DC(&c, 0xd9, 0xee, 0xd9, 0xe8);       /* fldz; fld1 */
+	DC(&c, 0xd8, 0xf1);                   /* fdiv %st(1), %st: 1/0 */
+	DC(&c, 0x49, 0xc7, 0xc7, 1, 0, 0, 0); /* mov $1, %r15 */
+	DC(&c, 0x9b);                         /* fwait */
+	DC(&c, 0x49, 0xc7, 0xc7, 0, 0, 0, 0, 0xf4);
+	struct x86_vcpu_state s = run_exc(&t, &c, 0, 0);
+	assert_int_equal(s.gpr[X86_R15], 16);
+	/* ZE, ES and B set, TOP 6; ST0 still 1.0 */
+	assert_int_equal(fx_sw(&s), 0x8000 | 0x80 | 0x4 | 6 << 11);
+	static const uint8_t one[10] = {0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f};
+	assert_memory_equal(&s.fx.bytes[32], one, 10);
+	/* masked: the result is +inf, no exception */
+	cw = 0x37f;
+	memcpy(t.ram + TM_DATA, &cw, 2);
+	s = run_exc(&t, &c, 0, 0);
+	assert_int_equal(s.gpr[X86_R15], 0);
+	static const uint8_t inf[10] = {0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x7f};
+	assert_memory_equal(&s.fx.bytes[32], inf, 10);
+	/* CR0.TS: the first x87 instruction raises #NM */
+	s = run_exc(&t, &c, 0, 8);
+	assert_int_equal(s.gpr[X86_R15], 7);
+	/* CR0.EM: #NM too */
+	s = run_exc(&t, &c, 0, 4);
+	assert_int_equal(s.gpr[X86_R15], 7);
+	/* FWAIT with CR0.TS: #NM only if CR0.MP (set by the harness) */
+	c.n = 0;
+	DC(&c, 0x9b, 0x49, 0xc7, 0xc7, 0, 0, 0, 0, 0xf4);
+	s = run_exc(&t, &c, 0, 8);
+	assert_int_equal(s.gpr[X86_R15], 7);
+	tm_fini(&t);
+}
+
+/* FXSAVE/FXRSTOR round trip; FXSAVE leaves bytes 416-511 alone; FXRSTOR
+ * checks alignment and MXCSR */
+static void test_fxsave(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	struct dcode c = {.n = 0};
+	DC(&c, 0xd9, 0xeb, 0xd9, 0xe8);             /* fldpi; fld1 */
+	DC(&c, 0x66, 0x0f, 0x76, 0xc0);             /* pcmpeqd %xmm0, %xmm0 */
+	DC(&c, 0x66, 0x41, 0x0f, 0x6e, 0xf8);       /* movd %r8d, %xmm7 */
+	DC(&c, 0x48, 0x0f, 0xae, 0x07);             /* fxsaveq (%rdi) */
+	DC(&c, 0xdb, 0xe3, 0x66, 0x0f, 0xef, 0xc0); /* fninit; pxor %xmm0, %xmm0 */
+	DC(&c, 0x66, 0x0f, 0xef, 0xff);             /* pxor %xmm7, %xmm7 */
+	DC(&c, 0x48, 0x0f, 0xae, 0x0f);             /* fxrstorq (%rdi) */
+	DC(&c, 0x49, 0xc7, 0xc7, 0, 0, 0, 0, 0xf4);
+	memset(t.ram + TM_DATA, 0xa5, 512);
+	struct x86_vcpu_state s0 = tm_state(&t);
+	(void)s0;
+	struct x86_vcpu_state s;
+	tm_load(&t, TM_CODE, c.b, c.b + c.n);
+	tm_long_mode(&t, TM_CODE);
+	s = tm_state(&t);
+	s.gpr[X86_RDI] = TM_DATA;
+	s.gpr[X86_R8] = 0x12345678;
+	struct err e;
+	assert_int_equal(emu_cpu_set_state(t.cpu, &s, &e), 0);
+	s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_R15], 0);
+	static const uint8_t one[10] = {0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f};
+	assert_memory_equal(&s.fx.bytes[32], one, 10);
+	assert_int_equal(fx_sw(&s) >> 11 & 7, 6);
+	assert_int_equal(s.fx.bytes[4], 0xc0);
+	uint32_t x0, x7;
+	memcpy(&x0, &s.fx.bytes[160], 4);
+	memcpy(&x7, &s.fx.bytes[160 + 7 * 16], 4);
+	assert_int_equal(x0, 0xffffffffu);
+	assert_int_equal(x7, 0x12345678u);
+	/* the image: MXCSR_MASK 0xffff, the available bytes untouched */
+	uint32_t mm;
+	memcpy(&mm, t.ram + TM_DATA + 28, 4);
+	assert_int_equal(mm, 0xffff);
+	assert_int_equal(t.ram[TM_DATA + 416], 0xa5);
+	assert_int_equal(t.ram[TM_DATA + 511], 0xa5);
+	/* FXRSTOR with a reserved MXCSR bit, and from a misaligned address: #GP */
+	c.n = 0;
+	DC(&c, 0x48, 0x0f, 0xae, 0x0f, 0xf4);
+	uint32_t bad = 0x10000;
+	memcpy(t.ram + TM_DATA + 24, &bad, 4);
+	s = run_exc(&t, &c, 0, 0);
+	assert_int_equal(s.gpr[X86_R15], 13);
+	c.n = 0;
+	DC(&c, 0x48, 0x0f, 0xae, 0x4f, 8, 0xf4); /* fxrstorq 8(%rdi) */
+	s = run_exc(&t, &c, 0, 0);
+	assert_int_equal(s.gpr[X86_R15], 13);
+	tm_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_x87_diff),
+	    cmocka_unit_test(test_x87_save),
+	    cmocka_unit_test(test_x87_exceptions),
+	    cmocka_unit_test(test_fxsave),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,9 @@ static int op_fxsave(struct emu_cpu *c, struct emu_insn *i)
 	uint64_t la = emu_ea(c, i);
 	if (la & 15)
 		emu_gp0(c);
-	emu_wrn(c, la, c->s.fx.bytes, 512);
+	/* the legacy and XMM state; bytes 416-511 (reserved, and available to
+	 * software from 464) are not written */
+	emu_wrn(c, la, c->s.fx.bytes, 416);
 	return 0;
 }
 static int op_fxrstor(struct emu_cpu *c, struct emu_insn *i)

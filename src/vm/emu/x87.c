@@ -20,6 +20,19 @@ void x87_inc_top(struct emu_cpu *c)
 	memcpy(r + 112, first, 16);
 	x87_set_sw(c, (uint16_t)((x87_sw(c) & ~0x3800u) | ((x87_top(c) + 1) & 7) << 11));
 }
+void x87_set_top(struct emu_cpu *c, unsigned top)
+{
+	while (x87_top(c) != (top & 7))
+		x87_inc_top(c);
+}
+void x87_init(struct emu_cpu *c)
+{
+	x87_set_top(c, 0);
+	x87_put16(c, 0, 0x37f);
+	x87_put16(c, 2, 0);
+	c->s.fx.bytes[4] = 0;
+	memset(&c->s.fx.bytes[6], 0, 18); /* FOP, FIP, FDP */
+}
 void x87_push(struct emu_cpu *c, const uint8_t v[10])
 {
 	x87_dec_top(c);
@@ -94,10 +107,7 @@ static int op_fninit(struct emu_cpu *c, struct emu_insn *i)
 {
 	(void)i;
 	emu_fp_check(c, 1);
-	x87_put16(c, 0, 0x37f);
-	x87_put16(c, 2, 0);
-	c->s.fx.bytes[4] = 0;
-	memset(&c->s.fx.bytes[6], 0, 18); /* FOP, FIP, FDP */
+	x87_init(c);
 	return 0;
 }
 static int op_fnclex(struct emu_cpu *c, struct emu_insn *i)

@@ -105,6 +105,11 @@ static inline void x87_put(struct emu_cpu *c, unsigned i, const uint8_t v[10])
 /* TOP -= 1 / += 1, rotating the register image; tags are not changed. */
 void x87_dec_top(struct emu_cpu *c);
 void x87_inc_top(struct emu_cpu *c);
+/* Make TOP `top`, rotating the image so that the physical registers keep
+ * their contents (FLDENV, FNINIT). */
+void x87_set_top(struct emu_cpu *c, unsigned top);
+/* FNINIT's state */
+void x87_init(struct emu_cpu *c);
 /* Push v (a slot must be free: check with x87_empty(c, 7) first). */
 void x87_push(struct emu_cpu *c, const uint8_t v[10]);
 /* Mark ST0 empty and pop. */

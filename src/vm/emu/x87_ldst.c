@@ -203,6 +203,7 @@ static void env_load(struct emu_cpu *c, const struct emu_insn *i, const uint8_t 
 	memcpy(&sw, e + step, 2);
 	memcpy(&tw, e + 2 * step, 2);
 	x87_put16(c, 0, (uint16_t)((cw & 0x1f3f) | 0x40));
+	x87_set_top(c, sw >> 11);
 	x87_set_sw(c, sw);
 	uint8_t ab = 0;
 	for (unsigned j = 0; j < 8; j++)
@@ -240,10 +241,7 @@ static int op_fnsave(struct emu_cpu *c, struct emu_insn *i)
 	for (unsigned k = 0; k < 8; k++)
 		memcpy(buf + n + 10 * k, x87_st(c, k), 10);
 	emu_wrn(c, emu_ea(c, i), buf, n + 80);
-	x87_put16(c, 0, 0x37f);
-	x87_set_sw(c, 0);
-	c->s.fx.bytes[4] = 0;
-	memset(&c->s.fx.bytes[6], 0, 18);
+	x87_init(c);
 	return 0;
 }
 /* FRSTOR (DD /4) */
