@@ -23,7 +23,8 @@ enum {
 	D_FLO = 0x70,
 	D_MEMO = 0x80,
 	D_X2O = 0x90,
-	D_SIZE = 0xa0,
+	D_X0 = 0xa0, /* xmm0 in (BLENDV*) */
+	D_SIZE = 0xb0,
 };
 
 enum form {
@@ -44,28 +45,18 @@ enum form {
 struct sop {
 	const char *name;
 	uint8_t pfx, map, op, form, w, imm, digit;
+	uint8_t sse41; /* needs SSE4.1 on the host */
 };
 
-#define I(n, p, o, f)                                                                              \
-	{                                                                                          \
-		n, p, 1, o, f, 0, 0, 0                                                             \
-	}
-#define IW(n, p, o, f)                                                                             \
-	{                                                                                          \
-		n, p, 1, o, f, 1, 0, 0                                                             \
-	}
-#define II(n, p, o, f, imm)                                                                        \
-	{                                                                                          \
-		n, p, 1, o, f, 0, imm, 0                                                           \
-	}
-#define IS(n, o, d)                                                                                \
-	{                                                                                          \
-		n, 0x66, 1, o, F_SHI, 0, 0xff, d                                                   \
-	}
-#define I38(n, o)                                                                                  \
-	{                                                                                          \
-		n, 0x66, 2, o, F_XX, 0, 0, 0                                                       \
-	}
+/* clang-format off */
+#define I(n, p, o, f)       {n, p, 1, o, f, 0, 0, 0, 0}
+#define IW(n, p, o, f)      {n, p, 1, o, f, 1, 0, 0, 0}
+#define II(n, p, o, f, imm) {n, p, 1, o, f, 0, imm, 0, 0}
+#define IS(n, o, d)         {n, 0x66, 1, o, F_SHI, 0, 0xff, d, 0}
+#define I38(n, o)           {n, 0x66, 2, o, F_XX, 0, 0, 0, 0}
+#define X38(n, o)           {n, 0x66, 2, o, F_XX, 0, 0, 0, 1}
+#define X3A(n, o, f, w)     {n, 0x66, 3, o, f, w, 0xff, 0, 1}
+/* clang-format on */
 
 static const struct sop ops[] = {
     I("movups", 0, 0x10, F_XX),
@@ -215,7 +206,51 @@ static const struct sop ops[] = {
     I38("pabsb", 0x1c),
     I38("pabsw", 0x1d),
     I38("pabsd", 0x1e),
-    {"palignr", 0x66, 3, 0x0f, F_XI, 0, 0xff, 0},
+    {"palignr", 0x66, 3, 0x0f, F_XI, 0, 0xff, 0, 0},
+    /* SSE4.1 */
+    X38("pblendvb", 0x10),
+    X38("blendvps", 0x14),
+    X38("blendvpd", 0x15),
+    X38("ptest", 0x17),
+    X38("pmovsxbw", 0x20),
+    X38("pmovsxbd", 0x21),
+    X38("pmovsxbq", 0x22),
+    X38("pmovsxwd", 0x23),
+    X38("pmovsxwq", 0x24),
+    X38("pmovsxdq", 0x25),
+    X38("pmuldq", 0x28),
+    X38("pcmpeqq", 0x29),
+    {"movntdqa", 0x66, 2, 0x2a, F_MEM, 0, 0, 0, 1},
+    X38("packusdw", 0x2b),
+    X38("pmovzxbw", 0x30),
+    X38("pmovzxbd", 0x31),
+    X38("pmovzxbq", 0x32),
+    X38("pmovzxwd", 0x33),
+    X38("pmovzxwq", 0x34),
+    X38("pmovzxdq", 0x35),
+    X38("pminsb", 0x38),
+    X38("pminsd", 0x39),
+    X38("pminuw", 0x3a),
+    X38("pminud", 0x3b),
+    X38("pmaxsb", 0x3c),
+    X38("pmaxsd", 0x3d),
+    X38("pmaxuw", 0x3e),
+    X38("pmaxud", 0x3f),
+    X38("pmulld", 0x40),
+    X38("phminposuw", 0x41),
+    X3A("blendps", 0x0c, F_XI, 0),
+    X3A("blendpd", 0x0d, F_XI, 0),
+    X3A("pblendw", 0x0e, F_XI, 0),
+    X3A("pextrb", 0x14, F_STG, 0),
+    X3A("pextrw", 0x15, F_STG, 0),
+    X3A("pextrd", 0x16, F_STG, 0),
+    X3A("pextrq", 0x16, F_STG, 1),
+    X3A("extractps", 0x17, F_STG, 0),
+    X3A("pinsrb", 0x20, F_XG, 0),
+    X3A("insertps", 0x21, F_XI, 0),
+    X3A("pinsrd", 0x22, F_XG, 0),
+    X3A("pinsrq", 0x22, F_XG, 1),
+    X3A("mpsadbw", 0x42, F_XI, 0),
 };
 
 #define FP4(n, o)                                                                                  \
@@ -265,6 +300,13 @@ static const struct sop fops[] = {
     I("haddps", 0xf2, 0x7c, F_XX),
     I("hsubpd", 0x66, 0x7d, F_XX),
     I("hsubps", 0xf2, 0x7d, F_XX),
+    /* SSE4.1 */
+    {"roundps", 0x66, 3, 0x08, F_XI, 0, 0x0f, 0, 1},
+    {"roundpd", 0x66, 3, 0x09, F_XI, 0, 0x0f, 0, 1},
+    {"roundss", 0x66, 3, 0x0a, F_XI, 0, 0x0f, 0, 1},
+    {"roundsd", 0x66, 3, 0x0b, F_XI, 0, 0x0f, 0, 1},
+    X3A("dpps", 0x40, F_XI, 0),
+    X3A("dppd", 0x41, F_XI, 0),
 };
 
 /* ---- inputs ---- */
@@ -310,6 +352,7 @@ static void rnd_data(uint64_t *r, uint8_t *d, int fp)
 	rnd_vec(r, d + D_X1);
 	rnd_vec(r, d + D_X2);
 	rnd_vec(r, d + D_MEM);
+	rnd_vec(r, d + D_X0);
 	uint64_t g = rnd_gpr(r);
 	memcpy(d + D_RAX, &g, 8);
 	uint64_t x = dr_next(r);
@@ -403,6 +446,8 @@ static unsigned diff_ops(const struct sop *tab, size_t n, unsigned rounds, int f
 	uint8_t emu[D_SIZE];
 	for (size_t k = 0; k < n; k++) {
 		const struct sop *o = &tab[k];
+		if (o->sse41 && !__builtin_cpu_supports("sse4.1"))
+			continue; /* no reference on this host */
 		for (int mem = 0; mem < 2; mem++) {
 			if ((mem && (o->form == F_GXR || o->form == F_REG || o->form == F_SHI)) ||
 			    (!mem && (o->form == F_MEM || o->form == F_MST || o->form == F_MSG)))
@@ -555,6 +600,7 @@ static void test_sse_rcp(void **st)
 			                      1,
 			                      (uint8_t)(q ? 0x52 : 0x53),
 			                      F_XX,
+			                      0,
 			                      0,
 			                      0,
 			                      0};
