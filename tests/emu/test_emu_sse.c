@@ -23,8 +23,11 @@ enum {
 	D_FLO = 0x70,
 	D_MEMO = 0x80,
 	D_X2O = 0x90,
-	D_X0 = 0xa0, /* xmm0 in (BLENDV*) */
-	D_SIZE = 0xb0,
+	D_X0 = 0xa0,  /* xmm0 in (BLENDV*) */
+	D_M1O = 0xb0, /* mm1 out */
+	D_M2O = 0xb8, /* mm2 out */
+	D_FX = 0x100, /* FXSAVE image after an MMX instruction */
+	D_SIZE = 0x300,
 };
 
 enum form {
@@ -46,16 +49,19 @@ struct sop {
 	const char *name;
 	uint8_t pfx, map, op, form, w, imm, digit;
 	uint8_t sse41; /* needs SSE4.1 on the host */
+	uint8_t mmx;   /* operands in MMX registers */
 };
 
 /* clang-format off */
-#define I(n, p, o, f)       {n, p, 1, o, f, 0, 0, 0, 0}
-#define IW(n, p, o, f)      {n, p, 1, o, f, 1, 0, 0, 0}
-#define II(n, p, o, f, imm) {n, p, 1, o, f, 0, imm, 0, 0}
-#define IS(n, o, d)         {n, 0x66, 1, o, F_SHI, 0, 0xff, d, 0}
-#define I38(n, o)           {n, 0x66, 2, o, F_XX, 0, 0, 0, 0}
-#define X38(n, o)           {n, 0x66, 2, o, F_XX, 0, 0, 0, 1}
-#define X3A(n, o, f, w)     {n, 0x66, 3, o, f, w, 0xff, 0, 1}
+#define SOP(n_, p_, m_, o_, f_, w_, i_, d_, x_) \
+	{.name = n_, .pfx = p_, .map = m_, .op = o_, .form = f_, .w = w_, .imm = i_, .digit = d_, .sse41 = x_}
+#define I(n, p, o, f)       SOP(n, p, 1, o, f, 0, 0, 0, 0)
+#define IW(n, p, o, f)      SOP(n, p, 1, o, f, 1, 0, 0, 0)
+#define II(n, p, o, f, imm) SOP(n, p, 1, o, f, 0, imm, 0, 0)
+#define IS(n, o, d)         SOP(n, 0x66, 1, o, F_SHI, 0, 0xff, d, 0)
+#define I38(n, o)           SOP(n, 0x66, 2, o, F_XX, 0, 0, 0, 0)
+#define X38(n, o)           SOP(n, 0x66, 2, o, F_XX, 0, 0, 0, 1)
+#define X3A(n, o, f, w)     SOP(n, 0x66, 3, o, f, w, 0xff, 0, 1)
 /* clang-format on */
 
 static const struct sop ops[] = {
@@ -206,7 +212,7 @@ static const struct sop ops[] = {
     I38("pabsb", 0x1c),
     I38("pabsw", 0x1d),
     I38("pabsd", 0x1e),
-    {"palignr", 0x66, 3, 0x0f, F_XI, 0, 0xff, 0, 0},
+    SOP("palignr", 0x66, 3, 0x0f, F_XI, 0, 0xff, 0, 0),
     /* SSE4.1 */
     X38("pblendvb", 0x10),
     X38("blendvps", 0x14),
@@ -220,7 +226,7 @@ static const struct sop ops[] = {
     X38("pmovsxdq", 0x25),
     X38("pmuldq", 0x28),
     X38("pcmpeqq", 0x29),
-    {"movntdqa", 0x66, 2, 0x2a, F_MEM, 0, 0, 0, 1},
+    SOP("movntdqa", 0x66, 2, 0x2a, F_MEM, 0, 0, 0, 1),
     X38("packusdw", 0x2b),
     X38("pmovzxbw", 0x30),
     X38("pmovzxbd", 0x31),
@@ -301,10 +307,10 @@ static const struct sop fops[] = {
     I("hsubpd", 0x66, 0x7d, F_XX),
     I("hsubps", 0xf2, 0x7d, F_XX),
     /* SSE4.1 */
-    {"roundps", 0x66, 3, 0x08, F_XI, 0, 0x0f, 0, 1},
-    {"roundpd", 0x66, 3, 0x09, F_XI, 0, 0x0f, 0, 1},
-    {"roundss", 0x66, 3, 0x0a, F_XI, 0, 0x0f, 0, 1},
-    {"roundsd", 0x66, 3, 0x0b, F_XI, 0, 0x0f, 0, 1},
+    SOP("roundps", 0x66, 3, 0x08, F_XI, 0, 0x0f, 0, 1),
+    SOP("roundpd", 0x66, 3, 0x09, F_XI, 0, 0x0f, 0, 1),
+    SOP("roundss", 0x66, 3, 0x0a, F_XI, 0, 0x0f, 0, 1),
+    SOP("roundsd", 0x66, 3, 0x0b, F_XI, 0, 0x0f, 0, 1),
     X3A("dpps", 0x40, F_XI, 0),
     X3A("dppd", 0x41, F_XI, 0),
 };
@@ -409,11 +415,17 @@ static void emit_op(struct dcode *c, const struct sop *o, int mem, uint8_t imm)
 static void build(struct dcode *c, const struct sop *o, int mem, uint8_t imm)
 {
 	c->n = 0;
-	DC(c, 0x0f, 0xae, 0x57, D_MXIN);     /* ldmxcsr */
-	DC(c, 0xf3, 0x0f, 0x6f, 0x0f);       /* movdqu (%rdi), %xmm1 */
-	DC(c, 0xf3, 0x0f, 0x6f, 0x57, D_X2); /* movdqu 0x10(%rdi), %xmm2 */
-	DC(c, 0x48, 0x8b, 0x47, D_RAX);      /* mov 0x20(%rdi), %rax */
-	DC(c, 0x31, 0xc9);                   /* xor %ecx, %ecx: known flags */
+	DC(c, 0x0f, 0xae, 0x57, D_MXIN);              /* ldmxcsr */
+	DC(c, 0xf3, 0x0f, 0x6f, 0x0f);                /* movdqu (%rdi), %xmm1 */
+	DC(c, 0xf3, 0x0f, 0x6f, 0x57, D_X2);          /* movdqu 0x10(%rdi), %xmm2 */
+	DC(c, 0xf3, 0x0f, 0x6f, 0x87, D_X0, 0, 0, 0); /* movdqu D_X0(%rdi), %xmm0 */
+	DC(c, 0x48, 0x8b, 0x47, D_RAX);               /* mov 0x20(%rdi), %rax */
+	if (o->mmx) {
+		DC(c, 0xdb, 0xe3);             /* fninit */
+		DC(c, 0x0f, 0x6f, 0x0f);       /* movq (%rdi), %mm1 */
+		DC(c, 0x0f, 0x6f, 0x57, D_X2); /* movq 0x10(%rdi), %mm2 */
+	}
+	DC(c, 0x31, 0xc9); /* xor %ecx, %ecx: known flags */
 	emit_op(c, o, mem, imm);
 	DC(c, 0x9c, 0x59, 0x48, 0x89, 0x4f, D_FLO); /* pushfq; pop %rcx; mov %rcx, FLO */
 	DC(c, 0xf3, 0x0f, 0x7f, 0x4f, D_X1O);
@@ -422,6 +434,12 @@ static void build(struct dcode *c, const struct sop *o, int mem, uint8_t imm)
 	DC(c, 0x0f, 0xae, 0x5f, D_MXO); /* stmxcsr */
 	DC(c, 0xf3, 0x0f, 0x6f, 0x5f, D_MEM);
 	DC(c, 0xf3, 0x0f, 0x7f, 0x9f, D_MEMO, 0, 0, 0);
+	if (o->mmx) {
+		DC(c, 0x0f, 0x7f, 0x8f, D_M1O, 0, 0, 0); /* movq %mm1, D_M1O(%rdi) */
+		DC(c, 0x0f, 0x7f, 0x97, D_M2O, 0, 0, 0);
+		DC(c, 0x0f, 0xae, 0x87, 0x00, 0x01, 0, 0); /* fxsave D_FX(%rdi) */
+		DC(c, 0x0f, 0x77);                         /* emms */
+	}
 	DC(c, 0xc3);
 }
 
@@ -429,6 +447,23 @@ static void hex(char *out, const uint8_t *p, unsigned n)
 {
 	for (unsigned k = 0; k < n; k++)
 		sprintf(out + 2 * k, "%02x", p[n - 1 - k]);
+}
+
+/* Keeps what must agree: the arithmetic flags but AF (undefined after the
+ * XOR that sets known flags), and of the FXSAVE image after an MMX
+ * instruction the control, status and tag words and MM1/MM2 (the other
+ * registers hold whatever the host had). */
+static void normalize(uint8_t *d)
+{
+	uint64_t fl;
+	memcpy(&fl, d + D_FLO, 8);
+	fl &= 0x8c5;
+	memcpy(d + D_FLO, &fl, 8);
+	uint8_t *fx = d + D_FX;
+	memset(fx + 6, 0, 32 - 6);
+	memset(fx + 32, 0, 16);
+	memset(fx + 32 + 16 + 10, 0, 6);
+	memset(fx + 32 + 32 + 10, 0, 512 - 32 - 32 - 10);
 }
 
 /* Runs every form of every op on `rounds` random inputs; returns the number of runs. */
@@ -465,26 +500,21 @@ static unsigned diff_ops(const struct sop *tab, size_t n, unsigned rounds, int f
 				dn_run(page, &c, nat);
 				__builtin_ia32_ldmxcsr(host_mx);
 				de_run(&t, &c, emu, D_SIZE);
-				/* the arithmetic flags but AF (undefined after the XOR that sets
-				 * known flags) */
-				uint64_t fl;
-				memcpy(&fl, nat + D_FLO, 8);
-				fl &= 0x8c5;
-				memcpy(nat + D_FLO, &fl, 8);
-				memcpy(&fl, emu + D_FLO, 8);
-				fl &= 0x8c5;
-				memcpy(emu + D_FLO, &fl, 8);
+				normalize(nat);
+				normalize(emu);
 				if (memcmp(nat, emu, D_SIZE) != 0) {
-					char a[2 * D_SIZE + 1], b[2 * D_SIZE + 1];
 					for (unsigned q = 0; q < D_SIZE; q += 16) {
-						hex(a + 2 * q, nat + q, 16);
-						hex(b + 2 * q, emu + q, 16);
+						if (!memcmp(nat + q, emu + q, 16))
+							continue;
+						char a[33], b[33], x[33];
+						hex(x, in + q, 16);
+						hex(a, nat + q, 16);
+						hex(b, emu + q, 16);
+						print_error("offset %#x in %s host %s emu %s\n", q,
+						            x, a, b);
 					}
-					char inh[2 * D_SIZE + 1];
-					for (unsigned q = 0; q < D_SIZE; q += 16)
-						hex(inh + 2 * q, in + q, 16);
-					fail_msg("%s (%s, imm %#x):\n in   %s\n host %s\n emu  %s",
-					         o->name, mem ? "mem" : "reg", imm, inh, a, b);
+					fail_msg("%s %02x (%s, imm %#x)", o->name, o->op,
+					         mem ? "mem" : "reg", imm);
 				}
 				runs++;
 			}
@@ -509,6 +539,63 @@ static void test_sse_fp_diff(void **st)
 	unsigned n = diff_ops(fops, sizeof(fops) / sizeof(fops[0]), 300, 1, 0x7654321);
 	print_message("%u runs\n", n);
 	assert_true(n > 30000);
+}
+
+/* ---- MMX ---- */
+/* clang-format off */
+#define MX(n_, p_, m_, o_, f_, w_, i_, d_) \
+	{.name = n_, .pfx = p_, .map = m_, .op = o_, .form = f_, .w = w_, .imm = i_, .digit = d_, .mmx = 1}
+/* clang-format on */
+static const struct sop mmx_ops[] = {
+    MX("movd mm,r", 0, 1, 0x6e, F_XG, 0, 0, 0),   MX("movq mm,r", 0, 1, 0x6e, F_XG, 1, 0, 0),
+    MX("movq mm,mm", 0, 1, 0x6f, F_XX, 0, 0, 0),  MX("movd r,mm", 0, 1, 0x7e, F_STG, 0, 0, 0),
+    MX("movq r,mm", 0, 1, 0x7e, F_STG, 1, 0, 0),  MX("movq mm/m,mm", 0, 1, 0x7f, F_ST, 0, 0, 0),
+    MX("movntq", 0, 1, 0xe7, F_MST, 0, 0, 0),     MX("pshufw", 0, 1, 0x70, F_XI, 0, 0xff, 0),
+    MX("psrlw i", 0, 1, 0x71, F_SHI, 0, 0xff, 2), MX("psraw i", 0, 1, 0x71, F_SHI, 0, 0xff, 4),
+    MX("psllw i", 0, 1, 0x71, F_SHI, 0, 0xff, 6), MX("psrld i", 0, 1, 0x72, F_SHI, 0, 0xff, 2),
+    MX("psrad i", 0, 1, 0x72, F_SHI, 0, 0xff, 4), MX("pslld i", 0, 1, 0x72, F_SHI, 0, 0xff, 6),
+    MX("psrlq i", 0, 1, 0x73, F_SHI, 0, 0xff, 2), MX("psllq i", 0, 1, 0x73, F_SHI, 0, 0xff, 6),
+    MX("pinsrw", 0, 1, 0xc4, F_XG, 0, 0xff, 0),   MX("pextrw", 0, 1, 0xc5, F_GXR, 0, 0xff, 0),
+    MX("pmovmskb", 0, 1, 0xd7, F_GXR, 0, 0, 0),   MX("maskmovq", 0, 1, 0xf7, F_REG, 0, 0, 0),
+    MX("movq2dq", 0xf3, 1, 0xd6, F_REG, 0, 0, 0), MX("movdq2q", 0xf2, 1, 0xd6, F_REG, 0, 0, 0),
+    MX("palignr", 0, 3, 0x0f, F_XI, 0, 0xff, 0),
+};
+static const struct sop mmx_fops[] = {
+    MX("cvtpi2ps", 0, 1, 0x2a, F_XX, 0, 0, 0),  MX("cvtpi2pd", 0x66, 1, 0x2a, F_XX, 0, 0, 0),
+    MX("cvttps2pi", 0, 1, 0x2c, F_XX, 0, 0, 0), MX("cvttpd2pi", 0x66, 1, 0x2c, F_XX, 0, 0, 0),
+    MX("cvtps2pi", 0, 1, 0x2d, F_XX, 0, 0, 0),  MX("cvtpd2pi", 0x66, 1, 0x2d, F_XX, 0, 0, 0),
+};
+
+/* every MMX form: the two-operand integer ops (0F 60-6B, 74-76, D1-FE
+ * and the SSSE3 0F 38 ones) and the table above */
+static void test_mmx_diff(void **st)
+{
+	(void)st;
+	static struct sop tab[128];
+	size_t n = 0;
+	for (unsigned op = 0x60; op <= 0xfe; op++) {
+		if ((op >= 0x60 && op <= 0x6b) || (op >= 0x74 && op <= 0x76) ||
+		    (op >= 0xd1 && op <= 0xd5) || (op >= 0xd8 && op <= 0xe5) ||
+		    (op >= 0xe8 && op <= 0xef) || (op >= 0xf1 && op <= 0xf6) || (op >= 0xf8))
+			tab[n++] = (struct sop){.name = "mmx 0f op",
+			                        .map = 1,
+			                        .op = (uint8_t)op,
+			                        .form = F_XX,
+			                        .mmx = 1};
+	}
+	for (unsigned op = 0; op <= 0x1e; op++)
+		if (op <= 0x0b || op >= 0x1c)
+			tab[n++] = (struct sop){.name = "mmx 0f 38 op",
+			                        .map = 2,
+			                        .op = (uint8_t)op,
+			                        .form = F_XX,
+			                        .mmx = 1};
+	for (size_t k = 0; k < sizeof(mmx_ops) / sizeof(mmx_ops[0]); k++)
+		tab[n++] = mmx_ops[k];
+	unsigned runs = diff_ops(tab, n, 40, 0, 0xabc);
+	runs += diff_ops(mmx_fops, sizeof(mmx_fops) / sizeof(mmx_fops[0]), 200, 1, 0xabd);
+	print_message("%u runs\n", runs);
+	assert_true(runs > 7000);
 }
 
 /* ---- exceptions ---- */
@@ -595,15 +682,10 @@ static void test_sse_rcp(void **st)
 	uint64_t r = 99;
 	for (unsigned j = 0; j < 400; j++) {
 		for (unsigned q = 0; q < 2; q++) {
-			const struct sop o = {q ? "rsqrtps" : "rcpps",
-			                      0,
-			                      1,
-			                      (uint8_t)(q ? 0x52 : 0x53),
-			                      F_XX,
-			                      0,
-			                      0,
-			                      0,
-			                      0};
+			const struct sop o = {.name = q ? "rsqrtps" : "rcpps",
+			                      .map = 1,
+			                      .op = (uint8_t)(q ? 0x52 : 0x53),
+			                      .form = F_XX};
 			struct dcode c;
 			build(&c, &o, 0, 0);
 			uint8_t nat[D_SIZE] __attribute__((aligned(64))), emu[D_SIZE];
@@ -640,9 +722,8 @@ static void test_sse_rcp(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sse_int_diff),
-	    cmocka_unit_test(test_sse_fp_diff),
-	    cmocka_unit_test(test_sse_exceptions),
+	    cmocka_unit_test(test_sse_int_diff), cmocka_unit_test(test_sse_fp_diff),
+	    cmocka_unit_test(test_mmx_diff),     cmocka_unit_test(test_sse_exceptions),
 	    cmocka_unit_test(test_sse_rcp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

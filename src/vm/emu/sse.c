@@ -1,5 +1,5 @@
 /* SSE dispatch (emu_sse_pick asks each group file in turn), the MXCSR
- * (LDMXCSR/STMXCSR, exception delivery), FXSAVE/FXRSTOR and EMMS. */
+ * (LDMXCSR/STMXCSR, exception delivery) and FXSAVE/FXRSTOR. */
 #include "vm/emu/sse_impl.h"
 
 void sse_fp_flags(struct emu_cpu *c, uint32_t flags)
@@ -61,15 +61,6 @@ static int op_stmxcsr(struct emu_cpu *c, struct emu_insn *i)
 	return 0;
 }
 
-/* EMMS: all x87 tags empty (MMX itself is not implemented). */
-static int op_emms(struct emu_cpu *c, struct emu_insn *i)
-{
-	(void)i;
-	emu_fp_check(c, 1);
-	c->s.fx.bytes[4] = 0;
-	return 0;
-}
-
 static emu_fn pick_ae(const struct emu_insn *i)
 {
 	if (!i->mem || (i->pfx & (EMU_PFX_66 | EMU_PFX_F2 | EMU_PFX_F3)))
@@ -84,11 +75,9 @@ emu_fn emu_sse_pick(const struct emu_insn *i)
 		return NULL;
 	if (i->map == 1 && i->op == 0xae)
 		return pick_ae(i);
-	if (i->map == 1 && i->op == 0x77)
-		return (i->pfx & (EMU_PFX_66 | EMU_PFX_F2 | EMU_PFX_F3)) ? NULL : op_emms;
 	static emu_fn (*const pickers[])(const struct emu_insn *) = {
 	    sse_move_pick,  sse_int_pick,   sse_fp_pick,      sse_cvt_pick,
-	    sse_ssse3_pick, sse_sse41_pick, sse_sse41fp_pick,
+	    sse_ssse3_pick, sse_sse41_pick, sse_sse41fp_pick, sse_mmx_pick,
 	};
 	for (size_t k = 0; k < sizeof(pickers) / sizeof(pickers[0]); k++) {
 		emu_fn f = pickers[k](i);

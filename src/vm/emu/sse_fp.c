@@ -188,6 +188,11 @@ static const struct fp_ent fp_tab[4][256] = {
 #undef E
 #undef EN
 
+sse_kern sse_fp_kernel(unsigned pidx, unsigned op)
+{
+	return fp_tab[pidx & 3][op & 0xff].k;
+}
+
 static void run_fp(struct emu_cpu *c, struct emu_insn *i, sse_kf k, unsigned msz, int mx)
 {
 	sse_check(c);

@@ -106,7 +106,17 @@ static inline uint32_t sse_host_leave(uint32_t old)
 	return now & 0x3f;
 }
 
+/* The 128-bit kernels of sse_int.c (66 0F op) and sse_fp.c ([prefix
+ * index][op], run under the host MXCSR set by sse_host_enter), for the MMX
+ * forms that compute on the low half. */
+typedef void (*sse_kern)(sse_v *d, const sse_v *s);
+sse_kern sse_int_kernel(unsigned op);
+sse_kern sse_fp_kernel(unsigned pidx, unsigned op);
+/* the SSSE3 operation `op` (0F 38 map) on 128-bit values */
+void sse_ssse3_op(sse_v *r, const sse_v *d, const sse_v *s, unsigned op);
+
 emu_fn sse_move_pick(const struct emu_insn *i);
+emu_fn sse_mmx_pick(const struct emu_insn *i);
 emu_fn sse_int_pick(const struct emu_insn *i);
 emu_fn sse_fp_pick(const struct emu_insn *i);
 emu_fn sse_cvt_pick(const struct emu_insn *i);

@@ -16,15 +16,16 @@ typedef void (*sse_k2)(sse_v *d, const sse_v *s);
 	X(punpcklwd)                                                                               \
 	X(punpckldq)                                                                               \
 	X(packsswb)                                                                                \
-	X(pcmpgtb) X(pcmpgtw) X(pcmpgtd) X(packuswb) X(punpckhbw) X(punpckhwd) X(punpckhdq)        \
-	    X(packssdw) X(punpcklqdq) X(punpckhqdq) X(pcmpeqb) X(pcmpeqw) X(pcmpeqd) X(psrlw)      \
-	        X(psrld) X(psrlq) X(paddq) X(pmullw) X(psubusb) X(psubusw) X(pminub) X(pand)       \
-	            X(paddusb) X(paddusw) X(pmaxub) X(pandn) X(pavgb) X(psraw) X(psrad) X(pavgw)   \
-	                X(pmulhuw) X(pmulhw) X(psubsb) X(psubsw) X(pminsw) X(por) X(paddsb)        \
-	                    X(paddsw) X(pmaxsw) X(pxor) X(psllw) X(pslld) X(psllq) X(pmuludq)      \
-	                        X(pmaddwd) X(psadbw) X(psubb) X(psubw) X(psubd) X(psubq) X(paddb)  \
-	                            X(paddw) X(paddd) X(unpcklps) X(unpckhps) X(unpcklpd)          \
-	                                X(unpckhpd) X(andps) X(andnps) X(orps) X(xorps)
+	X(pcmpgtb)                                                                                 \
+	X(pcmpgtw) X(pcmpgtd) X(packuswb) X(punpckhbw) X(punpckhwd) X(punpckhdq) X(packssdw)       \
+	    X(punpcklqdq) X(punpckhqdq) X(pcmpeqb) X(pcmpeqw) X(pcmpeqd) X(psrlw) X(psrld)         \
+	        X(psrlq) X(paddq) X(pmullw) X(psubusb) X(psubusw) X(pminub) X(pand) X(paddusb)     \
+	            X(paddusw) X(pmaxub) X(pandn) X(pavgb) X(psraw) X(psrad) X(pavgw) X(pmulhuw)   \
+	                X(pmulhw) X(psubsb) X(psubsw) X(pminsw) X(por) X(paddsb) X(paddsw)         \
+	                    X(pmaxsw) X(pxor) X(psllw) X(pslld) X(psllq) X(pmuludq) X(pmaddwd)     \
+	                        X(psadbw) X(psubb) X(psubw) X(psubd) X(psubq) X(paddb) X(paddw)    \
+	                            X(paddd) X(unpcklps) X(unpckhps) X(unpcklpd) X(unpckhpd)       \
+	                                X(andps) X(andnps) X(orps) X(xorps)
 K2_LIST(K2)
 
 /* 66 0F xx */
@@ -51,6 +52,11 @@ static const sse_k2 tabnp[256] = {
     [0x14] = k_unpcklps, [0x15] = k_unpckhps, [0x54] = k_andps,
     [0x55] = k_andnps,   [0x56] = k_orps,     [0x57] = k_xorps,
 };
+
+sse_kern sse_int_kernel(unsigned op)
+{
+	return tab66[op & 0xff];
+}
 
 static int op_k2(struct emu_cpu *c, struct emu_insn *i)
 {

@@ -1,6 +1,6 @@
 /* SSSE3 on XMM registers (66 0F 38 00-0B, 1C-1E and 66 0F 3A 0F), written
- * in C so that the host need not have SSSE3. The MMX forms (no 66 prefix)
- * are not implemented (#UD). */
+ * in C so that the host need not have SSSE3. The MMX forms are in
+ * sse_mmx.c. */
 #include "vm/emu/sse_impl.h"
 
 static int16_t sat16(int32_t v)
@@ -29,7 +29,7 @@ static void hop(sse_v *r, const sse_v *d, const sse_v *s, unsigned op)
 	}
 }
 
-static void ssse3(sse_v *r, const sse_v *d, const sse_v *s, unsigned op)
+void sse_ssse3_op(sse_v *r, const sse_v *d, const sse_v *s, unsigned op)
 {
 	switch (op) {
 	case 0x00:
@@ -82,7 +82,7 @@ static int op_ssse3(struct emu_cpu *c, struct emu_insn *i)
 	sse_v d, s, r;
 	sse_src(c, i, &s, 16, 1);
 	sse_get(c, i->reg, &d);
-	ssse3(&r, &d, &s, i->op);
+	sse_ssse3_op(&r, &d, &s, i->op);
 	sse_put(c, i->reg, &r);
 	return 0;
 }
