@@ -719,12 +719,32 @@ static void test_sse_rcp(void **st)
 	munmap(page, 4096);
 }
 
+/* CPUID leaf 1 advertises MMX, SSE, SSE2, SSE3, SSSE3 and SSE4.1 (all
+ * tested above) and nothing beyond: no SSE4.2, AVX, XSAVE, FMA */
+static void test_sse_cpuid(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	struct dcode c = {.n = 0};
+	DC(&c, 0xb8, 1, 0, 0, 0, 0x0f, 0xa2); /* mov $1, %eax; cpuid */
+	DC(&c, 0xf4);
+	struct x86_vcpu_state s = run_exc(&t, &c, 0, 0);
+	uint32_t ecx = (uint32_t)s.gpr[X86_RCX], edx = (uint32_t)s.gpr[X86_RDX];
+	assert_int_equal(edx & (1u << 23 | 1u << 24 | 1u << 25 | 1u << 26),
+	                 1u << 23 | 1u << 24 | 1u << 25 | 1u << 26);
+	assert_int_equal(ecx & (1u << 0 | 1u << 9 | 1u << 19), 1u << 0 | 1u << 9 | 1u << 19);
+	assert_int_equal(ecx & (1u << 12 | 1u << 20 | 1u << 26 | 1u << 28), 0);
+	tm_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sse_int_diff), cmocka_unit_test(test_sse_fp_diff),
 	    cmocka_unit_test(test_mmx_diff),     cmocka_unit_test(test_sse_exceptions),
 	    cmocka_unit_test(test_sse_rcp),
+	    cmocka_unit_test(test_sse_cpuid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
