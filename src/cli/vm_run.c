@@ -391,6 +391,9 @@ int cli_vm_run(int argc, char **argv)
 	json_object_object_add(ev, "reason", json_object_new_string(vm_end_name(res.reason)));
 	json_object_object_add(ev, "status", json_object_new_int(res.status));
 	json_object_object_add(ev, "seconds", json_object_new_double(res.seconds));
+	if (res.instructions)
+		json_object_object_add(ev, "instructions",
+		                       json_object_new_int64((int64_t)res.instructions));
 	if (res.report[0])
 		json_object_object_add(ev, "report", json_object_new_string(res.report));
 	char plain[4200];

@@ -131,6 +131,20 @@ static void i8042_write(void *dev, uint64_t off, const uint8_t *data, unsigned s
 
 const struct io_ops i8042_ops = {i8042_read, i8042_write};
 
+/* The same ports as two one-byte ranges, leaving 0x61-0x63 to others. */
+static void cmd_read(void *dev, uint64_t off, uint8_t *data, unsigned size)
+{
+	i8042_read(dev, off + 4, data, size);
+}
+
+static void cmd_write(void *dev, uint64_t off, const uint8_t *data, unsigned size)
+{
+	i8042_write(dev, off + 4, data, size);
+}
+
+const struct io_ops i8042_data_ops = {i8042_read, i8042_write};
+const struct io_ops i8042_cmd_ops = {cmd_read, cmd_write};
+
 void i8042_init(struct i8042 *k, const struct vm_control *ctl)
 {
 	memset(k, 0, sizeof(*k));

@@ -24,6 +24,11 @@ struct i8042 {
 /* Register as one range at 0x60 of length 5: offset 0 is the data port,
  * offset 4 the status/command port (0x61, the speaker port, is KVM's). */
 extern const struct io_ops i8042_ops;
+/* Or as two one-byte ranges, I8042_DATA_PORT with i8042_data_ops and
+ * I8042_CMD_PORT with i8042_cmd_ops, when a user-space PIT owns port 0x61
+ * (the software CPU: devices/x86/pit.h). */
+extern const struct io_ops i8042_data_ops;
+extern const struct io_ops i8042_cmd_ops;
 
 void i8042_init(struct i8042 *k, const struct vm_control *ctl);
 void i8042_destroy(struct i8042 *k);

@@ -18,6 +18,7 @@
 #include "vm/x86/cpuid.h"
 #include "vm/x86/state.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,10 @@ struct accel_vm_config {
 	 * CPU's interrupt controllers and timer). */
 	struct iobus *pio, *mmio;
 	const char *kvm_path; /* NULL: /dev/kvm */
+	/* Non-zero once the VM is ending (a device asked for it): an
+	 * accelerator that runs I/O on the vCPU thread stops that vCPU right
+	 * after the access, as KVM's exit to the VM core does. */
+	const atomic_int *ending;
 };
 
 /* Why vcpu_run returned to the VM core. Port I/O and MMIO never come back
@@ -119,6 +124,9 @@ struct accel_ops {
 	/* A 4-byte MMIO write of `datamatch` at `addr` signals eventfd `fd`
 	 * instead of reaching the bus. Returns 0, or -1 if not offered. */
 	int (*ioeventfd)(struct accel_vm *vm, uint64_t addr, uint64_t datamatch, int fd);
+	/* Guest instructions the vCPU has retired, where the accelerator
+	 * counts them (the software CPU); NULL otherwise. */
+	uint64_t (*vcpu_instructions)(struct accel_vcpu *v);
 };
 
 /* The signal that interrupts a vCPU thread blocked in the host (KVM_RUN).

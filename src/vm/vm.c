@@ -165,7 +165,11 @@ static int setup_devices(struct vm *vm, const struct vm_config *cfg, struct err 
 	iobus_init(&vm->mmio);
 	if (iobus_register(&vm->pio, SERIAL_COM1_BASE, SERIAL_NPORTS, &serial_ops, &vm->serial,
 	                   &vm->serial.lock, e) ||
-	    iobus_register(&vm->pio, I8042_DATA_PORT, 5, &i8042_ops, &vm->i8042, &vm->i8042.lock,
+	    /* two one-byte ranges: port 0x61 between them is the PIT's (in KVM
+	     * or in user space under the software CPU) */
+	    iobus_register(&vm->pio, I8042_DATA_PORT, 1, &i8042_data_ops, &vm->i8042,
+	                   &vm->i8042.lock, e) ||
+	    iobus_register(&vm->pio, I8042_CMD_PORT, 1, &i8042_cmd_ops, &vm->i8042, &vm->i8042.lock,
 	                   e) ||
 	    iobus_register(&vm->pio, CMOS_PORT, 2, &cmos_ops, &vm->cmos, &vm->cmos.lock, e) ||
 	    iobus_register(&vm->pio, PCI_CONFIG_PORT, 8, &pci_nodev_ops, &vm->pci, &vm->misc_lock,
@@ -223,6 +227,7 @@ static int setup_accel(struct vm *vm, const struct vm_config *cfg, struct err *e
 	    .pio = &vm->pio,
 	    .mmio = &vm->mmio,
 	    .kvm_path = cfg->kvm_path,
+	    .ending = &vm->end_reason,
 	};
 	if (accel_vm_create(cfg->accel, &ac, &vm->accel, vm->accel_note, sizeof(vm->accel_note), e))
 		return -1;
@@ -327,6 +332,9 @@ int vm_run(struct vm *vm, struct vm_result *res, struct err *e)
 	res->status = vm_end_status(res->reason, atomic_load(&vm->end_status));
 	memcpy(res->report, vm->report, sizeof(res->report));
 	res->seconds = now() - t0;
+	const struct accel_ops *ops = vm->accel->ops;
+	for (unsigned i = 0; ops->vcpu_instructions && i < vm->ncpus; i++)
+		res->instructions += ops->vcpu_instructions(vm->vcpus[i].accel);
 	if (rc)
 		return -1;
 	return 0;

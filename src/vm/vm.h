@@ -34,6 +34,7 @@ struct vm_result {
 	enum vm_end_reason reason;
 	int status;        /* exit status for the CLI */
 	double seconds;    /* wall time of vm_run */
+	uint64_t instructions; /* guest instructions retired, 0 if not counted */
 	char report[4096]; /* crash report or host error, "" if none */
 };
 

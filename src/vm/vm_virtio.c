@@ -57,18 +57,34 @@ unsigned vm_virtio_irq(unsigned index)
 	return index < VM_VIRTIO_MAX ? irqs[index] : 0;
 }
 
+/* Where the devices go: before " -- " (what follows it is init's), else at
+ * the end. */
+static size_t params_end(const char *cmdline)
+{
+	if (!strncmp(cmdline, "-- ", 3) || !strcmp(cmdline, "--"))
+		return 0;
+	const char *dd = strstr(cmdline, " -- ");
+	if (dd)
+		return (size_t)(dd - cmdline);
+	size_t n = strlen(cmdline);
+	return n >= 3 && !strcmp(cmdline + n - 3, " --") ? n - 3 : n;
+}
+
 char *vm_virtio_cmdline(const struct vm_virtio_config *c, const char *cmdline)
 {
 	unsigned n = vm_virtio_count(c);
-	size_t cap = strlen(cmdline) + 1 + (size_t)n * 48;
+	size_t cap = strlen(cmdline) + 2 + (size_t)n * 48;
 	char *s = malloc(cap);
 	if (!s)
 		return NULL;
-	size_t len = (size_t)snprintf(s, cap, "%s", cmdline);
+	size_t cut = params_end(cmdline);
+	size_t len = (size_t)snprintf(s, cap, "%.*s", (int)cut, cmdline);
 	for (unsigned i = 0; i < n && i < VM_VIRTIO_MAX; i++)
 		len += (size_t)snprintf(s + len, cap - len, "%svirtio_mmio.device=4K@0x%llx:%u",
 		                        len ? " " : "", (unsigned long long)vm_virtio_base(i),
 		                        vm_virtio_irq(i));
+	snprintf(s + len, cap - len, "%s%s", cut == 0 && len && cmdline[0] ? " " : "",
+	         cmdline + cut);
 	return s;
 }
 

@@ -140,13 +140,58 @@ static void test_divide_error(void **st)
 	tm_fini(&t);
 }
 
+/* Compatibility mode at CPL3: INT n to a 64-bit handler whose IDT and
+ * stack lie above 4 GiB (the delivery must use 64-bit addresses although
+ * 32-bit code was running), IRETQ back to 32-bit code. */
+/* its low 32 bits (1 GiB + x) are not mapped: a truncated address faults */
+#define HIGH 0xffffff8040000000ULL
+SNIP(s_compat);
+extern const uint8_t s_compat_code[], s_compat_k80[], s_compat_k81[];
+__asm__(".pushsection .rodata\n.code64\n"
+        ".globl s_compat\ns_compat:\n"
+        "  push $0x23\n  push $0xa0000\n  push $0x2\n  push $0x1b\n"
+        "  lea s_compat_code(%rip), %rax\n  push %rax\n  iretq\n"
+        ".code32\n"
+        ".globl s_compat_code\ns_compat_code:\n"
+        "  mov $7, %ebx\n  int $0x80\n  add $1, %eax\n  int $0x81\n"
+        ".code64\n"
+        ".globl s_compat_k80\ns_compat_k80:\n"
+        "  mov %rsp, %r13\n  mov 8(%rsp), %r14\n  mov $0x100, %eax\n  iretq\n"
+        ".globl s_compat_k81\ns_compat_k81:\n"
+        "  hlt\n"
+        ".globl s_compat_end\ns_compat_end:\n.popsection\n");
+
+static void test_compat_mode_int(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_compat, s_compat_end);
+	tm_long_mode(&t, TM_CODE);
+	tm_w64(&t, TM_PML4 + 511 * 8, 0x9000 | 3); /* HIGH + x maps x, supervisor only */
+	tm_w64(&t, 0x9000 + 8, TM_PD | 3);
+	tm_gate(&t, 0x80, HIGH + SNIP_ADDR(TM_CODE, s_compat, s_compat_k80), 0, 3, 0xe);
+	tm_gate(&t, 0x81, HIGH + SNIP_ADDR(TM_CODE, s_compat, s_compat_k81), 0, 3, 0xe);
+	tm_w64(&t, TM_TSS + 4, HIGH + TM_KSTACK);
+	struct x86_vcpu_state s = tm_state(&t);
+	s.idt.base = HIGH + TM_IDT;
+	s.gdt.base = HIGH + TM_GDT;
+	struct err e;
+	assert_int_equal(emu_cpu_set_state(t.cpu, &s, &e), 0);
+	s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_R13], HIGH + TM_KSTACK - 40);
+	assert_int_equal(s.gpr[X86_R14], 0x1b);
+	assert_int_equal(s.gpr[X86_RAX], 0x101);
+	assert_int_equal(s.gpr[X86_RBX], 7);
+	tm_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_user_kernel),
-	    cmocka_unit_test(test_double_fault_ist),
-	    cmocka_unit_test(test_triple_fault),
-	    cmocka_unit_test(test_divide_error),
+	    cmocka_unit_test(test_user_kernel),     cmocka_unit_test(test_double_fault_ist),
+	    cmocka_unit_test(test_triple_fault),    cmocka_unit_test(test_divide_error),
+	    cmocka_unit_test(test_compat_mode_int),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

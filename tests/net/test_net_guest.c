@@ -247,5 +247,5 @@ int main(void)
 	    cmocka_unit_test(user_mode_hostfwd),
 	    cmocka_unit_test(tap_udp_echo),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return RUN_VM_GROUPS("net guest", tests, NULL, NULL);
 }

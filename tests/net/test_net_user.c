@@ -119,6 +119,18 @@ static void device_order(void **state)
 	assert_non_null(strstr(cl, "virtio_mmio.device=4K@0xd0002000:7"));
 	assert_null(strstr(cl, "0xd0003000"));
 	free(cl);
+	/* what follows " -- " is init's: the devices go before it */
+	cl = vm_virtio_cmdline(&c, "console=ttyS0 init=/bin/sh -- /init.sh x");
+	assert_non_null(cl);
+	assert_string_equal(cl, "console=ttyS0 init=/bin/sh virtio_mmio.device=4K@0xd0000000:5 "
+	                        "virtio_mmio.device=4K@0xd0001000:6 "
+	                        "virtio_mmio.device=4K@0xd0002000:7 -- /init.sh x");
+	free(cl);
+	cl = vm_virtio_cmdline(&c, "-- a");
+	assert_non_null(cl);
+	assert_non_null(strstr(cl, ":7 -- a"));
+	assert_true(!strncmp(cl, "virtio_mmio.device=", 19));
+	free(cl);
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(vm_net_add(&c.net, "user", &e), 0);
 	assert_int_equal(vm_net_add(&c.net, "user", &e), -1); /* eight network devices at most */

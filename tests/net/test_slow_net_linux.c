@@ -106,7 +106,7 @@ static void linux_user_networking(void **state)
 	REQUIRE_KVM();
 	char kernel[4200], initrd[4200];
 	guest_kernel(kernel, sizeof(kernel));
-	int pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
+	int pvm = vm_guest_pvm();
 	snprintf(initrd, sizeof(initrd), "%s/build/net/initramfs-%s.cpio", test_root(),
 	         pvm ? "32" : "64");
 
@@ -201,5 +201,5 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(linux_user_networking),
 	};
-	return cmocka_run_group_tests_name("virtio-net Linux (slow)", tests, NULL, NULL);
+	return RUN_VM_GROUPS("virtio-net Linux (slow)", tests, NULL, NULL);
 }

@@ -22,7 +22,7 @@ static void linux_root_on_virtio_blk(void **state)
 		skip_because("e2fsprogs (mkfs.ext4, debugfs) not installed");
 	char kernel[4200], init[4200];
 	guest_kernel(kernel, sizeof(kernel));
-	int pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
+	int pvm = vm_guest_pvm();
 	snprintf(init, sizeof(init), "%s/build/virtio/rootinit-%s", test_root(), pvm ? "32" : "64");
 
 	char *dir = test_tmpdir();
@@ -82,5 +82,5 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(linux_root_on_virtio_blk),
 	};
-	return cmocka_run_group_tests_name("virtio disk root (slow)", tests, NULL, NULL);
+	return RUN_VM_GROUPS("virtio disk root (slow)", tests, NULL, NULL);
 }

@@ -90,7 +90,7 @@ static void linux_vsock(void **state)
 	REQUIRE_KVM();
 	char kernel[4200], initrd[4200];
 	guest_kernel(kernel, sizeof(kernel));
-	int pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
+	int pvm = vm_guest_pvm();
 	snprintf(initrd, sizeof(initrd), "%s/build/vsock/initramfs-%s.cpio", test_root(),
 	         pvm ? "32" : "64");
 	char *dir = test_tmpdir();
@@ -141,5 +141,5 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(linux_vsock),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return RUN_VM_GROUPS("vsock Linux (slow)", tests, NULL, NULL);
 }

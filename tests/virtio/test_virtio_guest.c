@@ -255,5 +255,5 @@ int main(void)
 	    cmocka_unit_test(rng_guest),          cmocka_unit_test(balloon_guest),
 	    cmocka_unit_test(disk_option_errors), cmocka_unit_test(qcow2_content_needs_format),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return RUN_VM_GROUPS("virtio guest", tests, NULL, NULL);
 }

@@ -160,5 +160,5 @@ int main(void)
 	    cmocka_unit_test(sigkill_mid_write),
 	    cmocka_unit_test(disk_cli),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return RUN_VM_GROUPS("virtio qcow2", tests, NULL, NULL);
 }

@@ -219,5 +219,5 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(vsock_echo),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return RUN_VM_GROUPS("vsock guest", tests, NULL, NULL);
 }

@@ -215,7 +215,12 @@ static void cpl3_native_speed(void **state)
 {
 	(void)state;
 	REQUIRE_KVM();
-	const char *iters = "200000000";
+	/* The software CPU is measured on a shorter run; only KVM runs guest
+	 * user code at native speed. */
+	int kvm = accel_is_kvm();
+	const char *iters = kvm ? "200000000" : "20000000";
+	char cl[64];
+	snprintf(cl, sizeof(cl), "test=cpl3 iters=%s", iters);
 	char native_prog[4096];
 	snprintf(native_prog, sizeof(native_prog), "%s", guest_path("workload-native"));
 	unsigned long long best_native = ~0ULL, best_guest = ~0ULL;
@@ -228,7 +233,7 @@ static void cpl3_native_speed(void **state)
 		if (c < best_native)
 			best_native = c;
 		struct run_result r;
-		run_testguest(&r, 60, "test=cpl3 iters=200000000", NULL);
+		run_testguest(&r, 60, cl, NULL);
 		assert_int_equal(r.status, 0);
 		assert_non_null(strstr(r.out, "cpl3: cpl=3"));
 		c = cycles_of(r.out, rg, sizeof(rg));
@@ -242,7 +247,8 @@ static void cpl3_native_speed(void **state)
 	test_measured("cpl3 loop: guest %llu cycles, native %llu cycles, ratio %.2f", best_guest,
 	              best_native, ratio);
 	/* Emulated code would be ~1000x slower; allow for a noisy shared host. */
-	assert_true(ratio < 2.0);
+	if (kvm)
+		assert_true(ratio < 2.0);
 }
 
 /* Registers of "cpuid LEAF.SUB:" as printed by test=cpuid; 0 on success. */
@@ -523,5 +529,5 @@ int main(void)
 	    cmocka_unit_test(stop_with_stuck_console),
 	    cmocka_unit_test(vcpu_threads_confined),
 	};
-	return cmocka_run_group_tests_name("vm guests", tests, NULL, NULL);
+	return RUN_VM_GROUPS("vm guests", tests, NULL, NULL);
 }

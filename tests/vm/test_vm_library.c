@@ -34,6 +34,9 @@ static struct vm *make_vm(const char *cmdline, unsigned cpus, int out_fd)
 	    .console_out = out_fd,
 	    .console_in = -1,
 	};
+	struct err pe = {0};
+	if (accel_parse(vm_test_accel(), &cfg.accel, &pe))
+		printf("# note: %s\n", pe.msg);
 	struct vm *vm = NULL;
 	struct err e = {0};
 	if (vm_create(&vm, &cfg, &e))
@@ -223,6 +226,22 @@ static void i8042_controller(void **state)
 	i8042_destroy(&k);
 }
 
+/* The two one-byte ranges used when port 0x61 belongs to a user-space PIT. */
+static void i8042_split_ports(void **state)
+{
+	(void)state;
+	struct end_log log = {0};
+	struct vm_control ctl = {log_end, &log};
+	struct i8042 k;
+	i8042_init(&k, &ctl);
+	wr(&i8042_cmd_ops, &k, 0, 0xaa);
+	assert_int_equal(rd(&i8042_cmd_ops, &k, 0) & 1, 1);
+	assert_int_equal(rd(&i8042_data_ops, &k, 0), 0x55);
+	wr(&i8042_cmd_ops, &k, 0, 0xfe);
+	assert_int_equal(log.why, VM_END_RESET);
+	i8042_destroy(&k);
+}
+
 static time_t sample_time;
 static time_t sample_now(void)
 {
@@ -282,7 +301,8 @@ int main(void)
 	    cmocka_unit_test(end_request_from_outside),
 	    cmocka_unit_test(serial_uart),
 	    cmocka_unit_test(i8042_controller),
+	    cmocka_unit_test(i8042_split_ports),
 	    cmocka_unit_test(cmos_rtc),
 	};
-	return cmocka_run_group_tests_name("vm library", tests, NULL, NULL);
+	return RUN_VM_GROUPS("vm library", tests, NULL, NULL);
 }

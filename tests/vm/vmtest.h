@@ -28,11 +28,59 @@ static inline int have_kvm(void)
 	return access("/dev/kvm", R_OK | W_OK) == 0;
 }
 
+/* The accelerator the current group of VM tests runs on ("kvm" or "emu"):
+ * `capsa vm run` children inherit it through CAPSA_ACCEL. */
+static inline const char *vm_test_accel(void)
+{
+	const char *a = getenv("CAPSA_ACCEL");
+	return a && *a ? a : "auto";
+}
+
+static inline int accel_is_kvm(void)
+{
+	return !strcmp(vm_test_accel(), "kvm") || (!strcmp(vm_test_accel(), "auto") && have_kvm());
+}
+
+/* Does the guest run on paravirtual KVM (32-bit int $0x80 user space only,
+ * docs/vm.md)? Never under the software CPU. */
+static inline int vm_guest_pvm(void)
+{
+	return accel_is_kvm() && access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
+/* Tests that need KVM itself (not just a VM) skip on hosts without it. */
 #define REQUIRE_KVM()                                                                              \
 	do {                                                                                       \
-		if (!have_kvm())                                                                   \
+		if (accel_is_kvm() && !have_kvm())                                                 \
 			skip_because("host has no usable /dev/kvm");                               \
 	} while (0)
+
+/* Runs a group of VM tests once per accelerator: the software CPU always,
+ * KVM where /dev/kvm can be used. CAPSA_TEST_ACCELS ("emu", "kvm" or
+ * both) narrows the choice, e.g. to reproduce one failure. */
+static inline int run_vm_groups(const char *name, const struct CMUnitTest *tests, size_t n,
+                                CMFixtureFunction setup, CMFixtureFunction teardown)
+{
+	const char *want = getenv("CAPSA_TEST_ACCELS");
+	static const char *const accels[] = {"emu", "kvm"};
+	int rc = 0;
+	for (size_t a = 0; a < 2; a++) {
+		if (want && *want && !strstr(want, accels[a]))
+			continue;
+		if (!strcmp(accels[a], "kvm") && !have_kvm()) {
+			printf("# note: %s: not run under KVM: host has no usable /dev/kvm\n",
+			       name);
+			continue;
+		}
+		setenv("CAPSA_ACCEL", accels[a], 1);
+		char gname[256];
+		snprintf(gname, sizeof(gname), "%s [%s]", name, accels[a]);
+		rc |= _cmocka_run_group_tests(gname, tests, n, setup, teardown);
+	}
+	return rc;
+}
+#define RUN_VM_GROUPS(name, tests, setup, teardown)                                                \
+	run_vm_groups(name, tests, sizeof(tests) / sizeof((tests)[0]), setup, teardown)
 
 /* run capsa with `pre` (npre words) and then the NULL-terminated list */
 static inline void capsa_vrun(struct run_result *r, double timeout, const char *const *pre,

@@ -41,9 +41,7 @@ static unsigned hash_pa(uint64_t pa, uint32_t key)
 
 static int valid(const struct emu_cpu *c, const struct emu_block *b)
 {
-	const struct emu_mem *m = c->mem;
-	return atomic_load_explicit(&m->gen[b->pfn0], memory_order_relaxed) == b->gen0 &&
-	       atomic_load_explicit(&m->gen[b->pfn1], memory_order_relaxed) == b->gen1;
+	return emu_block_valid(c, b);
 }
 
 /* Block end marker: fall through to the next block. */
@@ -111,17 +109,15 @@ static struct emu_block *decode_block(struct emu_cpu *c, uint64_t rip, uint64_t 
 	return b;
 }
 
-struct emu_block *emu_block_find(struct emu_cpu *c, uint64_t rip, uint32_t key)
+struct emu_block *emu_block_find_slow(struct emu_cpu *c, uint64_t rip, uint32_t key)
 {
-	unsigned j = (unsigned)((rip ^ (rip >> 12)) & (EMU_JC_SIZE - 1));
-	if (c->jc[j].rip == rip && c->jc[j].key == key && c->jc[j].epoch == c->jc_epoch &&
-	    valid(c, c->jc[j].b))
-		return c->jc[j].b;
+	uint64_t la = rip; /* linear: the caller added CS.base */
+	unsigned j = emu_jc_index(la);
 	uint64_t pa;
-	const uint8_t *page = emu_fetch_page(c, rip, &pa);
+	const uint8_t *page = emu_fetch_page(c, la, &pa);
 	if (!page)
 		emu_internal(c, "instruction fetch from a page that is not RAM");
-	pa |= rip & 0xfff;
+	pa |= la & 0xfff;
 	unsigned h = hash_pa(pa, key);
 	struct emu_block **pp = &c->hash[h], *b;
 	for (b = *pp; b; pp = &b->hnext, b = *pp)
@@ -131,11 +127,11 @@ struct emu_block *emu_block_find(struct emu_cpu *c, uint64_t rip, uint32_t key)
 		struct emu_block *old = b;
 		if (old) /* unlink the stale block */
 			*pp = old->hnext;
-		b = decode_block(c, rip, pa, page, key); /* may empty the hash when full */
+		b = decode_block(c, la, pa, page, key); /* may empty the hash when full */
 		b->hnext = c->hash[h];
 		c->hash[h] = b;
 	}
-	c->jc[j].rip = rip;
+	c->jc[j].rip = la;
 	c->jc[j].key = key;
 	c->jc[j].epoch = c->jc_epoch;
 	c->jc[j].b = b;

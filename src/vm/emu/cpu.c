@@ -40,6 +40,9 @@ int emu_cpu_create(struct emu_cpu **out, const struct emu_cpu_config *cfg, struc
 	}
 	struct x86_vcpu_state s;
 	x86_state_reset(&s, cfg->index);
+	/* Every vCPU counts the VM's one clock from power-on: equal TSCs on
+	 * all of them, whenever each was created (Linux checks for warps). */
+	s.msr.tsc = EMU_TSC_KEEP;
 	emu_cpu_set_state(c, &s, e);
 	*out = c;
 	return 0;
@@ -73,7 +76,8 @@ int emu_cpu_set_state(struct emu_cpu *c, const struct x86_vcpu_state *s, struct 
 	c->rip = s->rip;
 	c->s.rflags |= 2;
 	c->lf_op = EMU_LF_NONE;
-	c->tsc_offset = s->msr.tsc - x86_clock_tsc(c->clock);
+	if (s->msr.tsc != EMU_TSC_KEEP)
+		c->tsc_offset = s->msr.tsc - x86_clock_tsc(c->clock);
 	emu_update_mode(c);
 	emu_tlb_flush(c, 0);
 	return 0;
@@ -156,10 +160,11 @@ static int events(struct emu_cpu *c)
 		return 1;
 	}
 	if (req & EMU_REQ_INIT) {
-		atomic_fetch_and(&c->req, ~(uint32_t)(EMU_REQ_INIT | EMU_REQ_SIPI));
+		/* A SIPI sent after this INIT may already be pending: it is taken
+		 * below, so the waiting vCPU needs no second wake-up. */
+		atomic_fetch_and(&c->req, ~(uint32_t)EMU_REQ_INIT);
 		do_init(c);
-		set_exit(c, EMU_EXIT_WAIT_SIPI);
-		return 1;
+		req = atomic_load_explicit(&c->req, memory_order_acquire);
 	}
 	if (c->s.ev.run_state == X86_WAIT_FOR_SIPI) {
 		if (!(req & EMU_REQ_SIPI)) {
@@ -209,14 +214,18 @@ static void run_blocks(struct emu_cpu *c, uint64_t limit)
 			return;
 		}
 		uint32_t key = c->code_sz | (c->cpl == 3 ? 16u : 0u);
-		struct emu_block *b = emu_block_find(c, c->rip, key);
+		struct emu_block *b =
+		    emu_block_find(c, (c->rip + c->segbase[X86_CS]) & c->la_mask, key);
 		int shadow = c->s.ev.interrupt_shadow;
 		c->blk = b;
 		c->icount += b->ninsn;
-		for (struct emu_insn *i = b->insn;; i++) {
+		/* handlers may run their successors themselves (EMU_NEXT): go on
+		 * after the last one that ran, which c->cur names */
+		for (struct emu_insn *i = b->insn;;) {
 			c->cur = i;
 			if (i->fn(c, i))
 				break;
+			i = c->cur + 1;
 		}
 		c->cur = NULL;
 		c->blk = NULL;

@@ -76,7 +76,10 @@ int emu_cpu_create(struct emu_cpu **out, const struct emu_cpu_config *cfg, struc
 void emu_cpu_destroy(struct emu_cpu *c);
 
 /* The architectural state. `lapic` is not the CPU's: get leaves it
- * untouched, set ignores it (the local APIC device owns that page). */
+ * untouched, set ignores it (the local APIC device owns that page). A set
+ * with msr.tsc == EMU_TSC_KEEP leaves the TSC running as it is (a new CPU's
+ * TSC is the VM clock's); any other value makes the TSC continue from it. */
+#define EMU_TSC_KEEP UINT64_MAX
 void emu_cpu_get_state(const struct emu_cpu *c, struct x86_vcpu_state *s);
 int emu_cpu_set_state(struct emu_cpu *c, const struct x86_vcpu_state *s, struct err *e);
 

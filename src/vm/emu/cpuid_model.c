@@ -42,6 +42,8 @@ size_t emu_cpuid_model(struct cpuid_entry *out, size_t cap, uint64_t tsc_khz)
 	uint32_t sig = (0x5u << 16) | (6u << 8) | (5u << 4) | 4u;
 	ADD(0, 0, 0, 0x16, str4("Genu"), str4("ntel"), str4("ineI"));
 	ADD(1, 0, 0, sig, (1u << 16) | (8u << 8), L1_ECX, L1_EDX);
+	/* 0xB: x2APIC topology, filled in per vCPU by cpuid_customize */
+	ADD(0xb, 0, 1, 0, 0, 0, 0);
 	/* 0x15: TSC = crystal (ECX, Hz) * EBX / EAX */
 	uint64_t hz = tsc_khz * 1000;
 	ADD(0x15, 0, 0, 1, 1, (uint32_t)(hz > 0xffffffffu ? 0 : hz), 0);

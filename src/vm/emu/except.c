@@ -103,7 +103,7 @@ static void push_sys(struct emu_cpu *c, uint64_t *sp, uint64_t base, uint64_t ma
                      uint64_t v)
 {
 	*sp -= sz;
-	emu_wr_sys(c, (base + (*sp & mask)) & c->la_mask, &v, sz);
+	emu_wr_sys(c, base + (*sp & mask), &v, sz);
 }
 
 static void deliver_real(struct emu_cpu *c, int vec)

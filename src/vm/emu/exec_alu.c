@@ -54,7 +54,7 @@
 		CALC_##OP(S);                                                                      \
 		if (WB_##OP)                                                                       \
 			RW##S(i->RMF##S, r);                                                       \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int OP##S##_rrm(struct emu_cpu *c, struct emu_insn *i)                              \
 	{                                                                                          \
@@ -62,7 +62,7 @@
 		CALC_##OP(S);                                                                      \
 		if (WB_##OP)                                                                       \
 			RW##S(i->REGF##S, r);                                                      \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int OP##S##_rmem(struct emu_cpu *c, struct emu_insn *i)                             \
 	{                                                                                          \
@@ -70,7 +70,7 @@
 		CALC_##OP(S);                                                                      \
 		if (WB_##OP)                                                                       \
 			RW##S(i->REGF##S, r);                                                      \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int OP##S##_rmi(struct emu_cpu *c, struct emu_insn *i)                              \
 	{                                                                                          \
@@ -78,7 +78,7 @@
 		CALC_##OP(S);                                                                      \
 		if (WB_##OP)                                                                       \
 			RW##S(i->RMF##S, r);                                                       \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static inline int OP##S##_memop(struct emu_cpu *c, struct emu_insn *i, T##S b)             \
 	{                                                                                          \
@@ -87,7 +87,7 @@
 		if (!WB_##OP) {                                                                    \
 			a = emu_rd##S(c, la);                                                      \
 			CALC_##OP(S);                                                              \
-			return 0;                                                                  \
+			EMU_NEXT(c, i);                                                            \
 		}                                                                                  \
 		int lk = (i->pfx & EMU_PFX_LOCK) != 0;                                             \
 		T##S *p = emu_rmw_begin(c, la, S / 8, lk);                                         \
@@ -103,7 +103,7 @@
 			memcpy(p, &r, sizeof(r));                                                  \
 		}                                                                                  \
 		emu_rmw_end(c, p);                                                                 \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int OP##S##_memr(struct emu_cpu *c, struct emu_insn *i)                             \
 	{                                                                                          \
@@ -301,7 +301,7 @@ static int op_mul(struct emu_cpu *c, struct emu_insn *i) /* F6/F7 /4 /5 */
 			int64_t sa = (int64_t)(a << (64 - n)) >> (64 - n);
 			int64_t sb = (int64_t)(b << (64 - n)) >> (64 - n);
 			p = sa * sb;
-			of = p != ((p << (64 - n)) >> (64 - n));
+			of = p != ((int64_t)((uint64_t)p << (64 - n)) >> (64 - n));
 		} else {
 			p = (int64_t)(a * (b & m));
 			of = ((uint64_t)p >> n) != 0;
@@ -376,13 +376,41 @@ static int op_imul_r(struct emu_cpu *c, struct emu_insn *i)
 		int64_t sa = (int64_t)(a << (64 - n)) >> (64 - n);
 		int64_t sb = (int64_t)(b << (64 - n)) >> (64 - n);
 		int64_t p = sa * sb;
-		of = p != ((p << (64 - n)) >> (64 - n));
+		of = p != ((int64_t)((uint64_t)p << (64 - n)) >> (64 - n));
 		lo = (uint64_t)p & mask_sz(sz);
 	}
 	emu_setreg(c, i->reg, sz, lo);
 	emu_lf_set(c, EMU_LF_MUL, sz, lo, 0, (uint64_t)of);
 	return 0;
 }
+
+/* INC/DEC and two-operand IMUL on registers, by size */
+#define INCDEC_FAST(S)                                                                             \
+	static int inc##S##_r(struct emu_cpu *c, struct emu_insn *i)                               \
+	{                                                                                          \
+		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm], r = (uint##S##_t)(a + 1);            \
+		emu_lf_set(c, EMU_LF_INC, S / 8, r, a, (uint64_t)emu_cf(c));                       \
+		c->s.gpr[i->rm] = r;                                                               \
+		EMU_NEXT(c, i);                                                                    \
+	}                                                                                          \
+	static int dec##S##_r(struct emu_cpu *c, struct emu_insn *i)                               \
+	{                                                                                          \
+		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm], r = (uint##S##_t)(a - 1);            \
+		emu_lf_set(c, EMU_LF_DEC, S / 8, r, a, (uint64_t)emu_cf(c));                       \
+		c->s.gpr[i->rm] = r;                                                               \
+		EMU_NEXT(c, i);                                                                    \
+	}                                                                                          \
+	static int imul##S##_rr(struct emu_cpu *c, struct emu_insn *i)                             \
+	{                                                                                          \
+		int##S##_t r;                                                                      \
+		int of = __builtin_mul_overflow((int##S##_t)c->s.gpr[i->reg],                      \
+		                                (int##S##_t)c->s.gpr[i->rm], &r);                  \
+		c->s.gpr[i->reg] = (uint##S##_t)r;                                                 \
+		emu_lf_set(c, EMU_LF_MUL, S / 8, (uint##S##_t)r, 0, (uint64_t)of);                 \
+		EMU_NEXT(c, i);                                                                    \
+	}
+INCDEC_FAST(32)
+INCDEC_FAST(64)
 
 static emu_fn alu_form(unsigned op, struct emu_insn *i, int form_reg, int form_mem)
 {
@@ -393,7 +421,13 @@ emu_fn emu_alu_pick(struct emu_insn *i)
 {
 	unsigned op = i->op;
 	if (i->map == 1) {
-		return op == 0xaf ? op_imul_r : NULL;
+		if (op != 0xaf)
+			return NULL;
+		if (!i->mem && i->osz == 8)
+			return imul64_rr;
+		if (!i->mem && i->osz == 4)
+			return imul32_rr;
+		return op_imul_r;
 	}
 	if (op < 0x40 && (op & 7) < 6) {
 		unsigned k = op >> 3;
@@ -457,11 +491,13 @@ emu_fn emu_alu_pick(struct emu_insn *i)
 		}
 	case 0xfe:
 	case 0xff:
-		if (i->ext == 0)
-			return op_inc;
-		if (i->ext == 1)
-			return op_dec;
-		return NULL;
+		if (i->ext > 1)
+			return NULL;
+		if (!i->mem && i->osz == 8)
+			return i->ext ? dec64_r : inc64_r;
+		if (!i->mem && i->osz == 4)
+			return i->ext ? dec32_r : inc32_r;
+		return i->ext ? op_dec : op_inc;
 	}
 	return NULL;
 }

@@ -23,14 +23,14 @@ static uint64_t shift(struct emu_cpu *c, unsigned kind, unsigned sz, uint64_t a,
 	a &= m;
 	switch (kind) {
 	case 0: { /* ROL */
-		unsigned k = cnt % n;
+		unsigned k = cnt & (n - 1);
 		r = k ? ((a << k) | (a >> (n - k))) & m : a;
 		int cf = r & 1;
 		set_cf_of(c, cf, !!(r & sign) ^ cf);
 		return r;
 	}
 	case 1: { /* ROR */
-		unsigned k = cnt % n;
+		unsigned k = cnt & (n - 1);
 		r = k ? ((a >> k) | (a << (n - k))) & m : a;
 		set_cf_of(c, !!(r & sign), !!(r & sign) ^ !!(r & (sign >> 1)));
 		return r;
@@ -225,6 +225,69 @@ static int op_bsf(struct emu_cpu *c, struct emu_insn *i) /* 0F BC / BD */
 	return 0;
 }
 
+/* Register shifts by an immediate count (the common case in compiled
+ * code), one handler per operation and size. The count is non-zero and
+ * below the operand size. */
+#define SHIFT_FAST(S)                                                                              \
+	static int shl##S##_ri(struct emu_cpu *c, struct emu_insn *i)                              \
+	{                                                                                          \
+		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm], r = (uint##S##_t)(a << i->imm);      \
+		emu_lf_set(c, EMU_LF_SHL, S / 8, r, a, i->imm);                                    \
+		c->s.gpr[i->rm] = r;                                                               \
+		EMU_NEXT(c, i);                                                                    \
+	}                                                                                          \
+	static int shr##S##_ri(struct emu_cpu *c, struct emu_insn *i)                              \
+	{                                                                                          \
+		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm], r = (uint##S##_t)(a >> i->imm);      \
+		emu_lf_set(c, EMU_LF_SHR, S / 8, r, a, i->imm);                                    \
+		c->s.gpr[i->rm] = r;                                                               \
+		EMU_NEXT(c, i);                                                                    \
+	}                                                                                          \
+	static int sar##S##_ri(struct emu_cpu *c, struct emu_insn *i)                              \
+	{                                                                                          \
+		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm];                                      \
+		uint##S##_t r = (uint##S##_t)((int##S##_t)a >> i->imm);                            \
+		emu_lf_set(c, EMU_LF_SAR, S / 8, r, a, i->imm);                                    \
+		c->s.gpr[i->rm] = r;                                                               \
+		EMU_NEXT(c, i);                                                                    \
+	}                                                                                          \
+	static int rol##S##_ri(struct emu_cpu *c, struct emu_insn *i)                              \
+	{                                                                                          \
+		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm];                                      \
+		uint##S##_t r = (uint##S##_t)((a << i->imm) | (a >> (S - i->imm)));                \
+		c->s.gpr[i->rm] = r;                                                               \
+		int cf = r & 1;                                                                    \
+		set_cf_of(c, cf, (int)(r >> (S - 1)) ^ cf);                                        \
+		EMU_NEXT(c, i);                                                                    \
+	}                                                                                          \
+	static int ror##S##_ri(struct emu_cpu *c, struct emu_insn *i)                              \
+	{                                                                                          \
+		uint##S##_t a = (uint##S##_t)c->s.gpr[i->rm];                                      \
+		uint##S##_t r = (uint##S##_t)((a >> i->imm) | (a << (S - i->imm)));                \
+		c->s.gpr[i->rm] = r;                                                               \
+		set_cf_of(c, (int)(r >> (S - 1)), (int)((r >> (S - 1)) ^ (r >> (S - 2))) & 1);     \
+		EMU_NEXT(c, i);                                                                    \
+	}
+SHIFT_FAST(32)
+SHIFT_FAST(64)
+
+static emu_fn shift_pick(struct emu_insn *i)
+{
+	if (i->mem || (i->osz != 4 && i->osz != 8) || i->op == 0xd2 || i->op == 0xd3 ||
+	    i->op == 0xc0 || i->op == 0xd0)
+		return op_shift;
+	unsigned cnt = i->op == 0xd1 ? 1 : (unsigned)i->imm & (i->osz == 8 ? 63 : 31);
+	if (cnt == 0)
+		return op_shift;
+	i->imm = cnt;
+	static const emu_fn f32[8] = {rol32_ri, ror32_ri, NULL,     NULL,
+	                              shl32_ri, shr32_ri, shl32_ri, sar32_ri};
+	static const emu_fn f64[8] = {rol64_ri, ror64_ri, NULL,     NULL,
+	                              shl64_ri, shr64_ri, shl64_ri, sar64_ri};
+	emu_fn f = (i->osz == 8 ? f64 : f32)[i->ext];
+	return f ? f : op_shift;
+}
+
 emu_fn emu_bits_pick(struct emu_insn *i)
 {
 	int lock = (i->pfx & EMU_PFX_LOCK) != 0;
@@ -233,7 +296,7 @@ emu_fn emu_bits_pick(struct emu_insn *i)
 		case 0xc0:
 		case 0xc1:
 		case 0xd0 ... 0xd3:
-			return lock ? NULL : op_shift;
+			return lock ? NULL : shift_pick(i);
 		}
 		return NULL;
 	}

@@ -8,22 +8,22 @@
 	static int mov##S##_rr(struct emu_cpu *c, struct emu_insn *i) /* 89 mod=3 */               \
 	{                                                                                          \
 		emu_setreg(c, i->rm, S / 8, c->s.gpr[i->reg]);                                     \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int mov##S##_st(struct emu_cpu *c, struct emu_insn *i) /* 89 mem */                 \
 	{                                                                                          \
 		emu_wr##S(c, emu_ea(c, i), (uint##S##_t)c->s.gpr[i->reg]);                         \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int mov##S##_ld(struct emu_cpu *c, struct emu_insn *i) /* 8B mem */                 \
 	{                                                                                          \
 		emu_setreg(c, i->reg, S / 8, emu_rd##S(c, emu_ea(c, i)));                          \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}                                                                                          \
 	static int mov##S##_sti(struct emu_cpu *c, struct emu_insn *i) /* C7 mem */                \
 	{                                                                                          \
 		emu_wr##S(c, emu_ea(c, i), (uint##S##_t)i->imm);                                   \
-		return 0;                                                                          \
+		EMU_NEXT(c, i);                                                                    \
 	}
 MOVS(16)
 MOVS(32)
@@ -32,32 +32,32 @@ MOVS(64)
 static int mov_ri(struct emu_cpu *c, struct emu_insn *i) /* B8+r, C7 mod=3 */
 {
 	emu_setreg(c, i->reg, i->osz, i->imm);
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int mov8_ri(struct emu_cpu *c, struct emu_insn *i)
 {
 	*emu_r8p(c, i->reg8) = (uint8_t)i->imm;
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int mov8_rr(struct emu_cpu *c, struct emu_insn *i) /* 88 mod=3 */
 {
 	*emu_r8p(c, i->rm8) = *emu_r8p(c, i->reg8);
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int mov8_st(struct emu_cpu *c, struct emu_insn *i)
 {
 	emu_wr8(c, emu_ea(c, i), *emu_r8p(c, i->reg8));
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int mov8_ld(struct emu_cpu *c, struct emu_insn *i)
 {
 	*emu_r8p(c, i->reg8) = emu_rd8(c, emu_ea(c, i));
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int mov8_sti(struct emu_cpu *c, struct emu_insn *i)
 {
 	emu_wr8(c, emu_ea(c, i), (uint8_t)i->imm);
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int mov_moff(struct emu_cpu *c, struct emu_insn *i) /* A0-A3 */
 {
@@ -74,7 +74,7 @@ static int mov_moff(struct emu_cpu *c, struct emu_insn *i) /* A0-A3 */
 	} else {
 		emu_setreg(c, X86_RAX, i->osz, emu_rd(c, la, i->osz));
 	}
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_lea(struct emu_cpu *c, struct emu_insn *i)
@@ -91,7 +91,7 @@ static int op_lea(struct emu_cpu *c, struct emu_insn *i)
 	else if (i->asz == 2)
 		a = (uint16_t)a;
 	emu_setreg(c, i->reg, i->osz, a);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* MOVZX/MOVSX (0F B6/B7/BE/BF), MOVSXD (63 in 64-bit mode) */
@@ -336,20 +336,20 @@ static int op_setcc(struct emu_cpu *c, struct emu_insn *i)
 static int push_r(struct emu_cpu *c, struct emu_insn *i) /* 50+r */
 {
 	emu_push(c, i->osz, c->s.gpr[i->reg]);
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int push64_r(struct emu_cpu *c, struct emu_insn *i)
 {
 	uint64_t sp = c->s.gpr[X86_RSP] - 8;
 	emu_wr64(c, sp, c->s.gpr[i->reg]);
 	c->s.gpr[X86_RSP] = sp;
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int pop_r(struct emu_cpu *c, struct emu_insn *i)
 {
 	uint64_t v = emu_pop(c, i->osz);
 	emu_setreg(c, i->reg, i->osz, v);
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int pop64_r(struct emu_cpu *c, struct emu_insn *i)
 {
@@ -357,7 +357,7 @@ static int pop64_r(struct emu_cpu *c, struct emu_insn *i)
 	uint64_t v = emu_rd64(c, sp);
 	c->s.gpr[X86_RSP] = sp + 8;
 	c->s.gpr[i->reg] = v;
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int push_i(struct emu_cpu *c, struct emu_insn *i)
 {

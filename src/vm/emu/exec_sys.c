@@ -50,6 +50,12 @@ static int op_io(struct emu_cpu *c, struct emu_insn *i) /* E4-E7 EC-EF */
 		else
 			emu_setreg(c, X86_RAX, sz, v);
 	}
+	/* The device may have ended the machine (debug exit, reset) and kicked
+	 * this vCPU: stop before the next instruction, as a hardware exit would. */
+	if (EMU_UNLIKELY(atomic_load_explicit(&c->req, memory_order_relaxed) & EMU_REQ_KICK)) {
+		c->rip = emu_next_rip(c, i);
+		return 1;
+	}
 	return 0;
 }
 
@@ -294,8 +300,13 @@ static int op_grp6(struct emu_cpu *c, struct emu_insn *i) /* 0F 00 */
 		emu_load_sys_seg(c, i->ext == 2 ? X86_LDTR : X86_TR, sel);
 		break;
 	}
+	case 4:
+	case 5:
+		i->osz = 2;
+		emu_verr_verw(c, (uint16_t)emu_rd_rm(c, i), i->ext == 5);
+		return 0;
 	default:
-		emu_ud(c); /* VERR/VERW are not implemented */
+		emu_ud(c);
 	}
 	c->rip += i->end;
 	return 1;

@@ -99,9 +99,14 @@ void emu_set_flags(struct emu_cpu *c, uint64_t v)
 
 int emu_cf(struct emu_cpu *c)
 {
+	unsigned sh = 64 - 8 * c->lf_sz;
 	switch (c->lf_op) {
 	case EMU_LF_NONE:
 		return (c->s.rflags & EMU_F_CF) != 0;
+	case EMU_LF_ADD:
+		return (c->lf_res << sh) < (c->lf_a << sh);
+	case EMU_LF_SUB:
+		return (c->lf_a << sh) < (c->lf_b << sh);
 	case EMU_LF_LOGIC:
 		return 0;
 	case EMU_LF_INC:

@@ -190,18 +190,21 @@ static void phys_access(struct emu_cpu *c, uint64_t pa, uint8_t *buf, unsigned n
 static void access(struct emu_cpu *c, uint64_t la, uint8_t *buf, unsigned n, int wr, int user)
 {
 	enum emu_acc acc = wr ? EMU_ACC_W : EMU_ACC_R;
+	/* an address above 4 GiB is a 64-bit one even while compatibility-mode
+	 * code runs (system structures) */
+	uint64_t m = la > 0xffffffffULL ? ~0ULL : c->la_mask;
 	while (n) {
 		unsigned in_page = 0x1000 - (unsigned)(la & 0xfff);
 		unsigned k = n < in_page ? n : in_page;
 		/* translate every page first so a fault on the second page of a
 		 * store leaves memory unchanged */
 		if (k < n && wr)
-			xlate_fill(c, (la + k) & c->la_mask, acc, user);
+			xlate_fill(c, (la + k) & m, acc, user);
 		uint64_t pa = xlate_fill(c, la, acc, user);
 		phys_access(c, pa, buf, k, wr);
 		buf += k;
 		n -= k;
-		la = (la + k) & c->la_mask;
+		la = (la + k) & m;
 	}
 }
 
@@ -235,9 +238,17 @@ void emu_wrn(struct emu_cpu *c, uint64_t la, const void *src, unsigned n)
 	}
 }
 
+/* System structures (GDT, IDT, TSS, the stacks of an event delivery) have
+ * 64-bit linear addresses in IA-32e mode, also while compatibility-mode
+ * code runs. */
+static uint64_t sys_mask(const struct emu_cpu *c)
+{
+	return c->long_mode ? ~0ULL : 0xffffffffULL;
+}
+
 void emu_rd_sys(struct emu_cpu *c, uint64_t la, void *dst, unsigned n)
 {
-	access(c, la & c->la_mask, dst, n, 0, 0);
+	access(c, la & sys_mask(c), dst, n, 0, 0);
 }
 
 void emu_wr_sys(struct emu_cpu *c, uint64_t la, const void *src, unsigned n)
@@ -246,7 +257,7 @@ void emu_wr_sys(struct emu_cpu *c, uint64_t la, const void *src, unsigned n)
 	if (n > sizeof(tmp))
 		n = sizeof(tmp);
 	memcpy(tmp, src, n);
-	access(c, la & c->la_mask, tmp, n, 1, 0);
+	access(c, la & sys_mask(c), tmp, n, 1, 0);
 }
 
 uint8_t *emu_page_ptr(struct emu_cpu *c, uint64_t la, enum emu_acc acc)

@@ -87,6 +87,7 @@ void emu_iret(struct emu_cpu *c, unsigned osz);
 /* LLDT / LTR */
 void emu_load_sys_seg(struct emu_cpu *c, unsigned sreg, uint16_t sel);
 emu_fn emu_lar_lsl_handler(void);
+void emu_verr_verw(struct emu_cpu *c, uint16_t sel, int write);
 /* SYSCALL (0x05), SYSRET (0x07), SYSENTER (0x34), SYSEXIT (0x35) */
 emu_fn emu_syscall_handler(unsigned op);
 /* RFLAGS write by POPF/IRET with the privilege rules. */

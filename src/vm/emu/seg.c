@@ -381,6 +381,26 @@ static int op_lar_lsl(struct emu_cpu *c, struct emu_insn *i)
 	return 0;
 }
 
+/* VERR / VERW (0F 00 /4 /5): ZF = the segment is readable / writable at
+ * the current privilege */
+void emu_verr_verw(struct emu_cpu *c, uint16_t sel, int write)
+{
+	int ok = 0;
+	uint64_t tl = (sel & 4) ? c->s.seg[X86_LDTR].limit : c->s.gdt.limit, addr;
+	if ((sel & ~3u) && (uint64_t)(sel & ~7u) + 7 <= tl) {
+		struct x86_segment n;
+		parse_desc(read_desc(c, sel, EMU_GP, &addr), sel, &n);
+		int code = (n.type & 8) != 0, conforming = code && (n.type & 4);
+		ok = n.s && (conforming || (n.dpl >= c->cpl && n.dpl >= SEL_RPL(sel)));
+		if (write)
+			ok = ok && !code && (n.type & 2);
+		else
+			ok = ok && (!code || (n.type & 2));
+	}
+	emu_flags_materialize(c);
+	c->s.rflags = (c->s.rflags & ~(uint64_t)EMU_F_ZF) | (ok ? EMU_F_ZF : 0);
+}
+
 emu_fn emu_lar_lsl_handler(void)
 {
 	return op_lar_lsl;
