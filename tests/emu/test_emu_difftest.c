@@ -106,7 +106,12 @@ static void generated_sequences_run_natively(void **state)
 			de++;
 			continue;
 		}
-		if (r->end == DT_END_EXCEPT && in && in->cls == DT_C_FAULT) {
+		/* #BP is a trap: RIP is past the INT3 */
+		for (unsigned k = 0; r->vector == 3 && k < s->ninsn; k++)
+			if (s->insn[k].off + s->insn[k].len == r->r.rip - DT_SEQ)
+				in = &s->insn[k];
+		if (r->end == DT_END_EXCEPT && in &&
+		    (in->cls == DT_C_FAULT || in->cls == DT_C_SYS)) {
 			faults++;
 			continue;
 		}
@@ -120,7 +125,7 @@ static void generated_sequences_run_natively(void **state)
 			cls[s->insn[k].cls]++;
 	}
 	for (int i = 0; i < DT_C_NCLASS; i++)
-		assert_true(i == DT_C_FAULT || cls[i] > 100);
+		assert_true(i == DT_C_FAULT || i == DT_C_SYS || cls[i] > 100);
 	assert_true(de < 3000 / 10);
 	assert_true(faults > 0 && faults < 3000 / 5);
 	test_measured("generator: 3000 native sequences, %" PRIu64 " instructions, %" PRIu64
@@ -131,14 +136,45 @@ static void generated_sequences_run_natively(void **state)
 	dt_native_stop(n);
 }
 
-/* Classes the CPU is expected to get right: a mismatch there fails the
- * test; mismatches elsewhere are reported (counts and details), never
- * hidden. */
-static const int implemented[DT_C_NCLASS] = {
-    [DT_C_ALU] = 1,   [DT_C_FLAGS] = 1,   [DT_C_SHIFT] = 1,  [DT_C_MULDIV] = 1,
-    [DT_C_BIT] = 1,   [DT_C_XCHG] = 1,    [DT_C_MOV] = 1,    [DT_C_STRING] = 1,
-    [DT_C_STACK] = 1, [DT_C_SSE_INT] = 1, [DT_C_SSE_FP] = 1, [DT_C_FAULT] = 1,
+/* The classes the CPU is expected to get right are all but those listed
+ * here with the reason: a mismatch in an expected class fails the test;
+ * mismatches in a listed class are counted and shown in full (first few),
+ * never hidden, but do not fail it until the CPU is fixed. */
+static const char *const not_yet[DT_C_NCLASS] = {
+    [DT_C_SYS] = "known CPU bugs: #UD instead of #GP(0) when the opcode lies beyond byte 15; "
+                 "#DF (INT 8: triple fault) instead of #GP(n*8+2) for INT n, n = 0, 8, 10..14, "
+                 "through a DPL 0 gate",
 };
+
+/* One budgeted run; the integer-only half keeps the integer classes well
+ * covered even while SSE sequences stop early. */
+static uint64_t run_half(const char *what, unsigned opts, uint64_t seed, double secs)
+{
+	char why[256];
+	struct dt_loop cfg = {
+	    .seed = seed, .max_secs = secs, .max_report = 3, .gen_opts = opts, .log = stdout};
+	struct dt_stats st;
+	int rc = dt_loop_run(&cfg, &st, why, sizeof(why));
+	if (rc)
+		printf("# difftest: %s\n", why);
+	assert_int_equal(rc, 0);
+	test_measured("difftest %s: %" PRIu64 " sequences, %" PRIu64 " instructions, %" PRIu64
+	              " mismatches (seed %#" PRIx64 ")",
+	              what, st.seqs, st.insns, st.mismatches, cfg.seed);
+	uint64_t failing = st.other_mismatch;
+	for (int i = 0; i < DT_C_NCLASS; i++) {
+		if (st.cls_mismatch[i] || not_yet[i])
+			test_measured("difftest %s class %s: %" PRIu64 " instructions, %" PRIu64
+			              " mismatches%s%s%s",
+			              what, dt_class_names[i], st.cls_insns[i], st.cls_mismatch[i],
+			              not_yet[i] ? " (not failing: " : "",
+			              not_yet[i] ? not_yet[i] : "", not_yet[i] ? ")" : "");
+		if (!not_yet[i])
+			failing += st.cls_mismatch[i];
+	}
+	assert_true(st.seqs > 100);
+	return failing;
+}
 
 static void emulator_matches_host(void **state)
 {
@@ -150,29 +186,10 @@ static void emulator_matches_host(void **state)
 	dt_emul_destroy(em);
 	const char *secs = getenv("CAPSA_DIFFTEST_SECS");
 	const char *seed = getenv("CAPSA_DIFFTEST_SEED");
-	struct dt_loop cfg = {.seed = seed ? strtoull(seed, NULL, 0) : 0x5eed0000,
-	                      .max_secs = secs ? strtod(secs, NULL) : 20,
-	                      .max_report = 5,
-	                      .log = stdout};
-	struct dt_stats st;
-	int rc = dt_loop_run(&cfg, &st, why, sizeof(why));
-	if (rc)
-		printf("# difftest: %s\n", why);
-	assert_int_equal(rc, 0);
-	test_measured("difftest: %" PRIu64 " sequences, %" PRIu64 " instructions, %" PRIu64
-	              " mismatches (seed %#" PRIx64 ")",
-	              st.seqs, st.insns, st.mismatches, cfg.seed);
-	uint64_t failing = st.other_mismatch;
-	for (int i = 0; i < DT_C_NCLASS; i++) {
-		if (st.cls_mismatch[i] || !implemented[i])
-			test_measured("difftest class %s: %" PRIu64 " instructions, %" PRIu64
-			              " mismatches%s",
-			              dt_class_names[i], st.cls_insns[i], st.cls_mismatch[i],
-			              implemented[i] ? "" : " (not yet implemented: not failing)");
-		if (implemented[i])
-			failing += st.cls_mismatch[i];
-	}
-	assert_true(st.seqs > 100);
+	double total = secs ? strtod(secs, NULL) : 20;
+	uint64_t s0 = seed ? strtoull(seed, NULL, 0) : 0x5eed0000;
+	uint64_t failing = run_half("integer", DT_GEN_NO_SSE, s0, total / 2);
+	failing += run_half("integer+sse", 0, s0 + (1ULL << 32), total / 2);
 	assert_int_equal(failing, 0);
 }
 

@@ -43,6 +43,20 @@ int dt_compare(const struct dt_seq *s, const struct dt_result *nat, const struct
 			         nat->vector, nat->r.rip, emu->vector, emu->r.rip);
 			return 1;
 		}
+		/* A user page fault's error code (P, W, U, I bits) and address. */
+		if (nat->vector == 14 && ((nat->err ^ emu->err) & 0x1f || nat->cr2 != emu->cr2)) {
+			snprintf(what, len,
+			         "#PF: native error %#" PRIx64 " cr2 %#" PRIx64
+			         ", emulator error %#" PRIx64 " cr2 %#" PRIx64,
+			         nat->err, nat->cr2, emu->err, emu->cr2);
+			return 1;
+		}
+		if (nat->vector == 13 && nat->err != emu->err) {
+			snprintf(what, len,
+			         "#GP: native error code %#" PRIx64 ", emulator %#" PRIx64,
+			         nat->err, emu->err);
+			return 1;
+		}
 		const struct dt_insn *in = dt_insn_at(s, nat->r.rip - DT_SEQ);
 		undef = in ? in->undef_before : DT_ARITH;
 	}

@@ -50,6 +50,7 @@ enum dt_end {
 struct dt_result {
 	enum dt_end end;
 	int vector;
+	uint64_t err, cr2; /* page faults: error code and address */
 	struct dt_regs r;
 	uint8_t data[DT_DATA_SIZE];
 	char msg[200];
@@ -70,6 +71,8 @@ enum dt_class {
 	DT_C_SSE_INT,
 	DT_C_SSE_FP,
 	DT_C_FAULT, /* instructions that fault on purpose */
+	DT_C_CTL,   /* CALL/RET/JMP, LOOP/JRCXZ */
+	DT_C_SYS,   /* privileged instructions, INT n, the 15-byte limit: faults */
 	DT_C_NCLASS
 };
 extern const char *const dt_class_names[DT_C_NCLASS];

@@ -167,14 +167,14 @@ int dt_emul_run(struct dt_emul *em, const struct dt_seq *s, struct dt_result *ou
 	memset(out, 0, sizeof(*out));
 	if (emu_cpu_set_state(em->cpu, &em->st, &e)) {
 		out->end = DT_END_OTHER;
-		snprintf(out->msg, sizeof(out->msg), "set_state: %s", e.msg);
+		snprintf(out->msg, sizeof(out->msg), "set_state: %.150s", e.msg);
 		return 0;
 	}
 	em->port = -1;
 	struct emu_exit x = {0};
 	if (emu_cpu_run(em->cpu, 100000, &x, &e)) {
 		out->end = DT_END_OTHER;
-		snprintf(out->msg, sizeof(out->msg), "run: %s", e.msg);
+		snprintf(out->msg, sizeof(out->msg), "run: %.150s", e.msg);
 		return 0;
 	}
 	emu_cpu_get_state(em->cpu, &em->st);
@@ -197,9 +197,11 @@ int dt_emul_run(struct dt_emul *em, const struct dt_seq *s, struct dt_result *ou
 		out->r.rip = f[0];
 		out->r.rflags = f[2];
 		out->r.gpr[4] = f[3];
+		memcpy(&out->err, em->low + layout.rsp0 - 48, 8);
+		out->cr2 = em->st.cr2;
 	} else {
 		out->end = DT_END_OTHER;
-		snprintf(out->msg, sizeof(out->msg), "exit reason %d at rip %#llx, port %d: %s",
+		snprintf(out->msg, sizeof(out->msg), "exit reason %d at rip %#llx, port %d: %.100s",
 		         (int)x.reason, (unsigned long long)em->st.rip, em->port, x.msg);
 	}
 	return 0;

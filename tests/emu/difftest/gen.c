@@ -6,8 +6,8 @@
 #include <string.h>
 
 const char *const dt_class_names[DT_C_NCLASS] = {
-    "alu", "flags",  "shift", "muldiv",  "bit",    "xchg",
-    "mov", "string", "stack", "sse-int", "sse-fp", "fault",
+    "alu",    "flags", "shift",   "muldiv", "bit",   "xchg", "mov",
+    "string", "stack", "sse-int", "sse-fp", "fault", "ctl",  "sys",
 };
 
 #define T(fn, a, w)                                                                                \
@@ -31,7 +31,10 @@ static const struct dt_tmpl int_tmpls[] = {
     T(flagop, 3, 1),    T(flagop, 4, 1),    T(string, 0xa4, 2), T(string, 0xa6, 2),
     T(string, 0xaa, 2), T(string, 0xac, 2), T(string, 0xae, 2), T(stack, 0, 2),
     T(stack, 1, 2),     T(stack, 2, 1),     T(stack, 3, 1),     T(stack, 4, 1),
-    T(flagprobe, 0, 8), T(fault, 0, 0),     T(fault, 1, 0),     T(fault, 2, 0),
+    T(flagprobe, 0, 8), T(callret, 0, 1),   T(callret, 1, 1),   T(callret, 2, 1),
+    T(callret, 3, 1),   T(misc, 0, 2),      T(misc, 1, 1),      T(misc, 2, 1),
+    T(misc, 3, 2),      T(misc, 4, 2),      T(misc, 5, 1),      T(misc, 6, 1),
+    T(misc, 7, 1),      T(fault, 0, 0),     T(fault, 1, 0),     T(fault, 2, 0),
     T(fault, 3, 0),
 };
 #undef T
@@ -56,7 +59,7 @@ static void gen_one(struct dt_gen *g)
 	if (!total)
 		total = int_weight();
 	if (dt_rn(g, 1000) < 3) { /* a fault ends the sequence: rarely */
-		struct dt_tmpl t = {dt_gen_fault, (int)dt_rn(g, 4), 0};
+		struct dt_tmpl t = {dt_gen_fault, (int)dt_rn(g, 8), 0};
 		dt_gen_fault(g, &t);
 		return;
 	}
@@ -83,26 +86,51 @@ static void gen_one(struct dt_gen *g)
 	gen_jcc(g);
 }
 
-/* Jcc over the next 1..3 instructions items (rel8 or rel32). Afterwards a
- * flag is undefined if it is on either path. */
+/* A forward branch over the next 1..3 items: Jcc (rel8 or rel32), JMP,
+ * LOOP/LOOPE/LOOPNE or JRCXZ/JECXZ. Afterwards a flag is undefined if it
+ * is on either path. */
 static void gen_jcc(struct dt_gen *g)
 {
 	struct dt_seq *s = g->s;
-	int cc = (int)dt_rn(g, 16), rel32 = dt_chance(g, 25);
-	dt_need_flags(g, dt_cc_flags(cc));
-	struct dt_enc e = {0};
-	if (rel32) {
-		e.op[0] = 0x0f;
+	unsigned kind = dt_rn(g, 12);
+	int cc = (int)dt_rn(g, 16), rel32 = kind < 7 && dt_chance(g, 25);
+	struct dt_enc e = {.nop = 1, .imm_size = rel32 ? 4 : 1};
+	const char *name = "jcc";
+	int cls = DT_C_FLAGS;
+	if (kind < 7) {
+		dt_need_flags(g, dt_cc_flags(cc));
+		e.op[0] = (uint8_t)(rel32 ? 0x0f : 0x70 + cc);
 		e.op[1] = (uint8_t)(0x80 + cc);
-		e.nop = 2;
-		e.imm_size = 4;
+		e.nop = rel32 ? 2 : 1;
+	} else if (kind < 9) {
+		int loope = dt_chance(g, 50);
+		if (loope)
+			dt_need_flags(g, DT_ZF);
+		e.op[0] = loope ? (uint8_t)(0xe0 + dt_rn(g, 2)) : 0xe2;
+		name = loope ? "loope/loopne" : "loop";
+		cls = DT_C_CTL;
+	} else if (kind < 11) {
+		e.op[0] = 0xe3;
+		e.rm.a32 = dt_chance(g, 50); /* 0x67: JECXZ */
+		e.has_modrm = 0;
+		e.p66 = 0;
+		name = "jrcxz";
+		cls = DT_C_CTL;
+		if (e.rm.a32) {
+			e.op[0] = 0x67;
+			e.op[1] = 0xe3;
+			e.nop = 2;
+			name = "jecxz";
+		}
 	} else {
-		e.op[0] = (uint8_t)(0x70 + cc);
-		e.nop = 1;
-		e.imm_size = 1;
+		rel32 = dt_chance(g, 50);
+		e.op[0] = rel32 ? 0xe9 : 0xeb;
+		e.imm_size = rel32 ? 4 : 1;
+		name = "jmp";
+		cls = DT_C_CTL;
 	}
 	unsigned at = s->ninsn;
-	if (!dt_emit(g, &e, "jcc", DT_C_FLAGS, 0))
+	if (!dt_emit(g, &e, name, cls, 0))
 		return;
 	uint32_t start = s->len;
 	uint16_t before = g->undef;

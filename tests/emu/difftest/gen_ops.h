@@ -32,6 +32,8 @@ void dt_gen_setcc(struct dt_gen *g, const struct dt_tmpl *t);
 void dt_gen_flagop(struct dt_gen *g, const struct dt_tmpl *t);
 void dt_gen_string(struct dt_gen *g, const struct dt_tmpl *t);
 void dt_gen_flagprobe(struct dt_gen *g, const struct dt_tmpl *t);
+void dt_gen_callret(struct dt_gen *g, const struct dt_tmpl *t);
+void dt_gen_misc(struct dt_gen *g, const struct dt_tmpl *t);
 void dt_gen_fault(struct dt_gen *g, const struct dt_tmpl *t);
 void dt_gen_stack(struct dt_gen *g, const struct dt_tmpl *t);
 /* a: index into the SSE table (gen_sse.c) */

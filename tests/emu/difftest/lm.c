@@ -14,10 +14,11 @@ static int has_error_code(unsigned v)
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
 }
 
-static void stub(uint8_t b[16], unsigned v, enum dt_stub kind, uint64_t counter)
+static void stub(uint8_t b[DT_STUB_SIZE], unsigned v, enum dt_stub kind, uint64_t counter)
 {
 	unsigned n = 0;
-	memset(b, 0x90, 16);
+	uint32_t a = (uint32_t)counter;
+	memset(b, 0x90, DT_STUB_SIZE);
 	if (kind == DT_STUB_OUT) {
 		b[n++] = 0xe6; /* out imm8, al */
 		b[n++] = (uint8_t)(DT_PORT_VECTOR + (v & 0x3f));
@@ -29,14 +30,22 @@ static void stub(uint8_t b[16], unsigned v, enum dt_stub kind, uint64_t counter)
 		b[n++] = 0xfd;
 	} else {
 		/* lock incq counter (absolute disp32 through SIB) */
-		b[n++] = 0xf0;
-		b[n++] = 0x48;
-		b[n++] = 0xff;
-		b[n++] = 0x04;
-		b[n++] = 0x25;
-		uint32_t a = (uint32_t)counter;
+		static const uint8_t inc[] = {0xf0, 0x48, 0xff, 0x04, 0x25};
+		memcpy(b + n, inc, sizeof(inc));
+		n += sizeof(inc);
 		memcpy(b + n, &a, 4);
 		n += 4;
+		/* cmpq $DT_STUB_MAX, counter; jae hlt: a fault that repeats
+		 * forever (the handler returns to it) ends in HLT */
+		static const uint8_t cmp[] = {0x48, 0x83, 0x3c, 0x25};
+		memcpy(b + n, cmp, sizeof(cmp));
+		n += sizeof(cmp);
+		memcpy(b + n, &a, 4);
+		n += 4;
+		b[n++] = DT_STUB_MAX;
+		b[n] = 0x73; /* jae to the hlt at the end */
+		b[n + 1] = (uint8_t)(DT_STUB_SIZE - 3 - (n + 2));
+		n += 2;
 		if (has_error_code(v)) {
 			b[n++] = 0x48; /* add $8, %rsp */
 			b[n++] = 0x83;
@@ -45,6 +54,9 @@ static void stub(uint8_t b[16], unsigned v, enum dt_stub kind, uint64_t counter)
 		}
 		b[n++] = 0x48; /* iretq */
 		b[n++] = 0xcf;
+		b[DT_STUB_SIZE - 3] = 0xf4; /* hlt; jmp back to it */
+		b[DT_STUB_SIZE - 2] = 0xeb;
+		b[DT_STUB_SIZE - 1] = 0xfd;
 	}
 }
 
@@ -69,15 +81,17 @@ int dt_lm_tables(const struct guest_mem *gm, const struct dt_lm *l, enum dt_stub
 	if (gm_write(gm, l->tss, tss, sizeof(tss)))
 		return -1;
 	for (unsigned v = 0; v < 256; v++) {
-		uint8_t code[16];
+		uint8_t code[DT_STUB_SIZE];
 		stub(code, v, kind, l->counter);
-		uint64_t h = l->stubs + 16 * v;
+		uint64_t h = l->stubs + DT_STUB_SIZE * v;
 		uint64_t gate[2];
-		gate[0] = (h & 0xffff) | ((uint64_t)SEL_KCODE << 16) | (0x8eULL << 40) |
+		/* #BP and #OF may be raised from user mode (INT3/INT 3), as
+		 * under Linux; every other gate is DPL 0 (INT n: #GP). */
+		uint64_t type = v == 3 || v == 4 ? 0xeeULL : 0x8eULL;
+		gate[0] = (h & 0xffff) | ((uint64_t)SEL_KCODE << 16) | (type << 40) |
 		          ((h >> 16 & 0xffff) << 48);
 		gate[1] = h >> 32;
-		if (gm_write(gm, l->stubs + 16 * v, code, 16) ||
-		    gm_write(gm, l->idt + 16 * v, gate, 16))
+		if (gm_write(gm, h, code, DT_STUB_SIZE) || gm_write(gm, l->idt + 16 * v, gate, 16))
 			return -1;
 	}
 	return 0;

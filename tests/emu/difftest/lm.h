@@ -15,16 +15,18 @@ struct dt_lm {
 	uint64_t gdt;     /* 8 entries */
 	uint64_t idt;     /* 256 gates */
 	uint64_t tss;     /* 104 bytes */
-	uint64_t stubs;   /* 256 handlers of 16 bytes */
+	uint64_t stubs;   /* 256 handlers of DT_STUB_SIZE bytes */
 	uint64_t rsp0;    /* kernel stack top (TSS.RSP0) */
 	uint64_t counter; /* DT_STUB_IRET: 8-byte counter each handler increments */
 };
 
 enum dt_stub {
 	DT_STUB_OUT,  /* out (0x80 + vector & 0x3f), al; jmp $ */
-	DT_STUB_IRET, /* count, drop the error code, iretq */
+	DT_STUB_IRET, /* count, drop the error code, iretq; hlt after DT_STUB_MAX */
 	DT_STUB_HLT,  /* hlt in a loop */
 };
+#define DT_STUB_SIZE   32
+#define DT_STUB_MAX    64
 #define DT_PORT_DONE   0xf4
 #define DT_PORT_VECTOR 0x80
 

@@ -90,6 +90,7 @@ __asm__(
 /* Child state set by the fault handler. */
 static volatile int child_in_seq;
 static volatile int child_vector; /* -1: none */
+static volatile uint64_t child_err, child_cr2;
 static uint8_t child_altstack[65536] __attribute__((aligned(16)));
 
 static void raw_exit(int code)
@@ -122,6 +123,8 @@ __attribute__((no_sanitize("address", "undefined"))) static void on_fault(int si
 			                 16);
 	}
 	child_vector = (int)gr[REG_TRAPNO];
+	child_err = (uint64_t)gr[REG_ERR];
+	child_cr2 = (uint64_t)gr[REG_CR2];
 	child_in_seq = 0;
 	gr[REG_RIP] = (greg_t)(uintptr_t)dt_native_resume;
 	gr[REG_RSP] = (greg_t)(uintptr_t)(dt_native_stack + 256);
@@ -180,6 +183,8 @@ static void child_main(int fd)
 		res.r = dt_native_out;
 		res.end = child_vector < 0 ? DT_END_DONE : DT_END_EXCEPT;
 		res.vector = child_vector;
+		res.err = child_err;
+		res.cr2 = child_cr2;
 		if (child_vector < 0)
 			res.r.rip = DT_SEQ + req.len;
 		__builtin_memcpy(res.data, (void *)DT_DATA, DT_DATA_SIZE);
