@@ -91,18 +91,25 @@ static inline void sse_src(struct emu_cpu *c, const struct emu_insn *i, sse_v *v
 
 /* Merge host exception flags into MXCSR; raise #XM/#UD when one is unmasked. */
 void sse_fp_flags(struct emu_cpu *c, uint32_t flags);
-/* Host MXCSR for a guest operation: returns the host's own to restore. */
+/* Host MXCSR for a guest operation: the guest's rounding, FTZ and DAZ with
+ * every exception masked and no flag set. Returns the host's own value to
+ * restore; the (slow) LDMXCSR is left out when the two agree, which is the
+ * usual case (both 0x1f80). */
 static inline uint32_t sse_host_enter(const struct emu_cpu *c)
 {
 	uint32_t old, m = (sse_mxcsr(c) & 0xffc0u) | 0x1f80u;
-	__asm__ volatile("stmxcsr %0\n\tldmxcsr %1" : "=m"(old) : "m"(m) : "memory");
+	__asm__ volatile("stmxcsr %0" : "=m"(old)::"memory");
+	if (old != m)
+		__asm__ volatile("ldmxcsr %0" ::"m"(m) : "memory");
 	return old;
 }
 /* Restores the host MXCSR and returns the exception flags raised. */
 static inline uint32_t sse_host_leave(uint32_t old)
 {
 	uint32_t now;
-	__asm__ volatile("stmxcsr %0\n\tldmxcsr %1" : "=m"(now) : "m"(old) : "memory");
+	__asm__ volatile("stmxcsr %0" : "=m"(now)::"memory");
+	if (now != old)
+		__asm__ volatile("ldmxcsr %0" ::"m"(old) : "memory");
 	return now & 0x3f;
 }
 
