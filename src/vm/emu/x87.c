@@ -165,7 +165,7 @@ static int op_ffree(struct emu_cpu *c, struct emu_insn *i)
 	x87_begin(c, i);
 	x87_set_tag(c, i->modrm & 7, 0);
 	if (i->op == 0xdf)
-		x87_inc_top(c);
+		x87_pop(c);
 	return 0;
 }
 /* FDECSTP (D9 F6) / FINCSTP (D9 F7): C1 cleared */
