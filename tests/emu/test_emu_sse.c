@@ -15,6 +15,7 @@ enum {
 	D_X1 = 0x00,   /* xmm1 in */
 	D_X2 = 0x10,   /* xmm2 in */
 	D_RAX = 0x20,  /* rax in */
+	D_RDX = 0x28,  /* rdx in */
 	D_MEM = 0x30,  /* memory operand */
 	D_MXIN = 0x40, /* mxcsr in */
 	D_X1O = 0x50,  /* xmm1 out */
@@ -23,10 +24,11 @@ enum {
 	D_FLO = 0x70,
 	D_MEMO = 0x80,
 	D_X2O = 0x90,
-	D_X0 = 0xa0,  /* xmm0 in (BLENDV*) */
-	D_M1O = 0xb0, /* mm1 out */
-	D_M2O = 0xb8, /* mm2 out */
-	D_FX = 0x100, /* FXSAVE image after an MMX instruction */
+	D_X0 = 0xa0,   /* xmm0 in (BLENDV*) */
+	D_M1O = 0xb0,  /* mm1 out */
+	D_M2O = 0xb8,  /* mm2 out */
+	D_RCXO = 0xc0, /* rcx out */
+	D_FX = 0x100,  /* FXSAVE image after an MMX instruction */
 	D_SIZE = 0x300,
 };
 
@@ -48,7 +50,8 @@ enum form {
 struct sop {
 	const char *name;
 	uint8_t pfx, map, op, form, w, imm, digit;
-	uint8_t sse41; /* needs SSE4.1 on the host */
+	uint8_t sse41; /* needs SSE4.1 (1) or SSE4.2 (2) on the host */
+	uint8_t o16;   /* a 66 prefix before the mandatory one */
 	uint8_t mmx;   /* operands in MMX registers */
 };
 
@@ -257,6 +260,33 @@ static const struct sop ops[] = {
     X3A("pinsrd", 0x22, F_XG, 0),
     X3A("pinsrq", 0x22, F_XG, 1),
     X3A("mpsadbw", 0x42, F_XI, 0),
+    /* SSE4.2 */
+    {.name = "pcmpgtq", .pfx = 0x66, .map = 2, .op = 0x37, .form = F_XX, .sse41 = 2},
+    {.name = "pcmpestrm", .pfx = 0x66, .map = 3, .op = 0x60, .form = F_XI, .imm = 0x7f, .sse41 = 2},
+    {.name = "pcmpestri", .pfx = 0x66, .map = 3, .op = 0x61, .form = F_XI, .imm = 0x7f, .sse41 = 2},
+    {.name = "pcmpestrm q",
+     .pfx = 0x66,
+     .map = 3,
+     .op = 0x60,
+     .form = F_XI,
+     .w = 1,
+     .imm = 0x7f,
+     .sse41 = 2},
+    {.name = "pcmpestri q",
+     .pfx = 0x66,
+     .map = 3,
+     .op = 0x61,
+     .form = F_XI,
+     .w = 1,
+     .imm = 0x7f,
+     .sse41 = 2},
+    {.name = "pcmpistrm", .pfx = 0x66, .map = 3, .op = 0x62, .form = F_XI, .imm = 0x7f, .sse41 = 2},
+    {.name = "pcmpistri", .pfx = 0x66, .map = 3, .op = 0x63, .form = F_XI, .imm = 0x7f, .sse41 = 2},
+    {.name = "crc32b", .pfx = 0xf2, .map = 2, .op = 0xf0, .form = F_GX, .sse41 = 2},
+    {.name = "crc32b q", .pfx = 0xf2, .map = 2, .op = 0xf0, .form = F_GX, .w = 1, .sse41 = 2},
+    {.name = "crc32w", .pfx = 0xf2, .map = 2, .op = 0xf1, .form = F_GX, .o16 = 1, .sse41 = 2},
+    {.name = "crc32l", .pfx = 0xf2, .map = 2, .op = 0xf1, .form = F_GX, .sse41 = 2},
+    {.name = "crc32q", .pfx = 0xf2, .map = 2, .op = 0xf1, .form = F_GX, .w = 1, .sse41 = 2},
 };
 
 #define FP4(n, o)                                                                                  \
@@ -318,7 +348,14 @@ static const struct sop fops[] = {
 /* ---- inputs ---- */
 static void rnd_vec(uint64_t *r, uint8_t *v)
 {
-	uint64_t k = dr_next(r) % 4;
+	uint64_t k = dr_next(r) % 5;
+	if (k == 4) { /* text from a small alphabet with NULs: string compares match */
+		static const uint8_t abc[5] = {0, 'a', 'b', 'c', 'a'};
+		unsigned nul = (dr_next(r) & 1) ? 0 : 1;
+		for (int j = 0; j < 16; j++)
+			v[j] = abc[dr_next(r) % 4 + nul];
+		return;
+	}
 	for (int j = 0; j < 4; j++) {
 		if (k == 0) {
 			uint32_t x = rnd_f32(r);
@@ -360,7 +397,11 @@ static void rnd_data(uint64_t *r, uint8_t *d, int fp)
 	rnd_vec(r, d + D_MEM);
 	rnd_vec(r, d + D_X0);
 	uint64_t g = rnd_gpr(r);
+	if (dr_next(r) & 1) /* string lengths */
+		g = (uint64_t)((int64_t)(dr_next(r) % 41) - 20);
 	memcpy(d + D_RAX, &g, 8);
+	g = (dr_next(r) & 1) ? (uint64_t)((int64_t)(dr_next(r) % 41) - 20) : rnd_gpr(r);
+	memcpy(d + D_RDX, &g, 8);
 	uint64_t x = dr_next(r);
 	uint32_t mx = 0x1f80;
 	if (fp)
@@ -393,6 +434,8 @@ static void emit_op(struct dcode *c, const struct sop *o, int mem, uint8_t imm)
 		reg = 1, rm = 2;
 		break;
 	}
+	if (o->o16)
+		DC(c, 0x66);
 	if (o->pfx)
 		dc_put(c, &o->pfx, 1);
 	if (o->w)
@@ -420,6 +463,7 @@ static void build(struct dcode *c, const struct sop *o, int mem, uint8_t imm)
 	DC(c, 0xf3, 0x0f, 0x6f, 0x57, D_X2);          /* movdqu 0x10(%rdi), %xmm2 */
 	DC(c, 0xf3, 0x0f, 0x6f, 0x87, D_X0, 0, 0, 0); /* movdqu D_X0(%rdi), %xmm0 */
 	DC(c, 0x48, 0x8b, 0x47, D_RAX);               /* mov 0x20(%rdi), %rax */
+	DC(c, 0x48, 0x8b, 0x57, D_RDX);               /* mov 0x28(%rdi), %rdx */
 	if (o->mmx) {
 		DC(c, 0xdb, 0xe3);             /* fninit */
 		DC(c, 0x0f, 0x6f, 0x0f);       /* movq (%rdi), %mm1 */
@@ -427,6 +471,7 @@ static void build(struct dcode *c, const struct sop *o, int mem, uint8_t imm)
 	}
 	DC(c, 0x31, 0xc9); /* xor %ecx, %ecx: known flags */
 	emit_op(c, o, mem, imm);
+	DC(c, 0x48, 0x89, 0x8f, D_RCXO, 0, 0, 0);   /* mov %rcx, D_RCXO(%rdi) */
 	DC(c, 0x9c, 0x59, 0x48, 0x89, 0x4f, D_FLO); /* pushfq; pop %rcx; mov %rcx, FLO */
 	DC(c, 0xf3, 0x0f, 0x7f, 0x4f, D_X1O);
 	DC(c, 0xf3, 0x0f, 0x7f, 0x97, D_X2O, 0, 0, 0);
@@ -481,7 +526,8 @@ static unsigned diff_ops(const struct sop *tab, size_t n, unsigned rounds, int f
 	uint8_t emu[D_SIZE];
 	for (size_t k = 0; k < n; k++) {
 		const struct sop *o = &tab[k];
-		if (o->sse41 && !__builtin_cpu_supports("sse4.1"))
+		if ((o->sse41 == 1 && !__builtin_cpu_supports("sse4.1")) ||
+		    (o->sse41 == 2 && !__builtin_cpu_supports("sse4.2")))
 			continue; /* no reference on this host */
 		for (int mem = 0; mem < 2; mem++) {
 			if ((mem && (o->form == F_GXR || o->form == F_REG || o->form == F_SHI)) ||
@@ -743,8 +789,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sse_int_diff), cmocka_unit_test(test_sse_fp_diff),
 	    cmocka_unit_test(test_mmx_diff),     cmocka_unit_test(test_sse_exceptions),
-	    cmocka_unit_test(test_sse_rcp),
-	    cmocka_unit_test(test_sse_cpuid),
+	    cmocka_unit_test(test_sse_rcp),      cmocka_unit_test(test_sse_cpuid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

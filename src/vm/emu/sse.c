@@ -76,8 +76,8 @@ emu_fn emu_sse_pick(const struct emu_insn *i)
 	if (i->map == 1 && i->op == 0xae)
 		return pick_ae(i);
 	static emu_fn (*const pickers[])(const struct emu_insn *) = {
-	    sse_move_pick,  sse_int_pick,   sse_fp_pick,      sse_cvt_pick,
-	    sse_ssse3_pick, sse_sse41_pick, sse_sse41fp_pick, sse_mmx_pick,
+	    sse_move_pick,  sse_int_pick,     sse_fp_pick,    sse_cvt_pick, sse_ssse3_pick,
+	    sse_sse41_pick, sse_sse41fp_pick, sse_sse42_pick, sse_mmx_pick,
 	};
 	for (size_t k = 0; k < sizeof(pickers) / sizeof(pickers[0]); k++) {
 		emu_fn f = pickers[k](i);

@@ -130,5 +130,6 @@ emu_fn sse_cvt_pick(const struct emu_insn *i);
 emu_fn sse_ssse3_pick(const struct emu_insn *i);
 emu_fn sse_sse41_pick(const struct emu_insn *i);
 emu_fn sse_sse41fp_pick(const struct emu_insn *i);
+emu_fn sse_sse42_pick(const struct emu_insn *i);
 
 #endif
