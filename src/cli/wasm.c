@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,11 +102,17 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* The longest --timeout: far beyond any run, and small enough that the
+ * watchdog's deadline (now + timeout) always fits in a timespec. */
+#define TIMEOUT_MAX_SECS 1e9
+
+/* A positive, finite duration of at most TIMEOUT_MAX_SECS: "10", "10s",
+ * "500ms", "2m", "1h". */
 static int parse_duration(const char *s, double *out)
 {
 	char *end;
 	double v = strtod(s, &end);
-	if (end == s || v < 0)
+	if (end == s || !isfinite(v) || v <= 0)
 		return -1;
 	if (!strcmp(end, "ms"))
 		v /= 1000;
@@ -115,6 +122,8 @@ static int parse_duration(const char *s, double *out)
 		v *= 3600;
 	else if (*end && strcmp(end, "s"))
 		return -1;
+	if (!(v > 0 && v <= TIMEOUT_MAX_SECS))
+		return -1;
 	*out = v;
 	return 0;
 }
@@ -123,7 +132,7 @@ struct watchdog {
 	struct capsa_wasm_store *store;
 	double secs;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond; /* on CLOCK_MONOTONIC */
 	int done, fired;
 };
 
@@ -131,17 +140,26 @@ static void *watchdog_main(void *arg)
 {
 	struct watchdog *w = arg;
 	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += (time_t)w->secs;
-	until.tv_nsec += (long)((w->secs - (double)(time_t)w->secs) * 1e9);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	time_t whole = (time_t)w->secs; /* secs <= TIMEOUT_MAX_SECS: no overflow */
+	until.tv_sec += whole;
+	until.tv_nsec += (long)((w->secs - (double)whole) * 1e9);
 	if (until.tv_nsec >= 1000000000) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
+	int timed = 1;
 	pthread_mutex_lock(&w->lock);
-	while (!w->done)
-		if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
+	while (!w->done) {
+		/* Should the timed wait ever fail (it cannot with this deadline),
+		 * wait untimed rather than spin holding the lock. */
+		int rc = timed ? pthread_cond_timedwait(&w->cond, &w->lock, &until)
+		               : pthread_cond_wait(&w->cond, &w->lock);
+		if (rc == ETIMEDOUT)
 			break;
+		if (rc)
+			timed = 0;
+	}
 	if (!w->done) {
 		w->fired = 1;
 		capsa_wasm_store_interrupt(w->store);
@@ -222,9 +240,10 @@ static int cmd_run(int argc, char **argv)
 		}
 		case 't':
 			timeout_arg = optarg;
-			if (parse_duration(optarg, &timeout) || timeout <= 0) {
+			if (parse_duration(optarg, &timeout)) {
 				fprintf(stderr,
-				        "capsa: --timeout %s: expected a duration like 10s\n",
+				        "capsa: --timeout %s: expected a finite duration like 10s "
+				        "or 500ms, greater than 0 and at most 1e9s\n",
 				        optarg);
 				goto out;
 			}
@@ -304,8 +323,12 @@ static int cmd_run(int argc, char **argv)
 	pthread_t th;
 	int have_wd = 0;
 	if (timeout > 0) {
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 		pthread_mutex_init(&wd.lock, NULL);
-		pthread_cond_init(&wd.cond, NULL);
+		pthread_cond_init(&wd.cond, &ca);
+		pthread_condattr_destroy(&ca);
 		have_wd = !pthread_create(&th, NULL, watchdog_main, &wd);
 	}
 	union capsa_wasm_val cells[1];
