@@ -117,6 +117,11 @@ void capsa_wasm_store_free(struct capsa_wasm_store *s);
 void capsa_wasm_store_set_fuel(struct capsa_wasm_store *s, int64_t fuel);
 int64_t capsa_wasm_store_fuel(const struct capsa_wasm_store *s);
 void capsa_wasm_store_interrupt(struct capsa_wasm_store *s);
+/* A descriptor that becomes readable when the store is interrupted and stays
+ * so. A host function that blocks (sleeps, reads a pipe) polls it along with
+ * what it waits for and returns CAPSA_WASM_TRAP_OUT_OF_FUEL once it is
+ * readable, so an interrupt also ends a blocking host call. */
+int capsa_wasm_store_interrupt_fd(const struct capsa_wasm_store *s);
 
 /* Decode and validate. The bytes are copied. Errors are ERR_INPUT, with a
  * message naming the problem and its byte offset. */

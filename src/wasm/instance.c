@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define MAX_TABLE_ELEMS (1u << 24)
 
@@ -82,6 +84,13 @@ struct capsa_wasm_store *capsa_wasm_store_new(const struct capsa_wasm_limits *li
 	if (!s->lim.max_memory || s->lim.max_memory > (uint64_t)WASM_MAX_PAGES * WASM_PAGE)
 		s->lim.max_memory = (uint64_t)WASM_MAX_PAGES * WASM_PAGE;
 	s->fuel = INT64_MAX;
+	/* Readable once interrupted, so host calls that block can wait on it. */
+	s->intr_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->intr_fd < 0) {
+		err_sys(e, "creating the interrupt descriptor");
+		free(s);
+		return NULL;
+	}
 	void *st = mmap(NULL, s->lim.stack_cells * sizeof(uint64_t), PROT_READ | PROT_WRITE,
 	                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	s->frames = calloc(s->lim.call_depth + 1, sizeof(struct wframe));
@@ -89,6 +98,7 @@ struct capsa_wasm_store *capsa_wasm_store_new(const struct capsa_wasm_limits *li
 		if (st != MAP_FAILED)
 			munmap(st, s->lim.stack_cells * sizeof(uint64_t));
 		free(s->frames);
+		close(s->intr_fd);
 		free(s);
 		err_set(e, ERR_SYSTEM, "out of memory for the execution stack");
 		return NULL;
@@ -122,6 +132,7 @@ void capsa_wasm_store_free(struct capsa_wasm_store *s)
 	free(s->objs);
 	munmap(s->stack, s->lim.stack_cells * sizeof(uint64_t));
 	free(s->frames);
+	close(s->intr_fd);
 	free(s);
 }
 
@@ -139,6 +150,16 @@ void capsa_wasm_store_interrupt(struct capsa_wasm_store *s)
 {
 	s->interrupted = 1;
 	s->fuel = 0;
+	/* write(2) is async-signal-safe; the counter cannot overflow in
+	 * practice and a failed write leaves the flag set all the same. */
+	uint64_t one = 1;
+	ssize_t r = write(s->intr_fd, &one, sizeof(one));
+	(void)r;
+}
+
+int capsa_wasm_store_interrupt_fd(const struct capsa_wasm_store *s)
+{
+	return s->intr_fd;
 }
 
 /* ---- modules ---- */

@@ -232,6 +232,7 @@ struct capsa_wasm_store {
 	struct capsa_wasm_limits lim;
 	volatile int64_t fuel; /* negative: unlimited */
 	volatile int interrupted;
+	int intr_fd; /* eventfd, readable once interrupted */
 	int64_t saved_fuel;
 	void **objs;
 	uint32_t nobjs, capobjs;

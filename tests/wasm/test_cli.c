@@ -1,0 +1,185 @@
+/* `capsa wasm` on small hand-written modules (text format, assembled with
+ * wabt's wat2wasm at test time, or bytes built here): --timeout values,
+ * --timeout bounding blocking WASI calls, names from untrusted modules in
+ * `inspect` and in error messages, compile error messages and limits. */
+#include "common/testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *tmp;
+
+static int setup(void **state)
+{
+	(void)state;
+	tmp = test_tmpdir();
+	return tmp ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	if (system(cmd))
+		return -1;
+	free(tmp);
+	return 0;
+}
+
+/* Assemble `wat` into tmp/NAME.wasm (path in out). */
+static void assemble(const char *name, const char *wat, char *out, size_t len)
+{
+	char src[4200];
+	if (access("/usr/bin/wat2wasm", X_OK))
+		skip_because("wat2wasm (package wabt) is not installed");
+	snprintf(src, sizeof(src), "%s/%s.wat", tmp, name);
+	snprintf(out, len, "%s/%s.wasm", tmp, name);
+	assert_int_equal(write_file(src, wat, strlen(wat)), 0);
+	char *argv[] = {"/usr/bin/wat2wasm", src, "-o", out, NULL};
+	struct run_result r;
+	run_cmd(&r, argv, 60);
+	if (r.status)
+		printf("# wat2wasm %s: %s\n", name, r.err);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+}
+
+/* Run a shell command line (capsa is $CAPSA). */
+static void sh(struct run_result *r, const char *cmdline, double timeout)
+{
+	char cmd[16384];
+	snprintf(cmd, sizeof(cmd), "CAPSA='%s'; %s", test_capsa_bin(), cmdline);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	run_cmd(r, argv, timeout);
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Values that are not a finite, representable duration are refused with one
+ * line naming the value and status 2; they used to mean "no limit" (nan) or
+ * make the watchdog spin at 100 % CPU after the program ended (inf, 1e19,
+ * 1e300: the deadline overflowed time_t). The largest accepted value must
+ * not keep the finished program waiting. */
+static void test_timeout_values(void **state)
+{
+	(void)state;
+	char mod[4200], cmd[8400];
+	assemble("empty", "(module (func (export \"_start\")))", mod, sizeof(mod));
+	static const char *const bad[] = {"1e300", "inf",  "-inf", "1e19",  "nan", "NaN",
+	                                  "1e10",  "2e7m", "0",    "-1",    "0ms", "infinity",
+	                                  "",      "10x",  "1e9h", "1e-400"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct run_result r;
+		snprintf(cmd, sizeof(cmd), "exec \"$CAPSA\" wasm run --timeout '%s' '%s'", bad[i],
+		         mod);
+		sh(&r, cmd, 20);
+		char want[64];
+		snprintf(want, sizeof(want), "capsa: --timeout %s: ", bad[i]);
+		if (r.status != 2 || strncmp(r.err, want, strlen(want)) || count_lines(r.err) != 1)
+			printf("# --timeout '%s': status %d, stderr: %s\n", bad[i], r.status,
+			       r.err);
+		assert_int_equal(r.status, 2);
+		assert_false(r.timed_out);
+		assert_int_equal(strncmp(r.err, want, strlen(want)), 0);
+		assert_int_equal(count_lines(r.err), 1);
+		run_result_free(&r);
+	}
+	static const char *const good[] = {"1e9", "1e9s", "16666666m", "277777h", "0.5", "10ms"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct run_result r;
+		snprintf(cmd, sizeof(cmd), "exec \"$CAPSA\" wasm run --timeout %s '%s'", good[i],
+		         mod);
+		sh(&r, cmd, 20);
+		if (r.status)
+			printf("# --timeout %s: status %d, stderr: %s\n", good[i], r.status, r.err);
+		assert_int_equal(r.status, 0);
+		assert_true(r.secs < 10);
+		run_result_free(&r);
+	}
+}
+
+/* poll_oneoff: one relative clock subscription of 100 s (monotonic). */
+static const char *sleep_wat =
+    "(module\n"
+    "  (import \"wasi_snapshot_preview1\" \"poll_oneoff\"\n"
+    "    (func $poll (param i32 i32 i32 i32) (result i32)))\n"
+    "  (memory (export \"memory\") 1)\n"
+    "  (data (i32.const 16) \"\\01\")\n"
+    "  (func (export \"_start\")\n"
+    "    i32.const 24 i64.const 100000000000 i64.store\n"
+    "    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))\n";
+
+/* fd_read of 16 bytes from stdin. */
+static const char *read_wat =
+    "(module\n"
+    "  (import \"wasi_snapshot_preview1\" \"fd_read\"\n"
+    "    (func $read (param i32 i32 i32 i32) (result i32)))\n"
+    "  (memory (export \"memory\") 1)\n"
+    "  (data (i32.const 0) \"\\10\\00\\00\\00\\10\\00\\00\\00\")\n"
+    "  (func (export \"_start\")\n"
+    "    (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))))\n";
+
+/* fd_write of 4 KiB to stdout until it fails. */
+static const char *write_wat =
+    "(module\n"
+    "  (import \"wasi_snapshot_preview1\" \"fd_write\"\n"
+    "    (func $write (param i32 i32 i32 i32) (result i32)))\n"
+    "  (memory (export \"memory\") 1)\n"
+    "  (data (i32.const 0) \"\\00\\10\\00\\00\\00\\10\\00\\00\")\n"
+    "  (func (export \"_start\")\n"
+    "    (loop $l (br_if $l (i32.eqz\n"
+    "      (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))))\n";
+
+static void expect_timeout(const char *what, const char *cmdline)
+{
+	struct run_result r;
+	sh(&r, cmdline, 15);
+	printf("# %s: status %d in %.2fs, stderr: %s", what, r.status, r.secs, r.err);
+	assert_int_equal(r.status, 124);
+	assert_non_null(strstr(r.err, "timed out (--timeout 300ms)"));
+	assert_true(r.secs < 5);
+	run_result_free(&r);
+}
+
+/* The deadline bounds time spent blocked in WASI calls too: a long sleep,
+ * a read from a pipe that never gets data, a write to a pipe nobody reads
+ * (the FIFO is opened read-write, so it never reports end of file). */
+static void test_timeout_blocking_wasi(void **state)
+{
+	(void)state;
+	char mod[4200], fifo[4200], cmd[16384];
+	assemble("sleep", sleep_wat, mod, sizeof(mod));
+	snprintf(cmd, sizeof(cmd), "exec \"$CAPSA\" wasm run --timeout 300ms '%s'", mod);
+	expect_timeout("sleep 100 s", cmd);
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmp);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assemble("read", read_wat, mod, sizeof(mod));
+	snprintf(cmd, sizeof(cmd),
+	         "exec 3<>'%s'; exec \"$CAPSA\" wasm run --timeout 300ms '%s' <&3 3<&-", fifo, mod);
+	expect_timeout("read from an empty pipe", cmd);
+
+	assemble("write", write_wat, mod, sizeof(mod));
+	snprintf(cmd, sizeof(cmd),
+	         "exec 3<>'%s'; exec \"$CAPSA\" wasm run --timeout 300ms '%s' >&3 3<&-", fifo, mod);
+	expect_timeout("write to a full pipe", cmd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_timeout_values),
+	    cmocka_unit_test(test_timeout_blocking_wasi),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
