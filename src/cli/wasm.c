@@ -3,6 +3,7 @@
 #include "capsa/wasm.h"
 #include "capsa/wasm_wasi.h"
 #include "cli/commands.h"
+#include "cli/escape.h"
 #include "lib/file.h"
 
 #include <errno.h>
@@ -61,9 +62,20 @@ static struct capsa_wasm_module *load(const char *path, struct err *e)
 	return m;
 }
 
+/* "capsa: [PREFIX: ]MESSAGE" on stderr; messages may quote names from the
+ * module, so they are escaped. */
+static void print_error(const char *prefix, const char *msg)
+{
+	fputs("capsa: ", stderr);
+	if (prefix)
+		fprintf(stderr, "%s: ", prefix);
+	cli_put_text(stderr, msg, strlen(msg));
+	fputc('\n', stderr);
+}
+
 static int fail(const struct err *e)
 {
-	fprintf(stderr, "capsa: %s\n", e->msg);
+	print_error(NULL, e->msg);
 	return err_exit_status(e);
 }
 
@@ -302,7 +314,7 @@ static int cmd_run(int argc, char **argv)
 	if (!in) {
 		rc = info.trap ? EXIT_TRAP : fail(&e);
 		if (info.trap)
-			fprintf(stderr, "capsa: %s: %s\n", argv[optind], e.msg);
+			print_error(argv[optind], e.msg);
 		goto out;
 	}
 	struct capsa_wasm_extern start;
@@ -353,9 +365,14 @@ static int cmd_run(int argc, char **argv)
 		char where[32] = "";
 		if (info.offset)
 			snprintf(where, sizeof(where), " at offset 0x%x", info.offset);
-		fprintf(stderr, "capsa: %s: wasm trap: %s in function %lld%s%s%s%s\n", argv[optind],
-		        info.message, (long long)info.func_index, info.func_name ? " (" : "",
-		        info.func_name ? info.func_name : "", info.func_name ? ")" : "", where);
+		fprintf(stderr, "capsa: %s: wasm trap: %s in function %lld", argv[optind],
+		        info.message, (long long)info.func_index);
+		if (info.func_name) { /* from the module's name section: untrusted */
+			fputs(" (", stderr);
+			cli_put_text(stderr, info.func_name, strlen(info.func_name));
+			fputc(')', stderr);
+		}
+		fprintf(stderr, "%s\n", where);
 		rc = EXIT_TRAP;
 	}
 out:
@@ -373,17 +390,7 @@ out:
 
 static void json_str(const char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
+	cli_put_json(stdout, s, strlen(s));
 }
 
 static const char *kind_name(enum capsa_wasm_extern_kind k)
@@ -503,23 +510,26 @@ static int cmd_inspect(int argc, char **argv)
 		for (uint32_t i = 0; i < ns; i++) {
 			capsa_wasm_module_section(m, i, &sd);
 			printf("%s{\"id\":%u,\"name\":", i ? "," : "", sd.id);
-			json_str(sd.name ? sd.name : section_name(sd.id));
+			if (sd.name)
+				cli_put_json(stdout, sd.name, sd.name_len);
+			else
+				json_str(section_name(sd.id));
 			printf(",\"offset\":%u,\"size\":%u}", sd.offset, sd.size);
 		}
 		printf("],\"imports\":[");
 		for (uint32_t i = 0; i < ni; i++) {
 			capsa_wasm_module_import(m, i, &id);
 			printf("%s{\"module\":", i ? "," : "");
-			json_str(id.module);
+			cli_put_json(stdout, id.module, id.module_len);
 			printf(",\"name\":");
-			json_str(id.name);
+			cli_put_json(stdout, id.name, id.name_len);
 			printf(",\"kind\":\"%s\"}", kind_name(id.kind));
 		}
 		printf("],\"exports\":[");
 		for (uint32_t i = 0; i < nx; i++) {
 			capsa_wasm_module_export(m, i, &xd);
 			printf("%s{\"name\":", i ? "," : "");
-			json_str(xd.name);
+			cli_put_json(stdout, xd.name, xd.name_len);
 			printf(",\"kind\":\"%s\",\"index\":%u}", kind_name(xd.kind), xd.index);
 		}
 		printf("]}\n");
@@ -528,13 +538,21 @@ static int cmd_inspect(int argc, char **argv)
 		       capsa_wasm_module_func_count(m));
 		for (uint32_t i = 0; i < ns; i++) {
 			capsa_wasm_module_section(m, i, &sd);
-			printf("  %-10s offset 0x%08x size %u%s%s\n", section_name(sd.id),
-			       sd.offset, sd.size, sd.name ? " name " : "", sd.name ? sd.name : "");
+			printf("  %-10s offset 0x%08x size %u", section_name(sd.id), sd.offset,
+			       sd.size);
+			if (sd.name) {
+				printf(" name ");
+				cli_put_text(stdout, sd.name, sd.name_len);
+			}
+			printf("\n");
 		}
 		printf("imports:\n");
 		for (uint32_t i = 0; i < ni; i++) {
 			capsa_wasm_module_import(m, i, &id);
-			printf("  %-6s %s.%s", kind_name(id.kind), id.module, id.name);
+			printf("  %-6s ", kind_name(id.kind));
+			cli_put_text(stdout, id.module, id.module_len);
+			printf(".");
+			cli_put_text(stdout, id.name, id.name_len);
 			if (id.kind == CAPSA_WASM_EXTERN_FUNC) {
 				printf(" ");
 				print_sig(&id.type);
@@ -544,7 +562,8 @@ static int cmd_inspect(int argc, char **argv)
 		printf("exports:\n");
 		for (uint32_t i = 0; i < nx; i++) {
 			capsa_wasm_module_export(m, i, &xd);
-			printf("  %-6s %s", kind_name(xd.kind), xd.name);
+			printf("  %-6s ", kind_name(xd.kind));
+			cli_put_text(stdout, xd.name, xd.name_len);
 			if (xd.kind == CAPSA_WASM_EXTERN_FUNC &&
 			    !capsa_wasm_module_functype(m, xd.index, &ft)) {
 				printf(" ");

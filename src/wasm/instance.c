@@ -242,6 +242,8 @@ void capsa_wasm_module_import(const struct capsa_wasm_module *m, uint32_t i,
 	memset(o, 0, sizeof(*o));
 	o->module = im->module;
 	o->name = im->name;
+	o->module_len = im->module_len;
+	o->name_len = im->name_len;
 	o->kind = im->kind;
 	o->max = UINT64_MAX;
 	switch (im->kind) {
@@ -276,6 +278,7 @@ void capsa_wasm_module_export(const struct capsa_wasm_module *m, uint32_t i,
                               struct capsa_wasm_export_desc *o)
 {
 	o->name = m->exports[i].name;
+	o->name_len = m->exports[i].name_len;
 	o->kind = m->exports[i].kind;
 	o->index = m->exports[i].index;
 }
@@ -292,6 +295,7 @@ void capsa_wasm_module_section(const struct capsa_wasm_module *m, uint32_t i,
 	o->offset = m->sections[i].offset;
 	o->size = m->sections[i].size;
 	o->name = m->sections[i].name;
+	o->name_len = m->sections[i].name_len;
 }
 
 uint32_t capsa_wasm_module_func_count(const struct capsa_wasm_module *m)
@@ -619,7 +623,10 @@ struct capsa_wasm_instance *capsa_wasm_instantiate(struct capsa_wasm_store *s,
 	for (uint32_t i = 0; i < m->nimports; i++) {
 		const struct wimport *im = &m->imports[i];
 		struct capsa_wasm_extern x = {0};
-		if (!resolve || resolve(env, im->module, im->name, im->kind, &x)) {
+		/* A resolver sees NUL-terminated names: one with a NUL inside
+		 * would match a shorter name, so it is never resolved. */
+		int nul = strlen(im->module) != im->module_len || strlen(im->name) != im->name_len;
+		if (nul || !resolve || resolve(env, im->module, im->name, im->kind, &x)) {
 			err_set(e, ERR_INPUT, "unknown import %s.%s (%s)", im->module, im->name,
 			        kind_name(im->kind));
 			return NULL;

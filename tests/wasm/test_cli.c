@@ -4,6 +4,7 @@
  * `inspect` and in error messages, compile error messages and limits. */
 #include "common/testutil.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,11 +176,114 @@ static void test_timeout_blocking_wasi(void **state)
 	expect_timeout("write to a full pipe", cmd);
 }
 
+/* Names with NUL bytes, terminal escapes, DEL, a C1 control (U+009B, CSI),
+ * a bidirectional override (U+202E), a backslash and a quote; the euro sign
+ * is printable and stays as it is. */
+static const char *names_wat =
+    "(module\n"
+    "  (import \"env\\00hidden\" \"f\\1b]0;title\\07\" (func))\n"
+    "  (func (export \"a\\00b\\1b[31m\\7f\\c2\\9b\\e2\\80\\ae\\e2\\82\\ac\\\\\\\"\"))\n"
+    "  (memory (export \"m\\0a\\0dx\") 1))\n";
+static const char export_name[] = "a\0b\x1b[31m\x7f\xc2\x9b\xe2\x80\xae\xe2\x82\xac\\\"";
+/* Appended: a custom section named "sec\0\x1b[2J" with 2 bytes of content. */
+static const char custom[] = "\x00\x0b\x08sec\x00\x1b[2Jx\x01";
+
+static void assert_json_name(json_object *o, const char *key, const char *want, size_t len)
+{
+	json_object *v;
+	assert_true(json_object_object_get_ex(o, key, &v));
+	assert_int_equal((size_t)json_object_get_string_len(v), len);
+	assert_memory_equal(json_object_get_string(v), want, len);
+}
+
+/* No byte a terminal acts on: C0 controls but newline, DEL, C1 controls
+ * (UTF-8 c2 80..c2 9f) and the bidirectional override. */
+static void assert_terminal_safe(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		assert_true(*p >= 0x20 || *p == '\n');
+		assert_true(*p != 0x7f);
+		assert_false(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
+	}
+	assert_null(strstr(s, "\xe2\x80\xae"));
+}
+
+/* inspect --json gives each name in full (it was cut at the first NUL) as
+ * valid JSON; the text form escapes what a terminal would act on (it
+ * printed the raw bytes). Error messages quoting names are escaped too. */
+static void test_inspect_untrusted_names(void **state)
+{
+	(void)state;
+	char mod[4200], cmd[8400];
+	assemble("names", names_wat, mod, sizeof(mod));
+	FILE *f = fopen(mod, "ab");
+	assert_non_null(f);
+	assert_int_equal(fwrite(custom, 1, sizeof(custom) - 1, f), sizeof(custom) - 1);
+	assert_int_equal(fclose(f), 0);
+
+	struct run_result r;
+	snprintf(cmd, sizeof(cmd), "exec \"$CAPSA\" wasm inspect --json '%s'", mod);
+	sh(&r, cmd, 30);
+	assert_int_equal(r.status, 0);
+	json_object *root = json_tokener_parse(r.out), *a, *o;
+	if (!root)
+		printf("# not JSON: %s\n", r.out);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "exports", &a));
+	assert_int_equal(json_object_array_length(a), 2);
+	assert_json_name(json_object_array_get_idx(a, 0), "name", export_name,
+	                 sizeof(export_name) - 1);
+	assert_json_name(json_object_array_get_idx(a, 1), "name", "m\n\rx", 4);
+	assert_true(json_object_object_get_ex(root, "imports", &a));
+	o = json_object_array_get_idx(a, 0);
+	assert_json_name(o, "module", "env\0hidden", 10);
+	assert_json_name(o, "name", "f\x1b]0;title\x07", 11);
+	assert_true(json_object_object_get_ex(root, "sections", &a));
+	o = json_object_array_get_idx(a, json_object_array_length(a) - 1);
+	assert_json_name(o, "name", "sec\0\x1b[2J", 8);
+	json_object_put(root);
+	assert_terminal_safe(r.out);
+	run_result_free(&r);
+
+	snprintf(cmd, sizeof(cmd), "exec \"$CAPSA\" wasm inspect '%s'", mod);
+	sh(&r, cmd, 30);
+	printf("# %s", r.out);
+	assert_int_equal(r.status, 0);
+	assert_terminal_safe(r.out);
+	assert_non_null(
+	    strstr(r.out, "func   a\\x00b\\x1b[31m\\x7f\\u{009b}\\u{202e}\xe2\x82\xac\\\\\""));
+	assert_non_null(strstr(r.out, "memory m\\x0a\\x0dx\n"));
+	assert_non_null(strstr(r.out, "func   env\\x00hidden.f\\x1b]0;title\\x07 "));
+	assert_non_null(strstr(r.out, "name sec\\x00\\x1b[2J\n"));
+	run_result_free(&r);
+
+	/* An invalid module whose error quotes a name: two exports named
+	 * "\x1b[2J\x1b]0;x\x07" (clear screen, set the window title). */
+	static const char dup[] = "\0asm\1\0\0\0"
+	                          "\x01\x04\x01\x60\x00\x00"
+	                          "\x03\x02\x01\x00"
+	                          "\x07\x1b\x02"
+	                          "\x0a\x1b[2J\x1b]0;x\x07\x00\x00"
+	                          "\x0a\x1b[2J\x1b]0;x\x07\x00\x00"
+	                          "\x0a\x04\x01\x02\x00\x0b";
+	snprintf(mod, sizeof(mod), "%s/dup.wasm", tmp);
+	assert_int_equal(write_file(mod, dup, sizeof(dup) - 1), 0);
+	snprintf(cmd, sizeof(cmd), "exec \"$CAPSA\" wasm validate '%s'", mod);
+	sh(&r, cmd, 30);
+	printf("# %s", r.err);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "duplicate export name"));
+	assert_non_null(strstr(r.err, "\\x1b[2J\\x1b]0;x\\x07"));
+	assert_terminal_safe(r.err);
+	run_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_timeout_values),
 	    cmocka_unit_test(test_timeout_blocking_wasi),
+	    cmocka_unit_test(test_inspect_untrusted_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
