@@ -100,7 +100,7 @@ struct capsa_wasm_functype {
 };
 
 struct capsa_wasm_limits {
-	uint64_t stack_cells; /* value stack size in 64-bit cells (0: default 1M) */
+	uint64_t stack_cells; /* value stack size in 64-bit cells (0: default 4M, 32 MiB) */
 	uint32_t call_depth;  /* maximum call depth (0: default 50000) */
 	uint64_t max_memory;  /* bytes any linear memory may grow to (0: 4 GiB) */
 };

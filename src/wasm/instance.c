@@ -78,7 +78,7 @@ struct capsa_wasm_store *capsa_wasm_store_new(const struct capsa_wasm_limits *li
 	if (lim)
 		s->lim = *lim;
 	if (!s->lim.stack_cells)
-		s->lim.stack_cells = 1u << 20;
+		s->lim.stack_cells = 1u << 22; /* room for a frame of MAX_LOCALS v128s */
 	if (!s->lim.call_depth)
 		s->lim.call_depth = 50000;
 	if (!s->lim.max_memory || s->lim.max_memory > (uint64_t)WASM_MAX_PAGES * WASM_PAGE)
