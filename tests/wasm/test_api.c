@@ -6,6 +6,7 @@
 
 #include "capsa/wasm.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,24 @@ static void test_rejects_bad_modules(void **state)
 	}
 }
 
+/* The interrupt descriptor becomes readable when the store is interrupted
+ * (host functions that block wait on it) and stays so. */
+static void test_interrupt_fd(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	struct capsa_wasm_store *s = capsa_wasm_store_new(NULL, &e);
+	assert_non_null(s);
+	struct pollfd p = {capsa_wasm_store_interrupt_fd(s), POLLIN, 0};
+	assert_true(p.fd >= 0);
+	assert_int_equal(poll(&p, 1, 0), 0);
+	capsa_wasm_store_interrupt(s);
+	assert_int_equal(poll(&p, 1, 0), 1);
+	assert_true(p.revents & POLLIN);
+	assert_int_equal(poll(&p, 1, 0), 1);
+	capsa_wasm_store_free(s);
+}
+
 /* A growing byte buffer for modules built here. */
 struct bytes {
 	uint8_t *p;
@@ -337,6 +356,7 @@ int main(void)
 	    cmocka_unit_test(test_embedding),
 	    cmocka_unit_test(test_rejects_bad_modules),
 	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_interrupt_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
