@@ -180,6 +180,127 @@ static void *watchdog_main(void *arg)
 	return NULL;
 }
 
+/* Arms the watchdog (when secs > 0); returns whether a thread runs. */
+static int watchdog_start(struct watchdog *w, pthread_t *th)
+{
+	if (w->secs <= 0)
+		return 0;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return !pthread_create(th, NULL, watchdog_main, w);
+}
+
+static void watchdog_stop(struct watchdog *w, pthread_t th)
+{
+	pthread_mutex_lock(&w->lock);
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(th, NULL);
+}
+
+/* What `run` was asked to do, from the command line. */
+struct run_opts {
+	const char *path; /* the module file */
+	int argc;         /* the program's arguments, argv[0] the module */
+	char **argv;
+	int nenv, npre;
+	char **envs;
+	struct capsa_wasi_preopen *pre;
+	int64_t fuel;
+	double timeout;
+	const char *timeout_arg;
+	uint64_t max_mem;
+};
+
+/* The exit status for how _start (or the start function) ended. */
+static int report(const struct run_opts *o, enum capsa_wasm_trap t,
+                  const struct capsa_wasm_trap_info *info, int timed_out)
+{
+	if (t == CAPSA_WASM_OK)
+		return 0;
+	if (t == CAPSA_WASM_TRAP_EXIT)
+		return info->exit_code & 0xff;
+	if (t == CAPSA_WASM_TRAP_OUT_OF_FUEL && timed_out) {
+		fprintf(stderr, "capsa: %s: timed out (--timeout %s)\n", o->path, o->timeout_arg);
+		return EXIT_TIMEOUT;
+	}
+	/* Offset 0: not known (an access caught by the guard region). */
+	char where[32] = "";
+	if (info->offset)
+		snprintf(where, sizeof(where), " at offset 0x%x", info->offset);
+	fprintf(stderr, "capsa: %s: wasm trap: %s in function %lld", o->path, info->message,
+	        (long long)info->func_index);
+	if (info->func_name) { /* from the module's name section: untrusted */
+		fputs(" (", stderr);
+		cli_put_text(stderr, info->func_name, strlen(info->func_name));
+		fputc(')', stderr);
+	}
+	fprintf(stderr, "%s\n", where);
+	return EXIT_TRAP;
+}
+
+/* Instantiate m with WASI and call _start, under --fuel and --timeout
+ * (both also bound the module's start function); the exit status. */
+static int run_module(const struct run_opts *o, struct capsa_wasm_module *m,
+                      struct capsa_wasm_store *s)
+{
+	struct err e = {0};
+	struct capsa_wasi_config cfg = {
+	    .argc = o->argc,
+	    .argv = o->argv,
+	    .envc = o->nenv,
+	    .envp = o->envs,
+	    .npreopens = o->npre,
+	    .preopens = o->pre,
+	    .stdin_fd = 0,
+	    .stdout_fd = 1,
+	    .stderr_fd = 2,
+	};
+	struct capsa_wasi *wasi = capsa_wasi_new(s, &cfg, &e);
+	if (!wasi)
+		return fail(&e);
+	capsa_wasm_store_set_fuel(s, o->fuel);
+	struct watchdog wd = {.store = s, .secs = o->timeout};
+	pthread_t th;
+	int have_wd = watchdog_start(&wd, &th), rc = 2;
+	struct capsa_wasm_trap_info info = {0};
+	struct capsa_wasm_extern start;
+	struct capsa_wasm_functype ft;
+	struct capsa_wasm_instance *in =
+	    capsa_wasm_instantiate(s, m, capsa_wasi_resolve, wasi, &info, &e);
+	if (!in) {
+		rc = info.trap ? -2 : fail(&e);
+	} else if (capsa_wasm_instance_export(in, "_start", &start) ||
+	           start.kind != CAPSA_WASM_EXTERN_FUNC) {
+		fprintf(stderr, "capsa: %s: no exported _start function (not a WASI command)\n",
+		        o->path);
+	} else if (capsa_wasm_func_type(start.u.func, &ft), ft.nparams || ft.nresults) {
+		fprintf(stderr, "capsa: %s: _start must take and return nothing\n", o->path);
+	} else {
+		union capsa_wasm_val cells[1];
+		info.trap = capsa_wasm_call(s, start.u.func, cells, &info);
+		rc = -1;
+	}
+	if (have_wd)
+		watchdog_stop(&wd, th);
+	fflush(stdout);
+	int timed_out = have_wd && wd.fired;
+	if (rc == -2 && !(info.trap == CAPSA_WASM_TRAP_OUT_OF_FUEL && timed_out) &&
+	    info.trap != CAPSA_WASM_TRAP_EXIT) {
+		print_error(o->path, e.msg); /* a trap while instantiating */
+		rc = EXIT_TRAP;
+	}
+	if (rc < 0)
+		rc = report(o, info.trap, &info, timed_out);
+	capsa_wasi_free(wasi);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -202,7 +323,6 @@ static int cmd_run(int argc, char **argv)
 	struct err e = {0};
 	struct capsa_wasm_module *m = NULL;
 	struct capsa_wasm_store *s = NULL;
-	struct capsa_wasi *wasi = NULL;
 	if (!pre || !envs || !dirs) {
 		fprintf(stderr, "capsa: out of memory\n");
 		rc = 1;
@@ -292,91 +412,21 @@ static int cmd_run(int argc, char **argv)
 		rc = fail(&e);
 		goto out;
 	}
-	struct capsa_wasi_config cfg = {
+	struct run_opts o = {
+	    .path = argv[optind],
 	    .argc = argc - optind,
 	    .argv = argv + optind,
-	    .envc = nenv,
-	    .envp = envs,
-	    .npreopens = npre,
-	    .preopens = pre,
-	    .stdin_fd = 0,
-	    .stdout_fd = 1,
-	    .stderr_fd = 2,
+	    .nenv = nenv,
+	    .npre = npre,
+	    .envs = envs,
+	    .pre = pre,
+	    .fuel = fuel,
+	    .timeout = timeout,
+	    .timeout_arg = timeout_arg,
+	    .max_mem = max_mem,
 	};
-	wasi = capsa_wasi_new(s, &cfg, &e);
-	if (!wasi) {
-		rc = fail(&e);
-		goto out;
-	}
-	struct capsa_wasm_trap_info info = {0};
-	struct capsa_wasm_instance *in =
-	    capsa_wasm_instantiate(s, m, capsa_wasi_resolve, wasi, &info, &e);
-	if (!in) {
-		rc = info.trap ? EXIT_TRAP : fail(&e);
-		if (info.trap)
-			print_error(argv[optind], e.msg);
-		goto out;
-	}
-	struct capsa_wasm_extern start;
-	if (capsa_wasm_instance_export(in, "_start", &start) ||
-	    start.kind != CAPSA_WASM_EXTERN_FUNC) {
-		fprintf(stderr, "capsa: %s: no exported _start function (not a WASI command)\n",
-		        argv[optind]);
-		goto out;
-	}
-	struct capsa_wasm_functype ft;
-	capsa_wasm_func_type(start.u.func, &ft);
-	if (ft.nparams || ft.nresults) {
-		fprintf(stderr, "capsa: %s: _start must take and return nothing\n", argv[optind]);
-		goto out;
-	}
-	capsa_wasm_store_set_fuel(s, fuel);
-	struct watchdog wd = {.store = s, .secs = timeout};
-	pthread_t th;
-	int have_wd = 0;
-	if (timeout > 0) {
-		pthread_condattr_t ca;
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_mutex_init(&wd.lock, NULL);
-		pthread_cond_init(&wd.cond, &ca);
-		pthread_condattr_destroy(&ca);
-		have_wd = !pthread_create(&th, NULL, watchdog_main, &wd);
-	}
-	union capsa_wasm_val cells[1];
-	enum capsa_wasm_trap t = capsa_wasm_call(s, start.u.func, cells, &info);
-	if (have_wd) {
-		pthread_mutex_lock(&wd.lock);
-		wd.done = 1;
-		pthread_cond_signal(&wd.cond);
-		pthread_mutex_unlock(&wd.lock);
-		pthread_join(th, NULL);
-	}
-	fflush(stdout);
-	if (t == CAPSA_WASM_OK) {
-		rc = 0;
-	} else if (t == CAPSA_WASM_TRAP_EXIT) {
-		rc = info.exit_code & 0xff;
-	} else if (t == CAPSA_WASM_TRAP_OUT_OF_FUEL && wd.fired) {
-		fprintf(stderr, "capsa: %s: timed out (--timeout %s)\n", argv[optind], timeout_arg);
-		rc = EXIT_TIMEOUT;
-	} else {
-		/* Offset 0: not known (an access caught by the guard region). */
-		char where[32] = "";
-		if (info.offset)
-			snprintf(where, sizeof(where), " at offset 0x%x", info.offset);
-		fprintf(stderr, "capsa: %s: wasm trap: %s in function %lld", argv[optind],
-		        info.message, (long long)info.func_index);
-		if (info.func_name) { /* from the module's name section: untrusted */
-			fputs(" (", stderr);
-			cli_put_text(stderr, info.func_name, strlen(info.func_name));
-			fputc(')', stderr);
-		}
-		fprintf(stderr, "%s\n", where);
-		rc = EXIT_TRAP;
-	}
+	rc = run_module(&o, m, s);
 out:
-	capsa_wasi_free(wasi);
 	capsa_wasm_store_free(s);
 	capsa_wasm_module_free(m);
 	if (dirs)

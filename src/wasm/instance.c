@@ -625,8 +625,12 @@ struct capsa_wasm_instance *capsa_wasm_instantiate(struct capsa_wasm_store *s,
 		struct capsa_wasm_extern x = {0};
 		/* A resolver sees NUL-terminated names: one with a NUL inside
 		 * would match a shorter name, so it is never resolved. */
-		int nul = strlen(im->module) != im->module_len || strlen(im->name) != im->name_len;
-		if (nul || !resolve || resolve(env, im->module, im->name, im->kind, &x)) {
+		if (strlen(im->module) != im->module_len || strlen(im->name) != im->name_len) {
+			err_set(e, ERR_INPUT, "unknown import %s.%s (%s): its name has a NUL byte",
+			        im->module, im->name, kind_name(im->kind));
+			return NULL;
+		}
+		if (!resolve || resolve(env, im->module, im->name, im->kind, &x)) {
 			err_set(e, ERR_INPUT, "unknown import %s.%s (%s)", im->module, im->name,
 			        kind_name(im->kind));
 			return NULL;

@@ -120,6 +120,19 @@ static const char *sleep_wat =
     "    i32.const 24 i64.const 100000000000 i64.store\n"
     "    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))\n";
 
+/* The same sleep in the module's start function, run while instantiating. */
+static const char *start_sleep_wat =
+    "(module\n"
+    "  (import \"wasi_snapshot_preview1\" \"poll_oneoff\"\n"
+    "    (func $poll (param i32 i32 i32 i32) (result i32)))\n"
+    "  (memory (export \"memory\") 1)\n"
+    "  (data (i32.const 16) \"\\01\")\n"
+    "  (func $sleep\n"
+    "    i32.const 24 i64.const 100000000000 i64.store\n"
+    "    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))))\n"
+    "  (start $sleep)\n"
+    "  (func (export \"_start\")))\n";
+
 /* fd_read of 16 bytes from stdin. */
 static const char *read_wat =
     "(module\n"
@@ -152,9 +165,10 @@ static void expect_timeout(const char *what, const char *cmdline)
 	run_result_free(&r);
 }
 
-/* The deadline bounds time spent blocked in WASI calls too: a long sleep,
- * a read from a pipe that never gets data, a write to a pipe nobody reads
- * (the FIFO is opened read-write, so it never reports end of file). */
+/* The deadline bounds time spent blocked in WASI calls too: a long sleep
+ * (also in the start function, which runs while instantiating), a read from a pipe that never gets
+ * data, a write to a pipe nobody reads (the FIFO is opened read-write, so it never reports end of
+ * file). */
 static void test_timeout_blocking_wasi(void **state)
 {
 	(void)state;
@@ -162,6 +176,10 @@ static void test_timeout_blocking_wasi(void **state)
 	assemble("sleep", sleep_wat, mod, sizeof(mod));
 	snprintf(cmd, sizeof(cmd), "exec \"$CAPSA\" wasm run --timeout 300ms '%s'", mod);
 	expect_timeout("sleep 100 s", cmd);
+
+	assemble("start_sleep", start_sleep_wat, mod, sizeof(mod));
+	snprintf(cmd, sizeof(cmd), "exec \"$CAPSA\" wasm run --timeout 300ms '%s'", mod);
+	expect_timeout("sleep 100 s in the start function", cmd);
 
 	snprintf(fifo, sizeof(fifo), "%s/fifo", tmp);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
