@@ -491,6 +491,50 @@ WASI_FN(wasi_fd_readdir)
 	RET(0);
 }
 
+static int is_fifo(int dirfd, const char *path, int follow)
+{
+	struct stat st;
+	int fd = wasi_open_beneath(dirfd, path, O_PATH, 0, follow);
+	int fifo = fd >= 0 && !fstat(fd, &st) && S_ISFIFO(st.st_mode);
+	if (fd >= 0)
+		close(fd);
+	return fifo;
+}
+
+/* Open beneath dirfd without waiting: opening a FIFO blocks until the other
+ * end is opened, out of reach of an interrupt (--timeout). So open with
+ * O_NONBLOCK, dropped again unless the guest asked for it; a FIFO without
+ * a reader (ENXIO when writing) is retried every 20 ms while watching the
+ * interrupt descriptor. A FIFO opened for reading before any writer waits
+ * in fd_read instead (rw() polls until data or end of file).
+ * Returns the descriptor, -1 with errno set, or -2 when interrupted. */
+static int open_nowait(struct capsa_wasi *w, int dirfd, const char *path, int flags, int follow)
+{
+	for (;;) {
+		int fd = wasi_open_beneath(dirfd, path, flags | O_NONBLOCK, 0666, follow);
+		if (fd >= 0) {
+			int fl = fcntl(fd, F_GETFL);
+			if (!(flags & O_NONBLOCK) &&
+			    (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK))) {
+				int err = errno;
+				close(fd);
+				errno = err;
+				return -1;
+			}
+			return fd;
+		}
+		if (errno != ENXIO || (flags & O_NONBLOCK) || (flags & O_ACCMODE) != O_WRONLY)
+			return -1;
+		if (!is_fifo(dirfd, path, follow)) {
+			errno = ENXIO;
+			return -1;
+		}
+		struct pollfd p = {capsa_wasm_store_interrupt_fd(w->store), POLLIN, 0};
+		if (poll(&p, 1, 20) > 0)
+			return -2;
+	}
+}
+
 WASI_FN(wasi_path_open)
 {
 	MEMORY;
@@ -526,12 +570,13 @@ WASI_FN(wasi_path_open)
 		flags |= O_NONBLOCK;
 	if (fdflags & (2 | 8 | 16))
 		flags |= O_SYNC;
-	int fd = wasi_open_beneath(dirfd, path, flags, 0666, ARG(1) & 1);
-	if (fd < 0 && errno == EISDIR && (flags & O_ACCMODE) != O_RDONLY) {
+	int fd = open_nowait(w, dirfd, path, flags, ARG(1) & 1);
+	if (fd == -1 && errno == EISDIR && (flags & O_ACCMODE) != O_RDONLY) {
 		/* wasi-libc asks for write rights on directories it opens for reading. */
-		fd = wasi_open_beneath(dirfd, path, (flags & ~O_ACCMODE) | O_RDONLY, 0666,
-		                       ARG(1) & 1);
+		fd = open_nowait(w, dirfd, path, (flags & ~O_ACCMODE) | O_RDONLY, ARG(1) & 1);
 	}
+	if (fd == -2)
+		return CAPSA_WASM_TRAP_OUT_OF_FUEL;
 	if (fd < 0)
 		RET(wasi_errno(errno));
 	struct stat st;

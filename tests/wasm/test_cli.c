@@ -143,6 +143,24 @@ static const char *read_wat =
     "  (func (export \"_start\")\n"
     "    (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))))\n";
 
+/* path_open of "fifo" in the preopen (fd 3) with the rights in RIGHTS
+ * (fd_read: 2, fd_write: 64), then one fd_read or fd_write of 16 bytes. */
+#define FIFO_WAT(RIGHTS, CALL)                                                                     \
+	"(module\n"                                                                                \
+	"  (import \"wasi_snapshot_preview1\" \"path_open\"\n"                                     \
+	"    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))\n"             \
+	"  (import \"wasi_snapshot_preview1\" \"" CALL "\"\n"                                      \
+	"    (func $io (param i32 i32 i32 i32) (result i32)))\n"                                   \
+	"  (memory (export \"memory\") 1)\n"                                                       \
+	"  (data (i32.const 0) \"fifo\")\n"                                                        \
+	"  (data (i32.const 32) \"\\40\\00\\00\\00\\10\\00\\00\\00\")\n"                           \
+	"  (func (export \"_start\")\n"                                                            \
+	"    (if (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 4)\n"            \
+	"      (i32.const 0) (i64.const " RIGHTS ") (i64.const 0) (i32.const 0) (i32.const 16))\n" \
+	"      (then unreachable))\n"                                                              \
+	"    (drop (call $io (i32.load (i32.const 16)) (i32.const 32) (i32.const 1)\n"             \
+	"      (i32.const 24)))))\n"
+
 /* fd_write of 4 KiB to stdout until it fails. */
 static const char *write_wat =
     "(module\n"
@@ -166,9 +184,10 @@ static void expect_timeout(const char *what, const char *cmdline)
 }
 
 /* The deadline bounds time spent blocked in WASI calls too: a long sleep
- * (also in the start function, which runs while instantiating), a read from a pipe that never gets
- * data, a write to a pipe nobody reads (the FIFO is opened read-write, so it never reports end of
- * file). */
+ * (also in the start function, which runs while instantiating), opening a
+ * FIFO with nobody at the other end, a read from a pipe that never gets
+ * data, a write to a pipe nobody reads (the FIFO is opened read-write by
+ * the shell, so it never reports end of file). */
 static void test_timeout_blocking_wasi(void **state)
 {
 	(void)state;
@@ -187,6 +206,16 @@ static void test_timeout_blocking_wasi(void **state)
 	snprintf(cmd, sizeof(cmd),
 	         "exec 3<>'%s'; exec \"$CAPSA\" wasm run --timeout 300ms '%s' <&3 3<&-", fifo, mod);
 	expect_timeout("read from an empty pipe", cmd);
+
+	/* Opening a FIFO waits for the other end. */
+	assemble("fifo_read", FIFO_WAT("2", "fd_read"), mod, sizeof(mod));
+	snprintf(cmd, sizeof(cmd), "exec \"$CAPSA\" wasm run --dir '%s::.' --timeout 300ms '%s'",
+	         tmp, mod);
+	expect_timeout("open a FIFO without a writer and read", cmd);
+	assemble("fifo_write", FIFO_WAT("64", "fd_write"), mod, sizeof(mod));
+	snprintf(cmd, sizeof(cmd), "exec \"$CAPSA\" wasm run --dir '%s::.' --timeout 300ms '%s'",
+	         tmp, mod);
+	expect_timeout("open a FIFO without a reader to write", cmd);
 
 	assemble("write", write_wat, mod, sizeof(mod));
 	snprintf(cmd, sizeof(cmd),
