@@ -192,6 +192,7 @@ int wc_pop(struct cc *c, uint8_t want, struct vent *out)
 
 static void materialize(struct cc *c, uint32_t from)
 {
+	c->work += c->nvs > from ? c->nvs - from : 0;
 	for (uint32_t i = from; i < c->nvs; i++) {
 		struct vent *v = &c->vs[i];
 		if (v->is_const) {
@@ -206,6 +207,7 @@ static void materialize(struct cc *c, uint32_t from)
 
 static void materialize_local(struct cc *c, uint32_t slot)
 {
+	c->work += c->nvs;
 	for (uint32_t i = 0; i < c->nvs; i++) {
 		struct vent *v = &c->vs[i];
 		if (v->slot == slot && !v->is_const) {
@@ -425,6 +427,7 @@ int wc_take_cond(struct cc *c, struct condv *cd)
 	/* A counter step just before: `x = y + K; if (x cmp L)` becomes one op. */
 	int64_t ad = c->addimm_at;
 	int alias = 0;
+	c->work += c->nvs;
 	for (uint32_t i = 0; i < c->nvs; i++)
 		if (!c->vs[i].is_const && c->vs[i].slot == cd->a)
 			alias = 1;
@@ -446,6 +449,7 @@ int wc_take_cond(struct cc *c, struct condv *cd)
 		    c->code[p + 1].u < c->nlocal_cells && c->code[p + 2].u < c->nlocal_cells &&
 		    c->code[p + 1].u != cd->a && c->code[p + 1].u != cd->add_s) {
 			uint64_t d = c->code[p + 1].u;
+			c->work += c->nvs;
 			for (uint32_t i = 0; i < c->nvs; i++)
 				if (!c->vs[i].is_const && c->vs[i].slot == d)
 					return 0;
@@ -1004,6 +1008,7 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 		goto done;
 	}
 	int aliased = 0;
+	c->work += c->nvs;
 	for (uint32_t i = 0; i < c->nvs; i++)
 		if (c->vs[i].slot == slot)
 			aliased = 1;
@@ -1057,6 +1062,10 @@ static int compile_body(struct cc *c)
 		if (c->oom)
 			return -1;
 		c->cur_off = rd_off(&c->r);
+		if (c->work > c->work_limit)
+			return FAIL("too costly to compile (a deep operand stack kept over many "
+			            "instructions) at byte 0x%x",
+			            c->cur_off);
 		if (rd_u8(&c->r, &op))
 			return -1;
 		if (op >= 0x45 && op <= 0xc4) {
@@ -1383,6 +1392,7 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	c->prev_gap = 0;
 	c->any_load = -1;
 	c->last_add = -1;
+	c->work_limit = COMPILE_WORK_BASE + (uint64_t)COMPILE_WORK_PER_BYTE * wc->body_len;
 
 	if (setup_locals(c, ft))
 		goto out;

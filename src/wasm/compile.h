@@ -11,6 +11,12 @@
  * and cells of the operand stack (v128 values take two). */
 #define MAX_LOCALS        (1u << 20)
 #define MAX_OPERAND_CELLS 200000u
+/* Operand stack entries the compiler may scan (at block boundaries and
+ * local.set) per function: a base plus so many per body byte. Real code
+ * keeps its stack shallow and stays far below; a deep stack held across
+ * many instructions would make compiling quadratic in the body's size. */
+#define COMPILE_WORK_BASE     (1ull << 26)
+#define COMPILE_WORK_PER_BYTE 64u
 
 enum { K_BLOCK, K_LOOP, K_IF, K_ELSE, K_FUNC };
 
@@ -88,11 +94,12 @@ struct cc {
 	uint32_t *lw_last, *lw_prev; /* per local slot: code index + 1 of its last two writes */
 	/* per local slot: lw_count writes in the loop starting at code index lw_loop - 1 */
 	uint32_t *lw_loop, *lw_count;
-	size_t lw_size;     /* bytes of the block holding the four lw_ tables */
-	uint32_t last_call; /* code index + 1 of the latest call */
-	uint32_t last_loop; /* code index + 1 of the latest loop head */
-	int64_t mad_at;     /* code index of the latest OP_i32_mad_ldld, or -1 */
-	int oom;            /* out of memory or over a limit: stop compiling */
+	size_t lw_size;            /* bytes of the block holding the four lw_ tables */
+	uint32_t last_call;        /* code index + 1 of the latest call */
+	uint32_t last_loop;        /* code index + 1 of the latest loop head */
+	int64_t mad_at;            /* code index of the latest OP_i32_mad_ldld, or -1 */
+	uint64_t work, work_limit; /* operand stack entries scanned, and the bound */
+	int oom;                   /* out of memory or over a limit: stop compiling */
 };
 
 /* A branch condition: a slot, or a compare folded into the branch. */

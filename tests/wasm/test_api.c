@@ -298,9 +298,10 @@ static int32_t call_f(struct capsa_wasm_module *m, int32_t arg)
 }
 
 /* Functions with a million locals (1,048,576 counting the parameter, the
- * limit; v128s take two cells each) compile and run; one more local and an
- * operand stack deeper than 200,000 cells are refused with the function and
- * the byte offset, named once. */
+ * limit; v128s take two cells each) compile and run; one more local, an
+ * operand stack deeper than 200,000 cells and a deep stack kept over many
+ * instructions are refused with the function and the byte offset, named
+ * once. */
 static void test_limits(void **state)
 {
 	(void)state;
@@ -347,6 +348,29 @@ static void test_limits(void **state)
 	         at + 1 + 200000 * 2);
 	printf("# %s\n", e.msg);
 	assert_string_equal(e.msg, want);
+
+	/* 100,000 values kept on the stack over 10,000 local.set: compiling
+	 * scans the stack at each one (10^9 entries), refused as too costly
+	 * instead of taking seconds (minutes for a larger module). */
+	b.n = 0;
+	put(&b, "\x01\x01\x7f", 3); /* one i32 local */
+	for (int i = 0; i < 100000; i++)
+		put(&b, "\x20\x00", 2);
+	for (int i = 0; i < 10000; i++)
+		put(&b, "\x20\x00\x21\x01", 4);
+	for (int i = 0; i < 100000; i++)
+		put_u8(&b, 0x1a);
+	put(&b, "\x41\x00\x0b", 3);
+	err_clear(&e);
+	double t0 = now_secs();
+	m = with_body(&b, &at, &e);
+	test_measured("deep-stack module (%zu bytes of code) refused in %.3f s", b.n,
+	              now_secs() - t0);
+	capsa_wasm_module_free(m);
+	assert_null(m);
+	printf("# %s\n", e.msg);
+	assert_non_null(strstr(e.msg, "function 0: too costly to compile"));
+	assert_non_null(strstr(e.msg, " at byte 0x"));
 	free(b.p);
 }
 
