@@ -323,6 +323,22 @@ static void test_inspect_untrusted_names(void **state)
 	assert_non_null(strstr(r.err, "\\x1b[2J\\x1b]0;x\\x07"));
 	assert_terminal_safe(r.err);
 	run_result_free(&r);
+
+	/* A trap names the function from the name section, which is untrusted
+	 * too: function 0 named "\x1b]0;pwned\x07" (sets the window title). */
+	assemble("evil", "(module (func (export \"_start\") unreachable))", mod, sizeof(mod));
+	static const char names[] = "\x00\x14\x04name\x01\x0d\x01\x00\x0a\x1b]0;pwned\x07";
+	f = fopen(mod, "ab");
+	assert_non_null(f);
+	assert_int_equal(fwrite(names, 1, sizeof(names) - 1, f), sizeof(names) - 1);
+	assert_int_equal(fclose(f), 0);
+	snprintf(cmd, sizeof(cmd), "exec \"$CAPSA\" wasm run '%s'", mod);
+	sh(&r, cmd, 30);
+	printf("# %s", r.err);
+	assert_int_equal(r.status, 134);
+	assert_non_null(strstr(r.err, "in function 0 (\\x1b]0;pwned\\x07) at offset 0x"));
+	assert_terminal_safe(r.err);
+	run_result_free(&r);
 }
 
 int main(void)
