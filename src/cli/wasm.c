@@ -3,20 +3,13 @@
 #include "capsa/wasm.h"
 #include "capsa/wasm_wasi.h"
 #include "cli/commands.h"
-#include "lib/file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-#define EXIT_TRAP    134
-#define EXIT_TIMEOUT 124
 
 extern char **environ;
 
@@ -28,36 +21,6 @@ static void usage(FILE *f)
 	        "       capsa wasm validate [--json] MODULE.wasm\n"
 	        "       capsa wasm inspect [--json] MODULE.wasm\n"
 	        "Runs, validates or describes a WebAssembly module (see docs/wasm.md).\n");
-}
-
-static uint8_t *slurp(const char *path, size_t *len, struct err *e)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err_sys(e, "opening %s", path);
-		e->kind = ERR_INPUT;
-		return NULL;
-	}
-	char *buf = file_read_fd(fd, path, (1u << 30) - 1, len, e); /* below 1 GiB */
-	close(fd);
-	if (!buf)
-		err_set(e, e->kind,
-		        e->kind == ERR_INPUT ? "%s: module larger than 1 GiB" : "reading %s failed",
-		        path);
-	return (uint8_t *)buf;
-}
-
-static struct capsa_wasm_module *load(const char *path, struct err *e)
-{
-	size_t len;
-	uint8_t *bytes = slurp(path, &len, e);
-	if (!bytes)
-		return NULL;
-	struct capsa_wasm_module *m = capsa_wasm_module_load(bytes, len, e);
-	free(bytes);
-	if (!m)
-		err_prefix(e, "%s", path);
-	return m;
 }
 
 static int fail(const struct err *e)
@@ -119,37 +82,6 @@ static int parse_duration(const char *s, double *out)
 	return 0;
 }
 
-struct watchdog {
-	struct capsa_wasm_store *store;
-	double secs;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int done, fired;
-};
-
-static void *watchdog_main(void *arg)
-{
-	struct watchdog *w = arg;
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += (time_t)w->secs;
-	until.tv_nsec += (long)((w->secs - (double)(time_t)w->secs) * 1e9);
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&w->lock);
-	while (!w->done)
-		if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
-			break;
-	if (!w->done) {
-		w->fired = 1;
-		capsa_wasm_store_interrupt(w->store);
-	}
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
-}
-
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -171,8 +103,6 @@ static int cmd_run(int argc, char **argv)
 	uint64_t max_mem = 0;
 	struct err e = {0};
 	struct capsa_wasm_module *m = NULL;
-	struct capsa_wasm_store *s = NULL;
-	struct capsa_wasi *wasi = NULL;
 	if (!pre || !envs || !dirs) {
 		fprintf(stderr, "capsa: out of memory\n");
 		rc = 1;
@@ -250,14 +180,8 @@ static int cmd_run(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
-	m = load(argv[optind], &e);
+	m = capsa_wasm_module_load_file(argv[optind], &e);
 	if (!m) {
-		rc = fail(&e);
-		goto out;
-	}
-	struct capsa_wasm_limits lim = {.max_memory = max_mem};
-	s = capsa_wasm_store_new(&lim, &e);
-	if (!s) {
 		rc = fail(&e);
 		goto out;
 	}
@@ -272,72 +196,21 @@ static int cmd_run(int argc, char **argv)
 	    .stdout_fd = 1,
 	    .stderr_fd = 2,
 	};
-	wasi = capsa_wasi_new(s, &cfg, &e);
-	if (!wasi) {
-		rc = fail(&e);
+	struct capsa_wasi_command cmd = {
+	    .module = m, .wasi = &cfg, .max_memory = max_mem, .fuel = fuel, .timeout = timeout};
+	struct capsa_wasi_outcome res;
+	if (capsa_wasi_command_run(&cmd, &res, &e) < 0) {
+		fprintf(stderr, "capsa: %s: %s\n", argv[optind], e.msg);
+		rc = err_exit_status(&e);
 		goto out;
-	}
-	struct capsa_wasm_trap_info info = {0};
-	struct capsa_wasm_instance *in =
-	    capsa_wasm_instantiate(s, m, capsa_wasi_resolve, wasi, &info, &e);
-	if (!in) {
-		rc = info.trap ? EXIT_TRAP : fail(&e);
-		if (info.trap)
-			fprintf(stderr, "capsa: %s: %s\n", argv[optind], e.msg);
-		goto out;
-	}
-	struct capsa_wasm_extern start;
-	if (capsa_wasm_instance_export(in, "_start", &start) ||
-	    start.kind != CAPSA_WASM_EXTERN_FUNC) {
-		fprintf(stderr, "capsa: %s: no exported _start function (not a WASI command)\n",
-		        argv[optind]);
-		goto out;
-	}
-	struct capsa_wasm_functype ft;
-	capsa_wasm_func_type(start.u.func, &ft);
-	if (ft.nparams || ft.nresults) {
-		fprintf(stderr, "capsa: %s: _start must take and return nothing\n", argv[optind]);
-		goto out;
-	}
-	capsa_wasm_store_set_fuel(s, fuel);
-	struct watchdog wd = {.store = s, .secs = timeout};
-	pthread_t th;
-	int have_wd = 0;
-	if (timeout > 0) {
-		pthread_mutex_init(&wd.lock, NULL);
-		pthread_cond_init(&wd.cond, NULL);
-		have_wd = !pthread_create(&th, NULL, watchdog_main, &wd);
-	}
-	union capsa_wasm_val cells[1];
-	enum capsa_wasm_trap t = capsa_wasm_call(s, start.u.func, cells, &info);
-	if (have_wd) {
-		pthread_mutex_lock(&wd.lock);
-		wd.done = 1;
-		pthread_cond_signal(&wd.cond);
-		pthread_mutex_unlock(&wd.lock);
-		pthread_join(th, NULL);
 	}
 	fflush(stdout);
-	if (t == CAPSA_WASM_OK) {
-		rc = 0;
-	} else if (t == CAPSA_WASM_TRAP_EXIT) {
-		rc = info.exit_code & 0xff;
-	} else if (t == CAPSA_WASM_TRAP_OUT_OF_FUEL && wd.fired) {
+	rc = res.status;
+	if (res.timed_out)
 		fprintf(stderr, "capsa: %s: timed out (--timeout %s)\n", argv[optind], timeout_arg);
-		rc = EXIT_TIMEOUT;
-	} else {
-		/* Offset 0: not known (an access caught by the guard region). */
-		char where[32] = "";
-		if (info.offset)
-			snprintf(where, sizeof(where), " at offset 0x%x", info.offset);
-		fprintf(stderr, "capsa: %s: wasm trap: %s in function %lld%s%s%s%s\n", argv[optind],
-		        info.message, (long long)info.func_index, info.func_name ? " (" : "",
-		        info.func_name ? info.func_name : "", info.func_name ? ")" : "", where);
-		rc = EXIT_TRAP;
-	}
+	else if (res.message[0])
+		fprintf(stderr, "capsa: %s: %s\n", argv[optind], res.message);
 out:
-	capsa_wasi_free(wasi);
-	capsa_wasm_store_free(s);
 	capsa_wasm_module_free(m);
 	if (dirs)
 		for (int i = 0; i < npre; i++)
@@ -439,7 +312,7 @@ static int cmd_validate(int argc, char **argv)
 	struct err e = {0};
 	if (rc >= 0)
 		return rc;
-	struct capsa_wasm_module *m = load(argv[optind], &e);
+	struct capsa_wasm_module *m = capsa_wasm_module_load_file(argv[optind], &e);
 	if (json) {
 		printf("{\"module\":");
 		json_str(argv[optind]);
@@ -464,7 +337,7 @@ static int cmd_inspect(int argc, char **argv)
 	struct err e = {0};
 	if (rc >= 0)
 		return rc;
-	struct capsa_wasm_module *m = load(argv[optind], &e);
+	struct capsa_wasm_module *m = capsa_wasm_module_load_file(argv[optind], &e);
 	if (!m)
 		return fail(&e);
 	uint32_t ns = capsa_wasm_module_section_count(m), ni = capsa_wasm_module_import_count(m),
