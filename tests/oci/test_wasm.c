@@ -65,7 +65,9 @@ static void wasm_bundle(struct bundle *b, const char *args, const char *ann, con
 	           "\"noNewPrivileges\":true},"
 	           "\"root\":{\"path\":\"rootfs\"},\"hostname\":\"wasm\","
 	           "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
-	           "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}%s],"
+	           "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+	           "{\"destination\":\"/dev/pts\",\"type\":\"devpts\",\"source\":\"devpts\","
+	           "\"options\":[\"newinstance\",\"ptmxmode=0666\"]}%s],"
 	           "\"annotations\":%s,"
 	           "\"linux\":{\"namespaces\":[" DEFAULT_NAMESPACES "]%s}}",
 	           args, default_caps, default_caps, default_caps,
@@ -145,6 +147,36 @@ static void test_confined(void **state)
 	EXPECT_OUT_ALL(&r, want);
 	run_result_free(&r);
 	bundle_free(&b);
+}
+
+/* process.terminal: the module's stdio is the container's terminal
+ * (capsa run relays it when there is no console socket). */
+static void test_terminal(void **state)
+{
+	(void)state;
+	REQUIRE_WASM();
+	const char *ann = "{\"run.oci.handler\":\"wasm\"}";
+	for (int tty = 0; tty < 2; tty++) {
+		struct bundle b;
+		struct run_result r;
+		char p[600];
+		wasm_bundle(&b, "[\"/hello.wasm\",\"tty\"]", ann, "");
+		if (tty) {
+			char *cfg = read_file(bundle_path(&b, "config.json", p, sizeof(p)), NULL);
+			assert_non_null(cfg);
+			char *t = strstr(cfg, "\"terminal\":false");
+			assert_non_null(t);
+			memcpy(t, "\"terminal\":true ", 16);
+			write_text(p, "%s", cfg);
+			free(cfg);
+		}
+		run_bundle(&r, &b);
+		expect_ok(&r, "tty");
+		assert_non_null(
+		    strstr(r.out, tty ? "stdout is a terminal: yes" : "stdout is a terminal: no"));
+		run_result_free(&r);
+		bundle_free(&b);
+	}
 }
 
 /* compat-smart and wasm-smart run a native entrypoint natively (sidecars). */
@@ -304,8 +336,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_annotation_forms), cmocka_unit_test(test_confined),
-	    cmocka_unit_test(test_smart_native),     cmocka_unit_test(test_bad_modules),
-	    cmocka_unit_test(test_memory_limit),     cmocka_unit_test(test_features),
+	    cmocka_unit_test(test_terminal),         cmocka_unit_test(test_smart_native),
+	    cmocka_unit_test(test_bad_modules),      cmocka_unit_test(test_memory_limit),
+	    cmocka_unit_test(test_features),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

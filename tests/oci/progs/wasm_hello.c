@@ -4,6 +4,7 @@
  *                  out.txt in the working directory ($PWD), exit with status 3
  *   cat FILE       print FILE
  *   alloc MIB      allocate and touch MIB MiB; status 4 if that fails
+ *   tty            say whether stdout is a terminal
  *   trap           execute an unreachable instruction
  *   (none)         print "hello" and exit 0 (the benchmark) */
 #include <stdio.h>
@@ -81,6 +82,10 @@ int main(int argc, char **argv)
 		return cat(argv[2]);
 	if (!strcmp(argv[1], "alloc") && argc > 2)
 		return alloc(argv[2]);
+	if (!strcmp(argv[1], "tty")) {
+		printf("stdout is a terminal: %s\n", isatty(1) ? "yes" : "no");
+		return 0;
+	}
 	if (!strcmp(argv[1], "trap"))
 		__builtin_trap();
 	fprintf(stderr, "unknown command %s\n", argv[1]);
