@@ -48,21 +48,25 @@ int oci_wasm_mode(const struct oci_config *c, enum oci_wasm_mode *mode, struct e
 	return 0;
 }
 
-/* 1 if the file starts with the wasm magic "\0asm", 0 if not, -1 if it
- * cannot be read. */
-static int is_module(const char *path)
+enum { NOT_WASM, WASM_MODULE, WASM_COMPONENT };
+
+/* What the file's header says it is (wasm magic "\0asm", then a version
+ * whose upper half, the layer, is 1 for a component), or -1 with errno. */
+static int wasm_kind(const char *path)
 {
-	char magic[4];
+	unsigned char h[8];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ssize_t n = read(fd, magic, sizeof(magic));
+	ssize_t n = read(fd, h, sizeof(h));
 	int saved = errno;
 	close(fd);
 	errno = saved;
 	if (n < 0)
 		return -1;
-	return n == 4 && !memcmp(magic, "\0asm", 4);
+	if (n < 4 || memcmp(h, "\0asm", 4))
+		return NOT_WASM;
+	return n == 8 && (h[6] || h[7]) ? WASM_COMPONENT : WASM_MODULE;
 }
 
 int oci_wasm_prepare(const struct oci_config *c, struct capsa_wasm_module **out, char *exe,
@@ -70,24 +74,31 @@ int oci_wasm_prepare(const struct oci_config *c, struct capsa_wasm_module **out,
 {
 	enum oci_wasm_mode mode;
 	*out = NULL;
-	if (!c->has_process || oci_wasm_mode(c, &mode, e) < 0)
-		return c->has_process ? -1 : 0;
+	if (!c->has_process)
+		return 0;
+	if (oci_wasm_mode(c, &mode, e) < 0)
+		return -1;
 	if (mode == OCI_WASM_NONE)
 		return 0;
 	/* A module is read, not executed: it need not be executable. */
 	if (oci_find_program(&c->process, 0, exe, len, e) < 0)
 		return -1;
-	int wasm = is_module(exe);
-	if (wasm < 0)
+	int kind = wasm_kind(exe);
+	if (kind < 0)
 		return err_set(e, ERR_INPUT, "process.args[0]: %s: %s", exe, strerror(errno));
-	if (!wasm && mode == OCI_WASM_SMART) {
+	if (kind == NOT_WASM && mode == OCI_WASM_SMART) {
 		exe[0] = '\0'; /* looked up again as a program, after the change of cwd */
 		return 0;
 	}
-	if (!wasm)
+	if (kind == NOT_WASM)
 		return err_set(e, ERR_INPUT,
 		               "process.args[0]: %s is not a WebAssembly module (no \\0asm "
 		               "magic), and the annotations ask for the wasm handler",
+		               exe);
+	if (kind == WASM_COMPONENT)
+		return err_set(e, ERR_INPUT,
+		               "process.args[0]: %s is a WebAssembly component (WASI 0.2); capsa "
+		               "runs WASI preview1 command modules",
 		               exe);
 	struct capsa_wasm_module *m = capsa_wasm_module_load_file(exe, e);
 	if (!m)

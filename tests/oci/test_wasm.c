@@ -229,6 +229,7 @@ static void test_bad_modules(void **state)
 	                                 "\7\x0a\1\6_start\0\1"
 	                                 "\x0a\4\1\2\0\x0b";
 	static const char invalid[] = "\0asm\1\0\0\0\1\5\1\x60\0\1\x55";
+	static const char component[] = "\0asm\x0d\0\1\0"; /* version 13, layer 1 */
 	struct {
 		const char *file, *ann, *want;
 		const void *data;
@@ -240,6 +241,8 @@ static void test_bad_modules(void **state)
 	    {"nostart.wasm", "compat", "no exported _start function", no_start,
 	     sizeof(no_start) - 1},
 	    {"import.wasm", "compat", "imports env.foo", bad_import, sizeof(bad_import) - 1},
+	    {"component.wasm", "compat", "is a WebAssembly component", component,
+	     sizeof(component) - 1},
 	    {"missing.wasm", "compat", "process.args[0]: /missing.wasm", NULL, 0},
 	    {"hello.wasm", "krun", "'krun' is not a handler of capsa", NULL, 0},
 	};
