@@ -29,6 +29,27 @@ MOVS(16)
 MOVS(32)
 MOVS(64)
 
+/* 64-bit mode loads and stores through [base + disp]: no index, no address
+ * size truncation, the linear-address mask is all ones */
+#define MOVS_B(S)                                                                                  \
+	static int mov##S##_st_b(struct emu_cpu *c, struct emu_insn *i)                            \
+	{                                                                                          \
+		emu_wr##S(c, emu_ea_b64(c, i), (uint##S##_t)c->s.gpr[i->reg]);                     \
+		EMU_NEXT(c, i);                                                                    \
+	}                                                                                          \
+	static int mov##S##_ld_b(struct emu_cpu *c, struct emu_insn *i)                            \
+	{                                                                                          \
+		emu_setreg(c, i->reg, S / 8, emu_rd##S(c, emu_ea_b64(c, i)));                      \
+		EMU_NEXT(c, i);                                                                    \
+	}
+MOVS_B(32)
+MOVS_B(64)
+
+static int ea_b64(const struct emu_insn *i)
+{
+	return i->csz == 8 && i->asz == 8 && i->base < 16 && i->index == EMU_NOREG;
+}
+
 static int mov_ri(struct emu_cpu *c, struct emu_insn *i) /* B8+r, C7 mod=3 */
 {
 	emu_setreg(c, i->reg, i->osz, i->imm);
@@ -510,6 +531,8 @@ emu_fn emu_mov_pick(struct emu_insn *i)
 	case 0x88:
 		return i->mem ? mov8_st : mov8_rr;
 	case 0x89:
+		if (i->mem && ea_b64(i) && i->osz >= 4)
+			return i->osz == 8 ? mov64_st_b : mov32_st_b;
 		return i->mem ? mov_sized(i, mov16_st, mov32_st, mov64_st)
 		              : mov_sized(i, mov16_rr, mov32_rr, mov64_rr);
 	case 0x8a:
@@ -527,6 +550,8 @@ emu_fn emu_mov_pick(struct emu_insn *i)
 			i->reg = t;
 			return mov_sized(i, mov16_rr, mov32_rr, mov64_rr);
 		}
+		if (ea_b64(i) && i->osz >= 4)
+			return i->osz == 8 ? mov64_ld_b : mov32_ld_b;
 		return mov_sized(i, mov16_ld, mov32_ld, mov64_ld);
 	case 0xc6:
 		if (i->ext)

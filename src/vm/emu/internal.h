@@ -471,6 +471,13 @@ static inline uint64_t emu_ea(struct emu_cpu *c, const struct emu_insn *i)
 		return next_->fn((c), next_);                                                      \
 	} while (0)
 
+/* emu_ea for [base + disp] in 64-bit mode with a 64-bit address (chosen at
+ * decode time by the handlers that use it) */
+static inline uint64_t emu_ea_b64(struct emu_cpu *c, const struct emu_insn *i)
+{
+	return c->s.gpr[i->base] + (uint64_t)(int64_t)i->disp + c->segbase[i->seg];
+}
+
 static inline uint64_t emu_next_rip(const struct emu_cpu *c, const struct emu_insn *i)
 {
 	return c->rip + i->end;
