@@ -417,7 +417,7 @@ static int op_div(struct emu_cpu *c, struct emu_insn *i) /* F6/F7 /6 /7 */
 		unsigned bits = 2 * n;
 		__int128 sn = (__int128)(num << (128 - bits)) >> (128 - bits);
 		int64_t sd = (int64_t)(b << (64 - n)) >> (64 - n);
-		if (sd == -1 && sn == -((__int128)1 << (bits - 1)))
+		if (sd == -1 && sn == (__int128)(~(unsigned __int128)0 << (bits - 1)))
 			emu_raise(c, EMU_DE, EMU_NOERR, 0);
 		__int128 sq = sn / sd, sr = sn % sd;
 		__int128 lim = (__int128)1 << (n - 1);
