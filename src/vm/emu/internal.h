@@ -530,8 +530,7 @@ uint64_t emu_flags(struct emu_cpu *c); /* full RFLAGS, materialized */
 void emu_flags_materialize(struct emu_cpu *c);
 int emu_cond_slow(struct emu_cpu *c, unsigned cc);
 int emu_cf(struct emu_cpu *c); /* current carry flag */
-/* Rotates: set CF and OF, keep the other flags (lazily). */
-void emu_set_cf_of(struct emu_cpu *c, int cf, int of);
+
 void emu_set_flags(struct emu_cpu *c, uint64_t v); /* all of RFLAGS, no checks */
 static inline void emu_lf_set(struct emu_cpu *c, uint32_t op, uint32_t sz, uint64_t res, uint64_t a,
                               uint64_t b)
@@ -542,6 +541,25 @@ static inline void emu_lf_set(struct emu_cpu *c, uint32_t op, uint32_t sz, uint6
 	c->lf_a = a;
 	c->lf_b = b;
 }
+/* Rotates: set CF and OF, keep the other flags (lazily: the operation
+ * that set them moves to lf2_* and lf_b holds CF | OF << 1). */
+static inline void emu_set_cf_of(struct emu_cpu *c, int cf, int of)
+{
+	uint64_t v = (uint64_t)(cf != 0) | (uint64_t)(of != 0) << 1;
+	if (EMU_UNLIKELY(c->lf_op == EMU_LF_NONE)) {
+		c->s.rflags = (c->s.rflags & ~(uint64_t)(EMU_F_CF | EMU_F_OF)) |
+		              ((v & 1) ? EMU_F_CF : 0) | ((v & 2) ? EMU_F_OF : 0);
+		return;
+	}
+	if (c->lf_op != EMU_LF_ROT) {
+		c->lf2_op = c->lf_op;
+		c->lf2_a = c->lf_a;
+		c->lf2_b = c->lf_b;
+		c->lf_op = EMU_LF_ROT;
+	}
+	c->lf_b = v;
+}
+
 /* Logical operations: CF = OF = 0, the operands are not needed. */
 static inline void emu_lf_logic(struct emu_cpu *c, uint32_t sz, uint64_t res)
 {
