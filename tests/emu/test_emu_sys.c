@@ -169,6 +169,39 @@ static void test_lsl_lar_verr(void **st)
 	tm_fini(&t);
 }
 
+/* Single-stepping: TF set by POPF traps after the next instruction, and
+ * after every one until a POPF that clears it (which traps too). */
+SNIP(s_step);
+extern const uint8_t s_step_nop2[], s_step_handler[];
+__asm__(".pushsection .rodata\n.code64\n"
+        ".globl s_step\ns_step:\n"
+        "  mov $0x48000, %r9\n"
+        "  pushfq\n  orq $0x100, (%rsp)\n  popfq\n"
+        "  nop\n"
+        ".globl s_step_nop2\ns_step_nop2:\n"
+        "  nop\n"
+        "  pushfq\n  andq $~0x100, (%rsp)\n  popfq\n"
+        "  nop\n  hlt\n"
+        ".globl s_step_handler\ns_step_handler:\n"
+        "  inc %r8\n  mov (%rsp), %rax\n  mov %rax, (%r9)\n  add $8, %r9\n  iretq\n"
+        ".globl s_step_end\ns_step_end:\n.popsection\n");
+
+static void test_single_step(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_step, s_step_end);
+	tm_long_mode(&t, TM_CODE);
+	tm_gate(&t, 1, SNIP_ADDR(TM_CODE, s_step, s_step_handler), 0, 0, 0xe);
+	struct x86_vcpu_state s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_R8], 5); /* nop, nop, pushfq, andq, popfq */
+	assert_int_equal(tm_r64(&t, 0x48000), SNIP_ADDR(TM_CODE, s_step, s_step_nop2));
+	assert_true(s.dr[6] & (1u << 14));
+	assert_int_equal(s.rflags & 0x100, 0);
+	tm_fini(&t);
+}
+
 /* States the CPU cannot run are refused by emu_cpu_set_state. */
 static void test_unsupported_states(void **st)
 {
@@ -198,6 +231,7 @@ int main(void)
 	    cmocka_unit_test(test_nm_with_ts),
 	    cmocka_unit_test(test_unsupported_states),
 	    cmocka_unit_test(test_lsl_lar_verr),
+	    cmocka_unit_test(test_single_step),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,7 @@
 int emu_blocks_init(struct emu_cpu *c);
 void emu_blocks_free(struct emu_cpu *c);
 /* The block starting at linear address `rip` (CS base added) for decode mode `key` (code size in
- * the low 4 bits, CPL 3 in bit 4); decodes it if needed. May raise #PF. */
+ * the low 4 bits, CPL 3 in bit 4, EMU_KEY_STEP); decodes it if needed. May raise #PF. */
 struct emu_block *emu_block_find_slow(struct emu_cpu *c, uint64_t rip, uint32_t key);
 
 static inline unsigned emu_jc_index(uint64_t rip)

@@ -178,7 +178,10 @@ struct emu_insn {
 	uint8_t csz;   /* code size of the block: 2, 4, 8 */
 };
 
-/* Decoding depends on these: code size (16/32/64) and CPL-is-3 bits. */
+/* Decoding depends on these: code size (16/32/64) and CPL-is-3 bits, and
+ * single-stepping (RFLAGS.TF: blocks of one instruction). */
+#define EMU_KEY_CPL3 16u
+#define EMU_KEY_STEP 32u
 struct emu_block {
 	uint64_t pa;  /* physical address of the first byte */
 	uint32_t key; /* mode bits at decode time */
