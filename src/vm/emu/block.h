@@ -52,6 +52,28 @@ static inline struct emu_block *emu_block_find(struct emu_cpu *c, uint64_t rip, 
 	return emu_block_find_slow(c, rip, key);
 }
 
+/* After a RET to rip: the block the matching CALL's block remembers, or
+ * NULL (then the usual lookup runs). */
+static inline struct emu_block *emu_block_after_ret(struct emu_cpu *c, uint64_t rip, uint32_t key)
+{
+	if (c->rs_top == 0)
+		return NULL;
+	unsigned k = --c->rs_top & 15;
+	struct emu_block *caller = c->rs[k].b;
+	if (c->rs[k].la != rip || !caller || c->rs[k].flushes != c->arena_flushes)
+		return NULL;
+	struct emu_block *b = caller->ret_block;
+	if (b && caller->ret_la == rip && b->key == key && emu_block_usable(c, b, rip))
+		return b;
+	uint32_t flushes = c->arena_flushes;
+	b = emu_block_find(c, rip, key);
+	if (flushes == c->arena_flushes) {
+		caller->ret_block = b;
+		caller->ret_la = rip;
+	}
+	return b;
+}
+
 /* The block after `prev` (NULL: none known) at rip: first the successors
  * `prev` remembers, then the jump cache; remembers the answer in `prev`. */
 static inline struct emu_block *emu_block_next(struct emu_cpu *c, struct emu_block *prev,

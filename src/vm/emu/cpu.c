@@ -234,8 +234,14 @@ static void run_blocks(struct emu_cpu *c, uint64_t limit)
 		}
 		uint32_t key = c->code_sz | (c->cpl == 3 ? EMU_KEY_CPL3 : 0u) |
 		               ((c->s.rflags & EMU_F_TF) ? EMU_KEY_STEP : 0u);
-		struct emu_block *b =
-		    emu_block_next(c, prev, (c->rip + c->segbase[X86_CS]) & c->la_mask, key);
+		uint64_t la = (c->rip + c->segbase[X86_CS]) & c->la_mask;
+		struct emu_block *b = NULL;
+		if (c->ret_pending) {
+			c->ret_pending = 0;
+			b = emu_block_after_ret(c, la, key);
+		}
+		if (!b)
+			b = emu_block_next(c, prev, la, key);
 		prev = b;
 		int shadow = c->s.ev.interrupt_shadow;
 		c->blk = b;
