@@ -593,7 +593,7 @@ static inline void emu_lf_logic(struct emu_cpu *c, uint32_t sz, uint64_t res)
 	c->lf_res = res;
 }
 /* Condition code cc (0..15 as in Jcc) true? */
-static inline int emu_cond(struct emu_cpu *c, unsigned cc)
+static inline __attribute__((always_inline)) int emu_cond(struct emu_cpu *c, unsigned cc)
 {
 	if (c->lf_op == EMU_LF_NONE)
 		return emu_cond_slow(c, cc);
