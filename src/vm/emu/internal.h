@@ -26,6 +26,8 @@
  *           c->s.gpr[i->reg] = v;                 // ModRM.reg with REX.R (0..15)
  *           uint8_t *x = emu_xmm(c, i->reg);      // XMM register bytes (FXSAVE image)
  *           return 0;                             // fall through to the next instruction
+ *                                                 // (EMU_NEXT(c, i) does so without a
+ *                                                 // return to the dispatch loop)
  *   }
  *
  * Operands: i->reg is ModRM.reg (+REX.R), i->rm the register operand when
@@ -365,9 +367,6 @@ void emu_wrn(struct emu_cpu *c, uint64_t la, const void *src, unsigned n);
 /* Supervisor (implicit) accesses: descriptor tables, TSS, IDT. */
 void emu_rd_sys(struct emu_cpu *c, uint64_t la, void *dst, unsigned n);
 void emu_wr_sys(struct emu_cpu *c, uint64_t la, const void *src, unsigned n);
-/* Translate for an access by the current CPL (or supervisor); raises #PF.
- * Returns the physical address. */
-uint64_t emu_translate(struct emu_cpu *c, uint64_t la, enum emu_acc acc, int user);
 /* Host pointer of a writable RAM range in one page for a read-modify-write,
  * or the bounce buffer (filled) for anything else; emu_rmw_end writes the
  * bounce buffer back. LOCKed RMWs on the bounce buffer hold mem->lock. */
