@@ -578,6 +578,9 @@ static inline void emu_set_cf_of(struct emu_cpu *c, int cf, int of)
 	if (c->lf_op != EMU_LF_ROT) {
 		c->lf2_op = c->lf_op;
 		c->lf2_a = c->lf_a;
+		/* two 8-byte copies: one 16-byte load of the operands the last
+		 * instruction just stored would stall on store forwarding */
+		__asm__("" ::: "memory");
 		c->lf2_b = c->lf_b;
 		c->lf_op = EMU_LF_ROT;
 	}
