@@ -131,6 +131,31 @@ static void test_device_write_drops_code(void **st)
 	tm_fini(&t);
 }
 
+/* An instruction crossing into a page whose mapping changes: the decoded
+ * block must follow the new second page. */
+static void test_cross_page_remap(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	static const uint8_t a[] = {0xb8, 0x11}, b1[] = {0x22, 0, 0, 0xf4},
+	                     b2[] = {0x33, 0, 0, 0xf4};
+	tm_load(&t, TM_CODE + 0xffe, a, a + 2);
+	tm_load(&t, TM_CODE + 0x1000, b1, b1 + 4);
+	tm_load(&t, TM_CODE + 0x2000, b2, b2 + 4);
+	tm_long_mode(&t, TM_CODE + 0xffe);
+	struct x86_vcpu_state s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_RAX], 0x2211);
+	*tm_pte(&t, TM_CODE + 0x1000) = (TM_CODE + 0x2000) | 7;
+	s.rip = TM_CODE + 0xffe;
+	s.ev.run_state = X86_RUNNABLE;
+	struct err e;
+	assert_int_equal(emu_cpu_set_state(t.cpu, &s, &e), 0); /* flushes the TLB */
+	s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_RAX], 0x3311);
+	tm_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +163,7 @@ int main(void)
 	    cmocka_unit_test(test_smc_other_block),
 	    cmocka_unit_test(test_smc_same_block),
 	    cmocka_unit_test(test_device_write_drops_code),
+	    cmocka_unit_test(test_cross_page_remap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
