@@ -20,6 +20,10 @@ __asm__(".pushsection .rodata\n"
         "  mov $0x48, %ax\n  mov %ax, %ds\n  mov %ax, %es\n  mov %ax, %ss\n"
         "  mov $0x7ff0, %esp\n  push $0x77\n  pop %edi\n"
         "  mov $0x55, %esi\n  pusha\n  xor %esi, %esi\n  popa\n  mov 0x7fdc, %ebp\n"
+        /* BCD: 15 + 27 = 42, 42 - 15 = 27, AAM 75 -> 7 5, AAD -> 75 */
+        "  mov $0x15, %al\n  add $0x27, %al\n  daa\n  mov %al, 0x7f00\n"
+        "  mov $0x42, %al\n  sub $0x15, %al\n  das\n  mov %al, 0x7f01\n"
+        "  mov $75, %al\n  aam\n  mov %ax, 0x7f02\n  aad\n  mov %ax, 0x7f04\n"
         "  mov %cr4, %eax\n  or $0x20, %eax\n  mov %eax, %cr4\n"
         "  mov $0x1000, %eax\n  mov %eax, %cr3\n"
         "  mov $0xc0000080, %ecx\n  rdmsr\n  or $0x100, %eax\n  wrmsr\n"
@@ -52,6 +56,10 @@ static void test_init_sipi_to_long_mode(void **st)
 	assert_int_equal(s.gpr[X86_RDI], 0x77);
 	assert_int_equal(s.gpr[X86_RSI], 0x55);   /* restored by POPA */
 	assert_int_equal(s.gpr[X86_RBP], 0x7ff0); /* the ESP that PUSHA stored */
+	assert_int_equal(t.ram[0x7f00], 0x42);
+	assert_int_equal(t.ram[0x7f01], 0x27);
+	assert_int_equal(t.ram[0x7f02] | t.ram[0x7f03] << 8, 0x0705);
+	assert_int_equal(t.ram[0x7f04] | t.ram[0x7f05] << 8, 75);
 	assert_true(s.seg[X86_CS].l);
 	assert_int_equal(s.seg[X86_CS].selector, 0x08);
 	assert_true(s.efer & 0x400); /* LMA */

@@ -487,6 +487,65 @@ static int op_imul_r(struct emu_cpu *c, struct emu_insn *i)
 INCDEC_FAST(32)
 INCDEC_FAST(64)
 
+/* ---- BCD adjustments (outside 64-bit mode) ---- */
+static void set_szp_al(struct emu_cpu *c, uint64_t f_keep, uint64_t f_set)
+{
+	uint8_t al = *emu_r8p(c, 0);
+	uint64_t f = emu_flags(c) & ~(uint64_t)(EMU_F_SF | EMU_F_ZF | EMU_F_PF | f_keep);
+	f |= f_set | (al & 0x80 ? EMU_F_SF : 0) | (al == 0 ? EMU_F_ZF : 0);
+	f |= (__builtin_popcount(al) & 1) ? 0 : EMU_F_PF;
+	emu_set_flags(c, f);
+}
+
+static int op_bcd(struct emu_cpu *c, struct emu_insn *i) /* 27 2F 37 3F D4 D5 */
+{
+	uint64_t f = emu_flags(c);
+	int af = (f & EMU_F_AF) != 0, cf = (f & EMU_F_CF) != 0;
+	uint8_t *al = emu_r8p(c, 0), *ah = emu_r8p(c, 1), old = *al;
+	switch (i->op) {
+	case 0x27: /* DAA */
+	case 0x2f: /* DAS */ {
+		int sub = i->op == 0x2f, ncf = 0, naf = 0;
+		if ((old & 0xf) > 9 || af) {
+			*al = (uint8_t)(sub ? old - 6 : old + 6);
+			ncf = cf || (sub ? old < 6 : old > 0xf9);
+			naf = 1;
+		}
+		if (old > 0x99 || cf) {
+			*al = (uint8_t)(sub ? *al - 0x60 : *al + 0x60);
+			ncf = 1;
+		}
+		set_szp_al(c, EMU_F_CF | EMU_F_AF, (ncf ? EMU_F_CF : 0) | (naf ? EMU_F_AF : 0));
+		break;
+	}
+	case 0x37: /* AAA */
+	case 0x3f: /* AAS */ {
+		int adj = (old & 0xf) > 9 || af;
+		if (adj) {
+			uint16_t ax = (uint16_t)c->s.gpr[X86_RAX];
+			ax = (uint16_t)(i->op == 0x37 ? ax + 0x106 : ax - 6 - 0x100);
+			emu_setreg(c, X86_RAX, 2, ax);
+		}
+		*al &= 0xf;
+		set_szp_al(c, EMU_F_CF | EMU_F_AF, adj ? (EMU_F_CF | EMU_F_AF) : 0);
+		break;
+	}
+	case 0xd4: /* AAM */
+		if ((uint8_t)i->imm == 0)
+			emu_raise(c, EMU_DE, EMU_NOERR, 0);
+		*ah = (uint8_t)(old / (uint8_t)i->imm);
+		*al = (uint8_t)(old % (uint8_t)i->imm);
+		set_szp_al(c, 0, 0);
+		break;
+	default: /* AAD */
+		*al = (uint8_t)(old + *ah * (uint8_t)i->imm);
+		*ah = 0;
+		set_szp_al(c, 0, 0);
+		break;
+	}
+	EMU_NEXT(c, i);
+}
+
 static emu_fn alu_form(unsigned op, struct emu_insn *i, int form_reg, int form_mem)
 {
 	return alu_tab[op][size_index(i->osz)][i->mem ? form_mem : form_reg];
@@ -525,6 +584,13 @@ emu_fn emu_alu_pick(struct emu_insn *i)
 	if ((i->pfx & EMU_PFX_LOCK) && !i->mem)
 		return NULL;
 	switch (op) {
+	case 0x27:
+	case 0x2f:
+	case 0x37:
+	case 0x3f:
+	case 0xd4:
+	case 0xd5:
+		return op_bcd; /* invalid in 64-bit mode: the decoder already said #UD */
 	case 0x40 ... 0x4f:
 		return op_incdec_r;
 	case 0x80:
