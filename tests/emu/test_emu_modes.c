@@ -24,6 +24,10 @@ __asm__(".pushsection .rodata\n"
         "  mov $0x15, %al\n  add $0x27, %al\n  daa\n  mov %al, 0x7f00\n"
         "  mov $0x42, %al\n  sub $0x15, %al\n  das\n  mov %al, 0x7f01\n"
         "  mov $75, %al\n  aam\n  mov %ax, 0x7f02\n  aad\n  mov %ax, 0x7f04\n"
+        /* ARPL raises RPL 1 to 3 (ZF); BOUND within [2, 9] does not fault */
+        "  mov $0x11, %ax\n  mov $0x23, %bx\n  arpl %bx, %ax\n  setz %cl\n  mov %ax, 0x7f06\n"
+        "  mov %cl, 0x7f08\n  movl $2, 0x7f10\n  movl $9, 0x7f14\n  mov $5, %ecx\n"
+        "  bound %ecx, 0x7f10\n  movb $1, 0x7f09\n"
         "  mov %cr4, %eax\n  or $0x20, %eax\n  mov %eax, %cr4\n"
         "  mov $0x1000, %eax\n  mov %eax, %cr3\n"
         "  mov $0xc0000080, %ecx\n  rdmsr\n  or $0x100, %eax\n  wrmsr\n"
@@ -60,6 +64,9 @@ static void test_init_sipi_to_long_mode(void **st)
 	assert_int_equal(t.ram[0x7f01], 0x27);
 	assert_int_equal(t.ram[0x7f02] | t.ram[0x7f03] << 8, 0x0705);
 	assert_int_equal(t.ram[0x7f04] | t.ram[0x7f05] << 8, 75);
+	assert_int_equal(t.ram[0x7f06], 0x13);
+	assert_int_equal(t.ram[0x7f08], 1);
+	assert_int_equal(t.ram[0x7f09], 1);
 	assert_true(s.seg[X86_CS].l);
 	assert_int_equal(s.seg[X86_CS].selector, 0x08);
 	assert_true(s.efer & 0x400); /* LMA */

@@ -407,6 +407,34 @@ static int pop_rm(struct emu_cpu *c, struct emu_insn *i) /* 8F /0 */
 	EMU_NEXT(c, i);
 }
 
+/* ARPL r/m16, r16 (63 outside 64-bit mode): raise the selector's RPL */
+static int op_arpl(struct emu_cpu *c, struct emu_insn *i)
+{
+	if (!(c->s.cr0 & EMU_CR0_PE))
+		emu_ud(c);
+	i->osz = 2;
+	uint16_t d = (uint16_t)emu_rd_rm(c, i), s = (uint16_t)c->s.gpr[i->reg];
+	int adj = (d & 3) < (s & 3);
+	if (adj)
+		emu_wr_rm(c, i, (d & ~3u) | (s & 3));
+	emu_flags_materialize(c);
+	c->s.rflags = (c->s.rflags & ~(uint64_t)EMU_F_ZF) | (adj ? EMU_F_ZF : 0);
+	EMU_NEXT(c, i);
+}
+
+/* BOUND r, m (62 outside 64-bit mode): #BR unless lower <= index <= upper */
+static int op_bound(struct emu_cpu *c, struct emu_insn *i)
+{
+	uint64_t la = emu_ea(c, i);
+	unsigned sz = i->osz, sh = 64 - 8 * sz;
+	int64_t lo = (int64_t)(emu_rd(c, la, sz) << sh) >> sh;
+	int64_t hi = (int64_t)(emu_rd(c, (la + sz) & c->la_mask, sz) << sh) >> sh;
+	int64_t v = (int64_t)(emu_getreg(c, i->reg, sz) << sh) >> sh;
+	if (v < lo || v > hi)
+		emu_raise(c, EMU_BR, EMU_NOERR, 0);
+	EMU_NEXT(c, i);
+}
+
 /* PUSHA/POPA (60/61, outside 64-bit mode) */
 static int op_pusha(struct emu_cpu *c, struct emu_insn *i)
 {
@@ -580,7 +608,9 @@ emu_fn emu_mov_pick(struct emu_insn *i)
 	case 0x8d:
 		return i->mem ? op_lea : NULL;
 	case 0x63:
-		return i->csz == 8 ? op_movx : NULL; /* ARPL is not supported */
+		return i->csz == 8 ? op_movx : op_arpl;
+	case 0x62:
+		return i->mem ? op_bound : NULL;
 	case 0x86:
 	case 0x87:
 		return op_xchg;
