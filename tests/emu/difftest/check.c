@@ -247,8 +247,11 @@ int dt_loop_run(const struct dt_loop *cfg, struct dt_stats *st, char *why, size_
 		if (!dt_compare(s, nat, emu, what, sizeof(what)))
 			continue;
 		st->mismatches++;
-		int cls = dt_report(n, em, s, reported < cfg->max_report ? cfg->log : NULL);
-		reported++;
+		int full = reported++ < cfg->max_report;
+		int cls = dt_report(n, em, s, full ? cfg->log : NULL);
+		if (!full && cfg->log) /* one line each beyond the full reports */
+			fprintf(cfg->log, "mismatch seed %#" PRIx64 " (%s): %s\n", seed,
+			        cls >= 0 ? dt_class_names[cls] : "?", what);
 		if (cls >= 0)
 			st->cls_mismatch[cls]++;
 		else
