@@ -1,6 +1,6 @@
 /* The CPU model the software CPU presents: an Intel family-6 processor
  * with exactly the features implemented here (no XSAVE/AVX, PCID, SMEP/
- * SMAP, LA57, x2APIC, RDRAND, MMX/SSE3+), the TSC frequency in leaves
+ * SMAP, LA57, x2APIC, RDRAND, POPCNT), the TSC frequency in leaves
  * 0x15/0x16 (Linux reads them only for GenuineIntel), an invariant TSC,
  * the hypervisor bit and IA32_ARCH_CAPABILITIES. */
 #include "vm/emu/internal.h"
@@ -18,13 +18,14 @@
 		n++;                                                                               \
 	} while (0)
 
-/* leaf 1 EDX: FPU PSE TSC MSR PAE CX8 APIC SEP PGE CMOV PAT CLFSH FXSR SSE SSE2 */
+/* leaf 1 EDX: FPU PSE TSC MSR PAE CX8 APIC SEP PGE CMOV PAT CLFSH MMX FXSR SSE SSE2 */
 #define L1_EDX                                                                                     \
 	((1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9) |       \
-	 (1u << 11) | (1u << 13) | (1u << 15) | (1u << 16) | (1u << 19) | (1u << 24) |             \
-	 (1u << 25) | (1u << 26))
-/* leaf 1 ECX: CX16, TSC-deadline, hypervisor */
-#define L1_ECX ((1u << 13) | (1u << 24) | (1u << 31))
+	 (1u << 11) | (1u << 13) | (1u << 15) | (1u << 16) | (1u << 19) | (1u << 23) |             \
+	 (1u << 24) | (1u << 25) | (1u << 26))
+/* leaf 1 ECX: SSE3, SSSE3, CX16, SSE4.1, SSE4.2, TSC-deadline, hypervisor */
+#define L1_ECX                                                                                     \
+	((1u << 0) | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 24) | (1u << 31))
 /* 0x80000001 EDX: SYSCALL NX RDTSCP LM; ECX: LAHF/SAHF */
 #define X1_EDX ((1u << 11) | (1u << 20) | (1u << 27) | (1u << 29))
 #define X1_ECX (1u << 0)
