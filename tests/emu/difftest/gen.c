@@ -214,6 +214,9 @@ static void init_state(struct dt_gen *g)
 		s->init.mxcsr |= (uint32_t)dt_rn(g, 4) << 13;
 	if (dt_chance(g, 5))
 		s->init.mxcsr |= 0x8040;
+	/* Unmasked SSE exceptions now and then: #XM, compared like the rest. */
+	if (dt_chance(g, 4))
+		s->init.mxcsr &= ~((uint32_t)dt_rn(g, 64) << 7);
 	for (int i = 0; i < 16; i++)
 		rand_xmm(g, s->init.xmm[i]);
 	for (uint64_t i = 0; i < DT_DATA_SIZE; i += 8) {
