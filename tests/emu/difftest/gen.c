@@ -7,7 +7,7 @@
 
 const char *const dt_class_names[DT_C_NCLASS] = {
     "alu",   "flags",   "shift",  "muldiv", "bit", "xchg", "mov",          "string",
-    "stack", "sse-int", "sse-fp", "fault",  "ctl", "sys",  "movs-overlap",
+    "stack", "sse-int", "sse-fp", "fault",  "ctl", "sys",  "movs-overlap", "sse-unmasked",
 };
 
 #define T(fn, a, w)                                                                                \
@@ -244,11 +244,16 @@ void dt_generate(struct dt_seq *s, uint64_t seed, unsigned items, unsigned opts)
 		items = 1;
 	if (items > DT_MAX_ITEMS)
 		items = DT_MAX_ITEMS;
+	unsigned tries = 0;
 	for (unsigned i = 0; i < items && !g.failed; i++) {
 		uint32_t l0 = s->len;
 		unsigned i0 = s->ninsn;
 		uint16_t u0 = g.undef;
 		gen_one(&g);
+		if (!g.failed && s->len == l0 && tries++ < 64) {
+			i--; /* the template had nothing to emit here: draw again */
+			continue;
+		}
 		if (g.failed || s->len == l0) {
 			s->len = l0;
 			s->ninsn = i0;
