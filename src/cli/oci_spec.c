@@ -241,7 +241,18 @@ int oci_cmd_features(const struct oci_globals *g, int argc, char **argv)
 	struct json_object *ann = json_object_new_object();
 	json_object_object_add(ann, "org.opencontainers.runtime-spec.features.capsa.version",
 	                       json_object_new_string("0.1.0"));
+	/* crun announces its wasm handler as run.oci.crun.wasm; capsa's is
+	 * built in (src/oci/wasm_handler.c) and chosen by these annotations. */
+	json_object_object_add(ann, "run.oci.capsa.wasm", json_object_new_string("true"));
+	json_object_object_add(
+	    ann, "run.oci.capsa.wasm.annotations",
+	    json_object_new_string(
+	        "run.oci.handler=wasm|wasm-smart module.wasm.image/variant=compat|compat-smart"));
 	json_object_object_add(o, "annotations", ann);
+	/* Annotations that change what the runtime does with a container. */
+	json_object_object_add(
+	    o, "potentiallyUnsafeConfigAnnotations",
+	    strs((const char *const[]){"run.oci.handler", "module.wasm.image/variant", NULL}));
 	printf("%s\n",
 	       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 	                                             JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -4,21 +4,15 @@
 #include "capsa/wasm_wasi.h"
 #include "cli/commands.h"
 #include "cli/escape.h"
-#include "lib/file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#define EXIT_TRAP    134
-#define EXIT_TIMEOUT 124
 
 extern char **environ;
 
@@ -30,36 +24,6 @@ static void usage(FILE *f)
 	        "       capsa wasm validate [--json] MODULE.wasm\n"
 	        "       capsa wasm inspect [--json] MODULE.wasm\n"
 	        "Runs, validates or describes a WebAssembly module (see docs/wasm.md).\n");
-}
-
-static uint8_t *slurp(const char *path, size_t *len, struct err *e)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err_sys(e, "opening %s", path);
-		e->kind = ERR_INPUT;
-		return NULL;
-	}
-	char *buf = file_read_fd(fd, path, (1u << 30) - 1, len, e); /* below 1 GiB */
-	close(fd);
-	if (!buf)
-		err_set(e, e->kind,
-		        e->kind == ERR_INPUT ? "%s: module larger than 1 GiB" : "reading %s failed",
-		        path);
-	return (uint8_t *)buf;
-}
-
-static struct capsa_wasm_module *load(const char *path, struct err *e)
-{
-	size_t len;
-	uint8_t *bytes = slurp(path, &len, e);
-	if (!bytes)
-		return NULL;
-	struct capsa_wasm_module *m = capsa_wasm_module_load(bytes, len, e);
-	free(bytes);
-	if (!m)
-		err_prefix(e, "%s", path);
-	return m;
 }
 
 /* "capsa: [PREFIX: ]MESSAGE" on stderr; messages may quote names from the
@@ -140,167 +104,6 @@ static int parse_duration(const char *s, double *out)
 	return 0;
 }
 
-struct watchdog {
-	struct capsa_wasm_store *store;
-	double secs;
-	pthread_mutex_t lock;
-	pthread_cond_t cond; /* on CLOCK_MONOTONIC */
-	int done, fired;
-};
-
-static void *watchdog_main(void *arg)
-{
-	struct watchdog *w = arg;
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	time_t whole = (time_t)w->secs; /* secs <= TIMEOUT_MAX_SECS: no overflow */
-	until.tv_sec += whole;
-	until.tv_nsec += (long)((w->secs - (double)whole) * 1e9);
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	int timed = 1;
-	pthread_mutex_lock(&w->lock);
-	while (!w->done) {
-		/* Should the timed wait ever fail (it cannot with this deadline),
-		 * wait untimed rather than spin holding the lock. */
-		int rc = timed ? pthread_cond_timedwait(&w->cond, &w->lock, &until)
-		               : pthread_cond_wait(&w->cond, &w->lock);
-		if (rc == ETIMEDOUT)
-			break;
-		if (rc)
-			timed = 0;
-	}
-	if (!w->done) {
-		w->fired = 1;
-		capsa_wasm_store_interrupt(w->store);
-	}
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
-}
-
-/* Arms the watchdog (when secs > 0); returns whether a thread runs. */
-static int watchdog_start(struct watchdog *w, pthread_t *th)
-{
-	if (w->secs <= 0)
-		return 0;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	return !pthread_create(th, NULL, watchdog_main, w);
-}
-
-static void watchdog_stop(struct watchdog *w, pthread_t th)
-{
-	pthread_mutex_lock(&w->lock);
-	w->done = 1;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(th, NULL);
-}
-
-/* What `run` was asked to do, from the command line. */
-struct run_opts {
-	const char *path; /* the module file */
-	int argc;         /* the program's arguments, argv[0] the module */
-	char **argv;
-	int nenv, npre;
-	char **envs;
-	struct capsa_wasi_preopen *pre;
-	int64_t fuel;
-	double timeout;
-	const char *timeout_arg;
-	uint64_t max_mem;
-};
-
-/* The exit status for how _start (or the start function) ended. */
-static int report(const struct run_opts *o, enum capsa_wasm_trap t,
-                  const struct capsa_wasm_trap_info *info, int timed_out)
-{
-	if (t == CAPSA_WASM_OK)
-		return 0;
-	if (t == CAPSA_WASM_TRAP_EXIT)
-		return info->exit_code & 0xff;
-	if (t == CAPSA_WASM_TRAP_OUT_OF_FUEL && timed_out) {
-		fprintf(stderr, "capsa: %s: timed out (--timeout %s)\n", o->path, o->timeout_arg);
-		return EXIT_TIMEOUT;
-	}
-	/* Offset 0: not known (an access caught by the guard region). */
-	char where[32] = "";
-	if (info->offset)
-		snprintf(where, sizeof(where), " at offset 0x%x", info->offset);
-	fprintf(stderr, "capsa: %s: wasm trap: %s in function %lld", o->path, info->message,
-	        (long long)info->func_index);
-	if (info->func_name) { /* from the module's name section: untrusted */
-		fputs(" (", stderr);
-		cli_put_text(stderr, info->func_name, strlen(info->func_name));
-		fputc(')', stderr);
-	}
-	fprintf(stderr, "%s\n", where);
-	return EXIT_TRAP;
-}
-
-/* Instantiate m with WASI and call _start, under --fuel and --timeout
- * (both also bound the module's start function); the exit status. */
-static int run_module(const struct run_opts *o, struct capsa_wasm_module *m,
-                      struct capsa_wasm_store *s)
-{
-	struct err e = {0};
-	struct capsa_wasi_config cfg = {
-	    .argc = o->argc,
-	    .argv = o->argv,
-	    .envc = o->nenv,
-	    .envp = o->envs,
-	    .npreopens = o->npre,
-	    .preopens = o->pre,
-	    .stdin_fd = 0,
-	    .stdout_fd = 1,
-	    .stderr_fd = 2,
-	};
-	struct capsa_wasi *wasi = capsa_wasi_new(s, &cfg, &e);
-	if (!wasi)
-		return fail(&e);
-	capsa_wasm_store_set_fuel(s, o->fuel);
-	struct watchdog wd = {.store = s, .secs = o->timeout};
-	pthread_t th;
-	int have_wd = watchdog_start(&wd, &th), rc = 2;
-	struct capsa_wasm_trap_info info = {0};
-	struct capsa_wasm_extern start;
-	struct capsa_wasm_functype ft;
-	struct capsa_wasm_instance *in =
-	    capsa_wasm_instantiate(s, m, capsa_wasi_resolve, wasi, &info, &e);
-	if (!in) {
-		rc = info.trap ? -2 : fail(&e);
-	} else if (capsa_wasm_instance_export(in, "_start", &start) ||
-	           start.kind != CAPSA_WASM_EXTERN_FUNC) {
-		fprintf(stderr, "capsa: %s: no exported _start function (not a WASI command)\n",
-		        o->path);
-	} else if (capsa_wasm_func_type(start.u.func, &ft), ft.nparams || ft.nresults) {
-		fprintf(stderr, "capsa: %s: _start must take and return nothing\n", o->path);
-	} else {
-		union capsa_wasm_val cells[1];
-		info.trap = capsa_wasm_call(s, start.u.func, cells, &info);
-		rc = -1;
-	}
-	if (have_wd)
-		watchdog_stop(&wd, th);
-	fflush(stdout);
-	int timed_out = have_wd && wd.fired;
-	if (rc == -2 && !(info.trap == CAPSA_WASM_TRAP_OUT_OF_FUEL && timed_out) &&
-	    info.trap != CAPSA_WASM_TRAP_EXIT) {
-		print_error(o->path, e.msg); /* a trap while instantiating */
-		rc = EXIT_TRAP;
-	}
-	if (rc < 0)
-		rc = report(o, info.trap, &info, timed_out);
-	capsa_wasi_free(wasi);
-	return rc;
-}
-
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -322,7 +125,6 @@ static int cmd_run(int argc, char **argv)
 	uint64_t max_mem = 0;
 	struct err e = {0};
 	struct capsa_wasm_module *m = NULL;
-	struct capsa_wasm_store *s = NULL;
 	if (!pre || !envs || !dirs) {
 		fprintf(stderr, "capsa: out of memory\n");
 		rc = 1;
@@ -401,33 +203,38 @@ static int cmd_run(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
-	m = load(argv[optind], &e);
+	m = capsa_wasm_module_load_file(argv[optind], &e);
 	if (!m) {
 		rc = fail(&e);
 		goto out;
 	}
-	struct capsa_wasm_limits lim = {.max_memory = max_mem};
-	s = capsa_wasm_store_new(&lim, &e);
-	if (!s) {
-		rc = fail(&e);
-		goto out;
-	}
-	struct run_opts o = {
-	    .path = argv[optind],
+	struct capsa_wasi_config cfg = {
 	    .argc = argc - optind,
 	    .argv = argv + optind,
-	    .nenv = nenv,
-	    .npre = npre,
-	    .envs = envs,
-	    .pre = pre,
-	    .fuel = fuel,
-	    .timeout = timeout,
-	    .timeout_arg = timeout_arg,
-	    .max_mem = max_mem,
+	    .envc = nenv,
+	    .envp = envs,
+	    .npreopens = npre,
+	    .preopens = pre,
+	    .stdin_fd = 0,
+	    .stdout_fd = 1,
+	    .stderr_fd = 2,
 	};
-	rc = run_module(&o, m, s);
+	struct capsa_wasi_command cmd = {
+	    .module = m, .wasi = &cfg, .max_memory = max_mem, .fuel = fuel, .timeout = timeout};
+	struct capsa_wasi_outcome res;
+	if (capsa_wasi_command_run(&cmd, &res, &e) < 0) {
+		fflush(stdout);
+		print_error(argv[optind], e.msg);
+		rc = err_exit_status(&e);
+		goto out;
+	}
+	fflush(stdout);
+	rc = res.status;
+	if (res.timed_out)
+		fprintf(stderr, "capsa: %s: timed out (--timeout %s)\n", argv[optind], timeout_arg);
+	else if (res.message[0]) /* names in it come from the module: escaped */
+		print_error(argv[optind], res.message);
 out:
-	capsa_wasm_store_free(s);
 	capsa_wasm_module_free(m);
 	if (dirs)
 		for (int i = 0; i < npre; i++)
@@ -519,7 +326,7 @@ static int cmd_validate(int argc, char **argv)
 	struct err e = {0};
 	if (rc >= 0)
 		return rc;
-	struct capsa_wasm_module *m = load(argv[optind], &e);
+	struct capsa_wasm_module *m = capsa_wasm_module_load_file(argv[optind], &e);
 	if (json) {
 		printf("{\"module\":");
 		json_str(argv[optind]);
@@ -544,7 +351,7 @@ static int cmd_inspect(int argc, char **argv)
 	struct err e = {0};
 	if (rc >= 0)
 		return rc;
-	struct capsa_wasm_module *m = load(argv[optind], &e);
+	struct capsa_wasm_module *m = capsa_wasm_module_load_file(argv[optind], &e);
 	if (!m)
 		return fail(&e);
 	uint32_t ns = capsa_wasm_module_section_count(m), ni = capsa_wasm_module_import_count(m),

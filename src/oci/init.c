@@ -7,6 +7,7 @@
 #include "oci/sync.h"
 #include "oci/terminal.h"
 #include "oci/util.h"
+#include "oci/wasm_handler.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,29 @@ static int set_time_offsets(const struct oci_config *c, struct err *e)
 	if (o && util_write_str("/proc/self/timens_offsets", buf, e) < 0)
 		return err_prefix(e, "linux.timeOffsets");
 	return 0;
+}
+
+/* The exec phase of a wasm container: become the container's process as
+ * for exec, then run the module in it; its exit status is the container's
+ * and a trap or a module that cannot start is named on stderr. */
+static void __attribute__((noreturn)) run_wasm(struct oci_init_args *a, struct capsa_wasm_module *m,
+                                               char *exe, size_t exe_len, const char *state)
+{
+	struct err e = {0};
+	struct oci_config *c = a->cfg;
+	struct capsa_wasi_outcome out;
+	if (oci_process_enter(c, &c->process, a->userns, a->preserve_fds, a->seccomp_listener,
+	                      state, exe, exe_len, &e) < 0) {
+		dprintf(2, "capsa: %s\n", e.msg);
+		_exit(127);
+	}
+	if (oci_wasm_run(c, m, a->preserve_fds, &out, &e) < 0) {
+		dprintf(2, "capsa: %s: %s\n", exe, e.msg);
+		_exit(1);
+	}
+	if (out.message[0])
+		dprintf(2, "capsa: %s: %s\n", exe, out.message);
+	_exit(out.status);
 }
 
 void oci_init_main(struct oci_init_args *a)
@@ -123,8 +147,10 @@ void oci_init_main(struct oci_init_args *a)
 		close(a->console);
 	}
 	/* Whatever can fail before the process starts fails create. */
-	char exe[4096];
-	if (oci_find_exec(&c->process, exe, sizeof(exe), &e) < 0 ||
+	char exe[4096] = "";
+	struct capsa_wasm_module *wasm = NULL;
+	if (oci_wasm_prepare(c, &wasm, exe, sizeof(exe), &e) < 0 ||
+	    (!wasm && oci_find_exec(&c->process, exe, sizeof(exe), &e) < 0) ||
 	    oci_process_check(c, &c->process, &e) < 0)
 		oci_child_fail(a->sock, &e);
 	if (!a->need_sync)
@@ -145,6 +171,8 @@ void oci_init_main(struct oci_init_args *a)
 		dprintf(2, "capsa: %s\n", e.msg);
 		_exit(1);
 	}
+	if (wasm)
+		run_wasm(a, wasm, exe, sizeof(exe), state);
 	oci_process_exec(c, &c->process, a->userns, a->preserve_fds, a->seccomp_listener, state,
 	                 &e);
 	dprintf(2, "capsa: %s\n", e.msg);

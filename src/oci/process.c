@@ -31,7 +31,19 @@ static const char *env_get(char **env, const char *key)
 	return NULL;
 }
 
+/* An executable regular file; any regular file when need_exec is 0. */
+static int runnable(const struct stat *st, int need_exec)
+{
+	return S_ISREG(st->st_mode) && (!need_exec || (st->st_mode & 0111));
+}
+
 int oci_find_exec(const struct oci_process *p, char *out, size_t len, struct err *e)
+{
+	return oci_find_program(p, 1, out, len, e);
+}
+
+int oci_find_program(const struct oci_process *p, int need_exec, char *out, size_t len,
+                     struct err *e)
 {
 	const char *name = p->args[0];
 	struct stat st;
@@ -41,9 +53,9 @@ int oci_find_exec(const struct oci_process *p, char *out, size_t len, struct err
 		if (stat(out, &st) < 0)
 			return err_set(e, ERR_INPUT, "process.args[0]: %s: %s", name,
 			               strerror(errno));
-		if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
-			return err_set(e, ERR_INPUT, "process.args[0]: %s: not an executable file",
-			               name);
+		if (!runnable(&st, need_exec))
+			return err_set(e, ERR_INPUT, "process.args[0]: %s: not %s file", name,
+			               need_exec ? "an executable" : "a regular");
 		return 0;
 	}
 	const char *path = env_get(p->env, "PATH");
@@ -53,7 +65,7 @@ int oci_find_exec(const struct oci_process *p, char *out, size_t len, struct err
 		const char *end = strchr(path, ':');
 		size_t dl = end ? (size_t)(end - path) : strlen(path);
 		if (snprintf(out, len, "%.*s/%s", (int)dl, dl ? path : ".", name) < (int)len &&
-		    stat(out, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+		    stat(out, &st) == 0 && runnable(&st, need_exec))
 			return 0;
 		if (!end)
 			break;
@@ -261,7 +273,19 @@ int oci_process_check(const struct oci_config *c, const struct oci_process *p, s
 int oci_process_exec(const struct oci_config *c, const struct oci_process *p, int in_userns,
                      int preserve_fds, int seccomp_listener, const char *state_json, struct err *e)
 {
-	char exe[4096];
+	char exe[4096] = "";
+	if (oci_process_enter(c, p, in_userns, preserve_fds, seccomp_listener, state_json, exe,
+	                      sizeof(exe), e) < 0)
+		return -1;
+	environ = p->env;
+	execve(exe, p->args, p->env);
+	return err_sys(e, "executing %s", exe);
+}
+
+int oci_process_enter(const struct oci_config *c, const struct oci_process *p, int in_userns,
+                      int preserve_fds, int seccomp_listener, const char *state_json, char *exe,
+                      size_t exe_len, struct err *e)
+{
 	if (p->apparmor && p->apparmor[0]) {
 		char prof[512];
 		snprintf(prof, sizeof(prof), "exec %s", p->apparmor);
@@ -310,7 +334,7 @@ int oci_process_exec(const struct oci_config *c, const struct oci_process *p, in
 		return err_set(e, ERR_INPUT, "process.cwd: %s: %s", p->cwd, strerror(errno));
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_sys(e, "process.noNewPrivileges");
-	if (oci_find_exec(p, exe, sizeof(exe), e) < 0)
+	if (!exe[0] && oci_find_exec(p, exe, exe_len, e) < 0)
 		return -1;
 	/* Only the preserved descriptors survive exec. */
 	if (syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
@@ -325,7 +349,5 @@ int oci_process_exec(const struct oci_config *c, const struct oci_process *p, in
 	if (c && c->seccomp && p->no_new_privileges &&
 	    load_seccomp(c, seccomp_listener, state_json, e) < 0)
 		return -1;
-	environ = p->env;
-	execve(exe, p->args, p->env);
-	return err_sys(e, "executing %s", exe);
+	return 0;
 }

@@ -8,6 +8,10 @@
 
 /* Find args[0] using PATH from env (inside the current root). */
 int oci_find_exec(const struct oci_process *p, char *out, size_t len, struct err *e);
+/* The same, but with need_exec 0 any regular file will do (a wasm module
+ * is read, not executed). */
+int oci_find_program(const struct oci_process *p, int need_exec, char *out, size_t len,
+                     struct err *e);
 /* Set rlimits and oomScoreAdj (call before entering the container's /proc). */
 int oci_process_limits(const struct oci_process *p, struct err *e);
 /* What can be known before the process starts: an AppArmor profile on a
@@ -19,5 +23,11 @@ int oci_process_check(const struct oci_config *c, const struct oci_process *p, s
  * is sent with the notify fd. preserve_fds: fds 3..3+n-1 stay open. */
 int oci_process_exec(const struct oci_config *c, const struct oci_process *p, int in_userns,
                      int preserve_fds, int seccomp_listener, const char *state_json, struct err *e);
+/* Everything oci_process_exec() does but the exec: the caller is then the
+ * container's process (a wasm container runs its module in it). exe: the
+ * program, looked up after the change to process.cwd when empty. */
+int oci_process_enter(const struct oci_config *c, const struct oci_process *p, int in_userns,
+                      int preserve_fds, int seccomp_listener, const char *state_json, char *exe,
+                      size_t exe_len, struct err *e);
 
 #endif

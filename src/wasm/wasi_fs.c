@@ -142,8 +142,12 @@ static void drop_fd(struct capsa_wasi *w, uint32_t fd)
 int wasi_fds_init(struct capsa_wasi *w, struct err *e)
 {
 	int std[3] = {w->cfg.stdin_fd, w->cfg.stdout_fd, w->cfg.stderr_fd};
+	/* A terminal cannot seek: without those rights wasi-libc's isatty()
+	 * (a character device lacking fd_seek and fd_tell) sees it as one. */
 	for (int i = 0; i < 3; i++)
-		if (add_fd(w, std[i], 0, 0, NULL, R_FILE, 0) < 0)
+		if (add_fd(w, std[i], 0, 0, NULL,
+		           isatty(std[i]) ? R_FILE & ~(uint64_t)(R_FD_SEEK | R_FD_TELL) : R_FILE,
+		           0) < 0)
 			return err_set(e, ERR_SYSTEM, "out of memory");
 	for (int i = 0; i < w->cfg.npreopens; i++) {
 		const struct capsa_wasi_preopen *p = &w->cfg.preopens[i];

@@ -445,6 +445,53 @@ static inline void unmount_below(const char *dir)
 	}
 }
 
+/* wasm containers: clang with wasi-libc builds tests/oci/progs/wasm_hello.c. */
+static inline int have_wasm_toolchain(void)
+{
+	return access("/usr/bin/clang", X_OK) == 0 && access("/usr/bin/wasm-ld", X_OK) == 0 &&
+	       access("/usr/lib/wasm32-wasi/libc.a", R_OK) == 0;
+}
+
+/* Compile the test program into OUT, as wasm32-wasi or natively. */
+static inline int compile_wasm_hello(const char *out, int wasm)
+{
+	char src[512];
+	snprintf(src, sizeof(src), "%s/tests/oci/progs/wasm_hello.c", test_root());
+	char *wargv[] = {"/usr/bin/clang",
+	                 "--target=wasm32-wasi",
+	                 "--sysroot=/usr",
+	                 "-O2",
+	                 src,
+	                 "-o",
+	                 (char *)out,
+	                 NULL};
+	char *nargv[] = {"/usr/bin/clang", "-O2", "-static", src, "-o", (char *)out, NULL};
+	struct run_result r;
+	run_cmd(&r, wasm ? wargv : nargv, 120);
+	if (r.status)
+		printf("# compiling %s: %s\n", src, r.err);
+	int st = r.status;
+	run_result_free(&r);
+	return st;
+}
+
+/* A root holding only the module (/hello.wasm), the file it reads
+ * (/data/input.txt) and the directory it writes to (/work). */
+static inline int wasm_rootfs(const char *dir)
+{
+	char p[600];
+	snprintf(p, sizeof(p), "%s/data", dir);
+	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || mkdir(p, 0755) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/work", dir);
+	if (mkdir(p, 0755) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/data/input.txt", dir);
+	write_text(p, "input from the image\n");
+	snprintf(p, sizeof(p), "%s/hello.wasm", dir);
+	return compile_wasm_hello(p, 1);
+}
+
 #define REQUIRE_ROOT_AND_BUSYBOX()                                                                 \
 	do {                                                                                       \
 		if (!is_root())                                                                    \

@@ -2,7 +2,8 @@
  * containerd of the test's own (root, state and sockets in a temporary
  * directory) runs a busybox root through its runc shim with capsa as the
  * runc binary: exit status, run -d, task exec, pause/resume, metrics,
- * kill and delete. */
+ * kill and delete, and a root holding only a WebAssembly module run with
+ * crun's wasm annotation. */
 #include "oci_helpers.h"
 
 #define CONTAINERD "/usr/bin/containerd"
@@ -187,11 +188,38 @@ static void test_ctr_detached(void **state)
 	free(out);
 }
 
+/* ctr passes --annotation into config.json; the module's exit status is
+ * the task's. */
+static void test_ctr_wasm(void **state)
+{
+	(void)state;
+	REQUIRE_CONTAINERD();
+	if (!have_wasm_toolchain())
+		skip_because("clang, wasm-ld or wasi-libc missing on this host");
+	char root[400];
+	snprintf(root, sizeof(root), "%s/wasmroot", ct.dir);
+	assert_int_equal(wasm_rootfs(root), 0);
+	struct run_result r;
+	ctr(&r, 60, "run", "--rm", "--runc-binary", test_capsa_bin(), "--annotation",
+	    "module.wasm.image/variant=compat", "--env", "GREETING=from containerd", "--cwd",
+	    "/work", "--rootfs", root, "capsa-wasm", "/hello.wasm", "hello", "arg", NULL);
+	if (r.status != 3)
+		fail_msg("ctr run (wasm): status %d\nstdout: %s\nstderr: %s", r.status, r.out,
+		         r.err);
+	assert_non_null(strstr(r.out, "arg 1: arg\ngreeting: from containerd\n"
+	                              "input: input from the image\n"));
+	char p[500];
+	snprintf(p, sizeof(p), "%s/work/out.txt", root);
+	assert_int_equal(access(p, F_OK), 0);
+	run_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ctr_run_status),
 	    cmocka_unit_test(test_ctr_detached),
+	    cmocka_unit_test(test_ctr_wasm),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,5 +1,6 @@
 /* A real client: podman drives capsa (run, exec, stop, rm) with an image
- * imported from a busybox rootfs tarball. */
+ * imported from a busybox rootfs tarball, and runs a FROM-scratch image
+ * holding only a WebAssembly module with crun's wasm annotation. */
 #include "oci_helpers.h"
 
 #define IMAGE "localhost/capsa-test-busybox:latest"
@@ -118,11 +119,53 @@ static void test_podman_exec_stop_rm(void **state)
 	run_result_free(&r);
 }
 
+#define WASM_IMAGE "localhost/capsa-test-wasm:latest"
+
+/* An image holding only the module (and the file it reads), imported from
+ * a tar with its entrypoint; podman passes --annotation to the runtime. */
+static void test_podman_wasm(void **state)
+{
+	(void)state;
+	REQUIRE_PODMAN();
+	if (!have_wasm_toolchain())
+		skip_because("clang, wasm-ld or wasi-libc missing on this host");
+	char root[600], cmd[2048];
+	snprintf(root, sizeof(root), "%s/wasmroot", img.dir);
+	assert_int_equal(wasm_rootfs(root), 0);
+	snprintf(cmd, sizeof(cmd),
+	         "tar -C %s -cf %s/wasm.tar . && %s import -q --change "
+	         "'ENTRYPOINT [\"/hello.wasm\"]' %s/wasm.tar %s >/dev/null",
+	         root, img.dir, podman_bin, img.dir, WASM_IMAGE);
+	assert_int_equal(system(cmd), 0);
+	struct run_result r;
+	podman(&r, 120, "run", "--rm", "--network", "none", ULIMITS, "--annotation",
+	       "module.wasm.image/variant=compat", "-e", "GREETING=from podman", "-w", "/work",
+	       WASM_IMAGE, "hello", "an argument", NULL);
+	if (r.status != 3)
+		fail_msg("podman run (wasm): status %d\nstdout: %s\nstderr: %s", r.status, r.out,
+		         r.err);
+	assert_string_equal(r.out, "arg 1: an argument\ngreeting: from podman\n"
+	                           "input: input from the image\n");
+	assert_non_null(strstr(r.err, "hello on stderr"));
+	test_measured("podman run --rm of a wasm module with capsa took %.0f ms", r.secs * 1000);
+	run_result_free(&r);
+	/* A trap is the container's failure, named on its stderr. */
+	podman(&r, 120, "run", "--rm", "--network", "none", ULIMITS, "--annotation",
+	       "module.wasm.image/variant=compat", WASM_IMAGE, "trap", NULL);
+	if (r.status != 134 || !strstr(r.err, "wasm trap: unreachable"))
+		fail_msg("podman run (trap): status %d, stderr: %s", r.status, r.err);
+	run_result_free(&r);
+	snprintf(cmd, sizeof(cmd), "%s rmi -f %s >/dev/null 2>&1", podman_bin, WASM_IMAGE);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", WASM_IMAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_podman_run_rm),
 	    cmocka_unit_test(test_podman_exec_stop_rm),
+	    cmocka_unit_test(test_podman_wasm),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

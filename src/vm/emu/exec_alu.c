@@ -268,7 +268,7 @@ static int rmw_unary(struct emu_cpu *c, struct emu_insn *i, unsigned op)
 {
 	if (!i->mem) {
 		wr_rm_reg(c, i, unary(c, op, i->osz, rd_rm(c, i)));
-		return 0;
+		EMU_NEXT(c, i);
 	}
 	int lk = (i->pfx & EMU_PFX_LOCK) != 0;
 	unsigned sz = i->osz;
@@ -319,7 +319,7 @@ static int rmw_unary(struct emu_cpu *c, struct emu_insn *i, unsigned op)
 		}
 	}
 	emu_rmw_end(c, p);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_inc(struct emu_cpu *c, struct emu_insn *i)
@@ -343,7 +343,7 @@ static int op_incdec_r(struct emu_cpu *c, struct emu_insn *i)
 {
 	uint64_t a = emu_getreg(c, i->reg, i->osz);
 	emu_setreg(c, i->reg, i->osz, unary(c, i->op >= 0x48, i->osz, a));
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* ---- multiply and divide ---- */
@@ -391,7 +391,7 @@ static int op_mul(struct emu_cpu *c, struct emu_insn *i) /* F6/F7 /4 /5 */
 		}
 	}
 	emu_lf_set(c, EMU_LF_MUL, sz, lo, 0, (uint64_t)of);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_div(struct emu_cpu *c, struct emu_insn *i) /* F6/F7 /6 /7 */
@@ -432,7 +432,7 @@ static int op_div(struct emu_cpu *c, struct emu_insn *i) /* F6/F7 /6 /7 */
 		emu_setreg(c, X86_RAX, sz, q);
 		emu_setreg(c, X86_RDX, sz, r);
 	}
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* IMUL r, r/m (0F AF) and IMUL r, r/m, imm (69, 6B) */
@@ -456,7 +456,7 @@ static int op_imul_r(struct emu_cpu *c, struct emu_insn *i)
 	}
 	emu_setreg(c, i->reg, sz, lo);
 	emu_lf_set(c, EMU_LF_MUL, sz, lo, 0, (uint64_t)of);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* INC/DEC and two-operand IMUL on registers, by size */

@@ -131,7 +131,7 @@ static int op_movx(struct emu_cpu *c, struct emu_insn *i)
 		v = (uint64_t)((int64_t)(v << sh) >> sh);
 	}
 	emu_setreg(c, i->reg, i->osz, v);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_xchg_ax(struct emu_cpu *c, struct emu_insn *i) /* 91-97 */
@@ -139,14 +139,14 @@ static int op_xchg_ax(struct emu_cpu *c, struct emu_insn *i) /* 91-97 */
 	uint64_t a = emu_getreg(c, X86_RAX, i->osz), b = emu_getreg(c, i->reg, i->osz);
 	emu_setreg(c, X86_RAX, i->osz, b);
 	emu_setreg(c, i->reg, i->osz, a);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_nop(struct emu_cpu *c, struct emu_insn *i)
 {
 	(void)c;
 	(void)i;
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* XCHG r/m, r: with memory always locked */
@@ -157,7 +157,7 @@ static int op_xchg(struct emu_cpu *c, struct emu_insn *i)
 		uint64_t m = i->osz == 1 ? *emu_r8p(c, i->rm8) : emu_getreg(c, i->rm, i->osz);
 		emu_wr_rm(c, i, r);
 		emu_wr_reg(c, i, m);
-		return 0;
+		EMU_NEXT(c, i);
 	}
 	void *p = emu_rmw_begin(c, emu_ea(c, i), i->osz, 1);
 	uint64_t old;
@@ -177,7 +177,7 @@ static int op_xchg(struct emu_cpu *c, struct emu_insn *i)
 	}
 	emu_rmw_end(c, p);
 	emu_wr_reg(c, i, old);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* CMPXCHG r/m, r (0F B0/B1) */
@@ -232,7 +232,7 @@ static int op_cmpxchg(struct emu_cpu *c, struct emu_insn *i)
 		else
 			emu_setreg(c, X86_RAX, sz, old);
 	}
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* CMPXCHG8B / CMPXCHG16B (0F C7 /1) */
@@ -270,7 +270,7 @@ static int op_cmpxchg8b(struct emu_cpu *c, struct emu_insn *i)
 	emu_rmw_end(c, p);
 	emu_flags_materialize(c);
 	c->s.rflags = (c->s.rflags & ~(uint64_t)EMU_F_ZF) | (ok ? EMU_F_ZF : 0);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* XADD r/m, r (0F C0/C1) */
@@ -302,7 +302,7 @@ static int op_xadd(struct emu_cpu *c, struct emu_insn *i)
 		emu_wr_reg(c, i, old);
 	}
 	emu_lf_set(c, EMU_LF_ADD, sz, old + src, old, src);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_bswap(struct emu_cpu *c, struct emu_insn *i)
@@ -313,7 +313,7 @@ static int op_bswap(struct emu_cpu *c, struct emu_insn *i)
 		c->s.gpr[i->reg] = __builtin_bswap32((uint32_t)c->s.gpr[i->reg]);
 	else
 		emu_setreg(c, i->reg, 2, 0); /* undefined; zero like current CPUs */
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_cbw(struct emu_cpu *c, struct emu_insn *i) /* 98 */
@@ -325,7 +325,7 @@ static int op_cbw(struct emu_cpu *c, struct emu_insn *i) /* 98 */
 		emu_setreg(c, X86_RAX, 4, (uint64_t)(int64_t)(int16_t)a);
 	else
 		c->s.gpr[X86_RAX] = (uint64_t)(int64_t)(int32_t)a;
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int op_cwd(struct emu_cpu *c, struct emu_insn *i) /* 99 */
 {
@@ -333,7 +333,7 @@ static int op_cwd(struct emu_cpu *c, struct emu_insn *i) /* 99 */
 	unsigned n = 8 * i->osz;
 	int neg = (a >> (n - 1)) & 1;
 	emu_setreg(c, X86_RDX, i->osz, neg ? ~0ULL : 0);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_cmov(struct emu_cpu *c, struct emu_insn *i)
@@ -343,14 +343,14 @@ static int op_cmov(struct emu_cpu *c, struct emu_insn *i)
 		emu_setreg(c, i->reg, i->osz, v);
 	else if (i->osz == 4)
 		c->s.gpr[i->reg] = (uint32_t)c->s.gpr[i->reg];
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_setcc(struct emu_cpu *c, struct emu_insn *i)
 {
 	i->osz = 1;
 	emu_wr_rm(c, i, (uint64_t)emu_cond(c, i->op & 15));
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* ---- stack ---- */
@@ -383,12 +383,12 @@ static int pop64_r(struct emu_cpu *c, struct emu_insn *i)
 static int push_i(struct emu_cpu *c, struct emu_insn *i)
 {
 	emu_push(c, i->osz, i->imm);
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int push_rm(struct emu_cpu *c, struct emu_insn *i) /* FF /6 */
 {
 	emu_push(c, i->osz, emu_rd_rm(c, i));
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int pop_rm(struct emu_cpu *c, struct emu_insn *i) /* 8F /0 */
 {
@@ -404,7 +404,7 @@ static int pop_rm(struct emu_cpu *c, struct emu_insn *i) /* 8F /0 */
 	} else {
 		emu_setreg(c, i->rm, i->osz, v);
 	}
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* PUSHA/POPA (60/61, outside 64-bit mode) */
@@ -416,7 +416,7 @@ static int op_pusha(struct emu_cpu *c, struct emu_insn *i)
 	emu_wr(c, emu_stack_la(c, sp - 8 * sz), sz, emu_getreg(c, X86_RDI, sz));
 	for (unsigned r = X86_RAX; r <= X86_RDI; r++)
 		emu_push(c, sz, r == X86_RSP ? sp : c->s.gpr[r]);
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int op_popa(struct emu_cpu *c, struct emu_insn *i)
 {
@@ -428,7 +428,7 @@ static int op_popa(struct emu_cpu *c, struct emu_insn *i)
 		if (7 - k != X86_RSP)
 			emu_setreg(c, 7 - k, sz, v[k]);
 	emu_set_sp(c, c->s.gpr[X86_RSP] + 8 * sz);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* ---- flags ---- */
@@ -436,14 +436,14 @@ static int op_lahf(struct emu_cpu *c, struct emu_insn *i)
 {
 	(void)i;
 	*emu_r8p(c, 1) = (uint8_t)(emu_flags(c) & 0xd7) | 2;
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int op_sahf(struct emu_cpu *c, struct emu_insn *i)
 {
 	(void)i;
 	uint64_t f = emu_flags(c);
 	c->s.rflags = (f & ~0xd5ULL) | (*emu_r8p(c, 1) & 0xd5) | 2;
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int op_flagop(struct emu_cpu *c, struct emu_insn *i) /* F5 F8 F9 FC FD */
 {
@@ -465,7 +465,7 @@ static int op_flagop(struct emu_cpu *c, struct emu_insn *i) /* F5 F8 F9 FC FD */
 		c->s.rflags |= EMU_F_DF;
 		break;
 	}
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_xlat(struct emu_cpu *c, struct emu_insn *i)
@@ -476,7 +476,7 @@ static int op_xlat(struct emu_cpu *c, struct emu_insn *i)
 	else if (i->asz == 2)
 		ea = (uint16_t)ea;
 	*emu_r8p(c, 0) = emu_rd8(c, (ea + c->segbase[i->seg]) & c->la_mask);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static emu_fn mov_sized(struct emu_insn *i, emu_fn f16, emu_fn f32, emu_fn f64)

@@ -86,27 +86,6 @@ static uint64_t compute(const struct emu_cpu *c)
 	return f | ((c->lf_b & 1) ? EMU_F_CF : 0) | ((c->lf_b & 2) ? EMU_F_OF : 0);
 }
 
-void emu_set_cf_of(struct emu_cpu *c, int cf, int of)
-{
-	uint64_t v = (uint64_t)(cf != 0) | (uint64_t)(of != 0) << 1;
-	switch (c->lf_op) {
-	case EMU_LF_NONE:
-		c->s.rflags = (c->s.rflags & ~(uint64_t)(EMU_F_CF | EMU_F_OF)) |
-		              (v & 1 ? EMU_F_CF : 0) | (v & 2 ? EMU_F_OF : 0);
-		return;
-	case EMU_LF_ROT:
-		c->lf_b = v;
-		return;
-	default:
-		c->lf2_op = c->lf_op;
-		c->lf2_a = c->lf_a;
-		c->lf2_b = c->lf_b;
-		c->lf_op = EMU_LF_ROT;
-		c->lf_b = v;
-		return;
-	}
-}
-
 void emu_flags_materialize(struct emu_cpu *c)
 {
 	if (c->lf_op == EMU_LF_NONE)
