@@ -82,6 +82,33 @@ static void test_flags(void **st)
 	tm_fini(&t);
 }
 
+/* CMP/TEST + Jcc (fused into one handler): branches and the flags after */
+SNIP(s_cmpjcc);
+__asm__(".pushsection .rodata\n.code64\n"
+        ".globl s_cmpjcc\ns_cmpjcc:\n"
+        "  xor %ebx, %ebx\n  mov $1, %eax\n"
+        "  cmp $2, %eax\n  jb 1f\n  or $1, %ebx\n"     /* taken: bit 0 stays clear */
+        "1: setb %cl\n"                                /* CF from the CMP: 1 */
+        "  cmp $-1, %eax\n  jl 2f\n  or $2, %ebx\n"    /* signed 1 < -1 false: bit 1 set */
+        "2: test %eax, %eax\n  jz 3f\n  or $4, %ebx\n" /* not zero: bit 2 set */
+        "3: movb $0x80, 0x47000\n  testb $0x80, 0x47000\n  js 4f\n  or $8, %ebx\n"
+        "4: sets %dl\n  hlt\n"
+        ".globl s_cmpjcc_end\ns_cmpjcc_end:\n.popsection\n");
+
+static void test_cmp_jcc(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_cmpjcc, s_cmpjcc_end);
+	tm_long_mode(&t, TM_CODE);
+	struct x86_vcpu_state s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_RBX], 2 | 4);
+	assert_int_equal(s.gpr[X86_RCX] & 0xff, 1);
+	assert_int_equal(s.gpr[X86_RDX] & 0xff, 1);
+	tm_fini(&t);
+}
+
 SNIP(s_string);
 __asm__(".pushsection .rodata\n.code64\n"
         ".globl s_string\ns_string:\n"
@@ -178,9 +205,9 @@ static void test_budget(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_arith),  cmocka_unit_test(test_flags),
-	    cmocka_unit_test(test_string), cmocka_unit_test(test_cpuid),
-	    cmocka_unit_test(test_budget),
+	    cmocka_unit_test(test_arith),   cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_string),  cmocka_unit_test(test_cpuid),
+	    cmocka_unit_test(test_cmp_jcc), cmocka_unit_test(test_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -186,12 +186,73 @@ static void test_compat_mode_int(void **st)
 	tm_fini(&t);
 }
 
+/* INT 13 from CPL3 through a DPL0 gate: #GP(13*8+2) for the INT itself,
+ * not a double fault; then an instruction longer than 15 bytes: #GP(0). */
+SNIP(s_intgp);
+extern const uint8_t s_intgp_user[], s_intgp_int[], s_intgp_kgp[], s_intgp_long[];
+__asm__(".pushsection .rodata\n.code64\n"
+        ".globl s_intgp\ns_intgp:\n"
+        "  push $0x23\n  push $0xa0000\n  push $0x2\n  push $0x2b\n"
+        "  lea s_intgp_user(%rip), %rax\n  push %rax\n  iretq\n"
+        ".globl s_intgp_user\ns_intgp_user:\n"
+        ".globl s_intgp_int\ns_intgp_int:\n"
+        "  int $13\n"
+        ".globl s_intgp_kgp\ns_intgp_kgp:\n"
+        "  pop %rbx\n  pop %rcx\n  inc %r8\n  cmp $2, %r8\n  je 1f\n"
+        /* second round at CPL0: 15 DS prefixes + add %ebx, %eax (17 bytes) */
+        "  mov %rsp, %rdx\n"
+        ".globl s_intgp_long\ns_intgp_long:\n"
+        "  .byte 0x3e,0x3e,0x3e,0x3e,0x3e,0x3e,0x3e,0x3e,0x3e,0x3e,0x3e,0x3e,0x3e,0x3e,0x3e\n"
+        "  add %ebx, %eax\n"
+        "1: mov %rbx, %r9\n  mov %rcx, %r10\n  hlt\n"
+        ".globl s_intgp_end\ns_intgp_end:\n.popsection\n");
+
+static void test_int_gp_and_long_insn(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_intgp, s_intgp_end);
+	tm_long_mode(&t, TM_CODE);
+	tm_gate(&t, 13, SNIP_ADDR(TM_CODE, s_intgp, s_intgp_kgp), 0, 0, 0xe);
+	struct emu_exit x = tm_run(&t, 100000);
+	/* first #GP: from INT 13 at CPL3 */
+	if (x.reason != EMU_EXIT_HALT)
+		fail_msg("exit %d (%s)", (int)x.reason, x.msg);
+	struct x86_vcpu_state s = tm_state(&t);
+	assert_int_equal(s.gpr[X86_R8], 2);
+	assert_int_equal(s.gpr[X86_R9], 0); /* the long instruction: #GP(0) */
+	assert_int_equal(s.gpr[X86_R10], SNIP_ADDR(TM_CODE, s_intgp, s_intgp_long));
+	tm_fini(&t);
+}
+
+static void test_int_gp_error_code(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_intgp, s_intgp_end);
+	tm_long_mode(&t, TM_CODE);
+	tm_gate(&t, 13, SNIP_ADDR(TM_CODE, s_intgp, s_intgp_kgp), 0, 0, 0xe);
+	/* stop in the handler the first time: r8 = 1 there, set it to 1 so the
+	 * handler halts right away */
+	struct x86_vcpu_state s = tm_state(&t);
+	s.gpr[X86_R8] = 1;
+	struct err e;
+	assert_int_equal(emu_cpu_set_state(t.cpu, &s, &e), 0);
+	s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_R9], 13 * 8 + 2);
+	assert_int_equal(s.gpr[X86_R10], SNIP_ADDR(TM_CODE, s_intgp, s_intgp_int));
+	tm_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_user_kernel),     cmocka_unit_test(test_double_fault_ist),
-	    cmocka_unit_test(test_triple_fault),    cmocka_unit_test(test_divide_error),
-	    cmocka_unit_test(test_compat_mode_int),
+	    cmocka_unit_test(test_user_kernel),          cmocka_unit_test(test_double_fault_ist),
+	    cmocka_unit_test(test_triple_fault),         cmocka_unit_test(test_divide_error),
+	    cmocka_unit_test(test_compat_mode_int),      cmocka_unit_test(test_int_gp_error_code),
+	    cmocka_unit_test(test_int_gp_and_long_insn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@ __asm__(".pushsection .rodata\n"
         "tr_pm32:\n"
         "  mov $0x48, %ax\n  mov %ax, %ds\n  mov %ax, %es\n  mov %ax, %ss\n"
         "  mov $0x7ff0, %esp\n  push $0x77\n  pop %edi\n"
+        "  mov $0x55, %esi\n  pusha\n  xor %esi, %esi\n  popa\n  mov 0x7fdc, %ebp\n"
         "  mov %cr4, %eax\n  or $0x20, %eax\n  mov %eax, %cr4\n"
         "  mov $0x1000, %eax\n  mov %eax, %cr3\n"
         "  mov $0xc0000080, %ecx\n  rdmsr\n  or $0x100, %eax\n  wrmsr\n"
@@ -49,6 +50,8 @@ static void test_init_sipi_to_long_mode(void **st)
 	struct x86_vcpu_state s = tm_run_halt(&t);
 	assert_int_equal(s.gpr[X86_RAX], 0x123456789ULL);
 	assert_int_equal(s.gpr[X86_RDI], 0x77);
+	assert_int_equal(s.gpr[X86_RSI], 0x55);   /* restored by POPA */
+	assert_int_equal(s.gpr[X86_RBP], 0x7ff0); /* the ESP that PUSHA stored */
 	assert_true(s.seg[X86_CS].l);
 	assert_int_equal(s.seg[X86_CS].selector, 0x08);
 	assert_true(s.efer & 0x400); /* LMA */

@@ -5,6 +5,7 @@
 #include "vm/emu/block.h"
 
 #include "vm/emu/decode.h"
+#include "vm/emu/ops.h"
 
 #include <stdlib.h>
 
@@ -31,7 +32,8 @@ static void flush_all(struct emu_cpu *c)
 {
 	memset(c->hash, 0, HASH_SIZE * sizeof(*c->hash));
 	c->arena_used = 0;
-	c->jc_epoch++;
+	c->arena_flushes++;
+	memset(c->jc, 0, sizeof(c->jc)); /* the blocks it points to are gone */
 }
 
 static unsigned hash_pa(uint64_t pa, uint32_t key)
@@ -51,6 +53,14 @@ static int op_end(struct emu_cpu *c, struct emu_insn *i)
 	return 1;
 }
 
+static int is_jcc(const struct emu_insn *i)
+{
+	if ((i->pfx & EMU_PFX_LOCK) || i->end - i->off > 15)
+		return 0; /* those raise #UD / #GP instead of branching */
+	return (i->map == 0 && i->op >= 0x70 && i->op <= 0x7f) ||
+	       (i->map == 1 && i->op >= 0x80 && i->op <= 0x8f);
+}
+
 static uint32_t mark_code(struct emu_cpu *c, uint64_t pfn)
 {
 	atomic_store(&c->mem->code[pfn], 1);
@@ -64,6 +74,7 @@ static struct emu_block *decode_block(struct emu_cpu *c, uint64_t rip, uint64_t 
 	if (c->arena_used + need > c->arena_cap)
 		flush_all(c);
 	struct emu_block *b = (struct emu_block *)(c->arena + c->arena_used);
+	memset(b, 0, sizeof(*b));
 	b->pa = pa;
 	b->key = key;
 	b->pfn0 = b->pfn1 = pa >> 12;
@@ -96,6 +107,11 @@ static struct emu_block *decode_block(struct emu_cpu *c, uint64_t rip, uint64_t 
 		}
 		i->off = (uint16_t)len;
 		i->end = (uint16_t)(len + (unsigned)il);
+		if (n > 0 && is_jcc(i)) {
+			emu_fn f = emu_fuse_jcc(b->insn[n - 1].fn);
+			if (f)
+				b->insn[n - 1].fn = f;
+		}
 		len += (unsigned)il;
 		n++;
 		if (ends || n >= MAX_INSNS)
@@ -133,7 +149,6 @@ struct emu_block *emu_block_find_slow(struct emu_cpu *c, uint64_t rip, uint32_t 
 	}
 	c->jc[j].rip = la;
 	c->jc[j].key = key;
-	c->jc[j].epoch = c->jc_epoch;
 	c->jc[j].b = b;
 	return b;
 }

@@ -203,6 +203,7 @@ static int events(struct emu_cpu *c)
 
 static void run_blocks(struct emu_cpu *c, uint64_t limit)
 {
+	struct emu_block *prev = NULL;
 	for (;;) {
 		if (EMU_UNLIKELY(atomic_load_explicit(&c->req, memory_order_relaxed) ||
 		                 c->s.ev.run_state != X86_RUNNABLE)) {
@@ -215,7 +216,8 @@ static void run_blocks(struct emu_cpu *c, uint64_t limit)
 		}
 		uint32_t key = c->code_sz | (c->cpl == 3 ? 16u : 0u);
 		struct emu_block *b =
-		    emu_block_find(c, (c->rip + c->segbase[X86_CS]) & c->la_mask, key);
+		    emu_block_next(c, prev, (c->rip + c->segbase[X86_CS]) & c->la_mask, key);
+		prev = b;
 		int shadow = c->s.ev.interrupt_shadow;
 		c->blk = b;
 		c->icount += b->ninsn;

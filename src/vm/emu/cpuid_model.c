@@ -1,8 +1,8 @@
 /* The CPU model the software CPU presents: an Intel family-6 processor
  * with exactly the features implemented here (no XSAVE/AVX, PCID, SMEP/
  * SMAP, LA57, x2APIC, RDRAND, POPCNT), the TSC frequency in leaves
- * 0x15/0x16 (Linux reads them only for GenuineIntel), an invariant TSC
- * and the hypervisor bit. */
+ * 0x15/0x16 (Linux reads them only for GenuineIntel), an invariant TSC,
+ * the hypervisor bit and IA32_ARCH_CAPABILITIES. */
 #include "vm/emu/internal.h"
 
 #define ADD(f, i, fl, a, b, cc, d)                                                                 \
@@ -45,6 +45,10 @@ size_t emu_cpuid_model(struct cpuid_entry *out, size_t cap, uint64_t tsc_khz)
 	ADD(1, 0, 0, sig, (1u << 16) | (8u << 8), L1_ECX, L1_EDX);
 	/* 0xB: x2APIC topology, filled in per vCPU by cpuid_customize */
 	ADD(0xb, 0, 1, 0, 0, 0, 0);
+	/* 7.0: only ARCH_CAPABILITIES (EDX 29), whose MSR says this CPU has
+	 * none of the speculation bugs (nothing here speculates), so the guest
+	 * needs no page-table isolation or buffer clearing */
+	ADD(7, 0, 1, 0, 0, 0, 1u << 29);
 	/* 0x15: TSC = crystal (ECX, Hz) * EBX / EAX */
 	uint64_t hz = tsc_khz * 1000;
 	ADD(0x15, 0, 0, 1, 1, (uint32_t)(hz > 0xffffffffu ? 0 : hz), 0);

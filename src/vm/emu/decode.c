@@ -401,6 +401,10 @@ static unsigned decode_one(struct dec *d, struct emu_insn *i, unsigned csz)
 		op = get(d, 1);
 		if (d->overrun)
 			return 0;
+		if (d->p > 15) { /* prefixes alone exceed the length limit: #GP(0) */
+			d->p = 16;
+			return A_UD;
+		}
 		if (csz == 8 && (op & 0xf0) == 0x40) {
 			rex = op; /* only effective if last before the opcode */
 			continue;
@@ -443,8 +447,6 @@ static unsigned decode_one(struct dec *d, struct emu_insn *i, unsigned csz)
 			pfx = (pfx & ~EMU_PFX_F2) | EMU_PFX_F3;
 			break;
 		}
-		if (d->p >= 15)
-			break;
 	}
 	if (csz == 8 && i->seg < X86_FS)
 		i->seg = 0xff; /* ES/CS/SS/DS overrides are ignored in 64-bit mode */

@@ -94,7 +94,9 @@ void emu_exception(struct emu_cpu *c)
 	}
 	int soft = c->exc_trap == 2;
 	c->exc_trap = 0;
-	c->delivering = vec;
+	/* INT n is no exception: a fault while delivering it is taken as is
+	 * (0x100 marks it benign for the double-fault rules) */
+	c->delivering = soft ? 0x100 | vec : vec;
 	emu_deliver(c, vec, has_err, err, soft, 0);
 	c->delivering = -1;
 }
@@ -185,6 +187,7 @@ void emu_deliver(struct emu_cpu *c, int vec, int has_err, uint32_t err, int soft
 	uint64_t off = read_gate(c, vec, ext, &sel, &type, &dpl, &ist);
 	if (soft && dpl < c->cpl) {
 		c->rip = c->fault_rip;
+		c->delivering = -1; /* reported for the INT instruction itself */
 		emu_raise(c, EMU_GP, EMU_ERR, (uint32_t)vec * 8 + 2);
 	}
 	if ((sel & ~3u) == 0)

@@ -138,6 +138,81 @@ static const emu_fn alu_tab[9][4][F_N] = {SIZES(add), SIZES(or),  SIZES(adc),
                                           SIZES(sbb), SIZES(and), SIZES(sub),
                                           SIZES(xor), SIZES(cmp), SIZES(test)};
 
+/* CMP/TEST followed by Jcc, fused at decode time (emu_fuse_jcc): the
+ * compare sets the lazy flags as usual and the branch is taken in the same
+ * handler, without a dispatch for the Jcc (i + 1), which never runs. */
+#define JCC_TAIL                                                                                   \
+	do {                                                                                       \
+		struct emu_insn *j = i + 1;                                                        \
+		if (emu_cond(c, j->op & 15)) {                                                     \
+			uint64_t t = c->rip + j->end + j->imm;                                     \
+			c->rip = j->osz == 2 ? (uint16_t)t : c->code_sz != 8 ? (uint32_t)t : t;    \
+		} else {                                                                           \
+			c->rip += j->end;                                                          \
+		}                                                                                  \
+		return 1;                                                                          \
+	} while (0)
+#define JCC_FORMS(OP, S)                                                                           \
+	static int OP##S##_rmr_jcc(struct emu_cpu *c, struct emu_insn *i)                          \
+	{                                                                                          \
+		T##S a = RR##S(i->RMF##S), b = RR##S(i->REGF##S), r;                               \
+		CALC_##OP(S);                                                                      \
+		JCC_TAIL;                                                                          \
+	}                                                                                          \
+	static int OP##S##_rrm_jcc(struct emu_cpu *c, struct emu_insn *i)                          \
+	{                                                                                          \
+		T##S a = RR##S(i->REGF##S), b = RR##S(i->RMF##S), r;                               \
+		CALC_##OP(S);                                                                      \
+		JCC_TAIL;                                                                          \
+	}                                                                                          \
+	static int OP##S##_rmem_jcc(struct emu_cpu *c, struct emu_insn *i)                         \
+	{                                                                                          \
+		T##S a = RR##S(i->REGF##S), b = emu_rd##S(c, emu_ea(c, i)), r;                     \
+		CALC_##OP(S);                                                                      \
+		JCC_TAIL;                                                                          \
+	}                                                                                          \
+	static int OP##S##_rmi_jcc(struct emu_cpu *c, struct emu_insn *i)                          \
+	{                                                                                          \
+		T##S a = RR##S(i->RMF##S), b = (T##S)i->imm, r;                                    \
+		CALC_##OP(S);                                                                      \
+		JCC_TAIL;                                                                          \
+	}                                                                                          \
+	static int OP##S##_memr_jcc(struct emu_cpu *c, struct emu_insn *i)                         \
+	{                                                                                          \
+		T##S a = emu_rd##S(c, emu_ea(c, i)), b = RR##S(i->REGF##S), r;                     \
+		CALC_##OP(S);                                                                      \
+		JCC_TAIL;                                                                          \
+	}                                                                                          \
+	static int OP##S##_memi_jcc(struct emu_cpu *c, struct emu_insn *i)                         \
+	{                                                                                          \
+		T##S a = emu_rd##S(c, emu_ea(c, i)), b = (T##S)i->imm, r;                          \
+		CALC_##OP(S);                                                                      \
+		JCC_TAIL;                                                                          \
+	}
+#define JCC_OP(OP) JCC_FORMS(OP, 8) JCC_FORMS(OP, 16) JCC_FORMS(OP, 32) JCC_FORMS(OP, 64)
+JCC_OP(cmp)
+JCC_OP(test)
+#define JFORMS(OP, S)                                                                              \
+	{                                                                                          \
+		OP##S##_rmr_jcc, OP##S##_rrm_jcc, OP##S##_rmem_jcc, OP##S##_rmi_jcc,               \
+		    OP##S##_memr_jcc, OP##S##_memi_jcc                                             \
+	}
+#define JSIZES(OP)                                                                                 \
+	{                                                                                          \
+		JFORMS(OP, 8), JFORMS(OP, 16), JFORMS(OP, 32), JFORMS(OP, 64)                      \
+	}
+static const emu_fn jcc_tab[2][4][F_N] = {JSIZES(cmp), JSIZES(test)};
+
+emu_fn emu_fuse_jcc(emu_fn f)
+{
+	for (int op = 0; op < 2; op++)
+		for (int sz = 0; sz < 4; sz++)
+			for (int k = 0; k < F_N; k++)
+				if (alu_tab[7 + op][sz][k] == f)
+					return jcc_tab[op][sz][k];
+	return NULL;
+}
+
 static unsigned size_index(unsigned osz)
 {
 	return osz == 1 ? 0 : osz == 2 ? 1 : osz == 4 ? 2 : 3;

@@ -29,6 +29,27 @@ MOVS(16)
 MOVS(32)
 MOVS(64)
 
+/* 64-bit mode loads and stores through [base + disp]: no index, no address
+ * size truncation, the linear-address mask is all ones */
+#define MOVS_B(S)                                                                                  \
+	static int mov##S##_st_b(struct emu_cpu *c, struct emu_insn *i)                            \
+	{                                                                                          \
+		emu_wr##S(c, emu_ea_b64(c, i), (uint##S##_t)c->s.gpr[i->reg]);                     \
+		EMU_NEXT(c, i);                                                                    \
+	}                                                                                          \
+	static int mov##S##_ld_b(struct emu_cpu *c, struct emu_insn *i)                            \
+	{                                                                                          \
+		emu_setreg(c, i->reg, S / 8, emu_rd##S(c, emu_ea_b64(c, i)));                      \
+		EMU_NEXT(c, i);                                                                    \
+	}
+MOVS_B(32)
+MOVS_B(64)
+
+static int ea_b64(const struct emu_insn *i)
+{
+	return i->csz == 8 && i->asz == 8 && i->base < 16 && i->index == EMU_NOREG;
+}
+
 static int mov_ri(struct emu_cpu *c, struct emu_insn *i) /* B8+r, C7 mod=3 */
 {
 	emu_setreg(c, i->reg, i->osz, i->imm);
@@ -386,6 +407,30 @@ static int pop_rm(struct emu_cpu *c, struct emu_insn *i) /* 8F /0 */
 	return 0;
 }
 
+/* PUSHA/POPA (60/61, outside 64-bit mode) */
+static int op_pusha(struct emu_cpu *c, struct emu_insn *i)
+{
+	unsigned sz = i->osz;
+	uint64_t sp = c->s.gpr[X86_RSP];
+	/* check the whole area first so a fault leaves the registers as they were */
+	emu_wr(c, emu_stack_la(c, sp - 8 * sz), sz, emu_getreg(c, X86_RDI, sz));
+	for (unsigned r = X86_RAX; r <= X86_RDI; r++)
+		emu_push(c, sz, r == X86_RSP ? sp : c->s.gpr[r]);
+	return 0;
+}
+static int op_popa(struct emu_cpu *c, struct emu_insn *i)
+{
+	unsigned sz = i->osz;
+	uint64_t v[8];
+	for (unsigned k = 0; k < 8; k++)
+		v[k] = emu_peek(c, sz, (uint64_t)k * sz);
+	for (unsigned k = 0; k < 8; k++)
+		if (7 - k != X86_RSP)
+			emu_setreg(c, 7 - k, sz, v[k]);
+	emu_set_sp(c, c->s.gpr[X86_RSP] + 8 * sz);
+	return 0;
+}
+
 /* ---- flags ---- */
 static int op_lahf(struct emu_cpu *c, struct emu_insn *i)
 {
@@ -486,6 +531,8 @@ emu_fn emu_mov_pick(struct emu_insn *i)
 	case 0x88:
 		return i->mem ? mov8_st : mov8_rr;
 	case 0x89:
+		if (i->mem && ea_b64(i) && i->osz >= 4)
+			return i->osz == 8 ? mov64_st_b : mov32_st_b;
 		return i->mem ? mov_sized(i, mov16_st, mov32_st, mov64_st)
 		              : mov_sized(i, mov16_rr, mov32_rr, mov64_rr);
 	case 0x8a:
@@ -503,6 +550,8 @@ emu_fn emu_mov_pick(struct emu_insn *i)
 			i->reg = t;
 			return mov_sized(i, mov16_rr, mov32_rr, mov64_rr);
 		}
+		if (ea_b64(i) && i->osz >= 4)
+			return i->osz == 8 ? mov64_ld_b : mov32_ld_b;
 		return mov_sized(i, mov16_ld, mov32_ld, mov64_ld);
 	case 0xc6:
 		if (i->ext)
@@ -560,6 +609,10 @@ emu_fn emu_mov_pick(struct emu_insn *i)
 		if (i->csz == 8 && i->osz == 4)
 			i->osz = 8;
 		return push_rm;
+	case 0x60:
+		return op_pusha;
+	case 0x61:
+		return op_popa;
 	case 0x9e:
 		return op_sahf;
 	case 0x9f:

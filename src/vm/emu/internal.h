@@ -187,7 +187,15 @@ struct emu_block {
 	uint32_t ninsn;          /* guest instructions (without the end marker) */
 	uint32_t len;            /* bytes */
 	struct emu_block *hnext; /* hash chain */
-	struct emu_insn insn[];  /* ninsn + 1 (end marker) */
+	/* the last two blocks that followed this one (block chaining; each
+	 * use is checked like a jump-cache hit) */
+	struct {
+		uint64_t la;
+		uint32_t key;
+		struct emu_block *b;
+	} succ[2];
+	uint32_t succ_next;     /* slot to replace */
+	struct emu_insn insn[]; /* ninsn + 1 (end marker) */
 };
 
 /* ---- software TLB ---- */
@@ -209,7 +217,7 @@ struct emu_tlb_entry {
 enum emu_acc { EMU_ACC_R = 0, EMU_ACC_W = 1, EMU_ACC_X = 2 };
 
 /* ---- the CPU ---- */
-#define EMU_JC_SIZE 4096u
+#define EMU_JC_SIZE 16384u
 
 #define EMU_REQ_KICK 0x01u
 #define EMU_REQ_INTR 0x02u
@@ -265,14 +273,13 @@ struct emu_cpu {
 	struct emu_block **hash; /* EMU_HASH_SIZE chains */
 	uint8_t *arena;
 	size_t arena_used, arena_cap;
-	/* jump cache: virtual RIP -> block; entries of an older epoch are
-	 * invalid (bumped when the TLB is flushed) */
+	uint32_t arena_flushes; /* blocks decoded before a flush are gone */
+	/* jump cache: linear RIP -> block, checked against the TLB on use */
 	struct {
 		uint64_t rip;
-		uint32_t key, epoch;
+		uint32_t key;
 		struct emu_block *b;
 	} jc[EMU_JC_SIZE];
-	uint32_t jc_epoch;
 
 	/* exceptions in flight */
 	jmp_buf jb;
@@ -463,6 +470,13 @@ static inline uint64_t emu_ea(struct emu_cpu *c, const struct emu_insn *i)
 		(c)->cur = next_;                                                                  \
 		return next_->fn((c), next_);                                                      \
 	} while (0)
+
+/* emu_ea for [base + disp] in 64-bit mode with a 64-bit address (chosen at
+ * decode time by the handlers that use it) */
+static inline uint64_t emu_ea_b64(struct emu_cpu *c, const struct emu_insn *i)
+{
+	return c->s.gpr[i->base] + (uint64_t)(int64_t)i->disp + c->segbase[i->seg];
+}
 
 static inline uint64_t emu_next_rip(const struct emu_cpu *c, const struct emu_insn *i)
 {

@@ -330,7 +330,6 @@ void emu_tlb_flush(struct emu_cpu *c, int keep_global)
 	}
 	if (!keep_global)
 		c->tlb_large = 0;
-	c->jc_epoch++;
 }
 
 void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la)
@@ -346,5 +345,4 @@ void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la)
 			e->global = 0;
 		}
 	}
-	c->jc_epoch++;
 }

@@ -58,6 +58,9 @@ int emu_msr_read(struct emu_cpu *c, uint32_t idx, uint64_t *v)
 	case EMU_MSR_MTRRCAP:
 		*v = 0x508; /* 8 variable ranges, fixed ranges, write-combining */
 		return 0;
+	case EMU_MSR_ARCH_CAP:
+		*v = EMU_ARCH_CAP_VALUE;
+		return 0;
 	case EMU_MSR_EFER:
 		*v = c->s.efer;
 		return 0;

@@ -4,10 +4,15 @@
 
 #include "vm/emu/internal.h"
 
-#define EMU_MSR_TSC          0x10u
-#define EMU_MSR_APIC_BASE    0x1bu
-#define EMU_MSR_SPEC_CTRL    0x48u
-#define EMU_MSR_MTRRCAP      0xfeu
+#define EMU_MSR_TSC       0x10u
+#define EMU_MSR_APIC_BASE 0x1bu
+#define EMU_MSR_SPEC_CTRL 0x48u
+#define EMU_MSR_MTRRCAP   0xfeu
+#define EMU_MSR_ARCH_CAP  0x10au
+/* RDCL_NO, SKIP_L1DFL_VMENTRY, SSB_NO, MDS_NO, PSCHANGE_MC_NO, TAA_NO,
+ * SBDR_SSDP_NO, FBSDP_NO, PSDP_NO: an interpreter has no speculative
+ * side channels */
+#define EMU_ARCH_CAP_VALUE   0xe179u
 #define EMU_MSR_SYSENTER_CS  0x174u
 #define EMU_MSR_SYSENTER_ESP 0x175u
 #define EMU_MSR_SYSENTER_EIP 0x176u

@@ -13,6 +13,8 @@ emu_fn emu_bits_pick(struct emu_insn *i);
 emu_fn emu_ctl_pick(struct emu_insn *i);
 emu_fn emu_str_pick(struct emu_insn *i);
 emu_fn emu_sys_pick(struct emu_insn *i);
+/* The fused CMP/TEST+Jcc form of a CMP/TEST handler, or NULL. */
+emu_fn emu_fuse_jcc(emu_fn cmp);
 
 static inline uint64_t emu_stack_mask(const struct emu_cpu *c)
 {
