@@ -110,8 +110,11 @@ static void generated_sequences_run_natively(void **state)
 		for (unsigned k = 0; r->vector == 3 && k < s->ninsn; k++)
 			if (s->insn[k].off + s->insn[k].len == r->r.rip - DT_SEQ)
 				in = &s->insn[k];
+		/* planned: the fault classes, and misaligned 16-byte SSE operands */
+		int sse_gp = r->vector == 13 && in && in->mem &&
+		             (in->cls == DT_C_SSE_INT || in->cls == DT_C_SSE_FP);
 		if (r->end == DT_END_EXCEPT && in &&
-		    (in->cls == DT_C_FAULT || in->cls == DT_C_SYS)) {
+		    (in->cls == DT_C_FAULT || in->cls == DT_C_SYS || sse_gp)) {
 			faults++;
 			continue;
 		}
@@ -140,7 +143,7 @@ static void generated_sequences_run_natively(void **state)
  * here with the reason: a mismatch in an expected class fails the test;
  * mismatches in a listed class are counted and shown in full (first few),
  * never hidden, but do not fail it until the CPU is fixed. */
-static const char *const not_yet[DT_C_NCLASS] = {
+static const char *not_yet[DT_C_NCLASS] = {
     [DT_C_SYS] = "known CPU bugs: #UD instead of #GP(0) when the opcode lies beyond byte 15; "
                  "#DF (INT 8: triple fault) instead of #GP(n*8+2) for INT n, n = 0, 8, 10..14, "
                  "through a DPL 0 gate",
@@ -176,6 +179,25 @@ static uint64_t run_half(const char *what, unsigned opts, uint64_t seed, double 
 	return failing;
 }
 
+/* Does the CPU implement SSE at all? (PADDD and ADDSD both #UD: no.) The
+ * SSE/SSE2 instructions are written apart from the integer core; until
+ * they are in, SSE mismatches are reported but do not fail the test. */
+static int sse_missing(struct dt_emul *em)
+{
+	static const uint8_t code[2][4] = {{0x66, 0x0f, 0xfe, 0xc1}, {0xf2, 0x0f, 0x58, 0xc1}};
+	struct dt_result *r = malloc(sizeof(*r));
+	assert_non_null(r);
+	int missing = 1;
+	for (int i = 0; i < 2; i++) {
+		struct dt_seq *s = seq_of(code[i], 4);
+		assert_int_equal(dt_emul_run(em, s, r), 0);
+		missing &= r->end == DT_END_EXCEPT && r->vector == 6;
+		free(s);
+	}
+	free(r);
+	return missing;
+}
+
 static void emulator_matches_host(void **state)
 {
 	(void)state;
@@ -183,6 +205,11 @@ static void emulator_matches_host(void **state)
 	struct dt_emul *em = dt_emul_create(why, sizeof(why));
 	if (!em)
 		skip_because("%s", why);
+	if (sse_missing(em)) {
+		not_yet[DT_C_SSE_INT] = not_yet[DT_C_SSE_FP] =
+		    "this CPU raises #UD for SSE (PADDD, ADDSD): not implemented yet";
+		printf("# note: the CPU does not implement SSE yet: SSE mismatches do not fail\n");
+	}
 	dt_emul_destroy(em);
 	const char *secs = getenv("CAPSA_DIFFTEST_SECS");
 	const char *seed = getenv("CAPSA_DIFFTEST_SEED");

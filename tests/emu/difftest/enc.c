@@ -100,6 +100,13 @@ int dt_emit(struct dt_gen *g, const struct dt_enc *e, const char *name, int cls,
 		b[n++] = 0x66;
 	if (e->has_modrm && e->rm.is_mem && e->rm.a32)
 		b[n++] = 0x67;
+	/* Segment overrides that do not move the address in 64-bit mode: ES,
+	 * CS, SS, DS are ignored and GS has base 0 in both runs (not FS: the
+	 * native one holds the thread pointer). */
+	if (e->has_modrm && e->rm.is_mem && !e->noseg && dt_chance(g, 6)) {
+		static const uint8_t seg[5] = {0x26, 0x2e, 0x36, 0x3e, 0x65};
+		b[n++] = seg[dt_rn(g, 5)];
+	}
 	if (e->mand)
 		b[n++] = e->mand;
 	uint8_t rex = (uint8_t)((e->w ? 8 : 0) | (e->rexb ? 1 : 0));

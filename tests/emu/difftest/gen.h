@@ -35,6 +35,7 @@ struct dt_enc {
 	int has_modrm;
 	int reg; /* ModRM.reg: register code or /digit */
 	struct dt_rm rm;
+	int noseg;    /* no random segment override (its length is fixed) */
 	int imm_size; /* 0, 1, 2, 4, 8 */
 	uint64_t imm;
 };

@@ -7,7 +7,7 @@
 /* lea r, [rip + (target)] where target is `ahead` bytes after the LEA. */
 static void lea_ahead(struct dt_gen *g, int r, unsigned ahead)
 {
-	struct dt_enc e = {.w = 1, .op = {0x8d}, .nop = 1, .has_modrm = 1, .reg = r};
+	struct dt_enc e = {.w = 1, .op = {0x8d}, .nop = 1, .has_modrm = 1, .reg = r, .noseg = 1};
 	e.rm = (struct dt_rm){.is_mem = 1, .mk = DT_MK_RIP};
 	/* REX.W + 8D + ModRM + disp32 */
 	e.rm.target = DT_SEQ + g->s->len + 7 + ahead;

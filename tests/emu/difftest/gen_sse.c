@@ -260,8 +260,14 @@ void dt_gen_sse(struct dt_gen *g, const struct dt_tmpl *t)
 	g->hi = 0;
 	if (f == F_MASK) /* mov edi, somewhere in the data buffer */
 		dt_mov_imm(g, 7, 4, DT_DATA + 0x800 + dt_rn(g, 0x3000));
-	if (mem_only || (!reg_only && dt_chance(g, 35)))
+	if (mem_only || (!reg_only && dt_chance(g, 35))) {
 		dt_pick_mem(g, &e.rm, align);
+		/* now and then a misaligned 16-byte operand: #GP(0) */
+		if (align && dt_rn(g, 1000) < 4) {
+			e.rm.mk = DT_MK_ABS;
+			e.rm.disp = (int32_t)(DT_DATA + DT_BASE_OFF + 1 + dt_rn(g, 15));
+		}
+	}
 	e.reg = (int)dt_rn(g, 16);
 	if (!e.rm.is_mem)
 		e.rm.reg = (int)dt_rn(g, 16);
