@@ -213,7 +213,7 @@ static int op_fp(struct emu_cpu *c, struct emu_insn *i)
 {
 	const struct fp_ent *e = &fp_tab[sse_pidx(i)][i->op];
 	run_fp(c, i, e->k, e->msz, e->mx);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* 0F C2 ib: the predicate is imm8[2:0] */
@@ -222,7 +222,7 @@ static int op_cmp(struct emu_cpu *c, struct emu_insn *i)
 	static const uint8_t sz[4] = {16, 16, 4, 8};
 	unsigned p = sse_pidx(i);
 	run_fp(c, i, cmp_k[p][i->imm & 7], sz[p], 1);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* COMISS/UCOMISS (0F 2F/2E), COMISD/UCOMISD (66): ZF PF CF from the
@@ -258,7 +258,7 @@ static int op_comi(struct emu_cpu *c, struct emu_insn *i)
 	sse_fp_flags(c, sse_host_leave(h));
 	uint64_t fl = emu_flags(c);
 	emu_set_flags(c, (fl & ~(uint64_t)EMU_F_ARITH) | f);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 emu_fn sse_fp_pick(const struct emu_insn *i)
