@@ -22,6 +22,11 @@ CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
 TEST_SRCS := $(sort $(wildcard tests/*/test_*.c))
 TEST_COMMON := $(sort $(wildcard tests/common/*.c))
 
+# The default goal comes before the fragments: the first target a fragment
+# in mk/ defines would otherwise be what a plain `make` builds.
+.PHONY: all
+all: build/capsa
+
 # Subsystem fragments may append to LDLIBS, TEST_DEPS (things `make test`
 # needs built first) and define their own targets.
 TEST_DEPS :=
@@ -34,8 +39,7 @@ SAN_CLI_OBJS := $(CLI_SRCS:%.c=build/asan/obj/%.o)
 SAN_TEST_COMMON := $(TEST_COMMON:%.c=build/asan/obj/%.o)
 TEST_BINS := $(patsubst tests/%.c,build/asan/tests/%,$(TEST_SRCS))
 
-.PHONY: all deps test test-fast demo format format-check clean bench
-all: build/capsa
+.PHONY: deps test test-fast demo format format-check clean bench
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)

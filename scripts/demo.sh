@@ -7,16 +7,23 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 kdir=$(cat build/guest/kernel-path)
-# Paravirtual KVM hosts run only 32-bit int $0x80 user space (docs/vm.md).
-if [ -e /sys/module/kvm_pvm ]; then init=build/guest/initramfs-32.cpio; else init=build/guest/initramfs-64.cpio; fi
+# The accelerator: KVM on hosts with VMX/SVM; capsa's software CPU where KVM is
+# missing (auto) and on paravirtual KVM hosts (kvm_pvm), where KVM emulates guest
+# kernel code at about a million instructions per second and the software CPU
+# boots this guest some 30 times faster (docs/benchmarks.md). CAPSA_ACCEL overrides.
+accel=${CAPSA_ACCEL:-auto}
+if [ "$accel" = auto ] && [ -e /sys/module/kvm_pvm ]; then accel=emu; fi
+# Paravirtual KVM runs only 32-bit int $0x80 user space (docs/vm.md).
+init=build/guest/initramfs-64.cpio
+if [ "$accel" != emu ] && [ -e /sys/module/kvm_pvm ] && [ -r /dev/kvm ]; then
+	init=build/guest/initramfs-32.cpio
+fi
 cpus=2
 if [ "${1:-}" = "--cpus" ]; then cpus=$2; shift 2; fi
-echo "capsa demo: booting $kdir/vmlinux with $(basename "$init") on $cpus vCPUs" >&2
-[ -e /sys/module/kvm_pvm ] &&
-	echo "capsa demo: this host emulates guest kernel code; the boot takes about a minute" >&2
+echo "capsa demo: booting $kdir/vmlinux with $(basename "$init") on $cpus vCPUs (--accel $accel)" >&2
 start=$(date +%s.%N)
 set +e
-build/capsa vm run --kernel "$kdir/vmlinux" --initrd "$init" --cpus "$cpus" --memory 256M \
+build/capsa vm run --accel "$accel" --kernel "$kdir/vmlinux" --initrd "$init" --cpus "$cpus" --memory 256M \
 	--cmdline "console=ttyS0 reboot=k panic=-1" "$@"
 rc=$?
 set -e

@@ -100,7 +100,7 @@ struct capsa_wasm_functype {
 };
 
 struct capsa_wasm_limits {
-	uint64_t stack_cells; /* value stack size in 64-bit cells (0: default 1M) */
+	uint64_t stack_cells; /* value stack size in 64-bit cells (0: default 4M, 32 MiB) */
 	uint32_t call_depth;  /* maximum call depth (0: default 50000) */
 	uint64_t max_memory;  /* bytes any linear memory may grow to (0: 4 GiB) */
 };
@@ -117,6 +117,11 @@ void capsa_wasm_store_free(struct capsa_wasm_store *s);
 void capsa_wasm_store_set_fuel(struct capsa_wasm_store *s, int64_t fuel);
 int64_t capsa_wasm_store_fuel(const struct capsa_wasm_store *s);
 void capsa_wasm_store_interrupt(struct capsa_wasm_store *s);
+/* A descriptor that becomes readable when the store is interrupted and stays
+ * so. A host function that blocks (sleeps, reads a pipe) polls it along with
+ * what it waits for and returns CAPSA_WASM_TRAP_OUT_OF_FUEL once it is
+ * readable, so an interrupt also ends a blocking host call. */
+int capsa_wasm_store_interrupt_fd(const struct capsa_wasm_store *s);
 
 /* Decode and validate. The bytes are copied. Errors are ERR_INPUT, with a
  * message naming the problem and its byte offset. */
@@ -131,11 +136,13 @@ struct capsa_wasm_import_desc {
 	uint8_t valtype;                 /* for globals and tables (elem type) */
 	int mutable_;                    /* for globals */
 	uint64_t min, max;               /* limits; max UINT64_MAX if none */
+	size_t module_len, name_len;     /* names may contain NUL bytes */
 };
 struct capsa_wasm_export_desc {
 	const char *name;
 	enum capsa_wasm_extern_kind kind;
 	uint32_t index;
+	size_t name_len; /* names may contain NUL bytes */
 };
 uint32_t capsa_wasm_module_import_count(const struct capsa_wasm_module *m);
 void capsa_wasm_module_import(const struct capsa_wasm_module *m, uint32_t i,
@@ -147,7 +154,8 @@ void capsa_wasm_module_export(const struct capsa_wasm_module *m, uint32_t i,
 struct capsa_wasm_section_desc {
 	uint8_t id;
 	uint32_t offset, size;
-	const char *name;
+	const char *name; /* NUL-terminated, name_len bytes (may contain NUL) */
+	size_t name_len;
 };
 uint32_t capsa_wasm_module_section_count(const struct capsa_wasm_module *m);
 void capsa_wasm_module_section(const struct capsa_wasm_module *m, uint32_t i,
@@ -183,7 +191,8 @@ struct capsa_wasm_global *capsa_wasm_global_new(struct capsa_wasm_store *s, uint
 union capsa_wasm_val capsa_wasm_global_get(const struct capsa_wasm_global *g);
 uint8_t capsa_wasm_global_type(const struct capsa_wasm_global *g);
 
-/* Import resolver: fill *out for (module, name) or return -1 (unlinkable). */
+/* Import resolver: fill *out for (module, name) or return -1 (unlinkable).
+ * Imports whose names contain a NUL byte never reach it (unlinkable). */
 typedef int (*capsa_wasm_resolve_fn)(void *env, const char *module, const char *name,
                                      enum capsa_wasm_extern_kind kind,
                                      struct capsa_wasm_extern *out);

@@ -97,7 +97,7 @@ void oci_cli_warn(const struct oci_globals *g, const struct err *w)
 {
 	if (w->kind == ERR_NONE)
 		return;
-	fprintf(stderr, "capsa: %s\n", w->msg);
+	fprintf(stderr, "capsa: warning: %s\n", w->msg);
 	log_line(g, "warning", w->msg);
 }
 

@@ -94,9 +94,10 @@ static int create_or_run(const struct oci_globals *g, int argc, char **argv, int
 		return status < 0 ? oci_cli_fail(g, &e) : status;
 	}
 	pid_t pid;
-	if (oci_create(&o, &pid, &e) < 0)
-		return oci_cli_fail(g, &e);
-	return 0;
+	struct err w = {0};
+	int r = oci_create(&o, &pid, &w, &e);
+	oci_cli_warn(g, &w);
+	return r < 0 ? oci_cli_fail(g, &e) : 0;
 }
 
 int oci_cmd_create(const struct oci_globals *g, int argc, char **argv)

@@ -3,11 +3,13 @@
 #include "capsa/wasm.h"
 #include "capsa/wasm_wasi.h"
 #include "cli/commands.h"
+#include "cli/escape.h"
 #include "lib/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,9 +62,20 @@ static struct capsa_wasm_module *load(const char *path, struct err *e)
 	return m;
 }
 
+/* "capsa: [PREFIX: ]MESSAGE" on stderr; messages may quote names from the
+ * module, so they are escaped. */
+static void print_error(const char *prefix, const char *msg)
+{
+	fputs("capsa: ", stderr);
+	if (prefix)
+		fprintf(stderr, "%s: ", prefix);
+	cli_put_text(stderr, msg, strlen(msg));
+	fputc('\n', stderr);
+}
+
 static int fail(const struct err *e)
 {
-	fprintf(stderr, "capsa: %s\n", e->msg);
+	print_error(NULL, e->msg);
 	return err_exit_status(e);
 }
 
@@ -101,11 +114,17 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* The longest --timeout: far beyond any run, and small enough that the
+ * watchdog's deadline (now + timeout) always fits in a timespec. */
+#define TIMEOUT_MAX_SECS 1e9
+
+/* A positive, finite duration of at most TIMEOUT_MAX_SECS: "10", "10s",
+ * "500ms", "2m", "1h". */
 static int parse_duration(const char *s, double *out)
 {
 	char *end;
 	double v = strtod(s, &end);
-	if (end == s || v < 0)
+	if (end == s || !isfinite(v) || v <= 0)
 		return -1;
 	if (!strcmp(end, "ms"))
 		v /= 1000;
@@ -115,6 +134,8 @@ static int parse_duration(const char *s, double *out)
 		v *= 3600;
 	else if (*end && strcmp(end, "s"))
 		return -1;
+	if (!(v > 0 && v <= TIMEOUT_MAX_SECS))
+		return -1;
 	*out = v;
 	return 0;
 }
@@ -123,7 +144,7 @@ struct watchdog {
 	struct capsa_wasm_store *store;
 	double secs;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond; /* on CLOCK_MONOTONIC */
 	int done, fired;
 };
 
@@ -131,23 +152,153 @@ static void *watchdog_main(void *arg)
 {
 	struct watchdog *w = arg;
 	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += (time_t)w->secs;
-	until.tv_nsec += (long)((w->secs - (double)(time_t)w->secs) * 1e9);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	time_t whole = (time_t)w->secs; /* secs <= TIMEOUT_MAX_SECS: no overflow */
+	until.tv_sec += whole;
+	until.tv_nsec += (long)((w->secs - (double)whole) * 1e9);
 	if (until.tv_nsec >= 1000000000) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
+	int timed = 1;
 	pthread_mutex_lock(&w->lock);
-	while (!w->done)
-		if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
+	while (!w->done) {
+		/* Should the timed wait ever fail (it cannot with this deadline),
+		 * wait untimed rather than spin holding the lock. */
+		int rc = timed ? pthread_cond_timedwait(&w->cond, &w->lock, &until)
+		               : pthread_cond_wait(&w->cond, &w->lock);
+		if (rc == ETIMEDOUT)
 			break;
+		if (rc)
+			timed = 0;
+	}
 	if (!w->done) {
 		w->fired = 1;
 		capsa_wasm_store_interrupt(w->store);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
+}
+
+/* Arms the watchdog (when secs > 0); returns whether a thread runs. */
+static int watchdog_start(struct watchdog *w, pthread_t *th)
+{
+	if (w->secs <= 0)
+		return 0;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return !pthread_create(th, NULL, watchdog_main, w);
+}
+
+static void watchdog_stop(struct watchdog *w, pthread_t th)
+{
+	pthread_mutex_lock(&w->lock);
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(th, NULL);
+}
+
+/* What `run` was asked to do, from the command line. */
+struct run_opts {
+	const char *path; /* the module file */
+	int argc;         /* the program's arguments, argv[0] the module */
+	char **argv;
+	int nenv, npre;
+	char **envs;
+	struct capsa_wasi_preopen *pre;
+	int64_t fuel;
+	double timeout;
+	const char *timeout_arg;
+	uint64_t max_mem;
+};
+
+/* The exit status for how _start (or the start function) ended. */
+static int report(const struct run_opts *o, enum capsa_wasm_trap t,
+                  const struct capsa_wasm_trap_info *info, int timed_out)
+{
+	if (t == CAPSA_WASM_OK)
+		return 0;
+	if (t == CAPSA_WASM_TRAP_EXIT)
+		return info->exit_code & 0xff;
+	if (t == CAPSA_WASM_TRAP_OUT_OF_FUEL && timed_out) {
+		fprintf(stderr, "capsa: %s: timed out (--timeout %s)\n", o->path, o->timeout_arg);
+		return EXIT_TIMEOUT;
+	}
+	/* Offset 0: not known (an access caught by the guard region). */
+	char where[32] = "";
+	if (info->offset)
+		snprintf(where, sizeof(where), " at offset 0x%x", info->offset);
+	fprintf(stderr, "capsa: %s: wasm trap: %s in function %lld", o->path, info->message,
+	        (long long)info->func_index);
+	if (info->func_name) { /* from the module's name section: untrusted */
+		fputs(" (", stderr);
+		cli_put_text(stderr, info->func_name, strlen(info->func_name));
+		fputc(')', stderr);
+	}
+	fprintf(stderr, "%s\n", where);
+	return EXIT_TRAP;
+}
+
+/* Instantiate m with WASI and call _start, under --fuel and --timeout
+ * (both also bound the module's start function); the exit status. */
+static int run_module(const struct run_opts *o, struct capsa_wasm_module *m,
+                      struct capsa_wasm_store *s)
+{
+	struct err e = {0};
+	struct capsa_wasi_config cfg = {
+	    .argc = o->argc,
+	    .argv = o->argv,
+	    .envc = o->nenv,
+	    .envp = o->envs,
+	    .npreopens = o->npre,
+	    .preopens = o->pre,
+	    .stdin_fd = 0,
+	    .stdout_fd = 1,
+	    .stderr_fd = 2,
+	};
+	struct capsa_wasi *wasi = capsa_wasi_new(s, &cfg, &e);
+	if (!wasi)
+		return fail(&e);
+	capsa_wasm_store_set_fuel(s, o->fuel);
+	struct watchdog wd = {.store = s, .secs = o->timeout};
+	pthread_t th;
+	int have_wd = watchdog_start(&wd, &th), rc = 2;
+	struct capsa_wasm_trap_info info = {0};
+	struct capsa_wasm_extern start;
+	struct capsa_wasm_functype ft;
+	struct capsa_wasm_instance *in =
+	    capsa_wasm_instantiate(s, m, capsa_wasi_resolve, wasi, &info, &e);
+	if (!in) {
+		rc = info.trap ? -2 : fail(&e);
+	} else if (capsa_wasm_instance_export(in, "_start", &start) ||
+	           start.kind != CAPSA_WASM_EXTERN_FUNC) {
+		fprintf(stderr, "capsa: %s: no exported _start function (not a WASI command)\n",
+		        o->path);
+	} else if (capsa_wasm_func_type(start.u.func, &ft), ft.nparams || ft.nresults) {
+		fprintf(stderr, "capsa: %s: _start must take and return nothing\n", o->path);
+	} else {
+		union capsa_wasm_val cells[1];
+		info.trap = capsa_wasm_call(s, start.u.func, cells, &info);
+		rc = -1;
+	}
+	if (have_wd)
+		watchdog_stop(&wd, th);
+	fflush(stdout);
+	int timed_out = have_wd && wd.fired;
+	if (rc == -2 && !(info.trap == CAPSA_WASM_TRAP_OUT_OF_FUEL && timed_out) &&
+	    info.trap != CAPSA_WASM_TRAP_EXIT) {
+		print_error(o->path, e.msg); /* a trap while instantiating */
+		rc = EXIT_TRAP;
+	}
+	if (rc < 0)
+		rc = report(o, info.trap, &info, timed_out);
+	capsa_wasi_free(wasi);
+	return rc;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -172,7 +323,6 @@ static int cmd_run(int argc, char **argv)
 	struct err e = {0};
 	struct capsa_wasm_module *m = NULL;
 	struct capsa_wasm_store *s = NULL;
-	struct capsa_wasi *wasi = NULL;
 	if (!pre || !envs || !dirs) {
 		fprintf(stderr, "capsa: out of memory\n");
 		rc = 1;
@@ -222,9 +372,10 @@ static int cmd_run(int argc, char **argv)
 		}
 		case 't':
 			timeout_arg = optarg;
-			if (parse_duration(optarg, &timeout) || timeout <= 0) {
+			if (parse_duration(optarg, &timeout)) {
 				fprintf(stderr,
-				        "capsa: --timeout %s: expected a duration like 10s\n",
+				        "capsa: --timeout %s: expected a finite duration like 10s "
+				        "or 500ms, greater than 0 and at most 1e9s\n",
 				        optarg);
 				goto out;
 			}
@@ -261,82 +412,21 @@ static int cmd_run(int argc, char **argv)
 		rc = fail(&e);
 		goto out;
 	}
-	struct capsa_wasi_config cfg = {
+	struct run_opts o = {
+	    .path = argv[optind],
 	    .argc = argc - optind,
 	    .argv = argv + optind,
-	    .envc = nenv,
-	    .envp = envs,
-	    .npreopens = npre,
-	    .preopens = pre,
-	    .stdin_fd = 0,
-	    .stdout_fd = 1,
-	    .stderr_fd = 2,
+	    .nenv = nenv,
+	    .npre = npre,
+	    .envs = envs,
+	    .pre = pre,
+	    .fuel = fuel,
+	    .timeout = timeout,
+	    .timeout_arg = timeout_arg,
+	    .max_mem = max_mem,
 	};
-	wasi = capsa_wasi_new(s, &cfg, &e);
-	if (!wasi) {
-		rc = fail(&e);
-		goto out;
-	}
-	struct capsa_wasm_trap_info info = {0};
-	struct capsa_wasm_instance *in =
-	    capsa_wasm_instantiate(s, m, capsa_wasi_resolve, wasi, &info, &e);
-	if (!in) {
-		rc = info.trap ? EXIT_TRAP : fail(&e);
-		if (info.trap)
-			fprintf(stderr, "capsa: %s: %s\n", argv[optind], e.msg);
-		goto out;
-	}
-	struct capsa_wasm_extern start;
-	if (capsa_wasm_instance_export(in, "_start", &start) ||
-	    start.kind != CAPSA_WASM_EXTERN_FUNC) {
-		fprintf(stderr, "capsa: %s: no exported _start function (not a WASI command)\n",
-		        argv[optind]);
-		goto out;
-	}
-	struct capsa_wasm_functype ft;
-	capsa_wasm_func_type(start.u.func, &ft);
-	if (ft.nparams || ft.nresults) {
-		fprintf(stderr, "capsa: %s: _start must take and return nothing\n", argv[optind]);
-		goto out;
-	}
-	capsa_wasm_store_set_fuel(s, fuel);
-	struct watchdog wd = {.store = s, .secs = timeout};
-	pthread_t th;
-	int have_wd = 0;
-	if (timeout > 0) {
-		pthread_mutex_init(&wd.lock, NULL);
-		pthread_cond_init(&wd.cond, NULL);
-		have_wd = !pthread_create(&th, NULL, watchdog_main, &wd);
-	}
-	union capsa_wasm_val cells[1];
-	enum capsa_wasm_trap t = capsa_wasm_call(s, start.u.func, cells, &info);
-	if (have_wd) {
-		pthread_mutex_lock(&wd.lock);
-		wd.done = 1;
-		pthread_cond_signal(&wd.cond);
-		pthread_mutex_unlock(&wd.lock);
-		pthread_join(th, NULL);
-	}
-	fflush(stdout);
-	if (t == CAPSA_WASM_OK) {
-		rc = 0;
-	} else if (t == CAPSA_WASM_TRAP_EXIT) {
-		rc = info.exit_code & 0xff;
-	} else if (t == CAPSA_WASM_TRAP_OUT_OF_FUEL && wd.fired) {
-		fprintf(stderr, "capsa: %s: timed out (--timeout %s)\n", argv[optind], timeout_arg);
-		rc = EXIT_TIMEOUT;
-	} else {
-		/* Offset 0: not known (an access caught by the guard region). */
-		char where[32] = "";
-		if (info.offset)
-			snprintf(where, sizeof(where), " at offset 0x%x", info.offset);
-		fprintf(stderr, "capsa: %s: wasm trap: %s in function %lld%s%s%s%s\n", argv[optind],
-		        info.message, (long long)info.func_index, info.func_name ? " (" : "",
-		        info.func_name ? info.func_name : "", info.func_name ? ")" : "", where);
-		rc = EXIT_TRAP;
-	}
+	rc = run_module(&o, m, s);
 out:
-	capsa_wasi_free(wasi);
 	capsa_wasm_store_free(s);
 	capsa_wasm_module_free(m);
 	if (dirs)
@@ -350,17 +440,7 @@ out:
 
 static void json_str(const char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
+	cli_put_json(stdout, s, strlen(s));
 }
 
 static const char *kind_name(enum capsa_wasm_extern_kind k)
@@ -480,23 +560,26 @@ static int cmd_inspect(int argc, char **argv)
 		for (uint32_t i = 0; i < ns; i++) {
 			capsa_wasm_module_section(m, i, &sd);
 			printf("%s{\"id\":%u,\"name\":", i ? "," : "", sd.id);
-			json_str(sd.name ? sd.name : section_name(sd.id));
+			if (sd.name)
+				cli_put_json(stdout, sd.name, sd.name_len);
+			else
+				json_str(section_name(sd.id));
 			printf(",\"offset\":%u,\"size\":%u}", sd.offset, sd.size);
 		}
 		printf("],\"imports\":[");
 		for (uint32_t i = 0; i < ni; i++) {
 			capsa_wasm_module_import(m, i, &id);
 			printf("%s{\"module\":", i ? "," : "");
-			json_str(id.module);
+			cli_put_json(stdout, id.module, id.module_len);
 			printf(",\"name\":");
-			json_str(id.name);
+			cli_put_json(stdout, id.name, id.name_len);
 			printf(",\"kind\":\"%s\"}", kind_name(id.kind));
 		}
 		printf("],\"exports\":[");
 		for (uint32_t i = 0; i < nx; i++) {
 			capsa_wasm_module_export(m, i, &xd);
 			printf("%s{\"name\":", i ? "," : "");
-			json_str(xd.name);
+			cli_put_json(stdout, xd.name, xd.name_len);
 			printf(",\"kind\":\"%s\",\"index\":%u}", kind_name(xd.kind), xd.index);
 		}
 		printf("]}\n");
@@ -505,13 +588,21 @@ static int cmd_inspect(int argc, char **argv)
 		       capsa_wasm_module_func_count(m));
 		for (uint32_t i = 0; i < ns; i++) {
 			capsa_wasm_module_section(m, i, &sd);
-			printf("  %-10s offset 0x%08x size %u%s%s\n", section_name(sd.id),
-			       sd.offset, sd.size, sd.name ? " name " : "", sd.name ? sd.name : "");
+			printf("  %-10s offset 0x%08x size %u", section_name(sd.id), sd.offset,
+			       sd.size);
+			if (sd.name) {
+				printf(" name ");
+				cli_put_text(stdout, sd.name, sd.name_len);
+			}
+			printf("\n");
 		}
 		printf("imports:\n");
 		for (uint32_t i = 0; i < ni; i++) {
 			capsa_wasm_module_import(m, i, &id);
-			printf("  %-6s %s.%s", kind_name(id.kind), id.module, id.name);
+			printf("  %-6s ", kind_name(id.kind));
+			cli_put_text(stdout, id.module, id.module_len);
+			printf(".");
+			cli_put_text(stdout, id.name, id.name_len);
 			if (id.kind == CAPSA_WASM_EXTERN_FUNC) {
 				printf(" ");
 				print_sig(&id.type);
@@ -521,7 +612,8 @@ static int cmd_inspect(int argc, char **argv)
 		printf("exports:\n");
 		for (uint32_t i = 0; i < nx; i++) {
 			capsa_wasm_module_export(m, i, &xd);
-			printf("  %-6s %s", kind_name(xd.kind), xd.name);
+			printf("  %-6s ", kind_name(xd.kind));
+			cli_put_text(stdout, xd.name, xd.name_len);
 			if (xd.kind == CAPSA_WASM_EXTERN_FUNC &&
 			    !capsa_wasm_module_functype(m, xd.index, &ft)) {
 				printf(" ");

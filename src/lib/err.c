@@ -66,6 +66,25 @@ int err_prefix(struct err *e, const char *fmt, ...)
 	return -1;
 }
 
+void err_append(struct err *e, const char *fmt, ...)
+{
+	if (!e)
+		return;
+	size_t n = strnlen(e->msg, sizeof(e->msg) - 1);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->msg + n, sizeof(e->msg) - n, fmt, ap);
+	va_end(ap);
+}
+
+void err_join(struct err *e, const char *msg)
+{
+	if (e && e->kind == ERR_NONE)
+		err_set(e, ERR_INPUT, "%s", msg);
+	else
+		err_append(e, "; %s", msg);
+}
+
 void err_clear(struct err *e)
 {
 	if (e) {

@@ -33,6 +33,12 @@ int err_errno(struct err *e, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Put context in front of an existing message: "ctx: old message". Returns -1. */
 int err_prefix(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Add formatted text at the end of the message (cut to fit); the kind
+ * stays. For joining several messages. */
+void err_append(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Collect messages (warnings): set e to msg (kind ERR_INPUT) if it holds
+ * none, else append "; msg". */
+void err_join(struct err *e, const char *msg);
 void err_clear(struct err *e);
 /* Exit status the CLI uses for this error: 2 for bad input, 1 otherwise. */
 int err_exit_status(const struct err *e);

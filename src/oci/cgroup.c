@@ -252,34 +252,36 @@ static int write_pid(const char *dir, pid_t pid, struct err *e)
 	return util_write_str(p, s, e);
 }
 
-/* Enable every available controller in the parents of a v2 leaf. */
-static void v2_enable(const struct oci_cgroup *cg)
+/* Create a v2 leaf directory by directory, enabling every available
+ * controller in each parent's cgroup.subtree_control on the way down: a
+ * controller reaches a cgroup only through all of its ancestors. */
+static int v2_create(const struct oci_cgroup *cg, struct err *e)
 {
-	char dir[1400], ctrls[256];
-	snprintf(dir, sizeof(dir), "%s", cg->unified);
-	snprintf(ctrls, sizeof(ctrls), "%s", cg->v2_ctrls);
-	const char *p = cg->path;
-	while (p && *p) {
+	char dir[1400];
+	size_t dl = (size_t)snprintf(dir, sizeof(dir), "%s", cg->unified);
+	for (const char *p = cg->path; p && *p;) {
 		const char *next = strchr(p + 1, '/');
-		if (!next)
-			break;
-		size_t dl = strlen(dir), seg = (size_t)(next - p);
+		size_t seg = next ? (size_t)(next - p) : strlen(p);
 		if (dl + seg >= sizeof(dir))
-			break;
-		char sc[1500];
+			return err_set(e, ERR_INPUT, "linux.cgroupsPath: too long");
+		char sc[1500], copy[256];
 		snprintf(sc, sizeof(sc), "%s/cgroup.subtree_control", dir);
-		char *save = NULL, copy[256];
-		snprintf(copy, sizeof(copy), "%s", ctrls);
+		snprintf(copy, sizeof(copy), "%s", cg->v2_ctrls);
+		char *save = NULL;
 		for (char *c = strtok_r(copy, " ", &save); c; c = strtok_r(NULL, " ", &save)) {
 			char w[64];
-			struct err e = {0};
+			struct err ig = {0}; /* not every controller can be enabled everywhere */
 			snprintf(w, sizeof(w), "+%s", c);
-			util_write_str(sc, w, &e);
+			util_write_str(sc, w, &ig);
 		}
 		memcpy(dir + dl, p, seg);
-		dir[dl + seg] = '\0';
+		dl += seg;
+		dir[dl] = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return err_sys(e, "cgroup: creating %s", dir);
 		p = next;
 	}
+	return 0;
 }
 
 int oci_cgroup_create(struct oci_cgroup *cg, pid_t pid, struct err *e)
@@ -292,12 +294,8 @@ int oci_cgroup_create(struct oci_cgroup *cg, pid_t pid, struct err *e)
 		if (has_word(cg->h[i].ctrls, "cpuset", ','))
 			cpuset_init(dir);
 	}
-	if (cg->unified[0]) {
-		v2_enable(cg);
-		snprintf(dir, sizeof(dir), "%s%s", cg->unified, cg->path);
-		if (util_mkdir_p(dir, 0755, e) < 0)
-			return err_prefix(e, "cgroup");
-	}
+	if (cg->unified[0] && v2_create(cg, e) < 0)
+		return -1;
 	return pid > 0 ? oci_cgroup_join(cg, pid, e) : 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -308,6 +309,18 @@ static int apply_devices(const struct oci_cgroup *cg, const struct oci_resources
 	return 0;
 }
 
+/* "2MB" (the cgroup files' spelling) → /sys/kernel/mm/hugepages/hugepages-2048kB. */
+static int huge_page_size_exists(const char *size)
+{
+	char *end, p[96];
+	unsigned long long n = strtoull(size, &end, 10);
+	int shift = !strcmp(end, "KB") ? 0 : !strcmp(end, "MB") ? 10 : !strcmp(end, "GB") ? 20 : -1;
+	if (shift < 0 || n == 0 || n > (1ULL << 40))
+		return 0;
+	snprintf(p, sizeof(p), "/sys/kernel/mm/hugepages/hugepages-%llukB", n << shift);
+	return access(p, F_OK) == 0;
+}
+
 int oci_cgroup_apply(const struct oci_cgroup *cg, const struct oci_resources *r, struct err *e)
 {
 	char dir[1400], s[64];
@@ -328,12 +341,17 @@ int oci_cgroup_apply(const struct oci_cgroup *cg, const struct oci_resources *r,
 			return -1;
 		snprintf(file, sizeof(file), "hugetlb.%s.%s", r->hugepages[i].size,
 		         v2 ? "max" : "limit_in_bytes");
-		if (!exists(dir, file))
+		if (!exists(dir, file) && !huge_page_size_exists(r->hugepages[i].size))
 			return err_set(
 			    e, ERR_INPUT,
 			    "linux.resources.hugepageLimits[%zu].pageSize: '%s' is not a "
 			    "huge page size of this machine",
 			    i, r->hugepages[i].size);
+		if (!exists(dir, file))
+			return err_set(e, ERR_SYSTEM,
+			               "linux.resources.hugepageLimits[%zu]: %s has no %s (the "
+			               "hugetlb controller is not enabled for this cgroup)",
+			               i, dir, file);
 		snprintf(s, sizeof(s), "%llu", (unsigned long long)r->hugepages[i].limit);
 		if (wr(dir, file, s, "linux.resources.hugepageLimits", e) < 0)
 			return -1;

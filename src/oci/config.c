@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -30,6 +31,37 @@ struct json_object *cfg_get(struct json_object *obj, const char *key)
 static int oom(struct err *e)
 {
 	return err_set(e, ERR_SYSTEM, "out of memory parsing config.json");
+}
+
+void oci_config_err_context(struct err *e)
+{
+	static const char *const fields[] = {"ociVersion", "root",       "process",
+	                                     "hostname",   "domainname", "mounts",
+	                                     "hooks",      "linux",      "annotations"};
+	if (!strncmp(e->msg, "config.json: ", 13))
+		return;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		size_t n = strlen(fields[i]);
+		if (!strncmp(e->msg, fields[i], n) && strchr(".[: ", e->msg[n])) {
+			err_prefix(e, "config.json");
+			return;
+		}
+	}
+}
+
+void cfg_warn(struct oci_config *c, const char *fmt, ...)
+{
+	char msg[ERR_MSG_MAX], *joined;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	size_t old = c->warning ? strlen(c->warning) : 0;
+	joined = arena_alloc(&c->arena, old + strlen(msg) + 3);
+	if (!joined)
+		return; /* a warning is not worth failing for */
+	sprintf(joined, "%s%s%s", old ? c->warning : "", old ? "; " : "", msg);
+	c->warning = joined;
 }
 
 int cfg_string(struct oci_config *c, struct json_object *o, const char *field, const char **out,
@@ -243,6 +275,29 @@ static int parse_caps(struct oci_config *c, struct json_object *o, struct oci_ca
 		caps->n[s] = n;
 		caps->present[s] = 1;
 	}
+	/* The kernel raises an ambient capability only when it is permitted and
+	 * inheritable; runc and crun skip the others (`runc spec` lists ambient
+	 * ones that are not inheritable), and so does capsa, with a warning. */
+	char left_out[ERR_MSG_MAX / 2] = "";
+	size_t kept = 0, lo = 0;
+	for (size_t i = 0; i < caps->n[OCI_CAP_AMBIENT]; i++) {
+		int v = caps->set[OCI_CAP_AMBIENT][i], ok[2] = {0, 0};
+		const int need[2] = {OCI_CAP_PERMITTED, OCI_CAP_INHERITABLE};
+		for (int k = 0; k < 2; k++)
+			for (size_t j = 0; j < caps->n[need[k]]; j++)
+				ok[k] |= caps->set[need[k]][j] == v;
+		if (ok[0] && ok[1])
+			caps->set[OCI_CAP_AMBIENT][kept++] = v;
+		else if (lo < sizeof(left_out))
+			lo += (size_t)snprintf(left_out + lo, sizeof(left_out) - lo, "%s%s",
+			                       lo ? ", " : "", oci_cap_name(v));
+	}
+	if (kept < caps->n[OCI_CAP_AMBIENT])
+		cfg_warn(c,
+		         "process.capabilities.ambient: %s left out (ambient capabilities must "
+		         "also be permitted and inheritable)",
+		         left_out);
+	caps->n[OCI_CAP_AMBIENT] = kept;
 	return 0;
 }
 

@@ -212,6 +212,8 @@ struct oci_config {
 	unsigned long personality;
 	const char **annotation_keys, **annotation_values;
 	size_t n_annotations;
+	/* Something accepted but ignored, for the user to see; NULL if none. */
+	const char *warning;
 };
 
 /* Parse config.json text; bundle is used to resolve a relative root.path. */
@@ -225,6 +227,11 @@ int oci_config_parse_process(struct oci_config *c, const char *text, struct err 
 /* Parse a linux.resources object on its own (update -r FILE) into r. */
 int oci_config_parse_resources(struct oci_config *c, const char *text, struct oci_resources *r,
                                struct err *e);
+
+/* An error that names a config field ("mounts[2]: ...", "linux.devices...")
+ * gets the "config.json: " the parser's own errors start with, wherever it
+ * was found (runtime or container init). */
+void oci_config_err_context(struct err *e);
 
 /* Namespace lookup: the entry for CLONE_NEW* type, or NULL. */
 const struct oci_namespace *oci_config_ns(const struct oci_config *c, int type);
@@ -249,6 +256,8 @@ int cfg_bool(struct json_object *o, const char *field, int *out, struct err *e);
 int cfg_idmaps(struct oci_config *c, struct json_object *o, const char *field,
                struct oci_idmap **out, size_t *n, struct err *e);
 int cfg_parse_linux(struct oci_config *c, struct json_object *linux_obj, struct err *e);
+/* Add a printf-style message to c->warning (joined with "; "). */
+void cfg_warn(struct oci_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cfg_parse_seccomp(struct oci_config *c, struct json_object *o, struct err *e);
 /* process.ioPriority, process.scheduler, process.execCPUAffinity */
 int cfg_parse_process_sched(struct oci_config *c, struct json_object *o, struct oci_process *p,

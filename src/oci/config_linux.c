@@ -275,6 +275,14 @@ static int parse_dev_rules(struct oci_config *c, struct json_object *o, struct o
 	return 0;
 }
 
+/* Engines write 0 for limits the user did not set (Docker: cpu.shares and
+ * blockIO.weight always); runc and crun read such a zero as "unset". */
+static void zero_is_unset(int64_t *v)
+{
+	if (*v == 0)
+		*v = OCI_UNSET;
+}
+
 static int parse_resources(struct oci_config *c, struct json_object *o, struct oci_resources *r,
                            struct err *e)
 {
@@ -298,14 +306,21 @@ static int parse_resources(struct oci_config *c, struct json_object *o, struct o
 		    get_i64(sub, "reservation", p, &r->mem_reservation, e) ||
 		    get_i64(sub, "swappiness", p, &r->mem_swappiness, e))
 			return -1;
+		zero_is_unset(&r->mem_limit);
+		zero_is_unset(&r->mem_swap);
+		zero_is_unset(&r->mem_reservation);
 		if ((v = cfg_get(sub, "disableOOMKiller")) &&
 		    cfg_bool(v, "linux.resources.memory.disableOOMKiller",
 		             &r->mem_disable_oom_killer, e) < 0)
 			return -1;
-		if (cfg_get(sub, "kernel") || cfg_get(sub, "kernelTCP"))
-			return err_set(e, ERR_INPUT,
-			               "config.json: linux.resources.memory.kernel: "
-			               "kernel memory limits are not supported");
+		/* Kernel memory limits are gone from current kernels (5.16 on):
+		 * runc and crun accept them and ignore them, so do we. */
+		int64_t kmem = OCI_UNSET, ktcp = OCI_UNSET;
+		if (get_i64(sub, "kernel", p, &kmem, e) || get_i64(sub, "kernelTCP", p, &ktcp, e))
+			return -1;
+		if (kmem != OCI_UNSET || ktcp != OCI_UNSET)
+			cfg_warn(c, "linux.resources.memory.kernel/kernelTCP: ignored (kernel "
+			            "memory limits are gone from current kernels)");
 		if (r->mem_limit != OCI_UNSET && r->mem_limit != -1 && r->mem_limit < 4096)
 			return err_set(
 			    e, ERR_INPUT,
@@ -332,6 +347,11 @@ static int parse_resources(struct oci_config *c, struct json_object *o, struct o
 		    get_i64(sub, "realtimeRuntime", p, &r->cpu_rt_runtime, e) ||
 		    get_i64(sub, "realtimePeriod", p, &r->cpu_rt_period, e))
 			return -1;
+		zero_is_unset(&r->cpu_shares);
+		zero_is_unset(&r->cpu_quota);
+		zero_is_unset(&r->cpu_period);
+		zero_is_unset(&r->cpu_rt_runtime);
+		zero_is_unset(&r->cpu_rt_period);
 		if ((v = cfg_get(sub, "cpus")) &&
 		    cfg_string(c, v, "linux.resources.cpu.cpus", &r->cpus, e) < 0)
 			return -1;
@@ -376,12 +396,15 @@ static int parse_resources(struct oci_config *c, struct json_object *o, struct o
 			               "config.json: linux.resources.pids.limit: missing");
 		if (cfg_int64(v, "linux.resources.pids.limit", &r->pids_limit, e) < 0)
 			return -1;
+		zero_is_unset(&r->pids_limit);
 	}
 	if ((sub = cfg_get(o, "blockIO"))) {
 		p = "linux.resources.blockIO";
 		if (get_i64(sub, "weight", p, &r->blkio_weight, e) ||
 		    get_i64(sub, "leafWeight", p, &r->blkio_leaf_weight, e))
 			return -1;
+		zero_is_unset(&r->blkio_weight);
+		zero_is_unset(&r->blkio_leaf_weight);
 		if (r->blkio_weight != OCI_UNSET &&
 		    (r->blkio_weight < 10 || r->blkio_weight > 1000))
 			return err_set(e, ERR_INPUT,
@@ -498,6 +521,34 @@ static int parse_paths(struct oci_config *c, struct json_object *o, const char *
 			return err_set(e, ERR_INPUT, "config.json: %s[%zu]: '%s' is not absolute",
 			               field, i, v[i]);
 	*out = (const char **)v;
+	return 0;
+}
+
+/* The nodes of linux.devices are the container's own: they are allowed after
+ * the rules of linux.resources.devices (as runc and crun do), so that a
+ * deny-all rule does not keep the container from creating or using them. */
+static int allow_listed_devices(struct oci_config *c, struct err *e)
+{
+	struct oci_resources *r = &c->resources;
+	if (!r->n_devices || !c->n_devices)
+		return 0;
+	struct oci_dev_rule *all = NEW(c, struct oci_dev_rule, r->n_devices + c->n_devices + 1);
+	if (!all)
+		return oom(e);
+	memcpy(all, r->devices, r->n_devices * sizeof(*all));
+	size_t n = r->n_devices;
+	for (size_t i = 0; i < c->n_devices; i++) {
+		const struct oci_device *d = &c->devices[i];
+		if (d->type == 'p')
+			continue; /* fifos are not devices to the cgroup */
+		all[n++] = (struct oci_dev_rule){.allow = 1,
+		                                 .type = d->type == 'b' ? 'b' : 'c',
+		                                 .major = d->major,
+		                                 .minor = d->minor,
+		                                 .access = "rwm"};
+	}
+	r->devices = all;
+	r->n_devices = n;
 	return 0;
 }
 
@@ -652,5 +703,5 @@ int cfg_parse_linux(struct oci_config *c, struct json_object *l, struct err *e)
 		return err_set(e, ERR_INPUT,
 		               "config.json: linux.timeOffsets: cannot be set when "
 		               "joining a time namespace");
-	return 0;
+	return allow_listed_devices(c, e);
 }

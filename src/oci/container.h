@@ -19,8 +19,9 @@ struct oci_create_opts {
 	int console_fd; /* internal (run): connected socket used instead of console_socket */
 };
 
-/* Create the container; it waits in "created" for start. *pid = its init. */
-int oci_create(const struct oci_create_opts *o, pid_t *pid, struct err *e);
+/* Create the container; it waits in "created" for start. *pid = its init.
+ * Parts of the config that are accepted but ignored go to *warn. */
+int oci_create(const struct oci_create_opts *o, pid_t *pid, struct err *warn, struct err *e);
 /* Let a created container run its process. Poststart hook failures go
  * to *warn (the container keeps running). */
 int oci_start(const char *root, const char *id, struct err *warn, struct err *e);
@@ -49,36 +50,10 @@ struct oci_exec_opts {
  * (0 when detached) or -1. */
 int oci_exec(const struct oci_exec_opts *o, struct err *e);
 
-/* Internal: the container init (child side of create). Never returns. */
-struct oci_init_args {
-	struct oci_config *cfg;
-	const struct oci_cgroup *cg;
-	const char *bundle;
-	int fifo;       /* exec.fifo, opened read-write by the runtime */
-	int *idmap_fds; /* per mount: user namespace fd for idmapped mounts, or -1 */
-	int sock, console, seccomp_listener;
-	int no_pivot, preserve_fds, new_userns, userns;
-	int join_fds[8], join_types[8], n_join; /* namespaces joined by path */
-	int unshare_late;                       /* cgroup/time namespaces */
-	int need_sync;                          /* exchange OCI_MSG_HOOKS / OCI_MSG_HOOKS_DONE */
-	int join_self; /* born in the v2 cgroup; joins the v1 ones itself */
-};
-void oci_init_main(struct oci_init_args *a) __attribute__((noreturn));
-
-/* Parent/child messages on the sync socket. */
-enum {
-	OCI_MSG_GO = 'G',
-	OCI_MSG_HOOKS = 'M',
-	OCI_MSG_HOOKS_DONE = 'H',
-	OCI_MSG_READY = 'R',
-	OCI_MSG_ERROR = 'E',
-	OCI_MSG_PID = 'P',
-	OCI_MSG_JOINED = 'J', /* the init is in its cgroup */
-};
-int oci_msg_send(int sock, char type, const char *text);
-/* Receive a message; returns its type, 0 on EOF, -1 on error. text gets the payload. */
-int oci_msg_recv(int sock, char *text, size_t len);
-/* Child side: report an error and exit. */
-void oci_child_fail(int sock, const struct err *e) __attribute__((noreturn));
+/* Internal (create and run): create the container, its start queued on
+ * exec.fifo when run_now; *cfg_out (if not NULL) gets the config. */
+int oci_create_container(const struct oci_create_opts *o, int run_now, struct oci_config **cfg_out,
+                         struct oci_state *st, struct oci_cgroup *cg, pid_t *pid_out,
+                         struct err *warn, struct err *e);
 
 #endif

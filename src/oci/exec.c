@@ -2,6 +2,7 @@
 #include "lib/file.h"
 #include "oci/container.h"
 #include "oci/process.h"
+#include "oci/sync.h"
 #include "oci/terminal.h"
 #include "oci/util.h"
 
@@ -134,7 +135,8 @@ static void child_b(const struct oci_exec_opts *o, struct oci_config *c, int soc
 			oci_child_fail(sock, &e);
 		close(console);
 	}
-	oci_process_exec(c, &c->process, userns, o->preserve_fds, -1, NULL, &e);
+	if (oci_process_check(c, &c->process, &e) == 0)
+		oci_process_exec(c, &c->process, userns, o->preserve_fds, -1, NULL, &e);
 	oci_child_fail(sock, &e);
 }
 
@@ -148,6 +150,16 @@ static void child_a(const struct oci_exec_opts *o, struct oci_config *c, const s
 		oci_child_fail(sock, &e);
 	if (oci_process_limits(&c->process, &e) < 0)
 		oci_child_fail(sock, &e);
+	/* Without a mount namespace of its own the container is a chroot. */
+	int rootfd = -1;
+	if (same_ns(st->pid, "mnt")) {
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/%d/root", (int)st->pid);
+		if ((rootfd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			err_sys(&e, "opening %s", p);
+			oci_child_fail(sock, &e);
+		}
+	}
 	for (size_t i = 0; i < N_JOIN; i++) {
 		char p[64];
 		fds[i] = -1;
@@ -170,6 +182,10 @@ static void child_a(const struct oci_exec_opts *o, struct oci_config *c, const s
 		close(fds[i]);
 		if (join_order[i].type == CLONE_NEWUSER)
 			userns = 1;
+	}
+	if (rootfd >= 0 && (fchdir(rootfd) < 0 || chroot(".") < 0)) {
+		err_sys(&e, "entering the container's root (chroot)");
+		oci_child_fail(sock, &e);
 	}
 	if (chdir("/") < 0) {
 		err_sys(&e, "chdir /");
@@ -264,7 +280,7 @@ int oci_exec(const struct oci_exec_opts *o, struct err *e)
 			continue;
 		}
 		if (t == OCI_MSG_ERROR) {
-			err_set(e, msg[0] == '1' ? ERR_INPUT : ERR_SYSTEM, "%s", msg + 1);
+			oci_msg_error(msg, e);
 			goto out;
 		}
 		break; /* EOF: the process was executed */

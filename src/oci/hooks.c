@@ -79,11 +79,21 @@ static int run_one(const struct oci_hook *h, const char *name, const char *state
 
 int oci_hooks_run(const struct oci_config *c, int kind, const char *state_json, struct err *e)
 {
+	/* A failed poststart or poststop hook is only a warning: the spec has the
+	 * remaining hooks run as if it had succeeded. Their messages are joined. */
+	int keep_going = kind == OCI_HOOK_POSTSTART || kind == OCI_HOOK_POSTSTOP, failed = 0;
 	for (size_t i = 0; i < c->n_hooks[kind]; i++) {
 		char name[64];
+		struct err one = {0};
 		snprintf(name, sizeof(name), "hooks.%s[%zu]", oci_hook_kind_name(kind), i);
-		if (run_one(&c->hooks[kind][i], name, state_json, e) < 0)
+		if (run_one(&c->hooks[kind][i], name, state_json, &one) == 0)
+			continue;
+		if (!failed++)
+			*e = one;
+		else
+			err_append(e, "; %s", one.msg);
+		if (!keep_going)
 			return -1;
 	}
-	return 0;
+	return failed ? -1 : 0;
 }

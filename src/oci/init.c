@@ -1,9 +1,10 @@
 /* The container init before exec: runs in the new namespaces, builds the
  * root file system, waits for start, then becomes the container process. */
-#include "oci/container.h"
+#include "oci/init.h"
 #include "oci/hooks.h"
 #include "oci/process.h"
 #include "oci/rootfs.h"
+#include "oci/sync.h"
 #include "oci/terminal.h"
 #include "oci/util.h"
 
@@ -20,13 +21,6 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
-
-static void expect(int sock, char type, char *buf, size_t len)
-{
-	int t = oci_msg_recv(sock, buf, len);
-	if (t != type)
-		_exit(1); /* the runtime went away */
-}
 
 static int set_time_offsets(const struct oci_config *c, struct err *e)
 {
@@ -49,7 +43,7 @@ void oci_init_main(struct oci_init_args *a)
 	int fifo = -1;
 
 	if (a->new_userns)
-		expect(a->sock, OCI_MSG_GO, NULL, 0); /* our id maps are written */
+		oci_sync_expect(a->sock, OCI_MSG_GO, NULL, 0); /* our id maps are written */
 	if (a->join_self && oci_cgroup_join_self_v1(a->cg, &e) < 0)
 		oci_child_fail(a->sock, &e);
 	if (a->new_userns) {
@@ -92,25 +86,22 @@ void oci_init_main(struct oci_init_args *a)
 	                             .cg = a->cg,
 	                             .userns = a->userns,
 	                             .idmap_fds = a->idmap_fds};
-	const struct oci_namespace *mnt = oci_config_ns(c, CLONE_NEWNS);
-	if (!mnt) {
-		err_set(&e, ERR_INPUT, "linux.namespaces: a mount namespace is required");
-		oci_child_fail(a->sock, &e);
-	}
-	int setup_fs = mnt->path == NULL; /* a joined one is used as it is */
+	/* A mount namespace, new or joined by path, gets the container's root
+	 * built in it; without one the runtime's is inherited (runtime-spec) and
+	 * the process is only chrooted (create refuses mounts then). */
+	int setup_fs = oci_config_ns(c, CLONE_NEWNS) != NULL;
 	if (setup_fs && oci_rootfs_setup(&ctx, &e) < 0)
 		oci_child_fail(a->sock, &e);
 	/* Nothing of the container may run outside its cgroup: hooks and a
 	 * cgroup namespace wait for it here, otherwise just before READY (the
 	 * move can take milliseconds; pivot_root and the rest overlap it). */
 	if (a->need_sync)
-		expect(a->sock, OCI_MSG_JOINED, NULL, 0);
+		oci_sync_expect(a->sock, OCI_MSG_JOINED, NULL, 0);
 	/* Hooks, a cgroup namespace and a seccomp listener need the runtime's
 	 * go-ahead (and the state); otherwise the fifo wait orders things. */
 	strcpy(state, "{}");
 	if (a->need_sync) {
-		oci_msg_send(a->sock, OCI_MSG_HOOKS, NULL);
-		expect(a->sock, OCI_MSG_HOOKS_DONE, state, sizeof(state));
+		oci_sync_hooks(a->sock, state, sizeof(state));
 	}
 	/* The runtime has moved us into our cgroup by now. */
 	if (a->unshare_late & CLONE_NEWCGROUP && unshare(CLONE_NEWCGROUP) < 0) {
@@ -122,17 +113,22 @@ void oci_init_main(struct oci_init_args *a)
 	if (setup_fs) {
 		if (oci_rootfs_pivot(&ctx, a->no_pivot, &e) < 0 || oci_rootfs_finish(&ctx, &e) < 0)
 			oci_child_fail(a->sock, &e);
+	} else if (chroot(c->root_path) < 0 || chdir("/") < 0) {
+		err_sys(&e, "root.path: entering %s (chroot)", c->root_path);
+		oci_child_fail(a->sock, &e);
 	}
 	if (c->process.terminal) {
 		if (oci_terminal_setup(a->console, &e) < 0)
 			oci_child_fail(a->sock, &e);
 		close(a->console);
 	}
+	/* Whatever can fail before the process starts fails create. */
 	char exe[4096];
-	if (oci_find_exec(&c->process, exe, sizeof(exe), &e) < 0)
+	if (oci_find_exec(&c->process, exe, sizeof(exe), &e) < 0 ||
+	    oci_process_check(c, &c->process, &e) < 0)
 		oci_child_fail(a->sock, &e);
 	if (!a->need_sync)
-		expect(a->sock, OCI_MSG_JOINED, NULL, 0);
+		oci_sync_expect(a->sock, OCI_MSG_JOINED, NULL, 0);
 	if (oci_msg_send(a->sock, OCI_MSG_READY, NULL) < 0)
 		_exit(1);
 	/* Wait for start: it writes one byte into the fifo. */

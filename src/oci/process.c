@@ -143,6 +143,27 @@ static int send_notify_fd(int sock, int fd, const char *state_json, const char *
 	return r < 0 ? err_sys(e, "linux.seccomp.listenerPath: sending the notify fd") : 0;
 }
 
+/* Load linux.seccomp; a notify fd goes to the listener. */
+static int load_seccomp(const struct oci_config *c, int listener, const char *state_json,
+                        struct err *e)
+{
+	int nfd;
+	if (oci_seccomp_load(c->seccomp, &nfd, e) < 0)
+		return err_prefix(e, "linux.seccomp");
+	if (nfd >= 0) {
+		int r = listener >= 0
+		            ? send_notify_fd(listener, nfd, state_json,
+		                             c->seccomp->listener_metadata, e)
+		            : err_set(e, ERR_INPUT, "linux.seccomp.listenerPath: not connected");
+		close(nfd);
+		if (r < 0)
+			return -1;
+	}
+	if (listener >= 0)
+		close(listener);
+	return 0;
+}
+
 /* sched_setattr(2) argument, first version of the kernel ABI (48 bytes). */
 struct sched_attr_v0 {
 	uint32_t size, sched_policy;
@@ -184,12 +205,63 @@ static int apply_sched(const struct oci_config *c, const struct oci_process *p, 
 	return 0;
 }
 
+/* Is every capability the process is to have one we have ourselves? */
+static int check_caps(const struct oci_caps *caps, struct err *e)
+{
+	static const int sets[4] = {OCI_CAP_EFFECTIVE, OCI_CAP_PERMITTED, OCI_CAP_INHERITABLE,
+	                            OCI_CAP_AMBIENT};
+	static const char *const names[4] = {"effective", "permitted", "inheritable", "ambient"};
+	int last = (int)cap_max_bits() - 1;
+	cap_t own = cap_get_proc();
+	if (!own)
+		return err_sys(e, "reading the runtime's capabilities");
+	int r = 0;
+	for (int k = 0; k < 4 && r == 0; k++) {
+		for (size_t i = 0; i < caps->n[sets[k]] && r == 0; i++) {
+			cap_value_t v = caps->set[sets[k]][i];
+			cap_flag_value_t have = CAP_CLEAR;
+			if (v > last)
+				continue; /* unknown to this kernel: left out, as runc does */
+			if (cap_get_flag(own, v, CAP_PERMITTED, &have) < 0 || have != CAP_SET)
+				r = err_set(
+				    e, ERR_INPUT,
+				    "process.capabilities.%s: %s: the runtime does not have it "
+				    "to give",
+				    names[k], oci_cap_name(v));
+		}
+	}
+	cap_free(own);
+	return r;
+}
+
+int oci_process_check(const struct oci_config *c, const struct oci_process *p, struct err *e)
+{
+	if (p->apparmor && p->apparmor[0] && access("/sys/kernel/security/apparmor", F_OK) != 0)
+		return err_set(
+		    e, ERR_INPUT,
+		    "process.apparmorProfile: '%s': AppArmor is not enabled on this host",
+		    p->apparmor);
+	if (check_caps(&p->caps, e) < 0)
+		return -1;
+	if (c && c->seccomp && !p->no_new_privileges) {
+		cap_t own = cap_get_proc();
+		cap_flag_value_t admin = CAP_CLEAR;
+		if (own)
+			cap_get_flag(own, CAP_SYS_ADMIN, CAP_EFFECTIVE, &admin);
+		cap_free(own);
+		if (admin != CAP_SET)
+			return err_set(e, ERR_INPUT,
+			               "linux.seccomp: loading a filter without no_new_privs needs "
+			               "CAP_SYS_ADMIN, which the runtime does not have (set "
+			               "process.noNewPrivileges)");
+	}
+	return 0;
+}
+
 int oci_process_exec(const struct oci_config *c, const struct oci_process *p, int in_userns,
                      int preserve_fds, int seccomp_listener, const char *state_json, struct err *e)
 {
 	char exe[4096];
-	if (p->apparmor && p->apparmor[0] && access("/sys/kernel/security/apparmor", F_OK) != 0)
-		return err_set(e, ERR_INPUT, "process.apparmorProfile: AppArmor is not enabled");
 	if (p->apparmor && p->apparmor[0]) {
 		char prof[512];
 		snprintf(prof, sizeof(prof), "exec %s", p->apparmor);
@@ -199,6 +271,12 @@ int oci_process_exec(const struct oci_config *c, const struct oci_process *p, in
 		err_clear(e);
 	}
 	if (apply_sched(c, p, e) < 0)
+		return -1;
+	/* Without no_new_privs loading a filter takes CAP_SYS_ADMIN: load it
+	 * while we have it, as runc does (with no_new_privs, as late as can be,
+	 * so that it filters only the user's process). */
+	if (c && c->seccomp && !p->no_new_privileges &&
+	    load_seccomp(c, seccomp_listener, state_json, e) < 0)
 		return -1;
 	if (p->has_umask)
 		umask(p->umask);
@@ -244,24 +322,9 @@ int oci_process_exec(const struct oci_config *c, const struct oci_process *p, in
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
-	if (c && c->seccomp) {
-		int nfd;
-		if (oci_seccomp_load(c->seccomp, &nfd, e) < 0)
-			return err_prefix(e, "linux.seccomp");
-		if (nfd >= 0) {
-			int r = seccomp_listener >= 0
-			            ? send_notify_fd(seccomp_listener, nfd, state_json,
-			                             c->seccomp->listener_metadata, e)
-			            : err_set(e, ERR_INPUT,
-			                      "linux.seccomp.listenerPath: not "
-			                      "connected");
-			close(nfd);
-			if (r < 0)
-				return -1;
-		}
-		if (seccomp_listener >= 0)
-			close(seccomp_listener);
-	}
+	if (c && c->seccomp && p->no_new_privileges &&
+	    load_seccomp(c, seccomp_listener, state_json, e) < 0)
+		return -1;
 	environ = p->env;
 	execve(exe, p->args, p->env);
 	return err_sys(e, "executing %s", exe);

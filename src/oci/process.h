@@ -10,6 +10,10 @@
 int oci_find_exec(const struct oci_process *p, char *out, size_t len, struct err *e);
 /* Set rlimits and oomScoreAdj (call before entering the container's /proc). */
 int oci_process_limits(const struct oci_process *p, struct err *e);
+/* What can be known before the process starts: an AppArmor profile on a
+ * host without AppArmor, capabilities the caller does not have to give, a
+ * seccomp filter that cannot be loaded without no_new_privs. */
+int oci_process_check(const struct oci_config *c, const struct oci_process *p, struct err *e);
 /* Drop privileges, load seccomp and exec. Returns only on failure.
  * seccomp_listener: connected socket for SCMP_ACT_NOTIFY (or -1); state_json
  * is sent with the notify fd. preserve_fds: fds 3..3+n-1 stay open. */

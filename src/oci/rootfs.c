@@ -1,4 +1,6 @@
 #include "oci/rootfs.h"
+#include "lib/file.h"
+#include "oci/mountinfo.h"
 #include "oci/util.h"
 
 #include <errno.h>
@@ -359,6 +361,11 @@ static int make_device(const struct oci_rootfs_ctx *ctx, int rootfd, const char 
 		r = fchmodat(real, name, mode & 07777, 0);
 	int saved = errno;
 	close(real);
+	if (r < 0 && saved == EPERM)
+		return err_errno(e, saved,
+		                 "linux.resources.devices: creating device %s (the device cgroup "
+		                 "denies it, the container's rules or the runtime's own)",
+		                 path);
 	return r < 0 ? err_errno(e, saved, "creating device %s", path) : 0;
 }
 
@@ -427,18 +434,43 @@ static int setup_dev(const struct oci_rootfs_ctx *ctx, int rootfd, struct err *e
 	return 0;
 }
 
+/* Make the mount holding PATH private if it is shared: a bind mount on it
+ * would propagate to its peers (the host), and pivot_root and MS_MOVE refuse
+ * a shared parent (EINVAL). Only this namespace's copy changes. */
+static int unshare_holder(const char *path, struct err *e)
+{
+	char mp[4096];
+	int shared = 0;
+	char *text = file_read("/proc/self/mountinfo", 16u << 20, NULL, e);
+	if (!text)
+		return -1;
+	int r = oci_mountinfo_find(text, path, mp, sizeof(mp), &shared, e);
+	free(text);
+	if (r < 0)
+		return -1;
+	if (shared && mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
+		return err_sys(e, "making %s (the mount holding %s) private", mp, path);
+	return 0;
+}
+
 int oci_rootfs_setup(const struct oci_rootfs_ctx *ctx, struct err *e)
 {
 	const struct oci_config *c = ctx->cfg;
+	/* The container's view of the host's mounts: rslave unless
+	 * linux.rootfsPropagation says otherwise (as runc does). */
 	unsigned long prop = c->rootfs_propagation ? c->rootfs_propagation : MS_SLAVE | MS_REC;
-	if (prop & MS_SHARED)
-		prop = MS_SLAVE | MS_REC; /* shared is applied to the rootfs below */
-	if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
-		return err_sys(e, "making / private to the container");
+	/* An unbindable / could not be bound: it is private until the root is
+	 * in place, unbindable after (unbindable implies private). */
+	if (prop & MS_UNBINDABLE)
+		prop = MS_PRIVATE | (prop & MS_REC);
+	if (mount(NULL, "/", NULL, prop, NULL) < 0)
+		return err_sys(e, "linux.rootfsPropagation: setting it on /");
 	struct stat st;
 	if (stat(c->root_path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return err_set(e, ERR_INPUT, "root.path: %s: %s", c->root_path,
 		               errno ? strerror(errno) : "not a directory");
+	if (unshare_holder(c->root_path, e) < 0 || unshare_holder("/", e) < 0)
+		return err_prefix(e, "root.path");
 	if (mount(c->root_path, c->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return err_sys(e, "root.path: bind mounting %s", c->root_path);
 	int rootfd = open(c->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -452,10 +484,18 @@ int oci_rootfs_setup(const struct oci_rootfs_ctx *ctx, struct err *e)
 	}
 	int r = setup_dev(ctx, rootfd, e);
 	close(rootfd);
-	if (r == 0 && c->rootfs_propagation &&
-	    mount(NULL, c->root_path, NULL, c->rootfs_propagation, NULL) < 0)
-		r = err_sys(e, "linux.rootfsPropagation");
 	return r;
+}
+
+/* linux.rootfsPropagation on the container's root, once it is "/" and
+ * complete (a shared root makes pivot_root fail, nothing can be bound from
+ * an unbindable one). Private it is already. */
+static int root_propagation(const struct oci_config *c, struct err *e)
+{
+	unsigned long p = c->rootfs_propagation;
+	if (p && !(p & MS_PRIVATE) && mount(NULL, "/", NULL, p, NULL) < 0)
+		return err_sys(e, "linux.rootfsPropagation: setting it on the container's root");
+	return 0;
 }
 
 int oci_rootfs_pivot(const struct oci_rootfs_ctx *ctx, int no_pivot, struct err *e)
@@ -470,8 +510,15 @@ int oci_rootfs_pivot(const struct oci_rootfs_ctx *ctx, int no_pivot, struct err 
 			return err_sys(e, "chroot");
 		return chdir("/") < 0 ? err_sys(e, "chdir /") : 0;
 	}
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return err_sys(e, "pivot_root into %s", root);
+	if (syscall(SYS_pivot_root, ".", ".") < 0) {
+		if (errno == EINVAL)
+			return err_sys(
+			    e,
+			    "root.path: pivot_root into %s (it is on the initial ramfs or "
+			    "a shared mount; --no-pivot avoids pivot_root)",
+			    root);
+		return err_sys(e, "root.path: pivot_root into %s", root);
+	}
 	/* The old root is stacked under the new one: detach it without
 	 * propagating the unmount back to the host. */
 	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
@@ -533,5 +580,5 @@ int oci_rootfs_finish(const struct oci_rootfs_ctx *ctx, struct err *e)
 		if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | fl, NULL) < 0)
 			return err_sys(e, "root.readonly: remounting / read-only");
 	}
-	return 0;
+	return root_propagation(c, e);
 }

@@ -317,7 +317,22 @@ int oci_seccomp_load(const struct oci_seccomp *s, int *notify_fd, struct err *e)
 	scmp_filter_ctx ctx = oci_seccomp_build(s, e);
 	if (!ctx)
 		return -1;
-	int r = seccomp_load(ctx);
+	/* libseccomp sets no_new_privs before loading unless told not to; that
+	 * is process.noNewPrivileges' decision (set already when true). */
+	int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	if (r == 0) /* the kernel's errno instead of ECANCELED */
+		r = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+	if (r < 0) {
+		seccomp_release(ctx);
+		return err_errno(e, -r, "seccomp: leaving no_new_privs alone");
+	}
+	r = seccomp_load(ctx);
+	if (r == -EACCES) {
+		seccomp_release(ctx);
+		return err_set(e, ERR_INPUT,
+		               "loading the filter without no_new_privs needs CAP_SYS_ADMIN, which "
+		               "the runtime does not have (set process.noNewPrivileges)");
+	}
 	if (r < 0) {
 		seccomp_release(ctx);
 		return err_errno(e, -r, "seccomp: loading the filter");

@@ -14,6 +14,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static int need(struct cc *c, void **arr, uint32_t *cap, uint32_t want, size_t size)
 {
@@ -140,8 +141,14 @@ struct vent *wc_push(struct cc *c, uint8_t type)
 	v->cval = 0;
 	v->canon = v->slot = canon;
 	uint32_t end = canon + (uint32_t)wtype_cells(type);
-	if (end > c->max_cells)
+	if (end > c->max_cells) {
 		c->max_cells = end;
+		if (end - c->nlocal_cells > MAX_OPERAND_CELLS && !c->oom) {
+			FAIL("operand stack deeper than %u cells at byte 0x%x", MAX_OPERAND_CELLS,
+			     c->cur_off);
+			c->oom = 1;
+		}
+	}
 	return v;
 }
 
@@ -185,6 +192,7 @@ int wc_pop(struct cc *c, uint8_t want, struct vent *out)
 
 static void materialize(struct cc *c, uint32_t from)
 {
+	c->work += c->nvs > from ? c->nvs - from : 0;
 	for (uint32_t i = from; i < c->nvs; i++) {
 		struct vent *v = &c->vs[i];
 		if (v->is_const) {
@@ -199,6 +207,7 @@ static void materialize(struct cc *c, uint32_t from)
 
 static void materialize_local(struct cc *c, uint32_t slot)
 {
+	c->work += c->nvs;
 	for (uint32_t i = 0; i < c->nvs; i++) {
 		struct vent *v = &c->vs[i];
 		if (v->slot == slot && !v->is_const) {
@@ -418,6 +427,7 @@ int wc_take_cond(struct cc *c, struct condv *cd)
 	/* A counter step just before: `x = y + K; if (x cmp L)` becomes one op. */
 	int64_t ad = c->addimm_at;
 	int alias = 0;
+	c->work += c->nvs;
 	for (uint32_t i = 0; i < c->nvs; i++)
 		if (!c->vs[i].is_const && c->vs[i].slot == cd->a)
 			alias = 1;
@@ -439,6 +449,7 @@ int wc_take_cond(struct cc *c, struct condv *cd)
 		    c->code[p + 1].u < c->nlocal_cells && c->code[p + 2].u < c->nlocal_cells &&
 		    c->code[p + 1].u != cd->a && c->code[p + 1].u != cd->add_s) {
 			uint64_t d = c->code[p + 1].u;
+			c->work += c->nvs;
 			for (uint32_t i = 0; i < c->nvs; i++)
 				if (!c->vs[i].is_const && c->vs[i].slot == d)
 					return 0;
@@ -959,13 +970,31 @@ void wc_emit_result_op(struct cc *c, enum wasm_op op, uint8_t type)
 		c->last_dst = at;
 }
 
+/* Type and slot of local x (< c->nlocals): in the last run starting at or
+ * before it. */
+static void local_at(const struct cc *c, uint32_t x, uint8_t *type, uint32_t *slot)
+{
+	uint32_t lo = 0, hi = c->nlruns;
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (c->lruns[mid].first <= x)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	const struct lrun *r = &c->lruns[lo];
+	*type = r->type;
+	*slot = r->slot + (x - r->first) * (uint32_t)wtype_cells(r->type);
+}
+
 static int op_local_set(struct cc *c, uint32_t x, int tee)
 {
 	struct vent v;
 	if (x >= c->nlocals)
 		return FAIL("unknown local %u at byte 0x%x", x, c->cur_off);
-	uint8_t t = c->ltypes[x];
-	uint32_t slot = c->lslot[x];
+	uint8_t t;
+	uint32_t slot;
+	local_at(c, x, &t, &slot);
 	int64_t ld = c->last_dst;
 	c->lw_prev[slot] = c->lw_last[slot];
 	c->lw_last[slot] = c->ncode + 1;
@@ -979,6 +1008,7 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 		goto done;
 	}
 	int aliased = 0;
+	c->work += c->nvs;
 	for (uint32_t i = 0; i < c->nvs; i++)
 		if (c->vs[i].slot == slot)
 			aliased = 1;
@@ -1032,6 +1062,10 @@ static int compile_body(struct cc *c)
 		if (c->oom)
 			return -1;
 		c->cur_off = rd_off(&c->r);
+		if (c->work > c->work_limit)
+			return FAIL("too costly to compile (a deep operand stack kept over many "
+			            "instructions) at byte 0x%x",
+			            c->cur_off);
 		if (rd_u8(&c->r, &op))
 			return -1;
 		if (op >= 0x45 && op <= 0xc4) {
@@ -1117,10 +1151,13 @@ static int compile_body(struct cc *c)
 				return -1;
 			if (x >= c->nlocals)
 				return FAIL("unknown local %u at byte 0x%x", x, c->cur_off);
-			struct vent *v = wc_push(c, c->ltypes[x]);
+			uint8_t t;
+			uint32_t slot;
+			local_at(c, x, &t, &slot);
+			struct vent *v = wc_push(c, t);
 			if (!v)
 				return -1;
-			v->slot = c->lslot[x];
+			v->slot = slot;
 			c->last_dst = -1;
 			break;
 		}
@@ -1284,6 +1321,54 @@ static const void *const *labels_cache(void)
 	return wasm_interp_labels();
 }
 
+/* The locals: parameters, then the declared groups (body bytes at c->r),
+ * as runs of one type. */
+static int setup_locals(struct cc *c, const struct wtype *ft)
+{
+	uint32_t ngroups;
+	uint64_t total = ft->nparams;
+	if (rd_u32(&c->r, &ngroups))
+		return -1;
+	const uint8_t *groups = c->r.p;
+	for (uint32_t i = 0; i < ngroups; i++) {
+		uint32_t n;
+		uint8_t t;
+		if (rd_u32(&c->r, &n) || rd_u8(&c->r, &t))
+			return -1;
+		total += n;
+		if (total > MAX_LOCALS)
+			return FAIL("too many locals (more than %u) at byte 0x%x", MAX_LOCALS,
+			            rd_off(&c->r));
+	}
+	/* ngroups is bounded by the body's size: each took two bytes or more. */
+	c->lruns = malloc(((size_t)ft->nparams + ngroups + 1) * sizeof(*c->lruns));
+	if (!c->lruns)
+		return err_set(c->e, ERR_SYSTEM, "out of memory");
+	uint32_t first = 0, slot = 0;
+	for (uint32_t k = 0; k < ft->nparams; k++) {
+		c->lruns[c->nlruns++] = (struct lrun){first++, slot, ft->types[k]};
+		slot += (uint32_t)wtype_cells(ft->types[k]);
+	}
+	c->r.p = groups;
+	for (uint32_t i = 0; i < ngroups; i++) {
+		uint32_t n;
+		uint8_t t;
+		rd_u32(&c->r, &n);
+		rd_u8(&c->r, &t);
+		if (!(t == CAPSA_WASM_I32 || t == CAPSA_WASM_I64 || t == CAPSA_WASM_F32 ||
+		      t == CAPSA_WASM_F64 || t == CAPSA_WASM_V128 || wtype_is_ref(t)))
+			return rd_fail(&c->r, "malformed value type");
+		if (!n)
+			continue;
+		c->lruns[c->nlruns++] = (struct lrun){first, slot, t};
+		first += n;
+		slot += n * (uint32_t)wtype_cells(t);
+	}
+	c->nlocals = first;
+	c->nlocal_cells = slot;
+	return 0;
+}
+
 int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *e)
 {
 	struct wcode *wc = &m->code[defidx];
@@ -1307,67 +1392,31 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	c->prev_gap = 0;
 	c->any_load = -1;
 	c->last_add = -1;
+	c->work_limit = COMPILE_WORK_BASE + (uint64_t)COMPILE_WORK_PER_BYTE * wc->body_len;
 
-	/* Locals: parameters, then the declared groups. */
-	uint32_t ngroups;
-	uint64_t total = ft->nparams;
-	if (rd_u32(&c->r, &ngroups))
+	if (setup_locals(c, ft))
 		goto out;
-	const uint8_t *groups = c->r.p;
-	for (uint32_t i = 0; i < ngroups; i++) {
-		uint32_t n;
-		uint8_t t;
-		if (rd_u32(&c->r, &n) || rd_u8(&c->r, &t))
-			goto out;
-		total += n;
-		if (total > UINT32_MAX) {
-			rd_fail(&c->r, "too many locals");
-			goto out;
-		}
-	}
-	if (total > MAX_LOCAL_CELLS) {
-		err_set(e, ERR_INPUT, "function %u: too many locals (%llu)", funcidx,
-		        (unsigned long long)total);
-		goto out;
-	}
-	c->nlocals = (uint32_t)total;
-	c->ltypes = malloc(total + 1);
-	c->lslot = malloc((total + 1) * sizeof(uint32_t));
-	if (!c->ltypes || !c->lslot) {
-		err_set(e, ERR_SYSTEM, "out of memory");
-		goto out;
-	}
-	uint32_t k = 0, slot = 0;
-	for (; k < ft->nparams; k++)
-		c->ltypes[k] = ft->types[k];
-	c->r.p = groups;
-	for (uint32_t i = 0; i < ngroups; i++) {
-		uint32_t n;
-		uint8_t t;
-		rd_u32(&c->r, &n);
-		rd_u8(&c->r, &t);
-		if (!(t == CAPSA_WASM_I32 || t == CAPSA_WASM_I64 || t == CAPSA_WASM_F32 ||
-		      t == CAPSA_WASM_F64 || t == CAPSA_WASM_V128 || wtype_is_ref(t))) {
-			rd_fail(&c->r, "malformed value type");
-			goto out;
-		}
-		for (uint32_t j = 0; j < n; j++)
-			c->ltypes[k++] = t;
-	}
-	for (uint32_t i = 0; i < c->nlocals; i++) {
-		c->lslot[i] = slot;
-		slot += (uint32_t)wtype_cells(c->ltypes[i]);
-	}
-	c->nlocal_cells = slot;
+	uint32_t slot = c->nlocal_cells;
 	c->max_cells = slot;
-	c->lw_last = calloc(slot + 1, sizeof(uint32_t));
-	c->lw_prev = calloc(slot + 1, sizeof(uint32_t));
-	c->lw_loop = calloc(slot + 1, sizeof(uint32_t));
-	c->lw_count = calloc(slot + 1, sizeof(uint32_t));
-	if (!c->lw_last || !c->lw_prev || !c->lw_loop || !c->lw_count) {
+	/* Per-slot tables, one block: large ones are mapped, as fresh pages
+	 * are zero and only the slots written are touched (calloc would clear
+	 * megabytes for every function declaring a million locals). */
+	c->lw_size = 4 * ((size_t)slot + 1) * sizeof(uint32_t);
+	if (c->lw_size >= (1u << 18)) {
+		c->lw_last = mmap(NULL, c->lw_size, PROT_READ | PROT_WRITE,
+		                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (c->lw_last == MAP_FAILED)
+			c->lw_last = NULL;
+	} else {
+		c->lw_last = calloc(1, c->lw_size);
+	}
+	if (!c->lw_last) {
 		err_set(e, ERR_SYSTEM, "out of memory");
 		goto out;
 	}
+	c->lw_prev = c->lw_last + slot + 1;
+	c->lw_loop = c->lw_prev + slot + 1;
+	c->lw_count = c->lw_loop + slot + 1;
 
 	struct ctl *f = push_ctl(c, K_FUNC);
 	if (!f)
@@ -1382,10 +1431,6 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	}
 	if (c->oom)
 		goto out;
-	if (c->max_cells > MAX_FRAME_CELLS) {
-		err_set(e, ERR_INPUT, "function %u: operand stack too deep", funcidx);
-		goto out;
-	}
 	wc->code = c->code;
 	wc->offs = c->offs;
 	wc->ncode = c->ncode;
@@ -1407,11 +1452,10 @@ out:
 	free(c->code);
 	free(c->offs);
 	free(c->relocs);
-	free(c->ltypes);
-	free(c->lslot);
-	free(c->lw_last);
-	free(c->lw_prev);
-	free(c->lw_loop);
-	free(c->lw_count);
+	free(c->lruns);
+	if (c->lw_last && c->lw_size >= (1u << 18))
+		munmap(c->lw_last, c->lw_size);
+	else
+		free(c->lw_last);
 	return rc;
 }

@@ -7,8 +7,16 @@
 #include "wasm/ops.h"
 #include "wasm/reader.h"
 
-#define MAX_LOCAL_CELLS 50000u
-#define MAX_FRAME_CELLS 200000u
+/* Per function (docs/wasm.md, "Limits"): declared locals and parameters,
+ * and cells of the operand stack (v128 values take two). */
+#define MAX_LOCALS        (1u << 20)
+#define MAX_OPERAND_CELLS 200000u
+/* Operand stack entries the compiler may scan (at block boundaries and
+ * local.set) per function: a base plus so many per body byte. Real code
+ * keeps its stack shallow and stays far below; a deep stack held across
+ * many instructions would make compiling quadratic in the body's size. */
+#define COMPILE_WORK_BASE     (1ull << 26)
+#define COMPILE_WORK_PER_BYTE 64u
 
 enum { K_BLOCK, K_LOOP, K_IF, K_ELSE, K_FUNC };
 
@@ -48,8 +56,13 @@ struct cc {
 	struct rd r;
 	struct err *e;
 	const void *const *labels;
-	uint8_t *ltypes;
-	uint32_t *lslot;
+	/* Locals as runs of one type (each parameter, then each declared
+	 * group), so that a million declared locals cost no per-local work. */
+	struct lrun {
+		uint32_t first, slot; /* index of its first local, and that local's slot */
+		uint8_t type;
+	} * lruns;
+	uint32_t nlruns;
 	uint32_t nlocals, nlocal_cells;
 	struct vent *vs;
 	uint32_t nvs, capvs;
@@ -81,10 +94,12 @@ struct cc {
 	uint32_t *lw_last, *lw_prev; /* per local slot: code index + 1 of its last two writes */
 	/* per local slot: lw_count writes in the loop starting at code index lw_loop - 1 */
 	uint32_t *lw_loop, *lw_count;
-	uint32_t last_call; /* code index + 1 of the latest call */
-	uint32_t last_loop; /* code index + 1 of the latest loop head */
-	int64_t mad_at;     /* code index of the latest OP_i32_mad_ldld, or -1 */
-	int oom;
+	size_t lw_size;            /* bytes of the block holding the four lw_ tables */
+	uint32_t last_call;        /* code index + 1 of the latest call */
+	uint32_t last_loop;        /* code index + 1 of the latest loop head */
+	int64_t mad_at;            /* code index of the latest OP_i32_mad_ldld, or -1 */
+	uint64_t work, work_limit; /* operand stack entries scanned, and the bound */
+	int oom;                   /* out of memory or over a limit: stop compiling */
 };
 
 /* A branch condition: a slot, or a compare folded into the branch. */

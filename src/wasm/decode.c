@@ -250,7 +250,8 @@ static int sec_import(struct capsa_wasm_module *m, struct rd *r)
 	}
 	for (uint32_t i = 0; i < m->nimports; i++) {
 		struct wimport *im = &m->imports[i];
-		if (rd_name(r, &im->module) || rd_name(r, &im->name) || rd_u8(r, &im->kind))
+		if (rd_name_len(r, &im->module, &im->module_len) ||
+		    rd_name_len(r, &im->name, &im->name_len) || rd_u8(r, &im->kind))
 			return -1;
 		switch (im->kind) {
 		case CAPSA_WASM_EXTERN_FUNC:
@@ -634,9 +635,9 @@ int wasm_decode(struct capsa_wasm_module *m, struct err *e)
 		struct rd s = {r->p, r->p + size, r->base, e};
 		r->p += size;
 		if (id == 0) {
-			if (rd_name(&s, &sec->name))
+			if (rd_name_len(&s, &sec->name, &sec->name_len))
 				return -1;
-			if (!strcmp(sec->name, "name"))
+			if (sec->name_len == 4 && !memcmp(sec->name, "name", 4))
 				parse_names(m, &s);
 			continue;
 		}

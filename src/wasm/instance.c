@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define MAX_TABLE_ELEMS (1u << 24)
 
@@ -76,12 +78,19 @@ struct capsa_wasm_store *capsa_wasm_store_new(const struct capsa_wasm_limits *li
 	if (lim)
 		s->lim = *lim;
 	if (!s->lim.stack_cells)
-		s->lim.stack_cells = 1u << 20;
+		s->lim.stack_cells = 1u << 22; /* room for a frame of MAX_LOCALS v128s */
 	if (!s->lim.call_depth)
 		s->lim.call_depth = 50000;
 	if (!s->lim.max_memory || s->lim.max_memory > (uint64_t)WASM_MAX_PAGES * WASM_PAGE)
 		s->lim.max_memory = (uint64_t)WASM_MAX_PAGES * WASM_PAGE;
 	s->fuel = INT64_MAX;
+	/* Readable once interrupted, so host calls that block can wait on it. */
+	s->intr_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->intr_fd < 0) {
+		err_sys(e, "creating the interrupt descriptor");
+		free(s);
+		return NULL;
+	}
 	void *st = mmap(NULL, s->lim.stack_cells * sizeof(uint64_t), PROT_READ | PROT_WRITE,
 	                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	s->frames = calloc(s->lim.call_depth + 1, sizeof(struct wframe));
@@ -89,6 +98,7 @@ struct capsa_wasm_store *capsa_wasm_store_new(const struct capsa_wasm_limits *li
 		if (st != MAP_FAILED)
 			munmap(st, s->lim.stack_cells * sizeof(uint64_t));
 		free(s->frames);
+		close(s->intr_fd);
 		free(s);
 		err_set(e, ERR_SYSTEM, "out of memory for the execution stack");
 		return NULL;
@@ -122,6 +132,7 @@ void capsa_wasm_store_free(struct capsa_wasm_store *s)
 	free(s->objs);
 	munmap(s->stack, s->lim.stack_cells * sizeof(uint64_t));
 	free(s->frames);
+	close(s->intr_fd);
 	free(s);
 }
 
@@ -139,6 +150,16 @@ void capsa_wasm_store_interrupt(struct capsa_wasm_store *s)
 {
 	s->interrupted = 1;
 	s->fuel = 0;
+	/* write(2) is async-signal-safe; the counter cannot overflow in
+	 * practice and a failed write leaves the flag set all the same. */
+	uint64_t one = 1;
+	ssize_t r = write(s->intr_fd, &one, sizeof(one));
+	(void)r;
+}
+
+int capsa_wasm_store_interrupt_fd(const struct capsa_wasm_store *s)
+{
+	return s->intr_fd;
 }
 
 /* ---- modules ---- */
@@ -221,6 +242,8 @@ void capsa_wasm_module_import(const struct capsa_wasm_module *m, uint32_t i,
 	memset(o, 0, sizeof(*o));
 	o->module = im->module;
 	o->name = im->name;
+	o->module_len = im->module_len;
+	o->name_len = im->name_len;
 	o->kind = im->kind;
 	o->max = UINT64_MAX;
 	switch (im->kind) {
@@ -255,6 +278,7 @@ void capsa_wasm_module_export(const struct capsa_wasm_module *m, uint32_t i,
                               struct capsa_wasm_export_desc *o)
 {
 	o->name = m->exports[i].name;
+	o->name_len = m->exports[i].name_len;
 	o->kind = m->exports[i].kind;
 	o->index = m->exports[i].index;
 }
@@ -271,6 +295,7 @@ void capsa_wasm_module_section(const struct capsa_wasm_module *m, uint32_t i,
 	o->offset = m->sections[i].offset;
 	o->size = m->sections[i].size;
 	o->name = m->sections[i].name;
+	o->name_len = m->sections[i].name_len;
 }
 
 uint32_t capsa_wasm_module_func_count(const struct capsa_wasm_module *m)
@@ -598,6 +623,13 @@ struct capsa_wasm_instance *capsa_wasm_instantiate(struct capsa_wasm_store *s,
 	for (uint32_t i = 0; i < m->nimports; i++) {
 		const struct wimport *im = &m->imports[i];
 		struct capsa_wasm_extern x = {0};
+		/* A resolver sees NUL-terminated names: one with a NUL inside
+		 * would match a shorter name, so it is never resolved. */
+		if (strlen(im->module) != im->module_len || strlen(im->name) != im->name_len) {
+			err_set(e, ERR_INPUT, "unknown import %s.%s (%s): its name has a NUL byte",
+			        im->module, im->name, kind_name(im->kind));
+			return NULL;
+		}
 		if (!resolve || resolve(env, im->module, im->name, im->kind, &x)) {
 			err_set(e, ERR_INPUT, "unknown import %s.%s (%s)", im->module, im->name,
 			        kind_name(im->kind));

@@ -50,6 +50,7 @@ struct wlimits {
 
 struct wimport {
 	char *module, *name;
+	uint32_t module_len, name_len; /* names may contain NUL bytes */
 	uint8_t kind;
 	uint32_t index; /* type index for functions; index in the kind's space otherwise */
 };
@@ -122,6 +123,7 @@ struct wsection {
 	uint8_t id;
 	uint32_t offset, size;
 	char *name;
+	uint32_t name_len;
 };
 
 struct capsa_wasm_module {
@@ -232,6 +234,7 @@ struct capsa_wasm_store {
 	struct capsa_wasm_limits lim;
 	volatile int64_t fuel; /* negative: unlimited */
 	volatile int interrupted;
+	int intr_fd; /* eventfd, readable once interrupted */
 	int64_t saved_fuel;
 	void **objs;
 	uint32_t nobjs, capobjs;

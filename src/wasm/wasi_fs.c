@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -90,8 +91,8 @@ int wasi_errno(int e)
 	}
 }
 
-static int add_fd(struct capsa_wasi *w, int host, int is_preopen, const char *guest, uint64_t base,
-                  uint64_t inherit)
+static int add_fd(struct capsa_wasi *w, int host, int owned, int is_preopen, const char *guest,
+                  uint64_t base, uint64_t inherit)
 {
 	uint32_t i;
 	for (i = 0; i < w->nfds; i++)
@@ -107,6 +108,8 @@ static int add_fd(struct capsa_wasi *w, int host, int is_preopen, const char *gu
 		w->nfds++;
 	}
 	w->fds[i].host = host;
+	w->fds[i].owned = owned;
+	wasi_fd_refresh(&w->fds[i]);
 	w->fds[i].is_preopen = is_preopen;
 	w->fds[i].guest = guest ? strdup(guest) : NULL;
 	w->fds[i].base = base;
@@ -114,18 +117,40 @@ static int add_fd(struct capsa_wasi *w, int host, int is_preopen, const char *gu
 	return (int)i;
 }
 
+void wasi_fd_refresh(struct wfd *f)
+{
+	struct stat st;
+	int fl = fcntl(f->host, F_GETFL);
+	f->may_block = fstat(f->host, &st) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
+	               S_ISCHR(st.st_mode);
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		f->may_block = 0;
+}
+
+/* Empty guest slot fd, closing its host descriptor if capsa owns it. */
+static void drop_fd(struct capsa_wasi *w, uint32_t fd)
+{
+	if (w->fds[fd].host >= 0 && w->fds[fd].owned)
+		close(w->fds[fd].host);
+	w->fds[fd].host = -1;
+	w->fds[fd].owned = 0;
+	free(w->fds[fd].guest);
+	w->fds[fd].guest = NULL;
+	w->fds[fd].is_preopen = 0;
+}
+
 int wasi_fds_init(struct capsa_wasi *w, struct err *e)
 {
 	int std[3] = {w->cfg.stdin_fd, w->cfg.stdout_fd, w->cfg.stderr_fd};
 	for (int i = 0; i < 3; i++)
-		if (add_fd(w, std[i], 0, NULL, R_FILE, 0) < 0)
+		if (add_fd(w, std[i], 0, 0, NULL, R_FILE, 0) < 0)
 			return err_set(e, ERR_SYSTEM, "out of memory");
 	for (int i = 0; i < w->cfg.npreopens; i++) {
 		const struct capsa_wasi_preopen *p = &w->cfg.preopens[i];
 		int fd = open(p->host, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return err_sys(e, "opening directory %s", p->host);
-		if (add_fd(w, fd, 1, p->guest, R_DIR, R_ALL) < 0) {
+		if (add_fd(w, fd, 1, 1, p->guest, R_DIR, R_ALL) < 0) {
 			close(fd);
 			return err_set(e, ERR_SYSTEM, "out of memory");
 		}
@@ -135,11 +160,8 @@ int wasi_fds_init(struct capsa_wasi *w, struct err *e)
 
 void wasi_fds_free(struct capsa_wasi *w)
 {
-	for (uint32_t i = 0; i < w->nfds; i++) {
-		if (i >= 3 && w->fds[i].host >= 0)
-			close(w->fds[i].host);
-		free(w->fds[i].guest);
-	}
+	for (uint32_t i = 0; i < w->nfds; i++)
+		drop_fd(w, i);
 	free(w->fds);
 }
 
@@ -224,12 +246,7 @@ WASI_FN(wasi_fd_close)
 	uint32_t fd = ARG(0);
 	if (host_fd(w, fd) < 0)
 		RET(WASI_EBADF);
-	if (fd >= 3)
-		close(w->fds[fd].host);
-	w->fds[fd].host = -1;
-	free(w->fds[fd].guest);
-	w->fds[fd].guest = NULL;
-	w->fds[fd].is_preopen = 0;
+	drop_fd(w, fd);
 	RET(0);
 }
 
@@ -311,6 +328,10 @@ static enum capsa_wasm_trap rw(struct capsa_wasm_caller *caller, void *env, unio
 		RET(err);
 	if (!wptr(&M, out, 4))
 		RET(WASI_EFAULT);
+	/* A pipe or terminal may make the call wait: wait here instead, where
+	 * an interrupt (--timeout) can end it. */
+	if (W->fds[ARG(0)].may_block && wasi_wait_ready(W, fd, write ? POLLOUT : POLLIN))
+		return CAPSA_WASM_TRAP_OUT_OF_FUEL;
 	ssize_t r;
 	do {
 		if (positional)
@@ -412,11 +433,11 @@ WASI_FN(wasi_fd_renumber)
 		RET(WASI_EBADF);
 	if (from == to)
 		RET(0);
-	if (to >= 3)
-		close(w->fds[to].host);
-	free(w->fds[to].guest);
+	drop_fd(w, to);
 	w->fds[to] = w->fds[from];
+	/* The slot gave its descriptor (and ownership) away: nothing to close. */
 	w->fds[from].host = -1;
+	w->fds[from].owned = 0;
 	w->fds[from].guest = NULL;
 	w->fds[from].is_preopen = 0;
 	RET(0);
@@ -470,6 +491,50 @@ WASI_FN(wasi_fd_readdir)
 	RET(0);
 }
 
+static int is_fifo(int dirfd, const char *path, int follow)
+{
+	struct stat st;
+	int fd = wasi_open_beneath(dirfd, path, O_PATH, 0, follow);
+	int fifo = fd >= 0 && !fstat(fd, &st) && S_ISFIFO(st.st_mode);
+	if (fd >= 0)
+		close(fd);
+	return fifo;
+}
+
+/* Open beneath dirfd without waiting: opening a FIFO blocks until the other
+ * end is opened, out of reach of an interrupt (--timeout). So open with
+ * O_NONBLOCK, dropped again unless the guest asked for it; a FIFO without
+ * a reader (ENXIO when writing) is retried every 20 ms while watching the
+ * interrupt descriptor. A FIFO opened for reading before any writer waits
+ * in fd_read instead (rw() polls until data or end of file).
+ * Returns the descriptor, -1 with errno set, or -2 when interrupted. */
+static int open_nowait(struct capsa_wasi *w, int dirfd, const char *path, int flags, int follow)
+{
+	for (;;) {
+		int fd = wasi_open_beneath(dirfd, path, flags | O_NONBLOCK, 0666, follow);
+		if (fd >= 0) {
+			int fl = fcntl(fd, F_GETFL);
+			if (!(flags & O_NONBLOCK) &&
+			    (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK))) {
+				int err = errno;
+				close(fd);
+				errno = err;
+				return -1;
+			}
+			return fd;
+		}
+		if (errno != ENXIO || (flags & O_NONBLOCK) || (flags & O_ACCMODE) != O_WRONLY)
+			return -1;
+		if (!is_fifo(dirfd, path, follow)) {
+			errno = ENXIO;
+			return -1;
+		}
+		struct pollfd p = {capsa_wasm_store_interrupt_fd(w->store), POLLIN, 0};
+		if (poll(&p, 1, 20) > 0)
+			return -2;
+	}
+}
+
 WASI_FN(wasi_path_open)
 {
 	MEMORY;
@@ -505,17 +570,18 @@ WASI_FN(wasi_path_open)
 		flags |= O_NONBLOCK;
 	if (fdflags & (2 | 8 | 16))
 		flags |= O_SYNC;
-	int fd = wasi_open_beneath(dirfd, path, flags, 0666, ARG(1) & 1);
-	if (fd < 0 && errno == EISDIR && (flags & O_ACCMODE) != O_RDONLY) {
+	int fd = open_nowait(w, dirfd, path, flags, ARG(1) & 1);
+	if (fd == -1 && errno == EISDIR && (flags & O_ACCMODE) != O_RDONLY) {
 		/* wasi-libc asks for write rights on directories it opens for reading. */
-		fd = wasi_open_beneath(dirfd, path, (flags & ~O_ACCMODE) | O_RDONLY, 0666,
-		                       ARG(1) & 1);
+		fd = open_nowait(w, dirfd, path, (flags & ~O_ACCMODE) | O_RDONLY, ARG(1) & 1);
 	}
+	if (fd == -2)
+		return CAPSA_WASM_TRAP_OUT_OF_FUEL;
 	if (fd < 0)
 		RET(wasi_errno(errno));
 	struct stat st;
 	int is_dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
-	int gfd = add_fd(w, fd, 0, NULL, rights & (is_dir ? R_DIR : R_FILE), inherit);
+	int gfd = add_fd(w, fd, 1, 0, NULL, rights & (is_dir ? R_DIR : R_FILE), inherit);
 	if (gfd < 0) {
 		close(fd);
 		RET(WASI_EMFILE);

@@ -94,6 +94,10 @@ enum {
 struct wfd {
 	int host; /* -1 when the slot is free */
 	int is_preopen;
+	/* capsa opened the host descriptor (path_open, a preopen) and closes
+	 * it; the embedder's stdio descriptors are only lent to the guest. */
+	int owned;
+	int may_block;          /* a blocking pipe, socket or terminal: reads and writes can wait */
 	char *guest;            /* preopen name */
 	uint64_t base, inherit; /* rights */
 };
@@ -150,6 +154,12 @@ int wasi_open_parent(int dirfd, char *path, const char **name);
 /* WASI filetype of a host st_mode. */
 uint8_t wasi_filetype(mode_t m);
 int wasi_fds_init(struct capsa_wasi *w, struct err *e);
+/* Recompute f->may_block from the host descriptor's type and flags. */
+void wasi_fd_refresh(struct wfd *f);
+/* Wait until host descriptor fd is ready for `events` (POLLIN, POLLOUT) or
+ * the store is interrupted: 0 when ready (or the descriptor is in error,
+ * which the read or write then reports), -1 when interrupted. */
+int wasi_wait_ready(struct capsa_wasi *w, int fd, short events);
 void wasi_fds_free(struct capsa_wasi *w);
 
 /* For the host functions below (arguments `caller`, `env`, `a`): the guest's

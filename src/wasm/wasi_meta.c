@@ -87,7 +87,10 @@ WASI_FN(wasi_fd_fdstat_set_flags)
 		fl |= O_APPEND;
 	if (ARG(1) & 4)
 		fl |= O_NONBLOCK;
-	RET(fcntl(fd, F_SETFL, fl) ? wasi_errno(errno) : 0);
+	if (fcntl(fd, F_SETFL, fl))
+		RET(wasi_errno(errno));
+	wasi_fd_refresh(&W->fds[ARG(0)]);
+	RET(0);
 }
 
 /* Rights can only be dropped. */

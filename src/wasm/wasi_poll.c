@@ -39,6 +39,16 @@ static void put_event(uint8_t *ev, const uint8_t *sub, uint16_t error, uint64_t 
 	}
 }
 
+int wasi_wait_ready(struct capsa_wasi *w, int fd, short events)
+{
+	struct pollfd p[2] = {{fd, events, 0},
+	                      {capsa_wasm_store_interrupt_fd(w->store), POLLIN, 0}};
+	while (poll(p, 2, -1) < 0)
+		if (errno != EINTR)
+			return 0;
+	return (p[1].revents & POLLIN) ? -1 : 0;
+}
+
 struct sub_state {
 	int pfd;           /* index in the pollfd array, or -1 */
 	uint16_t error;    /* reported at once */
@@ -58,7 +68,7 @@ WASI_FN(wasi_poll_oneoff)
 	    !wptr(&M, out, (uint64_t)n * EVT_SIZE) || !wptr(&M, ARG(3), 4))
 		RET(WASI_EFAULT);
 	struct sub_state *st = calloc(n, sizeof(*st));
-	struct pollfd *pfds = calloc(n, sizeof(*pfds));
+	struct pollfd *pfds = calloc((size_t)n + 1, sizeof(*pfds));
 	if (!st || !pfds) {
 		free(st);
 		free(pfds);
@@ -112,9 +122,18 @@ WASI_FN(wasi_poll_oneoff)
 	}
 	if (immediate)
 		wait = 0;
+	/* Last: the store's interrupt descriptor, so that --timeout ends a
+	 * sleep or a wait for input. */
+	pfds[npfd].fd = capsa_wasm_store_interrupt_fd(((struct capsa_wasi *)env)->store);
+	pfds[npfd].events = POLLIN;
 	for (;;) {
 		struct timespec ts = {(time_t)(wait / NS), (long)(wait % NS)};
-		int r = ppoll(pfds, (nfds_t)npfd, wait == UINT64_MAX ? NULL : &ts, NULL);
+		int r = ppoll(pfds, (nfds_t)npfd + 1, wait == UINT64_MAX ? NULL : &ts, NULL);
+		if (r >= 0 && (pfds[npfd].revents & POLLIN)) {
+			free(st);
+			free(pfds);
+			return CAPSA_WASM_TRAP_OUT_OF_FUEL;
+		}
 		if (r >= 0)
 			break;
 		if (errno != EINTR) {

@@ -246,13 +246,43 @@ static void test_int_gp_error_code(void **st)
 	tm_fini(&t);
 }
 
+/* With IOPL 3, CPL3 port I/O does not consult the bitmap; CLI works too. */
+SNIP(s_iopl);
+extern const uint8_t s_iopl_user[], s_iopl_k80[];
+__asm__(".pushsection .rodata\n.code64\n"
+        ".globl s_iopl\ns_iopl:\n"
+        "  push $0x23\n  push $0xa0000\n  push $0x3202\n  push $0x2b\n"
+        "  lea s_iopl_user(%rip), %rax\n  push %rax\n  iretq\n"
+        ".globl s_iopl_user\ns_iopl_user:\n"
+        "  mov $0x42, %al\n  out %al, $0x70\n  cli\n  pushfq\n  pop %rbx\n  int $0x80\n"
+        ".globl s_iopl_k80\ns_iopl_k80:\n"
+        "  hlt\n"
+        ".globl s_iopl_end\ns_iopl_end:\n.popsection\n");
+
+static void test_iopl3_io(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_iopl, s_iopl_end);
+	tm_long_mode(&t, TM_CODE);
+	tm_gate(&t, 0x80, SNIP_ADDR(TM_CODE, s_iopl, s_iopl_k80), 0, 3, 0xe);
+	t.ram[TM_TSS + 0x68 + 0x70 / 8] |= 1u << (0x70 & 7); /* denied by the bitmap */
+	struct x86_vcpu_state s = tm_run_halt(&t);
+	assert_int_equal(t.nout, 1);
+	assert_int_equal(t.out_port[0], 0x70);
+	assert_int_equal(t.out_val[0], 0x42);
+	assert_int_equal(s.gpr[X86_RBX] & 0x3200, 0x3000); /* IOPL 3, IF cleared by CLI */
+	tm_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_user_kernel),          cmocka_unit_test(test_double_fault_ist),
 	    cmocka_unit_test(test_triple_fault),         cmocka_unit_test(test_divide_error),
 	    cmocka_unit_test(test_compat_mode_int),      cmocka_unit_test(test_int_gp_error_code),
-	    cmocka_unit_test(test_int_gp_and_long_insn),
+	    cmocka_unit_test(test_int_gp_and_long_insn), cmocka_unit_test(test_iopl3_io),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,12 +132,34 @@ static void test_nm_with_ts(void **st)
 	tm_fini(&t);
 }
 
+/* States the CPU cannot run are refused by emu_cpu_set_state. */
+static void test_unsupported_states(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_long_mode(&t, TM_CODE);
+	struct x86_vcpu_state s = tm_state(&t);
+	s.efer &= ~0x400ULL; /* paging without long mode: 32-bit paging */
+	struct err e;
+	assert_int_equal(emu_cpu_set_state(t.cpu, &s, &e), -1);
+	assert_non_null(strstr(e.msg, "paging"));
+	s = tm_state(&t);
+	s.cr0 = 0x11;
+	s.efer = 0;
+	s.rflags |= 0x20000; /* VM */
+	assert_int_equal(emu_cpu_set_state(t.cpu, &s, &e), -1);
+	assert_non_null(strstr(e.msg, "virtual-8086"));
+	tm_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_nmi_blocked_until_iret),
 	    cmocka_unit_test(test_msrs),
 	    cmocka_unit_test(test_nm_with_ts),
+	    cmocka_unit_test(test_unsupported_states),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

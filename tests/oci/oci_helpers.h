@@ -388,6 +388,63 @@ static inline void wait_stopped(struct bundle *b)
 	fail_msg("container %s did not stop", b->id);
 }
 
+/* A daemon a test starts (dockerd, containerd): output to LOG; it gets
+ * SIGTERM if the test dies before stopping it. */
+static inline pid_t daemon_start(char *const argv[], const char *log)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int n = open("/dev/null", O_RDONLY);
+		if (fd < 0 || n < 0)
+			_exit(126);
+		dup2(n, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* SIGTERM, up to SECS seconds to exit, then SIGKILL. */
+static inline void daemon_stop(pid_t pid, double secs)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (double t0 = now_secs(); now_secs() - t0 < secs; usleep(20000))
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Detach every mount at or below DIR (what a killed daemon left). */
+static inline void unmount_below(const char *dir)
+{
+	for (int round = 0; round < 8; round++) {
+		char *t = read_file("/proc/self/mountinfo", NULL);
+		int found = 0;
+		size_t n = strlen(dir);
+		for (char *line = t; line && *line;) {
+			char *end = strchr(line, '\n');
+			if (end)
+				*end = '\0';
+			char mp[1024];
+			if (sscanf(line, "%*s %*s %*s %*s %1023s", mp) == 1 &&
+			    !strncmp(mp, dir, n) && (mp[n] == '/' || mp[n] == '\0') &&
+			    umount2(mp, MNT_DETACH) == 0)
+				found = 1;
+			line = end ? end + 1 : NULL;
+		}
+		free(t);
+		if (!found)
+			return;
+	}
+}
+
 #define REQUIRE_ROOT_AND_BUSYBOX()                                                                 \
 	do {                                                                                       \
 		if (!is_root())                                                                    \

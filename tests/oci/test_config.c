@@ -88,10 +88,14 @@ static void test_valid_config(void **state)
 	assert_int_equal(c->resources.cpu_shares, 512);
 	assert_string_equal(c->resources.cpus, "0-1");
 	assert_int_equal(c->resources.mem_reservation, OCI_UNSET);
-	assert_int_equal(c->resources.n_devices, 2);
+	/* the two rules, then one allowing the listed /dev/fuse */
+	assert_int_equal(c->resources.n_devices, 3);
 	assert_int_equal(c->resources.devices[0].type, 'a');
 	assert_int_equal(c->resources.devices[0].major, -1);
 	assert_string_equal(c->resources.devices[1].access, "rw");
+	assert_true(c->resources.devices[2].allow && c->resources.devices[2].major == 10 &&
+	            c->resources.devices[2].minor == 229);
+	assert_string_equal(c->resources.devices[2].access, "rwm");
 	assert_int_equal(c->n_devices, 1);
 	assert_int_equal(c->devices[0].major, 10);
 	assert_non_null(c->seccomp);
@@ -173,7 +177,8 @@ static const struct bad_case bad_cases[] = {
      "linux.resources.memory.swap"},
     {DOC(",\"linux\":{\"resources\":{\"cpu\":{\"shares\":1}}}"), "linux.resources.cpu.shares"},
     {DOC(",\"linux\":{\"resources\":{\"cpu\":{\"cpus\":\"0;1\"}}}"), "linux.resources.cpu.cpus"},
-    {DOC(",\"linux\":{\"resources\":{\"memory\":{\"kernel\":1}}}"), "kernel memory"},
+    {DOC(",\"linux\":{\"resources\":{\"memory\":{\"kernel\":\"x\"}}}"),
+     "linux.resources.memory.kernel: must be an integer"},
     {DOC(",\"linux\":{\"resources\":{\"pids\":{\"limit\":\"x\"}}}"),
      "linux.resources.pids.limit: must be an integer"},
     {DOC(",\"linux\":{\"resources\":{\"devices\":[{\"allow\":true,\"type\":\"x\"}]}}"),

@@ -6,6 +6,7 @@
 
 #include "capsa/wasm.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,11 +189,198 @@ static void test_rejects_bad_modules(void **state)
 	}
 }
 
+/* The interrupt descriptor becomes readable when the store is interrupted
+ * (host functions that block wait on it) and stays so. */
+static void test_interrupt_fd(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	struct capsa_wasm_store *s = capsa_wasm_store_new(NULL, &e);
+	assert_non_null(s);
+	struct pollfd p = {capsa_wasm_store_interrupt_fd(s), POLLIN, 0};
+	assert_true(p.fd >= 0);
+	assert_int_equal(poll(&p, 1, 0), 0);
+	capsa_wasm_store_interrupt(s);
+	assert_int_equal(poll(&p, 1, 0), 1);
+	assert_true(p.revents & POLLIN);
+	assert_int_equal(poll(&p, 1, 0), 1);
+	capsa_wasm_store_free(s);
+}
+
+/* A growing byte buffer for modules built here. */
+struct bytes {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static void put(struct bytes *b, const void *d, size_t n)
+{
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	memcpy(b->p + b->n, d, n);
+	b->n += n;
+}
+
+static void put_u8(struct bytes *b, uint8_t v)
+{
+	put(b, &v, 1);
+}
+
+static void put_leb(struct bytes *b, uint64_t v)
+{
+	do {
+		uint8_t c = v & 0x7f;
+		v >>= 7;
+		put_u8(b, c | (v ? 0x80 : 0));
+	} while (v);
+}
+
+/* A module exporting "f" (param i32) (result i32) with the given body
+ * (locals declarations and code); *body_at gets the body's file offset. */
+static struct capsa_wasm_module *with_body(const struct bytes *body, uint32_t *body_at,
+                                           struct err *e)
+{
+	static const uint8_t head[] = {0, 'a',  's', 'm', 1, 0, 0, 0, 1, 6, 1,   0x60, 1, 0x7f,
+	                               1, 0x7f, 3,   2,   1, 0, 7, 5, 1, 1, 'f', 0,    0, 0x0a};
+	struct bytes m = {0}, sec = {0};
+	put(&m, head, sizeof(head));
+	put_u8(&sec, 1);
+	put_leb(&sec, body->n);
+	size_t in_sec = sec.n;
+	put(&sec, body->p, body->n);
+	put_leb(&m, sec.n);
+	*body_at = (uint32_t)(m.n + in_sec);
+	put(&m, sec.p, sec.n);
+	struct capsa_wasm_module *mod = capsa_wasm_module_load(m.p, m.n, e);
+	free(m.p);
+	free(sec.p);
+	return mod;
+}
+
+/* Body: locals (n of type t, then one i32 x); x = 7; return x + param. */
+static struct capsa_wasm_module *many_locals(uint32_t n, uint8_t t, struct err *e)
+{
+	struct bytes b = {0};
+	uint32_t at;
+	put_leb(&b, 2);
+	put_leb(&b, n);
+	put_u8(&b, t);
+	put_leb(&b, 1);
+	put_u8(&b, 0x7f);
+	put(&b, "\x41\x07\x21", 3); /* i32.const 7, local.set x */
+	put_leb(&b, (uint64_t)n + 1);
+	put_u8(&b, 0x20); /* local.get x */
+	put_leb(&b, (uint64_t)n + 1);
+	put(&b, "\x20\x00\x6a\x0b", 4); /* local.get 0, i32.add, end */
+	struct capsa_wasm_module *m = with_body(&b, &at, e);
+	free(b.p);
+	return m;
+}
+
+static int32_t call_f(struct capsa_wasm_module *m, int32_t arg)
+{
+	struct err e = {0};
+	struct capsa_wasm_store *s = capsa_wasm_store_new(NULL, &e);
+	assert_non_null(s);
+	struct capsa_wasm_trap_info info;
+	struct capsa_wasm_instance *in = capsa_wasm_instantiate(s, m, NULL, NULL, &info, &e);
+	assert_non_null(in);
+	union capsa_wasm_val cells[1] = {{.i32 = arg}};
+	enum capsa_wasm_trap t = capsa_wasm_call(s, export(in, "f"), cells, &info);
+	if (t)
+		printf("# trap: %s\n", info.message);
+	assert_int_equal(t, CAPSA_WASM_OK);
+	capsa_wasm_store_free(s);
+	return cells[0].i32;
+}
+
+/* Functions with a million locals (1,048,576 counting the parameter, the
+ * limit; v128s take two cells each) compile and run; one more local, an
+ * operand stack deeper than 200,000 cells and a deep stack kept over many
+ * instructions are refused with the function and the byte offset, named
+ * once. */
+static void test_limits(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	struct capsa_wasm_module *m = many_locals(1000000, CAPSA_WASM_I32, &e);
+	assert_non_null(m);
+	assert_int_equal(call_f(m, 5), 12);
+	capsa_wasm_module_free(m);
+	m = many_locals((1u << 20) - 2, CAPSA_WASM_V128, &e);
+	assert_non_null(m);
+	assert_int_equal(call_f(m, -7), 0);
+	capsa_wasm_module_free(m);
+
+	err_clear(&e);
+	assert_null(many_locals((1u << 20) - 1, CAPSA_WASM_I32, &e));
+	printf("# %s\n", e.msg);
+	assert_int_equal(e.kind, ERR_INPUT);
+	assert_int_equal(
+	    strncmp(e.msg, "function 0: too many locals (more than 1048576) at byte 0x", 58), 0);
+
+	/* 200,000 constants then as many drops: at the limit. */
+	struct bytes b = {0};
+	uint32_t at;
+	put_u8(&b, 0);
+	for (int i = 0; i < 200000; i++)
+		put(&b, "\x41\x00", 2);
+	for (int i = 0; i < 200000; i++)
+		put_u8(&b, 0x1a);
+	put(&b, "\x41\x01\x0b", 3);
+	m = with_body(&b, &at, &e);
+	assert_non_null(m);
+	assert_int_equal(call_f(m, 0), 1);
+	capsa_wasm_module_free(m);
+	/* One more: refused at that constant. */
+	b.n = 1;
+	for (int i = 0; i < 200001; i++)
+		put(&b, "\x41\x00", 2);
+	put_u8(&b, 0x0b);
+	err_clear(&e);
+	assert_null(with_body(&b, &at, &e));
+	char want[128];
+	snprintf(want, sizeof(want),
+	         "function 0: operand stack deeper than 200000 cells at byte 0x%x",
+	         at + 1 + 200000 * 2);
+	printf("# %s\n", e.msg);
+	assert_string_equal(e.msg, want);
+
+	/* 100,000 values kept on the stack over 10,000 local.set: compiling
+	 * scans the stack at each one (10^9 entries), refused as too costly
+	 * instead of taking seconds (minutes for a larger module). */
+	b.n = 0;
+	put(&b, "\x01\x01\x7f", 3); /* one i32 local */
+	for (int i = 0; i < 100000; i++)
+		put(&b, "\x20\x00", 2);
+	for (int i = 0; i < 10000; i++)
+		put(&b, "\x20\x00\x21\x01", 4);
+	for (int i = 0; i < 100000; i++)
+		put_u8(&b, 0x1a);
+	put(&b, "\x41\x00\x0b", 3);
+	err_clear(&e);
+	double t0 = now_secs();
+	m = with_body(&b, &at, &e);
+	test_measured("deep-stack module (%zu bytes of code) refused in %.3f s", b.n,
+	              now_secs() - t0);
+	capsa_wasm_module_free(m);
+	assert_null(m);
+	printf("# %s\n", e.msg);
+	assert_non_null(strstr(e.msg, "function 0: too costly to compile"));
+	assert_non_null(strstr(e.msg, " at byte 0x"));
+	free(b.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_embedding),
 	    cmocka_unit_test(test_rejects_bad_modules),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_interrupt_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

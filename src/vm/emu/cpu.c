@@ -71,7 +71,15 @@ void emu_cpu_get_state(const struct emu_cpu *cc, struct x86_vcpu_state *s)
 
 int emu_cpu_set_state(struct emu_cpu *c, const struct x86_vcpu_state *s, struct err *e)
 {
-	(void)e;
+	if ((s->cr0 & EMU_CR0_PG) && !(s->efer & EMU_EFER_LMA))
+		return err_set(
+		    e, ERR_INPUT,
+		    "emu: vCPU %u: paging outside long mode (cr0=%#llx efer=%#llx) is not "
+		    "implemented",
+		    c->index, (unsigned long long)s->cr0, (unsigned long long)s->efer);
+	if ((s->cr0 & EMU_CR0_PE) && (s->rflags & EMU_F_VM))
+		return err_set(e, ERR_INPUT, "emu: vCPU %u: virtual-8086 mode is not implemented",
+		               c->index);
 	c->s = *s;
 	c->rip = s->rip;
 	c->s.rflags |= 2;

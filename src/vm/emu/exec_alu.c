@@ -28,12 +28,12 @@
 
 /* r = a OP b with lazy flags; WB says whether the result is written */
 #define CALC_add(S)  r = a + b, emu_lf_set(c, EMU_LF_ADD, S / 8, r, a, b)
-#define CALC_or(S)   r = a | b, emu_lf_set(c, EMU_LF_LOGIC, S / 8, r, 0, 0)
+#define CALC_or(S)   r = a | b, emu_lf_logic(c, S / 8, r)
 #define CALC_adc(S)  r = a + b + (T##S)emu_cf(c), emu_lf_set(c, EMU_LF_ADC, S / 8, r, a, b)
 #define CALC_sbb(S)  r = a - b - (T##S)emu_cf(c), emu_lf_set(c, EMU_LF_SBB, S / 8, r, a, b)
-#define CALC_and(S)  r = a & b, emu_lf_set(c, EMU_LF_LOGIC, S / 8, r, 0, 0)
+#define CALC_and(S)  r = a & b, emu_lf_logic(c, S / 8, r)
 #define CALC_sub(S)  r = a - b, emu_lf_set(c, EMU_LF_SUB, S / 8, r, a, b)
-#define CALC_xor(S)  r = a ^ b, emu_lf_set(c, EMU_LF_LOGIC, S / 8, r, 0, 0)
+#define CALC_xor(S)  r = a ^ b, emu_lf_logic(c, S / 8, r)
 #define CALC_cmp(S)  CALC_sub(S)
 #define CALC_test(S) CALC_and(S)
 #define WB_add       1

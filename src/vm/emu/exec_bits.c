@@ -10,9 +10,7 @@ static uint64_t szmask(unsigned sz)
 /* Set CF and OF explicitly (rotates): other flags keep their values. */
 static void set_cf_of(struct emu_cpu *c, int cf, int of)
 {
-	emu_flags_materialize(c);
-	c->s.rflags = (c->s.rflags & ~(uint64_t)(EMU_F_CF | EMU_F_OF)) | (cf ? EMU_F_CF : 0) |
-	              (of ? EMU_F_OF : 0);
+	emu_set_cf_of(c, cf, of);
 }
 
 /* One shift/rotate of `a` (size sz) by count (already masked, non-zero). */

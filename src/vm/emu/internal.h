@@ -239,6 +239,9 @@ enum emu_lf {
 	EMU_LF_SHR,
 	EMU_LF_SAR,
 	EMU_LF_MUL, /* lf_b: CF=OF value */
+	/* a rotate after a lazy operation: SF/ZF/AF/PF are that operation's
+	 * (kept in lf_sz/lf_res and the lf2_* copy), lf_b = CF | OF << 1 */
+	EMU_LF_ROT,
 };
 
 struct emu_cpu {
@@ -251,6 +254,8 @@ struct emu_cpu {
 	 * INC/DEC lf_b is the carry flag before the operation */
 	uint32_t lf_op, lf_sz;
 	uint64_t lf_res, lf_a, lf_b;
+	uint32_t lf2_op; /* the operation under an EMU_LF_ROT */
+	uint64_t lf2_a, lf2_b;
 
 	/* current instruction while a block runs */
 	struct emu_insn *cur;
@@ -524,7 +529,8 @@ static inline uint8_t *emu_xmm(struct emu_cpu *c, unsigned n)
 uint64_t emu_flags(struct emu_cpu *c); /* full RFLAGS, materialized */
 void emu_flags_materialize(struct emu_cpu *c);
 int emu_cond_slow(struct emu_cpu *c, unsigned cc);
-int emu_cf(struct emu_cpu *c);                     /* current carry flag */
+int emu_cf(struct emu_cpu *c); /* current carry flag */
+
 void emu_set_flags(struct emu_cpu *c, uint64_t v); /* all of RFLAGS, no checks */
 static inline void emu_lf_set(struct emu_cpu *c, uint32_t op, uint32_t sz, uint64_t res, uint64_t a,
                               uint64_t b)
@@ -534,6 +540,32 @@ static inline void emu_lf_set(struct emu_cpu *c, uint32_t op, uint32_t sz, uint6
 	c->lf_res = res;
 	c->lf_a = a;
 	c->lf_b = b;
+}
+/* Rotates: set CF and OF, keep the other flags (lazily: the operation
+ * that set them moves to lf2_* and lf_b holds CF | OF << 1). */
+static inline void emu_set_cf_of(struct emu_cpu *c, int cf, int of)
+{
+	uint64_t v = (uint64_t)(cf != 0) | (uint64_t)(of != 0) << 1;
+	if (EMU_UNLIKELY(c->lf_op == EMU_LF_NONE)) {
+		c->s.rflags = (c->s.rflags & ~(uint64_t)(EMU_F_CF | EMU_F_OF)) |
+		              ((v & 1) ? EMU_F_CF : 0) | ((v & 2) ? EMU_F_OF : 0);
+		return;
+	}
+	if (c->lf_op != EMU_LF_ROT) {
+		c->lf2_op = c->lf_op;
+		c->lf2_a = c->lf_a;
+		c->lf2_b = c->lf_b;
+		c->lf_op = EMU_LF_ROT;
+	}
+	c->lf_b = v;
+}
+
+/* Logical operations: CF = OF = 0, the operands are not needed. */
+static inline void emu_lf_logic(struct emu_cpu *c, uint32_t sz, uint64_t res)
+{
+	c->lf_op = EMU_LF_LOGIC;
+	c->lf_sz = sz;
+	c->lf_res = res;
 }
 /* Condition code cc (0..15 as in Jcc) true? */
 static inline int emu_cond(struct emu_cpu *c, unsigned cc)
