@@ -6,8 +6,8 @@
 #include <string.h>
 
 const char *const dt_class_names[DT_C_NCLASS] = {
-    "alu",    "flags", "shift",   "muldiv", "bit",   "xchg", "mov",
-    "string", "stack", "sse-int", "sse-fp", "fault", "ctl",  "sys",
+    "alu",   "flags",   "shift",  "muldiv", "bit", "xchg", "mov",          "string",
+    "stack", "sse-int", "sse-fp", "fault",  "ctl", "sys",  "movs-overlap",
 };
 
 #define T(fn, a, w)                                                                                \
