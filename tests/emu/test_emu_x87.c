@@ -299,6 +299,13 @@ static uint16_t undefined_cc(const struct xop *o)
 static void normalize(uint8_t *d, const struct xop *o)
 {
 	uint16_t cc = undefined_cc(o);
+	const uint8_t *st0 = d + D_FX + 32;
+	int nan = (st0[9] & 0x7f) == 0x7f && st0[8] == 0xff;
+	/* FPREM/FPREM1 with no remainder (NaN, invalid, unmasked exception):
+	 * the quotient bits are not defined */
+	if (o->op == 0xd9 && (o->modrm == 0xf5 || o->modrm == 0xf8) &&
+	    (nan || (d[D_FX + 2] & 0x81)))
+		cc |= 0x4300;
 	d[D_FX + 2] &= (uint8_t)~cc;
 	d[D_FX + 3] &= (uint8_t) ~(cc >> 8);
 	uint64_t fl;
