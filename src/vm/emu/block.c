@@ -114,7 +114,7 @@ static struct emu_block *decode_block(struct emu_cpu *c, uint64_t rip, uint64_t 
 		}
 		len += (unsigned)il;
 		n++;
-		if (ends || n >= MAX_INSNS)
+		if (ends || n >= ((key & EMU_KEY_STEP) ? 1 : MAX_INSNS))
 			break;
 	}
 	b->ninsn = n;

@@ -178,7 +178,10 @@ struct emu_insn {
 	uint8_t csz;   /* code size of the block: 2, 4, 8 */
 };
 
-/* Decoding depends on these: code size (16/32/64) and CPL-is-3 bits. */
+/* Decoding depends on these: code size (16/32/64) and CPL-is-3 bits, and
+ * single-stepping (RFLAGS.TF: blocks of one instruction). */
+#define EMU_KEY_CPL3 16u
+#define EMU_KEY_STEP 32u
 struct emu_block {
 	uint64_t pa;  /* physical address of the first byte */
 	uint32_t key; /* mode bits at decode time */
@@ -194,7 +197,11 @@ struct emu_block {
 		uint32_t key;
 		struct emu_block *b;
 	} succ[2];
-	uint32_t succ_next;     /* slot to replace */
+	uint32_t succ_next; /* slot to replace */
+	/* the block that follows this one's final CALL when the callee
+	 * returns (found through the return-address stack) */
+	struct emu_block *ret_block;
+	uint64_t ret_la;
 	struct emu_insn insn[]; /* ninsn + 1 (end marker) */
 };
 
@@ -279,6 +286,15 @@ struct emu_cpu {
 	uint8_t *arena;
 	size_t arena_used, arena_cap;
 	uint32_t arena_flushes; /* blocks decoded before a flush are gone */
+	/* return-address stack: near CALLs push (return address, calling
+	 * block); a RET that matches the top reuses the caller's ret_block */
+	struct {
+		uint64_t la;
+		struct emu_block *b;
+		uint32_t flushes;
+	} rs[16];
+	unsigned rs_top;
+	uint8_t ret_pending;
 	/* jump cache: linear RIP -> block, checked against the TLB on use */
 	struct {
 		uint64_t rip;
@@ -488,6 +504,15 @@ static inline uint64_t emu_next_rip(const struct emu_cpu *c, const struct emu_in
 	return c->rip + i->end;
 }
 
+/* A near CALL to `ret` (an offset in CS) was made from the running block. */
+static inline void emu_rs_push(struct emu_cpu *c, uint64_t ret)
+{
+	unsigned k = c->rs_top++ & 15;
+	c->rs[k].la = (ret + c->segbase[X86_CS]) & c->la_mask;
+	c->rs[k].b = c->blk;
+	c->rs[k].flushes = c->arena_flushes;
+}
+
 /* ---- registers ---- */
 static inline uint8_t *emu_r8p(struct emu_cpu *c, unsigned off)
 {
@@ -568,7 +593,7 @@ static inline void emu_lf_logic(struct emu_cpu *c, uint32_t sz, uint64_t res)
 	c->lf_res = res;
 }
 /* Condition code cc (0..15 as in Jcc) true? */
-static inline int emu_cond(struct emu_cpu *c, unsigned cc)
+static inline __attribute__((always_inline)) int emu_cond(struct emu_cpu *c, unsigned cc)
 {
 	if (c->lf_op == EMU_LF_NONE)
 		return emu_cond_slow(c, cc);
