@@ -74,6 +74,7 @@ enum dt_class {
 	DT_C_CTL,    /* CALL/RET/JMP, LOOP/JRCXZ */
 	DT_C_SYS,    /* privileged instructions, INT n, the 15-byte limit: faults */
 	DT_C_STROVL, /* MOVS between overlapping ranges */
+	DT_C_SSE_XM, /* SSE FP with some MXCSR exceptions unmasked */
 	DT_C_NCLASS
 };
 extern const char *const dt_class_names[DT_C_NCLASS];

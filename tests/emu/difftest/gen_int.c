@@ -535,6 +535,10 @@ void dt_gen_string(struct dt_gen *g, const struct dt_tmpl *t)
 	                   : op == 0xaa ? "stos"
 	                   : op == 0xac ? "lods"
 	                                : "scas";
+	/* random addresses may overlap too: same class */
+	uint64_t dist = di > si ? di - si : si - di,
+	         reach = (uint64_t)size * ((rep ? count : 1) + 1);
+	overlap = overlap || (op == 0xa4 && dist < reach);
 	dt_emit(g, &e, overlap ? "movs-overlap" : name, overlap ? DT_C_STROVL : DT_C_STRING, size);
 	if (cmp && !(rep && count == 0)) /* a zero count leaves the flags alone */
 		dt_flags(g, DT_ARITH, 0);
