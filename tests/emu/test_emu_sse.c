@@ -685,6 +685,38 @@ static void test_sse_exceptions(void **st)
 	memcpy(&r, &s.fx.bytes[160 + 16], 4);
 	assert_int_equal(r, 0x7f800000);
 	assert_int_equal(fx_mxcsr(&s), 0x1f84);
+	/* underflow unmasked: an exact tiny product (2^-70 * 2^-70 = 2^-140, a
+	 * denormal) raises #XM with UE, and the destination keeps its value */
+	float tiny = 0x1p-70f;
+	uint32_t mx_ue = 0x1f80 & ~0x800u;
+	memcpy(t.ram + TM_DATA, &tiny, 4);
+	memcpy(t.ram + TM_DATA + 4, &tiny, 4);
+	memcpy(t.ram + TM_DATA + 8, &mx_ue, 4);
+	c.n = 0;
+	DC(&c, 0x0f, 0xae, 0x57, 8);          /* ldmxcsr 8(%rdi) */
+	DC(&c, 0xf3, 0x0f, 0x10, 0x0f);       /* movss (%rdi), %xmm1 */
+	DC(&c, 0xf3, 0x0f, 0x59, 0x4f, 4);    /* mulss 4(%rdi), %xmm1 */
+	DC(&c, 0x49, 0xc7, 0xc7, 0, 0, 0, 0); /* mov $0, %r15 */
+	DC(&c, 0xf4);
+	s = run_exc(&t, &c, 0, 0);
+	assert_int_equal(s.gpr[X86_R15], 19);
+	assert_int_equal(fx_mxcsr(&s) & 0x3f, 0x10);
+	assert_memory_equal(&s.fx.bytes[160 + 16], &tiny, 4);
+	/* masked, the same product is exact: no flag at all */
+	mx_ue = 0x1f80;
+	memcpy(t.ram + TM_DATA + 8, &mx_ue, 4);
+	s = run_exc(&t, &c, 0, 0);
+	assert_int_equal(s.gpr[X86_R15], 0);
+	assert_int_equal(fx_mxcsr(&s) & 0x3f, 0);
+	/* back to the divide-by-zero code */
+	c.n = 0;
+	DC(&c, 0x0f, 0xae, 0x57, 8);
+	DC(&c, 0xf3, 0x0f, 0x10, 0x0f);
+	DC(&c, 0xf3, 0x0f, 0x5e, 0x4f, 4);
+	DC(&c, 0x49, 0xc7, 0xc7, 0, 0, 0, 0);
+	DC(&c, 0xf4);
+	memcpy(t.ram + TM_DATA, &one, 4);
+	memcpy(t.ram + TM_DATA + 4, &zero, 4);
 	/* CR0.TS: #NM; without CR4.OSFXSR: #UD */
 	s = run_exc(&t, &c, 0, 8);
 	assert_int_equal(s.gpr[X86_R15], 7);
