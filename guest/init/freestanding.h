@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * System calls and a few helpers for capsa's freestanding guest inits (the demo
  * init and the slow tests' inits): no libc, no SSE. One source, two builds:

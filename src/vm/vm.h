@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A virtual machine as a value: several may live in one process, each on
  * the accelerator its configuration asks for (KVM or the software CPU). */
 #ifndef CAPSA_VM_VM_H
@@ -32,10 +33,10 @@ struct vm_config {
 
 struct vm_result {
 	enum vm_end_reason reason;
-	int status;        /* exit status for the CLI */
-	double seconds;    /* wall time of vm_run */
+	int status;            /* exit status for the CLI */
+	double seconds;        /* wall time of vm_run */
 	uint64_t instructions; /* guest instructions retired, 0 if not counted */
-	char report[4096]; /* crash report or host error, "" if none */
+	char report[4096];     /* crash report or host error, "" if none */
 };
 
 struct vm;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Slow: Linux (the guest kernel, an initramfs whose init is
  * tests/virtio/guest/netinit.c) on user-mode networking. The init brings eth0
  * up as 10.0.2.15, fetches http://10.0.2.2:PORT/ from a server thread on the

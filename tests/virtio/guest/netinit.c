@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * init (pid 1) for the slow virtio-net test, from an initramfs. Brings eth0 up
  * as 10.0.2.15/24 with ioctls (no DHCP client, no CONFIG_IP_PNP), fetches
