@@ -215,6 +215,12 @@ static void upload(int port, long kib)
 			break;
 		sent += k;
 	}
+	/* A close returns with data still in flight, and a reboot right after
+	 * would lose it: half-close, then wait for the host's end of stream,
+	 * which it sends once it has read everything. */
+	sys5(NR_shutdown, s, 1 /* SHUT_WR */, 0, 0, 0);
+	while (sys5(NR_read, s, (long)chunk, sizeof(chunk), 0, 0) > 0)
+		;
 	sys5(NR_close, s, 0, 0, 0, 0);
 	out_num("capsa-net: uploaded bytes: ", sent);
 }
