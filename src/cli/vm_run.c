@@ -18,7 +18,7 @@
 /* Kernel command line additions for paravirtual (kvm_pvm) hosts; see docs/vm.md. */
 #define PVM_CMDLINE                                                                                \
 	"noxsave clearcpuid=smap,smep,popcnt rcupdate.rcu_expedited=1 "                            \
-	"rcupdate.rcu_cpu_stall_suppress=1 vdso32=0"
+	"rcupdate.rcu_cpu_stall_suppress=1 vdso32=0 no-kvmclock"
 #define PVM_CPU_FEATURES                                                                           \
 	"-cx16,+xsaveerptr,-topoext,-kvm_pv_tlb_flush,-kvm_pv_unhalt,-kvm_pv_send_ipi,"            \
 	"-kvm_poll_control,-kvm_pv_sched_yield,-kvm_async_pf_int,-kvm_msi_ext_dest_id"
