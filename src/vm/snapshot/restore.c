@@ -1,0 +1,150 @@
+/* vm_restore: a VM from a snapshot file (format.h). Everything is read and
+ * verified before a VM is created; the VM is then created with the
+ * recorded machine, memory mapped from the file, and every saved state
+ * set while no vCPU runs. */
+#include "vm/snapshot/load.h"
+#include "vm/snapshot/snapshot.h"
+#include "vm/vm_internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The restored vCPUs must see the CPU the guest saw: same vendor and
+ * signature, and every feature it had. */
+static int check_cpu(struct vm *vm, const struct snap_header *h, struct err *e)
+{
+	struct snap_cpu c;
+	if (snap_cpu_of(vm, &c, e))
+		return -1;
+	if (memcmp(c.vendor, h->cpu_vendor, sizeof(c.vendor)) || c.sig != h->cpu_sig)
+		return err_set(e, ERR_INPUT,
+		               "snapshot was taken on a %.12s CPU with signature 0x%x; this host "
+		               "offers %.12s 0x%x",
+		               h->cpu_vendor, h->cpu_sig, c.vendor, c.sig);
+	const struct {
+		const char *name;
+		uint32_t had, has;
+	} w[] = {{"CPUID 1 ecx", h->feat1_ecx, c.f1_ecx},
+	         {"CPUID 1 edx", h->feat1_edx, c.f1_edx},
+	         {"CPUID 7 ebx", h->feat7_ebx, c.f7_ebx},
+	         {"CPUID 7 ecx", h->feat7_ecx, c.f7_ecx},
+	         {"CPUID 7 edx", h->feat7_edx, c.f7_edx}};
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (w[i].had & ~w[i].has)
+			return err_set(e, ERR_INPUT,
+			               "this host lacks CPU features the snapshot's guest had: %s "
+			               "bits 0x%08x",
+			               w[i].name, w[i].had & ~w[i].has);
+	return 0;
+}
+
+static void set_legacy(struct vm *vm, const struct snap_legacy *l)
+{
+	struct serial *s = &vm->serial;
+	pthread_mutex_lock(&s->lock);
+	s->ier = l->ser_ier, s->lcr = l->ser_lcr, s->mcr = l->ser_mcr, s->scr = l->ser_scr;
+	s->dll = l->ser_dll, s->dlm = l->ser_dlm, s->fcr = l->ser_fcr;
+	s->thri = l->ser_thri != 0;
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&vm->cmos.lock);
+	vm->cmos.index = l->cmos_index & 0x7f;
+	memcpy(vm->cmos.ram, l->cmos_ram, sizeof(vm->cmos.ram));
+	pthread_mutex_unlock(&vm->cmos.lock);
+	pthread_mutex_lock(&vm->i8042.lock);
+	vm->i8042.ctr = l->kbd_ctr;
+	vm->i8042.pending = l->kbd_pending;
+	vm->i8042.nout = l->kbd_nout < 4 ? l->kbd_nout : 4;
+	memcpy(vm->i8042.out, l->kbd_out, sizeof(vm->i8042.out));
+	pthread_mutex_unlock(&vm->i8042.lock);
+}
+
+static int set_state(struct vm *vm, const struct snap_loaded *l, struct err *e)
+{
+	const struct accel_ops *ops = vm->accel->ops;
+	if (ops->vm_set_irqchip(vm->accel, &l->chip, e))
+		return err_prefix(e, "restoring the interrupt controllers");
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if (ops->vcpu_set_state(vm->vcpus[i].accel, &l->vcpus[i], ACCEL_STATE_ALL, e))
+			return err_prefix(e, "restoring vCPU %u", i);
+	set_legacy(vm, &l->legacy);
+	return 0;
+}
+
+static int create(struct vm **out, const char *path, int fd, struct snap_loaded *l,
+                  const struct vm_restore_opts *o, struct err *e)
+{
+	enum accel_kind want = o->accel == ACCEL_AUTO ? (enum accel_kind)l->h.accel : o->accel;
+	if (want != (enum accel_kind)l->h.accel)
+		return err_set(e, ERR_INPUT,
+		               "snapshot was taken under --accel %s; restoring it under %s is not "
+		               "supported yet",
+		               accel_kind_name((enum accel_kind)l->h.accel), accel_kind_name(want));
+	struct vm_config cfg = {
+	    .kernel = path, /* not read: the kernel is in the saved memory */
+	    .cpus = l->h.cpus,
+	    .memory = l->h.memory,
+	    .console_out = o->console_out,
+	    .console_in = o->console_in,
+	    .console_escape = o->console_escape,
+	    .cpu_edits = &l->cfg.edits,
+	    .kvm_path = o->kvm_path,
+	    .accel = want,
+	};
+	struct vm_restore_src rs = {fd, snap_find(&l->h, SNAP_SEC_MEMORY)->offset};
+	struct vm *vm;
+	if (vm_create_from(&vm, &cfg, &rs, e))
+		return -1;
+	if (check_cpu(vm, &l->h, e) || set_state(vm, l, e)) {
+		vm_destroy(vm);
+		return -1;
+	}
+	*out = vm;
+	return 0;
+}
+
+int vm_restore(struct vm **out, const char *path, const struct vm_restore_opts *o, struct err *e)
+{
+	*out = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err_sys(e, "snapshot %s: cannot open", path);
+		e->kind = ERR_INPUT;
+		return -1;
+	}
+	struct snap_loaded *l = calloc(1, sizeof(*l));
+	int rc = l ? 0 : err_sys(e, "allocating");
+	if (rc == 0)
+		rc = snap_load(fd, l, e) || create(out, path, fd, l, o, e) ? -1 : 0;
+	if (rc && e->kind == ERR_INPUT)
+		err_prefix(e, "snapshot %s", path);
+	snap_loaded_free(l);
+	close(fd); /* the private mapping keeps the file's pages reachable */
+	return rc;
+}
+
+int vm_snapshot_verify(const char *path, unsigned *cpus, uint64_t *memory, enum accel_kind *accel,
+                       struct err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err_sys(e, "snapshot %s: cannot open", path);
+		e->kind = ERR_INPUT;
+		return -1;
+	}
+	struct snap_loaded *l = calloc(1, sizeof(*l));
+	int rc = l ? snap_verify(fd, l, e) : err_sys(e, "allocating");
+	if (rc == 0) {
+		*cpus = l->h.cpus;
+		*memory = l->h.memory;
+		*accel = (enum accel_kind)l->h.accel;
+	} else if (e->kind == ERR_INPUT) {
+		err_prefix(e, "snapshot %s", path);
+	}
+	snap_loaded_free(l);
+	close(fd);
+	return rc;
+}
