@@ -193,10 +193,17 @@ static int setup_cpus(struct vm *vm, const struct vm_config *cfg, struct err *e)
 	if (vm->ncpus > max)
 		return err_set(e, ERR_INPUT, "--cpus %u: this host's %s allows at most %u",
 		               vm->ncpus, accel_kind_name(vm->accel->kind), max);
-	vm->cpuid = vm->accel->ops->supported_cpuid(vm->accel, &vm->ncpuid, e);
+	if (vm->restore) {
+		vm->ncpuid = vm->restore->ncpuid;
+		vm->cpuid = calloc(vm->ncpuid, sizeof(*vm->cpuid));
+		if (vm->cpuid)
+			memcpy(vm->cpuid, vm->restore->cpuid, vm->ncpuid * sizeof(*vm->cpuid));
+	} else {
+		vm->cpuid = vm->accel->ops->supported_cpuid(vm->accel, &vm->ncpuid, e);
+	}
 	if (!vm->cpuid)
-		return -1;
-	if (cfg->cpu_edits)
+		return vm->restore ? err_sys(e, "allocating CPUID") : -1;
+	if (cfg->cpu_edits && !vm->restore)
 		vm->edits = *cfg->cpu_edits;
 	vm->tmpl = (struct x86_cpu_template){vm->cpuid, vm->ncpuid, &vm->edits, vm->ncpus};
 	uint32_t sig, feat;

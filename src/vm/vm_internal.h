@@ -85,6 +85,10 @@ struct vm {
 struct vm_restore_src {
 	int fd;
 	uint64_t mem_off;
+	/* the CPUID vCPU 0 saw, used instead of the accelerator's own so the
+	 * guest sees the same CPU under either accelerator */
+	const struct cpuid_entry *cpuid;
+	size_t ncpuid;
 };
 /* vm_create, or with `rs` a VM whose memory is mapped privately from the
  * snapshot and whose vCPUs are left in their reset state for the caller

@@ -302,6 +302,75 @@ static void test_restore_refuses_bad_files(void **state)
 	run_result_free(&r);
 }
 
+/* A CPU model both accelerators can offer on this host (the software
+ * CPU lacks some of KVM's features and paravirtual KVM some of its). */
+#define COMMON_CPU                                                                                 \
+	"--cpu-features=-x2apic,-vme,-de,-mce,-mtrr,-mca,-pse36,-tsc_adjust,-clflushopt,-clwb,"    \
+	"-umip,-gfni,-sse3,-ssse3,-sse4_1,-sse4_2"
+
+/* Save under `from` after line `at`, restore under `to`: the guest must
+ * finish with the sum of an uninterrupted run. */
+static void cross(const char *from, const char *to, unsigned lines, unsigned work, unsigned at)
+{
+	char cmdline[128], marker[64], snap[4200], accel[32];
+	snprintf(cmdline, sizeof(cmdline), "test=count lines=%u work=%u", lines, work);
+	snprintf(marker, sizeof(marker), "count: %u sum", at);
+	snprintf(snap, sizeof(snap), "%s", tmp("cross.snap"));
+	snprintf(accel, sizeof(accel), "--accel=%s", from);
+	const char *sock = tmp("x.sock"), *out = tmp("x.out");
+	unlink(sock);
+	const char *argv[] = {"capsa",
+	                      "vm",
+	                      "run",
+	                      accel,
+	                      COMMON_CPU,
+	                      "--kernel",
+	                      guest_path("testguest.elf"),
+	                      "--cmdline",
+	                      cmdline,
+	                      "--api-sock",
+	                      sock,
+	                      NULL};
+	pid_t pid = spawn_capsa(out, tmp("x.err"), argv);
+	assert_true(wait_api(sock));
+	assert_true(wait_file_has(out, marker, 60));
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
+	char req[4400];
+	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\"}", snap);
+	assert_int_equal(api(sock, "PUT", "/snapshot/create", req, NULL), 204);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(file_count(out, "count: done"), 0);
+
+	struct run_result r;
+	snprintf(accel, sizeof(accel), "--accel=%s", to);
+	capsa_run(&r, 120, "vm", "restore", snap, accel, NULL);
+	if (r.status)
+		printf("# note: restore under %s: %s\n", to, r.err);
+	assert_int_equal(r.status, 0);
+	char want[64];
+	snprintf(want, sizeof(want), "count: done sum=0x%08x\n", count_expected(lines, work));
+	assert_non_null(strstr(r.out, want));
+	assert_null(strstr(r.out, "count: 0 sum="));
+	run_result_free(&r);
+}
+
+static void test_emu_to_kvm(void **state)
+{
+	(void)state;
+	if (!have_kvm())
+		skip_because("host has no usable /dev/kvm");
+	cross("emu", "kvm", 150, 100000, 3);
+}
+
+static void test_kvm_to_emu(void **state)
+{
+	(void)state;
+	if (!have_kvm())
+		skip_because("host has no usable /dev/kvm");
+	cross("kvm", "emu", 200, 3000000, 185);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,5 +379,12 @@ int main(void)
 	    cmocka_unit_test(test_snapshot_restore),
 	    cmocka_unit_test(test_restore_refuses_bad_files),
 	};
-	return RUN_VM_GROUPS("vm/snapshot", tests, setup, teardown);
+	const struct CMUnitTest across[] = {
+	    cmocka_unit_test(test_emu_to_kvm),
+	    cmocka_unit_test(test_kvm_to_emu),
+	};
+	int rc = RUN_VM_GROUPS("vm/snapshot", tests, setup, teardown);
+	unsetenv("CAPSA_ACCEL");
+	return rc | cmocka_run_group_tests_name("vm/snapshot across accelerators", across, setup,
+	                                        teardown);
 }

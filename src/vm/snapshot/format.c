@@ -53,8 +53,8 @@ int snap_header_check(const struct snap_header *h, uint64_t file_size, struct er
 			return err_set(e, ERR_INPUT, "snapshot section %u lies outside the file",
 			               i);
 	}
-	static const uint32_t need[] = {SNAP_SEC_CONFIG, SNAP_SEC_VCPUS, SNAP_SEC_IRQCHIP,
-	                                SNAP_SEC_LEGACY, SNAP_SEC_MEMORY};
+	static const uint32_t need[] = {SNAP_SEC_CONFIG, SNAP_SEC_VCPUS,  SNAP_SEC_IRQCHIP,
+	                                SNAP_SEC_LEGACY, SNAP_SEC_MEMORY, SNAP_SEC_CPUID};
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 		if (!snap_find(h, need[i]))
 			return err_set(e, ERR_INPUT, "snapshot lacks section type %u", need[i]);

@@ -27,6 +27,7 @@
 #define SNAP_HEADER_SIZE  4096
 #define SNAP_PAGE         4096
 #define SNAP_MAX_SECTIONS 8
+#define SNAP_MAX_CPUID    256 /* entries */
 
 enum snap_section_type {
 	SNAP_SEC_CONFIG = 1,  /* struct snap_config */
@@ -34,6 +35,7 @@ enum snap_section_type {
 	SNAP_SEC_IRQCHIP = 3, /* struct x86_irqchip_state */
 	SNAP_SEC_LEGACY = 4,  /* struct snap_legacy */
 	SNAP_SEC_MEMORY = 5,  /* guest RAM, page aligned */
+	SNAP_SEC_CPUID = 6,   /* vCPU 0's CPUID table (struct cpuid_entry[]) */
 };
 
 struct snap_section {

@@ -34,6 +34,16 @@ int snap_load(int fd, struct snap_loaded *l, struct err *e)
 	    snap_read_section(fd, &l->h, SNAP_SEC_IRQCHIP, &l->chip, sizeof(l->chip), e) ||
 	    snap_read_section(fd, &l->h, SNAP_SEC_LEGACY, &l->legacy, sizeof(l->legacy), e))
 		return -1;
+	const struct snap_section *c = snap_find(&l->h, SNAP_SEC_CPUID);
+	if (c->size % sizeof(struct cpuid_entry) || c->size == 0 ||
+	    c->size / sizeof(struct cpuid_entry) > SNAP_MAX_CPUID)
+		return err_set(e, ERR_INPUT, "snapshot CPUID section has a bad size");
+	l->ncpuid = c->size / sizeof(struct cpuid_entry);
+	l->cpuid = calloc(l->ncpuid, sizeof(*l->cpuid));
+	if (!l->cpuid)
+		return err_sys(e, "allocating CPUID");
+	if (snap_read_section(fd, &l->h, SNAP_SEC_CPUID, l->cpuid, c->size, e))
+		return -1;
 	if (l->cfg.edits.n > CPUID_MAX_EDITS)
 		return err_set(e, ERR_INPUT, "snapshot configuration is corrupt");
 	return 0;
@@ -55,7 +65,9 @@ int snap_verify(int fd, struct snap_loaded *l, struct err *e)
 
 void snap_loaded_free(struct snap_loaded *l)
 {
-	if (l)
+	if (l) {
 		free(l->vcpus);
+		free(l->cpuid);
+	}
 	free(l);
 }

@@ -15,6 +15,8 @@ struct snap_loaded {
 	struct x86_vcpu_state *vcpus; /* h.cpus of them */
 	struct x86_irqchip_state chip;
 	struct snap_legacy legacy;
+	struct cpuid_entry *cpuid; /* ncpuid entries: what vCPU 0 saw */
+	size_t ncpuid;
 };
 
 /* Read and verify everything but memory. ERR_INPUT naming what is wrong. */

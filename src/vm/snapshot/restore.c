@@ -13,32 +13,47 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The restored vCPUs must see the CPU the guest saw: same vendor and
- * signature, and every feature it had. */
+/* CPUID bits that describe the VMM or the guest's own settings rather
+ * than what the CPU can do: not compared. Leaf 1 ecx: TSC deadline (24),
+ * OSXSAVE (27), hypervisor (31); leaf 7 ecx: OSPKE (4). */
+#define SNAP_F1_ECX_SOFT ((1u << 24) | (1u << 27) | (1u << 31))
+#define SNAP_F7_ECX_SOFT (1u << 4)
+
+static const struct cpuid_entry *leaf(const struct cpuid_entry *c, size_t n, uint32_t fn)
+{
+	for (size_t i = 0; i < n; i++)
+		if (c[i].function == fn && c[i].index == 0)
+			return &c[i];
+	return NULL;
+}
+
+/* The restored vCPUs get the CPUID the guest saw (from the file); the
+ * accelerator here must be able to offer every feature in it. */
 static int check_cpu(struct vm *vm, const struct snap_header *h, struct err *e)
 {
-	struct snap_cpu c;
-	if (snap_cpu_of(vm, &c, e))
+	size_t n = 0;
+	struct cpuid_entry *c = vm->accel->ops->supported_cpuid(vm->accel, &n, e);
+	if (!c)
 		return -1;
-	if (memcmp(c.vendor, h->cpu_vendor, sizeof(c.vendor)) || c.sig != h->cpu_sig)
-		return err_set(e, ERR_INPUT,
-		               "snapshot was taken on a %.12s CPU with signature 0x%x; this host "
-		               "offers %.12s 0x%x",
-		               h->cpu_vendor, h->cpu_sig, c.vendor, c.sig);
+	const struct cpuid_entry *l1 = leaf(c, n, 1), *l7 = leaf(c, n, 7);
 	const struct {
 		const char *name;
 		uint32_t had, has;
-	} w[] = {{"CPUID 1 ecx", h->feat1_ecx, c.f1_ecx},
-	         {"CPUID 1 edx", h->feat1_edx, c.f1_edx},
-	         {"CPUID 7 ebx", h->feat7_ebx, c.f7_ebx},
-	         {"CPUID 7 ecx", h->feat7_ecx, c.f7_ecx},
-	         {"CPUID 7 edx", h->feat7_edx, c.f7_edx}};
+	} w[] = {
+	    {"CPUID 1 ecx", h->feat1_ecx & ~SNAP_F1_ECX_SOFT, l1 ? l1->ecx : 0},
+	    {"CPUID 1 edx", h->feat1_edx, l1 ? l1->edx : 0},
+	    {"CPUID 7 ebx", h->feat7_ebx, l7 ? l7->ebx : 0},
+	    {"CPUID 7 ecx", h->feat7_ecx & ~SNAP_F7_ECX_SOFT, l7 ? l7->ecx : 0},
+	    {"CPUID 7 edx", h->feat7_edx, l7 ? l7->edx : 0},
+	};
+	free(c);
 	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
 		if (w[i].had & ~w[i].has)
-			return err_set(e, ERR_INPUT,
-			               "this host lacks CPU features the snapshot's guest had: %s "
-			               "bits 0x%08x",
-			               w[i].name, w[i].had & ~w[i].has);
+			return err_set(
+			    e, ERR_INPUT,
+			    "--accel %s cannot offer CPU features the snapshot's guest had: "
+			    "%s bits 0x%08x",
+			    accel_kind_name(vm->accel->kind), w[i].name, w[i].had & ~w[i].has);
 	return 0;
 }
 
@@ -78,11 +93,6 @@ static int create(struct vm **out, const char *path, int fd, struct snap_loaded 
                   const struct vm_restore_opts *o, struct err *e)
 {
 	enum accel_kind want = o->accel == ACCEL_AUTO ? (enum accel_kind)l->h.accel : o->accel;
-	if (want != (enum accel_kind)l->h.accel)
-		return err_set(e, ERR_INPUT,
-		               "snapshot was taken under --accel %s; restoring it under %s is not "
-		               "supported yet",
-		               accel_kind_name((enum accel_kind)l->h.accel), accel_kind_name(want));
 	struct vm_config cfg = {
 	    .kernel = path, /* not read: the kernel is in the saved memory */
 	    .cpus = l->h.cpus,
@@ -94,7 +104,8 @@ static int create(struct vm **out, const char *path, int fd, struct snap_loaded 
 	    .kvm_path = o->kvm_path,
 	    .accel = want,
 	};
-	struct vm_restore_src rs = {fd, snap_find(&l->h, SNAP_SEC_MEMORY)->offset};
+	struct vm_restore_src rs = {fd, snap_find(&l->h, SNAP_SEC_MEMORY)->offset, l->cpuid,
+	                            l->ncpuid};
 	struct vm *vm;
 	if (vm_create_from(&vm, &cfg, &rs, e))
 		return -1;

@@ -143,6 +143,17 @@ static int write_all_sections(struct vm *vm, int fd, struct snap_header *h, stru
 	get_legacy(vm, &leg);
 	if (put_section(fd, h, SNAP_SEC_LEGACY, &leg, sizeof(leg), &off, e))
 		return -1;
+	size_t cap = vm->tmpl.ncpuid + CPUID_EXTRA_ENTRIES;
+	struct cpuid_entry *c = calloc(cap, sizeof(*c));
+	if (!c)
+		return err_sys(e, "allocating CPUID");
+	size_t n = x86_vcpu_cpuid(&vm->tmpl, 0, c, cap);
+	rc = n && n <= SNAP_MAX_CPUID
+	         ? put_section(fd, h, SNAP_SEC_CPUID, c, n * sizeof(*c), &off, e)
+	         : err_set(e, ERR_INTERNAL, "CPUID table of %zu entries", n);
+	free(c);
+	if (rc)
+		return -1;
 	uint64_t mem_off = (off + SNAP_PAGE - 1) & ~(uint64_t)(SNAP_PAGE - 1);
 	if (put_memory(fd, vm, h, mem_off, e))
 		return -1;
