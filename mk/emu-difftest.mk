@@ -9,8 +9,7 @@
 DT_SRCS := $(sort $(wildcard tests/emu/difftest/*.c))
 DT_LIB_SRCS := $(filter-out tests/emu/difftest/main.c,$(DT_SRCS))
 EMU_CPU_SRCS := $(sort $(wildcard src/vm/emu/*.c))
-# Until the CPU is in the tree the emulated side is a stub that says so.
-DT_CFLAGS := -Itests/emu/difftest $(if $(EMU_CPU_SRCS),-DDT_HAVE_EMU)
+DT_CFLAGS := -Itests/emu/difftest
 DT_SAN_OBJS := $(DT_LIB_SRCS:%.c=build/asan/obj/%.o)
 DT_REL_OBJS := $(DT_SRCS:%.c=build/obj/%.o)
 DT_TEST_COMMON := $(TEST_COMMON:%.c=build/asan/obj/%.o)
@@ -21,8 +20,6 @@ build/asan/obj/tests/emu/difftest/%.o: tests/emu/difftest/%.c
 build/obj/tests/emu/difftest/%.o: tests/emu/difftest/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_REL) $(DT_CFLAGS) -c $< -o $@
-# The emulated side changes with the CPU's presence.
-build/asan/obj/tests/emu/difftest/emul.o build/obj/tests/emu/difftest/emul.o: $(EMU_CPU_SRCS)
 
 build/asan/tests/emu/test_emu_difftest: tests/emu/test_emu_difftest.c $(DT_SAN_OBJS) \
 		$(DT_TEST_COMMON) build/asan/libcapsa.a
@@ -49,8 +46,6 @@ build/fuzz/emu_cpu_fuzz: $(EMU_FUZZ_SRCS) $(wildcard src/vm/emu/*.h)
 		$(EMU_FUZZ_SRCS) -lpthread -lm
 fuzz-emu: build/fuzz/emu_cpu_fuzz
 	fuzz/emu/run.sh $(EMU_FUZZ_SECS)
-ifneq ($(EMU_CPU_SRCS),)
 ifneq ($(shell command -v clang 2>/dev/null),)
 TEST_DEPS += build/fuzz/emu_cpu_fuzz
-endif
 endif

@@ -6,6 +6,10 @@
 #define STATUS_SYS      0x04
 #define STATUS_CMD      0x08
 #define STATUS_UNLOCKED 0x10 /* keyboard not inhibited by the keylock */
+#define STATUS_AUXDATA  0x20 /* the byte in the output buffer is the mouse's */
+
+#define CTR_KBD_INT 0x01
+#define CTR_AUX_INT 0x02
 
 #define CMD_READ_CTR      0x20
 #define CMD_WRITE_CTR     0x60
@@ -23,10 +27,29 @@
 #define CMD_WRITE_AUX     0xd4
 #define CMD_PULSE_RESET   0xfe
 
+static void push_from(struct i8042 *k, uint8_t v, int aux)
+{
+	if (k->nout < sizeof(k->out)) {
+		k->aux[k->nout] = (uint8_t)aux;
+		k->out[k->nout++] = v;
+	}
+}
+
 static void push(struct i8042 *k, uint8_t v)
 {
-	if (k->nout < sizeof(k->out))
-		k->out[k->nout++] = v;
+	push_from(k, v, 0);
+}
+
+/* A byte from an attached device: it raises that port's interrupt when
+ * the guest enabled it (an edge on the ISA line). */
+static void push_device(struct i8042 *k, uint8_t v, int aux)
+{
+	push_from(k, v, aux);
+	const struct irq_line *l = aux ? &k->aux_irq : &k->kbd_irq;
+	if (k->ctr & (aux ? CTR_AUX_INT : CTR_KBD_INT)) {
+		irq_line_set(l, 1);
+		irq_line_set(l, 0);
+	}
 }
 
 static uint8_t pop(struct i8042 *k)
@@ -35,6 +58,7 @@ static uint8_t pop(struct i8042 *k)
 		return 0;
 	uint8_t v = k->out[0];
 	memmove(k->out, k->out + 1, --k->nout);
+	memmove(k->aux, k->aux + 1, k->nout);
 	return v;
 }
 
@@ -95,13 +119,14 @@ static void data_write(struct i8042 *k, uint8_t v)
 		break;
 	case CMD_WRITE_KBD_OUT:
 	case CMD_WRITE_AUX_OUT:
-		push(k, v); /* loop back as if the device had sent it */
+		/* loop back as if the device had sent it */
+		push_device(k, v, cmd == CMD_WRITE_AUX_OUT);
 		break;
 	case CMD_WRITE_AUX:
-		push(k, 0xfe); /* no mouse: resend/not acknowledged */
+		push_device(k, 0xfe, 1); /* no mouse: resend/not acknowledged */
 		break;
 	default:
-		push(k, 0xfe); /* no keyboard attached */
+		push_device(k, 0xfe, 0); /* no keyboard attached */
 		break;
 	}
 }
@@ -116,6 +141,7 @@ static void i8042_read(void *dev, uint64_t off, uint8_t *data, unsigned size)
 		memset(data, 0xff, size); /* 0x61-0x63 are not ours */
 	else
 		data[0] = (uint8_t)(STATUS_SYS | STATUS_UNLOCKED | (k->nout ? STATUS_OBF : 0) |
+		                    (k->nout && k->aux[0] ? STATUS_AUXDATA : 0) |
 		                    (k->pending ? STATUS_CMD : 0));
 }
 
@@ -145,11 +171,16 @@ static void cmd_write(void *dev, uint64_t off, const uint8_t *data, unsigned siz
 const struct io_ops i8042_data_ops = {i8042_read, i8042_write};
 const struct io_ops i8042_cmd_ops = {cmd_read, cmd_write};
 
-void i8042_init(struct i8042 *k, const struct vm_control *ctl)
+void i8042_init(struct i8042 *k, const struct vm_control *ctl, const struct irq_line *kbd_irq,
+                const struct irq_line *aux_irq)
 {
 	memset(k, 0, sizeof(*k));
 	pthread_mutex_init(&k->lock, NULL);
 	k->ctl = *ctl;
+	if (kbd_irq)
+		k->kbd_irq = *kbd_irq;
+	if (aux_irq)
+		k->aux_irq = *aux_irq;
 	k->ctr = 0x30 | 0x04; /* both ports disabled, system flag */
 }
 

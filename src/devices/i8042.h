@@ -1,6 +1,9 @@
 /* i8042 keyboard controller, just enough for Linux to probe it and for the
  * guest's keyboard-controller reset (`reboot=k`) to end the VM. No keyboard
- * or mouse is attached. Ports 0x60 (data) and 0x64 (status/command). */
+ * or mouse is attached: bytes sent to them are answered at once with
+ * "resend" (0xfe) and the port's interrupt (IRQ 1 or 12, when the guest
+ * enabled it), so a driver learns there is nothing there without waiting
+ * for its timeouts. Ports 0x60 (data) and 0x64 (status/command). */
 #ifndef CAPSA_DEVICES_I8042_H
 #define CAPSA_DEVICES_I8042_H
 
@@ -17,8 +20,10 @@ struct i8042 {
 	struct vm_control ctl;
 	uint8_t ctr;    /* controller configuration byte */
 	uint8_t out[4]; /* bytes waiting in the output buffer */
+	uint8_t aux[4]; /* ... each from the auxiliary (mouse) port? */
 	unsigned nout;
-	uint8_t pending; /* command waiting for its data byte, 0 if none */
+	struct irq_line kbd_irq, aux_irq; /* IRQ 1 and IRQ 12 */
+	uint8_t pending;                  /* command waiting for its data byte, 0 if none */
 };
 
 /* Register as one range at 0x60 of length 5: offset 0 is the data port,
@@ -30,7 +35,9 @@ extern const struct io_ops i8042_ops;
 extern const struct io_ops i8042_data_ops;
 extern const struct io_ops i8042_cmd_ops;
 
-void i8042_init(struct i8042 *k, const struct vm_control *ctl);
+/* kbd_irq / aux_irq may be NULL (no interrupts). */
+void i8042_init(struct i8042 *k, const struct vm_control *ctl, const struct irq_line *kbd_irq,
+                const struct irq_line *aux_irq);
 void i8042_destroy(struct i8042 *k);
 
 #endif

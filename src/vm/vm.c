@@ -165,7 +165,8 @@ static int setup_devices(struct vm *vm, const struct vm_config *cfg, struct err 
 	vm->ctl = (struct vm_control){ctl_request_end, vm};
 	struct irq_line com1 = {irq_set_level, vm, SERIAL_COM1_IRQ};
 	serial_init(&vm->serial, &com1, cfg->console_out);
-	i8042_init(&vm->i8042, &vm->ctl);
+	struct irq_line kbd = {irq_set_level, vm, 1}, aux = {irq_set_level, vm, 12};
+	i8042_init(&vm->i8042, &vm->ctl, &kbd, &aux);
 	cmos_init(&vm->cmos, vm->ram_size);
 	pthread_mutex_init(&vm->misc_lock, NULL);
 	iobus_init(&vm->pio);

@@ -63,6 +63,10 @@ __asm__(".pushsection .rodata\n.code64\n"
         "  stc\n  mov $5, %esi\n  inc %esi\n  pushfq\n  pop %rdi\n"
         /* lahf after xor: ZF and PF set, AH = 0x46 */
         "  xor %eax, %eax\n  lahf\n  shr $8, %eax\n"
+        /* rotate after an add keeps SF/ZF/AF/PF of the add: 0xff + 1 = 0 (ZF PF AF
+         * CF), then rol 0x40 -> 0x80: CF = 0, OF = 1; JZ sees the add's ZF */
+        "  mov $0x40, %cl\n  mov $0xff, %r8b\n  add $1, %r8b\n  rol $1, %cl\n"
+        "  jz 1f\n  ud2\n1: pushfq\n  pop %r9\n"
         "  hlt\n"
         ".globl s_flags_end\ns_flags_end:\n.popsection\n");
 
@@ -79,6 +83,8 @@ static void test_flags(void **st)
 	assert_int_equal(s.gpr[X86_RDX] & arith, 0x1 | 0x80 | 0x10 | 0x4);
 	assert_int_equal(s.gpr[X86_RDI] & 1, 1);
 	assert_int_equal(s.gpr[X86_RAX], 0x46);
+	assert_int_equal(s.gpr[X86_R9] & arith, 0x40 | 0x4 | 0x10 | 0x800);
+	assert_int_equal(s.gpr[X86_RCX] & 0xff, 0x80);
 	tm_fini(&t);
 }
 

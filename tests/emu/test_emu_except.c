@@ -246,13 +246,83 @@ static void test_int_gp_error_code(void **st)
 	tm_fini(&t);
 }
 
+/* With IOPL 3, CPL3 port I/O does not consult the bitmap; CLI works too. */
+SNIP(s_iopl);
+extern const uint8_t s_iopl_user[], s_iopl_k80[];
+__asm__(".pushsection .rodata\n.code64\n"
+        ".globl s_iopl\ns_iopl:\n"
+        "  push $0x23\n  push $0xa0000\n  push $0x3202\n  push $0x2b\n"
+        "  lea s_iopl_user(%rip), %rax\n  push %rax\n  iretq\n"
+        ".globl s_iopl_user\ns_iopl_user:\n"
+        "  mov $0x42, %al\n  out %al, $0x70\n  cli\n  pushfq\n  pop %rbx\n  int $0x80\n"
+        ".globl s_iopl_k80\ns_iopl_k80:\n"
+        "  hlt\n"
+        ".globl s_iopl_end\ns_iopl_end:\n.popsection\n");
+
+static void test_iopl3_io(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_iopl, s_iopl_end);
+	tm_long_mode(&t, TM_CODE);
+	tm_gate(&t, 0x80, SNIP_ADDR(TM_CODE, s_iopl, s_iopl_k80), 0, 3, 0xe);
+	t.ram[TM_TSS + 0x68 + 0x70 / 8] |= 1u << (0x70 & 7); /* denied by the bitmap */
+	struct x86_vcpu_state s = tm_run_halt(&t);
+	assert_int_equal(t.nout, 1);
+	assert_int_equal(t.out_port[0], 0x70);
+	assert_int_equal(t.out_val[0], 0x42);
+	assert_int_equal(s.gpr[X86_RBX] & 0x3200, 0x3000); /* IOPL 3, IF cleared by CLI */
+	tm_fini(&t);
+}
+
+/* SYSENTER from compatibility mode into a 64-bit kernel, SYSEXIT (REX.W)
+ * to 64-bit user code. */
+SNIP(s_sysenter);
+extern const uint8_t s_sysenter_user[], s_sysenter_k[], s_sysenter_user64[], s_sysenter_k80[];
+__asm__(".pushsection .rodata\n.code64\n"
+        ".globl s_sysenter\ns_sysenter:\n"
+        "  mov $0x174, %ecx\n  mov $0x08, %eax\n  xor %edx, %edx\n  wrmsr\n"
+        "  mov $0x175, %ecx\n  mov $0x7f000, %eax\n  wrmsr\n"
+        "  mov $0x176, %ecx\n  lea s_sysenter_k(%rip), %rax\n  wrmsr\n"
+        "  push $0x23\n  push $0xa0000\n  push $0x2\n  push $0x1b\n"
+        "  lea s_sysenter_user(%rip), %rax\n  push %rax\n  iretq\n"
+        ".code32\n"
+        ".globl s_sysenter_user\ns_sysenter_user:\n"
+        "  sysenter\n"
+        ".code64\n"
+        ".globl s_sysenter_k\ns_sysenter_k:\n"
+        "  mov %rsp, %r8\n  mov %cs, %r9\n  lea s_sysenter_user64(%rip), %rdx\n"
+        "  mov $0xa0000, %rcx\n  sysexitq\n"
+        ".globl s_sysenter_user64\ns_sysenter_user64:\n"
+        "  mov %cs, %r10\n  int $0x80\n"
+        ".globl s_sysenter_k80\ns_sysenter_k80:\n"
+        "  hlt\n"
+        ".globl s_sysenter_end\ns_sysenter_end:\n.popsection\n");
+
+static void test_sysenter_sysexit(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_sysenter, s_sysenter_end);
+	tm_long_mode(&t, TM_CODE);
+	tm_gate(&t, 0x80, SNIP_ADDR(TM_CODE, s_sysenter, s_sysenter_k80), 0, 3, 0xe);
+	struct x86_vcpu_state s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_R8], 0x7f000);
+	assert_int_equal(s.gpr[X86_R9], 0x08);
+	assert_int_equal(s.gpr[X86_R10], 0x2b);
+	tm_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_user_kernel),          cmocka_unit_test(test_double_fault_ist),
 	    cmocka_unit_test(test_triple_fault),         cmocka_unit_test(test_divide_error),
 	    cmocka_unit_test(test_compat_mode_int),      cmocka_unit_test(test_int_gp_error_code),
-	    cmocka_unit_test(test_int_gp_and_long_insn),
+	    cmocka_unit_test(test_int_gp_and_long_insn), cmocka_unit_test(test_iopl3_io),
+	    cmocka_unit_test(test_sysenter_sysexit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

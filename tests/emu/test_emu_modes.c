@@ -20,6 +20,14 @@ __asm__(".pushsection .rodata\n"
         "  mov $0x48, %ax\n  mov %ax, %ds\n  mov %ax, %es\n  mov %ax, %ss\n"
         "  mov $0x7ff0, %esp\n  push $0x77\n  pop %edi\n"
         "  mov $0x55, %esi\n  pusha\n  xor %esi, %esi\n  popa\n  mov 0x7fdc, %ebp\n"
+        /* BCD: 15 + 27 = 42, 42 - 15 = 27, AAM 75 -> 7 5, AAD -> 75 */
+        "  mov $0x15, %al\n  add $0x27, %al\n  daa\n  mov %al, 0x7f00\n"
+        "  mov $0x42, %al\n  sub $0x15, %al\n  das\n  mov %al, 0x7f01\n"
+        "  mov $75, %al\n  aam\n  mov %ax, 0x7f02\n  aad\n  mov %ax, 0x7f04\n"
+        /* ARPL raises RPL 1 to 3 (ZF); BOUND within [2, 9] does not fault */
+        "  mov $0x11, %ax\n  mov $0x23, %bx\n  arpl %bx, %ax\n  setz %cl\n  mov %ax, 0x7f06\n"
+        "  mov %cl, 0x7f08\n  movl $2, 0x7f10\n  movl $9, 0x7f14\n  mov $5, %ecx\n"
+        "  bound %ecx, 0x7f10\n  movb $1, 0x7f09\n"
         "  mov %cr4, %eax\n  or $0x20, %eax\n  mov %eax, %cr4\n"
         "  mov $0x1000, %eax\n  mov %eax, %cr3\n"
         "  mov $0xc0000080, %ecx\n  rdmsr\n  or $0x100, %eax\n  wrmsr\n"
@@ -52,6 +60,13 @@ static void test_init_sipi_to_long_mode(void **st)
 	assert_int_equal(s.gpr[X86_RDI], 0x77);
 	assert_int_equal(s.gpr[X86_RSI], 0x55);   /* restored by POPA */
 	assert_int_equal(s.gpr[X86_RBP], 0x7ff0); /* the ESP that PUSHA stored */
+	assert_int_equal(t.ram[0x7f00], 0x42);
+	assert_int_equal(t.ram[0x7f01], 0x27);
+	assert_int_equal(t.ram[0x7f02] | t.ram[0x7f03] << 8, 0x0705);
+	assert_int_equal(t.ram[0x7f04] | t.ram[0x7f05] << 8, 75);
+	assert_int_equal(t.ram[0x7f06], 0x13);
+	assert_int_equal(t.ram[0x7f08], 1);
+	assert_int_equal(t.ram[0x7f09], 1);
 	assert_true(s.seg[X86_CS].l);
 	assert_int_equal(s.seg[X86_CS].selector, 0x08);
 	assert_true(s.efer & 0x400); /* LMA */
@@ -131,6 +146,31 @@ static void test_device_write_drops_code(void **st)
 	tm_fini(&t);
 }
 
+/* An instruction crossing into a page whose mapping changes: the decoded
+ * block must follow the new second page. */
+static void test_cross_page_remap(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	static const uint8_t a[] = {0xb8, 0x11}, b1[] = {0x22, 0, 0, 0xf4},
+	                     b2[] = {0x33, 0, 0, 0xf4};
+	tm_load(&t, TM_CODE + 0xffe, a, a + 2);
+	tm_load(&t, TM_CODE + 0x1000, b1, b1 + 4);
+	tm_load(&t, TM_CODE + 0x2000, b2, b2 + 4);
+	tm_long_mode(&t, TM_CODE + 0xffe);
+	struct x86_vcpu_state s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_RAX], 0x2211);
+	*tm_pte(&t, TM_CODE + 0x1000) = (TM_CODE + 0x2000) | 7;
+	s.rip = TM_CODE + 0xffe;
+	s.ev.run_state = X86_RUNNABLE;
+	struct err e;
+	assert_int_equal(emu_cpu_set_state(t.cpu, &s, &e), 0); /* flushes the TLB */
+	s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_RAX], 0x3311);
+	tm_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +178,7 @@ int main(void)
 	    cmocka_unit_test(test_smc_other_block),
 	    cmocka_unit_test(test_smc_same_block),
 	    cmocka_unit_test(test_device_write_drops_code),
+	    cmocka_unit_test(test_cross_page_remap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -685,6 +685,38 @@ static void test_sse_exceptions(void **st)
 	memcpy(&r, &s.fx.bytes[160 + 16], 4);
 	assert_int_equal(r, 0x7f800000);
 	assert_int_equal(fx_mxcsr(&s), 0x1f84);
+	/* underflow unmasked: an exact tiny product (2^-70 * 2^-70 = 2^-140, a
+	 * denormal) raises #XM with UE, and the destination keeps its value */
+	float tiny = 0x1p-70f;
+	uint32_t mx_ue = 0x1f80 & ~0x800u;
+	memcpy(t.ram + TM_DATA, &tiny, 4);
+	memcpy(t.ram + TM_DATA + 4, &tiny, 4);
+	memcpy(t.ram + TM_DATA + 8, &mx_ue, 4);
+	c.n = 0;
+	DC(&c, 0x0f, 0xae, 0x57, 8);          /* ldmxcsr 8(%rdi) */
+	DC(&c, 0xf3, 0x0f, 0x10, 0x0f);       /* movss (%rdi), %xmm1 */
+	DC(&c, 0xf3, 0x0f, 0x59, 0x4f, 4);    /* mulss 4(%rdi), %xmm1 */
+	DC(&c, 0x49, 0xc7, 0xc7, 0, 0, 0, 0); /* mov $0, %r15 */
+	DC(&c, 0xf4);
+	s = run_exc(&t, &c, 0, 0);
+	assert_int_equal(s.gpr[X86_R15], 19);
+	assert_int_equal(fx_mxcsr(&s) & 0x3f, 0x10);
+	assert_memory_equal(&s.fx.bytes[160 + 16], &tiny, 4);
+	/* masked, the same product is exact: no flag at all */
+	mx_ue = 0x1f80;
+	memcpy(t.ram + TM_DATA + 8, &mx_ue, 4);
+	s = run_exc(&t, &c, 0, 0);
+	assert_int_equal(s.gpr[X86_R15], 0);
+	assert_int_equal(fx_mxcsr(&s) & 0x3f, 0);
+	/* back to the divide-by-zero code */
+	c.n = 0;
+	DC(&c, 0x0f, 0xae, 0x57, 8);
+	DC(&c, 0xf3, 0x0f, 0x10, 0x0f);
+	DC(&c, 0xf3, 0x0f, 0x5e, 0x4f, 4);
+	DC(&c, 0x49, 0xc7, 0xc7, 0, 0, 0, 0);
+	DC(&c, 0xf4);
+	memcpy(t.ram + TM_DATA, &one, 4);
+	memcpy(t.ram + TM_DATA + 4, &zero, 4);
 	/* CR0.TS: #NM; without CR4.OSFXSR: #UD */
 	s = run_exc(&t, &c, 0, 8);
 	assert_int_equal(s.gpr[X86_R15], 7);
@@ -785,12 +817,61 @@ static void test_sse_cpuid(void **st)
 	tm_fini(&t);
 }
 
+/* Speed of an SSE2 loop (the shape of glibc's string functions plus a
+ * scalar double add), reported; the results are checked */
+static void test_sse_perf(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	struct dcode c = {.n = 0};
+	uint32_t iters = 300000;
+	DC(&c, 0xb9);
+	dc_put(&c, &iters, 4);               /* mov $iters, %ecx */
+	DC(&c, 0x66, 0x0f, 0xef, 0xc0);      /* pxor %xmm0, %xmm0 */
+	DC(&c, 0x66, 0x0f, 0xef, 0xd2);      /* pxor %xmm2, %xmm2 */
+	DC(&c, 0x66, 0x0f, 0x6f, 0x0f);      /* 1: movdqa (%rdi), %xmm1 */
+	DC(&c, 0x66, 0x0f, 0x74, 0xc8);      /* pcmpeqb %xmm0, %xmm1 */
+	DC(&c, 0x66, 0x0f, 0xd7, 0xc1);      /* pmovmskb %xmm1, %eax */
+	DC(&c, 0x66, 0x0f, 0xfe, 0xd1);      /* paddd %xmm1, %xmm2 */
+	DC(&c, 0xf2, 0x0f, 0x58, 0xe3);      /* addsd %xmm3, %xmm4 */
+	DC(&c, 0xff, 0xc9);                  /* dec %ecx */
+	DC(&c, 0x75, (uint8_t)(0x100 - 24)); /* jnz 1b */
+	DC(&c, 0xf4);
+	double one = 1.0;
+	memcpy(t.ram + TM_DATA + 64, &one, 8);
+	struct x86_vcpu_state s;
+	tm_load(&t, TM_CODE, c.b, c.b + c.n);
+	tm_long_mode(&t, TM_CODE);
+	s = tm_state(&t);
+	s.gpr[X86_RDI] = TM_DATA;
+	memcpy(&s.fx.bytes[160 + 3 * 16], &one, 8); /* xmm3 = 1.0 */
+	struct err e;
+	assert_int_equal(emu_cpu_set_state(t.cpu, &s, &e), 0);
+	uint64_t n0 = emu_cpu_instructions(t.cpu);
+	double t0 = now_secs();
+	s = tm_run_halt(&t);
+	double secs = now_secs() - t0;
+	uint64_t n = emu_cpu_instructions(t.cpu) - n0;
+	assert_int_equal(s.gpr[X86_RAX], 0xffff);
+	uint32_t sum;
+	double acc;
+	memcpy(&sum, &s.fx.bytes[160 + 2 * 16], 4);
+	memcpy(&acc, &s.fx.bytes[160 + 4 * 16], 8);
+	assert_int_equal(sum, (uint32_t)-iters);
+	assert_true(acc == (double)iters);
+	test_measured("emu sse2 loop: %llu instructions in %.3f s = %.0f MIPS",
+	              (unsigned long long)n, secs, (double)n / secs / 1e6);
+	tm_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sse_int_diff), cmocka_unit_test(test_sse_fp_diff),
 	    cmocka_unit_test(test_mmx_diff),     cmocka_unit_test(test_sse_exceptions),
 	    cmocka_unit_test(test_sse_rcp),      cmocka_unit_test(test_sse_cpuid),
+	    cmocka_unit_test(test_sse_perf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,12 +132,106 @@ static void test_nm_with_ts(void **st)
 	tm_fini(&t);
 }
 
+/* LSL/LAR (the vDSO's getcpu reads the CPU number from a segment limit),
+ * VERR/VERW: a DPL3 data segment with limit 0x1234 at GDT index 10. */
+SNIP(s_lsl);
+__asm__(".pushsection .rodata\n.code64\n"
+        ".globl s_lsl\ns_lsl:\n"
+        "  mov $0x53, %eax\n  lsl %eax, %ebx\n  setz %r8b\n  lar %eax, %ecx\n"
+        "  verr %ax\n  setz %r9b\n  verw %ax\n  setz %r10b\n"
+        "  mov $0x08, %eax\n  verw %ax\n  setz %r11b\n"        /* code: not writable */
+        "  mov $0x1f8, %eax\n  lsl %eax, %edx\n  setz %r12b\n" /* beyond the GDT limit */
+        "  hlt\n"
+        ".globl s_lsl_end\ns_lsl_end:\n.popsection\n");
+
+static void test_lsl_lar_verr(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_lsl, s_lsl_end);
+	tm_long_mode(&t, TM_CODE);
+	/* limit 0x1234, byte granular, read/write data, DPL3, present */
+	tm_w64(&t, TM_GDT + 0x50,
+	       0x1234 | (0x3ULL << 40) | (1ULL << 44) | (3ULL << 45) | (1ULL << 47));
+	struct x86_vcpu_state s = tm_state(&t);
+	s.gdt.limit = 0x57;
+	struct err e;
+	assert_int_equal(emu_cpu_set_state(t.cpu, &s, &e), 0);
+	s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_RBX], 0x1234);
+	assert_int_equal(s.gpr[X86_R8] & 0xff, 1);
+	assert_int_equal(s.gpr[X86_RCX], 0xf300);
+	assert_int_equal(s.gpr[X86_R9] & 0xff, 1);
+	assert_int_equal(s.gpr[X86_R10] & 0xff, 1);
+	assert_int_equal(s.gpr[X86_R11] & 0xff, 0);
+	assert_int_equal(s.gpr[X86_R12] & 0xff, 0);
+	tm_fini(&t);
+}
+
+/* Single-stepping: TF set by POPF traps after the next instruction, and
+ * after every one until a POPF that clears it (which traps too). */
+SNIP(s_step);
+extern const uint8_t s_step_nop2[], s_step_handler[];
+__asm__(".pushsection .rodata\n.code64\n"
+        ".globl s_step\ns_step:\n"
+        "  mov $0x48000, %r9\n"
+        "  pushfq\n  orq $0x100, (%rsp)\n  popfq\n"
+        "  nop\n"
+        ".globl s_step_nop2\ns_step_nop2:\n"
+        "  nop\n"
+        "  pushfq\n  andq $~0x100, (%rsp)\n  popfq\n"
+        "  nop\n  hlt\n"
+        ".globl s_step_handler\ns_step_handler:\n"
+        "  inc %r8\n  mov (%rsp), %rax\n  mov %rax, (%r9)\n  add $8, %r9\n  iretq\n"
+        ".globl s_step_end\ns_step_end:\n.popsection\n");
+
+static void test_single_step(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_step, s_step_end);
+	tm_long_mode(&t, TM_CODE);
+	tm_gate(&t, 1, SNIP_ADDR(TM_CODE, s_step, s_step_handler), 0, 0, 0xe);
+	struct x86_vcpu_state s = tm_run_halt(&t);
+	assert_int_equal(s.gpr[X86_R8], 5); /* nop, nop, pushfq, andq, popfq */
+	assert_int_equal(tm_r64(&t, 0x48000), SNIP_ADDR(TM_CODE, s_step, s_step_nop2));
+	assert_true(s.dr[6] & (1u << 14));
+	assert_int_equal(s.rflags & 0x100, 0);
+	tm_fini(&t);
+}
+
+/* States the CPU cannot run are refused by emu_cpu_set_state. */
+static void test_unsupported_states(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_long_mode(&t, TM_CODE);
+	struct x86_vcpu_state s = tm_state(&t);
+	s.efer &= ~0x400ULL; /* paging without long mode: 32-bit paging */
+	struct err e;
+	assert_int_equal(emu_cpu_set_state(t.cpu, &s, &e), -1);
+	assert_non_null(strstr(e.msg, "paging"));
+	s = tm_state(&t);
+	s.cr0 = 0x11;
+	s.efer = 0;
+	s.rflags |= 0x20000; /* VM */
+	assert_int_equal(emu_cpu_set_state(t.cpu, &s, &e), -1);
+	assert_non_null(strstr(e.msg, "virtual-8086"));
+	tm_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_nmi_blocked_until_iret),
 	    cmocka_unit_test(test_msrs),
 	    cmocka_unit_test(test_nm_with_ts),
+	    cmocka_unit_test(test_unsupported_states),
+	    cmocka_unit_test(test_lsl_lar_verr),
+	    cmocka_unit_test(test_single_step),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

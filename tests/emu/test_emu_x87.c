@@ -250,6 +250,8 @@ static void build(struct dcode *c, const struct xop *o, unsigned depth)
 		uint8_t b[3] = {0xdb, 0x6f, ld[k % 3]}; /* fldt */
 		dc_put(c, b, 3);
 	}
+	if (depth)
+		DC(c, 0xd9, 0xe5);     /* fxam: condition codes that the operation may keep */
 	DC(c, 0xff, 0x77, D_FL, 0x9d); /* push D_FL(%rdi); popfq */
 	if (o->mem) {
 		uint8_t b[6] = {o->op, (uint8_t)(0x87 | o->modrm), D_MEM, 0, 0, 0}; /* disp32 */
@@ -265,8 +267,47 @@ static void build(struct dcode *c, const struct xop *o, unsigned depth)
 }
 
 /* the parts of two runs' data that must agree */
+/* Condition codes the SDM leaves undefined after `o` (compared only where
+ * defined: processors differ there, and the emulator keeps them), plus C1
+ * after FCOMI/FUCOMI, which the SDM clears and some processors keep. */
+static uint16_t undefined_cc(const struct xop *o)
+{
+	unsigned op = o->op, m = o->modrm, ext = (m >> 3) & 7;
+	int arith_op = op == 0xd8 || op == 0xdc || op == 0xda || op == 0xde;
+	if (o->mem) {
+		if (arith_op)
+			return (ext == 2 || ext == 3) ? 0 : 0x4500;
+		return (op == 0xd9 && ext >= 4) || (op == 0xdd && ext == 7) ? 0 : 0x4500;
+	}
+	if ((op == 0xd8 || op == 0xdc) && (ext == 2 || ext == 3))
+		return 0; /* FCOM(P) */
+	if ((op == 0xde && m == 0xd9) || (op == 0xda && m == 0xe9) || (op == 0xdd && m >= 0xe0))
+		return 0; /* FCOMPP, FUCOMPP, FUCOM(P) */
+	if ((op == 0xdb || op == 0xdf) && m >= 0xe8 && m < 0xf8)
+		return 0x200; /* FCOMI family */
+	if (op == 0xd9 && (m == 0xe4 || m == 0xe5 || m == 0xf5 || m == 0xf8))
+		return 0; /* FTST, FXAM, FPREM1, FPREM */
+	if (op == 0xd9 && (m == 0xf2 || m == 0xfb || m == 0xfe || m == 0xff))
+		return 0x4100; /* C2 is the range flag */
+	if ((op == 0xdf && m == 0xe0) || (op == 0xdb && m == 0xe2))
+		return 0; /* FNSTSW AX, FNCLEX */
+	if (((op == 0xdd || op == 0xdf) && m < 0xc8) || (op == 0xd9 && m == 0xd0))
+		return 0x4700; /* FFREE(P), FNOP: all four undefined */
+	return 0x4500;
+}
+
 static void normalize(uint8_t *d, const struct xop *o)
 {
+	uint16_t cc = undefined_cc(o);
+	const uint8_t *st0 = d + D_FX + 32;
+	int nan = (st0[9] & 0x7f) == 0x7f && st0[8] == 0xff;
+	/* FPREM/FPREM1 with no remainder (NaN, invalid, unmasked exception):
+	 * the quotient bits are not defined */
+	if (o->op == 0xd9 && (o->modrm == 0xf5 || o->modrm == 0xf8) &&
+	    (nan || (d[D_FX + 2] & 0x81)))
+		cc |= 0x4300;
+	d[D_FX + 2] &= (uint8_t)~cc;
+	d[D_FX + 3] &= (uint8_t) ~(cc >> 8);
 	uint64_t fl;
 	memcpy(&fl, d + D_FLO, 8);
 	fl &= 0x8d5;

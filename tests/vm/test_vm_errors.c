@@ -229,6 +229,32 @@ static void accel_choice(void **state)
 	expect_input_error(&r, "/nonexistent/disk");
 }
 
+/* A host whose /dev/kvm cannot be used: auto takes the software CPU, says
+ * so in one line (or an event), and the guest runs. */
+static void auto_without_kvm_uses_software_cpu(void **state)
+{
+	(void)state;
+	if (!can_unshare_mounts())
+		skip_because("needs root and mount namespaces to hide /dev/kvm");
+	const char *const args[] = {"--kernel", guest_path("testguest.elf"), "--cmdline",
+	                            "test=exit code=5", NULL};
+	struct run_result r;
+	run_without_kvm(&r, args);
+	assert_int_equal(r.status, 5);
+	assert_non_null(strstr(r.err, "capsa: using the software CPU (--accel emu): "));
+	assert_non_null(strstr(r.err, "/dev/kvm"));
+	assert_non_null(strstr(r.out, "capsa test guest: exit 5"));
+	run_result_free(&r);
+	const char *const json[] = {"--kernel", guest_path("testguest.elf"), "--cmdline",
+	                            "test=exit code=0", "--json-events", NULL};
+	run_without_kvm(&r, json);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "{\"event\":\"accel\",\"accel\":\"emu\""));
+	assert_non_null(strstr(r.err, "\"accel\":\"emu\",\"cpus\":1"));
+	assert_non_null(strstr(r.err, "\"instructions\":"));
+	run_result_free(&r);
+}
+
 static void help_documents_every_option(void **state)
 {
 	(void)state;
@@ -260,6 +286,7 @@ int main(void)
 	    cmocka_unit_test(usage_errors),     cmocka_unit_test(bad_sizes_and_counts),
 	    cmocka_unit_test(bad_kernel_files), cmocka_unit_test(help_documents_every_option),
 	    cmocka_unit_test(accel_choice),
+	    cmocka_unit_test(auto_without_kvm_uses_software_cpu),
 	};
 	return cmocka_run_group_tests_name("vm bad input", tests, setup, teardown);
 }

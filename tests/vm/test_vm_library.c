@@ -209,7 +209,7 @@ static void i8042_controller(void **state)
 	struct end_log log = {0};
 	struct vm_control ctl = {log_end, &log};
 	struct i8042 k;
-	i8042_init(&k, &ctl);
+	i8042_init(&k, &ctl, NULL, NULL);
 	wr(&i8042_ops, &k, 4, 0xaa); /* self test */
 	assert_int_equal(rd(&i8042_ops, &k, 4) & 1, 1);
 	assert_int_equal(rd(&i8042_ops, &k, 0), 0x55);
@@ -233,7 +233,7 @@ static void i8042_split_ports(void **state)
 	struct end_log log = {0};
 	struct vm_control ctl = {log_end, &log};
 	struct i8042 k;
-	i8042_init(&k, &ctl);
+	i8042_init(&k, &ctl, NULL, NULL);
 	wr(&i8042_cmd_ops, &k, 0, 0xaa);
 	assert_int_equal(rd(&i8042_cmd_ops, &k, 0) & 1, 1);
 	assert_int_equal(rd(&i8042_data_ops, &k, 0), 0x55);

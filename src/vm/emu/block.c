@@ -114,7 +114,7 @@ static struct emu_block *decode_block(struct emu_cpu *c, uint64_t rip, uint64_t 
 		}
 		len += (unsigned)il;
 		n++;
-		if (ends || n >= MAX_INSNS)
+		if (ends || n >= ((key & EMU_KEY_STEP) ? 1 : MAX_INSNS))
 			break;
 	}
 	b->ninsn = n;
@@ -139,6 +139,15 @@ struct emu_block *emu_block_find_slow(struct emu_cpu *c, uint64_t rip, uint32_t 
 	for (b = *pp; b; pp = &b->hnext, b = *pp)
 		if (b->pa == pa && b->key == key)
 			break;
+	if (b && b->pfn1 != b->pfn0 && valid(c, b)) {
+		/* the first instruction crosses a page: the next page must still
+		 * be the one it was decoded from */
+		uint64_t pa2;
+		const uint8_t *p2 =
+		    emu_fetch_page(c, ((la & ~0xfffULL) + 0x1000) & c->la_mask, &pa2);
+		if (!p2 || (pa2 >> 12) != b->pfn1)
+			b->gen1 = ~b->gen1; /* never valid again */
+	}
 	if (!b || !valid(c, b)) {
 		struct emu_block *old = b;
 		if (old) /* unlink the stale block */

@@ -7,7 +7,7 @@
 int emu_blocks_init(struct emu_cpu *c);
 void emu_blocks_free(struct emu_cpu *c);
 /* The block starting at linear address `rip` (CS base added) for decode mode `key` (code size in
- * the low 4 bits, CPL 3 in bit 4); decodes it if needed. May raise #PF. */
+ * the low 4 bits, CPL 3 in bit 4, EMU_KEY_STEP); decodes it if needed. May raise #PF. */
 struct emu_block *emu_block_find_slow(struct emu_cpu *c, uint64_t rip, uint32_t key);
 
 static inline unsigned emu_jc_index(uint64_t rip)
@@ -50,6 +50,28 @@ static inline struct emu_block *emu_block_find(struct emu_cpu *c, uint64_t rip, 
 	if (EMU_LIKELY(c->jc[j].rip == rip && c->jc[j].key == key && emu_block_usable(c, b, rip)))
 		return b;
 	return emu_block_find_slow(c, rip, key);
+}
+
+/* After a RET to rip: the block the matching CALL's block remembers, or
+ * NULL (then the usual lookup runs). */
+static inline struct emu_block *emu_block_after_ret(struct emu_cpu *c, uint64_t rip, uint32_t key)
+{
+	if (c->rs_top == 0)
+		return NULL;
+	unsigned k = --c->rs_top & 15;
+	struct emu_block *caller = c->rs[k].b;
+	if (c->rs[k].la != rip || !caller || c->rs[k].flushes != c->arena_flushes)
+		return NULL;
+	struct emu_block *b = caller->ret_block;
+	if (b && caller->ret_la == rip && b->key == key && emu_block_usable(c, b, rip))
+		return b;
+	uint32_t flushes = c->arena_flushes;
+	b = emu_block_find(c, rip, key);
+	if (flushes == c->arena_flushes) {
+		caller->ret_block = b;
+		caller->ret_la = rip;
+	}
+	return b;
 }
 
 /* The block after `prev` (NULL: none known) at rip: first the successors

@@ -71,7 +71,15 @@ void emu_cpu_get_state(const struct emu_cpu *cc, struct x86_vcpu_state *s)
 
 int emu_cpu_set_state(struct emu_cpu *c, const struct x86_vcpu_state *s, struct err *e)
 {
-	(void)e;
+	if ((s->cr0 & EMU_CR0_PG) && !(s->efer & EMU_EFER_LMA))
+		return err_set(
+		    e, ERR_INPUT,
+		    "emu: vCPU %u: paging outside long mode (cr0=%#llx efer=%#llx) is not "
+		    "implemented",
+		    c->index, (unsigned long long)s->cr0, (unsigned long long)s->efer);
+	if ((s->cr0 & EMU_CR0_PE) && (s->rflags & EMU_F_VM))
+		return err_set(e, ERR_INPUT, "emu: vCPU %u: virtual-8086 mode is not implemented",
+		               c->index);
 	c->s = *s;
 	c->rip = s->rip;
 	c->s.rflags |= 2;
@@ -201,6 +209,16 @@ static int events(struct emu_cpu *c)
 	return 0;
 }
 
+/* TF was set when the instruction began: #DB after it (DR6.BS). An
+ * instruction that faulted or trapped itself never gets here. */
+static void single_step_trap(struct emu_cpu *c)
+{
+	c->s.dr[6] |= 1u << 14;
+	c->delivering = EMU_DB;
+	emu_deliver(c, EMU_DB, 0, 0, 0, 0);
+	c->delivering = -1;
+}
+
 static void run_blocks(struct emu_cpu *c, uint64_t limit)
 {
 	struct emu_block *prev = NULL;
@@ -214,9 +232,16 @@ static void run_blocks(struct emu_cpu *c, uint64_t limit)
 			set_exit(c, EMU_EXIT_BUDGET);
 			return;
 		}
-		uint32_t key = c->code_sz | (c->cpl == 3 ? 16u : 0u);
-		struct emu_block *b =
-		    emu_block_next(c, prev, (c->rip + c->segbase[X86_CS]) & c->la_mask, key);
+		uint32_t key = c->code_sz | (c->cpl == 3 ? EMU_KEY_CPL3 : 0u) |
+		               ((c->s.rflags & EMU_F_TF) ? EMU_KEY_STEP : 0u);
+		uint64_t la = (c->rip + c->segbase[X86_CS]) & c->la_mask;
+		struct emu_block *b = NULL;
+		if (c->ret_pending) {
+			c->ret_pending = 0;
+			b = emu_block_after_ret(c, la, key);
+		}
+		if (!b)
+			b = emu_block_next(c, prev, la, key);
 		prev = b;
 		int shadow = c->s.ev.interrupt_shadow;
 		c->blk = b;
@@ -235,6 +260,8 @@ static void run_blocks(struct emu_cpu *c, uint64_t limit)
 			c->s.ev.interrupt_shadow = 0;
 		if (EMU_UNLIKELY(c->exit_pending))
 			return;
+		if (EMU_UNLIKELY(key & EMU_KEY_STEP))
+			single_step_trap(c);
 	}
 }
 

@@ -64,7 +64,7 @@ static const uint16_t attr1[256] = {
     R16(0x50, A_D64),
     [0x60] = A_I64,
     [0x61] = A_I64,
-    [0x62] = A_UD,
+    [0x62] = A_M | A_I64,
     [0x63] = A_M,
     [0x64] = A_PFX,
     [0x65] = A_PFX,

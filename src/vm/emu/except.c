@@ -176,6 +176,56 @@ static uint64_t read_gate(struct emu_cpu *c, int vec, int ext, uint16_t *sel, un
 	return off;
 }
 
+/* The code segment of a gate's selector, checked; sets *new_cpl. */
+static struct x86_segment gate_cs(struct emu_cpu *c, uint16_t sel, int ext, unsigned *new_cpl)
+{
+	uint32_t e = (sel & 0xfffcu) + (uint32_t)ext;
+	if ((sel & ~3u) == 0)
+		emu_raise(c, EMU_GP, EMU_ERR, (uint32_t)ext);
+	uint64_t tl = (sel & 4) ? c->s.seg[X86_LDTR].limit : c->s.gdt.limit;
+	uint64_t tb = (sel & 4) ? c->s.seg[X86_LDTR].base : c->s.gdt.base, d;
+	if ((uint64_t)(sel & ~7u) + 7 > tl)
+		emu_raise(c, EMU_GP, EMU_ERR, e);
+	emu_rd_sys(c, tb + (sel & ~7u), &d, 8);
+	struct x86_segment cs;
+	emu_parse_desc(d, sel, &cs);
+	cs.type |= 1;
+	if (!cs.s || !(cs.type & 8) || cs.dpl > c->cpl)
+		emu_raise(c, EMU_GP, EMU_ERR, e);
+	if (!cs.present)
+		emu_raise(c, EMU_NP, EMU_ERR, e);
+	if (c->long_mode && !cs.l)
+		emu_raise(c, EMU_GP, EMU_ERR, e);
+	*new_cpl = (cs.type & 4) ? c->cpl : cs.dpl;
+	return cs;
+}
+
+/* The stack segment for an inner privilege level (or IST); sets *sp. */
+static struct x86_segment inner_stack(struct emu_cpu *c, unsigned new_cpl, unsigned ist,
+                                      uint64_t *sp)
+{
+	uint16_t nss;
+	*sp = tss_stack(c, new_cpl, ist, &nss);
+	if (c->long_mode) {
+		if (new_cpl == c->cpl) /* IST without a privilege change keeps SS */
+			return c->s.seg[X86_SS];
+		return (struct x86_segment){
+		    .selector = (uint16_t)new_cpl, .unusable = 1, .dpl = (uint8_t)new_cpl, .db = 1};
+	}
+	uint64_t sd;
+	if ((nss & ~3u) == 0 || (uint64_t)(nss & ~7u) + 7 > c->s.gdt.limit)
+		emu_raise(c, EMU_TS, EMU_ERR, nss & 0xfffc);
+	emu_rd_sys(c, c->s.gdt.base + (nss & ~7u), &sd, 8);
+	struct x86_segment ss;
+	emu_parse_desc(sd, nss, &ss);
+	ss.type |= 1;
+	if (!ss.s || (ss.type & 8) || !(ss.type & 2) || ss.dpl != new_cpl || (nss & 3) != new_cpl)
+		emu_raise(c, EMU_TS, EMU_ERR, nss & 0xfffc);
+	if (!ss.present)
+		emu_raise(c, EMU_SS, EMU_ERR, nss & 0xfffc);
+	return ss;
+}
+
 void emu_deliver(struct emu_cpu *c, int vec, int has_err, uint32_t err, int soft, int ext)
 {
 	if (!(c->s.cr0 & EMU_CR0_PE)) {
@@ -183,81 +233,22 @@ void emu_deliver(struct emu_cpu *c, int vec, int has_err, uint32_t err, int soft
 		return;
 	}
 	uint16_t sel;
-	unsigned type, dpl, ist;
+	unsigned type, dpl, ist, new_cpl;
 	uint64_t off = read_gate(c, vec, ext, &sel, &type, &dpl, &ist);
 	if (soft && dpl < c->cpl) {
 		c->rip = c->fault_rip;
 		c->delivering = -1; /* reported for the INT instruction itself */
 		emu_raise(c, EMU_GP, EMU_ERR, (uint32_t)vec * 8 + 2);
 	}
-	if ((sel & ~3u) == 0)
-		emu_raise(c, EMU_GP, EMU_ERR, (uint32_t)ext);
-	/* the target code segment */
-	uint64_t tl = (sel & 4) ? c->s.seg[X86_LDTR].limit : c->s.gdt.limit;
-	uint64_t tb = (sel & 4) ? c->s.seg[X86_LDTR].base : c->s.gdt.base, d;
-	if ((uint64_t)(sel & ~7u) + 7 > tl)
-		emu_raise(c, EMU_GP, EMU_ERR, (sel & 0xfffcu) + (uint32_t)ext);
-	emu_rd_sys(c, tb + (sel & ~7u), &d, 8);
-	struct x86_segment cs = {0};
-	cs.base = ((d >> 16) & 0xffffff) | ((d >> 32) & 0xff000000);
-	cs.limit = (uint32_t)((d & 0xffff) | ((d >> 32) & 0xf0000));
-	cs.g = (d >> 55) & 1;
-	if (cs.g)
-		cs.limit = (cs.limit << 12) | 0xfff;
-	cs.type = ((d >> 40) & 15) | 1;
-	cs.s = (d >> 44) & 1;
-	cs.dpl = (d >> 45) & 3;
-	cs.present = (d >> 47) & 1;
-	cs.l = (d >> 53) & 1;
-	cs.db = (d >> 54) & 1;
-	if (!cs.s || !(cs.type & 8) || cs.dpl > c->cpl)
-		emu_raise(c, EMU_GP, EMU_ERR, (sel & 0xfffcu) + (uint32_t)ext);
-	if (!cs.present)
-		emu_raise(c, EMU_NP, EMU_ERR, (sel & 0xfffcu) + (uint32_t)ext);
-	if (c->long_mode && !cs.l)
-		emu_raise(c, EMU_GP, EMU_ERR, (sel & 0xfffcu) + (uint32_t)ext);
-	unsigned new_cpl = (cs.type & 4) ? c->cpl : cs.dpl;
+	struct x86_segment cs = gate_cs(c, sel, ext, &new_cpl);
 	unsigned psz = c->long_mode ? 8 : (type & 8) ? 4 : 2;
 	uint64_t old_flags = emu_flags(c);
 	uint64_t old_sp = c->s.gpr[X86_RSP];
 	uint16_t old_ss = c->s.seg[X86_SS].selector, old_cs = c->s.seg[X86_CS].selector;
 	struct x86_segment ss = c->s.seg[X86_SS];
 	uint64_t sp = old_sp, smask, sbase;
-	int switched = new_cpl < c->cpl || ist;
-	if (switched) {
-		uint16_t nss;
-		sp = tss_stack(c, new_cpl, ist, &nss);
-		if (c->long_mode) {
-			ss = (struct x86_segment){.selector = (uint16_t)new_cpl,
-			                          .unusable = 1,
-			                          .dpl = (uint8_t)new_cpl,
-			                          .db = 1};
-			if (new_cpl == c->cpl) /* IST without a privilege change keeps SS */
-				ss = c->s.seg[X86_SS];
-		} else {
-			uint64_t sd;
-			if ((nss & ~3u) == 0 || (uint64_t)(nss & ~7u) + 7 > c->s.gdt.limit)
-				emu_raise(c, EMU_TS, EMU_ERR, nss & 0xfffc);
-			emu_rd_sys(c, c->s.gdt.base + (nss & ~7u), &sd, 8);
-			ss.base = ((sd >> 16) & 0xffffff) | ((sd >> 32) & 0xff000000);
-			ss.limit = (uint32_t)((sd & 0xffff) | ((sd >> 32) & 0xf0000));
-			ss.g = (sd >> 55) & 1;
-			if (ss.g)
-				ss.limit = (ss.limit << 12) | 0xfff;
-			ss.type = ((sd >> 40) & 15) | 1;
-			ss.s = (sd >> 44) & 1;
-			ss.dpl = (sd >> 45) & 3;
-			ss.present = (sd >> 47) & 1;
-			ss.db = (sd >> 54) & 1;
-			ss.selector = nss;
-			ss.unusable = 0;
-			if (!ss.s || (ss.type & 8) || !(ss.type & 2) || ss.dpl != new_cpl ||
-			    (nss & 3) != new_cpl)
-				emu_raise(c, EMU_TS, EMU_ERR, nss & 0xfffc);
-			if (!ss.present)
-				emu_raise(c, EMU_SS, EMU_ERR, nss & 0xfffc);
-		}
-	}
+	if (new_cpl < c->cpl || ist)
+		ss = inner_stack(c, new_cpl, ist, &sp);
 	if (c->long_mode) {
 		sp &= ~15ULL;
 		smask = ~0ULL;

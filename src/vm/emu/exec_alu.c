@@ -28,12 +28,12 @@
 
 /* r = a OP b with lazy flags; WB says whether the result is written */
 #define CALC_add(S)  r = a + b, emu_lf_set(c, EMU_LF_ADD, S / 8, r, a, b)
-#define CALC_or(S)   r = a | b, emu_lf_set(c, EMU_LF_LOGIC, S / 8, r, 0, 0)
+#define CALC_or(S)   r = a | b, emu_lf_logic(c, S / 8, r)
 #define CALC_adc(S)  r = a + b + (T##S)emu_cf(c), emu_lf_set(c, EMU_LF_ADC, S / 8, r, a, b)
 #define CALC_sbb(S)  r = a - b - (T##S)emu_cf(c), emu_lf_set(c, EMU_LF_SBB, S / 8, r, a, b)
-#define CALC_and(S)  r = a & b, emu_lf_set(c, EMU_LF_LOGIC, S / 8, r, 0, 0)
+#define CALC_and(S)  r = a & b, emu_lf_logic(c, S / 8, r)
 #define CALC_sub(S)  r = a - b, emu_lf_set(c, EMU_LF_SUB, S / 8, r, a, b)
-#define CALC_xor(S)  r = a ^ b, emu_lf_set(c, EMU_LF_LOGIC, S / 8, r, 0, 0)
+#define CALC_xor(S)  r = a ^ b, emu_lf_logic(c, S / 8, r)
 #define CALC_cmp(S)  CALC_sub(S)
 #define CALC_test(S) CALC_and(S)
 #define WB_add       1
@@ -268,7 +268,7 @@ static int rmw_unary(struct emu_cpu *c, struct emu_insn *i, unsigned op)
 {
 	if (!i->mem) {
 		wr_rm_reg(c, i, unary(c, op, i->osz, rd_rm(c, i)));
-		return 0;
+		EMU_NEXT(c, i);
 	}
 	int lk = (i->pfx & EMU_PFX_LOCK) != 0;
 	unsigned sz = i->osz;
@@ -319,7 +319,7 @@ static int rmw_unary(struct emu_cpu *c, struct emu_insn *i, unsigned op)
 		}
 	}
 	emu_rmw_end(c, p);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_inc(struct emu_cpu *c, struct emu_insn *i)
@@ -343,7 +343,7 @@ static int op_incdec_r(struct emu_cpu *c, struct emu_insn *i)
 {
 	uint64_t a = emu_getreg(c, i->reg, i->osz);
 	emu_setreg(c, i->reg, i->osz, unary(c, i->op >= 0x48, i->osz, a));
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* ---- multiply and divide ---- */
@@ -391,7 +391,7 @@ static int op_mul(struct emu_cpu *c, struct emu_insn *i) /* F6/F7 /4 /5 */
 		}
 	}
 	emu_lf_set(c, EMU_LF_MUL, sz, lo, 0, (uint64_t)of);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_div(struct emu_cpu *c, struct emu_insn *i) /* F6/F7 /6 /7 */
@@ -432,7 +432,7 @@ static int op_div(struct emu_cpu *c, struct emu_insn *i) /* F6/F7 /6 /7 */
 		emu_setreg(c, X86_RAX, sz, q);
 		emu_setreg(c, X86_RDX, sz, r);
 	}
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* IMUL r, r/m (0F AF) and IMUL r, r/m, imm (69, 6B) */
@@ -456,7 +456,7 @@ static int op_imul_r(struct emu_cpu *c, struct emu_insn *i)
 	}
 	emu_setreg(c, i->reg, sz, lo);
 	emu_lf_set(c, EMU_LF_MUL, sz, lo, 0, (uint64_t)of);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* INC/DEC and two-operand IMUL on registers, by size */
@@ -486,6 +486,65 @@ static int op_imul_r(struct emu_cpu *c, struct emu_insn *i)
 	}
 INCDEC_FAST(32)
 INCDEC_FAST(64)
+
+/* ---- BCD adjustments (outside 64-bit mode) ---- */
+static void set_szp_al(struct emu_cpu *c, uint64_t f_keep, uint64_t f_set)
+{
+	uint8_t al = *emu_r8p(c, 0);
+	uint64_t f = emu_flags(c) & ~(uint64_t)(EMU_F_SF | EMU_F_ZF | EMU_F_PF | f_keep);
+	f |= f_set | (al & 0x80 ? EMU_F_SF : 0) | (al == 0 ? EMU_F_ZF : 0);
+	f |= (__builtin_popcount(al) & 1) ? 0 : EMU_F_PF;
+	emu_set_flags(c, f);
+}
+
+static int op_bcd(struct emu_cpu *c, struct emu_insn *i) /* 27 2F 37 3F D4 D5 */
+{
+	uint64_t f = emu_flags(c);
+	int af = (f & EMU_F_AF) != 0, cf = (f & EMU_F_CF) != 0;
+	uint8_t *al = emu_r8p(c, 0), *ah = emu_r8p(c, 1), old = *al;
+	switch (i->op) {
+	case 0x27: /* DAA */
+	case 0x2f: /* DAS */ {
+		int sub = i->op == 0x2f, ncf = 0, naf = 0;
+		if ((old & 0xf) > 9 || af) {
+			*al = (uint8_t)(sub ? old - 6 : old + 6);
+			ncf = cf || (sub ? old < 6 : old > 0xf9);
+			naf = 1;
+		}
+		if (old > 0x99 || cf) {
+			*al = (uint8_t)(sub ? *al - 0x60 : *al + 0x60);
+			ncf = 1;
+		}
+		set_szp_al(c, EMU_F_CF | EMU_F_AF, (ncf ? EMU_F_CF : 0) | (naf ? EMU_F_AF : 0));
+		break;
+	}
+	case 0x37: /* AAA */
+	case 0x3f: /* AAS */ {
+		int adj = (old & 0xf) > 9 || af;
+		if (adj) {
+			uint16_t ax = (uint16_t)c->s.gpr[X86_RAX];
+			ax = (uint16_t)(i->op == 0x37 ? ax + 0x106 : ax - 6 - 0x100);
+			emu_setreg(c, X86_RAX, 2, ax);
+		}
+		*al &= 0xf;
+		set_szp_al(c, EMU_F_CF | EMU_F_AF, adj ? (EMU_F_CF | EMU_F_AF) : 0);
+		break;
+	}
+	case 0xd4: /* AAM */
+		if ((uint8_t)i->imm == 0)
+			emu_raise(c, EMU_DE, EMU_NOERR, 0);
+		*ah = (uint8_t)(old / (uint8_t)i->imm);
+		*al = (uint8_t)(old % (uint8_t)i->imm);
+		set_szp_al(c, 0, 0);
+		break;
+	default: /* AAD */
+		*al = (uint8_t)(old + *ah * (uint8_t)i->imm);
+		*ah = 0;
+		set_szp_al(c, 0, 0);
+		break;
+	}
+	EMU_NEXT(c, i);
+}
 
 static emu_fn alu_form(unsigned op, struct emu_insn *i, int form_reg, int form_mem)
 {
@@ -525,6 +584,13 @@ emu_fn emu_alu_pick(struct emu_insn *i)
 	if ((i->pfx & EMU_PFX_LOCK) && !i->mem)
 		return NULL;
 	switch (op) {
+	case 0x27:
+	case 0x2f:
+	case 0x37:
+	case 0x3f:
+	case 0xd4:
+	case 0xd5:
+		return op_bcd; /* invalid in 64-bit mode: the decoder already said #UD */
 	case 0x40 ... 0x4f:
 		return op_incdec_r;
 	case 0x80:

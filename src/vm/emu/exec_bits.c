@@ -10,9 +10,7 @@ static uint64_t szmask(unsigned sz)
 /* Set CF and OF explicitly (rotates): other flags keep their values. */
 static void set_cf_of(struct emu_cpu *c, int cf, int of)
 {
-	emu_flags_materialize(c);
-	c->s.rflags = (c->s.rflags & ~(uint64_t)(EMU_F_CF | EMU_F_OF)) | (cf ? EMU_F_CF : 0) |
-	              (of ? EMU_F_OF : 0);
+	emu_set_cf_of(c, cf, of);
 }
 
 /* One shift/rotate of `a` (size sz) by count (already masked, non-zero). */
@@ -93,18 +91,18 @@ static int op_shift(struct emu_cpu *c, struct emu_insn *i)
 		if (cnt == 0) {
 			if (i->osz == 4)
 				c->s.gpr[i->rm] = (uint32_t)c->s.gpr[i->rm];
-			return 0;
+			EMU_NEXT(c, i);
 		}
 		emu_wr_rm(c, i, shift(c, i->ext, i->osz, a, cnt));
-		return 0;
+		EMU_NEXT(c, i);
 	}
 	uint64_t la = emu_ea(c, i);
 	uint64_t a = emu_rd(c, la, i->osz);
 	if (cnt == 0)
-		return 0;
+		EMU_NEXT(c, i);
 	uint64_t r = shift(c, i->ext, i->osz, a, cnt);
 	emu_wr(c, la, i->osz, r);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* SHLD/SHRD r/m, r, imm8/CL */
@@ -119,7 +117,7 @@ static int op_shxd(struct emu_cpu *c, struct emu_insn *i)
 	if (cnt == 0) {
 		if (!i->mem && sz == 4)
 			c->s.gpr[i->rm] = (uint32_t)c->s.gpr[i->rm];
-		return 0;
+		EMU_NEXT(c, i);
 	}
 	uint64_t m = szmask(sz), r;
 	int cf;
@@ -143,7 +141,7 @@ static int op_shxd(struct emu_cpu *c, struct emu_insn *i)
 		emu_wr(c, la, sz, r);
 	else
 		emu_setreg(c, i->rm, sz, r);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static void set_cf(struct emu_cpu *c, int cf)
@@ -168,7 +166,7 @@ static int bit_op(struct emu_cpu *c, struct emu_insn *i, unsigned op, uint64_t b
 			a ^= 1ULL << k;
 		if (op)
 			emu_setreg(c, i->rm, sz, a);
-		return 0;
+		EMU_NEXT(c, i);
 	}
 	uint64_t la = emu_ea(c, i);
 	if (from_reg) { /* the register offset is signed and may reach any byte */
@@ -184,7 +182,7 @@ static int bit_op(struct emu_cpu *c, struct emu_insn *i, unsigned op, uint64_t b
 	unsigned k = bit & 7;
 	if (op == 0) {
 		set_cf(c, (emu_rd8(c, la) >> k) & 1);
-		return 0;
+		EMU_NEXT(c, i);
 	}
 	uint8_t *p = emu_rmw_begin(c, la, 1, (i->pfx & EMU_PFX_LOCK) != 0);
 	uint8_t old, msk = (uint8_t)(1u << k);
@@ -196,7 +194,7 @@ static int bit_op(struct emu_cpu *c, struct emu_insn *i, unsigned op, uint64_t b
 		old = __atomic_fetch_xor(p, msk, __ATOMIC_SEQ_CST);
 	emu_rmw_end(c, p);
 	set_cf(c, (old >> k) & 1);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_bt_r(struct emu_cpu *c, struct emu_insn *i) /* 0F A3 AB B3 BB */
@@ -216,13 +214,13 @@ static int op_bsf(struct emu_cpu *c, struct emu_insn *i) /* 0F BC / BD */
 	emu_flags_materialize(c);
 	if (a == 0) {
 		c->s.rflags |= EMU_F_ZF; /* destination unchanged (as Intel and AMD do) */
-		return 0;
+		EMU_NEXT(c, i);
 	}
 	c->s.rflags &= ~(uint64_t)EMU_F_ZF;
 	unsigned r =
 	    i->op == 0xbc ? (unsigned)__builtin_ctzll(a) : 63u - (unsigned)__builtin_clzll(a);
 	emu_setreg(c, i->reg, i->osz, r);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* Register shifts by an immediate count (the common case in compiled

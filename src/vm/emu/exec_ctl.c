@@ -63,14 +63,17 @@ static int op_call_rel(struct emu_cpu *c, struct emu_insn *i)
 	uint64_t next = c->rip + i->end;
 	emu_push(c, i->osz, next);
 	c->rip = target(c, i, next + i->imm);
+	emu_rs_push(c, next);
 	return 1;
 }
 
 static int op_call_rm(struct emu_cpu *c, struct emu_insn *i) /* FF /2 */
 {
 	uint64_t t = emu_rd_rm(c, i);
-	emu_push(c, i->osz, c->rip + i->end);
+	uint64_t next = c->rip + i->end;
+	emu_push(c, i->osz, next);
 	c->rip = target(c, i, t);
+	emu_rs_push(c, next);
 	return 1;
 }
 
@@ -86,6 +89,7 @@ static int op_ret(struct emu_cpu *c, struct emu_insn *i) /* C3, C2 iw */
 	if (i->op == 0xc2)
 		emu_set_sp(c, c->s.gpr[X86_RSP] + i->imm);
 	c->rip = target(c, i, t);
+	c->ret_pending = 1;
 	return 1;
 }
 
@@ -95,6 +99,7 @@ static int op_ret64(struct emu_cpu *c, struct emu_insn *i) /* C3 in 64-bit mode 
 	uint64_t sp = c->s.gpr[X86_RSP];
 	c->rip = emu_rd64(c, sp);
 	c->s.gpr[X86_RSP] = sp + 8;
+	c->ret_pending = 1;
 	return 1;
 }
 

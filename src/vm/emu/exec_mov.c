@@ -29,6 +29,27 @@ MOVS(16)
 MOVS(32)
 MOVS(64)
 
+/* 64-bit mode loads and stores through [base + disp]: no index, no address
+ * size truncation, the linear-address mask is all ones */
+#define MOVS_B(S)                                                                                  \
+	static int mov##S##_st_b(struct emu_cpu *c, struct emu_insn *i)                            \
+	{                                                                                          \
+		emu_wr##S(c, emu_ea_b64(c, i), (uint##S##_t)c->s.gpr[i->reg]);                     \
+		EMU_NEXT(c, i);                                                                    \
+	}                                                                                          \
+	static int mov##S##_ld_b(struct emu_cpu *c, struct emu_insn *i)                            \
+	{                                                                                          \
+		emu_setreg(c, i->reg, S / 8, emu_rd##S(c, emu_ea_b64(c, i)));                      \
+		EMU_NEXT(c, i);                                                                    \
+	}
+MOVS_B(32)
+MOVS_B(64)
+
+static int ea_b64(const struct emu_insn *i)
+{
+	return i->csz == 8 && i->asz == 8 && i->base < 16 && i->index == EMU_NOREG;
+}
+
 static int mov_ri(struct emu_cpu *c, struct emu_insn *i) /* B8+r, C7 mod=3 */
 {
 	emu_setreg(c, i->reg, i->osz, i->imm);
@@ -110,7 +131,7 @@ static int op_movx(struct emu_cpu *c, struct emu_insn *i)
 		v = (uint64_t)((int64_t)(v << sh) >> sh);
 	}
 	emu_setreg(c, i->reg, i->osz, v);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_xchg_ax(struct emu_cpu *c, struct emu_insn *i) /* 91-97 */
@@ -118,14 +139,14 @@ static int op_xchg_ax(struct emu_cpu *c, struct emu_insn *i) /* 91-97 */
 	uint64_t a = emu_getreg(c, X86_RAX, i->osz), b = emu_getreg(c, i->reg, i->osz);
 	emu_setreg(c, X86_RAX, i->osz, b);
 	emu_setreg(c, i->reg, i->osz, a);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_nop(struct emu_cpu *c, struct emu_insn *i)
 {
 	(void)c;
 	(void)i;
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* XCHG r/m, r: with memory always locked */
@@ -136,7 +157,7 @@ static int op_xchg(struct emu_cpu *c, struct emu_insn *i)
 		uint64_t m = i->osz == 1 ? *emu_r8p(c, i->rm8) : emu_getreg(c, i->rm, i->osz);
 		emu_wr_rm(c, i, r);
 		emu_wr_reg(c, i, m);
-		return 0;
+		EMU_NEXT(c, i);
 	}
 	void *p = emu_rmw_begin(c, emu_ea(c, i), i->osz, 1);
 	uint64_t old;
@@ -156,7 +177,7 @@ static int op_xchg(struct emu_cpu *c, struct emu_insn *i)
 	}
 	emu_rmw_end(c, p);
 	emu_wr_reg(c, i, old);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* CMPXCHG r/m, r (0F B0/B1) */
@@ -211,7 +232,7 @@ static int op_cmpxchg(struct emu_cpu *c, struct emu_insn *i)
 		else
 			emu_setreg(c, X86_RAX, sz, old);
 	}
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* CMPXCHG8B / CMPXCHG16B (0F C7 /1) */
@@ -249,7 +270,7 @@ static int op_cmpxchg8b(struct emu_cpu *c, struct emu_insn *i)
 	emu_rmw_end(c, p);
 	emu_flags_materialize(c);
 	c->s.rflags = (c->s.rflags & ~(uint64_t)EMU_F_ZF) | (ok ? EMU_F_ZF : 0);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* XADD r/m, r (0F C0/C1) */
@@ -281,7 +302,7 @@ static int op_xadd(struct emu_cpu *c, struct emu_insn *i)
 		emu_wr_reg(c, i, old);
 	}
 	emu_lf_set(c, EMU_LF_ADD, sz, old + src, old, src);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_bswap(struct emu_cpu *c, struct emu_insn *i)
@@ -292,7 +313,7 @@ static int op_bswap(struct emu_cpu *c, struct emu_insn *i)
 		c->s.gpr[i->reg] = __builtin_bswap32((uint32_t)c->s.gpr[i->reg]);
 	else
 		emu_setreg(c, i->reg, 2, 0); /* undefined; zero like current CPUs */
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_cbw(struct emu_cpu *c, struct emu_insn *i) /* 98 */
@@ -304,7 +325,7 @@ static int op_cbw(struct emu_cpu *c, struct emu_insn *i) /* 98 */
 		emu_setreg(c, X86_RAX, 4, (uint64_t)(int64_t)(int16_t)a);
 	else
 		c->s.gpr[X86_RAX] = (uint64_t)(int64_t)(int32_t)a;
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int op_cwd(struct emu_cpu *c, struct emu_insn *i) /* 99 */
 {
@@ -312,7 +333,7 @@ static int op_cwd(struct emu_cpu *c, struct emu_insn *i) /* 99 */
 	unsigned n = 8 * i->osz;
 	int neg = (a >> (n - 1)) & 1;
 	emu_setreg(c, X86_RDX, i->osz, neg ? ~0ULL : 0);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_cmov(struct emu_cpu *c, struct emu_insn *i)
@@ -322,14 +343,14 @@ static int op_cmov(struct emu_cpu *c, struct emu_insn *i)
 		emu_setreg(c, i->reg, i->osz, v);
 	else if (i->osz == 4)
 		c->s.gpr[i->reg] = (uint32_t)c->s.gpr[i->reg];
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_setcc(struct emu_cpu *c, struct emu_insn *i)
 {
 	i->osz = 1;
 	emu_wr_rm(c, i, (uint64_t)emu_cond(c, i->op & 15));
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* ---- stack ---- */
@@ -362,12 +383,12 @@ static int pop64_r(struct emu_cpu *c, struct emu_insn *i)
 static int push_i(struct emu_cpu *c, struct emu_insn *i)
 {
 	emu_push(c, i->osz, i->imm);
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int push_rm(struct emu_cpu *c, struct emu_insn *i) /* FF /6 */
 {
 	emu_push(c, i->osz, emu_rd_rm(c, i));
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int pop_rm(struct emu_cpu *c, struct emu_insn *i) /* 8F /0 */
 {
@@ -383,7 +404,35 @@ static int pop_rm(struct emu_cpu *c, struct emu_insn *i) /* 8F /0 */
 	} else {
 		emu_setreg(c, i->rm, i->osz, v);
 	}
-	return 0;
+	EMU_NEXT(c, i);
+}
+
+/* ARPL r/m16, r16 (63 outside 64-bit mode): raise the selector's RPL */
+static int op_arpl(struct emu_cpu *c, struct emu_insn *i)
+{
+	if (!(c->s.cr0 & EMU_CR0_PE))
+		emu_ud(c);
+	i->osz = 2;
+	uint16_t d = (uint16_t)emu_rd_rm(c, i), s = (uint16_t)c->s.gpr[i->reg];
+	int adj = (d & 3) < (s & 3);
+	if (adj)
+		emu_wr_rm(c, i, (d & ~3u) | (s & 3));
+	emu_flags_materialize(c);
+	c->s.rflags = (c->s.rflags & ~(uint64_t)EMU_F_ZF) | (adj ? EMU_F_ZF : 0);
+	EMU_NEXT(c, i);
+}
+
+/* BOUND r, m (62 outside 64-bit mode): #BR unless lower <= index <= upper */
+static int op_bound(struct emu_cpu *c, struct emu_insn *i)
+{
+	uint64_t la = emu_ea(c, i);
+	unsigned sz = i->osz, sh = 64 - 8 * sz;
+	int64_t lo = (int64_t)(emu_rd(c, la, sz) << sh) >> sh;
+	int64_t hi = (int64_t)(emu_rd(c, (la + sz) & c->la_mask, sz) << sh) >> sh;
+	int64_t v = (int64_t)(emu_getreg(c, i->reg, sz) << sh) >> sh;
+	if (v < lo || v > hi)
+		emu_raise(c, EMU_BR, EMU_NOERR, 0);
+	EMU_NEXT(c, i);
 }
 
 /* PUSHA/POPA (60/61, outside 64-bit mode) */
@@ -395,7 +444,7 @@ static int op_pusha(struct emu_cpu *c, struct emu_insn *i)
 	emu_wr(c, emu_stack_la(c, sp - 8 * sz), sz, emu_getreg(c, X86_RDI, sz));
 	for (unsigned r = X86_RAX; r <= X86_RDI; r++)
 		emu_push(c, sz, r == X86_RSP ? sp : c->s.gpr[r]);
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int op_popa(struct emu_cpu *c, struct emu_insn *i)
 {
@@ -407,7 +456,7 @@ static int op_popa(struct emu_cpu *c, struct emu_insn *i)
 		if (7 - k != X86_RSP)
 			emu_setreg(c, 7 - k, sz, v[k]);
 	emu_set_sp(c, c->s.gpr[X86_RSP] + 8 * sz);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* ---- flags ---- */
@@ -415,14 +464,14 @@ static int op_lahf(struct emu_cpu *c, struct emu_insn *i)
 {
 	(void)i;
 	*emu_r8p(c, 1) = (uint8_t)(emu_flags(c) & 0xd7) | 2;
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int op_sahf(struct emu_cpu *c, struct emu_insn *i)
 {
 	(void)i;
 	uint64_t f = emu_flags(c);
 	c->s.rflags = (f & ~0xd5ULL) | (*emu_r8p(c, 1) & 0xd5) | 2;
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int op_flagop(struct emu_cpu *c, struct emu_insn *i) /* F5 F8 F9 FC FD */
 {
@@ -444,7 +493,7 @@ static int op_flagop(struct emu_cpu *c, struct emu_insn *i) /* F5 F8 F9 FC FD */
 		c->s.rflags |= EMU_F_DF;
 		break;
 	}
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_xlat(struct emu_cpu *c, struct emu_insn *i)
@@ -455,7 +504,7 @@ static int op_xlat(struct emu_cpu *c, struct emu_insn *i)
 	else if (i->asz == 2)
 		ea = (uint16_t)ea;
 	*emu_r8p(c, 0) = emu_rd8(c, (ea + c->segbase[i->seg]) & c->la_mask);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static emu_fn mov_sized(struct emu_insn *i, emu_fn f16, emu_fn f32, emu_fn f64)
@@ -510,6 +559,8 @@ emu_fn emu_mov_pick(struct emu_insn *i)
 	case 0x88:
 		return i->mem ? mov8_st : mov8_rr;
 	case 0x89:
+		if (i->mem && ea_b64(i) && i->osz >= 4)
+			return i->osz == 8 ? mov64_st_b : mov32_st_b;
 		return i->mem ? mov_sized(i, mov16_st, mov32_st, mov64_st)
 		              : mov_sized(i, mov16_rr, mov32_rr, mov64_rr);
 	case 0x8a:
@@ -527,6 +578,8 @@ emu_fn emu_mov_pick(struct emu_insn *i)
 			i->reg = t;
 			return mov_sized(i, mov16_rr, mov32_rr, mov64_rr);
 		}
+		if (ea_b64(i) && i->osz >= 4)
+			return i->osz == 8 ? mov64_ld_b : mov32_ld_b;
 		return mov_sized(i, mov16_ld, mov32_ld, mov64_ld);
 	case 0xc6:
 		if (i->ext)
@@ -555,7 +608,9 @@ emu_fn emu_mov_pick(struct emu_insn *i)
 	case 0x8d:
 		return i->mem ? op_lea : NULL;
 	case 0x63:
-		return i->csz == 8 ? op_movx : NULL; /* ARPL is not supported */
+		return i->csz == 8 ? op_movx : op_arpl;
+	case 0x62:
+		return i->mem ? op_bound : NULL;
 	case 0x86:
 	case 0x87:
 		return op_xchg;

@@ -146,10 +146,15 @@ static uint64_t fast_chunk(struct emu_cpu *c, struct emu_insn *i, uint64_t n)
 			return 0;
 		if (n > sroom)
 			n = sroom;
-		/* byte-wise forward copy semantics when the ranges overlap */
+		/* Overlapping ranges: element by element, forward, each element
+		 * read whole before it is written, as the processor does (a byte
+		 * loop differs when the ranges are less than an element apart). */
 		if (sp < dp && sp + n * sz > dp) {
-			for (uint64_t k = 0; k < n * sz; k++)
-				dp[k] = sp[k];
+			for (uint64_t k = 0; k < n; k++) {
+				uint8_t e[8];
+				memcpy(e, sp + k * sz, sz);
+				memcpy(dp + k * sz, e, sz);
+			}
 		} else {
 			memmove(dp, sp, n * sz);
 		}

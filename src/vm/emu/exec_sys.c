@@ -345,6 +345,14 @@ static int op_rdtsc(struct emu_cpu *c, struct emu_insn *i)
 	c->s.gpr[X86_RDX] = t >> 32;
 	return 0;
 }
+/* RDPMC: no performance counters are offered, so every counter index is
+ * invalid: #GP(0) */
+static int op_rdpmc(struct emu_cpu *c, struct emu_insn *i)
+{
+	(void)i;
+	emu_gp0(c);
+}
+
 static int op_cpuid(struct emu_cpu *c, struct emu_insn *i)
 {
 	(void)i;
@@ -463,6 +471,8 @@ static emu_fn pick_0f(struct emu_insn *i)
 		return op_rdtsc;
 	case 0x32:
 		return op_rdmsr;
+	case 0x33:
+		return op_rdpmc;
 	case 0xa2:
 		return op_cpuid;
 	case 0xa0:

@@ -8,12 +8,12 @@ static uint64_t parity(uint64_t r)
 	return (__builtin_popcount((unsigned)(r & 0xff)) & 1) ? 0 : EMU_F_PF;
 }
 
-static uint64_t compute(const struct emu_cpu *c)
+static uint64_t compute_op(uint32_t op, uint32_t sz, uint64_t res, uint64_t a_in, uint64_t b_in)
 {
-	unsigned n = 8 * c->lf_sz;
+	unsigned n = 8 * sz;
 	uint64_t mask = n == 64 ? ~0ULL : (1ULL << n) - 1, sign = 1ULL << (n - 1);
-	uint64_t r = c->lf_res & mask, a = c->lf_a & mask, b = c->lf_b & mask, f = 0, cin;
-	switch (c->lf_op) {
+	uint64_t r = res & mask, a = a_in & mask, b = b_in & mask, f = 0, cin;
+	switch (op) {
 	case EMU_LF_ADD:
 		f |= r < a ? EMU_F_CF : 0;
 		f |= ((a ^ r) & (b ^ r) & sign) ? EMU_F_OF : 0;
@@ -39,42 +39,51 @@ static uint64_t compute(const struct emu_cpu *c)
 	case EMU_LF_LOGIC:
 		break;
 	case EMU_LF_INC:
-		f |= c->lf_b ? EMU_F_CF : 0;
+		f |= b_in ? EMU_F_CF : 0;
 		f |= r == sign ? EMU_F_OF : 0;
 		f |= (r & 0xf) == 0 ? EMU_F_AF : 0;
 		break;
 	case EMU_LF_DEC:
-		f |= c->lf_b ? EMU_F_CF : 0;
+		f |= b_in ? EMU_F_CF : 0;
 		f |= r == sign - 1 ? EMU_F_OF : 0;
 		f |= (r & 0xf) == 0xf ? EMU_F_AF : 0;
 		break;
 	case EMU_LF_SHL: {
-		unsigned k = (unsigned)c->lf_b;
+		unsigned k = (unsigned)b_in;
 		uint64_t cf = k <= n ? (a >> (n - k)) & 1 : 0;
 		f |= cf ? EMU_F_CF : 0;
 		f |= (!!(r & sign) ^ cf) ? EMU_F_OF : 0;
 		break;
 	}
 	case EMU_LF_SHR: {
-		unsigned k = (unsigned)c->lf_b;
+		unsigned k = (unsigned)b_in;
 		f |= (k <= n && ((a >> (k - 1)) & 1)) ? EMU_F_CF : 0;
 		f |= (k == 1 && (a & sign)) ? EMU_F_OF : 0;
 		break;
 	}
 	case EMU_LF_SAR: {
-		unsigned k = (unsigned)c->lf_b;
+		unsigned k = (unsigned)b_in;
 		int64_t sa = (int64_t)(a << (64 - n)) >> (64 - n);
 		f |= ((sa >> (k < n ? k - 1 : n - 1)) & 1) ? EMU_F_CF : 0;
 		break;
 	}
 	case EMU_LF_MUL:
-		f |= c->lf_b ? (EMU_F_CF | EMU_F_OF) : 0;
+		f |= b_in ? (EMU_F_CF | EMU_F_OF) : 0;
 		break;
 	}
 	f |= r == 0 ? EMU_F_ZF : 0;
 	f |= (r & sign) ? EMU_F_SF : 0;
 	f |= parity(r);
 	return f;
+}
+
+static uint64_t compute(const struct emu_cpu *c)
+{
+	if (c->lf_op != EMU_LF_ROT)
+		return compute_op(c->lf_op, c->lf_sz, c->lf_res, c->lf_a, c->lf_b);
+	uint64_t f = compute_op(c->lf2_op, c->lf_sz, c->lf_res, c->lf2_a, c->lf2_b);
+	f &= ~(uint64_t)(EMU_F_CF | EMU_F_OF);
+	return f | ((c->lf_b & 1) ? EMU_F_CF : 0) | ((c->lf_b & 2) ? EMU_F_OF : 0);
 }
 
 void emu_flags_materialize(struct emu_cpu *c)
@@ -112,6 +121,8 @@ int emu_cf(struct emu_cpu *c)
 	case EMU_LF_INC:
 	case EMU_LF_DEC:
 		return c->lf_b != 0;
+	case EMU_LF_ROT:
+		return (int)(c->lf_b & 1);
 	default:
 		return (compute(c) & EMU_F_CF) != 0;
 	}

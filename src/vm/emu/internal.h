@@ -26,6 +26,8 @@
  *           c->s.gpr[i->reg] = v;                 // ModRM.reg with REX.R (0..15)
  *           uint8_t *x = emu_xmm(c, i->reg);      // XMM register bytes (FXSAVE image)
  *           return 0;                             // fall through to the next instruction
+ *                                                 // (EMU_NEXT(c, i) does so without a
+ *                                                 // return to the dispatch loop)
  *   }
  *
  * Operands: i->reg is ModRM.reg (+REX.R), i->rm the register operand when
@@ -178,7 +180,10 @@ struct emu_insn {
 	uint8_t csz;   /* code size of the block: 2, 4, 8 */
 };
 
-/* Decoding depends on these: code size (16/32/64) and CPL-is-3 bits. */
+/* Decoding depends on these: code size (16/32/64) and CPL-is-3 bits, and
+ * single-stepping (RFLAGS.TF: blocks of one instruction). */
+#define EMU_KEY_CPL3 16u
+#define EMU_KEY_STEP 32u
 struct emu_block {
 	uint64_t pa;  /* physical address of the first byte */
 	uint32_t key; /* mode bits at decode time */
@@ -194,7 +199,11 @@ struct emu_block {
 		uint32_t key;
 		struct emu_block *b;
 	} succ[2];
-	uint32_t succ_next;     /* slot to replace */
+	uint32_t succ_next; /* slot to replace */
+	/* the block that follows this one's final CALL when the callee
+	 * returns (found through the return-address stack) */
+	struct emu_block *ret_block;
+	uint64_t ret_la;
 	struct emu_insn insn[]; /* ninsn + 1 (end marker) */
 };
 
@@ -239,6 +248,9 @@ enum emu_lf {
 	EMU_LF_SHR,
 	EMU_LF_SAR,
 	EMU_LF_MUL, /* lf_b: CF=OF value */
+	/* a rotate after a lazy operation: SF/ZF/AF/PF are that operation's
+	 * (kept in lf_sz/lf_res and the lf2_* copy), lf_b = CF | OF << 1 */
+	EMU_LF_ROT,
 };
 
 struct emu_cpu {
@@ -251,6 +263,8 @@ struct emu_cpu {
 	 * INC/DEC lf_b is the carry flag before the operation */
 	uint32_t lf_op, lf_sz;
 	uint64_t lf_res, lf_a, lf_b;
+	uint32_t lf2_op; /* the operation under an EMU_LF_ROT */
+	uint64_t lf2_a, lf2_b;
 
 	/* current instruction while a block runs */
 	struct emu_insn *cur;
@@ -274,6 +288,15 @@ struct emu_cpu {
 	uint8_t *arena;
 	size_t arena_used, arena_cap;
 	uint32_t arena_flushes; /* blocks decoded before a flush are gone */
+	/* return-address stack: near CALLs push (return address, calling
+	 * block); a RET that matches the top reuses the caller's ret_block */
+	struct {
+		uint64_t la;
+		struct emu_block *b;
+		uint32_t flushes;
+	} rs[16];
+	unsigned rs_top;
+	uint8_t ret_pending;
 	/* jump cache: linear RIP -> block, checked against the TLB on use */
 	struct {
 		uint64_t rip;
@@ -344,9 +367,6 @@ void emu_wrn(struct emu_cpu *c, uint64_t la, const void *src, unsigned n);
 /* Supervisor (implicit) accesses: descriptor tables, TSS, IDT. */
 void emu_rd_sys(struct emu_cpu *c, uint64_t la, void *dst, unsigned n);
 void emu_wr_sys(struct emu_cpu *c, uint64_t la, const void *src, unsigned n);
-/* Translate for an access by the current CPL (or supervisor); raises #PF.
- * Returns the physical address. */
-uint64_t emu_translate(struct emu_cpu *c, uint64_t la, enum emu_acc acc, int user);
 /* Host pointer of a writable RAM range in one page for a read-modify-write,
  * or the bounce buffer (filled) for anything else; emu_rmw_end writes the
  * bounce buffer back. LOCKed RMWs on the bounce buffer hold mem->lock. */
@@ -471,9 +491,25 @@ static inline uint64_t emu_ea(struct emu_cpu *c, const struct emu_insn *i)
 		return next_->fn((c), next_);                                                      \
 	} while (0)
 
+/* emu_ea for [base + disp] in 64-bit mode with a 64-bit address (chosen at
+ * decode time by the handlers that use it) */
+static inline uint64_t emu_ea_b64(struct emu_cpu *c, const struct emu_insn *i)
+{
+	return c->s.gpr[i->base] + (uint64_t)(int64_t)i->disp + c->segbase[i->seg];
+}
+
 static inline uint64_t emu_next_rip(const struct emu_cpu *c, const struct emu_insn *i)
 {
 	return c->rip + i->end;
+}
+
+/* A near CALL to `ret` (an offset in CS) was made from the running block. */
+static inline void emu_rs_push(struct emu_cpu *c, uint64_t ret)
+{
+	unsigned k = c->rs_top++ & 15;
+	c->rs[k].la = (ret + c->segbase[X86_CS]) & c->la_mask;
+	c->rs[k].b = c->blk;
+	c->rs[k].flushes = c->arena_flushes;
 }
 
 /* ---- registers ---- */
@@ -517,7 +553,8 @@ static inline uint8_t *emu_xmm(struct emu_cpu *c, unsigned n)
 uint64_t emu_flags(struct emu_cpu *c); /* full RFLAGS, materialized */
 void emu_flags_materialize(struct emu_cpu *c);
 int emu_cond_slow(struct emu_cpu *c, unsigned cc);
-int emu_cf(struct emu_cpu *c);                     /* current carry flag */
+int emu_cf(struct emu_cpu *c); /* current carry flag */
+
 void emu_set_flags(struct emu_cpu *c, uint64_t v); /* all of RFLAGS, no checks */
 static inline void emu_lf_set(struct emu_cpu *c, uint32_t op, uint32_t sz, uint64_t res, uint64_t a,
                               uint64_t b)
@@ -528,8 +565,37 @@ static inline void emu_lf_set(struct emu_cpu *c, uint32_t op, uint32_t sz, uint6
 	c->lf_a = a;
 	c->lf_b = b;
 }
+/* Rotates: set CF and OF, keep the other flags (lazily: the operation
+ * that set them moves to lf2_* and lf_b holds CF | OF << 1). */
+static inline void emu_set_cf_of(struct emu_cpu *c, int cf, int of)
+{
+	uint64_t v = (uint64_t)(cf != 0) | (uint64_t)(of != 0) << 1;
+	if (EMU_UNLIKELY(c->lf_op == EMU_LF_NONE)) {
+		c->s.rflags = (c->s.rflags & ~(uint64_t)(EMU_F_CF | EMU_F_OF)) |
+		              ((v & 1) ? EMU_F_CF : 0) | ((v & 2) ? EMU_F_OF : 0);
+		return;
+	}
+	if (c->lf_op != EMU_LF_ROT) {
+		c->lf2_op = c->lf_op;
+		c->lf2_a = c->lf_a;
+		/* two 8-byte copies: one 16-byte load of the operands the last
+		 * instruction just stored would stall on store forwarding */
+		__asm__("" ::: "memory");
+		c->lf2_b = c->lf_b;
+		c->lf_op = EMU_LF_ROT;
+	}
+	c->lf_b = v;
+}
+
+/* Logical operations: CF = OF = 0, the operands are not needed. */
+static inline void emu_lf_logic(struct emu_cpu *c, uint32_t sz, uint64_t res)
+{
+	c->lf_op = EMU_LF_LOGIC;
+	c->lf_sz = sz;
+	c->lf_res = res;
+}
 /* Condition code cc (0..15 as in Jcc) true? */
-static inline int emu_cond(struct emu_cpu *c, unsigned cc)
+static inline __attribute__((always_inline)) int emu_cond(struct emu_cpu *c, unsigned cc)
 {
 	if (c->lf_op == EMU_LF_NONE)
 		return emu_cond_slow(c, cc);

@@ -138,11 +138,6 @@ static uint64_t xlate_fill(struct emu_cpu *c, uint64_t la, enum emu_acc acc, int
 	return t.pa | (la & 0xfff);
 }
 
-uint64_t emu_translate(struct emu_cpu *c, uint64_t la, enum emu_acc acc, int user)
-{
-	return xlate_fill(c, la, acc, user);
-}
-
 /* The next instruction of the running block re-enters the run loop, which
  * finds the block stale and decodes the new bytes. */
 static int op_smc_stop(struct emu_cpu *c, struct emu_insn *i)

@@ -79,6 +79,8 @@ static inline void emu_wr_reg(struct emu_cpu *c, struct emu_insn *i, uint64_t v)
 void emu_io_check(struct emu_cpu *c, uint16_t port, unsigned len);
 
 /* Segment loads and far transfers (seg.c). */
+/* The 8-byte descriptor d of selector sel as a segment register's hidden part. */
+void emu_parse_desc(uint64_t d, uint16_t sel, struct x86_segment *s);
 void emu_load_seg(struct emu_cpu *c, unsigned sreg, uint16_t sel);
 void emu_load_seg_real(struct emu_cpu *c, unsigned sreg, uint16_t sel);
 /* Far jump/call/return to sel:off (osz: operand size of the instruction). */

@@ -29,7 +29,7 @@ static uint64_t read_desc(struct emu_cpu *c, uint16_t sel, int vec, uint64_t *ad
 	return d;
 }
 
-static void parse_desc(uint64_t d, uint16_t sel, struct x86_segment *s)
+void emu_parse_desc(uint64_t d, uint16_t sel, struct x86_segment *s)
 {
 	uint32_t limit = (uint32_t)((d & 0xffff) | ((d >> 32) & 0xf0000));
 	s->base = ((d >> 16) & 0xffffff) | ((d >> 32) & 0xff000000);
@@ -113,7 +113,7 @@ void emu_load_seg(struct emu_cpu *c, unsigned sreg, uint16_t sel)
 	}
 	uint64_t addr, d = read_desc(c, sel, EMU_GP, &addr);
 	struct x86_segment n;
-	parse_desc(d, sel, &n);
+	emu_parse_desc(d, sel, &n);
 	if (sreg == X86_SS) {
 		if (rpl != cpl || !n.s || (n.type & 8) || !(n.type & 2) || n.dpl != cpl)
 			emu_raise(c, EMU_GP, EMU_ERR, sel & 0xfffc);
@@ -145,7 +145,7 @@ static void load_code_desc(struct emu_cpu *c, uint16_t sel, unsigned new_cpl, in
 	if ((sel & ~3u) == 0)
 		emu_gp0(c);
 	uint64_t addr, d = read_desc(c, sel, EMU_GP, &addr);
-	parse_desc(d, sel, n);
+	emu_parse_desc(d, sel, n);
 	unsigned rpl = SEL_RPL(sel);
 	if (!n->s || !(n->type & 8))
 		emu_raise(c, EMU_GP, EMU_ERR, sel & 0xfffc); /* call gates: not implemented */
@@ -332,7 +332,7 @@ void emu_load_sys_seg(struct emu_cpu *c, unsigned sreg, uint16_t sel)
 		emu_raise(c, EMU_GP, EMU_ERR, sel & 0xfffc);
 	uint64_t addr, d = read_desc(c, sel, EMU_GP, &addr), hi = 0;
 	struct x86_segment n;
-	parse_desc(d, sel, &n);
+	emu_parse_desc(d, sel, &n);
 	if (n.s || (sreg == X86_LDTR ? n.type != 2 : (n.type != 9 && n.type != 1)))
 		emu_raise(c, EMU_GP, EMU_ERR, sel & 0xfffc);
 	if (!n.present)
@@ -361,7 +361,7 @@ static int op_lar_lsl(struct emu_cpu *c, struct emu_insn *i)
 	if ((sel & ~3u) && (uint64_t)(sel & ~7u) + 7 <= tl) {
 		d = read_desc(c, sel, EMU_GP, &addr);
 		struct x86_segment n;
-		parse_desc(d, sel, &n);
+		emu_parse_desc(d, sel, &n);
 		int conforming = n.s && (n.type & 0xc) == 0xc;
 		if (n.s)
 			ok = conforming || (n.dpl >= c->cpl && n.dpl >= SEL_RPL(sel));
@@ -389,7 +389,7 @@ void emu_verr_verw(struct emu_cpu *c, uint16_t sel, int write)
 	uint64_t tl = (sel & 4) ? c->s.seg[X86_LDTR].limit : c->s.gdt.limit, addr;
 	if ((sel & ~3u) && (uint64_t)(sel & ~7u) + 7 <= tl) {
 		struct x86_segment n;
-		parse_desc(read_desc(c, sel, EMU_GP, &addr), sel, &n);
+		emu_parse_desc(read_desc(c, sel, EMU_GP, &addr), sel, &n);
 		int code = (n.type & 8) != 0, conforming = code && (n.type & 4);
 		ok = n.s && (conforming || (n.dpl >= c->cpl && n.dpl >= SEL_RPL(sel)));
 		if (write)

@@ -48,7 +48,7 @@ static int op_cvtsi2s(struct emu_cpu *c, struct emu_insn *i)
 	k[(i->pfx & EMU_PFX_F2) != 0][n == 8](&d, v);
 	sse_fp_flags(c, sse_host_leave(h));
 	sse_put(c, i->reg, &d);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* F3/F2 0F 2C (truncating) and 2D: CVT(T)SS2SI / CVT(T)SD2SI r32|64, xmm/m */
@@ -66,7 +66,7 @@ static int op_cvts2si(struct emu_cpu *c, struct emu_insn *i)
 	uint64_t r = k[dbl][i->op & 1][w](&s);
 	sse_fp_flags(c, sse_host_leave(h));
 	emu_setreg(c, i->reg, w ? 8 : 4, r);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 emu_fn sse_cvt_pick(const struct emu_insn *i)

@@ -193,6 +193,46 @@ sse_kern sse_fp_kernel(unsigned pidx, unsigned op)
 	return fp_tab[pidx & 3][op & 0xff].k;
 }
 
+/* Result lanes of the arithmetic that can underflow: n floats (4 bytes)
+ * or doubles (8 bytes) from lane 0; 0 for the rest */
+static unsigned tiny_lanes(unsigned p, unsigned op, unsigned *size)
+{
+	static const uint8_t n[4] = {4, 2, 1, 1}, sz[4] = {4, 8, 4, 8};
+	switch (op) {
+	case 0x58:
+	case 0x59:
+	case 0x5c:
+	case 0x5e:
+		*size = sz[p];
+		return n[p];
+	case 0x5a: /* CVTPD2PS, CVTSD2SS */
+		*size = 4;
+		return p == 1 ? 2 : p == 3 ? 1 : 0;
+	case 0x7c:
+	case 0x7d:
+	case 0xd0:
+		*size = p == 1 ? 8 : 4;
+		return p == 1 ? 2 : p == 3 ? 4 : 0;
+	}
+	return 0;
+}
+
+/* With underflow unmasked the processor reports a tiny result even when it
+ * is exact (the host, running masked, flags only inexact ones): a denormal
+ * result lane is one. */
+static uint32_t tiny_exact(const struct emu_insn *i, const sse_v *d)
+{
+	unsigned size, n = tiny_lanes(sse_pidx(i), i->op, &size);
+	for (unsigned k = 0; k < n; k++) {
+		if (size == 4 && !(d->d[k] & 0x7f800000u) && (d->d[k] & 0x7fffffu))
+			return 0x10;
+		if (size == 8 && !(d->q[k] & 0x7ff0000000000000ULL) &&
+		    (d->q[k] & 0xfffffffffffffULL))
+			return 0x10;
+	}
+	return 0;
+}
+
 static void run_fp(struct emu_cpu *c, struct emu_insn *i, sse_kf k, unsigned msz, int mx)
 {
 	sse_check(c);
@@ -202,7 +242,10 @@ static void run_fp(struct emu_cpu *c, struct emu_insn *i, sse_kf k, unsigned msz
 	if (mx) {
 		uint32_t h = sse_host_enter(c);
 		k(&d, &s);
-		sse_fp_flags(c, sse_host_leave(h));
+		uint32_t fl = sse_host_leave(h);
+		if (!(sse_mxcsr(c) & 0x800))
+			fl |= tiny_exact(i, &d);
+		sse_fp_flags(c, fl);
 	} else {
 		k(&d, &s);
 	}
@@ -213,7 +256,7 @@ static int op_fp(struct emu_cpu *c, struct emu_insn *i)
 {
 	const struct fp_ent *e = &fp_tab[sse_pidx(i)][i->op];
 	run_fp(c, i, e->k, e->msz, e->mx);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* 0F C2 ib: the predicate is imm8[2:0] */
@@ -222,7 +265,7 @@ static int op_cmp(struct emu_cpu *c, struct emu_insn *i)
 	static const uint8_t sz[4] = {16, 16, 4, 8};
 	unsigned p = sse_pidx(i);
 	run_fp(c, i, cmp_k[p][i->imm & 7], sz[p], 1);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* COMISS/UCOMISS (0F 2F/2E), COMISD/UCOMISD (66): ZF PF CF from the
@@ -258,7 +301,7 @@ static int op_comi(struct emu_cpu *c, struct emu_insn *i)
 	sse_fp_flags(c, sse_host_leave(h));
 	uint64_t fl = emu_flags(c);
 	emu_set_flags(c, (fl & ~(uint64_t)EMU_F_ARITH) | f);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 emu_fn sse_fp_pick(const struct emu_insn *i)

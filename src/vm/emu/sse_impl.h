@@ -73,6 +73,26 @@ static inline void sse_put(struct emu_cpu *c, unsigned r, const sse_v *v)
 	memcpy(emu_xmm(c, r), v, 16);
 }
 
+/* n bytes of guest memory through the TLB when they lie in one page that
+ * may be read (written) directly, else through the general path. */
+static inline void sse_rd(struct emu_cpu *c, uint64_t la, void *dst, unsigned n)
+{
+	struct emu_tlb_entry *e = emu_tlbe(c, la);
+	if (EMU_LIKELY(e->r == (la & ~0xfffULL) && (la & 0xfff) <= 0x1000 - n))
+		memcpy(dst, (const void *)(e->addend + la), n);
+	else
+		emu_rdn(c, la, dst, n);
+}
+static inline void sse_wr(struct emu_cpu *c, uint64_t la, const void *src, unsigned n)
+{
+	struct emu_tlb_entry *e = emu_tlbe(c, la);
+	if (EMU_LIKELY(e->w == (la & ~0xfffULL) && (la & 0xfff) <= 0x1000 - n &&
+	               !atomic_load_explicit(e->code, memory_order_relaxed)))
+		memcpy((void *)(e->addend + la), src, n);
+	else
+		emu_wrn(c, la, src, n);
+}
+
 /* The r/m source: the whole register, or `n` bytes of memory (the rest
  * zero); `aligned`: a 16-byte operand that must be aligned (#GP). */
 static inline void sse_src(struct emu_cpu *c, const struct emu_insn *i, sse_v *v, unsigned n,
@@ -85,8 +105,9 @@ static inline void sse_src(struct emu_cpu *c, const struct emu_insn *i, sse_v *v
 	uint64_t la = emu_ea(c, i);
 	if (aligned && (la & 15))
 		emu_gp0(c);
-	memset(v, 0, sizeof(*v));
-	emu_rdn(c, la, v, n);
+	if (n < 16)
+		memset(v, 0, sizeof(*v));
+	sse_rd(c, la, v, n);
 }
 
 /* Merge host exception flags into MXCSR; raise #XM/#UD when one is unmasked. */

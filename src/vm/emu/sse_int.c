@@ -18,15 +18,18 @@ typedef void (*sse_k2)(sse_v *d, const sse_v *s);
 	X(packsswb)                                                                                \
 	X(pcmpgtb)                                                                                 \
 	X(pcmpgtw)                                                                                 \
-	X(pcmpgtd) X(packuswb) X(punpckhbw) X(punpckhwd) X(punpckhdq) X(packssdw) X(punpcklqdq)    \
-	    X(punpckhqdq) X(pcmpeqb) X(pcmpeqw) X(pcmpeqd) X(psrlw) X(psrld) X(psrlq) X(paddq)     \
-	        X(pmullw) X(psubusb) X(psubusw) X(pminub) X(pand) X(paddusb) X(paddusw) X(pmaxub)  \
-	            X(pandn) X(pavgb) X(psraw) X(psrad) X(pavgw) X(pmulhuw) X(pmulhw) X(psubsb)    \
-	                X(psubsw) X(pminsw) X(por) X(paddsb) X(paddsw) X(pmaxsw) X(pxor) X(psllw)  \
-	                    X(pslld) X(psllq) X(pmuludq) X(pmaddwd) X(psadbw) X(psubb) X(psubw)    \
-	                        X(psubd) X(psubq) X(paddb) X(paddw) X(paddd) X(unpcklps)           \
-	                            X(unpckhps) X(unpcklpd) X(unpckhpd) X(andps) X(andnps) X(orps) \
-	                                X(xorps)
+	X(pcmpgtd)                                                                                 \
+	X(packuswb)                                                                                \
+	X(punpckhbw)                                                                               \
+	X(punpckhwd)                                                                               \
+	X(punpckhdq) X(packssdw) X(punpcklqdq) X(punpckhqdq) X(pcmpeqb) X(pcmpeqw) X(pcmpeqd)      \
+	    X(psrlw) X(psrld) X(psrlq) X(paddq) X(pmullw) X(psubusb) X(psubusw) X(pminub) X(pand)  \
+	        X(paddusb) X(paddusw) X(pmaxub) X(pandn) X(pavgb) X(psraw) X(psrad) X(pavgw)       \
+	            X(pmulhuw) X(pmulhw) X(psubsb) X(psubsw) X(pminsw) X(por) X(paddsb) X(paddsw)  \
+	                X(pmaxsw) X(pxor) X(psllw) X(pslld) X(psllq) X(pmuludq) X(pmaddwd)         \
+	                    X(psadbw) X(psubb) X(psubw) X(psubd) X(psubq) X(paddb) X(paddw)        \
+	                        X(paddd) X(unpcklps) X(unpckhps) X(unpcklpd) X(unpckhpd) X(andps)  \
+	                            X(andnps) X(orps) X(xorps)
 K2_LIST(K2)
 
 /* 66 0F xx */
@@ -67,7 +70,7 @@ static int op_k2(struct emu_cpu *c, struct emu_insn *i)
 	sse_get(c, i->reg, &d);
 	((i->pfx & EMU_PFX_66) ? tab66 : tabnp)[i->op](&d, &s);
 	sse_put(c, i->reg, &d);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* PSHUFD (66), PSHUFHW (F3), PSHUFLW (F2) 0F 70 /r ib */
@@ -89,7 +92,7 @@ static int op_pshuf(struct emu_cpu *c, struct emu_insn *i)
 			d.d[k] = s.d[(m >> (2 * k)) & 3];
 	}
 	sse_put(c, i->reg, &d);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* 66 0F 71/72/73 /digit ib: shifts by an immediate, done as the register
@@ -120,7 +123,7 @@ static int op_shift_imm(struct emu_cpu *c, struct emu_insn *i)
 	};
 	tab66[reg_op[i->op - 0x71][i->ext]](&d, &cnt);
 	sse_put(c, i->rm, &d);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* SHUFPS (0F C6) / SHUFPD (66 0F C6): low half from the destination, high
@@ -142,7 +145,7 @@ static int op_shufp(struct emu_cpu *c, struct emu_insn *i)
 		r.d[3] = s.d[(m >> 6) & 3];
 	}
 	sse_put(c, i->reg, &r);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* PINSRW xmm, r32/m16, imm8 (66 0F C4) */
@@ -154,7 +157,7 @@ static int op_pinsrw(struct emu_cpu *c, struct emu_insn *i)
 	sse_get(c, i->reg, &d);
 	d.w[i->imm & 7] = v;
 	sse_put(c, i->reg, &d);
-	return 0;
+	EMU_NEXT(c, i);
 }
 /* PEXTRW r32, xmm, imm8 (66 0F C5) */
 static int op_pextrw(struct emu_cpu *c, struct emu_insn *i)
@@ -163,7 +166,7 @@ static int op_pextrw(struct emu_cpu *c, struct emu_insn *i)
 	sse_v s;
 	sse_get(c, i->rm, &s);
 	c->s.gpr[i->reg] = s.w[i->imm & 7];
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 emu_fn sse_int_pick(const struct emu_insn *i)

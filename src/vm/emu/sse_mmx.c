@@ -49,7 +49,7 @@ static int op_emms(struct emu_cpu *c, struct emu_insn *i)
 	if (x87_sw(c) & X87_ES)
 		emu_raise(c, EMU_MF, EMU_NOERR, 0);
 	c->s.fx.bytes[4] = 0;
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* mm, mm/m64 with a 128-bit kernel */
@@ -97,7 +97,7 @@ static int op_k2(struct emu_cpu *c, struct emu_insn *i)
 	}
 	sse_int_kernel(op)(&a, &b);
 	mm_put(c, i->reg, a.q[hi]);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* MOVD/MOVQ mm, r/m32|64 (0F 6E); MOVQ mm, mm/m64 (0F 6F) */
@@ -112,7 +112,7 @@ static int op_mov_to(struct emu_cpu *c, struct emu_insn *i)
 		v = i->mem ? emu_rd(c, emu_ea(c, i), n) : emu_getreg(c, i->rm, n);
 	}
 	mm_put(c, i->reg, v);
-	return 0;
+	EMU_NEXT(c, i);
 }
 /* MOVD/MOVQ r/m32|64, mm (0F 7E); MOVQ mm/m64, mm (0F 7F); MOVNTQ (0F E7) */
 static int op_mov_from(struct emu_cpu *c, struct emu_insn *i)
@@ -126,7 +126,7 @@ static int op_mov_from(struct emu_cpu *c, struct emu_insn *i)
 		emu_setreg(c, i->rm, n, v);
 	else
 		mm_put(c, i->rm, v);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* 0F 71/72/73 /digit ib on mm */
@@ -143,7 +143,7 @@ static int op_shift_imm(struct emu_cpu *c, struct emu_insn *i)
 	n.q[0] = i->imm & 0xff;
 	sse_int_kernel(reg_op[i->op - 0x71][i->ext])(&a, &n);
 	mm_put(c, i->rm, a.q[0]);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* PSHUFW mm, mm/m64, imm8 (0F 70) */
@@ -154,7 +154,7 @@ static int op_pshufw(struct emu_cpu *c, struct emu_insn *i)
 	for (unsigned k = 0; k < 4; k++)
 		r |= ((s >> (16 * ((i->imm >> (2 * k)) & 3))) & 0xffff) << (16 * k);
 	mm_put(c, i->reg, r);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* PINSRW mm, r32/m16, imm8 (0F C4); PEXTRW r32, mm, imm8 (0F C5) */
@@ -165,13 +165,13 @@ static int op_pinsrw(struct emu_cpu *c, struct emu_insn *i)
 	unsigned sh = 16 * (i->imm & 3);
 	uint64_t d = mm_get(c, i->reg);
 	mm_put(c, i->reg, (d & ~(0xffffULL << sh)) | w << sh);
-	return 0;
+	EMU_NEXT(c, i);
 }
 static int op_pextrw(struct emu_cpu *c, struct emu_insn *i)
 {
 	mmx_enter(c);
 	c->s.gpr[i->reg] = (mm_get(c, i->rm) >> (16 * (i->imm & 3))) & 0xffff;
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* PMOVMSKB r32, mm (0F D7) */
@@ -183,7 +183,7 @@ static int op_pmovmskb(struct emu_cpu *c, struct emu_insn *i)
 	for (int k = 0; k < 8; k++)
 		m |= (uint32_t)((v >> (8 * k + 7)) & 1) << k;
 	c->s.gpr[i->reg] = m;
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* MASKMOVQ mm1, mm2 (0F F7): bytes of mm1 to DS:rDI where mm2's byte has its top bit */
@@ -200,7 +200,7 @@ static int op_maskmovq(struct emu_cpu *c, struct emu_insn *i)
 		if ((m >> (8 * k + 7)) & 1)
 			emu_wr8(c, (a + k + c->segbase[i->seg]) & c->la_mask,
 			        (uint8_t)(v >> (8 * k)));
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* PALIGNR mm, mm/m64, imm8 (0F 3A 0F) */
@@ -217,7 +217,7 @@ static int op_palignr(struct emu_cpu *c, struct emu_insn *i)
 		r |= b << (8 * k);
 	}
 	mm_put(c, i->reg, r);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* MOVQ2DQ xmm, mm (F3 0F D6) / MOVDQ2Q mm, xmm (F2 0F D6) */
@@ -234,7 +234,7 @@ static int op_movq2dq(struct emu_cpu *c, struct emu_insn *i)
 		sse_get(c, i->rm, &v);
 		mm_put(c, i->reg, v.q[0]);
 	}
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* CVTPI2PS/CVTPI2PD xmm, mm/m64 (0F 2A, 66 0F 2A) and CVT(T)PS2PI /
@@ -278,7 +278,7 @@ static int op_cvtpi(struct emu_cpu *c, struct emu_insn *i)
 	k(&d, &s);
 	sse_fp_flags(c, sse_host_leave(h));
 	mm_put(c, i->reg, d.q[0]);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int mmx_k2_op(unsigned op)

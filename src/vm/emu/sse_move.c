@@ -26,7 +26,7 @@ static int op_load(struct emu_cpu *c, struct emu_insn *i)
 	sse_v v;
 	sse_src(c, i, &v, 16, aligned16(i));
 	sse_put(c, i->reg, &v);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static int op_store(struct emu_cpu *c, struct emu_insn *i)
@@ -41,8 +41,8 @@ static int op_store(struct emu_cpu *c, struct emu_insn *i)
 	uint64_t la = emu_ea(c, i);
 	if (aligned16(i) && (la & 15))
 		emu_gp0(c);
-	emu_wrn(c, la, &v, 16);
-	return 0;
+	sse_wr(c, la, &v, 16);
+	EMU_NEXT(c, i);
 }
 
 /* MOVSS/MOVSD (F3/F2 0F 10/11): a load from memory zeroes the rest, a
@@ -60,11 +60,11 @@ static int op_movs(struct emu_cpu *c, struct emu_insn *i)
 			memmove(emu_xmm(c, i->reg), emu_xmm(c, i->rm), n);
 		}
 	} else if (i->mem) {
-		emu_wrn(c, emu_ea(c, i), emu_xmm(c, i->reg), n);
+		sse_wr(c, emu_ea(c, i), emu_xmm(c, i->reg), n);
 	} else {
 		memmove(emu_xmm(c, i->rm), emu_xmm(c, i->reg), n);
 	}
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* 66 0F 6E: MOVD/MOVQ xmm, r/m32/64 */
@@ -75,7 +75,7 @@ static int op_movd_to(struct emu_cpu *c, struct emu_insn *i)
 	sse_v v = {0};
 	v.q[0] = i->mem ? emu_rd(c, emu_ea(c, i), n) : emu_getreg(c, i->rm, n);
 	sse_put(c, i->reg, &v);
-	return 0;
+	EMU_NEXT(c, i);
 }
 /* 66 0F 7E: MOVD/MOVQ r/m32/64, xmm */
 static int op_movd_from(struct emu_cpu *c, struct emu_insn *i)
@@ -88,7 +88,7 @@ static int op_movd_from(struct emu_cpu *c, struct emu_insn *i)
 		emu_wr(c, emu_ea(c, i), n, v.q[0]);
 	else
 		emu_setreg(c, i->rm, n, v.q[0]);
-	return 0;
+	EMU_NEXT(c, i);
 }
 /* F3 0F 7E: MOVQ xmm, xmm/m64 (upper half zeroed) */
 static int op_movq_load(struct emu_cpu *c, struct emu_insn *i)
@@ -98,7 +98,7 @@ static int op_movq_load(struct emu_cpu *c, struct emu_insn *i)
 	sse_src(c, i, &v, 8, 0);
 	v.q[1] = 0;
 	sse_put(c, i->reg, &v);
-	return 0;
+	EMU_NEXT(c, i);
 }
 /* 66 0F D6: MOVQ xmm/m64, xmm */
 static int op_movq_store(struct emu_cpu *c, struct emu_insn *i)
@@ -107,12 +107,12 @@ static int op_movq_store(struct emu_cpu *c, struct emu_insn *i)
 	sse_v v;
 	sse_get(c, i->reg, &v);
 	if (i->mem) {
-		emu_wrn(c, emu_ea(c, i), &v, 8);
+		sse_wr(c, emu_ea(c, i), &v, 8);
 	} else {
 		v.q[1] = 0;
 		sse_put(c, i->rm, &v);
 	}
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* 0F 12/16 and 66 0F 12/16: MOVLPS/MOVLPD/MOVHPS/MOVHPD loads, and with a
@@ -131,7 +131,7 @@ static int op_movlh_load(struct emu_cpu *c, struct emu_insn *i)
 		d.q[hi] = s.q[!hi];
 	}
 	sse_put(c, i->reg, &d);
-	return 0;
+	EMU_NEXT(c, i);
 }
 /* 0F 13/17 (and 66): store the low / high quadword */
 static int op_movlh_store(struct emu_cpu *c, struct emu_insn *i)
@@ -139,8 +139,8 @@ static int op_movlh_store(struct emu_cpu *c, struct emu_insn *i)
 	sse_check(c);
 	sse_v v;
 	sse_get(c, i->reg, &v);
-	emu_wrn(c, emu_ea(c, i), &v.q[i->op == 0x17], 8);
-	return 0;
+	sse_wr(c, emu_ea(c, i), &v.q[i->op == 0x17], 8);
+	EMU_NEXT(c, i);
 }
 
 /* SSE3: MOVDDUP (F2 0F 12), MOVSLDUP (F3 0F 12), MOVSHDUP (F3 0F 16) */
@@ -158,7 +158,7 @@ static int op_movdup(struct emu_cpu *c, struct emu_insn *i)
 		d.d[2] = d.d[3] = s.d[2 + o];
 	}
 	sse_put(c, i->reg, &d);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* MOVMSKPS/MOVMSKPD (0F 50, 66 0F 50), PMOVMSKB (66 0F D7) */
@@ -167,18 +167,15 @@ static int op_movmsk(struct emu_cpu *c, struct emu_insn *i)
 	sse_check(c);
 	sse_v v;
 	sse_get(c, i->rm, &v);
-	uint32_t m = 0;
-	if (i->op == 0xd7) {
-		for (int k = 0; k < 16; k++)
-			m |= (uint32_t)(v.b[k] >> 7) << k;
-	} else if (i->pfx & EMU_PFX_66) {
-		m = (uint32_t)(v.q[0] >> 63) | (uint32_t)(v.q[1] >> 63) << 1;
-	} else {
-		for (int k = 0; k < 4; k++)
-			m |= (v.d[k] >> 31) << k;
-	}
-	c->s.gpr[i->reg] = m;
-	return 0;
+	int m;
+	if (i->op == 0xd7)
+		m = _mm_movemask_epi8(v.x);
+	else if (i->pfx & EMU_PFX_66)
+		m = _mm_movemask_pd(_mm_castsi128_pd(v.x));
+	else
+		m = _mm_movemask_ps(_mm_castsi128_ps(v.x));
+	c->s.gpr[i->reg] = (uint32_t)m;
+	EMU_NEXT(c, i);
 }
 
 /* MOVNTI m32/64, r (0F C3) */
@@ -186,7 +183,7 @@ static int op_movnti(struct emu_cpu *c, struct emu_insn *i)
 {
 	unsigned n = (i->pfx & EMU_PFX_REXW) ? 8 : 4;
 	emu_wr(c, emu_ea(c, i), n, c->s.gpr[i->reg]);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* MASKMOVDQU xmm1, xmm2 (66 0F F7): bytes of xmm1 whose mask byte in xmm2
@@ -205,7 +202,7 @@ static int op_maskmov(struct emu_cpu *c, struct emu_insn *i)
 	for (unsigned k = 0; k < 16; k++)
 		if (m.b[k] & 0x80)
 			emu_wr8(c, (a + k + c->segbase[i->seg]) & c->la_mask, v.b[k]);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 emu_fn sse_move_pick(const struct emu_insn *i)

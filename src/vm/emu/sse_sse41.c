@@ -103,7 +103,7 @@ static int op_38(struct emu_cpu *c, struct emu_insn *i)
 	sse_get(c, i->reg, &d);
 	op38(c, &d, &s, i->op);
 	sse_put(c, i->reg, &d);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* PMOVSX (66 0F 38 20-25) / PMOVZX (30-35): BW BD BQ WD WQ DQ */
@@ -123,7 +123,7 @@ static int op_pmovx(struct emu_cpu *c, struct emu_insn *i)
 		memcpy(&r.b[j * t], &v, t);
 	}
 	sse_put(c, i->reg, &r);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* PTEST: ZF = (dest AND src) == 0, CF = (NOT dest AND src) == 0 */
@@ -137,7 +137,7 @@ static int op_ptest(struct emu_cpu *c, struct emu_insn *i)
 	int cf = !((~d.q[0] & s.q[0]) | (~d.q[1] & s.q[1]));
 	uint64_t f = emu_flags(c) & ~(uint64_t)EMU_F_ARITH;
 	emu_set_flags(c, f | (z ? EMU_F_ZF : 0) | (cf ? EMU_F_CF : 0));
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* ---- 66 0F 3A ---- */
@@ -180,7 +180,7 @@ static int op_3a_imm(struct emu_cpu *c, struct emu_insn *i)
 	}
 	}
 	sse_put(c, i->reg, &d);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* PEXTRB/PEXTRW/PEXTRD/PEXTRQ/EXTRACTPS r/m, xmm, imm8 (66 0F 3A 14-17) */
@@ -200,7 +200,7 @@ static int op_pextr(struct emu_cpu *c, struct emu_insn *i)
 		emu_wr(c, emu_ea(c, i), n, v);
 	else
 		emu_setreg(c, i->rm, n == 8 ? 8 : 4, v);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* PINSRB/PINSRD/PINSRQ xmm, r/m, imm8 (66 0F 3A 20, 22) */
@@ -213,7 +213,7 @@ static int op_pinsr(struct emu_cpu *c, struct emu_insn *i)
 	sse_get(c, i->reg, &d);
 	memcpy(&d.b[((unsigned)i->imm & (16 / n - 1)) * n], &v, n);
 	sse_put(c, i->reg, &d);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* INSERTPS xmm, xmm/m32, imm8 (66 0F 3A 21) */
@@ -236,7 +236,7 @@ static int op_insertps(struct emu_cpu *c, struct emu_insn *i)
 		if ((m >> k) & 1)
 			d.d[k] = 0;
 	sse_put(c, i->reg, &d);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 emu_fn sse_sse41_pick(const struct emu_insn *i)

@@ -82,7 +82,7 @@ static int op_round(struct emu_cpu *c, struct emu_insn *i)
 		fl &= ~MX_PE;
 	sse_fp_flags(c, fl);
 	sse_put(c, i->reg, &d);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 static float mulf(float a, float b)
@@ -133,7 +133,7 @@ static int op_dp(struct emu_cpu *c, struct emu_insn *i)
 	}
 	sse_fp_flags(c, sse_host_leave(h));
 	sse_put(c, i->reg, &r);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 emu_fn sse_sse41fp_pick(const struct emu_insn *i)

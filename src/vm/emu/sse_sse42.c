@@ -143,7 +143,7 @@ static int op_pcmpstr(struct emu_cpu *c, struct emu_insn *i)
 	f |= (r2 ? EMU_F_CF : 0) | ((unsigned)s.lb < s.n ? EMU_F_ZF : 0) |
 	     ((unsigned)s.la < s.n ? EMU_F_SF : 0) | ((r2 & 1) ? EMU_F_OF : 0);
 	emu_set_flags(c, f);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* PCMPGTQ xmm, xmm/m128 (66 0F 38 37) */
@@ -156,7 +156,7 @@ static int op_pcmpgtq(struct emu_cpu *c, struct emu_insn *i)
 	for (int k = 0; k < 2; k++)
 		d.q[k] = d.sq[k] > s.sq[k] ? ~0ULL : 0;
 	sse_put(c, i->reg, &d);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* CRC32 r32/r64, r/m8 (F2 0F 38 F0) and r/m16/32/64 (F1): CRC-32C,
@@ -177,7 +177,7 @@ static int op_crc32(struct emu_cpu *c, struct emu_insn *i)
 		crc = (crc >> 1) ^ (bit ? 0x82f63b78u : 0);
 	}
 	c->s.gpr[i->reg] = crc;
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 emu_fn sse_sse42_pick(const struct emu_insn *i)

@@ -84,7 +84,7 @@ static int op_ssse3(struct emu_cpu *c, struct emu_insn *i)
 	sse_get(c, i->reg, &d);
 	sse_ssse3_op(&r, &d, &s, i->op);
 	sse_put(c, i->reg, &r);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 /* PALIGNR xmm, xmm/m128, imm8: (dest:src) >> (imm8 * 8), low 16 bytes */
@@ -100,7 +100,7 @@ static int op_palignr(struct emu_cpu *c, struct emu_insn *i)
 		r.b[k] = j < 16 ? s.b[j] : j < 32 ? d.b[j - 16] : 0;
 	}
 	sse_put(c, i->reg, &r);
-	return 0;
+	EMU_NEXT(c, i);
 }
 
 emu_fn sse_ssse3_pick(const struct emu_insn *i)

@@ -91,7 +91,7 @@ int x87_exec(struct emu_cpu *c, x87_kfn fn, struct x87k *k, unsigned fault, uint
 	if (pre & ~cw) {
 		hs = (uint16_t)((hs & ~(0x3fu | X87_C1)) | pre);
 		if (!(cc_mask & X87_CMPCC))
-			cc_mask = 0;
+			hs &= (uint16_t)~X87_CC; /* the codes it defines are cleared */
 	}
 	cc_mask &= X87_CC;
 	sw = (uint16_t)((sw & ~cc_mask) | (hs & cc_mask) | (hs & 0x3f));

@@ -29,7 +29,7 @@ static int op_arith_reg(struct emu_cpu *c, struct emu_insn *i)
 	unsigned n = i->modrm & 7, row = i->op == 0xd8 ? 0 : i->op == 0xdc ? 1 : 2;
 	struct x87k k;
 	unsigned fault = load2(c, &k, 0, n);
-	if (!x87_exec(c, x87_k_reg[row][i->ext], &k, fault, X87_CC))
+	if (!x87_exec(c, x87_k_reg[row][i->ext], &k, fault, X87_C1))
 		return 0;
 	const uint8_t *r = fault ? x87_indefinite : row == 1 ? k.r1 : k.r0;
 	x87_put(c, row ? n : 0, r);
@@ -47,7 +47,7 @@ static int op_arith_mem(struct emu_cpu *c, struct emu_insn *i)
 	struct x87k k;
 	unsigned fault = load2(c, &k, 0, 0);
 	emu_rdn(c, emu_ea(c, i), k.m, size[t]);
-	uint16_t cc = (i->ext == 2 || i->ext == 3) ? X87_CC | X87_CMPCC : X87_CC;
+	uint16_t cc = (i->ext == 2 || i->ext == 3) ? X87_CC | X87_CMPCC : X87_C1;
 	if (!x87_exec(c, x87_k_mem[t][i->ext], &k, fault, cc))
 		return 0;
 	if (i->ext == 3)
@@ -95,6 +95,8 @@ static int push_fault(struct emu_cpu *c, int both)
 {
 	if (x87_empty(c, 7))
 		return 0;
+	if (both) /* FPTAN/FSINCOS: not out of range */
+		x87_set_sw(c, x87_sw(c) & (uint16_t)~X87_C2);
 	if (x87_stack_fault(c, X87_OVER)) {
 		if (both)
 			x87_put(c, 0, x87_indefinite);
@@ -111,6 +113,26 @@ static void fxam_empty(struct emu_cpu *c)
 	x87_set_sw(c, sw);
 }
 
+/* The condition codes a D9 E0..FF operation sets; the processor leaves
+ * the others (documented as undefined) as they were. */
+static uint16_t cond_codes(unsigned modrm)
+{
+	switch (modrm) {
+	case 0xe4: /* FTST, FXAM */
+	case 0xe5:
+		return X87_CC | X87_CMPCC;
+	case 0xf5: /* FPREM1, FPREM: quotient bits and C2 */
+	case 0xf8:
+		return X87_CC;
+	case 0xf2: /* FPTAN, FSINCOS, FSIN, FCOS: C2 says out of range */
+	case 0xfb:
+	case 0xfe:
+	case 0xff:
+		return X87_C1 | X87_C2;
+	}
+	return X87_C1;
+}
+
 /* D9 E0..FF (except FDECSTP/FINCSTP) */
 static int op_d9(struct emu_cpu *c, struct emu_insn *i)
 {
@@ -122,7 +144,7 @@ static int op_d9(struct emu_cpu *c, struct emu_insn *i)
 		if (push_fault(c, 0))
 			return 0;
 		memset(&k, 0, sizeof(k));
-		if (x87_exec(c, fn, &k, 0, X87_CC))
+		if (x87_exec(c, fn, &k, 0, X87_C1))
 			x87_push(c, k.r0);
 		return 0;
 	}
@@ -135,8 +157,18 @@ static int op_d9(struct emu_cpu *c, struct emu_insn *i)
 	if (push && push_fault(c, 1))
 		return 0;
 	unsigned fault = load2(c, &k, 0, two ? 1 : 0);
-	uint16_t cc = (m == 0xe4 || m == 0xe5) ? X87_CC | X87_CMPCC : X87_CC;
-	if (!x87_exec(c, fn, &k, fault, cc))
+	uint16_t cc = cond_codes(m), before = x87_sw(c);
+	int done = x87_exec(c, fn, &k, fault, cc);
+	int nan = (k.r0[9] & 0x7f) == 0x7f && k.r0[8] == 0xff &&
+	          ((k.r0[7] & 0x7f) | k.r0[6] | k.r0[5] | k.r0[4] | k.r0[3] | k.r0[2] | k.r0[1] |
+	           k.r0[0]);
+	if ((m == 0xf5 || m == 0xf8) && (!done || (k.hsw & X87_IE) || nan)) {
+		/* FPREM/FPREM1 without a remainder (invalid operand, NaN, an
+		 * unmasked exception): C1 and C2 cleared, C0 and C3 kept */
+		uint16_t keep = X87_C0 | X87_C3;
+		x87_set_sw(c, (uint16_t)((x87_sw(c) & ~X87_CC) | (before & keep)));
+	}
+	if (!done)
 		return 0;
 	if (m == 0xe4 || m == 0xe5)
 		return 0;
@@ -209,8 +241,7 @@ static int op_fcmov(struct emu_cpu *c, struct emu_insn *i)
 			x87_put(c, 0, x87_indefinite);
 		return 0;
 	}
-	x87_set_sw(c, x87_sw(c) & (uint16_t)~X87_C1);
-	if (cond) {
+	if (cond) { /* the condition codes are kept (C1 changes on a stack fault only) */
 		uint8_t v[10];
 		memcpy(v, x87_st(c, n), 10);
 		x87_put(c, 0, v);

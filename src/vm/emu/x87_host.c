@@ -42,8 +42,10 @@ const x87_kfn x87_k_reg[3][8] = {XREGT(d8), XREGT(dc), XREGT(de)};
 #define XMEM8(t, s)                                                                                \
 	XMEM(add##t, "fadd" s)                                                                     \
 	XMEM(mul##t, "fmul" s)                                                                     \
-	XMEM(com##t, "fcom" s) XMEM(comp##t, "fcomp" s) XMEM(sub##t, "fsub" s)                     \
-	    XMEM(subr##t, "fsubr" s) XMEM(div##t, "fdiv" s) XMEM(divr##t, "fdivr" s)
+	XMEM(com##t, "fcom" s)                                                                     \
+	XMEM(comp##t, "fcomp" s)                                                                   \
+	XMEM(sub##t, "fsub" s) XMEM(subr##t, "fsubr" s) XMEM(div##t, "fdiv" s)                     \
+	    XMEM(divr##t, "fdivr" s)
 XMEM8(f32, "s")
 XMEM8(f64, "l")
 XMEM(addi32, "fiaddl")

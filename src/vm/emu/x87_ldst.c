@@ -33,7 +33,7 @@ static int op_fld_mem(struct emu_cpu *c, struct emu_insn *i)
 		return 0;
 	}
 	/* an unmasked denormal-operand exception does not stop a load */
-	x87_exec(c, x87_k_ld[t], &k, 0, X87_CC);
+	x87_exec(c, x87_k_ld[t], &k, 0, X87_C1);
 	if (!(k.hsw & ~x87_cw(c) & (X87_IE | X87_ZE)))
 		x87_push(c, k.r0);
 	return 0;
@@ -117,7 +117,7 @@ static int op_fst_mem(struct emu_cpu *c, struct emu_insn *i)
 	else
 		memcpy(k.r0, x87_st(c, 0), 10);
 	uint64_t la = emu_ea(c, i);
-	if (!x87_exec(c, x87_k_st[t], &k, fault, X87_CC))
+	if (!x87_exec(c, x87_k_st[t], &k, fault, X87_C1))
 		return 0;
 	emu_wrn(c, la, k.m, size[t]);
 	if (pop)

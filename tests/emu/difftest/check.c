@@ -141,7 +141,8 @@ static int run_both(struct dt_native *n, struct dt_emul *em, const struct dt_seq
 	return dt_compare(s, nat, emu, what, len);
 }
 
-int dt_report(struct dt_native *n, struct dt_emul *em, const struct dt_seq *s, void *log)
+int dt_report(struct dt_native *n, struct dt_emul *em, const struct dt_seq *s, void *log,
+              unsigned prio)
 {
 	FILE *f = log;
 	struct dt_result *nat = malloc(sizeof(*nat)), *emu = malloc(sizeof(*emu));
@@ -158,8 +159,12 @@ int dt_report(struct dt_native *n, struct dt_emul *em, const struct dt_seq *s, v
 		dt_truncate(t, k);
 		if (!run_both(n, em, t, nat, emu, what, sizeof(what)))
 			continue;
-		/* Blame the instruction where either side faulted, else the last one. */
+		/* Blame the instruction where either side faulted, else one of a
+		 * priority class in the last item, else the last one. */
 		const struct dt_insn *in = &t->insn[t->ninsn - 1], *at = NULL;
+		for (unsigned i = k > 1 ? t->item_insns[k - 2] : 0; i < t->ninsn; i++)
+			if (prio & (1u << t->insn[i].cls))
+				in = &t->insn[i];
 		if (emu->end == DT_END_EXCEPT && emu->r.rip >= DT_SEQ)
 			at = dt_insn_at(t, emu->r.rip - DT_SEQ);
 		if (!at && nat->end == DT_END_EXCEPT && nat->r.rip >= DT_SEQ)
@@ -247,8 +252,11 @@ int dt_loop_run(const struct dt_loop *cfg, struct dt_stats *st, char *why, size_
 		if (!dt_compare(s, nat, emu, what, sizeof(what)))
 			continue;
 		st->mismatches++;
-		int cls = dt_report(n, em, s, reported < cfg->max_report ? cfg->log : NULL);
-		reported++;
+		int full = reported++ < cfg->max_report;
+		int cls = dt_report(n, em, s, full ? cfg->log : NULL, cfg->prio);
+		if (!full && cfg->log) /* one line each beyond the full reports */
+			fprintf(cfg->log, "mismatch seed %#" PRIx64 " (%s): %s\n", seed,
+			        cls >= 0 ? dt_class_names[cls] : "?", what);
 		if (cls >= 0)
 			st->cls_mismatch[cls]++;
 		else

@@ -70,9 +70,11 @@ enum dt_class {
 	DT_C_STACK,
 	DT_C_SSE_INT,
 	DT_C_SSE_FP,
-	DT_C_FAULT, /* instructions that fault on purpose */
-	DT_C_CTL,   /* CALL/RET/JMP, LOOP/JRCXZ */
-	DT_C_SYS,   /* privileged instructions, INT n, the 15-byte limit: faults */
+	DT_C_FAULT,  /* instructions that fault on purpose */
+	DT_C_CTL,    /* CALL/RET/JMP, LOOP/JRCXZ */
+	DT_C_SYS,    /* privileged instructions, INT n, the 15-byte limit: faults */
+	DT_C_STROVL, /* MOVS between overlapping ranges */
+	DT_C_SSE_XM, /* SSE FP with some MXCSR exceptions unmasked */
 	DT_C_NCLASS
 };
 extern const char *const dt_class_names[DT_C_NCLASS];
@@ -155,11 +157,16 @@ struct dt_loop {
 	double max_secs;
 	unsigned max_report; /* print at most this many mismatches in full */
 	unsigned gen_opts;   /* DT_GEN_* */
+	unsigned prio;       /* classes blamed first (dt_report) */
 	void *log;           /* FILE * */
 };
 int dt_loop_run(const struct dt_loop *cfg, struct dt_stats *st, char *why, size_t whylen);
-/* Print the mismatch of sequence s (shrunk) to log; returns the class of
- * the last instruction of the shortest mismatching prefix, or -1. */
-int dt_report(struct dt_native *n, struct dt_emul *em, const struct dt_seq *s, void *log);
+/* Print the mismatch of sequence s (shrunk) to log; returns the class it
+ * is blamed on, or -1: the instruction where either side faulted, else an
+ * instruction of a class in the `prio` mask (1 << class) inside the last
+ * item of the shortest mismatching prefix (an item may be a branch with
+ * the items it skips), else the last instruction. */
+int dt_report(struct dt_native *n, struct dt_emul *em, const struct dt_seq *s, void *log,
+              unsigned prio);
 
 #endif

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef DT_HAVE_EMU
 #include "vm/emu/cpu.h"
 
 #define LOW_SIZE 0x100000ULL
@@ -206,35 +205,3 @@ int dt_emul_run(struct dt_emul *em, const struct dt_seq *s, struct dt_result *ou
 	}
 	return 0;
 }
-
-#else /* the software CPU is not in this tree yet */
-
-struct dt_emul {
-	int unused;
-};
-
-struct dt_emul *dt_emul_create(char *why, size_t whylen)
-{
-	snprintf(why, whylen, "the software CPU (src/vm/emu) is not built in this tree");
-	return NULL;
-}
-
-int dt_emul_run(struct dt_emul *em, const struct dt_seq *s, struct dt_result *out)
-{
-	(void)em;
-	(void)s;
-	(void)out;
-	return -1;
-}
-
-void dt_emul_destroy(struct dt_emul *em)
-{
-	(void)em;
-}
-
-uint64_t dt_emul_instructions(const struct dt_emul *em)
-{
-	(void)em;
-	return 0;
-}
-#endif

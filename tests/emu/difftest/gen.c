@@ -6,8 +6,8 @@
 #include <string.h>
 
 const char *const dt_class_names[DT_C_NCLASS] = {
-    "alu",    "flags", "shift",   "muldiv", "bit",   "xchg", "mov",
-    "string", "stack", "sse-int", "sse-fp", "fault", "ctl",  "sys",
+    "alu",   "flags",   "shift",  "muldiv", "bit", "xchg", "mov",          "string",
+    "stack", "sse-int", "sse-fp", "fault",  "ctl", "sys",  "movs-overlap", "sse-unmasked",
 };
 
 #define T(fn, a, w)                                                                                \
@@ -214,6 +214,9 @@ static void init_state(struct dt_gen *g)
 		s->init.mxcsr |= (uint32_t)dt_rn(g, 4) << 13;
 	if (dt_chance(g, 5))
 		s->init.mxcsr |= 0x8040;
+	/* Unmasked SSE exceptions now and then: #XM, compared like the rest. */
+	if (dt_chance(g, 4))
+		s->init.mxcsr &= ~((uint32_t)dt_rn(g, 64) << 7);
 	for (int i = 0; i < 16; i++)
 		rand_xmm(g, s->init.xmm[i]);
 	for (uint64_t i = 0; i < DT_DATA_SIZE; i += 8) {
@@ -241,11 +244,16 @@ void dt_generate(struct dt_seq *s, uint64_t seed, unsigned items, unsigned opts)
 		items = 1;
 	if (items > DT_MAX_ITEMS)
 		items = DT_MAX_ITEMS;
+	unsigned tries = 0;
 	for (unsigned i = 0; i < items && !g.failed; i++) {
 		uint32_t l0 = s->len;
 		unsigned i0 = s->ninsn;
 		uint16_t u0 = g.undef;
 		gen_one(&g);
+		if (!g.failed && s->len == l0 && tries++ < 64) {
+			i--; /* the template had nothing to emit here: draw again */
+			continue;
+		}
 		if (g.failed || s->len == l0) {
 			s->len = l0;
 			s->ninsn = i0;

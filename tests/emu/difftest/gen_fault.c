@@ -163,7 +163,8 @@ void dt_gen_fault(struct dt_gen *g, const struct dt_tmpl *t)
 			e.rm.mk = DT_MK_ABS;
 			e.rm.disp = (int32_t)(DT_DATA + DT_DATA_SIZE + 0x1000 * dt_rn(g, 4));
 		} else {
-			dt_mov_imm(g, 0, 8, 0x8000000000000000ULL | dt_rnd(g));
+			/* bit 63 set, bit 62 clear: never canonical */
+			dt_mov_imm(g, 0, 8, 0x8000000000000000ULL | (dt_rnd(g) >> 2));
 			e.rm.mk = DT_MK_BASE;
 			e.rm.base = 0;
 		}

@@ -506,10 +506,18 @@ void dt_gen_string(struct dt_gen *g, const struct dt_tmpl *t)
 	int uses_si = op == 0xa4 || op == 0xa6 || op == 0xac;
 	int uses_di = op != 0xac;
 	g->hi = 0;
+	uint64_t si = DT_DATA + 0x800 + dt_rn(g, 0x3000);
+	/* MOVS between overlapping ranges: element by element, each read
+	 * sees the writes before it */
+	int overlap = op == 0xa4 && dt_chance(g, 30);
+	int span = dt_chance(g, 50) ? 2 * size : 48;
+	uint64_t di = overlap
+	                  ? si + (uint64_t)(int64_t)((int)dt_rn(g, 2 * (unsigned)span + 1) - span)
+	                  : DT_DATA + 0x800 + dt_rn(g, 0x3000);
 	if (uses_si)
-		dt_mov_imm(g, 6, 4, DT_DATA + 0x800 + dt_rn(g, 0x3000));
+		dt_mov_imm(g, 6, 4, si);
 	if (uses_di)
-		dt_mov_imm(g, 7, 4, DT_DATA + 0x800 + dt_rn(g, 0x3000));
+		dt_mov_imm(g, 7, 4, di);
 	int rep = dt_chance(g, 70);
 	unsigned count = dt_rn(g, 10);
 	if (rep)
@@ -527,7 +535,11 @@ void dt_gen_string(struct dt_gen *g, const struct dt_tmpl *t)
 	                   : op == 0xaa ? "stos"
 	                   : op == 0xac ? "lods"
 	                                : "scas";
-	dt_emit(g, &e, name, DT_C_STRING, size);
+	/* random addresses may overlap too: same class */
+	uint64_t dist = di > si ? di - si : si - di,
+	         reach = (uint64_t)size * ((rep ? count : 1) + 1);
+	overlap = overlap || (op == 0xa4 && dist < reach);
+	dt_emit(g, &e, overlap ? "movs-overlap" : name, overlap ? DT_C_STROVL : DT_C_STRING, size);
 	if (cmp && !(rep && count == 0)) /* a zero count leaves the flags alone */
 		dt_flags(g, DT_ARITH, 0);
 }

@@ -298,7 +298,10 @@ void dt_gen_sse(struct dt_gen *g, const struct dt_tmpl *t)
 		e.imm_size = 1;
 		e.imm = o->op == 0xc2 ? dt_rn(g, 8) : dt_rn(g, 256);
 	}
-	dt_emit(g, &e, o->name, o->cls, 16);
+	int cls = o->cls;
+	if (cls == DT_C_SSE_FP && (g->s->init.mxcsr & 0x1f80) != 0x1f80)
+		cls = DT_C_SSE_XM;
+	dt_emit(g, &e, o->name, cls, 16);
 	if (f == F_COMI)
 		dt_flags(g, DT_ARITH, 0);
 }

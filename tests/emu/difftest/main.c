@@ -27,7 +27,7 @@ static int show_one(uint64_t seed, unsigned opts)
 		return 2;
 	}
 	dt_generate(s, seed, dt_items_for(seed), opts);
-	int cls = dt_report(n, em, s, stdout);
+	int cls = dt_report(n, em, s, stdout, 1u << DT_C_STROVL);
 	printf("%s\n", cls < 0 ? "no mismatch" : "mismatch");
 	dt_emul_destroy(em);
 	dt_native_stop(n);
@@ -50,7 +50,10 @@ static int dump_one(uint64_t seed, unsigned opts)
 
 int main(int argc, char **argv)
 {
-	struct dt_loop cfg = {.seed = (uint64_t)time(NULL) << 20, .max_report = 10, .log = stdout};
+	struct dt_loop cfg = {.seed = (uint64_t)time(NULL) << 20,
+	                      .max_report = 10,
+	                      .log = stdout,
+	                      .prio = 1u << DT_C_STROVL};
 	cfg.max_seqs = 1000000;
 	cfg.max_secs = 600;
 	int c;

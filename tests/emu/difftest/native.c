@@ -39,6 +39,8 @@ struct dt_regs dt_native_out __attribute__((used));
 uint64_t dt_native_host_rsp __attribute__((used));
 uint64_t dt_native_seq_addr __attribute__((used)) = DT_SEQ;
 uint8_t dt_native_stack[256] __attribute__((used, aligned(16)));
+/* The child's own code runs with every SSE exception masked again. */
+uint32_t dt_native_mxcsr_default __attribute__((used)) = 0x1f80;
 void dt_native_enter(const struct dt_regs *in);
 void dt_native_exit(void);
 void dt_native_resume(void);
@@ -77,7 +79,8 @@ __asm__(
                             GPR_STORE(r15,
                                       15) "lea dt_native_stack+256(%rip), %rsp\n"
                                           "pushfq\n pop %rax\n mov %rax, dt_native_out+128(%rip)\n"
-                                          "stmxcsr dt_native_out+144(%rip)\n" XMM_STORE(0)
+                                          "stmxcsr dt_native_out+144(%rip)\n"
+                                          "ldmxcsr dt_native_mxcsr_default(%rip)\n" XMM_STORE(0)
                                               XMM_STORE(1) XMM_STORE(2) XMM_STORE(3) XMM_STORE(4)
                                                   XMM_STORE(5) XMM_STORE(6) XMM_STORE(7)
                                                       XMM_STORE(8) XMM_STORE(9) XMM_STORE(10)
@@ -118,6 +121,7 @@ __attribute__((no_sanitize("address", "undefined"))) static void on_fault(int si
 	dt_native_out.rflags = (uint64_t)gr[REG_EFL];
 	if (uc->uc_mcontext.fpregs) {
 		dt_native_out.mxcsr = uc->uc_mcontext.fpregs->mxcsr;
+		uc->uc_mcontext.fpregs->mxcsr = dt_native_mxcsr_default;
 		for (int i = 0; i < 16; i++)
 			__builtin_memcpy(dt_native_out.xmm[i], &uc->uc_mcontext.fpregs->_xmm[i],
 			                 16);
