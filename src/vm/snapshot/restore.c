@@ -74,6 +74,7 @@ static void set_legacy(struct vm *vm, const struct snap_legacy *l)
 	vm->i8042.pending = l->kbd_pending;
 	vm->i8042.nout = l->kbd_nout < 4 ? l->kbd_nout : 4;
 	memcpy(vm->i8042.out, l->kbd_out, sizeof(vm->i8042.out));
+	memcpy(vm->i8042.aux, l->kbd_aux, sizeof(vm->i8042.aux));
 	pthread_mutex_unlock(&vm->i8042.lock);
 }
 

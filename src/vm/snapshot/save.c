@@ -88,6 +88,7 @@ static void get_legacy(struct vm *vm, struct snap_legacy *l)
 	l->kbd_pending = vm->i8042.pending;
 	l->kbd_nout = (uint8_t)vm->i8042.nout;
 	memcpy(l->kbd_out, vm->i8042.out, sizeof(l->kbd_out));
+	memcpy(l->kbd_aux, vm->i8042.aux, sizeof(l->kbd_aux));
 	pthread_mutex_unlock(&vm->i8042.lock);
 }
 

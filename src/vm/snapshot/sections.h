@@ -23,6 +23,7 @@ struct snap_legacy {
 	/* i8042 */
 	uint8_t kbd_ctr, kbd_pending, kbd_nout, pad1;
 	uint8_t kbd_out[4];
+	uint8_t kbd_aux[4]; /* which of kbd_out came from the mouse port */
 };
 
 #endif
