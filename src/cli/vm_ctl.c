@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char ctl_usage[] =
     "Usage: capsa vm pause|resume|status --api-sock PATH\n"
@@ -76,6 +77,11 @@ int cli_vm_ctl(int argc, char **argv)
 	} else if (snap) {
 		method = "PUT";
 		path = "/snapshot/create";
+		/* the VM's process resolves the path: make it ours */
+		char full[8192], cwd[4096];
+		if (file[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+		    (size_t)snprintf(full, sizeof(full), "%s/%s", cwd, file) < sizeof(full))
+			file = full;
 		req = json_object_new_object();
 		json_object_object_add(req, "snapshot_path", json_object_new_string(file));
 		body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |

@@ -112,6 +112,42 @@ static void test_pause_resume(void **state)
 	expect_finished(pid, out);
 }
 
+/* The CLI's client verbs; a relative snapshot path is the client's. */
+static void test_cli_verbs(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("cli.sock"), *out = tmp("cli.out"), *err = tmp("cli.err");
+	pid_t pid = start_counter(sock, out, err);
+	struct run_result r;
+	capsa_run(&r, 30, "vm", "status", "--api-sock", sock, NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"state\":\"Running\""));
+	run_result_free(&r);
+	capsa_run(&r, 30, "vm", "pause", "--api-sock", sock, NULL);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	capsa_run(&r, 30, "vm", "pause", "--api-sock", sock, NULL);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "already paused (HTTP 400)"));
+	run_result_free(&r);
+	char old[4096], bin[4096];
+	assert_non_null(getcwd(old, sizeof(old)));
+	assert_non_null(realpath(test_capsa_bin(), bin));
+	assert_int_equal(chdir(dir), 0);
+	char *argv[] = {bin,          "vm",     "snapshot", "--api-sock",
+	                (char *)sock, "--file", "rel.snap", NULL};
+	run_cmd(&r, argv, 60);
+	assert_int_equal(chdir(old), 0);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	assert_true(file_size_of(tmp("rel.snap")) > (256u << 20));
+	capsa_run(&r, 30, "vm", "resume", "--api-sock", sock, NULL);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	expect_finished(pid, out);
+}
+
 /* Every bad request gets a 4xx with a fault message; the VM goes on. */
 static void test_api_errors(void **state)
 {
@@ -417,6 +453,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pause_resume),
 	    cmocka_unit_test(test_api_errors),
+	    cmocka_unit_test(test_cli_verbs),
 	    cmocka_unit_test(test_snapshot_restore),
 	    cmocka_unit_test(test_restore_refuses_bad_files),
 	};
