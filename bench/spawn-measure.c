@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spawn-measure CMD [ARGS...]: run CMD with stdio on /dev/null and print
  * "NANOSECONDS EXIT_STATUS MAXRSS_KIB". posix_spawn starts the child without
  * copying this (small, static) process, so the child's ru_maxrss is its own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* UDP echo server on 127.0.0.1 for bench/virtio-net: prints its port, then
  * sends every datagram back until killed. */
 #include <arpa/inet.h>

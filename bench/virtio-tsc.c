@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Prints the TSC rate in Hz (rdtsc across 300 ms of CLOCK_MONOTONIC). */
 #include <stdint.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Echo server for bench/virtio-vsock: listens on a Unix socket path, serves
  * one connection at a time, writes back everything it reads. */
 #include <errno.h>

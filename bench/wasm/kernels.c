@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Compute kernels for the wasm benchmark: the same source is compiled to
  * wasm32-wasi and natively. Usage: kernels NAME [SCALE]; prints a checksum. */
 #include <stdint.h>

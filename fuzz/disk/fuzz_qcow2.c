@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: a hostile qcow2 image through capsa's driver, opened
  * read-write: header, extensions, L1/L2 and refcount tables are parsed, then
  * reads, a write (allocation, copy-on-write, refcount updates), write-zeroes,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: random bytes as guest kernel code. The software CPU
  * runs them at CPL 0 in long mode (identity-mapped 4 GiB, an IDT whose
  * handlers count and return, or halt) for an instruction budget. The host

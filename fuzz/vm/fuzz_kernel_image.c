@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: a hostile kernel image through capsa's real loader
  * (x86_boot_load: format detection, ELF/PVH note or bzImage setup header
  * parsing, segment loading, initrd placement, start info / boot_params)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: a hostile snapshot file through capsa's loader
  * (snap_verify: header checks, section table bounds, section reads and
  * checksums, memory checksum). The header's own CRC and file size are fixed

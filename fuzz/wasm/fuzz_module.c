@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: decode + validate + compile a module; when valid,
  * instantiate it against stub imports and call every exported function
  * with zero arguments under a small fuel budget. Any crash, sanitizer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * System calls and a few helpers for capsa's freestanding guest inits (the demo
  * init and the slow tests' inits): no libc, no SSE. One source, two builds:
@@ -32,6 +33,7 @@ enum {
 	NR_listen = 363,
 	NR_accept4 = 364,
 	NR_setsockopt = 366,
+	NR_shutdown = 373,
 };
 
 static inline long sys5(long nr, long a, long b, long c, long d, long e)
@@ -57,6 +59,7 @@ enum {
 	NR_nanosleep = 35,
 	NR_socket = 41,
 	NR_connect = 42,
+	NR_shutdown = 48,
 	NR_bind = 49,
 	NR_listen = 50,
 	NR_setsockopt = 54,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * init (pid 1) of capsa's demo VM: mounts /proc and /sys, counts the online CPUs,
  * prints "capsa demo: Linux is up on N vCPUs" on /dev/console and restarts the machine

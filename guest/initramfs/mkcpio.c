@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mkcpio: writes an uncompressed initramfs (cpio "newc" format) from a spec.
  *

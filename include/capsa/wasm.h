@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* capsa WebAssembly embedding API.
  *
  * A store owns every runtime object (functions, tables, memories, globals,

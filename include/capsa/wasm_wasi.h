@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* WASI preview1 ("wasi_snapshot_preview1") host functions for capsa's
  * WebAssembly runtime. Paths are resolved beneath the preopened directories
  * with openat2(RESOLVE_BENEATH), so neither ".." nor symlinks can leave them. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Entry points of the capsa command groups. Each gets argv starting at its
  * own command word (argv[0] = "vm", "wasm", or the OCI command name) and
  * returns the process exit status. Only code under src/cli prints or exits. */

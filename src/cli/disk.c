@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* capsa disk create | info: qcow2 images for capsa vm run --disk. */
 #include "cli/commands.h"
 

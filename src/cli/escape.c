@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Escaping untrusted strings for JSON and for terminals (see escape.h). */
 #include "cli/escape.h"
 

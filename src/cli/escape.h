@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Printing strings that come from untrusted input (names in a WebAssembly
  * module, error messages quoting them): nothing reaches the terminal or a
  * JSON reader as a control character, and a name is never cut short. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* capsa image create: root filesystem images for capsa vm run --disk. */
 #include "cli/commands.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* capsa: one binary, three isolation levels. This file only dispatches. */
 #include "cli/commands.h"
 

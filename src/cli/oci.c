@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* capsa as an OCI runtime: global options and command dispatch. */
 #include "cli/commands.h"
 #include "cli/oci_cli.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared pieces of the OCI runtime's command line (src/cli/oci*.c). */
 #ifndef CAPSA_CLI_OCI_CLI_H
 #define CAPSA_CLI_OCI_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* state, list, ps, pause/resume, update, events. */
 #include "cli/oci_cli.h"
 #include "lib/file.h"

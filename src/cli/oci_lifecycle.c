@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* create, start, run, kill, delete, exec. */
 #include "cli/oci_cli.h"
 #include "oci/container.h"

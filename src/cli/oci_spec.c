@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spec (a default config.json) and features (what this runtime supports). */
 #include "cli/oci_cli.h"
 #include "oci/config.h"

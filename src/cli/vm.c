@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* capsa vm: command group for system VMs. */
 #include "cli/commands.h"
 #include "cli/vm_cmds.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef CAPSA_CLI_VM_CMDS_H
 #define CAPSA_CLI_VM_CMDS_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* capsa vm pause|resume|status|snapshot: clients of a running VM's control
  * API (`capsa vm run --api-sock PATH`). */
 #include "cli/vm_cmds.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Leaving `capsa vm run` without waiting for KVM to free the VM. */
 #include "cli/vm_cmds.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* capsa vm restore FILE: run a VM saved with `capsa vm snapshot`. */
 #include "cli/vm_cmds.h"
 

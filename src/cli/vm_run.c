@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* capsa vm run: options, host workarounds, console, events, exit status. */
 #include "cli/vm_cmds.h"
 

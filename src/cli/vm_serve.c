@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Running a created VM for `capsa vm run` and `capsa vm restore`: signals,
  * the control API, the console's terminal mode, and the exit event. */
 #include "cli/vm_cmds.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Raw mode for the console terminal, restored on every way out. */
 #include "cli/vm_cmds.h"
 

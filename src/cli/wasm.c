@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `capsa wasm run|validate|inspect`: the command line of the WebAssembly
  * runtime, built on the embedding API in include/capsa/wasm.h. */
 #include "capsa/wasm.h"

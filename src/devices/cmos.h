@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CMOS RAM with the MC146818 real-time clock registers (ports 0x70/0x71).
  * Time comes from the host clock (UTC), in BCD and 24-hour mode. */
 #ifndef CAPSA_DEVICES_CMOS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What a device model sees of the machine: a bus to register on, an
  * interrupt line to raise, and a way to ask the VM to end. Device models
  * never call KVM; the VM core implements these interfaces. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* i8042 keyboard controller, just enough for Linux to probe it and for the
  * guest's keyboard-controller reset (`reboot=k`) to end the VM. No keyboard
  * or mouse is attached: bytes sent to them are answered at once with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Small legacy port devices of a PC that a guest probes:
  *  - PCI configuration mechanism #1 (0xcf8-0xcff) with no devices behind it;
  *  - the POST code port 0x80, which guests use as an I/O delay (ignored);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* 16550A UART (COM1 at 0x3f8, IRQ 4 by default), bound to a console. */
 #ifndef CAPSA_DEVICES_SERIAL_H
 #define CAPSA_DEVICES_SERIAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* io_uring engine for raw disks; see aio.h. */
 #include "disk/aio.h"
 

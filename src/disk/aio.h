@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Asynchronous disk I/O over io_uring, for disks whose sectors map straight
  * to one file (raw images and block devices). Requests carry a tag that comes
  * back with their completion; an eventfd tells the owner when completions are

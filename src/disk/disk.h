@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Disk images behind virtio-blk: raw files and qcow2 (with backing chains).
  * All I/O is positional; a disk may be used by one thread at a time. */
 #ifndef CAPSA_DISK_DISK_H

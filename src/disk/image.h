@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Root filesystem images: an ext4 file system built from a directory or a
  * tar archive with mkfs.ext4 -d (e2fsprogs). */
 #ifndef CAPSA_DISK_IMAGE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* qcow2 images: header validation, cluster mapping, reads (with backing
  * chains, zero and compressed clusters) and copy-on-write writes. Metadata is
  * written through (no dirty cache): refcounts are on disk and synced before

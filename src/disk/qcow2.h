@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* qcow2 images: create and describe (opening is disk_open in disk.h). */
 #ifndef CAPSA_DISK_QCOW2_H
 #define CAPSA_DISK_QCOW2_H

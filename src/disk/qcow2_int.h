@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Inside the qcow2 driver: shared by qcow2.c (I/O) and qcow2_meta.c
  * (refcounts, allocation, creation). */
 #ifndef CAPSA_DISK_QCOW2_INT_H

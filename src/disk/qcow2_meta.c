@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* qcow2 refcounts and cluster allocation, image creation and inspection.
  *
  * New clusters are taken from the end of the image in batches: the batch's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Error values: library code never prints or exits; it fills a struct err
  * with the errno (or 0) and a message naming what was being done, and returns
  * -1 (or NULL). Only the CLI turns an error into one line on stderr. */

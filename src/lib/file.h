@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading a whole file into memory, with a size limit and errors as values. */
 #ifndef CAPSA_LIB_FILE_H
 #define CAPSA_LIB_FILE_H

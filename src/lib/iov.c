@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "lib/iov.h"
 
 int iov_slice(const struct iovec *iov, size_t n, uint64_t skip, uint64_t len, struct iovec *out)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Scatter-gather helpers. */
 #ifndef CAPSA_LIB_IOV_H
 #define CAPSA_LIB_IOV_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Parsing sizes such as "256M", "1G", "4096", "512MiB", "2GB" (binary units). */
 #ifndef CAPSA_LIB_SIZE_H
 #define CAPSA_LIB_SIZE_H

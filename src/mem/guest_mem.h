@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Guest physical memory. All access to guest RAM goes through these
  * bounds-checked helpers; nothing else turns a guest address into a host
  * pointer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Host side of a virtio-net device: where the guest's frames go and where
  * the frames for the guest come from (a tap device, user-mode networking).
  * A backend runs on its device's I/O thread only; it never blocks and never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* User-mode networking through libslirp: a NAT with no privileges. The guest
  * is 10.0.2.15 (DHCP offers it), 10.0.2.2 is the gateway and reaches the
  * host's loopback, 10.0.2.3 answers DNS when enabled. Nothing leaves the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tap backend: a Linux tap device with the virtio-net header (IFF_VNET_HDR,
  * TUNSETVNETHDRSZ 12), so checksum and segmentation offloads pass through
  * (TUNSETOFFLOAD follows what the guest driver accepted). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cgroup discovery, paths, membership, freezing and removal. Limits are in
  * cgroup_limits.c. */
 #include "oci/cgroup.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cgroups for containers: cgroup v1, v2 and the hybrid layout (v1
  * controllers plus v2 at /sys/fs/cgroup/unified). Each controller is used
  * from whichever hierarchy provides it. */

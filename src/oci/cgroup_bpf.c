@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Device rules on cgroup v2: a BPF_PROG_TYPE_CGROUP_DEVICE program built
  * from the rules (the last matching rule decides, as with the v1 lists) and
  * attached to the container's cgroup. */

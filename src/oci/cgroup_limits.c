@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writing linux.resources into cgroup v1 or v2 files. */
 #include "oci/cgroup.h"
 #include "oci/util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.json: top level, root, process, mounts, hooks. The linux section
  * is in config_linux.c, seccomp in config_seccomp.c. */
 #include "oci/config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The OCI runtime-spec config.json as C data, parsed and validated with
  * json-c. Everything points into one arena owned by the config. Unknown
  * fields are ignored (as the spec requires); known fields with a wrong type

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.json: the "linux" section (namespaces, id mappings, devices,
  * cgroup resources, sysctls, masked and readonly paths). */
 #include "oci/config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.json: process.ioPriority, process.scheduler,
  * process.execCPUAffinity and linux.personality. */
 #include "oci/config.h"

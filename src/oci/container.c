@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* start, kill, delete, run: the runtime's side of the lifecycle after
  * create (create.c). */
 #include "oci/container.h"

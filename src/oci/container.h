@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The container lifecycle: create, start, kill, delete, run and exec. */
 #ifndef CAPSA_OCI_CONTAINER_H
 #define CAPSA_OCI_CONTAINER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* create: the runtime's side of making a container, in named phases:
  *   load_bundle      config.json, and what it asks that create refuses
  *   make_state       state directory, cgroup path, exec.fifo

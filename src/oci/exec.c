@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* exec: a new process in a running container's namespaces and cgroup. */
 #include "lib/file.h"
 #include "oci/container.h"

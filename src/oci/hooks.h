@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* OCI hooks: run each hook of a kind in order with the state on stdin. */
 #ifndef CAPSA_OCI_HOOKS_H
 #define CAPSA_OCI_HOOKS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The container init before exec: runs in the new namespaces, builds the
  * root file system, waits for start, then becomes the container process. */
 #include "oci/init.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The container init: the child side of create (init.c). */
 #ifndef CAPSA_OCI_INIT_H
 #define CAPSA_OCI_INIT_H

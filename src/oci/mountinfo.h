@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Looking up the mount that holds a path in /proc/self/mountinfo. */
 #ifndef CAPSA_OCI_MOUNTINFO_H
 #define CAPSA_OCI_MOUNTINFO_H

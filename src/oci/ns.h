@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* User namespace id maps and joining namespaces. */
 #ifndef CAPSA_OCI_NS_H
 #define CAPSA_OCI_NS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "oci/process.h"
 #include "oci/seccomp.h"
 #include "oci/terminal.h"

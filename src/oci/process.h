@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Turning the calling process into the container process: rlimits, user,
  * groups, capabilities, no_new_privs, seccomp, then execve. */
 #ifndef CAPSA_OCI_PROCESS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "oci/rootfs.h"
 #include "lib/file.h"
 #include "oci/mountinfo.h"

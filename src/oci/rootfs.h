@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The container's file system: mounts, device nodes, pivot_root, masked
  * and read-only paths. Runs in the container's mount namespace. */
 #ifndef CAPSA_OCI_ROOTFS_H

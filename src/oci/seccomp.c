@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* linux.seccomp: parsing (cfg_parse_seccomp) and translation to libseccomp. */
 #include "oci/seccomp.h"
 

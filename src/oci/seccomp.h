@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Seccomp: the OCI linux.seccomp object translated with libseccomp. */
 #ifndef CAPSA_OCI_SECCOMP_H
 #define CAPSA_OCI_SECCOMP_H

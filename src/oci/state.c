@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "oci/state.h"
 #include "lib/file.h"
 #include "oci/util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Container state store: ROOT/ID/state.json written atomically, one lock
  * per container (flock on the container directory). */
 #ifndef CAPSA_OCI_STATE_H

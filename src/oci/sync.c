@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The runtime <-> init protocol (see sync.h). */
 #include "oci/sync.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The messages between the runtime and a container's init (or exec's
  * helper) on their SOCK_SEQPACKET socket pair: one file owns the protocol.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Pseudo-terminals for containers and passing fds over unix sockets. */
 #ifndef CAPSA_OCI_TERMINAL_H
 #define CAPSA_OCI_TERMINAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Small helpers shared by the OCI runtime: an arena for parsed data, file
  * writes that report errors as values, and container id validation. */
 #ifndef CAPSA_OCI_UTIL_H

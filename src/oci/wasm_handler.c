@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* WebAssembly modules as containers. crun's annotations choose it, so that
  * images and Kubernetes setups made for crun work unchanged:
  * run.oci.handler=wasm or module.wasm.image/variant=compat always run

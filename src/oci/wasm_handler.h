@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* WebAssembly modules as containers, with crun's annotations: the
  * container is created as any other, and its init runs process.args[0]
  * with capsa's wasm runtime and WASI instead of executing it. */

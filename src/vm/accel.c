@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Choosing an accelerator: names, parsing, and what `auto` means. */
 #include "vm/accel.h"
 

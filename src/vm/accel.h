@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Accelerators: what runs the guest's CPUs. One ops table, two
  * implementations: KVM (accel_kvm.c, every KVM ioctl of capsa lives there)
  * and capsa's software CPU (accel_emu.c). The VM core (vm.c, vcpu.c) and

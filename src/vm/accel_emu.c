@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The software-CPU accelerator: capsa's x86-64 interpreter (src/vm/emu)
  * with the PC chipset in user space (devices/x86/irqchip.h: PIC, PIT with
  * port 0x61, I/O APIC, one local APIC per vCPU, and the timer thread that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The KVM accelerator: every KVM ioctl capsa makes, except the state
  * conversions in accel_kvm_state.c. KVM keeps the interrupt controllers
  * (in-kernel irqchip and PIT) and reports port I/O and MMIO as exits, which

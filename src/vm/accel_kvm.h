@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Inside the KVM accelerator: conversions between the neutral vCPU state
  * and KVM's ioctl structures (accel_kvm_state.c). */
 #ifndef CAPSA_VM_ACCEL_KVM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The in-kernel PIC pair, I/O APIC and PIT of a KVM VM as the neutral
  * x86_irqchip_state (which uses KVM's own layouts), for snapshots. */
 #include "vm/accel_kvm.h"

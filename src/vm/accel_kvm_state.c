@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* KVM's vCPU state structures <-> struct x86_vcpu_state. Each part is one
  * or two ioctls; callers ask only for the parts they need (a crash report
  * reads registers only), so a KVM that lacks an ioctl fails only the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Console input: bytes from the host (a terminal, a pipe) into the serial
  * port's receive FIFO. On a terminal, Ctrl-A x ends the VM and Ctrl-A
  * Ctrl-A sends one Ctrl-A. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Port I/O and MMIO dispatch: a sorted table of ranges, each served by one
  * device under its own lock. Unclaimed reads return all ones. */
 #ifndef CAPSA_VM_IOBUS_H

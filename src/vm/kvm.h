@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The host's KVM: opened once per VM, with its API version and required
  * extensions checked and explained. */
 #ifndef CAPSA_VM_KVM_H

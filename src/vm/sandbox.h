@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seccomp for the VMM's own threads. Once a VM runs, its vCPU and console
  * threads need a handful of system calls; everything else traps, and the
  * trap ends capsa with a message naming the call (never a silent kill). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One thread per vCPU, whatever the accelerator. Stopping is race-free:
  * threads are created with the accelerator's kick signal blocked (vm_run),
  * vm->stopping is set before every vCPU is kicked, and the thread checks it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "vm/vm_internal.h"
 
 #include "vm/sandbox.h"

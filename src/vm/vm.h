@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A virtual machine as a value: several may live in one process, each on
  * the accelerator its configuration asks for (KVM or the software CPU). */
 #ifndef CAPSA_VM_VM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The VM object's insides, shared by vm.c, vcpu.c, console.c and the
  * device glue (vm_virtio.c) only. */
 #ifndef CAPSA_VM_VM_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Network devices of a VM: --net options and the creation of each virtio-net
  * device with its backend (tap or user-mode networking). */
 #ifndef CAPSA_VM_VM_NET_H

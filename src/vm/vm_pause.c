@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Pause and resume: the VM core's own stop of every vCPU, independent of
  * the accelerator. A pause sets `requested`, kicks every vCPU (vcpu_kick
  * makes vcpu_run return soon, and a kick that lands while the thread is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Glue between the virtio device models and the accelerator: interrupts
  * through irqfd where the accelerator has it, else by setting the line;
  * queue notifications through ioeventfd where it has it, else by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Virtio devices of a VM: configuration (part of struct vm_config), the
  * kernel command line that announces them, and their attachment to the
  * accelerator (ioeventfd kicks, irqfd interrupts, one I/O thread per device). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* --vsock cid=N,uds=PATH */
 #include "vm/vm_vsock.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The --vsock option of a VM: "cid=N,uds=PATH" parsed into a config, and the
  * device created from it (src/devices/virtio/vsock.h). */
 #ifndef CAPSA_VM_VM_VSOCK_H

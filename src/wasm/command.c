@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Running a WASI command module from start to end: load the file, check it
  * is a command, instantiate it against WASI, call _start under an optional
  * fuel budget and timeout, and turn the way it ended into an exit status

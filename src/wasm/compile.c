@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Validation and compilation of function bodies into the internal form.
  *
  * One pass over the bytecode validates it (operand and control stacks as in

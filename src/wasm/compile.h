@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internals shared by the function compiler (compile.c) and its
  * extensions for prefixed instructions (compile_ext.c). */
 #ifndef CAPSA_WASM_COMPILE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Compilation of the prefixed instructions: 0xfc (bulk memory, table
  * instructions, saturating conversions) and 0xfd (128-bit SIMD). */
 #include "wasm/compile.h"

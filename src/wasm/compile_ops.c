@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Numeric, memory and select instructions, with the superinstructions
  * they fuse into (see compile.h): each takes back the instruction emitted
  * just before when it consumes that one's result and nothing else can

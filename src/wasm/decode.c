@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Binary decoder: sections other than code bodies, with the module-level
  * validation rules (indices, limits, constant expressions, exports). */
 #include "wasm/internal.h"

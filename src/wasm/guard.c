@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Out-of-bounds accesses to guarded linear memories (memory.c) fault; this
  * turns such a fault into a wasm trap. Every interpreter entry pushes a
  * context (a jump buffer and the memory its current function uses) on a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Faults in guarded linear memories become wasm traps (guard.c). */
 #ifndef CAPSA_WASM_GUARD_H
 #define CAPSA_WASM_GUARD_H

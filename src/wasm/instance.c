@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Store, module loading, instantiation and the public call entry. */
 #include "wasm/internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal data structures of the WebAssembly runtime: the decoded module,
  * the compiled internal form, runtime objects and the store. */
 #ifndef CAPSA_WASM_INTERNAL_H

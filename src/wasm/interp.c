@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The interpreter: threaded dispatch (computed goto) over the internal form
  * produced by compile.c. Operands are frame slots named by the instruction;
  * calls push a small frame record and continue in the same loop, so deep

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Linear memories and tables. A memory reserves its address space once
  * (inaccessible), so growing never moves it; pages become accessible as the
  * memory grows. On 64-bit hosts the reservation is 8 GiB plus a guard: every

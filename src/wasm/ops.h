@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The numeric instructions, shared by the compiler (validation: operand and
  * result types) and the interpreter (handlers). Opcodes with the 0xfc prefix
  * are written 0xfcNN.

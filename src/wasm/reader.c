@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* LEB128 and friends for the binary decoder. */
 #include "wasm/reader.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Bounds-checked reader for the WebAssembly binary format (LEB128, floats,
  * names). Every function returns 0 or -1 with an ERR_INPUT error naming the
  * byte offset. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The 128-bit SIMD instructions (prefix 0xfd), shared by the compiler
  * (shape: operand/result types and immediates) and the interpreter (body).
  *   X(name, subopcode, shape, param, body)

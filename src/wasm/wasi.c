@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* WASI preview1 host functions: arguments, environment, clocks, random,
  * exit, and the table of all preview1 functions (files and paths in
  * wasi_fs.c and wasi_meta.c, poll_oneoff in wasi_poll.c). Still ENOSYS:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* WASI file descriptors and paths. Every guest path is looked up with
  * openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) relative to a directory
  * descriptor the guest holds, so the kernel refuses any ".." or symlink

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared internals of the WASI implementation (wasi.c, wasi_fs.c, wasi_meta.c, wasi_poll.c). */
 #ifndef CAPSA_WASM_WASI_IMPL_H
 #define CAPSA_WASM_WASI_IMPL_H

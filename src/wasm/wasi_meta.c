@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* WASI calls on descriptor state and file metadata: advice, allocation,
  * syncing, descriptor flags and rights, sizes and times, hard and symbolic
  * links. Paths are resolved beneath the guest's directory descriptor as in

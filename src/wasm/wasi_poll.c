@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* WASI poll_oneoff: clock subscriptions (relative or absolute, on any of
  * the four clocks) and fd_read/fd_write readiness of guest descriptors,
  * waited for together with ppoll(2). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `make install DESTDIR=... PREFIX=/usr` into a temporary directory: the
  * installed binary runs and names its commit, the four man pages are there,
  * render without a groff warning, and mention every option the matching
@@ -270,9 +271,25 @@ static void test_uninstall_removes_what_install_put(void **state)
 	}
 }
 
+/* Every C and assembler source names its licence (scripts/spdx.sh). */
+static void test_every_source_names_its_licence(void **state)
+{
+	(void)state;
+	char script[4200];
+	snprintf(script, sizeof(script), "%s/scripts/spdx.sh", test_root());
+	char *argv[] = {"/bin/bash", script, "--check", NULL};
+	struct run_result r;
+	run_cmd(&r, argv, 60);
+	if (r.status)
+		printf("# note: %s%s\n", r.out, r.err);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_every_source_names_its_licence),
 	    cmocka_unit_test(test_install_succeeds),
 	    cmocka_unit_test(test_installed_binary_names_its_commit),
 	    cmocka_unit_test(test_man_pages_render_without_warnings),

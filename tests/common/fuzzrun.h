@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Run one of the project's libFuzzer targets for a fixed budget from a test:
  * any crash, sanitizer report, leak or timeout fails the test. */
 #ifndef CAPSA_TESTS_FUZZRUN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared helpers for capsa's cmocka test programs. */
 #ifndef CAPSA_TESTUTIL_H
 #define CAPSA_TESTUTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers for the disk tests: qemu-img/qemu-io runs, patterns, temp dirs. */
 #ifndef CAPSA_TESTS_QTEST_H
 #define CAPSA_TESTS_QTEST_H

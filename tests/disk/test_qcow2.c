@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* qcow2 through the library: interoperability with qemu-img/qemu-io (images it
  * wrote open unchanged, images capsa wrote pass qemu-img check and convert to
  * the expected bytes), backing chains, zero and compressed clusters, small

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Runs the qcow2 fuzzer (fuzz/disk: open, read, write, zero, discard, flush
  * and close of a hostile image) for a fixed budget; any crash, sanitizer
  * report, leak or timeout fails the test. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Differential checks of single instructions against the host CPU: a
  * test builds a short code sequence around the instruction under test,
  * runs it natively (an executable page, the data block's address in RDI)

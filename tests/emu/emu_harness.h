@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A tiny machine for the software CPU's tests: RAM at 0, a bus that logs
  * port writes, and helpers that set up long mode (identity paging, a GDT
  * with kernel/user segments and a TSS, an IDT) so a test can copy a code

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The software CPU in 64-bit mode: integer instructions, flags, the stack,
  * string instructions, CPUID and the instruction budget. Expected values
  * follow from the architecture (worked out by hand in the comments). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The software CPU against the host CPU: random user-mode sequences run
  * natively (sandboxed child) and in the emulator for a fixed budget
  * (CAPSA_DIFFTEST_SECS, default 20 s); any mismatch in an instruction class

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Exceptions and privilege transitions under the software CPU: IRETQ to
  * CPL3, INT n through a DPL3 gate with the TSS stack, SYSCALL/SYSRET, a
  * user-mode #PF, port I/O against the TSS I/O bitmap, #DF on an IST stack,

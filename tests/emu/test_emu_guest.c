@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The freestanding test guest (build/guests/testguest.elf, see
  * tests/guests/README.md) on the software CPU alone: loaded by the same
  * code capsa uses (PVH entry: 32-bit protected mode, paging off), with a

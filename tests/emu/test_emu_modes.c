@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Mode switches and code coherence under the software CPU: INIT/SIPI into
  * a real-mode trampoline that goes through 32-bit protected mode into long
  * mode (as Linux's AP startup does), and self-modifying code: a store that

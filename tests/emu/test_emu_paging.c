@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Paging under the software CPU: #PF error codes and CR2 for not-present,
  * write-protected, NX and reserved-bit faults; accessed/dirty bits set in
  * the page tables; global pages surviving a CR3 reload until INVLPG. */

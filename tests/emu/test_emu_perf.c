@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Speed of the software CPU on the CPL3 integer loop of the test guest's
  * `test=cpl3` (tests/guests/workload.h, written out in assembly here): the
  * result must equal the host's, and the guest MIPS are reported.

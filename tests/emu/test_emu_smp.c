@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Cross-thread behaviour of the software CPU: LOCK XADD from two vCPUs on
  * two host threads sharing one emu_mem (the sum must be exact),
  * emu_cpu_kick stopping a `jmp .`, external interrupts taken through

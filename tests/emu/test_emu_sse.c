@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSE/SSE2/SSE3/SSSE3 instructions of the software CPU against the host
  * CPU: each instruction form runs natively and emulated on the same random
  * inputs (special floating-point values, denormals, NaNs, infinities,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* System behaviour of the software CPU: NMI delivery and its blocking until
  * IRET, the TSC MSR and RDTSC, MSRs the CPU does not know (#GP), SWAPGS
  * with the GS base MSRs, #NM for SSE with CR0.TS, and the CPUID model's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* x87 instructions of the software CPU against the host's x87 unit: each
  * form runs natively and emulated on the same random operands (80-bit
  * specials: NaNs, infinities, denormals, pseudo-denormals, unnormals;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Runs the software CPU's fuzz target (fuzz/emu: random bytes as CPL 0
  * long-mode code) for a fixed budget; any crash, sanitizer report, leak,
  * timeout or run without an exit reason fails the test. */

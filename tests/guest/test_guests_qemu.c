@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The freestanding test guests (tests/guests) checked against a reference VMM: each
  * test=NAME is booted under QEMU microvm and its serial output and exit status are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mkcpio (guest/initramfs/mkcpio.c): archives checked with the system cpio as the
  * reference reader, format details checked byte by byte, bad specs refused. */
 #include "common/testutil.h"

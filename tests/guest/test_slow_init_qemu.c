@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The demo init (guest/init) in the demo initramfs, booted with capsa's guest kernel
  * (guest/kernel/build.sh, cached) under QEMU microvm as the reference VMM: init must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reads the loader's boot information: Xen PVH hvm_start_info or Linux boot_params. */
 #include "guest.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test=count: counts in memory and on the serial line, for snapshot and
  * restore tests. Each of `lines` steps updates `work` words of a 1 MiB
  * buffer (at CPL3) and folds them into a running checksum, then prints

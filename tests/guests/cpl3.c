@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test=cpl3: the compute workload at CPL3 (native speed on paravirtual KVM). */
 #include "guest.h"
 #include "io.h"

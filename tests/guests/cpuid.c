@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test=cpuid: the CPUID the VMM gives this vCPU, for the host test to check
  * feature edits (--cpu-features), APIC IDs and topology. Few instructions at
  * CPL0: one cpuid per line. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Ways for the test guest to end the VM. */
 #include "guest.h"
 #include "io.h"

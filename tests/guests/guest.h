@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal interfaces of the freestanding capsa test guest. */
 #ifndef CAPSA_GUEST_H
 #define CAPSA_GUEST_H

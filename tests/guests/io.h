@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Port and MMIO access for the freestanding test guest. */
 #ifndef CAPSA_GUEST_IO_H
 #define CAPSA_GUEST_IO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Memory layout and constants shared by the test guest's assembly and C. */
 #ifndef CAPSA_GUEST_LAYOUT_H
 #define CAPSA_GUEST_LAYOUT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The few C library functions the freestanding guest needs, and command-line parsing. */
 #include "guest.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The capsa test guest: one freestanding x86-64 program whose behaviour is chosen by
  * the kernel command line (test=NAME ...). Results go to COM1 as "key: value" lines;

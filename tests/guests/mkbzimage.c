@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mkbzimage: wrap the test guest (an ELF64 image linked at 1 MiB, 64-bit entry at
  * 1 MiB + 0x200) into a Linux bzImage (boot protocol 2.15).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test=ports: what port and MMIO accesses to emulated and unassigned addresses return. */
 #include "guest.h"
 #include "io.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Serial output for the test guest: polled 16550 at COM1, a tiny printf. */
 #include <stdarg.h>
 

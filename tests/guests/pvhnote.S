@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Xen PVH ELF note (XEN_ELFNOTE_PHYS32_ENTRY): the 32-bit entry point. Linked only
  * into testguest.elf; testguest-nopvh.elf is the same code without this note. */
 	.section .note.Xen, "a", @note

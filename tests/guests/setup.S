@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Real-mode setup code of testguest.bzImage (the bzImage's first sectors).
  *

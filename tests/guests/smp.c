@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test=smp and test=hlt: find the vCPUs in the Intel MP table, start the application
  * processors with INIT-SIPI-SIPI and a real-mode trampoline, wait (bounded) for each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test=virtio-blk, virtio-blk-bench, virtio-blk-writer, virtio-rng,
  * virtio-balloon: device tests at CPL3 on the polling driver in virtio_drv.c
  * (interrupts stay disabled; the used ring is polled). The same code runs

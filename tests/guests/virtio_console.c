@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test=virtio-console-bench rounds=N size=S mib=M: the peer of the vsock
  * benchmark on VMMs without a usable vsock (QEMU needs vhost-vsock): a polling
  * virtio-console driver (device ID 3, no MULTIPORT, so port 0 on queues 0 and

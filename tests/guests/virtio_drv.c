@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The test guest's polling virtio-mmio driver; see virtio_drv.h. */
 #include "virtio_drv.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A small polling virtio-mmio driver for the test guest (virtio 1.x, split
  * queues, interrupts off): find a device by ID, negotiate features, set up to
  * VDRV_MAX_QUEUES queues of VDRV_QS entries, publish chains, kick, and wait for

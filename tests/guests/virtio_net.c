@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test=virtio-net: a polling virtio-net driver at CPL3 that speaks just
  * enough Ethernet, ARP, IPv4 and UDP to exchange datagrams with a host
  * socket: it resolves the peer's MAC (hip=, default 10.0.2.2, the user-mode

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test=virtio-vsock, test=virtio-vsock-bench: a polling virtio-vsock driver at
  * CPL3 (interrupts off, used rings polled, every wait bounded).
  *

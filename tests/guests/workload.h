@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The deterministic integer workload of `test=cpl3` (xorshift64 mixed with a multiply
  * and a rotate). Freestanding and SSE-free so that a host program compiled with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Host twin of test=cpl3: runs workload_run(ITERS) from workload.h natively, built with
  * the test guest's code-generation flags, and prints the same line the guest prints:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Frame builders for the network tests: Ethernet, ARP, IPv4 and UDP with
  * real checksums, and a check of received UDP frames. */
 #ifndef CAPSA_TESTS_NETTEST_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtio-net model through the virtio-mmio transport, without KVM: the
  * queues live in a fake guest memory, a SOCK_SEQPACKET socketpair stands in
  * for the tap descriptor. Transmit and receive, hostile chains (short, long,

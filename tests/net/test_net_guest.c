@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The CPL3 test guest (test=virtio-net, tests/guests/virtio_net.c) drives
  * virtio-net under capsa: Ethernet/ARP/IPv4/UDP frames it builds itself reach
  * a UDP echo server on the host and come back, through user-mode networking

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* --net option parsing, the user-mode filter (nothing leaves the machine)
  * and the libslirp backend driven directly: ARP for the gateway, UDP to an
  * echo socket on the host's loopback through 10.0.2.2, and a port forward

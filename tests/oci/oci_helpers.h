@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers for the OCI runtime tests: a busybox-static bundle in a temporary
  * directory, a wrapper around the capsa binary and the checks the tests
  * share (a step that must succeed or fail with a named error, expected

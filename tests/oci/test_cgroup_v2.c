@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cgroup v2 pieces that this machine can exercise even when its controllers
  * are on v1: the eBPF device filter and hugetlb limits in the unified
  * hierarchy (the hybrid layout's cgroup2 mount). */

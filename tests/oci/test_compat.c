@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Configs that runc and crun run, and what they do with them: Docker's
  * zero values, the default specs of `runc spec` and `crun spec`, seccomp
  * without no_new_privs, ignored kernel memory limits, devices under a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: config.json parsing and validation, seccomp translation,
  * cgroup path logic, the state store. */
 #include "common/testutil.h"

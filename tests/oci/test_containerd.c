@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containerd as a client (it is how Kubernetes' CRI reaches a runtime): a
  * containerd of the test's own (root, state and sockets in a temporary
  * directory) runs a busybox root through its runc shim with capsa as the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Docker as a client: a dockerd of the test's own (data and exec roots,
  * pid file and socket in a temporary directory, no bridge, no iptables,
  * capsa added as a runtime) runs an image imported from a busybox root:

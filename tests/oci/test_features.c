@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Integration tests as root: joining namespaces by path, time namespaces,
  * --no-pivot, exec --process, the v1 devices controller, overlay mounts,
  * seccomp user notification and rootless containers. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Integration tests as root: the container lifecycle, what a container
  * gets (namespaces, mounts, devices, capabilities, user, rlimits) and
  * clean failures without leftovers. */

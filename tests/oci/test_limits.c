@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Integration tests as root: resource limits enforced through cgroups,
  * seccomp, hooks and their order, the console socket, user namespaces and
  * idmapped mounts. */

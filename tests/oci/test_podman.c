@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A real client: podman drives capsa (run, exec, stop, rm) with an image
  * imported from a busybox rootfs tarball, and runs a FROM-scratch image
  * holding only a WebAssembly module with crun's wasm annotation. */

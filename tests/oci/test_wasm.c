@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* WebAssembly modules as containers (crun's annotations): `capsa run` of a
  * bundle whose root holds only a module, with each annotation form; the
  * module gets its arguments, environment, root, working directory (as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Token-bucket math with an explicit clock. */
 #include "common/testutil.h"
 

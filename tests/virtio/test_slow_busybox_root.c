@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Slow: Linux with real user space. The root file system is an ext4
  * virtio-blk disk holding Debian's busybox-static (glibc, SSE2) as /bin/sh
  * and a shell script, which the kernel runs as init. The script reads

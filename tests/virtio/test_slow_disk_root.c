@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* On paravirtual KVM hosts a kernel thread that exits crashes the guest (its
  * exit path runs fwait, which the host cannot emulate at CPL0), so the test
  * keeps ext4 from starting its lazy-init thread: the image has its inode tables

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Slow: Linux's own virtio-vsock driver against capsa's device. The guest's
  * init (tests/virtio/guest/vsockinit.c) connects to host port 5000, where the
  * test listens on "<uds>_5000" and echoes; connects to port 5001, where nobody

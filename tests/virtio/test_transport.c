@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtio-mmio transport through its register interface, without KVM:
  * identification, feature negotiation, queue setup, kicks served by the I/O
  * thread, NEEDS_RESET for bad guests and recovery by reset, save/restore;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-blk and virtio-rng driven by the CPL3 test guest under capsa vm run:
  * data read from a host file, data written to it, flush, get-id, errors for
  * bad requests, NEEDS_RESET for a hostile chain and recovery after reset. */

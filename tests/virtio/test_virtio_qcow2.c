@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* qcow2 under a running VM: a qemu-img base, a `capsa disk create` overlay,
  * guest writes, then qemu-img check/convert/compare; and a capsa killed with
  * SIGKILL in the middle of writing leaves an image qemu-img accepts that has

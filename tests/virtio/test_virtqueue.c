@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The split-virtqueue walker against well-formed and hostile chains. */
 #include "vqtest.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-vsock device model over fake queues and real Unix sockets: the
  * CONNECT handshake, guest connections to <uds>_<port>, shutdown and reset,
  * hostile headers, credit in both directions, the connection limit and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Bad --vsock values: one line naming the value, exit status 2. */
 #include "vm/vmtest.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-vsock driven by the CPL3 test guest under capsa vm run:
  * (a) the guest listens on a vsock port and echoes what a host program sends
  * after "CONNECT <port>\n" on the device's Unix socket; (b) the guest connects

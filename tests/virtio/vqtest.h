@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fake guest memory and ring builders for the virtio unit tests. */
 #ifndef CAPSA_TESTS_VQTEST_H
 #define CAPSA_TESTS_VQTEST_H

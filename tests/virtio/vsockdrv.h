@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A test driver for virtio-vsock without KVM: the device runs on its own I/O
  * thread over fake guest memory, the test plays the guest through the
  * registers and rings, and host programs are real Unix sockets. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers for the control API and snapshot tests: the counting test guest
  * (tests/guests/count.c) run under `capsa vm run --api-sock`, its expected
  * checksum, and raw HTTP requests on the API socket. */

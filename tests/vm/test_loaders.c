@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the x86 boot code on crafted inputs: bzImage setup header,
  * ELF parsing, e820, page tables, MP table, initrd placement, CPUID edits,
  * size parsing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Runs the kernel-image loader fuzzer (fuzz/vm) for a fixed budget; any
  * crash, sanitizer report or timeout fails the test. */
 #include "common/fuzzrun.h"

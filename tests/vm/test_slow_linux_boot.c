@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Slow: the demo kernel and initramfs boot on 2 vCPUs to user space; init
  * prints the marker line and restarts the machine, which ends the VM with
  * status 0. The wall time is printed (goal on the paravirtual KVM host,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The control API (`capsa vm run --api-sock`): pause and resume, status,
  * and the error answers (the VM must be unharmed by every bad request);
  * snapshots: the counting guest saved mid-run, killed, and restored (from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Bad input to `capsa vm run`: one clear line naming the value, exit status
  * 2, never a crash (the binary under test is built with ASan+UBSan). */
 #include "vm/vmtest.h"
@@ -245,8 +246,9 @@ static void auto_without_kvm_uses_software_cpu(void **state)
 	assert_non_null(strstr(r.err, "/dev/kvm"));
 	assert_non_null(strstr(r.out, "capsa test guest: exit 5"));
 	run_result_free(&r);
-	const char *const json[] = {"--kernel", guest_path("testguest.elf"), "--cmdline",
-	                            "test=exit code=0", "--json-events", NULL};
+	const char *const json[] = {"--kernel",      guest_path("testguest.elf"),
+	                            "--cmdline",     "test=exit code=0",
+	                            "--json-events", NULL};
 	run_without_kvm(&r, json);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.err, "{\"event\":\"accel\",\"accel\":\"emu\""));
@@ -283,8 +285,10 @@ static void help_documents_every_option(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(usage_errors),     cmocka_unit_test(bad_sizes_and_counts),
-	    cmocka_unit_test(bad_kernel_files), cmocka_unit_test(help_documents_every_option),
+	    cmocka_unit_test(usage_errors),
+	    cmocka_unit_test(bad_sizes_and_counts),
+	    cmocka_unit_test(bad_kernel_files),
+	    cmocka_unit_test(help_documents_every_option),
 	    cmocka_unit_test(accel_choice),
 	    cmocka_unit_test(auto_without_kvm_uses_software_cpu),
 	};

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* capsa vm run on the freestanding test guests (tests/guests): boot paths,
  * devices, exit statuses, crash reports, SMP, CPL3 speed, clean stops. */
 #include "vm/vmtest.h"

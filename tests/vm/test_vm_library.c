@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The VM is a value: two VMs run at once in one process through the library
  * API, each with its own devices and console. Also the device models on
  * their own (serial, i8042, CMOS) through their bus interface. */

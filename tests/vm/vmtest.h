@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers for the VM integration tests: run `capsa vm run` on a test guest. */
 #ifndef CAPSA_TESTS_VMTEST_H
 #define CAPSA_TESTS_VMTEST_H

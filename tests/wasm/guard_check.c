@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helper for tests/wasm/test_wasi (built without sanitizers by mk/wasm.mk,
  * so that memories get guard regions): checks the fault handling of
  * src/wasm/guard.c through the embedding API.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The embedding API on its own: load, instantiate with a host function,
  * call exports, trap details, fuel, memory access from a host function,
  * rejection of invalid modules. Modules are written in the text format and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `capsa wasm` on small hand-written modules (text format, assembled with
  * wabt's wat2wasm at test time, or bytes built here): --timeout values,
  * --timeout bounding blocking WASI calls, names from untrusted modules in

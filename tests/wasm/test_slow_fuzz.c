@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Runs the libFuzzer target fuzz/wasm/fuzz_module.c (decode, validate,
  * instantiate, call exports) for a short fixed budget; any crash,
  * sanitizer report, leak or timeout fails the test. */

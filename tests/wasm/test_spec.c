@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The official WebAssembly spec test suite, run through the embedding API.
  * Each .wast of ../shared/wasm-testsuite is converted with wast2json into a
  * temporary directory at test time; every command (module, register,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Real programs: C sources in tests/wasm/progs are compiled at test time to
  * wasm32-wasi (clang + wasi-libc) and natively; `capsa wasm run` must give
  * byte-identical output and the same exit status. Also checks the preopen

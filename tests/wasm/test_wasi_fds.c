@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* WASI descriptors through the embedding API: fd_renumber and fd_close
  * close a host descriptor only if capsa opened it. The embedder's stdio
  * descriptors are lent to the guest and stay open whatever it renumbers or

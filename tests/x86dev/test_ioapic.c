@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* I/O APIC model and the IRQ router: edge/level, Remote-IRR, EOI, masks. */
 #include "common/testutil.h"
 #include "devices/x86/ioapic.h"

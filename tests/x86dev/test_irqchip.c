@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The assembled interrupt controllers of a software-CPU VM: the path Linux
  * takes at boot (PIC and PIT, then the I/O APIC), the port layout, state,
  * and several threads using it at once. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The models' state uses KVM's layouts so that a snapshot moves between
  * accelerators: program the models, load their state into KVM's in-kernel
  * chips and read it back, and the other way round. Skips without KVM. */

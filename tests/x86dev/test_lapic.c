@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Local APIC model: priorities, EOI, timer modes, IPIs, INIT/SIPI, state. */
 #include "common/testutil.h"
 #include "devices/x86/lapic.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* 8259 PIC pair: Linux's init sequence, priorities, cascade, EOI modes,
  * ELCR level triggering, poll mode, state, and the path to the LAPIC. */
 #include "common/testutil.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* 8254 PIT: modes 0/2/3, latches, read-back, port 0x61 as Linux's
  * calibration uses it, channel 0's IRQ, state. */
 #include "common/testutil.h"

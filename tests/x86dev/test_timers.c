@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The device timer thread: order, re-arming, cancelling, stopping. */
 #include "common/testutil.h"
 #include "devices/x86/clock.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-balloon: pages the guest gives back are returned to the host with
  * MADV_DONTNEED (they read as zeros when touched again); memory statistics
  * from the guest are kept. The host's target is set before boot and may be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-blk device model over a struct disk (raw or qcow2). */
 #ifndef CAPSA_DEVICES_VIRTIO_BLK_H
 #define CAPSA_DEVICES_VIRTIO_BLK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-mmio transport (virtio 1.x, register layout version 2), separate from
  * the device models: a model describes itself with struct virtio_device_ops and
  * processes its queues on the transport's I/O thread, never on a vCPU thread.

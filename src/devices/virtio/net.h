@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-net device model (one receive and one transmit queue) over a
  * struct net_backend (tap, user-mode networking). Every frame the guest
  * sends is checked: a chain shorter than the header plus an Ethernet header,

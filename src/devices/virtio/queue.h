@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Split virtqueues (virtio 1.x section 2.7), walked defensively: every
  * descriptor the guest wrote is checked before use (address and length inside
  * guest RAM, chain no longer than the queue, readable buffers before writable

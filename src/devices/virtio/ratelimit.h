@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Token-bucket rate limiting for device requests: one bucket for bytes and
  * one for operations, each with a rate per second and a burst size. A request
  * larger than the burst is admitted when the bucket is full and leaves it in

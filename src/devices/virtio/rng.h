@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-rng: entropy from the host's getrandom(2). */
 #ifndef CAPSA_DEVICES_VIRTIO_RNG_H
 #define CAPSA_DEVICES_VIRTIO_RNG_H

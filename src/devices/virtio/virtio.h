@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Virtio 1.x constants shared by the transport and the device models. */
 #ifndef CAPSA_DEVICES_VIRTIO_VIRTIO_H
 #define CAPSA_DEVICES_VIRTIO_VIRTIO_H

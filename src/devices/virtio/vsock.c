@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-vsock device model: the receive, transmit and event queues, the
  * packet state machine and credit accounting. Every header field the guest
  * writes is checked; host sockets are in vsock_host.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-vsock (device ID 19) with a Unix-socket host side.
  *
  * Host programs reach guest port P by connecting to the listening socket and

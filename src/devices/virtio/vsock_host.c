@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-vsock host side: the listening Unix socket, the "CONNECT <port>\n"
  * handshake, connections to "<uds>_<port>", and the host sockets' readiness
  * through one epoll descriptor the transport's I/O thread waits on. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-vsock internals shared by the packet side (vsock.c) and the host
  * socket side (vsock_host.c). Not a public interface. */
 #ifndef CAPSA_DEVICES_VIRTIO_VSOCK_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The guest's time base: a TSC that runs at a fixed, advertised frequency
  * (CPUID leaf 0x15 and `tsc_early_khz`), derived from the host's monotonic
  * clock, identical on every vCPU and unaffected by host CPU migration. The

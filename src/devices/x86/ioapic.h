@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* I/O APIC (82093AA-style, version 0x11, 24 pins) at 0xfec00000 for the
  * software CPU: IOREGSEL at offset 0x00, IOWIN at 0x10; registers ID,
  * version, arbitration and the redirection table (vector, fixed/lowest

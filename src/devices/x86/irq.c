@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "devices/x86/irq.h"
 
 #define ISA_IRQS    16

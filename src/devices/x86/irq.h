@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The IRQ router of the software CPU's machine: one call sets the level of
  * interrupt line N and feeds both interrupt controllers, wired as the MP
  * table capsa builds (src/vm/x86/mptable.c) says: ISA IRQ n (0-15) goes to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* All interrupt controllers and timers of one software-CPU VM in one
  * object, wired as a PC with capsa's MP table: a local APIC per vCPU on
  * the APIC bus, the I/O APIC (ID = number of vCPUs, as the MP table says),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Local APIC (xAPIC mode) for vCPUs run by the software CPU, and the "APIC
  * bus" that connects the local APICs of a VM with each other (IPIs), with
  * the I/O APIC (deliveries in, EOIs out) and with the 8259 PIC (ExtINT on

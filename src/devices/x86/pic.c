@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The logic follows the 8259A data sheet the way QEMU's and KVM's models
  * read it (priority rotation via priority_add, cascade through IRQ 2). */
 #include "devices/x86/pic.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The two cascaded 8259A PICs of a PC (master at 0x20/0x21, slave at
  * 0xa0/0xa1 on the master's IRQ 2) and the PIIX edge/level control
  * registers (ELCR, 0x4d0/0x4d1), for the software CPU. Modelled: ICW1-ICW4,

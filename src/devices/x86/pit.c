@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Counter arithmetic after QEMU's i8254 model: a channel remembers when
  * its count was loaded and derives count and output from the time since. */
 #include "devices/x86/pit.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* 8254 programmable interval timer (ports 0x40-0x43) and the PC's port
  * 0x61 (bit 0: channel 2 gate, bit 1: speaker data, bit 4: refresh toggle,
  * bit 5: channel 2 output), for the software CPU. The counters run at

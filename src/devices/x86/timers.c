@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "devices/x86/timers.h"
 
 #include "devices/x86/clock.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One thread per VM that fires device timers at host CLOCK_MONOTONIC
  * deadlines: the local APICs' timers and the PIT's channel 0 under the
  * software CPU. The timers fire asynchronously because a vCPU may be halted

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "vm/api/client.h"
 
 #include "vm/api/http.h"

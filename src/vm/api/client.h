@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The control API's client side, for `capsa vm pause|resume|status|snapshot`. */
 #ifndef CAPSA_VM_API_CLIENT_H
 #define CAPSA_VM_API_CLIENT_H

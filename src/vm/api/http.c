@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* See http.h. The parser runs over whatever arrives; the callbacks only
  * copy the method, path and body into bounded buffers. */
 #include "vm/api/http.h"

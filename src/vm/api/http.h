@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HTTP/1.1 messages on a stream socket for the control API, parsed with
  * http-parser (Debian's libhttp-parser). One request or response per
  * connection: the server answers with "Connection: close". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* See routes.h. Paths and methods follow Firecracker's API; the status
  * codes too: 204 for a done action, 400 for a bad body or a request the VM's
  * state does not allow, 404 for an unknown path, 405 for a known path with

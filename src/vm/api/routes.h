@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The control API's endpoints: method + path + JSON body in, status and
  * JSON body out. No I/O here, so it can be tested and fuzzed alone. */
 #ifndef CAPSA_VM_API_ROUTES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* See server.h. One connection at a time: requests are short and a pause
  * or snapshot must not run concurrently with another anyway. A client that
  * stalls is cut off by a receive timeout so it cannot hold the API. */

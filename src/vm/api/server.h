@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The control API: HTTP/1.1 + JSON on a Unix socket (mode 0600), a subset
  * of Firecracker's API (docs/vm.md, CONTROL API). It runs on its own thread
  * and changes the VM only through vm.h's functions. */

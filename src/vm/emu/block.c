@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The decoded-block cache of one vCPU: blocks are keyed by the physical
  * address of their first byte and the decode mode, found through a jump
  * cache keyed by virtual RIP, and dropped when a page they were decoded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The decoded-block cache (block.c). */
 #ifndef CAPSA_VM_EMU_BLOCK_H
 #define CAPSA_VM_EMU_BLOCK_H

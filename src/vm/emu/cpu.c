@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The vCPU object and its run loop: between blocks it handles the
  * requests other threads post (kick, interrupt, NMI, INIT, SIPI), the
  * interrupt shadow, HLT and the instruction budget; inside a block it

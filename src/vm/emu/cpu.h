@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* capsa's software x86-64 CPU: an interpreter that runs a vCPU without
  * hardware virtualization. It knows nothing of KVM, devices or the VM
  * object: it sees guest RAM through `struct emu_mem`, everything else

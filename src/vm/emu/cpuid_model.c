@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The CPU model the software CPU presents: an Intel family-6 processor
  * with exactly the features implemented here (no XSAVE/AVX, PCID, SMEP/
  * SMAP, LA57, x2APIC, RDRAND, POPCNT), the TSC frequency in leaves

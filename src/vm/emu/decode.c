@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The decoder: guest bytes to struct emu_insn. Prefixes, REX, the opcode
  * maps, ModRM/SIB/displacement and immediates are handled here from one
  * attribute table per map; which handler runs each opcode is chosen by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The decoder's interface to the block builder and the opcode tables. */
 #ifndef CAPSA_VM_EMU_DECODE_H
 #define CAPSA_VM_EMU_DECODE_H

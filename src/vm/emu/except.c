@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Exceptions and interrupts: raising (longjmp back to the run loop),
  * combining a fault during delivery into #DF or a triple fault, and
  * delivery through the real-mode IVT or the protected/long-mode IDT with

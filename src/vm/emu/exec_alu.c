@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Integer arithmetic: the eight ALU operations and TEST in every form,
  * INC/DEC/NOT/NEG, MUL/IMUL/DIV/IDIV. The hot two-operand forms are
  * specialized by operand size and register/memory by macros. */

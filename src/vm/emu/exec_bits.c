@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shifts and rotates (incl. RCL/RCR, SHLD/SHRD), bit tests (BT/BTS/BTR/
  * BTC) and bit scans (BSF/BSR). */
 #include "vm/emu/ops.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Control transfers: JMP/Jcc/LOOP/JCXZ, CALL/RET (near and far), ENTER/
  * LEAVE, INT n/INT3/INTO/INT1, IRET and HLT. Every handler here ends the
  * block (returns 1) except ENTER/LEAVE. */

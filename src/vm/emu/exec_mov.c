@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Data movement: MOV in its forms, MOVZX/MOVSX/MOVSXD, LEA, XCHG, CMPXCHG
  * (8B/16B), XADD, BSWAP, CBW family, CMOVcc, SETcc, PUSH/POP, LAHF/SAHF,
  * the flag instructions, XLAT and the NOPs. */

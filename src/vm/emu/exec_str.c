@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* String instructions (MOVS, STOS, LODS, CMPS, SCAS, INS, OUTS) with
  * REP/REPE/REPNE. Registers are updated after every element so that a
  * fault leaves a restartable state; REP MOVS/STOS with DF=0 over RAM copy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* System instructions: port I/O, CLI/STI, PUSHF/POPF, control and debug
  * registers, descriptor-table registers, RDMSR/WRMSR, CPUID, RDTSC(P),
  * CLTS, INVLPG, caches and fences, SWAPGS, segment register moves. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The fast system-call instructions: SYSCALL/SYSRET (64-bit and
  * compatibility mode) and SYSENTER/SYSEXIT. They load flat segments
  * without reading descriptors, as the hardware does. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Lazy arithmetic flags: instructions record their operation, operands and
  * result (emu_lf_set); the flags are computed only when something reads
  * them (Jcc, PUSHF, ADC, an interrupt). */

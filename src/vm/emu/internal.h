@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internals of the software x86-64 CPU shared by its source files.
  *
  * Execution model. Guest code is decoded once into blocks of `struct

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* struct emu_mem: guest RAM as the software CPUs share it, with the
  * per-page code generations that keep decoded blocks coherent with writes
  * by any vCPU or device. */

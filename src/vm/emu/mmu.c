@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Address translation: the 4-level page walk (with NX, global pages,
  * accessed/dirty bits, 2 MiB and 1 GiB pages, CR0.WP, #PF error codes),
  * the software TLB it fills, and the slow paths of guest memory access

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RDMSR/WRMSR for the MSRs the CPU keeps itself, and the checked writes of
  * CR0/CR3/CR4/CR8 (these decide the paging mode, so they flush the TLB and
  * recompute the derived mode). */

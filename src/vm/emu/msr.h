@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* MSRs and control-register writes of the software CPU. */
 #ifndef CAPSA_VM_EMU_MSR_H
 #define CAPSA_VM_EMU_MSR_H

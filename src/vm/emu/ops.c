@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* emu_pick: the handler for a decoded integer/system instruction, asked of
  * each handler file in turn (every opcode belongs to exactly one). */
 #include "vm/emu/decode.h"

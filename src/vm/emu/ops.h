@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by the instruction handler files: the per-file opcode pickers
  * that emu_pick (ops.c) asks in turn, and stack helpers. */
 #ifndef CAPSA_VM_EMU_OPS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Segmentation: descriptor loads with their checks, far JMP/CALL/RET and
  * IRET across privilege levels (incl. returns to compatibility mode and
  * real mode), LLDT/LTR, LAR/LSL, and the derived mode (CPL, code size,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSE dispatch (emu_sse_pick asks each group file in turn), the MXCSR
  * (LDMXCSR/STMXCSR, exception delivery) and FXSAVE/FXRSTOR. */
 #include "vm/emu/sse_impl.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSE/SSE2 (and MMX) instructions of the software CPU. The decoder
  * (decode.c) sends every opcode of the 0F map that belongs to SSE/MMX
  * (0F 10-17, 28-2F, 50-7F, C2-C6, D0-FF, the memory forms of 0F AE /0-/3)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSE/SSE2 conversions between a general register (or memory) and a
  * scalar: CVTSI2SS/SD, CVTSS2SI/CVTSD2SI and the truncating
  * CVTTSS2SI/CVTTSD2SI, 32- and 64-bit. They run as the host instruction

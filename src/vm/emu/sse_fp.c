@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSE/SSE2/SSE3 floating point: arithmetic (PS/PD/SS/SD), the packed
  * conversions, CMPccPS/PD/SS/SD, COMISS/COMISD/UCOMISS/UCOMISD and
  * RCPPS/RSQRTPS. Results come from the host instruction under the guest's

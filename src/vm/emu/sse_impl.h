@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared pieces of the SSE instruction files (sse*.c): the 128-bit value
  * type, operand access, the MXCSR and the per-group pickers that sse.c
  * asks in turn.

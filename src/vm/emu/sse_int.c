@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSE2 integer operations on XMM registers and the SSE/SSE2 bitwise and
  * unpack operations. The two-operand forms run as the host instruction
  * (see sse_impl.h); the immediate forms (shuffles, shifts by imm8,
@@ -11,25 +12,75 @@ typedef void (*sse_k2)(sse_v *d, const sse_v *s);
 	{                                                                                          \
 		__asm__(#name " %1, %0" : "+x"(d->x) : "x"(s->x));                                 \
 	}
-#define K2_LIST(X)                                                                                 \
-	X(punpcklbw)                                                                               \
-	X(punpcklwd)                                                                               \
-	X(punpckldq)                                                                               \
-	X(packsswb)                                                                                \
-	X(pcmpgtb)                                                                                 \
-	X(pcmpgtw)                                                                                 \
-	X(pcmpgtd)                                                                                 \
-	X(packuswb)                                                                                \
-	X(punpckhbw)                                                                               \
-	X(punpckhwd)                                                                               \
-	X(punpckhdq) X(packssdw) X(punpcklqdq) X(punpckhqdq) X(pcmpeqb) X(pcmpeqw) X(pcmpeqd)      \
-	    X(psrlw) X(psrld) X(psrlq) X(paddq) X(pmullw) X(psubusb) X(psubusw) X(pminub) X(pand)  \
-	        X(paddusb) X(paddusw) X(pmaxub) X(pandn) X(pavgb) X(psraw) X(psrad) X(pavgw)       \
-	            X(pmulhuw) X(pmulhw) X(psubsb) X(psubsw) X(pminsw) X(por) X(paddsb) X(paddsw)  \
-	                X(pmaxsw) X(pxor) X(psllw) X(pslld) X(psllq) X(pmuludq) X(pmaddwd)         \
-	                    X(psadbw) X(psubb) X(psubw) X(psubd) X(psubq) X(paddb) X(paddw)        \
-	                        X(paddd) X(unpcklps) X(unpckhps) X(unpcklpd) X(unpckhpd) X(andps)  \
-	                            X(andnps) X(orps) X(xorps)
+/* One name per line (clang-format reflows this table differently each run). */
+/* clang-format off */
+#define K2_LIST(X) \
+	X(punpcklbw) \
+	X(punpcklwd) \
+	X(punpckldq) \
+	X(packsswb) \
+	X(pcmpgtb) \
+	X(pcmpgtw) \
+	X(pcmpgtd) \
+	X(packuswb) \
+	X(punpckhbw) \
+	X(punpckhwd) \
+	X(punpckhdq) \
+	X(packssdw) \
+	X(punpcklqdq) \
+	X(punpckhqdq) \
+	X(pcmpeqb) \
+	X(pcmpeqw) \
+	X(pcmpeqd) \
+	X(psrlw) \
+	X(psrld) \
+	X(psrlq) \
+	X(paddq) \
+	X(pmullw) \
+	X(psubusb) \
+	X(psubusw) \
+	X(pminub) \
+	X(pand) \
+	X(paddusb) \
+	X(paddusw) \
+	X(pmaxub) \
+	X(pandn) \
+	X(pavgb) \
+	X(psraw) \
+	X(psrad) \
+	X(pavgw) \
+	X(pmulhuw) \
+	X(pmulhw) \
+	X(psubsb) \
+	X(psubsw) \
+	X(pminsw) \
+	X(por) \
+	X(paddsb) \
+	X(paddsw) \
+	X(pmaxsw) \
+	X(pxor) \
+	X(psllw) \
+	X(pslld) \
+	X(psllq) \
+	X(pmuludq) \
+	X(pmaddwd) \
+	X(psadbw) \
+	X(psubb) \
+	X(psubw) \
+	X(psubd) \
+	X(psubq) \
+	X(paddb) \
+	X(paddw) \
+	X(paddd) \
+	X(unpcklps) \
+	X(unpckhps) \
+	X(unpcklpd) \
+	X(unpckhpd) \
+	X(andps) \
+	X(andnps) \
+	X(orps) \
+	X(xorps)
+/* clang-format on */
 K2_LIST(K2)
 
 /* 66 0F xx */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* MMX (and the SSE/SSE2/SSSE3 instructions on MMX registers): MMi is the
  * low 64 bits of x87 physical register i. An MMX instruction sets TOP to
  * 0 and every tag to valid, and a write to MMi sets the register's sign

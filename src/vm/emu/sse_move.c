@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSE/SSE2/SSE3 data movement: the 128-bit, scalar and half-register moves,
  * MOVD/MOVQ, the non-temporal stores, MASKMOVDQU and the sign-mask
  * extractions (MOVMSKPS/PD, PMOVMSKB). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSE4.1 integer, blend, insert/extract and test instructions on XMM
  * registers (66 0F 38 10-41, 66 0F 3A 0C-22, 42), written in C so that the
  * host need not have SSE4.1. ROUNDxx and DPPS/DPPD are in sse_sse41fp.c. */

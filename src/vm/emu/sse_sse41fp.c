@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSE4.1 floating point: ROUNDPS/PD/SS/SD (66 0F 3A 08-0B) and
  * DPPS/DPPD (66 0F 3A 40/41). Rounding to an integer is done on the bits
  * (the host need not have SSE4.1); the dot products use the host's SSE2

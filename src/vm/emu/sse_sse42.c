@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSE4.2: the string comparisons PCMPESTRI/PCMPESTRM/PCMPISTRI/PCMPISTRM
  * (66 0F 3A 60-63), PCMPGTQ (66 0F 38 37) and CRC32 (F2 0F 38 F0/F1),
  * written in C so that the host need not have SSE4.2. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSSE3 on XMM registers (66 0F 38 00-0B, 1C-1E and 66 0F 3A 0F), written
  * in C so that the host need not have SSSE3. The MMX forms are in
  * sse_mmx.c. */

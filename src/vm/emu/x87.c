@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* x87 dispatch (emu_x87_pick asks each group file), the register stack
  * and exception bookkeeping shared by the x87 files, and the control
  * instructions (FNINIT, FNCLEX, FLDCW/FNSTCW, FNSTSW, FWAIT, FFREE(P),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* x87 instructions of the software CPU: the escape opcodes D8-DF and FWAIT
  * (9B). The decoder hands over ModRM and the memory operand decoded; the
  * x87 state lives in the FXSAVE image c->s.fx (FCW at 0, FSW at 2, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* x87 arithmetic and comparisons: FADD/FSUB/FSUBR/FMUL/FDIV/FDIVR in all
  * register, memory, pop and integer forms, FCOM/FUCOM/FCOMI/FUCOMI and
  * their pop forms, FTST/FXAM, the D9 E0-FF group (FCHS, FABS, constants,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The host x87 kernels: each loads the guest's ST1 and ST0 (80-bit, which
  * raises nothing), runs one instruction under the given control word and
  * returns the status word it produced; the register stack is stored back
@@ -44,8 +45,8 @@ const x87_kfn x87_k_reg[3][8] = {XREGT(d8), XREGT(dc), XREGT(de)};
 	XMEM(mul##t, "fmul" s)                                                                     \
 	XMEM(com##t, "fcom" s)                                                                     \
 	XMEM(comp##t, "fcomp" s)                                                                   \
-	XMEM(sub##t, "fsub" s) XMEM(subr##t, "fsubr" s) XMEM(div##t, "fdiv" s)                     \
-	    XMEM(divr##t, "fdivr" s)
+	XMEM(sub##t, "fsub" s)                                                                     \
+	XMEM(subr##t, "fsubr" s) XMEM(div##t, "fdiv" s) XMEM(divr##t, "fdivr" s)
 XMEM8(f32, "s")
 XMEM8(f64, "l")
 XMEM(addi32, "fiaddl")

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared pieces of the x87 files (x87*.c): access to the x87 state in the
  * FXSAVE image, the register stack, exception bookkeeping and the host
  * kernels.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* x87 loads and stores: FLD/FST/FSTP (m32, m64, m80, ST(i)), FILD, FIST,
  * FISTP, FISTTP (m16, m32, m64), FBLD/FBSTP, and the environment and state
  * images of FLDENV/FNSTENV/FRSTOR/FNSAVE (protected-mode layouts, 16- and

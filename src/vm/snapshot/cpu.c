@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The CPU identity recorded in a snapshot and checked on restore. */
 #include "vm/snapshot/snapshot.h"
 #include "vm/vm_internal.h"

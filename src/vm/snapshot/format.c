@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* See format.h. Everything read from the file is checked before it is
  * used: a truncated, corrupted or foreign file is refused with one line. */
 #include "vm/snapshot/format.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The snapshot file: a running VM as one file (docs/vm.md, SNAPSHOTS).
  *
  * Layout (little-endian, every offset from the file's start):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* See load.h. Every value from the file is bounded before it is used. */
 #include "vm/snapshot/load.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading a snapshot file's header and state sections, verified, without
  * creating a VM: for restore, `capsa vm snapshot verify` and the fuzz
  * target (fuzz/vm/fuzz_snapshot.c). */

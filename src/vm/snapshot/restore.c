@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* vm_restore: a VM from a snapshot file (format.h). Everything is read and
  * verified before a VM is created; the VM is then created with the
  * recorded machine, memory mapped from the file, and every saved state

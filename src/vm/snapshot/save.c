@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* vm_snapshot_save: a paused VM into one file (format.h). The file is
  * written beside the target and renamed over it at the end, so a failed
  * save never leaves a half-written snapshot under the name asked for. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The small sections of a snapshot (format.h): the machine's configuration
  * beyond the header and the legacy devices' registers, as plain structs of
  * fixed-width fields. */

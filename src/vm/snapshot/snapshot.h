@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Snapshots: a paused VM saved to one file and a VM restored from one
  * (format.h describes the file; docs/vm.md, SNAPSHOTS). */
 #ifndef CAPSA_VM_SNAPSHOT_SNAPSHOT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loading a kernel (ELF vmlinux with or without a PVH note, or bzImage), its
  * initrd and command line into guest memory, and writing what the chosen
  * entry expects: hvm_start_info for PVH, boot_params for the 64-bit entry. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Linux x86 boot protocol: bzImage setup header and boot_params
  * ("zero page") field offsets (Documentation/arch/x86/boot.rst). */
 #ifndef CAPSA_VM_X86_BZIMAGE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Guest CPUID: what KVM supports, with the VM's topology written in and the
  * user's feature edits (--cpu-features -cx16,+xsaveerptr,...) applied. */
 #ifndef CAPSA_VM_X86_CPUID_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A readable account of why a vCPU stopped for good: exit reason,
  * registers, and the instruction bytes at RIP. */
 #ifndef CAPSA_VM_X86_CRASH_REPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The guest's memory map (e820 / PVH memmap), derived from RAM size alone. */
 #ifndef CAPSA_VM_X86_E820_H
 #define CAPSA_VM_X86_E820_H

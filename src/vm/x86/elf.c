@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "vm/x86/elf.h"
 
 #include <elf.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Parsing an ELF64 x86-64 kernel image (vmlinux or a PVH test guest). Pure
  * functions over an in-memory file: every offset and size is checked. */
 #ifndef CAPSA_VM_X86_ELF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Guest physical layout used by capsa's x86 boot code. */
 #ifndef CAPSA_VM_X86_LAYOUT_H
 #define CAPSA_VM_X86_LAYOUT_H

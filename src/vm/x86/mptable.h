@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Intel MultiProcessor Specification 1.4 table: how a guest without ACPI
  * finds its CPUs, its I/O APIC and the ISA interrupt routing. */
 #ifndef CAPSA_VM_X86_MPTABLE_H

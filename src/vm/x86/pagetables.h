@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* x86 page tables: the identity map capsa gives a 64-bit entry, and a
  * walker that translates guest virtual addresses for crash reports. */
 #ifndef CAPSA_VM_X86_PAGETABLES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The architectural state of one x86-64 vCPU in a form that belongs to no
  * accelerator. KVM's accelerator converts to and from its ioctl structures,
  * the software CPU keeps its registers in this form directly, crash reports

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "vm/x86/vcpu_setup.h"
 
 #include "vm/x86/layout.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Initial x86 vCPU state, for any accelerator: each vCPU's CPUID, and for
  * the boot CPU the tables and registers the chosen entry (PVH or 64-bit
  * Linux) expects. */

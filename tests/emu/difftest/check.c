@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Comparing a native and an emulated run, reporting a mismatch (seed,
  * bytes, instruction names, first difference) and shrinking it to the
  * shortest prefix of items that still mismatches; the budgeted loop. */

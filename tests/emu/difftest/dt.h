@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Differential tester for the software x86-64 CPU: random user-mode
  * instruction sequences run natively (the host CPU is the oracle) and in
  * the emulator, then registers, defined flags and memory are compared.

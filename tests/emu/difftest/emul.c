@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The emulated side: the same code page and data buffer at the same
  * addresses in a guest whose 4-level page tables identity-map them as
  * user pages; the CPU starts at CPL 3 in 64-bit mode. The sequence is

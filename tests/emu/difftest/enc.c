@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Encoder and operand pickers of the differential tester's generator. */
 #include "gen.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Random sequences: the initial state (registers, flags, XMM, data
  * buffer) and a list of items drawn from the template table, with Jcc
  * items that skip a few of the following items. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The generator's encoder: one instruction described by its parts
  * (prefixes, REX, opcode, ModRM operand, immediate) becomes bytes at the
  * end of the sequence, and its address-dependent parts (RIP-relative

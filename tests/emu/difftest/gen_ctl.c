@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Control transfers that stay inside the sequence (CALL/RET/JMP through a
  * register) and the remaining integer instructions user space uses:
  * PUSHF/POPF, LAHF/SAHF, BSWAP, CMPXCHG8B/16B, ENTER/LEAVE, long NOPs and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Instructions that fault on purpose, so that exception delivery is
  * compared too: the vector, the faulting RIP, the registers and memory at
  * the fault, #GP and #PF error codes and CR2. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Integer instruction generators: each emits one instruction (with the
  * setup it needs to stay defined and inside the data buffer) and updates
  * the undefined-flags state from the instruction's "Flags affected"

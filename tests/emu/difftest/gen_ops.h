@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The generator's instruction templates: a weight, a generator function
  * and its parameter. */
 #ifndef CAPSA_TESTS_EMU_DT_GEN_OPS_H

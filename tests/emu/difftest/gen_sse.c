@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSE/SSE2 instruction generators: one table of (prefix, opcode, operand
  * form) and one function that fills in registers and memory. */
 #include "gen_ops.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A minimal 64-bit machine for the software CPU's tests: GDT, TSS, an IDT
  * whose 256 handlers are small stubs, and a long-mode register state at
  * CPL 0 or 3. Used by the differential tester and the CPU fuzz target. */

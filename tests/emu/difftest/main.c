@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* build/difftest: the differential tester's long run (`make difftest`).
  *   difftest [-n SEQUENCES] [-t SECONDS] [-s SEED] [-r REPORTS]
  *   difftest -x SEED      one sequence: its instructions, both results

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The native side: a child process, sandboxed with seccomp strict mode
  * (read, write, exit, sigreturn only), maps the code page and the data
  * buffer at DT_CODE/DT_DATA and runs each sequence it reads from a socket

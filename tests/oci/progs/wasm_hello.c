@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test program for wasm containers, built for wasm32-wasi (and natively for
  * the benchmark). argv[1] chooses what it does:
  *   hello ARGS...  print the arguments, $GREETING and /data/input.txt, write

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * init (pid 1) for the slow virtio test: runs from an ext4 root on virtio-blk.
  * Prints /hello.txt, writes /written.txt (fsync), remounts / read-only so the

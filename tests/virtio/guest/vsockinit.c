@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* init (pid 1) for the slow vsock test: Linux's own virtio-vsock driver
  * against capsa's device. Connects to host port 5000 and reads the echo of a
  * message; connects to port 5001, where nobody listens, and reports the error;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test program: clocks and sleeping. Usage: clocks HOST_SECONDS, the
  * host's realtime clock in seconds as the test saw it just before. Prints
  * only the outcome of each check, so the native and the wasm build print

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test program: integer and floating-point kernels whose printed results
  * must match a native build bit for bit. */
 #include <math.h>

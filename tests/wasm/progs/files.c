@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test program: file I/O relative to the current (preopened) directory:
  * create, write, seek, read back, stat, list, rename, unlink, mkdir. */
 #include <dirent.h>

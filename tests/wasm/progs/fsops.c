@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test program: file calls beyond plain reading and writing (sizes,
  * allocation, advice, syncing, times, hard and symbolic links, positional
  * I/O, append mode) and, built for WASI, descriptor rights. Works in the

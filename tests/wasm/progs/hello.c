@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test program: prints its arguments and an environment variable, exits
  * with the status given as first argument. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test program: loop and expression shapes the interpreter fuses into single
  * operations (counted loops with one and two induction variables and every
  * comparison, selects between constants, values loaded and combined at

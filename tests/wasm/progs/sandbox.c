@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test program: every attempt to reach outside the preopened directory
  * must fail (absolute path, "..", a symlink pointing outside). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test program: misbehaves as asked (loop forever, recurse without end,
  * divide by zero, touch memory out of bounds, call abort). */
 #include <stdio.h>
