@@ -1,5 +1,6 @@
-# capsa vm: the CLI's --json-events output uses json-c.
-LDLIBS += -ljson-c
+# capsa vm: the CLI's --json-events output and the control API use json-c; the
+# control API parses HTTP with http-parser (docs/vm.md, CONTROL API).
+LDLIBS += -ljson-c -lhttp_parser
 
 # The guest kernel (guest/kernel/build.sh caches it by a hash of config and
 # patches); build/guest/kernel-path names the directory with vmlinux and bzImage.
@@ -26,3 +27,10 @@ build/fuzz/vm_kernel_image_fuzz: fuzz/vm/fuzz_kernel_image.c $(VM_FUZZ_SRCS)
 ifneq ($(shell command -v clang 2>/dev/null),)
 TEST_DEPS += build/fuzz/vm_kernel_image_fuzz
 endif
+
+# libFuzzer target for the snapshot loader (fuzz/vm/fuzz_snapshot.c).
+SNAP_FUZZ_SRCS := src/vm/snapshot/load.c src/vm/snapshot/format.c src/lib/err.c
+build/fuzz/vm_snapshot_fuzz: fuzz/vm/fuzz_snapshot.c $(SNAP_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $^ -lz

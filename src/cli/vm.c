@@ -29,6 +29,12 @@ int cli_vm_main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cli_vm_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "restore"))
+		return cli_vm_restore(argc - 1, argv + 1);
+	static const char *const ctl[] = {"pause", "resume", "status", "snapshot"};
+	for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++)
+		if (!strcmp(argv[1], ctl[i]))
+			return cli_vm_ctl(argc - 1, argv + 1);
 	fprintf(stderr, "capsa vm: unknown command '%s' (see capsa vm --help)\n", argv[1]);
 	return 2;
 }

@@ -2,8 +2,39 @@
 #ifndef CAPSA_CLI_VM_CMDS_H
 #define CAPSA_CLI_VM_CMDS_H
 
+#include "lib/err.h"
+#include "vm/vm.h"
+
+#include <json-c/json.h>
+
 /* argv[0] = "run" */
 int cli_vm_run(int argc, char **argv);
+/* capsa vm restore FILE */
+int cli_vm_restore(int argc, char **argv);
+/* capsa vm snapshot verify FILE (argv[0] = "verify") */
+int cli_vm_snapshot_verify(int argc, char **argv);
+/* pause, resume, status, snapshot: argv[0] is the verb */
+int cli_vm_ctl(int argc, char **argv);
+
+/* Running a created VM (vm_serve.c): never returns once the VM ran; on
+ * an error before, prints it and returns the exit status. */
+struct cli_serve {
+	const char *cmd; /* "capsa vm run", for messages */
+	int json;        /* --json-events */
+	const char *api_sock;
+	int paused; /* start with every vCPU paused */
+	int console_escape;
+	int console_out;       /* closed at the end if not stdio */
+	const char *vsock_uds; /* removed at the end, or NULL */
+};
+int cli_vm_serve(struct vm *vm, const struct cli_serve *s);
+/* Events on stderr: JSON with --json-events, else `plain` (if not NULL). */
+void cli_vm_emit(int json, json_object *ev, const char *plain);
+json_object *cli_vm_event(const char *name);
+/* Print "CMD: message" (or the error event); returns the exit status. */
+int cli_vm_fail(int json, const char *cmd, const struct err *e);
+/* Serial console from --console (stdio, none, file:PATH). */
+int cli_vm_console(const char *spec, struct vm_config *cfg, struct err *e);
 
 /* Terminal handling for an interactive console (vm_tty.c). */
 int tty_raw_begin(int fd);

@@ -64,6 +64,9 @@ static const char run_usage[] =
     "  --accel KIND         kvm, emu (capsa's software CPU) or auto (default:\n"
     "                       KVM when /dev/kvm can be used, else emu, said on stderr);\n"
     "                       the environment variable CAPSA_ACCEL sets the default\n"
+    "  --api-sock PATH      serve the control API (HTTP/1.1 + JSON, a subset of\n"
+    "                       Firecracker's) on a Unix socket at PATH, mode 0600;\n"
+    "                       see capsa vm pause|resume|status|snapshot\n"
     "  --json-events        write machine-readable events, one JSON object per line,\n"
     "                       on stderr instead of plain messages\n"
     "  -h, --help           this text\n"
@@ -80,51 +83,14 @@ static const char run_usage[] =
     "and appends \"" PVM_CMDLINE "\"\n"
     "to the command line, and says so on stderr.\n";
 
-static struct vm *running_vm;
-
-static void on_signal(int sig)
-{
-	if (running_vm)
-		vm_request_end(running_vm, VM_END_SIGNAL, sig);
-}
-
 struct run_opts {
 	struct vm_config cfg;
 	struct cpuid_edits edits;
 	const char *console;
 	int json;
 	char *cmdline;
+	const char *api_sock;
 };
-
-static void emit(int json, json_object *ev, const char *plain)
-{
-	if (json) {
-		fprintf(stderr, "%s\n",
-		        json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
-		                                               JSON_C_TO_STRING_NOSLASHESCAPE));
-	} else if (plain) {
-		fprintf(stderr, "%s\n", plain);
-	}
-	fflush(stderr);
-	json_object_put(ev);
-}
-
-static json_object *event(const char *name)
-{
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "event", json_object_new_string(name));
-	return o;
-}
-
-static int fail(int json, const struct err *e)
-{
-	json_object *ev = event("error");
-	json_object_object_add(ev, "message", json_object_new_string(e->msg));
-	char line[ERR_MSG_MAX + 32];
-	snprintf(line, sizeof(line), "capsa vm run: %s", e->msg);
-	emit(json, ev, line);
-	return err_exit_status(e);
-}
 
 static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 {
@@ -142,7 +108,8 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 		O_BALLOON,
 		O_NET,
 		O_VSOCK,
-		O_ACCEL
+		O_ACCEL,
+		O_API
 	};
 	static const struct option lo[] = {
 	    {"kernel", required_argument, 0, O_KERNEL},
@@ -159,6 +126,7 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 	    {"net", required_argument, 0, O_NET},
 	    {"vsock", required_argument, 0, O_VSOCK},
 	    {"accel", required_argument, 0, O_ACCEL},
+	    {"api-sock", required_argument, 0, O_API},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -224,6 +192,9 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 			if (accel_parse(optarg, &o->cfg.accel, e))
 				return -1;
 			break;
+		case O_API:
+			o->api_sock = optarg;
+			break;
 		case 'h':
 			fputs(run_usage, stdout);
 			fprintf(stdout, "\nFEATURES: %s\n", cpuid_feature_list());
@@ -245,14 +216,14 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 	return o->cmdline ? 0 : err_sys(e, "strdup");
 }
 
-static int setup_console(struct run_opts *o, struct err *e)
+int cli_vm_console(const char *spec, struct vm_config *cfg, struct err *e)
 {
-	const char *c = o->console ? o->console : "stdio";
-	o->cfg.console_in = o->cfg.console_out = -1;
+	const char *c = spec ? spec : "stdio";
+	cfg->console_in = cfg->console_out = -1;
 	if (!strcmp(c, "stdio")) {
-		o->cfg.console_out = STDOUT_FILENO;
-		o->cfg.console_in = STDIN_FILENO;
-		o->cfg.console_escape = isatty(STDIN_FILENO);
+		cfg->console_out = STDOUT_FILENO;
+		cfg->console_in = STDIN_FILENO;
+		cfg->console_escape = isatty(STDIN_FILENO);
 	} else if (!strncmp(c, "file:", 5) && c[5]) {
 		int fd = open(c + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0) {
@@ -260,7 +231,7 @@ static int setup_console(struct run_opts *o, struct err *e)
 			e->kind = ERR_INPUT;
 			return -1;
 		}
-		o->cfg.console_out = fd;
+		cfg->console_out = fd;
 	} else if (strcmp(c, "none")) {
 		return err_set(e, ERR_INPUT, "--console '%s': use stdio, none or file:PATH", c);
 	}
@@ -279,12 +250,12 @@ static void resolve_accel(struct run_opts *o)
 		return;
 	}
 	o->cfg.accel = ACCEL_EMU;
-	json_object *ev = event("accel");
+	json_object *ev = cli_vm_event("accel");
 	json_object_object_add(ev, "accel", json_object_new_string("emu"));
 	json_object_object_add(ev, "reason", json_object_new_string(why.msg));
 	char line[ERR_MSG_MAX + 80];
 	snprintf(line, sizeof(line), "capsa: using the software CPU (--accel emu): %s", why.msg);
-	emit(o->json, ev, line);
+	cli_vm_emit(o->json, ev, line);
 }
 
 /* Host workarounds for paravirtual KVM: CPUID edits first (the user's own
@@ -306,13 +277,13 @@ static int apply_pvm(struct run_opts *o, struct err *e)
 	snprintf(cl, len, "%s%s%s", o->cmdline, *o->cmdline ? " " : "", PVM_CMDLINE);
 	free(o->cmdline);
 	o->cmdline = cl;
-	json_object *ev = event("host-workarounds");
+	json_object *ev = cli_vm_event("host-workarounds");
 	json_object_object_add(ev, "host", json_object_new_string("kvm_pvm"));
 	json_object_object_add(ev, "cpu_features", json_object_new_string(PVM_CPU_FEATURES));
 	json_object_object_add(ev, "cmdline_added", json_object_new_string(PVM_CMDLINE));
-	emit(o->json, ev,
-	     "capsa: paravirtual KVM host (kvm_pvm): using CPUID " PVM_CPU_FEATURES
-	     " and adding \"" PVM_CMDLINE "\" to the kernel command line");
+	cli_vm_emit(o->json, ev,
+	            "capsa: paravirtual KVM host (kvm_pvm): using CPUID " PVM_CPU_FEATURES
+	            " and adding \"" PVM_CMDLINE "\" to the kernel command line");
 	return 0;
 }
 
@@ -329,12 +300,12 @@ int cli_vm_run(int argc, char **argv)
 			json = 1;
 	if (parse(argc, argv, &o, &e)) {
 		free(o.cmdline);
-		return fail(json, &e);
+		return cli_vm_fail(json, "capsa vm run", &e);
 	}
 	resolve_accel(&o);
-	if (apply_pvm(&o, &e) || setup_console(&o, &e)) {
+	if (apply_pvm(&o, &e) || cli_vm_console(o.console, &o.cfg, &e)) {
 		free(o.cmdline);
-		return fail(json, &e);
+		return cli_vm_fail(json, "capsa vm run", &e);
 	}
 	o.cfg.cmdline = o.cmdline;
 	o.cfg.cpu_edits = &o.edits;
@@ -342,10 +313,10 @@ int cli_vm_run(int argc, char **argv)
 	struct vm *vm;
 	if (vm_create(&vm, &o.cfg, &e)) {
 		free(o.cmdline);
-		return fail(json, &e);
+		return cli_vm_fail(json, "capsa vm run", &e);
 	}
 	const struct boot_entry *b = vm_boot(vm);
-	json_object *ev = event("created");
+	json_object *ev = cli_vm_event("created");
 	json_object_object_add(ev, "kernel", json_object_new_string(o.cfg.kernel));
 	json_object_object_add(ev, "format", json_object_new_string(b->format));
 	json_object_object_add(ev, "entry",
@@ -363,51 +334,17 @@ int cli_vm_run(int argc, char **argv)
 		json_object_object_add(ev, "initrd_size",
 		                       json_object_new_int64((int64_t)b->initrd_size));
 	}
-	emit(json, ev, NULL);
+	cli_vm_emit(json, ev, NULL);
 
-	running_vm = vm;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (o.cfg.console_escape)
-		tty_raw_begin(STDIN_FILENO);
-
-	struct vm_result res;
-	int rc = vm_run(vm, &res, &e);
-	tty_raw_end();
-	running_vm = NULL;
 	free(o.cmdline);
-	if (o.cfg.console_out > STDERR_FILENO)
-		close(o.cfg.console_out);
-	if (rc) {
-		vm_destroy(vm);
-		return fail(json, &e);
-	}
-
-	ev = event("exit");
-	json_object_object_add(ev, "reason", json_object_new_string(vm_end_name(res.reason)));
-	json_object_object_add(ev, "status", json_object_new_int(res.status));
-	json_object_object_add(ev, "seconds", json_object_new_double(res.seconds));
-	if (res.instructions)
-		json_object_object_add(ev, "instructions",
-		                       json_object_new_int64((int64_t)res.instructions));
-	if (res.report[0])
-		json_object_object_add(ev, "report", json_object_new_string(res.report));
-	char plain[4200];
-	plain[0] = '\0';
-	if (res.reason == VM_END_CRASH || res.reason == VM_END_ERROR)
-		snprintf(plain, sizeof(plain), "capsa vm run: guest %s\n%s",
-		         res.reason == VM_END_CRASH ? "crashed" : "stopped by a host error",
-		         res.report);
-	if (plain[0] && plain[strlen(plain) - 1] == '\n')
-		plain[strlen(plain) - 1] = '\0';
-	emit(json, ev, plain[0] ? plain : NULL);
-	if (o.cfg.virtio.vsock.enabled)
-		unlink(o.cfg.virtio.vsock.uds); /* the listening socket goes with us */
-	/* The VM's memory and KVM objects go with the process; see vm_exit.c. */
-	exit_leaving_teardown(res.status);
+	o.cmdline = NULL;
+	struct cli_serve sv = {
+	    .cmd = "capsa vm run",
+	    .json = json,
+	    .api_sock = o.api_sock,
+	    .console_escape = o.cfg.console_escape,
+	    .console_out = o.cfg.console_out,
+	    .vsock_uds = o.cfg.virtio.vsock.enabled ? o.cfg.virtio.vsock.uds : NULL,
+	};
+	return cli_vm_serve(vm, &sv);
 }

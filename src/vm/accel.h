@@ -13,6 +13,7 @@
 #ifndef CAPSA_VM_ACCEL_H
 #define CAPSA_VM_ACCEL_H
 
+#include "devices/x86/irqchip.h"
 #include "lib/err.h"
 #include "mem/guest_mem.h"
 #include "vm/iobus.h"
@@ -125,6 +126,11 @@ struct accel_ops {
 	/* A 4-byte MMIO write of `datamatch` at `addr` signals eventfd `fd`
 	 * instead of reaching the bus. Returns 0, or -1 if not offered. */
 	int (*ioeventfd)(struct accel_vm *vm, uint64_t addr, uint64_t datamatch, int fd);
+	/* The VM's PIC pair, I/O APIC and PIT in KVM's layouts (the same
+	 * struct under both accelerators), while no vCPU runs. */
+	int (*vm_get_irqchip)(struct accel_vm *vm, struct x86_irqchip_state *s, struct err *e);
+	int (*vm_set_irqchip)(struct accel_vm *vm, const struct x86_irqchip_state *s,
+	                      struct err *e);
 	/* Guest instructions the vCPU has retired, where the accelerator
 	 * counts them (the software CPU); NULL otherwise. */
 	uint64_t (*vcpu_instructions)(struct accel_vcpu *v);

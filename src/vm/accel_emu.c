@@ -444,6 +444,20 @@ static uint64_t emu_vcpu_instructions(struct accel_vcpu *av)
 	return emu_cpu_instructions(((struct emu_vcpu *)av)->cpu);
 }
 
+static int emu_get_irqchip(struct accel_vm *avm, struct x86_irqchip_state *s, struct err *e)
+{
+	(void)e;
+	x86_irqchip_get_state(((struct emu_vm *)avm)->chip, s);
+	return 0;
+}
+
+static int emu_set_irqchip(struct accel_vm *avm, const struct x86_irqchip_state *s, struct err *e)
+{
+	(void)e;
+	x86_irqchip_set_state(((struct emu_vm *)avm)->chip, s);
+	return 0;
+}
+
 const struct accel_ops accel_emu_ops = {
     .name = "emu",
     .vm_create = emu_vm_create,
@@ -462,4 +476,6 @@ const struct accel_ops accel_emu_ops = {
     .irqfd = emu_no_fd,
     .ioeventfd = emu_no_ioeventfd,
     .vcpu_instructions = emu_vcpu_instructions,
+    .vm_get_irqchip = emu_get_irqchip,
+    .vm_set_irqchip = emu_set_irqchip,
 };

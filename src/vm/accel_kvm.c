@@ -429,6 +429,16 @@ static int kvm_set_state(struct accel_vcpu *av, const struct x86_vcpu_state *s, 
 	return kvm_state_set(((struct kvm_vcpu *)av)->fd, s, parts, e);
 }
 
+static int kvm_get_irqchip(struct accel_vm *avm, struct x86_irqchip_state *s, struct err *e)
+{
+	return kvm_irqchip_get(((struct kvm_vm *)avm)->fd, s, e);
+}
+
+static int kvm_set_irqchip(struct accel_vm *avm, const struct x86_irqchip_state *s, struct err *e)
+{
+	return kvm_irqchip_set(((struct kvm_vm *)avm)->fd, s, e);
+}
+
 const struct accel_ops accel_kvm_ops = {
     .name = "kvm",
     .vm_create = kvm_vm_create,
@@ -446,4 +456,6 @@ const struct accel_ops accel_kvm_ops = {
     .irq_line = kvm_irq_line,
     .irqfd = kvm_irqfd,
     .ioeventfd = kvm_ioeventfd,
+    .vm_get_irqchip = kvm_get_irqchip,
+    .vm_set_irqchip = kvm_set_irqchip,
 };

@@ -25,8 +25,8 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned index, struct err *e)
 	size_t n = x86_vcpu_cpuid(&vm->tmpl, index, cpuid, cap);
 	int rc = vm->accel->ops->vcpu_create(vm->accel, index, cpuid, n, &v->accel, e);
 	free(cpuid);
-	if (rc || index != 0)
-		return rc;
+	if (rc || index != 0 || vm->restore)
+		return rc; /* a restored vCPU gets its state from the snapshot */
 	/* The boot CPU starts where the kernel's entry expects it. */
 	struct x86_vcpu_state s;
 	memset(&s, 0, sizeof(s));
@@ -98,13 +98,18 @@ static void *vcpu_thread(void *arg)
 		vm_end_with_report(vm, VM_END_ERROR, 1, msg);
 		return NULL;
 	}
+	vm_pause_thread_enter(vm);
 	while (!atomic_load(&vm->stopping)) {
+		vm_pause_park(vm);
+		if (atomic_load(&vm->stopping))
+			break;
 		struct accel_exit x;
 		ops->vcpu_run(v->accel, &x);
 		/* Stop at once when this exit (or another thread) ended the VM. */
 		if (handle_exit(v, &x) || atomic_load(&vm->end_reason) != VM_END_NONE)
 			break;
 	}
+	vm_pause_thread_exit(vm);
 	return NULL;
 }
 

@@ -109,8 +109,15 @@ static void *memslot_thread(void *arg)
 
 static int reserve_memory(struct vm *vm, struct err *e)
 {
-	vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/* A restored VM maps the snapshot's memory privately: pages load on
+	 * first touch and the guest's writes never reach the file. */
+	if (vm->restore)
+		vm->ram =
+		    mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
+		         vm->restore->fd, (off_t)vm->restore->mem_off);
+	else
+		vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
+		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->ram == MAP_FAILED) {
 		vm->ram = NULL;
 		return err_sys(e, "reserving %llu MiB of guest memory",
@@ -188,16 +195,24 @@ static int setup_cpus(struct vm *vm, const struct vm_config *cfg, struct err *e)
 	if (vm->ncpus > max)
 		return err_set(e, ERR_INPUT, "--cpus %u: this host's %s allows at most %u",
 		               vm->ncpus, accel_kind_name(vm->accel->kind), max);
-	vm->cpuid = vm->accel->ops->supported_cpuid(vm->accel, &vm->ncpuid, e);
+	if (vm->restore) {
+		vm->ncpuid = vm->restore->ncpuid;
+		vm->cpuid = calloc(vm->ncpuid, sizeof(*vm->cpuid));
+		if (vm->cpuid)
+			memcpy(vm->cpuid, vm->restore->cpuid, vm->ncpuid * sizeof(*vm->cpuid));
+	} else {
+		vm->cpuid = vm->accel->ops->supported_cpuid(vm->accel, &vm->ncpuid, e);
+	}
 	if (!vm->cpuid)
-		return -1;
-	if (cfg->cpu_edits)
+		return vm->restore ? err_sys(e, "allocating CPUID") : -1;
+	if (cfg->cpu_edits && !vm->restore)
 		vm->edits = *cfg->cpu_edits;
 	vm->tmpl = (struct x86_cpu_template){vm->cpuid, vm->ncpuid, &vm->edits, vm->ncpus};
 	uint32_t sig, feat;
 	x86_cpu_signature(&vm->tmpl, &sig, &feat);
 	uint8_t *mp = gm_ptr(&vm->mem, LAYOUT_MPTABLE, 0x10000);
-	if (!mp || !mptable_build(mp, 0x10000, LAYOUT_MPTABLE, vm->ncpus, sig, feat))
+	if (!vm->restore &&
+	    (!mp || !mptable_build(mp, 0x10000, LAYOUT_MPTABLE, vm->ncpus, sig, feat)))
 		return err_set(e, ERR_INTERNAL, "MP table does not fit");
 	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
@@ -214,9 +229,12 @@ static int setup_cpus(struct vm *vm, const struct vm_config *cfg, struct err *e)
 static int setup_machine(struct vm *vm, const struct vm_config *cfg, struct err *e)
 {
 	struct boot_config bc = {cfg->kernel, cfg->initrd, cfg->cmdline, cfg->memory, 1};
-	if (reserve_memory(vm, e) || x86_boot_load(&vm->mem, &bc, &vm->boot, e) ||
-	    x86_boot_tables(&vm->mem, &vm->boot, e) || setup_devices(vm, cfg, e) ||
-	    vm_virtio_attach(vm, &cfg->virtio, e))
+	if (reserve_memory(vm, e))
+		return -1;
+	if (!vm->restore &&
+	    (x86_boot_load(&vm->mem, &bc, &vm->boot, e) || x86_boot_tables(&vm->mem, &vm->boot, e)))
+		return -1;
+	if (setup_devices(vm, cfg, e) || vm_virtio_attach(vm, &cfg->virtio, e))
 		return -1;
 	return 0;
 }
@@ -247,16 +265,24 @@ static int setup_accel(struct vm *vm, const struct vm_config *cfg, struct err *e
 
 int vm_create(struct vm **out, const struct vm_config *cfg, struct err *e)
 {
+	return vm_create_from(out, cfg, NULL, e);
+}
+
+int vm_create_from(struct vm **out, const struct vm_config *cfg, const struct vm_restore_src *rs,
+                   struct err *e)
+{
 	*out = NULL;
 	if (check_config(cfg, e))
 		return -1;
 	struct vm *vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return err_sys(e, "allocating VM");
+	vm->restore = rs;
 	vm->done_fd = vm->console.stop_fd = -1;
 	vm->ram_size = cfg->memory;
 	vm->ncpus = cfg->cpus;
 	pthread_mutex_init(&vm->report_lock, NULL);
+	vm_pause_init(vm);
 	vm->console.in_fd = cfg->console_in;
 	vm->console.escape = cfg->console_escape;
 	vm->done_fd = eventfd(0, EFD_CLOEXEC);
@@ -266,6 +292,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct err *e)
 	}
 	if (setup_machine(vm, cfg, e) || setup_accel(vm, cfg, e))
 		goto fail;
+	vm->restore = NULL; /* the caller's; only needed while creating */
 	*out = vm;
 	return 0;
 fail:
@@ -325,6 +352,7 @@ int vm_run(struct vm *vm, struct vm_result *res, struct err *e)
 		}
 	}
 	atomic_store(&vm->stopping, 1);
+	vm_pause_wake_all(vm);
 	serial_discard_output(&vm->serial);
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_kick_and_join(&vm->vcpus[i]);
@@ -365,6 +393,7 @@ void vm_destroy(struct vm *vm)
 		pthread_mutex_destroy(&vm->misc_lock);
 	}
 	pthread_mutex_destroy(&vm->report_lock);
+	vm_pause_destroy(vm);
 	free(vm->cpuid);
 	free(vm);
 }

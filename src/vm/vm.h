@@ -55,6 +55,23 @@ int vm_run(struct vm *vm, struct vm_result *res, struct err *e);
 void vm_request_end(struct vm *vm, enum vm_end_reason why, int status);
 void vm_destroy(struct vm *vm);
 
+/* Pause: every vCPU is kicked out of the accelerator and parked on its
+ * thread; returns once all are parked. Resume lets them go on. Both are
+ * callable from any thread while vm_run runs (or before it). ERR_INPUT when
+ * the VM is already in that state or has ended. Device threads (virtio I/O)
+ * are not stopped by a pause. */
+int vm_pause(struct vm *vm, struct err *e);
+int vm_resume(struct vm *vm, struct err *e);
+
+struct vm_info {
+	unsigned cpus;
+	uint64_t memory;
+	enum accel_kind accel;
+	int paused;
+	int ended;
+};
+void vm_get_info(struct vm *vm, struct vm_info *out);
+
 /* Exit status convention of `capsa vm run` for an end reason. */
 int vm_end_status(enum vm_end_reason why, int status);
 const char *vm_end_name(enum vm_end_reason why);

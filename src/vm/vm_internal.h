@@ -33,6 +33,16 @@ struct console {
 	int started;
 };
 
+/* Pausing (vm_pause.c): vCPU threads park outside the accelerator while
+ * `requested` is set; `parked` counts them, `live` counts running threads. */
+struct vm_pause {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_int requested;
+	int paused; /* a completed vm_pause not yet resumed */
+	unsigned live, parked;
+};
+
 struct vm {
 	struct accel_vm *accel;
 	char accel_note[ERR_MSG_MAX]; /* why auto did not take KVM, or "" */
@@ -59,6 +69,11 @@ struct vm {
 	struct console console;
 	struct vm_virtio *virtio; /* vm_virtio.c */
 
+	struct vm_pause pause; /* vm_pause.c */
+	/* Being created from a snapshot: memory comes from the file, and
+	 * nothing is loaded or written into it (vm_create_from). */
+	const struct vm_restore_src *restore;
+
 	int done_fd; /* eventfd: written once when the VM should end */
 	atomic_int end_reason;
 	atomic_int end_status;
@@ -67,11 +82,37 @@ struct vm {
 	char report[4096];
 };
 
+/* Where a restored VM's memory comes from: `fd` at `mem_off`. */
+struct vm_restore_src {
+	int fd;
+	uint64_t mem_off;
+	/* the CPUID vCPU 0 saw, used instead of the accelerator's own so the
+	 * guest sees the same CPU under either accelerator */
+	const struct cpuid_entry *cpuid;
+	size_t ncpuid;
+};
+/* vm_create, or with `rs` a VM whose memory is mapped privately from the
+ * snapshot and whose vCPUs are left in their reset state for the caller
+ * to set (cfg->kernel is not read). */
+int vm_create_from(struct vm **out, const struct vm_config *cfg, const struct vm_restore_src *rs,
+                   struct err *e);
+
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned index, struct err *e);
 void vcpu_destroy(struct vcpu *v);
 int vcpu_start(struct vcpu *v, struct err *e);
 void vcpu_kick_and_join(struct vcpu *v);
+
+/* vm_pause.c */
+void vm_pause_init(struct vm *vm);
+void vm_pause_destroy(struct vm *vm);
+/* On a vCPU thread: count it live / gone. */
+void vm_pause_thread_enter(struct vm *vm);
+void vm_pause_thread_exit(struct vm *vm);
+/* On a vCPU thread, outside the accelerator: wait while a pause is asked. */
+void vm_pause_park(struct vm *vm);
+/* Wake parked threads because the VM is stopping. */
+void vm_pause_wake_all(struct vm *vm);
 
 /* console.c */
 int console_start(struct vm *vm, struct err *e);

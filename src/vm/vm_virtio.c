@@ -48,6 +48,11 @@ unsigned vm_virtio_count(const struct vm_virtio_config *c)
 	       (c->vsock.enabled ? 1 : 0);
 }
 
+unsigned vm_virtio_devices(const struct vm *vm)
+{
+	return vm->virtio ? vm->virtio->n : 0;
+}
+
 uint64_t vm_virtio_base(unsigned index)
 {
 	return VM_VIRTIO_MMIO_BASE + (uint64_t)index * VIRTIO_MMIO_SIZE;

@@ -66,5 +66,7 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err
 int vm_virtio_connect(struct vm *vm, struct err *e);
 /* Stops the I/O threads and closes the disks; before guest memory goes away. */
 void vm_virtio_detach(struct vm *vm);
+/* How many virtio devices the VM has (snapshots refuse them for now). */
+unsigned vm_virtio_devices(const struct vm *vm);
 
 #endif

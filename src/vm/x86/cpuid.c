@@ -59,6 +59,7 @@ static const struct feature features[] = {
     {"hypervisor", 1, 0, CPUID_ECX, 31},
     /* leaf 7.0 */
     {"fsgsbase", 7, 0, CPUID_EBX, 0},
+    {"tsc_adjust", 7, 0, CPUID_EBX, 1},
     {"bmi1", 7, 0, CPUID_EBX, 3},
     {"hle", 7, 0, CPUID_EBX, 4},
     {"avx2", 7, 0, CPUID_EBX, 5},
@@ -76,6 +77,7 @@ static const struct feature features[] = {
     {"sha_ni", 7, 0, CPUID_EBX, 29},
     {"umip", 7, 0, CPUID_ECX, 2},
     {"pku", 7, 0, CPUID_ECX, 3},
+    {"gfni", 7, 0, CPUID_ECX, 8},
     {"vaes", 7, 0, CPUID_ECX, 9},
     {"la57", 7, 0, CPUID_ECX, 16},
     {"rdpid", 7, 0, CPUID_ECX, 22},

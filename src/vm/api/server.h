@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The control API: HTTP/1.1 + JSON on a Unix socket (mode 0600), a subset
+ * of Firecracker's API (docs/vm.md, CONTROL API). It runs on its own thread
+ * and changes the VM only through vm.h's functions. */
+#ifndef CAPSA_VM_API_SERVER_H
+#define CAPSA_VM_API_SERVER_H
+
+#include "lib/err.h"
+#include "vm/vm.h"
+
+struct vm_api;
+
+/* Listen on `path` (an existing socket file there is replaced) and serve
+ * requests for `vm` until vm_api_stop. */
+int vm_api_start(struct vm_api **out, struct vm *vm, const char *path, struct err *e);
+/* Stop serving, remove the socket file and free. */
+void vm_api_stop(struct vm_api *a);
+
+#endif

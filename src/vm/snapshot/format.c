@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* See format.h. Everything read from the file is checked before it is
+ * used: a truncated, corrupted or foreign file is refused with one line. */
+#include "vm/snapshot/format.h"
+
+#include "devices/x86/irqchip.h"
+#include "vm/x86/state.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+_Static_assert(sizeof(struct snap_header) <= SNAP_HEADER_SIZE, "snapshot header too large");
+
+uint32_t snap_header_crc(const struct snap_header *h)
+{
+	return (uint32_t)crc32(0, (const Bytef *)h, offsetof(struct snap_header, header_crc));
+}
+
+const struct snap_section *snap_find(const struct snap_header *h, uint32_t type)
+{
+	for (uint32_t i = 0; i < h->nsections && i < SNAP_MAX_SECTIONS; i++)
+		if (h->sec[i].type == type)
+			return &h->sec[i];
+	return NULL;
+}
+
+int snap_header_check(const struct snap_header *h, uint64_t file_size, struct err *e)
+{
+	if (file_size < sizeof(*h) || memcmp(h->magic, SNAP_MAGIC, 8))
+		return err_set(e, ERR_INPUT, "not a capsa snapshot (bad magic or too short)");
+	if (h->version != SNAP_VERSION)
+		return err_set(e, ERR_INPUT, "snapshot format version %u, this capsa reads %u",
+		               h->version, SNAP_VERSION);
+	if (h->header_size != sizeof(*h) || snap_header_crc(h) != h->header_crc)
+		return err_set(e, ERR_INPUT, "snapshot header is corrupt (checksum mismatch)");
+	if (h->file_size != file_size)
+		return err_set(e, ERR_INPUT,
+		               "snapshot file is %llu bytes, its header says %llu (truncated?)",
+		               (unsigned long long)file_size, (unsigned long long)h->file_size);
+	if (h->vcpu_state_size != sizeof(struct x86_vcpu_state) ||
+	    h->irqchip_size != sizeof(struct x86_irqchip_state))
+		return err_set(e, ERR_INPUT, "snapshot state layout differs from this capsa's");
+	if (h->nsections > SNAP_MAX_SECTIONS)
+		return err_set(e, ERR_INPUT, "snapshot has %u sections, at most %d allowed",
+		               h->nsections, SNAP_MAX_SECTIONS);
+	for (uint32_t i = 0; i < h->nsections; i++) {
+		const struct snap_section *s = &h->sec[i];
+		if (s->offset < SNAP_HEADER_SIZE || s->offset > file_size ||
+		    s->size > file_size - s->offset)
+			return err_set(e, ERR_INPUT, "snapshot section %u lies outside the file",
+			               i);
+	}
+	static const uint32_t need[] = {SNAP_SEC_CONFIG, SNAP_SEC_VCPUS,  SNAP_SEC_IRQCHIP,
+	                                SNAP_SEC_LEGACY, SNAP_SEC_MEMORY, SNAP_SEC_CPUID};
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (!snap_find(h, need[i]))
+			return err_set(e, ERR_INPUT, "snapshot lacks section type %u", need[i]);
+	const struct snap_section *m = snap_find(h, SNAP_SEC_MEMORY);
+	if (m->offset % SNAP_PAGE || m->size != h->memory)
+		return err_set(e, ERR_INPUT, "snapshot memory section is misplaced");
+	return 0;
+}
+
+int snap_read_section(int fd, const struct snap_header *h, uint32_t type, void *buf, size_t size,
+                      struct err *e)
+{
+	const struct snap_section *s = snap_find(h, type);
+	if (!s || s->size != size)
+		return err_set(e, ERR_INPUT, "snapshot section type %u has the wrong size", type);
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = pread(fd, (char *)buf + got, size - got, (off_t)(s->offset + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_sys(e, "reading the snapshot");
+		if (n == 0)
+			return err_set(e, ERR_INPUT, "snapshot is truncated");
+		got += (size_t)n;
+	}
+	if ((uint32_t)crc32(0, buf, (uInt)size) != s->crc)
+		return err_set(e, ERR_INPUT,
+		               "snapshot section type %u is corrupt (checksum mismatch)", type);
+	return 0;
+}
+
+int snap_crc_range(int fd, uint64_t off, uint64_t len, uint32_t *crc, struct err *e)
+{
+	enum { CHUNK = 1 << 20 };
+	char *buf = malloc(CHUNK);
+	if (!buf)
+		return err_sys(e, "allocating");
+	uLong c = crc32(0, NULL, 0);
+	while (len) {
+		size_t want = len < CHUNK ? (size_t)len : CHUNK;
+		ssize_t n = pread(fd, buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			return n < 0 ? err_sys(e, "reading the snapshot")
+			             : err_set(e, ERR_INPUT, "snapshot is truncated");
+		}
+		c = crc32(c, (const Bytef *)buf, (uInt)n);
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	free(buf);
+	*crc = (uint32_t)c;
+	return 0;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The snapshot file: a running VM as one file (docs/vm.md, SNAPSHOTS).
+ *
+ * Layout (little-endian, every offset from the file's start):
+ *   0      struct snap_header (4 KiB reserved): magic, format version, the
+ *          machine (vCPUs, memory, accelerator it was taken on, CPU vendor
+ *          and feature words), a table of sections, and a CRC-32 of the
+ *          header itself.
+ *   ...    sections, each at the offset and with the size and CRC-32 the
+ *          table gives: SNAP_SEC_CONFIG, _VCPUS, _IRQCHIP, _LEGACY.
+ *   page   SNAP_SEC_MEMORY: guest RAM as one page-aligned image of the
+ *          full size; all-zero pages are holes (not written), so they take
+ *          no space and read back as zero. Restore maps it privately, so
+ *          pages load on first touch and the guest never writes the file.
+ *
+ * The header and every section except memory are verified on every load;
+ * the memory CRC only on request (it reads all of memory). */
+#ifndef CAPSA_VM_SNAPSHOT_FORMAT_H
+#define CAPSA_VM_SNAPSHOT_FORMAT_H
+
+#include "lib/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SNAP_MAGIC        "CAPSAVM\0"
+#define SNAP_VERSION      1
+#define SNAP_HEADER_SIZE  4096
+#define SNAP_PAGE         4096
+#define SNAP_MAX_SECTIONS 8
+#define SNAP_MAX_CPUID    256 /* entries */
+
+enum snap_section_type {
+	SNAP_SEC_CONFIG = 1,  /* struct snap_config */
+	SNAP_SEC_VCPUS = 2,   /* cpus x struct x86_vcpu_state */
+	SNAP_SEC_IRQCHIP = 3, /* struct x86_irqchip_state */
+	SNAP_SEC_LEGACY = 4,  /* struct snap_legacy */
+	SNAP_SEC_MEMORY = 5,  /* guest RAM, page aligned */
+	SNAP_SEC_CPUID = 6,   /* vCPU 0's CPUID table (struct cpuid_entry[]) */
+};
+
+struct snap_section {
+	uint32_t type;
+	uint32_t crc; /* CRC-32 (zlib) of the section's bytes */
+	uint64_t offset, size;
+};
+
+struct snap_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t header_size; /* sizeof(struct snap_header) when written */
+	uint64_t file_size;
+	uint32_t cpus;
+	uint32_t accel; /* enum accel_kind the snapshot was taken on */
+	uint64_t memory;
+	char cpu_vendor[16]; /* CPUID 0 vendor string the guest saw */
+	uint32_t cpu_sig;    /* CPUID 1 eax */
+	uint32_t feat1_ecx, feat1_edx, feat7_ebx, feat7_ecx, feat7_edx;
+	uint32_t vcpu_state_size, irqchip_size; /* layout checks */
+	uint32_t nsections;
+	uint32_t pad;
+	struct snap_section sec[SNAP_MAX_SECTIONS];
+	uint32_t header_crc; /* CRC-32 of every byte before this field */
+};
+
+/* Check a header read from a file of `file_size` bytes: magic, version,
+ * CRC, section bounds and the layout sizes this build uses. ERR_INPUT
+ * naming what is wrong. */
+int snap_header_check(const struct snap_header *h, uint64_t file_size, struct err *e);
+/* The section of `type`, or NULL. */
+const struct snap_section *snap_find(const struct snap_header *h, uint32_t type);
+/* Read a section into buf (exactly `size` bytes expected) and verify its CRC. */
+int snap_read_section(int fd, const struct snap_header *h, uint32_t type, void *buf, size_t size,
+                      struct err *e);
+/* CRC-32 of the header's bytes before header_crc. */
+uint32_t snap_header_crc(const struct snap_header *h);
+/* CRC-32 of `len` bytes of fd at `off` (memory verification). */
+int snap_crc_range(int fd, uint64_t off, uint64_t len, uint32_t *crc, struct err *e);
+
+#endif

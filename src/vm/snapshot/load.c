@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* See load.h. Every value from the file is bounded before it is used. */
+#include "vm/snapshot/load.h"
+
+#include "vm/accel.h"
+#include "vm/vm.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int snap_load(int fd, struct snap_loaded *l, struct err *e)
+{
+	memset(l, 0, sizeof(*l));
+	struct stat st;
+	if (fstat(fd, &st))
+		return err_sys(e, "reading the snapshot");
+	ssize_t n = pread(fd, &l->h, sizeof(l->h), 0);
+	if (n != (ssize_t)sizeof(l->h))
+		memset(&l->h, 0, sizeof(l->h)); /* too short: refused as bad magic */
+	if (snap_header_check(&l->h, (uint64_t)st.st_size, e))
+		return -1;
+	if (l->h.cpus < 1 || l->h.cpus > 254 || l->h.memory < VM_MIN_MEMORY ||
+	    l->h.memory > VM_MAX_MEMORY || l->h.memory % SNAP_PAGE)
+		return err_set(e, ERR_INPUT, "snapshot describes an impossible machine");
+	if (l->h.accel != ACCEL_KVM && l->h.accel != ACCEL_EMU)
+		return err_set(e, ERR_INPUT, "snapshot names an unknown accelerator");
+	l->vcpus = calloc(l->h.cpus, sizeof(*l->vcpus));
+	if (!l->vcpus)
+		return err_sys(e, "allocating vCPU states");
+	if (snap_read_section(fd, &l->h, SNAP_SEC_CONFIG, &l->cfg, sizeof(l->cfg), e) ||
+	    snap_read_section(fd, &l->h, SNAP_SEC_VCPUS, l->vcpus, l->h.cpus * sizeof(*l->vcpus),
+	                      e) ||
+	    snap_read_section(fd, &l->h, SNAP_SEC_IRQCHIP, &l->chip, sizeof(l->chip), e) ||
+	    snap_read_section(fd, &l->h, SNAP_SEC_LEGACY, &l->legacy, sizeof(l->legacy), e))
+		return -1;
+	const struct snap_section *c = snap_find(&l->h, SNAP_SEC_CPUID);
+	if (c->size % sizeof(struct cpuid_entry) || c->size == 0 ||
+	    c->size / sizeof(struct cpuid_entry) > SNAP_MAX_CPUID)
+		return err_set(e, ERR_INPUT, "snapshot CPUID section has a bad size");
+	l->ncpuid = c->size / sizeof(struct cpuid_entry);
+	l->cpuid = calloc(l->ncpuid, sizeof(*l->cpuid));
+	if (!l->cpuid)
+		return err_sys(e, "allocating CPUID");
+	if (snap_read_section(fd, &l->h, SNAP_SEC_CPUID, l->cpuid, c->size, e))
+		return -1;
+	if (l->cfg.edits.n > CPUID_MAX_EDITS)
+		return err_set(e, ERR_INPUT, "snapshot configuration is corrupt");
+	return 0;
+}
+
+int snap_verify(int fd, struct snap_loaded *l, struct err *e)
+{
+	if (snap_load(fd, l, e))
+		return -1;
+	const struct snap_section *m = snap_find(&l->h, SNAP_SEC_MEMORY);
+	uint32_t crc;
+	if (snap_crc_range(fd, m->offset, m->size, &crc, e))
+		return -1;
+	if (crc != m->crc)
+		return err_set(e, ERR_INPUT,
+		               "snapshot memory image is corrupt (checksum mismatch)");
+	return 0;
+}
+
+void snap_loaded_free(struct snap_loaded *l)
+{
+	if (l) {
+		free(l->vcpus);
+		free(l->cpuid);
+	}
+	free(l);
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Reading a snapshot file's header and state sections, verified, without
+ * creating a VM: for restore, `capsa vm snapshot verify` and the fuzz
+ * target (fuzz/vm/fuzz_snapshot.c). */
+#ifndef CAPSA_VM_SNAPSHOT_LOAD_H
+#define CAPSA_VM_SNAPSHOT_LOAD_H
+
+#include "devices/x86/irqchip.h"
+#include "vm/snapshot/format.h"
+#include "vm/snapshot/sections.h"
+#include "vm/x86/state.h"
+
+struct snap_loaded {
+	struct snap_header h;
+	struct snap_config cfg;
+	struct x86_vcpu_state *vcpus; /* h.cpus of them */
+	struct x86_irqchip_state chip;
+	struct snap_legacy legacy;
+	struct cpuid_entry *cpuid; /* ncpuid entries: what vCPU 0 saw */
+	size_t ncpuid;
+};
+
+/* Read and verify everything but memory. ERR_INPUT naming what is wrong. */
+int snap_load(int fd, struct snap_loaded *l, struct err *e);
+/* snap_load, then the memory image's CRC too. */
+int snap_verify(int fd, struct snap_loaded *l, struct err *e);
+void snap_loaded_free(struct snap_loaded *l);
+
+#endif

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vm_restore: a VM from a snapshot file (format.h). Everything is read and
+ * verified before a VM is created; the VM is then created with the
+ * recorded machine, memory mapped from the file, and every saved state
+ * set while no vCPU runs. */
+#include "vm/snapshot/load.h"
+#include "vm/snapshot/snapshot.h"
+#include "vm/vm_internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* CPUID bits that describe the VMM or the guest's own settings rather
+ * than what the CPU can do: not compared. Leaf 1 ecx: TSC deadline (24),
+ * OSXSAVE (27), hypervisor (31); leaf 7 ecx: OSPKE (4). */
+#define SNAP_F1_ECX_SOFT ((1u << 24) | (1u << 27) | (1u << 31))
+#define SNAP_F7_ECX_SOFT (1u << 4)
+
+static const struct cpuid_entry *leaf(const struct cpuid_entry *c, size_t n, uint32_t fn)
+{
+	for (size_t i = 0; i < n; i++)
+		if (c[i].function == fn && c[i].index == 0)
+			return &c[i];
+	return NULL;
+}
+
+/* The restored vCPUs get the CPUID the guest saw (from the file); the
+ * accelerator here must be able to offer every feature in it. */
+static int check_cpu(struct vm *vm, const struct snap_header *h, struct err *e)
+{
+	size_t n = 0;
+	struct cpuid_entry *c = vm->accel->ops->supported_cpuid(vm->accel, &n, e);
+	if (!c)
+		return -1;
+	const struct cpuid_entry *l1 = leaf(c, n, 1), *l7 = leaf(c, n, 7);
+	const struct {
+		const char *name;
+		uint32_t had, has;
+	} w[] = {
+	    {"CPUID 1 ecx", h->feat1_ecx & ~SNAP_F1_ECX_SOFT, l1 ? l1->ecx : 0},
+	    {"CPUID 1 edx", h->feat1_edx, l1 ? l1->edx : 0},
+	    {"CPUID 7 ebx", h->feat7_ebx, l7 ? l7->ebx : 0},
+	    {"CPUID 7 ecx", h->feat7_ecx & ~SNAP_F7_ECX_SOFT, l7 ? l7->ecx : 0},
+	    {"CPUID 7 edx", h->feat7_edx, l7 ? l7->edx : 0},
+	};
+	free(c);
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (w[i].had & ~w[i].has)
+			return err_set(
+			    e, ERR_INPUT,
+			    "--accel %s cannot offer CPU features the snapshot's guest had: "
+			    "%s bits 0x%08x",
+			    accel_kind_name(vm->accel->kind), w[i].name, w[i].had & ~w[i].has);
+	return 0;
+}
+
+static void set_legacy(struct vm *vm, const struct snap_legacy *l)
+{
+	struct serial *s = &vm->serial;
+	pthread_mutex_lock(&s->lock);
+	s->ier = l->ser_ier, s->lcr = l->ser_lcr, s->mcr = l->ser_mcr, s->scr = l->ser_scr;
+	s->dll = l->ser_dll, s->dlm = l->ser_dlm, s->fcr = l->ser_fcr;
+	s->thri = l->ser_thri != 0;
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&vm->cmos.lock);
+	vm->cmos.index = l->cmos_index & 0x7f;
+	memcpy(vm->cmos.ram, l->cmos_ram, sizeof(vm->cmos.ram));
+	pthread_mutex_unlock(&vm->cmos.lock);
+	pthread_mutex_lock(&vm->i8042.lock);
+	vm->i8042.ctr = l->kbd_ctr;
+	vm->i8042.pending = l->kbd_pending;
+	vm->i8042.nout = l->kbd_nout < 4 ? l->kbd_nout : 4;
+	memcpy(vm->i8042.out, l->kbd_out, sizeof(vm->i8042.out));
+	memcpy(vm->i8042.aux, l->kbd_aux, sizeof(vm->i8042.aux));
+	pthread_mutex_unlock(&vm->i8042.lock);
+}
+
+static int set_state(struct vm *vm, const struct snap_loaded *l, struct err *e)
+{
+	const struct accel_ops *ops = vm->accel->ops;
+	if (ops->vm_set_irqchip(vm->accel, &l->chip, e))
+		return err_prefix(e, "restoring the interrupt controllers");
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if (ops->vcpu_set_state(vm->vcpus[i].accel, &l->vcpus[i], ACCEL_STATE_ALL, e))
+			return err_prefix(e, "restoring vCPU %u", i);
+	set_legacy(vm, &l->legacy);
+	return 0;
+}
+
+static int create(struct vm **out, const char *path, int fd, struct snap_loaded *l,
+                  const struct vm_restore_opts *o, struct err *e)
+{
+	enum accel_kind want = o->accel == ACCEL_AUTO ? (enum accel_kind)l->h.accel : o->accel;
+	struct vm_config cfg = {
+	    .kernel = path, /* not read: the kernel is in the saved memory */
+	    .cpus = l->h.cpus,
+	    .memory = l->h.memory,
+	    .console_out = o->console_out,
+	    .console_in = o->console_in,
+	    .console_escape = o->console_escape,
+	    .cpu_edits = &l->cfg.edits,
+	    .kvm_path = o->kvm_path,
+	    .accel = want,
+	};
+	struct vm_restore_src rs = {fd, snap_find(&l->h, SNAP_SEC_MEMORY)->offset, l->cpuid,
+	                            l->ncpuid};
+	struct vm *vm;
+	if (vm_create_from(&vm, &cfg, &rs, e))
+		return -1;
+	if (check_cpu(vm, &l->h, e) || set_state(vm, l, e)) {
+		vm_destroy(vm);
+		return -1;
+	}
+	*out = vm;
+	return 0;
+}
+
+int vm_restore(struct vm **out, const char *path, const struct vm_restore_opts *o, struct err *e)
+{
+	*out = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err_sys(e, "snapshot %s: cannot open", path);
+		e->kind = ERR_INPUT;
+		return -1;
+	}
+	struct snap_loaded *l = calloc(1, sizeof(*l));
+	int rc = l ? 0 : err_sys(e, "allocating");
+	if (rc == 0)
+		rc = snap_load(fd, l, e) || create(out, path, fd, l, o, e) ? -1 : 0;
+	if (rc && e->kind == ERR_INPUT)
+		err_prefix(e, "snapshot %s", path);
+	snap_loaded_free(l);
+	close(fd); /* the private mapping keeps the file's pages reachable */
+	return rc;
+}
+
+int vm_snapshot_verify(const char *path, unsigned *cpus, uint64_t *memory, enum accel_kind *accel,
+                       struct err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err_sys(e, "snapshot %s: cannot open", path);
+		e->kind = ERR_INPUT;
+		return -1;
+	}
+	struct snap_loaded *l = calloc(1, sizeof(*l));
+	int rc = l ? snap_verify(fd, l, e) : err_sys(e, "allocating");
+	if (rc == 0) {
+		*cpus = l->h.cpus;
+		*memory = l->h.memory;
+		*accel = (enum accel_kind)l->h.accel;
+	} else if (e->kind == ERR_INPUT) {
+		err_prefix(e, "snapshot %s", path);
+	}
+	snap_loaded_free(l);
+	close(fd);
+	return rc;
+}

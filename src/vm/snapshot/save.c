@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vm_snapshot_save: a paused VM into one file (format.h). The file is
+ * written beside the target and renamed over it at the end, so a failed
+ * save never leaves a half-written snapshot under the name asked for. */
+#include "vm/snapshot/format.h"
+#include "vm/snapshot/sections.h"
+#include "vm/snapshot/snapshot.h"
+#include "vm/vm_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off, struct err *e)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return err_sys(e, "writing the snapshot");
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Append a section at *off (8-byte aligned) and record it in the header. */
+static int put_section(int fd, struct snap_header *h, uint32_t type, const void *buf, size_t len,
+                       uint64_t *off, struct err *e)
+{
+	struct snap_section *s = &h->sec[h->nsections++];
+	*s = (struct snap_section){type, (uint32_t)crc32(0, buf, (uInt)len), *off, len};
+	if (pwrite_all(fd, buf, len, *off, e))
+		return -1;
+	*off = (*off + len + 7) & ~7ULL;
+	return 0;
+}
+
+static int page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	for (size_t i = 0; i < SNAP_PAGE / 8; i++)
+		if (w[i])
+			return 0;
+	return 1;
+}
+
+/* Guest RAM at `off`: only pages with data are written; the rest stay
+ * holes. Returns the CRC of the whole image. */
+static int put_memory(int fd, struct vm *vm, struct snap_header *h, uint64_t off, struct err *e)
+{
+	uLong crc = crc32(0, NULL, 0);
+	for (uint64_t p = 0; p < vm->ram_size; p += SNAP_PAGE) {
+		const uint8_t *page = vm->ram + p;
+		crc = crc32(crc, page, SNAP_PAGE);
+		if (!page_is_zero(page) && pwrite_all(fd, page, SNAP_PAGE, off + p, e))
+			return -1;
+	}
+	if (ftruncate(fd, (off_t)(off + vm->ram_size)))
+		return err_sys(e, "sizing the snapshot");
+	h->sec[h->nsections++] =
+	    (struct snap_section){SNAP_SEC_MEMORY, (uint32_t)crc, off, vm->ram_size};
+	h->file_size = off + vm->ram_size;
+	return 0;
+}
+
+static void get_legacy(struct vm *vm, struct snap_legacy *l)
+{
+	memset(l, 0, sizeof(*l));
+	struct serial *s = &vm->serial;
+	pthread_mutex_lock(&s->lock);
+	l->ser_ier = s->ier, l->ser_lcr = s->lcr, l->ser_mcr = s->mcr, l->ser_scr = s->scr;
+	l->ser_dll = s->dll, l->ser_dlm = s->dlm, l->ser_fcr = s->fcr;
+	l->ser_thri = (uint8_t)s->thri;
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&vm->cmos.lock);
+	l->cmos_index = vm->cmos.index;
+	memcpy(l->cmos_ram, vm->cmos.ram, sizeof(l->cmos_ram));
+	pthread_mutex_unlock(&vm->cmos.lock);
+	pthread_mutex_lock(&vm->i8042.lock);
+	l->kbd_ctr = vm->i8042.ctr;
+	l->kbd_pending = vm->i8042.pending;
+	l->kbd_nout = (uint8_t)vm->i8042.nout;
+	memcpy(l->kbd_out, vm->i8042.out, sizeof(l->kbd_out));
+	memcpy(l->kbd_aux, vm->i8042.aux, sizeof(l->kbd_aux));
+	pthread_mutex_unlock(&vm->i8042.lock);
+}
+
+/* Header fields that describe the machine and the CPU the guest saw. */
+static int fill_header(struct vm *vm, struct snap_header *h, struct err *e)
+{
+	memcpy(h->magic, SNAP_MAGIC, 8);
+	h->version = SNAP_VERSION;
+	h->header_size = sizeof(*h);
+	h->cpus = vm->ncpus;
+	h->accel = (uint32_t)vm->accel->kind;
+	h->memory = vm->ram_size;
+	h->vcpu_state_size = sizeof(struct x86_vcpu_state);
+	h->irqchip_size = sizeof(struct x86_irqchip_state);
+	struct snap_cpu cpu;
+	if (snap_cpu_of(vm, &cpu, e))
+		return -1;
+	memcpy(h->cpu_vendor, cpu.vendor, sizeof(h->cpu_vendor));
+	h->cpu_sig = cpu.sig;
+	h->feat1_ecx = cpu.f1_ecx, h->feat1_edx = cpu.f1_edx;
+	h->feat7_ebx = cpu.f7_ebx, h->feat7_ecx = cpu.f7_ecx, h->feat7_edx = cpu.f7_edx;
+	return 0;
+}
+
+static int write_all_sections(struct vm *vm, int fd, struct snap_header *h, struct err *e)
+{
+	const struct accel_ops *ops = vm->accel->ops;
+	struct snap_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.edits = vm->edits;
+	uint64_t off = SNAP_HEADER_SIZE;
+	if (put_section(fd, h, SNAP_SEC_CONFIG, &cfg, sizeof(cfg), &off, e))
+		return -1;
+	size_t vlen = vm->ncpus * sizeof(struct x86_vcpu_state);
+	struct x86_vcpu_state *vs = calloc(vm->ncpus, sizeof(*vs));
+	if (!vs)
+		return err_sys(e, "allocating vCPU states");
+	int rc = 0;
+	for (unsigned i = 0; i < vm->ncpus && rc == 0; i++)
+		if (ops->vcpu_get_state(vm->vcpus[i].accel, &vs[i], ACCEL_STATE_ALL, e))
+			rc = err_prefix(e, "vCPU %u", i);
+	if (rc == 0)
+		rc = put_section(fd, h, SNAP_SEC_VCPUS, vs, vlen, &off, e);
+	free(vs);
+	if (rc)
+		return -1;
+	struct x86_irqchip_state chip;
+	memset(&chip, 0, sizeof(chip));
+	if (ops->vm_get_irqchip(vm->accel, &chip, e) ||
+	    put_section(fd, h, SNAP_SEC_IRQCHIP, &chip, sizeof(chip), &off, e))
+		return -1;
+	struct snap_legacy leg;
+	get_legacy(vm, &leg);
+	if (put_section(fd, h, SNAP_SEC_LEGACY, &leg, sizeof(leg), &off, e))
+		return -1;
+	size_t cap = vm->tmpl.ncpuid + CPUID_EXTRA_ENTRIES;
+	struct cpuid_entry *c = calloc(cap, sizeof(*c));
+	if (!c)
+		return err_sys(e, "allocating CPUID");
+	size_t n = x86_vcpu_cpuid(&vm->tmpl, 0, c, cap);
+	rc = n && n <= SNAP_MAX_CPUID
+	         ? put_section(fd, h, SNAP_SEC_CPUID, c, n * sizeof(*c), &off, e)
+	         : err_set(e, ERR_INTERNAL, "CPUID table of %zu entries", n);
+	free(c);
+	if (rc)
+		return -1;
+	uint64_t mem_off = (off + SNAP_PAGE - 1) & ~(uint64_t)(SNAP_PAGE - 1);
+	if (put_memory(fd, vm, h, mem_off, e))
+		return -1;
+	h->header_crc = snap_header_crc(h);
+	return pwrite_all(fd, h, sizeof(*h), 0, e);
+}
+
+int vm_snapshot_save(struct vm *vm, const char *path, struct err *e)
+{
+	pthread_mutex_lock(&vm->pause.lock);
+	int paused = vm->pause.paused;
+	pthread_mutex_unlock(&vm->pause.lock);
+	if (!paused)
+		return err_set(e, ERR_INPUT, "the VM must be paused to take a snapshot");
+	if (vm_virtio_devices(vm))
+		return err_set(e, ERR_INPUT,
+		               "snapshots of VMs with virtio devices are not supported yet");
+	char tmp[4200];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid()) >= (int)sizeof(tmp))
+		return err_set(e, ERR_INPUT, "snapshot path too long");
+	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err_sys(e, "snapshot %s: cannot create", path);
+		e->kind = ERR_INPUT;
+		return -1;
+	}
+	struct snap_header *h = calloc(1, SNAP_HEADER_SIZE);
+	int rc = h ? 0 : err_sys(e, "allocating");
+	if (rc == 0)
+		rc = fill_header(vm, h, e) || write_all_sections(vm, fd, h, e) ? -1 : 0;
+	if (rc == 0 && fsync(fd))
+		rc = err_sys(e, "writing the snapshot");
+	close(fd);
+	free(h);
+	if (rc == 0 && rename(tmp, path))
+		rc = err_sys(e, "snapshot %s: cannot rename into place", path);
+	if (rc)
+		unlink(tmp);
+	return rc;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Snapshots: a paused VM saved to one file and a VM restored from one
+ * (format.h describes the file; docs/vm.md, SNAPSHOTS). */
+#ifndef CAPSA_VM_SNAPSHOT_SNAPSHOT_H
+#define CAPSA_VM_SNAPSHOT_SNAPSHOT_H
+
+#include "lib/err.h"
+#include "vm/vm.h"
+
+/* Save the VM (which must be paused, ERR_INPUT otherwise) to `path`. VMs
+ * with virtio devices are refused for now. */
+int vm_snapshot_save(struct vm *vm, const char *path, struct err *e);
+
+struct vm_restore_opts {
+	enum accel_kind accel; /* ACCEL_AUTO: the one the snapshot was taken on */
+	const char *kvm_path;  /* NULL: /dev/kvm */
+	int console_out;       /* as in vm_config */
+	int console_in;
+	int console_escape;
+};
+
+/* Create a VM from the snapshot at `path`, ready for vm_run: memory is
+ * mapped privately from the file, every vCPU, the interrupt controllers
+ * and the legacy devices get their saved state. A truncated, corrupt or
+ * incompatible file is ERR_INPUT naming what is wrong. */
+int vm_restore(struct vm **out, const char *path, const struct vm_restore_opts *o, struct err *e);
+
+/* Verify every section of the snapshot at `path`, memory included, without
+ * running it; *cpus, *memory and *accel describe its machine. */
+int vm_snapshot_verify(const char *path, unsigned *cpus, uint64_t *memory, enum accel_kind *accel,
+                       struct err *e);
+
+/* The CPU identity the guest sees (vCPU 0's CPUID leaves 0, 1 and 7). */
+struct snap_cpu {
+	char vendor[16];
+	uint32_t sig, f1_ecx, f1_edx, f7_ebx, f7_ecx, f7_edx;
+};
+int snap_cpu_of(struct vm *vm, struct snap_cpu *out, struct err *e);
+
+#endif

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers for the control API and snapshot tests: the counting test guest
+ * (tests/guests/count.c) run under `capsa vm run --api-sock`, its expected
+ * checksum, and raw HTTP requests on the API socket. */
+#ifndef CAPSA_TESTS_SNAPTEST_H
+#define CAPSA_TESTS_SNAPTEST_H
+
+#include "vm/vmtest.h"
+
+#include "vm/api/client.h"
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#define COUNT_LINES 150
+
+/* Work per line so that a run lasts a few seconds on either accelerator. */
+static inline const char *count_cmdline(void)
+{
+	static char buf[128];
+	snprintf(buf, sizeof(buf), "test=count lines=%d work=%d", COUNT_LINES,
+	         accel_is_kvm() ? 3000000 : 100000);
+	return buf;
+}
+
+/* The guest's final checksum, computed here the same way. */
+static inline uint32_t count_expected(uint64_t lines, uint64_t work)
+{
+	enum { WORDS = 1u << 18 };
+	uint32_t *buf = calloc(WORDS, sizeof(uint32_t));
+	assert_non_null(buf);
+	uint32_t sum = 0;
+	for (uint64_t i = 0; i < lines; i++)
+		for (uint64_t j = 0; j < work; j++) {
+			uint32_t k = (uint32_t)((j * 7919u + i * 104729u) % WORDS);
+			buf[k] += (uint32_t)(j ^ i);
+			sum = sum * 31u + buf[k];
+		}
+	free(buf);
+	return sum;
+}
+
+static inline uint32_t count_expected_default(void)
+{
+	return count_expected(COUNT_LINES, accel_is_kvm() ? 3000000 : 100000);
+}
+
+/* Number of occurrences of `needle` in the file at `path`. */
+static inline int file_count(const char *path, const char *needle)
+{
+	char *s = read_file(path, NULL);
+	int n = 0;
+	for (const char *p = s; p && (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	free(s);
+	return n;
+}
+
+static inline size_t file_size_of(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) ? 0 : (size_t)st.st_size;
+}
+
+/* Wait until `path` contains `needle` (up to timeout s); 1 if it does. */
+static inline int wait_file_has(const char *path, const char *needle, double timeout)
+{
+	double t0 = now_secs();
+	while (now_secs() - t0 < timeout) {
+		if (file_count(path, needle) > 0)
+			return 1;
+		usleep(20000);
+	}
+	return 0;
+}
+
+/* Spawn capsa with argv (NULL-terminated), stdout into out_path, stderr
+ * into err_path. */
+static inline pid_t spawn_capsa(const char *out_path, const char *err_path, const char *const *argv)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int null = open("/dev/null", O_RDONLY);
+		dup2(out, 1);
+		dup2(err, 2);
+		dup2(null, 0);
+		execv(test_capsa_bin(), (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Wait for the API socket to accept connections (up to 20 s). */
+static inline int wait_api(const char *sock)
+{
+	double t0 = now_secs();
+	while (now_secs() - t0 < 20) {
+		int st = 0;
+		char *body = NULL;
+		struct err e = {0};
+		if (vm_api_call(sock, "GET", "/", NULL, &st, &body, &e) == 0) {
+			free(body);
+			return st == 200;
+		}
+		usleep(20000);
+	}
+	return 0;
+}
+
+/* One API call; returns the status, body into *body (malloc'd). */
+static inline int api(const char *sock, const char *method, const char *path, const char *json,
+                      char **body)
+{
+	int st = 0;
+	char *b = NULL;
+	struct err e = {0};
+	if (vm_api_call(sock, method, path, json, &st, &b, &e)) {
+		printf("# note: API call failed: %s\n", e.msg);
+		return -1;
+	}
+	if (body)
+		*body = b;
+	else
+		free(b);
+	return st;
+}
+
+/* Send raw bytes on the API socket and return the response's status line
+ * code (or -1), the response text into resp. */
+static inline int api_raw(const char *sock, const char *req, size_t len, char *resp, size_t cap)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, req + off, len - off);
+		if (w <= 0)
+			break; /* the server may answer 413 and close early */
+		off += (size_t)w;
+	}
+	shutdown(fd, SHUT_WR);
+	size_t got = 0;
+	ssize_t n;
+	while (got < cap - 1 && (n = read(fd, resp + got, cap - 1 - got)) > 0)
+		got += (size_t)n;
+	resp[got] = '\0';
+	close(fd);
+	int code = -1;
+	if (sscanf(resp, "HTTP/1.1 %d", &code) != 1)
+		return -1;
+	return code;
+}
+
+#endif

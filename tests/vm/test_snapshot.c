@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The control API (`capsa vm run --api-sock`): pause and resume, status,
+ * and the error answers (the VM must be unharmed by every bad request);
+ * snapshots: the counting guest saved mid-run, killed, and restored (from
+ * the file and from a copy elsewhere) must finish with the right checksum
+ * without starting over; broken snapshot files are refused with one line. */
+#include "vm/snaptest.h"
+
+static char *dir;
+
+static int setup(void **state)
+{
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	dir = test_tmpdir();
+	return dir ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	int rc = system(cmd);
+	free(dir);
+	return rc == 0 ? 0 : -1;
+}
+
+static const char *tmp(const char *name)
+{
+	static char buf[8][4200];
+	static int slot;
+	char *b = buf[slot++ % 8];
+	snprintf(b, sizeof(buf[0]), "%s/%s", dir, name);
+	return b;
+}
+
+/* Start the counting guest with an API socket; returns the pid once the
+ * API answers. */
+static pid_t start_counter(const char *sock, const char *out, const char *err)
+{
+	const char *argv[] = {"capsa",
+	                      "vm",
+	                      "run",
+	                      "--kernel",
+	                      guest_path("testguest.elf"),
+	                      "--cmdline",
+	                      count_cmdline(),
+	                      "--api-sock",
+	                      sock,
+	                      "--console",
+	                      "stdio",
+	                      NULL};
+	pid_t pid = spawn_capsa(out, err, argv);
+	assert_true(pid > 0);
+	if (!wait_api(sock)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("the API socket %s never answered", sock);
+	}
+	return pid;
+}
+
+/* The guest ran to the end with the right checksum, counted from 0 once,
+ * and capsa exited 0. */
+static void expect_finished(pid_t pid, const char *out)
+{
+	int st;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 120, &st, &took), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	char want[64];
+	snprintf(want, sizeof(want), "count: done sum=0x%08x\n", count_expected_default());
+	assert_int_equal(file_count(out, want), 1);
+	assert_int_equal(file_count(out, "count: 0 sum="), 1);
+}
+
+static void test_pause_resume(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("pr.sock"), *out = tmp("pr.out"), *err = tmp("pr.err");
+	pid_t pid = start_counter(sock, out, err);
+	struct stat st;
+	assert_int_equal(stat(sock, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_true(wait_file_has(out, "count: 2 sum", 60));
+
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
+	char *body = NULL;
+	assert_int_equal(api(sock, "GET", "/", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"state\":\"Paused\""));
+	free(body);
+	/* no guest output while paused */
+	size_t before = file_size_of(out);
+	usleep(400000);
+	assert_int_equal(file_size_of(out), before);
+	/* pausing twice is a state error that changes nothing */
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", &body), 400);
+	assert_non_null(strstr(body, "fault_message"));
+	free(body);
+
+	assert_int_equal(api(sock, "GET", "/machine-config", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"vcpu_count\":1"));
+	assert_non_null(strstr(body, "\"mem_size_mib\":256"));
+	free(body);
+
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL), 204);
+	assert_int_equal(api(sock, "GET", "/", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"state\":\"Running\""));
+	free(body);
+	expect_finished(pid, out);
+}
+
+/* The CLI's client verbs; a relative snapshot path is the client's. */
+static void test_cli_verbs(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("cli.sock"), *out = tmp("cli.out"), *err = tmp("cli.err");
+	pid_t pid = start_counter(sock, out, err);
+	struct run_result r;
+	capsa_run(&r, 30, "vm", "status", "--api-sock", sock, NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"state\":\"Running\""));
+	run_result_free(&r);
+	capsa_run(&r, 30, "vm", "pause", "--api-sock", sock, NULL);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	capsa_run(&r, 30, "vm", "pause", "--api-sock", sock, NULL);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "already paused (HTTP 400)"));
+	run_result_free(&r);
+	char old[4096], bin[4096];
+	assert_non_null(getcwd(old, sizeof(old)));
+	assert_non_null(realpath(test_capsa_bin(), bin));
+	assert_int_equal(chdir(dir), 0);
+	char *argv[] = {bin,          "vm",     "snapshot", "--api-sock",
+	                (char *)sock, "--file", "rel.snap", NULL};
+	run_cmd(&r, argv, 60);
+	assert_int_equal(chdir(old), 0);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	assert_true(file_size_of(tmp("rel.snap")) > (256u << 20));
+	capsa_run(&r, 30, "vm", "resume", "--api-sock", sock, NULL);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	expect_finished(pid, out);
+}
+
+/* Every bad request gets a 4xx with a fault message; the VM goes on. */
+static void test_api_errors(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("err.sock"), *out = tmp("err.out"), *err = tmp("err.err");
+	pid_t pid = start_counter(sock, out, err);
+	char *body = NULL;
+	assert_int_equal(api(sock, "GET", "/no-such-thing", NULL, &body), 404);
+	assert_non_null(strstr(body, "fault_message"));
+	free(body);
+	assert_int_equal(api(sock, "DELETE", "/vm", NULL, &body), 405);
+	assert_non_null(strstr(body, "fault_message"));
+	free(body);
+	assert_int_equal(api(sock, "GET", "/vm", NULL, NULL), 405);
+	assert_int_equal(api(sock, "PUT", "/", "{}", NULL), 405);
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":", &body), 400);
+	assert_non_null(strstr(body, "fault_message"));
+	free(body);
+	assert_int_equal(api(sock, "PATCH", "/vm", "[1,2]", NULL), 400);
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Sleeping\"}", NULL), 400);
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}", &body), 400);
+	assert_non_null(strstr(body, "not paused"));
+	free(body);
+
+	/* oversized body, declared and sent */
+	size_t n = 64 * 1024;
+	char *req = malloc(n + 256);
+	assert_non_null(req);
+	int h =
+	    snprintf(req, 256, "PATCH /vm HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", n);
+	memset(req + h, ' ', n);
+	char resp[4096];
+	assert_int_equal(api_raw(sock, req, (size_t)h + n, resp, sizeof(resp)), 413);
+	assert_non_null(strstr(resp, "fault_message"));
+	free(req);
+	/* not HTTP at all */
+	const char junk[] = "\x01\x02 hello there\r\n\r\n";
+	assert_int_equal(api_raw(sock, junk, sizeof(junk) - 1, resp, sizeof(resp)), 400);
+
+	/* a snapshot needs a paused VM */
+	assert_int_equal(
+	    api(sock, "PUT", "/snapshot/create", "{\"snapshot_path\":\"/tmp/x\"}", &body), 400);
+	assert_non_null(strstr(body, "paused"));
+	free(body);
+	assert_int_equal(api(sock, "PUT", "/snapshot/create", "{}", NULL), 400);
+
+	assert_int_equal(api(sock, "GET", "/", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"state\":\"Running\""));
+	free(body);
+	expect_finished(pid, out);
+}
+
+/* Run the counter to line 3, pause, save to `snap` and kill it. */
+static void make_snapshot(const char *snap)
+{
+	const char *sock = tmp("mk.sock"), *out = tmp("mk.out"), *err = tmp("mk.err");
+	pid_t pid = start_counter(sock, out, err);
+	assert_true(wait_file_has(out, "count: 3 sum", 60));
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
+	char req[4400];
+	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\"}", snap);
+	char *body = NULL;
+	int st = api(sock, "PUT", "/snapshot/create", req, &body);
+	if (st != 204)
+		printf("# note: snapshot: %d %s\n", st, body ? body : "");
+	free(body);
+	assert_int_equal(st, 204);
+	/* the process dies: only the file is left */
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(file_count(out, "count: done"), 0);
+}
+
+/* `capsa vm restore` output: no restart, the right final sum, status 0. */
+static void expect_restored(const char *out, int status)
+{
+	assert_int_equal(status, 0);
+	char want[64];
+	snprintf(want, sizeof(want), "count: done sum=0x%08x\n", count_expected_default());
+	assert_int_equal(file_count(out, want), 1);
+	assert_int_equal(file_count(out, "count: 0 sum="), 0);
+	assert_int_equal(file_count(out, "capsa test guest: test="), 0);
+	assert_true(file_count(out, " sum=0x") > 1);
+}
+
+static void test_snapshot_restore(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *snap = tmp("vm.snap");
+	make_snapshot(snap);
+	/* a mostly idle 256 MiB guest: the untouched pages take no space */
+	struct stat st;
+	assert_int_equal(stat(snap, &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 < (16ull << 20));
+
+	struct run_result r;
+	capsa_run(&r, 120, "vm", "restore", snap, "--console", "stdio", NULL);
+	write_file(tmp("r1.out"), r.out, strlen(r.out));
+	if (r.status)
+		printf("# note: restore: %s\n", r.err);
+	expect_restored(tmp("r1.out"), r.status);
+	run_result_free(&r);
+
+	/* a copy in another directory, the original gone, restored paused
+	 * and resumed through the API */
+	char cmd[9000];
+	snprintf(cmd, sizeof(cmd),
+	         "mkdir -p '%s/moved' && cp --sparse=always '%s' '%s/moved/copy.snap' && rm '%s'",
+	         dir, snap, dir, snap);
+	assert_int_equal(system(cmd), 0);
+	const char *sock = tmp("r2.sock"), *out = tmp("r2.out");
+	const char *argv[] = {"capsa",    "vm",         "restore", tmp("moved/copy.snap"),
+	                      "--paused", "--api-sock", sock,      "--console",
+	                      "stdio",    NULL};
+	pid_t pid = spawn_capsa(out, tmp("r2.err"), argv);
+	assert_true(wait_api(sock));
+	char *body = NULL;
+	assert_int_equal(api(sock, "GET", "/", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"state\":\"Paused\""));
+	free(body);
+	usleep(300000);
+	assert_int_equal(file_size_of(out), 0);
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL), 204);
+	int ws;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 120, &ws, &took), pid);
+	assert_true(WIFEXITED(ws));
+	expect_restored(out, WEXITSTATUS(ws));
+}
+
+/* status 2 and one line "capsa vm restore: ..." containing `needle` */
+static void expect_refused(const char *file, const char *needle)
+{
+	struct run_result r;
+	capsa_run(&r, 30, "vm", "restore", file, "--console", "none", NULL);
+	if (r.status != 2 || !strstr(r.err, needle))
+		printf("# note: %s: want \"%s\", status %d: %s\n", file, needle, r.status, r.err);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, needle));
+	assert_true(!strncmp(r.err, "capsa vm restore: ", 18));
+	assert_int_equal(strchr(r.err, '\n') - r.err + 1, (long)strlen(r.err));
+	run_result_free(&r);
+}
+
+static void copy_with(const char *from, const char *to, const char *how)
+{
+	char cmd[9000];
+	snprintf(cmd, sizeof(cmd), "cp --sparse=always '%s' '%s' && %s'%s'", from, to, how, to);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_restore_refuses_bad_files(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char snap[4200]; /* tmp()'s buffers are reused */
+	snprintf(snap, sizeof(snap), "%s", tmp("good.snap"));
+	make_snapshot(snap);
+	expect_refused(tmp("missing.snap"), "cannot open");
+	write_file(tmp("junk.snap"), "hello, not a snapshot\n", 22);
+	expect_refused(tmp("junk.snap"), "not a capsa snapshot");
+	copy_with(snap, tmp("short.snap"), "truncate -s 1000000 ");
+	expect_refused(tmp("short.snap"), "truncated");
+	copy_with(snap, tmp("hdr.snap"),
+	          "printf '\\377' | dd conv=notrunc bs=1 seek=100 status=none of=");
+	expect_refused(tmp("hdr.snap"), "header is corrupt");
+	/* one byte of the vCPU state section (right after the config) */
+	copy_with(snap, tmp("vcpu.snap"),
+	          "printf '\\132' | dd conv=notrunc bs=1 seek=6000 status=none of=");
+	expect_refused(tmp("vcpu.snap"), "corrupt");
+	copy_with(snap, tmp("ver.snap"),
+	          "printf '\\007' | dd conv=notrunc bs=1 seek=8 status=none of=");
+	expect_refused(tmp("ver.snap"), "version 7");
+
+	/* memory is verified on request only */
+	struct run_result r;
+	capsa_run(&r, 60, "vm", "snapshot", "verify", snap, NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, ": ok (1 vCPUs, 256 MiB"));
+	run_result_free(&r);
+	copy_with(snap, tmp("mem.snap"),
+	          "printf '\\132' | dd conv=notrunc bs=1 seek=1048676 status=none of=");
+	capsa_run(&r, 60, "vm", "snapshot", "verify", tmp("mem.snap"), NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "memory image is corrupt"));
+	run_result_free(&r);
+}
+
+/* A CPU model both accelerators can offer on this host (the software
+ * CPU lacks some of KVM's features and paravirtual KVM some of its). */
+#define COMMON_CPU                                                                                 \
+	"--cpu-features=-x2apic,-vme,-de,-mce,-mtrr,-mca,-pse36,-tsc_adjust,-clflushopt,-clwb,"    \
+	"-umip,-gfni,-sse3,-ssse3,-sse4_1,-sse4_2"
+
+/* Save under `from` after line `at`, restore under `to`: the guest must
+ * finish with the sum of an uninterrupted run. */
+static void cross(const char *from, const char *to, unsigned lines, unsigned work, unsigned at)
+{
+	char cmdline[128], marker[64], snap[4200], accel[32];
+	snprintf(cmdline, sizeof(cmdline), "test=count lines=%u work=%u", lines, work);
+	snprintf(marker, sizeof(marker), "count: %u sum", at);
+	snprintf(snap, sizeof(snap), "%s", tmp("cross.snap"));
+	snprintf(accel, sizeof(accel), "--accel=%s", from);
+	const char *sock = tmp("x.sock"), *out = tmp("x.out");
+	unlink(sock);
+	const char *argv[] = {"capsa",
+	                      "vm",
+	                      "run",
+	                      accel,
+	                      COMMON_CPU,
+	                      "--kernel",
+	                      guest_path("testguest.elf"),
+	                      "--cmdline",
+	                      cmdline,
+	                      "--api-sock",
+	                      sock,
+	                      NULL};
+	pid_t pid = spawn_capsa(out, tmp("x.err"), argv);
+	assert_true(wait_api(sock));
+	assert_true(wait_file_has(out, marker, 60));
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
+	char req[4400];
+	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\"}", snap);
+	assert_int_equal(api(sock, "PUT", "/snapshot/create", req, NULL), 204);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(file_count(out, "count: done"), 0);
+
+	struct run_result r;
+	snprintf(accel, sizeof(accel), "--accel=%s", to);
+	capsa_run(&r, 120, "vm", "restore", snap, accel, NULL);
+	if (r.status)
+		printf("# note: restore under %s: %s\n", to, r.err);
+	assert_int_equal(r.status, 0);
+	char want[64];
+	snprintf(want, sizeof(want), "count: done sum=0x%08x\n", count_expected(lines, work));
+	assert_non_null(strstr(r.out, want));
+	assert_null(strstr(r.out, "count: 0 sum="));
+	run_result_free(&r);
+}
+
+static void test_emu_to_kvm(void **state)
+{
+	(void)state;
+	if (!have_kvm())
+		skip_because("host has no usable /dev/kvm");
+	cross("emu", "kvm", 150, 100000, 3);
+}
+
+static void test_kvm_to_emu(void **state)
+{
+	(void)state;
+	if (!have_kvm())
+		skip_because("host has no usable /dev/kvm");
+	cross("kvm", "emu", 200, 3000000, 185);
+}
+
+/* Linux (the demo kernel and initramfs) saved right after its first line
+ * and restored in a new process goes on to user space and resets, without
+ * starting over. Under the software CPU only: it boots in well under a
+ * second there, while on the paravirtual KVM host guest kernel code is
+ * emulated and a boot takes minutes (test_slow_linux_boot covers it). */
+static void test_linux_snapshot(void **state)
+{
+	(void)state;
+	char kernel[4200], initrd[4200], snap[4200];
+	guest_kernel(kernel, sizeof(kernel));
+	snprintf(initrd, sizeof(initrd), "%s/build/guest/initramfs-64.cpio", test_root());
+	snprintf(snap, sizeof(snap), "%s", tmp("linux.snap"));
+	const char *sock = tmp("l.sock"), *out = tmp("l.out");
+	const char *argv[] = {
+	    "capsa",      "vm",       "run",  "--accel=emu", "--kernel",
+	    kernel,       "--initrd", initrd, "--cmdline",   "console=ttyS0 reboot=k panic=-1",
+	    "--api-sock", sock,       NULL};
+	pid_t pid = spawn_capsa(out, tmp("l.err"), argv);
+	double t0 = now_secs();
+	while (file_count(out, "Linux version") == 0 && now_secs() - t0 < 30)
+		usleep(500);
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
+	char req[4400];
+	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\"}", snap);
+	assert_int_equal(api(sock, "PUT", "/snapshot/create", req, NULL), 204);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(file_count(out, "Linux is up"), 0); /* saved mid-boot */
+
+	struct run_result r;
+	capsa_run(&r, 60, "vm", "restore", snap, NULL);
+	if (r.status || !strstr(r.out, "Linux is up"))
+		printf("# note: restore status %d: %s\n# console: %s\n", r.status, r.err, r.out);
+	assert_int_equal(r.status, 0);
+	assert_null(strstr(r.out, "Linux version"));
+	assert_non_null(strstr(r.out, "Run /init as init process"));
+	assert_non_null(strstr(r.out, "capsa demo: Linux is up on 1 vCPUs"));
+	assert_non_null(strstr(r.out, "reboot: Restarting system"));
+	run_result_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_pause_resume),
+	    cmocka_unit_test(test_api_errors),
+	    cmocka_unit_test(test_cli_verbs),
+	    cmocka_unit_test(test_snapshot_restore),
+	    cmocka_unit_test(test_restore_refuses_bad_files),
+	};
+	const struct CMUnitTest across[] = {
+	    cmocka_unit_test(test_emu_to_kvm),
+	    cmocka_unit_test(test_kvm_to_emu),
+	    cmocka_unit_test(test_linux_snapshot),
+	};
+	int rc = RUN_VM_GROUPS("vm/snapshot", tests, setup, teardown);
+	unsetenv("CAPSA_ACCEL");
+	return rc | cmocka_run_group_tests_name("vm/snapshot across accelerators", across, setup,
+	                                        teardown);
+}
