@@ -121,6 +121,8 @@ static void linux_vsock(void **state)
 		       r.status, r.timed_out, r.err,
 		       r.out + (strlen(r.out) > 3000 ? strlen(r.out) - 3000 : 0));
 	printf("# host: echoed '%s', answer '%s', back '%s'\n", h.echoed, h.answer, h.back);
+	for (const char *p = r.out; (p = strstr(p, "capsa-vsock: ")); p++)
+		printf("# guest: %.*s\n", (int)strcspn(p, "\r\n"), p);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "NET: Registered PF_VSOCK protocol family"));
 	assert_non_null(strstr(r.out, "capsa-vsock: connect 5000: 0\r"));

@@ -9,6 +9,9 @@
 
 #define AF_VSOCK    40
 #define SOCK_STREAM 1
+/* SO_VM_SOCKETS_CONNECT_TIMEOUT with the native struct timeval (the "old"
+ * form, 6, takes longs on both ABIs this init is built for). */
+#define SO_VM_SOCKETS_CONNECT_TIMEOUT 6
 
 struct sockaddr_vm {
 	unsigned short family, reserved;
@@ -26,6 +29,10 @@ static void out(const char *s)
 static long connect_host(unsigned port)
 {
 	long fd = sys(NR_socket, AF_VSOCK, SOCK_STREAM, 0);
+	/* The default 2 s is guest time: where guest kernel code is emulated
+	 * slowly, the device's answer can take longer than that to be seen. */
+	long tv[2] = {30, 0};
+	sys5(NR_setsockopt, fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, (long)tv, sizeof(tv));
 	struct sockaddr_vm a = {AF_VSOCK, 0, port, 2, {0}};
 	long r = sys(NR_connect, fd, &a, sizeof(a));
 	if (r < 0) {
@@ -70,6 +77,13 @@ void init_main(long *sp)
 			sys(NR_write, c, m, slen(m));
 			if (n > 0)
 				sys(NR_write, c, buf, n);
+			/* A restart right after close would drop the answer while it
+			 * is still in the device's queue: half-close and wait for the
+			 * host to close its end, which it does once it has read. */
+			sys(NR_shutdown, c, 1 /* SHUT_WR */, 0);
+			char drain[16];
+			while (sys(NR_read, c, drain, sizeof(drain)) > 0)
+				;
 			sys(NR_close, c, 0, 0);
 			out("capsa-vsock: host said: ");
 			out(buf);
