@@ -10,7 +10,7 @@ kdir=$(cat build/guest/kernel-path)
 # The accelerator: KVM on hosts with VMX/SVM; capsa's software CPU where KVM is
 # missing (auto) and on paravirtual KVM hosts (kvm_pvm), where KVM emulates guest
 # kernel code at about a million instructions per second and the software CPU
-# boots this guest some 30 times faster (docs/benchmarks.md). CAPSA_ACCEL overrides.
+# boots this guest some 30 to 80 times faster (docs/benchmarks.md). CAPSA_ACCEL overrides.
 accel=${CAPSA_ACCEL:-auto}
 if [ "$accel" = auto ] && [ -e /sys/module/kvm_pvm ]; then accel=emu; fi
 # Paravirtual KVM runs only 32-bit int $0x80 user space (docs/vm.md).
