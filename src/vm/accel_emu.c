@@ -263,19 +263,12 @@ static void emu_vcpu_destroy(struct accel_vcpu *av)
 		stop_chip(((struct emu_vcpu *)av)->vm);
 }
 
-/* LINT0 as ExtINT and LINT1 as NMI, as on a PC (the LVTs stay masked
- * until the guest programs them). */
+/* LINT0 as ExtINT and LINT1 as NMI, as KVM's vCPUs get them. */
 static void wire_lints(struct lapic *l)
 {
 	uint8_t page[LAPIC_PAGE_SIZE];
 	lapic_get_state(l, page);
-	uint32_t lvt;
-	memcpy(&lvt, page + 0x350, 4);
-	lvt = (lvt & ~0x700u) | (APIC_DM_EXTINT << 8);
-	memcpy(page + 0x350, &lvt, 4);
-	memcpy(&lvt, page + 0x360, 4);
-	lvt = (lvt & ~0x700u) | (APIC_DM_NMI << 8);
-	memcpy(page + 0x360, &lvt, 4);
+	x86_lapic_wire_lints(page);
 	lapic_set_state(l, page);
 }
 

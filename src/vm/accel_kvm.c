@@ -25,11 +25,6 @@
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MSR_MTRR_DEF_TYPE    0x2ff
 
-#define APIC_LVT0        0x350
-#define APIC_LVT1        0x360
-#define APIC_MODE_NMI    0x4
-#define APIC_MODE_EXTINT 0x7
-
 struct kvm_vm {
 	struct accel_vm base;
 	struct kvm_host host;
@@ -196,13 +191,7 @@ static int init_vcpu_state(struct kvm_vcpu *v, struct err *e)
 	struct kvm_lapic_state la;
 	if (ioctl(v->fd, KVM_GET_LAPIC, &la))
 		return err_sys(e, "KVM_GET_LAPIC");
-	uint32_t lvt;
-	memcpy(&lvt, la.regs + APIC_LVT0, 4);
-	lvt = (lvt & ~0x700U) | (APIC_MODE_EXTINT << 8);
-	memcpy(la.regs + APIC_LVT0, &lvt, 4);
-	memcpy(&lvt, la.regs + APIC_LVT1, 4);
-	lvt = (lvt & ~0x700U) | (APIC_MODE_NMI << 8);
-	memcpy(la.regs + APIC_LVT1, &lvt, 4);
+	x86_lapic_wire_lints((uint8_t *)la.regs);
 	if (ioctl(v->fd, KVM_SET_LAPIC, &la))
 		return err_sys(e, "KVM_SET_LAPIC");
 	return 0;

@@ -42,3 +42,17 @@ void x86_state_reset(struct x86_vcpu_state *s, unsigned apic_id)
 	s->fx.bytes[29] = 0xff;
 	s->ev.run_state = apic_id == 0 ? X86_RUNNABLE : X86_WAIT_FOR_SIPI;
 }
+
+static void set_lvt_mode(uint8_t *lapic, unsigned reg, uint32_t mode)
+{
+	uint32_t lvt;
+	memcpy(&lvt, lapic + reg, 4);
+	lvt = (lvt & ~0x700u) | (mode << 8);
+	memcpy(lapic + reg, &lvt, 4);
+}
+
+void x86_lapic_wire_lints(uint8_t lapic[X86_LAPIC_REGS_SIZE])
+{
+	set_lvt_mode(lapic, 0x350, 7); /* LVT LINT0: ExtINT */
+	set_lvt_mode(lapic, 0x360, 4); /* LVT LINT1: NMI */
+}

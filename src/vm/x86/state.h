@@ -123,6 +123,10 @@ struct x86_vcpu_state {
 	uint8_t lapic[X86_LAPIC_REGS_SIZE];
 };
 
+/* Wire a local APIC page's LINT0 as ExtINT and LINT1 as NMI, as on a PC
+ * (the delivery-mode bits only; the mask bits stay as they are). */
+void x86_lapic_wire_lints(uint8_t lapic[X86_LAPIC_REGS_SIZE]);
+
 /* Reset values (Intel SDM vol. 3, "Initial state after RESET"): real mode at
  * F000:FFF0, or, for a processor in wait-for-SIPI, the same with run_state
  * set. `apic_id` goes into the APIC base MSR's BSP bit (0 is the BSP). */
