@@ -6,34 +6,6 @@
 #include <elf.h>
 #include <sys/stat.h>
 
-static char *dir;
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = test_tmpdir();
-	return dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[4200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	int rc = system(cmd);
-	free(dir);
-	return rc == 0 ? 0 : -1;
-}
-
-static const char *tmp(const char *name)
-{
-	static char buf[4][4200];
-	static int slot;
-	char *b = buf[slot++ % 4];
-	snprintf(b, sizeof(buf[0]), "%s/%s", dir, name);
-	return b;
-}
-
 /* status 2; stderr has exactly one line of ours (besides the host notice),
  * it starts with "capsa vm run: " and contains `needle`. */
 static void expect_input_error(struct run_result *r, const char *needle)
@@ -105,7 +77,7 @@ static void bad_kernel_files(void **state)
 	EXPECT("kernel /nonexistent/vmlinux", "--kernel", "/nonexistent/vmlinux");
 	assert_int_equal(write_file(tmp("empty"), "", 0), 0);
 	EXPECT("empty file", "--kernel", tmp("empty"));
-	EXPECT("not a regular file", "--kernel", dir);
+	EXPECT("not a regular file", "--kernel", vm_tmp_dir);
 	const char junk[] = "this is not a kernel image, it is a text file\n";
 	assert_int_equal(write_file(tmp("junk"), junk, sizeof(junk)), 0);
 	EXPECT("not a kernel image", "--kernel", tmp("junk"));
@@ -292,5 +264,5 @@ int main(void)
 	    cmocka_unit_test(accel_choice),
 	    cmocka_unit_test(auto_without_kvm_uses_software_cpu),
 	};
-	return cmocka_run_group_tests_name("vm bad input", tests, setup, teardown);
+	return cmocka_run_group_tests_name("vm bad input", tests, vm_tmp_setup, vm_tmp_teardown);
 }

@@ -83,6 +83,37 @@ static inline int run_vm_groups(const char *name, const struct CMUnitTest *tests
 #define RUN_VM_GROUPS(name, tests, setup, teardown)                                                \
 	run_vm_groups(name, tests, sizeof(tests) / sizeof((tests)[0]), setup, teardown)
 
+/* A temporary directory for a whole group of tests: vm_tmp_setup and
+ * vm_tmp_teardown as the group's fixtures, tmp(NAME) for paths in it
+ * (eight rotating buffers). */
+static char *vm_tmp_dir;
+
+static inline int vm_tmp_setup(void **state)
+{
+	(void)state;
+	vm_tmp_dir = test_tmpdir();
+	return vm_tmp_dir ? 0 : -1;
+}
+
+static inline int vm_tmp_teardown(void **state)
+{
+	(void)state;
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", vm_tmp_dir);
+	int rc = system(cmd);
+	free(vm_tmp_dir);
+	return rc == 0 ? 0 : -1;
+}
+
+static inline const char *tmp(const char *name)
+{
+	static char buf[8][4200];
+	static int slot;
+	char *b = buf[slot++ % 8];
+	snprintf(b, sizeof(buf[0]), "%s/%s", vm_tmp_dir, name);
+	return b;
+}
+
 /* run capsa with `pre` (npre words) and then the NULL-terminated list */
 static inline void capsa_vrun(struct run_result *r, double timeout, const char *const *pre,
                               int npre, const char *first, va_list ap)
