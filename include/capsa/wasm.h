@@ -100,7 +100,20 @@ struct capsa_wasm_functype {
 	const uint8_t *results;
 };
 
+/* How a store runs code: compiled to machine code (the default where the
+ * host has a compiler back end, x86-64) or interpreted. */
+enum capsa_wasm_engine {
+	CAPSA_WASM_ENGINE_DEFAULT = 0,
+	CAPSA_WASM_ENGINE_JIT,
+	CAPSA_WASM_ENGINE_INTERP,
+};
+/* "jit" or "interp"; NULL for an unknown value. */
+const char *capsa_wasm_engine_name(enum capsa_wasm_engine eng);
+/* Whether this build and host can run the engine (the interpreter always). */
+int capsa_wasm_engine_available(enum capsa_wasm_engine eng);
+
 struct capsa_wasm_limits {
+	enum capsa_wasm_engine engine; /* DEFAULT: the JIT where available */
 	uint64_t stack_cells; /* value stack size in 64-bit cells (0: default 4M, 32 MiB) */
 	uint32_t call_depth;  /* maximum call depth (0: default 50000) */
 	uint64_t max_memory;  /* bytes any linear memory may grow to (0: 4 GiB) */

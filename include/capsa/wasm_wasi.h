@@ -53,9 +53,10 @@ int capsa_wasi_command_check(const struct capsa_wasm_module *m, struct err *e);
 struct capsa_wasi_command {
 	const struct capsa_wasm_module *module;
 	const struct capsa_wasi_config *wasi;
-	uint64_t max_memory; /* bytes a linear memory may grow to (0: 4 GiB) */
-	int64_t fuel;        /* negative: unlimited */
-	double timeout;      /* seconds of running time (0: none) */
+	uint64_t max_memory;           /* bytes a linear memory may grow to (0: 4 GiB) */
+	int64_t fuel;                  /* negative: unlimited */
+	double timeout;                /* seconds of running time (0: none) */
+	enum capsa_wasm_engine engine; /* DEFAULT: the JIT where available */
 };
 struct capsa_wasi_outcome {
 	int status;                /* exit status: proc_exit's code, 0, or one of the above */

@@ -21,7 +21,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: capsa wasm run [--dir HOST[::GUEST]]... [--env K=V]... [--fuel N]\n"
-	        "                      [--timeout DUR] [--max-memory SIZE] MODULE.wasm [ARGS...]\n"
+	        "                      [--timeout DUR] [--max-memory SIZE] [--engine jit|interp]\n"
+	        "                      MODULE.wasm [ARGS...]\n"
 	        "       capsa wasm validate [--json] MODULE.wasm\n"
 	        "       capsa wasm inspect [--json] MODULE.wasm\n"
 	        "Runs, validates or describes a WebAssembly module (see docs/wasm.md).\n");
@@ -113,6 +114,7 @@ static int cmd_run(int argc, char **argv)
 	    {"fuel", required_argument, NULL, 'f'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"max-memory", required_argument, NULL, 'm'},
+	    {"engine", required_argument, NULL, 'E'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -124,6 +126,7 @@ static int cmd_run(int argc, char **argv)
 	double timeout = 0;
 	const char *timeout_arg = "";
 	uint64_t max_mem = 0;
+	enum capsa_wasm_engine engine = CAPSA_WASM_ENGINE_DEFAULT;
 	struct err e = {0};
 	struct capsa_wasm_module *m = NULL;
 	if (!pre || !envs || !dirs) {
@@ -191,6 +194,17 @@ static int cmd_run(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case 'E':
+			if (!strcmp(optarg, "jit"))
+				engine = CAPSA_WASM_ENGINE_JIT;
+			else if (!strcmp(optarg, "interp"))
+				engine = CAPSA_WASM_ENGINE_INTERP;
+			else {
+				fprintf(stderr, "capsa: --engine %s: expected jit or interp\n",
+				        optarg);
+				goto out;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			rc = 0;
@@ -220,8 +234,12 @@ static int cmd_run(int argc, char **argv)
 	    .stdout_fd = 1,
 	    .stderr_fd = 2,
 	};
-	struct capsa_wasi_command cmd = {
-	    .module = m, .wasi = &cfg, .max_memory = max_mem, .fuel = fuel, .timeout = timeout};
+	struct capsa_wasi_command cmd = {.module = m,
+	                                 .wasi = &cfg,
+	                                 .max_memory = max_mem,
+	                                 .fuel = fuel,
+	                                 .timeout = timeout,
+	                                 .engine = engine};
 	struct capsa_wasi_outcome res;
 	if (capsa_wasi_command_run(&cmd, &res, &e) < 0) {
 		fflush(stdout);

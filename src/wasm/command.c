@@ -155,7 +155,7 @@ int capsa_wasi_command_run(const struct capsa_wasi_command *cmd, struct capsa_wa
                            struct err *e)
 {
 	int rc = -1;
-	struct capsa_wasm_limits lim = {.max_memory = cmd->max_memory};
+	struct capsa_wasm_limits lim = {.max_memory = cmd->max_memory, .engine = cmd->engine};
 	struct capsa_wasi *wasi = NULL;
 	struct capsa_wasm_trap_info info = {0};
 	struct capsa_wasm_extern start;

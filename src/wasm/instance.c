@@ -69,8 +69,38 @@ static void instance_free(struct capsa_wasm_instance *in)
 	free(in->globals);
 }
 
+const char *capsa_wasm_engine_name(enum capsa_wasm_engine eng)
+{
+	switch (eng) {
+	case CAPSA_WASM_ENGINE_JIT:
+		return "jit";
+	case CAPSA_WASM_ENGINE_INTERP:
+		return "interp";
+	case CAPSA_WASM_ENGINE_DEFAULT:
+		break;
+	}
+	return NULL;
+}
+
+int capsa_wasm_engine_available(enum capsa_wasm_engine eng)
+{
+	/* The compiler back end does not exist yet: only the interpreter. */
+	return eng == CAPSA_WASM_ENGINE_INTERP;
+}
+
 struct capsa_wasm_store *capsa_wasm_store_new(const struct capsa_wasm_limits *lim, struct err *e)
 {
+	if (lim && lim->engine != CAPSA_WASM_ENGINE_DEFAULT) {
+		if (!capsa_wasm_engine_name(lim->engine)) {
+			err_set(e, ERR_INPUT, "unknown engine %d", (int)lim->engine);
+			return NULL;
+		}
+		if (!capsa_wasm_engine_available(lim->engine)) {
+			err_set(e, ERR_INPUT, "engine %s is not available on this host",
+			        capsa_wasm_engine_name(lim->engine));
+			return NULL;
+		}
+	}
 	struct capsa_wasm_store *s = calloc(1, sizeof(*s));
 	if (!s) {
 		err_set(e, ERR_SYSTEM, "out of memory");
@@ -78,6 +108,10 @@ struct capsa_wasm_store *capsa_wasm_store_new(const struct capsa_wasm_limits *li
 	}
 	if (lim)
 		s->lim = *lim;
+	if (s->lim.engine == CAPSA_WASM_ENGINE_DEFAULT)
+		s->lim.engine = capsa_wasm_engine_available(CAPSA_WASM_ENGINE_JIT)
+		                    ? CAPSA_WASM_ENGINE_JIT
+		                    : CAPSA_WASM_ENGINE_INTERP;
 	if (!s->lim.stack_cells)
 		s->lim.stack_cells = 1u << 22; /* room for a frame of MAX_LOCALS v128s */
 	if (!s->lim.call_depth)
