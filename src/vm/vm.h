@@ -58,8 +58,9 @@ void vm_destroy(struct vm *vm);
 /* Pause: every vCPU is kicked out of the accelerator and parked on its
  * thread; returns once all are parked. Resume lets them go on. Both are
  * callable from any thread while vm_run runs (or before it). ERR_INPUT when
- * the VM is already in that state or has ended. Device threads (virtio I/O)
- * are not stopped by a pause. */
+ * the VM is already in that state or has ended. A pause also quiesces the
+ * virtio devices (their I/O threads stop between requests, the disks are
+ * flushed) and resume restarts them. */
 int vm_pause(struct vm *vm, struct err *e);
 int vm_resume(struct vm *vm, struct err *e);
 

@@ -3,9 +3,12 @@
  * the accelerator. A pause sets `requested`, kicks every vCPU (vcpu_kick
  * makes vcpu_run return soon, and a kick that lands while the thread is
  * outside the accelerator makes the next run return at once), and waits
- * until every live vCPU thread is parked in vm_pause_park. Guest timers are
- * not compensated: a long pause may make the guest see its timers expire
- * together on resume. */
+ * until every live vCPU thread is parked in vm_pause_park; then the virtio
+ * devices are quiesced (vm_virtio_quiesce: I/O threads stopped between
+ * requests, requests in flight completed, disks flushed), so a paused VM
+ * is still and can be saved. Resume starts the devices, then the vCPUs.
+ * Guest timers are not compensated: a long pause may make the guest see
+ * its timers expire together on resume. */
 #include "vm/vm_internal.h"
 
 void vm_pause_init(struct vm *vm)
@@ -80,8 +83,12 @@ int vm_pause(struct vm *vm, struct err *e)
 		vm->pause.paused = 1;
 	else
 		atomic_store(&vm->pause.requested, 0);
+	/* the devices stop too; a disk that cannot be flushed leaves the VM
+	 * paused and says so */
+	int rc =
+	    ok ? vm_virtio_quiesce(vm, e) : err_set(e, ERR_INPUT, "the VM ended while pausing");
 	pthread_mutex_unlock(&vm->pause.lock);
-	return ok ? 0 : err_set(e, ERR_INPUT, "the VM ended while pausing");
+	return rc;
 }
 
 int vm_resume(struct vm *vm, struct err *e)
@@ -91,6 +98,10 @@ int vm_resume(struct vm *vm, struct err *e)
 		pthread_mutex_unlock(&vm->pause.lock);
 		return err_set(e, ERR_INPUT,
 		               ended(vm) ? "the VM is not running" : "the VM is not paused");
+	}
+	if (vm_virtio_resume(vm, e)) {
+		pthread_mutex_unlock(&vm->pause.lock);
+		return -1;
 	}
 	vm->pause.paused = 0;
 	atomic_store(&vm->pause.requested, 0);

@@ -25,6 +25,8 @@ static const unsigned irqs[VM_VIRTIO_MAX] = {5, 6, 7, 9, 10, 11, 13, 14, 15};
 struct vdev {
 	struct virtio_mmio t;
 	struct vm *vm;
+	struct vm_dev_place at;
+	const struct kind *k;
 	unsigned irq;
 	int irqfd;
 	struct disk *disk;
@@ -40,12 +42,41 @@ struct vdev {
 struct vm_virtio {
 	struct vdev *d[VM_VIRTIO_MAX];
 	unsigned n;
+	int quiesced;
+	struct vm_virtio_config cfg; /* as attached */
 };
+
+/* One entry per device type, in attachment order: how many the
+ * configuration asks for, how one is created, and what a snapshot keeps of
+ * its model (the transport's state is kept for every device). */
+struct kind {
+	enum vm_dev_kind kind;
+	unsigned (*count)(const struct vm_virtio_config *c);
+	int (*create)(struct vm *vm, struct vdev *d, const struct vm_virtio_config *c,
+	              struct err *e);
+	size_t state_size;
+	void (*save)(struct vdev *d, void *st);
+	int (*restore)(struct vdev *d, const void *st, struct err *e);
+};
+
+static const struct kind kinds[];
+static const size_t nkinds;
+
+unsigned vm_virtio_plan(const struct vm_virtio_config *c, struct vm_dev_place *out)
+{
+	unsigned n = 0;
+	for (size_t k = 0; k < nkinds; k++)
+		for (unsigned i = 0; i < kinds[k].count(c); i++, n++)
+			if (n < VM_VIRTIO_MAX)
+				out[n] = (struct vm_dev_place){kinds[k].kind, i, vm_virtio_base(n),
+				                               vm_virtio_irq(n)};
+	return n;
+}
 
 unsigned vm_virtio_count(const struct vm_virtio_config *c)
 {
-	return c->ndisks + (c->rng ? 1 : 0) + (c->balloon ? 1 : 0) + c->net.n +
-	       (c->vsock.enabled ? 1 : 0);
+	struct vm_dev_place p[VM_VIRTIO_MAX];
+	return vm_virtio_plan(c, p);
 }
 
 unsigned vm_virtio_devices(const struct vm *vm)
@@ -78,7 +109,8 @@ static size_t params_end(const char *cmdline)
 
 char *vm_virtio_cmdline(const struct vm_virtio_config *c, const char *cmdline)
 {
-	unsigned n = vm_virtio_count(c);
+	struct vm_dev_place p[VM_VIRTIO_MAX];
+	unsigned n = vm_virtio_plan(c, p);
 	size_t cap = strlen(cmdline) + 2 + (size_t)n * 48;
 	char *s = malloc(cap);
 	if (!s)
@@ -87,8 +119,7 @@ char *vm_virtio_cmdline(const struct vm_virtio_config *c, const char *cmdline)
 	size_t len = (size_t)snprintf(s, cap, "%.*s", (int)cut, cmdline);
 	for (unsigned i = 0; i < n && i < VM_VIRTIO_MAX; i++)
 		len += (size_t)snprintf(s + len, cap - len, "%svirtio_mmio.device=4K@0x%llx:%u",
-		                        len ? " " : "", (unsigned long long)vm_virtio_base(i),
-		                        vm_virtio_irq(i));
+		                        len ? " " : "", (unsigned long long)p[i].base, p[i].irq);
 	snprintf(s + len, cap - len, "%s%s", cut == 0 && len && cmdline[0] ? " " : "",
 	         cmdline + cut);
 	return s;
@@ -231,7 +262,7 @@ int vm_virtio_connect(struct vm *vm, struct err *e)
 {
 	struct vm_virtio *v = vm->virtio;
 	for (unsigned i = 0; v && i < v->n; i++)
-		if (connect(vm, v->d[i], vm_virtio_base(i), e))
+		if (connect(vm, v->d[i], v->d[i]->at.base, e))
 			return -1;
 	return 0;
 }
@@ -248,9 +279,150 @@ static void vdev_free(struct vdev *d)
 	free(d);
 }
 
+static unsigned count_disks(const struct vm_virtio_config *c)
+{
+	return c->ndisks;
+}
+static unsigned count_rng(const struct vm_virtio_config *c)
+{
+	return c->rng ? 1 : 0;
+}
+static unsigned count_balloon(const struct vm_virtio_config *c)
+{
+	return c->balloon ? 1 : 0;
+}
+static unsigned count_net(const struct vm_virtio_config *c)
+{
+	return c->net.n;
+}
+static unsigned count_vsock(const struct vm_virtio_config *c)
+{
+	return c->vsock.enabled ? 1 : 0;
+}
+
+static int create_blk(struct vm *vm, struct vdev *d, const struct vm_virtio_config *c,
+                      struct err *e)
+{
+	const struct vm_virtio_disk *cd = &c->disks[d->at.sub];
+	struct disk_options o = {cd->path, cd->format, cd->readonly, cd->cache};
+	if (disk_open(&d->disk, &o, e))
+		return err_prefix(e, "--disk %s", cd->path);
+	virtio_blk_init(&d->blk, d->disk, cd->id[0] ? cd->id : NULL);
+	const char *why = NULL; /* without io_uring, requests are synchronous */
+	if (!cd->sync_io && virtio_blk_enable_async(&d->blk, &why, e) < 0)
+		return err_prefix(e, "--disk %s", cd->path);
+	if (virtio_mmio_init(&d->t, &d->blk.ops, &d->blk, &vm->mem, e))
+		return -1;
+	uint64_t now = rl_now_ns();
+	tb_init(&d->rl.bytes, cd->bps, cd->bps_burst, now);
+	tb_init(&d->rl.ops, cd->iops, cd->iops_burst, now);
+	if (rl_enabled(&d->rl))
+		d->t.rl = &d->rl;
+	d->t.poll_ns = cd->poll_us * 1000;
+	return 0;
+}
+
+static int create_rng(struct vm *vm, struct vdev *d, const struct vm_virtio_config *c,
+                      struct err *e)
+{
+	(void)c;
+	return virtio_mmio_init(&d->t, &virtio_rng_ops, &d->rng, &vm->mem, e);
+}
+
+static int create_balloon(struct vm *vm, struct vdev *d, const struct vm_virtio_config *c,
+                          struct err *e)
+{
+	virtio_balloon_init(&d->balloon, &vm->mem, c->balloon_target);
+	return virtio_mmio_init(&d->t, &virtio_balloon_ops, &d->balloon, &vm->mem, e);
+}
+
+static int create_net(struct vm *vm, struct vdev *d, const struct vm_virtio_config *c,
+                      struct err *e)
+{
+	const struct vm_net_dev *nd = &c->net.d[d->at.sub];
+	if (vm_net_create(&d->net, nd, e))
+		return -1;
+	d->sandbox_extra = vm_net_sandbox(nd);
+	return virtio_mmio_init(&d->t, &d->net->ops, d->net, &vm->mem, e);
+}
+
+static int create_vsock(struct vm *vm, struct vdev *d, const struct vm_virtio_config *c,
+                        struct err *e)
+{
+	d->vsock = vm_vsock_create(&c->vsock, e);
+	d->sandbox_extra = SANDBOX_SOCKETS; /* accept, connect, epoll_ctl, close */
+	return d->vsock ? virtio_mmio_init(&d->t, &virtio_vsock_ops, d->vsock, &vm->mem, e) : -1;
+}
+
+static void save_blk(struct vdev *d, void *st)
+{
+	memcpy(st, &d->blk.stats, sizeof(d->blk.stats));
+}
+static int restore_blk(struct vdev *d, const void *st, struct err *e)
+{
+	(void)e;
+	memcpy(&d->blk.stats, st, sizeof(d->blk.stats));
+	return 0;
+}
+static void save_rng(struct vdev *d, void *st)
+{
+	memcpy(st, &d->rng.bytes, sizeof(d->rng.bytes));
+}
+static int restore_rng(struct vdev *d, const void *st, struct err *e)
+{
+	(void)e;
+	memcpy(&d->rng.bytes, st, sizeof(d->rng.bytes));
+	return 0;
+}
+static void save_balloon(struct vdev *d, void *st)
+{
+	virtio_balloon_save(&d->balloon, st);
+}
+static int restore_balloon(struct vdev *d, const void *st, struct err *e)
+{
+	const struct vq_state *q = &d->t.q[2].s; /* the stats queue */
+	return virtio_balloon_restore(&d->balloon, st, q->ready ? q->size : 0, e);
+}
+static void save_net(struct vdev *d, void *st)
+{
+	virtio_net_save(d->net, st);
+}
+static int restore_net(struct vdev *d, const void *st, struct err *e)
+{
+	return virtio_net_restore(d->net, st, e);
+}
+static void save_vsock(struct vdev *d, void *st)
+{
+	virtio_vsock_save(d->vsock, st);
+}
+static int restore_vsock(struct vdev *d, const void *st, struct err *e)
+{
+	return virtio_vsock_restore(d->vsock, &d->t, st, e);
+}
+
+static const struct kind kinds[] = {
+    {VM_DEV_BLK, count_disks, create_blk, sizeof(struct virtio_blk_stats), save_blk, restore_blk},
+    {VM_DEV_RNG, count_rng, create_rng, sizeof(uint64_t), save_rng, restore_rng},
+    {VM_DEV_BALLOON, count_balloon, create_balloon, sizeof(struct virtio_balloon_state),
+     save_balloon, restore_balloon},
+    {VM_DEV_NET, count_net, create_net, sizeof(struct virtio_net_state), save_net, restore_net},
+    {VM_DEV_VSOCK, count_vsock, create_vsock, sizeof(struct virtio_vsock_state), save_vsock,
+     restore_vsock},
+};
+static const size_t nkinds = sizeof(kinds) / sizeof(kinds[0]);
+
+static const struct kind *kind_of(enum vm_dev_kind k)
+{
+	for (size_t i = 0; i < nkinds; i++)
+		if (kinds[i].kind == k)
+			return &kinds[i];
+	return NULL;
+}
+
 int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err *e)
 {
-	unsigned n = vm_virtio_count(c);
+	struct vm_dev_place at[VM_VIRTIO_MAX];
+	unsigned n = vm_virtio_plan(c, at);
 	if (n == 0)
 		return 0;
 	if (n > VM_VIRTIO_MAX)
@@ -262,57 +434,18 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err
 	if (!v)
 		return err_sys(e, "allocating virtio devices");
 	vm->virtio = v;
-	unsigned first_net = c->ndisks + !!c->rng + !!c->balloon; /* network devices next */
+	v->cfg = *c;
 	for (unsigned i = 0; i < n; i++) {
 		struct vdev *d = calloc(1, sizeof(*d));
 		if (!d)
 			return err_sys(e, "allocating a virtio device");
 		d->vm = vm;
-		d->irq = vm_virtio_irq(i);
+		d->at = at[i];
+		d->k = kind_of(at[i].kind);
+		d->irq = at[i].irq;
 		d->irqfd = -1;
-		int rc;
-		if (i < c->ndisks) {
-			const struct vm_virtio_disk *cd = &c->disks[i];
-			struct disk_options o = {cd->path, cd->format, cd->readonly, cd->cache};
-			if (disk_open(&d->disk, &o, e)) {
-				free(d);
-				return err_prefix(e, "--disk %s", cd->path);
-			}
-			virtio_blk_init(&d->blk, d->disk, cd->id[0] ? cd->id : NULL);
-			const char *why = NULL; /* without io_uring, requests are synchronous */
-			if (!cd->sync_io && virtio_blk_enable_async(&d->blk, &why, e) < 0) {
-				disk_close(d->disk);
-				free(d);
-				return err_prefix(e, "--disk %s", cd->path);
-			}
-			rc = virtio_mmio_init(&d->t, &d->blk.ops, &d->blk, &vm->mem, e);
-			uint64_t now = rl_now_ns();
-			tb_init(&d->rl.bytes, cd->bps, cd->bps_burst, now);
-			tb_init(&d->rl.ops, cd->iops, cd->iops_burst, now);
-			if (rl_enabled(&d->rl))
-				d->t.rl = &d->rl;
-			d->t.poll_ns = cd->poll_us * 1000;
-		} else if (c->rng && i == c->ndisks) {
-			rc = virtio_mmio_init(&d->t, &virtio_rng_ops, &d->rng, &vm->mem, e);
-		} else if (i >= first_net && i < first_net + c->net.n) {
-			if (vm_net_create(&d->net, &c->net.d[i - first_net], e)) {
-				free(d);
-				return -1;
-			}
-			rc = virtio_mmio_init(&d->t, &d->net->ops, d->net, &vm->mem, e);
-			d->sandbox_extra = vm_net_sandbox(&c->net.d[i - first_net]);
-		} else if (c->vsock.enabled && i == n - 1) {
-			d->vsock = vm_vsock_create(&c->vsock, e);
-			d->sandbox_extra = SANDBOX_SOCKETS; /* accept, connect, epoll_ctl, close */
-			rc = d->vsock
-			         ? virtio_mmio_init(&d->t, &virtio_vsock_ops, d->vsock, &vm->mem, e)
-			         : -1;
-		} else {
-			virtio_balloon_init(&d->balloon, &vm->mem, c->balloon_target);
-			rc = virtio_mmio_init(&d->t, &virtio_balloon_ops, &d->balloon, &vm->mem, e);
-		}
-		v->d[v->n++] = d;
-		if (rc || wire(vm, d, vm_virtio_base(i), e))
+		v->d[v->n++] = d; /* vdev_free undoes a partial creation */
+		if (d->k->create(vm, d, c, e) || wire(vm, d, d->at.base, e))
 			return -1;
 	}
 	return 0;
@@ -327,4 +460,112 @@ void vm_virtio_detach(struct vm *vm)
 		vdev_free(v->d[i]);
 	free(v);
 	vm->virtio = NULL;
+}
+
+const struct vm_virtio_config *vm_virtio_attached(const struct vm *vm)
+{
+	return vm->virtio ? &vm->virtio->cfg : NULL;
+}
+
+static struct vdev *dev_at(const struct vm *vm, unsigned i)
+{
+	return vm->virtio && i < vm->virtio->n ? vm->virtio->d[i] : NULL;
+}
+
+int vm_virtio_place(const struct vm *vm, unsigned i, struct vm_dev_place *out)
+{
+	struct vdev *d = dev_at(vm, i);
+	if (!d)
+		return -1;
+	*out = d->at;
+	return 0;
+}
+
+struct disk *vm_virtio_disk(const struct vm *vm, unsigned i)
+{
+	struct vdev *d = dev_at(vm, i);
+	return d ? d->disk : NULL;
+}
+
+int vm_virtio_quiesce(struct vm *vm, struct err *e)
+{
+	struct vm_virtio *v = vm->virtio;
+	if (!v || v->quiesced)
+		return 0;
+	v->quiesced = 1;
+	int rc = 0;
+	for (unsigned i = 0; i < v->n; i++) {
+		struct vdev *d = v->d[i];
+		virtio_mmio_stop(&d->t); /* the thread ends between two requests */
+		pthread_mutex_lock(&d->t.qlock);
+		if (d->t.ops->drain)
+			d->t.ops->drain(d->t.dev, &d->t);
+		pthread_mutex_unlock(&d->t.qlock);
+		if (d->disk && !d->disk->readonly && rc == 0) {
+			int r = d->disk->ops->flush(d->disk);
+			if (r)
+				rc = err_errno(e, -r, "flushing disk %s",
+				               v->cfg.disks[d->at.sub].path);
+		}
+	}
+	return rc;
+}
+
+int vm_virtio_resume(struct vm *vm, struct err *e)
+{
+	struct vm_virtio *v = vm->virtio;
+	if (!v || !v->quiesced)
+		return 0;
+	for (unsigned i = 0; i < v->n; i++) {
+		struct vdev *d = v->d[i];
+		if (virtio_mmio_start(&d->t, e))
+			return -1;
+		uint64_t one = 1;
+		for (unsigned q = 0; q < d->t.ops->nqueues; q++) {
+			ssize_t w = write(d->t.kick_fd[q], &one, sizeof(one));
+			(void)w;
+		}
+	}
+	v->quiesced = 0;
+	return 0;
+}
+
+size_t vm_virtio_state_size(const struct vm *vm, unsigned i)
+{
+	struct vdev *d = dev_at(vm, i);
+	return d ? sizeof(struct virtio_mmio_state) + d->k->state_size : 0;
+}
+
+int vm_virtio_save(struct vm *vm, unsigned i, void *buf, size_t len, struct err *e)
+{
+	struct vdev *d = dev_at(vm, i);
+	if (!d || len != vm_virtio_state_size(vm, i))
+		return err_set(e, ERR_INTERNAL, "virtio device %u: bad state buffer", i);
+	memset(buf, 0, len);
+	struct virtio_mmio_state st;
+	virtio_mmio_save(&d->t, &st);
+	memcpy(buf, &st, sizeof(st));
+	pthread_mutex_lock(&d->t.qlock);
+	d->k->save(d, (uint8_t *)buf + sizeof(st));
+	pthread_mutex_unlock(&d->t.qlock);
+	return 0;
+}
+
+int vm_virtio_restore(struct vm *vm, unsigned i, const void *buf, size_t len, struct err *e)
+{
+	struct vdev *d = dev_at(vm, i);
+	if (!d || len != vm_virtio_state_size(vm, i))
+		return err_set(e, ERR_INPUT, "virtio device %u: saved state has the wrong size", i);
+	struct virtio_mmio_state st;
+	memcpy(&st, buf, sizeof(st));
+	if (virtio_mmio_restore(&d->t, &st, e))
+		return -1;
+	pthread_mutex_lock(&d->t.qlock);
+	int rc = d->k->restore(d, (const uint8_t *)buf + sizeof(st), e);
+	pthread_mutex_unlock(&d->t.qlock);
+	/* an interrupt the guest had not taken yet when saved: raise it again
+	 * (the driver reads the interrupt status, an extra one is harmless) */
+	if (rc == 0 && st.isr && d->t.irq.raise)
+		d->t.irq.raise(d->t.irq.ctx);
+	return rc;
 }

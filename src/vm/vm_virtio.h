@@ -48,13 +48,36 @@ struct vm_virtio_config {
  * and add the disk. */
 int vm_virtio_add_disk(struct vm_virtio_config *c, const char *spec, struct err *e);
 
-/* Devices in attachment order: disks, then rng, then balloon, then network,
- * then vsock. */
+/* The device registry: one table of the VM's virtio devices, in
+ * attachment order (disks, rng, balloon, network, vsock). Each entry has
+ * its kind, its place (MMIO window and I/O APIC pin), and the state a
+ * snapshot keeps; the kernel command line and snapshots walk it, and a new
+ * device type is one entry of the kinds table in vm_virtio.c. */
+enum vm_dev_kind {
+	VM_DEV_BLK = 1,
+	VM_DEV_RNG = 2,
+	VM_DEV_BALLOON = 3,
+	VM_DEV_NET = 4,
+	VM_DEV_VSOCK = 5,
+};
+
+struct vm_dev_place {
+	enum vm_dev_kind kind;
+	unsigned sub; /* which one of its kind in the configuration (disk 0, 1, ...) */
+	uint64_t base;
+	unsigned irq;
+};
+
+/* How many devices the configuration asks for. */
 unsigned vm_virtio_count(const struct vm_virtio_config *c);
+/* The registry's places for a configuration: fills up to VM_VIRTIO_MAX
+ * entries of out and returns how many there are (may exceed VM_VIRTIO_MAX,
+ * which vm_virtio_attach refuses). */
+unsigned vm_virtio_plan(const struct vm_virtio_config *c, struct vm_dev_place *out);
 uint64_t vm_virtio_base(unsigned index);
 unsigned vm_virtio_irq(unsigned index);
-/* Append " virtio_mmio.device=4K@0x...:IRQ" for each device to cmdline;
- * returns a malloc'd string or NULL (errno set). */
+/* Append " virtio_mmio.device=4K@0x...:IRQ" for each device of the plan to
+ * cmdline; returns a malloc'd string or NULL (errno set). */
 char *vm_virtio_cmdline(const struct vm_virtio_config *c, const char *cmdline);
 
 struct vm;
@@ -66,7 +89,28 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_config *c, struct err
 int vm_virtio_connect(struct vm *vm, struct err *e);
 /* Stops the I/O threads and closes the disks; before guest memory goes away. */
 void vm_virtio_detach(struct vm *vm);
-/* How many virtio devices the VM has (snapshots refuse them for now). */
+/* How many virtio devices the VM has. */
 unsigned vm_virtio_devices(const struct vm *vm);
+/* The configuration the devices were attached with (NULL without devices). */
+const struct vm_virtio_config *vm_virtio_attached(const struct vm *vm);
+/* Device i's place; -1 if there is no such device. */
+int vm_virtio_place(const struct vm *vm, unsigned i, struct vm_dev_place *out);
+/* Device i's disk (blk devices), else NULL. */
+struct disk *vm_virtio_disk(const struct vm *vm, unsigned i);
+
+/* Quiesce: stop every device's I/O thread between two requests, complete
+ * the requests in flight (their used entries written and interrupts
+ * raised) and flush the disks. Idempotent. vm_pause calls it once the
+ * vCPUs are parked. Resume: start the threads again and look at every
+ * queue once (kicks that came while stopped are not lost). */
+int vm_virtio_quiesce(struct vm *vm, struct err *e);
+int vm_virtio_resume(struct vm *vm, struct err *e);
+
+/* Device state for snapshots (quiesced devices): the transport with its
+ * queues, then the device model's own state. */
+size_t vm_virtio_state_size(const struct vm *vm, unsigned i);
+int vm_virtio_save(struct vm *vm, unsigned i, void *buf, size_t len, struct err *e);
+/* ERR_INPUT when the saved state does not fit the device. */
+int vm_virtio_restore(struct vm *vm, unsigned i, const void *buf, size_t len, struct err *e);
 
 #endif
