@@ -29,7 +29,8 @@ TEST_DEPS += build/fuzz/vm_kernel_image_fuzz
 endif
 
 # libFuzzer target for the snapshot loader (fuzz/vm/fuzz_snapshot.c).
-SNAP_FUZZ_SRCS := src/vm/snapshot/load.c src/vm/snapshot/format.c src/lib/err.c
+SNAP_FUZZ_SRCS := src/vm/snapshot/load.c src/vm/snapshot/format.c \
+	src/vm/snapshot/devices_load.c src/lib/err.c
 build/fuzz/vm_snapshot_fuzz: fuzz/vm/fuzz_snapshot.c $(SNAP_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -g -O1 \

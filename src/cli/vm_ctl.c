@@ -14,14 +14,15 @@
 
 static const char ctl_usage[] =
     "Usage: capsa vm pause|resume|status --api-sock PATH\n"
-    "       capsa vm snapshot --api-sock PATH --file FILE\n"
+    "       capsa vm snapshot --api-sock PATH --file FILE [--with-disks]\n"
     "       capsa vm snapshot verify FILE\n"
     "\n"
     "Talk to a VM started with `capsa vm run --api-sock PATH`:\n"
     "  pause     stop every vCPU\n"
     "  resume    let a paused VM go on\n"
     "  status    print the VM's state as JSON (GET /)\n"
-    "  snapshot  save the paused VM to FILE (`capsa vm restore FILE` runs it again)\n"
+    "  snapshot  save the paused VM to FILE (`capsa vm restore FILE` runs it again);\n"
+    "            --with-disks puts each disk's data in FILE too, so FILE alone is the VM\n"
     "  snapshot verify  check every checksum of FILE, memory included\n";
 
 /* The server's fault message, or the body itself when it has none. */
@@ -39,11 +40,13 @@ static void print_fault(const char *verb, int status, const char *body)
 int cli_vm_ctl(int argc, char **argv)
 {
 	const char *verb = argv[0], *sock = NULL, *file = NULL;
+	int with_disks = 0;
 	if (!strcmp(verb, "snapshot") && argc >= 2 && !strcmp(argv[1], "verify"))
 		return cli_vm_snapshot_verify(argc - 1, argv + 1);
 	static const struct option lo[] = {
 	    {"api-sock", required_argument, 0, 's'},
 	    {"file", required_argument, 0, 'f'},
+	    {"with-disks", no_argument, 0, 'd'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -55,6 +58,8 @@ int cli_vm_ctl(int argc, char **argv)
 			sock = optarg;
 		} else if (c == 'f') {
 			file = optarg;
+		} else if (c == 'd' && !strcmp(verb, "snapshot")) {
+			with_disks = 1;
 		} else if (c == 'h') {
 			fputs(ctl_usage, stdout);
 			return 0;
@@ -85,6 +90,8 @@ int cli_vm_ctl(int argc, char **argv)
 			file = full;
 		req = json_object_new_object();
 		json_object_object_add(req, "snapshot_path", json_object_new_string(file));
+		if (with_disks)
+			json_object_object_add(req, "with_disks", json_object_new_boolean(1));
 		body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
 		                                               JSON_C_TO_STRING_NOSLASHESCAPE);
 	} else {

@@ -22,21 +22,29 @@ static const char restore_usage[] =
     "  --api-sock PATH      serve the control API on PATH (as capsa vm run)\n"
     "  --console KIND       stdio (default), none, or file:PATH\n"
     "  --accel KIND         kvm or emu; default: the one the snapshot was taken on\n"
+    "  --disk-dir DIR       where the disks of a snapshot taken --with-disks are\n"
+    "                       extracted as new raw images FILE.diskN.img (default:\n"
+    "                       FILE's directory); the restored VM writes those\n"
     "  --json-events        machine-readable events on stderr\n"
     "  -h, --help           this text\n"
     "\n"
+    "The VM's devices come back as they were configured: disks (which must be\n"
+    "unchanged since the snapshot unless their data is in FILE), network by tap\n"
+    "name or user-mode networking anew, vsock with its connections reset.\n"
+    "\n"
     "Exit status as for capsa vm run; 2 when FILE is missing, truncated, corrupt\n"
-    "or from an incompatible version or CPU.\n";
+    "or from an incompatible version or CPU, or a disk changed.\n";
 
 int cli_vm_restore(int argc, char **argv)
 {
-	enum { O_PAUSED = 1, O_API, O_CONSOLE, O_ACCEL, O_JSON };
+	enum { O_PAUSED = 1, O_API, O_CONSOLE, O_ACCEL, O_JSON, O_DISK_DIR };
 	static const struct option lo[] = {
 	    {"paused", no_argument, 0, O_PAUSED},
 	    {"api-sock", required_argument, 0, O_API},
 	    {"console", required_argument, 0, O_CONSOLE},
 	    {"accel", required_argument, 0, O_ACCEL},
 	    {"json-events", no_argument, 0, O_JSON},
+	    {"disk-dir", required_argument, 0, O_DISK_DIR},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -64,6 +72,9 @@ int cli_vm_restore(int argc, char **argv)
 			break;
 		case O_JSON:
 			sv.json = 1;
+			break;
+		case O_DISK_DIR:
+			ro.disk_dir = optarg;
 			break;
 		case 'h':
 			fputs(restore_usage, stdout);

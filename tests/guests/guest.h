@@ -63,11 +63,16 @@ void test_bootinfo(const struct bootinfo *bi) __attribute__((noreturn));
 void test_ports(void) __attribute__((noreturn));
 void test_cpl3(uint64_t iters) __attribute__((noreturn));
 void test_cpuid(void) __attribute__((noreturn));
-void test_count(uint64_t lines, uint64_t work) __attribute__((noreturn)); /* count.c */
+void test_count(uint64_t lines, uint64_t work, const char *cmdline)
+    __attribute__((noreturn)); /* count.c */
 void test_smp(const struct bootinfo *bi, int halt) __attribute__((noreturn));
 void ap_main(void);
 /* virtio.c: returns only if `test` is not one of its tests */
 void test_virtio(const char *cmdline, const char *test);
+/* The first virtio-blk device for other tests (at CPL3): 0 when ready; then
+ * one request at a time, the device's status byte returned (0: done). */
+int guest_blk_open(const char *cmdline);
+int guest_blk_io(int write, uint64_t sector, void *buf, uint32_t len);
 void test_virtio_net(const char *cmdline, const char *test); /* virtio_net.c */
 /* Run fn(arg) at CPL3 on the user stack; never returns. */
 void run_user(void (*fn)(uint64_t), uint64_t arg) __attribute__((noreturn));

@@ -351,6 +351,17 @@ static void balloon_main(uint64_t unused)
 	guest_exit(zeroed == n && kept == 256 - n ? 0 : 1);
 }
 
+int guest_blk_open(const char *cl)
+{
+	cmdline = cl;
+	return find(2) && dev_init((1ull << 9) | (1ull << 28) | (1ull << 29)) == 0 ? 0 : -1;
+}
+
+int guest_blk_io(int write, uint64_t sector, void *buf, uint32_t len)
+{
+	return blk_do(write ? 1 : 0, sector, buf, len);
+}
+
 void test_virtio(const char *cl, const char *test)
 {
 	cmdline = cl;

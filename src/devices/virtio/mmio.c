@@ -504,6 +504,8 @@ void virtio_mmio_stop(struct virtio_mmio *t)
 	ssize_t w = write(t->stop_fd, &one, sizeof(one));
 	(void)w;
 	pthread_join(t->thread, NULL);
+	ssize_t r = read(t->stop_fd, &one, sizeof(one)); /* so a restart runs */
+	(void)r;
 	t->started = 0;
 }
 

@@ -137,7 +137,10 @@ static int put_snapshot_create(struct vm *vm, const char *body, size_t len, char
 		    "\"mem_file_path\" is not supported: memory goes into the snapshot file");
 	}
 	struct err e = {0};
-	int rc = vm_snapshot_save(vm, path, &e);
+	int rc = vm_snapshot_save_opts(vm, path,
+	                               &(struct vm_snapshot_opts){json_object_get_boolean(
+	                                   json_object_object_get(o, "with_disks"))},
+	                               &e);
 	json_object_put(o);
 	if (rc)
 		return fault(out, e.kind == ERR_INPUT ? 400 : 500, e.msg);

@@ -32,8 +32,8 @@ int snap_header_check(const struct snap_header *h, uint64_t file_size, struct er
 {
 	if (file_size < sizeof(*h) || memcmp(h->magic, SNAP_MAGIC, 8))
 		return err_set(e, ERR_INPUT, "not a capsa snapshot (bad magic or too short)");
-	if (h->version != SNAP_VERSION)
-		return err_set(e, ERR_INPUT, "snapshot format version %u, this capsa reads %u",
+	if (h->version < 1 || h->version > SNAP_VERSION)
+		return err_set(e, ERR_INPUT, "snapshot format version %u, this capsa reads 1 to %u",
 		               h->version, SNAP_VERSION);
 	if (h->header_size != sizeof(*h) || snap_header_crc(h) != h->header_crc)
 		return err_set(e, ERR_INPUT, "snapshot header is corrupt (checksum mismatch)");
@@ -71,9 +71,19 @@ int snap_read_section(int fd, const struct snap_header *h, uint32_t type, void *
 	const struct snap_section *s = snap_find(h, type);
 	if (!s || s->size != size)
 		return err_set(e, ERR_INPUT, "snapshot section type %u has the wrong size", type);
+	if (snap_pread_all(fd, buf, size, s->offset, e))
+		return -1;
+	if ((uint32_t)crc32(0, buf, (uInt)size) != s->crc)
+		return err_set(e, ERR_INPUT,
+		               "snapshot section type %u is corrupt (checksum mismatch)", type);
+	return 0;
+}
+
+int snap_pread_all(int fd, void *buf, size_t len, uint64_t off, struct err *e)
+{
 	size_t got = 0;
-	while (got < size) {
-		ssize_t n = pread(fd, (char *)buf + got, size - got, (off_t)(s->offset + got));
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -82,9 +92,22 @@ int snap_read_section(int fd, const struct snap_header *h, uint32_t type, void *
 			return err_set(e, ERR_INPUT, "snapshot is truncated");
 		got += (size_t)n;
 	}
-	if ((uint32_t)crc32(0, buf, (uInt)size) != s->crc)
-		return err_set(e, ERR_INPUT,
-		               "snapshot section type %u is corrupt (checksum mismatch)", type);
+	return 0;
+}
+
+int snap_pwrite_all(int fd, const void *buf, size_t len, uint64_t off, struct err *e)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return err_sys(e, "writing the snapshot");
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
 	return 0;
 }
 

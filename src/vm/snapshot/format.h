@@ -7,7 +7,10 @@
  *          and feature words), a table of sections, and a CRC-32 of the
  *          header itself.
  *   ...    sections, each at the offset and with the size and CRC-32 the
- *          table gives: SNAP_SEC_CONFIG, _VCPUS, _IRQCHIP, _LEGACY.
+ *          table gives: SNAP_SEC_CONFIG, _VCPUS, _IRQCHIP, _LEGACY, _CPUID,
+ *          and for VMs with virtio devices _DEVICES and _DISKS (devices.h);
+ *          a snapshot taken with its disks has each disk's data as a
+ *          page-aligned raw image before memory.
  *   page   SNAP_SEC_MEMORY: guest RAM as one page-aligned image of the
  *          full size; all-zero pages are holes (not written), so they take
  *          no space and read back as zero. Restore maps it privately, so
@@ -24,7 +27,7 @@
 #include <stdint.h>
 
 #define SNAP_MAGIC        "CAPSAVM\0"
-#define SNAP_VERSION      1
+#define SNAP_VERSION      2 /* 2: device and disk sections; 1 is read too */
 #define SNAP_HEADER_SIZE  4096
 #define SNAP_PAGE         4096
 #define SNAP_MAX_SECTIONS 8
@@ -37,6 +40,8 @@ enum snap_section_type {
 	SNAP_SEC_LEGACY = 4,  /* struct snap_legacy */
 	SNAP_SEC_MEMORY = 5,  /* guest RAM, page aligned */
 	SNAP_SEC_CPUID = 6,   /* vCPU 0's CPUID table (struct cpuid_entry[]) */
+	SNAP_SEC_DEVICES = 7, /* virtio configuration and device states (devices.h) */
+	SNAP_SEC_DISKS = 8,   /* disk identities and data places (devices.h) */
 };
 
 struct snap_section {
@@ -74,6 +79,10 @@ int snap_read_section(int fd, const struct snap_header *h, uint32_t type, void *
                       struct err *e);
 /* CRC-32 of the header's bytes before header_crc. */
 uint32_t snap_header_crc(const struct snap_header *h);
+/* Write / read exactly len bytes at off (EINTR retried); a short read is
+ * ERR_INPUT "snapshot is truncated". */
+int snap_pwrite_all(int fd, const void *buf, size_t len, uint64_t off, struct err *e);
+int snap_pread_all(int fd, void *buf, size_t len, uint64_t off, struct err *e);
 /* CRC-32 of `len` bytes of fd at `off` (memory verification). */
 int snap_crc_range(int fd, uint64_t off, uint64_t len, uint32_t *crc, struct err *e);
 

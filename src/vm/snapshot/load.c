@@ -10,6 +10,36 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The device sections, when the VM had devices (both or neither). */
+static int load_devices(int fd, struct snap_loaded *l, uint64_t file_size, struct err *e)
+{
+	const struct snap_section *ds = snap_find(&l->h, SNAP_SEC_DEVICES);
+	const struct snap_section *ks = snap_find(&l->h, SNAP_SEC_DISKS);
+	if (!ds && !ks)
+		return 0;
+	const uint64_t dmax =
+	    sizeof(struct snap_devices_hdr) +
+	    VM_VIRTIO_MAX * (sizeof(struct snap_dev_rec) + SNAP_DEV_STATE_MAX + 8);
+	const uint64_t kmax =
+	    sizeof(struct snap_disks_hdr) + VM_VIRTIO_MAX * sizeof(struct snap_disk_rec);
+	if (!ds || !ks || ds->size > dmax || ks->size > kmax)
+		return err_set(e, ERR_INPUT,
+		               "snapshot device sections are incomplete or too large");
+	uint8_t *dbuf = malloc(ds->size ? ds->size : 1), *kbuf = malloc(ks->size ? ks->size : 1);
+	l->dev = calloc(1, sizeof(*l->dev));
+	int rc = dbuf && kbuf && l->dev ? 0 : err_sys(e, "allocating device states");
+	if (rc == 0 && (snap_read_section(fd, &l->h, SNAP_SEC_DEVICES, dbuf, ds->size, e) ||
+	                snap_read_section(fd, &l->h, SNAP_SEC_DISKS, kbuf, ks->size, e)))
+		rc = -1;
+	if (rc == 0) {
+		rc = snap_devices_parse(l->dev, dbuf, ds->size, kbuf, ks->size, file_size, e);
+		dbuf = NULL; /* the parse owns it */
+	}
+	free(dbuf);
+	free(kbuf);
+	return rc;
+}
+
 int snap_load(int fd, struct snap_loaded *l, struct err *e)
 {
 	memset(l, 0, sizeof(*l));
@@ -47,7 +77,7 @@ int snap_load(int fd, struct snap_loaded *l, struct err *e)
 		return -1;
 	if (l->cfg.edits.n > CPUID_MAX_EDITS)
 		return err_set(e, ERR_INPUT, "snapshot configuration is corrupt");
-	return 0;
+	return load_devices(fd, l, (uint64_t)st.st_size, e);
 }
 
 int snap_verify(int fd, struct snap_loaded *l, struct err *e)
@@ -69,6 +99,7 @@ void snap_loaded_free(struct snap_loaded *l)
 	if (l) {
 		free(l->vcpus);
 		free(l->cpuid);
+		snap_devices_free(l->dev);
 	}
 	free(l);
 }

@@ -6,6 +6,7 @@
 #define CAPSA_VM_SNAPSHOT_LOAD_H
 
 #include "devices/x86/irqchip.h"
+#include "vm/snapshot/devices.h"
 #include "vm/snapshot/format.h"
 #include "vm/snapshot/sections.h"
 #include "vm/x86/state.h"
@@ -18,6 +19,7 @@ struct snap_loaded {
 	struct snap_legacy legacy;
 	struct cpuid_entry *cpuid; /* ncpuid entries: what vCPU 0 saw */
 	size_t ncpuid;
+	struct snap_devices *dev; /* NULL: a VM without virtio devices */
 };
 
 /* Read and verify everything but memory. ERR_INPUT naming what is wrong. */

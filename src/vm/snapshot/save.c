@@ -2,6 +2,7 @@
 /* vm_snapshot_save: a paused VM into one file (format.h). The file is
  * written beside the target and renamed over it at the end, so a failed
  * save never leaves a half-written snapshot under the name asked for. */
+#include "vm/snapshot/devices.h"
 #include "vm/snapshot/format.h"
 #include "vm/snapshot/sections.h"
 #include "vm/snapshot/snapshot.h"
@@ -15,29 +16,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off, struct err *e)
-{
-	const char *p = buf;
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return err_sys(e, "writing the snapshot");
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Append a section at *off (8-byte aligned) and record it in the header. */
 static int put_section(int fd, struct snap_header *h, uint32_t type, const void *buf, size_t len,
                        uint64_t *off, struct err *e)
 {
 	struct snap_section *s = &h->sec[h->nsections++];
 	*s = (struct snap_section){type, (uint32_t)crc32(0, buf, (uInt)len), *off, len};
-	if (pwrite_all(fd, buf, len, *off, e))
+	if (snap_pwrite_all(fd, buf, len, *off, e))
 		return -1;
 	*off = (*off + len + 7) & ~7ULL;
 	return 0;
@@ -60,7 +45,7 @@ static int put_memory(int fd, struct vm *vm, struct snap_header *h, uint64_t off
 	for (uint64_t p = 0; p < vm->ram_size; p += SNAP_PAGE) {
 		const uint8_t *page = vm->ram + p;
 		crc = crc32(crc, page, SNAP_PAGE);
-		if (!page_is_zero(page) && pwrite_all(fd, page, SNAP_PAGE, off + p, e))
+		if (!page_is_zero(page) && snap_pwrite_all(fd, page, SNAP_PAGE, off + p, e))
 			return -1;
 	}
 	if (ftruncate(fd, (off_t)(off + vm->ram_size)))
@@ -114,7 +99,28 @@ static int fill_header(struct vm *vm, struct snap_header *h, struct err *e)
 	return 0;
 }
 
-static int write_all_sections(struct vm *vm, int fd, struct snap_header *h, struct err *e)
+/* The virtio devices' state and the disks' identities (and data). */
+static int put_devices(struct vm *vm, int fd, struct snap_header *h, int with_disks, uint64_t *off,
+                       struct err *e)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	if (snap_devices_build(vm, &buf, &len, e))
+		return -1;
+	int rc = put_section(fd, h, SNAP_SEC_DEVICES, buf, len, off, e);
+	free(buf);
+	buf = NULL;
+	if (rc == 0)
+		rc = snap_disks_build(vm, fd, with_disks, off, &buf, &len, e) ||
+		             put_section(fd, h, SNAP_SEC_DISKS, buf, len, off, e)
+		         ? -1
+		         : 0;
+	free(buf);
+	return rc;
+}
+
+static int write_all_sections(struct vm *vm, int fd, struct snap_header *h, int with_disks,
+                              struct err *e)
 {
 	const struct accel_ops *ops = vm->accel->ops;
 	struct snap_config cfg;
@@ -154,25 +160,28 @@ static int write_all_sections(struct vm *vm, int fd, struct snap_header *h, stru
 	         ? put_section(fd, h, SNAP_SEC_CPUID, c, n * sizeof(*c), &off, e)
 	         : err_set(e, ERR_INTERNAL, "CPUID table of %zu entries", n);
 	free(c);
-	if (rc)
+	if (rc || (vm_virtio_devices(vm) && put_devices(vm, fd, h, with_disks, &off, e)))
 		return -1;
 	uint64_t mem_off = (off + SNAP_PAGE - 1) & ~(uint64_t)(SNAP_PAGE - 1);
 	if (put_memory(fd, vm, h, mem_off, e))
 		return -1;
 	h->header_crc = snap_header_crc(h);
-	return pwrite_all(fd, h, sizeof(*h), 0, e);
+	return snap_pwrite_all(fd, h, sizeof(*h), 0, e);
 }
 
 int vm_snapshot_save(struct vm *vm, const char *path, struct err *e)
+{
+	return vm_snapshot_save_opts(vm, path, &(struct vm_snapshot_opts){0}, e);
+}
+
+int vm_snapshot_save_opts(struct vm *vm, const char *path, const struct vm_snapshot_opts *o,
+                          struct err *e)
 {
 	pthread_mutex_lock(&vm->pause.lock);
 	int paused = vm->pause.paused;
 	pthread_mutex_unlock(&vm->pause.lock);
 	if (!paused)
 		return err_set(e, ERR_INPUT, "the VM must be paused to take a snapshot");
-	if (vm_virtio_devices(vm))
-		return err_set(e, ERR_INPUT,
-		               "snapshots of VMs with virtio devices are not supported yet");
 	char tmp[4200];
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid()) >= (int)sizeof(tmp))
 		return err_set(e, ERR_INPUT, "snapshot path too long");
@@ -185,7 +194,8 @@ int vm_snapshot_save(struct vm *vm, const char *path, struct err *e)
 	struct snap_header *h = calloc(1, SNAP_HEADER_SIZE);
 	int rc = h ? 0 : err_sys(e, "allocating");
 	if (rc == 0)
-		rc = fill_header(vm, h, e) || write_all_sections(vm, fd, h, e) ? -1 : 0;
+		rc = fill_header(vm, h, e) || write_all_sections(vm, fd, h, o->with_disks, e) ? -1
+		                                                                              : 0;
 	if (rc == 0 && fsync(fd))
 		rc = err_sys(e, "writing the snapshot");
 	close(fd);

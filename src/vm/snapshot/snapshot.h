@@ -7,9 +7,15 @@
 #include "lib/err.h"
 #include "vm/vm.h"
 
-/* Save the VM (which must be paused, ERR_INPUT otherwise) to `path`. VMs
- * with virtio devices are refused for now. */
+/* Save the VM (which must be paused, ERR_INPUT otherwise) to `path`, its
+ * virtio devices included; disks are recorded by identity only. */
 int vm_snapshot_save(struct vm *vm, const char *path, struct err *e);
+
+struct vm_snapshot_opts {
+	int with_disks; /* each disk's data goes into the file too */
+};
+int vm_snapshot_save_opts(struct vm *vm, const char *path, const struct vm_snapshot_opts *o,
+                          struct err *e);
 
 struct vm_restore_opts {
 	enum accel_kind accel; /* ACCEL_AUTO: the one the snapshot was taken on */
@@ -17,6 +23,8 @@ struct vm_restore_opts {
 	int console_out;       /* as in vm_config */
 	int console_in;
 	int console_escape;
+	const char *disk_dir; /* where disks saved in the file are extracted (NULL:
+	                         the snapshot's directory) */
 };
 
 /* Create a VM from the snapshot at `path`, ready for vm_run: memory is

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The device section of a snapshot (devices.h): written by walking the
+ * VM's device registry, restored by walking the restored VM's registry,
+ * which must have the same devices in the same places. */
+#include "vm/snapshot/devices.h"
+
+#include "vm/vm_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int snap_devices_build(struct vm *vm, uint8_t **buf, size_t *len, struct err *e)
+{
+	unsigned n = vm_virtio_devices(vm);
+	size_t total = sizeof(struct snap_devices_hdr);
+	for (unsigned i = 0; i < n; i++)
+		total += sizeof(struct snap_dev_rec) + ((vm_virtio_state_size(vm, i) + 7) & ~7u);
+	uint8_t *b = calloc(1, total);
+	if (!b)
+		return err_sys(e, "allocating device states");
+	struct snap_devices_hdr *h = (struct snap_devices_hdr *)b;
+	h->version = SNAP_DEVICES_VERSION;
+	h->ndev = n;
+	h->config_size = sizeof(h->cfg);
+	const struct vm_virtio_config *cfg = vm_virtio_attached(vm);
+	if (cfg)
+		h->cfg = *cfg;
+	size_t off = sizeof(*h);
+	for (unsigned i = 0; i < n; i++) {
+		struct vm_dev_place p;
+		size_t sz = vm_virtio_state_size(vm, i);
+		if (vm_virtio_place(vm, i, &p) || sz > SNAP_DEV_STATE_MAX) {
+			free(b);
+			return err_set(e, ERR_INTERNAL, "virtio device %u: no state to save", i);
+		}
+		struct snap_dev_rec r = {p.kind, p.sub, p.irq, (uint32_t)sz, p.base};
+		memcpy(b + off, &r, sizeof(r));
+		off += sizeof(r);
+		if (vm_virtio_save(vm, i, b + off, sz, e)) {
+			free(b);
+			return -1;
+		}
+		off += (sz + 7) & ~7u;
+	}
+	*buf = b;
+	*len = total;
+	return 0;
+}
+
+int snap_devices_restore(struct vm *vm, const struct snap_devices *d, struct err *e)
+{
+	unsigned n = vm_virtio_devices(vm);
+	if (d->hdr.ndev != n)
+		return err_set(e, ERR_INPUT,
+		               "snapshot device section has %u devices, its configuration %u",
+		               d->hdr.ndev, n);
+	if (vm_virtio_quiesce(vm, e))
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
+		const struct snap_dev_rec *r = &d->rec[i];
+		struct vm_dev_place p;
+		if (vm_virtio_place(vm, i, &p) || r->kind != (uint32_t)p.kind || r->sub != p.sub ||
+		    r->irq != p.irq || r->base != p.base)
+			return err_set(e, ERR_INPUT,
+			               "snapshot device %u does not match its configuration "
+			               "(a different device set)",
+			               i);
+		if (vm_virtio_restore(vm, i, d->state[i], r->state_size, e))
+			return err_prefix(e, "snapshot device %u", i);
+	}
+	return vm_virtio_resume(vm, e);
+}
