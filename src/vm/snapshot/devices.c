@@ -6,8 +6,18 @@
 
 #include "vm/vm_internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Paths as the restoring process (another directory, perhaps) must see
+ * them: absolute where they resolve and fit. */
+static void absolute(char *path, size_t cap)
+{
+	char full[PATH_MAX];
+	if (realpath(path, full) && strlen(full) < cap)
+		memcpy(path, full, strlen(full) + 1);
+}
 
 int snap_devices_build(struct vm *vm, uint8_t **buf, size_t *len, struct err *e)
 {
@@ -25,6 +35,10 @@ int snap_devices_build(struct vm *vm, uint8_t **buf, size_t *len, struct err *e)
 	const struct vm_virtio_config *cfg = vm_virtio_attached(vm);
 	if (cfg)
 		h->cfg = *cfg;
+	for (unsigned i = 0; i < h->cfg.ndisks && i < VM_VIRTIO_MAX; i++)
+		absolute(h->cfg.disks[i].path, sizeof(h->cfg.disks[i].path));
+	if (h->cfg.vsock.enabled)
+		absolute(h->cfg.vsock.uds, sizeof(h->cfg.vsock.uds));
 	size_t off = sizeof(*h);
 	for (unsigned i = 0; i < n; i++) {
 		struct vm_dev_place p;

@@ -104,6 +104,10 @@ int snap_disks_build(struct vm *vm, int fd, int with_data, uint64_t *off, uint8_
 static int extract(int fd, const struct snap_disk_rec *r, const char *to, struct err *e)
 {
 	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0 && errno == EEXIST)
+		return err_set(
+		    e, ERR_INPUT,
+		    "disk image %s already exists (remove it or restore with --disk-dir)", to);
 	if (out < 0) {
 		err_sys(e, "disk image %s", to);
 		e->kind = ERR_INPUT;

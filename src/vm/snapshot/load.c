@@ -91,6 +91,16 @@ int snap_verify(int fd, struct snap_loaded *l, struct err *e)
 	if (crc != m->crc)
 		return err_set(e, ERR_INPUT,
 		               "snapshot memory image is corrupt (checksum mismatch)");
+	for (unsigned i = 0; l->dev && i < l->dev->ndisks; i++) {
+		const struct snap_disk_rec *r = &l->dev->disk[i];
+		if (!(r->flags & SNAP_DISK_DATA))
+			continue;
+		if (snap_crc_range(fd, r->data_off, r->size, &crc, e))
+			return -1;
+		if (crc != r->data_crc)
+			return err_set(e, ERR_INPUT,
+			               "snapshot disk %u data is corrupt (checksum mismatch)", i);
+	}
 	return 0;
 }
 

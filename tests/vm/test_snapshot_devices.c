@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Snapshots of VMs with virtio devices: the counting guest keeping its
+ * lines on a virtio-blk disk (with a virtio-rng beside it) is saved mid-run,
+ * killed and restored, and must finish with the right checksum, without
+ * starting over, having seen every line it wrote before the snapshot;
+ * with --with-disks the file alone (moved, the disk image deleted) is the
+ * VM, and the snapshot file is not written by the restored VM. Restore
+ * refuses a changed disk (naming it) and broken or foreign device
+ * sections. */
+#include "vm/snaptest.h"
+
+#include "vm/snapshot/devices.h"
+#include "vm/snapshot/format.h"
+
+#include <zlib.h>
+
+#define LINES 150
+
+static int setup(void **state)
+{
+	signal(SIGPIPE, SIG_IGN);
+	return vm_tmp_setup(state);
+}
+
+static const char *disk_cmdline(void)
+{
+	static char buf[128];
+	snprintf(buf, sizeof(buf), "test=count lines=%d work=%d disk=1", LINES,
+	         accel_is_kvm() ? 3000000 : 100000);
+	return buf;
+}
+
+/* A fresh 4 MiB disk image at path. */
+static void make_disk(const char *path)
+{
+	unlink(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4 << 20), 0);
+	close(fd);
+}
+
+/* Run the guest with `disk` to line 3, pause, save (with_disks: data too)
+ * to `snap` through the CLI, kill it. */
+static void snapshot_with_disk(const char *disk, const char *snap, int with_disks)
+{
+	char sock[4200], out[4200], spec[4300];
+	snprintf(sock, sizeof(sock), "%s", tmp("d.sock"));
+	snprintf(out, sizeof(out), "%s", tmp("d.out"));
+	snprintf(spec, sizeof(spec), "path=%s", disk);
+	unlink(sock);
+	const char *argv[] = {
+	    "capsa",      "vm",           "run",    "--kernel", guest_path("testguest.elf"),
+	    "--cmdline",  disk_cmdline(), "--disk", spec,       "--rng",
+	    "--api-sock", sock,           NULL};
+	pid_t pid = spawn_capsa(out, tmp("d.err"), argv);
+	assert_true(pid > 0);
+	assert_true(wait_api(sock));
+	assert_true(wait_file_has(out, "count: 3 sum", 60));
+	struct run_result r;
+	capsa_run(&r, 30, "vm", "pause", "--api-sock", sock, NULL);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	if (with_disks)
+		capsa_run(&r, 60, "vm", "snapshot", "--api-sock", sock, "--file", snap,
+		          "--with-disks", NULL);
+	else
+		capsa_run(&r, 60, "vm", "snapshot", "--api-sock", sock, "--file", snap, NULL);
+	if (r.status)
+		printf("# note: snapshot: %s\n", r.err);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(file_count(out, "count: done"), 0);
+}
+
+/* The restored guest finished: right sum, no restart, its disk intact. */
+static void expect_disk_run(const struct run_result *r)
+{
+	if (r->status)
+		printf("# note: restore: %s\n", r->err);
+	assert_int_equal(r->status, 0);
+	char want[64];
+	snprintf(want, sizeof(want), "count: done sum=0x%08x\n", count_expected_default());
+	assert_non_null(strstr(r->out, want));
+	assert_non_null(strstr(r->out, "count: disk ok\n"));
+	assert_null(strstr(r->out, "count: 0 sum="));
+	assert_null(strstr(r->out, "capsa test guest: test="));
+}
+
+/* The image holds the guest's last record: line LINES-1 and the final sum. */
+static void expect_image(const char *img)
+{
+	int fd = open(img, O_RDONLY);
+	assert_true(fd >= 0);
+	uint8_t rec[12];
+	assert_int_equal(pread(fd, rec, sizeof(rec), (LINES - 1) * 512), (ssize_t)sizeof(rec));
+	close(fd);
+	uint64_t line;
+	uint32_t sum;
+	memcpy(&line, rec, 8);
+	memcpy(&sum, rec + 8, 4);
+	assert_int_equal(line, LINES - 1);
+	assert_int_equal(sum, count_expected_default());
+}
+
+static void test_disk_snapshot(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char disk[4200], snap[4200];
+	snprintf(disk, sizeof(disk), "%s", tmp("disk.img"));
+	snprintf(snap, sizeof(snap), "%s", tmp("disk.snap"));
+	make_disk(disk);
+	snapshot_with_disk(disk, snap, 0);
+	struct run_result r;
+	capsa_run(&r, 120, "vm", "restore", snap, "--console", "stdio", NULL);
+	expect_disk_run(&r);
+	run_result_free(&r);
+	expect_image(disk);
+	/* the restored VM wrote the disk: the snapshot no longer matches it */
+	capsa_run(&r, 30, "vm", "restore", snap, "--console", "none", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "disk.img changed since the snapshot"));
+	run_result_free(&r);
+}
+
+static void test_with_disks(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char disk[4200], snap[4200], moved[4200], cmd[20000];
+	snprintf(disk, sizeof(disk), "%s", tmp("wd.img"));
+	snprintf(snap, sizeof(snap), "%s", tmp("wd.snap"));
+	snprintf(moved, sizeof(moved), "%s", tmp("far/wd.snap"));
+	make_disk(disk);
+	snapshot_with_disk(disk, snap, 1);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/far' && mv '%s' '%s' && rm '%s'", vm_tmp_dir, snap,
+	         moved, disk);
+	assert_int_equal(system(cmd), 0);
+	struct stat before, after;
+	assert_int_equal(stat(moved, &before), 0);
+	struct run_result r;
+	capsa_run(&r, 30, "vm", "snapshot", "verify", moved, NULL);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	capsa_run(&r, 120, "vm", "restore", moved, "--console", "stdio", NULL);
+	expect_disk_run(&r);
+	run_result_free(&r);
+	/* the guest wrote its own copy of the disk, beside the snapshot */
+	expect_image(tmp("far/wd.snap.disk0.img"));
+	assert_int_equal(stat(moved, &after), 0);
+	assert_int_equal(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+	assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+	capsa_run(&r, 30, "vm", "snapshot", "verify", moved, NULL);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	/* the copy is not overwritten; another directory may be given */
+	capsa_run(&r, 30, "vm", "restore", moved, "--console", "none", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "already exists"));
+	run_result_free(&r);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/other'", vm_tmp_dir);
+	assert_int_equal(system(cmd), 0);
+	capsa_run(&r, 120, "vm", "restore", moved, "--disk-dir", tmp("other"), "--console", "stdio",
+	          NULL);
+	expect_disk_run(&r);
+	run_result_free(&r);
+	expect_image(tmp("other/wd.snap.disk0.img"));
+}
+
+/* Rewrite section `type` of a copy of `from` at `to` with `edit` applied
+ * to its bytes (which may shrink it), fixing the checksums so that only
+ * the section's meaning is wrong. */
+static void edit_section(const char *from, const char *to, uint32_t type,
+                         void (*edit)(uint8_t *buf, uint64_t *size))
+{
+	char cmd[9000];
+	snprintf(cmd, sizeof(cmd), "cp --sparse=always '%s' '%s'", from, to);
+	assert_int_equal(system(cmd), 0);
+	int fd = open(to, O_RDWR);
+	assert_true(fd >= 0);
+	struct snap_header *h = calloc(1, sizeof(*h));
+	assert_non_null(h);
+	assert_int_equal(pread(fd, h, sizeof(*h), 0), (ssize_t)sizeof(*h));
+	struct snap_section *s = NULL;
+	for (uint32_t i = 0; i < h->nsections; i++)
+		if (h->sec[i].type == type)
+			s = &h->sec[i];
+	assert_non_null(s);
+	uint8_t *buf = malloc(s->size);
+	assert_non_null(buf);
+	assert_int_equal(pread(fd, buf, s->size, (off_t)s->offset), (ssize_t)s->size);
+	edit(buf, &s->size);
+	s->crc = (uint32_t)crc32(0, buf, (uInt)s->size);
+	assert_int_equal(pwrite(fd, buf, s->size, (off_t)s->offset), (ssize_t)s->size);
+	h->header_crc = snap_header_crc(h);
+	assert_int_equal(pwrite(fd, h, sizeof(*h), 0), (ssize_t)sizeof(*h));
+	close(fd);
+	free(buf);
+	free(h);
+}
+
+static void drop_rng(uint8_t *buf, uint64_t *size)
+{
+	(void)size;
+	((struct snap_devices_hdr *)buf)->cfg.rng = 0;
+}
+static void swap_kinds(uint8_t *buf, uint64_t *size)
+{
+	(void)size;
+	struct snap_dev_rec *r = (struct snap_dev_rec *)(buf + sizeof(struct snap_devices_hdr));
+	r->kind = VM_DEV_NET;
+}
+static void cut_short(uint8_t *buf, uint64_t *size)
+{
+	(void)buf;
+	*size -= 24;
+}
+static void bad_path(uint8_t *buf, uint64_t *size)
+{
+	(void)size;
+	struct snap_devices_hdr *h = (struct snap_devices_hdr *)buf;
+	memset(h->cfg.disks[0].path, 'x', sizeof(h->cfg.disks[0].path));
+}
+static void many_disks(uint8_t *buf, uint64_t *size)
+{
+	(void)size;
+	((struct snap_devices_hdr *)buf)->cfg.ndisks = 1000;
+}
+
+/* status 2, one line naming `needle` */
+static void expect_refused(const char *file, const char *needle)
+{
+	struct run_result r;
+	capsa_run(&r, 30, "vm", "restore", file, "--console", "none", NULL);
+	if (r.status != 2 || !strstr(r.err, needle))
+		printf("# note: %s: want \"%s\", status %d: %s\n", file, needle, r.status, r.err);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, needle));
+	assert_int_equal(strchr(r.err, '\n') - r.err + 1, (long)strlen(r.err));
+	run_result_free(&r);
+}
+
+static void test_refusals(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char disk[4200], snap[4200];
+	snprintf(disk, sizeof(disk), "%s", tmp("bad.img"));
+	snprintf(snap, sizeof(snap), "%s", tmp("bad.snap"));
+	make_disk(disk);
+	snapshot_with_disk(disk, snap, 0);
+
+	edit_section(snap, tmp("norng.snap"), SNAP_SEC_DEVICES, drop_rng);
+	expect_refused(tmp("norng.snap"), "has 2 devices, its configuration 1");
+	edit_section(snap, tmp("kind.snap"), SNAP_SEC_DEVICES, swap_kinds);
+	expect_refused(tmp("kind.snap"), "a different device set");
+	edit_section(snap, tmp("cut.snap"), SNAP_SEC_DEVICES, cut_short);
+	expect_refused(tmp("cut.snap"), "snapshot device");
+	edit_section(snap, tmp("path.snap"), SNAP_SEC_DEVICES, bad_path);
+	expect_refused(tmp("path.snap"), "device configuration is corrupt");
+	edit_section(snap, tmp("many.snap"), SNAP_SEC_DEVICES, many_disks);
+	expect_refused(tmp("many.snap"), "device configuration is corrupt");
+	edit_section(snap, tmp("dcut.snap"), SNAP_SEC_DISKS, cut_short);
+	expect_refused(tmp("dcut.snap"), "disk section");
+
+	/* a byte of the device section changed without fixing its checksum */
+	char cmd[9000];
+	snprintf(cmd, sizeof(cmd),
+	         "cp --sparse=always '%s' '%s' && printf '\\132' | dd conv=notrunc bs=1 "
+	         "seek=$(( $(od -An -tu8 -j %zu -N8 '%s') + 100 )) status=none of='%s'",
+	         snap, tmp("flip.snap"),
+	         offsetof(struct snap_header, sec) + 5 * sizeof(struct snap_section) + 8, snap,
+	         tmp("flip.snap"));
+	assert_int_equal(system(cmd), 0);
+	expect_refused(tmp("flip.snap"), "corrupt");
+
+	/* a write to the disk (its modification time changes) */
+	struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+	assert_int_equal(utimensat(AT_FDCWD, disk, ts, 0), 0);
+	expect_refused(snap, "bad.img changed since the snapshot");
+	unlink(disk);
+	expect_refused(snap, "bad.img");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_disk_snapshot),
+	    cmocka_unit_test(test_with_disks),
+	    cmocka_unit_test(test_refusals),
+	};
+	return RUN_VM_GROUPS("vm/snapshot devices", tests, setup, vm_tmp_teardown);
+}
