@@ -6,9 +6,15 @@
 
 #include "vm/vm_internal.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 /* Paths as the restoring process (another directory, perhaps) must see
  * them: absolute where they resolve and fit. */
@@ -83,4 +89,30 @@ int snap_devices_restore(struct vm *vm, const struct snap_devices *d, struct err
 			return err_prefix(e, "snapshot device %u", i);
 	}
 	return vm_virtio_resume(vm, e);
+}
+
+/* The vsock listening socket of the saved VM's process is left behind when
+ * that process was killed: remove it when nothing listens on it. */
+static void remove_stale_socket(const char *path)
+{
+	struct stat st;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (lstat(path, &st) || !S_ISSOCK(st.st_mode) || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) && errno == ECONNREFUSED)
+		unlink(path);
+	close(fd);
+}
+
+int snap_devices_prepare(int fd, const char *snap_path, const struct snap_devices *d,
+                         const char *disk_dir, struct vm_virtio_config *cfg, struct err *e)
+{
+	*cfg = d->hdr.cfg;
+	if (cfg->vsock.enabled)
+		remove_stale_socket(cfg->vsock.uds);
+	return snap_disks_prepare(fd, snap_path, d, disk_dir, cfg, e);
 }

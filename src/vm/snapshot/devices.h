@@ -77,6 +77,13 @@ int snap_devices_build(struct vm *vm, uint8_t **buf, size_t *len, struct err *e)
  * registry must match the records (else ERR_INPUT). */
 int snap_devices_restore(struct vm *vm, const struct snap_devices *d, struct err *e);
 
+/* restore.c, before the VM is created: *cfg becomes the saved device
+ * configuration, ready to create the devices with: disks checked or
+ * extracted (snap_disks_prepare), a vsock socket left behind by a killed
+ * process removed. */
+int snap_devices_prepare(int fd, const char *snap_path, const struct snap_devices *d,
+                         const char *disk_dir, struct vm_virtio_config *cfg, struct err *e);
+
 /* save.c: the disk section (malloc'd into *buf): each disk's identity and,
  * with with_data, its data written to fd from *off (advanced past it). */
 int snap_disks_build(struct vm *vm, int fd, int with_data, uint64_t *off, uint8_t **buf,

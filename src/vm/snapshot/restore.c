@@ -108,11 +108,9 @@ static int create(struct vm **out, const char *path, int fd, struct snap_loaded 
 	};
 	struct vm_restore_src rs = {fd, snap_find(&l->h, SNAP_SEC_MEMORY)->offset, l->cpuid,
 	                            l->ncpuid};
-	if (l->dev) { /* the devices as configured, disks checked or extracted */
-		cfg.virtio = l->dev->hdr.cfg;
-		if (snap_disks_prepare(fd, path, l->dev, o->disk_dir, &cfg.virtio, e))
-			return -1;
-	}
+	/* the devices as configured, disks checked or extracted */
+	if (l->dev && snap_devices_prepare(fd, path, l->dev, o->disk_dir, &cfg.virtio, e))
+		return -1;
 	struct vm *vm;
 	int rc = vm_create_from(&vm, &cfg, &rs, e);
 	if (rc == 0 && (check_cpu(vm, &l->h, e) || set_state(vm, l, e) ||
