@@ -129,6 +129,46 @@ static inline int api(const char *sock, const char *method, const char *path, co
 	return st;
 }
 
+/* Pause the VM of process `pid` through its API socket, save it to `snap`
+ * and kill the process: only the file is left. */
+static inline void pause_save_kill(const char *sock, const char *snap, pid_t pid)
+{
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
+	char req[4400];
+	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\"}", snap);
+	assert_int_equal(api(sock, "PUT", "/snapshot/create", req, NULL), 204);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* `capsa vm restore snap` of a Linux guest saved after its boot began: it
+ * exits 0 without booting again, its console has `want` and the reset. */
+static inline void restore_linux(struct run_result *r, const char *snap, double timeout,
+                                 const char *want)
+{
+	capsa_run(r, timeout, "vm", "restore", snap, NULL);
+	if (r->status || !strstr(r->out, want))
+		printf("# note: restore status %d: %s\n# console: %s\n", r->status, r->err, r->out);
+	assert_int_equal(r->status, 0);
+	assert_null(strstr(r->out, "Linux version"));
+	assert_non_null(strstr(r->out, want));
+	assert_non_null(strstr(r->out, "reboot: Restarting system"));
+}
+
+/* status 2 and one line "capsa vm restore: ..." containing `needle` */
+static inline void expect_refused(const char *file, const char *needle)
+{
+	struct run_result r;
+	capsa_run(&r, 30, "vm", "restore", file, "--console", "none", NULL);
+	if (r.status != 2 || !strstr(r.err, needle))
+		printf("# note: %s: want \"%s\", status %d: %s\n", file, needle, r.status, r.err);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, needle));
+	assert_true(!strncmp(r.err, "capsa vm restore: ", 18));
+	assert_int_equal(strchr(r.err, '\n') - r.err + 1, (long)strlen(r.err));
+	run_result_free(&r);
+}
+
 /* Send raw bytes on the API socket and return the response's status line
  * code (or -1), the response text into resp. */
 static inline int api_raw(const char *sock, const char *req, size_t len, char *resp, size_t cap)

@@ -259,20 +259,6 @@ static void test_snapshot_restore(void **state)
 	expect_restored(out, WEXITSTATUS(ws));
 }
 
-/* status 2 and one line "capsa vm restore: ..." containing `needle` */
-static void expect_refused(const char *file, const char *needle)
-{
-	struct run_result r;
-	capsa_run(&r, 30, "vm", "restore", file, "--console", "none", NULL);
-	if (r.status != 2 || !strstr(r.err, needle))
-		printf("# note: %s: want \"%s\", status %d: %s\n", file, needle, r.status, r.err);
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, needle));
-	assert_true(!strncmp(r.err, "capsa vm restore: ", 18));
-	assert_int_equal(strchr(r.err, '\n') - r.err + 1, (long)strlen(r.err));
-	run_result_free(&r);
-}
-
 static void copy_with(const char *from, const char *to, const char *how)
 {
 	char cmd[9000];
@@ -349,12 +335,7 @@ static void cross(const char *from, const char *to, unsigned lines, unsigned wor
 	pid_t pid = spawn_capsa(out, tmp("x.err"), argv);
 	assert_true(wait_api(sock));
 	assert_true(wait_file_has(out, marker, 60));
-	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
-	char req[4400];
-	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\"}", snap);
-	assert_int_equal(api(sock, "PUT", "/snapshot/create", req, NULL), 204);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	pause_save_kill(sock, snap, pid);
 	assert_int_equal(file_count(out, "count: done"), 0);
 
 	struct run_result r;
@@ -407,23 +388,12 @@ static void test_linux_snapshot(void **state)
 	double t0 = now_secs();
 	while (file_count(out, "Linux version") == 0 && now_secs() - t0 < 30)
 		usleep(500);
-	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
-	char req[4400];
-	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\"}", snap);
-	assert_int_equal(api(sock, "PUT", "/snapshot/create", req, NULL), 204);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	pause_save_kill(sock, snap, pid);
 	assert_int_equal(file_count(out, "Linux is up"), 0); /* saved mid-boot */
 
 	struct run_result r;
-	capsa_run(&r, 60, "vm", "restore", snap, NULL);
-	if (r.status || !strstr(r.out, "Linux is up"))
-		printf("# note: restore status %d: %s\n# console: %s\n", r.status, r.err, r.out);
-	assert_int_equal(r.status, 0);
-	assert_null(strstr(r.out, "Linux version"));
+	restore_linux(&r, snap, 60, "capsa demo: Linux is up on 1 vCPUs");
 	assert_non_null(strstr(r.out, "Run /init as init process"));
-	assert_non_null(strstr(r.out, "capsa demo: Linux is up on 1 vCPUs"));
-	assert_non_null(strstr(r.out, "reboot: Restarting system"));
 	run_result_free(&r);
 }
 

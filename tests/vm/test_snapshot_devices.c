@@ -107,15 +107,24 @@ static void expect_image(const char *img)
 	assert_int_equal(sum, count_expected_default());
 }
 
+/* A snapshot of the guest with a fresh disk: NAME.img and NAME.snap. */
+static void disk_and_snapshot(const char *name, char *disk, char *snap, size_t cap)
+{
+	char n[64];
+	snprintf(n, sizeof(n), "%s.img", name);
+	snprintf(disk, cap, "%s", tmp(n));
+	snprintf(n, sizeof(n), "%s.snap", name);
+	snprintf(snap, cap, "%s", tmp(n));
+	make_disk(disk);
+	snapshot_with_disk(disk, snap, 0);
+}
+
 static void test_disk_snapshot(void **state)
 {
 	(void)state;
 	REQUIRE_KVM();
 	char disk[4200], snap[4200];
-	snprintf(disk, sizeof(disk), "%s", tmp("disk.img"));
-	snprintf(snap, sizeof(snap), "%s", tmp("disk.snap"));
-	make_disk(disk);
-	snapshot_with_disk(disk, snap, 0);
+	disk_and_snapshot("disk", disk, snap, sizeof(disk));
 	struct run_result r;
 	capsa_run(&r, 120, "vm", "restore", snap, "--console", "stdio", NULL);
 	expect_disk_run(&r);
@@ -232,28 +241,12 @@ static void many_disks(uint8_t *buf, uint64_t *size)
 	((struct snap_devices_hdr *)buf)->cfg.ndisks = 1000;
 }
 
-/* status 2, one line naming `needle` */
-static void expect_refused(const char *file, const char *needle)
-{
-	struct run_result r;
-	capsa_run(&r, 30, "vm", "restore", file, "--console", "none", NULL);
-	if (r.status != 2 || !strstr(r.err, needle))
-		printf("# note: %s: want \"%s\", status %d: %s\n", file, needle, r.status, r.err);
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, needle));
-	assert_int_equal(strchr(r.err, '\n') - r.err + 1, (long)strlen(r.err));
-	run_result_free(&r);
-}
-
 static void test_refusals(void **state)
 {
 	(void)state;
 	REQUIRE_KVM();
 	char disk[4200], snap[4200];
-	snprintf(disk, sizeof(disk), "%s", tmp("bad.img"));
-	snprintf(snap, sizeof(snap), "%s", tmp("bad.snap"));
-	make_disk(disk);
-	snapshot_with_disk(disk, snap, 0);
+	disk_and_snapshot("bad", disk, snap, sizeof(disk));
 
 	edit_section(snap, tmp("norng.snap"), SNAP_SEC_DEVICES, drop_rng);
 	expect_refused(tmp("norng.snap"), "has 2 devices, its configuration 1");
@@ -362,23 +355,12 @@ static void test_linux_disk(void **state)
 	if (!wait_file_has(out, "capsa-snap: ready", 300))
 		printf("# note: console: %s\n", read_file(out, NULL));
 	assert_true(file_count(out, "capsa-snap: ready") == 1);
-	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
-	char req[4400];
-	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\"}", snap);
-	assert_int_equal(api(sock, "PUT", "/snapshot/create", req, NULL), 204);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	pause_save_kill(sock, snap, pid);
 	assert_int_equal(file_count(out, "capsa-snap: written"), 0);
 
 	struct run_result r;
-	capsa_run(&r, 400, "vm", "restore", snap, NULL);
-	if (r.status || !strstr(r.out, "capsa-snap: written"))
-		printf("# note: restore status %d: %s\n# console: %s\n", r.status, r.err, r.out);
-	assert_int_equal(r.status, 0);
-	assert_null(strstr(r.out, "Linux version"));
+	restore_linux(&r, snap, 400, "capsa-snap: written");
 	assert_null(strstr(r.out, "capsa-snap: ready"));
-	assert_non_null(strstr(r.out, "capsa-snap: written"));
-	assert_non_null(strstr(r.out, "reboot: Restarting system"));
 	run_result_free(&r);
 	/* md5 of "alpha\nzulu\n", computed on the host the same way */
 	char *const cat[] = {"/sbin/debugfs", "-R", "cat /after.txt", img, NULL};
