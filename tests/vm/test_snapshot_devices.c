@@ -43,8 +43,9 @@ static void make_disk(const char *path)
 }
 
 /* Run the guest with `disk` to line 3, pause, save (with_disks: data too)
- * to `snap` through the CLI, kill it. */
-static void snapshot_with_disk(const char *disk, const char *snap, int with_disks)
+ * to `snap` through the CLI, then kill it, or with `resume` let it go on
+ * and finish. */
+static void run_and_save(const char *disk, const char *snap, int with_disks, int resume)
 {
 	char sock[4200], out[4200], spec[4300];
 	snprintf(sock, sizeof(sock), "%s", tmp("d.sock"));
@@ -72,9 +73,26 @@ static void snapshot_with_disk(const char *disk, const char *snap, int with_disk
 		printf("# note: snapshot: %s\n", r.err);
 	assert_int_equal(r.status, 0);
 	run_result_free(&r);
+	if (resume) { /* the devices' I/O threads start again */
+		capsa_run(&r, 30, "vm", "resume", "--api-sock", sock, NULL);
+		assert_int_equal(r.status, 0);
+		run_result_free(&r);
+		int st;
+		double took;
+		assert_int_equal(wait_with_deadline(pid, 120, &st, &took), pid);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		assert_int_equal(file_count(out, "count: disk ok\n"), 1);
+		assert_int_equal(file_count(out, "count: 0 sum="), 1);
+		return;
+	}
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	assert_int_equal(file_count(out, "count: done"), 0);
+}
+
+static void snapshot_with_disk(const char *disk, const char *snap, int with_disks)
+{
+	run_and_save(disk, snap, with_disks, 0);
 }
 
 /* The restored guest finished: right sum, no restart, its disk intact. */
@@ -135,6 +153,27 @@ static void test_disk_snapshot(void **state)
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "disk.img changed since the snapshot"));
 	run_result_free(&r);
+}
+
+/* A pause quiesces the devices and a resume restarts them: the guest
+ * finishes in the same process with its disk intact, and the snapshot
+ * taken meanwhile restores to the same end. */
+static void test_pause_resume_disk(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char disk[4200], snap[4200];
+	snprintf(disk, sizeof(disk), "%s", tmp("pr.img"));
+	snprintf(snap, sizeof(snap), "%s", tmp("pr.snap"));
+	make_disk(disk);
+	run_and_save(disk, snap, 1, 1);
+	expect_image(disk);
+	unlink(disk);
+	struct run_result r;
+	capsa_run(&r, 120, "vm", "restore", snap, "--console", "stdio", NULL);
+	expect_disk_run(&r);
+	run_result_free(&r);
+	expect_image(tmp("pr.snap.disk0.img"));
 }
 
 static void test_with_disks(void **state)
@@ -381,9 +420,8 @@ static void test_linux_disk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_disk_snapshot),
-	    cmocka_unit_test(test_with_disks),
-	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_disk_snapshot), cmocka_unit_test(test_pause_resume_disk),
+	    cmocka_unit_test(test_with_disks),    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_linux_disk),
 	};
 	return RUN_VM_GROUPS("vm/snapshot devices", tests, setup, vm_tmp_teardown);
