@@ -35,13 +35,35 @@ static void identity(const struct stat *st, struct snap_disk_rec *r)
 	r->mtime_nsec = (uint64_t)st->st_mtim.tv_nsec;
 }
 
-/* The disk's data at r->data_off: non-zero chunks written, zero ones left
- * as holes. */
+/* Is [off, off + n) of a raw image a hole (no data to read)? Never for
+ * images without a file of their own (qcow2) or when the file system
+ * cannot say. */
+static int is_hole(struct disk *d, uint64_t off, size_t n)
+{
+	int fd, direct;
+	if (!d->ops->fds || d->ops->fds(d, &fd, &direct))
+		return 0;
+	off_t data = lseek(fd, (off_t)off, SEEK_DATA);
+	return (data < 0 && errno == ENXIO) || (data >= 0 && (uint64_t)data >= off + n);
+}
+
+/* The disk's data at r->data_off: chunks with data written, holes and
+ * all-zero chunks left as holes. */
 static int put_data(struct disk *d, int fd, struct snap_disk_rec *r, uint8_t *buf, struct err *e)
 {
-	uLong crc = crc32(0, NULL, 0);
+	uLong crc = crc32(0, NULL, 0), zero_crc = 0;
+	size_t zero_len = 0;
 	for (uint64_t o = 0; o < r->size; o += CHUNK) {
 		size_t n = r->size - o < CHUNK ? (size_t)(r->size - o) : CHUNK;
+		if (is_hole(d, o, n)) {
+			if (zero_len != n) { /* the CRC of n zero bytes, once per length */
+				memset(buf, 0, n);
+				zero_crc = crc32(0, buf, (uInt)n);
+				zero_len = n;
+			}
+			crc = crc32_combine(crc, zero_crc, (z_off_t)n);
+			continue;
+		}
 		struct iovec iov = {buf, n};
 		int rc = d->ops->preadv(d, &iov, 1, o);
 		if (rc)
