@@ -11,6 +11,7 @@
  * disk, which the host reads from the image. */
 #include "vm/snaptest.h"
 
+#include "devices/x86/irqchip.h"
 #include "vm/snapshot/devices.h"
 #include "vm/snapshot/format.h"
 
@@ -220,6 +221,17 @@ static void test_with_disks(void **state)
 	expect_image(tmp("other/wd.snap.disk0.img"));
 }
 
+/* Section `type` of the snapshot open at fd: its table entry in *h. */
+static struct snap_section *find_section(int fd, struct snap_header *h, uint32_t type)
+{
+	assert_int_equal(pread(fd, h, sizeof(*h), 0), (ssize_t)sizeof(*h));
+	for (uint32_t i = 0; i < h->nsections; i++)
+		if (h->sec[i].type == type)
+			return &h->sec[i];
+	fail_msg("no section of type %u", type);
+	return NULL;
+}
+
 /* Rewrite section `type` of a copy of `from` at `to` with `edit` applied
  * to its bytes (which may shrink it), fixing the checksums so that only
  * the section's meaning is wrong. */
@@ -233,12 +245,7 @@ static void edit_section(const char *from, const char *to, uint32_t type,
 	assert_true(fd >= 0);
 	struct snap_header *h = calloc(1, sizeof(*h));
 	assert_non_null(h);
-	assert_int_equal(pread(fd, h, sizeof(*h), 0), (ssize_t)sizeof(*h));
-	struct snap_section *s = NULL;
-	for (uint32_t i = 0; i < h->nsections; i++)
-		if (h->sec[i].type == type)
-			s = &h->sec[i];
-	assert_non_null(s);
+	struct snap_section *s = find_section(fd, h, type);
 	uint8_t *buf = malloc(s->size);
 	assert_non_null(buf);
 	assert_int_equal(pread(fd, buf, s->size, (off_t)s->offset), (ssize_t)s->size);
@@ -396,6 +403,18 @@ static void test_linux_disk(void **state)
 	assert_true(file_count(out, "capsa-snap: ready") == 1);
 	pause_save_kill(sock, snap, pid);
 	assert_int_equal(file_count(out, "capsa-snap: written"), 0);
+	/* timers are kept relative to the save: the PIT's load time (set while
+	 * Linux booted, seconds ago) is an age, not the host's clock (hours) */
+	struct snap_header h;
+	struct x86_irqchip_state chip;
+	int fd = open(snap, O_RDONLY);
+	assert_true(fd >= 0);
+	struct snap_section *sec = find_section(fd, &h, SNAP_SEC_IRQCHIP);
+	assert_int_equal(sec->size, sizeof(chip));
+	assert_int_equal(pread(fd, &chip, sizeof(chip), (off_t)sec->offset), (ssize_t)sizeof(chip));
+	close(fd);
+	int64_t age = chip.pit.channels[0].count_load_time;
+	assert_true(age >= 0 && age < INT64_C(300000000000));
 
 	struct run_result r;
 	restore_linux(&r, snap, 400, "capsa-snap: written");

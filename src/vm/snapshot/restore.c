@@ -5,6 +5,7 @@
  * set while no vCPU runs. */
 #include "vm/snapshot/load.h"
 #include "vm/snapshot/snapshot.h"
+#include "vm/snapshot/timers.h"
 #include "vm/vm_internal.h"
 
 #include <fcntl.h>
@@ -82,7 +83,10 @@ static void set_legacy(struct vm *vm, const struct snap_legacy *l)
 static int set_state(struct vm *vm, const struct snap_loaded *l, struct err *e)
 {
 	const struct accel_ops *ops = vm->accel->ops;
-	if (ops->vm_set_irqchip(vm->accel, &l->chip, e))
+	struct x86_irqchip_state chip = l->chip;
+	if (l->h.version >= 2) /* version 1 kept host times */
+		snap_timers_restore(&chip);
+	if (ops->vm_set_irqchip(vm->accel, &chip, e))
 		return err_prefix(e, "restoring the interrupt controllers");
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (ops->vcpu_set_state(vm->vcpus[i].accel, &l->vcpus[i], ACCEL_STATE_ALL, e))

@@ -6,6 +6,7 @@
 #include "vm/snapshot/format.h"
 #include "vm/snapshot/sections.h"
 #include "vm/snapshot/snapshot.h"
+#include "vm/snapshot/timers.h"
 #include "vm/vm_internal.h"
 
 #include <errno.h>
@@ -144,8 +145,10 @@ static int write_all_sections(struct vm *vm, int fd, struct snap_header *h, int 
 		return -1;
 	struct x86_irqchip_state chip;
 	memset(&chip, 0, sizeof(chip));
-	if (ops->vm_get_irqchip(vm->accel, &chip, e) ||
-	    put_section(fd, h, SNAP_SEC_IRQCHIP, &chip, sizeof(chip), &off, e))
+	if (ops->vm_get_irqchip(vm->accel, &chip, e))
+		return -1;
+	snap_timers_save(&chip);
+	if (put_section(fd, h, SNAP_SEC_IRQCHIP, &chip, sizeof(chip), &off, e))
 		return -1;
 	struct snap_legacy leg;
 	get_legacy(vm, &leg);
