@@ -518,6 +518,8 @@ int vm_virtio_resume(struct vm *vm, struct err *e)
 		return 0;
 	for (unsigned i = 0; i < v->n; i++) {
 		struct vdev *d = v->d[i];
+		if (d->t.started) /* a resume that failed part way before */
+			continue;
 		if (virtio_mmio_start(&d->t, e))
 			return -1;
 		uint64_t one = 1;
