@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Glue between the virtio device models and the accelerator: interrupts
- * through irqfd where the accelerator has it, else by setting the line;
- * queue notifications through ioeventfd where it has it, else by the
- * register write reaching the transport. */
+/* The VM's virtio devices: the registry of device kinds (the `kinds`
+ * table below: placement, creation, snapshot state), and the glue between
+ * the device models and the accelerator: interrupts through irqfd where
+ * the accelerator has it, else by setting the line; queue notifications
+ * through ioeventfd where it has it, else by the register write reaching
+ * the transport. */
 #include "vm/vm_virtio.h"
 
 #include "devices/virtio/balloon.h"
@@ -59,11 +61,12 @@ struct kind {
 	int (*restore)(struct vdev *d, const void *st, struct err *e);
 };
 
-static const struct kind kinds[];
-static const size_t nkinds;
+static const struct kind *kind_table(size_t *n);
 
 unsigned vm_virtio_plan(const struct vm_virtio_config *c, struct vm_dev_place *out)
 {
+	size_t nkinds;
+	const struct kind *kinds = kind_table(&nkinds);
 	unsigned n = 0;
 	for (size_t k = 0; k < nkinds; k++)
 		for (unsigned i = 0; i < kinds[k].count(c); i++, n++)
@@ -409,10 +412,16 @@ static const struct kind kinds[] = {
     {VM_DEV_VSOCK, count_vsock, create_vsock, sizeof(struct virtio_vsock_state), save_vsock,
      restore_vsock},
 };
-static const size_t nkinds = sizeof(kinds) / sizeof(kinds[0]);
+
+static const struct kind *kind_table(size_t *n)
+{
+	*n = sizeof(kinds) / sizeof(kinds[0]);
+	return kinds;
+}
 
 static const struct kind *kind_of(enum vm_dev_kind k)
 {
+	size_t nkinds = sizeof(kinds) / sizeof(kinds[0]);
 	for (size_t i = 0; i < nkinds; i++)
 		if (kinds[i].kind == k)
 			return &kinds[i];
