@@ -29,10 +29,7 @@ static const char script[] =
 static void busybox_root(void **state)
 {
 	(void)state;
-	REQUIRE_KVM();
-	if (vm_guest_pvm())
-		skip_because("paravirtual KVM cannot deliver system calls from 64-bit guest user "
-		             "space (docs/vm.md)");
+	REQUIRE_USER64_GUEST();
 	if (access(BUSYBOX, X_OK))
 		skip_because("Debian's busybox-static is not installed");
 	if (access("/sbin/debugfs", X_OK))

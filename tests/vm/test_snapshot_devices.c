@@ -367,10 +367,7 @@ static void make_root(const char *img)
 static void test_linux_disk(void **state)
 {
 	(void)state;
-	REQUIRE_KVM();
-	if (vm_guest_pvm())
-		skip_because("paravirtual KVM cannot deliver system calls from 64-bit guest user "
-		             "space (docs/vm.md)");
+	REQUIRE_USER64_GUEST();
 	if (access("/bin/busybox", X_OK) || access("/sbin/debugfs", X_OK))
 		skip_because("Debian's busybox-static or e2fsprogs (debugfs) is not installed");
 	char kernel[4200], img[4200], snap[4200], spec[4300], sock[4200], out[4200];

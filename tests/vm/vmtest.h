@@ -56,6 +56,16 @@ static inline int vm_guest_pvm(void)
 			skip_because("host has no usable /dev/kvm");                               \
 	} while (0)
 
+/* Tests of Linux with 64-bit user space: paravirtual KVM cannot deliver
+ * its system calls, so they skip there (docs/vm.md). */
+#define REQUIRE_USER64_GUEST()                                                                     \
+	do {                                                                                       \
+		REQUIRE_KVM();                                                                     \
+		if (vm_guest_pvm())                                                                \
+			skip_because("paravirtual KVM cannot deliver system calls from 64-bit "    \
+			             "guest user space (docs/vm.md)");                             \
+	} while (0)
+
 /* Runs a group of VM tests once per accelerator: the software CPU always,
  * KVM where /dev/kvm can be used. CAPSA_TEST_ACCELS ("emu", "kvm" or
  * both) narrows the choice, e.g. to reproduce one failure. */
