@@ -43,20 +43,29 @@ static void make_disk(const char *path)
 	close(fd);
 }
 
-/* Run the guest with `disk` to line 3, pause, save (with_disks: data too)
- * to `snap` through the CLI, then kill it, or with `resume` let it go on
- * and finish. */
-static void run_and_save(const char *disk, const char *snap, int with_disks, int resume)
+enum { SAVE_RESUME = 1, SAVE_ALL_KINDS = 2 };
+
+/* Run the guest with `disk` (and a virtio-rng; with SAVE_ALL_KINDS also a
+ * balloon, user-mode network and vsock) to line 3, pause, save
+ * (with_disks: data too) to `snap` through the CLI, then kill it, or with
+ * SAVE_RESUME let it go on and finish. */
+static void run_and_save(const char *disk, const char *snap, int with_disks, int how)
 {
-	char sock[4200], out[4200], spec[4300];
+	char sock[4200], out[4200], spec[4300], vsock[4300];
 	snprintf(sock, sizeof(sock), "%s", tmp("d.sock"));
 	snprintf(out, sizeof(out), "%s", tmp("d.out"));
 	snprintf(spec, sizeof(spec), "path=%s", disk);
+	snprintf(vsock, sizeof(vsock), "cid=5,uds=%s", tmp("v.sock"));
 	unlink(sock);
 	const char *argv[] = {
 	    "capsa",      "vm",           "run",    "--kernel", guest_path("testguest.elf"),
 	    "--cmdline",  disk_cmdline(), "--disk", spec,       "--rng",
-	    "--api-sock", sock,           NULL};
+	    "--api-sock", sock,           NULL,     NULL,       NULL,
+	    NULL,         NULL,           NULL,     NULL};
+	if (how & SAVE_ALL_KINDS) {
+		const char *more[] = {"--balloon", "1M", "--net", "user", "--vsock", vsock};
+		memcpy(&argv[12], more, sizeof(more));
+	}
 	pid_t pid = spawn_capsa(out, tmp("d.err"), argv);
 	assert_true(pid > 0);
 	assert_true(wait_api(sock));
@@ -74,7 +83,7 @@ static void run_and_save(const char *disk, const char *snap, int with_disks, int
 		printf("# note: snapshot: %s\n", r.err);
 	assert_int_equal(r.status, 0);
 	run_result_free(&r);
-	if (resume) { /* the devices' I/O threads start again */
+	if (how & SAVE_RESUME) { /* the devices' I/O threads start again */
 		capsa_run(&r, 30, "vm", "resume", "--api-sock", sock, NULL);
 		assert_int_equal(r.status, 0);
 		run_result_free(&r);
@@ -167,7 +176,7 @@ static void test_pause_resume_disk(void **state)
 	snprintf(disk, sizeof(disk), "%s", tmp("pr.img"));
 	snprintf(snap, sizeof(snap), "%s", tmp("pr.snap"));
 	make_disk(disk);
-	run_and_save(disk, snap, 1, 1);
+	run_and_save(disk, snap, 1, SAVE_RESUME);
 	expect_image(disk);
 	unlink(disk);
 	struct run_result r;
@@ -175,6 +184,27 @@ static void test_pause_resume_disk(void **state)
 	expect_disk_run(&r);
 	run_result_free(&r);
 	expect_image(tmp("pr.snap.disk0.img"));
+}
+
+/* Every kind of device comes back from a snapshot: the balloon, network
+ * and vsock devices (which this guest leaves alone) beside the disk, and
+ * the vsock socket the killed process left behind is replaced. */
+static void test_all_kinds(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char disk[4200], snap[4200];
+	snprintf(disk, sizeof(disk), "%s", tmp("all.img"));
+	snprintf(snap, sizeof(snap), "%s", tmp("all.snap"));
+	make_disk(disk);
+	run_and_save(disk, snap, 0, SAVE_ALL_KINDS);
+	struct stat st;
+	assert_int_equal(stat(tmp("v.sock"), &st), 0); /* left behind */
+	struct run_result r;
+	capsa_run(&r, 120, "vm", "restore", snap, "--console", "stdio", NULL);
+	expect_disk_run(&r);
+	run_result_free(&r);
+	expect_image(disk);
 }
 
 static void test_with_disks(void **state)
@@ -437,8 +467,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_disk_snapshot), cmocka_unit_test(test_pause_resume_disk),
-	    cmocka_unit_test(test_with_disks),    cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_linux_disk),
+	    cmocka_unit_test(test_all_kinds),     cmocka_unit_test(test_with_disks),
+	    cmocka_unit_test(test_refusals),      cmocka_unit_test(test_linux_disk),
 	};
 	return RUN_VM_GROUPS("vm/snapshot devices", tests, setup, vm_tmp_teardown);
 }
