@@ -111,7 +111,7 @@ static int reserve_memory(struct vm *vm, struct err *e)
 {
 	/* A restored VM maps the snapshot's memory privately: pages load on
 	 * first touch and the guest's writes never reach the file. */
-	if (vm->restore)
+	if (vm->restore && vm->restore->fd >= 0)
 		vm->ram =
 		    mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
 		         vm->restore->fd, (off_t)vm->restore->mem_off);

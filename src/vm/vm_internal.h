@@ -82,7 +82,8 @@ struct vm {
 	char report[4096];
 };
 
-/* Where a restored VM's memory comes from: `fd` at `mem_off`. */
+/* Where a restored VM's memory comes from: `fd` at `mem_off`, or
+ * anonymous memory (all zero) when `fd` is -1. */
 struct vm_restore_src {
 	int fd;
 	uint64_t mem_off;

@@ -5,6 +5,7 @@
  * set while no vCPU runs. */
 #include "vm/snapshot/load.h"
 #include "vm/snapshot/snapshot.h"
+#include "vm/snapshot/state.h"
 #include "vm/vm_internal.h"
 
 #include <fcntl.h>
@@ -79,7 +80,7 @@ static void set_legacy(struct vm *vm, const struct snap_legacy *l)
 	pthread_mutex_unlock(&vm->i8042.lock);
 }
 
-static int set_state(struct vm *vm, const struct snap_loaded *l, struct err *e)
+int snap_state_set(struct vm *vm, const struct snap_loaded *l, struct err *e)
 {
 	const struct accel_ops *ops = vm->accel->ops;
 	if (ops->vm_set_irqchip(vm->accel, &l->chip, e))
@@ -91,12 +92,12 @@ static int set_state(struct vm *vm, const struct snap_loaded *l, struct err *e)
 	return 0;
 }
 
-static int create(struct vm **out, const char *path, int fd, struct snap_loaded *l,
-                  const struct vm_restore_opts *o, struct err *e)
+int snap_create_vm(struct vm **out, const struct snap_loaded *l, int mem_fd, uint64_t mem_off,
+                   const struct vm_restore_opts *o, struct err *e)
 {
 	enum accel_kind want = o->accel == ACCEL_AUTO ? (enum accel_kind)l->h.accel : o->accel;
 	struct vm_config cfg = {
-	    .kernel = path, /* not read: the kernel is in the saved memory */
+	    .kernel = "(saved)", /* not read: the kernel is in the saved memory */
 	    .cpus = l->h.cpus,
 	    .memory = l->h.memory,
 	    .console_out = o->console_out,
@@ -106,12 +107,25 @@ static int create(struct vm **out, const char *path, int fd, struct snap_loaded 
 	    .kvm_path = o->kvm_path,
 	    .accel = want,
 	};
-	struct vm_restore_src rs = {fd, snap_find(&l->h, SNAP_SEC_MEMORY)->offset, l->cpuid,
-	                            l->ncpuid};
+	struct vm_restore_src rs = {mem_fd, mem_off, l->cpuid, l->ncpuid};
 	struct vm *vm;
 	if (vm_create_from(&vm, &cfg, &rs, e))
 		return -1;
-	if (check_cpu(vm, &l->h, e) || set_state(vm, l, e)) {
+	if (check_cpu(vm, &l->h, e)) {
+		vm_destroy(vm);
+		return -1;
+	}
+	*out = vm;
+	return 0;
+}
+
+static int create(struct vm **out, int fd, struct snap_loaded *l, const struct vm_restore_opts *o,
+                  struct err *e)
+{
+	struct vm *vm;
+	if (snap_create_vm(&vm, l, fd, snap_find(&l->h, SNAP_SEC_MEMORY)->offset, o, e))
+		return -1;
+	if (snap_state_set(vm, l, e)) {
 		vm_destroy(vm);
 		return -1;
 	}
@@ -131,7 +145,7 @@ int vm_restore(struct vm **out, const char *path, const struct vm_restore_opts *
 	struct snap_loaded *l = calloc(1, sizeof(*l));
 	int rc = l ? 0 : err_sys(e, "allocating");
 	if (rc == 0)
-		rc = snap_load(fd, l, e) || create(out, path, fd, l, o, e) ? -1 : 0;
+		rc = snap_load(fd, l, e) || create(out, fd, l, o, e) ? -1 : 0;
 	if (rc && e->kind == ERR_INPUT)
 		err_prefix(e, "snapshot %s", path);
 	snap_loaded_free(l);

@@ -5,6 +5,7 @@
 #include "vm/snapshot/format.h"
 #include "vm/snapshot/sections.h"
 #include "vm/snapshot/snapshot.h"
+#include "vm/snapshot/state.h"
 #include "vm/vm_internal.h"
 
 #include <errno.h>
@@ -93,8 +94,7 @@ static void get_legacy(struct vm *vm, struct snap_legacy *l)
 	pthread_mutex_unlock(&vm->i8042.lock);
 }
 
-/* Header fields that describe the machine and the CPU the guest saw. */
-static int fill_header(struct vm *vm, struct snap_header *h, struct err *e)
+int snap_header_fill(struct vm *vm, struct snap_header *h, struct err *e)
 {
 	memcpy(h->magic, SNAP_MAGIC, 8);
 	h->version = SNAP_VERSION;
@@ -114,13 +114,13 @@ static int fill_header(struct vm *vm, struct snap_header *h, struct err *e)
 	return 0;
 }
 
-static int write_all_sections(struct vm *vm, int fd, struct snap_header *h, struct err *e)
+int snap_state_write(struct vm *vm, int fd, struct snap_header *h, uint64_t *at, struct err *e)
 {
 	const struct accel_ops *ops = vm->accel->ops;
 	struct snap_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.edits = vm->edits;
-	uint64_t off = SNAP_HEADER_SIZE;
+	uint64_t off = *at;
 	if (put_section(fd, h, SNAP_SEC_CONFIG, &cfg, sizeof(cfg), &off, e))
 		return -1;
 	size_t vlen = vm->ncpus * sizeof(struct x86_vcpu_state);
@@ -154,7 +154,14 @@ static int write_all_sections(struct vm *vm, int fd, struct snap_header *h, stru
 	         ? put_section(fd, h, SNAP_SEC_CPUID, c, n * sizeof(*c), &off, e)
 	         : err_set(e, ERR_INTERNAL, "CPUID table of %zu entries", n);
 	free(c);
-	if (rc)
+	*at = off;
+	return rc;
+}
+
+static int write_all_sections(struct vm *vm, int fd, struct snap_header *h, struct err *e)
+{
+	uint64_t off = SNAP_HEADER_SIZE;
+	if (snap_state_write(vm, fd, h, &off, e))
 		return -1;
 	uint64_t mem_off = (off + SNAP_PAGE - 1) & ~(uint64_t)(SNAP_PAGE - 1);
 	if (put_memory(fd, vm, h, mem_off, e))
@@ -185,7 +192,7 @@ int vm_snapshot_save(struct vm *vm, const char *path, struct err *e)
 	struct snap_header *h = calloc(1, SNAP_HEADER_SIZE);
 	int rc = h ? 0 : err_sys(e, "allocating");
 	if (rc == 0)
-		rc = fill_header(vm, h, e) || write_all_sections(vm, fd, h, e) ? -1 : 0;
+		rc = snap_header_fill(vm, h, e) || write_all_sections(vm, fd, h, e) ? -1 : 0;
 	if (rc == 0 && fsync(fd))
 		rc = err_sys(e, "writing the snapshot");
 	close(fd);
