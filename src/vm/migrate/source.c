@@ -355,6 +355,9 @@ static int busy(struct vm *vm, struct err *e)
 	vm_get_info(vm, &info);
 	if (info.ended)
 		return err_set(e, ERR_INPUT, "the VM is not running");
+	if (vm_virtio_devices(vm)) /* as for snapshots: no device state yet */
+		return err_set(e, ERR_INPUT,
+		               "migrating VMs with virtio devices is not supported yet");
 	struct vm_migration *m = vm->migration;
 	if (!m)
 		return 0;
