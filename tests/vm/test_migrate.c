@@ -149,14 +149,7 @@ static pid_t start_source(const char *sock, const char *out)
 	    "capsa",     "vm",    "run",        "--kernel", guest_path("testguest.elf"),
 	    "--cmdline", cmdline, "--api-sock", sock,       "--console",
 	    "stdio",     NULL};
-	pid_t pid = spawn_capsa(out, tmp("source.err"), argv);
-	assert_true(pid > 0);
-	if (!wait_api(sock)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		fail_msg("the API socket %s never answered", sock);
-	}
-	return pid;
+	return spawn_capsa_api(out, tmp("source.err"), argv, sock);
 }
 
 /* `capsa vm run --incoming tcp:127.0.0.1:0`; *port gets the port it took. */
