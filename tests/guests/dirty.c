@@ -2,8 +2,9 @@
 /* test=dirty: writes known pages, for the dirty-page logging test
  * (tests/vm/test_migrate.c). At CPL3: one byte in each even page of
  * DIRTY_A's 128 pages, then "dirty: a"; once the host stores 1 at
- * DIRTY_MAILBOX, one byte in each odd page of DIRTY_B's 128 pages, then
- * "dirty: b" and exit 0. Nothing else in either range is written. */
+ * DIRTY_MAILBOX, one byte in each odd page of DIRTY_B's 128 pages and
+ * again in each even page of DIRTY_A, then "dirty: b" and exit 0. Nothing
+ * else in either range is written. */
 #include "guest.h"
 #include "io.h"
 
@@ -22,6 +23,8 @@ static void dirty_user(uint64_t unused)
 		cpu_relax();
 	for (uint64_t i = 1; i < DIRTY_PAGES; i += 2)
 		*(volatile uint8_t *)(DIRTY_B + i * 4096 + 16) = (uint8_t)(i + 1);
+	for (uint64_t i = 0; i < DIRTY_PAGES; i += 2)
+		*(volatile uint8_t *)(DIRTY_A + i * 4096 + 24) = (uint8_t)(i + 2);
 	gputs("dirty: b\n");
 	guest_exit(0);
 }

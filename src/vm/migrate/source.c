@@ -9,6 +9,7 @@
 #include "vm/vm_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +19,15 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Pre-copy stops when a round finds at most this many pages written, after
- * MIG_MAX_ROUNDS, or when MIG_STALL rounds in a row did not shrink the set. */
-#define MIG_FEW_PAGES  128
+/* Pre-copy: at least one round of pages written meanwhile (waiting up to
+ * MIG_IDLE_WAITS ms for the first), then rounds until one finds at most
+ * MIG_FEW_PAGES, MIG_STALL rounds in a row did not shrink the set by an
+ * eighth, or MIG_MAX_ROUNDS. */
+#define MIG_FEW_PAGES  32
 #define MIG_MAX_ROUNDS 30
 #define MIG_STALL      3
 #define MIG_BATCH      64 /* pages per MIG_PAGES record */
+#define MIG_IDLE_WAITS 20 /* 1 ms waits for a first written page */
 /* Seconds the peer may take: to answer the machine description (it creates
  * a VM) and the state (it sets it and starts), and for any other I/O. */
 #define MIG_SLOW_ANSWER 120.0
@@ -166,18 +170,62 @@ static uint64_t count_bits(const uint64_t *bits, uint64_t npages)
 	return n;
 }
 
-/* Send the pages set in m->bits (every page in round 1) and clear them. */
+/* Send the pages set in m->bits and clear them. */
 static int send_round(struct vm_migration *m, int first, struct err *e)
 {
 	for (uint64_t pg = 0; pg < m->npages; pg++) {
 		uint64_t bit = 1ULL << (pg % 64);
-		if (!first && !(m->bits[pg / 64] & bit))
+		if (!(m->bits[pg / 64] & bit))
 			continue;
 		m->bits[pg / 64] &= ~bit;
 		if (send_page(m, pg, first, e))
 			return -1;
 	}
 	return flush_batch(m, e);
+}
+
+/* Is the mapping that holds `addr` anonymous memory (no file behind it)? */
+static int anonymous(const void *addr)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return 0;
+	char line[512];
+	int anon = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, inode;
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %lu", &lo, &hi, &inode) == 3 &&
+		    (uintptr_t)addr >= lo && (uintptr_t)addr < hi) {
+			anon = inode == 0;
+			break;
+		}
+	}
+	fclose(f);
+	return anon;
+}
+
+/* Round 1's pages: all of them, less those of anonymous guest RAM that were
+ * never touched (neither present nor swapped in /proc/self/pagemap), which
+ * read as zero: reading them would only fault in the zero page. Pages the
+ * guest touches later are in the dirty log. */
+static void first_round_pages(struct vm_migration *m)
+{
+	memset(m->bits, 0xff, (m->npages + 63) / 64 * 8);
+	int fd = anonymous(m->vm->ram) ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return;
+	enum { CHUNK = 4096 };
+	uint64_t ent[CHUNK];
+	uint64_t base = (uintptr_t)m->vm->ram / MIG_PAGE;
+	for (uint64_t pg = 0; pg < m->npages; pg += CHUNK) {
+		size_t n = m->npages - pg < CHUNK ? (size_t)(m->npages - pg) : CHUNK;
+		if (pread(fd, ent, n * 8, (off_t)((base + pg) * 8)) != (ssize_t)(n * 8))
+			break; /* keep the rest: they are read */
+		for (size_t i = 0; i < n; i++)
+			if (!(ent[i] & (3ULL << 62))) /* bit 63 present, 62 swapped */
+				m->bits[(pg + i) / 64] &= ~(1ULL << ((pg + i) % 64));
+	}
+	close(fd);
 }
 
 static void set_round(struct vm_migration *m, unsigned round, uint64_t dirty)
@@ -193,17 +241,26 @@ static void set_round(struct vm_migration *m, unsigned round, uint64_t dirty)
 static int precopy(struct vm_migration *m, struct err *e)
 {
 	const struct accel_ops *ops = m->vm->accel->ops;
-	set_round(m, 1, m->npages);
+	first_round_pages(m);
+	set_round(m, 1, count_bits(m->bits, m->npages));
 	if (send_round(m, 1, e))
 		return -1;
 	uint64_t prev = UINT64_MAX;
 	unsigned stall = 0;
 	for (unsigned round = 2; round <= MIG_MAX_ROUNDS; round++) {
-		if (ops->dirty_fetch(m->vm->accel, m->bits, e))
-			return -1;
-		uint64_t n = count_bits(m->bits, m->npages);
-		stall = n >= prev ? stall + 1 : 0;
-		if (n <= MIG_FEW_PAGES || stall >= MIG_STALL)
+		uint64_t n = 0;
+		/* round 1 can be over in a millisecond: give the guest a moment
+		 * to write before deciding that it does not */
+		for (unsigned wait = 0; n == 0 && wait < MIG_IDLE_WAITS; wait++) {
+			if (wait)
+				nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+			if (ops->dirty_fetch(m->vm->accel, m->bits, e))
+				return -1;
+			n = count_bits(m->bits, m->npages);
+		}
+		stall = n >= prev - prev / 8 ? stall + 1 : 0; /* shrank by less than 1/8 */
+		/* one round of written pages at least, whatever their number */
+		if (n == 0 || (round > 2 && (n <= MIG_FEW_PAGES || stall >= MIG_STALL)))
 			break;
 		set_round(m, round, n);
 		if (send_round(m, 0, e))
