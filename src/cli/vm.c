@@ -31,6 +31,8 @@ int cli_vm_main(int argc, char **argv)
 		return cli_vm_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "restore"))
 		return cli_vm_restore(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "migrate"))
+		return cli_vm_migrate(argc - 1, argv + 1);
 	static const char *const ctl[] = {"pause", "resume", "status", "snapshot"};
 	for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++)
 		if (!strcmp(argv[1], ctl[i]))

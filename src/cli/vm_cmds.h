@@ -15,6 +15,19 @@ int cli_vm_restore(int argc, char **argv);
 int cli_vm_snapshot_verify(int argc, char **argv);
 /* pause, resume, status, snapshot: argv[0] is the verb */
 int cli_vm_ctl(int argc, char **argv);
+/* capsa vm migrate --api-sock PATH --to tcp:HOST:PORT (vm_migrate.c) */
+int cli_vm_migrate(int argc, char **argv);
+/* capsa vm run --incoming SPEC: wait for a VM from a migration and run it
+ * (vm_incoming.c). */
+struct cli_incoming {
+	const char *spec; /* tcp:ADDR:PORT */
+	const char *console;
+	enum accel_kind accel; /* ACCEL_AUTO: the source's */
+	const char *kvm_path;
+	const char *api_sock;
+	int json;
+};
+int cli_vm_incoming(const struct cli_incoming *in);
 
 /* Running a created VM (vm_serve.c): never returns once the VM ran; on
  * an error before, prints it and returns the exit status. */

@@ -66,7 +66,11 @@ static const char run_usage[] =
     "                       the environment variable CAPSA_ACCEL sets the default\n"
     "  --api-sock PATH      serve the control API (HTTP/1.1 + JSON, a subset of\n"
     "                       Firecracker's) on a Unix socket at PATH, mode 0600;\n"
-    "                       see capsa vm pause|resume|status|snapshot\n"
+    "                       see capsa vm pause|resume|status|snapshot|migrate\n"
+    "  --incoming tcp:ADDR:PORT  instead of booting, wait there for a VM that\n"
+    "                       `capsa vm migrate` sends, and run it (the machine comes\n"
+    "                       from the source; --console, --accel, --api-sock and\n"
+    "                       --json-events apply; port 0 picks a free port)\n"
     "  --json-events        write machine-readable events, one JSON object per line,\n"
     "                       on stderr instead of plain messages\n"
     "  -h, --help           this text\n"
@@ -90,6 +94,7 @@ struct run_opts {
 	int json;
 	char *cmdline;
 	const char *api_sock;
+	const char *incoming;
 };
 
 static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
@@ -109,7 +114,8 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 		O_NET,
 		O_VSOCK,
 		O_ACCEL,
-		O_API
+		O_API,
+		O_INCOMING
 	};
 	static const struct option lo[] = {
 	    {"kernel", required_argument, 0, O_KERNEL},
@@ -127,6 +133,7 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 	    {"vsock", required_argument, 0, O_VSOCK},
 	    {"accel", required_argument, 0, O_ACCEL},
 	    {"api-sock", required_argument, 0, O_API},
+	    {"incoming", required_argument, 0, O_INCOMING},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -195,6 +202,9 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 		case O_API:
 			o->api_sock = optarg;
 			break;
+		case O_INCOMING:
+			o->incoming = optarg;
+			break;
 		case 'h':
 			fputs(run_usage, stdout);
 			fprintf(stdout, "\nFEATURES: %s\n", cpuid_feature_list());
@@ -209,7 +219,10 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 	}
 	if (optind < argc)
 		return err_set(e, ERR_INPUT, "unexpected argument '%s'", argv[optind]);
-	if (!o->cfg.kernel)
+	if (o->incoming && o->cfg.kernel)
+		return err_set(e, ERR_INPUT,
+		               "--incoming takes the VM from the source: no --kernel");
+	if (!o->cfg.kernel && !o->incoming)
 		return err_set(e, ERR_INPUT, "--kernel PATH is required (see capsa vm run --help)");
 	/* virtio-mmio devices are announced on the command line */
 	o->cmdline = vm_virtio_cmdline(&o->cfg.virtio, cmdline);
@@ -301,6 +314,12 @@ int cli_vm_run(int argc, char **argv)
 	if (parse(argc, argv, &o, &e)) {
 		free(o.cmdline);
 		return cli_vm_fail(json, "capsa vm run", &e);
+	}
+	if (o.incoming) {
+		free(o.cmdline);
+		struct cli_incoming in = {o.incoming, o.console,  o.cfg.accel,
+		                          NULL,       o.api_sock, json};
+		return cli_vm_incoming(&in);
 	}
 	resolve_accel(&o);
 	if (apply_pvm(&o, &e) || cli_vm_console(o.console, &o.cfg, &e)) {

@@ -36,6 +36,7 @@ enum vm_end_reason {
 	VM_END_USER,       /* Ctrl-A x on the console */
 	VM_END_SIGNAL,     /* the host asked capsa to stop */
 	VM_END_ERROR,      /* capsa failed (host error) */
+	VM_END_MIGRATED,   /* the VM moved to another host and runs there: status 0 */
 };
 
 struct vm_control {

@@ -134,6 +134,16 @@ struct accel_ops {
 	/* Guest instructions the vCPU has retired, where the accelerator
 	 * counts them (the software CPU); NULL otherwise. */
 	uint64_t (*vcpu_instructions)(struct accel_vcpu *v);
+	/* Dirty-page logging of guest RAM (live migration), any thread while
+	 * the VM runs. Pages are numbered as in mem/dirty.h (offset in guest
+	 * RAM). dirty_start: from now on remember every page the guest or a
+	 * device (gm_note_write) writes. dirty_fetch: OR the pages written
+	 * since dirty_start or the previous fetch into `bits` (one bit per
+	 * page) and forget them; once every vCPU is paused, nothing written
+	 * before the fetch is left out. dirty_stop: stop remembering. */
+	int (*dirty_start)(struct accel_vm *vm, struct err *e);
+	int (*dirty_fetch)(struct accel_vm *vm, uint64_t *bits, struct err *e);
+	void (*dirty_stop)(struct accel_vm *vm);
 };
 
 /* The signal that interrupts a vCPU thread blocked in the host (KVM_RUN).

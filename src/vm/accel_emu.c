@@ -322,9 +322,8 @@ static void clear_wake(struct emu_vcpu *v)
 	pthread_mutex_unlock(&v->lock);
 }
 
-static void emu_vcpu_run(struct accel_vcpu *av, struct accel_exit *x)
+static void run_cpu(struct emu_vcpu *v, struct accel_exit *x)
 {
-	struct emu_vcpu *v = (struct emu_vcpu *)av;
 	x->what[0] = '\0';
 	for (;;) {
 		if (atomic_exchange(&v->kicked, 0)) {
@@ -361,6 +360,13 @@ static void emu_vcpu_run(struct accel_vcpu *av, struct accel_exit *x)
 			return;
 		}
 	}
+}
+
+static void emu_vcpu_run(struct accel_vcpu *av, struct accel_exit *x)
+{
+	struct emu_vcpu *v = (struct emu_vcpu *)av;
+	run_cpu(v, x);
+	emu_cpu_dirty_settle(v->cpu);
 }
 
 static void emu_vcpu_kick(struct accel_vcpu *av)
@@ -451,6 +457,38 @@ static int emu_set_irqchip(struct accel_vm *avm, const struct x86_irqchip_state 
 	return 0;
 }
 
+/* Every vCPU drops write permission from its TLB, so its next store to
+ * each page marks it again. */
+static void dirty_resync(struct emu_vm *vm)
+{
+	for (unsigned i = 0; i < vm->cfg.ncpus; i++)
+		if (vm->vcpus[i].cpu)
+			emu_cpu_dirty_resync(vm->vcpus[i].cpu);
+}
+
+static int emu_dirty_start(struct accel_vm *avm, struct err *e)
+{
+	struct emu_vm *vm = (struct emu_vm *)avm;
+	if (emu_mem_dirty_start(vm->mem, e))
+		return -1;
+	dirty_resync(vm);
+	return 0;
+}
+
+static int emu_dirty_fetch(struct accel_vm *avm, uint64_t *bits, struct err *e)
+{
+	(void)e;
+	struct emu_vm *vm = (struct emu_vm *)avm;
+	emu_mem_dirty_take(vm->mem, bits);
+	dirty_resync(vm);
+	return 0;
+}
+
+static void emu_dirty_stop(struct accel_vm *avm)
+{
+	emu_mem_dirty_stop(((struct emu_vm *)avm)->mem);
+}
+
 const struct accel_ops accel_emu_ops = {
     .name = "emu",
     .vm_create = emu_vm_create,
@@ -471,4 +509,7 @@ const struct accel_ops accel_emu_ops = {
     .vcpu_instructions = emu_vcpu_instructions,
     .vm_get_irqchip = emu_get_irqchip,
     .vm_set_irqchip = emu_set_irqchip,
+    .dirty_start = emu_dirty_start,
+    .dirty_fetch = emu_dirty_fetch,
+    .dirty_stop = emu_dirty_stop,
 };

@@ -9,6 +9,7 @@
  * covers the same window where KVM supports it. */
 #include "vm/accel_kvm.h"
 
+#include "mem/dirty.h"
 #include "vm/x86/layout.h"
 
 #include <errno.h>
@@ -30,6 +31,9 @@ struct kvm_vm {
 	struct kvm_host host;
 	int fd;
 	struct accel_vm_config cfg;
+	/* pages devices wrote while dirty logging is on (KVM's own log only
+	 * sees the guest's writes) */
+	struct gm_dirty dev_dirty;
 };
 
 struct kvm_vcpu {
@@ -44,6 +48,12 @@ struct kvm_vcpu {
 static void on_kick(int sig)
 {
 	(void)sig;
+}
+
+static void dma_written(void *ctx, uint64_t gpa, uint64_t len)
+{
+	struct kvm_vm *vm = ctx;
+	gm_dirty_mark(&vm->dev_dirty, vm->cfg.mem, gpa, len);
 }
 
 static int kvm_vm_create(struct accel_vm **out, const struct accel_vm_config *c, struct err *e)
@@ -87,6 +97,8 @@ static int kvm_vm_create(struct accel_vm **out, const struct accel_vm_config *c,
 	} else if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit)) {
 		err_sys(e, "KVM_CREATE_PIT2");
 	} else {
+		c->mem->on_write_ctx = vm;
+		c->mem->on_write = dma_written;
 		*out = &vm->base;
 		return 0;
 	}
@@ -100,6 +112,9 @@ static void kvm_vm_destroy(struct accel_vm *avm)
 	struct kvm_vm *vm = (struct kvm_vm *)avm;
 	if (!vm)
 		return;
+	if (vm->cfg.mem && vm->cfg.mem->on_write == dma_written)
+		vm->cfg.mem->on_write = NULL;
+	gm_dirty_free(&vm->dev_dirty);
 	if (vm->fd >= 0)
 		close(vm->fd);
 	kvm_host_close(&vm->host);
@@ -118,13 +133,13 @@ static struct cpuid_entry *kvm_supported_cpuid(struct accel_vm *avm, size_t *n, 
 
 /* KVM_SET_USER_MEMORY_REGION waits for an SRCU grace period (milliseconds
  * on some hosts): the VM core calls this on a thread of its own. */
-static int kvm_map_memory(struct accel_vm *avm, struct err *e)
+static int set_slots(struct kvm_vm *vm, uint32_t flags, struct err *e)
 {
-	struct kvm_vm *vm = (struct kvm_vm *)avm;
 	const struct guest_mem *gm = vm->cfg.mem;
 	for (unsigned i = 0; i < gm->n; i++) {
 		struct kvm_userspace_memory_region r = {
 		    .slot = i,
+		    .flags = flags,
 		    .guest_phys_addr = gm->r[i].gpa,
 		    .memory_size = gm->r[i].size,
 		    .userspace_addr = (uint64_t)(uintptr_t)gm->r[i].host,
@@ -133,6 +148,62 @@ static int kvm_map_memory(struct accel_vm *avm, struct err *e)
 			return err_sys(e, "KVM_SET_USER_MEMORY_REGION slot %u", i);
 	}
 	return 0;
+}
+
+static int kvm_map_memory(struct accel_vm *avm, struct err *e)
+{
+	return set_slots((struct kvm_vm *)avm, 0, e);
+}
+
+/* Dirty logging: KVM_MEM_LOG_DIRTY_PAGES on every slot (slot i is region
+ * i, so a slot's pages follow the previous slots' in the RAM numbering of
+ * mem/dirty.h), KVM_GET_DIRTY_LOG to fetch and clear; device writes come
+ * from the guest_mem write listener. */
+static int kvm_dirty_start(struct accel_vm *avm, struct err *e)
+{
+	struct kvm_vm *vm = (struct kvm_vm *)avm;
+	if (gm_dirty_start(&vm->dev_dirty, vm->cfg.mem, e))
+		return -1;
+	if (set_slots(vm, KVM_MEM_LOG_DIRTY_PAGES, e)) {
+		gm_dirty_stop(&vm->dev_dirty);
+		return err_prefix(e, "starting dirty-page logging");
+	}
+	return 0;
+}
+
+static int kvm_dirty_fetch(struct accel_vm *avm, uint64_t *bits, struct err *e)
+{
+	struct kvm_vm *vm = (struct kvm_vm *)avm;
+	const struct guest_mem *gm = vm->cfg.mem;
+	uint64_t base = 0; /* first page of the slot */
+	for (unsigned i = 0; i < gm->n; i++) {
+		uint64_t n = gm->r[i].size / 4096;
+		uint64_t *log = calloc(gm_dirty_words(n) ? gm_dirty_words(n) : 1, 8);
+		if (!log)
+			return err_sys(e, "allocating the dirty log");
+		struct kvm_dirty_log d = {.slot = i, .dirty_bitmap = log};
+		if (ioctl(vm->fd, KVM_GET_DIRTY_LOG, &d)) {
+			free(log);
+			return err_sys(e, "KVM_GET_DIRTY_LOG slot %u", i);
+		}
+		for (uint64_t w = 0; w < gm_dirty_words(n); w++)
+			for (uint64_t b = log[w]; b; b &= b - 1) {
+				uint64_t p = base + w * 64 + (uint64_t)__builtin_ctzll(b);
+				bits[p / 64] |= 1ULL << (p % 64);
+			}
+		free(log);
+		base += n;
+	}
+	gm_dirty_take(&vm->dev_dirty, bits);
+	return 0;
+}
+
+static void kvm_dirty_stop(struct accel_vm *avm)
+{
+	struct kvm_vm *vm = (struct kvm_vm *)avm;
+	struct err e = {0};
+	gm_dirty_stop(&vm->dev_dirty);
+	set_slots(vm, 0, &e); /* logging left on only costs speed */
 }
 
 static int set_cpuid(int fd, const struct cpuid_entry *ent, size_t n, struct err *e)
@@ -447,4 +518,7 @@ const struct accel_ops accel_kvm_ops = {
     .ioeventfd = kvm_ioeventfd,
     .vm_get_irqchip = kvm_get_irqchip,
     .vm_set_irqchip = kvm_set_irqchip,
+    .dirty_start = kvm_dirty_start,
+    .dirty_fetch = kvm_dirty_fetch,
+    .dirty_stop = kvm_dirty_stop,
 };

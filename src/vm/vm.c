@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "vm/vm_internal.h"
 
+#include "vm/migrate/migrate.h"
 #include "vm/sandbox.h"
 
 #include "vm/x86/e820.h"
@@ -55,6 +56,7 @@ int vm_end_status(enum vm_end_reason why, int status)
 	case VM_END_RESET:
 	case VM_END_POWEROFF:
 	case VM_END_USER:
+	case VM_END_MIGRATED:
 		return 0;
 	case VM_END_DEBUG_EXIT:
 		return status & 0xff;
@@ -67,8 +69,8 @@ int vm_end_status(enum vm_end_reason why, int status)
 
 const char *vm_end_name(enum vm_end_reason why)
 {
-	static const char *const names[] = {"none",  "reset", "poweroff", "debug-exit",
-	                                    "crash", "user",  "signal",   "error"};
+	static const char *const names[] = {"none", "reset",  "poweroff", "debug-exit", "crash",
+	                                    "user", "signal", "error",    "migrated"};
 	return (unsigned)why < sizeof(names) / sizeof(names[0]) ? names[why] : "unknown";
 }
 
@@ -111,7 +113,7 @@ static int reserve_memory(struct vm *vm, struct err *e)
 {
 	/* A restored VM maps the snapshot's memory privately: pages load on
 	 * first touch and the guest's writes never reach the file. */
-	if (vm->restore)
+	if (vm->restore && vm->restore->fd >= 0)
 		vm->ram =
 		    mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
 		         vm->restore->fd, (off_t)vm->restore->mem_off);
@@ -374,6 +376,7 @@ void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
+	vm_migrate_free(vm);  /* its thread reads guest memory */
 	vm_virtio_detach(vm); /* its I/O threads use guest memory */
 	if (vm->vcpus) {
 		for (unsigned i = 0; i < vm->ncpus; i++)

@@ -69,7 +69,8 @@ struct vm {
 	struct console console;
 	struct vm_virtio *virtio; /* vm_virtio.c */
 
-	struct vm_pause pause; /* vm_pause.c */
+	struct vm_pause pause;          /* vm_pause.c */
+	struct vm_migration *migration; /* migrate/source.c, or NULL */
 	/* Being created from a snapshot: memory comes from the file, and
 	 * nothing is loaded or written into it (vm_create_from). */
 	const struct vm_restore_src *restore;
@@ -82,7 +83,8 @@ struct vm {
 	char report[4096];
 };
 
-/* Where a restored VM's memory comes from: `fd` at `mem_off`. */
+/* Where a restored VM's memory comes from: `fd` at `mem_off`, or
+ * anonymous memory (all zero) when `fd` is -1. */
 struct vm_restore_src {
 	int fd;
 	uint64_t mem_off;

@@ -97,6 +97,8 @@ void guest_main(uint32_t kind, uint64_t info)
 	if (streq(test, "count"))
 		test_count(cmdline_num(boot.cmdline, "lines", 50),
 		           cmdline_num(boot.cmdline, "work", 100000), boot.cmdline);
+	if (streq(test, "dirty"))
+		test_dirty();
 	if (streq(test, "spam")) {
 		uint64_t n = cmdline_num(boot.cmdline, "lines", 1000);
 		for (uint64_t i = 0; i < n; i++)

@@ -111,6 +111,21 @@ static inline int wait_api(const char *sock)
 	return 0;
 }
 
+/* spawn_capsa for a VM serving the API at `sock`; returns the pid once the
+ * API answers (the test fails if it never does). */
+static inline pid_t spawn_capsa_api(const char *out_path, const char *err_path,
+                                    const char *const *argv, const char *sock)
+{
+	pid_t pid = spawn_capsa(out_path, err_path, argv);
+	assert_true(pid > 0);
+	if (!wait_api(sock)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("the API socket %s never answered", sock);
+	}
+	return pid;
+}
+
 /* One API call; returns the status, body into *body (malloc'd). */
 static inline int api(const char *sock, const char *method, const char *path, const char *json,
                       char **body)

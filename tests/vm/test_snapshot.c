@@ -29,14 +29,7 @@ static pid_t start_counter(const char *sock, const char *out, const char *err)
 	                      "--console",
 	                      "stdio",
 	                      NULL};
-	pid_t pid = spawn_capsa(out, err, argv);
-	assert_true(pid > 0);
-	if (!wait_api(sock)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		fail_msg("the API socket %s never answered", sock);
-	}
-	return pid;
+	return spawn_capsa_api(out, err, argv, sock);
 }
 
 /* The guest ran to the end with the right checksum, counted from 0 once,

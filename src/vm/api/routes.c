@@ -6,6 +6,7 @@
 #include "vm/api/routes.h"
 
 #include "vm/api/http.h"
+#include "vm/api/migrate_route.h"
 #include "vm/snapshot/snapshot.h"
 
 #include <json-c/json.h>
@@ -172,6 +173,8 @@ int vm_api_route(struct vm *vm, const char *method, const char *path, const char
 	*out = NULL;
 	int m = method_bit(method);
 	size_t plen = strcspn(path, "?");
+	if (plen == 8 && !strncmp(path, "/migrate", 8)) /* capsa extension */
+		return vm_api_migrate(vm, method, body, body_len, out);
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		if (strlen(known[i].path) != plen || strncmp(known[i].path, path, plen))
 			continue;

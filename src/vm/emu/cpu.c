@@ -101,6 +101,17 @@ void emu_cpu_kick(struct emu_cpu *c)
 {
 	atomic_fetch_or(&c->req, EMU_REQ_KICK);
 }
+void emu_cpu_dirty_resync(struct emu_cpu *c)
+{
+	atomic_fetch_or(&c->req, EMU_REQ_DIRTY);
+}
+void emu_cpu_dirty_settle(struct emu_cpu *c)
+{
+	if (atomic_load(&c->req) & EMU_REQ_DIRTY) {
+		atomic_fetch_and(&c->req, ~EMU_REQ_DIRTY);
+		emu_tlb_drop_writes(c);
+	}
+}
 void emu_cpu_notify(struct emu_cpu *c)
 {
 	atomic_fetch_or(&c->req, EMU_REQ_INTR);
@@ -163,6 +174,9 @@ static void deliver_ext(struct emu_cpu *c, int vec)
 static int events(struct emu_cpu *c)
 {
 	uint32_t req = atomic_load_explicit(&c->req, memory_order_acquire);
+	/* before a kick: a pause must find every store of this vCPU marked */
+	if (req & EMU_REQ_DIRTY)
+		emu_cpu_dirty_settle(c);
 	if (req & EMU_REQ_KICK) {
 		atomic_fetch_and(&c->req, ~EMU_REQ_KICK);
 		set_exit(c, EMU_EXIT_KICK);

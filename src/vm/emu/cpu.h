@@ -32,6 +32,13 @@ void emu_mem_destroy(struct emu_mem *m);
 /* Guest RAM in [gpa, gpa+len) was written by something other than a
  * software CPU (device DMA, a loader): decoded code from it is dropped. */
 void emu_mem_written(struct emu_mem *m, uint64_t gpa, uint64_t len);
+/* Dirty-page logging (accel.h's dirty_*): start, take the pages written
+ * since start or the last take (ORed into bits, numbered as in
+ * mem/dirty.h), stop. After a start or a take, every vCPU must be told
+ * with emu_cpu_dirty_resync. */
+int emu_mem_dirty_start(struct emu_mem *m, struct err *e);
+void emu_mem_dirty_take(struct emu_mem *m, uint64_t *bits);
+void emu_mem_dirty_stop(struct emu_mem *m);
 
 /* The vCPU's view of the rest of the machine. `data` is little-endian;
  * len is 1, 2, 4 or 8. */
@@ -112,5 +119,11 @@ void emu_cpu_notify(struct emu_cpu *c); /* the interrupt controller may have an 
 void emu_cpu_nmi(struct emu_cpu *c);
 void emu_cpu_init(struct emu_cpu *c);
 void emu_cpu_sipi(struct emu_cpu *c, uint8_t vector);
+/* Before its next store (and before it stops for a kick), the vCPU takes
+ * write permission from its TLB, marking those pages dirty. */
+void emu_cpu_dirty_resync(struct emu_cpu *c);
+/* On the vCPU's thread: carry out a pending resync now (before the vCPU
+ * leaves the accelerator, so a pause leaves no store unmarked). */
+void emu_cpu_dirty_settle(struct emu_cpu *c);
 
 #endif

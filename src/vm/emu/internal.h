@@ -43,6 +43,7 @@
 #ifndef CAPSA_VM_EMU_INTERNAL_H
 #define CAPSA_VM_EMU_INTERNAL_H
 
+#include "mem/dirty.h"
 #include "vm/emu/cpu.h"
 
 #include <pthread.h>
@@ -130,6 +131,11 @@ struct emu_mem {
 	/* Serializes LOCKed accesses that cannot use a host atomic (crossing a
 	 * page, or MMIO). */
 	pthread_mutex_t lock;
+	/* Pages written while dirty logging is on. Stores mark a page when a
+	 * TLB entry first allows writing it; a resync (EMU_REQ_DIRTY) drops
+	 * write permission from every entry, marking their pages, so the next
+	 * store to each page goes through the TLB fill again. */
+	struct gm_dirty dirty;
 };
 
 /* Host pointer for one guest-physical page of RAM, or NULL. */
@@ -229,11 +235,12 @@ enum emu_acc { EMU_ACC_R = 0, EMU_ACC_W = 1, EMU_ACC_X = 2 };
 /* ---- the CPU ---- */
 #define EMU_JC_SIZE 16384u
 
-#define EMU_REQ_KICK 0x01u
-#define EMU_REQ_INTR 0x02u
-#define EMU_REQ_NMI  0x04u
-#define EMU_REQ_INIT 0x08u
-#define EMU_REQ_SIPI 0x10u
+#define EMU_REQ_KICK  0x01u
+#define EMU_REQ_INTR  0x02u
+#define EMU_REQ_NMI   0x04u
+#define EMU_REQ_INIT  0x08u
+#define EMU_REQ_SIPI  0x10u
+#define EMU_REQ_DIRTY 0x20u
 
 /* Lazy flags: the last flag-setting operation. */
 enum emu_lf {
@@ -377,6 +384,9 @@ void emu_rmw_end_slow(struct emu_cpu *c);
  * #PF) and its physical address. */
 void emu_tlb_flush(struct emu_cpu *c, int keep_global);
 void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la);
+/* Take write permission from every TLB entry, marking the pages they
+ * allowed writing as dirty (EMU_REQ_DIRTY). */
+void emu_tlb_drop_writes(struct emu_cpu *c);
 const uint8_t *emu_fetch_page(struct emu_cpu *c, uint64_t la, uint64_t *pa_out);
 /* Host pointer of the byte at `la` for an access of this kind by the
  * current CPL (valid to the end of its page), or NULL if it is not RAM.

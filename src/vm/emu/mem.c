@@ -39,6 +39,7 @@ void emu_mem_destroy(struct emu_mem *m)
 	if (!m)
 		return;
 	pthread_mutex_destroy(&m->lock);
+	gm_dirty_free(&m->dirty);
 	free((void *)m->gen);
 	free((void *)m->code);
 	free(m);
@@ -56,10 +57,26 @@ void emu_mem_written(struct emu_mem *m, uint64_t gpa, uint64_t len)
 {
 	if (!len)
 		return;
+	gm_dirty_mark(&m->dirty, &m->gm, gpa, len);
 	uint64_t first = gpa >> 12, last = (gpa + len - 1) >> 12;
 	if (gpa + len < gpa)
 		last = m->npages - 1;
 	for (uint64_t p = first; p <= last && p < m->npages; p++)
 		if (atomic_load_explicit(&m->code[p], memory_order_relaxed))
 			emu_mem_code_written(m, p);
+}
+
+int emu_mem_dirty_start(struct emu_mem *m, struct err *e)
+{
+	return gm_dirty_start(&m->dirty, &m->gm, e);
+}
+
+void emu_mem_dirty_take(struct emu_mem *m, uint64_t *bits)
+{
+	gm_dirty_take(&m->dirty, bits);
+}
+
+void emu_mem_dirty_stop(struct emu_mem *m)
+{
+	gm_dirty_stop(&m->dirty);
 }

@@ -39,8 +39,8 @@ static _Noreturn void page_fault(struct emu_cpu *c, uint64_t la, uint32_t err)
 static void pte_set(struct emu_cpu *c, uint64_t pa, uint64_t bits)
 {
 	uint64_t *p = gm_ptr(&c->mem->gm, pa, 8);
-	if (p)
-		__atomic_fetch_or(p, bits, __ATOMIC_SEQ_CST);
+	if (p && (__atomic_fetch_or(p, bits, __ATOMIC_SEQ_CST) & bits) != bits)
+		gm_dirty_mark(&c->mem->dirty, &c->mem->gm, pa, 8);
 }
 
 static uint64_t pte_read(struct emu_cpu *c, uint64_t pa)
@@ -118,6 +118,15 @@ static void translate(struct emu_cpu *c, uint64_t la, enum emu_acc acc, int user
 	walk(c, la, acc, user, t);
 }
 
+/* An entry that allowed writing is replaced or dropped: stores through it
+ * since the last dirty-log take may not be marked yet, so mark its page
+ * (mem/dirty.h ignores this while logging is off). */
+static inline void tlb_retire(struct emu_cpu *c, const struct emu_tlb_entry *e)
+{
+	if (e->w != EMU_TLB_INVALID)
+		gm_dirty_mark(&c->mem->dirty, &c->mem->gm, e->pa, 1);
+}
+
 /* Translate and remember the result in the TLB of the accessing privilege. */
 static uint64_t xlate_fill(struct emu_cpu *c, uint64_t la, enum emu_acc acc, int user)
 {
@@ -127,8 +136,11 @@ static uint64_t xlate_fill(struct emu_cpu *c, uint64_t la, enum emu_acc acc, int
 	if (host) {
 		struct emu_tlb_entry *e = &c->tlbs[user][(la >> 12) & (EMU_TLB_SIZE - 1)];
 		uint64_t page = la & ~0xfffULL;
+		tlb_retire(c, e);
 		e->r = page;
 		e->w = t.w && t.dirty ? page : EMU_TLB_INVALID;
+		if (e->w == page) /* the one place a page becomes writable */
+			gm_dirty_mark(&c->mem->dirty, &c->mem->gm, t.pa, 1);
 		e->x = t.x ? page : EMU_TLB_INVALID;
 		e->addend = (uintptr_t)host - page;
 		e->code = &c->mem->code[t.pa >> 12];
@@ -320,6 +332,7 @@ void emu_tlb_flush(struct emu_cpu *c, int keep_global)
 			struct emu_tlb_entry *e = &c->tlbs[u][k];
 			if (keep_global && e->global)
 				continue;
+			tlb_retire(c, e);
 			e->r = e->w = e->x = EMU_TLB_INVALID;
 			e->global = 0;
 		}
@@ -337,8 +350,20 @@ void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la)
 	for (int u = 0; u < 2; u++) {
 		struct emu_tlb_entry *e = &c->tlbs[u][(la >> 12) & (EMU_TLB_SIZE - 1)];
 		if ((e->r & ~0xfffULL) == (la & ~0xfffULL) || e->r == (la & ~0xfffULL)) {
+			tlb_retire(c, e);
 			e->r = e->w = e->x = EMU_TLB_INVALID;
 			e->global = 0;
+		}
+	}
+}
+
+void emu_tlb_drop_writes(struct emu_cpu *c)
+{
+	for (int u = 0; u < 2; u++) {
+		for (unsigned k = 0; k < EMU_TLB_SIZE; k++) {
+			struct emu_tlb_entry *e = &c->tlbs[u][k];
+			tlb_retire(c, e);
+			e->w = EMU_TLB_INVALID;
 		}
 	}
 }

@@ -28,22 +28,31 @@ const struct snap_section *snap_find(const struct snap_header *h, uint32_t type)
 	return NULL;
 }
 
-int snap_header_check(const struct snap_header *h, uint64_t file_size, struct err *e)
+int snap_header_ident_check(const struct snap_header *h, struct err *e)
 {
-	if (file_size < sizeof(*h) || memcmp(h->magic, SNAP_MAGIC, 8))
+	if (memcmp(h->magic, SNAP_MAGIC, 8))
 		return err_set(e, ERR_INPUT, "not a capsa snapshot (bad magic or too short)");
 	if (h->version < 1 || h->version > SNAP_VERSION)
 		return err_set(e, ERR_INPUT, "snapshot format version %u, this capsa reads 1 to %u",
 		               h->version, SNAP_VERSION);
 	if (h->header_size != sizeof(*h) || snap_header_crc(h) != h->header_crc)
 		return err_set(e, ERR_INPUT, "snapshot header is corrupt (checksum mismatch)");
+	if (h->vcpu_state_size != sizeof(struct x86_vcpu_state) ||
+	    h->irqchip_size != sizeof(struct x86_irqchip_state))
+		return err_set(e, ERR_INPUT, "snapshot state layout differs from this capsa's");
+	return 0;
+}
+
+int snap_header_check(const struct snap_header *h, uint64_t file_size, struct err *e)
+{
+	if (file_size < sizeof(*h))
+		return err_set(e, ERR_INPUT, "not a capsa snapshot (bad magic or too short)");
+	if (snap_header_ident_check(h, e))
+		return -1;
 	if (h->file_size != file_size)
 		return err_set(e, ERR_INPUT,
 		               "snapshot file is %llu bytes, its header says %llu (truncated?)",
 		               (unsigned long long)file_size, (unsigned long long)h->file_size);
-	if (h->vcpu_state_size != sizeof(struct x86_vcpu_state) ||
-	    h->irqchip_size != sizeof(struct x86_irqchip_state))
-		return err_set(e, ERR_INPUT, "snapshot state layout differs from this capsa's");
 	if (h->nsections > SNAP_MAX_SECTIONS)
 		return err_set(e, ERR_INPUT, "snapshot has %u sections, at most %d allowed",
 		               h->nsections, SNAP_MAX_SECTIONS);

@@ -72,6 +72,9 @@ struct snap_header {
  * CRC, section bounds and the layout sizes this build uses. ERR_INPUT
  * naming what is wrong. */
 int snap_header_check(const struct snap_header *h, uint64_t file_size, struct err *e);
+/* The checks of snap_header_check that need no file: magic, version,
+ * header CRC, layout sizes (a migration stream's header). */
+int snap_header_ident_check(const struct snap_header *h, struct err *e);
 /* The section of `type`, or NULL. */
 const struct snap_section *snap_find(const struct snap_header *h, uint32_t type);
 /* Read a section into buf (exactly `size` bytes expected) and verify its CRC. */

@@ -40,6 +40,16 @@ static int load_devices(int fd, struct snap_loaded *l, uint64_t file_size, struc
 	return rc;
 }
 
+int snap_machine_check(const struct snap_header *h, struct err *e)
+{
+	if (h->cpus < 1 || h->cpus > 254 || h->memory < VM_MIN_MEMORY ||
+	    h->memory > VM_MAX_MEMORY || h->memory % SNAP_PAGE)
+		return err_set(e, ERR_INPUT, "snapshot describes an impossible machine");
+	if (h->accel != ACCEL_KVM && h->accel != ACCEL_EMU)
+		return err_set(e, ERR_INPUT, "snapshot names an unknown accelerator");
+	return 0;
+}
+
 int snap_load(int fd, struct snap_loaded *l, struct err *e)
 {
 	memset(l, 0, sizeof(*l));
@@ -49,13 +59,8 @@ int snap_load(int fd, struct snap_loaded *l, struct err *e)
 	ssize_t n = pread(fd, &l->h, sizeof(l->h), 0);
 	if (n != (ssize_t)sizeof(l->h))
 		memset(&l->h, 0, sizeof(l->h)); /* too short: refused as bad magic */
-	if (snap_header_check(&l->h, (uint64_t)st.st_size, e))
+	if (snap_header_check(&l->h, (uint64_t)st.st_size, e) || snap_machine_check(&l->h, e))
 		return -1;
-	if (l->h.cpus < 1 || l->h.cpus > 254 || l->h.memory < VM_MIN_MEMORY ||
-	    l->h.memory > VM_MAX_MEMORY || l->h.memory % SNAP_PAGE)
-		return err_set(e, ERR_INPUT, "snapshot describes an impossible machine");
-	if (l->h.accel != ACCEL_KVM && l->h.accel != ACCEL_EMU)
-		return err_set(e, ERR_INPUT, "snapshot names an unknown accelerator");
 	l->vcpus = calloc(l->h.cpus, sizeof(*l->vcpus));
 	if (!l->vcpus)
 		return err_sys(e, "allocating vCPU states");

@@ -22,6 +22,9 @@ struct snap_loaded {
 	struct snap_devices *dev; /* NULL: a VM without virtio devices */
 };
 
+/* The header describes a machine capsa can create (vCPUs, memory size,
+ * accelerator). ERR_INPUT naming what is wrong. */
+int snap_machine_check(const struct snap_header *h, struct err *e);
 /* Read and verify everything but memory. ERR_INPUT naming what is wrong. */
 int snap_load(int fd, struct snap_loaded *l, struct err *e);
 /* snap_load, then the memory image's CRC too. */

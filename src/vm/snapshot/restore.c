@@ -5,6 +5,7 @@
  * set while no vCPU runs. */
 #include "vm/snapshot/load.h"
 #include "vm/snapshot/snapshot.h"
+#include "vm/snapshot/state.h"
 #include "vm/snapshot/timers.h"
 #include "vm/vm_internal.h"
 
@@ -80,7 +81,7 @@ static void set_legacy(struct vm *vm, const struct snap_legacy *l)
 	pthread_mutex_unlock(&vm->i8042.lock);
 }
 
-static int set_state(struct vm *vm, const struct snap_loaded *l, struct err *e)
+int snap_state_set(struct vm *vm, const struct snap_loaded *l, struct err *e)
 {
 	const struct accel_ops *ops = vm->accel->ops;
 	struct x86_irqchip_state chip = l->chip;
@@ -95,12 +96,13 @@ static int set_state(struct vm *vm, const struct snap_loaded *l, struct err *e)
 	return 0;
 }
 
-static int create(struct vm **out, const char *path, int fd, struct snap_loaded *l,
-                  const struct vm_restore_opts *o, struct err *e)
+int snap_create_vm(struct vm **out, const struct snap_loaded *l, int mem_fd, uint64_t mem_off,
+                   const struct vm_virtio_config *virtio, const struct vm_restore_opts *o,
+                   struct err *e)
 {
 	enum accel_kind want = o->accel == ACCEL_AUTO ? (enum accel_kind)l->h.accel : o->accel;
 	struct vm_config cfg = {
-	    .kernel = path, /* not read: the kernel is in the saved memory */
+	    .kernel = "(saved)", /* not read: the kernel is in the saved memory */
 	    .cpus = l->h.cpus,
 	    .memory = l->h.memory,
 	    .console_out = o->console_out,
@@ -110,25 +112,45 @@ static int create(struct vm **out, const char *path, int fd, struct snap_loaded 
 	    .kvm_path = o->kvm_path,
 	    .accel = want,
 	};
-	struct vm_restore_src rs = {fd, snap_find(&l->h, SNAP_SEC_MEMORY)->offset, l->cpuid,
-	                            l->ncpuid};
-	/* the devices as configured, disks checked or extracted */
-	if (l->dev && snap_devices_prepare(fd, path, l->dev, o->disk_dir, &cfg.virtio, e))
-		return -1;
+	if (virtio)
+		cfg.virtio = *virtio;
+	struct vm_restore_src rs = {mem_fd, mem_off, l->cpuid, l->ncpuid};
 	struct vm *vm;
-	int rc = vm_create_from(&vm, &cfg, &rs, e);
-	if (rc == 0 && (check_cpu(vm, &l->h, e) || set_state(vm, l, e) ||
-	                (l->dev && snap_devices_restore(vm, l->dev, e)))) {
+	if (vm_create_from(&vm, &cfg, &rs, e))
+		return -1;
+	if (check_cpu(vm, &l->h, e)) {
 		vm_destroy(vm);
-		rc = -1;
-	}
-	if (rc) {
-		if (l->dev)
-			snap_disks_discard(l->dev, &cfg.virtio, l->dev->ndisks);
 		return -1;
 	}
 	*out = vm;
 	return 0;
+}
+
+static int create(struct vm **out, const char *path, int fd, struct snap_loaded *l,
+                  const struct vm_restore_opts *o, struct err *e)
+{
+	/* the devices as configured, disks checked or extracted */
+	struct vm_virtio_config *virtio = calloc(1, sizeof(*virtio));
+	if (!virtio)
+		return err_sys(e, "allocating");
+	if (l->dev && snap_devices_prepare(fd, path, l->dev, o->disk_dir, virtio, e)) {
+		free(virtio);
+		return -1;
+	}
+	struct vm *vm;
+	int rc = snap_create_vm(&vm, l, fd, snap_find(&l->h, SNAP_SEC_MEMORY)->offset,
+	                        l->dev ? virtio : NULL, o, e);
+	if (rc == 0 &&
+	    (snap_state_set(vm, l, e) || (l->dev && snap_devices_restore(vm, l->dev, e)))) {
+		vm_destroy(vm);
+		rc = -1;
+	}
+	if (rc && l->dev)
+		snap_disks_discard(l->dev, virtio, l->dev->ndisks);
+	free(virtio);
+	if (rc == 0)
+		*out = vm;
+	return rc;
 }
 
 int vm_restore(struct vm **out, const char *path, const struct vm_restore_opts *o, struct err *e)

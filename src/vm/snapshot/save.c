@@ -6,6 +6,7 @@
 #include "vm/snapshot/format.h"
 #include "vm/snapshot/sections.h"
 #include "vm/snapshot/snapshot.h"
+#include "vm/snapshot/state.h"
 #include "vm/snapshot/timers.h"
 #include "vm/vm_internal.h"
 
@@ -79,8 +80,7 @@ static void get_legacy(struct vm *vm, struct snap_legacy *l)
 	pthread_mutex_unlock(&vm->i8042.lock);
 }
 
-/* Header fields that describe the machine and the CPU the guest saw. */
-static int fill_header(struct vm *vm, struct snap_header *h, struct err *e)
+int snap_header_fill(struct vm *vm, struct snap_header *h, struct err *e)
 {
 	memcpy(h->magic, SNAP_MAGIC, 8);
 	h->version = SNAP_VERSION;
@@ -120,14 +120,14 @@ static int put_devices(struct vm *vm, int fd, struct snap_header *h, int with_di
 	return rc;
 }
 
-static int write_all_sections(struct vm *vm, int fd, struct snap_header *h, int with_disks,
-                              struct err *e)
+int snap_state_write(struct vm *vm, int fd, struct snap_header *h, int with_disks, uint64_t *at,
+                     struct err *e)
 {
 	const struct accel_ops *ops = vm->accel->ops;
 	struct snap_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.edits = vm->edits;
-	uint64_t off = SNAP_HEADER_SIZE;
+	uint64_t off = *at;
 	if (put_section(fd, h, SNAP_SEC_CONFIG, &cfg, sizeof(cfg), &off, e))
 		return -1;
 	size_t vlen = vm->ncpus * sizeof(struct x86_vcpu_state);
@@ -165,6 +165,16 @@ static int write_all_sections(struct vm *vm, int fd, struct snap_header *h, int 
 	free(c);
 	if (rc || (vm_virtio_devices(vm) && put_devices(vm, fd, h, with_disks, &off, e)))
 		return -1;
+	*at = off;
+	return 0;
+}
+
+static int write_all_sections(struct vm *vm, int fd, struct snap_header *h, int with_disks,
+                              struct err *e)
+{
+	uint64_t off = SNAP_HEADER_SIZE;
+	if (snap_state_write(vm, fd, h, with_disks, &off, e))
+		return -1;
 	uint64_t mem_off = (off + SNAP_PAGE - 1) & ~(uint64_t)(SNAP_PAGE - 1);
 	if (put_memory(fd, vm, h, mem_off, e))
 		return -1;
@@ -197,7 +207,7 @@ int vm_snapshot_save_opts(struct vm *vm, const char *path, const struct vm_snaps
 	struct snap_header *h = calloc(1, SNAP_HEADER_SIZE);
 	int rc = h ? 0 : err_sys(e, "allocating");
 	if (rc == 0)
-		rc = fill_header(vm, h, e) || write_all_sections(vm, fd, h, o->with_disks, e) ? -1
+		rc = snap_header_fill(vm, h, e) || write_all_sections(vm, fd, h, o->with_disks, e) ? -1
 		                                                                              : 0;
 	if (rc == 0 && fsync(fd))
 		rc = err_sys(e, "writing the snapshot");
