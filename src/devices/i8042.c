@@ -53,6 +53,17 @@ static void push_device(struct i8042 *k, uint8_t v, int aux)
 	}
 }
 
+/* The next typed byte goes out once the output buffer is empty and the
+ * keyboard port enabled, as a real keyboard waits for its controller. */
+static void feed_key(struct i8042 *k)
+{
+	if (!k->nkeys || k->nout || (k->ctr & 0x10))
+		return;
+	uint8_t v = k->keys[0];
+	memmove(k->keys, k->keys + 1, --k->nkeys);
+	push_device(k, v, 0);
+}
+
 static uint8_t pop(struct i8042 *k)
 {
 	if (!k->nout)
@@ -60,6 +71,7 @@ static uint8_t pop(struct i8042 *k)
 	uint8_t v = k->out[0];
 	memmove(k->out, k->out + 1, --k->nout);
 	memmove(k->aux, k->aux + 1, k->nout);
+	feed_key(k);
 	return v;
 }
 
@@ -97,6 +109,7 @@ static void command(struct i8042 *k, uint8_t cmd)
 		break;
 	case CMD_KBD_EN:
 		k->ctr &= (uint8_t)~0x10;
+		feed_key(k);
 		break;
 	default:
 		/* 0xf0-0xff pulse output lines; bit 0 low is the CPU reset line. */
@@ -113,6 +126,7 @@ static void data_write(struct i8042 *k, uint8_t v)
 	switch (cmd) {
 	case CMD_WRITE_CTR:
 		k->ctr = v;
+		feed_key(k);
 		break;
 	case CMD_WRITE_OUT:
 		if (!(v & 1)) /* output port bit 0 low resets the CPU */
@@ -188,4 +202,22 @@ void i8042_init(struct i8042 *k, const struct vm_control *ctl, const struct irq_
 void i8042_destroy(struct i8042 *k)
 {
 	pthread_mutex_destroy(&k->lock);
+}
+
+void i8042_ctrl_alt_del(struct i8042 *k)
+{
+	/* Ctrl, Alt, Delete down, then up in reverse order */
+	static const uint8_t set1[] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
+	static const uint8_t set2[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
+	                               0x71, 0xf0, 0x11, 0xf0, 0x14};
+	pthread_mutex_lock(&k->lock);
+	int xlate = k->ctr & 0x40;
+	const uint8_t *seq = xlate ? set1 : set2;
+	size_t n = xlate ? sizeof(set1) : sizeof(set2);
+	if (k->nkeys + n <= sizeof(k->keys)) {
+		memcpy(k->keys + k->nkeys, seq, n);
+		k->nkeys += (unsigned)n;
+	}
+	feed_key(k);
+	pthread_mutex_unlock(&k->lock);
 }

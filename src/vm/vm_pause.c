@@ -5,7 +5,8 @@
  * outside the accelerator makes the next run return at once), and waits
  * until every live vCPU thread is parked in vm_pause_park. Guest timers are
  * not compensated: a long pause may make the guest see its timers expire
- * together on resume. */
+ * together on resume. Also the other requests of the control API that reach
+ * into a running VM from another thread (Ctrl-Alt-Del). */
 #include "vm/vm_internal.h"
 
 void vm_pause_init(struct vm *vm)
@@ -108,4 +109,12 @@ void vm_get_info(struct vm *vm, struct vm_info *out)
 	out->memory = vm->ram_size;
 	out->accel = vm->accel->kind;
 	out->ended = ended(vm);
+}
+
+int vm_send_ctrl_alt_del(struct vm *vm, struct err *e)
+{
+	if (ended(vm))
+		return err_set(e, ERR_INPUT, "the VM has ended");
+	i8042_ctrl_alt_del(&vm->i8042);
+	return 0;
 }
