@@ -11,6 +11,7 @@
 
 #define CTR_KBD_INT 0x01
 #define CTR_AUX_INT 0x02
+#define CTR_XLATE   0x40
 
 #define CMD_READ_CTR      0x20
 #define CMD_WRITE_CTR     0x60
@@ -53,14 +54,41 @@ static void push_device(struct i8042 *k, uint8_t v, int aux)
 	}
 }
 
+/* Scancode set 2 to set 1, as the controller translates when CTR bit 6 is
+ * set; only for the keys capsa types (Ctrl, Alt, Delete). */
+static uint8_t set1_of(uint8_t v)
+{
+	switch (v) {
+	case 0x14:
+		return 0x1d;
+	case 0x11:
+		return 0x38;
+	case 0x71:
+		return 0x53;
+	default:
+		return v;
+	}
+}
+
 /* The next typed byte goes out once the output buffer is empty and the
- * keyboard port enabled, as a real keyboard waits for its controller. */
+ * keyboard port enabled, as a real keyboard waits for its controller; a
+ * set 2 break (0xf0, code) becomes one set 1 byte with bit 7 set. */
 static void feed_key(struct i8042 *k)
 {
 	if (!k->nkeys || k->nout || (k->ctr & 0x10))
 		return;
 	uint8_t v = k->keys[0];
-	memmove(k->keys, k->keys + 1, --k->nkeys);
+	unsigned used = 1;
+	if (k->ctr & CTR_XLATE) {
+		if (v == 0xf0 && k->nkeys > 1) {
+			v = set1_of(k->keys[1]) | 0x80;
+			used = 2;
+		} else {
+			v = set1_of(v);
+		}
+	}
+	k->nkeys -= used;
+	memmove(k->keys, k->keys + used, k->nkeys);
 	push_device(k, v, 0);
 }
 
@@ -206,17 +234,13 @@ void i8042_destroy(struct i8042 *k)
 
 void i8042_ctrl_alt_del(struct i8042 *k)
 {
-	/* Ctrl, Alt, Delete down, then up in reverse order */
-	static const uint8_t set1[] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
-	static const uint8_t set2[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
-	                               0x71, 0xf0, 0x11, 0xf0, 0x14};
+	/* set 2: Ctrl, Alt, Delete down, then up in reverse order */
+	static const uint8_t seq[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
+	                              0x71, 0xf0, 0x11, 0xf0, 0x14};
 	pthread_mutex_lock(&k->lock);
-	int xlate = k->ctr & 0x40;
-	const uint8_t *seq = xlate ? set1 : set2;
-	size_t n = xlate ? sizeof(set1) : sizeof(set2);
-	if (k->nkeys + n <= sizeof(k->keys)) {
-		memcpy(k->keys + k->nkeys, seq, n);
-		k->nkeys += (unsigned)n;
+	if (k->nkeys + sizeof(seq) <= sizeof(k->keys)) {
+		memcpy(k->keys + k->nkeys, seq, sizeof(seq));
+		k->nkeys += (unsigned)sizeof(seq);
 	}
 	feed_key(k);
 	pthread_mutex_unlock(&k->lock);

@@ -44,9 +44,10 @@ extern const struct io_ops i8042_cmd_ops;
 void i8042_init(struct i8042 *k, const struct vm_control *ctl, const struct irq_line *kbd_irq,
                 const struct irq_line *aux_irq);
 void i8042_destroy(struct i8042 *k);
-/* Press and release Ctrl-Alt-Del on a keyboard: its scancodes (set 1 when
- * the guest turned translation on, else set 2) reach the guest one byte and
- * one interrupt at a time while the keyboard port is enabled. Takes k->lock. */
+/* Press and release Ctrl-Alt-Del on a keyboard: its set 2 scancodes reach
+ * the guest one byte and one interrupt at a time while the keyboard port is
+ * enabled, translated to set 1 when the guest asked for it (CTR bit 6).
+ * Takes k->lock. */
 void i8042_ctrl_alt_del(struct i8042 *k);
 
 #endif
