@@ -111,6 +111,21 @@ static inline int wait_api(const char *sock)
 	return 0;
 }
 
+/* spawn_capsa, then wait for the API socket; fails the test (and kills
+ * the process) when it never answers. */
+static inline pid_t spawn_with_api(const char *sock, const char *out, const char *err,
+                                   const char *const *argv)
+{
+	pid_t pid = spawn_capsa(out, err, argv);
+	assert_true(pid > 0);
+	if (!wait_api(sock)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("the API socket %s never answered", sock);
+	}
+	return pid;
+}
+
 /* One API call; returns the status, body into *body (malloc'd). */
 static inline int api(const char *sock, const char *method, const char *path, const char *json,
                       char **body)

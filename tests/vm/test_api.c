@@ -18,14 +18,7 @@ static int setup(void **state)
 static pid_t start_bare(const char *sock, const char *out, const char *err)
 {
 	const char *argv[] = {"capsa", "vm", "run", "--api-sock", sock, NULL};
-	pid_t pid = spawn_capsa(out, err, argv);
-	assert_true(pid > 0);
-	if (!wait_api(sock)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		fail_msg("the API socket %s never answered", sock);
-	}
-	return pid;
+	return spawn_with_api(sock, out, err, argv);
 }
 
 static void stop(pid_t pid)
