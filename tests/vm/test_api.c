@@ -179,6 +179,20 @@ static void test_refusals_before_start(void **state)
 	assert_non_null(strstr(body, "\"network-interfaces\":[]"));
 	assert_non_null(strstr(body, "\"vsock\":null"));
 	free(body);
+	/* a network interface is kept as put (and replaced by its id) */
+	put_ok(sock, "/network-interfaces/eth0",
+	       "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap9\"}");
+	put_ok(sock, "/network-interfaces/eth0",
+	       "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap7\",\"guest_mac\":"
+	       "\"02:11:22:33:44:55\",\"tx_rate_limiter\":{\"ops\":{\"size\":50,"
+	       "\"refill_time\":500}}}");
+	assert_int_equal(api(sock, "GET", "/vm/config", NULL, &body), 200);
+	assert_non_null(strstr(body,
+	                       "\"network-interfaces\":[{\"iface_id\":\"eth0\",\"host_dev_name\":"
+	                       "\"tap7\",\"guest_mac\":\"02:11:22:33:44:55\",\"rx_rate_limiter\":"
+	                       "null,\"tx_rate_limiter\":{\"bandwidth\":null,\"ops\":{\"size\":50,"
+	                       "\"refill_time\":500}}}]"));
+	free(body);
 	/* once configured, a snapshot can no longer be loaded instead */
 	put_ok(sock, "/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":64}");
 	expect_fault(sock, "PUT", "/snapshot/load", "{\"snapshot_path\":\"/tmp/x\"}", 400,
@@ -189,7 +203,7 @@ static void test_refusals_before_start(void **state)
 
 /* Configure the bootinfo guest through the API, check GET /vm/config, start. */
 static void configure_bootinfo(const char *sock, const char *disk, const char *initrd,
-                               const char *uds)
+                               const char *uds, const char *tap)
 {
 	char req[4400];
 	snprintf(req, sizeof(req),
@@ -209,6 +223,10 @@ static void configure_bootinfo(const char *sock, const char *disk, const char *i
 	put_ok(sock, "/drives/rootfs", req);
 	snprintf(req, sizeof(req), "{\"guest_cid\":7,\"uds_path\":\"%s\"}", uds);
 	put_ok(sock, "/vsock", req);
+	if (tap) {
+		snprintf(req, sizeof(req), "{\"iface_id\":\"eth0\",\"host_dev_name\":\"%s\"}", tap);
+		put_ok(sock, "/network-interfaces/eth0", req);
+	}
 	/* a second root device is refused */
 	snprintf(req, sizeof(req),
 	         "{\"drive_id\":\"other\",\"path_on_host\":\"%s\",\"is_root_device\":true}", disk);
@@ -251,8 +269,14 @@ static void test_configured_by_api(void **state)
 	assert_int_equal(write_file(disk, zeros, 1 << 20), 0);
 	assert_int_equal(write_file(initrd, zeros, 12345), 0);
 	free(zeros);
+	/* a tap device capsa creates, where the host has /dev/net/tun */
+	char tap[16];
+	snprintf(tap, sizeof(tap), "capsaapi%u", (unsigned)getpid() % 100000);
+	int with_tap = access("/dev/net/tun", R_OK | W_OK) == 0;
+	if (!with_tap)
+		printf("# note: no network interface: host has no /dev/net/tun\n");
 	pid_t pid = start_bare(sock, out, err);
-	configure_bootinfo(sock, disk, initrd, uds);
+	configure_bootinfo(sock, disk, initrd, uds, with_tap ? tap : NULL);
 	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
 	int st;
 	double took;
@@ -265,7 +289,10 @@ static void test_configured_by_api(void **state)
 		printf("# note: guest output: %s\n", o);
 	assert_non_null(
 	    strstr(o, "cmdline: test=bootinfo marker=api root=/dev/vda ro virtio_mmio.device="));
-	assert_int_equal(file_count(out, "virtio_mmio.device="), 2); /* disk and vsock */
+	/* disk, vsock and the network interface */
+	if (file_count(out, "virtio_mmio.device=") != 2 + with_tap)
+		printf("# note: stderr: %s\n", read_file(err, NULL));
+	assert_int_equal(file_count(out, "virtio_mmio.device="), 2 + with_tap);
 	assert_non_null(strstr(o, "e820: 0x0000000000100000-0x0000000007ffffff 1\n"));
 	assert_non_null(strstr(o, "size=12345\n"));
 	free(o);
