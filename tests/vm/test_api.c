@@ -193,6 +193,17 @@ static void test_refusals_before_start(void **state)
 	                       "null,\"tx_rate_limiter\":{\"bandwidth\":null,\"ops\":{\"size\":50,"
 	                       "\"refill_time\":500}}}]"));
 	free(body);
+	/* the CLI's clients: config prints GET /vm/config; --json prints a
+	 * refusal's fault as JSON on stdout, with status 1 */
+	struct run_result r;
+	capsa_run(&r, 30, "vm", "config", "--api-sock", sock, NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"host_dev_name\":\"tap7\""));
+	run_result_free(&r);
+	capsa_run(&r, 30, "vm", "pause", "--api-sock", sock, "--json", NULL);
+	assert_int_equal(r.status, 1);
+	assert_true(!strncmp(r.out, "{\"fault_message\":\"the VM has not started", 40));
+	run_result_free(&r);
 	/* once configured, a snapshot can no longer be loaded instead */
 	put_ok(sock, "/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":64}");
 	expect_fault(sock, "PUT", "/snapshot/load", "{\"snapshot_path\":\"/tmp/x\"}", 400,
