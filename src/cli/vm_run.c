@@ -220,9 +220,9 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 	if (optind < argc)
 		return err_set(e, ERR_INPUT, "unexpected argument '%s'", argv[optind]);
 	if (!o->m.cfg.kernel && !o->api_sock)
-		return err_set(
-		    e, ERR_INPUT,
-		    "--kernel PATH or --api-sock PATH is required (see capsa vm run --help)");
+		return err_set(e, ERR_INPUT,
+		               "--kernel PATH is required (or --api-sock PATH to configure the VM "
+		               "through the control API; see capsa vm run --help)");
 	vm_api_machine_name_devices(&o->m);
 	return 0;
 }
