@@ -32,21 +32,6 @@ static pid_t start_counter(const char *sock, const char *out, const char *err)
 	return spawn_with_api(sock, out, err, argv);
 }
 
-/* The guest ran to the end with the right checksum, counted from 0 once,
- * and capsa exited 0. */
-static void expect_finished(pid_t pid, const char *out)
-{
-	int st;
-	double took;
-	assert_int_equal(wait_with_deadline(pid, 120, &st, &took), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
-	char want[64];
-	snprintf(want, sizeof(want), "count: done sum=0x%08x\n", count_expected_default());
-	assert_int_equal(file_count(out, want), 1);
-	assert_int_equal(file_count(out, "count: 0 sum="), 1);
-}
-
 static void test_pause_resume(void **state)
 {
 	(void)state;
