@@ -13,7 +13,11 @@ static const char vm_usage[] =
     "\n"
     "Commands:\n"
     "  run     boot a kernel (Linux vmlinux/bzImage, or a PVH test guest) and\n"
-    "          run it until it resets, powers off or exits\n"
+    "          run it until it resets, powers off or exits; with only --api-sock,\n"
+    "          wait to be configured through the control API\n"
+    "  restore FILE  run a VM saved by `capsa vm snapshot`\n"
+    "  pause, resume, status, config, snapshot --api-sock PATH\n"
+    "          clients of a VM's control API\n"
     "\n"
     "Run 'capsa vm COMMAND --help' for a command's options.\n";
 
@@ -33,7 +37,7 @@ int cli_vm_main(int argc, char **argv)
 		return cli_vm_restore(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "migrate"))
 		return cli_vm_migrate(argc - 1, argv + 1);
-	static const char *const ctl[] = {"pause", "resume", "status", "snapshot"};
+	static const char *const ctl[] = {"pause", "resume", "status", "config", "snapshot"};
 	for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++)
 		if (!strcmp(argv[1], ctl[i]))
 			return cli_vm_ctl(argc - 1, argv + 1);

@@ -6,6 +6,7 @@
 #include "vm/vm.h"
 
 #include <json-c/json.h>
+#include <signal.h>
 
 /* argv[0] = "run" */
 int cli_vm_run(int argc, char **argv);
@@ -31,16 +32,23 @@ int cli_vm_incoming(const struct cli_incoming *in);
 
 /* Running a created VM (vm_serve.c): never returns once the VM ran; on
  * an error before, prints it and returns the exit status. */
+struct vm_api;
+struct vm_api_machine;
 struct cli_serve {
 	const char *cmd; /* "capsa vm run", for messages */
 	int json;        /* --json-events */
 	const char *api_sock;
-	int paused; /* start with every vCPU paused */
+	struct vm_api *api;             /* already serving, or NULL to start on api_sock */
+	struct vm_api_machine *machine; /* the VM's configuration, NULL if unknown */
+	int paused;                     /* start with every vCPU paused */
 	int console_escape;
 	int console_out;       /* closed at the end if not stdio */
 	const char *vsock_uds; /* removed at the end, or NULL */
 };
 int cli_vm_serve(struct vm *vm, const struct cli_serve *s);
+/* Install the handlers of SIGINT, SIGTERM and SIGHUP: they end the running
+ * VM, or before there is one set the returned flag to the signal number. */
+volatile sig_atomic_t *cli_vm_signals(void);
 /* Events on stderr: JSON with --json-events, else `plain` (if not NULL). */
 void cli_vm_emit(int json, json_object *ev, const char *plain);
 json_object *cli_vm_event(const char *name);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* capsa vm pause|resume|status|snapshot: clients of a running VM's control
+/* capsa vm pause|resume|status|config|snapshot: clients of a running VM's control
  * API (`capsa vm run --api-sock PATH`). */
 #include "cli/vm_cmds.h"
 
@@ -13,17 +13,29 @@
 #include <unistd.h>
 
 static const char ctl_usage[] =
-    "Usage: capsa vm pause|resume|status --api-sock PATH\n"
-    "       capsa vm snapshot --api-sock PATH --file FILE [--with-disks]\n"
+    "Usage: capsa vm pause|resume|status|config --api-sock PATH [--json]\n"
+    "       capsa vm snapshot --api-sock PATH --file FILE [--with-disks] [--json]\n"
     "       capsa vm snapshot verify FILE\n"
     "\n"
     "Talk to a VM started with `capsa vm run --api-sock PATH`:\n"
     "  pause     stop every vCPU\n"
     "  resume    let a paused VM go on\n"
     "  status    print the VM's state as JSON (GET /)\n"
+    "  config    print the VM's configuration as JSON (GET /vm/config)\n"
     "  snapshot  save the paused VM to FILE (`capsa vm restore FILE` runs it again);\n"
     "            --with-disks puts each disk's data in FILE too, so FILE alone is the VM\n"
-    "  snapshot verify  check every checksum of FILE, memory included\n";
+    "  snapshot verify  check every checksum of FILE, memory included\n"
+    "\n"
+    "Options:\n"
+    "  --api-sock PATH  the VM's control socket\n"
+    "  --file FILE      snapshot: the file to write\n"
+    "  --with-disks     snapshot: also the disks' data\n"
+    "  --json           print the answer as JSON on stdout, errors included\n"
+    "                   ({\"fault_message\": ...}; {} for a done action)\n"
+    "  -h, --help       this text\n"
+    "\n"
+    "Exit status: 0 on success, 1 when the VM refused the request, 2 for bad\n"
+    "options or an unreachable socket.\n";
 
 /* The server's fault message, or the body itself when it has none. */
 static void print_fault(const char *verb, int status, const char *body)
@@ -40,15 +52,13 @@ static void print_fault(const char *verb, int status, const char *body)
 int cli_vm_ctl(int argc, char **argv)
 {
 	const char *verb = argv[0], *sock = NULL, *file = NULL;
-	int with_disks = 0;
+	int with_disks = 0, json = 0;
 	if (!strcmp(verb, "snapshot") && argc >= 2 && !strcmp(argv[1], "verify"))
 		return cli_vm_snapshot_verify(argc - 1, argv + 1);
 	static const struct option lo[] = {
-	    {"api-sock", required_argument, 0, 's'},
-	    {"file", required_argument, 0, 'f'},
-	    {"with-disks", no_argument, 0, 'd'},
-	    {"help", no_argument, 0, 'h'},
-	    {0, 0, 0, 0},
+	    {"api-sock", required_argument, 0, 's'}, {"file", required_argument, 0, 'f'},
+	    {"with-disks", no_argument, 0, 'd'},     {"json", no_argument, 0, 'j'},
+	    {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
 	};
 	int c;
 	opterr = 0;
@@ -60,6 +70,8 @@ int cli_vm_ctl(int argc, char **argv)
 			file = optarg;
 		} else if (c == 'd' && !strcmp(verb, "snapshot")) {
 			with_disks = 1;
+		} else if (c == 'j') {
+			json = 1;
 		} else if (c == 'h') {
 			fputs(ctl_usage, stdout);
 			return 0;
@@ -77,9 +89,9 @@ int cli_vm_ctl(int argc, char **argv)
 	}
 	const char *method = "PATCH", *path = "/vm", *body = NULL;
 	json_object *req = NULL;
-	if (!strcmp(verb, "status")) {
+	if (!strcmp(verb, "status") || !strcmp(verb, "config")) {
 		method = "GET";
-		path = "/";
+		path = !strcmp(verb, "status") ? "/" : "/vm/config";
 	} else if (snap) {
 		method = "PUT";
 		path = "/snapshot/create";
@@ -108,7 +120,9 @@ int cli_vm_ctl(int argc, char **argv)
 		return err_exit_status(&e);
 	}
 	int ok = status >= 200 && status < 300;
-	if (!ok)
+	if (json)
+		printf("%s\n", resp[0] ? resp : "{}");
+	else if (!ok)
 		print_fault(verb, status, resp);
 	else if (resp[0])
 		printf("%s\n", resp);

@@ -4,6 +4,9 @@
 
 #include "lib/size.h"
 #include "vm/kvm.h"
+#include "vm/api/instance.h"
+#include "vm/api/server.h"
+#include "vm/snapshot/snapshot.h"
 #include "vm/vm.h"
 
 #include <fcntl.h>
@@ -25,10 +28,15 @@
 
 static const char run_usage[] =
     "Usage: capsa vm run --kernel PATH [OPTIONS]\n"
+    "       capsa vm run --api-sock PATH [OPTIONS]\n"
     "\n"
     "Boot a kernel in a new virtual machine and run it until the guest resets,\n"
     "powers off, or writes its exit status to the debug-exit port. The VM runs\n"
     "on KVM where /dev/kvm works and on capsa's software x86-64 CPU elsewhere.\n"
+    "Without --kernel, the VM waits to be configured and started through the\n"
+    "control API (PUT /boot-source ... PUT /actions InstanceStart) or loaded from\n"
+    "a snapshot (PUT /snapshot/load); the options given are its starting\n"
+    "configuration.\n"
     "\n"
     "Options:\n"
     "  --kernel PATH        kernel to boot: an ELF vmlinux (entered through its PVH\n"
@@ -66,7 +74,7 @@ static const char run_usage[] =
     "                       the environment variable CAPSA_ACCEL sets the default\n"
     "  --api-sock PATH      serve the control API (HTTP/1.1 + JSON, a subset of\n"
     "                       Firecracker's) on a Unix socket at PATH, mode 0600;\n"
-    "                       see capsa vm pause|resume|status|snapshot|migrate\n"
+    "                       see capsa vm pause|resume|status|snapshot|config|migrate\n"
     "  --incoming tcp:ADDR:PORT  instead of booting, wait there for a VM that\n"
     "                       `capsa vm migrate` sends, and run it (the machine comes\n"
     "                       from the source; --console, --accel, --api-sock and\n"
@@ -88,11 +96,10 @@ static const char run_usage[] =
     "to the command line, and says so on stderr.\n";
 
 struct run_opts {
-	struct vm_config cfg;
+	struct vm_api_machine m; /* m.cfg: the machine the flags describe */
 	struct cpuid_edits edits;
 	const char *console;
 	int json;
-	char *cmdline;
 	const char *api_sock;
 	const char *incoming;
 };
@@ -137,32 +144,35 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
-	const char *cmdline = "console=ttyS0 reboot=k panic=-1";
 	const char *env_accel = getenv("CAPSA_ACCEL");
-	if (env_accel && *env_accel && accel_parse(env_accel, &o->cfg.accel, e))
+	if (env_accel && *env_accel && accel_parse(env_accel, &o->m.cfg.accel, e))
 		return err_prefix(e, "CAPSA_ACCEL");
 	uint64_t v;
 	int c;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		/* options that describe the machine (not how it is run) */
+		if (c >= O_KERNEL && c <= O_VSOCK && c != O_CONSOLE && c != O_JSON)
+			o->m.configured = 1;
 		switch (c) {
 		case O_KERNEL:
-			o->cfg.kernel = optarg;
+			o->m.cfg.kernel = optarg;
 			break;
 		case O_INITRD:
-			o->cfg.initrd = optarg;
+			o->m.cfg.initrd = optarg;
 			break;
 		case O_CMDLINE:
-			cmdline = optarg;
+			if (vm_api_machine_set_args(&o->m, optarg, e))
+				return -1;
 			break;
 		case O_CPUS:
 			if (parse_uint(optarg, "--cpus", 1, 254, &v, e))
 				return -1;
-			o->cfg.cpus = (unsigned)v;
+			o->m.cfg.cpus = (unsigned)v;
 			break;
 		case O_MEMORY:
-			if (parse_size(optarg, "--memory", &o->cfg.memory, e))
+			if (parse_size(optarg, "--memory", &o->m.cfg.memory, e))
 				return -1;
 			break;
 		case O_CONSOLE:
@@ -176,27 +186,27 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 			o->json = 1;
 			break;
 		case O_DISK:
-			if (vm_virtio_add_disk(&o->cfg.virtio, optarg, e))
+			if (vm_virtio_add_disk(&o->m.cfg.virtio, optarg, e))
 				return -1;
 			break;
 		case O_RNG:
-			o->cfg.virtio.rng = 1;
+			o->m.cfg.virtio.rng = 1;
 			break;
 		case O_BALLOON:
-			if (parse_size(optarg, "--balloon", &o->cfg.virtio.balloon_target, e))
+			if (parse_size(optarg, "--balloon", &o->m.cfg.virtio.balloon_target, e))
 				return -1;
-			o->cfg.virtio.balloon = 1;
+			o->m.cfg.virtio.balloon = 1;
 			break;
 		case O_NET:
-			if (vm_net_add(&o->cfg.virtio.net, optarg, e))
+			if (vm_net_add(&o->m.cfg.virtio.net, optarg, e))
 				return -1;
 			break;
 		case O_VSOCK:
-			if (vm_vsock_parse(&o->cfg.virtio.vsock, optarg, e))
+			if (vm_vsock_parse(&o->m.cfg.virtio.vsock, optarg, e))
 				return -1;
 			break;
 		case O_ACCEL:
-			if (accel_parse(optarg, &o->cfg.accel, e))
+			if (accel_parse(optarg, &o->m.cfg.accel, e))
 				return -1;
 			break;
 		case O_API:
@@ -219,14 +229,15 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 	}
 	if (optind < argc)
 		return err_set(e, ERR_INPUT, "unexpected argument '%s'", argv[optind]);
-	if (o->incoming && o->cfg.kernel)
+	if (o->incoming && o->m.cfg.kernel)
 		return err_set(e, ERR_INPUT,
 		               "--incoming takes the VM from the source: no --kernel");
-	if (!o->cfg.kernel && !o->incoming)
-		return err_set(e, ERR_INPUT, "--kernel PATH is required (see capsa vm run --help)");
-	/* virtio-mmio devices are announced on the command line */
-	o->cmdline = vm_virtio_cmdline(&o->cfg.virtio, cmdline);
-	return o->cmdline ? 0 : err_sys(e, "strdup");
+	if (!o->m.cfg.kernel && !o->api_sock && !o->incoming)
+		return err_set(e, ERR_INPUT,
+		               "--kernel PATH is required (or --api-sock PATH to configure the VM "
+		               "through the control API; see capsa vm run --help)");
+	vm_api_machine_name_devices(&o->m);
+	return 0;
 }
 
 int cli_vm_console(const char *spec, struct vm_config *cfg, struct err *e)
@@ -253,16 +264,16 @@ int cli_vm_console(const char *spec, struct vm_config *cfg, struct err *e)
 
 /* `auto` is decided here, before the kernel command line is final: the
  * paravirtual-KVM workarounds apply only when KVM runs the guest. */
-static void resolve_accel(struct run_opts *o)
+static void resolve_accel(struct run_opts *o, struct vm_config *cfg)
 {
-	if (o->cfg.accel != ACCEL_AUTO)
+	if (cfg->accel != ACCEL_AUTO)
 		return;
 	struct err why = {0};
-	if (accel_kvm_probe(o->cfg.kvm_path, &why) == 0) {
-		o->cfg.accel = ACCEL_KVM;
+	if (accel_kvm_probe(cfg->kvm_path, &why) == 0) {
+		cfg->accel = ACCEL_KVM;
 		return;
 	}
-	o->cfg.accel = ACCEL_EMU;
+	cfg->accel = ACCEL_EMU;
 	json_object *ev = cli_vm_event("accel");
 	json_object_object_add(ev, "accel", json_object_new_string("emu"));
 	json_object_object_add(ev, "reason", json_object_new_string(why.msg));
@@ -273,23 +284,24 @@ static void resolve_accel(struct run_opts *o)
 
 /* Host workarounds for paravirtual KVM: CPUID edits first (the user's own
  * edits, applied later, win) and command line additions. */
-static int apply_pvm(struct run_opts *o, struct err *e)
+static int apply_pvm(struct run_opts *o, const struct vm_config *cfg, struct cpuid_edits *edits,
+                     char **cmdline, struct err *e)
 {
-	if (o->cfg.accel != ACCEL_KVM || !kvm_host_is_pvm())
+	if (cfg->accel != ACCEL_KVM || !kvm_host_is_pvm())
 		return 0;
 	struct cpuid_edits mine = {.n = 0};
 	if (cpuid_parse_features(PVM_CPU_FEATURES, &mine, e))
 		return -1;
-	for (size_t i = 0; i < o->edits.n && mine.n < CPUID_MAX_EDITS; i++)
-		mine.e[mine.n++] = o->edits.e[i];
-	o->edits = mine;
-	size_t len = strlen(o->cmdline) + strlen(PVM_CMDLINE) + 2;
+	for (size_t i = 0; i < edits->n && mine.n < CPUID_MAX_EDITS; i++)
+		mine.e[mine.n++] = edits->e[i];
+	*edits = mine;
+	size_t len = strlen(*cmdline) + strlen(PVM_CMDLINE) + 2;
 	char *cl = malloc(len);
 	if (!cl)
 		return err_sys(e, "malloc");
-	snprintf(cl, len, "%s%s%s", o->cmdline, *o->cmdline ? " " : "", PVM_CMDLINE);
-	free(o->cmdline);
-	o->cmdline = cl;
+	snprintf(cl, len, "%s%s%s", *cmdline, **cmdline ? " " : "", PVM_CMDLINE);
+	free(*cmdline);
+	*cmdline = cl;
 	json_object *ev = cli_vm_event("host-workarounds");
 	json_object_object_add(ev, "host", json_object_new_string("kvm_pvm"));
 	json_object_object_add(ev, "cpu_features", json_object_new_string(PVM_CPU_FEATURES));
@@ -300,70 +312,156 @@ static int apply_pvm(struct run_opts *o, struct err *e)
 	return 0;
 }
 
-int cli_vm_run(int argc, char **argv)
+static void report_created(struct run_opts *o, struct vm *vm, const struct vm_config *cfg)
 {
-	struct run_opts o;
-	memset(&o, 0, sizeof(o));
-	o.cfg.cpus = 1;
-	o.cfg.memory = 256ULL << 20;
-	struct err e = {0};
-	int json = 0;
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--json-events"))
-			json = 1;
-	if (parse(argc, argv, &o, &e)) {
-		free(o.cmdline);
-		return cli_vm_fail(json, "capsa vm run", &e);
-	}
-	if (o.incoming) {
-		free(o.cmdline);
-		struct cli_incoming in = {o.incoming, o.console,  o.cfg.accel,
-		                          NULL,       o.api_sock, json};
-		return cli_vm_incoming(&in);
-	}
-	resolve_accel(&o);
-	if (apply_pvm(&o, &e) || cli_vm_console(o.console, &o.cfg, &e)) {
-		free(o.cmdline);
-		return cli_vm_fail(json, "capsa vm run", &e);
-	}
-	o.cfg.cmdline = o.cmdline;
-	o.cfg.cpu_edits = &o.edits;
-
-	struct vm *vm;
-	if (vm_create(&vm, &o.cfg, &e)) {
-		free(o.cmdline);
-		return cli_vm_fail(json, "capsa vm run", &e);
-	}
 	const struct boot_entry *b = vm_boot(vm);
 	json_object *ev = cli_vm_event("created");
-	json_object_object_add(ev, "kernel", json_object_new_string(o.cfg.kernel));
+	json_object_object_add(ev, "kernel", json_object_new_string(cfg->kernel));
 	json_object_object_add(ev, "format", json_object_new_string(b->format));
 	json_object_object_add(ev, "entry",
 	                       json_object_new_string(b->mode == BOOT_PVH ? "pvh" : "linux64"));
 	json_object_object_add(ev, "rip", json_object_new_int64((int64_t)b->rip));
 	json_object_object_add(ev, "accel",
 	                       json_object_new_string(accel_kind_name(vm_accel(vm, NULL))));
-	json_object_object_add(ev, "cpus", json_object_new_int((int)o.cfg.cpus));
+	json_object_object_add(ev, "cpus", json_object_new_int((int)cfg->cpus));
 	json_object_object_add(ev, "memory_mib",
-	                       json_object_new_int64((int64_t)(o.cfg.memory >> 20)));
-	json_object_object_add(ev, "cmdline", json_object_new_string(o.cmdline));
+	                       json_object_new_int64((int64_t)(cfg->memory >> 20)));
+	json_object_object_add(ev, "cmdline", json_object_new_string(cfg->cmdline));
 	if (b->initrd_size) {
 		json_object_object_add(ev, "initrd_addr",
 		                       json_object_new_int64((int64_t)b->initrd_addr));
 		json_object_object_add(ev, "initrd_size",
 		                       json_object_new_int64((int64_t)b->initrd_size));
 	}
-	cli_vm_emit(json, ev, NULL);
+	cli_vm_emit(o->json, ev, NULL);
+}
 
-	free(o.cmdline);
-	o.cmdline = NULL;
-	struct cli_serve sv = {
-	    .cmd = "capsa vm run",
-	    .json = json,
-	    .api_sock = o.api_sock,
-	    .console_escape = o.cfg.console_escape,
-	    .console_out = o.cfg.console_out,
-	    .vsock_uds = o.cfg.virtio.vsock.enabled ? o.cfg.virtio.vsock.uds : NULL,
+/* Create the VM the machine describes (flags, then the API); may be called
+ * again after a failure. */
+static int start_vm(struct run_opts *o, struct vm **vm, struct cli_serve *sv, struct err *e)
+{
+	struct vm_config cfg = o->m.cfg;
+	struct cpuid_edits edits = o->edits;
+	if (!cfg.kernel)
+		return err_set(e, ERR_INPUT, "no kernel: PUT /boot-source first");
+	char *cmdline = vm_api_machine_cmdline(&o->m, e);
+	if (!cmdline)
+		return -1;
+	resolve_accel(o, &cfg);
+	int rc = apply_pvm(o, &cfg, &edits, &cmdline, e) || cli_vm_console(o->console, &cfg, e);
+	cfg.cmdline = cmdline;
+	cfg.cpu_edits = &edits;
+	if (!rc)
+		rc = vm_create(vm, &cfg, e);
+	if (!rc)
+		report_created(o, *vm, &cfg);
+	else if (cfg.console_out > STDERR_FILENO)
+		close(cfg.console_out);
+	free(cmdline);
+	sv->console_escape = cfg.console_escape;
+	sv->console_out = cfg.console_out;
+	sv->vsock_uds = cfg.virtio.vsock.enabled ? o->m.cfg.virtio.vsock.uds : NULL;
+	return rc ? -1 : 0;
+}
+
+/* PUT /snapshot/load: the VM from the file, paused unless resume_vm. */
+static int load_vm(struct run_opts *o, const struct vm_api_req *q, struct vm **vm,
+                   struct cli_serve *sv, struct err *e)
+{
+	struct vm_config cons = {0};
+	if (cli_vm_console(o->console, &cons, e))
+		return -1;
+	struct vm_restore_opts ro = {
+	    .accel = o->m.cfg.accel,
+	    .console_out = cons.console_out,
+	    .console_in = cons.console_in,
+	    .console_escape = cons.console_escape,
 	};
+	if (vm_restore(vm, q->path, &ro, e)) {
+		if (cons.console_out > STDERR_FILENO)
+			close(cons.console_out);
+		return -1;
+	}
+	if (!q->resume && vm_pause(*vm, e)) {
+		vm_destroy(*vm);
+		return -1;
+	}
+	struct vm_info i;
+	vm_get_info(*vm, &i);
+	o->m.cfg.cpus = i.cpus;
+	o->m.cfg.memory = i.memory;
+	sv->console_escape = cons.console_escape;
+	sv->console_out = cons.console_out;
+	json_object *ev = cli_vm_event("restored");
+	json_object_object_add(ev, "file", json_object_new_string(q->path));
+	json_object_object_add(ev, "accel", json_object_new_string(accel_kind_name(i.accel)));
+	cli_vm_emit(o->json, ev, NULL);
+	return 0;
+}
+
+/* Only --api-sock and no kernel: serve the API and wait for InstanceStart
+ * or PUT /snapshot/load, then run that VM. */
+static int run_from_api(struct run_opts *o, struct cli_serve *sv)
+{
+	struct err e = {0};
+	struct vm_api_instance in;
+	vm_api_instance_init(&in, &o->m, NULL);
+	volatile sig_atomic_t *stop = cli_vm_signals();
+	if (vm_api_start(&sv->api, &in, o->api_sock, &e))
+		return cli_vm_fail(o->json, sv->cmd, &e);
+	json_object *ev = cli_vm_event("waiting");
+	json_object_object_add(ev, "api_sock", json_object_new_string(o->api_sock));
+	cli_vm_emit(o->json, ev, NULL);
+	struct vm_api_req q;
+	while (vm_api_wait_request(&in, &q, stop)) {
+		struct vm *vm = NULL;
+		int rc = q.kind == VM_API_REQ_START ? start_vm(o, &vm, sv, &e)
+		                                    : load_vm(o, &q, &vm, sv, &e);
+		vm_api_request_done(&in, vm, rc, &e);
+		if (!rc) {
+			return cli_vm_serve(vm, sv);
+		}
+		json_object *ev = cli_vm_event("start-failed");
+		json_object_object_add(ev, "message", json_object_new_string(e.msg));
+		char line[ERR_MSG_MAX + 64];
+		snprintf(line, sizeof(line), "%s: %s", sv->cmd, e.msg);
+		cli_vm_emit(o->json, ev, line);
+		e = (struct err){0};
+	}
+	vm_api_stop(sv->api);
+	vm_api_instance_destroy(&in);
+	vm_api_machine_free(&o->m);
+	return 128 + *stop;
+}
+
+int cli_vm_run(int argc, char **argv)
+{
+	static struct run_opts o; /* large (the disks' paths); one per process */
+	struct err e = {0};
+	int json = 0;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--json-events"))
+			json = 1;
+	struct cli_serve sv = {.cmd = "capsa vm run", .json = json};
+	if (vm_api_machine_init(&o.m, "console=ttyS0 reboot=k panic=-1", &e) ||
+	    parse(argc, argv, &o, &e)) {
+		vm_api_machine_free(&o.m);
+		return cli_vm_fail(json, sv.cmd, &e);
+	}
+	if (o.incoming) {
+		struct cli_incoming in = {o.incoming, o.console,  o.m.cfg.accel,
+		                          NULL,       o.api_sock, json};
+		vm_api_machine_free(&o.m);
+		return cli_vm_incoming(&in);
+	}
+	sv.api_sock = o.api_sock;
+	sv.machine = &o.m;
+	if (!o.m.cfg.kernel)
+		return run_from_api(&o, &sv);
+	struct vm *vm;
+	if (start_vm(&o, &vm, &sv, &e)) {
+		vm_api_machine_free(&o.m);
+		return cli_vm_fail(json, sv.cmd, &e);
+	}
 	return cli_vm_serve(vm, &sv);
 }

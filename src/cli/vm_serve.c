@@ -3,6 +3,7 @@
  * the control API, the console's terminal mode, and the exit event. */
 #include "cli/vm_cmds.h"
 
+#include "vm/api/instance.h"
 #include "vm/api/server.h"
 
 #include <signal.h>
@@ -11,11 +12,26 @@
 #include <unistd.h>
 
 static struct vm *cli_running_vm;
+static volatile sig_atomic_t cli_stop_signal;
 
 static void on_signal(int sig)
 {
 	if (cli_running_vm)
 		vm_request_end(cli_running_vm, VM_END_SIGNAL, sig);
+	else
+		cli_stop_signal = sig;
+}
+
+volatile sig_atomic_t *cli_vm_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return &cli_stop_signal;
 }
 
 void cli_vm_emit(int json, json_object *ev, const char *plain)
@@ -70,20 +86,38 @@ static void report_exit(const struct cli_serve *s, const struct vm_result *res)
 	cli_vm_emit(s->json, ev, plain[0] ? plain : NULL);
 }
 
+/* A VM restored from a file: its configuration is what vm_get_info says. */
+static int machine_of(struct vm *vm, struct vm_api_machine *m, struct err *e)
+{
+	if (vm_api_machine_init(m, NULL, e))
+		return -1;
+	struct vm_info i;
+	vm_get_info(vm, &i);
+	m->cfg.cpus = i.cpus;
+	m->cfg.memory = i.memory;
+	return 0;
+}
+
 int cli_vm_serve(struct vm *vm, const struct cli_serve *s)
 {
+	static struct vm_api_machine own; /* when s->machine is NULL */
+	struct vm_api_instance in;
 	struct err e = {0};
+	cli_vm_signals();
 	cli_running_vm = vm;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	struct vm_api *api = NULL;
-	if ((s->api_sock && vm_api_start(&api, vm, s->api_sock, &e)) ||
-	    (s->paused && vm_pause(vm, &e))) {
+	if (cli_stop_signal) /* came while the VM was being created */
+		vm_request_end(vm, VM_END_SIGNAL, cli_stop_signal);
+	struct vm_api *api = s->api;
+	struct vm_api_machine *m = s->machine ? s->machine : &own;
+	if (!api && s->api_sock) {
+		vm_api_instance_init(&in, m, vm);
+		if ((!s->machine && machine_of(vm, m, &e)) ||
+		    vm_api_start(&api, &in, s->api_sock, &e)) {
+			vm_destroy(vm);
+			return cli_vm_fail(s->json, s->cmd, &e);
+		}
+	}
+	if (s->paused && vm_pause(vm, &e)) {
 		vm_api_stop(api);
 		vm_destroy(vm);
 		return cli_vm_fail(s->json, s->cmd, &e);

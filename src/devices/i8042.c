@@ -11,6 +11,7 @@
 
 #define CTR_KBD_INT 0x01
 #define CTR_AUX_INT 0x02
+#define CTR_XLATE   0x40
 
 #define CMD_READ_CTR      0x20
 #define CMD_WRITE_CTR     0x60
@@ -53,6 +54,44 @@ static void push_device(struct i8042 *k, uint8_t v, int aux)
 	}
 }
 
+/* Scancode set 2 to set 1, as the controller translates when CTR bit 6 is
+ * set; only for the keys capsa types (Ctrl, Alt, Delete). */
+static uint8_t set1_of(uint8_t v)
+{
+	switch (v) {
+	case 0x14:
+		return 0x1d;
+	case 0x11:
+		return 0x38;
+	case 0x71:
+		return 0x53;
+	default:
+		return v;
+	}
+}
+
+/* The next typed byte goes out once the output buffer is empty and the
+ * keyboard port enabled, as a real keyboard waits for its controller; a
+ * set 2 break (0xf0, code) becomes one set 1 byte with bit 7 set. */
+static void feed_key(struct i8042 *k)
+{
+	if (!k->nkeys || k->nout || (k->ctr & 0x10))
+		return;
+	uint8_t v = k->keys[0];
+	unsigned used = 1;
+	if (k->ctr & CTR_XLATE) {
+		if (v == 0xf0 && k->nkeys > 1) {
+			v = set1_of(k->keys[1]) | 0x80;
+			used = 2;
+		} else {
+			v = set1_of(v);
+		}
+	}
+	k->nkeys -= used;
+	memmove(k->keys, k->keys + used, k->nkeys);
+	push_device(k, v, 0);
+}
+
 static uint8_t pop(struct i8042 *k)
 {
 	if (!k->nout)
@@ -60,6 +99,7 @@ static uint8_t pop(struct i8042 *k)
 	uint8_t v = k->out[0];
 	memmove(k->out, k->out + 1, --k->nout);
 	memmove(k->aux, k->aux + 1, k->nout);
+	feed_key(k);
 	return v;
 }
 
@@ -97,6 +137,7 @@ static void command(struct i8042 *k, uint8_t cmd)
 		break;
 	case CMD_KBD_EN:
 		k->ctr &= (uint8_t)~0x10;
+		feed_key(k);
 		break;
 	default:
 		/* 0xf0-0xff pulse output lines; bit 0 low is the CPU reset line. */
@@ -113,6 +154,7 @@ static void data_write(struct i8042 *k, uint8_t v)
 	switch (cmd) {
 	case CMD_WRITE_CTR:
 		k->ctr = v;
+		feed_key(k);
 		break;
 	case CMD_WRITE_OUT:
 		if (!(v & 1)) /* output port bit 0 low resets the CPU */
@@ -188,4 +230,18 @@ void i8042_init(struct i8042 *k, const struct vm_control *ctl, const struct irq_
 void i8042_destroy(struct i8042 *k)
 {
 	pthread_mutex_destroy(&k->lock);
+}
+
+void i8042_ctrl_alt_del(struct i8042 *k)
+{
+	/* set 2: Ctrl, Alt, Delete down, then up in reverse order */
+	static const uint8_t seq[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
+	                              0x71, 0xf0, 0x11, 0xf0, 0x14};
+	pthread_mutex_lock(&k->lock);
+	if (k->nkeys + sizeof(seq) <= sizeof(k->keys)) {
+		memcpy(k->keys + k->nkeys, seq, sizeof(seq));
+		k->nkeys += (unsigned)sizeof(seq);
+	}
+	feed_key(k);
+	pthread_mutex_unlock(&k->lock);
 }

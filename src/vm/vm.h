@@ -64,6 +64,10 @@ void vm_destroy(struct vm *vm);
 int vm_pause(struct vm *vm, struct err *e);
 int vm_resume(struct vm *vm, struct err *e);
 
+/* Type Ctrl-Alt-Del on the VM's keyboard (devices/i8042.h); any thread.
+ * ERR_INPUT once the VM has ended. */
+int vm_send_ctrl_alt_del(struct vm *vm, struct err *e);
+
 struct vm_info {
 	unsigned cpus;
 	uint64_t memory;

@@ -8,7 +8,8 @@
  * requests, requests in flight completed, disks flushed), so a paused VM
  * is still and can be saved. Resume starts the devices, then the vCPUs.
  * Guest timers are not compensated: a long pause may make the guest see
- * its timers expire together on resume. */
+ * its timers expire together on resume. Also the other requests of the control API
+ * that reach into a running VM from another thread (Ctrl-Alt-Del). */
 #include "vm/vm_internal.h"
 
 void vm_pause_init(struct vm *vm)
@@ -119,4 +120,12 @@ void vm_get_info(struct vm *vm, struct vm_info *out)
 	out->memory = vm->ram_size;
 	out->accel = vm->accel->kind;
 	out->ended = ended(vm);
+}
+
+int vm_send_ctrl_alt_del(struct vm *vm, struct err *e)
+{
+	if (ended(vm))
+		return err_set(e, ERR_INPUT, "the VM has ended");
+	i8042_ctrl_alt_del(&vm->i8042);
+	return 0;
 }

@@ -235,6 +235,8 @@ static void test_man_pages_cover_help_texts(void **state)
 	int checked = 0;
 	expect_help_in_page("capsa.1", (char *[]){"--help", NULL}, &checked);
 	expect_help_in_page("capsa-vm.1", (char *[]){"vm", "run", "--help", NULL}, &checked);
+	expect_help_in_page("capsa-vm.1", (char *[]){"vm", "config", "--help", NULL}, &checked);
+	expect_help_in_page("capsa-vm.1", (char *[]){"vm", "restore", "--help", NULL}, &checked);
 	expect_help_in_page("capsa-vm.1", (char *[]){"disk", "--help", NULL}, &checked);
 	expect_help_in_page("capsa-vm.1", (char *[]){"image", "--help", NULL}, &checked);
 	expect_help_in_page("capsa-wasm.1", (char *[]){"wasm", "--help", NULL}, &checked);

@@ -64,8 +64,8 @@ void test_ports(void) __attribute__((noreturn));
 void test_cpl3(uint64_t iters) __attribute__((noreturn));
 void test_cpuid(void) __attribute__((noreturn));
 void test_count(uint64_t lines, uint64_t work, const char *cmdline)
-    __attribute__((noreturn)); /* count.c */
-void test_dirty(void) __attribute__((noreturn));                          /* dirty.c */
+    __attribute__((noreturn));                   /* count.c */
+void test_dirty(void) __attribute__((noreturn)); /* dirty.c */
 void test_smp(const struct bootinfo *bi, int halt) __attribute__((noreturn));
 void ap_main(void);
 /* virtio.c: returns only if `test` is not one of its tests */

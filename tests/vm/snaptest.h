@@ -126,6 +126,21 @@ static inline pid_t spawn_capsa_api(const char *out_path, const char *err_path,
 	return pid;
 }
 
+/* The guest ran to the end with the right checksum, counted from 0 once,
+ * and capsa exited 0. */
+static inline void expect_finished(pid_t pid, const char *out)
+{
+	int st;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 120, &st, &took), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	char want[64];
+	snprintf(want, sizeof(want), "count: done sum=0x%08x\n", count_expected_default());
+	assert_int_equal(file_count(out, want), 1);
+	assert_int_equal(file_count(out, "count: 0 sum="), 1);
+}
+
 /* One API call; returns the status, body into *body (malloc'd). */
 static inline int api(const char *sock, const char *method, const char *path, const char *json,
                       char **body)

@@ -227,6 +227,59 @@ static void i8042_controller(void **state)
 	i8042_destroy(&k);
 }
 
+static void count_rising(void *ctx, unsigned irq, int level)
+{
+	(void)irq;
+	if (level)
+		++*(int *)ctx;
+}
+
+/* Read every typed byte the way Linux's i8042 driver does: one per
+ * interrupt, while the status register says the output buffer is full. */
+static size_t read_keys(struct i8042 *k, const int *irqs, uint8_t *got, size_t cap)
+{
+	size_t n = 0;
+	while (n < cap && (rd(&i8042_ops, k, 4) & 1)) {
+		assert_int_equal(*irqs, (int)n + 1); /* one edge per byte */
+		got[n++] = (uint8_t)rd(&i8042_ops, k, 0);
+	}
+	return n;
+}
+
+/* SendCtrlAltDel: the scancodes arrive in order, one byte and one IRQ 1 at
+ * a time, in set 1 when the guest asked for translation, else set 2; none
+ * while the keyboard port is disabled. */
+static void i8042_ctrl_alt_del_keys(void **state)
+{
+	(void)state;
+	struct end_log log = {0};
+	struct vm_control ctl = {log_end, &log};
+	int irqs = 0;
+	struct irq_line kbd = {count_rising, &irqs, 1};
+	struct i8042 k;
+	i8042_init(&k, &ctl, &kbd, NULL);
+	i8042_ctrl_alt_del(&k); /* port disabled since reset: held back */
+	assert_int_equal(rd(&i8042_ops, &k, 4) & 1, 0);
+	assert_int_equal(irqs, 0);
+	wr(&i8042_ops, &k, 4, 0x60); /* CTR: keyboard interrupt, translation */
+	wr(&i8042_ops, &k, 0, 0x41 | 0x04);
+	uint8_t got[32];
+	static const uint8_t set1[] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
+	assert_int_equal(read_keys(&k, &irqs, got, sizeof(got)), sizeof(set1));
+	assert_memory_equal(got, set1, sizeof(set1));
+
+	irqs = 0;
+	wr(&i8042_ops, &k, 4, 0x60); /* no translation: set 2 */
+	wr(&i8042_ops, &k, 0, 0x01 | 0x04);
+	i8042_ctrl_alt_del(&k);
+	static const uint8_t set2[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
+	                               0x71, 0xf0, 0x11, 0xf0, 0x14};
+	assert_int_equal(read_keys(&k, &irqs, got, sizeof(got)), sizeof(set2));
+	assert_memory_equal(got, set2, sizeof(set2));
+	assert_int_equal(log.n, 0);
+	i8042_destroy(&k);
+}
+
 /* The two one-byte ranges used when port 0x61 belongs to a user-space PIT. */
 static void i8042_split_ports(void **state)
 {
@@ -302,6 +355,7 @@ int main(void)
 	    cmocka_unit_test(end_request_from_outside),
 	    cmocka_unit_test(serial_uart),
 	    cmocka_unit_test(i8042_controller),
+	    cmocka_unit_test(i8042_ctrl_alt_del_keys),
 	    cmocka_unit_test(i8042_split_ports),
 	    cmocka_unit_test(cmos_rtc),
 	};

@@ -5,11 +5,12 @@
  * another method. */
 #include "vm/api/routes.h"
 
+#include "vm/api/body.h"
 #include "vm/api/http.h"
 #include "vm/api/migrate_route.h"
 #include "vm/snapshot/snapshot.h"
 
-#include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,138 +18,302 @@ char *vm_api_fault(const char *msg)
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "fault_message", json_object_new_string(msg));
-	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return s;
 }
 
-static int fault(char **out, int status, const char *msg)
+/* One request being answered. */
+struct req {
+	struct vm_api_instance *in;
+	int method;
+	const char *id; /* the {id} of /drives/{id} and /network-interfaces/{id} */
+	const char *body;
+	size_t len;
+	char **out;
+};
+
+static int fault(struct req *r, int status, const char *msg)
 {
-	*out = vm_api_fault(msg);
+	*r->out = vm_api_fault(msg);
 	return status;
 }
 
-static int reply_json(char **out, json_object *o)
+/* A refused request: ERR_INPUT is the client's (400), the rest the host's. */
+static int fault_err(struct req *r, const struct err *e)
 {
-	*out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	                                                    JSON_C_TO_STRING_NOSLASHESCAPE));
+	return fault(r, e->kind == ERR_INPUT ? 400 : 500, e->msg);
+}
+
+static int reply_json(struct req *r, json_object *o)
+{
+	*r->out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
-	return *out ? 200 : 500;
+	return *r->out ? 200 : 500;
 }
 
-static const char *state_name(const struct vm_info *i)
+/* The body as an object with these fields, or NULL with the 400 answered. */
+static json_object *body(struct req *r, const struct api_field *fields, int *status)
 {
-	return i->ended ? "Stopped" : i->paused ? "Paused" : "Running";
-}
-
-static int get_info(struct vm *vm, char **out)
-{
-	struct vm_info i;
-	vm_get_info(vm, &i);
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string("capsa"));
-	json_object_object_add(o, "app_name", json_object_new_string("capsa"));
-	json_object_object_add(o, "state", json_object_new_string(state_name(&i)));
-	json_object_object_add(o, "accel", json_object_new_string(accel_kind_name(i.accel)));
-	return reply_json(out, o);
-}
-
-static int get_machine_config(struct vm *vm, char **out)
-{
-	struct vm_info i;
-	vm_get_info(vm, &i);
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "vcpu_count", json_object_new_int((int)i.cpus));
-	json_object_object_add(o, "mem_size_mib", json_object_new_int64((int64_t)(i.memory >> 20)));
-	json_object_object_add(o, "smt", json_object_new_boolean(0));
-	return reply_json(out, o);
-}
-
-/* Parse the body as a JSON object; NULL (with *status and *out set) if it
- * is not one. */
-static json_object *body_object(const char *body, size_t len, int *status, char **out)
-{
-	json_tokener *t = json_tokener_new();
-	json_object *o = t ? json_tokener_parse_ex(t, body, (int)len) : NULL;
-	int complete = t && json_tokener_get_error(t) == json_tokener_success &&
-	               (size_t)json_tokener_get_parse_end(t) == len;
-	json_tokener_free(t);
-	if (!o || !complete || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		*status = fault(out, 400, "the request body is not a JSON object");
-		return NULL;
-	}
+	struct err e = {0};
+	json_object *o = api_body_parse(r->body, r->len, fields, &e);
+	if (!o)
+		*status = fault_err(r, &e);
 	return o;
 }
 
-/* A string member of o, or NULL. */
-static const char *member_str(json_object *o, const char *key)
+/* The running VM, or NULL with 400 answered. */
+static struct vm *need_vm(struct req *r, int *status)
 {
-	json_object *v;
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
+	struct vm *vm = vm_api_instance_vm(r->in);
+	if (!vm)
+		*status = fault(r, 400, "the VM has not started yet (PUT /actions InstanceStart)");
+	return vm;
 }
 
-static int patch_vm(struct vm *vm, const char *body, size_t len, char **out)
+static int get_info(struct req *r)
 {
-	int status;
-	json_object *o = body_object(body, len, &status, out);
-	if (!o)
-		return status;
-	const char *state = member_str(o, "state");
-	struct err e = {0};
-	int rc;
-	if (state && !strcmp(state, "Paused")) {
-		rc = vm_pause(vm, &e);
-	} else if (state && !strcmp(state, "Resumed")) {
-		rc = vm_resume(vm, &e);
-	} else {
-		json_object_put(o);
-		return fault(out, 400, "\"state\" must be \"Paused\" or \"Resumed\"");
-	}
-	json_object_put(o);
-	if (rc)
-		return fault(out, e.kind == ERR_INPUT ? 400 : 500, e.msg);
-	return 204;
+	struct vm *vm = vm_api_instance_vm(r->in);
+	struct vm_info i = {0};
+	if (vm)
+		vm_get_info(vm, &i);
+	const char *state = !vm        ? "Not started"
+	                    : i.ended  ? "Stopped"
+	                    : i.paused ? "Paused"
+	                               : "Running";
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string("capsa"));
+	json_object_object_add(o, "app_name", json_object_new_string("capsa"));
+	json_object_object_add(o, "state", json_object_new_string(state));
+	if (vm)
+		json_object_object_add(o, "accel",
+		                       json_object_new_string(accel_kind_name(i.accel)));
+	return reply_json(r, o);
 }
 
-static int put_snapshot_create(struct vm *vm, const char *body, size_t len, char **out)
+static int get_vm_config(struct req *r)
 {
+	return reply_json(r, vm_api_machine_json(r->in->m));
+}
+
+/* The configuration endpoints: a body, then the setter; only before start. */
+typedef int (*setter_fn)(struct vm_api_machine *m, const char *id, json_object *o, struct err *e);
+
+static int configure(struct req *r, const struct api_field *fields, setter_fn set)
+{
+	if (vm_api_instance_vm(r->in))
+		return fault(r, 400,
+		             "the machine's configuration cannot change after the VM started");
 	int status;
-	json_object *o = body_object(body, len, &status, out);
+	json_object *o = body(r, fields, &status);
 	if (!o)
 		return status;
-	const char *path = member_str(o, "snapshot_path");
-	const char *type = member_str(o, "snapshot_type");
-	json_object *mem;
-	int has_mem = json_object_object_get_ex(o, "mem_file_path", &mem);
-	if (!path || !*path) {
-		json_object_put(o);
-		return fault(out, 400, "\"snapshot_path\" (a string) is required");
-	}
-	if (type && strcmp(type, "Full")) {
-		json_object_put(o);
-		return fault(out, 400, "only \"snapshot_type\": \"Full\" is supported");
-	}
-	if (has_mem) {
-		json_object_put(o);
-		return fault(
-		    out, 400,
-		    "\"mem_file_path\" is not supported: memory goes into the snapshot file");
-	}
 	struct err e = {0};
-	int rc = vm_snapshot_save_opts(vm, path,
-	                               &(struct vm_snapshot_opts){json_object_get_boolean(
-	                                   json_object_object_get(o, "with_disks"))},
-	                               &e);
+	int rc = set(r->in->m, r->id, o, &e);
 	json_object_put(o);
-	if (rc)
-		return fault(out, e.kind == ERR_INPUT ? 400 : 500, e.msg);
-	return 204;
+	return rc ? fault_err(r, &e) : 204;
+}
+
+static int set_boot(struct vm_api_machine *m, const char *id, json_object *o, struct err *e)
+{
+	(void)id;
+	return vm_api_put_boot_source(m, o, e);
+}
+
+static int set_machine(struct vm_api_machine *m, const char *id, json_object *o, struct err *e)
+{
+	(void)id;
+	return vm_api_put_machine_config(m, o, e);
+}
+
+static int set_vsock(struct vm_api_machine *m, const char *id, json_object *o, struct err *e)
+{
+	(void)id;
+	return vm_api_put_vsock(m, o, e);
 }
 
 enum { M_GET = 1, M_PUT = 2, M_PATCH = 4 };
+
+static int machine_config(struct req *r)
+{
+	if (r->method == M_GET)
+		return reply_json(r, vm_api_machine_config_json(r->in->m));
+	return configure(
+	    r, r->method == M_PUT ? vm_api_machine_put_fields : vm_api_machine_patch_fields,
+	    set_machine);
+}
+
+static int boot_source(struct req *r)
+{
+	return configure(r, vm_api_boot_source_fields, set_boot);
+}
+
+static int drive(struct req *r)
+{
+	return configure(r, vm_api_drive_fields, vm_api_put_drive);
+}
+
+static int iface(struct req *r)
+{
+	return configure(r, vm_api_iface_fields, vm_api_put_iface);
+}
+
+static int vsock(struct req *r)
+{
+	return configure(r, vm_api_vsock_fields, set_vsock);
+}
+
+static int actions(struct req *r)
+{
+	static const struct api_field f[] = {{"action_type", API_STR, 1}, {NULL, 0, 0}};
+	int status;
+	json_object *o = body(r, f, &status);
+	if (!o)
+		return status;
+	char type[32];
+	snprintf(type, sizeof(type), "%s", api_str(o, "action_type"));
+	json_object_put(o);
+	struct err e = {0};
+	if (!strcmp(type, "InstanceStart")) {
+		if (vm_api_instance_vm(r->in))
+			return fault(r, 400, "the VM has already started");
+		struct vm_api_req q = {.kind = VM_API_REQ_START};
+		return vm_api_submit(r->in, &q, &e) ? fault_err(r, &e) : 204;
+	}
+	if (!strcmp(type, "SendCtrlAltDel")) {
+		struct vm *vm = need_vm(r, &status);
+		if (!vm)
+			return status;
+		return vm_send_ctrl_alt_del(vm, &e) ? fault_err(r, &e) : 204;
+	}
+	if (!strcmp(type, "FlushMetrics"))
+		return fault(r, 400, "metrics are not served (FlushMetrics)");
+	return fault(r, 400,
+	             "\"action_type\" must be \"InstanceStart\", \"SendCtrlAltDel\" or "
+	             "\"FlushMetrics\"");
+}
+
+static int patch_vm(struct req *r)
+{
+	static const struct api_field f[] = {{"state", API_STR, 1}, {NULL, 0, 0}};
+	int status;
+	struct vm *vm = need_vm(r, &status);
+	if (!vm)
+		return status;
+	json_object *o = body(r, f, &status);
+	if (!o)
+		return status;
+	const char *state = api_str(o, "state");
+	struct err e = {0};
+	int rc;
+	if (!strcmp(state, "Paused")) {
+		rc = vm_pause(vm, &e);
+	} else if (!strcmp(state, "Resumed")) {
+		rc = vm_resume(vm, &e);
+	} else {
+		json_object_put(o);
+		return fault(r, 400, "\"state\" must be \"Paused\" or \"Resumed\"");
+	}
+	json_object_put(o);
+	return rc ? fault_err(r, &e) : 204;
+}
+
+static int snapshot_create(struct req *r)
+{
+	static const struct api_field f[] = {
+	    {"snapshot_path", API_STR, 1},
+	    {"snapshot_type", API_STR, 0},
+	    {"mem_file_path", API_STR, 0},
+	    {"with_disks", API_BOOL, 0}, /* capsa extension: the disks' data too */
+	    {NULL, 0, 0},
+	};
+	int status;
+	struct vm *vm = need_vm(r, &status);
+	if (!vm)
+		return status;
+	json_object *o = body(r, f, &status);
+	if (!o)
+		return status;
+	const char *path = api_str(o, "snapshot_path");
+	const char *type = api_str(o, "snapshot_type");
+	if (!*path)
+		status = fault(r, 400, "\"snapshot_path\" must not be empty");
+	else if (type && strcmp(type, "Full"))
+		status = fault(r, 400, "only \"snapshot_type\": \"Full\" is supported");
+	else if (api_has(o, "mem_file_path"))
+		status =
+		    fault(r, 400,
+		          "\"mem_file_path\" is not supported: memory goes into the snapshot file");
+	else
+		status = 0;
+	struct err e = {0};
+	if (!status)
+		status = vm_snapshot_save_opts(
+		             vm, path, &(struct vm_snapshot_opts){api_bool(o, "with_disks", 0)}, &e)
+		             ? fault_err(r, &e)
+		             : 204;
+	json_object_put(o);
+	return status;
+}
+
+static int snapshot_load_check(struct req *r, json_object *o)
+{
+	if (vm_api_instance_vm(r->in))
+		return fault(r, 400, "a VM is already running in this process");
+	if (r->in->m->configured)
+		return fault(r, 400,
+		             "a snapshot loads only into a process started with just --api-sock "
+		             "and not configured since");
+	if (api_has(o, "mem_file_path") || api_has(o, "mem_backend"))
+		return fault(r, 400,
+		             "\"mem_file_path\" and \"mem_backend\" are not used: memory is in the "
+		             "snapshot file");
+	if (api_bool(o, "enable_diff_snapshots", 0))
+		return fault(r, 400, "\"enable_diff_snapshots\" is not supported");
+	if (!*api_str(o, "snapshot_path"))
+		return fault(r, 400, "\"snapshot_path\" must not be empty");
+	if (strlen(api_str(o, "snapshot_path")) >= sizeof(((struct vm_api_req *)0)->path))
+		return fault(r, 400, "\"snapshot_path\" is too long");
+	return 0;
+}
+
+static int snapshot_load(struct req *r)
+{
+	static const struct api_field f[] = {
+	    {"snapshot_path", API_STR, 1},
+	    {"mem_file_path", API_STR, 0},
+	    {"mem_backend", API_OBJ, 0},
+	    {"enable_diff_snapshots", API_BOOL, 0},
+	    {"track_dirty_pages", API_BOOL, 0},
+	    {"resume_vm", API_BOOL, 0},
+	    {NULL, 0, 0},
+	};
+	int status;
+	json_object *o = body(r, f, &status);
+	if (!o)
+		return status;
+	status = snapshot_load_check(r, o);
+	struct vm_api_req q = {.kind = VM_API_REQ_LOAD, .resume = api_bool(o, "resume_vm", 0)};
+	if (!status)
+		snprintf(q.path, sizeof(q.path), "%s", api_str(o, "snapshot_path"));
+	json_object_put(o);
+	if (status)
+		return status;
+	struct err e = {0};
+	return vm_api_submit(r->in, &q, &e) ? fault_err(r, &e) : 204;
+}
+
+/* PUT/GET /migrate, a capsa extension (migrate_route.h). */
+static int migrate(struct req *r)
+{
+	int status;
+	struct vm *vm = need_vm(r, &status);
+	if (!vm)
+		return status;
+	return vm_api_migrate(vm, r->method == M_GET ? "GET" : "PUT", r->body, r->len, r->out);
+}
 
 static int method_bit(const char *m)
 {
@@ -158,38 +323,80 @@ static int method_bit(const char *m)
 	                             : 0;
 }
 
-int vm_api_route(struct vm *vm, const char *method, const char *path, const char *body,
-                 size_t body_len, char **out)
+static const struct route {
+	const char *path; /* ending in '/': followed by an {id} */
+	int methods;
+	int (*fn)(struct req *r);
+} routes[] = {
+    {"/", M_GET, get_info},
+    {"/machine-config", M_GET | M_PUT | M_PATCH, machine_config},
+    {"/vm/config", M_GET, get_vm_config},
+    {"/boot-source", M_PUT, boot_source},
+    {"/drives/", M_PUT, drive},
+    {"/network-interfaces/", M_PUT, iface},
+    {"/vsock", M_PUT, vsock},
+    {"/actions", M_PUT, actions},
+    {"/vm", M_PATCH, patch_vm},
+    {"/snapshot/create", M_PUT, snapshot_create},
+    {"/snapshot/load", M_PUT, snapshot_load},
+    {"/migrate", M_GET | M_PUT, migrate},
+};
+
+/* Firecracker endpoints capsa does not serve: a clear 400 rather than 404. */
+static const char *const unserved[] = {
+    "/logger",  "/metrics", "/mmds",       "/balloon", "/entropy",
+    "/version", "/serial",  "/cpu-config", "/hotplug",
+};
+
+static int path_is(const char *path, size_t plen, const char *p)
 {
-	static const struct {
-		const char *path;
-		int method;
-	} known[] = {
-	    {"/", M_GET},
-	    {"/machine-config", M_GET},
-	    {"/vm", M_PATCH},
-	    {"/snapshot/create", M_PUT},
-	};
-	*out = NULL;
-	int m = method_bit(method);
-	size_t plen = strcspn(path, "?");
-	if (plen == 8 && !strncmp(path, "/migrate", 8)) /* capsa extension */
-		return vm_api_migrate(vm, method, body, body_len, out);
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		if (strlen(known[i].path) != plen || strncmp(known[i].path, path, plen))
+	return strlen(p) == plen && !strncmp(p, path, plen);
+}
+
+static const struct route *find(const char *path, size_t plen, char *id, size_t idcap)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct route *rt = &routes[i];
+		size_t n = strlen(rt->path);
+		if (rt->path[n - 1] != '/' || n == 1) {
+			if (path_is(path, plen, rt->path))
+				return rt;
 			continue;
-		if (m != known[i].method)
-			return fault(out, 405, "method not allowed on this path");
-		switch (i) {
-		case 0:
-			return get_info(vm, out);
-		case 1:
-			return get_machine_config(vm, out);
-		case 2:
-			return patch_vm(vm, body, body_len, out);
-		default:
-			return put_snapshot_create(vm, body, body_len, out);
+		}
+		/* "/drives/" + a non-empty id without '/' */
+		if (plen > n && plen - n < idcap && !strncmp(path, rt->path, n) &&
+		    !memchr(path + n, '/', plen - n)) {
+			memcpy(id, path + n, plen - n);
+			id[plen - n] = '\0';
+			return rt;
 		}
 	}
-	return fault(out, 404, "unknown path");
+	return NULL;
+}
+
+int vm_api_route(struct vm_api_instance *in, const char *method, const char *path,
+                 const char *body_text, size_t body_len, char **out)
+{
+	*out = NULL;
+	char id[HTTP_MAX_PATH];
+	size_t plen = strcspn(path, "?");
+	struct req r = {in, method_bit(method), id, body_text, body_len, out};
+	const struct route *rt = find(path, plen, id, sizeof(id));
+	if (rt && !(rt->methods & r.method)) {
+		char msg[HTTP_MAX_PATH + 64];
+		snprintf(msg, sizeof(msg), "%.16s is not allowed on %.*s", method, (int)plen, path);
+		return fault(&r, 405, msg);
+	}
+	if (rt)
+		return rt->fn(&r);
+	for (size_t i = 0; i < sizeof(unserved) / sizeof(unserved[0]); i++) {
+		size_t n = strlen(unserved[i]);
+		if (plen >= n && !strncmp(path, unserved[i], n) && (plen == n || path[n] == '/')) {
+			char msg[128];
+			snprintf(msg, sizeof(msg),
+			         "%s is a Firecracker endpoint capsa does not serve", unserved[i]);
+			return fault(&r, 400, msg);
+		}
+	}
+	return fault(&r, 404, "unknown path");
 }

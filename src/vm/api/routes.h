@@ -4,12 +4,13 @@
 #ifndef CAPSA_VM_API_ROUTES_H
 #define CAPSA_VM_API_ROUTES_H
 
-#include "vm/vm.h"
+#include "vm/api/instance.h"
 
 #include <stddef.h>
 
-/* *out_body: malloc'd JSON or NULL (no body). Returns the HTTP status. */
-int vm_api_route(struct vm *vm, const char *method, const char *path, const char *body,
+/* Answer one request for `in`: *out_body is malloc'd JSON or NULL (no
+ * body). Returns the HTTP status. */
+int vm_api_route(struct vm_api_instance *in, const char *method, const char *path, const char *body,
                  size_t body_len, char **out_body);
 
 /* Firecracker's error body {"fault_message": msg}, malloc'd. */

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 struct vm_api {
-	struct vm *vm;
+	struct vm_api_instance *in;
 	int listen_fd, stop_fd;
 	pthread_t thread;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -36,7 +36,7 @@ static void serve_one(struct vm_api *a, int fd)
 	char *body = NULL;
 	switch (st) {
 	case HTTP_READ_OK:
-		status = vm_api_route(a->vm, m.method, m.path, m.body, m.body_len, &body);
+		status = vm_api_route(a->in, m.method, m.path, m.body, m.body_len, &body);
 		break;
 	case HTTP_READ_BAD:
 		status = 400;
@@ -100,13 +100,13 @@ static int listen_on(struct vm_api *a, const char *path, struct err *e)
 	return 0;
 }
 
-int vm_api_start(struct vm_api **out, struct vm *vm, const char *path, struct err *e)
+int vm_api_start(struct vm_api **out, struct vm_api_instance *in, const char *path, struct err *e)
 {
 	*out = NULL;
 	struct vm_api *a = calloc(1, sizeof(*a));
 	if (!a)
 		return err_sys(e, "allocating the API server");
-	a->vm = vm;
+	a->in = in;
 	a->listen_fd = a->stop_fd = -1;
 	if (listen_on(a, path, e))
 		goto fail;

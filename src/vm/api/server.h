@@ -6,13 +6,13 @@
 #define CAPSA_VM_API_SERVER_H
 
 #include "lib/err.h"
-#include "vm/vm.h"
+#include "vm/api/instance.h"
 
 struct vm_api;
 
 /* Listen on `path` (an existing socket file there is replaced) and serve
- * requests for `vm` until vm_api_stop. */
-int vm_api_start(struct vm_api **out, struct vm *vm, const char *path, struct err *e);
+ * requests for `in` until vm_api_stop. */
+int vm_api_start(struct vm_api **out, struct vm_api_instance *in, const char *path, struct err *e);
 /* Stop serving, remove the socket file and free. */
 void vm_api_stop(struct vm_api *a);
 

@@ -137,7 +137,8 @@ static int take_state(struct vm *vm, const uint8_t *buf, size_t len, struct err 
 	if (rc == 0)
 		rc = snap_load(fd, l, e) ? -1 : 0;
 	if (rc == 0 && l->dev) /* the VM was created without devices */
-		rc = err_set(e, ERR_INPUT, "the VM state has virtio devices, which are not migrated");
+		rc = err_set(e, ERR_INPUT,
+		             "the VM state has virtio devices, which are not migrated");
 	if (rc == 0)
 		rc = snap_state_set(vm, l, e);
 	if (rc && e->kind == ERR_INPUT)
@@ -183,7 +184,8 @@ static int handshake(int fd, const struct vm_restore_opts *o, struct vm **out, s
 		rc = err_set(e, ERR_INPUT, "the stream starts with record type %u, not the machine",
 		             type);
 	if (rc == 0)
-		rc = take_hello(buf, len, l, e) || snap_create_vm(out, l, -1, 0, NULL, o, e) ? -1 : 0;
+		rc = take_hello(buf, len, l, e) || snap_create_vm(out, l, -1, 0, NULL, o, e) ? -1
+		                                                                             : 0;
 	free(buf);
 	snap_loaded_free(l);
 	if (rc) {

@@ -207,8 +207,9 @@ int vm_snapshot_save_opts(struct vm *vm, const char *path, const struct vm_snaps
 	struct snap_header *h = calloc(1, SNAP_HEADER_SIZE);
 	int rc = h ? 0 : err_sys(e, "allocating");
 	if (rc == 0)
-		rc = snap_header_fill(vm, h, e) || write_all_sections(vm, fd, h, o->with_disks, e) ? -1
-		                                                                              : 0;
+		rc = snap_header_fill(vm, h, e) || write_all_sections(vm, fd, h, o->with_disks, e)
+		         ? -1
+		         : 0;
 	if (rc == 0 && fsync(fd))
 		rc = err_sys(e, "writing the snapshot");
 	close(fd);

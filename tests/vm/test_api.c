@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The control API as the only way to configure a VM: `capsa vm run
+ * --api-sock PATH` alone waits "Not started", takes its machine from PUT
+ * /boot-source, /machine-config, /drives/{id}, /vsock, starts on PUT /actions
+ * InstanceStart, and GET /vm/config returns what was put. Every endpoint's
+ * refusals: wrong method, bad JSON, unknown fields, wrong types, values out
+ * of range, oversized bodies, requests in the wrong state; each a 4xx with a
+ * fault message, and the process still serving afterwards. */
+#include "vm/snaptest.h"
+
+static int setup(void **state)
+{
+	signal(SIGPIPE, SIG_IGN);
+	return vm_tmp_setup(state);
+}
+
+/* `capsa vm run --api-sock sock` and nothing else; returns once it answers. */
+static pid_t start_bare(const char *sock, const char *out, const char *err)
+{
+	const char *argv[] = {"capsa", "vm", "run", "--api-sock", sock, NULL};
+	return spawn_capsa_api(out, err, argv, sock);
+}
+
+static void stop(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	int st;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 30, &st, &took), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 128 + SIGTERM);
+}
+
+/* The request gets `status` and a fault message containing `needle`. */
+static void expect_fault(const char *sock, const char *method, const char *path, const char *json,
+                         int status, const char *needle)
+{
+	char *body = NULL;
+	int st = api(sock, method, path, json, &body);
+	if (st != status || !body || !strstr(body, "\"fault_message\"") || !strstr(body, needle))
+		printf("# note: %s %s %s: want %d \"%s\", got %d %s\n", method, path,
+		       json ? json : "", status, needle, st, body ? body : "");
+	assert_int_equal(st, status);
+	assert_non_null(strstr(body, "\"fault_message\""));
+	assert_non_null(strstr(body, needle));
+	free(body);
+}
+
+static void expect_state(const char *sock, const char *state)
+{
+	char *body = NULL;
+	assert_int_equal(api(sock, "GET", "/", NULL, &body), 200);
+	char want[64];
+	snprintf(want, sizeof(want), "\"state\":\"%s\"", state);
+	if (!strstr(body, want))
+		printf("# note: GET /: %s\n", body);
+	assert_non_null(strstr(body, want));
+	free(body);
+}
+
+static void put_ok(const char *sock, const char *path, const char *json)
+{
+	char *body = NULL;
+	int st = api(sock, "PUT", path, json, &body);
+	if (st != 204)
+		printf("# note: PUT %s %s: %d %s\n", path, json, st, body ? body : "");
+	assert_int_equal(st, 204);
+	free(body);
+}
+
+static void refusals_of_bodies(const char *sock, const char *kernel)
+{
+	expect_fault(sock, "PUT", "/machine-config", "{\"vcpu_count\":", 400, "not a JSON object");
+	expect_fault(sock, "PUT", "/machine-config", "[1]", 400, "not a JSON object");
+	expect_fault(sock, "PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64} x",
+	             400, "not a JSON object");
+	expect_fault(sock, "PUT", "/machine-config",
+	             "{\"vcpu_count\":1,\"mem_size_mib\":64,\"cpus\":2}", 400,
+	             "unknown field \\\"cpus\\\"");
+	expect_fault(sock, "PUT", "/machine-config", "{\"vcpu_count\":\"2\",\"mem_size_mib\":64}",
+	             400, "\\\"vcpu_count\\\" must be a non-negative integer");
+	expect_fault(sock, "PUT", "/machine-config", "{\"vcpu_count\":1.5,\"mem_size_mib\":64}",
+	             400, "must be a non-negative integer");
+	expect_fault(sock, "PUT", "/machine-config", "{\"vcpu_count\":1}", 400,
+	             "\\\"mem_size_mib\\\" is required");
+	expect_fault(sock, "PUT", "/machine-config", "{\"vcpu_count\":0,\"mem_size_mib\":64}", 400,
+	             "\\\"vcpu_count\\\" 0 is out of range (1 to 254)");
+	expect_fault(sock, "PATCH", "/machine-config", "{\"mem_size_mib\":8}", 400,
+	             "\\\"mem_size_mib\\\" 8 is out of range");
+	expect_fault(sock, "PATCH", "/machine-config", "{\"mem_size_mib\":-1}", 400,
+	             "must be a non-negative integer");
+	expect_fault(sock, "PATCH", "/machine-config", "{\"smt\":true}", 400, "\\\"smt\\\"");
+	expect_fault(sock, "PUT", "/boot-source", "{\"boot_args\":\"x\"}", 400,
+	             "\\\"kernel_image_path\\\" is required");
+	expect_fault(sock, "PUT", "/boot-source", "{\"kernel_image_path\":\"/no/such/kernel\"}",
+	             400, "cannot read /no/such/kernel");
+	char req[4400];
+	snprintf(req, sizeof(req), "{\"kernel_image_path\":\"%s\",\"initrd_path\":7}", kernel);
+	expect_fault(sock, "PUT", "/boot-source", req, 400, "\\\"initrd_path\\\" must be a string");
+	snprintf(req, sizeof(req),
+	         "{\"drive_id\":\"other\",\"path_on_host\":\"%s\",\"is_root_device\":false}",
+	         kernel);
+	expect_fault(sock, "PUT", "/drives/disk1", req, 400, "differs from the path");
+	snprintf(req, sizeof(req),
+	         "{\"drive_id\":\"d\",\"path_on_host\":\"%s\",\"is_root_device\":false,"
+	         "\"rate_limiter\":{\"bandwidth\":{\"size\":1}}}",
+	         kernel);
+	expect_fault(sock, "PUT", "/drives/d", req, 400, "\\\"refill_time\\\" is required");
+	snprintf(req, sizeof(req),
+	         "{\"drive_id\":\"d\",\"path_on_host\":\"%s\",\"is_root_device\":false,"
+	         "\"cache_type\":\"Fast\"}",
+	         kernel);
+	expect_fault(sock, "PUT", "/drives/d", req, 400, "\\\"cache_type\\\"");
+	expect_fault(sock, "PUT", "/network-interfaces/eth0",
+	             "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"guest_mac\":\"zz\"}", 400,
+	             "\\\"guest_mac\\\"");
+	expect_fault(sock, "PUT", "/network-interfaces/eth0",
+	             "{\"iface_id\":\"eth0\",\"host_dev_name\":\"a-name-far-too-long-for-a-tap\"}",
+	             400, "\\\"host_dev_name\\\"");
+	expect_fault(sock, "PUT", "/vsock", "{\"guest_cid\":2,\"uds_path\":\"/tmp/v\"}", 400,
+	             "\\\"guest_cid\\\"");
+	expect_fault(sock, "PUT", "/actions", "{\"action_type\":\"Reboot\"}", 400,
+	             "\\\"action_type\\\" must be");
+	expect_fault(sock, "PUT", "/actions", "{}", 400, "\\\"action_type\\\" is required");
+	expect_fault(sock, "PUT", "/snapshot/load",
+	             "{\"snapshot_path\":\"/tmp/x\",\"mem_backend\":{\"backend_type\":\"File\"}}",
+	             400, "memory is in the snapshot file");
+}
+
+static void refusals_of_state_and_method(const char *sock)
+{
+	/* a VM that has not started cannot be paused, saved or sent keys */
+	expect_fault(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", 400, "has not started");
+	expect_fault(sock, "PUT", "/snapshot/create", "{\"snapshot_path\":\"/tmp/x\"}", 400,
+	             "has not started");
+	expect_fault(sock, "PUT", "/actions", "{\"action_type\":\"SendCtrlAltDel\"}", 400,
+	             "has not started");
+	expect_fault(sock, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", 400,
+	             "no kernel");
+	expect_fault(sock, "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}", 400, "metrics");
+	expect_fault(sock, "GET", "/boot-source", NULL, 405, "GET is not allowed on /boot-source");
+	expect_fault(sock, "DELETE", "/drives/x", NULL, 405, "not allowed");
+	expect_fault(sock, "PATCH", "/vm/config", "{}", 405, "not allowed");
+	expect_fault(sock, "PUT", "/drives/", "{}", 404, "unknown path");
+	expect_fault(sock, "PUT", "/drives/a/b", "{}", 404, "unknown path");
+	expect_fault(sock, "PUT", "/no-such-thing", "{}", 404, "unknown path");
+	expect_fault(sock, "PUT", "/logger", "{}", 400, "capsa does not serve");
+	expect_fault(sock, "PUT", "/balloon", "{}", 400, "capsa does not serve");
+	expect_fault(sock, "GET", "/mmds", NULL, 400, "capsa does not serve");
+	/* a body over 16 KiB, refused from its Content-Length */
+	size_t n = 20000;
+	char *big = malloc(n + 256);
+	int h = snprintf(big, 256,
+	                 "PUT /boot-source HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", n);
+	memset(big + h, ' ', n);
+	char resp[1024];
+	assert_int_equal(api_raw(sock, big, (size_t)h + n, resp, sizeof(resp)), 413);
+	assert_non_null(strstr(resp, "fault_message"));
+	free(big);
+	static const char junk[] = "NONSENSE\r\n\r\n";
+	assert_int_equal(api_raw(sock, junk, sizeof(junk) - 1, resp, sizeof(resp)), 400);
+}
+
+/* Every refusal in a process that is still to be configured; nothing of it
+ * changes the configuration, and the process goes on serving. */
+static void test_refusals_before_start(void **state)
+{
+	(void)state;
+	const char *sock = tmp("r.sock"), *out = tmp("r.out"), *err = tmp("r.err");
+	pid_t pid = start_bare(sock, out, err);
+	expect_state(sock, "Not started");
+	refusals_of_bodies(sock, guest_path("testguest.elf"));
+	refusals_of_state_and_method(sock);
+	char *body = NULL;
+	assert_int_equal(api(sock, "GET", "/vm/config", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"boot-source\":null"));
+	assert_non_null(strstr(body, "\"drives\":[]"));
+	assert_non_null(strstr(body, "\"vcpu_count\":1,\"mem_size_mib\":256"));
+	assert_non_null(strstr(body, "\"network-interfaces\":[]"));
+	assert_non_null(strstr(body, "\"vsock\":null"));
+	free(body);
+	/* a network interface is kept as put (and replaced by its id) */
+	put_ok(sock, "/network-interfaces/eth0",
+	       "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap9\"}");
+	put_ok(sock, "/network-interfaces/eth0",
+	       "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap7\",\"guest_mac\":"
+	       "\"02:11:22:33:44:55\",\"tx_rate_limiter\":{\"ops\":{\"size\":50,"
+	       "\"refill_time\":500}}}");
+	assert_int_equal(api(sock, "GET", "/vm/config", NULL, &body), 200);
+	assert_non_null(strstr(body,
+	                       "\"network-interfaces\":[{\"iface_id\":\"eth0\",\"host_dev_name\":"
+	                       "\"tap7\",\"guest_mac\":\"02:11:22:33:44:55\",\"rx_rate_limiter\":"
+	                       "null,\"tx_rate_limiter\":{\"bandwidth\":null,\"ops\":{\"size\":50,"
+	                       "\"refill_time\":500}}}]"));
+	free(body);
+	/* the CLI's clients: config prints GET /vm/config; --json prints a
+	 * refusal's fault as JSON on stdout, with status 1 */
+	struct run_result r;
+	capsa_run(&r, 30, "vm", "config", "--api-sock", sock, NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"host_dev_name\":\"tap7\""));
+	run_result_free(&r);
+	capsa_run(&r, 30, "vm", "pause", "--api-sock", sock, "--json", NULL);
+	assert_int_equal(r.status, 1);
+	assert_true(!strncmp(r.out, "{\"fault_message\":\"the VM has not started", 40));
+	run_result_free(&r);
+	/* once configured, a snapshot can no longer be loaded instead */
+	put_ok(sock, "/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":64}");
+	expect_fault(sock, "PUT", "/snapshot/load", "{\"snapshot_path\":\"/tmp/x\"}", 400,
+	             "only into a process started with just --api-sock");
+	expect_state(sock, "Not started");
+	stop(pid);
+}
+
+/* Configure the bootinfo guest through the API, check GET /vm/config, start. */
+static void configure_bootinfo(const char *sock, const char *disk, const char *initrd,
+                               const char *uds, const char *tap)
+{
+	char req[4400];
+	snprintf(req, sizeof(req),
+	         "{\"kernel_image_path\":\"%s\",\"initrd_path\":\"%s\","
+	         "\"boot_args\":\"test=bootinfo marker=api\"}",
+	         guest_path("testguest.elf"), initrd);
+	put_ok(sock, "/boot-source", req);
+	put_ok(sock, "/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":64}");
+	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,\"smt\":false}");
+	assert_int_equal(
+	    api(sock, "PATCH", "/machine-config", "{\"track_dirty_pages\":true}", NULL), 204);
+	snprintf(req, sizeof(req),
+	         "{\"drive_id\":\"rootfs\",\"path_on_host\":\"%s\",\"is_root_device\":true,"
+	         "\"is_read_only\":true,\"cache_type\":\"Writeback\",\"io_engine\":\"Sync\","
+	         "\"rate_limiter\":{\"bandwidth\":{\"size\":1048576,\"refill_time\":100}}}",
+	         disk);
+	put_ok(sock, "/drives/rootfs", req);
+	snprintf(req, sizeof(req), "{\"guest_cid\":7,\"uds_path\":\"%s\"}", uds);
+	put_ok(sock, "/vsock", req);
+	if (tap) {
+		snprintf(req, sizeof(req), "{\"iface_id\":\"eth0\",\"host_dev_name\":\"%s\"}", tap);
+		put_ok(sock, "/network-interfaces/eth0", req);
+	}
+	/* a second root device is refused */
+	snprintf(req, sizeof(req),
+	         "{\"drive_id\":\"other\",\"path_on_host\":\"%s\",\"is_root_device\":true}", disk);
+	expect_fault(sock, "PUT", "/drives/other", req, 400, "already the root device");
+
+	char *body = NULL;
+	assert_int_equal(api(sock, "GET", "/vm/config", NULL, &body), 200);
+	char want[4400];
+	snprintf(want, sizeof(want),
+	         "\"boot-source\":{\"kernel_image_path\":\"%s\",\"initrd_path\":\"%s\","
+	         "\"boot_args\":\"test=bootinfo marker=api\"}",
+	         guest_path("testguest.elf"), initrd);
+	assert_non_null(strstr(body, want));
+	snprintf(want, sizeof(want),
+	         "\"drives\":[{\"drive_id\":\"rootfs\",\"path_on_host\":\"%s\",\"is_root_device\":"
+	         "true,\"partuuid\":null,\"is_read_only\":true,\"cache_type\":\"Writeback\","
+	         "\"io_engine\":\"Sync\",\"rate_limiter\":{\"bandwidth\":{\"size\":1048576,"
+	         "\"refill_time\":100},\"ops\":null}}]",
+	         disk);
+	if (!strstr(body, want))
+		printf("# note: GET /vm/config: %s\n", body);
+	assert_non_null(strstr(body, want));
+	assert_non_null(strstr(body, "\"machine-config\":{\"vcpu_count\":1,\"mem_size_mib\":128,"
+	                             "\"smt\":false,\"track_dirty_pages\":true}"));
+	snprintf(want, sizeof(want), "\"vsock\":{\"guest_cid\":7,\"uds_path\":\"%s\"}", uds);
+	assert_non_null(strstr(body, want));
+	free(body);
+}
+
+/* Only --api-sock on the command line: the whole machine comes through the
+ * API; the guest sees it (kernel command line with root= and both virtio
+ * devices, 128 MiB of RAM, the initrd) and runs to its end. */
+static void test_configured_by_api(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("c.sock"), *out = tmp("c.out"), *err = tmp("c.err");
+	const char *disk = tmp("c.disk"), *initrd = tmp("c.initrd"), *uds = tmp("c.vsock");
+	char *zeros = calloc(1, 1 << 20);
+	assert_int_equal(write_file(disk, zeros, 1 << 20), 0);
+	assert_int_equal(write_file(initrd, zeros, 12345), 0);
+	free(zeros);
+	/* a tap device capsa creates, where the host has /dev/net/tun */
+	char tap[16];
+	snprintf(tap, sizeof(tap), "capsaapi%u", (unsigned)getpid() % 100000);
+	int with_tap = access("/dev/net/tun", R_OK | W_OK) == 0;
+	if (!with_tap)
+		printf("# note: no network interface: host has no /dev/net/tun\n");
+	pid_t pid = start_bare(sock, out, err);
+	configure_bootinfo(sock, disk, initrd, uds, with_tap ? tap : NULL);
+	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
+	int st;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 60, &st, &took), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	char *o = read_file(out, NULL);
+	assert_non_null(o);
+	if (!strstr(o, "cmdline: test=bootinfo marker=api root=/dev/vda ro virtio_mmio.device="))
+		printf("# note: guest output: %s\n", o);
+	assert_non_null(
+	    strstr(o, "cmdline: test=bootinfo marker=api root=/dev/vda ro virtio_mmio.device="));
+	/* disk, vsock and the network interface */
+	if (file_count(out, "virtio_mmio.device=") != 2 + with_tap)
+		printf("# note: stderr: %s\n", read_file(err, NULL));
+	assert_int_equal(file_count(out, "virtio_mmio.device="), 2 + with_tap);
+	assert_non_null(strstr(o, "e820: 0x0000000000100000-0x0000000007ffffff 1\n"));
+	assert_non_null(strstr(o, "size=12345\n"));
+	free(o);
+}
+
+/* After InstanceStart: the configuration is fixed, the VM can be paused,
+ * sent Ctrl-Alt-Del, and its machine-config is the VM's own. */
+static void test_started_state(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("s.sock"), *out = tmp("s.out"), *err = tmp("s.err");
+	pid_t pid = start_bare(sock, out, err);
+	char req[4400];
+	snprintf(req, sizeof(req), "{\"kernel_image_path\":\"%s\",\"boot_args\":\"%s\"}",
+	         guest_path("testguest.elf"), count_cmdline());
+	put_ok(sock, "/boot-source", req);
+	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":96}");
+	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
+	expect_state(sock, "Running");
+	expect_fault(sock, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", 400,
+	             "already started");
+	expect_fault(sock, "PUT", "/boot-source", req, 400, "after the VM started");
+	expect_fault(sock, "PATCH", "/machine-config", "{\"vcpu_count\":2}", 400,
+	             "after the VM started");
+	expect_fault(sock, "PUT", "/vsock", "{\"guest_cid\":3,\"uds_path\":\"/tmp/v\"}", 400,
+	             "after the VM started");
+	expect_fault(sock, "PUT", "/snapshot/load", "{\"snapshot_path\":\"/tmp/x\"}", 400,
+	             "already running");
+	char *body = NULL;
+	assert_int_equal(api(sock, "GET", "/machine-config", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"vcpu_count\":1,\"mem_size_mib\":96"));
+	free(body);
+	/* the test guest ignores its keyboard: the keys wait in the controller */
+	put_ok(sock, "/actions", "{\"action_type\":\"SendCtrlAltDel\"}");
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
+	expect_state(sock, "Paused");
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL), 204);
+	expect_finished(pid, out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest plain[] = {
+	    cmocka_unit_test(test_refusals_before_start),
+	};
+	const struct CMUnitTest vm[] = {
+	    cmocka_unit_test(test_configured_by_api),
+	    cmocka_unit_test(test_started_state),
+	};
+	int rc =
+	    cmocka_run_group_tests_name("control API before start", plain, setup, vm_tmp_teardown);
+	return rc | RUN_VM_GROUPS("control API configuration", vm, setup, vm_tmp_teardown);
+}
