@@ -19,8 +19,9 @@ prints the result as key=value lines on stdout.
       last console line on the source and the next one on the target).
 
 Environment: CAPSA, QEMU, KERNEL, INITRD, WORK (a scratch directory), TICK_MS
-(the guest's console period for snapshot and migrate; restore's guest is the
-snapshot's), SETTLE (seconds to let the guest settle after its ready line).
+(the guest's console period, 0 for back to back; restore passes the snapshot's
+to QEMU so that the command lines match), SETTLE (seconds to let the guest
+settle after its ready line).
 """
 import json
 import os
