@@ -294,9 +294,13 @@ UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 
 
 def reported(text, key):
-    """The number after `key` in capsa vm migrate's output, in seconds."""
-    m = re.search(key + r"[^0-9\n]*([0-9]+(?:\.[0-9]+)?)\s*(ns|us|µs|ms|s)\b", text, re.I)
-    return float(m.group(1)) * UNIT[m.group(2)] if m else None
+    """The number after `key` in capsa vm migrate's output, in seconds: with its
+    unit after it ("downtime 12.5 ms") or in the key ("downtime_ms": 12.5)."""
+    m = re.search(key + r"(?:[ _-]?time)?(?:_(ns|us|ms|s))?\b[^0-9\n]*([0-9]+(?:\.[0-9]+)?)"
+                  r"\s*(ns|us|µs|ms|s)?\b", text, re.I)
+    if not m or not (m.group(3) or m.group(1)):
+        return None
+    return float(m.group(2)) * UNIT[(m.group(3) or m.group(1)).lower()]
 
 
 def migrate(vmm, mem, port):
