@@ -415,6 +415,12 @@ static void run_file(void **state)
 	sp.dir = tmp;
 	sp.verbose = getenv("CAPSA_WASM_SPEC") != NULL;
 	struct capsa_wasm_limits lim = {.stack_cells = 1u << 20, .call_depth = 20000};
+	/* CAPSA_WASM_ENGINE=jit|interp picks the engine (default: the store's). */
+	const char *eng = getenv("CAPSA_WASM_ENGINE");
+	if (eng && !strcmp(eng, "jit"))
+		lim.engine = CAPSA_WASM_ENGINE_JIT;
+	else if (eng && !strcmp(eng, "interp"))
+		lim.engine = CAPSA_WASM_ENGINE_INTERP;
 	sp.store = capsa_wasm_store_new(&lim, &e);
 	assert_non_null(sp.store);
 	spectest_init(&sp);
