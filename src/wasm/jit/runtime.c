@@ -4,6 +4,7 @@
  * side table from code addresses to wasm offsets, the dedicated stack, and
  * the call entry used by capsa_wasm_call. */
 #include <cpuid.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,14 @@
 #define STACK_BYTES  (64ull << 20)
 #define STACK_GUARD  (64ull << 10)
 #define STACK_MARGIN (256ull << 10) /* left for host and runtime functions */
+
+/* Under AddressSanitizer compiled code runs on the thread's own stack,
+ * which the sanitizer knows (it cleans up after a trap's unwinding there). */
+#if defined(__SANITIZE_ADDRESS__)
+#define OWN_STACK 0
+#else
+#define OWN_STACK 1
+#endif
 
 int wasm_jit_host_ok(void)
 {
@@ -158,7 +167,8 @@ static const struct jit_region *find_region(const struct jit_store *js, uintptr_
 {
 	for (uint32_t i = 0; i < js->nregions; i++) {
 		const struct jit_region *rg = js->regions[i];
-		if (pc >= (uintptr_t)rg->code && pc < (uintptr_t)rg->code + rg->size)
+		/* a return address may be the end of the code */
+		if (pc >= (uintptr_t)rg->code && pc <= (uintptr_t)rg->code + rg->size)
 			return rg;
 	}
 	return NULL;
@@ -347,6 +357,23 @@ static void fill_from_pc(struct jit_store *js, struct jit_ctx *ctx, enum capsa_w
 	wasm_trap_info_fill(ctx->info, t, f, off);
 }
 
+/* The lowest address compiled code may use on the thread's stack. */
+static uintptr_t thread_stack_limit(void)
+{
+	pthread_attr_t a;
+	void *lo = NULL;
+	size_t size = 0;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (pthread_getattr_np(pthread_self(), &a) == 0) {
+		pthread_attr_getstack(&a, &lo, &size);
+		pthread_attr_destroy(&a);
+	}
+	uintptr_t limit = (uintptr_t)lo + STACK_MARGIN;
+	if (!lo || limit >= sp)
+		limit = sp > (1u << 20) ? sp - (1u << 20) : 0;
+	return limit;
+}
+
 enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm_func *f,
                                    uint64_t *cells, struct capsa_wasm_trap_info *info)
 {
@@ -362,9 +389,11 @@ enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm
 	ctx->trap_pc = 0;
 	ctx->budget = 0;
 	ctx->depth_left = (int64_t)s->lim.call_depth - s->depth;
-	if (!ctx->active) {
+	if (!ctx->active && OWN_STACK) {
 		top = (uintptr_t)js->stack + js->stack_size;
 		ctx->stack_limit = (uintptr_t)js->stack + STACK_GUARD + STACK_MARGIN;
+	} else if (!ctx->active) {
+		ctx->stack_limit = thread_stack_limit();
 	}
 	ctx->active = 1;
 	ctx->unwind = (void (*)(struct jit_ctx *, int))(uintptr_t)(rg->code + rg->unwind);
