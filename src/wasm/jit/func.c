@@ -173,8 +173,12 @@ static void op_block(struct jc *c, uint8_t op)
 	t->label = label;
 	t->height = c->nvs - t->np;
 	if (op == 0x03) {
+		/* Fuel: back edges pay, entering the loop does not. */
+		uint32_t body = x_label(c->b);
+		x_jmp(c->b, body);
 		x_bind(c->b, t->label);
 		fuel_check(c);
+		x_bind(c->b, body);
 	} else if (op == 0x04) {
 		t->else_label = x_label(c->b);
 		/* Save the parameters for the else branch. */

@@ -288,7 +288,7 @@ void jc_site(struct jc *c)
 
 uint32_t jc_trap_label(struct jc *c, int code)
 {
-	for (uint32_t i = 0; i < c->ntraps; i++)
+	for (uint32_t i = 0; code != JT_FUEL && i < c->ntraps; i++)
 		if (c->traps[i].code == code && c->traps[i].wasm == c->cur_off)
 			return c->traps[i].label;
 	if (c->ntraps == c->captraps) {
