@@ -146,7 +146,7 @@ static void branch_cond(struct jc *c, struct jcond *cd, int jump_if, uint32_t la
 
 static void fuel_check(struct jc *c)
 {
-	x_alu_mi(c->b, 1, OP_SUB, xmem(R15, CTX_BUDGET), 1);
+	x_alu_ri(c->b, 1, OP_SUB, R13, 1);
 	uint32_t slow = jc_trap_label(c, JT_FUEL), back = x_label(c->b);
 	c->traps[c->ntraps - 1].back = back;
 	x_jcc(c->b, CC_S, slow);
@@ -351,6 +351,7 @@ static void call_helper(struct jc *c, uint32_t base, int func_reg, struct capsa_
 	x_mov_ri(c->b, 1, RCX, (uint64_t)(uintptr_t)c->in);
 	x_call_abs(c->b, (const void *)jit_h_call);
 	jc_site(c);
+	x_load(c->b, 1, R13, xmem(R15, CTX_BUDGET)); /* it gives the fuel back */
 }
 
 static int op_call(struct jc *c)
@@ -602,6 +603,8 @@ static void prologue(struct jc *c)
 	x_mov_rr(b, 1, RSP, RAX);
 	x_store(b, 1, xmem(RSP, 0), RSI);
 	for (uint32_t i = 0; i < np; i++) {
+		if (c->loc[i].reg >= 0)
+			continue;
 		x_load(b, 1, RAX, xmem(RSI, (int32_t)(8 * i)));
 		x_store(b, 1, jc_local(c, i), RAX);
 	}
@@ -617,7 +620,18 @@ static void prologue(struct jc *c)
 		for (uint32_t i = np; i < c->nlocals; i++)
 			x_store_i32(b, 1, jc_local(c, i), 0);
 	}
-	jc_after_call(c); /* memory base and register locals */
+	jc_mem_base(c);
+	for (uint32_t i = 0; i < c->nlocals; i++) {
+		int r = c->loc[i].reg;
+		if (r < 0)
+			continue;
+		if (i < np)
+			jc_load_mem(c, c->loc[i].type, r, xmem(RSI, (int32_t)(8 * i)));
+		else if (r >= 16)
+			x_rr(b, 0, 0, 0x0f57, r - 16, r - 16, 0); /* xorps */
+		else
+			x_mov_ri(b, 0, r, 0);
+	}
 	fuel_check(c);
 }
 

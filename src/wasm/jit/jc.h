@@ -12,7 +12,9 @@
  *
  * Internal calling convention: RSI points at the argument cells (results
  * are written back there), R15 holds the per-store context, R14 the base
- * of the instance's memory 0; every other register is clobbered. */
+ * of the instance's memory 0, R13 the fuel budget (ctx->budget while
+ * compiled code runs; stored there before any call into the runtime);
+ * every other register is clobbered. */
 #ifndef CAPSA_WASM_JIT_JC_H
 #define CAPSA_WASM_JIT_JC_H
 

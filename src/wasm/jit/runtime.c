@@ -70,6 +70,7 @@ void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint3
 		x_push(b, saved[i]);
 	x_store(b, 1, xmem(RDI, CTX_UNWIND), RSP);
 	x_mov_rr(b, 1, R15, RDI);
+	x_load(b, 1, R13, xmem(R15, CTX_BUDGET));
 	x_mov_rr(b, 1, RAX, RSP);
 	x_alu_ri(b, 1, OP_AND, RSP, -16);
 	x_rr(b, 0, 1, 0x85, RCX, RCX, 0);
@@ -81,6 +82,7 @@ void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint3
 	x_rr(b, 0, 0, 0xff, 2, R11, 0);
 	x_alu_ri(b, 1, OP_ADD, RSP, 8);
 	x_pop(b, RSP);
+	x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
 	x_mov_ri(b, 0, RAX, 0);
 	uint32_t tail = x_label(b);
 	x_bind(b, tail);
@@ -95,6 +97,7 @@ void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint3
 	/* trap: esi = code, [rsp] = the site */
 	st->trap = x_label(b);
 	x_bind(b, st->trap);
+	x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
 	x_mov_rr(b, 1, RDI, R15);
 	x_load(b, 1, RDX, xmem(RSP, 0));
 	x_alu_ri(b, 1, OP_AND, RSP, -16);
@@ -111,9 +114,11 @@ void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint3
 	for (int i = 0; i < 9; i++)
 		x_push(b, volat[i]);
 	x_alu_ri(b, 1, OP_SUB, RSP, 8);
+	x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
 	x_mov_rr(b, 1, RDI, R15);
 	x_load(b, 1, RSI, xmem(RBP, 8));
 	x_call_abs(b, (const void *)jit_h_fuel);
+	x_load(b, 1, R13, xmem(R15, CTX_BUDGET));
 	x_alu_ri(b, 1, OP_ADD, RSP, 8);
 	for (int i = 8; i >= 0; i--)
 		x_pop(b, volat[i]);
@@ -185,12 +190,14 @@ static void interp_stub(struct jc *c, struct capsa_wasm_func *f)
 {
 	struct xbuf *b = c->b;
 	x_alu_ri(b, 1, OP_SUB, RSP, 8);
+	x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
 	x_mov_rr(b, 1, RDX, RSI);
 	x_mov_rr(b, 1, RDI, R15);
 	x_mov_ri(b, 1, RSI, (uint64_t)(uintptr_t)f);
 	x_mov_ri(b, 1, RCX, (uint64_t)(uintptr_t)c->in);
 	x_call_abs(b, (const void *)jit_h_call);
 	jc_site(c);
+	x_load(b, 1, R13, xmem(R15, CTX_BUDGET));
 	x_alu_ri(b, 1, OP_ADD, RSP, 8);
 	x_ret(b);
 }
@@ -323,6 +330,7 @@ static int resume(struct wasm_guard_ctx *g, void *ucv)
 	if (!rg)
 		return 0;
 	js->ctx.trap_pc = pc;
+	js->ctx.budget = (int64_t)uc->uc_mcontext.gregs[REG_R13];
 	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)(rg->code + rg->unwind);
 	uc->uc_mcontext.gregs[REG_RDI] = (greg_t)(uintptr_t)&js->ctx;
 	uc->uc_mcontext.gregs[REG_RSI] = CAPSA_WASM_TRAP_MEMORY_OOB;

@@ -263,6 +263,7 @@ void jc_before_call(struct jc *c)
 {
 	jc_spill_all(c);
 	locals_xfer(c, 1);
+	x_store(c->b, 1, xmem(R15, CTX_BUDGET), R13); /* for a trap on the way */
 }
 
 void jc_after_call(struct jc *c)
