@@ -179,6 +179,13 @@ void jc_push_reg(struct jc *c, uint8_t type, int r);
  * then reload them and the memory base. */
 void jc_before_call(struct jc *c);
 void jc_after_call(struct jc *c);
+/* When the next instruction is local.set or local.tee of a local of type
+ * kept in a register (and src, an operand still to be read, is not that
+ * local), consumes it and returns the register for the result to go to
+ * (*tee: the local to push for a tee, else -1); -1 otherwise. */
+int jc_dst_local(struct jc *c, uint8_t type, const struct jv *src, int *tee);
+/* Pushes a result computed into dst (to_local: dst is jc_dst_local's). */
+void jc_push_dst(struct jc *c, uint8_t type, int dst, int tee, int to_local);
 void jc_site(struct jc *c);                     /* at the current code address */
 uint32_t jc_trap_label(struct jc *c, int code); /* out-of-line trap */
 void jc_mem_base(struct jc *c);

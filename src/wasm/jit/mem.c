@@ -84,14 +84,16 @@ int jc_op_memory(struct jc *c, uint8_t op)
 		const struct ldinfo *li = &loads[op - 0x28];
 		struct jv a = jc_pop(c);
 		uint32_t pa = c->nvs;
-		int dst = jc_alloc(c, jt_isf(li->type));
+		int tee, dst = jc_dst_local(c, li->type, &a, &tee), to_local = dst >= 0;
+		if (!to_local)
+			dst = jc_alloc(c, jt_isf(li->type));
 		struct xm m = address(c, &a, pa, offset, li->size, &treg);
 		jc_site(c);
 		x_rm(c->b, li->pfx, li->w, li->op, dst & 15, m, 0);
 		if (treg >= 0)
 			jc_free_reg(c, treg);
 		jc_free(c, &a);
-		jc_push_reg(c, li->type, dst);
+		jc_push_dst(c, li->type, dst, tee, to_local);
 		return 0;
 	}
 	const struct ldinfo *si = &stores[op - 0x36];

@@ -311,7 +311,13 @@ static void int_binary(struct jc *c, int w, uint8_t k)
 		b = t;
 		pb = tp;
 	}
-	int dst = jc_take(c, &a, pa);
+	int tee, dst = jc_dst_local(c, type, &b, &tee), to_local = dst >= 0;
+	if (to_local) {
+		jc_load(c, &a, pa, dst);
+		jc_free(c, &a);
+	} else {
+		dst = jc_take(c, &a, pa);
+	}
 	if (k == 2) {
 		if (b.kind == JV_CONST && fits32(&b)) {
 			x_rr(c->b, 0, w, 0x69, dst, dst, 0);
@@ -325,7 +331,7 @@ static void int_binary(struct jc *c, int w, uint8_t k)
 		op_src(c, 0, w, (uint32_t)(alu[k] << 3 | 3), dst, &b, pb);
 	}
 	jc_free(c, &b);
-	jc_push_reg(c, type, dst);
+	jc_push_dst(c, type, dst, tee, to_local);
 }
 
 static void int_unary(struct jc *c, int w, int pfx, uint32_t op, int byteop)
@@ -358,7 +364,24 @@ static void f_binary(struct jc *c, int dbl, uint8_t k)
 	uint32_t pb = c->nvs;
 	struct jv a = jc_pop(c);
 	uint32_t pa = c->nvs;
-	int dst = jc_take(c, &a, pa);
+	if ((k == 0 || k == 2) && a.kind != JV_REG && b.kind == JV_REG) {
+		struct jv t = a;
+		uint32_t tp = pa;
+		a = b;
+		pa = pb;
+		b = t;
+		pb = tp;
+	}
+	int tee = -1, dst = k < 4 ? jc_dst_local(c, dbl ? F64 : F32, &b, &tee) : -1;
+	if (dst >= 0) {
+		jc_load(c, &a, pa, dst);
+		jc_free(c, &a);
+		op_src(c, pfx, 0, sse[k], dst, &b, pb);
+		jc_free(c, &b);
+		jc_push_dst(c, dbl ? F64 : F32, dst, tee, 1);
+		return;
+	}
+	dst = jc_take(c, &a, pa);
 	if (k < 4) {
 		op_src(c, pfx, 0, sse[k], dst, &b, pb);
 	} else if (k < 6) {

@@ -306,3 +306,29 @@ uint32_t jc_trap_label(struct jc *c, int code)
 	c->traps[c->ntraps++] = (struct jtrap){l, c->cur_off, 0, (uint8_t)code};
 	return l;
 }
+
+int jc_dst_local(struct jc *c, uint8_t type, const struct jv *src, int *tee)
+{
+	struct rd r = c->r;
+	uint8_t op;
+	uint32_t x;
+	if (rd_u8(&r, &op) || (op != 0x21 && op != 0x22) || rd_u32(&r, &x) || x >= c->nlocals)
+		return -1;
+	int reg = c->loc[x].reg;
+	if (reg < 0 || c->loc[x].type != type)
+		return -1;
+	if (src && src->kind == JV_LOCAL && src->local == x)
+		return -1;
+	jc_detach_local(c, x);
+	c->r = r;
+	*tee = op == 0x22 ? (int)x : -1;
+	return reg;
+}
+
+void jc_push_dst(struct jc *c, uint8_t type, int dst, int tee, int to_local)
+{
+	if (!to_local)
+		jc_push_reg(c, type, dst);
+	else if (tee >= 0)
+		jc_push(c, (struct jv){JV_LOCAL, type, 0, (uint32_t)tee, 0});
+}
