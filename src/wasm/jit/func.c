@@ -342,6 +342,7 @@ static void call_args_done(struct jc *c, const struct wtype *ft)
 
 static void call_helper(struct jc *c, uint32_t base, int func_reg, struct capsa_wasm_func *f)
 {
+	x_store(c->b, 1, xmem(R15, CTX_BUDGET), R13);
 	if (func_reg >= 0)
 		x_mov_rr(c->b, 1, RSI, func_reg);
 	else
@@ -402,6 +403,7 @@ static int op_call_indirect(struct jc *c)
 	         (int32_t)jit_sig(c->js, ft));
 	x_jcc(b, CC_E, ok);
 	x_mov_rr(b, 1, RBX, RAX); /* RBX is saved (a local's copy is in its slot) */
+	x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
 	x_mov_rr(b, 1, RDI, R15);
 	x_mov_rr(b, 1, RSI, RAX);
 	x_mov_ri(b, 1, RDX, (uint64_t)(uintptr_t)ft);
@@ -618,7 +620,8 @@ static void prologue(struct jc *c)
 		xb_u8(b, 0xab); /* rep stosq */
 	} else {
 		for (uint32_t i = np; i < c->nlocals; i++)
-			x_store_i32(b, 1, jc_local(c, i), 0);
+			if (c->loc[i].reg < 0)
+				x_store_i32(b, 1, jc_local(c, i), 0);
 	}
 	jc_mem_base(c);
 	for (uint32_t i = 0; i < c->nlocals; i++) {

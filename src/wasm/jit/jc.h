@@ -133,7 +133,8 @@ struct jc {
 	uint32_t nextra;     /* frame slots saving the parameters of if blocks */
 	uint32_t extra_used;
 	uint32_t frame_fix;
-	int fail; /* out of memory or not supported: leave it to the interpreter */
+	int uses_mem; /* has memory instructions: keeps R14 loaded */
+	int fail;     /* out of memory or not supported: leave it to the interpreter */
 };
 
 #define XMM(n) (16 + (n))
@@ -178,6 +179,7 @@ void jc_push_reg(struct jc *c, uint8_t type, int r);
 /* Before and after a call out of the function: spill, save register locals;
  * then reload them and the memory base. */
 void jc_before_call(struct jc *c);
+void jc_before_helper(struct jc *c); /* also stores the fuel budget */
 void jc_after_call(struct jc *c);
 /* When the next instruction is local.set or local.tee of a local of type
  * kept in a register (and src, an operand still to be read, is not that

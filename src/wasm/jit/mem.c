@@ -119,7 +119,7 @@ int jc_op_memory(struct jc *c, uint8_t op)
 static void helper_call(struct jc *c, const void *fn, const void *p1, const void *p2,
                         uint32_t nargs, uint8_t rt)
 {
-	jc_before_call(c);
+	jc_before_helper(c);
 	uint32_t base = c->nvs - nargs;
 	x_mov_rr(c->b, 1, RDI, R15);
 	x_mov_ri(c->b, 1, RSI, (uint64_t)(uintptr_t)p1);

@@ -147,6 +147,8 @@ int jc_prepass(struct jc *c)
 			depth--;
 			if (depth < sizeof(kinds) && kinds[depth] == 0x03)
 				loops--;
+		} else if ((op >= 0x28 && op <= 0x40) || op == 0xfc) {
+			c->uses_mem = 1;
 		} else if (op >= 0x20 && op <= 0x22) {
 			struct rd t = r;
 			uint32_t x;

@@ -253,7 +253,7 @@ static void locals_xfer(struct jc *c, int save)
 
 void jc_mem_base(struct jc *c)
 {
-	if (!c->in->mem0)
+	if (!c->in->mem0 || !c->uses_mem)
 		return;
 	x_mov_ri(c->b, 1, R11, (uint64_t)(uintptr_t)&c->in->mem0->base);
 	x_load(c->b, 1, R14, xmem(R11, 0));
@@ -263,7 +263,12 @@ void jc_before_call(struct jc *c)
 {
 	jc_spill_all(c);
 	locals_xfer(c, 1);
-	x_store(c->b, 1, xmem(R15, CTX_BUDGET), R13); /* for a trap on the way */
+}
+
+void jc_before_helper(struct jc *c)
+{
+	jc_before_call(c);
+	x_store(c->b, 1, xmem(R15, CTX_BUDGET), R13); /* the runtime reads it there */
 }
 
 void jc_after_call(struct jc *c)
