@@ -469,13 +469,22 @@ static int op_drop_select(struct jc *c, uint8_t op)
 		return -1;
 	int dst = jc_take(c, &av, pa);
 	uint32_t skip = x_label(c->b);
-	if (jt_isf(av.type) || cd.cmp || bv.kind == JV_CONST) {
+	if (jt_isf(av.type)) {
 		branch_cond(c, &cd, 1, skip);
 		jc_load(c, &bv, pb, dst);
 		x_bind(c->b, skip);
 	} else {
-		int temp, rb = jc_reg(c, &bv, pb, &temp);
-		if (cd.v.kind == JV_CONST) {
+		int temp = 1, rb;
+		if (bv.kind == JV_CONST) {
+			rb = jc_alloc(c, 0);
+			jc_load(c, &bv, pb, rb);
+		} else {
+			rb = jc_reg(c, &bv, pb, &temp);
+		}
+		if (cd.cmp) {
+			int cc = jc_cmp_emit(c, &cd);
+			x_rr(c->b, 0, 1, (uint32_t)(0x0f40 + (cc ^ 1)), dst, rb, 0); /* cmov */
+		} else if (cd.v.kind == JV_CONST) {
 			if (!(uint32_t)cd.v.c)
 				x_mov_rr(c->b, 1, dst, rb);
 		} else {

@@ -205,6 +205,8 @@ struct jcond {
 	uint32_t pa, pb, pos;
 };
 void jc_pop_cond(struct jc *c, struct jcond *cd);
+/* Emits the compare; returns the condition code true when it holds. */
+int jc_cmp_emit(struct jc *c, struct jcond *cd);
 /* Compares and jumps to label when the condition is jump_if. */
 void jc_cmp_branch(struct jc *c, struct jcond *cd, int jump_if, uint32_t label);
 

@@ -110,6 +110,12 @@ static int cmp_kind(uint8_t op, int *w)
 	return op == base ? -1 : op - base - 1;
 }
 
+int jc_cmp_emit(struct jc *c, struct jcond *cd)
+{
+	int w, kind = cmp_kind(cd->cmp, &w);
+	return emit_icmp(c, w, kind, &cd->a, cd->pa, &cd->b, cd->pb);
+}
+
 void jc_cmp_branch(struct jc *c, struct jcond *cd, int jump_if, uint32_t label)
 {
 	int w, kind = cmp_kind(cd->cmp, &w);
@@ -119,8 +125,8 @@ void jc_cmp_branch(struct jc *c, struct jcond *cd, int jump_if, uint32_t label)
 
 static void icompare(struct jc *c, uint8_t op)
 {
-	if (rd_left(&c->r) && (*c->r.p == 0x0d || *c->r.p == 0x04)) {
-		c->pending_cmp = op; /* the branch pops the operands */
+	if (rd_left(&c->r) && (*c->r.p == 0x0d || *c->r.p == 0x04 || *c->r.p == 0x1b)) {
+		c->pending_cmp = op; /* the branch or select pops the operands */
 		return;
 	}
 	int w, kind = cmp_kind(op, &w);

@@ -161,7 +161,7 @@ int jc_prepass(struct jc *c)
 		}
 	}
 	/* The heaviest locals get registers; the rest live in the frame. */
-	static const int gregs[] = {RBX, RBP, R12, R8, R9};
+	static const int gregs[] = {RBX, RBP, R12, R8, R9, R10, RDI};
 	struct cand *cd = malloc(sizeof(*cd) * 64);
 	uint32_t ncd = 0;
 	if (!cd) {

@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-static const int gpr_temps[] = {RCX, RDX, RSI, RDI, R10, R8, R9};
+static const int gpr_temps[] = {RCX, RDX, RSI, RDI, R10, R9, R8};
 
 void jc_push(struct jc *c, struct jv v)
 {
