@@ -689,6 +689,7 @@ int jc_function(struct jc *c, uint32_t defidx)
 		return -1;
 	if (setup_locals(c) || jc_prepass(c))
 		return -1;
+	c->work_limit = (1ull << 26) + 64ull * wc->body_len;
 	c->cur_off = (uint32_t)(c->r.p - m->bytes);
 	struct jctl *t = push_ctl(c, CK_FUNC);
 	if (!t)

@@ -6,14 +6,14 @@
 
 #include <string.h>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || JIT_ASAN_CLANG
 #include <sanitizer/asan_interface.h>
 #endif
 
 _Noreturn void jit_unwind(struct jit_ctx *ctx, int code, uintptr_t pc)
 {
 	ctx->trap_pc = pc;
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || JIT_ASAN_CLANG
 	__asan_handle_no_return(); /* the frames skipped are gone */
 #endif
 	ctx->unwind(ctx, code);

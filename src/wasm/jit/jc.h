@@ -20,6 +20,16 @@
 
 #include <stddef.h>
 
+/* AddressSanitizer as clang announces it. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JIT_ASAN_CLANG 1
+#endif
+#endif
+#ifndef JIT_ASAN_CLANG
+#define JIT_ASAN_CLANG 0
+#endif
+
 #include "wasm/internal.h"
 #include "wasm/jit/jit.h"
 #include "wasm/jit/x64.h"
@@ -119,6 +129,7 @@ struct jc {
 	uint32_t *func_labels; /* per defined function */
 	struct jlocal *loc;
 	uint32_t nlocals;
+	uint32_t reglocals[16], nreglocals; /* the locals kept in registers */
 	struct jv *vs;
 	uint32_t nvs, capvs, maxh;
 	struct jctl *cs;
@@ -134,7 +145,11 @@ struct jc {
 	uint32_t extra_used;
 	uint32_t frame_fix;
 	int uses_mem; /* has memory instructions: keeps R14 loaded */
-	int fail;     /* out of memory or not supported: leave it to the interpreter */
+	/* Operand stack entries scanned, and the bound (so that a hostile
+	 * deep stack cannot make compiling quadratic): over it, the function
+	 * is left to the interpreter. */
+	uint64_t work, work_limit;
+	int fail; /* out of memory or not supported: leave it to the interpreter */
 };
 
 #define XMM(n) (16 + (n))

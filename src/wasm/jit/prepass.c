@@ -190,10 +190,12 @@ int jc_prepass(struct jc *c)
 		struct jlocal *l = &c->loc[cd[k].local];
 		if (jt_isf(l->type)) {
 			if (nx < 6) {
+				c->reglocals[c->nreglocals++] = cd[k].local;
 				l->reg = (int8_t)XMM(8 + nx);
 				c->busy[XMM(8 + nx++)] = 1;
 			}
 		} else if (ng < sizeof(gregs) / sizeof(gregs[0])) {
+			c->reglocals[c->nreglocals++] = cd[k].local;
 			l->reg = (int8_t)gregs[ng];
 			c->busy[gregs[ng++]] = 1;
 		}

@@ -20,13 +20,13 @@
 
 /* Under AddressSanitizer compiled code runs on the thread's own stack,
  * which the sanitizer knows (it cleans up after a trap's unwinding there). */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || JIT_ASAN_CLANG
 #define OWN_STACK 0
 #else
 #define OWN_STACK 1
 #endif
 
-int wasm_jit_host_ok(void)
+static int host_check(void)
 {
 #if defined(__x86_64__) && defined(__linux__)
 	unsigned a, b, c, d;
@@ -40,6 +40,21 @@ int wasm_jit_host_ok(void)
 #else
 	return 0;
 #endif
+}
+
+/* CPUID is slow under virtualization: asked once per process. */
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+static int host_ok;
+
+static void host_init(void)
+{
+	host_ok = host_check();
+}
+
+int wasm_jit_host_ok(void)
+{
+	pthread_once(&host_once, host_init);
+	return host_ok;
 }
 
 uint32_t jit_sig(struct jit_store *js, const struct wtype *t)

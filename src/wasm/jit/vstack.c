@@ -167,8 +167,16 @@ static void spill(struct jc *c, uint32_t i)
 	v->kind = JV_SLOT;
 }
 
+static void charge(struct jc *c, uint32_t n)
+{
+	c->work += n;
+	if (c->work > c->work_limit)
+		c->fail = 1;
+}
+
 void jc_spill_all(struct jc *c)
 {
+	charge(c, c->nvs);
 	for (uint32_t i = 0; i < c->nvs; i++)
 		spill(c, i);
 }
@@ -176,6 +184,7 @@ void jc_spill_all(struct jc *c)
 /* Stack entries that read local x now hold a copy. */
 void jc_detach_local(struct jc *c, uint32_t x)
 {
+	charge(c, c->nvs);
 	for (uint32_t i = 0; i < c->nvs; i++)
 		if (c->vs[i].kind == JV_LOCAL && c->vs[i].local == x)
 			spill(c, i);
@@ -185,6 +194,7 @@ void jc_evict(struct jc *c, int r)
 {
 	if (!c->busy[r])
 		return;
+	charge(c, c->nvs);
 	for (uint32_t i = 0; i < c->nvs; i++)
 		if (c->vs[i].kind == JV_REG && c->vs[i].reg == r) {
 			spill(c, i);
@@ -207,6 +217,7 @@ int jc_alloc(struct jc *c, int xmm)
 				return gpr_temps[k];
 			}
 	}
+	charge(c, c->nvs);
 	for (uint32_t i = 0; i < c->nvs; i++) {
 		struct jv *v = &c->vs[i];
 		if (v->kind == JV_REG && (v->reg >= 16) == !!xmm) {
@@ -240,10 +251,9 @@ int jc_reg(struct jc *c, const struct jv *v, uint32_t pos, int *temp)
 
 static void locals_xfer(struct jc *c, int save)
 {
-	for (uint32_t i = 0; i < c->nlocals; i++) {
+	for (uint32_t k = 0; k < c->nreglocals; k++) {
+		uint32_t i = c->reglocals[k];
 		int r = c->loc[i].reg;
-		if (r < 0)
-			continue;
 		if (save)
 			store_mem(c, c->loc[i].type, jc_local(c, i), r);
 		else

@@ -45,7 +45,7 @@ static int reserve(struct xbuf *b, size_t n)
 	return 0;
 }
 
-void xb_u8(struct xbuf *b, uint8_t v)
+void xb_u8_slow(struct xbuf *b, uint8_t v)
 {
 	if (!reserve(b, 1))
 		b->p[b->n++] = v;

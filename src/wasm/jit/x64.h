@@ -85,7 +85,14 @@ static inline struct xm xmemi(int base, int index, int scale, int32_t disp)
 }
 
 void xb_free(struct xbuf *b);
-void xb_u8(struct xbuf *b, uint8_t v);
+void xb_u8_slow(struct xbuf *b, uint8_t v);
+static inline void xb_u8(struct xbuf *b, uint8_t v)
+{
+	if (b->n < b->cap)
+		b->p[b->n++] = v;
+	else
+		xb_u8_slow(b, v);
+}
 void xb_u32(struct xbuf *b, uint32_t v);
 void xb_u64(struct xbuf *b, uint64_t v);
 
