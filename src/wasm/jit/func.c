@@ -715,7 +715,10 @@ int jc_function(struct jc *c, uint32_t defidx)
 	}
 	if (c->fail || c->b->oom || c->pending_cmp)
 		return -1;
-	uint64_t slots = 1 + (uint64_t)c->nlocals + c->nextra + c->maxh + 1;
+	/* Spare cells above the deepest stack: a host function given the
+	 * arguments of a call at the top may write a few more cells than it
+	 * returns (the interpreter tolerates that too). */
+	uint64_t slots = 1 + (uint64_t)c->nlocals + c->nextra + c->maxh + 8;
 	uint64_t frame = slots * 8;
 	if (frame % 16 == 0)
 		frame += 8;

@@ -624,17 +624,13 @@ static void conversion(struct jc *c, uint8_t op)
 		jc_push_reg(c, op == 0xb6 ? F32 : F64, dst);
 		return;
 	case 0xbc:
-		reinterpret(c, I32);
-		return;
 	case 0xbd:
-		reinterpret(c, I64);
-		return;
 	case 0xbe:
-		reinterpret(c, F32);
+	case 0xbf: {
+		static const uint8_t to[] = {I32, I64, F32, F64};
+		reinterpret(c, to[op - 0xbc]);
 		return;
-	case 0xbf:
-		reinterpret(c, F64);
-		return;
+	}
 	case 0xc0:
 	case 0xc1:
 	case 0xc2:

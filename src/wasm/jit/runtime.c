@@ -153,16 +153,18 @@ static struct jit_store *store_jit(struct capsa_wasm_store *s, struct err *e)
 		err_set(e, ERR_SYSTEM, "out of memory");
 		return NULL;
 	}
-	js->stack_size = STACK_BYTES;
-	void *p = mmap(NULL, js->stack_size, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	if (p == MAP_FAILED) {
-		free(js);
-		err_sys(e, "reserving the stack for compiled code");
-		return NULL;
+	if (OWN_STACK) {
+		js->stack_size = STACK_BYTES;
+		void *p = mmap(NULL, js->stack_size, PROT_READ | PROT_WRITE,
+		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+		if (p == MAP_FAILED) {
+			free(js);
+			err_sys(e, "reserving the stack for compiled code");
+			return NULL;
+		}
+		mprotect(p, STACK_GUARD, PROT_NONE);
+		js->stack = p;
 	}
-	mprotect(p, STACK_GUARD, PROT_NONE);
-	js->stack = p;
 	s->jit = js;
 	return js;
 }
@@ -179,7 +181,8 @@ void wasm_jit_store_free(struct jit_store *js)
 	}
 	free(js->regions);
 	free(js->sigs);
-	munmap(js->stack, js->stack_size);
+	if (js->stack)
+		munmap(js->stack, js->stack_size);
 	free(js);
 }
 
