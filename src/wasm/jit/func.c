@@ -173,12 +173,12 @@ static void op_block(struct jc *c, uint8_t op)
 	t->label = label;
 	t->height = c->nvs - t->np;
 	if (op == 0x03) {
-		/* Fuel: back edges pay, entering the loop does not. */
-		uint32_t body = x_label(c->b);
-		x_jmp(c->b, body);
+		/* Fuel: back edges pay, entering the loop does not (the unit the
+		 * check at the head takes is given first; the budget is never
+		 * negative while code runs, so the check passes). */
+		x_alu_ri(c->b, 1, OP_ADD, R13, 1);
 		x_bind(c->b, t->label);
 		fuel_check(c);
-		x_bind(c->b, body);
 	} else if (op == 0x04) {
 		t->else_label = x_label(c->b);
 		/* Save the parameters for the else branch. */
@@ -440,6 +440,10 @@ static void op_local(struct jc *c, uint8_t op, uint32_t x)
 			jc_load(c, &v, pos, c->loc[x].reg);
 		else
 			jc_store_to(c, &v, pos, jc_local(c, x));
+		if (op == 0x22 && v.kind == JV_REG && c->loc[x].reg < 0) {
+			jc_push(c, v); /* the value stays in its register too */
+			return;
+		}
 		jc_free(c, &v);
 	}
 	if (op == 0x22)
