@@ -26,6 +26,16 @@ static struct xm mem_of(const struct jc *c, const struct jv *v, uint32_t pos)
 	return v->kind == JV_SLOT ? jc_slot(c, pos) : jc_local(c, v->local);
 }
 
+static void swap(struct jv *a, uint32_t *pa, struct jv *b, uint32_t *pb)
+{
+	struct jv t = *a;
+	uint32_t tp = *pa;
+	*a = *b;
+	*pa = *pb;
+	*b = t;
+	*pb = tp;
+}
+
 static int fits32(const struct jv *v)
 {
 	return !jt_w(v->type) || (int64_t)v->c == (int32_t)v->c;
@@ -74,12 +84,7 @@ static int emit_icmp(struct jc *c, int w, int kind, struct jv *a, uint32_t pa, s
 	}
 	int cc = icc[kind];
 	if (a->kind == JV_CONST && b->kind != JV_CONST) {
-		struct jv t = *a;
-		uint32_t tp = pa;
-		*a = *b;
-		pa = pb;
-		*b = t;
-		pb = tp;
+		swap(a, &pa, b, &pb);
 		cc = iswap[kind];
 	}
 	if (is_mem(c, a) && (b->kind == JV_REG || (b->kind == JV_CONST && fits32(b)) ||
@@ -310,12 +315,7 @@ static void int_binary(struct jc *c, int w, uint8_t k)
 	}
 	int comm = k != 1;
 	if (comm && a.kind != JV_REG && (b.kind == JV_REG || a.kind == JV_CONST)) {
-		struct jv t = a;
-		uint32_t tp = pa;
-		a = b;
-		pa = pb;
-		b = t;
-		pb = tp;
+		swap(&a, &pa, &b, &pb);
 	}
 	int tee, dst = jc_dst_local(c, type, &b, &tee), to_local = dst >= 0;
 	if (to_local) {
@@ -371,12 +371,7 @@ static void f_binary(struct jc *c, int dbl, uint8_t k)
 	struct jv a = jc_pop(c);
 	uint32_t pa = c->nvs;
 	if ((k == 0 || k == 2) && a.kind != JV_REG && b.kind == JV_REG) {
-		struct jv t = a;
-		uint32_t tp = pa;
-		a = b;
-		pa = pb;
-		b = t;
-		pb = tp;
+		swap(&a, &pa, &b, &pb);
 	}
 	int tee = -1, dst = k < 4 ? jc_dst_local(c, dbl ? F64 : F32, &b, &tee) : -1;
 	if (dst >= 0) {
