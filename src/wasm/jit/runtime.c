@@ -3,13 +3,16 @@
  * read+execute, never both), the entry trampoline and trap stubs, the
  * side table from code addresses to wasm offsets, the dedicated stack, and
  * the call entry used by capsa_wasm_call. */
-#include <cpuid.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "wasm/guard.h"
 #include "wasm/jit/helpers.h"
