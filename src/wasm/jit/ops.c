@@ -290,6 +290,30 @@ static void divide(struct jc *c, int w, int kind, struct jv a, uint32_t pa, stru
 	jc_push_reg(c, w ? I64 : I32, dst);
 }
 
+static int reg_of(const struct jc *c, const struct jv *v)
+{
+	if (v->kind == JV_REG)
+		return v->reg;
+	return v->kind == JV_LOCAL ? c->loc[v->local].reg : -1;
+}
+
+/* x + y or x - K into a register other than x's: one lea (k: 0 add, 1 sub). */
+static int lea_form(struct jc *c, int w, uint8_t k, struct jv *a, struct jv *b, int *dst,
+                    int to_local)
+{
+	int ra = reg_of(c, a), rb = reg_of(c, b);
+	int bconst = b->kind == JV_CONST && fits32(b) && (int32_t)b->c != INT32_MIN;
+	if (ra < 0 || (a->kind == JV_REG && !to_local) || k > 1 || !(bconst || (k == 0 && rb >= 0)))
+		return 0;
+	if (!to_local)
+		*dst = jc_alloc(c, 0);
+	int32_t d = bconst ? (k ? -(int32_t)b->c : (int32_t)b->c) : 0;
+	x_lea(c->b, w, *dst, bconst ? xmem(ra, d) : xmemi(ra, rb, 1, 0));
+	jc_free(c, a);
+	jc_free(c, b);
+	return 1;
+}
+
 static void int_binary(struct jc *c, int w, uint8_t k)
 {
 	/* k: add sub mul div_s div_u rem_s rem_u and or xor shl shr_s shr_u rotl rotr */
@@ -318,6 +342,10 @@ static void int_binary(struct jc *c, int w, uint8_t k)
 		swap(&a, &pa, &b, &pb);
 	}
 	int tee, dst = jc_dst_local(c, type, &b, &tee), to_local = dst >= 0;
+	if (lea_form(c, w, k, &a, &b, &dst, to_local)) {
+		jc_push_dst(c, type, dst, tee, to_local);
+		return;
+	}
 	if (to_local) {
 		jc_load(c, &a, pa, dst);
 		jc_free(c, &a);
