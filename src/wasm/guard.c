@@ -66,6 +66,8 @@ static void save_regs(struct wasm_guard_ctx *c, const void *ucv)
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	struct wasm_guard_ctx *c = guard_cur;
+	if (c && si->si_code > 0 && c->resume && c->resume(c, uc))
+		return;
 	if (c && si->si_code > 0) {
 		const struct capsa_wasm_memory *m = c->mem;
 		uintptr_t a = (uintptr_t)si->si_addr;
@@ -149,6 +151,7 @@ void wasm_guard_push(struct wasm_guard_ctx *c)
 	c->mem = NULL;
 	c->func = NULL;
 	c->nregs = 0;
+	c->resume = NULL;
 	c->prev = guard_cur;
 	if (guard_ok == 0 && !alt_installed)
 		ensure_alt_stack();

@@ -22,6 +22,10 @@ struct wasm_guard_ctx {
 	 * them to name the trapping instruction. */
 	uintptr_t regs[WASM_GUARD_NREGS];
 	unsigned nregs;
+	/* Compiled code: given the signal context of any fault, moves one in
+	 * its code to its trap path and returns 1 (the handler then returns). */
+	int (*resume)(struct wasm_guard_ctx *c, void *uc);
+	void *resume_env;
 };
 
 /* Installs the SIGSEGV/SIGBUS handler once per process; 0 on success. */

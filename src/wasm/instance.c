@@ -9,6 +9,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "wasm/jit/jit.h"
+
 #define MAX_TABLE_ELEMS (1u << 24)
 
 enum { OBJ_FUNC, OBJ_TABLE, OBJ_MEMORY, OBJ_GLOBAL, OBJ_INSTANCE };
@@ -84,7 +86,8 @@ const char *capsa_wasm_engine_name(enum capsa_wasm_engine eng)
 
 int capsa_wasm_engine_available(enum capsa_wasm_engine eng)
 {
-	/* The compiler back end does not exist yet: only the interpreter. */
+	if (eng == CAPSA_WASM_ENGINE_JIT)
+		return wasm_jit_host_ok();
 	return eng == CAPSA_WASM_ENGINE_INTERP;
 }
 
@@ -165,6 +168,7 @@ void capsa_wasm_store_free(struct capsa_wasm_store *s)
 		free(t);
 	}
 	free(s->objs);
+	wasm_jit_store_free(s->jit);
 	munmap(s->stack, s->lim.stack_cells * sizeof(uint64_t));
 	free(s->frames);
 	close(s->intr_fd);
@@ -726,6 +730,8 @@ struct capsa_wasm_instance *capsa_wasm_instantiate(struct capsa_wasm_store *s,
 	}
 	if (apply_relocs(in, e))
 		return NULL;
+	if (s->lim.engine == CAPSA_WASM_ENGINE_JIT && wasm_jit_instance(s, in, e))
+		return NULL;
 	enum capsa_wasm_trap t = init_segments(in);
 	if (t) {
 		if (trap) {
@@ -804,5 +810,29 @@ enum capsa_wasm_trap capsa_wasm_call(struct capsa_wasm_store *s, struct capsa_wa
 {
 	if (info)
 		memset(info, 0, sizeof(*info));
+	if (f->jit && s->jit)
+		return wasm_jit_call(s, f, (uint64_t *)cells, info);
 	return wasm_interp_call(s, f, (uint64_t *)cells, info);
+}
+
+void wasm_trap_info_fill(struct capsa_wasm_trap_info *info, enum capsa_wasm_trap trap,
+                         const struct capsa_wasm_func *f, uint32_t offset)
+{
+	if (!info)
+		return;
+	info->trap = trap;
+	info->func_index = -1;
+	info->func_name = NULL;
+	info->offset = 0;
+	snprintf(info->message, sizeof(info->message), "%s", capsa_wasm_trap_name(trap));
+	if (!f || !f->inst)
+		return;
+	const struct capsa_wasm_module *m = f->inst->mod;
+	info->func_index = f->index;
+	if (m->func_names && m->func_names[f->index])
+		info->func_name = m->func_names[f->index];
+	for (uint32_t i = 0; !info->func_name && i < m->nexports; i++)
+		if (m->exports[i].kind == CAPSA_WASM_EXTERN_FUNC && m->exports[i].index == f->index)
+			info->func_name = m->exports[i].name;
+	info->offset = offset;
 }

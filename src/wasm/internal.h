@@ -174,6 +174,8 @@ struct capsa_wasm_func {
 	capsa_wasm_host_fn host;
 	void *env;
 	struct wtype own_type; /* for host functions */
+	void *jit;             /* compiled entry (NULL: interpreted) */
+	uint32_t jit_sig;      /* canonical signature id (0: not known) */
 };
 
 struct capsa_wasm_table {
@@ -216,7 +218,8 @@ struct capsa_wasm_instance {
 	struct capsa_wasm_global **globals;
 	struct welem_inst *elems;
 	struct wdata_inst *datas;
-	cell **code; /* per defined function */
+	cell **code;      /* per defined function */
+	void *jit_region; /* its compiled code, if any */
 };
 
 struct capsa_wasm_caller {
@@ -245,9 +248,14 @@ struct capsa_wasm_store {
 	struct wframe *frames;
 	uint64_t *sp_top; /* first free cell during execution */
 	uint32_t depth;
+	struct jit_store *jit; /* compiled code and its stack (jit/runtime.c) */
 };
 
 int wasm_store_track(struct capsa_wasm_store *s, void *obj);
+/* Fills *info (if not NULL) for a trap in f (NULL if unknown) at the
+ * module byte offset; leaves exit_code alone. */
+void wasm_trap_info_fill(struct capsa_wasm_trap_info *info, enum capsa_wasm_trap trap,
+                         const struct capsa_wasm_func *f, uint32_t offset);
 
 /* Memory (memory.c). */
 int wasm_memory_init(struct capsa_wasm_memory *m, uint64_t min_pages, uint64_t max_pages,

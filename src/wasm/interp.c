@@ -293,25 +293,10 @@ static int64_t refuel(struct capsa_wasm_store *s)
 static void fill_info(struct capsa_wasm_trap_info *info, enum capsa_wasm_trap trap,
                       const struct capsa_wasm_func *cur, const cell *pc)
 {
-	if (!info)
-		return;
-	info->trap = trap;
-	info->func_index = -1;
-	info->func_name = NULL;
-	info->offset = 0;
-	snprintf(info->message, sizeof(info->message), "%s", capsa_wasm_trap_name(trap));
-	if (!cur || !cur->inst)
-		return;
-	const struct capsa_wasm_module *m = cur->inst->mod;
-	info->func_index = cur->index;
-	if (m->func_names && m->func_names[cur->index])
-		info->func_name = m->func_names[cur->index];
-	for (uint32_t i = 0; !info->func_name && i < m->nexports; i++)
-		if (m->exports[i].kind == CAPSA_WASM_EXTERN_FUNC &&
-		    m->exports[i].index == cur->index)
-			info->func_name = m->exports[i].name;
-	if (pc >= cur->code && pc < cur->code + cur->wc->ncode)
-		info->offset = cur->wc->offs[pc - cur->code];
+	uint32_t off = 0;
+	if (cur && cur->inst && pc >= cur->code && pc < cur->code + cur->wc->ncode)
+		off = cur->wc->offs[pc - cur->code];
+	wasm_trap_info_fill(info, trap, cur, off);
 }
 
 static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_func *f,

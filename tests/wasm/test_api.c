@@ -4,6 +4,7 @@
  * rejection of invalid modules. Modules are written in the text format and
  * assembled with wabt's wat2wasm at test time. */
 #include "common/testutil.h"
+#include "common/wat.h"
 
 #include "capsa/wasm.h"
 
@@ -30,32 +31,6 @@ static const char *wat = "(module\n"
                          "  (func (export \"div\") (param i32) (result i32)\n"
                          "    i32.const 10 local.get 0 i32.div_s)\n"
                          "  (func (export \"peek16\") (result i32) i32.const 16 call $peek))\n";
-
-static struct capsa_wasm_module *assemble(const char *text, struct err *e)
-{
-	char *dir = test_tmpdir();
-	char src[4200], bin[4200];
-	snprintf(src, sizeof(src), "%s/m.wat", dir);
-	snprintf(bin, sizeof(bin), "%s/m.wasm", dir);
-	assert_int_equal(write_file(src, text, strlen(text)), 0);
-	char *argv[] = {"/usr/bin/wat2wasm", src, "-o", bin, NULL};
-	struct run_result r;
-	run_cmd(&r, argv, 60);
-	if (r.status)
-		printf("# wat2wasm: %s\n", r.err);
-	assert_int_equal(r.status, 0);
-	run_result_free(&r);
-	size_t len;
-	char *bytes = read_file(bin, &len);
-	assert_non_null(bytes);
-	struct capsa_wasm_module *m = capsa_wasm_module_load((const uint8_t *)bytes, len, e);
-	free(bytes);
-	unlink(src);
-	unlink(bin);
-	rmdir(dir);
-	free(dir);
-	return m;
-}
 
 static enum capsa_wasm_trap add1(struct capsa_wasm_caller *c, void *env,
                                  union capsa_wasm_val *cells)
@@ -113,7 +88,7 @@ static void test_embedding(void **state)
 	if (access("/usr/bin/wat2wasm", X_OK))
 		skip_because("wat2wasm (package wabt) is not installed");
 	struct err e = {0};
-	struct capsa_wasm_module *m = assemble(wat, &e);
+	struct capsa_wasm_module *m = test_wat_load(wat, &e);
 	assert_non_null(m);
 	struct capsa_wasm_limits lim = {.call_depth = 1000};
 	struct capsa_wasm_store *s = capsa_wasm_store_new(&lim, &e);

@@ -7,6 +7,8 @@
  * One test case per file; it fails if any assertion of the file fails.
  * Modules given in text form (assert_malformed of quoted text) are not
  * binary and are counted as "text" in the report, not as passes.
+ * Every file runs under each engine the host has (the compiler and the
+ * interpreter); CAPSA_WASM_ENGINE=jit or interp runs one.
  * CAPSA_WASM_SPEC=name.wast runs only that file, verbosely. */
 #include "common/testutil.h"
 
@@ -394,6 +396,32 @@ struct file_state {
 	char name[256];
 };
 
+static void run_engine(struct spec *sp, const char *tmp, const char *json,
+                       enum capsa_wasm_engine eng)
+{
+	struct err e = {0};
+	sp->dir = tmp;
+	sp->verbose = getenv("CAPSA_WASM_SPEC") != NULL;
+	struct capsa_wasm_limits lim = {.stack_cells = 1u << 20, .call_depth = 20000};
+	lim.engine = eng;
+	sp->store = capsa_wasm_store_new(&lim, &e);
+	assert_non_null(sp->store);
+	spectest_init(sp);
+	json_object *root = json_object_from_file(json);
+	assert_non_null(root);
+	json_object *cmds = json_object_object_get(root, "commands");
+	for (size_t i = 0; i < json_object_array_length(cmds); i++)
+		run_command(sp, json_object_array_get_idx(cmds, i));
+	json_object_put(root);
+	capsa_wasm_store_free(sp->store);
+	for (size_t i = 0; i < sp->nmods; i++)
+		capsa_wasm_module_free(sp->mods[i]);
+	free(sp->mods);
+	for (size_t i = 0; i < sp->nnames; i++)
+		free(sp->names[i].name);
+	free(sp->names);
+}
+
 static void run_file(void **state)
 {
 	struct file_state *fs = *state;
@@ -410,36 +438,30 @@ static void run_file(void **state)
 	assert_int_equal(r.status, 0);
 	run_result_free(&r);
 
-	struct spec sp = {0};
-	struct err e = {0};
-	sp.dir = tmp;
-	sp.verbose = getenv("CAPSA_WASM_SPEC") != NULL;
-	struct capsa_wasm_limits lim = {.stack_cells = 1u << 20, .call_depth = 20000};
-	sp.store = capsa_wasm_store_new(&lim, &e);
-	assert_non_null(sp.store);
-	spectest_init(&sp);
-	json_object *root = json_object_from_file(json);
-	assert_non_null(root);
-	json_object *cmds = json_object_object_get(root, "commands");
-	for (size_t i = 0; i < json_object_array_length(cmds); i++)
-		run_command(&sp, json_object_array_get_idx(cmds, i));
-	json_object_put(root);
-	capsa_wasm_store_free(sp.store);
-	for (size_t i = 0; i < sp.nmods; i++)
-		capsa_wasm_module_free(sp.mods[i]);
-	free(sp.mods);
-	for (size_t i = 0; i < sp.nnames; i++)
-		free(sp.names[i].name);
-	free(sp.names);
+	/* Under each engine the host has, or the one CAPSA_WASM_ENGINE=jit|interp
+	 * names. */
+	const char *want = getenv("CAPSA_WASM_ENGINE");
+	int failed = 0, ran = 0;
+	for (int eng = CAPSA_WASM_ENGINE_JIT; eng <= CAPSA_WASM_ENGINE_INTERP; eng++) {
+		const char *name = capsa_wasm_engine_name((enum capsa_wasm_engine)eng);
+		if ((want && strcmp(want, name)) ||
+		    !capsa_wasm_engine_available((enum capsa_wasm_engine)eng))
+			continue;
+		struct spec sp = {0};
+		run_engine(&sp, tmp, json, (enum capsa_wasm_engine)eng);
+		test_measured("spec %s (%s): %d/%d passed%s", fs->name, name, sp.passed,
+		              sp.passed + sp.failed,
+		              sp.text ? " (text-format modules not counted)" : "");
+		failed += sp.failed;
+		ran += sp.passed + sp.text > 0;
+	}
+	assert_int_equal(failed, 0);
+	assert_true(ran > 0);
 	char cmd[4200];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	if (system(cmd) != 0)
 		printf("# could not remove %s\n", tmp);
 	free(tmp);
-	test_measured("spec %s: %d/%d passed%s", fs->name, sp.passed, sp.passed + sp.failed,
-	              sp.text ? " (text-format modules not counted)" : "");
-	assert_int_equal(sp.failed, 0);
-	assert_true(sp.passed + sp.text > 0);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -5,6 +5,7 @@
  * closes; files opened by the guest are never leaked, also when renumbered
  * onto 0-2. The module is assembled with wabt's wat2wasm at test time. */
 #include "common/testutil.h"
+#include "common/wat.h"
 
 #include "capsa/wasm.h"
 #include "capsa/wasm_wasi.h"
@@ -64,31 +65,6 @@ struct fixture {
 	struct capsa_wasm_instance *inst;
 };
 
-static struct capsa_wasm_module *assemble(const char *dir)
-{
-	char src[4200], bin[4200];
-	snprintf(src, sizeof(src), "%s/m.wat", dir);
-	snprintf(bin, sizeof(bin), "%s/m.wasm", dir);
-	assert_int_equal(write_file(src, wat, strlen(wat)), 0);
-	char *argv[] = {"/usr/bin/wat2wasm", src, "-o", bin, NULL};
-	struct run_result r;
-	run_cmd(&r, argv, 60);
-	if (r.status)
-		printf("# wat2wasm: %s\n", r.err);
-	assert_int_equal(r.status, 0);
-	run_result_free(&r);
-	size_t len;
-	char *bytes = read_file(bin, &len);
-	assert_non_null(bytes);
-	struct err e = {0};
-	struct capsa_wasm_module *m = capsa_wasm_module_load((const uint8_t *)bytes, len, &e);
-	if (!m)
-		printf("# %s\n", e.msg);
-	free(bytes);
-	return m;
-}
-
-/* The embedder's stdio are pipes of the test (and /dev/null for stderr). */
 static void start(struct fixture *f)
 {
 	if (access("/usr/bin/wat2wasm", X_OK))
@@ -99,7 +75,10 @@ static void start(struct fixture *f)
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/f.txt", f->dir);
 	assert_int_equal(write_file(path, "data\n", 5), 0);
-	f->m = assemble(f->dir);
+	struct err me = {0};
+	f->m = test_wat_load(wat, &me);
+	if (!f->m)
+		printf("# %s\n", me.msg);
 	assert_non_null(f->m);
 	assert_int_equal(pipe2(f->in, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(f->out, O_CLOEXEC), 0);

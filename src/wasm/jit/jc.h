@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internals of the single-pass compiler (func.c, ops.c, mem.c) and its
+ * runtime (runtime.c, helpers.c).
+ *
+ * Frame of a compiled function, addressed from RSP (which stays put in the
+ * body): [rsp] the caller's argument/result cells, then one 8-byte slot per
+ * local, then one per operand stack position. Values on the abstract
+ * operand stack are constants, registers, (unread) locals or their own
+ * slot; every position has a fixed slot. At block boundaries and calls
+ * everything is written to its slot; locals the compiler keeps in
+ * registers stay there (and are saved around calls).
+ *
+ * Internal calling convention: RSI points at the argument cells (results
+ * are written back there), R15 holds the per-store context, R14 the base
+ * of the instance's memory 0, R13 the fuel budget (ctx->budget while
+ * compiled code runs; stored there before any call into the runtime);
+ * every other register is clobbered. */
+#ifndef CAPSA_WASM_JIT_JC_H
+#define CAPSA_WASM_JIT_JC_H
+
+#include <stddef.h>
+
+/* AddressSanitizer as clang announces it. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JIT_ASAN_CLANG 1
+#endif
+#endif
+#ifndef JIT_ASAN_CLANG
+#define JIT_ASAN_CLANG 0
+#endif
+
+#include "wasm/internal.h"
+#include "wasm/jit/jit.h"
+#include "wasm/jit/x64.h"
+#include "wasm/reader.h"
+
+/* R15 points here; the offsets are part of the generated code. */
+struct jit_ctx {
+	int64_t budget;        /* fuel taken from the store, spent downwards */
+	int64_t depth_left;    /* calls left before "call stack exhausted" */
+	uintptr_t stack_limit; /* lowest RSP a frame may reach */
+	uintptr_t unwind_rsp;  /* the entry trampoline's RSP, for traps */
+	struct capsa_wasm_store *store;
+	struct capsa_wasm_trap_info *info;
+	uintptr_t trap_pc; /* code address a trap is attributed to */
+	int info_done;     /* info already filled (by the interpreter) */
+	int active;        /* compiled code is running on this store */
+	void (*unwind)(struct jit_ctx *ctx, int code); /* the trap path's stub */
+};
+#define CTX_BUDGET 0
+#define CTX_DEPTH  8
+#define CTX_LIMIT  16
+#define CTX_UNWIND 24
+
+/* A code address with the wasm byte offset and function it stands for: a
+ * memory access (a fault there is an out-of-bounds trap) or the return
+ * address of a call into the runtime. */
+struct jit_site {
+	uint32_t code, wasm, func;
+};
+
+/* One instance's machine code: stubs first, then the functions. */
+struct jit_region {
+	uint8_t *code;
+	size_t size, map_size;
+	struct jit_site *sites;
+	uint32_t nsites;
+	struct capsa_wasm_instance *inst;
+	uint32_t uncompiled;
+	uint32_t tramp, unwind; /* stub offsets */
+};
+
+struct jit_store {
+	struct jit_ctx ctx;
+	uint8_t *stack;
+	size_t stack_size;
+	struct jit_region **regions;
+	uint32_t nregions, capregions;
+	const struct wtype **sigs; /* canonical signatures; id = index + 1 */
+	uint32_t nsigs, capsigs;
+};
+
+/* Stubs shared by the functions of a region (labels in its buffer). */
+struct jit_stubs {
+	uint32_t trap, fuel; /* trap: ESI = code; fuel: called at entries/loops */
+};
+
+enum { JV_CONST, JV_REG, JV_LOCAL, JV_SLOT };
+
+struct jv {
+	uint8_t kind, type, reg;
+	uint32_t local;
+	uint64_t c;
+};
+
+struct jctl {
+	uint8_t kind; /* 0 block, 1 loop, 2 if, 3 else, 4 function */
+	uint32_t height, np, nr;
+	const uint8_t *pt, *rt;
+	uint8_t single;
+	uint32_t label, else_label;
+	uint32_t extra;  /* if: first frame slot saving its parameters */
+	int unreachable; /* the rest of the block is dead code */
+};
+
+struct jlocal {
+	uint8_t type;
+	int8_t reg; /* -1: lives in its frame slot */
+};
+
+/* Out-of-line code at the end of the function: a trap, or (code
+ * JT_FUEL) the slow path of a fuel check that returns to back. */
+#define JT_FUEL 0xff
+struct jtrap {
+	uint32_t label, wasm, back;
+	uint8_t code;
+};
+
+struct jc {
+	struct capsa_wasm_module *m;
+	struct capsa_wasm_instance *in;
+	struct jit_store *js;
+	struct xbuf *b;
+	struct jit_stubs st;
+	struct rd r;
+	uint32_t fidx; /* module-wide index of the function */
+	const struct wtype *ft;
+	uint32_t *func_labels; /* per defined function */
+	struct jlocal *loc;
+	uint32_t nlocals;
+	uint32_t reglocals[16], nreglocals; /* the locals kept in registers */
+	struct jv *vs;
+	uint32_t nvs, capvs, maxh;
+	struct jctl *cs;
+	uint32_t ncs, capcs;
+	struct jtrap *traps;
+	uint32_t ntraps, captraps;
+	struct jit_site **sites; /* the region's, shared by its functions */
+	uint32_t *nsites, *capsites;
+	uint8_t busy[32];    /* 0-15 general registers, 16-31 XMM */
+	uint32_t cur_off;    /* module offset of the instruction being compiled */
+	uint8_t pending_cmp; /* a compare left for the next br_if/if (0: none) */
+	uint32_t nextra;     /* frame slots saving the parameters of if blocks */
+	uint32_t extra_used;
+	uint32_t frame_fix;
+	int uses_mem; /* has memory instructions: keeps R14 loaded */
+	/* Operand stack entries scanned, and the bound (so that a hostile
+	 * deep stack cannot make compiling quadratic): over it, the function
+	 * is left to the interpreter. */
+	uint64_t work, work_limit;
+	int fail; /* out of memory or not supported: leave it to the interpreter */
+};
+
+#define XMM(n) (16 + (n))
+
+static inline int jt_isf(uint8_t t)
+{
+	return t == CAPSA_WASM_F32 || t == CAPSA_WASM_F64;
+}
+static inline int jt_w(uint8_t t)
+{
+	return t != CAPSA_WASM_I32 && t != CAPSA_WASM_F32;
+}
+static inline struct xm jc_slot(const struct jc *c, uint32_t pos)
+{
+	return xmem(RSP, (int32_t)(8 + 8 * (c->nlocals + c->nextra + pos)));
+}
+static inline struct xm jc_local(const struct jc *c, uint32_t i)
+{
+	(void)c;
+	return xmem(RSP, (int32_t)(8 + 8 * i));
+}
+
+/* Value stack (func.c). */
+void jc_push(struct jc *c, struct jv v);
+struct jv jc_pop(struct jc *c);
+int jc_alloc(struct jc *c, int xmm);
+void jc_free(struct jc *c, const struct jv *v);
+void jc_free_reg(struct jc *c, int r);
+/* A register holding v's value that the caller may overwrite (v's own
+ * temporary when it has one). pos is v's stack position. */
+int jc_take(struct jc *c, const struct jv *v, uint32_t pos);
+/* A register holding v's value, read-only (a register local as is). */
+int jc_reg(struct jc *c, const struct jv *v, uint32_t pos, int *temp);
+void jc_load(struct jc *c, const struct jv *v, uint32_t pos, int dst);
+void jc_spill_all(struct jc *c);
+void jc_store_to(struct jc *c, const struct jv *v, uint32_t pos, struct xm m);
+void jc_detach_local(struct jc *c, uint32_t x);
+void jc_store_reg(struct jc *c, uint8_t type, struct xm m, int src);
+void jc_load_mem(struct jc *c, uint8_t type, int dst, struct xm m);
+void jc_evict(struct jc *c, int r);
+void jc_push_reg(struct jc *c, uint8_t type, int r);
+/* Before and after a call out of the function: spill, save register locals;
+ * then reload them and the memory base. */
+void jc_before_call(struct jc *c);
+void jc_before_helper(struct jc *c); /* also stores the fuel budget */
+void jc_after_call(struct jc *c);
+/* When the next instruction is local.set or local.tee of a local of type
+ * kept in a register (and src, an operand still to be read, is not that
+ * local), consumes it and returns the register for the result to go to
+ * (*tee: the local to push for a tee, else -1); -1 otherwise. */
+int jc_dst_local(struct jc *c, uint8_t type, const struct jv *src, int *tee);
+/* Pushes a result computed into dst (to_local: dst is jc_dst_local's). */
+void jc_push_dst(struct jc *c, uint8_t type, int dst, int tee, int to_local);
+void jc_site(struct jc *c);                     /* at the current code address */
+uint32_t jc_trap_label(struct jc *c, int code); /* out-of-line trap */
+void jc_mem_base(struct jc *c);
+
+/* Instructions (ops.c, mem.c); return 0, or -1 when not compiled. */
+int jc_op_numeric(struct jc *c, uint8_t op);
+int jc_op_fc(struct jc *c, uint32_t sub);
+int jc_op_memory(struct jc *c, uint8_t op);
+int jc_op_misc(struct jc *c, uint8_t op); /* globals, tables, refs, memory.size/grow */
+/* A branch condition: an i32 value (cmp 0) or an integer compare (its
+ * opcode) whose operands were popped but not compared yet. */
+struct jcond {
+	uint8_t cmp;
+	struct jv a, b, v;
+	uint32_t pa, pb, pos;
+};
+void jc_pop_cond(struct jc *c, struct jcond *cd);
+/* Emits the compare; returns the condition code true when it holds. */
+int jc_cmp_emit(struct jc *c, struct jcond *cd);
+/* Compares and jumps to label when the condition is jump_if. */
+void jc_cmp_branch(struct jc *c, struct jcond *cd, int jump_if, uint32_t label);
+
+/* Skipping instructions' immediates (func.c). */
+int jc_skip_imm(struct rd *r, uint8_t op);
+
+/* Function compiler (func.c). */
+int jc_function(struct jc *c, uint32_t defidx);
+
+/* Runtime (runtime.c, helpers.c). */
+void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint32_t *unwind);
+_Noreturn void jit_unwind(struct jit_ctx *ctx, int code, uintptr_t pc);
+uint32_t jit_sig(struct jit_store *js, const struct wtype *t);
+
+#endif

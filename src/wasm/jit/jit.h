@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The compiler to x86-64 machine code: what the rest of the runtime sees. */
+#ifndef CAPSA_WASM_JIT_H
+#define CAPSA_WASM_JIT_H
+
+#include <stdint.h>
+
+#include "wasm/internal.h"
+
+struct jit_store;
+
+/* Whether this host can run compiled code (x86-64 with SSE4.1, POPCNT,
+ * LZCNT and BMI1). */
+int wasm_jit_host_ok(void);
+/* Compiles every function of a new instance it can (the rest stay
+ * interpreted); 0 or -1 with e set when out of memory. */
+int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in, struct err *e);
+/* Calls a compiled function (f->jit != NULL) like wasm_interp_call. */
+enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm_func *f,
+                                   uint64_t *cells, struct capsa_wasm_trap_info *info);
+void wasm_jit_store_free(struct jit_store *js);
+/* Functions of the instance left to the interpreter (0 when the store
+ * interprets everything). */
+uint32_t wasm_jit_uncompiled(const struct capsa_wasm_instance *in);
+
+#endif

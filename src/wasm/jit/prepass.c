@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Before compiling a function: skip over instructions, find what the
+ * compiler does not handle (SIMD), count uses of each local (weighted by
+ * loop depth) and pick the locals that live in registers. */
+#include "wasm/jit/jc.h"
+
+#include <stdlib.h>
+
+static int skip_u32(struct rd *r)
+{
+	uint32_t v;
+	return rd_u32(r, &v);
+}
+
+static int skip_blocktype(struct rd *r)
+{
+	if (!rd_left(r))
+		return -1;
+	uint8_t b = *r->p;
+	if (b == 0x40 || (b >= 0x6f && b <= 0x7f)) {
+		r->p++;
+		return 0;
+	}
+	int64_t v;
+	return rd_s33(r, &v);
+}
+
+int jc_skip_imm(struct rd *r, uint8_t op)
+{
+	uint8_t u8;
+	uint32_t n;
+	int64_t s;
+	const uint8_t *bytes;
+	switch (op) {
+	case 0x02:
+	case 0x03:
+	case 0x04:
+		return skip_blocktype(r);
+	case 0x0c:
+	case 0x0d:
+	case 0x10:
+	case 0x12:
+	case 0xd2:
+		return skip_u32(r);
+	case 0x0e:
+		if (rd_u32(r, &n))
+			return -1;
+		for (uint64_t i = 0; i <= n; i++)
+			if (skip_u32(r))
+				return -1;
+		return 0;
+	case 0x11:
+	case 0x13:
+		return skip_u32(r) || skip_u32(r) ? -1 : 0;
+	case 0x1c:
+		if (rd_u32(r, &n))
+			return -1;
+		return rd_bytes(r, n, &bytes);
+	case 0x20:
+	case 0x21:
+	case 0x22:
+	case 0x23:
+	case 0x24:
+	case 0x25:
+	case 0x26:
+		return skip_u32(r);
+	case 0x3f:
+	case 0x40:
+	case 0xd0:
+		return rd_u8(r, &u8);
+	case 0x41:
+		return rd_s33(r, &s);
+	case 0x42:
+		return rd_s64(r, &s);
+	case 0x43:
+		return rd_bytes(r, 4, &bytes);
+	case 0x44:
+		return rd_bytes(r, 8, &bytes);
+	case 0xfc:
+		if (rd_u32(r, &n))
+			return -1;
+		switch (n) {
+		case 8:
+			return skip_u32(r) || rd_u8(r, &u8) ? -1 : 0;
+		case 10:
+			return rd_u8(r, &u8) || rd_u8(r, &u8) ? -1 : 0;
+		case 11:
+			return rd_u8(r, &u8);
+		case 12:
+		case 14:
+			return skip_u32(r) || skip_u32(r) ? -1 : 0;
+		case 9:
+		case 13:
+		case 15:
+		case 16:
+		case 17:
+			return skip_u32(r);
+		default:
+			return n <= 7 ? 0 : -1;
+		}
+	case 0xfd:
+		return -1; /* SIMD: not compiled */
+	default:
+		if (op >= 0x28 && op <= 0x3e)
+			return skip_u32(r) || skip_u32(r) ? -1 : 0;
+		return 0;
+	}
+}
+
+struct cand {
+	uint32_t local;
+	uint64_t weight;
+};
+
+static int by_weight(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	return x->weight < y->weight ? 1 : x->weight > y->weight ? -1 : 0;
+}
+
+/* Scans the body at c->r (after the local declarations); fills c->nextra
+ * and assigns registers to the locals used most. */
+int jc_prepass(struct jc *c)
+{
+	struct rd r = c->r;
+	uint64_t *w = calloc(c->nlocals + 1, sizeof(uint64_t));
+	uint8_t kinds[256];
+	uint32_t depth = 0, loops = 0;
+	if (!w)
+		return -1;
+	c->nextra = 0;
+	while (rd_left(&r)) {
+		uint8_t op = *r.p++;
+		if (op == 0x02 || op == 0x03 || op == 0x04) {
+			if (op == 0x04 && rd_left(&r) && *r.p != 0x40 &&
+			    !(*r.p >= 0x6f && *r.p <= 0x7f)) {
+				struct rd t = r;
+				int64_t ti;
+				if (!rd_s33(&t, &ti) && ti >= 0 && (uint64_t)ti < c->m->ntypes)
+					c->nextra += c->m->types[ti].nparams;
+			}
+			if (depth < sizeof(kinds))
+				kinds[depth] = op;
+			depth++;
+			loops += op == 0x03;
+		} else if (op == 0x0b && depth) {
+			depth--;
+			if (depth < sizeof(kinds) && kinds[depth] == 0x03)
+				loops--;
+		} else if ((op >= 0x28 && op <= 0x40) || op == 0xfc) {
+			c->uses_mem = 1;
+		} else if (op >= 0x20 && op <= 0x22) {
+			struct rd t = r;
+			uint32_t x;
+			if (!rd_u32(&t, &x) && x < c->nlocals)
+				w[x] += (uint64_t)1 << (3 * (loops < 6 ? loops : 6));
+		}
+		if (jc_skip_imm(&r, op)) {
+			free(w);
+			return -1;
+		}
+	}
+	/* The heaviest locals get registers; the rest live in the frame. */
+	static const int gregs[] = {RBX, RBP, R12, R8, R9, R10, RDI};
+	struct cand *cd = malloc(sizeof(*cd) * 64);
+	uint32_t ncd = 0;
+	if (!cd) {
+		free(w);
+		return -1;
+	}
+	for (uint32_t i = 0; i < c->nlocals; i++) {
+		c->loc[i].reg = -1;
+		if (!w[i] || c->loc[i].type == CAPSA_WASM_V128)
+			continue;
+		struct cand x = {i, w[i]};
+		if (ncd < 64) {
+			cd[ncd++] = x;
+		} else {
+			uint32_t lo = 0;
+			for (uint32_t k = 1; k < ncd; k++)
+				if (cd[k].weight < cd[lo].weight)
+					lo = k;
+			if (cd[lo].weight < x.weight)
+				cd[lo] = x;
+		}
+	}
+	qsort(cd, ncd, sizeof(*cd), by_weight);
+	uint32_t ng = 0, nx = 0;
+	for (uint32_t k = 0; k < ncd; k++) {
+		struct jlocal *l = &c->loc[cd[k].local];
+		if (jt_isf(l->type)) {
+			if (nx < 6) {
+				c->reglocals[c->nreglocals++] = cd[k].local;
+				l->reg = (int8_t)XMM(8 + nx);
+				c->busy[XMM(8 + nx++)] = 1;
+			}
+		} else if (ng < sizeof(gregs) / sizeof(gregs[0])) {
+			c->reglocals[c->nreglocals++] = cd[k].local;
+			l->reg = (int8_t)gregs[ng];
+			c->busy[gregs[ng++]] = 1;
+		}
+	}
+	free(cd);
+	free(w);
+	return 0;
+}

@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Runtime of compiled code: per-instance code regions (written, then made
+ * read+execute, never both), the entry trampoline and trap stubs, the
+ * side table from code addresses to wasm offsets, the dedicated stack, and
+ * the call entry used by capsa_wasm_call. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+#include "wasm/guard.h"
+#include "wasm/jit/helpers.h"
+
+#define STACK_BYTES  (64ull << 20)
+#define STACK_GUARD  (64ull << 10)
+#define STACK_MARGIN (256ull << 10) /* left for host and runtime functions */
+
+/* Under AddressSanitizer compiled code runs on the thread's own stack,
+ * which the sanitizer knows (it cleans up after a trap's unwinding there). */
+#if defined(__SANITIZE_ADDRESS__) || JIT_ASAN_CLANG
+#define OWN_STACK 0
+#else
+#define OWN_STACK 1
+#endif
+
+static int host_check(void)
+{
+#if defined(__x86_64__) && defined(__linux__)
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSE4_1) || !(c & bit_POPCNT))
+		return 0;
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & bit_BMI))
+		return 0;
+	if (!__get_cpuid(0x80000001, &a, &b, &c, &d) || !(c & bit_LZCNT))
+		return 0;
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+/* CPUID is slow under virtualization: asked once per process. */
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+static int host_ok;
+
+static void host_init(void)
+{
+	host_ok = host_check();
+}
+
+int wasm_jit_host_ok(void)
+{
+	pthread_once(&host_once, host_init);
+	return host_ok;
+}
+
+uint32_t jit_sig(struct jit_store *js, const struct wtype *t)
+{
+	for (uint32_t i = 0; i < js->nsigs; i++)
+		if (js->sigs[i] == t || wtype_equal(js->sigs[i], t))
+			return i + 1;
+	if (js->nsigs == js->capsigs) {
+		uint32_t n = js->capsigs ? js->capsigs * 2 : 64;
+		const struct wtype **p = realloc(js->sigs, n * sizeof(*p));
+		if (!p)
+			return 0; /* never matches: the slow check decides */
+		js->sigs = p;
+		js->capsigs = n;
+	}
+	js->sigs[js->nsigs++] = t;
+	return js->nsigs;
+}
+
+/* Entry trampoline, trap stub, fuel stub, unwind stub. */
+void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint32_t *unwind)
+{
+	static const int saved[] = {RBX, RBP, R12, R13, R14, R15};
+	static const int volat[] = {RAX, RCX, RDX, RSI, RDI, R8, R9, R10, R11};
+	/* tramp(ctx rdi, code rsi, cells rdx, stack_top rcx): eax = 0 or trap */
+	*tramp = (uint32_t)b->n;
+	for (int i = 0; i < 6; i++)
+		x_push(b, saved[i]);
+	x_store(b, 1, xmem(RDI, CTX_UNWIND), RSP);
+	x_mov_rr(b, 1, R15, RDI);
+	x_load(b, 1, R13, xmem(R15, CTX_BUDGET));
+	x_mov_rr(b, 1, RAX, RSP);
+	x_alu_ri(b, 1, OP_AND, RSP, -16);
+	x_rr(b, 0, 1, 0x85, RCX, RCX, 0);
+	x_rr(b, 0, 1, 0x0f45, RSP, RCX, 0); /* cmovnz rsp, rcx */
+	x_push(b, RAX);
+	x_alu_ri(b, 1, OP_SUB, RSP, 8);
+	x_mov_rr(b, 1, R11, RSI);
+	x_mov_rr(b, 1, RSI, RDX);
+	x_rr(b, 0, 0, 0xff, 2, R11, 0);
+	x_alu_ri(b, 1, OP_ADD, RSP, 8);
+	x_pop(b, RSP);
+	x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
+	x_mov_ri(b, 0, RAX, 0);
+	uint32_t tail = x_label(b);
+	x_bind(b, tail);
+	for (int i = 5; i >= 0; i--)
+		x_pop(b, saved[i]);
+	x_ret(b);
+	/* unwind(ctx rdi, code esi) */
+	*unwind = (uint32_t)b->n;
+	x_load(b, 1, RSP, xmem(RDI, CTX_UNWIND));
+	x_mov_rr(b, 0, RAX, RSI);
+	x_jmp(b, tail);
+	/* trap: esi = code, [rsp] = the site */
+	st->trap = x_label(b);
+	x_bind(b, st->trap);
+	x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
+	x_mov_rr(b, 1, RDI, R15);
+	x_load(b, 1, RDX, xmem(RSP, 0));
+	x_alu_ri(b, 1, OP_AND, RSP, -16);
+	x_call_abs(b, (const void *)jit_h_trap);
+	/* fuel: keeps every register the compiled code may use */
+	st->fuel = x_label(b);
+	x_bind(b, st->fuel);
+	x_push(b, RBP);
+	x_mov_rr(b, 1, RBP, RSP);
+	x_alu_ri(b, 1, OP_AND, RSP, -16);
+	x_alu_ri(b, 1, OP_SUB, RSP, 256);
+	for (int i = 0; i < 16; i++)
+		x_rm(b, 0xf3, 0, 0x0f7f, i, xmem(RSP, 16 * i), 0); /* movdqu */
+	for (int i = 0; i < 9; i++)
+		x_push(b, volat[i]);
+	x_alu_ri(b, 1, OP_SUB, RSP, 8);
+	x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
+	x_mov_rr(b, 1, RDI, R15);
+	x_load(b, 1, RSI, xmem(RBP, 8));
+	x_call_abs(b, (const void *)jit_h_fuel);
+	x_load(b, 1, R13, xmem(R15, CTX_BUDGET));
+	x_alu_ri(b, 1, OP_ADD, RSP, 8);
+	for (int i = 8; i >= 0; i--)
+		x_pop(b, volat[i]);
+	for (int i = 0; i < 16; i++)
+		x_rm(b, 0xf3, 0, 0x0f6f, i, xmem(RSP, 16 * i), 0);
+	x_mov_rr(b, 1, RSP, RBP);
+	x_pop(b, RBP);
+	x_ret(b);
+}
+
+static struct jit_store *store_jit(struct capsa_wasm_store *s, struct err *e)
+{
+	if (s->jit)
+		return s->jit;
+	struct jit_store *js = calloc(1, sizeof(*js));
+	if (!js) {
+		err_set(e, ERR_SYSTEM, "out of memory");
+		return NULL;
+	}
+	if (OWN_STACK) {
+		js->stack_size = STACK_BYTES;
+		void *p = mmap(NULL, js->stack_size, PROT_READ | PROT_WRITE,
+		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+		if (p == MAP_FAILED) {
+			free(js);
+			err_sys(e, "reserving the stack for compiled code");
+			return NULL;
+		}
+		mprotect(p, STACK_GUARD, PROT_NONE);
+		js->stack = p;
+	}
+	s->jit = js;
+	return js;
+}
+
+void wasm_jit_store_free(struct jit_store *js)
+{
+	if (!js)
+		return;
+	for (uint32_t i = 0; i < js->nregions; i++) {
+		struct jit_region *rg = js->regions[i];
+		munmap(rg->code, rg->map_size);
+		free(rg->sites);
+		free(rg);
+	}
+	free(js->regions);
+	free(js->sigs);
+	if (js->stack)
+		munmap(js->stack, js->stack_size);
+	free(js);
+}
+
+static const struct jit_region *find_region(const struct jit_store *js, uintptr_t pc)
+{
+	for (uint32_t i = 0; i < js->nregions; i++) {
+		const struct jit_region *rg = js->regions[i];
+		/* a return address may be the end of the code */
+		if (pc >= (uintptr_t)rg->code && pc <= (uintptr_t)rg->code + rg->size)
+			return rg;
+	}
+	return NULL;
+}
+
+uint32_t wasm_jit_uncompiled(const struct capsa_wasm_instance *in)
+{
+	return in->jit_region ? ((const struct jit_region *)in->jit_region)->uncompiled : 0;
+}
+
+/* A function the compiler left to the interpreter, callable like a
+ * compiled one. */
+static void interp_stub(struct jc *c, struct capsa_wasm_func *f)
+{
+	struct xbuf *b = c->b;
+	x_alu_ri(b, 1, OP_SUB, RSP, 8);
+	x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
+	x_mov_rr(b, 1, RDX, RSI);
+	x_mov_rr(b, 1, RDI, R15);
+	x_mov_ri(b, 1, RSI, (uint64_t)(uintptr_t)f);
+	x_mov_ri(b, 1, RCX, (uint64_t)(uintptr_t)c->in);
+	x_call_abs(b, (const void *)jit_h_call);
+	jc_site(c);
+	x_load(b, 1, R13, xmem(R15, CTX_BUDGET));
+	x_alu_ri(b, 1, OP_ADD, RSP, 8);
+	x_ret(b);
+}
+
+static void jc_release(struct jc *c)
+{
+	free(c->loc);
+	free(c->vs);
+	free(c->cs);
+	free(c->traps);
+}
+
+static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, struct xbuf *b,
+                       struct jit_region *rg, uint32_t *labels, uint8_t *compiled)
+{
+	const struct capsa_wasm_module *m = in->mod;
+	uint32_t ndef = m->nfuncs - m->nimp_funcs, capsites = 0;
+	struct jit_stubs st;
+	jit_stubs_emit(b, &st, &rg->tramp, &rg->unwind);
+	for (uint32_t i = 0; i < ndef; i++)
+		labels[i] = x_label(b);
+	for (uint32_t i = 0; i < ndef; i++) {
+		size_t start = b->n;
+		uint32_t nfix = b->nfixes, nsites = rg->nsites;
+		struct jc c;
+		memset(&c, 0, sizeof(c));
+		c.m = (struct capsa_wasm_module *)m;
+		c.in = in;
+		c.js = js;
+		c.b = b;
+		c.st = st;
+		c.func_labels = labels;
+		c.sites = &rg->sites;
+		c.nsites = &rg->nsites;
+		c.capsites = &capsites;
+		x_bind(b, labels[i]);
+		int rc = jc_function(&c, i);
+		jc_release(&c);
+		if (b->oom)
+			return -1;
+		compiled[i] = rc == 0;
+		if (rc) {
+			b->n = start;
+			b->nfixes = nfix;
+			rg->nsites = nsites;
+			rg->uncompiled++;
+			memset(&c, 0, sizeof(c));
+			c.b = b;
+			c.in = in;
+			c.fidx = m->nimp_funcs + i;
+			c.cur_off = m->code[i].body_off;
+			c.sites = &rg->sites;
+			c.nsites = &rg->nsites;
+			c.capsites = &capsites;
+			x_bind(b, labels[i]);
+			interp_stub(&c, in->funcs[m->nimp_funcs + i]);
+			if (c.fail)
+				return -1;
+		}
+	}
+	return x_resolve(b);
+}
+
+int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in, struct err *e)
+{
+	struct jit_store *js = store_jit(s, e);
+	if (!js)
+		return -1;
+	const struct capsa_wasm_module *m = in->mod;
+	uint32_t ndef = m->nfuncs - m->nimp_funcs;
+	struct jit_region *rg = calloc(1, sizeof(*rg));
+	uint32_t *labels = calloc(ndef + 1, sizeof(uint32_t));
+	uint8_t *compiled = calloc(ndef + 1, 1);
+	struct xbuf b = {0};
+	int rc = -1;
+	if (!rg || !labels || !compiled ||
+	    (js->nregions == js->capregions &&
+	     !(js->regions = realloc(js->regions, (js->capregions = js->capregions * 2 + 8) *
+	                                              sizeof(*js->regions))))) {
+		err_set(e, ERR_SYSTEM, "out of memory");
+		goto out;
+	}
+	rg->inst = in;
+	if (compile_all(js, in, &b, rg, labels, compiled)) {
+		err_set(e, ERR_SYSTEM, "out of memory compiling the module");
+		goto out;
+	}
+	rg->map_size = (b.n + 4095) & ~(size_t)4095;
+	void *p =
+	    mmap(NULL, rg->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		err_sys(e, "mapping compiled code");
+		goto out;
+	}
+	memcpy(p, b.p, b.n);
+	if (mprotect(p, rg->map_size, PROT_READ | PROT_EXEC)) {
+		err_sys(e, "protecting compiled code");
+		munmap(p, rg->map_size);
+		goto out;
+	}
+	rg->code = p;
+	rg->size = b.n;
+	for (uint32_t i = 0; i < ndef; i++) {
+		struct capsa_wasm_func *f = in->funcs[m->nimp_funcs + i];
+		f->jit_sig = jit_sig(js, f->type);
+		if (compiled[i])
+			f->jit = rg->code + b.labels[labels[i]];
+	}
+	js->regions[js->nregions++] = rg;
+	in->jit_region = rg;
+	rg = NULL;
+	rc = 0;
+out:
+	if (rg)
+		free(rg->sites);
+	free(rg);
+	free(labels);
+	free(compiled);
+	xb_free(&b);
+	return rc;
+}
+
+static int resume(struct wasm_guard_ctx *g, void *ucv)
+{
+#if defined(__x86_64__)
+	ucontext_t *uc = ucv;
+	struct jit_store *js = g->resume_env;
+	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	const struct jit_region *rg = find_region(js, pc);
+	if (!rg)
+		return 0;
+	js->ctx.trap_pc = pc;
+	js->ctx.budget = (int64_t)uc->uc_mcontext.gregs[REG_R13];
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)(rg->code + rg->unwind);
+	uc->uc_mcontext.gregs[REG_RDI] = (greg_t)(uintptr_t)&js->ctx;
+	uc->uc_mcontext.gregs[REG_RSI] = CAPSA_WASM_TRAP_MEMORY_OOB;
+	return 1;
+#else
+	(void)g;
+	(void)ucv;
+	return 0;
+#endif
+}
+
+static void fill_from_pc(struct jit_store *js, struct jit_ctx *ctx, enum capsa_wasm_trap t)
+{
+	const struct jit_region *rg = find_region(js, ctx->trap_pc);
+	const struct capsa_wasm_func *f = NULL;
+	uint32_t off = 0;
+	if (rg && rg->nsites) {
+		uint32_t at = (uint32_t)(ctx->trap_pc - (uintptr_t)rg->code);
+		uint32_t lo = 0, hi = rg->nsites;
+		while (hi - lo > 1) {
+			uint32_t mid = (lo + hi) / 2;
+			if (rg->sites[mid].code <= at)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		if (rg->sites[lo].code <= at) {
+			f = rg->inst->funcs[rg->sites[lo].func];
+			off = rg->sites[lo].wasm;
+		}
+	}
+	wasm_trap_info_fill(ctx->info, t, f, off);
+}
+
+/* The lowest address compiled code may use on the thread's stack. */
+static uintptr_t thread_stack_limit(void)
+{
+	pthread_attr_t a;
+	void *lo = NULL;
+	size_t size = 0;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (pthread_getattr_np(pthread_self(), &a) == 0) {
+		pthread_attr_getstack(&a, &lo, &size);
+		pthread_attr_destroy(&a);
+	}
+	uintptr_t limit = (uintptr_t)lo + STACK_MARGIN;
+	if (!lo || limit >= sp)
+		limit = sp > (1u << 20) ? sp - (1u << 20) : 0;
+	return limit;
+}
+
+enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm_func *f,
+                                   uint64_t *cells, struct capsa_wasm_trap_info *info)
+{
+	struct jit_store *js = s->jit;
+	struct jit_ctx *ctx = &js->ctx, saved = *ctx;
+	struct capsa_wasm_trap_info dummy;
+	const struct jit_region *rg = f->inst->jit_region;
+	int (*tramp)(struct jit_ctx *, void *, uint64_t *, uintptr_t);
+	uintptr_t top = 0;
+	ctx->store = s;
+	ctx->info = info ? info : &dummy;
+	ctx->info_done = 0;
+	ctx->trap_pc = 0;
+	ctx->budget = 0;
+	ctx->depth_left = (int64_t)s->lim.call_depth - s->depth;
+	if (!ctx->active && OWN_STACK) {
+		top = (uintptr_t)js->stack + js->stack_size;
+		ctx->stack_limit = (uintptr_t)js->stack + STACK_GUARD + STACK_MARGIN;
+	} else if (!ctx->active) {
+		ctx->stack_limit = thread_stack_limit();
+	}
+	ctx->active = 1;
+	ctx->unwind = (void (*)(struct jit_ctx *, int))(uintptr_t)(rg->code + rg->unwind);
+	tramp = (int (*)(struct jit_ctx *, void *, uint64_t *, uintptr_t))(uintptr_t)(rg->code +
+	                                                                              rg->tramp);
+	struct wasm_guard_ctx g;
+	wasm_guard_push(&g);
+	g.resume = resume;
+	g.resume_env = js;
+	enum capsa_wasm_trap t = (enum capsa_wasm_trap)tramp(ctx, f->jit, cells, top);
+	wasm_guard_pop(&g);
+	if (s->fuel != INT64_MAX && ctx->budget > 0)
+		s->fuel += ctx->budget;
+	if (t && !ctx->info_done)
+		fill_from_pc(js, ctx, t);
+	*ctx = saved;
+	return t;
+}

@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* x86-64 instruction encoding (see x64.h). */
+#include "wasm/jit/x64.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void xb_free(struct xbuf *b)
+{
+	free(b->p);
+	free(b->labels);
+	free(b->fixes);
+	memset(b, 0, sizeof(*b));
+}
+
+static int grow(void **p, uint32_t *cap, uint32_t n, size_t sz)
+{
+	if (n < *cap)
+		return 0;
+	uint32_t c = *cap ? *cap * 2 : 64;
+	void *q = realloc(*p, (size_t)c * sz);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+static int reserve(struct xbuf *b, size_t n)
+{
+	if (b->oom)
+		return -1;
+	if (b->n + n <= b->cap)
+		return 0;
+	size_t c = b->cap ? b->cap * 2 : 4096;
+	while (c < b->n + n)
+		c *= 2;
+	uint8_t *q = realloc(b->p, c);
+	if (!q) {
+		b->oom = 1;
+		return -1;
+	}
+	b->p = q;
+	b->cap = c;
+	return 0;
+}
+
+void xb_u8_slow(struct xbuf *b, uint8_t v)
+{
+	if (!reserve(b, 1))
+		b->p[b->n++] = v;
+}
+
+void xb_u32(struct xbuf *b, uint32_t v)
+{
+	if (!reserve(b, 4)) {
+		memcpy(b->p + b->n, &v, 4);
+		b->n += 4;
+	}
+}
+
+void xb_u64(struct xbuf *b, uint64_t v)
+{
+	if (!reserve(b, 8)) {
+		memcpy(b->p + b->n, &v, 8);
+		b->n += 8;
+	}
+}
+
+static void opcode(struct xbuf *b, uint32_t op)
+{
+	if (op > 0xffff)
+		xb_u8(b, (uint8_t)(op >> 16));
+	if (op > 0xff)
+		xb_u8(b, (uint8_t)(op >> 8));
+	xb_u8(b, (uint8_t)op);
+}
+
+static void prefix_rex(struct xbuf *b, int pfx, int w, int r, int x, int bb, int force)
+{
+	if (pfx)
+		xb_u8(b, (uint8_t)pfx);
+	uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | ((r >> 3) & 1) << 2 | ((x >> 3) & 1) << 1 |
+	                        ((bb >> 3) & 1));
+	if (rex != 0x40 || force)
+		xb_u8(b, rex);
+}
+
+void x_rr(struct xbuf *b, int pfx, int w, uint32_t op, int reg, int rm, int byteop)
+{
+	int force = byteop && ((reg >= 4 && reg < 8) || (rm >= 4 && rm < 8));
+	prefix_rex(b, pfx, w, reg, 0, rm, force);
+	opcode(b, op);
+	xb_u8(b, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+}
+
+void x_rm(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m, int byteop)
+{
+	int idx = m.index == NO_INDEX ? 0 : m.index;
+	int base = m.base == RIP_BASE ? 0 : m.base;
+	prefix_rex(b, pfx, w, reg, idx, base, byteop && reg >= 4 && reg < 8);
+	opcode(b, op);
+	int r = (reg & 7) << 3;
+	if (m.base == RIP_BASE) {
+		xb_u8(b, (uint8_t)(r | 5));
+		xb_u32(b, (uint32_t)m.disp);
+		return;
+	}
+	int mod = (m.disp == 0 && (base & 7) != RBP)  ? 0
+	          : (m.disp >= -128 && m.disp <= 127) ? 1
+	                                              : 2;
+	if (m.index != NO_INDEX || (base & 7) == RSP) {
+		int ss = m.scale == 8 ? 3 : m.scale == 4 ? 2 : m.scale == 2 ? 1 : 0;
+		xb_u8(b, (uint8_t)(mod << 6 | r | 4));
+		xb_u8(b,
+		      (uint8_t)(ss << 6 | (m.index == NO_INDEX ? 4 : (idx & 7)) << 3 | (base & 7)));
+	} else {
+		xb_u8(b, (uint8_t)(mod << 6 | r | (base & 7)));
+	}
+	if (mod == 1)
+		xb_u8(b, (uint8_t)(int8_t)m.disp);
+	else if (mod == 2)
+		xb_u32(b, (uint32_t)m.disp);
+}
+
+void x_mov_rr(struct xbuf *b, int w, int dst, int src)
+{
+	if (dst != src || !w)
+		x_rr(b, 0, w, 0x8b, dst, src, 0);
+}
+
+void x_mov_ri(struct xbuf *b, int w, int dst, uint64_t v)
+{
+	if (!w || v <= 0xffffffffu) {
+		prefix_rex(b, 0, 0, 0, 0, dst, 0);
+		xb_u8(b, (uint8_t)(0xb8 + (dst & 7)));
+		xb_u32(b, (uint32_t)v);
+	} else if ((int64_t)v == (int32_t)v) {
+		x_rr(b, 0, 1, 0xc7, 0, dst, 0);
+		xb_u32(b, (uint32_t)v);
+	} else {
+		prefix_rex(b, 0, 1, 0, 0, dst, 0);
+		xb_u8(b, (uint8_t)(0xb8 + (dst & 7)));
+		xb_u64(b, v);
+	}
+}
+
+void x_load(struct xbuf *b, int w, int dst, struct xm m)
+{
+	x_rm(b, 0, w, 0x8b, dst, m, 0);
+}
+
+void x_store(struct xbuf *b, int w, struct xm m, int src)
+{
+	x_rm(b, 0, w, 0x89, src, m, 0);
+}
+
+void x_store_i32(struct xbuf *b, int w, struct xm m, int32_t v)
+{
+	x_rm(b, 0, w, 0xc7, 0, m, 0);
+	xb_u32(b, (uint32_t)v);
+}
+
+void x_alu_rr(struct xbuf *b, int w, int op, int dst, int src)
+{
+	x_rr(b, 0, w, (uint32_t)(op << 3 | 3), dst, src, 0);
+}
+
+void x_alu_rm(struct xbuf *b, int w, int op, int dst, struct xm m)
+{
+	x_rm(b, 0, w, (uint32_t)(op << 3 | 3), dst, m, 0);
+}
+
+void x_alu_ri(struct xbuf *b, int w, int op, int dst, int32_t v)
+{
+	if (v >= -128 && v <= 127) {
+		x_rr(b, 0, w, 0x83, op, dst, 0);
+		xb_u8(b, (uint8_t)(int8_t)v);
+	} else {
+		x_rr(b, 0, w, 0x81, op, dst, 0);
+		xb_u32(b, (uint32_t)v);
+	}
+}
+
+void x_alu_mi(struct xbuf *b, int w, int op, struct xm m, int32_t v)
+{
+	if (v >= -128 && v <= 127) {
+		x_rm(b, 0, w, 0x83, op, m, 0);
+		xb_u8(b, (uint8_t)(int8_t)v);
+	} else {
+		x_rm(b, 0, w, 0x81, op, m, 0);
+		xb_u32(b, (uint32_t)v);
+	}
+}
+
+void x_lea(struct xbuf *b, int w, int dst, struct xm m)
+{
+	x_rm(b, 0, w, 0x8d, dst, m, 0);
+}
+
+void x_shift_ri(struct xbuf *b, int w, int digit, int dst, uint8_t n)
+{
+	x_rr(b, 0, w, 0xc1, digit, dst, 0);
+	xb_u8(b, n);
+}
+
+void x_setcc(struct xbuf *b, int cc, int dst)
+{
+	x_rr(b, 0, 0, (uint32_t)(0x0f90 + cc), 0, dst, 1);
+	x_rr(b, 0, 0, 0x0fb6, dst, dst, 1);
+}
+
+void x_push(struct xbuf *b, int r)
+{
+	prefix_rex(b, 0, 0, 0, 0, r, 0);
+	xb_u8(b, (uint8_t)(0x50 + (r & 7)));
+}
+
+void x_pop(struct xbuf *b, int r)
+{
+	prefix_rex(b, 0, 0, 0, 0, r, 0);
+	xb_u8(b, (uint8_t)(0x58 + (r & 7)));
+}
+
+void x_call_abs(struct xbuf *b, const void *fn)
+{
+	x_mov_ri(b, 1, RAX, (uint64_t)(uintptr_t)fn);
+	x_rr(b, 0, 0, 0xff, 2, RAX, 0);
+}
+
+void x_ret(struct xbuf *b)
+{
+	xb_u8(b, 0xc3);
+}
+
+uint32_t x_label(struct xbuf *b)
+{
+	if (grow((void **)&b->labels, &b->caplabels, b->nlabels, sizeof(int32_t))) {
+		b->oom = 1;
+		return 0;
+	}
+	b->labels[b->nlabels] = -1;
+	return b->nlabels++;
+}
+
+void x_bind(struct xbuf *b, uint32_t l)
+{
+	if (l < b->nlabels)
+		b->labels[l] = (int32_t)b->n;
+}
+
+void x_rel32(struct xbuf *b, uint32_t l)
+{
+	if (grow((void **)&b->fixes, &b->capfixes, b->nfixes, sizeof(struct xfix))) {
+		b->oom = 1;
+		return;
+	}
+	b->fixes[b->nfixes++] = (struct xfix){(uint32_t)b->n, l};
+	xb_u32(b, 0);
+}
+
+void x_jmp(struct xbuf *b, uint32_t l)
+{
+	xb_u8(b, 0xe9);
+	x_rel32(b, l);
+}
+
+void x_jcc(struct xbuf *b, int cc, uint32_t l)
+{
+	xb_u8(b, 0x0f);
+	xb_u8(b, (uint8_t)(0x80 + cc));
+	x_rel32(b, l);
+}
+
+void x_call_label(struct xbuf *b, uint32_t l)
+{
+	xb_u8(b, 0xe8);
+	x_rel32(b, l);
+}
+
+int x_resolve(struct xbuf *b)
+{
+	if (b->oom)
+		return -1;
+	for (uint32_t i = 0; i < b->nfixes; i++) {
+		const struct xfix *f = &b->fixes[i];
+		if (f->label >= b->nlabels || b->labels[f->label] < 0)
+			return -1;
+		int32_t rel = b->labels[f->label] - (int32_t)(f->at + 4);
+		memcpy(b->p + f->at, &rel, 4);
+	}
+	return 0;
+}

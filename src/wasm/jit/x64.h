@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A small x86-64 instruction encoder: a growable code buffer, the REX /
+ * ModRM / SIB forms the compiler needs, and labels with 32-bit fixups. */
+#ifndef CAPSA_WASM_JIT_X64_H
+#define CAPSA_WASM_JIT_X64_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	RAX,
+	RCX,
+	RDX,
+	RBX,
+	RSP,
+	RBP,
+	RSI,
+	RDI,
+	R8,
+	R9,
+	R10,
+	R11,
+	R12,
+	R13,
+	R14,
+	R15,
+};
+#define RIP_BASE (-2) /* memory operand base: RIP-relative */
+#define NO_INDEX (-1)
+
+/* Condition codes (the low nibble of Jcc/SETcc/CMOVcc). */
+enum {
+	CC_O,
+	CC_NO,
+	CC_B,
+	CC_AE,
+	CC_E,
+	CC_NE,
+	CC_BE,
+	CC_A,
+	CC_S,
+	CC_NS,
+	CC_P,
+	CC_NP,
+	CC_L,
+	CC_GE,
+	CC_LE,
+	CC_G,
+};
+
+/* Opcodes given as one to three bytes in one integer (0x0faf, 0x0f3a0a). */
+enum {
+	OP_ADD = 0,
+	OP_OR = 1,
+	OP_AND = 4,
+	OP_SUB = 5,
+	OP_XOR = 6,
+	OP_CMP = 7, /* ALU /digit */
+};
+
+struct xm {
+	int base, index, scale; /* scale 1, 2, 4 or 8 */
+	int32_t disp;
+};
+
+struct xbuf {
+	uint8_t *p;
+	size_t n, cap;
+	int oom;
+	int32_t *labels; /* code offset of each label, -1 while unbound */
+	uint32_t nlabels, caplabels;
+	struct xfix {
+		uint32_t at, label; /* rel32 at this offset, relative to at + 4 */
+	} * fixes;
+	uint32_t nfixes, capfixes;
+};
+
+static inline struct xm xmem(int base, int32_t disp)
+{
+	return (struct xm){base, NO_INDEX, 1, disp};
+}
+static inline struct xm xmemi(int base, int index, int scale, int32_t disp)
+{
+	return (struct xm){base, index, scale, disp};
+}
+
+void xb_free(struct xbuf *b);
+void xb_u8_slow(struct xbuf *b, uint8_t v);
+static inline void xb_u8(struct xbuf *b, uint8_t v)
+{
+	if (b->n < b->cap)
+		b->p[b->n++] = v;
+	else
+		xb_u8_slow(b, v);
+}
+void xb_u32(struct xbuf *b, uint32_t v);
+void xb_u64(struct xbuf *b, uint64_t v);
+
+/* Register-register form: reg in ModRM.reg (or a /digit), rm in ModRM.rm.
+ * pfx is 0 or a mandatory prefix (0x66, 0xf2, 0xf3); byteop forces a REX
+ * so that registers 4-7 mean SPL..DIL. */
+void x_rr(struct xbuf *b, int pfx, int w, uint32_t op, int reg, int rm, int byteop);
+void x_rm(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m, int byteop);
+
+void x_mov_rr(struct xbuf *b, int w, int dst, int src);
+void x_mov_ri(struct xbuf *b, int w, int dst, uint64_t v); /* flags untouched */
+void x_load(struct xbuf *b, int w, int dst, struct xm m);
+void x_store(struct xbuf *b, int w, struct xm m, int src);
+void x_store_i32(struct xbuf *b, int w, struct xm m, int32_t v);
+void x_alu_rr(struct xbuf *b, int w, int op, int dst, int src);
+void x_alu_rm(struct xbuf *b, int w, int op, int dst, struct xm m);
+void x_alu_ri(struct xbuf *b, int w, int op, int dst, int32_t v);
+void x_alu_mi(struct xbuf *b, int w, int op, struct xm m, int32_t v);
+void x_lea(struct xbuf *b, int w, int dst, struct xm m);
+void x_shift_ri(struct xbuf *b, int w, int digit, int dst, uint8_t n);
+void x_setcc(struct xbuf *b, int cc, int dst); /* dst = cc ? 1 : 0 (32-bit) */
+void x_push(struct xbuf *b, int r);
+void x_pop(struct xbuf *b, int r);
+void x_call_abs(struct xbuf *b, const void *fn); /* via RAX */
+void x_ret(struct xbuf *b);
+
+/* Labels and branches (always rel32). */
+uint32_t x_label(struct xbuf *b);
+void x_bind(struct xbuf *b, uint32_t l);
+void x_jmp(struct xbuf *b, uint32_t l);
+void x_jcc(struct xbuf *b, int cc, uint32_t l);
+void x_call_label(struct xbuf *b, uint32_t l);
+void x_rel32(struct xbuf *b, uint32_t l); /* a bare rel32 field */
+/* Patch every fixup; -1 if a label is unbound. */
+int x_resolve(struct xbuf *b);
+
+/* SSE scalar helpers: op like 0x0f58 with prefix 0xf3 (single) or 0xf2 (double). */
+static inline void x_sse_rr(struct xbuf *b, int pfx, uint32_t op, int dst, int src)
+{
+	x_rr(b, pfx, 0, op, dst, src, 0);
+}
+static inline void x_sse_rm(struct xbuf *b, int pfx, uint32_t op, int dst, struct xm m)
+{
+	x_rm(b, pfx, 0, op, dst, m, 0);
+}
+
+#endif

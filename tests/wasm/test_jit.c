@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The compiler to machine code against the interpreter: the same results,
+ * the same traps named with the same function and byte offset, fuel counted
+ * alike, interrupts, deep recursion, calls into host functions that call
+ * back into wasm, and functions left to the interpreter (SIMD) called both
+ * ways. */
+#include "common/testutil.h"
+#include "common/wat.h"
+
+#include "capsa/wasm.h"
+#include "wasm/jit/jit.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *wat =
+    "(module\n"
+    "  (import \"env\" \"host\" (func $host (param i32) (result i32)))\n"
+    "  (memory 1)\n"
+    "  (type $t0 (func (result i32)))\n"
+    "  (type $t1 (func (param i32) (result i32)))\n"
+    "  (table 4 funcref)\n"
+    "  (elem (i32.const 0) $seven $simd)\n"
+    "  (func $seven (result i32) i32.const 7)\n"
+    "  (func (export \"div\") (param i32 i32) (result i32)\n"
+    "    local.get 0 local.get 1 i32.div_s)\n"
+    "  (func (export \"rem\") (param i64 i64) (result i64)\n"
+    "    local.get 0 local.get 1 i64.rem_s)\n"
+    "  (func (export \"load\") (param i32) (result i32)\n"
+    "    local.get 0 i32.load offset=4)\n"
+    "  (func (export \"store\") (param i32)\n"
+    "    local.get 0 i64.const 1 i64.store8 offset=3)\n"
+    "  (func (export \"unreach\") nop unreachable)\n"
+    "  (func (export \"ind\") (param i32) (result i32)\n"
+    "    local.get 0 call_indirect (type $t0))\n"
+    "  (func (export \"conv\") (param f64) (result i32)\n"
+    "    local.get 0 i32.trunc_f64_s)\n"
+    "  (func $rec (export \"rec\") (param i32) (result i32)\n"
+    "    local.get 0 i32.const 1 i32.add call $rec)\n"
+    "  (func $count (export \"count\") (param i32) (result i32) (local i32)\n"
+    "    (loop $l local.get 1 i32.const 1 i32.add local.tee 1\n"
+    "      local.get 0 i32.lt_u br_if $l)\n"
+    "    local.get 1)\n"
+    "  (func (export \"spin\") (loop br 0))\n"
+    "  (func (export \"viahost\") (param i32) (result i32)\n"
+    "    local.get 0 call $host i32.const 1 i32.add)\n"
+    "  (func $simd (export \"simd\") (param i32) (result i32)\n"
+    "    local.get 0 i32x4.splat i32x4.extract_lane 1 call $seven i32.add\n"
+    "    i32.const 3 call $count i32.add)\n"
+    "  (func (export \"callsimd\") (param i32) (result i32)\n"
+    "    local.get 0 call $simd local.get 0 i32.const 1 call_indirect (type $t1) i32.add))\n";
+
+struct ctx {
+	struct capsa_wasm_store *s;
+	struct capsa_wasm_instance *in;
+	struct capsa_wasm_module *m;
+};
+
+static struct capsa_wasm_func *fn(struct ctx *c, const char *name)
+{
+	struct capsa_wasm_extern x;
+	assert_int_equal(capsa_wasm_instance_export(c->in, name, &x), 0);
+	return x.u.func;
+}
+
+/* host(x): x < 0 fails; otherwise count(x) called back into wasm, or the
+ * trap that call ended with. */
+static enum capsa_wasm_trap host(struct capsa_wasm_caller *cl, void *env,
+                                 union capsa_wasm_val *cells)
+{
+	struct ctx *c = env;
+	(void)cl;
+	if (cells[0].i32 < 0)
+		return CAPSA_WASM_TRAP_HOST;
+	if (cells[0].i32 == 1000000)
+		return capsa_wasm_call(c->s, fn(c, "rec"), cells, NULL);
+	return capsa_wasm_call(c->s, fn(c, "count"), cells, NULL);
+}
+
+static int resolve(void *env, const char *module, const char *name,
+                   enum capsa_wasm_extern_kind kind, struct capsa_wasm_extern *out)
+{
+	struct ctx *c = env;
+	static const uint8_t i32[] = {CAPSA_WASM_I32};
+	struct capsa_wasm_functype t = {1, 1, i32, i32};
+	struct err e = {0};
+	if (strcmp(module, "env") || strcmp(name, "host") || kind != CAPSA_WASM_EXTERN_FUNC)
+		return -1;
+	out->kind = kind;
+	out->u.func = capsa_wasm_func_new(c->s, &t, host, c, &e);
+	return out->u.func ? 0 : -1;
+}
+
+static void open_engine(struct ctx *c, enum capsa_wasm_engine eng)
+{
+	struct err e = {0};
+	struct capsa_wasm_limits lim = {.engine = eng, .call_depth = 5000};
+	c->m = test_wat_load(wat, &e);
+	assert_non_null(c->m);
+	c->s = capsa_wasm_store_new(&lim, &e);
+	assert_non_null(c->s);
+	c->in = capsa_wasm_instantiate(c->s, c->m, resolve, c, NULL, &e);
+	assert_non_null(c->in);
+}
+
+static void close_engine(struct ctx *c)
+{
+	capsa_wasm_store_free(c->s);
+	capsa_wasm_module_free(c->m);
+}
+
+static int setup(void **state)
+{
+	if (access("/usr/bin/wat2wasm", X_OK))
+		return 0;
+	if (!capsa_wasm_engine_available(CAPSA_WASM_ENGINE_JIT))
+		return 0;
+	struct ctx *c = calloc(2, sizeof(*c));
+	open_engine(&c[0], CAPSA_WASM_ENGINE_JIT);
+	open_engine(&c[1], CAPSA_WASM_ENGINE_INTERP);
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+	if (c) {
+		close_engine(&c[0]);
+		close_engine(&c[1]);
+		free(c);
+	}
+	return 0;
+}
+
+#define NEED_JIT()                                                                                 \
+	do {                                                                                       \
+		if (!*state)                                                                       \
+			skip_because("no JIT on this host, or wat2wasm (wabt) is missing");        \
+	} while (0)
+
+static void test_available(void **state)
+{
+	(void)state;
+#if defined(__x86_64__) && defined(__linux__)
+	assert_int_equal(capsa_wasm_engine_available(CAPSA_WASM_ENGINE_JIT), wasm_jit_host_ok());
+#endif
+	assert_true(capsa_wasm_engine_available(CAPSA_WASM_ENGINE_INTERP));
+}
+
+struct call {
+	const char *name;
+	union capsa_wasm_val args[2];
+	enum capsa_wasm_trap want;
+	int64_t result; /* when want is OK */
+};
+
+static const struct call calls[] = {
+    {"div", {{.i32 = 7}, {.i32 = -2}}, CAPSA_WASM_OK, -3},
+    {"div", {{.i32 = 7}, {.i32 = 0}}, CAPSA_WASM_TRAP_INT_DIV_ZERO, 0},
+    {"div", {{.i32 = INT32_MIN}, {.i32 = -1}}, CAPSA_WASM_TRAP_INT_OVERFLOW, 0},
+    {"rem", {{.i64 = INT64_MIN}, {.i64 = -1}}, CAPSA_WASM_OK, 0},
+    {"rem", {{.i64 = -7}, {.i64 = 0}}, CAPSA_WASM_TRAP_INT_DIV_ZERO, 0},
+    {"load", {{.i32 = 65532}}, CAPSA_WASM_TRAP_MEMORY_OOB, 0},
+    {"load", {{.i32 = -1}}, CAPSA_WASM_TRAP_MEMORY_OOB, 0},
+    {"load", {{.i32 = 65528}}, CAPSA_WASM_OK, 0},
+    {"store", {{.i32 = 65533}}, CAPSA_WASM_TRAP_MEMORY_OOB, 0},
+    {"unreach", {{0}}, CAPSA_WASM_TRAP_UNREACHABLE, 0},
+    {"ind", {{.i32 = 0}}, CAPSA_WASM_OK, 7},
+    {"ind", {{.i32 = 1}}, CAPSA_WASM_TRAP_INDIRECT_TYPE, 0},
+    {"ind", {{.i32 = 2}}, CAPSA_WASM_TRAP_UNINITIALIZED_ELEMENT, 0},
+    {"ind", {{.i32 = 9}}, CAPSA_WASM_TRAP_UNDEFINED_ELEMENT, 0},
+    {"conv", {{.f64 = -2147483648.9}}, CAPSA_WASM_OK, INT32_MIN},
+    {"conv", {{.f64 = 2147483648.0}}, CAPSA_WASM_TRAP_INT_OVERFLOW, 0},
+    {"conv", {{.bits = 0x7ff8000000000000ull}}, CAPSA_WASM_TRAP_BAD_CONVERSION, 0},
+    {"count", {{.i32 = 100000}}, CAPSA_WASM_OK, 100000},
+    {"viahost", {{.i32 = 41}}, CAPSA_WASM_OK, 42},
+    {"viahost", {{.i32 = -1}}, CAPSA_WASM_TRAP_HOST, 0},
+    {"viahost", {{.i32 = 1000000}}, CAPSA_WASM_TRAP_STACK_EXHAUSTED, 0},
+    {"simd", {{.i32 = 5}}, CAPSA_WASM_OK, 15},
+    {"callsimd", {{.i32 = 5}}, CAPSA_WASM_OK, 30},
+    {"rec", {{.i32 = 0}}, CAPSA_WASM_TRAP_STACK_EXHAUSTED, 0},
+    {"count", {{.i32 = 3}}, CAPSA_WASM_OK, 3},
+};
+
+/* Every call gives the same result or the same trap in the same place
+ * under both engines (a stack overflow is named where each engine notices
+ * it: the compiled code at the callee's entry). */
+static void test_same_as_interpreter(void **state)
+{
+	NEED_JIT();
+	struct ctx *c = *state;
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		const struct call *k = &calls[i];
+		struct capsa_wasm_trap_info info[2];
+		union capsa_wasm_val cells[2][2];
+		for (int e = 0; e < 2; e++) {
+			memcpy(cells[e], k->args, sizeof(k->args));
+			enum capsa_wasm_trap t =
+			    capsa_wasm_call(c[e].s, fn(&c[e], k->name), cells[e], &info[e]);
+			if (t != k->want)
+				printf("# %s #%zu under %s: %s\n", k->name, i, e ? "interp" : "jit",
+				       capsa_wasm_trap_name(t));
+			assert_int_equal(t, k->want);
+		}
+		if (k->want == CAPSA_WASM_OK) {
+			int wide = !strcmp(k->name, "rem");
+			if (strcmp(k->name, "load"))
+				assert_int_equal(wide ? cells[0][0].i64 : cells[0][0].i32,
+				                 k->result);
+			assert_int_equal(cells[0][0].i64, cells[1][0].i64);
+			continue;
+		}
+		if (k->want == CAPSA_WASM_TRAP_STACK_EXHAUSTED)
+			continue;
+		assert_int_equal(info[0].trap, info[1].trap);
+		assert_int_equal(info[0].func_index, info[1].func_index);
+		assert_int_equal(info[0].offset, info[1].offset);
+		assert_true(info[0].offset > 0);
+	}
+	/* The SIMD function is the only one left to the interpreter. */
+	assert_int_equal(wasm_jit_uncompiled(c[0].in), 1);
+	assert_int_equal(wasm_jit_uncompiled(c[1].in), 0);
+}
+
+/* Fuel: function entries and loop iterations, the same count under both. */
+static void test_fuel(void **state)
+{
+	NEED_JIT();
+	struct ctx *c = *state;
+	int64_t left[2];
+	for (int e = 0; e < 2; e++) {
+		union capsa_wasm_val cells[2] = {{.i32 = 1000}};
+		capsa_wasm_store_set_fuel(c[e].s, 5000);
+		assert_int_equal(capsa_wasm_call(c[e].s, fn(&c[e], "count"), cells, NULL),
+		                 CAPSA_WASM_OK);
+		left[e] = capsa_wasm_store_fuel(c[e].s);
+		cells[0].i32 = 41;
+		assert_int_equal(capsa_wasm_call(c[e].s, fn(&c[e], "viahost"), cells, NULL),
+		                 CAPSA_WASM_OK);
+		assert_int_equal(cells[0].i32, 42);
+		cells[0].i32 = 100000;
+		assert_int_equal(capsa_wasm_call(c[e].s, fn(&c[e], "count"), cells, NULL),
+		                 CAPSA_WASM_TRAP_OUT_OF_FUEL);
+		assert_int_equal(capsa_wasm_store_fuel(c[e].s), 0);
+		capsa_wasm_store_set_fuel(c[e].s, -1);
+	}
+	assert_int_equal(left[0], left[1]);
+	assert_int_equal(left[0], 5000 - 1000); /* one entry, 999 back edges */
+}
+
+static void *interrupter(void *arg)
+{
+	struct timespec ts = {0, 100 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	capsa_wasm_store_interrupt(arg);
+	return NULL;
+}
+
+/* capsa_wasm_store_interrupt() from another thread stops a loop. */
+static void test_interrupt(void **state)
+{
+	NEED_JIT();
+	struct ctx *c = *state;
+	pthread_t th;
+	struct timespec a, b;
+	union capsa_wasm_val cells[1];
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(pthread_create(&th, NULL, interrupter, c[0].s), 0);
+	assert_int_equal(capsa_wasm_call(c[0].s, fn(&c[0], "spin"), cells, NULL),
+	                 CAPSA_WASM_TRAP_OUT_OF_FUEL);
+	pthread_join(th, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	assert_true(secs < 5.0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_available),
+	    cmocka_unit_test(test_same_as_interpreter),
+	    cmocka_unit_test(test_fuel),
+	    cmocka_unit_test(test_interrupt),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
