@@ -29,3 +29,18 @@ fuzz-wasm-diff: build/wasm/wasm_diff
 	@mkdir -p build/fuzz/wasm-diff-failures
 	build/wasm/wasm_diff --seed $$(date +%s) --seconds $(WASM_DIFF_SECS) \
 		--keep build/fuzz/wasm-diff-failures
+
+# libFuzzer target for the compiler (fuzz/wasm/fuzz_jit.c): every source
+# under src/wasm, the back end included.
+WASM_JIT_FUZZ_SRCS := fuzz/wasm/fuzz_jit.c $(WASM_DIFF_SRCS) \
+	$(sort $(shell find src/wasm -name '*.c')) src/lib/err.c src/lib/file.c
+.PHONY: fuzz-wasm-jit
+build/fuzz/wasm_jit_fuzz: $(WASM_JIT_FUZZ_SRCS) $(WASM_DIFF_HDRS) \
+		$(shell find src/wasm -name '*.h') include/capsa/wasm.h
+	@mkdir -p $(dir $@)
+	clang $(WASM_FUZZ_FLAGS) -Itests -o $@ $(WASM_JIT_FUZZ_SRCS) -lm
+fuzz-wasm-jit: build/fuzz/wasm_jit_fuzz
+	@fuzz/wasm/run.sh $(WASM_FUZZ_SECS) jit
+ifneq ($(shell command -v clang 2>/dev/null),)
+TEST_DEPS += build/fuzz/wasm_jit_fuzz
+endif

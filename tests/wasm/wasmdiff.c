@@ -9,7 +9,7 @@
 
 #define MAX_CELLS     64     /* call cells: the largest signature we call */
 #define LOG_CAP       100000 /* logged host-call arguments kept per run */
-#define FUEL_BIG      1000000
+#define FUEL_DEFAULT  1000000
 #define FUEL_SMALL    2000 /* the second round of each export: 1..FUEL_SMALL */
 #define MEM_COPY_MAX  (64u << 20)
 #define INIT_FUNC     "hangLimitInitializer"
@@ -243,19 +243,28 @@ static void record_outcome(struct wasmdiff_record *r, struct capsa_wasm_store *s
 	push(r, (struct wasmdiff_event){.kind = WASMDIFF_FUEL, .n = capsa_wasm_store_fuel(s)});
 }
 
-static void call_one(struct wasmdiff_record *r, struct capsa_wasm_store *s,
-                     struct capsa_wasm_func *f, uint32_t idx, uint32_t round, uint64_t seed)
+struct caller {
+	struct wasmdiff_record *r;
+	struct capsa_wasm_store *s;
+	uint64_t seed;
+	int64_t fuel;
+};
+
+static void call_one(const struct caller *c, struct capsa_wasm_func *f, uint32_t idx,
+                     uint32_t round)
 {
+	struct wasmdiff_record *r = c->r;
+	struct capsa_wasm_store *s = c->s;
 	struct capsa_wasm_functype t;
 	capsa_wasm_func_type(f, &t);
 	if (count_cells(t.nparams, t.params) > MAX_CELLS ||
 	    count_cells(t.nresults, t.results) > MAX_CELLS)
 		return;
-	uint64_t rng = seed ^ ((uint64_t)idx << 32) ^ ((uint64_t)round << 20);
+	uint64_t rng = c->seed ^ ((uint64_t)idx << 32) ^ ((uint64_t)round << 20);
 	union capsa_wasm_val cells[MAX_CELLS];
 	memset(cells, 0, sizeof(cells));
 	fill_args(&rng, &t, cells);
-	int64_t fuel = round == 0 ? FUEL_BIG : 1 + (int64_t)(splitmix(&rng) % FUEL_SMALL);
+	int64_t fuel = round == 0 ? c->fuel : 1 + (int64_t)(splitmix(&rng) % FUEL_SMALL);
 	push(r, (struct wasmdiff_event){.kind = WASMDIFF_CALL, .a = idx, .n = round});
 	capsa_wasm_store_set_fuel(s, fuel);
 	struct capsa_wasm_trap_info info;
@@ -263,8 +272,7 @@ static void call_one(struct wasmdiff_record *r, struct capsa_wasm_store *s,
 	record_outcome(r, s, &t, trap, &info, cells);
 }
 
-static void call_exports(struct wasmdiff_record *r, struct capsa_wasm_store *s,
-                         struct capsa_wasm_instance *in, uint64_t seed)
+static void call_exports(const struct caller *c, struct capsa_wasm_instance *in)
 {
 	struct capsa_wasm_extern init = {0};
 	int has_init = capsa_wasm_instance_export(in, INIT_FUNC, &init) == 0 &&
@@ -277,8 +285,8 @@ static void call_exports(struct wasmdiff_record *r, struct capsa_wasm_store *s,
 			if (ex.kind != CAPSA_WASM_EXTERN_FUNC || (name && !strcmp(name, INIT_FUNC)))
 				continue;
 			if (has_init)
-				call_one(r, s, init.u.func, UINT32_MAX, round, seed);
-			call_one(r, s, ex.u.func, i, round, seed);
+				call_one(c, init.u.func, UINT32_MAX, round);
+			call_one(c, ex.u.func, i, round);
 		}
 	}
 }
@@ -384,7 +392,8 @@ int wasmdiff_run(const uint8_t *wasm, size_t len, const struct wasmdiff_config *
 	}
 	struct capsa_wasm_trap_info info = {0};
 	struct err ie = {0};
-	capsa_wasm_store_set_fuel(s, FUEL_BIG);
+	struct caller c = {r, s, seed, cfg->fuel ? cfg->fuel : FUEL_DEFAULT};
+	capsa_wasm_store_set_fuel(s, c.fuel);
 	struct capsa_wasm_instance *in = instantiate(s, m, cfg, &l, &info, &ie);
 	struct wasmdiff_event ev = {.kind = WASMDIFF_INSTANCE, .n = capsa_wasm_store_fuel(s)};
 	ev.a = in ? 0 : info.trap != CAPSA_WASM_OK ? (uint32_t)info.trap : WASMDIFF_LINK_ERROR;
@@ -393,7 +402,7 @@ int wasmdiff_run(const uint8_t *wasm, size_t len, const struct wasmdiff_config *
 		record_outcome(r, s, &(struct capsa_wasm_functype){0}, info.trap, &info, NULL);
 	if (in) {
 		keep_names(r, in);
-		call_exports(r, s, in, seed);
+		call_exports(&c, in);
 		record_state(r, in);
 	}
 	capsa_wasm_store_free(s);

@@ -23,6 +23,9 @@ struct wasmdiff_config {
 	/* Linear memories without guard regions (explicit bounds checks):
 	 * sets CAPSA_WASM_NO_GUARD while the module is instantiated. */
 	int no_guard;
+	/* Fuel for instantiation and for the first call of each export (the
+	 * second call gets 1..2000); 0 means 1,000,000. */
+	int64_t fuel;
 };
 
 enum wasmdiff_event_kind {
@@ -85,7 +88,7 @@ const char *wasmdiff_config_name(const struct wasmdiff_config *c);
 
 /* A copy of the module with every global exported as "capsa-diff-global-N"
  * (so that the final values can be compared), or NULL when the module is
- * malformed or already uses such a name. */
+ * malformed, has more than 100,000 globals or already uses such a name. */
 uint8_t *wasmdiff_export_globals(const uint8_t *wasm, size_t len, size_t *out_len);
 
 /* A random valid module made by binaryen (`wasm-opt -ttf`) from bytes drawn

@@ -15,6 +15,7 @@
 
 #define GLOBAL_PREFIX "capsa-diff-global-"
 #define TTF_BYTES     8192
+#define MAX_GLOBALS   100000 /* more: the module is left as it is */
 
 /* ---- exporting globals ---- */
 
@@ -112,6 +113,8 @@ struct buf {
 
 static void put(struct buf *b, const void *data, size_t n)
 {
+	if (!n)
+		return;
 	if (b->n + n > b->cap) {
 		size_t cap = (b->n + n) * 2;
 		uint8_t *p = realloc(b->p, cap);
@@ -170,9 +173,10 @@ static int after_exports(uint8_t id)
 uint8_t *wasmdiff_export_globals(const uint8_t *wasm, size_t len, size_t *out_len)
 {
 	struct rd r = {wasm, wasm + len, 0};
-	if (!rd_skip(&r, 8))
+	if (len < 8 || memcmp(wasm, "\0asm\1\0\0\0", 8) || !rd_skip(&r, 8))
 		return NULL;
-	uint32_t nglobals = 0, nexports = 0;
+	uint64_t nglobals = 0;
+	uint32_t nexports = 0;
 	int has_exports = 0;
 	/* First pass: count the globals, check the export names. */
 	for (struct rd s = r; s.p < s.end && !s.bad;) {
@@ -195,6 +199,8 @@ uint8_t *wasmdiff_export_globals(const uint8_t *wasm, size_t len, size_t *out_le
 				return NULL;
 		}
 	}
+	if (nglobals > MAX_GLOBALS)
+		return NULL;
 	struct buf out = {0};
 	put(&out, wasm, 8);
 	int done = 0;
@@ -203,20 +209,21 @@ uint8_t *wasmdiff_export_globals(const uint8_t *wasm, size_t len, size_t *out_le
 		uint32_t size = rd_u32(&r);
 		const uint8_t *body = rd_skip(&r, size);
 		if (!done && !has_exports && after_exports(*id)) {
-			put_exports(&out, NULL, 0, 0, nglobals);
+			put_exports(&out, NULL, 0, 0, (uint32_t)nglobals);
 			done = 1;
 		}
 		if (*id == 7) {
 			struct rd sec = {body, body + size, 0};
 			rd_u32(&sec);
-			put_exports(&out, sec.p, (size_t)(sec.end - sec.p), nexports, nglobals);
+			put_exports(&out, sec.p, (size_t)(sec.end - sec.p), nexports,
+			            (uint32_t)nglobals);
 			done = 1;
 		} else {
 			put(&out, start, (size_t)(r.p - start));
 		}
 	}
 	if (!done)
-		put_exports(&out, NULL, 0, 0, nglobals);
+		put_exports(&out, NULL, 0, 0, (uint32_t)nglobals);
 	if (r.bad || out.bad) {
 		free(out.p);
 		return NULL;
