@@ -44,3 +44,11 @@ fuzz-wasm-jit: build/fuzz/wasm_jit_fuzz
 ifneq ($(shell command -v clang 2>/dev/null),)
 TEST_DEPS += build/fuzz/wasm_jit_fuzz
 endif
+
+# Compile-time probe of bench/wasm/compile.sh (load, instantiate, first calls).
+build/wasm/compile_time: bench/wasm/compile_time.c build/libcapsa.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_REL) -o $@ $< build/libcapsa.a $(LDLIBS)
+.PHONY: bench-wasm-compile
+bench-wasm-compile: build/capsa build/wasm/compile_time
+	@bench/wasm/compile.sh
