@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (jit) {
-		struct wasmdiff_config ref = {CAPSA_WASM_ENGINE_INTERP, 0, FUEL};
+		struct wasmdiff_config ref = {.engine = CAPSA_WASM_ENGINE_INTERP, .fuel = FUEL};
 		char msg[1024];
 		if (wasmdiff_run(wasm, len, &ref, seed, &b, &e)) {
 			fprintf(stderr, "the interpreter refuses a module the JIT ran: %s\n",

@@ -40,10 +40,10 @@ struct tally {
 };
 
 static const struct wasmdiff_config configs[] = {
-    {CAPSA_WASM_ENGINE_INTERP, 0},
-    {CAPSA_WASM_ENGINE_INTERP, 1},
-    {CAPSA_WASM_ENGINE_JIT, 0},
-    {CAPSA_WASM_ENGINE_JIT, 1},
+    {.engine = CAPSA_WASM_ENGINE_INTERP, .no_guard = 0},
+    {.engine = CAPSA_WASM_ENGINE_INTERP, .no_guard = 1},
+    {.engine = CAPSA_WASM_ENGINE_JIT, .no_guard = 0},
+    {.engine = CAPSA_WASM_ENGINE_JIT, .no_guard = 1},
 };
 /* Pairs (index into configs): the first of each is the reference, the
  * interpreter with explicit bounds checks, whose fuel count is exact. */

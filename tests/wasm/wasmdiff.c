@@ -68,6 +68,9 @@ static enum capsa_wasm_trap host_log(struct capsa_wasm_caller *c, void *env,
 {
 	struct host_env *h = env;
 	(void)c;
+	/* The call itself (type 0), then each argument. */
+	if (h->rec->nlog++ < LOG_CAP)
+		push(h->rec, (struct wasmdiff_event){.kind = WASMDIFF_LOG, .a = h->index});
 	unsigned at = 0;
 	for (uint32_t i = 0; i < h->nparams; i++) {
 		uint8_t t = h->types[i];

@@ -34,7 +34,7 @@ enum wasmdiff_event_kind {
 	WASMDIFF_RESULT,   /* a: result index, type, v */
 	WASMDIFF_TRAP,     /* a: trap, n: function index, v[0]: offset */
 	WASMDIFF_FUEL,     /* n: fuel left after the call */
-	WASMDIFF_LOG,      /* a: import index, type, v: one argument */
+	WASMDIFF_LOG,      /* a: import index; a call (type 0), then each argument (type, v) */
 	WASMDIFF_GLOBAL,   /* a: export index, type, v (v128 globals: the low half) */
 	WASMDIFF_MEMORY,   /* a: export index, n: byte size, bytes in mem[v[0]] */
 	WASMDIFF_LOG_CUT,  /* n: log entries left out past the cap */

@@ -134,7 +134,9 @@ static void show(const struct wasmdiff_event *e, char *buf, size_t len)
 		snprintf(buf, len, "memory %u of %" PRId64 " bytes", e->a, e->n);
 		break;
 	default:
-		if (e->type == CAPSA_WASM_V128)
+		if (e->kind == WASMDIFF_LOG && e->type == 0)
+			snprintf(buf, len, "call of import %u", e->a);
+		else if (e->type == CAPSA_WASM_V128)
 			snprintf(buf, len, "v128 0x%016" PRIx64 "%016" PRIx64 " (index %u)",
 			         e->v[1], e->v[0], e->a);
 		else
