@@ -10,7 +10,7 @@
 # every export with one unit of fuel, for engines that compile on first
 # call), and of `new WebAssembly.Module()` in node: as node ships (lazy:
 # functions are validated now and compiled on first call) and with Liftoff
-# compiling every function at once (--liftoff --no-wasm-tier-up
+# alone compiling every function at once (--liftoff-only
 # --no-wasm-lazy-compilation); throughput is code-section bytes per second
 # of that. Start-up: wall time from exec to exit of a hello-world program
 # (tests/wasm/progs/hello.c). An engine this host lacks shows "n/a".
@@ -72,7 +72,7 @@ for m in ttf-large kernels kernels2; do
 	code=$("$capsa" wasm inspect "$mod" | awk '$1 == "code" {print $NF}')
 	echo "| $m | $code | $(capsa_cell jit "$mod") | $(capsa_cell interp "$mod") |" \
 		"$(node_cell "$mod" "$code") |" \
-		"$(node_cell "$mod" "$code" --liftoff --no-wasm-tier-up --no-wasm-lazy-compilation) |"
+		"$(node_cell "$mod" "$code" --liftoff-only --no-wasm-lazy-compilation) |"
 done
 
 # Start-up: exec to exit, wall clock, alternating between the engines.
@@ -93,7 +93,7 @@ for ((i = 0; i < runs; i++)); do
 	[ "$jit_ok" = 1 ] && tj+=("$(wall "$capsa" wasm run --engine jit "$hello")")
 	ti+=("$(wall "$capsa" wasm run --engine interp "$hello")")
 	tv+=("$(wall node --no-warnings "$root/bench/wasm/node_wasi.mjs" "$hello")")
-	tl+=("$(wall node --no-warnings --liftoff --no-wasm-tier-up \
+	tl+=("$(wall node --no-warnings --liftoff-only \
 		"$root/bench/wasm/node_wasi.mjs" "$hello")")
 done
 med_ms() { printf '%s\n' "$@" | median | awk '{printf "%.1f", $1 / 1000}'; }

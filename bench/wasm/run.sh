@@ -2,8 +2,10 @@
 # wasm benchmark: compute kernels compiled with the same clang -O2 natively
 # and to wasm32-wasi, run natively, by capsa's JIT (build/capsa wasm run
 # --engine jit) and interpreter (--engine interp), by node (V8: its default
-# tiers, and Liftoff only: --liftoff --no-wasm-tier-up) and by wabt's
-# wasm-interp (which cannot run WASI, so it runs a variant exporting `run`).
+# tiers, and its baseline compiler Liftoff alone: --liftoff-only; node 20's
+# V8 still tiers up to TurboFan with --liftoff --no-wasm-tier-up, through
+# dynamic tiering) and by wabt's wasm-interp (which cannot run WASI, so it
+# runs a variant exporting `run`).
 # Two kernel sets: bench/wasm/kernels.c, on which the engines are tuned,
 # and the held-out bench/wasm/kernels2.c, on which they are not; each gets
 # its own table. Every run's output is checked against the native checksum.
@@ -95,7 +97,7 @@ for set in $sets; do
 			cs+=("$(time_cmd "$expect" "$capsa" wasm run --engine interp "$bin.wasm" "$k" "$factor")")
 			vs+=("$(time_cmd "$expect" node --no-warnings "$root/bench/wasm/node_wasi.mjs" \
 				"$bin.wasm" "$k" "$factor")")
-			ls+=("$(time_cmd "$expect" node --no-warnings --liftoff --no-wasm-tier-up \
+			ls+=("$(time_cmd "$expect" node --no-warnings --liftoff-only \
 				"$root/bench/wasm/node_wasi.mjs" "$bin.wasm" "$k" "$factor")")
 		done
 		n=$(printf '%s\n' "${ns[@]}" | median)
