@@ -21,7 +21,10 @@ out=$root/build/bench-wasm
 capsa=$root/build/capsa
 probe=$root/build/wasm/compile_time
 mkdir -p "$out"
-make -C "$root" --no-print-directory build/capsa build/wasm/compile_time >/dev/null
+if ! log=$(make -C "$root" --no-print-directory build/capsa build/wasm/compile_time 2>&1); then
+	echo "$log" >&2
+	exit 1
+fi
 wasi_cc=(clang --target=wasm32-wasi --sysroot=/usr -O2)
 
 # The inputs, rebuilt each time from sources and fixed seeds.
