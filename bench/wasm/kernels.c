@@ -234,40 +234,4 @@ static const struct {
     {"fib", fib, 12},       {"sort", sort, 6},     {"mix", mix, 2500},
 };
 
-static int run_kernel(const char *name, double f, uint32_t *result)
-{
-	for (size_t i = 0; i < sizeof(kernels) / sizeof(kernels[0]); i++)
-		if (!strcmp(kernels[i].name, name)) {
-			int scale = (int)(kernels[i].scale * f);
-			*result = kernels[i].fn(scale < 1 ? 1 : scale);
-			return 0;
-		}
-	return -1;
-}
-
-#ifdef BARE_KERNEL
-/* Variant without WASI imports for engines that cannot run WASI (wabt's
- * wasm-interp): the kernel and scale are fixed at build time and the
- * exported function `run` returns the checksum. */
-#define STR2(x) #x
-#define STR(x)  STR2(x)
-__attribute__((export_name("run"))) uint32_t run(void)
-{
-	uint32_t r = 0;
-	run_kernel(STR(BARE_KERNEL), BARE_FACTOR, &r);
-	return r;
-}
-#else
-int main(int argc, char **argv)
-{
-	const char *name = argc > 1 ? argv[1] : "mix";
-	double f = argc > 2 ? atof(argv[2]) : 1.0;
-	uint32_t r;
-	if (run_kernel(name, f, &r)) {
-		fprintf(stderr, "unknown kernel %s\n", name);
-		return 2;
-	}
-	printf("%s %u\n", name, r);
-	return 0;
-}
-#endif
+#include "kernel_main.h"

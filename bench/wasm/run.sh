@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# wasm benchmark: compute kernels (bench/wasm/kernels.c) compiled with the
-# same clang -O2 natively and to wasm32-wasi, run natively, by capsa's
-# interpreter (build/capsa wasm run), by node (V8) and by wabt's wasm-interp
-# (which cannot run WASI, so it runs a variant exporting `run`).
-# Prints a markdown table of medians (CPU seconds, user + system) and ratios
-# to native.
+# wasm benchmark: compute kernels compiled with the same clang -O2 natively
+# and to wasm32-wasi, run natively, by capsa's JIT (build/capsa wasm run
+# --engine jit) and interpreter (--engine interp), by node (V8: its default
+# tiers, and its baseline compiler Liftoff alone: --liftoff-only; node 20's
+# V8 still tiers up to TurboFan with --liftoff --no-wasm-tier-up, through
+# dynamic tiering) and by wabt's wasm-interp (which cannot run WASI, so it
+# runs a variant exporting `run`).
+# Two kernel sets: bench/wasm/kernels.c, on which the engines are tuned,
+# and the held-out bench/wasm/kernels2.c, on which they are not; each gets
+# its own table. Every run's output is checked against the native checksum.
+# Prints markdown tables of medians (CPU seconds, user + system), ratios to
+# native and their geometric means. An engine this host lacks shows "n/a".
 #   bench/wasm/run.sh [RUNS]        default 5 runs per engine and kernel
+#   WASM_BENCH_SET=tuned|heldout    one kernel set (default both)
 #   WASM_BENCH_FACTOR=F             scale the work (default 10)
 #   WASM_BENCH_WABT_FACTOR=F        smaller scale for wasm-interp (default 4); its
 #                                   ratio is to the native time scaled to that work
-#   WASM_BENCH_KERNELS="mix fib"    subset of kernels
+#   WASM_BENCH_KERNELS="mix fib"    subset of kernels (of either set)
 #   WASM_BENCH_NO_WABT=1            leave out wasm-interp (slow)
 #   WASM_BENCH_WABT_RUNS=N          runs for wasm-interp (default 3)
 set -euo pipefail
@@ -17,15 +24,17 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-5}
 factor=${WASM_BENCH_FACTOR:-10}
 wfactor=${WASM_BENCH_WABT_FACTOR:-4}
-kernels=${WASM_BENCH_KERNELS:-matmul crc32 sieve fib sort mix}
 out=$root/build/bench-wasm
 capsa=$root/build/capsa
-src=$root/bench/wasm/kernels.c
 mkdir -p "$out"
 [ -x "$capsa" ] || make -C "$root" build/capsa >/dev/null
 wasi_cc=(clang --target=wasm32-wasi --sysroot=/usr -O2)
-clang -O2 "$src" -o "$out/kernels.native"
-"${wasi_cc[@]}" "$src" -o "$out/kernels.wasm"
+declare -A set_kernels=([tuned]="matmul crc32 sieve fib sort mix"
+	[heldout]="nbody hashtab strsearch json lz bigmul")
+declare -A set_src=([tuned]=kernels [heldout]=kernels2)
+declare -A set_title=([tuned]="Tuned set (bench/wasm/kernels.c)"
+	[heldout]="Held-out set (bench/wasm/kernels2.c)")
+sets=${WASM_BENCH_SET:-tuned heldout}
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # time_cmd EXPECTED CMD...: CPU seconds (user + system) of one run, which
@@ -50,36 +59,68 @@ med_n() {
 	shift 2
 	for ((i = 0; i < n; i++)); do time_cmd "$want" "$@"; done | median
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
+ratio() {
+	case "$1$2" in *n/a* | *-*) echo "n/a" ;; *) awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}' ;; esac
+}
+# geomean VALUES...: geometric mean, "n/a" if any value is.
+geomean() {
+	case " $* " in *" n/a "* | *" - "*) echo "n/a" && return ;; esac
+	printf '%s\n' "$@" | awk '{s += log($1); n++} END {printf "%.2f", exp(s / n)}'
+}
 
+jit_ok=0
 echo "Command: bench/wasm/run.sh $runs (WASM_BENCH_FACTOR=$factor; wasm-interp: factor $wfactor, ${WASM_BENCH_WABT_RUNS:-3} runs), $(date -u +%Y-%m-%d)"
-echo
-echo "| kernel | native s | capsa s | node s | wasm-interp s (factor $wfactor) | capsa/native | node/native | wasm-interp/native |"
-echo "|---|---|---|---|---|---|---|---|"
-for k in $kernels; do
-	expect=$("$out/kernels.native" "$k" "$factor")
-	# Runs alternate between the engines, so that a change in the load
-	# the other builds put on the machine hits all of them alike.
-	ns=() cs=() vs=()
-	for ((i = 0; i < runs; i++)); do
-		ns+=("$(time_cmd "$expect" "$out/kernels.native" "$k" "$factor")")
-		cs+=("$(time_cmd "$expect" "$capsa" wasm run "$out/kernels.wasm" "$k" "$factor")")
-		vs+=("$(time_cmd "$expect" node --no-warnings "$root/bench/wasm/node_wasi.mjs" \
-			"$out/kernels.wasm" "$k" "$factor")")
+for set in $sets; do
+	src=$root/bench/wasm/${set_src[$set]}.c
+	bin=$out/${set_src[$set]}
+	clang -O2 "$src" -o "$bin.native" -lm
+	"${wasi_cc[@]}" "$src" -o "$bin.wasm" -lm
+	first=${set_kernels[$set]%% *}
+	"$capsa" wasm run --engine jit "$bin.wasm" "$first" 0.001 >/dev/null 2>&1 && jit_ok=1
+	echo
+	echo "${set_title[$set]}:"
+	echo
+	echo "| kernel | native s | capsa jit s | capsa interp s | node s | liftoff s | wasm-interp s (factor $wfactor) | jit/native | interp/native | node/native | liftoff/native | wasm-interp/native |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+	rj=() ri=() rv=() rl=() rw=()
+	for k in ${WASM_BENCH_KERNELS:-${set_kernels[$set]}}; do
+		case " ${set_kernels[$set]} " in *" $k "*) ;; *) continue ;; esac
+		expect=$("$bin.native" "$k" "$factor")
+		# Runs alternate between the engines, so that a change in the load
+		# the other builds put on the machine hits all of them alike.
+		ns=() js=() cs=() vs=() ls=()
+		for ((i = 0; i < runs; i++)); do
+			ns+=("$(time_cmd "$expect" "$bin.native" "$k" "$factor")")
+			if [ "$jit_ok" = 1 ]; then
+				js+=("$(time_cmd "$expect" "$capsa" wasm run --engine jit "$bin.wasm" "$k" "$factor")")
+			fi
+			cs+=("$(time_cmd "$expect" "$capsa" wasm run --engine interp "$bin.wasm" "$k" "$factor")")
+			vs+=("$(time_cmd "$expect" node --no-warnings "$root/bench/wasm/node_wasi.mjs" \
+				"$bin.wasm" "$k" "$factor")")
+			ls+=("$(time_cmd "$expect" node --no-warnings --liftoff-only \
+				"$root/bench/wasm/node_wasi.mjs" "$bin.wasm" "$k" "$factor")")
+		done
+		n=$(printf '%s\n' "${ns[@]}" | median)
+		j=n/a
+		[ "$jit_ok" = 1 ] && j=$(printf '%s\n' "${js[@]}" | median)
+		c=$(printf '%s\n' "${cs[@]}" | median)
+		v=$(printf '%s\n' "${vs[@]}" | median)
+		l=$(printf '%s\n' "${ls[@]}" | median)
+		if [ -z "${WASM_BENCH_NO_WABT:-}" ]; then
+			"${wasi_cc[@]}" -DBARE_KERNEL="$k" -DBARE_FACTOR="$wfactor" -nostartfiles \
+				-Wl,--no-entry "$src" -o "$out/bare_$k.wasm"
+			w=$(med_n "${WASM_BENCH_WABT_RUNS:-3}" "run() => i32:" wasm-interp "$out/bare_$k.wasm" --run-all-exports)
+			# native time at wasm-interp's scale: the kernels' work is linear in it
+			nw=$(awk -v n="$n" -v a="$wfactor" -v b="$factor" 'BEGIN {print n * a / b}')
+			wr=$(ratio "$w" "$nw")
+		else
+			w=-
+			wr=-
+		fi
+		rj+=("$(ratio "$j" "$n")") ri+=("$(ratio "$c" "$n")") rv+=("$(ratio "$v" "$n")")
+		rl+=("$(ratio "$l" "$n")") rw+=("$wr")
+		echo "| $k | $n | $j | $c | $v | $l | $w | ${rj[-1]} | ${ri[-1]} | ${rv[-1]} | ${rl[-1]} | $wr |"
 	done
-	n=$(printf '%s\n' "${ns[@]}" | median)
-	c=$(printf '%s\n' "${cs[@]}" | median)
-	v=$(printf '%s\n' "${vs[@]}" | median)
-	if [ -z "${WASM_BENCH_NO_WABT:-}" ]; then
-		"${wasi_cc[@]}" -DBARE_KERNEL="$k" -DBARE_FACTOR="$wfactor" -nostartfiles \
-			-Wl,--no-entry "$src" -o "$out/bare_$k.wasm"
-		w=$(med_n "${WASM_BENCH_WABT_RUNS:-3}" "run() => i32:" wasm-interp "$out/bare_$k.wasm" --run-all-exports)
-		# native time at wasm-interp's scale: the kernels' work is linear in it
-		nw=$(awk -v n="$n" -v a="$wfactor" -v b="$factor" 'BEGIN {print n * a / b}')
-		wr=$(ratio "$w" "$nw")
-	else
-		w=-
-		wr=-
-	fi
-	echo "| $k | $n | $c | $v | $w | $(ratio "$c" "$n") | $(ratio "$v" "$n") | $wr |"
+	[ ${#ri[@]} -gt 0 ] || continue
+	echo "| geometric mean | | | | | | | $(geomean "${rj[@]}") | $(geomean "${ri[@]}") | $(geomean "${rv[@]}") | $(geomean "${rl[@]}") | $(geomean "${rw[@]}") |"
 done

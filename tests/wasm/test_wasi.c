@@ -2,8 +2,11 @@
 /* Real programs: C sources in tests/wasm/progs are compiled at test time to
  * wasm32-wasi (clang + wasi-libc) and natively; `capsa wasm run` must give
  * byte-identical output and the same exit status. Also checks the preopen
- * sandbox, traps, --fuel and --timeout, validate and inspect. */
+ * sandbox, traps, --fuel and --timeout, validate and inspect. Each program
+ * runs under both engines (--engine interp, --engine jit) with identical
+ * stdout, stderr and exit status. */
 #include "common/testutil.h"
+#include "wasm/engines.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,35 +82,75 @@ static void make_box(const char *name, char *box, size_t len)
 	assert_int_equal(write_file(f, text, strlen(text)), 0);
 }
 
+static void same_outcome(const char *what, const struct run_result *a, const struct run_result *b)
+{
+	if (strcmp(a->out, b->out) || strcmp(a->err, b->err) || a->status != b->status)
+		printf("# %s: interp (%d):\n%s\n%s\n# jit (%d):\n%s\n%s\n", what, a->status, a->out,
+		       a->err, b->status, b->out, b->err);
+	assert_string_equal(a->out, b->out);
+	assert_string_equal(a->err, b->err);
+	assert_int_equal(a->status, b->status);
+}
+
+/* Runs `capsa wasm run --engine ENGINE OPTS` under /bin/sh, OPTS being fmt
+ * with a and b for its "%s". */
+static void run_engine(struct run_result *r, const char *engine, const char *fmt, const char *a,
+                       const char *b, double timeout)
+{
+	char opts[16384], cmd[16500];
+	snprintf(opts, sizeof(opts), fmt, a, b);
+	snprintf(cmd, sizeof(cmd), "exec '%s' wasm run --engine %s %s", test_capsa_bin(), engine,
+	         opts);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	run_cmd(r, argv, timeout);
+}
+
+/* The JIT runs what the interpreter ran (ref, with fmt, a and b) the same
+ * way. */
+static void check_jit(const char *what, const struct run_result *ref, const char *fmt,
+                      const char *a, const char *b)
+{
+	const char *why = wasm_jit_missing();
+	if (why) {
+		printf("# note: %s: %s not run under the JIT\n", why, what);
+		return;
+	}
+	struct run_result rj;
+	run_engine(&rj, "jit", fmt, a, b, 120);
+	same_outcome(what, ref, &rj);
+	run_result_free(&rj);
+}
+
 static void compare(const char *prog, const char *args)
 {
-	char box_n[4200], box_w[4200], cmd[16384];
+	char box_n[4200], box_w[4200], box_j[4200], cmd[16384], wasm[4300];
 	need_toolchain();
 	assert_int_equal(compile(prog, 1), 0);
 	assert_int_equal(compile(prog, 0), 0);
 	static int runs;
-	char bn[64], bw[64];
+	char bn[64], bw[64], bj[64];
 	runs++;
 	snprintf(bn, sizeof(bn), "%s-native-%d", prog, runs);
 	snprintf(bw, sizeof(bw), "%s-wasm-%d", prog, runs);
+	snprintf(bj, sizeof(bj), "%s-jit-%d", prog, runs);
 	make_box(bn, box_n, sizeof(box_n));
 	make_box(bw, box_w, sizeof(box_w));
+	make_box(bj, box_j, sizeof(box_j));
 	struct run_result rn, rw;
 	snprintf(cmd, sizeof(cmd), "cd '%s' && CAPSA_TEST_VAR=value exec '%s/%s.native' %s", box_n,
 	         tmp, prog, args);
 	char *nargv[] = {"/bin/sh", "-c", cmd, NULL};
 	run_cmd(&rn, nargv, 60);
-	snprintf(cmd, sizeof(cmd),
-	         "exec '%s' wasm run --dir '%s::.' --env CAPSA_TEST_VAR=value '%s/%s.wasm' %s",
-	         test_capsa_bin(), box_w, tmp, prog, args);
-	char *wargv[] = {"/bin/sh", "-c", cmd, NULL};
-	run_cmd(&rw, wargv, 120);
+	snprintf(wasm, sizeof(wasm), "'%s/%s.wasm' %s", tmp, prog, args);
+	const char *fmt = "--dir '%s::.' --env CAPSA_TEST_VAR=value %s";
+	run_engine(&rw, "interp", fmt, box_w, wasm, 120);
 	if (strcmp(rn.out, rw.out) || rn.status != rw.status)
 		printf("# native (%d):\n%s\n# wasm (%d):\n%s\n# wasm stderr: %s\n", rn.status,
 		       rn.out, rw.status, rw.out, rw.err);
 	assert_string_equal(rn.out, rw.out);
 	assert_int_equal(rn.status, rw.status);
 	assert_true(strlen(rw.out) > 0);
+	check_jit(prog, &rw, fmt, box_j, wasm);
 	run_result_free(&rn);
 	run_result_free(&rw);
 }
@@ -171,11 +214,9 @@ static void test_sandbox(void **state)
 	assert_int_equal(symlink("..", path), 0);
 	snprintf(path, sizeof(path), "%s/abs_link", box);
 	assert_int_equal(symlink("/etc/passwd", path), 0);
-	snprintf(cmd, sizeof(cmd), "exec '%s' wasm run --dir '%s::.' '%s/sandbox.wasm'",
-	         test_capsa_bin(), box, tmp);
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	snprintf(cmd, sizeof(cmd), "'%s/sandbox.wasm'", tmp);
 	struct run_result r;
-	run_cmd(&r, argv, 60);
+	run_engine(&r, "interp", "--dir '%s::.' %s", box, cmd, 60);
 	printf("# %s", r.out);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "inside.txt: OPENED"));
@@ -198,21 +239,27 @@ static void test_sandbox(void **state)
 		assert_non_null(strstr(r.out, refused[i]));
 	snprintf(path, sizeof(path), "%s/secret.txt", tmp);
 	assert_int_equal(access(path, F_OK), 0);
+	check_jit("sandbox", &r, "--dir '%s::.' %s", box, cmd);
+	assert_int_equal(access(path, F_OK), 0);
 	run_result_free(&r);
 }
 
 static void run_trap(const char *opts, const char *what, int want_status, const char *want_err)
 {
-	char cmd[16384];
-	snprintf(cmd, sizeof(cmd), "exec '%s' wasm run %s '%s/traps.wasm' %s", test_capsa_bin(),
-	         opts, tmp, what);
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	char wasm[4300];
+	snprintf(wasm, sizeof(wasm), "'%s/traps.wasm' %s", tmp, what);
 	struct run_result r;
-	run_cmd(&r, argv, 60);
+	run_engine(&r, "interp", "%s %s", opts, wasm, 60);
 	if (r.status != want_status || !strstr(r.err, want_err))
 		printf("# %s: status %d, stderr %s\n", what, r.status, r.err);
 	assert_int_equal(r.status, want_status);
 	assert_non_null(strstr(r.err, want_err));
+	/* Timeouts stop at a moment, not at an instruction. */
+	if (!strstr(opts, "--timeout")) {
+		char name[64];
+		snprintf(name, sizeof(name), "traps %s", what);
+		check_jit(name, &r, "%s %s", opts, wasm);
+	}
 	run_result_free(&r);
 }
 
