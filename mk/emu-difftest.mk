@@ -36,7 +36,7 @@ difftest: build/difftest
 	build/difftest $(DIFFTEST_ARGS)
 
 # libFuzzer target: random bytes as CPL0 long-mode code.
-EMU_FUZZ_SRCS := fuzz/emu/fuzz_cpu.c tests/emu/difftest/lm.c $(EMU_CPU_SRCS) src/mem/guest_mem.c \
+EMU_FUZZ_SRCS := fuzz/emu/fuzz_cpu.c tests/emu/difftest/lm.c $(EMU_CPU_SRCS) src/mem/guest_mem.c src/mem/dirty.c \
 	src/lib/err.c src/vm/x86/state.c src/vm/x86/cpuid.c src/vm/x86/pagetables.c
 EMU_FUZZ_SECS ?= 60
 build/fuzz/emu_cpu_fuzz: $(EMU_FUZZ_SRCS) $(wildcard src/vm/emu/*.h)

@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			        e.msg);
 			abort();
 		}
-		if (wasmdiff_compare(&b, &a, 0, NULL, msg, sizeof(msg))) {
+		if (wasmdiff_compare(&b, &a, msg, sizeof(msg))) {
 			fprintf(stderr, "JIT and interpreter differ: %s\n", msg);
 			abort();
 		}

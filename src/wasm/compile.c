@@ -1397,6 +1397,7 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 
 	if (setup_locals(c, ft))
 		goto out;
+	wc->entry_off = (uint32_t)(c->r.p - m->bytes);
 	uint32_t slot = c->nlocal_cells;
 	c->max_cells = slot;
 	/* Per-slot tables, one block: large ones are mapped, as fresh pages

@@ -26,6 +26,9 @@ struct wasm_guard_ctx {
 	 * its code to its trap path and returns 1 (the handler then returns). */
 	int (*resume)(struct wasm_guard_ctx *c, void *uc);
 	void *resume_env;
+	/* The interpreter's fuel slice not yet spent, kept here (not in a
+	 * register) so that a trap caught by a guard region gives it back. */
+	volatile int64_t fuel_slice;
 };
 
 /* Installs the SIGSEGV/SIGBUS handler once per process; 0 on success. */

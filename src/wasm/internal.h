@@ -111,7 +111,8 @@ struct reloc {
 /* A compiled function body. */
 struct wcode {
 	uint32_t body_off, body_len;
-	cell *code; /* template; instance copies get relocations applied */
+	uint32_t entry_off; /* module byte offset of the body's first instruction */
+	cell *code;         /* template; instance copies get relocations applied */
 	uint32_t ncode;
 	uint32_t *offs; /* module byte offset of the instruction starting at each cell */
 	struct reloc *relocs;

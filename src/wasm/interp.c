@@ -247,18 +247,19 @@ typedef double ctype_f64;
  * leaves the interpreter (host calls, return, trap): SYNC_FUEL gives the
  * unused part of the slice back, which keeps --fuel deterministic. */
 #define FUEL_SLICE 16384
-#define CHARGE()                                                                                   \
+#define CHARGE_OR(empty)                                                                           \
 	do {                                                                                       \
-		if (__builtin_expect(--budget < 0, 0) && (budget = refuel(s)) < 0) {               \
-			budget = 0;                                                                \
-			TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL);                                         \
+		if (__builtin_expect(--*budget < 0, 0) && (*budget = refuel(s)) < 0) {             \
+			*budget = 0;                                                               \
+			empty;                                                                     \
 		}                                                                                  \
 	} while (0)
+#define CHARGE() CHARGE_OR(TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL))
 #define SYNC_FUEL()                                                                                \
 	do {                                                                                       \
 		if (s->fuel != INT64_MAX)                                                          \
-			s->fuel += budget;                                                         \
-		budget = 0;                                                                        \
+			s->fuel += *budget;                                                        \
+		*budget = 0;                                                                       \
 	} while (0)
 /* Taken branch; a backward one is a loop iteration. */
 #define JUMP(off)                                                                                  \
@@ -358,7 +359,12 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 	const uint32_t entry_depth = s->depth, max_depth = s->lim.call_depth;
 	struct wframe *const frames = s->frames;
 	uint32_t depth = entry_depth;
-	int64_t budget = 0;
+	/* The fuel slice lives in the guard context when there is one, so that a
+	 * fault caught by a guard region can give its unspent part back. */
+	int64_t budget_local = 0;
+	volatile int64_t *const budget = g ? &g->fuel_slice : &budget_local;
+	*budget = 0;
+	int entry_fuel = 0;
 	/* The frame pointer is used by every handler: pinned too, or the
 	 * register allocator may leave it in memory for the whole function. */
 #if defined(__x86_64__) && !defined(__clang__)
@@ -419,7 +425,8 @@ do_call:
 	memset(fp + cur->type->pcells, 0,
 	       (size_t)(cur->wc->nlocal_cells - cur->type->pcells) * sizeof(slot_t));
 	LOAD_MEM();
-	CHARGE();
+	/* out of fuel on entry: the trap names the body's first instruction */
+	CHARGE_OR(entry_fuel = 1; TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL));
 	NEXT;
 
 call_any:
@@ -1248,6 +1255,8 @@ L_i8x16_shuffle : {
 trapped:
 	SYNC_FUEL();
 	fill_info(info, trap, cur, pc);
+	if (entry_fuel && info && cur && cur->wc)
+		info->offset = cur->wc->entry_off;
 	s->depth = entry_depth;
 	s->sp_top = (uint64_t *)entry_top;
 	return trap;
@@ -1293,8 +1302,11 @@ enum capsa_wasm_trap wasm_interp_call(struct capsa_wasm_store *s, struct capsa_w
 	const uint32_t depth = s->depth;
 	uint64_t *const top = s->sp_top;
 	wasm_guard_push(&g);
+	g.fuel_slice = 0;
 	if (sigsetjmp(g.jb, 0)) {
 		wasm_guard_pop(&g);
+		if (s->fuel != INT64_MAX && g.fuel_slice > 0)
+			s->fuel += g.fuel_slice;
 		s->depth = depth;
 		s->sp_top = top;
 		fill_info(info, CAPSA_WASM_TRAP_MEMORY_OOB, g.func, fault_pc(&g));

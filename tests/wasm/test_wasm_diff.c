@@ -61,7 +61,7 @@ static const struct wasmdiff_config jit = {.engine = CAPSA_WASM_ENGINE_JIT};
 static int differs(const struct wasmdiff_record *a, const struct wasmdiff_record *b)
 {
 	char msg[1024];
-	int d = wasmdiff_compare(a, b, 0, NULL, msg, sizeof(msg));
+	int d = wasmdiff_compare(a, b, msg, sizeof(msg));
 	if (d)
 		printf("# found: %s\n", msg);
 	return d;
@@ -190,33 +190,6 @@ static void test_comparator_nans(void **state)
 	sample_free(&b);
 }
 
-/* The fuel a guarded out-of-bounds trap leaves is only excused where asked,
- * and only right after that trap. */
-static void test_comparator_guard_fuel(void **state)
-{
-	(void)state;
-	struct wasmdiff_record a, b;
-	sample(&a);
-	sample(&b);
-	b.ev[8].n -= 5000;
-	uint64_t known = 0;
-	char msg[512];
-	assert_int_equal(wasmdiff_compare(&a, &b, 0, &known, msg, sizeof(msg)), 1);
-	assert_non_null(strstr(msg, "fuel"));
-	assert_int_equal(wasmdiff_compare(&a, &b, WASMDIFF_GUARD_FUEL, &known, msg, sizeof(msg)),
-	                 0);
-	assert_int_equal(known, 1);
-	b.ev[8].n = a.ev[8].n + 1; /* more fuel left is never the slice */
-	assert_int_equal(wasmdiff_compare(&a, &b, WASMDIFF_GUARD_FUEL, &known, msg, sizeof(msg)),
-	                 1);
-	b.ev[8].n = a.ev[8].n;
-	b.ev[5].n -= 5; /* not after a memory trap */
-	assert_int_equal(wasmdiff_compare(&a, &b, WASMDIFF_GUARD_FUEL, &known, msg, sizeof(msg)),
-	                 1);
-	sample_free(&a);
-	sample_free(&b);
-}
-
 /* The same module and seed recorded twice in one configuration agree, and
  * the records hold calls, the host-call log, globals and memory. */
 static void test_deterministic(void **state)
@@ -238,7 +211,7 @@ static void test_deterministic(void **state)
 		struct wasmdiff_record r3;
 		assert_int_equal(wasmdiff_run(wasm, len, &interp, seed + 1000, &r3, &e), 0);
 		char msg[512];
-		changed += (unsigned)wasmdiff_compare(&r1, &r3, 0, NULL, msg, sizeof(msg));
+		changed += (unsigned)wasmdiff_compare(&r1, &r3, msg, sizeof(msg));
 		wasmdiff_record_free(&r1);
 		wasmdiff_record_free(&r2);
 		wasmdiff_record_free(&r3);
@@ -314,15 +287,14 @@ static void test_runner_budget(void **state)
 		printf("# %s%s\n", r.out, r.err);
 	assert_int_equal(r.status, 0);
 	assert_non_null(last);
-	unsigned long modules = 0, skipped = 0, compared = 0, mismatches = 1, known = 0;
+	unsigned long modules = 0, skipped = 0, compared = 0, mismatches = 1;
 	assert_int_equal(sscanf(last,
 	                        "wasm_diff: %lu modules (%lu not run), %lu comparisons, %lu "
-	                        "mismatches, %lu known",
-	                        &modules, &skipped, &compared, &mismatches, &known),
-	                 5);
-	test_measured("wasm_diff: %lu modules, %lu comparisons, %lu mismatches, %lu known "
-	              "(fuel after a guarded out-of-bounds trap) in %.1f s",
-	              modules, compared, mismatches, known, r.secs);
+	                        "mismatches",
+	                        &modules, &skipped, &compared, &mismatches),
+	                 4);
+	test_measured("wasm_diff: %lu modules, %lu comparisons, %lu mismatches in %.1f s", modules,
+	              compared, mismatches, r.secs);
 	assert_int_equal(modules, BUDGET_MODULES);
 	assert_true(skipped < BUDGET_MODULES / 10);
 	assert_true(compared >= modules - skipped);
@@ -333,9 +305,9 @@ static void test_runner_budget(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_comparator_catches),    cmocka_unit_test(test_comparator_nans),
-	    cmocka_unit_test(test_comparator_guard_fuel), cmocka_unit_test(test_deterministic),
-	    cmocka_unit_test(test_jit_vs_interp),         cmocka_unit_test(test_runner_budget),
+	    cmocka_unit_test(test_comparator_catches), cmocka_unit_test(test_comparator_nans),
+	    cmocka_unit_test(test_deterministic),      cmocka_unit_test(test_jit_vs_interp),
+	    cmocka_unit_test(test_runner_budget),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -69,16 +69,9 @@ void wasmdiff_record_free(struct wasmdiff_record *r);
  * Values are compared bit for bit, except that two f32 or f64 NaNs are equal
  * whatever their sign and payload (also lane by lane in a v128), and funcref
  * values only by being null or not (they point into different stores).
- *
- * WASMDIFF_GUARD_FUEL: b ran with guard regions and its interpreter keeps a
- * whole fuel slice (up to 16384 units) charged after an out-of-bounds access
- * that faulted in a guard region, where a (bounds-checked) gives back what
- * it did not use. Such a fuel difference right after that trap is counted in
- * *known instead of being a mismatch. */
-#define WASMDIFF_GUARD_FUEL 1u
-#define WASMDIFF_FUEL_SLICE 16384
-int wasmdiff_compare(const struct wasmdiff_record *a, const struct wasmdiff_record *b,
-                     unsigned flags, uint64_t *known, char *msg, size_t len);
+ * Fuel is compared exactly in every configuration. */
+int wasmdiff_compare(const struct wasmdiff_record *a, const struct wasmdiff_record *b, char *msg,
+                     size_t len);
 
 /* Every event of r, one a line (for looking into a mismatch). */
 void wasmdiff_dump(FILE *f, const struct wasmdiff_record *r);

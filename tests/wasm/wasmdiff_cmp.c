@@ -178,19 +178,8 @@ static int mem_differs(const struct wasmdiff_record *a, const struct wasmdiff_re
 	return 1;
 }
 
-/* The fuel left after a guarded out-of-bounds trap (WASMDIFF_GUARD_FUEL). */
-static int guard_fuel(const struct wasmdiff_record *a, const struct wasmdiff_record *b, size_t i)
-{
-	const struct wasmdiff_event *x = &a->ev[i], *y = &b->ev[i];
-	if (i == 0 || x->kind != WASMDIFF_FUEL || y->kind != WASMDIFF_FUEL)
-		return 0;
-	const struct wasmdiff_event *t = &b->ev[i - 1];
-	return t->kind == WASMDIFF_TRAP && t->a == CAPSA_WASM_TRAP_MEMORY_OOB && y->n < x->n &&
-	       x->n - y->n <= WASMDIFF_FUEL_SLICE;
-}
-
-int wasmdiff_compare(const struct wasmdiff_record *a, const struct wasmdiff_record *b,
-                     unsigned flags, uint64_t *known, char *msg, size_t len)
+int wasmdiff_compare(const struct wasmdiff_record *a, const struct wasmdiff_record *b, char *msg,
+                     size_t len)
 {
 	char at[256], va[160], vb[160];
 	if (a->failed || b->failed) {
@@ -205,11 +194,6 @@ int wasmdiff_compare(const struct wasmdiff_record *a, const struct wasmdiff_reco
 		if (same_event(x, y)) {
 			if (x->kind == WASMDIFF_MEMORY && mem_differs(a, b, x, y, msg, len))
 				return 1;
-			continue;
-		}
-		if ((flags & WASMDIFF_GUARD_FUEL) && guard_fuel(a, b, i)) {
-			if (known)
-				(*known)++;
 			continue;
 		}
 		where(a, i, at, sizeof(at));

@@ -173,12 +173,9 @@ static void op_block(struct jc *c, uint8_t op)
 	t->label = label;
 	t->height = c->nvs - t->np;
 	if (op == 0x03) {
-		/* Fuel: back edges pay, entering the loop does not (the unit the
-		 * check at the head takes is given first; the budget is never
-		 * negative while code runs, so the check passes). */
-		x_alu_ri(c->b, 1, OP_ADD, R13, 1);
+		/* Fuel: each branch back to the head pays (branch_to), so that
+		 * running out names that branch, as in the interpreter. */
 		x_bind(c->b, t->label);
-		fuel_check(c);
 	} else if (op == 0x04) {
 		t->else_label = x_label(c->b);
 		/* Save the parameters for the else branch. */
@@ -242,6 +239,8 @@ static void branch_to(struct jc *c, uint32_t depth)
 {
 	const struct jctl *t = &c->cs[c->ncs - 1 - depth];
 	move_top(c, t->height, br_arity(t));
+	if (t->kind == CK_LOOP)
+		fuel_check(c);
 	x_jmp(c->b, t->label);
 }
 
@@ -258,7 +257,7 @@ static int op_br(struct jc *c, uint8_t op)
 	struct jcond cd;
 	jc_pop_cond(c, &cd);
 	const struct jctl *t = &c->cs[c->ncs - 1 - depth];
-	if (!needs_move(c, t->height, br_arity(t))) {
+	if (t->kind != CK_LOOP && !needs_move(c, t->height, br_arity(t))) {
 		branch_cond(c, &cd, 1, t->label);
 		return 0;
 	}
@@ -291,7 +290,9 @@ static int op_br_table(struct jc *c)
 	}
 	for (uint32_t i = 0; i <= n; i++) {
 		const struct jctl *t = &c->cs[c->ncs - 1 - ds[i]];
-		stubs[i] = needs_move(c, t->height, br_arity(t)) ? x_label(c->b) : t->label;
+		stubs[i] = t->kind == CK_LOOP || needs_move(c, t->height, br_arity(t))
+		               ? x_label(c->b)
+		               : t->label;
 	}
 	x_alu_ri(c->b, 0, OP_CMP, r, (int32_t)n);
 	x_jcc(c->b, CC_AE, stubs[n]);
