@@ -246,6 +246,8 @@ static void bus_pio(void *ctx, uint16_t port, uint8_t *data, unsigned len, int i
 static int bus_msr(void *ctx, uint32_t index, uint64_t *value, int is_write)
 {
 	struct emu_vcpu *v = ctx;
+	if (index == MSR_TSC_DEADLINE && is_write) /* the guest may have moved its TSC */
+		lapic_set_tsc_offset(v->lapic, emu_cpu_tsc_offset(v->cpu));
 	return lapic_msr(v->lapic, index, value, is_write);
 }
 
@@ -388,7 +390,6 @@ static int emu_get_state(struct accel_vcpu *av, struct x86_vcpu_state *s, unsign
 		lapic_get_state(v->lapic, all.lapic);
 	if (parts & ACCEL_STATE_MSRS) {
 		lapic_msr(v->lapic, MSR_TSC_DEADLINE, &all.msr.tsc_deadline, 0);
-		all.msr.tsc = x86_clock_tsc(&v->vm->clock);
 	}
 	if (parts & ACCEL_STATE_SREGS)
 		lapic_msr(v->lapic, MSR_APIC_BASE, &all.msr.apic_base, 0);
@@ -416,6 +417,7 @@ static int emu_set_state(struct accel_vcpu *av, const struct x86_vcpu_state *s, 
 		lapic_set_state(v->lapic, s->lapic);
 	if (parts & ACCEL_STATE_MSRS) {
 		uint64_t d = s->msr.tsc_deadline;
+		lapic_set_tsc_offset(v->lapic, emu_cpu_tsc_offset(v->cpu));
 		lapic_msr(v->lapic, MSR_TSC_DEADLINE, &d, 1);
 	}
 	return 0;

@@ -342,6 +342,33 @@ static void test_timer_tsc_deadline(void **state)
 	rig_free(r);
 }
 
+/* A guest whose TSC runs ahead of the clock (restored from a snapshot taken
+ * after an hour of uptime): its deadline 15 ms ahead fires after 15 ms, not
+ * an hour later, and one behind it fires at once. */
+static void test_timer_tsc_deadline_offset(void **state)
+{
+	(void)state;
+	struct rig *r = rig_new();
+	struct lapic *l = &r->l[1];
+	enable(l);
+	const uint64_t hour = 2000000000ull * 3600; /* at 2 GHz */
+	lapic_set_tsc_offset(l, hour);
+	w32(l, 0x320, 0x400c1); /* TSC-deadline, vector 0xc1 */
+	int64_t t0 = x86_clock_host_ns();
+	uint64_t v = x86_clock_tsc(&r->clock) + hour + 2000000ull * 15, got = 0;
+	assert_int_equal(lapic_msr(l, MSR_TSC_DEADLINE, &v, 1), 0);
+	lapic_msr(l, MSR_TSC_DEADLINE, &got, 0);
+	assert_int_equal(got, v); /* the guest reads back its own value */
+	assert_true(wait_ack(l, 0xc1, 1000000000) >= 0);
+	int64_t took = x86_clock_host_ns() - t0;
+	assert_true(took >= 15000000);
+	assert_true(took < 1000000000);
+	v = x86_clock_tsc(&r->clock) + hour / 2; /* in the guest's past */
+	lapic_msr(l, MSR_TSC_DEADLINE, &v, 1);
+	assert_true(wait_ack(l, 0xc1, 100000000) >= 0);
+	rig_free(r);
+}
+
 static void ipi(struct lapic *l, uint8_t dest, uint32_t lo)
 {
 	w32(l, 0x310, (uint32_t)dest << 24);
@@ -599,13 +626,21 @@ static void test_hostile_state(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_reset_values),        cmocka_unit_test(test_priority_and_eoi),
-	    cmocka_unit_test(test_level_eoi_broadcast), cmocka_unit_test(test_illegal_vector_esr),
-	    cmocka_unit_test(test_timer_oneshot),       cmocka_unit_test(test_timer_periodic),
-	    cmocka_unit_test(test_timer_tsc_deadline),  cmocka_unit_test(test_ipi_destinations),
-	    cmocka_unit_test(test_init_sipi_nmi),       cmocka_unit_test(test_extint),
-	    cmocka_unit_test(test_state_roundtrip),     cmocka_unit_test(test_hostile_mmio),
-	    cmocka_unit_test(test_apic_base_disable),   cmocka_unit_test(test_hostile_state),
+	    cmocka_unit_test(test_reset_values),
+	    cmocka_unit_test(test_priority_and_eoi),
+	    cmocka_unit_test(test_level_eoi_broadcast),
+	    cmocka_unit_test(test_illegal_vector_esr),
+	    cmocka_unit_test(test_timer_oneshot),
+	    cmocka_unit_test(test_timer_periodic),
+	    cmocka_unit_test(test_timer_tsc_deadline),
+	    cmocka_unit_test(test_timer_tsc_deadline_offset),
+	    cmocka_unit_test(test_ipi_destinations),
+	    cmocka_unit_test(test_init_sipi_nmi),
+	    cmocka_unit_test(test_extint),
+	    cmocka_unit_test(test_state_roundtrip),
+	    cmocka_unit_test(test_hostile_mmio),
+	    cmocka_unit_test(test_apic_base_disable),
+	    cmocka_unit_test(test_hostile_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -287,7 +287,17 @@ static void set_tsc_deadline(struct lapic *l, uint64_t tsc)
 		timer_stop(l);
 		return;
 	}
-	timer_arm(l, x86_clock_ns_at(l->clock, tsc));
+	/* relative to the guest's now, so that the offset never wraps */
+	uint64_t now = x86_clock_tsc(l->clock);
+	int64_t ahead = (int64_t)(tsc - (now + l->tsc_offset));
+	timer_arm(l, x86_clock_ns_at(l->clock, ahead > 0 ? now + (uint64_t)ahead : now));
+}
+
+void lapic_set_tsc_offset(struct lapic *l, uint64_t offset)
+{
+	pthread_mutex_lock(&l->lock);
+	l->tsc_offset = offset;
+	pthread_mutex_unlock(&l->lock);
 }
 
 /* ---- reset, delivery ---- */

@@ -116,6 +116,7 @@ struct lapic {
 	struct dev_timer timer;
 	uint64_t apic_base;
 	uint64_t tsc_deadline; /* guest TSC, 0 = disarmed */
+	uint64_t tsc_offset;   /* guest TSC minus the clock's TSC */
 	int64_t timer_load_ns; /* host ns when the initial count was loaded */
 	int64_t timer_next_ns; /* next expiry (host ns), valid if timer_on */
 	uint64_t timer_div;    /* divisor latched at load */
@@ -150,6 +151,10 @@ extern const struct io_ops lapic_ops; /* device context: struct lapic */
 /* RDMSR/WRMSR of 0x1b, 0x6e0 and 0x800-0x8ff: 0 if handled, -1 for #GP
  * (and for MSRs that are not the LAPIC's). */
 int lapic_msr(struct lapic *l, uint32_t index, uint64_t *value, int is_write);
+/* The vCPU's TSC runs `offset` ahead of the clock's (a restored or migrated
+ * guest, or one that wrote its TSC): TSC deadlines are guest TSC values and
+ * are converted with it. Set before a deadline is written. */
+void lapic_set_tsc_offset(struct lapic *l, uint64_t offset);
 
 /* The CPU's interrupt acknowledge: the highest-priority deliverable vector
  * moves from IRR to ISR (or the PIC is acknowledged for an ExtINT);

@@ -97,6 +97,11 @@ uint64_t emu_cpu_instructions(const struct emu_cpu *c)
 	return c->icount;
 }
 
+uint64_t emu_cpu_tsc_offset(const struct emu_cpu *c)
+{
+	return c->tsc_offset;
+}
+
 void emu_cpu_kick(struct emu_cpu *c)
 {
 	atomic_fetch_or(&c->req, EMU_REQ_KICK);

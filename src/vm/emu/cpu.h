@@ -112,6 +112,9 @@ int emu_cpu_run(struct emu_cpu *c, uint64_t max_insns, struct emu_exit *x, struc
 
 /* Instructions retired since creation. */
 uint64_t emu_cpu_instructions(const struct emu_cpu *c);
+/* How far the guest's TSC runs ahead of the clock's (restores and guest
+ * writes of the TSC move it). */
+uint64_t emu_cpu_tsc_offset(const struct emu_cpu *c);
 
 /* Cross-thread requests (see the threading note at the top). */
 void emu_cpu_kick(struct emu_cpu *c);
