@@ -109,6 +109,8 @@ enum capsa_wasm_engine {
 };
 /* "jit" or "interp"; NULL for an unknown value. */
 const char *capsa_wasm_engine_name(enum capsa_wasm_engine eng);
+/* "i32", "f64", "funcref", ... for a value type's encoding; "?" otherwise. */
+const char *capsa_wasm_type_name(uint8_t type);
 /* Whether this build and host can run the engine (the interpreter always). */
 int capsa_wasm_engine_available(enum capsa_wasm_engine eng);
 

@@ -275,27 +275,6 @@ static const char *kind_name(enum capsa_wasm_extern_kind k)
 	return (unsigned)k < 4 ? n[k] : "?";
 }
 
-static const char *type_name(uint8_t t)
-{
-	switch (t) {
-	case CAPSA_WASM_I32:
-		return "i32";
-	case CAPSA_WASM_I64:
-		return "i64";
-	case CAPSA_WASM_F32:
-		return "f32";
-	case CAPSA_WASM_F64:
-		return "f64";
-	case CAPSA_WASM_V128:
-		return "v128";
-	case CAPSA_WASM_FUNCREF:
-		return "funcref";
-	case CAPSA_WASM_EXTERNREF:
-		return "externref";
-	}
-	return "?";
-}
-
 static const char *section_name(uint8_t id)
 {
 	static const char *const n[] = {"custom", "type",   "import",   "function", "table",
@@ -308,10 +287,10 @@ static void print_sig(const struct capsa_wasm_functype *t)
 {
 	printf("(");
 	for (uint32_t i = 0; i < t->nparams; i++)
-		printf("%s%s", i ? " " : "", type_name(t->params[i]));
+		printf("%s%s", i ? " " : "", capsa_wasm_type_name(t->params[i]));
 	printf(") -> (");
 	for (uint32_t i = 0; i < t->nresults; i++)
-		printf("%s%s", i ? " " : "", type_name(t->results[i]));
+		printf("%s%s", i ? " " : "", capsa_wasm_type_name(t->results[i]));
 	printf(")");
 }
 

@@ -84,6 +84,27 @@ const char *capsa_wasm_engine_name(enum capsa_wasm_engine eng)
 	return NULL;
 }
 
+const char *capsa_wasm_type_name(uint8_t t)
+{
+	switch (t) {
+	case CAPSA_WASM_I32:
+		return "i32";
+	case CAPSA_WASM_I64:
+		return "i64";
+	case CAPSA_WASM_F32:
+		return "f32";
+	case CAPSA_WASM_F64:
+		return "f64";
+	case CAPSA_WASM_V128:
+		return "v128";
+	case CAPSA_WASM_FUNCREF:
+		return "funcref";
+	case CAPSA_WASM_EXTERNREF:
+		return "externref";
+	}
+	return "?";
+}
+
 int capsa_wasm_engine_available(enum capsa_wasm_engine eng)
 {
 	if (eng == CAPSA_WASM_ENGINE_JIT)

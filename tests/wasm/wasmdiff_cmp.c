@@ -57,27 +57,6 @@ static int same_value(uint8_t type, const uint64_t *x, const uint64_t *y)
 	}
 }
 
-static const char *type_name(uint8_t t)
-{
-	switch (t) {
-	case CAPSA_WASM_I32:
-		return "i32";
-	case CAPSA_WASM_I64:
-		return "i64";
-	case CAPSA_WASM_F32:
-		return "f32";
-	case CAPSA_WASM_F64:
-		return "f64";
-	case CAPSA_WASM_V128:
-		return "v128";
-	case CAPSA_WASM_FUNCREF:
-		return "funcref";
-	case CAPSA_WASM_EXTERNREF:
-		return "externref";
-	}
-	return "?";
-}
-
 static const char *kind_name(uint8_t k)
 {
 	static const char *const names[] = {"instantiation", "call",   "result",
@@ -140,8 +119,8 @@ static void show(const struct wasmdiff_event *e, char *buf, size_t len)
 			snprintf(buf, len, "v128 0x%016" PRIx64 "%016" PRIx64 " (index %u)",
 			         e->v[1], e->v[0], e->a);
 		else
-			snprintf(buf, len, "%s 0x%" PRIx64 " (index %u)", type_name(e->type),
-			         e->v[0], e->a);
+			snprintf(buf, len, "%s 0x%" PRIx64 " (index %u)",
+			         capsa_wasm_type_name(e->type), e->v[0], e->a);
 	}
 }
 
