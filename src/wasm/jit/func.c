@@ -674,6 +674,12 @@ static void epilogue(struct jc *c, uint32_t frame)
 			x_call_label(b, c->st.fuel);
 			jc_site(c);
 			x_jmp(b, t->back);
+		} else if (t->code == CAPSA_WASM_TRAP_STACK_EXHAUSTED) {
+			/* Checked on entry, before the frame exists: [rsp] is the
+			 * return address, so the trap names the caller's call
+			 * instruction, as the interpreter does. */
+			x_mov_ri(b, 0, RSI, t->code);
+			x_jmp(b, c->st.trap);
 		} else {
 			x_mov_ri(b, 0, RSI, t->code);
 			x_call_label(b, c->st.trap);
