@@ -5,7 +5,9 @@
  * the target with the right checksum and no restart, after more than one
  * pre-copy round, and the source exits 0; a refused connection, a target
  * that dies mid-stream or answers garbage leave the source running to its
- * normal end; a target refuses a bad stream with one line. */
+ * normal end; a target refuses a bad stream with one line. The guest
+ * writing a shared virtio-blk disk finishes on the target with the disk
+ * intact; a target refuses a disk that is not the source's. */
 #include "vm/snaptest.h"
 
 #include "vm/migrate/stream.h"
@@ -136,17 +138,35 @@ static unsigned count_work(void)
 	return accel_is_kvm() ? 3000000 : 100000;
 }
 
+/* The counting guest; with a disk image, it also writes line I to sector
+ * I and reads them back at the end. */
+static pid_t start_source_disk(const char *sock, const char *out, const char *disk)
+{
+	static char cmdline[128], spec[4200];
+	snprintf(cmdline, sizeof(cmdline), "test=count lines=%u work=%u%s", count_lines(),
+	         count_work(), disk ? " disk=1" : "");
+	snprintf(spec, sizeof(spec), "path=%s", disk ? disk : "");
+	unlink(sock);
+	const char *argv[] = {"capsa",
+	                      "vm",
+	                      "run",
+	                      "--kernel",
+	                      guest_path("testguest.elf"),
+	                      "--cmdline",
+	                      cmdline,
+	                      "--api-sock",
+	                      sock,
+	                      "--console",
+	                      "stdio",
+	                      disk ? "--disk" : NULL,
+	                      spec,
+	                      NULL};
+	return spawn_capsa_api(out, tmp("source.err"), argv, sock);
+}
+
 static pid_t start_source(const char *sock, const char *out)
 {
-	static char cmdline[128];
-	snprintf(cmdline, sizeof(cmdline), "test=count lines=%u work=%u", count_lines(),
-	         count_work());
-	unlink(sock);
-	const char *argv[] = {
-	    "capsa",     "vm",    "run",        "--kernel", guest_path("testguest.elf"),
-	    "--cmdline", cmdline, "--api-sock", sock,       "--console",
-	    "stdio",     NULL};
-	return spawn_capsa_api(out, tmp("source.err"), argv, sock);
+	return start_source_disk(sock, out, NULL);
 }
 
 /* `capsa vm run --incoming tcp:127.0.0.1:0`; *port gets the port it took. */
@@ -404,6 +424,137 @@ static void test_target_refuses_bad_streams(void **state)
 	expect_target_refuses(&s, sizeof(s), "machine description has a bad size");
 }
 
+/* ---- a VM with a disk ---- */
+
+/* A fresh 4 MiB disk image. */
+static void make_disk(const char *path)
+{
+	unlink(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4 << 20), 0);
+	close(fd);
+}
+
+/* The image holds the guest's last record: the last line and the sum. */
+static void expect_image(const char *img)
+{
+	int fd = open(img, O_RDONLY);
+	assert_true(fd >= 0);
+	uint8_t rec[12];
+	assert_int_equal(pread(fd, rec, sizeof(rec), (off_t)(count_lines() - 1) * 512),
+	                 (ssize_t)sizeof(rec));
+	close(fd);
+	uint64_t line;
+	uint32_t sum;
+	memcpy(&line, rec, 8);
+	memcpy(&sum, rec + 8, 4);
+	assert_int_equal(line, count_lines() - 1);
+	assert_int_equal(sum, count_expected(count_lines(), count_work()));
+}
+
+static void test_migrate_with_disk(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *disk = tmp("mig.img");
+	make_disk(disk);
+	int port;
+	const char *tout = tmp("dtarget.out"), *terr = tmp("dtarget.err");
+	pid_t target = start_target(tout, terr, "stdio", &port);
+	const char *sock = tmp("dsrc.sock"), *sout = tmp("dsource.out");
+	pid_t source = start_source_disk(sock, sout, disk);
+	assert_true(wait_file_has(sout, "count: 3 sum", 60));
+	char last[4096], err[4096];
+	int lines;
+	int st = migrate(sock, port, last, sizeof(last), &lines, err, sizeof(err));
+	if (st)
+		printf("# note: migrate: %s\n", err);
+	assert_int_equal(st, 0);
+	assert_non_null(strstr(last, "\"state\":\"completed\""));
+	printf("# note: %s with a disk: %d rounds, total %.1f ms, downtime %.1f ms\n",
+	       vm_test_accel(), (int)json_num(last, "round"), json_num(last, "total_ms"),
+	       json_num(last, "downtime_ms"));
+	expect_exit(source, 0, 30);
+	assert_int_equal(file_count(sout, "count: done"), 0);
+	expect_exit(target, 0, 120);
+	expect_count_done(tout, 0);
+	assert_int_equal(file_count(tout, "count: disk ok\n"), 1);
+	assert_int_equal(file_count(tout, "capsa test guest: test="), 0);
+	expect_image(disk);
+}
+
+/* A target that keeps the source's machine description (the payload of
+ * its HELLO record) in the file at path and refuses it. */
+static pid_t capture_hello(const char *path, int *port)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = accept(lfd, NULL, NULL);
+		struct err e = {0};
+		uint32_t type;
+		void *buf;
+		size_t blen;
+		if (mig_recv_preamble(fd, &e) || mig_recv(fd, &type, &buf, &blen, 1 << 20, &e) ||
+		    type != MIG_HELLO)
+			_exit(1);
+		FILE *f = fopen(path, "wb");
+		if (!f || fwrite(buf, 1, blen, f) != blen || fclose(f))
+			_exit(1);
+		mig_send(fd, MIG_REFUSE, "captured", 8, &e);
+		usleep(200000);
+		_exit(0);
+	}
+	close(lfd);
+	return pid;
+}
+
+/* The source's machine description, replayed to a target after the disk
+ * changed size: refused, naming the disk. */
+static void test_target_refuses_changed_disk(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *disk = tmp("chg.img"), *sock = tmp("chg.sock"), *hello = tmp("hello.bin");
+	make_disk(disk);
+	pid_t source = start_source_disk(sock, tmp("chg.out"), disk);
+	assert_true(wait_file_has(tmp("chg.out"), "count: 1 sum", 60));
+	int port, st;
+	pid_t fake = capture_hello(hello, &port);
+	char last[4096], err[4096];
+	int lines;
+	assert_int_equal(migrate(sock, port, last, sizeof(last), &lines, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "captured"));
+	assert_int_equal(waitpid(fake, &st, 0), fake);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	kill(source, SIGKILL);
+	waitpid(source, NULL, 0);
+	size_t len;
+	char *payload = read_file(hello, &len);
+	assert_non_null(payload);
+	assert_non_null(memmem(payload, len, disk, strlen(disk)));
+	assert_int_equal(truncate(disk, 8 << 20), 0);
+	struct {
+		char magic[8];
+		uint32_t version, pad;
+		struct mig_record_header h;
+	} pre = {MIG_MAGIC, MIG_VERSION, 0, {MIG_HELLO, (uint32_t)len, 0, 0}};
+	pre.h.crc = (uint32_t)crc32(0, (const unsigned char *)payload, (uInt)len);
+	char *stream = malloc(sizeof(pre) + len);
+	memcpy(stream, &pre, sizeof(pre));
+	memcpy(stream + sizeof(pre), payload, len);
+	expect_target_refuses(stream, sizeof(pre) + len, "chg.img is not the source's");
+	free(stream);
+	free(payload);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +562,8 @@ int main(void)
 	    cmocka_unit_test(test_migrate_running_guest),
 	    cmocka_unit_test(test_source_survives_failures),
 	    cmocka_unit_test(test_target_refuses_bad_streams),
+	    cmocka_unit_test(test_migrate_with_disk),
+	    cmocka_unit_test(test_target_refuses_changed_disk),
 	};
 	return RUN_VM_GROUPS("vm migrate", tests, setup, vm_tmp_teardown);
 }
