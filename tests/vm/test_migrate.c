@@ -7,7 +7,8 @@
  * that dies mid-stream or answers garbage leave the source running to its
  * normal end; a target refuses a bad stream with one line. The guest
  * writing a shared virtio-blk disk finishes on the target with the disk
- * intact; a target refuses a disk that is not the source's. */
+ * intact; a target refuses a disk that is not the source's and, on one
+ * host, a vsock socket the source still listens on. */
 #include "vm/snaptest.h"
 
 #include "vm/migrate/stream.h"
@@ -139,29 +140,36 @@ static unsigned count_work(void)
 }
 
 /* The counting guest; with a disk image, it also writes line I to sector
- * I and reads them back at the end. */
-static pid_t start_source_disk(const char *sock, const char *out, const char *disk)
+ * I and reads them back at the end; with a vsock socket path, a vsock
+ * device listens there. */
+static pid_t start_source_dev(const char *sock, const char *out, const char *disk,
+                              const char *vsock)
 {
-	static char cmdline[128], spec[4200];
+	static char cmdline[128], spec[4200], vspec[4200];
 	snprintf(cmdline, sizeof(cmdline), "test=count lines=%u work=%u%s", count_lines(),
 	         count_work(), disk ? " disk=1" : "");
-	snprintf(spec, sizeof(spec), "path=%s", disk ? disk : "");
 	unlink(sock);
-	const char *argv[] = {"capsa",
-	                      "vm",
-	                      "run",
-	                      "--kernel",
-	                      guest_path("testguest.elf"),
-	                      "--cmdline",
-	                      cmdline,
-	                      "--api-sock",
-	                      sock,
-	                      "--console",
-	                      "stdio",
-	                      disk ? "--disk" : NULL,
-	                      spec,
-	                      NULL};
+	const char *argv[16] = {
+	    "capsa",     "vm",    "run",        "--kernel", guest_path("testguest.elf"),
+	    "--cmdline", cmdline, "--api-sock", sock,       "--console",
+	    "stdio"};
+	int n = 11;
+	if (disk) {
+		snprintf(spec, sizeof(spec), "path=%s", disk);
+		argv[n++] = "--disk";
+		argv[n++] = spec;
+	}
+	if (vsock) {
+		snprintf(vspec, sizeof(vspec), "cid=5,uds=%s", vsock);
+		argv[n++] = "--vsock";
+		argv[n++] = vspec;
+	}
 	return spawn_capsa_api(out, tmp("source.err"), argv, sock);
+}
+
+static pid_t start_source_disk(const char *sock, const char *out, const char *disk)
+{
+	return start_source_dev(sock, out, disk, NULL);
 }
 
 static pid_t start_source(const char *sock, const char *out)
@@ -555,6 +563,28 @@ static void test_target_refuses_changed_disk(void **state)
 	free(payload);
 }
 
+/* On one host the source's vsock socket is in use: the target refuses,
+ * naming it, and the source goes on. */
+static void test_target_refuses_vsock_in_use(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("vs.sock"), *sout = tmp("vs.out"), *uds = tmp("mv.sock");
+	pid_t source = start_source_dev(sock, sout, NULL, uds);
+	assert_true(wait_file_has(sout, "count: 1 sum", 60));
+	int port;
+	const char *terr = tmp("vtarget.err");
+	pid_t target = start_target(tmp("vtarget.out"), terr, "none", &port);
+	char last[4096], err[4096];
+	int lines;
+	assert_int_equal(migrate(sock, port, last, sizeof(last), &lines, err, sizeof(err)), 1);
+	printf("# note: %s", err);
+	assert_non_null(strstr(err, "mv.sock is in use"));
+	expect_exit(target, 2, 30);
+	expect_exit(source, 0, 120);
+	expect_count_done(sout, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -564,6 +594,7 @@ int main(void)
 	    cmocka_unit_test(test_target_refuses_bad_streams),
 	    cmocka_unit_test(test_migrate_with_disk),
 	    cmocka_unit_test(test_target_refuses_changed_disk),
+	    cmocka_unit_test(test_target_refuses_vsock_in_use),
 	};
 	return RUN_VM_GROUPS("vm migrate", tests, setup, vm_tmp_teardown);
 }
