@@ -300,9 +300,8 @@ static int closed_port(void)
 
 enum fake { FAKE_DIES_MID_STREAM, FAKE_GARBAGE };
 
-/* A listening socket on loopback and a child that plays a broken target
- * for one connection. */
-static pid_t fake_target(enum fake how, int *port)
+/* A socket listening on a free loopback port (*port). */
+static int listen_loopback(int *port)
 {
 	int lfd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -311,6 +310,14 @@ static pid_t fake_target(enum fake how, int *port)
 	assert_int_equal(listen(lfd, 1), 0);
 	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
 	*port = ntohs(sa.sin_port);
+	return lfd;
+}
+
+/* A listening socket on loopback and a child that plays a broken target
+ * for one connection. */
+static pid_t fake_target(enum fake how, int *port)
+{
+	int lfd = listen_loopback(port);
 	pid_t pid = fork();
 	if (pid == 0) {
 		int fd = accept(lfd, NULL, NULL);
@@ -434,16 +441,6 @@ static void test_target_refuses_bad_streams(void **state)
 
 /* ---- a VM with a disk ---- */
 
-/* A fresh 4 MiB disk image. */
-static void make_disk(const char *path)
-{
-	unlink(path);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, 4 << 20), 0);
-	close(fd);
-}
-
 /* The image holds the guest's last record: the last line and the sum. */
 static void expect_image(const char *img)
 {
@@ -496,13 +493,7 @@ static void test_migrate_with_disk(void **state)
  * its HELLO record) in the file at path and refuses it. */
 static pid_t capture_hello(const char *path, int *port)
 {
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(lfd, 1), 0);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
-	*port = ntohs(sa.sin_port);
+	int lfd = listen_loopback(port);
 	pid_t pid = fork();
 	if (pid == 0) {
 		int fd = accept(lfd, NULL, NULL);
