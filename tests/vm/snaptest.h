@@ -58,6 +58,16 @@ static inline int file_count(const char *path, const char *needle)
 	return n;
 }
 
+/* A fresh 4 MiB disk image at path (all zero). */
+static inline void make_disk(const char *path)
+{
+	unlink(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4 << 20), 0);
+	close(fd);
+}
+
 static inline size_t file_size_of(const char *path)
 {
 	struct stat st;

@@ -5,7 +5,10 @@
  * the target with the right checksum and no restart, after more than one
  * pre-copy round, and the source exits 0; a refused connection, a target
  * that dies mid-stream or answers garbage leave the source running to its
- * normal end; a target refuses a bad stream with one line. */
+ * normal end; a target refuses a bad stream with one line. The guest
+ * writing a shared virtio-blk disk finishes on the target with the disk
+ * intact; a target refuses a disk that is not the source's and, on one
+ * host, a vsock socket the source still listens on. */
 #include "vm/snaptest.h"
 
 #include "vm/migrate/stream.h"
@@ -136,17 +139,42 @@ static unsigned count_work(void)
 	return accel_is_kvm() ? 3000000 : 100000;
 }
 
-static pid_t start_source(const char *sock, const char *out)
+/* The counting guest; with a disk image, it also writes line I to sector
+ * I and reads them back at the end; with a vsock socket path, a vsock
+ * device listens there. */
+static pid_t start_source_dev(const char *sock, const char *out, const char *disk,
+                              const char *vsock)
 {
-	static char cmdline[128];
-	snprintf(cmdline, sizeof(cmdline), "test=count lines=%u work=%u", count_lines(),
-	         count_work());
+	static char cmdline[128], spec[4200], vspec[4200];
+	snprintf(cmdline, sizeof(cmdline), "test=count lines=%u work=%u%s", count_lines(),
+	         count_work(), disk ? " disk=1" : "");
 	unlink(sock);
-	const char *argv[] = {
+	const char *argv[16] = {
 	    "capsa",     "vm",    "run",        "--kernel", guest_path("testguest.elf"),
 	    "--cmdline", cmdline, "--api-sock", sock,       "--console",
-	    "stdio",     NULL};
+	    "stdio"};
+	int n = 11;
+	if (disk) {
+		snprintf(spec, sizeof(spec), "path=%s", disk);
+		argv[n++] = "--disk";
+		argv[n++] = spec;
+	}
+	if (vsock) {
+		snprintf(vspec, sizeof(vspec), "cid=5,uds=%s", vsock);
+		argv[n++] = "--vsock";
+		argv[n++] = vspec;
+	}
 	return spawn_capsa_api(out, tmp("source.err"), argv, sock);
+}
+
+static pid_t start_source_disk(const char *sock, const char *out, const char *disk)
+{
+	return start_source_dev(sock, out, disk, NULL);
+}
+
+static pid_t start_source(const char *sock, const char *out)
+{
+	return start_source_disk(sock, out, NULL);
 }
 
 /* `capsa vm run --incoming tcp:127.0.0.1:0`; *port gets the port it took. */
@@ -225,15 +253,15 @@ static double json_num(const char *text, const char *key)
 	return p ? atof(p + strlen(k)) : -1;
 }
 
-static void test_migrate_running_guest(void **state)
+/* The counting guest (with a disk: writing it) moved over loopback while
+ * it runs: the target finishes it, the source exits 0. */
+static void migrate_counting_guest(const char *disk)
 {
-	(void)state;
-	REQUIRE_KVM();
 	int port;
 	const char *tout = tmp("target.out"), *terr = tmp("target.err");
 	pid_t target = start_target(tout, terr, "stdio", &port);
 	const char *sock = tmp("src.sock"), *sout = tmp("source.out");
-	pid_t source = start_source(sock, sout);
+	pid_t source = start_source_disk(sock, sout, disk);
 	assert_true(wait_file_has(sout, "count: 3 sum", 60));
 	char last[4096], err[4096];
 	int lines;
@@ -247,13 +275,21 @@ static void test_migrate_running_guest(void **state)
 	assert_true(lines >= 1);
 	double total = json_num(last, "total_ms"), down = json_num(last, "downtime_ms");
 	assert_true(down > 0 && total >= down);
-	printf("# note: %s: %d rounds, total %.1f ms, downtime %.1f ms\n", vm_test_accel(),
-	       (int)json_num(last, "round"), total, down);
+	printf("# note: %s%s: %d rounds, total %.1f ms, downtime %.1f ms\n", vm_test_accel(),
+	       disk ? " with a disk" : "", (int)json_num(last, "round"), total, down);
 	expect_exit(source, 0, 30);
 	assert_int_equal(file_count(sout, "count: done"), 0);
 	expect_exit(target, 0, 120);
 	expect_count_done(tout, 0);
 	assert_int_equal(file_count(tout, "capsa test guest: test="), 0);
+	assert_int_equal(file_count(tout, "count: disk ok\n"), disk ? 1 : 0);
+}
+
+static void test_migrate_running_guest(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	migrate_counting_guest(NULL);
 }
 
 /* ---- failures ---- */
@@ -272,9 +308,8 @@ static int closed_port(void)
 
 enum fake { FAKE_DIES_MID_STREAM, FAKE_GARBAGE };
 
-/* A listening socket on loopback and a child that plays a broken target
- * for one connection. */
-static pid_t fake_target(enum fake how, int *port)
+/* A socket listening on a free loopback port (*port). */
+static int listen_loopback(int *port)
 {
 	int lfd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -283,6 +318,14 @@ static pid_t fake_target(enum fake how, int *port)
 	assert_int_equal(listen(lfd, 1), 0);
 	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
 	*port = ntohs(sa.sin_port);
+	return lfd;
+}
+
+/* A listening socket on loopback and a child that plays a broken target
+ * for one connection. */
+static pid_t fake_target(enum fake how, int *port)
+{
+	int lfd = listen_loopback(port);
 	pid_t pid = fork();
 	if (pid == 0) {
 		int fd = accept(lfd, NULL, NULL);
@@ -404,6 +447,122 @@ static void test_target_refuses_bad_streams(void **state)
 	expect_target_refuses(&s, sizeof(s), "machine description has a bad size");
 }
 
+/* ---- a VM with a disk ---- */
+
+/* The image holds the guest's last record: the last line and the sum. */
+static void expect_image(const char *img)
+{
+	int fd = open(img, O_RDONLY);
+	assert_true(fd >= 0);
+	uint8_t rec[12];
+	assert_int_equal(pread(fd, rec, sizeof(rec), (off_t)(count_lines() - 1) * 512),
+	                 (ssize_t)sizeof(rec));
+	close(fd);
+	uint64_t line;
+	uint32_t sum;
+	memcpy(&line, rec, 8);
+	memcpy(&sum, rec + 8, 4);
+	assert_int_equal(line, count_lines() - 1);
+	assert_int_equal(sum, count_expected(count_lines(), count_work()));
+}
+
+static void test_migrate_with_disk(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *disk = tmp("mig.img");
+	make_disk(disk);
+	migrate_counting_guest(disk);
+	expect_image(disk);
+}
+
+/* A target that keeps the source's machine description (the payload of
+ * its HELLO record) in the file at path and refuses it. */
+static pid_t capture_hello(const char *path, int *port)
+{
+	int lfd = listen_loopback(port);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = accept(lfd, NULL, NULL);
+		struct err e = {0};
+		uint32_t type;
+		void *buf;
+		size_t blen;
+		if (mig_recv_preamble(fd, &e) || mig_recv(fd, &type, &buf, &blen, 1 << 20, &e) ||
+		    type != MIG_HELLO)
+			_exit(1);
+		FILE *f = fopen(path, "wb");
+		if (!f || fwrite(buf, 1, blen, f) != blen || fclose(f))
+			_exit(1);
+		mig_send(fd, MIG_REFUSE, "captured", 8, &e);
+		usleep(200000);
+		_exit(0);
+	}
+	close(lfd);
+	return pid;
+}
+
+/* The source's machine description, replayed to a target after the disk
+ * changed size: refused, naming the disk. */
+static void test_target_refuses_changed_disk(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *disk = tmp("chg.img"), *sock = tmp("chg.sock"), *hello = tmp("hello.bin");
+	make_disk(disk);
+	pid_t source = start_source_disk(sock, tmp("chg.out"), disk);
+	assert_true(wait_file_has(tmp("chg.out"), "count: 1 sum", 60));
+	int port, st;
+	pid_t fake = capture_hello(hello, &port);
+	char last[4096], err[4096];
+	int lines;
+	assert_int_equal(migrate(sock, port, last, sizeof(last), &lines, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "captured"));
+	assert_int_equal(waitpid(fake, &st, 0), fake);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	kill(source, SIGKILL);
+	waitpid(source, NULL, 0);
+	size_t len;
+	char *payload = read_file(hello, &len);
+	assert_non_null(payload);
+	assert_non_null(memmem(payload, len, disk, strlen(disk)));
+	assert_int_equal(truncate(disk, 8 << 20), 0);
+	struct {
+		char magic[8];
+		uint32_t version, pad;
+		struct mig_record_header h;
+	} pre = {MIG_MAGIC, MIG_VERSION, 0, {MIG_HELLO, (uint32_t)len, 0, 0}};
+	pre.h.crc = (uint32_t)crc32(0, (const unsigned char *)payload, (uInt)len);
+	char *stream = malloc(sizeof(pre) + len);
+	memcpy(stream, &pre, sizeof(pre));
+	memcpy(stream + sizeof(pre), payload, len);
+	expect_target_refuses(stream, sizeof(pre) + len, "chg.img is not the source's");
+	free(stream);
+	free(payload);
+}
+
+/* On one host the source's vsock socket is in use: the target refuses,
+ * naming it, and the source goes on. */
+static void test_target_refuses_vsock_in_use(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("vs.sock"), *sout = tmp("vs.out"), *uds = tmp("mv.sock");
+	pid_t source = start_source_dev(sock, sout, NULL, uds);
+	assert_true(wait_file_has(sout, "count: 1 sum", 60));
+	int port;
+	const char *terr = tmp("vtarget.err");
+	pid_t target = start_target(tmp("vtarget.out"), terr, "none", &port);
+	char last[4096], err[4096];
+	int lines;
+	assert_int_equal(migrate(sock, port, last, sizeof(last), &lines, err, sizeof(err)), 1);
+	printf("# note: %s", err);
+	assert_non_null(strstr(err, "mv.sock is in use"));
+	expect_exit(target, 2, 30);
+	expect_exit(source, 0, 120);
+	expect_count_done(sout, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +570,9 @@ int main(void)
 	    cmocka_unit_test(test_migrate_running_guest),
 	    cmocka_unit_test(test_source_survives_failures),
 	    cmocka_unit_test(test_target_refuses_bad_streams),
+	    cmocka_unit_test(test_migrate_with_disk),
+	    cmocka_unit_test(test_target_refuses_changed_disk),
+	    cmocka_unit_test(test_target_refuses_vsock_in_use),
 	};
 	return RUN_VM_GROUPS("vm migrate", tests, setup, vm_tmp_teardown);
 }

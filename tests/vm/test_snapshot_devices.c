@@ -33,16 +33,6 @@ static const char *disk_cmdline(void)
 	return buf;
 }
 
-/* A fresh 4 MiB disk image at path. */
-static void make_disk(const char *path)
-{
-	unlink(path);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, 4 << 20), 0);
-	close(fd);
-}
-
 enum { SAVE_RESUME = 1, SAVE_ALL_KINDS = 2 };
 
 /* Run the guest with `disk` (and a virtio-rng; with SAVE_ALL_KINDS also a

@@ -5,6 +5,7 @@
 #include "vm/migrate/migrate.h"
 
 #include "vm/migrate/stream.h"
+#include "vm/snapshot/devices.h"
 #include "vm/snapshot/state.h"
 #include "vm/vm_internal.h"
 
@@ -92,26 +93,63 @@ static int expect_answer(struct vm_migration *m, uint32_t ok, const char *stage,
 	return rc;
 }
 
-/* The machine: snapshot header, configuration section, vCPU 0's CPUID. */
+/* The device configuration and the disks' identities (none without
+ * devices): the snapshot's sections, the device section without device
+ * records (the state travels with MIG_STATE). */
+static int hello_devices(struct vm *vm, uint8_t **dev, size_t *dev_len, uint8_t **disk,
+                         size_t *disk_len, struct err *e)
+{
+	*dev = *disk = NULL;
+	*dev_len = *disk_len = 0;
+	if (!vm_virtio_devices(vm))
+		return 0;
+	uint64_t off = 0;
+	if (snap_devices_build(vm, dev, dev_len, e) ||
+	    snap_disks_build(vm, -1, 0, &off, disk, disk_len, e))
+		return -1;
+	((struct snap_devices_hdr *)*dev)->ndev = 0;
+	*dev_len = sizeof(struct snap_devices_hdr);
+	return 0;
+}
+
+/* The machine: snapshot header, configuration section, devices, vCPU 0's
+ * CPUID. */
 static int send_hello(struct vm_migration *m, struct err *e)
 {
 	struct vm *vm = m->vm;
+	uint8_t *dev, *disk;
+	size_t dev_len, disk_len;
+	if (hello_devices(vm, &dev, &dev_len, &disk, &disk_len, e)) {
+		free(dev);
+		return -1;
+	}
 	size_t cap = vm->tmpl.ncpuid + CPUID_EXTRA_ENTRIES;
-	size_t size = sizeof(struct snap_header) + sizeof(struct snap_config) +
-	              cap * sizeof(struct cpuid_entry);
+	size_t fixed = sizeof(struct snap_header) + sizeof(struct snap_config) +
+	               sizeof(struct mig_hello_devices) + dev_len + disk_len;
+	size_t size = fixed + cap * sizeof(struct cpuid_entry);
 	uint8_t *buf = calloc(1, size);
-	if (!buf)
-		return err_sys(e, "allocating");
+	int rc = buf ? 0 : err_sys(e, "allocating");
 	struct snap_header *h = (struct snap_header *)buf;
 	struct snap_config *cfg = (struct snap_config *)(h + 1);
-	int rc = snap_header_fill(vm, h, e);
+	if (rc == 0)
+		rc = snap_header_fill(vm, h, e);
 	if (rc == 0) {
 		h->header_crc = snap_header_crc(h);
 		cfg->edits = vm->edits;
-		size_t n = x86_vcpu_cpuid(&vm->tmpl, 0, (struct cpuid_entry *)(cfg + 1), cap);
-		rc = send_rec(m, MIG_HELLO, buf, size - (cap - n) * sizeof(struct cpuid_entry), e);
+		struct mig_hello_devices hd = {(uint32_t)dev_len, (uint32_t)disk_len};
+		uint8_t *at = (uint8_t *)(cfg + 1);
+		memcpy(at, &hd, sizeof(hd));
+		if (dev_len)
+			memcpy(at + sizeof(hd), dev, dev_len);
+		if (disk_len)
+			memcpy(at + sizeof(hd) + dev_len, disk, disk_len);
+		/* the sections are whole 8-byte words: the table stays aligned */
+		size_t n = x86_vcpu_cpuid(&vm->tmpl, 0, (struct cpuid_entry *)(buf + fixed), cap);
+		rc = send_rec(m, MIG_HELLO, buf, fixed + n * sizeof(struct cpuid_entry), e);
 	}
 	free(buf);
+	free(dev);
+	free(disk);
 	return rc || expect_answer(m, MIG_ACCEPT, "to accept the machine", e) ? -1 : 0;
 }
 
@@ -412,9 +450,6 @@ static int busy(struct vm *vm, struct err *e)
 	vm_get_info(vm, &info);
 	if (info.ended)
 		return err_set(e, ERR_INPUT, "the VM is not running");
-	if (vm_virtio_devices(vm)) /* as for snapshots: no device state yet */
-		return err_set(e, ERR_INPUT,
-		               "migrating VMs with virtio devices is not supported yet");
 	struct vm_migration *m = vm->migration;
 	if (!m)
 		return 0;

@@ -6,8 +6,12 @@
  * payload. All numbers are little-endian.
  *
  *   source -> target  MIG_HELLO    the machine: a snapshot header (format.h),
- *                                  the VM's configuration section and vCPU
- *                                  0's CPUID table
+ *                                  the VM's configuration section, struct
+ *                                  mig_hello_devices with the snapshot's
+ *                                  device section (configuration only, no
+ *                                  device records) and disk section
+ *                                  (identities) or two zero lengths, and
+ *                                  vCPU 0's CPUID table
  *   target -> source  MIG_ACCEPT   a VM of that machine exists here, or
  *                     MIG_REFUSE   why not (text)
  *   source -> target  MIG_PAGES    page records: a 64-bit word (offset in
@@ -29,7 +33,7 @@
 #include <sys/socket.h>
 
 #define MIG_MAGIC      "CAPSAMIG"
-#define MIG_VERSION    1
+#define MIG_VERSION    2
 #define MIG_PAGE       4096
 #define MIG_PAGE_ZERO  1ULL /* flag in a page word: the page is all zero */
 #define MIG_MAX_RECORD (64u << 20)
@@ -42,6 +46,13 @@ enum mig_record {
 	MIG_STATE,
 	MIG_RUNNING,
 	MIG_FAILED,
+};
+
+/* In MIG_HELLO after the configuration section: the lengths of the device
+ * and disk sections that follow (both zero for a VM without devices). */
+struct mig_hello_devices {
+	uint32_t dev_len;
+	uint32_t disk_len;
 };
 
 struct mig_record_header {

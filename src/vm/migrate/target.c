@@ -6,6 +6,7 @@
 #include "vm/migrate/migrate.h"
 
 #include "vm/migrate/stream.h"
+#include "vm/snapshot/load.h"
 #include "vm/snapshot/state.h"
 #include "vm/vm_internal.h"
 
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Silence from the source for this long ends the migration. */
@@ -58,11 +60,45 @@ int vm_migrate_listen(const char *spec, int *lfd, char *where, size_t cap, struc
 	return 0;
 }
 
+/* The device and disk sections of the machine description, parsed as a
+ * snapshot's: a configuration without device records, disk identities
+ * without data. */
+static int take_devices(const uint8_t *buf, const struct mig_hello_devices *hd,
+                        struct snap_loaded *l, struct err *e)
+{
+	if (!hd->dev_len && !hd->disk_len)
+		return 0;
+	uint8_t *dev = malloc(hd->dev_len ? hd->dev_len : 1);
+	l->dev = calloc(1, sizeof(*l->dev));
+	if (!dev || !l->dev) {
+		free(dev);
+		return err_sys(e, "allocating device states");
+	}
+	memcpy(dev, buf, hd->dev_len);
+	if (snap_devices_parse(l->dev, dev, hd->dev_len, buf + hd->dev_len, hd->disk_len, 0, e))
+		return -1;
+	if (l->dev->hdr.ndev)
+		return err_set(e, ERR_INPUT, "the machine description carries device states");
+	for (unsigned i = 0; i < l->dev->ndisks; i++)
+		if (l->dev->disk[i].flags & SNAP_DISK_DATA)
+			return err_set(e, ERR_INPUT, "the machine description carries disk data");
+	return 0;
+}
+
 /* The machine description: checked like a snapshot's header, then a VM
  * for it is created (which also checks the CPU features). */
 static int take_hello(const uint8_t *buf, size_t len, struct snap_loaded *l, struct err *e)
 {
 	size_t fixed = sizeof(struct snap_header) + sizeof(struct snap_config);
+	struct mig_hello_devices hd;
+	if (len < fixed + sizeof(hd))
+		return err_set(e, ERR_INPUT, "the machine description has a bad size (%zu bytes)",
+		               len);
+	memcpy(&hd, buf + fixed, sizeof(hd));
+	const uint8_t *devs = buf + fixed + sizeof(hd);
+	if (hd.dev_len > len || hd.disk_len > len)
+		return err_set(e, ERR_INPUT, "the machine description's devices are cut short");
+	fixed += sizeof(hd) + hd.dev_len + hd.disk_len;
 	if (len < fixed + sizeof(struct cpuid_entry) ||
 	    (len - fixed) % sizeof(struct cpuid_entry) ||
 	    (len - fixed) / sizeof(struct cpuid_entry) > SNAP_MAX_CPUID)
@@ -74,12 +110,76 @@ static int take_hello(const uint8_t *buf, size_t len, struct snap_loaded *l, str
 		return -1;
 	if (l->cfg.edits.n > CPUID_MAX_EDITS)
 		return err_set(e, ERR_INPUT, "the machine description's CPU edits are corrupt");
+	if (take_devices(devs, &hd, l, e))
+		return -1;
 	l->ncpuid = (len - fixed) / sizeof(struct cpuid_entry);
 	l->cpuid = malloc(l->ncpuid * sizeof(struct cpuid_entry));
 	if (!l->cpuid)
 		return err_sys(e, "allocating CPUID");
 	memcpy(l->cpuid, buf + fixed, l->ncpuid * sizeof(struct cpuid_entry));
 	return 0;
+}
+
+/* The source's vsock socket: on the same host the source still listens on
+ * it while the target would create it. */
+static int vsock_free(const struct vm_virtio_config *cfg, struct err *e)
+{
+	struct stat st;
+	if (cfg->vsock.enabled && lstat(cfg->vsock.uds, &st) == 0)
+		return err_set(e, ERR_INPUT,
+		               "the vsock socket %s is in use (by the source on this host?); a VM "
+		               "with vsock migrates only to another host",
+		               cfg->vsock.uds);
+	return 0;
+}
+
+/* Disks are shared by path: each must be the source's file, of the size
+ * the source saw (its writes go on until the source pauses; take_state
+ * checks the rest). */
+static int disks_present(const struct snap_devices *d, struct err *e)
+{
+	for (unsigned i = 0; i < d->ndisks; i++) {
+		const char *path = d->hdr.cfg.disks[i].path;
+		struct stat st;
+		if (stat(path, &st)) {
+			err_sys(e, "disk %s", path);
+			e->kind = ERR_INPUT;
+			return -1;
+		}
+		if ((uint64_t)st.st_size != d->disk[i].file_size)
+			return err_set(e, ERR_INPUT,
+			               "disk %s is not the source's (%llu bytes here, %llu there); "
+			               "disks must be shared",
+			               path, (unsigned long long)st.st_size,
+			               (unsigned long long)d->disk[i].file_size);
+	}
+	return 0;
+}
+
+/* A VM for the machine, with its devices. */
+static int create(const struct snap_loaded *l, const struct vm_restore_opts *o, struct vm **out,
+                  struct err *e)
+{
+	if (!l->dev)
+		return snap_create_vm(out, l, -1, 0, NULL, o, e);
+	if (disks_present(l->dev, e) || vsock_free(&l->dev->hdr.cfg, e))
+		return -1;
+	return snap_create_vm(out, l, -1, 0, &l->dev->hdr.cfg, o, e);
+}
+
+/* The devices of the state: the machine's, and every disk unchanged since
+ * the source paused (its identity then is in the state). */
+static int state_devices(struct vm *vm, const struct snap_devices *d, struct err *e)
+{
+	if (!d != !vm_virtio_devices(vm))
+		return err_set(e, ERR_INPUT, "the VM state's devices differ from the machine's");
+	if (!d)
+		return 0;
+	struct vm_virtio_config cfg = d->hdr.cfg;
+	for (unsigned i = 0; i < d->ndisks; i++)
+		if (d->disk[i].flags & SNAP_DISK_DATA)
+			return err_set(e, ERR_INPUT, "the VM state carries disk data");
+	return snap_disks_prepare(-1, "", d, NULL, &cfg, e);
 }
 
 /* Page records into guest RAM; every offset is bounded first. */
@@ -136,11 +236,12 @@ static int take_state(struct vm *vm, const uint8_t *buf, size_t len, struct err 
 		rc = err_sys(e, "storing the VM state");
 	if (rc == 0)
 		rc = snap_load(fd, l, e) ? -1 : 0;
-	if (rc == 0 && l->dev) /* the VM was created without devices */
-		rc = err_set(e, ERR_INPUT,
-		             "the VM state has virtio devices, which are not migrated");
+	if (rc == 0)
+		rc = state_devices(vm, l->dev, e);
 	if (rc == 0)
 		rc = snap_state_set(vm, l, e);
+	if (rc == 0 && l->dev)
+		rc = snap_devices_restore(vm, l->dev, e);
 	if (rc && e->kind == ERR_INPUT)
 		err_prefix(e, "the VM state");
 	snap_loaded_free(l);
@@ -184,8 +285,7 @@ static int handshake(int fd, const struct vm_restore_opts *o, struct vm **out, s
 		rc = err_set(e, ERR_INPUT, "the stream starts with record type %u, not the machine",
 		             type);
 	if (rc == 0)
-		rc = take_hello(buf, len, l, e) || snap_create_vm(out, l, -1, 0, NULL, o, e) ? -1
-		                                                                             : 0;
+		rc = take_hello(buf, len, l, e) || create(l, o, out, e) ? -1 : 0;
 	free(buf);
 	snap_loaded_free(l);
 	if (rc) {
