@@ -28,10 +28,9 @@ struct capsa_wasm_module *capsa_wasm_module_load_file(const char *path, struct e
 	size_t len;
 	char *buf = file_read_fd(fd, path, (1u << 30) - 1, &len, e); /* below 1 GiB */
 	close(fd);
-	if (!buf) {
-		err_set(e, e->kind,
-		        e->kind == ERR_INPUT ? "%s: module larger than 1 GiB" : "reading %s failed",
-		        path);
+	if (!buf) { /* file_read_fd named the path and the reason ("Is a directory") */
+		if (e->kind == ERR_INPUT)
+			err_set(e, ERR_INPUT, "%s: module larger than 1 GiB", path);
 		return NULL;
 	}
 	struct capsa_wasm_module *m = capsa_wasm_module_load((const uint8_t *)buf, len, e);
