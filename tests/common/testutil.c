@@ -50,6 +50,16 @@ char *test_tmpdir(void)
 	return t;
 }
 
+int test_tmpdir_remove(char *dir)
+{
+	char cmd[4200];
+	int rc = 0;
+	if (dir && (size_t)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir) < sizeof(cmd))
+		rc = system(cmd) ? -1 : 0;
+	free(dir);
+	return rc;
+}
+
 double now_secs(void)
 {
 	struct timespec ts;

@@ -29,6 +29,8 @@ const char *test_root(void);
 const char *test_capsa_bin(void);
 /* A fresh temporary directory for this test (removed by the caller if wanted). */
 char *test_tmpdir(void);
+/* Remove such a directory with everything in it and free the path; 0 on success. */
+int test_tmpdir_remove(char *dir);
 
 struct run_result {
 	int status;  /* exit status, or 128+signal */

@@ -24,12 +24,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[4200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	if (system(cmd))
-		return -1;
-	free(tmp);
-	return 0;
+	return test_tmpdir_remove(tmp);
 }
 
 /* Assemble `wat` into tmp/NAME.wasm (path in out). */
