@@ -38,35 +38,13 @@ static void busybox_root(void **state)
 	guest_kernel(kernel, sizeof(kernel));
 
 	char *dir = test_tmpdir();
-	char root[4200];
-	snprintf(root, sizeof(root), "%s/root", dir); /* tpath's buffers are reused */
-	static const char *const dirs[] = {"bin", "dev", "proc", "etc", "sbin"};
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		char d[64];
-		snprintf(d, sizeof(d), "root/%s", dirs[i]);
-		assert_int_equal(RUN("/bin/mkdir", "-p", tpath(dir, d)), 0);
-	}
-	assert_int_equal(RUN("/bin/cp", BUSYBOX, tpath(dir, "root/bin/busybox")), 0);
-	/* busybox --install needs a running busybox: make the links by hand */
-	static const char *const applets[] = {"sh",  "mount", "grep", "echo",   "md5sum",
-	                                      "cut", "sort",  "sync", "reboot", "cat"};
-	for (size_t i = 0; i < sizeof(applets) / sizeof(applets[0]); i++) {
-		char l[64];
-		snprintf(l, sizeof(l), "root/bin/%s", applets[i]);
-		assert_int_equal(symlink("busybox", tpath(dir, l)), 0);
-	}
-	assert_int_equal(write_file(tpath(dir, "root/init.sh"), script, sizeof(script) - 1), 0);
-	assert_int_equal(chmod(tpath(dir, "root/init.sh"), 0755), 0);
-	const char words[] = "alpha\nkilo\nzulu\nbravo\n";
-	assert_int_equal(write_file(tpath(dir, "root/etc/words"), words, sizeof(words) - 1), 0);
-	char img[4200];
+	char root[4200], img[4200];
+	snprintf(root, sizeof(root), "%s/root", dir);
 	snprintf(img, sizeof(img), "%s/root.ext4", dir);
+	static const char *const applets[] = {"sh",   "mount", "grep",   "echo", "md5sum", "cut",
+	                                      "sort", "sync",  "reboot", "cat",  NULL};
+	busybox_image(root, applets, "alpha\nkilo\nzulu\nbravo\n", script, img);
 	struct run_result r;
-	capsa_run(&r, 60, "image", "create", "--from", root, "--size", "24M", img, NULL);
-	if (r.status)
-		printf("# note: capsa image create: %s\n", r.err);
-	assert_int_equal(r.status, 0);
-	run_result_free(&r);
 
 	char spec[4400];
 	snprintf(spec, sizeof(spec), "path=%s,id=root", img);

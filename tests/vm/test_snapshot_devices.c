@@ -361,27 +361,9 @@ static const char linux_init[] =
 /* A 24 MiB ext4 image with busybox as /bin/sh and linux_init as /init.sh. */
 static void make_root(const char *img)
 {
-	char cmd[20000];
-	const char *root = tmp("root");
-	snprintf(cmd, sizeof(cmd),
-	         "set -e; cd '%s'; mkdir -p bin dev proc etc; cp /bin/busybox bin/; "
-	         "for a in sh mount echo sleep md5sum cut cat sync reboot; do "
-	         "ln -sf busybox bin/$a; done; printf 'alpha\\nzulu\\n' >etc/words",
-	         root);
-	char mk[4300];
-	snprintf(mk, sizeof(mk), "mkdir -p '%s'", root);
-	assert_int_equal(system(mk), 0);
-	assert_int_equal(system(cmd), 0);
-	char path[4300];
-	snprintf(path, sizeof(path), "%s/init.sh", root);
-	assert_int_equal(write_file(path, linux_init, sizeof(linux_init) - 1), 0);
-	assert_int_equal(chmod(path, 0755), 0);
-	struct run_result r;
-	capsa_run(&r, 60, "image", "create", "--from", root, "--size", "24M", img, NULL);
-	if (r.status)
-		printf("# note: capsa image create: %s\n", r.err);
-	assert_int_equal(r.status, 0);
-	run_result_free(&r);
+	static const char *const applets[] = {"sh",  "mount", "echo", "sleep",  "md5sum",
+	                                      "cut", "cat",   "sync", "reboot", NULL};
+	busybox_image(tmp("root"), applets, "alpha\nzulu\n", linux_init, img);
 }
 
 static void test_linux_disk(void **state)

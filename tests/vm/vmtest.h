@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,43 @@ static inline void guest_kernel(char *out, size_t cap)
 	dir[strcspn(dir, "\n")] = '\0';
 	snprintf(out, cap, "%s/vmlinux", dir);
 	free(dir);
+}
+
+/* A 24 MiB ext4 image `img` made by `capsa image create` from the directory
+ * `root` (created): Debian's busybox-static as /bin/busybox with a link for
+ * each of `applets` (NULL-terminated), empty /dev /proc /sbin, `words` as
+ * /etc/words and `init` as /init.sh (mode 0755). Fails the test on error. */
+static inline void busybox_image(const char *root, const char *const *applets, const char *words,
+                                 const char *init, const char *img)
+{
+	char p[4300];
+	assert_int_equal(mkdir(root, 0755), 0);
+	static const char *const dirs[] = {"bin", "dev", "proc", "etc", "sbin"};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", root, dirs[i]);
+		assert_int_equal(mkdir(p, 0755), 0);
+	}
+	snprintf(p, sizeof(p), "%s/bin/busybox", root);
+	char *const cp[] = {"/bin/cp", "/bin/busybox", p, NULL};
+	struct run_result r;
+	run_cmd(&r, cp, 30);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	/* busybox --install needs a running busybox: the links are made here */
+	for (size_t i = 0; applets[i]; i++) {
+		snprintf(p, sizeof(p), "%s/bin/%s", root, applets[i]);
+		assert_int_equal(symlink("busybox", p), 0);
+	}
+	snprintf(p, sizeof(p), "%s/etc/words", root);
+	assert_int_equal(write_file(p, words, strlen(words)), 0);
+	snprintf(p, sizeof(p), "%s/init.sh", root);
+	assert_int_equal(write_file(p, init, strlen(init)), 0);
+	assert_int_equal(chmod(p, 0755), 0);
+	capsa_run(&r, 60, "image", "create", "--from", root, "--size", "24M", img, NULL);
+	if (r.status)
+		printf("# note: capsa image create: %s\n", r.err);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
 }
 
 /* `capsa vm run` on the test guest with `cmdline`; further options follow,
