@@ -49,7 +49,7 @@ static int read_blocktype(struct jc *c, struct jctl *t)
 			t->nr = 1;
 			t->single = b;
 		}
-		return b == CAPSA_WASM_V128 ? -1 : 0;
+		return 0;
 	}
 	int64_t idx;
 	if (rd_s33(&c->r, &idx) || idx < 0 || (uint64_t)idx >= c->m->ntypes)
@@ -69,7 +69,7 @@ static void move_top(struct jc *c, uint32_t height, uint32_t n)
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t pos = c->nvs - n + k;
 		if (height + k != pos || c->vs[pos].kind != JV_SLOT)
-			jc_store_to(c, &c->vs[pos], pos, jc_slot(c, height + k));
+			jc_store_to(c, &c->vs[pos], pos, jc_vslot(c, height + k, c->vs[pos].type));
 	}
 }
 
@@ -186,6 +186,8 @@ static void op_block(struct jc *c, uint8_t op)
 			return;
 		}
 		for (uint32_t k = 0; k < t->np; k++) {
+			if (ctl_type(t, 0, k) == CAPSA_WASM_V128)
+				c->fail = 1; /* v128 parameters of an if: interpreted */
 			x_load(c->b, 1, RAX, jc_slot(c, t->height + k));
 			x_store(c->b, 1, jc_local(c, c->nlocals + t->extra + k), RAX);
 		}
@@ -341,7 +343,7 @@ static void call_args_done(struct jc *c, const struct wtype *ft)
 		c->maxh = base + ft->nparams;
 }
 
-static void call_helper(struct jc *c, uint32_t base, int func_reg, struct capsa_wasm_func *f)
+static void call_helper(struct jc *c, struct xm cells, int func_reg, struct capsa_wasm_func *f)
 {
 	x_store(c->b, 1, xmem(R15, CTX_BUDGET), R13);
 	if (func_reg >= 0)
@@ -349,11 +351,28 @@ static void call_helper(struct jc *c, uint32_t base, int func_reg, struct capsa_
 	else
 		x_mov_ri(c->b, 1, RSI, (uint64_t)(uintptr_t)f);
 	x_mov_rr(c->b, 1, RDI, R15);
-	x_lea(c->b, 1, RDX, jc_slot(c, base));
+	x_lea(c->b, 1, RDX, cells);
 	x_mov_ri(c->b, 1, RCX, (uint64_t)(uintptr_t)c->in);
 	x_call_abs(c->b, (const void *)jit_h_call);
 	jc_site(c);
 	x_load(c->b, 1, R13, xmem(R15, CTX_BUDGET)); /* it gives the fuel back */
+}
+
+/* Where the callee finds its argument cells: the operand slots, or (a
+ * signature with v128 values) a copy in cell layout. */
+static struct xm call_cells(struct jc *c, const struct wtype *ft, uint32_t base)
+{
+	if (ft->pcells == ft->nparams && ft->rcells == ft->nresults)
+		return jc_slot(c, base);
+	jc_marshal(c, ft, base, 0);
+	return jc_cells(c);
+}
+
+static void call_results(struct jc *c, const struct wtype *ft, uint32_t base)
+{
+	if (ft->pcells != ft->nparams || ft->rcells != ft->nresults)
+		jc_marshal(c, ft, base, 1);
+	call_args_done(c, ft);
 }
 
 static int op_call(struct jc *c)
@@ -362,19 +381,18 @@ static int op_call(struct jc *c)
 	if (rd_u32(&c->r, &fi) || fi >= c->m->nfuncs)
 		return -1;
 	const struct wtype *ft = &c->m->types[c->m->func_type[fi]];
-	if (ft->pcells != ft->nparams || ft->rcells != ft->nresults)
-		return -1;
 	jc_before_call(c);
 	uint32_t base = c->nvs - ft->nparams;
+	struct xm cells = call_cells(c, ft, base);
 	if (fi >= c->m->nimp_funcs) {
-		x_lea(c->b, 1, RSI, jc_slot(c, base));
+		x_lea(c->b, 1, RSI, cells);
 		x_call_label(c->b, c->func_labels[fi - c->m->nimp_funcs]);
 		jc_site(c);
 	} else {
-		call_helper(c, base, -1, c->in->funcs[fi]);
+		call_helper(c, cells, -1, c->in->funcs[fi]);
 	}
 	jc_after_call(c);
-	call_args_done(c, ft);
+	call_results(c, ft, base);
 	return 0;
 }
 
@@ -384,13 +402,12 @@ static int op_call_indirect(struct jc *c)
 	if (rd_u32(&c->r, &ti) || rd_u32(&c->r, &tab) || ti >= c->m->ntypes || tab >= c->m->ntables)
 		return -1;
 	const struct wtype *ft = &c->m->types[ti];
-	if (ft->pcells != ft->nparams || ft->rcells != ft->nresults)
-		return -1;
 	struct jv iv = jc_pop(c);
 	int r = jc_take(c, &iv, c->nvs);
 	jc_before_call(c);
 	jc_free_reg(c, r);
 	uint32_t base = c->nvs - ft->nparams;
+	struct xm cells = call_cells(c, ft, base);
 	struct xbuf *b = c->b;
 	x_mov_ri(b, 1, RAX, (uint64_t)(uintptr_t)c->in->tables[tab]);
 	x_alu_rm(b, 0, OP_CMP, r, xmem(RAX, offsetof(struct capsa_wasm_table, size)));
@@ -415,15 +432,15 @@ static int op_call_indirect(struct jc *c)
 	x_load(b, 1, R11, xmem(RAX, offsetof(struct capsa_wasm_func, jit)));
 	x_rr(b, 0, 1, 0x85, R11, R11, 0);
 	x_jcc(b, CC_E, slow);
-	x_lea(b, 1, RSI, jc_slot(c, base));
+	x_lea(b, 1, RSI, cells);
 	x_rr(b, 0, 0, 0xff, 2, R11, 0); /* call r11 */
 	jc_site(c);
 	x_jmp(b, done);
 	x_bind(b, slow);
-	call_helper(c, base, RAX, NULL);
+	call_helper(c, cells, RAX, NULL);
 	x_bind(b, done);
 	jc_after_call(c);
-	call_args_done(c, ft);
+	call_results(c, ft, base);
 	return 0;
 }
 
@@ -470,11 +487,9 @@ static int op_drop_select(struct jc *c, uint8_t op)
 	cd.v = cd.a;
 	cd.pos = cd.pa;
 	uint32_t pb = c->nvs + 1, pa = c->nvs;
-	if (av.type == CAPSA_WASM_V128)
-		return -1;
 	int dst = jc_take(c, &av, pa);
 	uint32_t skip = x_label(c->b);
-	if (jt_isf(av.type)) {
+	if (jt_isx(av.type)) {
 		branch_cond(c, &cd, 1, skip);
 		jc_load(c, &bv, pb, dst);
 		x_bind(c->b, skip);
@@ -557,6 +572,10 @@ static int compile_op(struct jc *c, uint8_t op)
 		if (rd_u32(&c->r, &x))
 			return -1;
 		return jc_op_fc(c, x);
+	case 0xfd:
+		if (rd_u32(&c->r, &x))
+			return -1;
+		return jc_op_simd(c, x);
 	default:
 		if (op >= 0x28 && op <= 0x3e)
 			return jc_op_memory(c, op);
@@ -579,8 +598,6 @@ static int setup_locals(struct jc *c)
 		if (rd_u32(&r, &cnt) || rd_u8(&r, &t))
 			return -1;
 		total += cnt;
-		if (t == CAPSA_WASM_V128)
-			return -1;
 	}
 	if (total > (1u << 21))
 		return -1;
@@ -589,11 +606,8 @@ static int setup_locals(struct jc *c)
 	if (!c->loc)
 		return -1;
 	uint32_t k = 0;
-	for (; k < c->ft->nparams; k++) {
+	for (; k < c->ft->nparams; k++)
 		c->loc[k].type = c->ft->types[k];
-		if (c->loc[k].type == CAPSA_WASM_V128)
-			return -1;
-	}
 	rd_u32(&c->r, &n);
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t cnt;
@@ -603,6 +617,11 @@ static int setup_locals(struct jc *c)
 		for (uint32_t j = 0; j < cnt; j++)
 			c->loc[k++].type = t;
 	}
+	for (k = 0; k < total; k++)
+		if (c->loc[k].type == CAPSA_WASM_V128)
+			c->loc[k].widx = c->nwlocals++;
+	c->wide |=
+	    c->nwlocals || c->ft->pcells != c->ft->nparams || c->ft->rcells != c->ft->nresults;
 	return 0;
 }
 
@@ -618,11 +637,22 @@ static void prologue(struct jc *c)
 	x_jcc(b, CC_S, jc_trap_label(c, CAPSA_WASM_TRAP_STACK_EXHAUSTED));
 	x_mov_rr(b, 1, RSP, RAX);
 	x_store(b, 1, xmem(RSP, 0), RSI);
-	for (uint32_t i = 0; i < np; i++) {
-		if (c->loc[i].reg >= 0)
+	for (uint32_t i = 0, cell = 0; i < np; cell += wtype_cells(c->loc[i++].type)) {
+		if (c->loc[i].type == CAPSA_WASM_V128)
+			jc_copy16(c, jc_local(c, i), xmem(RSI, (int32_t)(8 * cell)));
+		if (c->loc[i].reg >= 0 || c->loc[i].type == CAPSA_WASM_V128)
 			continue;
-		x_load(b, 1, RAX, xmem(RSI, (int32_t)(8 * i)));
+		x_load(b, 1, RAX, xmem(RSI, (int32_t)(8 * cell)));
 		x_store(b, 1, jc_local(c, i), RAX);
+	}
+	uint32_t wp = c->ft->pcells - np; /* v128 parameters */
+	if (c->nwlocals > wp) {
+		x_lea(b, 1, RDI, jc_wlocal(c, wp));
+		x_mov_ri(b, 0, RCX, 2 * (c->nwlocals - wp));
+		x_mov_ri(b, 0, RAX, 0);
+		xb_u8(b, 0xf3);
+		xb_u8(b, 0x48);
+		xb_u8(b, 0xab); /* rep stosq */
 	}
 	uint32_t nd = c->nlocals - np;
 	if (nd > 16) {
@@ -638,12 +668,13 @@ static void prologue(struct jc *c)
 				x_store_i32(b, 1, jc_local(c, i), 0);
 	}
 	jc_mem_base(c);
-	for (uint32_t i = 0; i < c->nlocals; i++) {
+	for (uint32_t i = 0, cell = 0; i < c->nlocals; i++) {
 		int r = c->loc[i].reg;
+		cell += i && i <= np ? wtype_cells(c->loc[i - 1].type) : 0;
 		if (r < 0)
 			continue;
 		if (i < np)
-			jc_load_mem(c, c->loc[i].type, r, xmem(RSI, (int32_t)(8 * i)));
+			jc_load_mem(c, c->loc[i].type, r, xmem(RSI, (int32_t)(8 * cell)));
 		else if (r >= 16)
 			x_rr(b, 0, 0, 0x0f57, r - 16, r - 16, 0); /* xorps */
 		else
@@ -658,9 +689,15 @@ static void epilogue(struct jc *c, uint32_t frame)
 	const struct wtype *ft = c->ft;
 	if (ft->nresults)
 		x_load(b, 1, RDX, xmem(RSP, 0));
-	for (uint32_t k = 0; k < ft->nresults; k++) {
-		x_load(b, jt_w(ft->types[ft->nparams + k]), RAX, jc_slot(c, k));
-		x_store(b, 1, xmem(RDX, (int32_t)(8 * k)), RAX);
+	for (uint32_t k = 0, cell = 0; k < ft->nresults; k++) {
+		uint8_t t = ft->types[ft->nparams + k];
+		if (t == CAPSA_WASM_V128) {
+			jc_copy16(c, xmem(RDX, (int32_t)(8 * cell)), jc_vslot(c, k, t));
+		} else {
+			x_load(b, jt_w(t), RAX, jc_slot(c, k));
+			x_store(b, 1, xmem(RDX, (int32_t)(8 * cell)), RAX);
+		}
+		cell += wtype_cells(t);
 	}
 	x_alu_mi(b, 1, OP_ADD, xmem(R15, CTX_DEPTH), 1);
 	x_rr(b, 0, 1, 0x81, OP_ADD, RSP, 0);
@@ -688,7 +725,7 @@ static void epilogue(struct jc *c, uint32_t frame)
 	}
 }
 
-int jc_function(struct jc *c, uint32_t defidx)
+static int compile_pass(struct jc *c, uint32_t defidx)
 {
 	struct capsa_wasm_module *m = c->m;
 	const struct wcode *wc = &m->code[defidx];
@@ -696,8 +733,6 @@ int jc_function(struct jc *c, uint32_t defidx)
 	c->ft = &m->types[m->func_type[c->fidx]];
 	c->r = (struct rd){m->bytes + wc->body_off, m->bytes + wc->body_off + wc->body_len,
 	                   m->bytes, NULL};
-	if (c->ft->pcells != c->ft->nparams || c->ft->rcells != c->ft->nresults)
-		return -1;
 	if (setup_locals(c) || jc_prepass(c))
 		return -1;
 	c->work_limit = (1ull << 26) + 64ull * wc->body_len;
@@ -731,6 +766,8 @@ int jc_function(struct jc *c, uint32_t defidx)
 	 * returns (the interpreter tolerates that too). */
 	uint64_t slots = 1 + (uint64_t)c->nlocals + c->nextra + c->maxh + 8;
 	uint64_t frame = slots * 8;
+	if (c->wide)
+		frame = jc_wide_frame(c, (uint32_t)(frame < 0x7fff0000 ? frame : 0x7fff0000));
 	if (frame % 16 == 0)
 		frame += 8;
 	if (frame > 0x7fff0000)
@@ -739,4 +776,33 @@ int jc_function(struct jc *c, uint32_t defidx)
 	memcpy(c->b->p + c->frame_fix, &neg, 4);
 	epilogue(c, (uint32_t)frame);
 	return c->fail || c->b->oom ? -1 : 0;
+}
+
+/* A function with v128 values is compiled twice: the first pass measures
+ * the 8-byte part of the frame, so that the second can address the
+ * 16-byte area above it. */
+int jc_function(struct jc *c, uint32_t defidx)
+{
+	struct jc start = *c;
+	size_t n = c->b->n;
+	uint32_t nfixes = c->b->nfixes, nsites = *c->nsites;
+	int rc = compile_pass(c, defidx);
+	if (rc || !c->wide || c->wbase)
+		return rc;
+	uint64_t narrow = 8 * (1 + (uint64_t)c->nlocals + c->nextra + c->maxh + 8);
+	uint32_t maxh = c->maxh, wcells = c->wcells;
+	free(c->loc);
+	free(c->vs);
+	free(c->cs);
+	free(c->traps);
+	*c = start;
+	c->b->n = n;
+	c->b->nfixes = nfixes;
+	*c->nsites = nsites;
+	if (narrow > 0x40000000)
+		return -1;
+	c->wbase = (uint32_t)((narrow + 15) & ~15ull);
+	c->wmaxh = maxh;
+	c->wcells = wcells;
+	return compile_pass(c, defidx);
 }

@@ -84,6 +84,7 @@ struct jit_store {
 /* Stubs shared by the functions of a region (labels in its buffer). */
 struct jit_stubs {
 	uint32_t trap, fuel; /* trap: ESI = code; fuel: called at entries/loops */
+	uint32_t simd;       /* calls RAX(R11) keeping every register (simd_rt.c) */
 };
 
 enum { JV_CONST, JV_REG, JV_LOCAL, JV_SLOT };
@@ -106,7 +107,8 @@ struct jctl {
 
 struct jlocal {
 	uint8_t type;
-	int8_t reg; /* -1: lives in its frame slot */
+	int8_t reg;    /* -1: lives in its frame slot */
+	uint32_t widx; /* v128: index of its 16-byte home */
 };
 
 /* Out-of-line code at the end of the function: a trap, or (code
@@ -150,6 +152,14 @@ struct jc {
 	 * is left to the interpreter. */
 	uint64_t work, work_limit;
 	int fail; /* out of memory or not supported: leave it to the interpreter */
+	/* v128 values (simd.c): 16-byte homes above the 8-byte slots, placed
+	 * once a first pass has measured the frame (wbase 0 until then). */
+	int wide;          /* the function has v128 values: compiled twice */
+	uint32_t wbase;    /* frame offset of the 16-byte area */
+	uint32_t nwlocals; /* v128 locals */
+	uint32_t wmaxh;    /* stack height the area has room for */
+	uint32_t wcells;   /* cells of the largest call marshalled through it */
+	int simd_level;    /* SSE level + 1 (0: not asked yet) */
 };
 
 #define XMM(n) (16 + (n))
@@ -157,6 +167,11 @@ struct jc {
 static inline int jt_isf(uint8_t t)
 {
 	return t == CAPSA_WASM_F32 || t == CAPSA_WASM_F64;
+}
+/* Kept in an XMM register: floats and v128. */
+static inline int jt_isx(uint8_t t)
+{
+	return jt_isf(t) || t == CAPSA_WASM_V128;
 }
 static inline int jt_w(uint8_t t)
 {
@@ -166,11 +181,21 @@ static inline struct xm jc_slot(const struct jc *c, uint32_t pos)
 {
 	return xmem(RSP, (int32_t)(8 + 8 * (c->nlocals + c->nextra + pos)));
 }
+/* The 16-byte area: scratch for runtime calls, v128 locals, v128 stack
+ * positions, then the cells of calls with v128 arguments. */
+#define JW_SCRATCH 96
+static inline struct xm jc_wlocal(const struct jc *c, uint32_t widx)
+{
+	return xmem(RSP, (int32_t)(c->wbase + JW_SCRATCH + 16 * widx));
+}
 static inline struct xm jc_local(const struct jc *c, uint32_t i)
 {
-	(void)c;
+	if (i < c->nlocals && c->loc[i].type == CAPSA_WASM_V128)
+		return jc_wlocal(c, c->loc[i].widx);
 	return xmem(RSP, (int32_t)(8 + 8 * i));
 }
+/* The home of a value of type t at stack position pos. */
+struct xm jc_vslot(struct jc *c, uint32_t pos, uint8_t type);
 
 /* Value stack (func.c). */
 void jc_push(struct jc *c, struct jv v);
@@ -224,6 +249,16 @@ void jc_pop_cond(struct jc *c, struct jcond *cd);
 int jc_cmp_emit(struct jc *c, struct jcond *cd);
 /* Compares and jumps to label when the condition is jump_if. */
 void jc_cmp_branch(struct jc *c, struct jcond *cd, int jump_if, uint32_t label);
+
+/* SIMD (simd.c): the 0xfd instructions; v128 copies between homes; calls
+ * whose signature has v128 values (their cells go through the area). */
+int jc_op_simd(struct jc *c, uint32_t sub);
+void jc_copy16(struct jc *c, struct xm dst, struct xm src);
+struct xm jc_cells(struct jc *c);
+void jc_marshal(struct jc *c, const struct wtype *ft, uint32_t base, int back);
+uint32_t jc_wide_frame(struct jc *c, uint32_t frame);
+struct xm jc_address(struct jc *c, struct jv *a, uint32_t pa, uint32_t offset, uint32_t size,
+                     int *reg);
 
 /* Skipping instructions' immediates (func.c). */
 int jc_skip_imm(struct rd *r, uint8_t op);

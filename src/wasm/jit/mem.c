@@ -15,8 +15,8 @@
 
 /* The operand for an access of size bytes at a + offset. Uses RAX and R11;
  * *reg is a temporary to free after the access (or -1). */
-static struct xm address(struct jc *c, struct jv *a, uint32_t pa, uint32_t offset, uint32_t size,
-                         int *reg)
+struct xm jc_address(struct jc *c, struct jv *a, uint32_t pa, uint32_t offset, uint32_t size,
+                     int *reg)
 {
 	const struct capsa_wasm_memory *mem = c->in->mem0;
 	struct xbuf *b = c->b;
@@ -87,7 +87,7 @@ int jc_op_memory(struct jc *c, uint8_t op)
 		int tee, dst = jc_dst_local(c, li->type, &a, &tee), to_local = dst >= 0;
 		if (!to_local)
 			dst = jc_alloc(c, jt_isf(li->type));
-		struct xm m = address(c, &a, pa, offset, li->size, &treg);
+		struct xm m = jc_address(c, &a, pa, offset, li->size, &treg);
 		jc_site(c);
 		x_rm(c->b, li->pfx, li->w, li->op, dst & 15, m, 0);
 		if (treg >= 0)
@@ -102,7 +102,7 @@ int jc_op_memory(struct jc *c, uint8_t op)
 	struct jv a = jc_pop(c);
 	uint32_t pa = c->nvs;
 	int vt, rv = jc_reg(c, &v, pv, &vt);
-	struct xm m = address(c, &a, pa, offset, si->size, &treg);
+	struct xm m = jc_address(c, &a, pa, offset, si->size, &treg);
 	jc_site(c);
 	x_rm(c->b, si->pfx, si->w, si->op, rv & 15, m, si->size == 1);
 	if (treg >= 0)
@@ -210,14 +210,12 @@ static int global_op(struct jc *c, uint8_t op)
 	if (rd_u32(&c->r, &x) || x >= c->m->nglobals)
 		return -1;
 	struct capsa_wasm_global *g = c->in->globals[x];
-	if (g->type == CAPSA_WASM_V128)
-		return -1;
-	if (op == 0x23 && !g->mut) {
+	if (op == 0x23 && !g->mut && g->type != CAPSA_WASM_V128) {
 		jc_push(c, (struct jv){JV_CONST, g->type, 0, 0, g->val[0]});
 		return 0;
 	}
 	if (op == 0x23) {
-		int dst = jc_alloc(c, jt_isf(g->type));
+		int dst = jc_alloc(c, jt_isx(g->type));
 		x_mov_ri(c->b, 1, R11, (uint64_t)(uintptr_t)&g->val[0]);
 		jc_load_mem(c, g->type, dst, xmem(R11, 0));
 		jc_push_reg(c, g->type, dst);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Before compiling a function: skip over instructions, find what the
- * compiler does not handle (SIMD), count uses of each local (weighted by
+ * compiler does not handle, count uses of each local (weighted by
  * loop depth) and pick the locals that live in registers. */
 #include "wasm/jit/jc.h"
 
@@ -99,7 +99,18 @@ int jc_skip_imm(struct rd *r, uint8_t op)
 			return n <= 7 ? 0 : -1;
 		}
 	case 0xfd:
-		return -1; /* SIMD: not compiled */
+		if (rd_u32(r, &n))
+			return -1;
+		if (n == 12 || n == 13)
+			return rd_bytes(r, 16, &bytes);
+		if (n >= 21 && n <= 34)
+			return rd_u8(r, &u8);
+		if (n <= 11 || (n >= 84 && n <= 93)) {
+			if (skip_u32(r) || skip_u32(r))
+				return -1;
+			return n >= 84 && n <= 91 ? rd_u8(r, &u8) : 0;
+		}
+		return 0;
 	default:
 		if (op >= 0x28 && op <= 0x3e)
 			return skip_u32(r) || skip_u32(r) ? -1 : 0;
@@ -149,6 +160,9 @@ int jc_prepass(struct jc *c)
 				loops--;
 		} else if ((op >= 0x28 && op <= 0x40) || op == 0xfc) {
 			c->uses_mem = 1;
+		} else if (op == 0xfd) {
+			c->uses_mem = 1;
+			c->wide = 1;
 		} else if (op >= 0x20 && op <= 0x22) {
 			struct rd t = r;
 			uint32_t x;

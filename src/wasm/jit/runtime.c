@@ -16,6 +16,7 @@
 
 #include "wasm/guard.h"
 #include "wasm/jit/helpers.h"
+#include "wasm/jit/simd.h"
 
 #define STACK_BYTES  (64ull << 20)
 #define STACK_GUARD  (64ull << 10)
@@ -145,6 +146,7 @@ void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint3
 	x_mov_rr(b, 1, RSP, RBP);
 	x_pop(b, RBP);
 	x_ret(b);
+	st->simd = jit_simd_stub(b);
 }
 
 static struct jit_store *store_jit(struct capsa_wasm_store *s, struct err *e)

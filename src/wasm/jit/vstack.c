@@ -51,7 +51,9 @@ void jc_free(struct jc *c, const struct jv *v)
 
 static void load_mem(struct jc *c, uint8_t type, int dst, struct xm m)
 {
-	if (dst >= 16)
+	if (type == CAPSA_WASM_V128)
+		x_sse_rm(c->b, 0xf3, 0x0f6f, dst - 16, m); /* movdqu */
+	else if (dst >= 16)
 		x_sse_rm(c->b, type == CAPSA_WASM_F32 ? 0xf3 : 0xf2, 0x0f10, dst - 16, m);
 	else
 		x_load(c->b, jt_w(type), dst, m);
@@ -59,7 +61,9 @@ static void load_mem(struct jc *c, uint8_t type, int dst, struct xm m)
 
 static void store_mem(struct jc *c, uint8_t type, struct xm m, int src)
 {
-	if (src >= 16)
+	if (type == CAPSA_WASM_V128)
+		x_sse_rm(c->b, 0xf3, 0x0f7f, src - 16, m); /* movdqu */
+	else if (src >= 16)
 		x_sse_rm(c->b, type == CAPSA_WASM_F32 ? 0xf3 : 0xf2, 0x0f11, src - 16, m);
 	else
 		x_store(c->b, 1, m, src);
@@ -114,13 +118,22 @@ void jc_load(struct jc *c, const struct jv *v, uint32_t pos, int dst)
 			load_mem(c, v->type, dst, jc_local(c, v->local));
 		break;
 	default:
-		load_mem(c, v->type, dst, jc_slot(c, pos));
+		load_mem(c, v->type, dst, jc_vslot(c, pos, v->type));
 	}
 }
 
 /* Writes v's value to memory m (a slot or local home). */
 static void store_value(struct jc *c, const struct jv *v, uint32_t pos, struct xm m)
 {
+	if (v->type == CAPSA_WASM_V128 && v->kind != JV_REG) {
+		struct xm s =
+		    v->kind == JV_LOCAL ? jc_local(c, v->local) : jc_vslot(c, pos, v->type);
+		if (v->kind == JV_CONST)
+			c->fail = 1; /* v128 constants are built in registers */
+		else if (s.disp != m.disp || m.base != RSP)
+			jc_copy16(c, m, s);
+		return;
+	}
 	switch (v->kind) {
 	case JV_CONST:
 		/* 32-bit values are kept zero-extended in every cell. */
@@ -162,7 +175,7 @@ static void spill(struct jc *c, uint32_t i)
 	struct jv *v = &c->vs[i];
 	if (v->kind == JV_SLOT)
 		return;
-	store_value(c, v, i, jc_slot(c, i));
+	store_value(c, v, i, jc_vslot(c, i, v->type));
 	jc_free(c, v);
 	v->kind = JV_SLOT;
 }
@@ -235,7 +248,7 @@ int jc_take(struct jc *c, const struct jv *v, uint32_t pos)
 {
 	if (v->kind == JV_REG)
 		return v->reg;
-	int r = jc_alloc(c, jt_isf(v->type));
+	int r = jc_alloc(c, jt_isx(v->type));
 	jc_load(c, v, pos, r);
 	return r;
 }
