@@ -153,6 +153,24 @@ static void fuel_check(struct jc *c)
 	x_bind(c->b, back);
 }
 
+/* Copies the parameters of an if between their slots and the frame cells
+ * saving them for the else branch (a v128 takes two). */
+static void if_params(struct jc *c, const struct jctl *t, int restore)
+{
+	for (uint32_t k = 0, cell = 0; k < t->np; k++) {
+		uint8_t ty = ctl_type(t, 0, k);
+		struct xm save = jc_local(c, c->nlocals + t->extra + cell);
+		struct xm slot = jc_vslot(c, t->height + k, ty);
+		if (ty == CAPSA_WASM_V128) {
+			jc_copy16(c, restore ? slot : save, restore ? save : slot);
+		} else {
+			x_load(c->b, 1, RAX, restore ? save : slot);
+			x_store(c->b, 1, restore ? slot : save, RAX);
+		}
+		cell += wtype_cells(ty);
+	}
+}
+
 static void op_block(struct jc *c, uint8_t op)
 {
 	struct jctl tmp = {0};
@@ -180,17 +198,13 @@ static void op_block(struct jc *c, uint8_t op)
 		t->else_label = x_label(c->b);
 		/* Save the parameters for the else branch. */
 		t->extra = c->extra_used;
-		c->extra_used += t->np;
+		for (uint32_t k = 0; k < t->np; k++)
+			c->extra_used += wtype_cells(ctl_type(t, 0, k));
 		if (c->extra_used > c->nextra) {
 			c->fail = 1;
 			return;
 		}
-		for (uint32_t k = 0; k < t->np; k++) {
-			if (ctl_type(t, 0, k) == CAPSA_WASM_V128)
-				c->fail = 1; /* v128 parameters of an if: interpreted */
-			x_load(c->b, 1, RAX, jc_slot(c, t->height + k));
-			x_store(c->b, 1, jc_local(c, c->nlocals + t->extra + k), RAX);
-		}
+		if_params(c, t, 0);
 		branch_cond(c, &cd, 0, t->else_label);
 	}
 }
@@ -215,11 +229,9 @@ static void op_else(struct jc *c)
 	for (uint32_t i = c->nvs; i-- > t->height;)
 		jc_free(c, &c->vs[i]);
 	c->nvs = t->height;
-	for (uint32_t k = 0; k < t->np; k++) {
-		x_load(c->b, 1, RAX, jc_local(c, c->nlocals + t->extra + k));
-		x_store(c->b, 1, jc_slot(c, t->height + k), RAX);
+	if_params(c, t, 1);
+	for (uint32_t k = 0; k < t->np; k++)
 		jc_push(c, (struct jv){JV_SLOT, ctl_type(t, 0, k), 0, 0, 0});
-	}
 }
 
 static void op_end(struct jc *c)

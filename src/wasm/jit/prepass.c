@@ -148,7 +148,7 @@ int jc_prepass(struct jc *c)
 				struct rd t = r;
 				int64_t ti;
 				if (!rd_s33(&t, &ti) && ti >= 0 && (uint64_t)ti < c->m->ntypes)
-					c->nextra += c->m->types[ti].nparams;
+					c->nextra += c->m->types[ti].pcells;
 			}
 			if (depth < sizeof(kinds))
 				kinds[depth] = op;
