@@ -42,6 +42,11 @@ static const char *wat_head =
     "    local.get 0 i32x4.splat local.get 0 select (result v128)\n"
     "    (block (param v128) (result v128) i32x4.abs)\n"
     "    i32x4.extract_lane 1)\n"
+    "  (func (export \"locals\") (param i32) (result i32) (local v128)\n"
+    "    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)\n"
+    "    (local v128)\n"
+    "    local.get 0 i32x4.splat local.set 1 local.get 20 i32x4.extract_lane 2\n"
+    "    local.get 1 i32x4.extract_lane 3 i32.add local.get 19 i32.wrap_i64 i32.add)\n"
     "  (func (export \"load\") (param i32) (result i32)\n"
     "    local.get 0 v128.load offset=3 i8x16.extract_lane_u 15)\n"
     "  (func (export \"loadlane\") (param i32) (result i32)\n"
@@ -103,6 +108,7 @@ static const struct call calls[] = {
     {"entry", {{.bits = 0x0123456789abcdefull}, {.bits = 0xfedcba9876543210ull}, {.i64 = -3}}},
     {"ifparams", {{.i32 = 0}}},
     {"ifparams", {{.i32 = 9}}},
+    {"locals", {{.i32 = 77}}}, /* many locals, v128 ones zeroed */
     {"load", {{.i32 = 100}}},
     {"load", {{.i32 = 65520}}}, /* the last byte is out of bounds */
     {"load", {{.i32 = -1}}},
@@ -178,10 +184,11 @@ static void test_same_as_interpreter(void **state)
 		}
 	}
 	/* the calls that should trap did */
-	assert_int_equal(want[7].trap, CAPSA_WASM_TRAP_MEMORY_OOB);
-	assert_int_equal(want[10].trap, CAPSA_WASM_TRAP_MEMORY_OOB);
-	assert_int_equal(want[12].trap, CAPSA_WASM_TRAP_MEMORY_OOB);
-	assert_int_equal(want[9].trap, CAPSA_WASM_OK);
+	assert_int_equal(want[8].trap, CAPSA_WASM_TRAP_MEMORY_OOB);
+	assert_int_equal(want[11].trap, CAPSA_WASM_TRAP_MEMORY_OOB);
+	assert_int_equal(want[13].trap, CAPSA_WASM_TRAP_MEMORY_OOB);
+	assert_int_equal(want[10].trap, CAPSA_WASM_OK);
+	assert_int_equal(want[6].cells[0].i32, 77);
 }
 
 int main(void)

@@ -668,7 +668,7 @@ static void prologue(struct jc *c)
 	}
 	uint32_t nd = c->nlocals - np;
 	if (nd > 16) {
-		x_lea(b, 1, RDI, jc_local(c, np));
+		x_lea(b, 1, RDI, xmem(RSP, (int32_t)(8 + 8 * np))); /* the 8-byte homes */
 		x_mov_ri(b, 0, RCX, nd);
 		x_mov_ri(b, 0, RAX, 0);
 		xb_u8(b, 0xf3);
