@@ -19,6 +19,9 @@
 #   WASM_BENCH_KERNELS="mix fib"    subset of kernels (of either set)
 #   WASM_BENCH_NO_WABT=1            leave out wasm-interp (slow)
 #   WASM_BENCH_WABT_RUNS=N          runs for wasm-interp (default 3)
+#   WASM_BENCH_SIMD=1               build the wasm with -msimd128 (clang then
+#                                   autovectorizes to wasm SIMD, as it does to
+#                                   SSE2 natively)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-5}
@@ -29,6 +32,11 @@ capsa=$root/build/capsa
 mkdir -p "$out"
 [ -x "$capsa" ] || make -C "$root" build/capsa >/dev/null
 wasi_cc=(clang --target=wasm32-wasi --sysroot=/usr -O2)
+simd_note=""
+if [ -n "${WASM_BENCH_SIMD:-}" ]; then
+	wasi_cc+=(-msimd128)
+	simd_note="; WASM_BENCH_SIMD=1: wasm built with -msimd128"
+fi
 declare -A set_kernels=([tuned]="matmul crc32 sieve fib sort mix"
 	[heldout]="nbody hashtab strsearch json lz bigmul")
 declare -A set_src=([tuned]=kernels [heldout]=kernels2)
@@ -69,7 +77,7 @@ geomean() {
 }
 
 jit_ok=0
-echo "Command: bench/wasm/run.sh $runs (WASM_BENCH_FACTOR=$factor; wasm-interp: factor $wfactor, ${WASM_BENCH_WABT_RUNS:-3} runs), $(date -u +%Y-%m-%d)"
+echo "Command: bench/wasm/run.sh $runs (WASM_BENCH_FACTOR=$factor; wasm-interp: factor $wfactor, ${WASM_BENCH_WABT_RUNS:-3} runs$simd_note), $(date -u +%Y-%m-%d)"
 for set in $sets; do
 	src=$root/bench/wasm/${set_src[$set]}.c
 	bin=$out/${set_src[$set]}
