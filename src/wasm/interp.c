@@ -14,19 +14,6 @@
 
 typedef union capsa_wasm_val slot_t;
 
-typedef union {
-	int8_t i8[16];
-	uint8_t u8[16];
-	int16_t i16[8];
-	uint16_t u16[8];
-	int32_t i32[4];
-	uint32_t u32[4];
-	int64_t i64[2];
-	uint64_t u64[2];
-	float f32[4];
-	double f64[2];
-} v128_t;
-
 /* c ? a : b without a branch: selects on data are as good as random to the
  * branch predictor. */
 static inline uint64_t pick(uint32_t c, uint64_t a, uint64_t b)

@@ -9,6 +9,22 @@
 #ifndef CAPSA_WASM_SIMD_H
 #define CAPSA_WASM_SIMD_H
 
+#include <stdint.h>
+
+/* A v128 value's lanes. */
+typedef union {
+	int8_t i8[16];
+	uint8_t u8[16];
+	int16_t i16[8];
+	uint16_t u16[8];
+	int32_t i32[4];
+	uint32_t u32[4];
+	int64_t i64[2];
+	uint64_t u64[2];
+	float f32[4];
+	double f64[2];
+} v128_t;
+
 enum simd_shape {
 	SH_BIN,
 	SH_UN,

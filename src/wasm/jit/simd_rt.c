@@ -37,19 +37,6 @@ int jit_simd_level(void)
 	return force && *force && strcmp(force, "0") ? JS_SSE2 : host_level;
 }
 
-typedef union {
-	int8_t i8[16];
-	uint8_t u8[16];
-	int16_t i16[8];
-	uint16_t u16[8];
-	int32_t i32[4];
-	uint32_t u32[4];
-	int64_t i64[2];
-	uint64_t u64[2];
-	float f32[4];
-	double f64[2];
-} v128_t;
-
 /* Scratch layout (JS_* offsets in simd.h): operands a, b, c, a scalar s and
  * a lane index L in; the v128 result r at a's place, a scalar res at s's. */
 #define EACH(n) for (int i = 0; i < (n); i++)
