@@ -385,7 +385,8 @@ static int seq_unary(struct jc *c, uint32_t sub)
 	return 0;
 }
 
-/* wasm min/max: NaN in either operand gives NaN, -0 < +0. */
+/* wasm min/max: NaN in either operand gives NaN, -0 < +0. A NaN lane gets
+ * a + b, the NaN the interpreter gives (the first NaN operand, quieted). */
 static int seq_minmax(struct jc *c, uint32_t sub)
 {
 	int d = sub >= 244, max = sub == 233 || sub == 245;
@@ -394,6 +395,8 @@ static int seq_minmax(struct jc *c, uint32_t sub)
 	struct opnds o;
 	pop_n(c, &o, 2);
 	int dst = o.r[0];
+	movx(c, T14, dst);
+	xr(c, pfx, 0x0f58, T14, o.r[1]); /* a + b */
 	movx(c, T15, o.r[1]);
 	xr(c, pfx, op, T15, dst);    /* t: b against a */
 	xr(c, pfx, op, dst, o.r[1]); /* u: a against b */
@@ -404,12 +407,11 @@ static int seq_minmax(struct jc *c, uint32_t sub)
 	} else {
 		xr(c, pfx, 0x0f56, dst, T15); /* t | u: -0 wins */
 	}
-	/* NaN lanes become the canonical NaN */
 	movx(c, T15, dst);
-	xri(c, pfx, 0x0fc2, T15, dst, 3); /* unordered */
-	xr(c, pfx, 0x0f56, dst, T15);
-	xsh(c, d ? 0x0f73 : 0x0f72, 2, T15, d ? 13 : 10);
-	xr(c, pfx, 0x0f55, T15, dst); /* andnps */
+	xri(c, pfx, 0x0fc2, T15, dst, 3); /* NaN lanes */
+	xr(c, pfx, 0x0f54, T14, T15);     /* andps */
+	xr(c, pfx, 0x0f55, T15, dst);     /* andnps */
+	xr(c, pfx, 0x0f56, T15, T14);
 	movx(c, dst, T15);
 	done(c, &o, V128, dst);
 	return 0;
