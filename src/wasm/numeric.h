@@ -61,7 +61,7 @@ static inline double f64_copysign(double a, double b)
 static inline float f32_min(float a, float b)
 {
 	if (a != a || b != b)
-		return a + b;
+		return a != a ? a + a : b + b; /* the first NaN, quieted */
 	if (a == 0 && b == 0)
 		return signbit(a) ? a : b;
 	return a < b ? a : b;
@@ -69,7 +69,7 @@ static inline float f32_min(float a, float b)
 static inline float f32_max(float a, float b)
 {
 	if (a != a || b != b)
-		return a + b;
+		return a != a ? a + a : b + b; /* the first NaN, quieted */
 	if (a == 0 && b == 0)
 		return signbit(a) ? b : a;
 	return a > b ? a : b;
@@ -77,7 +77,7 @@ static inline float f32_max(float a, float b)
 static inline double f64_min(double a, double b)
 {
 	if (a != a || b != b)
-		return a + b;
+		return a != a ? a + a : b + b; /* the first NaN, quieted */
 	if (a == 0 && b == 0)
 		return signbit(a) ? a : b;
 	return a < b ? a : b;
@@ -85,7 +85,7 @@ static inline double f64_min(double a, double b)
 static inline double f64_max(double a, double b)
 {
 	if (a != a || b != b)
-		return a + b;
+		return a != a ? a + a : b + b; /* the first NaN, quieted */
 	if (a == 0 && b == 0)
 		return signbit(a) ? b : a;
 	return a > b ? a : b;
