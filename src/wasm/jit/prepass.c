@@ -184,7 +184,7 @@ int jc_prepass(struct jc *c)
 	}
 	for (uint32_t i = 0; i < c->nlocals; i++) {
 		c->loc[i].reg = -1;
-		if (!w[i] || c->loc[i].type == CAPSA_WASM_V128)
+		if (!w[i])
 			continue;
 		struct cand x = {i, w[i]};
 		if (ncd < 64) {
@@ -202,7 +202,7 @@ int jc_prepass(struct jc *c)
 	uint32_t ng = 0, nx = 0;
 	for (uint32_t k = 0; k < ncd; k++) {
 		struct jlocal *l = &c->loc[cd[k].local];
-		if (jt_isf(l->type)) {
+		if (jt_isx(l->type)) {
 			if (nx < 6) {
 				c->reglocals[c->nreglocals++] = cd[k].local;
 				l->reg = (int8_t)XMM(8 + nx);

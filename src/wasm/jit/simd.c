@@ -200,16 +200,6 @@ static void gpr_access(struct jc *c, int store, uint32_t size, int r, struct xm 
 		x_rm(c->b, 0, size == 8, ld[k], r, m, 0);
 }
 
-/* The address operand a as a register of its own (a lane access computes
- * another value between its pops and the access). */
-static void addr_reg(struct jc *c, struct jv *a, uint32_t pa)
-{
-	if (a->kind == JV_REG)
-		return;
-	int r = jc_take(c, a, pa);
-	*a = (struct jv){JV_REG, I32, (uint8_t)r, 0, 0};
-}
-
 static int simd_mem(struct jc *c, uint32_t sub, int shape)
 {
 	uint32_t align, offset, size = access_size(sub);
@@ -229,8 +219,11 @@ static int simd_mem(struct jc *c, uint32_t sub, int shape)
 	a = jc_pop(c);
 	pa = c->nvs;
 	if (shape == SH_LOAD_LANE || shape == SH_STORE_LANE) {
+		/* the vector is modified (load) or read while the address waits
+		 * (store): the address keeps its place, which the lane's scalar,
+		 * pushed at pa only after the access or popped before any
+		 * spill, does not overwrite */
 		rv = jc_take(c, &v, pv);
-		addr_reg(c, &a, pa);
 	}
 	if (shape == SH_STORE_LANE) {
 		static const uint8_t ext[] = {22, 25, 27, 0, 29};

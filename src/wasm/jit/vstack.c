@@ -125,7 +125,8 @@ void jc_load(struct jc *c, const struct jv *v, uint32_t pos, int dst)
 /* Writes v's value to memory m (a slot or local home). */
 static void store_value(struct jc *c, const struct jv *v, uint32_t pos, struct xm m)
 {
-	if (v->type == CAPSA_WASM_V128 && v->kind != JV_REG) {
+	if (v->type == CAPSA_WASM_V128 && v->kind != JV_REG &&
+	    !(v->kind == JV_LOCAL && c->loc[v->local].reg >= 0)) {
 		struct xm s =
 		    v->kind == JV_LOCAL ? jc_local(c, v->local) : jc_vslot(c, pos, v->type);
 		if (v->kind == JV_CONST)
