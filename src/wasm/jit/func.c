@@ -787,6 +787,7 @@ static int compile_pass(struct jc *c, uint32_t defidx)
 	int32_t neg = -(int32_t)frame;
 	memcpy(c->b->p + c->frame_fix, &neg, 4);
 	epilogue(c, (uint32_t)frame);
+	jc_const_pool(c);
 	return c->fail || c->b->oom ? -1 : 0;
 }
 

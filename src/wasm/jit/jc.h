@@ -160,6 +160,11 @@ struct jc {
 	uint32_t wmaxh;    /* stack height the area has room for */
 	uint32_t wcells;   /* cells of the largest call marshalled through it */
 	int simd_level;    /* SSE level + 1 (0: not asked yet) */
+	struct jconst {
+		uint64_t q[2];
+		uint32_t label;
+	} pool[32]; /* v128 constants, after the function's code */
+	uint32_t npool;
 };
 
 #define XMM(n) (16 + (n))
@@ -257,6 +262,7 @@ void jc_copy16(struct jc *c, struct xm dst, struct xm src);
 struct xm jc_cells(struct jc *c);
 void jc_marshal(struct jc *c, const struct wtype *ft, uint32_t base, int back);
 uint32_t jc_wide_frame(struct jc *c, uint32_t frame);
+void jc_const_pool(struct jc *c);
 struct xm jc_address(struct jc *c, struct jv *a, uint32_t pa, uint32_t offset, uint32_t size,
                      int *reg);
 

@@ -153,13 +153,46 @@ static void simd_op(struct jc *c, uint32_t sub, uint32_t lane, const uint8_t *la
 		jc_simd_generic(c, sub, lane, lanes);
 }
 
+/* The label of constant q in the function's pool (UINT32_MAX: it is full). */
+static uint32_t pool_label(struct jc *c, const uint64_t *q)
+{
+	for (uint32_t i = 0; i < c->npool; i++)
+		if (c->pool[i].q[0] == q[0] && c->pool[i].q[1] == q[1])
+			return c->pool[i].label;
+	if (c->npool == sizeof(c->pool) / sizeof(c->pool[0]))
+		return UINT32_MAX;
+	struct jconst *k = &c->pool[c->npool++];
+	memcpy(k->q, q, 16);
+	k->label = x_label(c->b);
+	return k->label;
+}
+
+void jc_const_pool(struct jc *c)
+{
+	for (uint32_t i = 0; i < c->npool; i++) {
+		x_bind(c->b, c->pool[i].label);
+		xb_u64(c->b, c->pool[i].q[0]);
+		xb_u64(c->b, c->pool[i].q[1]);
+	}
+}
+
 static void v128_const(struct jc *c, const uint8_t *p)
 {
 	uint64_t q[2];
+	uint32_t l;
 	memcpy(q, p, 16);
 	int dst = jc_alloc(c, 1) - 16;
 	if (!q[0] && !q[1]) {
 		x_rr(c->b, 0x66, 0, 0x0fef, dst, dst, 0); /* pxor */
+	} else if ((l = pool_label(c, q)) != UINT32_MAX) {
+		/* movdqu dst, [rip + rel32 to the pool entry] */
+		xb_u8(c->b, 0xf3);
+		if (dst >= 8)
+			xb_u8(c->b, 0x44);
+		xb_u8(c->b, 0x0f);
+		xb_u8(c->b, 0x6f);
+		xb_u8(c->b, (uint8_t)((dst & 7) << 3 | 5));
+		x_rel32(c->b, l);
 	} else {
 		x_mov_ri(c->b, 1, RAX, q[0]);
 		x_rr(c->b, 0x66, 1, 0x0f6e, dst, RAX, 0); /* movq */
