@@ -284,6 +284,7 @@ static const struct sop ops[256] = {
     [247] = BR(0x66, 0x0f5f),
     /* conversions */
     [248] = SEQ,
+    [249] = SEQ,
     [250] = U(JS_SSE2, 0, 0x0f5b),
     [251] = SEQ,
     [252] = SEQ,

@@ -367,6 +367,31 @@ static int seq_unary(struct jc *c, uint32_t sub)
 		xr(c, 0, 0x0f58, T15, T15);
 		xr(c, 0, 0x0f58, dst, T15);
 		break;
+	case 249: { /* i32x4.trunc_sat_f32x4_u: below 2^31 directly, above from
+		     * x - 2^31, from 2^32 all ones; NaN and negatives 0 */
+		int r = jc_alloc(c, 1);
+		zero(c, T15);
+		xr(c, 0, 0x0f5f, dst, T15); /* maxps */
+		splat32(c, T15, 0x4f000000);
+		movx(c, T14, dst);
+		xr(c, 0, 0x0f5c, T14, T15);
+		xr(c, 0xf3, 0x0f5b, T14, T14);
+		xri(c, 0, 0x0fc2, T15, dst, 2); /* 2^31 <= x */
+		movx(c, r, T15);
+		xsh(c, 0x0f72, 6, r, 31);
+		xr(c, 0x66, 0x0fef, T14, r);
+		xr(c, 0x66, 0x0fdb, T14, T15);
+		movx(c, r, dst);
+		xr(c, 0xf3, 0x0f5b, r, r);
+		xr(c, 0x66, 0x0fdf, T15, r); /* pandn */
+		xr(c, 0x66, 0x0feb, T14, T15);
+		splat32(c, T15, 0x4f800000);
+		xri(c, 0, 0x0fc2, T15, dst, 2); /* 2^32 <= x */
+		xr(c, 0x66, 0x0feb, T14, T15);
+		movx(c, dst, T14);
+		jc_free_reg(c, r);
+		break;
+	}
 	case 248: /* i32x4.trunc_sat_f32x4_s */
 		movx(c, T15, dst);
 		xri(c, 0, 0x0fc2, T15, dst, 0); /* ordered lanes */
