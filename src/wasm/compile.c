@@ -13,6 +13,7 @@
  * fuse into are in compile_ops.c, prefixed instructions in compile_ext.c. */
 #include "wasm/compile.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -194,6 +195,8 @@ int wc_pop(struct cc *c, uint8_t want, struct vent *out)
 static void materialize(struct cc *c, uint32_t from)
 {
 	c->work += c->nvs > from ? c->nvs - from : 0;
+	if (c->noemit) /* slots matter to emitted code only */
+		return;
 	for (uint32_t i = from; i < c->nvs; i++) {
 		struct vent *v = &c->vs[i];
 		if (v->is_const) {
@@ -209,6 +212,8 @@ static void materialize(struct cc *c, uint32_t from)
 static void materialize_local(struct cc *c, uint32_t slot)
 {
 	c->work += c->nvs;
+	if (c->noemit)
+		return;
 	for (uint32_t i = 0; i < c->nvs; i++) {
 		struct vent *v = &c->vs[i];
 		if (v->slot == slot && !v->is_const) {
@@ -997,9 +1002,11 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 	uint32_t slot;
 	local_at(c, x, &t, &slot);
 	int64_t ld = c->last_dst;
-	c->lw_prev[slot] = c->lw_last[slot];
-	c->lw_last[slot] = c->ncode + 1;
-	count_write(c, slot);
+	if (!c->noemit) {
+		c->lw_prev[slot] = c->lw_last[slot];
+		c->lw_last[slot] = c->ncode + 1;
+		count_write(c, slot);
+	}
 	int64_t load = c->last_load_ai ? -1 : c->last_load;
 	if (wc_pop_raw(c, t, &v))
 		return -1;
@@ -1010,7 +1017,7 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 	}
 	int aliased = 0;
 	c->work += c->nvs;
-	for (uint32_t i = 0; i < c->nvs; i++)
+	for (uint32_t i = 0; i < c->nvs && !DEAD; i++)
 		if (c->vs[i].slot == slot)
 			aliased = 1;
 	if (!DEAD && ld >= 0 && !aliased && v.slot == v.canon && c->code[ld].u == v.canon &&
@@ -1370,8 +1377,13 @@ static int setup_locals(struct cc *c, const struct wtype *ft)
 	return 0;
 }
 
-int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *e)
+/* One pass over a body: validation, and with emit the threaded code. */
+static int compile_func(const struct capsa_wasm_module *cm, uint32_t defidx, int emit,
+                        struct err *e)
 {
+	/* Writes go to the function's own struct wcode: entry and frame sizes
+	 * when validating, the code when translating. */
+	struct capsa_wasm_module *m = (struct capsa_wasm_module *)cm;
 	struct wcode *wc = &m->code[defidx];
 	uint32_t funcidx = m->nimp_funcs + defidx;
 	const struct wtype *ft = &m->types[m->func_type[funcidx]];
@@ -1379,6 +1391,7 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	int rc = -1;
 	c->m = m;
 	c->e = e;
+	c->noemit = !emit;
 	c->labels = labels_cache();
 	c->r = (struct rd){m->bytes + wc->body_off, m->bytes + wc->body_off + wc->body_len,
 	                   m->bytes, e};
@@ -1397,14 +1410,16 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 
 	if (setup_locals(c, ft))
 		goto out;
-	wc->entry_off = (uint32_t)(c->r.p - m->bytes);
+	uint32_t entry = (uint32_t)(c->r.p - m->bytes);
 	uint32_t slot = c->nlocal_cells;
 	c->max_cells = slot;
 	/* Per-slot tables, one block: large ones are mapped, as fresh pages
 	 * are zero and only the slots written are touched (calloc would clear
 	 * megabytes for every function declaring a million locals). */
-	c->lw_size = 4 * ((size_t)slot + 1) * sizeof(uint32_t);
-	if (c->lw_size >= (1u << 18)) {
+	c->lw_size = emit ? 4 * ((size_t)slot + 1) * sizeof(uint32_t) : 0;
+	if (!emit) {
+		c->lw_last = NULL;
+	} else if (c->lw_size >= (1u << 18)) {
 		c->lw_last = mmap(NULL, c->lw_size, PROT_READ | PROT_WRITE,
 		                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (c->lw_last == MAP_FAILED)
@@ -1412,13 +1427,15 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	} else {
 		c->lw_last = calloc(1, c->lw_size);
 	}
-	if (!c->lw_last) {
+	if (emit && !c->lw_last) {
 		err_set(e, ERR_SYSTEM, "out of memory");
 		goto out;
 	}
-	c->lw_prev = c->lw_last + slot + 1;
-	c->lw_loop = c->lw_prev + slot + 1;
-	c->lw_count = c->lw_loop + slot + 1;
+	if (emit) {
+		c->lw_prev = c->lw_last + slot + 1;
+		c->lw_loop = c->lw_prev + slot + 1;
+		c->lw_count = c->lw_loop + slot + 1;
+	}
 
 	struct ctl *f = push_ctl(c, K_FUNC);
 	if (!f)
@@ -1433,16 +1450,20 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	}
 	if (c->oom)
 		goto out;
-	wc->code = c->code;
-	wc->offs = c->offs;
-	wc->ncode = c->ncode;
-	wc->relocs = c->relocs;
-	wc->nrelocs = c->nrelocs;
-	wc->nlocal_cells = c->nlocal_cells;
-	wc->frame_cells = c->max_cells + 2;
-	c->code = NULL;
-	c->offs = NULL;
-	c->relocs = NULL;
+	if (emit) {
+		wc->code = c->code;
+		wc->offs = c->offs;
+		wc->ncode = c->ncode;
+		wc->relocs = c->relocs;
+		wc->nrelocs = c->nrelocs;
+		c->code = NULL;
+		c->offs = NULL;
+		c->relocs = NULL;
+	} else {
+		wc->entry_off = entry;
+		wc->nlocal_cells = c->nlocal_cells;
+		wc->frame_cells = c->max_cells + 2;
+	}
 	rc = 0;
 out:
 	if (rc && e->msg[0] && funcidx < m->nfuncs)
@@ -1459,5 +1480,24 @@ out:
 		munmap(c->lw_last, c->lw_size);
 	else
 		free(c->lw_last);
+	return rc;
+}
+
+int wasm_validate_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *e)
+{
+	return compile_func(m, defidx, 0, e);
+}
+
+int wasm_translate_func(const struct capsa_wasm_module *m, uint32_t defidx, struct err *e)
+{
+	struct capsa_wasm_module *w = (struct capsa_wasm_module *)m; /* its lock and counter */
+	int rc = 0;
+	pthread_mutex_lock(&w->code_lock);
+	if (!m->code[defidx].code) {
+		rc = compile_func(m, defidx, 1, e);
+		if (!rc)
+			w->ntranslated++;
+	}
+	pthread_mutex_unlock(&w->code_lock);
 	return rc;
 }

@@ -101,6 +101,7 @@ struct cc {
 	int64_t mad_at;            /* code index of the latest OP_i32_mad_ldld, or -1 */
 	uint64_t work, work_limit; /* operand stack entries scanned, and the bound */
 	int oom;                   /* out of memory or over a limit: stop compiling */
+	int noemit;                /* validate only: every block is treated as DEAD */
 };
 
 /* A branch condition: a slot, or a compare folded into the branch. */
@@ -116,7 +117,7 @@ struct condv {
 
 #define FAIL(...) err_set(c->e, ERR_INPUT, __VA_ARGS__)
 #define TOP       (&c->cs[c->ncs - 1])
-#define DEAD      (TOP->unreachable || TOP->dead)
+#define DEAD      (c->noemit || TOP->unreachable || TOP->dead)
 
 struct numinfo {
 	uint16_t opcode;

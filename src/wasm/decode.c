@@ -516,7 +516,7 @@ static int sec_code(struct capsa_wasm_module *m, struct rd *r)
 		r->p += size;
 	}
 	for (uint32_t i = 0; i < n; i++)
-		if (wasm_compile_func(m, i, r->e))
+		if (wasm_validate_func(m, i, r->e))
 			return -1;
 	return 0;
 }

@@ -26,7 +26,7 @@ static const char *wat =
     "  (table 4 funcref)\n"
     "  (elem (i32.const 0) $seven $simd)\n"
     "  (func $seven (result i32) i32.const 7)\n"
-    "  (func (export \"div\") (param i32 i32) (result i32)\n"
+    "  (func $div (export \"div\") (param i32 i32) (result i32)\n"
     "    local.get 0 local.get 1 i32.div_s)\n"
     "  (func (export \"rem\") (param i64 i64) (result i64)\n"
     "    local.get 0 local.get 1 i64.rem_s)\n"
@@ -52,7 +52,9 @@ static const char *wat =
     "    local.get 0 i32x4.splat i32x4.extract_lane 1 call $seven i32.add\n"
     "    i32.const 3 call $count i32.add)\n"
     "  (func (export \"callsimd\") (param i32) (result i32)\n"
-    "    local.get 0 call $simd local.get 0 i32.const 1 call_indirect (type $t1) i32.add))\n";
+    "    local.get 0 call $simd local.get 0 i32.const 1 call_indirect (type $t1) i32.add)\n"
+    "  (func (export \"simdtrap\") (param i32) (result i32)\n"
+    "    local.get 0 i32x4.splat i32x4.extract_lane 2 i32.const 0 call $div))\n";
 
 struct ctx {
 	struct capsa_wasm_store *s;
@@ -183,6 +185,7 @@ static const struct call calls[] = {
     {"viahost", {{.i32 = 1000000}}, CAPSA_WASM_TRAP_STACK_EXHAUSTED, 0},
     {"simd", {{.i32 = 5}}, CAPSA_WASM_OK, 15},
     {"callsimd", {{.i32 = 5}}, CAPSA_WASM_OK, 30},
+    {"simdtrap", {{.i32 = 5}}, CAPSA_WASM_TRAP_INT_DIV_ZERO, 0},
     {"rec", {{.i32 = 0}}, CAPSA_WASM_TRAP_STACK_EXHAUSTED, 0},
     {"count", {{.i32 = 3}}, CAPSA_WASM_OK, 3},
 };
@@ -222,9 +225,157 @@ static void test_same_as_interpreter(void **state)
 		assert_int_equal(info[0].offset, info[1].offset);
 		assert_true(info[0].offset > 0);
 	}
-	/* The SIMD function is the only one left to the interpreter. */
-	assert_int_equal(wasm_jit_uncompiled(c[0].in), 1);
+	/* The SIMD functions are the only ones left to the interpreter. */
+	assert_int_equal(wasm_jit_uncompiled(c[0].in), 2);
 	assert_int_equal(wasm_jit_uncompiled(c[1].in), 0);
+}
+
+/* Whether defined function `name` (an export) has interpreter code. */
+static int interpreted(struct ctx *c, const char *name)
+{
+	return fn(c, name)->code != NULL;
+}
+
+/* Loading only validates: the interpreter's code is made for the functions
+ * the compiler left (and which a compiled one may call), once per module,
+ * and for all of them when an interpreting store instantiates the module. */
+static void test_interpreter_code_on_demand(void **state)
+{
+	NEED_JIT();
+	struct err e = {0};
+	struct capsa_wasm_module *m = test_wat_load(wat, &e);
+	assert_non_null(m);
+	uint32_t ndef = m->nfuncs - m->nimp_funcs;
+	assert_int_equal(m->ntranslated, 0);
+	for (uint32_t i = 0; i < ndef; i++)
+		assert_null(m->code[i].code);
+	struct ctx jit = {.m = m}, interp = {.m = m}, again = {.m = m};
+	struct capsa_wasm_limits lj = {.engine = CAPSA_WASM_ENGINE_JIT},
+	                         li = {.engine = CAPSA_WASM_ENGINE_INTERP};
+	jit.s = capsa_wasm_store_new(&lj, &e);
+	assert_non_null(jit.s);
+	jit.in = capsa_wasm_instantiate(jit.s, m, resolve, &jit, NULL, &e);
+	assert_non_null(jit.in);
+	uint32_t left = wasm_jit_uncompiled(jit.in);
+	assert_int_equal(m->ntranslated, left);
+	for (uint32_t i = 0; i < ndef; i++) {
+		const struct capsa_wasm_func *f = jit.in->funcs[m->nimp_funcs + i];
+		assert_int_equal(f->code != NULL, f->jit == NULL);
+		assert_int_equal(m->code[i].code != NULL, f->jit == NULL);
+	}
+	assert_false(interpreted(&jit, "div"));
+	assert_false(interpreted(&jit, "count"));
+	/* An interpreted function calls compiled ones, which stay without
+	 * interpreter code. */
+	union capsa_wasm_val cells[2] = {{.i32 = 5}};
+	assert_int_equal(capsa_wasm_call(jit.s, fn(&jit, "simd"), cells, NULL), CAPSA_WASM_OK);
+	assert_int_equal(cells[0].i32, 15);
+	assert_false(interpreted(&jit, "count"));
+	assert_int_equal(m->ntranslated, left);
+	/* The interpreter on the same module: every function translated. */
+	interp.s = capsa_wasm_store_new(&li, &e);
+	assert_non_null(interp.s);
+	interp.in = capsa_wasm_instantiate(interp.s, m, resolve, &interp, NULL, &e);
+	assert_non_null(interp.in);
+	assert_int_equal(m->ntranslated, ndef);
+	assert_true(interpreted(&interp, "div"));
+	cells[0].i32 = 5;
+	assert_int_equal(capsa_wasm_call(interp.s, fn(&interp, "callsimd"), cells, NULL),
+	                 CAPSA_WASM_OK);
+	assert_int_equal(cells[0].i32, 30);
+	cells[0].i32 = 84;
+	cells[1].i32 = 2;
+	assert_int_equal(capsa_wasm_call(interp.s, fn(&interp, "div"), cells, NULL), CAPSA_WASM_OK);
+	assert_int_equal(cells[0].i32, 42);
+	/* A second instance reuses the module's code: nothing translated. */
+	again.s = capsa_wasm_store_new(&lj, &e);
+	assert_non_null(again.s);
+	again.in = capsa_wasm_instantiate(again.s, m, resolve, &again, NULL, &e);
+	assert_non_null(again.in);
+	assert_int_equal(m->ntranslated, ndef);
+	assert_false(interpreted(&again, "div"));
+	capsa_wasm_store_free(again.s);
+	capsa_wasm_store_free(interp.s);
+	capsa_wasm_store_free(jit.s);
+	capsa_wasm_module_free(m);
+}
+
+/* A module large enough to be compiled on two threads: a chain of calls
+ * (direct and through the table) crossing from one half to the other, and
+ * a trap in the last function, named alike under both engines. */
+#define CHAIN 600
+#define STEPS 40
+static char *big_module(void)
+{
+	size_t cap = (size_t)CHAIN * (STEPS * 48 + 160) + 4096, n = 0;
+	char *t = malloc(cap);
+	assert_non_null(t);
+	n += (size_t)snprintf(t + n, cap - n,
+	                      "(module (type $t (func (param i32) (result i32)))\n"
+	                      "(table %d funcref) (elem (i32.const 0)",
+	                      CHAIN);
+	for (int k = 0; k < CHAIN; k++)
+		n += (size_t)snprintf(t + n, cap - n, " $f%d", k);
+	n += (size_t)snprintf(t + n, cap - n,
+	                      ")\n(func $f0 (param i32) (result i32) local.get 0)\n");
+	for (int k = 1; k < CHAIN; k++) {
+		n += (size_t)snprintf(t + n, cap - n, "(func $f%d (param i32) (result i32)", k);
+		for (int i = 0; i < STEPS; i++)
+			n += (size_t)snprintf(t + n, cap - n,
+			                      " local.get 0 i32.const 1 i32.add local.set 0");
+		if (k % 2)
+			n += (size_t)snprintf(
+			    t + n, cap - n, " local.get 0 i32.const %d call_indirect (type $t))\n",
+			    k - 1);
+		else
+			n += (size_t)snprintf(t + n, cap - n, " local.get 0 call $f%d)\n", k - 1);
+	}
+	snprintf(t + n, cap - n,
+	         "(func (export \"top\") (param i32) (result i32) local.get 0 call $f%d)\n"
+	         "(func (export \"trap\") (param i32) (result i32)\n"
+	         "  local.get 0 local.get 0 i32.const 1 i32.sub i32.div_u))\n",
+	         CHAIN - 1);
+	return t;
+}
+
+static void test_two_threads(void **state)
+{
+	NEED_JIT();
+	struct err e = {0};
+	char *text = big_module();
+	struct capsa_wasm_module *m = test_wat_load(text, &e);
+	free(text);
+	assert_non_null(m);
+	uint64_t bytes = 0;
+	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++)
+		bytes += m->code[i].body_len;
+	assert_true(bytes >= WASM_JIT_PARALLEL_BYTES);
+	struct capsa_wasm_trap_info info[2];
+	for (int k = 0; k < 2; k++) {
+		struct capsa_wasm_limits lim = {.engine = k ? CAPSA_WASM_ENGINE_INTERP
+		                                            : CAPSA_WASM_ENGINE_JIT};
+		struct capsa_wasm_store *s = capsa_wasm_store_new(&lim, &e);
+		assert_non_null(s);
+		struct capsa_wasm_instance *in = capsa_wasm_instantiate(s, m, NULL, NULL, NULL, &e);
+		assert_non_null(in);
+		if (!k)
+			assert_int_equal(wasm_jit_uncompiled(in), 0);
+		struct capsa_wasm_extern x;
+		assert_int_equal(capsa_wasm_instance_export(in, "top", &x), 0);
+		union capsa_wasm_val cells[1] = {{.i32 = 5}};
+		assert_int_equal(capsa_wasm_call(s, x.u.func, cells, NULL), CAPSA_WASM_OK);
+		assert_int_equal(cells[0].i32, 5 + STEPS * (CHAIN - 1));
+		assert_int_equal(capsa_wasm_instance_export(in, "trap", &x), 0);
+		cells[0].i32 = 1;
+		assert_int_equal(capsa_wasm_call(s, x.u.func, cells, &info[k]),
+		                 CAPSA_WASM_TRAP_INT_DIV_ZERO);
+		capsa_wasm_store_free(s);
+	}
+	assert_int_equal(info[0].func_index, CHAIN + 1);
+	assert_int_equal(info[0].func_index, info[1].func_index);
+	assert_true(info[0].offset > 0);
+	assert_int_equal(info[0].offset, info[1].offset);
+	capsa_wasm_module_free(m);
 }
 
 /* Fuel: function entries and loop iterations, the same count under both. */
@@ -284,6 +435,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_available),
 	    cmocka_unit_test(test_same_as_interpreter),
+	    cmocka_unit_test(test_interpreter_code_on_demand),
+	    cmocka_unit_test(test_two_threads),
 	    cmocka_unit_test(test_fuel),
 	    cmocka_unit_test(test_interrupt),
 	};

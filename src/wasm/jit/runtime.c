@@ -231,55 +231,163 @@ static void jc_release(struct jc *c)
 	free(c->traps);
 }
 
-static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, struct xbuf *b,
-                       struct jit_region *rg, uint32_t *labels, uint8_t *compiled)
-{
-	const struct capsa_wasm_module *m = in->mod;
-	uint32_t ndef = m->nfuncs - m->nimp_funcs, capsites = 0;
+/* One share of a module's functions, compiled into a buffer of its own
+ * (the first share into the region's, a second one possibly on another
+ * thread). */
+struct jshare {
+	struct jit_store *js;
+	struct capsa_wasm_instance *in;
 	struct jit_stubs st;
-	jit_stubs_emit(b, &st, &rg->tramp, &rg->unwind);
-	for (uint32_t i = 0; i < ndef; i++)
-		labels[i] = x_label(b);
-	for (uint32_t i = 0; i < ndef; i++) {
+	uint32_t *labels;  /* per defined function, labels of the region's buffer */
+	uint8_t *compiled; /* per defined function */
+	uint32_t from, to; /* defined functions [from, to) */
+	struct xbuf b;
+	struct jit_site *sites;
+	uint32_t nsites, capsites, uncompiled;
+	int rc;
+};
+
+static int compile_share(struct jshare *sh)
+{
+	const struct capsa_wasm_module *m = sh->in->mod;
+	struct xbuf *b = &sh->b;
+	for (uint32_t i = sh->from; i < sh->to; i++) {
 		size_t start = b->n;
-		uint32_t nfix = b->nfixes, nsites = rg->nsites;
+		uint32_t nfix = b->nfixes, nsites = sh->nsites;
 		struct jc c;
 		memset(&c, 0, sizeof(c));
 		c.m = (struct capsa_wasm_module *)m;
-		c.in = in;
-		c.js = js;
+		c.in = sh->in;
+		c.js = sh->js;
 		c.b = b;
-		c.st = st;
-		c.func_labels = labels;
-		c.sites = &rg->sites;
-		c.nsites = &rg->nsites;
-		c.capsites = &capsites;
-		x_bind(b, labels[i]);
+		c.st = sh->st;
+		c.func_labels = sh->labels;
+		c.sites = &sh->sites;
+		c.nsites = &sh->nsites;
+		c.capsites = &sh->capsites;
+		x_bind(b, sh->labels[i]);
 		int rc = jc_function(&c, i);
 		jc_release(&c);
 		if (b->oom)
 			return -1;
-		compiled[i] = rc == 0;
+		sh->compiled[i] = rc == 0;
 		if (rc) {
 			b->n = start;
 			b->nfixes = nfix;
-			rg->nsites = nsites;
-			rg->uncompiled++;
+			sh->nsites = nsites;
+			sh->uncompiled++;
 			memset(&c, 0, sizeof(c));
 			c.b = b;
-			c.in = in;
+			c.in = sh->in;
 			c.fidx = m->nimp_funcs + i;
 			c.cur_off = m->code[i].body_off;
-			c.sites = &rg->sites;
-			c.nsites = &rg->nsites;
-			c.capsites = &capsites;
-			x_bind(b, labels[i]);
-			interp_stub(&c, in->funcs[m->nimp_funcs + i]);
+			c.sites = &sh->sites;
+			c.nsites = &sh->nsites;
+			c.capsites = &sh->capsites;
+			x_bind(b, sh->labels[i]);
+			interp_stub(&c, sh->in->funcs[m->nimp_funcs + i]);
 			if (c.fail)
 				return -1;
 		}
 	}
-	return x_resolve(b);
+	return 0;
+}
+
+static void *share_thread(void *arg)
+{
+	struct jshare *sh = arg;
+	sh->rc = compile_share(sh);
+	return NULL;
+}
+
+/* Where to split the defined functions so that both shares have about
+ * half the body bytes; 0 to compile on this thread alone. */
+static uint32_t split_point(struct jit_store *js, const struct capsa_wasm_module *m)
+{
+	uint32_t ndef = m->nfuncs - m->nimp_funcs;
+	uint64_t total = 0, half = 0;
+	for (uint32_t i = 0; i < ndef; i++)
+		total += m->code[i].body_len;
+	if (total < WASM_JIT_PARALLEL_BYTES || ndef < 2)
+		return 0;
+	/* Compiling registers the signatures of call_indirect: done here
+	 * first, so that the threads only look them up. */
+	for (uint32_t t = 0; t < m->ntypes; t++)
+		if (!jit_sig(js, &m->types[t]))
+			return 0;
+	uint32_t i = 0;
+	while (i < ndef - 1 && 2 * half < total)
+		half += m->code[i++].body_len;
+	return i;
+}
+
+/* Appends the second share's code, labels and sites to the first's. */
+static int join_shares(struct jshare *a, struct jshare *b, uint32_t nshared)
+{
+	int64_t base = x_append(&a->b, &b->b, nshared);
+	if (base < 0)
+		return -1;
+	if (b->nsites) {
+		struct jit_site *p =
+		    realloc(a->sites, ((size_t)a->nsites + b->nsites) * sizeof(*p));
+		if (!p)
+			return -1;
+		a->sites = p;
+		for (uint32_t k = 0; k < b->nsites; k++) {
+			p[a->nsites + k] = b->sites[k];
+			p[a->nsites + k].code += (uint32_t)base;
+		}
+		a->nsites += b->nsites;
+		a->capsites = a->nsites;
+	}
+	a->uncompiled += b->uncompiled;
+	return 0;
+}
+
+static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, struct xbuf *b,
+                       struct jit_region *rg, uint32_t *labels, uint8_t *compiled)
+{
+	const struct capsa_wasm_module *m = in->mod;
+	uint32_t ndef = m->nfuncs - m->nimp_funcs;
+	struct jshare sh[2] = {{0}};
+	jit_stubs_emit(b, &sh[0].st, &rg->tramp, &rg->unwind);
+	for (uint32_t i = 0; i < ndef; i++)
+		labels[i] = x_label(b);
+	uint32_t nshared = b->nlabels, split = split_point(js, m);
+	for (int k = 0; k < 2; k++) {
+		sh[k].js = js;
+		sh[k].in = in;
+		sh[k].st = sh[0].st;
+		sh[k].labels = labels;
+		sh[k].compiled = compiled;
+	}
+	sh[0].b = *b;
+	sh[0].to = split ? split : ndef;
+	sh[1].from = split;
+	sh[1].to = ndef;
+	pthread_t th;
+	int threaded = 0;
+	if (split) {
+		/* the second share's buffer knows the shared labels, unbound */
+		for (uint32_t l = 0; l < nshared; l++)
+			x_label(&sh[1].b);
+		threaded = !sh[1].b.oom && !pthread_create(&th, NULL, share_thread, &sh[1]);
+		if (!threaded)
+			sh[0].to = ndef;
+	}
+	int rc = compile_share(&sh[0]);
+	if (threaded) {
+		pthread_join(th, NULL);
+		if (!rc && (sh[1].rc || join_shares(&sh[0], &sh[1], nshared)))
+			rc = -1;
+	}
+	*b = sh[0].b;
+	rg->sites = sh[0].sites;
+	rg->nsites = sh[0].nsites;
+	rg->uncompiled = sh[0].uncompiled;
+	xb_free(&sh[1].b);
+	free(sh[1].sites);
+	return rc ? -1 : x_resolve(b);
 }
 
 int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in, struct err *e)
