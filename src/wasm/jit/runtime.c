@@ -300,6 +300,19 @@ static void *share_thread(void *arg)
 	return NULL;
 }
 
+/* Room for the machine code of functions [from, to): it takes about three
+ * to five times their bytes; given at once, the buffer is not copied as it
+ * grows (it still grows if that was too little). */
+static void presize(struct xbuf *b, const struct capsa_wasm_module *m, uint32_t from, uint32_t to)
+{
+	uint64_t n = 4096;
+	for (uint32_t i = from; i < to; i++)
+		n += 5ull * m->code[i].body_len;
+	if (b->n || n > (1ull << 30) || !(b->p = malloc(n)))
+		return;
+	b->cap = n;
+}
+
 /* Where to split the defined functions so that both shares have about
  * half the body bytes; 0 to compile on this thread alone. */
 static uint32_t split_point(struct jit_store *js, const struct capsa_wasm_module *m)
@@ -350,10 +363,12 @@ static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, str
 	const struct capsa_wasm_module *m = in->mod;
 	uint32_t ndef = m->nfuncs - m->nimp_funcs;
 	struct jshare sh[2] = {{0}};
+	uint32_t split = split_point(js, m);
+	presize(b, m, 0, ndef); /* the second share is appended to it */
 	jit_stubs_emit(b, &sh[0].st, &rg->tramp, &rg->unwind);
 	for (uint32_t i = 0; i < ndef; i++)
 		labels[i] = x_label(b);
-	uint32_t nshared = b->nlabels, split = split_point(js, m);
+	uint32_t nshared = b->nlabels;
 	for (int k = 0; k < 2; k++) {
 		sh[k].js = js;
 		sh[k].in = in;
@@ -369,6 +384,7 @@ static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, str
 	int threaded = 0;
 	if (split) {
 		/* the second share's buffer knows the shared labels, unbound */
+		presize(&sh[1].b, m, split, ndef);
 		for (uint32_t l = 0; l < nshared; l++)
 			x_label(&sh[1].b);
 		threaded = !sh[1].b.oom && !pthread_create(&th, NULL, share_thread, &sh[1]);
