@@ -980,6 +980,11 @@ void wc_emit_result_op(struct cc *c, enum wasm_op op, uint8_t type)
  * before it. */
 static void local_at(const struct cc *c, uint32_t x, uint8_t *type, uint32_t *slot)
 {
+	if (x < c->nlmap) {
+		*type = (uint8_t)c->lmap[x];
+		*slot = c->lmap[x] >> 8;
+		return;
+	}
 	uint32_t lo = 0, hi = c->nlruns;
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -1374,6 +1379,13 @@ static int setup_locals(struct cc *c, const struct wtype *ft)
 	}
 	c->nlocals = first;
 	c->nlocal_cells = slot;
+	for (uint32_t k = 0; k < c->nlruns && c->nlmap < 256; k++) {
+		const struct lrun *r = &c->lruns[k];
+		uint32_t end = k + 1 < c->nlruns ? c->lruns[k + 1].first : first;
+		for (uint32_t x = r->first; x < end && c->nlmap < 256; x++)
+			c->lmap[c->nlmap++] =
+			    (r->slot + (x - r->first) * (uint32_t)wtype_cells(r->type)) << 8 | r->type;
+	}
 	return 0;
 }
 

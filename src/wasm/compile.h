@@ -64,6 +64,8 @@ struct cc {
 		uint8_t type;
 	} * lruns;
 	uint32_t nlruns;
+	/* The first nlmap locals directly: slot << 8 | type. */
+	uint32_t lmap[256], nlmap;
 	uint32_t nlocals, nlocal_cells;
 	struct vent *vs;
 	uint32_t nvs, capvs;

@@ -64,6 +64,11 @@ static inline int rd_s32(struct rd *r, int32_t *out)
 		*out = (int32_t)((uint32_t)*r->p++ << 25) >> 25; /* 7 bits, sign-extended */
 		return 0;
 	}
+	if (r->end - r->p >= 2 && r->p[1] < 0x80) { /* 14 bits */
+		*out = (int32_t)(((uint32_t)(r->p[0] & 0x7f) | (uint32_t)r->p[1] << 7) << 18) >> 18;
+		r->p += 2;
+		return 0;
+	}
 	return rd_s32_slow(r, out);
 }
 
