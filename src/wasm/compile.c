@@ -1384,7 +1384,8 @@ static int setup_locals(struct cc *c, const struct wtype *ft)
 		uint32_t end = k + 1 < c->nlruns ? c->lruns[k + 1].first : first;
 		for (uint32_t x = r->first; x < end && c->nlmap < 256; x++)
 			c->lmap[c->nlmap++] =
-			    (r->slot + (x - r->first) * (uint32_t)wtype_cells(r->type)) << 8 | r->type;
+			    (r->slot + (x - r->first) * (uint32_t)wtype_cells(r->type)) << 8 |
+			    r->type;
 	}
 	return 0;
 }

@@ -631,17 +631,6 @@ static int func_code(struct capsa_wasm_instance *in, uint32_t i, struct err *e)
 	return 0;
 }
 
-/* Interpreter code for the functions the store will interpret: all, or
- * those the JIT left (it compiled the instance just before). */
-static int apply_relocs(struct capsa_wasm_instance *in, struct err *e)
-{
-	const struct capsa_wasm_module *m = in->mod;
-	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++)
-		if (!in->funcs[m->nimp_funcs + i]->jit && func_code(in, i, e))
-			return -1;
-	return 0;
-}
-
 int wasm_func_code(struct capsa_wasm_func *f, struct err *e)
 {
 	if (f->code || !f->inst)
@@ -780,9 +769,9 @@ struct capsa_wasm_instance *capsa_wasm_instantiate(struct capsa_wasm_store *s,
 		in->datas[i].len = m->datas[i].len;
 		in->datas[i].bytes = m->bytes + m->datas[i].start;
 	}
+	/* Functions get the interpreter's code on their first interpreted call
+	 * (wasm_func_code): with the JIT, only those it leaves ever do. */
 	if (s->lim.engine == CAPSA_WASM_ENGINE_JIT && wasm_jit_instance(s, in, e))
-		return NULL;
-	if (apply_relocs(in, e))
 		return NULL;
 	enum capsa_wasm_trap t = init_segments(in);
 	if (t) {

@@ -160,8 +160,8 @@ struct capsa_wasm_module {
 	char **func_names; /* from the name section; may be NULL */
 	/* Loading validates every body; the interpreter's code of a function
 	 * (struct wcode's code, offs, relocs) is made the first time an
-	 * instance needs it (wasm_translate_func), under this lock, as
-	 * instances of one module may be made on several threads. */
+	 * instance interprets it (wasm_translate_func), under this lock, as
+	 * instances of one module may run on several threads. */
 	pthread_mutex_t code_lock;
 	uint32_t ntranslated; /* bodies translated so far */
 };
@@ -265,8 +265,8 @@ struct capsa_wasm_store {
 };
 
 int wasm_store_track(struct capsa_wasm_store *s, void *obj);
-/* Gives a defined function its instance's interpreter code if it has none
- * (it was compiled; the interpreter is asked to run it all the same). */
+/* Gives a defined function its instance's interpreter code if it has none:
+ * done by the interpreter on the function's first call. */
 int wasm_func_code(struct capsa_wasm_func *f, struct err *e);
 /* Fills *info (if not NULL) for a trap in f (NULL if unknown) at the
  * module byte offset; leaves exit_code alone. */

@@ -301,8 +301,8 @@ static void fill_info(struct capsa_wasm_trap_info *info, enum capsa_wasm_trap tr
 	wasm_trap_info_fill(info, trap, cur, off);
 }
 
-/* A compiled function of another store's instance called from here gets
- * interpreter code on its first call; out of memory, the call traps. */
+/* A function gets its interpreter code on its first call (loading only
+ * validated it); out of memory, the call traps. */
 static __attribute__((noinline)) int make_code(struct capsa_wasm_func *f)
 {
 	struct err e;
@@ -429,7 +429,7 @@ do_call:
 	frames[depth++] = (struct wframe){retpc, (uint64_t *)fp, cur};
 	fp = nfp;
 	cur = callee;
-	if (!cur->code && make_code(cur)) /* compiled, run here all the same */
+	if (!cur->code && make_code(cur))
 		TRAP(CAPSA_WASM_TRAP_HOST);
 	pc = cur->code;
 	if (fp + cur->wc->frame_cells > stack_end)
