@@ -79,6 +79,7 @@ struct jit_store {
 	uint32_t nregions, capregions;
 	const struct wtype **sigs; /* canonical signatures; id = index + 1 */
 	uint32_t nsigs, capsigs;
+	uint32_t *sig_tab, sig_mask; /* hash table of their ids (0: empty) */
 };
 
 /* Stubs shared by the functions of a region (labels in its buffer). */

@@ -5,10 +5,12 @@
  * the call entry used by capsa_wasm_call. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -60,21 +62,63 @@ int wasm_jit_host_ok(void)
 	return host_ok;
 }
 
+static uint32_t sig_hash(const struct wtype *t)
+{
+	uint32_t h = (2166136261u ^ t->nparams) * 16777619u;
+	h = (h ^ t->nresults) * 16777619u;
+	for (uint32_t i = 0; i < t->nparams + t->nresults; i++)
+		h = (h ^ t->types[i]) * 16777619u;
+	return h;
+}
+
+/* Doubles the hash table of signatures (it keeps twice as many slots as
+ * signatures); 0, or -1 out of memory. */
+static int sig_grow(struct jit_store *js)
+{
+	uint32_t mask = js->sig_mask ? js->sig_mask * 2 + 1 : 127;
+	uint32_t *tab = calloc((size_t)mask + 1, sizeof(uint32_t));
+	if (!tab)
+		return -1;
+	for (uint32_t id = 1; id <= js->nsigs; id++)
+		for (uint32_t h = sig_hash(js->sigs[id - 1]);; h++)
+			if (!tab[h & mask]) {
+				tab[h & mask] = id;
+				break;
+			}
+	free(js->sig_tab);
+	js->sig_tab = tab;
+	js->sig_mask = mask;
+	return 0;
+}
+
+/* Finding a signature registered before changes nothing (compiling threads
+ * rely on that). */
 uint32_t jit_sig(struct jit_store *js, const struct wtype *t)
 {
-	for (uint32_t i = 0; i < js->nsigs; i++)
-		if (js->sigs[i] == t || wtype_equal(js->sigs[i], t))
-			return i + 1;
+	const uint32_t h = sig_hash(t);
+	for (uint32_t k = h; js->sig_tab; k++) {
+		uint32_t id = js->sig_tab[k & js->sig_mask];
+		if (!id)
+			break;
+		if (js->sigs[id - 1] == t || wtype_equal(js->sigs[id - 1], t))
+			return id;
+	}
+	if (2 * ((uint64_t)js->nsigs + 1) > (uint64_t)js->sig_mask && sig_grow(js))
+		return 0; /* never matches: the slow check decides */
 	if (js->nsigs == js->capsigs) {
 		uint32_t n = js->capsigs ? js->capsigs * 2 : 64;
 		const struct wtype **p = realloc(js->sigs, n * sizeof(*p));
 		if (!p)
-			return 0; /* never matches: the slow check decides */
+			return 0;
 		js->sigs = p;
 		js->capsigs = n;
 	}
 	js->sigs[js->nsigs++] = t;
-	return js->nsigs;
+	for (uint32_t k = h;; k++)
+		if (!js->sig_tab[k & js->sig_mask]) {
+			js->sig_tab[k & js->sig_mask] = js->nsigs;
+			return js->nsigs;
+		}
 }
 
 /* Entry trampoline, trap stub, fuel stub, unwind stub. */
@@ -184,6 +228,7 @@ void wasm_jit_store_free(struct jit_store *js)
 	}
 	free(js->regions);
 	free(js->sigs);
+	free(js->sig_tab);
 	if (js->stack)
 		munmap(js->stack, js->stack_size);
 	free(js);
@@ -231,27 +276,48 @@ static void jc_release(struct jc *c)
 	free(c->traps);
 }
 
-/* One share of a module's functions, compiled into a buffer of its own
- * (the first share into the region's, a second one possibly on another
- * thread). */
+/* One thread's share of a module's functions: each takes the next function
+ * not yet taken (from *next) and compiles it into a buffer of its own; the
+ * second thread's code is appended to the first's at the end. */
 struct jshare {
 	struct jit_store *js;
 	struct capsa_wasm_instance *in;
 	struct jit_stubs st;
 	uint32_t *labels;  /* per defined function, labels of the region's buffer */
 	uint8_t *compiled; /* per defined function */
-	uint32_t from, to; /* defined functions [from, to) */
+	_Atomic uint32_t *next;
+	uint32_t ndef, count; /* defined functions, and how many this one took */
 	struct xbuf b;
 	struct jit_site *sites;
 	uint32_t nsites, capsites, uncompiled;
 	int rc;
 };
 
+/* Room for the machine code of all functions (about three to five times
+ * their bytes): given at once, the buffer is not copied as it grows (it
+ * still grows if that was too little). Untouched, the room costs nothing. */
+static void presize(struct xbuf *b, const struct capsa_wasm_module *m)
+{
+	uint64_t n = 4096;
+	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++)
+		n += 5ull * m->code[i].body_len;
+	uint8_t *p = n <= b->cap || n > (1ull << 30) ? NULL : realloc(b->p, n);
+	if (p) {
+		b->p = p;
+		b->cap = n;
+	}
+}
+
 static int compile_share(struct jshare *sh)
 {
 	const struct capsa_wasm_module *m = sh->in->mod;
 	struct xbuf *b = &sh->b;
-	for (uint32_t i = sh->from; i < sh->to; i++) {
+	for (;;) {
+		uint32_t i = atomic_fetch_add(sh->next, 1);
+		if (i >= sh->ndef)
+			return 0;
+		if (!sh->count++)
+			presize(b, m);
 		size_t start = b->n;
 		uint32_t nfix = b->nfixes, nsites = sh->nsites;
 		struct jc c;
@@ -290,51 +356,59 @@ static int compile_share(struct jshare *sh)
 				return -1;
 		}
 	}
-	return 0;
 }
 
-static void *share_thread(void *arg)
+/* What the two threads share. The second may start only after the first
+ * has taken every function (a busy machine): the first then goes on
+ * without waiting for it, and whichever lets go last frees this. */
+struct jpool {
+	_Atomic uint32_t next;
+	_Atomic int refs;
+	struct jshare helper;
+};
+
+static void pool_release(struct jpool *p)
 {
-	struct jshare *sh = arg;
-	sh->rc = compile_share(sh);
+	if (atomic_fetch_sub(&p->refs, 1) != 1)
+		return;
+	xb_free(&p->helper.b);
+	free(p->helper.sites);
+	free(p);
+}
+
+static void *helper_thread(void *arg)
+{
+	struct jpool *p = arg;
+	p->helper.rc = compile_share(&p->helper);
+	pool_release(p);
 	return NULL;
 }
 
-/* Room for the machine code of functions [from, to): it takes about three
- * to five times their bytes; given at once, the buffer is not copied as it
- * grows (it still grows if that was too little). */
-static void presize(struct xbuf *b, const struct capsa_wasm_module *m, uint32_t from, uint32_t to)
-{
-	uint64_t n = 4096;
-	for (uint32_t i = from; i < to; i++)
-		n += 5ull * m->code[i].body_len;
-	if (b->n || n > (1ull << 30) || !(b->p = malloc(n)))
-		return;
-	b->cap = n;
-}
-
-/* Where to split the defined functions so that both shares have about
- * half the body bytes; 0 to compile on this thread alone. */
-static uint32_t split_point(struct jit_store *js, const struct capsa_wasm_module *m)
+/* Whether to compile on two threads: modules with enough bytes of bodies
+ * (WASM_JIT_PARALLEL_BYTES), when a CPU is idle (the load average is at
+ * least one below the CPUs online). On a machine kept busy a second thread
+ * does not shorten the wall time (docs/wasm.md, "Compile speed"). */
+static int want_helper(struct jit_store *js, const struct capsa_wasm_module *m)
 {
 	uint32_t ndef = m->nfuncs - m->nimp_funcs;
-	uint64_t total = 0, half = 0;
+	uint64_t total = 0;
 	for (uint32_t i = 0; i < ndef; i++)
 		total += m->code[i].body_len;
 	if (total < WASM_JIT_PARALLEL_BYTES || ndef < 2)
+		return 0;
+	double load;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 2 || getloadavg(&load, 1) != 1 || load > (double)cpus - 1)
 		return 0;
 	/* Compiling registers the signatures of call_indirect: done here
 	 * first, so that the threads only look them up. */
 	for (uint32_t t = 0; t < m->ntypes; t++)
 		if (!jit_sig(js, &m->types[t]))
 			return 0;
-	uint32_t i = 0;
-	while (i < ndef - 1 && 2 * half < total)
-		half += m->code[i++].body_len;
-	return i;
+	return 1;
 }
 
-/* Appends the second share's code, labels and sites to the first's. */
+/* Appends the helper's code, labels and sites to the first share's. */
 static int join_shares(struct jshare *a, struct jshare *b, uint32_t nshared)
 {
 	int64_t base = x_append(&a->b, &b->b, nshared);
@@ -357,52 +431,66 @@ static int join_shares(struct jshare *a, struct jshare *b, uint32_t nshared)
 	return 0;
 }
 
+/* Starts the helper thread on pool p; NULL when compiling alone. */
+static struct jpool *start_helper(struct jpool *p, const struct jshare *first, uint32_t nshared,
+                                  pthread_t *th)
+{
+	if (!p)
+		return NULL;
+	p->helper = *first;
+	memset(&p->helper.b, 0, sizeof(p->helper.b));
+	p->helper.next = &p->next;
+	atomic_init(&p->next, 0);
+	atomic_init(&p->refs, 2);
+	/* its buffer knows the shared labels, unbound */
+	for (uint32_t l = 0; l < nshared; l++)
+		x_label(&p->helper.b);
+	if (p->helper.b.oom || pthread_create(th, NULL, helper_thread, p)) {
+		xb_free(&p->helper.b);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
 static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, struct xbuf *b,
                        struct jit_region *rg, uint32_t *labels, uint8_t *compiled)
 {
 	const struct capsa_wasm_module *m = in->mod;
 	uint32_t ndef = m->nfuncs - m->nimp_funcs;
-	struct jshare sh[2] = {{0}};
-	uint32_t split = split_point(js, m);
-	presize(b, m, 0, ndef); /* the second share is appended to it */
-	jit_stubs_emit(b, &sh[0].st, &rg->tramp, &rg->unwind);
+	_Atomic uint32_t next = 0;
+	struct jshare sh = {.js = js,
+	                    .in = in,
+	                    .labels = labels,
+	                    .compiled = compiled,
+	                    .next = &next,
+	                    .ndef = ndef};
+	jit_stubs_emit(b, &sh.st, &rg->tramp, &rg->unwind);
 	for (uint32_t i = 0; i < ndef; i++)
 		labels[i] = x_label(b);
 	uint32_t nshared = b->nlabels;
-	for (int k = 0; k < 2; k++) {
-		sh[k].js = js;
-		sh[k].in = in;
-		sh[k].st = sh[0].st;
-		sh[k].labels = labels;
-		sh[k].compiled = compiled;
-	}
-	sh[0].b = *b;
-	sh[0].to = split ? split : ndef;
-	sh[1].from = split;
-	sh[1].to = ndef;
 	pthread_t th;
-	int threaded = 0;
-	if (split) {
-		/* the second share's buffer knows the shared labels, unbound */
-		presize(&sh[1].b, m, split, ndef);
-		for (uint32_t l = 0; l < nshared; l++)
-			x_label(&sh[1].b);
-		threaded = !sh[1].b.oom && !pthread_create(&th, NULL, share_thread, &sh[1]);
-		if (!threaded)
-			sh[0].to = ndef;
-	}
-	int rc = compile_share(&sh[0]);
-	if (threaded) {
+	struct jpool *p = NULL;
+	if (want_helper(js, m))
+		p = start_helper(calloc(1, sizeof(*p)), &sh, nshared, &th);
+	if (p)
+		sh.next = &p->next;
+	sh.b = *b;
+	int rc = compile_share(&sh);
+	if (p && (rc || sh.count < ndef)) {
+		/* it took functions (or this share stopped early): wait for it */
 		pthread_join(th, NULL);
-		if (!rc && (sh[1].rc || join_shares(&sh[0], &sh[1], nshared)))
+		if (!rc && (p->helper.rc || join_shares(&sh, &p->helper, nshared)))
 			rc = -1;
+	} else if (p) {
+		pthread_detach(th);
 	}
-	*b = sh[0].b;
-	rg->sites = sh[0].sites;
-	rg->nsites = sh[0].nsites;
-	rg->uncompiled = sh[0].uncompiled;
-	xb_free(&sh[1].b);
-	free(sh[1].sites);
+	if (p)
+		pool_release(p);
+	*b = sh.b;
+	rg->sites = sh.sites;
+	rg->nsites = sh.nsites;
+	rg->uncompiled = sh.uncompiled;
 	return rc ? -1 : x_resolve(b);
 }
 
