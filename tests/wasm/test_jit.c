@@ -9,6 +9,7 @@
 
 #include "capsa/wasm.h"
 #include "wasm/jit/jit.h"
+#include "wasm/jit/x64.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -390,6 +391,52 @@ static void test_two_threads(void **state)
 	capsa_wasm_module_free(m);
 }
 
+/* The target of the rel32 branch whose opcode byte is at `at`. */
+static int64_t rel_target(const struct xbuf *b, size_t at)
+{
+	int32_t rel;
+	memcpy(&rel, b->p + at + 1, 4);
+	return (int64_t)at + 5 + rel;
+}
+
+/* Joining the second thread's code: its bindings of shared labels, its own
+ * labels and its fixups (to its labels and to the first buffer's) move to
+ * where its code lands, whichever thread takes which functions. */
+static void test_append_buffers(void **state)
+{
+	(void)state;
+	struct xbuf a = {0}, b = {0};
+	uint32_t l0 = x_label(&a), l1 = x_label(&a);
+	for (int i = 0; i < 2; i++)
+		x_label(&b); /* the shared labels, unbound in b */
+	x_bind(&a, l0);
+	xb_u8(&a, 0x90);
+	x_jmp(&a, l1); /* at 1, to b's code */
+	x_bind(&b, l1);
+	uint32_t own = x_label(&b);
+	x_jmp(&b, own); /* at 0 of b, to its own label */
+	x_bind(&b, own);
+	x_call_label(&b, l0); /* at 5 of b, to a's code */
+	int64_t base = x_append(&a, &b, 2);
+	assert_true(base >= 6);
+	assert_int_equal(base % 16, 0);
+	assert_int_equal(a.n, (size_t)base + 10);
+	assert_int_equal(a.labels[l1], base);
+	assert_int_equal(a.p[base - 1], 0xcc); /* padding */
+	assert_int_equal(x_resolve(&a), 0);
+	assert_int_equal(rel_target(&a, 1), base);
+	assert_int_equal(rel_target(&a, (size_t)base), base + 5);
+	assert_int_equal(a.p[base + 5], 0xe8);
+	assert_int_equal(rel_target(&a, (size_t)base + 5), 0);
+	/* a label bound in neither stays unbound: resolving fails */
+	uint32_t lost = x_label(&b);
+	x_jmp(&b, lost);
+	assert_true(x_append(&a, &b, 2) > 0);
+	assert_int_equal(x_resolve(&a), -1);
+	xb_free(&a);
+	xb_free(&b);
+}
+
 /* Fuel: function entries and loop iterations, the same count under both. */
 static void test_fuel(void **state)
 {
@@ -449,6 +496,7 @@ int main(void)
 	    cmocka_unit_test(test_same_as_interpreter),
 	    cmocka_unit_test(test_interpreter_code_on_demand),
 	    cmocka_unit_test(test_two_threads),
+	    cmocka_unit_test(test_append_buffers),
 	    cmocka_unit_test(test_fuel),
 	    cmocka_unit_test(test_interrupt),
 	};
