@@ -132,7 +132,7 @@ uint32_t wc_next_canon(struct cc *c)
 	return t->canon + (uint32_t)wtype_cells(t->type);
 }
 
-struct vent *wc_push(struct cc *c, uint8_t type)
+struct vent *wc_push_slow(struct cc *c, uint8_t type)
 {
 	if (need(c, (void **)&c->vs, &c->capvs, c->nvs + 1, sizeof(struct vent)))
 		return NULL;
@@ -161,7 +161,7 @@ void wc_emit_const(struct cc *c, uint32_t dst, uint64_t v)
 	wc_emit_u(c, v);
 }
 
-int wc_pop_raw(struct cc *c, uint8_t want, struct vent *out)
+int wc_pop_raw_slow(struct cc *c, uint8_t want, struct vent *out)
 {
 	struct ctl *f = TOP;
 	if (c->nvs == f->height) {

@@ -134,8 +134,35 @@ void wc_rewind(struct cc *c, uint32_t to);
 void wc_mark_memop(struct cc *c, uint32_t op_cell, enum wasm_op unchecked);
 void wc_emit_reloc(struct cc *c, uint8_t kind, uint32_t index);
 void wc_emit_const(struct cc *c, uint32_t dst, uint64_t v);
-struct vent *wc_push(struct cc *c, uint8_t type);
-int wc_pop_raw(struct cc *c, uint8_t want, struct vent *out);
+/* wc_push and wc_pop_raw do the common case inline; these do the rest
+ * (growing the stack, a new deepest stack, the frame's bottom, errors). */
+struct vent *wc_push_slow(struct cc *c, uint8_t type);
+int wc_pop_raw_slow(struct cc *c, uint8_t want, struct vent *out);
+static inline struct vent *wc_push(struct cc *c, uint8_t type)
+{
+	if (c->nvs && c->nvs < c->capvs) {
+		const struct vent *t = &c->vs[c->nvs - 1];
+		uint32_t canon = t->canon + (uint32_t)wtype_cells(t->type);
+		if (canon + (uint32_t)wtype_cells(type) <= c->max_cells) {
+			struct vent *v = &c->vs[c->nvs++];
+			*v = (struct vent){.type = type, .slot = canon, .canon = canon};
+			return v;
+		}
+	}
+	return wc_push_slow(c, type);
+}
+static inline int wc_pop_raw(struct cc *c, uint8_t want, struct vent *out)
+{
+	if (c->nvs > c->cs[c->ncs - 1].height) {
+		const struct vent *v = &c->vs[c->nvs - 1];
+		if (v->type == want || want == WASM_TYPE_UNKNOWN) {
+			*out = *v;
+			c->nvs--;
+			return 0;
+		}
+	}
+	return wc_pop_raw_slow(c, want, out);
+}
 int wc_pop(struct cc *c, uint8_t want, struct vent *out);
 int wc_read_memarg(struct cc *c, uint32_t natural, uint32_t *offset);
 int wc_zero_byte(struct cc *c);
