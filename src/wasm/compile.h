@@ -43,7 +43,7 @@ struct ctl {
 	uint32_t else_op, else_cell;
 	struct fix *fixes;
 	uint32_t nfix, capfix;
-	/* loop: register-cached counters (see wc_loop_rc in compile.c) */
+	/* loop: register-cached counters (see wc_loop_rc in compile_rc.c) */
 	uint32_t rc_pre;  /* code index of the placeholder before the head */
 	uint32_t rc_cand; /* the counter branch that may use them, or UINT32_MAX */
 	uint32_t rc_mad;  /* a multiply-accumulate into a local, or UINT32_MAX */
@@ -176,6 +176,13 @@ int wc_op_select(struct cc *c, int typed);
  * just before; the caller emits them again as part of its own instruction
  * (a branch, a select) in every form struct condv describes. */
 int wc_take_cond(struct cc *c, struct condv *cd);
+/* Register-cached loops (compile_rc.c): notes taken while a loop is
+ * translated, and the rewrite when it ends. */
+void wc_note_rc_cand(struct cc *c, const struct condv *cd, uint32_t op);
+void wc_note_rc_mad(struct cc *c, uint32_t op);
+void wc_note_rc_chase(struct cc *c, uint32_t op, uint32_t slot);
+void wc_count_write(struct cc *c, uint32_t slot);
+void wc_loop_rc(struct cc *c, const struct ctl *f);
 const struct numinfo *wc_numinfo_fc(uint32_t sub);
 /* The 0xfc (bulk memory, tables, saturating conversions) and 0xfd (SIMD)
  * prefixed instructions. */
