@@ -1,5 +1,7 @@
 # capsa vm: the CLI's --json-events output and the control API use json-c; the
-# control API parses HTTP with http-parser (docs/vm.md, CONTROL API).
+# control API parses HTTP with http-parser (docs/vm.md, CONTROL API). Snapshots
+# keep guest memory in zstd-compressed chunks (docs/vm.md, SNAPSHOTS); -lzstd is
+# already linked for qcow2 (mk/virtio.mk).
 LDLIBS += -ljson-c -lhttp_parser
 
 # The guest kernel (guest/kernel/build.sh caches it by a hash of config and
