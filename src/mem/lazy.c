@@ -257,7 +257,8 @@ int mem_pages_touched(const uint8_t *base, uint64_t size, uint8_t *map, struct e
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0 || n % 8) {
-			rc = err_sys(e, "reading /proc/self/pagemap");
+			rc = n < 0 ? err_sys(e, "reading /proc/self/pagemap")
+			           : err_set(e, ERR_SYSTEM, "/proc/self/pagemap ended early");
 			break;
 		}
 		for (uint64_t k = 0; k < (uint64_t)n / 8; k++)

@@ -205,6 +205,22 @@ static void expect_restored(const char *out, int status)
 	assert_true(file_count(out, " sum=0x") > 1);
 }
 
+/* `capsa vm restore SNAP [--mem-file MEM]` runs the counter to its end. */
+static void restore_finishes(const char *snap, const char *mem)
+{
+	struct run_result r;
+	if (mem)
+		capsa_run(&r, 120, "vm", "restore", snap, "--mem-file", mem, "--console", "stdio",
+		          NULL);
+	else
+		capsa_run(&r, 120, "vm", "restore", snap, "--console", "stdio", NULL);
+	write_file(tmp("restored.out"), r.out, strlen(r.out));
+	if (r.status)
+		printf("# note: restore: %s\n", r.err);
+	expect_restored(tmp("restored.out"), r.status);
+	run_result_free(&r);
+}
+
 /* A restored VM ends as expect_restored says; when `paused`, it first
  * waits paused with nothing printed until PATCH /vm Resumed. */
 static void finish_restored(pid_t pid, const char *sock, const char *out, int paused)
@@ -236,13 +252,7 @@ static void test_snapshot_restore(void **state)
 	assert_int_equal(stat(snap, &st), 0);
 	assert_true((uint64_t)st.st_blocks * 512 < (16ull << 20));
 
-	struct run_result r;
-	capsa_run(&r, 120, "vm", "restore", snap, "--console", "stdio", NULL);
-	write_file(tmp("r1.out"), r.out, strlen(r.out));
-	if (r.status)
-		printf("# note: restore: %s\n", r.err);
-	expect_restored(tmp("r1.out"), r.status);
-	run_result_free(&r);
+	restore_finishes(snap, NULL);
 
 	/* a copy in another directory, the original gone, restored paused
 	 * and resumed through the API */
@@ -412,13 +422,7 @@ static void test_mem_file(void **state)
 	assert_true(file_size_of(snap) < (1u << 20));
 	expect_refused(snap, "memory is in a separate file");
 
-	struct run_result r;
-	capsa_run(&r, 120, "vm", "restore", snap, "--mem-file", mem, "--console", "stdio", NULL);
-	write_file(tmp("mf.out"), r.out, strlen(r.out));
-	if (r.status)
-		printf("# note: restore: %s\n", r.err);
-	expect_restored(tmp("mf.out"), r.status);
-	run_result_free(&r);
+	restore_finishes(snap, mem);
 
 	snprintf(extra, sizeof(extra),
 	         ",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"%s\"}", mem);
@@ -436,11 +440,7 @@ static void test_raw_form(void **state)
 	char snap[4200];
 	snprintf(snap, sizeof(snap), "%s", tmp("rawform.snap"));
 	make_snapshot_with(snap, ",\"memory_format\":\"raw\"");
-	struct run_result r;
-	capsa_run(&r, 120, "vm", "restore", snap, "--console", "stdio", NULL);
-	write_file(tmp("raw.out"), r.out, strlen(r.out));
-	expect_restored(tmp("raw.out"), r.status);
-	run_result_free(&r);
+	restore_finishes(snap, NULL);
 }
 
 /* The chunks decompressed up front (what restore does where userfaultfd
@@ -492,10 +492,7 @@ static void test_snapshot_of_restored(void **state)
 	capsa_run(&r, 60, "vm", "snapshot", "verify", again, NULL);
 	assert_int_equal(r.status, 0);
 	run_result_free(&r);
-	capsa_run(&r, 120, "vm", "restore", again, "--console", "stdio", NULL);
-	write_file(tmp("again2.out"), r.out, strlen(r.out));
-	expect_restored(tmp("again2.out"), r.status);
-	run_result_free(&r);
+	restore_finishes(again, NULL);
 }
 
 /* Every stored chunk damaged: the restored VM must not run on it but

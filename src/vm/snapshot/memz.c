@@ -11,22 +11,13 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#define MEMZ_LEVEL 1          /* zstd level: see docs/vm.md, SNAPSHOTS */
-#define MEMZ_WBUF  (4u << 20) /* output gathered before a write */
-
-static uint64_t chunk_len(uint64_t memory, uint32_t cs, uint64_t i)
-{
-	uint64_t n = memory - i * cs;
-	return n < cs ? n : cs;
-}
-
 static int check_entries(const struct snap_memz *m, const struct snap_section *s,
                          uint64_t index_size, struct err *e)
 {
 	uint64_t lo = s->offset + index_size, hi = s->offset + s->size;
 	for (uint64_t i = 0; i < m->hdr.nchunks; i++) {
 		const struct snap_memz_ent *c = &m->ent[i];
-		uint64_t n = chunk_len(m->memory, m->hdr.chunk_size, i);
+		uint64_t n = snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i);
 		int ok;
 		switch (c->kind) {
 		case SNAP_CHUNK_ZERO:
@@ -115,13 +106,14 @@ static int corrupt(struct err *e, const struct snap_memz *m, uint64_t i, const c
 	return err_set(
 	    e, ERR_INPUT, "snapshot memory chunk %llu (guest memory 0x%llx-0x%llx) is corrupt (%s)",
 	    (unsigned long long)i, (unsigned long long)at,
-	    (unsigned long long)(at + chunk_len(m->memory, m->hdr.chunk_size, i) - 1), what);
+	    (unsigned long long)(at + snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i) - 1),
+	    what);
 }
 
 static int read_chunk(struct memz_reader *r, uint64_t i, uint8_t *dst, size_t len, struct err *e)
 {
 	const struct snap_memz *m = r->m;
-	if (i >= m->hdr.nchunks || len != chunk_len(m->memory, m->hdr.chunk_size, i))
+	if (i >= m->hdr.nchunks || len != snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i))
 		return err_set(e, ERR_INTERNAL, "memory chunk %llu out of range",
 		               (unsigned long long)i);
 	const struct snap_memz_ent *c = &m->ent[i];
@@ -184,8 +176,10 @@ int snap_memz_verify(int fd, const struct snap_memz *m, struct err *e)
 	uint8_t *out = r ? malloc(m->hdr.chunk_size) : NULL;
 	int rc = out ? 0 : r ? err_sys(e, "allocating") : -1;
 	for (uint64_t i = 0; rc == 0 && i < m->hdr.nchunks; i++)
-		rc = read_chunk(r, i, out, chunk_len(m->memory, m->hdr.chunk_size, i), e) < 0 ? -1
-		                                                                              : 0;
+		rc = read_chunk(r, i, out, snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i),
+		                e) < 0
+		         ? -1
+		         : 0;
 	free(out);
 	if (r)
 		r->fd = -1, r->m = NULL; /* the caller's */
@@ -206,126 +200,4 @@ int snap_memz_source(int fd, struct snap_memz *m, struct mem_chunk_src *src, str
 	*src =
 	    (struct mem_chunk_src){m->hdr.chunk_size, m->hdr.nchunks, reader_read, reader_free, r};
 	return 0;
-}
-
-/* Writing: chunks are compressed one by one and their bytes gathered in
- * a buffer written out when full. */
-struct memz_writer {
-	int fd;
-	uint64_t at; /* file offset of wbuf[0] */
-	uint8_t *wbuf;
-	size_t wlen;
-	ZSTD_CCtx *cctx;
-	uint8_t *chunk, *zout;
-};
-
-static int flush(struct memz_writer *w, struct err *e)
-{
-	if (w->wlen && snap_pwrite_all(w->fd, w->wbuf, w->wlen, w->at, e))
-		return -1;
-	w->at += w->wlen;
-	w->wlen = 0;
-	return 0;
-}
-
-static int all_zero(const uint8_t *p, size_t len)
-{
-	const uint64_t *q = (const uint64_t *)p;
-	for (size_t i = 0; i < len / 8; i++)
-		if (q[i])
-			return 0;
-	return 1;
-}
-
-/* The chunk's bytes with untouched pages as zero, or NULL if none was
- * touched. */
-static const uint8_t *gather(struct memz_writer *w, const uint8_t *mem, uint64_t len,
-                             const uint8_t *touched)
-{
-	if (!touched)
-		return mem;
-	uint64_t pages = len / SNAP_PAGE, n = 0;
-	for (uint64_t p = 0; p < pages; p++)
-		n += touched[p];
-	if (n == 0)
-		return NULL;
-	if (n == pages)
-		return mem;
-	for (uint64_t p = 0; p < pages; p++) {
-		uint8_t *d = w->chunk + p * SNAP_PAGE;
-		if (touched[p])
-			memcpy(d, mem + p * SNAP_PAGE, SNAP_PAGE);
-		else
-			memset(d, 0, SNAP_PAGE);
-	}
-	return w->chunk;
-}
-
-static int put_chunk(struct memz_writer *w, const uint8_t *src, uint64_t len,
-                     struct snap_memz_ent *c, struct err *e)
-{
-	*c = (struct snap_memz_ent){0};
-	if (!src || all_zero(src, len))
-		return 0;
-	size_t z =
-	    ZSTD_compressCCtx(w->cctx, w->zout, ZSTD_compressBound(len), src, len, MEMZ_LEVEL);
-	const uint8_t *out = src;
-	c->kind = SNAP_CHUNK_RAW;
-	c->len = (uint32_t)len;
-	if (!ZSTD_isError(z) && z < len) {
-		out = w->zout;
-		c->kind = SNAP_CHUNK_ZSTD;
-		c->len = (uint32_t)z;
-	}
-	if (w->wlen + c->len > MEMZ_WBUF && flush(w, e))
-		return -1;
-	c->offset = w->at + w->wlen;
-	c->crc = (uint32_t)crc32(0, out, c->len);
-	memcpy(w->wbuf + w->wlen, out, c->len);
-	w->wlen += c->len;
-	return 0;
-}
-
-int snap_memz_write(int fd, const uint8_t *mem, uint64_t size, const uint8_t *touched,
-                    struct snap_header *h, uint64_t *off, struct err *e)
-{
-	if (h->nsections >= SNAP_MAX_SECTIONS)
-		return err_set(e, ERR_INTERNAL, "no room for the memory section");
-	struct snap_memz_hdr hdr = {SNAP_MEMZ_CHUNK, SNAP_MEMZ_ZSTD,
-	                            (size + SNAP_MEMZ_CHUNK - 1) / SNAP_MEMZ_CHUNK};
-	uint64_t isize = sizeof(hdr) + hdr.nchunks * sizeof(struct snap_memz_ent);
-	struct memz_writer w = {fd,
-	                        *off + isize,
-	                        malloc(MEMZ_WBUF),
-	                        0,
-	                        ZSTD_createCCtx(),
-	                        malloc(SNAP_MEMZ_CHUNK),
-	                        malloc(ZSTD_compressBound(SNAP_MEMZ_CHUNK))};
-	struct snap_memz_ent *ent = calloc(hdr.nchunks, sizeof(*ent));
-	int rc = ent && w.wbuf && w.cctx && w.chunk && w.zout ? 0 : err_sys(e, "allocating");
-	for (uint64_t i = 0; rc == 0 && i < hdr.nchunks; i++) {
-		uint64_t at = i * SNAP_MEMZ_CHUNK, len = chunk_len(size, SNAP_MEMZ_CHUNK, i);
-		const uint8_t *src =
-		    gather(&w, mem + at, len, touched ? touched + at / SNAP_PAGE : NULL);
-		rc = put_chunk(&w, src, len, &ent[i], e);
-	}
-	if (rc == 0)
-		rc = flush(&w, e);
-	if (rc == 0) {
-		uLong crc = crc32(0, (const Bytef *)&hdr, sizeof(hdr));
-		crc = crc32(crc, (const Bytef *)ent, (uInt)(isize - sizeof(hdr)));
-		h->sec[h->nsections++] =
-		    (struct snap_section){SNAP_SEC_MEMZ, (uint32_t)crc, *off, w.at - *off};
-		rc = snap_pwrite_all(fd, &hdr, sizeof(hdr), *off, e) ||
-		             snap_pwrite_all(fd, ent, isize - sizeof(hdr), *off + sizeof(hdr), e)
-		         ? -1
-		         : 0;
-		*off = (w.at + 7) & ~7ULL;
-	}
-	free(ent);
-	free(w.wbuf);
-	ZSTD_freeCCtx(w.cctx);
-	free(w.chunk);
-	free(w.zout);
-	return rc;
 }

@@ -41,6 +41,13 @@ struct snap_memz_ent {
 	uint32_t pad;
 };
 
+/* Bytes of chunk i of `memory` bytes in chunks of cs. */
+static inline uint64_t snap_memz_chunk_len(uint64_t memory, uint32_t cs, uint64_t i)
+{
+	uint64_t n = memory - i * cs;
+	return n < cs ? n : cs;
+}
+
 /* A loaded, checked index. */
 struct snap_memz {
 	struct snap_memz_hdr hdr;
