@@ -25,8 +25,7 @@ struct mem_lazy {
 	uint8_t *base;
 	uint64_t size;
 	struct mem_chunk_src src;
-	void (*on_fail)(void *ctx, const struct err *e);
-	void *fail_ctx;
+	struct mem_lazy_hooks hooks;
 	int uffd, stop_fd;
 	pthread_t thread;
 	uint8_t *buf;         /* one chunk */
@@ -70,6 +69,13 @@ wake:;
 	ioctl(l->uffd, UFFDIO_WAKE, &r);
 }
 
+static void fail(struct mem_lazy *l, const struct err *e)
+{
+	atomic_store(&l->failed, 1);
+	if (l->hooks.on_fail)
+		l->hooks.on_fail(l->hooks.ctx, e);
+}
+
 static void serve(struct mem_lazy *l, uint64_t addr)
 {
 	if (addr < (uintptr_t)l->base || addr - (uintptr_t)l->base >= l->size)
@@ -85,11 +91,8 @@ static void serve(struct mem_lazy *l, uint64_t addr)
 	if (!atomic_load(&l->failed)) {
 		struct err e = {0};
 		rc = l->src.read(l->src.ctx, i, l->buf, len, &e);
-		if (rc < 0) {
-			atomic_store(&l->failed, 1);
-			if (l->on_fail)
-				l->on_fail(l->fail_ctx, &e);
-		}
+		if (rc < 0)
+			fail(l, &e);
 	}
 	uint8_t *dst = l->base + i * l->src.chunk_size;
 	put_range(l, dst, rc == 0 ? l->buf : NULL, len);
@@ -99,6 +102,9 @@ static void serve(struct mem_lazy *l, uint64_t addr)
 static void *fill_thread(void *arg)
 {
 	struct mem_lazy *l = arg;
+	struct err e = {0};
+	if (l->hooks.thread_init && l->hooks.thread_init(l->hooks.ctx, &e))
+		fail(l, &e); /* every chunk reads as zero from now on */
 	for (;;) {
 		struct pollfd p[2] = {{l->uffd, POLLIN, 0}, {l->stop_fd, POLLIN, 0}};
 		if (poll(p, 2, -1) < 0) {
@@ -167,8 +173,8 @@ static int lazy_register(struct mem_lazy *l, struct err *e)
 }
 
 int mem_lazy_start(struct mem_lazy **out, uint8_t *base, uint64_t size,
-                   const struct mem_chunk_src *src, void (*on_fail)(void *ctx, const struct err *e),
-                   void *fail_ctx, struct err *e)
+                   const struct mem_chunk_src *src, const struct mem_lazy_hooks *hooks,
+                   struct err *e)
 {
 	*out = NULL;
 	if (!src->chunk_size || src->chunk_size % LAZY_PAGE || size % LAZY_PAGE ||
@@ -185,7 +191,7 @@ int mem_lazy_start(struct mem_lazy **out, uint8_t *base, uint64_t size,
 		return err_sys(e, "allocating");
 	}
 	l->base = base, l->size = size, l->src = *src;
-	l->on_fail = on_fail, l->fail_ctx = fail_ctx;
+	l->hooks = *hooks;
 	l->uffd = uffd;
 	l->stop_fd = eventfd(0, EFD_CLOEXEC);
 	l->buf = malloc(src->chunk_size);

@@ -25,17 +25,26 @@ struct mem_chunk_src {
 
 struct mem_lazy;
 
+/* What the fill thread tells its owner. */
+struct mem_lazy_hooks {
+	/* Called once, on the fill thread, when a chunk cannot be read
+	 * (corrupt), with the error naming the chunk; the chunk then reads as
+	 * zero so that no thread waits forever, and the owner must stop using
+	 * the memory. */
+	void (*on_fail)(void *ctx, const struct err *e);
+	/* Called first on the fill thread (to confine it), or NULL; a failure
+	 * is reported through on_fail. */
+	int (*thread_init)(void *ctx, struct err *e);
+	void *ctx;
+};
+
 /* Register [base, base+size) (anonymous, page aligned, not yet touched)
  * and start the fill thread, which owns `src` from then on (released by
  * mem_lazy_stop). Returns 0, or 1 without taking `src` when this host or
- * process cannot use userfaultfd (permission, kernel), or -1 with e.
- * When a chunk cannot be read (corrupt), on_fail is called once on the
- * fill thread with the error naming the chunk; the chunk then reads as
- * zero so that no thread waits forever, and the caller must stop using
- * the memory. */
+ * process cannot use userfaultfd (permission, kernel), or -1 with e. */
 int mem_lazy_start(struct mem_lazy **out, uint8_t *base, uint64_t size,
-                   const struct mem_chunk_src *src, void (*on_fail)(void *ctx, const struct err *e),
-                   void *fail_ctx, struct err *e);
+                   const struct mem_chunk_src *src, const struct mem_lazy_hooks *hooks,
+                   struct err *e);
 /* Stop the fill thread, unregister and release the source. The memory
  * must not be touched by anyone else any more (or only after this). */
 void mem_lazy_stop(struct mem_lazy *l);

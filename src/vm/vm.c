@@ -114,6 +114,13 @@ static void lazy_failed(void *ctx, const struct err *e)
 	vm_end_with_report(ctx, VM_END_ERROR, 1, e->msg);
 }
 
+/* The fill thread decompresses what a file says: confine it. */
+static int lazy_thread_init(void *ctx, struct err *e)
+{
+	(void)ctx;
+	return sandbox_init(e) || sandbox_enter_thread(SANDBOX_UFFD, e) ? -1 : 0;
+}
+
 /* Memory from compressed chunks: filled on first touch if userfaultfd
  * serves here, else all at once. */
 static int fill_memory(struct vm *vm, struct err *e)
@@ -122,7 +129,8 @@ static int fill_memory(struct vm *vm, struct err *e)
 	vm->chunks.release = NULL; /* taken */
 	int rc = 1;
 	if (!vm->restore->eager)
-		rc = mem_lazy_start(&vm->lazy, vm->ram, vm->ram_size, &src, lazy_failed, vm, e);
+		rc = mem_lazy_start(&vm->lazy, vm->ram, vm->ram_size, &src,
+		                    &(struct mem_lazy_hooks){lazy_failed, lazy_thread_init, vm}, e);
 	if (rc == 1)
 		rc = mem_fill_all(vm->ram, vm->ram_size, &src, e);
 	else if (rc == 0)
