@@ -57,10 +57,4 @@ int mem_lazy_failed(const struct mem_lazy *l);
  * skipped. Does not release src. */
 int mem_fill_all(uint8_t *base, uint64_t size, const struct mem_chunk_src *src, struct err *e);
 
-/* Which pages of [base, base+size) (page aligned, this process's memory)
- * have ever held data: present or swapped out (from /proc/self/pagemap),
- * one byte per page into map (1: may hold data). A page never touched
- * reads as zero in anonymous memory without being looked at. */
-int mem_pages_touched(const uint8_t *base, uint64_t size, uint8_t *map, struct err *e);
-
 #endif

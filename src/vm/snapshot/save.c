@@ -11,6 +11,7 @@
 #include "vm/snapshot/timers.h"
 #include "vm/vm_internal.h"
 #include "mem/lazy.h"
+#include "mem/touched.h"
 
 #include <errno.h>
 #include <fcntl.h>
