@@ -109,6 +109,12 @@ int cli_vm_serve(struct vm *vm, const struct cli_serve *s)
 		vm_request_end(vm, VM_END_SIGNAL, cli_stop_signal);
 	struct vm_api *api = s->api;
 	struct vm_api_machine *m = s->machine ? s->machine : &own;
+	/* paused before the API answers: a client never sees it running */
+	if (s->paused && vm_pause(vm, &e)) {
+		vm_api_stop(api);
+		vm_destroy(vm);
+		return cli_vm_fail(s->json, s->cmd, &e);
+	}
 	if (!api && s->api_sock) {
 		vm_api_instance_init(&in, m, vm);
 		if ((!s->machine && machine_of(vm, m, &e)) ||
@@ -116,11 +122,6 @@ int cli_vm_serve(struct vm *vm, const struct cli_serve *s)
 			vm_destroy(vm);
 			return cli_vm_fail(s->json, s->cmd, &e);
 		}
-	}
-	if (s->paused && vm_pause(vm, &e)) {
-		vm_api_stop(api);
-		vm_destroy(vm);
-		return cli_vm_fail(s->json, s->cmd, &e);
 	}
 	if (s->console_escape)
 		tty_raw_begin(STDIN_FILENO);

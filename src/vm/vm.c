@@ -109,15 +109,46 @@ static void *memslot_thread(void *arg)
 	return NULL;
 }
 
+static void lazy_failed(void *ctx, const struct err *e)
+{
+	vm_end_with_report(ctx, VM_END_ERROR, 1, e->msg);
+}
+
+/* The fill thread decompresses what a file says: confine it. */
+static int lazy_thread_init(void *ctx, struct err *e)
+{
+	(void)ctx;
+	return sandbox_init(e) || sandbox_enter_thread(SANDBOX_UFFD, e) ? -1 : 0;
+}
+
+/* Memory from compressed chunks: filled on first touch if userfaultfd
+ * serves here, else all at once. */
+static int fill_memory(struct vm *vm, struct err *e)
+{
+	struct mem_chunk_src src = vm->chunks;
+	vm->chunks.release = NULL; /* taken */
+	int rc = 1;
+	if (!vm->restore->eager)
+		rc = mem_lazy_start(&vm->lazy, vm->ram, vm->ram_size, &src,
+		                    &(struct mem_lazy_hooks){lazy_failed, lazy_thread_init, vm}, e);
+	if (rc == 1)
+		rc = mem_fill_all(vm->ram, vm->ram_size, &src, e);
+	else if (rc == 0)
+		return 0; /* the fill thread owns src */
+	src.release(src.ctx);
+	return rc;
+}
+
 static int reserve_memory(struct vm *vm, struct err *e)
 {
 	/* A restored VM maps the snapshot's memory privately: pages load on
 	 * first touch and the guest's writes never reach the file. */
-	if (vm->restore && vm->restore->fd >= 0)
+	if (vm->restore && vm->restore->fd >= 0) {
 		vm->ram =
 		    mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
 		         vm->restore->fd, (off_t)vm->restore->mem_off);
-	else
+		vm->ram_from_file = 1;
+	} else
 		vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
 		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->ram == MAP_FAILED) {
@@ -131,7 +162,7 @@ static int reserve_memory(struct vm *vm, struct err *e)
 	if (high)
 		vm->mem.r[vm->mem.n++] = (struct guest_mem_region){LAYOUT_4G, high, vm->ram + low};
 	vm->mem.total = vm->ram_size;
-	return 0;
+	return vm->chunks.release ? fill_memory(vm, e) : 0;
 }
 
 static int map_memory(struct vm *vm, struct memslot_job *job, struct err *e)
@@ -274,12 +305,16 @@ int vm_create_from(struct vm **out, const struct vm_config *cfg, const struct vm
                    struct err *e)
 {
 	*out = NULL;
-	if (check_config(cfg, e))
-		return -1;
-	struct vm *vm = calloc(1, sizeof(*vm));
-	if (!vm)
-		return err_sys(e, "allocating VM");
+	int bad = check_config(cfg, e);
+	struct vm *vm = bad ? NULL : calloc(1, sizeof(*vm));
+	if (!vm) {
+		if (rs && rs->chunks)
+			rs->chunks->release(rs->chunks->ctx);
+		return bad ? -1 : err_sys(e, "allocating VM");
+	}
 	vm->restore = rs;
+	if (rs && rs->chunks)
+		vm->chunks = *rs->chunks;
 	vm->done_fd = vm->console.stop_fd = -1;
 	vm->ram_size = cfg->memory;
 	vm->ncpus = cfg->cpus;
@@ -387,6 +422,9 @@ void vm_destroy(struct vm *vm)
 		vm->accel->ops->vm_destroy(vm->accel);
 	if (vm->done_fd >= 0)
 		close(vm->done_fd);
+	mem_lazy_stop(vm->lazy); /* nothing touches guest memory any more */
+	if (vm->chunks.release)
+		vm->chunks.release(vm->chunks.ctx);
 	if (vm->ram)
 		munmap(vm->ram, vm->ram_size);
 	if (vm->ctl.request_end) {

@@ -124,7 +124,15 @@ static void refusals_of_bodies(const char *sock, const char *kernel)
 	expect_fault(sock, "PUT", "/actions", "{}", 400, "\\\"action_type\\\" is required");
 	expect_fault(sock, "PUT", "/snapshot/load",
 	             "{\"snapshot_path\":\"/tmp/x\",\"mem_backend\":{\"backend_type\":\"File\"}}",
-	             400, "memory is in the snapshot file");
+	             400, "\\\"backend_path\\\" is required");
+	expect_fault(sock, "PUT", "/snapshot/load",
+	             "{\"snapshot_path\":\"/tmp/x\",\"mem_backend\":{\"backend_type\":\"Uffd\","
+	             "\"backend_path\":\"/tmp/u\"}}",
+	             400, "\\\"File\\\" is supported");
+	expect_fault(sock, "PUT", "/snapshot/load",
+	             "{\"snapshot_path\":\"/tmp/x\",\"mem_file_path\":\"/tmp/m\",\"mem_backend\":"
+	             "{\"backend_type\":\"File\",\"backend_path\":\"/tmp/m\"}}",
+	             400, "not both");
 }
 
 static void refusals_of_state_and_method(const char *sock)

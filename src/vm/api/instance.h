@@ -17,8 +17,9 @@ enum vm_api_req_kind { VM_API_REQ_START = 1, VM_API_REQ_LOAD };
 
 struct vm_api_req {
 	enum vm_api_req_kind kind;
-	char path[4096]; /* VM_API_REQ_LOAD: the snapshot file */
-	int resume;      /* VM_API_REQ_LOAD: run it at once */
+	char path[4096];     /* VM_API_REQ_LOAD: the snapshot file */
+	char mem_path[4096]; /* VM_API_REQ_LOAD: its memory file, or "" */
+	int resume;          /* VM_API_REQ_LOAD: run it at once */
 };
 
 struct vm_api_instance {

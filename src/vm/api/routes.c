@@ -226,7 +226,8 @@ static int snapshot_create(struct req *r)
 	    {"snapshot_path", API_STR, 1},
 	    {"snapshot_type", API_STR, 0},
 	    {"mem_file_path", API_STR, 0},
-	    {"with_disks", API_BOOL, 0}, /* capsa extension: the disks' data too */
+	    {"with_disks", API_BOOL, 0},   /* capsa extension: the disks' data too */
+	    {"memory_format", API_STR, 0}, /* capsa extension: "compressed" or "raw" */
 	    {NULL, 0, 0},
 	};
 	int status;
@@ -238,22 +239,30 @@ static int snapshot_create(struct req *r)
 		return status;
 	const char *path = api_str(o, "snapshot_path");
 	const char *type = api_str(o, "snapshot_type");
+	const char *form = api_str(o, "memory_format");
+	const char *mem = api_str(o, "mem_file_path");
 	if (!*path)
 		status = fault(r, 400, "\"snapshot_path\" must not be empty");
 	else if (type && strcmp(type, "Full"))
 		status = fault(r, 400, "only \"snapshot_type\": \"Full\" is supported");
-	else if (api_has(o, "mem_file_path"))
-		status =
-		    fault(r, 400,
-		          "\"mem_file_path\" is not supported: memory goes into the snapshot file");
+	else if (form && strcmp(form, "compressed") && strcmp(form, "raw"))
+		status = fault(r, 400, "\"memory_format\" must be \"compressed\" or \"raw\"");
+	else if (mem && (!*mem || !strcmp(mem, path)))
+		status = fault(r, 400, "\"mem_file_path\" must be a file other than the snapshot");
+	else if (mem && form)
+		status = fault(r, 400,
+		               "a \"mem_file_path\" is always a raw image: no "
+		               "\"memory_format\"");
 	else
 		status = 0;
+	struct vm_snapshot_opts so = {
+	    .with_disks = api_bool(o, "with_disks", 0),
+	    .memory_raw = form && !strcmp(form, "raw"),
+	    .mem_path = mem,
+	};
 	struct err e = {0};
 	if (!status)
-		status = vm_snapshot_save_opts(
-		             vm, path, &(struct vm_snapshot_opts){api_bool(o, "with_disks", 0)}, &e)
-		             ? fault_err(r, &e)
-		             : 204;
+		status = vm_snapshot_save_opts(vm, path, &so, &e) ? fault_err(r, &e) : 204;
 	json_object_put(o);
 	return status;
 }
@@ -266,16 +275,37 @@ static int snapshot_load_check(struct req *r, json_object *o)
 		return fault(r, 400,
 		             "a snapshot loads only into a process started with just --api-sock "
 		             "and not configured since");
-	if (api_has(o, "mem_file_path") || api_has(o, "mem_backend"))
-		return fault(r, 400,
-		             "\"mem_file_path\" and \"mem_backend\" are not used: memory is in the "
-		             "snapshot file");
+	if (api_has(o, "mem_file_path") && api_has(o, "mem_backend"))
+		return fault(r, 400, "give \"mem_file_path\" or \"mem_backend\", not both");
 	if (api_bool(o, "enable_diff_snapshots", 0))
 		return fault(r, 400, "\"enable_diff_snapshots\" is not supported");
 	if (!*api_str(o, "snapshot_path"))
 		return fault(r, 400, "\"snapshot_path\" must not be empty");
 	if (strlen(api_str(o, "snapshot_path")) >= sizeof(((struct vm_api_req *)0)->path))
 		return fault(r, 400, "\"snapshot_path\" is too long");
+	return 0;
+}
+
+/* Where the memory is, for a snapshot saved with mem_file_path: the
+ * deprecated "mem_file_path" or "mem_backend" of type "File" (a "Uffd"
+ * backend, an outside page-fault handler, is not served). */
+static int load_mem_path(struct req *r, json_object *o, char *out, size_t cap)
+{
+	static const struct api_field be[] = {
+	    {"backend_path", API_STR, 1}, {"backend_type", API_STR, 1}, {NULL, 0, 0}};
+	const char *p = api_str(o, "mem_file_path");
+	json_object *b = api_obj(o, "mem_backend");
+	if (b) {
+		struct err e = {0};
+		if (api_body_check(b, "\"mem_backend\": ", be, &e))
+			return fault_err(r, &e);
+		if (strcmp(api_str(b, "backend_type"), "File"))
+			return fault(r, 400, "only \"backend_type\": \"File\" is supported");
+		p = api_str(b, "backend_path");
+	}
+	if (p && (!*p || strlen(p) >= cap))
+		return fault(r, 400, "the memory file path is empty or too long");
+	snprintf(out, cap, "%s", p ? p : "");
 	return 0;
 }
 
@@ -296,6 +326,8 @@ static int snapshot_load(struct req *r)
 		return status;
 	status = snapshot_load_check(r, o);
 	struct vm_api_req q = {.kind = VM_API_REQ_LOAD, .resume = api_bool(o, "resume_vm", 0)};
+	if (!status)
+		status = load_mem_path(r, o, q.mem_path, sizeof(q.mem_path));
 	if (!status)
 		snprintf(q.path, sizeof(q.path), "%s", api_str(o, "snapshot_path"));
 	json_object_put(o);
