@@ -280,7 +280,7 @@ int vm_create_from(struct vm **out, const struct vm_config *cfg, const struct vm
 	if (!vm)
 		return err_sys(e, "allocating VM");
 	vm->restore = rs;
-	vm->done_fd = vm->console.stop_fd = -1;
+	vm->done_fd = vm->console.stop_fd = vm->incoming_fd = -1;
 	vm->ram_size = cfg->memory;
 	vm->ncpus = cfg->cpus;
 	pthread_mutex_init(&vm->report_lock, NULL);
@@ -339,6 +339,8 @@ int vm_run(struct vm *vm, struct vm_result *res, struct err *e)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc == 0)
 		rc = console_start(vm, e);
+	if (vm_migrate_started(vm, rc, e)) /* a received VM's source learns it runs */
+		rc = -1;
 	if (rc)
 		vm_end_with_report(vm, VM_END_ERROR, 1, e->msg);
 
