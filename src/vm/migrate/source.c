@@ -211,16 +211,17 @@ static uint64_t count_bits(const uint64_t *bits, uint64_t npages)
 	return n;
 }
 
-/* Send the pages set in m->bits and clear them. */
+/* Send the pages set in m->bits and clear them: a word at a time, so that
+ * a last round of a few pages in gigabytes of RAM costs little. */
 static int send_round(struct vm_migration *m, int first, struct err *e)
 {
-	for (uint64_t pg = 0; pg < m->npages; pg++) {
-		uint64_t bit = 1ULL << (pg % 64);
-		if (!(m->bits[pg / 64] & bit))
-			continue;
-		m->bits[pg / 64] &= ~bit;
-		if (send_page(m, pg, first, e))
-			return -1;
+	for (uint64_t w = 0; w < (m->npages + 63) / 64; w++) {
+		while (m->bits[w]) {
+			uint64_t pg = w * 64 + (uint64_t)__builtin_ctzll(m->bits[w]);
+			m->bits[w] &= m->bits[w] - 1;
+			if (pg < m->npages && send_page(m, pg, first, e))
+				return -1;
+		}
 	}
 	return flush_batch(m, e);
 }
