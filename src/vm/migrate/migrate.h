@@ -66,10 +66,10 @@ int vm_migrate_receive(int lfd, const struct vm_restore_opts *o, struct vm **out
 
 /* vm_run, once it started the vCPU threads of a VM from vm_migrate_receive
  * (held parked until this returns; `failed` 0) or could not (e says why):
- * tells the source, which then
- * ends its VM or resumes it. Returns -1 with e set when `failed` or when
- * the source could not be told that the VM runs (the source then resumes
- * its VM, so this one must end). Nothing (0) for any other VM. */
+ * tells the source, which then ends its VM or resumes it. Returns -1 with e
+ * set when `failed` or when the source could not be told that the VM runs
+ * (the source then resumes its VM, so this one must end). Nothing (0) for
+ * any other VM. */
 int vm_migrate_started(struct vm *vm, int failed, struct err *e);
 
 #endif
