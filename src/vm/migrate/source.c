@@ -50,7 +50,7 @@ struct vm_migration {
 	int cancel;                  /* vm_migrate_free (guarded by lock) */
 	int reported;                /* a completed status was read (guarded by lock) */
 	struct vm_migrate_status st; /* guarded by lock */
-	double t0, t_pause, t_sent;
+	double t0, t_pause, t_sent, t_running;
 	uint64_t *bits; /* dirty pages, one bit per page of guest RAM */
 	uint64_t npages;
 	uint8_t *batch; /* MIG_PAGES payload being filled */
@@ -395,7 +395,10 @@ static int stop_and_copy(struct vm_migration *m, int *paused, struct err *e)
 	if (send_round(m, 0, e) || send_state(m, e))
 		return -1;
 	m->t_sent = now_ms();
-	return expect_answer(m, MIG_RUNNING, "to run the VM", e);
+	if (expect_answer(m, MIG_RUNNING, "to run the VM", e))
+		return -1;
+	m->t_running = now_ms(); /* before dirty_stop, which may take milliseconds */
+	return 0;
 }
 
 static int migrate(struct vm_migration *m, int *paused, struct err *e)
@@ -438,13 +441,13 @@ static void *migration_thread(void *arg)
 	if (m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
-	m->st.total_ms = t - m->t0;
+	m->st.total_ms = (rc ? t : m->t_running) - m->t0;
 	if (rc) {
 		m->st.state = VM_MIGRATE_FAILED;
 		snprintf(m->st.error, sizeof(m->st.error), "%s", e.msg);
 	} else {
 		m->st.state = VM_MIGRATE_COMPLETED;
-		m->st.downtime_ms = t - m->t_pause;
+		m->st.downtime_ms = m->t_running - m->t_pause;
 		m->st.downtime_sent_ms = m->t_sent - m->t_pause;
 	}
 	if (rc == 0) {
