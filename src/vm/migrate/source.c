@@ -28,7 +28,7 @@
 #define MIG_MAX_ROUNDS 30
 #define MIG_STALL      3
 #define MIG_BATCH      64 /* pages per MIG_PAGES record */
-#define MIG_IDLE_WAITS 20 /* 1 ms waits for a first written page */
+#define MIG_IDLE_WAITS 50 /* 1 ms waits for a first written page */
 /* Before the pause: at most this many rounds that wait for the target to
  * apply them (catch_up). */
 #define MIG_SYNC_ROUNDS 4
