@@ -315,7 +315,7 @@ int vm_create_from(struct vm **out, const struct vm_config *cfg, const struct vm
 	vm->restore = rs;
 	if (rs && rs->chunks)
 		vm->chunks = *rs->chunks;
-	vm->done_fd = vm->console.stop_fd = -1;
+	vm->done_fd = vm->console.stop_fd = vm->incoming_fd = -1;
 	vm->ram_size = cfg->memory;
 	vm->ncpus = cfg->cpus;
 	pthread_mutex_init(&vm->report_lock, NULL);
@@ -368,12 +368,24 @@ int vm_run(struct vm *vm, struct vm_result *res, struct err *e)
 	sigemptyset(&kick);
 	sigaddset(&kick, accel_kick_signal());
 	pthread_sigmask(SIG_BLOCK, &kick, &old);
+	/* A VM received by live migration: its vCPU threads start parked and
+	 * go once the source has been told that they run (the answer is not
+	 * held up by a vCPU thread that is already busy). */
+	int held = vm->incoming_fd >= 0;
+	if (held)
+		atomic_store(&vm->pause.requested, 1);
 	int rc = 0;
 	for (unsigned i = 0; i < vm->ncpus && rc == 0; i++)
 		rc = vcpu_start(&vm->vcpus[i], e);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc == 0)
 		rc = console_start(vm, e);
+	if (vm_migrate_started(vm, rc, e)) /* a received VM's source learns it runs */
+		rc = -1;
+	if (held && rc == 0) { /* else they stay parked until the VM stops */
+		atomic_store(&vm->pause.requested, 0);
+		vm_pause_wake_all(vm);
+	}
 	if (rc)
 		vm_end_with_report(vm, VM_END_ERROR, 1, e->msg);
 

@@ -75,6 +75,7 @@ struct vm {
 
 	struct vm_pause pause;          /* vm_pause.c */
 	struct vm_migration *migration; /* migrate/source.c, or NULL */
+	int incoming_fd; /* migrate/target.c: the source, told once vm_run runs the VM; or -1 */
 	/* Being created from a snapshot: memory comes from the file, and
 	 * nothing is loaded or written into it (vm_create_from). */
 	const struct vm_restore_src *restore;
