@@ -239,8 +239,15 @@ static void branch_to(struct jc *c, uint32_t depth)
 {
 	const struct jctl *t = &c->cs[c->ncs - 1 - depth];
 	move_top(c, t->height, br_arity(t));
-	if (t->kind == CK_LOOP)
-		fuel_check(c);
+	if (t->kind == CK_LOOP) {
+		/* Fuel left: straight to the head; else the refill (or the
+		 * trap), out of line, then the head. */
+		x_alu_ri(c->b, 1, OP_SUB, R13, 1);
+		x_jcc(c->b, CC_NS, t->label);
+		x_jmp(c->b, jc_trap_label(c, JT_FUEL));
+		c->traps[c->ntraps - 1].back = t->label;
+		return;
+	}
 	x_jmp(c->b, t->label);
 }
 
@@ -344,6 +351,8 @@ static void call_args_done(struct jc *c, const struct wtype *ft)
 static void call_helper(struct jc *c, uint32_t base, int func_reg, struct capsa_wasm_func *f)
 {
 	x_store(c->b, 1, xmem(R15, CTX_BUDGET), R13);
+	x_load(c->b, 1, RDX, xmem(RSP, JC_DEPTH));
+	x_store(c->b, 1, xmem(R15, CTX_DEPTH), RDX);
 	if (func_reg >= 0)
 		x_mov_rr(c->b, 1, RSI, func_reg);
 	else
@@ -368,6 +377,7 @@ static int op_call(struct jc *c)
 	uint32_t base = c->nvs - ft->nparams;
 	if (fi >= c->m->nimp_funcs) {
 		x_lea(c->b, 1, RSI, jc_slot(c, base));
+		x_load(c->b, 1, RDX, xmem(RSP, JC_DEPTH));
 		x_call_label(c->b, c->func_labels[fi - c->m->nimp_funcs]);
 		jc_site(c);
 	} else {
@@ -416,6 +426,7 @@ static int op_call_indirect(struct jc *c)
 	x_rr(b, 0, 1, 0x85, R11, R11, 0);
 	x_jcc(b, CC_E, slow);
 	x_lea(b, 1, RSI, jc_slot(c, base));
+	x_load(b, 1, RDX, xmem(RSP, JC_DEPTH));
 	x_rr(b, 0, 0, 0xff, 2, R11, 0); /* call r11 */
 	jc_site(c);
 	x_jmp(b, done);
@@ -614,10 +625,11 @@ static void prologue(struct jc *c)
 	c->frame_fix = (uint32_t)b->n - 4;
 	x_alu_rm(b, 1, OP_CMP, RAX, xmem(R15, CTX_LIMIT));
 	x_jcc(b, CC_B, jc_trap_label(c, CAPSA_WASM_TRAP_STACK_EXHAUSTED));
-	x_alu_mi(b, 1, OP_SUB, xmem(R15, CTX_DEPTH), 1);
+	x_alu_ri(b, 1, OP_SUB, RDX, 1);
 	x_jcc(b, CC_S, jc_trap_label(c, CAPSA_WASM_TRAP_STACK_EXHAUSTED));
 	x_mov_rr(b, 1, RSP, RAX);
 	x_store(b, 1, xmem(RSP, 0), RSI);
+	x_store(b, 1, xmem(RSP, JC_DEPTH), RDX);
 	for (uint32_t i = 0; i < np; i++) {
 		if (c->loc[i].reg >= 0)
 			continue;
@@ -662,7 +674,6 @@ static void epilogue(struct jc *c, uint32_t frame)
 		x_load(b, jt_w(ft->types[ft->nparams + k]), RAX, jc_slot(c, k));
 		x_store(b, 1, xmem(RDX, (int32_t)(8 * k)), RAX);
 	}
-	x_alu_mi(b, 1, OP_ADD, xmem(R15, CTX_DEPTH), 1);
 	x_rr(b, 0, 1, 0x81, OP_ADD, RSP, 0);
 	xb_u32(b, frame);
 	x_ret(b);
@@ -729,7 +740,7 @@ int jc_function(struct jc *c, uint32_t defidx)
 	/* Spare cells above the deepest stack: a host function given the
 	 * arguments of a call at the top may write a few more cells than it
 	 * returns (the interpreter tolerates that too). */
-	uint64_t slots = 1 + (uint64_t)c->nlocals + c->nextra + c->maxh + 8;
+	uint64_t slots = 2 + (uint64_t)c->nlocals + c->nextra + c->maxh + 8;
 	uint64_t frame = slots * 8;
 	if (frame % 16 == 0)
 		frame += 8;

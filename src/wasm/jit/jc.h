@@ -3,8 +3,9 @@
  * runtime (runtime.c, helpers.c).
  *
  * Frame of a compiled function, addressed from RSP (which stays put in the
- * body): [rsp] the caller's argument/result cells, then one 8-byte slot per
- * local, then one per operand stack position. Values on the abstract
+ * body): [rsp] the caller's argument/result cells, [rsp + 8] the calls left
+ * before "call stack exhausted" (the frame's own depth), then one 8-byte
+ * slot per local, then one per operand stack position. Values on the abstract
  * operand stack are constants, registers, (unread) locals or their own
  * slot; every position has a fixed slot. At block boundaries and calls
  * everything is written to its slot; locals the compiler keeps in
@@ -14,7 +15,10 @@
  * are written back there), R15 holds the per-store context, R14 the base
  * of the instance's memory 0, R13 the fuel budget (ctx->budget while
  * compiled code runs; stored there before any call into the runtime);
- * every other register is clobbered. */
+ * RDX carries the caller's depth into a call (the callee decrements it:
+ * a chain through registers and frames, not one counter in memory that
+ * every call and return would update), and ctx->depth_left holds it while
+ * the runtime runs; every other register is clobbered. */
 #ifndef CAPSA_WASM_JIT_JC_H
 #define CAPSA_WASM_JIT_JC_H
 
@@ -38,7 +42,7 @@
 /* R15 points here; the offsets are part of the generated code. */
 struct jit_ctx {
 	int64_t budget;        /* fuel taken from the store, spent downwards */
-	int64_t depth_left;    /* calls left before "call stack exhausted" */
+	int64_t depth_left;    /* the same, of the frame calling the runtime */
 	uintptr_t stack_limit; /* lowest RSP a frame may reach */
 	uintptr_t unwind_rsp;  /* the entry trampoline's RSP, for traps */
 	struct capsa_wasm_store *store;
@@ -152,7 +156,8 @@ struct jc {
 	int fail; /* out of memory or not supported: leave it to the interpreter */
 };
 
-#define XMM(n) (16 + (n))
+#define XMM(n)   (16 + (n))
+#define JC_DEPTH 8 /* frame offset of the frame's depth */
 
 static inline int jt_isf(uint8_t t)
 {
@@ -164,12 +169,12 @@ static inline int jt_w(uint8_t t)
 }
 static inline struct xm jc_slot(const struct jc *c, uint32_t pos)
 {
-	return xmem(RSP, (int32_t)(8 + 8 * (c->nlocals + c->nextra + pos)));
+	return xmem(RSP, (int32_t)(16 + 8 * (c->nlocals + c->nextra + pos)));
 }
 static inline struct xm jc_local(const struct jc *c, uint32_t i)
 {
 	(void)c;
-	return xmem(RSP, (int32_t)(8 + 8 * i));
+	return xmem(RSP, (int32_t)(16 + 8 * i));
 }
 
 /* Value stack (func.c). */

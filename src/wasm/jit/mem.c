@@ -101,6 +101,19 @@ int jc_op_memory(struct jc *c, uint8_t op)
 	uint32_t pv = c->nvs;
 	struct jv a = jc_pop(c);
 	uint32_t pa = c->nvs;
+	if (v.kind == JV_CONST && (si->size < 8 || (int64_t)v.c == (int32_t)v.c)) {
+		/* mov m, imm: c6 /0 ib, 66 c7 /0 iw, c7 /0 id, REX.W c7 /0 id */
+		struct xm m = address(c, &a, pa, offset, si->size, &treg);
+		jc_site(c);
+		x_rm(c->b, si->size == 2 ? 0x66 : 0, si->size == 8, si->size == 1 ? 0xc6 : 0xc7, 0,
+		     m, 0);
+		for (uint32_t i = 0; i < (si->size < 4 ? si->size : 4u); i++)
+			xb_u8(c->b, (uint8_t)(v.c >> (8 * i)));
+		if (treg >= 0)
+			jc_free_reg(c, treg);
+		jc_free(c, &a);
+		return 0;
+	}
 	int vt, rv = jc_reg(c, &v, pv, &vt);
 	struct xm m = address(c, &a, pa, offset, si->size, &treg);
 	jc_site(c);

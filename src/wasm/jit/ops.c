@@ -297,13 +297,25 @@ static int reg_of(const struct jc *c, const struct jv *v)
 	return v->kind == JV_LOCAL ? c->loc[v->local].reg : -1;
 }
 
+static int lea_const(const struct jv *b)
+{
+	return b->kind == JV_CONST && fits32(b) && (int32_t)b->c != INT32_MIN;
+}
+
+/* Whether x + y or x - K can be one lea from registers (which reads both
+ * operands before it writes, so the result may go to either's local). */
+static int lea_ok(const struct jc *c, uint8_t k, const struct jv *a, const struct jv *b)
+{
+	return reg_of(c, a) >= 0 && k <= 1 && (lea_const(b) || (k == 0 && reg_of(c, b) >= 0));
+}
+
 /* x + y or x - K into a register other than x's: one lea (k: 0 add, 1 sub). */
 static int lea_form(struct jc *c, int w, uint8_t k, struct jv *a, struct jv *b, int *dst,
                     int to_local)
 {
 	int ra = reg_of(c, a), rb = reg_of(c, b);
-	int bconst = b->kind == JV_CONST && fits32(b) && (int32_t)b->c != INT32_MIN;
-	if (ra < 0 || (a->kind == JV_REG && !to_local) || k > 1 || !(bconst || (k == 0 && rb >= 0)))
+	int bconst = lea_const(b);
+	if (!lea_ok(c, k, a, b) || (a->kind == JV_REG && !to_local))
 		return 0;
 	if (!to_local)
 		*dst = jc_alloc(c, 0);
@@ -341,7 +353,8 @@ static void int_binary(struct jc *c, int w, uint8_t k)
 	if (comm && a.kind != JV_REG && (b.kind == JV_REG || a.kind == JV_CONST)) {
 		swap(&a, &pa, &b, &pb);
 	}
-	int tee, dst = jc_dst_local(c, type, &b, &tee), to_local = dst >= 0;
+	int tee, dst = jc_dst_local(c, type, lea_ok(c, k, &a, &b) ? NULL : &b, &tee);
+	int to_local = dst >= 0;
 	if (lea_form(c, w, k, &a, &b, &dst, to_local)) {
 		jc_push_dst(c, type, dst, tee, to_local);
 		return;
