@@ -12,7 +12,9 @@
  * registers stay there (and are saved around calls).
  *
  * Internal calling convention: RSI points at the argument cells (results
- * are written back there), R15 holds the per-store context, R14 the base
+ * are written back there; a single result is in RAX too; direct calls
+ * also pass the first four integer and four float arguments in RCX, R8,
+ * R9, R10 and XMM0-3, jc_arg_reg), R15 holds the per-store context, R14 the base
  * of the instance's memory 0, R13 the fuel budget (ctx->budget while
  * compiled code runs; stored there before any call into the runtime);
  * RDX carries the caller's depth into a call (the callee decrements it:
@@ -130,7 +132,8 @@ struct jc {
 	struct rd r;
 	uint32_t fidx; /* module-wide index of the function */
 	const struct wtype *ft;
-	uint32_t *func_labels; /* per defined function */
+	uint32_t *func_labels; /* per defined function: entry with the arguments in memory */
+	uint32_t *reg_labels;  /* ... and with the first ones in registers too */
 	struct jlocal *loc;
 	uint32_t nlocals;
 	uint32_t reglocals[16], nreglocals; /* the locals kept in registers */
@@ -195,6 +198,11 @@ void jc_detach_local(struct jc *c, uint32_t x);
 void jc_store_reg(struct jc *c, uint8_t type, struct xm m, int src);
 void jc_load_mem(struct jc *c, uint8_t type, int dst, struct xm m);
 void jc_evict(struct jc *c, int r);
+/* Register moves dst[i] = src[i] done as if at once (dst distinct; RAX and
+ * XMM15 break cycles); src may be changed. */
+void jc_pmove(struct jc *c, uint32_t n, const int *dst, int *src);
+/* The register that carries argument k of a direct call, or -1. */
+int jc_arg_reg(const struct wtype *ft, uint32_t k);
 void jc_push_reg(struct jc *c, uint8_t type, int r);
 /* Before and after a call out of the function: spill, save register locals;
  * then reload them and the memory base. */

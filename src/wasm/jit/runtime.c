@@ -213,6 +213,7 @@ static void interp_stub(struct jc *c, struct capsa_wasm_func *f)
 {
 	struct xbuf *b = c->b;
 	x_alu_ri(b, 1, OP_SUB, RSP, 8);
+	x_store(b, 1, xmem(RSP, 0), RSI);
 	x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
 	x_store(b, 1, xmem(R15, CTX_DEPTH), RDX);
 	x_mov_rr(b, 1, RDX, RSI);
@@ -222,6 +223,10 @@ static void interp_stub(struct jc *c, struct capsa_wasm_func *f)
 	x_call_abs(b, (const void *)jit_h_call);
 	jc_site(c);
 	x_load(b, 1, R13, xmem(R15, CTX_BUDGET));
+	if (f->type->nresults == 1) { /* like a compiled function's result */
+		x_load(b, 1, RAX, xmem(RSP, 0));
+		x_load(b, 1, RAX, xmem(RAX, 0));
+	}
 	x_alu_ri(b, 1, OP_ADD, RSP, 8);
 	x_ret(b);
 }
@@ -241,7 +246,7 @@ static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, str
 	uint32_t ndef = m->nfuncs - m->nimp_funcs, capsites = 0;
 	struct jit_stubs st;
 	jit_stubs_emit(b, &st, &rg->tramp, &rg->unwind);
-	for (uint32_t i = 0; i < ndef; i++)
+	for (uint32_t i = 0; i < 2 * ndef; i++)
 		labels[i] = x_label(b);
 	for (uint32_t i = 0; i < ndef; i++) {
 		size_t start = b->n;
@@ -254,6 +259,7 @@ static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, str
 		c.b = b;
 		c.st = st;
 		c.func_labels = labels;
+		c.reg_labels = labels + ndef;
 		c.sites = &rg->sites;
 		c.nsites = &rg->nsites;
 		c.capsites = &capsites;
@@ -277,6 +283,7 @@ static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, str
 			c.nsites = &rg->nsites;
 			c.capsites = &capsites;
 			x_bind(b, labels[i]);
+			x_bind(b, labels[ndef + i]);
 			interp_stub(&c, in->funcs[m->nimp_funcs + i]);
 			if (c.fail)
 				return -1;
@@ -316,7 +323,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	const struct capsa_wasm_module *m = in->mod;
 	uint32_t ndef = m->nfuncs - m->nimp_funcs;
 	struct jit_region *rg = calloc(1, sizeof(*rg));
-	uint32_t *labels = calloc(ndef + 1, sizeof(uint32_t));
+	uint32_t *labels = calloc(2 * (size_t)ndef + 1, sizeof(uint32_t));
 	uint8_t *compiled = calloc(ndef + 1, 1);
 	struct xbuf b = {0};
 	int rc = -1;
