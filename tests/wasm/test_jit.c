@@ -76,6 +76,23 @@ static const char *calls_wat =
     "    local.get 0 local.get 1 i32.const 3 i32.mul i32.add local.get 2 i32.const 5 i32.mul\n"
     "    i32.add local.get 3 i32.const 7 i32.mul i32.add local.get 4 i32.const 11 i32.mul\n"
     "    i32.add)\n"
+    "  (func (export \"pow2\") (param i32 i64) (result i64)\n"
+    "  (local i64)\n"
+    "  local.get 0 i32.const 4 i32.div_s i64.extend_i32_u\n"
+    "  local.get 0 i32.const 8 i32.rem_s i64.extend_i32_u i64.add\n"
+    "  local.get 0 i32.const 16 i32.div_u i64.extend_i32_u i64.add\n"
+    "  local.get 0 i32.const 1073741824 i32.rem_u i64.extend_i32_u i64.add\n"
+    "  local.get 0 i32.const 0x80000000 i32.div_s i64.extend_i32_u i64.add\n"
+    "  local.get 0 i32.const 0x40000000 i32.div_s i64.extend_i32_u i64.add\n"
+    "  local.get 0 i32.const 0x40000000 i32.rem_s i64.extend_i32_u i64.add\n"
+    "  local.get 1 i64.const 0x100000000 i64.div_s i64.add\n"
+    "  local.get 1 i64.const 0x100000000 i64.rem_s i64.add\n"
+    "  local.get 1 i64.const 0x100000000 i64.rem_u i64.add\n"
+    "  local.get 1 i64.const 0x100000000 i64.div_u i64.add\n"
+    "  local.get 1 i64.const 2 i64.rem_s i64.add\n"
+    "  local.get 1 i64.const 0x4000000000000000 i64.div_s i64.add\n"
+    "  local.get 1 i64.const 0x8000000000000000 i64.div_u i64.add\n"
+    "  local.get 1 i64.const 0x8000000000000000 i64.div_s i64.add)\n"
     "  (func $f32 (param f32 f32) (result f32) local.get 0 local.get 1 f32.sub)\n"
     "  (func $i64 (param i64 i32) (result i64) local.get 0 local.get 1 i64.extend_i32_u i64.mul)\n"
     "  (func (export \"mixed\") (param i32) (result f64) (local i32 i64 f32 f64)\n"
@@ -343,6 +360,13 @@ static const struct argcall argcalls[] = {
     {"chain",
      {{.i32 = 10}, {.i64 = 5}, {.f64 = 1e300}, {.i32 = 1}, {.f32 = 2.0f}, {.i32 = 100}},
      CAPSA_WASM_TRAP_INT_OVERFLOW},
+    {"pow2", {{.i32 = -7}, {.i64 = -9}}, CAPSA_WASM_OK},
+    {"pow2", {{.i32 = 7}, {.i64 = 9}}, CAPSA_WASM_OK},
+    {"pow2", {{.i32 = INT32_MIN}, {.i64 = INT64_MIN}}, CAPSA_WASM_OK},
+    {"pow2", {{.i32 = INT32_MAX}, {.i64 = INT64_MAX}}, CAPSA_WASM_OK},
+    {"pow2", {{.i32 = -1}, {.i64 = -1}}, CAPSA_WASM_OK},
+    {"pow2", {{.i32 = 123456789}, {.i64 = -81985529216486895}}, CAPSA_WASM_OK},
+    {"pow2", {{.i32 = -123456789}, {.i64 = 81985529216486895}}, CAPSA_WASM_OK},
     /* deeper than the call depth limit (5000) */
     {"chain",
      {{.i32 = 6000}, {.i64 = 5}, {.f64 = 0.25}, {.i32 = 1}, {.f32 = 2.0f}, {.i32 = 9000}},

@@ -84,7 +84,9 @@ int jc_op_memory(struct jc *c, uint8_t op)
 		const struct ldinfo *li = &loads[op - 0x28];
 		struct jv a = jc_pop(c);
 		uint32_t pa = c->nvs;
-		int tee, dst = jc_dst_local(c, li->type, &a, &tee), to_local = dst >= 0;
+		/* The load reads its address before it writes: the result may go
+		 * to the local the address comes from. */
+		int tee, dst = jc_dst_local(c, li->type, NULL, &tee), to_local = dst >= 0;
 		if (!to_local)
 			dst = jc_alloc(c, jt_isf(li->type));
 		struct xm m = address(c, &a, pa, offset, li->size, &treg);
