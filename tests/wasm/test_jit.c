@@ -61,6 +61,18 @@ static const char *wat =
 static const char *calls_wat =
     "(module\n"
     "  (memory 1)\n"
+    "  (data (i32.const 96) \"\\11\\22\\33\\44\\55\\66\\77\\88\\99\\aa\\bb\\cc\\dd\\ee\\ff\\01\")\n"
+    "  (data (i32.const 112) "
+    "\"\\00\\00\\00\\00\\00\\00\\f8\\3f\\23\\45\\67\\89\\ab\\cd\\ef\\fe\")\n"
+    "  (func (export \"ldop\") (param i32 i64) (result i64)\n"
+    "    local.get 1 i64.const 3 i64.mul local.get 0 i64.load offset=8 i64.add\n"
+    "    local.get 1 i64.const 5 i64.add local.get 0 i64.load i64.xor i64.add\n"
+    "    local.get 1 f64.convert_i64_s f64.const 2 f64.mul local.get 0 f64.load offset=16 f64.sub\n"
+    "    f64.const 0.5 f64.add local.get 0 f64.load offset=16 f64.div i64.trunc_sat_f64_s i64.add\n"
+    "    local.get 0 i32.const 7 i32.mul local.get 0 i32.load offset=4 i32.sub\n"
+    "    local.get 0 i32.load offset=2 i32.and i64.extend_i32_u i64.add\n"
+    "    local.get 1 f32.convert_i64_s f32.const 3 f32.mul local.get 0 f32.load offset=12 f32.mul\n"
+    "    i64.trunc_sat_f32_s i64.add)\n"
     "  (func $mix (param i32 i64 f32 f64 i32 i64 f64 f32 i32 f64 i32) (result f64)\n"
     "    local.get 0 f64.convert_i32_s local.get 1 f64.convert_i64_s f64.add\n"
     "    local.get 2 f64.promote_f32 f64.const 3 f64.mul f64.add\n"
@@ -367,6 +379,11 @@ static const struct argcall argcalls[] = {
     {"pow2", {{.i32 = -1}, {.i64 = -1}}, CAPSA_WASM_OK},
     {"pow2", {{.i32 = 123456789}, {.i64 = -81985529216486895}}, CAPSA_WASM_OK},
     {"pow2", {{.i32 = -123456789}, {.i64 = 81985529216486895}}, CAPSA_WASM_OK},
+    {"ldop", {{.i32 = 96}, {.i64 = 1234567}}, CAPSA_WASM_OK},
+    {"ldop", {{.i32 = 97}, {.i64 = -99}}, CAPSA_WASM_OK},
+    {"ldop", {{.i32 = 65520}, {.i64 = 1}}, CAPSA_WASM_TRAP_MEMORY_OOB},
+    {"ldop", {{.i32 = 65524}, {.i64 = 1}}, CAPSA_WASM_TRAP_MEMORY_OOB},
+    {"ldop", {{.i32 = -1}, {.i64 = 1}}, CAPSA_WASM_TRAP_MEMORY_OOB},
     /* deeper than the call depth limit (5000) */
     {"chain",
      {{.i32 = 6000}, {.i64 = 5}, {.f64 = 0.25}, {.i32 = 1}, {.f32 = 2.0f}, {.i32 = 9000}},
