@@ -65,7 +65,7 @@ static int read_blocktype(struct jc *c, struct jctl *t)
 /* A function's single result goes to its end in RAX (see jc.h). */
 static int in_rax(const struct jctl *t)
 {
-	return t->kind == CK_FUNC && t->nr == 1;
+	return t->kind == CK_FUNC && t->nr == 1 && t->rt[0] != CAPSA_WASM_V128;
 }
 
 /* Moves the top n values to where the values of label t live: the slots
@@ -440,7 +440,7 @@ static int op_call(struct jc *c)
 	}
 	jc_after_call(c);
 	call_args_done(c, ft);
-	if (fi >= c->m->nimp_funcs && ft->nresults == 1) {
+	if (fi >= c->m->nimp_funcs && jc_result_in_rax(ft)) {
 		/* The result is in RAX too (jc.h). */
 		uint8_t type = ft->types[ft->nparams];
 		int dst = jc_alloc(c, jt_isf(type));
@@ -772,9 +772,9 @@ static void epilogue(struct jc *c, uint32_t frame)
 	const struct wtype *ft = c->ft;
 	if (ft->nresults)
 		x_load(b, 1, RDX, xmem(RSP, 0));
-	if (ft->nresults == 1)
+	if (jc_result_in_rax(ft))
 		x_store(b, 1, xmem(RDX, 0), RAX);
-	for (uint32_t k = 0; k < ft->nresults && ft->nresults > 1; k++) {
+	for (uint32_t k = 0; k < ft->nresults && !jc_result_in_rax(ft); k++) {
 		x_load(b, jt_w(ft->types[ft->nparams + k]), RAX, jc_slot(c, k));
 		x_store(b, 1, xmem(RDX, (int32_t)(8 * k)), RAX);
 	}

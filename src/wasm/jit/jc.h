@@ -201,7 +201,14 @@ void jc_evict(struct jc *c, int r);
 /* Register moves dst[i] = src[i] done as if at once (dst distinct; RAX and
  * XMM15 break cycles); src may be changed. */
 void jc_pmove(struct jc *c, uint32_t n, const int *dst, int *src);
-/* The register that carries argument k of a direct call, or -1. */
+/* Whether a function of type ft returns its result in RAX: one result,
+ * not a v128. */
+static inline int jc_result_in_rax(const struct wtype *ft)
+{
+	return ft->nresults == 1 && ft->types[ft->nparams] != CAPSA_WASM_V128;
+}
+/* The register that carries argument k of a direct call, or -1 (v128
+ * arguments travel in memory only). */
 int jc_arg_reg(const struct wtype *ft, uint32_t k);
 void jc_push_reg(struct jc *c, uint8_t type, int r);
 /* Before and after a call out of the function: spill, save register locals;

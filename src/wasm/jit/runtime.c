@@ -223,7 +223,7 @@ static void interp_stub(struct jc *c, struct capsa_wasm_func *f)
 	x_call_abs(b, (const void *)jit_h_call);
 	jc_site(c);
 	x_load(b, 1, R13, xmem(R15, CTX_BUDGET));
-	if (f->type->nresults == 1) { /* like a compiled function's result */
+	if (jc_result_in_rax(f->type)) { /* like a compiled function's result */
 		x_load(b, 1, RAX, xmem(RSP, 0));
 		x_load(b, 1, RAX, xmem(RAX, 0));
 	}

@@ -140,6 +140,8 @@ int jc_arg_reg(const struct wtype *ft, uint32_t k)
 		else
 			ni++;
 	}
+	if (ft->types[k] == CAPSA_WASM_V128)
+		return -1;
 	if (jt_isf(ft->types[k]))
 		return nf < 4 ? XMM((int)nf) : -1;
 	return ni < 4 ? gr[ni] : -1;
