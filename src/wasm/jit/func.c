@@ -169,7 +169,8 @@ static void fuel_check(struct jc *c)
 {
 	x_alu_ri(c->b, 1, OP_SUB, R13, 1);
 	uint32_t slow = jc_trap_label(c, JT_FUEL), back = x_label(c->b);
-	c->traps[c->ntraps - 1].back = back;
+	if (c->ntraps) /* none when out of memory (c->fail) */
+		c->traps[c->ntraps - 1].back = back;
 	x_jcc(c->b, CC_S, slow);
 	x_bind(c->b, back);
 }
@@ -266,7 +267,8 @@ static void branch_to(struct jc *c, uint32_t depth)
 		x_alu_ri(c->b, 1, OP_SUB, R13, 1);
 		x_jcc(c->b, CC_NS, t->label);
 		x_jmp(c->b, jc_trap_label(c, JT_FUEL));
-		c->traps[c->ntraps - 1].back = t->label;
+		if (c->ntraps) /* none when out of memory (c->fail) */
+			c->traps[c->ntraps - 1].back = t->label;
 		return;
 	}
 	x_jmp(c->b, t->label);
