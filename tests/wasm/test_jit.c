@@ -57,6 +57,98 @@ static const char *wat =
     "  (func (export \"simdtrap\") (param i32) (result i32)\n"
     "    local.get 0 i32x4.splat i32x4.extract_lane 2 i32.const 0 call $div))\n";
 
+/* Calls with many arguments of both kinds (the first ones travel in
+ * registers, in any order, from temporaries, register locals, frame locals
+ * and constants), single results of every type, deep chains of them, and
+ * traps in the middle. */
+static const char *calls_wat =
+    "(module\n"
+    "  (memory 1)\n"
+    "  (data (i32.const 96) \"\\11\\22\\33\\44\\55\\66\\77\\88\\99\\aa\\bb\\cc\\dd\\ee\\ff\\01\")\n"
+    "  (data (i32.const 112) "
+    "\"\\00\\00\\00\\00\\00\\00\\f8\\3f\\23\\45\\67\\89\\ab\\cd\\ef\\fe\")\n"
+    "  (func (export \"ldop\") (param i32 i64) (result i64)\n"
+    "    local.get 1 i64.const 3 i64.mul local.get 0 i64.load offset=8 i64.add\n"
+    "    local.get 1 i64.const 5 i64.add local.get 0 i64.load i64.xor i64.add\n"
+    "    local.get 1 f64.convert_i64_s f64.const 2 f64.mul local.get 0 f64.load offset=16 f64.sub\n"
+    "    f64.const 0.5 f64.add local.get 0 f64.load offset=16 f64.div i64.trunc_sat_f64_s i64.add\n"
+    "    local.get 0 i32.const 7 i32.mul local.get 0 i32.load offset=4 i32.sub\n"
+    "    local.get 0 i32.load offset=2 i32.and i64.extend_i32_u i64.add\n"
+    "    local.get 1 f32.convert_i64_s f32.const 3 f32.mul local.get 0 f32.load offset=12 f32.mul\n"
+    "    i64.trunc_sat_f32_s i64.add)\n"
+    "  (func $mix (param i32 i64 f32 f64 i32 i64 f64 f32 i32 f64 i32) (result f64)\n"
+    "    local.get 0 f64.convert_i32_s local.get 1 f64.convert_i64_s f64.add\n"
+    "    local.get 2 f64.promote_f32 f64.const 3 f64.mul f64.add\n"
+    "    local.get 3 f64.const 5 f64.mul f64.add\n"
+    "    local.get 4 f64.convert_i32_s f64.const 7 f64.mul f64.add\n"
+    "    local.get 5 f64.convert_i64_s f64.const 11 f64.mul f64.add\n"
+    "    local.get 6 f64.const 13 f64.mul f64.add\n"
+    "    local.get 7 f64.promote_f32 f64.const 17 f64.mul f64.add\n"
+    "    local.get 8 f64.convert_i32_s f64.const 19 f64.mul f64.add\n"
+    "    local.get 9 f64.const 23 f64.mul f64.add\n"
+    "    local.get 10 f64.convert_i32_s f64.const 29 f64.mul f64.add)\n"
+    "  (func $rot (param i32 i32 i32 i32 i32) (result i32)\n"
+    "    local.get 0 local.get 1 i32.const 3 i32.mul i32.add local.get 2 i32.const 5 i32.mul\n"
+    "    i32.add local.get 3 i32.const 7 i32.mul i32.add local.get 4 i32.const 11 i32.mul\n"
+    "    i32.add)\n"
+    "  (func (export \"pow2\") (param i32 i64) (result i64)\n"
+    "  (local i64)\n"
+    "  local.get 0 i32.const 4 i32.div_s i64.extend_i32_u\n"
+    "  local.get 0 i32.const 8 i32.rem_s i64.extend_i32_u i64.add\n"
+    "  local.get 0 i32.const 16 i32.div_u i64.extend_i32_u i64.add\n"
+    "  local.get 0 i32.const 1073741824 i32.rem_u i64.extend_i32_u i64.add\n"
+    "  local.get 0 i32.const 0x80000000 i32.div_s i64.extend_i32_u i64.add\n"
+    "  local.get 0 i32.const 0x40000000 i32.div_s i64.extend_i32_u i64.add\n"
+    "  local.get 0 i32.const 0x40000000 i32.rem_s i64.extend_i32_u i64.add\n"
+    "  local.get 1 i64.const 0x100000000 i64.div_s i64.add\n"
+    "  local.get 1 i64.const 0x100000000 i64.rem_s i64.add\n"
+    "  local.get 1 i64.const 0x100000000 i64.rem_u i64.add\n"
+    "  local.get 1 i64.const 0x100000000 i64.div_u i64.add\n"
+    "  local.get 1 i64.const 2 i64.rem_s i64.add\n"
+    "  local.get 1 i64.const 0x4000000000000000 i64.div_s i64.add\n"
+    "  local.get 1 i64.const 0x8000000000000000 i64.div_u i64.add\n"
+    "  local.get 1 i64.const 0x8000000000000000 i64.div_s i64.add)\n"
+    "  (func $f32 (param f32 f32) (result f32) local.get 0 local.get 1 f32.sub)\n"
+    "  (func $i64 (param i64 i32) (result i64) local.get 0 local.get 1 i64.extend_i32_u i64.mul)\n"
+    "  (func (export \"mixed\") (param i32) (result f64) (local i32 i64 f32 f64)\n"
+    "    local.get 0 i32.const 1 i32.add local.set 1\n"
+    "    local.get 0 i64.extend_i32_s i64.const 9 i64.mul local.set 2\n"
+    "    local.get 0 f32.convert_i32_s local.set 3\n"
+    "    local.get 0 f64.convert_i32_s f64.const 0.5 f64.add local.set 4\n"
+    "    local.get 1 local.get 2 local.get 3 local.get 4\n"
+    "    local.get 0 i32.const 2 i32.mul i64.const -4 f64.const 2.25 f32.const -1.5\n"
+    "    local.get 1 local.get 0 i32.mul local.get 4 local.get 4 f64.add local.get 0\n"
+    "    call $mix\n"
+    "    local.get 3 local.get 3 f32.const 0.25 f32.mul call $f32 f64.promote_f32 f64.add\n"
+    "    local.get 2 local.get 1 call $i64 f64.convert_i64_s f64.add)\n"
+    "  (func (export \"perm\") (param i32 i32 i32 i32 i32) (result i32)\n"
+    "    (local i32)\n"
+    "    (loop $l\n"
+    "      local.get 4 local.get 0 local.get 1 local.get 2 local.get 3 call $rot\n"
+    "      local.get 1 local.get 2 local.get 3 local.get 4 local.get 0 call $rot i32.xor\n"
+    "      local.get 5 local.get 4 local.get 3 local.get 0 local.get 1 call $rot i32.add\n"
+    "      local.get 2 local.get 5 local.get 3 local.get 4 local.get 0 call $rot i32.xor\n"
+    "      local.get 3 local.get 5 local.get 4 local.get 2 local.get 1 call $rot i32.add\n"
+    "      local.get 5 i32.add local.set 5\n"
+    "      local.get 0 local.set 4 local.get 1 local.set 0 local.get 2 local.set 1\n"
+    "      local.get 3 local.set 2 local.get 5 local.set 3\n"
+    "      local.get 5 i32.const 7 i32.rem_u br_if $l)\n"
+    "    local.get 5)\n"
+    "  (func $chain (export \"chain\") (param i32 i64 f64 i32 f32 i32) (result i64)\n"
+    "    local.get 0 i32.eqz if (result i64)\n"
+    "      local.get 1 local.get 2 i64.trunc_f64_s i64.add\n"
+    "      local.get 4 i64.trunc_f32_s i64.add\n"
+    "      i64.const 1000 local.get 5 i64.extend_i32_s i64.div_s i64.add\n"
+    "    else\n"
+    "      local.get 0 i32.const 1 i32.sub\n"
+    "      local.get 1 local.get 0 i64.extend_i32_u i64.add\n"
+    "      local.get 2 f64.const 0.5 f64.add\n"
+    "      local.get 3 local.get 0 i32.xor\n"
+    "      local.get 4 f32.const 1 f32.add\n"
+    "      local.get 5 i32.const 1 i32.sub\n"
+    "      call $chain local.get 3 i64.extend_i32_u i64.add\n"
+    "    end))\n";
+
 struct ctx {
 	struct capsa_wasm_store *s;
 	struct capsa_wasm_instance *in;
@@ -98,16 +190,21 @@ static int resolve(void *env, const char *module, const char *name,
 	return out->u.func ? 0 : -1;
 }
 
-static void open_engine(struct ctx *c, enum capsa_wasm_engine eng)
+static void open_text(struct ctx *c, enum capsa_wasm_engine eng, const char *text)
 {
 	struct err e = {0};
 	struct capsa_wasm_limits lim = {.engine = eng, .call_depth = 5000};
-	c->m = test_wat_load(wat, &e);
+	c->m = test_wat_load(text, &e);
 	assert_non_null(c->m);
 	c->s = capsa_wasm_store_new(&lim, &e);
 	assert_non_null(c->s);
 	c->in = capsa_wasm_instantiate(c->s, c->m, resolve, c, NULL, &e);
 	assert_non_null(c->in);
+}
+
+static void open_engine(struct ctx *c, enum capsa_wasm_engine eng)
+{
+	open_text(c, eng, wat);
 }
 
 static void close_engine(struct ctx *c)
@@ -463,6 +560,108 @@ static void test_fuel(void **state)
 	assert_int_equal(left[0], 5000 - 1000); /* one entry, 999 back edges */
 }
 
+struct argcall {
+	const char *name;
+	union capsa_wasm_val args[6];
+	enum capsa_wasm_trap want;
+};
+
+static const struct argcall argcalls[] = {
+    {"mixed", {{.i32 = 3}}, CAPSA_WASM_OK},
+    {"mixed", {{.i32 = -70000}}, CAPSA_WASM_OK},
+    {"perm", {{.i32 = 1}, {.i32 = 2}, {.i32 = 3}, {.i32 = 4}, {.i32 = 5}}, CAPSA_WASM_OK},
+    {"perm", {{.i32 = -9}, {.i32 = 77}, {.i32 = 0}, {.i32 = 1 << 30}, {.i32 = 6}}, CAPSA_WASM_OK},
+    {"chain",
+     {{.i32 = 1000}, {.i64 = 5}, {.f64 = 0.25}, {.i32 = 12345}, {.f32 = 2.0f}, {.i32 = 2000}},
+     CAPSA_WASM_OK},
+    /* the division by zero at the bottom of a 1000-deep chain */
+    {"chain",
+     {{.i32 = 1000}, {.i64 = 5}, {.f64 = 0.25}, {.i32 = 1}, {.f32 = 2.0f}, {.i32 = 1000}},
+     CAPSA_WASM_TRAP_INT_DIV_ZERO},
+    /* i64.trunc_f64_s of a value out of range at the bottom */
+    {"chain",
+     {{.i32 = 10}, {.i64 = 5}, {.f64 = 1e300}, {.i32 = 1}, {.f32 = 2.0f}, {.i32 = 100}},
+     CAPSA_WASM_TRAP_INT_OVERFLOW},
+    {"pow2", {{.i32 = -7}, {.i64 = -9}}, CAPSA_WASM_OK},
+    {"pow2", {{.i32 = 7}, {.i64 = 9}}, CAPSA_WASM_OK},
+    {"pow2", {{.i32 = INT32_MIN}, {.i64 = INT64_MIN}}, CAPSA_WASM_OK},
+    {"pow2", {{.i32 = INT32_MAX}, {.i64 = INT64_MAX}}, CAPSA_WASM_OK},
+    {"pow2", {{.i32 = -1}, {.i64 = -1}}, CAPSA_WASM_OK},
+    {"pow2", {{.i32 = 123456789}, {.i64 = -81985529216486895}}, CAPSA_WASM_OK},
+    {"pow2", {{.i32 = -123456789}, {.i64 = 81985529216486895}}, CAPSA_WASM_OK},
+    {"ldop", {{.i32 = 96}, {.i64 = 1234567}}, CAPSA_WASM_OK},
+    {"ldop", {{.i32 = 97}, {.i64 = -99}}, CAPSA_WASM_OK},
+    {"ldop", {{.i32 = 65520}, {.i64 = 1}}, CAPSA_WASM_TRAP_MEMORY_OOB},
+    {"ldop", {{.i32 = 65524}, {.i64 = 1}}, CAPSA_WASM_TRAP_MEMORY_OOB},
+    {"ldop", {{.i32 = -1}, {.i64 = 1}}, CAPSA_WASM_TRAP_MEMORY_OOB},
+    /* deeper than the call depth limit (5000) */
+    {"chain",
+     {{.i32 = 6000}, {.i64 = 5}, {.f64 = 0.25}, {.i32 = 1}, {.f32 = 2.0f}, {.i32 = 9000}},
+     CAPSA_WASM_TRAP_STACK_EXHAUSTED},
+};
+
+/* Direct calls passing arguments and results in registers: the same
+ * results, traps (function and offset), fuel, as the interpreter; and fuel
+ * running out at every point of a call-heavy run stops both engines at the
+ * same instruction. */
+static void test_register_calls(void **state)
+{
+	NEED_JIT();
+	struct ctx c[2];
+	open_text(&c[0], CAPSA_WASM_ENGINE_JIT, calls_wat);
+	open_text(&c[1], CAPSA_WASM_ENGINE_INTERP, calls_wat);
+	assert_int_equal(wasm_jit_uncompiled(c[0].in), 0);
+	for (size_t i = 0; i < sizeof(argcalls) / sizeof(argcalls[0]); i++) {
+		const struct argcall *k = &argcalls[i];
+		struct capsa_wasm_trap_info info[2];
+		union capsa_wasm_val cells[2][6];
+		enum capsa_wasm_trap t[2];
+		int64_t fuel[2];
+		for (int e = 0; e < 2; e++) {
+			memcpy(cells[e], k->args, sizeof(k->args));
+			capsa_wasm_store_set_fuel(c[e].s, 1000000);
+			t[e] = capsa_wasm_call(c[e].s, fn(&c[e], k->name), cells[e], &info[e]);
+			fuel[e] = capsa_wasm_store_fuel(c[e].s);
+			capsa_wasm_store_set_fuel(c[e].s, -1);
+		}
+		if (t[0] != k->want || t[1] != k->want)
+			printf("# %s #%zu: jit %s, interp %s\n", k->name, i,
+			       capsa_wasm_trap_name(t[0]), capsa_wasm_trap_name(t[1]));
+		assert_int_equal(t[0], k->want);
+		assert_int_equal(t[1], k->want);
+		assert_int_equal(fuel[0], fuel[1]);
+		if (k->want == CAPSA_WASM_OK) {
+			assert_int_equal(cells[0][0].i64, cells[1][0].i64);
+		} else if (k->want != CAPSA_WASM_TRAP_STACK_EXHAUSTED) {
+			assert_int_equal(info[0].func_index, info[1].func_index);
+			assert_int_equal(info[0].offset, info[1].offset);
+		}
+	}
+	/* Out of fuel after n units, for every n the run needs: the same
+	 * trap at the same place (or the same result once n suffices). */
+	for (int64_t n = 1; n < 400; n += 3) {
+		struct capsa_wasm_trap_info info[2];
+		union capsa_wasm_val cells[2][6];
+		enum capsa_wasm_trap t[2];
+		for (int e = 0; e < 2; e++) {
+			memcpy(cells[e], argcalls[2].args, sizeof(argcalls[2].args));
+			capsa_wasm_store_set_fuel(c[e].s, n);
+			t[e] = capsa_wasm_call(c[e].s, fn(&c[e], "perm"), cells[e], &info[e]);
+			capsa_wasm_store_set_fuel(c[e].s, -1);
+		}
+		assert_int_equal(t[0], t[1]);
+		if (t[0] == CAPSA_WASM_OK) {
+			assert_int_equal(cells[0][0].i32, cells[1][0].i32);
+		} else {
+			assert_int_equal(t[0], CAPSA_WASM_TRAP_OUT_OF_FUEL);
+			assert_int_equal(info[0].func_index, info[1].func_index);
+			assert_int_equal(info[0].offset, info[1].offset);
+		}
+	}
+	close_engine(&c[0]);
+	close_engine(&c[1]);
+}
+
 static void *interrupter(void *arg)
 {
 	struct timespec ts = {0, 100 * 1000 * 1000};
@@ -499,6 +698,7 @@ int main(void)
 	    cmocka_unit_test(test_append_buffers),
 	    cmocka_unit_test(test_fuel),
 	    cmocka_unit_test(test_interrupt),
+	    cmocka_unit_test(test_register_calls),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -141,6 +142,7 @@ void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint3
 	x_alu_ri(b, 1, OP_SUB, RSP, 8);
 	x_mov_rr(b, 1, R11, RSI);
 	x_mov_rr(b, 1, RSI, RDX);
+	x_load(b, 1, RDX, xmem(R15, CTX_DEPTH));
 	x_rr(b, 0, 0, 0xff, 2, R11, 0);
 	x_alu_ri(b, 1, OP_ADD, RSP, 8);
 	x_pop(b, RSP);
@@ -256,7 +258,9 @@ static void interp_stub(struct jc *c, struct capsa_wasm_func *f)
 {
 	struct xbuf *b = c->b;
 	x_alu_ri(b, 1, OP_SUB, RSP, 8);
+	x_store(b, 1, xmem(RSP, 0), RSI);
 	x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
+	x_store(b, 1, xmem(R15, CTX_DEPTH), RDX);
 	x_mov_rr(b, 1, RDX, RSI);
 	x_mov_rr(b, 1, RDI, R15);
 	x_mov_ri(b, 1, RSI, (uint64_t)(uintptr_t)f);
@@ -264,6 +268,10 @@ static void interp_stub(struct jc *c, struct capsa_wasm_func *f)
 	x_call_abs(b, (const void *)jit_h_call);
 	jc_site(c);
 	x_load(b, 1, R13, xmem(R15, CTX_BUDGET));
+	if (jc_result_in_rax(f->type)) { /* like a compiled function's result */
+		x_load(b, 1, RAX, xmem(RSP, 0));
+		x_load(b, 1, RAX, xmem(RAX, 0));
+	}
 	x_alu_ri(b, 1, OP_ADD, RSP, 8);
 	x_ret(b);
 }
@@ -328,6 +336,7 @@ static int compile_share(struct jshare *sh)
 		c.b = b;
 		c.st = sh->st;
 		c.func_labels = sh->labels;
+		c.reg_labels = sh->labels + sh->ndef;
 		c.sites = &sh->sites;
 		c.nsites = &sh->nsites;
 		c.capsites = &sh->capsites;
@@ -351,6 +360,7 @@ static int compile_share(struct jshare *sh)
 			c.nsites = &sh->nsites;
 			c.capsites = &sh->capsites;
 			x_bind(b, sh->labels[i]);
+			x_bind(b, sh->labels[sh->ndef + i]);
 			interp_stub(&c, sh->in->funcs[m->nimp_funcs + i]);
 			if (c.fail)
 				return -1;
@@ -466,7 +476,7 @@ static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, str
 	                    .next = &next,
 	                    .ndef = ndef};
 	jit_stubs_emit(b, &sh.st, &rg->tramp, &rg->unwind);
-	for (uint32_t i = 0; i < ndef; i++)
+	for (uint32_t i = 0; i < 2 * ndef; i++)
 		labels[i] = x_label(b);
 	uint32_t nshared = b->nlabels;
 	pthread_t th;
@@ -494,6 +504,29 @@ static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, str
 	return rc ? -1 : x_resolve(b);
 }
 
+/* CAPSA_JIT_DUMP=FILE: the region's raw code goes to FILE (for objdump -D -b
+ * binary -mi386:x86-64) and "offset function-index" lines to FILE.map. A
+ * dump that cannot be written is skipped: it never fails the instance. */
+static void dump_code(const struct capsa_wasm_module *m, const struct xbuf *b,
+                      const uint32_t *labels)
+{
+	const char *path = getenv("CAPSA_JIT_DUMP");
+	if (!path || !*path)
+		return;
+	FILE *f = fopen(path, "wb");
+	if (f) {
+		fwrite(b->p, 1, b->n, f);
+		fclose(f);
+	}
+	char map[4096];
+	if (snprintf(map, sizeof(map), "%s.map", path) >= (int)sizeof(map) ||
+	    !(f = fopen(map, "w")))
+		return;
+	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++)
+		fprintf(f, "%x %u\n", b->labels[labels[i]], m->nimp_funcs + i);
+	fclose(f);
+}
+
 int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in, struct err *e)
 {
 	struct jit_store *js = store_jit(s, e);
@@ -502,7 +535,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	const struct capsa_wasm_module *m = in->mod;
 	uint32_t ndef = m->nfuncs - m->nimp_funcs;
 	struct jit_region *rg = calloc(1, sizeof(*rg));
-	uint32_t *labels = calloc(ndef + 1, sizeof(uint32_t));
+	uint32_t *labels = calloc(2 * (size_t)ndef + 1, sizeof(uint32_t));
 	uint8_t *compiled = calloc(ndef + 1, 1);
 	struct xbuf b = {0};
 	int rc = -1;
@@ -518,6 +551,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 		err_set(e, ERR_SYSTEM, "out of memory compiling the module");
 		goto out;
 	}
+	dump_code(m, &b, labels);
 	rg->map_size = (b.n + 4095) & ~(size_t)4095;
 	void *p =
 	    mmap(NULL, rg->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
