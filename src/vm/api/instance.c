@@ -17,10 +17,12 @@ void vm_api_instance_init(struct vm_api_instance *in, struct vm_api_machine *m, 
 	in->m = m;
 	in->vm = vm;
 	in->starter = vm == NULL;
+	vm_api_tel_init(&in->tel);
 }
 
 void vm_api_instance_destroy(struct vm_api_instance *in)
 {
+	vm_api_tel_destroy(&in->tel);
 	pthread_cond_destroy(&in->cond);
 	pthread_mutex_destroy(&in->lock);
 }
@@ -89,6 +91,10 @@ void vm_api_request_done(struct vm_api_instance *in, struct vm *vm, int rc, cons
 	if (!rc) {
 		in->vm = vm;
 		in->starter = 0;
+		if (in->req.kind == VM_API_REQ_LOAD)
+			vm_api_tel_event(&in->tel, VM_API_EV_RESTORED, in->req.path);
+		else
+			vm_api_tel_event(&in->tel, VM_API_EV_STARTED, NULL);
 	}
 	in->done = 1;
 	pthread_cond_broadcast(&in->cond);
