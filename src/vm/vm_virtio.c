@@ -496,6 +496,32 @@ struct disk *vm_virtio_disk(const struct vm *vm, unsigned i)
 	return d ? d->disk : NULL;
 }
 
+/* Copy n counters that another thread may be adding to. */
+static void load_counters(uint64_t *dst, const uint64_t *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+int vm_virtio_counters(const struct vm *vm, unsigned i, struct virtio_blk_stats *blk,
+                       struct virtio_net_stats *net)
+{
+	struct vdev *d = dev_at(vm, i);
+	if (!d)
+		return -1;
+	if (d->k->kind == VM_DEV_BLK) {
+		load_counters((uint64_t *)blk, (const uint64_t *)&d->blk.stats,
+		              sizeof(*blk) / sizeof(uint64_t));
+		return VM_DEV_BLK;
+	}
+	if (d->k->kind == VM_DEV_NET && d->net) {
+		load_counters((uint64_t *)net, (const uint64_t *)&d->net->stats,
+		              sizeof(*net) / sizeof(uint64_t));
+		return VM_DEV_NET;
+	}
+	return -1;
+}
+
 int vm_virtio_quiesce(struct vm *vm, struct err *e)
 {
 	struct vm_virtio *v = vm->virtio;

@@ -557,6 +557,46 @@ static void test_entropy_device(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* The metrics line written at the exit counts the guest's disk I/O. */
+static void test_block_metrics(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("b.sock"), *out = tmp("b.out"), *err = tmp("b.err");
+	const char *disk = tmp("b.disk"), *met = tmp("b.metrics");
+	char *zeros = calloc(1, 4 << 20);
+	assert_int_equal(write_file(disk, zeros, 4 << 20), 0);
+	free(zeros);
+	pid_t pid = start_bare(sock, out, err);
+	char req[4400];
+	snprintf(req, sizeof(req), "{\"metrics_path\":\"%s\"}", met);
+	put_ok(sock, "/metrics", req);
+	snprintf(req, sizeof(req),
+	         "{\"kernel_image_path\":\"%s\",\"boot_args\":\"test=virtio-blk\"}",
+	         guest_path("testguest.elf"));
+	put_ok(sock, "/boot-source", req);
+	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}");
+	snprintf(req, sizeof(req),
+	         "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false}", disk);
+	put_ok(sock, "/drives/data", req);
+	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
+	int st;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 60, &st, &took), pid);
+	assert_true(WIFEXITED(st));
+	int lines;
+	json_object *m = last_metrics(met, &lines);
+	assert_int_equal(lines, 1);
+	assert_int_equal(metric(m, "vm", "exited"), 1);
+	assert_int_equal(metric(m, "block", "devices"), 1);
+	assert_true(metric(m, "block", "read_count") > 0);
+	assert_true(metric(m, "block", "write_count") > 0);
+	assert_true(metric(m, "block", "read_bytes") >= 4096);
+	assert_true(metric(m, "block", "write_bytes") >= 512);
+	assert_int_equal(metric(m, "net", "devices"), 0);
+	json_object_put(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest plain[] = {
@@ -567,6 +607,7 @@ int main(void)
 	    cmocka_unit_test(test_configured_by_api),
 	    cmocka_unit_test(test_started_state),
 	    cmocka_unit_test(test_entropy_device),
+	    cmocka_unit_test(test_block_metrics),
 	};
 	int rc =
 	    cmocka_run_group_tests_name("control API before start", plain, setup, vm_tmp_teardown);

@@ -14,6 +14,10 @@
 extern const struct api_field vm_api_entropy_fields[], vm_api_logger_fields[],
     vm_api_metrics_fields[];
 
+/* The running VM's device counters into a metrics line: "block" and "net",
+ * each summed over the devices of its kind. `in` is the instance. */
+void vm_api_device_metrics(void *in, struct json_object *o);
+
 /* {"firecracker_version": capsa's version}. */
 json_object *vm_api_version_json(void);
 /* PUT /entropy: a virtio-rng device; a rate limiter only if empty. */

@@ -288,6 +288,8 @@ static json_object *metrics_json(struct vm_api_tel *t)
 	add_u64(lg, "lines_dropped", t->lines_dropped);
 	add_u64(lg, "metrics_flushes", t->flushes + 1);
 	json_object_object_add(o, "logger", lg);
+	if (t->more)
+		t->more(t->more_ctx, o);
 	return o;
 }
 

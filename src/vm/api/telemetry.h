@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 
+struct json_object;
+
 enum vm_api_level {
 	VM_API_LOG_OFF,
 	VM_API_LOG_ERROR,
@@ -52,6 +54,9 @@ struct vm_api_tel {
 	uint64_t events[VM_API_EV_COUNT];
 	unsigned nroutes;
 	struct vm_api_tel_route routes[VM_API_TEL_ROUTES];
+	/* adds counters kept elsewhere to a metrics line (lock held), or NULL */
+	void (*more)(void *ctx, struct json_object *o);
+	void *more_ctx;
 };
 
 void vm_api_tel_init(struct vm_api_tel *t);
