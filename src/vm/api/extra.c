@@ -25,50 +25,49 @@ static void add_u64(json_object *o, const char *k, uint64_t v)
 	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
 }
 
+/* Metric names of the device counters, in their structs' order. */
+static const char *const blk_names[] = {
+    "read_count",         "write_count", "flush_count", "discard_count",
+    "write_zeroes_count", "io_errors",   "read_bytes",  "write_bytes",
+};
+static const char *const net_names[] = {
+    "rx_packets_count", "rx_bytes_count",      "rx_dropped",   "tx_packets_count", "tx_bytes_count",
+    "tx_dropped",       "tx_malformed_frames", "rx_throttled", "tx_throttled",
+};
+#define NBLK (sizeof(blk_names) / sizeof(blk_names[0]))
+#define NNET (sizeof(net_names) / sizeof(net_names[0]))
+_Static_assert(NBLK * sizeof(uint64_t) == sizeof(struct virtio_blk_stats), "blk counters");
+_Static_assert(NNET * sizeof(uint64_t) == sizeof(struct virtio_net_stats), "net counters");
+
+static void add_sum(json_object *o, const char *key, unsigned devices, const char *const *names,
+                    const uint64_t *sum, size_t n)
+{
+	json_object *g = json_object_new_object();
+	add_u64(g, "devices", devices);
+	for (size_t i = 0; i < n; i++)
+		add_u64(g, names[i], sum[i]);
+	json_object_object_add(o, key, g);
+}
+
 void vm_api_device_metrics(void *in, struct json_object *o)
 {
 	struct vm *vm = vm_api_instance_vm(in);
 	if (!vm)
 		return;
-	struct virtio_blk_stats b = {0}, bs = {0};
-	struct virtio_net_stats n = {0}, ns = {0};
+	uint64_t b[NBLK], n[NNET], bsum[NBLK] = {0}, nsum[NNET] = {0};
 	unsigned nblk = 0, nnet = 0;
 	for (unsigned i = 0; i < vm_virtio_devices(vm); i++) {
-		int kind = vm_virtio_counters(vm, i, &b, &n);
-		if (kind == VM_DEV_BLK) {
-			nblk++;
-			bs.reads += b.reads, bs.writes += b.writes, bs.flushes += b.flushes;
-			bs.discards += b.discards, bs.zeroes += b.zeroes, bs.errors += b.errors;
-			bs.bytes_read += b.bytes_read, bs.bytes_written += b.bytes_written;
-		} else if (kind == VM_DEV_NET) {
-			nnet++;
-			ns.rx_packets += n.rx_packets, ns.rx_bytes += n.rx_bytes;
-			ns.rx_dropped += n.rx_dropped, ns.tx_packets += n.tx_packets;
-			ns.tx_bytes += n.tx_bytes, ns.tx_dropped += n.tx_dropped,
-			    ns.tx_bad += n.tx_bad;
-		}
+		int kind = vm_virtio_counters(vm, i, (struct virtio_blk_stats *)b,
+		                              (struct virtio_net_stats *)n);
+		for (size_t k = 0; kind == VM_DEV_BLK && k < NBLK; k++)
+			bsum[k] += b[k];
+		for (size_t k = 0; kind == VM_DEV_NET && k < NNET; k++)
+			nsum[k] += n[k];
+		nblk += kind == VM_DEV_BLK;
+		nnet += kind == VM_DEV_NET;
 	}
-	json_object *blk = json_object_new_object();
-	add_u64(blk, "devices", nblk);
-	add_u64(blk, "read_count", bs.reads);
-	add_u64(blk, "write_count", bs.writes);
-	add_u64(blk, "flush_count", bs.flushes);
-	add_u64(blk, "discard_count", bs.discards);
-	add_u64(blk, "write_zeroes_count", bs.zeroes);
-	add_u64(blk, "read_bytes", bs.bytes_read);
-	add_u64(blk, "write_bytes", bs.bytes_written);
-	add_u64(blk, "io_errors", bs.errors);
-	json_object_object_add(o, "block", blk);
-	json_object *net = json_object_new_object();
-	add_u64(net, "devices", nnet);
-	add_u64(net, "rx_packets_count", ns.rx_packets);
-	add_u64(net, "rx_bytes_count", ns.rx_bytes);
-	add_u64(net, "rx_dropped", ns.rx_dropped);
-	add_u64(net, "tx_packets_count", ns.tx_packets);
-	add_u64(net, "tx_bytes_count", ns.tx_bytes);
-	add_u64(net, "tx_dropped", ns.tx_dropped);
-	add_u64(net, "tx_malformed_frames", ns.tx_bad);
-	json_object_object_add(o, "net", net);
+	add_sum(o, "block", nblk, blk_names, bsum, NBLK);
+	add_sum(o, "net", nnet, net_names, nsum, NNET);
 }
 
 json_object *vm_api_version_json(void)

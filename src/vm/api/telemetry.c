@@ -51,22 +51,23 @@ void vm_api_tel_destroy(struct vm_api_tel *t)
 	pthread_mutex_destroy(&t->lock);
 }
 
-static int open_append(const char *what, const char *path, struct err *e)
+/* Open `path` for append into *fd, once: ERR_INPUT naming `what` when it
+ * is open already or cannot be opened. Locked. */
+static int open_once(int *fd, const char *what, const char *field, const char *path, struct err *e)
 {
-	if (!*path || strlen(path) >= 4096) {
-		err_set(e, ERR_INPUT, "\"%s\" must be a path of 1 to 4095 bytes", what);
-		return -1;
-	}
-	int fd =
-	    open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0) {
-		if (errno == ENXIO)
-			err_set(e, ERR_INPUT, "\"%s\": the FIFO %s has no reader", what, path);
-		else
-			err_sys(e, "\"%s\": cannot open %s", what, path);
-		e->kind = ERR_INPUT;
-	}
-	return fd;
+	if (*fd >= 0)
+		return err_set(e, ERR_INPUT, "%s already configured", what);
+	if (!*path || strlen(path) >= 4096)
+		return err_set(e, ERR_INPUT, "\"%s\" must be a path of 1 to 4095 bytes", field);
+	*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
+	if (*fd >= 0)
+		return 0;
+	if (errno == ENXIO)
+		err_set(e, ERR_INPUT, "\"%s\": the FIFO %s has no reader", field, path);
+	else
+		err_sys(e, "\"%s\": cannot open %s", field, path);
+	e->kind = ERR_INPUT;
+	return -1;
 }
 
 int vm_api_tel_set_logger(struct vm_api_tel *t, const char *path, const char *level, int show_level,
@@ -82,19 +83,11 @@ int vm_api_tel_set_logger(struct vm_api_tel *t, const char *path, const char *le
 			               "\"Debug\", \"Trace\" or \"Off\"");
 	}
 	pthread_mutex_lock(&t->lock);
-	int rc = 0;
-	if (t->log_fd >= 0) {
-		rc = err_set(e, ERR_INPUT, "the logger is already configured");
-	} else {
-		int fd = open_append("log_path", path, e);
-		if (fd < 0) {
-			rc = -1;
-		} else {
-			t->log_fd = fd;
-			t->level = (enum vm_api_level)lv;
-			t->show_level = show_level;
-			t->show_origin = show_origin;
-		}
+	int rc = open_once(&t->log_fd, "the logger is", "log_path", path, e);
+	if (!rc) {
+		t->level = (enum vm_api_level)lv;
+		t->show_level = show_level;
+		t->show_origin = show_origin;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return rc;
@@ -103,18 +96,9 @@ int vm_api_tel_set_logger(struct vm_api_tel *t, const char *path, const char *le
 int vm_api_tel_set_metrics(struct vm_api_tel *t, const char *path, struct err *e)
 {
 	pthread_mutex_lock(&t->lock);
-	int rc = 0;
-	if (t->metrics_fd >= 0) {
-		rc = err_set(e, ERR_INPUT, "the metrics are already configured");
-	} else {
-		int fd = open_append("metrics_path", path, e);
-		if (fd < 0) {
-			rc = -1;
-		} else {
-			t->metrics_fd = fd;
-			t->next_flush_ms = uptime_ms(t) + VM_API_METRICS_PERIOD_MS;
-		}
-	}
+	int rc = open_once(&t->metrics_fd, "the metrics are", "metrics_path", path, e);
+	if (!rc)
+		t->next_flush_ms = uptime_ms(t) + VM_API_METRICS_PERIOD_MS;
 	pthread_mutex_unlock(&t->lock);
 	return rc;
 }
