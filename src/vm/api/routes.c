@@ -436,7 +436,8 @@ static const struct route *find(const char *path, size_t plen, char *id, size_t 
 	return NULL;
 }
 
-/* The route's path (its key in the metrics), or NULL for an unknown one. */
+/* Answer the request; *key is the route's path (its name in the metrics), or
+ * NULL for an unknown path. */
 static int dispatch(struct vm_api_instance *in, const char *method, const char *path,
                     const char *body_text, size_t body_len, char **out, const char **key)
 {

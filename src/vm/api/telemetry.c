@@ -15,8 +15,12 @@
 
 static const char *const level_names[] = {"Off", "Error", "Warning", "Info", "Debug", "Trace"};
 
+/* Names in the metrics, and in the log. */
 static const char *const event_names[VM_API_EV_COUNT] = {
     "started", "restored", "paused", "resumed", "snapshot_created", "exited",
+};
+static const char *const event_lines[VM_API_EV_COUNT] = {
+    "started", "restored", "paused", "resumed", "snapshot created", "exited",
 };
 
 static uint64_t now_ms(clockid_t c)
@@ -38,6 +42,7 @@ void vm_api_tel_init(struct vm_api_tel *t)
 	pthread_mutex_init(&t->lock, NULL);
 	t->log_fd = t->metrics_fd = -1;
 	t->level = VM_API_LOG_INFO;
+	t->period_ms = VM_API_METRICS_PERIOD_MS;
 	clock_gettime(CLOCK_MONOTONIC, &t->start);
 }
 
@@ -98,7 +103,7 @@ int vm_api_tel_set_metrics(struct vm_api_tel *t, const char *path, struct err *e
 	pthread_mutex_lock(&t->lock);
 	int rc = open_once(&t->metrics_fd, "the metrics are", "metrics_path", path, e);
 	if (!rc)
-		t->next_flush_ms = uptime_ms(t) + VM_API_METRICS_PERIOD_MS;
+		t->next_flush_ms = uptime_ms(t) + t->period_ms;
 	pthread_mutex_unlock(&t->lock);
 	return rc;
 }
@@ -222,7 +227,7 @@ void vm_api_tel_event(struct vm_api_tel *t, enum vm_api_event ev, const char *de
 	if ((unsigned)ev >= VM_API_EV_COUNT)
 		return;
 	char msg[640];
-	snprintf(msg, sizeof(msg), "VM %s%s%s", event_names[ev], detail ? ": " : "",
+	snprintf(msg, sizeof(msg), "VM %s%s%s", event_lines[ev], detail ? ": " : "",
 	         detail ? detail : "");
 	pthread_mutex_lock(&t->lock);
 	t->events[ev]++;
@@ -291,7 +296,7 @@ static void flush_locked(struct vm_api_tel *t)
 			t->flushes++;
 	}
 	json_object_put(o);
-	t->next_flush_ms = uptime_ms(t) + VM_API_METRICS_PERIOD_MS;
+	t->next_flush_ms = uptime_ms(t) + t->period_ms;
 }
 
 int vm_api_tel_flush(struct vm_api_tel *t, struct err *e)

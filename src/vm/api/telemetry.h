@@ -49,6 +49,7 @@ struct vm_api_tel {
 	enum vm_api_level level;
 	int show_level, show_origin;
 	struct timespec start; /* CLOCK_MONOTONIC */
+	uint64_t period_ms;    /* between metrics lines: VM_API_METRICS_PERIOD_MS */
 	uint64_t next_flush_ms;
 	uint64_t requests, fails, lines, lines_dropped, flushes;
 	uint64_t events[VM_API_EV_COUNT];
@@ -68,7 +69,7 @@ void vm_api_tel_destroy(struct vm_api_tel *t);
  * cannot be opened (a FIFO needs its reader first). */
 int vm_api_tel_set_logger(struct vm_api_tel *t, const char *path, const char *level, int show_level,
                           int show_origin, struct err *e);
-/* PUT /metrics: from now on a line every VM_API_METRICS_PERIOD_MS. */
+/* PUT /metrics: from now on a line every period_ms. */
 int vm_api_tel_set_metrics(struct vm_api_tel *t, const char *path, struct err *e);
 int vm_api_tel_metrics_on(struct vm_api_tel *t);
 
