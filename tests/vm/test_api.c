@@ -508,6 +508,8 @@ static void test_started_state(void **state)
 	put_ok(sock, "/actions", "{\"action_type\":\"SendCtrlAltDel\"}");
 	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
 	expect_state(sock, "Paused");
+	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\"}", tmp("s.snap"));
+	put_ok(sock, "/snapshot/create", req);
 	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL), 204);
 	put_ok(sock, "/actions", "{\"action_type\":\"FlushMetrics\"}");
 	expect_finished(pid, out);
@@ -515,6 +517,7 @@ static void test_started_state(void **state)
 	assert_int_equal(file_count(log, "] VM started\n"), 1);
 	assert_int_equal(file_count(log, "] VM paused\n"), 1);
 	assert_int_equal(file_count(log, "] VM resumed\n"), 1);
+	assert_int_equal(file_count(log, "] VM snapshot created\n"), 1);
 	assert_int_equal(file_count(log, "] VM exited: "), 1);
 	assert_int_equal(file_count(log, ", status 0, after "), 1);
 	assert_int_equal(file_count(log, "] API request PATCH /drives/rootfs: 400\n"), 1);
@@ -525,6 +528,7 @@ static void test_started_state(void **state)
 	assert_int_equal(metric(m, "vm", "paused"), 1);
 	assert_int_equal(metric(m, "vm", "resumed"), 1);
 	assert_int_equal(metric(m, "vm", "exited"), 1);
+	assert_int_equal(metric(m, "vm", "snapshot_created"), 1);
 	assert_int_equal(metric(m, "patch_api_requests", "vm_count"), 2);
 	json_object_put(m);
 }
