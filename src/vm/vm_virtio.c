@@ -522,6 +522,35 @@ int vm_virtio_counters(const struct vm *vm, unsigned i, struct virtio_blk_stats 
 	return -1;
 }
 
+int vm_virtio_swap_disk(struct vm *vm, unsigned disk, const char *path, struct err *e)
+{
+	struct vm_virtio *v = vm->virtio;
+	if (!v || !v->quiesced)
+		return err_set(e, ERR_INPUT, "the VM's devices must be paused to swap a disk");
+	struct vdev *d = NULL;
+	for (unsigned i = 0; i < v->n; i++)
+		if (v->d[i]->k->kind == VM_DEV_BLK && v->d[i]->at.sub == disk)
+			d = v->d[i];
+	struct vm_virtio_disk *cd = d ? &v->cfg.disks[disk] : NULL;
+	if (!d)
+		return err_set(e, ERR_INPUT, "the VM has no disk %u", disk);
+	if (strlen(path) >= sizeof(cd->path))
+		return err_set(e, ERR_INPUT, "%s: path too long", path);
+	struct disk_options o = {path, cd->format, cd->readonly, cd->cache};
+	struct disk *nd;
+	if (disk_open(&nd, &o, e))
+		return -1;
+	if (virtio_blk_swap(&d->blk, nd, e)) {
+		disk_close(nd);
+		return -1;
+	}
+	disk_close(d->disk);
+	d->disk = nd;
+	memcpy(cd->path, path, strlen(path) + 1);
+	virtio_mmio_config_changed(&d->t); /* the guest reads the new capacity */
+	return 0;
+}
+
 int vm_virtio_quiesce(struct vm *vm, struct err *e)
 {
 	struct vm_virtio *v = vm->virtio;

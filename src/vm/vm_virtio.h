@@ -97,6 +97,11 @@ const struct vm_virtio_config *vm_virtio_attached(const struct vm *vm);
 int vm_virtio_place(const struct vm *vm, unsigned i, struct vm_dev_place *out);
 /* Device i's disk (blk devices), else NULL. */
 struct disk *vm_virtio_disk(const struct vm *vm, unsigned i);
+/* Serve disk number `disk` (its index among the disks) from `path`, opened
+ * with the disk's options, while the devices are quiesced (vm_pause): the
+ * old file is closed and the guest gets a configuration-change interrupt.
+ * Nothing changes on an error. */
+int vm_virtio_swap_disk(struct vm *vm, unsigned disk, const char *path, struct err *e);
 /* Device i's counters, read while it runs (each counter whole, not all at
  * one instant): VM_DEV_BLK with *blk filled, VM_DEV_NET with *net filled,
  * else -1 (another kind, or no such device). */

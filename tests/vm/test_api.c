@@ -499,7 +499,7 @@ static void test_started_state(void **state)
 	             "only before the VM starts");
 	expect_fault(sock, "PATCH", "/drives/rootfs",
 	             "{\"drive_id\":\"rootfs\",\"path_on_host\":\"/tmp/x\"}", 400,
-	             "updating a drive of a running VM is not supported");
+	             "the VM has no drive \\\"rootfs\\\"");
 	char *body = NULL;
 	assert_int_equal(api(sock, "GET", "/machine-config", NULL, &body), 200);
 	assert_non_null(strstr(body, "\"vcpu_count\":1,\"mem_size_mib\":96"));
@@ -601,6 +601,81 @@ static void test_block_metrics(void **state)
 	json_object_put(m);
 }
 
+/* PATCH /drives/{id} while the guest runs: the guest sees the new file's
+ * capacity and data after a configuration-change interrupt. */
+static void test_drive_swap(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("w.sock"), *out = tmp("w.out"), *err = tmp("w.err");
+	const char *a = tmp("w.a"), *b = tmp("w.b");
+	uint8_t *img = calloc(1, 8 << 20);
+	assert_int_equal(write_file(a, img, 4 << 20), 0);
+	uint32_t want_sum = 0;
+	for (size_t i = 0; i < (8 << 20); i++)
+		img[i] = (uint8_t)(i * 3 + 1);
+	for (size_t i = 8 * 512; i < 16 * 512; i++)
+		want_sum += img[i];
+	assert_int_equal(write_file(b, img, 8 << 20), 0);
+	free(img);
+	pid_t pid = start_bare(sock, out, err);
+	char req[4400];
+	snprintf(req, sizeof(req),
+	         "{\"kernel_image_path\":\"%s\",\"boot_args\":\"test=virtio-blk-swap\"}",
+	         guest_path("testguest.elf"));
+	put_ok(sock, "/boot-source", req);
+	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}");
+	snprintf(req, sizeof(req),
+	         "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false}", a);
+	put_ok(sock, "/drives/data", req);
+	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
+	assert_true(wait_file_has(out, "swap: capacity=8192 waiting", 60));
+	/* refusals leave the drive and the guest as they were */
+	expect_fault(sock, "PATCH", "/drives/data", "{\"drive_id\":\"data\",\"path_on_host\":", 400,
+	             "not a JSON object");
+	expect_fault(sock, "PATCH", "/drives/other", "{\"drive_id\":\"other\"}", 400, "no drive");
+	expect_fault(sock, "PATCH", "/drives/data", "{\"drive_id\":\"x\"}", 400, "differs");
+	expect_fault(sock, "PATCH", "/drives/data",
+	             "{\"drive_id\":\"data\",\"path_on_host\":\"/nonexistent/disk\"}", 400,
+	             "cannot read");
+	expect_fault(sock, "PATCH", "/drives/data",
+	             "{\"drive_id\":\"data\",\"rate_limiter\":{\"ops\":{\"size\":1,"
+	             "\"refill_time\":1}}}",
+	             400, "rate limit is not supported");
+	expect_state(sock, "Running");
+	/* swapped while paused (it stays paused), then resumed */
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
+	snprintf(req, sizeof(req), "{\"drive_id\":\"data\",\"path_on_host\":\"%s\"}", b);
+	assert_int_equal(api(sock, "PATCH", "/drives/data", req, NULL), 204);
+	expect_state(sock, "Paused");
+	char *body = NULL;
+	assert_int_equal(api(sock, "GET", "/vm/config", NULL, &body), 200);
+	snprintf(req, sizeof(req), "\"path_on_host\":\"%s\"", b);
+	assert_non_null(strstr(body, req));
+	free(body);
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL), 204);
+	int st;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 60, &st, &took), pid);
+	char *o = read_file(out, NULL);
+	assert_non_null(o);
+	unsigned cap = 0, isr = 0, sum = 0;
+	int rs = -1;
+	const char *line = strstr(o, "swap: capacity=16384 ");
+	if (!line)
+		printf("# note: guest output: %s\n", o);
+	assert_non_null(line);
+	assert_int_equal(
+	    sscanf(line, "swap: capacity=%u isr=%u read status=%d sum=0x%x", &cap, &isr, &rs, &sum),
+	    4);
+	assert_true(isr & 2); /* VIRTIO_MMIO_INT_CONFIG */
+	assert_int_equal(rs, 0);
+	assert_int_equal(sum, want_sum);
+	free(o);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest plain[] = {
@@ -608,10 +683,9 @@ int main(void)
 	    cmocka_unit_test(test_extra_endpoints),
 	};
 	const struct CMUnitTest vm[] = {
-	    cmocka_unit_test(test_configured_by_api),
-	    cmocka_unit_test(test_started_state),
-	    cmocka_unit_test(test_entropy_device),
-	    cmocka_unit_test(test_block_metrics),
+	    cmocka_unit_test(test_configured_by_api), cmocka_unit_test(test_started_state),
+	    cmocka_unit_test(test_entropy_device),    cmocka_unit_test(test_block_metrics),
+	    cmocka_unit_test(test_drive_swap),
 	};
 	int rc =
 	    cmocka_run_group_tests_name("control API before start", plain, setup, vm_tmp_teardown);

@@ -5,6 +5,10 @@
 #include "devices/virtio/blk.h"
 #include "lib/version.h"
 
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 const struct api_field vm_api_entropy_fields[] = {
     {"rate_limiter", API_OBJ, 0},
     {NULL, 0, 0},
@@ -103,6 +107,47 @@ int vm_api_put_entropy(struct vm_api_machine *m, json_object *o, struct err *e)
 	v->rng = 1;
 	m->configured = 1;
 	return 0;
+}
+
+int vm_api_patch_running_drive(struct vm_api_instance *in, const char *id, json_object *o,
+                               struct err *e)
+{
+	struct vm_api_machine *m = in->m;
+	struct vm *vm = vm_api_instance_vm(in);
+	const char *path = api_str(o, "path_on_host");
+	if (strcmp(api_str(o, "drive_id"), id))
+		return err_set(e, ERR_INPUT, "\"drive_id\" differs from the path's \"%s\"", id);
+	unsigned i = 0;
+	while (i < m->cfg.virtio.ndisks && strcmp(m->drives[i].id, id))
+		i++;
+	if (i == m->cfg.virtio.ndisks)
+		return err_set(e, ERR_INPUT, "the VM has no drive \"%s\"", id);
+	if (!limiter_empty(api_obj(o, "rate_limiter")))
+		return err_set(e, ERR_INPUT,
+		               "\"rate_limiter\": changing a running VM's drive "
+		               "rate limit is not supported");
+	if (!path)
+		return 0;
+	if (!*path || access(path, R_OK)) {
+		err_sys(e, "\"path_on_host\": cannot read %s", path);
+		e->kind = ERR_INPUT;
+		return -1;
+	}
+	struct vm_info info;
+	vm_get_info(vm, &info);
+	if (info.ended)
+		return err_set(e, ERR_INPUT, "the VM is not running");
+	/* the devices stop between two requests while the file changes */
+	if (!info.paused && vm_pause(vm, e))
+		return -1;
+	int rc = vm_virtio_swap_disk(vm, i, path, e);
+	struct err later = {0};
+	if (!info.paused && vm_resume(vm, rc ? &later : e))
+		rc = -1;
+	if (!rc)
+		snprintf(m->cfg.virtio.disks[i].path, sizeof(m->cfg.virtio.disks[i].path), "%s",
+		         path);
+	return rc;
 }
 
 static int pre_boot(struct vm_api_instance *in, const char *what, struct err *e)

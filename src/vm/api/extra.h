@@ -22,6 +22,11 @@ void vm_api_device_metrics(void *in, struct json_object *o);
 json_object *vm_api_version_json(void);
 /* PUT /entropy: a virtio-rng device; a rate limiter only if empty. */
 int vm_api_put_entropy(struct vm_api_machine *m, json_object *o, struct err *e);
+/* PATCH /drives/{id} after start: path_on_host swaps the drive's backing
+ * file (the VM is paused meanwhile unless it was; the guest is told of the
+ * new capacity); a rate limiter only if empty. */
+int vm_api_patch_running_drive(struct vm_api_instance *in, const char *id, json_object *o,
+                               struct err *e);
 /* PUT /logger and PUT /metrics: once each, before the VM starts. */
 int vm_api_put_logger(struct vm_api_instance *in, json_object *o, struct err *e);
 int vm_api_put_metrics(struct vm_api_instance *in, json_object *o, struct err *e);

@@ -153,11 +153,16 @@ static int boot_source(struct req *r)
 
 static int drive(struct req *r)
 {
-	if (r->method == M_PATCH && vm_api_instance_vm(r->in))
-		return fault(r, 400,
-		             "updating a drive of a running VM is not supported: capsa's "
-		             "virtio-blk device cannot swap or re-throttle its backing file while "
-		             "the guest runs (PATCH it before InstanceStart)");
+	if (r->method == M_PATCH && vm_api_instance_vm(r->in)) {
+		int status;
+		json_object *o = body(r, vm_api_drive_patch_fields, &status);
+		if (!o)
+			return status;
+		struct err e = {0};
+		int rc = vm_api_patch_running_drive(r->in, r->id, o, &e);
+		json_object_put(o);
+		return rc ? fault_err(r, &e) : 204;
+	}
 	if (r->method == M_PATCH)
 		return configure(r, vm_api_drive_patch_fields, vm_api_patch_drive);
 	return configure(r, vm_api_drive_fields, vm_api_put_drive);
