@@ -602,10 +602,10 @@ static void test_block_metrics(void **state)
 }
 
 /* PATCH /drives/{id} while the guest runs: the guest sees the new file's
- * capacity and data after a configuration-change interrupt. */
-static void test_drive_swap(void **state)
+ * capacity and data after a configuration-change interrupt. `engine` is the
+ * drive's io_engine. */
+static void drive_swap(const char *engine)
 {
-	(void)state;
 	REQUIRE_KVM();
 	const char *sock = tmp("w.sock"), *out = tmp("w.out"), *err = tmp("w.err");
 	const char *a = tmp("w.a"), *b = tmp("w.b");
@@ -626,7 +626,9 @@ static void test_drive_swap(void **state)
 	put_ok(sock, "/boot-source", req);
 	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}");
 	snprintf(req, sizeof(req),
-	         "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false}", a);
+	         "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false,"
+	         "\"io_engine\":\"%s\"}",
+	         a, engine);
 	put_ok(sock, "/drives/data", req);
 	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
 	assert_true(wait_file_has(out, "swap: capacity=8192 waiting", 60));
@@ -676,6 +678,18 @@ static void test_drive_swap(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+static void test_drive_swap(void **state)
+{
+	(void)state;
+	drive_swap("Async"); /* io_uring where the host has it */
+}
+
+static void test_drive_swap_sync(void **state)
+{
+	(void)state;
+	drive_swap("Sync");
+}
+
 int main(void)
 {
 	const struct CMUnitTest plain[] = {
@@ -685,7 +699,7 @@ int main(void)
 	const struct CMUnitTest vm[] = {
 	    cmocka_unit_test(test_configured_by_api), cmocka_unit_test(test_started_state),
 	    cmocka_unit_test(test_entropy_device),    cmocka_unit_test(test_block_metrics),
-	    cmocka_unit_test(test_drive_swap),
+	    cmocka_unit_test(test_drive_swap),        cmocka_unit_test(test_drive_swap_sync),
 	};
 	int rc =
 	    cmocka_run_group_tests_name("control API before start", plain, setup, vm_tmp_teardown);
