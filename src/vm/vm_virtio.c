@@ -522,18 +522,44 @@ int vm_virtio_counters(const struct vm *vm, unsigned i, struct virtio_blk_stats 
 	return -1;
 }
 
-int vm_virtio_swap_disk(struct vm *vm, unsigned disk, const char *path, struct err *e)
+/* Disk number `disk`'s device while the devices are quiesced, else NULL
+ * with e set. */
+static struct vdev *quiesced_disk(struct vm *vm, unsigned disk, struct err *e)
 {
 	struct vm_virtio *v = vm->virtio;
-	if (!v || !v->quiesced)
-		return err_set(e, ERR_INPUT, "the VM's devices must be paused to swap a disk");
-	struct vdev *d = NULL;
+	if (!v || !v->quiesced) {
+		err_set(e, ERR_INPUT, "the VM's devices must be paused to change a disk");
+		return NULL;
+	}
 	for (unsigned i = 0; i < v->n; i++)
 		if (v->d[i]->k->kind == VM_DEV_BLK && v->d[i]->at.sub == disk)
-			d = v->d[i];
-	struct vm_virtio_disk *cd = d ? &v->cfg.disks[disk] : NULL;
+			return v->d[i];
+	err_set(e, ERR_INPUT, "the VM has no disk %u", disk);
+	return NULL;
+}
+
+int vm_virtio_set_disk_limits(struct vm *vm, unsigned disk, const struct vm_virtio_disk *lim,
+                              struct err *e)
+{
+	struct vdev *d = quiesced_disk(vm, disk, e);
 	if (!d)
-		return err_set(e, ERR_INPUT, "the VM has no disk %u", disk);
+		return -1;
+	struct vm_virtio_disk *cd = &vm->virtio->cfg.disks[disk];
+	uint64_t now = rl_now_ns();
+	tb_init(&d->rl.bytes, lim->bps, lim->bps_burst, now);
+	tb_init(&d->rl.ops, lim->iops, lim->iops_burst, now);
+	d->t.rl = rl_enabled(&d->rl) ? &d->rl : NULL;
+	cd->bps = lim->bps, cd->bps_burst = lim->bps_burst;
+	cd->iops = lim->iops, cd->iops_burst = lim->iops_burst;
+	return 0;
+}
+
+int vm_virtio_swap_disk(struct vm *vm, unsigned disk, const char *path, struct err *e)
+{
+	struct vdev *d = quiesced_disk(vm, disk, e);
+	if (!d)
+		return -1;
+	struct vm_virtio_disk *cd = &vm->virtio->cfg.disks[disk];
 	if (strlen(path) >= sizeof(cd->path))
 		return err_set(e, ERR_INPUT, "%s: path too long", path);
 	struct disk_options o = {path, cd->format, cd->readonly, cd->cache};

@@ -102,6 +102,10 @@ struct disk *vm_virtio_disk(const struct vm *vm, unsigned i);
  * old file is closed and the guest gets a configuration-change interrupt.
  * Nothing changes on an error. */
 int vm_virtio_swap_disk(struct vm *vm, unsigned disk, const char *path, struct err *e);
+/* Rate limits of disk number `disk` from lim's bps, iops and bursts (0: no
+ * limit), while the devices are quiesced. */
+int vm_virtio_set_disk_limits(struct vm *vm, unsigned disk, const struct vm_virtio_disk *lim,
+                              struct err *e);
 /* Device i's counters, read while it runs (each counter whole, not all at
  * one instant): VM_DEV_BLK with *blk filled, VM_DEV_NET with *net filled,
  * else -1 (another kind, or no such device). */

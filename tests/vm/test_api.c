@@ -642,8 +642,15 @@ static void drive_swap(const char *engine)
 	             "cannot read");
 	expect_fault(sock, "PATCH", "/drives/data",
 	             "{\"drive_id\":\"data\",\"rate_limiter\":{\"ops\":{\"size\":1,"
-	             "\"refill_time\":1}}}",
-	             400, "rate limit is not supported");
+	             "\"one_time_burst\":5,\"refill_time\":1}}}",
+	             400, "\\\"one_time_burst\\\" is not supported");
+	expect_state(sock, "Running");
+	/* a new rate limit while it runs */
+	assert_int_equal(api(sock, "PATCH", "/drives/data",
+	                     "{\"drive_id\":\"data\",\"rate_limiter\":{\"bandwidth\":{\"size\":"
+	                     "1048576,\"refill_time\":100}}}",
+	                     NULL),
+	                 204);
 	expect_state(sock, "Running");
 	/* swapped while paused (it stays paused), then resumed */
 	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
@@ -654,6 +661,8 @@ static void drive_swap(const char *engine)
 	assert_int_equal(api(sock, "GET", "/vm/config", NULL, &body), 200);
 	snprintf(req, sizeof(req), "\"path_on_host\":\"%s\"", b);
 	assert_non_null(strstr(body, req));
+	assert_non_null(strstr(body, "\"rate_limiter\":{\"bandwidth\":{\"size\":1048576,"
+	                             "\"refill_time\":100},\"ops\":null}"));
 	free(body);
 	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL), 204);
 	int st;

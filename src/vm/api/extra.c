@@ -122,13 +122,13 @@ int vm_api_patch_running_drive(struct vm_api_instance *in, const char *id, json_
 		i++;
 	if (i == m->cfg.virtio.ndisks)
 		return err_set(e, ERR_INPUT, "the VM has no drive \"%s\"", id);
-	if (!limiter_empty(api_obj(o, "rate_limiter")))
-		return err_set(e, ERR_INPUT,
-		               "\"rate_limiter\": changing a running VM's drive "
-		               "rate limit is not supported");
-	if (!path)
+	struct vm_virtio_disk lim = m->cfg.virtio.disks[i];
+	int limits = api_has(o, "rate_limiter");
+	if (limits && vm_api_drive_limits(o, &lim, e))
+		return -1;
+	if (!path && !limits)
 		return 0;
-	if (!*path || access(path, R_OK)) {
+	if (path && (!*path || access(path, R_OK))) {
 		err_sys(e, "\"path_on_host\": cannot read %s", path);
 		e->kind = ERR_INPUT;
 		return -1;
@@ -140,14 +140,16 @@ int vm_api_patch_running_drive(struct vm_api_instance *in, const char *id, json_
 	/* the devices stop between two requests while the file changes */
 	if (!info.paused && vm_pause(vm, e))
 		return -1;
-	int rc = vm_virtio_swap_disk(vm, i, path, e);
+	int rc = (path && vm_virtio_swap_disk(vm, i, path, e)) ||
+	         (limits && vm_virtio_set_disk_limits(vm, i, &lim, e));
 	struct err later = {0};
 	if (!info.paused && vm_resume(vm, rc ? &later : e))
 		rc = -1;
-	if (!rc)
-		snprintf(m->cfg.virtio.disks[i].path, sizeof(m->cfg.virtio.disks[i].path), "%s",
-		         path);
-	return rc;
+	if (path && rc == 0)
+		snprintf(lim.path, sizeof(lim.path), "%s", path);
+	if (rc == 0)
+		m->cfg.virtio.disks[i] = lim;
+	return rc ? -1 : 0;
 }
 
 static int pre_boot(struct vm_api_instance *in, const char *what, struct err *e)

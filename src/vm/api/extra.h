@@ -24,7 +24,7 @@ json_object *vm_api_version_json(void);
 int vm_api_put_entropy(struct vm_api_machine *m, json_object *o, struct err *e);
 /* PATCH /drives/{id} after start: path_on_host swaps the drive's backing
  * file (the VM is paused meanwhile unless it was; the guest is told of the
- * new capacity); a rate limiter only if empty. */
+ * new capacity), rate_limiter replaces the drive's limits. */
 int vm_api_patch_running_drive(struct vm_api_instance *in, const char *id, json_object *o,
                                struct err *e);
 /* PUT /logger and PUT /metrics: once each, before the VM starts. */

@@ -308,6 +308,11 @@ const struct api_field vm_api_drive_patch_fields[] = {
     {NULL, 0, 0},
 };
 
+int vm_api_drive_limits(json_object *o, struct vm_virtio_disk *d, struct err *e)
+{
+	return limiter(o, "rate_limiter", &d->bps, &d->bps_burst, &d->iops, &d->iops_burst, e);
+}
+
 /* PATCH before start: the fields given replace those of the drive put. */
 int vm_api_patch_drive(struct vm_api_machine *m, const char *id, json_object *o, struct err *e)
 {

@@ -52,6 +52,8 @@ int vm_api_put_drive(struct vm_api_machine *m, const char *id, json_object *o, s
 /* PATCH /drives/{id} before start: path_on_host and rate_limiter of a drive
  * already put. */
 int vm_api_patch_drive(struct vm_api_machine *m, const char *id, json_object *o, struct err *e);
+/* A body's "rate_limiter" into d's bps, iops and bursts (absent: none). */
+int vm_api_drive_limits(json_object *o, struct vm_virtio_disk *d, struct err *e);
 int vm_api_put_iface(struct vm_api_machine *m, const char *id, json_object *o, struct err *e);
 int vm_api_put_vsock(struct vm_api_machine *m, json_object *o, struct err *e);
 /* The accepted fields of each body (body.h); PATCH /machine-config has
