@@ -8,6 +8,7 @@
 
 #include "lib/err.h"
 #include "vm/api/machine.h"
+#include "vm/api/telemetry.h"
 #include "vm/vm.h"
 
 #include <pthread.h>
@@ -31,6 +32,7 @@ struct vm_api_instance {
 	int pending, done, rc;    /* the request in flight */
 	struct vm_api_req req;
 	struct err err;
+	struct vm_api_tel tel; /* PUT /logger, /metrics */
 };
 
 /* `vm` is NULL for a VM still to be configured. */
