@@ -1,5 +1,7 @@
 # capsa vm: the CLI's --json-events output and the control API use json-c; the
-# control API parses HTTP with http-parser (docs/vm.md, CONTROL API).
+# control API parses HTTP with http-parser (docs/vm.md, CONTROL API). Snapshots
+# keep guest memory in zstd-compressed chunks (docs/vm.md, SNAPSHOTS); -lzstd is
+# already linked for qcow2 (mk/virtio.mk).
 LDLIBS += -ljson-c -lhttp_parser
 
 # The guest kernel (guest/kernel/build.sh caches it by a hash of config and
@@ -29,12 +31,12 @@ TEST_DEPS += build/fuzz/vm_kernel_image_fuzz
 endif
 
 # libFuzzer target for the snapshot loader (fuzz/vm/fuzz_snapshot.c).
-SNAP_FUZZ_SRCS := src/vm/snapshot/load.c src/vm/snapshot/format.c \
+SNAP_FUZZ_SRCS := src/vm/snapshot/load.c src/vm/snapshot/format.c src/vm/snapshot/memz.c \
 	src/vm/snapshot/devices_load.c src/lib/err.c
 build/fuzz/vm_snapshot_fuzz: fuzz/vm/fuzz_snapshot.c $(SNAP_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -g -O1 \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $^ -lz
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $^ -lz -lzstd
 
 # libFuzzer target for the control API's HTTP parsing and routing
 # (fuzz/vm/fuzz_http.c). The router reaches into the VM core, so it links the

@@ -6,9 +6,10 @@
 # bytes of a fixed xorshift stream; wasm 2.0 with SIMD, bulk memory,
 # multi-value) and the benchmark's kernel programs (clang -O2, wasm32-wasi).
 # Compile: the median time to load (decode + validate) and instantiate the
-# module in capsa (build/wasm/compile_time; also the time of one call of
-# every export with one unit of fuel, for engines that compile on first
-# call), and of `new WebAssembly.Module()` in node: as node ships (lazy:
+# module in capsa (build/wasm/compile_time; with the JIT instantiation
+# compiles every function; also the time of one call of every export with
+# one unit of fuel, in which the interpreter makes its code of each function
+# called), and of `new WebAssembly.Module()` in node: as node ships (lazy:
 # functions are validated now and compiled on first call) and with Liftoff
 # alone compiling every function at once (--liftoff-only
 # --no-wasm-lazy-compilation); throughput is code-section bytes per second

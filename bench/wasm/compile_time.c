@@ -4,7 +4,8 @@
  * loads (decodes and validates) MODULE and instantiates it in a store of
  * ENGINE (jit or interp; function imports become stubs that return zeros),
  * RUNS times, then calls every exported function once with one unit of
- * fuel (so that an engine compiling on first call compiles each). Prints
+ * fuel (so that an engine compiling on first call compiles each; the
+ * interpreter makes its code of a function on its first call). Prints
  * the code section's size and the medians in seconds:
  *   "code_bytes N load S instantiate S first_calls S". */
 #include "capsa/wasm.h"

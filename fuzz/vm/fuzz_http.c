@@ -3,7 +3,9 @@
  * API (http_read_request, then vm_api_route) against a machine still being
  * configured, as `capsa vm run --api-sock PATH` serves before InstanceStart.
  * No thread waits to start a VM here, so InstanceStart and snapshot/load are
- * refused like in a process that is ending. Any crash, sanitizer report or
+ * refused like in a process that is ending. The logger and the metrics are
+ * configured to /dev/null first, so every request goes through their code and
+ * PUT /logger or /metrics never opens a path from the input. Any crash, sanitizer report or
  * leak is a finding, and so is an error answer without a fault message or a
  * body that is not JSON. */
 #include "vm/api/http.h"
@@ -39,6 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vm_api_instance in;
 	vm_api_instance_init(&in, &m, NULL);
 	in.starter = 0; /* no thread to start a VM */
+	if (vm_api_tel_set_logger(&in.tel, "/dev/null", "Trace", 1, 1, &e) ||
+	    vm_api_tel_set_metrics(&in.tel, "/dev/null", &e))
+		abort();
 
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))

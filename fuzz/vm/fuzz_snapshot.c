@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: a hostile snapshot file through capsa's loader
  * (snap_load: header checks, section table bounds, section reads and
- * checksums, the device and disk sections' parser). The input is the file
- * up to its memory image: the harness fixes up the header's own CRC, every
- * section's CRC, and puts a sparse 16 MiB memory image after the input, so
- * that inputs get past the checksums and the sections' contents are
+ * checksums, the device and disk sections' parser, the compressed memory's
+ * index and chunks). For a snapshot with raw memory the input is the file
+ * up to its memory image: the harness puts a sparse 16 MiB memory image
+ * after the input. With compressed memory the input is the whole file, and
+ * it is verified too (every chunk decompressed) when its memory is small.
+ * The harness fixes up the header's own CRC, every section's CRC and every
+ * chunk's, so that inputs get past the checksums and the contents are
  * explored. A seed is a real snapshot's bytes before its memory section
- * (`head -c OFFSET`). Any crash or sanitizer report is a finding. */
+ * (`head -c OFFSET`), or a whole compressed one. Any crash or sanitizer
+ * report is a finding. */
 #include "vm/snapshot/load.h"
 
 #include <stddef.h>
@@ -18,18 +22,49 @@
 
 #define FUZZ_MEMORY (16ULL << 20)
 
+static int inside(uint64_t off, uint64_t len, size_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+/* The chunks' CRCs and the index's, as far as they lie in the input. */
+static uint32_t fix_memz(uint8_t *copy, size_t size, const struct snap_section *s)
+{
+	struct snap_memz_hdr hdr;
+	if (!inside(s->offset, sizeof(hdr), size))
+		return 0;
+	memcpy(&hdr, copy + s->offset, sizeof(hdr));
+	uint64_t n = 0;
+	for (; n < hdr.nchunks; n++) {
+		uint64_t at = s->offset + sizeof(hdr) + n * sizeof(struct snap_memz_ent);
+		if (!inside(at, sizeof(struct snap_memz_ent), size))
+			break;
+		struct snap_memz_ent c;
+		memcpy(&c, copy + at, sizeof(c));
+		if (inside(c.offset, c.len, size))
+			c.crc = (uint32_t)crc32(0, copy + c.offset, c.len);
+		memcpy(copy + at, &c, sizeof(c));
+	}
+	return (uint32_t)crc32(0, copy + s->offset,
+	                       (uInt)(sizeof(hdr) + n * sizeof(struct snap_memz_ent)));
+}
+
 static void fix_up(uint8_t *copy, size_t size)
 {
 	struct snap_header *h = (struct snap_header *)copy;
 	uint64_t mem_off = (size + SNAP_PAGE - 1) & ~(uint64_t)(SNAP_PAGE - 1);
-	h->memory = FUZZ_MEMORY;
-	h->file_size = mem_off + FUZZ_MEMORY;
+	int raw = snap_find(h, SNAP_SEC_MEMORY) != NULL;
+	if (raw)
+		h->memory = FUZZ_MEMORY;
+	h->file_size = raw ? mem_off + FUZZ_MEMORY : size;
 	for (uint32_t i = 0; i < h->nsections && i < SNAP_MAX_SECTIONS; i++) {
 		struct snap_section *s = &h->sec[i];
 		if (s->type == SNAP_SEC_MEMORY) {
 			s->offset = mem_off;
 			s->size = FUZZ_MEMORY;
-		} else if (s->offset <= size && s->size <= size - s->offset) {
+		} else if (s->type == SNAP_SEC_MEMZ) {
+			s->crc = fix_memz(copy, size, s);
+		} else if (inside(s->offset, s->size, size)) {
 			s->crc = (uint32_t)crc32(0, copy + s->offset, (uInt)s->size);
 		}
 	}
@@ -58,7 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!l)
 		abort();
 	struct err e = {0};
-	snap_load(fd, l, &e);
+	if (snap_load(fd, l, &e) == 0 && l->memz && l->h.memory <= FUZZ_MEMORY * 4)
+		snap_memz_verify(fd, l->memz, &e);
 	snap_loaded_free(l);
 	return 0;
 }

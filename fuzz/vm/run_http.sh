@@ -25,7 +25,13 @@ seed cad PUT /actions '{"action_type":"SendCtrlAltDel"}'
 seed pause PATCH /vm '{"state":"Paused"}'
 seed create PUT /snapshot/create '{"snapshot_path":"/tmp/x","snapshot_type":"Full"}'
 seed load PUT /snapshot/load '{"snapshot_path":"/tmp/x","resume_vm":true}'
-seed logger PUT /logger '{}'
+seed logger PUT /logger '{"log_path":"/dev/null","level":"Debug","show_level":true,"show_log_origin":false}'
+seed metrics PUT /metrics '{"metrics_path":"/dev/null"}'
+seed flush PUT /actions '{"action_type":"FlushMetrics"}'
+seed version GET /version
+seed entropy PUT /entropy '{"rate_limiter":{"bandwidth":null,"ops":null}}'
+seed drive-patch PATCH /drives/root '{"drive_id":"root","path_on_host":"/etc/hostname","rate_limiter":{"ops":{"size":10,"refill_time":1000}}}'
+seed balloon PUT /balloon '{"amount_mib":1}'
 exec "$root/build/fuzz/vm_http_fuzz" -max_total_time="$secs" -max_len=20000 \
 	-rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
 	-dict="$root/fuzz/vm/http.dict" "$corpus"

@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* capsa: one binary, three isolation levels. This file only dispatches. */
 #include "cli/commands.h"
+#include "lib/version.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#ifndef CAPSA_VERSION
-#define CAPSA_VERSION "0.1.0"
-#endif
 /* Set by the build (mk/version.mk) from `git describe`. */
 #ifndef CAPSA_COMMIT
 #define CAPSA_COMMIT "unknown"

@@ -14,7 +14,8 @@
 
 static const char ctl_usage[] =
     "Usage: capsa vm pause|resume|status|config --api-sock PATH [--json]\n"
-    "       capsa vm snapshot --api-sock PATH --file FILE [--with-disks] [--json]\n"
+    "       capsa vm snapshot --api-sock PATH --file FILE [--with-disks]\n"
+    "                         [--memory-format compressed|raw | --mem-file MEMFILE] [--json]\n"
     "       capsa vm snapshot verify FILE\n"
     "\n"
     "Talk to a VM started with `capsa vm run --api-sock PATH`:\n"
@@ -30,6 +31,11 @@ static const char ctl_usage[] =
     "  --api-sock PATH  the VM's control socket\n"
     "  --file FILE      snapshot: the file to write\n"
     "  --with-disks     snapshot: also the disks' data\n"
+    "  --memory-format compressed|raw\n"
+    "                   snapshot: guest memory in compressed chunks (default, small)\n"
+    "                   or as one raw sparse image (mapped directly on restore)\n"
+    "  --mem-file MEMFILE  snapshot: guest memory as a raw sparse image in MEMFILE,\n"
+    "                   not in FILE (restore with --mem-file MEMFILE)\n"
     "  --json           print the answer as JSON on stdout, errors included\n"
     "                   ({\"fault_message\": ...}; {} for a done action)\n"
     "  -h, --help       this text\n"
@@ -49,15 +55,44 @@ static void print_fault(const char *verb, int status, const char *body)
 	json_object_put(o);
 }
 
+/* A path the VM's process resolves as we would: absolute. */
+static const char *absolute(const char *p, char *buf, size_t cap)
+{
+	char cwd[4096];
+	if (p[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+	    (size_t)snprintf(buf, cap, "%s/%s", cwd, p) < cap)
+		return buf;
+	return p;
+}
+
+/* The body of PUT /snapshot/create. */
+static json_object *snapshot_req(const char *file, const char *mem, const char *form,
+                                 int with_disks)
+{
+	char full[8192];
+	json_object *req = json_object_new_object();
+	json_object_object_add(req, "snapshot_path",
+	                       json_object_new_string(absolute(file, full, sizeof(full))));
+	if (mem)
+		json_object_object_add(req, "mem_file_path",
+		                       json_object_new_string(absolute(mem, full, sizeof(full))));
+	if (form)
+		json_object_object_add(req, "memory_format", json_object_new_string(form));
+	if (with_disks)
+		json_object_object_add(req, "with_disks", json_object_new_boolean(1));
+	return req;
+}
+
 int cli_vm_ctl(int argc, char **argv)
 {
-	const char *verb = argv[0], *sock = NULL, *file = NULL;
+	const char *verb = argv[0], *sock = NULL, *file = NULL, *mem = NULL, *form = NULL;
 	int with_disks = 0, json = 0;
 	if (!strcmp(verb, "snapshot") && argc >= 2 && !strcmp(argv[1], "verify"))
 		return cli_vm_snapshot_verify(argc - 1, argv + 1);
 	static const struct option lo[] = {
 	    {"api-sock", required_argument, 0, 's'}, {"file", required_argument, 0, 'f'},
 	    {"with-disks", no_argument, 0, 'd'},     {"json", no_argument, 0, 'j'},
+	    {"mem-file", required_argument, 0, 'm'}, {"memory-format", required_argument, 0, 'F'},
 	    {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
 	};
 	int c;
@@ -70,6 +105,10 @@ int cli_vm_ctl(int argc, char **argv)
 			file = optarg;
 		} else if (c == 'd' && !strcmp(verb, "snapshot")) {
 			with_disks = 1;
+		} else if (c == 'm' && !strcmp(verb, "snapshot")) {
+			mem = optarg;
+		} else if (c == 'F' && !strcmp(verb, "snapshot")) {
+			form = optarg;
 		} else if (c == 'j') {
 			json = 1;
 		} else if (c == 'h') {
@@ -95,15 +134,7 @@ int cli_vm_ctl(int argc, char **argv)
 	} else if (snap) {
 		method = "PUT";
 		path = "/snapshot/create";
-		/* the VM's process resolves the path: make it ours */
-		char full[8192], cwd[4096];
-		if (file[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
-		    (size_t)snprintf(full, sizeof(full), "%s/%s", cwd, file) < sizeof(full))
-			file = full;
-		req = json_object_new_object();
-		json_object_object_add(req, "snapshot_path", json_object_new_string(file));
-		if (with_disks)
-			json_object_object_add(req, "with_disks", json_object_new_boolean(1));
+		req = snapshot_req(file, mem, form, with_disks);
 		body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
 		                                               JSON_C_TO_STRING_NOSLASHESCAPE);
 	} else {

@@ -18,9 +18,11 @@ static const char migrate_usage[] =
     "\n"
     "Move the VM served at PATH (`capsa vm run --api-sock PATH`) while it runs\n"
     "to `capsa vm run --incoming tcp:ADDR:PORT` on this or another host. Prints\n"
-    "each pre-copy round, then the total time and the downtime (from the pause\n"
-    "to the target running). On success the source VM ends (exit status 0);\n"
-    "on any failure it keeps running where it was.\n"
+    "each pre-copy round, then the total time and the downtime twice: from the\n"
+    "pause to the target running the VM, and from the pause to the last byte\n"
+    "sent (the target's load and start left out, as QEMU counts its downtime).\n"
+    "On success the source VM ends (exit status 0); on any failure it keeps\n"
+    "running where it was.\n"
     "\n"
     "Options:\n"
     "  --api-sock PATH  the source VM's control API socket\n"
@@ -65,12 +67,14 @@ static int report(json_object *o, int json, int *last_round)
 		       (double)num(o, "bytes") / (1 << 20));
 	} else if (state && !strcmp(state, "completed")) {
 		printf("migrated to %s: %d rounds, %lld pages (%lld zero), %.1f MiB; total "
-		       "%.1f ms, downtime %.1f ms\n",
+		       "%.1f ms, downtime %.2f ms to the target running, %.2f ms to the last "
+		       "byte sent\n",
 		       json_object_get_string(member(o, "destination")), round,
 		       (long long)num(o, "pages"), (long long)num(o, "zero_pages"),
 		       (double)num(o, "bytes") / (1 << 20),
 		       json_object_get_double(member(o, "total_ms")),
-		       json_object_get_double(member(o, "downtime_ms")));
+		       json_object_get_double(member(o, "downtime_ms")),
+		       json_object_get_double(member(o, "downtime_sent_ms")));
 	}
 	fflush(stdout);
 	if (active)

@@ -14,8 +14,8 @@ static const char restore_usage[] =
     "\n"
     "Run the VM saved in FILE (by `capsa vm snapshot` or PUT /snapshot/create)\n"
     "from where it was saved. The machine (vCPUs, memory, CPU features) comes\n"
-    "from the file; its memory is mapped from the file and loaded on first\n"
-    "touch, and the file is never written.\n"
+    "from the file; its memory is loaded on first touch (decompressed chunk by\n"
+    "chunk, or mapped from a raw image), and the file is never written.\n"
     "\n"
     "Options:\n"
     "  --paused             restore with every vCPU paused (resume through the API)\n"
@@ -25,6 +25,8 @@ static const char restore_usage[] =
     "  --disk-dir DIR       where the disks of a snapshot taken --with-disks are\n"
     "                       extracted as new raw images FILE.diskN.img (default:\n"
     "                       FILE's directory); the restored VM writes those\n"
+    "  --mem-file PATH      the memory file of a snapshot saved with one\n"
+    "                       (capsa vm snapshot --mem-file, Firecracker's mem_file_path)\n"
     "  --json-events        machine-readable events on stderr\n"
     "  -h, --help           this text\n"
     "\n"
@@ -37,7 +39,7 @@ static const char restore_usage[] =
 
 int cli_vm_restore(int argc, char **argv)
 {
-	enum { O_PAUSED = 1, O_API, O_CONSOLE, O_ACCEL, O_JSON, O_DISK_DIR };
+	enum { O_PAUSED = 1, O_API, O_CONSOLE, O_ACCEL, O_JSON, O_DISK_DIR, O_MEM_FILE };
 	static const struct option lo[] = {
 	    {"paused", no_argument, 0, O_PAUSED},
 	    {"api-sock", required_argument, 0, O_API},
@@ -45,6 +47,7 @@ int cli_vm_restore(int argc, char **argv)
 	    {"accel", required_argument, 0, O_ACCEL},
 	    {"json-events", no_argument, 0, O_JSON},
 	    {"disk-dir", required_argument, 0, O_DISK_DIR},
+	    {"mem-file", required_argument, 0, O_MEM_FILE},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -75,6 +78,9 @@ int cli_vm_restore(int argc, char **argv)
 			break;
 		case O_DISK_DIR:
 			ro.disk_dir = optarg;
+			break;
+		case O_MEM_FILE:
+			ro.mem_path = optarg;
 			break;
 		case 'h':
 			fputs(restore_usage, stdout);

@@ -376,6 +376,7 @@ static int load_vm(struct run_opts *o, const struct vm_api_req *q, struct vm **v
 	    .console_out = cons.console_out,
 	    .console_in = cons.console_in,
 	    .console_escape = cons.console_escape,
+	    .mem_path = *q->mem_path ? q->mem_path : NULL,
 	};
 	if (vm_restore(vm, q->path, &ro, e)) {
 		if (cons.console_out > STDERR_FILENO)

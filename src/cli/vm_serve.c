@@ -86,6 +86,24 @@ static void report_exit(const struct cli_serve *s, const struct vm_result *res)
 	cli_vm_emit(s->json, ev, plain[0] ? plain : NULL);
 }
 
+/* The end in the API's log and a last metrics line (PUT /logger, /metrics). */
+static void log_exit(struct vm_api_instance *in, int rc, const struct vm_result *res,
+                     const struct err *e)
+{
+	if (!in)
+		return;
+	char d[ERR_MSG_MAX + 64];
+	if (rc)
+		snprintf(d, sizeof(d), "host error: %s", e->msg);
+	else
+		snprintf(d, sizeof(d), "%s, status %d, after %.3f s", vm_end_name(res->reason),
+		         res->status, res->seconds);
+	vm_api_tel_event(&in->tel, VM_API_EV_EXITED, d);
+	struct err ignored = {0};
+	if (vm_api_tel_metrics_on(&in->tel))
+		vm_api_tel_flush(&in->tel, &ignored);
+}
+
 /* A VM restored from a file: its configuration is what vm_get_info says. */
 static int machine_of(struct vm *vm, struct vm_api_machine *m, struct err *e)
 {
@@ -109,6 +127,12 @@ int cli_vm_serve(struct vm *vm, const struct cli_serve *s)
 		vm_request_end(vm, VM_END_SIGNAL, cli_stop_signal);
 	struct vm_api *api = s->api;
 	struct vm_api_machine *m = s->machine ? s->machine : &own;
+	/* paused before the API answers: a client never sees it running */
+	if (s->paused && vm_pause(vm, &e)) {
+		vm_api_stop(api);
+		vm_destroy(vm);
+		return cli_vm_fail(s->json, s->cmd, &e);
+	}
 	if (!api && s->api_sock) {
 		vm_api_instance_init(&in, m, vm);
 		if ((!s->machine && machine_of(vm, m, &e)) ||
@@ -117,15 +141,11 @@ int cli_vm_serve(struct vm *vm, const struct cli_serve *s)
 			return cli_vm_fail(s->json, s->cmd, &e);
 		}
 	}
-	if (s->paused && vm_pause(vm, &e)) {
-		vm_api_stop(api);
-		vm_destroy(vm);
-		return cli_vm_fail(s->json, s->cmd, &e);
-	}
 	if (s->console_escape)
 		tty_raw_begin(STDIN_FILENO);
 	struct vm_result res;
 	int rc = vm_run(vm, &res, &e);
+	log_exit(vm_api_instance_of(api), rc, &res, &e);
 	vm_api_stop(api);
 	tty_raw_end();
 	cli_running_vm = NULL;

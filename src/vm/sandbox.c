@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <linux/userfaultfd.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -128,6 +129,10 @@ int sandbox_enter_thread(unsigned extra, struct err *e)
 	for (size_t i = 0; (extra & SANDBOX_NET) && i < 2 && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 		                      SCMP_A1(SCMP_CMP_EQ, net_ioctls[i]));
+	static const unsigned long uffd_ioctls[] = {UFFDIO_COPY, UFFDIO_ZEROPAGE, UFFDIO_WAKE};
+	for (size_t i = 0; (extra & SANDBOX_UFFD) && i < 3 && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		                      SCMP_A1(SCMP_CMP_EQ, uffd_ioctls[i]));
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);

@@ -12,6 +12,7 @@ int sandbox_init(struct err *e);
 /* Extra permissions a thread may need beyond the common set. */
 #define SANDBOX_SOCKETS 0x1u /* socket I/O and set-up, epoll_ctl, close (network, vsock) */
 #define SANDBOX_NET     0x2u /* ioctls of network backends: TUNSETOFFLOAD, FIONREAD */
+#define SANDBOX_UFFD    0x4u /* userfaultfd ioctls filling guest memory (mem/lazy.h) */
 
 /* Confine the calling thread: the common set (file and ring I/O on existing
  * descriptors, polling, memory, futexes, a few KVM ioctls) plus `extra`.

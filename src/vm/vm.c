@@ -109,15 +109,46 @@ static void *memslot_thread(void *arg)
 	return NULL;
 }
 
+static void lazy_failed(void *ctx, const struct err *e)
+{
+	vm_end_with_report(ctx, VM_END_ERROR, 1, e->msg);
+}
+
+/* The fill thread decompresses what a file says: confine it. */
+static int lazy_thread_init(void *ctx, struct err *e)
+{
+	(void)ctx;
+	return sandbox_init(e) || sandbox_enter_thread(SANDBOX_UFFD, e) ? -1 : 0;
+}
+
+/* Memory from compressed chunks: filled on first touch if userfaultfd
+ * serves here, else all at once. */
+static int fill_memory(struct vm *vm, struct err *e)
+{
+	struct mem_chunk_src src = vm->chunks;
+	vm->chunks.release = NULL; /* taken */
+	int rc = 1;
+	if (!vm->restore->eager)
+		rc = mem_lazy_start(&vm->lazy, vm->ram, vm->ram_size, &src,
+		                    &(struct mem_lazy_hooks){lazy_failed, lazy_thread_init, vm}, e);
+	if (rc == 1)
+		rc = mem_fill_all(vm->ram, vm->ram_size, &src, e);
+	else if (rc == 0)
+		return 0; /* the fill thread owns src */
+	src.release(src.ctx);
+	return rc;
+}
+
 static int reserve_memory(struct vm *vm, struct err *e)
 {
 	/* A restored VM maps the snapshot's memory privately: pages load on
 	 * first touch and the guest's writes never reach the file. */
-	if (vm->restore && vm->restore->fd >= 0)
+	if (vm->restore && vm->restore->fd >= 0) {
 		vm->ram =
 		    mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
 		         vm->restore->fd, (off_t)vm->restore->mem_off);
-	else
+		vm->ram_from_file = 1;
+	} else
 		vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
 		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->ram == MAP_FAILED) {
@@ -131,7 +162,7 @@ static int reserve_memory(struct vm *vm, struct err *e)
 	if (high)
 		vm->mem.r[vm->mem.n++] = (struct guest_mem_region){LAYOUT_4G, high, vm->ram + low};
 	vm->mem.total = vm->ram_size;
-	return 0;
+	return vm->chunks.release ? fill_memory(vm, e) : 0;
 }
 
 static int map_memory(struct vm *vm, struct memslot_job *job, struct err *e)
@@ -274,13 +305,17 @@ int vm_create_from(struct vm **out, const struct vm_config *cfg, const struct vm
                    struct err *e)
 {
 	*out = NULL;
-	if (check_config(cfg, e))
-		return -1;
-	struct vm *vm = calloc(1, sizeof(*vm));
-	if (!vm)
-		return err_sys(e, "allocating VM");
+	int bad = check_config(cfg, e);
+	struct vm *vm = bad ? NULL : calloc(1, sizeof(*vm));
+	if (!vm) {
+		if (rs && rs->chunks)
+			rs->chunks->release(rs->chunks->ctx);
+		return bad ? -1 : err_sys(e, "allocating VM");
+	}
 	vm->restore = rs;
-	vm->done_fd = vm->console.stop_fd = -1;
+	if (rs && rs->chunks)
+		vm->chunks = *rs->chunks;
+	vm->done_fd = vm->console.stop_fd = vm->incoming_fd = -1;
 	vm->ram_size = cfg->memory;
 	vm->ncpus = cfg->cpus;
 	pthread_mutex_init(&vm->report_lock, NULL);
@@ -333,12 +368,24 @@ int vm_run(struct vm *vm, struct vm_result *res, struct err *e)
 	sigemptyset(&kick);
 	sigaddset(&kick, accel_kick_signal());
 	pthread_sigmask(SIG_BLOCK, &kick, &old);
+	/* A VM received by live migration: its vCPU threads start parked and
+	 * go once the source has been told that they run (the answer is not
+	 * held up by a vCPU thread that is already busy). */
+	int held = vm->incoming_fd >= 0;
+	if (held)
+		atomic_store(&vm->pause.requested, 1);
 	int rc = 0;
 	for (unsigned i = 0; i < vm->ncpus && rc == 0; i++)
 		rc = vcpu_start(&vm->vcpus[i], e);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc == 0)
 		rc = console_start(vm, e);
+	if (vm_migrate_started(vm, rc, e)) /* a received VM's source learns it runs */
+		rc = -1;
+	if (held && rc == 0) { /* else they stay parked until the VM stops */
+		atomic_store(&vm->pause.requested, 0);
+		vm_pause_wake_all(vm);
+	}
 	if (rc)
 		vm_end_with_report(vm, VM_END_ERROR, 1, e->msg);
 
@@ -387,6 +434,9 @@ void vm_destroy(struct vm *vm)
 		vm->accel->ops->vm_destroy(vm->accel);
 	if (vm->done_fd >= 0)
 		close(vm->done_fd);
+	mem_lazy_stop(vm->lazy); /* nothing touches guest memory any more */
+	if (vm->chunks.release)
+		vm->chunks.release(vm->chunks.ctx);
 	if (vm->ram)
 		munmap(vm->ram, vm->ram_size);
 	if (vm->ctl.request_end) {

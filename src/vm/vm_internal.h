@@ -9,6 +9,7 @@
 #include "devices/legacy.h"
 #include "devices/serial.h"
 #include "mem/guest_mem.h"
+#include "mem/lazy.h"
 #include "vm/iobus.h"
 #include "vm/accel.h"
 #include "vm/vm.h"
@@ -49,6 +50,9 @@ struct vm {
 	struct guest_mem mem;
 	uint8_t *ram;
 	uint64_t ram_size;
+	int ram_from_file;           /* mapped privately from a raw snapshot image */
+	struct mem_lazy *lazy;       /* filled on first touch from a snapshot, or NULL */
+	struct mem_chunk_src chunks; /* a restore's chunk source not yet taken */
 	struct boot_entry boot;
 
 	struct cpuid_entry *cpuid;
@@ -71,6 +75,7 @@ struct vm {
 
 	struct vm_pause pause;          /* vm_pause.c */
 	struct vm_migration *migration; /* migrate/source.c, or NULL */
+	int incoming_fd; /* migrate/target.c: the source, told once vm_run runs the VM; or -1 */
 	/* Being created from a snapshot: memory comes from the file, and
 	 * nothing is loaded or written into it (vm_create_from). */
 	const struct vm_restore_src *restore;
@@ -84,10 +89,14 @@ struct vm {
 };
 
 /* Where a restored VM's memory comes from: `fd` at `mem_off`, or
- * anonymous memory (all zero) when `fd` is -1. */
+ * anonymous memory filled from `chunks` (on first touch, or at once with
+ * `eager` or without userfaultfd), or all zero when `fd` is -1 and chunks
+ * is NULL. */
 struct vm_restore_src {
 	int fd;
 	uint64_t mem_off;
+	const struct mem_chunk_src *chunks; /* released by the VM, also on failure */
+	int eager;
 	/* the CPUID vCPU 0 saw, used instead of the accelerator's own so the
 	 * guest sees the same CPU under either accelerator */
 	const struct cpuid_entry *cpuid;

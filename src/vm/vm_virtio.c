@@ -496,6 +496,87 @@ struct disk *vm_virtio_disk(const struct vm *vm, unsigned i)
 	return d ? d->disk : NULL;
 }
 
+/* Copy n counters that another thread may be adding to. */
+static void load_counters(uint64_t *dst, const uint64_t *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+int vm_virtio_counters(const struct vm *vm, unsigned i, struct virtio_blk_stats *blk,
+                       struct virtio_net_stats *net)
+{
+	struct vdev *d = dev_at(vm, i);
+	if (!d)
+		return -1;
+	if (d->k->kind == VM_DEV_BLK) {
+		load_counters((uint64_t *)blk, (const uint64_t *)&d->blk.stats,
+		              sizeof(*blk) / sizeof(uint64_t));
+		return VM_DEV_BLK;
+	}
+	if (d->k->kind == VM_DEV_NET && d->net) {
+		load_counters((uint64_t *)net, (const uint64_t *)&d->net->stats,
+		              sizeof(*net) / sizeof(uint64_t));
+		return VM_DEV_NET;
+	}
+	return -1;
+}
+
+/* Disk number `disk`'s device while the devices are quiesced, else NULL
+ * with e set. */
+static struct vdev *quiesced_disk(struct vm *vm, unsigned disk, struct err *e)
+{
+	struct vm_virtio *v = vm->virtio;
+	if (!v || !v->quiesced) {
+		err_set(e, ERR_INPUT, "the VM's devices must be paused to change a disk");
+		return NULL;
+	}
+	for (unsigned i = 0; i < v->n; i++)
+		if (v->d[i]->k->kind == VM_DEV_BLK && v->d[i]->at.sub == disk)
+			return v->d[i];
+	err_set(e, ERR_INPUT, "the VM has no disk %u", disk);
+	return NULL;
+}
+
+int vm_virtio_set_disk_limits(struct vm *vm, unsigned disk, const struct vm_virtio_disk *lim,
+                              struct err *e)
+{
+	struct vdev *d = quiesced_disk(vm, disk, e);
+	if (!d)
+		return -1;
+	struct vm_virtio_disk *cd = &vm->virtio->cfg.disks[disk];
+	uint64_t now = rl_now_ns();
+	tb_init(&d->rl.bytes, lim->bps, lim->bps_burst, now);
+	tb_init(&d->rl.ops, lim->iops, lim->iops_burst, now);
+	d->t.rl = rl_enabled(&d->rl) ? &d->rl : NULL;
+	cd->bps = lim->bps, cd->bps_burst = lim->bps_burst;
+	cd->iops = lim->iops, cd->iops_burst = lim->iops_burst;
+	return 0;
+}
+
+int vm_virtio_swap_disk(struct vm *vm, unsigned disk, const char *path, struct err *e)
+{
+	struct vdev *d = quiesced_disk(vm, disk, e);
+	if (!d)
+		return -1;
+	struct vm_virtio_disk *cd = &vm->virtio->cfg.disks[disk];
+	if (strlen(path) >= sizeof(cd->path))
+		return err_set(e, ERR_INPUT, "%s: path too long", path);
+	struct disk_options o = {path, cd->format, cd->readonly, cd->cache};
+	struct disk *nd;
+	if (disk_open(&nd, &o, e))
+		return -1;
+	if (virtio_blk_swap(&d->blk, nd, e)) {
+		disk_close(nd);
+		return -1;
+	}
+	disk_close(d->disk);
+	d->disk = nd;
+	memcpy(cd->path, path, strlen(path) + 1);
+	virtio_mmio_config_changed(&d->t); /* the guest reads the new capacity */
+	return 0;
+}
+
 int vm_virtio_quiesce(struct vm *vm, struct err *e)
 {
 	struct vm_virtio *v = vm->virtio;

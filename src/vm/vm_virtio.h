@@ -97,6 +97,21 @@ const struct vm_virtio_config *vm_virtio_attached(const struct vm *vm);
 int vm_virtio_place(const struct vm *vm, unsigned i, struct vm_dev_place *out);
 /* Device i's disk (blk devices), else NULL. */
 struct disk *vm_virtio_disk(const struct vm *vm, unsigned i);
+/* Serve disk number `disk` (its index among the disks) from `path`, opened
+ * with the disk's options, while the devices are quiesced (vm_pause): the
+ * old file is closed and the guest gets a configuration-change interrupt.
+ * Nothing changes on an error. */
+int vm_virtio_swap_disk(struct vm *vm, unsigned disk, const char *path, struct err *e);
+/* Rate limits of disk number `disk` from lim's bps, iops and bursts (0: no
+ * limit), while the devices are quiesced. */
+int vm_virtio_set_disk_limits(struct vm *vm, unsigned disk, const struct vm_virtio_disk *lim,
+                              struct err *e);
+/* Device i's counters, read while it runs (each counter whole, not all at
+ * one instant): VM_DEV_BLK with *blk filled, VM_DEV_NET with *net filled,
+ * else -1 (another kind, or no such device). */
+struct virtio_blk_stats;
+int vm_virtio_counters(const struct vm *vm, unsigned i, struct virtio_blk_stats *blk,
+                       struct virtio_net_stats *net);
 
 /* Quiesce: stop every device's I/O thread between two requests, complete
  * the requests in flight (their used entries written and interrupts

@@ -13,6 +13,7 @@
  * fuse into are in compile_ops.c, prefixed instructions in compile_ext.c. */
 #include "wasm/compile.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -131,7 +132,7 @@ uint32_t wc_next_canon(struct cc *c)
 	return t->canon + (uint32_t)wtype_cells(t->type);
 }
 
-struct vent *wc_push(struct cc *c, uint8_t type)
+struct vent *wc_push_slow(struct cc *c, uint8_t type)
 {
 	if (need(c, (void **)&c->vs, &c->capvs, c->nvs + 1, sizeof(struct vent)))
 		return NULL;
@@ -160,7 +161,7 @@ void wc_emit_const(struct cc *c, uint32_t dst, uint64_t v)
 	wc_emit_u(c, v);
 }
 
-int wc_pop_raw(struct cc *c, uint8_t want, struct vent *out)
+int wc_pop_raw_slow(struct cc *c, uint8_t want, struct vent *out)
 {
 	struct ctl *f = TOP;
 	if (c->nvs == f->height) {
@@ -194,6 +195,8 @@ int wc_pop(struct cc *c, uint8_t want, struct vent *out)
 static void materialize(struct cc *c, uint32_t from)
 {
 	c->work += c->nvs > from ? c->nvs - from : 0;
+	if (c->noemit) /* slots matter to emitted code only */
+		return;
 	for (uint32_t i = from; i < c->nvs; i++) {
 		struct vent *v = &c->vs[i];
 		if (v->is_const) {
@@ -209,6 +212,8 @@ static void materialize(struct cc *c, uint32_t from)
 static void materialize_local(struct cc *c, uint32_t slot)
 {
 	c->work += c->nvs;
+	if (c->noemit)
+		return;
 	for (uint32_t i = 0; i < c->nvs; i++) {
 		struct vent *v = &c->vs[i];
 		if (v->slot == slot && !v->is_const) {
@@ -464,175 +469,6 @@ int wc_take_cond(struct cc *c, struct condv *cd)
 	return 0;
 }
 
-/* Register-cached loop counters. A counter branch `x = x + K; if (x cmp L)`
- * back to the loop head (and its second induction variable `y = y + K2`) in an
- * innermost loop that makes no call, where it is the only write to x (and
- * y) in the loop, keeps x and y in two machine registers besides their
- * slots (written through, so the slots always hold the values): the
- * loop-carried chain of a counter is then a register add instead of a trip
- * through memory. The placeholder emitted before the loop head becomes the
- * op that loads the registers when the loop is entered; nothing else can
- * write the slots or the registers while the loop runs. */
-static struct ctl *inner_loop(struct cc *c)
-{
-	for (uint32_t i = c->ncs; i-- > 0;)
-		if (c->cs[i].kind == K_LOOP)
-			return &c->cs[i];
-	return NULL;
-}
-
-static void note_rc_cand(struct cc *c, const struct condv *cd, uint32_t op)
-{
-	if (cd->a != cd->add_s || cd->a >= c->nlocal_cells ||
-	    (cd->add2 && (cd->add2_d != cd->add2_s || cd->add2_d >= c->nlocal_cells)))
-		return;
-	struct ctl *l = inner_loop(c);
-	if (l)
-		l->rc_cand = l->rc_cand == UINT32_MAX ? op : UINT32_MAX - 1;
-}
-
-/* A multiply-accumulate `x = load * load + y + x` keeps x in a third
- * register the same way. */
-static void note_rc_mad(struct cc *c, uint32_t op)
-{
-	struct ctl *l = inner_loop(c);
-	if (l)
-		l->rc_mad = l->rc_mad == UINT32_MAX ? op : UINT32_MAX - 1;
-}
-
-/* Turns the memory instruction at op into another one: `checked`, and
- * `unchecked` where instantiation drops the bounds check (its RELOC_MEMOP).
- * 0 when op is no memory instruction. */
-static int retarget_memop(struct cc *c, uint32_t op, enum wasm_op checked, enum wasm_op unchecked)
-{
-	for (uint32_t i = 0; i < c->nrelocs; i++)
-		if (c->relocs[i].cell == op && c->relocs[i].kind == RELOC_MEMOP) {
-			c->relocs[i].index = unchecked;
-			c->code[op].h = c->labels[checked];
-			return 1;
-		}
-	return 0;
-}
-
-/* A pointer chase `x = load(x + offset)` (the plain i32.load at op) keeps x
- * in rc1 when every write to x in the loop is such a load. */
-static void note_rc_chase(struct cc *c, uint32_t op, uint32_t slot)
-{
-	struct ctl *l = inner_loop(c);
-	if (!l)
-		return;
-	if (l->rc_chase_slot == UINT32_MAX)
-		l->rc_chase_slot = slot;
-	if (l->rc_chase_slot != slot || l->nchase == 4)
-		l->rc_chase_slot = UINT32_MAX - 1;
-	else
-		l->rc_chase[l->nchase++] = op;
-}
-
-/* Counts the writes to a local slot in the innermost loop around them. */
-static void count_write(struct cc *c, uint32_t slot)
-{
-	const struct ctl *l = inner_loop(c);
-	uint32_t id = l ? l->start + 1 : 0;
-	if (c->lw_loop[slot] != id) {
-		c->lw_loop[slot] = id;
-		c->lw_count[slot] = 0;
-	}
-	c->lw_count[slot]++;
-}
-
-/* Makes the chase loads of loop f use rc1; 1 when it did. */
-static int rc_chase(struct cc *c, const struct ctl *f)
-{
-	uint32_t x = f->rc_chase_slot;
-	if (x >= UINT32_MAX - 1 || c->lw_loop[x] != f->start + 1 || c->lw_count[x] != f->nchase)
-		return 0;
-	for (uint32_t k = 0; k < f->nchase; k++)
-		if (c->code[f->rc_chase[k]].h != c->labels[OP_i32_load])
-			return 0;
-	for (uint32_t k = 0; k < f->nchase; k++)
-		retarget_memop(c, f->rc_chase[k], OP_i32_load_chase, OP_i32_load_chase_g);
-	return 1;
-}
-
-static int rc_written_once(const struct cc *c, uint64_t slot, uint32_t start)
-{
-	return c->lw_last[slot] > start && c->lw_prev[slot] <= start;
-}
-
-/* A loop whose body is exactly mul_ldld_padd, mad_ldld_rc adding the first
- * one's product, and a two-counter branch back to the head (a dot product
- * unrolled by two) becomes one instruction per iteration: the first cell
- * gets the handler that runs all three in place (OP_dot2_br_rc_*). Nothing
- * else can jump into the body: it holds no other branch, and wasm cannot
- * enter a loop but at its head. */
-static void fuse_dot2(struct cc *c, const struct ctl *f)
-{
-	const uint32_t p = f->start, m = p + 11, b = m + 10;
-	if (c->ncode < b + 9 || c->code[p].h != c->labels[OP_i32_mul_ldld_padd] ||
-	    c->code[m].h != c->labels[OP_i32_mad_ldld_rc] || c->code[b + 8].i != -(int64_t)(b - p))
-		return;
-	const cell *P = &c->code[p], *M = &c->code[m], *B = &c->code[b];
-	/* rc0 holds B's operand 4, rc1 its operand 1 (wc_loop_rc) */
-	if (P[2].u == B[4].u && P[3].u != B[4].u) { /* x = counter + y: swap */
-		uint64_t t = P[2].u;
-		c->code[p + 2].u = P[3].u;
-		c->code[p + 3].u = t;
-	}
-	if (P[3].u != B[4].u || P[5].u != B[1].u || P[8].u != P[1].u || M[2].u != B[1].u ||
-	    M[5].u != P[1].u || M[8].u != P[4].u || P[1].u == P[2].u)
-		return;
-	for (int k = 0; k < 10; k++) {
-		if (c->code[b].h != c->labels[OP_addi2_br_rc_eq + 2 * k])
-			continue;
-		retarget_memop(c, p, (enum wasm_op)(OP_dot2_br_rc_eq + 2 * k),
-		               (enum wasm_op)(OP_dot2_br_rc_eq_g + 2 * k));
-		return;
-	}
-}
-
-static void wc_loop_rc(struct cc *c, const struct ctl *f)
-{
-	if (f->rc_pre == UINT32_MAX || c->last_call > f->start || c->last_loop != f->start + 1)
-		return;
-	/* rc0..rc2 and the slot each mirrors; UINT64_MAX: unused */
-	uint64_t slots[3] = {UINT64_MAX, UINT64_MAX, UINT64_MAX};
-	uint32_t op = f->rc_cand;
-	for (int k = 0; op < UINT32_MAX - 1 && k < 10; k++) {
-		int two = c->code[op].h == c->labels[OP_addi2_br_eq + k];
-		if (!two && c->code[op].h != c->labels[OP_addi_br_eq + k])
-			continue;
-		uint64_t x = c->code[op + (two ? 4 : 1)].u, y = two ? c->code[op + 1].u : x;
-		int64_t back = -(int64_t)(op - f->start); /* a branch to the head */
-		if (rc_written_once(c, x, f->start) && rc_written_once(c, y, f->start) &&
-		    c->code[op + (two ? 8 : 5)].i == back) {
-			slots[0] = x;
-			if (two)
-				slots[1] = y;
-			c->code[op].h = c->labels[OP_addi_br_rc_eq + 2 * k + two];
-		}
-		break;
-	}
-	op = f->rc_mad;
-	if (op < UINT32_MAX - 1 && c->code[op].h == c->labels[OP_i32_mad_ldld] &&
-	    c->code[op + 1].u == c->code[op + 9].u &&
-	    rc_written_once(c, c->code[op + 1].u, f->start) &&
-	    retarget_memop(c, op, OP_i32_mad_ldld_rc, OP_i32_mad_ldld_rc_g))
-		slots[2] = c->code[op + 1].u;
-	if (slots[1] == UINT64_MAX && rc_chase(c, f))
-		slots[1] = f->rc_chase_slot;
-	uint64_t any = UINT64_MAX;
-	for (int i = 0; i < 3; i++)
-		if (slots[i] != UINT64_MAX)
-			any = slots[i];
-	if (any == UINT64_MAX)
-		return;
-	c->code[f->rc_pre].h = c->labels[OP_rc_load];
-	for (int i = 0; i < 3; i++) /* an unused register loads some used slot */
-		c->code[f->rc_pre + 1 + i].u = slots[i] != UINT64_MAX ? slots[i] : any;
-	fuse_dot2(c, f);
-}
-
 /* Emit a branch taken when the condition is true (or false); returns the
  * cell holding the relative target, and the op index in *opi. */
 static uint32_t emit_branch_on(struct cc *c, const struct condv *cd, int when_true, uint32_t *opi)
@@ -668,7 +504,7 @@ static uint32_t emit_branch_on(struct cc *c, const struct condv *cd, int when_tr
 	}
 	*opi = op;
 	if (op != UINT32_MAX && cd->kind >= 0 && (cd->add || cd->add2))
-		note_rc_cand(c, cd, op);
+		wc_note_rc_cand(c, cd, op);
 	return wc_emit_u(c, 0);
 }
 
@@ -975,6 +811,11 @@ void wc_emit_result_op(struct cc *c, enum wasm_op op, uint8_t type)
  * before it. */
 static void local_at(const struct cc *c, uint32_t x, uint8_t *type, uint32_t *slot)
 {
+	if (x < c->nlmap) {
+		*type = (uint8_t)c->lmap[x];
+		*slot = c->lmap[x] >> 8;
+		return;
+	}
 	uint32_t lo = 0, hi = c->nlruns;
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -997,9 +838,11 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 	uint32_t slot;
 	local_at(c, x, &t, &slot);
 	int64_t ld = c->last_dst;
-	c->lw_prev[slot] = c->lw_last[slot];
-	c->lw_last[slot] = c->ncode + 1;
-	count_write(c, slot);
+	if (!c->noemit) {
+		c->lw_prev[slot] = c->lw_last[slot];
+		c->lw_last[slot] = c->ncode + 1;
+		wc_count_write(c, slot);
+	}
 	int64_t load = c->last_load_ai ? -1 : c->last_load;
 	if (wc_pop_raw(c, t, &v))
 		return -1;
@@ -1010,17 +853,17 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 	}
 	int aliased = 0;
 	c->work += c->nvs;
-	for (uint32_t i = 0; i < c->nvs; i++)
+	for (uint32_t i = 0; i < c->nvs && !DEAD; i++)
 		if (c->vs[i].slot == slot)
 			aliased = 1;
 	if (!DEAD && ld >= 0 && !aliased && v.slot == v.canon && c->code[ld].u == v.canon &&
 	    v.type != WASM_TYPE_UNKNOWN) {
 		c->code[ld].u = slot; /* write the result straight into the local */
 		if (load >= 0 && ld == load + 1 && c->code[ld + 1].u == slot)
-			note_rc_chase(c, (uint32_t)load, slot);
+			wc_note_rc_chase(c, (uint32_t)load, slot);
 		if (c->mad_at >= 0 && ld == c->mad_at + 1 &&
 		    c->code[c->mad_at].h == c->labels[OP_i32_mad_ldld] && c->code[ld + 8].u == slot)
-			note_rc_mad(c, (uint32_t)c->mad_at);
+			wc_note_rc_mad(c, (uint32_t)c->mad_at);
 	} else {
 		materialize_local(c, slot);
 		emit_copy(c, t, slot, v.slot);
@@ -1367,11 +1210,24 @@ static int setup_locals(struct cc *c, const struct wtype *ft)
 	}
 	c->nlocals = first;
 	c->nlocal_cells = slot;
+	for (uint32_t k = 0; k < c->nlruns && c->nlmap < 256; k++) {
+		const struct lrun *r = &c->lruns[k];
+		uint32_t end = k + 1 < c->nlruns ? c->lruns[k + 1].first : first;
+		for (uint32_t x = r->first; x < end && c->nlmap < 256; x++)
+			c->lmap[c->nlmap++] =
+			    (r->slot + (x - r->first) * (uint32_t)wtype_cells(r->type)) << 8 |
+			    r->type;
+	}
 	return 0;
 }
 
-int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *e)
+/* One pass over a body: validation, and with emit the threaded code. */
+static int compile_func(const struct capsa_wasm_module *cm, uint32_t defidx, int emit,
+                        struct err *e)
 {
+	/* Writes go to the function's own struct wcode: entry and frame sizes
+	 * when validating, the code when translating. */
+	struct capsa_wasm_module *m = (struct capsa_wasm_module *)cm;
 	struct wcode *wc = &m->code[defidx];
 	uint32_t funcidx = m->nimp_funcs + defidx;
 	const struct wtype *ft = &m->types[m->func_type[funcidx]];
@@ -1379,6 +1235,7 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	int rc = -1;
 	c->m = m;
 	c->e = e;
+	c->noemit = !emit;
 	c->labels = labels_cache();
 	c->r = (struct rd){m->bytes + wc->body_off, m->bytes + wc->body_off + wc->body_len,
 	                   m->bytes, e};
@@ -1397,14 +1254,16 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 
 	if (setup_locals(c, ft))
 		goto out;
-	wc->entry_off = (uint32_t)(c->r.p - m->bytes);
+	uint32_t entry = (uint32_t)(c->r.p - m->bytes);
 	uint32_t slot = c->nlocal_cells;
 	c->max_cells = slot;
 	/* Per-slot tables, one block: large ones are mapped, as fresh pages
 	 * are zero and only the slots written are touched (calloc would clear
 	 * megabytes for every function declaring a million locals). */
-	c->lw_size = 4 * ((size_t)slot + 1) * sizeof(uint32_t);
-	if (c->lw_size >= (1u << 18)) {
+	c->lw_size = emit ? 4 * ((size_t)slot + 1) * sizeof(uint32_t) : 0;
+	if (!emit) {
+		c->lw_last = NULL;
+	} else if (c->lw_size >= (1u << 18)) {
 		c->lw_last = mmap(NULL, c->lw_size, PROT_READ | PROT_WRITE,
 		                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (c->lw_last == MAP_FAILED)
@@ -1412,13 +1271,15 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	} else {
 		c->lw_last = calloc(1, c->lw_size);
 	}
-	if (!c->lw_last) {
+	if (emit && !c->lw_last) {
 		err_set(e, ERR_SYSTEM, "out of memory");
 		goto out;
 	}
-	c->lw_prev = c->lw_last + slot + 1;
-	c->lw_loop = c->lw_prev + slot + 1;
-	c->lw_count = c->lw_loop + slot + 1;
+	if (emit) {
+		c->lw_prev = c->lw_last + slot + 1;
+		c->lw_loop = c->lw_prev + slot + 1;
+		c->lw_count = c->lw_loop + slot + 1;
+	}
 
 	struct ctl *f = push_ctl(c, K_FUNC);
 	if (!f)
@@ -1433,16 +1294,20 @@ int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *
 	}
 	if (c->oom)
 		goto out;
-	wc->code = c->code;
-	wc->offs = c->offs;
-	wc->ncode = c->ncode;
-	wc->relocs = c->relocs;
-	wc->nrelocs = c->nrelocs;
-	wc->nlocal_cells = c->nlocal_cells;
-	wc->frame_cells = c->max_cells + 2;
-	c->code = NULL;
-	c->offs = NULL;
-	c->relocs = NULL;
+	if (emit) {
+		wc->code = c->code;
+		wc->offs = c->offs;
+		wc->ncode = c->ncode;
+		wc->relocs = c->relocs;
+		wc->nrelocs = c->nrelocs;
+		c->code = NULL;
+		c->offs = NULL;
+		c->relocs = NULL;
+	} else {
+		wc->entry_off = entry;
+		wc->nlocal_cells = c->nlocal_cells;
+		wc->frame_cells = c->max_cells + 2;
+	}
 	rc = 0;
 out:
 	if (rc && e->msg[0] && funcidx < m->nfuncs)
@@ -1459,5 +1324,24 @@ out:
 		munmap(c->lw_last, c->lw_size);
 	else
 		free(c->lw_last);
+	return rc;
+}
+
+int wasm_validate_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *e)
+{
+	return compile_func(m, defidx, 0, e);
+}
+
+int wasm_translate_func(const struct capsa_wasm_module *m, uint32_t defidx, struct err *e)
+{
+	struct capsa_wasm_module *w = (struct capsa_wasm_module *)m; /* its lock and counter */
+	int rc = 0;
+	pthread_mutex_lock(&w->code_lock);
+	if (!m->code[defidx].code) {
+		rc = compile_func(m, defidx, 1, e);
+		if (!rc)
+			w->ntranslated++;
+	}
+	pthread_mutex_unlock(&w->code_lock);
 	return rc;
 }

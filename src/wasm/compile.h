@@ -43,7 +43,7 @@ struct ctl {
 	uint32_t else_op, else_cell;
 	struct fix *fixes;
 	uint32_t nfix, capfix;
-	/* loop: register-cached counters (see wc_loop_rc in compile.c) */
+	/* loop: register-cached counters (see wc_loop_rc in compile_rc.c) */
 	uint32_t rc_pre;  /* code index of the placeholder before the head */
 	uint32_t rc_cand; /* the counter branch that may use them, or UINT32_MAX */
 	uint32_t rc_mad;  /* a multiply-accumulate into a local, or UINT32_MAX */
@@ -64,6 +64,8 @@ struct cc {
 		uint8_t type;
 	} * lruns;
 	uint32_t nlruns;
+	/* The first nlmap locals directly: slot << 8 | type. */
+	uint32_t lmap[256], nlmap;
 	uint32_t nlocals, nlocal_cells;
 	struct vent *vs;
 	uint32_t nvs, capvs;
@@ -101,6 +103,7 @@ struct cc {
 	int64_t mad_at;            /* code index of the latest OP_i32_mad_ldld, or -1 */
 	uint64_t work, work_limit; /* operand stack entries scanned, and the bound */
 	int oom;                   /* out of memory or over a limit: stop compiling */
+	int noemit;                /* validate only: every block is treated as DEAD */
 };
 
 /* A branch condition: a slot, or a compare folded into the branch. */
@@ -116,7 +119,7 @@ struct condv {
 
 #define FAIL(...) err_set(c->e, ERR_INPUT, __VA_ARGS__)
 #define TOP       (&c->cs[c->ncs - 1])
-#define DEAD      (TOP->unreachable || TOP->dead)
+#define DEAD      (c->noemit || TOP->unreachable || TOP->dead)
 
 struct numinfo {
 	uint16_t opcode;
@@ -131,8 +134,35 @@ void wc_rewind(struct cc *c, uint32_t to);
 void wc_mark_memop(struct cc *c, uint32_t op_cell, enum wasm_op unchecked);
 void wc_emit_reloc(struct cc *c, uint8_t kind, uint32_t index);
 void wc_emit_const(struct cc *c, uint32_t dst, uint64_t v);
-struct vent *wc_push(struct cc *c, uint8_t type);
-int wc_pop_raw(struct cc *c, uint8_t want, struct vent *out);
+/* wc_push and wc_pop_raw do the common case inline; these do the rest
+ * (growing the stack, a new deepest stack, the frame's bottom, errors). */
+struct vent *wc_push_slow(struct cc *c, uint8_t type);
+int wc_pop_raw_slow(struct cc *c, uint8_t want, struct vent *out);
+static inline struct vent *wc_push(struct cc *c, uint8_t type)
+{
+	if (c->nvs && c->nvs < c->capvs) {
+		const struct vent *t = &c->vs[c->nvs - 1];
+		uint32_t canon = t->canon + (uint32_t)wtype_cells(t->type);
+		if (canon + (uint32_t)wtype_cells(type) <= c->max_cells) {
+			struct vent *v = &c->vs[c->nvs++];
+			*v = (struct vent){.type = type, .slot = canon, .canon = canon};
+			return v;
+		}
+	}
+	return wc_push_slow(c, type);
+}
+static inline int wc_pop_raw(struct cc *c, uint8_t want, struct vent *out)
+{
+	if (c->nvs > c->cs[c->ncs - 1].height) {
+		const struct vent *v = &c->vs[c->nvs - 1];
+		if (v->type == want || want == WASM_TYPE_UNKNOWN) {
+			*out = *v;
+			c->nvs--;
+			return 0;
+		}
+	}
+	return wc_pop_raw_slow(c, want, out);
+}
 int wc_pop(struct cc *c, uint8_t want, struct vent *out);
 int wc_read_memarg(struct cc *c, uint32_t natural, uint32_t *offset);
 int wc_zero_byte(struct cc *c);
@@ -146,6 +176,13 @@ int wc_op_select(struct cc *c, int typed);
  * just before; the caller emits them again as part of its own instruction
  * (a branch, a select) in every form struct condv describes. */
 int wc_take_cond(struct cc *c, struct condv *cd);
+/* Register-cached loops (compile_rc.c): notes taken while a loop is
+ * translated, and the rewrite when it ends. */
+void wc_note_rc_cand(struct cc *c, const struct condv *cd, uint32_t op);
+void wc_note_rc_mad(struct cc *c, uint32_t op);
+void wc_note_rc_chase(struct cc *c, uint32_t op, uint32_t slot);
+void wc_count_write(struct cc *c, uint32_t slot);
+void wc_loop_rc(struct cc *c, const struct ctl *f);
 const struct numinfo *wc_numinfo_fc(uint32_t sub);
 /* The 0xfc (bulk memory, tables, saturating conversions) and 0xfd (SIMD)
  * prefixed instructions. */

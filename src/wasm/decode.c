@@ -360,17 +360,29 @@ static int sec_global(struct capsa_wasm_module *m, struct rd *r)
 	return 0;
 }
 
-static int sec_export(struct capsa_wasm_module *m, struct rd *r)
+/* An export name seen before: a hash table (size a power of two, more
+ * than twice the exports) of export indices + 1, so that checking a
+ * section of many exports stays linear. */
+static int export_seen(const struct capsa_wasm_module *m, uint32_t *tab, uint32_t mask, uint32_t i)
 {
-	uint32_t count;
-	if (rd_count(r, &count))
-		return -1;
-	m->nexports = count;
-	m->exports = xcalloc(r, m->nexports, sizeof(*m->exports));
-	if (!m->exports) {
-		m->nexports = 0;
-		return -1;
+	const struct wexport *x = &m->exports[i];
+	uint32_t h = 2166136261u;
+	for (uint32_t k = 0; k < x->name_len; k++)
+		h = (h ^ (uint8_t)x->name[k]) * 16777619u;
+	for (;; h++) {
+		uint32_t e = tab[h & mask];
+		if (!e) {
+			tab[h & mask] = i + 1;
+			return 0;
+		}
+		const struct wexport *y = &m->exports[e - 1];
+		if (y->name_len == x->name_len && !memcmp(y->name, x->name, x->name_len))
+			return 1;
 	}
+}
+
+static int exports_read(struct capsa_wasm_module *m, struct rd *r, uint32_t *tab, uint32_t mask)
+{
 	for (uint32_t i = 0; i < m->nexports; i++) {
 		struct wexport *x = &m->exports[i];
 		if (rd_name_len(r, &x->name, &x->name_len) || rd_u8(r, &x->kind) ||
@@ -402,12 +414,32 @@ static int sec_export(struct capsa_wasm_module *m, struct rd *r)
 			            x->index);
 		if (x->kind == CAPSA_WASM_EXTERN_FUNC)
 			m->declared_funcs[x->index] = 1;
-		for (uint32_t k = 0; k < i; k++)
-			if (m->exports[k].name_len == x->name_len &&
-			    !memcmp(m->exports[k].name, x->name, x->name_len))
-				return FAIL("duplicate export name \"%s\"", x->name);
+		if (export_seen(m, tab, mask, i))
+			return FAIL("duplicate export name \"%s\"", x->name);
 	}
 	return 0;
+}
+
+static int sec_export(struct capsa_wasm_module *m, struct rd *r)
+{
+	uint32_t count;
+	if (rd_count(r, &count))
+		return -1;
+	m->nexports = count;
+	m->exports = xcalloc(r, m->nexports, sizeof(*m->exports));
+	if (!m->exports) {
+		m->nexports = 0;
+		return -1;
+	}
+	uint32_t mask = 15;
+	while (mask / 2 < count)
+		mask = mask * 2 + 1;
+	uint32_t *tab = xcalloc(r, (size_t)mask + 1, sizeof(uint32_t));
+	if (!tab)
+		return -1;
+	int rc = exports_read(m, r, tab, mask);
+	free(tab);
+	return rc;
 }
 
 static int sec_start(struct capsa_wasm_module *m, struct rd *r)
@@ -516,7 +548,7 @@ static int sec_code(struct capsa_wasm_module *m, struct rd *r)
 		r->p += size;
 	}
 	for (uint32_t i = 0; i < n; i++)
-		if (wasm_compile_func(m, i, r->e))
+		if (wasm_validate_func(m, i, r->e))
 			return -1;
 	return 0;
 }

@@ -112,6 +112,11 @@ int capsa_wasm_engine_available(enum capsa_wasm_engine eng)
 	return eng == CAPSA_WASM_ENGINE_INTERP;
 }
 
+static size_t frames_size(const struct capsa_wasm_store *s)
+{
+	return ((size_t)s->lim.call_depth + 1) * sizeof(struct wframe);
+}
+
 struct capsa_wasm_store *capsa_wasm_store_new(const struct capsa_wasm_limits *lim, struct err *e)
 {
 	if (lim && lim->engine != CAPSA_WASM_ENGINE_DEFAULT) {
@@ -152,11 +157,16 @@ struct capsa_wasm_store *capsa_wasm_store_new(const struct capsa_wasm_limits *li
 	}
 	void *st = mmap(NULL, s->lim.stack_cells * sizeof(uint64_t), PROT_READ | PROT_WRITE,
 	                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	s->frames = calloc(s->lim.call_depth + 1, sizeof(struct wframe));
+	/* Mapped, not calloc'ed: only the frames used are ever touched (the
+	 * allocator may otherwise clear the whole 1.2 MB per store). */
+	void *fr = mmap(NULL, frames_size(s), PROT_READ | PROT_WRITE,
+	                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	s->frames = fr == MAP_FAILED ? NULL : fr;
 	if (st == MAP_FAILED || !s->frames) {
 		if (st != MAP_FAILED)
 			munmap(st, s->lim.stack_cells * sizeof(uint64_t));
-		free(s->frames);
+		if (s->frames)
+			munmap(s->frames, frames_size(s));
 		close(s->intr_fd);
 		free(s);
 		err_set(e, ERR_SYSTEM, "out of memory for the execution stack");
@@ -191,7 +201,7 @@ void capsa_wasm_store_free(struct capsa_wasm_store *s)
 	free(s->objs);
 	wasm_jit_store_free(s->jit);
 	munmap(s->stack, s->lim.stack_cells * sizeof(uint64_t));
-	free(s->frames);
+	munmap(s->frames, frames_size(s));
 	close(s->intr_fd);
 	free(s);
 }
@@ -263,6 +273,7 @@ void capsa_wasm_module_free(struct capsa_wasm_module *m)
 			free(m->func_names[i]);
 	free(m->func_names);
 	free(m->bytes);
+	pthread_mutex_destroy(&m->code_lock);
 	free(m);
 }
 
@@ -280,6 +291,7 @@ struct capsa_wasm_module *capsa_wasm_module_load(const uint8_t *bytes, size_t le
 	}
 	memcpy(m->bytes, bytes, len);
 	m->len = len;
+	pthread_mutex_init(&m->code_lock, NULL);
 	if (wasm_decode(m, e)) {
 		/* Partially decoded: counts may exceed arrays; clamp before freeing. */
 		if (!m->code)
@@ -573,49 +585,57 @@ static void eval_const(const struct capsa_wasm_instance *in, const struct wconst
 	}
 }
 
-static int apply_relocs(struct capsa_wasm_instance *in, struct err *e)
+/* The instance's copy of defined function i's interpreter code, with
+ * relocations applied. */
+static int func_code(struct capsa_wasm_instance *in, uint32_t i, struct err *e)
 {
 	const struct capsa_wasm_module *m = in->mod;
-	uint32_t ndef = m->nfuncs - m->nimp_funcs;
-	for (uint32_t i = 0; i < ndef; i++) {
-		const struct wcode *wc = &m->code[i];
-		cell *code = malloc((wc->ncode ? wc->ncode : 1) * sizeof(cell));
-		if (!code)
-			return err_set(e, ERR_SYSTEM, "out of memory");
-		memcpy(code, wc->code, wc->ncode * sizeof(cell));
-		for (uint32_t k = 0; k < wc->nrelocs; k++) {
-			const struct reloc *r = &wc->relocs[k];
-			void *p = NULL;
-			switch (r->kind) {
-			case RELOC_FUNC:
-				p = in->funcs[r->index];
-				break;
-			case RELOC_GLOBAL:
-				p = in->globals[r->index];
-				break;
-			case RELOC_TABLE:
-				p = in->tables[r->index];
-				break;
-			case RELOC_ELEM:
-				p = &in->elems[r->index];
-				break;
-			case RELOC_DATA:
-				p = &in->datas[r->index];
-				break;
-			case RELOC_TYPE:
-				p = &m->types[r->index];
-				break;
-			case RELOC_MEMOP:
-				if (in->mem0 && in->mem0->guarded)
-					code[r->cell].h = wasm_interp_labels()[r->index];
-				continue;
-			}
-			code[r->cell].p = p;
+	const struct wcode *wc = &m->code[i];
+	if (wasm_translate_func(m, i, e))
+		return -1;
+	cell *code = malloc((wc->ncode ? wc->ncode : 1) * sizeof(cell));
+	if (!code)
+		return err_set(e, ERR_SYSTEM, "out of memory");
+	memcpy(code, wc->code, wc->ncode * sizeof(cell));
+	for (uint32_t k = 0; k < wc->nrelocs; k++) {
+		const struct reloc *r = &wc->relocs[k];
+		void *p = NULL;
+		switch (r->kind) {
+		case RELOC_FUNC:
+			p = in->funcs[r->index];
+			break;
+		case RELOC_GLOBAL:
+			p = in->globals[r->index];
+			break;
+		case RELOC_TABLE:
+			p = in->tables[r->index];
+			break;
+		case RELOC_ELEM:
+			p = &in->elems[r->index];
+			break;
+		case RELOC_DATA:
+			p = &in->datas[r->index];
+			break;
+		case RELOC_TYPE:
+			p = &m->types[r->index];
+			break;
+		case RELOC_MEMOP:
+			if (in->mem0 && in->mem0->guarded)
+				code[r->cell].h = wasm_interp_labels()[r->index];
+			continue;
 		}
-		in->code[i] = code;
-		in->funcs[m->nimp_funcs + i]->code = code;
+		code[r->cell].p = p;
 	}
+	in->code[i] = code;
+	in->funcs[m->nimp_funcs + i]->code = code;
 	return 0;
+}
+
+int wasm_func_code(struct capsa_wasm_func *f, struct err *e)
+{
+	if (f->code || !f->inst)
+		return 0;
+	return func_code(f->inst, f->index - f->inst->mod->nimp_funcs, e);
 }
 
 static enum capsa_wasm_trap init_segments(struct capsa_wasm_instance *in)
@@ -749,8 +769,8 @@ struct capsa_wasm_instance *capsa_wasm_instantiate(struct capsa_wasm_store *s,
 		in->datas[i].len = m->datas[i].len;
 		in->datas[i].bytes = m->bytes + m->datas[i].start;
 	}
-	if (apply_relocs(in, e))
-		return NULL;
+	/* Functions get the interpreter's code on their first interpreted call
+	 * (wasm_func_code): with the JIT, only those it leaves ever do. */
 	if (s->lim.engine == CAPSA_WASM_ENGINE_JIT && wasm_jit_instance(s, in, e))
 		return NULL;
 	enum capsa_wasm_trap t = init_segments(in);

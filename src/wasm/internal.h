@@ -4,6 +4,7 @@
 #ifndef CAPSA_WASM_INTERNAL_H
 #define CAPSA_WASM_INTERNAL_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "capsa/wasm.h"
@@ -157,11 +158,22 @@ struct capsa_wasm_module {
 	uint32_t nsections;
 	struct wsection *sections;
 	char **func_names; /* from the name section; may be NULL */
+	/* Loading validates every body; the interpreter's code of a function
+	 * (struct wcode's code, offs, relocs) is made the first time an
+	 * instance interprets it (wasm_translate_func), under this lock, as
+	 * instances of one module may run on several threads. */
+	pthread_mutex_t code_lock;
+	uint32_t ntranslated; /* bodies translated so far */
 };
 
 /* Decoding (decode.c) and code validation/compilation (compile.c). */
 int wasm_decode(struct capsa_wasm_module *m, struct err *e);
-int wasm_compile_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *e);
+/* Validates body defidx (no code emitted) and sets its entry_off,
+ * nlocal_cells and frame_cells. */
+int wasm_validate_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *e);
+/* Makes the interpreter's code of validated body defidx unless it exists;
+ * safe to call from several threads. */
+int wasm_translate_func(const struct capsa_wasm_module *m, uint32_t defidx, struct err *e);
 int wasm_read_const(struct capsa_wasm_module *m, void *rd, uint8_t want, int globals_limit,
                     struct wconst *out);
 
@@ -253,6 +265,9 @@ struct capsa_wasm_store {
 };
 
 int wasm_store_track(struct capsa_wasm_store *s, void *obj);
+/* Gives a defined function its instance's interpreter code if it has none:
+ * done by the interpreter on the function's first call. */
+int wasm_func_code(struct capsa_wasm_func *f, struct err *e);
 /* Fills *info (if not NULL) for a trap in f (NULL if unknown) at the
  * module byte offset; leaves exit_code alone. */
 void wasm_trap_info_fill(struct capsa_wasm_trap_info *info, enum capsa_wasm_trap trap,

@@ -5,6 +5,7 @@
  * wasm recursion never recurses on the host stack. */
 #include "wasm/guard.h"
 #include "wasm/internal.h"
+#include "wasm/jit/jit.h"
 #include "wasm/numeric.h"
 #include "wasm/ops.h"
 
@@ -138,6 +139,14 @@ static void fill_info(struct capsa_wasm_trap_info *info, enum capsa_wasm_trap tr
 	wasm_trap_info_fill(info, trap, cur, off);
 }
 
+/* A function gets its interpreter code on its first call (loading only
+ * validated it); out of memory, the call traps. */
+static __attribute__((noinline)) int make_code(struct capsa_wasm_func *f)
+{
+	struct err e;
+	return wasm_func_code(f, &e);
+}
+
 static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_func *f,
                                 uint64_t *cells, struct capsa_wasm_trap_info *info,
                                 struct wasm_guard_ctx *g, const void *const **labels_out)
@@ -203,6 +212,7 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 	volatile int64_t *const budget = g ? &g->fuel_slice : &budget_local;
 	*budget = 0;
 	int entry_fuel = 0;
+	int info_done = 0;
 	/* The frame pointer is used by every handler: pinned too, or the
 	 * register allocator may leave it in memory for the whole function. */
 #if defined(__x86_64__) && !defined(__clang__)
@@ -257,6 +267,8 @@ do_call:
 	frames[depth++] = (struct wframe){retpc, (uint64_t *)fp, cur};
 	fp = nfp;
 	cur = callee;
+	if (!cur->code && make_code(cur))
+		TRAP(CAPSA_WASM_TRAP_HOST);
 	pc = cur->code;
 	if (fp + cur->wc->frame_cells > stack_end)
 		TRAP(CAPSA_WASM_TRAP_STACK_EXHAUSTED);
@@ -268,15 +280,20 @@ do_call:
 	NEXT;
 
 call_any:
-	if (callee->host) {
+	/* Host functions, and compiled ones (which then have no interpreter
+	 * code), are called from here with their arguments at nfp. */
+	if (callee->host || (callee->jit && s->jit)) {
 		struct capsa_wasm_caller caller = {s, cur->inst, 0};
 		s->sp_top = (uint64_t *)(fp + cur->wc->frame_cells);
 		s->depth = depth;
 		SYNC_FUEL();
-		trap = callee->host(&caller, callee->env, nfp);
+		if (callee->host)
+			trap = callee->host(&caller, callee->env, nfp);
+		else
+			info_done = (trap = wasm_jit_call(s, callee, (uint64_t *)nfp, info)) != 0;
 		s->sp_top = (uint64_t *)entry_top;
 		if (trap) {
-			if (info)
+			if (info && !info_done)
 				info->exit_code = caller.exit_code;
 			goto trapped;
 		}
@@ -1092,7 +1109,8 @@ L_i8x16_shuffle : {
 
 trapped:
 	SYNC_FUEL();
-	fill_info(info, trap, cur, pc);
+	if (!info_done) /* else the compiled callee said where it trapped */
+		fill_info(info, trap, cur, pc);
 	if (entry_fuel && info && cur && cur->wc)
 		info->offset = cur->wc->entry_off;
 	s->depth = entry_depth;

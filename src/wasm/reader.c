@@ -9,7 +9,7 @@ int rd_fail(struct rd *r, const char *what)
 	return err_set(r->e, ERR_INPUT, "%s at byte 0x%x", what, rd_off(r));
 }
 
-int rd_u8(struct rd *r, uint8_t *out)
+int rd_u8_slow(struct rd *r, uint8_t *out)
 {
 	if (r->p >= r->end)
 		return rd_fail(r, "unexpected end");
@@ -79,7 +79,7 @@ static int rd_sleb(struct rd *r, unsigned bits, int64_t *out)
 	return 0;
 }
 
-int rd_u32(struct rd *r, uint32_t *out)
+int rd_u32_slow(struct rd *r, uint32_t *out)
 {
 	uint64_t v = 0;
 	if (rd_uleb(r, 32, &v))
@@ -88,7 +88,7 @@ int rd_u32(struct rd *r, uint32_t *out)
 	return 0;
 }
 
-int rd_s32(struct rd *r, int32_t *out)
+int rd_s32_slow(struct rd *r, int32_t *out)
 {
 	int64_t v = 0;
 	if (rd_sleb(r, 32, &v))

@@ -17,9 +17,11 @@ struct rd {
 };
 
 int rd_fail(struct rd *r, const char *what);
-int rd_u8(struct rd *r, uint8_t *out);
-int rd_u32(struct rd *r, uint32_t *out);
-int rd_s32(struct rd *r, int32_t *out);
+/* rd_u8, rd_u32 and rd_s32 read one byte inline when they can (most
+ * immediates are small); the rest, errors included, is done by these. */
+int rd_u8_slow(struct rd *r, uint8_t *out);
+int rd_u32_slow(struct rd *r, uint32_t *out);
+int rd_s32_slow(struct rd *r, int32_t *out);
 int rd_s33(struct rd *r, int64_t *out);
 int rd_s64(struct rd *r, int64_t *out);
 int rd_bytes(struct rd *r, size_t n, const uint8_t **out);
@@ -38,6 +40,36 @@ static inline size_t rd_left(const struct rd *r)
 static inline uint32_t rd_off(const struct rd *r)
 {
 	return (uint32_t)(r->p - r->base);
+}
+
+static inline int rd_u8(struct rd *r, uint8_t *out)
+{
+	if (r->p < r->end) {
+		*out = *r->p++;
+		return 0;
+	}
+	return rd_u8_slow(r, out);
+}
+static inline int rd_u32(struct rd *r, uint32_t *out)
+{
+	if (r->p < r->end && *r->p < 0x80) {
+		*out = *r->p++;
+		return 0;
+	}
+	return rd_u32_slow(r, out);
+}
+static inline int rd_s32(struct rd *r, int32_t *out)
+{
+	if (r->p < r->end && *r->p < 0x80) {
+		*out = (int32_t)((uint32_t)*r->p++ << 25) >> 25; /* 7 bits, sign-extended */
+		return 0;
+	}
+	if (r->end - r->p >= 2 && r->p[1] < 0x80) { /* 14 bits */
+		*out = (int32_t)(((uint32_t)(r->p[0] & 0x7f) | (uint32_t)r->p[1] << 7) << 18) >> 18;
+		r->p += 2;
+		return 0;
+	}
+	return rd_s32_slow(r, out);
 }
 
 #endif

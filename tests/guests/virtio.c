@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test=virtio-blk, virtio-blk-bench, virtio-blk-writer, virtio-rng,
+/* test=virtio-blk, virtio-blk-bench, virtio-blk-writer, virtio-blk-swap, virtio-rng,
  * virtio-balloon: device tests at CPL3 on the polling driver in virtio_drv.c
  * (interrupts stay disabled; the used ring is polled). The same code runs
  * under QEMU microvm (vbase=0xfeb00000 vstride=0x200 vcount=24). */
@@ -173,6 +173,30 @@ static void blk_main(uint64_t unused)
 	fails += st != 0;
 	gprintf("blk: failures=%d\n", fails);
 	guest_exit(fails ? 1 : 0);
+}
+
+static uint64_t capacity(void)
+{
+	return rd(R_CONFIG) | ((uint64_t)rd(R_CONFIG + 4) << 32);
+}
+
+/* The host swaps the disk's file: wait for the capacity to change, then
+ * report the configuration-change interrupt bit and sectors 8..15's sum. */
+static void swap_main(uint64_t unused)
+{
+	(void)unused;
+	if (!find(2) || dev_init((1ull << 9) | (1ull << 6) | (1ull << 2)))
+		guest_exit(1);
+	uint64_t cap = capacity();
+	gprintf("swap: capacity=%lu waiting\n", cap);
+	while (capacity() == cap)
+		;
+	uint32_t isr = rd(R_ISR);
+	wr(R_ISR_ACK, isr);
+	int st = blk_do(0, 8, data, 4096);
+	gprintf("swap: capacity=%lu isr=%u read status=%d sum=0x%x\n", capacity(), isr, st,
+	        sum(data, 4096));
+	guest_exit(st ? 1 : 0);
 }
 
 static void rng_main(uint64_t unused)
@@ -369,6 +393,8 @@ void test_virtio(const char *cl, const char *test)
 		run_user(writer_main, 0);
 	if (!memcmp(test, "virtio-blk-depth", 17))
 		run_user(depth_main, 0);
+	if (!memcmp(test, "virtio-blk-swap", 16))
+		run_user(swap_main, 0);
 	if (!memcmp(test, "virtio-blk-bench", 17))
 		run_user(bench_main, 0);
 	if (!memcmp(test, "virtio-blk", 11))

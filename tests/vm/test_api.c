@@ -6,7 +6,11 @@
  * refusals: wrong method, bad JSON, unknown fields, wrong types, values out
  * of range, oversized bodies, requests in the wrong state; each a 4xx with a
  * fault message, and the process still serving afterwards. */
+#include "lib/version.h"
 #include "vm/snaptest.h"
+
+#include <json-c/json.h>
+#include <sys/stat.h>
 
 static int setup(void **state)
 {
@@ -124,7 +128,15 @@ static void refusals_of_bodies(const char *sock, const char *kernel)
 	expect_fault(sock, "PUT", "/actions", "{}", 400, "\\\"action_type\\\" is required");
 	expect_fault(sock, "PUT", "/snapshot/load",
 	             "{\"snapshot_path\":\"/tmp/x\",\"mem_backend\":{\"backend_type\":\"File\"}}",
-	             400, "memory is in the snapshot file");
+	             400, "\\\"backend_path\\\" is required");
+	expect_fault(sock, "PUT", "/snapshot/load",
+	             "{\"snapshot_path\":\"/tmp/x\",\"mem_backend\":{\"backend_type\":\"Uffd\","
+	             "\"backend_path\":\"/tmp/u\"}}",
+	             400, "\\\"File\\\" is supported");
+	expect_fault(sock, "PUT", "/snapshot/load",
+	             "{\"snapshot_path\":\"/tmp/x\",\"mem_file_path\":\"/tmp/m\",\"mem_backend\":"
+	             "{\"backend_type\":\"File\",\"backend_path\":\"/tmp/m\"}}",
+	             400, "not both");
 }
 
 static void refusals_of_state_and_method(const char *sock)
@@ -137,16 +149,20 @@ static void refusals_of_state_and_method(const char *sock)
 	             "has not started");
 	expect_fault(sock, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", 400,
 	             "no kernel");
-	expect_fault(sock, "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}", 400, "metrics");
+	expect_fault(sock, "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}", 400,
+	             "metrics are not configured");
 	expect_fault(sock, "GET", "/boot-source", NULL, 405, "GET is not allowed on /boot-source");
 	expect_fault(sock, "DELETE", "/drives/x", NULL, 405, "not allowed");
 	expect_fault(sock, "PATCH", "/vm/config", "{}", 405, "not allowed");
 	expect_fault(sock, "PUT", "/drives/", "{}", 404, "unknown path");
 	expect_fault(sock, "PUT", "/drives/a/b", "{}", 404, "unknown path");
 	expect_fault(sock, "PUT", "/no-such-thing", "{}", 404, "unknown path");
-	expect_fault(sock, "PUT", "/logger", "{}", 400, "capsa does not serve");
-	expect_fault(sock, "PUT", "/balloon", "{}", 400, "capsa does not serve");
-	expect_fault(sock, "GET", "/mmds", NULL, 400, "capsa does not serve");
+	expect_fault(sock, "PUT", "/balloon", "{}", 400, "capsa does not support a memory balloon");
+	expect_fault(sock, "GET", "/balloon/statistics", NULL, 400, "does not support");
+	expect_fault(sock, "GET", "/mmds", NULL, 400, "does not support a microVM metadata");
+	expect_fault(sock, "PUT", "/cpu-config", "{}", 400, "does not support custom CPU");
+	expect_fault(sock, "PUT", "/serial", "{}", 400, "does not support configuring the serial");
+	expect_fault(sock, "PUT", "/hotplug/memory", "{}", 400, "does not support hot-plugging");
 	/* a body over 16 KiB, refused from its Content-Length */
 	size_t n = 20000;
 	char *big = malloc(n + 256);
@@ -208,6 +224,152 @@ static void test_refusals_before_start(void **state)
 	put_ok(sock, "/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":64}");
 	expect_fault(sock, "PUT", "/snapshot/load", "{\"snapshot_path\":\"/tmp/x\"}", 400,
 	             "only into a process started with just --api-sock");
+	expect_state(sock, "Not started");
+	stop(pid);
+}
+
+/* The last line of a metrics file as JSON; *lines counts them. */
+static json_object *last_metrics(const char *path, int *lines)
+{
+	char *text = read_file(path, NULL);
+	assert_non_null(text);
+	*lines = 0;
+	char *last = text;
+	for (char *p = text; *p; p++)
+		if (*p == '\n') {
+			++*lines;
+			if (p[1])
+				last = p + 1;
+		}
+	json_object *o = json_tokener_parse(last);
+	if (!o)
+		printf("# note: metrics: %s\n", text);
+	assert_non_null(o);
+	free(text);
+	return o;
+}
+
+/* A counter of the metrics line (group.key), -1 when absent. */
+static int64_t metric(json_object *o, const char *group, const char *key)
+{
+	json_object *g = NULL, *v = NULL;
+	assert_true(json_object_object_get_ex(o, group, &g));
+	return json_object_object_get_ex(g, key, &v) ? json_object_get_int64(v) : -1;
+}
+
+/* GET /version, PUT /entropy, /logger, /metrics, FlushMetrics and PATCH
+ * /drives/{id} before start: good requests and each refusal. */
+static void test_extra_endpoints(void **state)
+{
+	(void)state;
+	const char *sock = tmp("x.sock"), *out = tmp("x.out"), *err = tmp("x.err");
+	const char *log = tmp("x.log"), *met = tmp("x.metrics"), *fifo = tmp("x.fifo");
+	const char *disk = tmp("x.disk"), *disk2 = tmp("x.disk2");
+	char req[4400], *body = NULL;
+	assert_int_equal(write_file(disk, "a", 1), 0);
+	assert_int_equal(write_file(disk2, "b", 1), 0);
+	pid_t pid = start_bare(sock, out, err);
+
+	assert_int_equal(api(sock, "GET", "/version", NULL, &body), 200);
+	assert_string_equal(body, "{\"firecracker_version\":\"" CAPSA_VERSION "\"}");
+	free(body);
+	expect_fault(sock, "PUT", "/version", "{}", 405, "PUT is not allowed on /version");
+
+	/* the logger: refusals change nothing, then once */
+	expect_fault(sock, "PUT", "/logger", "{\"log_path\":", 400, "not a JSON object");
+	expect_fault(sock, "PUT", "/logger", "{}", 400, "\\\"log_path\\\" is required");
+	snprintf(req, sizeof(req), "{\"log_path\":\"%s\",\"level\":\"Loud\"}", log);
+	expect_fault(sock, "PUT", "/logger", req, 400, "\\\"level\\\" must be");
+	snprintf(req, sizeof(req), "{\"log_path\":\"%s\",\"module\":\"api\"}", log);
+	expect_fault(sock, "PUT", "/logger", req, 400, "by module is not supported");
+	expect_fault(sock, "PUT", "/logger", "{\"log_path\":\"/nonexistent/dir/log\"}", 400,
+	             "cannot open /nonexistent/dir/log");
+	expect_fault(sock, "GET", "/logger", NULL, 405, "not allowed");
+	snprintf(req, sizeof(req),
+	         "{\"log_path\":\"%s\",\"level\":\"info\",\"show_level\":true,"
+	         "\"show_log_origin\":true}",
+	         log);
+	put_ok(sock, "/logger", req);
+	expect_fault(sock, "PUT", "/logger", req, 400, "already configured");
+
+	/* the metrics: a FIFO without its reader is refused, not waited on */
+	expect_fault(sock, "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}", 400,
+	             "PUT /metrics first");
+	expect_fault(sock, "PUT", "/metrics", "{\"metrics_path\":1}", 400, "must be a string");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(req, sizeof(req), "{\"metrics_path\":\"%s\"}", fifo);
+	expect_fault(sock, "PUT", "/metrics", req, 400, "has no reader");
+	snprintf(req, sizeof(req), "{\"metrics_path\":\"%s\"}", met);
+	put_ok(sock, "/metrics", req);
+	expect_fault(sock, "PUT", "/metrics", req, 400, "already configured");
+
+	/* the entropy device: only without a rate limiter */
+	expect_fault(sock, "PUT", "/entropy", "[]", 400, "not a JSON object");
+	expect_fault(sock, "PUT", "/entropy", "{\"rng\":1}", 400, "unknown field");
+	expect_fault(sock, "PUT", "/entropy",
+	             "{\"rate_limiter\":{\"bandwidth\":{\"size\":100,\"refill_time\":10}}}", 400,
+	             "rate limiting the entropy device is not supported");
+	expect_fault(sock, "GET", "/entropy", NULL, 405, "not allowed");
+	assert_int_equal(api(sock, "GET", "/vm/config", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"entropy\":null"));
+	free(body);
+	put_ok(sock, "/entropy", "{\"rate_limiter\":{\"bandwidth\":null}}");
+	assert_int_equal(api(sock, "GET", "/vm/config", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"entropy\":{}"));
+	free(body);
+
+	/* PATCH /drives/{id}: only a drive put, with its own id */
+	expect_fault(sock, "PATCH", "/drives/d1", "{\"drive_id\":\"d1\"}", 400, "no drive");
+	snprintf(req, sizeof(req),
+	         "{\"drive_id\":\"d1\",\"path_on_host\":\"%s\",\"is_root_device\":false}", disk);
+	put_ok(sock, "/drives/d1", req);
+	expect_fault(sock, "PATCH", "/drives/d1", "{\"drive_id\":\"d2\"}", 400, "differs");
+	expect_fault(sock, "PATCH", "/drives/d1", "{\"drive_id\":\"d1\",\"is_read_only\":true}",
+	             400, "unknown field");
+	expect_fault(sock, "PATCH", "/drives/d1",
+	             "{\"drive_id\":\"d1\",\"path_on_host\":\"/nonexistent\"}", 400, "cannot read");
+	snprintf(req, sizeof(req),
+	         "{\"drive_id\":\"d1\",\"path_on_host\":\"%s\",\"rate_limiter\":{\"ops\":"
+	         "{\"size\":10,\"refill_time\":1000}}}",
+	         disk2);
+	assert_int_equal(api(sock, "PATCH", "/drives/d1", req, NULL), 204);
+	assert_int_equal(api(sock, "GET", "/vm/config", NULL, &body), 200);
+	snprintf(req, sizeof(req), "\"path_on_host\":\"%s\"", disk2);
+	assert_non_null(strstr(body, req));
+	assert_non_null(strstr(body, "\"ops\":{\"size\":10,\"refill_time\":1000}"));
+	free(body);
+
+	/* FlushMetrics: one line of counters, the requests above among them */
+	put_ok(sock, "/actions", "{\"action_type\":\"FlushMetrics\"}");
+	int lines;
+	json_object *m = last_metrics(met, &lines);
+	assert_int_equal(lines, 1);
+	assert_int_equal(metric(m, "get_api_requests", "version_count"), 1);
+	assert_int_equal(metric(m, "put_api_requests", "logger_count"), 7);
+	assert_int_equal(metric(m, "put_api_requests", "logger_fails"), 6);
+	assert_int_equal(metric(m, "put_api_requests", "metrics_fails"), 3);
+	assert_int_equal(metric(m, "put_api_requests", "entropy_count"), 4);
+	assert_int_equal(metric(m, "patch_api_requests", "drives_count"), 5);
+	assert_int_equal(metric(m, "patch_api_requests", "drives_fails"), 4);
+	assert_int_equal(metric(m, "vm", "started"), 0);
+	assert_true(metric(m, "api_server", "requests") >= 30);
+	assert_true(metric(m, "logger", "lines") >= 20);
+	json_object *up = NULL;
+	assert_true(json_object_object_get_ex(m, "uptime_ms", &up));
+	assert_true(json_object_get_int64(up) > 0);
+	json_object_put(m);
+	put_ok(sock, "/actions", "{\"action_type\":\"FlushMetrics\"}");
+	m = last_metrics(met, &lines);
+	assert_int_equal(lines, 2);
+	/* a request is counted once answered: this flush is not in its line */
+	assert_int_equal(metric(m, "put_api_requests", "actions_count"), 2);
+	json_object_put(m);
+
+	/* the log: each request after PUT /logger, refusals as warnings */
+	assert_int_equal(file_count(log, "[capsa] [Info] [api] API request PUT /logger: 204\n"), 1);
+	assert_int_equal(file_count(log, "[Warning] [api] API request PUT /logger: 400\n"), 1);
+	assert_int_equal(file_count(log, "[Info] [api] API request PATCH /drives/d1: 204\n"), 1);
+	assert_int_equal(file_count(log, "API request GET /version"), 0); /* before the logger */
 	expect_state(sock, "Not started");
 	stop(pid);
 }
@@ -316,8 +478,13 @@ static void test_started_state(void **state)
 	(void)state;
 	REQUIRE_KVM();
 	const char *sock = tmp("s.sock"), *out = tmp("s.out"), *err = tmp("s.err");
+	const char *log = tmp("s.log"), *met = tmp("s.metrics");
 	pid_t pid = start_bare(sock, out, err);
 	char req[4400];
+	snprintf(req, sizeof(req), "{\"log_path\":\"%s\"}", log);
+	put_ok(sock, "/logger", req);
+	snprintf(req, sizeof(req), "{\"metrics_path\":\"%s\"}", met);
+	put_ok(sock, "/metrics", req);
 	snprintf(req, sizeof(req), "{\"kernel_image_path\":\"%s\",\"boot_args\":\"%s\"}",
 	         guest_path("testguest.elf"), count_cmdline());
 	put_ok(sock, "/boot-source", req);
@@ -333,6 +500,14 @@ static void test_started_state(void **state)
 	             "after the VM started");
 	expect_fault(sock, "PUT", "/snapshot/load", "{\"snapshot_path\":\"/tmp/x\"}", 400,
 	             "already running");
+	expect_fault(sock, "PUT", "/entropy", "{}", 400, "after the VM started");
+	expect_fault(sock, "PUT", "/logger", "{\"log_path\":\"/tmp/l\"}", 400,
+	             "only before the VM starts");
+	expect_fault(sock, "PUT", "/metrics", "{\"metrics_path\":\"/tmp/m\"}", 400,
+	             "only before the VM starts");
+	expect_fault(sock, "PATCH", "/drives/rootfs",
+	             "{\"drive_id\":\"rootfs\",\"path_on_host\":\"/tmp/x\"}", 400,
+	             "the VM has no drive \\\"rootfs\\\"");
 	char *body = NULL;
 	assert_int_equal(api(sock, "GET", "/machine-config", NULL, &body), 200);
 	assert_non_null(strstr(body, "\"vcpu_count\":1,\"mem_size_mib\":96"));
@@ -341,18 +516,207 @@ static void test_started_state(void **state)
 	put_ok(sock, "/actions", "{\"action_type\":\"SendCtrlAltDel\"}");
 	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
 	expect_state(sock, "Paused");
+	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\"}", tmp("s.snap"));
+	put_ok(sock, "/snapshot/create", req);
 	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL), 204);
+	put_ok(sock, "/actions", "{\"action_type\":\"FlushMetrics\"}");
 	expect_finished(pid, out);
+	/* the lifecycle in the log, and a last metrics line at the exit */
+	assert_int_equal(file_count(log, "] VM started\n"), 1);
+	assert_int_equal(file_count(log, "] VM paused\n"), 1);
+	assert_int_equal(file_count(log, "] VM resumed\n"), 1);
+	assert_int_equal(file_count(log, "] VM snapshot created\n"), 1);
+	assert_int_equal(file_count(log, "] VM exited: "), 1);
+	assert_int_equal(file_count(log, ", status 0, after "), 1);
+	assert_int_equal(file_count(log, "] API request PATCH /drives/rootfs: 400\n"), 1);
+	int lines;
+	json_object *m = last_metrics(met, &lines);
+	assert_int_equal(lines, 2);
+	assert_int_equal(metric(m, "vm", "started"), 1);
+	assert_int_equal(metric(m, "vm", "paused"), 1);
+	assert_int_equal(metric(m, "vm", "resumed"), 1);
+	assert_int_equal(metric(m, "vm", "exited"), 1);
+	assert_int_equal(metric(m, "vm", "snapshot_created"), 1);
+	assert_int_equal(metric(m, "patch_api_requests", "vm_count"), 2);
+	json_object_put(m);
+}
+
+/* PUT /entropy gives the guest a virtio-rng device that yields bytes. */
+static void test_entropy_device(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("e.sock"), *out = tmp("e.out"), *err = tmp("e.err");
+	pid_t pid = start_bare(sock, out, err);
+	char req[4400];
+	snprintf(req, sizeof(req),
+	         "{\"kernel_image_path\":\"%s\",\"boot_args\":\"test=virtio-rng\"}",
+	         guest_path("testguest.elf"));
+	put_ok(sock, "/boot-source", req);
+	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}");
+	put_ok(sock, "/entropy", "{}");
+	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
+	int st;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 60, &st, &took), pid);
+	char *o = read_file(out, NULL);
+	assert_non_null(o);
+	if (!strstr(o, "rng: got=64,64 nonzero=1 differ=1"))
+		printf("# note: guest output: %s\n", o);
+	assert_non_null(strstr(o, "rng: got=64,64 nonzero=1 differ=1"));
+	free(o);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* The metrics line written at the exit counts the guest's disk I/O. */
+static void test_block_metrics(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("b.sock"), *out = tmp("b.out"), *err = tmp("b.err");
+	const char *disk = tmp("b.disk"), *met = tmp("b.metrics");
+	char *zeros = calloc(1, 4 << 20);
+	assert_int_equal(write_file(disk, zeros, 4 << 20), 0);
+	free(zeros);
+	pid_t pid = start_bare(sock, out, err);
+	char req[4400];
+	snprintf(req, sizeof(req), "{\"metrics_path\":\"%s\"}", met);
+	put_ok(sock, "/metrics", req);
+	snprintf(req, sizeof(req),
+	         "{\"kernel_image_path\":\"%s\",\"boot_args\":\"test=virtio-blk\"}",
+	         guest_path("testguest.elf"));
+	put_ok(sock, "/boot-source", req);
+	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}");
+	snprintf(req, sizeof(req),
+	         "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false}", disk);
+	put_ok(sock, "/drives/data", req);
+	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
+	int st;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 60, &st, &took), pid);
+	assert_true(WIFEXITED(st));
+	int lines;
+	json_object *m = last_metrics(met, &lines);
+	assert_int_equal(lines, 1);
+	assert_int_equal(metric(m, "vm", "exited"), 1);
+	assert_int_equal(metric(m, "block", "devices"), 1);
+	assert_true(metric(m, "block", "read_count") > 0);
+	assert_true(metric(m, "block", "write_count") > 0);
+	assert_true(metric(m, "block", "read_bytes") >= 4096);
+	assert_true(metric(m, "block", "write_bytes") >= 512);
+	assert_int_equal(metric(m, "net", "devices"), 0);
+	json_object_put(m);
+}
+
+/* PATCH /drives/{id} while the guest runs: the guest sees the new file's
+ * capacity and data after a configuration-change interrupt. `engine` is the
+ * drive's io_engine. */
+static void drive_swap(const char *engine)
+{
+	REQUIRE_KVM();
+	const char *sock = tmp("w.sock"), *out = tmp("w.out"), *err = tmp("w.err");
+	const char *a = tmp("w.a"), *b = tmp("w.b");
+	uint8_t *img = calloc(1, 8 << 20);
+	assert_int_equal(write_file(a, img, 4 << 20), 0);
+	uint32_t want_sum = 0;
+	for (size_t i = 0; i < (8 << 20); i++)
+		img[i] = (uint8_t)(i * 3 + 1);
+	for (size_t i = 8 * 512; i < 16 * 512; i++)
+		want_sum += img[i];
+	assert_int_equal(write_file(b, img, 8 << 20), 0);
+	free(img);
+	pid_t pid = start_bare(sock, out, err);
+	char req[4400];
+	snprintf(req, sizeof(req),
+	         "{\"kernel_image_path\":\"%s\",\"boot_args\":\"test=virtio-blk-swap\"}",
+	         guest_path("testguest.elf"));
+	put_ok(sock, "/boot-source", req);
+	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}");
+	snprintf(req, sizeof(req),
+	         "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false,"
+	         "\"io_engine\":\"%s\"}",
+	         a, engine);
+	put_ok(sock, "/drives/data", req);
+	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
+	assert_true(wait_file_has(out, "swap: capacity=8192 waiting", 60));
+	/* refusals leave the drive and the guest as they were */
+	expect_fault(sock, "PATCH", "/drives/data", "{\"drive_id\":\"data\",\"path_on_host\":", 400,
+	             "not a JSON object");
+	expect_fault(sock, "PATCH", "/drives/other", "{\"drive_id\":\"other\"}", 400, "no drive");
+	expect_fault(sock, "PATCH", "/drives/data", "{\"drive_id\":\"x\"}", 400, "differs");
+	expect_fault(sock, "PATCH", "/drives/data",
+	             "{\"drive_id\":\"data\",\"path_on_host\":\"/nonexistent/disk\"}", 400,
+	             "cannot read");
+	expect_fault(sock, "PATCH", "/drives/data",
+	             "{\"drive_id\":\"data\",\"rate_limiter\":{\"ops\":{\"size\":1,"
+	             "\"one_time_burst\":5,\"refill_time\":1}}}",
+	             400, "\\\"one_time_burst\\\" is not supported");
+	expect_state(sock, "Running");
+	/* a new rate limit while it runs */
+	assert_int_equal(api(sock, "PATCH", "/drives/data",
+	                     "{\"drive_id\":\"data\",\"rate_limiter\":{\"bandwidth\":{\"size\":"
+	                     "1048576,\"refill_time\":100}}}",
+	                     NULL),
+	                 204);
+	expect_state(sock, "Running");
+	/* swapped while paused (it stays paused), then resumed */
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
+	snprintf(req, sizeof(req), "{\"drive_id\":\"data\",\"path_on_host\":\"%s\"}", b);
+	assert_int_equal(api(sock, "PATCH", "/drives/data", req, NULL), 204);
+	expect_state(sock, "Paused");
+	char *body = NULL;
+	assert_int_equal(api(sock, "GET", "/vm/config", NULL, &body), 200);
+	snprintf(req, sizeof(req), "\"path_on_host\":\"%s\"", b);
+	assert_non_null(strstr(body, req));
+	assert_non_null(strstr(body, "\"rate_limiter\":{\"bandwidth\":{\"size\":1048576,"
+	                             "\"refill_time\":100},\"ops\":null}"));
+	free(body);
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL), 204);
+	int st;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 60, &st, &took), pid);
+	char *o = read_file(out, NULL);
+	assert_non_null(o);
+	unsigned cap = 0, isr = 0, sum = 0;
+	int rs = -1;
+	const char *line = strstr(o, "swap: capacity=16384 ");
+	if (!line)
+		printf("# note: guest output: %s\n", o);
+	assert_non_null(line);
+	assert_int_equal(
+	    sscanf(line, "swap: capacity=%u isr=%u read status=%d sum=0x%x", &cap, &isr, &rs, &sum),
+	    4);
+	assert_true(isr & 2); /* VIRTIO_MMIO_INT_CONFIG */
+	assert_int_equal(rs, 0);
+	assert_int_equal(sum, want_sum);
+	free(o);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_drive_swap(void **state)
+{
+	(void)state;
+	drive_swap("Async"); /* io_uring where the host has it */
+}
+
+static void test_drive_swap_sync(void **state)
+{
+	(void)state;
+	drive_swap("Sync");
 }
 
 int main(void)
 {
 	const struct CMUnitTest plain[] = {
 	    cmocka_unit_test(test_refusals_before_start),
+	    cmocka_unit_test(test_extra_endpoints),
 	};
 	const struct CMUnitTest vm[] = {
-	    cmocka_unit_test(test_configured_by_api),
-	    cmocka_unit_test(test_started_state),
+	    cmocka_unit_test(test_configured_by_api), cmocka_unit_test(test_started_state),
+	    cmocka_unit_test(test_entropy_device),    cmocka_unit_test(test_block_metrics),
+	    cmocka_unit_test(test_drive_swap),        cmocka_unit_test(test_drive_swap_sync),
 	};
 	int rc =
 	    cmocka_run_group_tests_name("control API before start", plain, setup, vm_tmp_teardown);

@@ -6,6 +6,9 @@
  * without starting over; broken snapshot files are refused with one line. */
 #include "vm/snaptest.h"
 
+#include "vm/snapshot/memz.h"
+#include "vm/snapshot/snapshot.h"
+
 /* Writes to an API socket whose server is gone must fail, not kill. */
 static int setup(void **state)
 {
@@ -98,7 +101,12 @@ static void test_cli_verbs(void **state)
 	assert_int_equal(chdir(old), 0);
 	assert_int_equal(r.status, 0);
 	run_result_free(&r);
-	assert_true(file_size_of(tmp("rel.snap")) > (256u << 20));
+	/* compressed by default: far below the 256 MiB of memory, and a file
+	 * of that size (not a sparse image) */
+	struct stat st;
+	assert_int_equal(stat(tmp("rel.snap"), &st), 0);
+	assert_true(st.st_size < (16 << 20));
+	assert_true((uint64_t)st.st_blocks * 512 < (16ull << 20));
 	capsa_run(&r, 30, "vm", "resume", "--api-sock", sock, NULL);
 	assert_int_equal(r.status, 0);
 	run_result_free(&r);
@@ -158,15 +166,16 @@ static void test_api_errors(void **state)
 	expect_finished(pid, out);
 }
 
-/* Run the counter to line 3, pause, save to `snap` and kill it. */
-static void make_snapshot(const char *snap)
+/* Run the counter to line 3, pause, save to `snap` (with `extra` JSON
+ * members for /snapshot/create) and kill it. */
+static void make_snapshot_with(const char *snap, const char *extra)
 {
 	const char *sock = tmp("mk.sock"), *out = tmp("mk.out"), *err = tmp("mk.err");
 	pid_t pid = start_counter(sock, out, err);
 	assert_true(wait_file_has(out, "count: 3 sum", 60));
 	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
 	char req[4400];
-	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\"}", snap);
+	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\"%s}", snap, extra);
 	char *body = NULL;
 	int st = api(sock, "PUT", "/snapshot/create", req, &body);
 	if (st != 204)
@@ -179,6 +188,11 @@ static void make_snapshot(const char *snap)
 	assert_int_equal(file_count(out, "count: done"), 0);
 }
 
+static void make_snapshot(const char *snap)
+{
+	make_snapshot_with(snap, "");
+}
+
 /* `capsa vm restore` output: no restart, the right final sum, status 0. */
 static void expect_restored(const char *out, int status)
 {
@@ -189,6 +203,22 @@ static void expect_restored(const char *out, int status)
 	assert_int_equal(file_count(out, "count: 0 sum="), 0);
 	assert_int_equal(file_count(out, "capsa test guest: test="), 0);
 	assert_true(file_count(out, " sum=0x") > 1);
+}
+
+/* `capsa vm restore SNAP [--mem-file MEM]` runs the counter to its end. */
+static void restore_finishes(const char *snap, const char *mem)
+{
+	struct run_result r;
+	if (mem)
+		capsa_run(&r, 120, "vm", "restore", snap, "--mem-file", mem, "--console", "stdio",
+		          NULL);
+	else
+		capsa_run(&r, 120, "vm", "restore", snap, "--console", "stdio", NULL);
+	write_file(tmp("restored.out"), r.out, strlen(r.out));
+	if (r.status)
+		printf("# note: restore: %s\n", r.err);
+	expect_restored(tmp("restored.out"), r.status);
+	run_result_free(&r);
 }
 
 /* A restored VM ends as expect_restored says; when `paused`, it first
@@ -222,13 +252,7 @@ static void test_snapshot_restore(void **state)
 	assert_int_equal(stat(snap, &st), 0);
 	assert_true((uint64_t)st.st_blocks * 512 < (16ull << 20));
 
-	struct run_result r;
-	capsa_run(&r, 120, "vm", "restore", snap, "--console", "stdio", NULL);
-	write_file(tmp("r1.out"), r.out, strlen(r.out));
-	if (r.status)
-		printf("# note: restore: %s\n", r.err);
-	expect_restored(tmp("r1.out"), r.status);
-	run_result_free(&r);
+	restore_finishes(snap, NULL);
 
 	/* a copy in another directory, the original gone, restored paused
 	 * and resumed through the API */
@@ -250,7 +274,7 @@ static void test_snapshot_restore(void **state)
  * on its command line): a missing file is refused and the process goes on
  * waiting; the snapshot then stays paused until PATCH /vm Resumed (or runs
  * at once with resume_vm) and the guest finishes without starting over. */
-static void load_in_fresh_process(const char *snap, int resume)
+static void load_in_fresh_process_with(const char *snap, int resume, const char *extra)
 {
 	const char *sock = tmp("load.sock"), *out = tmp("load.out"), *err = tmp("load.err");
 	const char *argv[] = {"capsa", "vm", "run", "--api-sock", sock, NULL};
@@ -265,14 +289,19 @@ static void load_in_fresh_process(const char *snap, int resume)
 	assert_non_null(strstr(body, "\"state\":\"Not started\""));
 	free(body);
 	char req[4400];
-	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\",\"resume_vm\":%s}", snap,
-	         resume ? "true" : "false");
+	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\",\"resume_vm\":%s%s}", snap,
+	         resume ? "true" : "false", extra);
 	int st = api(sock, "PUT", "/snapshot/load", req, &body);
 	if (st != 204)
 		printf("# note: snapshot/load: %d %s\n", st, body ? body : "");
 	free(body);
 	assert_int_equal(st, 204);
 	finish_restored(pid, sock, out, !resume);
+}
+
+static void load_in_fresh_process(const char *snap, int resume)
+{
+	load_in_fresh_process_with(snap, resume, "");
 }
 
 static void test_snapshot_load(void **state)
@@ -291,6 +320,32 @@ static void copy_with(const char *from, const char *to, const char *how)
 	char cmd[9000];
 	snprintf(cmd, sizeof(cmd), "cp --sparse=always '%s' '%s' && %s'%s'", from, to, how, to);
 	assert_int_equal(system(cmd), 0);
+}
+
+/* The compressed memory section of the snapshot at path. */
+static const struct snap_section *memz_of(const char *path)
+{
+	static struct snap_header h;
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	close(fd);
+	const struct snap_section *z = snap_find(&h, SNAP_SEC_MEMZ);
+	assert_non_null(z);
+	return z;
+}
+
+/* A copy of `from` at `to` with the byte at `off` inverted. */
+static void flip_byte(const char *from, const char *to, uint64_t off)
+{
+	copy_with(from, to, "true ");
+	int fd = open(to, O_RDWR);
+	assert_true(fd >= 0);
+	uint8_t b;
+	assert_int_equal(pread(fd, &b, 1, (off_t)off), 1);
+	b = (uint8_t)~b;
+	assert_int_equal(pwrite(fd, &b, 1, (off_t)off), 1);
+	close(fd);
 }
 
 static void test_restore_refuses_bad_files(void **state)
@@ -316,17 +371,169 @@ static void test_restore_refuses_bad_files(void **state)
 	          "printf '\\007' | dd conv=notrunc bs=1 seek=8 status=none of=");
 	expect_refused(tmp("ver.snap"), "version 7");
 
-	/* memory is verified on request only */
+	/* memory is verified on request only: a byte in the middle of the
+	 * compressed chunks */
 	struct run_result r;
 	capsa_run(&r, 60, "vm", "snapshot", "verify", snap, NULL);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, ": ok (1 vCPUs, 256 MiB"));
 	run_result_free(&r);
+	const struct snap_section *z = memz_of(snap);
+	uint64_t isize = sizeof(struct snap_memz_hdr) +
+	                 (256ull << 20) / SNAP_MEMZ_CHUNK * sizeof(struct snap_memz_ent);
+	flip_byte(snap, tmp("mem.snap"), z->offset + isize + (z->size - isize) / 2);
+	capsa_run(&r, 60, "vm", "snapshot", "verify", tmp("mem.snap"), NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "memory chunk "));
+	assert_non_null(strstr(r.err, "is corrupt"));
+	run_result_free(&r);
+	/* the index itself is checked on every load */
+	flip_byte(snap, tmp("idx.snap"), z->offset + 40);
+	expect_refused(tmp("idx.snap"), "memory index is corrupt");
+
+	/* the raw form: one image, its CRC */
+	snprintf(snap, sizeof(snap), "%s", tmp("raw.snap"));
+	make_snapshot_with(snap, ",\"memory_format\":\"raw\"");
+	assert_true(file_size_of(snap) > (256u << 20));
 	copy_with(snap, tmp("mem.snap"),
 	          "printf '\\132' | dd conv=notrunc bs=1 seek=1048676 status=none of=");
 	capsa_run(&r, 60, "vm", "snapshot", "verify", tmp("mem.snap"), NULL);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "memory image is corrupt"));
+	run_result_free(&r);
+}
+
+/* Guest memory in a file of its own (Firecracker's mem_file_path): a raw
+ * sparse image of the memory's size beside a small state file; restored
+ * with --mem-file or PUT /snapshot/load's mem_backend, refused without. */
+static void test_mem_file(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char snap[4200], mem[4200], extra[4400];
+	snprintf(snap, sizeof(snap), "%s", tmp("state.snap"));
+	snprintf(mem, sizeof(mem), "%s", tmp("guest.mem"));
+	snprintf(extra, sizeof(extra), ",\"mem_file_path\":\"%s\"", mem);
+	make_snapshot_with(snap, extra);
+	struct stat st;
+	assert_int_equal(stat(mem, &st), 0);
+	assert_int_equal(st.st_size, 256 << 20);
+	assert_true((uint64_t)st.st_blocks * 512 < (16ull << 20));
+	assert_true(file_size_of(snap) < (1u << 20));
+	expect_refused(snap, "memory is in a separate file");
+
+	restore_finishes(snap, mem);
+
+	snprintf(extra, sizeof(extra),
+	         ",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"%s\"}", mem);
+	load_in_fresh_process_with(snap, 1, extra);
+	/* the memory file is read, never written */
+	assert_int_equal(stat(mem, &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 < (16ull << 20));
+}
+
+/* The raw form (--memory-format raw): memory mapped from the file. */
+static void test_raw_form(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char snap[4200];
+	snprintf(snap, sizeof(snap), "%s", tmp("rawform.snap"));
+	make_snapshot_with(snap, ",\"memory_format\":\"raw\"");
+	restore_finishes(snap, NULL);
+}
+
+/* The chunks decompressed up front (what restore does where userfaultfd
+ * is not allowed), in this process through the library. */
+static void test_restore_eager(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char snap[4200];
+	snprintf(snap, sizeof(snap), "%s", tmp("eager.snap"));
+	make_snapshot(snap);
+	int out = open(tmp("eager.out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(out >= 0);
+	struct vm_restore_opts o = {
+	    .accel = ACCEL_AUTO, .console_out = out, .console_in = -1, .memory_eager = 1};
+	struct vm *vm;
+	struct err e = {0};
+	if (vm_restore(&vm, snap, &o, &e))
+		printf("# note: vm_restore: %s\n", e.msg);
+	assert_non_null(vm);
+	struct vm_result res;
+	assert_int_equal(vm_run(vm, &res, &e), 0);
+	vm_destroy(vm);
+	close(out);
+	expect_restored(tmp("eager.out"), res.status);
+}
+
+/* A snapshot of a VM restored a moment ago: its memory is read through
+ * the userfaultfd (nothing was touched yet), and the second snapshot
+ * restores as the first. */
+static void test_snapshot_of_restored(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char snap[4200], again[4200], req[4400];
+	snprintf(snap, sizeof(snap), "%s", tmp("first.snap"));
+	snprintf(again, sizeof(again), "%s", tmp("again.snap"));
+	make_snapshot(snap);
+	const char *sock = tmp("again.sock"), *out = tmp("again.out");
+	const char *argv[] = {"capsa",      "vm", "restore",   snap,    "--paused",
+	                      "--api-sock", sock, "--console", "stdio", NULL};
+	pid_t pid = spawn_capsa(out, tmp("again.err"), argv);
+	assert_true(wait_api(sock));
+	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\"}", again);
+	assert_int_equal(api(sock, "PUT", "/snapshot/create", req, NULL), 204);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	struct run_result r;
+	capsa_run(&r, 60, "vm", "snapshot", "verify", again, NULL);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	restore_finishes(again, NULL);
+}
+
+/* Every stored chunk damaged: the restored VM must not run on it but
+ * stop with an error naming a chunk. */
+static void test_corrupt_chunk_stops_vm(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char snap[4200], bad[4200];
+	snprintf(snap, sizeof(snap), "%s", tmp("chunks.snap"));
+	snprintf(bad, sizeof(bad), "%s", tmp("badchunks.snap"));
+	make_snapshot(snap);
+	copy_with(snap, bad, "true ");
+	const struct snap_section *z = memz_of(bad);
+	int fd = open(bad, O_RDWR);
+	assert_true(fd >= 0);
+	struct snap_memz_hdr hdr;
+	assert_int_equal(pread(fd, &hdr, sizeof(hdr), (off_t)z->offset), (ssize_t)sizeof(hdr));
+	unsigned damaged = 0;
+	for (uint64_t i = 0; i < hdr.nchunks; i++) {
+		struct snap_memz_ent c;
+		off_t at = (off_t)(z->offset + sizeof(hdr) + i * sizeof(c));
+		assert_int_equal(pread(fd, &c, sizeof(c), at), (ssize_t)sizeof(c));
+		if (c.kind == SNAP_CHUNK_ZERO)
+			continue;
+		uint8_t b;
+		assert_int_equal(pread(fd, &b, 1, (off_t)c.offset + c.len / 2), 1);
+		b = (uint8_t)~b;
+		assert_int_equal(pwrite(fd, &b, 1, (off_t)c.offset + c.len / 2), 1);
+		damaged++;
+	}
+	close(fd);
+	assert_true(damaged > 0);
+	struct run_result r;
+	capsa_run(&r, 60, "vm", "restore", bad, "--console", "stdio", NULL);
+	if (!strstr(r.err, "memory chunk"))
+		printf("# note: status %d: %s\n", r.status, r.err);
+	assert_int_not_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "memory chunk "));
+	assert_non_null(strstr(r.err, "is corrupt (checksum mismatch)"));
+	assert_null(strstr(r.out, "count: done"));
 	run_result_free(&r);
 }
 
@@ -427,9 +634,17 @@ static void test_linux_snapshot(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pause_resume),  cmocka_unit_test(test_api_errors),
-	    cmocka_unit_test(test_cli_verbs),     cmocka_unit_test(test_snapshot_restore),
-	    cmocka_unit_test(test_snapshot_load), cmocka_unit_test(test_restore_refuses_bad_files),
+	    cmocka_unit_test(test_pause_resume),
+	    cmocka_unit_test(test_api_errors),
+	    cmocka_unit_test(test_cli_verbs),
+	    cmocka_unit_test(test_snapshot_restore),
+	    cmocka_unit_test(test_snapshot_load),
+	    cmocka_unit_test(test_restore_refuses_bad_files),
+	    cmocka_unit_test(test_mem_file),
+	    cmocka_unit_test(test_raw_form),
+	    cmocka_unit_test(test_restore_eager),
+	    cmocka_unit_test(test_snapshot_of_restored),
+	    cmocka_unit_test(test_corrupt_chunk_stops_vm),
 	};
 	const struct CMUnitTest across[] = {
 	    cmocka_unit_test(test_emu_to_kvm),

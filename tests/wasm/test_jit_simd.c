@@ -69,7 +69,19 @@ static const char *wat_head =
     "    local.get 1 i16x8.q15mulr_sat_s i8x16.bitmask i64.extend_i32_u\n"
     "    local.get 2 i64x2.extract_lane 1 i64.xor\n"
     "    local.get 1 local.get 2 i32x4.dot_i16x8_s i64x2.extend_high_i32x4_s\n"
-    "    i64x2.extract_lane 0 i64.add)\n";
+    "    i64x2.extract_lane 0 i64.add)\n"
+    /* seven register locals, parameters among them, and a v128 local
+     * zeroed after the parameters have reached their registers */
+    "  (func $rp (param i32 i32 i32 i32) (result i32) (local i32 i32 i32 v128)\n"
+    "    (loop $l\n"
+    "      local.get 4 local.get 0 i32.add local.set 4\n"
+    "      local.get 5 local.get 1 i32.xor local.set 5\n"
+    "      local.get 6 local.get 2 i32.add local.set 6\n"
+    "      local.get 3 i32.const 1 i32.sub local.tee 3 br_if $l)\n"
+    "    local.get 4 local.get 5 i32.add local.get 6 i32.add\n"
+    "    local.get 7 i32x4.extract_lane 0 i32.add)\n"
+    "  (func (export \"regparams\") (param i32) (result i32)\n"
+    "    local.get 0 i32.const 3 i32.const 5 i32.const 4 call $rp)\n";
 
 /* pressure(x): NLIVE different vectors on the stack at once, summed. */
 static char *module_text(void)
@@ -122,6 +134,7 @@ static const struct call calls[] = {
     {"mix", {{.i32 = 300}}},
     {"pressure", {{.i32 = 7}}},
     {"pressure", {{.i32 = -100000}}},
+    {"regparams", {{.i32 = 7}}},
 };
 #define NCALLS (sizeof(calls) / sizeof(calls[0]))
 
@@ -189,6 +202,7 @@ static void test_same_as_interpreter(void **state)
 	assert_int_equal(want[13].trap, CAPSA_WASM_TRAP_MEMORY_OOB);
 	assert_int_equal(want[10].trap, CAPSA_WASM_OK);
 	assert_int_equal(want[6].cells[0].i32, 77);
+	assert_int_equal(want[NCALLS - 1].cells[0].i32, 4 * 7 + (3 ^ 3 ^ 3 ^ 3) + 4 * 5);
 }
 
 int main(void)

@@ -349,6 +349,26 @@ int virtio_blk_enable_async(struct virtio_blk *b, const char **why, struct err *
 	return 1;
 }
 
+int virtio_blk_swap(struct virtio_blk *b, struct disk *disk, struct err *e)
+{
+	if (disk->readonly != b->disk->readonly)
+		return err_set(e, ERR_INPUT, "the new disk must be %s like the old one",
+		               b->disk->readonly ? "read-only" : "writable");
+	if (b->async) {
+		struct disk_aio *aio = NULL;
+		const char *why = NULL;
+		int rc = disk_aio_open(&aio, disk, QUEUE_MAX, &why, e);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			return err_set(e, ERR_INPUT, "the new disk cannot serve io_uring: %s", why);
+		disk_aio_close(b->async->aio);
+		b->async->aio = aio;
+	}
+	b->disk = disk;
+	return 0;
+}
+
 void virtio_blk_destroy(struct virtio_blk *b)
 {
 	if (!b->async)

@@ -26,6 +26,10 @@ void virtio_blk_init(struct virtio_blk *b, struct disk *disk, const char *id);
  * 1 if enabled, 0 if this disk or host cannot (*why says which), -1 on error.
  * Call before the transport starts. */
 int virtio_blk_enable_async(struct virtio_blk *b, const char **why, struct err *e);
+/* Serve `disk` from now on instead (the caller closes the old one): the
+ * transport stopped with no request in flight, the disk as read-only as the
+ * old one. Nothing changes on an error. */
+int virtio_blk_swap(struct virtio_blk *b, struct disk *disk, struct err *e);
 /* After the transport stopped: wait for requests in flight, free the engine. */
 void virtio_blk_destroy(struct virtio_blk *b);
 

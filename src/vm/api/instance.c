@@ -2,6 +2,8 @@
 /* See instance.h. */
 #include "vm/api/instance.h"
 
+#include "vm/api/extra.h"
+
 #include <string.h>
 #include <time.h>
 
@@ -17,10 +19,14 @@ void vm_api_instance_init(struct vm_api_instance *in, struct vm_api_machine *m, 
 	in->m = m;
 	in->vm = vm;
 	in->starter = vm == NULL;
+	vm_api_tel_init(&in->tel);
+	in->tel.more = vm_api_device_metrics;
+	in->tel.more_ctx = in;
 }
 
 void vm_api_instance_destroy(struct vm_api_instance *in)
 {
+	vm_api_tel_destroy(&in->tel);
 	pthread_cond_destroy(&in->cond);
 	pthread_mutex_destroy(&in->lock);
 }
@@ -90,7 +96,14 @@ void vm_api_request_done(struct vm_api_instance *in, struct vm *vm, int rc, cons
 		in->vm = vm;
 		in->starter = 0;
 	}
+	int load = in->req.kind == VM_API_REQ_LOAD;
+	char path[sizeof(in->req.path)];
+	memcpy(path, in->req.path, sizeof(path));
 	in->done = 1;
 	pthread_cond_broadcast(&in->cond);
 	pthread_mutex_unlock(&in->lock);
+	/* not under in->lock: a metrics line takes the telemetry's lock, then it */
+	if (!rc)
+		vm_api_tel_event(&in->tel, load ? VM_API_EV_RESTORED : VM_API_EV_STARTED,
+		                 load ? path : NULL);
 }

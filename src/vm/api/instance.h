@@ -8,6 +8,7 @@
 
 #include "lib/err.h"
 #include "vm/api/machine.h"
+#include "vm/api/telemetry.h"
 #include "vm/vm.h"
 
 #include <pthread.h>
@@ -17,8 +18,9 @@ enum vm_api_req_kind { VM_API_REQ_START = 1, VM_API_REQ_LOAD };
 
 struct vm_api_req {
 	enum vm_api_req_kind kind;
-	char path[4096]; /* VM_API_REQ_LOAD: the snapshot file */
-	int resume;      /* VM_API_REQ_LOAD: run it at once */
+	char path[4096];     /* VM_API_REQ_LOAD: the snapshot file */
+	char mem_path[4096]; /* VM_API_REQ_LOAD: its memory file, or "" */
+	int resume;          /* VM_API_REQ_LOAD: run it at once */
 };
 
 struct vm_api_instance {
@@ -30,6 +32,7 @@ struct vm_api_instance {
 	int pending, done, rc;    /* the request in flight */
 	struct vm_api_req req;
 	struct err err;
+	struct vm_api_tel tel; /* PUT /logger, /metrics */
 };
 
 /* `vm` is NULL for a VM still to be configured. */

@@ -301,6 +301,40 @@ int vm_api_put_drive(struct vm_api_machine *m, const char *id, json_object *o, s
 	return 0;
 }
 
+const struct api_field vm_api_drive_patch_fields[] = {
+    {"drive_id", API_STR, 1},
+    {"path_on_host", API_STR, 0},
+    {"rate_limiter", API_OBJ, 0},
+    {NULL, 0, 0},
+};
+
+int vm_api_drive_limits(json_object *o, struct vm_virtio_disk *d, struct err *e)
+{
+	return limiter(o, "rate_limiter", &d->bps, &d->bps_burst, &d->iops, &d->iops_burst, e);
+}
+
+/* PATCH before start: the fields given replace those of the drive put. */
+int vm_api_patch_drive(struct vm_api_machine *m, const char *id, json_object *o, struct err *e)
+{
+	if (check_id("drive_id", id, api_str(o, "drive_id"), e))
+		return -1;
+	unsigned i = 0;
+	while (i < m->cfg.virtio.ndisks && strcmp(m->drives[i].id, id))
+		i++;
+	if (i == m->cfg.virtio.ndisks)
+		return err_set(e, ERR_INPUT, "no drive \"%s\" to update (PUT /drives/%s first)", id,
+		               id);
+	struct vm_virtio_disk d = m->cfg.virtio.disks[i];
+	const char *path = api_str(o, "path_on_host");
+	if (path && host_path("path_on_host", path, d.path, sizeof(d.path), e))
+		return -1;
+	if (api_has(o, "rate_limiter") &&
+	    limiter(o, "rate_limiter", &d.bps, &d.bps_burst, &d.iops, &d.iops_burst, e))
+		return -1;
+	m->cfg.virtio.disks[i] = d;
+	return 0;
+}
+
 static int iface_options(json_object *o, struct vm_net_dev *d, struct err *e)
 {
 	const char *dev = api_str(o, "host_dev_name"), *mac = api_str(o, "guest_mac");

@@ -49,13 +49,18 @@ void vm_api_machine_name_devices(struct vm_api_machine *m);
 int vm_api_put_boot_source(struct vm_api_machine *m, json_object *o, struct err *e);
 int vm_api_put_machine_config(struct vm_api_machine *m, json_object *o, struct err *e);
 int vm_api_put_drive(struct vm_api_machine *m, const char *id, json_object *o, struct err *e);
+/* PATCH /drives/{id} before start: path_on_host and rate_limiter of a drive
+ * already put. */
+int vm_api_patch_drive(struct vm_api_machine *m, const char *id, json_object *o, struct err *e);
+/* A body's "rate_limiter" into d's bps, iops and bursts (absent: none). */
+int vm_api_drive_limits(json_object *o, struct vm_virtio_disk *d, struct err *e);
 int vm_api_put_iface(struct vm_api_machine *m, const char *id, json_object *o, struct err *e);
 int vm_api_put_vsock(struct vm_api_machine *m, json_object *o, struct err *e);
 /* The accepted fields of each body (body.h); PATCH /machine-config has
  * none required. */
 extern const struct api_field vm_api_boot_source_fields[], vm_api_machine_put_fields[],
     vm_api_machine_patch_fields[], vm_api_drive_fields[], vm_api_iface_fields[],
-    vm_api_vsock_fields[];
+    vm_api_vsock_fields[], vm_api_drive_patch_fields[];
 
 /* GET /vm/config and GET /machine-config. */
 json_object *vm_api_machine_json(const struct vm_api_machine *m);

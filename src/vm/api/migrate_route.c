@@ -37,8 +37,11 @@ static int get_status(struct vm *vm, char **out)
 		json_object_object_add(o, "dirty_pages", json_object_new_int64((int64_t)st.dirty));
 		json_object_object_add(o, "total_ms", json_object_new_double(st.total_ms));
 	}
-	if (st.state == VM_MIGRATE_COMPLETED)
+	if (st.state == VM_MIGRATE_COMPLETED) {
 		json_object_object_add(o, "downtime_ms", json_object_new_double(st.downtime_ms));
+		json_object_object_add(o, "downtime_sent_ms",
+		                       json_object_new_double(st.downtime_sent_ms));
+	}
 	if (st.state == VM_MIGRATE_FAILED)
 		json_object_object_add(o, "error", json_object_new_string(st.error));
 	*out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |

@@ -6,6 +6,7 @@
 #include "vm/api/routes.h"
 
 #include "vm/api/body.h"
+#include "vm/api/extra.h"
 #include "vm/api/http.h"
 #include "vm/api/migrate_route.h"
 #include "vm/snapshot/snapshot.h"
@@ -152,6 +153,18 @@ static int boot_source(struct req *r)
 
 static int drive(struct req *r)
 {
+	if (r->method == M_PATCH && vm_api_instance_vm(r->in)) {
+		int status;
+		json_object *o = body(r, vm_api_drive_patch_fields, &status);
+		if (!o)
+			return status;
+		struct err e = {0};
+		int rc = vm_api_patch_running_drive(r->in, r->id, o, &e);
+		json_object_put(o);
+		return rc ? fault_err(r, &e) : 204;
+	}
+	if (r->method == M_PATCH)
+		return configure(r, vm_api_drive_patch_fields, vm_api_patch_drive);
 	return configure(r, vm_api_drive_fields, vm_api_put_drive);
 }
 
@@ -189,7 +202,7 @@ static int actions(struct req *r)
 		return vm_send_ctrl_alt_del(vm, &e) ? fault_err(r, &e) : 204;
 	}
 	if (!strcmp(type, "FlushMetrics"))
-		return fault(r, 400, "metrics are not served (FlushMetrics)");
+		return vm_api_tel_flush(&r->in->tel, &e) ? fault_err(r, &e) : 204;
 	return fault(r, 400,
 	             "\"action_type\" must be \"InstanceStart\", \"SendCtrlAltDel\" or "
 	             "\"FlushMetrics\"");
@@ -208,15 +221,19 @@ static int patch_vm(struct req *r)
 	const char *state = api_str(o, "state");
 	struct err e = {0};
 	int rc;
+	enum vm_api_event ev = VM_API_EV_PAUSED;
 	if (!strcmp(state, "Paused")) {
 		rc = vm_pause(vm, &e);
 	} else if (!strcmp(state, "Resumed")) {
 		rc = vm_resume(vm, &e);
+		ev = VM_API_EV_RESUMED;
 	} else {
 		json_object_put(o);
 		return fault(r, 400, "\"state\" must be \"Paused\" or \"Resumed\"");
 	}
 	json_object_put(o);
+	if (!rc)
+		vm_api_tel_event(&r->in->tel, ev, NULL);
 	return rc ? fault_err(r, &e) : 204;
 }
 
@@ -226,7 +243,8 @@ static int snapshot_create(struct req *r)
 	    {"snapshot_path", API_STR, 1},
 	    {"snapshot_type", API_STR, 0},
 	    {"mem_file_path", API_STR, 0},
-	    {"with_disks", API_BOOL, 0}, /* capsa extension: the disks' data too */
+	    {"with_disks", API_BOOL, 0},   /* capsa extension: the disks' data too */
+	    {"memory_format", API_STR, 0}, /* capsa extension: "compressed" or "raw" */
 	    {NULL, 0, 0},
 	};
 	int status;
@@ -238,22 +256,30 @@ static int snapshot_create(struct req *r)
 		return status;
 	const char *path = api_str(o, "snapshot_path");
 	const char *type = api_str(o, "snapshot_type");
+	const char *form = api_str(o, "memory_format");
+	const char *mem = api_str(o, "mem_file_path");
 	if (!*path)
 		status = fault(r, 400, "\"snapshot_path\" must not be empty");
 	else if (type && strcmp(type, "Full"))
 		status = fault(r, 400, "only \"snapshot_type\": \"Full\" is supported");
-	else if (api_has(o, "mem_file_path"))
-		status =
-		    fault(r, 400,
-		          "\"mem_file_path\" is not supported: memory goes into the snapshot file");
+	else if (form && strcmp(form, "compressed") && strcmp(form, "raw"))
+		status = fault(r, 400, "\"memory_format\" must be \"compressed\" or \"raw\"");
+	else if (mem && (!*mem || !strcmp(mem, path)))
+		status = fault(r, 400, "\"mem_file_path\" must be a file other than the snapshot");
+	else if (mem && form)
+		status = fault(r, 400,
+		               "a \"mem_file_path\" is always a raw image: no "
+		               "\"memory_format\"");
 	else
 		status = 0;
+	struct vm_snapshot_opts so = {
+	    .with_disks = api_bool(o, "with_disks", 0),
+	    .memory_raw = form && !strcmp(form, "raw"),
+	    .mem_path = mem,
+	};
 	struct err e = {0};
 	if (!status)
-		status = vm_snapshot_save_opts(
-		             vm, path, &(struct vm_snapshot_opts){api_bool(o, "with_disks", 0)}, &e)
-		             ? fault_err(r, &e)
-		             : 204;
+		status = vm_snapshot_save_opts(vm, path, &so, &e) ? fault_err(r, &e) : 204;
 	json_object_put(o);
 	return status;
 }
@@ -266,16 +292,37 @@ static int snapshot_load_check(struct req *r, json_object *o)
 		return fault(r, 400,
 		             "a snapshot loads only into a process started with just --api-sock "
 		             "and not configured since");
-	if (api_has(o, "mem_file_path") || api_has(o, "mem_backend"))
-		return fault(r, 400,
-		             "\"mem_file_path\" and \"mem_backend\" are not used: memory is in the "
-		             "snapshot file");
+	if (api_has(o, "mem_file_path") && api_has(o, "mem_backend"))
+		return fault(r, 400, "give \"mem_file_path\" or \"mem_backend\", not both");
 	if (api_bool(o, "enable_diff_snapshots", 0))
 		return fault(r, 400, "\"enable_diff_snapshots\" is not supported");
 	if (!*api_str(o, "snapshot_path"))
 		return fault(r, 400, "\"snapshot_path\" must not be empty");
 	if (strlen(api_str(o, "snapshot_path")) >= sizeof(((struct vm_api_req *)0)->path))
 		return fault(r, 400, "\"snapshot_path\" is too long");
+	return 0;
+}
+
+/* Where the memory is, for a snapshot saved with mem_file_path: the
+ * deprecated "mem_file_path" or "mem_backend" of type "File" (a "Uffd"
+ * backend, an outside page-fault handler, is not served). */
+static int load_mem_path(struct req *r, json_object *o, char *out, size_t cap)
+{
+	static const struct api_field be[] = {
+	    {"backend_path", API_STR, 1}, {"backend_type", API_STR, 1}, {NULL, 0, 0}};
+	const char *p = api_str(o, "mem_file_path");
+	json_object *b = api_obj(o, "mem_backend");
+	if (b) {
+		struct err e = {0};
+		if (api_body_check(b, "\"mem_backend\": ", be, &e))
+			return fault_err(r, &e);
+		if (strcmp(api_str(b, "backend_type"), "File"))
+			return fault(r, 400, "only \"backend_type\": \"File\" is supported");
+		p = api_str(b, "backend_path");
+	}
+	if (p && (!*p || strlen(p) >= cap))
+		return fault(r, 400, "the memory file path is empty or too long");
+	snprintf(out, cap, "%s", p ? p : "");
 	return 0;
 }
 
@@ -297,6 +344,8 @@ static int snapshot_load(struct req *r)
 	status = snapshot_load_check(r, o);
 	struct vm_api_req q = {.kind = VM_API_REQ_LOAD, .resume = api_bool(o, "resume_vm", 0)};
 	if (!status)
+		status = load_mem_path(r, o, q.mem_path, sizeof(q.mem_path));
+	if (!status)
 		snprintf(q.path, sizeof(q.path), "%s", api_str(o, "snapshot_path"));
 	json_object_put(o);
 	if (status)
@@ -313,6 +362,46 @@ static int migrate(struct req *r)
 	if (!vm)
 		return status;
 	return vm_api_migrate(vm, r->method == M_GET ? "GET" : "PUT", r->body, r->len, r->out);
+}
+
+static int version(struct req *r)
+{
+	return reply_json(r, vm_api_version_json());
+}
+
+static int set_entropy(struct vm_api_machine *m, const char *id, json_object *o, struct err *e)
+{
+	(void)id;
+	return vm_api_put_entropy(m, o, e);
+}
+
+static int entropy(struct req *r)
+{
+	return configure(r, vm_api_entropy_fields, set_entropy);
+}
+
+/* PUT /logger and /metrics: the instance's telemetry (extra.h). */
+static int with_instance(struct req *r, const struct api_field *fields,
+                         int (*set)(struct vm_api_instance *in, json_object *o, struct err *e))
+{
+	int status;
+	json_object *o = body(r, fields, &status);
+	if (!o)
+		return status;
+	struct err e = {0};
+	int rc = set(r->in, o, &e);
+	json_object_put(o);
+	return rc ? fault_err(r, &e) : 204;
+}
+
+static int logger(struct req *r)
+{
+	return with_instance(r, vm_api_logger_fields, vm_api_put_logger);
+}
+
+static int metrics(struct req *r)
+{
+	return with_instance(r, vm_api_metrics_fields, vm_api_put_metrics);
 }
 
 static int method_bit(const char *m)
@@ -332,7 +421,7 @@ static const struct route {
     {"/machine-config", M_GET | M_PUT | M_PATCH, machine_config},
     {"/vm/config", M_GET, get_vm_config},
     {"/boot-source", M_PUT, boot_source},
-    {"/drives/", M_PUT, drive},
+    {"/drives/", M_PUT | M_PATCH, drive},
     {"/network-interfaces/", M_PUT, iface},
     {"/vsock", M_PUT, vsock},
     {"/actions", M_PUT, actions},
@@ -340,12 +429,22 @@ static const struct route {
     {"/snapshot/create", M_PUT, snapshot_create},
     {"/snapshot/load", M_PUT, snapshot_load},
     {"/migrate", M_GET | M_PUT, migrate},
+    {"/version", M_GET, version},
+    {"/entropy", M_PUT, entropy},
+    {"/logger", M_PUT, logger},
+    {"/metrics", M_PUT, metrics},
 };
 
-/* Firecracker endpoints capsa does not serve: a clear 400 rather than 404. */
-static const char *const unserved[] = {
-    "/logger",  "/metrics", "/mmds",       "/balloon", "/entropy",
-    "/version", "/serial",  "/cpu-config", "/hotplug",
+/* Firecracker endpoints capsa does not serve: a clear 400 rather than 404,
+ * saying what is missing. */
+static const struct {
+	const char *path, *what;
+} unserved[] = {
+    {"/balloon", "a memory balloon device"},
+    {"/mmds", "a microVM metadata service"},
+    {"/cpu-config", "custom CPU templates"},
+    {"/serial", "configuring the serial console through the API (use --console)"},
+    {"/hotplug", "hot-plugging devices"},
 };
 
 static int path_is(const char *path, size_t plen, const char *p)
@@ -374,14 +473,17 @@ static const struct route *find(const char *path, size_t plen, char *id, size_t 
 	return NULL;
 }
 
-int vm_api_route(struct vm_api_instance *in, const char *method, const char *path,
-                 const char *body_text, size_t body_len, char **out)
+/* Answer the request; *key is the route's path (its name in the metrics), or
+ * NULL for an unknown path. */
+static int dispatch(struct vm_api_instance *in, const char *method, const char *path,
+                    const char *body_text, size_t body_len, char **out, const char **key)
 {
 	*out = NULL;
 	char id[HTTP_MAX_PATH];
 	size_t plen = strcspn(path, "?");
 	struct req r = {in, method_bit(method), id, body_text, body_len, out};
 	const struct route *rt = find(path, plen, id, sizeof(id));
+	*key = rt ? rt->path : NULL;
 	if (rt && !(rt->methods & r.method)) {
 		char msg[HTTP_MAX_PATH + 64];
 		snprintf(msg, sizeof(msg), "%.16s is not allowed on %.*s", method, (int)plen, path);
@@ -390,13 +492,30 @@ int vm_api_route(struct vm_api_instance *in, const char *method, const char *pat
 	if (rt)
 		return rt->fn(&r);
 	for (size_t i = 0; i < sizeof(unserved) / sizeof(unserved[0]); i++) {
-		size_t n = strlen(unserved[i]);
-		if (plen >= n && !strncmp(path, unserved[i], n) && (plen == n || path[n] == '/')) {
-			char msg[128];
-			snprintf(msg, sizeof(msg),
-			         "%s is a Firecracker endpoint capsa does not serve", unserved[i]);
+		const char *u = unserved[i].path;
+		size_t n = strlen(u);
+		if (plen >= n && !strncmp(path, u, n) && (plen == n || path[n] == '/')) {
+			char msg[192];
+			snprintf(
+			    msg, sizeof(msg),
+			    "%s is a Firecracker endpoint capsa does not serve: capsa does not "
+			    "support %s",
+			    u, unserved[i].what);
+			*key = u;
 			return fault(&r, 400, msg);
 		}
 	}
 	return fault(&r, 404, "unknown path");
+}
+
+int vm_api_route(struct vm_api_instance *in, const char *method, const char *path,
+                 const char *body_text, size_t body_len, char **out)
+{
+	const char *key = NULL;
+	int status = dispatch(in, method, path, body_text, body_len, out, &key);
+	size_t plen = strcspn(path, "?");
+	vm_api_tel_request(&in->tel, method, key ? key : "/other", path, plen, status);
+	if (key && !strcmp(key, "/snapshot/create") && status == 204)
+		vm_api_tel_event(&in->tel, VM_API_EV_SNAPSHOT, NULL);
+	return status;
 }

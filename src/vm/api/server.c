@@ -61,8 +61,11 @@ static void *api_thread(void *arg)
 	struct vm_api *a = arg;
 	for (;;) {
 		struct pollfd p[2] = {{a->listen_fd, POLLIN, 0}, {a->stop_fd, POLLIN, 0}};
-		int n = poll(p, 2, -1);
-		if (n < 0 && errno == EINTR)
+		/* the periodic metrics line is written by this thread too */
+		int n = poll(p, 2, vm_api_tel_due_ms(&a->in->tel));
+		if (n == 0)
+			vm_api_tel_tick(&a->in->tel);
+		if (n <= 0 && (n == 0 || errno == EINTR))
 			continue;
 		if (n < 0 || p[1].revents)
 			break;
@@ -132,6 +135,11 @@ fail:
 		close(a->stop_fd);
 	free(a);
 	return -1;
+}
+
+struct vm_api_instance *vm_api_instance_of(struct vm_api *a)
+{
+	return a ? a->in : NULL;
 }
 
 void vm_api_stop(struct vm_api *a)

@@ -13,6 +13,8 @@ struct vm_api;
 /* Listen on `path` (an existing socket file there is replaced) and serve
  * requests for `in` until vm_api_stop. */
 int vm_api_start(struct vm_api **out, struct vm_api_instance *in, const char *path, struct err *e);
+/* The instance `a` serves (NULL for NULL). */
+struct vm_api_instance *vm_api_instance_of(struct vm_api *a);
 /* Stop serving, remove the socket file and free. */
 void vm_api_stop(struct vm_api *a);
 

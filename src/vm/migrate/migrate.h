@@ -34,7 +34,11 @@ struct vm_migrate_status {
 	uint64_t bytes;      /* stream bytes sent */
 	uint64_t dirty;      /* pages the last round found written */
 	double total_ms;     /* start to the target running (or failure) */
-	double downtime_ms;  /* pause to the target running */
+	double downtime_ms;  /* pause to the target's answer that the VM runs */
+	/* pause to the last byte of the state handed to the network (the end
+	 * of the downtime as QEMU reports it: the target's load and start not
+	 * included) */
+	double downtime_sent_ms;
 	char error[ERR_MSG_MAX];
 };
 
@@ -44,7 +48,8 @@ int vm_migrate_start(struct vm *vm, const char *destination, struct err *e);
 /* The migration's progress. Reading a completed migration's status lets
  * the source VM end at once (else it waits a few seconds for a reader). */
 void vm_migrate_status(struct vm *vm, struct vm_migrate_status *st);
-/* Stop a migration thread and free it (vm_destroy). */
+/* Stop a migration thread and free it; tell the source of a received VM
+ * that never ran that it failed (vm_destroy). */
 void vm_migrate_free(struct vm *vm);
 
 /* Listen on "tcp:ADDR:PORT" (port 0: any free port); *where gets the
@@ -52,10 +57,19 @@ void vm_migrate_free(struct vm *vm);
 int vm_migrate_listen(const char *spec, int *lfd, char *where, size_t cap, struct err *e);
 /* Accept one source on lfd and receive its VM: created for the machine the
  * source describes (o: accelerator, console), memory and state filled in,
- * ready for vm_run. The source is told the VM runs just before this
- * returns. *peer names the source. A bad stream is ERR_INPUT naming what is
+ * ready for vm_run. The source is told the VM runs once vm_run has started
+ * its vCPUs (vm_migrate_started); vm_destroy before that tells it the VM
+ * failed. *peer names the source. A bad stream is ERR_INPUT naming what is
  * wrong (and the source is told). */
 int vm_migrate_receive(int lfd, const struct vm_restore_opts *o, struct vm **out, char *peer,
                        size_t peer_cap, struct err *e);
+
+/* vm_run, once it started the vCPU threads of a VM from vm_migrate_receive
+ * (held parked until this returns; `failed` 0) or could not (e says why):
+ * tells the source, which then ends its VM or resumes it. Returns -1 with e
+ * set when `failed` or when the source could not be told that the VM runs
+ * (the source then resumes its VM, so this one must end). Nothing (0) for
+ * any other VM. */
+int vm_migrate_started(struct vm *vm, int failed, struct err *e);
 
 #endif

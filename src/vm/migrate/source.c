@@ -28,7 +28,10 @@
 #define MIG_MAX_ROUNDS 30
 #define MIG_STALL      3
 #define MIG_BATCH      64 /* pages per MIG_PAGES record */
-#define MIG_IDLE_WAITS 20 /* 1 ms waits for a first written page */
+#define MIG_IDLE_WAITS 50 /* 1 ms waits for a first written page */
+/* Before the pause: at most this many rounds that wait for the target to
+ * apply them (catch_up). */
+#define MIG_SYNC_ROUNDS 4
 /* Seconds the peer may take: to answer the machine description (it creates
  * a VM) and the state (it sets it and starts), and for any other I/O. */
 #define MIG_SLOW_ANSWER 120.0
@@ -47,7 +50,7 @@ struct vm_migration {
 	int cancel;                  /* vm_migrate_free (guarded by lock) */
 	int reported;                /* a completed status was read (guarded by lock) */
 	struct vm_migrate_status st; /* guarded by lock */
-	double t0, t_pause;
+	double t0, t_pause, t_sent, t_running;
 	uint64_t *bits; /* dirty pages, one bit per page of guest RAM */
 	uint64_t npages;
 	uint8_t *batch; /* MIG_PAGES payload being filled */
@@ -208,16 +211,17 @@ static uint64_t count_bits(const uint64_t *bits, uint64_t npages)
 	return n;
 }
 
-/* Send the pages set in m->bits and clear them. */
+/* Send the pages set in m->bits and clear them: a word at a time, so that
+ * a last round of a few pages in gigabytes of RAM costs little. */
 static int send_round(struct vm_migration *m, int first, struct err *e)
 {
-	for (uint64_t pg = 0; pg < m->npages; pg++) {
-		uint64_t bit = 1ULL << (pg % 64);
-		if (!(m->bits[pg / 64] & bit))
-			continue;
-		m->bits[pg / 64] &= ~bit;
-		if (send_page(m, pg, first, e))
-			return -1;
+	for (uint64_t w = 0; w < (m->npages + 63) / 64; w++) {
+		while (m->bits[w]) {
+			uint64_t pg = w * 64 + (uint64_t)__builtin_ctzll(m->bits[w]);
+			m->bits[w] &= m->bits[w] - 1;
+			if (pg < m->npages && send_page(m, pg, first, e))
+				return -1;
+		}
 	}
 	return flush_batch(m, e);
 }
@@ -308,6 +312,38 @@ static int precopy(struct vm_migration *m, struct err *e)
 	return 0;
 }
 
+/* Wait until the target has applied every record sent so far. */
+static int sync_target(struct vm_migration *m, struct err *e)
+{
+	if (send_rec(m, MIG_SYNC, NULL, 0, e))
+		return -1;
+	return expect_answer(m, MIG_SYNC, "to apply the pages", e);
+}
+
+/* The target applies pages more slowly than the source sends them (the
+ * socket buffers megabytes), so at the end of pre-copy it may still be
+ * rounds behind; the state sent after the pause would wait behind them.
+ * So while the guest still runs: send the last fetch's pages, wait until
+ * the target has applied everything, and fetch what the guest wrote
+ * meanwhile, until that is few pages; the pause then sends only those. */
+static int catch_up(struct vm_migration *m, struct err *e)
+{
+	const struct accel_ops *ops = m->vm->accel->ops;
+	for (unsigned i = 0; i < MIG_SYNC_ROUNDS; i++) {
+		uint64_t n = count_bits(m->bits, m->npages);
+		if (n) {
+			set_round(m, m->st.round + 1, n);
+			if (send_round(m, 0, e))
+				return -1;
+		}
+		if (sync_target(m, e) || ops->dirty_fetch(m->vm->accel, m->bits, e))
+			return -1;
+		if (count_bits(m->bits, m->npages) <= MIG_FEW_PAGES)
+			break;
+	}
+	return 0;
+}
+
 /* The paused VM's state sections, laid out as in a snapshot file (with a
  * memory section after them that the stream does not carry). */
 static int send_state(struct vm_migration *m, struct err *e)
@@ -358,7 +394,11 @@ static int stop_and_copy(struct vm_migration *m, int *paused, struct err *e)
 	set_round(m, m->st.round + 1, count_bits(m->bits, m->npages));
 	if (send_round(m, 0, e) || send_state(m, e))
 		return -1;
-	return expect_answer(m, MIG_RUNNING, "to run the VM", e);
+	m->t_sent = now_ms();
+	if (expect_answer(m, MIG_RUNNING, "to run the VM", e))
+		return -1;
+	m->t_running = now_ms(); /* before dirty_stop, which may take milliseconds */
+	return 0;
 }
 
 static int migrate(struct vm_migration *m, int *paused, struct err *e)
@@ -381,7 +421,7 @@ static int migrate(struct vm_migration *m, int *paused, struct err *e)
 		               ops->name);
 	if (ops->dirty_start(m->vm->accel, e))
 		return -1;
-	int rc = precopy(m, e) || stop_and_copy(m, paused, e) ? -1 : 0;
+	int rc = precopy(m, e) || catch_up(m, e) || stop_and_copy(m, paused, e) ? -1 : 0;
 	ops->dirty_stop(m->vm->accel);
 	return rc;
 }
@@ -401,13 +441,14 @@ static void *migration_thread(void *arg)
 	if (m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
-	m->st.total_ms = t - m->t0;
+	m->st.total_ms = (rc ? t : m->t_running) - m->t0;
 	if (rc) {
 		m->st.state = VM_MIGRATE_FAILED;
 		snprintf(m->st.error, sizeof(m->st.error), "%s", e.msg);
 	} else {
 		m->st.state = VM_MIGRATE_COMPLETED;
-		m->st.downtime_ms = t - m->t_pause;
+		m->st.downtime_ms = m->t_running - m->t_pause;
+		m->st.downtime_sent_ms = m->t_sent - m->t_pause;
 	}
 	if (rc == 0) {
 		/* let the client read the result before the VM (and the API) go */
@@ -426,6 +467,11 @@ static void *migration_thread(void *arg)
 
 void vm_migrate_free(struct vm *vm)
 {
+	if (vm->incoming_fd >= 0) { /* received, never run */
+		struct err e = {0};
+		err_set(&e, ERR_INPUT, "the target's VM ended before it ran");
+		vm_migrate_started(vm, 1, &e);
+	}
 	struct vm_migration *m = vm->migration;
 	if (!m)
 		return;

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -56,6 +58,12 @@ void mig_set_timeout(int fd, double seconds)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+void mig_set_nodelay(int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 int mig_connect(const struct sockaddr_storage *sa, socklen_t salen, double timeout, int *out,
                 struct err *e)
 {
@@ -80,8 +88,7 @@ int mig_connect(const struct sockaddr_storage *sa, socklen_t salen, double timeo
 		return -1;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	mig_set_nodelay(fd);
 	*out = fd;
 	return 0;
 }
@@ -99,6 +106,28 @@ static int write_all(int fd, const void *buf, size_t len, struct err *e)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* Header and payload in one system call (one segment for a small record),
+ * then what is left. */
+static int write_two(int fd, const void *a, size_t alen, const void *b, size_t blen, struct err *e)
+{
+	struct iovec iov[2] = {{(void *)a, alen}, {(void *)b, blen}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = blen ? 2 : 1};
+	ssize_t n;
+	do
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return err_sys(e, "sending the migration stream");
+	size_t done = (size_t)n;
+	if (done < alen)
+		return write_all(fd, (const char *)a + done, alen - done, e) ||
+		               (blen && write_all(fd, b, blen, e))
+		           ? -1
+		           : 0;
+	done -= alen;
+	return done < blen ? write_all(fd, (const char *)b + done, blen - done, e) : 0;
 }
 
 /* 0 when all read; 1 when the peer closed before the first byte. */
@@ -152,7 +181,7 @@ int mig_send(int fd, uint32_t type, const void *buf, size_t len, struct err *e)
 	struct mig_record_header h = {type, (uint32_t)len, (uint32_t)crc32(0, buf, (uInt)len), 0};
 	if (len > MIG_MAX_RECORD)
 		return err_set(e, ERR_INTERNAL, "migration record of %zu bytes", len);
-	return write_all(fd, &h, sizeof(h), e) || (len && write_all(fd, buf, len, e)) ? -1 : 0;
+	return write_two(fd, &h, sizeof(h), buf, len, e);
 }
 
 int mig_recv(int fd, uint32_t *type, void **buf, size_t *len, size_t max, struct err *e)
@@ -166,7 +195,7 @@ int mig_recv(int fd, uint32_t *type, void **buf, size_t *len, size_t max, struct
 	}
 	if (rc)
 		return -1;
-	if (h.type < MIG_HELLO || h.type > MIG_FAILED)
+	if (h.type < MIG_HELLO || h.type > MIG_SYNC)
 		return err_set(e, ERR_INPUT, "migration record of unknown type %u", h.type);
 	if (h.len > max)
 		return err_set(e, ERR_INPUT, "migration record type %u of %u bytes, at most %zu",

@@ -17,6 +17,9 @@
  *   source -> target  MIG_PAGES    page records: a 64-bit word (offset in
  *                                  guest RAM | flags), then the 4 KiB of
  *                                  data unless MIG_PAGE_ZERO is set
+ *   source -> target  MIG_SYNC     (no payload) answer once every record
+ *                                  before this one is applied
+ *   target -> source  MIG_SYNC     (no payload) the answer
  *   source -> target  MIG_STATE    the state sections as a snapshot file
  *                                  holds them (header and sections, memory
  *                                  excluded), after the last pages
@@ -33,7 +36,7 @@
 #include <sys/socket.h>
 
 #define MIG_MAGIC      "CAPSAMIG"
-#define MIG_VERSION    2
+#define MIG_VERSION    3
 #define MIG_PAGE       4096
 #define MIG_PAGE_ZERO  1ULL /* flag in a page word: the page is all zero */
 #define MIG_MAX_RECORD (64u << 20)
@@ -46,6 +49,7 @@ enum mig_record {
 	MIG_STATE,
 	MIG_RUNNING,
 	MIG_FAILED,
+	MIG_SYNC,
 };
 
 /* In MIG_HELLO after the configuration section: the lengths of the device
@@ -69,6 +73,9 @@ int mig_parse_addr(const char *spec, const char *what, struct sockaddr_storage *
 /* Connect with a timeout (seconds) and set the stream's socket options. */
 int mig_connect(const struct sockaddr_storage *sa, socklen_t salen, double timeout, int *fd,
                 struct err *e);
+/* Small records (the answers, the last pages) go out at once (no Nagle
+ * delay). */
+void mig_set_nodelay(int fd);
 /* Every later read or write on fd gives up after `seconds`. */
 void mig_set_timeout(int fd, double seconds);
 

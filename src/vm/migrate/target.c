@@ -262,6 +262,8 @@ static int receive_vm(int fd, struct vm *vm, struct err *e)
 		int rc;
 		if (type == MIG_PAGES)
 			rc = take_pages(vm, buf, len, &pages, e);
+		else if (type == MIG_SYNC)
+			rc = mig_send(fd, MIG_SYNC, NULL, 0, e);
 		else if (type == MIG_STATE)
 			rc = take_state(vm, buf, len, e);
 		else
@@ -319,6 +321,7 @@ int vm_migrate_receive(int lfd, const struct vm_restore_opts *o, struct vm **out
 	}
 	snprintf(peer, peer_cap, "%s:%u", host, port);
 	mig_set_timeout(fd, MIG_SOURCE_TIMEOUT);
+	mig_set_nodelay(fd);
 	struct vm *vm = NULL;
 	int rc = handshake(fd, o, &vm, e);
 	if (rc == 0 && receive_vm(fd, vm, e)) {
@@ -326,15 +329,35 @@ int vm_migrate_receive(int lfd, const struct vm_restore_opts *o, struct vm **out
 		mig_send(fd, MIG_FAILED, e->msg, strlen(e->msg), &ignored);
 		rc = -1;
 	}
-	if (rc == 0)
-		rc = mig_send(fd, MIG_RUNNING, NULL, 0, e);
-	close(fd);
 	if (rc) {
+		close(fd);
 		vm_destroy(vm);
 		if (e->kind == ERR_INPUT)
 			err_prefix(e, "migration from %s", peer);
 		return -1;
 	}
+	vm->incoming_fd = fd;
 	*out = vm;
 	return 0;
+}
+
+int vm_migrate_started(struct vm *vm, int failed, struct err *e)
+{
+	int fd = vm->incoming_fd;
+	if (fd < 0)
+		return failed ? -1 : 0;
+	vm->incoming_fd = -1;
+	int rc;
+	if (failed) {
+		struct err ignored = {0};
+		mig_send(fd, MIG_FAILED, e->msg, strlen(e->msg), &ignored);
+		rc = -1;
+	} else {
+		rc = mig_send(fd, MIG_RUNNING, NULL, 0, e);
+		if (rc)
+			err_prefix(e,
+			           "telling the source that the VM runs here (it resumes there)");
+	}
+	close(fd);
+	return rc;
 }

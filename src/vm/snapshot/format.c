@@ -43,6 +43,21 @@ int snap_header_ident_check(const struct snap_header *h, struct err *e)
 	return 0;
 }
 
+/* Exactly one memory section, in a form the header's version has. */
+static int memory_check(const struct snap_header *h, struct err *e)
+{
+	const struct snap_section *m = snap_find(h, SNAP_SEC_MEMORY);
+	const struct snap_section *z = snap_find(h, SNAP_SEC_MEMZ);
+	const struct snap_section *f = snap_find(h, SNAP_SEC_MEMFILE);
+	if (!!m + !!z + !!f != 1 || (h->version < 3 && !m))
+		return err_set(e, ERR_INPUT, "snapshot lacks a memory section or has several");
+	if (m && (m->offset % SNAP_PAGE || m->size != h->memory))
+		return err_set(e, ERR_INPUT, "snapshot memory section is misplaced");
+	if (f && f->size != sizeof(struct snap_memfile))
+		return err_set(e, ERR_INPUT, "snapshot memory file section has the wrong size");
+	return 0;
+}
+
 int snap_header_check(const struct snap_header *h, uint64_t file_size, struct err *e)
 {
 	if (file_size < sizeof(*h))
@@ -63,15 +78,12 @@ int snap_header_check(const struct snap_header *h, uint64_t file_size, struct er
 			return err_set(e, ERR_INPUT, "snapshot section %u lies outside the file",
 			               i);
 	}
-	static const uint32_t need[] = {SNAP_SEC_CONFIG, SNAP_SEC_VCPUS,  SNAP_SEC_IRQCHIP,
-	                                SNAP_SEC_LEGACY, SNAP_SEC_MEMORY, SNAP_SEC_CPUID};
+	static const uint32_t need[] = {SNAP_SEC_CONFIG, SNAP_SEC_VCPUS, SNAP_SEC_IRQCHIP,
+	                                SNAP_SEC_LEGACY, SNAP_SEC_CPUID};
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 		if (!snap_find(h, need[i]))
 			return err_set(e, ERR_INPUT, "snapshot lacks section type %u", need[i]);
-	const struct snap_section *m = snap_find(h, SNAP_SEC_MEMORY);
-	if (m->offset % SNAP_PAGE || m->size != h->memory)
-		return err_set(e, ERR_INPUT, "snapshot memory section is misplaced");
-	return 0;
+	return memory_check(h, e);
 }
 
 int snap_read_section(int fd, const struct snap_header *h, uint32_t type, void *buf, size_t size,

@@ -11,13 +11,26 @@
  *          and for VMs with virtio devices _DEVICES and _DISKS (devices.h);
  *          a snapshot taken with its disks has each disk's data as a
  *          page-aligned raw image before memory.
- *   page   SNAP_SEC_MEMORY: guest RAM as one page-aligned image of the
+ *   ...    guest RAM in one of three forms (exactly one section):
+ *          SNAP_SEC_MEMZ (version 3, the default): the RAM in fixed-size
+ *          chunks, each compressed on its own, after an index that gives
+ *          every chunk's kind (zero, raw, zstd), place, length and CRC-32
+ *          (memz.h). Restore registers guest memory with userfaultfd and
+ *          decompresses a chunk when something first touches it; without
+ *          userfaultfd everything is decompressed at once.
+ *          SNAP_SEC_MEMORY (the raw form, page aligned): one image of the
  *          full size; all-zero pages are holes (not written), so they take
  *          no space and read back as zero. Restore maps it privately, so
  *          pages load on first touch and the guest never writes the file.
+ *          The migration stream's state image names this form too.
+ *          SNAP_SEC_MEMFILE (version 3): the RAM is a raw image in a file of
+ *          its own (Firecracker's mem_file_path), named when loading; the
+ *          section records its size.
  *
- * The header and every section except memory are verified on every load;
- * the memory CRC only on request (it reads all of memory). */
+ * The header, every section except memory and the memory index are
+ * verified on every load; the raw image's CRC or the chunks' CRCs only on
+ * request (`capsa vm snapshot verify`); a chunk's CRC also whenever a
+ * restore decompresses it. A separate memory file has no checksum. */
 #ifndef CAPSA_VM_SNAPSHOT_FORMAT_H
 #define CAPSA_VM_SNAPSHOT_FORMAT_H
 
@@ -26,22 +39,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SNAP_MAGIC        "CAPSAVM\0"
-#define SNAP_VERSION      2 /* 2: device and disk sections; 1 is read too */
+#define SNAP_MAGIC "CAPSAVM\0"
+#define SNAP_VERSION                                                                               \
+	3 /* 3: compressed or separate memory; 2: device and disk                                  \
+	     sections; 1 and 2 are read too */
 #define SNAP_HEADER_SIZE  4096
 #define SNAP_PAGE         4096
 #define SNAP_MAX_SECTIONS 8
 #define SNAP_MAX_CPUID    256 /* entries */
 
 enum snap_section_type {
-	SNAP_SEC_CONFIG = 1,  /* struct snap_config */
-	SNAP_SEC_VCPUS = 2,   /* cpus x struct x86_vcpu_state */
-	SNAP_SEC_IRQCHIP = 3, /* struct x86_irqchip_state */
-	SNAP_SEC_LEGACY = 4,  /* struct snap_legacy */
-	SNAP_SEC_MEMORY = 5,  /* guest RAM, page aligned */
-	SNAP_SEC_CPUID = 6,   /* vCPU 0's CPUID table (struct cpuid_entry[]) */
-	SNAP_SEC_DEVICES = 7, /* virtio configuration and device states (devices.h) */
-	SNAP_SEC_DISKS = 8,   /* disk identities and data places (devices.h) */
+	SNAP_SEC_CONFIG = 1,   /* struct snap_config */
+	SNAP_SEC_VCPUS = 2,    /* cpus x struct x86_vcpu_state */
+	SNAP_SEC_IRQCHIP = 3,  /* struct x86_irqchip_state */
+	SNAP_SEC_LEGACY = 4,   /* struct snap_legacy */
+	SNAP_SEC_MEMORY = 5,   /* guest RAM, page aligned */
+	SNAP_SEC_CPUID = 6,    /* vCPU 0's CPUID table (struct cpuid_entry[]) */
+	SNAP_SEC_DEVICES = 7,  /* virtio configuration and device states (devices.h) */
+	SNAP_SEC_DISKS = 8,    /* disk identities and data places (devices.h) */
+	SNAP_SEC_MEMZ = 9,     /* guest RAM in compressed chunks (memz.h) */
+	SNAP_SEC_MEMFILE = 10, /* struct snap_memfile: guest RAM is in another file */
+};
+
+struct snap_memfile {
+	uint64_t size; /* bytes of RAM the file holds (the header's memory) */
+	uint64_t pad;
 };
 
 struct snap_section {

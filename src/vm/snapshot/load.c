@@ -40,6 +40,22 @@ static int load_devices(int fd, struct snap_loaded *l, uint64_t file_size, struc
 	return rc;
 }
 
+/* The memory index, or the separate memory file's record. */
+static int load_memory(int fd, struct snap_loaded *l, struct err *e)
+{
+	if (snap_find(&l->h, SNAP_SEC_MEMZ))
+		return snap_memz_load(fd, &l->h, &l->memz, e);
+	if (!snap_find(&l->h, SNAP_SEC_MEMFILE))
+		return 0;
+	struct snap_memfile f;
+	if (snap_read_section(fd, &l->h, SNAP_SEC_MEMFILE, &f, sizeof(f), e))
+		return -1;
+	if (f.size != l->h.memory)
+		return err_set(e, ERR_INPUT, "snapshot memory file record is corrupt");
+	l->memfile = 1;
+	return 0;
+}
+
 int snap_machine_check(const struct snap_header *h, struct err *e)
 {
 	if (h->cpus < 1 || h->cpus > 254 || h->memory < VM_MIN_MEMORY ||
@@ -82,6 +98,8 @@ int snap_load(int fd, struct snap_loaded *l, struct err *e)
 		return -1;
 	if (l->cfg.edits.n > CPUID_MAX_EDITS)
 		return err_set(e, ERR_INPUT, "snapshot configuration is corrupt");
+	if (load_memory(fd, l, e))
+		return -1;
 	return load_devices(fd, l, (uint64_t)st.st_size, e);
 }
 
@@ -91,9 +109,11 @@ int snap_verify(int fd, struct snap_loaded *l, struct err *e)
 		return -1;
 	const struct snap_section *m = snap_find(&l->h, SNAP_SEC_MEMORY);
 	uint32_t crc;
-	if (snap_crc_range(fd, m->offset, m->size, &crc, e))
+	if (l->memz && snap_memz_verify(fd, l->memz, e))
 		return -1;
-	if (crc != m->crc)
+	if (m && snap_crc_range(fd, m->offset, m->size, &crc, e))
+		return -1;
+	if (m && crc != m->crc)
 		return err_set(e, ERR_INPUT,
 		               "snapshot memory image is corrupt (checksum mismatch)");
 	for (unsigned i = 0; l->dev && i < l->dev->ndisks; i++) {
@@ -115,6 +135,7 @@ void snap_loaded_free(struct snap_loaded *l)
 		free(l->vcpus);
 		free(l->cpuid);
 		snap_devices_free(l->dev);
+		snap_memz_free(l->memz);
 	}
 	free(l);
 }

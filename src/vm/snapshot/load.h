@@ -8,6 +8,7 @@
 #include "devices/x86/irqchip.h"
 #include "vm/snapshot/devices.h"
 #include "vm/snapshot/format.h"
+#include "vm/snapshot/memz.h"
 #include "vm/snapshot/sections.h"
 #include "vm/x86/state.h"
 
@@ -20,6 +21,8 @@ struct snap_loaded {
 	struct cpuid_entry *cpuid; /* ncpuid entries: what vCPU 0 saw */
 	size_t ncpuid;
 	struct snap_devices *dev; /* NULL: a VM without virtio devices */
+	struct snap_memz *memz;   /* the memory index of a SNAP_SEC_MEMZ, or NULL */
+	int memfile;              /* memory is in a separate file (SNAP_SEC_MEMFILE) */
 };
 
 /* The header describes a machine capsa can create (vCPUs, memory size,
@@ -27,7 +30,8 @@ struct snap_loaded {
 int snap_machine_check(const struct snap_header *h, struct err *e);
 /* Read and verify everything but memory. ERR_INPUT naming what is wrong. */
 int snap_load(int fd, struct snap_loaded *l, struct err *e);
-/* snap_load, then the memory image's CRC too. */
+/* snap_load, then the memory's CRCs too (the raw image's, or every
+ * chunk's and that each decompresses; a separate memory file has none). */
 int snap_verify(int fd, struct snap_loaded *l, struct err *e);
 void snap_loaded_free(struct snap_loaded *l);
 

@@ -96,9 +96,9 @@ int snap_state_set(struct vm *vm, const struct snap_loaded *l, struct err *e)
 	return 0;
 }
 
-int snap_create_vm(struct vm **out, const struct snap_loaded *l, int mem_fd, uint64_t mem_off,
-                   const struct vm_virtio_config *virtio, const struct vm_restore_opts *o,
-                   struct err *e)
+static int create_vm_src(struct vm **out, const struct snap_loaded *l, struct vm_restore_src *rs,
+                         const struct vm_virtio_config *virtio, const struct vm_restore_opts *o,
+                         struct err *e)
 {
 	enum accel_kind want = o->accel == ACCEL_AUTO ? (enum accel_kind)l->h.accel : o->accel;
 	struct vm_config cfg = {
@@ -114,9 +114,10 @@ int snap_create_vm(struct vm **out, const struct snap_loaded *l, int mem_fd, uin
 	};
 	if (virtio)
 		cfg.virtio = *virtio;
-	struct vm_restore_src rs = {mem_fd, mem_off, l->cpuid, l->ncpuid};
+	rs->cpuid = l->cpuid;
+	rs->ncpuid = l->ncpuid;
 	struct vm *vm;
-	if (vm_create_from(&vm, &cfg, &rs, e))
+	if (vm_create_from(&vm, &cfg, rs, e))
 		return -1;
 	if (check_cpu(vm, &l->h, e)) {
 		vm_destroy(vm);
@@ -124,6 +125,66 @@ int snap_create_vm(struct vm **out, const struct snap_loaded *l, int mem_fd, uin
 	}
 	*out = vm;
 	return 0;
+}
+
+int snap_create_vm(struct vm **out, const struct snap_loaded *l, int mem_fd, uint64_t mem_off,
+                   const struct vm_virtio_config *virtio, const struct vm_restore_opts *o,
+                   struct err *e)
+{
+	struct vm_restore_src rs = {.fd = mem_fd, .mem_off = mem_off};
+	return create_vm_src(out, l, &rs, virtio, o, e);
+}
+
+/* A separate memory file: open, and at least as large as the memory. */
+static int open_memfile(const struct snap_loaded *l, const char *path, struct err *e)
+{
+	if (!path)
+		return err_set(e, ERR_INPUT,
+		               "its memory is in a separate file: name it "
+		               "(--mem-file, or mem_backend in /snapshot/load)");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st)) {
+		err_sys(e, "memory file %s: cannot open", path);
+		e->kind = ERR_INPUT;
+	} else if ((uint64_t)st.st_size < l->h.memory) {
+		err_set(e, ERR_INPUT,
+		        "memory file %s has %llu bytes, the snapshot's memory is %llu", path,
+		        (unsigned long long)st.st_size, (unsigned long long)l->h.memory);
+	} else {
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* The VM with its memory from where the snapshot keeps it. */
+static int create_vm(struct vm **out, int fd, struct snap_loaded *l,
+                     const struct vm_virtio_config *virtio, const struct vm_restore_opts *o,
+                     struct err *e)
+{
+	struct vm_restore_src rs = {.fd = fd};
+	struct mem_chunk_src chunks;
+	if (o->mem_path && !l->memfile)
+		return err_set(e, ERR_INPUT,
+		               "its memory is in the snapshot file: no memory file "
+		               "is used");
+	if (l->memz) {
+		if (snap_memz_source(fd, l->memz, &chunks, e))
+			return -1;
+		l->memz = NULL; /* the source's now */
+		rs = (struct vm_restore_src){.fd = -1, .chunks = &chunks, .eager = o->memory_eager};
+	} else if (l->memfile) {
+		if ((rs.fd = open_memfile(l, o->mem_path, e)) < 0)
+			return -1;
+	} else {
+		rs.mem_off = snap_find(&l->h, SNAP_SEC_MEMORY)->offset;
+	}
+	int rc = create_vm_src(out, l, &rs, virtio, o, e);
+	if (l->memfile)
+		close(rs.fd); /* the private mapping keeps the file's pages reachable */
+	return rc;
 }
 
 static int create(struct vm **out, const char *path, int fd, struct snap_loaded *l,
@@ -138,8 +199,7 @@ static int create(struct vm **out, const char *path, int fd, struct snap_loaded 
 		return -1;
 	}
 	struct vm *vm;
-	int rc = snap_create_vm(&vm, l, fd, snap_find(&l->h, SNAP_SEC_MEMORY)->offset,
-	                        l->dev ? virtio : NULL, o, e);
+	int rc = create_vm(&vm, fd, l, l->dev ? virtio : NULL, o, e);
 	if (rc == 0 &&
 	    (snap_state_set(vm, l, e) || (l->dev && snap_devices_restore(vm, l->dev, e)))) {
 		vm_destroy(vm);

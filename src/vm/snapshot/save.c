@@ -4,11 +4,14 @@
  * save never leaves a half-written snapshot under the name asked for. */
 #include "vm/snapshot/devices.h"
 #include "vm/snapshot/format.h"
+#include "vm/snapshot/memz.h"
 #include "vm/snapshot/sections.h"
 #include "vm/snapshot/snapshot.h"
 #include "vm/snapshot/state.h"
 #include "vm/snapshot/timers.h"
 #include "vm/vm_internal.h"
+#include "mem/lazy.h"
+#include "mem/touched.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,23 +42,95 @@ static int page_is_zero(const uint8_t *p)
 	return 1;
 }
 
-/* Guest RAM at `off`: only pages with data are written; the rest stay
- * holes. Returns the CRC of the whole image. */
-static int put_memory(int fd, struct vm *vm, struct snap_header *h, uint64_t off, struct err *e)
+/* Guest RAM as a raw image at `off` in fd: only pages with data are
+ * written (in runs); the rest stay holes. *crc is the whole image's CRC,
+ * zero pages folded in without reading them again. */
+static int put_raw(int fd, const uint8_t *ram, uint64_t size, const uint8_t *touched, uint64_t off,
+                   uint32_t *crc, struct err *e)
 {
-	uLong crc = crc32(0, NULL, 0);
-	for (uint64_t p = 0; p < vm->ram_size; p += SNAP_PAGE) {
-		const uint8_t *page = vm->ram + p;
-		crc = crc32(crc, page, SNAP_PAGE);
-		if (!page_is_zero(page) && snap_pwrite_all(fd, page, SNAP_PAGE, off + p, e))
+	static const uint8_t zero[SNAP_PAGE];
+	const uLong zcrc = crc32(0, zero, SNAP_PAGE), op = crc32_combine_gen(SNAP_PAGE);
+	uLong c = crc32(0, NULL, 0);
+	uint64_t run = 0, run_len = 0; /* pages with data not yet written */
+	for (uint64_t p = 0; p <= size; p += SNAP_PAGE) {
+		int data =
+		    p < size && (!touched || touched[p / SNAP_PAGE]) && !page_is_zero(ram + p);
+		if (data) {
+			c = crc32(c, ram + p, SNAP_PAGE);
+			run = run_len ? run : p;
+			run_len += SNAP_PAGE;
+			continue;
+		}
+		if (run_len && snap_pwrite_all(fd, ram + run, run_len, off + run, e))
 			return -1;
+		run_len = 0;
+		if (p < size)
+			c = crc32_combine_op(c, zcrc, op);
 	}
-	if (ftruncate(fd, (off_t)(off + vm->ram_size)))
+	if (ftruncate(fd, (off_t)(off + size)))
 		return err_sys(e, "sizing the snapshot");
-	h->sec[h->nsections++] =
-	    (struct snap_section){SNAP_SEC_MEMORY, (uint32_t)crc, off, vm->ram_size};
-	h->file_size = off + vm->ram_size;
+	*crc = (uint32_t)c;
 	return 0;
+}
+
+/* Which pages may hold data (one byte a page), or NULL: all must be read.
+ * Anonymous memory never touched is zero; memory mapped from a raw
+ * snapshot is not (its untouched pages are the file's); a chunk of a
+ * compressed snapshot not yet filled must be read (which fills it). */
+static int touched_map(struct vm *vm, uint8_t **out, struct err *e)
+{
+	*out = NULL;
+	if (vm->ram_from_file)
+		return 0;
+	uint8_t *map = malloc(vm->ram_size / SNAP_PAGE);
+	if (!map)
+		return err_sys(e, "allocating");
+	if (mem_pages_touched(vm->ram, vm->ram_size, map, e)) {
+		free(map);
+		return -1;
+	}
+	for (uint64_t p = 0; vm->lazy && p < vm->ram_size; p += SNAP_PAGE)
+		if (!mem_lazy_filled(vm->lazy, p))
+			map[p / SNAP_PAGE] = 1;
+	*out = map;
+	return 0;
+}
+
+/* Memory in the form asked for: into fd at its page-aligned end, or into
+ * a file of its own. */
+static int put_memory(int fd, struct vm *vm, struct snap_header *h, uint64_t off,
+                      const struct vm_snapshot_opts *o, int mem_fd, struct err *e)
+{
+	uint8_t *touched;
+	if (touched_map(vm, &touched, e))
+		return -1;
+	int rc;
+	uint32_t crc = 0;
+	if (mem_fd >= 0) {
+		struct snap_memfile f = {vm->ram_size, 0};
+		rc = put_raw(mem_fd, vm->ram, vm->ram_size, touched, 0, &crc, e) ||
+		             put_section(fd, h, SNAP_SEC_MEMFILE, &f, sizeof(f), &off, e)
+		         ? -1
+		         : 0;
+		h->file_size = off;
+	} else if (o->memory_raw) {
+		off = (off + SNAP_PAGE - 1) & ~(uint64_t)(SNAP_PAGE - 1);
+		rc = put_raw(fd, vm->ram, vm->ram_size, touched, off, &crc, e);
+		h->sec[h->nsections++] =
+		    (struct snap_section){SNAP_SEC_MEMORY, crc, off, vm->ram_size};
+		h->file_size = off + vm->ram_size;
+	} else {
+		rc = snap_memz_write(fd, vm->ram, vm->ram_size, touched, h, &off, e);
+		h->file_size = off;
+		if (rc == 0 && ftruncate(fd, (off_t)off))
+			rc = err_sys(e, "sizing the snapshot");
+	}
+	free(touched);
+	if (rc == 0 && vm->lazy && mem_lazy_failed(vm->lazy))
+		rc = err_set(e, ERR_INPUT,
+		             "guest memory could not be loaded from the snapshot the "
+		             "VM was restored from");
+	return rc;
 }
 
 static void get_legacy(struct vm *vm, struct snap_legacy *l)
@@ -169,14 +244,12 @@ int snap_state_write(struct vm *vm, int fd, struct snap_header *h, int with_disk
 	return 0;
 }
 
-static int write_all_sections(struct vm *vm, int fd, struct snap_header *h, int with_disks,
-                              struct err *e)
+static int write_all_sections(struct vm *vm, int fd, struct snap_header *h,
+                              const struct vm_snapshot_opts *o, int mem_fd, struct err *e)
 {
 	uint64_t off = SNAP_HEADER_SIZE;
-	if (snap_state_write(vm, fd, h, with_disks, &off, e))
-		return -1;
-	uint64_t mem_off = (off + SNAP_PAGE - 1) & ~(uint64_t)(SNAP_PAGE - 1);
-	if (put_memory(fd, vm, h, mem_off, e))
+	if (snap_state_write(vm, fd, h, o->with_disks, &off, e) ||
+	    put_memory(fd, vm, h, off, o, mem_fd, e))
 		return -1;
 	h->header_crc = snap_header_crc(h);
 	return snap_pwrite_all(fd, h, sizeof(*h), 0, e);
@@ -187,6 +260,34 @@ int vm_snapshot_save(struct vm *vm, const char *path, struct err *e)
 	return vm_snapshot_save_opts(vm, path, &(struct vm_snapshot_opts){0}, e);
 }
 
+/* A new file beside `path` (renamed over it once complete), or -1 with e. */
+static int create_beside(const char *path, char *tmp, size_t cap, struct err *e)
+{
+	if (snprintf(tmp, cap, "%s.tmp-%d", path, (int)getpid()) >= (int)cap)
+		return err_set(e, ERR_INPUT, "snapshot path too long");
+	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err_sys(e, "snapshot %s: cannot create", path);
+		e->kind = ERR_INPUT;
+	}
+	return fd;
+}
+
+/* fsync, close and rename the file into place (or remove it on failure). */
+static int finish(int fd, const char *tmp, const char *path, int rc, struct err *e)
+{
+	if (fd < 0)
+		return rc;
+	if (rc == 0 && fsync(fd))
+		rc = err_sys(e, "writing the snapshot");
+	close(fd);
+	if (rc == 0 && rename(tmp, path))
+		rc = err_sys(e, "snapshot %s: cannot rename into place", path);
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
 int vm_snapshot_save_opts(struct vm *vm, const char *path, const struct vm_snapshot_opts *o,
                           struct err *e)
 {
@@ -195,28 +296,20 @@ int vm_snapshot_save_opts(struct vm *vm, const char *path, const struct vm_snaps
 	pthread_mutex_unlock(&vm->pause.lock);
 	if (!paused)
 		return err_set(e, ERR_INPUT, "the VM must be paused to take a snapshot");
-	char tmp[4200];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid()) >= (int)sizeof(tmp))
-		return err_set(e, ERR_INPUT, "snapshot path too long");
-	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err_sys(e, "snapshot %s: cannot create", path);
-		e->kind = ERR_INPUT;
+	char tmp[4200], mtmp[4200];
+	int fd = create_beside(path, tmp, sizeof(tmp), e), mem_fd = -1;
+	if (fd < 0)
 		return -1;
-	}
-	struct snap_header *h = calloc(1, SNAP_HEADER_SIZE);
-	int rc = h ? 0 : err_sys(e, "allocating");
+	int rc = 0;
+	if (o->mem_path && (mem_fd = create_beside(o->mem_path, mtmp, sizeof(mtmp), e)) < 0)
+		rc = -1;
+	struct snap_header *h = rc ? NULL : calloc(1, SNAP_HEADER_SIZE);
+	if (rc == 0 && !h)
+		rc = err_sys(e, "allocating");
 	if (rc == 0)
-		rc = snap_header_fill(vm, h, e) || write_all_sections(vm, fd, h, o->with_disks, e)
-		         ? -1
-		         : 0;
-	if (rc == 0 && fsync(fd))
-		rc = err_sys(e, "writing the snapshot");
-	close(fd);
+		rc = snap_header_fill(vm, h, e) || write_all_sections(vm, fd, h, o, mem_fd, e) ? -1
+		                                                                               : 0;
 	free(h);
-	if (rc == 0 && rename(tmp, path))
-		rc = err_sys(e, "snapshot %s: cannot rename into place", path);
-	if (rc)
-		unlink(tmp);
-	return rc;
+	rc = finish(mem_fd, mtmp, o->mem_path, rc, e);
+	return finish(fd, tmp, path, rc, e);
 }

@@ -12,7 +12,10 @@
 int vm_snapshot_save(struct vm *vm, const char *path, struct err *e);
 
 struct vm_snapshot_opts {
-	int with_disks; /* each disk's data goes into the file too */
+	int with_disks;       /* each disk's data goes into the file too */
+	int memory_raw;       /* memory as one raw image, not compressed chunks */
+	const char *mem_path; /* memory as a raw image in this file of its own
+	                         (Firecracker's mem_file_path), or NULL */
 };
 int vm_snapshot_save_opts(struct vm *vm, const char *path, const struct vm_snapshot_opts *o,
                           struct err *e);
@@ -25,6 +28,9 @@ struct vm_restore_opts {
 	int console_escape;
 	const char *disk_dir; /* where disks saved in the file are extracted (NULL:
 	                         the snapshot's directory) */
+	const char *mem_path; /* the memory file of a snapshot saved with mem_path */
+	int memory_eager;     /* decompress all memory up front, as when
+	                         userfaultfd is not available (for tests) */
 };
 
 /* Create a VM from the snapshot at `path`, ready for vm_run: memory is

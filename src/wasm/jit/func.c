@@ -62,10 +62,28 @@ static int read_blocktype(struct jc *c, struct jctl *t)
 	return 0;
 }
 
-/* Moves the top n values to the slots from height on (a branch to a
- * label whose values live there). */
-static void move_top(struct jc *c, uint32_t height, uint32_t n)
+/* A function's single result goes to its end in RAX (see jc.h). */
+static int in_rax(const struct jc *c, const struct jctl *t)
 {
+	return t->kind == CK_FUNC && jc_result_in_rax(c->ft);
+}
+
+/* Moves the top n values to where the values of label t live: the slots
+ * from its height on, or RAX. */
+static void move_top(struct jc *c, const struct jctl *t, uint32_t n)
+{
+	uint32_t height = t->height;
+	if (in_rax(c, t) && n == 1) {
+		const struct jv *v = &c->vs[c->nvs - 1];
+		int r = v->kind == JV_REG     ? v->reg
+		        : v->kind == JV_LOCAL ? c->loc[v->local].reg
+		                              : -1;
+		if (r >= 16) /* movd / movq: an f32 stays zero-extended */
+			x_rr(c->b, 0x66, jt_w(v->type), 0x0f7e, r - 16, RAX, 0);
+		else
+			jc_load(c, v, c->nvs - 1, RAX);
+		return;
+	}
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t pos = c->nvs - n + k;
 		if (height + k != pos || c->vs[pos].kind != JV_SLOT)
@@ -73,8 +91,11 @@ static void move_top(struct jc *c, uint32_t height, uint32_t n)
 	}
 }
 
-static int needs_move(struct jc *c, uint32_t height, uint32_t n)
+static int needs_move(struct jc *c, const struct jctl *t, uint32_t n)
 {
+	uint32_t height = t->height;
+	if (in_rax(c, t))
+		return 1;
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t pos = c->nvs - n + k;
 		if (height + k != pos || c->vs[pos].kind != JV_SLOT)
@@ -148,7 +169,8 @@ static void fuel_check(struct jc *c)
 {
 	x_alu_ri(c->b, 1, OP_SUB, R13, 1);
 	uint32_t slow = jc_trap_label(c, JT_FUEL), back = x_label(c->b);
-	c->traps[c->ntraps - 1].back = back;
+	if (c->ntraps) /* none when out of memory (c->fail) */
+		c->traps[c->ntraps - 1].back = back;
 	x_jcc(c->b, CC_S, slow);
 	x_bind(c->b, back);
 }
@@ -220,7 +242,7 @@ static void op_else(struct jc *c)
 {
 	struct jctl *t = &c->cs[c->ncs - 1];
 	if (!t->unreachable) {
-		move_top(c, t->height, t->nr);
+		move_top(c, t, t->nr);
 		x_jmp(c->b, t->label);
 	}
 	x_bind(c->b, t->else_label);
@@ -238,7 +260,7 @@ static void op_end(struct jc *c)
 {
 	struct jctl *t = &c->cs[c->ncs - 1];
 	if (!t->unreachable)
-		move_top(c, t->height, t->nr);
+		move_top(c, t, t->nr);
 	for (uint32_t i = c->nvs; i-- > t->height;)
 		jc_free(c, &c->vs[i]);
 	if (t->kind == CK_IF)
@@ -252,9 +274,17 @@ static void op_end(struct jc *c)
 static void branch_to(struct jc *c, uint32_t depth)
 {
 	const struct jctl *t = &c->cs[c->ncs - 1 - depth];
-	move_top(c, t->height, br_arity(t));
-	if (t->kind == CK_LOOP)
-		fuel_check(c);
+	move_top(c, t, br_arity(t));
+	if (t->kind == CK_LOOP) {
+		/* Fuel left: straight to the head; else the refill (or the
+		 * trap), out of line, then the head. */
+		x_alu_ri(c->b, 1, OP_SUB, R13, 1);
+		x_jcc(c->b, CC_NS, t->label);
+		x_jmp(c->b, jc_trap_label(c, JT_FUEL));
+		if (c->ntraps) /* none when out of memory (c->fail) */
+			c->traps[c->ntraps - 1].back = t->label;
+		return;
+	}
 	x_jmp(c->b, t->label);
 }
 
@@ -271,7 +301,7 @@ static int op_br(struct jc *c, uint8_t op)
 	struct jcond cd;
 	jc_pop_cond(c, &cd);
 	const struct jctl *t = &c->cs[c->ncs - 1 - depth];
-	if (t->kind != CK_LOOP && !needs_move(c, t->height, br_arity(t))) {
+	if (t->kind != CK_LOOP && !needs_move(c, t, br_arity(t))) {
 		branch_cond(c, &cd, 1, t->label);
 		return 0;
 	}
@@ -304,9 +334,8 @@ static int op_br_table(struct jc *c)
 	}
 	for (uint32_t i = 0; i <= n; i++) {
 		const struct jctl *t = &c->cs[c->ncs - 1 - ds[i]];
-		stubs[i] = t->kind == CK_LOOP || needs_move(c, t->height, br_arity(t))
-		               ? x_label(c->b)
-		               : t->label;
+		stubs[i] =
+		    t->kind == CK_LOOP || needs_move(c, t, br_arity(t)) ? x_label(c->b) : t->label;
 	}
 	x_alu_ri(c->b, 0, OP_CMP, r, (int32_t)n);
 	x_jcc(c->b, CC_AE, stubs[n]);
@@ -358,6 +387,8 @@ static void call_args_done(struct jc *c, const struct wtype *ft)
 static void call_helper(struct jc *c, struct xm cells, int func_reg, struct capsa_wasm_func *f)
 {
 	x_store(c->b, 1, xmem(R15, CTX_BUDGET), R13);
+	x_load(c->b, 1, RDX, xmem(RSP, JC_DEPTH));
+	x_store(c->b, 1, xmem(R15, CTX_DEPTH), RDX);
 	if (func_reg >= 0)
 		x_mov_rr(c->b, 1, RSI, func_reg);
 	else
@@ -374,7 +405,7 @@ static void call_helper(struct jc *c, struct xm cells, int func_reg, struct caps
  * signature with v128 values) a copy in cell layout. */
 static struct xm call_cells(struct jc *c, const struct wtype *ft, uint32_t base)
 {
-	if (ft->pcells == ft->nparams && ft->rcells == ft->nresults)
+	if (jc_sig_plain(ft))
 		return jc_slot(c, base);
 	jc_marshal(c, ft, base, 0);
 	return jc_cells(c);
@@ -382,7 +413,7 @@ static struct xm call_cells(struct jc *c, const struct wtype *ft, uint32_t base)
 
 static void call_results(struct jc *c, const struct wtype *ft, uint32_t base)
 {
-	if (ft->pcells != ft->nparams || ft->rcells != ft->nresults)
+	if (!jc_sig_plain(ft))
 		jc_marshal(c, ft, base, 1);
 	call_args_done(c, ft);
 }
@@ -393,18 +424,80 @@ static int op_call(struct jc *c)
 	if (rd_u32(&c->r, &fi) || fi >= c->m->nfuncs)
 		return -1;
 	const struct wtype *ft = &c->m->types[c->m->func_type[fi]];
-	jc_before_call(c);
 	uint32_t base = c->nvs - ft->nparams;
-	struct xm cells = call_cells(c, ft, base);
+	if (!jc_sig_plain(ft)) {
+		/* v128 values: arguments and results in cell layout, in memory */
+		jc_before_call(c);
+		struct xm cells = call_cells(c, ft, base);
+		if (fi >= c->m->nimp_funcs) {
+			x_lea(c->b, 1, RSI, cells);
+			x_load(c->b, 1, RDX, xmem(RSP, JC_DEPTH));
+			x_call_label(c->b, c->func_labels[fi - c->m->nimp_funcs]);
+			jc_site(c);
+		} else {
+			call_helper(c, cells, -1, c->in->funcs[fi]);
+		}
+		jc_after_call(c);
+		call_results(c, ft, base);
+		return 0;
+	}
 	if (fi >= c->m->nimp_funcs) {
-		x_lea(c->b, 1, RSI, cells);
-		x_call_label(c->b, c->func_labels[fi - c->m->nimp_funcs]);
+		/* The arguments go to their slots (spilled) and, the first
+		 * ones, to their registers: from where they are now (a spill
+		 * does not change a register), as one parallel move. */
+		int dst[8], src[8];
+		struct jv late[8];
+		uint32_t nmv = 0, nlate = 0;
+		for (uint32_t k = 0; k < ft->nparams; k++) {
+			int r = jc_arg_reg(ft, k);
+			const struct jv *v = &c->vs[base + k];
+			int from = v->kind == JV_REG     ? v->reg
+			           : v->kind == JV_LOCAL ? c->loc[v->local].reg
+			                                 : -1;
+			if (r < 0)
+				continue;
+			if (from >= 0) {
+				dst[nmv] = r;
+				src[nmv++] = from;
+			} else {
+				late[nlate] = *v;
+				late[nlate].reg = (uint8_t)r;
+				late[nlate++].local = v->kind == JV_LOCAL ? v->local : base + k;
+			}
+		}
+		jc_before_call(c);
+		jc_pmove(c, nmv, dst, src);
+		for (uint32_t k = 0; k < nlate; k++) {
+			struct jv v = late[k];
+			int r = v.reg;
+			if (v.kind == JV_CONST)
+				jc_load(c, &v, 0, r);
+			else if (v.kind == JV_SLOT) /* .local: its position */
+				jc_load_mem(c, v.type, r, jc_slot(c, v.local));
+			else
+				jc_load_mem(c, v.type, r, jc_local(c, v.local));
+		}
+		x_lea(c->b, 1, RSI, jc_slot(c, base));
+		x_load(c->b, 1, RDX, xmem(RSP, JC_DEPTH));
+		x_call_label(c->b, c->reg_labels[fi - c->m->nimp_funcs]);
 		jc_site(c);
 	} else {
-		call_helper(c, cells, -1, c->in->funcs[fi]);
+		jc_before_call(c);
+		call_helper(c, jc_slot(c, base), -1, c->in->funcs[fi]);
 	}
 	jc_after_call(c);
-	call_results(c, ft, base);
+	call_args_done(c, ft);
+	if (fi >= c->m->nimp_funcs && jc_result_in_rax(ft)) {
+		/* The result is in RAX too (jc.h). */
+		uint8_t type = ft->types[ft->nparams];
+		int dst = jc_alloc(c, jt_isf(type));
+		if (dst >= 16)
+			x_rr(c->b, 0x66, jt_w(type), 0x0f6e, dst - 16, RAX, 0);
+		else
+			x_mov_rr(c->b, jt_w(type), dst, RAX);
+		c->nvs--;
+		jc_push_reg(c, type, dst);
+	}
 	return 0;
 }
 
@@ -445,6 +538,7 @@ static int op_call_indirect(struct jc *c)
 	x_rr(b, 0, 1, 0x85, R11, R11, 0);
 	x_jcc(b, CC_E, slow);
 	x_lea(b, 1, RSI, cells);
+	x_load(b, 1, RDX, xmem(RSP, JC_DEPTH));
 	x_rr(b, 0, 0, 0xff, 2, R11, 0); /* call r11 */
 	jc_site(c);
 	x_jmp(b, done);
@@ -632,43 +726,84 @@ static int setup_locals(struct jc *c)
 	for (k = 0; k < total; k++)
 		if (c->loc[k].type == CAPSA_WASM_V128)
 			c->loc[k].widx = c->nwlocals++;
-	c->wide |=
-	    c->nwlocals || c->ft->pcells != c->ft->nparams || c->ft->rcells != c->ft->nresults;
+	c->wide |= c->nwlocals || !jc_sig_plain(c->ft);
 	return 0;
 }
 
-static void prologue(struct jc *c)
+/* The parameters passed in registers go to their locals. */
+static void params_from_regs(struct jc *c)
+{
+	int dst[8], src[8];
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < c->ft->nparams; i++) {
+		int r = jc_arg_reg(c->ft, i);
+		if (r < 0)
+			continue;
+		if (c->loc[i].reg >= 0) {
+			dst[n] = c->loc[i].reg;
+			src[n++] = r;
+		} else {
+			jc_store_reg(c, c->loc[i].type, jc_local(c, i), r);
+		}
+	}
+	jc_pmove(c, n, dst, src);
+}
+
+static void prologue(struct jc *c, uint32_t defidx)
 {
 	struct xbuf *b = c->b;
-	uint32_t np = c->ft->nparams;
+	uint32_t np = c->ft->nparams, nd = c->nlocals - np;
+	/* rep stosq (many locals) would clobber RCX and RDI: then the
+	 * parameters are read from memory even on a direct call. */
+	int regargs = nd <= 16;
+	for (uint32_t i = 0; i < np && regargs; i++) {
+		int r = jc_arg_reg(c->ft, i);
+		if (r >= 0) /* entered with the arguments in memory only */
+			jc_load_mem(c, c->loc[i].type, r, xmem(RSI, (int32_t)(8 * i)));
+	}
+	x_bind(b, c->reg_labels[defidx]);
 	x_lea(b, 1, RAX, xmem(RSP, -0x7fffffff));
 	c->frame_fix = (uint32_t)b->n - 4;
 	x_alu_rm(b, 1, OP_CMP, RAX, xmem(R15, CTX_LIMIT));
 	x_jcc(b, CC_B, jc_trap_label(c, CAPSA_WASM_TRAP_STACK_EXHAUSTED));
-	x_alu_mi(b, 1, OP_SUB, xmem(R15, CTX_DEPTH), 1);
+	x_alu_ri(b, 1, OP_SUB, RDX, 1);
 	x_jcc(b, CC_S, jc_trap_label(c, CAPSA_WASM_TRAP_STACK_EXHAUSTED));
 	x_mov_rr(b, 1, RSP, RAX);
 	x_store(b, 1, xmem(RSP, 0), RSI);
+	x_store(b, 1, xmem(RSP, JC_DEPTH), RDX);
+	if (regargs)
+		params_from_regs(c);
 	for (uint32_t i = 0, cell = 0; i < np; cell += wtype_cells(c->loc[i++].type)) {
-		if (c->loc[i].type == CAPSA_WASM_V128)
+		if (c->loc[i].type == CAPSA_WASM_V128) {
 			jc_copy16(c, jc_local(c, i), xmem(RSI, (int32_t)(8 * cell)));
-		if (c->loc[i].reg >= 0 || c->loc[i].type == CAPSA_WASM_V128)
 			continue;
+		}
+		if (regargs && jc_arg_reg(c->ft, i) >= 0)
+			continue;
+		if (c->loc[i].reg >= 0) {
+			if (regargs)
+				jc_load_mem(c, c->loc[i].type, c->loc[i].reg,
+				            xmem(RSI, (int32_t)(8 * cell)));
+			continue;
+		}
 		x_load(b, 1, RAX, xmem(RSI, (int32_t)(8 * cell)));
 		x_store(b, 1, jc_local(c, i), RAX);
 	}
 	uint32_t wp = c->ft->pcells - np; /* v128 parameters */
 	if (c->nwlocals > wp) {
+		/* The parameters are out of RCX by now; RDI may hold a
+		 * register local already, so R11 keeps it. */
+		x_mov_rr(b, 1, R11, RDI);
 		x_lea(b, 1, RDI, jc_wlocal(c, wp));
 		x_mov_ri(b, 0, RCX, 2 * (c->nwlocals - wp));
 		x_mov_ri(b, 0, RAX, 0);
 		xb_u8(b, 0xf3);
 		xb_u8(b, 0x48);
 		xb_u8(b, 0xab); /* rep stosq */
+		x_mov_rr(b, 1, RDI, R11);
 	}
-	uint32_t nd = c->nlocals - np;
-	if (nd > 16) {
-		x_lea(b, 1, RDI, xmem(RSP, (int32_t)(8 + 8 * np))); /* the 8-byte homes */
+	if (!regargs) {
+		x_lea(b, 1, RDI, xmem(RSP, (int32_t)(16 + 8 * np))); /* the 8-byte homes */
 		x_mov_ri(b, 0, RCX, nd);
 		x_mov_ri(b, 0, RAX, 0);
 		xb_u8(b, 0xf3);
@@ -676,7 +811,7 @@ static void prologue(struct jc *c)
 		xb_u8(b, 0xab); /* rep stosq */
 	} else {
 		for (uint32_t i = np; i < c->nlocals; i++)
-			if (c->loc[i].reg < 0)
+			if (c->loc[i].reg < 0 && c->loc[i].type != CAPSA_WASM_V128)
 				x_store_i32(b, 1, jc_local(c, i), 0);
 	}
 	jc_mem_base(c);
@@ -685,9 +820,10 @@ static void prologue(struct jc *c)
 		cell += i && i <= np ? wtype_cells(c->loc[i - 1].type) : 0;
 		if (r < 0)
 			continue;
-		if (i < np)
-			jc_load_mem(c, c->loc[i].type, r, xmem(RSI, (int32_t)(8 * cell)));
-		else if (r >= 16)
+		if (i < np) {
+			if (!regargs || c->loc[i].type == CAPSA_WASM_V128)
+				jc_load_mem(c, c->loc[i].type, r, xmem(RSI, (int32_t)(8 * cell)));
+		} else if (r >= 16)
 			x_rr(b, 0, 0, 0x0f57, r - 16, r - 16, 0); /* xorps */
 		else
 			x_mov_ri(b, 0, r, 0);
@@ -701,7 +837,9 @@ static void epilogue(struct jc *c, uint32_t frame)
 	const struct wtype *ft = c->ft;
 	if (ft->nresults)
 		x_load(b, 1, RDX, xmem(RSP, 0));
-	for (uint32_t k = 0, cell = 0; k < ft->nresults; k++) {
+	if (jc_result_in_rax(ft))
+		x_store(b, 1, xmem(RDX, 0), RAX);
+	for (uint32_t k = 0, cell = 0; k < ft->nresults && !jc_result_in_rax(ft); k++) {
 		uint8_t t = ft->types[ft->nparams + k];
 		if (t == CAPSA_WASM_V128) {
 			jc_copy16(c, xmem(RDX, (int32_t)(8 * cell)), jc_vslot(c, k, t));
@@ -711,7 +849,6 @@ static void epilogue(struct jc *c, uint32_t frame)
 		}
 		cell += wtype_cells(t);
 	}
-	x_alu_mi(b, 1, OP_ADD, xmem(R15, CTX_DEPTH), 1);
 	x_rr(b, 0, 1, 0x81, OP_ADD, RSP, 0);
 	xb_u32(b, frame);
 	x_ret(b);
@@ -754,7 +891,7 @@ static int compile_pass(struct jc *c, uint32_t defidx)
 		return -1;
 	t->nr = c->ft->nresults;
 	t->rt = c->ft->types + c->ft->nparams;
-	prologue(c);
+	prologue(c, defidx);
 	while (c->ncs && !c->fail && !c->b->oom) {
 		if (!rd_left(&c->r))
 			return -1;
@@ -763,7 +900,7 @@ static int compile_pass(struct jc *c, uint32_t defidx)
 		if (op == 0x0b && c->ncs == 1) {
 			struct jctl *f = &c->cs[0];
 			if (!f->unreachable)
-				move_top(c, 0, f->nr);
+				move_top(c, f, f->nr);
 			x_bind(c->b, f->label);
 			c->ncs = 0;
 			break;
@@ -776,7 +913,7 @@ static int compile_pass(struct jc *c, uint32_t defidx)
 	/* Spare cells above the deepest stack: a host function given the
 	 * arguments of a call at the top may write a few more cells than it
 	 * returns (the interpreter tolerates that too). */
-	uint64_t slots = 1 + (uint64_t)c->nlocals + c->nextra + c->maxh + 8;
+	uint64_t slots = 2 + (uint64_t)c->nlocals + c->nextra + c->maxh + 8;
 	uint64_t frame = slots * 8;
 	if (c->wide)
 		frame = jc_wide_frame(c, (uint32_t)(frame < 0x7fff0000 ? frame : 0x7fff0000));

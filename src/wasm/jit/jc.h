@@ -3,18 +3,24 @@
  * runtime (runtime.c, helpers.c).
  *
  * Frame of a compiled function, addressed from RSP (which stays put in the
- * body): [rsp] the caller's argument/result cells, then one 8-byte slot per
- * local, then one per operand stack position. Values on the abstract
+ * body): [rsp] the caller's argument/result cells, [rsp + 8] the calls left
+ * before "call stack exhausted" (the frame's own depth), then one 8-byte
+ * slot per local, then one per operand stack position. Values on the abstract
  * operand stack are constants, registers, (unread) locals or their own
  * slot; every position has a fixed slot. At block boundaries and calls
  * everything is written to its slot; locals the compiler keeps in
  * registers stay there (and are saved around calls).
  *
  * Internal calling convention: RSI points at the argument cells (results
- * are written back there), R15 holds the per-store context, R14 the base
+ * are written back there; a single result is in RAX too; direct calls
+ * also pass the first four integer and four float arguments in RCX, R8,
+ * R9, R10 and XMM0-3, jc_arg_reg), R15 holds the per-store context, R14 the base
  * of the instance's memory 0, R13 the fuel budget (ctx->budget while
  * compiled code runs; stored there before any call into the runtime);
- * every other register is clobbered. */
+ * RDX carries the caller's depth into a call (the callee decrements it:
+ * a chain through registers and frames, not one counter in memory that
+ * every call and return would update), and ctx->depth_left holds it while
+ * the runtime runs; every other register is clobbered. */
 #ifndef CAPSA_WASM_JIT_JC_H
 #define CAPSA_WASM_JIT_JC_H
 
@@ -38,7 +44,7 @@
 /* R15 points here; the offsets are part of the generated code. */
 struct jit_ctx {
 	int64_t budget;        /* fuel taken from the store, spent downwards */
-	int64_t depth_left;    /* calls left before "call stack exhausted" */
+	int64_t depth_left;    /* the same, of the frame calling the runtime */
 	uintptr_t stack_limit; /* lowest RSP a frame may reach */
 	uintptr_t unwind_rsp;  /* the entry trampoline's RSP, for traps */
 	struct capsa_wasm_store *store;
@@ -79,6 +85,7 @@ struct jit_store {
 	uint32_t nregions, capregions;
 	const struct wtype **sigs; /* canonical signatures; id = index + 1 */
 	uint32_t nsigs, capsigs;
+	uint32_t *sig_tab, sig_mask; /* hash table of their ids (0: empty) */
 };
 
 /* Stubs shared by the functions of a region (labels in its buffer). */
@@ -128,7 +135,8 @@ struct jc {
 	struct rd r;
 	uint32_t fidx; /* module-wide index of the function */
 	const struct wtype *ft;
-	uint32_t *func_labels; /* per defined function */
+	uint32_t *func_labels; /* per defined function: entry with the arguments in memory */
+	uint32_t *reg_labels;  /* ... and with the first ones in registers too */
 	struct jlocal *loc;
 	uint32_t nlocals;
 	uint32_t reglocals[16], nreglocals; /* the locals kept in registers */
@@ -167,7 +175,8 @@ struct jc {
 	uint32_t npool;
 };
 
-#define XMM(n) (16 + (n))
+#define XMM(n)   (16 + (n))
+#define JC_DEPTH 8 /* frame offset of the frame's depth */
 
 static inline int jt_isf(uint8_t t)
 {
@@ -184,7 +193,7 @@ static inline int jt_w(uint8_t t)
 }
 static inline struct xm jc_slot(const struct jc *c, uint32_t pos)
 {
-	return xmem(RSP, (int32_t)(8 + 8 * (c->nlocals + c->nextra + pos)));
+	return xmem(RSP, (int32_t)(16 + 8 * (c->nlocals + c->nextra + pos)));
 }
 /* The 16-byte area: scratch for runtime calls, v128 locals, v128 stack
  * positions, then the cells of calls with v128 arguments. */
@@ -197,7 +206,7 @@ static inline struct xm jc_local(const struct jc *c, uint32_t i)
 {
 	if (i < c->nlocals && c->loc[i].type == CAPSA_WASM_V128)
 		return jc_wlocal(c, c->loc[i].widx);
-	return xmem(RSP, (int32_t)(8 + 8 * i));
+	return xmem(RSP, (int32_t)(16 + 8 * i));
 }
 /* The home of a value of type t at stack position pos. */
 struct xm jc_vslot(struct jc *c, uint32_t pos, uint8_t type);
@@ -220,6 +229,25 @@ void jc_detach_local(struct jc *c, uint32_t x);
 void jc_store_reg(struct jc *c, uint8_t type, struct xm m, int src);
 void jc_load_mem(struct jc *c, uint8_t type, int dst, struct xm m);
 void jc_evict(struct jc *c, int r);
+/* Register moves dst[i] = src[i] done as if at once (dst distinct; RAX and
+ * XMM15 break cycles); src may be changed. */
+void jc_pmove(struct jc *c, uint32_t n, const int *dst, int *src);
+/* Whether a signature has no v128 value: only such calls pass arguments
+ * and a result in registers; the others pass every value in memory, in
+ * the interpreter's cell layout (a v128 is two cells). */
+static inline int jc_sig_plain(const struct wtype *ft)
+{
+	return ft->pcells == ft->nparams && ft->rcells == ft->nresults;
+}
+/* Whether a function of type ft returns its result in RAX: one result,
+ * a plain signature. */
+static inline int jc_result_in_rax(const struct wtype *ft)
+{
+	return ft->nresults == 1 && jc_sig_plain(ft);
+}
+/* The register that carries argument k of a direct call, or -1 (every
+ * argument of a signature with v128 values travels in memory). */
+int jc_arg_reg(const struct wtype *ft, uint32_t k);
 void jc_push_reg(struct jc *c, uint8_t type, int r);
 /* Before and after a call out of the function: spill, save register locals;
  * then reload them and the memory base. */

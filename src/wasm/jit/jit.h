@@ -12,6 +12,9 @@ struct jit_store;
 /* Whether this host can run compiled code (x86-64 with SSE4.1, POPCNT,
  * LZCNT and BMI1). */
 int wasm_jit_host_ok(void);
+/* Modules with at least this many bytes of function bodies are compiled
+ * on two threads (docs/wasm.md, "Compile speed"). */
+#define WASM_JIT_PARALLEL_BYTES (96u << 10)
 /* Compiles every function of a new instance it can (the rest stay
  * interpreted); 0 or -1 with e set when out of memory. */
 int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in, struct err *e);

@@ -74,6 +74,29 @@ static const struct ldinfo stores[] = {
     {I64, 1, 0, 0, 0x88},      {I64, 2, 0, 0x66, 0x89}, {I64, 4, 0, 0, 0x89},
 };
 
+/* A full-width load whose value is the right operand of the next
+ * instruction (add, sub, mul, and, or, xor on integers; add, sub, mul,
+ * div on floats) while the left one is in a temporary: the opcode of
+ * "op reg, mem" for that instruction, or 0. */
+static uint32_t load_op(const struct jc *c, uint8_t op)
+{
+	static const uint8_t i32[] = {0x6a, 0x6b, 0x6c, 0x71, 0x72, 0x73};
+	static const uint8_t i64[] = {0x7c, 0x7d, 0x7e, 0x83, 0x84, 0x85};
+	static const uint16_t iop[] = {0x03, 0x2b, 0x0faf, 0x23, 0x0b, 0x33};
+	static const uint16_t fop[] = {0x0f58, 0x0f5c, 0x0f59, 0x0f5e};
+	if (!rd_left(&c->r) || !c->nvs || op > 0x2b || c->vs[c->nvs - 1].kind != JV_REG ||
+	    c->vs[c->nvs - 1].type != loads[op - 0x28].type)
+		return 0;
+	uint8_t next = *c->r.p;
+	for (int i = 0; i < 6; i++)
+		if ((op == 0x28 && next == i32[i]) || (op == 0x29 && next == i64[i]))
+			return iop[i];
+	if ((op == 0x2a && next >= 0x92 && next <= 0x95) ||
+	    (op == 0x2b && next >= 0xa0 && next <= 0xa3))
+		return fop[next - (op == 0x2a ? 0x92 : 0xa0)];
+	return 0;
+}
+
 int jc_op_memory(struct jc *c, uint8_t op)
 {
 	uint32_t align, offset;
@@ -84,7 +107,21 @@ int jc_op_memory(struct jc *c, uint8_t op)
 		const struct ldinfo *li = &loads[op - 0x28];
 		struct jv a = jc_pop(c);
 		uint32_t pa = c->nvs;
-		int tee, dst = jc_dst_local(c, li->type, &a, &tee), to_local = dst >= 0;
+		uint32_t fused = load_op(c, op);
+		if (fused) { /* the operation reads memory itself */
+			int x = c->vs[c->nvs - 1].reg;
+			c->r.p++;
+			struct xm m = jc_address(c, &a, pa, offset, li->size, &treg);
+			jc_site(c);
+			x_rm(c->b, li->pfx, li->w, fused, x & 15, m, 0);
+			if (treg >= 0)
+				jc_free_reg(c, treg);
+			jc_free(c, &a);
+			return 0;
+		}
+		/* The load reads its address before it writes: the result may go
+		 * to the local the address comes from. */
+		int tee, dst = jc_dst_local(c, li->type, NULL, &tee), to_local = dst >= 0;
 		if (!to_local)
 			dst = jc_alloc(c, jt_isf(li->type));
 		struct xm m = jc_address(c, &a, pa, offset, li->size, &treg);
@@ -101,6 +138,19 @@ int jc_op_memory(struct jc *c, uint8_t op)
 	uint32_t pv = c->nvs;
 	struct jv a = jc_pop(c);
 	uint32_t pa = c->nvs;
+	if (v.kind == JV_CONST && (si->size < 8 || (int64_t)v.c == (int32_t)v.c)) {
+		/* mov m, imm: c6 /0 ib, 66 c7 /0 iw, c7 /0 id, REX.W c7 /0 id */
+		struct xm m = jc_address(c, &a, pa, offset, si->size, &treg);
+		jc_site(c);
+		x_rm(c->b, si->size == 2 ? 0x66 : 0, si->size == 8, si->size == 1 ? 0xc6 : 0xc7, 0,
+		     m, 0);
+		for (uint32_t i = 0; i < (si->size < 4 ? si->size : 4u); i++)
+			xb_u8(c->b, (uint8_t)(v.c >> (8 * i)));
+		if (treg >= 0)
+			jc_free_reg(c, treg);
+		jc_free(c, &a);
+		return 0;
+	}
 	int vt, rv = jc_reg(c, &v, pv, &vt);
 	struct xm m = jc_address(c, &a, pa, offset, si->size, &treg);
 	jc_site(c);

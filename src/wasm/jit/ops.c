@@ -290,6 +290,46 @@ static void divide(struct jc *c, int w, int kind, struct jv a, uint32_t pa, stru
 	jc_push_reg(c, w ? I64 : I32, dst);
 }
 
+/* Division and remainder by a constant power of two 2^k (k >= 1): shifts
+ * and masks instead of div (kind: 0 div_s, 1 div_u, 2 rem_s, 3 rem_u). */
+static int divide_pow2(struct jc *c, int w, int kind, struct jv a, uint32_t pa, struct jv b)
+{
+	uint64_t d = w ? b.c : (uint32_t)b.c;
+	int bits = w ? 64 : 32, k = 0;
+	if (b.kind != JV_CONST || d < 2 || (d & (d - 1)))
+		return 0;
+	while ((1ull << k) != d)
+		k++;
+	if ((kind == 3 && k > 31) || (!(kind & 1) && k >= bits - 1))
+		return 0; /* a mask too wide for an immediate; a negative divisor */
+	int x = jc_take(c, &a, pa);
+	if (kind == 1) {
+		x_shift_ri(c->b, w, 5, x, (uint8_t)k); /* shr */
+	} else if (kind == 3) {
+		x_alu_ri(c->b, w, OP_AND, x, (int32_t)(d - 1));
+	} else {
+		/* Round towards zero: add 2^k - 1 to negative dividends. */
+		x_mov_rr(c->b, 1, RAX, x);
+		x_shift_ri(c->b, w, 7, RAX, (uint8_t)(bits - 1)); /* sar */
+		x_shift_ri(c->b, w, 5, RAX, (uint8_t)(bits - k)); /* shr */
+		x_alu_rr(c->b, w, OP_ADD, RAX, x);
+		if (kind == 0) {
+			x_shift_ri(c->b, w, 7, RAX, (uint8_t)k);
+			x_mov_rr(c->b, w, x, RAX);
+		} else {
+			if (k > 31) {
+				x_mov_ri(c->b, 1, R11, ~(d - 1));
+				x_alu_rr(c->b, w, OP_AND, RAX, R11);
+			} else {
+				x_alu_ri(c->b, w, OP_AND, RAX, (int32_t) - (int64_t)d);
+			}
+			x_alu_rr(c->b, w, OP_SUB, x, RAX);
+		}
+	}
+	jc_push_reg(c, w ? CAPSA_WASM_I64 : CAPSA_WASM_I32, x);
+	return 1;
+}
+
 static int reg_of(const struct jc *c, const struct jv *v)
 {
 	if (v->kind == JV_REG)
@@ -297,13 +337,25 @@ static int reg_of(const struct jc *c, const struct jv *v)
 	return v->kind == JV_LOCAL ? c->loc[v->local].reg : -1;
 }
 
+static int lea_const(const struct jv *b)
+{
+	return b->kind == JV_CONST && fits32(b) && (int32_t)b->c != INT32_MIN;
+}
+
+/* Whether x + y or x - K can be one lea from registers (which reads both
+ * operands before it writes, so the result may go to either's local). */
+static int lea_ok(const struct jc *c, uint8_t k, const struct jv *a, const struct jv *b)
+{
+	return reg_of(c, a) >= 0 && k <= 1 && (lea_const(b) || (k == 0 && reg_of(c, b) >= 0));
+}
+
 /* x + y or x - K into a register other than x's: one lea (k: 0 add, 1 sub). */
 static int lea_form(struct jc *c, int w, uint8_t k, struct jv *a, struct jv *b, int *dst,
                     int to_local)
 {
 	int ra = reg_of(c, a), rb = reg_of(c, b);
-	int bconst = b->kind == JV_CONST && fits32(b) && (int32_t)b->c != INT32_MIN;
-	if (ra < 0 || (a->kind == JV_REG && !to_local) || k > 1 || !(bconst || (k == 0 && rb >= 0)))
+	int bconst = lea_const(b);
+	if (!lea_ok(c, k, a, b) || (a->kind == JV_REG && !to_local))
 		return 0;
 	if (!to_local)
 		*dst = jc_alloc(c, 0);
@@ -330,7 +382,8 @@ static void int_binary(struct jc *c, int w, uint8_t k)
 		return;
 	}
 	if (k >= 3 && k <= 6) {
-		divide(c, w, k - 3, a, pa, b, pb);
+		if (!divide_pow2(c, w, k - 3, a, pa, b))
+			divide(c, w, k - 3, a, pa, b, pb);
 		return;
 	}
 	if (k >= 10) {
@@ -341,7 +394,8 @@ static void int_binary(struct jc *c, int w, uint8_t k)
 	if (comm && a.kind != JV_REG && (b.kind == JV_REG || a.kind == JV_CONST)) {
 		swap(&a, &pa, &b, &pb);
 	}
-	int tee, dst = jc_dst_local(c, type, &b, &tee), to_local = dst >= 0;
+	int tee, dst = jc_dst_local(c, type, lea_ok(c, k, &a, &b) ? NULL : &b, &tee);
+	int to_local = dst >= 0;
 	if (lea_form(c, w, k, &a, &b, &dst, to_local)) {
 		jc_push_dst(c, type, dst, tee, to_local);
 		return;

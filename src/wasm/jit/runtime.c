@@ -5,10 +5,13 @@
  * the call entry used by capsa_wasm_call. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -61,21 +64,63 @@ int wasm_jit_host_ok(void)
 	return host_ok;
 }
 
+static uint32_t sig_hash(const struct wtype *t)
+{
+	uint32_t h = (2166136261u ^ t->nparams) * 16777619u;
+	h = (h ^ t->nresults) * 16777619u;
+	for (uint32_t i = 0; i < t->nparams + t->nresults; i++)
+		h = (h ^ t->types[i]) * 16777619u;
+	return h;
+}
+
+/* Doubles the hash table of signatures (it keeps twice as many slots as
+ * signatures); 0, or -1 out of memory. */
+static int sig_grow(struct jit_store *js)
+{
+	uint32_t mask = js->sig_mask ? js->sig_mask * 2 + 1 : 127;
+	uint32_t *tab = calloc((size_t)mask + 1, sizeof(uint32_t));
+	if (!tab)
+		return -1;
+	for (uint32_t id = 1; id <= js->nsigs; id++)
+		for (uint32_t h = sig_hash(js->sigs[id - 1]);; h++)
+			if (!tab[h & mask]) {
+				tab[h & mask] = id;
+				break;
+			}
+	free(js->sig_tab);
+	js->sig_tab = tab;
+	js->sig_mask = mask;
+	return 0;
+}
+
+/* Finding a signature registered before changes nothing (compiling threads
+ * rely on that). */
 uint32_t jit_sig(struct jit_store *js, const struct wtype *t)
 {
-	for (uint32_t i = 0; i < js->nsigs; i++)
-		if (js->sigs[i] == t || wtype_equal(js->sigs[i], t))
-			return i + 1;
+	const uint32_t h = sig_hash(t);
+	for (uint32_t k = h; js->sig_tab; k++) {
+		uint32_t id = js->sig_tab[k & js->sig_mask];
+		if (!id)
+			break;
+		if (js->sigs[id - 1] == t || wtype_equal(js->sigs[id - 1], t))
+			return id;
+	}
+	if (2 * ((uint64_t)js->nsigs + 1) > (uint64_t)js->sig_mask && sig_grow(js))
+		return 0; /* never matches: the slow check decides */
 	if (js->nsigs == js->capsigs) {
 		uint32_t n = js->capsigs ? js->capsigs * 2 : 64;
 		const struct wtype **p = realloc(js->sigs, n * sizeof(*p));
 		if (!p)
-			return 0; /* never matches: the slow check decides */
+			return 0;
 		js->sigs = p;
 		js->capsigs = n;
 	}
 	js->sigs[js->nsigs++] = t;
-	return js->nsigs;
+	for (uint32_t k = h;; k++)
+		if (!js->sig_tab[k & js->sig_mask]) {
+			js->sig_tab[k & js->sig_mask] = js->nsigs;
+			return js->nsigs;
+		}
 }
 
 /* Entry trampoline, trap stub, fuel stub, unwind stub. */
@@ -98,6 +143,7 @@ void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint3
 	x_alu_ri(b, 1, OP_SUB, RSP, 8);
 	x_mov_rr(b, 1, R11, RSI);
 	x_mov_rr(b, 1, RSI, RDX);
+	x_load(b, 1, RDX, xmem(R15, CTX_DEPTH));
 	x_rr(b, 0, 0, 0xff, 2, R11, 0);
 	x_alu_ri(b, 1, OP_ADD, RSP, 8);
 	x_pop(b, RSP);
@@ -186,6 +232,7 @@ void wasm_jit_store_free(struct jit_store *js)
 	}
 	free(js->regions);
 	free(js->sigs);
+	free(js->sig_tab);
 	if (js->stack)
 		munmap(js->stack, js->stack_size);
 	free(js);
@@ -213,7 +260,9 @@ static void interp_stub(struct jc *c, struct capsa_wasm_func *f)
 {
 	struct xbuf *b = c->b;
 	x_alu_ri(b, 1, OP_SUB, RSP, 8);
+	x_store(b, 1, xmem(RSP, 0), RSI);
 	x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
+	x_store(b, 1, xmem(R15, CTX_DEPTH), RDX);
 	x_mov_rr(b, 1, RDX, RSI);
 	x_mov_rr(b, 1, RDI, R15);
 	x_mov_ri(b, 1, RSI, (uint64_t)(uintptr_t)f);
@@ -221,6 +270,10 @@ static void interp_stub(struct jc *c, struct capsa_wasm_func *f)
 	x_call_abs(b, (const void *)jit_h_call);
 	jc_site(c);
 	x_load(b, 1, R13, xmem(R15, CTX_BUDGET));
+	if (jc_result_in_rax(f->type)) { /* like a compiled function's result */
+		x_load(b, 1, RAX, xmem(RSP, 0));
+		x_load(b, 1, RAX, xmem(RAX, 0));
+	}
 	x_alu_ri(b, 1, OP_ADD, RSP, 8);
 	x_ret(b);
 }
@@ -233,55 +286,247 @@ static void jc_release(struct jc *c)
 	free(c->traps);
 }
 
-static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, struct xbuf *b,
-                       struct jit_region *rg, uint32_t *labels, uint8_t *compiled)
-{
-	const struct capsa_wasm_module *m = in->mod;
-	uint32_t ndef = m->nfuncs - m->nimp_funcs, capsites = 0;
+/* One thread's share of a module's functions: each takes the next function
+ * not yet taken (from *next) and compiles it into a buffer of its own; the
+ * second thread's code is appended to the first's at the end. */
+struct jshare {
+	struct jit_store *js;
+	struct capsa_wasm_instance *in;
 	struct jit_stubs st;
-	jit_stubs_emit(b, &st, &rg->tramp, &rg->unwind);
-	for (uint32_t i = 0; i < ndef; i++)
-		labels[i] = x_label(b);
-	for (uint32_t i = 0; i < ndef; i++) {
+	uint32_t *labels;  /* per defined function, labels of the region's buffer */
+	uint8_t *compiled; /* per defined function */
+	_Atomic uint32_t *next;
+	uint32_t ndef, count; /* defined functions, and how many this one took */
+	struct xbuf b;
+	struct jit_site *sites;
+	uint32_t nsites, capsites, uncompiled;
+	int rc;
+};
+
+/* Room for the machine code of all functions (about three to five times
+ * their bytes): given at once, the buffer is not copied as it grows (it
+ * still grows if that was too little). Untouched, the room costs nothing. */
+static void presize(struct xbuf *b, const struct capsa_wasm_module *m)
+{
+	uint64_t n = 4096;
+	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++)
+		n += 5ull * m->code[i].body_len;
+	uint8_t *p = n <= b->cap || n > (1ull << 30) ? NULL : realloc(b->p, n);
+	if (p) {
+		b->p = p;
+		b->cap = n;
+	}
+}
+
+static int compile_share(struct jshare *sh)
+{
+	const struct capsa_wasm_module *m = sh->in->mod;
+	struct xbuf *b = &sh->b;
+	for (;;) {
+		uint32_t i = atomic_fetch_add(sh->next, 1);
+		if (i >= sh->ndef)
+			return 0;
+		if (!sh->count++)
+			presize(b, m);
 		size_t start = b->n;
-		uint32_t nfix = b->nfixes, nsites = rg->nsites;
+		uint32_t nfix = b->nfixes, nsites = sh->nsites;
 		struct jc c;
 		memset(&c, 0, sizeof(c));
 		c.m = (struct capsa_wasm_module *)m;
-		c.in = in;
-		c.js = js;
+		c.in = sh->in;
+		c.js = sh->js;
 		c.b = b;
-		c.st = st;
-		c.func_labels = labels;
-		c.sites = &rg->sites;
-		c.nsites = &rg->nsites;
-		c.capsites = &capsites;
-		x_bind(b, labels[i]);
+		c.st = sh->st;
+		c.func_labels = sh->labels;
+		c.reg_labels = sh->labels + sh->ndef;
+		c.sites = &sh->sites;
+		c.nsites = &sh->nsites;
+		c.capsites = &sh->capsites;
+		x_bind(b, sh->labels[i]);
 		int rc = jc_function(&c, i);
 		jc_release(&c);
 		if (b->oom)
 			return -1;
-		compiled[i] = rc == 0;
+		sh->compiled[i] = rc == 0;
 		if (rc) {
 			b->n = start;
 			b->nfixes = nfix;
-			rg->nsites = nsites;
-			rg->uncompiled++;
+			sh->nsites = nsites;
+			sh->uncompiled++;
 			memset(&c, 0, sizeof(c));
 			c.b = b;
-			c.in = in;
+			c.in = sh->in;
 			c.fidx = m->nimp_funcs + i;
 			c.cur_off = m->code[i].body_off;
-			c.sites = &rg->sites;
-			c.nsites = &rg->nsites;
-			c.capsites = &capsites;
-			x_bind(b, labels[i]);
-			interp_stub(&c, in->funcs[m->nimp_funcs + i]);
+			c.sites = &sh->sites;
+			c.nsites = &sh->nsites;
+			c.capsites = &sh->capsites;
+			x_bind(b, sh->labels[i]);
+			x_bind(b, sh->labels[sh->ndef + i]);
+			interp_stub(&c, sh->in->funcs[m->nimp_funcs + i]);
 			if (c.fail)
 				return -1;
 		}
 	}
-	return x_resolve(b);
+}
+
+/* What the two threads share. The second may start only after the first
+ * has taken every function (a busy machine): the first then goes on
+ * without waiting for it, and whichever lets go last frees this. */
+struct jpool {
+	_Atomic uint32_t next;
+	_Atomic int refs;
+	struct jshare helper;
+};
+
+static void pool_release(struct jpool *p)
+{
+	if (atomic_fetch_sub(&p->refs, 1) != 1)
+		return;
+	xb_free(&p->helper.b);
+	free(p->helper.sites);
+	free(p);
+}
+
+static void *helper_thread(void *arg)
+{
+	struct jpool *p = arg;
+	p->helper.rc = compile_share(&p->helper);
+	pool_release(p);
+	return NULL;
+}
+
+/* Whether to compile on two threads: modules with enough bytes of bodies
+ * (WASM_JIT_PARALLEL_BYTES), when a CPU is idle (the load average is at
+ * least one below the CPUs online). On a machine kept busy a second thread
+ * does not shorten the wall time (docs/wasm.md, "Compile speed"). */
+static int want_helper(struct jit_store *js, const struct capsa_wasm_module *m)
+{
+	uint32_t ndef = m->nfuncs - m->nimp_funcs;
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < ndef; i++)
+		total += m->code[i].body_len;
+	if (total < WASM_JIT_PARALLEL_BYTES || ndef < 2)
+		return 0;
+	double load;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 2 || getloadavg(&load, 1) != 1 || load > (double)cpus - 1)
+		return 0;
+	/* Compiling registers the signatures of call_indirect: done here
+	 * first, so that the threads only look them up. */
+	for (uint32_t t = 0; t < m->ntypes; t++)
+		if (!jit_sig(js, &m->types[t]))
+			return 0;
+	return 1;
+}
+
+/* Appends the helper's code, labels and sites to the first share's. */
+static int join_shares(struct jshare *a, struct jshare *b, uint32_t nshared)
+{
+	int64_t base = x_append(&a->b, &b->b, nshared);
+	if (base < 0)
+		return -1;
+	if (b->nsites) {
+		struct jit_site *p =
+		    realloc(a->sites, ((size_t)a->nsites + b->nsites) * sizeof(*p));
+		if (!p)
+			return -1;
+		a->sites = p;
+		for (uint32_t k = 0; k < b->nsites; k++) {
+			p[a->nsites + k] = b->sites[k];
+			p[a->nsites + k].code += (uint32_t)base;
+		}
+		a->nsites += b->nsites;
+		a->capsites = a->nsites;
+	}
+	a->uncompiled += b->uncompiled;
+	return 0;
+}
+
+/* Starts the helper thread on pool p; NULL when compiling alone. */
+static struct jpool *start_helper(struct jpool *p, const struct jshare *first, uint32_t nshared,
+                                  pthread_t *th)
+{
+	if (!p)
+		return NULL;
+	p->helper = *first;
+	memset(&p->helper.b, 0, sizeof(p->helper.b));
+	p->helper.next = &p->next;
+	atomic_init(&p->next, 0);
+	atomic_init(&p->refs, 2);
+	/* its buffer knows the shared labels, unbound */
+	for (uint32_t l = 0; l < nshared; l++)
+		x_label(&p->helper.b);
+	if (p->helper.b.oom || pthread_create(th, NULL, helper_thread, p)) {
+		xb_free(&p->helper.b);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, struct xbuf *b,
+                       struct jit_region *rg, uint32_t *labels, uint8_t *compiled)
+{
+	const struct capsa_wasm_module *m = in->mod;
+	uint32_t ndef = m->nfuncs - m->nimp_funcs;
+	_Atomic uint32_t next = 0;
+	struct jshare sh = {.js = js,
+	                    .in = in,
+	                    .labels = labels,
+	                    .compiled = compiled,
+	                    .next = &next,
+	                    .ndef = ndef};
+	jit_stubs_emit(b, &sh.st, &rg->tramp, &rg->unwind);
+	for (uint32_t i = 0; i < 2 * ndef; i++)
+		labels[i] = x_label(b);
+	uint32_t nshared = b->nlabels;
+	pthread_t th;
+	struct jpool *p = NULL;
+	if (want_helper(js, m))
+		p = start_helper(calloc(1, sizeof(*p)), &sh, nshared, &th);
+	if (p)
+		sh.next = &p->next;
+	sh.b = *b;
+	int rc = compile_share(&sh);
+	if (p && (rc || sh.count < ndef)) {
+		/* it took functions (or this share stopped early): wait for it */
+		pthread_join(th, NULL);
+		if (!rc && (p->helper.rc || join_shares(&sh, &p->helper, nshared)))
+			rc = -1;
+	} else if (p) {
+		pthread_detach(th);
+	}
+	if (p)
+		pool_release(p);
+	*b = sh.b;
+	rg->sites = sh.sites;
+	rg->nsites = sh.nsites;
+	rg->uncompiled = sh.uncompiled;
+	return rc ? -1 : x_resolve(b);
+}
+
+/* CAPSA_JIT_DUMP=FILE: the region's raw code goes to FILE (for objdump -D -b
+ * binary -mi386:x86-64) and "offset function-index" lines to FILE.map. A
+ * dump that cannot be written is skipped: it never fails the instance. */
+static void dump_code(const struct capsa_wasm_module *m, const struct xbuf *b,
+                      const uint32_t *labels)
+{
+	const char *path = getenv("CAPSA_JIT_DUMP");
+	if (!path || !*path)
+		return;
+	FILE *f = fopen(path, "wb");
+	if (f) {
+		fwrite(b->p, 1, b->n, f);
+		fclose(f);
+	}
+	char map[4096];
+	if (snprintf(map, sizeof(map), "%s.map", path) >= (int)sizeof(map) ||
+	    !(f = fopen(map, "w")))
+		return;
+	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++)
+		fprintf(f, "%x %u\n", b->labels[labels[i]], m->nimp_funcs + i);
+	fclose(f);
 }
 
 int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in, struct err *e)
@@ -292,7 +537,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	const struct capsa_wasm_module *m = in->mod;
 	uint32_t ndef = m->nfuncs - m->nimp_funcs;
 	struct jit_region *rg = calloc(1, sizeof(*rg));
-	uint32_t *labels = calloc(ndef + 1, sizeof(uint32_t));
+	uint32_t *labels = calloc(2 * (size_t)ndef + 1, sizeof(uint32_t));
 	uint8_t *compiled = calloc(ndef + 1, 1);
 	struct xbuf b = {0};
 	int rc = -1;
@@ -308,6 +553,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 		err_set(e, ERR_SYSTEM, "out of memory compiling the module");
 		goto out;
 	}
+	dump_code(m, &b, labels);
 	rg->map_size = (b.n + 4095) & ~(size_t)4095;
 	void *p =
 	    mmap(NULL, rg->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

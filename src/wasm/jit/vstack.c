@@ -93,6 +93,64 @@ static void move_reg(struct jc *c, int dst, int src)
 		x_mov_rr(c->b, 1, dst, src);
 }
 
+void jc_pmove(struct jc *c, uint32_t n, const int *dst, int *src)
+{
+	uint8_t done[16] = {0};
+	uint32_t left = 0;
+	if (n > 16) {
+		c->fail = 1;
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		done[i] = dst[i] == src[i];
+		left += !done[i];
+	}
+	while (left) {
+		int progress = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			int blocked = 0;
+			for (uint32_t j = 0; j < n && !done[i] && !blocked; j++)
+				blocked = !done[j] && j != i && src[j] == dst[i];
+			if (done[i] || blocked)
+				continue;
+			move_reg(c, dst[i], src[i]);
+			done[i] = 1;
+			left--;
+			progress = 1;
+		}
+		if (progress)
+			continue;
+		/* Only cycles left: one source goes to the scratch register. */
+		for (uint32_t i = 0; i < n; i++) {
+			if (done[i])
+				continue;
+			int from = src[i], tmp = from >= 16 ? XMM(15) : RAX;
+			move_reg(c, tmp, from);
+			for (uint32_t j = 0; j < n; j++)
+				if (!done[j] && src[j] == from)
+					src[j] = tmp;
+			break;
+		}
+	}
+}
+
+int jc_arg_reg(const struct wtype *ft, uint32_t k)
+{
+	static const int gr[] = {RCX, R8, R9, R10};
+	uint32_t ni = 0, nf = 0;
+	for (uint32_t i = 0; i < k; i++) {
+		if (jt_isf(ft->types[i]))
+			nf++;
+		else
+			ni++;
+	}
+	if (!jc_sig_plain(ft))
+		return -1;
+	if (jt_isf(ft->types[k]))
+		return nf < 4 ? XMM((int)nf) : -1;
+	return ni < 4 ? gr[ni] : -1;
+}
+
 void jc_load(struct jc *c, const struct jv *v, uint32_t pos, int dst)
 {
 	switch (v->kind) {

@@ -278,6 +278,34 @@ void x_call_label(struct xbuf *b, uint32_t l)
 	x_rel32(b, l);
 }
 
+int64_t x_append(struct xbuf *b, const struct xbuf *src, uint32_t nshared)
+{
+	if (b->oom || src->oom || src->nlabels < nshared || nshared > b->nlabels)
+		return -1;
+	while (b->n % 16 && !b->oom) /* int3 padding */
+		xb_u8(b, 0xcc);
+	const uint32_t base = (uint32_t)b->n, first = b->nlabels;
+	if (reserve(b, src->n))
+		return -1;
+	memcpy(b->p + b->n, src->p, src->n);
+	b->n += src->n;
+	for (uint32_t l = 0; l < src->nlabels; l++) {
+		uint32_t to = l < nshared ? l : x_label(b);
+		if (b->oom)
+			return -1;
+		if (src->labels[l] >= 0)
+			b->labels[to] = src->labels[l] + (int32_t)base;
+	}
+	for (uint32_t i = 0; i < src->nfixes; i++) {
+		const struct xfix *f = &src->fixes[i];
+		if (grow((void **)&b->fixes, &b->capfixes, b->nfixes, sizeof(struct xfix)))
+			return b->oom = 1, -1;
+		uint32_t l = f->label < nshared ? f->label : first + (f->label - nshared);
+		b->fixes[b->nfixes++] = (struct xfix){f->at + base, l};
+	}
+	return base;
+}
+
 int x_resolve(struct xbuf *b)
 {
 	if (b->oom)

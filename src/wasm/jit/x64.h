@@ -128,6 +128,11 @@ void x_call_label(struct xbuf *b, uint32_t l);
 void x_rel32(struct xbuf *b, uint32_t l); /* a bare rel32 field */
 /* Patch every fixup; -1 if a label is unbound. */
 int x_resolve(struct xbuf *b);
+/* Appends the code of src (made in parallel with b's) at the end of b and
+ * returns the offset it starts at, or -1 out of memory. src's first nshared
+ * labels are b's: those src bound are bound in b to their new place; its
+ * other labels become new labels of b, and its fixups follow. */
+int64_t x_append(struct xbuf *b, const struct xbuf *src, uint32_t nshared);
 
 /* SSE scalar helpers: op like 0x0f58 with prefix 0xf3 (single) or 0xf2 (double). */
 static inline void x_sse_rr(struct xbuf *b, int pfx, uint32_t op, int dst, int src)

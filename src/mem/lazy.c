@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* See lazy.h. One thread serves the userfaultfd: each missing-page fault
+ * names an address; the chunk holding it is read from the source and
+ * copied in whole (UFFDIO_COPY), or mapped as zero pages (UFFDIO_ZEROPAGE)
+ * when the chunk is all zero. A fault in a chunk filled before is a page
+ * given back since (a balloon's discard): it reads as zero. */
+#include "mem/lazy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define LAZY_PAGE 4096ULL
+
+struct mem_lazy {
+	uint8_t *base;
+	uint64_t size;
+	struct mem_chunk_src src;
+	struct mem_lazy_hooks hooks;
+	int uffd, stop_fd;
+	pthread_t thread;
+	uint8_t *buf;         /* one chunk */
+	atomic_uchar *filled; /* per chunk */
+	atomic_int failed;
+};
+
+static size_t chunk_len(const struct mem_lazy *l, uint64_t i)
+{
+	uint64_t at = i * l->src.chunk_size;
+	uint64_t n = l->size - at;
+	return (size_t)(n < l->src.chunk_size ? n : l->src.chunk_size);
+}
+
+/* UFFDIO_COPY or UFFDIO_ZEROPAGE over [dst, dst+len); pages that are there
+ * already (EEXIST) are skipped page by page and the range woken. */
+static void put_range(struct mem_lazy *l, uint8_t *dst, const uint8_t *src, size_t len)
+{
+	for (;;) {
+		int rc;
+		if (src) {
+			struct uffdio_copy c = {(uintptr_t)dst, (uintptr_t)src, len, 0, 0};
+			rc = ioctl(l->uffd, UFFDIO_COPY, &c);
+		} else {
+			struct uffdio_zeropage z = {{(uintptr_t)dst, len}, 0, 0};
+			rc = ioctl(l->uffd, UFFDIO_ZEROPAGE, &z);
+		}
+		if (rc == 0)
+			return;
+		if (errno == EAGAIN || errno == EINTR)
+			continue;
+		break;
+	}
+	if (errno != EEXIST || len <= LAZY_PAGE)
+		goto wake;
+	for (size_t at = 0; at < len; at += LAZY_PAGE)
+		put_range(l, dst + at, src ? src + at : NULL, LAZY_PAGE);
+	return;
+wake:;
+	struct uffdio_range r = {(uintptr_t)dst, len};
+	ioctl(l->uffd, UFFDIO_WAKE, &r);
+}
+
+static void fail(struct mem_lazy *l, const struct err *e)
+{
+	atomic_store(&l->failed, 1);
+	if (l->hooks.on_fail)
+		l->hooks.on_fail(l->hooks.ctx, e);
+}
+
+static void serve(struct mem_lazy *l, uint64_t addr)
+{
+	if (addr < (uintptr_t)l->base || addr - (uintptr_t)l->base >= l->size)
+		return;
+	uint64_t off = (addr - (uintptr_t)l->base) & ~(LAZY_PAGE - 1);
+	uint64_t i = off / l->src.chunk_size;
+	if (atomic_load(&l->filled[i])) { /* discarded since: zero */
+		put_range(l, l->base + off, NULL, LAZY_PAGE);
+		return;
+	}
+	size_t len = chunk_len(l, i);
+	int rc = 1;
+	if (!atomic_load(&l->failed)) {
+		struct err e = {0};
+		rc = l->src.read(l->src.ctx, i, l->buf, len, &e);
+		if (rc < 0)
+			fail(l, &e);
+	}
+	uint8_t *dst = l->base + i * l->src.chunk_size;
+	put_range(l, dst, rc == 0 ? l->buf : NULL, len);
+	atomic_store(&l->filled[i], 1);
+}
+
+static void *fill_thread(void *arg)
+{
+	struct mem_lazy *l = arg;
+	struct err e = {0};
+	if (l->hooks.thread_init && l->hooks.thread_init(l->hooks.ctx, &e))
+		fail(l, &e); /* every chunk reads as zero from now on */
+	for (;;) {
+		struct pollfd p[2] = {{l->uffd, POLLIN, 0}, {l->stop_fd, POLLIN, 0}};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		struct uffd_msg msg[16];
+		ssize_t n = read(l->uffd, msg, sizeof(msg));
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			break;
+		for (size_t k = 0; k < (size_t)n / sizeof(msg[0]); k++)
+			if (msg[k].event == UFFD_EVENT_PAGEFAULT)
+				serve(l, msg[k].arg.pagefault.address);
+	}
+	return NULL;
+}
+
+/* A userfaultfd, or -1 with errno: the system call, then /dev/userfaultfd
+ * (which a process without the right to the call may still open). */
+static int open_uffd(void)
+{
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0 || (errno != EPERM && errno != EACCES))
+		return fd;
+#ifdef USERFAULTFD_IOC_NEW
+	int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		return -1;
+	fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+	close(dev);
+#endif
+	return fd;
+}
+
+static void lazy_free(struct mem_lazy *l)
+{
+	if (l->uffd >= 0)
+		close(l->uffd);
+	if (l->stop_fd >= 0)
+		close(l->stop_fd);
+	free(l->buf);
+	free(l->filled);
+	free(l);
+}
+
+static int lazy_register(struct mem_lazy *l, struct err *e)
+{
+	struct uffdio_api api = {.api = UFFD_API, .features = 0};
+	if (ioctl(l->uffd, UFFDIO_API, &api))
+		return err_sys(e, "userfaultfd: UFFDIO_API");
+	struct uffdio_register reg = {
+	    .range = {(uintptr_t)l->base, l->size},
+	    .mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	if (ioctl(l->uffd, UFFDIO_REGISTER, &reg))
+		return err_sys(e, "userfaultfd: registering guest memory");
+	const uint64_t need = (1ULL << _UFFDIO_COPY) | (1ULL << _UFFDIO_ZEROPAGE);
+	if ((reg.ioctls & need) != need)
+		return err_set(e, ERR_SYSTEM, "userfaultfd cannot copy or zero pages here");
+	return 0;
+}
+
+int mem_lazy_start(struct mem_lazy **out, uint8_t *base, uint64_t size,
+                   const struct mem_chunk_src *src, const struct mem_lazy_hooks *hooks,
+                   struct err *e)
+{
+	*out = NULL;
+	if (!src->chunk_size || src->chunk_size % LAZY_PAGE || size % LAZY_PAGE ||
+	    src->nchunks < (size + src->chunk_size - 1) / src->chunk_size)
+		return err_set(e, ERR_INTERNAL, "lazy memory: bad chunk geometry");
+	int uffd = open_uffd();
+	if (uffd < 0)
+		return errno == EPERM || errno == EACCES || errno == ENOSYS || errno == ENOENT
+		           ? 1
+		           : err_sys(e, "userfaultfd");
+	struct mem_lazy *l = calloc(1, sizeof(*l));
+	if (!l) {
+		close(uffd);
+		return err_sys(e, "allocating");
+	}
+	l->base = base, l->size = size, l->src = *src;
+	l->hooks = *hooks;
+	l->uffd = uffd;
+	l->stop_fd = eventfd(0, EFD_CLOEXEC);
+	l->buf = malloc(src->chunk_size);
+	l->filled = calloc(src->nchunks, sizeof(*l->filled));
+	int rc = l->stop_fd >= 0 && l->buf && l->filled ? 0 : err_sys(e, "allocating");
+	if (rc == 0)
+		rc = lazy_register(l, e);
+	if (rc == 0 && (errno = pthread_create(&l->thread, NULL, fill_thread, l)) != 0)
+		rc = err_sys(e, "starting the memory fill thread");
+	if (rc) {
+		lazy_free(l); /* closing the userfaultfd unregisters */
+		return -1;
+	}
+	*out = l;
+	return 0;
+}
+
+void mem_lazy_stop(struct mem_lazy *l)
+{
+	if (!l)
+		return;
+	uint64_t one = 1;
+	if (write(l->stop_fd, &one, sizeof(one)) != sizeof(one))
+		abort(); /* an eventfd write cannot fail here */
+	pthread_join(l->thread, NULL);
+	struct uffdio_range r = {(uintptr_t)l->base, l->size};
+	ioctl(l->uffd, UFFDIO_UNREGISTER, &r);
+	if (l->src.release)
+		l->src.release(l->src.ctx);
+	lazy_free(l);
+}
+
+int mem_lazy_filled(const struct mem_lazy *l, uint64_t off)
+{
+	if (off >= l->size)
+		return 1;
+	return atomic_load(&l->filled[off / l->src.chunk_size]);
+}
+
+int mem_lazy_failed(const struct mem_lazy *l)
+{
+	return atomic_load(&l->failed);
+}
+
+int mem_fill_all(uint8_t *base, uint64_t size, const struct mem_chunk_src *src, struct err *e)
+{
+	for (uint64_t i = 0; i * src->chunk_size < size; i++) {
+		uint64_t at = i * src->chunk_size, n = size - at;
+		if (n > src->chunk_size)
+			n = src->chunk_size;
+		if (src->read(src->ctx, i, base + at, (size_t)n, e) < 0)
+			return -1;
+	}
+	return 0;
+}

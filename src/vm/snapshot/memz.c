@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* See memz.h. Every index entry is bounded before it is used; a chunk's
+ * CRC is checked before it is decompressed, and it must decompress to
+ * exactly its size. */
+#include "vm/snapshot/memz.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+static int check_entries(const struct snap_memz *m, const struct snap_section *s,
+                         uint64_t index_size, struct err *e)
+{
+	uint64_t lo = s->offset + index_size, hi = s->offset + s->size;
+	for (uint64_t i = 0; i < m->hdr.nchunks; i++) {
+		const struct snap_memz_ent *c = &m->ent[i];
+		uint64_t n = snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i);
+		int ok;
+		switch (c->kind) {
+		case SNAP_CHUNK_ZERO:
+			ok = c->len == 0;
+			break;
+		case SNAP_CHUNK_RAW:
+			ok = c->len == n;
+			break;
+		case SNAP_CHUNK_ZSTD:
+			ok = c->len > 0 && c->len <= ZSTD_compressBound(n);
+			break;
+		default:
+			ok = 0;
+		}
+		if (ok && c->kind != SNAP_CHUNK_ZERO)
+			ok = c->offset >= lo && c->offset <= hi && c->len <= hi - c->offset;
+		if (!ok)
+			return err_set(e, ERR_INPUT, "snapshot memory index entry %llu is corrupt",
+			               (unsigned long long)i);
+	}
+	return 0;
+}
+
+int snap_memz_load(int fd, const struct snap_header *h, struct snap_memz **out, struct err *e)
+{
+	*out = NULL;
+	const struct snap_section *s = snap_find(h, SNAP_SEC_MEMZ);
+	struct snap_memz *m = calloc(1, sizeof(*m));
+	if (!s || !m) {
+		free(m);
+		return s ? err_sys(e, "allocating") : err_set(e, ERR_INTERNAL, "no memory index");
+	}
+	m->memory = h->memory;
+	int rc = s->size < sizeof(m->hdr)
+	             ? err_set(e, ERR_INPUT, "snapshot memory index is cut short")
+	             : snap_pread_all(fd, &m->hdr, sizeof(m->hdr), s->offset, e);
+	uint32_t cs = m->hdr.chunk_size;
+	if (rc == 0 &&
+	    (cs < SNAP_MEMZ_CHUNK_MIN || cs > SNAP_MEMZ_CHUNK_MAX || (cs & (cs - 1)) ||
+	     m->hdr.codec != SNAP_MEMZ_ZSTD || m->hdr.nchunks != (h->memory + cs - 1) / cs))
+		rc = err_set(e, ERR_INPUT, "snapshot memory index has a bad geometry");
+	/* memory is bounded (snap_machine_check), so nchunks and the index are */
+	uint64_t isize = sizeof(m->hdr) + m->hdr.nchunks * sizeof(*m->ent);
+	if (rc == 0 && isize > s->size)
+		rc = err_set(e, ERR_INPUT, "snapshot memory index is cut short");
+	if (rc == 0 && !(m->ent = malloc(m->hdr.nchunks * sizeof(*m->ent))))
+		rc = err_sys(e, "allocating the memory index");
+	if (rc == 0)
+		rc = snap_pread_all(fd, m->ent, isize - sizeof(m->hdr), s->offset + sizeof(m->hdr),
+		                    e);
+	if (rc == 0) {
+		uLong crc = crc32(0, (const Bytef *)&m->hdr, sizeof(m->hdr));
+		crc = crc32(crc, (const Bytef *)m->ent, (uInt)(isize - sizeof(m->hdr)));
+		if ((uint32_t)crc != s->crc)
+			rc = err_set(e, ERR_INPUT,
+			             "snapshot memory index is corrupt (checksum mismatch)");
+	}
+	if (rc == 0)
+		rc = check_entries(m, s, isize, e);
+	if (rc) {
+		snap_memz_free(m);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+void snap_memz_free(struct snap_memz *m)
+{
+	if (m)
+		free(m->ent);
+	free(m);
+}
+
+/* Reading chunks: one per call, from one thread at a time. */
+struct memz_reader {
+	int fd;
+	struct snap_memz *m;
+	ZSTD_DCtx *dctx;
+	uint8_t *in; /* stored bytes of one chunk */
+};
+
+static int corrupt(struct err *e, const struct snap_memz *m, uint64_t i, const char *what)
+{
+	uint64_t at = i * m->hdr.chunk_size;
+	return err_set(
+	    e, ERR_INPUT, "snapshot memory chunk %llu (guest memory 0x%llx-0x%llx) is corrupt (%s)",
+	    (unsigned long long)i, (unsigned long long)at,
+	    (unsigned long long)(at + snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i) - 1),
+	    what);
+}
+
+static int read_chunk(struct memz_reader *r, uint64_t i, uint8_t *dst, size_t len, struct err *e)
+{
+	const struct snap_memz *m = r->m;
+	if (i >= m->hdr.nchunks || len != snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i))
+		return err_set(e, ERR_INTERNAL, "memory chunk %llu out of range",
+		               (unsigned long long)i);
+	const struct snap_memz_ent *c = &m->ent[i];
+	if (c->kind == SNAP_CHUNK_ZERO)
+		return 1;
+	uint8_t *buf = c->kind == SNAP_CHUNK_RAW ? dst : r->in;
+	if (snap_pread_all(r->fd, buf, c->len, c->offset, e))
+		return err_prefix(e, "memory chunk %llu", (unsigned long long)i);
+	if ((uint32_t)crc32(0, buf, c->len) != c->crc)
+		return corrupt(e, m, i, "checksum mismatch");
+	if (c->kind == SNAP_CHUNK_RAW)
+		return 0;
+	size_t n = ZSTD_decompressDCtx(r->dctx, dst, len, r->in, c->len);
+	if (ZSTD_isError(n) || n != len)
+		return corrupt(e, m, i, "does not decompress to its size");
+	return 0;
+}
+
+static int reader_read(void *ctx, uint64_t i, uint8_t *dst, size_t len, struct err *e)
+{
+	return read_chunk(ctx, i, dst, len, e);
+}
+
+static void reader_free(void *ctx)
+{
+	struct memz_reader *r = ctx;
+	if (!r)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	snap_memz_free(r->m);
+	ZSTD_freeDCtx(r->dctx);
+	free(r->in);
+	free(r);
+}
+
+static struct memz_reader *reader_new(int fd, struct snap_memz *m, struct err *e)
+{
+	struct memz_reader *r = calloc(1, sizeof(*r));
+	if (!r) {
+		err_sys(e, "allocating");
+		return NULL;
+	}
+	r->fd = fd;
+	r->m = m;
+	r->dctx = ZSTD_createDCtx();
+	r->in = malloc(ZSTD_compressBound(m->hdr.chunk_size));
+	if (!r->dctx || !r->in) {
+		err_sys(e, "allocating the decompressor");
+		r->fd = -1, r->m = NULL; /* not ours yet */
+		reader_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+int snap_memz_verify(int fd, const struct snap_memz *m, struct err *e)
+{
+	struct memz_reader *r = reader_new(fd, (struct snap_memz *)m, e);
+	uint8_t *out = r ? malloc(m->hdr.chunk_size) : NULL;
+	int rc = out ? 0 : r ? err_sys(e, "allocating") : -1;
+	for (uint64_t i = 0; rc == 0 && i < m->hdr.nchunks; i++)
+		rc = read_chunk(r, i, out, snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i),
+		                e) < 0
+		         ? -1
+		         : 0;
+	free(out);
+	if (r)
+		r->fd = -1, r->m = NULL; /* the caller's */
+	reader_free(r);
+	return rc;
+}
+
+int snap_memz_source(int fd, struct snap_memz *m, struct mem_chunk_src *src, struct err *e)
+{
+	int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup_fd < 0)
+		return err_sys(e, "duplicating the snapshot descriptor");
+	struct memz_reader *r = reader_new(dup_fd, m, e);
+	if (!r) {
+		close(dup_fd);
+		return -1;
+	}
+	*src =
+	    (struct mem_chunk_src){m->hdr.chunk_size, m->hdr.nchunks, reader_read, reader_free, r};
+	return 0;
+}

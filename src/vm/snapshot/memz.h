@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Guest memory in chunks, each compressed on its own (SNAP_SEC_MEMZ,
+ * format.h): so a restore can decompress just the chunk a fault needs.
+ *
+ * The section: struct snap_memz_hdr, then nchunks struct snap_memz_ent (the
+ * index; the section's CRC covers header and index), then the chunks'
+ * bytes. An entry gives the chunk's kind, where its stored bytes are (from
+ * the file's start) and their CRC-32. */
+#ifndef CAPSA_VM_SNAPSHOT_MEMZ_H
+#define CAPSA_VM_SNAPSHOT_MEMZ_H
+
+#include "lib/err.h"
+#include "mem/lazy.h"
+#include "vm/snapshot/format.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SNAP_MEMZ_CHUNK     (256u << 10) /* what capsa writes */
+#define SNAP_MEMZ_CHUNK_MIN SNAP_PAGE
+#define SNAP_MEMZ_CHUNK_MAX (4u << 20)
+#define SNAP_MEMZ_ZSTD      1 /* codec: zstd frames */
+
+enum snap_chunk_kind {
+	SNAP_CHUNK_ZERO = 0, /* all zero: nothing stored */
+	SNAP_CHUNK_RAW = 1,  /* stored as is (did not compress) */
+	SNAP_CHUNK_ZSTD = 2, /* one zstd frame */
+};
+
+struct snap_memz_hdr {
+	uint32_t chunk_size; /* a power of two, SNAP_MEMZ_CHUNK_MIN..MAX */
+	uint32_t codec;      /* SNAP_MEMZ_ZSTD */
+	uint64_t nchunks;    /* memory / chunk_size, rounded up */
+};
+
+struct snap_memz_ent {
+	uint64_t offset; /* of the stored bytes, from the file's start */
+	uint32_t len;    /* stored bytes */
+	uint32_t crc;    /* CRC-32 of the stored bytes */
+	uint32_t kind;   /* enum snap_chunk_kind */
+	uint32_t pad;
+};
+
+/* Bytes of chunk i of `memory` bytes in chunks of cs. */
+static inline uint64_t snap_memz_chunk_len(uint64_t memory, uint32_t cs, uint64_t i)
+{
+	uint64_t n = memory - i * cs;
+	return n < cs ? n : cs;
+}
+
+/* A loaded, checked index. */
+struct snap_memz {
+	struct snap_memz_hdr hdr;
+	struct snap_memz_ent *ent;
+	uint64_t memory;
+};
+
+/* Read and check the index of h's SNAP_SEC_MEMZ section: geometry, CRC,
+ * every entry's kind, length and place inside the section. ERR_INPUT
+ * naming what is wrong. */
+int snap_memz_load(int fd, const struct snap_header *h, struct snap_memz **out, struct err *e);
+void snap_memz_free(struct snap_memz *m);
+/* Check every chunk's CRC and that it decompresses to its size. */
+int snap_memz_verify(int fd, const struct snap_memz *m, struct err *e);
+/* A chunk source (mem/lazy.h) reading m from fd; takes ownership of m and
+ * of a duplicate of fd. */
+int snap_memz_source(int fd, struct snap_memz *m, struct mem_chunk_src *src, struct err *e);
+
+/* Write `size` bytes of memory at `mem` as a SNAP_SEC_MEMZ section at *off
+ * in fd, recorded in h; advances *off. touched (one byte a page, or NULL:
+ * all) says which pages may hold data: the others are zero and are not
+ * read. */
+int snap_memz_write(int fd, const uint8_t *mem, uint64_t size, const uint8_t *touched,
+                    struct snap_header *h, uint64_t *off, struct err *e);
+
+#endif

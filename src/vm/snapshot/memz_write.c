@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Writing guest memory as compressed chunks (memz.h). Chunks are taken in
+ * batches; two threads compress a batch each into a buffer of their own
+ * (the VM is paused, so its vCPUs leave the cores free), and the buffers
+ * are appended to the file in chunk order, which fixes each chunk's place
+ * in the index. */
+#include "vm/snapshot/memz.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#define MEMZ_LEVEL 1  /* zstd level: see docs/vm.md, SNAPSHOTS */
+#define MEMZ_BATCH 32 /* chunks a thread compresses between two writes */
+
+/* One thread's batch: chunks [first, first+n) into out. */
+struct memz_batch {
+	const uint8_t *mem;
+	uint64_t size;
+	const uint8_t *touched; /* of the whole memory, or NULL */
+	uint64_t first, n;
+	struct snap_memz_ent *ent; /* offsets relative to out until placed */
+	ZSTD_CCtx *cctx;
+	uint8_t *chunk, *zout, *out;
+	size_t out_len;
+};
+
+static int all_zero(const uint8_t *p, size_t len)
+{
+	const uint64_t *q = (const uint64_t *)p;
+	for (size_t i = 0; i < len / 8; i++)
+		if (q[i])
+			return 0;
+	return 1;
+}
+
+/* Chunk i's bytes with untouched pages as zero, or NULL if none was
+ * touched. */
+static const uint8_t *gather(struct memz_batch *b, uint64_t i, uint64_t len)
+{
+	const uint8_t *mem = b->mem + i * SNAP_MEMZ_CHUNK;
+	if (!b->touched)
+		return mem;
+	const uint8_t *t = b->touched + i * (SNAP_MEMZ_CHUNK / SNAP_PAGE);
+	uint64_t pages = len / SNAP_PAGE, n = 0;
+	for (uint64_t p = 0; p < pages; p++)
+		n += t[p];
+	if (n == 0 || n == pages)
+		return n ? mem : NULL;
+	for (uint64_t p = 0; p < pages; p++) {
+		uint8_t *d = b->chunk + p * SNAP_PAGE;
+		if (t[p])
+			memcpy(d, mem + p * SNAP_PAGE, SNAP_PAGE);
+		else
+			memset(d, 0, SNAP_PAGE);
+	}
+	return b->chunk;
+}
+
+static void put_chunk(struct memz_batch *b, uint64_t i)
+{
+	uint64_t len = snap_memz_chunk_len(b->size, SNAP_MEMZ_CHUNK, i);
+	struct snap_memz_ent *c = &b->ent[i];
+	*c = (struct snap_memz_ent){0};
+	const uint8_t *src = gather(b, i, len);
+	if (!src || all_zero(src, len))
+		return;
+	uint8_t *dst = b->out + b->out_len;
+	size_t z = ZSTD_compressCCtx(b->cctx, dst, ZSTD_compressBound(len), src, len, MEMZ_LEVEL);
+	c->kind = SNAP_CHUNK_ZSTD;
+	c->len = (uint32_t)z;
+	if (ZSTD_isError(z) || z >= len) {
+		memcpy(dst, src, len);
+		c->kind = SNAP_CHUNK_RAW;
+		c->len = (uint32_t)len;
+	}
+	c->offset = b->out_len;
+	c->crc = (uint32_t)crc32(0, dst, c->len);
+	b->out_len += c->len;
+}
+
+static void *run_batch(void *arg)
+{
+	struct memz_batch *b = arg;
+	b->out_len = 0;
+	for (uint64_t i = b->first; i < b->first + b->n; i++)
+		put_chunk(b, i);
+	return NULL;
+}
+
+/* Append b's bytes at *at and place its chunks there. */
+static int place(int fd, struct memz_batch *b, uint64_t *at, struct err *e)
+{
+	if (b->out_len && snap_pwrite_all(fd, b->out, b->out_len, *at, e))
+		return -1;
+	for (uint64_t i = b->first; i < b->first + b->n; i++)
+		if (b->ent[i].kind != SNAP_CHUNK_ZERO)
+			b->ent[i].offset += *at;
+	*at += b->out_len;
+	return 0;
+}
+
+static int batch_init(struct memz_batch *b, const uint8_t *mem, uint64_t size,
+                      const uint8_t *touched, struct snap_memz_ent *ent)
+{
+	*b = (struct memz_batch){.mem = mem, .size = size, .touched = touched, .ent = ent};
+	b->cctx = ZSTD_createCCtx();
+	b->chunk = malloc(SNAP_MEMZ_CHUNK);
+	b->out = malloc(MEMZ_BATCH * ZSTD_compressBound(SNAP_MEMZ_CHUNK));
+	return b->cctx && b->chunk && b->out ? 0 : -1;
+}
+
+static void batch_free(struct memz_batch *b)
+{
+	ZSTD_freeCCtx(b->cctx);
+	free(b->chunk);
+	free(b->out);
+}
+
+/* Compress every chunk into the file from *at on, two batches at a time. */
+static int put_chunks(int fd, struct memz_batch b[2], uint64_t nchunks, uint64_t *at, struct err *e)
+{
+	for (uint64_t i = 0; i < nchunks;) {
+		pthread_t t;
+		b[0].first = i;
+		b[0].n = nchunks - i < MEMZ_BATCH ? nchunks - i : MEMZ_BATCH;
+		b[1].first = b[0].first + b[0].n;
+		b[1].n = nchunks - b[1].first < MEMZ_BATCH ? nchunks - b[1].first : MEMZ_BATCH;
+		i = b[1].first + b[1].n;
+		int threaded = b[1].n && pthread_create(&t, NULL, run_batch, &b[1]) == 0;
+		run_batch(&b[0]);
+		if (threaded)
+			pthread_join(t, NULL);
+		else
+			run_batch(&b[1]);
+		if (place(fd, &b[0], at, e) || place(fd, &b[1], at, e))
+			return -1;
+	}
+	return 0;
+}
+
+int snap_memz_write(int fd, const uint8_t *mem, uint64_t size, const uint8_t *touched,
+                    struct snap_header *h, uint64_t *off, struct err *e)
+{
+	if (h->nsections >= SNAP_MAX_SECTIONS)
+		return err_set(e, ERR_INTERNAL, "no room for the memory section");
+	struct snap_memz_hdr hdr = {SNAP_MEMZ_CHUNK, SNAP_MEMZ_ZSTD,
+	                            (size + SNAP_MEMZ_CHUNK - 1) / SNAP_MEMZ_CHUNK};
+	uint64_t isize = sizeof(hdr) + hdr.nchunks * sizeof(struct snap_memz_ent);
+	uint64_t at = *off + isize;
+	struct snap_memz_ent *ent = calloc(hdr.nchunks, sizeof(*ent));
+	struct memz_batch b[2];
+	int ok0 = batch_init(&b[0], mem, size, touched, ent) == 0;
+	int ok1 = batch_init(&b[1], mem, size, touched, ent) == 0;
+	int rc = ent && ok0 && ok1 ? 0 : err_set(e, ERR_SYSTEM, "allocating the compressor");
+	if (rc == 0)
+		rc = put_chunks(fd, b, hdr.nchunks, &at, e);
+	if (rc == 0) {
+		uLong crc = crc32(0, (const Bytef *)&hdr, sizeof(hdr));
+		crc = crc32(crc, (const Bytef *)ent, (uInt)(isize - sizeof(hdr)));
+		h->sec[h->nsections++] =
+		    (struct snap_section){SNAP_SEC_MEMZ, (uint32_t)crc, *off, at - *off};
+		rc = snap_pwrite_all(fd, &hdr, sizeof(hdr), *off, e) ||
+		             snap_pwrite_all(fd, ent, isize - sizeof(hdr), *off + sizeof(hdr), e)
+		         ? -1
+		         : 0;
+		*off = (at + 7) & ~7ULL;
+	}
+	batch_free(&b[0]);
+	batch_free(&b[1]);
+	free(ent);
+	return rc;
+}
