@@ -58,6 +58,18 @@ static inline double f64_copysign(double a, double b)
 	return f64_from((f64_bits(a) & 0x7fffffffffffffffull) |
 	                (f64_bits(b) & 0x8000000000000000ull));
 }
+/* r = a OP b as x86's SSE gives it when an operand is a NaN: the first
+ * NaN operand, quieted (C may evaluate a commutative operation with its
+ * operands swapped). Either NaN is allowed by the specification; the
+ * interpreter and the compiled code give the same one. */
+static inline float f32_nan_first(float a, float b, float r)
+{
+	return a != a ? a + a : b != b ? b + b : r;
+}
+static inline double f64_nan_first(double a, double b, double r)
+{
+	return a != a ? a + a : b != b ? b + b : r;
+}
 static inline float f32_min(float a, float b)
 {
 	if (a != a || b != b)

@@ -363,10 +363,14 @@ enum simd_shape {
 	X(f32x4_abs, 224, SH_UN, 0, EACH(4) r.u32[i] = a.u32[i] & 0x7fffffffu)                     \
 	X(f32x4_neg, 225, SH_UN, 0, EACH(4) r.u32[i] = a.u32[i] ^ 0x80000000u)                     \
 	X(f32x4_sqrt, 227, SH_UN, 0, EACH(4) r.f32[i] = sqrtf(a.f32[i]))                           \
-	X(f32x4_add, 228, SH_BIN, 0, EACH(4) r.f32[i] = a.f32[i] + b.f32[i])                       \
-	X(f32x4_sub, 229, SH_BIN, 0, EACH(4) r.f32[i] = a.f32[i] - b.f32[i])                       \
-	X(f32x4_mul, 230, SH_BIN, 0, EACH(4) r.f32[i] = a.f32[i] * b.f32[i])                       \
-	X(f32x4_div, 231, SH_BIN, 0, EACH(4) r.f32[i] = a.f32[i] / b.f32[i])                       \
+	X(f32x4_add, 228, SH_BIN, 0,                                                               \
+	  EACH(4) r.f32[i] = f32_nan_first(a.f32[i], b.f32[i], a.f32[i] + b.f32[i]))               \
+	X(f32x4_sub, 229, SH_BIN, 0,                                                               \
+	  EACH(4) r.f32[i] = f32_nan_first(a.f32[i], b.f32[i], a.f32[i] - b.f32[i]))               \
+	X(f32x4_mul, 230, SH_BIN, 0,                                                               \
+	  EACH(4) r.f32[i] = f32_nan_first(a.f32[i], b.f32[i], a.f32[i] * b.f32[i]))               \
+	X(f32x4_div, 231, SH_BIN, 0,                                                               \
+	  EACH(4) r.f32[i] = f32_nan_first(a.f32[i], b.f32[i], a.f32[i] / b.f32[i]))               \
 	X(f32x4_min, 232, SH_BIN, 0, EACH(4) r.f32[i] = f32_min(a.f32[i], b.f32[i]))               \
 	X(f32x4_max, 233, SH_BIN, 0, EACH(4) r.f32[i] = f32_max(a.f32[i], b.f32[i]))               \
 	X(f32x4_pmin, 234, SH_BIN, 0,                                                              \
@@ -376,10 +380,14 @@ enum simd_shape {
 	X(f64x2_abs, 236, SH_UN, 0, EACH(2) r.u64[i] = a.u64[i] & 0x7fffffffffffffffull)           \
 	X(f64x2_neg, 237, SH_UN, 0, EACH(2) r.u64[i] = a.u64[i] ^ 0x8000000000000000ull)           \
 	X(f64x2_sqrt, 239, SH_UN, 0, EACH(2) r.f64[i] = sqrt(a.f64[i]))                            \
-	X(f64x2_add, 240, SH_BIN, 0, EACH(2) r.f64[i] = a.f64[i] + b.f64[i])                       \
-	X(f64x2_sub, 241, SH_BIN, 0, EACH(2) r.f64[i] = a.f64[i] - b.f64[i])                       \
-	X(f64x2_mul, 242, SH_BIN, 0, EACH(2) r.f64[i] = a.f64[i] * b.f64[i])                       \
-	X(f64x2_div, 243, SH_BIN, 0, EACH(2) r.f64[i] = a.f64[i] / b.f64[i])                       \
+	X(f64x2_add, 240, SH_BIN, 0,                                                               \
+	  EACH(2) r.f64[i] = f64_nan_first(a.f64[i], b.f64[i], a.f64[i] + b.f64[i]))               \
+	X(f64x2_sub, 241, SH_BIN, 0,                                                               \
+	  EACH(2) r.f64[i] = f64_nan_first(a.f64[i], b.f64[i], a.f64[i] - b.f64[i]))               \
+	X(f64x2_mul, 242, SH_BIN, 0,                                                               \
+	  EACH(2) r.f64[i] = f64_nan_first(a.f64[i], b.f64[i], a.f64[i] * b.f64[i]))               \
+	X(f64x2_div, 243, SH_BIN, 0,                                                               \
+	  EACH(2) r.f64[i] = f64_nan_first(a.f64[i], b.f64[i], a.f64[i] / b.f64[i]))               \
 	X(f64x2_min, 244, SH_BIN, 0, EACH(2) r.f64[i] = f64_min(a.f64[i], b.f64[i]))               \
 	X(f64x2_max, 245, SH_BIN, 0, EACH(2) r.f64[i] = f64_max(a.f64[i], b.f64[i]))               \
 	X(f64x2_pmin, 246, SH_BIN, 0,                                                              \

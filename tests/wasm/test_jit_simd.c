@@ -81,7 +81,15 @@ static const char *wat_head =
     "    local.get 4 local.get 5 i32.add local.get 6 i32.add\n"
     "    local.get 7 i32x4.extract_lane 0 i32.add)\n"
     "  (func (export \"regparams\") (param i32) (result i32)\n"
-    "    local.get 0 i32.const 3 i32.const 5 i32.const 4 call $rp)\n";
+    "    local.get 0 i32.const 3 i32.const 5 i32.const 4 call $rp)\n"
+    /* two NaN operands: the first one's payload, quieted, in both engines */
+    "  (func (export \"nans\") (param i32) (result i64)\n"
+    "    (v128.const i64x2 0xfff000ffffffffca 0x7ff0000000000123)\n"
+    "    (v128.const i64x2 0xffffffffffac227e 0x7ff8000000000456) f64x2.mul\n"
+    "    i64x2.extract_lane 0\n"
+    "    (v128.const i32x4 0x7f800001 0xffc00002 0 0)\n"
+    "    (v128.const i32x4 0x7fc00003 0x7f800004 0 0) f32x4.sub\n"
+    "    i64x2.extract_lane 0 i64.xor)\n";
 
 /* pressure(x): NLIVE different vectors on the stack at once, summed. */
 static char *module_text(void)
@@ -134,6 +142,7 @@ static const struct call calls[] = {
     {"mix", {{.i32 = 300}}},
     {"pressure", {{.i32 = 7}}},
     {"pressure", {{.i32 = -100000}}},
+    {"nans", {{.i32 = 0}}},
     {"regparams", {{.i32 = 7}}},
 };
 #define NCALLS (sizeof(calls) / sizeof(calls[0]))
@@ -202,6 +211,9 @@ static void test_same_as_interpreter(void **state)
 	assert_int_equal(want[13].trap, CAPSA_WASM_TRAP_MEMORY_OOB);
 	assert_int_equal(want[10].trap, CAPSA_WASM_OK);
 	assert_int_equal(want[6].cells[0].i32, 77);
+	/* lane 0 of the f64x2.mul, xor lanes 0 and 1 of the f32x4.sub */
+	assert_int_equal(want[NCALLS - 2].cells[0].bits,
+	                 0xfff800ffffffffcaull ^ ((uint64_t)0xffc00002u << 32 | 0x7fc00001u));
 	assert_int_equal(want[NCALLS - 1].cells[0].i32, 4 * 7 + (3 ^ 3 ^ 3 ^ 3) + 4 * 5);
 }
 
