@@ -290,6 +290,11 @@ void jc_copy16(struct jc *c, struct xm dst, struct xm src);
 struct xm jc_cells(struct jc *c);
 void jc_marshal(struct jc *c, const struct wtype *ft, uint32_t base, int back);
 uint32_t jc_wide_frame(struct jc *c, uint32_t frame);
+/* Around a call from a runtime stub into C: keep every XMM register and
+ * the general registers gprs[0..n) (RBP holds the RSP of entry, the frame
+ * below is aligned to 16 bytes before the pushes). */
+void jit_regs_save(struct xbuf *b, const int *gprs, int n);
+void jit_regs_restore(struct xbuf *b, const int *gprs, int n);
 void jc_const_pool(struct jc *c);
 struct xm jc_address(struct jc *c, struct jv *a, uint32_t pa, uint32_t offset, uint32_t size,
                      int *reg);

@@ -123,6 +123,28 @@ uint32_t jit_sig(struct jit_store *js, const struct wtype *t)
 		}
 }
 
+void jit_regs_save(struct xbuf *b, const int *gprs, int n)
+{
+	x_push(b, RBP);
+	x_mov_rr(b, 1, RBP, RSP);
+	x_alu_ri(b, 1, OP_AND, RSP, -16);
+	x_alu_ri(b, 1, OP_SUB, RSP, 256);
+	for (int i = 0; i < 16; i++)
+		x_rm(b, 0xf3, 0, 0x0f7f, i, xmem(RSP, 16 * i), 0); /* movdqu */
+	for (int i = 0; i < n; i++)
+		x_push(b, gprs[i]);
+}
+
+void jit_regs_restore(struct xbuf *b, const int *gprs, int n)
+{
+	for (int i = n - 1; i >= 0; i--)
+		x_pop(b, gprs[i]);
+	for (int i = 0; i < 16; i++)
+		x_rm(b, 0xf3, 0, 0x0f6f, i, xmem(RSP, 16 * i), 0);
+	x_mov_rr(b, 1, RSP, RBP);
+	x_pop(b, RBP);
+}
+
 /* Entry trampoline, trap stub, fuel stub, unwind stub. */
 void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint32_t *unwind)
 {
@@ -170,14 +192,7 @@ void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint3
 	/* fuel: keeps every register the compiled code may use */
 	st->fuel = x_label(b);
 	x_bind(b, st->fuel);
-	x_push(b, RBP);
-	x_mov_rr(b, 1, RBP, RSP);
-	x_alu_ri(b, 1, OP_AND, RSP, -16);
-	x_alu_ri(b, 1, OP_SUB, RSP, 256);
-	for (int i = 0; i < 16; i++)
-		x_rm(b, 0xf3, 0, 0x0f7f, i, xmem(RSP, 16 * i), 0); /* movdqu */
-	for (int i = 0; i < 9; i++)
-		x_push(b, volat[i]);
+	jit_regs_save(b, volat, 9);
 	x_alu_ri(b, 1, OP_SUB, RSP, 8);
 	x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
 	x_mov_rr(b, 1, RDI, R15);
@@ -185,12 +200,7 @@ void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint3
 	x_call_abs(b, (const void *)jit_h_fuel);
 	x_load(b, 1, R13, xmem(R15, CTX_BUDGET));
 	x_alu_ri(b, 1, OP_ADD, RSP, 8);
-	for (int i = 8; i >= 0; i--)
-		x_pop(b, volat[i]);
-	for (int i = 0; i < 16; i++)
-		x_rm(b, 0xf3, 0, 0x0f6f, i, xmem(RSP, 16 * i), 0);
-	x_mov_rr(b, 1, RSP, RBP);
-	x_pop(b, RBP);
+	jit_regs_restore(b, volat, 9);
 	x_ret(b);
 	st->simd = jit_simd_stub(b);
 }

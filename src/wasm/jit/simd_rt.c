@@ -149,22 +149,10 @@ uint32_t jit_simd_stub(struct xbuf *b)
 	static const int volat[] = {RCX, RDX, RSI, RDI, R8, R9, R10, R11};
 	uint32_t l = x_label(b);
 	x_bind(b, l);
-	x_push(b, RBP);
-	x_mov_rr(b, 1, RBP, RSP);
-	x_alu_ri(b, 1, OP_AND, RSP, -16);
-	x_alu_ri(b, 1, OP_SUB, RSP, 256);
-	for (int i = 0; i < 16; i++)
-		x_rm(b, 0xf3, 0, 0x0f7f, i, xmem(RSP, 16 * i), 0); /* movdqu */
-	for (int i = 0; i < 8; i++)
-		x_push(b, volat[i]);
+	jit_regs_save(b, volat, 8); /* eight pushes: RSP stays aligned */
 	x_mov_rr(b, 1, RDI, R11);
 	x_rr(b, 0, 0, 0xff, 2, RAX, 0); /* call rax */
-	for (int i = 7; i >= 0; i--)
-		x_pop(b, volat[i]);
-	for (int i = 0; i < 16; i++)
-		x_rm(b, 0xf3, 0, 0x0f6f, i, xmem(RSP, 16 * i), 0);
-	x_mov_rr(b, 1, RSP, RBP);
-	x_pop(b, RBP);
+	jit_regs_restore(b, volat, 8);
 	x_ret(b);
 	return l;
 }
