@@ -919,7 +919,7 @@ static int compile_pass(struct jc *c, uint32_t defidx)
 		frame = jc_wide_frame(c, (uint32_t)(frame < 0x7fff0000 ? frame : 0x7fff0000));
 	if (frame % 16 == 0)
 		frame += 8;
-	if (frame > 0x7fff0000)
+	if (frame > JC_MAX_FRAME)
 		return -1;
 	int32_t neg = -(int32_t)frame;
 	memcpy(c->b->p + c->frame_fix, &neg, 4);

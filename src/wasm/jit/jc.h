@@ -177,6 +177,11 @@ struct jc {
 
 #define XMM(n)   (16 + (n))
 #define JC_DEPTH 8 /* frame offset of the frame's depth */
+/* The largest frame a compiled function may have. A bigger one (hundreds
+ * of thousands of locals) is left to the interpreter, whose frames are on
+ * the heap: on a thread's own stack (8 MiB by default, where compiled code
+ * runs under AddressSanitizer) it could exhaust the stack in one call. */
+#define JC_MAX_FRAME (4u << 20)
 
 static inline int jt_isf(uint8_t t)
 {
