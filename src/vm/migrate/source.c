@@ -10,7 +10,6 @@
 #include "vm/vm_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,48 +225,21 @@ static int send_round(struct vm_migration *m, int first, struct err *e)
 	return flush_batch(m, e);
 }
 
-/* Is the mapping that holds `addr` anonymous memory (no file behind it)? */
-static int anonymous(const void *addr)
-{
-	FILE *f = fopen("/proc/self/maps", "re");
-	if (!f)
-		return 0;
-	char line[512];
-	int anon = 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi, inode;
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %lu", &lo, &hi, &inode) == 3 &&
-		    (uintptr_t)addr >= lo && (uintptr_t)addr < hi) {
-			anon = inode == 0;
-			break;
-		}
-	}
-	fclose(f);
-	return anon;
-}
-
-/* Round 1's pages: all of them, less those of anonymous guest RAM that were
- * never touched (neither present nor swapped in /proc/self/pagemap), which
- * read as zero: reading them would only fault in the zero page. Pages the
- * guest touches later are in the dirty log. */
+/* Round 1's pages: all of them, less those that read as zero without
+ * being looked at (snap_touched_map: anonymous guest RAM never touched;
+ * reading them would only fault in the zero page). Pages the guest
+ * touches later are in the dirty log. */
 static void first_round_pages(struct vm_migration *m)
 {
 	memset(m->bits, 0xff, (m->npages + 63) / 64 * 8);
-	int fd = anonymous(m->vm->ram) ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
-	if (fd < 0)
-		return;
-	enum { CHUNK = 4096 };
-	uint64_t ent[CHUNK];
-	uint64_t base = (uintptr_t)m->vm->ram / MIG_PAGE;
-	for (uint64_t pg = 0; pg < m->npages; pg += CHUNK) {
-		size_t n = m->npages - pg < CHUNK ? (size_t)(m->npages - pg) : CHUNK;
-		if (pread(fd, ent, n * 8, (off_t)((base + pg) * 8)) != (ssize_t)(n * 8))
-			break; /* keep the rest: they are read */
-		for (size_t i = 0; i < n; i++)
-			if (!(ent[i] & (3ULL << 62))) /* bit 63 present, 62 swapped */
-				m->bits[(pg + i) / 64] &= ~(1ULL << ((pg + i) % 64));
-	}
-	close(fd);
+	uint8_t *map;
+	struct err e = {0};
+	if (snap_touched_map(m->vm, &map, &e) || !map)
+		return; /* keep every page: they are read */
+	for (uint64_t pg = 0; pg < m->npages; pg++)
+		if (!map[pg])
+			m->bits[pg / 64] &= ~(1ULL << (pg % 64));
+	free(map);
 }
 
 static void set_round(struct vm_migration *m, unsigned round, uint64_t dirty)

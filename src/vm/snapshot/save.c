@@ -73,11 +73,7 @@ static int put_raw(int fd, const uint8_t *ram, uint64_t size, const uint8_t *tou
 	return 0;
 }
 
-/* Which pages may hold data (one byte a page), or NULL: all must be read.
- * Anonymous memory never touched is zero; memory mapped from a raw
- * snapshot is not (its untouched pages are the file's); a chunk of a
- * compressed snapshot not yet filled must be read (which fills it). */
-static int touched_map(struct vm *vm, uint8_t **out, struct err *e)
+int snap_touched_map(struct vm *vm, uint8_t **out, struct err *e)
 {
 	*out = NULL;
 	if (vm->ram_from_file)
@@ -102,7 +98,7 @@ static int put_memory(int fd, struct vm *vm, struct snap_header *h, uint64_t off
                       const struct vm_snapshot_opts *o, int mem_fd, struct err *e)
 {
 	uint8_t *touched;
-	if (touched_map(vm, &touched, e))
+	if (snap_touched_map(vm, &touched, e))
 		return -1;
 	int rc;
 	uint32_t crc = 0;
