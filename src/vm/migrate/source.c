@@ -7,6 +7,7 @@
 #include "vm/migrate/stream.h"
 #include "vm/snapshot/devices.h"
 #include "vm/snapshot/state.h"
+#include "lib/zero.h"
 #include "vm/vm_internal.h"
 
 #include <errno.h>
@@ -169,23 +170,12 @@ static int flush_batch(struct vm_migration *m, struct err *e)
 	return 0;
 }
 
-static int all_zero(const uint8_t *p)
-{
-	uint64_t acc = 0;
-	for (size_t i = 0; i < MIG_PAGE; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		acc |= w;
-	}
-	return acc == 0;
-}
-
 /* Queue page `pg`; zero pages are left out of the first round (the
  * target's memory starts zeroed). */
 static int send_page(struct vm_migration *m, uint64_t pg, int first, struct err *e)
 {
 	const uint8_t *p = m->vm->ram + pg * MIG_PAGE;
-	int zero = all_zero(p);
+	int zero = buf_is_zero(p, MIG_PAGE);
 	if (zero && first)
 		return 0;
 	uint64_t word = pg * MIG_PAGE | (zero ? MIG_PAGE_ZERO : 0);

@@ -9,6 +9,7 @@
 #include "vm/snapshot/devices.h"
 #include "vm/snapshot/format.h"
 
+#include "lib/zero.h"
 #include "vm/vm_internal.h"
 
 #include <errno.h>
@@ -22,11 +23,6 @@
 #include <zlib.h>
 
 #define CHUNK (1u << 20)
-
-static int is_zero(const uint8_t *p, size_t n)
-{
-	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
-}
 
 static void identity(const struct stat *st, struct snap_disk_rec *r)
 {
@@ -69,7 +65,7 @@ static int put_data(struct disk *d, int fd, struct snap_disk_rec *r, uint8_t *bu
 		if (rc)
 			return err_errno(e, -rc, "reading the disk at %llu", (unsigned long long)o);
 		crc = crc32(crc, buf, (uInt)n);
-		if (!is_zero(buf, n) && snap_pwrite_all(fd, buf, n, r->data_off + o, e))
+		if (!buf_is_zero(buf, n) && snap_pwrite_all(fd, buf, n, r->data_off + o, e))
 			return -1;
 	}
 	r->data_crc = (uint32_t)crc;
@@ -169,7 +165,7 @@ static int copy_checked(int fd, const struct snap_disk_rec *r, int out, const ch
 		rc = snap_pread_all(fd, buf, n, r->data_off + o, e);
 		if (rc == 0) {
 			crc = crc32(crc, buf, (uInt)n);
-			if (!is_zero(buf, n) && snap_pwrite_all(out, buf, n, o, e))
+			if (!buf_is_zero(buf, n) && snap_pwrite_all(out, buf, n, o, e))
 				rc = err_prefix(e, "disk image %s", to);
 		}
 	}

@@ -5,6 +5,7 @@
  * are appended to the file in chunk order, which fixes each chunk's place
  * in the index. */
 #include "vm/snapshot/memz.h"
+#include "lib/zero.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -27,15 +28,6 @@ struct memz_batch {
 	uint8_t *chunk, *zout, *out;
 	size_t out_len;
 };
-
-static int all_zero(const uint8_t *p, size_t len)
-{
-	const uint64_t *q = (const uint64_t *)p;
-	for (size_t i = 0; i < len / 8; i++)
-		if (q[i])
-			return 0;
-	return 1;
-}
 
 /* Chunk i's bytes with untouched pages as zero, or NULL if none was
  * touched. */
@@ -66,7 +58,7 @@ static void put_chunk(struct memz_batch *b, uint64_t i)
 	struct snap_memz_ent *c = &b->ent[i];
 	*c = (struct snap_memz_ent){0};
 	const uint8_t *src = gather(b, i, len);
-	if (!src || all_zero(src, len))
+	if (!src || buf_is_zero(src, len))
 		return;
 	uint8_t *dst = b->out + b->out_len;
 	size_t z = ZSTD_compressCCtx(b->cctx, dst, ZSTD_compressBound(len), src, len, MEMZ_LEVEL);

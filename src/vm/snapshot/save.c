@@ -10,6 +10,7 @@
 #include "vm/snapshot/state.h"
 #include "vm/snapshot/timers.h"
 #include "vm/vm_internal.h"
+#include "lib/zero.h"
 #include "mem/lazy.h"
 #include "mem/touched.h"
 
@@ -33,15 +34,6 @@ static int put_section(int fd, struct snap_header *h, uint32_t type, const void 
 	return 0;
 }
 
-static int page_is_zero(const uint8_t *p)
-{
-	const uint64_t *w = (const uint64_t *)p;
-	for (size_t i = 0; i < SNAP_PAGE / 8; i++)
-		if (w[i])
-			return 0;
-	return 1;
-}
-
 /* Guest RAM as a raw image at `off` in fd: only pages with data are
  * written (in runs); the rest stay holes. *crc is the whole image's CRC,
  * zero pages folded in without reading them again. */
@@ -53,8 +45,8 @@ static int put_raw(int fd, const uint8_t *ram, uint64_t size, const uint8_t *tou
 	uLong c = crc32(0, NULL, 0);
 	uint64_t run = 0, run_len = 0; /* pages with data not yet written */
 	for (uint64_t p = 0; p <= size; p += SNAP_PAGE) {
-		int data =
-		    p < size && (!touched || touched[p / SNAP_PAGE]) && !page_is_zero(ram + p);
+		int data = p < size && (!touched || touched[p / SNAP_PAGE]) &&
+		           !buf_is_zero(ram + p, SNAP_PAGE);
 		if (data) {
 			c = crc32(c, ram + p, SNAP_PAGE);
 			run = run_len ? run : p;
