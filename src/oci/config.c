@@ -15,8 +15,6 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
-#define NEW(c, type, n) ((type *)arena_alloc(&(c)->arena, sizeof(type) * (n)))
-
 struct json_object *cfg_get(struct json_object *obj, const char *key)
 {
 	struct json_object *v = NULL;
@@ -29,7 +27,7 @@ struct json_object *cfg_get(struct json_object *obj, const char *key)
 	return v;
 }
 
-static int oom(struct err *e)
+int cfg_oom(struct err *e)
 {
 	return err_set(e, ERR_SYSTEM, "out of memory parsing config.json");
 }
@@ -84,9 +82,9 @@ int cfg_strv(struct oci_config *c, struct json_object *o, const char *field, cha
 	if (!json_object_is_type(o, json_type_array))
 		return err_set(e, ERR_INPUT, "config.json: %s: must be an array of strings", field);
 	size_t len = json_object_array_length(o);
-	char **v = NEW(c, char *, len + 1);
+	char **v = CFG_NEW(c, char *, len + 1);
 	if (!v)
-		return oom(e);
+		return cfg_oom(e);
 	for (size_t i = 0; i < len; i++) {
 		char name[128];
 		snprintf(name, sizeof(name), "%s[%zu]", field, i);
@@ -157,9 +155,9 @@ int cfg_idmaps(struct oci_config *c, struct json_object *o, const char *field,
 	size_t len = json_object_array_length(o);
 	if (len > 340)
 		return err_set(e, ERR_INPUT, "config.json: %s: more than 340 entries", field);
-	struct oci_idmap *m = NEW(c, struct oci_idmap, len + 1);
+	struct oci_idmap *m = CFG_NEW(c, struct oci_idmap, len + 1);
 	if (!m)
-		return oom(e);
+		return cfg_oom(e);
 	for (size_t i = 0; i < len; i++) {
 		struct json_object *it = json_object_array_get_idx(o, i);
 		const char *keys[3] = {"containerID", "hostID", "size"};
@@ -262,9 +260,9 @@ static int parse_caps(struct oci_config *c, struct json_object *o, struct oci_ca
 		size_t n;
 		if (cfg_strv(c, a, field, &names, &n, e) < 0)
 			return -1;
-		caps->set[s] = NEW(c, int, n + 1);
+		caps->set[s] = CFG_NEW(c, int, n + 1);
 		if (!caps->set[s])
-			return oom(e);
+			return cfg_oom(e);
 		for (size_t i = 0; i < n; i++) {
 			int v = oci_cap_from_name(names[i]);
 			if (v < 0)
@@ -332,9 +330,9 @@ static int parse_rlimits(struct oci_config *c, struct json_object *o, struct oci
 	if (!json_object_is_type(o, json_type_array))
 		return err_set(e, ERR_INPUT, "config.json: process.rlimits: must be an array");
 	size_t n = json_object_array_length(o);
-	p->rlimits = NEW(c, struct oci_rlimit, n + 1);
+	p->rlimits = CFG_NEW(c, struct oci_rlimit, n + 1);
 	if (!p->rlimits)
-		return oom(e);
+		return cfg_oom(e);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *it = json_object_array_get_idx(o, i);
 		char field[96];
@@ -419,9 +417,9 @@ static int parse_process(struct oci_config *c, struct json_object *o, struct err
 		if (n > 65536)
 			return err_set(e, ERR_INPUT,
 			               "config.json: process.user.additionalGids: too many");
-		p->groups = NEW(c, uint32_t, n + 1);
+		p->groups = CFG_NEW(c, uint32_t, n + 1);
 		if (!p->groups)
-			return oom(e);
+			return cfg_oom(e);
 		for (size_t i = 0; i < n; i++) {
 			if (cfg_uint(json_object_array_get_idx(v, i), "process.user.additionalGids",
 			             UINT32_MAX - 1, &u, e) < 0)
@@ -449,9 +447,9 @@ static int parse_process(struct oci_config *c, struct json_object *o, struct err
 				    "config.json: process.env[%zu]: '%.64s' is not KEY=VALUE", i,
 				    p->env[i]);
 	} else {
-		p->env = NEW(c, char *, 1);
+		p->env = CFG_NEW(c, char *, 1);
 		if (!p->env)
-			return oom(e);
+			return cfg_oom(e);
 	}
 	if (!(v = cfg_get(o, "cwd")))
 		return err_set(e, ERR_INPUT, "config.json: process.cwd: missing");
@@ -492,7 +490,7 @@ int oci_config_parse_process(struct oci_config *c, const char *text, struct err 
 {
 	struct json_tokener *tok = json_tokener_new();
 	if (!tok)
-		return oom(e);
+		return cfg_oom(e);
 	struct json_object *o = json_tokener_parse_ex(tok, text, (int)strlen(text));
 	enum json_tokener_error je = json_tokener_get_error(tok);
 	json_tokener_free(tok);
@@ -504,7 +502,7 @@ int oci_config_parse_process(struct oci_config *c, const char *text, struct err 
 	/* Keep the object alive as long as the config (strings point into it). */
 	if (json_object_object_add(c->json, "\x01process-override", o) < 0) {
 		json_object_put(o);
-		return oom(e);
+		return cfg_oom(e);
 	}
 	int r = parse_process(c, o, e);
 	if (r == 0)
@@ -572,7 +570,7 @@ static int parse_mount_options(struct oci_config *c, struct oci_mount *m, char *
 		datalen += strlen(opts[i]) + 1;
 	char *data = arena_alloc(&c->arena, datalen + 1);
 	if (!data)
-		return oom(e);
+		return cfg_oom(e);
 	for (size_t i = 0; i < n; i++) {
 		const char *o = opts[i];
 		int known = 0;
@@ -626,9 +624,9 @@ static int parse_mounts(struct oci_config *c, struct json_object *o, struct err 
 	if (!json_object_is_type(o, json_type_array))
 		return err_set(e, ERR_INPUT, "config.json: mounts: must be an array");
 	size_t n = json_object_array_length(o);
-	c->mounts = NEW(c, struct oci_mount, n + 1);
+	c->mounts = CFG_NEW(c, struct oci_mount, n + 1);
 	if (!c->mounts)
-		return oom(e);
+		return cfg_oom(e);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *it = json_object_array_get_idx(o, i), *v;
 		struct oci_mount *m = &c->mounts[i];
@@ -708,9 +706,9 @@ static int parse_hooks(struct oci_config *c, struct json_object *o, struct err *
 			return err_set(e, ERR_INPUT, "config.json: hooks.%s: must be an array",
 			               kinds[k]);
 		size_t n = json_object_array_length(a);
-		c->hooks[k] = NEW(c, struct oci_hook, n + 1);
+		c->hooks[k] = CFG_NEW(c, struct oci_hook, n + 1);
 		if (!c->hooks[k])
-			return oom(e);
+			return cfg_oom(e);
 		for (size_t i = 0; i < n; i++) {
 			struct json_object *it = json_object_array_get_idx(a, i), *v;
 			struct oci_hook *h = &c->hooks[k][i];
@@ -751,10 +749,10 @@ static int parse_annotations(struct oci_config *c, struct json_object *o, struct
 	if (!json_object_is_type(o, json_type_object))
 		return err_set(e, ERR_INPUT, "config.json: annotations: must be an object");
 	size_t n = (size_t)json_object_object_length(o), i = 0;
-	c->annotation_keys = NEW(c, const char *, n + 1);
-	c->annotation_values = NEW(c, const char *, n + 1);
+	c->annotation_keys = CFG_NEW(c, const char *, n + 1);
+	c->annotation_values = CFG_NEW(c, const char *, n + 1);
 	if (!c->annotation_keys || !c->annotation_values)
-		return oom(e);
+		return cfg_oom(e);
 	json_object_object_foreach(o, key, val)
 	{
 		char field[160];
@@ -771,13 +769,13 @@ struct oci_config *oci_config_parse(const char *text, const char *bundle, struct
 {
 	struct oci_config *c = calloc(1, sizeof(*c));
 	if (!c) {
-		oom(e);
+		cfg_oom(e);
 		return NULL;
 	}
 	struct json_tokener *tok = json_tokener_new_ex(64);
 	if (!tok) {
 		free(c);
-		oom(e);
+		cfg_oom(e);
 		return NULL;
 	}
 	size_t len = strlen(text);
@@ -824,7 +822,7 @@ struct oci_config *oci_config_parse(const char *text, const char *bundle, struct
 	if (path[0] != '/' && bundle) {
 		char *full = arena_alloc(&c->arena, strlen(bundle) + strlen(path) + 2);
 		if (!full) {
-			oom(e);
+			cfg_oom(e);
 			goto fail;
 		}
 		sprintf(full, "%s/%s", bundle, path);

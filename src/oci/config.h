@@ -242,7 +242,10 @@ const char *oci_ns_name(int type);
 int oci_cap_from_name(const char *name);
 const char *oci_cap_name(int cap);
 
-/* Internal to the parser (config.c / config_linux.c). */
+/* Internal to the parser (config*.c, seccomp.c). */
+#define CFG_NEW(c, type, n) ((type *)arena_alloc(&(c)->arena, sizeof(type) * (n)))
+/* "out of memory parsing config.json"; returns -1. */
+int cfg_oom(struct err *e);
 struct json_object *cfg_get(struct json_object *obj, const char *key);
 int cfg_string(struct oci_config *c, struct json_object *o, const char *field, const char **out,
                struct err *e);
@@ -257,6 +260,9 @@ int cfg_bool(struct json_object *o, const char *field, int *out, struct err *e);
 int cfg_idmaps(struct oci_config *c, struct json_object *o, const char *field,
                struct oci_idmap **out, size_t *n, struct err *e);
 int cfg_parse_linux(struct oci_config *c, struct json_object *linux_obj, struct err *e);
+/* linux.resources (o may be NULL: everything unset). */
+int cfg_parse_resources(struct oci_config *c, struct json_object *o, struct oci_resources *r,
+                        struct err *e);
 /* Add a printf-style message to c->warning (joined with "; "). */
 void cfg_warn(struct oci_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cfg_parse_seccomp(struct oci_config *c, struct json_object *o, struct err *e);

@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NEW(c, type, n) ((type *)arena_alloc(&(c)->arena, sizeof(type) * (n)))
-
 const char *const oci_seccomp_action_names[] = {"SCMP_ACT_KILL",        "SCMP_ACT_KILL_PROCESS",
                                                 "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
                                                 "SCMP_ACT_ERRNO",       "SCMP_ACT_TRACE",
@@ -91,7 +89,7 @@ static int parse_rule(struct oci_config *c, struct json_object *it, size_t i,
 		size_t n = json_object_array_length(v);
 		if (n > 6 * 4)
 			return err_set(e, ERR_INPUT, "config.json: %s: too many conditions", field);
-		r->args = NEW(c, struct oci_seccomp_arg, n + 1);
+		r->args = CFG_NEW(c, struct oci_seccomp_arg, n + 1);
 		if (!r->args)
 			return err_set(e, ERR_SYSTEM, "out of memory");
 		for (size_t k = 0; k < n; k++) {
@@ -138,7 +136,7 @@ int cfg_parse_seccomp(struct oci_config *c, struct json_object *o, struct err *e
 	const char *s;
 	if (!json_object_is_type(o, json_type_object))
 		return err_set(e, ERR_INPUT, "config.json: linux.seccomp: must be an object");
-	struct oci_seccomp *sc = NEW(c, struct oci_seccomp, 1);
+	struct oci_seccomp *sc = CFG_NEW(c, struct oci_seccomp, 1);
 	if (!sc)
 		return err_set(e, ERR_SYSTEM, "out of memory");
 	if (!(v = cfg_get(o, "defaultAction")))
@@ -151,7 +149,7 @@ int cfg_parse_seccomp(struct oci_config *c, struct json_object *o, struct err *e
 		char **names;
 		if (cfg_strv(c, v, "linux.seccomp.architectures", &names, &sc->n_archs, e) < 0)
 			return -1;
-		sc->archs = NEW(c, uint32_t, sc->n_archs + 1);
+		sc->archs = CFG_NEW(c, uint32_t, sc->n_archs + 1);
 		if (!sc->archs)
 			return err_set(e, ERR_SYSTEM, "out of memory");
 		for (size_t i = 0; i < sc->n_archs; i++) {
@@ -202,7 +200,7 @@ int cfg_parse_seccomp(struct oci_config *c, struct json_object *o, struct err *e
 			               "config.json: linux.seccomp.syscalls: must be an "
 			               "array");
 		size_t n = json_object_array_length(v);
-		sc->rules = NEW(c, struct oci_seccomp_rule, n + 1);
+		sc->rules = CFG_NEW(c, struct oci_seccomp_rule, n + 1);
 		if (!sc->rules)
 			return err_set(e, ERR_SYSTEM, "out of memory");
 		for (size_t i = 0; i < n; i++)
