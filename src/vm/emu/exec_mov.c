@@ -101,18 +101,7 @@ static int mov_moff(struct emu_cpu *c, struct emu_insn *i) /* A0-A3 */
 
 static int op_lea(struct emu_cpu *c, struct emu_insn *i)
 {
-	uint64_t a = (uint64_t)(int64_t)i->disp;
-	if (i->base < 16)
-		a += c->s.gpr[i->base];
-	else if (i->base == EMU_RIPREL)
-		a += c->rip + i->end;
-	if (i->index != EMU_NOREG)
-		a += c->s.gpr[i->index] << i->scale;
-	if (i->asz == 4)
-		a = (uint32_t)a;
-	else if (i->asz == 2)
-		a = (uint16_t)a;
-	emu_setreg(c, i->reg, i->osz, a);
+	emu_setreg(c, i->reg, i->osz, emu_offset(c, i));
 	EMU_NEXT(c, i);
 }
 

@@ -476,8 +476,9 @@ static inline void emu_rmw_end(struct emu_cpu *c, void *p)
 		emu_rmw_end_slow(c);
 }
 
-/* Effective (linear) address of the memory operand. */
-static inline uint64_t emu_ea(struct emu_cpu *c, const struct emu_insn *i)
+/* Offset of the memory operand within its segment (what LEA computes),
+ * cut to the address size. */
+static inline uint64_t emu_offset(struct emu_cpu *c, const struct emu_insn *i)
 {
 	uint64_t a = (uint64_t)(int64_t)i->disp;
 	if (i->base < 16)
@@ -490,7 +491,13 @@ static inline uint64_t emu_ea(struct emu_cpu *c, const struct emu_insn *i)
 		a = (uint32_t)a;
 	else if (i->asz == 2)
 		a = (uint16_t)a;
-	return (a + c->segbase[i->seg]) & c->la_mask;
+	return a;
+}
+
+/* Effective (linear) address of the memory operand. */
+static inline uint64_t emu_ea(struct emu_cpu *c, const struct emu_insn *i)
+{
+	return (emu_offset(c, i) + c->segbase[i->seg]) & c->la_mask;
 }
 
 /* End of a handler that falls through: run the next instruction of the
