@@ -195,7 +195,7 @@ static int parse(int argc, char **argv, struct run_opts *o, struct err *e)
 		case O_BALLOON:
 			if (parse_size(optarg, "--balloon", &o->m.cfg.virtio.balloon_target, e))
 				return -1;
-			o->m.cfg.virtio.balloon = 1;
+			o->m.cfg.virtio.balloon.enabled = 1;
 			break;
 		case O_NET:
 			if (vm_net_add(&o->m.cfg.virtio.net, optarg, e))

@@ -292,7 +292,7 @@ static unsigned count_rng(const struct vm_virtio_config *c)
 }
 static unsigned count_balloon(const struct vm_virtio_config *c)
 {
-	return c->balloon ? 1 : 0;
+	return c->balloon.enabled ? 1 : 0;
 }
 static unsigned count_net(const struct vm_virtio_config *c)
 {
@@ -336,7 +336,12 @@ static int create_balloon(struct vm *vm, struct vdev *d, const struct vm_virtio_
                           struct err *e)
 {
 	virtio_balloon_init(&d->balloon, &vm->mem, c->balloon_target);
-	return virtio_mmio_init(&d->t, &virtio_balloon_ops, &d->balloon, &vm->mem, e);
+	virtio_balloon_set_stats_interval(&d->balloon, c->balloon.stats_s);
+	if (virtio_mmio_init(&d->t, &virtio_balloon_ops, &d->balloon, &vm->mem, e))
+		return -1;
+	if (c->balloon.no_deflate_on_oom)
+		d->t.features_withheld = 1ULL << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
+	return 0;
 }
 
 static int create_net(struct vm *vm, struct vdev *d, const struct vm_virtio_config *c,
@@ -520,6 +525,49 @@ int vm_virtio_counters(const struct vm *vm, unsigned i, struct virtio_blk_stats 
 		return VM_DEV_NET;
 	}
 	return -1;
+}
+
+static struct vdev *balloon_dev(struct vm *vm, struct err *e)
+{
+	struct vm_virtio *v = vm->virtio;
+	for (unsigned i = 0; v && i < v->n; i++)
+		if (v->d[i]->k->kind == VM_DEV_BALLOON)
+			return v->d[i];
+	err_set(e, ERR_INPUT, "the VM has no balloon device");
+	return NULL;
+}
+
+int vm_virtio_balloon_set_target(struct vm *vm, uint64_t bytes, struct err *e)
+{
+	struct vdev *d = balloon_dev(vm, e);
+	if (!d)
+		return -1;
+	virtio_balloon_set_target(&d->balloon, &d->t, bytes);
+	vm->virtio->cfg.balloon_target = bytes;
+	return 0;
+}
+
+int vm_virtio_balloon_set_stats(struct vm *vm, uint16_t seconds, struct err *e)
+{
+	struct vdev *d = balloon_dev(vm, e);
+	if (!d)
+		return -1;
+	pthread_mutex_lock(&d->t.qlock);
+	virtio_balloon_set_stats_interval(&d->balloon, seconds);
+	vm->virtio->cfg.balloon.stats_s = seconds;
+	pthread_mutex_unlock(&d->t.qlock);
+	return 0;
+}
+
+int vm_virtio_balloon_info(struct vm *vm, struct virtio_balloon_info *out, struct err *e)
+{
+	struct vdev *d = balloon_dev(vm, e);
+	if (!d)
+		return -1;
+	pthread_mutex_lock(&d->t.qlock);
+	virtio_balloon_info(&d->balloon, out);
+	pthread_mutex_unlock(&d->t.qlock);
+	return 0;
 }
 
 /* Disk number `disk`'s device while the devices are quiesced, else NULL

@@ -29,11 +29,20 @@ struct vm_virtio_disk {
 	int sync_io;      /* aio=sync: no io_uring, requests served one at a time */
 };
 
+/* The balloon's switches, four bytes where an int "add a balloon" (0/1)
+ * stood in snapshot files of before: such a balloon offers deflate-on-OOM
+ * and polls no statistics. */
+struct vm_balloon_config {
+	uint8_t enabled;           /* add a virtio-balloon */
+	uint8_t no_deflate_on_oom; /* withhold VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
+	uint16_t stats_s;          /* ask the guest for statistics this often (0: never) */
+};
+
 struct vm_virtio_config {
 	struct vm_virtio_disk disks[VM_VIRTIO_MAX];
 	unsigned ndisks;
 	int rng;
-	int balloon;             /* add a virtio-balloon */
+	struct vm_balloon_config balloon;
 	uint64_t balloon_target; /* bytes the host asks the guest to give back */
 
 	/* virtio-net devices (vm_net.h) */
@@ -118,6 +127,14 @@ int vm_virtio_counters(const struct vm *vm, unsigned i, struct virtio_blk_stats 
  * raised) and flush the disks. Idempotent. vm_pause calls it once the
  * vCPUs are parked. Resume: start the threads again and look at every
  * queue once (kicks that came while stopped are not lost). */
+/* The balloon while the VM runs: a new target (the guest is told), a new
+ * statistics interval, and what the device knows (struct
+ * virtio_balloon_info). Each fails with ERR_INPUT when there is no balloon. */
+struct virtio_balloon_info;
+int vm_virtio_balloon_set_target(struct vm *vm, uint64_t bytes, struct err *e);
+int vm_virtio_balloon_set_stats(struct vm *vm, uint16_t seconds, struct err *e);
+int vm_virtio_balloon_info(struct vm *vm, struct virtio_balloon_info *out, struct err *e);
+
 int vm_virtio_quiesce(struct vm *vm, struct err *e);
 int vm_virtio_resume(struct vm *vm, struct err *e);
 

@@ -346,7 +346,11 @@ static uint32_t pfns[256];
 static void balloon_main(uint64_t unused)
 {
 	(void)unused;
-	if (!find(5) || dev_init(0))
+	if (!find(5))
+		guest_exit(1);
+	wr(R_DEV_FEATSEL, 0);
+	uint32_t deflate_on_oom = (rd(R_DEV_FEAT) >> 2) & 1;
+	if (dev_init(0))
 		guest_exit(1);
 	uint32_t target = rd(R_CONFIG);
 	uint32_t n = target < 256 ? target : 256;
@@ -371,7 +375,8 @@ static void balloon_main(uint64_t unused)
 		zeroed += i < n && z;
 		kept += i >= n && a;
 	}
-	gprintf("balloon: target=%u inflated=%u zeroed=%u untouched=%u\n", target, n, zeroed, kept);
+	gprintf("balloon: deflate_on_oom=%u target=%u inflated=%u zeroed=%u untouched=%u\n",
+	        deflate_on_oom, target, n, zeroed, kept);
 	guest_exit(zeroed == n && kept == 256 - n ? 0 : 1);
 }
 

@@ -138,7 +138,7 @@ static void device_order(void **state)
 	assert_non_null(strstr(e.msg, "too many"));
 	/* nine devices in all: the tenth is refused by the VM, not silently dropped */
 	assert_int_equal(vm_virtio_count(&c), 9);
-	c.balloon = 1;
+	c.balloon.enabled = 1;
 	assert_int_equal(vm_virtio_count(&c), 10);
 }
 

@@ -455,6 +455,54 @@ static void balloon_target_and_state(void **state)
 	fake_free(&f);
 }
 
+/* Balloon: a feature the instance withholds is neither offered nor
+ * accepted; with a statistics interval the I/O thread's timer asks for the
+ * interval and, once due, gives the held stats buffer back to the driver
+ * (only while the device runs). */
+static void balloon_features_and_stats_timer(void **state)
+{
+	(void)state;
+	struct fake f;
+	fake_init(&f, 8);
+	static struct virtio_balloon b;
+	virtio_balloon_init(&b, &f.gm, 0);
+	struct err e = {0};
+	assert_int_equal(virtio_mmio_init(&t, &virtio_balloon_ops, &b, &f.gm, &e), 0);
+	wr(0x14, 0);
+	assert_int_equal(rd(0x10) & 6, 6); /* stats and deflate-on-OOM offered */
+	t.features_withheld = 1ULL << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
+	assert_int_equal(rd(0x10) & 6, 2);
+	assert_false(setup((1ULL << 32) | 4, 8) & 8); /* FEATURES_OK refused */
+	const struct virtio_device_ops *ops = &virtio_balloon_ops;
+	int timeout = -1;
+	assert_int_equal(ops->backend_fds(&b, NULL, 0, &timeout), 0);
+	assert_int_equal(timeout, -1); /* no interval: no timer */
+	virtio_balloon_set_stats_interval(&b, 2);
+	assert_int_equal(ops->backend_fds(&b, NULL, 0, &timeout), 0);
+	assert_true(timeout > 1000 && timeout <= 2000);
+	b.stats_head = 3;
+	b.next_stats_ns = 1; /* due */
+	ops->backend_event(&b, &t, NULL, 0);
+	assert_int_equal(b.stats_head, 3); /* not running: kept */
+	assert_true(setup((1ULL << 32) | 2, 8) & 4);
+	wr(0x30, 2); /* the stats queue, on the same rings as queue 0 */
+	wr(0x38, 8);
+	wr(0x80, DESC_GPA);
+	wr(0x90, AVAIL_GPA);
+	wr(0xa0, USED_GPA);
+	wr(0x44, 1);
+	pthread_mutex_lock(&t.qlock); /* as the I/O thread calls it */
+	b.stats_head = 3;             /* the driver's buffer, held since */
+	b.next_stats_ns = 1;
+	ops->backend_event(&b, &t, NULL, 0);
+	pthread_mutex_unlock(&t.qlock);
+	assert_int_equal(b.stats_head, -1);
+	assert_int_equal(used_idx(&f), 1);
+	assert_true(b.next_stats_ns > 1); /* the next one is two seconds on */
+	virtio_mmio_destroy(&t);
+	fake_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +511,7 @@ int main(void)
 	    cmocka_unit_test(blk_model),
 	    cmocka_unit_test(blk_async_drain),
 	    cmocka_unit_test(balloon_target_and_state),
+	    cmocka_unit_test(balloon_features_and_stats_timer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -197,13 +197,15 @@ static void balloon_guest(void **state)
 	 * (freed on the host), while its other pages keep their contents */
 	vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline",
 	            "test=virtio-balloon", "--balloon", "400K", "--rng", NULL);
-	assert_non_null(
-	    strstr(r.out, "balloon: target=100 inflated=100 zeroed=100 untouched=156\n"));
+	assert_non_null(strstr(r.out,
+	                       "balloon: deflate_on_oom=1 target=100 inflated=100 zeroed=100 "
+	                       "untouched=156\n"));
 	assert_int_equal(r.status, 0);
 	run_result_free(&r);
 	vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--cmdline",
 	            "test=virtio-balloon", "--balloon", "0", NULL);
-	assert_non_null(strstr(r.out, "balloon: target=0 inflated=0 zeroed=0 untouched=256\n"));
+	assert_non_null(strstr(r.out, "balloon: deflate_on_oom=1 target=0 inflated=0 zeroed=0 "
+	                              "untouched=256\n"));
 	assert_int_equal(r.status, 0);
 	run_result_free(&r);
 	vm_run_args(&r, 60, "--kernel", guest_path("testguest.elf"), "--balloon", "lots", NULL);

@@ -157,8 +157,10 @@ static void refusals_of_state_and_method(const char *sock)
 	expect_fault(sock, "PUT", "/drives/", "{}", 404, "unknown path");
 	expect_fault(sock, "PUT", "/drives/a/b", "{}", 404, "unknown path");
 	expect_fault(sock, "PUT", "/no-such-thing", "{}", 404, "unknown path");
-	expect_fault(sock, "PUT", "/balloon", "{}", 400, "capsa does not support a memory balloon");
-	expect_fault(sock, "GET", "/balloon/statistics", NULL, 400, "does not support");
+	expect_fault(sock, "DELETE", "/balloon", NULL, 405, "not allowed");
+	expect_fault(sock, "PUT", "/balloon/statistics", "{}", 405, "not allowed");
+	expect_fault(sock, "PATCH", "/balloon/hinting/start", "{}", 400,
+	             "does not support free page hinting");
 	expect_fault(sock, "GET", "/mmds", NULL, 400, "does not support a microVM metadata");
 	expect_fault(sock, "PUT", "/cpu-config", "{}", 400, "does not support custom CPU");
 	expect_fault(sock, "PUT", "/serial", "{}", 400, "does not support configuring the serial");
@@ -707,6 +709,104 @@ static void test_drive_swap_sync(void **state)
 	drive_swap("Sync");
 }
 
+static void expect_body(const char *sock, const char *path, const char *needle)
+{
+	char *body = NULL;
+	assert_int_equal(api(sock, "GET", path, NULL, &body), 200);
+	if (!strstr(body, needle))
+		printf("# note: GET %s: %s\n", path, body);
+	assert_non_null(strstr(body, needle));
+	free(body);
+}
+
+static void patch_ok(const char *sock, const char *path, const char *json)
+{
+	char *body = NULL;
+	int st = api(sock, "PATCH", path, json, &body);
+	if (st != 204)
+		printf("# note: PATCH %s %s: %d %s\n", path, json, st, body ? body : "");
+	assert_int_equal(st, 204);
+	free(body);
+}
+
+/* PUT, GET and PATCH /balloon before start: the test guest inflates the
+ * pages the configured target asks for (at most 256), and the device does
+ * not offer deflate-on-OOM when told not to. */
+static void test_balloon_configured(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("b.sock"), *out = tmp("b.out"), *err = tmp("b.err");
+	pid_t pid = start_bare(sock, out, err);
+	expect_fault(sock, "GET", "/balloon", NULL, 400, "no balloon device is configured");
+	expect_fault(sock, "PATCH", "/balloon", "{\"amount_mib\":1}", 400, "no balloon device");
+	expect_fault(sock, "PUT", "/balloon", "{\"amount_mib\":1}", 400,
+	             "deflate_on_oom\\\" is required");
+	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}");
+	expect_fault(sock, "PUT", "/balloon", "{\"amount_mib\":65,\"deflate_on_oom\":true}", 400,
+	             "65 is more than the guest's memory (64 MiB)");
+	expect_fault(sock, "PUT", "/balloon",
+	             "{\"amount_mib\":1,\"deflate_on_oom\":true,\"stats_polling_interval_s\":"
+	             "65536}",
+	             400, "out of range");
+	put_ok(sock, "/balloon", "{\"amount_mib\":1,\"deflate_on_oom\":false}");
+	expect_body(sock, "/balloon",
+	            "{\"amount_mib\":1,\"deflate_on_oom\":false,\"stats_polling_interval_s\":0}");
+	patch_ok(sock, "/balloon", "{\"amount_mib\":2}");
+	expect_body(sock, "/vm/config", "\"balloon\":{\"amount_mib\":2,\"deflate_on_oom\":false");
+	expect_fault(sock, "GET", "/balloon/statistics", NULL, 400, "statistics are not enabled");
+	char req[4400];
+	snprintf(req, sizeof(req),
+	         "{\"kernel_image_path\":\"%s\",\"boot_args\":\"test=virtio-balloon\"}",
+	         guest_path("testguest.elf"));
+	put_ok(sock, "/boot-source", req);
+	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
+	int st;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 60, &st, &took), pid);
+	char *o = read_file(out, NULL);
+	assert_non_null(o);
+	if (!strstr(o, "balloon: deflate_on_oom=0 target=512 inflated=256 zeroed=256"))
+		printf("# note: guest output: %s\n", o);
+	assert_non_null(strstr(o, "balloon: deflate_on_oom=0 target=512 inflated=256 zeroed=256"));
+	free(o);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* The balloon of a running VM: a new target reaches the device (its
+ * statistics show it), the statistics interval changes but cannot be
+ * turned off, and the device cannot be put again. */
+static void test_balloon_running(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("br.sock"), *out = tmp("br.out"), *err = tmp("br.err");
+	pid_t pid = start_bare(sock, out, err);
+	char req[4400];
+	snprintf(req, sizeof(req), "{\"kernel_image_path\":\"%s\",\"boot_args\":\"%s\"}",
+	         guest_path("testguest.elf"), count_cmdline());
+	put_ok(sock, "/boot-source", req);
+	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":96}");
+	put_ok(sock, "/balloon",
+	       "{\"amount_mib\":0,\"deflate_on_oom\":true,\"stats_polling_interval_s\":1}");
+	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
+	patch_ok(sock, "/balloon", "{\"amount_mib\":3}");
+	expect_body(sock, "/balloon/statistics",
+	            "{\"target_pages\":768,\"actual_pages\":0,\"target_mib\":3,\"actual_mib\":0");
+	expect_body(sock, "/balloon", "{\"amount_mib\":3,\"deflate_on_oom\":true");
+	expect_fault(sock, "PATCH", "/balloon", "{\"amount_mib\":97}", 400, "more than the guest");
+	expect_fault(sock, "PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\":0}", 400,
+	             "cannot be turned off after the VM started");
+	patch_ok(sock, "/balloon/statistics", "{\"stats_polling_interval_s\":5}");
+	expect_body(sock, "/balloon", "\"stats_polling_interval_s\":5}");
+	expect_fault(sock, "PUT", "/balloon", "{\"amount_mib\":1,\"deflate_on_oom\":true}", 400,
+	             "after the VM started");
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL), 204);
+	expect_finished(pid, out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest plain[] = {
@@ -714,9 +814,10 @@ int main(void)
 	    cmocka_unit_test(test_extra_endpoints),
 	};
 	const struct CMUnitTest vm[] = {
-	    cmocka_unit_test(test_configured_by_api), cmocka_unit_test(test_started_state),
-	    cmocka_unit_test(test_entropy_device),    cmocka_unit_test(test_block_metrics),
-	    cmocka_unit_test(test_drive_swap),        cmocka_unit_test(test_drive_swap_sync),
+	    cmocka_unit_test(test_configured_by_api),  cmocka_unit_test(test_started_state),
+	    cmocka_unit_test(test_entropy_device),     cmocka_unit_test(test_block_metrics),
+	    cmocka_unit_test(test_drive_swap),         cmocka_unit_test(test_drive_swap_sync),
+	    cmocka_unit_test(test_balloon_configured), cmocka_unit_test(test_balloon_running),
 	};
 	int rc =
 	    cmocka_run_group_tests_name("control API before start", plain, setup, vm_tmp_teardown);

@@ -3,13 +3,12 @@
 
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
-#define F_STATS_VQ       1
-#define F_DEFLATE_ON_OOM 2
-#define Q_INFLATE        0
-#define Q_DEFLATE        1
-#define Q_STATS          2
-#define PAGE             4096ULL
+#define Q_INFLATE 0
+#define Q_DEFLATE 1
+#define Q_STATS   2
+#define PAGE      4096ULL
 
 static int inflate(void *dev, struct vq_chain *c)
 {
@@ -83,6 +82,55 @@ void virtio_balloon_request_stats(struct virtio_balloon *b, struct virtio_mmio *
 	b->stats_head = -1;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* No descriptors: only a timer, when statistics are asked for. */
+static unsigned stats_timer(void *dev, struct pollfd *p, unsigned max, int *timeout_ms)
+{
+	(void)p, (void)max;
+	struct virtio_balloon *b = dev;
+	if (!b->stats_s)
+		return 0;
+	uint64_t now = now_ns();
+	if (!b->next_stats_ns)
+		b->next_stats_ns = now + b->stats_s * 1000000000ULL;
+	uint64_t ms = b->next_stats_ns <= now ? 0 : (b->next_stats_ns - now + 999999) / 1000000;
+	if (*timeout_ms < 0 || ms < (uint64_t)*timeout_ms)
+		*timeout_ms = (int)ms;
+	return 0;
+}
+
+static void stats_tick(void *dev, struct virtio_mmio *t, const struct pollfd *p, unsigned n)
+{
+	(void)p, (void)n;
+	struct virtio_balloon *b = dev;
+	uint64_t now = now_ns();
+	if (!b->stats_s || !b->next_stats_ns || now < b->next_stats_ns)
+		return;
+	b->next_stats_ns = now + b->stats_s * 1000000000ULL;
+	if (virtio_mmio_running(t))
+		virtio_balloon_request_stats(b, t);
+}
+
+void virtio_balloon_set_stats_interval(struct virtio_balloon *b, uint32_t seconds)
+{
+	b->stats_s = seconds;
+	b->next_stats_ns = 0; /* counted from the I/O thread's next wakeup */
+}
+
+void virtio_balloon_info(const struct virtio_balloon *b, struct virtio_balloon_info *out)
+{
+	out->target_pages = __atomic_load_n(&b->target_pages, __ATOMIC_RELAXED);
+	out->actual_pages = __atomic_load_n(&b->actual_pages, __ATOMIC_RELAXED);
+	out->stats_seen = b->stats_seen;
+	memcpy(out->stats, b->stats, sizeof(out->stats));
+}
+
 static void config_read(void *dev, uint32_t off, uint8_t *data, unsigned size)
 {
 	struct virtio_balloon *b = dev;
@@ -110,11 +158,13 @@ const struct virtio_device_ops virtio_balloon_ops = {
     .device_id = VIRTIO_ID_BALLOON,
     .nqueues = 3,
     .queue_max = 256,
-    .features = (1ULL << F_STATS_VQ) | (1ULL << F_DEFLATE_ON_OOM),
+    .features = (1ULL << VIRTIO_BALLOON_F_STATS_VQ) | (1ULL << VIRTIO_BALLOON_F_DEFLATE_ON_OOM),
     .config_read = config_read,
     .config_write = config_write,
     .process = process,
     .reset = reset,
+    .backend_fds = stats_timer,
+    .backend_event = stats_tick,
 };
 
 static uint32_t pages_of(uint64_t bytes)

@@ -40,8 +40,8 @@
 
 static uint64_t device_features(const struct virtio_mmio *t)
 {
-	return t->ops->features | (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_EVENT_IDX) |
-	       (1ULL << VIRTIO_F_INDIRECT_DESC);
+	return (t->ops->features & ~t->features_withheld) | (1ULL << VIRTIO_F_VERSION_1) |
+	       (1ULL << VIRTIO_F_EVENT_IDX) | (1ULL << VIRTIO_F_INDIRECT_DESC);
 }
 
 static void raise_irq(struct virtio_mmio *t, unsigned bits)

@@ -95,6 +95,9 @@ struct virtio_mmio {
 	uint64_t poll_ns; /* after work, watch the ring this long before sleeping */
 	uint64_t polled;  /* requests found by polling instead of a kick */
 	uint64_t kicks, interrupts;
+	/* Device-specific feature bits this instance does not offer (set
+	 * before the driver starts; e.g. a balloon without deflate-on-OOM). */
+	uint64_t features_withheld;
 	/* Optional, set before start: run first on the I/O thread (e.g. to confine
 	 * it with seccomp); a failure stops the thread and fails the start. */
 	int (*thread_setup)(void *ctx, struct err *e);

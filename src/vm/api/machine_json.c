@@ -4,6 +4,8 @@
  * the token buckets they came from (size = burst, refill_time in ms). */
 #include "vm/api/machine.h"
 
+#include "vm/api/balloon.h"
+
 #include <stdio.h>
 
 static void add_str(json_object *o, const char *k, const char *v)
@@ -127,5 +129,6 @@ json_object *vm_api_machine_json(const struct vm_api_machine *m)
 	json_object_object_add(o, "vsock", vsock(m));
 	/* PUT /entropy takes no rate limiter: the device shows as {} */
 	json_object_object_add(o, "entropy", m->cfg.virtio.rng ? json_object_new_object() : NULL);
+	json_object_object_add(o, "balloon", vm_api_balloon_config_json(&m->cfg.virtio));
 	return o;
 }

@@ -5,6 +5,7 @@
  * another method. */
 #include "vm/api/routes.h"
 
+#include "vm/api/balloon.h"
 #include "vm/api/body.h"
 #include "vm/api/extra.h"
 #include "vm/api/http.h"
@@ -404,6 +405,36 @@ static int metrics(struct req *r)
 	return with_instance(r, vm_api_metrics_fields, vm_api_put_metrics);
 }
 
+static int set_balloon(struct vm_api_machine *m, const char *id, json_object *o, struct err *e)
+{
+	(void)id;
+	return vm_api_put_balloon(m, o, e);
+}
+
+/* GET with a JSON answer built from the instance, or its refusal. */
+static int get_with(struct req *r, json_object *(*get)(struct vm_api_instance *in, struct err *e))
+{
+	struct err e = {0};
+	json_object *o = get(r->in, &e);
+	return o ? reply_json(r, o) : fault_err(r, &e);
+}
+
+static int balloon(struct req *r)
+{
+	if (r->method == M_GET)
+		return get_with(r, vm_api_get_balloon);
+	if (r->method == M_PATCH)
+		return with_instance(r, vm_api_balloon_patch_fields, vm_api_patch_balloon);
+	return configure(r, vm_api_balloon_put_fields, set_balloon);
+}
+
+static int balloon_stats(struct req *r)
+{
+	if (r->method == M_GET)
+		return get_with(r, vm_api_balloon_stats_json);
+	return with_instance(r, vm_api_balloon_stats_fields, vm_api_patch_balloon_stats);
+}
+
 static int method_bit(const char *m)
 {
 	return !strcmp(m, "GET")     ? M_GET
@@ -433,6 +464,8 @@ static const struct route {
     {"/entropy", M_PUT, entropy},
     {"/logger", M_PUT, logger},
     {"/metrics", M_PUT, metrics},
+    {"/balloon", M_GET | M_PUT | M_PATCH, balloon},
+    {"/balloon/statistics", M_GET | M_PATCH, balloon_stats},
 };
 
 /* Firecracker endpoints capsa does not serve: a clear 400 rather than 404,
@@ -440,7 +473,7 @@ static const struct route {
 static const struct {
 	const char *path, *what;
 } unserved[] = {
-    {"/balloon", "a memory balloon device"},
+    {"/balloon/hinting", "free page hinting"},
     {"/mmds", "a microVM metadata service"},
     {"/cpu-config", "custom CPU templates"},
     {"/serial", "configuring the serial console through the API (use --console)"},

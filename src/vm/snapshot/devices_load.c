@@ -33,10 +33,10 @@ static int check_net(const struct vm_net_dev *n)
 static int check_config(const struct vm_virtio_config *c)
 {
 	if (c->ndisks > VM_VIRTIO_MAX || c->net.n > VM_NET_MAX || (c->rng != 0 && c->rng != 1) ||
-	    (c->balloon != 0 && c->balloon != 1) ||
+	    c->balloon.enabled > 1 || c->balloon.no_deflate_on_oom > 1 ||
 	    (c->vsock.enabled != 0 && c->vsock.enabled != 1))
 		return 0;
-	unsigned n = c->ndisks + (unsigned)c->rng + (unsigned)c->balloon + c->net.n +
+	unsigned n = c->ndisks + (unsigned)c->rng + (unsigned)c->balloon.enabled + c->net.n +
 	             (unsigned)c->vsock.enabled;
 	if (n > VM_VIRTIO_MAX)
 		return 0;
