@@ -570,20 +570,37 @@ int vm_virtio_balloon_info(struct vm *vm, struct virtio_balloon_info *out, struc
 	return 0;
 }
 
-/* Disk number `disk`'s device while the devices are quiesced, else NULL
+/* Device number `sub` of a kind while the devices are quiesced, else NULL
  * with e set. */
-static struct vdev *quiesced_disk(struct vm *vm, unsigned disk, struct err *e)
+static struct vdev *quiesced(struct vm *vm, enum vm_dev_kind kind, unsigned sub, struct err *e)
 {
+	const char *what = kind == VM_DEV_BLK ? "disk" : "network device";
 	struct vm_virtio *v = vm->virtio;
 	if (!v || !v->quiesced) {
-		err_set(e, ERR_INPUT, "the VM's devices must be paused to change a disk");
+		err_set(e, ERR_INPUT, "the VM's devices must be paused to change a %s", what);
 		return NULL;
 	}
 	for (unsigned i = 0; i < v->n; i++)
-		if (v->d[i]->k->kind == VM_DEV_BLK && v->d[i]->at.sub == disk)
+		if (v->d[i]->k->kind == kind && v->d[i]->at.sub == sub)
 			return v->d[i];
-	err_set(e, ERR_INPUT, "the VM has no disk %u", disk);
+	err_set(e, ERR_INPUT, "the VM has no %s %u", what, sub);
 	return NULL;
+}
+
+static struct vdev *quiesced_disk(struct vm *vm, unsigned disk, struct err *e)
+{
+	return quiesced(vm, VM_DEV_BLK, disk, e);
+}
+
+int vm_virtio_set_net_limits(struct vm *vm, unsigned iface, const struct virtio_net_limits *lim,
+                             struct err *e)
+{
+	struct vdev *d = quiesced(vm, VM_DEV_NET, iface, e);
+	if (!d || !d->net)
+		return d ? err_set(e, ERR_INPUT, "network device %u has no model", iface) : -1;
+	virtio_net_set_limits(d->net, lim);
+	vm->virtio->cfg.net.d[iface].lim = *lim;
+	return 0;
 }
 
 int vm_virtio_set_disk_limits(struct vm *vm, unsigned disk, const struct vm_virtio_disk *lim,

@@ -127,6 +127,10 @@ int vm_virtio_counters(const struct vm *vm, unsigned i, struct virtio_blk_stats 
  * raised) and flush the disks. Idempotent. vm_pause calls it once the
  * vCPUs are parked. Resume: start the threads again and look at every
  * queue once (kicks that came while stopped are not lost). */
+/* Rate limits of network device number `iface` (its index among the
+ * network devices), while the devices are quiesced. */
+int vm_virtio_set_net_limits(struct vm *vm, unsigned iface, const struct virtio_net_limits *lim,
+                             struct err *e);
 /* The balloon while the VM runs: a new target (the guest is told), a new
  * statistics interval, and what the device knows (struct
  * virtio_balloon_info). Each fails with ERR_INPUT when there is no balloon. */

@@ -211,6 +211,24 @@ static void test_refusals_before_start(void **state)
 	                       "null,\"tx_rate_limiter\":{\"bandwidth\":null,\"ops\":{\"size\":50,"
 	                       "\"refill_time\":500}}}]"));
 	free(body);
+	/* PATCH changes the limiters given, nothing else */
+	assert_int_equal(api(sock, "PATCH", "/network-interfaces/eth0",
+	                     "{\"iface_id\":\"eth0\",\"rx_rate_limiter\":{\"bandwidth\":"
+	                     "{\"size\":1000,\"refill_time\":100}}}",
+	                     NULL),
+	                 204);
+	expect_fault(sock, "PATCH", "/network-interfaces/eth9", "{\"iface_id\":\"eth9\"}", 400,
+	             "no network interface");
+	expect_fault(sock, "PATCH", "/network-interfaces/eth0", "{\"iface_id\":\"eth1\"}", 400,
+	             "differs");
+	expect_fault(sock, "PATCH", "/network-interfaces/eth0",
+	             "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap1\"}", 400, "unknown field");
+	assert_int_equal(api(sock, "GET", "/vm/config", NULL, &body), 200);
+	assert_non_null(strstr(body,
+	                       "\"tap7\",\"guest_mac\":\"02:11:22:33:44:55\",\"rx_rate_limiter\":"
+	                       "{\"bandwidth\":{\"size\":1000,\"refill_time\":100},\"ops\":null},"
+	                       "\"tx_rate_limiter\":{\"bandwidth\":null,\"ops\":{\"size\":50,"));
+	free(body);
 	/* the CLI's clients: config prints GET /vm/config; --json prints a
 	 * refusal's fault as JSON on stdout, with status 1 */
 	struct run_result r;
@@ -776,7 +794,8 @@ static void test_balloon_configured(void **state)
 
 /* The balloon of a running VM: a new target reaches the device (its
  * statistics show it), the statistics interval changes but cannot be
- * turned off, and the device cannot be put again. */
+ * turned off, and the device cannot be put again. A network interface's
+ * rate limiters change on the running device. */
 static void test_balloon_running(void **state)
 {
 	(void)state;
@@ -790,6 +809,15 @@ static void test_balloon_running(void **state)
 	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":96}");
 	put_ok(sock, "/balloon",
 	       "{\"amount_mib\":0,\"deflate_on_oom\":true,\"stats_polling_interval_s\":1}");
+	char tap[16];
+	snprintf(tap, sizeof(tap), "capsabr%u", (unsigned)getpid() % 100000);
+	int with_tap = access("/dev/net/tun", R_OK | W_OK) == 0;
+	if (!with_tap)
+		printf("# note: no network interface: host has no /dev/net/tun\n");
+	if (with_tap) {
+		snprintf(req, sizeof(req), "{\"iface_id\":\"eth0\",\"host_dev_name\":\"%s\"}", tap);
+		put_ok(sock, "/network-interfaces/eth0", req);
+	}
 	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
 	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
 	patch_ok(sock, "/balloon", "{\"amount_mib\":3}");
@@ -803,6 +831,15 @@ static void test_balloon_running(void **state)
 	expect_body(sock, "/balloon", "\"stats_polling_interval_s\":5}");
 	expect_fault(sock, "PUT", "/balloon", "{\"amount_mib\":1,\"deflate_on_oom\":true}", 400,
 	             "after the VM started");
+	if (with_tap) {
+		patch_ok(sock, "/network-interfaces/eth0",
+		         "{\"iface_id\":\"eth0\",\"tx_rate_limiter\":{\"ops\":{\"size\":10,"
+		         "\"refill_time\":1000}}}");
+		expect_body(sock, "/vm/config",
+		            "\"tx_rate_limiter\":{\"bandwidth\":null,\"ops\":{\"size\":10");
+		expect_fault(sock, "PATCH", "/network-interfaces/eth1", "{\"iface_id\":\"eth1\"}",
+		             400, "no network interface");
+	}
 	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL), 204);
 	expect_finished(pid, out);
 }

@@ -349,20 +349,23 @@ static void reset(void *dev)
 	n->offload_set = 0; /* back to no offloads at the next look */
 }
 
+void virtio_net_set_limits(struct virtio_net *n, const struct virtio_net_limits *lim)
+{
+	uint64_t now = rl_now_ns();
+	tb_init(&n->rx_rl.bytes, lim->rx_bps, lim->rx_bps_burst, now);
+	tb_init(&n->rx_rl.ops, lim->rx_ops, lim->rx_ops_burst, now);
+	tb_init(&n->tx_rl.bytes, lim->tx_bps, lim->tx_bps_burst, now);
+	tb_init(&n->tx_rl.ops, lim->tx_ops, lim->tx_ops_burst, now);
+}
+
 void virtio_net_init(struct virtio_net *n, struct net_backend *be, const uint8_t mac[6],
                      const struct virtio_net_limits *lim)
 {
 	memset(n, 0, offsetof(struct virtio_net, pend));
 	n->be = be;
 	memcpy(n->mac, mac, 6);
-	uint64_t now = rl_now_ns();
 	struct virtio_net_limits none = {0};
-	if (!lim)
-		lim = &none;
-	tb_init(&n->rx_rl.bytes, lim->rx_bps, lim->rx_bps_burst, now);
-	tb_init(&n->rx_rl.ops, lim->rx_ops, lim->rx_ops_burst, now);
-	tb_init(&n->tx_rl.bytes, lim->tx_bps, lim->tx_bps_burst, now);
-	tb_init(&n->tx_rl.ops, lim->tx_ops, lim->tx_ops_burst, now);
+	virtio_net_set_limits(n, lim ? lim : &none);
 	n->ops = (struct virtio_device_ops){
 	    .name = "net",
 	    .device_id = VIRTIO_ID_NET,

@@ -59,6 +59,9 @@ struct virtio_net_state {
 
 void virtio_net_init(struct virtio_net *n, struct net_backend *be, const uint8_t mac[6],
                      const struct virtio_net_limits *lim);
+/* Replace the token buckets (0: no limit), full from now; while the
+ * device is stopped or with its transport's qlock held. */
+void virtio_net_set_limits(struct virtio_net *n, const struct virtio_net_limits *lim);
 void virtio_net_save(struct virtio_net *n, struct virtio_net_state *st);
 int virtio_net_restore(struct virtio_net *n, const struct virtio_net_state *st, struct err *e);
 

@@ -109,6 +109,39 @@ int vm_api_put_entropy(struct vm_api_machine *m, json_object *o, struct err *e)
 	return 0;
 }
 
+/* Run fn with the VM's devices paused (the VM too, unless it was). */
+static int with_devices_paused(struct vm *vm, int (*fn)(struct vm *vm, void *arg, struct err *e),
+                               void *arg, struct err *e)
+{
+	struct vm_info info;
+	vm_get_info(vm, &info);
+	if (info.ended)
+		return err_set(e, ERR_INPUT, "the VM is not running");
+	if (!info.paused && vm_pause(vm, e))
+		return -1;
+	int rc = fn(vm, arg, e);
+	struct err later = {0};
+	if (!info.paused && vm_resume(vm, rc ? &later : e))
+		rc = -1;
+	return rc ? -1 : 0;
+}
+
+struct drive_change {
+	unsigned i;
+	const char *path;
+	int limits;
+	const struct vm_virtio_disk *lim;
+};
+
+static int change_drive(struct vm *vm, void *arg, struct err *e)
+{
+	const struct drive_change *c = arg;
+	return (c->path && vm_virtio_swap_disk(vm, c->i, c->path, e)) ||
+	               (c->limits && vm_virtio_set_disk_limits(vm, c->i, c->lim, e))
+	           ? -1
+	           : 0;
+}
+
 int vm_api_patch_running_drive(struct vm_api_instance *in, const char *id, json_object *o,
                                struct err *e)
 {
@@ -133,23 +166,42 @@ int vm_api_patch_running_drive(struct vm_api_instance *in, const char *id, json_
 		e->kind = ERR_INPUT;
 		return -1;
 	}
-	struct vm_info info;
-	vm_get_info(vm, &info);
-	if (info.ended)
-		return err_set(e, ERR_INPUT, "the VM is not running");
 	/* the devices stop between two requests while the file changes */
-	if (!info.paused && vm_pause(vm, e))
-		return -1;
-	int rc = (path && vm_virtio_swap_disk(vm, i, path, e)) ||
-	         (limits && vm_virtio_set_disk_limits(vm, i, &lim, e));
-	struct err later = {0};
-	if (!info.paused && vm_resume(vm, rc ? &later : e))
-		rc = -1;
+	struct drive_change c = {i, path, limits, &lim};
+	int rc = with_devices_paused(vm, change_drive, &c, e);
 	if (path && rc == 0)
 		snprintf(lim.path, sizeof(lim.path), "%s", path);
 	if (rc == 0)
 		m->cfg.virtio.disks[i] = lim;
 	return rc ? -1 : 0;
+}
+
+struct iface_change {
+	unsigned i;
+	const struct virtio_net_limits *lim;
+};
+
+static int change_iface(struct vm *vm, void *arg, struct err *e)
+{
+	const struct iface_change *c = arg;
+	return vm_virtio_set_net_limits(vm, c->i, c->lim, e);
+}
+
+int vm_api_patch_running_iface(struct vm_api_instance *in, const char *id, json_object *o,
+                               struct err *e)
+{
+	struct vm_api_machine *m = in->m;
+	int i = vm_api_iface_index(m, id, o, e);
+	if (i < 0)
+		return -1;
+	struct virtio_net_limits lim = m->cfg.virtio.net.d[i].lim;
+	if (vm_api_iface_limits(o, &lim, e))
+		return -1;
+	struct iface_change c = {(unsigned)i, &lim};
+	if (with_devices_paused(vm_api_instance_vm(in), change_iface, &c, e))
+		return -1;
+	m->cfg.virtio.net.d[i].lim = lim;
+	return 0;
 }
 
 static int pre_boot(struct vm_api_instance *in, const char *what, struct err *e)

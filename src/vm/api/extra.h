@@ -27,6 +27,11 @@ int vm_api_put_entropy(struct vm_api_machine *m, json_object *o, struct err *e);
  * new capacity), rate_limiter replaces the drive's limits. */
 int vm_api_patch_running_drive(struct vm_api_instance *in, const char *id, json_object *o,
                                struct err *e);
+/* PATCH /network-interfaces/{id} after start: rx_rate_limiter and
+ * tx_rate_limiter replace the running device's limits (the VM is paused
+ * meanwhile unless it was). */
+int vm_api_patch_running_iface(struct vm_api_instance *in, const char *id, json_object *o,
+                               struct err *e);
 /* PUT /logger and PUT /metrics: once each, before the VM starts. */
 int vm_api_put_logger(struct vm_api_instance *in, json_object *o, struct err *e);
 int vm_api_put_metrics(struct vm_api_instance *in, json_object *o, struct err *e);

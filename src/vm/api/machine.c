@@ -301,6 +301,48 @@ int vm_api_put_drive(struct vm_api_machine *m, const char *id, json_object *o, s
 	return 0;
 }
 
+const struct api_field vm_api_iface_patch_fields[] = {
+    {"iface_id", API_STR, 1},
+    {"rx_rate_limiter", API_OBJ, 0},
+    {"tx_rate_limiter", API_OBJ, 0},
+    {NULL, 0, 0},
+};
+
+int vm_api_iface_limits(json_object *o, struct virtio_net_limits *l, struct err *e)
+{
+	return (api_has(o, "rx_rate_limiter") &&
+	        limiter(o, "rx_rate_limiter", &l->rx_bps, &l->rx_bps_burst, &l->rx_ops,
+	                &l->rx_ops_burst, e)) ||
+	       (api_has(o, "tx_rate_limiter") &&
+	        limiter(o, "tx_rate_limiter", &l->tx_bps, &l->tx_bps_burst, &l->tx_ops,
+	                &l->tx_ops_burst, e));
+}
+
+int vm_api_iface_index(const struct vm_api_machine *m, const char *id, json_object *o,
+                       struct err *e)
+{
+	if (check_id("iface_id", id, api_str(o, "iface_id"), e))
+		return -1;
+	unsigned i = 0;
+	while (i < m->cfg.virtio.net.n && strcmp(m->iface_id[i], id))
+		i++;
+	if (i == m->cfg.virtio.net.n)
+		return err_set(e, ERR_INPUT, "the VM has no network interface \"%s\"", id);
+	return (int)i;
+}
+
+int vm_api_patch_iface(struct vm_api_machine *m, const char *id, json_object *o, struct err *e)
+{
+	int i = vm_api_iface_index(m, id, o, e);
+	if (i < 0)
+		return -1;
+	struct virtio_net_limits lim = m->cfg.virtio.net.d[i].lim;
+	if (vm_api_iface_limits(o, &lim, e))
+		return -1;
+	m->cfg.virtio.net.d[i].lim = lim;
+	return 0;
+}
+
 const struct api_field vm_api_drive_patch_fields[] = {
     {"drive_id", API_STR, 1},
     {"path_on_host", API_STR, 0},

@@ -55,12 +55,20 @@ int vm_api_patch_drive(struct vm_api_machine *m, const char *id, json_object *o,
 /* A body's "rate_limiter" into d's bps, iops and bursts (absent: none). */
 int vm_api_drive_limits(json_object *o, struct vm_virtio_disk *d, struct err *e);
 int vm_api_put_iface(struct vm_api_machine *m, const char *id, json_object *o, struct err *e);
+/* PATCH /network-interfaces/{id} before start: the rate limiters given
+ * replace the interface's (a bucket left out: no limit). */
+int vm_api_patch_iface(struct vm_api_machine *m, const char *id, json_object *o, struct err *e);
+/* The interface's index for the path's id and the body's iface_id. */
+int vm_api_iface_index(const struct vm_api_machine *m, const char *id, json_object *o,
+                       struct err *e);
+/* A body's rx_rate_limiter and tx_rate_limiter into l (those given only). */
+int vm_api_iface_limits(json_object *o, struct virtio_net_limits *l, struct err *e);
 int vm_api_put_vsock(struct vm_api_machine *m, json_object *o, struct err *e);
 /* The accepted fields of each body (body.h); PATCH /machine-config has
  * none required. */
 extern const struct api_field vm_api_boot_source_fields[], vm_api_machine_put_fields[],
     vm_api_machine_patch_fields[], vm_api_drive_fields[], vm_api_iface_fields[],
-    vm_api_vsock_fields[], vm_api_drive_patch_fields[];
+    vm_api_vsock_fields[], vm_api_drive_patch_fields[], vm_api_iface_patch_fields[];
 
 /* GET /vm/config and GET /machine-config. */
 json_object *vm_api_machine_json(const struct vm_api_machine *m);

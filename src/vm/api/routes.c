@@ -152,18 +152,26 @@ static int boot_source(struct req *r)
 	return configure(r, vm_api_boot_source_fields, set_boot);
 }
 
+/* PATCH of a device of the running VM: the body, then fn. */
+typedef int (*running_fn)(struct vm_api_instance *in, const char *id, json_object *o,
+                          struct err *e);
+
+static int patch_running(struct req *r, const struct api_field *fields, running_fn fn)
+{
+	int status;
+	json_object *o = body(r, fields, &status);
+	if (!o)
+		return status;
+	struct err e = {0};
+	int rc = fn(r->in, r->id, o, &e);
+	json_object_put(o);
+	return rc ? fault_err(r, &e) : 204;
+}
+
 static int drive(struct req *r)
 {
-	if (r->method == M_PATCH && vm_api_instance_vm(r->in)) {
-		int status;
-		json_object *o = body(r, vm_api_drive_patch_fields, &status);
-		if (!o)
-			return status;
-		struct err e = {0};
-		int rc = vm_api_patch_running_drive(r->in, r->id, o, &e);
-		json_object_put(o);
-		return rc ? fault_err(r, &e) : 204;
-	}
+	if (r->method == M_PATCH && vm_api_instance_vm(r->in))
+		return patch_running(r, vm_api_drive_patch_fields, vm_api_patch_running_drive);
 	if (r->method == M_PATCH)
 		return configure(r, vm_api_drive_patch_fields, vm_api_patch_drive);
 	return configure(r, vm_api_drive_fields, vm_api_put_drive);
@@ -171,6 +179,10 @@ static int drive(struct req *r)
 
 static int iface(struct req *r)
 {
+	if (r->method == M_PATCH && vm_api_instance_vm(r->in))
+		return patch_running(r, vm_api_iface_patch_fields, vm_api_patch_running_iface);
+	if (r->method == M_PATCH)
+		return configure(r, vm_api_iface_patch_fields, vm_api_patch_iface);
 	return configure(r, vm_api_iface_fields, vm_api_put_iface);
 }
 
@@ -453,7 +465,7 @@ static const struct route {
     {"/vm/config", M_GET, get_vm_config},
     {"/boot-source", M_PUT, boot_source},
     {"/drives/", M_PUT | M_PATCH, drive},
-    {"/network-interfaces/", M_PUT, iface},
+    {"/network-interfaces/", M_PUT | M_PATCH, iface},
     {"/vsock", M_PUT, vsock},
     {"/actions", M_PUT, actions},
     {"/vm", M_PATCH, patch_vm},
