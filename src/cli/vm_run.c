@@ -336,6 +336,16 @@ static void report_created(struct run_opts *o, struct vm *vm, const struct vm_co
 	cli_vm_emit(o->json, ev, NULL);
 }
 
+/* The console: PUT /serial's file, else --console. */
+static int console_of(const struct run_opts *o, struct vm_config *cfg, struct err *e)
+{
+	char spec[sizeof(o->m.serial_out) + 8];
+	if (!o->m.serial_out[0])
+		return cli_vm_console(o->console, cfg, e);
+	snprintf(spec, sizeof(spec), "file:%s", o->m.serial_out);
+	return cli_vm_console(spec, cfg, e);
+}
+
 /* Create the VM the machine describes (flags, then the API); may be called
  * again after a failure. */
 static int start_vm(struct run_opts *o, struct vm **vm, struct cli_serve *sv, struct err *e)
@@ -348,7 +358,7 @@ static int start_vm(struct run_opts *o, struct vm **vm, struct cli_serve *sv, st
 	if (!cmdline)
 		return -1;
 	resolve_accel(o, &cfg);
-	int rc = apply_pvm(o, &cfg, &edits, &cmdline, e) || cli_vm_console(o->console, &cfg, e);
+	int rc = apply_pvm(o, &cfg, &edits, &cmdline, e) || console_of(o, &cfg, e);
 	cfg.cmdline = cmdline;
 	cfg.cpu_edits = &edits;
 	if (!rc)
@@ -369,7 +379,7 @@ static int load_vm(struct run_opts *o, const struct vm_api_req *q, struct vm **v
                    struct cli_serve *sv, struct err *e)
 {
 	struct vm_config cons = {0};
-	if (cli_vm_console(o->console, &cons, e))
+	if (console_of(o, &cons, e))
 		return -1;
 	struct vm_restore_opts ro = {
 	    .accel = o->m.cfg.accel,

@@ -163,7 +163,9 @@ static void refusals_of_state_and_method(const char *sock)
 	             "does not support free page hinting");
 	expect_fault(sock, "GET", "/mmds", NULL, 400, "does not support a microVM metadata");
 	expect_fault(sock, "PUT", "/cpu-config", "{}", 400, "does not support custom CPU");
-	expect_fault(sock, "PUT", "/serial", "{}", 400, "does not support configuring the serial");
+	expect_fault(sock, "PUT", "/serial", "{}", 400, "\\\"serial_out_path\\\" is required");
+	expect_fault(sock, "PUT", "/serial", "{\"serial_out_path\":\"/nonexistent/dir/f\"}", 400,
+	             "cannot open /nonexistent/dir/f");
 	expect_fault(sock, "PUT", "/hotplug/memory", "{}", 400, "does not support hot-plugging");
 	/* a body over 16 KiB, refused from its Content-Length */
 	size_t n = 20000;
@@ -561,12 +563,14 @@ static void test_started_state(void **state)
 	json_object_put(m);
 }
 
-/* PUT /entropy gives the guest a virtio-rng device that yields bytes. */
+/* PUT /entropy gives the guest a virtio-rng device that yields bytes; PUT
+ * /serial sends the console to a file instead of stdout. */
 static void test_entropy_device(void **state)
 {
 	(void)state;
 	REQUIRE_KVM();
 	const char *sock = tmp("e.sock"), *out = tmp("e.out"), *err = tmp("e.err");
+	const char *serial = tmp("e.serial");
 	pid_t pid = start_bare(sock, out, err);
 	char req[4400];
 	snprintf(req, sizeof(req),
@@ -575,11 +579,17 @@ static void test_entropy_device(void **state)
 	put_ok(sock, "/boot-source", req);
 	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}");
 	put_ok(sock, "/entropy", "{}");
+	snprintf(req, sizeof(req), "{\"serial_out_path\":\"%s\"}", serial);
+	put_ok(sock, "/serial", req);
 	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
 	int st;
 	double took;
 	assert_int_equal(wait_with_deadline(pid, 60, &st, &took), pid);
 	char *o = read_file(out, NULL);
+	assert_non_null(o);
+	assert_null(strstr(o, "rng: got="));
+	free(o);
+	o = read_file(serial, NULL);
 	assert_non_null(o);
 	if (!strstr(o, "rng: got=64,64 nonzero=1 differ=1"))
 		printf("# note: guest output: %s\n", o);

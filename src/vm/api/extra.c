@@ -5,6 +5,7 @@
 #include "devices/virtio/blk.h"
 #include "lib/version.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,29 @@ const struct api_field vm_api_logger_fields[] = {
     {"log_path", API_STR, 1},         {"level", API_STR, 0},  {"show_level", API_BOOL, 0},
     {"show_log_origin", API_BOOL, 0}, {"module", API_STR, 0}, {NULL, 0, 0},
 };
+
+const struct api_field vm_api_serial_fields[] = {
+    {"serial_out_path", API_STR, 1},
+    {NULL, 0, 0},
+};
+
+int vm_api_put_serial(struct vm_api_machine *m, json_object *o, struct err *e)
+{
+	const char *path = api_str(o, "serial_out_path");
+	if (!*path || strlen(path) >= sizeof(m->serial_out))
+		return err_set(e, ERR_INPUT, "\"serial_out_path\" must be 1 to %zu bytes",
+		               sizeof(m->serial_out) - 1);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err_sys(e, "\"serial_out_path\": cannot open %s", path);
+		e->kind = ERR_INPUT;
+		return -1;
+	}
+	close(fd);
+	/* like the logger, not the machine: a snapshot may still be loaded */
+	snprintf(m->serial_out, sizeof(m->serial_out), "%s", path);
+	return 0;
+}
 
 const struct api_field vm_api_metrics_fields[] = {
     {"metrics_path", API_STR, 1},

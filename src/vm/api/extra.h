@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Firecracker endpoints beyond the machine's configuration: GET /version,
- * PUT /entropy, PUT /logger, PUT /metrics and the FlushMetrics action. The
+ * PUT /entropy, PUT /serial, PUT /logger, PUT /metrics, the FlushMetrics
+ * action and the PATCHes of running devices. The
  * bodies come checked against the field lists below (body.h). */
 #ifndef CAPSA_VM_API_EXTRA_H
 #define CAPSA_VM_API_EXTRA_H
@@ -12,7 +13,7 @@
 #include <json-c/json.h>
 
 extern const struct api_field vm_api_entropy_fields[], vm_api_logger_fields[],
-    vm_api_metrics_fields[];
+    vm_api_metrics_fields[], vm_api_serial_fields[];
 
 /* The running VM's device counters into a metrics line: "block" and "net",
  * each summed over the devices of its kind. `in` is the instance. */
@@ -22,6 +23,9 @@ void vm_api_device_metrics(void *in, struct json_object *o);
 json_object *vm_api_version_json(void);
 /* PUT /entropy: a virtio-rng device; a rate limiter only if empty. */
 int vm_api_put_entropy(struct vm_api_machine *m, json_object *o, struct err *e);
+/* PUT /serial: the serial console's output goes to serial_out_path
+ * (created or truncated at start), instead of what --console says. */
+int vm_api_put_serial(struct vm_api_machine *m, json_object *o, struct err *e);
 /* PATCH /drives/{id} after start: path_on_host swaps the drive's backing
  * file (the VM is paused meanwhile unless it was; the guest is told of the
  * new capacity), rate_limiter replaces the drive's limits. */

@@ -33,7 +33,8 @@ struct vm_api_machine {
 	struct vm_api_drive drives[VM_VIRTIO_MAX];
 	char iface_id[VM_NET_MAX][VM_API_ID_MAX];
 	int track_dirty_pages;
-	int configured; /* set by flags or by any configuration endpoint */
+	char serial_out[4096]; /* PUT /serial's file, "" for the --console flag */
+	int configured;        /* set by flags or by any configuration endpoint */
 };
 
 /* Defaults: 1 vCPU, 256 MiB, no kernel, boot_args `default_boot_args`. */

@@ -393,6 +393,17 @@ static int entropy(struct req *r)
 	return configure(r, vm_api_entropy_fields, set_entropy);
 }
 
+static int set_serial(struct vm_api_machine *m, const char *id, json_object *o, struct err *e)
+{
+	(void)id;
+	return vm_api_put_serial(m, o, e);
+}
+
+static int serial(struct req *r)
+{
+	return configure(r, vm_api_serial_fields, set_serial);
+}
+
 /* PUT /logger and /metrics: the instance's telemetry (extra.h). */
 static int with_instance(struct req *r, const struct api_field *fields,
                          int (*set)(struct vm_api_instance *in, json_object *o, struct err *e))
@@ -478,6 +489,7 @@ static const struct route {
     {"/metrics", M_PUT, metrics},
     {"/balloon", M_GET | M_PUT | M_PATCH, balloon},
     {"/balloon/statistics", M_GET | M_PATCH, balloon_stats},
+    {"/serial", M_PUT, serial},
 };
 
 /* Firecracker endpoints capsa does not serve: a clear 400 rather than 404,
@@ -488,7 +500,6 @@ static const struct {
     {"/balloon/hinting", "free page hinting"},
     {"/mmds", "a microVM metadata service"},
     {"/cpu-config", "custom CPU templates"},
-    {"/serial", "configuring the serial console through the API (use --console)"},
     {"/hotplug", "hot-plugging devices"},
 };
 
