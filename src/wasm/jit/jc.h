@@ -160,9 +160,11 @@ struct jc {
 	 * is left to the interpreter. */
 	uint64_t work, work_limit;
 	int fail; /* out of memory or not supported: leave it to the interpreter */
-	/* v128 values (simd.c): 16-byte homes above the 8-byte slots, placed
-	 * once a first pass has measured the frame (wbase 0 until then). */
-	int wide;          /* the function has v128 values: compiled twice */
+	/* v128 values (simd.c): 16-byte homes above the 8-byte slots, whose
+	 * size is known at the end of the function: the code addresses the
+	 * area with provisional displacements (JW_LATE_BASE, JW_LATE_CELLS)
+	 * that jc_wide_frame completes. */
+	int wide;          /* the function has v128 values or uses the area */
 	uint32_t wbase;    /* frame offset of the 16-byte area */
 	uint32_t nwlocals; /* v128 locals */
 	uint32_t wmaxh;    /* stack height the area has room for */
@@ -203,9 +205,15 @@ static inline struct xm jc_slot(const struct jc *c, uint32_t pos)
 /* The 16-byte area: scratch for runtime calls, v128 locals, v128 stack
  * positions, then the cells of calls with v128 arguments. */
 #define JW_SCRATCH 96
+/* Provisional wbase, and 16 * wmaxh, while a function is compiled: apart
+ * from each other and from every 8-byte slot's offset. */
+#define JW_LATE_BASE  0x10000000u
+#define JW_LATE_CELLS 0x20000000u
 static inline struct xm jc_wlocal(const struct jc *c, uint32_t widx)
 {
-	return xmem(RSP, (int32_t)(c->wbase + JW_SCRATCH + 16 * widx));
+	struct xm m = xmem(RSP, (int32_t)(c->wbase + JW_SCRATCH + 16 * widx));
+	m.late = 1;
+	return m;
 }
 static inline struct xm jc_local(const struct jc *c, uint32_t i)
 {
@@ -294,6 +302,9 @@ int jc_op_simd(struct jc *c, uint32_t sub);
 void jc_copy16(struct jc *c, struct xm dst, struct xm src);
 struct xm jc_cells(struct jc *c);
 void jc_marshal(struct jc *c, const struct wtype *ft, uint32_t base, int back);
+/* At the end of a function using the 16-byte area: places it above the
+ * 8-byte part of the frame, completes the displacements addressing it and
+ * returns the frame's size (at least frame). */
 uint32_t jc_wide_frame(struct jc *c, uint32_t frame);
 /* Around a call from a runtime stub into C: keep every XMM register and
  * the general registers gprs[0..n) (RBP holds the RSP of entry, the frame

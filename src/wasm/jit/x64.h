@@ -61,6 +61,9 @@ enum {
 struct xm {
 	int base, index, scale; /* scale 1, 2, 4 or 8 */
 	int32_t disp;
+	/* disp is provisional: encoded in 32 bits and its place noted in the
+	 * buffer's lates, for the caller to complete once it is known */
+	int late;
 };
 
 struct xbuf {
@@ -73,15 +76,17 @@ struct xbuf {
 		uint32_t at, label; /* rel32 at this offset, relative to at + 4 */
 	} * fixes;
 	uint32_t nfixes, capfixes;
+	uint32_t *lates; /* offsets of provisional disp32 fields (struct xm's late) */
+	uint32_t nlates, caplates;
 };
 
 static inline struct xm xmem(int base, int32_t disp)
 {
-	return (struct xm){base, NO_INDEX, 1, disp};
+	return (struct xm){base, NO_INDEX, 1, disp, 0};
 }
 static inline struct xm xmemi(int base, int index, int scale, int32_t disp)
 {
-	return (struct xm){base, index, scale, disp};
+	return (struct xm){base, index, scale, disp, 0};
 }
 
 void xb_free(struct xbuf *b);
