@@ -327,6 +327,53 @@ static void test_same_as_interpreter(void **state)
 	assert_int_equal(wasm_jit_uncompiled(c[1].in), 0);
 }
 
+/* Functions are compiled on their first call, so which is compiled first
+ * (and calls the others through their entry stubs or directly) follows
+ * the order of the calls: in every order, and compiled all at once, each
+ * call gives the interpreter's result or trap, named at the same place
+ * (the side table of sites grows in code order). */
+static void test_lazy_any_order(void **state)
+{
+	NEED_JIT();
+	struct ctx *c = *state;
+	const size_t n = sizeof(calls) / sizeof(calls[0]);
+	for (size_t first = 0; first <= n; first += 3) {
+		struct ctx j = {0};
+		struct err e = {0};
+		struct capsa_wasm_limits lim = {.engine = CAPSA_WASM_ENGINE_JIT,
+		                                .call_depth = 5000};
+		j.m = c[0].m;
+		j.s = capsa_wasm_store_new(&lim, &e);
+		assert_non_null(j.s);
+		if (first == n) /* the last round: everything at instantiation */
+			assert_int_equal(wasm_jit_eager(j.s, &e), 0);
+		j.in = capsa_wasm_instantiate(j.s, j.m, resolve, &j, NULL, &e);
+		assert_non_null(j.in);
+		for (uint32_t i = 0; i < j.m->nfuncs - j.m->nimp_funcs; i++)
+			assert_non_null(j.in->funcs[j.m->nimp_funcs + i]->jit);
+		for (size_t k = 0; k < n; k++) {
+			const struct call *cl = &calls[(first + k) % n];
+			struct capsa_wasm_trap_info info[2];
+			union capsa_wasm_val cells[2][2];
+			struct ctx *eng[2] = {&j, &c[1]};
+			for (int x = 0; x < 2; x++) {
+				memcpy(cells[x], cl->args, sizeof(cl->args));
+				assert_int_equal(capsa_wasm_call(eng[x]->s, fn(eng[x], cl->name),
+				                                 cells[x], &info[x]),
+				                 cl->want);
+			}
+			if (cl->want == CAPSA_WASM_OK) {
+				assert_int_equal(cells[0][0].i64, cells[1][0].i64);
+			} else if (cl->want != CAPSA_WASM_TRAP_STACK_EXHAUSTED) {
+				assert_int_equal(info[0].func_index, info[1].func_index);
+				assert_int_equal(info[0].offset, info[1].offset);
+			}
+		}
+		assert_int_equal(wasm_jit_uncompiled(j.in), 0);
+		capsa_wasm_store_free(j.s);
+	}
+}
+
 /* Whether defined function `name` (an export) has interpreter code. */
 static int interpreted(struct ctx *c, const char *name)
 {
@@ -465,6 +512,8 @@ static void test_two_threads(void **state)
 		                                            : CAPSA_WASM_ENGINE_JIT};
 		struct capsa_wasm_store *s = capsa_wasm_store_new(&lim, &e);
 		assert_non_null(s);
+		if (!k) /* compiled whole at instantiation, on two threads */
+			assert_int_equal(wasm_jit_eager(s, &e), 0);
 		struct capsa_wasm_instance *in = capsa_wasm_instantiate(s, m, NULL, NULL, NULL, &e);
 		assert_non_null(in);
 		if (!k)
@@ -692,6 +741,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_available),
 	    cmocka_unit_test(test_same_as_interpreter),
+	    cmocka_unit_test(test_lazy_any_order),
 	    cmocka_unit_test(test_interpreter_code_on_demand),
 	    cmocka_unit_test(test_two_threads),
 	    cmocka_unit_test(test_append_buffers),

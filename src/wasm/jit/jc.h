@@ -75,6 +75,7 @@ struct jit_region {
 	struct capsa_wasm_instance *inst;
 	uint32_t uncompiled;
 	uint32_t tramp, unwind; /* stub offsets */
+	struct jit_lazy *lazy;  /* functions compiled on first call (lazy.c) */
 };
 
 struct jit_store {
@@ -86,6 +87,7 @@ struct jit_store {
 	const struct wtype **sigs; /* canonical signatures; id = index + 1 */
 	uint32_t nsigs, capsigs;
 	uint32_t *sig_tab, sig_mask; /* hash table of their ids (0: empty) */
+	int eager;                   /* compile instances whole, not on first call */
 };
 
 /* Stubs shared by the functions of a region (labels in its buffer). */
@@ -322,6 +324,13 @@ int jc_skip_imm(struct rd *r, uint8_t op);
 int jc_function(struct jc *c, uint32_t defidx);
 
 /* Runtime (runtime.c, helpers.c). */
+/* A compiler for one function of in into b (sites left to the caller);
+ * labels: per defined function its entry, then its register entry. */
+void jit_jc_init(struct jc *c, struct capsa_wasm_instance *in, struct jit_store *js, struct xbuf *b,
+                 const struct jit_stubs *st, uint32_t *labels, uint32_t ndef);
+void jit_jc_release(struct jc *c);
+/* A function left to the interpreter, callable like a compiled one. */
+void jit_interp_stub(struct jc *c, struct capsa_wasm_func *f);
 void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint32_t *unwind);
 _Noreturn void jit_unwind(struct jit_ctx *ctx, int code, uintptr_t pc);
 uint32_t jit_sig(struct jit_store *js, const struct wtype *t);

@@ -33,6 +33,10 @@ static int reserve(struct xbuf *b, size_t n)
 		return -1;
 	if (b->n + n <= b->cap)
 		return 0;
+	if (b->fixed) {
+		b->oom = 1;
+		return -1;
+	}
 	size_t c = b->cap ? b->cap * 2 : 4096;
 	while (c < b->n + n)
 		c *= 2;

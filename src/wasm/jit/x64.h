@@ -70,6 +70,7 @@ struct xbuf {
 	uint8_t *p;
 	size_t n, cap;
 	int oom;
+	int fixed;       /* p is not the buffer's own: past cap is out of memory */
 	int32_t *labels; /* code offset of each label, -1 while unbound */
 	uint32_t nlabels, caplabels;
 	struct xfix {
