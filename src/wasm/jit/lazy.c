@@ -8,8 +8,11 @@
  * (where it runs) and read+write elsewhere (where the compiler writes), so
  * that no page is ever writable and executable at once and compiling one
  * more function needs no mprotect. Functions are placed one after the
- * other, so the side table of sites stays sorted by code address; a
- * compiled entry stub becomes a direct jump to the function. */
+ * other, so the side table of sites stays sorted by code address. Once a
+ * function is compiled its entry stubs become direct jumps to it, and the
+ * calls to it compiled before (noted as pending) are pointed at it: every
+ * direct call ends up a `call rel32` to the callee, as when compiling the
+ * whole module at once. */
 #include "wasm/jit/lazy.h"
 
 #include <stdlib.h>
@@ -25,11 +28,18 @@ struct jit_lazy {
 	struct xbuf b; /* writes into the writable view at the region's offsets */
 	uint8_t *rw;
 	struct jit_stubs st;
-	uint32_t *labels;  /* per defined function: entry, register entry */
-	uint32_t *stubs;   /* per defined function: offset of its two entry stubs */
-	void **slots;      /* per entry stub: where it jumps (common stub until compiled) */
-	uint8_t *done;     /* per defined function: compiled or given to the interpreter */
-	uint32_t nshared;  /* the labels above and the stubs' */
+	uint32_t *labels; /* per defined function: entry, register entry */
+	uint32_t *stubs;  /* per defined function: offset of its two entry stubs */
+	void **slots;     /* per entry stub: where it jumps (common stub until compiled) */
+	uint8_t *done;    /* per defined function: compiled or given to the interpreter */
+	uint32_t nshared; /* the labels above and the stubs' */
+	/* rel32 fields of calls to functions not compiled yet: per entry
+	 * label, the index + 1 of the latest in patches, chained by next */
+	uint32_t *pending;
+	struct lpatch {
+		uint32_t at, next;
+	} * patches;
+	uint32_t npatches, cappatches;
 	uint32_t capsites; /* of the region's sites */
 	size_t code_end;   /* functions stop here; interpreter stubs may go on */
 };
@@ -117,6 +127,8 @@ void jit_lazy_free(struct jit_region *rg)
 	free(lz->stubs);
 	free(lz->slots);
 	free(lz->done);
+	free(lz->pending);
+	free(lz->patches);
 	free(lz);
 	rg->lazy = NULL;
 }
@@ -132,7 +144,8 @@ int jit_lazy_region(struct jit_store *js, struct capsa_wasm_instance *in, struct
 	    !(lz->labels = calloc(2 * (size_t)ndef + 1, sizeof(uint32_t))) ||
 	    !(lz->stubs = calloc(ndef + 1, sizeof(uint32_t))) ||
 	    !(lz->slots = calloc(2 * (size_t)ndef + 1, sizeof(void *))) ||
-	    !(lz->done = calloc(ndef + 1, 1)))
+	    !(lz->done = calloc(ndef + 1, 1)) ||
+	    !(lz->pending = calloc(2 * (size_t)ndef + 1, sizeof(uint32_t))))
 		return err_set(e, ERR_SYSTEM, "out of memory");
 	if (map_twice(rg, lz, e))
 		return -1;
@@ -179,6 +192,41 @@ static void link_stub(struct jit_lazy *lz, struct jit_region *rg, uint32_t i, ui
 	lz->slots[k * (rg->inst->mod->nfuncs - rg->inst->mod->nimp_funcs) + i] = rg->code + to;
 }
 
+/* Notes the calls of the function just compiled to functions not
+ * compiled yet; 0, or -1 out of memory (and nothing noted). */
+static int note_pending(struct jit_lazy *lz, uint32_t ndef)
+{
+	const struct xbuf *b = &lz->b;
+	if ((uint64_t)lz->npatches + b->nfixes > lz->cappatches) {
+		uint64_t n = 2 * ((uint64_t)lz->npatches + b->nfixes);
+		struct lpatch *p = n > UINT32_MAX ? NULL : realloc(lz->patches, n * sizeof(*p));
+		if (!p)
+			return -1;
+		lz->patches = p;
+		lz->cappatches = (uint32_t)n;
+	}
+	for (uint32_t k = 0; k < b->nfixes; k++) {
+		uint32_t l = b->fixes[k].label - lz->labels[0];
+		if (b->fixes[k].label < lz->labels[0] || l >= 2 * ndef || lz->done[l % ndef])
+			continue;
+		lz->patches[lz->npatches] = (struct lpatch){b->fixes[k].at, lz->pending[l]};
+		lz->pending[l] = ++lz->npatches;
+	}
+	return 0;
+}
+
+/* Points the pending calls to entry label l (0 .. 2 * ndef) at its code. */
+static void patch_pending(struct jit_lazy *lz, uint32_t l)
+{
+	int32_t to = lz->b.labels[lz->labels[l]];
+	for (uint32_t k = lz->pending[l]; k; k = lz->patches[k - 1].next) {
+		uint32_t at = lz->patches[k - 1].at;
+		int32_t rel = to - (int32_t)(at + 4);
+		memcpy(lz->rw + at, &rel, 4);
+	}
+	lz->pending[l] = 0;
+}
+
 /* Compiles defined function i at the end of the region's code; its
  * entries, or 0 when it is left to the interpreter. */
 static uint32_t compile_one(struct jit_region *rg, uint32_t i)
@@ -200,7 +248,7 @@ static uint32_t compile_one(struct jit_region *rg, uint32_t i)
 	x_bind(b, lz->labels[i]);
 	int rc = b->oom ? -1 : jc_function(&c, i);
 	jit_jc_release(&c);
-	if (!rc && !x_resolve(b))
+	if (!rc && !x_resolve(b) && !note_pending(lz, ndef))
 		return 1;
 	b->n = start;
 	b->oom = 0;
@@ -268,6 +316,8 @@ void jit_lazy_compile(struct jit_region *rg, uint32_t i)
 	} else {
 		give_up(rg, i);
 	}
+	patch_pending(lz, i);
+	patch_pending(lz, ndef + i);
 	rg->size = b->n;
 }
 
