@@ -582,6 +582,36 @@ static void test_append_buffers(void **state)
 	xb_free(&b);
 }
 
+/* A provisional displacement (the v128 frame area's, completed at the end
+ * of the function) is always encoded in 32 bits, small or not, and its
+ * place is noted; an ordinary one takes the short form. */
+static void test_late_displacement(void **state)
+{
+	(void)state;
+	struct xbuf b = {0};
+	x_load(&b, 1, RAX, xmem(RSP, 8)); /* 48 8b 44 24 08 */
+	assert_int_equal(b.n, 5);
+	assert_int_equal(b.nlates, 0);
+	struct xm m = xmem(RSP, 8);
+	m.late = 1;
+	x_load(&b, 1, RAX, m); /* 48 8b 84 24 + disp32 */
+	assert_int_equal(b.n, 5 + 8);
+	assert_int_equal(b.nlates, 1);
+	assert_int_equal(b.lates[0], 5 + 4);
+	assert_int_equal(b.p[5 + 2], 0x84);
+	int32_t d;
+	memcpy(&d, b.p + b.lates[0], 4);
+	assert_int_equal(d, 8);
+	m = xmem(RBX, 0); /* [rbx] has a form without displacement */
+	m.late = 1;
+	x_sse_rm(&b, 0xf3, 0x0f6f, 3, m); /* f3 0f 6f 9b + disp32 */
+	assert_int_equal(b.nlates, 2);
+	assert_int_equal(b.lates[1], 13 + 4);
+	assert_int_equal(b.p[13 + 3], 0x9b);
+	assert_int_equal(b.n, 13 + 8);
+	xb_free(&b);
+}
+
 /* Fuel: function entries and loop iterations, the same count under both. */
 static void test_fuel(void **state)
 {
@@ -745,6 +775,7 @@ int main(void)
 	    cmocka_unit_test(test_interpreter_code_on_demand),
 	    cmocka_unit_test(test_two_threads),
 	    cmocka_unit_test(test_append_buffers),
+	    cmocka_unit_test(test_late_displacement),
 	    cmocka_unit_test(test_fuel),
 	    cmocka_unit_test(test_interrupt),
 	    cmocka_unit_test(test_register_calls),
