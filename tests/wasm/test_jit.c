@@ -374,6 +374,58 @@ static void test_lazy_any_order(void **state)
 	}
 }
 
+/* A function the compiler leaves to the interpreter (its frame would pass
+ * 4 MiB) when first called: the calls to it compiled before (pending) and
+ * after go to its interpreter stub, capsa_wasm_call interprets it, and a
+ * trap in it is named as by the interpreter. */
+static void test_lazy_left_to_interpreter(void **state)
+{
+	NEED_JIT();
+	const size_t nv = 270000, cap = 5 * nv + 1024;
+	char *t = malloc(cap);
+	assert_non_null(t);
+	size_t n = (size_t)snprintf(t, cap, "(module (func $big (param i32) (result i32) (local");
+	for (size_t i = 0; i < nv; i++)
+		n += (size_t)snprintf(t + n, cap - n, " v128");
+	snprintf(t + n, cap - n,
+	         ") local.get 0 i32.eqz if unreachable end local.get 0 i32.const 1 i32.add)\n"
+	         "(export \"big\" (func $big))\n"
+	         "(func (export \"early\") (param i32) (result i32) local.get 0 call $big)\n"
+	         "(func (export \"late\") (param i32) (result i32)\n"
+	         "  local.get 0 call $big i32.const 10 i32.add))\n");
+	struct ctx c[2];
+	open_text(&c[0], CAPSA_WASM_ENGINE_JIT, t);
+	open_text(&c[1], CAPSA_WASM_ENGINE_INTERP, t);
+	free(t);
+	static const struct {
+		const char *name;
+		int32_t arg, want;
+	} seq[] = {
+	    {"early", 5, 6}, {"late", 5, 16}, {"big", 7, 8}, {"early", 0, -1}, {"late", 0, -1}};
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		struct capsa_wasm_trap_info info[2];
+		for (int e = 0; e < 2; e++) {
+			union capsa_wasm_val cells[1] = {{.i32 = seq[i].arg}};
+			enum capsa_wasm_trap tr =
+			    capsa_wasm_call(c[e].s, fn(&c[e], seq[i].name), cells, &info[e]);
+			assert_int_equal(tr, seq[i].want < 0 ? CAPSA_WASM_TRAP_UNREACHABLE
+			                                     : CAPSA_WASM_OK);
+			if (seq[i].want >= 0)
+				assert_int_equal(cells[0].i32, seq[i].want);
+		}
+		if (seq[i].want < 0) {
+			assert_int_equal(info[0].func_index, 0);
+			assert_int_equal(info[0].func_index, info[1].func_index);
+			assert_int_equal(info[0].offset, info[1].offset);
+		}
+	}
+	assert_null(fn(&c[0], "big")->jit);
+	assert_non_null(fn(&c[0], "early")->jit);
+	assert_int_equal(wasm_jit_uncompiled(c[0].in), 1);
+	close_engine(&c[0]);
+	close_engine(&c[1]);
+}
+
 /* Whether defined function `name` (an export) has interpreter code. */
 static int interpreted(struct ctx *c, const char *name)
 {
@@ -772,6 +824,7 @@ int main(void)
 	    cmocka_unit_test(test_available),
 	    cmocka_unit_test(test_same_as_interpreter),
 	    cmocka_unit_test(test_lazy_any_order),
+	    cmocka_unit_test(test_lazy_left_to_interpreter),
 	    cmocka_unit_test(test_interpreter_code_on_demand),
 	    cmocka_unit_test(test_two_threads),
 	    cmocka_unit_test(test_append_buffers),
