@@ -599,10 +599,15 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	struct jit_store *js = store_jit(s, e);
 	if (!js)
 		return -1;
-	/* A dump shows the whole module: compiled now. */
+	/* A dump shows the whole module: compiled now. So is a module whose
+	 * region cannot be mapped twice (memory files without execute
+	 * permission, vm.memfd_noexec = 2, or a policy refusing them). */
 	const char *dump = getenv("CAPSA_JIT_DUMP");
-	if (!js->eager && (!dump || !*dump))
-		return lazy_instance(js, in, e);
+	if (!js->eager && (!dump || !*dump)) {
+		if (!lazy_instance(js, in, e))
+			return 0;
+		err_clear(e);
+	}
 	const struct capsa_wasm_module *m = in->mod;
 	uint32_t ndef = m->nfuncs - m->nimp_funcs;
 	struct jit_region *rg = calloc(1, sizeof(*rg));
