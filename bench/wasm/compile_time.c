@@ -2,15 +2,17 @@
 /* Compile-time probe for bench/wasm/compile.sh:
  *   compile_time ENGINE MODULE.wasm RUNS
  * loads (decodes and validates) MODULE and instantiates it in a store of
- * ENGINE (jit or interp; function imports become stubs that return zeros),
- * RUNS times, then calls every exported function once with one unit of
- * fuel (so that an engine compiling on first call compiles each; the
- * interpreter makes its code of a function on its first call). Prints
- * the code section's size and the medians in seconds:
+ * ENGINE (jit, jit-eager or interp; function imports become stubs that
+ * return zeros), RUNS times, then calls every exported function once with
+ * one unit of fuel (the JIT compiles a function on its first call, or with
+ * jit-eager every function at instantiation; the interpreter makes its
+ * code of a function on its first call). Prints the code section's size
+ * and the medians in seconds:
  *   "code_bytes N load S instantiate S first_calls S". */
 #include "capsa/wasm.h"
 
 #include "lib/file.h"
+#include "wasm/jit/jit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,8 +81,8 @@ static double median(double *v, int n)
 }
 
 /* One round; times in t[0..3). 0 on success. */
-static int round_trip(const uint8_t *bytes, size_t len, enum capsa_wasm_engine eng, double *t,
-                      struct err *e)
+static int round_trip(const uint8_t *bytes, size_t len, enum capsa_wasm_engine eng, int eager,
+                      double *t, struct err *e)
 {
 	double t0 = now();
 	struct capsa_wasm_module *m = capsa_wasm_module_load(bytes, len, e);
@@ -89,7 +91,8 @@ static int round_trip(const uint8_t *bytes, size_t len, enum capsa_wasm_engine e
 	double t1 = now();
 	struct capsa_wasm_limits lim = {.engine = eng};
 	struct capsa_wasm_store *s = capsa_wasm_store_new(&lim, e);
-	if (!s) {
+	if (!s || (eager && wasm_jit_eager(s, e))) {
+		capsa_wasm_store_free(s);
 		capsa_wasm_module_free(m);
 		return -1;
 	}
@@ -123,12 +126,13 @@ static int round_trip(const uint8_t *bytes, size_t len, enum capsa_wasm_engine e
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
-		fprintf(stderr, "usage: compile_time jit|interp MODULE.wasm RUNS\n");
+		fprintf(stderr, "usage: compile_time jit|jit-eager|interp MODULE.wasm RUNS\n");
 		return 2;
 	}
-	enum capsa_wasm_engine eng = !strcmp(argv[1], "jit")      ? CAPSA_WASM_ENGINE_JIT
-	                             : !strcmp(argv[1], "interp") ? CAPSA_WASM_ENGINE_INTERP
-	                                                          : CAPSA_WASM_ENGINE_DEFAULT;
+	int eager = !strcmp(argv[1], "jit-eager");
+	enum capsa_wasm_engine eng = !strcmp(argv[1], "jit") || eager ? CAPSA_WASM_ENGINE_JIT
+	                             : !strcmp(argv[1], "interp")     ? CAPSA_WASM_ENGINE_INTERP
+	                                                              : CAPSA_WASM_ENGINE_DEFAULT;
 	int runs = atoi(argv[3]);
 	if (eng == CAPSA_WASM_ENGINE_DEFAULT || runs < 1 || runs > 1000) {
 		fprintf(stderr, "compile_time: bad engine %s or runs %s\n", argv[1], argv[3]);
@@ -159,7 +163,7 @@ int main(int argc, char **argv)
 	double med[3];
 	int rc = 0;
 	for (int r = 0; r < runs && !rc; r++)
-		if (round_trip(bytes, len, eng, t + 3 * r, &e)) {
+		if (round_trip(bytes, len, eng, eager, t + 3 * r, &e)) {
 			fprintf(stderr, "compile_time: %s: %s\n", argv[2], e.msg);
 			rc = 1;
 		}

@@ -327,6 +327,105 @@ static void test_same_as_interpreter(void **state)
 	assert_int_equal(wasm_jit_uncompiled(c[1].in), 0);
 }
 
+/* Functions are compiled on their first call, so which is compiled first
+ * (and calls the others through their entry stubs or directly) follows
+ * the order of the calls: in every order, and compiled all at once, each
+ * call gives the interpreter's result or trap, named at the same place
+ * (the side table of sites grows in code order). */
+static void test_lazy_any_order(void **state)
+{
+	NEED_JIT();
+	struct ctx *c = *state;
+	const size_t n = sizeof(calls) / sizeof(calls[0]);
+	for (size_t first = 0; first <= n; first += 3) {
+		struct ctx j = {0};
+		struct err e = {0};
+		struct capsa_wasm_limits lim = {.engine = CAPSA_WASM_ENGINE_JIT,
+		                                .call_depth = 5000};
+		j.m = c[0].m;
+		j.s = capsa_wasm_store_new(&lim, &e);
+		assert_non_null(j.s);
+		if (first == n) /* the last round: everything at instantiation */
+			assert_int_equal(wasm_jit_eager(j.s, &e), 0);
+		j.in = capsa_wasm_instantiate(j.s, j.m, resolve, &j, NULL, &e);
+		assert_non_null(j.in);
+		for (uint32_t i = 0; i < j.m->nfuncs - j.m->nimp_funcs; i++)
+			assert_non_null(j.in->funcs[j.m->nimp_funcs + i]->jit);
+		for (size_t k = 0; k < n; k++) {
+			const struct call *cl = &calls[(first + k) % n];
+			struct capsa_wasm_trap_info info[2];
+			union capsa_wasm_val cells[2][2];
+			struct ctx *eng[2] = {&j, &c[1]};
+			for (int x = 0; x < 2; x++) {
+				memcpy(cells[x], cl->args, sizeof(cl->args));
+				assert_int_equal(capsa_wasm_call(eng[x]->s, fn(eng[x], cl->name),
+				                                 cells[x], &info[x]),
+				                 cl->want);
+			}
+			if (cl->want == CAPSA_WASM_OK) {
+				assert_int_equal(cells[0][0].i64, cells[1][0].i64);
+			} else if (cl->want != CAPSA_WASM_TRAP_STACK_EXHAUSTED) {
+				assert_int_equal(info[0].func_index, info[1].func_index);
+				assert_int_equal(info[0].offset, info[1].offset);
+			}
+		}
+		assert_int_equal(wasm_jit_uncompiled(j.in), 0);
+		capsa_wasm_store_free(j.s);
+	}
+}
+
+/* A function the compiler leaves to the interpreter (its frame would pass
+ * 4 MiB) when first called: the calls to it compiled before (pending) and
+ * after go to its interpreter stub, capsa_wasm_call interprets it, and a
+ * trap in it is named as by the interpreter. */
+static void test_lazy_left_to_interpreter(void **state)
+{
+	NEED_JIT();
+	const size_t nv = 270000, cap = 5 * nv + 1024;
+	char *t = malloc(cap);
+	assert_non_null(t);
+	size_t n = (size_t)snprintf(t, cap, "(module (func $big (param i32) (result i32) (local");
+	for (size_t i = 0; i < nv; i++)
+		n += (size_t)snprintf(t + n, cap - n, " v128");
+	snprintf(t + n, cap - n,
+	         ") local.get 0 i32.eqz if unreachable end local.get 0 i32.const 1 i32.add)\n"
+	         "(export \"big\" (func $big))\n"
+	         "(func (export \"early\") (param i32) (result i32) local.get 0 call $big)\n"
+	         "(func (export \"late\") (param i32) (result i32)\n"
+	         "  local.get 0 call $big i32.const 10 i32.add))\n");
+	struct ctx c[2];
+	open_text(&c[0], CAPSA_WASM_ENGINE_JIT, t);
+	open_text(&c[1], CAPSA_WASM_ENGINE_INTERP, t);
+	free(t);
+	static const struct {
+		const char *name;
+		int32_t arg, want;
+	} seq[] = {
+	    {"early", 5, 6}, {"late", 5, 16}, {"big", 7, 8}, {"early", 0, -1}, {"late", 0, -1}};
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		struct capsa_wasm_trap_info info[2];
+		for (int e = 0; e < 2; e++) {
+			union capsa_wasm_val cells[1] = {{.i32 = seq[i].arg}};
+			enum capsa_wasm_trap tr =
+			    capsa_wasm_call(c[e].s, fn(&c[e], seq[i].name), cells, &info[e]);
+			assert_int_equal(tr, seq[i].want < 0 ? CAPSA_WASM_TRAP_UNREACHABLE
+			                                     : CAPSA_WASM_OK);
+			if (seq[i].want >= 0)
+				assert_int_equal(cells[0].i32, seq[i].want);
+		}
+		if (seq[i].want < 0) {
+			assert_int_equal(info[0].func_index, 0);
+			assert_int_equal(info[0].func_index, info[1].func_index);
+			assert_int_equal(info[0].offset, info[1].offset);
+		}
+	}
+	assert_null(fn(&c[0], "big")->jit);
+	assert_non_null(fn(&c[0], "early")->jit);
+	assert_int_equal(wasm_jit_uncompiled(c[0].in), 1);
+	close_engine(&c[0]);
+	close_engine(&c[1]);
+}
+
 /* Whether defined function `name` (an export) has interpreter code. */
 static int interpreted(struct ctx *c, const char *name)
 {
@@ -465,6 +564,8 @@ static void test_two_threads(void **state)
 		                                            : CAPSA_WASM_ENGINE_JIT};
 		struct capsa_wasm_store *s = capsa_wasm_store_new(&lim, &e);
 		assert_non_null(s);
+		if (!k) /* compiled whole at instantiation, on two threads */
+			assert_int_equal(wasm_jit_eager(s, &e), 0);
 		struct capsa_wasm_instance *in = capsa_wasm_instantiate(s, m, NULL, NULL, NULL, &e);
 		assert_non_null(in);
 		if (!k)
@@ -530,6 +631,36 @@ static void test_append_buffers(void **state)
 	assert_true(x_append(&a, &b, 2) > 0);
 	assert_int_equal(x_resolve(&a), -1);
 	xb_free(&a);
+	xb_free(&b);
+}
+
+/* A provisional displacement (the v128 frame area's, completed at the end
+ * of the function) is always encoded in 32 bits, small or not, and its
+ * place is noted; an ordinary one takes the short form. */
+static void test_late_displacement(void **state)
+{
+	(void)state;
+	struct xbuf b = {0};
+	x_load(&b, 1, RAX, xmem(RSP, 8)); /* 48 8b 44 24 08 */
+	assert_int_equal(b.n, 5);
+	assert_int_equal(b.nlates, 0);
+	struct xm m = xmem(RSP, 8);
+	m.late = 1;
+	x_load(&b, 1, RAX, m); /* 48 8b 84 24 + disp32 */
+	assert_int_equal(b.n, 5 + 8);
+	assert_int_equal(b.nlates, 1);
+	assert_int_equal(b.lates[0], 5 + 4);
+	assert_int_equal(b.p[5 + 2], 0x84);
+	int32_t d;
+	memcpy(&d, b.p + b.lates[0], 4);
+	assert_int_equal(d, 8);
+	m = xmem(RBX, 0); /* [rbx] has a form without displacement */
+	m.late = 1;
+	x_sse_rm(&b, 0xf3, 0x0f6f, 3, m); /* f3 0f 6f 9b + disp32 */
+	assert_int_equal(b.nlates, 2);
+	assert_int_equal(b.lates[1], 13 + 4);
+	assert_int_equal(b.p[13 + 3], 0x9b);
+	assert_int_equal(b.n, 13 + 8);
 	xb_free(&b);
 }
 
@@ -692,9 +823,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_available),
 	    cmocka_unit_test(test_same_as_interpreter),
+	    cmocka_unit_test(test_lazy_any_order),
+	    cmocka_unit_test(test_lazy_left_to_interpreter),
 	    cmocka_unit_test(test_interpreter_code_on_demand),
 	    cmocka_unit_test(test_two_threads),
 	    cmocka_unit_test(test_append_buffers),
+	    cmocka_unit_test(test_late_displacement),
 	    cmocka_unit_test(test_fuel),
 	    cmocka_unit_test(test_interrupt),
 	    cmocka_unit_test(test_register_calls),

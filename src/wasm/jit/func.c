@@ -915,7 +915,7 @@ static int compile_pass(struct jc *c, uint32_t defidx)
 	 * returns (the interpreter tolerates that too). */
 	uint64_t slots = 2 + (uint64_t)c->nlocals + c->nextra + c->maxh + 8;
 	uint64_t frame = slots * 8;
-	if (c->wide)
+	if (c->wide || c->b->nlates)
 		frame = jc_wide_frame(c, (uint32_t)(frame < 0x7fff0000 ? frame : 0x7fff0000));
 	if (frame % 16 == 0)
 		frame += 8;
@@ -928,31 +928,12 @@ static int compile_pass(struct jc *c, uint32_t defidx)
 	return c->fail || c->b->oom ? -1 : 0;
 }
 
-/* A function with v128 values is compiled twice: the first pass measures
- * the 8-byte part of the frame, so that the second can address the
- * 16-byte area above it. */
+/* One pass: the 16-byte area of v128 values is addressed provisionally
+ * and placed at the end (jc_wide_frame). */
 int jc_function(struct jc *c, uint32_t defidx)
 {
-	struct jc start = *c;
-	size_t n = c->b->n;
-	uint32_t nfixes = c->b->nfixes, nsites = *c->nsites;
-	int rc = compile_pass(c, defidx);
-	if (rc || !c->wide || c->wbase)
-		return rc;
-	uint64_t narrow = 8 * (1 + (uint64_t)c->nlocals + c->nextra + c->maxh + 8);
-	uint32_t maxh = c->maxh, wcells = c->wcells;
-	free(c->loc);
-	free(c->vs);
-	free(c->cs);
-	free(c->traps);
-	*c = start;
-	c->b->n = n;
-	c->b->nfixes = nfixes;
-	*c->nsites = nsites;
-	if (narrow > 0x40000000)
-		return -1;
-	c->wbase = (uint32_t)((narrow + 15) & ~15ull);
-	c->wmaxh = maxh;
-	c->wcells = wcells;
+	c->wbase = JW_LATE_BASE;
+	c->wmaxh = JW_LATE_CELLS / 16;
+	c->b->nlates = 0;
 	return compile_pass(c, defidx);
 }

@@ -75,6 +75,7 @@ struct jit_region {
 	struct capsa_wasm_instance *inst;
 	uint32_t uncompiled;
 	uint32_t tramp, unwind; /* stub offsets */
+	struct jit_lazy *lazy;  /* functions compiled on first call (lazy.c) */
 };
 
 struct jit_store {
@@ -86,6 +87,7 @@ struct jit_store {
 	const struct wtype **sigs; /* canonical signatures; id = index + 1 */
 	uint32_t nsigs, capsigs;
 	uint32_t *sig_tab, sig_mask; /* hash table of their ids (0: empty) */
+	int eager;                   /* compile instances whole, not on first call */
 };
 
 /* Stubs shared by the functions of a region (labels in its buffer). */
@@ -160,9 +162,11 @@ struct jc {
 	 * is left to the interpreter. */
 	uint64_t work, work_limit;
 	int fail; /* out of memory or not supported: leave it to the interpreter */
-	/* v128 values (simd.c): 16-byte homes above the 8-byte slots, placed
-	 * once a first pass has measured the frame (wbase 0 until then). */
-	int wide;          /* the function has v128 values: compiled twice */
+	/* v128 values (simd.c): 16-byte homes above the 8-byte slots, whose
+	 * size is known at the end of the function: the code addresses the
+	 * area with provisional displacements (JW_LATE_BASE, JW_LATE_CELLS)
+	 * that jc_wide_frame completes. */
+	int wide;          /* the function has v128 values or uses the area */
 	uint32_t wbase;    /* frame offset of the 16-byte area */
 	uint32_t nwlocals; /* v128 locals */
 	uint32_t wmaxh;    /* stack height the area has room for */
@@ -203,9 +207,15 @@ static inline struct xm jc_slot(const struct jc *c, uint32_t pos)
 /* The 16-byte area: scratch for runtime calls, v128 locals, v128 stack
  * positions, then the cells of calls with v128 arguments. */
 #define JW_SCRATCH 96
+/* Provisional wbase, and 16 * wmaxh, while a function is compiled: apart
+ * from each other and from every 8-byte slot's offset. */
+#define JW_LATE_BASE  0x10000000u
+#define JW_LATE_CELLS 0x20000000u
 static inline struct xm jc_wlocal(const struct jc *c, uint32_t widx)
 {
-	return xmem(RSP, (int32_t)(c->wbase + JW_SCRATCH + 16 * widx));
+	struct xm m = xmem(RSP, (int32_t)(c->wbase + JW_SCRATCH + 16 * widx));
+	m.late = 1;
+	return m;
 }
 static inline struct xm jc_local(const struct jc *c, uint32_t i)
 {
@@ -294,6 +304,9 @@ int jc_op_simd(struct jc *c, uint32_t sub);
 void jc_copy16(struct jc *c, struct xm dst, struct xm src);
 struct xm jc_cells(struct jc *c);
 void jc_marshal(struct jc *c, const struct wtype *ft, uint32_t base, int back);
+/* At the end of a function using the 16-byte area: places it above the
+ * 8-byte part of the frame, completes the displacements addressing it and
+ * returns the frame's size (at least frame). */
 uint32_t jc_wide_frame(struct jc *c, uint32_t frame);
 /* Around a call from a runtime stub into C: keep every XMM register and
  * the general registers gprs[0..n) (RBP holds the RSP of entry, the frame
@@ -311,6 +324,13 @@ int jc_skip_imm(struct rd *r, uint8_t op);
 int jc_function(struct jc *c, uint32_t defidx);
 
 /* Runtime (runtime.c, helpers.c). */
+/* A compiler for one function of in into b (sites left to the caller);
+ * labels: per defined function its entry, then its register entry. */
+void jit_jc_init(struct jc *c, struct capsa_wasm_instance *in, struct jit_store *js, struct xbuf *b,
+                 const struct jit_stubs *st, uint32_t *labels, uint32_t ndef);
+void jit_jc_release(struct jc *c);
+/* A function left to the interpreter, callable like a compiled one. */
+void jit_interp_stub(struct jc *c, struct capsa_wasm_func *f);
 void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint32_t *unwind);
 _Noreturn void jit_unwind(struct jit_ctx *ctx, int code, uintptr_t pc);
 uint32_t jit_sig(struct jit_store *js, const struct wtype *t);

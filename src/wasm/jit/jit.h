@@ -15,15 +15,19 @@ int wasm_jit_host_ok(void);
 /* Modules with at least this many bytes of function bodies are compiled
  * on two threads (docs/wasm.md, "Compile speed"). */
 #define WASM_JIT_PARALLEL_BYTES (96u << 10)
-/* Compiles every function of a new instance it can (the rest stay
- * interpreted); 0 or -1 with e set when out of memory. */
+/* Prepares a new instance: its functions are compiled on their first
+ * call, or (eager stores) every function now; those the compiler does not
+ * take stay interpreted. 0 or -1 with e set when out of memory. */
 int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in, struct err *e);
+/* Makes store s compile every function of its next instances at
+ * instantiation (as CAPSA_JIT_DUMP does); 0 or -1 with e set. */
+int wasm_jit_eager(struct capsa_wasm_store *s, struct err *e);
 /* Calls a compiled function (f->jit != NULL) like wasm_interp_call. */
 enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm_func *f,
                                    uint64_t *cells, struct capsa_wasm_trap_info *info);
 void wasm_jit_store_free(struct jit_store *js);
 /* Functions of the instance left to the interpreter (0 when the store
- * interprets everything). */
+ * interprets everything); compiles those not compiled yet first. */
 uint32_t wasm_jit_uncompiled(const struct capsa_wasm_instance *in);
 
 #endif

@@ -118,6 +118,32 @@ int jc_skip_imm(struct rd *r, uint8_t op)
 	}
 }
 
+/* One LEB128 number skipped (the body is validated: only its end is
+ * checked); 0 or -1. */
+static inline int skip_leb(struct rd *r)
+{
+	while (r->p < r->end && (*r->p & 0x80))
+		r->p++;
+	if (r->p >= r->end)
+		return -1;
+	r->p++;
+	return 0;
+}
+
+/* The immediates of the most common instructions skipped inline, the rest
+ * through jc_skip_imm. */
+static inline int skip_imm_fast(struct rd *r, uint8_t op)
+{
+	if ((op >= 0x45 && op <= 0xc4) || op == 0x1a || op == 0x1b || op == 0x0b || op == 0x01)
+		return 0; /* no immediate */
+	if ((op >= 0x20 && op <= 0x24) || op == 0x41 || op == 0x42 || op == 0x0c || op == 0x0d ||
+	    op == 0x10)
+		return skip_leb(r);
+	if (op >= 0x28 && op <= 0x3e)
+		return skip_leb(r) || skip_leb(r) ? -1 : 0;
+	return jc_skip_imm(r, op);
+}
+
 struct cand {
 	uint32_t local;
 	uint64_t weight;
@@ -169,7 +195,7 @@ int jc_prepass(struct jc *c)
 			if (!rd_u32(&t, &x) && x < c->nlocals)
 				w[x] += (uint64_t)1 << (3 * (loops < 6 ? loops : 6));
 		}
-		if (jc_skip_imm(&r, op)) {
+		if (skip_imm_fast(&r, op)) {
 			free(w);
 			return -1;
 		}

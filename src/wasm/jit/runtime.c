@@ -19,6 +19,7 @@
 
 #include "wasm/guard.h"
 #include "wasm/jit/helpers.h"
+#include "wasm/jit/lazy.h"
 #include "wasm/jit/simd.h"
 
 #define STACK_BYTES  (64ull << 20)
@@ -230,6 +231,15 @@ static struct jit_store *store_jit(struct capsa_wasm_store *s, struct err *e)
 	return js;
 }
 
+int wasm_jit_eager(struct capsa_wasm_store *s, struct err *e)
+{
+	struct jit_store *js = store_jit(s, e);
+	if (!js)
+		return -1;
+	js->eager = 1;
+	return 0;
+}
+
 void wasm_jit_store_free(struct jit_store *js)
 {
 	if (!js)
@@ -237,6 +247,7 @@ void wasm_jit_store_free(struct jit_store *js)
 	for (uint32_t i = 0; i < js->nregions; i++) {
 		struct jit_region *rg = js->regions[i];
 		munmap(rg->code, rg->map_size);
+		jit_lazy_free(rg);
 		free(rg->sites);
 		free(rg);
 	}
@@ -261,12 +272,14 @@ static const struct jit_region *find_region(const struct jit_store *js, uintptr_
 
 uint32_t wasm_jit_uncompiled(const struct capsa_wasm_instance *in)
 {
-	return in->jit_region ? ((const struct jit_region *)in->jit_region)->uncompiled : 0;
+	struct jit_region *rg = in->jit_region;
+	if (!rg)
+		return 0;
+	jit_lazy_finish(rg);
+	return rg->uncompiled;
 }
 
-/* A function the compiler left to the interpreter, callable like a
- * compiled one. */
-static void interp_stub(struct jc *c, struct capsa_wasm_func *f)
+void jit_interp_stub(struct jc *c, struct capsa_wasm_func *f)
 {
 	struct xbuf *b = c->b;
 	x_alu_ri(b, 1, OP_SUB, RSP, 8);
@@ -288,7 +301,20 @@ static void interp_stub(struct jc *c, struct capsa_wasm_func *f)
 	x_ret(b);
 }
 
-static void jc_release(struct jc *c)
+void jit_jc_init(struct jc *c, struct capsa_wasm_instance *in, struct jit_store *js, struct xbuf *b,
+                 const struct jit_stubs *st, uint32_t *labels, uint32_t ndef)
+{
+	memset(c, 0, sizeof(*c));
+	c->m = (struct capsa_wasm_module *)in->mod;
+	c->in = in;
+	c->js = js;
+	c->b = b;
+	c->st = *st;
+	c->func_labels = labels;
+	c->reg_labels = labels + ndef;
+}
+
+void jit_jc_release(struct jc *c)
 {
 	free(c->loc);
 	free(c->vs);
@@ -341,20 +367,13 @@ static int compile_share(struct jshare *sh)
 		size_t start = b->n;
 		uint32_t nfix = b->nfixes, nsites = sh->nsites;
 		struct jc c;
-		memset(&c, 0, sizeof(c));
-		c.m = (struct capsa_wasm_module *)m;
-		c.in = sh->in;
-		c.js = sh->js;
-		c.b = b;
-		c.st = sh->st;
-		c.func_labels = sh->labels;
-		c.reg_labels = sh->labels + sh->ndef;
+		jit_jc_init(&c, sh->in, sh->js, b, &sh->st, sh->labels, sh->ndef);
 		c.sites = &sh->sites;
 		c.nsites = &sh->nsites;
 		c.capsites = &sh->capsites;
 		x_bind(b, sh->labels[i]);
 		int rc = jc_function(&c, i);
-		jc_release(&c);
+		jit_jc_release(&c);
 		if (b->oom)
 			return -1;
 		sh->compiled[i] = rc == 0;
@@ -373,7 +392,7 @@ static int compile_share(struct jshare *sh)
 			c.capsites = &sh->capsites;
 			x_bind(b, sh->labels[i]);
 			x_bind(b, sh->labels[sh->ndef + i]);
-			interp_stub(&c, sh->in->funcs[m->nimp_funcs + i]);
+			jit_interp_stub(&c, sh->in->funcs[m->nimp_funcs + i]);
 			if (c.fail)
 				return -1;
 		}
@@ -539,11 +558,56 @@ static void dump_code(const struct capsa_wasm_module *m, const struct xbuf *b,
 	fclose(f);
 }
 
+/* Room for one more region in js; 0 or -1. */
+static int region_room(struct jit_store *js)
+{
+	if (js->nregions < js->capregions)
+		return 0;
+	uint32_t n = js->capregions * 2 + 8;
+	struct jit_region **p = realloc(js->regions, n * sizeof(*p));
+	if (!p)
+		return -1;
+	js->regions = p;
+	js->capregions = n;
+	return 0;
+}
+
+/* Functions compiled on first call (lazy.c): a region of stubs now. */
+static int lazy_instance(struct jit_store *js, struct capsa_wasm_instance *in, struct err *e)
+{
+	struct jit_region *rg = calloc(1, sizeof(*rg));
+	if (!rg || region_room(js)) {
+		free(rg);
+		return err_set(e, ERR_SYSTEM, "out of memory");
+	}
+	rg->inst = in;
+	if (jit_lazy_region(js, in, rg, e)) {
+		if (rg->code)
+			munmap(rg->code, rg->map_size);
+		jit_lazy_free(rg);
+		free(rg->sites);
+		free(rg);
+		return -1;
+	}
+	js->regions[js->nregions++] = rg;
+	in->jit_region = rg;
+	return 0;
+}
+
 int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in, struct err *e)
 {
 	struct jit_store *js = store_jit(s, e);
 	if (!js)
 		return -1;
+	/* A dump shows the whole module: compiled now. So is a module whose
+	 * region cannot be mapped twice (memory files without execute
+	 * permission, vm.memfd_noexec = 2, or a policy refusing them). */
+	const char *dump = getenv("CAPSA_JIT_DUMP");
+	if (!js->eager && (!dump || !*dump)) {
+		if (!lazy_instance(js, in, e))
+			return 0;
+		err_clear(e);
+	}
 	const struct capsa_wasm_module *m = in->mod;
 	uint32_t ndef = m->nfuncs - m->nimp_funcs;
 	struct jit_region *rg = calloc(1, sizeof(*rg));
@@ -551,10 +615,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	uint8_t *compiled = calloc(ndef + 1, 1);
 	struct xbuf b = {0};
 	int rc = -1;
-	if (!rg || !labels || !compiled ||
-	    (js->nregions == js->capregions &&
-	     !(js->regions = realloc(js->regions, (js->capregions = js->capregions * 2 + 8) *
-	                                              sizeof(*js->regions))))) {
+	if (!rg || !labels || !compiled || region_room(js)) {
 		err_set(e, ERR_SYSTEM, "out of memory");
 		goto out;
 	}

@@ -19,7 +19,9 @@
 struct xm jc_scratch(struct jc *c, int off)
 {
 	c->wide = 1;
-	return xmem(RSP, (int32_t)c->wbase + off);
+	struct xm m = xmem(RSP, (int32_t)c->wbase + off);
+	m.late = 1;
+	return m;
 }
 
 struct xm jc_vslot(struct jc *c, uint32_t pos, uint8_t type)
@@ -27,8 +29,6 @@ struct xm jc_vslot(struct jc *c, uint32_t pos, uint8_t type)
 	if (type != V128)
 		return jc_slot(c, pos);
 	c->wide = 1;
-	if (c->wbase && pos >= c->wmaxh)
-		c->fail = 1; /* the first pass measured less: cannot happen */
 	return jc_wlocal(c, c->nwlocals + pos);
 }
 
@@ -69,6 +69,22 @@ void jc_marshal(struct jc *c, const struct wtype *ft, uint32_t base, int back)
 
 uint32_t jc_wide_frame(struct jc *c, uint32_t frame)
 {
+	uint64_t narrow = 8 * (1 + (uint64_t)c->nlocals + c->nextra + c->maxh + 8);
+	if (narrow > 0x40000000 || 16ull * c->maxh >= JW_LATE_CELLS - JW_LATE_BASE) {
+		c->fail = 1;
+		return frame;
+	}
+	c->wbase = (uint32_t)((narrow + 15) & ~15ull);
+	c->wmaxh = c->maxh;
+	struct xbuf *b = c->b;
+	for (uint32_t i = 0; i < b->nlates; i++) {
+		uint32_t d;
+		memcpy(&d, b->p + b->lates[i], 4);
+		d += c->wbase - JW_LATE_BASE;
+		if (d - c->wbase >= JW_LATE_CELLS)
+			d += 16 * c->wmaxh - JW_LATE_CELLS;
+		memcpy(b->p + b->lates[i], &d, 4);
+	}
 	uint64_t end =
 	    (uint64_t)c->wbase + JW_SCRATCH + 16ull * (c->nwlocals + c->wmaxh) + 8ull * c->wcells;
 	if (end > 0x7fff0000)

@@ -10,6 +10,7 @@ void xb_free(struct xbuf *b)
 	free(b->p);
 	free(b->labels);
 	free(b->fixes);
+	free(b->lates);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -32,6 +33,10 @@ static int reserve(struct xbuf *b, size_t n)
 		return -1;
 	if (b->n + n <= b->cap)
 		return 0;
+	if (b->fixed) {
+		b->oom = 1;
+		return -1;
+	}
 	size_t c = b->cap ? b->cap * 2 : 4096;
 	while (c < b->n + n)
 		c *= 2;
@@ -106,9 +111,10 @@ void x_rm(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m, int
 		xb_u32(b, (uint32_t)m.disp);
 		return;
 	}
-	int mod = (m.disp == 0 && (base & 7) != RBP)  ? 0
-	          : (m.disp >= -128 && m.disp <= 127) ? 1
-	                                              : 2;
+	int mod = m.late                               ? 2
+	          : (m.disp == 0 && (base & 7) != RBP) ? 0
+	          : (m.disp >= -128 && m.disp <= 127)  ? 1
+	                                               : 2;
 	if (m.index != NO_INDEX || (base & 7) == RSP) {
 		int ss = m.scale == 8 ? 3 : m.scale == 4 ? 2 : m.scale == 2 ? 1 : 0;
 		xb_u8(b, (uint8_t)(mod << 6 | r | 4));
@@ -116,6 +122,12 @@ void x_rm(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m, int
 		      (uint8_t)(ss << 6 | (m.index == NO_INDEX ? 4 : (idx & 7)) << 3 | (base & 7)));
 	} else {
 		xb_u8(b, (uint8_t)(mod << 6 | r | (base & 7)));
+	}
+	if (m.late) {
+		if (grow((void **)&b->lates, &b->caplates, b->nlates, sizeof(uint32_t)))
+			b->oom = 1;
+		else
+			b->lates[b->nlates++] = (uint32_t)b->n;
 	}
 	if (mod == 1)
 		xb_u8(b, (uint8_t)(int8_t)m.disp);

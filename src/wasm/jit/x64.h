@@ -61,27 +61,33 @@ enum {
 struct xm {
 	int base, index, scale; /* scale 1, 2, 4 or 8 */
 	int32_t disp;
+	/* disp is provisional: encoded in 32 bits and its place noted in the
+	 * buffer's lates, for the caller to complete once it is known */
+	int late;
 };
 
 struct xbuf {
 	uint8_t *p;
 	size_t n, cap;
 	int oom;
+	int fixed;       /* p is not the buffer's own: past cap is out of memory */
 	int32_t *labels; /* code offset of each label, -1 while unbound */
 	uint32_t nlabels, caplabels;
 	struct xfix {
 		uint32_t at, label; /* rel32 at this offset, relative to at + 4 */
 	} * fixes;
 	uint32_t nfixes, capfixes;
+	uint32_t *lates; /* offsets of provisional disp32 fields (struct xm's late) */
+	uint32_t nlates, caplates;
 };
 
 static inline struct xm xmem(int base, int32_t disp)
 {
-	return (struct xm){base, NO_INDEX, 1, disp};
+	return (struct xm){base, NO_INDEX, 1, disp, 0};
 }
 static inline struct xm xmemi(int base, int index, int scale, int32_t disp)
 {
-	return (struct xm){base, index, scale, disp};
+	return (struct xm){base, index, scale, disp, 0};
 }
 
 void xb_free(struct xbuf *b);
