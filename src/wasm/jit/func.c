@@ -214,7 +214,9 @@ static void op_block(struct jc *c, uint8_t op)
 	t->height = c->nvs - t->np;
 	if (op == 0x03) {
 		/* Fuel: each branch back to the head pays (branch_to), so that
-		 * running out names that branch, as in the interpreter. */
+		 * running out names that branch, as in the interpreter. The
+		 * head is aligned for the instruction fetch. */
+		x_align16(c->b);
 		x_bind(c->b, t->label);
 	} else if (op == 0x04) {
 		t->else_label = x_label(c->b);
