@@ -76,6 +76,26 @@ static const char *calls_wat =
     "    local.get 3 i32.trunc_f64_s i32.const 5 i32.mul i32.add\n"
     "    local.get 4 i32.const 7 i32.mul i32.add\n"
     "    local.get 22 i32.const 11 i32.mul i32.sub local.get 15 i32.add)\n"
+    "  (func (export \"zext\") (param i32 i64) (result i64)\n"
+    "    (local i32 i32 i32 i32 i32 i32 i32 i32)\n"
+    /* locals 2-9 take the registers; 0 and 1 stay in the frame */
+    "    local.get 0 i32.const 3 i32.mul local.tee 2 i32.const 5 i32.add local.tee 3\n"
+    "    i32.const 7 i32.xor local.tee 4 i32.const 1 i32.shl local.tee 5\n"
+    "    i32.const -1 i32.xor local.tee 6 i32.const 9 i32.sub local.tee 7\n"
+    "    i32.const 11 i32.mul local.tee 8 i32.const 13 i32.add local.set 9\n"
+    "    local.get 3 i32.const 0xffff i32.and local.set 3\n"
+    "    local.get 0 i32.const 0xff i32.and i64.extend_i32_u\n"
+    "    local.get 2 i32.const 0xffff i32.and i64.extend_i32_u i64.const 8 i64.shl i64.add\n"
+    "    local.get 1 i64.const 0xffffffff i64.and i64.xor\n"
+    "    local.get 1 i64.const 3 i64.mul i64.const 0xffffffff i64.and i64.add\n"
+    "    local.get 1 i64.const 0xffff i64.and i64.const 24 i64.shl i64.xor\n"
+    "    local.get 0 i32.const 1 i32.add block end i32.const 0xff i32.and\n"
+    "    i64.extend_i32_u i64.const 40 i64.shl i64.add\n"
+    "    local.get 4 local.get 5 i32.add local.get 6 i32.add local.get 7 i32.add\n"
+    "    local.get 8 i32.add local.get 9 i32.add i32.const 255 i32.and\n"
+    "    local.get 2 local.get 4 i32.add local.get 5 i32.xor local.get 6 i32.add\n"
+    "    local.get 7 i32.sub local.get 8 i32.xor local.get 9 i32.add i32.add\n"
+    "    local.get 3 i32.add i64.extend_i32_u i64.const 48 i64.shl i64.xor)\n"
     "  (func (export \"many\") (param i32 i32) (result i32) (local i32)\n"
     "    local.get 0 i32.const 1 i32.add local.set 2\n"
     "    local.get 2 local.get 1 local.get 0 i32.const 3 i32.mul\n"
@@ -614,6 +634,11 @@ static const struct argcall argcalls[] = {
     {"ldop", {{.i32 = 65520}, {.i64 = 1}}, CAPSA_WASM_TRAP_MEMORY_OOB},
     {"ldop", {{.i32 = 65524}, {.i64 = 1}}, CAPSA_WASM_TRAP_MEMORY_OOB},
     {"ldop", {{.i32 = -1}, {.i64 = 1}}, CAPSA_WASM_TRAP_MEMORY_OOB},
+    {"zext", {{.i32 = 0x12345678}, {.i64 = (int64_t)0x8000000180000001ull}}, CAPSA_WASM_OK},
+    {"zext", {{.i32 = -1}, {.i64 = -1}}, CAPSA_WASM_OK},
+    {"zext", {{.i32 = INT32_MIN}, {.i64 = INT64_MIN}}, CAPSA_WASM_OK},
+    {"zext", {{.i32 = 0}, {.i64 = 0}}, CAPSA_WASM_OK},
+    {"zext", {{.i32 = 0xff80}, {.i64 = 0x7fff00ff}}, CAPSA_WASM_OK},
     {"many", {{.i32 = 5}, {.i32 = -3}}, CAPSA_WASM_OK},
     {"many", {{.i32 = INT32_MAX}, {.i32 = INT32_MIN}}, CAPSA_WASM_OK},
     /* deeper than the call depth limit (5000) */
