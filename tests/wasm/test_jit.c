@@ -96,6 +96,23 @@ static const char *calls_wat =
     "    local.get 2 local.get 4 i32.add local.get 5 i32.xor local.get 6 i32.add\n"
     "    local.get 7 i32.sub local.get 8 i32.xor local.get 9 i32.add i32.add\n"
     "    local.get 3 i32.add i64.extend_i32_u i64.const 48 i64.shl i64.xor)\n"
+    "  (func (export \"ldz\") (param i32) (result i32) (local i32)\n"
+    /* loads tested against zero by br_if, if and select */
+    "    block local.get 0 i32.load8_u i32.eqz br_if 0\n"
+    "      local.get 1 i32.const 1 i32.add local.set 1 end\n"
+    "    local.get 0 i32.load8_s i32.eqz if local.get 1 i32.const 2 i32.add local.set 1 end\n"
+    "    local.get 1 i32.const 4 i32.add local.get 1 local.get 0 i32.load16_s i32.eqz select\n"
+    "    local.set 1\n"
+    "    block local.get 0 i64.load32_u offset=1 i64.eqz br_if 0\n"
+    "      local.get 1 i32.const 8 i32.add local.set 1 end\n"
+    "    local.get 0 i64.load8_s offset=3 i64.eqz if local.get 1 i32.const 16 i32.add\n"
+    "      local.set 1 end\n"
+    "    f64.const 1.5 f64.const 2.5 local.get 0 i32.load i32.eqz select i32.trunc_f64_s\n"
+    "    local.get 1 i32.add local.set 1\n"
+    "    block local.get 0 i64.load offset=2 i64.eqz br_if 0\n"
+    "      local.get 1 i32.const 128 i32.add local.set 1 end\n"
+    "    local.get 0 i64.load16_u i64.eqz if (result i32) i32.const 64 else i32.const 32 end\n"
+    "    local.get 1 i32.add)\n"
     "  (func (export \"many\") (param i32 i32) (result i32) (local i32)\n"
     "    local.get 0 i32.const 1 i32.add local.set 2\n"
     "    local.get 2 local.get 1 local.get 0 i32.const 3 i32.mul\n"
@@ -639,6 +656,15 @@ static const struct argcall argcalls[] = {
     {"zext", {{.i32 = INT32_MIN}, {.i64 = INT64_MIN}}, CAPSA_WASM_OK},
     {"zext", {{.i32 = 0}, {.i64 = 0}}, CAPSA_WASM_OK},
     {"zext", {{.i32 = 0xff80}, {.i64 = 0x7fff00ff}}, CAPSA_WASM_OK},
+    {"ldz", {{.i32 = 96}}, CAPSA_WASM_OK},
+    {"ldz", {{.i32 = 0}}, CAPSA_WASM_OK},
+    {"ldz", {{.i32 = 110}}, CAPSA_WASM_OK},
+    {"ldz", {{.i32 = 112}}, CAPSA_WASM_OK},
+    {"ldz", {{.i32 = 113}}, CAPSA_WASM_OK},
+    {"ldz", {{.i32 = 116}}, CAPSA_WASM_OK},
+    {"ldz", {{.i32 = 65535}}, CAPSA_WASM_TRAP_MEMORY_OOB},
+    {"ldz", {{.i32 = 65532}}, CAPSA_WASM_TRAP_MEMORY_OOB},
+    {"ldz", {{.i32 = -1}}, CAPSA_WASM_TRAP_MEMORY_OOB},
     {"many", {{.i32 = 5}, {.i32 = -3}}, CAPSA_WASM_OK},
     {"many", {{.i32 = INT32_MAX}, {.i32 = INT32_MIN}}, CAPSA_WASM_OK},
     /* deeper than the call depth limit (5000) */

@@ -132,6 +132,11 @@ void jc_pop_cond(struct jc *c, struct jcond *cd)
 {
 	cd->cmp = c->pending_cmp;
 	c->pending_cmp = 0;
+	if (cd->cmp == JC_CMP_ZF) { /* no operand left: the flags hold it */
+		cd->a = (struct jv){JV_CONST, CAPSA_WASM_I32, 0, 0, 0};
+		cd->pa = c->nvs;
+		return;
+	}
 	if (cd->cmp && cd->cmp != 0x45 && cd->cmp != 0x50) {
 		cd->b = jc_pop(c);
 		cd->pb = c->nvs;

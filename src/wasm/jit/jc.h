@@ -177,8 +177,11 @@ struct jc {
 	uint32_t npool;
 };
 
-#define XMM(n)   (16 + (n))
-#define JC_DEPTH 8 /* frame offset of the frame's depth */
+/* pending_cmp: the compare is done (a load tested against zero), the
+ * flags hold it and ZF means true. */
+#define JC_CMP_ZF 0xfe
+#define XMM(n)    (16 + (n))
+#define JC_DEPTH  8 /* frame offset of the frame's depth */
 /* The largest frame a compiled function may have. A bigger one (hundreds
  * of thousands of locals) is left to the interpreter, whose frames are on
  * the heap: on a thread's own stack (8 MiB by default, where compiled code

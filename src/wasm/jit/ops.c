@@ -117,14 +117,15 @@ static int cmp_kind(uint8_t op, int *w)
 
 int jc_cmp_emit(struct jc *c, struct jcond *cd)
 {
+	if (cd->cmp == JC_CMP_ZF)
+		return CC_E;
 	int w, kind = cmp_kind(cd->cmp, &w);
 	return emit_icmp(c, w, kind, &cd->a, cd->pa, &cd->b, cd->pb);
 }
 
 void jc_cmp_branch(struct jc *c, struct jcond *cd, int jump_if, uint32_t label)
 {
-	int w, kind = cmp_kind(cd->cmp, &w);
-	int cc = emit_icmp(c, w, kind, &cd->a, cd->pa, &cd->b, cd->pb);
+	int cc = jc_cmp_emit(c, cd);
 	x_jcc(c->b, jump_if ? cc : cc ^ 1, label);
 }
 
