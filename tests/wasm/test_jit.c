@@ -63,6 +63,64 @@ static const char *wat =
 static const char *calls_wat =
     "(module\n"
     "  (memory 1)\n"
+    "  (type $tm (func (param i32 i32 i32 f64 i32 i32) (result i32)))\n"
+    "  (table 1 funcref)\n"
+    "  (elem (i32.const 0) $many)\n"
+    /* More than 16 locals: the direct entry stores the arguments that came
+     * in registers to their cells, the body reads every one from there. */
+    "  (func $many (param i32 i32 i32 f64 i32 i32) (result i32)\n"
+    "    (local i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)\n"
+    "    local.get 0 local.set 6 local.get 1 local.set 12 local.get 5 local.set 22\n"
+    "    local.get 6 local.get 12 i32.const 2 i32.mul i32.sub\n"
+    "    local.get 2 i32.const 3 i32.mul i32.add\n"
+    "    local.get 3 i32.trunc_f64_s i32.const 5 i32.mul i32.add\n"
+    "    local.get 4 i32.const 7 i32.mul i32.add\n"
+    "    local.get 22 i32.const 11 i32.mul i32.sub local.get 15 i32.add)\n"
+    "  (func (export \"zext\") (param i32 i64) (result i64)\n"
+    "    (local i32 i32 i32 i32 i32 i32 i32 i32)\n"
+    /* locals 2-9 take the registers; 0 and 1 stay in the frame */
+    "    local.get 0 i32.const 3 i32.mul local.tee 2 i32.const 5 i32.add local.tee 3\n"
+    "    i32.const 7 i32.xor local.tee 4 i32.const 1 i32.shl local.tee 5\n"
+    "    i32.const -1 i32.xor local.tee 6 i32.const 9 i32.sub local.tee 7\n"
+    "    i32.const 11 i32.mul local.tee 8 i32.const 13 i32.add local.set 9\n"
+    "    local.get 3 i32.const 0xffff i32.and local.set 3\n"
+    "    local.get 0 i32.const 0xff i32.and i64.extend_i32_u\n"
+    "    local.get 2 i32.const 0xffff i32.and i64.extend_i32_u i64.const 8 i64.shl i64.add\n"
+    "    local.get 1 i64.const 0xffffffff i64.and i64.xor\n"
+    "    local.get 1 i64.const 3 i64.mul i64.const 0xffffffff i64.and i64.add\n"
+    "    local.get 1 i64.const 0xffff i64.and i64.const 24 i64.shl i64.xor\n"
+    "    local.get 0 i32.const 1 i32.add block end i32.const 0xff i32.and\n"
+    "    i64.extend_i32_u i64.const 40 i64.shl i64.add\n"
+    "    local.get 4 local.get 5 i32.add local.get 6 i32.add local.get 7 i32.add\n"
+    "    local.get 8 i32.add local.get 9 i32.add i32.const 255 i32.and\n"
+    "    local.get 2 local.get 4 i32.add local.get 5 i32.xor local.get 6 i32.add\n"
+    "    local.get 7 i32.sub local.get 8 i32.xor local.get 9 i32.add i32.add\n"
+    "    local.get 3 i32.add i64.extend_i32_u i64.const 48 i64.shl i64.xor)\n"
+    "  (func (export \"ldz\") (param i32) (result i32) (local i32)\n"
+    /* loads tested against zero by br_if, if and select */
+    "    block local.get 0 i32.load8_u i32.eqz br_if 0\n"
+    "      local.get 1 i32.const 1 i32.add local.set 1 end\n"
+    "    local.get 0 i32.load8_s i32.eqz if local.get 1 i32.const 2 i32.add local.set 1 end\n"
+    "    local.get 1 i32.const 4 i32.add local.get 1 local.get 0 i32.load16_s i32.eqz select\n"
+    "    local.set 1\n"
+    "    block local.get 0 i64.load32_u offset=1 i64.eqz br_if 0\n"
+    "      local.get 1 i32.const 8 i32.add local.set 1 end\n"
+    "    local.get 0 i64.load8_s offset=3 i64.eqz if local.get 1 i32.const 16 i32.add\n"
+    "      local.set 1 end\n"
+    "    f64.const 1.5 f64.const 2.5 local.get 0 i32.load i32.eqz select i32.trunc_f64_s\n"
+    "    local.get 1 i32.add local.set 1\n"
+    "    block local.get 0 i64.load offset=2 i64.eqz br_if 0\n"
+    "      local.get 1 i32.const 128 i32.add local.set 1 end\n"
+    "    local.get 0 i64.load16_u i64.eqz if (result i32) i32.const 64 else i32.const 32 end\n"
+    "    local.get 1 i32.add)\n"
+    "  (func (export \"many\") (param i32 i32) (result i32) (local i32)\n"
+    "    local.get 0 i32.const 1 i32.add local.set 2\n"
+    "    local.get 2 local.get 1 local.get 0 i32.const 3 i32.mul\n"
+    "    local.get 1 f64.convert_i32_s f64.const 0.5 f64.mul\n"
+    "    local.get 0 local.get 1 i32.xor local.get 1 i32.const 9 i32.sub call $many\n"
+    "    local.get 1 local.get 2 i32.const -4 f64.const -2.75 i32.const 100\n"
+    "    local.get 0 i32.const 0 call_indirect (type $tm) i32.const 1000 i32.mul i32.add\n"
+    "    local.get 2 i32.add)\n"
     "  (data (i32.const 96) \"\\11\\22\\33\\44\\55\\66\\77\\88\\99\\aa\\bb\\cc\\dd\\ee\\ff\\01\")\n"
     "  (data (i32.const 112) "
     "\"\\00\\00\\00\\00\\00\\00\\f8\\3f\\23\\45\\67\\89\\ab\\cd\\ef\\fe\")\n"
@@ -724,6 +782,22 @@ static const struct argcall argcalls[] = {
     {"ldop", {{.i32 = 65520}, {.i64 = 1}}, CAPSA_WASM_TRAP_MEMORY_OOB},
     {"ldop", {{.i32 = 65524}, {.i64 = 1}}, CAPSA_WASM_TRAP_MEMORY_OOB},
     {"ldop", {{.i32 = -1}, {.i64 = 1}}, CAPSA_WASM_TRAP_MEMORY_OOB},
+    {"zext", {{.i32 = 0x12345678}, {.i64 = (int64_t)0x8000000180000001ull}}, CAPSA_WASM_OK},
+    {"zext", {{.i32 = -1}, {.i64 = -1}}, CAPSA_WASM_OK},
+    {"zext", {{.i32 = INT32_MIN}, {.i64 = INT64_MIN}}, CAPSA_WASM_OK},
+    {"zext", {{.i32 = 0}, {.i64 = 0}}, CAPSA_WASM_OK},
+    {"zext", {{.i32 = 0xff80}, {.i64 = 0x7fff00ff}}, CAPSA_WASM_OK},
+    {"ldz", {{.i32 = 96}}, CAPSA_WASM_OK},
+    {"ldz", {{.i32 = 0}}, CAPSA_WASM_OK},
+    {"ldz", {{.i32 = 110}}, CAPSA_WASM_OK},
+    {"ldz", {{.i32 = 112}}, CAPSA_WASM_OK},
+    {"ldz", {{.i32 = 113}}, CAPSA_WASM_OK},
+    {"ldz", {{.i32 = 116}}, CAPSA_WASM_OK},
+    {"ldz", {{.i32 = 65535}}, CAPSA_WASM_TRAP_MEMORY_OOB},
+    {"ldz", {{.i32 = 65532}}, CAPSA_WASM_TRAP_MEMORY_OOB},
+    {"ldz", {{.i32 = -1}}, CAPSA_WASM_TRAP_MEMORY_OOB},
+    {"many", {{.i32 = 5}, {.i32 = -3}}, CAPSA_WASM_OK},
+    {"many", {{.i32 = INT32_MAX}, {.i32 = INT32_MIN}}, CAPSA_WASM_OK},
     /* deeper than the call depth limit (5000) */
     {"chain",
      {{.i32 = 6000}, {.i64 = 5}, {.f64 = 0.25}, {.i32 = 1}, {.f32 = 2.0f}, {.i32 = 9000}},
@@ -792,6 +866,55 @@ static void test_register_calls(void **state)
 	close_engine(&c[1]);
 }
 
+/* A function the compiler leaves to the interpreter (its frame of 600,000
+ * locals is over the limit), called directly from compiled code with its
+ * arguments in registers and through the table, its result read back. */
+static void test_uncompiled_callee(void **state)
+{
+	NEED_JIT();
+	enum { NLOC = 600000 };
+	size_t cap = (size_t)NLOC * 4 + 1024, n = 0;
+	char *t = malloc(cap);
+	assert_non_null(t);
+	n += (size_t)snprintf(t + n, cap - n,
+	                      "(module (type $t (func (param i32 i32) (result i32)))\n"
+	                      "(table 1 funcref) (elem (i32.const 0) $big)\n"
+	                      "(func $big (param i32 i32) (result i32) (local");
+	for (int i = 0; i < NLOC; i++)
+		n += (size_t)snprintf(t + n, cap - n, " i64");
+	snprintf(t + n, cap - n,
+	         ")\n  local.get 0 local.get 1 i32.sub local.get 2 i32.wrap_i64 i32.add)\n"
+	         "(func (export \"direct\") (param i32 i32) (result i32)\n"
+	         "  local.get 0 local.get 1 call $big i32.const 1 i32.add)\n"
+	         "(func (export \"indirect\") (param i32 i32) (result i32)\n"
+	         "  local.get 1 local.get 0 i32.const 0 call_indirect (type $t) i32.const 2 "
+	         "i32.mul))\n");
+	struct ctx c[2];
+	open_text(&c[0], CAPSA_WASM_ENGINE_JIT, t);
+	open_text(&c[1], CAPSA_WASM_ENGINE_INTERP, t);
+	free(t);
+	assert_int_equal(wasm_jit_uncompiled(c[0].in), 1);
+	static const int32_t args[][2] = {{10, 3}, {-5, INT32_MAX}, {INT32_MIN, 1}};
+	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
+		for (int e = 0; e < 2; e++) {
+			union capsa_wasm_val cells[2] = {{.i32 = args[i][0]}, {.i32 = args[i][1]}};
+			assert_int_equal(capsa_wasm_call(c[e].s, fn(&c[e], "direct"), cells, NULL),
+			                 CAPSA_WASM_OK);
+			assert_int_equal(cells[0].i32, (int32_t)((uint32_t)args[i][0] -
+			                                         (uint32_t)args[i][1] + 1u));
+			cells[0].i32 = args[i][0];
+			cells[1].i32 = args[i][1];
+			assert_int_equal(
+			    capsa_wasm_call(c[e].s, fn(&c[e], "indirect"), cells, NULL),
+			    CAPSA_WASM_OK);
+			assert_int_equal(
+			    cells[0].i32,
+			    (int32_t)(((uint32_t)args[i][1] - (uint32_t)args[i][0]) * 2u));
+		}
+	close_engine(&c[0]);
+	close_engine(&c[1]);
+}
+
 static void *interrupter(void *arg)
 {
 	struct timespec ts = {0, 100 * 1000 * 1000};
@@ -832,6 +955,7 @@ int main(void)
 	    cmocka_unit_test(test_fuel),
 	    cmocka_unit_test(test_interrupt),
 	    cmocka_unit_test(test_register_calls),
+	    cmocka_unit_test(test_uncompiled_callee),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -132,6 +132,11 @@ void jc_pop_cond(struct jc *c, struct jcond *cd)
 {
 	cd->cmp = c->pending_cmp;
 	c->pending_cmp = 0;
+	if (cd->cmp == JC_CMP_ZF) { /* no operand left: the flags hold it */
+		cd->a = (struct jv){JV_CONST, CAPSA_WASM_I32, 0, 0, 0};
+		cd->pa = c->nvs;
+		return;
+	}
 	if (cd->cmp && cd->cmp != 0x45 && cd->cmp != 0x50) {
 		cd->b = jc_pop(c);
 		cd->pb = c->nvs;
@@ -214,7 +219,9 @@ static void op_block(struct jc *c, uint8_t op)
 	t->height = c->nvs - t->np;
 	if (op == 0x03) {
 		/* Fuel: each branch back to the head pays (branch_to), so that
-		 * running out names that branch, as in the interpreter. */
+		 * running out names that branch, as in the interpreter. The
+		 * head is aligned for the instruction fetch. */
+		x_align16(c->b);
 		x_bind(c->b, t->label);
 	} else if (op == 0x04) {
 		t->else_label = x_label(c->b);
@@ -418,6 +425,22 @@ static void call_results(struct jc *c, const struct wtype *ft, uint32_t base)
 	call_args_done(c, ft);
 }
 
+/* A compiled callee's single result is in RAX only (jc.h): it replaces
+ * the result slot just pushed. */
+static void result_from_rax(struct jc *c, const struct wtype *ft)
+{
+	if (!jc_result_in_rax(ft))
+		return;
+	uint8_t type = ft->types[ft->nparams];
+	int dst = jc_alloc(c, jt_isf(type));
+	if (dst >= 16)
+		x_rr(c->b, 0x66, jt_w(type), 0x0f6e, dst - 16, RAX, 0);
+	else
+		x_mov_rr(c->b, jt_w(type), dst, RAX);
+	c->nvs--;
+	jc_push_reg(c, type, dst);
+}
+
 static int op_call(struct jc *c)
 {
 	uint32_t fi;
@@ -465,7 +488,10 @@ static int op_call(struct jc *c)
 				late[nlate++].local = v->kind == JV_LOCAL ? v->local : base + k;
 			}
 		}
-		jc_before_call(c);
+		jc_before_direct_call(c, base, ft);
+		for (uint32_t k = 0; k < ft->nparams; k++)
+			if (jc_arg_reg(ft, k) >= 0)
+				jc_free(c, &c->vs[base + k]);
 		jc_pmove(c, nmv, dst, src);
 		for (uint32_t k = 0; k < nlate; k++) {
 			struct jv v = late[k];
@@ -487,17 +513,8 @@ static int op_call(struct jc *c)
 	}
 	jc_after_call(c);
 	call_args_done(c, ft);
-	if (fi >= c->m->nimp_funcs && jc_result_in_rax(ft)) {
-		/* The result is in RAX too (jc.h). */
-		uint8_t type = ft->types[ft->nparams];
-		int dst = jc_alloc(c, jt_isf(type));
-		if (dst >= 16)
-			x_rr(c->b, 0x66, jt_w(type), 0x0f6e, dst - 16, RAX, 0);
-		else
-			x_mov_rr(c->b, jt_w(type), dst, RAX);
-		c->nvs--;
-		jc_push_reg(c, type, dst);
-	}
+	if (fi >= c->m->nimp_funcs)
+		result_from_rax(c, ft);
 	return 0;
 }
 
@@ -544,9 +561,12 @@ static int op_call_indirect(struct jc *c)
 	x_jmp(b, done);
 	x_bind(b, slow);
 	call_helper(c, cells, RAX, NULL);
+	if (jc_result_in_rax(ft)) /* the runtime wrote it to the cells */
+		x_load(b, 1, RAX, cells);
 	x_bind(b, done);
 	jc_after_call(c);
 	call_results(c, ft, base);
+	result_from_rax(c, ft);
 	return 0;
 }
 
@@ -749,19 +769,30 @@ static void params_from_regs(struct jc *c)
 	jc_pmove(c, n, dst, src);
 }
 
+void jc_entry_args(struct jc *c, const struct wtype *ft, uint32_t reg_label, int store)
+{
+	for (uint32_t i = 0; i < ft->nparams; i++) {
+		int r = jc_arg_reg(ft, i);
+		if (r >= 0) /* entered with the arguments in memory only */
+			jc_load_mem(c, ft->types[i], r, xmem(RSI, (int32_t)(8 * i)));
+	}
+	x_bind(c->b, reg_label);
+	for (uint32_t i = 0; i < ft->nparams && store; i++) {
+		int r = jc_arg_reg(ft, i);
+		if (r >= 0)
+			jc_store_reg(c, ft->types[i], xmem(RSI, (int32_t)(8 * i)), r);
+	}
+}
+
 static void prologue(struct jc *c, uint32_t defidx)
 {
 	struct xbuf *b = c->b;
 	uint32_t np = c->ft->nparams, nd = c->nlocals - np;
 	/* rep stosq (many locals) would clobber RCX and RDI: then the
-	 * parameters are read from memory even on a direct call. */
+	 * parameters are read from memory even on a direct call (whose entry
+	 * stores those passed in registers to their cells first). */
 	int regargs = nd <= 16;
-	for (uint32_t i = 0; i < np && regargs; i++) {
-		int r = jc_arg_reg(c->ft, i);
-		if (r >= 0) /* entered with the arguments in memory only */
-			jc_load_mem(c, c->loc[i].type, r, xmem(RSI, (int32_t)(8 * i)));
-	}
-	x_bind(b, c->reg_labels[defidx]);
+	jc_entry_args(c, c->ft, c->reg_labels[defidx], !regargs);
 	x_lea(b, 1, RAX, xmem(RSP, -0x7fffffff));
 	c->frame_fix = (uint32_t)b->n - 4;
 	x_alu_rm(b, 1, OP_CMP, RAX, xmem(R15, CTX_LIMIT));
@@ -769,7 +800,8 @@ static void prologue(struct jc *c, uint32_t defidx)
 	x_alu_ri(b, 1, OP_SUB, RDX, 1);
 	x_jcc(b, CC_S, jc_trap_label(c, CAPSA_WASM_TRAP_STACK_EXHAUSTED));
 	x_mov_rr(b, 1, RSP, RAX);
-	x_store(b, 1, xmem(RSP, 0), RSI);
+	if (c->ft->nresults && !jc_result_in_rax(c->ft))
+		x_store(b, 1, xmem(RSP, 0), RSI); /* where the results go */
 	x_store(b, 1, xmem(RSP, JC_DEPTH), RDX);
 	if (regargs)
 		params_from_regs(c);
@@ -835,10 +867,8 @@ static void epilogue(struct jc *c, uint32_t frame)
 {
 	struct xbuf *b = c->b;
 	const struct wtype *ft = c->ft;
-	if (ft->nresults)
+	if (ft->nresults && !jc_result_in_rax(ft))
 		x_load(b, 1, RDX, xmem(RSP, 0));
-	if (jc_result_in_rax(ft))
-		x_store(b, 1, xmem(RDX, 0), RAX);
 	for (uint32_t k = 0, cell = 0; k < ft->nresults && !jc_result_in_rax(ft); k++) {
 		uint8_t t = ft->types[ft->nparams + k];
 		if (t == CAPSA_WASM_V128) {

@@ -12,9 +12,11 @@
  * registers stay there (and are saved around calls).
  *
  * Internal calling convention: RSI points at the argument cells (results
- * are written back there; a single result is in RAX too; direct calls
- * also pass the first four integer and four float arguments in RCX, R8,
- * R9, R10 and XMM0-3, jc_arg_reg), R15 holds the per-store context, R14 the base
+ * are written back there, except a single result of a signature without
+ * v128 values, which is in RAX only: the entry trampoline stores it; direct
+ * calls pass the first four integer and four float arguments in RCX, R8,
+ * R9, R10 and XMM0-3, jc_arg_reg, and only there, the cells of those are
+ * not written), R15 holds the per-store context, R14 the base
  * of the instance's memory 0, R13 the fuel budget (ctx->budget while
  * compiled code runs; stored there before any call into the runtime);
  * RDX carries the caller's depth into a call (the callee decrements it:
@@ -179,8 +181,11 @@ struct jc {
 	uint32_t npool;
 };
 
-#define XMM(n)   (16 + (n))
-#define JC_DEPTH 8 /* frame offset of the frame's depth */
+/* pending_cmp: the compare is done (a load tested against zero), the
+ * flags hold it and ZF means true. */
+#define JC_CMP_ZF 0xfe
+#define XMM(n)    (16 + (n))
+#define JC_DEPTH  8 /* frame offset of the frame's depth */
 /* The largest frame a compiled function may have. A bigger one (hundreds
  * of thousands of locals) is left to the interpreter, whose frames are on
  * the heap: on a thread's own stack (8 MiB by default, where compiled code
@@ -268,6 +273,14 @@ void jc_push_reg(struct jc *c, uint8_t type, int r);
  * then reload them and the memory base. */
 void jc_before_call(struct jc *c);
 void jc_before_helper(struct jc *c); /* also stores the fuel budget */
+/* jc_before_call for a direct call to a compiled function whose arguments
+ * are the values from position base: those passed in registers stay where
+ * they are (the callee takes them from the registers). */
+void jc_before_direct_call(struct jc *c, uint32_t base, const struct wtype *ft);
+/* A function's two entries (jc.h): with the arguments in memory only, it
+ * loads those passed in registers; then (reg_label) the direct entry, which
+ * stores them to the argument cells when store is set. */
+void jc_entry_args(struct jc *c, const struct wtype *ft, uint32_t reg_label, int store);
 void jc_after_call(struct jc *c);
 /* When the next instruction is local.set or local.tee of a local of type
  * kept in a register (and src, an operand still to be read, is not that

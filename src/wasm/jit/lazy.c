@@ -287,14 +287,18 @@ static void give_up(struct jit_region *rg, uint32_t i)
 	c.capsites = &lz->capsites;
 	c.fidx = m->nimp_funcs + i;
 	c.cur_off = m->code[i].body_off;
+	/* the interpreter reads every argument from the cells: a direct call
+	 * passing some in registers enters after the loads and stores them */
+	uint32_t reg_label = lz->labels[ndef + i];
+	jc_entry_args(&c, f->type, reg_label, 1);
+	uint32_t reg = (uint32_t)b->labels[reg_label];
 	jit_interp_stub(&c, f);
 	b->cap = lz->code_end;
 	rg->uncompiled++;
 	f->jit = NULL;
 	link_stub(lz, rg, i, 0, at);
-	link_stub(lz, rg, i, 1, at);
+	link_stub(lz, rg, i, 1, reg);
 	b->labels[lz->labels[i]] = (int32_t)at;
-	b->labels[lz->labels[ndef + i]] = (int32_t)at;
 }
 
 void jit_lazy_compile(struct jit_region *rg, uint32_t i)

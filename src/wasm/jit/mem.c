@@ -97,6 +97,18 @@ static uint32_t load_op(const struct jc *c, uint8_t op)
 	return 0;
 }
 
+/* An integer load whose value only feeds eqz and then br_if, if or select:
+ * the load is a compare of memory with zero (the flags carry the result to
+ * the branch; what the compiler emits in between is moves only). */
+static int load_eqz(const struct jc *c, uint8_t op)
+{
+	int i64 = op == 0x29 || op >= 0x30;
+	if ((op != 0x28 && op != 0x29 && op < 0x2c) || op > 0x35 || rd_left(&c->r) < 2)
+		return 0;
+	uint8_t br = c->r.p[1];
+	return c->r.p[0] == (i64 ? 0x50 : 0x45) && (br == 0x0d || br == 0x04 || br == 0x1b);
+}
+
 int jc_op_memory(struct jc *c, uint8_t op)
 {
 	uint32_t align, offset;
@@ -107,6 +119,20 @@ int jc_op_memory(struct jc *c, uint8_t op)
 		const struct ldinfo *li = &loads[op - 0x28];
 		struct jv a = jc_pop(c);
 		uint32_t pa = c->nvs;
+		if (load_eqz(c, op)) {
+			c->r.p++; /* the eqz */
+			struct xm m = jc_address(c, &a, pa, offset, li->size, &treg);
+			jc_site(c);
+			/* cmp m, 0: 80 /7 ib, 66 83 /7 ib, 83 /7 ib, REX.W 83 /7 ib */
+			x_rm(c->b, li->size == 2 ? 0x66 : 0, li->size == 8,
+			     li->size == 1 ? 0x80 : 0x83, 7, m, 0);
+			xb_u8(c->b, 0);
+			if (treg >= 0)
+				jc_free_reg(c, treg);
+			jc_free(c, &a);
+			c->pending_cmp = JC_CMP_ZF;
+			return 0;
+		}
 		uint32_t fused = load_op(c, op);
 		if (fused) { /* the operation reads memory itself */
 			int x = c->vs[c->nvs - 1].reg;

@@ -117,14 +117,15 @@ static int cmp_kind(uint8_t op, int *w)
 
 int jc_cmp_emit(struct jc *c, struct jcond *cd)
 {
+	if (cd->cmp == JC_CMP_ZF)
+		return CC_E;
 	int w, kind = cmp_kind(cd->cmp, &w);
 	return emit_icmp(c, w, kind, &cd->a, cd->pa, &cd->b, cd->pb);
 }
 
 void jc_cmp_branch(struct jc *c, struct jcond *cd, int jump_if, uint32_t label)
 {
-	int w, kind = cmp_kind(cd->cmp, &w);
-	int cc = emit_icmp(c, w, kind, &cd->a, cd->pa, &cd->b, cd->pb);
+	int cc = jc_cmp_emit(c, cd);
 	x_jcc(c->b, jump_if ? cc : cc ^ 1, label);
 }
 
@@ -366,6 +367,27 @@ static int lea_form(struct jc *c, int w, uint8_t k, struct jv *a, struct jv *b, 
 	return 1;
 }
 
+/* x & 0xff, x & 0xffff (and i64 x & 0xffffffff) of a local or a value in
+ * memory: one zero-extending move instead of a copy and an and. */
+static int zext_and(struct jc *c, int w, struct jv *a, uint32_t pa, const struct jv *b, int *dst,
+                    int to_local)
+{
+	uint64_t m = w ? b->c : (uint32_t)b->c;
+	uint32_t op = m == 0xff ? 0x0fb6 : m == 0xffff ? 0x0fb7 : m == 0xffffffff ? 0x8b : 0;
+	int r = reg_of(c, a);
+	if (!op || b->kind != JV_CONST || (a->kind == JV_REG && !to_local) ||
+	    (r < 0 && !is_mem(c, a)))
+		return 0;
+	if (!to_local)
+		*dst = jc_alloc(c, 0);
+	if (r >= 0)
+		x_rr(c->b, 0, 0, op, *dst, r, op == 0x0fb6);
+	else
+		x_rm(c->b, 0, 0, op, *dst, mem_of(c, a, pa), 0);
+	jc_free(c, a);
+	return 1;
+}
+
 static void int_binary(struct jc *c, int w, uint8_t k)
 {
 	/* k: add sub mul div_s div_u rem_s rem_u and or xor shl shr_s shr_u rotl rotr */
@@ -396,7 +418,8 @@ static void int_binary(struct jc *c, int w, uint8_t k)
 	}
 	int tee, dst = jc_dst_local(c, type, lea_ok(c, k, &a, &b) ? NULL : &b, &tee);
 	int to_local = dst >= 0;
-	if (lea_form(c, w, k, &a, &b, &dst, to_local)) {
+	if (lea_form(c, w, k, &a, &b, &dst, to_local) ||
+	    (k == 7 && zext_and(c, w, &a, pa, &b, &dst, to_local))) {
 		jc_push_dst(c, type, dst, tee, to_local);
 		return;
 	}

@@ -151,7 +151,9 @@ void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint3
 {
 	static const int saved[] = {RBX, RBP, R12, R13, R14, R15};
 	static const int volat[] = {RAX, RCX, RDX, RSI, RDI, R8, R9, R10, R11};
-	/* tramp(ctx rdi, code rsi, cells rdx, stack_top rcx): eax = 0 or trap */
+	/* tramp(ctx rdi, code rsi, cells rdx, stack_top rcx, ret r8): eax = 0
+	 * or trap; ret (if not NULL) gets the RAX of a function returning its
+	 * single result there. */
 	*tramp = (uint32_t)b->n;
 	for (int i = 0; i < 6; i++)
 		x_push(b, saved[i]);
@@ -163,12 +165,17 @@ void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint3
 	x_rr(b, 0, 1, 0x85, RCX, RCX, 0);
 	x_rr(b, 0, 1, 0x0f45, RSP, RCX, 0); /* cmovnz rsp, rcx */
 	x_push(b, RAX);
-	x_alu_ri(b, 1, OP_SUB, RSP, 8);
+	x_push(b, R8);
 	x_mov_rr(b, 1, R11, RSI);
 	x_mov_rr(b, 1, RSI, RDX);
 	x_load(b, 1, RDX, xmem(R15, CTX_DEPTH));
 	x_rr(b, 0, 0, 0xff, 2, R11, 0);
-	x_alu_ri(b, 1, OP_ADD, RSP, 8);
+	x_pop(b, RDX);
+	uint32_t no_ret = x_label(b);
+	x_rr(b, 0, 1, 0x85, RDX, RDX, 0); /* test */
+	x_jcc(b, CC_E, no_ret);
+	x_store(b, 1, xmem(RDX, 0), RAX);
+	x_bind(b, no_ret);
 	x_pop(b, RSP);
 	x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
 	x_mov_ri(b, 0, RAX, 0);
@@ -391,7 +398,9 @@ static int compile_share(struct jshare *sh)
 			c.nsites = &sh->nsites;
 			c.capsites = &sh->capsites;
 			x_bind(b, sh->labels[i]);
-			x_bind(b, sh->labels[sh->ndef + i]);
+			/* The interpreter reads every argument from the cells. */
+			jc_entry_args(&c, sh->in->funcs[m->nimp_funcs + i]->type,
+			              sh->labels[sh->ndef + i], 1);
 			jit_interp_stub(&c, sh->in->funcs[m->nimp_funcs + i]);
 			if (c.fail)
 				return -1;
@@ -729,7 +738,7 @@ enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm
 	struct jit_ctx *ctx = &js->ctx, saved = *ctx;
 	struct capsa_wasm_trap_info dummy;
 	const struct jit_region *rg = f->inst->jit_region;
-	int (*tramp)(struct jit_ctx *, void *, uint64_t *, uintptr_t);
+	int (*tramp)(struct jit_ctx *, void *, uint64_t *, uintptr_t, uint64_t *);
 	uintptr_t top = 0;
 	ctx->store = s;
 	ctx->info = info ? info : &dummy;
@@ -745,13 +754,14 @@ enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm
 	}
 	ctx->active = 1;
 	ctx->unwind = (void (*)(struct jit_ctx *, int))(uintptr_t)(rg->code + rg->unwind);
-	tramp = (int (*)(struct jit_ctx *, void *, uint64_t *, uintptr_t))(uintptr_t)(rg->code +
-	                                                                              rg->tramp);
+	tramp = (int (*)(struct jit_ctx *, void *, uint64_t *, uintptr_t, uint64_t *))(
+	    uintptr_t)(rg->code + rg->tramp);
 	struct wasm_guard_ctx g;
 	wasm_guard_push(&g);
 	g.resume = resume;
 	g.resume_env = js;
-	enum capsa_wasm_trap t = (enum capsa_wasm_trap)tramp(ctx, f->jit, cells, top);
+	enum capsa_wasm_trap t = (enum capsa_wasm_trap)tramp(
+	    ctx, f->jit, cells, top, jc_result_in_rax(f->type) ? cells : NULL);
 	wasm_guard_pop(&g);
 	if (s->fuel != INT64_MAX && ctx->budget > 0)
 		s->fuel += ctx->budget;

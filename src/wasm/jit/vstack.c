@@ -347,6 +347,15 @@ void jc_before_call(struct jc *c)
 	locals_xfer(c, 1);
 }
 
+void jc_before_direct_call(struct jc *c, uint32_t base, const struct wtype *ft)
+{
+	charge(c, c->nvs);
+	for (uint32_t i = 0; i < c->nvs; i++)
+		if (i < base || jc_arg_reg(ft, i - base) < 0)
+			spill(c, i);
+	locals_xfer(c, 1);
+}
+
 void jc_before_helper(struct jc *c)
 {
 	jc_before_call(c);

@@ -261,6 +261,28 @@ void x_bind(struct xbuf *b, uint32_t l)
 		b->labels[l] = (int32_t)b->n;
 }
 
+void x_align16(struct xbuf *b)
+{
+	/* The long no-op forms (0f 1f /0), 1 to 8 bytes. */
+	static const uint8_t nops[8][8] = {
+	    {0x90},
+	    {0x66, 0x90},
+	    {0x0f, 0x1f, 0x00},
+	    {0x0f, 0x1f, 0x40, 0x00},
+	    {0x0f, 0x1f, 0x44, 0x00, 0x00},
+	    {0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00},
+	    {0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00},
+	    {0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+	};
+	while (b->n % 16 && !b->oom) {
+		size_t n = 16 - b->n % 16;
+		if (n > 8)
+			n = 8;
+		for (size_t i = 0; i < n; i++)
+			xb_u8(b, nops[n - 1][i]);
+	}
+}
+
 void x_rel32(struct xbuf *b, uint32_t l)
 {
 	if (grow((void **)&b->fixes, &b->capfixes, b->nfixes, sizeof(struct xfix))) {

@@ -128,6 +128,8 @@ void x_ret(struct xbuf *b);
 /* Labels and branches (always rel32). */
 uint32_t x_label(struct xbuf *b);
 void x_bind(struct xbuf *b, uint32_t l);
+/* Pads with no-ops to a multiple of 16 bytes (a loop head). */
+void x_align16(struct xbuf *b);
 void x_jmp(struct xbuf *b, uint32_t l);
 void x_jcc(struct xbuf *b, int cc, uint32_t l);
 void x_call_label(struct xbuf *b, uint32_t l);
