@@ -72,6 +72,9 @@ void jit_h_call(struct jit_ctx *ctx, struct capsa_wasm_func *f, uint64_t *cells,
 		ctx->info_done = t != CAPSA_WASM_OK;
 	}
 	s->depth = depth;
+	/* An interrupt while outside compiled code (intr.c) */
+	if (!t && s->interrupted)
+		t = CAPSA_WASM_TRAP_OUT_OF_FUEL;
 	if (t)
 		jit_unwind(ctx, t, pc);
 }

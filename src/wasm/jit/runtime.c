@@ -488,6 +488,8 @@ static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, str
 	                    .next = &next,
 	                    .ndef = ndef};
 	jit_stubs_emit(b, &sh.st, &rg->tramp, &rg->unwind);
+	sh.st.metered = rg->metered;
+	rg->body = (uint32_t)b->n;
 	for (uint32_t i = 0; i < 2 * ndef; i++)
 		labels[i] = x_label(b);
 	uint32_t nshared = b->nlabels;
@@ -551,6 +553,8 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	uint8_t *compiled = calloc(ndef + 1, 1);
 	struct xbuf b = {0};
 	int rc = -1;
+	if (rg)
+		rg->metered = s->fuel != INT64_MAX || wasm_jit_intr_init();
 	if (!rg || !labels || !compiled ||
 	    (js->nregions == js->capregions &&
 	     !(js->regions = realloc(js->regions, (js->capregions = js->capregions * 2 + 8) *
@@ -599,7 +603,10 @@ out:
 	return rc;
 }
 
-static int resume(struct wasm_guard_ctx *g, void *ucv)
+/* A fault anywhere in compiled code, or (code OUT_OF_FUEL, from intr.c) an
+ * interrupt of the store while a compiled function runs: continues at the
+ * unwind stub, which ends the call with the trap. */
+static int resume(struct wasm_guard_ctx *g, void *ucv, int code)
 {
 #if defined(__x86_64__)
 	ucontext_t *uc = ucv;
@@ -608,15 +615,24 @@ static int resume(struct wasm_guard_ctx *g, void *ucv)
 	const struct jit_region *rg = find_region(js, pc);
 	if (!rg)
 		return 0;
+	int64_t budget = (int64_t)uc->uc_mcontext.gregs[REG_R13];
+	if (code == CAPSA_WASM_TRAP_OUT_OF_FUEL) {
+		/* not in the stubs (the trampoline, a trap on its way out) */
+		if (pc < (uintptr_t)rg->code + rg->body || !js->ctx.store ||
+		    !js->ctx.store->interrupted)
+			return 0;
+		budget = 0;
+	}
 	js->ctx.trap_pc = pc;
-	js->ctx.budget = (int64_t)uc->uc_mcontext.gregs[REG_R13];
+	js->ctx.budget = budget;
 	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)(rg->code + rg->unwind);
 	uc->uc_mcontext.gregs[REG_RDI] = (greg_t)(uintptr_t)&js->ctx;
-	uc->uc_mcontext.gregs[REG_RSI] = CAPSA_WASM_TRAP_MEMORY_OOB;
+	uc->uc_mcontext.gregs[REG_RSI] = code;
 	return 1;
 #else
 	(void)g;
 	(void)ucv;
+	(void)code;
 	return 0;
 #endif
 }
@@ -668,6 +684,16 @@ enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm
 	struct jit_ctx *ctx = &js->ctx, saved = *ctx;
 	struct capsa_wasm_trap_info dummy;
 	const struct jit_region *rg = f->inst->jit_region;
+	/* Code without fuel checks cannot count fuel: the interpreter does
+	 * (also once interrupted, which empties the fuel). */
+	int outer = !ctx->active;
+	if (outer)
+		wasm_jit_intr_enter(s);
+	if (!rg->metered && s->fuel != INT64_MAX) {
+		if (outer)
+			wasm_jit_intr_leave(s);
+		return wasm_interp_call(s, f, cells, info);
+	}
 	int (*tramp)(struct jit_ctx *, void *, uint64_t *, uintptr_t);
 	uintptr_t top = 0;
 	ctx->store = s;
@@ -692,6 +718,8 @@ enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm
 	g.resume_env = js;
 	enum capsa_wasm_trap t = (enum capsa_wasm_trap)tramp(ctx, f->jit, cells, top);
 	wasm_guard_pop(&g);
+	if (outer)
+		wasm_jit_intr_leave(s);
 	if (s->fuel != INT64_MAX && ctx->budget > 0)
 		s->fuel += ctx->budget;
 	if (t && !ctx->info_done)
