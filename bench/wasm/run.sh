@@ -27,6 +27,7 @@
 #                                   plain, with --fuel (a budget it never
 #                                   exhausts) and with --timeout (one that
 #                                   never expires); costs are to the plain run
+#   WASM_BENCH_CAPSA=PATH           the capsa binary to run (default build/capsa)
 #   WASM_BENCH_BASE=PATH            with WASM_BENCH_CHECKS: also another capsa
 #                                   binary the same three ways (e.g. an older
 #                                   build), its costs to this one's plain run
@@ -36,7 +37,7 @@ runs=${1:-5}
 factor=${WASM_BENCH_FACTOR:-10}
 wfactor=${WASM_BENCH_WABT_FACTOR:-4}
 out=$root/build/bench-wasm
-capsa=$root/build/capsa
+capsa=${WASM_BENCH_CAPSA:-$root/build/capsa}
 mkdir -p "$out"
 [ -x "$capsa" ] || make -C "$root" build/capsa >/dev/null
 wasi_cc=(clang --target=wasm32-wasi --sysroot=/usr -O2)
