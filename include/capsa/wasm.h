@@ -129,8 +129,8 @@ struct capsa_wasm_store *capsa_wasm_store_new(const struct capsa_wasm_limits *li
 void capsa_wasm_store_free(struct capsa_wasm_store *s);
 /* Fuel: every function entry and loop iteration costs one unit. A negative
  * value means unlimited. Compiled code counts fuel only if it was limited
- * when the instance was created; otherwise calls into it run interpreted
- * while fuel is limited. capsa_wasm_store_interrupt() may be called from
+ * when the store's first instance was created; otherwise calls into it run
+ * interpreted while fuel is limited. capsa_wasm_store_interrupt() may be called from
  * another thread (or a signal handler) to stop execution with OUT_OF_FUEL;
  * compiled code is stopped through SIGURG sent to the thread running it
  * (docs/wasm.md, "Interrupts and signals"). */

@@ -76,9 +76,10 @@ struct jit_region {
 	uint32_t uncompiled;
 	uint32_t tramp, unwind; /* stub offsets */
 	uint32_t body;          /* offset of the first function, after the stubs */
-	/* Fuel checks at entries and loop back edges. Code without them is
-	 * stopped by an interrupt through a signal (intr.c) and is never run
-	 * while the store's fuel is limited (the interpreter runs instead). */
+	/* Fuel checks at entries and loop back edges (in all regions of a
+	 * store or in none). Code without them is stopped by an interrupt
+	 * through a signal (intr.c) and is never run while the store's fuel
+	 * is limited (the interpreter runs instead). */
 	int metered;
 };
 

@@ -553,8 +553,11 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	uint8_t *compiled = calloc(ndef + 1, 1);
 	struct xbuf b = {0};
 	int rc = -1;
+	/* Decided for the store by its first instance: calls between its
+	 * instances (imports, shared tables) then agree on counting fuel. */
 	if (rg)
-		rg->metered = s->fuel != INT64_MAX || wasm_jit_intr_init();
+		rg->metered = js->nregions ? js->regions[0]->metered
+		                           : s->fuel != INT64_MAX || wasm_jit_intr_init();
 	if (!rg || !labels || !compiled ||
 	    (js->nregions == js->capregions &&
 	     !(js->regions = realloc(js->regions, (js->capregions = js->capregions * 2 + 8) *
