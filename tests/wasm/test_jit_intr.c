@@ -133,9 +133,10 @@ static void *interrupter(void *arg)
 	return NULL;
 }
 
-/* Calls export name with argument a, interrupted once from another thread
- * after 100 ms: it must end with "out of fuel" within seconds. */
-static void interrupt_one(enum capsa_wasm_engine eng, const char *name, int32_t a)
+/* Calls export name (function index idx) with argument a, interrupted once
+ * from another thread after 100 ms: it must end with "out of fuel" within
+ * seconds, naming that function. */
+static void interrupt_one(enum capsa_wasm_engine eng, const char *name, uint32_t idx, int32_t a)
 {
 	struct ctx c;
 	open_ctx(&c, eng, -1);
@@ -154,6 +155,7 @@ static void interrupt_one(enum capsa_wasm_engine eng, const char *name, int32_t 
 		printf("# %s: %s after %.2f s\n", name, capsa_wasm_trap_name(t), secs);
 	assert_int_equal(t, CAPSA_WASM_TRAP_OUT_OF_FUEL);
 	assert_true(secs < 5.0);
+	assert_int_equal(info.func_index, idx);
 	if (eng == CAPSA_WASM_ENGINE_JIT)
 		assert_null(fn(&c, name)->code); /* never went to the interpreter */
 	/* Interrupted for good: the next call stops at once. */
@@ -167,8 +169,8 @@ static void test_interrupt_tight_loop(void **state)
 {
 	(void)state;
 	NEED_JIT();
-	interrupt_one(CAPSA_WASM_ENGINE_JIT, "spin", 0);
-	interrupt_one(CAPSA_WASM_ENGINE_JIT, "spinif", 1);
+	interrupt_one(CAPSA_WASM_ENGINE_JIT, "spin", 1, 0);
+	interrupt_one(CAPSA_WASM_ENGINE_JIT, "spinif", 2, 1);
 }
 
 /* fib(60): deep calls, no loop, far longer than the test. */
@@ -176,7 +178,7 @@ static void test_interrupt_recursion(void **state)
 {
 	(void)state;
 	NEED_JIT();
-	interrupt_one(CAPSA_WASM_ENGINE_JIT, "fib", 60);
+	interrupt_one(CAPSA_WASM_ENGINE_JIT, "fib", 3, 60);
 }
 
 /* A loop calling a host function: the signal lands in compiled code or in
@@ -185,7 +187,7 @@ static void test_interrupt_host_loop(void **state)
 {
 	(void)state;
 	NEED_JIT();
-	interrupt_one(CAPSA_WASM_ENGINE_JIT, "hostloop", 0);
+	interrupt_one(CAPSA_WASM_ENGINE_JIT, "hostloop", 4, 0);
 }
 
 /* The interpreter sees the flag with its next fuel slice. */
@@ -193,8 +195,8 @@ static void test_interrupt_interpreter(void **state)
 {
 	(void)state;
 	NEED_JIT();
-	interrupt_one(CAPSA_WASM_ENGINE_INTERP, "spin", 0);
-	interrupt_one(CAPSA_WASM_ENGINE_INTERP, "fib", 60);
+	interrupt_one(CAPSA_WASM_ENGINE_INTERP, "spin", 1, 0);
+	interrupt_one(CAPSA_WASM_ENGINE_INTERP, "fib", 3, 60);
 }
 
 struct outcome {

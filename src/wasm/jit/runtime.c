@@ -640,6 +640,20 @@ static int resume(struct wasm_guard_ctx *g, void *ucv, int code)
 #endif
 }
 
+/* The compiled function whose code holds pc (the one starting last before
+ * it), or NULL. */
+static const struct capsa_wasm_func *containing_func(const struct jit_region *rg, uintptr_t pc)
+{
+	const struct capsa_wasm_instance *in = rg->inst;
+	const struct capsa_wasm_func *best = NULL;
+	for (uint32_t i = in->mod->nimp_funcs; i < in->mod->nfuncs; i++) {
+		const struct capsa_wasm_func *f = in->funcs[i];
+		if (f->jit && (uintptr_t)f->jit <= pc && (!best || f->jit > best->jit))
+			best = f;
+	}
+	return best;
+}
+
 static void fill_from_pc(struct jit_store *js, struct jit_ctx *ctx, enum capsa_wasm_trap t)
 {
 	const struct jit_region *rg = find_region(js, ctx->trap_pc);
@@ -659,6 +673,13 @@ static void fill_from_pc(struct jit_store *js, struct jit_ctx *ctx, enum capsa_w
 			f = rg->inst->funcs[rg->sites[lo].func];
 			off = rg->sites[lo].wasm;
 		}
+	}
+	/* An interrupt (intr.c) stops code anywhere, maybe before the first
+	 * site of its function: then the function is named without an offset. */
+	const struct capsa_wasm_func *holder = rg ? containing_func(rg, ctx->trap_pc) : NULL;
+	if (t == CAPSA_WASM_TRAP_OUT_OF_FUEL && holder && holder != f) {
+		f = holder;
+		off = 0;
 	}
 	wasm_trap_info_fill(ctx->info, t, f, off);
 }
