@@ -22,13 +22,22 @@
 #   WASM_BENCH_SIMD=1               build the wasm with -msimd128 (clang then
 #                                   autovectorizes to wasm SIMD, as it does to
 #                                   SSE2 natively)
+#   WASM_BENCH_CHECKS=1             instead: the cost of --fuel and --timeout
+#                                   in the JIT, each kernel run alternately
+#                                   plain, with --fuel (a budget it never
+#                                   exhausts) and with --timeout (one that
+#                                   never expires); costs are to the plain run
+#   WASM_BENCH_CAPSA=PATH           the capsa binary to run (default build/capsa)
+#   WASM_BENCH_BASE=PATH            with WASM_BENCH_CHECKS: also another capsa
+#                                   binary the same three ways (e.g. an older
+#                                   build), its costs to this one's plain run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-5}
 factor=${WASM_BENCH_FACTOR:-10}
 wfactor=${WASM_BENCH_WABT_FACTOR:-4}
 out=$root/build/bench-wasm
-capsa=$root/build/capsa
+capsa=${WASM_BENCH_CAPSA:-$root/build/capsa}
 mkdir -p "$out"
 [ -x "$capsa" ] || make -C "$root" build/capsa >/dev/null
 wasi_cc=(clang --target=wasm32-wasi --sysroot=/usr -O2)
@@ -75,6 +84,65 @@ geomean() {
 	case " $* " in *" n/a "* | *" - "*) echo "n/a" && return ;; esac
 	printf '%s\n' "$@" | awk '{s += log($1); n++} END {printf "%.2f", exp(s / n)}'
 }
+
+# checks_table SET: WASM_BENCH_CHECKS=1's table for one kernel set.
+checks_table() {
+	local set=$1 src bin base=${WASM_BENCH_BASE:-}
+	src=$root/bench/wasm/${set_src[$set]}.c
+	bin=$out/${set_src[$set]}
+	"${wasi_cc[@]}" "$src" -o "$bin.wasm" -lm
+	clang -O2 "$src" -o "$bin.native" -lm
+	local -a how=("" "--fuel 1000000000000000" "--timeout 1000000")
+	local -a bins=("$capsa")
+	[ -n "$base" ] && bins+=("$base")
+	echo
+	echo "${set_title[$set]}, capsa jit CPU seconds (median of $runs), cost against the plain run of $capsa:"
+	echo
+	local head="| kernel | plain s | --fuel s | --timeout s | --fuel cost | --timeout cost |"
+	local rule="|---|---|---|---|---|---|"
+	if [ -n "$base" ]; then
+		head+=" base plain s | base --fuel s | base --timeout s | base plain cost | base --fuel cost | base --timeout cost |"
+		rule+="---|---|---|---|---|---|"
+	fi
+	echo "$head"
+	echo "$rule"
+	for k in ${WASM_BENCH_KERNELS:-${set_kernels[$set]}}; do
+		case " ${set_kernels[$set]} " in *" $k "*) ;; *) continue ;; esac
+		local expect
+		expect=$("$bin.native" "$k" "$factor")
+		local -A t=()
+		for ((i = 0; i < runs; i++)); do
+			for b in "${!bins[@]}"; do
+				for h in "${!how[@]}"; do
+					# shellcheck disable=SC2086 # the flags split into words
+					t[$b.$h]+="$(time_cmd "$expect" "${bins[$b]}" wasm run --engine jit \
+						${how[$h]} "$bin.wasm" "$k" "$factor") "
+				done
+			done
+		done
+		local row="| $k" plain="" m
+		for b in "${!bins[@]}"; do
+			local -a med=()
+			for h in "${!how[@]}"; do
+				m=$(printf '%s\n' ${t[$b.$h]} | median)
+				med+=("$m")
+				[ -z "$plain" ] && plain=$m
+			done
+			row+=" | ${med[0]} | ${med[1]} | ${med[2]}"
+			[ "$b" = 0 ] && med=("${med[1]}" "${med[2]}")
+			for m in "${med[@]}"; do
+				row+=" | $(awk -v a="$m" -v b="$plain" 'BEGIN {printf "%+.1f %%", 100 * (a / b - 1)}')"
+			done
+		done
+		echo "$row |"
+	done
+}
+
+if [ -n "${WASM_BENCH_CHECKS:-}" ]; then
+	echo "Command: WASM_BENCH_CHECKS=1 bench/wasm/run.sh $runs (WASM_BENCH_FACTOR=$factor), $(date -u +%Y-%m-%d)"
+	for set in $sets; do checks_table "$set"; done
+	exit 0
+fi
 
 jit_ok=0
 echo "Command: bench/wasm/run.sh $runs (WASM_BENCH_FACTOR=$factor; wasm-interp: factor $wfactor, ${WASM_BENCH_WABT_RUNS:-3} runs$simd_note), $(date -u +%Y-%m-%d)"

@@ -128,8 +128,12 @@ struct capsa_wasm_store *capsa_wasm_store_new(const struct capsa_wasm_limits *li
                                               struct err *e);
 void capsa_wasm_store_free(struct capsa_wasm_store *s);
 /* Fuel: every function entry and loop iteration costs one unit. A negative
- * value means unlimited. capsa_wasm_store_interrupt() may be called from
- * another thread (or a signal handler) to stop execution with OUT_OF_FUEL. */
+ * value means unlimited. Compiled code counts fuel only if it was limited
+ * when the store's first instance was created; otherwise calls into it run
+ * interpreted while fuel is limited. capsa_wasm_store_interrupt() may be called from
+ * another thread (or a signal handler) to stop execution with OUT_OF_FUEL;
+ * compiled code is stopped through SIGURG sent to the thread running it
+ * (docs/wasm.md, "Interrupts and signals"). */
 void capsa_wasm_store_set_fuel(struct capsa_wasm_store *s, int64_t fuel);
 int64_t capsa_wasm_store_fuel(const struct capsa_wasm_store *s);
 void capsa_wasm_store_interrupt(struct capsa_wasm_store *s);

@@ -105,9 +105,21 @@ static void *watchdog_main(void *arg)
 		if (rc)
 			timed = 0;
 	}
-	if (!w->done) {
-		w->fired = 1;
+	/* Repeated every millisecond until the run ends: the signal that stops
+	 * compiled code may arrive while it is in a runtime function, which
+	 * then returns into compiled code that does not check the flag. */
+	w->fired = !w->done;
+	while (!w->done) {
 		capsa_wasm_store_interrupt(w->store);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		int rc = pthread_cond_timedwait(&w->cond, &w->lock, &until);
+		if (rc && rc != ETIMEDOUT)
+			break;
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;

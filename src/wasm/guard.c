@@ -66,7 +66,7 @@ static void save_regs(struct wasm_guard_ctx *c, const void *ucv)
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	struct wasm_guard_ctx *c = guard_cur;
-	if (c && si->si_code > 0 && c->resume && c->resume(c, uc))
+	if (c && si->si_code > 0 && c->resume && c->resume(c, uc, CAPSA_WASM_TRAP_MEMORY_OOB))
 		return;
 	if (c && si->si_code > 0) {
 		const struct capsa_wasm_memory *m = c->mem;
@@ -161,4 +161,9 @@ void wasm_guard_push(struct wasm_guard_ctx *c)
 void wasm_guard_pop(struct wasm_guard_ctx *c)
 {
 	guard_cur = c->prev;
+}
+
+struct wasm_guard_ctx *wasm_guard_current(void)
+{
+	return guard_cur;
 }

@@ -23,8 +23,9 @@ struct wasm_guard_ctx {
 	uintptr_t regs[WASM_GUARD_NREGS];
 	unsigned nregs;
 	/* Compiled code: given the signal context of any fault, moves one in
-	 * its code to its trap path and returns 1 (the handler then returns). */
-	int (*resume)(struct wasm_guard_ctx *c, void *uc);
+	 * its code to its trap path (trap code) and returns 1 (the handler then
+	 * returns). */
+	int (*resume)(struct wasm_guard_ctx *c, void *uc, int code);
 	void *resume_env;
 	/* The interpreter's fuel slice not yet spent, kept here (not in a
 	 * register) so that a trap caught by a guard region gives it back. */
@@ -36,5 +37,8 @@ int wasm_guard_init(void);
 /* Around each interpreter entry, after sigsetjmp(c->jb, 0). */
 void wasm_guard_push(struct wasm_guard_ctx *c);
 void wasm_guard_pop(struct wasm_guard_ctx *c);
+/* The innermost context of the calling thread (NULL: none); for signal
+ * handlers. */
+struct wasm_guard_ctx *wasm_guard_current(void);
 
 #endif

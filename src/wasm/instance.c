@@ -225,6 +225,7 @@ void capsa_wasm_store_interrupt(struct capsa_wasm_store *s)
 	uint64_t one = 1;
 	ssize_t r = write(s->intr_fd, &one, sizeof(one));
 	(void)r;
+	wasm_jit_intr_send(s); /* compiled code without fuel checks */
 }
 
 int capsa_wasm_store_interrupt_fd(const struct capsa_wasm_store *s)

@@ -251,7 +251,8 @@ struct capsa_wasm_store {
 	struct capsa_wasm_limits lim;
 	volatile int64_t fuel; /* negative: unlimited */
 	volatile int interrupted;
-	int intr_fd; /* eventfd, readable once interrupted */
+	int intr_fd;          /* eventfd, readable once interrupted */
+	volatile int jit_tid; /* thread running compiled code (0: none) */
 	int64_t saved_fuel;
 	void **objs;
 	uint32_t nobjs, capobjs;

@@ -4,6 +4,7 @@
  * --timeout bounding blocking WASI calls, names from untrusted modules in
  * `inspect` and in error messages, compile error messages and limits. */
 #include "common/testutil.h"
+#include "wasm/engines.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -168,6 +169,14 @@ static const char *write_wat =
     "    (loop $l (br_if $l (i32.eqz\n"
     "      (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))))\n";
 
+/* Busy without calls: a loop of one branch, and one spending its time in
+ * memory.fill (a runtime function in compiled code). */
+static const char *spin_wat = "(module (func (export \"_start\") (loop br 0)))\n";
+static const char *fill_wat =
+    "(module (memory 1)\n"
+    "  (func (export \"_start\")\n"
+    "    (loop (memory.fill (i32.const 0) (i32.const 7) (i32.const 65536)) br 0)))\n";
+
 static void expect_timeout(const char *what, const char *cmdline)
 {
 	struct run_result r;
@@ -179,7 +188,7 @@ static void expect_timeout(const char *what, const char *cmdline)
 	run_result_free(&r);
 }
 
-/* The deadline bounds time spent blocked in WASI calls too: a long sleep
+/* The deadline bounds busy loops (below) and time spent blocked in WASI calls: a long sleep
  * (also in the start function, which runs while instantiating), opening a
  * FIFO with nobody at the other end, a read from a pipe that never gets
  * data, a write to a pipe nobody reads (the FIFO is opened read-write by
@@ -191,6 +200,23 @@ static void test_timeout_blocking_wasi(void **state)
 	assemble("sleep", sleep_wat, mod, sizeof(mod));
 	snprintf(cmd, sizeof(cmd), "exec \"$CAPSA\" wasm run --timeout 300ms '%s'", mod);
 	expect_timeout("sleep 100 s", cmd);
+
+	/* Compiled code without fuel checks (no --fuel) stops as well, and so
+	 * does the interpreter. */
+	const char *eng[] = {"interp", "jit"};
+	for (int e = 0; e < 2 - (wasm_jit_missing() != NULL); e++) {
+		char what[64];
+		assemble("spin", spin_wat, mod, sizeof(mod));
+		snprintf(cmd, sizeof(cmd),
+		         "exec \"$CAPSA\" wasm run --engine %s --timeout 300ms '%s'", eng[e], mod);
+		snprintf(what, sizeof(what), "a loop without calls (%s)", eng[e]);
+		expect_timeout(what, cmd);
+		assemble("fill", fill_wat, mod, sizeof(mod));
+		snprintf(cmd, sizeof(cmd),
+		         "exec \"$CAPSA\" wasm run --engine %s --timeout 300ms '%s'", eng[e], mod);
+		snprintf(what, sizeof(what), "a loop of memory.fill (%s)", eng[e]);
+		expect_timeout(what, cmd);
+	}
 
 	assemble("start_sleep", start_sleep_wat, mod, sizeof(mod));
 	snprintf(cmd, sizeof(cmd), "exec \"$CAPSA\" wasm run --timeout 300ms '%s'", mod);

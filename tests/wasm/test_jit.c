@@ -255,8 +255,12 @@ static void open_text(struct ctx *c, enum capsa_wasm_engine eng, const char *tex
 	assert_non_null(c->m);
 	c->s = capsa_wasm_store_new(&lim, &e);
 	assert_non_null(c->s);
+	/* Limited fuel while instantiating: the compiled code counts fuel,
+	 * which the tests compare with the interpreter's count. */
+	capsa_wasm_store_set_fuel(c->s, INT64_MAX - 1);
 	c->in = capsa_wasm_instantiate(c->s, c->m, resolve, c, NULL, &e);
 	assert_non_null(c->in);
+	capsa_wasm_store_set_fuel(c->s, -1);
 }
 
 static void open_engine(struct ctx *c, enum capsa_wasm_engine eng)

@@ -172,6 +172,8 @@ static void branch_cond(struct jc *c, struct jcond *cd, int jump_if, uint32_t la
 
 static void fuel_check(struct jc *c)
 {
+	if (!c->st.metered)
+		return;
 	x_alu_ri(c->b, 1, OP_SUB, R13, 1);
 	uint32_t slow = jc_trap_label(c, JT_FUEL), back = x_label(c->b);
 	if (c->ntraps) /* none when out of memory (c->fail) */
@@ -282,7 +284,7 @@ static void branch_to(struct jc *c, uint32_t depth)
 {
 	const struct jctl *t = &c->cs[c->ncs - 1 - depth];
 	move_top(c, t, br_arity(t));
-	if (t->kind == CK_LOOP) {
+	if (t->kind == CK_LOOP && c->st.metered) {
 		/* Fuel left: straight to the head; else the refill (or the
 		 * trap), out of line, then the head. */
 		x_alu_ri(c->b, 1, OP_SUB, R13, 1);
@@ -308,7 +310,7 @@ static int op_br(struct jc *c, uint8_t op)
 	struct jcond cd;
 	jc_pop_cond(c, &cd);
 	const struct jctl *t = &c->cs[c->ncs - 1 - depth];
-	if (t->kind != CK_LOOP && !needs_move(c, t, br_arity(t))) {
+	if ((t->kind != CK_LOOP || !c->st.metered) && !needs_move(c, t, br_arity(t))) {
 		branch_cond(c, &cd, 1, t->label);
 		return 0;
 	}
@@ -341,8 +343,9 @@ static int op_br_table(struct jc *c)
 	}
 	for (uint32_t i = 0; i <= n; i++) {
 		const struct jctl *t = &c->cs[c->ncs - 1 - ds[i]];
-		stubs[i] =
-		    t->kind == CK_LOOP || needs_move(c, t, br_arity(t)) ? x_label(c->b) : t->label;
+		stubs[i] = (t->kind == CK_LOOP && c->st.metered) || needs_move(c, t, br_arity(t))
+		               ? x_label(c->b)
+		               : t->label;
 	}
 	x_alu_ri(c->b, 0, OP_CMP, r, (int32_t)n);
 	x_jcc(c->b, CC_AE, stubs[n]);

@@ -21,6 +21,16 @@ _Noreturn void jit_unwind(struct jit_ctx *ctx, int code, uintptr_t pc)
 }
 
 #define TRAP(code) jit_unwind(ctx, (code), (uintptr_t)__builtin_return_address(0))
+/* The interrupt signal (intr.c) does not stop a runtime function: those
+ * that may take long look at the flag before returning to compiled code,
+ * which may have no fuel check to notice it. */
+#define INTR_CHECK()                                                                               \
+	do {                                                                                       \
+		if (ctx->store->interrupted) {                                                     \
+			ctx->budget = 0;                                                           \
+			TRAP(CAPSA_WASM_TRAP_OUT_OF_FUEL);                                         \
+		}                                                                                  \
+	} while (0)
 
 _Noreturn void jit_h_trap(struct jit_ctx *ctx, int code, uintptr_t pc)
 {
@@ -72,6 +82,9 @@ void jit_h_call(struct jit_ctx *ctx, struct capsa_wasm_func *f, uint64_t *cells,
 		ctx->info_done = t != CAPSA_WASM_OK;
 	}
 	s->depth = depth;
+	/* An interrupt while outside compiled code (intr.c) */
+	if (!t && s->interrupted)
+		t = CAPSA_WASM_TRAP_OUT_OF_FUEL;
 	if (t)
 		jit_unwind(ctx, t, pc);
 }
@@ -84,9 +97,10 @@ void jit_h_sigcheck(struct jit_ctx *ctx, struct capsa_wasm_func *f, const struct
 
 uint64_t jit_h_memory_grow(struct jit_ctx *ctx, void *p1, void *p2, uint64_t *args)
 {
-	(void)ctx;
 	(void)p2;
-	return (uint32_t)wasm_memory_grow(p1, (uint32_t)args[0]);
+	uint64_t r = (uint32_t)wasm_memory_grow(p1, (uint32_t)args[0]);
+	INTR_CHECK();
+	return r;
 }
 
 uint64_t jit_h_memory_init(struct jit_ctx *ctx, void *p1, void *p2, uint64_t *args)
@@ -98,6 +112,7 @@ uint64_t jit_h_memory_init(struct jit_ctx *ctx, void *p1, void *p2, uint64_t *ar
 		TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);
 	if (n)
 		memcpy(mem->base + d, seg->bytes + sr, n);
+	INTR_CHECK();
 	return 0;
 }
 
@@ -118,6 +133,7 @@ uint64_t jit_h_memory_copy(struct jit_ctx *ctx, void *p1, void *p2, uint64_t *ar
 	if (d + n > mem->size || sr + n > mem->size)
 		TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);
 	memmove(mem->base + d, mem->base + sr, n);
+	INTR_CHECK();
 	return 0;
 }
 
@@ -129,6 +145,7 @@ uint64_t jit_h_memory_fill(struct jit_ctx *ctx, void *p1, void *p2, uint64_t *ar
 	if (d + n > mem->size)
 		TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);
 	memset(mem->base + d, (int)(args[1] & 0xff), n);
+	INTR_CHECK();
 	return 0;
 }
 
@@ -141,6 +158,7 @@ uint64_t jit_h_table_init(struct jit_ctx *ctx, void *p1, void *p2, uint64_t *arg
 		TRAP(CAPSA_WASM_TRAP_TABLE_OOB);
 	if (n)
 		memcpy(t->elems + d, el->refs + sr, n * sizeof(uint64_t));
+	INTR_CHECK();
 	return 0;
 }
 
@@ -161,14 +179,16 @@ uint64_t jit_h_table_copy(struct jit_ctx *ctx, void *p1, void *p2, uint64_t *arg
 		TRAP(CAPSA_WASM_TRAP_TABLE_OOB);
 	if (n)
 		memmove(dt->elems + d, st->elems + sr, n * sizeof(uint64_t));
+	INTR_CHECK();
 	return 0;
 }
 
 uint64_t jit_h_table_grow(struct jit_ctx *ctx, void *p1, void *p2, uint64_t *args)
 {
-	(void)ctx;
 	(void)p2;
-	return (uint32_t)wasm_table_grow(p1, (uint32_t)args[1], args[0]);
+	uint64_t r = (uint32_t)wasm_table_grow(p1, (uint32_t)args[1], args[0]);
+	INTR_CHECK();
+	return r;
 }
 
 uint64_t jit_h_table_fill(struct jit_ctx *ctx, void *p1, void *p2, uint64_t *args)
@@ -180,6 +200,7 @@ uint64_t jit_h_table_fill(struct jit_ctx *ctx, void *p1, void *p2, uint64_t *arg
 		TRAP(CAPSA_WASM_TRAP_TABLE_OOB);
 	for (uint64_t k = 0; k < n; k++)
 		t->elems[i + k] = args[1];
+	INTR_CHECK();
 	return 0;
 }
 

@@ -78,6 +78,12 @@ struct jit_region {
 	uint32_t uncompiled;
 	uint32_t tramp, unwind; /* stub offsets */
 	struct jit_lazy *lazy;  /* functions compiled on first call (lazy.c) */
+	uint32_t body;          /* offset of the first function, after the stubs */
+	/* Fuel checks at entries and loop back edges (in all regions of a
+	 * store or in none). Code without them is stopped by an interrupt
+	 * through a signal (intr.c) and is never run while the store's fuel
+	 * is limited (the interpreter runs instead). */
+	int metered;
 };
 
 struct jit_store {
@@ -96,6 +102,7 @@ struct jit_store {
 struct jit_stubs {
 	uint32_t trap, fuel; /* trap: ESI = code; fuel: called at entries/loops */
 	uint32_t simd;       /* calls RAX(R11) keeping every register (simd_rt.c) */
+	int metered;         /* fuel checks compiled in (jit_region.metered) */
 };
 
 enum { JV_CONST, JV_REG, JV_LOCAL, JV_SLOT };

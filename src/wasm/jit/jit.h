@@ -26,6 +26,14 @@ int wasm_jit_eager(struct capsa_wasm_store *s, struct err *e);
 enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm_func *f,
                                    uint64_t *cells, struct capsa_wasm_trap_info *info);
 void wasm_jit_store_free(struct jit_store *js);
+/* Interrupts through a signal (intr.c): installs the handler once per
+ * process (0 on success); marks the calling thread as running the store's
+ * compiled code, and no longer; sends the signal to that thread, if any
+ * (async-signal-safe, like capsa_wasm_store_interrupt). */
+int wasm_jit_intr_init(void);
+void wasm_jit_intr_enter(struct capsa_wasm_store *s);
+void wasm_jit_intr_leave(struct capsa_wasm_store *s);
+void wasm_jit_intr_send(struct capsa_wasm_store *s);
 /* Functions of the instance left to the interpreter (0 when the store
  * interprets everything); compiles those not compiled yet first. */
 uint32_t wasm_jit_uncompiled(const struct capsa_wasm_instance *in);

@@ -155,7 +155,9 @@ int jit_lazy_region(struct jit_store *js, struct capsa_wasm_instance *in, struct
 	b->cap = lz->code_end;
 	b->fixed = 1;
 	jit_stubs_emit(b, &lz->st, &rg->tramp, &rg->unwind);
+	lz->st.metered = rg->metered;
 	uint32_t common = common_stub(b, rg);
+	rg->body = (uint32_t)b->n; /* an interrupt is taken from here on */
 	for (uint32_t i = 0; i < 2 * ndef; i++)
 		lz->labels[i] = x_label(b);
 	for (uint32_t i = 0; i < ndef; i++) {

@@ -516,6 +516,8 @@ static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, str
 	                    .next = &next,
 	                    .ndef = ndef};
 	jit_stubs_emit(b, &sh.st, &rg->tramp, &rg->unwind);
+	sh.st.metered = rg->metered;
+	rg->body = (uint32_t)b->n;
 	for (uint32_t i = 0; i < 2 * ndef; i++)
 		labels[i] = x_label(b);
 	uint32_t nshared = b->nlabels;
@@ -582,7 +584,16 @@ static int region_room(struct jit_store *js)
 }
 
 /* Functions compiled on first call (lazy.c): a region of stubs now. */
-static int lazy_instance(struct jit_store *js, struct capsa_wasm_instance *in, struct err *e)
+/* Whether the store's code counts fuel: decided by its first instance, so
+ * that calls between its instances (imports, shared tables) agree. */
+static int store_metered(const struct capsa_wasm_store *s, const struct jit_store *js)
+{
+	return js->nregions ? js->regions[0]->metered
+	                    : s->fuel != INT64_MAX || wasm_jit_intr_init();
+}
+
+static int lazy_instance(struct capsa_wasm_store *s, struct jit_store *js,
+                         struct capsa_wasm_instance *in, struct err *e)
 {
 	struct jit_region *rg = calloc(1, sizeof(*rg));
 	if (!rg || region_room(js)) {
@@ -590,6 +601,7 @@ static int lazy_instance(struct jit_store *js, struct capsa_wasm_instance *in, s
 		return err_set(e, ERR_SYSTEM, "out of memory");
 	}
 	rg->inst = in;
+	rg->metered = store_metered(s, js);
 	if (jit_lazy_region(js, in, rg, e)) {
 		if (rg->code)
 			munmap(rg->code, rg->map_size);
@@ -613,7 +625,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	 * permission, vm.memfd_noexec = 2, or a policy refusing them). */
 	const char *dump = getenv("CAPSA_JIT_DUMP");
 	if (!js->eager && (!dump || !*dump)) {
-		if (!lazy_instance(js, in, e))
+		if (!lazy_instance(s, js, in, e))
 			return 0;
 		err_clear(e);
 	}
@@ -624,6 +636,8 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	uint8_t *compiled = calloc(ndef + 1, 1);
 	struct xbuf b = {0};
 	int rc = -1;
+	if (rg)
+		rg->metered = store_metered(s, js);
 	if (!rg || !labels || !compiled || region_room(js)) {
 		err_set(e, ERR_SYSTEM, "out of memory");
 		goto out;
@@ -669,7 +683,10 @@ out:
 	return rc;
 }
 
-static int resume(struct wasm_guard_ctx *g, void *ucv)
+/* A fault anywhere in compiled code, or (code OUT_OF_FUEL, from intr.c) an
+ * interrupt of the store while a compiled function runs: continues at the
+ * unwind stub, which ends the call with the trap. */
+static int resume(struct wasm_guard_ctx *g, void *ucv, int code)
 {
 #if defined(__x86_64__)
 	ucontext_t *uc = ucv;
@@ -678,17 +695,40 @@ static int resume(struct wasm_guard_ctx *g, void *ucv)
 	const struct jit_region *rg = find_region(js, pc);
 	if (!rg)
 		return 0;
+	int64_t budget = (int64_t)uc->uc_mcontext.gregs[REG_R13];
+	if (code == CAPSA_WASM_TRAP_OUT_OF_FUEL) {
+		/* not in the stubs (the trampoline, a trap on its way out) */
+		if (pc < (uintptr_t)rg->code + rg->body || !js->ctx.store ||
+		    !js->ctx.store->interrupted)
+			return 0;
+		budget = 0;
+	}
 	js->ctx.trap_pc = pc;
-	js->ctx.budget = (int64_t)uc->uc_mcontext.gregs[REG_R13];
+	js->ctx.budget = budget;
 	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)(rg->code + rg->unwind);
 	uc->uc_mcontext.gregs[REG_RDI] = (greg_t)(uintptr_t)&js->ctx;
-	uc->uc_mcontext.gregs[REG_RSI] = CAPSA_WASM_TRAP_MEMORY_OOB;
+	uc->uc_mcontext.gregs[REG_RSI] = code;
 	return 1;
 #else
 	(void)g;
 	(void)ucv;
+	(void)code;
 	return 0;
 #endif
+}
+
+/* The compiled function whose code holds pc (the one starting last before
+ * it), or NULL. */
+static const struct capsa_wasm_func *containing_func(const struct jit_region *rg, uintptr_t pc)
+{
+	const struct capsa_wasm_instance *in = rg->inst;
+	const struct capsa_wasm_func *best = NULL;
+	for (uint32_t i = in->mod->nimp_funcs; i < in->mod->nfuncs; i++) {
+		const struct capsa_wasm_func *f = in->funcs[i];
+		if (f->jit && (uintptr_t)f->jit <= pc && (!best || f->jit > best->jit))
+			best = f;
+	}
+	return best;
 }
 
 static void fill_from_pc(struct jit_store *js, struct jit_ctx *ctx, enum capsa_wasm_trap t)
@@ -710,6 +750,13 @@ static void fill_from_pc(struct jit_store *js, struct jit_ctx *ctx, enum capsa_w
 			f = rg->inst->funcs[rg->sites[lo].func];
 			off = rg->sites[lo].wasm;
 		}
+	}
+	/* An interrupt (intr.c) stops code anywhere, maybe before the first
+	 * site of its function: then the function is named without an offset. */
+	const struct capsa_wasm_func *holder = rg ? containing_func(rg, ctx->trap_pc) : NULL;
+	if (t == CAPSA_WASM_TRAP_OUT_OF_FUEL && holder && holder != f) {
+		f = holder;
+		off = 0;
 	}
 	wasm_trap_info_fill(ctx->info, t, f, off);
 }
@@ -738,6 +785,16 @@ enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm
 	struct jit_ctx *ctx = &js->ctx, saved = *ctx;
 	struct capsa_wasm_trap_info dummy;
 	const struct jit_region *rg = f->inst->jit_region;
+	/* Code without fuel checks cannot count fuel: the interpreter does
+	 * (also once interrupted, which empties the fuel). */
+	int outer = !ctx->active;
+	if (outer)
+		wasm_jit_intr_enter(s);
+	if (!rg->metered && s->fuel != INT64_MAX) {
+		if (outer)
+			wasm_jit_intr_leave(s);
+		return wasm_interp_call(s, f, cells, info);
+	}
 	int (*tramp)(struct jit_ctx *, void *, uint64_t *, uintptr_t, uint64_t *);
 	uintptr_t top = 0;
 	ctx->store = s;
@@ -763,6 +820,8 @@ enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm
 	enum capsa_wasm_trap t = (enum capsa_wasm_trap)tramp(
 	    ctx, f->jit, cells, top, jc_result_in_rax(f->type) ? cells : NULL);
 	wasm_guard_pop(&g);
+	if (outer)
+		wasm_jit_intr_leave(s);
 	if (s->fuel != INT64_MAX && ctx->budget > 0)
 		s->fuel += ctx->budget;
 	if (t && !ctx->info_done)

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Fuel and interrupts of compiled code. Code compiled while the store's
+ * fuel is unlimited has no fuel checks: an interrupt from another thread
+ * stops it through a signal, in a tight loop, in a deep recursion without
+ * loops and in a loop calling a host function; the interpreter is stopped
+ * by the flag. Such an instance runs interpreted once fuel is limited,
+ * with the interpreter's exact count; an instance compiled under limited
+ * fuel counts it itself and runs out at exactly the interpreter's point
+ * (loops, leaf functions, calls). A SIGURG handler installed before stays
+ * in charge of the signals not meant for compiled code. */
+#include "common/testutil.h"
+#include "common/wat.h"
+
+#include "capsa/wasm.h"
+#include "wasm/jit/jit.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *wat =
+    "(module\n"
+    "  (import \"env\" \"tick\" (func $tick (param i32) (result i32)))\n"
+    "  (func (export \"spin\") (loop br 0))\n"
+    "  (func (export \"spinif\") (param i32) (result i32)\n"
+    "    (loop $l local.get 0 i32.const 1 i32.add local.tee 0 br_if $l) local.get 0)\n"
+    "  (func $fib (export \"fib\") (param i32) (result i32)\n"
+    "    local.get 0 i32.const 2 i32.lt_u if (result i32) local.get 0 else\n"
+    "    local.get 0 i32.const 1 i32.sub call $fib\n"
+    "    local.get 0 i32.const 2 i32.sub call $fib i32.add end)\n"
+    "  (func (export \"hostloop\") (param i32) (result i32)\n"
+    "    (loop $l local.get 0 call $tick local.set 0 br $l) local.get 0)\n"
+    "  (func $leaf (param i32) (result i32) local.get 0 i32.const 3 i32.mul)\n"
+    "  (func $inner (param i32) (result i32) (local i32)\n"
+    "    (loop $l local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.lt_u br_if $l)\n"
+    "    local.get 1)\n"
+    "  (func (export \"mixed\") (param i32) (result i32) (local i32 i32)\n"
+    "    (loop $l\n"
+    "      local.get 2 local.get 1 call $leaf i32.add\n"
+    "      local.get 1 i32.const 7 i32.and call $inner i32.add local.set 2\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.lt_u br_if $l)\n"
+    "    local.get 2 i32.const 6 call $fib i32.add))\n";
+
+struct ctx {
+	struct capsa_wasm_module *m;
+	struct capsa_wasm_store *s;
+	struct capsa_wasm_instance *in;
+	volatile long ticks;
+};
+
+static enum capsa_wasm_trap tick(struct capsa_wasm_caller *cl, void *env,
+                                 union capsa_wasm_val *args)
+{
+	(void)cl;
+	struct ctx *c = env;
+	c->ticks++;
+	args[0].i32 = args[0].i32 + 1;
+	return CAPSA_WASM_OK;
+}
+
+static int resolve(void *env, const char *module, const char *name,
+                   enum capsa_wasm_extern_kind kind, struct capsa_wasm_extern *out)
+{
+	struct ctx *c = env;
+	static const uint8_t i32[] = {CAPSA_WASM_I32};
+	struct capsa_wasm_functype t = {1, 1, i32, i32};
+	struct err e = {0};
+	if (strcmp(module, "env") || strcmp(name, "tick") || kind != CAPSA_WASM_EXTERN_FUNC)
+		return -1;
+	out->kind = kind;
+	out->u.func = capsa_wasm_func_new(c->s, &t, tick, c, &e);
+	return out->u.func ? 0 : -1;
+}
+
+/* fuel: the store's fuel while instantiating (-1: unlimited), which
+ * decides whether the compiled code counts fuel. */
+static void open_ctx(struct ctx *c, enum capsa_wasm_engine eng, int64_t fuel)
+{
+	struct err e = {0};
+	struct capsa_wasm_limits lim = {.engine = eng};
+	memset(c, 0, sizeof(*c));
+	c->m = test_wat_load(wat, &e);
+	assert_non_null(c->m);
+	c->s = capsa_wasm_store_new(&lim, &e);
+	assert_non_null(c->s);
+	capsa_wasm_store_set_fuel(c->s, fuel);
+	c->in = capsa_wasm_instantiate(c->s, c->m, resolve, c, NULL, &e);
+	assert_non_null(c->in);
+	capsa_wasm_store_set_fuel(c->s, -1);
+}
+
+static void close_ctx(struct ctx *c)
+{
+	capsa_wasm_store_free(c->s);
+	capsa_wasm_module_free(c->m);
+}
+
+static struct capsa_wasm_func *fn(struct ctx *c, const char *name)
+{
+	struct capsa_wasm_extern x;
+	assert_int_equal(capsa_wasm_instance_export(c->in, name, &x), 0);
+	return x.u.func;
+}
+
+static int have_jit(void)
+{
+	return !access("/usr/bin/wat2wasm", X_OK) &&
+	       capsa_wasm_engine_available(CAPSA_WASM_ENGINE_JIT);
+}
+
+#define NEED_JIT()                                                                                 \
+	do {                                                                                       \
+		if (!have_jit())                                                                   \
+			skip_because("no JIT on this host, or wat2wasm (wabt) is missing");        \
+	} while (0)
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *interrupter(void *arg)
+{
+	struct timespec ts = {0, 100 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	capsa_wasm_store_interrupt(arg);
+	return NULL;
+}
+
+/* Calls export name (function index idx) with argument a, interrupted once
+ * from another thread after 100 ms: it must end with "out of fuel" within
+ * seconds, naming that function. */
+static void interrupt_one(enum capsa_wasm_engine eng, const char *name, uint32_t idx, int32_t a)
+{
+	struct ctx c;
+	open_ctx(&c, eng, -1);
+	/* Compiled code runs it (the interpreter left no code of it). */
+	if (eng == CAPSA_WASM_ENGINE_JIT)
+		assert_non_null(fn(&c, name)->jit);
+	pthread_t th;
+	union capsa_wasm_val cells[1] = {{.i32 = a}};
+	struct capsa_wasm_trap_info info;
+	double t0 = now();
+	assert_int_equal(pthread_create(&th, NULL, interrupter, c.s), 0);
+	enum capsa_wasm_trap t = capsa_wasm_call(c.s, fn(&c, name), cells, &info);
+	pthread_join(th, NULL);
+	double secs = now() - t0;
+	if (t != CAPSA_WASM_TRAP_OUT_OF_FUEL || secs > 5.0)
+		printf("# %s: %s after %.2f s\n", name, capsa_wasm_trap_name(t), secs);
+	assert_int_equal(t, CAPSA_WASM_TRAP_OUT_OF_FUEL);
+	assert_true(secs < 5.0);
+	assert_int_equal(info.func_index, idx);
+	if (eng == CAPSA_WASM_ENGINE_JIT)
+		assert_null(fn(&c, name)->code); /* never went to the interpreter */
+	/* Interrupted for good: the next call stops at once. */
+	assert_int_equal(capsa_wasm_call(c.s, fn(&c, name), cells, NULL),
+	                 CAPSA_WASM_TRAP_OUT_OF_FUEL);
+	close_ctx(&c);
+}
+
+/* A loop of three instructions without calls, and one ending in br_if. */
+static void test_interrupt_tight_loop(void **state)
+{
+	(void)state;
+	NEED_JIT();
+	interrupt_one(CAPSA_WASM_ENGINE_JIT, "spin", 1, 0);
+	interrupt_one(CAPSA_WASM_ENGINE_JIT, "spinif", 2, 1);
+}
+
+/* fib(60): deep calls, no loop, far longer than the test. */
+static void test_interrupt_recursion(void **state)
+{
+	(void)state;
+	NEED_JIT();
+	interrupt_one(CAPSA_WASM_ENGINE_JIT, "fib", 3, 60);
+}
+
+/* A loop calling a host function: the signal lands in compiled code or in
+ * the host function (then the call's return sees the flag). */
+static void test_interrupt_host_loop(void **state)
+{
+	(void)state;
+	NEED_JIT();
+	interrupt_one(CAPSA_WASM_ENGINE_JIT, "hostloop", 4, 0);
+}
+
+/* The interpreter sees the flag with its next fuel slice. */
+static void test_interrupt_interpreter(void **state)
+{
+	(void)state;
+	NEED_JIT();
+	interrupt_one(CAPSA_WASM_ENGINE_INTERP, "spin", 1, 0);
+	interrupt_one(CAPSA_WASM_ENGINE_INTERP, "fib", 3, 60);
+}
+
+struct outcome {
+	enum capsa_wasm_trap t;
+	int32_t result;
+	int64_t func, offset, fuel_left;
+};
+
+static struct outcome run_fuel(struct ctx *c, const char *name, int32_t a, int64_t fuel)
+{
+	struct outcome o = {0};
+	union capsa_wasm_val cells[1] = {{.i32 = a}};
+	struct capsa_wasm_trap_info info = {0};
+	capsa_wasm_store_set_fuel(c->s, fuel);
+	o.t = capsa_wasm_call(c->s, fn(c, name), cells, &info);
+	o.fuel_left = capsa_wasm_store_fuel(c->s);
+	capsa_wasm_store_set_fuel(c->s, -1);
+	if (o.t == CAPSA_WASM_OK) {
+		o.result = cells[0].i32;
+	} else {
+		o.func = info.func_index;
+		o.offset = info.offset;
+	}
+	return o;
+}
+
+/* Fuel runs out at every n up to what "mixed" (loops, leaf functions,
+ * calls, a recursion) needs: compiled code that counts it, and compiled
+ * code without checks (run by the interpreter once fuel is limited), end
+ * like the interpreter: the same trap at the same function and offset, or
+ * the same result and fuel left. */
+static void test_fuel_exact(void **state)
+{
+	(void)state;
+	NEED_JIT();
+	struct ctx c[3];
+	open_ctx(&c[0], CAPSA_WASM_ENGINE_INTERP, -1);
+	open_ctx(&c[1], CAPSA_WASM_ENGINE_JIT, INT64_MAX - 1);
+	open_ctx(&c[2], CAPSA_WASM_ENGINE_JIT, -1);
+	assert_int_equal(wasm_jit_uncompiled(c[1].in), 0);
+	struct outcome all = run_fuel(&c[0], "mixed", 20, 1000000);
+	assert_int_equal(all.t, CAPSA_WASM_OK);
+	int64_t need = 1000000 - all.fuel_left;
+	assert_true(need > 100);
+	int ran_out = 0;
+	for (int64_t n = 1; n <= need + 2; n++) {
+		struct outcome o[3];
+		for (int e = 0; e < 3; e++)
+			o[e] = run_fuel(&c[e], "mixed", 20, n);
+		for (int e = 1; e < 3; e++) {
+			if (o[e].t != o[0].t || o[e].offset != o[0].offset)
+				printf("# fuel %lld, engine %d: %s at %lld, interp %s at %lld\n",
+				       (long long)n, e, capsa_wasm_trap_name(o[e].t),
+				       (long long)o[e].offset, capsa_wasm_trap_name(o[0].t),
+				       (long long)o[0].offset);
+			assert_int_equal(o[e].t, o[0].t);
+			assert_int_equal(o[e].result, o[0].result);
+			assert_int_equal(o[e].func, o[0].func);
+			assert_int_equal(o[e].offset, o[0].offset);
+			assert_int_equal(o[e].fuel_left, o[0].fuel_left);
+		}
+		ran_out += o[0].t == CAPSA_WASM_TRAP_OUT_OF_FUEL;
+	}
+	assert_int_equal(ran_out, need - 1); /* n = need is just enough */
+	/* Only the instance compiled without checks went to the interpreter. */
+	assert_null(fn(&c[1], "mixed")->code);
+	assert_non_null(fn(&c[2], "mixed")->code);
+	for (int e = 0; e < 3; e++)
+		close_ctx(&c[e]);
+}
+
+static volatile sig_atomic_t urg_seen;
+
+static void on_urg(int sig)
+{
+	(void)sig;
+	urg_seen++;
+}
+
+/* SIGURG raised outside compiled code reaches the handler installed
+ * before the runtime's, also after compiled code was interrupted. */
+static void test_signal_chain(void **state)
+{
+	(void)state;
+	NEED_JIT();
+	struct ctx c;
+	open_ctx(&c, CAPSA_WASM_ENGINE_JIT, -1);
+	urg_seen = 0;
+	raise(SIGURG);
+	assert_int_equal(urg_seen, 1);
+	close_ctx(&c);
+}
+
+int main(void)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = on_urg;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGURG, &sa, NULL);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_interrupt_tight_loop),
+	    cmocka_unit_test(test_interrupt_recursion),
+	    cmocka_unit_test(test_interrupt_host_loop),
+	    cmocka_unit_test(test_interrupt_interpreter),
+	    cmocka_unit_test(test_fuel_exact),
+	    cmocka_unit_test(test_signal_chain),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
