@@ -563,6 +563,22 @@ static void test_started_state(void **state)
 	json_object_put(m);
 }
 
+/* Wait for the VM's process to exit 0 with `needle` in the file at path. */
+static void expect_exit_with(pid_t pid, const char *path, const char *needle)
+{
+	int st;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 60, &st, &took), pid);
+	char *o = read_file(path, NULL);
+	assert_non_null(o);
+	if (!strstr(o, needle))
+		printf("# note: guest output: %s\n", o);
+	assert_non_null(strstr(o, needle));
+	free(o);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* PUT /entropy gives the guest a virtio-rng device that yields bytes; PUT
  * /serial sends the console to a file instead of stdout. */
 static void test_entropy_device(void **state)
@@ -582,21 +598,11 @@ static void test_entropy_device(void **state)
 	snprintf(req, sizeof(req), "{\"serial_out_path\":\"%s\"}", serial);
 	put_ok(sock, "/serial", req);
 	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
-	int st;
-	double took;
-	assert_int_equal(wait_with_deadline(pid, 60, &st, &took), pid);
+	expect_exit_with(pid, serial, "rng: got=64,64 nonzero=1 differ=1");
 	char *o = read_file(out, NULL);
 	assert_non_null(o);
 	assert_null(strstr(o, "rng: got="));
 	free(o);
-	o = read_file(serial, NULL);
-	assert_non_null(o);
-	if (!strstr(o, "rng: got=64,64 nonzero=1 differ=1"))
-		printf("# note: guest output: %s\n", o);
-	assert_non_null(strstr(o, "rng: got=64,64 nonzero=1 differ=1"));
-	free(o);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 /* The metrics line written at the exit counts the guest's disk I/O. */
@@ -789,17 +795,7 @@ static void test_balloon_configured(void **state)
 	         guest_path("testguest.elf"));
 	put_ok(sock, "/boot-source", req);
 	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
-	int st;
-	double took;
-	assert_int_equal(wait_with_deadline(pid, 60, &st, &took), pid);
-	char *o = read_file(out, NULL);
-	assert_non_null(o);
-	if (!strstr(o, "balloon: deflate_on_oom=0 target=512 inflated=256 zeroed=256"))
-		printf("# note: guest output: %s\n", o);
-	assert_non_null(strstr(o, "balloon: deflate_on_oom=0 target=512 inflated=256 zeroed=256"));
-	free(o);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	expect_exit_with(pid, out, "balloon: deflate_on_oom=0 target=512 inflated=256 zeroed=256");
 }
 
 /* The balloon of a running VM: a new target reaches the device (its

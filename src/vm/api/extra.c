@@ -215,11 +215,9 @@ int vm_api_patch_running_iface(struct vm_api_instance *in, const char *id, json_
                                struct err *e)
 {
 	struct vm_api_machine *m = in->m;
-	int i = vm_api_iface_index(m, id, o, e);
+	struct virtio_net_limits lim;
+	int i = vm_api_iface_patch(m, id, o, &lim, e);
 	if (i < 0)
-		return -1;
-	struct virtio_net_limits lim = m->cfg.virtio.net.d[i].lim;
-	if (vm_api_iface_limits(o, &lim, e))
 		return -1;
 	struct iface_change c = {(unsigned)i, &lim};
 	if (with_devices_paused(vm_api_instance_vm(in), change_iface, &c, e))

@@ -308,18 +308,8 @@ const struct api_field vm_api_iface_patch_fields[] = {
     {NULL, 0, 0},
 };
 
-int vm_api_iface_limits(json_object *o, struct virtio_net_limits *l, struct err *e)
-{
-	return (api_has(o, "rx_rate_limiter") &&
-	        limiter(o, "rx_rate_limiter", &l->rx_bps, &l->rx_bps_burst, &l->rx_ops,
-	                &l->rx_ops_burst, e)) ||
-	       (api_has(o, "tx_rate_limiter") &&
-	        limiter(o, "tx_rate_limiter", &l->tx_bps, &l->tx_bps_burst, &l->tx_ops,
-	                &l->tx_ops_burst, e));
-}
-
-int vm_api_iface_index(const struct vm_api_machine *m, const char *id, json_object *o,
-                       struct err *e)
+int vm_api_iface_patch(const struct vm_api_machine *m, const char *id, json_object *o,
+                       struct virtio_net_limits *l, struct err *e)
 {
 	if (check_id("iface_id", id, api_str(o, "iface_id"), e))
 		return -1;
@@ -328,16 +318,22 @@ int vm_api_iface_index(const struct vm_api_machine *m, const char *id, json_obje
 		i++;
 	if (i == m->cfg.virtio.net.n)
 		return err_set(e, ERR_INPUT, "the VM has no network interface \"%s\"", id);
+	*l = m->cfg.virtio.net.d[i].lim;
+	if ((api_has(o, "rx_rate_limiter") &&
+	     limiter(o, "rx_rate_limiter", &l->rx_bps, &l->rx_bps_burst, &l->rx_ops,
+	             &l->rx_ops_burst, e)) ||
+	    (api_has(o, "tx_rate_limiter") &&
+	     limiter(o, "tx_rate_limiter", &l->tx_bps, &l->tx_bps_burst, &l->tx_ops,
+	             &l->tx_ops_burst, e)))
+		return -1;
 	return (int)i;
 }
 
 int vm_api_patch_iface(struct vm_api_machine *m, const char *id, json_object *o, struct err *e)
 {
-	int i = vm_api_iface_index(m, id, o, e);
+	struct virtio_net_limits lim;
+	int i = vm_api_iface_patch(m, id, o, &lim, e);
 	if (i < 0)
-		return -1;
-	struct virtio_net_limits lim = m->cfg.virtio.net.d[i].lim;
-	if (vm_api_iface_limits(o, &lim, e))
 		return -1;
 	m->cfg.virtio.net.d[i].lim = lim;
 	return 0;

@@ -59,11 +59,11 @@ int vm_api_put_iface(struct vm_api_machine *m, const char *id, json_object *o, s
 /* PATCH /network-interfaces/{id} before start: the rate limiters given
  * replace the interface's (a bucket left out: no limit). */
 int vm_api_patch_iface(struct vm_api_machine *m, const char *id, json_object *o, struct err *e);
-/* The interface's index for the path's id and the body's iface_id. */
-int vm_api_iface_index(const struct vm_api_machine *m, const char *id, json_object *o,
-                       struct err *e);
-/* A body's rx_rate_limiter and tx_rate_limiter into l (those given only). */
-int vm_api_iface_limits(json_object *o, struct virtio_net_limits *l, struct err *e);
+/* The interface's index for the path's id and the body's iface_id, and in
+ * l its limits with the body's rx_rate_limiter and tx_rate_limiter (those
+ * given); -1 with e set. */
+int vm_api_iface_patch(const struct vm_api_machine *m, const char *id, json_object *o,
+                       struct virtio_net_limits *l, struct err *e);
 int vm_api_put_vsock(struct vm_api_machine *m, json_object *o, struct err *e);
 /* The accepted fields of each body (body.h); PATCH /machine-config has
  * none required. */
