@@ -151,6 +151,20 @@ static uint64_t xlate_fill(struct emu_cpu *c, uint64_t la, enum emu_acc acc, int
 	return t.pa | (la & 0xfff);
 }
 
+size_t emu_cpu_recent_pages(const struct emu_cpu *c, uint64_t *pa, size_t max)
+{
+	size_t n = 0;
+	if ((c->s.cr0 & EMU_CR0_PG) && n < max)
+		pa[n++] = c->s.cr3 & ADDR_MASK & ~0xfffULL;
+	for (int u = 0; u < 2; u++)
+		for (unsigned k = 0; k < EMU_TLB_SIZE && n < max; k++) {
+			const struct emu_tlb_entry *e = &c->tlbs[u][k];
+			if (e->r != EMU_TLB_INVALID || e->x != EMU_TLB_INVALID)
+				pa[n++] = e->pa;
+		}
+	return n;
+}
+
 /* The next instruction of the running block re-enters the run loop, which
  * finds the block stale and decodes the new bytes. */
 static int op_smc_stop(struct emu_cpu *c, struct emu_insn *i)

@@ -5,33 +5,40 @@
 #include "vm/snapshot/memz.h"
 
 #include <fcntl.h>
+#include <lz4.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
-static int check_entries(const struct snap_memz *m, const struct snap_section *s,
-                         uint64_t index_size, struct err *e)
+/* Is entry c (of n bytes) a kind the codec has, with a length it allows? */
+static int kind_ok(const struct snap_memz *m, const struct snap_memz_ent *c, uint64_t n)
+{
+	switch (c->kind) {
+	case SNAP_CHUNK_ZERO:
+		return c->len == 0;
+	case SNAP_CHUNK_RAW:
+		return c->len == n;
+	case SNAP_CHUNK_ZSTD:
+		return c->len > 0 && c->len <= ZSTD_compressBound(n);
+	case SNAP_CHUNK_LZ4:
+		return m->hdr.codec == SNAP_MEMZ_MIXED && c->len > 0 &&
+		       c->len <= (uint64_t)LZ4_compressBound((int)n);
+	}
+	return 0;
+}
+
+static int check_entries(struct snap_memz *m, const struct snap_section *s, uint64_t index_size,
+                         uint32_t version, struct err *e)
 {
 	uint64_t lo = s->offset + index_size, hi = s->offset + s->size;
 	for (uint64_t i = 0; i < m->hdr.nchunks; i++) {
-		const struct snap_memz_ent *c = &m->ent[i];
+		struct snap_memz_ent *c = &m->ent[i];
 		uint64_t n = snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i);
-		int ok;
-		switch (c->kind) {
-		case SNAP_CHUNK_ZERO:
-			ok = c->len == 0;
-			break;
-		case SNAP_CHUNK_RAW:
-			ok = c->len == n;
-			break;
-		case SNAP_CHUNK_ZSTD:
-			ok = c->len > 0 && c->len <= ZSTD_compressBound(n);
-			break;
-		default:
-			ok = 0;
-		}
+		if (version < 4)
+			c->flags = 0; /* padding then */
+		int ok = kind_ok(m, c, n) && !(c->flags & ~SNAP_CHUNK_HOT);
 		if (ok && c->kind != SNAP_CHUNK_ZERO)
 			ok = c->offset >= lo && c->offset <= hi && c->len <= hi - c->offset;
 		if (!ok)
@@ -55,9 +62,10 @@ int snap_memz_load(int fd, const struct snap_header *h, struct snap_memz **out, 
 	             ? err_set(e, ERR_INPUT, "snapshot memory index is cut short")
 	             : snap_pread_all(fd, &m->hdr, sizeof(m->hdr), s->offset, e);
 	uint32_t cs = m->hdr.chunk_size;
-	if (rc == 0 &&
-	    (cs < SNAP_MEMZ_CHUNK_MIN || cs > SNAP_MEMZ_CHUNK_MAX || (cs & (cs - 1)) ||
-	     m->hdr.codec != SNAP_MEMZ_ZSTD || m->hdr.nchunks != (h->memory + cs - 1) / cs))
+	if (rc == 0 && (cs < SNAP_MEMZ_CHUNK_MIN || cs > SNAP_MEMZ_CHUNK_MAX || (cs & (cs - 1)) ||
+	                (m->hdr.codec != SNAP_MEMZ_ZSTD &&
+	                 (h->version < 4 || m->hdr.codec != SNAP_MEMZ_MIXED)) ||
+	                m->hdr.nchunks != (h->memory + cs - 1) / cs))
 		rc = err_set(e, ERR_INPUT, "snapshot memory index has a bad geometry");
 	/* memory is bounded (snap_machine_check), so nchunks and the index are */
 	uint64_t isize = sizeof(m->hdr) + m->hdr.nchunks * sizeof(*m->ent);
@@ -76,7 +84,7 @@ int snap_memz_load(int fd, const struct snap_header *h, struct snap_memz **out, 
 			             "snapshot memory index is corrupt (checksum mismatch)");
 	}
 	if (rc == 0)
-		rc = check_entries(m, s, isize, e);
+		rc = check_entries(m, s, isize, h->version, e);
 	if (rc) {
 		snap_memz_free(m);
 		return -1;
@@ -97,7 +105,8 @@ struct memz_reader {
 	int fd;
 	struct snap_memz *m;
 	ZSTD_DCtx *dctx;
-	uint8_t *in; /* stored bytes of one chunk */
+	uint8_t *in;   /* stored bytes of one chunk */
+	uint64_t *hot; /* the hot chunks' numbers */
 };
 
 static int corrupt(struct err *e, const struct snap_memz *m, uint64_t i, const char *what)
@@ -126,6 +135,11 @@ static int read_chunk(struct memz_reader *r, uint64_t i, uint8_t *dst, size_t le
 		return corrupt(e, m, i, "checksum mismatch");
 	if (c->kind == SNAP_CHUNK_RAW)
 		return 0;
+	if (c->kind == SNAP_CHUNK_LZ4) {
+		int n =
+		    LZ4_decompress_safe((const char *)r->in, (char *)dst, (int)c->len, (int)len);
+		return n == (int)len ? 0 : corrupt(e, m, i, "does not decompress to its size");
+	}
 	size_t n = ZSTD_decompressDCtx(r->dctx, dst, len, r->in, c->len);
 	if (ZSTD_isError(n) || n != len)
 		return corrupt(e, m, i, "does not decompress to its size");
@@ -147,6 +161,7 @@ static void reader_free(void *ctx)
 	snap_memz_free(r->m);
 	ZSTD_freeDCtx(r->dctx);
 	free(r->in);
+	free(r->hot);
 	free(r);
 }
 
@@ -160,7 +175,9 @@ static struct memz_reader *reader_new(int fd, struct snap_memz *m, struct err *e
 	r->fd = fd;
 	r->m = m;
 	r->dctx = ZSTD_createDCtx();
-	r->in = malloc(ZSTD_compressBound(m->hdr.chunk_size));
+	size_t lz4 = (size_t)LZ4_compressBound((int)m->hdr.chunk_size);
+	size_t zstd = ZSTD_compressBound(m->hdr.chunk_size);
+	r->in = malloc(lz4 > zstd ? lz4 : zstd);
 	if (!r->dctx || !r->in) {
 		err_sys(e, "allocating the decompressor");
 		r->fd = -1, r->m = NULL; /* not ours yet */
@@ -197,7 +214,25 @@ int snap_memz_source(int fd, struct snap_memz *m, struct mem_chunk_src *src, str
 		close(dup_fd);
 		return -1;
 	}
-	*src =
-	    (struct mem_chunk_src){m->hdr.chunk_size, m->hdr.nchunks, reader_read, reader_free, r};
+	uint64_t nhot = 0;
+	for (uint64_t i = 0; i < m->hdr.nchunks; i++)
+		nhot += (m->ent[i].flags & SNAP_CHUNK_HOT) != 0;
+	if (nhot && !(r->hot = malloc(nhot * sizeof(*r->hot)))) {
+		r->m = NULL; /* the caller's until this succeeds */
+		reader_free(r);
+		return err_sys(e, "allocating");
+	}
+	for (uint64_t i = 0, k = 0; i < m->hdr.nchunks; i++)
+		if (m->ent[i].flags & SNAP_CHUNK_HOT)
+			r->hot[k++] = i;
+	*src = (struct mem_chunk_src){
+	    .chunk_size = m->hdr.chunk_size,
+	    .nchunks = m->hdr.nchunks,
+	    .first = r->hot,
+	    .nfirst = nhot,
+	    .read = reader_read,
+	    .release = reader_free,
+	    .ctx = r,
+	};
 	return 0;
 }
