@@ -2,7 +2,8 @@
 /* libFuzzer target: a hostile snapshot file through capsa's loader
  * (snap_load: header checks, section table bounds, section reads and
  * checksums, the device and disk sections' parser, the compressed memory's
- * index and chunks). For a snapshot with raw memory the input is the file
+ * index and chunks (zstd and LZ4), and the hot chunks a restore reads
+ * first). For a snapshot with raw memory the input is the file
  * up to its memory image: the harness puts a sparse 16 MiB memory image
  * after the input. With compressed memory the input is the whole file, and
  * it is verified too (every chunk decompressed) when its memory is small.
@@ -71,6 +72,27 @@ static void fix_up(uint8_t *copy, size_t size)
 	h->header_crc = snap_header_crc(h);
 }
 
+/* The chunk source a restore uses: its hot chunks, as the fill thread
+ * reads them first. */
+static void read_hot(int fd, struct snap_loaded *l)
+{
+	struct mem_chunk_src src;
+	struct err e = {0};
+	if (snap_memz_source(fd, l->memz, &src, &e))
+		return;
+	l->memz = NULL; /* the source's */
+	uint8_t *buf = malloc(src.chunk_size);
+	for (uint64_t k = 0; buf && k < src.nfirst; k++) {
+		uint64_t i = src.first[k];
+		if (i >= src.nchunks)
+			abort(); /* the source names only chunks it has */
+		src.read(src.ctx, i, buf, snap_memz_chunk_len(l->h.memory, (uint32_t)src.chunk_size, i),
+		         &e);
+	}
+	free(buf);
+	src.release(src.ctx);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
@@ -93,8 +115,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!l)
 		abort();
 	struct err e = {0};
-	if (snap_load(fd, l, &e) == 0 && l->memz && l->h.memory <= FUZZ_MEMORY * 4)
+	if (snap_load(fd, l, &e) == 0 && l->memz && l->h.memory <= FUZZ_MEMORY * 4) {
 		snap_memz_verify(fd, l->memz, &e);
+		read_hot(fd, l);
+	}
 	snap_loaded_free(l);
 	return 0;
 }

@@ -3,11 +3,15 @@
  * and the error answers (the VM must be unharmed by every bad request);
  * snapshots: the counting guest saved mid-run, killed, and restored (from
  * the file and from a copy elsewhere) must finish with the right checksum
- * without starting over; broken snapshot files are refused with one line. */
+ * without starting over; broken snapshot files are refused with one line;
+ * the guest's working set is marked in the file and loaded first. */
 #include "vm/snaptest.h"
 
 #include "vm/snapshot/memz.h"
 #include "vm/snapshot/snapshot.h"
+#include "vm/vm_internal.h"
+
+#include <zlib.h>
 
 /* Writes to an API socket whose server is gone must fail, not kill. */
 static int setup(void **state)
@@ -537,6 +541,160 @@ static void test_corrupt_chunk_stops_vm(void **state)
 	run_result_free(&r);
 }
 
+/* The memory index of the snapshot at path (free() it). */
+static struct snap_memz_ent *read_index(const char *path, struct snap_memz_hdr *hdr)
+{
+	const struct snap_section *z = memz_of(path);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, hdr, sizeof(*hdr), (off_t)z->offset), (ssize_t)sizeof(*hdr));
+	size_t n = hdr->nchunks * sizeof(struct snap_memz_ent);
+	struct snap_memz_ent *ent = malloc(n);
+	assert_non_null(ent);
+	assert_int_equal(pread(fd, ent, n, (off_t)(z->offset + sizeof(*hdr))), (ssize_t)n);
+	close(fd);
+	return ent;
+}
+
+/* The working set: the software CPU's recent pages are marked hot (LZ4),
+ * KVM marks none; a restore fills every hot chunk before its vCPU runs,
+ * and the guest then finishes as it would have. */
+static void test_hot_chunks(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char snap[4200];
+	snprintf(snap, sizeof(snap), "%s", tmp("hot.snap"));
+	make_snapshot(snap);
+	struct snap_memz_hdr hdr;
+	struct snap_memz_ent *ent = read_index(snap, &hdr);
+	assert_int_equal(hdr.chunk_size, SNAP_MEMZ_CHUNK);
+	assert_int_equal(hdr.codec, SNAP_MEMZ_MIXED);
+	uint64_t hot = 0, cold = 0;
+	for (uint64_t i = 0; i < hdr.nchunks; i++) {
+		int is_hot = (ent[i].flags & SNAP_CHUNK_HOT) != 0;
+		assert_int_equal(ent[i].flags & ~SNAP_CHUNK_HOT, 0);
+		if (ent[i].kind == SNAP_CHUNK_ZERO)
+			assert_false(is_hot);
+		else if (ent[i].kind != SNAP_CHUNK_RAW)
+			assert_int_equal(ent[i].kind, is_hot ? SNAP_CHUNK_LZ4 : SNAP_CHUNK_ZSTD);
+		hot += is_hot;
+		cold += !is_hot && ent[i].kind != SNAP_CHUNK_ZERO;
+	}
+	printf("# note: %s: %llu hot chunks, %llu other chunks with data\n", vm_test_accel(),
+	       (unsigned long long)hot, (unsigned long long)cold);
+	assert_true(cold > 0);
+	if (accel_is_kvm()) {
+		assert_int_equal(hot, 0); /* KVM does not tell */
+		free(ent);
+		return;
+	}
+	assert_true(hot > 0);
+
+	int out = open(tmp("hot.out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(out >= 0);
+	struct vm_restore_opts o = {.accel = ACCEL_AUTO, .console_out = out, .console_in = -1};
+	struct vm *vm;
+	struct err e = {0};
+	assert_int_equal(vm_restore(&vm, snap, &o, &e), 0);
+	if (!vm->lazy) {
+		vm_destroy(vm);
+		close(out);
+		free(ent);
+		skip_because("no userfaultfd here: memory was filled at once");
+	}
+	/* no vCPU has run: the hot chunks come in anyway, the others wait */
+	for (uint64_t i = 0; i < hdr.nchunks; i++) {
+		if (!(ent[i].flags & SNAP_CHUNK_HOT))
+			continue;
+		for (int t = 0; t < 10000 && !mem_lazy_filled(vm->lazy, i * hdr.chunk_size); t++)
+			usleep(1000);
+		assert_true(mem_lazy_filled(vm->lazy, i * hdr.chunk_size));
+	}
+	uint64_t waiting = 0;
+	for (uint64_t i = 0; i < hdr.nchunks; i++)
+		waiting += ent[i].kind != SNAP_CHUNK_ZERO && !(ent[i].flags & SNAP_CHUNK_HOT) &&
+		           !mem_lazy_filled(vm->lazy, i * hdr.chunk_size);
+	assert_int_equal(waiting, cold);
+	struct vm_result res;
+	assert_int_equal(vm_run(vm, &res, &e), 0);
+	assert_false(mem_lazy_failed(vm->lazy));
+	vm_destroy(vm);
+	close(out);
+	free(ent);
+	expect_restored(tmp("hot.out"), res.status);
+}
+
+/* A copy of the snapshot at `from` with entry i's flags and the index
+ * header's codec set, and the index's and header's CRCs made right again
+ * (so that only the new fields' checks can refuse it). */
+static void edit_index(const char *from, const char *to, uint64_t i, uint32_t flags, uint32_t codec)
+{
+	copy_with(from, to, "true ");
+	int fd = open(to, O_RDWR);
+	assert_true(fd >= 0);
+	struct snap_header h;
+	assert_int_equal(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	struct snap_section *z = (struct snap_section *)snap_find(&h, SNAP_SEC_MEMZ);
+	assert_non_null(z);
+	struct snap_memz_hdr hdr;
+	assert_int_equal(pread(fd, &hdr, sizeof(hdr), (off_t)z->offset), (ssize_t)sizeof(hdr));
+	size_t n = sizeof(hdr) + hdr.nchunks * sizeof(struct snap_memz_ent);
+	uint8_t *idx = malloc(n);
+	assert_non_null(idx);
+	assert_int_equal(pread(fd, idx, n, (off_t)z->offset), (ssize_t)n);
+	((struct snap_memz_hdr *)idx)->codec = codec;
+	((struct snap_memz_ent *)(idx + sizeof(hdr)))[i].flags = flags;
+	z->crc = (uint32_t)crc32(0, idx, (uInt)n);
+	h.header_crc = snap_header_crc(&h);
+	assert_int_equal(pwrite(fd, idx, n, (off_t)z->offset), (ssize_t)n);
+	assert_int_equal(pwrite(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	close(fd);
+	free(idx);
+}
+
+/* The index's new fields are checked on every load: unknown chunk flags,
+ * an unknown codec, and LZ4 chunks under the zstd-only codec. */
+static void test_bad_index_fields(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char snap[4200], bad[4200];
+	snprintf(snap, sizeof(snap), "%s", tmp("fields.snap"));
+	snprintf(bad, sizeof(bad), "%s", tmp("badfields.snap"));
+	make_snapshot(snap);
+	struct snap_memz_hdr hdr;
+	struct snap_memz_ent *ent = read_index(snap, &hdr);
+	uint64_t data = hdr.nchunks, lz4 = hdr.nchunks;
+	for (uint64_t i = 0; i < hdr.nchunks; i++) {
+		if (ent[i].kind != SNAP_CHUNK_ZERO && data == hdr.nchunks)
+			data = i;
+		if (ent[i].kind == SNAP_CHUNK_LZ4 && lz4 == hdr.nchunks)
+			lz4 = i;
+	}
+	assert_true(data < hdr.nchunks);
+	char want[64];
+	edit_index(snap, bad, data, ent[data].flags | 0x80, SNAP_MEMZ_MIXED);
+	snprintf(want, sizeof(want), "memory index entry %llu is corrupt",
+	         (unsigned long long)data);
+	expect_refused(bad, want);
+	edit_index(snap, bad, data, ent[data].flags, 7);
+	expect_refused(bad, "memory index has a bad geometry");
+	if (lz4 < hdr.nchunks) { /* the software CPU's hot chunks */
+		edit_index(snap, bad, lz4, ent[lz4].flags, SNAP_MEMZ_ZSTD);
+		snprintf(want, sizeof(want), "memory index entry %llu is corrupt",
+		         (unsigned long long)lz4);
+		expect_refused(bad, want);
+	}
+	/* the file as written still loads and verifies */
+	edit_index(snap, bad, data, ent[data].flags, SNAP_MEMZ_MIXED);
+	struct run_result r;
+	capsa_run(&r, 60, "vm", "snapshot", "verify", bad, NULL);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	free(ent);
+}
+
 /* A CPU model both accelerators can offer on this host (the software
  * CPU lacks some of KVM's features and paravirtual KVM some of its). */
 #define COMMON_CPU                                                                                 \
@@ -645,6 +803,8 @@ int main(void)
 	    cmocka_unit_test(test_restore_eager),
 	    cmocka_unit_test(test_snapshot_of_restored),
 	    cmocka_unit_test(test_corrupt_chunk_stops_vm),
+	    cmocka_unit_test(test_hot_chunks),
+	    cmocka_unit_test(test_bad_index_fields),
 	};
 	const struct CMUnitTest across[] = {
 	    cmocka_unit_test(test_emu_to_kvm),
