@@ -339,6 +339,42 @@ static const struct snap_section *memz_of(const char *path)
 	return z;
 }
 
+/* The stored-chunk index (format 4) of the snapshot at path: its count
+ * into *n, the entries (free() them) and where they start in the file. */
+static struct snap_memz_stored *read_stored(const char *path, struct snap_memz_hdr *hdr,
+                                            uint64_t *n, uint64_t *at)
+{
+	const struct snap_section *z = memz_of(path);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, hdr, sizeof(*hdr), (off_t)z->offset), (ssize_t)sizeof(*hdr));
+	assert_int_equal(pread(fd, n, sizeof(*n), (off_t)(z->offset + sizeof(*hdr))),
+	                 (ssize_t)sizeof(*n));
+	size_t len = *n * sizeof(struct snap_memz_stored);
+	*at = z->offset + z->size - len;
+	struct snap_memz_stored *st = malloc(len ? len : 1);
+	assert_non_null(st);
+	assert_int_equal(pread(fd, st, len, (off_t)*at), (ssize_t)len);
+	close(fd);
+	return st;
+}
+
+/* The memory index of the snapshot at path, one entry a chunk (free() it). */
+static struct snap_memz_ent *read_index(const char *path, struct snap_memz_hdr *hdr)
+{
+	uint64_t n, at;
+	struct snap_memz_stored *st = read_stored(path, hdr, &n, &at);
+	struct snap_memz_ent *ent = calloc(hdr->nchunks, sizeof(*ent));
+	assert_non_null(ent);
+	for (uint64_t k = 0; k < n; k++) {
+		assert_true(st[k].chunk < hdr->nchunks);
+		ent[st[k].chunk] = (struct snap_memz_ent){st[k].offset, st[k].len, st[k].crc,
+		                                          st[k].kind, st[k].flags};
+	}
+	free(st);
+	return ent;
+}
+
 /* A copy of `from` at `to` with the byte at `off` inverted. */
 static void flip_byte(const char *from, const char *to, uint64_t off)
 {
@@ -382,17 +418,19 @@ static void test_restore_refuses_bad_files(void **state)
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, ": ok (1 vCPUs, 256 MiB"));
 	run_result_free(&r);
+	struct snap_memz_hdr hdr;
+	uint64_t nstored, at;
+	free(read_stored(snap, &hdr, &nstored, &at));
 	const struct snap_section *z = memz_of(snap);
-	uint64_t isize = sizeof(struct snap_memz_hdr) +
-	                 (256ull << 20) / SNAP_MEMZ_CHUNK * sizeof(struct snap_memz_ent);
-	flip_byte(snap, tmp("mem.snap"), z->offset + isize + (z->size - isize) / 2);
+	uint64_t first = z->offset + sizeof(hdr) + sizeof(nstored); /* the chunks' bytes */
+	flip_byte(snap, tmp("mem.snap"), first + (at - first) / 2);
 	capsa_run(&r, 60, "vm", "snapshot", "verify", tmp("mem.snap"), NULL);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "memory chunk "));
 	assert_non_null(strstr(r.err, "is corrupt"));
 	run_result_free(&r);
 	/* the index itself is checked on every load */
-	flip_byte(snap, tmp("idx.snap"), z->offset + 40);
+	flip_byte(snap, tmp("idx.snap"), at + 4);
 	expect_refused(tmp("idx.snap"), "memory index is corrupt");
 
 	/* the raw form: one image, its CRC */
@@ -510,16 +548,13 @@ static void test_corrupt_chunk_stops_vm(void **state)
 	snprintf(bad, sizeof(bad), "%s", tmp("badchunks.snap"));
 	make_snapshot(snap);
 	copy_with(snap, bad, "true ");
-	const struct snap_section *z = memz_of(bad);
+	struct snap_memz_hdr hdr;
+	struct snap_memz_ent *ent = read_index(bad, &hdr);
 	int fd = open(bad, O_RDWR);
 	assert_true(fd >= 0);
-	struct snap_memz_hdr hdr;
-	assert_int_equal(pread(fd, &hdr, sizeof(hdr), (off_t)z->offset), (ssize_t)sizeof(hdr));
 	unsigned damaged = 0;
 	for (uint64_t i = 0; i < hdr.nchunks; i++) {
-		struct snap_memz_ent c;
-		off_t at = (off_t)(z->offset + sizeof(hdr) + i * sizeof(c));
-		assert_int_equal(pread(fd, &c, sizeof(c), at), (ssize_t)sizeof(c));
+		struct snap_memz_ent c = ent[i];
 		if (c.kind == SNAP_CHUNK_ZERO)
 			continue;
 		uint8_t b;
@@ -529,6 +564,7 @@ static void test_corrupt_chunk_stops_vm(void **state)
 		damaged++;
 	}
 	close(fd);
+	free(ent);
 	assert_true(damaged > 0);
 	struct run_result r;
 	capsa_run(&r, 60, "vm", "restore", bad, "--console", "stdio", NULL);
@@ -539,21 +575,6 @@ static void test_corrupt_chunk_stops_vm(void **state)
 	assert_non_null(strstr(r.err, "is corrupt (checksum mismatch)"));
 	assert_null(strstr(r.out, "count: done"));
 	run_result_free(&r);
-}
-
-/* The memory index of the snapshot at path (free() it). */
-static struct snap_memz_ent *read_index(const char *path, struct snap_memz_hdr *hdr)
-{
-	const struct snap_section *z = memz_of(path);
-	int fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, hdr, sizeof(*hdr), (off_t)z->offset), (ssize_t)sizeof(*hdr));
-	size_t n = hdr->nchunks * sizeof(struct snap_memz_ent);
-	struct snap_memz_ent *ent = malloc(n);
-	assert_non_null(ent);
-	assert_int_equal(pread(fd, ent, n, (off_t)(z->offset + sizeof(*hdr))), (ssize_t)n);
-	close(fd);
-	return ent;
 }
 
 /* The working set: the software CPU's recent pages are marked hot (LZ4),
@@ -625,32 +646,34 @@ static void test_hot_chunks(void **state)
 	expect_restored(tmp("hot.out"), res.status);
 }
 
-/* A copy of the snapshot at `from` with entry i's flags and the index
+/* A copy of the snapshot at `from` with chunk i's flags and the index
  * header's codec set, and the index's and header's CRCs made right again
  * (so that only the new fields' checks can refuse it). */
 static void edit_index(const char *from, const char *to, uint64_t i, uint32_t flags, uint32_t codec)
 {
 	copy_with(from, to, "true ");
+	struct snap_memz_hdr hdr;
+	uint64_t n, at;
+	struct snap_memz_stored *st = read_stored(to, &hdr, &n, &at);
 	int fd = open(to, O_RDWR);
 	assert_true(fd >= 0);
 	struct snap_header h;
 	assert_int_equal(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
 	struct snap_section *z = (struct snap_section *)snap_find(&h, SNAP_SEC_MEMZ);
 	assert_non_null(z);
-	struct snap_memz_hdr hdr;
-	assert_int_equal(pread(fd, &hdr, sizeof(hdr), (off_t)z->offset), (ssize_t)sizeof(hdr));
-	size_t n = sizeof(hdr) + hdr.nchunks * sizeof(struct snap_memz_ent);
-	uint8_t *idx = malloc(n);
-	assert_non_null(idx);
-	assert_int_equal(pread(fd, idx, n, (off_t)z->offset), (ssize_t)n);
-	((struct snap_memz_hdr *)idx)->codec = codec;
-	((struct snap_memz_ent *)(idx + sizeof(hdr)))[i].flags = flags;
-	z->crc = (uint32_t)crc32(0, idx, (uInt)n);
+	hdr.codec = codec;
+	for (uint64_t k = 0; k < n; k++)
+		if (st[k].chunk == i)
+			st[k].flags = (uint16_t)flags;
+	uLong crc = crc32(0, (const Bytef *)&hdr, sizeof(hdr));
+	crc = crc32(crc, (const Bytef *)&n, sizeof(n));
+	z->crc = (uint32_t)crc32(crc, (const Bytef *)st, (uInt)(n * sizeof(*st)));
 	h.header_crc = snap_header_crc(&h);
-	assert_int_equal(pwrite(fd, idx, n, (off_t)z->offset), (ssize_t)n);
+	assert_int_equal(pwrite(fd, &hdr, sizeof(hdr), (off_t)z->offset), (ssize_t)sizeof(hdr));
+	assert_int_equal(pwrite(fd, st, n * sizeof(*st), (off_t)at), (ssize_t)(n * sizeof(*st)));
 	assert_int_equal(pwrite(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
 	close(fd);
-	free(idx);
+	free(st);
 }
 
 /* The index's new fields are checked on every load: unknown chunk flags,

@@ -13,10 +13,12 @@
  *          page-aligned raw image before memory.
  *   ...    guest RAM in one of three forms (exactly one section):
  *          SNAP_SEC_MEMZ (version 3, the default): the RAM in fixed-size
- *          chunks, each compressed on its own, after an index that gives
- *          every chunk's kind (zero, raw, zstd; version 4 also LZ4),
- *          place, length, CRC-32 and (version 4) whether it is hot: in the
- *          guest's working set when the snapshot was taken (memz.h).
+ *          chunks, each compressed on its own, and an index that gives a
+ *          chunk's kind (zero, raw, zstd; version 4 also LZ4), place,
+ *          length, CRC-32 and (version 4) whether it is hot: in the guest's
+ *          working set when the snapshot was taken (memz.h). Version 3
+ *          has an entry for every chunk, before the chunks; version 4 one
+ *          for every chunk that is not all zero, after them.
  *          Restore registers guest memory with userfaultfd, starts filling
  *          the hot chunks at once (while the VM is set up and then between
  *          faults) and decompresses any other chunk when something first

@@ -29,23 +29,94 @@ static int kind_ok(const struct snap_memz *m, const struct snap_memz_ent *c, uin
 	return 0;
 }
 
-static int check_entries(struct snap_memz *m, const struct snap_section *s, uint64_t index_size,
-                         uint32_t version, struct err *e)
+/* Entry i: a kind the codec has, a length it allows, known flags, stored
+ * bytes in [lo, hi) of the file. */
+static int check_entry(const struct snap_memz *m, uint64_t i, uint64_t lo, uint64_t hi,
+                       struct err *e)
 {
-	uint64_t lo = s->offset + index_size, hi = s->offset + s->size;
+	const struct snap_memz_ent *c = &m->ent[i];
+	int ok = kind_ok(m, c, snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i)) &&
+	         !(c->flags & ~SNAP_CHUNK_HOT);
+	if (ok && c->kind != SNAP_CHUNK_ZERO)
+		ok = c->offset >= lo && c->offset <= hi && c->len <= hi - c->offset;
+	return ok ? 0
+	          : err_set(e, ERR_INPUT, "snapshot memory index entry %llu is corrupt",
+	                    (unsigned long long)i);
+}
+
+/* Version 3: nchunks entries right after the header. */
+static int load_full(int fd, struct snap_memz *m, const struct snap_section *s, struct err *e)
+{
+	/* memory is bounded (snap_machine_check), so nchunks and the index are */
+	uint64_t isize = sizeof(m->hdr) + m->hdr.nchunks * sizeof(*m->ent);
+	if (isize > s->size)
+		return err_set(e, ERR_INPUT, "snapshot memory index is cut short");
+	if (!(m->ent = malloc(m->hdr.nchunks * sizeof(*m->ent))))
+		return err_sys(e, "allocating the memory index");
+	if (snap_pread_all(fd, m->ent, isize - sizeof(m->hdr), s->offset + sizeof(m->hdr), e))
+		return -1;
+	uLong crc = crc32(0, (const Bytef *)&m->hdr, sizeof(m->hdr));
+	crc = crc32(crc, (const Bytef *)m->ent, (uInt)(isize - sizeof(m->hdr)));
+	if ((uint32_t)crc != s->crc)
+		return err_set(e, ERR_INPUT,
+		               "snapshot memory index is corrupt (checksum mismatch)");
 	for (uint64_t i = 0; i < m->hdr.nchunks; i++) {
-		struct snap_memz_ent *c = &m->ent[i];
-		uint64_t n = snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i);
-		if (version < 4)
-			c->flags = 0; /* padding then */
-		int ok = kind_ok(m, c, n) && !(c->flags & ~SNAP_CHUNK_HOT);
-		if (ok && c->kind != SNAP_CHUNK_ZERO)
-			ok = c->offset >= lo && c->offset <= hi && c->len <= hi - c->offset;
-		if (!ok)
-			return err_set(e, ERR_INPUT, "snapshot memory index entry %llu is corrupt",
-			               (unsigned long long)i);
+		m->ent[i].flags = 0; /* padding then */
+		if (check_entry(m, i, s->offset + isize, s->offset + s->size, e))
+			return -1;
 	}
 	return 0;
+}
+
+/* Version 4's stored entries, checked, into m->ent and m->hot. */
+static int place_stored(struct snap_memz *m, const struct snap_memz_stored *st, uint64_t n,
+                        uint64_t lo, uint64_t hi, struct err *e)
+{
+	for (uint64_t k = 0; k < n; k++) {
+		const struct snap_memz_stored *c = &st[k];
+		if (c->chunk >= m->hdr.nchunks || (k && c->chunk <= st[k - 1].chunk) ||
+		    c->kind == SNAP_CHUNK_ZERO)
+			return err_set(e, ERR_INPUT, "snapshot memory index entry %llu is corrupt",
+			               (unsigned long long)c->chunk);
+		m->ent[c->chunk] =
+		    (struct snap_memz_ent){c->offset, c->len, c->crc, c->kind, c->flags};
+		if (check_entry(m, c->chunk, lo, hi, e))
+			return -1;
+		if (c->flags & SNAP_CHUNK_HOT)
+			m->hot[m->nhot++] = c->chunk;
+	}
+	return 0;
+}
+
+/* Version 4: the count after the header, the entries at the section's end. */
+static int load_sparse(int fd, struct snap_memz *m, const struct snap_section *s, struct err *e)
+{
+	uint64_t n;
+	uint64_t head = sizeof(m->hdr) + sizeof(n);
+	if (s->size < head || snap_pread_all(fd, &n, sizeof(n), s->offset + sizeof(m->hdr), e))
+		return s->size < head ? err_set(e, ERR_INPUT, "snapshot memory index is cut short")
+		                      : -1;
+	if (n > m->hdr.nchunks || n * sizeof(struct snap_memz_stored) > s->size - head)
+		return err_set(e, ERR_INPUT, "snapshot memory index is cut short");
+	uint64_t isize = n * sizeof(struct snap_memz_stored);
+	struct snap_memz_stored *st = malloc(isize ? isize : 1);
+	m->ent = calloc(m->hdr.nchunks, sizeof(*m->ent));
+	m->hot = malloc((n ? n : 1) * sizeof(*m->hot));
+	int rc = st && m->ent && m->hot ? 0 : err_sys(e, "allocating the memory index");
+	if (rc == 0)
+		rc = snap_pread_all(fd, st, isize, s->offset + s->size - isize, e);
+	if (rc == 0) {
+		uLong crc = crc32(0, (const Bytef *)&m->hdr, sizeof(m->hdr));
+		crc = crc32(crc, (const Bytef *)&n, sizeof(n));
+		crc = crc32(crc, (const Bytef *)st, (uInt)isize);
+		if ((uint32_t)crc != s->crc)
+			rc = err_set(e, ERR_INPUT,
+			             "snapshot memory index is corrupt (checksum mismatch)");
+	}
+	if (rc == 0)
+		rc = place_stored(m, st, n, s->offset + head, s->offset + s->size - isize, e);
+	free(st);
+	return rc;
 }
 
 int snap_memz_load(int fd, const struct snap_header *h, struct snap_memz **out, struct err *e)
@@ -67,24 +138,8 @@ int snap_memz_load(int fd, const struct snap_header *h, struct snap_memz **out, 
 	                 (h->version < 4 || m->hdr.codec != SNAP_MEMZ_MIXED)) ||
 	                m->hdr.nchunks != (h->memory + cs - 1) / cs))
 		rc = err_set(e, ERR_INPUT, "snapshot memory index has a bad geometry");
-	/* memory is bounded (snap_machine_check), so nchunks and the index are */
-	uint64_t isize = sizeof(m->hdr) + m->hdr.nchunks * sizeof(*m->ent);
-	if (rc == 0 && isize > s->size)
-		rc = err_set(e, ERR_INPUT, "snapshot memory index is cut short");
-	if (rc == 0 && !(m->ent = malloc(m->hdr.nchunks * sizeof(*m->ent))))
-		rc = err_sys(e, "allocating the memory index");
 	if (rc == 0)
-		rc = snap_pread_all(fd, m->ent, isize - sizeof(m->hdr), s->offset + sizeof(m->hdr),
-		                    e);
-	if (rc == 0) {
-		uLong crc = crc32(0, (const Bytef *)&m->hdr, sizeof(m->hdr));
-		crc = crc32(crc, (const Bytef *)m->ent, (uInt)(isize - sizeof(m->hdr)));
-		if ((uint32_t)crc != s->crc)
-			rc = err_set(e, ERR_INPUT,
-			             "snapshot memory index is corrupt (checksum mismatch)");
-	}
-	if (rc == 0)
-		rc = check_entries(m, s, isize, h->version, e);
+		rc = h->version < 4 ? load_full(fd, m, s, e) : load_sparse(fd, m, s, e);
 	if (rc) {
 		snap_memz_free(m);
 		return -1;
@@ -95,8 +150,10 @@ int snap_memz_load(int fd, const struct snap_header *h, struct snap_memz **out, 
 
 void snap_memz_free(struct snap_memz *m)
 {
-	if (m)
+	if (m) {
 		free(m->ent);
+		free(m->hot);
+	}
 	free(m);
 }
 
@@ -105,8 +162,7 @@ struct memz_reader {
 	int fd;
 	struct snap_memz *m;
 	ZSTD_DCtx *dctx;
-	uint8_t *in;   /* stored bytes of one chunk */
-	uint64_t *hot; /* the hot chunks' numbers */
+	uint8_t *in; /* stored bytes of one chunk */
 };
 
 static int corrupt(struct err *e, const struct snap_memz *m, uint64_t i, const char *what)
@@ -161,7 +217,6 @@ static void reader_free(void *ctx)
 	snap_memz_free(r->m);
 	ZSTD_freeDCtx(r->dctx);
 	free(r->in);
-	free(r->hot);
 	free(r);
 }
 
@@ -214,22 +269,11 @@ int snap_memz_source(int fd, struct snap_memz *m, struct mem_chunk_src *src, str
 		close(dup_fd);
 		return -1;
 	}
-	uint64_t nhot = 0;
-	for (uint64_t i = 0; i < m->hdr.nchunks; i++)
-		nhot += (m->ent[i].flags & SNAP_CHUNK_HOT) != 0;
-	if (nhot && !(r->hot = malloc(nhot * sizeof(*r->hot)))) {
-		r->m = NULL; /* the caller's until this succeeds */
-		reader_free(r);
-		return err_sys(e, "allocating");
-	}
-	for (uint64_t i = 0, k = 0; i < m->hdr.nchunks; i++)
-		if (m->ent[i].flags & SNAP_CHUNK_HOT)
-			r->hot[k++] = i;
 	*src = (struct mem_chunk_src){
 	    .chunk_size = m->hdr.chunk_size,
 	    .nchunks = m->hdr.nchunks,
-	    .first = r->hot,
-	    .nfirst = nhot,
+	    .first = m->hot,
+	    .nfirst = m->nhot,
 	    .read = reader_read,
 	    .release = reader_free,
 	    .ctx = r,

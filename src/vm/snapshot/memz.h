@@ -2,10 +2,14 @@
 /* Guest memory in chunks, each compressed on its own (SNAP_SEC_MEMZ,
  * format.h): so a restore can decompress just the chunk a fault needs.
  *
- * The section: struct snap_memz_hdr, then nchunks struct snap_memz_ent (the
- * index; the section's CRC covers header and index), then the chunks'
- * bytes. An entry gives the chunk's kind, where its stored bytes are (from
- * the file's start) and their CRC-32. */
+ * The section, version 4: struct snap_memz_hdr, the number of stored
+ * chunks (uint64_t), the chunks' bytes, then one struct snap_memz_stored
+ * for each chunk that is not all zero, in chunk order (the index: its size
+ * follows the memory the guest used, not the memory's size). Version 3:
+ * struct snap_memz_hdr, then nchunks struct snap_memz_ent, then the
+ * chunks' bytes. The section's CRC covers header, count and index. An
+ * entry gives the chunk's kind, where its stored bytes are (from the
+ * file's start) and their CRC-32. */
 #ifndef CAPSA_VM_SNAPSHOT_MEMZ_H
 #define CAPSA_VM_SNAPSHOT_MEMZ_H
 
@@ -41,12 +45,23 @@ struct snap_memz_hdr {
 	uint64_t nchunks;    /* memory / chunk_size, rounded up */
 };
 
+/* A chunk in memory; a version 3 index entry on disk. */
 struct snap_memz_ent {
 	uint64_t offset; /* of the stored bytes, from the file's start */
 	uint32_t len;    /* stored bytes */
 	uint32_t crc;    /* CRC-32 of the stored bytes */
 	uint32_t kind;   /* enum snap_chunk_kind */
-	uint32_t flags;  /* SNAP_CHUNK_HOT (version 4; ignored before) */
+	uint32_t flags;  /* SNAP_CHUNK_HOT (padding in version 3) */
+};
+
+/* A version 4 index entry: a chunk that is not all zero. */
+struct snap_memz_stored {
+	uint64_t offset; /* of the stored bytes, from the file's start */
+	uint32_t len;    /* stored bytes */
+	uint32_t crc;    /* CRC-32 of the stored bytes */
+	uint32_t chunk;  /* its number; entries come in increasing order */
+	uint16_t kind;   /* enum snap_chunk_kind, not SNAP_CHUNK_ZERO */
+	uint16_t flags;  /* SNAP_CHUNK_HOT */
 };
 
 /* Bytes of chunk i of `memory` bytes in chunks of cs. */
@@ -59,8 +74,9 @@ static inline uint64_t snap_memz_chunk_len(uint64_t memory, uint32_t cs, uint64_
 /* A loaded, checked index. */
 struct snap_memz {
 	struct snap_memz_hdr hdr;
-	struct snap_memz_ent *ent;
+	struct snap_memz_ent *ent; /* nchunks: zero chunks all zero bytes */
 	uint64_t memory;
+	uint64_t *hot, nhot; /* the hot chunks' numbers, increasing */
 };
 
 /* Read and check the index of h's SNAP_SEC_MEMZ section: geometry, codec,

@@ -3,7 +3,7 @@
  * batches; two threads compress a batch each into a buffer of their own
  * (the VM is paused, so its vCPUs leave the cores free), and the buffers
  * are appended to the file in chunk order, which fixes each chunk's place
- * in the index. */
+ * in the index; the index of the chunks that are not all zero follows. */
 #include "vm/snapshot/memz.h"
 #include "lib/zero.h"
 
@@ -158,6 +158,45 @@ static int put_chunks(int fd, struct memz_batch b[2], uint64_t nchunks, uint64_t
 	return 0;
 }
 
+/* The index of the chunks that are not all zero, into st (nchunks
+ * entries); returns how many. */
+static uint64_t stored_index(const struct snap_memz_ent *ent, uint64_t nchunks,
+                             struct snap_memz_stored *st)
+{
+	uint64_t n = 0;
+	for (uint64_t i = 0; i < nchunks; i++)
+		if (ent[i].kind != SNAP_CHUNK_ZERO)
+			st[n++] = (struct snap_memz_stored){ent[i].offset,
+			                                    ent[i].len,
+			                                    ent[i].crc,
+			                                    (uint32_t)i,
+			                                    (uint16_t)ent[i].kind,
+			                                    (uint16_t)ent[i].flags};
+	return n;
+}
+
+/* Header, count and index (at *at, which advances); the section's CRC. */
+static int put_index(int fd, const struct snap_memz_hdr *hdr, const struct snap_memz_ent *ent,
+                     uint64_t off, uint64_t *at, uint32_t *crc, struct err *e)
+{
+	struct snap_memz_stored *st = malloc(hdr->nchunks * sizeof(*st));
+	if (!st)
+		return err_sys(e, "allocating the memory index");
+	uint64_t n = stored_index(ent, hdr->nchunks, st);
+	uLong c = crc32(0, (const Bytef *)hdr, sizeof(*hdr));
+	c = crc32(c, (const Bytef *)&n, sizeof(n));
+	c = crc32(c, (const Bytef *)st, (uInt)(n * sizeof(*st)));
+	*crc = (uint32_t)c;
+	int rc = snap_pwrite_all(fd, st, n * sizeof(*st), *at, e) ||
+	                 snap_pwrite_all(fd, hdr, sizeof(*hdr), off, e) ||
+	                 snap_pwrite_all(fd, &n, sizeof(n), off + sizeof(*hdr), e)
+	             ? -1
+	             : 0;
+	*at += n * sizeof(*st);
+	free(st);
+	return rc;
+}
+
 int snap_memz_write(int fd, const uint8_t *mem, uint64_t size, const uint8_t *touched,
                     const uint8_t *hot, struct snap_header *h, uint64_t *off, struct err *e)
 {
@@ -165,8 +204,7 @@ int snap_memz_write(int fd, const uint8_t *mem, uint64_t size, const uint8_t *to
 		return err_set(e, ERR_INTERNAL, "no room for the memory section");
 	struct snap_memz_hdr hdr = {SNAP_MEMZ_CHUNK, SNAP_MEMZ_MIXED,
 	                            (size + SNAP_MEMZ_CHUNK - 1) / SNAP_MEMZ_CHUNK};
-	uint64_t isize = sizeof(hdr) + hdr.nchunks * sizeof(struct snap_memz_ent);
-	uint64_t at = *off + isize;
+	uint64_t at = *off + sizeof(hdr) + sizeof(uint64_t); /* the chunks after the count */
 	struct snap_memz_ent *ent = calloc(hdr.nchunks, sizeof(*ent));
 	struct memz_batch b[2];
 	int ok0 = batch_init(&b[0], mem, size, touched, hot, ent) == 0;
@@ -174,15 +212,11 @@ int snap_memz_write(int fd, const uint8_t *mem, uint64_t size, const uint8_t *to
 	int rc = ent && ok0 && ok1 ? 0 : err_set(e, ERR_SYSTEM, "allocating the compressor");
 	if (rc == 0)
 		rc = put_chunks(fd, b, hdr.nchunks, &at, e);
+	uint32_t crc = 0;
+	if (rc == 0)
+		rc = put_index(fd, &hdr, ent, *off, &at, &crc, e);
 	if (rc == 0) {
-		uLong crc = crc32(0, (const Bytef *)&hdr, sizeof(hdr));
-		crc = crc32(crc, (const Bytef *)ent, (uInt)(isize - sizeof(hdr)));
-		h->sec[h->nsections++] =
-		    (struct snap_section){SNAP_SEC_MEMZ, (uint32_t)crc, *off, at - *off};
-		rc = snap_pwrite_all(fd, &hdr, sizeof(hdr), *off, e) ||
-		             snap_pwrite_all(fd, ent, isize - sizeof(hdr), *off + sizeof(hdr), e)
-		         ? -1
-		         : 0;
+		h->sec[h->nsections++] = (struct snap_section){SNAP_SEC_MEMZ, crc, *off, at - *off};
 		*off = (at + 7) & ~7ULL;
 	}
 	batch_free(&b[0]);
