@@ -24,7 +24,7 @@
  *          faults) and decompresses any other chunk when something first
  *          touches it; without userfaultfd everything is decompressed at
  *          once. Version 3 wrote 256 KiB zstd chunks; version 4 writes
- *          64 KiB chunks, hot ones as LZ4 (quicker to decompress), the
+ *          16 KiB chunks, hot ones as LZ4 (quicker to decompress), the
  *          others as zstd (smaller).
  *          SNAP_SEC_MEMORY (the raw form, page aligned): one image of the
  *          full size; all-zero pages are holes (not written), so they take

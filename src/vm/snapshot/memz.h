@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SNAP_MEMZ_CHUNK     (64u << 10) /* what capsa writes (version 3 wrote 256 KiB) */
+#define SNAP_MEMZ_CHUNK     (16u << 10) /* what capsa writes (version 3 wrote 256 KiB) */
 #define SNAP_MEMZ_CHUNK_MIN SNAP_PAGE
 #define SNAP_MEMZ_CHUNK_MAX (4u << 20)
 #define SNAP_MEMZ_ZSTD      1 /* codec: zstd frames */

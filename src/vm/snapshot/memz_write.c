@@ -16,7 +16,7 @@
 #include <zstd.h>
 
 #define MEMZ_LEVEL 1   /* zstd level: see docs/vm.md, SNAPSHOTS */
-#define MEMZ_BATCH 128 /* chunks a thread compresses between two writes */
+#define MEMZ_BATCH 512 /* chunks a thread compresses between two writes */
 #define MEMZ_BOUND                                                                                 \
 	(ZSTD_COMPRESSBOUND(SNAP_MEMZ_CHUNK) > LZ4_COMPRESSBOUND(SNAP_MEMZ_CHUNK)                  \
 	     ? ZSTD_COMPRESSBOUND(SNAP_MEMZ_CHUNK)                                                 \
