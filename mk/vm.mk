@@ -1,8 +1,9 @@
 # capsa vm: the CLI's --json-events output and the control API use json-c; the
 # control API parses HTTP with http-parser (docs/vm.md, CONTROL API). Snapshots
-# keep guest memory in zstd-compressed chunks (docs/vm.md, SNAPSHOTS); -lzstd is
-# already linked for qcow2 (mk/virtio.mk).
-LDLIBS += -ljson-c -lhttp_parser
+# keep guest memory in LZ4-compressed chunks (format version 4; docs/vm.md,
+# SNAPSHOTS) and read the zstd chunks of version 3; -lzstd is already linked for
+# qcow2 (mk/virtio.mk).
+LDLIBS += -ljson-c -lhttp_parser -llz4
 
 # The guest kernel (guest/kernel/build.sh caches it by a hash of config and
 # patches); build/guest/kernel-path names the directory with vmlinux and bzImage.
@@ -36,7 +37,7 @@ SNAP_FUZZ_SRCS := src/vm/snapshot/load.c src/vm/snapshot/format.c src/vm/snapsho
 build/fuzz/vm_snapshot_fuzz: fuzz/vm/fuzz_snapshot.c $(SNAP_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -g -O1 \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $^ -lz -lzstd
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $^ -lz -lzstd -llz4
 
 # libFuzzer target for the control API's HTTP parsing and routing
 # (fuzz/vm/fuzz_http.c). The router reaches into the VM core, so it links the

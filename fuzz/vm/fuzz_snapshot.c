@@ -2,7 +2,8 @@
 /* libFuzzer target: a hostile snapshot file through capsa's loader
  * (snap_load: header checks, section table bounds, section reads and
  * checksums, the device and disk sections' parser, the compressed memory's
- * index and chunks). For a snapshot with raw memory the input is the file
+ * index and chunks (zstd and LZ4), and the hot chunks a restore reads
+ * first). For a snapshot with raw memory the input is the file
  * up to its memory image: the harness puts a sparse 16 MiB memory image
  * after the input. With compressed memory the input is the whole file, and
  * it is verified too (every chunk decompressed) when its memory is small.
@@ -27,13 +28,41 @@ static int inside(uint64_t off, uint64_t len, size_t size)
 	return off <= size && len <= size - off;
 }
 
+/* Version 4: the chunks' CRCs and the index's, as far as they lie in the
+ * input (the count after the header, the stored entries at the end). */
+static uint32_t fix_sparse(uint8_t *copy, size_t size, const struct snap_section *s,
+                           const struct snap_memz_hdr *hdr)
+{
+	uint64_t n;
+	uint64_t head = sizeof(*hdr) + sizeof(n);
+	if (!inside(s->offset, head, size) || s->size < head)
+		return 0;
+	memcpy(&n, copy + s->offset + sizeof(*hdr), sizeof(n));
+	if (n > (s->size - head) / sizeof(struct snap_memz_stored))
+		return 0;
+	uint64_t at = s->offset + s->size - n * sizeof(struct snap_memz_stored);
+	if (!inside(at, n * sizeof(struct snap_memz_stored), size))
+		return 0;
+	for (uint64_t k = 0; k < n; k++) {
+		struct snap_memz_stored c;
+		memcpy(&c, copy + at + k * sizeof(c), sizeof(c));
+		if (inside(c.offset, c.len, size))
+			c.crc = (uint32_t)crc32(0, copy + c.offset, c.len);
+		memcpy(copy + at + k * sizeof(c), &c, sizeof(c));
+	}
+	uLong crc = crc32(0, copy + s->offset, (uInt)head);
+	return (uint32_t)crc32(crc, copy + at, (uInt)(n * sizeof(struct snap_memz_stored)));
+}
+
 /* The chunks' CRCs and the index's, as far as they lie in the input. */
-static uint32_t fix_memz(uint8_t *copy, size_t size, const struct snap_section *s)
+static uint32_t fix_memz(uint8_t *copy, size_t size, const struct snap_section *s, uint32_t version)
 {
 	struct snap_memz_hdr hdr;
 	if (!inside(s->offset, sizeof(hdr), size))
 		return 0;
 	memcpy(&hdr, copy + s->offset, sizeof(hdr));
+	if (version >= 4)
+		return fix_sparse(copy, size, s, &hdr);
 	uint64_t n = 0;
 	for (; n < hdr.nchunks; n++) {
 		uint64_t at = s->offset + sizeof(hdr) + n * sizeof(struct snap_memz_ent);
@@ -63,12 +92,33 @@ static void fix_up(uint8_t *copy, size_t size)
 			s->offset = mem_off;
 			s->size = FUZZ_MEMORY;
 		} else if (s->type == SNAP_SEC_MEMZ) {
-			s->crc = fix_memz(copy, size, s);
+			s->crc = fix_memz(copy, size, s, h->version);
 		} else if (inside(s->offset, s->size, size)) {
 			s->crc = (uint32_t)crc32(0, copy + s->offset, (uInt)s->size);
 		}
 	}
 	h->header_crc = snap_header_crc(h);
+}
+
+/* The chunk source a restore uses: its hot chunks, as the fill thread
+ * reads them first. */
+static void read_hot(int fd, struct snap_loaded *l)
+{
+	struct mem_chunk_src src;
+	struct err e = {0};
+	if (snap_memz_source(fd, l->memz, &src, &e))
+		return;
+	l->memz = NULL; /* the source's */
+	uint8_t *buf = malloc(src.chunk_size);
+	for (uint64_t k = 0; buf && k < src.nfirst; k++) {
+		uint64_t i = src.first[k];
+		if (i >= src.nchunks)
+			abort(); /* the source names only chunks it has */
+		src.read(src.ctx, i, buf, snap_memz_chunk_len(l->h.memory, (uint32_t)src.chunk_size, i),
+		         &e);
+	}
+	free(buf);
+	src.release(src.ctx);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -93,8 +143,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!l)
 		abort();
 	struct err e = {0};
-	if (snap_load(fd, l, &e) == 0 && l->memz && l->h.memory <= FUZZ_MEMORY * 4)
+	if (snap_load(fd, l, &e) == 0 && l->memz && l->h.memory <= FUZZ_MEMORY * 4) {
 		snap_memz_verify(fd, l->memz, &e);
+		read_hot(fd, l);
+	}
 	snap_loaded_free(l);
 	return 0;
 }

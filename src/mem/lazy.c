@@ -3,7 +3,8 @@
  * names an address; the chunk holding it is read from the source and
  * copied in whole (UFFDIO_COPY), or mapped as zero pages (UFFDIO_ZEROPAGE)
  * when the chunk is all zero. A fault in a chunk filled before is a page
- * given back since (a balloon's discard): it reads as zero. */
+ * given back since (a balloon's discard): it reads as zero. While no fault
+ * waits, the thread fills the source's `first` chunks ahead of any touch. */
 #include "mem/lazy.h"
 
 #include <errno.h>
@@ -31,6 +32,7 @@ struct mem_lazy {
 	uint8_t *buf;         /* one chunk */
 	atomic_uchar *filled; /* per chunk */
 	atomic_int failed;
+	uint64_t next_first; /* into src.first */
 };
 
 static size_t chunk_len(const struct mem_lazy *l, uint64_t i)
@@ -76,16 +78,9 @@ static void fail(struct mem_lazy *l, const struct err *e)
 		l->hooks.on_fail(l->hooks.ctx, e);
 }
 
-static void serve(struct mem_lazy *l, uint64_t addr)
+/* Read chunk i from the source and put it in place. */
+static void fill(struct mem_lazy *l, uint64_t i)
 {
-	if (addr < (uintptr_t)l->base || addr - (uintptr_t)l->base >= l->size)
-		return;
-	uint64_t off = (addr - (uintptr_t)l->base) & ~(LAZY_PAGE - 1);
-	uint64_t i = off / l->src.chunk_size;
-	if (atomic_load(&l->filled[i])) { /* discarded since: zero */
-		put_range(l, l->base + off, NULL, LAZY_PAGE);
-		return;
-	}
 	size_t len = chunk_len(l, i);
 	int rc = 1;
 	if (!atomic_load(&l->failed)) {
@@ -99,6 +94,32 @@ static void serve(struct mem_lazy *l, uint64_t addr)
 	atomic_store(&l->filled[i], 1);
 }
 
+static void serve(struct mem_lazy *l, uint64_t addr)
+{
+	if (addr < (uintptr_t)l->base || addr - (uintptr_t)l->base >= l->size)
+		return;
+	uint64_t off = (addr - (uintptr_t)l->base) & ~(LAZY_PAGE - 1);
+	uint64_t i = off / l->src.chunk_size;
+	if (atomic_load(&l->filled[i])) { /* discarded since: zero */
+		put_range(l, l->base + off, NULL, LAZY_PAGE);
+		return;
+	}
+	fill(l, i);
+}
+
+/* Fill the next of the source's `first` chunks not filled yet. */
+static void fill_ahead(struct mem_lazy *l)
+{
+	while (l->next_first < l->src.nfirst) {
+		uint64_t i = l->src.first[l->next_first++];
+		if (i < l->src.nchunks && i * l->src.chunk_size < l->size &&
+		    !atomic_load(&l->filled[i])) {
+			fill(l, i);
+			return;
+		}
+	}
+}
+
 static void *fill_thread(void *arg)
 {
 	struct mem_lazy *l = arg;
@@ -107,10 +128,15 @@ static void *fill_thread(void *arg)
 		fail(l, &e); /* every chunk reads as zero from now on */
 	for (;;) {
 		struct pollfd p[2] = {{l->uffd, POLLIN, 0}, {l->stop_fd, POLLIN, 0}};
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		int ahead = l->next_first < l->src.nfirst;
+		int ready = poll(p, 2, ahead ? 0 : -1);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready < 0)
 			break;
+		if (ready == 0) {
+			fill_ahead(l);
+			continue;
 		}
 		if (p[1].revents)
 			break;

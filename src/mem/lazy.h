@@ -16,6 +16,10 @@
 struct mem_chunk_src {
 	uint64_t chunk_size; /* a multiple of the page size */
 	uint64_t nchunks;    /* chunk_size * nchunks >= the memory's size */
+	/* Chunks to fill ahead of any touch, in this order, while no fault
+	 * waits (the guest's working set); may be NULL. Valid until release. */
+	const uint64_t *first;
+	uint64_t nfirst;
 	/* Chunk i into dst (len bytes: chunk_size, less for the last): 0 when
 	 * filled, 1 when the chunk is all zero (dst untouched), -1 with e. */
 	int (*read)(void *ctx, uint64_t i, uint8_t *dst, size_t len, struct err *e);
@@ -40,7 +44,8 @@ struct mem_lazy_hooks {
 
 /* Register [base, base+size) (anonymous, page aligned, not yet touched)
  * and start the fill thread, which owns `src` from then on (released by
- * mem_lazy_stop). Returns 0, or 1 without taking `src` when this host or
+ * mem_lazy_stop). The thread serves faults first and fills src->first
+ * while none waits. Returns 0, or 1 without taking `src` when this host or
  * process cannot use userfaultfd (permission, kernel), or -1 with e. */
 int mem_lazy_start(struct mem_lazy **out, uint8_t *base, uint64_t size,
                    const struct mem_chunk_src *src, const struct mem_lazy_hooks *hooks,

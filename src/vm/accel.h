@@ -134,6 +134,11 @@ struct accel_ops {
 	/* Guest instructions the vCPU has retired, where the accelerator
 	 * counts them (the software CPU); NULL otherwise. */
 	uint64_t (*vcpu_instructions)(struct accel_vcpu *v);
+	/* Guest-physical pages the vCPU used last (the software CPU: what its
+	 * TLB maps and the page tables mapping it), at most max into pa; while
+	 * it does not run. A snapshot marks them so that a restore loads them
+	 * first. NULL where the accelerator cannot tell. */
+	size_t (*vcpu_recent_pages)(struct accel_vcpu *v, uint64_t *pa, size_t max);
 	/* Dirty-page logging of guest RAM (live migration), any thread while
 	 * the VM runs. Pages are numbered as in mem/dirty.h (offset in guest
 	 * RAM). dirty_start: from now on remember every page the guest or a

@@ -445,6 +445,11 @@ static uint64_t emu_vcpu_instructions(struct accel_vcpu *av)
 	return emu_cpu_instructions(((struct emu_vcpu *)av)->cpu);
 }
 
+static size_t emu_vcpu_recent_pages(struct accel_vcpu *av, uint64_t *pa, size_t max)
+{
+	return emu_cpu_recent_pages(((struct emu_vcpu *)av)->cpu, pa, max);
+}
+
 static int emu_get_irqchip(struct accel_vm *avm, struct x86_irqchip_state *s, struct err *e)
 {
 	(void)e;
@@ -509,6 +514,7 @@ const struct accel_ops accel_emu_ops = {
     .irqfd = emu_no_fd,
     .ioeventfd = emu_no_ioeventfd,
     .vcpu_instructions = emu_vcpu_instructions,
+    .vcpu_recent_pages = emu_vcpu_recent_pages,
     .vm_get_irqchip = emu_get_irqchip,
     .vm_set_irqchip = emu_set_irqchip,
     .dirty_start = emu_dirty_start,

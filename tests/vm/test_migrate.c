@@ -568,6 +568,42 @@ static void test_target_refuses_vsock_in_use(void **state)
 	expect_count_done(sout, 1);
 }
 
+/* A VM restored a moment ago from a compressed snapshot, most of its
+ * memory not loaded yet, moved at once: the source reads the chunks not
+ * yet filled through its lazy fill, so they reach the target with their
+ * data, and the target finishes the count the snapshot was taken in. */
+static void test_migrate_restored_vm(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	const char *sock = tmp("first.sock"), *out = tmp("first.out");
+	pid_t first = start_source(sock, out);
+	assert_true(wait_file_has(out, "count: 3 sum", 60));
+	char snap[4200];
+	snprintf(snap, sizeof(snap), "%s", tmp("moved.snap"));
+	pause_save_kill(sock, snap, first);
+	const char *rsock = tmp("restored.sock"), *rout = tmp("restored.out");
+	unlink(rsock);
+	const char *argv[] = {"capsa", "vm",        "restore", snap, "--api-sock",
+	                      rsock,   "--console", "stdio",   NULL};
+	pid_t source = spawn_capsa(rout, tmp("restored.err"), argv);
+	assert_true(wait_api(rsock));
+	int port;
+	const char *tout = tmp("rtarget.out");
+	pid_t target = start_target(tout, tmp("rtarget.err"), "stdio", &port);
+	char last[4096], err[4096];
+	int lines;
+	int st = migrate(rsock, port, last, sizeof(last), &lines, err, sizeof(err));
+	if (st)
+		printf("# note: migrate: %s\n", err);
+	assert_int_equal(st, 0);
+	assert_non_null(strstr(last, "\"state\":\"completed\""));
+	expect_exit(source, 0, 30);
+	assert_int_equal(file_count(rout, "count: done"), 0);
+	expect_exit(target, 0, 120);
+	expect_count_done(tout, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -578,6 +614,7 @@ int main(void)
 	    cmocka_unit_test(test_migrate_with_disk),
 	    cmocka_unit_test(test_target_refuses_changed_disk),
 	    cmocka_unit_test(test_target_refuses_vsock_in_use),
+	    cmocka_unit_test(test_migrate_restored_vm),
 	};
 	return RUN_VM_GROUPS("vm migrate", tests, setup, vm_tmp_teardown);
 }

@@ -3,11 +3,15 @@
  * and the error answers (the VM must be unharmed by every bad request);
  * snapshots: the counting guest saved mid-run, killed, and restored (from
  * the file and from a copy elsewhere) must finish with the right checksum
- * without starting over; broken snapshot files are refused with one line. */
+ * without starting over; broken snapshot files are refused with one line;
+ * the guest's working set is marked in the file and loaded first. */
 #include "vm/snaptest.h"
 
 #include "vm/snapshot/memz.h"
 #include "vm/snapshot/snapshot.h"
+#include "vm/vm_internal.h"
+
+#include <zlib.h>
 
 /* Writes to an API socket whose server is gone must fail, not kill. */
 static int setup(void **state)
@@ -335,6 +339,42 @@ static const struct snap_section *memz_of(const char *path)
 	return z;
 }
 
+/* The stored-chunk index (format 4) of the snapshot at path: its count
+ * into *n, the entries (free() them) and where they start in the file. */
+static struct snap_memz_stored *read_stored(const char *path, struct snap_memz_hdr *hdr,
+                                            uint64_t *n, uint64_t *at)
+{
+	const struct snap_section *z = memz_of(path);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, hdr, sizeof(*hdr), (off_t)z->offset), (ssize_t)sizeof(*hdr));
+	assert_int_equal(pread(fd, n, sizeof(*n), (off_t)(z->offset + sizeof(*hdr))),
+	                 (ssize_t)sizeof(*n));
+	size_t len = *n * sizeof(struct snap_memz_stored);
+	*at = z->offset + z->size - len;
+	struct snap_memz_stored *st = malloc(len ? len : 1);
+	assert_non_null(st);
+	assert_int_equal(pread(fd, st, len, (off_t)*at), (ssize_t)len);
+	close(fd);
+	return st;
+}
+
+/* The memory index of the snapshot at path, one entry a chunk (free() it). */
+static struct snap_memz_ent *read_index(const char *path, struct snap_memz_hdr *hdr)
+{
+	uint64_t n, at;
+	struct snap_memz_stored *st = read_stored(path, hdr, &n, &at);
+	struct snap_memz_ent *ent = calloc(hdr->nchunks, sizeof(*ent));
+	assert_non_null(ent);
+	for (uint64_t k = 0; k < n; k++) {
+		assert_true(st[k].chunk < hdr->nchunks);
+		ent[st[k].chunk] = (struct snap_memz_ent){st[k].offset, st[k].len, st[k].crc,
+		                                          st[k].kind, st[k].flags};
+	}
+	free(st);
+	return ent;
+}
+
 /* A copy of `from` at `to` with the byte at `off` inverted. */
 static void flip_byte(const char *from, const char *to, uint64_t off)
 {
@@ -378,17 +418,19 @@ static void test_restore_refuses_bad_files(void **state)
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, ": ok (1 vCPUs, 256 MiB"));
 	run_result_free(&r);
+	struct snap_memz_hdr hdr;
+	uint64_t nstored, at;
+	free(read_stored(snap, &hdr, &nstored, &at));
 	const struct snap_section *z = memz_of(snap);
-	uint64_t isize = sizeof(struct snap_memz_hdr) +
-	                 (256ull << 20) / SNAP_MEMZ_CHUNK * sizeof(struct snap_memz_ent);
-	flip_byte(snap, tmp("mem.snap"), z->offset + isize + (z->size - isize) / 2);
+	uint64_t first = z->offset + sizeof(hdr) + sizeof(nstored); /* the chunks' bytes */
+	flip_byte(snap, tmp("mem.snap"), first + (at - first) / 2);
 	capsa_run(&r, 60, "vm", "snapshot", "verify", tmp("mem.snap"), NULL);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "memory chunk "));
 	assert_non_null(strstr(r.err, "is corrupt"));
 	run_result_free(&r);
 	/* the index itself is checked on every load */
-	flip_byte(snap, tmp("idx.snap"), z->offset + 40);
+	flip_byte(snap, tmp("idx.snap"), at + 4);
 	expect_refused(tmp("idx.snap"), "memory index is corrupt");
 
 	/* the raw form: one image, its CRC */
@@ -506,16 +548,13 @@ static void test_corrupt_chunk_stops_vm(void **state)
 	snprintf(bad, sizeof(bad), "%s", tmp("badchunks.snap"));
 	make_snapshot(snap);
 	copy_with(snap, bad, "true ");
-	const struct snap_section *z = memz_of(bad);
+	struct snap_memz_hdr hdr;
+	struct snap_memz_ent *ent = read_index(bad, &hdr);
 	int fd = open(bad, O_RDWR);
 	assert_true(fd >= 0);
-	struct snap_memz_hdr hdr;
-	assert_int_equal(pread(fd, &hdr, sizeof(hdr), (off_t)z->offset), (ssize_t)sizeof(hdr));
 	unsigned damaged = 0;
 	for (uint64_t i = 0; i < hdr.nchunks; i++) {
-		struct snap_memz_ent c;
-		off_t at = (off_t)(z->offset + sizeof(hdr) + i * sizeof(c));
-		assert_int_equal(pread(fd, &c, sizeof(c), at), (ssize_t)sizeof(c));
+		struct snap_memz_ent c = ent[i];
 		if (c.kind == SNAP_CHUNK_ZERO)
 			continue;
 		uint8_t b;
@@ -525,6 +564,7 @@ static void test_corrupt_chunk_stops_vm(void **state)
 		damaged++;
 	}
 	close(fd);
+	free(ent);
 	assert_true(damaged > 0);
 	struct run_result r;
 	capsa_run(&r, 60, "vm", "restore", bad, "--console", "stdio", NULL);
@@ -535,6 +575,147 @@ static void test_corrupt_chunk_stops_vm(void **state)
 	assert_non_null(strstr(r.err, "is corrupt (checksum mismatch)"));
 	assert_null(strstr(r.out, "count: done"));
 	run_result_free(&r);
+}
+
+/* The working set: the software CPU's recent pages are marked hot (LZ4),
+ * KVM marks none; a restore fills every hot chunk before its vCPU runs,
+ * and the guest then finishes as it would have. */
+static void test_hot_chunks(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char snap[4200];
+	snprintf(snap, sizeof(snap), "%s", tmp("hot.snap"));
+	make_snapshot(snap);
+	struct snap_memz_hdr hdr;
+	struct snap_memz_ent *ent = read_index(snap, &hdr);
+	assert_int_equal(hdr.chunk_size, SNAP_MEMZ_CHUNK);
+	assert_int_equal(hdr.codec, SNAP_MEMZ_MIXED);
+	uint64_t hot = 0, cold = 0;
+	for (uint64_t i = 0; i < hdr.nchunks; i++) {
+		int is_hot = (ent[i].flags & SNAP_CHUNK_HOT) != 0;
+		assert_int_equal(ent[i].flags & ~SNAP_CHUNK_HOT, 0);
+		if (ent[i].kind == SNAP_CHUNK_ZERO)
+			assert_false(is_hot);
+		else if (ent[i].kind != SNAP_CHUNK_RAW)
+			assert_int_equal(ent[i].kind, is_hot ? SNAP_CHUNK_LZ4 : SNAP_CHUNK_ZSTD);
+		hot += is_hot;
+		cold += !is_hot && ent[i].kind != SNAP_CHUNK_ZERO;
+	}
+	printf("# note: %s: %llu hot chunks, %llu other chunks with data\n", vm_test_accel(),
+	       (unsigned long long)hot, (unsigned long long)cold);
+	assert_true(cold > 0);
+	if (accel_is_kvm()) {
+		assert_int_equal(hot, 0); /* KVM does not tell */
+		free(ent);
+		return;
+	}
+	assert_true(hot > 0);
+
+	int out = open(tmp("hot.out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(out >= 0);
+	struct vm_restore_opts o = {.accel = ACCEL_AUTO, .console_out = out, .console_in = -1};
+	struct vm *vm;
+	struct err e = {0};
+	assert_int_equal(vm_restore(&vm, snap, &o, &e), 0);
+	if (!vm->lazy) {
+		vm_destroy(vm);
+		close(out);
+		free(ent);
+		skip_because("no userfaultfd here: memory was filled at once");
+	}
+	/* no vCPU has run: the hot chunks come in anyway, the others wait */
+	for (uint64_t i = 0; i < hdr.nchunks; i++) {
+		if (!(ent[i].flags & SNAP_CHUNK_HOT))
+			continue;
+		for (int t = 0; t < 10000 && !mem_lazy_filled(vm->lazy, i * hdr.chunk_size); t++)
+			usleep(1000);
+		assert_true(mem_lazy_filled(vm->lazy, i * hdr.chunk_size));
+	}
+	uint64_t waiting = 0;
+	for (uint64_t i = 0; i < hdr.nchunks; i++)
+		waiting += ent[i].kind != SNAP_CHUNK_ZERO && !(ent[i].flags & SNAP_CHUNK_HOT) &&
+		           !mem_lazy_filled(vm->lazy, i * hdr.chunk_size);
+	assert_int_equal(waiting, cold);
+	struct vm_result res;
+	assert_int_equal(vm_run(vm, &res, &e), 0);
+	assert_false(mem_lazy_failed(vm->lazy));
+	vm_destroy(vm);
+	close(out);
+	free(ent);
+	expect_restored(tmp("hot.out"), res.status);
+}
+
+/* A copy of the snapshot at `from` with chunk i's flags and the index
+ * header's codec set, and the index's and header's CRCs made right again
+ * (so that only the new fields' checks can refuse it). */
+static void edit_index(const char *from, const char *to, uint64_t i, uint32_t flags, uint32_t codec)
+{
+	copy_with(from, to, "true ");
+	struct snap_memz_hdr hdr;
+	uint64_t n, at;
+	struct snap_memz_stored *st = read_stored(to, &hdr, &n, &at);
+	int fd = open(to, O_RDWR);
+	assert_true(fd >= 0);
+	struct snap_header h;
+	assert_int_equal(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	struct snap_section *z = (struct snap_section *)snap_find(&h, SNAP_SEC_MEMZ);
+	assert_non_null(z);
+	hdr.codec = codec;
+	for (uint64_t k = 0; k < n; k++)
+		if (st[k].chunk == i)
+			st[k].flags = (uint16_t)flags;
+	uLong crc = crc32(0, (const Bytef *)&hdr, sizeof(hdr));
+	crc = crc32(crc, (const Bytef *)&n, sizeof(n));
+	z->crc = (uint32_t)crc32(crc, (const Bytef *)st, (uInt)(n * sizeof(*st)));
+	h.header_crc = snap_header_crc(&h);
+	assert_int_equal(pwrite(fd, &hdr, sizeof(hdr), (off_t)z->offset), (ssize_t)sizeof(hdr));
+	assert_int_equal(pwrite(fd, st, n * sizeof(*st), (off_t)at), (ssize_t)(n * sizeof(*st)));
+	assert_int_equal(pwrite(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	close(fd);
+	free(st);
+}
+
+/* The index's new fields are checked on every load: unknown chunk flags,
+ * an unknown codec, and LZ4 chunks under the zstd-only codec. */
+static void test_bad_index_fields(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	char snap[4200], bad[4200];
+	snprintf(snap, sizeof(snap), "%s", tmp("fields.snap"));
+	snprintf(bad, sizeof(bad), "%s", tmp("badfields.snap"));
+	make_snapshot(snap);
+	struct snap_memz_hdr hdr;
+	struct snap_memz_ent *ent = read_index(snap, &hdr);
+	uint64_t data = hdr.nchunks, lz4 = hdr.nchunks;
+	for (uint64_t i = 0; i < hdr.nchunks; i++) {
+		if (ent[i].kind != SNAP_CHUNK_ZERO && data == hdr.nchunks)
+			data = i;
+		if (ent[i].kind == SNAP_CHUNK_LZ4 && lz4 == hdr.nchunks)
+			lz4 = i;
+	}
+	assert_true(data < hdr.nchunks);
+	char want[64];
+	edit_index(snap, bad, data, ent[data].flags | 0x80, SNAP_MEMZ_MIXED);
+	snprintf(want, sizeof(want), "memory index entry %llu is corrupt",
+	         (unsigned long long)data);
+	expect_refused(bad, want);
+	edit_index(snap, bad, data, ent[data].flags, 7);
+	expect_refused(bad, "memory index has a bad geometry");
+	if (lz4 < hdr.nchunks) { /* the software CPU's hot chunks */
+		edit_index(snap, bad, lz4, ent[lz4].flags, SNAP_MEMZ_ZSTD);
+		snprintf(want, sizeof(want), "memory index entry %llu is corrupt",
+		         (unsigned long long)lz4);
+		expect_refused(bad, want);
+	}
+	/* the file as written still loads and verifies */
+	edit_index(snap, bad, data, ent[data].flags, SNAP_MEMZ_MIXED);
+	struct run_result r;
+	capsa_run(&r, 60, "vm", "snapshot", "verify", bad, NULL);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	free(ent);
 }
 
 /* A CPU model both accelerators can offer on this host (the software
@@ -645,6 +826,8 @@ int main(void)
 	    cmocka_unit_test(test_restore_eager),
 	    cmocka_unit_test(test_snapshot_of_restored),
 	    cmocka_unit_test(test_corrupt_chunk_stops_vm),
+	    cmocka_unit_test(test_hot_chunks),
+	    cmocka_unit_test(test_bad_index_fields),
 	};
 	const struct CMUnitTest across[] = {
 	    cmocka_unit_test(test_emu_to_kvm),

@@ -151,6 +151,40 @@ static uint64_t xlate_fill(struct emu_cpu *c, uint64_t la, enum emu_acc acc, int
 	return t.pa | (la & 0xfff);
 }
 
+/* The page-table pages below the root that map la (4-level paging) into
+ * pa[n..max); returns the new n. Reads only. */
+static size_t table_pages(struct emu_cpu *c, uint64_t la, uint64_t *pa, size_t n, size_t max)
+{
+	uint64_t table = c->s.cr3 & ADDR_MASK;
+	for (int level = 3; level > 0; level--) {
+		uint64_t pte = pte_read(c, table + (((la >> (12 + 9 * level)) & 511) << 3));
+		if (!(pte & PTE_P) || (pte & PTE_PS) || n >= max)
+			break;
+		table = pte & ADDR_MASK;
+		pa[n++] = table;
+	}
+	return n;
+}
+
+size_t emu_cpu_recent_pages(struct emu_cpu *c, uint64_t *pa, size_t max)
+{
+	size_t n = 0;
+	int paging = (c->s.cr0 & EMU_CR0_PG) != 0, four = (c->s.efer & EMU_EFER_LMA) != 0;
+	if (paging && n < max)
+		pa[n++] = c->s.cr3 & ADDR_MASK;
+	for (int u = 0; u < 2; u++)
+		for (unsigned k = 0; k < EMU_TLB_SIZE && n < max; k++) {
+			const struct emu_tlb_entry *e = &c->tlbs[u][k];
+			uint64_t la = e->r != EMU_TLB_INVALID ? e->r : e->x;
+			if (la == EMU_TLB_INVALID)
+				continue;
+			pa[n++] = e->pa;
+			if (paging && four)
+				n = table_pages(c, la, pa, n, max);
+		}
+	return n;
+}
+
 /* The next instruction of the running block re-enters the run loop, which
  * finds the block stale and decodes the new bytes. */
 static int op_smc_stop(struct emu_cpu *c, struct emu_insn *i)

@@ -13,11 +13,19 @@
  *          page-aligned raw image before memory.
  *   ...    guest RAM in one of three forms (exactly one section):
  *          SNAP_SEC_MEMZ (version 3, the default): the RAM in fixed-size
- *          chunks, each compressed on its own, after an index that gives
- *          every chunk's kind (zero, raw, zstd), place, length and CRC-32
- *          (memz.h). Restore registers guest memory with userfaultfd and
- *          decompresses a chunk when something first touches it; without
- *          userfaultfd everything is decompressed at once.
+ *          chunks, each compressed on its own, and an index that gives a
+ *          chunk's kind (zero, raw, zstd; version 4 also LZ4), place,
+ *          length, CRC-32 and (version 4) whether it is hot: in the guest's
+ *          working set when the snapshot was taken (memz.h). Version 3
+ *          has an entry for every chunk, before the chunks; version 4 one
+ *          for every chunk that is not all zero, after them.
+ *          Restore registers guest memory with userfaultfd, starts filling
+ *          the hot chunks at once (while the VM is set up and then between
+ *          faults) and decompresses any other chunk when something first
+ *          touches it; without userfaultfd everything is decompressed at
+ *          once. Version 3 wrote 256 KiB zstd chunks; version 4 writes
+ *          16 KiB chunks, hot ones as LZ4 (quicker to decompress), the
+ *          others as zstd (smaller).
  *          SNAP_SEC_MEMORY (the raw form, page aligned): one image of the
  *          full size; all-zero pages are holes (not written), so they take
  *          no space and read back as zero. Restore maps it privately, so
@@ -41,8 +49,8 @@
 
 #define SNAP_MAGIC "CAPSAVM\0"
 #define SNAP_VERSION                                                                               \
-	3 /* 3: compressed or separate memory; 2: device and disk                                  \
-	     sections; 1 and 2 are read too */
+	4 /* 4: LZ4 chunks and hot chunks in the memory index; 3: compressed                       \
+	     or separate memory; 2: device and disk sections; 1 to 3 are read too */
 #define SNAP_HEADER_SIZE  4096
 #define SNAP_PAGE         4096
 #define SNAP_MAX_SECTIONS 8

@@ -5,40 +5,118 @@
 #include "vm/snapshot/memz.h"
 
 #include <fcntl.h>
+#include <lz4.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
-static int check_entries(const struct snap_memz *m, const struct snap_section *s,
-                         uint64_t index_size, struct err *e)
+/* Is entry c (of n bytes) a kind the codec has, with a length it allows? */
+static int kind_ok(const struct snap_memz *m, const struct snap_memz_ent *c, uint64_t n)
 {
-	uint64_t lo = s->offset + index_size, hi = s->offset + s->size;
-	for (uint64_t i = 0; i < m->hdr.nchunks; i++) {
-		const struct snap_memz_ent *c = &m->ent[i];
-		uint64_t n = snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i);
-		int ok;
-		switch (c->kind) {
-		case SNAP_CHUNK_ZERO:
-			ok = c->len == 0;
-			break;
-		case SNAP_CHUNK_RAW:
-			ok = c->len == n;
-			break;
-		case SNAP_CHUNK_ZSTD:
-			ok = c->len > 0 && c->len <= ZSTD_compressBound(n);
-			break;
-		default:
-			ok = 0;
-		}
-		if (ok && c->kind != SNAP_CHUNK_ZERO)
-			ok = c->offset >= lo && c->offset <= hi && c->len <= hi - c->offset;
-		if (!ok)
-			return err_set(e, ERR_INPUT, "snapshot memory index entry %llu is corrupt",
-			               (unsigned long long)i);
+	switch (c->kind) {
+	case SNAP_CHUNK_ZERO:
+		return c->len == 0;
+	case SNAP_CHUNK_RAW:
+		return c->len == n;
+	case SNAP_CHUNK_ZSTD:
+		return c->len > 0 && c->len <= ZSTD_compressBound(n);
+	case SNAP_CHUNK_LZ4:
+		return m->hdr.codec == SNAP_MEMZ_MIXED && c->len > 0 &&
+		       c->len <= (uint64_t)LZ4_compressBound((int)n);
 	}
 	return 0;
+}
+
+/* Entry i: a kind the codec has, a length it allows, known flags, stored
+ * bytes in [lo, hi) of the file. */
+static int check_entry(const struct snap_memz *m, uint64_t i, uint64_t lo, uint64_t hi,
+                       struct err *e)
+{
+	const struct snap_memz_ent *c = &m->ent[i];
+	int ok = kind_ok(m, c, snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i)) &&
+	         !(c->flags & ~SNAP_CHUNK_HOT);
+	if (ok && c->kind != SNAP_CHUNK_ZERO)
+		ok = c->offset >= lo && c->offset <= hi && c->len <= hi - c->offset;
+	return ok ? 0
+	          : err_set(e, ERR_INPUT, "snapshot memory index entry %llu is corrupt",
+	                    (unsigned long long)i);
+}
+
+/* Version 3: nchunks entries right after the header. */
+static int load_full(int fd, struct snap_memz *m, const struct snap_section *s, struct err *e)
+{
+	/* memory is bounded (snap_machine_check), so nchunks and the index are */
+	uint64_t isize = sizeof(m->hdr) + m->hdr.nchunks * sizeof(*m->ent);
+	if (isize > s->size)
+		return err_set(e, ERR_INPUT, "snapshot memory index is cut short");
+	if (!(m->ent = malloc(m->hdr.nchunks * sizeof(*m->ent))))
+		return err_sys(e, "allocating the memory index");
+	if (snap_pread_all(fd, m->ent, isize - sizeof(m->hdr), s->offset + sizeof(m->hdr), e))
+		return -1;
+	uLong crc = crc32(0, (const Bytef *)&m->hdr, sizeof(m->hdr));
+	crc = crc32(crc, (const Bytef *)m->ent, (uInt)(isize - sizeof(m->hdr)));
+	if ((uint32_t)crc != s->crc)
+		return err_set(e, ERR_INPUT,
+		               "snapshot memory index is corrupt (checksum mismatch)");
+	for (uint64_t i = 0; i < m->hdr.nchunks; i++) {
+		m->ent[i].flags = 0; /* padding then */
+		if (check_entry(m, i, s->offset + isize, s->offset + s->size, e))
+			return -1;
+	}
+	return 0;
+}
+
+/* Version 4's stored entries, checked, into m->ent and m->hot. */
+static int place_stored(struct snap_memz *m, const struct snap_memz_stored *st, uint64_t n,
+                        uint64_t lo, uint64_t hi, struct err *e)
+{
+	for (uint64_t k = 0; k < n; k++) {
+		const struct snap_memz_stored *c = &st[k];
+		if (c->chunk >= m->hdr.nchunks || (k && c->chunk <= st[k - 1].chunk) ||
+		    c->kind == SNAP_CHUNK_ZERO)
+			return err_set(e, ERR_INPUT, "snapshot memory index entry %llu is corrupt",
+			               (unsigned long long)c->chunk);
+		m->ent[c->chunk] =
+		    (struct snap_memz_ent){c->offset, c->len, c->crc, c->kind, c->flags};
+		if (check_entry(m, c->chunk, lo, hi, e))
+			return -1;
+		if (c->flags & SNAP_CHUNK_HOT)
+			m->hot[m->nhot++] = c->chunk;
+	}
+	return 0;
+}
+
+/* Version 4: the count after the header, the entries at the section's end. */
+static int load_sparse(int fd, struct snap_memz *m, const struct snap_section *s, struct err *e)
+{
+	uint64_t n;
+	uint64_t head = sizeof(m->hdr) + sizeof(n);
+	if (s->size < head || snap_pread_all(fd, &n, sizeof(n), s->offset + sizeof(m->hdr), e))
+		return s->size < head ? err_set(e, ERR_INPUT, "snapshot memory index is cut short")
+		                      : -1;
+	if (n > m->hdr.nchunks || n * sizeof(struct snap_memz_stored) > s->size - head)
+		return err_set(e, ERR_INPUT, "snapshot memory index is cut short");
+	uint64_t isize = n * sizeof(struct snap_memz_stored);
+	struct snap_memz_stored *st = malloc(isize ? isize : 1);
+	m->ent = calloc(m->hdr.nchunks, sizeof(*m->ent));
+	m->hot = malloc((n ? n : 1) * sizeof(*m->hot));
+	int rc = st && m->ent && m->hot ? 0 : err_sys(e, "allocating the memory index");
+	if (rc == 0)
+		rc = snap_pread_all(fd, st, isize, s->offset + s->size - isize, e);
+	if (rc == 0) {
+		uLong crc = crc32(0, (const Bytef *)&m->hdr, sizeof(m->hdr));
+		crc = crc32(crc, (const Bytef *)&n, sizeof(n));
+		crc = crc32(crc, (const Bytef *)st, (uInt)isize);
+		if ((uint32_t)crc != s->crc)
+			rc = err_set(e, ERR_INPUT,
+			             "snapshot memory index is corrupt (checksum mismatch)");
+	}
+	if (rc == 0)
+		rc = place_stored(m, st, n, s->offset + head, s->offset + s->size - isize, e);
+	free(st);
+	return rc;
 }
 
 int snap_memz_load(int fd, const struct snap_header *h, struct snap_memz **out, struct err *e)
@@ -55,28 +133,13 @@ int snap_memz_load(int fd, const struct snap_header *h, struct snap_memz **out, 
 	             ? err_set(e, ERR_INPUT, "snapshot memory index is cut short")
 	             : snap_pread_all(fd, &m->hdr, sizeof(m->hdr), s->offset, e);
 	uint32_t cs = m->hdr.chunk_size;
-	if (rc == 0 &&
-	    (cs < SNAP_MEMZ_CHUNK_MIN || cs > SNAP_MEMZ_CHUNK_MAX || (cs & (cs - 1)) ||
-	     m->hdr.codec != SNAP_MEMZ_ZSTD || m->hdr.nchunks != (h->memory + cs - 1) / cs))
+	if (rc == 0 && (cs < SNAP_MEMZ_CHUNK_MIN || cs > SNAP_MEMZ_CHUNK_MAX || (cs & (cs - 1)) ||
+	                (m->hdr.codec != SNAP_MEMZ_ZSTD &&
+	                 (h->version < 4 || m->hdr.codec != SNAP_MEMZ_MIXED)) ||
+	                m->hdr.nchunks != (h->memory + cs - 1) / cs))
 		rc = err_set(e, ERR_INPUT, "snapshot memory index has a bad geometry");
-	/* memory is bounded (snap_machine_check), so nchunks and the index are */
-	uint64_t isize = sizeof(m->hdr) + m->hdr.nchunks * sizeof(*m->ent);
-	if (rc == 0 && isize > s->size)
-		rc = err_set(e, ERR_INPUT, "snapshot memory index is cut short");
-	if (rc == 0 && !(m->ent = malloc(m->hdr.nchunks * sizeof(*m->ent))))
-		rc = err_sys(e, "allocating the memory index");
 	if (rc == 0)
-		rc = snap_pread_all(fd, m->ent, isize - sizeof(m->hdr), s->offset + sizeof(m->hdr),
-		                    e);
-	if (rc == 0) {
-		uLong crc = crc32(0, (const Bytef *)&m->hdr, sizeof(m->hdr));
-		crc = crc32(crc, (const Bytef *)m->ent, (uInt)(isize - sizeof(m->hdr)));
-		if ((uint32_t)crc != s->crc)
-			rc = err_set(e, ERR_INPUT,
-			             "snapshot memory index is corrupt (checksum mismatch)");
-	}
-	if (rc == 0)
-		rc = check_entries(m, s, isize, e);
+		rc = h->version < 4 ? load_full(fd, m, s, e) : load_sparse(fd, m, s, e);
 	if (rc) {
 		snap_memz_free(m);
 		return -1;
@@ -87,8 +150,10 @@ int snap_memz_load(int fd, const struct snap_header *h, struct snap_memz **out, 
 
 void snap_memz_free(struct snap_memz *m)
 {
-	if (m)
+	if (m) {
 		free(m->ent);
+		free(m->hot);
+	}
 	free(m);
 }
 
@@ -126,6 +191,11 @@ static int read_chunk(struct memz_reader *r, uint64_t i, uint8_t *dst, size_t le
 		return corrupt(e, m, i, "checksum mismatch");
 	if (c->kind == SNAP_CHUNK_RAW)
 		return 0;
+	if (c->kind == SNAP_CHUNK_LZ4) {
+		int n =
+		    LZ4_decompress_safe((const char *)r->in, (char *)dst, (int)c->len, (int)len);
+		return n == (int)len ? 0 : corrupt(e, m, i, "does not decompress to its size");
+	}
 	size_t n = ZSTD_decompressDCtx(r->dctx, dst, len, r->in, c->len);
 	if (ZSTD_isError(n) || n != len)
 		return corrupt(e, m, i, "does not decompress to its size");
@@ -160,7 +230,9 @@ static struct memz_reader *reader_new(int fd, struct snap_memz *m, struct err *e
 	r->fd = fd;
 	r->m = m;
 	r->dctx = ZSTD_createDCtx();
-	r->in = malloc(ZSTD_compressBound(m->hdr.chunk_size));
+	size_t lz4 = (size_t)LZ4_compressBound((int)m->hdr.chunk_size);
+	size_t zstd = ZSTD_compressBound(m->hdr.chunk_size);
+	r->in = malloc(lz4 > zstd ? lz4 : zstd);
 	if (!r->dctx || !r->in) {
 		err_sys(e, "allocating the decompressor");
 		r->fd = -1, r->m = NULL; /* not ours yet */
@@ -197,7 +269,14 @@ int snap_memz_source(int fd, struct snap_memz *m, struct mem_chunk_src *src, str
 		close(dup_fd);
 		return -1;
 	}
-	*src =
-	    (struct mem_chunk_src){m->hdr.chunk_size, m->hdr.nchunks, reader_read, reader_free, r};
+	*src = (struct mem_chunk_src){
+	    .chunk_size = m->hdr.chunk_size,
+	    .nchunks = m->hdr.nchunks,
+	    .first = m->hot,
+	    .nfirst = m->nhot,
+	    .read = reader_read,
+	    .release = reader_free,
+	    .ctx = r,
+	};
 	return 0;
 }

@@ -3,7 +3,7 @@
  * batches; two threads compress a batch each into a buffer of their own
  * (the VM is paused, so its vCPUs leave the cores free), and the buffers
  * are appended to the file in chunk order, which fixes each chunk's place
- * in the index. */
+ * in the index; the index of the chunks that are not all zero follows. */
 #include "vm/snapshot/memz.h"
 #include "lib/zero.h"
 
@@ -11,21 +11,26 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <lz4.h>
 #include <zlib.h>
 #include <zstd.h>
 
-#define MEMZ_LEVEL 1  /* zstd level: see docs/vm.md, SNAPSHOTS */
-#define MEMZ_BATCH 32 /* chunks a thread compresses between two writes */
+#define MEMZ_LEVEL 1   /* zstd level: see docs/vm.md, SNAPSHOTS */
+#define MEMZ_BATCH 512 /* chunks a thread compresses between two writes */
+#define MEMZ_BOUND                                                                                 \
+	(ZSTD_COMPRESSBOUND(SNAP_MEMZ_CHUNK) > LZ4_COMPRESSBOUND(SNAP_MEMZ_CHUNK)                  \
+	     ? ZSTD_COMPRESSBOUND(SNAP_MEMZ_CHUNK)                                                 \
+	     : LZ4_COMPRESSBOUND(SNAP_MEMZ_CHUNK))
 
 /* One thread's batch: chunks [first, first+n) into out. */
 struct memz_batch {
 	const uint8_t *mem;
 	uint64_t size;
-	const uint8_t *touched; /* of the whole memory, or NULL */
+	const uint8_t *touched, *hot; /* of the whole memory, or NULL */
 	uint64_t first, n;
 	struct snap_memz_ent *ent; /* offsets relative to out until placed */
 	ZSTD_CCtx *cctx;
-	uint8_t *chunk, *zout, *out;
+	uint8_t *chunk, *out;
 	size_t out_len;
 };
 
@@ -52,6 +57,16 @@ static const uint8_t *gather(struct memz_batch *b, uint64_t i, uint64_t len)
 	return b->chunk;
 }
 
+/* Does chunk i hold a page marked hot? */
+static int is_hot(const struct memz_batch *b, uint64_t i, uint64_t len)
+{
+	const uint8_t *h = b->hot ? b->hot + i * (SNAP_MEMZ_CHUNK / SNAP_PAGE) : NULL;
+	for (uint64_t p = 0; h && p < len / SNAP_PAGE; p++)
+		if (h[p])
+			return 1;
+	return 0;
+}
+
 static void put_chunk(struct memz_batch *b, uint64_t i)
 {
 	uint64_t len = snap_memz_chunk_len(b->size, SNAP_MEMZ_CHUNK, i);
@@ -60,9 +75,17 @@ static void put_chunk(struct memz_batch *b, uint64_t i)
 	const uint8_t *src = gather(b, i, len);
 	if (!src || buf_is_zero(src, len))
 		return;
+	c->flags = is_hot(b, i, len) ? SNAP_CHUNK_HOT : 0;
 	uint8_t *dst = b->out + b->out_len;
-	size_t z = ZSTD_compressCCtx(b->cctx, dst, ZSTD_compressBound(len), src, len, MEMZ_LEVEL);
-	c->kind = SNAP_CHUNK_ZSTD;
+	size_t z;
+	if (c->flags & SNAP_CHUNK_HOT) {
+		int n = LZ4_compress_default((const char *)src, (char *)dst, (int)len, MEMZ_BOUND);
+		z = n > 0 ? (size_t)n : len;
+		c->kind = SNAP_CHUNK_LZ4;
+	} else {
+		z = ZSTD_compressCCtx(b->cctx, dst, MEMZ_BOUND, src, len, MEMZ_LEVEL);
+		c->kind = SNAP_CHUNK_ZSTD;
+	}
 	c->len = (uint32_t)z;
 	if (ZSTD_isError(z) || z >= len) {
 		memcpy(dst, src, len);
@@ -96,12 +119,13 @@ static int place(int fd, struct memz_batch *b, uint64_t *at, struct err *e)
 }
 
 static int batch_init(struct memz_batch *b, const uint8_t *mem, uint64_t size,
-                      const uint8_t *touched, struct snap_memz_ent *ent)
+                      const uint8_t *touched, const uint8_t *hot, struct snap_memz_ent *ent)
 {
-	*b = (struct memz_batch){.mem = mem, .size = size, .touched = touched, .ent = ent};
+	*b = (struct memz_batch){
+	    .mem = mem, .size = size, .touched = touched, .hot = hot, .ent = ent};
 	b->cctx = ZSTD_createCCtx();
 	b->chunk = malloc(SNAP_MEMZ_CHUNK);
-	b->out = malloc(MEMZ_BATCH * ZSTD_compressBound(SNAP_MEMZ_CHUNK));
+	b->out = malloc(MEMZ_BATCH * (size_t)MEMZ_BOUND);
 	return b->cctx && b->chunk && b->out ? 0 : -1;
 }
 
@@ -134,31 +158,65 @@ static int put_chunks(int fd, struct memz_batch b[2], uint64_t nchunks, uint64_t
 	return 0;
 }
 
+/* The index of the chunks that are not all zero, into st (nchunks
+ * entries); returns how many. */
+static uint64_t stored_index(const struct snap_memz_ent *ent, uint64_t nchunks,
+                             struct snap_memz_stored *st)
+{
+	uint64_t n = 0;
+	for (uint64_t i = 0; i < nchunks; i++)
+		if (ent[i].kind != SNAP_CHUNK_ZERO)
+			st[n++] = (struct snap_memz_stored){ent[i].offset,
+			                                    ent[i].len,
+			                                    ent[i].crc,
+			                                    (uint32_t)i,
+			                                    (uint16_t)ent[i].kind,
+			                                    (uint16_t)ent[i].flags};
+	return n;
+}
+
+/* Header, count and index (at *at, which advances); the section's CRC. */
+static int put_index(int fd, const struct snap_memz_hdr *hdr, const struct snap_memz_ent *ent,
+                     uint64_t off, uint64_t *at, uint32_t *crc, struct err *e)
+{
+	struct snap_memz_stored *st = malloc(hdr->nchunks * sizeof(*st));
+	if (!st)
+		return err_sys(e, "allocating the memory index");
+	uint64_t n = stored_index(ent, hdr->nchunks, st);
+	uLong c = crc32(0, (const Bytef *)hdr, sizeof(*hdr));
+	c = crc32(c, (const Bytef *)&n, sizeof(n));
+	c = crc32(c, (const Bytef *)st, (uInt)(n * sizeof(*st)));
+	*crc = (uint32_t)c;
+	int rc = snap_pwrite_all(fd, st, n * sizeof(*st), *at, e) ||
+	                 snap_pwrite_all(fd, hdr, sizeof(*hdr), off, e) ||
+	                 snap_pwrite_all(fd, &n, sizeof(n), off + sizeof(*hdr), e)
+	             ? -1
+	             : 0;
+	*at += n * sizeof(*st);
+	free(st);
+	return rc;
+}
+
 int snap_memz_write(int fd, const uint8_t *mem, uint64_t size, const uint8_t *touched,
-                    struct snap_header *h, uint64_t *off, struct err *e)
+                    const uint8_t *hot, struct snap_header *h, uint64_t *off, struct err *e)
 {
 	if (h->nsections >= SNAP_MAX_SECTIONS)
 		return err_set(e, ERR_INTERNAL, "no room for the memory section");
-	struct snap_memz_hdr hdr = {SNAP_MEMZ_CHUNK, SNAP_MEMZ_ZSTD,
+	struct snap_memz_hdr hdr = {SNAP_MEMZ_CHUNK, SNAP_MEMZ_MIXED,
 	                            (size + SNAP_MEMZ_CHUNK - 1) / SNAP_MEMZ_CHUNK};
-	uint64_t isize = sizeof(hdr) + hdr.nchunks * sizeof(struct snap_memz_ent);
-	uint64_t at = *off + isize;
+	uint64_t at = *off + sizeof(hdr) + sizeof(uint64_t); /* the chunks after the count */
 	struct snap_memz_ent *ent = calloc(hdr.nchunks, sizeof(*ent));
 	struct memz_batch b[2];
-	int ok0 = batch_init(&b[0], mem, size, touched, ent) == 0;
-	int ok1 = batch_init(&b[1], mem, size, touched, ent) == 0;
+	int ok0 = batch_init(&b[0], mem, size, touched, hot, ent) == 0;
+	int ok1 = batch_init(&b[1], mem, size, touched, hot, ent) == 0;
 	int rc = ent && ok0 && ok1 ? 0 : err_set(e, ERR_SYSTEM, "allocating the compressor");
 	if (rc == 0)
 		rc = put_chunks(fd, b, hdr.nchunks, &at, e);
+	uint32_t crc = 0;
+	if (rc == 0)
+		rc = put_index(fd, &hdr, ent, *off, &at, &crc, e);
 	if (rc == 0) {
-		uLong crc = crc32(0, (const Bytef *)&hdr, sizeof(hdr));
-		crc = crc32(crc, (const Bytef *)ent, (uInt)(isize - sizeof(hdr)));
-		h->sec[h->nsections++] =
-		    (struct snap_section){SNAP_SEC_MEMZ, (uint32_t)crc, *off, at - *off};
-		rc = snap_pwrite_all(fd, &hdr, sizeof(hdr), *off, e) ||
-		             snap_pwrite_all(fd, ent, isize - sizeof(hdr), *off + sizeof(hdr), e)
-		         ? -1
-		         : 0;
+		h->sec[h->nsections++] = (struct snap_section){SNAP_SEC_MEMZ, crc, *off, at - *off};
 		*off = (at + 7) & ~7ULL;
 	}
 	batch_free(&b[0]);

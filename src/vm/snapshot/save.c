@@ -84,6 +84,35 @@ int snap_touched_map(struct vm *vm, uint8_t **out, struct err *e)
 	return 0;
 }
 
+/* One byte a page of RAM: the pages the vCPUs used last (accel.h,
+ * vcpu_recent_pages), or NULL where the accelerator cannot tell. */
+static int hot_map(struct vm *vm, uint8_t **out, struct err *e)
+{
+	*out = NULL;
+	const struct accel_ops *ops = vm->accel->ops;
+	if (!ops->vcpu_recent_pages)
+		return 0;
+	enum { MAX = 4096 };
+	uint64_t *pa = malloc(MAX * sizeof(*pa));
+	uint8_t *map = calloc(vm->ram_size / SNAP_PAGE, 1);
+	if (!pa || !map) {
+		free(pa);
+		free(map);
+		return err_sys(e, "allocating");
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		size_t n = ops->vcpu_recent_pages(vm->vcpus[i].accel, pa, MAX);
+		for (size_t k = 0; k < n; k++) {
+			uint8_t *host = gm_ptr(&vm->mem, pa[k], SNAP_PAGE);
+			if (host)
+				map[(uint64_t)(host - vm->ram) / SNAP_PAGE] = 1;
+		}
+	}
+	free(pa);
+	*out = map;
+	return 0;
+}
+
 /* Memory in the form asked for: into fd at its page-aligned end, or into
  * a file of its own. */
 static int put_memory(int fd, struct vm *vm, struct snap_header *h, uint64_t off,
@@ -108,7 +137,11 @@ static int put_memory(int fd, struct vm *vm, struct snap_header *h, uint64_t off
 		    (struct snap_section){SNAP_SEC_MEMORY, crc, off, vm->ram_size};
 		h->file_size = off + vm->ram_size;
 	} else {
-		rc = snap_memz_write(fd, vm->ram, vm->ram_size, touched, h, &off, e);
+		uint8_t *hot;
+		rc = hot_map(vm, &hot, e);
+		if (rc == 0)
+			rc = snap_memz_write(fd, vm->ram, vm->ram_size, touched, hot, h, &off, e);
+		free(hot);
 		h->file_size = off;
 		if (rc == 0 && ftruncate(fd, (off_t)off))
 			rc = err_sys(e, "sizing the snapshot");
