@@ -43,7 +43,41 @@ static const char *wat =
     "      local.get 2 local.get 1 call $leaf i32.add\n"
     "      local.get 1 i32.const 7 i32.and call $inner i32.add local.set 2\n"
     "      local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.lt_u br_if $l)\n"
-    "    local.get 2 i32.const 6 call $fib i32.add))\n";
+    "    local.get 2 i32.const 6 call $fib i32.add)\n"
+    /* Every shape of branch back to a loop. */
+    "  (global $g (mut i32) (i32.const 0))\n"
+    "  (func $dec (result i32) global.get $g i32.const 1 i32.sub global.set $g global.get $g)\n"
+    "  (func (export \"onlybrif\") (param i32) (result i32)\n"
+    "    local.get 0 global.set $g (loop $l call $dec br_if $l) global.get $g)\n"
+    "  (func (export \"brifval\") (param i32) (result i32) (local i32)\n"
+    "    local.get 0\n"
+    "    (loop $l (param i32) (result i32)\n"
+    "      local.get 1 i32.const 3 i32.add local.set 1\n"
+    "      i32.const 1 i32.sub local.tee 0 local.get 0 br_if $l)\n"
+    "    local.get 1 i32.add)\n"
+    "  (func (export \"table\") (param i32) (result i32) (local i32)\n"
+    "    (block $out (loop $l\n"
+    "      local.get 1 local.get 0 i32.add local.set 1\n"
+    "      local.get 0 i32.const 1 i32.sub local.tee 0 i32.const 3 i32.rem_u\n"
+    "      local.get 0 i32.eqz i32.const 3 i32.mul i32.add\n"
+    "      br_table $l 0 $l $out))\n"
+    "    local.get 1)\n"
+    "  (func (export \"tableval\") (param i32) (result i32)\n"
+    "    (block $out (result i32) local.get 0\n"
+    "      (loop $l (param i32) (result i32)\n"
+    "        i32.const 1 i32.sub local.tee 0 local.get 0 local.get 0 i32.eqz br_table $l $out))\n"
+    "    i32.const 5 i32.add)\n"
+    "  (func (export \"nested\") (param i32) (result i32) (local i32 i32)\n"
+    "    (loop $o\n"
+    "      local.get 0 local.set 1\n"
+    "      (loop $i\n"
+    "        local.get 2 i32.const 1 i32.add local.set 2\n"
+    "        local.get 1 i32.const 1 i32.sub local.tee 1 i32.const 5 i32.eq\n"
+    "        local.get 0 i32.const 7 i32.and i32.eqz i32.and\n"
+    "        if local.get 0 i32.const 1 i32.sub local.set 0 br $o end\n"
+    "        local.get 1 br_if $i)\n"
+    "      local.get 0 i32.const 1 i32.sub local.tee 0 br_if $o)\n"
+    "    local.get 2))\n";
 
 struct ctx {
 	struct capsa_wasm_module *m;
@@ -223,29 +257,22 @@ static struct outcome run_fuel(struct ctx *c, const char *name, int32_t a, int64
 	return o;
 }
 
-/* Fuel runs out at every n up to what "mixed" (loops, leaf functions,
- * calls, a recursion) needs: compiled code that counts it, and compiled
- * code without checks (run by the interpreter once fuel is limited), end
- * like the interpreter: the same trap at the same function and offset, or
- * the same result and fuel left. */
-static void test_fuel_exact(void **state)
+/* Fuel runs out at every n up to what name(a) needs (over min_need):
+ * compiled code that counts it, and compiled code without checks (run by
+ * the interpreter once fuel is limited), end like the interpreter: the
+ * same trap at the same function and offset, or the same result and fuel
+ * left. */
+static void fuel_exact(struct ctx *c, const char *name, int32_t a, int64_t min_need)
 {
-	(void)state;
-	NEED_JIT();
-	struct ctx c[3];
-	open_ctx(&c[0], CAPSA_WASM_ENGINE_INTERP, -1);
-	open_ctx(&c[1], CAPSA_WASM_ENGINE_JIT, INT64_MAX - 1);
-	open_ctx(&c[2], CAPSA_WASM_ENGINE_JIT, -1);
-	assert_int_equal(wasm_jit_uncompiled(c[1].in), 0);
-	struct outcome all = run_fuel(&c[0], "mixed", 20, 1000000);
+	struct outcome all = run_fuel(&c[0], name, a, 1000000);
 	assert_int_equal(all.t, CAPSA_WASM_OK);
 	int64_t need = 1000000 - all.fuel_left;
-	assert_true(need > 100);
+	assert_true(need > min_need);
 	int ran_out = 0;
 	for (int64_t n = 1; n <= need + 2; n++) {
 		struct outcome o[3];
 		for (int e = 0; e < 3; e++)
-			o[e] = run_fuel(&c[e], "mixed", 20, n);
+			o[e] = run_fuel(&c[e], name, a, n);
 		for (int e = 1; e < 3; e++) {
 			if (o[e].t != o[0].t || o[e].offset != o[0].offset)
 				printf("# fuel %lld, engine %d: %s at %lld, interp %s at %lld\n",
@@ -261,6 +288,29 @@ static void test_fuel_exact(void **state)
 		ran_out += o[0].t == CAPSA_WASM_TRAP_OUT_OF_FUEL;
 	}
 	assert_int_equal(ran_out, need - 1); /* n = need is just enough */
+}
+
+/* Fuel runs out at every n up to what "mixed" (loops, leaf functions,
+ * calls, a recursion) needs, and each shape of branch back to a loop:
+ * a loop whose body is a call and a br_if, br_if carrying a value, br_table
+ * to a loop (without and with a value, the loop among several targets),
+ * nested loops with two branches back to the outer one (from inside the
+ * inner loop and at the end). */
+static void test_fuel_exact(void **state)
+{
+	(void)state;
+	NEED_JIT();
+	struct ctx c[3];
+	open_ctx(&c[0], CAPSA_WASM_ENGINE_INTERP, -1);
+	open_ctx(&c[1], CAPSA_WASM_ENGINE_JIT, INT64_MAX - 1);
+	open_ctx(&c[2], CAPSA_WASM_ENGINE_JIT, -1);
+	assert_int_equal(wasm_jit_uncompiled(c[1].in), 0);
+	fuel_exact(c, "mixed", 20, 100);
+	fuel_exact(c, "onlybrif", 30, 50);
+	fuel_exact(c, "brifval", 30, 25);
+	fuel_exact(c, "table", 30, 25);
+	fuel_exact(c, "tableval", 30, 25);
+	fuel_exact(c, "nested", 20, 100);
 	/* Only the instance compiled without checks went to the interpreter. */
 	assert_null(fn(&c[1], "mixed")->code);
 	assert_non_null(fn(&c[2], "mixed")->code);
