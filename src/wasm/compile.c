@@ -399,7 +399,6 @@ int wc_take_cond(struct cc *c, struct condv *cd)
 	cd->a = v.slot;
 	cd->b = 0;
 	cd->add = 0;
-	cd->add2 = 0;
 	uint32_t len = kind == -2 ? 3 : 4;
 	if (DEAD || lc < 0 || v.slot != v.canon || (uint64_t)lc + len != c->ncode ||
 	    c->code[lc + 1].u != v.canon || c->label_at > lc)
@@ -431,23 +430,6 @@ int wc_take_cond(struct cc *c, struct condv *cd)
 		cd->add_k = c->code[ad + 3].u;
 		wc_rewind(c, (uint32_t)ad);
 		c->addimm_at = -1;
-		/* A second induction variable stepped just before (only between
-		 * locals: moves never write locals). */
-		int64_t p = c->addimm_prev;
-		if (p >= 0 && p + 4 == ad && c->label_at <= p &&
-		    c->code[p + 1].u < c->nlocal_cells && c->code[p + 2].u < c->nlocal_cells &&
-		    c->code[p + 1].u != cd->a && c->code[p + 1].u != cd->add_s) {
-			uint64_t d = c->code[p + 1].u;
-			c->work += c->nvs;
-			for (uint32_t i = 0; i < c->nvs; i++)
-				if (!c->vs[i].is_const && c->vs[i].slot == d)
-					return 0;
-			cd->add2 = 1;
-			cd->add2_d = d;
-			cd->add2_s = c->code[p + 2].u;
-			cd->add2_k = c->code[p + 3].u;
-			wc_rewind(c, (uint32_t)p);
-		}
 	}
 	return 0;
 }
@@ -462,16 +444,6 @@ static uint32_t emit_branch_on(struct cc *c, const struct condv *cd, int when_tr
 		int t = cd->kind == -2 ? !when_true : when_true;
 		op = wc_emit_op(c, t ? OP_br_if : OP_br_unless);
 		wc_emit_u(c, cd->a);
-	} else if (cd->add2) {
-		int k = when_true ? cd->kind : inverse[cd->kind];
-		op = wc_emit_op(c, (enum wasm_op)(OP_addi2_br_eq + k));
-		wc_emit_u(c, cd->add2_d);
-		wc_emit_u(c, cd->add2_s);
-		wc_emit_u(c, cd->add2_k);
-		wc_emit_u(c, cd->a);
-		wc_emit_u(c, cd->add_s);
-		wc_emit_u(c, cd->add_k);
-		wc_emit_u(c, cd->b);
 	} else if (cd->add) {
 		int k = when_true ? cd->kind : inverse[cd->kind];
 		op = wc_emit_op(c, (enum wasm_op)(OP_addi_br_eq + k));
@@ -1220,7 +1192,6 @@ static int compile_func(const struct capsa_wasm_module *cm, uint32_t defidx, int
 	c->last_cmp = -1;
 	c->last_addimm = -1;
 	c->addimm_at = -1;
-	c->addimm_prev = -1;
 	c->last_load = -1;
 	c->prev_load = -1;
 	c->prev_gap = 0;

@@ -85,7 +85,6 @@ struct cc {
 	int64_t any_load; /* the latest i32.load emitted (never reset), or -1 */
 	int any_load_ai;
 	int64_t addimm_at;         /* code index of the latest i32.add with immediate, or -1 */
-	int64_t addimm_prev;       /* the one before it */
 	uint32_t label_at;         /* code index of the latest branch target: no fusion across it */
 	uint64_t work, work_limit; /* operand stack entries scanned, and the bound */
 	int oom;                   /* out of memory or over a limit: stop compiling */
@@ -99,8 +98,6 @@ struct condv {
 	uint64_t a, b;
 	int add; /* a = s + k first: an i32.add with immediate folded in */
 	uint64_t add_s, add_k;
-	int add2; /* and before that d2 = s2 + k2 (locals only) */
-	uint64_t add2_d, add2_s, add2_k;
 };
 
 #define FAIL(...) err_set(c->e, ERR_INPUT, __VA_ARGS__)

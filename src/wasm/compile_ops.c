@@ -216,7 +216,6 @@ static void note_binary(struct cc *c, const struct numinfo *ni, uint32_t op, int
 	if (ni->op == OP_i32_add && !imm)
 		c->last_add = op;
 	if (ni->op == OP_i32_add && imm) {
-		c->addimm_prev = c->addimm_at;
 		c->last_addimm = c->addimm_at = op;
 	}
 	int k = cmp_kind(ni->op);
@@ -373,12 +372,6 @@ static void emit_cond(struct cc *c, const struct condv *cd, uint32_t dst)
 	static const uint16_t cmp_ops[] = {OP_i32_eq,   OP_i32_ne,   OP_i32_lt_s, OP_i32_lt_u,
 	                                   OP_i32_gt_s, OP_i32_gt_u, OP_i32_le_s, OP_i32_le_u,
 	                                   OP_i32_ge_s, OP_i32_ge_u};
-	if (cd->add2) {
-		wc_emit_op(c, OP_i32_add_imm);
-		wc_emit_u(c, cd->add2_d);
-		wc_emit_u(c, cd->add2_s);
-		wc_emit_u(c, cd->add2_k);
-	}
 	if (cd->add) {
 		wc_emit_op(c, OP_i32_add_imm);
 		wc_emit_u(c, cd->a);
@@ -421,7 +414,7 @@ static int op_select_consts(struct cc *c, uint8_t t, int typed)
 		return -1;
 	uint32_t dst = wc_next_canon(c);
 	uint32_t at;
-	if (cd.kind >= 0 && cd.imm && !cd.add && !cd.add2) {
+	if (cd.kind >= 0 && cd.imm && !cd.add) {
 		wc_emit_op(c, (enum wasm_op)(OP_selk_eq + cd.kind));
 		at = wc_emit_u(c, dst);
 		wc_emit_u(c, a.cval);
@@ -430,7 +423,7 @@ static int op_select_consts(struct cc *c, uint8_t t, int typed)
 		wc_emit_u(c, cd.b);
 	} else {
 		uint32_t cs = (uint32_t)cd.a;
-		if (cd.kind != -1 || cd.add || cd.add2) {
+		if (cd.kind != -1 || cd.add) {
 			emit_cond(c, &cd, canon);
 			cs = canon;
 		}

@@ -233,9 +233,7 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 #define LBL_B(n, ...)  [OP_##n] = &&L_##n, [OP_##n##_imm] = &&L_##n##_imm,
 #define LBL_BR(n, ...) [OP_br_##n] = &&L_br_##n, [OP_br_##n##_imm] = &&L_br_##n##_imm,
 #define LBL_S(n, ...)  [OP_##n] = &&L_##n,
-#define LBL_AB(n, ...)                                                                             \
-	[OP_addi_br_##n] = &&L_addi_br_##n, [OP_selk_##n] = &&L_selk_##n,                          \
-	[OP_addi2_br_##n] = &&L_addi2_br_##n,
+#define LBL_AB(n, ...) [OP_addi_br_##n] = &&L_addi_br_##n, [OP_selk_##n] = &&L_selk_##n,
 #define LBL_LD(n, ...)                                                                             \
 	[OP_##n] = &&L_##n, [OP_##n##_ai] = &&L_##n##_ai, [OP_##n##_g] = &&L_##n##_g,              \
 	[OP_##n##_ai_g] = &&L_##n##_ai_g,
@@ -573,19 +571,6 @@ L_ref_func:
 		NEXT;                                                                              \
 	}
 	WASM_BRANCH_CMPS(H_ADDBR)
-	/* The same with a second induction variable stepped first. */
-#define H_ADDBR2(n, cond, inv)                                                                     \
-	L_addi2_br_##n:                                                                            \
-	{                                                                                          \
-		SET_i32(1, GET_i32(2) + (uint32_t)pc[3].u);                                        \
-		uint32_t a = GET_i32(5) + (uint32_t)pc[6].u, b = (uint32_t)pc[7].u;                \
-		SET_i32(4, a);                                                                     \
-		if (__builtin_expect(cond, 1))                                                     \
-			JUMP(pc[8].i);                                                             \
-		pc += 9;                                                                           \
-		NEXT;                                                                              \
-	}
-	WASM_BRANCH_CMPS(H_ADDBR2)
 	/* dst = (x cmp L) ? A : B with constants A, B. */
 #define H_SELK(n, cond, inv)                                                                       \
 	L_selk_##n:                                                                                \

@@ -254,18 +254,17 @@
 #define OPENUM_LD(n, ...)  OP_##n, OP_##n##_ai, OP_##n##_g, OP_##n##_ai_g,
 #define OPENUM_LDBIN(n, ...)                                                                       \
 	OP_i32_##n##_ld, OP_i32_##n##_ldai, OP_i32_##n##_ld_g, OP_i32_##n##_ldai_g,
-#define OPENUM_BR(n, ...)     OP_br_##n, OP_br_##n##_imm,
-#define OPENUM_SIMD(n, ...)   OP_##n,
-#define OPENUM_ADDBR(n, ...)  OP_addi_br_##n,
-#define OPENUM_SELK(n, ...)   OP_selk_##n,
-#define OPENUM_FM(n)          OP_##n, OP_##n##_g,
-#define OPENUM_ADDBR2(n, ...) OP_addi2_br_##n,
+#define OPENUM_BR(n, ...)    OP_br_##n, OP_br_##n##_imm,
+#define OPENUM_SIMD(n, ...)  OP_##n,
+#define OPENUM_ADDBR(n, ...) OP_addi_br_##n,
+#define OPENUM_SELK(n, ...)  OP_selk_##n,
+#define OPENUM_FM(n)         OP_##n, OP_##n##_g,
 enum wasm_op {
 	WASM_CONTROL_OPS(OPENUM_X) WASM_NUMERIC_OPS(OPENUM_BIN, OPENUM_UN, OPENUM_BIN, OPENUM_UN)
 	    WASM_MEMORY_OPS(OPENUM_LD, OPENUM_LS) WASM_BRANCH_CMPS(OPENUM_BR)
 	        WASM_BRANCH_CMPS(OPENUM_ADDBR) WASM_BRANCH_CMPS(OPENUM_SELK)
-	            WASM_BRANCH_CMPS(OPENUM_ADDBR2) WASM_LDBIN_OPS(OPENUM_LDBIN)
-	                WASM_FUSED_MEM_OPS(OPENUM_FM) WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
+	            WASM_LDBIN_OPS(OPENUM_LDBIN) WASM_FUSED_MEM_OPS(OPENUM_FM)
+	                WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
 };
 
 #endif
