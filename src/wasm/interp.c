@@ -13,6 +13,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#if defined(__x86_64__) && !defined(__clang__)
+#include <sys/ucontext.h>
+/* The saved register (guard.c keeps them in gregs order) that holds run()'s
+ * pc, pinned there like fp. */
+#define PC_GREG REG_R13
+#endif
+
 typedef union capsa_wasm_val slot_t;
 
 /* c ? a : b without a branch: selects on data are as good as random to the
@@ -269,11 +276,14 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 	 * register allocator may leave it in memory for the whole function. */
 #if defined(__x86_64__) && !defined(__clang__)
 	register slot_t *fp __asm__("r14") = entry_top;
+	/* pc where fault_pc looks for it first (PC_GREG) */
+	register cell *pc __asm__("r13") = NULL;
 #else
 	slot_t *fp = entry_top;
+	cell *pc = NULL;
 #endif
 	slot_t *nfp;
-	cell *pc = NULL, *retpc;
+	cell *retpc;
 	struct capsa_wasm_func *cur = NULL, *callee;
 	struct capsa_wasm_memory *mem = NULL;
 	uint8_t *mbase = NULL;
@@ -988,21 +998,33 @@ const void *const *wasm_interp_labels(void)
  * pc (an unchecked access keeps it on its own first cell, see NOCHK_END) is
  * the one pointing at the first cell of a memory instruction of the
  * function that was running. NULL when no register does. */
+static const cell *memop_at(const struct capsa_wasm_func *f, uintptr_t v)
+{
+	const uintptr_t lo = (uintptr_t)f->code, n = f->wc->ncode;
+	if (v < lo || (v - lo) % sizeof(cell) || (v - lo) / sizeof(cell) >= n)
+		return NULL;
+	uint32_t at = (uint32_t)((v - lo) / sizeof(cell));
+	for (uint32_t i = 0; i < f->wc->nrelocs; i++)
+		if (f->wc->relocs[i].cell == at && f->wc->relocs[i].kind == RELOC_MEMOP)
+			return f->code + at;
+	return NULL;
+}
+
 static const cell *fault_pc(const struct wasm_guard_ctx *g)
 {
 	const struct capsa_wasm_func *f = g->func;
 	if (!f || !f->wc || !f->code)
 		return NULL;
-	const uintptr_t lo = (uintptr_t)f->code, n = f->wc->ncode;
-	for (unsigned r = 0; r < g->nregs; r++) {
-		uintptr_t v = g->regs[r];
-		if (v < lo || (v - lo) % sizeof(cell) || (v - lo) / sizeof(cell) >= n)
-			continue;
-		uint32_t at = (uint32_t)((v - lo) / sizeof(cell));
-		for (uint32_t i = 0; i < f->wc->nrelocs; i++)
-			if (f->wc->relocs[i].cell == at && f->wc->relocs[i].kind == RELOC_MEMOP)
-				return f->code + at;
-	}
+	const cell *pc;
+#ifdef PC_GREG
+	/* Where run() keeps pc: other registers may still hold the address of
+	 * an earlier memory instruction. */
+	if (PC_GREG < g->nregs && (pc = memop_at(f, g->regs[PC_GREG])))
+		return pc;
+#endif
+	for (unsigned r = 0; r < g->nregs; r++)
+		if ((pc = memop_at(f, g->regs[r])))
+			return pc;
 	return NULL;
 }
 
