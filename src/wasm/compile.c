@@ -16,7 +16,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 static int need(struct cc *c, void **arr, uint32_t *cap, uint32_t want, size_t size)
 {
@@ -71,18 +70,6 @@ uint32_t wc_emit_op(struct cc *c, enum wasm_op op)
 void wc_rewind(struct cc *c, uint32_t to)
 {
 	c->ncode = to;
-	for (uint32_t i = 0; i < c->ncs; i++) { /* loop register caches refer to code */
-		struct ctl *l = &c->cs[i];
-		if (l->rc_pre != UINT32_MAX && l->rc_pre >= to)
-			l->rc_pre = UINT32_MAX;
-		if (l->rc_cand < UINT32_MAX - 1 && l->rc_cand >= to)
-			l->rc_cand = UINT32_MAX - 1;
-		if (l->rc_mad < UINT32_MAX - 1 && l->rc_mad >= to)
-			l->rc_mad = UINT32_MAX - 1;
-		for (uint32_t k = 0; k < l->nchase; k++)
-			if (l->rc_chase[k] >= to)
-				l->rc_chase_slot = UINT32_MAX - 1;
-	}
 	while (c->nrelocs && c->relocs[c->nrelocs - 1].cell >= to)
 		c->nrelocs--;
 }
@@ -248,10 +235,6 @@ static struct ctl *push_ctl(struct cc *c, uint8_t kind)
 	f->height = c->nvs;
 	f->base = wc_next_canon(c);
 	f->else_op = UINT32_MAX;
-	f->rc_pre = UINT32_MAX;
-	f->rc_cand = UINT32_MAX;
-	f->rc_mad = UINT32_MAX;
-	f->rc_chase_slot = UINT32_MAX;
 	return f;
 }
 
@@ -416,7 +399,6 @@ int wc_take_cond(struct cc *c, struct condv *cd)
 	cd->a = v.slot;
 	cd->b = 0;
 	cd->add = 0;
-	cd->add2 = 0;
 	uint32_t len = kind == -2 ? 3 : 4;
 	if (DEAD || lc < 0 || v.slot != v.canon || (uint64_t)lc + len != c->ncode ||
 	    c->code[lc + 1].u != v.canon || c->label_at > lc)
@@ -448,23 +430,6 @@ int wc_take_cond(struct cc *c, struct condv *cd)
 		cd->add_k = c->code[ad + 3].u;
 		wc_rewind(c, (uint32_t)ad);
 		c->addimm_at = -1;
-		/* A second induction variable stepped just before (only between
-		 * locals: moves never write locals). */
-		int64_t p = c->addimm_prev;
-		if (p >= 0 && p + 4 == ad && c->label_at <= p &&
-		    c->code[p + 1].u < c->nlocal_cells && c->code[p + 2].u < c->nlocal_cells &&
-		    c->code[p + 1].u != cd->a && c->code[p + 1].u != cd->add_s) {
-			uint64_t d = c->code[p + 1].u;
-			c->work += c->nvs;
-			for (uint32_t i = 0; i < c->nvs; i++)
-				if (!c->vs[i].is_const && c->vs[i].slot == d)
-					return 0;
-			cd->add2 = 1;
-			cd->add2_d = d;
-			cd->add2_s = c->code[p + 2].u;
-			cd->add2_k = c->code[p + 3].u;
-			wc_rewind(c, (uint32_t)p);
-		}
 	}
 	return 0;
 }
@@ -479,16 +444,6 @@ static uint32_t emit_branch_on(struct cc *c, const struct condv *cd, int when_tr
 		int t = cd->kind == -2 ? !when_true : when_true;
 		op = wc_emit_op(c, t ? OP_br_if : OP_br_unless);
 		wc_emit_u(c, cd->a);
-	} else if (cd->add2) {
-		int k = when_true ? cd->kind : inverse[cd->kind];
-		op = wc_emit_op(c, (enum wasm_op)(OP_addi2_br_eq + k));
-		wc_emit_u(c, cd->add2_d);
-		wc_emit_u(c, cd->add2_s);
-		wc_emit_u(c, cd->add2_k);
-		wc_emit_u(c, cd->a);
-		wc_emit_u(c, cd->add_s);
-		wc_emit_u(c, cd->add_k);
-		wc_emit_u(c, cd->b);
 	} else if (cd->add) {
 		int k = when_true ? cd->kind : inverse[cd->kind];
 		op = wc_emit_op(c, (enum wasm_op)(OP_addi_br_eq + k));
@@ -503,8 +458,6 @@ static uint32_t emit_branch_on(struct cc *c, const struct condv *cd, int when_tr
 		wc_emit_u(c, cd->b);
 	}
 	*opi = op;
-	if (op != UINT32_MAX && cd->kind >= 0 && (cd->add || cd->add2))
-		wc_note_rc_cand(c, cd, op);
 	return wc_emit_u(c, 0);
 }
 
@@ -540,17 +493,8 @@ static int op_block(struct cc *c, uint8_t kind)
 	for (uint32_t i = 0; i < f->np; i++)
 		if (!wc_push(c, f->pt[i]))
 			return -1;
-	if (kind == K_LOOP) {
-		if (!DEAD) {
-			/* becomes OP_rc_load (wc_loop_rc) or stays a no-op */
-			f->rc_pre = wc_emit_op(c, OP_rc_none);
-			wc_emit_u(c, 0);
-			wc_emit_u(c, 0);
-			wc_emit_u(c, 0);
-		}
+	if (kind == K_LOOP)
 		f->start = c->label_at = c->ncode; /* backward branches here count fuel */
-		c->last_loop = f->start + 1;
-	}
 	c->last_cmp = -1;
 	c->last_dst = -1;
 	return 0;
@@ -593,8 +537,6 @@ static int op_end(struct cc *c)
 	materialize(c, 0);
 	if (check_frame_results(c, f))
 		return -1;
-	if (f->kind == K_LOOP)
-		wc_loop_rc(c, f);
 	if (f->kind == K_IF) {
 		/* Without else the parameters pass through unchanged. */
 		if (f->np != f->nr)
@@ -763,7 +705,6 @@ static int op_call(struct cc *c, const struct wtype *t, int indirect, uint32_t i
 		if (wc_pop(c, t->types[i], &v))
 			return -1;
 	uint32_t base = wc_next_canon(c);
-	c->last_call = c->ncode + 1;
 	if (indirect) {
 		wc_emit_op(c, OP_call_indirect);
 		wc_emit_reloc(c, RELOC_TYPE, idx);
@@ -838,12 +779,6 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 	uint32_t slot;
 	local_at(c, x, &t, &slot);
 	int64_t ld = c->last_dst;
-	if (!c->noemit) {
-		c->lw_prev[slot] = c->lw_last[slot];
-		c->lw_last[slot] = c->ncode + 1;
-		wc_count_write(c, slot);
-	}
-	int64_t load = c->last_load_ai ? -1 : c->last_load;
 	if (wc_pop_raw(c, t, &v))
 		return -1;
 	if (v.is_const) {
@@ -859,11 +794,6 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 	if (!DEAD && ld >= 0 && !aliased && v.slot == v.canon && c->code[ld].u == v.canon &&
 	    v.type != WASM_TYPE_UNKNOWN) {
 		c->code[ld].u = slot; /* write the result straight into the local */
-		if (load >= 0 && ld == load + 1 && c->code[ld + 1].u == slot)
-			wc_note_rc_chase(c, (uint32_t)load, slot);
-		if (c->mad_at >= 0 && ld == c->mad_at + 1 &&
-		    c->code[c->mad_at].h == c->labels[OP_i32_mad_ldld] && c->code[ld + 8].u == slot)
-			wc_note_rc_mad(c, (uint32_t)c->mad_at);
 	} else {
 		materialize_local(c, slot);
 		emit_copy(c, t, slot, v.slot);
@@ -896,13 +826,276 @@ int wc_check_table(struct cc *c, uint32_t t)
 	return 0;
 }
 
+/* call (0x10) and call_indirect (0x11). */
+static int op_call_instr(struct cc *c, uint8_t op)
+{
+	const struct capsa_wasm_module *m = c->m;
+	uint32_t x, tab = 0;
+	if (rd_u32(&c->r, &x))
+		return -1;
+	if (op == 0x10) {
+		if (x >= m->nfuncs)
+			return FAIL("unknown function %u at byte 0x%x", x, c->cur_off);
+		return op_call(c, &m->types[m->func_type[x]], 0, x, 0);
+	}
+	if (rd_u32(&c->r, &tab))
+		return -1;
+	if (x >= m->ntypes)
+		return FAIL("unknown type %u at byte 0x%x", x, c->cur_off);
+	if (wc_check_table(c, tab))
+		return -1;
+	if (m->tables[tab].elem != CAPSA_WASM_FUNCREF)
+		return FAIL("type mismatch: call_indirect needs a funcref table");
+	return op_call(c, &m->types[x], 1, x, tab);
+}
+
+/* Control instructions (0x00..0x11). */
+static int op_control(struct cc *c, uint8_t op)
+{
+	switch (op) {
+	case 0x00:
+		wc_emit_op(c, OP_unreachable);
+		set_unreachable(c);
+		return 0;
+	case 0x01:
+		return 0;
+	case 0x02:
+	case 0x03:
+	case 0x04:
+		return op_block(c, op == 0x02 ? K_BLOCK : op == 0x03 ? K_LOOP : K_IF);
+	case 0x05:
+		return op_else(c);
+	case 0x0b:
+		return op_end(c);
+	case 0x0c:
+	case 0x0d:
+		return op_br(c, op == 0x0d);
+	case 0x0e:
+		return op_br_table(c);
+	case 0x0f:
+		if (emit_return(c))
+			return -1;
+		set_unreachable(c);
+		return 0;
+	case 0x10:
+	case 0x11:
+		return op_call_instr(c, op);
+	}
+	return rd_fail(&c->r, "illegal opcode");
+}
+
+static int op_local_get(struct cc *c)
+{
+	uint32_t x;
+	if (rd_u32(&c->r, &x))
+		return -1;
+	if (x >= c->nlocals)
+		return FAIL("unknown local %u at byte 0x%x", x, c->cur_off);
+	uint8_t t;
+	uint32_t slot;
+	local_at(c, x, &t, &slot);
+	struct vent *v = wc_push(c, t);
+	if (!v)
+		return -1;
+	v->slot = slot;
+	c->last_dst = -1;
+	return 0;
+}
+
+/* global.get (0x23) and global.set (0x24). */
+static int op_global(struct cc *c, uint8_t op)
+{
+	const struct capsa_wasm_module *m = c->m;
+	struct vent a;
+	uint32_t x;
+	if (rd_u32(&c->r, &x))
+		return -1;
+	if (x >= m->nglobals)
+		return FAIL("unknown global %u at byte 0x%x", x, c->cur_off);
+	if (op == 0x23) {
+		wc_emit_result_op(
+		    c, m->globals[x].type == CAPSA_WASM_V128 ? OP_global_get128 : OP_global_get,
+		    m->globals[x].type);
+		c->last_dst = -1;
+		wc_emit_reloc(c, RELOC_GLOBAL, x);
+		return 0;
+	}
+	if (!m->globals[x].mut)
+		return FAIL("global is immutable at byte 0x%x", c->cur_off);
+	if (wc_pop(c, m->globals[x].type, &a))
+		return -1;
+	wc_emit_op(c, m->globals[x].type == CAPSA_WASM_V128 ? OP_global_set128 : OP_global_set);
+	wc_emit_reloc(c, RELOC_GLOBAL, x);
+	wc_emit_u(c, a.slot);
+	return 0;
+}
+
+/* table.get (0x25) and table.set (0x26). */
+static int op_table_access(struct cc *c, uint8_t op)
+{
+	const struct capsa_wasm_module *m = c->m;
+	struct vent a, b;
+	uint32_t x;
+	if (rd_u32(&c->r, &x) || wc_check_table(c, x))
+		return -1;
+	if (op == 0x25) {
+		if (wc_pop(c, CAPSA_WASM_I32, &a))
+			return -1;
+		wc_emit_result_op(c, OP_table_get, m->tables[x].elem);
+		c->last_dst = -1;
+		wc_emit_reloc(c, RELOC_TABLE, x);
+		wc_emit_u(c, a.slot);
+		return 0;
+	}
+	if (wc_pop(c, m->tables[x].elem, &b) || wc_pop(c, CAPSA_WASM_I32, &a))
+		return -1;
+	wc_emit_op(c, OP_table_set);
+	wc_emit_reloc(c, RELOC_TABLE, x);
+	wc_emit_u(c, a.slot);
+	wc_emit_u(c, b.slot);
+	return 0;
+}
+
+/* memory.size (0x3f) and memory.grow (0x40). */
+static int op_memory_size_grow(struct cc *c, uint8_t op)
+{
+	struct vent a;
+	if (wc_zero_byte(c))
+		return -1;
+	if (!c->m->nmems)
+		return FAIL("unknown memory 0 at byte 0x%x", c->cur_off);
+	if (op == 0x3f) {
+		wc_emit_result_op(c, OP_memory_size, CAPSA_WASM_I32);
+	} else {
+		if (wc_pop(c, CAPSA_WASM_I32, &a))
+			return -1;
+		wc_emit_result_op(c, OP_memory_grow, CAPSA_WASM_I32);
+		wc_emit_u(c, a.slot);
+	}
+	c->last_dst = -1;
+	return 0;
+}
+
+/* A constant operand, emitted by whatever consumes it. */
+static int push_const(struct cc *c, uint8_t t, uint64_t v)
+{
+	struct vent *cv = wc_push(c, t);
+	if (!cv)
+		return -1;
+	cv->is_const = 1;
+	cv->cval = v;
+	c->last_dst = -1;
+	return 0;
+}
+
+/* i32/i64/f32/f64.const (0x41..0x44). */
+static int op_const(struct cc *c, uint8_t op)
+{
+	if (op == 0x41) {
+		int32_t i;
+		return rd_s32(&c->r, &i) ? -1 : push_const(c, CAPSA_WASM_I32, (uint32_t)i);
+	}
+	if (op == 0x42) {
+		int64_t i;
+		return rd_s64(&c->r, &i) ? -1 : push_const(c, CAPSA_WASM_I64, (uint64_t)i);
+	}
+	if (op == 0x43) {
+		uint32_t f;
+		return rd_f32(&c->r, &f) ? -1 : push_const(c, CAPSA_WASM_F32, f);
+	}
+	uint64_t v;
+	return rd_f64(&c->r, &v) ? -1 : push_const(c, CAPSA_WASM_F64, v);
+}
+
+/* ref.null (0xd0), ref.is_null (0xd1) and ref.func (0xd2). */
+static int op_ref(struct cc *c, uint8_t op)
+{
+	const struct capsa_wasm_module *m = c->m;
+	struct vent a;
+	uint32_t x;
+	if (op == 0xd0) {
+		uint8_t t;
+		if (rd_u8(&c->r, &t))
+			return -1;
+		if (!wtype_is_ref(t))
+			return rd_fail(&c->r, "malformed reference type");
+		return push_const(c, t, 0);
+	}
+	if (op == 0xd1) {
+		if (wc_pop(c, WASM_TYPE_UNKNOWN, &a))
+			return -1;
+		if (a.type != WASM_TYPE_UNKNOWN && !wtype_is_ref(a.type))
+			return FAIL("type mismatch: ref.is_null needs a reference");
+		wc_emit_result_op(c, OP_ref_is_null, CAPSA_WASM_I32);
+		int64_t ld = c->last_dst;
+		wc_emit_u(c, a.slot);
+		c->last_dst = ld;
+		return 0;
+	}
+	if (rd_u32(&c->r, &x))
+		return -1;
+	if (x >= m->nfuncs)
+		return FAIL("unknown function %u at byte 0x%x", x, c->cur_off);
+	if (!m->declared_funcs[x])
+		return FAIL("undeclared function reference %u at byte 0x%x", x, c->cur_off);
+	wc_emit_result_op(c, OP_ref_func, CAPSA_WASM_FUNCREF);
+	c->last_dst = -1;
+	wc_emit_reloc(c, RELOC_FUNC, x);
+	return 0;
+}
+
+/* Validates and translates one instruction, its opcode already read. */
+static int compile_instr(struct cc *c, uint8_t op)
+{
+	struct vent a;
+	uint32_t x;
+	if (op >= 0x45 && op <= 0xc4)
+		return wc_op_numeric(c, wc_numinfo(op));
+	if (op >= 0x28 && op <= 0x3e)
+		return wc_op_memory(c, op);
+	if (op <= 0x11)
+		return op_control(c, op);
+	switch (op) {
+	case 0x1a:
+		return wc_pop_raw(c, WASM_TYPE_UNKNOWN, &a);
+	case 0x1b:
+	case 0x1c:
+		return wc_op_select(c, op == 0x1c);
+	case 0x20:
+		return op_local_get(c);
+	case 0x21:
+	case 0x22:
+		return rd_u32(&c->r, &x) || op_local_set(c, x, op == 0x22) ? -1 : 0;
+	case 0x23:
+	case 0x24:
+		return op_global(c, op);
+	case 0x25:
+	case 0x26:
+		return op_table_access(c, op);
+	case 0x3f:
+	case 0x40:
+		return op_memory_size_grow(c, op);
+	case 0x41:
+	case 0x42:
+	case 0x43:
+	case 0x44:
+		return op_const(c, op);
+	case 0xd0:
+	case 0xd1:
+	case 0xd2:
+		return op_ref(c, op);
+	case 0xfc:
+		return wc_op_prefix_fc(c);
+	case 0xfd:
+		return wc_op_simd(c);
+	}
+	return rd_fail(&c->r, "illegal opcode");
+}
+
 static int compile_body(struct cc *c)
 {
-	struct capsa_wasm_module *m = c->m;
-	struct vent a, b;
 	while (c->ncs) {
 		uint8_t op;
-		uint32_t x;
 		if (c->oom)
 			return -1;
 		c->cur_off = rd_off(&c->r);
@@ -910,252 +1103,8 @@ static int compile_body(struct cc *c)
 			return FAIL("too costly to compile (a deep operand stack kept over many "
 			            "instructions) at byte 0x%x",
 			            c->cur_off);
-		if (rd_u8(&c->r, &op))
+		if (rd_u8(&c->r, &op) || compile_instr(c, op))
 			return -1;
-		if (op >= 0x45 && op <= 0xc4) {
-			if (wc_op_numeric(c, wc_numinfo(op)))
-				return -1;
-			continue;
-		}
-		if (op >= 0x28 && op <= 0x3e) {
-			if (wc_op_memory(c, op))
-				return -1;
-			continue;
-		}
-		switch (op) {
-		case 0x00:
-			wc_emit_op(c, OP_unreachable);
-			set_unreachable(c);
-			break;
-		case 0x01:
-			break;
-		case 0x02:
-		case 0x03:
-		case 0x04:
-			if (op_block(c, op == 0x02 ? K_BLOCK : op == 0x03 ? K_LOOP : K_IF))
-				return -1;
-			break;
-		case 0x05:
-			if (op_else(c))
-				return -1;
-			break;
-		case 0x0b:
-			if (op_end(c))
-				return -1;
-			break;
-		case 0x0c:
-		case 0x0d:
-			if (op_br(c, op == 0x0d))
-				return -1;
-			break;
-		case 0x0e:
-			if (op_br_table(c))
-				return -1;
-			break;
-		case 0x0f:
-			if (emit_return(c))
-				return -1;
-			set_unreachable(c);
-			break;
-		case 0x10: {
-			if (rd_u32(&c->r, &x))
-				return -1;
-			if (x >= m->nfuncs)
-				return FAIL("unknown function %u at byte 0x%x", x, c->cur_off);
-			const struct wtype *t = &m->types[m->func_type[x]];
-			if (op_call(c, t, 0, x, 0))
-				return -1;
-			break;
-		}
-		case 0x11: {
-			uint32_t tab;
-			if (rd_u32(&c->r, &x) || rd_u32(&c->r, &tab))
-				return -1;
-			if (x >= m->ntypes)
-				return FAIL("unknown type %u at byte 0x%x", x, c->cur_off);
-			if (wc_check_table(c, tab))
-				return -1;
-			if (m->tables[tab].elem != CAPSA_WASM_FUNCREF)
-				return FAIL("type mismatch: call_indirect needs a funcref table");
-			if (op_call(c, &m->types[x], 1, x, tab))
-				return -1;
-			break;
-		}
-		case 0x1a:
-			if (wc_pop_raw(c, WASM_TYPE_UNKNOWN, &a))
-				return -1;
-			break;
-		case 0x1b:
-		case 0x1c:
-			if (wc_op_select(c, op == 0x1c))
-				return -1;
-			break;
-		case 0x20: {
-			if (rd_u32(&c->r, &x))
-				return -1;
-			if (x >= c->nlocals)
-				return FAIL("unknown local %u at byte 0x%x", x, c->cur_off);
-			uint8_t t;
-			uint32_t slot;
-			local_at(c, x, &t, &slot);
-			struct vent *v = wc_push(c, t);
-			if (!v)
-				return -1;
-			v->slot = slot;
-			c->last_dst = -1;
-			break;
-		}
-		case 0x21:
-		case 0x22:
-			if (rd_u32(&c->r, &x) || op_local_set(c, x, op == 0x22))
-				return -1;
-			break;
-		case 0x23:
-			if (rd_u32(&c->r, &x))
-				return -1;
-			if (x >= m->nglobals)
-				return FAIL("unknown global %u at byte 0x%x", x, c->cur_off);
-			wc_emit_result_op(c,
-			                  m->globals[x].type == CAPSA_WASM_V128 ? OP_global_get128
-			                                                        : OP_global_get,
-			                  m->globals[x].type);
-			c->last_dst = -1;
-			wc_emit_reloc(c, RELOC_GLOBAL, x);
-			break;
-		case 0x24:
-			if (rd_u32(&c->r, &x))
-				return -1;
-			if (x >= m->nglobals)
-				return FAIL("unknown global %u at byte 0x%x", x, c->cur_off);
-			if (!m->globals[x].mut)
-				return FAIL("global is immutable at byte 0x%x", c->cur_off);
-			if (wc_pop(c, m->globals[x].type, &a))
-				return -1;
-			wc_emit_op(c, m->globals[x].type == CAPSA_WASM_V128 ? OP_global_set128
-			                                                    : OP_global_set);
-			wc_emit_reloc(c, RELOC_GLOBAL, x);
-			wc_emit_u(c, a.slot);
-			break;
-		case 0x25:
-			if (rd_u32(&c->r, &x) || wc_check_table(c, x) ||
-			    wc_pop(c, CAPSA_WASM_I32, &a))
-				return -1;
-			wc_emit_result_op(c, OP_table_get, m->tables[x].elem);
-			c->last_dst = -1;
-			wc_emit_reloc(c, RELOC_TABLE, x);
-			wc_emit_u(c, a.slot);
-			break;
-		case 0x26:
-			if (rd_u32(&c->r, &x) || wc_check_table(c, x) ||
-			    wc_pop(c, m->tables[x].elem, &b) || wc_pop(c, CAPSA_WASM_I32, &a))
-				return -1;
-			wc_emit_op(c, OP_table_set);
-			wc_emit_reloc(c, RELOC_TABLE, x);
-			wc_emit_u(c, a.slot);
-			wc_emit_u(c, b.slot);
-			break;
-		case 0x3f:
-		case 0x40:
-			if (wc_zero_byte(c))
-				return -1;
-			if (!m->nmems)
-				return FAIL("unknown memory 0 at byte 0x%x", c->cur_off);
-			if (op == 0x3f) {
-				wc_emit_result_op(c, OP_memory_size, CAPSA_WASM_I32);
-			} else {
-				if (wc_pop(c, CAPSA_WASM_I32, &a))
-					return -1;
-				wc_emit_result_op(c, OP_memory_grow, CAPSA_WASM_I32);
-				wc_emit_u(c, a.slot);
-			}
-			c->last_dst = -1;
-			break;
-		case 0x41:
-		case 0x42:
-		case 0x43:
-		case 0x44: {
-			uint64_t v = 0;
-			uint8_t t;
-			if (op == 0x41) {
-				int32_t i;
-				if (rd_s32(&c->r, &i))
-					return -1;
-				v = (uint32_t)i;
-				t = CAPSA_WASM_I32;
-			} else if (op == 0x42) {
-				int64_t i;
-				if (rd_s64(&c->r, &i))
-					return -1;
-				v = (uint64_t)i;
-				t = CAPSA_WASM_I64;
-			} else if (op == 0x43) {
-				uint32_t f;
-				if (rd_f32(&c->r, &f))
-					return -1;
-				v = f;
-				t = CAPSA_WASM_F32;
-			} else {
-				if (rd_f64(&c->r, &v))
-					return -1;
-				t = CAPSA_WASM_F64;
-			}
-			struct vent *cv = wc_push(c, t);
-			if (!cv)
-				return -1;
-			cv->is_const = 1;
-			cv->cval = v;
-			c->last_dst = -1;
-			break;
-		}
-		case 0xd0: {
-			uint8_t t;
-			if (rd_u8(&c->r, &t))
-				return -1;
-			if (!wtype_is_ref(t))
-				return rd_fail(&c->r, "malformed reference type");
-			struct vent *cv = wc_push(c, t);
-			if (!cv)
-				return -1;
-			cv->is_const = 1;
-			cv->cval = 0;
-			c->last_dst = -1;
-			break;
-		}
-		case 0xd1:
-			if (wc_pop(c, WASM_TYPE_UNKNOWN, &a))
-				return -1;
-			if (a.type != WASM_TYPE_UNKNOWN && !wtype_is_ref(a.type))
-				return FAIL("type mismatch: ref.is_null needs a reference");
-			wc_emit_result_op(c, OP_ref_is_null, CAPSA_WASM_I32);
-			{
-				int64_t ld = c->last_dst;
-				wc_emit_u(c, a.slot);
-				c->last_dst = ld;
-			}
-			break;
-		case 0xd2:
-			if (rd_u32(&c->r, &x))
-				return -1;
-			if (x >= m->nfuncs)
-				return FAIL("unknown function %u at byte 0x%x", x, c->cur_off);
-			if (!m->declared_funcs[x])
-				return FAIL("undeclared function reference %u at byte 0x%x", x,
-				            c->cur_off);
-			wc_emit_result_op(c, OP_ref_func, CAPSA_WASM_FUNCREF);
-			c->last_dst = -1;
-			wc_emit_reloc(c, RELOC_FUNC, x);
-			break;
-		case 0xfc:
-			if (wc_op_prefix_fc(c))
-				return -1;
-			break;
-		case 0xfd:
-			if (wc_op_simd(c))
-				return -1;
-			break;
-		default:
-			return rd_fail(&c->r, "illegal opcode");
-		}
 	}
 	return 0;
 }
@@ -1243,9 +1192,7 @@ static int compile_func(const struct capsa_wasm_module *cm, uint32_t defidx, int
 	c->last_cmp = -1;
 	c->last_addimm = -1;
 	c->addimm_at = -1;
-	c->addimm_prev = -1;
 	c->last_load = -1;
-	c->mad_at = -1;
 	c->prev_load = -1;
 	c->prev_gap = 0;
 	c->any_load = -1;
@@ -1255,32 +1202,7 @@ static int compile_func(const struct capsa_wasm_module *cm, uint32_t defidx, int
 	if (setup_locals(c, ft))
 		goto out;
 	uint32_t entry = (uint32_t)(c->r.p - m->bytes);
-	uint32_t slot = c->nlocal_cells;
-	c->max_cells = slot;
-	/* Per-slot tables, one block: large ones are mapped, as fresh pages
-	 * are zero and only the slots written are touched (calloc would clear
-	 * megabytes for every function declaring a million locals). */
-	c->lw_size = emit ? 4 * ((size_t)slot + 1) * sizeof(uint32_t) : 0;
-	if (!emit) {
-		c->lw_last = NULL;
-	} else if (c->lw_size >= (1u << 18)) {
-		c->lw_last = mmap(NULL, c->lw_size, PROT_READ | PROT_WRITE,
-		                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (c->lw_last == MAP_FAILED)
-			c->lw_last = NULL;
-	} else {
-		c->lw_last = calloc(1, c->lw_size);
-	}
-	if (emit && !c->lw_last) {
-		err_set(e, ERR_SYSTEM, "out of memory");
-		goto out;
-	}
-	if (emit) {
-		c->lw_prev = c->lw_last + slot + 1;
-		c->lw_loop = c->lw_prev + slot + 1;
-		c->lw_count = c->lw_loop + slot + 1;
-	}
-
+	c->max_cells = c->nlocal_cells;
 	struct ctl *f = push_ctl(c, K_FUNC);
 	if (!f)
 		goto out;
@@ -1320,10 +1242,6 @@ out:
 	free(c->offs);
 	free(c->relocs);
 	free(c->lruns);
-	if (c->lw_last && c->lw_size >= (1u << 18))
-		munmap(c->lw_last, c->lw_size);
-	else
-		free(c->lw_last);
 	return rc;
 }
 

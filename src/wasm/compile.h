@@ -43,13 +43,6 @@ struct ctl {
 	uint32_t else_op, else_cell;
 	struct fix *fixes;
 	uint32_t nfix, capfix;
-	/* loop: register-cached counters (see wc_loop_rc in compile_rc.c) */
-	uint32_t rc_pre;  /* code index of the placeholder before the head */
-	uint32_t rc_cand; /* the counter branch that may use them, or UINT32_MAX */
-	uint32_t rc_mad;  /* a multiply-accumulate into a local, or UINT32_MAX */
-	/* loads x = load(x + offset) chasing a pointer in one local */
-	uint32_t rc_chase_slot; /* that local; UINT32_MAX: none, - 1: not one */
-	uint32_t rc_chase[4], nchase;
 };
 
 struct cc {
@@ -91,16 +84,8 @@ struct cc {
 	int prev_gap;     /* cells of one i32.add between the two (0 or 4) */
 	int64_t any_load; /* the latest i32.load emitted (never reset), or -1 */
 	int any_load_ai;
-	int64_t addimm_at;   /* code index of the latest i32.add with immediate, or -1 */
-	int64_t addimm_prev; /* the one before it */
-	uint32_t label_at;   /* code index of the latest branch target: no fusion across it */
-	uint32_t *lw_last, *lw_prev; /* per local slot: code index + 1 of its last two writes */
-	/* per local slot: lw_count writes in the loop starting at code index lw_loop - 1 */
-	uint32_t *lw_loop, *lw_count;
-	size_t lw_size;            /* bytes of the block holding the four lw_ tables */
-	uint32_t last_call;        /* code index + 1 of the latest call */
-	uint32_t last_loop;        /* code index + 1 of the latest loop head */
-	int64_t mad_at;            /* code index of the latest OP_i32_mad_ldld, or -1 */
+	int64_t addimm_at;         /* code index of the latest i32.add with immediate, or -1 */
+	uint32_t label_at;         /* code index of the latest branch target: no fusion across it */
 	uint64_t work, work_limit; /* operand stack entries scanned, and the bound */
 	int oom;                   /* out of memory or over a limit: stop compiling */
 	int noemit;                /* validate only: every block is treated as DEAD */
@@ -113,8 +98,6 @@ struct condv {
 	uint64_t a, b;
 	int add; /* a = s + k first: an i32.add with immediate folded in */
 	uint64_t add_s, add_k;
-	int add2; /* and before that d2 = s2 + k2 (locals only) */
-	uint64_t add2_d, add2_s, add2_k;
 };
 
 #define FAIL(...) err_set(c->e, ERR_INPUT, __VA_ARGS__)
@@ -176,13 +159,6 @@ int wc_op_select(struct cc *c, int typed);
  * just before; the caller emits them again as part of its own instruction
  * (a branch, a select) in every form struct condv describes. */
 int wc_take_cond(struct cc *c, struct condv *cd);
-/* Register-cached loops (compile_rc.c): notes taken while a loop is
- * translated, and the rewrite when it ends. */
-void wc_note_rc_cand(struct cc *c, const struct condv *cd, uint32_t op);
-void wc_note_rc_mad(struct cc *c, uint32_t op);
-void wc_note_rc_chase(struct cc *c, uint32_t op, uint32_t slot);
-void wc_count_write(struct cc *c, uint32_t slot);
-void wc_loop_rc(struct cc *c, const struct ctl *f);
 const struct numinfo *wc_numinfo_fc(uint32_t sub);
 /* The 0xfc (bulk memory, tables, saturating conversions) and 0xfd (SIMD)
  * prefixed instructions. */

@@ -79,190 +79,183 @@ static int ldbin_index(uint16_t op)
 	return -1;
 }
 
-int wc_op_numeric(struct cc *c, const struct numinfo *ni)
+/* What was emitted just before a binary operation, read before its
+ * operands are popped (popping may emit, which resets it). */
+struct prior {
+	int64_t add;        /* a two-slot i32.add, or -1 */
+	int64_t load, prev; /* the latest i32.load and one just before it, or -1 */
+	int load_ai, prev_ai, gap;
+};
+
+/* (x + y) + z: a sum just computed (and used only here) plus another value
+ * is one three-operand add. 1 when fused. */
+static int fuse_add3(struct cc *c, int64_t lad, const struct vent *a, const struct vent *b,
+                     uint32_t dst)
 {
-	struct vent a, b;
-	if (ni->bin) {
-		int64_t ll = c->last_load, lad = c->last_add, pl = c->prev_load;
-		int ll_ai = c->last_load_ai, pl_ai = c->prev_load_ai, gap = c->prev_gap;
-		if (wc_pop_raw(c, ni->ta, &b) || wc_pop(c, ni->ta, &a))
-			return -1;
-		uint32_t dst = wc_next_canon(c);
-		if (ni->op == OP_i32_add && !b.is_const && !DEAD && lad >= 0 &&
-		    c->label_at <= lad && (uint64_t)lad + 4 == c->ncode) {
-			/* (x + y) + z: a sum just computed (and used only here) plus
-			 * another value is one three-operand add. */
-			uint64_t t = c->code[lad + 1].u, other = UINT64_MAX;
-			if (b.slot == b.canon && b.slot == t && a.slot != t)
-				other = a.slot;
-			else if (a.slot == a.canon && a.slot == t && b.slot != t)
-				other = b.slot;
-			if (other != UINT64_MAX) {
-				uint64_t v[3] = {c->code[lad + 2].u, c->code[lad + 3].u, other};
-				/* A local (likely an accumulator carried around a
-				 * loop) goes last: the handler adds it to the sum of
-				 * the other two, one add after its value arrives. */
-				for (int i = 0; i < 2; i++)
-					if (v[i] < c->nlocal_cells && v[2] >= c->nlocal_cells) {
-						uint64_t t = v[i];
-						v[i] = v[2];
-						v[2] = t;
-					}
-				/* A product of two loads just before, as one of the
-				 * addends (used only here): multiply-accumulate. */
-				int64_t m = lad - 8;
-				if (m >= 0 && c->label_at <= m &&
-				    c->code[m].h == c->labels[OP_i32_mul_ldld] &&
-				    c->code[m + 1].u >= c->nlocal_cells) {
-					uint64_t prod = c->code[m + 1].u;
-					int k = -1, n = 0;
-					for (int i = 0; i < 3; i++)
-						if (v[i] == prod) {
-							k = i;
-							n++;
-						}
-					if (n == 1) {
-						cell ld[6];
-						memcpy(ld, &c->code[m + 2], sizeof(ld));
-						uint32_t where = c->offs[m];
-						wc_rewind(c, (uint32_t)m);
-						uint32_t op = wc_emit_op(c, OP_i32_mad_ldld);
-						wc_mark_memop(c, op, OP_i32_mad_ldld_g);
-						c->mad_at = op;
-						uint32_t at = wc_emit_u(c, dst);
-						for (int i = 0; i < 6; i++)
-							wc_emit_u(c, ld[i].u);
-						for (int i = 0; i < 3; i++)
-							if (i != k)
-								wc_emit_u(c, v[i]);
-						if (!c->oom)
-							c->offs[op] = where;
-						wc_push(c, ni->tr);
-						c->last_dst = at;
-						return 0;
-					}
-				}
-				wc_rewind(c, (uint32_t)lad);
-				wc_emit_op(c, OP_i32_add3);
-				uint32_t at = wc_emit_u(c, dst);
-				for (int i = 0; i < 3; i++)
-					wc_emit_u(c, v[i]);
-				wc_push(c, ni->tr);
-				c->last_dst = at;
-				return 0;
-			}
+	if (b->is_const || DEAD || lad < 0 || c->label_at > lad || (uint64_t)lad + 4 != c->ncode)
+		return 0;
+	uint64_t t = c->code[lad + 1].u, other = UINT64_MAX;
+	if (b->slot == b->canon && b->slot == t && a->slot != t)
+		other = a->slot;
+	else if (a->slot == a->canon && a->slot == t && b->slot != t)
+		other = b->slot;
+	if (other == UINT64_MAX)
+		return 0;
+	uint64_t v[3] = {c->code[lad + 2].u, c->code[lad + 3].u, other};
+	/* A local (likely an accumulator carried around a loop) goes last:
+	 * the handler adds it to the sum of the other two, one add after its
+	 * value arrives. */
+	for (int i = 0; i < 2; i++)
+		if (v[i] < c->nlocal_cells && v[2] >= c->nlocal_cells) {
+			uint64_t s = v[i];
+			v[i] = v[2];
+			v[2] = s;
 		}
-		int lb = ldbin_index(ni->op);
-		if (lb >= 0 && !DEAD && ll >= 0 && c->label_at <= ll &&
-		    (uint64_t)ll + 4 + (uint64_t)ll_ai == c->ncode) {
-			uint64_t ld = c->code[ll + 1].u, other = UINT64_MAX;
-			int other_canon = 0;
-			if (!b.is_const && b.slot == b.canon && b.slot == ld && a.slot != ld) {
-				other = a.slot;
-				other_canon = a.slot == a.canon;
-			} else if (lb != 1 && !b.is_const && a.slot == a.canon && a.slot == ld &&
-			           b.slot != ld) {
-				other = b.slot; /* commutative: the load is the first operand */
-				other_canon = b.slot == b.canon;
-			}
-			/* An i32.add between the two loads moves before both, if it
-			 * does not touch the first load's address or result. */
-			uint32_t alu = (uint32_t)(pl + 4 + pl_ai);
-			int gap_ok = 1;
-			cell g[4];
-			uint32_t g_off = 0;
-			if (pl >= 0 && gap) {
-				memcpy(g, &c->code[alu], sizeof(g));
-				g_off = c->offs[alu];
-				uint64_t d = g[1].u;
-				int imm = g[0].h == c->labels[OP_i32_add_imm];
-				gap_ok = d != c->code[pl + 1].u && d != c->code[pl + 2].u &&
-				         g[2].u != c->code[pl + 1].u &&
-				         (imm || g[3].u != c->code[pl + 1].u);
-			}
-			if (other != UINT64_MAX && (lb == 0 || lb == 2) && other_canon && pl >= 0 &&
-			    gap_ok && c->label_at <= pl && c->code[pl + 1].u == other &&
-			    c->code[ll + 2].u != other) {
-				/* Both operands loaded just before: load(p) OP load(q). */
-				uint64_t x1 = c->code[pl + 2].u, o1 = c->code[pl + 3].u;
-				uint64_t k1 = pl_ai ? c->code[pl + 4].u : 0;
-				uint64_t x2 = c->code[ll + 2].u, o2 = c->code[ll + 3].u;
-				uint64_t k2 = ll_ai ? c->code[ll + 4].u : 0;
-				uint32_t where = c->offs[pl];
-				wc_rewind(c, (uint32_t)pl);
-				/* A two-slot add in between becomes the product's
-				 * first step (address arithmetic of a matrix loop). */
-				int padd = gap && lb == 2 && g[0].h == c->labels[OP_i32_add];
-				if (gap && !padd) {
-					for (int i = 0; i < 4; i++) {
-						uint32_t at = wc_emit_u(c, g[i].u);
-						if (!c->oom && at != UINT32_MAX)
-							c->offs[at] = g_off;
-					}
-				}
-				enum wasm_op fop = padd      ? OP_i32_mul_ldld_padd
-				                   : lb == 0 ? OP_i32_add_ldld
-				                             : OP_i32_mul_ldld;
-				uint32_t op = wc_emit_op(c, fop);
-				wc_mark_memop(c, op, (enum wasm_op)(fop + 1));
-				if (padd)
-					for (int i = 1; i < 4; i++)
-						wc_emit_u(c, g[i].u);
-				uint32_t at = wc_emit_u(c, dst);
-				uint64_t ops[6] = {x1, o1, k1, x2, o2, k2};
-				for (int i = 0; i < 6; i++)
-					wc_emit_u(c, ops[i]);
-				if (!c->oom)
-					c->offs[op] = where;
-				wc_push(c, ni->tr);
-				c->last_dst = at;
-				return 0;
-			}
-			if (other != UINT64_MAX) {
-				/* dst = other OP load(...): the load's operands move over. */
-				uint64_t x = c->code[ll + 2].u, off = c->code[ll + 3].u;
-				uint64_t k = ll_ai ? c->code[ll + 4].u : 0;
-				uint32_t where = c->offs[ll];
-				wc_rewind(c, (uint32_t)ll);
-				enum wasm_op fop = (enum wasm_op)(OP_i32_add_ld + 4 * lb + ll_ai);
-				uint32_t op = wc_emit_op(c, fop);
-				wc_mark_memop(c, op, (enum wasm_op)(fop + 2));
-				uint32_t at = wc_emit_u(c, dst);
-				wc_emit_u(c, other);
-				wc_emit_u(c, x);
-				wc_emit_u(c, off);
-				if (ll_ai)
-					wc_emit_u(c, k);
-				if (!c->oom)
-					c->offs[op] = where; /* a trap is the load's */
-				wc_push(c, ni->tr);
-				c->last_dst = at;
-				return 0;
-			}
+	wc_rewind(c, (uint32_t)lad);
+	wc_emit_op(c, OP_i32_add3);
+	uint32_t at = wc_emit_u(c, dst);
+	for (int i = 0; i < 3; i++)
+		wc_emit_u(c, v[i]);
+	c->last_dst = at;
+	return 1;
+}
+
+/* load(p) OP load(q) for add and mul, both loads emitted just before (other
+ * is the first one's result). An i32.add between the two loads moves
+ * before both, if it does not touch the first load's address or result.
+ * 1 when fused. */
+static int fuse_ldld(struct cc *c, const struct prior *pr, int lb, uint64_t other, uint32_t dst)
+{
+	const int64_t pl = pr->prev, ll = pr->load;
+	if ((lb != 0 && lb != 2) || pl < 0 || c->label_at > pl || c->code[pl + 1].u != other ||
+	    c->code[ll + 2].u == other)
+		return 0;
+	const uint32_t alu = (uint32_t)(pl + 4 + pr->prev_ai);
+	cell g[4];
+	uint32_t g_off = 0;
+	if (pr->gap) {
+		memcpy(g, &c->code[alu], sizeof(g));
+		g_off = c->offs[alu];
+		uint64_t d = g[1].u;
+		int imm = g[0].h == c->labels[OP_i32_add_imm];
+		if (d == c->code[pl + 1].u || d == c->code[pl + 2].u ||
+		    g[2].u == c->code[pl + 1].u || (!imm && g[3].u == c->code[pl + 1].u))
+			return 0;
+	}
+	uint64_t ops[6] = {
+	    c->code[pl + 2].u, c->code[pl + 3].u, pr->prev_ai ? c->code[pl + 4].u : 0,
+	    c->code[ll + 2].u, c->code[ll + 3].u, pr->load_ai ? c->code[ll + 4].u : 0};
+	uint32_t where = c->offs[pl];
+	wc_rewind(c, (uint32_t)pl);
+	if (pr->gap) {
+		for (int i = 0; i < 4; i++) {
+			uint32_t at = wc_emit_u(c, g[i].u);
+			if (!c->oom && at != UINT32_MAX)
+				c->offs[at] = g_off;
 		}
-		uint32_t op =
-		    wc_emit_op(c, b.is_const ? (enum wasm_op)ni->op_imm : (enum wasm_op)ni->op);
-		uint32_t at = wc_emit_u(c, dst);
-		wc_emit_u(c, a.slot);
-		wc_emit_u(c, b.is_const ? b.cval : b.slot);
-		wc_push(c, ni->tr);
-		if (!DEAD) {
-			c->last_dst = at;
-			if (ni->op == OP_i32_add && !b.is_const)
-				c->last_add = op;
-			if (ni->op == OP_i32_add && b.is_const) {
-				c->addimm_prev = c->addimm_at;
-				c->last_addimm = c->addimm_at = op;
-			}
-			int k = cmp_kind(ni->op);
-			if (k >= 0) {
-				c->last_cmp = op;
-				c->cmp_kind = k;
-				c->cmp_imm = b.is_const;
-			}
-		}
+	}
+	enum wasm_op fop = lb == 0 ? OP_i32_add_ldld : OP_i32_mul_ldld;
+	uint32_t op = wc_emit_op(c, fop);
+	wc_mark_memop(c, op, (enum wasm_op)(fop + 1));
+	uint32_t at = wc_emit_u(c, dst);
+	for (int i = 0; i < 6; i++)
+		wc_emit_u(c, ops[i]);
+	if (!c->oom)
+		c->offs[op] = where;
+	c->last_dst = at;
+	return 1;
+}
+
+/* An i32 add, sub, mul, and, or or xor of an i32.load emitted just before:
+ * the load folds into the operation (or both operands' loads, fuse_ldld).
+ * 1 when fused. */
+static int fuse_load_operand(struct cc *c, const struct numinfo *ni, const struct prior *pr,
+                             const struct vent *a, const struct vent *b, uint32_t dst)
+{
+	const int64_t ll = pr->load;
+	int lb = ldbin_index(ni->op);
+	if (lb < 0 || DEAD || ll < 0 || c->label_at > ll ||
+	    (uint64_t)ll + 4 + (uint64_t)pr->load_ai != c->ncode || b->is_const)
+		return 0;
+	uint64_t ld = c->code[ll + 1].u, other;
+	int other_canon;
+	if (b->slot == b->canon && b->slot == ld && a->slot != ld) {
+		other = a->slot;
+		other_canon = a->slot == a->canon;
+	} else if (lb != 1 && a->slot == a->canon && a->slot == ld && b->slot != ld) {
+		other = b->slot; /* commutative: the load is the first operand */
+		other_canon = b->slot == b->canon;
+	} else {
 		return 0;
 	}
+	if (other_canon && fuse_ldld(c, pr, lb, other, dst))
+		return 1;
+	/* dst = other OP load(...): the load's operands move over. */
+	uint64_t x = c->code[ll + 2].u, off = c->code[ll + 3].u;
+	uint64_t k = pr->load_ai ? c->code[ll + 4].u : 0;
+	uint32_t where = c->offs[ll];
+	wc_rewind(c, (uint32_t)ll);
+	enum wasm_op fop = (enum wasm_op)(OP_i32_add_ld + 4 * lb + pr->load_ai);
+	uint32_t op = wc_emit_op(c, fop);
+	wc_mark_memop(c, op, (enum wasm_op)(fop + 2));
+	uint32_t at = wc_emit_u(c, dst);
+	wc_emit_u(c, other);
+	wc_emit_u(c, x);
+	wc_emit_u(c, off);
+	if (pr->load_ai)
+		wc_emit_u(c, k);
+	if (!c->oom)
+		c->offs[op] = where; /* a trap is the load's */
+	c->last_dst = at;
+	return 1;
+}
+
+/* Notes what a plain binary operation at op may fuse with next. */
+static void note_binary(struct cc *c, const struct numinfo *ni, uint32_t op, int imm)
+{
+	if (ni->op == OP_i32_add && !imm)
+		c->last_add = op;
+	if (ni->op == OP_i32_add && imm) {
+		c->last_addimm = c->addimm_at = op;
+	}
+	int k = cmp_kind(ni->op);
+	if (k >= 0) {
+		c->last_cmp = op;
+		c->cmp_kind = k;
+		c->cmp_imm = imm;
+	}
+}
+
+static int op_binary(struct cc *c, const struct numinfo *ni)
+{
+	struct vent a, b;
+	const struct prior pr = {c->last_add,     c->last_load,    c->prev_load,
+	                         c->last_load_ai, c->prev_load_ai, c->prev_gap};
+	if (wc_pop_raw(c, ni->ta, &b) || wc_pop(c, ni->ta, &a))
+		return -1;
+	uint32_t dst = wc_next_canon(c);
+	if ((ni->op == OP_i32_add && fuse_add3(c, pr.add, &a, &b, dst)) ||
+	    fuse_load_operand(c, ni, &pr, &a, &b, dst)) {
+		wc_push(c, ni->tr);
+		return 0;
+	}
+	uint32_t op = wc_emit_op(c, b.is_const ? (enum wasm_op)ni->op_imm : (enum wasm_op)ni->op);
+	uint32_t at = wc_emit_u(c, dst);
+	wc_emit_u(c, a.slot);
+	wc_emit_u(c, b.is_const ? b.cval : b.slot);
+	wc_push(c, ni->tr);
+	if (!DEAD) {
+		c->last_dst = at;
+		note_binary(c, ni, op, b.is_const);
+	}
+	return 0;
+}
+
+int wc_op_numeric(struct cc *c, const struct numinfo *ni)
+{
+	struct vent a;
+	if (ni->bin)
+		return op_binary(c, ni);
 	if (wc_pop(c, ni->ta, &a))
 		return -1;
 	uint32_t dst = wc_next_canon(c);
@@ -302,36 +295,6 @@ static void note_load(struct cc *c, uint32_t op, int ai)
 		c->prev_load = pl;
 		c->prev_gap = 4;
 	}
-}
-
-/* The stored sum x + y at `add` (a two-slot i32.add) whose addend was made
- * just before it by a select between constants `k cmp L ? A : B` into a
- * temporary: one store instruction with the select in it. */
-static int stadd_selk(struct cc *c, int64_t add, uint64_t addr, uint64_t x, uint64_t y,
-                      uint32_t offset)
-{
-	const int64_t s = add - 6;
-	if (s < 0 || s < c->label_at)
-		return 0;
-	int k = 0;
-	while (k < 10 && c->code[s].h != c->labels[OP_selk_eq + k])
-		k++;
-	const uint64_t t = c->code[s + 1].u;
-	if (k == 10 || t < c->nlocal_cells || (t != x && t != y) || x == y)
-		return 0;
-	cell sel[5];
-	memcpy(sel, &c->code[s + 1], sizeof(sel));
-	wc_rewind(c, (uint32_t)s);
-	uint32_t op = wc_emit_op(c, (enum wasm_op)(OP_stadd_selk_eq + 2 * k));
-	wc_mark_memop(c, op, (enum wasm_op)(OP_stadd_selk_eq_g + 2 * k));
-	wc_emit_u(c, addr);
-	wc_emit_u(c, t == x ? y : x);
-	wc_emit_u(c, sel[1].u); /* A */
-	wc_emit_u(c, sel[2].u); /* B */
-	wc_emit_u(c, sel[3].u); /* k */
-	wc_emit_u(c, sel[4].u); /* L */
-	wc_emit_u(c, offset);
-	return 1;
 }
 
 int wc_op_memory(struct cc *c, uint8_t opcode)
@@ -386,8 +349,6 @@ int wc_op_memory(struct cc *c, uint8_t opcode)
 	    a.slot != v.slot) {
 		/* Store a sum just computed (used only here). */
 		uint64_t x = c->code[lad + 2].u, y = c->code[lad + 3].u;
-		if (stadd_selk(c, lad, a.slot, x, y, offset))
-			return 0;
 		wc_rewind(c, (uint32_t)lad);
 		uint32_t op = wc_emit_op(c, OP_i32_store_add);
 		wc_mark_memop(c, op, OP_i32_store_add_g);
@@ -411,12 +372,6 @@ static void emit_cond(struct cc *c, const struct condv *cd, uint32_t dst)
 	static const uint16_t cmp_ops[] = {OP_i32_eq,   OP_i32_ne,   OP_i32_lt_s, OP_i32_lt_u,
 	                                   OP_i32_gt_s, OP_i32_gt_u, OP_i32_le_s, OP_i32_le_u,
 	                                   OP_i32_ge_s, OP_i32_ge_u};
-	if (cd->add2) {
-		wc_emit_op(c, OP_i32_add_imm);
-		wc_emit_u(c, cd->add2_d);
-		wc_emit_u(c, cd->add2_s);
-		wc_emit_u(c, cd->add2_k);
-	}
 	if (cd->add) {
 		wc_emit_op(c, OP_i32_add_imm);
 		wc_emit_u(c, cd->a);
@@ -459,7 +414,7 @@ static int op_select_consts(struct cc *c, uint8_t t, int typed)
 		return -1;
 	uint32_t dst = wc_next_canon(c);
 	uint32_t at;
-	if (cd.kind >= 0 && cd.imm && !cd.add && !cd.add2) {
+	if (cd.kind >= 0 && cd.imm && !cd.add) {
 		wc_emit_op(c, (enum wasm_op)(OP_selk_eq + cd.kind));
 		at = wc_emit_u(c, dst);
 		wc_emit_u(c, a.cval);
@@ -468,7 +423,7 @@ static int op_select_consts(struct cc *c, uint8_t t, int typed)
 		wc_emit_u(c, cd.b);
 	} else {
 		uint32_t cs = (uint32_t)cd.a;
-		if (cd.kind != -1 || cd.add || cd.add2) {
+		if (cd.kind != -1 || cd.add) {
 			emit_cond(c, &cd, canon);
 			cs = canon;
 		}

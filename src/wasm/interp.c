@@ -13,6 +13,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#if defined(__x86_64__) && !defined(__clang__)
+#include <sys/ucontext.h>
+/* The saved register (guard.c keeps them in gregs order) that holds run()'s
+ * pc, pinned there like fp. */
+#define PC_GREG REG_R13
+#endif
+
 typedef union capsa_wasm_val slot_t;
 
 /* c ? a : b without a branch: selects on data are as good as random to the
@@ -114,6 +121,14 @@ typedef double ctype_f64;
 		trap = (code);                                                                     \
 		goto trapped;                                                                      \
 	} while (0)
+/* An instruction of `cells` cells done by a function returning its trap. */
+#define BULK(call, cells)                                                                          \
+	do {                                                                                       \
+		if ((trap = (call)) != CAPSA_WASM_OK)                                              \
+			goto trapped;                                                              \
+		pc += (cells);                                                                     \
+		NEXT;                                                                              \
+	} while (0)
 
 /* A slice of fuel for the interpreter's local counter, minus the unit being
  * charged; -1 when the store is out of fuel or interrupted. */
@@ -139,6 +154,75 @@ static void fill_info(struct capsa_wasm_trap_info *info, enum capsa_wasm_trap tr
 	wasm_trap_info_fill(info, trap, cur, off);
 }
 
+/* The bulk memory and table operations, out of the dispatch loop: each
+ * returns its trap, or CAPSA_WASM_OK. */
+static enum capsa_wasm_trap memory_fill(const cell *pc, const slot_t *fp,
+                                        struct capsa_wasm_memory *mem)
+{
+	uint64_t d = GET_i32(1), n = GET_i32(3);
+	if (d + n > mem->size)
+		return CAPSA_WASM_TRAP_MEMORY_OOB;
+	memset(mem->base + d, (int)(GET_i32(2) & 0xff), n);
+	return CAPSA_WASM_OK;
+}
+
+static enum capsa_wasm_trap memory_copy(const cell *pc, const slot_t *fp,
+                                        struct capsa_wasm_memory *mem)
+{
+	uint64_t d = GET_i32(1), sr = GET_i32(2), n = GET_i32(3);
+	if (d + n > mem->size || sr + n > mem->size)
+		return CAPSA_WASM_TRAP_MEMORY_OOB;
+	memmove(mem->base + d, mem->base + sr, n);
+	return CAPSA_WASM_OK;
+}
+
+static enum capsa_wasm_trap memory_init(const cell *pc, const slot_t *fp,
+                                        struct capsa_wasm_memory *mem)
+{
+	const struct wdata_inst *seg = pc[1].p;
+	uint64_t d = GET_i32(2), sr = GET_i32(3), n = GET_i32(4);
+	if (d + n > mem->size || sr + n > seg->len)
+		return CAPSA_WASM_TRAP_MEMORY_OOB;
+	if (n)
+		memcpy(mem->base + d, seg->bytes + sr, n);
+	return CAPSA_WASM_OK;
+}
+
+static enum capsa_wasm_trap table_fill(const cell *pc, const slot_t *fp)
+{
+	struct capsa_wasm_table *t = pc[1].p;
+	uint64_t i = GET_i32(2), n = GET_i32(4);
+	uint64_t v = fp[U(3)].bits;
+	if (i + n > t->size)
+		return CAPSA_WASM_TRAP_TABLE_OOB;
+	for (uint64_t k = 0; k < n; k++)
+		t->elems[i + k] = v;
+	return CAPSA_WASM_OK;
+}
+
+static enum capsa_wasm_trap table_copy(const cell *pc, const slot_t *fp)
+{
+	struct capsa_wasm_table *dt = pc[1].p, *st = pc[2].p;
+	uint64_t d = GET_i32(3), sr = GET_i32(4), n = GET_i32(5);
+	if (d + n > dt->size || sr + n > st->size)
+		return CAPSA_WASM_TRAP_TABLE_OOB;
+	if (n)
+		memmove(dt->elems + d, st->elems + sr, n * sizeof(uint64_t));
+	return CAPSA_WASM_OK;
+}
+
+static enum capsa_wasm_trap table_init(const cell *pc, const slot_t *fp)
+{
+	struct capsa_wasm_table *t = pc[1].p;
+	const struct welem_inst *el = pc[2].p;
+	uint64_t d = GET_i32(3), sr = GET_i32(4), n = GET_i32(5);
+	if (d + n > t->size || sr + n > el->n)
+		return CAPSA_WASM_TRAP_TABLE_OOB;
+	if (n)
+		memcpy(t->elems + d, el->refs + sr, n * sizeof(uint64_t));
+	return CAPSA_WASM_OK;
+}
+
 /* A function gets its interpreter code on its first call (loading only
  * validated it); out of memory, the call traps. */
 static __attribute__((noinline)) int make_code(struct capsa_wasm_func *f)
@@ -156,50 +240,25 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 #define LBL_B(n, ...)  [OP_##n] = &&L_##n, [OP_##n##_imm] = &&L_##n##_imm,
 #define LBL_BR(n, ...) [OP_br_##n] = &&L_br_##n, [OP_br_##n##_imm] = &&L_br_##n##_imm,
 #define LBL_S(n, ...)  [OP_##n] = &&L_##n,
-#define LBL_AB(n, ...)                                                                             \
-	[OP_addi_br_##n] = &&L_addi_br_##n, [OP_selk_##n] = &&L_selk_##n,                          \
-	[OP_addi2_br_##n] = &&L_addi2_br_##n,
+#define LBL_AB(n, ...) [OP_addi_br_##n] = &&L_addi_br_##n, [OP_selk_##n] = &&L_selk_##n,
 #define LBL_LD(n, ...)                                                                             \
 	[OP_##n] = &&L_##n, [OP_##n##_ai] = &&L_##n##_ai, [OP_##n##_g] = &&L_##n##_g,              \
 	[OP_##n##_ai_g] = &&L_##n##_ai_g,
 #define LBL_ST(n, ...) [OP_##n] = &&L_##n, [OP_##n##_g] = &&L_##n##_g,
-#define LBL_RC(n, ...)                                                                             \
-	[OP_addi_br_rc_##n] = &&L_addi_br_rc_##n, [OP_addi2_br_rc_##n] = &&L_addi2_br_rc_##n,
-#define LBL_FM(n) [OP_##n] = &&L_##n, [OP_##n##_g] = &&L_##n##_g,
-#define LBL_STSEL(n, ...)                                                                          \
-	[OP_stadd_selk_##n] = &&L_stadd_selk_##n, [OP_stadd_selk_##n##_g] = &&L_stadd_selk_##n##_g,
-#define LBL_DOT(n, ...)                                                                            \
-	[OP_dot2_br_rc_##n] = &&L_dot2_br_rc_##n, [OP_dot2_br_rc_##n##_g] = &&L_dot2_br_rc_##n##_g,
+#define LBL_FM(n)      [OP_##n] = &&L_##n, [OP_##n##_g] = &&L_##n##_g,
 #define LBL_LB(n, ...)                                                                             \
 	[OP_i32_##n##_ld] = &&L_i32_##n##_ld, [OP_i32_##n##_ldai] = &&L_i32_##n##_ldai,            \
 	[OP_i32_##n##_ld_g] = &&L_i32_##n##_ld_g, [OP_i32_##n##_ldai_g] = &&L_i32_##n##_ldai_g,
 	static const void *const labels[OP_COUNT_] = {
 	    WASM_CONTROL_OPS(LBL_X) WASM_NUMERIC_OPS(LBL_B, LBL_N, LBL_B, LBL_N)
 	        WASM_MEMORY_OPS(LBL_LD, LBL_ST) WASM_BRANCH_CMPS(LBL_BR) WASM_BRANCH_CMPS(LBL_AB)
-	            WASM_LDBIN_OPS(LBL_LB) WASM_FUSED_MEM_OPS(LBL_FM) WASM_SIMD_OPS(LBL_S)
-	                WASM_BRANCH_CMPS(LBL_RC)[OP_rc_load] = &&L_rc_load,
-	    [OP_i32_mad_ldld_rc] = &&L_i32_mad_ldld_rc,
-	    [OP_i32_mad_ldld_rc_g] = &&L_i32_mad_ldld_rc_g,
-	    [OP_rc_none] = &&L_rc_none,
-	    WASM_BRANCH_CMPS(LBL_DOT) WASM_BRANCH_CMPS(LBL_STSEL)[OP_i32_load_chase] =
-	        &&L_i32_load_chase,
-	    [OP_i32_load_chase_g] = &&L_i32_load_chase_g};
+	            WASM_LDBIN_OPS(LBL_LB) WASM_FUSED_MEM_OPS(LBL_FM) WASM_SIMD_OPS(LBL_S)};
 	if (labels_out) {
 		*labels_out = labels;
 		return CAPSA_WASM_OK;
 	}
 
 	enum capsa_wasm_trap trap = CAPSA_WASM_OK;
-	/* Register-cached loop counters (H_RCBR), pinned to callee-saved
-	 * registers so that the dispatch keeps them there. */
-#if defined(__x86_64__) && !defined(__clang__)
-	register uint32_t rc0 __asm__("r13") = 0;
-	register uint32_t rc1 __asm__("r15") = 0;
-	register uint32_t rc2 __asm__("r12") = 0;
-#else
-	uint32_t rc0 = 0, rc1 = 0, rc2 = 0;
-#endif
-	cell *loop_head = NULL; /* of the loop whose counters they are */
 	slot_t *const stack = (slot_t *)s->stack;
 	slot_t *const stack_end = stack + s->lim.stack_cells;
 	slot_t *const entry_top = s->sp_top ? (slot_t *)s->sp_top : stack;
@@ -217,11 +276,14 @@ static enum capsa_wasm_trap run(struct capsa_wasm_store *s, struct capsa_wasm_fu
 	 * register allocator may leave it in memory for the whole function. */
 #if defined(__x86_64__) && !defined(__clang__)
 	register slot_t *fp __asm__("r14") = entry_top;
+	/* pc where fault_pc looks for it first (PC_GREG) */
+	register cell *pc __asm__("r13") = NULL;
 #else
 	slot_t *fp = entry_top;
+	cell *pc = NULL;
 #endif
 	slot_t *nfp;
-	cell *pc = NULL, *retpc;
+	cell *retpc;
 	struct capsa_wasm_func *cur = NULL, *callee;
 	struct capsa_wasm_memory *mem = NULL;
 	uint8_t *mbase = NULL;
@@ -420,32 +482,12 @@ L_memory_grow:
 	LOAD_MEM();
 	pc += 3;
 	NEXT;
-L_memory_fill : {
-	uint64_t d = GET_i32(1), n = GET_i32(3);
-	if (d + n > mem->size)
-		TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);
-	memset(mem->base + d, (int)(GET_i32(2) & 0xff), n);
-	pc += 4;
-	NEXT;
-}
-L_memory_copy : {
-	uint64_t d = GET_i32(1), sr = GET_i32(2), n = GET_i32(3);
-	if (d + n > mem->size || sr + n > mem->size)
-		TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);
-	memmove(mem->base + d, mem->base + sr, n);
-	pc += 4;
-	NEXT;
-}
-L_memory_init : {
-	const struct wdata_inst *seg = pc[1].p;
-	uint64_t d = GET_i32(2), sr = GET_i32(3), n = GET_i32(4);
-	if (d + n > mem->size || sr + n > seg->len)
-		TRAP(CAPSA_WASM_TRAP_MEMORY_OOB);
-	if (n)
-		memcpy(mem->base + d, seg->bytes + sr, n);
-	pc += 5;
-	NEXT;
-}
+L_memory_fill:
+	BULK(memory_fill(pc, fp, mem), 4);
+L_memory_copy:
+	BULK(memory_copy(pc, fp, mem), 4);
+L_memory_init:
+	BULK(memory_init(pc, fp, mem), 5);
 L_data_drop:
 	((struct wdata_inst *)pc[1].p)->len = 0;
 	pc += 2;
@@ -476,38 +518,12 @@ L_table_grow:
 	SET_i32(1, (uint32_t)wasm_table_grow(pc[2].p, GET_i32(4), fp[U(3)].bits));
 	pc += 5;
 	NEXT;
-L_table_fill : {
-	struct capsa_wasm_table *t = pc[1].p;
-	uint64_t i = GET_i32(2), n = GET_i32(4);
-	uint64_t v = fp[U(3)].bits;
-	if (i + n > t->size)
-		TRAP(CAPSA_WASM_TRAP_TABLE_OOB);
-	for (uint64_t k = 0; k < n; k++)
-		t->elems[i + k] = v;
-	pc += 5;
-	NEXT;
-}
-L_table_copy : {
-	struct capsa_wasm_table *dt = pc[1].p, *st = pc[2].p;
-	uint64_t d = GET_i32(3), sr = GET_i32(4), n = GET_i32(5);
-	if (d + n > dt->size || sr + n > st->size)
-		TRAP(CAPSA_WASM_TRAP_TABLE_OOB);
-	if (n)
-		memmove(dt->elems + d, st->elems + sr, n * sizeof(uint64_t));
-	pc += 6;
-	NEXT;
-}
-L_table_init : {
-	struct capsa_wasm_table *t = pc[1].p;
-	const struct welem_inst *el = pc[2].p;
-	uint64_t d = GET_i32(3), sr = GET_i32(4), n = GET_i32(5);
-	if (d + n > t->size || sr + n > el->n)
-		TRAP(CAPSA_WASM_TRAP_TABLE_OOB);
-	if (n)
-		memcpy(t->elems + d, el->refs + sr, n * sizeof(uint64_t));
-	pc += 6;
-	NEXT;
-}
+L_table_fill:
+	BULK(table_fill(pc, fp), 5);
+L_table_copy:
+	BULK(table_copy(pc, fp), 6);
+L_table_init:
+	BULK(table_init(pc, fp), 6);
 L_elem_drop:
 	((struct welem_inst *)pc[1].p)->n = 0;
 	pc += 2;
@@ -565,60 +581,6 @@ L_ref_func:
 		NEXT;                                                                              \
 	}
 	WASM_BRANCH_CMPS(H_ADDBR)
-	/* The same with a second induction variable stepped first. */
-#define H_ADDBR2(n, cond, inv)                                                                     \
-	L_addi2_br_##n:                                                                            \
-	{                                                                                          \
-		SET_i32(1, GET_i32(2) + (uint32_t)pc[3].u);                                        \
-		uint32_t a = GET_i32(5) + (uint32_t)pc[6].u, b = (uint32_t)pc[7].u;                \
-		SET_i32(4, a);                                                                     \
-		if (__builtin_expect(cond, 1))                                                     \
-			JUMP(pc[8].i);                                                             \
-		pc += 9;                                                                           \
-		NEXT;                                                                              \
-	}
-	WASM_BRANCH_CMPS(H_ADDBR2)
-	/* The same two with the counters also in registers (rc0 for x, rc1
-	 * for the second one), loaded by rc_load before the loop head, and
-	 * branching back to that head, which rc_load also keeps: the next pc
-	 * then does not wait for a load of the branch offset. */
-#define LOOP_BACK()                                                                                \
-	do {                                                                                       \
-		CHARGE();                                                                          \
-		pc = loop_head;                                                                    \
-		NEXT;                                                                              \
-	} while (0)
-#define H_RCBR(n, cond, inv)                                                                       \
-	L_addi_br_rc_##n:                                                                          \
-	{                                                                                          \
-		uint32_t a = rc0 += (uint32_t)pc[3].u, b = (uint32_t)pc[4].u;                      \
-		SET_i32(1, a);                                                                     \
-		if (__builtin_expect(cond, 1))                                                     \
-			LOOP_BACK();                                                               \
-		pc += 6;                                                                           \
-		NEXT;                                                                              \
-	}                                                                                          \
-	L_addi2_br_rc_##n:                                                                         \
-	{                                                                                          \
-		SET_i32(1, rc1 += (uint32_t)pc[3].u);                                              \
-		uint32_t a = rc0 += (uint32_t)pc[6].u, b = (uint32_t)pc[7].u;                      \
-		SET_i32(4, a);                                                                     \
-		if (__builtin_expect(cond, 1))                                                     \
-			LOOP_BACK();                                                               \
-		pc += 9;                                                                           \
-		NEXT;                                                                              \
-	}
-	WASM_BRANCH_CMPS(H_RCBR)
-L_rc_load:
-	rc0 = GET_i32(1);
-	rc1 = GET_i32(2);
-	rc2 = GET_i32(3);
-	pc += 4;
-	loop_head = pc;
-	NEXT;
-L_rc_none:
-	pc += 4;
-	NEXT;
 	/* dst = (x cmp L) ? A : B with constants A, B. */
 #define H_SELK(n, cond, inv)                                                                       \
 	L_selk_##n:                                                                                \
@@ -820,67 +782,6 @@ L_selk:
 	H_LDLD(i32_add_ldld_g, a + b, 8, NOCHK)
 	H_LDLD(i32_mul_ldld, a * b, 8, CHK)
 	H_LDLD(i32_mul_ldld_g, a * b, 8, NOCHK)
-	/* Multiply-accumulate: a * b + operands 8 and 9. */
-	H_LDLD(i32_mad_ldld, a * b + GET_i32(8) + GET_i32(9), 10, CHK)
-	H_LDLD(i32_mad_ldld_g, a * b + GET_i32(8) + GET_i32(9), 10, NOCHK)
-	/* The same accumulating into a local cached in rc2 (operands 1 and 9). */
-	H_LDLD(i32_mad_ldld_rc, rc2 += a * b + GET_i32(8), 10, CHK)
-	H_LDLD(i32_mad_ldld_rc_g, rc2 += a * b + GET_i32(8), 10, NOCHK)
-#define H_PADD(n, check)                                                                           \
-	L_##n:                                                                                     \
-	{                                                                                          \
-		SET_i32(1, GET_i32(2) + GET_i32(3));                                               \
-		uint64_t e1 = EA_AI(GET_i32(5), 7, 6);                                             \
-		uint64_t e2 = EA_AI(GET_i32(8), 10, 9);                                            \
-		uint32_t a, b;                                                                     \
-		LOAD_PAIR(a, b, e1, e2, check);                                                    \
-		SET_i32(4, a *b);                                                                  \
-		check##_END;                                                                       \
-		pc += 11;                                                                          \
-		NEXT;                                                                              \
-	}
-	H_PADD(i32_mul_ldld_padd, CHK)
-	H_PADD(i32_mul_ldld_padd_g, NOCHK)
-	/* A whole iteration of a dot product unrolled by two as one instruction
-	 * (compile.c, fuse_dot2): the cells of mul_ldld_padd (P), mad_ldld_rc
-	 * (M) and addi2_br_rc (B) stay in place and this handler runs all three
-	 * without dispatches between them. The compiler has checked that P's
-	 * x = y + z adds the counter in rc0, that both first loads address from
-	 * the pointer in rc1 and both second ones from x, and that M adds P's
-	 * product: those operands come from registers, not slots. pc steps to
-	 * each part, so a trap names the part's instruction. */
-#define H_DOT2_V(n, cond, check, sfx)                                                              \
-	L_dot2_br_rc_##n##sfx:                                                                     \
-	{                                                                                          \
-		const uint32_t x = GET_i32(2) + rc0;                                               \
-		SET_i32(1, x);                                                                     \
-		uint64_t e1 = EA_AI(rc1, 7, 6);                                                    \
-		uint64_t e2 = EA_AI(x, 10, 9);                                                     \
-		uint32_t a, b, c, d;                                                               \
-		LOAD_PAIR(a, b, e1, e2, check);                                                    \
-		SET_i32(4, a *b);                                                                  \
-		check##_END;                                                                       \
-		pc += 11;                                                                          \
-		check##_END;                                                                       \
-		e1 = EA_AI(rc1, 4, 3);                                                             \
-		e2 = EA_AI(x, 7, 6);                                                               \
-		LOAD_PAIR(c, d, e1, e2, check);                                                    \
-		SET_i32(1, rc2 += c * d + a * b);                                                  \
-		check##_END;                                                                       \
-		pc += 10;                                                                          \
-		SET_i32(1, rc1 += (uint32_t)pc[3].u);                                              \
-		a = rc0 += (uint32_t)pc[6].u, b = (uint32_t)pc[7].u;                               \
-		SET_i32(4, a);                                                                     \
-		if (__builtin_expect(cond, 1)) {                                                   \
-			CHARGE();                                                                  \
-			pc -= 21; /* B's target: P */                                              \
-			goto L_dot2_br_rc_##n##sfx;                                                \
-		}                                                                                  \
-		pc += 9;                                                                           \
-		NEXT;                                                                              \
-	}
-#define H_DOT2(n, cond, inv) H_DOT2_V(n, cond, CHK, ) H_DOT2_V(n, cond, NOCHK, _g)
-	WASM_BRANCH_CMPS(H_DOT2)
 #define H_STADD(n, check)                                                                          \
 	L_##n:                                                                                     \
 	{                                                                                          \
@@ -894,38 +795,6 @@ L_selk:
 	}
 	H_STADD(i32_store_add, CHK)
 	H_STADD(i32_store_add_g, NOCHK)
-	/* The same where one addend is a select between constants:
-	 * store(x + offset, y + (a cmp b ? A : B)), as in `p->v += c ? A : B`. */
-#define H_STSEL_V(n, cond, check, sfx)                                                             \
-	L_stadd_selk_##n##sfx:                                                                     \
-	{                                                                                          \
-		uint64_t ea = (uint64_t)GET_i32(1) + pc[7].u;                                      \
-		uint32_t a = GET_i32(5), b = (uint32_t)pc[6].u;                                    \
-		uint32_t v = GET_i32(2) + (uint32_t)pick(cond, pc[3].u, pc[4].u);                  \
-		check(ea, 4);                                                                      \
-		memcpy(mbase + ea, &v, 4);                                                         \
-		check##_END;                                                                       \
-		pc += 8;                                                                           \
-		NEXT;                                                                              \
-	}
-#define H_STSEL(n, cond, inv) H_STSEL_V(n, cond, CHK, ) H_STSEL_V(n, cond, NOCHK, _g)
-	WASM_BRANCH_CMPS(H_STSEL)
-	/* x = i32.load(x + offset) with x cached in rc1 (compile.c, wc_loop_rc):
-	 * the loop-carried chain of a pointer chase stays in a register. */
-#define H_CHASE(n, check)                                                                          \
-	L_##n:                                                                                     \
-	{                                                                                          \
-		uint64_t ea = (uint64_t)rc1 + pc[3].u;                                             \
-		uint32_t v;                                                                        \
-		check(ea, 4);                                                                      \
-		memcpy(&v, mbase + ea, 4);                                                         \
-		SET_i32(1, rc1 = v);                                                               \
-		check##_END;                                                                       \
-		pc += 4;                                                                           \
-		NEXT;                                                                              \
-	}
-	H_CHASE(i32_load_chase, CHK)
-	H_CHASE(i32_load_chase_g, NOCHK)
 	WASM_MEMORY_OPS(H_LOAD, H_STORE)
 
 #define LDV(v, n)                          memcpy(&(v), &fp[U(n)], 16)
@@ -1129,21 +998,33 @@ const void *const *wasm_interp_labels(void)
  * pc (an unchecked access keeps it on its own first cell, see NOCHK_END) is
  * the one pointing at the first cell of a memory instruction of the
  * function that was running. NULL when no register does. */
+static const cell *memop_at(const struct capsa_wasm_func *f, uintptr_t v)
+{
+	const uintptr_t lo = (uintptr_t)f->code, n = f->wc->ncode;
+	if (v < lo || (v - lo) % sizeof(cell) || (v - lo) / sizeof(cell) >= n)
+		return NULL;
+	uint32_t at = (uint32_t)((v - lo) / sizeof(cell));
+	for (uint32_t i = 0; i < f->wc->nrelocs; i++)
+		if (f->wc->relocs[i].cell == at && f->wc->relocs[i].kind == RELOC_MEMOP)
+			return f->code + at;
+	return NULL;
+}
+
 static const cell *fault_pc(const struct wasm_guard_ctx *g)
 {
 	const struct capsa_wasm_func *f = g->func;
 	if (!f || !f->wc || !f->code)
 		return NULL;
-	const uintptr_t lo = (uintptr_t)f->code, n = f->wc->ncode;
-	for (unsigned r = 0; r < g->nregs; r++) {
-		uintptr_t v = g->regs[r];
-		if (v < lo || (v - lo) % sizeof(cell) || (v - lo) / sizeof(cell) >= n)
-			continue;
-		uint32_t at = (uint32_t)((v - lo) / sizeof(cell));
-		for (uint32_t i = 0; i < f->wc->nrelocs; i++)
-			if (f->wc->relocs[i].cell == at && f->wc->relocs[i].kind == RELOC_MEMOP)
-				return f->code + at;
-	}
+	const cell *pc;
+#ifdef PC_GREG
+	/* Where run() keeps pc: other registers may still hold the address of
+	 * an earlier memory instruction. */
+	if (PC_GREG < g->nregs && (pc = memop_at(f, g->regs[PC_GREG])))
+		return pc;
+#endif
+	for (unsigned r = 0; r < g->nregs; r++)
+		if ((pc = memop_at(f, g->regs[r])))
+			return pc;
 	return NULL;
 }
 

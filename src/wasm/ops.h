@@ -241,10 +241,8 @@
 	X(xor, a ^ b)
 
 /* Fused memory operations, each checked and unchecked (_g):
- * dst = load(p) OP load(q), store(p, x + y), dst = load(p) * load(q) + x + y,
- * and d = a + b; dst = load(p) * load(q). */
-#define WASM_FUSED_MEM_OPS(X)                                                                      \
-	X(i32_add_ldld) X(i32_mul_ldld) X(i32_store_add) X(i32_mad_ldld) X(i32_mul_ldld_padd)
+ * dst = load(p) OP load(q) and store(p, x + y). */
+#define WASM_FUSED_MEM_OPS(X) X(i32_add_ldld) X(i32_mul_ldld) X(i32_store_add)
 
 /* Every load has four forms, every store two: bounds-checked, and
  * unchecked (_g) for memories whose guard region makes the check free;
@@ -256,28 +254,17 @@
 #define OPENUM_LD(n, ...)  OP_##n, OP_##n##_ai, OP_##n##_g, OP_##n##_ai_g,
 #define OPENUM_LDBIN(n, ...)                                                                       \
 	OP_i32_##n##_ld, OP_i32_##n##_ldai, OP_i32_##n##_ld_g, OP_i32_##n##_ldai_g,
-#define OPENUM_BR(n, ...)     OP_br_##n, OP_br_##n##_imm,
-#define OPENUM_SIMD(n, ...)   OP_##n,
-#define OPENUM_ADDBR(n, ...)  OP_addi_br_##n,
-#define OPENUM_SELK(n, ...)   OP_selk_##n,
-#define OPENUM_FM(n)          OP_##n, OP_##n##_g,
-#define OPENUM_ADDBR2(n, ...) OP_addi2_br_##n,
-#define OPENUM_RCBR(n, ...)   OP_addi_br_rc_##n, OP_addi2_br_rc_##n,
-#define OPENUM_DOT(n, ...)    OP_dot2_br_rc_##n, OP_dot2_br_rc_##n##_g,
-#define OPENUM_STSEL(n, ...)  OP_stadd_selk_##n, OP_stadd_selk_##n##_g,
+#define OPENUM_BR(n, ...)    OP_br_##n, OP_br_##n##_imm,
+#define OPENUM_SIMD(n, ...)  OP_##n,
+#define OPENUM_ADDBR(n, ...) OP_addi_br_##n,
+#define OPENUM_SELK(n, ...)  OP_selk_##n,
+#define OPENUM_FM(n)         OP_##n, OP_##n##_g,
 enum wasm_op {
 	WASM_CONTROL_OPS(OPENUM_X) WASM_NUMERIC_OPS(OPENUM_BIN, OPENUM_UN, OPENUM_BIN, OPENUM_UN)
 	    WASM_MEMORY_OPS(OPENUM_LD, OPENUM_LS) WASM_BRANCH_CMPS(OPENUM_BR)
 	        WASM_BRANCH_CMPS(OPENUM_ADDBR) WASM_BRANCH_CMPS(OPENUM_SELK)
-	            WASM_BRANCH_CMPS(OPENUM_ADDBR2) WASM_LDBIN_OPS(OPENUM_LDBIN)
-	                WASM_FUSED_MEM_OPS(OPENUM_FM) WASM_SIMD_OPS(OPENUM_SIMD)
-	                    WASM_BRANCH_CMPS(OPENUM_RCBR) OP_rc_load,
-	OP_i32_mad_ldld_rc,
-	OP_i32_mad_ldld_rc_g,
-	OP_rc_none,
-	WASM_BRANCH_CMPS(OPENUM_DOT) WASM_BRANCH_CMPS(OPENUM_STSEL) OP_i32_load_chase,
-	OP_i32_load_chase_g,
-	OP_COUNT_
+	            WASM_LDBIN_OPS(OPENUM_LDBIN) WASM_FUSED_MEM_OPS(OPENUM_FM)
+	                WASM_SIMD_OPS(OPENUM_SIMD) OP_COUNT_
 };
 
 #endif

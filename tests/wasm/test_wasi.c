@@ -318,7 +318,7 @@ static void guard_offsets(const char *gc)
 		/* 0x28..0x3e: the loads and stores of the MVP */
 		assert_true(off > 0 && off < len && mod[off] >= 0x28 && mod[off] <= 0x3e);
 	}
-	assert_int_equal(n, 20);
+	assert_int_equal(n, 21);
 	free(out[0]);
 	free(out[1]);
 	free(mod);

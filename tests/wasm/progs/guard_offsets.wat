@@ -66,7 +66,7 @@
   ;; the first pair wraps around to address 0, the second faults
   (func (export "dot_second") (param i32) (result i32)
     i32.const -96 call $dot)
-  ;; a pointer chase p = load(p + 4), kept in a register by the loop
+  ;; a pointer chase p = load(p + 4) in a loop
   (func (export "chase") (param $p i32) (result i32) (local $n i32)
     loop
       local.get $p i32.load offset=4 local.set $p
@@ -74,6 +74,11 @@
       br_if 0
     end
     local.get $p)
+  ;; an access right after another one: the store at 240 succeeds, the
+  ;; load faults and the trap names the load
+  (func (export "load_after_store") (param i32) (result i32)
+    i32.const 236 f64.const 1 f64.store offset=4
+    local.get 0 i32.load16_u offset=2)
   (func (export "loop") (param i32) (result i32) (local i32 i32)
     ;; sums words from address 0 upwards, a step of 4096 bytes at a time,
     ;; until it runs off the end of the memory (the parameter is unused)
