@@ -50,26 +50,37 @@ static void expect_fault(const char *sock, const char *method, const char *path,
 	free(body);
 }
 
-static void expect_state(const char *sock, const char *state)
+static void expect_body(const char *sock, const char *path, const char *needle)
 {
 	char *body = NULL;
-	assert_int_equal(api(sock, "GET", "/", NULL, &body), 200);
+	assert_int_equal(api(sock, "GET", path, NULL, &body), 200);
+	if (!strstr(body, needle))
+		printf("# note: GET %s: %s\n", path, body);
+	assert_non_null(strstr(body, needle));
+	free(body);
+}
+
+static void expect_state(const char *sock, const char *state)
+{
 	char want[64];
 	snprintf(want, sizeof(want), "\"state\":\"%s\"", state);
-	if (!strstr(body, want))
-		printf("# note: GET /: %s\n", body);
-	assert_non_null(strstr(body, want));
+	expect_body(sock, "/", want);
+}
+
+/* A request answered 204. */
+static void expect_204(const char *sock, const char *method, const char *path, const char *json)
+{
+	char *body = NULL;
+	int st = api(sock, method, path, json, &body);
+	if (st != 204)
+		printf("# note: %s %s %s: %d %s\n", method, path, json, st, body ? body : "");
+	assert_int_equal(st, 204);
 	free(body);
 }
 
 static void put_ok(const char *sock, const char *path, const char *json)
 {
-	char *body = NULL;
-	int st = api(sock, "PUT", path, json, &body);
-	if (st != 204)
-		printf("# note: PUT %s %s: %d %s\n", path, json, st, body ? body : "");
-	assert_int_equal(st, 204);
-	free(body);
+	expect_204(sock, "PUT", path, json);
 }
 
 static void refusals_of_bodies(const char *sock, const char *kernel)
@@ -743,24 +754,9 @@ static void test_drive_swap_sync(void **state)
 	drive_swap("Sync");
 }
 
-static void expect_body(const char *sock, const char *path, const char *needle)
-{
-	char *body = NULL;
-	assert_int_equal(api(sock, "GET", path, NULL, &body), 200);
-	if (!strstr(body, needle))
-		printf("# note: GET %s: %s\n", path, body);
-	assert_non_null(strstr(body, needle));
-	free(body);
-}
-
 static void patch_ok(const char *sock, const char *path, const char *json)
 {
-	char *body = NULL;
-	int st = api(sock, "PATCH", path, json, &body);
-	if (st != 204)
-		printf("# note: PATCH %s %s: %d %s\n", path, json, st, body ? body : "");
-	assert_int_equal(st, 204);
-	free(body);
+	expect_204(sock, "PATCH", path, json);
 }
 
 /* PUT, GET and PATCH /balloon before start: the test guest inflates the
