@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "devices/virtio/balloon.h"
 
+#include "devices/virtio/ratelimit.h"
+
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #define Q_INFLATE 0
 #define Q_DEFLATE 1
@@ -82,13 +83,6 @@ void virtio_balloon_request_stats(struct virtio_balloon *b, struct virtio_mmio *
 	b->stats_head = -1;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* No descriptors: only a timer, when statistics are asked for. */
 static unsigned stats_timer(void *dev, struct pollfd *p, unsigned max, int *timeout_ms)
 {
@@ -96,7 +90,7 @@ static unsigned stats_timer(void *dev, struct pollfd *p, unsigned max, int *time
 	struct virtio_balloon *b = dev;
 	if (!b->stats_s)
 		return 0;
-	uint64_t now = now_ns();
+	uint64_t now = rl_now_ns();
 	if (!b->next_stats_ns)
 		b->next_stats_ns = now + b->stats_s * 1000000000ULL;
 	uint64_t ms = b->next_stats_ns <= now ? 0 : (b->next_stats_ns - now + 999999) / 1000000;
@@ -109,7 +103,7 @@ static void stats_tick(void *dev, struct virtio_mmio *t, const struct pollfd *p,
 {
 	(void)p, (void)n;
 	struct virtio_balloon *b = dev;
-	uint64_t now = now_ns();
+	uint64_t now = rl_now_ns();
 	if (!b->stats_s || !b->next_stats_ns || now < b->next_stats_ns)
 		return;
 	b->next_stats_ns = now + b->stats_s * 1000000000ULL;
