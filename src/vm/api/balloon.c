@@ -153,11 +153,6 @@ json_object *vm_api_get_balloon(struct vm_api_instance *in, struct err *e)
 	return o;
 }
 
-static void add_u64(json_object *o, const char *k, uint64_t v)
-{
-	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
-}
-
 json_object *vm_api_balloon_stats_json(struct vm_api_instance *in, struct err *e)
 {
 	uint64_t memory;
@@ -180,12 +175,12 @@ json_object *vm_api_balloon_stats_json(struct vm_api_instance *in, struct err *e
 	if (vm_virtio_balloon_info(vm, &b, e))
 		return NULL;
 	json_object *o = json_object_new_object();
-	add_u64(o, "target_pages", b.target_pages);
-	add_u64(o, "actual_pages", b.actual_pages);
-	add_u64(o, "target_mib", (uint64_t)b.target_pages * 4096 / MIB);
-	add_u64(o, "actual_mib", (uint64_t)b.actual_pages * 4096 / MIB);
+	api_add_u64(o, "target_pages", b.target_pages);
+	api_add_u64(o, "actual_pages", b.actual_pages);
+	api_add_u64(o, "target_mib", (uint64_t)b.target_pages * 4096 / MIB);
+	api_add_u64(o, "actual_mib", (uint64_t)b.actual_pages * 4096 / MIB);
 	for (size_t t = 0; t < sizeof(stat_names) / sizeof(stat_names[0]); t++)
 		if (b.stats_seen & (1u << t))
-			add_u64(o, stat_names[t], b.stats[t]);
+			api_add_u64(o, stat_names[t], b.stats[t]);
 	return o;
 }

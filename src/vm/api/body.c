@@ -115,3 +115,8 @@ int api_has(json_object *o, const char *key)
 {
 	return member(o, key) != NULL;
 }
+
+void api_add_u64(json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
+}

@@ -35,4 +35,7 @@ uint64_t api_uint(json_object *o, const char *key, uint64_t dflt);
 json_object *api_obj(json_object *o, const char *key);
 int api_has(json_object *o, const char *key);
 
+/* Add member k: v as a JSON integer (answers and metrics). */
+void api_add_u64(json_object *o, const char *k, uint64_t v);
+
 #endif

@@ -48,11 +48,6 @@ const struct api_field vm_api_metrics_fields[] = {
     {NULL, 0, 0},
 };
 
-static void add_u64(json_object *o, const char *k, uint64_t v)
-{
-	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
-}
-
 /* Metric names of the device counters, in their structs' order. */
 static const char *const blk_names[] = {
     "read_count",         "write_count", "flush_count", "discard_count",
@@ -71,9 +66,9 @@ static void add_sum(json_object *o, const char *key, unsigned devices, const cha
                     const uint64_t *sum, size_t n)
 {
 	json_object *g = json_object_new_object();
-	add_u64(g, "devices", devices);
+	api_add_u64(g, "devices", devices);
 	for (size_t i = 0; i < n; i++)
-		add_u64(g, names[i], sum[i]);
+		api_add_u64(g, names[i], sum[i]);
 	json_object_object_add(o, key, g);
 }
 

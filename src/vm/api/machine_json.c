@@ -13,19 +13,14 @@ static void add_str(json_object *o, const char *k, const char *v)
 	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
-static void add_u64(json_object *o, const char *k, uint64_t v)
-{
-	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
-}
-
 static json_object *bucket(uint64_t rate, uint64_t burst)
 {
 	if (!rate)
 		return NULL;
 	uint64_t size = burst ? burst : rate;
 	json_object *b = json_object_new_object();
-	add_u64(b, "size", size);
-	add_u64(b, "refill_time", (uint64_t)((unsigned __int128)size * 1000 / rate));
+	api_add_u64(b, "size", size);
+	api_add_u64(b, "refill_time", (uint64_t)((unsigned __int128)size * 1000 / rate));
 	return b;
 }
 
@@ -103,7 +98,7 @@ static json_object *vsock(const struct vm_api_machine *m)
 	if (!v->enabled)
 		return NULL;
 	json_object *o = json_object_new_object();
-	add_u64(o, "guest_cid", v->cid);
+	api_add_u64(o, "guest_cid", v->cid);
 	add_str(o, "uds_path", v->uds);
 	return o;
 }
@@ -111,8 +106,8 @@ static json_object *vsock(const struct vm_api_machine *m)
 json_object *vm_api_machine_config_json(const struct vm_api_machine *m)
 {
 	json_object *o = json_object_new_object();
-	add_u64(o, "vcpu_count", m->cfg.cpus);
-	add_u64(o, "mem_size_mib", m->cfg.memory >> 20);
+	api_add_u64(o, "vcpu_count", m->cfg.cpus);
+	api_add_u64(o, "mem_size_mib", m->cfg.memory >> 20);
 	json_object_object_add(o, "smt", json_object_new_boolean(0));
 	json_object_object_add(o, "track_dirty_pages",
 	                       json_object_new_boolean(m->track_dirty_pages));

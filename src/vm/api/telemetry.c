@@ -4,6 +4,8 @@
  * Counters are cumulative since the process started. */
 #include "vm/api/telemetry.h"
 
+#include "vm/api/body.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -235,20 +237,15 @@ void vm_api_tel_event(struct vm_api_tel *t, enum vm_api_event ev, const char *de
 	pthread_mutex_unlock(&t->lock);
 }
 
-static void add_u64(json_object *o, const char *k, uint64_t v)
-{
-	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
-}
-
 /* The metrics line; locked. */
 static json_object *metrics_json(struct vm_api_tel *t)
 {
 	json_object *o = json_object_new_object();
-	add_u64(o, "utc_timestamp_ms", now_ms(CLOCK_REALTIME));
-	add_u64(o, "uptime_ms", uptime_ms(t));
+	api_add_u64(o, "utc_timestamp_ms", now_ms(CLOCK_REALTIME));
+	api_add_u64(o, "uptime_ms", uptime_ms(t));
 	json_object *api = json_object_new_object();
-	add_u64(api, "requests", t->requests);
-	add_u64(api, "fails", t->fails);
+	api_add_u64(api, "requests", t->requests);
+	api_add_u64(api, "fails", t->fails);
 	json_object_object_add(o, "api_server", api);
 	static const char *const groups[][2] = {{"GET", "get_api_requests"},
 	                                        {"PUT", "put_api_requests"},
@@ -262,20 +259,20 @@ static json_object *metrics_json(struct vm_api_tel *t)
 				continue;
 			char k[48];
 			snprintf(k, sizeof(k), "%s_count", r->name);
-			add_u64(grp, k, r->count);
+			api_add_u64(grp, k, r->count);
 			snprintf(k, sizeof(k), "%s_fails", r->name);
-			add_u64(grp, k, r->fails);
+			api_add_u64(grp, k, r->fails);
 		}
 		json_object_object_add(o, groups[g][1], grp);
 	}
 	json_object *vm = json_object_new_object();
 	for (int i = 0; i < VM_API_EV_COUNT; i++)
-		add_u64(vm, event_names[i], t->events[i]);
+		api_add_u64(vm, event_names[i], t->events[i]);
 	json_object_object_add(o, "vm", vm);
 	json_object *lg = json_object_new_object();
-	add_u64(lg, "lines", t->lines);
-	add_u64(lg, "lines_dropped", t->lines_dropped);
-	add_u64(lg, "metrics_flushes", t->flushes + 1);
+	api_add_u64(lg, "lines", t->lines);
+	api_add_u64(lg, "lines_dropped", t->lines_dropped);
+	api_add_u64(lg, "metrics_flushes", t->flushes + 1);
 	json_object_object_add(o, "logger", lg);
 	if (t->more)
 		t->more(t->more_ctx, o);
