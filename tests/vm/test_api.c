@@ -83,6 +83,15 @@ static void put_ok(const char *sock, const char *path, const char *json)
 	expect_204(sock, "PUT", path, json);
 }
 
+/* PUT /boot-source: the test guest with these boot arguments. */
+static void put_guest(const char *sock, const char *boot_args)
+{
+	char req[4400];
+	snprintf(req, sizeof(req), "{\"kernel_image_path\":\"%s\",\"boot_args\":\"%s\"}",
+	         guest_path("testguest.elf"), boot_args);
+	put_ok(sock, "/boot-source", req);
+}
+
 static void refusals_of_bodies(const char *sock, const char *kernel)
 {
 	expect_fault(sock, "PUT", "/machine-config", "{\"vcpu_count\":", 400, "not a JSON object");
@@ -600,10 +609,7 @@ static void test_entropy_device(void **state)
 	const char *serial = tmp("e.serial");
 	pid_t pid = start_bare(sock, out, err);
 	char req[4400];
-	snprintf(req, sizeof(req),
-	         "{\"kernel_image_path\":\"%s\",\"boot_args\":\"test=virtio-rng\"}",
-	         guest_path("testguest.elf"));
-	put_ok(sock, "/boot-source", req);
+	put_guest(sock, "test=virtio-rng");
 	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}");
 	put_ok(sock, "/entropy", "{}");
 	snprintf(req, sizeof(req), "{\"serial_out_path\":\"%s\"}", serial);
@@ -630,10 +636,7 @@ static void test_block_metrics(void **state)
 	char req[4400];
 	snprintf(req, sizeof(req), "{\"metrics_path\":\"%s\"}", met);
 	put_ok(sock, "/metrics", req);
-	snprintf(req, sizeof(req),
-	         "{\"kernel_image_path\":\"%s\",\"boot_args\":\"test=virtio-blk\"}",
-	         guest_path("testguest.elf"));
-	put_ok(sock, "/boot-source", req);
+	put_guest(sock, "test=virtio-blk");
 	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}");
 	snprintf(req, sizeof(req),
 	         "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false}", disk);
@@ -675,10 +678,7 @@ static void drive_swap(const char *engine)
 	free(img);
 	pid_t pid = start_bare(sock, out, err);
 	char req[4400];
-	snprintf(req, sizeof(req),
-	         "{\"kernel_image_path\":\"%s\",\"boot_args\":\"test=virtio-blk-swap\"}",
-	         guest_path("testguest.elf"));
-	put_ok(sock, "/boot-source", req);
+	put_guest(sock, "test=virtio-blk-swap");
 	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}");
 	snprintf(req, sizeof(req),
 	         "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false,"
@@ -785,11 +785,7 @@ static void test_balloon_configured(void **state)
 	patch_ok(sock, "/balloon", "{\"amount_mib\":2}");
 	expect_body(sock, "/vm/config", "\"balloon\":{\"amount_mib\":2,\"deflate_on_oom\":false");
 	expect_fault(sock, "GET", "/balloon/statistics", NULL, 400, "statistics are not enabled");
-	char req[4400];
-	snprintf(req, sizeof(req),
-	         "{\"kernel_image_path\":\"%s\",\"boot_args\":\"test=virtio-balloon\"}",
-	         guest_path("testguest.elf"));
-	put_ok(sock, "/boot-source", req);
+	put_guest(sock, "test=virtio-balloon");
 	put_ok(sock, "/actions", "{\"action_type\":\"InstanceStart\"}");
 	expect_exit_with(pid, out, "balloon: deflate_on_oom=0 target=512 inflated=256 zeroed=256");
 }
@@ -804,10 +800,7 @@ static void test_balloon_running(void **state)
 	REQUIRE_KVM();
 	const char *sock = tmp("br.sock"), *out = tmp("br.out"), *err = tmp("br.err");
 	pid_t pid = start_bare(sock, out, err);
-	char req[4400];
-	snprintf(req, sizeof(req), "{\"kernel_image_path\":\"%s\",\"boot_args\":\"%s\"}",
-	         guest_path("testguest.elf"), count_cmdline());
-	put_ok(sock, "/boot-source", req);
+	put_guest(sock, count_cmdline());
 	put_ok(sock, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":96}");
 	put_ok(sock, "/balloon",
 	       "{\"amount_mib\":0,\"deflate_on_oom\":true,\"stats_polling_interval_s\":1}");
@@ -817,6 +810,7 @@ static void test_balloon_running(void **state)
 	if (!with_tap)
 		printf("# note: no network interface: host has no /dev/net/tun\n");
 	if (with_tap) {
+		char req[128];
 		snprintf(req, sizeof(req), "{\"iface_id\":\"eth0\",\"host_dev_name\":\"%s\"}", tap);
 		put_ok(sock, "/network-interfaces/eth0", req);
 	}
