@@ -3,6 +3,7 @@
 #define CAPSA_CLI_VM_CMDS_H
 
 #include "lib/err.h"
+#include "vm/snapshot/snapshot.h"
 #include "vm/vm.h"
 
 #include <json-c/json.h>
@@ -38,9 +39,10 @@ struct cli_serve {
 	const char *cmd; /* "capsa vm run", for messages */
 	int json;        /* --json-events */
 	const char *api_sock;
-	struct vm_api *api;             /* already serving, or NULL to start on api_sock */
-	struct vm_api_machine *machine; /* the VM's configuration, NULL if unknown */
-	int paused;                     /* start with every vCPU paused */
+	struct vm_api *api;                  /* already serving, or NULL to start on api_sock */
+	struct vm_api_machine *machine;      /* the VM's configuration, NULL if unknown */
+	const struct vm_device_names *names; /* a restored VM's device names, or NULL */
+	int paused;                          /* start with every vCPU paused */
 	int console_escape;
 	int console_out;       /* closed at the end if not stdio */
 	const char *vsock_uds; /* removed at the end, or NULL */

@@ -27,19 +27,36 @@ static const char restore_usage[] =
     "                       FILE's directory); the restored VM writes those\n"
     "  --mem-file PATH      the memory file of a snapshot saved with one\n"
     "                       (capsa vm snapshot --mem-file, Firecracker's mem_file_path)\n"
+    "  --net-override ID=TAP\n"
+    "                       connect the interface ID (its API iface_id, or netN for\n"
+    "                       the N-th) to tap TAP instead of the saved one; repeatable\n"
     "  --json-events        machine-readable events on stderr\n"
     "  -h, --help           this text\n"
     "\n"
     "The VM's devices come back as they were configured: disks (which must be\n"
     "unchanged since the snapshot unless their data is in FILE), network by tap\n"
-    "name or user-mode networking anew, vsock with its connections reset.\n"
+    "name (or the one --net-override gives) or user-mode networking anew, vsock\n"
+    "with its connections reset.\n"
     "\n"
     "Exit status as for capsa vm run; 2 when FILE is missing, truncated, corrupt\n"
     "or from an incompatible version or CPU, or a disk changed.\n";
 
+/* --net-override ID=TAP (ID and TAP point into the argument). */
+static int net_override(char *arg, struct vm_net_override *ov, unsigned *n, struct err *e)
+{
+	char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || !eq[1])
+		return err_set(e, ERR_INPUT, "--net-override '%s': expected ID=TAP", arg);
+	if (*n >= VM_NET_MAX)
+		return err_set(e, ERR_INPUT, "--net-override: at most %d", VM_NET_MAX);
+	*eq = 0;
+	ov[(*n)++] = (struct vm_net_override){arg, eq + 1};
+	return 0;
+}
+
 int cli_vm_restore(int argc, char **argv)
 {
-	enum { O_PAUSED = 1, O_API, O_CONSOLE, O_ACCEL, O_JSON, O_DISK_DIR, O_MEM_FILE };
+	enum { O_PAUSED = 1, O_API, O_CONSOLE, O_ACCEL, O_JSON, O_DISK_DIR, O_MEM_FILE, O_NET };
 	static const struct option lo[] = {
 	    {"paused", no_argument, 0, O_PAUSED},
 	    {"api-sock", required_argument, 0, O_API},
@@ -48,12 +65,15 @@ int cli_vm_restore(int argc, char **argv)
 	    {"json-events", no_argument, 0, O_JSON},
 	    {"disk-dir", required_argument, 0, O_DISK_DIR},
 	    {"mem-file", required_argument, 0, O_MEM_FILE},
+	    {"net-override", required_argument, 0, O_NET},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
 	const char *cmd = "capsa vm restore", *console = NULL;
 	struct cli_serve sv = {.cmd = cmd};
-	struct vm_restore_opts ro = {.accel = ACCEL_AUTO};
+	struct vm_device_names names;
+	struct vm_net_override ov[VM_NET_MAX];
+	struct vm_restore_opts ro = {.accel = ACCEL_AUTO, .names = &names, .net_overrides = ov};
 	struct err e = {0};
 	int c;
 	opterr = 0;
@@ -82,6 +102,10 @@ int cli_vm_restore(int argc, char **argv)
 		case O_MEM_FILE:
 			ro.mem_path = optarg;
 			break;
+		case O_NET:
+			if (net_override(optarg, ov, &ro.n_net_overrides, &e))
+				return cli_vm_fail(sv.json, cmd, &e);
+			break;
 		case 'h':
 			fputs(restore_usage, stdout);
 			return 0;
@@ -106,6 +130,7 @@ int cli_vm_restore(int argc, char **argv)
 	struct vm *vm;
 	if (vm_restore(&vm, argv[optind], &ro, &e))
 		return cli_vm_fail(sv.json, cmd, &e);
+	sv.names = &names;
 	json_object *ev = cli_vm_event("restored");
 	json_object_object_add(ev, "file", json_object_new_string(argv[optind]));
 	json_object_object_add(ev, "accel",

@@ -381,12 +381,19 @@ static int load_vm(struct run_opts *o, const struct vm_api_req *q, struct vm **v
 	struct vm_config cons = {0};
 	if (console_of(o, &cons, e))
 		return -1;
+	struct vm_net_override ov[VM_NET_MAX];
+	for (unsigned k = 0; k < q->nnet; k++)
+		ov[k] = (struct vm_net_override){q->net[k].iface_id, q->net[k].tap};
+	struct vm_device_names names;
 	struct vm_restore_opts ro = {
 	    .accel = o->m.cfg.accel,
 	    .console_out = cons.console_out,
 	    .console_in = cons.console_in,
 	    .console_escape = cons.console_escape,
 	    .mem_path = *q->mem_path ? q->mem_path : NULL,
+	    .names = &names,
+	    .net_overrides = ov,
+	    .n_net_overrides = q->nnet,
 	};
 	if (vm_restore(vm, q->path, &ro, e)) {
 		if (cons.console_out > STDERR_FILENO)
@@ -397,10 +404,9 @@ static int load_vm(struct run_opts *o, const struct vm_api_req *q, struct vm **v
 		vm_destroy(*vm);
 		return -1;
 	}
+	vm_api_machine_restored(&o->m, *vm, &names);
 	struct vm_info i;
 	vm_get_info(*vm, &i);
-	o->m.cfg.cpus = i.cpus;
-	o->m.cfg.memory = i.memory;
 	sv->console_escape = cons.console_escape;
 	sv->console_out = cons.console_out;
 	json_object *ev = cli_vm_event("restored");

@@ -104,15 +104,13 @@ static void log_exit(struct vm_api_instance *in, int rc, const struct vm_result 
 		vm_api_tel_flush(&in->tel, &ignored);
 }
 
-/* A VM restored from a file: its configuration is what vm_get_info says. */
-static int machine_of(struct vm *vm, struct vm_api_machine *m, struct err *e)
+/* A VM restored from a file: its configuration is the restored VM's. */
+static int machine_of(struct vm *vm, const struct vm_device_names *names, struct vm_api_machine *m,
+                      struct err *e)
 {
 	if (vm_api_machine_init(m, NULL, e))
 		return -1;
-	struct vm_info i;
-	vm_get_info(vm, &i);
-	m->cfg.cpus = i.cpus;
-	m->cfg.memory = i.memory;
+	vm_api_machine_restored(m, vm, names);
 	return 0;
 }
 
@@ -135,7 +133,7 @@ int cli_vm_serve(struct vm *vm, const struct cli_serve *s)
 	}
 	if (!api && s->api_sock) {
 		vm_api_instance_init(&in, m, vm);
-		if ((!s->machine && machine_of(vm, m, &e)) ||
+		if ((!s->machine && machine_of(vm, s->names, m, &e)) ||
 		    vm_api_start(&api, &in, s->api_sock, &e)) {
 			vm_destroy(vm);
 			return cli_vm_fail(s->json, s->cmd, &e);

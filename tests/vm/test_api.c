@@ -157,6 +157,27 @@ static void refusals_of_bodies(const char *sock, const char *kernel)
 	             "{\"snapshot_path\":\"/tmp/x\",\"mem_file_path\":\"/tmp/m\",\"mem_backend\":"
 	             "{\"backend_type\":\"File\",\"backend_path\":\"/tmp/m\"}}",
 	             400, "not both");
+	/* network_overrides: checked before any file is read */
+	expect_fault(sock, "PUT", "/snapshot/load",
+	             "{\"snapshot_path\":\"/tmp/x\",\"network_overrides\":{}}", 400,
+	             "\\\"network_overrides\\\" must be an array");
+	expect_fault(sock, "PUT", "/snapshot/load",
+	             "{\"snapshot_path\":\"/tmp/x\",\"network_overrides\":[7]}", 400,
+	             "must hold objects");
+	expect_fault(sock, "PUT", "/snapshot/load",
+	             "{\"snapshot_path\":\"/tmp/x\",\"network_overrides\":[{\"iface_id\":"
+	             "\"eth0\"}]}",
+	             400, "\\\"host_dev_name\\\" is required");
+	expect_fault(sock, "PUT", "/snapshot/load",
+	             "{\"snapshot_path\":\"/tmp/x\",\"network_overrides\":[{\"iface_id\":"
+	             "\"eth0\",\"host_dev_name\":\"a-name-far-too-long-for-a-tap\"}]}",
+	             400, "\\\"host_dev_name\\\" must be 1 to 15 bytes");
+	char many[1024] = "{\"snapshot_path\":\"/tmp/x\",\"network_overrides\":[";
+	for (int i = 0; i < 9; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many),
+		         "%s{\"iface_id\":\"e%d\",\"host_dev_name\":\"t%d\"}", i ? "," : "", i, i);
+	strcat(many, "]}");
+	expect_fault(sock, "PUT", "/snapshot/load", many, 400, "at most 8 entries");
 }
 
 static void refusals_of_state_and_method(const char *sock)

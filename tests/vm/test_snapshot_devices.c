@@ -287,8 +287,17 @@ static void drop_rng(uint8_t *buf, uint64_t *size)
 static void swap_kinds(uint8_t *buf, uint64_t *size)
 {
 	(void)size;
-	struct snap_dev_rec *r = (struct snap_dev_rec *)(buf + sizeof(struct snap_devices_hdr));
+	/* version 2: the device names come before the records */
+	struct snap_dev_rec *r = (struct snap_dev_rec *)(buf + sizeof(struct snap_devices_hdr) +
+	                                                 sizeof(struct vm_device_names));
 	r->kind = VM_DEV_NET;
+}
+static void bad_name(uint8_t *buf, uint64_t *size)
+{
+	(void)size;
+	struct vm_device_names *n =
+	    (struct vm_device_names *)(buf + sizeof(struct snap_devices_hdr));
+	memset(n->iface[1], 'x', sizeof(n->iface[1]));
 }
 static void cut_short(uint8_t *buf, uint64_t *size)
 {
@@ -300,6 +309,14 @@ static void bad_path(uint8_t *buf, uint64_t *size)
 	(void)size;
 	struct snap_devices_hdr *h = (struct snap_devices_hdr *)buf;
 	memset(h->cfg.disks[0].path, 'x', sizeof(h->cfg.disks[0].path));
+}
+/* The device section as version 1 wrote it: no names. */
+static void version1(uint8_t *buf, uint64_t *size)
+{
+	size_t h = sizeof(struct snap_devices_hdr), n = sizeof(struct vm_device_names);
+	memmove(buf + h, buf + h + n, *size - h - n);
+	*size -= n;
+	((struct snap_devices_hdr *)buf)->version = 1;
 }
 static void many_disks(uint8_t *buf, uint64_t *size)
 {
@@ -322,6 +339,8 @@ static void test_refusals(void **state)
 	expect_refused(tmp("cut.snap"), "snapshot device");
 	edit_section(snap, tmp("path.snap"), SNAP_SEC_DEVICES, bad_path);
 	expect_refused(tmp("path.snap"), "device configuration is corrupt");
+	edit_section(snap, tmp("name.snap"), SNAP_SEC_DEVICES, bad_name);
+	expect_refused(tmp("name.snap"), "interface name 1 is corrupt");
 	edit_section(snap, tmp("many.snap"), SNAP_SEC_DEVICES, many_disks);
 	expect_refused(tmp("many.snap"), "device configuration is corrupt");
 	edit_section(snap, tmp("dcut.snap"), SNAP_SEC_DISKS, cut_short);
@@ -337,6 +356,13 @@ static void test_refusals(void **state)
 	         tmp("flip.snap"));
 	assert_int_equal(system(cmd), 0);
 	expect_refused(tmp("flip.snap"), "corrupt");
+
+	/* a device section of version 1 (no device names) still loads */
+	edit_section(snap, tmp("v1.snap"), SNAP_SEC_DEVICES, version1);
+	struct run_result r;
+	capsa_run(&r, 120, "vm", "restore", tmp("v1.snap"), "--console", "stdio", NULL);
+	expect_disk_run(&r);
+	run_result_free(&r);
 
 	/* a write to the disk (its modification time changes) */
 	struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
@@ -364,6 +390,98 @@ static void make_root(const char *img)
 	static const char *const applets[] = {"sh",  "mount", "echo", "sleep",  "md5sum",
 	                                      "cut", "cat",   "sync", "reboot", NULL};
 	busybox_image(tmp("root"), applets, "alpha\nzulu\n", linux_init, img);
+}
+
+/* A VM configured through the API with interface "eth0" on one tap, saved,
+ * and loaded into a fresh process with network_overrides: the interface
+ * keeps its name (PATCH by "eth0" works after the load) and comes back on
+ * the tap the override names; an override naming an interface the
+ * snapshot lacks is refused, through the API and the CLI. */
+static void save_with_iface(const char *snap, const char *tap)
+{
+	const char *sock = tmp("ni.sock"), *out = tmp("ni.out"), *err = tmp("ni.err");
+	const char *argv[] = {"capsa", "vm", "run", "--api-sock", sock, "--console", "stdio", NULL};
+	pid_t pid = spawn_capsa_api(out, err, argv, sock);
+	char req[4400];
+	snprintf(req, sizeof(req), "{\"kernel_image_path\":\"%s\",\"boot_args\":\"%s\"}",
+	         guest_path("testguest.elf"), count_cmdline());
+	assert_int_equal(api(sock, "PUT", "/boot-source", req, NULL), 204);
+	assert_int_equal(
+	    api(sock, "PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}", NULL),
+	    204);
+	snprintf(req, sizeof(req), "{\"iface_id\":\"eth0\",\"host_dev_name\":\"%s\"}", tap);
+	assert_int_equal(api(sock, "PUT", "/network-interfaces/eth0", req, NULL), 204);
+	assert_int_equal(api(sock, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", NULL),
+	                 204);
+	assert_true(wait_file_has(out, "count: 3 sum", 60));
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL), 204);
+	snprintf(req, sizeof(req), "{\"snapshot_path\":\"%s\"}", snap);
+	assert_int_equal(api(sock, "PUT", "/snapshot/create", req, NULL), 204);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static void test_net_override(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	if (access("/dev/net/tun", R_OK | W_OK))
+		skip_because("host has no /dev/net/tun: tap devices cannot be made");
+	char snap[4200], tap_a[16], tap_b[16], req[4400], path[64];
+	snprintf(snap, sizeof(snap), "%s", tmp("ni.snap"));
+	snprintf(tap_a, sizeof(tap_a), "capsana%u", (unsigned)getpid() % 100000);
+	snprintf(tap_b, sizeof(tap_b), "capsanb%u", (unsigned)getpid() % 100000);
+	save_with_iface(snap, tap_a);
+
+	struct run_result r;
+	capsa_run(&r, 30, "vm", "restore", snap, "--net-override", "eth9=x", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "no interface \"eth9\""));
+	run_result_free(&r);
+	capsa_run(&r, 30, "vm", "restore", snap, "--net-override", "eth0", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "expected ID=TAP"));
+	run_result_free(&r);
+
+	const char *sock = tmp("nl.sock"), *out = tmp("nl.out");
+	const char *argv[] = {"capsa", "vm", "run", "--api-sock", sock, NULL};
+	pid_t pid = spawn_capsa_api(out, tmp("nl.err"), argv, sock);
+	char *body = NULL;
+	snprintf(req, sizeof(req),
+	         "{\"snapshot_path\":\"%s\",\"network_overrides\":[{\"iface_id\":\"eth9\","
+	         "\"host_dev_name\":\"%s\"}]}",
+	         snap, tap_b);
+	assert_int_equal(api(sock, "PUT", "/snapshot/load", req, &body), 400);
+	assert_non_null(strstr(body, "no interface \\\"eth9\\\""));
+	free(body);
+	snprintf(req, sizeof(req),
+	         "{\"snapshot_path\":\"%s\",\"network_overrides\":[{\"iface_id\":\"eth0\","
+	         "\"host_dev_name\":\"%s\"}]}",
+	         snap, tap_b);
+	assert_int_equal(api(sock, "PUT", "/snapshot/load", req, NULL), 204);
+	snprintf(path, sizeof(path), "/sys/class/net/%s", tap_b);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(api(sock, "GET", "/vm/config", NULL, &body), 200);
+	snprintf(req, sizeof(req), "\"iface_id\":\"eth0\",\"host_dev_name\":\"%s\"", tap_b);
+	if (!strstr(body, req))
+		printf("# note: GET /vm/config: %s\n", body);
+	assert_non_null(strstr(body, req));
+	free(body);
+	assert_int_equal(api(sock, "PATCH", "/network-interfaces/eth0",
+	                     "{\"iface_id\":\"eth0\",\"rx_rate_limiter\":{\"bandwidth\":"
+	                     "{\"size\":100000000,\"refill_time\":100}}}",
+	                     NULL),
+	                 204);
+	assert_int_equal(api(sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL), 204);
+	int ws;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 120, &ws, &took), pid);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 0);
+	char want[64];
+	snprintf(want, sizeof(want), "count: done sum=0x%08x\n", count_expected_default());
+	assert_int_equal(file_count(out, want), 1);
+	assert_int_equal(file_count(out, "count: 0 sum="), 0);
 }
 
 static void test_linux_disk(void **state)
@@ -441,6 +559,7 @@ int main(void)
 	    cmocka_unit_test(test_disk_snapshot), cmocka_unit_test(test_pause_resume_disk),
 	    cmocka_unit_test(test_all_kinds),     cmocka_unit_test(test_with_disks),
 	    cmocka_unit_test(test_refusals),      cmocka_unit_test(test_linux_disk),
+	    cmocka_unit_test(test_net_override),
 	};
 	return RUN_VM_GROUPS("vm/snapshot devices", tests, setup, vm_tmp_teardown);
 }

@@ -14,6 +14,8 @@ static const char *type_name(enum api_type t)
 		return "a boolean";
 	case API_UINT:
 		return "a non-negative integer";
+	case API_ARR:
+		return "an array";
 	default:
 		return "an object";
 	}
@@ -32,6 +34,8 @@ static int type_ok(json_object *v, enum api_type t)
 			return 0;
 		return json_object_get_int64(v) >= 0 &&
 		       json_object_get_uint64(v) < (uint64_t)INT64_MAX;
+	case API_ARR:
+		return json_object_is_type(v, json_type_array);
 	default:
 		return json_object_is_type(v, json_type_object);
 	}

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum api_type { API_STR, API_BOOL, API_UINT, API_OBJ };
+enum api_type { API_STR, API_BOOL, API_UINT, API_OBJ, API_ARR };
 
 struct api_field {
 	const char *name;

@@ -21,6 +21,11 @@ struct vm_api_req {
 	char path[4096];     /* VM_API_REQ_LOAD: the snapshot file */
 	char mem_path[4096]; /* VM_API_REQ_LOAD: its memory file, or "" */
 	int resume;          /* VM_API_REQ_LOAD: run it at once */
+	struct {             /* VM_API_REQ_LOAD: network_overrides */
+		char iface_id[VM_API_ID_MAX];
+		char tap[16];
+	} net[VM_NET_MAX];
+	unsigned nnet;
 };
 
 struct vm_api_instance {

@@ -99,6 +99,34 @@ void vm_api_machine_name_devices(struct vm_api_machine *m)
 			snprintf(m->iface_id[i], VM_API_ID_MAX, "net%u", i);
 }
 
+void vm_api_machine_restored(struct vm_api_machine *m, struct vm *vm,
+                             const struct vm_device_names *names)
+{
+	struct vm_info i;
+	vm_get_info(vm, &i);
+	m->cfg.cpus = i.cpus;
+	m->cfg.memory = i.memory;
+	const struct vm_virtio_config *v = vm_virtio_attached(vm);
+	if (v)
+		m->cfg.virtio = *v;
+	memset(m->drives, 0, sizeof(m->drives));
+	memset(m->iface_id, 0, sizeof(m->iface_id));
+	for (unsigned k = 0; names && k < m->cfg.virtio.ndisks; k++)
+		memcpy(m->drives[k].id, names->drive[k], sizeof(m->drives[k].id));
+	for (unsigned k = 0; names && k < m->cfg.virtio.net.n; k++)
+		memcpy(m->iface_id[k], names->iface[k], sizeof(m->iface_id[k]));
+	vm_api_machine_name_devices(m);
+}
+
+void vm_api_machine_names(const struct vm_api_machine *m, struct vm_device_names *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned k = 0; k < m->cfg.virtio.ndisks && k < VM_VIRTIO_MAX; k++)
+		memcpy(out->drive[k], m->drives[k].id, sizeof(out->drive[k]));
+	for (unsigned k = 0; k < m->cfg.virtio.net.n && k < VM_NET_MAX; k++)
+		memcpy(out->iface[k], m->iface_id[k], sizeof(out->iface[k]));
+}
+
 /* A host path for the VM process to open: non-empty, bounded, readable. */
 static int host_path(const char *what, const char *p, char *dst, size_t cap, struct err *e)
 {

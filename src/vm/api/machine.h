@@ -9,11 +9,12 @@
 
 #include "lib/err.h"
 #include "vm/api/body.h"
+#include "vm/snapshot/snapshot.h"
 #include "vm/vm.h"
 
 #include <json-c/json.h>
 
-#define VM_API_ID_MAX 64
+#define VM_API_ID_MAX VM_DEVICE_NAME_MAX
 
 /* What the API knows of a drive beyond struct vm_virtio_disk. */
 struct vm_api_drive {
@@ -45,6 +46,12 @@ int vm_api_machine_set_args(struct vm_api_machine *m, const char *args, struct e
 /* Give the drives and interfaces added by flags their ids (a disk's own
  * id=, else "driveN"; "netN"). */
 void vm_api_machine_name_devices(struct vm_api_machine *m);
+/* The machine of a VM restored from a snapshot: its vCPUs, memory and
+ * devices, named as the snapshot says (names may be NULL) or by default. */
+void vm_api_machine_restored(struct vm_api_machine *m, struct vm *vm,
+                             const struct vm_device_names *names);
+/* The devices' names, to save with a snapshot of the VM. */
+void vm_api_machine_names(const struct vm_api_machine *m, struct vm_device_names *out);
 
 /* The configuration endpoints; `id` is the path's {drive_id} / {iface_id}. */
 int vm_api_put_boot_source(struct vm_api_machine *m, json_object *o, struct err *e);

@@ -290,6 +290,9 @@ static int snapshot_create(struct req *r)
 	    .memory_raw = form && !strcmp(form, "raw"),
 	    .mem_path = mem,
 	};
+	struct vm_device_names names;
+	vm_api_machine_names(r->in->m, &names);
+	so.names = &names;
 	struct err e = {0};
 	if (!status)
 		status = vm_snapshot_save_opts(vm, path, &so, &e) ? fault_err(r, &e) : 204;
@@ -339,16 +342,53 @@ static int load_mem_path(struct req *r, json_object *o, char *out, size_t cap)
 	return 0;
 }
 
+/* One entry of network_overrides into q->net[k]. */
+static int net_override(json_object *v, struct vm_api_req *q, size_t k, struct err *e)
+{
+	static const struct api_field f[] = {
+	    {"iface_id", API_STR, 1}, {"host_dev_name", API_STR, 1}, {NULL, 0, 0}};
+	if (!json_object_is_type(v, json_type_object))
+		return err_set(e, ERR_INPUT, "\"network_overrides\" must hold objects");
+	if (api_body_check(v, "\"network_overrides\": ", f, e))
+		return -1;
+	const char *id = api_str(v, "iface_id"), *tap = api_str(v, "host_dev_name");
+	if (!*id || strlen(id) >= sizeof(q->net[k].iface_id))
+		return err_set(e, ERR_INPUT, "\"iface_id\" must be 1 to %zu bytes",
+		               sizeof(q->net[k].iface_id) - 1);
+	if (!*tap || strlen(tap) >= sizeof(q->net[k].tap))
+		return err_set(e, ERR_INPUT, "\"host_dev_name\" must be 1 to %zu bytes",
+		               sizeof(q->net[k].tap) - 1);
+	memcpy(q->net[k].iface_id, id, strlen(id) + 1);
+	memcpy(q->net[k].tap, tap, strlen(tap) + 1);
+	return 0;
+}
+
+/* Firecracker's network_overrides: [{"iface_id": ..., "host_dev_name": ...}]
+ * (checked against the snapshot's interfaces when it is loaded). */
+static int load_net_overrides(struct req *r, json_object *o, struct vm_api_req *q)
+{
+	json_object *a = NULL;
+	if (!json_object_object_get_ex(o, "network_overrides", &a) || !a)
+		return 0;
+	size_t n = json_object_array_length(a);
+	struct err e = {0};
+	if (n > VM_NET_MAX)
+		err_set(&e, ERR_INPUT, "\"network_overrides\": at most %d entries", VM_NET_MAX);
+	for (size_t k = 0; k < n && !e.kind; k++)
+		net_override(json_object_array_get_idx(a, k), q, k, &e);
+	if (e.kind)
+		return fault_err(r, &e);
+	q->nnet = (unsigned)n;
+	return 0;
+}
+
 static int snapshot_load(struct req *r)
 {
 	static const struct api_field f[] = {
-	    {"snapshot_path", API_STR, 1},
-	    {"mem_file_path", API_STR, 0},
-	    {"mem_backend", API_OBJ, 0},
-	    {"enable_diff_snapshots", API_BOOL, 0},
-	    {"track_dirty_pages", API_BOOL, 0},
-	    {"resume_vm", API_BOOL, 0},
-	    {NULL, 0, 0},
+	    {"snapshot_path", API_STR, 1},      {"mem_file_path", API_STR, 0},
+	    {"mem_backend", API_OBJ, 0},        {"enable_diff_snapshots", API_BOOL, 0},
+	    {"track_dirty_pages", API_BOOL, 0}, {"resume_vm", API_BOOL, 0},
+	    {"network_overrides", API_ARR, 0},  {NULL, 0, 0},
 	};
 	int status;
 	json_object *o = body(r, f, &status);
@@ -358,6 +398,8 @@ static int snapshot_load(struct req *r)
 	struct vm_api_req q = {.kind = VM_API_REQ_LOAD, .resume = api_bool(o, "resume_vm", 0)};
 	if (!status)
 		status = load_mem_path(r, o, q.mem_path, sizeof(q.mem_path));
+	if (!status)
+		status = load_net_overrides(r, o, &q);
 	if (!status)
 		snprintf(q.path, sizeof(q.path), "%s", api_str(o, "snapshot_path"));
 	json_object_put(o);

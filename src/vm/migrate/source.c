@@ -107,7 +107,7 @@ static int hello_devices(struct vm *vm, uint8_t **dev, size_t *dev_len, uint8_t 
 	if (!vm_virtio_devices(vm))
 		return 0;
 	uint64_t off = 0;
-	if (snap_devices_build(vm, dev, dev_len, e) ||
+	if (snap_devices_build(vm, NULL, dev, dev_len, e) ||
 	    snap_disks_build(vm, -1, 0, &off, disk, disk_len, e))
 		return -1;
 	((struct snap_devices_hdr *)*dev)->ndev = 0;
@@ -318,7 +318,8 @@ static int send_state(struct vm_migration *m, struct err *e)
 	uint64_t off = SNAP_HEADER_SIZE;
 	int rc = h ? 0 : err_sys(e, "allocating");
 	if (rc == 0)
-		rc = snap_header_fill(m->vm, h, e) || snap_state_write(m->vm, fd, h, 0, &off, e);
+		rc = snap_header_fill(m->vm, h, e) ||
+		     snap_state_write(m->vm, fd, h, 0, NULL, &off, e);
 	if (rc == 0 && h->nsections >= SNAP_MAX_SECTIONS)
 		rc = err_set(e, ERR_INTERNAL, "no room for the memory section");
 	if (rc == 0) {

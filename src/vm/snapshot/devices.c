@@ -25,10 +25,11 @@ static void absolute(char *path, size_t cap)
 		memcpy(path, full, strlen(full) + 1);
 }
 
-int snap_devices_build(struct vm *vm, uint8_t **buf, size_t *len, struct err *e)
+int snap_devices_build(struct vm *vm, const struct vm_device_names *names, uint8_t **buf,
+                       size_t *len, struct err *e)
 {
 	unsigned n = vm_virtio_devices(vm);
-	size_t total = sizeof(struct snap_devices_hdr);
+	size_t total = sizeof(struct snap_devices_hdr) + sizeof(struct vm_device_names);
 	for (unsigned i = 0; i < n; i++)
 		total += sizeof(struct snap_dev_rec) + ((vm_virtio_state_size(vm, i) + 7) & ~7u);
 	uint8_t *b = calloc(1, total);
@@ -46,6 +47,9 @@ int snap_devices_build(struct vm *vm, uint8_t **buf, size_t *len, struct err *e)
 	if (h->cfg.vsock.enabled)
 		absolute(h->cfg.vsock.uds, sizeof(h->cfg.vsock.uds));
 	size_t off = sizeof(*h);
+	if (names)
+		memcpy(b + off, names, sizeof(*names));
+	off += sizeof(*names);
 	for (unsigned i = 0; i < n; i++) {
 		struct vm_dev_place p;
 		size_t sz = vm_virtio_state_size(vm, i);
@@ -115,4 +119,39 @@ int snap_devices_prepare(int fd, const char *snap_path, const struct snap_device
 	if (cfg->vsock.enabled)
 		remove_stale_socket(cfg->vsock.uds);
 	return snap_disks_prepare(fd, snap_path, d, disk_dir, cfg, e);
+}
+
+/* The interface named `id`: its saved name, or "netN" when it has none. */
+static int iface_named(const struct snap_devices *d, unsigned n, const char *id)
+{
+	for (unsigned i = 0; i < n; i++) {
+		char dflt[16];
+		snprintf(dflt, sizeof(dflt), "net%u", i);
+		if (!strcmp(d->names.iface[i][0] ? d->names.iface[i] : dflt, id))
+			return (int)i;
+	}
+	return -1;
+}
+
+int snap_devices_override_net(const struct snap_devices *d, struct vm_virtio_config *cfg,
+                              const struct vm_net_override *ov, unsigned n, struct err *e)
+{
+	for (unsigned k = 0; k < n; k++) {
+		int i = iface_named(d, cfg->net.n, ov[k].iface_id);
+		struct vm_net_dev *dev = i < 0 ? NULL : &cfg->net.d[i];
+		if (!dev)
+			return err_set(e, ERR_INPUT, "network override: no interface \"%s\"",
+			               ov[k].iface_id);
+		if (dev->kind != VM_NET_TAP)
+			return err_set(e, ERR_INPUT,
+			               "network override: interface \"%s\" uses user-mode "
+			               "networking, not a tap",
+			               ov[k].iface_id);
+		if (!ov[k].tap[0] || strlen(ov[k].tap) >= sizeof(dev->ifname))
+			return err_set(e, ERR_INPUT,
+			               "network override: tap name \"%s\" must be 1 to %zu bytes",
+			               ov[k].tap, sizeof(dev->ifname) - 1);
+		memcpy(dev->ifname, ov[k].tap, strlen(ov[k].tap) + 1);
+	}
+	return 0;
 }

@@ -8,12 +8,15 @@
 #define CAPSA_VM_SNAPSHOT_DEVICES_H
 
 #include "lib/err.h"
+#include "vm/snapshot/snapshot.h"
 #include "vm/vm_virtio.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define SNAP_DEVICES_VERSION 1
+/* 2: the device names (struct vm_device_names) follow the header; 1 is read too */
+#define SNAP_DEVICES_VERSION 2
+#define SNAP_DISKS_VERSION   1
 #define SNAP_DEV_STATE_MAX   (64u << 10) /* bytes of one device's state, at most */
 
 struct snap_devices_hdr {
@@ -22,6 +25,7 @@ struct snap_devices_hdr {
 	uint32_t config_size; /* sizeof(struct vm_virtio_config): a layout check */
 	uint32_t pad;
 	struct vm_virtio_config cfg;
+	/* version 2: struct vm_device_names, then the records */
 };
 
 /* One device: followed by state_size bytes of state, then padding to 8. */
@@ -54,6 +58,7 @@ struct snap_disks_hdr {
 struct snap_devices {
 	struct snap_devices_hdr hdr;
 	struct snap_dev_rec rec[VM_VIRTIO_MAX];
+	struct vm_device_names names;        /* all "" in version 1 */
 	const uint8_t *state[VM_VIRTIO_MAX]; /* into buf */
 	uint8_t *buf;                        /* the device section */
 	struct snap_disk_rec disk[VM_VIRTIO_MAX];
@@ -71,8 +76,10 @@ void snap_devices_free(struct snap_devices *d);
 struct vm;
 struct snap_header;
 
-/* save.c: the device section (malloc'd into *buf) for a quiesced VM. */
-int snap_devices_build(struct vm *vm, uint8_t **buf, size_t *len, struct err *e);
+/* save.c: the device section (malloc'd into *buf) for a quiesced VM, with
+ * the devices' names (NULL: none). */
+int snap_devices_build(struct vm *vm, const struct vm_device_names *names, uint8_t **buf,
+                       size_t *len, struct err *e);
 /* restore.c: give the restored VM's devices their saved state; the
  * registry must match the records (else ERR_INPUT). */
 int snap_devices_restore(struct vm *vm, const struct snap_devices *d, struct err *e);
@@ -83,6 +90,11 @@ int snap_devices_restore(struct vm *vm, const struct snap_devices *d, struct err
  * process removed. */
 int snap_devices_prepare(int fd, const char *snap_path, const struct snap_devices *d,
                          const char *disk_dir, struct vm_virtio_config *cfg, struct err *e);
+/* restore.c: point the interfaces the overrides name at their new taps in
+ * cfg; ERR_INPUT naming an interface the snapshot lacks, one that is not a
+ * tap, or a tap name that does not fit. */
+int snap_devices_override_net(const struct snap_devices *d, struct vm_virtio_config *cfg,
+                              const struct vm_net_override *ov, unsigned n, struct err *e);
 
 /* save.c: the disk section (malloc'd into *buf): each disk's identity and,
  * with with_data, its data written to fd from *off (advanced past it). */

@@ -52,9 +52,24 @@ static int check_config(const struct vm_virtio_config *c)
 	return 1;
 }
 
+/* Every name terminated inside its field. */
+static int parse_names(struct snap_devices *d, size_t len, struct err *e)
+{
+	if (len - sizeof(d->hdr) < sizeof(d->names))
+		return err_set(e, ERR_INPUT, "snapshot device section is truncated");
+	memcpy(&d->names, d->buf + sizeof(d->hdr), sizeof(d->names));
+	for (unsigned i = 0; i < VM_VIRTIO_MAX; i++)
+		if (!TERMINATED(d->names.drive[i]))
+			return err_set(e, ERR_INPUT, "snapshot drive name %u is corrupt", i);
+	for (unsigned i = 0; i < VM_NET_MAX; i++)
+		if (!TERMINATED(d->names.iface[i]))
+			return err_set(e, ERR_INPUT, "snapshot interface name %u is corrupt", i);
+	return 0;
+}
+
 static int parse_records(struct snap_devices *d, size_t len, struct err *e)
 {
-	size_t off = sizeof(d->hdr);
+	size_t off = sizeof(d->hdr) + (d->hdr.version >= 2 ? sizeof(d->names) : 0);
 	for (uint32_t i = 0; i < d->hdr.ndev; i++) {
 		struct snap_dev_rec *r = &d->rec[i];
 		if (len - off < sizeof(*r))
@@ -80,7 +95,7 @@ static int parse_disks(struct snap_devices *d, const void *buf, size_t len, uint
 	if (len < sizeof(h))
 		return err_set(e, ERR_INPUT, "snapshot disk section is truncated");
 	memcpy(&h, buf, sizeof(h));
-	if (h.version != SNAP_DEVICES_VERSION || h.ndisks != d->hdr.cfg.ndisks ||
+	if (h.version != SNAP_DISKS_VERSION || h.ndisks != d->hdr.cfg.ndisks ||
 	    len != sizeof(h) + (size_t)h.ndisks * sizeof(struct snap_disk_rec))
 		return err_set(e, ERR_INPUT, "snapshot disk section does not match its devices");
 	d->ndisks = h.ndisks;
@@ -105,9 +120,9 @@ int snap_devices_parse(struct snap_devices *d, uint8_t *dev_buf, size_t dev_len,
 	if (dev_len < sizeof(d->hdr))
 		return err_set(e, ERR_INPUT, "snapshot device section is truncated");
 	memcpy(&d->hdr, dev_buf, sizeof(d->hdr));
-	if (d->hdr.version != SNAP_DEVICES_VERSION)
+	if (d->hdr.version < 1 || d->hdr.version > SNAP_DEVICES_VERSION)
 		return err_set(e, ERR_INPUT,
-		               "snapshot device section version %u, this capsa reads %u",
+		               "snapshot device section version %u, this capsa reads 1 to %u",
 		               d->hdr.version, SNAP_DEVICES_VERSION);
 	if (d->hdr.config_size != sizeof(struct vm_virtio_config))
 		return err_set(e, ERR_INPUT,
@@ -117,6 +132,8 @@ int snap_devices_parse(struct snap_devices *d, uint8_t *dev_buf, size_t dev_len,
 	if (d->hdr.ndev > VM_VIRTIO_MAX)
 		return err_set(e, ERR_INPUT, "snapshot has %u devices, at most %d allowed",
 		               d->hdr.ndev, VM_VIRTIO_MAX);
+	if (d->hdr.version >= 2 && parse_names(d, dev_len, e))
+		return -1;
 	if (parse_records(d, dev_len, e))
 		return -1;
 	return parse_disks(d, disk_buf, disk_len, file_size, e);

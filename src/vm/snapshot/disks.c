@@ -83,7 +83,7 @@ int snap_disks_build(struct vm *vm, int fd, int with_data, uint64_t *off, uint8_
 		free(b);
 		return err_sys(e, "allocating disk records");
 	}
-	*(struct snap_disks_hdr *)b = (struct snap_disks_hdr){SNAP_DEVICES_VERSION, nd};
+	*(struct snap_disks_hdr *)b = (struct snap_disks_hdr){SNAP_DISKS_VERSION, nd};
 	struct snap_disk_rec *recs = (struct snap_disk_rec *)(b + sizeof(struct snap_disks_hdr));
 	int rc = 0;
 	for (unsigned i = 0; i < vm_virtio_devices(vm) && rc == 0; i++) {

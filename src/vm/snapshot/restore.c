@@ -194,10 +194,18 @@ static int create(struct vm **out, const char *path, int fd, struct snap_loaded 
 	struct vm_virtio_config *virtio = calloc(1, sizeof(*virtio));
 	if (!virtio)
 		return err_sys(e, "allocating");
-	if (l->dev && snap_devices_prepare(fd, path, l->dev, o->disk_dir, virtio, e)) {
+	if (l->dev &&
+	    (snap_devices_prepare(fd, path, l->dev, o->disk_dir, virtio, e) ||
+	     snap_devices_override_net(l->dev, virtio, o->net_overrides, o->n_net_overrides, e))) {
 		free(virtio);
 		return -1;
 	}
+	if (!l->dev && o->n_net_overrides) {
+		free(virtio);
+		return err_set(e, ERR_INPUT, "network override: the snapshot has no interfaces");
+	}
+	if (o->names)
+		*o->names = l->dev ? l->dev->names : (struct vm_device_names){0};
 	struct vm *vm;
 	int rc = create_vm(&vm, fd, l, l->dev ? virtio : NULL, o, e);
 	if (rc == 0 &&

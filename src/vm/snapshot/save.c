@@ -197,12 +197,12 @@ int snap_header_fill(struct vm *vm, struct snap_header *h, struct err *e)
 }
 
 /* The virtio devices' state and the disks' identities (and data). */
-static int put_devices(struct vm *vm, int fd, struct snap_header *h, int with_disks, uint64_t *off,
-                       struct err *e)
+static int put_devices(struct vm *vm, int fd, struct snap_header *h, int with_disks,
+                       const struct vm_device_names *names, uint64_t *off, struct err *e)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	if (snap_devices_build(vm, &buf, &len, e))
+	if (snap_devices_build(vm, names, &buf, &len, e))
 		return -1;
 	int rc = put_section(fd, h, SNAP_SEC_DEVICES, buf, len, off, e);
 	free(buf);
@@ -216,8 +216,8 @@ static int put_devices(struct vm *vm, int fd, struct snap_header *h, int with_di
 	return rc;
 }
 
-int snap_state_write(struct vm *vm, int fd, struct snap_header *h, int with_disks, uint64_t *at,
-                     struct err *e)
+int snap_state_write(struct vm *vm, int fd, struct snap_header *h, int with_disks,
+                     const struct vm_device_names *names, uint64_t *at, struct err *e)
 {
 	const struct accel_ops *ops = vm->accel->ops;
 	struct snap_config cfg;
@@ -259,7 +259,7 @@ int snap_state_write(struct vm *vm, int fd, struct snap_header *h, int with_disk
 	         ? put_section(fd, h, SNAP_SEC_CPUID, c, n * sizeof(*c), &off, e)
 	         : err_set(e, ERR_INTERNAL, "CPUID table of %zu entries", n);
 	free(c);
-	if (rc || (vm_virtio_devices(vm) && put_devices(vm, fd, h, with_disks, &off, e)))
+	if (rc || (vm_virtio_devices(vm) && put_devices(vm, fd, h, with_disks, names, &off, e)))
 		return -1;
 	*at = off;
 	return 0;
@@ -269,7 +269,7 @@ static int write_all_sections(struct vm *vm, int fd, struct snap_header *h,
                               const struct vm_snapshot_opts *o, int mem_fd, struct err *e)
 {
 	uint64_t off = SNAP_HEADER_SIZE;
-	if (snap_state_write(vm, fd, h, o->with_disks, &off, e) ||
+	if (snap_state_write(vm, fd, h, o->with_disks, o->names, &off, e) ||
 	    put_memory(fd, vm, h, off, o, mem_fd, e))
 		return -1;
 	h->header_crc = snap_header_crc(h);
