@@ -99,7 +99,16 @@ static inline void xb_u8(struct xbuf *b, uint8_t v)
 	else
 		xb_u8_slow(b, v);
 }
-void xb_u32(struct xbuf *b, uint32_t v);
+void xb_u32_slow(struct xbuf *b, uint32_t v);
+static inline void xb_u32(struct xbuf *b, uint32_t v)
+{
+	if (b->n + 4 <= b->cap) {
+		__builtin_memcpy(b->p + b->n, &v, 4);
+		b->n += 4;
+	} else {
+		xb_u32_slow(b, v);
+	}
+}
 void xb_u64(struct xbuf *b, uint64_t v);
 
 /* Register-register form: reg in ModRM.reg (or a /digit), rm in ModRM.rm.
