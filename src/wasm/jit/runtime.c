@@ -349,11 +349,17 @@ struct jshare {
 /* Room for the machine code of all functions (about three to five times
  * their bytes): given at once, the buffer is not copied as it grows (it
  * still grows if that was too little). Untouched, the room costs nothing. */
-static void presize(struct xbuf *b, const struct capsa_wasm_module *m)
+static uint64_t code_room(const struct capsa_wasm_module *m)
 {
 	uint64_t n = 4096;
 	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++)
 		n += 5ull * m->code[i].body_len;
+	return n;
+}
+
+static void presize(struct xbuf *b, const struct capsa_wasm_module *m)
+{
+	uint64_t n = code_room(m);
 	uint8_t *p = n <= b->cap || n > (1ull << 30) ? NULL : realloc(b->p, n);
 	if (p) {
 		b->p = p;
@@ -569,6 +575,36 @@ static void dump_code(const struct capsa_wasm_module *m, const struct xbuf *b,
 	fclose(f);
 }
 
+/* The compiler writes the module's code straight into its mapping
+ * (read+write, made read+execute when done): room for about five bytes of
+ * code per body byte, its pages faulted in at once rather than one fault
+ * per page as the code grows. Returns the room (b then writes there, up to
+ * it), or 0 when it could not be mapped (b grows on the heap). */
+static size_t map_room(struct xbuf *b, const struct capsa_wasm_module *m)
+{
+	uint64_t n = 64u << 10;
+	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++)
+		n += 8ull * m->code[i].body_len + 64;
+	n = (n + 4095) & ~4095ull;
+	if (n > (1ull << 30))
+		return 0;
+	void *p = mmap(NULL, (size_t)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	*b = (struct xbuf){.p = p, .cap = (size_t)n, .fixed = 1};
+	return (size_t)n;
+}
+
+/* Undoes map_room (room 0: nothing to undo); b is empty after. */
+static void unmap_room(struct xbuf *b, size_t room)
+{
+	if (!room)
+		return;
+	munmap(b->p, room);
+	b->p = NULL;
+	xb_free(b);
+}
+
 /* Room for one more region in js; 0 or -1. */
 static int region_room(struct jit_store *js)
 {
@@ -635,6 +671,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	uint32_t *labels = calloc(2 * (size_t)ndef + 1, sizeof(uint32_t));
 	uint8_t *compiled = calloc(ndef + 1, 1);
 	struct xbuf b = {0};
+	size_t room = 0;
 	int rc = -1;
 	if (rg)
 		rg->metered = store_metered(s, js);
@@ -643,19 +680,38 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 		goto out;
 	}
 	rg->inst = in;
-	if (compile_all(js, in, &b, rg, labels, compiled)) {
+	room = map_room(&b, m);
+	int crc = compile_all(js, in, &b, rg, labels, compiled);
+	if (crc && room) {
+		/* more code than the mapping has room for: again, in a buffer
+		 * that grows */
+		unmap_room(&b, room);
+		free(rg->sites);
+		rg->sites = NULL;
+		room = 0;
+		crc = compile_all(js, in, &b, rg, labels, compiled);
+	}
+	if (crc) {
 		err_set(e, ERR_SYSTEM, "out of memory compiling the module");
 		goto out;
 	}
 	dump_code(m, &b, labels);
 	rg->map_size = (b.n + 4095) & ~(size_t)4095;
-	void *p =
-	    mmap(NULL, rg->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = room ? b.p
+	               : mmap(NULL, rg->map_size, PROT_READ | PROT_WRITE,
+	                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
 		err_sys(e, "mapping compiled code");
 		goto out;
 	}
-	memcpy(p, b.p, b.n);
+	if (room) { /* the code is in place: the room it did not use goes */
+		if (room > rg->map_size)
+			munmap((uint8_t *)p + rg->map_size, room - rg->map_size);
+		b.p = NULL;
+		room = 0;
+	} else {
+		memcpy(p, b.p, b.n);
+	}
 	if (mprotect(p, rg->map_size, PROT_READ | PROT_EXEC)) {
 		err_sys(e, "protecting compiled code");
 		munmap(p, rg->map_size);
@@ -679,6 +735,7 @@ out:
 	free(rg);
 	free(labels);
 	free(compiled);
+	unmap_room(&b, room);
 	xb_free(&b);
 	return rc;
 }
