@@ -5,6 +5,7 @@
 #include "wasm/jit/jc.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int skip_u32(struct rd *r)
 {
@@ -155,12 +156,24 @@ static int by_weight(const void *a, const void *b)
 	return x->weight < y->weight ? 1 : x->weight > y->weight ? -1 : 0;
 }
 
+/* The weights of c's locals, all zero (kept by the compiler of the next
+ * function: jc_prepass leaves them zero); NULL out of memory. */
+static uint64_t *weights(struct jc *c)
+{
+	if (c->nlocals + 1 > c->capweights) {
+		free(c->weights);
+		c->weights = calloc(c->nlocals + 1, sizeof(uint64_t));
+		c->capweights = c->weights ? c->nlocals + 1 : 0;
+	}
+	return c->weights;
+}
+
 /* Scans the body at c->r (after the local declarations); fills c->nextra
  * and assigns registers to the locals used most. */
 int jc_prepass(struct jc *c)
 {
 	struct rd r = c->r;
-	uint64_t *w = calloc(c->nlocals + 1, sizeof(uint64_t));
+	uint64_t *w = weights(c);
 	uint8_t kinds[256];
 	uint32_t depth = 0, loops = 0;
 	if (!w)
@@ -196,23 +209,20 @@ int jc_prepass(struct jc *c)
 				w[x] += (uint64_t)1 << (3 * (loops < 6 ? loops : 6));
 		}
 		if (skip_imm_fast(&r, op)) {
-			free(w);
+			memset(w, 0, (c->nlocals + 1) * sizeof(*w));
 			return -1;
 		}
 	}
 	/* The heaviest locals get registers; the rest live in the frame. */
 	static const int gregs[] = {RBX, RBP, R12, R8, R9, R10, RDI};
-	struct cand *cd = malloc(sizeof(*cd) * 64);
+	struct cand cd[64];
 	uint32_t ncd = 0;
-	if (!cd) {
-		free(w);
-		return -1;
-	}
 	for (uint32_t i = 0; i < c->nlocals; i++) {
 		c->loc[i].reg = -1;
 		if (!w[i])
 			continue;
 		struct cand x = {i, w[i]};
+		w[i] = 0;
 		if (ncd < 64) {
 			cd[ncd++] = x;
 		} else {
@@ -240,7 +250,5 @@ int jc_prepass(struct jc *c)
 			c->busy[gregs[ng++]] = 1;
 		}
 	}
-	free(cd);
-	free(w);
 	return 0;
 }

@@ -321,8 +321,29 @@ void jit_jc_init(struct jc *c, struct capsa_wasm_instance *in, struct jit_store 
 	c->reg_labels = labels + ndef;
 }
 
+void jit_jc_reuse(struct jc *c)
+{
+	struct jc k = *c;
+	jit_jc_init(c, k.in, k.js, k.b, &k.st, k.func_labels,
+	            (uint32_t)(k.reg_labels - k.func_labels));
+	c->sites = k.sites;
+	c->nsites = k.nsites;
+	c->capsites = k.capsites;
+	c->loc = k.loc;
+	c->caploc = k.caploc;
+	c->weights = k.weights;
+	c->capweights = k.capweights;
+	c->vs = k.vs;
+	c->capvs = k.capvs;
+	c->cs = k.cs;
+	c->capcs = k.capcs;
+	c->traps = k.traps;
+	c->captraps = k.captraps;
+}
+
 void jit_jc_release(struct jc *c)
 {
+	free(c->weights);
 	free(c->loc);
 	free(c->vs);
 	free(c->cs);
@@ -367,7 +388,28 @@ static void presize(struct xbuf *b, const struct capsa_wasm_module *m)
 	}
 }
 
-static int compile_share(struct jshare *sh)
+/* A function left to the interpreter: its stub. 0 or -1. */
+static int share_stub(struct jshare *sh, uint32_t i)
+{
+	const struct capsa_wasm_module *m = sh->in->mod;
+	struct jc c;
+	memset(&c, 0, sizeof(c));
+	c.b = &sh->b;
+	c.in = sh->in;
+	c.fidx = m->nimp_funcs + i;
+	c.cur_off = m->code[i].body_off;
+	c.sites = &sh->sites;
+	c.nsites = &sh->nsites;
+	c.capsites = &sh->capsites;
+	x_bind(c.b, sh->labels[i]);
+	/* The interpreter reads every argument from the cells. */
+	jc_entry_args(&c, sh->in->funcs[m->nimp_funcs + i]->type, sh->labels[sh->ndef + i], 1);
+	jit_interp_stub(&c, sh->in->funcs[m->nimp_funcs + i]);
+	return c.fail ? -1 : 0;
+}
+
+/* The share's functions, one compiler c (ready) for all. 0 or -1. */
+static int compile_functions(struct jshare *sh, struct jc *c)
 {
 	const struct capsa_wasm_module *m = sh->in->mod;
 	struct xbuf *b = &sh->b;
@@ -379,14 +421,9 @@ static int compile_share(struct jshare *sh)
 			presize(b, m);
 		size_t start = b->n;
 		uint32_t nfix = b->nfixes, nsites = sh->nsites;
-		struct jc c;
-		jit_jc_init(&c, sh->in, sh->js, b, &sh->st, sh->labels, sh->ndef);
-		c.sites = &sh->sites;
-		c.nsites = &sh->nsites;
-		c.capsites = &sh->capsites;
+		jit_jc_reuse(c);
 		x_bind(b, sh->labels[i]);
-		int rc = jc_function(&c, i);
-		jit_jc_release(&c);
+		int rc = jc_function(c, i);
 		if (b->oom)
 			return -1;
 		sh->compiled[i] = rc == 0;
@@ -395,23 +432,22 @@ static int compile_share(struct jshare *sh)
 			b->nfixes = nfix;
 			sh->nsites = nsites;
 			sh->uncompiled++;
-			memset(&c, 0, sizeof(c));
-			c.b = b;
-			c.in = sh->in;
-			c.fidx = m->nimp_funcs + i;
-			c.cur_off = m->code[i].body_off;
-			c.sites = &sh->sites;
-			c.nsites = &sh->nsites;
-			c.capsites = &sh->capsites;
-			x_bind(b, sh->labels[i]);
-			/* The interpreter reads every argument from the cells. */
-			jc_entry_args(&c, sh->in->funcs[m->nimp_funcs + i]->type,
-			              sh->labels[sh->ndef + i], 1);
-			jit_interp_stub(&c, sh->in->funcs[m->nimp_funcs + i]);
-			if (c.fail)
+			if (share_stub(sh, i))
 				return -1;
 		}
 	}
+}
+
+static int compile_share(struct jshare *sh)
+{
+	struct jc c;
+	jit_jc_init(&c, sh->in, sh->js, &sh->b, &sh->st, sh->labels, sh->ndef);
+	c.sites = &sh->sites;
+	c.nsites = &sh->nsites;
+	c.capsites = &sh->capsites;
+	int rc = compile_functions(sh, &c);
+	jit_jc_release(&c);
+	return rc;
 }
 
 /* What the two threads share. The second may start only after the first
