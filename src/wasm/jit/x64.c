@@ -137,7 +137,7 @@ void x_rr(struct xbuf *b, int pfx, int w, uint32_t op, int reg, int rm, int byte
 	enc_end(b, tmp, s, p);
 }
 
-void x_rm(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m, int byteop)
+void x_rm_any(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m, int byteop)
 {
 	int idx = m.index == NO_INDEX ? 0 : m.index;
 	int base = m.base == RIP_BASE ? 0 : m.base;
