@@ -127,7 +127,7 @@ static void prefix_rex(struct xbuf *b, int pfx, int w, int r, int x, int bb, int
 	enc_end(b, tmp, s, put_prefix_rex(s, pfx, w, r, x, bb, force));
 }
 
-void x_rr(struct xbuf *b, int pfx, int w, uint32_t op, int reg, int rm, int byteop)
+void x_rr_any(struct xbuf *b, int pfx, int w, uint32_t op, int reg, int rm, int byteop)
 {
 	int force = byteop && ((reg >= 4 && reg < 8) || (rm >= 4 && rm < 8));
 	uint8_t tmp[XB_ROOM], *s = enc_begin(b, tmp);
