@@ -618,15 +618,20 @@ static void dump_code(const struct capsa_wasm_module *m, const struct xbuf *b,
  * it), or 0 when it could not be mapped (b grows on the heap). */
 static size_t map_room(struct xbuf *b, const struct capsa_wasm_module *m)
 {
-	uint64_t n = 64u << 10;
-	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++)
+	uint64_t n = 64u << 10, likely = 4096;
+	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++) {
 		n += 8ull * m->code[i].body_len + 64;
+		likely += 4ull * m->code[i].body_len;
+	}
 	n = (n + 4095) & ~4095ull;
 	if (n > (1ull << 30))
 		return 0;
 	void *p = mmap(NULL, (size_t)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return 0;
+	/* the pages the code will likely take, faulted in at once (older
+	 * kernels refuse: each page faults when first written) */
+	madvise(p, (size_t)((likely < n ? likely : n) + 4095) & ~(size_t)4095, MADV_POPULATE_WRITE);
 	*b = (struct xbuf){.p = p, .cap = (size_t)n, .fixed = 1};
 	return (size_t)n;
 }
