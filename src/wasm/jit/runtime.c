@@ -629,9 +629,13 @@ static size_t map_room(struct xbuf *b, const struct capsa_wasm_module *m)
 	void *p = mmap(NULL, (size_t)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return 0;
-	/* the pages the code will likely take, faulted in at once (older
-	 * kernels refuse: each page faults when first written) */
-	madvise(p, (size_t)((likely < n ? likely : n) + 4095) & ~(size_t)4095, MADV_POPULATE_WRITE);
+	/* the pages the code will likely take (up to 32 MiB), faulted in at
+	 * once (older kernels refuse: each page faults when first written) */
+	if (likely > n)
+		likely = n;
+	if (likely > (32u << 20))
+		likely = 32u << 20;
+	madvise(p, (size_t)(likely + 4095) & ~(size_t)4095, MADV_POPULATE_WRITE);
 	*b = (struct xbuf){.p = p, .cap = (size_t)n, .fixed = 1};
 	return (size_t)n;
 }
