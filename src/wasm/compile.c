@@ -1134,9 +1134,8 @@ static int setup_locals(struct cc *c, const struct wtype *ft)
 			            rd_off(&c->r));
 	}
 	/* ngroups is bounded by the body's size: each took two bytes or more. */
-	c->lruns = malloc(((size_t)ft->nparams + ngroups + 1) * sizeof(*c->lruns));
-	if (!c->lruns)
-		return err_set(c->e, ERR_SYSTEM, "out of memory");
+	if (need(c, (void **)&c->lruns, &c->caplruns, ft->nparams + ngroups + 1, sizeof(*c->lruns)))
+		return -1;
 	uint32_t first = 0, slot = 0;
 	for (uint32_t k = 0; k < ft->nparams; k++) {
 		c->lruns[c->nlruns++] = (struct lrun){first++, slot, ft->types[k]};
@@ -1172,7 +1171,7 @@ static int setup_locals(struct cc *c, const struct wtype *ft)
 
 /* One pass over a body: validation, and with emit the threaded code. */
 static int compile_func(const struct capsa_wasm_module *cm, uint32_t defidx, int emit,
-                        struct err *e)
+                        struct wvalid_keep *keep, struct err *e)
 {
 	/* Writes go to the function's own struct wcode: entry and frame sizes
 	 * when validating, the code when translating. */
@@ -1198,6 +1197,14 @@ static int compile_func(const struct capsa_wasm_module *cm, uint32_t defidx, int
 	c->any_load = -1;
 	c->last_add = -1;
 	c->work_limit = COMPILE_WORK_BASE + (uint64_t)COMPILE_WORK_PER_BYTE * wc->body_len;
+	if (keep) {
+		c->cs = keep->cs;
+		c->capcs = keep->capcs;
+		c->vs = keep->vs;
+		c->capvs = keep->capvs;
+		c->lruns = keep->lruns;
+		c->caplruns = keep->caplruns;
+	}
 
 	if (setup_locals(c, ft))
 		goto out;
@@ -1236,18 +1243,32 @@ out:
 		err_prefix(e, "function %u", funcidx);
 	for (uint32_t i = 0; i < c->ncs; i++)
 		free(c->cs[i].fixes);
-	free(c->cs);
-	free(c->vs);
 	free(c->code);
 	free(c->offs);
 	free(c->relocs);
-	free(c->lruns);
+	if (keep) {
+		*keep =
+		    (struct wvalid_keep){c->cs, c->vs, c->lruns, c->capcs, c->capvs, c->caplruns};
+	} else {
+		free(c->cs);
+		free(c->vs);
+		free(c->lruns);
+	}
 	return rc;
 }
 
-int wasm_validate_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *e)
+int wasm_validate_func(struct capsa_wasm_module *m, uint32_t defidx, struct wvalid_keep *keep,
+                       struct err *e)
 {
-	return compile_func(m, defidx, 0, e);
+	return compile_func(m, defidx, 0, keep, e);
+}
+
+void wasm_validate_done(struct wvalid_keep *keep)
+{
+	free(keep->cs);
+	free(keep->vs);
+	free(keep->lruns);
+	memset(keep, 0, sizeof(*keep));
 }
 
 int wasm_translate_func(const struct capsa_wasm_module *m, uint32_t defidx, struct err *e)
@@ -1256,7 +1277,7 @@ int wasm_translate_func(const struct capsa_wasm_module *m, uint32_t defidx, stru
 	int rc = 0;
 	pthread_mutex_lock(&w->code_lock);
 	if (!m->code[defidx].code) {
-		rc = compile_func(m, defidx, 1, e);
+		rc = compile_func(m, defidx, 1, NULL, e);
 		if (!rc)
 			w->ntranslated++;
 	}

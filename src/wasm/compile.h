@@ -56,7 +56,7 @@ struct cc {
 		uint32_t first, slot; /* index of its first local, and that local's slot */
 		uint8_t type;
 	} * lruns;
-	uint32_t nlruns;
+	uint32_t nlruns, caplruns;
 	/* The first nlmap locals directly: slot << 8 | type. */
 	uint32_t lmap[256], nlmap;
 	uint32_t nlocals, nlocal_cells;

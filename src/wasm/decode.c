@@ -547,10 +547,12 @@ static int sec_code(struct capsa_wasm_module *m, struct rd *r)
 		m->code[i].body_len = size;
 		r->p += size;
 	}
-	for (uint32_t i = 0; i < n; i++)
-		if (wasm_validate_func(m, i, r->e))
-			return -1;
-	return 0;
+	struct wvalid_keep keep = {0};
+	int rc = 0;
+	for (uint32_t i = 0; i < n && !rc; i++)
+		rc = wasm_validate_func(m, i, &keep, r->e);
+	wasm_validate_done(&keep);
+	return rc;
 }
 
 static int sec_data(struct capsa_wasm_module *m, struct rd *r)

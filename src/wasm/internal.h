@@ -168,9 +168,18 @@ struct capsa_wasm_module {
 
 /* Decoding (decode.c) and code validation/compilation (compile.c). */
 int wasm_decode(struct capsa_wasm_module *m, struct err *e);
+/* Arrays one validation leaves to the next (a module's bodies are
+ * validated one after the other): zeroed at first, freed by
+ * wasm_validate_done. */
+struct wvalid_keep {
+	void *cs, *vs, *lruns;
+	uint32_t capcs, capvs, caplruns;
+};
 /* Validates body defidx (no code emitted) and sets its entry_off,
- * nlocal_cells and frame_cells. */
-int wasm_validate_func(struct capsa_wasm_module *m, uint32_t defidx, struct err *e);
+ * nlocal_cells and frame_cells; keep (or NULL) lends it its arrays. */
+int wasm_validate_func(struct capsa_wasm_module *m, uint32_t defidx, struct wvalid_keep *keep,
+                       struct err *e);
+void wasm_validate_done(struct wvalid_keep *keep);
 /* Makes the interpreter's code of validated body defidx unless it exists;
  * safe to call from several threads. */
 int wasm_translate_func(const struct capsa_wasm_module *m, uint32_t defidx, struct err *e);

@@ -731,9 +731,13 @@ static int setup_locals(struct jc *c)
 	if (total > (1u << 21))
 		return -1;
 	c->nlocals = (uint32_t)total;
-	c->loc = malloc((total + 1) * sizeof(*c->loc));
-	if (!c->loc)
-		return -1;
+	if (total + 1 > c->caploc) {
+		struct jlocal *p = realloc(c->loc, (total + 1) * sizeof(*p));
+		if (!p)
+			return -1;
+		c->loc = p;
+		c->caploc = (uint32_t)total + 1;
+	}
 	uint32_t k = 0;
 	for (; k < c->ft->nparams; k++)
 		c->loc[k].type = c->ft->types[k];

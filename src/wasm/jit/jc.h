@@ -149,7 +149,9 @@ struct jc {
 	uint32_t *func_labels; /* per defined function: entry with the arguments in memory */
 	uint32_t *reg_labels;  /* ... and with the first ones in registers too */
 	struct jlocal *loc;
-	uint32_t nlocals;
+	uint32_t nlocals, caploc;
+	uint64_t *weights; /* prepass: per local, all zero between functions */
+	uint32_t capweights;
 	uint32_t reglocals[16], nreglocals; /* the locals kept in registers */
 	struct jv *vs;
 	uint32_t nvs, capvs, maxh;
@@ -349,6 +351,9 @@ int jc_function(struct jc *c, uint32_t defidx);
 void jit_jc_init(struct jc *c, struct capsa_wasm_instance *in, struct jit_store *js, struct xbuf *b,
                  const struct jit_stubs *st, uint32_t *labels, uint32_t ndef);
 void jit_jc_release(struct jc *c);
+/* c ready for the next function of the same buffer: its arrays (and
+ * their room) are kept, the rest starts afresh. */
+void jit_jc_reuse(struct jc *c);
 /* A function left to the interpreter, callable like a compiled one. */
 void jit_interp_stub(struct jc *c, struct capsa_wasm_func *f);
 void jit_stubs_emit(struct xbuf *b, struct jit_stubs *st, uint32_t *tramp, uint32_t *unwind);

@@ -5,6 +5,7 @@
 #include "wasm/jit/jc.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int skip_u32(struct rd *r)
 {
@@ -155,19 +156,56 @@ static int by_weight(const void *a, const void *b)
 	return x->weight < y->weight ? 1 : x->weight > y->weight ? -1 : 0;
 }
 
+/* The most common instructions, which the scan takes in one step: no
+ * immediate, one LEB128 number, a local's index, a memory access. */
+enum { S_OTHER, S_NONE, S_LEB, S_LOCAL, S_MEM };
+static const uint8_t scan_kind[256] = {
+    [0x01] = S_NONE,         [0x1a] = S_NONE, [0x1b] = S_NONE, [0x45 ... 0xc4] = S_NONE,
+    [0x0c] = S_LEB,          [0x0d] = S_LEB,  [0x10] = S_LEB,  [0x23] = S_LEB,
+    [0x24] = S_LEB,          [0x41] = S_LEB,  [0x42] = S_LEB,  [0x20 ... 0x22] = S_LOCAL,
+    [0x28 ... 0x3e] = S_MEM,
+};
+
+/* The weights of c's locals, all zero (kept by the compiler of the next
+ * function: jc_prepass leaves them zero); NULL out of memory. */
+static uint64_t *weights(struct jc *c)
+{
+	if (c->nlocals + 1 > c->capweights) {
+		free(c->weights);
+		c->weights = calloc(c->nlocals + 1, sizeof(uint64_t));
+		c->capweights = c->weights ? c->nlocals + 1 : 0;
+	}
+	return c->weights;
+}
+
 /* Scans the body at c->r (after the local declarations); fills c->nextra
  * and assigns registers to the locals used most. */
 int jc_prepass(struct jc *c)
 {
 	struct rd r = c->r;
-	uint64_t *w = calloc(c->nlocals + 1, sizeof(uint64_t));
+	uint64_t *w = weights(c);
 	uint8_t kinds[256];
 	uint32_t depth = 0, loops = 0;
+	int bad = 0;
 	if (!w)
 		return -1;
 	c->nextra = 0;
-	while (rd_left(&r)) {
+	while (!bad && rd_left(&r)) {
 		uint8_t op = *r.p++;
+		uint8_t k = scan_kind[op];
+		if (k == S_NONE)
+			continue;
+		if (k == S_LOCAL && rd_left(&r) && *r.p < 0x80) { /* an index below 128 */
+			uint32_t x = *r.p++;
+			if (x < c->nlocals)
+				w[x] += (uint64_t)1 << (3 * (loops < 6 ? loops : 6));
+			continue;
+		}
+		if (k == S_LEB || k == S_MEM) {
+			c->uses_mem |= k == S_MEM;
+			bad = skip_leb(&r) || (k == S_MEM && skip_leb(&r));
+			continue;
+		}
 		if (op == 0x02 || op == 0x03 || op == 0x04) {
 			if (op == 0x04 && rd_left(&r) && *r.p != 0x40 &&
 			    !(*r.p >= 0x6f && *r.p <= 0x7f)) {
@@ -195,24 +233,22 @@ int jc_prepass(struct jc *c)
 			if (!rd_u32(&t, &x) && x < c->nlocals)
 				w[x] += (uint64_t)1 << (3 * (loops < 6 ? loops : 6));
 		}
-		if (skip_imm_fast(&r, op)) {
-			free(w);
-			return -1;
-		}
+		bad = skip_imm_fast(&r, op);
+	}
+	if (bad) {
+		memset(w, 0, (c->nlocals + 1) * sizeof(*w));
+		return -1;
 	}
 	/* The heaviest locals get registers; the rest live in the frame. */
 	static const int gregs[] = {RBX, RBP, R12, R8, R9, R10, RDI};
-	struct cand *cd = malloc(sizeof(*cd) * 64);
+	struct cand cd[64];
 	uint32_t ncd = 0;
-	if (!cd) {
-		free(w);
-		return -1;
-	}
 	for (uint32_t i = 0; i < c->nlocals; i++) {
 		c->loc[i].reg = -1;
 		if (!w[i])
 			continue;
 		struct cand x = {i, w[i]};
+		w[i] = 0;
 		if (ncd < 64) {
 			cd[ncd++] = x;
 		} else {
@@ -240,7 +276,5 @@ int jc_prepass(struct jc *c)
 			c->busy[gregs[ng++]] = 1;
 		}
 	}
-	free(cd);
-	free(w);
 	return 0;
 }

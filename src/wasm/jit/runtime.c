@@ -321,8 +321,29 @@ void jit_jc_init(struct jc *c, struct capsa_wasm_instance *in, struct jit_store 
 	c->reg_labels = labels + ndef;
 }
 
+void jit_jc_reuse(struct jc *c)
+{
+	struct jc k = *c;
+	jit_jc_init(c, k.in, k.js, k.b, &k.st, k.func_labels,
+	            (uint32_t)(k.reg_labels - k.func_labels));
+	c->sites = k.sites;
+	c->nsites = k.nsites;
+	c->capsites = k.capsites;
+	c->loc = k.loc;
+	c->caploc = k.caploc;
+	c->weights = k.weights;
+	c->capweights = k.capweights;
+	c->vs = k.vs;
+	c->capvs = k.capvs;
+	c->cs = k.cs;
+	c->capcs = k.capcs;
+	c->traps = k.traps;
+	c->captraps = k.captraps;
+}
+
 void jit_jc_release(struct jc *c)
 {
+	free(c->weights);
 	free(c->loc);
 	free(c->vs);
 	free(c->cs);
@@ -349,11 +370,17 @@ struct jshare {
 /* Room for the machine code of all functions (about three to five times
  * their bytes): given at once, the buffer is not copied as it grows (it
  * still grows if that was too little). Untouched, the room costs nothing. */
-static void presize(struct xbuf *b, const struct capsa_wasm_module *m)
+static uint64_t code_room(const struct capsa_wasm_module *m)
 {
 	uint64_t n = 4096;
 	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++)
 		n += 5ull * m->code[i].body_len;
+	return n;
+}
+
+static void presize(struct xbuf *b, const struct capsa_wasm_module *m)
+{
+	uint64_t n = code_room(m);
 	uint8_t *p = n <= b->cap || n > (1ull << 30) ? NULL : realloc(b->p, n);
 	if (p) {
 		b->p = p;
@@ -361,7 +388,28 @@ static void presize(struct xbuf *b, const struct capsa_wasm_module *m)
 	}
 }
 
-static int compile_share(struct jshare *sh)
+/* A function left to the interpreter: its stub. 0 or -1. */
+static int share_stub(struct jshare *sh, uint32_t i)
+{
+	const struct capsa_wasm_module *m = sh->in->mod;
+	struct jc c;
+	memset(&c, 0, sizeof(c));
+	c.b = &sh->b;
+	c.in = sh->in;
+	c.fidx = m->nimp_funcs + i;
+	c.cur_off = m->code[i].body_off;
+	c.sites = &sh->sites;
+	c.nsites = &sh->nsites;
+	c.capsites = &sh->capsites;
+	x_bind(c.b, sh->labels[i]);
+	/* The interpreter reads every argument from the cells. */
+	jc_entry_args(&c, sh->in->funcs[m->nimp_funcs + i]->type, sh->labels[sh->ndef + i], 1);
+	jit_interp_stub(&c, sh->in->funcs[m->nimp_funcs + i]);
+	return c.fail ? -1 : 0;
+}
+
+/* The share's functions, one compiler c (ready) for all. 0 or -1. */
+static int compile_functions(struct jshare *sh, struct jc *c)
 {
 	const struct capsa_wasm_module *m = sh->in->mod;
 	struct xbuf *b = &sh->b;
@@ -373,14 +421,9 @@ static int compile_share(struct jshare *sh)
 			presize(b, m);
 		size_t start = b->n;
 		uint32_t nfix = b->nfixes, nsites = sh->nsites;
-		struct jc c;
-		jit_jc_init(&c, sh->in, sh->js, b, &sh->st, sh->labels, sh->ndef);
-		c.sites = &sh->sites;
-		c.nsites = &sh->nsites;
-		c.capsites = &sh->capsites;
+		jit_jc_reuse(c);
 		x_bind(b, sh->labels[i]);
-		int rc = jc_function(&c, i);
-		jit_jc_release(&c);
+		int rc = jc_function(c, i);
 		if (b->oom)
 			return -1;
 		sh->compiled[i] = rc == 0;
@@ -389,23 +432,22 @@ static int compile_share(struct jshare *sh)
 			b->nfixes = nfix;
 			sh->nsites = nsites;
 			sh->uncompiled++;
-			memset(&c, 0, sizeof(c));
-			c.b = b;
-			c.in = sh->in;
-			c.fidx = m->nimp_funcs + i;
-			c.cur_off = m->code[i].body_off;
-			c.sites = &sh->sites;
-			c.nsites = &sh->nsites;
-			c.capsites = &sh->capsites;
-			x_bind(b, sh->labels[i]);
-			/* The interpreter reads every argument from the cells. */
-			jc_entry_args(&c, sh->in->funcs[m->nimp_funcs + i]->type,
-			              sh->labels[sh->ndef + i], 1);
-			jit_interp_stub(&c, sh->in->funcs[m->nimp_funcs + i]);
-			if (c.fail)
+			if (share_stub(sh, i))
 				return -1;
 		}
 	}
+}
+
+static int compile_share(struct jshare *sh)
+{
+	struct jc c;
+	jit_jc_init(&c, sh->in, sh->js, &sh->b, &sh->st, sh->labels, sh->ndef);
+	c.sites = &sh->sites;
+	c.nsites = &sh->nsites;
+	c.capsites = &sh->capsites;
+	int rc = compile_functions(sh, &c);
+	jit_jc_release(&c);
+	return rc;
 }
 
 /* What the two threads share. The second may start only after the first
@@ -569,6 +611,45 @@ static void dump_code(const struct capsa_wasm_module *m, const struct xbuf *b,
 	fclose(f);
 }
 
+/* The compiler writes the module's code straight into its mapping
+ * (read+write, made read+execute when done): room for about five bytes of
+ * code per body byte, its pages faulted in at once rather than one fault
+ * per page as the code grows. Returns the room (b then writes there, up to
+ * it), or 0 when it could not be mapped (b grows on the heap). */
+static size_t map_room(struct xbuf *b, const struct capsa_wasm_module *m)
+{
+	uint64_t n = 64u << 10, likely = 4096;
+	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++) {
+		n += 8ull * m->code[i].body_len + 64;
+		likely += 4ull * m->code[i].body_len;
+	}
+	n = (n + 4095) & ~4095ull;
+	if (n > (1ull << 30))
+		return 0;
+	void *p = mmap(NULL, (size_t)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	/* the pages the code will likely take (up to 32 MiB), faulted in at
+	 * once (older kernels refuse: each page faults when first written) */
+	if (likely > n)
+		likely = n;
+	if (likely > (32u << 20))
+		likely = 32u << 20;
+	madvise(p, (size_t)(likely + 4095) & ~(size_t)4095, MADV_POPULATE_WRITE);
+	*b = (struct xbuf){.p = p, .cap = (size_t)n, .fixed = 1};
+	return (size_t)n;
+}
+
+/* Undoes map_room (room 0: nothing to undo); b is empty after. */
+static void unmap_room(struct xbuf *b, size_t room)
+{
+	if (!room)
+		return;
+	munmap(b->p, room);
+	b->p = NULL;
+	xb_free(b);
+}
+
 /* Room for one more region in js; 0 or -1. */
 static int region_room(struct jit_store *js)
 {
@@ -635,6 +716,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	uint32_t *labels = calloc(2 * (size_t)ndef + 1, sizeof(uint32_t));
 	uint8_t *compiled = calloc(ndef + 1, 1);
 	struct xbuf b = {0};
+	size_t room = 0;
 	int rc = -1;
 	if (rg)
 		rg->metered = store_metered(s, js);
@@ -643,19 +725,38 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 		goto out;
 	}
 	rg->inst = in;
-	if (compile_all(js, in, &b, rg, labels, compiled)) {
+	room = map_room(&b, m);
+	int crc = compile_all(js, in, &b, rg, labels, compiled);
+	if (crc && room) {
+		/* more code than the mapping has room for: again, in a buffer
+		 * that grows */
+		unmap_room(&b, room);
+		free(rg->sites);
+		rg->sites = NULL;
+		room = 0;
+		crc = compile_all(js, in, &b, rg, labels, compiled);
+	}
+	if (crc) {
 		err_set(e, ERR_SYSTEM, "out of memory compiling the module");
 		goto out;
 	}
 	dump_code(m, &b, labels);
 	rg->map_size = (b.n + 4095) & ~(size_t)4095;
-	void *p =
-	    mmap(NULL, rg->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = room ? b.p
+	               : mmap(NULL, rg->map_size, PROT_READ | PROT_WRITE,
+	                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
 		err_sys(e, "mapping compiled code");
 		goto out;
 	}
-	memcpy(p, b.p, b.n);
+	if (room) { /* the code is in place: the room it did not use goes */
+		if (room > rg->map_size)
+			munmap((uint8_t *)p + rg->map_size, room - rg->map_size);
+		b.p = NULL;
+		room = 0;
+	} else {
+		memcpy(p, b.p, b.n);
+	}
 	if (mprotect(p, rg->map_size, PROT_READ | PROT_EXEC)) {
 		err_sys(e, "protecting compiled code");
 		munmap(p, rg->map_size);
@@ -679,6 +780,7 @@ out:
 	free(rg);
 	free(labels);
 	free(compiled);
+	unmap_room(&b, room);
 	xb_free(&b);
 	return rc;
 }

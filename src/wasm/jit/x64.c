@@ -56,7 +56,7 @@ void xb_u8_slow(struct xbuf *b, uint8_t v)
 		b->p[b->n++] = v;
 }
 
-void xb_u32(struct xbuf *b, uint32_t v)
+void xb_u32_slow(struct xbuf *b, uint32_t v)
 {
 	if (!reserve(b, 4)) {
 		memcpy(b->p + b->n, &v, 4);
@@ -72,43 +72,82 @@ void xb_u64(struct xbuf *b, uint64_t v)
 	}
 }
 
-static void opcode(struct xbuf *b, uint32_t op)
+/* Instructions are encoded straight into the buffer when it has room for
+ * the longest one (15 bytes), else into a scratch array appended after:
+ * the bytes are the same either way. */
+#define XB_ROOM 16
+
+static inline uint8_t *enc_begin(struct xbuf *b, uint8_t *tmp)
+{
+	return b->n + XB_ROOM <= b->cap ? b->p + b->n : tmp;
+}
+
+static inline void enc_end(struct xbuf *b, const uint8_t *tmp, const uint8_t *start,
+                           const uint8_t *end)
+{
+	size_t n = (size_t)(end - start);
+	if (start != tmp) {
+		b->n += n;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		xb_u8(b, tmp[i]);
+}
+
+static inline uint8_t *put_opcode(uint8_t *p, uint32_t op)
 {
 	if (op > 0xffff)
-		xb_u8(b, (uint8_t)(op >> 16));
+		*p++ = (uint8_t)(op >> 16);
 	if (op > 0xff)
-		xb_u8(b, (uint8_t)(op >> 8));
-	xb_u8(b, (uint8_t)op);
+		*p++ = (uint8_t)(op >> 8);
+	*p++ = (uint8_t)op;
+	return p;
+}
+
+static inline uint8_t *put_prefix_rex(uint8_t *p, int pfx, int w, int r, int x, int bb, int force)
+{
+	if (pfx)
+		*p++ = (uint8_t)pfx;
+	uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | ((r >> 3) & 1) << 2 | ((x >> 3) & 1) << 1 |
+	                        ((bb >> 3) & 1));
+	if (rex != 0x40 || force)
+		*p++ = rex;
+	return p;
+}
+
+static inline uint8_t *put_u32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+	return p + 4;
 }
 
 static void prefix_rex(struct xbuf *b, int pfx, int w, int r, int x, int bb, int force)
 {
-	if (pfx)
-		xb_u8(b, (uint8_t)pfx);
-	uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | ((r >> 3) & 1) << 2 | ((x >> 3) & 1) << 1 |
-	                        ((bb >> 3) & 1));
-	if (rex != 0x40 || force)
-		xb_u8(b, rex);
+	uint8_t tmp[XB_ROOM], *s = enc_begin(b, tmp);
+	enc_end(b, tmp, s, put_prefix_rex(s, pfx, w, r, x, bb, force));
 }
 
-void x_rr(struct xbuf *b, int pfx, int w, uint32_t op, int reg, int rm, int byteop)
+void x_rr_any(struct xbuf *b, int pfx, int w, uint32_t op, int reg, int rm, int byteop)
 {
 	int force = byteop && ((reg >= 4 && reg < 8) || (rm >= 4 && rm < 8));
-	prefix_rex(b, pfx, w, reg, 0, rm, force);
-	opcode(b, op);
-	xb_u8(b, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+	uint8_t tmp[XB_ROOM], *s = enc_begin(b, tmp);
+	uint8_t *p = put_prefix_rex(s, pfx, w, reg, 0, rm, force);
+	p = put_opcode(p, op);
+	*p++ = (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7));
+	enc_end(b, tmp, s, p);
 }
 
-void x_rm(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m, int byteop)
+void x_rm_any(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m, int byteop)
 {
 	int idx = m.index == NO_INDEX ? 0 : m.index;
 	int base = m.base == RIP_BASE ? 0 : m.base;
-	prefix_rex(b, pfx, w, reg, idx, base, byteop && reg >= 4 && reg < 8);
-	opcode(b, op);
+	uint8_t tmp[XB_ROOM], *s = enc_begin(b, tmp);
+	uint8_t *p = put_prefix_rex(s, pfx, w, reg, idx, base, byteop && reg >= 4 && reg < 8);
+	p = put_opcode(p, op);
 	int r = (reg & 7) << 3;
 	if (m.base == RIP_BASE) {
-		xb_u8(b, (uint8_t)(r | 5));
-		xb_u32(b, (uint32_t)m.disp);
+		*p++ = (uint8_t)(r | 5);
+		enc_end(b, tmp, s, put_u32(p, (uint32_t)m.disp));
 		return;
 	}
 	int mod = m.late                               ? 2
@@ -117,22 +156,23 @@ void x_rm(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m, int
 	                                               : 2;
 	if (m.index != NO_INDEX || (base & 7) == RSP) {
 		int ss = m.scale == 8 ? 3 : m.scale == 4 ? 2 : m.scale == 2 ? 1 : 0;
-		xb_u8(b, (uint8_t)(mod << 6 | r | 4));
-		xb_u8(b,
-		      (uint8_t)(ss << 6 | (m.index == NO_INDEX ? 4 : (idx & 7)) << 3 | (base & 7)));
+		*p++ = (uint8_t)(mod << 6 | r | 4);
+		*p++ = (uint8_t)(ss << 6 | (m.index == NO_INDEX ? 4 : (idx & 7)) << 3 | (base & 7));
 	} else {
-		xb_u8(b, (uint8_t)(mod << 6 | r | (base & 7)));
+		*p++ = (uint8_t)(mod << 6 | r | (base & 7));
 	}
+	size_t disp_at = b->n + (size_t)(p - s);
+	if (mod == 1)
+		*p++ = (uint8_t)(int8_t)m.disp;
+	else if (mod == 2)
+		p = put_u32(p, (uint32_t)m.disp);
+	enc_end(b, tmp, s, p);
 	if (m.late) {
 		if (grow((void **)&b->lates, &b->caplates, b->nlates, sizeof(uint32_t)))
 			b->oom = 1;
 		else
-			b->lates[b->nlates++] = (uint32_t)b->n;
+			b->lates[b->nlates++] = (uint32_t)disp_at;
 	}
-	if (mod == 1)
-		xb_u8(b, (uint8_t)(int8_t)m.disp);
-	else if (mod == 2)
-		xb_u32(b, (uint32_t)m.disp);
 }
 
 void x_mov_rr(struct xbuf *b, int w, int dst, int src)
@@ -143,18 +183,23 @@ void x_mov_rr(struct xbuf *b, int w, int dst, int src)
 
 void x_mov_ri(struct xbuf *b, int w, int dst, uint64_t v)
 {
+	uint8_t tmp[XB_ROOM], *s = enc_begin(b, tmp), *p;
 	if (!w || v <= 0xffffffffu) {
-		prefix_rex(b, 0, 0, 0, 0, dst, 0);
-		xb_u8(b, (uint8_t)(0xb8 + (dst & 7)));
-		xb_u32(b, (uint32_t)v);
+		p = put_prefix_rex(s, 0, 0, 0, 0, dst, 0);
+		*p++ = (uint8_t)(0xb8 + (dst & 7));
+		p = put_u32(p, (uint32_t)v);
 	} else if ((int64_t)v == (int32_t)v) {
-		x_rr(b, 0, 1, 0xc7, 0, dst, 0);
-		xb_u32(b, (uint32_t)v);
+		p = put_prefix_rex(s, 0, 1, 0, 0, dst, 0);
+		*p++ = 0xc7;
+		*p++ = (uint8_t)(0xc0 | (dst & 7));
+		p = put_u32(p, (uint32_t)v);
 	} else {
-		prefix_rex(b, 0, 1, 0, 0, dst, 0);
-		xb_u8(b, (uint8_t)(0xb8 + (dst & 7)));
-		xb_u64(b, v);
+		p = put_prefix_rex(s, 0, 1, 0, 0, dst, 0);
+		*p++ = (uint8_t)(0xb8 + (dst & 7));
+		memcpy(p, &v, 8);
+		p += 8;
 	}
+	enc_end(b, tmp, s, p);
 }
 
 void x_load(struct xbuf *b, int w, int dst, struct xm m)

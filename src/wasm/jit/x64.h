@@ -99,14 +99,70 @@ static inline void xb_u8(struct xbuf *b, uint8_t v)
 	else
 		xb_u8_slow(b, v);
 }
-void xb_u32(struct xbuf *b, uint32_t v);
+void xb_u32_slow(struct xbuf *b, uint32_t v);
+static inline void xb_u32(struct xbuf *b, uint32_t v)
+{
+	if (b->n + 4 <= b->cap) {
+		__builtin_memcpy(b->p + b->n, &v, 4);
+		b->n += 4;
+	} else {
+		xb_u32_slow(b, v);
+	}
+}
 void xb_u64(struct xbuf *b, uint64_t v);
 
 /* Register-register form: reg in ModRM.reg (or a /digit), rm in ModRM.rm.
  * pfx is 0 or a mandatory prefix (0x66, 0xf2, 0xf3); byteop forces a REX
  * so that registers 4-7 mean SPL..DIL. */
-void x_rr(struct xbuf *b, int pfx, int w, uint32_t op, int reg, int rm, int byteop);
-void x_rm(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m, int byteop);
+void x_rr_any(struct xbuf *b, int pfx, int w, uint32_t op, int reg, int rm, int byteop);
+static inline void x_rr(struct xbuf *b, int pfx, int w, uint32_t op, int reg, int rm, int byteop)
+{
+	if (pfx || op > 0xff || byteop || b->n + 16 > b->cap) {
+		x_rr_any(b, pfx, w, op, reg, rm, byteop);
+		return;
+	}
+	uint8_t *p = b->p + b->n;
+	uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | ((reg >> 3) & 1) << 2 | ((rm >> 3) & 1));
+	if (rex != 0x40)
+		*p++ = rex;
+	*p++ = (uint8_t)op;
+	*p++ = (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7));
+	b->n = (size_t)(p - b->p);
+}
+void x_rm_any(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m, int byteop);
+/* The common form inline: a one- or two-byte opcode on [base + disp] (most
+ * are loads and stores of frame slots). */
+static inline void x_rm(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m,
+                        int byteop)
+{
+	if (op > 0xffff || byteop || m.index != NO_INDEX || m.base < 0 || m.late ||
+	    b->n + 16 > b->cap) {
+		x_rm_any(b, pfx, w, op, reg, m, byteop);
+		return;
+	}
+	uint8_t *p = b->p + b->n;
+	if (pfx)
+		*p++ = (uint8_t)pfx;
+	uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | ((reg >> 3) & 1) << 2 | ((m.base >> 3) & 1));
+	if (rex != 0x40)
+		*p++ = rex;
+	if (op > 0xff)
+		*p++ = (uint8_t)(op >> 8);
+	*p++ = (uint8_t)op;
+	int r = (reg & 7) << 3, base = m.base & 7;
+	int mod = m.disp == 0 && base != RBP ? 0 : m.disp >= -128 && m.disp <= 127 ? 1 : 2;
+	*p++ = (uint8_t)(mod << 6 | r | base);
+	if (base == RSP)
+		*p++ = 0x24; /* SIB: no index, the base */
+	if (mod == 1) {
+		*p++ = (uint8_t)(int8_t)m.disp;
+	} else if (mod == 2) {
+		uint32_t d = (uint32_t)m.disp;
+		__builtin_memcpy(p, &d, 4);
+		p += 4;
+	}
+	b->n = (size_t)(p - b->p);
+}
 
 void x_mov_rr(struct xbuf *b, int w, int dst, int src);
 void x_mov_ri(struct xbuf *b, int w, int dst, uint64_t v); /* flags untouched */
