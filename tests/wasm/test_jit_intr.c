@@ -120,6 +120,11 @@ static const char *wat =
     "    (loop $l local.get 2 i32.const 1 i32.add local.set 2\n"
     "      local.get 1 i32.const 2 i32.add local.tee 1 local.get 3 i32.ne br_if $l)\n"
     "    local.get 2)\n"
+    "  (func (export \"c_ne4\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    i32.const 100 local.set 1\n"
+    "    (loop $l local.get 2 i32.const 1 i32.add local.set 2\n"
+    "      local.get 1 i32.const 4 i32.sub local.tee 1 local.get 0 i32.ne br_if $l)\n"
+    "    local.get 2)\n"
     "  (func (export \"c_wrongsign\") (param $a i32) (result i32) (local i32 i32 i32)\n"
     "    i32.const -1 local.set 3 local.get 0 local.set 1\n"
     "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
@@ -400,6 +405,7 @@ static void test_fuel_exact(void **state)
 	                                      "c_ne2", "c_boundw", "c_brout"};
 	for (size_t i = 0; i < sizeof(counted) / sizeof(counted[0]); i++)
 		fuel_exact(c, counted[i], 30, 15);
+	fuel_exact(c, "c_ne4", 0, 15);
 	/* Only the instance compiled without checks went to the interpreter. */
 	assert_null(fn(&c[1], "mixed")->code);
 	assert_non_null(fn(&c[2], "mixed")->code);
@@ -440,7 +446,8 @@ static void fuel_same(struct ctx *c, const char *name, int32_t a, int64_t upto)
 /* Counted loops that trap in their body (an access beyond memory, caught
  * by the guard region or by an explicit check, a division by zero) leave
  * the interpreter's fuel; loops that would wrap around near INT32_MAX or
- * UINT32_MAX, or whose step is 0, stop at its points; budgets across the
+ * UINT32_MAX, whose step is 0 or, with ne, does not divide the distance
+ * to the bound, stop at its points; budgets across the
  * slices in which fuel is taken from the store. */
 static void fuel_traps(int no_guard)
 {
@@ -459,6 +466,7 @@ static void fuel_traps(int no_guard)
 		fuel_same(c, trapping[i], 30, 40);
 	}
 	fuel_same(c, "c_zero", 5, 60);
+	fuel_same(c, "c_ne4", 2, 60); /* the step does not divide the distance */
 	fuel_same(c, "c_wraps", 0, 60);
 	fuel_same(c, "c_wrapu", 0, 60);
 	static const int64_t big[] = {16383, 16384, 16385, 16386, 32769,

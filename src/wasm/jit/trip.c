@@ -26,8 +26,8 @@
  * Arithmetic. Every compare is brought to an unsigned "less than" by a
  * transform T of 32-bit values: T(x) = x (lt_u, le_u), x ^ 0x80000000
  * (lt_s, le_s), ~x (gt_u, ge_u), x ^ 0x7fffffff (gt_s, ge_s); for ne
- * (and j != 0) T(x) = x when the step is +1 and ~x when it is -1, other
- * steps are not taken. Each T is its own inverse, keeps the order the
+ * (and j != 0) T(x) = x when the step is a power of two and ~x when it
+ * is minus one, other steps are not taken. Each T is its own inverse, keeps the order the
  * compare asks for (a <s b <=> T(a) <u T(b) for the sign flip; a >u b <=>
  * ~a <u ~b; a >s b <=> (a ^ 0x7fffffff) <u (b ^ 0x7fffffff)), and moves
  * additions over: T(x + s) = T(x) + s for x and x ^ 0x80000000, T(x) - s
@@ -35,9 +35,9 @@
  * increment, a 32-bit value) and J_k = T(j0) + k*d computed without
  * wrapping (j0: j at the loop's entry), the loop's condition after k
  * iterations is J_k < B, where B = T(n) for lt/gt, T(n) + 1 (a 64-bit
- * value, up to 2^32) for le/ge, and for ne: T(n) when T(j0) < T(n) (then
- * J_k, stepping by 1, reaches T(n) exactly where j reaches n), else the
- * loop is not counted this time.
+ * value, up to 2^32) for le/ge, and for ne: T(n) when T(j0) < T(n) and d
+ * divides T(n) - T(j0) (then J_k reaches T(n) exactly where j reaches n,
+ * and is below it before), else the loop is not counted this time.
  *
  * The clamped bound: with R = min(r13, 2^31 - 1) back edges allowed,
  * n' = min(T(j0) + R*d + 1, B) (64-bit: R*d < 2^63). The loop compares
@@ -125,12 +125,17 @@ static int pick_transform(struct jtrip *t)
 	case 0x47: /* ne */
 		if (t->step_local)
 			return -1;
-		uint32_t add = t->neg ? 0u - t->step : t->step;
-		if (add != 1 && add != 0xffffffffu)
-			return -1;
-		t->tk = add == 1 ? TK_ID : TK_NOT;
-		t->neg ^= add != 1;
-		return 0;
+		uint32_t add = t->neg ? 0u - t->step : t->step, back = 0u - add;
+		if (add && add < 0x80000000u && !(add & (add - 1))) {
+			t->tk = TK_ID;
+			return 0;
+		}
+		if (back && back < 0x80000000u && !(back & (back - 1))) {
+			t->tk = TK_NOT;
+			t->neg ^= 1;
+			return 0;
+		}
+		return -1;
 	default:
 		return -1;
 	}
@@ -303,8 +308,14 @@ static struct xm tcell(const struct jc *c, uint32_t k)
 #define C_D  1 /* d */
 #define C_N  2 /* T^-1(n'): what the loop compares j with */
 
+/* dst = a local's value or a constant, zero-extended (a 32-bit move: the
+ * 64-bit arithmetic below reads the whole register). */
 static void load_src(struct jc *c, int local, uint32_t v, int dst)
 {
+	if (local && c->loc[v].reg >= 0) {
+		x_mov_rr(c->b, 0, dst, c->loc[v].reg);
+		return;
+	}
 	struct jv jv = {local ? JV_LOCAL : JV_CONST, CAPSA_WASM_I32, 0, local ? v : 0, v};
 	jc_load(c, &jv, c->nvs, dst);
 }
@@ -349,6 +360,15 @@ static void emit_entry(struct jc *c, const struct jtrip *t)
 	if (t->cmp == 0 || t->cmp == 0x47) {
 		x_alu_rr(b, 1, OP_CMP, RDX, RAX);
 		x_jcc(b, CC_BE, fb); /* T(n) <= T(j0): j passes n only by wrapping */
+		uint32_t d = const_d(t);
+		if (d > 1) { /* d does not divide T(n) - T(j0): j skips n */
+			x_mov_rr(b, 0, R11, RDX);
+			x_alu_rr(b, 0, OP_SUB, R11, RAX);
+			x_rr(b, 0, 0, 0xf7, 0, R11, 0); /* test r11d, imm32 */
+			xb_u32(b, d - 1);
+			x_jcc(b, CC_NE, fb);
+			x_mov_ri(b, 0, R11, d);
+		}
 	}
 	/* t = T(j0) + min(r13, 2^31 - 1) * d + 1 */
 	x_mov_ri(b, 0, RAX, 0x7fffffff);
