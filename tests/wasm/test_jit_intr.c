@@ -125,6 +125,16 @@ static const char *wat =
     "    (loop $l local.get 2 i32.const 1 i32.add local.set 2\n"
     "      local.get 1 i32.const 4 i32.sub local.tee 1 local.get 0 i32.ne br_if $l)\n"
     "    local.get 2)\n"
+    "  (func (export \"c_fast\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 i32.const 3 i32.add local.tee 1 i32.const 60 i32.lt_u br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_fastne\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 i32.const 8 i32.add local.tee 1 i32.const 96 i32.ne br_if $l)\n"
+    "    local.get 2)\n"
     "  (func (export \"c_wrongsign\") (param $a i32) (result i32) (local i32 i32 i32)\n"
     "    i32.const -1 local.set 3 local.get 0 local.set 1\n"
     "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
@@ -406,6 +416,11 @@ static void test_fuel_exact(void **state)
 	for (size_t i = 0; i < sizeof(counted) / sizeof(counted[0]); i++)
 		fuel_exact(c, counted[i], 30, 15);
 	fuel_exact(c, "c_ne4", 0, 15);
+	/* constant step and bound: no clamp when the fuel covers any start */
+	fuel_exact(c, "c_fast", 0, 15);
+	fuel_exact(c, "c_fast", -2, 15); /* the first step wraps around */
+	fuel_exact(c, "c_fast", 100, 0);
+	fuel_exact(c, "c_fastne", 0, 10);
 	/* Only the instance compiled without checks went to the interpreter. */
 	assert_null(fn(&c[1], "mixed")->code);
 	assert_non_null(fn(&c[2], "mixed")->code);
@@ -467,6 +482,7 @@ static void fuel_traps(int no_guard)
 	}
 	fuel_same(c, "c_zero", 5, 60);
 	fuel_same(c, "c_ne4", 2, 60); /* the step does not divide the distance */
+	fuel_same(c, "c_fastne", 4, 60);
 	fuel_same(c, "c_wraps", 0, 60);
 	fuel_same(c, "c_wrapu", 0, 60);
 	static const int64_t big[] = {16383, 16384, 16385, 16386, 32769,

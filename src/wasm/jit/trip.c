@@ -326,6 +326,29 @@ static uint32_t const_d(const struct jtrip *t)
 	return t->step_local ? 0 : t->neg ? 0u - t->step : t->step;
 }
 
+/* A constant step and bound bound the back edges whatever j0 is: J_k =
+ * T(j0) + k*d < B needs k < B/d, so at most E = ceil(B/d) - 1 are taken.
+ * With r13 >= E (and B + d <= 2^32, so that no value wraps), n' = B lets
+ * the loop take no more edges than the fuel allows: the clamp is skipped
+ * (short loops of known length, where it would cost more than the checks
+ * it saves). After the checks of T(j0) (RDX = B). */
+static void emit_fast(struct jc *c, const struct jtrip *t)
+{
+	int le = t->cmp >= 0x4c && t->cmp <= 0x4f;
+	uint64_t bt = (uint64_t)tk_apply(t->tk, t->bound) + (uint64_t)le, d = const_d(t);
+	if (t->step_local || t->bound_local || !d || bt + d > (1ull << 32))
+		return;
+	uint64_t e = bt ? (bt + d - 1) / d - 1 : 0;
+	if (e > 65536)
+		return;
+	uint32_t clamp = x_label(c->b);
+	x_alu_ri(c->b, 1, OP_CMP, R13, (int32_t)e);
+	x_jcc(c->b, CC_B, clamp);
+	x_store_i32(c->b, 0, tcell(c, C_N), (int32_t)tk_apply(t->tk, (uint32_t)bt));
+	x_jmp(c->b, t->head);
+	x_bind(c->b, clamp);
+}
+
 /* ent: computes T(j0), d and n' into the cells (see the top). Uses RAX,
  * RDX and R11, free at the loop's entry (the stack is spilled). */
 static void emit_entry(struct jc *c, const struct jtrip *t)
@@ -336,10 +359,16 @@ static void emit_entry(struct jc *c, const struct jtrip *t)
 	load_src(c, 1, t->j, RAX);
 	emit_t(c, t->tk, RAX);
 	x_store(b, 1, tcell(c, C_J0), RAX);
-	load_src(c, t->step_local, t->step, R11);
-	if (t->neg)
-		x_rr(b, 0, 0, 0xf7, 3, R11, 0); /* neg r11d */
-	x_store(b, 1, tcell(c, C_D), R11);
+	uint32_t d = const_d(t);
+	if (t->step_local) {
+		load_src(c, 1, t->step, R11);
+		if (t->neg)
+			x_rr(b, 0, 0, 0xf7, 3, R11, 0); /* neg r11d */
+	} else {
+		x_mov_ri(b, 0, R11, d);
+	}
+	if (!d || (d & (d - 1))) /* the charges divide by it */
+		x_store(b, 1, tcell(c, C_D), R11);
 	if (t->step_local) {
 		x_alu_rr(b, 0, OP_OR, R11, R11);
 		x_jcc(b, CC_E, fb); /* d = 0 */
@@ -360,8 +389,7 @@ static void emit_entry(struct jc *c, const struct jtrip *t)
 	if (t->cmp == 0 || t->cmp == 0x47) {
 		x_alu_rr(b, 1, OP_CMP, RDX, RAX);
 		x_jcc(b, CC_BE, fb); /* T(n) <= T(j0): j passes n only by wrapping */
-		uint32_t d = const_d(t);
-		if (d > 1) { /* d does not divide T(n) - T(j0): j skips n */
+		if (d > 1) {         /* d does not divide T(n) - T(j0): j skips n */
 			x_mov_rr(b, 0, R11, RDX);
 			x_alu_rr(b, 0, OP_SUB, R11, RAX);
 			x_rr(b, 0, 0, 0xf7, 0, R11, 0); /* test r11d, imm32 */
@@ -370,6 +398,7 @@ static void emit_entry(struct jc *c, const struct jtrip *t)
 			x_mov_ri(b, 0, R11, d);
 		}
 	}
+	emit_fast(c, t);
 	/* t = T(j0) + min(r13, 2^31 - 1) * d + 1 */
 	x_mov_ri(b, 0, RAX, 0x7fffffff);
 	x_alu_rr(b, 1, OP_CMP, R13, RAX);
