@@ -328,25 +328,34 @@ static uint32_t const_d(const struct jtrip *t)
 
 /* A constant step and bound bound the back edges whatever j0 is: J_k =
  * T(j0) + k*d < B needs k < B/d, so at most E = ceil(B/d) - 1 are taken.
- * With r13 >= E (and B + d <= 2^32, so that no value wraps), n' = B lets
- * the loop take no more edges than the fuel allows: the clamp is skipped
- * (short loops of known length, where it would cost more than the checks
- * it saves). After the checks of T(j0) (RDX = B). */
+ * With r13 >= E, T(j0) < B (so that, with B + d <= 2^32, no value wraps)
+ * and for ne d dividing B - T(j0), n' = B lets the loop take no more edges
+ * than the fuel allows: the rest of the entry is skipped (short loops of
+ * known length, where it would cost more than the checks it saves). RAX
+ * holds T(j0); the rest of the entry follows. */
 static void emit_fast(struct jc *c, const struct jtrip *t)
 {
-	int le = t->cmp >= 0x4c && t->cmp <= 0x4f;
+	struct xbuf *b = c->b;
+	int le = t->cmp >= 0x4c && t->cmp <= 0x4f, ne = t->cmp == 0 || t->cmp == 0x47;
 	uint64_t bt = (uint64_t)tk_apply(t->tk, t->bound) + (uint64_t)le, d = const_d(t);
-	if (t->step_local || t->bound_local || !d || bt + d > (1ull << 32))
+	if (t->step_local || t->bound_local || !d || bt + d > (1ull << 32) || (ne && bt % d))
 		return;
 	uint64_t e = bt ? (bt + d - 1) / d - 1 : 0;
 	if (e > 65536)
 		return;
-	uint32_t clamp = x_label(c->b);
-	x_alu_ri(c->b, 1, OP_CMP, R13, (int32_t)e);
-	x_jcc(c->b, CC_B, clamp);
-	x_store_i32(c->b, 0, tcell(c, C_N), (int32_t)tk_apply(t->tk, (uint32_t)bt));
-	x_jmp(c->b, t->head);
-	x_bind(c->b, clamp);
+	uint32_t general = x_label(b);
+	x_alu_ri(b, 1, OP_CMP, R13, (int32_t)e);
+	x_jcc(b, CC_B, general);
+	x_alu_ri(b, 0, OP_CMP, RAX, (int32_t)(uint32_t)bt);
+	x_jcc(b, CC_AE, general);
+	if (ne && d > 1) {                      /* d, a power of two, divides B: and B - T(j0)? */
+		x_rr(b, 0, 0, 0xf7, 0, RAX, 0); /* test eax, imm32 */
+		xb_u32(b, (uint32_t)d - 1);
+		x_jcc(b, CC_NE, general);
+	}
+	x_store_i32(b, 0, tcell(c, C_N), (int32_t)tk_apply(t->tk, (uint32_t)bt));
+	x_jmp(b, t->head);
+	x_bind(b, general);
 }
 
 /* ent: computes T(j0), d and n' into the cells (see the top). Uses RAX,
@@ -360,6 +369,11 @@ static void emit_entry(struct jc *c, const struct jtrip *t)
 	emit_t(c, t->tk, RAX);
 	x_store(b, 1, tcell(c, C_J0), RAX);
 	uint32_t d = const_d(t);
+	if (d & (d - 1)) { /* a constant the charges divide by */
+		x_mov_ri(b, 0, R11, d);
+		x_store(b, 1, tcell(c, C_D), R11);
+	}
+	emit_fast(c, t);
 	if (t->step_local) {
 		load_src(c, 1, t->step, R11);
 		if (t->neg)
@@ -367,7 +381,7 @@ static void emit_entry(struct jc *c, const struct jtrip *t)
 	} else {
 		x_mov_ri(b, 0, R11, d);
 	}
-	if (!d || (d & (d - 1))) /* the charges divide by it */
+	if (!d) /* a local: the charges divide by it */
 		x_store(b, 1, tcell(c, C_D), R11);
 	if (t->step_local) {
 		x_alu_rr(b, 0, OP_OR, R11, R11);
@@ -398,7 +412,6 @@ static void emit_entry(struct jc *c, const struct jtrip *t)
 			x_mov_ri(b, 0, R11, d);
 		}
 	}
-	emit_fast(c, t);
 	/* t = T(j0) + min(r13, 2^31 - 1) * d + 1 */
 	x_mov_ri(b, 0, RAX, 0x7fffffff);
 	x_alu_rr(b, 1, OP_CMP, R13, RAX);
