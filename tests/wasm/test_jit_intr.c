@@ -135,6 +135,11 @@ static const char *wat =
     "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
     "      local.get 1 i32.const 8 i32.add local.tee 1 i32.const 96 i32.ne br_if $l)\n"
     "    local.get 2)\n"
+    "  (func (export \"c_param\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    i32.const 7\n"
+    "    (loop $l (param i32) (result i32) local.get 1 i32.add\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.lt_u br_if $l)\n"
+    "    local.get 2 i32.add)\n"
     "  (func (export \"c_wrongsign\") (param $a i32) (result i32) (local i32 i32 i32)\n"
     "    i32.const -1 local.set 3 local.get 0 local.set 1\n"
     "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
@@ -421,6 +426,7 @@ static void test_fuel_exact(void **state)
 	fuel_exact(c, "c_fast", -2, 15); /* the first step wraps around */
 	fuel_exact(c, "c_fast", 100, 0);
 	fuel_exact(c, "c_fastne", 0, 10);
+	fuel_exact(c, "c_param", 30, 15); /* a loop with a parameter: not counted */
 	/* Only the instance compiled without checks went to the interpreter. */
 	assert_null(fn(&c[1], "mixed")->code);
 	assert_non_null(fn(&c[2], "mixed")->code);

@@ -225,7 +225,8 @@ static void op_block(struct jc *c, uint8_t op)
 		 * running out names that branch, as in the interpreter. The
 		 * head is aligned for the instruction fetch. A counted loop
 		 * (trip.c) computes its bound first. */
-		jc_trip_loop(c, t->label);
+		if (!t->np && !t->nr)
+			jc_trip_loop(c, t->label);
 		x_align16(c->b);
 		x_bind(c->b, t->label);
 	} else if (op == 0x04) {

@@ -22,9 +22,9 @@ struct jtrip {
 	uint32_t site_lo, site_hi; /* its sites (memory accesses) */
 };
 
-/* At a loop's head (the operand stack spilled, c->r after its block
- * type), before head is bound: when the loop is counted, emits the code
- * computing its clamped bound and opens it (c->trip_open). */
+/* At the head of a loop without parameters or results (the operand stack
+ * spilled, c->r after its block type), before head is bound: when the loop is counted, emits the
+ * code computing its clamped bound and opens it (c->trip_open). */
 void jc_trip_loop(struct jc *c, uint32_t head);
 /* Whether the br_if at c->cur_off ends the open counted loop; then
  * jc_trip_branch compiles it. */
