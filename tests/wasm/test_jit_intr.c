@@ -360,6 +360,23 @@ static struct outcome run_fuel(struct ctx *c, const char *name, int32_t a, int64
 	return o;
 }
 
+/* Engine e ended name's run with budget n as the interpreter did (ref). */
+static void same_outcome(const char *name, int64_t n, int e, const struct outcome *o,
+                         const struct outcome *ref)
+{
+	if (o->t != ref->t || o->offset != ref->offset || o->fuel_left != ref->fuel_left)
+		printf("# %s fuel %lld, engine %d: %s at %lld, %lld left; interp %s at %lld, %lld "
+		       "left\n",
+		       name, (long long)n, e, capsa_wasm_trap_name(o->t), (long long)o->offset,
+		       (long long)o->fuel_left, capsa_wasm_trap_name(ref->t),
+		       (long long)ref->offset, (long long)ref->fuel_left);
+	assert_int_equal(o->t, ref->t);
+	assert_int_equal(o->result, ref->result);
+	assert_int_equal(o->func, ref->func);
+	assert_int_equal(o->offset, ref->offset);
+	assert_int_equal(o->fuel_left, ref->fuel_left);
+}
+
 /* Fuel runs out at every n up to what name(a) needs (over min_need):
  * compiled code that counts it, and compiled code without checks (run by
  * the interpreter once fuel is limited), end like the interpreter: the
@@ -376,18 +393,8 @@ static void fuel_exact(struct ctx *c, const char *name, int32_t a, int64_t min_n
 		struct outcome o[3];
 		for (int e = 0; e < 3; e++)
 			o[e] = run_fuel(&c[e], name, a, n);
-		for (int e = 1; e < 3; e++) {
-			if (o[e].t != o[0].t || o[e].offset != o[0].offset)
-				printf("# fuel %lld, engine %d: %s at %lld, interp %s at %lld\n",
-				       (long long)n, e, capsa_wasm_trap_name(o[e].t),
-				       (long long)o[e].offset, capsa_wasm_trap_name(o[0].t),
-				       (long long)o[0].offset);
-			assert_int_equal(o[e].t, o[0].t);
-			assert_int_equal(o[e].result, o[0].result);
-			assert_int_equal(o[e].func, o[0].func);
-			assert_int_equal(o[e].offset, o[0].offset);
-			assert_int_equal(o[e].fuel_left, o[0].fuel_left);
-		}
+		for (int e = 1; e < 3; e++)
+			same_outcome(name, n, e, &o[e], &o[0]);
 		ran_out += o[0].t == CAPSA_WASM_TRAP_OUT_OF_FUEL;
 	}
 	assert_int_equal(ran_out, need - 1); /* n = need is just enough */
@@ -442,19 +449,8 @@ static void fuel_same_at(struct ctx *c, const char *name, int32_t a, const int64
 		struct outcome o[3];
 		for (int e = 0; e < 3; e++)
 			o[e] = run_fuel(&c[e], name, a, ns[i]);
-		for (int e = 1; e < 3; e++) {
-			if (o[e].t != o[0].t || o[e].fuel_left != o[0].fuel_left)
-				printf("# %s fuel %lld, engine %d: %s, %lld left; interp %s, %lld "
-				       "left\n",
-				       name, (long long)ns[i], e, capsa_wasm_trap_name(o[e].t),
-				       (long long)o[e].fuel_left, capsa_wasm_trap_name(o[0].t),
-				       (long long)o[0].fuel_left);
-			assert_int_equal(o[e].t, o[0].t);
-			assert_int_equal(o[e].result, o[0].result);
-			assert_int_equal(o[e].func, o[0].func);
-			assert_int_equal(o[e].offset, o[0].offset);
-			assert_int_equal(o[e].fuel_left, o[0].fuel_left);
-		}
+		for (int e = 1; e < 3; e++)
+			same_outcome(name, ns[i], e, &o[e], &o[0]);
 	}
 }
 
