@@ -929,11 +929,11 @@ static int compile_pass(struct jc *c, uint32_t defidx)
 		return -1;
 	c->ntrips = 0;
 	c->trip_open = 0;
-	c->trip_cell = c->nextra;
-	/* the cells of counted loops, in a function that may have a loop (a
-	 * byte 0x03 anywhere) */
-	if (c->st.metered && memchr(m->bytes + wc->body_off, 0x03, wc->body_len))
+	c->trip_cell = UINT32_MAX;
+	if (c->st.metered && jc_trip_wanted(c)) { /* the cells of counted loops */
+		c->trip_cell = c->nextra;
 		c->nextra += 3;
+	}
 	c->work_limit = (1ull << 26) + 64ull * wc->body_len;
 	c->cur_off = (uint32_t)(c->r.p - m->bytes);
 	struct jctl *t = push_ctl(c, CK_FUNC);

@@ -266,14 +266,15 @@ static int writes_vars(const struct jc *c, const uint8_t *p, const uint8_t *tail
 	return 0;
 }
 
-/* The loop starting at c->r.p, when counted. */
-static int scan(const struct jc *c, struct jtrip *t)
+/* The loop whose body starts at p, when counted. */
+static int scan(const struct jc *c, const uint8_t *p, struct jtrip *t)
 {
 	struct rd r = c->r;
+	r.p = p;
 	uint32_t depth = 0;
 	while (rd_left(&r)) {
 		if (!depth && match_tail(c, r.p, t))
-			return !writes_vars(c, c->r.p, r.p, t);
+			return !writes_vars(c, p, r.p, t);
 		uint8_t op = *r.p++;
 		if (body_op(&r, op, &depth))
 			return 0;
@@ -464,10 +465,27 @@ static void emit_charge(struct jc *c, const struct jtrip *t, int at_exit)
 	x_bind(b, skip);
 }
 
+int jc_trip_wanted(const struct jc *c)
+{
+	struct rd r = c->r;
+	struct jtrip t;
+	while (rd_left(&r)) {
+		uint8_t op = *r.p++;
+		if (op == 0x03 && take_op(&r, 0x40)) {
+			if (scan(c, r.p, &t))
+				return 1;
+			continue;
+		}
+		if (jc_skip_imm(&r, op))
+			return 0;
+	}
+	return 0;
+}
+
 void jc_trip_loop(struct jc *c, uint32_t head)
 {
 	struct jtrip t;
-	if (!c->st.metered || c->trip_open || !scan(c, &t))
+	if (!c->st.metered || c->trip_open || c->trip_cell == UINT32_MAX || !scan(c, c->r.p, &t))
 		return;
 	if (c->busy[RDX] || c->busy[RAX] || c->busy[R11]) {
 		c->fail = 1; /* the stack is spilled at a loop: cannot happen */

@@ -26,6 +26,9 @@ struct jtrip {
  * spilled, c->r after its block type), before head is bound: when the loop is counted, emits the
  * code computing its clamped bound and opens it (c->trip_open). */
 void jc_trip_loop(struct jc *c, uint32_t head);
+/* Whether the function (c->r at its first instruction) has a counted loop:
+ * then its frame gets their cells (c->trip_cell; UINT32_MAX: none). */
+int jc_trip_wanted(const struct jc *c);
 /* Whether the br_if at c->cur_off ends the open counted loop; then
  * jc_trip_branch compiles it. */
 int jc_trip_final(const struct jc *c);
