@@ -531,12 +531,12 @@ void jc_trip_branch(struct jc *c)
 		c->fail = 1;
 		return;
 	}
-	jc_free(c, &cd.a); /* j's home holds the value too */
-	cd.a = (struct jv){JV_LOCAL, CAPSA_WASM_I32, 0, t->j, 0};
 	int temp, r = jc_reg(c, &cd.a, cd.pa, &temp);
 	x_alu_rm(b, 0, OP_CMP, r, tcell(c, C_N));
 	if (temp)
 		jc_free_reg(c, r);
+	/* from here j's home (the value is there too) */
+	cd.a = (struct jv){JV_LOCAL, CAPSA_WASM_I32, 0, t->j, 0};
 	static const uint8_t cc[] = {
 	    [TK_ID] = CC_B, [TK_SIGN] = CC_L, [TK_NOT] = CC_A, [TK_NSIGN] = CC_G};
 	x_jcc(b, cc[t->tk], t->head);
