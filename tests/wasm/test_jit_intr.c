@@ -77,6 +77,109 @@ static const char *wat =
     "        if local.get 0 i32.const 1 i32.sub local.set 0 br $o end\n"
     "        local.get 1 br_if $i)\n"
     "      local.get 0 i32.const 1 i32.sub local.tee 0 br_if $o)\n"
+    "    local.get 2)\n"
+    /* Counted loops (their back edges charged by trip count), and loops
+     * of nearly that shape which must not be counted. Locals: $a the
+     * argument, 1 j, 2 an accumulator, 3 a step or bound. */
+    "  (memory 1)\n"
+    "  (func (export \"c_ltu\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.lt_u br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_lts3\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    i32.const 0 local.get 0 i32.sub local.set 1\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      i32.const 3 local.get 1 i32.add local.tee 1 local.get 0 i32.lt_s br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_leu4\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 i32.const 4 i32.mul local.set 3\n"
+    "    (loop $l local.get 2 local.get 1 i32.xor local.set 2\n"
+    "      local.get 1 i32.const 4 i32.add local.set 1 local.get 1 local.get 3 i32.le_u br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_gts\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 i32.const 2 i32.sub local.tee 1 i32.const -5 i32.gt_s br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_geu\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    i32.const 3 local.set 3 local.get 0 i32.const 3 i32.mul i32.const 2 i32.add local.set 1\n"
+    "    (loop $l local.get 2 local.get 1 i32.xor local.set 2\n"
+    "      local.get 1 local.get 3 i32.sub local.tee 1 i32.const 3 i32.ge_u br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_ne\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    (loop $l local.get 2 i32.const 5 i32.add local.set 2\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.ne br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_down\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 i32.const 1 i32.sub local.tee 1 br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_ne2\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 i32.const 1 i32.shl local.set 3\n"
+    "    (loop $l local.get 2 i32.const 1 i32.add local.set 2\n"
+    "      local.get 1 i32.const 2 i32.add local.tee 1 local.get 3 i32.ne br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_ne4\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    i32.const 100 local.set 1\n"
+    "    (loop $l local.get 2 i32.const 1 i32.add local.set 2\n"
+    "      local.get 1 i32.const 4 i32.sub local.tee 1 local.get 0 i32.ne br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_fast\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 i32.const 3 i32.add local.tee 1 i32.const 60 i32.lt_u br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_fastne\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 i32.const 8 i32.add local.tee 1 i32.const 96 i32.ne br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_param\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    i32.const 7\n"
+    "    (loop $l (param i32) (result i32) local.get 1 i32.add\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.lt_u br_if $l)\n"
+    "    local.get 2 i32.add)\n"
+    "  (func (export \"c_wrongsign\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    i32.const -1 local.set 3 local.get 0 local.set 1\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 local.get 3 i32.add local.tee 1 i32.const 1000 i32.lt_u br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_boundw\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 i32.const 1 i32.shl local.set 3\n"
+    "    (loop $l local.get 3 i32.const 1 i32.sub local.set 3\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 local.get 3 i32.lt_u br_if $l)\n"
+    "    local.get 1)\n"
+    "  (func (export \"c_brout\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    (block $o (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 i32.const 17 i32.eq br_if $o\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.lt_u br_if $l))\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_zero\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    (loop $l local.get 1 local.get 3 i32.add local.tee 1 local.get 0 i32.lt_u br_if $l)\n"
+    "    local.get 1)\n"
+    "  (func (export \"c_wraps\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    i32.const 2147483637 local.get 0 i32.sub local.set 1\n"
+    "    (loop $l local.get 1 i32.const 3 i32.add local.tee 1 i32.const 2147483647 i32.lt_s br_if "
+    "$l)\n"
+    "    local.get 1)\n"
+    "  (func (export \"c_wrapu\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    i32.const -13 local.get 0 i32.sub local.set 1\n"
+    "    (loop $l local.get 1 i32.const 5 i32.add local.tee 1 i32.const -2 i32.lt_u br_if $l)\n"
+    "    local.get 1)\n"
+    "  (func (export \"c_oob\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    (loop $l local.get 1 i32.const 12 i32.shl local.get 1 i32.store\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.lt_u br_if $l)\n"
+    "    local.get 1)\n"
+    "  (func (export \"c_oob3\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    i32.const 3 local.set 3 local.get 0 i32.const 3 i32.mul local.set 2\n"
+    "    (loop $l local.get 1 i32.const 12 i32.shl i32.load8_u drop\n"
+    "      local.get 3 local.get 1 i32.add local.tee 1 local.get 2 i32.lt_u br_if $l)\n"
+    "    local.get 1)\n"
+    "  (func (export \"c_div\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    (loop $l i32.const 1000 i32.const 20 local.get 1 i32.sub i32.div_u local.get 2 i32.add\n"
+    "      local.set 2\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.lt_u br_if $l)\n"
     "    local.get 2))\n";
 
 struct ctx {
@@ -257,6 +360,23 @@ static struct outcome run_fuel(struct ctx *c, const char *name, int32_t a, int64
 	return o;
 }
 
+/* Engine e ended name's run with budget n as the interpreter did (ref). */
+static void same_outcome(const char *name, int64_t n, int e, const struct outcome *o,
+                         const struct outcome *ref)
+{
+	if (o->t != ref->t || o->offset != ref->offset || o->fuel_left != ref->fuel_left)
+		printf("# %s fuel %lld, engine %d: %s at %lld, %lld left; interp %s at %lld, %lld "
+		       "left\n",
+		       name, (long long)n, e, capsa_wasm_trap_name(o->t), (long long)o->offset,
+		       (long long)o->fuel_left, capsa_wasm_trap_name(ref->t),
+		       (long long)ref->offset, (long long)ref->fuel_left);
+	assert_int_equal(o->t, ref->t);
+	assert_int_equal(o->result, ref->result);
+	assert_int_equal(o->func, ref->func);
+	assert_int_equal(o->offset, ref->offset);
+	assert_int_equal(o->fuel_left, ref->fuel_left);
+}
+
 /* Fuel runs out at every n up to what name(a) needs (over min_need):
  * compiled code that counts it, and compiled code without checks (run by
  * the interpreter once fuel is limited), end like the interpreter: the
@@ -273,18 +393,8 @@ static void fuel_exact(struct ctx *c, const char *name, int32_t a, int64_t min_n
 		struct outcome o[3];
 		for (int e = 0; e < 3; e++)
 			o[e] = run_fuel(&c[e], name, a, n);
-		for (int e = 1; e < 3; e++) {
-			if (o[e].t != o[0].t || o[e].offset != o[0].offset)
-				printf("# fuel %lld, engine %d: %s at %lld, interp %s at %lld\n",
-				       (long long)n, e, capsa_wasm_trap_name(o[e].t),
-				       (long long)o[e].offset, capsa_wasm_trap_name(o[0].t),
-				       (long long)o[0].offset);
-			assert_int_equal(o[e].t, o[0].t);
-			assert_int_equal(o[e].result, o[0].result);
-			assert_int_equal(o[e].func, o[0].func);
-			assert_int_equal(o[e].offset, o[0].offset);
-			assert_int_equal(o[e].fuel_left, o[0].fuel_left);
-		}
+		for (int e = 1; e < 3; e++)
+			same_outcome(name, n, e, &o[e], &o[0]);
 		ran_out += o[0].t == CAPSA_WASM_TRAP_OUT_OF_FUEL;
 	}
 	assert_int_equal(ran_out, need - 1); /* n = need is just enough */
@@ -311,11 +421,87 @@ static void test_fuel_exact(void **state)
 	fuel_exact(c, "table", 30, 25);
 	fuel_exact(c, "tableval", 30, 25);
 	fuel_exact(c, "nested", 20, 100);
+	/* Counted loops, of every accepted shape and some rejected ones. */
+	static const char *const counted[] = {"c_ltu", "c_lts3",   "c_leu4", "c_gts",
+	                                      "c_geu", "c_ne",     "c_down", "c_wrongsign",
+	                                      "c_ne2", "c_boundw", "c_brout"};
+	for (size_t i = 0; i < sizeof(counted) / sizeof(counted[0]); i++)
+		fuel_exact(c, counted[i], 30, 15);
+	fuel_exact(c, "c_ne4", 0, 15);
+	/* constant step and bound: no clamp when the fuel covers any start */
+	fuel_exact(c, "c_fast", 0, 15);
+	fuel_exact(c, "c_fast", -2, 15); /* the first step wraps around */
+	fuel_exact(c, "c_fast", 100, 0);
+	fuel_exact(c, "c_fastne", 0, 10);
+	fuel_exact(c, "c_param", 30, 15); /* a loop with a parameter: not counted */
 	/* Only the instance compiled without checks went to the interpreter. */
 	assert_null(fn(&c[1], "mixed")->code);
 	assert_non_null(fn(&c[2], "mixed")->code);
 	for (int e = 0; e < 3; e++)
 		close_ctx(&c[e]);
+}
+
+/* The same outcome (trap, result, place, fuel left) in every engine for
+ * each budget of ns: for loops that do not finish or that trap. */
+static void fuel_same_at(struct ctx *c, const char *name, int32_t a, const int64_t *ns, int count)
+{
+	for (int i = 0; i < count; i++) {
+		struct outcome o[3];
+		for (int e = 0; e < 3; e++)
+			o[e] = run_fuel(&c[e], name, a, ns[i]);
+		for (int e = 1; e < 3; e++)
+			same_outcome(name, ns[i], e, &o[e], &o[0]);
+	}
+}
+
+static void fuel_same(struct ctx *c, const char *name, int32_t a, int64_t upto)
+{
+	for (int64_t n = 1; n <= upto; n++)
+		fuel_same_at(c, name, a, &n, 1);
+}
+
+/* Counted loops that trap in their body (an access beyond memory, caught
+ * by the guard region or by an explicit check, a division by zero) leave
+ * the interpreter's fuel; loops that would wrap around near INT32_MAX or
+ * UINT32_MAX, whose step is 0 or, with ne, does not divide the distance
+ * to the bound, stop at its points; budgets across the
+ * slices in which fuel is taken from the store. */
+static void fuel_traps(int no_guard)
+{
+	struct ctx c[3];
+	if (no_guard)
+		setenv("CAPSA_WASM_NO_GUARD", "1", 1);
+	open_ctx(&c[0], CAPSA_WASM_ENGINE_INTERP, -1);
+	open_ctx(&c[1], CAPSA_WASM_ENGINE_JIT, INT64_MAX - 1);
+	open_ctx(&c[2], CAPSA_WASM_ENGINE_JIT, -1);
+	unsetenv("CAPSA_WASM_NO_GUARD");
+	static const char *const trapping[] = {"c_oob", "c_oob3", "c_div"};
+	for (size_t i = 0; i < sizeof(trapping) / sizeof(trapping[0]); i++) {
+		struct outcome o = run_fuel(&c[1], trapping[i], 30, 1000);
+		assert_int_not_equal(o.t, CAPSA_WASM_OK);
+		assert_int_not_equal(o.t, CAPSA_WASM_TRAP_OUT_OF_FUEL);
+		fuel_same(c, trapping[i], 30, 40);
+	}
+	fuel_same(c, "c_zero", 5, 60);
+	fuel_same(c, "c_ne4", 2, 60); /* the step does not divide the distance */
+	fuel_same(c, "c_fastne", 4, 60);
+	fuel_same(c, "c_wraps", 0, 60);
+	fuel_same(c, "c_wrapu", 0, 60);
+	static const int64_t big[] = {16383, 16384, 16385, 16386, 32769,
+	                              40000, 50000, 50001, 50002};
+	fuel_same_at(c, "c_ltu", 50000, big, sizeof(big) / sizeof(big[0]));
+	fuel_same_at(c, "c_lts3", 50000, big, sizeof(big) / sizeof(big[0]));
+	fuel_same_at(c, "c_wraps", 0, big, sizeof(big) / sizeof(big[0]));
+	for (int e = 0; e < 3; e++)
+		close_ctx(&c[e]);
+}
+
+static void test_fuel_counted_traps(void **state)
+{
+	(void)state;
+	NEED_JIT();
+	fuel_traps(0);
+	fuel_traps(1);
 }
 
 static volatile sig_atomic_t urg_seen;
@@ -352,6 +538,7 @@ int main(void)
 	    cmocka_unit_test(test_interrupt_host_loop),
 	    cmocka_unit_test(test_interrupt_interpreter),
 	    cmocka_unit_test(test_fuel_exact),
+	    cmocka_unit_test(test_fuel_counted_traps),
 	    cmocka_unit_test(test_signal_chain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

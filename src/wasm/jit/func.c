@@ -3,6 +3,7 @@
  * locals, structured control flow and calls. Numeric, memory and other
  * instructions are in ops.c and mem.c. */
 #include "wasm/jit/jc.h"
+#include "wasm/jit/trip.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -222,7 +223,10 @@ static void op_block(struct jc *c, uint8_t op)
 	if (op == 0x03) {
 		/* Fuel: each branch back to the head pays (branch_to), so that
 		 * running out names that branch, as in the interpreter. The
-		 * head is aligned for the instruction fetch. */
+		 * head is aligned for the instruction fetch. A counted loop
+		 * (trip.c) computes its bound first. */
+		if (!t->np && !t->nr)
+			jc_trip_loop(c, t->label);
 		x_align16(c->b);
 		x_bind(c->b, t->label);
 	} else if (op == 0x04) {
@@ -300,6 +304,10 @@ static void branch_to(struct jc *c, uint32_t depth)
 static int op_br(struct jc *c, uint8_t op)
 {
 	uint32_t depth;
+	if (op == 0x0d && jc_trip_final(c)) {
+		jc_trip_branch(c);
+		return 0;
+	}
 	if (rd_u32(&c->r, &depth) || depth >= c->ncs)
 		return -1;
 	if (op == 0x0c) {
@@ -904,11 +912,13 @@ static void epilogue(struct jc *c, uint32_t frame)
 			x_mov_ri(b, 0, RSI, t->code);
 			x_jmp(b, c->st.trap);
 		} else {
+			jc_trip_trap(c, i);
 			x_mov_ri(b, 0, RSI, t->code);
 			x_call_label(b, c->st.trap);
 			jc_site(c);
 		}
 	}
+	jc_trip_pads(c);
 }
 
 static int compile_pass(struct jc *c, uint32_t defidx)
@@ -921,6 +931,13 @@ static int compile_pass(struct jc *c, uint32_t defidx)
 	                   m->bytes, NULL};
 	if (setup_locals(c) || jc_prepass(c))
 		return -1;
+	c->ntrips = 0;
+	c->trip_open = 0;
+	c->trip_cell = UINT32_MAX;
+	if (c->st.metered && jc_trip_wanted(c)) { /* the cells of counted loops */
+		c->trip_cell = c->nextra;
+		c->nextra += 3;
+	}
 	c->work_limit = (1ull << 26) + 64ull * wc->body_len;
 	c->cur_off = (uint32_t)(c->r.p - m->bytes);
 	struct jctl *t = push_ctl(c, CK_FUNC);
@@ -972,5 +989,9 @@ int jc_function(struct jc *c, uint32_t defidx)
 	c->wbase = JW_LATE_BASE;
 	c->wmaxh = JW_LATE_CELLS / 16;
 	c->b->nlates = 0;
-	return compile_pass(c, defidx);
+	int rc = compile_pass(c, defidx);
+	free(c->trips);
+	c->trips = NULL;
+	c->captrips = 0;
+	return rc;
 }

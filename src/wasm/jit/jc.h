@@ -66,6 +66,9 @@ struct jit_ctx {
  * address of a call into the runtime. */
 struct jit_site {
 	uint32_t code, wasm, func;
+	/* A fault here continues this far ahead instead of at the unwind
+	 * stub (0: no), on code that first charges fuel (trip.c). */
+	int32_t pad;
 };
 
 /* One instance's machine code: stubs first, then the functions. */
@@ -188,6 +191,11 @@ struct jc {
 		uint32_t label;
 	} pool[32]; /* v128 constants, after the function's code */
 	uint32_t npool;
+	/* Counted loops (trip.c): those of the function, the last one open
+	 * while trip_open is set; their three frame cells from trip_cell. */
+	struct jtrip *trips;
+	uint32_t ntrips, captrips, trip_cell;
+	int trip_open;
 };
 
 /* pending_cmp: the compare is done (a load tested against zero), the

@@ -785,6 +785,23 @@ out:
 	return rc;
 }
 
+/* The last site at or before code address pc of region rg, or NULL. */
+static const struct jit_site *site_of(const struct jit_region *rg, uintptr_t pc)
+{
+	if (!rg->nsites)
+		return NULL;
+	uint32_t at = (uint32_t)(pc - (uintptr_t)rg->code);
+	uint32_t lo = 0, hi = rg->nsites;
+	while (hi - lo > 1) {
+		uint32_t mid = (lo + hi) / 2;
+		if (rg->sites[mid].code <= at)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return rg->sites[lo].code <= at ? &rg->sites[lo] : NULL;
+}
+
 /* A fault anywhere in compiled code, or (code OUT_OF_FUEL, from intr.c) an
  * interrupt of the store while a compiled function runs: continues at the
  * unwind stub, which ends the call with the trap. */
@@ -807,9 +824,16 @@ static int resume(struct wasm_guard_ctx *g, void *ucv, int code)
 	}
 	js->ctx.trap_pc = pc;
 	js->ctx.budget = budget;
+	uc->uc_mcontext.gregs[REG_RSI] = code;
+	const struct jit_site *st = site_of(rg, pc);
+	if (code != CAPSA_WASM_TRAP_OUT_OF_FUEL && st && st->pad &&
+	    st->code == (uint32_t)(pc - (uintptr_t)rg->code)) {
+		/* in a counted loop (trip.c): charges its fuel, then unwinds */
+		uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(pc + (intptr_t)st->pad);
+		return 1;
+	}
 	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)(rg->code + rg->unwind);
 	uc->uc_mcontext.gregs[REG_RDI] = (greg_t)(uintptr_t)&js->ctx;
-	uc->uc_mcontext.gregs[REG_RSI] = code;
 	return 1;
 #else
 	(void)g;
@@ -838,20 +862,10 @@ static void fill_from_pc(struct jit_store *js, struct jit_ctx *ctx, enum capsa_w
 	const struct jit_region *rg = find_region(js, ctx->trap_pc);
 	const struct capsa_wasm_func *f = NULL;
 	uint32_t off = 0;
-	if (rg && rg->nsites) {
-		uint32_t at = (uint32_t)(ctx->trap_pc - (uintptr_t)rg->code);
-		uint32_t lo = 0, hi = rg->nsites;
-		while (hi - lo > 1) {
-			uint32_t mid = (lo + hi) / 2;
-			if (rg->sites[mid].code <= at)
-				lo = mid;
-			else
-				hi = mid;
-		}
-		if (rg->sites[lo].code <= at) {
-			f = rg->inst->funcs[rg->sites[lo].func];
-			off = rg->sites[lo].wasm;
-		}
+	const struct jit_site *st = rg ? site_of(rg, ctx->trap_pc) : NULL;
+	if (st) {
+		f = rg->inst->funcs[st->func];
+		off = st->wasm;
 	}
 	/* An interrupt (intr.c) stops code anywhere, maybe before the first
 	 * site of its function: then the function is named without an offset. */

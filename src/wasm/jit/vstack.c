@@ -380,7 +380,7 @@ void jc_site(struct jc *c)
 		*c->sites = p;
 		*c->capsites = n;
 	}
-	(*c->sites)[(*c->nsites)++] = (struct jit_site){(uint32_t)c->b->n, c->cur_off, c->fidx};
+	(*c->sites)[(*c->nsites)++] = (struct jit_site){(uint32_t)c->b->n, c->cur_off, c->fidx, 0};
 }
 
 uint32_t jc_trap_label(struct jc *c, int code)
