@@ -98,7 +98,7 @@ static int expect_answer(struct vm_migration *m, uint32_t ok, const char *stage,
 
 /* The device configuration and the disks' identities (none without
  * devices): the snapshot's sections, the device section without device
- * records (the state travels with MIG_STATE). */
+ * records (the state travels with MIG_STATE) and with empty names. */
 static int hello_devices(struct vm *vm, uint8_t **dev, size_t *dev_len, uint8_t **disk,
                          size_t *disk_len, struct err *e)
 {
@@ -111,7 +111,7 @@ static int hello_devices(struct vm *vm, uint8_t **dev, size_t *dev_len, uint8_t 
 	    snap_disks_build(vm, -1, 0, &off, disk, disk_len, e))
 		return -1;
 	((struct snap_devices_hdr *)*dev)->ndev = 0;
-	*dev_len = sizeof(struct snap_devices_hdr);
+	*dev_len = sizeof(struct snap_devices_hdr) + sizeof(struct vm_device_names);
 	return 0;
 }
 
