@@ -103,8 +103,8 @@ int snap_memz_source(int fd, struct snap_memz *m, struct mem_chunk_src *src, str
  * in fd, recorded in h; advances *off. touched (one byte a page, or NULL:
  * all) says which pages may hold data: the others are zero and are not
  * read. hot (one byte a page, or NULL: none) marks the pages the guest used
- * last: their chunks get SNAP_CHUNK_HOT and are stored raw, page aligned
- * (SNAP_CHUNK_MAPPED). */
+ * last: their chunks and those chunks' neighbours get SNAP_CHUNK_HOT and are
+ * stored raw, page aligned (SNAP_CHUNK_MAPPED). */
 int snap_memz_write(int fd, const uint8_t *mem, uint64_t size, const uint8_t *touched,
                     const uint8_t *hot, struct snap_header *h, uint64_t *off, struct err *e);
 

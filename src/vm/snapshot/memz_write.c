@@ -16,9 +16,10 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#define MEMZ_LEVEL 1   /* zstd level: see docs/vm.md, SNAPSHOTS */
-#define MEMZ_BATCH 512 /* chunks a thread compresses between two writes */
-#define MEMZ_BOUND ZSTD_COMPRESSBOUND(SNAP_MEMZ_CHUNK)
+#define MEMZ_LEVEL     1   /* zstd level: see docs/vm.md, SNAPSHOTS */
+#define MEMZ_BATCH     512 /* chunks a thread compresses between two writes */
+#define MEMZ_HOT_REACH 1   /* a hot chunk's neighbours on each side are hot too */
+#define MEMZ_BOUND     ZSTD_COMPRESSBOUND(SNAP_MEMZ_CHUNK)
 
 /* One thread's batch: chunks [first, first+n) into out. */
 struct memz_batch {
@@ -55,12 +56,19 @@ static const uint8_t *gather(struct memz_batch *b, uint64_t i, uint64_t len)
 	return b->chunk;
 }
 
-/* Does chunk i hold a page marked hot? */
-static int is_hot(const struct memz_batch *b, uint64_t i, uint64_t len)
+/* Does chunk i, or one within MEMZ_HOT_REACH chunks of it, hold a page
+ * marked hot? (What a restored guest touches first that was not in the
+ * working set mostly lies right beside it.) */
+static int is_hot(const struct memz_batch *b, uint64_t i)
 {
-	const uint8_t *h = b->hot ? b->hot + i * (SNAP_MEMZ_CHUNK / SNAP_PAGE) : NULL;
-	for (uint64_t p = 0; h && p < len / SNAP_PAGE; p++)
-		if (h[p])
+	if (!b->hot)
+		return 0;
+	const uint64_t per = SNAP_MEMZ_CHUNK / SNAP_PAGE,
+	               pages = (b->size + SNAP_PAGE - 1) / SNAP_PAGE;
+	uint64_t from = i > MEMZ_HOT_REACH ? (i - MEMZ_HOT_REACH) * per : 0;
+	uint64_t to = (i + MEMZ_HOT_REACH + 1) * per;
+	for (uint64_t p = from; p < to && p < pages; p++)
+		if (b->hot[p])
 			return 1;
 	return 0;
 }
@@ -137,7 +145,7 @@ static int put_hot(int fd, struct memz_batch *b, uint64_t nchunks, uint64_t *at,
 	uint64_t to = (*at + SNAP_PAGE - 1) & ~(uint64_t)(SNAP_PAGE - 1);
 	for (uint64_t i = 0; i < nchunks; i++) {
 		uint64_t len = snap_memz_chunk_len(b->size, SNAP_MEMZ_CHUNK, i);
-		if (!is_hot(b, i, len))
+		if (!is_hot(b, i))
 			continue;
 		const uint8_t *src = gather(b, i, len);
 		if (!src || buf_is_zero(src, len))
