@@ -91,13 +91,6 @@ static struct mem_lazy *start(struct fake *f, uint8_t **mem)
 	return start_src(f, mem, &src);
 }
 
-/* start with the source's map and check (over f->file). */
-static struct mem_lazy *start_mapped(struct fake *f, uint8_t **mem)
-{
-	struct mem_chunk_src src = {.map = fake_map, .check = fake_check};
-	return start_src(f, mem, &src);
-}
-
 static struct mem_lazy *start_src(struct fake *f, uint8_t **mem, struct mem_chunk_src *src)
 {
 	*mem = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -191,6 +184,21 @@ static int chunk_file(void)
 	return fd;
 }
 
+/* start with the source's map and check over a fresh chunk_file(), the
+ * mapped chunk `bad` failing its check; the test is skipped where this host
+ * has no userfaultfd. */
+static struct mem_lazy *start_mapped(struct fake *f, int bad, uint8_t **mem)
+{
+	*f = (struct fake){.zero_chunk = -1, .bad_chunk = bad, .file = chunk_file()};
+	struct mem_chunk_src src = {.map = fake_map, .check = fake_check};
+	struct mem_lazy *l = start_src(f, mem, &src);
+	if (!l) {
+		close(f->file);
+		skip(); /* no userfaultfd here */
+	}
+	return l;
+}
+
 /* Chunks the source maps are in place at once, never read nor filled
  * ahead (chunk 3 is a `first` one), never registered; the guest's writes
  * stay private; the others fill as before; each mapped chunk is checked
@@ -198,13 +206,9 @@ static int chunk_file(void)
 static void test_mapped_chunks(void **state)
 {
 	(void)state;
-	struct fake f = {.zero_chunk = -1, .bad_chunk = 10, .file = chunk_file()};
+	struct fake f;
 	uint8_t *mem;
-	struct mem_lazy *l = start_mapped(&f, &mem);
-	if (!l) {
-		close(f.file);
-		skip(); /* no userfaultfd here */
-	}
+	struct mem_lazy *l = start_mapped(&f, 10, &mem);
 	for (uint64_t i = 0; i < NCHUNKS; i++)
 		assert_int_equal(mem_lazy_mapped(l, i * CHUNK), i == 3 || i == 4 || i == 10);
 	assert_true(mem_lazy_filled(l, 4 * (uint64_t)CHUNK));
@@ -236,13 +240,9 @@ static void test_mapped_chunks(void **state)
 static void test_check_all(void **state)
 {
 	(void)state;
-	struct fake f = {.zero_chunk = -1, .bad_chunk = 10, .file = chunk_file()};
+	struct fake f;
 	uint8_t *mem;
-	struct mem_lazy *l = start_mapped(&f, &mem);
-	if (!l) {
-		close(f.file);
-		skip(); /* no userfaultfd here */
-	}
+	struct mem_lazy *l = start_mapped(&f, 10, &mem);
 	struct err e = {0};
 	assert_int_equal(mem_lazy_check_all(l, &e), -1);
 	assert_non_null(strstr(e.msg, "mapped chunk 10 is corrupt"));
@@ -254,8 +254,7 @@ static void test_check_all(void **state)
 	munmap(mem, SIZE);
 	close(f.file);
 
-	f = (struct fake){.zero_chunk = -1, .bad_chunk = -1, .file = chunk_file()};
-	l = start_mapped(&f, &mem);
+	l = start_mapped(&f, -1, &mem);
 	assert_int_equal(mem_lazy_check_all(l, &e), 0);
 	assert_false(mem_lazy_failed(l));
 	mem_lazy_stop(l);
