@@ -2,33 +2,15 @@
 #include "vm/sandbox.h"
 
 #include <errno.h>
-#include <linux/filter.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
-#include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
-#include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
-#define SANDBOX_EXTRAS 8 /* every combination of the SANDBOX_* bits */
-
-/* The filters built so far, one for each set of extras: libseccomp takes
- * a fraction of a millisecond to build one, and a thread started later
- * (a restored VM's vCPU) then only loads it. Filled under the lock, never
- * freed (a few hundred bytes each). */
-static struct {
-	pthread_mutex_t lock;
-	struct sock_filter *prog[SANDBOX_EXTRAS];
-	unsigned short len[SANDBOX_EXTRAS];
-} sandbox_filters = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* What a vCPU or console thread may do: run the vCPU and read its state,
  * raise interrupts, talk to the console and eventfds, lock, wait, allocate,
@@ -125,9 +107,14 @@ int sandbox_init(struct err *e)
 	return 0;
 }
 
-/* The rules of the common set plus `extra`, in ctx. */
-static int add_rules(scmp_filter_ctx ctx, unsigned extra)
+int sandbox_enter_thread(unsigned extra, struct err *e)
 {
+	const char *off = getenv("CAPSA_NO_SECCOMP");
+	if (off && *off && strcmp(off, "0"))
+		return 0;
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	if (!ctx)
+		return err_set(e, ERR_SYSTEM, "seccomp_init failed");
 	int rc = 0;
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
@@ -146,65 +133,10 @@ static int add_rules(scmp_filter_ctx ctx, unsigned extra)
 	for (size_t i = 0; (extra & SANDBOX_UFFD) && i < 3 && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 		                      SCMP_A1(SCMP_CMP_EQ, uffd_ioctls[i]));
-	return rc;
-}
-
-/* The BPF of ctx (libseccomp exports it only to a descriptor). */
-static int export_bpf(scmp_filter_ctx ctx, struct sock_filter **prog, unsigned short *len)
-{
-	int fd = memfd_create("seccomp", MFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = seccomp_export_bpf(ctx, fd);
-	off_t size = rc == 0 ? lseek(fd, 0, SEEK_END) : 0;
-	if (rc == 0 && (size <= 0 || size % sizeof(**prog) || size / sizeof(**prog) > BPF_MAXINSNS))
-		rc = -EINVAL;
-	if (rc == 0 && !(*prog = malloc((size_t)size)))
-		rc = -ENOMEM;
-	if (rc == 0 && pread(fd, *prog, (size_t)size, 0) != size) {
-		free(*prog);
-		rc = -EIO;
-	}
 	if (rc == 0)
-		*len = (unsigned short)(size / sizeof(**prog));
-	close(fd);
-	return rc;
-}
-
-/* The filter for `extra`, built on first use (sandbox_filters.lock held). */
-static int filter_for(unsigned extra)
-{
-	if (sandbox_filters.prog[extra])
-		return 0;
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-	if (!ctx)
-		return -ENOMEM;
-	int rc = add_rules(ctx, extra);
-	if (rc == 0)
-		rc = export_bpf(ctx, &sandbox_filters.prog[extra], &sandbox_filters.len[extra]);
+		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
-	return rc;
-}
-
-int sandbox_prepare(unsigned extra, struct err *e)
-{
-	pthread_mutex_lock(&sandbox_filters.lock);
-	int rc = filter_for(extra % SANDBOX_EXTRAS);
-	pthread_mutex_unlock(&sandbox_filters.lock);
-	return rc ? err_errno(e, -rc, "building the VMM thread seccomp filter") : 0;
-}
-
-int sandbox_enter_thread(unsigned extra, struct err *e)
-{
-	const char *off = getenv("CAPSA_NO_SECCOMP");
-	if (off && *off && strcmp(off, "0"))
-		return 0;
-	extra %= SANDBOX_EXTRAS;
-	if (sandbox_prepare(extra, e))
-		return -1;
-	struct sock_fprog prog = {sandbox_filters.len[extra], sandbox_filters.prog[extra]};
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
-		return err_sys(e, "loading the VMM thread seccomp filter");
+	if (rc)
+		return err_errno(e, rc, "loading the VMM thread seccomp filter");
 	return 0;
 }

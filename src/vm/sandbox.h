@@ -14,9 +14,6 @@ int sandbox_init(struct err *e);
 #define SANDBOX_NET     0x2u /* ioctls of network backends: TUNSETOFFLOAD, FIONREAD */
 #define SANDBOX_UFFD    0x4u /* userfaultfd ioctls filling guest memory (mem/lazy.h) */
 
-/* Build the filter for `extra` now (on a thread with time to spare), so
- * that sandbox_enter_thread only loads it. Process-wide, idempotent. */
-int sandbox_prepare(unsigned extra, struct err *e);
 /* Confine the calling thread: the common set (file and ring I/O on existing
  * descriptors, polling, memory, futexes, a few KVM ioctls) plus `extra`.
  * CAPSA_NO_SECCOMP=1 in the environment turns this off (for debugging). */

@@ -115,15 +115,11 @@ static void lazy_failed(void *ctx, const struct err *e)
 	vm_end_with_report(ctx, VM_END_ERROR, 1, e->msg);
 }
 
-/* The fill thread decompresses what a file says: confine it. It starts
- * while the VM is being set up: it builds the vCPU threads' filter too, so
- * that they only load it. */
+/* The fill thread decompresses what a file says: confine it. */
 static int lazy_thread_init(void *ctx, struct err *e)
 {
 	(void)ctx;
-	return sandbox_init(e) || sandbox_prepare(0, e) || sandbox_enter_thread(SANDBOX_UFFD, e)
-	           ? -1
-	           : 0;
+	return sandbox_init(e) || sandbox_enter_thread(SANDBOX_UFFD, e) ? -1 : 0;
 }
 
 /* Memory from compressed chunks: filled on first touch if userfaultfd
