@@ -2,8 +2,8 @@
 /* libFuzzer target: a hostile snapshot file through capsa's loader
  * (snap_load: header checks, section table bounds, section reads and
  * checksums, the device and disk sections' parser, the compressed memory's
- * index and chunks (zstd and LZ4), and the hot chunks a restore reads
- * first). For a snapshot with raw memory the input is the file
+ * index and chunks (zstd and LZ4), the hot chunks a restore reads
+ * first, and the chunks it maps from the file and checks later). For a snapshot with raw memory the input is the file
  * up to its memory image: the harness puts a sparse 16 MiB memory image
  * after the input. With compressed memory the input is the whole file, and
  * it is verified too (every chunk decompressed) when its memory is small.
@@ -100,8 +100,25 @@ static void fix_up(uint8_t *copy, size_t size)
 	h->header_crc = snap_header_crc(h);
 }
 
+/* The chunks the source maps over guest memory, as a restore maps them,
+ * then checked against their CRCs as the fill thread does. */
+static void map_and_check(const struct mem_chunk_src *src, uint64_t memory)
+{
+	uint8_t *mem = mmap(NULL, memory, PROT_READ | PROT_WRITE,
+	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *mapped = calloc(src->nchunks, 1);
+	struct err e = {0};
+	if (mem != MAP_FAILED && mapped && src->map(src->ctx, mem, memory, mapped, &e) == 0)
+		for (uint64_t i = 0; i < src->nchunks; i++)
+			if (mapped[i])
+				src->check(src->ctx, i, &e);
+	free(mapped);
+	if (mem != MAP_FAILED)
+		munmap(mem, memory);
+}
+
 /* The chunk source a restore uses: its hot chunks, as the fill thread
- * reads them first. */
+ * reads them first, and the ones it maps. */
 static void read_hot(int fd, struct snap_loaded *l)
 {
 	struct mem_chunk_src src;
@@ -118,6 +135,7 @@ static void read_hot(int fd, struct snap_loaded *l)
 		         &e);
 	}
 	free(buf);
+	map_and_check(&src, l->h.memory);
 	src.release(src.ctx);
 }
 

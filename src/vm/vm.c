@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -356,6 +357,19 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Once the vCPUs stopped: the chunks mapped from a snapshot that the fill
+ * thread had not checked yet are checked now; a corrupt one, not what the
+ * guest did with it (a crash, an exit), is why the VM ended. */
+static void check_memory(struct vm *vm)
+{
+	struct err e = {0};
+	if (!vm->lazy || !mem_lazy_check_all(vm->lazy, &e))
+		return;
+	snprintf(vm->report, sizeof(vm->report), "%s", e.msg);
+	atomic_store(&vm->end_status, 1);
+	atomic_store(&vm->end_reason, VM_END_ERROR);
+}
+
 int vm_run(struct vm *vm, struct vm_result *res, struct err *e)
 {
 	memset(res, 0, sizeof(*res));
@@ -406,6 +420,7 @@ int vm_run(struct vm *vm, struct vm_result *res, struct err *e)
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_kick_and_join(&vm->vcpus[i]);
 	console_stop(vm);
+	check_memory(vm);
 
 	res->reason = (enum vm_end_reason)atomic_load(&vm->end_reason);
 	res->status = vm_end_status(res->reason, atomic_load(&vm->end_status));

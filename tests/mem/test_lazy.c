@@ -2,7 +2,8 @@
 /* Guest memory filled on first touch (mem/lazy.h) from a chunk source:
  * the source's `first` chunks are filled before anything touches them,
  * the others on first touch, zero chunks read as zero, and a chunk that
- * cannot be read is reported and reads as zero. */
+ * cannot be read is reported and reads as zero; chunks the source maps in
+ * place are never filled, and are checked later. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,7 +26,9 @@
 
 struct fake {
 	atomic_int reads[NCHUNKS];
+	atomic_int checks[NCHUNKS];
 	int zero_chunk, bad_chunk; /* -1: none */
+	int file;                  /* what fake_map maps chunks from */
 	atomic_int failed;
 	char msg[ERR_MSG_MAX];
 };
@@ -51,24 +54,57 @@ static void fake_fail(void *ctx, const struct err *e)
 
 static const uint64_t first[] = {3, 7, 12, 99 /* past the end: ignored */};
 
+/* Chunks 3 and 4 (one run) and 10 come from a file: chunk i holds 0xa0+i. */
+static const uint64_t file_chunks[] = {3, 4, 10};
+
+static int fake_map(void *ctx, uint8_t *base, uint64_t size, uint8_t *mapped, struct err *e)
+{
+	struct fake *f = ctx;
+	assert_int_equal(size, SIZE);
+	if (mmap(base + 3 * CHUNK, 2 * CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+	         f->file, 3 * CHUNK) == MAP_FAILED ||
+	    mmap(base + 10 * CHUNK, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, f->file,
+	         10 * CHUNK) == MAP_FAILED)
+		return err_sys(e, "mmap");
+	for (size_t k = 0; k < sizeof(file_chunks) / sizeof(file_chunks[0]); k++)
+		mapped[file_chunks[k]] = 1;
+	return 0;
+}
+
+/* The mapped chunk f->bad_chunk fails its check. */
+static int fake_check(void *ctx, uint64_t i, struct err *e)
+{
+	struct fake *f = ctx;
+	atomic_fetch_add(&f->checks[i], 1);
+	if ((int)i == f->bad_chunk)
+		return err_set(e, ERR_INPUT, "mapped chunk %llu is corrupt", (unsigned long long)i);
+	return 0;
+}
+
 /* Start lazy memory over a fresh mapping; NULL (test skipped) where this
  * host or process has no userfaultfd. */
+static struct mem_lazy *start_src(struct fake *f, uint8_t **mem, struct mem_chunk_src *src);
+
 static struct mem_lazy *start(struct fake *f, uint8_t **mem)
+{
+	struct mem_chunk_src src = {0};
+	return start_src(f, mem, &src);
+}
+
+static struct mem_lazy *start_src(struct fake *f, uint8_t **mem, struct mem_chunk_src *src)
 {
 	*mem = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(*mem != MAP_FAILED);
-	struct mem_chunk_src src = {
-	    .chunk_size = CHUNK,
-	    .nchunks = NCHUNKS,
-	    .first = first,
-	    .nfirst = sizeof(first) / sizeof(first[0]),
-	    .read = fake_read,
-	    .ctx = f,
-	};
+	src->chunk_size = CHUNK;
+	src->nchunks = NCHUNKS;
+	src->first = first;
+	src->nfirst = sizeof(first) / sizeof(first[0]);
+	src->read = fake_read;
+	src->ctx = f;
 	struct mem_lazy_hooks hooks = {.on_fail = fake_fail, .ctx = f};
 	struct mem_lazy *l;
 	struct err e = {0};
-	int rc = mem_lazy_start(&l, *mem, SIZE, &src, &hooks, &e);
+	int rc = mem_lazy_start(&l, *mem, SIZE, src, &hooks, &e);
 	if (rc == 1) {
 		munmap(*mem, SIZE);
 		return NULL;
@@ -135,6 +171,97 @@ static void test_bad_first_chunk_reported(void **state)
 	munmap(mem, SIZE);
 }
 
+/* A file of SIZE bytes, chunk i holding 0xa0+i. */
+static int chunk_file(void)
+{
+	int fd = memfd_create("chunks", 0);
+	assert_true(fd >= 0);
+	static uint8_t buf[CHUNK];
+	for (uint64_t i = 0; i < NCHUNKS; i++) {
+		memset(buf, 0xa0 + (int)i, CHUNK);
+		assert_int_equal(pwrite(fd, buf, CHUNK, (off_t)(i * CHUNK)), CHUNK);
+	}
+	return fd;
+}
+
+/* start with the source's map and check over a fresh chunk_file(), the
+ * mapped chunk `bad` failing its check; the test is skipped where this host
+ * has no userfaultfd. */
+static struct mem_lazy *start_mapped(struct fake *f, int bad, uint8_t **mem)
+{
+	*f = (struct fake){.zero_chunk = -1, .bad_chunk = bad, .file = chunk_file()};
+	struct mem_chunk_src src = {.map = fake_map, .check = fake_check};
+	struct mem_lazy *l = start_src(f, mem, &src);
+	if (!l) {
+		close(f->file);
+		skip(); /* no userfaultfd here */
+	}
+	return l;
+}
+
+/* Chunks the source maps are in place at once, never read nor filled
+ * ahead (chunk 3 is a `first` one), never registered; the guest's writes
+ * stay private; the others fill as before; each mapped chunk is checked
+ * once, later, and a failed check is reported as a bad chunk. */
+static void test_mapped_chunks(void **state)
+{
+	(void)state;
+	struct fake f;
+	uint8_t *mem;
+	struct mem_lazy *l = start_mapped(&f, 10, &mem);
+	for (uint64_t i = 0; i < NCHUNKS; i++)
+		assert_int_equal(mem_lazy_mapped(l, i * CHUNK), i == 3 || i == 4 || i == 10);
+	assert_true(mem_lazy_filled(l, 4 * (uint64_t)CHUNK));
+	assert_int_equal(mem[3 * CHUNK + 5], 0xa3);
+	assert_int_equal(mem[5 * CHUNK - 1], 0xa4);
+	mem[4 * CHUNK] = 1;
+	assert_int_equal(mem[4 * CHUNK], 1);
+	uint8_t b;
+	assert_int_equal(pread(f.file, &b, 1, 4 * CHUNK), 1);
+	assert_int_equal(b, 0xa4);                         /* not written through */
+	assert_true(wait_filled(l, 12 * (uint64_t)CHUNK)); /* the `first` ones past it */
+	assert_int_equal(mem[9 * CHUNK], 10);              /* a fault as before */
+	for (int i = 0; i < 5000 && !atomic_load(&f.failed); i++)
+		usleep(1000);
+	assert_true(atomic_load(&f.failed));
+	assert_non_null(strstr(f.msg, "mapped chunk 10 is corrupt"));
+	assert_int_equal(atomic_load(&f.checks[3]), 1);
+	assert_int_equal(atomic_load(&f.checks[4]), 1);
+	assert_int_equal(atomic_load(&f.checks[9]), 0); /* not mapped: not checked */
+	for (size_t k = 0; k < sizeof(file_chunks) / sizeof(file_chunks[0]); k++)
+		assert_int_equal(atomic_load(&f.reads[file_chunks[k]]), 0);
+	mem_lazy_stop(l);
+	munmap(mem, SIZE);
+	close(f.file);
+}
+
+/* The owner checks what is left at once (the fill thread waits before
+ * its checks), and learns of the bad chunk. */
+static void test_check_all(void **state)
+{
+	(void)state;
+	struct fake f;
+	uint8_t *mem;
+	struct mem_lazy *l = start_mapped(&f, 10, &mem);
+	struct err e = {0};
+	assert_int_equal(mem_lazy_check_all(l, &e), -1);
+	assert_non_null(strstr(e.msg, "mapped chunk 10 is corrupt"));
+	assert_int_equal(atomic_load(&f.checks[3]), 1);
+	assert_int_equal(atomic_load(&f.checks[10]), 1);
+	assert_true(mem_lazy_failed(l));
+	mem_lazy_stop(l);
+	assert_int_equal(atomic_load(&f.checks[4]), 1); /* each once */
+	munmap(mem, SIZE);
+	close(f.file);
+
+	l = start_mapped(&f, -1, &mem);
+	assert_int_equal(mem_lazy_check_all(l, &e), 0);
+	assert_false(mem_lazy_failed(l));
+	mem_lazy_stop(l);
+	munmap(mem, SIZE);
+	close(f.file);
+}
+
 static void test_fill_all(void **state)
 {
 	(void)state;
@@ -155,6 +282,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_first_chunks_filled_before_touch),
 	    cmocka_unit_test(test_bad_first_chunk_reported),
+	    cmocka_unit_test(test_mapped_chunks),
+	    cmocka_unit_test(test_check_all),
 	    cmocka_unit_test(test_fill_all),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

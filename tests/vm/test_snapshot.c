@@ -577,9 +577,27 @@ static void test_corrupt_chunk_stops_vm(void **state)
 	run_result_free(&r);
 }
 
-/* The working set: the software CPU's recent pages are marked hot (LZ4),
- * KVM marks none; a restore fills every hot chunk before its vCPU runs,
- * and the guest then finishes as it would have. */
+/* CRC-32 of the whole file at path. */
+static uint32_t file_crc(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	uint8_t buf[65536];
+	uLong crc = crc32(0, NULL, 0);
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		crc = crc32(crc, buf, (uInt)n);
+	assert_int_equal(n, 0);
+	close(fd);
+	return (uint32_t)crc;
+}
+
+/* The working set: the software CPU's recent pages are marked hot and
+ * stored raw at page-aligned offsets, adjacent hot chunks adjacent in the
+ * file (mapped), KVM marks none; a restore maps every hot chunk from the
+ * file before its vCPU runs, the others wait for a touch, the guest then
+ * finishes as it would have (reading the mapped data), and its writes
+ * never reach the file. */
 static void test_hot_chunks(void **state)
 {
 	(void)state;
@@ -591,14 +609,24 @@ static void test_hot_chunks(void **state)
 	struct snap_memz_ent *ent = read_index(snap, &hdr);
 	assert_int_equal(hdr.chunk_size, SNAP_MEMZ_CHUNK);
 	assert_int_equal(hdr.codec, SNAP_MEMZ_MIXED);
-	uint64_t hot = 0, cold = 0;
+	uint64_t hot = 0, cold = 0, last = 0;
 	for (uint64_t i = 0; i < hdr.nchunks; i++) {
 		int is_hot = (ent[i].flags & SNAP_CHUNK_HOT) != 0;
-		assert_int_equal(ent[i].flags & ~SNAP_CHUNK_HOT, 0);
 		if (ent[i].kind == SNAP_CHUNK_ZERO)
-			assert_false(is_hot);
-		else if (ent[i].kind != SNAP_CHUNK_RAW)
-			assert_int_equal(ent[i].kind, is_hot ? SNAP_CHUNK_LZ4 : SNAP_CHUNK_ZSTD);
+			assert_int_equal(ent[i].flags, 0);
+		else if (is_hot) {
+			assert_int_equal(ent[i].flags, SNAP_CHUNK_HOT | SNAP_CHUNK_MAPPED);
+			assert_int_equal(ent[i].kind, SNAP_CHUNK_RAW);
+			assert_int_equal(ent[i].offset % SNAP_PAGE, 0);
+			assert_true(ent[i].offset >= last); /* in chunk order */
+			if (i && (ent[i - 1].flags & SNAP_CHUNK_MAPPED))
+				assert_int_equal(ent[i].offset, ent[i - 1].offset + ent[i - 1].len);
+			last = ent[i].offset + ent[i].len;
+		} else {
+			assert_int_equal(ent[i].flags, 0);
+			assert_true(ent[i].kind == SNAP_CHUNK_ZSTD ||
+			            ent[i].kind == SNAP_CHUNK_RAW);
+		}
 		hot += is_hot;
 		cold += !is_hot && ent[i].kind != SNAP_CHUNK_ZERO;
 	}
@@ -612,6 +640,7 @@ static void test_hot_chunks(void **state)
 	}
 	assert_true(hot > 0);
 
+	uint32_t crc = file_crc(snap);
 	int out = open(tmp("hot.out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(out >= 0);
 	struct vm_restore_opts o = {.accel = ACCEL_AUTO, .console_out = out, .console_in = -1};
@@ -624,18 +653,16 @@ static void test_hot_chunks(void **state)
 		free(ent);
 		skip_because("no userfaultfd here: memory was filled at once");
 	}
-	/* no vCPU has run: the hot chunks come in anyway, the others wait */
-	for (uint64_t i = 0; i < hdr.nchunks; i++) {
-		if (!(ent[i].flags & SNAP_CHUNK_HOT))
-			continue;
-		for (int t = 0; t < 10000 && !mem_lazy_filled(vm->lazy, i * hdr.chunk_size); t++)
-			usleep(1000);
-		assert_true(mem_lazy_filled(vm->lazy, i * hdr.chunk_size));
-	}
+	/* no vCPU has run: the hot chunks are mapped, the others wait */
 	uint64_t waiting = 0;
-	for (uint64_t i = 0; i < hdr.nchunks; i++)
-		waiting += ent[i].kind != SNAP_CHUNK_ZERO && !(ent[i].flags & SNAP_CHUNK_HOT) &&
+	for (uint64_t i = 0; i < hdr.nchunks; i++) {
+		int is_hot = (ent[i].flags & SNAP_CHUNK_HOT) != 0;
+		assert_int_equal(mem_lazy_mapped(vm->lazy, i * hdr.chunk_size), is_hot);
+		if (is_hot)
+			assert_true(mem_lazy_filled(vm->lazy, i * hdr.chunk_size));
+		waiting += ent[i].kind != SNAP_CHUNK_ZERO && !is_hot &&
 		           !mem_lazy_filled(vm->lazy, i * hdr.chunk_size);
+	}
 	assert_int_equal(waiting, cold);
 	struct vm_result res;
 	assert_int_equal(vm_run(vm, &res, &e), 0);
@@ -644,6 +671,7 @@ static void test_hot_chunks(void **state)
 	close(out);
 	free(ent);
 	expect_restored(tmp("hot.out"), res.status);
+	assert_int_equal(file_crc(snap), crc); /* the guest's writes stayed private */
 }
 
 /* A copy of the snapshot at `from` with chunk i's flags and the index
@@ -677,7 +705,8 @@ static void edit_index(const char *from, const char *to, uint64_t i, uint32_t fl
 }
 
 /* The index's new fields are checked on every load: unknown chunk flags,
- * an unknown codec, and LZ4 chunks under the zstd-only codec. */
+ * an unknown codec, a mapped chunk that is not raw, and LZ4 chunks under
+ * the zstd-only codec. */
 static void test_bad_index_fields(void **state)
 {
 	(void)state;
@@ -688,12 +717,14 @@ static void test_bad_index_fields(void **state)
 	make_snapshot(snap);
 	struct snap_memz_hdr hdr;
 	struct snap_memz_ent *ent = read_index(snap, &hdr);
-	uint64_t data = hdr.nchunks, lz4 = hdr.nchunks;
+	uint64_t data = hdr.nchunks, lz4 = hdr.nchunks, zstd = hdr.nchunks;
 	for (uint64_t i = 0; i < hdr.nchunks; i++) {
 		if (ent[i].kind != SNAP_CHUNK_ZERO && data == hdr.nchunks)
 			data = i;
 		if (ent[i].kind == SNAP_CHUNK_LZ4 && lz4 == hdr.nchunks)
 			lz4 = i;
+		if (ent[i].kind == SNAP_CHUNK_ZSTD && zstd == hdr.nchunks)
+			zstd = i;
 	}
 	assert_true(data < hdr.nchunks);
 	char want[64];
@@ -703,6 +734,12 @@ static void test_bad_index_fields(void **state)
 	expect_refused(bad, want);
 	edit_index(snap, bad, data, ent[data].flags, 7);
 	expect_refused(bad, "memory index has a bad geometry");
+	/* only a raw chunk at a page-aligned offset can be mapped */
+	assert_true(zstd < hdr.nchunks);
+	edit_index(snap, bad, zstd, SNAP_CHUNK_HOT | SNAP_CHUNK_MAPPED, SNAP_MEMZ_MIXED);
+	snprintf(want, sizeof(want), "memory index entry %llu is corrupt",
+	         (unsigned long long)zstd);
+	expect_refused(bad, want);
 	if (lz4 < hdr.nchunks) { /* the software CPU's hot chunks */
 		edit_index(snap, bad, lz4, ent[lz4].flags, SNAP_MEMZ_ZSTD);
 		snprintf(want, sizeof(want), "memory index entry %llu is corrupt",

@@ -16,16 +16,22 @@
  *          chunks, each compressed on its own, and an index that gives a
  *          chunk's kind (zero, raw, zstd; version 4 also LZ4), place,
  *          length, CRC-32 and (version 4) whether it is hot: in the guest's
- *          working set when the snapshot was taken (memz.h). Version 3
- *          has an entry for every chunk, before the chunks; version 4 one
- *          for every chunk that is not all zero, after them.
- *          Restore registers guest memory with userfaultfd, starts filling
- *          the hot chunks at once (while the VM is set up and then between
- *          faults) and decompresses any other chunk when something first
- *          touches it; without userfaultfd everything is decompressed at
- *          once. Version 3 wrote 256 KiB zstd chunks; version 4 writes
- *          16 KiB chunks, hot ones as LZ4 (quicker to decompress), the
- *          others as zstd (smaller).
+ *          working set when the snapshot was taken (memz.h); (version 5)
+ *          whether it is mapped: stored raw at a page-aligned offset.
+ *          Version 3 has an entry for every chunk, before the chunks;
+ *          versions 4 and 5 one for every chunk that is not all zero,
+ *          after them.
+ *          Restore maps the mapped chunks privately from the file over
+ *          guest memory (adjacent ones with one mmap), registers the rest
+ *          with userfaultfd, starts filling the other hot chunks at once
+ *          (while the VM is set up and then between faults) and
+ *          decompresses any other chunk when something first touches it;
+ *          the mapped chunks' CRCs are checked by the fill thread while no
+ *          fault waits. Without userfaultfd everything is read at once.
+ *          Version 3 wrote 256 KiB zstd chunks; version 4 16 KiB chunks,
+ *          hot ones as LZ4 (quicker to decompress), the others as zstd
+ *          (smaller); version 5 writes the hot ones raw and mapped, in
+ *          chunk order from a page boundary on, before the others.
  *          SNAP_SEC_MEMORY (the raw form, page aligned): one image of the
  *          full size; all-zero pages are holes (not written), so they take
  *          no space and read back as zero. Restore maps it privately, so
@@ -38,7 +44,8 @@
  * The header, every section except memory and the memory index are
  * verified on every load; the raw image's CRC or the chunks' CRCs only on
  * request (`capsa vm snapshot verify`); a chunk's CRC also whenever a
- * restore decompresses it. A separate memory file has no checksum. */
+ * restore decompresses it, and a mapped chunk's once the restored VM runs. A separate memory file
+ * has no checksum. */
 #ifndef CAPSA_VM_SNAPSHOT_FORMAT_H
 #define CAPSA_VM_SNAPSHOT_FORMAT_H
 
@@ -49,8 +56,9 @@
 
 #define SNAP_MAGIC "CAPSAVM\0"
 #define SNAP_VERSION                                                                               \
-	4 /* 4: LZ4 chunks and hot chunks in the memory index; 3: compressed                       \
-	     or separate memory; 2: device and disk sections; 1 to 3 are read too */
+	5 /* 5: hot chunks raw and page aligned, mapped on restore; 4: LZ4 chunks                  \
+	     and hot chunks in the memory index; 3: compressed or separate memory;                 \
+	     2: device and disk sections; 1 to 4 are read too */
 #define SNAP_HEADER_SIZE  4096
 #define SNAP_PAGE         4096
 #define SNAP_MAX_SECTIONS 8

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <lz4.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,8 +36,11 @@ static int check_entry(const struct snap_memz *m, uint64_t i, uint64_t lo, uint6
                        struct err *e)
 {
 	const struct snap_memz_ent *c = &m->ent[i];
+	uint32_t known = m->version >= 5 ? SNAP_CHUNK_HOT | SNAP_CHUNK_MAPPED : SNAP_CHUNK_HOT;
 	int ok = kind_ok(m, c, snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i)) &&
-	         !(c->flags & ~SNAP_CHUNK_HOT);
+	         !(c->flags & ~known);
+	if (ok && (c->flags & SNAP_CHUNK_MAPPED)) /* mmap needs a raw, page-aligned chunk */
+		ok = c->kind == SNAP_CHUNK_RAW && c->offset % SNAP_PAGE == 0;
 	if (ok && c->kind != SNAP_CHUNK_ZERO)
 		ok = c->offset >= lo && c->offset <= hi && c->len <= hi - c->offset;
 	return ok ? 0
@@ -129,6 +133,7 @@ int snap_memz_load(int fd, const struct snap_header *h, struct snap_memz **out, 
 		return s ? err_sys(e, "allocating") : err_set(e, ERR_INTERNAL, "no memory index");
 	}
 	m->memory = h->memory;
+	m->version = h->version;
 	int rc = s->size < sizeof(m->hdr)
 	             ? err_set(e, ERR_INPUT, "snapshot memory index is cut short")
 	             : snap_pread_all(fd, &m->hdr, sizeof(m->hdr), s->offset, e);
@@ -207,6 +212,51 @@ static int reader_read(void *ctx, uint64_t i, uint8_t *dst, size_t len, struct e
 	return read_chunk(ctx, i, dst, len, e);
 }
 
+/* A mapped chunk's stored bytes against its CRC (read from the file: the
+ * guest may have written its copy). */
+static int reader_check(void *ctx, uint64_t i, struct err *e)
+{
+	struct memz_reader *r = ctx;
+	const struct snap_memz_ent *c = &r->m->ent[i];
+	if (snap_pread_all(r->fd, r->in, c->len, c->offset, e))
+		return err_prefix(e, "memory chunk %llu", (unsigned long long)i);
+	if ((uint32_t)crc32(0, r->in, c->len) != c->crc)
+		return corrupt(e, r->m, i, "checksum mismatch");
+	return 0;
+}
+
+/* Is chunk i one to map? */
+static int mapped(const struct snap_memz *m, uint64_t i)
+{
+	return i < m->hdr.nchunks && (m->ent[i].flags & SNAP_CHUNK_MAPPED);
+}
+
+/* Map every run of mapped chunks adjacent in memory and in the file with
+ * one private mapping over the guest's memory. */
+static int reader_map(void *ctx, uint8_t *base, uint64_t size, uint8_t *done, struct err *e)
+{
+	struct memz_reader *r = ctx;
+	const struct snap_memz *m = r->m;
+	uint64_t cs = m->hdr.chunk_size;
+	for (uint64_t i = 0; i < m->hdr.nchunks && i * cs < size;) {
+		if (!mapped(m, i)) {
+			i++;
+			continue;
+		}
+		uint64_t j = i + 1, len = m->ent[i].len;
+		while (mapped(m, j) && j * cs < size && m->ent[j].offset == m->ent[i].offset + len)
+			len += m->ent[j++].len;
+		if (mmap(base + i * cs, len, PROT_READ | PROT_WRITE,
+		         MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, r->fd,
+		         (off_t)m->ent[i].offset) == MAP_FAILED)
+			return err_sys(e, "mapping snapshot memory chunks %llu-%llu",
+			               (unsigned long long)i, (unsigned long long)(j - 1));
+		memset(done + i, 1, j - i);
+		i = j;
+	}
+	return 0;
+}
+
 static void reader_free(void *ctx)
 {
 	struct memz_reader *r = ctx;
@@ -276,6 +326,8 @@ int snap_memz_source(int fd, struct snap_memz *m, struct mem_chunk_src *src, str
 	    .nfirst = m->nhot,
 	    .read = reader_read,
 	    .release = reader_free,
+	    .map = reader_map,
+	    .check = reader_check,
 	    .ctx = r,
 	};
 	return 0;

@@ -3,7 +3,9 @@
  * batches; two threads compress a batch each into a buffer of their own
  * (the VM is paused, so its vCPUs leave the cores free), and the buffers
  * are appended to the file in chunk order, which fixes each chunk's place
- * in the index; the index of the chunks that are not all zero follows. */
+ * in the index; the index of the chunks that are not all zero follows.
+ * The hot chunks go first, raw, from a page boundary on (SNAP_CHUNK_MAPPED):
+ * a restore maps them from the file instead of decompressing them. */
 #include "vm/snapshot/memz.h"
 #include "lib/zero.h"
 
@@ -11,16 +13,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <lz4.h>
 #include <zlib.h>
 #include <zstd.h>
 
-#define MEMZ_LEVEL 1   /* zstd level: see docs/vm.md, SNAPSHOTS */
-#define MEMZ_BATCH 512 /* chunks a thread compresses between two writes */
-#define MEMZ_BOUND                                                                                 \
-	(ZSTD_COMPRESSBOUND(SNAP_MEMZ_CHUNK) > LZ4_COMPRESSBOUND(SNAP_MEMZ_CHUNK)                  \
-	     ? ZSTD_COMPRESSBOUND(SNAP_MEMZ_CHUNK)                                                 \
-	     : LZ4_COMPRESSBOUND(SNAP_MEMZ_CHUNK))
+#define MEMZ_LEVEL     1   /* zstd level: see docs/vm.md, SNAPSHOTS */
+#define MEMZ_BATCH     512 /* chunks a thread compresses between two writes */
+#define MEMZ_HOT_REACH 1   /* a hot chunk's neighbours on each side are hot too */
+#define MEMZ_BOUND     ZSTD_COMPRESSBOUND(SNAP_MEMZ_CHUNK)
 
 /* One thread's batch: chunks [first, first+n) into out. */
 struct memz_batch {
@@ -57,12 +56,19 @@ static const uint8_t *gather(struct memz_batch *b, uint64_t i, uint64_t len)
 	return b->chunk;
 }
 
-/* Does chunk i hold a page marked hot? */
-static int is_hot(const struct memz_batch *b, uint64_t i, uint64_t len)
+/* Does chunk i, or one within MEMZ_HOT_REACH chunks of it, hold a page
+ * marked hot? (What a restored guest touches first that was not in the
+ * working set mostly lies right beside it.) */
+static int is_hot(const struct memz_batch *b, uint64_t i)
 {
-	const uint8_t *h = b->hot ? b->hot + i * (SNAP_MEMZ_CHUNK / SNAP_PAGE) : NULL;
-	for (uint64_t p = 0; h && p < len / SNAP_PAGE; p++)
-		if (h[p])
+	if (!b->hot)
+		return 0;
+	const uint64_t per = SNAP_MEMZ_CHUNK / SNAP_PAGE,
+	               pages = (b->size + SNAP_PAGE - 1) / SNAP_PAGE;
+	uint64_t from = i > MEMZ_HOT_REACH ? (i - MEMZ_HOT_REACH) * per : 0;
+	uint64_t to = (i + MEMZ_HOT_REACH + 1) * per;
+	for (uint64_t p = from; p < to && p < pages; p++)
+		if (b->hot[p])
 			return 1;
 	return 0;
 }
@@ -71,21 +77,15 @@ static void put_chunk(struct memz_batch *b, uint64_t i)
 {
 	uint64_t len = snap_memz_chunk_len(b->size, SNAP_MEMZ_CHUNK, i);
 	struct snap_memz_ent *c = &b->ent[i];
+	if (c->flags & SNAP_CHUNK_MAPPED)
+		return; /* written by put_hot */
 	*c = (struct snap_memz_ent){0};
 	const uint8_t *src = gather(b, i, len);
 	if (!src || buf_is_zero(src, len))
 		return;
-	c->flags = is_hot(b, i, len) ? SNAP_CHUNK_HOT : 0;
 	uint8_t *dst = b->out + b->out_len;
-	size_t z;
-	if (c->flags & SNAP_CHUNK_HOT) {
-		int n = LZ4_compress_default((const char *)src, (char *)dst, (int)len, MEMZ_BOUND);
-		z = n > 0 ? (size_t)n : len;
-		c->kind = SNAP_CHUNK_LZ4;
-	} else {
-		z = ZSTD_compressCCtx(b->cctx, dst, MEMZ_BOUND, src, len, MEMZ_LEVEL);
-		c->kind = SNAP_CHUNK_ZSTD;
-	}
+	size_t z = ZSTD_compressCCtx(b->cctx, dst, MEMZ_BOUND, src, len, MEMZ_LEVEL);
+	c->kind = SNAP_CHUNK_ZSTD;
 	c->len = (uint32_t)z;
 	if (ZSTD_isError(z) || z >= len) {
 		memcpy(dst, src, len);
@@ -112,7 +112,7 @@ static int place(int fd, struct memz_batch *b, uint64_t *at, struct err *e)
 	if (b->out_len && snap_pwrite_all(fd, b->out, b->out_len, *at, e))
 		return -1;
 	for (uint64_t i = b->first; i < b->first + b->n; i++)
-		if (b->ent[i].kind != SNAP_CHUNK_ZERO)
+		if (b->ent[i].kind != SNAP_CHUNK_ZERO && !(b->ent[i].flags & SNAP_CHUNK_MAPPED))
 			b->ent[i].offset += *at;
 	*at += b->out_len;
 	return 0;
@@ -134,6 +134,31 @@ static void batch_free(struct memz_batch *b)
 	ZSTD_freeCCtx(b->cctx);
 	free(b->chunk);
 	free(b->out);
+}
+
+/* The hot chunks that are not all zero, raw, from the page boundary at or
+ * after *at on, in chunk order; *at moves past them. */
+static int put_hot(int fd, struct memz_batch *b, uint64_t nchunks, uint64_t *at, struct err *e)
+{
+	if (!b->hot)
+		return 0;
+	uint64_t to = (*at + SNAP_PAGE - 1) & ~(uint64_t)(SNAP_PAGE - 1);
+	for (uint64_t i = 0; i < nchunks; i++) {
+		uint64_t len = snap_memz_chunk_len(b->size, SNAP_MEMZ_CHUNK, i);
+		if (!is_hot(b, i))
+			continue;
+		const uint8_t *src = gather(b, i, len);
+		if (!src || buf_is_zero(src, len))
+			continue;
+		if (snap_pwrite_all(fd, src, len, to, e))
+			return -1;
+		b->ent[i] =
+		    (struct snap_memz_ent){to, (uint32_t)len, (uint32_t)crc32(0, src, len),
+		                           SNAP_CHUNK_RAW, SNAP_CHUNK_HOT | SNAP_CHUNK_MAPPED};
+		to += len;
+		*at = to;
+	}
+	return 0;
 }
 
 /* Compress every chunk into the file from *at on, two batches at a time. */
@@ -210,6 +235,8 @@ int snap_memz_write(int fd, const uint8_t *mem, uint64_t size, const uint8_t *to
 	int ok0 = batch_init(&b[0], mem, size, touched, hot, ent) == 0;
 	int ok1 = batch_init(&b[1], mem, size, touched, hot, ent) == 0;
 	int rc = ent && ok0 && ok1 ? 0 : err_set(e, ERR_SYSTEM, "allocating the compressor");
+	if (rc == 0)
+		rc = put_hot(fd, &b[0], hdr.nchunks, &at, e);
 	if (rc == 0)
 		rc = put_chunks(fd, b, hdr.nchunks, &at, e);
 	uint32_t crc = 0;

@@ -77,8 +77,9 @@ int snap_touched_map(struct vm *vm, uint8_t **out, struct err *e)
 		free(map);
 		return -1;
 	}
+	/* not loaded yet, or mapped from the file: may hold data untouched */
 	for (uint64_t p = 0; vm->lazy && p < vm->ram_size; p += SNAP_PAGE)
-		if (!mem_lazy_filled(vm->lazy, p))
+		if (!mem_lazy_filled(vm->lazy, p) || mem_lazy_mapped(vm->lazy, p))
 			map[p / SNAP_PAGE] = 1;
 	*out = map;
 	return 0;
