@@ -158,20 +158,20 @@ static void refusals_of_bodies(const char *sock, const char *kernel)
 	             "{\"backend_type\":\"File\",\"backend_path\":\"/tmp/m\"}}",
 	             400, "not both");
 	/* network_overrides: checked before any file is read */
-	expect_fault(sock, "PUT", "/snapshot/load",
-	             "{\"snapshot_path\":\"/tmp/x\",\"network_overrides\":{}}", 400,
-	             "\\\"network_overrides\\\" must be an array");
-	expect_fault(sock, "PUT", "/snapshot/load",
-	             "{\"snapshot_path\":\"/tmp/x\",\"network_overrides\":[7]}", 400,
-	             "must hold objects");
-	expect_fault(sock, "PUT", "/snapshot/load",
-	             "{\"snapshot_path\":\"/tmp/x\",\"network_overrides\":[{\"iface_id\":"
-	             "\"eth0\"}]}",
-	             400, "\\\"host_dev_name\\\" is required");
-	expect_fault(sock, "PUT", "/snapshot/load",
-	             "{\"snapshot_path\":\"/tmp/x\",\"network_overrides\":[{\"iface_id\":"
-	             "\"eth0\",\"host_dev_name\":\"a-name-far-too-long-for-a-tap\"}]}",
-	             400, "\\\"host_dev_name\\\" must be 1 to 15 bytes");
+	static const char *const bad_overrides[][2] = {
+	    {"{}", "\\\"network_overrides\\\" must be an array"},
+	    {"[7]", "must hold objects"},
+	    {"[{\"iface_id\":\"eth0\"}]", "\\\"host_dev_name\\\" is required"},
+	    {"[{\"iface_id\":\"eth0\",\"host_dev_name\":\"a-name-far-too-long-for-a-tap\"}]",
+	     "\\\"host_dev_name\\\" must be 1 to 15 bytes"},
+	};
+	for (size_t i = 0; i < sizeof(bad_overrides) / sizeof(bad_overrides[0]); i++) {
+		char req[512];
+		snprintf(req, sizeof(req),
+		         "{\"snapshot_path\":\"/tmp/x\",\"network_overrides\":%s}",
+		         bad_overrides[i][0]);
+		expect_fault(sock, "PUT", "/snapshot/load", req, 400, bad_overrides[i][1]);
+	}
 	char many[1024] = "{\"snapshot_path\":\"/tmp/x\",\"network_overrides\":[";
 	for (int i = 0; i < 9; i++)
 		snprintf(many + strlen(many), sizeof(many) - strlen(many),
