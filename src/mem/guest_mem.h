@@ -35,8 +35,9 @@ void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len);
 int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len);
 int gm_fill(const struct guest_mem *gm, uint64_t gpa, int byte, uint64_t len);
-/* A device is about to write (or has written) [gpa, gpa+len) behind the
- * vCPUs' backs: tell the listener, if any. */
+/* A device has written [gpa, gpa+len) behind the vCPUs' backs: tell the
+ * listener, if any. A note taken only before the write is not enough: the
+ * dirty-page log may be collected between the note and the data landing. */
 static inline void gm_note_write(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 {
 	if (gm->on_write)

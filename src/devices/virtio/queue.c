@@ -154,17 +154,35 @@ void vq_unpop(struct vq *q)
 	q->s.last_avail--;
 }
 
+/* Tell the memory's listener (the dirty-page log of a live migration) about
+ * every buffer of chain `head` the device may have written, now that it has:
+ * the note taken when the chain was popped can be collected before the data
+ * lands. Done while the chain is still the device's (before it is used). */
+static void note_chain_written(struct vq *q, uint16_t head)
+{
+	if (!q->mem->on_write || head >= q->s.size)
+		return;
+	struct vq_chain c;
+	enum vq_error keep = q->last_error;
+	(void)walk(q, head, &c); /* notes each device-writable descriptor */
+	q->last_error = keep;
+}
+
 void vq_push(struct vq *q, uint16_t head, uint32_t written)
 {
 	if (!q->s.ready)
 		return;
-	volatile uint8_t *e = q->used_h + 4 + 8u * (q->s.used_idx % q->s.size);
+	note_chain_written(q, head);
+	uint16_t slot = q->s.used_idx % q->s.size;
+	volatile uint8_t *e = q->used_h + 4 + 8u * slot;
 	st32(e, head);
 	st32(e + 4, written);
 	/* the element must be visible before the index that publishes it */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	q->s.used_idx++;
 	st16(q->used_h + 2, q->s.used_idx);
+	gm_note_write(q->mem, q->s.used + 4 + 8u * slot, 8);
+	gm_note_write(q->mem, q->s.used + 2, 2);
 }
 
 int vq_should_notify(struct vq *q)
@@ -189,8 +207,10 @@ int vq_enable_kick(struct vq *q)
 {
 	if (!q->s.ready)
 		return 0;
-	if (q->s.event_idx)
+	if (q->s.event_idx) {
 		st16(q->used_h + 4 + 8u * q->s.size, q->s.last_avail);
+		gm_note_write(q->mem, q->s.used + 4 + 8u * q->s.size, 2);
+	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return ld16(q->avail_h + 2) != q->s.last_avail;
 }
