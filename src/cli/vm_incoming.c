@@ -14,7 +14,9 @@ int cli_vm_incoming(const struct cli_incoming *in)
 	struct vm_config cons = {0};
 	if (cli_vm_console(in->console, &cons, &e))
 		return cli_vm_fail(in->json, cmd, &e);
+	struct vm_device_names names;
 	struct vm_restore_opts ro = {
+	    .names = &names,
 	    .accel = in->accel,
 	    .kvm_path = in->kvm_path,
 	    .console_out = cons.console_out,
@@ -46,6 +48,7 @@ int cli_vm_incoming(const struct cli_incoming *in)
 	    .api_sock = in->api_sock,
 	    .console_escape = cons.console_escape,
 	    .console_out = cons.console_out,
+	    .names = &names,
 	};
 	return cli_vm_serve(vm, &sv);
 }

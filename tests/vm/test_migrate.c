@@ -12,6 +12,9 @@
 #include "vm/snaptest.h"
 
 #include "vm/migrate/stream.h"
+#include "vm/snapshot/devices.h"
+#include "vm/snapshot/format.h"
+#include "vm/snapshot/sections.h"
 #include "vm/vm_internal.h"
 
 #include <netinet/in.h>
@@ -531,6 +534,12 @@ static void test_target_refuses_changed_disk(void **state)
 	char *payload = read_file(hello, &len);
 	assert_non_null(payload);
 	assert_non_null(memmem(payload, len, disk, strlen(disk)));
+	/* the devices' names go with the machine (a disk added by flags: drive0) */
+	size_t at = sizeof(struct snap_header) + sizeof(struct snap_config) +
+	            sizeof(struct mig_hello_devices) + sizeof(struct snap_devices_hdr);
+	assert_true(len >= at + sizeof(struct vm_device_names));
+	const struct vm_device_names *names = (const struct vm_device_names *)(payload + at);
+	assert_string_equal(names->drive[0], "drive0");
 	assert_int_equal(truncate(disk, 8 << 20), 0);
 	struct {
 		char magic[8];

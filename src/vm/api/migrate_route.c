@@ -50,7 +50,8 @@ static int get_status(struct vm *vm, char **out)
 	return *out ? 200 : 500;
 }
 
-static int put_migrate(struct vm *vm, const char *body, size_t len, char **out)
+static int put_migrate(struct vm *vm, const struct vm_device_names *names, const char *body,
+                       size_t len, char **out)
 {
 	json_tokener *t = json_tokener_new();
 	json_object *o = t ? json_tokener_parse_ex(t, body, (int)len) : NULL;
@@ -66,18 +67,19 @@ static int put_migrate(struct vm *vm, const char *body, size_t len, char **out)
 		                     "the body must be {\"destination\": \"tcp:HOST:PORT\"}");
 	}
 	struct err e = {0};
-	int rc = vm_migrate_start(vm, json_object_get_string(d), &e);
+	int rc = vm_migrate_start(vm, json_object_get_string(d), names, &e);
 	json_object_put(o);
 	if (rc)
 		return migrate_fault(out, e.kind == ERR_INPUT ? 400 : 500, e.msg);
 	return 204;
 }
 
-int vm_api_migrate(struct vm *vm, const char *method, const char *body, size_t body_len, char **out)
+int vm_api_migrate(struct vm *vm, const struct vm_device_names *names, const char *method,
+                   const char *body, size_t body_len, char **out)
 {
 	if (!strcmp(method, "GET"))
 		return get_status(vm, out);
 	if (!strcmp(method, "PUT"))
-		return put_migrate(vm, body, body_len, out);
+		return put_migrate(vm, names, body, body_len, out);
 	return migrate_fault(out, 405, "method not allowed on this path");
 }

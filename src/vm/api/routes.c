@@ -416,7 +416,10 @@ static int migrate(struct req *r)
 	struct vm *vm = need_vm(r, &status);
 	if (!vm)
 		return status;
-	return vm_api_migrate(vm, r->method == M_GET ? "GET" : "PUT", r->body, r->len, r->out);
+	struct vm_device_names names;
+	vm_api_machine_names(r->in->m, &names);
+	return vm_api_migrate(vm, &names, r->method == M_GET ? "GET" : "PUT", r->body, r->len,
+	                      r->out);
 }
 
 static int version(struct req *r)

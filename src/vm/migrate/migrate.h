@@ -42,9 +42,11 @@ struct vm_migrate_status {
 	char error[ERR_MSG_MAX];
 };
 
-/* Start migrating to "tcp:HOST:PORT". ERR_INPUT for a bad destination, a
- * VM that is not running, or a migration already under way. */
-int vm_migrate_start(struct vm *vm, const char *destination, struct err *e);
+/* Start migrating to "tcp:HOST:PORT", the devices' names (NULL: none) going
+ * with the machine. ERR_INPUT for a bad destination, a VM that is not
+ * running, or a migration already under way. */
+int vm_migrate_start(struct vm *vm, const char *destination, const struct vm_device_names *names,
+                     struct err *e);
 /* The migration's progress. Reading a completed migration's status lets
  * the source VM end at once (else it waits a few seconds for a reader). */
 void vm_migrate_status(struct vm *vm, struct vm_migrate_status *st);

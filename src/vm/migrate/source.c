@@ -51,7 +51,8 @@ struct vm_migration {
 	int reported;                /* a completed status was read (guarded by lock) */
 	struct vm_migrate_status st; /* guarded by lock */
 	double t0, t_pause, t_sent, t_running;
-	uint64_t *bits; /* dirty pages, one bit per page of guest RAM */
+	struct vm_device_names names; /* sent with the machine and the state */
+	uint64_t *bits;               /* dirty pages, one bit per page of guest RAM */
 	uint64_t npages;
 	uint8_t *batch; /* MIG_PAGES payload being filled */
 	size_t batch_len;
@@ -98,16 +99,16 @@ static int expect_answer(struct vm_migration *m, uint32_t ok, const char *stage,
 
 /* The device configuration and the disks' identities (none without
  * devices): the snapshot's sections, the device section without device
- * records (the state travels with MIG_STATE) and with empty names. */
-static int hello_devices(struct vm *vm, uint8_t **dev, size_t *dev_len, uint8_t **disk,
-                         size_t *disk_len, struct err *e)
+ * records (the state travels with MIG_STATE), with the devices' names. */
+static int hello_devices(struct vm *vm, const struct vm_device_names *names, uint8_t **dev,
+                         size_t *dev_len, uint8_t **disk, size_t *disk_len, struct err *e)
 {
 	*dev = *disk = NULL;
 	*dev_len = *disk_len = 0;
 	if (!vm_virtio_devices(vm))
 		return 0;
 	uint64_t off = 0;
-	if (snap_devices_build(vm, NULL, dev, dev_len, e) ||
+	if (snap_devices_build(vm, names, dev, dev_len, e) ||
 	    snap_disks_build(vm, -1, 0, &off, disk, disk_len, e))
 		return -1;
 	((struct snap_devices_hdr *)*dev)->ndev = 0;
@@ -122,7 +123,7 @@ static int send_hello(struct vm_migration *m, struct err *e)
 	struct vm *vm = m->vm;
 	uint8_t *dev, *disk;
 	size_t dev_len, disk_len;
-	if (hello_devices(vm, &dev, &dev_len, &disk, &disk_len, e)) {
+	if (hello_devices(vm, &m->names, &dev, &dev_len, &disk, &disk_len, e)) {
 		free(dev);
 		return -1;
 	}
@@ -319,7 +320,7 @@ static int send_state(struct vm_migration *m, struct err *e)
 	int rc = h ? 0 : err_sys(e, "allocating");
 	if (rc == 0)
 		rc = snap_header_fill(m->vm, h, e) ||
-		     snap_state_write(m->vm, fd, h, 0, NULL, &off, e);
+		     snap_state_write(m->vm, fd, h, 0, &m->names, &off, e);
 	if (rc == 0 && h->nsections >= SNAP_MAX_SECTIONS)
 		rc = err_set(e, ERR_INTERNAL, "no room for the memory section");
 	if (rc == 0) {
@@ -473,12 +474,15 @@ static int busy(struct vm *vm, struct err *e)
 	return 0;
 }
 
-int vm_migrate_start(struct vm *vm, const char *dest, struct err *e)
+int vm_migrate_start(struct vm *vm, const char *dest, const struct vm_device_names *names,
+                     struct err *e)
 {
 	struct vm_migration *m = calloc(1, sizeof(*m));
 	if (!m)
 		return err_sys(e, "allocating");
 	m->vm = vm;
+	if (names)
+		m->names = *names;
 	m->fd = -1;
 	m->npages = vm->ram_size / MIG_PAGE;
 	if (mig_parse_addr(dest, "destination", &m->sa, &m->salen, e) || busy(vm, e)) {

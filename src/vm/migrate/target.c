@@ -288,6 +288,8 @@ static int handshake(int fd, const struct vm_restore_opts *o, struct vm **out, s
 		             type);
 	if (rc == 0)
 		rc = take_hello(buf, len, l, e) || create(l, o, out, e) ? -1 : 0;
+	if (rc == 0 && o->names)
+		*o->names = l->dev ? l->dev->names : (struct vm_device_names){0};
 	free(buf);
 	snap_loaded_free(l);
 	if (rc) {
