@@ -2,19 +2,14 @@
 #include "vm/sandbox.h"
 
 #include <errno.h>
-#include <linux/filter.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
-#include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* What a vCPU or console thread may do: run the vCPU and read its state,
@@ -112,15 +107,14 @@ int sandbox_init(struct err *e)
 	return 0;
 }
 
-static int sandbox_off(void)
+int sandbox_enter_thread(unsigned extra, struct err *e)
 {
 	const char *off = getenv("CAPSA_NO_SECCOMP");
-	return off && *off && strcmp(off, "0");
-}
-
-/* The rules of the common set plus `extra`, in ctx. */
-static int add_rules(scmp_filter_ctx ctx, unsigned extra)
-{
+	if (off && *off && strcmp(off, "0"))
+		return 0;
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	if (!ctx)
+		return err_set(e, ERR_SYSTEM, "seccomp_init failed");
 	int rc = 0;
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
@@ -139,76 +133,10 @@ static int add_rules(scmp_filter_ctx ctx, unsigned extra)
 	for (size_t i = 0; (extra & SANDBOX_UFFD) && i < 3 && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 		                      SCMP_A1(SCMP_CMP_EQ, uffd_ioctls[i]));
-	return rc;
-}
-
-int sandbox_enter_thread(unsigned extra, struct err *e)
-{
-	if (sandbox_off())
-		return 0;
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-	if (!ctx)
-		return err_set(e, ERR_SYSTEM, "seccomp_init failed");
-	int rc = add_rules(ctx, extra);
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (rc)
 		return err_errno(e, rc, "loading the VMM thread seccomp filter");
-	return 0;
-}
-
-/* The BPF of ctx: libseccomp exports it only to a descriptor. */
-static int export_bpf(scmp_filter_ctx ctx, struct sandbox_filter *out)
-{
-	int fd = memfd_create("capsa-seccomp", MFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = seccomp_export_bpf(ctx, fd);
-	off_t size = rc == 0 ? lseek(fd, 0, SEEK_END) : 0;
-	if (rc == 0 && (size <= 0 || size % sizeof(struct sock_filter) ||
-	                size / sizeof(struct sock_filter) > BPF_MAXINSNS))
-		rc = -EINVAL;
-	if (rc == 0 && !(out->prog = malloc((size_t)size)))
-		rc = -ENOMEM;
-	if (rc == 0 && pread(fd, out->prog, (size_t)size, 0) != size) {
-		free(out->prog);
-		out->prog = NULL;
-		rc = -EIO;
-	}
-	if (rc == 0)
-		out->len = (unsigned short)(size / sizeof(struct sock_filter));
-	close(fd);
-	return rc;
-}
-
-int sandbox_filter_build(unsigned extra, struct sandbox_filter *out, struct err *e)
-{
-	memset(out, 0, sizeof(*out));
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-	if (!ctx)
-		return err_set(e, ERR_SYSTEM, "seccomp_init failed");
-	int rc = add_rules(ctx, extra);
-	if (rc == 0)
-		rc = export_bpf(ctx, out);
-	seccomp_release(ctx);
-	return rc ? err_errno(e, -rc, "building the VMM thread seccomp filter") : 0;
-}
-
-void sandbox_filter_free(struct sandbox_filter *f)
-{
-	free(f->prog);
-	f->prog = NULL;
-	f->len = 0;
-}
-
-int sandbox_enter_filter(const struct sandbox_filter *f, struct err *e)
-{
-	if (sandbox_off())
-		return 0;
-	struct sock_fprog prog = {f->len, f->prog};
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
-		return err_sys(e, "loading the VMM thread seccomp filter");
 	return 0;
 }

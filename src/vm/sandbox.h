@@ -19,15 +19,4 @@ int sandbox_init(struct err *e);
  * CAPSA_NO_SECCOMP=1 in the environment turns this off (for debugging). */
 int sandbox_enter_thread(unsigned extra, struct err *e);
 
-/* A filter built ahead, on a thread with time to spare: libseccomp takes a
- * fraction of a millisecond to build one, loading it is one system call. */
-struct sandbox_filter {
-	void *prog; /* struct sock_filter[len], malloc'd */
-	unsigned short len;
-};
-int sandbox_filter_build(unsigned extra, struct sandbox_filter *out, struct err *e);
-void sandbox_filter_free(struct sandbox_filter *f);
-/* As sandbox_enter_thread with the filter f was built for. */
-int sandbox_enter_filter(const struct sandbox_filter *f, struct err *e);
-
 #endif

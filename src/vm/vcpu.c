@@ -92,9 +92,7 @@ static void *vcpu_thread(void *arg)
 	pthread_setname_np(pthread_self(), name);
 
 	struct err e = {0};
-	int ahead = atomic_load_explicit(&vm->vcpu_filter_ready, memory_order_acquire);
-	if (ops->vcpu_thread_init(v->accel, &e) ||
-	    (ahead ? sandbox_enter_filter(&vm->vcpu_filter, &e) : sandbox_enter_thread(0, &e))) {
+	if (ops->vcpu_thread_init(v->accel, &e) || sandbox_enter_thread(0, &e)) {
 		char msg[ERR_MSG_MAX + 16];
 		snprintf(msg, sizeof(msg), "vCPU %u: %s", v->index, e.msg);
 		vm_end_with_report(vm, VM_END_ERROR, 1, msg);

@@ -115,16 +115,10 @@ static void lazy_failed(void *ctx, const struct err *e)
 	vm_end_with_report(ctx, VM_END_ERROR, 1, e->msg);
 }
 
-/* The fill thread decompresses what a file says: confine it. It starts
- * while the VM is still being set up, so it builds the vCPU threads'
- * filter first: they then only load it (a vCPU that starts before it is
- * ready builds its own). */
+/* The fill thread decompresses what a file says: confine it. */
 static int lazy_thread_init(void *ctx, struct err *e)
 {
-	struct vm *vm = ctx;
-	struct err ignored = {0};
-	if (sandbox_filter_build(0, &vm->vcpu_filter, &ignored) == 0)
-		atomic_store_explicit(&vm->vcpu_filter_ready, 1, memory_order_release);
+	(void)ctx;
 	return sandbox_init(e) || sandbox_enter_thread(SANDBOX_UFFD, e) ? -1 : 0;
 }
 
@@ -469,6 +463,5 @@ void vm_destroy(struct vm *vm)
 	pthread_mutex_destroy(&vm->report_lock);
 	vm_pause_destroy(vm);
 	free(vm->cpuid);
-	sandbox_filter_free(&vm->vcpu_filter);
 	free(vm);
 }

@@ -12,7 +12,6 @@
 #include "mem/lazy.h"
 #include "vm/iobus.h"
 #include "vm/accel.h"
-#include "vm/sandbox.h"
 #include "vm/vm.h"
 #include "vm/x86/vcpu_setup.h"
 
@@ -54,10 +53,6 @@ struct vm {
 	int ram_from_file;           /* mapped privately from a raw snapshot image */
 	struct mem_lazy *lazy;       /* filled on first touch from a snapshot, or NULL */
 	struct mem_chunk_src chunks; /* a restore's chunk source not yet taken */
-	/* the vCPU threads' seccomp filter, built ahead by a restore's fill
-	 * thread while the VM is set up; vcpu_filter_ready says it is there */
-	struct sandbox_filter vcpu_filter;
-	atomic_int vcpu_filter_ready;
 	struct boot_entry boot;
 
 	struct cpuid_entry *cpuid;
