@@ -216,6 +216,12 @@ static void test_with_disks(void **state)
 	capsa_run(&r, 30, "vm", "snapshot", "verify", moved, NULL);
 	assert_int_equal(r.status, 0);
 	run_result_free(&r);
+	/* a refused network override extracts nothing */
+	capsa_run(&r, 30, "vm", "restore", moved, "--net-override", "eth0=capsax", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "no interface \"eth0\""));
+	run_result_free(&r);
+	assert_int_equal(access(tmp("far/wd.snap.disk0.img"), F_OK), -1);
 	capsa_run(&r, 120, "vm", "restore", moved, "--console", "stdio", NULL);
 	expect_disk_run(&r);
 	run_result_free(&r);

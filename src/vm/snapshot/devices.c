@@ -112,15 +112,6 @@ static void remove_stale_socket(const char *path)
 	close(fd);
 }
 
-int snap_devices_prepare(int fd, const char *snap_path, const struct snap_devices *d,
-                         const char *disk_dir, struct vm_virtio_config *cfg, struct err *e)
-{
-	*cfg = d->hdr.cfg;
-	if (cfg->vsock.enabled)
-		remove_stale_socket(cfg->vsock.uds);
-	return snap_disks_prepare(fd, snap_path, d, disk_dir, cfg, e);
-}
-
 /* The interface named `id`: its saved name, or "netN" when it has none. */
 static int iface_named(const struct snap_devices *d, unsigned n, const char *id)
 {
@@ -133,8 +124,9 @@ static int iface_named(const struct snap_devices *d, unsigned n, const char *id)
 	return -1;
 }
 
-int snap_devices_override_net(const struct snap_devices *d, struct vm_virtio_config *cfg,
-                              const struct vm_net_override *ov, unsigned n, struct err *e)
+/* Point the interfaces the overrides name at their new taps in cfg. */
+static int override_net(const struct snap_devices *d, struct vm_virtio_config *cfg,
+                        const struct vm_net_override *ov, unsigned n, struct err *e)
 {
 	for (unsigned k = 0; k < n; k++) {
 		int i = iface_named(d, cfg->net.n, ov[k].iface_id);
@@ -154,4 +146,16 @@ int snap_devices_override_net(const struct snap_devices *d, struct vm_virtio_con
 		memcpy(dev->ifname, ov[k].tap, strlen(ov[k].tap) + 1);
 	}
 	return 0;
+}
+
+int snap_devices_prepare(int fd, const char *snap_path, const struct snap_devices *d,
+                         const char *disk_dir, const struct vm_net_override *ov, unsigned n,
+                         struct vm_virtio_config *cfg, struct err *e)
+{
+	*cfg = d->hdr.cfg;
+	if (override_net(d, cfg, ov, n, e))
+		return -1;
+	if (cfg->vsock.enabled)
+		remove_stale_socket(cfg->vsock.uds);
+	return snap_disks_prepare(fd, snap_path, d, disk_dir, cfg, e);
 }

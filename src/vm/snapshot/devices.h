@@ -87,14 +87,12 @@ int snap_devices_restore(struct vm *vm, const struct snap_devices *d, struct err
 /* restore.c, before the VM is created: *cfg becomes the saved device
  * configuration, ready to create the devices with: disks checked or
  * extracted (snap_disks_prepare), a vsock socket left behind by a killed
- * process removed. */
+ * process removed, and the interfaces the n overrides name pointed at their
+ * new taps first (ERR_INPUT naming an interface the snapshot lacks, one
+ * that is not a tap, or a tap name that does not fit: nothing extracted). */
 int snap_devices_prepare(int fd, const char *snap_path, const struct snap_devices *d,
-                         const char *disk_dir, struct vm_virtio_config *cfg, struct err *e);
-/* restore.c: point the interfaces the overrides name at their new taps in
- * cfg; ERR_INPUT naming an interface the snapshot lacks, one that is not a
- * tap, or a tap name that does not fit. */
-int snap_devices_override_net(const struct snap_devices *d, struct vm_virtio_config *cfg,
-                              const struct vm_net_override *ov, unsigned n, struct err *e);
+                         const char *disk_dir, const struct vm_net_override *ov, unsigned n,
+                         struct vm_virtio_config *cfg, struct err *e);
 
 /* save.c: the disk section (malloc'd into *buf): each disk's identity and,
  * with with_data, its data written to fd from *off (advanced past it). */

@@ -194,9 +194,8 @@ static int create(struct vm **out, const char *path, int fd, struct snap_loaded 
 	struct vm_virtio_config *virtio = calloc(1, sizeof(*virtio));
 	if (!virtio)
 		return err_sys(e, "allocating");
-	if (l->dev &&
-	    (snap_devices_prepare(fd, path, l->dev, o->disk_dir, virtio, e) ||
-	     snap_devices_override_net(l->dev, virtio, o->net_overrides, o->n_net_overrides, e))) {
+	if (l->dev && snap_devices_prepare(fd, path, l->dev, o->disk_dir, o->net_overrides,
+	                                   o->n_net_overrides, virtio, e)) {
 		free(virtio);
 		return -1;
 	}
