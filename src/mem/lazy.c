@@ -9,6 +9,8 @@
  * registered: only the runs of chunks between them are. */
 #include "mem/lazy.h"
 
+#include "lib/clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
@@ -20,7 +22,6 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #define LAZY_PAGE 4096ULL
@@ -46,13 +47,6 @@ struct mem_lazy {
 	uint64_t next_check; /* the next chunk to look at for src.check */
 	int64_t check_at;    /* CLOCK_MONOTONIC ns: checks start then */
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 enum { LAZY_EMPTY = 0, LAZY_FILLED = 1, LAZY_MAPPED = 2 };
 
@@ -157,7 +151,7 @@ static int idle_ms(const struct mem_lazy *l)
 		return 0;
 	if (!l->src.check || l->next_check >= l->src.nchunks)
 		return -1;
-	int64_t left = l->check_at - now_ns();
+	int64_t left = l->check_at - (int64_t)clock_mono_ns();
 	return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
 }
 
@@ -173,7 +167,7 @@ static void fill_ahead(struct mem_lazy *l)
 			return;
 		}
 	}
-	if (l->src.check && now_ns() >= l->check_at) {
+	if (l->src.check && (int64_t)clock_mono_ns() >= l->check_at) {
 		pthread_mutex_lock(&l->src_lock);
 		check_next(l);
 		pthread_mutex_unlock(&l->src_lock);
@@ -320,7 +314,7 @@ int mem_lazy_start(struct mem_lazy **out, uint8_t *base, uint64_t size,
 	l->base = base, l->size = size, l->src = *src;
 	l->hooks = *hooks;
 	l->uffd = uffd;
-	l->check_at = now_ns() + LAZY_CHECK_DELAY_NS;
+	l->check_at = (int64_t)clock_mono_ns() + LAZY_CHECK_DELAY_NS;
 	pthread_mutex_init(&l->src_lock, NULL);
 	l->stop_fd = eventfd(0, EFD_CLOEXEC);
 	l->buf = malloc(src->chunk_size);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "net/slirp.h"
 
+#include "lib/clock.h"
+
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -8,7 +10,6 @@
 #include <slirp/libslirp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define RING       256        /* frames waiting for the guest */
 #define RING_BYTES (1u << 20) /* and their bytes */
@@ -56,13 +57,6 @@ struct slirp_be {
 	unsigned head, count;
 	size_t bytes;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* ---- frames from slirp to the guest ---- */
 
@@ -202,7 +196,7 @@ static unsigned be_fds(struct net_backend *b, struct pollfd *p, unsigned max, in
 	s->n = 0;
 	uint32_t to = *timeout_ms < 0 ? UINT32_MAX : (uint32_t)*timeout_ms;
 	s->lib.pollfds_fill(s->slirp, &to, add_poll, s);
-	int64_t now_ms = now_ns() / 1000000;
+	int64_t now_ms = (int64_t)clock_mono_ns() / 1000000;
 	for (struct timer *t = s->timers; t; t = t->next) {
 		if (!t->armed)
 			continue;
@@ -226,7 +220,7 @@ static void be_event(struct net_backend *b, const struct pollfd *p, unsigned n)
 	/* fire due timers; a callback may re-arm or free timers, so restart */
 	for (int fired = 1; fired;) {
 		fired = 0;
-		int64_t now_ms = now_ns() / 1000000;
+		int64_t now_ms = (int64_t)clock_mono_ns() / 1000000;
 		for (struct timer *t = s->timers; t; t = t->next) {
 			if (!t->armed || t->expire_ms > now_ms)
 				continue;
@@ -252,7 +246,7 @@ static void cb_guest_error(const char *msg, void *opaque)
 static int64_t cb_clock_get_ns(void *opaque)
 {
 	(void)opaque;
-	return now_ns();
+	return (int64_t)clock_mono_ns();
 }
 
 static struct timer *timer_add(struct slirp_be *s)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "devices/virtio/ratelimit.h"
 
-#include <time.h>
+#include "lib/clock.h"
 
 #define NS 1000000000ULL
 
@@ -89,7 +89,5 @@ int rl_admit(struct rate_limiter *r, uint64_t bytes, uint64_t now_ns, uint64_t *
 
 uint64_t rl_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+	return clock_mono_ns();
 }

@@ -4,6 +4,8 @@
  * through one epoll descriptor the transport's I/O thread waits on. */
 #include "devices/virtio/vsock_int.h"
 
+#include "lib/clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,14 +17,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 uint64_t vsock_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return clock_mono_ns();
 }
 
 uint32_t vsock_credit(const struct vsock_conn *c)

@@ -8,8 +8,9 @@
 #ifndef CAPSA_DEVICES_X86_CLOCK_H
 #define CAPSA_DEVICES_X86_CLOCK_H
 
+#include "lib/clock.h"
+
 #include <stdint.h>
-#include <time.h>
 
 struct x86_clock {
 	uint64_t khz;    /* guest TSC frequency */
@@ -19,9 +20,7 @@ struct x86_clock {
 
 static inline int64_t x86_clock_host_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return (int64_t)clock_mono_ns();
 }
 
 static inline void x86_clock_init(struct x86_clock *c, uint64_t khz, uint64_t tsc_now)
