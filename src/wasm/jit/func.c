@@ -989,9 +989,5 @@ int jc_function(struct jc *c, uint32_t defidx)
 	c->wbase = JW_LATE_BASE;
 	c->wmaxh = JW_LATE_CELLS / 16;
 	c->b->nlates = 0;
-	int rc = compile_pass(c, defidx);
-	free(c->trips);
-	c->trips = NULL;
-	c->captrips = 0;
-	return rc;
+	return compile_pass(c, defidx);
 }

@@ -339,10 +339,13 @@ void jit_jc_reuse(struct jc *c)
 	c->capcs = k.capcs;
 	c->traps = k.traps;
 	c->captraps = k.captraps;
+	c->trips = k.trips;
+	c->captrips = k.captrips;
 }
 
 void jit_jc_release(struct jc *c)
 {
+	free(c->trips);
 	free(c->weights);
 	free(c->loc);
 	free(c->vs);
@@ -370,17 +373,17 @@ struct jshare {
 /* Room for the machine code of all functions (about three to five times
  * their bytes): given at once, the buffer is not copied as it grows (it
  * still grows if that was too little). Untouched, the room costs nothing. */
-static uint64_t code_room(const struct capsa_wasm_module *m)
+static uint64_t bodies_len(const struct capsa_wasm_module *m)
 {
-	uint64_t n = 4096;
+	uint64_t n = 0;
 	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++)
-		n += 5ull * m->code[i].body_len;
+		n += m->code[i].body_len;
 	return n;
 }
 
 static void presize(struct xbuf *b, const struct capsa_wasm_module *m)
 {
-	uint64_t n = code_room(m);
+	uint64_t n = 4096 + 5 * bodies_len(m);
 	uint8_t *p = n <= b->cap || n > (1ull << 30) ? NULL : realloc(b->p, n);
 	if (p) {
 		b->p = p;
@@ -612,17 +615,15 @@ static void dump_code(const struct capsa_wasm_module *m, const struct xbuf *b,
 }
 
 /* The compiler writes the module's code straight into its mapping
- * (read+write, made read+execute when done): room for about five bytes of
- * code per body byte, its pages faulted in at once rather than one fault
- * per page as the code grows. Returns the room (b then writes there, up to
- * it), or 0 when it could not be mapped (b grows on the heap). */
+ * (read+write, made read+execute when done): room for eight bytes of code
+ * per body byte, the pages that four bytes per body byte would fill faulted
+ * in at once rather than one fault per page as the code grows. Returns the room (b then writes
+ * there, up to it), or 0 when it could not be mapped (b grows on the heap). */
 static size_t map_room(struct xbuf *b, const struct capsa_wasm_module *m)
 {
-	uint64_t n = 64u << 10, likely = 4096;
-	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++) {
-		n += 8ull * m->code[i].body_len + 64;
-		likely += 4ull * m->code[i].body_len;
-	}
+	uint64_t len = bodies_len(m);
+	uint64_t n = (64u << 10) + 8 * len + 64ull * (m->nfuncs - m->nimp_funcs);
+	uint64_t likely = 4096 + 4 * len;
 	n = (n + 4095) & ~4095ull;
 	if (n > (1ull << 30))
 		return 0;
