@@ -94,45 +94,18 @@ static inline void enc_end(struct xbuf *b, const uint8_t *tmp, const uint8_t *st
 		xb_u8(b, tmp[i]);
 }
 
-static inline uint8_t *put_opcode(uint8_t *p, uint32_t op)
-{
-	if (op > 0xffff)
-		*p++ = (uint8_t)(op >> 16);
-	if (op > 0xff)
-		*p++ = (uint8_t)(op >> 8);
-	*p++ = (uint8_t)op;
-	return p;
-}
-
-static inline uint8_t *put_prefix_rex(uint8_t *p, int pfx, int w, int r, int x, int bb, int force)
-{
-	if (pfx)
-		*p++ = (uint8_t)pfx;
-	uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | ((r >> 3) & 1) << 2 | ((x >> 3) & 1) << 1 |
-	                        ((bb >> 3) & 1));
-	if (rex != 0x40 || force)
-		*p++ = rex;
-	return p;
-}
-
-static inline uint8_t *put_u32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-	return p + 4;
-}
-
 static void prefix_rex(struct xbuf *b, int pfx, int w, int r, int x, int bb, int force)
 {
 	uint8_t tmp[XB_ROOM], *s = enc_begin(b, tmp);
-	enc_end(b, tmp, s, put_prefix_rex(s, pfx, w, r, x, bb, force));
+	enc_end(b, tmp, s, x_put_prefix_rex(s, pfx, w, r, x, bb, force));
 }
 
 void x_rr_any(struct xbuf *b, int pfx, int w, uint32_t op, int reg, int rm, int byteop)
 {
 	int force = byteop && ((reg >= 4 && reg < 8) || (rm >= 4 && rm < 8));
 	uint8_t tmp[XB_ROOM], *s = enc_begin(b, tmp);
-	uint8_t *p = put_prefix_rex(s, pfx, w, reg, 0, rm, force);
-	p = put_opcode(p, op);
+	uint8_t *p = x_put_prefix_rex(s, pfx, w, reg, 0, rm, force);
+	p = x_put_opcode(p, op);
 	*p++ = (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7));
 	enc_end(b, tmp, s, p);
 }
@@ -142,12 +115,12 @@ void x_rm_any(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m,
 	int idx = m.index == NO_INDEX ? 0 : m.index;
 	int base = m.base == RIP_BASE ? 0 : m.base;
 	uint8_t tmp[XB_ROOM], *s = enc_begin(b, tmp);
-	uint8_t *p = put_prefix_rex(s, pfx, w, reg, idx, base, byteop && reg >= 4 && reg < 8);
-	p = put_opcode(p, op);
+	uint8_t *p = x_put_prefix_rex(s, pfx, w, reg, idx, base, byteop && reg >= 4 && reg < 8);
+	p = x_put_opcode(p, op);
 	int r = (reg & 7) << 3;
 	if (m.base == RIP_BASE) {
 		*p++ = (uint8_t)(r | 5);
-		enc_end(b, tmp, s, put_u32(p, (uint32_t)m.disp));
+		enc_end(b, tmp, s, x_put_u32(p, (uint32_t)m.disp));
 		return;
 	}
 	int mod = m.late                               ? 2
@@ -165,7 +138,7 @@ void x_rm_any(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m,
 	if (mod == 1)
 		*p++ = (uint8_t)(int8_t)m.disp;
 	else if (mod == 2)
-		p = put_u32(p, (uint32_t)m.disp);
+		p = x_put_u32(p, (uint32_t)m.disp);
 	enc_end(b, tmp, s, p);
 	if (m.late) {
 		if (grow((void **)&b->lates, &b->caplates, b->nlates, sizeof(uint32_t)))
@@ -185,16 +158,16 @@ void x_mov_ri(struct xbuf *b, int w, int dst, uint64_t v)
 {
 	uint8_t tmp[XB_ROOM], *s = enc_begin(b, tmp), *p;
 	if (!w || v <= 0xffffffffu) {
-		p = put_prefix_rex(s, 0, 0, 0, 0, dst, 0);
+		p = x_put_prefix_rex(s, 0, 0, 0, 0, dst, 0);
 		*p++ = (uint8_t)(0xb8 + (dst & 7));
-		p = put_u32(p, (uint32_t)v);
+		p = x_put_u32(p, (uint32_t)v);
 	} else if ((int64_t)v == (int32_t)v) {
-		p = put_prefix_rex(s, 0, 1, 0, 0, dst, 0);
+		p = x_put_prefix_rex(s, 0, 1, 0, 0, dst, 0);
 		*p++ = 0xc7;
 		*p++ = (uint8_t)(0xc0 | (dst & 7));
-		p = put_u32(p, (uint32_t)v);
+		p = x_put_u32(p, (uint32_t)v);
 	} else {
-		p = put_prefix_rex(s, 0, 1, 0, 0, dst, 0);
+		p = x_put_prefix_rex(s, 0, 1, 0, 0, dst, 0);
 		*p++ = (uint8_t)(0xb8 + (dst & 7));
 		memcpy(p, &v, 8);
 		p += 8;

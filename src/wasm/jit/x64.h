@@ -114,6 +114,34 @@ void xb_u64(struct xbuf *b, uint64_t v);
 /* Register-register form: reg in ModRM.reg (or a /digit), rm in ModRM.rm.
  * pfx is 0 or a mandatory prefix (0x66, 0xf2, 0xf3); byteop forces a REX
  * so that registers 4-7 mean SPL..DIL. */
+/* Byte writers of an instruction's parts at p (the buffer has room): each
+ * returns where the next part goes. pfx 0 or a mandatory prefix; the REX
+ * byte is left out when it would be a bare 0x40 unless force. */
+static inline uint8_t *x_put_prefix_rex(uint8_t *p, int pfx, int w, int r, int x, int bb, int force)
+{
+	if (pfx)
+		*p++ = (uint8_t)pfx;
+	uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | ((r >> 3) & 1) << 2 | ((x >> 3) & 1) << 1 |
+	                        ((bb >> 3) & 1));
+	if (rex != 0x40 || force)
+		*p++ = rex;
+	return p;
+}
+static inline uint8_t *x_put_opcode(uint8_t *p, uint32_t op)
+{
+	if (op > 0xffff)
+		*p++ = (uint8_t)(op >> 16);
+	if (op > 0xff)
+		*p++ = (uint8_t)(op >> 8);
+	*p++ = (uint8_t)op;
+	return p;
+}
+static inline uint8_t *x_put_u32(uint8_t *p, uint32_t v)
+{
+	__builtin_memcpy(p, &v, 4);
+	return p + 4;
+}
+
 void x_rr_any(struct xbuf *b, int pfx, int w, uint32_t op, int reg, int rm, int byteop);
 static inline void x_rr(struct xbuf *b, int pfx, int w, uint32_t op, int reg, int rm, int byteop)
 {
@@ -121,10 +149,7 @@ static inline void x_rr(struct xbuf *b, int pfx, int w, uint32_t op, int reg, in
 		x_rr_any(b, pfx, w, op, reg, rm, byteop);
 		return;
 	}
-	uint8_t *p = b->p + b->n;
-	uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | ((reg >> 3) & 1) << 2 | ((rm >> 3) & 1));
-	if (rex != 0x40)
-		*p++ = rex;
+	uint8_t *p = x_put_prefix_rex(b->p + b->n, 0, w, reg, 0, rm, 0);
 	*p++ = (uint8_t)op;
 	*p++ = (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7));
 	b->n = (size_t)(p - b->p);
@@ -140,15 +165,8 @@ static inline void x_rm(struct xbuf *b, int pfx, int w, uint32_t op, int reg, st
 		x_rm_any(b, pfx, w, op, reg, m, byteop);
 		return;
 	}
-	uint8_t *p = b->p + b->n;
-	if (pfx)
-		*p++ = (uint8_t)pfx;
-	uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | ((reg >> 3) & 1) << 2 | ((m.base >> 3) & 1));
-	if (rex != 0x40)
-		*p++ = rex;
-	if (op > 0xff)
-		*p++ = (uint8_t)(op >> 8);
-	*p++ = (uint8_t)op;
+	uint8_t *p = x_put_prefix_rex(b->p + b->n, pfx, w, reg, 0, m.base, 0);
+	p = x_put_opcode(p, op);
 	int r = (reg & 7) << 3, base = m.base & 7;
 	int mod = m.disp == 0 && base != RBP ? 0 : m.disp >= -128 && m.disp <= 127 ? 1 : 2;
 	*p++ = (uint8_t)(mod << 6 | r | base);
@@ -157,9 +175,7 @@ static inline void x_rm(struct xbuf *b, int pfx, int w, uint32_t op, int reg, st
 	if (mod == 1) {
 		*p++ = (uint8_t)(int8_t)m.disp;
 	} else if (mod == 2) {
-		uint32_t d = (uint32_t)m.disp;
-		__builtin_memcpy(p, &d, 4);
-		p += 4;
+		p = x_put_u32(p, (uint32_t)m.disp);
 	}
 	b->n = (size_t)(p - b->p);
 }
