@@ -6,9 +6,9 @@
 
 #include <fcntl.h>
 #include <lz4.h>
-#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
