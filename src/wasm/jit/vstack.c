@@ -4,6 +4,7 @@
 #include "wasm/jit/jc.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static const int gpr_temps[] = {RCX, RDX, RSI, RDI, R10, R9, R8};
 
@@ -323,6 +324,15 @@ int jc_reg(struct jc *c, const struct jv *v, uint32_t pos, int *temp)
 
 static void locals_xfer(struct jc *c, int save)
 {
+	struct xbuf *b = c->b;
+	uint32_t len = c->xfer_len[save];
+	if (len && b->n + len <= b->cap) {
+		memcpy(b->p + b->n, b->p + c->xfer_at[save], len);
+		b->n += len;
+		return;
+	}
+	size_t start = b->n;
+	uint32_t nlates = b->nlates;
 	for (uint32_t k = 0; k < c->nreglocals; k++) {
 		uint32_t i = c->reglocals[k];
 		int r = c->loc[i].reg;
@@ -330,6 +340,11 @@ static void locals_xfer(struct jc *c, int save)
 			store_mem(c, c->loc[i].type, jc_local(c, i), r);
 		else
 			load_mem(c, c->loc[i].type, r, jc_local(c, i));
+	}
+	/* not copied: displacements completed later (v128 homes) */
+	if (!len && !b->oom && b->nlates == nlates && b->n - start <= UINT32_MAX) {
+		c->xfer_at[save] = (uint32_t)start;
+		c->xfer_len[save] = (uint32_t)(b->n - start);
 	}
 }
 
@@ -385,8 +400,10 @@ void jc_site(struct jc *c)
 
 uint32_t jc_trap_label(struct jc *c, int code)
 {
-	for (uint32_t i = 0; code != JT_FUEL && i < c->ntraps; i++)
-		if (c->traps[i].code == code && c->traps[i].wasm == c->cur_off)
+	/* One per trap code and instruction: the instructions are compiled
+	 * in order, so those of this one are the last. */
+	for (uint32_t i = c->ntraps; code != JT_FUEL && i-- && c->traps[i].wasm == c->cur_off;)
+		if (c->traps[i].code == code)
 			return c->traps[i].label;
 	if (c->ntraps == c->captraps) {
 		uint32_t n = c->captraps ? c->captraps * 2 : 32;
