@@ -150,10 +150,17 @@ struct cand {
 	uint64_t weight;
 };
 
-static int by_weight(const void *a, const void *b)
+/* Heaviest first; equal weights keep their order (a stable insertion
+ * sort: at most 64 candidates, most functions have a few). */
+static void by_weight(struct cand *cd, uint32_t n)
 {
-	const struct cand *x = a, *y = b;
-	return x->weight < y->weight ? 1 : x->weight > y->weight ? -1 : 0;
+	for (uint32_t i = 1; i < n; i++) {
+		struct cand x = cd[i];
+		uint32_t k = i;
+		for (; k && cd[k - 1].weight < x.weight; k--)
+			cd[k] = cd[k - 1];
+		cd[k] = x;
+	}
 }
 
 /* The most common instructions, which the scan takes in one step: no
@@ -260,7 +267,7 @@ int jc_prepass(struct jc *c)
 				cd[lo] = x;
 		}
 	}
-	qsort(cd, ncd, sizeof(*cd), by_weight);
+	by_weight(cd, ncd);
 	uint32_t ng = 0, nx = 0;
 	for (uint32_t k = 0; k < ncd; k++) {
 		struct jlocal *l = &c->loc[cd[k].local];
