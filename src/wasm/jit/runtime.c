@@ -384,7 +384,7 @@ static uint64_t bodies_len(const struct capsa_wasm_module *m)
 static void presize(struct xbuf *b, const struct capsa_wasm_module *m)
 {
 	uint64_t n = 4096 + 5 * bodies_len(m);
-	uint8_t *p = n <= b->cap || n > (1ull << 30) ? NULL : realloc(b->p, n);
+	uint8_t *p = b->fixed || n <= b->cap || n > (1ull << 30) ? NULL : realloc(b->p, n);
 	if (p) {
 		b->p = p;
 		b->cap = n;
@@ -616,14 +616,15 @@ static void dump_code(const struct capsa_wasm_module *m, const struct xbuf *b,
 
 /* The compiler writes the module's code straight into its mapping
  * (read+write, made read+execute when done): room for eight bytes of code
- * per body byte, the pages that four bytes per body byte would fill faulted
- * in at once rather than one fault per page as the code grows. Returns the room (b then writes
- * there, up to it), or 0 when it could not be mapped (b grows on the heap). */
+ * per body byte, the pages that three bytes per body byte would fill faulted
+ * in at once rather than one fault per page as the code grows, then a window
+ * at a time as it needs more (x64.c). Returns the room (b then writes there,
+ * up to it), or 0 when it could not be mapped (b grows on the heap). */
 static size_t map_room(struct xbuf *b, const struct capsa_wasm_module *m)
 {
 	uint64_t len = bodies_len(m);
 	uint64_t n = (64u << 10) + 8 * len + 64ull * (m->nfuncs - m->nimp_funcs);
-	uint64_t likely = 4096 + 4 * len;
+	uint64_t likely = 4096 + 3 * len;
 	n = (n + 4095) & ~4095ull;
 	if (n > (1ull << 30))
 		return 0;
@@ -631,13 +632,15 @@ static size_t map_room(struct xbuf *b, const struct capsa_wasm_module *m)
 	if (p == MAP_FAILED)
 		return 0;
 	/* the pages the code will likely take (up to 32 MiB), faulted in at
-	 * once (older kernels refuse: each page faults when first written) */
+	 * once (older kernels refuse: each page faults when first written);
+	 * the buffer faults in more as it needs them */
 	if (likely > n)
 		likely = n;
 	if (likely > (32u << 20))
 		likely = 32u << 20;
-	madvise(p, (size_t)(likely + 4095) & ~(size_t)4095, MADV_POPULATE_WRITE);
-	*b = (struct xbuf){.p = p, .cap = (size_t)n, .fixed = 1};
+	likely = (likely + 4095) & ~4095ull;
+	madvise(p, (size_t)likely, MADV_POPULATE_WRITE);
+	*b = (struct xbuf){.p = p, .cap = (size_t)likely, .fixed = 1, .room = (size_t)n};
 	return (size_t)n;
 }
 

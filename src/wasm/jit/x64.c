@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void xb_free(struct xbuf *b)
 {
@@ -27,12 +28,31 @@ static int grow(void **p, uint32_t *cap, uint32_t n, size_t sz)
 	return 0;
 }
 
+/* The fixed buffer's next pages, up to need at least, faulted in at once
+ * (one call per window, not one fault per page; older kernels refuse:
+ * then each page faults when first written). */
+static void populate(struct xbuf *b, size_t need)
+{
+	size_t c = b->cap + (b->cap / 8 > (32u << 10) ? b->cap / 8 : 32u << 10);
+	if (c < need)
+		c = need;
+	c = (c + 4095) & ~(size_t)4095;
+	if (c > b->room)
+		c = b->room;
+	madvise(b->p + b->cap, c - b->cap, MADV_POPULATE_WRITE);
+	b->cap = c;
+}
+
 static int reserve(struct xbuf *b, size_t n)
 {
 	if (b->oom)
 		return -1;
 	if (b->n + n <= b->cap)
 		return 0;
+	if (b->fixed && b->n + n <= b->room) {
+		populate(b, b->n + n);
+		return 0;
+	}
 	if (b->fixed) {
 		b->oom = 1;
 		return -1;

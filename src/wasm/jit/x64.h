@@ -70,7 +70,12 @@ struct xbuf {
 	uint8_t *p;
 	size_t n, cap;
 	int oom;
-	int fixed;       /* p is not the buffer's own: past cap is out of memory */
+	/* p is not the buffer's own: past cap is out of memory, unless room
+	 * (a mapping's size) is beyond it: then cap, a page boundary up to
+	 * which the pages are faulted in, moves on toward room a window of
+	 * pages at a time (x64.c) */
+	int fixed;
+	size_t room;
 	int32_t *labels; /* code offset of each label, -1 while unbound */
 	uint32_t nlabels, caplabels;
 	struct xfix {
