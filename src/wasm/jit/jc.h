@@ -252,9 +252,23 @@ static inline struct xm jc_local(const struct jc *c, uint32_t i)
 /* The home of a value of type t at stack position pos. */
 struct xm jc_vslot(struct jc *c, uint32_t pos, uint8_t type);
 
-/* Value stack (func.c). */
-void jc_push(struct jc *c, struct jv v);
-struct jv jc_pop(struct jc *c);
+/* Value stack (vstack.c): push and pop inline, the rare cases there. */
+void jc_push_grow(struct jc *c, struct jv v);
+struct jv jc_pop_empty(struct jc *c);
+static inline void jc_push(struct jc *c, struct jv v)
+{
+	if (c->nvs == c->capvs) {
+		jc_push_grow(c, v);
+		return;
+	}
+	c->vs[c->nvs++] = v;
+	if (c->nvs > c->maxh)
+		c->maxh = c->nvs;
+}
+static inline struct jv jc_pop(struct jc *c)
+{
+	return c->nvs ? c->vs[--c->nvs] : jc_pop_empty(c);
+}
 int jc_alloc(struct jc *c, int xmm);
 void jc_free(struct jc *c, const struct jv *v);
 void jc_free_reg(struct jc *c, int r);

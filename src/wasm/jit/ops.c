@@ -761,13 +761,14 @@ int jc_op_fc(struct jc *c, uint32_t sub)
 int jc_op_numeric(struct jc *c, uint8_t op)
 {
 	int64_t v;
+	int32_t i;
 	uint32_t f;
 	uint64_t d;
 	switch (op) {
 	case 0x41:
-		if (rd_s33(&c->r, &v))
+		if (rd_s32(&c->r, &i))
 			return -1;
-		jc_push(c, (struct jv){JV_CONST, I32, 0, 0, (uint32_t)v});
+		jc_push(c, (struct jv){JV_CONST, I32, 0, 0, (uint32_t)i});
 		return 0;
 	case 0x42:
 		if (rd_s64(&c->r, &v))

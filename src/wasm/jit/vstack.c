@@ -8,30 +8,23 @@
 
 static const int gpr_temps[] = {RCX, RDX, RSI, RDI, R10, R9, R8};
 
-void jc_push(struct jc *c, struct jv v)
+void jc_push_grow(struct jc *c, struct jv v)
 {
-	if (c->nvs == c->capvs) {
-		uint32_t n = c->capvs ? c->capvs * 2 : 64;
-		struct jv *p = realloc(c->vs, n * sizeof(*p));
-		if (!p) {
-			c->fail = 1;
-			return;
-		}
-		c->vs = p;
-		c->capvs = n;
+	uint32_t n = c->capvs ? c->capvs * 2 : 64;
+	struct jv *p = realloc(c->vs, n * sizeof(*p));
+	if (!p) {
+		c->fail = 1;
+		return;
 	}
-	c->vs[c->nvs++] = v;
-	if (c->nvs > c->maxh)
-		c->maxh = c->nvs;
+	c->vs = p;
+	c->capvs = n;
+	jc_push(c, v);
 }
 
-struct jv jc_pop(struct jc *c)
+struct jv jc_pop_empty(struct jc *c)
 {
-	if (!c->nvs) {
-		c->fail = 1;
-		return (struct jv){JV_CONST, CAPSA_WASM_I32, 0, 0, 0};
-	}
-	return c->vs[--c->nvs];
+	c->fail = 1;
+	return (struct jv){JV_CONST, CAPSA_WASM_I32, 0, 0, 0};
 }
 
 void jc_push_reg(struct jc *c, uint8_t type, int r)
