@@ -381,13 +381,28 @@ static uint64_t bodies_len(const struct capsa_wasm_module *m)
 	return n;
 }
 
-static void presize(struct xbuf *b, const struct capsa_wasm_module *m)
+/* The same for the labels, branches and sites of the share's code (about
+ * one label and one branch per seven or eight body bytes, a site per
+ * twenty): given at once, they are not copied as they grow (which also
+ * faults in fresh pages each time). */
+static void presize(struct jshare *sh, const struct capsa_wasm_module *m)
 {
-	uint64_t n = 4096 + 5 * bodies_len(m);
+	struct xbuf *b = &sh->b;
+	uint64_t len = bodies_len(m), n = 4096 + 5 * len;
 	uint8_t *p = b->fixed || n <= b->cap || n > (1ull << 30) ? NULL : realloc(b->p, n);
 	if (p) {
 		b->p = p;
 		b->cap = n;
+	}
+	if (len > (1u << 30))
+		return;
+	xb_presize(b, 64 + 2 * sh->ndef + (uint32_t)len / 6, 64 + (uint32_t)len / 6);
+	uint32_t nsites = 64 + (uint32_t)len / 12;
+	struct jit_site *q =
+	    nsites <= sh->capsites ? NULL : realloc(sh->sites, nsites * sizeof(*q));
+	if (q) {
+		sh->sites = q;
+		sh->capsites = nsites;
 	}
 }
 
@@ -421,7 +436,7 @@ static int compile_functions(struct jshare *sh, struct jc *c)
 		if (i >= sh->ndef)
 			return 0;
 		if (!sh->count++)
-			presize(b, m);
+			presize(sh, m);
 		size_t start = b->n;
 		uint32_t nfix = b->nfixes, nsites = sh->nsites;
 		jit_jc_reuse(c);

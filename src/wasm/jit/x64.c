@@ -43,6 +43,20 @@ static void populate(struct xbuf *b, size_t need)
 	b->cap = c;
 }
 
+void xb_presize(struct xbuf *b, uint32_t nlabels, uint32_t nfixes)
+{
+	int32_t *l = nlabels <= b->caplabels ? NULL : realloc(b->labels, nlabels * sizeof(*l));
+	if (l) {
+		b->labels = l;
+		b->caplabels = nlabels;
+	}
+	struct xfix *f = nfixes <= b->capfixes ? NULL : realloc(b->fixes, nfixes * sizeof(*f));
+	if (f) {
+		b->fixes = f;
+		b->capfixes = nfixes;
+	}
+}
+
 static int reserve(struct xbuf *b, size_t n)
 {
 	if (b->oom)

@@ -96,6 +96,9 @@ static inline struct xm xmemi(int base, int index, int scale, int32_t disp)
 }
 
 void xb_free(struct xbuf *b);
+/* Room for this many labels and fixups at least (as much as memory
+ * allows: they grow as needed anyway). */
+void xb_presize(struct xbuf *b, uint32_t nlabels, uint32_t nfixes);
 void xb_u8_slow(struct xbuf *b, uint8_t v);
 static inline void xb_u8(struct xbuf *b, uint8_t v)
 {
