@@ -323,9 +323,30 @@ void jit_jc_init(struct jc *c, struct capsa_wasm_instance *in, struct jit_store 
 
 void jit_jc_reuse(struct jc *c)
 {
-	struct jc k = *c;
-	jit_jc_init(c, k.in, k.js, k.b, &k.st, k.func_labels,
-	            (uint32_t)(k.reg_labels - k.func_labels));
+	/* what stays, kept aside (not the whole compiler: it is large) */
+	struct {
+		struct capsa_wasm_instance *in;
+		struct jit_store *js;
+		struct xbuf *b;
+		struct jit_stubs st;
+		uint32_t *func_labels, ndef;
+		struct jit_site **sites;
+		uint32_t *nsites, *capsites;
+		struct jlocal *loc;
+		uint64_t *weights;
+		struct jv *vs;
+		struct jctl *cs;
+		struct jtrap *traps;
+		struct jtrip *trips;
+		uint32_t caploc, capweights, capvs, capcs, captraps, captrips;
+	} k = {c->in,     c->js,          c->b,
+	       c->st,     c->func_labels, (uint32_t)(c->reg_labels - c->func_labels),
+	       c->sites,  c->nsites,      c->capsites,
+	       c->loc,    c->weights,     c->vs,
+	       c->cs,     c->traps,       c->trips,
+	       c->caploc, c->capweights,  c->capvs,
+	       c->capcs,  c->captraps,    c->captrips};
+	jit_jc_init(c, k.in, k.js, k.b, &k.st, k.func_labels, k.ndef);
 	c->sites = k.sites;
 	c->nsites = k.nsites;
 	c->capsites = k.capsites;

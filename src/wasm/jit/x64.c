@@ -297,7 +297,7 @@ void x_ret(struct xbuf *b)
 	xb_u8(b, 0xc3);
 }
 
-uint32_t x_label(struct xbuf *b)
+uint32_t x_label_grow(struct xbuf *b)
 {
 	if (grow((void **)&b->labels, &b->caplabels, b->nlabels, sizeof(int32_t))) {
 		b->oom = 1;
@@ -335,7 +335,7 @@ void x_align16(struct xbuf *b)
 	}
 }
 
-void x_rel32(struct xbuf *b, uint32_t l)
+void x_rel32_grow(struct xbuf *b, uint32_t l)
 {
 	if (grow((void **)&b->fixes, &b->capfixes, b->nfixes, sizeof(struct xfix))) {
 		b->oom = 1;

@@ -205,15 +205,33 @@ void x_pop(struct xbuf *b, int r);
 void x_call_abs(struct xbuf *b, const void *fn); /* via RAX */
 void x_ret(struct xbuf *b);
 
-/* Labels and branches (always rel32). */
-uint32_t x_label(struct xbuf *b);
+/* Labels and branches (always rel32); a new label and a rel32 field
+ * inline while their arrays have room. */
+uint32_t x_label_grow(struct xbuf *b);
+void x_rel32_grow(struct xbuf *b, uint32_t l);
+static inline uint32_t x_label(struct xbuf *b)
+{
+	if (b->nlabels >= b->caplabels)
+		return x_label_grow(b);
+	b->labels[b->nlabels] = -1;
+	return b->nlabels++;
+}
 void x_bind(struct xbuf *b, uint32_t l);
 /* Pads with no-ops to a multiple of 16 bytes (a loop head). */
 void x_align16(struct xbuf *b);
 void x_jmp(struct xbuf *b, uint32_t l);
 void x_jcc(struct xbuf *b, int cc, uint32_t l);
 void x_call_label(struct xbuf *b, uint32_t l);
-void x_rel32(struct xbuf *b, uint32_t l); /* a bare rel32 field */
+static inline void x_rel32(struct xbuf *b, uint32_t l) /* a bare rel32 field */
+{
+	if (b->nfixes >= b->capfixes || b->n + 4 > b->cap) {
+		x_rel32_grow(b, l);
+		return;
+	}
+	b->fixes[b->nfixes++] = (struct xfix){(uint32_t)b->n, l};
+	__builtin_memset(b->p + b->n, 0, 4);
+	b->n += 4;
+}
 /* Patch every fixup; -1 if a label is unbound. */
 int x_resolve(struct xbuf *b);
 /* Appends the code of src (made in parallel with b's) at the end of b and
