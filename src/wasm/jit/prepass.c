@@ -164,13 +164,16 @@ static void by_weight(struct cand *cd, uint32_t n)
 }
 
 /* The most common instructions, which the scan takes in one step: no
- * immediate, one LEB128 number, a local's index, a memory access. */
-enum { S_OTHER, S_NONE, S_LEB, S_LOCAL, S_MEM };
+ * immediate, one LEB128 number, a local's index, a memory access, a block
+ * and its end, a float constant. */
+enum { S_OTHER, S_NONE, S_LEB, S_LOCAL, S_MEM, S_BLOCK, S_END, S_F32, S_F64 };
 static const uint8_t scan_kind[256] = {
-    [0x01] = S_NONE,         [0x1a] = S_NONE, [0x1b] = S_NONE, [0x45 ... 0xc4] = S_NONE,
-    [0x0c] = S_LEB,          [0x0d] = S_LEB,  [0x10] = S_LEB,  [0x23] = S_LEB,
-    [0x24] = S_LEB,          [0x41] = S_LEB,  [0x42] = S_LEB,  [0x20 ... 0x22] = S_LOCAL,
-    [0x28 ... 0x3e] = S_MEM,
+    [0x01] = S_NONE,          [0x1a] = S_NONE, [0x1b] = S_NONE,
+    [0x45 ... 0xc4] = S_NONE, [0x0c] = S_LEB,  [0x0d] = S_LEB,
+    [0x10] = S_LEB,           [0x23] = S_LEB,  [0x24] = S_LEB,
+    [0x41] = S_LEB,           [0x42] = S_LEB,  [0x20 ... 0x22] = S_LOCAL,
+    [0x28 ... 0x3e] = S_MEM,  [0x0b] = S_END,  [0x02 ... 0x04] = S_BLOCK,
+    [0x43] = S_F32,           [0x44] = S_F64,
 };
 
 /* The weights of c's locals, all zero (kept by the compiler of the next
@@ -185,64 +188,125 @@ static uint64_t *weights(struct jc *c)
 	return c->weights;
 }
 
+/* The scan's block nesting: the kind of each open block (the first 256)
+ * and how many loops are open. */
+struct scan {
+	uint8_t kinds[256];
+	uint32_t depth, loops;
+};
+
+static void weigh(uint64_t *w, const struct scan *s, uint32_t x)
+{
+	w[x] += (uint64_t)1 << (3 * (s->loops < 6 ? s->loops : 6));
+}
+
+/* block, loop or if: its type (an if with parameters saves them in extra
+ * frame cells); 0 or -1. */
+static int scan_block(struct jc *c, struct rd *r, uint8_t op, struct scan *s)
+{
+	if (op == 0x04 && rd_left(r) && *r->p != 0x40 && !(*r->p >= 0x6f && *r->p <= 0x7f)) {
+		struct rd t = *r;
+		int64_t ti;
+		if (!rd_s33(&t, &ti) && ti >= 0 && (uint64_t)ti < c->m->ntypes)
+			c->nextra += c->m->types[ti].pcells;
+	}
+	if (s->depth < sizeof(s->kinds))
+		s->kinds[s->depth] = op;
+	s->depth++;
+	s->loops += op == 0x03;
+	return skip_blocktype(r);
+}
+
+static void scan_end(struct scan *s)
+{
+	if (!s->depth)
+		return;
+	s->depth--;
+	if (s->depth < sizeof(s->kinds) && s->kinds[s->depth] == 0x03)
+		s->loops--;
+}
+
+/* The other instructions: what they use, a local index from 128 on. */
+static int scan_other(struct jc *c, struct rd *r, uint8_t op, uint64_t *w, const struct scan *s)
+{
+	if ((op >= 0x28 && op <= 0x40) || op == 0xfc) {
+		c->uses_mem = 1;
+	} else if (op == 0xfd) {
+		c->uses_mem = 1;
+		c->wide = 1;
+	} else if (op >= 0x20 && op <= 0x22) {
+		struct rd t = *r;
+		uint32_t x;
+		if (!rd_u32(&t, &x) && x < c->nlocals)
+			weigh(w, s, x);
+	}
+	return skip_imm_fast(r, op);
+}
+
+static int skip_bytes(struct rd *r, size_t n)
+{
+	if (rd_left(r) < n)
+		return -1;
+	r->p += n;
+	return 0;
+}
+
+/* The body from r: local weights into w, c->nextra, what it uses; 0, or
+ * -1 when it ends inside an instruction. */
+static int scan_body(struct jc *c, struct rd r, uint64_t *w)
+{
+	struct scan s;
+	int bad = 0;
+	s.depth = s.loops = 0;
+	while (!bad && rd_left(&r)) {
+		uint8_t op = *r.p++;
+		switch (scan_kind[op]) {
+		case S_NONE:
+			break;
+		case S_LOCAL:
+			if (rd_left(&r) && *r.p < 0x80) { /* an index below 128 */
+				uint32_t x = *r.p++;
+				if (x < c->nlocals)
+					weigh(w, &s, x);
+				break;
+			}
+			bad = scan_other(c, &r, op, w, &s);
+			break;
+		case S_LEB:
+			bad = skip_leb(&r);
+			break;
+		case S_MEM:
+			c->uses_mem = 1;
+			bad = skip_leb(&r) || skip_leb(&r);
+			break;
+		case S_BLOCK:
+			bad = scan_block(c, &r, op, &s);
+			break;
+		case S_END:
+			scan_end(&s);
+			break;
+		case S_F32:
+			bad = skip_bytes(&r, 4);
+			break;
+		case S_F64:
+			bad = skip_bytes(&r, 8);
+			break;
+		default:
+			bad = scan_other(c, &r, op, w, &s);
+		}
+	}
+	return bad ? -1 : 0;
+}
+
 /* Scans the body at c->r (after the local declarations); fills c->nextra
  * and assigns registers to the locals used most. */
 int jc_prepass(struct jc *c)
 {
-	struct rd r = c->r;
 	uint64_t *w = weights(c);
-	uint8_t kinds[256];
-	uint32_t depth = 0, loops = 0;
-	int bad = 0;
 	if (!w)
 		return -1;
 	c->nextra = 0;
-	while (!bad && rd_left(&r)) {
-		uint8_t op = *r.p++;
-		uint8_t k = scan_kind[op];
-		if (k == S_NONE)
-			continue;
-		if (k == S_LOCAL && rd_left(&r) && *r.p < 0x80) { /* an index below 128 */
-			uint32_t x = *r.p++;
-			if (x < c->nlocals)
-				w[x] += (uint64_t)1 << (3 * (loops < 6 ? loops : 6));
-			continue;
-		}
-		if (k == S_LEB || k == S_MEM) {
-			c->uses_mem |= k == S_MEM;
-			bad = skip_leb(&r) || (k == S_MEM && skip_leb(&r));
-			continue;
-		}
-		if (op == 0x02 || op == 0x03 || op == 0x04) {
-			if (op == 0x04 && rd_left(&r) && *r.p != 0x40 &&
-			    !(*r.p >= 0x6f && *r.p <= 0x7f)) {
-				struct rd t = r;
-				int64_t ti;
-				if (!rd_s33(&t, &ti) && ti >= 0 && (uint64_t)ti < c->m->ntypes)
-					c->nextra += c->m->types[ti].pcells;
-			}
-			if (depth < sizeof(kinds))
-				kinds[depth] = op;
-			depth++;
-			loops += op == 0x03;
-		} else if (op == 0x0b && depth) {
-			depth--;
-			if (depth < sizeof(kinds) && kinds[depth] == 0x03)
-				loops--;
-		} else if ((op >= 0x28 && op <= 0x40) || op == 0xfc) {
-			c->uses_mem = 1;
-		} else if (op == 0xfd) {
-			c->uses_mem = 1;
-			c->wide = 1;
-		} else if (op >= 0x20 && op <= 0x22) {
-			struct rd t = r;
-			uint32_t x;
-			if (!rd_u32(&t, &x) && x < c->nlocals)
-				w[x] += (uint64_t)1 << (3 * (loops < 6 ? loops : 6));
-		}
-		bad = skip_imm_fast(&r, op);
-	}
-	if (bad) {
+	if (scan_body(c, c->r, w)) {
 		memset(w, 0, (c->nlocals + 1) * sizeof(*w));
 		return -1;
 	}
