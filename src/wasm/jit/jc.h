@@ -156,9 +156,10 @@ struct jc {
 	uint64_t *weights; /* prepass: per local, all zero between functions */
 	uint32_t capweights;
 	uint32_t reglocals[16], nreglocals; /* the locals kept in registers */
-	/* Their save [1] and reload [0] around calls as first written in this
-	 * function (offset and length in b; length 0: not yet): the same
-	 * bytes every time, later ones are copies. */
+	/* Their save before calls [1], and their reload with the memory base
+	 * after calls [0], as first written in this function (offset and
+	 * length in b; length 0: not yet): the same bytes every time, later
+	 * ones are copies. */
 	uint32_t xfer_at[2], xfer_len[2];
 	struct jv *vs;
 	uint32_t nvs, capvs, maxh;

@@ -317,15 +317,6 @@ int jc_reg(struct jc *c, const struct jv *v, uint32_t pos, int *temp)
 
 static void locals_xfer(struct jc *c, int save)
 {
-	struct xbuf *b = c->b;
-	uint32_t len = c->xfer_len[save];
-	if (len && b->n + len <= b->cap) {
-		memcpy(b->p + b->n, b->p + c->xfer_at[save], len);
-		b->n += len;
-		return;
-	}
-	size_t start = b->n;
-	uint32_t nlates = b->nlates;
 	for (uint32_t k = 0; k < c->nreglocals; k++) {
 		uint32_t i = c->reglocals[k];
 		int r = c->loc[i].reg;
@@ -334,11 +325,41 @@ static void locals_xfer(struct jc *c, int save)
 		else
 			load_mem(c, c->loc[i].type, r, jc_local(c, i));
 	}
-	/* not copied: displacements completed later (v128 homes) */
-	if (!len && !b->oom && b->nlates == nlates && b->n - start <= UINT32_MAX) {
-		c->xfer_at[save] = (uint32_t)start;
-		c->xfer_len[save] = (uint32_t)(b->n - start);
+}
+
+/* What is written after calls [0] and saves the register locals before
+ * them [1] is the same bytes each time in a function: written once, then
+ * copied (replay 1) when the buffer has room. */
+static int replay(struct jc *c, int k)
+{
+	struct xbuf *b = c->b;
+	uint32_t len = c->xfer_len[k];
+	if (!len || b->n + len > b->cap)
+		return 0;
+	memcpy(b->p + b->n, b->p + c->xfer_at[k], len);
+	b->n += len;
+	return 1;
+}
+
+/* Notes the code from start as sequence k (not when it has displacements
+ * completed later: v128 homes). */
+static void keep(struct jc *c, int k, size_t start, uint32_t nlates)
+{
+	struct xbuf *b = c->b;
+	if (!c->xfer_len[k] && !b->oom && b->nlates == nlates && b->n - start <= UINT32_MAX) {
+		c->xfer_at[k] = (uint32_t)start;
+		c->xfer_len[k] = (uint32_t)(b->n - start);
 	}
+}
+
+static void save_locals(struct jc *c)
+{
+	if (replay(c, 1))
+		return;
+	size_t start = c->b->n;
+	uint32_t nlates = c->b->nlates;
+	locals_xfer(c, 1);
+	keep(c, 1, start, nlates);
 }
 
 void jc_mem_base(struct jc *c)
@@ -352,7 +373,7 @@ void jc_mem_base(struct jc *c)
 void jc_before_call(struct jc *c)
 {
 	jc_spill_all(c);
-	locals_xfer(c, 1);
+	save_locals(c);
 }
 
 void jc_before_direct_call(struct jc *c, uint32_t base, const struct wtype *ft)
@@ -361,7 +382,7 @@ void jc_before_direct_call(struct jc *c, uint32_t base, const struct wtype *ft)
 	for (uint32_t i = 0; i < c->nvs; i++)
 		if (i < base || jc_arg_reg(ft, i - base) < 0)
 			spill(c, i);
-	locals_xfer(c, 1);
+	save_locals(c);
 }
 
 void jc_before_helper(struct jc *c)
@@ -372,8 +393,13 @@ void jc_before_helper(struct jc *c)
 
 void jc_after_call(struct jc *c)
 {
+	if (replay(c, 0))
+		return;
+	size_t start = c->b->n;
+	uint32_t nlates = c->b->nlates;
 	jc_mem_base(c);
 	locals_xfer(c, 0);
+	keep(c, 0, start, nlates);
 }
 
 void jc_site(struct jc *c)
