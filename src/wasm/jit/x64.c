@@ -182,12 +182,6 @@ void x_rm_any(struct xbuf *b, int pfx, int w, uint32_t op, int reg, struct xm m,
 	}
 }
 
-void x_mov_rr(struct xbuf *b, int w, int dst, int src)
-{
-	if (dst != src || !w)
-		x_rr(b, 0, w, 0x8b, dst, src, 0);
-}
-
 void x_mov_ri(struct xbuf *b, int w, int dst, uint64_t v)
 {
 	uint8_t tmp[XB_ROOM], *s = enc_begin(b, tmp), *p;
@@ -207,16 +201,6 @@ void x_mov_ri(struct xbuf *b, int w, int dst, uint64_t v)
 		p += 8;
 	}
 	enc_end(b, tmp, s, p);
-}
-
-void x_load(struct xbuf *b, int w, int dst, struct xm m)
-{
-	x_rm(b, 0, w, 0x8b, dst, m, 0);
-}
-
-void x_store(struct xbuf *b, int w, struct xm m, int src)
-{
-	x_rm(b, 0, w, 0x89, src, m, 0);
 }
 
 void x_store_i32(struct xbuf *b, int w, struct xm m, int32_t v)
@@ -255,11 +239,6 @@ void x_alu_mi(struct xbuf *b, int w, int op, struct xm m, int32_t v)
 		x_rm(b, 0, w, 0x81, op, m, 0);
 		xb_u32(b, (uint32_t)v);
 	}
-}
-
-void x_lea(struct xbuf *b, int w, int dst, struct xm m)
-{
-	x_rm(b, 0, w, 0x8d, dst, m, 0);
 }
 
 void x_shift_ri(struct xbuf *b, int w, int digit, int dst, uint8_t n)

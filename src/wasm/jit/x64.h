@@ -188,16 +188,30 @@ static inline void x_rm(struct xbuf *b, int pfx, int w, uint32_t op, int reg, st
 	b->n = (size_t)(p - b->p);
 }
 
-void x_mov_rr(struct xbuf *b, int w, int dst, int src);
+/* The most frequent instructions, inline. */
+static inline void x_mov_rr(struct xbuf *b, int w, int dst, int src)
+{
+	if (dst != src || !w)
+		x_rr(b, 0, w, 0x8b, dst, src, 0);
+}
+static inline void x_load(struct xbuf *b, int w, int dst, struct xm m)
+{
+	x_rm(b, 0, w, 0x8b, dst, m, 0);
+}
+static inline void x_store(struct xbuf *b, int w, struct xm m, int src)
+{
+	x_rm(b, 0, w, 0x89, src, m, 0);
+}
+static inline void x_lea(struct xbuf *b, int w, int dst, struct xm m)
+{
+	x_rm(b, 0, w, 0x8d, dst, m, 0);
+}
 void x_mov_ri(struct xbuf *b, int w, int dst, uint64_t v); /* flags untouched */
-void x_load(struct xbuf *b, int w, int dst, struct xm m);
-void x_store(struct xbuf *b, int w, struct xm m, int src);
 void x_store_i32(struct xbuf *b, int w, struct xm m, int32_t v);
 void x_alu_rr(struct xbuf *b, int w, int op, int dst, int src);
 void x_alu_rm(struct xbuf *b, int w, int op, int dst, struct xm m);
 void x_alu_ri(struct xbuf *b, int w, int op, int dst, int32_t v);
 void x_alu_mi(struct xbuf *b, int w, int op, struct xm m, int32_t v);
-void x_lea(struct xbuf *b, int w, int dst, struct xm m);
 void x_shift_ri(struct xbuf *b, int w, int digit, int dst, uint8_t n);
 void x_setcc(struct xbuf *b, int cc, int dst); /* dst = cc ? 1 : 0 (32-bit) */
 void x_push(struct xbuf *b, int r);
