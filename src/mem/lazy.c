@@ -183,6 +183,11 @@ static void *fill_thread(void *arg)
 		fail(l, &e); /* every chunk reads as zero from now on */
 		pthread_mutex_unlock(&l->src_lock);
 	}
+	if (l->src.warm) {
+		pthread_mutex_lock(&l->src_lock);
+		l->src.warm(l->src.ctx, l->buf);
+		pthread_mutex_unlock(&l->src_lock);
+	}
 	for (;;) {
 		struct pollfd p[2] = {{l->uffd, POLLIN, 0}, {l->stop_fd, POLLIN, 0}};
 		int ready = poll(p, 2, idle_ms(l));

@@ -37,6 +37,12 @@ struct mem_chunk_src {
 	 * fault waits. 0, or -1 with e naming the chunk (reported as a chunk
 	 * that cannot be read). */
 	int (*check)(void *ctx, uint64_t i, struct err *e);
+	/* Optional: called once on the fill thread before it waits for the
+	 * first fault, with a scratch buffer of chunk_size bytes: get ready to
+	 * read (touch what the first read would touch for the first time,
+	 * such as a decompressor's tables), so that the first fault does not
+	 * wait for that. Nothing it does may be seen as a failure. */
+	void (*warm)(void *ctx, uint8_t *scratch);
 	void *ctx;
 };
 

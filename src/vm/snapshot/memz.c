@@ -68,6 +68,8 @@ static int load_full(int fd, struct snap_memz *m, const struct snap_section *s, 
 		m->ent[i].flags = 0; /* padding then */
 		if (check_entry(m, i, s->offset + isize, s->offset + s->size, e))
 			return -1;
+		if (m->ent[i].kind == SNAP_CHUNK_ZSTD && m->zstd_chunk == m->hdr.nchunks)
+			m->zstd_chunk = i;
 	}
 	return 0;
 }
@@ -90,6 +92,8 @@ static int place_stored(struct snap_memz *m, const struct snap_memz_stored *st, 
 			m->hot[m->nhot++] = c->chunk;
 		if (c->flags & SNAP_CHUNK_MAPPED)
 			m->mapped[m->nmapped++] = c->chunk;
+		if (c->kind == SNAP_CHUNK_ZSTD && m->zstd_chunk == m->hdr.nchunks)
+			m->zstd_chunk = c->chunk;
 	}
 	return 0;
 }
@@ -147,6 +151,7 @@ int snap_memz_load(int fd, const struct snap_header *h, struct snap_memz **out, 
 	                 (h->version < 4 || m->hdr.codec != SNAP_MEMZ_MIXED)) ||
 	                m->hdr.nchunks != (h->memory + cs - 1) / cs))
 		rc = err_set(e, ERR_INPUT, "snapshot memory index has a bad geometry");
+	m->zstd_chunk = m->hdr.nchunks;
 	if (rc == 0)
 		rc = h->version < 4 ? load_full(fd, m, s, e) : load_sparse(fd, m, s, e);
 	if (rc) {
@@ -256,6 +261,21 @@ static int reader_map(void *ctx, uint8_t *base, uint64_t size, uint8_t *done, st
 	return 0;
 }
 
+/* Decompress a zstd chunk into scratch once, on the fill thread while it
+ * has nothing else to do: the first fault then does not also wait for the
+ * decompressor's tables, the buffers and the code being touched for the
+ * first time (about twice the time of a later fault). A bad chunk is not
+ * reported here: it is when (if ever) the guest touches it. */
+static void reader_warm(void *ctx, uint8_t *scratch)
+{
+	struct memz_reader *r = ctx;
+	const struct snap_memz *m = r->m;
+	uint64_t i = m->zstd_chunk;
+	struct err e = {0};
+	if (i < m->hdr.nchunks)
+		read_chunk(r, i, scratch, snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i), &e);
+}
+
 static void reader_free(void *ctx)
 {
 	struct memz_reader *r = ctx;
@@ -327,6 +347,7 @@ int snap_memz_source(int fd, struct snap_memz *m, struct mem_chunk_src *src, str
 	    .release = reader_free,
 	    .map = reader_map,
 	    .check = reader_check,
+	    .warm = reader_warm,
 	    .ctx = r,
 	};
 	return 0;

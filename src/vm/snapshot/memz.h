@@ -85,6 +85,7 @@ struct snap_memz {
 	uint64_t memory;
 	uint64_t *hot, nhot;       /* the hot chunks' numbers, increasing */
 	uint64_t *mapped, nmapped; /* the SNAP_CHUNK_MAPPED chunks' numbers, increasing */
+	uint64_t zstd_chunk;       /* a chunk stored as zstd, or nchunks if none */
 	uint32_t version;          /* of the file */
 };
 
