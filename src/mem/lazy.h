@@ -64,10 +64,11 @@ struct mem_lazy_hooks {
 /* Register [base, base+size) (anonymous, page aligned, not yet touched)
  * and start the fill thread, which owns `src` from then on (released by
  * mem_lazy_stop). Chunks the source maps (src->map) are put in place
- * over the registered memory and so left out of it. The thread serves
- * faults first, fills src->first while none waits, then checks the mapped
- * chunks. Returns 0, or 1 without taking
- * `src` when this host or process cannot use userfaultfd (permission, kernel), or -1 with e. */
+ * over the registered memory and so left out of it. The thread warms the
+ * source up (src->warm), serves faults first, fills src->first while none
+ * waits, then checks the mapped chunks. Returns 0, or 1 without taking `src`
+ * when this host or process cannot use userfaultfd (permission, kernel), or
+ * -1 with e. */
 int mem_lazy_start(struct mem_lazy **out, uint8_t *base, uint64_t size,
                    const struct mem_chunk_src *src, const struct mem_lazy_hooks *hooks,
                    struct err *e);
