@@ -117,8 +117,8 @@ static void map_and_check(const struct mem_chunk_src *src, uint64_t memory)
 		munmap(mem, memory);
 }
 
-/* The chunk source a restore uses: its hot chunks, as the fill thread
- * reads them first, and the ones it maps. */
+/* The chunk source a restore uses: its warm-up and its hot chunks, as the
+ * fill thread reads them first, and the ones it maps. */
 static void read_hot(int fd, struct snap_loaded *l)
 {
 	struct mem_chunk_src src;
@@ -127,6 +127,8 @@ static void read_hot(int fd, struct snap_loaded *l)
 		return;
 	l->memz = NULL; /* the source's */
 	uint8_t *buf = malloc(src.chunk_size);
+	if (buf && src.warm)
+		src.warm(src.ctx, buf);
 	for (uint64_t k = 0; buf && k < src.nfirst; k++) {
 		uint64_t i = src.first[k];
 		if (i >= src.nchunks)

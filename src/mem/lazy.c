@@ -5,8 +5,8 @@
  * when the chunk is all zero. A fault in a chunk filled before is a page
  * given back since (a balloon's discard): it reads as zero. While no fault
  * waits, the thread fills the source's `first` chunks ahead of any touch,
- * then checks the chunks the source mapped in place. Those are never
- * registered: only the runs of chunks between them are. */
+ * then checks the chunks the source mapped in place. The whole memory is
+ * registered before the source maps those: its mappings are not. */
 #include "mem/lazy.h"
 
 #include "lib/clock.h"
@@ -183,6 +183,11 @@ static void *fill_thread(void *arg)
 		fail(l, &e); /* every chunk reads as zero from now on */
 		pthread_mutex_unlock(&l->src_lock);
 	}
+	if (l->src.warm) {
+		pthread_mutex_lock(&l->src_lock);
+		l->src.warm(l->src.ctx, l->buf);
+		pthread_mutex_unlock(&l->src_lock);
+	}
 	for (;;) {
 		struct pollfd p[2] = {{l->uffd, POLLIN, 0}, {l->stop_fd, POLLIN, 0}};
 		int ready = poll(p, 2, idle_ms(l));
@@ -256,24 +261,24 @@ static int next_run(const struct mem_lazy *l, uint64_t *i, uint64_t *off, uint64
 	return 1;
 }
 
-/* Register every run of chunks the source did not map. */
+/* Register the whole memory with one call, before the source maps its
+ * chunks: the mappings it puts over parts of it replace those parts, and
+ * they are not registered (a call for each run between them costs a system
+ * call each while the VM is being set up). */
 static int lazy_register(struct mem_lazy *l, struct err *e)
 {
 	struct uffdio_api api = {.api = UFFD_API, .features = 0};
 	if (ioctl(l->uffd, UFFDIO_API, &api))
 		return err_sys(e, "userfaultfd: UFFDIO_API");
-	uint64_t i = 0, off, len;
-	while (next_run(l, &i, &off, &len)) {
-		struct uffdio_register reg = {
-		    .range = {(uintptr_t)l->base + off, len},
-		    .mode = UFFDIO_REGISTER_MODE_MISSING,
-		};
-		if (ioctl(l->uffd, UFFDIO_REGISTER, &reg))
-			return err_sys(e, "userfaultfd: registering guest memory");
-		const uint64_t need = (1ULL << _UFFDIO_COPY) | (1ULL << _UFFDIO_ZEROPAGE);
-		if ((reg.ioctls & need) != need)
-			return err_set(e, ERR_SYSTEM, "userfaultfd cannot copy or zero pages here");
-	}
+	struct uffdio_register reg = {
+	    .range = {(uintptr_t)l->base, l->size},
+	    .mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	if (ioctl(l->uffd, UFFDIO_REGISTER, &reg))
+		return err_sys(e, "userfaultfd: registering guest memory");
+	const uint64_t need = (1ULL << _UFFDIO_COPY) | (1ULL << _UFFDIO_ZEROPAGE);
+	if ((reg.ioctls & need) != need)
+		return err_set(e, ERR_SYSTEM, "userfaultfd cannot copy or zero pages here");
 	return 0;
 }
 
@@ -321,9 +326,9 @@ int mem_lazy_start(struct mem_lazy **out, uint8_t *base, uint64_t size,
 	l->filled = calloc(src->nchunks, sizeof(*l->filled));
 	int rc = l->stop_fd >= 0 && l->buf && l->filled ? 0 : err_sys(e, "allocating");
 	if (rc == 0)
-		rc = lazy_map(l, e);
-	if (rc == 0)
 		rc = lazy_register(l, e);
+	if (rc == 0)
+		rc = lazy_map(l, e);
 	if (rc == 0 && (errno = pthread_create(&l->thread, NULL, fill_thread, l)) != 0)
 		rc = err_sys(e, "starting the memory fill thread");
 	if (rc) {

@@ -24,18 +24,25 @@ struct mem_chunk_src {
 	 * filled, 1 when the chunk is all zero (dst untouched), -1 with e. */
 	int (*read)(void *ctx, uint64_t i, uint8_t *dst, size_t len, struct err *e);
 	void (*release)(void *ctx); /* the source is no longer used */
-	/* Optional: put chunks in place that need no fill before the memory
-	 * is registered, e.g. a private mapping of a file's pages over part
-	 * of [base, base+size) (MAP_FIXED), setting mapped[i] = 1 for each
-	 * chunk i put there (mapped has nchunks bytes, all zero). Such chunks
-	 * are not registered: touching them never waits for the fill thread.
-	 * 0, or -1 with e. */
+	/* Optional: put chunks in place that need no fill once the memory is
+	 * registered, as a private mapping of a file's pages over part of
+	 * [base, base+size) (MAP_FIXED, which replaces the registered
+	 * mapping there), setting mapped[i] = 1 for each chunk i put there
+	 * (mapped has nchunks bytes, all zero). Such chunks are not
+	 * registered: touching them never waits for the fill thread. 0, or
+	 * -1 with e. */
 	int (*map)(void *ctx, uint8_t *base, uint64_t size, uint8_t *mapped, struct err *e);
 	/* Optional: check a chunk `map` put in place (its stored bytes, not
 	 * the memory); the fill thread calls it for each of them while no
 	 * fault waits. 0, or -1 with e naming the chunk (reported as a chunk
 	 * that cannot be read). */
 	int (*check)(void *ctx, uint64_t i, struct err *e);
+	/* Optional: called once on the fill thread before it waits for the
+	 * first fault, with a scratch buffer of chunk_size bytes: get ready to
+	 * read (touch what the first read would touch for the first time,
+	 * such as a decompressor's tables), so that the first fault does not
+	 * wait for that. Nothing it does may be seen as a failure. */
+	void (*warm)(void *ctx, uint8_t *scratch);
 	void *ctx;
 };
 
@@ -57,9 +64,11 @@ struct mem_lazy_hooks {
 /* Register [base, base+size) (anonymous, page aligned, not yet touched)
  * and start the fill thread, which owns `src` from then on (released by
  * mem_lazy_stop). Chunks the source maps (src->map) are put in place
- * first and left out of the registration. The thread serves faults first,
- * fills src->first while none waits, then checks the mapped chunks. Returns 0, or 1 without taking
- * `src` when this host or process cannot use userfaultfd (permission, kernel), or -1 with e. */
+ * over the registered memory and so left out of it. The thread warms the
+ * source up (src->warm), serves faults first, fills src->first while none
+ * waits, then checks the mapped chunks. Returns 0, or 1 without taking `src`
+ * when this host or process cannot use userfaultfd (permission, kernel), or
+ * -1 with e. */
 int mem_lazy_start(struct mem_lazy **out, uint8_t *base, uint64_t size,
                    const struct mem_chunk_src *src, const struct mem_lazy_hooks *hooks,
                    struct err *e);

@@ -99,7 +99,8 @@ struct accel_ops {
 	 * edits (malloc'd, *n entries). */
 	struct cpuid_entry *(*supported_cpuid)(struct accel_vm *vm, size_t *n, struct err *e);
 	/* Make guest memory (accel_vm_config.mem) visible to the guest. May
-	 * block for a while (KVM); callable from another thread. */
+	 * block for a while (KVM); callable from another thread. NULL where
+	 * there is nothing to do (the VM then starts no thread for it). */
 	int (*map_memory)(struct accel_vm *vm, struct err *e);
 	/* A vCPU in its reset state with this CPUID (topology and edits
 	 * applied), local APIC LINT0 as ExtINT and LINT1 as NMI. */

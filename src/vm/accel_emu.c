@@ -160,12 +160,6 @@ static struct cpuid_entry *emu_supported_cpuid(struct accel_vm *avm, size_t *n, 
 	return c;
 }
 
-static int emu_map_memory(struct accel_vm *avm, struct err *e)
-{
-	(void)avm, (void)e; /* the CPUs use guest_mem's host mappings directly */
-	return 0;
-}
-
 /* Wake the vCPU's thread if it sleeps in a halt. */
 static void wake(struct emu_vcpu *v)
 {
@@ -502,7 +496,7 @@ const struct accel_ops accel_emu_ops = {
     .vm_destroy = emu_vm_destroy,
     .max_vcpus = emu_max_vcpus,
     .supported_cpuid = emu_supported_cpuid,
-    .map_memory = emu_map_memory,
+    .map_memory = NULL, /* the CPUs use guest_mem's host mappings directly */
     .vcpu_create = emu_vcpu_create,
     .vcpu_destroy = emu_vcpu_destroy,
     .vcpu_thread_init = emu_vcpu_thread_init,

@@ -169,6 +169,8 @@ static int reserve_memory(struct vm *vm, struct err *e)
 static int map_memory(struct vm *vm, struct memslot_job *job, struct err *e)
 {
 	job->vm = vm;
+	if (!vm->accel->ops->map_memory)
+		return 0; /* nothing to wait for: no thread */
 	if (pthread_create(&job->thread, NULL, memslot_thread, job) == 0) {
 		job->started = 1;
 		return 0;

@@ -31,6 +31,8 @@ struct fake {
 	int file;                  /* what fake_map maps chunks from */
 	atomic_int failed;
 	char msg[ERR_MSG_MAX];
+	atomic_int warms;        /* calls of fake_warm */
+	atomic_int warm_scratch; /* 1: it got a whole chunk to write into */
 };
 
 static int fake_read(void *ctx, uint64_t i, uint8_t *dst, size_t len, struct err *e)
@@ -43,6 +45,15 @@ static int fake_read(void *ctx, uint64_t i, uint8_t *dst, size_t len, struct err
 		return 1;
 	memset(dst, (int)(i + 1), len);
 	return 0;
+}
+
+/* Writes its whole scratch buffer (ASan sees a short one). */
+static void fake_warm(void *ctx, uint8_t *scratch)
+{
+	struct fake *f = ctx;
+	memset(scratch, 0x5a, CHUNK);
+	atomic_store(&f->warm_scratch, scratch != NULL);
+	atomic_fetch_add(&f->warms, 1);
 }
 
 static void fake_fail(void *ctx, const struct err *e)
@@ -149,6 +160,31 @@ static void test_first_chunks_filled_before_touch(void **state)
 	assert_int_equal(mem[1], 1);
 	assert_false(mem_lazy_failed(l));
 	mem_lazy_stop(l);
+	munmap(mem, SIZE);
+}
+
+/* The source's warm-up runs once on the fill thread with a chunk of
+ * scratch, before any touch and without anything being filled by it; faults
+ * and fills go on as before (the scratch is not the memory). */
+static void test_warm_once(void **state)
+{
+	(void)state;
+	struct fake f = {.zero_chunk = -1, .bad_chunk = -1};
+	uint8_t *mem;
+	struct mem_chunk_src src = {.warm = fake_warm};
+	struct mem_lazy *l = start_src(&f, &mem, &src);
+	if (!l)
+		skip(); /* no userfaultfd here */
+	for (int i = 0; i < 5000 && !atomic_load(&f.warms); i++)
+		usleep(1000);
+	assert_int_equal(atomic_load(&f.warms), 1);
+	assert_true(atomic_load(&f.warm_scratch));
+	assert_false(mem_lazy_filled(l, 9 * (uint64_t)CHUNK));
+	assert_int_equal(mem[9 * CHUNK + 1], 10);
+	assert_true(wait_filled(l, 12 * (uint64_t)CHUNK));
+	assert_int_equal(mem[12 * CHUNK], 13);
+	mem_lazy_stop(l);
+	assert_int_equal(atomic_load(&f.warms), 1);
 	munmap(mem, SIZE);
 }
 
@@ -282,6 +318,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_first_chunks_filled_before_touch),
 	    cmocka_unit_test(test_bad_first_chunk_reported),
+	    cmocka_unit_test(test_warm_once),
 	    cmocka_unit_test(test_mapped_chunks),
 	    cmocka_unit_test(test_check_all),
 	    cmocka_unit_test(test_fill_all),

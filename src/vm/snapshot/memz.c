@@ -68,6 +68,8 @@ static int load_full(int fd, struct snap_memz *m, const struct snap_section *s, 
 		m->ent[i].flags = 0; /* padding then */
 		if (check_entry(m, i, s->offset + isize, s->offset + s->size, e))
 			return -1;
+		if (m->ent[i].kind == SNAP_CHUNK_ZSTD && m->zstd_chunk == m->hdr.nchunks)
+			m->zstd_chunk = i;
 	}
 	return 0;
 }
@@ -88,6 +90,10 @@ static int place_stored(struct snap_memz *m, const struct snap_memz_stored *st, 
 			return -1;
 		if (c->flags & SNAP_CHUNK_HOT)
 			m->hot[m->nhot++] = c->chunk;
+		if (c->flags & SNAP_CHUNK_MAPPED)
+			m->mapped[m->nmapped++] = c->chunk;
+		if (c->kind == SNAP_CHUNK_ZSTD && m->zstd_chunk == m->hdr.nchunks)
+			m->zstd_chunk = c->chunk;
 	}
 	return 0;
 }
@@ -106,7 +112,9 @@ static int load_sparse(int fd, struct snap_memz *m, const struct snap_section *s
 	struct snap_memz_stored *st = malloc(isize ? isize : 1);
 	m->ent = calloc(m->hdr.nchunks, sizeof(*m->ent));
 	m->hot = malloc((n ? n : 1) * sizeof(*m->hot));
-	int rc = st && m->ent && m->hot ? 0 : err_sys(e, "allocating the memory index");
+	m->mapped = malloc((n ? n : 1) * sizeof(*m->mapped));
+	int rc =
+	    st && m->ent && m->hot && m->mapped ? 0 : err_sys(e, "allocating the memory index");
 	if (rc == 0)
 		rc = snap_pread_all(fd, st, isize, s->offset + s->size - isize, e);
 	if (rc == 0) {
@@ -143,6 +151,7 @@ int snap_memz_load(int fd, const struct snap_header *h, struct snap_memz **out, 
 	                 (h->version < 4 || m->hdr.codec != SNAP_MEMZ_MIXED)) ||
 	                m->hdr.nchunks != (h->memory + cs - 1) / cs))
 		rc = err_set(e, ERR_INPUT, "snapshot memory index has a bad geometry");
+	m->zstd_chunk = m->hdr.nchunks;
 	if (rc == 0)
 		rc = h->version < 4 ? load_full(fd, m, s, e) : load_sparse(fd, m, s, e);
 	if (rc) {
@@ -158,6 +167,7 @@ void snap_memz_free(struct snap_memz *m)
 	if (m) {
 		free(m->ent);
 		free(m->hot);
+		free(m->mapped);
 	}
 	free(m);
 }
@@ -225,36 +235,45 @@ static int reader_check(void *ctx, uint64_t i, struct err *e)
 	return 0;
 }
 
-/* Is chunk i one to map? */
-static int mapped(const struct snap_memz *m, uint64_t i)
-{
-	return i < m->hdr.nchunks && (m->ent[i].flags & SNAP_CHUNK_MAPPED);
-}
-
 /* Map every run of mapped chunks adjacent in memory and in the file with
- * one private mapping over the guest's memory. */
+ * one private mapping over the guest's memory. Only the mapped chunks'
+ * entries are looked at: the index's pages for the rest of the memory are
+ * not touched while the VM is set up. */
 static int reader_map(void *ctx, uint8_t *base, uint64_t size, uint8_t *done, struct err *e)
 {
 	struct memz_reader *r = ctx;
 	const struct snap_memz *m = r->m;
 	uint64_t cs = m->hdr.chunk_size;
-	for (uint64_t i = 0; i < m->hdr.nchunks && i * cs < size;) {
-		if (!mapped(m, i)) {
-			i++;
-			continue;
-		}
-		uint64_t j = i + 1, len = m->ent[i].len;
-		while (mapped(m, j) && j * cs < size && m->ent[j].offset == m->ent[i].offset + len)
+	for (uint64_t k = 0; k < m->nmapped && m->mapped[k] * cs < size;) {
+		uint64_t i = m->mapped[k++], j = i + 1, len = m->ent[i].len;
+		while (k < m->nmapped && m->mapped[k] == j && j * cs < size &&
+		       m->ent[j].offset == m->ent[i].offset + len) {
 			len += m->ent[j++].len;
+			k++;
+		}
 		if (mmap(base + i * cs, len, PROT_READ | PROT_WRITE,
 		         MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, r->fd,
 		         (off_t)m->ent[i].offset) == MAP_FAILED)
 			return err_sys(e, "mapping snapshot memory chunks %llu-%llu",
 			               (unsigned long long)i, (unsigned long long)(j - 1));
 		memset(done + i, 1, j - i);
-		i = j;
 	}
 	return 0;
+}
+
+/* Decompress a zstd chunk into scratch once, on the fill thread while it
+ * has nothing else to do: the first fault then does not also wait for the
+ * decompressor's tables, the buffers and the code being touched for the
+ * first time (about twice the time of a later fault). A bad chunk is not
+ * reported here: it is when (if ever) the guest touches it. */
+static void reader_warm(void *ctx, uint8_t *scratch)
+{
+	struct memz_reader *r = ctx;
+	const struct snap_memz *m = r->m;
+	uint64_t i = m->zstd_chunk;
+	struct err e = {0};
+	if (i < m->hdr.nchunks)
+		read_chunk(r, i, scratch, snap_memz_chunk_len(m->memory, m->hdr.chunk_size, i), &e);
 }
 
 static void reader_free(void *ctx)
@@ -328,6 +347,7 @@ int snap_memz_source(int fd, struct snap_memz *m, struct mem_chunk_src *src, str
 	    .release = reader_free,
 	    .map = reader_map,
 	    .check = reader_check,
+	    .warm = reader_warm,
 	    .ctx = r,
 	};
 	return 0;

@@ -83,8 +83,10 @@ struct snap_memz {
 	struct snap_memz_hdr hdr;
 	struct snap_memz_ent *ent; /* nchunks: zero chunks all zero bytes */
 	uint64_t memory;
-	uint64_t *hot, nhot; /* the hot chunks' numbers, increasing */
-	uint32_t version;    /* of the file */
+	uint64_t *hot, nhot;       /* the hot chunks' numbers, increasing */
+	uint64_t *mapped, nmapped; /* the SNAP_CHUNK_MAPPED chunks' numbers, increasing */
+	uint64_t zstd_chunk;       /* a chunk stored as zstd, or nchunks if none */
+	uint32_t version;          /* of the file */
 };
 
 /* Read and check the index of h's SNAP_SEC_MEMZ section: geometry, codec,
