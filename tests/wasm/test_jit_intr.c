@@ -135,6 +135,21 @@ static const char *wat =
     "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
     "      local.get 1 i32.const 8 i32.add local.tee 1 i32.const 96 i32.ne br_if $l)\n"
     "    local.get 2)\n"
+    "  (func (export \"c_fastb\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    i32.const 50 local.set 1\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 local.get 0 i32.add local.tee 1 i32.const 1000 i32.lt_u br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_fastb2\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 local.set 1 i32.const 7 local.set 3\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 local.get 3 i32.add local.tee 1 i32.const 1000 i32.lt_u br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_fastbs\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 local.set 1 i32.const 3 local.set 3\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 local.get 3 i32.sub local.tee 1 i32.const 5 i32.gt_s br_if $l)\n"
+    "    local.get 2)\n"
     "  (func (export \"c_param\") (param $a i32) (result i32) (local i32 i32 i32)\n"
     "    i32.const 7\n"
     "    (loop $l (param i32) (result i32) local.get 1 i32.add\n"
@@ -433,6 +448,16 @@ static void test_fuel_exact(void **state)
 	fuel_exact(c, "c_fast", -2, 15); /* the first step wraps around */
 	fuel_exact(c, "c_fast", 100, 0);
 	fuel_exact(c, "c_fastne", 0, 10);
+	/* constant bound, step in a local: no clamp when the fuel covers the
+	 * bound, the step's range checked (d = 2^32 - 1000: the largest taken) */
+	fuel_exact(c, "c_fastb", 7, 100);
+	fuel_exact(c, "c_fastb", 950, 0);
+	fuel_exact(c, "c_fastb", -1000, 0);
+	fuel_exact(c, "c_fastb", -999, 0);
+	fuel_exact(c, "c_fastb", -20, 2); /* wraps around: 30, 10, -10 */
+	fuel_exact(c, "c_fastbs", 40, 10);
+	fuel_exact(c, "c_fastbs", 5, 0);
+	fuel_exact(c, "c_fastb2", 900, 10);
 	fuel_exact(c, "c_param", 30, 15); /* a loop with a parameter: not counted */
 	/* Only the instance compiled without checks went to the interpreter. */
 	assert_null(fn(&c[1], "mixed")->code);
@@ -485,6 +510,9 @@ static void fuel_traps(int no_guard)
 	fuel_same(c, "c_zero", 5, 60);
 	fuel_same(c, "c_ne4", 2, 60); /* the step does not divide the distance */
 	fuel_same(c, "c_fastne", 4, 60);
+	fuel_same(c, "c_fastb", 0, 60);          /* a step of 0 */
+	fuel_same(c, "c_fastbs", INT32_MIN, 60); /* the first step wraps around */
+	fuel_same(c, "c_fastb2", -3, 60);
 	fuel_same(c, "c_wraps", 0, 60);
 	fuel_same(c, "c_wrapu", 0, 60);
 	static const int64_t big[] = {16383, 16384, 16385, 16386, 32769,
@@ -492,6 +520,16 @@ static void fuel_traps(int no_guard)
 	fuel_same_at(c, "c_ltu", 50000, big, sizeof(big) / sizeof(big[0]));
 	fuel_same_at(c, "c_lts3", 50000, big, sizeof(big) / sizeof(big[0]));
 	fuel_same_at(c, "c_wraps", 0, big, sizeof(big) / sizeof(big[0]));
+	/* budgets that cover the bound (a budget is all the fuel left) */
+	static const int64_t wide[] = {999, 1000, 1001, 1002, 4096, 1 << 20, 1ll << 31, 1ll << 40};
+	static const struct {
+		const char *name;
+		int32_t a;
+	} fast[] = {{"c_fastb", 7},    {"c_fastb", -20},   {"c_fastb", -1000}, {"c_fastb", -999},
+	            {"c_fastb2", 995}, {"c_fastb2", 1000}, {"c_fastb2", -3},   {"c_fastbs", 40},
+	            {"c_fastbs", 2},   {"c_ltu", 700},     {"c_fast", 0},      {"c_fastne", 0}};
+	for (size_t i = 0; i < sizeof(fast) / sizeof(fast[0]); i++)
+		fuel_same_at(c, fast[i].name, fast[i].a, wide, sizeof(wide) / sizeof(wide[0]));
 	for (int e = 0; e < 3; e++)
 		close_ctx(&c[e]);
 }

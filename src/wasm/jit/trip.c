@@ -331,9 +331,8 @@ static uint32_t const_d(const struct jtrip *t)
  * T(j0) + k*d < B needs k < B/d, so at most E = ceil(B/d) - 1 are taken.
  * With r13 >= E, T(j0) < B (so that, with B + d <= 2^32, no value wraps)
  * and for ne d dividing B - T(j0), n' = B lets the loop take no more edges
- * than the fuel allows: the rest of the entry is skipped (short loops of
- * known length, where it would cost more than the checks it saves). RAX
- * holds T(j0); the rest of the entry follows. */
+ * than the fuel allows: the rest of the entry is skipped. RAX holds T(j0);
+ * the rest of the entry follows. */
 static void emit_fast(struct jc *c, const struct jtrip *t)
 {
 	struct xbuf *b = c->b;
@@ -342,7 +341,7 @@ static void emit_fast(struct jc *c, const struct jtrip *t)
 	if (t->step_local || t->bound_local || !d || bt + d > (1ull << 32) || (ne && bt % d))
 		return;
 	uint64_t e = bt ? (bt + d - 1) / d - 1 : 0;
-	if (e > 65536)
+	if (e > 0x7fffffff)
 		return;
 	uint32_t general = x_label(b);
 	x_alu_ri(b, 1, OP_CMP, R13, (int32_t)e);
@@ -357,6 +356,46 @@ static void emit_fast(struct jc *c, const struct jtrip *t)
 	x_store_i32(b, 0, tcell(c, C_N), (int32_t)tk_apply(t->tk, (uint32_t)bt));
 	x_jmp(b, t->head);
 	x_bind(b, general);
+}
+
+/* The same for a constant bound B < 2^32 and a step in a local: whatever
+ * d >= 1 is, k*d <= J_k < B, so fewer than B back edges are taken; with r13
+ * >= B, T(j0) < B and d <= 2^32 - B (one unsigned compare of d - 1, which
+ * also fails d = 0), n' = B. RAX holds T(j0), R11 d (32-bit). */
+static void emit_fast_bound(struct jc *c, const struct jtrip *t, uint32_t general)
+{
+	struct xbuf *b = c->b;
+	int le = t->cmp >= 0x4c && t->cmp <= 0x4f;
+	uint64_t bt = (uint64_t)tk_apply(t->tk, t->bound) + (uint64_t)le;
+	if (!t->step_local || t->bound_local || !bt || bt >= 0x80000000u)
+		return;
+	x_alu_ri(b, 1, OP_CMP, R13, (int32_t)bt);
+	x_jcc(b, CC_B, general);
+	x_alu_ri(b, 0, OP_CMP, RAX, (int32_t)bt);
+	x_jcc(b, CC_AE, general);
+	x_lea(b, 0, RDX, xmem(R11, -1));
+	x_alu_ri(b, 0, OP_CMP, RDX, (int32_t)(uint32_t)(0xffffffffu - (uint32_t)bt));
+	x_jcc(b, CC_A, general);
+	x_store_i32(b, 0, tcell(c, C_N), (int32_t)tk_apply(t->tk, (uint32_t)bt));
+	x_jmp(b, t->head);
+}
+
+/* Any bound: with d >= 1 and T(j0) + d < 2^32 checked and B (64-bit, at
+ * most 2^32) in RDX, fewer than B back edges are taken, so r13 >= B and B
+ * + d <= 2^32 make n' = B. Jumps to done with n' in RAX, else goes on to
+ * the clamp. RAX is free (the clamp starts afresh). */
+static void emit_fast_any(struct jc *c, uint32_t done)
+{
+	struct xbuf *b = c->b;
+	uint32_t clamp = x_label(b);
+	x_alu_rr(b, 1, OP_CMP, R13, RDX);
+	x_jcc(b, CC_B, clamp);
+	x_lea(b, 1, RAX, xmemi(RDX, R11, 1, -1));
+	x_shift_ri(b, 1, 5, RAX, 32); /* shr */
+	x_jcc(b, CC_NE, clamp);
+	x_mov_rr(b, 1, RAX, RDX);
+	x_jmp(b, done);
+	x_bind(b, clamp);
 }
 
 /* ent: computes T(j0), d and n' into the cells (see the top). Uses RAX,
@@ -384,6 +423,9 @@ static void emit_entry(struct jc *c, const struct jtrip *t)
 	}
 	if (!d) /* a local: the charges divide by it */
 		x_store(b, 1, tcell(c, C_D), R11);
+	uint32_t general = x_label(b), done = x_label(b);
+	emit_fast_bound(c, t, general);
+	x_bind(b, general);
 	if (t->step_local) {
 		x_alu_rr(b, 0, OP_OR, R11, R11);
 		x_jcc(b, CC_E, fb); /* d = 0 */
@@ -413,6 +455,7 @@ static void emit_entry(struct jc *c, const struct jtrip *t)
 			x_mov_ri(b, 0, R11, d);
 		}
 	}
+	emit_fast_any(c, done);
 	/* t = T(j0) + min(r13, 2^31 - 1) * d + 1 */
 	x_mov_ri(b, 0, RAX, 0x7fffffff);
 	x_alu_rr(b, 1, OP_CMP, R13, RAX);
@@ -426,6 +469,7 @@ static void emit_entry(struct jc *c, const struct jtrip *t)
 	x_lea(b, 1, RDX, xmemi(RAX, R11, 1, -1));
 	x_shift_ri(b, 1, 5, RDX, 32); /* shr */
 	x_jcc(b, CC_NE, fb);
+	x_bind(b, done);
 	emit_t(c, t->tk, RAX);
 	x_store(b, 0, tcell(c, C_N), RAX);
 	x_jmp(b, t->head);
