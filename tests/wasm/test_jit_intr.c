@@ -150,6 +150,50 @@ static const char *wat =
     "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
     "      local.get 1 local.get 3 i32.sub local.tee 1 i32.const 5 i32.gt_s br_if $l)\n"
     "    local.get 2)\n"
+    "  (func (export \"c_nest\") (param $a i32) (result i32) (local i32 i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $o\n"
+    "      (block $s local.get 1 i32.const 3 i32.rem_u i32.eqz br_if $s local.get 1 local.set 3\n"
+    "        local.get 1 i32.const 5 i32.sub local.set 4\n"
+    "        (loop $i local.get 2 local.get 3 i32.add local.set 2\n"
+    "          local.get 3 local.get 4 i32.add local.tee 3 i32.const 200 i32.lt_u br_if $i))\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 i32.const 40 i32.lt_u br_if $o)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_nesto\") (param $a i32) (result i32) (local i32 i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $o local.get 1 i32.const 12 i32.shl i32.load8_u local.get 2 i32.add local.set 2\n"
+    "      (block $s local.get 1 i32.const 3 i32.rem_u i32.eqz br_if $s local.get 1 local.set 3\n"
+    "        local.get 1 i32.const 5 i32.sub local.set 4\n"
+    "        (loop $i local.get 2 local.get 3 i32.add local.set 2\n"
+    "          local.get 3 local.get 4 i32.add local.tee 3 i32.const 200 i32.lt_u br_if $i))\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 i32.const 40 i32.lt_u br_if $o)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_nestt\") (param $a i32) (result i32) (local i32 i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $o\n"
+    "      (block $s local.get 1 i32.const 3 i32.rem_u i32.eqz br_if $s local.get 1 local.set 3\n"
+    "        local.get 1 i32.const 5 i32.sub local.set 4\n"
+    "        (loop $i local.get 2 local.get 3 i32.add local.set 2\n"
+    "          local.get 3 local.get 1 i32.const 8 i32.mul i32.add i32.const 8 i32.shl\n"
+    "          i32.load8_u local.get 2 i32.add local.set 2\n"
+    "          local.get 3 local.get 4 i32.add local.tee 3 i32.const 200 i32.lt_u br_if $i))\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 i32.const 40 i32.lt_u br_if $o)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_nests\") (param $a i32) (result i32) (local i32 i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $o local.get 1 i32.const 25 i32.mul local.set 3\n"
+    "      local.get 1 i32.const 5 i32.sub local.set 4\n"
+    "      (loop $i local.get 2 local.get 3 i32.add local.set 2\n"
+    "        local.get 3 local.get 4 i32.add local.tee 3 i32.const 200 i32.lt_u br_if $i)\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 i32.const 40 i32.lt_u br_if $o)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_nestr\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $o i32.const 198 local.set 3\n"
+    "      (loop $i local.get 2 local.get 3 i32.add local.set 2\n"
+    "        local.get 3 i32.const 1 i32.add local.tee 3 i32.const 200 i32.lt_u br_if $i)\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 i32.const 1000 i32.lt_u br_if $o)\n"
+    "    local.get 2)\n"
     "  (func (export \"c_param\") (param $a i32) (result i32) (local i32 i32 i32)\n"
     "    i32.const 7\n"
     "    (loop $l (param i32) (result i32) local.get 1 i32.add\n"
@@ -458,6 +502,14 @@ static void test_fuel_exact(void **state)
 	fuel_exact(c, "c_fastbs", 40, 10);
 	fuel_exact(c, "c_fastbs", 5, 0);
 	fuel_exact(c, "c_fastb2", 900, 10);
+	/* a counted loop holding one (its back edges charged at its exit) */
+	fuel_exact(c, "c_nest", 6, 300);
+	fuel_exact(c, "c_nest", 35, 10);
+	/* many outer iterations, few inner ones: the reservation holds */
+	fuel_exact(c, "c_nestr", 0, 1500);
+	/* an inner loop that starts past its bound (from i = 8) charges the
+	 * outer loop's back edges before it runs */
+	fuel_exact(c, "c_nests", 6, 40);
 	fuel_exact(c, "c_param", 30, 15); /* a loop with a parameter: not counted */
 	/* Only the instance compiled without checks went to the interpreter. */
 	assert_null(fn(&c[1], "mixed")->code);
@@ -513,6 +565,15 @@ static void fuel_traps(int no_guard)
 	fuel_same(c, "c_fastb", 0, 60);          /* a step of 0 */
 	fuel_same(c, "c_fastbs", INT32_MIN, 60); /* the first step wraps around */
 	fuel_same(c, "c_fastb2", -3, 60);
+	/* nests: traps in the outer and the inner loop's body, and an inner
+	 * step of 0 (the inner loop then charges the outer one's back edges
+	 * and runs checked), under budgets around the reservation too */
+	fuel_same(c, "c_nesto", 6, 700);
+	fuel_same(c, "c_nestt", 6, 250);
+	fuel_same(c, "c_nest", 0, 60); /* inner steps of 2^32 - 4 to 2^32 - 1, then 0 (i = 5) */
+	static const int64_t nestz[] = {199, 200, 201, 1000, 4095, 4096, 4097, 70000};
+	fuel_same_at(c, "c_nest", 0, nestz, sizeof(nestz) / sizeof(nestz[0]));
+	fuel_same_at(c, "c_nest", 4, nestz, sizeof(nestz) / sizeof(nestz[0]));
 	fuel_same(c, "c_wraps", 0, 60);
 	fuel_same(c, "c_wrapu", 0, 60);
 	static const int64_t big[] = {16383, 16384, 16385, 16386, 32769,
@@ -527,7 +588,9 @@ static void fuel_traps(int no_guard)
 		int32_t a;
 	} fast[] = {{"c_fastb", 7},    {"c_fastb", -20},   {"c_fastb", -1000}, {"c_fastb", -999},
 	            {"c_fastb2", 995}, {"c_fastb2", 1000}, {"c_fastb2", -3},   {"c_fastbs", 40},
-	            {"c_fastbs", 2},   {"c_ltu", 700},     {"c_fast", 0},      {"c_fastne", 0}};
+	            {"c_fastbs", 2},   {"c_ltu", 700},     {"c_fast", 0},      {"c_fastne", 0},
+	            {"c_nest", 6},     {"c_nest", 38},     {"c_nesto", 6},     {"c_nestt", 6},
+	            {"c_nestr", 0},    {"c_nests", 6}};
 	for (size_t i = 0; i < sizeof(fast) / sizeof(fast[0]); i++)
 		fuel_same_at(c, fast[i].name, fast[i].a, wide, sizeof(wide) / sizeof(wide[0]));
 	for (int e = 0; e < 3; e++)
