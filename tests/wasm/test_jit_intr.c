@@ -492,24 +492,22 @@ static void test_fuel_exact(void **state)
 	fuel_exact(c, "c_fast", -2, 15); /* the first step wraps around */
 	fuel_exact(c, "c_fast", 100, 0);
 	fuel_exact(c, "c_fastne", 0, 10);
-	/* constant bound, step in a local: no clamp when the fuel covers the
-	 * bound, the step's range checked (d = 2^32 - 1000: the largest taken) */
-	fuel_exact(c, "c_fastb", 7, 100);
-	fuel_exact(c, "c_fastb", 950, 0);
-	fuel_exact(c, "c_fastb", -1000, 0);
-	fuel_exact(c, "c_fastb", -999, 0);
-	fuel_exact(c, "c_fastb", -20, 2); /* wraps around: 30, 10, -10 */
-	fuel_exact(c, "c_fastbs", 40, 10);
-	fuel_exact(c, "c_fastbs", 5, 0);
-	fuel_exact(c, "c_fastb2", 900, 10);
-	/* a counted loop holding one (its back edges charged at its exit) */
-	fuel_exact(c, "c_nest", 6, 300);
-	fuel_exact(c, "c_nest", 35, 10);
-	/* many outer iterations, few inner ones: the reservation holds */
-	fuel_exact(c, "c_nestr", 0, 1500);
-	/* an inner loop that starts past its bound (from i = 8) charges the
-	 * outer loop's back edges before it runs */
-	fuel_exact(c, "c_nests", 6, 40);
+	/* Constant bound, step in a local: no clamp when the fuel covers the
+	 * bound, the step's range checked (d = 2^32 - 1000: the largest taken;
+	 * -20 wraps around: 30, 10, -10). Nests: a counted loop holding one
+	 * (its back edges charged at its exit); many outer iterations over
+	 * short inner ones (the reservation holds); an inner loop starting
+	 * past its bound (from i = 8) charges the outer loop's back edges. */
+	static const struct {
+		const char *name;
+		int32_t a;
+		int64_t min_need;
+	} bounded[] = {{"c_fastb", 7, 100},  {"c_fastb", 950, 0},   {"c_fastb", -1000, 0},
+	               {"c_fastb", -999, 0}, {"c_fastb", -20, 2},   {"c_fastbs", 40, 10},
+	               {"c_fastbs", 5, 0},   {"c_fastb2", 900, 10}, {"c_nest", 6, 300},
+	               {"c_nest", 35, 10},   {"c_nestr", 0, 1500},  {"c_nests", 6, 40}};
+	for (size_t i = 0; i < sizeof(bounded) / sizeof(bounded[0]); i++)
+		fuel_exact(c, bounded[i].name, bounded[i].a, bounded[i].min_need);
 	fuel_exact(c, "c_param", 30, 15); /* a loop with a parameter: not counted */
 	/* Only the instance compiled without checks went to the interpreter. */
 	assert_null(fn(&c[1], "mixed")->code);

@@ -55,7 +55,27 @@
  * iterations, T(j) - T(j0) = m*d and m - 1 back edges were taken; in the
  * fallback m = 1 and the difference is d (mod 2^32, any d), so
  * (T(j) - T(j0) - d) / d is charged, skipped when zero. The cells: T(j0),
- * d (zero-extended) and T(n') (32-bit), in three frame cells. */
+ * d (zero-extended) and T(n') (32-bit), in three frame cells; the loop
+ * compares with T(n') in a register (N_REG) instead.
+ *
+ * Nests. A counted loop O whose body holds counted loops I_1..I_p of
+ * constant bounds B_1..B_p (each entered at most once per iteration of O:
+ * they hold no loop, and O's body branches only forward) may charge its
+ * own back edges at its exit while the I_q charge theirs at their exits.
+ * The I_q take their shortcuts (n' = B_q, fewer than B_q back edges) only
+ * with r13 >= B_q; r13 then overstates the fuel by O's back edges so far,
+ * so O reserves K = B_1 + ... + B_p per iteration: with r0 its r13 at
+ * entry, it takes at most R = (r0 - K) >> s back edges, 2^s > K (R = 0 when
+ * r0 < K). After t <= R of them, and inner loops of this iteration having
+ * taken c, the fuel is at least r0 - t - t*K - c >= (R - t)(K + 1) + K - c,
+ * at least the bound of the next inner loop: no shortcut takes more than
+ * the fuel allows. An inner loop that takes no shortcut charges O's back
+ * edges so far (in O's body before its update, T(i) - T(i0) is their
+ * number times d), makes T(i0) = T(i) and O's n' = 0 so that O's next
+ * back edge is done exactly (charging nothing more: (T(i) + d - T(i0) - d)
+ * / d = 0) and computes O's bound again from r13; then r13 is the fuel, and
+ * the inner loop goes on as a loop alone. A trap in I_q charges I_q's back
+ * edges and O's. O keeps n' in its cell. */
 #include "wasm/jit/trip.h"
 
 #include <stdlib.h>
