@@ -227,7 +227,7 @@ static void op_block(struct jc *c, uint8_t op)
 		 * (trip.c) computes its bound first. */
 		if (!t->np && !t->nr)
 			jc_trip_loop(c, t->label);
-		jc_trip_align(c);
+		x_align16(c->b);
 		x_bind(c->b, t->label);
 	} else if (op == 0x04) {
 		t->else_label = x_label(c->b);

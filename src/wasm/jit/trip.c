@@ -680,16 +680,6 @@ void jc_trip_loop(struct jc *c, uint32_t head)
 	c->trip_open = (int)c->ntrips;
 }
 
-void jc_trip_align(struct jc *c)
-{
-	static const uint8_t nop8[8] = {0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00};
-	struct xbuf *b = c->b;
-	x_align16(b);
-	while (c->st.metered && b->n % 64 && !b->oom)
-		for (int k = 0; k < 16; k++)
-			xb_u8(b, nop8[k % 8]);
-}
-
 void jc_trip_reserve(struct jc *c)
 {
 	uint32_t k = 0;

@@ -38,10 +38,6 @@ uint32_t jc_trip_wanted(const struct jc *c);
 /* Then (after the locals got their registers): keeps the register the
  * loops compare with from the locals and the temporaries. */
 void jc_trip_reserve(struct jc *c);
-/* Before a loop's head: aligns it to 16 bytes, under fuel to 64 (with
- * its checks the head's place within a line moved fib by 10 %: aligned,
- * --fuel cost 1.4 % less over the benchmark's kernels, fib 9 %). */
-void jc_trip_align(struct jc *c);
 /* Whether the br_if at c->cur_off ends the open counted loop; then
  * jc_trip_branch compiles it. */
 int jc_trip_final(const struct jc *c);
