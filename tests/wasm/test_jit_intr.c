@@ -135,6 +135,65 @@ static const char *wat =
     "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
     "      local.get 1 i32.const 8 i32.add local.tee 1 i32.const 96 i32.ne br_if $l)\n"
     "    local.get 2)\n"
+    "  (func (export \"c_fastb\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    i32.const 50 local.set 1\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 local.get 0 i32.add local.tee 1 i32.const 1000 i32.lt_u br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_fastb2\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 local.set 1 i32.const 7 local.set 3\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 local.get 3 i32.add local.tee 1 i32.const 1000 i32.lt_u br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_fastbs\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 local.set 1 i32.const 3 local.set 3\n"
+    "    (loop $l local.get 2 local.get 1 i32.add local.set 2\n"
+    "      local.get 1 local.get 3 i32.sub local.tee 1 i32.const 5 i32.gt_s br_if $l)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_nest\") (param $a i32) (result i32) (local i32 i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $o\n"
+    "      (block $s local.get 1 i32.const 3 i32.rem_u i32.eqz br_if $s local.get 1 local.set 3\n"
+    "        local.get 1 i32.const 5 i32.sub local.set 4\n"
+    "        (loop $i local.get 2 local.get 3 i32.add local.set 2\n"
+    "          local.get 3 local.get 4 i32.add local.tee 3 i32.const 200 i32.lt_u br_if $i))\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 i32.const 40 i32.lt_u br_if $o)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_nesto\") (param $a i32) (result i32) (local i32 i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $o local.get 1 i32.const 12 i32.shl i32.load8_u local.get 2 i32.add local.set 2\n"
+    "      (block $s local.get 1 i32.const 3 i32.rem_u i32.eqz br_if $s local.get 1 local.set 3\n"
+    "        local.get 1 i32.const 5 i32.sub local.set 4\n"
+    "        (loop $i local.get 2 local.get 3 i32.add local.set 2\n"
+    "          local.get 3 local.get 4 i32.add local.tee 3 i32.const 200 i32.lt_u br_if $i))\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 i32.const 40 i32.lt_u br_if $o)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_nestt\") (param $a i32) (result i32) (local i32 i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $o\n"
+    "      (block $s local.get 1 i32.const 3 i32.rem_u i32.eqz br_if $s local.get 1 local.set 3\n"
+    "        local.get 1 i32.const 5 i32.sub local.set 4\n"
+    "        (loop $i local.get 2 local.get 3 i32.add local.set 2\n"
+    "          local.get 3 local.get 1 i32.const 8 i32.mul i32.add i32.const 8 i32.shl\n"
+    "          i32.load8_u local.get 2 i32.add local.set 2\n"
+    "          local.get 3 local.get 4 i32.add local.tee 3 i32.const 200 i32.lt_u br_if $i))\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 i32.const 40 i32.lt_u br_if $o)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_nests\") (param $a i32) (result i32) (local i32 i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $o local.get 1 i32.const 25 i32.mul local.set 3\n"
+    "      local.get 1 i32.const 5 i32.sub local.set 4\n"
+    "      (loop $i local.get 2 local.get 3 i32.add local.set 2\n"
+    "        local.get 3 local.get 4 i32.add local.tee 3 i32.const 200 i32.lt_u br_if $i)\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 i32.const 40 i32.lt_u br_if $o)\n"
+    "    local.get 2)\n"
+    "  (func (export \"c_nestr\") (param $a i32) (result i32) (local i32 i32 i32)\n"
+    "    local.get 0 local.set 1\n"
+    "    (loop $o i32.const 198 local.set 3\n"
+    "      (loop $i local.get 2 local.get 3 i32.add local.set 2\n"
+    "        local.get 3 i32.const 1 i32.add local.tee 3 i32.const 200 i32.lt_u br_if $i)\n"
+    "      local.get 1 i32.const 1 i32.add local.tee 1 i32.const 1000 i32.lt_u br_if $o)\n"
+    "    local.get 2)\n"
     "  (func (export \"c_param\") (param $a i32) (result i32) (local i32 i32 i32)\n"
     "    i32.const 7\n"
     "    (loop $l (param i32) (result i32) local.get 1 i32.add\n"
@@ -433,6 +492,22 @@ static void test_fuel_exact(void **state)
 	fuel_exact(c, "c_fast", -2, 15); /* the first step wraps around */
 	fuel_exact(c, "c_fast", 100, 0);
 	fuel_exact(c, "c_fastne", 0, 10);
+	/* Constant bound, step in a local: no clamp when the fuel covers the
+	 * bound, the step's range checked (d = 2^32 - 1000: the largest taken;
+	 * -20 wraps around: 30, 10, -10). Nests: a counted loop holding one
+	 * (its back edges charged at its exit); many outer iterations over
+	 * short inner ones (the reservation holds); an inner loop starting
+	 * past its bound (from i = 8) charges the outer loop's back edges. */
+	static const struct {
+		const char *name;
+		int32_t a;
+		int64_t min_need;
+	} bounded[] = {{"c_fastb", 7, 100},  {"c_fastb", 950, 0},   {"c_fastb", -1000, 0},
+	               {"c_fastb", -999, 0}, {"c_fastb", -20, 2},   {"c_fastbs", 40, 10},
+	               {"c_fastbs", 5, 0},   {"c_fastb2", 900, 10}, {"c_nest", 6, 300},
+	               {"c_nest", 35, 10},   {"c_nestr", 0, 1500},  {"c_nests", 6, 40}};
+	for (size_t i = 0; i < sizeof(bounded) / sizeof(bounded[0]); i++)
+		fuel_exact(c, bounded[i].name, bounded[i].a, bounded[i].min_need);
 	fuel_exact(c, "c_param", 30, 15); /* a loop with a parameter: not counted */
 	/* Only the instance compiled without checks went to the interpreter. */
 	assert_null(fn(&c[1], "mixed")->code);
@@ -485,6 +560,18 @@ static void fuel_traps(int no_guard)
 	fuel_same(c, "c_zero", 5, 60);
 	fuel_same(c, "c_ne4", 2, 60); /* the step does not divide the distance */
 	fuel_same(c, "c_fastne", 4, 60);
+	fuel_same(c, "c_fastb", 0, 60);          /* a step of 0 */
+	fuel_same(c, "c_fastbs", INT32_MIN, 60); /* the first step wraps around */
+	fuel_same(c, "c_fastb2", -3, 60);
+	/* nests: traps in the outer and the inner loop's body, and an inner
+	 * step of 0 (the inner loop then charges the outer one's back edges
+	 * and runs checked), under budgets around the reservation too */
+	fuel_same(c, "c_nesto", 6, 700);
+	fuel_same(c, "c_nestt", 6, 250);
+	fuel_same(c, "c_nest", 0, 60); /* inner steps of 2^32 - 4 to 2^32 - 1, then 0 (i = 5) */
+	static const int64_t nestz[] = {199, 200, 201, 1000, 4095, 4096, 4097, 70000};
+	fuel_same_at(c, "c_nest", 0, nestz, sizeof(nestz) / sizeof(nestz[0]));
+	fuel_same_at(c, "c_nest", 4, nestz, sizeof(nestz) / sizeof(nestz[0]));
 	fuel_same(c, "c_wraps", 0, 60);
 	fuel_same(c, "c_wrapu", 0, 60);
 	static const int64_t big[] = {16383, 16384, 16385, 16386, 32769,
@@ -492,6 +579,18 @@ static void fuel_traps(int no_guard)
 	fuel_same_at(c, "c_ltu", 50000, big, sizeof(big) / sizeof(big[0]));
 	fuel_same_at(c, "c_lts3", 50000, big, sizeof(big) / sizeof(big[0]));
 	fuel_same_at(c, "c_wraps", 0, big, sizeof(big) / sizeof(big[0]));
+	/* budgets that cover the bound (a budget is all the fuel left) */
+	static const int64_t wide[] = {999, 1000, 1001, 1002, 4096, 1 << 20, 1ll << 31, 1ll << 40};
+	static const struct {
+		const char *name;
+		int32_t a;
+	} fast[] = {{"c_fastb", 7},    {"c_fastb", -20},   {"c_fastb", -1000}, {"c_fastb", -999},
+	            {"c_fastb2", 995}, {"c_fastb2", 1000}, {"c_fastb2", -3},   {"c_fastbs", 40},
+	            {"c_fastbs", 2},   {"c_ltu", 700},     {"c_fast", 0},      {"c_fastne", 0},
+	            {"c_nest", 6},     {"c_nest", 38},     {"c_nesto", 6},     {"c_nestt", 6},
+	            {"c_nestr", 0},    {"c_nests", 6}};
+	for (size_t i = 0; i < sizeof(fast) / sizeof(fast[0]); i++)
+		fuel_same_at(c, fast[i].name, fast[i].a, wide, sizeof(wide) / sizeof(wide[0]));
 	for (int e = 0; e < 3; e++)
 		close_ctx(&c[e]);
 }

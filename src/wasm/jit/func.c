@@ -934,9 +934,11 @@ static int compile_pass(struct jc *c, uint32_t defidx)
 	c->ntrips = 0;
 	c->trip_open = 0;
 	c->trip_cell = UINT32_MAX;
-	if (c->st.metered && jc_trip_wanted(c)) { /* the cells of counted loops */
+	uint32_t tcells = c->st.metered ? jc_trip_wanted(c) : 0;
+	if (tcells) { /* the cells of counted loops */
 		c->trip_cell = c->nextra;
-		c->nextra += 3;
+		c->nextra += tcells;
+		jc_trip_reserve(c);
 	}
 	c->work_limit = (1ull << 26) + 64ull * wc->body_len;
 	c->cur_off = (uint32_t)(c->r.p - m->bytes);

@@ -37,7 +37,13 @@ _Noreturn void jit_h_trap(struct jit_ctx *ctx, int code, uintptr_t pc)
 	jit_unwind(ctx, code, pc);
 }
 
-/* Fuel: like the interpreter's refuel(), a slice at a time. */
+/* Fuel: like the interpreter's refuel(), a slice at a time. Where the
+ * interrupt signal stops compiled code (intr.c), the slice is all the fuel
+ * left: the flag needs no frequent look, and a budget that covers a
+ * counted loop's trip count lets its entry skip the clamp (trip.c). The
+ * unused part is given back as before, so the count stays exact. Without
+ * the signal (and with unlimited fuel, where the checks exist only to look
+ * at the flag) a slice is 16384 units, as in the interpreter. */
 void jit_h_fuel(struct jit_ctx *ctx, uintptr_t pc)
 {
 	struct capsa_wasm_store *s = ctx->store;
@@ -46,7 +52,8 @@ void jit_h_fuel(struct jit_ctx *ctx, uintptr_t pc)
 		ctx->budget = 0;
 		jit_unwind(ctx, CAPSA_WASM_TRAP_OUT_OF_FUEL, pc);
 	}
-	int64_t take = f < 16384 ? f : 16384;
+	int64_t slice = f != INT64_MAX && wasm_jit_intr_init() == 0 ? f : 16384;
+	int64_t take = f < slice ? f : slice;
 	if (f != INT64_MAX)
 		s->fuel = f - take;
 	ctx->budget = take - 1;

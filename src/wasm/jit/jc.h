@@ -196,8 +196,8 @@ struct jc {
 		uint32_t label;
 	} pool[32]; /* v128 constants, after the function's code */
 	uint32_t npool;
-	/* Counted loops (trip.c): those of the function, the last one open
-	 * while trip_open is set; their three frame cells from trip_cell. */
+	/* Counted loops (trip.c): those of the function, trip_open - 1 the
+	 * innermost open one (0: none); their frame cells from trip_cell. */
 	struct jtrip *trips;
 	uint32_t ntrips, captrips, trip_cell;
 	int trip_open;

@@ -55,7 +55,27 @@
  * iterations, T(j) - T(j0) = m*d and m - 1 back edges were taken; in the
  * fallback m = 1 and the difference is d (mod 2^32, any d), so
  * (T(j) - T(j0) - d) / d is charged, skipped when zero. The cells: T(j0),
- * d (zero-extended) and T(n') (32-bit), in three frame cells. */
+ * d (zero-extended) and T(n') (32-bit), in three frame cells; the loop
+ * compares with T(n') in a register (N_REG) instead.
+ *
+ * Nests. A counted loop O whose body holds counted loops I_1..I_p of
+ * constant bounds B_1..B_p (each entered at most once per iteration of O:
+ * they hold no loop, and O's body branches only forward) may charge its
+ * own back edges at its exit while the I_q charge theirs at their exits.
+ * The I_q take their shortcuts (n' = B_q, fewer than B_q back edges) only
+ * with r13 >= B_q; r13 then overstates the fuel by O's back edges so far,
+ * so O reserves K = B_1 + ... + B_p per iteration: with r0 its r13 at
+ * entry, it takes at most R = (r0 - K) >> s back edges, 2^s > K (R = 0 when
+ * r0 < K). After t <= R of them, and inner loops of this iteration having
+ * taken c, the fuel is at least r0 - t - t*K - c >= (R - t)(K + 1) + K - c,
+ * at least the bound of the next inner loop: no shortcut takes more than
+ * the fuel allows. An inner loop that takes no shortcut charges O's back
+ * edges so far (in O's body before its update, T(i) - T(i0) is their
+ * number times d), makes T(i0) = T(i) and O's n' = 0 so that O's next
+ * back edge is done exactly (charging nothing more: (T(i) + d - T(i0) - d)
+ * / d = 0) and computes O's bound again from r13; then r13 is the fuel, and
+ * the inner loop goes on as a loop alone. A trap in I_q charges I_q's back
+ * edges and O's. O keeps n' in its cell. */
 #include "wasm/jit/trip.h"
 
 #include <stdlib.h>
@@ -266,22 +286,6 @@ static int writes_vars(const struct jc *c, const uint8_t *p, const uint8_t *tail
 	return 0;
 }
 
-/* The loop whose body starts at p, when counted. */
-static int scan(const struct jc *c, const uint8_t *p, struct jtrip *t)
-{
-	struct rd r = c->r;
-	r.p = p;
-	uint32_t depth = 0;
-	while (rd_left(&r)) {
-		if (!depth && match_tail(c, r.p, t))
-			return !writes_vars(c, p, r.p, t);
-		uint8_t op = *r.p++;
-		if (body_op(&r, op, &depth))
-			return 0;
-	}
-	return 0;
-}
-
 static uint32_t tk_const(int tk)
 {
 	return tk == TK_SIGN ? 0x80000000u : tk == TK_NSIGN ? 0x7fffffffu : 0;
@@ -290,6 +294,43 @@ static uint32_t tk_const(int tk)
 static uint32_t tk_apply(int tk, uint32_t x)
 {
 	return tk == TK_NOT ? ~x : x ^ tk_const(tk);
+}
+
+/* B of a counted loop with a constant bound (0 for a bound in a local). */
+static uint64_t const_b(const struct jtrip *t)
+{
+	int le = t->cmp >= 0x4c && t->cmp <= 0x4f;
+	return t->bound_local ? 0 : (uint64_t)tk_apply(t->tk, t->bound) + (uint64_t)le;
+}
+
+/* The loop whose body starts at p, when counted. With nest, its body may
+ * hold counted loops of a constant bound (not nested further): t->resv is
+ * then the sum of their B, at least 1. */
+static int scan(const struct jc *c, const uint8_t *p, struct jtrip *t, int nest)
+{
+	struct rd r = c->r;
+	r.p = p;
+	uint32_t depth = 0;
+	uint64_t resv = 0;
+	while (rd_left(&r)) {
+		if (!depth && match_tail(c, r.p, t)) {
+			t->resv = (uint32_t)resv;
+			return !writes_vars(c, p, r.p, t);
+		}
+		uint8_t op = *r.p++;
+		if (op == 0x03 && nest) {
+			struct jtrip in;
+			uint64_t bt;
+			if (!take_op(&r, 0x40) || !scan(c, r.p, &in, 0) || !(bt = const_b(&in)) ||
+			    (resv += bt) >= 0x40000000u)
+				return 0;
+			r.p = in.brif + 3; /* past br_if 0 and end */
+			continue;
+		}
+		if (body_op(&r, op, &depth))
+			return 0;
+	}
+	return 0;
 }
 
 /* r = T(r), 32-bit (zero-extended). */
@@ -301,13 +342,38 @@ static void emit_t(struct jc *c, int tk, int r)
 		x_alu_ri(c->b, 0, OP_XOR, r, (int32_t)tk_const(tk));
 }
 
-static struct xm tcell(const struct jc *c, uint32_t k)
+static struct xm tcell(const struct jc *c, const struct jtrip *t, uint32_t k)
 {
-	return jc_local(c, c->nlocals + c->trip_cell + k);
+	return jc_local(c, c->nlocals + c->trip_cell + t->cell + k);
 }
 #define C_J0 0 /* T(j0) */
 #define C_D  1 /* d */
-#define C_N  2 /* T^-1(n'): what the loop compares j with */
+#define C_N  2 /* T^-1(n'): what a loop holding others compares j with */
+/* What the other loops compare j with: a register kept from the locals
+ * (jc_trip_reserve), so that the compare is the same instruction as
+ * without fuel but for the register in place of an immediate (a memory
+ * operand there cost 10 % on sieve). No instruction the body may hold
+ * uses it: it is not a temporary, and calls and bulk operations are not
+ * taken. */
+#define N_REG RDI
+
+/* T^-1(n') = v for the loop's compare. */
+static void set_n_imm(struct jc *c, const struct jtrip *t, uint32_t v)
+{
+	if (t->resv)
+		x_store_i32(c->b, 0, tcell(c, t, C_N), (int32_t)v);
+	else
+		x_mov_ri(c->b, 0, N_REG, v);
+}
+
+/* T^-1(n') = the 32-bit value of r. */
+static void set_n_reg(struct jc *c, const struct jtrip *t, int r)
+{
+	if (t->resv)
+		x_store(c->b, 0, tcell(c, t, C_N), r);
+	else
+		x_mov_rr(c->b, 0, N_REG, r);
+}
 
 /* dst = a local's value or a constant, zero-extended (a 32-bit move: the
  * 64-bit arithmetic below reads the whole register). */
@@ -331,18 +397,18 @@ static uint32_t const_d(const struct jtrip *t)
  * T(j0) + k*d < B needs k < B/d, so at most E = ceil(B/d) - 1 are taken.
  * With r13 >= E, T(j0) < B (so that, with B + d <= 2^32, no value wraps)
  * and for ne d dividing B - T(j0), n' = B lets the loop take no more edges
- * than the fuel allows: the rest of the entry is skipped (short loops of
- * known length, where it would cost more than the checks it saves). RAX
- * holds T(j0); the rest of the entry follows. */
+ * than the fuel allows: the rest of the entry is skipped. RAX holds T(j0);
+ * the rest of the entry follows. */
 static void emit_fast(struct jc *c, const struct jtrip *t)
 {
 	struct xbuf *b = c->b;
 	int le = t->cmp >= 0x4c && t->cmp <= 0x4f, ne = t->cmp == 0 || t->cmp == 0x47;
 	uint64_t bt = (uint64_t)tk_apply(t->tk, t->bound) + (uint64_t)le, d = const_d(t);
-	if (t->step_local || t->bound_local || !d || bt + d > (1ull << 32) || (ne && bt % d))
+	if (t->resv || t->step_local || t->bound_local || !d || bt + d > (1ull << 32) ||
+	    (ne && bt % d))
 		return;
 	uint64_t e = bt ? (bt + d - 1) / d - 1 : 0;
-	if (e > 65536)
+	if (e > 0x7fffffff)
 		return;
 	uint32_t general = x_label(b);
 	x_alu_ri(b, 1, OP_CMP, R13, (int32_t)e);
@@ -354,9 +420,90 @@ static void emit_fast(struct jc *c, const struct jtrip *t)
 		xb_u32(b, (uint32_t)d - 1);
 		x_jcc(b, CC_NE, general);
 	}
-	x_store_i32(b, 0, tcell(c, C_N), (int32_t)tk_apply(t->tk, (uint32_t)bt));
+	set_n_imm(c, t, tk_apply(t->tk, (uint32_t)bt));
 	x_jmp(b, t->head);
 	x_bind(b, general);
+}
+
+/* The same for a constant bound B < 2^32 and a step in a local: whatever
+ * d >= 1 is, k*d <= J_k < B, so fewer than B back edges are taken; with r13
+ * >= B, T(j0) < B and d <= 2^32 - B (one unsigned compare of d - 1, which
+ * also fails d = 0), n' = B. RAX holds T(j0), R11 d (32-bit). */
+static void emit_fast_bound(struct jc *c, const struct jtrip *t, uint32_t general)
+{
+	struct xbuf *b = c->b;
+	int le = t->cmp >= 0x4c && t->cmp <= 0x4f;
+	uint64_t bt = (uint64_t)tk_apply(t->tk, t->bound) + (uint64_t)le;
+	if (t->resv || !t->step_local || t->bound_local || !bt || bt >= 0x80000000u)
+		return;
+	x_alu_ri(b, 1, OP_CMP, R13, (int32_t)bt);
+	x_jcc(b, CC_B, general);
+	x_alu_ri(b, 0, OP_CMP, RAX, (int32_t)bt);
+	x_jcc(b, CC_AE, general);
+	x_lea(b, 0, RDX, xmem(R11, -1));
+	x_alu_ri(b, 0, OP_CMP, RDX, (int32_t)(uint32_t)(0xffffffffu - (uint32_t)bt));
+	x_jcc(b, CC_A, general);
+	set_n_imm(c, t, tk_apply(t->tk, (uint32_t)bt));
+	x_jmp(b, t->head);
+}
+
+/* Any bound: with d >= 1 and T(j0) + d < 2^32 checked and B (64-bit, at
+ * most 2^32) in RDX, fewer than B back edges are taken, so r13 >= B and B
+ * + d <= 2^32 make n' = B. Jumps to done with n' in RAX, else goes on to
+ * the clamp. RAX is free (the clamp starts afresh). */
+static void emit_fast_any(struct jc *c, uint32_t done)
+{
+	struct xbuf *b = c->b;
+	uint32_t clamp = x_label(b);
+	x_alu_rr(b, 1, OP_CMP, R13, RDX);
+	x_jcc(b, CC_B, clamp);
+	x_lea(b, 1, RAX, xmemi(RDX, R11, 1, -1));
+	x_shift_ri(b, 1, 5, RAX, 32); /* shr */
+	x_jcc(b, CC_NE, clamp);
+	x_mov_rr(b, 1, RAX, RDX);
+	x_jmp(b, done);
+	x_bind(b, clamp);
+}
+
+static void emit_charge(struct jc *c, const struct jtrip *t, int at_exit);
+
+/* A counted loop in a nest, before it looks at r13 (none of its shortcuts
+ * taken): charges the back edges its outer loop o has taken and makes o's
+ * compare fail at its next back edge, which is then done exactly and
+ * computes o's bound again from r13. Uses RAX and RDX. */
+static void emit_settle(struct jc *c, const struct jtrip *o)
+{
+	emit_charge(c, o, 0);
+	load_src(c, 1, o->j, RAX);
+	emit_t(c, o->tk, RAX);
+	x_store(c->b, 1, tcell(c, o, C_J0), RAX);
+	x_store_i32(c->b, 0, tcell(c, o, C_N), (int32_t)tk_apply(o->tk, 0));
+}
+
+/* RAX = the back edges the loop may take: min(r13, 2^31 - 1), or for a
+ * loop holding counted loops min((r13 - K) >> s, 2^31 - 1) (0 when r13 < K)
+ * with K = t->resv and 2^s > K, so that R iterations' K and R back edges
+ * fit in r13 (see the top). */
+static void emit_allowed(struct jc *c, const struct jtrip *t)
+{
+	struct xbuf *b = c->b;
+	if (!t->resv) {
+		x_mov_ri(b, 0, RAX, 0x7fffffff);
+		x_alu_rr(b, 1, OP_CMP, R13, RAX);
+		x_rr(b, 0, 1, 0x0f42, RAX, R13, 0); /* cmovb rax, r13 */
+		return;
+	}
+	uint32_t pos = x_label(b), small = x_label(b);
+	x_mov_rr(b, 1, RAX, R13);
+	x_alu_ri(b, 1, OP_SUB, RAX, (int32_t)t->resv);
+	x_jcc(b, CC_AE, pos);
+	x_mov_ri(b, 0, RAX, 0);
+	x_bind(b, pos);
+	x_shift_ri(b, 1, 5, RAX, (uint8_t)(32 - __builtin_clz(t->resv))); /* shr */
+	x_alu_ri(b, 1, OP_CMP, RAX, 0x7fffffff);
+	x_jcc(b, CC_BE, small);
+	x_mov_ri(b, 0, RAX, 0x7fffffff);
+	x_bind(b, small);
 }
 
 /* ent: computes T(j0), d and n' into the cells (see the top). Uses RAX,
@@ -368,11 +515,11 @@ static void emit_entry(struct jc *c, const struct jtrip *t)
 	x_bind(b, t->ent);
 	load_src(c, 1, t->j, RAX);
 	emit_t(c, t->tk, RAX);
-	x_store(b, 1, tcell(c, C_J0), RAX);
+	x_store(b, 1, tcell(c, t, C_J0), RAX);
 	uint32_t d = const_d(t);
 	if (d & (d - 1)) { /* a constant the charges divide by */
 		x_mov_ri(b, 0, R11, d);
-		x_store(b, 1, tcell(c, C_D), R11);
+		x_store(b, 1, tcell(c, t, C_D), R11);
 	}
 	emit_fast(c, t);
 	if (t->step_local) {
@@ -383,7 +530,14 @@ static void emit_entry(struct jc *c, const struct jtrip *t)
 		x_mov_ri(b, 0, R11, d);
 	}
 	if (!d) /* a local: the charges divide by it */
-		x_store(b, 1, tcell(c, C_D), R11);
+		x_store(b, 1, tcell(c, t, C_D), R11);
+	uint32_t general = x_label(b), done = x_label(b);
+	emit_fast_bound(c, t, general);
+	x_bind(b, general);
+	if (t->outer != UINT32_MAX) {
+		emit_settle(c, &c->trips[t->outer]);
+		x_load(b, 1, RAX, tcell(c, t, C_J0));
+	}
 	if (t->step_local) {
 		x_alu_rr(b, 0, OP_OR, R11, R11);
 		x_jcc(b, CC_E, fb); /* d = 0 */
@@ -413,12 +567,12 @@ static void emit_entry(struct jc *c, const struct jtrip *t)
 			x_mov_ri(b, 0, R11, d);
 		}
 	}
-	/* t = T(j0) + min(r13, 2^31 - 1) * d + 1 */
-	x_mov_ri(b, 0, RAX, 0x7fffffff);
-	x_alu_rr(b, 1, OP_CMP, R13, RAX);
-	x_rr(b, 0, 1, 0x0f42, RAX, R13, 0); /* cmovb rax, r13 */
+	if (!t->resv)
+		emit_fast_any(c, done);
+	/* t = T(j0) + R * d + 1 */
+	emit_allowed(c, t);
 	x_rr(b, 0, 1, 0x0faf, RAX, R11, 0); /* imul rax, r11 */
-	x_alu_rm(b, 1, OP_ADD, RAX, tcell(c, C_J0));
+	x_alu_rm(b, 1, OP_ADD, RAX, tcell(c, t, C_J0));
 	x_alu_ri(b, 1, OP_ADD, RAX, 1);
 	/* n' = min(t, B); then n' + d <= 2^32 */
 	x_alu_rr(b, 1, OP_CMP, RAX, RDX);
@@ -426,11 +580,12 @@ static void emit_entry(struct jc *c, const struct jtrip *t)
 	x_lea(b, 1, RDX, xmemi(RAX, R11, 1, -1));
 	x_shift_ri(b, 1, 5, RDX, 32); /* shr */
 	x_jcc(b, CC_NE, fb);
+	x_bind(b, done);
 	emit_t(c, t->tk, RAX);
-	x_store(b, 0, tcell(c, C_N), RAX);
+	set_n_reg(c, t, RAX);
 	x_jmp(b, t->head);
 	x_bind(b, fb);
-	x_store_i32(b, 0, tcell(c, C_N), (int32_t)tk_apply(t->tk, 0));
+	set_n_imm(c, t, tk_apply(t->tk, 0));
 	x_jmp(b, t->head);
 }
 
@@ -442,7 +597,7 @@ static void emit_charge(struct jc *c, const struct jtrip *t, int at_exit)
 	uint32_t d = const_d(t);
 	load_src(c, 1, t->j, RAX);
 	emit_t(c, t->tk, RAX);
-	x_alu_rm(b, 0, OP_SUB, RAX, tcell(c, C_J0));
+	x_alu_rm(b, 0, OP_SUB, RAX, tcell(c, t, C_J0));
 	if (d && !(d & (d - 1))) {
 		/* a power of two: the differences are exact multiples of d (also
 		 * in the fallback, where the exit's is d itself) */
@@ -455,38 +610,49 @@ static void emit_charge(struct jc *c, const struct jtrip *t, int at_exit)
 	}
 	uint32_t skip = x_label(b);
 	if (at_exit)
-		x_alu_rm(b, 0, OP_SUB, RAX, tcell(c, C_D));
+		x_alu_rm(b, 0, OP_SUB, RAX, tcell(c, t, C_D));
 	else
 		x_alu_rr(b, 0, OP_OR, RAX, RAX);
 	x_jcc(b, CC_E, skip);
 	x_mov_ri(b, 0, RDX, 0);
-	x_rm(b, 0, 0, 0xf7, 6, tcell(c, C_D), 0); /* div dword [d] */
+	x_rm(b, 0, 0, 0xf7, 6, tcell(c, t, C_D), 0); /* div dword [d] */
 	x_alu_rr(b, 1, OP_SUB, R13, RAX);
 	x_bind(b, skip);
 }
 
-int jc_trip_wanted(const struct jc *c)
+uint32_t jc_trip_wanted(const struct jc *c)
 {
 	struct rd r = c->r;
 	struct jtrip t;
+	uint32_t cells = 0;
 	while (rd_left(&r)) {
 		uint8_t op = *r.p++;
 		if (op == 0x03 && take_op(&r, 0x40)) {
-			if (scan(c, r.p, &t))
-				return 1;
+			if (scan(c, r.p, &t, 1) && cells < (t.resv ? 6 : 3))
+				cells = t.resv ? 6 : 3;
 			continue;
 		}
 		if (jc_skip_imm(&r, op))
-			return 0;
+			return cells;
 	}
-	return 0;
+	return cells;
 }
 
 void jc_trip_loop(struct jc *c, uint32_t head)
 {
 	struct jtrip t;
-	if (!c->st.metered || c->trip_open || c->trip_cell == UINT32_MAX || !scan(c, c->r.p, &t))
+	uint32_t outer = c->trip_open ? (uint32_t)c->trip_open - 1 : UINT32_MAX;
+	if (!c->st.metered || c->trip_cell == UINT32_MAX)
 		return;
+	if (outer == UINT32_MAX) {
+		if (!scan(c, c->r.p, &t, 1))
+			return;
+	} else if (!c->trips[outer].resv) {
+		return;
+	} else if (!scan(c, c->r.p, &t, 0) || !const_b(&t)) {
+		c->fail = 1; /* the outer loop's scan took it: cannot happen */
+		return;
+	}
 	if (c->busy[RDX] || c->busy[RAX] || c->busy[R11]) {
 		c->fail = 1; /* the stack is spilled at a loop: cannot happen */
 		return;
@@ -505,22 +671,40 @@ void jc_trip_loop(struct jc *c, uint32_t head)
 	t.head = head;
 	t.trap_lo = c->ntraps;
 	t.site_lo = *c->nsites;
+	t.outer = outer;
+	t.cell = outer == UINT32_MAX ? 0 : 3;
+	if (outer != UINT32_MAX)
+		t.resv = 0;
 	emit_entry(c, &t);
 	c->trips[c->ntrips++] = t;
-	c->trip_open = 1;
+	c->trip_open = (int)c->ntrips;
+}
+
+void jc_trip_reserve(struct jc *c)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < c->nreglocals; i++) {
+		uint32_t x = c->reglocals[i];
+		if (c->loc[x].reg == N_REG)
+			c->loc[x].reg = -1; /* it lives in its frame cell */
+		else
+			c->reglocals[k++] = x;
+	}
+	c->nreglocals = k;
+	c->busy[N_REG] = 1;
 }
 
 int jc_trip_final(const struct jc *c)
 {
-	return c->trip_open && c->m->bytes + c->cur_off == c->trips[c->ntrips - 1].brif;
+	return c->trip_open && c->m->bytes + c->cur_off == c->trips[c->trip_open - 1].brif;
 }
 
 void jc_trip_branch(struct jc *c)
 {
-	struct jtrip *t = &c->trips[c->ntrips - 1];
+	struct jtrip *t = &c->trips[c->trip_open - 1];
 	struct xbuf *b = c->b;
 	c->r.p++; /* the label, 0 */
-	c->trip_open = 0;
+	c->trip_open = t->outer == UINT32_MAX ? 0 : (int)t->outer + 1;
 	t->trap_hi = c->ntraps;
 	t->site_hi = *c->nsites;
 	struct jcond cd;
@@ -532,7 +716,10 @@ void jc_trip_branch(struct jc *c)
 		return;
 	}
 	int temp, r = jc_reg(c, &cd.a, cd.pa, &temp);
-	x_alu_rm(b, 0, OP_CMP, r, tcell(c, C_N));
+	if (t->resv)
+		x_alu_rm(b, 0, OP_CMP, r, tcell(c, t, C_N));
+	else
+		x_alu_rr(b, 0, OP_CMP, r, N_REG);
 	if (temp)
 		jc_free_reg(c, r);
 	/* from here j's home (the value is there too) */
@@ -562,11 +749,9 @@ void jc_trip_branch(struct jc *c)
 
 void jc_trip_trap(struct jc *c, uint32_t i)
 {
-	for (uint32_t k = 0; k < c->ntrips; k++)
-		if (i >= c->trips[k].trap_lo && i < c->trips[k].trap_hi) {
+	for (uint32_t k = 0; k < c->ntrips; k++) /* the loop and the one holding it */
+		if (i >= c->trips[k].trap_lo && i < c->trips[k].trap_hi)
 			emit_charge(c, &c->trips[k], 0);
-			return;
-		}
 }
 
 void jc_trip_pads(struct jc *c)
@@ -580,6 +765,8 @@ void jc_trip_pads(struct jc *c)
 		 * every register of the loop as it was. */
 		uint32_t pad = (uint32_t)b->n;
 		emit_charge(c, t, 0);
+		if (t->outer != UINT32_MAX)
+			emit_charge(c, &c->trips[t->outer], 0);
 		x_store(b, 1, xmem(R15, CTX_BUDGET), R13);
 		x_mov_rr(b, 1, RDI, R15);
 		x_load(b, 1, RAX, xmem(R15, (int32_t)offsetof(struct jit_ctx, unwind)));

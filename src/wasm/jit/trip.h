@@ -20,15 +20,24 @@ struct jtrip {
 	uint32_t head;             /* label: the loop's head */
 	uint32_t trap_lo, trap_hi; /* its out-of-line traps */
 	uint32_t site_lo, site_hi; /* its sites (memory accesses) */
+	uint32_t outer;            /* the loop holding it (an index; UINT32_MAX: none) */
+	uint32_t cell;             /* its first cell past trip_cell (0, or 3 in a nest) */
+	uint32_t resv;             /* holding counted loops: the back edges they may take
+	                            * per iteration without looking at the fuel (0: none) */
 };
 
 /* At the head of a loop without parameters or results (the operand stack
  * spilled, c->r after its block type), before head is bound: when the loop is counted, emits the
- * code computing its clamped bound and opens it (c->trip_open). */
+ * code computing its clamped bound and opens it (c->trip_open: 1 + the
+ * index of the innermost open one, 0: none). */
 void jc_trip_loop(struct jc *c, uint32_t head);
-/* Whether the function (c->r at its first instruction) has a counted loop:
- * then its frame gets their cells (c->trip_cell; UINT32_MAX: none). */
-int jc_trip_wanted(const struct jc *c);
+/* The frame cells the counted loops of the function (c->r at its first
+ * instruction) need: 0 (none), 3, or 6 when one holds others (c->trip_cell;
+ * UINT32_MAX: none). */
+uint32_t jc_trip_wanted(const struct jc *c);
+/* Then (after the locals got their registers): keeps the register the
+ * loops compare with from the locals and the temporaries. */
+void jc_trip_reserve(struct jc *c);
 /* Whether the br_if at c->cur_off ends the open counted loop; then
  * jc_trip_branch compiles it. */
 int jc_trip_final(const struct jc *c);
