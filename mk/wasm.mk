@@ -35,8 +35,15 @@ build/wasm/test_spec_guard: tests/wasm/test_spec.c $(TEST_COMMON) build/libcapsa
 build/wasm/guard_check: tests/wasm/guard_check.c build/libcapsa.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_REL) -o $@ $< build/libcapsa.a $(LDLIBS)
-TEST_DEPS += build/wasm/test_spec_guard build/wasm/guard_check
-TEST_DEPS_FAST += build/wasm/test_spec_guard build/wasm/guard_check
+# The JIT's fuel and interrupt tests built the same way, so that a fault
+# caught by a guard region inside a counted loop takes its landing pad
+# (charging the back edges taken); also run by test_wasi.
+build/wasm/test_jit_intr_guard: tests/wasm/test_jit_intr.c $(TEST_COMMON) build/libcapsa.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_REL) -Itests -o $@ $< $(TEST_COMMON) build/libcapsa.a $(LDLIBS) $(TEST_LDLIBS)
+GUARD_TESTS := build/wasm/test_spec_guard build/wasm/guard_check build/wasm/test_jit_intr_guard
+TEST_DEPS += $(GUARD_TESTS)
+TEST_DEPS_FAST += $(GUARD_TESTS)
 
 # tests/wasm/test_slow_fuzz runs the fuzzer; build it with the full suite.
 ifneq ($(shell command -v clang 2>/dev/null),)
