@@ -73,9 +73,11 @@ static void flush_all(struct emu_cpu *c)
 	memset(c->jc, 0, sizeof(c->jc)); /* the blocks it points to are gone */
 }
 
+/* Code decoded one block after the other lies close together: its chains
+ * are neighbours too (the chain heads share cache lines). */
 static unsigned hash_pa(uint64_t pa, uint32_t key, unsigned bits)
 {
-	return (unsigned)(((pa << 6 ^ key) * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
+	return (unsigned)((pa ^ (pa >> bits) ^ (uint64_t)key << 9) & ((1u << bits) - 1));
 }
 
 /* Twice the chains, the blocks moved over; left as it is if memory for
