@@ -5,17 +5,14 @@
  * it was written (every block decoded anew); both sweeps must decode the
  * same instructions, and the time per decoded instruction is reported.
  * Also an instruction that crosses a page boundary, decoded from both pages
- * and decoded again when the second page changes, and the block arena
- * faulted in ahead of the blocks as they fill it. */
+ * and decoded again when the second page changes. */
 #include "emu_harness.h"
 
-#include "mem/touched.h"
 #include "vm/emu/block.h"
 #include "vm/emu/internal.h"
 
 #include <elf.h>
 #include <stdio.h>
-#include <sys/mman.h>
 
 #define CODE_GPA 0x200000u  /* 2 MiB pages from here on (tm_paging) */
 #define CODE_MAX (4u << 20) /* of the kernel's .text */
@@ -164,69 +161,11 @@ static void test_cross_page(void **st)
 	tm_fini(&t);
 }
 
-/* Pages of [p, p+n) present (whole pages only); *whole: how many there are. */
-static size_t pages_present(const uint8_t *p, size_t n, size_t *whole)
-{
-	uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
-	uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)4095;
-	*whole = b > a ? (b - a) / 4096 : 0;
-	if (b <= a)
-		return 0;
-	size_t np = (b - a) / 4096;
-	uint8_t *map = calloc(np, 1);
-	assert_non_null(map);
-	struct err e = {0};
-	assert_int_equal(mem_pages_touched((const uint8_t *)a, b - a, map, &e), 0);
-	size_t k = 0;
-	for (size_t j = 0; j < np; j++)
-		k += map[j];
-	free(map);
-	return k;
-}
-
-static void test_arena_ahead(void **st)
-{
-	(void)st;
-	void *probe = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(probe != MAP_FAILED);
-	int can = madvise(probe, 4096, MADV_POPULATE_WRITE) == 0;
-	munmap(probe, 4096);
-	if (!can)
-		skip_because("the kernel has no MADV_POPULATE_WRITE (5.14)");
-	struct tmach t;
-	tm_init(&t);
-	/* 0x3000 one-byte blocks (RET): some 2.6 MiB of arena */
-	memset(t.ram + CODE_GPA, 0xc3, 0x3000);
-	emu_mem_written(t.mem, CODE_GPA, 0x3000);
-	tm_long_mode(&t, CODE_GPA);
-	struct emu_cpu *c = t.cpu;
-	size_t whole, ahead = 0;
-	for (unsigned k = 0; k < 0x3000; k++) {
-		const struct emu_block *b = emu_block_find_slow(c, CODE_GPA + k, KEY64);
-		assert_int_equal(b->len, 1);
-		/* the pages the next blocks go to are there before they are used */
-		assert_true(c->arena_warm >= c->arena_used);
-		size_t n = c->arena_warm - c->arena_used;
-		size_t present = pages_present(c->arena + c->arena_used, n, &whole);
-		assert_int_equal(present, whole);
-		ahead += whole;
-	}
-	assert_true(ahead > 0x3000);
-	assert_true(c->arena_used > (2u << 20));
-	/* ahead of the blocks, not the whole arena */
-	assert_true(c->arena_warm < c->arena_cap);
-	size_t present = pages_present(c->arena + c->arena_warm + 4096, 1u << 20, &whole);
-	assert_int_equal(whole, 256);
-	assert_int_equal(present, 0);
-	tm_fini(&t);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kernel_text),
 	    cmocka_unit_test(test_cross_page),
-	    cmocka_unit_test(test_arena_ahead),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

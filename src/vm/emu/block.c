@@ -20,10 +20,8 @@
 #define HASH_BITS_MAX 18u
 #define ARENA_SIZE    (32u << 20)
 #define MAX_INSNS     128u
-/* the start of the arena faulted in ahead (prefault), and then how much
- * more at a time as blocks fill it */
+/* the start of the arena faulted in ahead (prefault) */
 #define WARM_ARENA (256u << 10)
-#define WARM_STEP  (256u << 10)
 
 /* Fault in the whole pages inside [p, p+n) now. A hint: a kernel without
  * MADV_POPULATE_WRITE (before 5.14) leaves them to their first touches. */
@@ -40,7 +38,7 @@ int emu_blocks_init(struct emu_cpu *c)
 	c->hash_bits = HASH_BITS0;
 	c->hash_blocks = 0;
 	c->hash = calloc(1u << HASH_BITS0, sizeof(*c->hash));
-	c->arena = aligned_alloc(4096, ARENA_SIZE); /* faulted in by whole pages */
+	c->arena = malloc(ARENA_SIZE);
 	c->arena_cap = ARENA_SIZE;
 	c->arena_used = 0;
 	if (!c->hash || !c->arena)
@@ -54,7 +52,6 @@ int emu_blocks_init(struct emu_cpu *c)
 	prefault(c->jc, sizeof(c->jc));
 	prefault(c->hash, (1u << HASH_BITS0) * sizeof(*c->hash));
 	prefault(c->arena, WARM_ARENA);
-	c->arena_warm = WARM_ARENA;
 	return 0;
 }
 
@@ -134,15 +131,6 @@ static struct emu_block *decode_block(struct emu_cpu *c, uint64_t rip, uint64_t 
 	size_t need = sizeof(struct emu_block) + (MAX_INSNS + 1) * sizeof(struct emu_insn);
 	if (c->arena_used + need > c->arena_cap)
 		flush_all(c);
-	if (c->arena_used + need > c->arena_warm && c->arena_warm < c->arena_cap) {
-		/* the next stretch in one call: a fault for each page on first
-		 * touch costs several times as much (a guest's boot decodes
-		 * some 12 MiB of blocks) */
-		size_t n = c->arena_cap - c->arena_warm < WARM_STEP ? c->arena_cap - c->arena_warm
-		                                                    : WARM_STEP;
-		prefault(c->arena + c->arena_warm, n);
-		c->arena_warm += n;
-	}
 	struct emu_block *b = (struct emu_block *)(c->arena + c->arena_used);
 	memset(b, 0, sizeof(*b));
 	b->pa = pa;

@@ -297,7 +297,6 @@ struct emu_cpu {
 	uint32_t hash_blocks; /* blocks in the chains */
 	uint8_t *arena;
 	size_t arena_used, arena_cap;
-	size_t arena_warm;      /* the start of the arena that is faulted in */
 	uint32_t arena_flushes; /* blocks decoded before a flush are gone */
 	/* return-address stack: near CALLs push (return address, calling
 	 * block); a RET that matches the top reuses the caller's ret_block */
