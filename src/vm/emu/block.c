@@ -12,9 +12,14 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#define HASH_SIZE  16384u
-#define ARENA_SIZE (32u << 20)
-#define MAX_INSNS  128u
+/* The hash table starts with 16384 chains (what a new vCPU's first blocks
+ * need, faulted in at once) and doubles whenever it holds more than two
+ * blocks a chain, up to 2^18 chains: a full arena holds 100000 blocks and
+ * more, and every new block's lookup walks its whole chain first. */
+#define HASH_BITS0    14u
+#define HASH_BITS_MAX 18u
+#define ARENA_SIZE    (32u << 20)
+#define MAX_INSNS     128u
 /* the start of the arena faulted in ahead (prefault) */
 #define WARM_ARENA (256u << 10)
 
@@ -30,7 +35,9 @@ static void prefault(void *p, size_t n)
 
 int emu_blocks_init(struct emu_cpu *c)
 {
-	c->hash = calloc(HASH_SIZE, sizeof(*c->hash));
+	c->hash_bits = HASH_BITS0;
+	c->hash_blocks = 0;
+	c->hash = calloc(1u << HASH_BITS0, sizeof(*c->hash));
 	c->arena = malloc(ARENA_SIZE);
 	c->arena_cap = ARENA_SIZE;
 	c->arena_used = 0;
@@ -43,7 +50,7 @@ int emu_blocks_init(struct emu_cpu *c)
 	 * the vCPU thread, a read fault first where a lookup missed: faulting
 	 * them in here, in one call each, costs less than that. */
 	prefault(c->jc, sizeof(c->jc));
-	prefault(c->hash, HASH_SIZE * sizeof(*c->hash));
+	prefault(c->hash, (1u << HASH_BITS0) * sizeof(*c->hash));
 	prefault(c->arena, WARM_ARENA);
 	return 0;
 }
@@ -56,15 +63,40 @@ void emu_blocks_free(struct emu_cpu *c)
 
 static void flush_all(struct emu_cpu *c)
 {
-	memset(c->hash, 0, HASH_SIZE * sizeof(*c->hash));
+	memset(c->hash, 0, ((size_t)1 << c->hash_bits) * sizeof(*c->hash));
+	c->hash_blocks = 0;
 	c->arena_used = 0;
 	c->arena_flushes++;
 	memset(c->jc, 0, sizeof(c->jc)); /* the blocks it points to are gone */
 }
 
-static unsigned hash_pa(uint64_t pa, uint32_t key)
+/* Code decoded one block after the other lies close together: its chains
+ * are neighbours too (the chain heads share cache lines). */
+static unsigned hash_pa(uint64_t pa, uint32_t key, unsigned bits)
 {
-	return (unsigned)((pa ^ (pa >> 14) ^ key) & (HASH_SIZE - 1));
+	return (unsigned)((pa ^ (pa >> bits) ^ (uint64_t)key << 9) & ((1u << bits) - 1));
+}
+
+/* Twice the chains, the blocks moved over; left as it is if memory for
+ * that is short (lookups only get slower). */
+static void hash_grow(struct emu_cpu *c)
+{
+	unsigned bits = c->hash_bits + 1;
+	struct emu_block **h = calloc((size_t)1 << bits, sizeof(*h));
+	if (!h)
+		return;
+	for (size_t k = 0; k < (size_t)1 << c->hash_bits; k++) {
+		struct emu_block *b = c->hash[k], *next;
+		for (; b; b = next) {
+			next = b->hnext;
+			unsigned j = hash_pa(b->pa, b->key, bits);
+			b->hnext = h[j];
+			h[j] = b;
+		}
+	}
+	free(c->hash);
+	c->hash = h;
+	c->hash_bits = bits;
 }
 
 static int valid(const struct emu_cpu *c, const struct emu_block *b)
@@ -160,7 +192,7 @@ struct emu_block *emu_block_find_slow(struct emu_cpu *c, uint64_t rip, uint32_t 
 	if (!page)
 		emu_internal(c, "instruction fetch from a page that is not RAM");
 	pa |= la & 0xfff;
-	unsigned h = hash_pa(pa, key);
+	unsigned h = hash_pa(pa, key, c->hash_bits);
 	struct emu_block **pp = &c->hash[h], *b;
 	for (b = *pp; b; pp = &b->hnext, b = *pp)
 		if (b->pa == pa && b->key == key)
@@ -176,11 +208,15 @@ struct emu_block *emu_block_find_slow(struct emu_cpu *c, uint64_t rip, uint32_t 
 	}
 	if (!b || !valid(c, b)) {
 		struct emu_block *old = b;
-		if (old) /* unlink the stale block */
+		if (old) { /* unlink the stale block */
 			*pp = old->hnext;
+			c->hash_blocks--;
+		}
 		b = decode_block(c, la, pa, page, key); /* may empty the hash when full */
 		b->hnext = c->hash[h];
 		c->hash[h] = b;
+		if (++c->hash_blocks > 2u << c->hash_bits && c->hash_bits < HASH_BITS_MAX)
+			hash_grow(c);
 	}
 	c->jc[j].rip = la;
 	c->jc[j].key = key;

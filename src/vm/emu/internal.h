@@ -292,7 +292,9 @@ struct emu_cpu {
 	uint8_t tlb_large; /* some entry came from a 2 MiB / 1 GiB page */
 
 	/* block cache */
-	struct emu_block **hash; /* EMU_HASH_SIZE chains */
+	struct emu_block **hash; /* 1 << hash_bits chains, grown as blocks are added */
+	unsigned hash_bits;
+	uint32_t hash_blocks; /* blocks in the chains */
 	uint8_t *arena;
 	size_t arena_used, arena_cap;
 	uint32_t arena_flushes; /* blocks decoded before a flush are gone */
