@@ -2,6 +2,8 @@
 #include "oci/hooks.h"
 #include "oci/util.h"
 
+#include "lib/clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -22,9 +24,7 @@ const char *oci_hook_kind_name(int kind)
 
 static double mono(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)clock_mono_ns() / 1e9;
 }
 
 static int run_one(const struct oci_hook *h, const char *name, const char *state, struct err *e)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "vm/vm_internal.h"
 
+#include "lib/clock.h"
+
 #include "vm/migrate/migrate.h"
 #include "vm/sandbox.h"
 
@@ -16,7 +18,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 static void irq_set_level(void *ctx, unsigned irq, int level)
@@ -354,9 +355,7 @@ const struct boot_entry *vm_boot(const struct vm *vm)
 
 static double now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)clock_mono_ns() / 1e9;
 }
 
 /* Once the vCPUs stopped: the chunks mapped from a snapshot that the fill

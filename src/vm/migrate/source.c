@@ -7,6 +7,7 @@
 #include "vm/migrate/stream.h"
 #include "vm/snapshot/devices.h"
 #include "vm/snapshot/state.h"
+#include "lib/clock.h"
 #include "lib/zero.h"
 #include "vm/vm_internal.h"
 
@@ -61,9 +62,7 @@ struct vm_migration {
 
 static double now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)clock_mono_ns() / 1e6;
 }
 
 static int send_rec(struct vm_migration *m, uint32_t type, const void *buf, size_t len,
