@@ -131,12 +131,57 @@ static void test_global_pages(void **st)
 	tm_fini(&t);
 }
 
+/* 0x42000 and 0x142000 share a TLB slot, as do 0x43000 and 0x143000.
+ * 0x42000 is read, pushed out of the TLB, and some 6 million instructions
+ * (more than two epochs of the recent-page record) later 0x43000 is read
+ * and pushed out in turn. */
+SNIP(s_recent);
+__asm__(".pushsection .rodata\n.code64\n"
+        ".globl s_recent\ns_recent:\n"
+        "  mov 0x42000, %al\n  mov 0x142000, %al\n"
+        "  mov $0x300000, %ecx\n1: dec %ecx\n  jnz 1b\n"
+        "  mov 0x43000, %al\n  mov 0x143000, %al\n"
+        "  hlt\n"
+        ".globl s_recent_end\ns_recent_end:\n.popsection\n");
+
+static int has_page(const uint64_t *pa, size_t n, uint64_t page)
+{
+	for (size_t k = 0; k < n; k++)
+		if (pa[k] == page)
+			return 1;
+	return 0;
+}
+
+/* The pages the CPU used last include one its TLB no longer maps but that
+ * it used lately, and not one it has not used for millions of
+ * instructions. */
+static void test_recent_pages(void **st)
+{
+	(void)st;
+	struct tmach t;
+	tm_init(&t);
+	tm_load(&t, TM_CODE, s_recent, s_recent_end);
+	tm_long_mode(&t, TM_CODE);
+	tm_run_halt(&t);
+	assert_true(emu_cpu_instructions(t.cpu) > 6000000);
+	uint64_t pa[8192];
+	size_t n = emu_cpu_recent_pages(t.cpu, pa, 8192);
+	assert_true(n > 0 && n <= 8192);
+	assert_true(has_page(pa, n, 0x143000)); /* in the TLB */
+	assert_true(has_page(pa, n, 0x43000));  /* pushed out a moment ago */
+	assert_true(has_page(pa, n, TM_CODE));
+	assert_false(has_page(pa, n, 0x42000)); /* pushed out long ago */
+	assert_false(has_page(pa, n, 0x44000)); /* never used */
+	tm_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pf_not_present), cmocka_unit_test(test_pf_write_protect),
 	    cmocka_unit_test(test_pf_nx),          cmocka_unit_test(test_pf_reserved),
 	    cmocka_unit_test(test_accessed_dirty), cmocka_unit_test(test_global_pages),
+	    cmocka_unit_test(test_recent_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

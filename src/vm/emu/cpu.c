@@ -32,7 +32,8 @@ int emu_cpu_create(struct emu_cpu **out, const struct emu_cpu_config *cfg, struc
 		memcpy(c->cpuid, cfg->cpuid, cfg->ncpuid * sizeof(*c->cpuid));
 		c->ncpuid = cfg->ncpuid;
 	}
-	if (emu_blocks_init(c) < 0) {
+	if (emu_blocks_init(c) < 0 || emu_recent_init(c) < 0) {
+		emu_recent_free(c);
 		emu_blocks_free(c);
 		free(c->cpuid);
 		free(c);
@@ -53,6 +54,7 @@ void emu_cpu_destroy(struct emu_cpu *c)
 {
 	if (!c)
 		return;
+	emu_recent_free(c);
 	emu_blocks_free(c);
 	free(c->cpuid);
 	free(c);

@@ -215,9 +215,11 @@ struct emu_block {
 };
 
 /* ---- software TLB ---- */
-#define EMU_TLB_BITS    8
-#define EMU_TLB_SIZE    (1u << EMU_TLB_BITS)
-#define EMU_TLB_INVALID 1ULL /* never equals a page-aligned address */
+#define EMU_TLB_BITS     8
+#define EMU_TLB_SIZE     (1u << EMU_TLB_BITS)
+#define EMU_RECENT_MAX   2048 /* pages in the ring of recent ones */
+#define EMU_RECENT_SHIFT 21   /* an epoch: 2^21 instructions */
+#define EMU_TLB_INVALID  1ULL /* never equals a page-aligned address */
 
 /* One entry maps a linear page for reads, writes and instruction fetch
  * separately (a tag is the page address if that access may use `addend`). */
@@ -290,6 +292,12 @@ struct emu_cpu {
 	struct emu_tlb_entry tlbs[2][EMU_TLB_SIZE];
 	struct emu_tlb_entry *tlb;
 	uint8_t tlb_large; /* some entry came from a 2 MiB / 1 GiB page */
+	/* pages TLB fills reached lately (recent.c): a ring of page numbers,
+	 * and per page the epoch of its last entry in the ring */
+	uint32_t recent[EMU_RECENT_MAX];
+	unsigned recent_head;
+	uint8_t *recent_stamp;
+	uint64_t recent_npages;
 
 	/* block cache */
 	struct emu_block **hash; /* 1 << hash_bits chains, grown as blocks are added */
@@ -394,6 +402,26 @@ const uint8_t *emu_fetch_page(struct emu_cpu *c, uint64_t la, uint64_t *pa_out);
  * current CPL (valid to the end of its page), or NULL if it is not RAM.
  * A write pointer invalidates decoded code in the page first. */
 uint8_t *emu_page_ptr(struct emu_cpu *c, uint64_t la, enum emu_acc acc);
+
+/* ---- pages used recently (recent.c) ---- */
+int emu_recent_init(struct emu_cpu *c);
+void emu_recent_free(struct emu_cpu *c);
+void emu_recent_add(struct emu_cpu *c, uint64_t pfn, uint8_t stamp);
+/* Append the pages reached in this epoch and the one before to
+ * pa[n..max); returns the new n. */
+size_t emu_recent_pages(const struct emu_cpu *c, uint64_t *pa, size_t n, size_t max);
+/* An epoch's stamp: 1 to 255 (0: never reached). */
+static inline uint8_t emu_recent_stamp(uint64_t epoch)
+{
+	return (uint8_t)(1 + epoch % 255);
+}
+/* A TLB fill reached physical page pfn. */
+static inline void emu_recent_note(struct emu_cpu *c, uint64_t pfn)
+{
+	uint8_t now = emu_recent_stamp(c->icount >> EMU_RECENT_SHIFT);
+	if (EMU_LIKELY(pfn < c->recent_npages) && c->recent_stamp[pfn] != now)
+		emu_recent_add(c, pfn, now);
+}
 
 static inline struct emu_tlb_entry *emu_tlbe(struct emu_cpu *c, uint64_t la)
 {

@@ -94,6 +94,8 @@ static void walk(struct emu_cpu *c, uint64_t la, enum emu_acc acc, int user, str
 		ok = 0;
 	if (!ok)
 		page_fault(c, la, fe | PF_P);
+	for (int l = 3; l >= level; l--)
+		emu_recent_note(c, pte_pa[l] >> 12);
 	for (int l = 3; l > level; l--)
 		pte_set(c, pte_pa[l], PTE_A);
 	uint64_t leaf = PTE_A | (acc == EMU_ACC_W ? PTE_D : 0);
@@ -136,6 +138,7 @@ static uint64_t xlate_fill(struct emu_cpu *c, uint64_t la, enum emu_acc acc, int
 	if (host) {
 		struct emu_tlb_entry *e = &c->tlbs[user][(la >> 12) & (EMU_TLB_SIZE - 1)];
 		uint64_t page = la & ~0xfffULL;
+		emu_recent_note(c, t.pa >> 12);
 		tlb_retire(c, e);
 		e->r = page;
 		e->w = t.w && t.dirty ? page : EMU_TLB_INVALID;
@@ -182,7 +185,7 @@ size_t emu_cpu_recent_pages(struct emu_cpu *c, uint64_t *pa, size_t max)
 			if (paging && four)
 				n = table_pages(c, la, pa, n, max);
 		}
-	return n;
+	return emu_recent_pages(c, pa, n, max);
 }
 
 /* The next instruction of the running block re-enters the run loop, which

@@ -93,7 +93,7 @@ static int hot_map(struct vm *vm, uint8_t **out, struct err *e)
 	const struct accel_ops *ops = vm->accel->ops;
 	if (!ops->vcpu_recent_pages)
 		return 0;
-	enum { MAX = 4096 };
+	enum { MAX = 8192 };
 	uint64_t *pa = malloc(MAX * sizeof(*pa));
 	uint8_t *map = calloc(vm->ram_size / SNAP_PAGE, 1);
 	if (!pa || !map) {
