@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "devices/serial.h"
 
+#include "lib/clock.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -59,6 +61,41 @@ static void update_irq(struct serial *s)
 	}
 }
 
+/* Write buf[0..len) to the console. Wait for room in slices, so that a
+ * console nobody reads (a full pipe, a stopped terminal) holds this vCPU
+ * only until the VM ends; after that, one slice at most. */
+static void put_out(struct serial *s, const uint8_t *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		int last = __atomic_load_n(&s->discard, __ATOMIC_ACQUIRE);
+		struct pollfd p = {s->out_fd, POLLOUT, 0};
+		int r = poll(&p, 1, 100);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			if (last)
+				return;
+			continue;
+		}
+		if (r < 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)))
+			return; /* a dead console must not stop the guest */
+		ssize_t n = write(s->out_fd, buf + done, len - done);
+		if (n > 0)
+			done += (size_t)n;
+		else if (n < 0 && errno != EINTR && errno != EAGAIN)
+			return;
+	}
+}
+
+static void flush_locked(struct serial *s)
+{
+	unsigned len = s->tx_len;
+	s->tx_len = 0;
+	if (len)
+		put_out(s, s->tx, len);
+}
+
 static void transmit(struct serial *s, uint8_t c)
 {
 	s->tx_bytes++;
@@ -69,21 +106,23 @@ static void transmit(struct serial *s, uint8_t c)
 	}
 	if (s->out_fd < 0)
 		return;
-	/* Wait for room in slices, so that a console nobody reads (a full pipe, a
-	 * stopped terminal) holds this vCPU only until the VM ends. */
-	for (;;) {
-		if (__atomic_load_n(&s->discard, __ATOMIC_ACQUIRE))
-			return;
-		struct pollfd p = {s->out_fd, POLLOUT, 0};
-		int r = poll(&p, 1, 100);
-		if (r == 0 || (r < 0 && errno == EINTR))
-			continue;
-		if (r < 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)))
-			return; /* a dead console must not stop the guest */
-		ssize_t n = write(s->out_fd, &c, 1);
-		if (n == 1 || (n < 0 && errno != EINTR && errno != EAGAIN))
-			return;
+	if (!s->buffered) {
+		if (!__atomic_load_n(&s->discard, __ATOMIC_ACQUIRE))
+			put_out(s, &c, 1);
+		return;
 	}
+	if (s->tx_len == 0)
+		s->tx_since = clock_mono_ns();
+	s->tx[s->tx_len++] = c;
+	if (c == '\n' || s->tx_len == SERIAL_TXBUF)
+		flush_locked(s);
+}
+
+/* Flush what has been held for SERIAL_HOLD_NS or longer. */
+static void flush_aged_locked(struct serial *s)
+{
+	if (s->tx_len && clock_mono_ns() - s->tx_since >= SERIAL_HOLD_NS)
+		flush_locked(s);
 }
 
 static uint8_t msr(const struct serial *s)
@@ -108,6 +147,7 @@ static uint8_t read_reg(struct serial *s, unsigned reg)
 	case RBR_THR:
 		if (s->lcr & LCR_DLAB)
 			return s->dll;
+		flush_aged_locked(s); /* waiting for input: the prompt goes out */
 		if (!s->rx_count)
 			return 0;
 		uint8_t c = s->rx[s->rx_head];
@@ -127,6 +167,7 @@ static uint8_t read_reg(struct serial *s, unsigned reg)
 	case MCR:
 		return s->mcr;
 	case LSR:
+		flush_aged_locked(s); /* polling for room or input */
 		return LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0);
 	case MSR:
 		return msr(s);
@@ -205,6 +246,33 @@ void serial_init(struct serial *s, const struct irq_line *irq, int out_fd)
 void serial_destroy(struct serial *s)
 {
 	pthread_mutex_destroy(&s->lock);
+}
+
+void serial_set_buffered(struct serial *s, int on)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!on)
+		flush_locked(s);
+	s->buffered = on;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void serial_flush(struct serial *s)
+{
+	if (!__atomic_load_n(&s->tx_len, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&s->lock);
+	flush_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void serial_flush_aged(struct serial *s)
+{
+	if (!__atomic_load_n(&s->tx_len, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&s->lock);
+	flush_aged_locked(s);
+	pthread_mutex_unlock(&s->lock);
 }
 
 void serial_discard_output(struct serial *s)

@@ -45,6 +45,13 @@ struct accel_vm_config {
 	 * accelerator that runs I/O on the vCPU thread stops that vCPU right
 	 * after the access, as KVM's exit to the VM core does. */
 	const atomic_int *ending;
+	/* Called on a vCPU thread where the guest may stop writing for a while
+	 * (accel_ops.calls_idle): before the vCPU sleeps until an interrupt
+	 * (HLT: sleeping 1) and when it takes an interrupt (sleeping 0), so
+	 * that a device holding output back (the serial console) sends it.
+	 * NULL: nothing to call. */
+	void (*idle)(void *ctx, int sleeping);
+	void *idle_ctx;
 };
 
 /* Why vcpu_run returned to the VM core. Port I/O and MMIO never come back
@@ -91,6 +98,9 @@ struct accel_vcpu {
 
 struct accel_ops {
 	const char *name;
+	/* Non-zero: the accelerator calls accel_vm_config.idle (an
+	 * accelerator that halts in the kernel, as KVM does, cannot) */
+	int calls_idle;
 	/* Open the host facility (if any) and create an empty VM. */
 	int (*vm_create)(struct accel_vm **out, const struct accel_vm_config *c, struct err *e);
 	void (*vm_destroy)(struct accel_vm *vm);

@@ -245,10 +245,19 @@ static int bus_msr(void *ctx, uint32_t index, uint64_t *value, int is_write)
 	return lapic_msr(v->lapic, index, value, is_write);
 }
 
+static void idle(const struct emu_vm *vm, int sleeping)
+{
+	if (vm->cfg.idle)
+		vm->cfg.idle(vm->cfg.idle_ctx, sleeping);
+}
+
 static int bus_intr_ack(void *ctx)
 {
 	struct emu_vcpu *v = ctx;
-	return lapic_ack(v->lapic);
+	int vec = lapic_ack(v->lapic);
+	if (vec >= 0)
+		idle(v->vm, 0);
+	return vec;
 }
 
 /* The CPU itself goes with the VM (emu_vm_destroy), after the timer thread
@@ -343,6 +352,7 @@ static void run_cpu(struct emu_vcpu *v, struct accel_exit *x)
 			break;
 		case EMU_EXIT_HALT:
 		case EMU_EXIT_WAIT_SIPI:
+			idle(v->vm, 1);
 			wait_for_event(v);
 			break;
 		case EMU_EXIT_SHUTDOWN:
@@ -492,6 +502,7 @@ static void emu_dirty_stop(struct accel_vm *avm)
 
 const struct accel_ops accel_emu_ops = {
     .name = "emu",
+    .calls_idle = 1,
     .vm_create = emu_vm_create,
     .vm_destroy = emu_vm_destroy,
     .max_vcpus = emu_max_vcpus,

@@ -105,6 +105,7 @@ static void *vcpu_thread(void *arg)
 			break;
 		struct accel_exit x;
 		ops->vcpu_run(v->accel, &x);
+		serial_flush(&vm->serial); /* before a pause, a snapshot or the end */
 		/* Stop at once when this exit (or another thread) ended the VM. */
 		if (handle_exit(v, &x) || atomic_load(&vm->end_reason) != VM_END_NONE)
 			break;

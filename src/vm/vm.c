@@ -276,6 +276,17 @@ static int setup_machine(struct vm *vm, const struct vm_config *cfg, struct err 
 	return 0;
 }
 
+/* The guest may stop writing for a while: the console's held-back bytes
+ * go out (on an interrupt, those held for a while: the guest may go on
+ * with the line after it). */
+static void console_idle(void *ctx, int sleeping)
+{
+	if (sleeping)
+		serial_flush(ctx);
+	else
+		serial_flush_aged(ctx);
+}
+
 static int setup_accel(struct vm *vm, const struct vm_config *cfg, struct err *e)
 {
 	struct accel_vm_config ac = {
@@ -285,9 +296,14 @@ static int setup_accel(struct vm *vm, const struct vm_config *cfg, struct err *e
 	    .mmio = &vm->mmio,
 	    .kvm_path = cfg->kvm_path,
 	    .ending = &vm->end_reason,
+	    .idle = console_idle,
+	    .idle_ctx = &vm->serial,
 	};
 	if (accel_vm_create(cfg->accel, &ac, &vm->accel, vm->accel_note, sizeof(vm->accel_note), e))
 		return -1;
+	/* Console output a line at a time where the accelerator says when
+	 * the guest goes idle; a byte at a time otherwise. */
+	serial_set_buffered(&vm->serial, vm->accel->ops->calls_idle);
 	struct memslot_job mj = {0};
 	if (map_memory(vm, &mj, e))
 		return -1;
@@ -420,6 +436,7 @@ int vm_run(struct vm *vm, struct vm_result *res, struct err *e)
 	serial_discard_output(&vm->serial);
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_kick_and_join(&vm->vcpus[i]);
+	serial_flush(&vm->serial); /* what the guest wrote last, unless stuck */
 	console_stop(vm);
 	check_memory(vm);
 

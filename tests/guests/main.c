@@ -105,6 +105,14 @@ void guest_main(uint32_t kind, uint64_t info)
 			gprintf("spam: line %lu of %lu, filling the console\n", i, n);
 		guest_exit(0);
 	}
+	if (streq(test, "prompt")) {
+		gputs("prompt: a line\n");
+		gputs("prompt> "); /* no newline: shown once the guest halts or ends */
+		if (cmdline_num(boot.cmdline, "exit", 0))
+			outb(EXIT_PORT, (uint8_t)cmdline_num(boot.cmdline, "exit", 0));
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	}
 	test_virtio(boot.cmdline, test);
 	test_virtio_net(boot.cmdline, test); /* virtio_net.c */
 	test_virtio_vsock(boot.cmdline, test);

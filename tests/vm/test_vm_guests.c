@@ -509,6 +509,56 @@ static void console_none(void **state)
 	run_result_free(&r);
 }
 
+/* Read fd into buf (NUL-terminated) until `marker` shows up, EOF, or
+ * `timeout` seconds, never blocking longer than that; 1 if seen. */
+static int poll_until(int fd, char *buf, size_t cap, const char *marker, double timeout)
+{
+	size_t got = 0;
+	double t0 = now_secs();
+	buf[0] = '\0';
+	while (got < cap - 1 && !strstr(buf, marker)) {
+		double left = timeout - (now_secs() - t0);
+		struct pollfd p = {fd, POLLIN, 0};
+		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) != 1)
+			break;
+		ssize_t k = read(fd, buf + got, cap - 1 - got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+		buf[got] = '\0';
+	}
+	return strstr(buf, marker) != NULL;
+}
+
+/* Console output held back for its newline still shows a prompt without
+ * one as soon as the guest halts, and the last bytes a guest wrote before
+ * it ended the VM. */
+static void console_prompt_and_last_bytes(void **state)
+{
+	(void)state;
+	REQUIRE_KVM();
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	pid_t pid = spawn_guest(out[1], "test=prompt", "1");
+	close(out[1]);
+	char buf[8192];
+	int seen = poll_until(out[0], buf, sizeof(buf), "prompt> ", 30);
+	kill(pid, SIGTERM);
+	int st = 0;
+	double took;
+	assert_int_equal(wait_with_deadline(pid, 10, &st, &took), pid);
+	close(out[0]);
+	assert_non_null(strstr(buf, "prompt: a line\n"));
+	assert_true(seen);
+	struct run_result r;
+	run_testguest(&r, 30, "test=prompt exit=5", NULL);
+	assert_int_equal(r.status, 5);
+	size_t n = strlen(r.out);
+	assert_true(n >= 8);
+	assert_string_equal(r.out + n - 8, "prompt> ");
+	run_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +576,7 @@ int main(void)
 	    cmocka_unit_test(stop_never_hangs),
 	    cmocka_unit_test(console_file_and_json_events),
 	    cmocka_unit_test(console_none),
+	    cmocka_unit_test(console_prompt_and_last_bytes),
 	    cmocka_unit_test(terminal_ctrl_a_x),
 	    cmocka_unit_test(stop_with_stuck_console),
 	    cmocka_unit_test(vcpu_threads_confined),

@@ -9,6 +9,7 @@
 #include "devices/serial.h"
 #include "vm/vm.h"
 
+#include <poll.h>
 #include <pthread.h>
 
 struct job {
@@ -191,6 +192,79 @@ static void serial_uart(void **state)
 	close(p[1]);
 }
 
+/* Bytes waiting in the read end of a pipe (without blocking), NUL-ended. */
+static size_t pipe_take(int fd, char *buf, size_t cap)
+{
+	size_t got = 0;
+	struct pollfd p = {fd, POLLIN, 0};
+	while (got < cap - 1 && poll(&p, 1, 0) == 1) {
+		ssize_t k = read(fd, buf + got, cap - 1 - got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	buf[got] = '\0';
+	return got;
+}
+
+/* Buffered, transmitted bytes wait for a newline, a full buffer, a flush,
+ * or (held for SERIAL_HOLD_NS) a poll of the line status register or a
+ * flush of aged bytes; unbuffered ones go out at once. */
+static void serial_buffered_output(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct irq_log log = {0};
+	struct irq_line line = {log_irq, &log, 4};
+	struct serial s;
+	serial_init(&s, &line, p[1]);
+	serial_set_buffered(&s, 1);
+	char out[512];
+	/* a line goes out whole at its newline */
+	wr(&serial_ops, &s, 0, 'a');
+	wr(&serial_ops, &s, 0, 'b');
+	assert_int_equal(pipe_take(p[0], out, sizeof(out)), 0);
+	wr(&serial_ops, &s, 0, '\n');
+	assert_int_equal(pipe_take(p[0], out, sizeof(out)), 3);
+	assert_string_equal(out, "ab\n");
+	/* a prompt: held while fresh, out once aged or flushed */
+	wr(&serial_ops, &s, 0, '>');
+	assert_int_equal(rd(&serial_ops, &s, 5) & 0x60, 0x60);
+	serial_flush_aged(&s);
+	assert_int_equal(pipe_take(p[0], out, sizeof(out)), 0);
+	usleep(2 * SERIAL_HOLD_NS / 1000);
+	serial_flush_aged(&s);
+	assert_int_equal(pipe_take(p[0], out, sizeof(out)), 1);
+	assert_string_equal(out, ">");
+	wr(&serial_ops, &s, 0, '?');
+	usleep(2 * SERIAL_HOLD_NS / 1000);
+	rd(&serial_ops, &s, 5); /* polling the line status: out too */
+	assert_int_equal(pipe_take(p[0], out, sizeof(out)), 1);
+	assert_string_equal(out, "?");
+	wr(&serial_ops, &s, 0, '$');
+	serial_flush(&s); /* the guest halts, the VM pauses or ends */
+	assert_int_equal(pipe_take(p[0], out, sizeof(out)), 1);
+	assert_string_equal(out, "$");
+	/* a full buffer goes out without a newline */
+	for (int i = 0; i < SERIAL_TXBUF - 1; i++)
+		wr(&serial_ops, &s, 0, 'x');
+	assert_int_equal(pipe_take(p[0], out, sizeof(out)), 0);
+	wr(&serial_ops, &s, 0, 'y');
+	assert_int_equal(pipe_take(p[0], out, sizeof(out)), SERIAL_TXBUF);
+	assert_int_equal(out[SERIAL_TXBUF - 1], 'y');
+	/* unbuffered again: what was held goes out, then every byte at once */
+	wr(&serial_ops, &s, 0, 'h');
+	serial_set_buffered(&s, 0);
+	wr(&serial_ops, &s, 0, 'i');
+	assert_int_equal(pipe_take(p[0], out, sizeof(out)), 2);
+	assert_string_equal(out, "hi");
+	assert_int_equal(s.tx_bytes, 3 + 1 + 1 + 1 + SERIAL_TXBUF + 2);
+	serial_destroy(&s);
+	close(p[0]);
+	close(p[1]);
+}
+
 struct end_log {
 	enum vm_end_reason why;
 	int n;
@@ -354,6 +428,7 @@ int main(void)
 	    cmocka_unit_test(two_vms_in_one_process),
 	    cmocka_unit_test(end_request_from_outside),
 	    cmocka_unit_test(serial_uart),
+	    cmocka_unit_test(serial_buffered_output),
 	    cmocka_unit_test(i8042_controller),
 	    cmocka_unit_test(i8042_ctrl_alt_del_keys),
 	    cmocka_unit_test(i8042_split_ports),
