@@ -36,7 +36,7 @@ struct serial {
 	int buffered;
 	uint8_t tx[SERIAL_TXBUF];
 	unsigned tx_len;
-	int64_t tx_since; /* CLOCK_MONOTONIC ns of the oldest byte held */
+	uint64_t tx_since; /* CLOCK_MONOTONIC ns of the oldest byte held */
 };
 
 extern const struct io_ops serial_ops;

@@ -215,11 +215,9 @@ struct emu_block {
 };
 
 /* ---- software TLB ---- */
-#define EMU_TLB_BITS     8
-#define EMU_TLB_SIZE     (1u << EMU_TLB_BITS)
-#define EMU_RECENT_MAX   2048 /* pages in the ring of recent ones */
-#define EMU_RECENT_SHIFT 21   /* an epoch: 2^21 instructions */
-#define EMU_TLB_INVALID  1ULL /* never equals a page-aligned address */
+#define EMU_TLB_BITS    8
+#define EMU_TLB_SIZE    (1u << EMU_TLB_BITS)
+#define EMU_TLB_INVALID 1ULL /* never equals a page-aligned address */
 
 /* One entry maps a linear page for reads, writes and instruction fetch
  * separately (a tag is the page address if that access may use `addend`). */
@@ -262,6 +260,10 @@ enum emu_lf {
 	 * (kept in lf_sz/lf_res and the lf2_* copy), lf_b = CF | OF << 1 */
 	EMU_LF_ROT,
 };
+
+/* pages used recently (recent.c) */
+#define EMU_RECENT_MAX   2048 /* pages in the ring of recent ones */
+#define EMU_RECENT_SHIFT 21   /* an epoch: 2^21 instructions */
 
 struct emu_cpu {
 	/* rip: the current block's first instruction while a block runs, else
