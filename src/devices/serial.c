@@ -257,22 +257,28 @@ void serial_set_buffered(struct serial *s, int on)
 	pthread_mutex_unlock(&s->lock);
 }
 
-void serial_flush(struct serial *s)
+/* Flush what is held (only what has aged, if aged), taking the lock only
+ * when something is held. */
+static void flush(struct serial *s, int aged)
 {
 	if (!__atomic_load_n(&s->tx_len, __ATOMIC_RELAXED))
 		return;
 	pthread_mutex_lock(&s->lock);
-	flush_locked(s);
+	if (aged)
+		flush_aged_locked(s);
+	else
+		flush_locked(s);
 	pthread_mutex_unlock(&s->lock);
+}
+
+void serial_flush(struct serial *s)
+{
+	flush(s, 0);
 }
 
 void serial_flush_aged(struct serial *s)
 {
-	if (!__atomic_load_n(&s->tx_len, __ATOMIC_RELAXED))
-		return;
-	pthread_mutex_lock(&s->lock);
-	flush_aged_locked(s);
-	pthread_mutex_unlock(&s->lock);
+	flush(s, 1);
 }
 
 void serial_discard_output(struct serial *s)

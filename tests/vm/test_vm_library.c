@@ -135,15 +135,23 @@ static void wr(const struct io_ops *ops, void *dev, uint64_t off, uint8_t v)
 	ops->write(dev, off, &v, 1);
 }
 
+/* A UART on IRQ 4, logged in *log, its output into the pipe p. */
+static void uart_open(int p[2], struct irq_log *log, struct irq_line *line, struct serial *s)
+{
+	assert_int_equal(pipe(p), 0);
+	*log = (struct irq_log){0};
+	*line = (struct irq_line){log_irq, log, 4};
+	serial_init(s, line, p[1]);
+}
+
 static void serial_uart(void **state)
 {
 	(void)state;
 	int p[2];
-	assert_int_equal(pipe(p), 0);
-	struct irq_log log = {0};
-	struct irq_line line = {log_irq, &log, 4};
+	struct irq_log log;
+	struct irq_line line;
 	struct serial s;
-	serial_init(&s, &line, p[1]);
+	uart_open(p, &log, &line, &s);
 	/* transmit */
 	wr(&serial_ops, &s, 0, 'h');
 	wr(&serial_ops, &s, 0, 'i');
@@ -214,11 +222,10 @@ static void serial_buffered_output(void **state)
 {
 	(void)state;
 	int p[2];
-	assert_int_equal(pipe(p), 0);
-	struct irq_log log = {0};
-	struct irq_line line = {log_irq, &log, 4};
+	struct irq_log log;
+	struct irq_line line;
 	struct serial s;
-	serial_init(&s, &line, p[1]);
+	uart_open(p, &log, &line, &s);
 	serial_set_buffered(&s, 1);
 	char out[512];
 	/* a line goes out whole at its newline */
