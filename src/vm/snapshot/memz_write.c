@@ -18,7 +18,8 @@
 
 #define MEMZ_LEVEL     1   /* zstd level: see docs/vm.md, SNAPSHOTS */
 #define MEMZ_BATCH     512 /* chunks a thread compresses between two writes */
-#define MEMZ_HOT_REACH 1   /* a hot chunk's neighbours on each side are hot too */
+#define MEMZ_HOT_REACH 0   /* chunks this close to a hot page are hot */
+#define MEMZ_HOT_GAP   3   /* so are up to this many chunks between two hot ones */
 #define MEMZ_BOUND     ZSTD_COMPRESSBOUND(SNAP_MEMZ_CHUNK)
 
 /* One thread's batch: chunks [first, first+n) into out. */
@@ -57,9 +58,11 @@ static const uint8_t *gather(struct memz_batch *b, uint64_t i, uint64_t len)
 }
 
 /* Does chunk i, or one within MEMZ_HOT_REACH chunks of it, hold a page
- * marked hot? (What a restored guest touches first that was not in the
- * working set mostly lies right beside it.) */
-static int is_hot(const struct memz_batch *b, uint64_t i)
+ * marked hot? (The neighbours on each side were hot too while the hot
+ * pages were only what the TLBs mapped; with the pages the vCPUs reached
+ * lately marked as well, a restored guest finds what it touches first
+ * without them, in a smaller file.) */
+static int near_hot(const struct memz_batch *b, uint64_t i)
 {
 	if (!b->hot)
 		return 0;
@@ -136,29 +139,52 @@ static void batch_free(struct memz_batch *b)
 	free(b->out);
 }
 
+/* One byte a chunk: is it hot? Chunks near a hot page (near_hot), and
+ * those in a gap of at most MEMZ_HOT_GAP chunks between two such: a run
+ * of hot chunks is one mapping on restore, and each costs a few
+ * microseconds there. NULL when out of memory. */
+static uint8_t *hot_chunks(const struct memz_batch *b, uint64_t nchunks)
+{
+	uint8_t *h = malloc(nchunks ? nchunks : 1);
+	uint64_t last = UINT64_MAX; /* the last hot chunk so far */
+	for (uint64_t i = 0; h && i < nchunks; i++) {
+		h[i] = (uint8_t)near_hot(b, i);
+		if (!h[i])
+			continue;
+		if (last != UINT64_MAX && i - last - 1 <= MEMZ_HOT_GAP)
+			memset(h + last + 1, 1, i - last - 1);
+		last = i;
+	}
+	return h;
+}
+
 /* The hot chunks that are not all zero, raw, from the page boundary at or
  * after *at on, in chunk order; *at moves past them. */
 static int put_hot(int fd, struct memz_batch *b, uint64_t nchunks, uint64_t *at, struct err *e)
 {
 	if (!b->hot)
 		return 0;
+	uint8_t *hot = hot_chunks(b, nchunks);
+	if (!hot)
+		return err_sys(e, "allocating");
+	int rc = 0;
 	uint64_t to = (*at + SNAP_PAGE - 1) & ~(uint64_t)(SNAP_PAGE - 1);
-	for (uint64_t i = 0; i < nchunks; i++) {
+	for (uint64_t i = 0; rc == 0 && i < nchunks; i++) {
 		uint64_t len = snap_memz_chunk_len(b->size, SNAP_MEMZ_CHUNK, i);
-		if (!is_hot(b, i))
+		if (!hot[i])
 			continue;
 		const uint8_t *src = gather(b, i, len);
 		if (!src || buf_is_zero(src, len))
 			continue;
-		if (snap_pwrite_all(fd, src, len, to, e))
-			return -1;
+		rc = snap_pwrite_all(fd, src, len, to, e);
 		b->ent[i] =
 		    (struct snap_memz_ent){to, (uint32_t)len, (uint32_t)crc32(0, src, len),
 		                           SNAP_CHUNK_RAW, SNAP_CHUNK_HOT | SNAP_CHUNK_MAPPED};
 		to += len;
 		*at = to;
 	}
-	return 0;
+	free(hot);
+	return rc;
 }
 
 /* Compress every chunk into the file from *at on, two batches at a time. */
