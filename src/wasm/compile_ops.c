@@ -26,6 +26,11 @@ const struct numinfo *wc_numinfo(uint8_t opcode)
 	return &numinfo[opcode - 0x45];
 }
 
+const struct numinfo *wc_meminfo(uint8_t opcode)
+{
+	return &meminfo[opcode - 0x28];
+}
+
 const struct numinfo *wc_numinfo_fc(uint32_t sub)
 {
 	return &numinfo[0xc5 - 0x45 + sub];
@@ -299,7 +304,7 @@ static void note_load(struct cc *c, uint32_t op, int ai)
 
 int wc_op_memory(struct cc *c, uint8_t opcode)
 {
-	const struct numinfo *mi = &meminfo[opcode - 0x28];
+	const struct numinfo *mi = wc_meminfo(opcode);
 	struct vent a, v;
 	uint32_t offset;
 	if (wc_read_memarg(c, mi->ta, &offset))
