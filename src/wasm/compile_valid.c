@@ -7,8 +7,9 @@
  * its emission and fusion bookkeeping. Anything else (a type error, an
  * immediate out of range, a rare or prefixed instruction) is left to
  * compile_instr from the instruction's start, so errors and their
- * messages are the translator's own. The fast path runs in reachable
- * frames only, where no value has the unknown type; it counts the same
+ * messages are the translator's own. It takes values of known types
+ * only (the unknown type of unreachable code is left to the translator,
+ * but for a frame ending with nothing on its stack), and counts the same
  * work (c->work) and computes the same frame size (c->max_cells) as the
  * translator for the same instruction. */
 #include "wasm/compile.h"
@@ -41,9 +42,12 @@ static int label_ok(const struct cc *c, const struct ctl *l)
 	return 1;
 }
 
-/* The frame holds exactly its results. */
+/* The frame holds exactly its results (or nothing, past an unconditional
+ * branch: then any results may be taken). */
 static int results_ok(const struct cc *c, const struct ctl *f)
 {
+	if (f->unreachable && c->nvs == f->height)
+		return 1;
 	if (c->nvs - f->height != f->nr)
 		return 0;
 	const struct vent *v = &c->vs[f->height];
@@ -102,6 +106,7 @@ static int v_else(struct cc *c)
 		return 0;
 	c->work += c->nvs;
 	f->kind = K_ELSE;
+	f->unreachable = 0;
 	c->nvs = f->height;
 	return push_types(c, f->pt, f->np) ? -1 : 1;
 }
@@ -109,7 +114,7 @@ static int v_else(struct cc *c)
 static int v_end(struct cc *c)
 {
 	struct ctl *f = TOP;
-	if (f->kind == K_FUNC || !results_ok(c, f))
+	if (!results_ok(c, f))
 		return 0;
 	if (f->kind == K_IF) { /* without else: the parameters pass through */
 		if (f->np != f->nr)
@@ -119,9 +124,11 @@ static int v_end(struct cc *c)
 				return 0;
 	}
 	c->work += c->nvs;
-	c->ncs--;
 	c->nvs = f->height;
-	return push_results(c, f) ? -1 : 1;
+	if (push_results(c, f))
+		return -1;
+	c->ncs--; /* at the function's end, the body ends */
+	return 1;
 }
 
 /* br, br_if (op 0x0c, 0x0d) and return (0x0f). */
@@ -153,15 +160,28 @@ static int v_branch(struct cc *c, uint8_t op)
 	return 1;
 }
 
-static int v_call(struct cc *c)
+/* call and call_indirect (0x10, 0x11). */
+static int v_call(struct cc *c, uint8_t op)
 {
 	const struct capsa_wasm_module *m = c->m;
-	uint32_t x;
-	if (rd_u32(&c->r, &x) || x >= m->nfuncs)
+	const struct wtype *t;
+	uint32_t x, tab;
+	if (rd_u32(&c->r, &x))
 		return 0;
-	const struct wtype *t = &m->types[m->func_type[x]];
-	if (!stack_has(c, 0, t->types, t->nparams))
+	if (op == 0x10) {
+		if (x >= m->nfuncs)
+			return 0;
+		t = &m->types[m->func_type[x]];
+	} else {
+		if (rd_u32(&c->r, &tab) || x >= m->ntypes || tab >= m->ntables ||
+		    m->tables[tab].elem != CAPSA_WASM_FUNCREF)
+			return 0;
+		t = &m->types[x];
+	}
+	uint32_t ind = op == 0x11; /* the table index, on top */
+	if ((ind && !stack_has(c, 0, &type_i32, 1)) || !stack_has(c, ind, t->types, t->nparams))
 		return 0;
+	c->nvs -= ind;
 	c->work += c->nvs;
 	c->nvs -= t->nparams;
 	uint32_t base = wc_next_canon(c);
@@ -284,9 +304,11 @@ static int v_const(struct cc *c, uint8_t op)
 static int v_numeric(struct cc *c, uint8_t op)
 {
 	const struct numinfo *ni = wc_numinfo(op);
-	const uint8_t want[2] = {ni->ta, ni->ta};
-	uint32_t n = ni->bin ? 2 : 1;
-	if (!stack_has(c, 0, want, n))
+	uint32_t n = ni->bin ? 2u : 1u;
+	if (c->nvs - TOP->height < n)
+		return 0;
+	const struct vent *v = &c->vs[c->nvs - 1];
+	if (v[0].type != ni->ta || (n == 2 && v[-1].type != ni->ta))
 		return 0;
 	c->nvs -= n;
 	return wc_push(c, ni->tr) ? 1 : -1;
@@ -301,6 +323,9 @@ static int fast(struct cc *c, uint8_t op)
 		return v_numeric(c, op);
 	case 0x28 ... 0x3e:
 		return v_memory(c, op);
+	case 0x00:
+		set_unreachable(c);
+		return 1;
 	case 0x01:
 		return 1;
 	case 0x02:
@@ -316,7 +341,8 @@ static int fast(struct cc *c, uint8_t op)
 	case 0x0f:
 		return v_branch(c, op);
 	case 0x10:
-		return v_call(c);
+	case 0x11:
+		return v_call(c, op);
 	case 0x1a:
 		if (c->nvs == TOP->height)
 			return 0;
@@ -347,7 +373,7 @@ int wc_validate_body(struct cc *c)
 		if (wc_instr_start(c) || rd_u8(&c->r, &op))
 			return -1;
 		const uint8_t *at = c->r.p;
-		int done = TOP->unreachable ? 0 : fast(c, op);
+		int done = fast(c, op);
 		if (done < 0)
 			return -1;
 		if (!done) {
