@@ -227,7 +227,7 @@ static void add_fix(struct cc *c, struct ctl *f, uint32_t op, uint32_t cellidx)
 	f->fixes[f->nfix++] = (struct fix){op, cellidx};
 }
 
-int wc_read_blocktype(struct cc *c, struct ctl *f)
+int wc_read_blocktype_slow(struct cc *c, struct ctl *f)
 {
 	uint8_t b;
 	if (!rd_left(&c->r))

@@ -126,8 +126,17 @@ static inline void set_unreachable(struct cc *c)
 	c->nvs = f->height;
 	f->unreachable = 1;
 }
-/* Read a block type into f's parameter and result types. */
-int wc_read_blocktype(struct cc *c, struct ctl *f);
+/* Read a block type into f's parameter and result types; the empty type
+ * inline. */
+int wc_read_blocktype_slow(struct cc *c, struct ctl *f);
+static inline int wc_read_blocktype(struct cc *c, struct ctl *f)
+{
+	if (c->r.p < c->r.end && *c->r.p == 0x40) {
+		c->r.p++;
+		return 0;
+	}
+	return wc_read_blocktype_slow(c, f);
+}
 /* Type and slot of local x (< c->nlocals): from lmap, or from the last run
  * starting at or before it (wc_local_run, which extends lmap up to x). */
 void wc_local_run(struct cc *c, uint32_t x, uint8_t *type, uint32_t *slot);
@@ -195,11 +204,19 @@ int wc_zero_byte(struct cc *c);
 int wc_check_table(struct cc *c, uint32_t t);
 void wc_emit_result_op(struct cc *c, enum wasm_op op, uint8_t type);
 int wc_op_numeric(struct cc *c, const struct numinfo *ni);
-const struct numinfo *wc_numinfo(uint8_t opcode); /* 0x45..0xc4 */
-/* Loads (bin 0) and stores (bin 1): natural alignment in ta, value type
- * in tr. */
-const struct numinfo *wc_meminfo(uint8_t opcode); /* 0x28..0x3e */
-int wc_op_memory(struct cc *c, uint8_t opcode);   /* 0x28..0x3e */
+/* The numeric instructions 0x45..0xc4, then the 0xfc saturating
+ * conversions; loads (bin 0) and stores (bin 1) 0x28..0x3e, with the
+ * natural alignment in ta and the value type in tr. */
+extern const struct numinfo wc_numinfos[], wc_meminfos[];
+static inline const struct numinfo *wc_numinfo(uint8_t opcode) /* 0x45..0xc4 */
+{
+	return &wc_numinfos[opcode - 0x45];
+}
+static inline const struct numinfo *wc_meminfo(uint8_t opcode) /* 0x28..0x3e */
+{
+	return &wc_meminfos[opcode - 0x28];
+}
+int wc_op_memory(struct cc *c, uint8_t opcode); /* 0x28..0x3e */
 int wc_op_select(struct cc *c, int typed);
 /* Pop an i32 condition, taking back a compare (and counter steps) emitted
  * just before; the caller emits them again as part of its own instruction

@@ -30,7 +30,7 @@ static inline int stack_has(const struct cc *c, uint32_t skip, const uint8_t *t,
 }
 
 /* The top values are what a branch to l carries. */
-static int label_ok(const struct cc *c, const struct ctl *l)
+static inline int label_ok(const struct cc *c, const struct ctl *l)
 {
 	uint32_t n = label_n(l);
 	if (c->nvs - TOP->height < n)
@@ -44,7 +44,7 @@ static int label_ok(const struct cc *c, const struct ctl *l)
 
 /* The frame holds exactly its results (or nothing, past an unconditional
  * branch: then any results may be taken). */
-static int results_ok(const struct cc *c, const struct ctl *f)
+static inline int results_ok(const struct cc *c, const struct ctl *f)
 {
 	if (f->unreachable && c->nvs == f->height)
 		return 1;
