@@ -85,10 +85,9 @@ static int v_block(struct cc *c, uint8_t op)
 	c->nvs -= cond;
 	c->work += c->nvs; /* the translator materializes the stack */
 	c->nvs -= bt.np;
+	uint8_t kind = op == 0x02 ? K_BLOCK : op == 0x03 ? K_LOOP : K_IF;
 	struct ctl *f = &c->cs[c->ncs++];
-	*f = (struct ctl){.kind = op == 0x02   ? K_BLOCK
-	                          : op == 0x03 ? K_LOOP
-	                                       : K_IF,
+	*f = (struct ctl){.kind = kind,
 	                  .single = bt.single,
 	                  .pt = bt.pt,
 	                  .rt = bt.rt,
