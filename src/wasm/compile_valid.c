@@ -22,9 +22,9 @@ static inline int stack_has(const struct cc *c, uint32_t skip, const uint8_t *t,
 {
 	if (c->nvs - TOP->height < skip + n)
 		return 0;
-	const struct vent *v = &c->vs[c->nvs - skip - n];
+	uint32_t at = c->nvs - skip - n;
 	for (uint32_t i = 0; i < n; i++)
-		if (v[i].type != t[i])
+		if (c->vs[at + i].type != t[i])
 			return 0;
 	return 1;
 }
@@ -35,9 +35,9 @@ static inline int label_ok(const struct cc *c, const struct ctl *l)
 	uint32_t n = label_n(l);
 	if (c->nvs - TOP->height < n)
 		return 0;
-	const struct vent *v = &c->vs[c->nvs - n];
+	uint32_t at = c->nvs - n;
 	for (uint32_t i = 0; i < n; i++)
-		if (v[i].type != label_t(l, i))
+		if (c->vs[at + i].type != label_t(l, i))
 			return 0;
 	return 1;
 }
@@ -50,9 +50,8 @@ static inline int results_ok(const struct cc *c, const struct ctl *f)
 		return 1;
 	if (c->nvs - f->height != f->nr)
 		return 0;
-	const struct vent *v = &c->vs[f->height];
 	for (uint32_t i = 0; i < f->nr; i++)
-		if (v[i].type != ctl_res(f, i))
+		if (c->vs[f->height + i].type != ctl_res(f, i))
 			return 0;
 	return 1;
 }
