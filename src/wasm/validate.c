@@ -95,18 +95,20 @@ static void *helper(void *arg)
 	return NULL;
 }
 
-/* A helper pays off: a large code section, and a CPU idle (the load
- * average at least one below the CPUs online). */
-static int want_helper(const struct capsa_wasm_module *m, uint32_t n)
+int wasm_cpu_idle(void)
 {
-	uint64_t total = 0;
-	for (uint32_t i = 0; i < n; i++)
-		total += m->code[i].body_len;
-	if (total < VALID_PARALLEL_BYTES || n < 2)
-		return 0;
 	double load;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	return cpus >= 2 && getloadavg(&load, 1) == 1 && load <= (double)cpus - 1;
+}
+
+/* A helper pays off: a large code section, and a CPU idle. */
+static int want_helper(const struct capsa_wasm_module *m, uint32_t n)
+{
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < n && total < VALID_PARALLEL_BYTES; i++)
+		total += m->code[i].body_len;
+	return n >= 2 && total >= VALID_PARALLEL_BYTES && wasm_cpu_idle();
 }
 
 static struct vshare *start_helper(struct capsa_wasm_module *m, uint32_t n)
