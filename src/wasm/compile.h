@@ -177,8 +177,10 @@ int wc_pop_raw_slow(struct cc *c, uint8_t want, struct vent *out);
 static inline struct vent *wc_push(struct cc *c, uint8_t type)
 {
 	if (c->nvs < c->capvs) {
-		uint32_t canon = wc_next_canon(c);
-		if (canon + (uint32_t)wtype_cells(type) <= c->max_cells) {
+		uint32_t canon = wc_next_canon(c), end = canon + (uint32_t)wtype_cells(type);
+		if (end <= c->max_cells || end - c->nlocal_cells <= MAX_OPERAND_CELLS) {
+			if (end > c->max_cells)
+				c->max_cells = end; /* a new deepest stack */
 			struct vent *v = &c->vs[c->nvs++];
 			*v = (struct vent){.type = type, .slot = canon, .canon = canon};
 			return v;

@@ -2,12 +2,13 @@
 /* Validation of a module's bodies on two threads (src/wasm/validate.c):
  * the same outcome as one after the other, the same frame sizes for a
  * valid module, and the first invalid body's error whichever thread
- * finds an invalid body first. */
+ * finds an invalid body first; and the reader's signed LEB128 immediates. */
 #include "common/testutil.h"
 #include "common/wat.h"
 
 #include "capsa/wasm.h"
 #include "wasm/internal.h"
+#include "wasm/reader.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,9 +113,55 @@ static void test_valid_same_frames(void **state)
 	capsa_wasm_module_free(m);
 }
 
+/* Signed 32-bit LEB128 immediates (i32.const): each encoding followed by
+ * padding, as in a body, so that all five bytes can be read at once. */
+static void test_leb_s32(void **state)
+{
+	(void)state;
+	static const struct {
+		uint8_t b[6];
+		int ok;
+		int32_t v;
+		uint32_t len;
+		const char *msg;
+	} cases[] = {
+	    {{0x3f}, 1, 63, 1, NULL},
+	    {{0x40}, 1, -64, 1, NULL},
+	    {{0x80, 0x80, 0x01}, 1, 16384, 3, NULL},
+	    {{0x80, 0x80, 0x80, 0x7f}, 1, -(1 << 21), 4, NULL},
+	    {{0xff, 0xff, 0xff, 0xff, 0x07}, 1, INT32_MAX, 5, NULL},
+	    {{0x80, 0x80, 0x80, 0x80, 0x78}, 1, INT32_MIN, 5, NULL},
+	    {{0xff, 0xff, 0xff, 0xff, 0x7f}, 1, -1, 5, NULL},
+	    {{0x80, 0x80, 0x80, 0x80, 0x00}, 1, 0, 5, NULL},
+	    {{0xff, 0xff, 0xff, 0xff, 0x0f}, 0, 0, 0, "integer too large at byte 0x5"},
+	    {{0x80, 0x80, 0x80, 0x80, 0x70}, 0, 0, 0, "integer too large at byte 0x5"},
+	    {{0x80, 0x80, 0x80, 0x80, 0x80, 0x00},
+	     0,
+	     0,
+	     0,
+	     "integer representation too long at byte 0x5"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t buf[16] = {0};
+		memcpy(buf, cases[i].b, sizeof(cases[i].b));
+		struct err e = {0};
+		struct rd r = {buf, buf + sizeof(buf), buf, &e};
+		int32_t v = 0;
+		int rc = rd_s32(&r, &v);
+		assert_int_equal(rc, cases[i].ok ? 0 : -1);
+		if (cases[i].ok) {
+			assert_int_equal(v, cases[i].v);
+			assert_int_equal(r.p - buf, cases[i].len);
+		} else {
+			assert_string_equal(e.msg, cases[i].msg);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_leb_s32),
 	    cmocka_unit_test(test_first_error),
 	    cmocka_unit_test(test_valid_same_frames),
 	};
