@@ -56,6 +56,17 @@ static inline int results_ok(const struct cc *c, const struct ctl *f)
 	return 1;
 }
 
+/* Pops n values (n >= 1) and pushes one of type t, which takes no more
+ * cells than the first popped value: as wc_push would, in that value's
+ * place. */
+static int replace_top(struct cc *c, uint32_t n, uint8_t t)
+{
+	c->nvs -= n - 1;
+	struct vent *v = &c->vs[c->nvs - 1];
+	*v = (struct vent){.type = t, .slot = v->canon, .canon = v->canon};
+	return 1;
+}
+
 static int push_types(struct cc *c, const uint8_t *t, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
@@ -202,8 +213,7 @@ static int v_select(struct cc *c)
 	if (v[2].type != CAPSA_WASM_I32 || v[1].type != t || t == WASM_TYPE_UNKNOWN ||
 	    wtype_is_ref(t))
 		return 0;
-	c->nvs -= 3;
-	return wc_push(c, t) ? 1 : -1;
+	return replace_top(c, 3, t);
 }
 
 /* local.get, local.set and local.tee (0x20..0x22). */
@@ -214,20 +224,25 @@ static int v_local(struct cc *c, uint8_t op)
 	if (rd_u32(&c->r, &x) || x >= c->nlocals)
 		return 0;
 	wc_local_at(c, x, &t, &slot);
-	if (op != 0x20) {
-		if (!stack_has(c, 0, &t, 1))
-			return 0;
-		/* The translator scans the stack for copies of the local, and
-		 * again (materializing them) unless the value is a constant. */
-		int is_const = c->vs[--c->nvs].is_const;
-		c->work += (is_const ? 1u : 2u) * c->nvs;
-		if (op == 0x21)
-			return 1;
+	if (op == 0x20) {
+		struct vent *v = wc_push(c, t);
+		if (!v)
+			return -1;
+		v->slot = slot;
+		return 1;
 	}
-	struct vent *v = wc_push(c, t);
-	if (!v)
-		return -1;
-	v->slot = slot;
+	if (!stack_has(c, 0, &t, 1))
+		return 0;
+	/* The translator scans the stack below the value for copies of the
+	 * local, and again (materializing them) unless the value is a
+	 * constant. */
+	struct vent *v = &c->vs[c->nvs - 1];
+	c->work += (v->is_const ? 1u : 2u) * (c->nvs - 1);
+	if (op == 0x21) {
+		c->nvs--;
+		return 1;
+	}
+	*v = (struct vent){.type = t, .slot = slot, .canon = v->canon}; /* tee: the local */
 	return 1;
 }
 
@@ -264,8 +279,7 @@ static int v_memory(struct cc *c, uint8_t op)
 	}
 	if (!stack_has(c, 0, &type_i32, 1))
 		return 0;
-	c->nvs--;
-	return wc_push(c, mi->tr) ? 1 : -1;
+	return replace_top(c, 1, mi->tr);
 }
 
 /* i32/i64/f32/f64.const (0x41..0x44): a constant operand. */
@@ -310,8 +324,7 @@ static int v_numeric(struct cc *c, uint8_t op)
 	const struct vent *v = &c->vs[c->nvs - 1];
 	if (v[0].type != ni->ta || (n == 2 && v[-1].type != ni->ta))
 		return 0;
-	c->nvs -= n;
-	return wc_push(c, ni->tr) ? 1 : -1;
+	return replace_top(c, n, ni->tr);
 }
 
 /* 1: instruction op done; 0: not taken (the caller rewinds the reader);
