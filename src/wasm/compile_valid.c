@@ -67,6 +67,16 @@ static int replace_top(struct cc *c, uint32_t n, uint8_t t)
 	return 1;
 }
 
+/* The values from index `from` up, popped and pushed again as they are:
+ * in their canonical slots, no longer constants. */
+static void repush(struct cc *c, uint32_t from)
+{
+	for (uint32_t i = from; i < c->nvs; i++) {
+		struct vent *v = &c->vs[i];
+		*v = (struct vent){.type = v->type, .slot = v->canon, .canon = v->canon};
+	}
+}
+
 static int push_types(struct cc *c, const uint8_t *t, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
@@ -135,9 +145,13 @@ static int v_end(struct cc *c)
 				return 0;
 	}
 	c->work += c->nvs;
-	c->nvs = f->height;
-	if (push_results(c, f))
-		return -1;
+	if (c->nvs == f->height + f->nr) { /* the results, already in place */
+		repush(c, f->height);
+	} else {
+		c->nvs = f->height;
+		if (push_results(c, f))
+			return -1;
+	}
 	c->ncs--; /* at the function's end, the body ends */
 	return 1;
 }
@@ -162,12 +176,7 @@ static int v_branch(struct cc *c, uint8_t op)
 		set_unreachable(c);
 		return 1;
 	}
-	/* The translator pops the values and pushes them again: they are no
-	 * longer constants. */
-	for (uint32_t i = c->nvs - label_n(l); i < c->nvs; i++) {
-		struct vent *v = &c->vs[i];
-		*v = (struct vent){.type = v->type, .slot = v->canon, .canon = v->canon};
-	}
+	repush(c, c->nvs - label_n(l)); /* as the translator retypes them */
 	return 1;
 }
 
