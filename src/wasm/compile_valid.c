@@ -6,7 +6,7 @@
  * locals' and globals' types, the frames' label types) and does none of
  * its emission and fusion bookkeeping. Anything else (a type error, an
  * immediate out of range, a rare or prefixed instruction) is left to
- * compile_instr from the instruction's start, so errors and their
+ * wc_compile_instr from the instruction's start, so errors and their
  * messages are the translator's own. It takes values of known types
  * only (the unknown type of unreachable code is left to the translator,
  * but for a frame ending with nothing on its stack), and counts the same

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 /* Code bytes from which a helper clearly pays off: starting it and sharing
- * the work costs some 40 us; validating, about 5.5 us per kilobyte. */
+ * the work costs some 40 us; validating, about 5 us per kilobyte. */
 #define VALID_PARALLEL_BYTES (64u << 10)
 /* Bodies are taken in runs of about so many bytes. */
 #define VALID_RUN_BYTES 2048u
