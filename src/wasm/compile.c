@@ -14,6 +14,7 @@
 #include "wasm/compile.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,14 +112,6 @@ static void emit_copy(struct cc *c, uint8_t type, uint32_t dst, uint32_t src)
 
 /* ---- operand stack ---- */
 
-uint32_t wc_next_canon(struct cc *c)
-{
-	if (!c->nvs)
-		return c->nlocal_cells;
-	struct vent *t = &c->vs[c->nvs - 1];
-	return t->canon + (uint32_t)wtype_cells(t->type);
-}
-
 struct vent *wc_push_slow(struct cc *c, uint8_t type)
 {
 	if (need(c, (void **)&c->vs, &c->capvs, c->nvs + 1, sizeof(struct vent)))
@@ -212,19 +205,6 @@ static void materialize_local(struct cc *c, uint32_t slot)
 
 /* ---- control frames ---- */
 
-static uint8_t ctl_res(const struct ctl *f, uint32_t i)
-{
-	return f->rt ? f->rt[i] : f->single;
-}
-static uint32_t label_n(const struct ctl *f)
-{
-	return f->kind == K_LOOP ? f->np : f->nr;
-}
-static uint8_t label_t(const struct ctl *f, uint32_t i)
-{
-	return f->kind == K_LOOP ? f->pt[i] : ctl_res(f, i);
-}
-
 static struct ctl *push_ctl(struct cc *c, uint8_t kind)
 {
 	if (need(c, (void **)&c->cs, &c->capcs, c->ncs + 1, sizeof(struct ctl)))
@@ -247,15 +227,7 @@ static void add_fix(struct cc *c, struct ctl *f, uint32_t op, uint32_t cellidx)
 	f->fixes[f->nfix++] = (struct fix){op, cellidx};
 }
 
-static void set_unreachable(struct cc *c)
-{
-	struct ctl *f = TOP;
-	c->nvs = f->height;
-	f->unreachable = 1;
-}
-
-/* Read a block type into f's parameter and result types. */
-static int read_blocktype(struct cc *c, struct ctl *f)
+int wc_read_blocktype_slow(struct cc *c, struct ctl *f)
 {
 	uint8_t b;
 	if (!rd_left(&c->r))
@@ -467,7 +439,7 @@ static int op_block(struct cc *c, uint8_t kind)
 	struct vent v;
 	struct condv cd;
 	memset(&tmp, 0, sizeof(tmp));
-	if (read_blocktype(c, &tmp))
+	if (wc_read_blocktype(c, &tmp))
 		return -1;
 	if (kind == K_IF && wc_take_cond(c, &cd))
 		return -1;
@@ -748,15 +720,9 @@ void wc_emit_result_op(struct cc *c, enum wasm_op op, uint8_t type)
 		c->last_dst = at;
 }
 
-/* Type and slot of local x (< c->nlocals): in the last run starting at or
- * before it. */
-static void local_at(const struct cc *c, uint32_t x, uint8_t *type, uint32_t *slot)
+/* The run holding local x. */
+static const struct lrun *local_run(const struct cc *c, uint32_t x)
 {
-	if (x < c->nlmap) {
-		*type = (uint8_t)c->lmap[x];
-		*slot = c->lmap[x] >> 8;
-		return;
-	}
 	uint32_t lo = 0, hi = c->nlruns;
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -765,9 +731,24 @@ static void local_at(const struct cc *c, uint32_t x, uint8_t *type, uint32_t *sl
 		else
 			hi = mid;
 	}
-	const struct lrun *r = &c->lruns[lo];
+	return &c->lruns[lo];
+}
+
+void wc_local_run(struct cc *c, uint32_t x, uint8_t *type, uint32_t *slot)
+{
+	const struct lrun *r = local_run(c, x);
 	*type = r->type;
 	*slot = r->slot + (x - r->first) * (uint32_t)wtype_cells(r->type);
+	if (x >= sizeof(c->lmap) / sizeof(c->lmap[0]))
+		return;
+	/* Map the locals up to x, run by run. */
+	const struct lrun *end = c->lruns + c->nlruns;
+	for (r = local_run(c, c->nlmap); c->nlmap <= x; c->nlmap++) {
+		while (r + 1 < end && r[1].first <= c->nlmap)
+			r++;
+		uint32_t s = r->slot + (c->nlmap - r->first) * (uint32_t)wtype_cells(r->type);
+		c->lmap[c->nlmap] = s << 8 | r->type;
+	}
 }
 
 static int op_local_set(struct cc *c, uint32_t x, int tee)
@@ -777,7 +758,7 @@ static int op_local_set(struct cc *c, uint32_t x, int tee)
 		return FAIL("unknown local %u at byte 0x%x", x, c->cur_off);
 	uint8_t t;
 	uint32_t slot;
-	local_at(c, x, &t, &slot);
+	wc_local_at(c, x, &t, &slot);
 	int64_t ld = c->last_dst;
 	if (wc_pop_raw(c, t, &v))
 		return -1;
@@ -893,7 +874,7 @@ static int op_local_get(struct cc *c)
 		return FAIL("unknown local %u at byte 0x%x", x, c->cur_off);
 	uint8_t t;
 	uint32_t slot;
-	local_at(c, x, &t, &slot);
+	wc_local_at(c, x, &t, &slot);
 	struct vent *v = wc_push(c, t);
 	if (!v)
 		return -1;
@@ -1044,8 +1025,7 @@ static int op_ref(struct cc *c, uint8_t op)
 	return 0;
 }
 
-/* Validates and translates one instruction, its opcode already read. */
-static int compile_instr(struct cc *c, uint8_t op)
+int wc_compile_instr(struct cc *c, uint8_t op)
 {
 	struct vent a;
 	uint32_t x;
@@ -1094,16 +1074,11 @@ static int compile_instr(struct cc *c, uint8_t op)
 
 static int compile_body(struct cc *c)
 {
+	if (c->noemit)
+		return wc_validate_body(c);
 	while (c->ncs) {
 		uint8_t op;
-		if (c->oom)
-			return -1;
-		c->cur_off = rd_off(&c->r);
-		if (c->work > c->work_limit)
-			return FAIL("too costly to compile (a deep operand stack kept over many "
-			            "instructions) at byte 0x%x",
-			            c->cur_off);
-		if (rd_u8(&c->r, &op) || compile_instr(c, op))
+		if (wc_instr_start(c) || rd_u8(&c->r, &op) || wc_compile_instr(c, op))
 			return -1;
 	}
 	return 0;
@@ -1158,14 +1133,6 @@ static int setup_locals(struct cc *c, const struct wtype *ft)
 	}
 	c->nlocals = first;
 	c->nlocal_cells = slot;
-	for (uint32_t k = 0; k < c->nlruns && c->nlmap < 256; k++) {
-		const struct lrun *r = &c->lruns[k];
-		uint32_t end = k + 1 < c->nlruns ? c->lruns[k + 1].first : first;
-		for (uint32_t x = r->first; x < end && c->nlmap < 256; x++)
-			c->lmap[c->nlmap++] =
-			    (r->slot + (x - r->first) * (uint32_t)wtype_cells(r->type)) << 8 |
-			    r->type;
-	}
 	return 0;
 }
 
@@ -1179,7 +1146,8 @@ static int compile_func(const struct capsa_wasm_module *cm, uint32_t defidx, int
 	struct wcode *wc = &m->code[defidx];
 	uint32_t funcidx = m->nimp_funcs + defidx;
 	const struct wtype *ft = &m->types[m->func_type[funcidx]];
-	struct cc cc = {0}, *c = &cc;
+	struct cc cc, *c = &cc;
+	memset(c, 0, offsetof(struct cc, lmap));
 	int rc = -1;
 	c->m = m;
 	c->e = e;

@@ -57,8 +57,7 @@ struct cc {
 		uint8_t type;
 	} * lruns;
 	uint32_t nlruns, caplruns;
-	/* The first nlmap locals directly: slot << 8 | type. */
-	uint32_t lmap[256], nlmap;
+	uint32_t nlmap; /* locals in lmap (at the end) */
 	uint32_t nlocals, nlocal_cells;
 	struct vent *vs;
 	uint32_t nvs, capvs;
@@ -89,6 +88,9 @@ struct cc {
 	uint64_t work, work_limit; /* operand stack entries scanned, and the bound */
 	int oom;                   /* out of memory or over a limit: stop compiling */
 	int noemit;                /* validate only: every block is treated as DEAD */
+	/* The first nlmap locals directly: slot << 8 | type, filled as the
+	 * locals are named (last: the rest is not cleared). */
+	uint32_t lmap[256];
 };
 
 /* A branch condition: a slot, or a compare folded into the branch. */
@@ -104,13 +106,64 @@ struct condv {
 #define TOP       (&c->cs[c->ncs - 1])
 #define DEAD      (c->noemit || TOP->unreachable || TOP->dead)
 
+/* A frame's result types, and its label's (a loop's label takes its
+ * parameters). */
+static inline uint8_t ctl_res(const struct ctl *f, uint32_t i)
+{
+	return f->rt ? f->rt[i] : f->single;
+}
+static inline uint32_t label_n(const struct ctl *f)
+{
+	return f->kind == K_LOOP ? f->np : f->nr;
+}
+static inline uint8_t label_t(const struct ctl *f, uint32_t i)
+{
+	return f->kind == K_LOOP ? f->pt[i] : ctl_res(f, i);
+}
+static inline void set_unreachable(struct cc *c)
+{
+	struct ctl *f = TOP;
+	c->nvs = f->height;
+	f->unreachable = 1;
+}
+/* Read a block type into f's parameter and result types; the empty type
+ * inline. */
+int wc_read_blocktype_slow(struct cc *c, struct ctl *f);
+static inline int wc_read_blocktype(struct cc *c, struct ctl *f)
+{
+	if (c->r.p < c->r.end && *c->r.p == 0x40) {
+		c->r.p++;
+		return 0;
+	}
+	return wc_read_blocktype_slow(c, f);
+}
+/* Type and slot of local x (< c->nlocals): from lmap, or from the last run
+ * starting at or before it (wc_local_run, which extends lmap up to x). */
+void wc_local_run(struct cc *c, uint32_t x, uint8_t *type, uint32_t *slot);
+static inline void wc_local_at(struct cc *c, uint32_t x, uint8_t *type, uint32_t *slot)
+{
+	if (x < c->nlmap) {
+		*type = (uint8_t)c->lmap[x];
+		*slot = c->lmap[x] >> 8;
+		return;
+	}
+	wc_local_run(c, x, type, slot);
+}
+
 struct numinfo {
 	uint16_t opcode;
 	uint8_t bin, ta, tr;
 	uint16_t op, op_imm;
 };
 
-uint32_t wc_next_canon(struct cc *c);
+/* The slot the next operand pushed takes. */
+static inline uint32_t wc_next_canon(const struct cc *c)
+{
+	if (!c->nvs)
+		return c->nlocal_cells;
+	const struct vent *t = &c->vs[c->nvs - 1];
+	return t->canon + (uint32_t)wtype_cells(t->type);
+}
 uint32_t wc_emit_op(struct cc *c, enum wasm_op op);
 uint32_t wc_emit_u(struct cc *c, uint64_t v);
 void wc_rewind(struct cc *c, uint32_t to);
@@ -123,10 +176,11 @@ struct vent *wc_push_slow(struct cc *c, uint8_t type);
 int wc_pop_raw_slow(struct cc *c, uint8_t want, struct vent *out);
 static inline struct vent *wc_push(struct cc *c, uint8_t type)
 {
-	if (c->nvs && c->nvs < c->capvs) {
-		const struct vent *t = &c->vs[c->nvs - 1];
-		uint32_t canon = t->canon + (uint32_t)wtype_cells(t->type);
-		if (canon + (uint32_t)wtype_cells(type) <= c->max_cells) {
+	if (c->nvs < c->capvs) {
+		uint32_t canon = wc_next_canon(c), end = canon + (uint32_t)wtype_cells(type);
+		if (end <= c->max_cells || end - c->nlocal_cells <= MAX_OPERAND_CELLS) {
+			if (end > c->max_cells)
+				c->max_cells = end; /* a new deepest stack */
 			struct vent *v = &c->vs[c->nvs++];
 			*v = (struct vent){.type = type, .slot = canon, .canon = canon};
 			return v;
@@ -152,8 +206,19 @@ int wc_zero_byte(struct cc *c);
 int wc_check_table(struct cc *c, uint32_t t);
 void wc_emit_result_op(struct cc *c, enum wasm_op op, uint8_t type);
 int wc_op_numeric(struct cc *c, const struct numinfo *ni);
-const struct numinfo *wc_numinfo(uint8_t opcode); /* 0x45..0xc4 */
-int wc_op_memory(struct cc *c, uint8_t opcode);   /* 0x28..0x3e */
+/* The numeric instructions 0x45..0xc4, then the 0xfc saturating
+ * conversions; loads (bin 0) and stores (bin 1) 0x28..0x3e, with the
+ * natural alignment in ta and the value type in tr. */
+extern const struct numinfo wc_numinfos[], wc_meminfos[];
+static inline const struct numinfo *wc_numinfo(uint8_t opcode) /* 0x45..0xc4 */
+{
+	return &wc_numinfos[opcode - 0x45];
+}
+static inline const struct numinfo *wc_meminfo(uint8_t opcode) /* 0x28..0x3e */
+{
+	return &wc_meminfos[opcode - 0x28];
+}
+int wc_op_memory(struct cc *c, uint8_t opcode); /* 0x28..0x3e */
 int wc_op_select(struct cc *c, int typed);
 /* Pop an i32 condition, taking back a compare (and counter steps) emitted
  * just before; the caller emits them again as part of its own instruction
@@ -164,5 +229,21 @@ const struct numinfo *wc_numinfo_fc(uint32_t sub);
  * prefixed instructions. */
 int wc_op_prefix_fc(struct cc *c);
 int wc_op_simd(struct cc *c);
+/* Validates and translates one instruction, its opcode already read. */
+int wc_compile_instr(struct cc *c, uint8_t op);
+/* Before each instruction: its offset, and the checks that stop a body. */
+static inline int wc_instr_start(struct cc *c)
+{
+	if (c->oom)
+		return -1;
+	c->cur_off = rd_off(&c->r);
+	if (c->work > c->work_limit)
+		return FAIL("too costly to compile (a deep operand stack kept over many "
+		            "instructions) at byte 0x%x",
+		            c->cur_off);
+	return 0;
+}
+/* The body's instructions validated only (c->noemit; compile_valid.c). */
+int wc_validate_body(struct cc *c);
 
 #endif

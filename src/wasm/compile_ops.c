@@ -13,22 +13,17 @@
 #define T_f64                       CAPSA_WASM_F64
 #define NI_BIN(n, opc, ta, tr, ...) {opc, 1, T_##ta, T_##tr, OP_##n, OP_##n##_imm},
 #define NI_UN(n, opc, ta, tr, ...)  {opc, 0, T_##ta, T_##tr, OP_##n, 0},
-static const struct numinfo numinfo[] = {WASM_NUMERIC_OPS(NI_BIN, NI_UN, NI_BIN, NI_UN)};
+const struct numinfo wc_numinfos[] = {WASM_NUMERIC_OPS(NI_BIN, NI_UN, NI_BIN, NI_UN)};
 
 #define MI_LOAD(n, opc, t, bytes, ...)  {opc, 0, bytes, T_##t, OP_##n, 0},
 #define MI_STORE(n, opc, t, bytes, ...) {opc, 1, bytes, T_##t, OP_##n, 0},
-static const struct numinfo meminfo[] = {WASM_MEMORY_OPS(MI_LOAD, MI_STORE)};
-_Static_assert(sizeof(numinfo) / sizeof(numinfo[0]) == 0xc5 - 0x45 + 8, "numeric table");
-_Static_assert(sizeof(meminfo) / sizeof(meminfo[0]) == 0x3f - 0x28, "memory table");
-
-const struct numinfo *wc_numinfo(uint8_t opcode)
-{
-	return &numinfo[opcode - 0x45];
-}
+const struct numinfo wc_meminfos[] = {WASM_MEMORY_OPS(MI_LOAD, MI_STORE)};
+_Static_assert(sizeof(wc_numinfos) / sizeof(wc_numinfos[0]) == 0xc5 - 0x45 + 8, "numeric table");
+_Static_assert(sizeof(wc_meminfos) / sizeof(wc_meminfos[0]) == 0x3f - 0x28, "memory table");
 
 const struct numinfo *wc_numinfo_fc(uint32_t sub)
 {
-	return &numinfo[0xc5 - 0x45 + sub];
+	return &wc_numinfos[0xc5 - 0x45 + sub];
 }
 static int cmp_kind(uint16_t op)
 {
@@ -299,7 +294,7 @@ static void note_load(struct cc *c, uint32_t op, int ai)
 
 int wc_op_memory(struct cc *c, uint8_t opcode)
 {
-	const struct numinfo *mi = &meminfo[opcode - 0x28];
+	const struct numinfo *mi = wc_meminfo(opcode);
 	struct vent a, v;
 	uint32_t offset;
 	if (wc_read_memarg(c, mi->ta, &offset))

@@ -547,12 +547,7 @@ static int sec_code(struct capsa_wasm_module *m, struct rd *r)
 		m->code[i].body_len = size;
 		r->p += size;
 	}
-	struct wvalid_keep keep = {0};
-	int rc = 0;
-	for (uint32_t i = 0; i < n && !rc; i++)
-		rc = wasm_validate_func(m, i, &keep, r->e);
-	wasm_validate_done(&keep);
-	return rc;
+	return wasm_validate_code(m, 0, r->e);
 }
 
 static int sec_data(struct capsa_wasm_module *m, struct rd *r)

@@ -90,6 +90,27 @@ int rd_u32_slow(struct rd *r, uint32_t *out)
 
 int rd_s32_slow(struct rd *r, int32_t *out)
 {
+	const uint8_t *p = r->p;
+	if (r->end - p >= 5) { /* up to five bytes at once; anything odd below */
+		uint32_t u = 0;
+		for (unsigned i = 0; i < 4; i++) {
+			u |= (uint32_t)(p[i] & 0x7f) << (7 * i);
+			if (!(p[i] & 0x80)) {
+				unsigned drop = 32 - 7 * (i + 1); /* sign-extend from bit 7i+6 */
+				*out = (int32_t)(u << drop) >> drop;
+				r->p = p + i + 1;
+				return 0;
+			}
+		}
+		/* The fifth byte: 4 value bits, the 3 above them copies of the
+		 * sign bit, no continuation. */
+		uint8_t b = p[4];
+		if (!(b & 0x80) && (b & 0x70) >> 4 == (b & 0x08 ? 7 : 0)) {
+			*out = (int32_t)(u | (uint32_t)b << 28);
+			r->p = p + 5;
+			return 0;
+		}
+	}
 	int64_t v = 0;
 	if (rd_sleb(r, 32, &v))
 		return -1;

@@ -278,6 +278,37 @@ static int32_t call_f(struct capsa_wasm_module *m, int32_t arg)
  * operand stack deeper than 200,000 cells and a deep stack kept over many
  * instructions are refused with the function and the byte offset, named
  * once. */
+/* Refused as too costly at the exact instruction: k values kept on the
+ * stack, then pairs storing into local 1 a copy of local 0 (the stack is
+ * scanned twice per store) or a constant (once), until the work passes
+ * 2^26 plus 64 per body byte. The instruction after the store that
+ * passes it is refused. */
+static void costly_at(struct bytes *b, int constant)
+{
+	const uint32_t k = 50000, pairs = 2000;
+	struct err e = {0};
+	uint32_t at;
+	b->n = 0;
+	put(b, "\x01\x01\x7f", 3);
+	for (uint32_t i = 0; i < k; i++)
+		put(b, "\x20\x00", 2);
+	for (uint32_t i = 0; i < pairs; i++)
+		put(b, constant ? "\x41\x00\x21\x01" : "\x20\x00\x21\x01", 4);
+	for (uint32_t i = 0; i < k; i++)
+		put_u8(b, 0x1a);
+	put(b, "\x41\x00\x0b", 3);
+	uint64_t limit = (1ull << 26) + 64ull * b->n, per = constant ? k : 2ull * k;
+	uint64_t j = limit / per + 1; /* pairs done when refused */
+	assert_true(j <= pairs);
+	assert_null(with_body(b, &at, &e));
+	char want[160];
+	snprintf(want, sizeof(want),
+	         "function 0: too costly to compile (a deep operand stack kept over many "
+	         "instructions) at byte 0x%llx",
+	         (unsigned long long)(at + 3 + 2ull * k + 4 * j));
+	assert_string_equal(e.msg, want);
+}
+
 static void test_limits(void **state)
 {
 	(void)state;
@@ -347,6 +378,8 @@ static void test_limits(void **state)
 	printf("# %s\n", e.msg);
 	assert_non_null(strstr(e.msg, "function 0: too costly to compile"));
 	assert_non_null(strstr(e.msg, " at byte 0x"));
+	costly_at(&b, 0);
+	costly_at(&b, 1);
 	free(b.p);
 }
 
