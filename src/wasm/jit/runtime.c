@@ -4,6 +4,7 @@
  * side table from code addresses to wasm offsets, the dedicated stack, and
  * the call entry used by capsa_wasm_call. */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "wasm/guard.h"
 #include "wasm/jit/helpers.h"
 #include "wasm/jit/lazy.h"
+#include "wasm/jit/parallel.h"
 #include "wasm/jit/simd.h"
 
 #define STACK_BYTES  (64ull << 20)
@@ -247,6 +249,17 @@ int wasm_jit_eager(struct capsa_wasm_store *s, struct err *e)
 	return 0;
 }
 
+int wasm_jit_threads(struct capsa_wasm_store *s, int n, struct err *e)
+{
+	if (n < 0 || n > 2)
+		return err_set(e, ERR_INPUT, "compiling threads must be 0, 1 or 2");
+	struct jit_store *js = store_jit(s, e);
+	if (!js)
+		return -1;
+	js->threads = n;
+	return 0;
+}
+
 void wasm_jit_store_free(struct jit_store *js)
 {
 	if (!js)
@@ -381,8 +394,9 @@ struct jshare {
 	struct jit_store *js;
 	struct capsa_wasm_instance *in;
 	struct jit_stubs st;
-	uint32_t *labels;  /* per defined function, labels of the region's buffer */
-	uint8_t *compiled; /* per defined function */
+	uint32_t *labels;      /* per defined function, labels of the region's buffer */
+	uint8_t *compiled;     /* per defined function */
+	const uint32_t *order; /* the order the functions are taken in, or NULL */
 	_Atomic uint32_t *next;
 	uint32_t ndef, count; /* defined functions, and how many this one took */
 	struct xbuf b;
@@ -447,15 +461,14 @@ static int share_stub(struct jshare *sh, uint32_t i)
 	return c.fail ? -1 : 0;
 }
 
-/* The share's functions, one compiler c (ready) for all. 0 or -1. */
-static int compile_functions(struct jshare *sh, struct jc *c)
+/* The share's functions from the k-th taken on, one compiler c (ready) for
+ * all. 0 or -1. */
+static int compile_functions(struct jshare *sh, struct jc *c, uint32_t k)
 {
 	const struct capsa_wasm_module *m = sh->in->mod;
 	struct xbuf *b = &sh->b;
-	for (;;) {
-		uint32_t i = atomic_fetch_add(sh->next, 1);
-		if (i >= sh->ndef)
-			return 0;
+	for (; k < sh->ndef; k = atomic_fetch_add(sh->next, 1)) {
+		uint32_t i = sh->order ? sh->order[k] : k;
 		if (!sh->count++)
 			presize(sh, m);
 		size_t start = b->n;
@@ -475,16 +488,22 @@ static int compile_functions(struct jshare *sh, struct jc *c)
 				return -1;
 		}
 	}
+	return 0;
 }
 
 static int compile_share(struct jshare *sh)
 {
+	/* The first function is taken before the instance is looked at: a
+	 * helper finding none left may run after the instance is gone. */
+	uint32_t k = atomic_fetch_add(sh->next, 1);
+	if (k >= sh->ndef)
+		return 0;
 	struct jc c;
 	jit_jc_init(&c, sh->in, sh->js, &sh->b, &sh->st, sh->labels, sh->ndef);
 	c.sites = &sh->sites;
 	c.nsites = &sh->nsites;
 	c.capsites = &sh->capsites;
-	int rc = compile_functions(sh, &c);
+	int rc = compile_functions(sh, &c, k);
 	jit_jc_release(&c);
 	return rc;
 }
@@ -495,6 +514,7 @@ static int compile_share(struct jshare *sh)
 struct jpool {
 	_Atomic uint32_t next;
 	_Atomic int refs;
+	_Atomic int done; /* the helper's share is complete */
 	struct jshare helper;
 };
 
@@ -511,32 +531,16 @@ static void *helper_thread(void *arg)
 {
 	struct jpool *p = arg;
 	p->helper.rc = compile_share(&p->helper);
+	atomic_store(&p->done, 1);
 	pool_release(p);
 	return NULL;
 }
 
-/* Whether to compile on two threads: modules with enough bytes of bodies
- * (WASM_JIT_PARALLEL_BYTES), when a CPU is idle (the load average is at
- * least one below the CPUs online). On a machine kept busy a second thread
- * does not shorten the wall time (docs/wasm.md, "Compile speed"). */
-static int want_helper(struct jit_store *js, const struct capsa_wasm_module *m)
+/* Whether CAPSA_JIT_DUMP asks for the code (dump_code). */
+static int dumping(void)
 {
-	uint32_t ndef = m->nfuncs - m->nimp_funcs;
-	uint64_t total = 0;
-	for (uint32_t i = 0; i < ndef; i++)
-		total += m->code[i].body_len;
-	if (total < WASM_JIT_PARALLEL_BYTES || ndef < 2)
-		return 0;
-	double load;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	if (cpus < 2 || getloadavg(&load, 1) != 1 || load > (double)cpus - 1)
-		return 0;
-	/* Compiling registers the signatures of call_indirect: done here
-	 * first, so that the threads only look them up. */
-	for (uint32_t t = 0; t < m->ntypes; t++)
-		if (!jit_sig(js, &m->types[t]))
-			return 0;
-	return 1;
+	const char *path = getenv("CAPSA_JIT_DUMP");
+	return path && *path;
 }
 
 /* Appends the helper's code, labels and sites to the first share's. */
@@ -573,6 +577,7 @@ static struct jpool *start_helper(struct jpool *p, const struct jshare *first, u
 	p->helper.next = &p->next;
 	atomic_init(&p->next, 0);
 	atomic_init(&p->refs, 2);
+	atomic_init(&p->done, 0);
 	/* its buffer knows the shared labels, unbound */
 	for (uint32_t l = 0; l < nshared; l++)
 		x_label(&p->helper.b);
@@ -604,15 +609,26 @@ static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, str
 	uint32_t nshared = b->nlabels;
 	pthread_t th;
 	struct jpool *p = NULL;
-	if (want_helper(js, m))
+	uint32_t *order = NULL;
+	/* on two threads, the largest functions first */
+	if (jit_want_helper(js, m, dumping()) && (order = jit_largest_first(m))) {
+		sh.order = order;
 		p = start_helper(calloc(1, sizeof(*p)), &sh, nshared, &th);
+	}
 	if (p)
 		sh.next = &p->next;
+	else
+		sh.order = NULL;
 	sh.b = *b;
 	int rc = compile_share(&sh);
 	if (p && (rc || sh.count < ndef)) {
-		/* it took functions (or this share stopped early): wait for it */
-		pthread_join(th, NULL);
+		/* it took functions (or this share stopped early): wait for it
+		 * to finish them, which is soon (the largest were taken first);
+		 * waiting for the thread to exit would add its exit and a
+		 * wake-up */
+		while (!atomic_load(&p->done))
+			sched_yield();
+		pthread_detach(th);
 		if (!rc && (p->helper.rc || join_shares(&sh, &p->helper, nshared)))
 			rc = -1;
 	} else if (p) {
@@ -620,6 +636,7 @@ static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, str
 	}
 	if (p)
 		pool_release(p);
+	free(order); /* a helper let go takes no function: it never reads it */
 	*b = sh.b;
 	rg->sites = sh.sites;
 	rg->nsites = sh.nsites;
@@ -744,8 +761,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	/* A dump shows the whole module: compiled now. So is a module whose
 	 * region cannot be mapped twice (memory files without execute
 	 * permission, vm.memfd_noexec = 2, or a policy refusing them). */
-	const char *dump = getenv("CAPSA_JIT_DUMP");
-	if (!js->eager && (!dump || !*dump)) {
+	if (!js->eager && !dumping()) {
 		if (!lazy_instance(s, js, in, e))
 			return 0;
 		err_clear(e);
