@@ -161,9 +161,11 @@ static void test_largest_first(void **state)
 		seen[order[k]] = 1;
 		if (!k)
 			continue;
+		/* by bit length of the size, then by index */
 		uint32_t a = m->code[order[k - 1]].body_len, b = m->code[order[k]].body_len;
-		assert_true(a >= b);
-		if (a == b)
+		int la = 32 - __builtin_clz(a), lb = 32 - __builtin_clz(b);
+		assert_true(la >= lb);
+		if (la == lb)
 			assert_true(order[k - 1] < order[k]);
 	}
 	free(order);

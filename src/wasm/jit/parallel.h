@@ -20,9 +20,10 @@ int jit_want_helper(struct jit_store *js, const struct capsa_wasm_module *m, int
 /* Whether a CPU this thread may run on is idle now: fewer tasks running
  * or ready to run (this one among them) than such CPUs. */
 int jit_cpu_idle(void);
-/* The defined functions of m, largest body first (equal sizes in index
- * order): the threads taking them in this order finish close together.
- * Freed by the caller; NULL when out of memory. */
+/* The defined functions of m, largest bodies first: by size class (the
+ * bit length of the size), in index order within a class. The threads
+ * taking them in this order finish close together. Freed by the caller;
+ * NULL when out of memory. */
 uint32_t *jit_largest_first(const struct capsa_wasm_module *m);
 
 #endif
