@@ -402,6 +402,7 @@ struct jshare {
 	struct xbuf b;
 	struct jit_site *sites;
 	uint32_t nsites, capsites, uncompiled;
+	size_t prefault; /* bytes of its fixed buffer to fault in when it starts */
 	int rc;
 };
 
@@ -423,6 +424,10 @@ static uint64_t bodies_len(const struct capsa_wasm_module *m)
 static void presize(struct jshare *sh, const struct capsa_wasm_module *m)
 {
 	struct xbuf *b = &sh->b;
+	if (b->fixed && b->cap < sh->prefault) {
+		madvise(b->p + b->cap, sh->prefault - b->cap, MADV_POPULATE_WRITE);
+		b->cap = sh->prefault;
+	}
 	uint64_t len = bodies_len(m), n = 4096 + 5 * len;
 	uint8_t *p = b->fixed || n <= b->cap || n > (1ull << 30) ? NULL : realloc(b->p, n);
 	if (p) {
@@ -515,6 +520,7 @@ struct jpool {
 	_Atomic uint32_t next;
 	_Atomic int refs;
 	_Atomic int done; /* the helper's share is complete */
+	uint32_t nshared; /* labels of the first share's buffer the helper's knows */
 	struct jshare helper;
 };
 
@@ -522,6 +528,8 @@ static void pool_release(struct jpool *p)
 {
 	if (atomic_fetch_sub(&p->refs, 1) != 1)
 		return;
+	if (p->helper.b.fixed) /* its code is in the region's mapping */
+		p->helper.b.p = NULL;
 	xb_free(&p->helper.b);
 	free(p->helper.sites);
 	free(p);
@@ -531,6 +539,9 @@ static void *helper_thread(void *arg)
 {
 	struct jpool *p = arg;
 	p->helper.rc = compile_share(&p->helper);
+	/* its branches within its code are patched here, in parallel */
+	if (!p->helper.rc && p->helper.count)
+		p->helper.rc = x_settle(&p->helper.b, p->nshared);
 	atomic_store(&p->done, 1);
 	pool_release(p);
 	return NULL;
@@ -543,10 +554,16 @@ static int dumping(void)
 	return path && *path;
 }
 
-/* Appends the helper's code, labels and sites to the first share's. */
-static int join_shares(struct jshare *a, struct jshare *b, uint32_t nshared)
+/* Appends the helper's code, labels and sites to the first share's. Code
+ * written in the second half of the region's mapping stays there: *gap is
+ * then where the unused pages between the two start (0: none). */
+static int join_shares(struct jshare *a, struct jshare *b, uint32_t nshared, size_t *gap)
 {
-	int64_t base = x_append(&a->b, &b->b, nshared);
+	size_t end = (a->b.n + 4095) & ~(size_t)4095;
+	int adopt = b->b.fixed && end < a->b.room;
+	int64_t base = adopt ? x_adopt(&a->b, &b->b, nshared, (uint32_t)a->b.room)
+	                     : x_append(&a->b, &b->b, nshared);
+	*gap = adopt ? end : 0;
 	if (base < 0)
 		return -1;
 	if (b->nsites) {
@@ -566,7 +583,9 @@ static int join_shares(struct jshare *a, struct jshare *b, uint32_t nshared)
 	return 0;
 }
 
-/* Starts the helper thread on pool p; NULL when compiling alone. */
+/* Starts the helper thread on pool p; NULL when compiling alone. The
+ * helper writes into the second half of the first share's mapping (as
+ * much room as the first has; map_room), or else a buffer of its own. */
 static struct jpool *start_helper(struct jpool *p, const struct jshare *first, uint32_t nshared,
                                   pthread_t *th)
 {
@@ -574,14 +593,26 @@ static struct jpool *start_helper(struct jpool *p, const struct jshare *first, u
 		return NULL;
 	p->helper = *first;
 	memset(&p->helper.b, 0, sizeof(p->helper.b));
+	if (first->b.fixed) {
+		size_t half = 4096 + 3 * bodies_len(first->in->mod) / 2;
+		p->helper.b.p = first->b.p + first->b.room;
+		p->helper.b.fixed = 1;
+		p->helper.b.room = first->b.room;
+		half = half < (16u << 20) ? half : 16u << 20;
+		half = (half + 4095) & ~(size_t)4095;
+		p->helper.prefault = half < first->b.room ? half : first->b.room;
+	}
 	p->helper.next = &p->next;
 	atomic_init(&p->next, 0);
 	atomic_init(&p->refs, 2);
 	atomic_init(&p->done, 0);
+	p->nshared = nshared;
 	/* its buffer knows the shared labels, unbound */
 	for (uint32_t l = 0; l < nshared; l++)
 		x_label(&p->helper.b);
 	if (p->helper.b.oom || pthread_create(th, NULL, helper_thread, p)) {
+		if (p->helper.b.fixed)
+			p->helper.b.p = NULL;
 		xb_free(&p->helper.b);
 		free(p);
 		return NULL;
@@ -589,8 +620,10 @@ static struct jpool *start_helper(struct jpool *p, const struct jshare *first, u
 	return p;
 }
 
+/* Compiles the whole instance into b (a mapping from map_room, or a
+ * buffer that grows); *gap as join_shares. 0 or -1. */
 static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, struct xbuf *b,
-                       struct jit_region *rg, uint32_t *labels, uint8_t *compiled)
+                       struct jit_region *rg, uint32_t *labels, uint8_t *compiled, size_t *gap)
 {
 	const struct capsa_wasm_module *m = in->mod;
 	uint32_t ndef = m->nfuncs - m->nimp_funcs;
@@ -607,6 +640,8 @@ static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, str
 	for (uint32_t i = 0; i < 2 * ndef; i++)
 		labels[i] = x_label(b);
 	uint32_t nshared = b->nlabels;
+	sh.b = *b;
+	*gap = 0;
 	pthread_t th;
 	struct jpool *p = NULL;
 	uint32_t *order = NULL;
@@ -619,7 +654,6 @@ static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, str
 		sh.next = &p->next;
 	else
 		sh.order = NULL;
-	sh.b = *b;
 	int rc = compile_share(&sh);
 	if (p && (rc || sh.count < ndef)) {
 		/* it took functions (or this share stopped early): wait for it
@@ -629,7 +663,7 @@ static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, str
 		while (!atomic_load(&p->done))
 			sched_yield();
 		pthread_detach(th);
-		if (!rc && (p->helper.rc || join_shares(&sh, &p->helper, nshared)))
+		if (!rc && (p->helper.rc || join_shares(&sh, &p->helper, nshared, gap)))
 			rc = -1;
 	} else if (p) {
 		pthread_detach(th);
@@ -671,17 +705,20 @@ static void dump_code(const struct capsa_wasm_module *m, const struct xbuf *b,
  * (read+write, made read+execute when done): room for eight bytes of code
  * per body byte, the pages that three bytes per body byte would fill faulted
  * in at once rather than one fault per page as the code grows, then a window
- * at a time as it needs more (x64.c). Returns the room (b then writes there,
- * up to it), or 0 when it could not be mapped (b grows on the heap). */
+ * at a time as it needs more (x64.c). As much room again follows, for a
+ * second compiling thread (start_helper; unmapped when unused). Returns the
+ * size of the mapping (b then writes into its first half, up to b->room),
+ * or 0 when it could not be mapped (b grows on the heap). */
 static size_t map_room(struct xbuf *b, const struct capsa_wasm_module *m)
 {
 	uint64_t len = bodies_len(m);
 	uint64_t n = (64u << 10) + 8 * len + 64ull * (m->nfuncs - m->nimp_funcs);
 	uint64_t likely = 4096 + 3 * len;
 	n = (n + 4095) & ~4095ull;
-	if (n > (1ull << 30))
+	if (n > (1ull << 29))
 		return 0;
-	void *p = mmap(NULL, (size_t)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p =
+	    mmap(NULL, 2 * (size_t)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return 0;
 	/* the pages the code will likely take (up to 32 MiB), faulted in at
@@ -694,7 +731,7 @@ static size_t map_room(struct xbuf *b, const struct capsa_wasm_module *m)
 	likely = (likely + 4095) & ~4095ull;
 	madvise(p, (size_t)likely, MADV_POPULATE_WRITE);
 	*b = (struct xbuf){.p = p, .cap = (size_t)likely, .fixed = 1, .room = (size_t)n};
-	return (size_t)n;
+	return 2 * (size_t)n;
 }
 
 /* Undoes map_room (room 0: nothing to undo); b is empty after. */
@@ -772,7 +809,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	uint32_t *labels = calloc(2 * (size_t)ndef + 1, sizeof(uint32_t));
 	uint8_t *compiled = calloc(ndef + 1, 1);
 	struct xbuf b = {0};
-	size_t room = 0;
+	size_t room = 0, gap = 0;
 	int rc = -1;
 	if (rg)
 		rg->metered = store_metered(s, js);
@@ -782,7 +819,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	}
 	rg->inst = in;
 	room = map_room(&b, m);
-	int crc = compile_all(js, in, &b, rg, labels, compiled);
+	int crc = compile_all(js, in, &b, rg, labels, compiled, &gap);
 	if (crc && room) {
 		/* more code than the mapping has room for: again, in a buffer
 		 * that grows */
@@ -790,7 +827,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 		free(rg->sites);
 		rg->sites = NULL;
 		room = 0;
-		crc = compile_all(js, in, &b, rg, labels, compiled);
+		crc = compile_all(js, in, &b, rg, labels, compiled, &gap);
 	}
 	if (crc) {
 		err_set(e, ERR_SYSTEM, "out of memory compiling the module");
@@ -818,6 +855,8 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 		munmap(p, rg->map_size);
 		goto out;
 	}
+	if (gap) /* the pages between the two threads' code, never written */
+		munmap((uint8_t *)p + gap, b.room - gap);
 	rg->code = p;
 	rg->size = b.n;
 	for (uint32_t i = 0; i < ndef; i++) {
