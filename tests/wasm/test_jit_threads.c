@@ -8,7 +8,7 @@
 
 #include "capsa/wasm.h"
 #include "wasm/jit/jit.h"
-#include "wasm/jit/parallel.h"
+#include "wasm/jit/whole.h"
 
 #include <stdio.h>
 #include <stdlib.h>
