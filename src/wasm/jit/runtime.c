@@ -418,9 +418,9 @@ static void dump_code(const struct capsa_wasm_module *m, const struct xbuf *b,
 
 /* The compiler writes the module's code straight into its mapping
  * (read+write, made read+execute when done): room for eight bytes of code
- * per body byte, the pages that three bytes per body byte would fill faulted
- * in at once rather than one fault per page as the code grows, then a window
- * at a time as it needs more (x64.c). As much room again follows, for a
+ * per body byte (the pages it will likely fill are faulted in at once by
+ * the compiler, then a window at a time as it needs more). As much room
+ * again follows, for a
  * second compiling thread (start_helper; unmapped when unused). Returns the
  * size of the mapping (b then writes into its first half, up to b->room),
  * or 0 when it could not be mapped (b grows on the heap). */
@@ -428,7 +428,6 @@ static size_t map_room(struct xbuf *b, const struct capsa_wasm_module *m)
 {
 	uint64_t len = jit_bodies_len(m);
 	uint64_t n = (64u << 10) + 8 * len + 64ull * (m->nfuncs - m->nimp_funcs);
-	uint64_t likely = 4096 + 3 * len;
 	n = (n + 4095) & ~4095ull;
 	if (n > (1ull << 29))
 		return 0;
@@ -436,16 +435,8 @@ static size_t map_room(struct xbuf *b, const struct capsa_wasm_module *m)
 	    mmap(NULL, 2 * (size_t)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return 0;
-	/* the pages the code will likely take (up to 32 MiB), faulted in at
-	 * once (older kernels refuse: each page faults when first written);
-	 * the buffer faults in more as it needs them */
-	if (likely > n)
-		likely = n;
-	if (likely > (32u << 20))
-		likely = 32u << 20;
-	likely = (likely + 4095) & ~4095ull;
-	madvise(p, (size_t)likely, MADV_POPULATE_WRITE);
-	*b = (struct xbuf){.p = p, .cap = (size_t)likely, .fixed = 1, .room = (size_t)n};
+	/* nothing faulted in yet: the compiler does (jit_compile_all) */
+	*b = (struct xbuf){.p = p, .fixed = 1, .room = (size_t)n};
 	return 2 * (size_t)n;
 }
 

@@ -285,6 +285,18 @@ static int join_shares(struct jshare *a, struct jshare *b, uint32_t nshared, siz
 	return 0;
 }
 
+/* The bytes of code each of n threads will likely write into its room
+ * (three per body byte in all, up to 32 MiB): faulted in at once (older
+ * kernels refuse: each page faults when first written), rather than one
+ * fault per page or window as the code grows. */
+static size_t likely_code(const struct xbuf *b, const struct capsa_wasm_module *m, unsigned n)
+{
+	uint64_t bytes = 4096 + 3 * jit_bodies_len(m) / n, most = (32u << 20) / n;
+	bytes = bytes < most ? bytes : most;
+	bytes = bytes < b->room ? bytes : b->room;
+	return (size_t)((bytes + 4095) & ~4095ull);
+}
+
 /* Starts the helper thread on pool p; NULL when compiling alone. The
  * helper writes into the second half of the first share's mapping (as
  * much room as the first has; map_room), or else a buffer of its own. */
@@ -296,13 +308,10 @@ static struct jpool *start_helper(struct jpool *p, const struct jshare *first, u
 	p->helper = *first;
 	memset(&p->helper.b, 0, sizeof(p->helper.b));
 	if (first->b.fixed) {
-		size_t half = 4096 + 3 * jit_bodies_len(first->in->mod) / 2;
 		p->helper.b.p = first->b.p + first->b.room;
 		p->helper.b.fixed = 1;
 		p->helper.b.room = first->b.room;
-		half = half < (16u << 20) ? half : 16u << 20;
-		half = (half + 4095) & ~(size_t)4095;
-		p->helper.prefault = half < first->b.room ? half : first->b.room;
+		p->helper.prefault = likely_code(&p->helper.b, first->in->mod, 2);
 	}
 	p->helper.next = &p->next;
 	atomic_init(&p->next, 0);
@@ -355,6 +364,8 @@ int jit_compile_all(struct jit_store *js, struct capsa_wasm_instance *in, struct
 		sh.next = &p->next;
 	else
 		sh.order = NULL;
+	if (sh.b.fixed)
+		sh.prefault = likely_code(&sh.b, m, p ? 2 : 1);
 	int rc = compile_share(&sh);
 	if (p && (rc || sh.count < ndef)) {
 		/* it took functions (or this share stopped early): wait for it
