@@ -7,6 +7,7 @@
 #include "common/wat.h"
 
 #include "capsa/wasm.h"
+#include "wasm/engines.h"
 #include "wasm/jit/jit.h"
 #include "wasm/jit/whole.h"
 
@@ -45,17 +46,16 @@ static const char *wat =
     "  (func (export \"oob\") (param i32) (result i32)\n"
     "    local.get 0 i32.load offset=65536))\n";
 
-static int have_jit(void)
+/* Skips the test without the JIT or without wat2wasm to assemble its
+ * module. */
+static void need_jit(void)
 {
-	return !access("/usr/bin/wat2wasm", X_OK) &&
-	       capsa_wasm_engine_available(CAPSA_WASM_ENGINE_JIT);
+	const char *why = wasm_jit_missing();
+	if (why)
+		skip_because("%s", why);
+	if (access("/usr/bin/wat2wasm", X_OK))
+		skip_because("wat2wasm (wabt) is missing");
 }
-
-#define NEED_JIT()                                                                                 \
-	do {                                                                                       \
-		if (!have_jit())                                                                   \
-			skip_because("no JIT on this host, or wat2wasm (wabt) is missing");        \
-	} while (0)
 
 struct run {
 	int32_t top, big;
@@ -117,7 +117,7 @@ static void same_trap(const struct capsa_wasm_trap_info *a, const struct capsa_w
 static void test_two_threads_small_module(void **state)
 {
 	(void)state;
-	NEED_JIT();
+	need_jit();
 	struct err e = {0};
 	struct capsa_wasm_module *m = test_wat_load(wat, &e);
 	assert_non_null(m);
@@ -145,7 +145,7 @@ static void test_two_threads_small_module(void **state)
 static void test_largest_first(void **state)
 {
 	(void)state;
-	NEED_JIT();
+	need_jit();
 	struct err e = {0};
 	struct capsa_wasm_module *m = test_wat_load(wat, &e);
 	assert_non_null(m);
@@ -175,8 +175,9 @@ static void test_largest_first(void **state)
 static void test_threads_setting(void **state)
 {
 	(void)state;
-	if (!capsa_wasm_engine_available(CAPSA_WASM_ENGINE_JIT))
-		skip_because("no JIT on this host");
+	const char *why = wasm_jit_missing();
+	if (why)
+		skip_because("%s", why);
 	struct err e = {0};
 	struct capsa_wasm_limits lim = {.engine = CAPSA_WASM_ENGINE_JIT};
 	struct capsa_wasm_store *s = capsa_wasm_store_new(&lim, &e);
