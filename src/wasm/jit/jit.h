@@ -14,7 +14,7 @@ struct jit_store;
 int wasm_jit_host_ok(void);
 /* Modules with at least this many bytes of function bodies are compiled
  * on two threads when a CPU is idle (docs/wasm.md, "Compile speed"). */
-#define WASM_JIT_PARALLEL_BYTES (16u << 10)
+#define WASM_JIT_PARALLEL_BYTES (96u << 10)
 /* Prepares a new instance: its functions are compiled on their first
  * call, or (eager stores) every function now; those the compiler does not
  * take stay interpreted. 0 or -1 with e set when out of memory. */
