@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "wasm/jit/jit.h"
@@ -44,16 +43,9 @@ static long tasks_running(void)
 int jit_cpu_idle(void)
 {
 	cpu_set_t set;
-	struct sysinfo si;
-	if (sched_getaffinity(0, sizeof(set), &set) || sysinfo(&si))
+	if (sched_getaffinity(0, sizeof(set), &set))
 		return 0;
-	long cpus = CPU_COUNT(&set);
-	/* A one-minute load average of every CPU busy answers at once (a
-	 * system call; opening /proc/loadavg takes 15 to 50 us here). Its
-	 * loads are fixed-point numbers with 16 fraction bits. */
-	if (cpus < 2 || si.loads[0] >= (unsigned long)cpus << 16)
-		return 0;
-	long running = tasks_running();
+	long cpus = CPU_COUNT(&set), running = cpus >= 2 ? tasks_running() : -1;
 	return running >= 1 && running < cpus;
 }
 
