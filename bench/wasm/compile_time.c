@@ -6,8 +6,10 @@
  * return zeros), RUNS times, then calls every exported function once with
  * one unit of fuel (the JIT compiles a function on its first call, or with
  * jit-eager every function at instantiation; the interpreter makes its
- * code of a function on its first call). Prints the code section's size
- * and the medians in seconds:
+ * code of a function on its first call). With jit-eager, the variable
+ * CAPSA_JIT_THREADS=1 or 2 makes one or two threads compile (default: as
+ * the runtime decides). Prints the code section's size and the medians in
+ * seconds:
  *   "code_bytes N load S instantiate S first_calls S". */
 #include "capsa/wasm.h"
 
@@ -91,7 +93,9 @@ static int round_trip(const uint8_t *bytes, size_t len, enum capsa_wasm_engine e
 	double t1 = now();
 	struct capsa_wasm_limits lim = {.engine = eng};
 	struct capsa_wasm_store *s = capsa_wasm_store_new(&lim, e);
-	if (!s || (eager && wasm_jit_eager(s, e))) {
+	const char *threads = getenv("CAPSA_JIT_THREADS");
+	if (!s || (eager && wasm_jit_eager(s, e)) ||
+	    (eager && threads && wasm_jit_threads(s, atoi(threads), e))) {
 		capsa_wasm_store_free(s);
 		capsa_wasm_module_free(m);
 		return -1;

@@ -626,8 +626,10 @@ static void test_two_threads(void **state)
 		                                            : CAPSA_WASM_ENGINE_JIT};
 		struct capsa_wasm_store *s = capsa_wasm_store_new(&lim, &e);
 		assert_non_null(s);
-		if (!k) /* compiled whole at instantiation, on two threads */
+		if (!k) { /* compiled whole at instantiation, on two threads */
 			assert_int_equal(wasm_jit_eager(s, &e), 0);
+			assert_int_equal(wasm_jit_threads(s, 2, &e), 0);
+		}
 		struct capsa_wasm_instance *in = capsa_wasm_instantiate(s, m, NULL, NULL, NULL, &e);
 		assert_non_null(in);
 		if (!k)

@@ -187,17 +187,22 @@ static void test_code_over_room(void **state)
 	uint64_t room = 64u << 10;
 	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++)
 		room += 8ull * m->code[i].body_len + 64;
-	int32_t got[2];
-	for (int k = 0; k < 2; k++) {
-		struct capsa_wasm_limits lim = {.engine = k ? CAPSA_WASM_ENGINE_INTERP
-		                                            : CAPSA_WASM_ENGINE_JIT};
+	/* compiled on one thread, on two (each then compiles into a buffer
+	 * of its own, and the second's code is copied after the first's), and
+	 * interpreted */
+	int32_t got[3];
+	for (int k = 0; k < 3; k++) {
+		struct capsa_wasm_limits lim = {.engine = k == 2 ? CAPSA_WASM_ENGINE_INTERP
+		                                                 : CAPSA_WASM_ENGINE_JIT};
 		struct capsa_wasm_store *s = capsa_wasm_store_new(&lim, &e);
 		assert_non_null(s);
-		if (!k)
+		if (k < 2) {
 			assert_int_equal(wasm_jit_eager(s, &e), 0);
+			assert_int_equal(wasm_jit_threads(s, k + 1, &e), 0);
+		}
 		struct capsa_wasm_instance *in = capsa_wasm_instantiate(s, m, NULL, NULL, NULL, &e);
 		assert_non_null(in);
-		if (!k) {
+		if (k < 2) {
 			const struct jit_region *rg = in->jit_region;
 			assert_non_null(rg);
 			assert_true(rg->size > room); /* it did not fit the first time */
@@ -212,6 +217,7 @@ static void test_code_over_room(void **state)
 	}
 	assert_int_equal(got[0], 5 * 3 * (1 + 2 + 3 + 4 + 5 + 6 + 7));
 	assert_int_equal(got[0], got[1]);
+	assert_int_equal(got[0], got[2]);
 	capsa_wasm_module_free(m);
 }
 

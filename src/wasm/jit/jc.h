@@ -99,6 +99,7 @@ struct jit_store {
 	uint32_t nsigs, capsigs;
 	uint32_t *sig_tab, sig_mask; /* hash table of their ids (0: empty) */
 	int eager;                   /* compile instances whole, not on first call */
+	int threads;                 /* wasm_jit_threads */
 };
 
 /* Stubs shared by the functions of a region (labels in its buffer). */

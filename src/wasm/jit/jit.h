@@ -13,7 +13,7 @@ struct jit_store;
  * LZCNT and BMI1). */
 int wasm_jit_host_ok(void);
 /* Modules with at least this many bytes of function bodies are compiled
- * on two threads (docs/wasm.md, "Compile speed"). */
+ * on two threads when a CPU is idle (docs/wasm.md, "Compile speed"). */
 #define WASM_JIT_PARALLEL_BYTES (96u << 10)
 /* Prepares a new instance: its functions are compiled on their first
  * call, or (eager stores) every function now; those the compiler does not
@@ -22,6 +22,10 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 /* Makes store s compile every function of its next instances at
  * instantiation (as CAPSA_JIT_DUMP does); 0 or -1 with e set. */
 int wasm_jit_eager(struct capsa_wasm_store *s, struct err *e);
+/* How many threads compile an instance whole: 0 decides by its size and
+ * the host's idle CPUs (the default), 1 one thread, 2 two threads whenever
+ * it has two functions or more; 0 or -1 with e set. */
+int wasm_jit_threads(struct capsa_wasm_store *s, int n, struct err *e);
 /* Calls a compiled function (f->jit != NULL) like wasm_interp_call. */
 enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm_func *f,
                                    uint64_t *cells, struct capsa_wasm_trap_info *info);

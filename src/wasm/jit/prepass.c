@@ -119,16 +119,22 @@ int jc_skip_imm(struct rd *r, uint8_t op)
 	}
 }
 
-/* One LEB128 number skipped (the body is validated: only its end is
- * checked); 0 or -1. */
+/* One LEB128 number at *p skipped (the body is validated: only its end
+ * is checked); 0 or -1. */
+static inline int skip_leb_at(const uint8_t **p, const uint8_t *end)
+{
+	const uint8_t *q = *p;
+	while (q < end && (*q & 0x80))
+		q++;
+	if (q >= end)
+		return -1;
+	*p = q + 1;
+	return 0;
+}
+
 static inline int skip_leb(struct rd *r)
 {
-	while (r->p < r->end && (*r->p & 0x80))
-		r->p++;
-	if (r->p >= r->end)
-		return -1;
-	r->p++;
-	return 0;
+	return skip_leb_at(&r->p, r->end);
 }
 
 /* The immediates of the most common instructions skipped inline, the rest
@@ -188,16 +194,17 @@ static uint64_t *weights(struct jc *c)
 	return c->weights;
 }
 
-/* The scan's block nesting: the kind of each open block (the first 256)
- * and how many loops are open. */
+/* The scan's block nesting: the kind of each open block (the first 256),
+ * how many loops are open, and what a use of a local weighs there. */
 struct scan {
 	uint8_t kinds[256];
 	uint32_t depth, loops;
+	uint64_t weight;
 };
 
-static void weigh(uint64_t *w, const struct scan *s, uint32_t x)
+static void loops_changed(struct scan *s)
 {
-	w[x] += (uint64_t)1 << (3 * (s->loops < 6 ? s->loops : 6));
+	s->weight = (uint64_t)1 << (3 * (s->loops < 6 ? s->loops : 6));
 }
 
 /* block, loop or if: its type (an if with parameters saves them in extra
@@ -214,6 +221,7 @@ static int scan_block(struct jc *c, struct rd *r, uint8_t op, struct scan *s)
 		s->kinds[s->depth] = op;
 	s->depth++;
 	s->loops += op == 0x03;
+	loops_changed(s);
 	return skip_blocktype(r);
 }
 
@@ -222,8 +230,10 @@ static void scan_end(struct scan *s)
 	if (!s->depth)
 		return;
 	s->depth--;
-	if (s->depth < sizeof(s->kinds) && s->kinds[s->depth] == 0x03)
+	if (s->depth < sizeof(s->kinds) && s->kinds[s->depth] == 0x03) {
 		s->loops--;
+		loops_changed(s);
+	}
 }
 
 /* The other instructions: what they use, a local index from 128 on. */
@@ -238,64 +248,61 @@ static int scan_other(struct jc *c, struct rd *r, uint8_t op, uint64_t *w, const
 		struct rd t = *r;
 		uint32_t x;
 		if (!rd_u32(&t, &x) && x < c->nlocals)
-			weigh(w, s, x);
+			w[x] += s->weight;
 	}
 	return skip_imm_fast(r, op);
 }
 
-static int skip_bytes(struct rd *r, size_t n)
-{
-	if (rd_left(r) < n)
-		return -1;
-	r->p += n;
-	return 0;
-}
-
 /* The body from r: local weights into w, c->nextra, what it uses; 0, or
- * -1 when it ends inside an instruction. */
+ * -1 when it ends inside an instruction. The common instructions are
+ * taken with the position in a local variable, the rest through r. */
 static int scan_body(struct jc *c, struct rd r, uint64_t *w)
 {
 	struct scan s;
-	int bad = 0;
 	s.depth = s.loops = 0;
-	while (!bad && rd_left(&r)) {
-		uint8_t op = *r.p++;
-		switch (scan_kind[op]) {
+	loops_changed(&s);
+	const uint8_t *p = r.p, *end = r.end;
+	while (p < end) {
+		uint8_t op = *p++;
+		uint8_t kind = scan_kind[op];
+		switch (kind) {
 		case S_NONE:
-			break;
+			continue;
 		case S_LOCAL:
-			if (rd_left(&r) && *r.p < 0x80) { /* an index below 128 */
-				uint32_t x = *r.p++;
+			if (p < end && *p < 0x80) { /* an index below 128 */
+				uint32_t x = *p++;
 				if (x < c->nlocals)
-					weigh(w, &s, x);
-				break;
+					w[x] += s.weight;
+				continue;
 			}
-			bad = scan_other(c, &r, op, w, &s);
 			break;
 		case S_LEB:
-			bad = skip_leb(&r);
-			break;
+			if (skip_leb_at(&p, end))
+				return -1;
+			continue;
 		case S_MEM:
 			c->uses_mem = 1;
-			bad = skip_leb(&r) || skip_leb(&r);
-			break;
-		case S_BLOCK:
-			bad = scan_block(c, &r, op, &s);
-			break;
+			if (skip_leb_at(&p, end) || skip_leb_at(&p, end))
+				return -1;
+			continue;
 		case S_END:
 			scan_end(&s);
-			break;
+			continue;
 		case S_F32:
-			bad = skip_bytes(&r, 4);
-			break;
 		case S_F64:
-			bad = skip_bytes(&r, 8);
-			break;
+			if (end - p < (kind == S_F32 ? 4 : 8))
+				return -1;
+			p += kind == S_F32 ? 4 : 8;
+			continue;
 		default:
-			bad = scan_other(c, &r, op, w, &s);
+			break;
 		}
+		r.p = p;
+		if (kind == S_BLOCK ? scan_block(c, &r, op, &s) : scan_other(c, &r, op, w, &s))
+			return -1;
+		p = r.p;
 	}
-	return bad ? -1 : 0;
+	return 0;
 }
 
 /* Scans the body at c->r (after the local declarations); fills c->nextra

@@ -20,6 +20,7 @@
 #include "wasm/guard.h"
 #include "wasm/jit/helpers.h"
 #include "wasm/jit/lazy.h"
+#include "wasm/jit/whole.h"
 #include "wasm/jit/simd.h"
 
 #define STACK_BYTES  (64ull << 20)
@@ -247,6 +248,17 @@ int wasm_jit_eager(struct capsa_wasm_store *s, struct err *e)
 	return 0;
 }
 
+int wasm_jit_threads(struct capsa_wasm_store *s, int n, struct err *e)
+{
+	if (n < 0 || n > 2)
+		return err_set(e, ERR_INPUT, "compiling threads must be 0, 1 or 2");
+	struct jit_store *js = store_jit(s, e);
+	if (!js)
+		return -1;
+	js->threads = n;
+	return 0;
+}
+
 void wasm_jit_store_free(struct jit_store *js)
 {
 	if (!js)
@@ -374,257 +386,11 @@ void jit_jc_release(struct jc *c)
 	free(c->traps);
 }
 
-/* One thread's share of a module's functions: each takes the next function
- * not yet taken (from *next) and compiles it into a buffer of its own; the
- * second thread's code is appended to the first's at the end. */
-struct jshare {
-	struct jit_store *js;
-	struct capsa_wasm_instance *in;
-	struct jit_stubs st;
-	uint32_t *labels;  /* per defined function, labels of the region's buffer */
-	uint8_t *compiled; /* per defined function */
-	_Atomic uint32_t *next;
-	uint32_t ndef, count; /* defined functions, and how many this one took */
-	struct xbuf b;
-	struct jit_site *sites;
-	uint32_t nsites, capsites, uncompiled;
-	int rc;
-};
-
-/* Room for the machine code of all functions (about three to five times
- * their bytes): given at once, the buffer is not copied as it grows (it
- * still grows if that was too little). Untouched, the room costs nothing. */
-static uint64_t bodies_len(const struct capsa_wasm_module *m)
+/* Whether CAPSA_JIT_DUMP asks for the code (dump_code). */
+static int dumping(void)
 {
-	uint64_t n = 0;
-	for (uint32_t i = 0; i < m->nfuncs - m->nimp_funcs; i++)
-		n += m->code[i].body_len;
-	return n;
-}
-
-/* The same for the labels, branches and sites of the share's code (about
- * one label and one branch per seven or eight body bytes, a site per
- * twenty): given at once, they are not copied as they grow (which also
- * faults in fresh pages each time). */
-static void presize(struct jshare *sh, const struct capsa_wasm_module *m)
-{
-	struct xbuf *b = &sh->b;
-	uint64_t len = bodies_len(m), n = 4096 + 5 * len;
-	uint8_t *p = b->fixed || n <= b->cap || n > (1ull << 30) ? NULL : realloc(b->p, n);
-	if (p) {
-		b->p = p;
-		b->cap = n;
-	}
-	if (len > (1u << 30))
-		return;
-	xb_presize(b, 64 + 2 * sh->ndef + (uint32_t)len / 6, 64 + (uint32_t)len / 6);
-	uint32_t nsites = 64 + (uint32_t)len / 12;
-	struct jit_site *q =
-	    nsites <= sh->capsites ? NULL : realloc(sh->sites, nsites * sizeof(*q));
-	if (q) {
-		sh->sites = q;
-		sh->capsites = nsites;
-	}
-}
-
-/* A function left to the interpreter: its stub. 0 or -1. */
-static int share_stub(struct jshare *sh, uint32_t i)
-{
-	const struct capsa_wasm_module *m = sh->in->mod;
-	struct jc c;
-	memset(&c, 0, sizeof(c));
-	c.b = &sh->b;
-	c.in = sh->in;
-	c.fidx = m->nimp_funcs + i;
-	c.cur_off = m->code[i].body_off;
-	c.sites = &sh->sites;
-	c.nsites = &sh->nsites;
-	c.capsites = &sh->capsites;
-	x_bind(c.b, sh->labels[i]);
-	/* The interpreter reads every argument from the cells. */
-	jc_entry_args(&c, sh->in->funcs[m->nimp_funcs + i]->type, sh->labels[sh->ndef + i], 1);
-	jit_interp_stub(&c, sh->in->funcs[m->nimp_funcs + i]);
-	return c.fail ? -1 : 0;
-}
-
-/* The share's functions, one compiler c (ready) for all. 0 or -1. */
-static int compile_functions(struct jshare *sh, struct jc *c)
-{
-	const struct capsa_wasm_module *m = sh->in->mod;
-	struct xbuf *b = &sh->b;
-	for (;;) {
-		uint32_t i = atomic_fetch_add(sh->next, 1);
-		if (i >= sh->ndef)
-			return 0;
-		if (!sh->count++)
-			presize(sh, m);
-		size_t start = b->n;
-		uint32_t nfix = b->nfixes, nsites = sh->nsites;
-		jit_jc_reuse(c);
-		x_bind(b, sh->labels[i]);
-		int rc = jc_function(c, i);
-		if (b->oom)
-			return -1;
-		sh->compiled[i] = rc == 0;
-		if (rc) {
-			b->n = start;
-			b->nfixes = nfix;
-			sh->nsites = nsites;
-			sh->uncompiled++;
-			if (share_stub(sh, i))
-				return -1;
-		}
-	}
-}
-
-static int compile_share(struct jshare *sh)
-{
-	struct jc c;
-	jit_jc_init(&c, sh->in, sh->js, &sh->b, &sh->st, sh->labels, sh->ndef);
-	c.sites = &sh->sites;
-	c.nsites = &sh->nsites;
-	c.capsites = &sh->capsites;
-	int rc = compile_functions(sh, &c);
-	jit_jc_release(&c);
-	return rc;
-}
-
-/* What the two threads share. The second may start only after the first
- * has taken every function (a busy machine): the first then goes on
- * without waiting for it, and whichever lets go last frees this. */
-struct jpool {
-	_Atomic uint32_t next;
-	_Atomic int refs;
-	struct jshare helper;
-};
-
-static void pool_release(struct jpool *p)
-{
-	if (atomic_fetch_sub(&p->refs, 1) != 1)
-		return;
-	xb_free(&p->helper.b);
-	free(p->helper.sites);
-	free(p);
-}
-
-static void *helper_thread(void *arg)
-{
-	struct jpool *p = arg;
-	p->helper.rc = compile_share(&p->helper);
-	pool_release(p);
-	return NULL;
-}
-
-/* Whether to compile on two threads: modules with enough bytes of bodies
- * (WASM_JIT_PARALLEL_BYTES), when a CPU is idle (the load average is at
- * least one below the CPUs online). On a machine kept busy a second thread
- * does not shorten the wall time (docs/wasm.md, "Compile speed"). */
-static int want_helper(struct jit_store *js, const struct capsa_wasm_module *m)
-{
-	uint32_t ndef = m->nfuncs - m->nimp_funcs;
-	uint64_t total = 0;
-	for (uint32_t i = 0; i < ndef; i++)
-		total += m->code[i].body_len;
-	if (total < WASM_JIT_PARALLEL_BYTES || ndef < 2)
-		return 0;
-	double load;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	if (cpus < 2 || getloadavg(&load, 1) != 1 || load > (double)cpus - 1)
-		return 0;
-	/* Compiling registers the signatures of call_indirect: done here
-	 * first, so that the threads only look them up. */
-	for (uint32_t t = 0; t < m->ntypes; t++)
-		if (!jit_sig(js, &m->types[t]))
-			return 0;
-	return 1;
-}
-
-/* Appends the helper's code, labels and sites to the first share's. */
-static int join_shares(struct jshare *a, struct jshare *b, uint32_t nshared)
-{
-	int64_t base = x_append(&a->b, &b->b, nshared);
-	if (base < 0)
-		return -1;
-	if (b->nsites) {
-		struct jit_site *p =
-		    realloc(a->sites, ((size_t)a->nsites + b->nsites) * sizeof(*p));
-		if (!p)
-			return -1;
-		a->sites = p;
-		for (uint32_t k = 0; k < b->nsites; k++) {
-			p[a->nsites + k] = b->sites[k];
-			p[a->nsites + k].code += (uint32_t)base;
-		}
-		a->nsites += b->nsites;
-		a->capsites = a->nsites;
-	}
-	a->uncompiled += b->uncompiled;
-	return 0;
-}
-
-/* Starts the helper thread on pool p; NULL when compiling alone. */
-static struct jpool *start_helper(struct jpool *p, const struct jshare *first, uint32_t nshared,
-                                  pthread_t *th)
-{
-	if (!p)
-		return NULL;
-	p->helper = *first;
-	memset(&p->helper.b, 0, sizeof(p->helper.b));
-	p->helper.next = &p->next;
-	atomic_init(&p->next, 0);
-	atomic_init(&p->refs, 2);
-	/* its buffer knows the shared labels, unbound */
-	for (uint32_t l = 0; l < nshared; l++)
-		x_label(&p->helper.b);
-	if (p->helper.b.oom || pthread_create(th, NULL, helper_thread, p)) {
-		xb_free(&p->helper.b);
-		free(p);
-		return NULL;
-	}
-	return p;
-}
-
-static int compile_all(struct jit_store *js, struct capsa_wasm_instance *in, struct xbuf *b,
-                       struct jit_region *rg, uint32_t *labels, uint8_t *compiled)
-{
-	const struct capsa_wasm_module *m = in->mod;
-	uint32_t ndef = m->nfuncs - m->nimp_funcs;
-	_Atomic uint32_t next = 0;
-	struct jshare sh = {.js = js,
-	                    .in = in,
-	                    .labels = labels,
-	                    .compiled = compiled,
-	                    .next = &next,
-	                    .ndef = ndef};
-	jit_stubs_emit(b, &sh.st, &rg->tramp, &rg->unwind);
-	sh.st.metered = rg->metered;
-	rg->body = (uint32_t)b->n;
-	for (uint32_t i = 0; i < 2 * ndef; i++)
-		labels[i] = x_label(b);
-	uint32_t nshared = b->nlabels;
-	pthread_t th;
-	struct jpool *p = NULL;
-	if (want_helper(js, m))
-		p = start_helper(calloc(1, sizeof(*p)), &sh, nshared, &th);
-	if (p)
-		sh.next = &p->next;
-	sh.b = *b;
-	int rc = compile_share(&sh);
-	if (p && (rc || sh.count < ndef)) {
-		/* it took functions (or this share stopped early): wait for it */
-		pthread_join(th, NULL);
-		if (!rc && (p->helper.rc || join_shares(&sh, &p->helper, nshared)))
-			rc = -1;
-	} else if (p) {
-		pthread_detach(th);
-	}
-	if (p)
-		pool_release(p);
-	*b = sh.b;
-	rg->sites = sh.sites;
-	rg->nsites = sh.nsites;
-	rg->uncompiled = sh.uncompiled;
-	return rc ? -1 : x_resolve(b);
+	const char *path = getenv("CAPSA_JIT_DUMP");
+	return path && *path;
 }
 
 /* CAPSA_JIT_DUMP=FILE: the region's raw code goes to FILE (for objdump -D -b
@@ -652,32 +418,26 @@ static void dump_code(const struct capsa_wasm_module *m, const struct xbuf *b,
 
 /* The compiler writes the module's code straight into its mapping
  * (read+write, made read+execute when done): room for eight bytes of code
- * per body byte, the pages that three bytes per body byte would fill faulted
- * in at once rather than one fault per page as the code grows, then a window
- * at a time as it needs more (x64.c). Returns the room (b then writes there,
- * up to it), or 0 when it could not be mapped (b grows on the heap). */
+ * per body byte (the pages it will likely fill are faulted in at once by
+ * the compiler, then a window at a time as it needs more). As much room
+ * again follows, for a
+ * second compiling thread (start_helper; unmapped when unused). Returns the
+ * size of the mapping (b then writes into its first half, up to b->room),
+ * or 0 when it could not be mapped (b grows on the heap). */
 static size_t map_room(struct xbuf *b, const struct capsa_wasm_module *m)
 {
-	uint64_t len = bodies_len(m);
+	uint64_t len = jit_bodies_len(m);
 	uint64_t n = (64u << 10) + 8 * len + 64ull * (m->nfuncs - m->nimp_funcs);
-	uint64_t likely = 4096 + 3 * len;
 	n = (n + 4095) & ~4095ull;
-	if (n > (1ull << 30))
+	if (n > (1ull << 29))
 		return 0;
-	void *p = mmap(NULL, (size_t)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p =
+	    mmap(NULL, 2 * (size_t)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return 0;
-	/* the pages the code will likely take (up to 32 MiB), faulted in at
-	 * once (older kernels refuse: each page faults when first written);
-	 * the buffer faults in more as it needs them */
-	if (likely > n)
-		likely = n;
-	if (likely > (32u << 20))
-		likely = 32u << 20;
-	likely = (likely + 4095) & ~4095ull;
-	madvise(p, (size_t)likely, MADV_POPULATE_WRITE);
-	*b = (struct xbuf){.p = p, .cap = (size_t)likely, .fixed = 1, .room = (size_t)n};
-	return (size_t)n;
+	/* nothing faulted in yet: the compiler does (jit_compile_all) */
+	*b = (struct xbuf){.p = p, .fixed = 1, .room = (size_t)n};
+	return 2 * (size_t)n;
 }
 
 /* Undoes map_room (room 0: nothing to undo); b is empty after. */
@@ -744,8 +504,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	/* A dump shows the whole module: compiled now. So is a module whose
 	 * region cannot be mapped twice (memory files without execute
 	 * permission, vm.memfd_noexec = 2, or a policy refusing them). */
-	const char *dump = getenv("CAPSA_JIT_DUMP");
-	if (!js->eager && (!dump || !*dump)) {
+	if (!js->eager && !dumping()) {
 		if (!lazy_instance(s, js, in, e))
 			return 0;
 		err_clear(e);
@@ -756,7 +515,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	uint32_t *labels = calloc(2 * (size_t)ndef + 1, sizeof(uint32_t));
 	uint8_t *compiled = calloc(ndef + 1, 1);
 	struct xbuf b = {0};
-	size_t room = 0;
+	size_t room = 0, gap = 0;
 	int rc = -1;
 	if (rg)
 		rg->metered = store_metered(s, js);
@@ -766,7 +525,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 	}
 	rg->inst = in;
 	room = map_room(&b, m);
-	int crc = compile_all(js, in, &b, rg, labels, compiled);
+	int crc = jit_compile_all(js, in, &b, rg, labels, compiled, dumping(), &gap);
 	if (crc && room) {
 		/* more code than the mapping has room for: again, in a buffer
 		 * that grows */
@@ -774,7 +533,7 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 		free(rg->sites);
 		rg->sites = NULL;
 		room = 0;
-		crc = compile_all(js, in, &b, rg, labels, compiled);
+		crc = jit_compile_all(js, in, &b, rg, labels, compiled, dumping(), &gap);
 	}
 	if (crc) {
 		err_set(e, ERR_SYSTEM, "out of memory compiling the module");
@@ -802,6 +561,8 @@ int wasm_jit_instance(struct capsa_wasm_store *s, struct capsa_wasm_instance *in
 		munmap(p, rg->map_size);
 		goto out;
 	}
+	if (gap) /* the pages between the two threads' code, never written */
+		munmap((uint8_t *)p + gap, b.room - gap);
 	rg->code = p;
 	rg->size = b.n;
 	for (uint32_t i = 0; i < ndef; i++) {

@@ -349,11 +349,20 @@ int64_t x_append(struct xbuf *b, const struct xbuf *src, uint32_t nshared)
 		return -1;
 	while (b->n % 16 && !b->oom) /* int3 padding */
 		xb_u8(b, 0xcc);
-	const uint32_t base = (uint32_t)b->n, first = b->nlabels;
+	const uint32_t base = (uint32_t)b->n;
 	if (reserve(b, src->n))
 		return -1;
 	memcpy(b->p + b->n, src->p, src->n);
-	b->n += src->n;
+	return x_adopt(b, src, nshared, base);
+}
+
+int64_t x_adopt(struct xbuf *b, const struct xbuf *src, uint32_t nshared, uint32_t base)
+{
+	if (b->oom || src->oom || src->nlabels < nshared || nshared > b->nlabels || base < b->n ||
+	    (uint64_t)base + src->n > UINT32_MAX)
+		return -1;
+	const uint32_t first = b->nlabels;
+	b->n = base + src->n;
 	for (uint32_t l = 0; l < src->nlabels; l++) {
 		uint32_t to = l < nshared ? l : x_label(b);
 		if (b->oom)
@@ -369,6 +378,27 @@ int64_t x_append(struct xbuf *b, const struct xbuf *src, uint32_t nshared)
 		b->fixes[b->nfixes++] = (struct xfix){f->at + base, l};
 	}
 	return base;
+}
+
+int x_settle(struct xbuf *b, uint32_t nshared)
+{
+	if (b->oom || nshared > b->nlabels)
+		return -1;
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < b->nfixes; i++) {
+		const struct xfix f = b->fixes[i];
+		if (f.label < nshared) {
+			b->fixes[kept++] = f;
+			continue;
+		}
+		if (f.label >= b->nlabels || b->labels[f.label] < 0)
+			return -1;
+		int32_t rel = b->labels[f.label] - (int32_t)(f.at + 4);
+		memcpy(b->p + f.at, &rel, 4);
+	}
+	b->nfixes = kept;
+	b->nlabels = nshared;
+	return 0;
 }
 
 int x_resolve(struct xbuf *b)

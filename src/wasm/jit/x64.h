@@ -248,11 +248,20 @@ static inline void x_rel32(struct xbuf *b, uint32_t l) /* a bare rel32 field */
 }
 /* Patch every fixup; -1 if a label is unbound. */
 int x_resolve(struct xbuf *b);
+/* Patches the fixups to labels from nshared on (the buffer's own: their
+ * distances stay when its code moves), keeps those to the first nshared
+ * (another buffer's) and forgets the own labels: x_append then has only
+ * those left to move. 0, or -1 if an own label is unbound. */
+int x_settle(struct xbuf *b, uint32_t nshared);
 /* Appends the code of src (made in parallel with b's) at the end of b and
  * returns the offset it starts at, or -1 out of memory. src's first nshared
  * labels are b's: those src bound are bound in b to their new place; its
  * other labels become new labels of b, and its fixups follow. */
 int64_t x_append(struct xbuf *b, const struct xbuf *src, uint32_t nshared);
+/* The same for src's code already in place at offset base (16-aligned, at
+ * or past b's end) of b's memory: b ends where src's code does, the bytes
+ * between are b's caller's (not written). */
+int64_t x_adopt(struct xbuf *b, const struct xbuf *src, uint32_t nshared, uint32_t base);
 
 /* SSE scalar helpers: op like 0x0f58 with prefix 0xf3 (single) or 0xf2 (double). */
 static inline void x_sse_rr(struct xbuf *b, int pfx, uint32_t op, int dst, int src)
