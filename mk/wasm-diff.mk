@@ -33,7 +33,7 @@ fuzz-wasm-diff: build/wasm/wasm_diff
 # libFuzzer target for the compiler (fuzz/wasm/fuzz_jit.c): every source
 # under src/wasm, the back end included.
 WASM_JIT_FUZZ_SRCS := fuzz/wasm/fuzz_jit.c $(WASM_DIFF_SRCS) \
-	$(sort $(shell find src/wasm -name '*.c')) src/lib/err.c src/lib/file.c
+	$(sort $(shell find src/wasm -name '*.c')) src/lib/err.c src/lib/file.c src/lib/cpu.c
 .PHONY: fuzz-wasm-jit
 build/fuzz/wasm_jit_fuzz: $(WASM_JIT_FUZZ_SRCS) $(WASM_DIFF_HDRS) \
 		$(shell find src/wasm -name '*.h') include/capsa/wasm.h

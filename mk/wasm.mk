@@ -3,7 +3,7 @@
 # the toolchain for test programs comes from scripts/deps/wasm.txt.
 TEST_LDLIBS += -ljson-c
 
-WASM_LIB_SRCS := $(sort $(wildcard src/wasm/*.c src/wasm/*/*.c)) src/lib/err.c src/lib/file.c
+WASM_LIB_SRCS := $(sort $(wildcard src/wasm/*.c src/wasm/*/*.c)) src/lib/err.c src/lib/file.c src/lib/cpu.c
 # -O0: clang 14 with UBSan at -O1 needs about 8 minutes for the threaded
 # interpreter (interp.c); at -O0 it takes seconds and keeps every check.
 WASM_FUZZ_FLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -Iinclude -g -O0 \

@@ -184,9 +184,6 @@ void wasm_validate_done(struct wvalid_keep *keep);
  * with a helper thread as well; 0, with a helper when the code is large
  * and a CPU is idle. The error is the first invalid body's in every case. */
 int wasm_validate_code(struct capsa_wasm_module *m, int threads, struct err *e);
-/* A CPU is idle: the load average is at least one below the CPUs online
- * (a second thread would then shorten the wall time). */
-int wasm_cpu_idle(void);
 /* Makes the interpreter's code of validated body defidx unless it exists;
  * safe to call from several threads. */
 int wasm_translate_func(const struct capsa_wasm_module *m, uint32_t defidx, struct err *e);

@@ -7,9 +7,10 @@
  * whichever thread found it. */
 #include "wasm/internal.h"
 
+#include "lib/cpu.h"
+
 #include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 /* Code bytes from which a helper clearly pays off: starting it and sharing
  * the work costs some 40 us; validating, about 5 us per kilobyte. */
@@ -95,20 +96,13 @@ static void *helper(void *arg)
 	return NULL;
 }
 
-int wasm_cpu_idle(void)
-{
-	double load;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	return cpus >= 2 && getloadavg(&load, 1) == 1 && load <= (double)cpus - 1;
-}
-
 /* A helper pays off: a large code section, and a CPU idle. */
 static int want_helper(const struct capsa_wasm_module *m, uint32_t n)
 {
 	uint64_t total = 0;
 	for (uint32_t i = 0; i < n && total < VALID_PARALLEL_BYTES; i++)
 		total += m->code[i].body_len;
-	return n >= 2 && total >= VALID_PARALLEL_BYTES && wasm_cpu_idle();
+	return n >= 2 && total >= VALID_PARALLEL_BYTES && cpu_idle_now();
 }
 
 static struct vshare *start_helper(struct capsa_wasm_module *m, uint32_t n)

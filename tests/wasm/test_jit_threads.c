@@ -5,6 +5,7 @@
  * two threads take the largest functions first; the order itself. */
 #include "common/testutil.h"
 #include "common/wat.h"
+#include "lib/cpu.h"
 
 #include "capsa/wasm.h"
 #include "wasm/engines.h"
@@ -187,7 +188,7 @@ static void test_threads_setting(void **state)
 	assert_int_equal(wasm_jit_threads(s, -1, &e), -1);
 	for (int n = 0; n <= 2; n++)
 		assert_int_equal(wasm_jit_threads(s, n, &e), 0);
-	int idle = jit_cpu_idle();
+	int idle = cpu_idle_now();
 	assert_true(idle == 0 || idle == 1);
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		assert_int_equal(idle, 0);

@@ -4,7 +4,6 @@
  * order in which the threads take the functions, and joining their code. */
 #include "wasm/jit/whole.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -13,41 +12,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "lib/cpu.h"
 #include "wasm/jit/jit.h"
-
-/* The tasks running or ready to run on the host now: the fourth field of
- * /proc/loadavg ("0.50 0.40 0.30 R/T PID"); -1 when it cannot be read. */
-static long tasks_running(void)
-{
-	char t[128];
-	int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, t, sizeof(t) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	t[n] = 0;
-	const char *p = t;
-	for (int field = 0; field < 3; field++) {
-		p = strchr(p, ' ');
-		if (!p)
-			return -1;
-		p++;
-	}
-	char *end;
-	long r = strtol(p, &end, 10);
-	return end != p && *end == '/' ? r : -1;
-}
-
-int jit_cpu_idle(void)
-{
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return 0;
-	long cpus = CPU_COUNT(&set), running = cpus >= 2 ? tasks_running() : -1;
-	return running >= 1 && running < cpus;
-}
 
 /* The size class of a body: the bit length of its size in bytes. */
 static unsigned size_class(uint32_t len)
@@ -85,7 +51,7 @@ int jit_want_helper(struct jit_store *js, const struct capsa_wasm_module *m, int
 	uint64_t bytes = 0;
 	for (uint32_t i = 0; i < ndef; i++)
 		bytes += m->code[i].body_len;
-	if (!js->threads && (bytes < WASM_JIT_PARALLEL_BYTES || !jit_cpu_idle()))
+	if (!js->threads && (bytes < WASM_JIT_PARALLEL_BYTES || !cpu_idle_now()))
 		return 0;
 	/* Compiling registers the signatures of call_indirect: done here
 	 * first, so that the threads only look them up. */

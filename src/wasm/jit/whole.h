@@ -29,9 +29,6 @@ uint64_t jit_bodies_len(const struct capsa_wasm_module *m);
  * docs/wasm.md "Compile speed"). Registers the signatures of m's types
  * first, so that the threads only look them up. */
 int jit_want_helper(struct jit_store *js, const struct capsa_wasm_module *m, int dump);
-/* Whether a CPU this thread may run on is idle now: fewer tasks running
- * or ready to run (this one among them) than such CPUs. */
-int jit_cpu_idle(void);
 /* The defined functions of m, largest bodies first: by size class (the
  * bit length of the size), in index order within a class. The threads
  * taking them in this order finish close together. Freed by the caller;
