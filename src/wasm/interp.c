@@ -342,9 +342,13 @@ do_call:
 	NEXT;
 
 call_any:
-	/* Host functions, and compiled ones (which then have no interpreter
-	 * code), are called from here with their arguments at nfp. */
-	if (callee->host || (callee->jit && s->jit)) {
+	/* Host functions, and compiled ones whose code runs now (which then
+	 * have no interpreter code), are called from here with their arguments
+	 * at nfp. A compiled function whose code does not count the fuel of a
+	 * metered call is interpreted in this loop: handing it to
+	 * wasm_jit_call would come back here one host frame deeper per wasm
+	 * call, and deep recursion would overflow the host stack. */
+	if (callee->host || wasm_jit_runs(s, callee)) {
 		struct capsa_wasm_caller caller = {s, cur->inst, 0};
 		s->sp_top = (uint64_t *)(fp + cur->wc->frame_cells);
 		s->depth = depth;

@@ -239,7 +239,9 @@ static const char *wat =
     "    (loop $l i32.const 1000 i32.const 20 local.get 1 i32.sub i32.div_u local.get 2 i32.add\n"
     "      local.set 2\n"
     "      local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.lt_u br_if $l)\n"
-    "    local.get 2))\n";
+    "    local.get 2)\n"
+    "  (func $runaway (export \"runaway\") (param i32) (result i32)\n"
+    "    local.get 0 i32.const 1 i32.add call $runaway))\n";
 
 struct ctx {
 	struct capsa_wasm_module *m;
@@ -603,6 +605,30 @@ static void test_fuel_counted_traps(void **state)
 	fuel_traps(1);
 }
 
+/* Code compiled without fuel checks, called with a fuel limit: the
+ * interpreter runs it, and unbounded recursion ends in "call stack
+ * exhausted" from the interpreter's own frame stack, not in a host stack
+ * overflow (one host frame per wasm call). Without the limit, the compiled
+ * code gives the same trap. */
+static void test_unmetered_code_metered_call(void **state)
+{
+	(void)state;
+	NEED_JIT();
+	struct ctx c;
+	open_ctx(&c, CAPSA_WASM_ENGINE_JIT, -1);
+	struct capsa_wasm_trap_info info;
+	for (int metered = 1; metered >= 0; metered--) {
+		union capsa_wasm_val v[1] = {{.i32 = 0}};
+		capsa_wasm_store_set_fuel(c.s, metered ? (int64_t)1 << 40 : -1);
+		memset(&info, 0, sizeof(info));
+		assert_int_equal(capsa_wasm_call(c.s, fn(&c, "runaway"), v, &info),
+		                 CAPSA_WASM_TRAP_STACK_EXHAUSTED);
+		if (metered)
+			assert_true(capsa_wasm_store_fuel(c.s) < (int64_t)1 << 40);
+	}
+	close_ctx(&c);
+}
+
 static volatile sig_atomic_t urg_seen;
 
 static void on_urg(int sig)
@@ -638,6 +664,7 @@ int main(void)
 	    cmocka_unit_test(test_interrupt_interpreter),
 	    cmocka_unit_test(test_fuel_exact),
 	    cmocka_unit_test(test_fuel_counted_traps),
+	    cmocka_unit_test(test_unmetered_code_metered_call),
 	    cmocka_unit_test(test_signal_chain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,10 @@ int wasm_jit_eager(struct capsa_wasm_store *s, struct err *e);
  * the host's idle CPUs (the default), 1 one thread, 2 two threads whenever
  * it has two functions or more; 0 or -1 with e set. */
 int wasm_jit_threads(struct capsa_wasm_store *s, int n, struct err *e);
+/* Whether wasm_jit_call runs f's machine code now: f is compiled, and its
+ * code counts fuel or the store has no fuel limit (code compiled without
+ * fuel checks leaves a metered call to the interpreter). */
+int wasm_jit_runs(const struct capsa_wasm_store *s, const struct capsa_wasm_func *f);
 /* Calls a compiled function (f->jit != NULL) like wasm_interp_call. */
 enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm_func *f,
                                    uint64_t *cells, struct capsa_wasm_trap_info *info);

@@ -695,6 +695,12 @@ static uintptr_t thread_stack_limit(void)
 	return limit;
 }
 
+int wasm_jit_runs(const struct capsa_wasm_store *s, const struct capsa_wasm_func *f)
+{
+	const struct jit_region *rg = f->jit && s->jit ? f->inst->jit_region : NULL;
+	return rg && (rg->metered || s->fuel == INT64_MAX);
+}
+
 enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm_func *f,
                                    uint64_t *cells, struct capsa_wasm_trap_info *info)
 {
@@ -707,7 +713,7 @@ enum capsa_wasm_trap wasm_jit_call(struct capsa_wasm_store *s, struct capsa_wasm
 	int outer = !ctx->active;
 	if (outer)
 		wasm_jit_intr_enter(s);
-	if (!rg->metered && s->fuel != INT64_MAX) {
+	if (!wasm_jit_runs(s, f)) {
 		if (outer)
 			wasm_jit_intr_leave(s);
 		return wasm_interp_call(s, f, cells, info);
