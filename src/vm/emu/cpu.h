@@ -114,7 +114,7 @@ int emu_cpu_run(struct emu_cpu *c, uint64_t max_insns, struct emu_exit *x, struc
 uint64_t emu_cpu_instructions(const struct emu_cpu *c);
 /* The guest-physical pages the CPU used last: its page table root, what
  * its TLBs map and (4-level paging) the page tables mapping those, then
- * every page its TLB fills reached in the last 2 to 4 million instructions
+ * every page its TLB fills reached in the last 0.5 to 1 million instructions
  * (pages since pushed out of the TLB, such as the timer interrupt's path),
  * at most max into pa (repeats possible); while it does not run. Returns
  * how many. */

@@ -263,7 +263,7 @@ enum emu_lf {
 
 /* pages used recently (recent.c) */
 #define EMU_RECENT_MAX   2048 /* pages in the ring of recent ones */
-#define EMU_RECENT_SHIFT 21   /* an epoch: 2^21 instructions */
+#define EMU_RECENT_SHIFT 19   /* an epoch: 2^19 instructions */
 
 struct emu_cpu {
 	/* rip: the current block's first instruction while a block runs, else
