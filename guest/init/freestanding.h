@@ -131,6 +131,15 @@ static inline void say_num(long fd, long v)
 	say(fd, b + i);
 }
 
+/* Wait until what was written to the terminal fd has gone out (tcdrain:
+ * TCSBRK with a non-zero argument). A write to the console returns once
+ * the tty holds the bytes; without this, the kernel's own messages on the
+ * way down (printed at once) can overtake the end of the last line. */
+static inline void drain(long fd)
+{
+	sys5(NR_ioctl, fd, 0x5409 /* TCSBRK */, 1, 0, 0);
+}
+
 /* Restart the machine (the VMM ends the VM on the reset). */
 static inline void restart(void)
 {

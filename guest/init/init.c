@@ -100,6 +100,7 @@ void init_main(long *sp)
 	say(fd, "capsa demo: Linux is up on ");
 	say(fd, cpus ? utoa(cpus, nbuf + sizeof(nbuf)) : "an unknown number of");
 	say(fd, " vCPUs\n");
+	drain(fd);
 	restart();
 	say(fd, "capsa demo: reboot failed\n");
 	sys(NR_exit, 1, 0, 0); /* the kernel panics, and panic=-1 restarts */
