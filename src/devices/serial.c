@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -92,8 +93,14 @@ static void flush_locked(struct serial *s)
 {
 	unsigned len = s->tx_len;
 	s->tx_len = 0;
-	if (len)
-		put_out(s, s->tx, len);
+	if (!len)
+		return;
+	put_out(s, s->tx, len);
+	/* A pipe's reader woken by this write is placed on this CPU, expecting
+	 * the writer to sleep; a vCPU thread goes on running its guest, and
+	 * the reader would wait for the end of its time slice (milliseconds).
+	 * Let it run now: nothing to do when nothing else waits. */
+	sched_yield();
 }
 
 static void transmit(struct serial *s, uint8_t c)
