@@ -48,10 +48,7 @@ int jit_want_helper(struct jit_store *js, const struct capsa_wasm_module *m, int
 	uint32_t ndef = m->nfuncs - m->nimp_funcs;
 	if (js->threads == 1 || ndef < 2 || dump)
 		return 0;
-	uint64_t bytes = 0;
-	for (uint32_t i = 0; i < ndef; i++)
-		bytes += m->code[i].body_len;
-	if (!js->threads && (bytes < WASM_JIT_PARALLEL_BYTES || !cpu_idle_now()))
+	if (!js->threads && (jit_bodies_len(m) < WASM_JIT_PARALLEL_BYTES || !cpu_idle_now()))
 		return 0;
 	/* Compiling registers the signatures of call_indirect: done here
 	 * first, so that the threads only look them up. */
